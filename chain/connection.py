@@ -1,0 +1,55 @@
+"""Connect to a JSON-RPC node, or to the in-process chain (eth-tester + py-evm)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from web3 import Web3
+from web3.exceptions import ProviderConnectionError, Web3RPCError
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from chain.errors import RpcUnreachableError
+
+IN_PROCESS = "in-process"
+
+
+def connect(rpc_url: str, *, timeout: float = 10.0) -> Web3:
+    """A ``Web3`` for ``rpc_url`` that has answered ``eth_chainId``.
+
+    ``rpc_url == "in-process"`` gives a fresh in-process chain (no node or anvil needed).
+    Raises :class:`RpcUnreachableError` (one line, naming the URL) when nothing answers.
+    """
+    if rpc_url == IN_PROCESS:
+        return in_process_chain()
+    if not rpc_url.startswith(("http://", "https://")):
+        raise RpcUnreachableError(rpc_url, "only http(s):// JSON-RPC URLs are supported")
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    try:
+        w3.eth.chain_id  # noqa: B018 - the probe
+    except (requests.RequestException, ProviderConnectionError, OSError) as exc:
+        raise RpcUnreachableError(rpc_url, _reason(exc)) from None
+    except Web3RPCError as exc:
+        raise RpcUnreachableError(rpc_url, f"eth_chainId failed: {exc.message}") from None
+    return w3
+
+
+def in_process_chain() -> Web3:
+    """A fresh in-process EVM chain (eth-tester on py-evm) with funded test accounts."""
+    return Web3(EthereumTesterProvider())
+
+
+def in_process_keys(w3: Web3) -> list[str]:
+    """Private keys of the funded accounts of an in-process chain."""
+    provider: Any = w3.provider
+    backend = provider.ethereum_tester.backend
+    return [key.to_hex() for key in backend.account_keys]
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "Connection refused" in text or "Failed to establish" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return "timed out"
+    return type(exc).__name__

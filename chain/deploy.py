@@ -1,0 +1,177 @@
+"""Deploy EnergyChain (payment token, meter registry with its energy token, market).
+
+A deployment is recorded in ``deployments/<chainId>.json``: addresses, the deployment block,
+the deployed code hash of each contract and the parameters, so that later commands can check
+that the chain still holds exactly the code that was deployed (:func:`verify_deployment`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from web3 import Web3
+
+from chain.artifacts import load_artifact
+from chain.contracts import EnergyChain
+from chain.errors import DeploymentError
+from chain.paths import deployments_dir
+from wallet.transactions import TransactionSender, TxRequest
+
+
+@dataclass(frozen=True)
+class MarketSettings:
+    """Deployment parameters of one community market.
+
+    Money is in base units of the payment token (a 6-decimals euro token by default), prices in
+    base units per kWh: the defaults span 0.08 EUR/kWh (floor, near a feed-in tariff) to
+    0.32 EUR/kWh (floor + max_tick * tick_size, near a retail tariff) in steps of 0.0001 EUR.
+    ``epoch`` None means "the chain's current time rounded down to a slot boundary".
+    """
+
+    slot_seconds: int = 900
+    max_clock_skew_seconds: int = 300
+    price_floor: int = 80_000
+    tick_size: int = 100
+    max_tick: int = 2_400
+    settlement_seconds: int = 900
+    open_ahead_seconds: int = 86_400
+    min_order_wh: int = 10
+    fee_bps: int = 25
+    treasury: str | None = None
+    payment_token: str | None = None
+    epoch: int | None = None
+    token_uri: str = "https://energychain.invalid/slot/{id}.json"
+
+    def market_params(self, treasury: str) -> tuple[Any, ...]:
+        """The ``MarketParams`` struct of the EnergyMarket constructor, in field order."""
+        return (
+            self.price_floor,
+            self.tick_size,
+            self.max_tick,
+            self.settlement_seconds,
+            self.open_ahead_seconds,
+            self.min_order_wh,
+            self.fee_bps,
+            Web3.to_checksum_address(treasury),
+        )
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where EnergyChain lives on one chain."""
+
+    chain_id: int
+    deployer: str
+    block_number: int
+    epoch: int
+    addresses: dict[str, str]
+    code_hashes: dict[str, str]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, path: Path | None = None) -> Path:
+        path = path or deployment_path(self.chain_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Deployment:
+        if not path.is_file():
+            raise DeploymentError(f"no deployment record at {path}: run `enerwise chain up`")
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise DeploymentError(f"{path}: not a deployment record ({exc})") from None
+
+    def contracts(self, w3: Web3) -> EnergyChain:
+        return EnergyChain.at(w3, self.addresses)
+
+
+def deployment_path(chain_id: int) -> Path:
+    return deployments_dir() / f"{chain_id}.json"
+
+
+def _deploy(sender: TransactionSender, name: str, *args: Any) -> str:
+    artifact = load_artifact(name)
+    factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    data = factory.constructor(*args).data_in_transaction
+    receipt = sender.transact(TxRequest(to=None, data=bytes.fromhex(data[2:])))
+    address = receipt["contractAddress"]
+    if address is None:
+        raise DeploymentError(f"{name}: the deployment receipt has no contract address")
+    return str(address)
+
+
+def deploy_energychain(sender: TransactionSender, settings: MarketSettings) -> Deployment:
+    """Deploy every contract from ``sender`` (who becomes admin) and return the record.
+
+    Without ``settings.payment_token`` a ``TestEuro`` token is deployed: fine on a local or
+    test chain, never what a real community uses.
+    """
+    w3 = sender.w3
+    admin = sender.address
+    start_block = int(w3.eth.block_number)
+    epoch = settings.epoch
+    if epoch is None:
+        now = int(w3.eth.get_block("latest")["timestamp"])
+        epoch = now - now % settings.slot_seconds
+    payment = settings.payment_token or _deploy(sender, "TestEuro")
+    registry = _deploy(
+        sender,
+        "MeterRegistry",
+        admin,
+        epoch,
+        settings.slot_seconds,
+        settings.max_clock_skew_seconds,
+        settings.token_uri,
+    )
+    registry_contract = w3.eth.contract(
+        address=Web3.to_checksum_address(registry), abi=load_artifact("MeterRegistry").abi
+    )
+    energy_token = str(registry_contract.functions.token().call())
+    market = _deploy(
+        sender,
+        "EnergyMarket",
+        admin,
+        Web3.to_checksum_address(payment),
+        Web3.to_checksum_address(registry),
+        settings.market_params(settings.treasury or admin),
+    )
+    addresses: dict[str, str] = {
+        "payment_token": Web3.to_checksum_address(payment),
+        "registry": Web3.to_checksum_address(registry),
+        "energy_token": Web3.to_checksum_address(energy_token),
+        "market": Web3.to_checksum_address(market),
+    }
+    return Deployment(
+        chain_id=sender.chain_id,
+        deployer=admin,
+        block_number=start_block + 1,
+        epoch=epoch,
+        addresses=addresses,
+        code_hashes={k: _code_hash(w3, a) for k, a in addresses.items()},
+        settings={**asdict(settings), "epoch": epoch, "treasury": settings.treasury or admin},
+    )
+
+
+def _code_hash(w3: Web3, address: str) -> str:
+    return Web3.keccak(w3.eth.get_code(Web3.to_checksum_address(address))).to_0x_hex()
+
+
+def verify_deployment(w3: Web3, deployment: Deployment) -> list[str]:
+    """Differences between the record and the chain (empty when the chain matches)."""
+    problems: list[str] = []
+    chain_id = int(w3.eth.chain_id)
+    if chain_id != deployment.chain_id:
+        problems.append(f"chain id is {chain_id}, the record says {deployment.chain_id}")
+        return problems
+    for name, address in deployment.addresses.items():
+        actual = _code_hash(w3, address)
+        if actual != deployment.code_hashes.get(name):
+            problems.append(f"{name} at {address}: code hash {actual} differs from the record")
+    return problems

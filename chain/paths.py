@@ -1,0 +1,31 @@
+"""Where the chain layer finds its tools and writes its files.
+
+The repository root is the folder above this package (an editable install keeps it there).
+``ENERWISE_HOME`` moves the writable folders (build/, .run/, deployments/) elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SOLC_SCRIPT = REPO_ROOT / "chain" / "solc.js"
+ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
+
+
+def home() -> Path:
+    """The folder that holds build/, .run/ and deployments/ (the repo root by default)."""
+    return Path(os.environ.get("ENERWISE_HOME", REPO_ROOT))
+
+
+def build_dir() -> Path:
+    return home() / "build"
+
+
+def run_dir() -> Path:
+    return home() / ".run"
+
+
+def deployments_dir() -> Path:
+    return home() / "deployments"

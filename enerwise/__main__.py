@@ -1,0 +1,3 @@
+from enerwise.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""The ``enerwise`` command line: one Typer sub-app per command group.
+
+Errors a user can cause (bad input, unreachable node, a revert) end in one red line on stderr
+and exit code 1, never a traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from chain.errors import ChainError
+from enerwise.cli.auction import app as auction_app
+from enerwise.cli.bench import app as bench_app
+from enerwise.cli.chain import app as chain_app
+from enerwise.cli.console import err_console
+from enerwise.cli.demo import demo
+from enerwise.settings import SettingsError
+from market.errors import MarketError
+from wallet.errors import WalletError
+
+app = typer.Typer(
+    name="enerwise",
+    help="EnergyChain: a peer-to-peer energy market on an EVM chain.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold keys and passwords
+    add_completion=False,
+)
+app.add_typer(chain_app, name="chain")
+app.add_typer(auction_app, name="auction")
+app.add_typer(bench_app, name="bench")
+app.command("demo")(demo)
+
+USER_ERRORS = (ChainError, WalletError, MarketError, SettingsError)
+
+
+def main() -> None:
+    """Console-script entry point.
+
+    Typer handles usage errors, ``Exit`` and Ctrl-C (exit 130); the package errors a user can
+    cause reach this frame and become one line on stderr.
+    """
+    try:
+        app()
+    except USER_ERRORS as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,32 @@
+"""``enerwise bench``: figures that the issues set targets for (gas, transactions/s, ...)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from enerwise.cli.console import console, print_json
+
+app = typer.Typer(help="Benchmarks: print measured figures (JSON with --json).", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _show(figures: dict[str, object], json_out: bool) -> None:
+    if json_out:
+        print_json(figures)
+        return
+    for key, value in figures.items():
+        console.print(f"{key:<40} {value}")
+
+
+@app.command("tx")
+def tx(
+    count: Annotated[int, typer.Option(min=1, help="Transactions per measurement.")] = 500,
+    json_out: JsonFlag = False,
+) -> None:
+    """Transactions per second through the pipeline on a fresh anvil (one key)."""
+    from enerwise.benchmarks.tx import run
+
+    _show(run(count), json_out)

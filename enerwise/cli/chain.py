@@ -1,0 +1,187 @@
+"""``enerwise chain``: compile, start/stop the local node, deploy, status."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chain.compiler import compile_contracts
+from chain.connection import connect
+from chain.deploy import Deployment, MarketSettings, deploy_energychain, deployment_path
+from chain.errors import ChainError, DeploymentError
+from chain.local_node import ANVIL_DEV_KEYS, LocalChain
+from chain.reverts import RevertDecoder
+from enerwise.cli.console import console, err_console, print_json
+from enerwise.settings import load_settings
+from wallet.signer import LocalKeySigner
+from wallet.transactions import TransactionSender
+
+app = typer.Typer(help="Compile the contracts, run a local chain, deploy.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _compile(force: bool = False) -> RevertDecoder:
+    result = compile_contracts(force=force)
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    return RevertDecoder(a.abi for a in result.artifacts.values())
+
+
+@app.command("compile")
+def compile_command(
+    force: Annotated[bool, typer.Option(help="Recompile even if nothing changed.")] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Compile contracts/ into build/contracts (skipped when nothing changed)."""
+    started = time.perf_counter()
+    result = compile_contracts(force=force)
+    seconds = time.perf_counter() - started
+    if json_out:
+        print_json(
+            {
+                "contracts": sorted(result.artifacts),
+                "cached": result.cached,
+                "input_hash": result.input_hash,
+                "seconds": round(seconds, 3),
+                "warnings": result.warnings,
+            }
+        )
+        return
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    state = "up to date" if result.cached else "compiled"
+    console.print(
+        f"{len(result.artifacts)} contracts {state} in {seconds:.2f} s -> build/contracts"
+    )
+
+
+@app.command("up")
+def up(
+    port: Annotated[int | None, typer.Option(help="Port (default: a free one).")] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Start a local anvil chain, deploy EnergyChain, print the RPC URL.
+
+    A second `up` reuses the running chain (and its deployment) instead of starting another.
+    """
+    local = LocalChain()
+    info = local.status()
+    reused = info is not None
+    if info is None:
+        decoder = _compile()
+        info = local.up(port=port)
+        try:
+            w3 = connect(info.rpc_url)
+            sender = TransactionSender(w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=decoder)
+            deployment = deploy_energychain(sender, MarketSettings())
+            deployment.save()
+        except BaseException:
+            local.down()  # never leave a half-set-up chain behind
+            raise
+    else:
+        deployment = Deployment.load(deployment_path(info.chain_id))
+    if json_out:
+        print_json(
+            {
+                "rpc_url": info.rpc_url,
+                "chain_id": info.chain_id,
+                "pid": info.pid,
+                "reused": reused,
+                "addresses": deployment.addresses,
+            }
+        )
+        return
+    if reused:
+        err_console.print(f"a local chain already runs (pid {info.pid}); reusing it")
+    for name, address in deployment.addresses.items():
+        err_console.print(f"  {name:<14} {address}")
+    console.print(info.rpc_url)
+
+
+@app.command("down")
+def down() -> None:
+    """Stop the local chain started by `enerwise chain up` (and only that process)."""
+    info = LocalChain().down()
+    if info is None:
+        console.print("no local chain was running")
+    else:
+        console.print(f"stopped the local chain at {info.rpc_url} (pid {info.pid})")
+
+
+@app.command("status")
+def status(json_out: JsonFlag = False) -> None:
+    """Say what runs: the local node, its deployment, the head block."""
+    info = LocalChain().status()
+    if info is None:
+        if json_out:
+            print_json({"running": False})
+        else:
+            console.print("no local chain is running (start one with `enerwise chain up`)")
+        return
+    w3 = connect(info.rpc_url)
+    block = int(w3.eth.block_number)
+    try:
+        addresses = Deployment.load(deployment_path(info.chain_id)).addresses
+    except DeploymentError:
+        addresses = {}
+    if json_out:
+        print_json(
+            {
+                "running": True,
+                "rpc_url": info.rpc_url,
+                "chain_id": info.chain_id,
+                "pid": info.pid,
+                "block": block,
+                "addresses": addresses,
+            }
+        )
+        return
+    console.print(
+        f"local chain {info.rpc_url} (pid {info.pid}, chain {info.chain_id}) at block {block}"
+    )
+    for name, address in addresses.items():
+        console.print(f"  {name:<14} {address}")
+
+
+@app.command("deploy")
+def deploy(
+    rpc_url: Annotated[
+        str | None, typer.Option(help="JSON-RPC endpoint (or ENERWISE_RPC_URL).")
+    ] = None,
+    key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the deployer's private key.")
+    ] = "ENERWISE_DEPLOYER_KEY",
+    payment_token: Annotated[
+        str | None, typer.Option(help="Payment ERC-20 (default: deploy a TestEuro).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before spending gas.")] = False,
+    config: Annotated[Path | None, typer.Option(help="Config file (YAML/TOML).")] = None,
+) -> None:
+    """Deploy EnergyChain to any JSON-RPC chain (testnet, L2, production node)."""
+    settings = load_settings(config, rpc_url=rpc_url)
+    if settings.rpc_url is None:
+        raise ChainError(
+            "no --rpc-url given (or ENERWISE_RPC_URL); for a local chain use `chain up`"
+        )
+    key = os.environ.get(key_env)
+    if not key:
+        raise ChainError(f"environment variable {key_env} holds no deployer key")
+    w3 = connect(settings.rpc_url)
+    decoder = _compile()
+    sender = TransactionSender(w3, LocalKeySigner(key), decode_revert=decoder)
+    balance = int(w3.eth.get_balance(sender.address))
+    fees = sender.fees()
+    err_console.print(
+        f"deploying to chain {sender.chain_id} at {settings.rpc_url} from {sender.address} "
+        f"(balance {balance / 1e18:.6f} ETH, max fee {fees.max_fee_per_gas / 1e9:.3f} gwei)"
+    )
+    if not yes and not typer.confirm("Spend gas on this deployment?", default=False):
+        raise typer.Abort()
+    deployment = deploy_energychain(sender, MarketSettings(payment_token=payment_token))
+    path = deployment.save()
+    console.print(f"deployed; record written to {path}")

@@ -1,0 +1,65 @@
+"""Application settings: ``ENERWISE_*`` environment variables, an optional config file, flags.
+
+Precedence, highest first: command-line flags (passed as overrides), environment variables,
+the config file (YAML or TOML, ``--config`` or ``ENERWISE_CONFIG``), the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """The configuration file or environment is invalid (one line, naming the field)."""
+
+
+class Settings(BaseSettings):
+    """Everything the application can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="ENERWISE_", extra="forbid")
+
+    rpc_url: str | None = None
+    """JSON-RPC endpoint; unset means the local chain started by ``enerwise chain up``."""
+    confirmations: int = 0
+    database_url: str | None = None
+    redis_url: str | None = None
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise SettingsError(f"config file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise SettingsError(f"config file {path} is not valid: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path} must hold a mapping of settings")
+    return data
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults < config file < environment < ``overrides`` (None ignored)."""
+    file_path = config_file or (Path(p) if (p := os.environ.get("ENERWISE_CONFIG")) else None)
+    from_file = _read_config_file(file_path) if file_path else {}
+    env_values = {
+        name: os.environ[f"ENERWISE_{name.upper()}"]
+        for name in Settings.model_fields
+        if f"ENERWISE_{name.upper()}" in os.environ
+    }
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings.model_validate({**from_file, **env_values, **flags})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise SettingsError(f"setting {field}: {first['msg']}") from None

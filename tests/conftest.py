@@ -1,0 +1,43 @@
+"""Shared fixtures: compiled artifacts, anvil nodes, in-process chains, funded signers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from web3 import Web3
+
+from chain.compiler import compile_contracts
+from chain.connection import connect, in_process_chain, in_process_keys
+from chain.contracts import revert_decoder
+from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
+from wallet.signer import LocalKeySigner
+from wallet.transactions import TransactionSender
+
+
+@pytest.fixture(scope="session")
+def compiled() -> None:
+    """The repository's contracts compiled into build/ (cached between runs)."""
+    compile_contracts()
+
+
+@pytest.fixture
+def anvil() -> Iterator[AnvilProcess]:
+    """A fresh anvil on a free loopback port, stopped after the test."""
+    with start_anvil() as node:
+        yield node
+
+
+@pytest.fixture(params=["anvil", "eth-tester"])
+def chain_sender(request: pytest.FixtureRequest, compiled: None) -> Iterator[TransactionSender]:
+    """A funded sender on anvil and on the in-process chain: core paths run on both."""
+    if request.param == "anvil":
+        with start_anvil() as node:
+            w3 = connect(node.rpc_url)
+            yield TransactionSender(
+                w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder()
+            )
+    else:
+        w3: Web3 = in_process_chain()
+        key = in_process_keys(w3)[0]
+        yield TransactionSender(w3, LocalKeySigner(key), decode_revert=revert_decoder())

@@ -1,0 +1,113 @@
+"""The transaction pipeline against a real anvil node."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from web3 import Web3
+
+from chain.connection import connect
+from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
+from wallet.errors import (
+    FeeCapExceededError,
+    InsufficientFundsError,
+    SignerError,
+    TransactionError,
+)
+from wallet.fees import FeePolicy
+from wallet.signer import LocalKeySigner
+from wallet.transactions import TransactionSender, TxRequest
+
+RECIPIENT = Web3.to_checksum_address("0x000000000000000000000000000000000000dEaD")
+
+
+def _sender(node: AnvilProcess, **kwargs: Any) -> TransactionSender:
+    return TransactionSender(connect(node.rpc_url), LocalKeySigner(ANVIL_DEV_KEYS[1]), **kwargs)
+
+
+def test_fifty_concurrent_sends_from_one_key_get_unique_nonces(anvil: AnvilProcess) -> None:
+    sender = _sender(anvil)
+    request = TxRequest(to=RECIPIENT, value=1, gas=21_000)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        receipts = list(pool.map(lambda _: sender.transact(request), range(50)))
+    w3 = sender.w3
+    nonces = sorted(int(w3.eth.get_transaction(r["transactionHash"])["nonce"]) for r in receipts)
+    assert nonces == list(range(50))
+    assert all(r["status"] == 1 for r in receipts)
+    assert w3.eth.get_balance(RECIPIENT) == 50
+
+
+class _FlakySigner(LocalKeySigner):
+    """Fails to sign the n-th transaction, like a process killed mid-send."""
+
+    def __init__(self, key: str, fail_on: int) -> None:
+        super().__init__(key)
+        self.calls = 0
+        self.fail_on = fail_on
+
+    def sign_transaction(self, tx: dict[str, Any]) -> bytes:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise SignerError("device unplugged")
+        return super().sign_transaction(tx)
+
+
+def test_a_failed_send_leaves_no_nonce_gap(anvil: AnvilProcess) -> None:
+    signer = _FlakySigner(ANVIL_DEV_KEYS[2], fail_on=2)
+    sender = TransactionSender(connect(anvil.rpc_url), signer)
+    request = TxRequest(to=RECIPIENT, value=1, gas=21_000)
+    sender.transact(request)
+    with pytest.raises(SignerError):
+        sender.send(request)
+    receipt = sender.transact(request)
+    assert sender.nonces.gaps == []
+    assert int(sender.w3.eth.get_transaction(receipt["transactionHash"])["nonce"]) == 1
+    assert sender.w3.eth.get_transaction_count(signer.address) == 2
+
+
+def test_fee_cap_below_the_base_fee_refuses_before_signing(anvil: AnvilProcess) -> None:
+    sender = _sender(anvil, fee_policy=FeePolicy(max_fee_cap=1))
+    with pytest.raises(FeeCapExceededError):
+        sender.transact(TxRequest(to=RECIPIENT, value=1, gas=21_000))
+    assert sender.w3.eth.get_transaction_count(sender.address) == 0
+
+
+def test_sent_fees_respect_the_cap(anvil: AnvilProcess) -> None:
+    base = int(connect(anvil.rpc_url).eth.get_block("latest")["baseFeePerGas"])
+    cap = base * 2  # room for the base fee, less than the default 2*base + tip
+    sender = _sender(anvil, fee_policy=FeePolicy(max_fee_cap=cap))
+    receipt = sender.transact(TxRequest(to=RECIPIENT, value=1, gas=21_000))
+    tx = sender.w3.eth.get_transaction(receipt["transactionHash"])
+    assert tx["maxFeePerGas"] <= cap
+
+
+def test_insufficient_funds_is_a_clear_error(anvil: AnvilProcess) -> None:
+    sender = TransactionSender(connect(anvil.rpc_url), LocalKeySigner.random())
+    with pytest.raises(InsufficientFundsError, match=sender.address):
+        sender.transact(TxRequest(to=RECIPIENT, value=1, gas=21_000))
+    assert sender.nonces.gaps == []
+
+
+def test_batch_sends_all_and_returns_receipts_in_order(anvil: AnvilProcess) -> None:
+    sender = _sender(anvil)
+    requests = [TxRequest(to=RECIPIENT, value=i + 1, gas=21_000) for i in range(30)]
+    receipts = sender.send_batch(requests)
+    values = [int(sender.w3.eth.get_transaction(r["transactionHash"])["value"]) for r in receipts]
+    assert values == list(range(1, 31))
+
+
+def test_batch_with_a_refused_transaction_fills_its_nonce_and_names_it(anvil: AnvilProcess) -> None:
+    sender = _sender(anvil)
+    balance = int(sender.w3.eth.get_balance(sender.address))
+    requests = [
+        TxRequest(to=RECIPIENT, value=1, gas=21_000),
+        TxRequest(to=RECIPIENT, value=balance * 2, gas=21_000),  # refused: insufficient funds
+        TxRequest(to=RECIPIENT, value=1, gas=21_000),
+    ]
+    with pytest.raises(TransactionError, match="refused 1 of 3"):
+        sender.send_batch(requests)
+    # all three nonces are used (the refused one by a self-transfer): nothing is stuck
+    assert sender.w3.eth.get_transaction_count(sender.address) == 3
+    assert sender.w3.eth.get_balance(RECIPIENT) == 2

@@ -1,0 +1,319 @@
+"""The transaction pipeline: build, price, sign locally, send raw, wait, decode reverts.
+
+web3.py's ``transact()`` costs about ten RPC calls per transaction (chain id, nonce, gas,
+fees, ...). Here the chain id is read once, nonces come from a local :class:`NonceManager`,
+fees from one ``eth_feeHistory`` per :attr:`TransactionSender.fee_ttl_seconds`, and gas from
+``eth_estimateGas`` with a margin unless the caller knows it: a sequential send is two calls
+(estimate, send) plus the receipt poll, and a batch can skip the estimate.
+
+A revert is decoded by the ``decode_revert`` callable the caller passes (``chain`` passes one
+built from the contracts' ABIs), so errors arrive as named Python exceptions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from hexbytes import HexBytes
+from web3 import HTTPProvider, Web3
+from web3._utils.method_formatters import receipt_formatter  # same formatter as web3
+from web3.datastructures import AttributeDict
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.types import TxReceipt
+
+from wallet.errors import InsufficientFundsError, TransactionError, TransactionRevertedError
+from wallet.fees import FeePolicy, Fees, fees_from_history
+from wallet.nonces import NonceManager
+from wallet.signer import Signer
+
+RevertDecoder = Callable[[bytes], Exception | None]
+
+
+@dataclass(frozen=True)
+class TxRequest:
+    """What to send: a call (``to`` + ``data``), a deployment (``to`` None), or a payment."""
+
+    to: ChecksumAddress | None
+    data: bytes = b""
+    value: int = 0
+    gas: int | None = None
+
+
+class TransactionSender:
+    """Sends transactions from one :class:`Signer`; safe to share between threads."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        signer: Signer,
+        *,
+        fee_policy: FeePolicy | None = None,
+        gas_margin: float = 1.25,
+        decode_revert: RevertDecoder | None = None,
+        fee_ttl_seconds: float = 2.0,
+        receipt_timeout: float = 120.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.w3 = w3
+        self.signer = signer
+        self.fee_policy = fee_policy or FeePolicy()
+        self.gas_margin = gas_margin
+        self.decode_revert = decode_revert
+        self.fee_ttl_seconds = fee_ttl_seconds
+        self.receipt_timeout = receipt_timeout
+        self.poll_interval = poll_interval
+        self.chain_id = int(w3.eth.chain_id)
+        self.nonces = NonceManager(
+            lambda: int(w3.eth.get_transaction_count(signer.address, "pending"))
+        )
+        self._fees: tuple[float, Fees] | None = None
+        self._fee_lock = threading.Lock()
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return self.signer.address
+
+    # ------------------------------------------------------------------ pricing and gas
+    def fees(self) -> Fees:
+        """Current EIP-1559 fees under the policy's caps (cached for ``fee_ttl_seconds``)."""
+        with self._fee_lock:
+            now = time.monotonic()
+            if self._fees is None or now - self._fees[0] > self.fee_ttl_seconds:
+                history = self.w3.eth.fee_history(
+                    self.fee_policy.blocks, "latest", [self.fee_policy.reward_percentile]
+                )
+                self._fees = (now, fees_from_history(dict(history), self.fee_policy))
+            return self._fees[1]
+
+    def _call_params(self, req: TxRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {"from": self.address, "value": req.value, "data": req.data}
+        if req.to is not None:
+            params["to"] = req.to
+        return params
+
+    def estimate_gas(self, req: TxRequest) -> int:
+        """``eth_estimateGas`` plus the margin; a revert raises its error, spends nothing."""
+        try:
+            estimate = int(self.w3.eth.estimate_gas(self._call_params(req)))  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise self._revert_error(exc, "dry run reverted") from None
+        except Web3RPCError as exc:
+            raise self._rpc_error(exc) from None
+        return int(estimate * self.gas_margin)
+
+    def call(self, req: TxRequest, block: int | str = "latest") -> bytes:
+        """A dry run (``eth_call``) of ``req`` from this account; reverts raise decoded errors."""
+        try:
+            return bytes(self.w3.eth.call(self._call_params(req), block))  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise self._revert_error(exc, "call reverted") from None
+
+    # ------------------------------------------------------------------ sending
+    def _sign(self, req: TxRequest, gas: int, nonce: int, fees: Fees) -> bytes:
+        tx: dict[str, Any] = {
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "gas": gas,
+            "maxFeePerGas": fees.max_fee_per_gas,
+            "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+            "value": req.value,
+            "data": req.data,
+            "type": 2,
+        }
+        if req.to is not None:
+            tx["to"] = req.to
+        return self.signer.sign_transaction(tx)
+
+    def send(self, req: TxRequest, *, fees: Fees | None = None) -> HexBytes:
+        """Sign and send ``req``; returns the hash once the node accepted it.
+
+        Gas comes from ``req.gas`` or an estimate (which also dry-runs the call). On "nonce too
+        low" the nonce manager resyncs and the send is tried once more; any other failure gives
+        the nonce back, so no gap is left.
+        """
+        gas = req.gas if req.gas is not None else self.estimate_gas(req)
+        fees = fees or self.fees()
+        for attempt in (1, 2):
+            nonce = self.nonces.reserve()
+            try:
+                raw = self._sign(req, gas, nonce, fees)
+                return HexBytes(self.w3.eth.send_raw_transaction(raw))
+            except Web3RPCError as exc:
+                message = str(exc).lower()
+                if "nonce too low" in message and attempt == 1:
+                    self.nonces.resync()
+                    continue
+                if "already known" in message:
+                    return HexBytes(Web3.keccak(raw))
+                self.nonces.release(nonce)
+                raise self._rpc_error(exc) from None
+            except BaseException:
+                self.nonces.release(nonce)
+                raise
+        raise TransactionError("nonce too low twice in a row: another sender uses this key")
+
+    def wait(self, tx_hash: HexBytes, req: TxRequest | None = None) -> TxReceipt:
+        """Wait for the receipt; a failed transaction raises its decoded revert."""
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.receipt_timeout, poll_latency=self.poll_interval
+            )
+        except TimeExhausted:
+            raise TransactionError(
+                f"no receipt for {tx_hash.to_0x_hex()} after {self.receipt_timeout:.0f} s"
+            ) from None
+        if receipt["status"] != 1:
+            raise self._mined_revert(receipt, req)
+        return receipt
+
+    def transact(self, req: TxRequest) -> TxReceipt:
+        """Send ``req`` and wait for a successful receipt."""
+        return self.wait(self.send(req), req)
+
+    def send_batch(self, reqs: Sequence[TxRequest]) -> list[TxReceipt]:
+        """Send every request and wait for all receipts; receipts come in request order.
+
+        Over HTTP the signed transactions go out in one JSON-RPC batch and receipts are polled
+        in batches (two round trips for the lot, instead of two per transaction); elsewhere
+        (the in-process chain) they are sent one by one. Requests without ``gas`` are estimated
+        against the state before the batch: pass ``gas`` for calls that depend on earlier ones.
+
+        If the node refuses some transactions, their nonces are filled with zero-value
+        self-transfers (so the accepted ones behind them still mine), the accepted ones are
+        waited for, and :class:`TransactionError` names the refused ones.
+        """
+        if not reqs:
+            return []
+        if not hasattr(self.w3.provider, "make_batch_request") or not isinstance(
+            self.w3.provider, HTTPProvider
+        ):
+            fees = self.fees()
+            sent = [self.send(req, fees=fees) for req in reqs]
+            return [self.wait(h, req) for h, req in zip(sent, reqs, strict=True)]
+
+        fees = self.fees()
+        gases = [req.gas if req.gas is not None else self.estimate_gas(req) for req in reqs]
+        signed: list[tuple[int, bytes]] = []
+        try:
+            for req, gas in zip(reqs, gases, strict=True):
+                nonce = self.nonces.reserve()
+                signed.append((nonce, b""))
+                signed[-1] = (nonce, self._sign(req, gas, nonce, fees))
+        except BaseException:
+            for nonce, _ in reversed(signed):
+                self.nonces.release(nonce)
+            raise
+        answers = self._rpc_batch(
+            [("eth_sendRawTransaction", ["0x" + raw.hex()]) for _, raw in signed]
+        )
+        hashes: list[HexBytes | None] = []
+        refused: list[str] = []
+        for (nonce, raw), answer in zip(signed, answers, strict=True):
+            error = answer.get("error")
+            if error is None or "already known" in str(error.get("message", "")).lower():
+                hashes.append(HexBytes(Web3.keccak(raw)))
+                continue
+            hashes.append(None)
+            refused.append(f"nonce {nonce}: {error.get('message', error)}")
+            self._fill_nonce(nonce, fees)
+        receipts = self._wait_all([h for h in hashes if h is not None])
+        if refused:
+            raise TransactionError(
+                f"the node refused {len(refused)} of {len(reqs)} transactions: {refused[0]}"
+            )
+        for receipt, req in zip(receipts, reqs, strict=True):
+            if receipt["status"] != 1:
+                raise self._mined_revert(receipt, req)
+        return receipts
+
+    def _rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        provider: Any = self.w3.provider
+        answers: list[dict[str, Any]] = []
+        for start in range(0, len(calls), 500):  # keep each HTTP body a reasonable size
+            answers.extend(dict(a) for a in provider.make_batch_request(calls[start : start + 500]))
+        return answers
+
+    def _fill_nonce(self, nonce: int, fees: Fees) -> None:
+        """Use ``nonce`` for a zero-value self-transfer, so later nonces are not stuck."""
+        raw = self._sign(TxRequest(to=self.address, gas=21_000), 21_000, nonce, fees)
+        try:
+            self.w3.eth.send_raw_transaction(raw)
+        except Web3RPCError:
+            self.nonces.resync()
+
+    def _wait_all(self, hashes: list[HexBytes]) -> list[TxReceipt]:
+        found: dict[HexBytes, TxReceipt] = {}
+        deadline = time.monotonic() + self.receipt_timeout
+        while len(found) < len(hashes):
+            missing = [h for h in hashes if h not in found]
+            answers = self._rpc_batch(
+                [("eth_getTransactionReceipt", [h.to_0x_hex()]) for h in missing]
+            )
+            for tx_hash, answer in zip(missing, answers, strict=True):
+                if answer.get("result"):
+                    found[tx_hash] = _format_receipt(answer["result"])
+            if len(found) < len(hashes):
+                if time.monotonic() > deadline:
+                    raise TransactionError(
+                        f"{len(hashes) - len(found)} receipts missing after "
+                        f"{self.receipt_timeout:.0f} s"
+                    )
+                time.sleep(self.poll_interval)
+        return [found[h] for h in hashes]
+
+    # ------------------------------------------------------------------ errors
+    def _revert_error(self, exc: ContractLogicError, what: str) -> TransactionRevertedError:
+        data = _revert_bytes(exc.data)
+        reason = self.decode_revert(data) if self.decode_revert and data is not None else None
+        detail = str(reason) if reason is not None else (exc.message or str(exc))
+        return TransactionRevertedError(f"{what}: {detail}", reason=reason)
+
+    def _rpc_error(self, exc: Web3RPCError) -> TransactionError:
+        message = exc.message or str(exc)
+        if "insufficient funds" in message.lower():
+            return InsufficientFundsError(f"{self.address}: {message}")
+        return TransactionError(message)
+
+    def _mined_revert(self, receipt: TxReceipt, req: TxRequest | None) -> TransactionError:
+        tx_hash = receipt["transactionHash"].to_0x_hex()
+        if req is not None:
+            # Replay the call on the block's state to recover the revert data.
+            try:
+                self.w3.eth.call(
+                    {**self._call_params(req), "gas": receipt["gasUsed"] * 2},  # type: ignore[typeddict-item]
+                    receipt["blockNumber"] - 1,
+                )
+            except ContractLogicError as exc:
+                error = self._revert_error(exc, f"transaction {tx_hash} reverted")
+                error.tx_hash = tx_hash
+                return error
+            except Web3RPCError:
+                pass
+        return TransactionRevertedError(f"transaction {tx_hash} reverted", tx_hash=tx_hash)
+
+
+def _format_receipt(raw: dict[str, Any]) -> TxReceipt:
+    """A raw JSON-RPC receipt in the shape ``w3.eth.get_transaction_receipt`` returns."""
+    formatted: TxReceipt = AttributeDict.recursive(receipt_formatter(raw))
+    return formatted
+
+
+def _revert_bytes(data: Any) -> bytes | None:
+    if data is None:
+        return None
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        text = data[2:] if data.startswith("0x") else data
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            return None
+    if isinstance(data, dict) and "data" in data:
+        return _revert_bytes(data["data"])
+    return None
