@@ -16,8 +16,11 @@ from enerwise.cli.bench import app as bench_app
 from enerwise.cli.chain import app as chain_app
 from enerwise.cli.console import err_console
 from enerwise.cli.demo import demo
+from enerwise.cli.oracle import app as oracle_app
+from enerwise.cli.wallet import app as wallet_app
 from enerwise.settings import SettingsError
 from market.errors import MarketError
+from oracles.errors import OracleError
 from wallet.errors import WalletError
 
 app = typer.Typer(
@@ -31,8 +34,10 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(auction_app, name="auction")
 app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)
+app.add_typer(wallet_app, name="wallet")
+app.add_typer(oracle_app, name="oracle")
 
-USER_ERRORS = (ChainError, WalletError, MarketError, SettingsError)
+USER_ERRORS = (ChainError, WalletError, MarketError, SettingsError, OracleError)
 
 
 def main() -> None:

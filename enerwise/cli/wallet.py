@@ -1,0 +1,280 @@
+"""``enerwise wallet``: encrypted keystores (create, import, list, re-encrypt, delete) and
+EIP-712 signing with them.
+
+Passwords come from ``--password-file FILE`` (first line), ``--password-env VAR``, or a hidden
+prompt; never from the command line itself, so they cannot show in ``ps`` or shell history.
+Private keys and mnemonics are read from files for the same reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from enerwise.cli.console import console, err_console, print_json
+from wallet.errors import KeystoreError
+from wallet.keystore import (
+    DEFAULT_DERIVATION_PATH,
+    KEYSTORE_DIR_ENV,
+    Keystore,
+    KeystoreSigner,
+    mnemonic_from_file,
+    private_key_from_file,
+)
+from wallet.passwords import PasswordSource
+from wallet.typed_data import load_typed_data, recover_typed_data_signer
+
+app = typer.Typer(
+    help="Encrypted keystores and signing with them.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals hold passwords and keys
+)
+
+KeystoreDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--keystore-dir",
+        metavar="DIR",
+        help=f"Keystore folder (default: ${KEYSTORE_DIR_ENV}, else ~/.enerwise/keystore).",
+        show_default=False,
+    ),
+]
+PasswordFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file", metavar="FILE", help="Read the password from the first line of FILE."
+    ),
+]
+PasswordEnv = Annotated[
+    str | None,
+    typer.Option(
+        "--password-env", metavar="VAR", help="Read the password from environment variable VAR."
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+KeyRef = Annotated[str, typer.Argument(metavar="ADDRESS", help="Address or keystore file path.")]
+
+
+def _keystore(directory: Path | None) -> Keystore:
+    return Keystore(directory)
+
+
+def _say(text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True)
+
+
+@app.command("new")
+def new(
+    keystore_dir: KeystoreDir = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Create a new random key, encrypted with a password (asked twice at the prompt)."""
+    password = PasswordSource(password_file, password_env, "New password: ").read(confirm=True)
+    info = _keystore(keystore_dir).create(password)
+    if json_out:
+        print_json({"address": info.address, "path": str(info.path)})
+        return
+    _say(f"created {info.address}\n  {info.path}")
+
+
+@app.command("import")
+def import_key(
+    private_key_file: Annotated[
+        Path | None,
+        typer.Option("--private-key-file", metavar="FILE", help="FILE holds a hex private key."),
+    ] = None,
+    mnemonic_file: Annotated[
+        Path | None,
+        typer.Option("--mnemonic-file", metavar="FILE", help="FILE holds BIP-39 words."),
+    ] = None,
+    derivation_path: Annotated[
+        str | None,
+        typer.Option(
+            "--path",
+            help=f"Derivation path for --mnemonic-file [default: {DEFAULT_DERIVATION_PATH}]",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing keystore for the same address.")
+    ] = False,
+    keystore_dir: KeystoreDir = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Import a private key or a mnemonic-derived key into an encrypted keystore."""
+    if (private_key_file is None) == (mnemonic_file is None):
+        raise KeystoreError("give exactly one of --private-key-file FILE or --mnemonic-file FILE")
+    if derivation_path is not None and mnemonic_file is None:
+        raise KeystoreError("--path only applies to --mnemonic-file")
+    keystore = _keystore(keystore_dir)
+    source = PasswordSource(password_file, password_env, "New password: ")
+    if private_key_file is not None:
+        key = private_key_from_file(private_key_file)
+        info = keystore.import_private_key(key, source.read(confirm=True), force=force)
+    else:
+        assert mnemonic_file is not None
+        words = mnemonic_from_file(mnemonic_file)
+        info = keystore.import_mnemonic(
+            words,
+            source.read(confirm=True),
+            path=derivation_path or DEFAULT_DERIVATION_PATH,
+            force=force,
+        )
+    if json_out:
+        print_json({"address": info.address, "path": str(info.path)})
+        return
+    _say(f"imported {info.address}\n  {info.path}")
+
+
+@app.command("list")
+def list_keys(keystore_dir: KeystoreDir = None, json_out: JsonFlag = False) -> None:
+    """List the keystores in the folder (no password needed)."""
+    keystore = _keystore(keystore_dir)
+    keys, problems = keystore.scan()
+    for problem in problems:
+        err_console.print(
+            f"[yellow]warning:[/] skipped: {problem}", highlight=False, soft_wrap=True
+        )
+    if json_out:
+        print_json(
+            [
+                {"address": k.address, "path": str(k.path), "created": k.created.isoformat()}
+                for k in keys
+            ]
+        )
+        return
+    if not keys:
+        _say(f"no keystores in {keystore.directory}")
+        return
+    for key in keys:  # plain lines: a table would cut addresses on a narrow terminal
+        _say(f"{key.address}  {key.created:%Y-%m-%d %H:%M:%S}Z  {key.path}")
+    _say(f"{len(keys)} keys in {keystore.directory}")
+
+
+@app.command("show")
+def show(ref: KeyRef, keystore_dir: KeystoreDir = None, json_out: JsonFlag = False) -> None:
+    """Show one keystore's public facts: address, file, creation time, origin."""
+    info = _keystore(keystore_dir).find(ref)
+    if json_out:
+        print_json(info.as_dict())
+        return
+    for key, value in info.as_dict().items():
+        if value is not None:
+            _say(f"{key:<16} {value}")
+
+
+@app.command("passwd")
+def passwd(
+    ref: KeyRef,
+    new_password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-password-file", metavar="FILE", help="Read the new password from FILE."
+        ),
+    ] = None,
+    new_password_env: Annotated[
+        str | None,
+        typer.Option("--new-password-env", metavar="VAR", help="Read the new password from VAR."),
+    ] = None,
+    keystore_dir: KeystoreDir = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Re-encrypt a keystore under a new password (the file is replaced atomically)."""
+    keystore = _keystore(keystore_dir)
+    info = keystore.find(ref)  # fail on a wrong address before asking anything
+    old = PasswordSource(password_file, password_env, "Current password: ").read()
+    new_source = PasswordSource(new_password_file, new_password_env, "New password: ")
+    info = keystore.change_password(info.path, old, new_source.read(confirm=True))
+    if json_out:
+        print_json({"address": info.address, "path": str(info.path)})
+        return
+    _say(f"changed the password of {info.address}\n  {info.path}")
+
+
+@app.command("export-public")
+def export_public(
+    ref: KeyRef,
+    keystore_dir: KeystoreDir = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Print the address and the uncompressed public key (unlocks the key to compute it)."""
+    keystore = _keystore(keystore_dir)
+    info = keystore.find(ref)
+    password = PasswordSource(password_file, password_env).read()
+    public = keystore.public_info(info.path, password)
+    if json_out:
+        print_json(public.as_dict())
+        return
+    for key, value in public.as_dict().items():
+        _say(f"{key:<11} {value}")
+
+
+@app.command("delete")
+def delete(
+    ref: KeyRef,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    keystore_dir: KeystoreDir = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Delete a keystore file (asks unless --yes; a password option must unlock it first)."""
+    keystore = _keystore(keystore_dir)
+    info = keystore.find(ref)
+    password = None
+    if password_file is not None or password_env is not None:
+        password = PasswordSource(password_file, password_env).read()
+    if not yes and not typer.confirm(
+        f"Delete the keystore of {info.address} ({info.path})? The key is lost unless it is "
+        "backed up elsewhere",
+        err=True,
+    ):
+        err_console.print(f"kept {info.path}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    deleted = keystore.delete(info.path, password)
+    if json_out:
+        print_json({"address": deleted.address, "path": str(deleted.path), "deleted": True})
+        return
+    _say(f"deleted {deleted.address}\n  {deleted.path}")
+
+
+@app.command("sign-typed-data")
+def sign_typed_data(
+    keystore: Annotated[
+        str,
+        typer.Option("--keystore", metavar="PATH", help="Keystore file (or its address)."),
+    ],
+    data: Annotated[
+        Path,
+        typer.Option("--data", metavar="FILE", help="EIP-712 document (eth_signTypedData_v4)."),
+    ],
+    keystore_dir: KeystoreDir = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Sign an EIP-712 document with a keystore; prints the 65-byte signature and the signer."""
+    signer = KeystoreSigner(_keystore(keystore_dir).locate(keystore))  # checks the file
+    document = load_typed_data(data)
+    signer.unlock(PasswordSource(password_file, password_env).read())
+    try:
+        address = signer.address  # from the key: the file's address field is optional
+        signature = signer.sign_typed_data(document)
+    finally:
+        signer.lock()
+    recovered = recover_typed_data_signer(document, signature)  # also checks low-s
+    if recovered != address:  # pragma: no cover - would be a bug in eth-account
+        raise KeystoreError(f"signature recovers to {recovered}, not to {address}")
+    if json_out:
+        print_json({"signature": "0x" + signature.hex(), "signer": address})
+        return
+    _say(f"signature  0x{signature.hex()}\nsigner     {address}")

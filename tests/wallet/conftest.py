@@ -1,0 +1,75 @@
+"""Fixtures of the key-management tests: a fast keystore, known secrets, the CLI as a user runs it.
+
+Keystores written through the API here use scrypt n = 2**10 (milliseconds instead of ~0.8 s);
+unlocking reads n from the file, so the CLI is fast on them too. Keystores the CLI itself
+creates use the real n = 262144.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from wallet.keystore import Keystore
+
+FAST_SCRYPT_N = 2**10
+#: Distinctive strings, so a leak is found by a plain substring search.
+PASSWORD = "Corr3ct-horse-battery-staple-pw"
+OTHER_PASSWORD = "An0ther-different-secret-pw"
+
+CliRun = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def keystore_dir(tmp_path: Path) -> Path:
+    return tmp_path / "keystore"
+
+
+@pytest.fixture
+def keystore(keystore_dir: Path) -> Keystore:
+    return Keystore(keystore_dir, scrypt_n=FAST_SCRYPT_N)
+
+
+@pytest.fixture
+def password_file(tmp_path: Path) -> Path:
+    path = tmp_path / "password.txt"
+    path.write_text(PASSWORD + "\n")
+    return path
+
+
+@pytest.fixture
+def other_password_file(tmp_path: Path) -> Path:
+    path = tmp_path / "other-password.txt"
+    path.write_text(OTHER_PASSWORD + "\n")
+    return path
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> CliRun:
+    """``enerwise ARGS`` in a subprocess with a private HOME; returns the completed process."""
+
+    def run(
+        *args: str | os.PathLike[str], env: dict[str, str] | None = None, stdin: str = ""
+    ) -> subprocess.CompletedProcess[str]:
+        inherited = {k: v for k, v in os.environ.items() if k != "ENERWISE_KEYSTORE_DIR"}
+        full_env = {
+            **inherited,
+            "HOME": str(tmp_path / "home"),
+            "ENERWISE_HOME": str(tmp_path / "home" / ".enerwise"),
+            **(env or {}),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "enerwise", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            input=stdin,
+            timeout=120,
+        )
+
+    return run
