@@ -12,7 +12,7 @@ one participant go out as one batch with fixed gas limits (no estimate against s
 from __future__ import annotations
 
 import contextlib
-import secrets
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,11 +88,15 @@ class Sandbox:
     deployment: Deployment
     admin: TransactionSender
     decoder: RevertDecoder
+    seed: int = 0
     contracts: EnergyChain = field(init=False)
     dev: DevChain = field(init=False)
     params: MarketParams = field(init=False)
 
     def __post_init__(self) -> None:
+        # Keys and meter ids of throwaway accounts on a dev chain: reproducible on purpose
+        # (same seed, same addresses, same gas figures), never for real funds.
+        self._rng = random.Random(self.seed)
         self.contracts = self.deployment.contracts(self.w3)
         self.dev = DevChain(self.w3)
         on_chain = self.contracts.market.call("params")
@@ -108,12 +112,25 @@ class Sandbox:
     # ------------------------------------------------------------------ set-up
     @classmethod
     @contextlib.contextmanager
-    def on_anvil(cls, settings: MarketSettings | None = None) -> Iterator[Sandbox]:
-        """Compile, start a fresh anvil, deploy; the node stops when the block ends."""
+    def on_anvil(
+        cls,
+        settings: MarketSettings | None = None,
+        *,
+        genesis_timestamp: int | None = None,
+        seed: int = 0,
+    ) -> Iterator[Sandbox]:
+        """Compile, start a fresh anvil, deploy; the node stops when the block ends.
+
+        A fixed ``genesis_timestamp`` (with a fixed ``settings.epoch``) makes every slot number
+        and reading timestamp, and so every calldata byte, the same from run to run.
+        """
         compile_contracts()
+        args = ["--gas-limit", "100000000"]
+        if genesis_timestamp is not None:
+            args += ["--timestamp", str(genesis_timestamp)]
         node: AnvilProcess
-        with start_anvil(extra_args=["--gas-limit", "100000000"]) as node:
-            yield cls.deploy(connect(node.rpc_url), ANVIL_DEV_KEYS[0], settings)
+        with start_anvil(extra_args=args) as node:
+            yield cls.deploy(connect(node.rpc_url), ANVIL_DEV_KEYS[0], settings, seed=seed)
 
     @classmethod
     def in_process(cls, settings: MarketSettings | None = None) -> Sandbox:
@@ -123,21 +140,27 @@ class Sandbox:
         return cls.deploy(w3, in_process_keys(w3)[0], settings)
 
     @classmethod
-    def deploy(cls, w3: Web3, admin_key: str, settings: MarketSettings | None = None) -> Sandbox:
+    def deploy(
+        cls, w3: Web3, admin_key: str, settings: MarketSettings | None = None, seed: int = 0
+    ) -> Sandbox:
         decoder = revert_decoder()
         admin = TransactionSender(
             w3, LocalKeySigner(admin_key), decode_revert=decoder, poll_interval=0.01
         )
         deployment = deploy_energychain(admin, settings or MarketSettings())
-        return cls(w3=w3, deployment=deployment, admin=admin, decoder=decoder)
+        return cls(w3=w3, deployment=deployment, admin=admin, decoder=decoder, seed=seed)
 
     def new_participant(self, ether: int = 10 * ETHER) -> Participant:
         """A new account with a random key, funded with ``ether`` wei for gas."""
-        signer = LocalKeySigner(secrets.token_bytes(32))
+        signer = LocalKeySigner(self.random_bytes(32))
         self.dev.fund(signer.address, ether)
         return Participant(
             TransactionSender(self.w3, signer, decode_revert=self.decoder, poll_interval=0.01)
         )
+
+    def random_bytes(self, size: int) -> bytes:
+        """Reproducible random bytes (keys, meter ids) from the sandbox's seed."""
+        return self._rng.randbytes(size)
 
     # ------------------------------------------------------------------ time
     def slot_start(self, slot: int) -> int:
@@ -158,7 +181,7 @@ class Sandbox:
     def register_meters(self, owners: Sequence[ChecksumAddress], capacity_wh: int) -> list[Meter]:
         """One new meter per owner, each with its own random signing key."""
         meters = [
-            Meter(secrets.token_bytes(32), owner, LocalKeySigner(secrets.token_bytes(32)))
+            Meter(self.random_bytes(32), owner, LocalKeySigner(self.random_bytes(32)))
             for owner in owners
         ]
         registry = self.contracts.registry

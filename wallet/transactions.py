@@ -183,21 +183,42 @@ class TransactionSender:
         (the in-process chain) they are sent one by one. Requests without ``gas`` are estimated
         against the state before the batch: pass ``gas`` for calls that depend on earlier ones.
 
+        A batch whose gas limits add up to more than one block holds goes out in block-sized
+        parts, each waited for before the next: a node that mines on demand (anvil's automine)
+        would otherwise leave the remainder pending until some later transaction arrives.
+
         If the node refuses some transactions, their nonces are filled with zero-value
         self-transfers (so the accepted ones behind them still mine), the accepted ones are
         waited for, and :class:`TransactionError` names the refused ones.
         """
         if not reqs:
             return []
+        gases = [req.gas if req.gas is not None else self.estimate_gas(req) for req in reqs]
+        block_gas = int(self.w3.eth.get_block("latest")["gasLimit"])
+        receipts: list[TxReceipt] = []
+        start = 0
+        while start < len(reqs):
+            end, used = start, 0
+            while end < len(reqs) and (end == start or used + gases[end] <= block_gas):
+                used += gases[end]
+                end += 1
+            receipts.extend(self._send_part(reqs[start:end], gases[start:end]))
+            start = end
+        return receipts
+
+    def _send_part(self, reqs: Sequence[TxRequest], gases: Sequence[int]) -> list[TxReceipt]:
+        """:meth:`send_batch` for requests that fit in one block, with their gas limits."""
         if not hasattr(self.w3.provider, "make_batch_request") or not isinstance(
             self.w3.provider, HTTPProvider
         ):
             fees = self.fees()
-            sent = [self.send(req, fees=fees) for req in reqs]
+            sent = [
+                self.send(TxRequest(req.to, req.data, req.value, gas), fees=fees)
+                for req, gas in zip(reqs, gases, strict=True)
+            ]
             return [self.wait(h, req) for h, req in zip(sent, reqs, strict=True)]
 
         fees = self.fees()
-        gases = [req.gas if req.gas is not None else self.estimate_gas(req) for req in reqs]
         signed: list[tuple[int, bytes]] = []
         try:
             for req, gas in zip(reqs, gases, strict=True):

@@ -8,7 +8,9 @@ import typer
 
 from enerwise.cli.console import console, print_json
 
-app = typer.Typer(help="Benchmarks: print measured figures (JSON with --json).", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks: print measured figures (JSON with --json).", no_args_is_help=True
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -30,3 +32,11 @@ def tx(
     from enerwise.benchmarks.tx import run
 
     _show(run(count), json_out)
+
+
+@app.command("gas")
+def gas(json_out: JsonFlag = False) -> None:
+    """Gas per contract operation on a fresh anvil (10,000-order book for the clearing)."""
+    from enerwise.benchmarks.gas import run
+
+    _show(run(), json_out)
