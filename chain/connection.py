@@ -9,7 +9,7 @@ from web3 import Web3
 from web3.exceptions import ProviderConnectionError, Web3RPCError
 from web3.providers.eth_tester import EthereumTesterProvider
 
-from chain.errors import RpcUnreachableError
+from chain.errors import ChainError, RpcUnreachableError
 
 IN_PROCESS = "in-process"
 
@@ -53,3 +53,21 @@ def _reason(exc: BaseException) -> str:
     if "timed out" in text.lower():
         return "timed out"
     return type(exc).__name__
+
+
+def resolve_rpc_url(rpc_url: str | None) -> str:
+    """``rpc_url`` if given, else the local chain of ``enerwise chain up``.
+
+    Raises :class:`ChainError` saying how to get a chain when there is neither.
+    """
+    if rpc_url:
+        return rpc_url
+    from chain.local_node import LocalChain  # the process manager: only when needed
+
+    info = LocalChain().status()
+    if info is None:
+        raise ChainError(
+            "no chain: pass --rpc-url (or set ENERWISE_RPC_URL), or start one with "
+            "`enerwise chain up`"
+        )
+    return info.rpc_url

@@ -175,3 +175,12 @@ def verify_deployment(w3: Web3, deployment: Deployment) -> list[str]:
         if actual != deployment.code_hashes.get(name):
             problems.append(f"{name} at {address}: code hash {actual} differs from the record")
     return problems
+
+
+def load_deployment(w3: Web3, path: Path | None = None) -> Deployment:
+    """The deployment record for ``w3``'s chain, checked against the code on chain."""
+    deployment = Deployment.load(path or deployment_path(int(w3.eth.chain_id)))
+    problems = verify_deployment(w3, deployment)
+    if problems:
+        raise DeploymentError("the deployment record does not match the chain: " + problems[0])
+    return deployment

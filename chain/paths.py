@@ -1,7 +1,9 @@
 """Where the chain layer finds its tools and writes its files.
 
 The repository root is the folder above this package (an editable install keeps it there).
-``ENERWISE_HOME`` moves the writable folders (build/, .run/, deployments/) elsewhere.
+``ENERWISE_HOME`` moves the state of runs (.run/, deployments/) elsewhere; compiled artifacts
+depend only on the sources, so they stay in the repository's build/ (``ENERWISE_BUILD_DIR``
+moves them).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
 
 
 def home() -> Path:
-    """The folder that holds build/, .run/ and deployments/ (the repo root by default)."""
+    """The folder that holds .run/ and deployments/ (the repo root by default)."""
     return Path(os.environ.get("ENERWISE_HOME", REPO_ROOT))
 
 
 def build_dir() -> Path:
-    return home() / "build"
+    return Path(os.environ.get("ENERWISE_BUILD_DIR", REPO_ROOT / "build"))
 
 
 def run_dir() -> Path:

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.wallet_agent import app as agent_app
 from wallet.errors import KeystoreError
 from wallet.keystore import (
     DEFAULT_DERIVATION_PATH,
@@ -31,6 +32,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals hold passwords and keys
 )
+
+app.add_typer(agent_app, name="agent")
 
 KeystoreDir = Annotated[
     Path | None,

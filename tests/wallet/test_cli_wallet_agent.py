@@ -1,0 +1,131 @@
+"""`enerwise wallet agent grant | list | revoke` against a local chain, as an owner runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from chain.local_node import ANVIL_DEV_KEYS
+from wallet.keystore import Keystore
+
+AGENT = Web3.to_checksum_address("0x000000000000000000000000000000000000a11c")
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    """ENERWISE_HOME with a running local chain (`enerwise chain up`), stopped afterwards."""
+    env = {**os.environ, "ENERWISE_HOME": str(tmp_path)}
+    subprocess.run(
+        [sys.executable, "-m", "enerwise", "chain", "up"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    try:
+        yield tmp_path
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "enerwise", "chain", "down"],
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+
+
+def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ENERWISE_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "enerwise", "wallet", "agent", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.usefixtures("compiled")
+def test_owner_grants_lists_and_revokes_an_agent(home: Path, tmp_path: Path) -> None:
+    keystore = Keystore(tmp_path / "keys", scrypt_n=2**10)
+    owner = keystore.import_private_key(ANVIL_DEV_KEYS[1], "pw")
+    password = tmp_path / "pw.txt"
+    password.write_text("pw\n")
+    owner_opts = [
+        "--keystore",
+        owner.address,
+        "--keystore-dir",
+        str(tmp_path / "keys"),
+        "--password-file",
+        str(password),
+    ]
+
+    granted = _run(
+        home,
+        "grant",
+        "--agent",
+        AGENT,
+        "--budget-per-day",
+        "5000000",
+        "--max-buy-tick",
+        "1500",
+        "--min-sell-tick",
+        "200",
+        "--expiry",
+        "2099-01-01",
+        *owner_opts,
+        "--json",
+    )
+    assert granted.returncode == 0, granted.stderr
+
+    listed = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
+    assert listed["agents"][0]["agent"] == AGENT
+    assert listed["agents"][0]["budget_per_day"] == 5_000_000
+    assert listed["agents"][0]["expiry"].startswith("2099-01-01")
+
+    assert _run(home, "revoke", AGENT, *owner_opts).returncode == 0
+    after = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
+    assert after["agents"] == []
+
+
+@pytest.mark.usefixtures("compiled")
+def test_grant_with_an_expiry_in_the_past_is_refused_by_name(home: Path, tmp_path: Path) -> None:
+    keystore = Keystore(tmp_path / "keys", scrypt_n=2**10)
+    owner = keystore.import_private_key(ANVIL_DEV_KEYS[1], "pw")
+    password = tmp_path / "pw.txt"
+    password.write_text("pw\n")
+    result = _run(
+        home,
+        "grant",
+        "--agent",
+        AGENT,
+        "--budget-per-day",
+        "1",
+        "--max-buy-tick",
+        "1",
+        "--min-sell-tick",
+        "1",
+        "--expiry",
+        "2001-01-01",
+        "--keystore",
+        owner.address,
+        "--keystore-dir",
+        str(tmp_path / "keys"),
+        "--password-file",
+        str(password),
+    )
+    assert result.returncode == 1
+    assert "AgentInvalidExpiry" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_agent_address_is_a_one_line_error(tmp_path: Path) -> None:
+    result = _run(tmp_path, "list", "--owner", "0x1234")
+    assert result.returncode == 1
+    assert "is not an Ethereum address" in result.stderr

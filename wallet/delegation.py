@@ -1,0 +1,144 @@
+"""Agent keys: an owner delegates bounded trading to an agent address on the market contract.
+
+The delegation lives on chain (``EnergyMarket.authorizeAgent``): a budget of payment base units
+per UTC day (buy escrow the agent commits), the highest tick it may buy at, the lowest it may
+sell at, and an expiry. The agent may place, cancel and claim for the owner; it can never
+withdraw or transfer. So a device that holds only the agent key risks at most one day's budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.types import TxReceipt
+
+from chain.contracts import ContractHandle
+from wallet.errors import WalletError
+from wallet.transactions import TransactionSender
+
+UINT16_MAX = 2**16 - 1
+UINT128_MAX = 2**128 - 1
+
+
+class DelegationError(WalletError, ValueError):
+    """A delegation request is malformed (bad address, bound or expiry)."""
+
+
+@dataclass(frozen=True)
+class AgentGrant:
+    """What an owner allows an agent to do."""
+
+    agent: ChecksumAddress
+    budget_per_day: int
+    max_buy_tick: int
+    min_sell_tick: int
+    expiry: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.budget_per_day <= UINT128_MAX:
+            raise DelegationError(f"budget per day {self.budget_per_day} is out of range")
+        for name in ("max_buy_tick", "min_sell_tick"):
+            value = getattr(self, name)
+            if not 0 <= value <= UINT16_MAX:
+                raise DelegationError(f"{name.replace('_', ' ')} {value} is not a tick (0..65535)")
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """A delegation as the market stores it, with the agent's spending today."""
+
+    owner: ChecksumAddress
+    agent: ChecksumAddress
+    budget_per_day: int
+    max_buy_tick: int
+    min_sell_tick: int
+    expiry: int
+    spent_today: int
+
+    def active(self, now: int) -> bool:
+        return self.expiry > now
+
+    def as_dict(self, now: int) -> dict[str, Any]:
+        return {
+            "owner": self.owner,
+            "agent": self.agent,
+            "budget_per_day": self.budget_per_day,
+            "max_buy_tick": self.max_buy_tick,
+            "min_sell_tick": self.min_sell_tick,
+            "expiry": datetime.fromtimestamp(self.expiry, UTC).isoformat(),
+            "spent_today": self.spent_today,
+            "active": self.active(now),
+        }
+
+
+def parse_address(text: str, what: str = "address") -> ChecksumAddress:
+    if not Web3.is_address(text):
+        raise DelegationError(f"{what} {text!r} is not an Ethereum address")
+    return Web3.to_checksum_address(text)
+
+
+def parse_expiry(text: str) -> int:
+    """Unix seconds from an ISO 8601 time (``2026-12-31``, ``2026-12-31T18:00:00+01:00``).
+
+    A time without a zone is UTC.
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise DelegationError(f"expiry {text!r} is not an ISO 8601 date or time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def grant_agent(sender: TransactionSender, market: ContractHandle, grant: AgentGrant) -> TxReceipt:
+    """The owner (``sender``) authorizes ``grant.agent``; the dry run rejects bad requests."""
+    return sender.transact(
+        market.request(
+            "authorizeAgent",
+            grant.agent,
+            grant.budget_per_day,
+            grant.max_buy_tick,
+            grant.min_sell_tick,
+            grant.expiry,
+        )
+    )
+
+
+def revoke_agent(
+    sender: TransactionSender, market: ContractHandle, agent: ChecksumAddress
+) -> TxReceipt:
+    """The owner (``sender``) revokes ``agent`` at once."""
+    return sender.transact(market.request("revokeAgent", agent))
+
+
+def list_delegations(
+    market: ContractHandle, owner: ChecksumAddress, from_block: int = 0
+) -> list[Delegation]:
+    """Every agent ``owner`` ever authorized that still holds a delegation, as stored now."""
+    logs = market.contract.events.AgentAuthorized().get_logs(
+        from_block=from_block, argument_filters={"owner": owner}
+    )
+    agents = list(dict.fromkeys(Web3.to_checksum_address(log["args"]["agent"]) for log in logs))
+    delegations = []
+    for agent in agents:
+        budget, max_buy, min_sell, expiry, day, spent = market.call("delegation", owner, agent)
+        if expiry == 0:
+            continue  # revoked: the contract deleted it
+        today = int(market.contract.w3.eth.get_block("latest")["timestamp"]) // 86_400
+        delegations.append(
+            Delegation(
+                owner=owner,
+                agent=agent,
+                budget_per_day=int(budget),
+                max_buy_tick=int(max_buy),
+                min_sell_tick=int(min_sell),
+                expiry=int(expiry),
+                spent_today=int(spent) if int(day) == today else 0,
+            )
+        )
+    return delegations
