@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
+import {Clearing} from "./libraries/Clearing.sol";
+import {OrderBook} from "./libraries/OrderBook.sol";
+import {TickBitmap} from "./libraries/TickBitmap.sol";
+
+/// @title EnergyMarket
+/// @notice Uniform-price call auction per delivery slot: orders rest at price ticks until gate closure, {clear}
+/// computes one clearing price per slot in O(non-empty ticks), and every order settles by a pull-based {claim}.
+/// @dev Orders aggregate per (slot, tick) into one storage word (buy and sell totals) plus a two-level tick bitmap,
+/// so clearing never touches individual orders; an order's outcome follows from the order and the slot's clearing
+/// record alone. Only the vault functions move tokens; they are `nonReentrant` and follow checks-effects-interactions.
+contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket {
+    using SafeERC20 for IERC20;
+    using OrderBook for OrderBook.State;
+    using TickBitmap for TickBitmap.Bitmap;
+
+    /*//////////////////////////////////////////////////////////////
+                                CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IEnergyMarket
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @inheritdoc IEnergyMarket
+    uint16 public constant MAX_FEE_BPS = 1000;
+
+    /// @inheritdoc IEnergyMarket
+    uint16 public constant MAX_TICK_LIMIT = 4095;
+
+    /// @inheritdoc IEnergyMarket
+    uint256 public constant MAX_LEVEL_WH = OrderBook.MAX_LEVEL_WH;
+
+    /// @dev Highest price the grid may reach, so that qty (< 2^64) x price never overflows.
+    uint256 private constant _MAX_PRICE = type(uint128).max;
+
+    /*//////////////////////////////////////////////////////////////
+                                 STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Mutable configuration and the global order nonce: one storage slot.
+    struct Config {
+        address treasury;
+        uint16 feeBps;
+        uint64 orderNonce;
+    }
+
+    /// @dev A resting order: one storage slot. Its slot and fee live in the order id.
+    struct StoredOrder {
+        address owner;
+        uint64 qtyWh;
+        uint16 tick;
+        bool isBuy;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    IERC20 public immutable paymentToken;
+
+    /// @inheritdoc IEnergyMarket
+    IMeterRegistry public immutable registry;
+
+    /// @inheritdoc IEnergyMarket
+    IEnergyToken public immutable energyToken;
+
+    /// @inheritdoc IEnergyMarket
+    uint64 public immutable epoch;
+
+    /// @inheritdoc IEnergyMarket
+    uint32 public immutable slotSeconds;
+
+    uint256 private immutable _priceFloor;
+    uint256 private immutable _tickSize;
+    uint16 private immutable _maxTick;
+    uint32 private immutable _settlementSeconds;
+    uint32 private immutable _openAheadSeconds;
+    uint64 private immutable _minOrderWh;
+
+    Config private _config;
+    mapping(address account => uint256) private _balances;
+    mapping(address account => mapping(uint256 slot => uint256)) private _energy;
+    mapping(uint256 orderId => StoredOrder) private _orders;
+    mapping(uint64 slot => OrderBook.State) private _books;
+    mapping(address owner => mapping(address agent => Delegation)) private _delegations;
+
+    /// @param admin         receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
+    /// @param paymentToken_ the ERC-20 orders are paid in (any decimals).
+    /// @param registry_     the meter registry; epoch, slot length and the energy token are read from it.
+    /// @param p             see {IEnergyMarket-MarketParams}.
+    constructor(address admin, IERC20 paymentToken_, IMeterRegistry registry_, MarketParams memory p) {
+        if (
+            admin == address(0) || address(paymentToken_) == address(0) || address(registry_) == address(0)
+                || p.treasury == address(0)
+        ) revert MarketZeroAddress();
+        if (p.tickSize == 0) revert MarketInvalidParam("tickSize");
+        if (p.maxTick > MAX_TICK_LIMIT) revert MarketInvalidParam("maxTick");
+        if (p.priceFloor > _MAX_PRICE || (p.maxTick != 0 && p.tickSize > (_MAX_PRICE - p.priceFloor) / p.maxTick)) {
+            revert MarketInvalidParam("priceRange");
+        }
+        if (p.settlementSeconds == 0) revert MarketInvalidParam("settlementSeconds");
+        if (p.minOrderWh == 0) revert MarketInvalidParam("minOrderWh");
+        if (p.feeBps > MAX_FEE_BPS) revert MarketFeeTooHigh(p.feeBps, MAX_FEE_BPS);
+
+        paymentToken = paymentToken_;
+        registry = registry_;
+        energyToken = registry_.token();
+        epoch = registry_.epoch();
+        slotSeconds = registry_.slotSeconds();
+        _priceFloor = p.priceFloor;
+        _tickSize = p.tickSize;
+        _maxTick = p.maxTick;
+        _settlementSeconds = p.settlementSeconds;
+        _openAheadSeconds = p.openAheadSeconds;
+        _minOrderWh = p.minOrderWh;
+        _config = Config({treasury: p.treasury, feeBps: p.feeBps, orderNonce: 0});
+
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                  VAULT
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IEnergyMarket
+    function deposit(uint256 amount) external nonReentrant {
+        if (amount == 0) revert MarketZeroAmount();
+        uint256 before = paymentToken.balanceOf(address(this));
+        paymentToken.safeTransferFrom(msg.sender, address(this), amount);
+        // Credit what arrived, not what was asked: a fee-on-transfer token cannot inflate balances.
+        uint256 received = paymentToken.balanceOf(address(this)) - before;
+        _balances[msg.sender] += received;
+        emit Deposited(msg.sender, received);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function withdraw(uint256 amount) external nonReentrant {
+        if (amount == 0) revert MarketZeroAmount();
+        _debit(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+        paymentToken.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function withdrawEnergy(uint256 slot, uint64 amountWh) external nonReentrant {
+        if (amountWh == 0) revert MarketZeroAmount();
+        _debitEnergy(msg.sender, slot, amountWh);
+        emit EnergyWithdrawn(msg.sender, slot, amountWh);
+        energyToken.safeTransferFrom(address(this), msg.sender, slot, amountWh, "");
+    }
+
+    /// @inheritdoc IERC1155Receiver
+    /// @dev Credits `from` (the holder whose tokens arrived). Requirements:
+    /// - the caller is the energy token; `from` is not zero (mints are not deposits).
+    function onERC1155Received(address, address from, uint256 id, uint256 value, bytes calldata)
+        external
+        nonReentrant
+        returns (bytes4)
+    {
+        _requireEnergyToken();
+        _creditEnergyDeposit(from, id, value);
+        return IERC1155Receiver.onERC1155Received.selector;
+    }
+
+    /// @inheritdoc IERC1155Receiver
+    /// @dev Credits `from` for every id. Requirements: those of {onERC1155Received}.
+    function onERC1155BatchReceived(
+        address,
+        address from,
+        uint256[] calldata ids,
+        uint256[] calldata values,
+        bytes calldata
+    ) external nonReentrant returns (bytes4) {
+        _requireEnergyToken();
+        // The token checked that ids and values have the same length.
+        for (uint256 i; i < ids.length; ++i) {
+            _creditEnergyDeposit(from, ids[i], values[i]);
+        }
+        return IERC1155Receiver.onERC1155BatchReceived.selector;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ORDERS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IEnergyMarket
+    function placeOrder(address owner, uint64 slot, bool isBuy, uint16 tick, uint64 qtyWh)
+        external
+        whenNotPaused
+        returns (uint256 orderId)
+    {
+        Delegation storage d = _delegations[owner][msg.sender];
+        bool isAgent = msg.sender != owner;
+        if (isAgent) {
+            _requireAgent(d, owner);
+            _checkAgentPrice(d, isBuy, tick);
+        }
+        Config storage config = _config;
+        uint64 nonce = config.orderNonce + 1;
+        config.orderNonce = nonce;
+        uint256 escrow;
+        (orderId, escrow) = _book(owner, slot, isBuy, tick, qtyWh, config.feeBps, nonce);
+        if (escrow != 0) {
+            if (isAgent) _chargeAgent(d, escrow);
+            _debit(owner, escrow);
+        }
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function placeOrders(address owner, OrderRequest[] calldata orders)
+        external
+        whenNotPaused
+        returns (uint256[] memory orderIds)
+    {
+        Delegation storage d = _delegations[owner][msg.sender];
+        bool isAgent = msg.sender != owner;
+        if (isAgent) _requireAgent(d, owner);
+        Config memory config = _config;
+        uint64 nonce = config.orderNonce;
+        uint256 n = orders.length;
+        orderIds = new uint256[](n);
+        uint256 totalEscrow;
+        for (uint256 i; i < n; ++i) {
+            OrderRequest calldata o = orders[i];
+            if (isAgent) _checkAgentPrice(d, o.isBuy, o.tick);
+            uint256 escrow;
+            // Overflow of the uint64 nonce is out of reach (one increment per order).
+            (orderIds[i], escrow) = _book(owner, o.slot, o.isBuy, o.tick, o.qtyWh, config.feeBps, ++nonce);
+            totalEscrow += escrow;
+        }
+        _config.orderNonce = nonce;
+        if (totalEscrow != 0) {
+            if (isAgent) _chargeAgent(d, totalEscrow);
+            _debit(owner, totalEscrow);
+        }
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function cancelOrder(uint256 orderId) external {
+        _cancel(orderId);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function cancelOrders(uint256[] calldata orderIds) external {
+        for (uint256 i; i < orderIds.length; ++i) {
+            _cancel(orderIds[i]);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                           CLEARING AND CLAIMS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IEnergyMarket
+    function clear(uint64 slot) external {
+        uint256 closes = _gateClosure(slot);
+        if (block.timestamp < closes) revert GateNotClosed(slot, closes);
+        OrderBook.State storage book = _books[slot];
+        if (book.buy.cleared) revert AlreadyCleared(slot);
+        ClearingRecord memory r = book.clear();
+        emit SlotCleared(
+            slot,
+            r.volumeWh,
+            r.clearingTick,
+            r.buyMarginalTick,
+            r.buyMarginalFilledWh,
+            r.buyMarginalTotalWh,
+            r.sellMarginalTick,
+            r.sellMarginalFilledWh,
+            r.sellMarginalTotalWh
+        );
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function claim(uint256 orderId) external {
+        _claim(orderId);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function claimBatch(uint256[] calldata orderIds) external {
+        for (uint256 i; i < orderIds.length; ++i) {
+            _claim(orderIds[i]);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 AGENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IEnergyMarket
+    function authorizeAgent(address agent, uint128 budgetPerDay, uint16 maxBuyTick, uint16 minSellTick, uint64 expiry)
+        external
+    {
+        if (agent == address(0) || agent == msg.sender) revert AgentInvalid(agent);
+        if (expiry <= block.timestamp) revert AgentInvalidExpiry(expiry);
+        Delegation storage d = _delegations[msg.sender][agent];
+        d.budgetPerDay = budgetPerDay;
+        d.maxBuyTick = maxBuyTick;
+        d.minSellTick = minSellTick;
+        d.expiry = expiry;
+        emit AgentAuthorized(msg.sender, agent, budgetPerDay, maxBuyTick, minSellTick, expiry);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function revokeAgent(address agent) external {
+        delete _delegations[msg.sender][agent];
+        emit AgentRevoked(msg.sender, agent);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                  ADMIN
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IEnergyMarket
+    function setFee(uint16 feeBps, address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeBps > MAX_FEE_BPS) revert MarketFeeTooHigh(feeBps, MAX_FEE_BPS);
+        if (treasury == address(0)) revert MarketZeroAddress();
+        Config storage config = _config;
+        config.feeBps = feeBps;
+        config.treasury = treasury;
+        emit FeeChanged(feeBps, treasury);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IEnergyMarket
+    function params() external view returns (MarketParams memory) {
+        Config memory config = _config;
+        return MarketParams({
+            priceFloor: _priceFloor,
+            tickSize: _tickSize,
+            maxTick: _maxTick,
+            settlementSeconds: _settlementSeconds,
+            openAheadSeconds: _openAheadSeconds,
+            minOrderWh: _minOrderWh,
+            feeBps: config.feeBps,
+            treasury: config.treasury
+        });
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function priceOf(uint16 tick) external view returns (uint256) {
+        if (tick > _maxTick) revert OrderTickOutOfRange(tick, _maxTick);
+        return _price(tick);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function gateClosure(uint64 slot) external view returns (uint256) {
+        return _gateClosure(slot);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function orderWindow(uint64 slot) external view returns (uint256 opensAt, uint256 closesAt) {
+        return (_opensAt(slot), _gateClosure(slot));
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function balanceOf(address account) external view returns (uint256) {
+        return _balances[account];
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function energyBalanceOf(address account, uint256 slot) external view returns (uint256) {
+        return _energy[account][slot];
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function order(uint256 orderId) external view returns (Order memory) {
+        StoredOrder memory o = _orders[orderId];
+        if (o.owner == address(0)) return Order(address(0), 0, false, 0, 0, 0);
+        return Order({
+            owner: o.owner,
+            slot: uint64(orderId >> 192),
+            isBuy: o.isBuy,
+            tick: o.tick,
+            qtyWh: o.qtyWh,
+            feeBps: uint16(orderId >> 64)
+        });
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function level(uint64 slot, uint16 tick) external view returns (Level memory) {
+        return _books[slot].levels[tick];
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function nextActiveTick(uint64 slot, uint16 fromTick) external view returns (bool found, uint16 tick) {
+        uint256 t = _books[slot].ticks.next(fromTick);
+        if (t == TickBitmap.NONE) return (false, 0);
+        return (true, uint16(t));
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function clearing(uint64 slot) external view returns (ClearingRecord memory) {
+        return _books[slot].record();
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function previewClaim(uint256 orderId)
+        external
+        view
+        returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund)
+    {
+        StoredOrder memory o = _orders[orderId];
+        if (o.owner == address(0)) revert OrderNotFound(orderId);
+        return _settle(orderId, o);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function delegation(address owner, address agent) external view returns (Delegation memory) {
+        return _delegations[owner][agent];
+    }
+
+    /// @inheritdoc IERC165
+    function supportsInterface(bytes4 interfaceId) public view override(AccessControl, IERC165) returns (bool) {
+        return interfaceId == type(IERC1155Receiver).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            INTERNALS: ORDERS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Checks and books one order into the level of its tick, takes a sell's tokens from the vault, stores the
+    /// order. Returns its id and, for a buy, the payment escrow the caller must debit.
+    function _book(address owner, uint64 slot, bool isBuy, uint16 tick, uint64 qtyWh, uint16 feeBps, uint64 nonce)
+        private
+        returns (uint256 orderId, uint256 escrow)
+    {
+        if (qtyWh < _minOrderWh) revert OrderQtyTooSmall(qtyWh, _minOrderWh);
+        if (tick > _maxTick) revert OrderTickOutOfRange(tick, _maxTick);
+        uint256 start = _slotStart(slot);
+        uint256 closes = start + slotSeconds + _settlementSeconds;
+        if (block.timestamp >= closes) revert OrderWindowClosed(slot, closes);
+        if (block.timestamp + _openAheadSeconds < start) revert OrderWindowNotOpen(slot, _opensAt(slot));
+
+        if (!_books[slot].add(tick, isBuy, qtyWh)) revert OrderLevelOverflow(slot, tick);
+        if (isBuy) escrow = Clearing.cost(qtyWh, _price(tick));
+        else _debitEnergy(owner, slot, qtyWh);
+
+        orderId = (uint256(slot) << 192) | (uint256(feeBps) << 64) | nonce;
+        _orders[orderId] = StoredOrder({owner: owner, qtyWh: qtyWh, tick: tick, isBuy: isBuy});
+        emit OrderPlaced(orderId, owner, slot, isBuy, tick, qtyWh);
+    }
+
+    function _cancel(uint256 orderId) private {
+        StoredOrder memory o = _orders[orderId];
+        if (o.owner == address(0)) revert OrderNotFound(orderId);
+        if (msg.sender != o.owner) _requireAgent(_delegations[o.owner][msg.sender], o.owner);
+        uint64 slot = uint64(orderId >> 192);
+        uint256 closes = _gateClosure(slot);
+        if (block.timestamp >= closes) revert OrderWindowClosed(slot, closes);
+
+        delete _orders[orderId];
+        _books[slot].remove(o.tick, o.isBuy, o.qtyWh);
+        if (o.isBuy) _balances[o.owner] += Clearing.cost(o.qtyWh, _price(o.tick));
+        else _energy[o.owner][slot] += o.qtyWh;
+        emit OrderCancelled(orderId, o.owner);
+    }
+
+    function _claim(uint256 orderId) private {
+        StoredOrder memory o = _orders[orderId];
+        if (o.owner == address(0)) revert OrderNotFound(orderId);
+        (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _settle(orderId, o);
+        delete _orders[orderId];
+        uint256 slot = orderId >> 192;
+        if (o.isBuy) {
+            if (filledWh != 0) _energy[o.owner][slot] += filledWh;
+            if (refund != 0) _balances[o.owner] += refund;
+        } else {
+            if (amount != 0) _balances[o.owner] += amount;
+            if (fee != 0) _balances[_config.treasury] += fee;
+            if (refund != 0) _energy[o.owner][slot] += refund;
+        }
+        emit OrderClaimed(orderId, o.owner, filledWh, amount, fee, refund);
+    }
+
+    /// @dev The outcome of order `o` (id `orderId`) in its cleared slot; see {IEnergyMarket-OrderClaimed}.
+    function _settle(uint256 orderId, StoredOrder memory o)
+        private
+        view
+        returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund)
+    {
+        uint64 slot = uint64(orderId >> 192);
+        OrderBook.State storage book = _books[slot];
+        if (o.isBuy) {
+            OrderBook.SideClearing memory c = book.buy;
+            if (!c.cleared) revert SlotNotCleared(slot);
+            (uint256 receivedWh, uint256 paidWh) =
+                Clearing.buyFill(o.qtyWh, o.tick, c.marginalTick, c.filledWh, c.totalWh);
+            amount = Clearing.cost(paidWh, _price(c.clearingTick));
+            // Cannot underflow: paidWh <= qtyWh and the clearing price <= the order's price.
+            unchecked {
+                refund = Clearing.cost(o.qtyWh, _price(o.tick)) - amount;
+            }
+            // Cannot truncate: receivedWh <= qtyWh, a uint64.
+            filledWh = uint64(receivedWh);
+        } else {
+            OrderBook.SideClearing memory c = book.sell;
+            if (!c.cleared) revert SlotNotCleared(slot);
+            (uint256 givenWh, uint256 paidWh) =
+                Clearing.sellFill(o.qtyWh, o.tick, c.marginalTick, c.filledWh, c.totalWh);
+            uint256 gross = Clearing.proceeds(paidWh, _price(c.clearingTick));
+            fee = Clearing.fee(gross, uint16(orderId >> 64));
+            // Cannot underflow: fee <= gross since feeBps <= MAX_FEE_BPS < 10000; givenWh <= qtyWh.
+            unchecked {
+                amount = gross - fee;
+                refund = o.qtyWh - givenWh;
+            }
+            // Cannot truncate: givenWh <= qtyWh, a uint64.
+            filledWh = uint64(givenWh);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                         INTERNALS: ACCOUNTING
+    //////////////////////////////////////////////////////////////*/
+
+    function _debit(address account, uint256 amount) private {
+        uint256 balance = _balances[account];
+        if (balance < amount) revert MarketInsufficientBalance(account, balance, amount);
+        // Cannot underflow: checked above.
+        unchecked {
+            _balances[account] = balance - amount;
+        }
+    }
+
+    function _debitEnergy(address account, uint256 slot, uint256 amountWh) private {
+        uint256 balance = _energy[account][slot];
+        if (balance < amountWh) revert MarketInsufficientEnergy(account, slot, balance, amountWh);
+        // Cannot underflow: checked above.
+        unchecked {
+            _energy[account][slot] = balance - amountWh;
+        }
+    }
+
+    function _requireEnergyToken() private view {
+        if (msg.sender != address(energyToken)) revert MarketUnsupportedToken(msg.sender);
+    }
+
+    function _creditEnergyDeposit(address from, uint256 slot, uint256 amountWh) private {
+        if (from == address(0)) revert MarketZeroAddress();
+        _energy[from][slot] += amountWh;
+        emit EnergyDeposited(from, slot, amountWh);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                          INTERNALS: AGENTS
+    //////////////////////////////////////////////////////////////*/
+
+    function _requireAgent(Delegation storage d, address owner) private view {
+        uint64 expiry = d.expiry;
+        if (expiry == 0) revert NotOwnerOrAgent(msg.sender, owner);
+        if (block.timestamp >= expiry) revert AgentExpired(msg.sender, expiry);
+    }
+
+    function _checkAgentPrice(Delegation storage d, bool isBuy, uint16 tick) private view {
+        if (isBuy) {
+            uint16 bound = d.maxBuyTick;
+            if (tick > bound) revert AgentPriceOutOfBounds(tick, bound);
+        } else {
+            uint16 bound = d.minSellTick;
+            if (tick < bound) revert AgentPriceOutOfBounds(tick, bound);
+        }
+    }
+
+    /// @dev Adds `escrow` to the agent's spending of the current UTC day (resetting it on a new day).
+    function _chargeAgent(Delegation storage d, uint256 escrow) private {
+        uint32 today = uint32(block.timestamp / 1 days);
+        uint256 spent = d.day == today ? d.spent + escrow : escrow;
+        uint128 budget = d.budgetPerDay;
+        if (spent > budget) revert AgentBudgetExceeded(msg.sender, spent, budget);
+        d.day = today;
+        // Cannot truncate: spent <= budget, a uint128.
+        d.spent = uint128(spent);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            INTERNALS: TIME
+    //////////////////////////////////////////////////////////////*/
+
+    function _price(uint256 tick) private view returns (uint256) {
+        // Cannot overflow: the constructor bounds priceFloor + maxTick * tickSize by 2^128, and tick <= maxTick.
+        unchecked {
+            return _priceFloor + tick * _tickSize;
+        }
+    }
+
+    function _slotStart(uint64 slot) private view returns (uint256) {
+        // Cannot overflow: 2^64 + 2^64 * 2^32 < 2^256.
+        unchecked {
+            return uint256(epoch) + uint256(slot) * slotSeconds;
+        }
+    }
+
+    function _gateClosure(uint64 slot) private view returns (uint256) {
+        // Cannot overflow: see _slotStart.
+        unchecked {
+            return _slotStart(slot) + slotSeconds + _settlementSeconds;
+        }
+    }
+
+    function _opensAt(uint64 slot) private view returns (uint256) {
+        uint256 start = _slotStart(slot);
+        // Cannot underflow: checked by the condition.
+        unchecked {
+            return start > _openAheadSeconds ? start - _openAheadSeconds : 0;
+        }
+    }
+}

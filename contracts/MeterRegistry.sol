@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {EnergyToken} from "./EnergyToken.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
+
+/// @title MeterRegistry
+/// @notice Registers smart meters and turns their EIP-712 signed cumulative readings into slot tokens.
+/// @dev Readings are validated in a fixed order, cheapest first (known, active, seq, boundary, skew, previous,
+/// registers, plausibility, signature), so a resent reading costs no `ecrecover`. Validation returns the ABI-encoded
+/// error instead of reverting: {submitReading} reverts with it, {submitReadings} logs its selector and skips.
+contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
+    /*//////////////////////////////////////////////////////////////
+                                CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IMeterRegistry
+    bytes32 public constant METER_ADMIN_ROLE = keccak256("METER_ADMIN_ROLE");
+
+    /// @inheritdoc IMeterRegistry
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @inheritdoc IMeterRegistry
+    uint64 public constant MAX_CAPACITY_WH_PER_SLOT = 1 << 40;
+
+    /// @dev EIP-712 type hash of {IMeterRegistry-MeterReading}.
+    bytes32 private constant _READING_TYPEHASH =
+        keccak256("MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)");
+
+    /// @dev `slot` of {ReadingAccepted} when nothing was attributed.
+    uint256 private constant _NO_SLOT = type(uint256).max;
+
+    /*//////////////////////////////////////////////////////////////
+                                 STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev The state of the last accepted reading: one storage slot.
+    struct MeterState {
+        uint64 lastSeq;
+        uint64 lastTimestamp;
+        uint64 lastImportWh;
+        uint64 lastExportWh;
+    }
+
+    /// @dev Three storage slots: what every reading needs (signer, capacity, active), the owner (read only when
+    /// something is minted or recorded), and the last reading.
+    struct MeterRecord {
+        address signer;
+        uint64 capacityWhPerSlot;
+        bool active;
+        address owner;
+        MeterState state;
+    }
+
+    /// @dev One side of {IMeterRegistry-EnergyTotals}: one storage slot.
+    struct Totals {
+        uint128 exportWh;
+        uint128 importWh;
+    }
+
+    /// @inheritdoc IMeterRegistry
+    IEnergyToken public immutable token;
+
+    /// @inheritdoc IMeterRegistry
+    uint64 public immutable epoch;
+
+    /// @inheritdoc IMeterRegistry
+    uint32 public immutable slotSeconds;
+
+    /// @inheritdoc IMeterRegistry
+    uint32 public immutable maxClockSkewSeconds;
+
+    mapping(bytes32 meterId => MeterRecord) private _meters;
+    Totals private _attributed;
+    Totals private _unattributed;
+
+    /// @param admin               receives DEFAULT_ADMIN_ROLE, METER_ADMIN_ROLE and PAUSER_ROLE.
+    /// @param epoch_              unix time of the start of slot 0.
+    /// @param slotSeconds_        slot length in seconds (> 0), e.g. 900.
+    /// @param maxClockSkewSeconds_ how far a reading's timestamp may lie ahead of the block time.
+    /// @param tokenUri            ERC-1155 metadata URI of the slot token deployed here.
+    constructor(
+        address admin,
+        uint64 epoch_,
+        uint32 slotSeconds_,
+        uint32 maxClockSkewSeconds_,
+        string memory tokenUri
+    ) EIP712("EnergyChain", "1") {
+        if (admin == address(0)) revert RegistryZeroAddress();
+        if (slotSeconds_ == 0) revert RegistryInvalidConfig();
+        epoch = epoch_;
+        slotSeconds = slotSeconds_;
+        maxClockSkewSeconds = maxClockSkewSeconds_;
+        token = new EnergyToken(tokenUri);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(METER_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              METER ADMIN
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IMeterRegistry
+    function registerMeter(bytes32 meterId, address owner, address signer, uint64 capacityWhPerSlot)
+        external
+        onlyRole(METER_ADMIN_ROLE)
+    {
+        MeterRecord storage m = _meters[meterId];
+        if (m.signer != address(0)) revert MeterAlreadyRegistered(meterId);
+        if (owner == address(0) || signer == address(0)) revert RegistryZeroAddress();
+        if (capacityWhPerSlot == 0 || capacityWhPerSlot > MAX_CAPACITY_WH_PER_SLOT) {
+            revert MeterInvalidCapacity(meterId, capacityWhPerSlot);
+        }
+        m.signer = signer;
+        m.capacityWhPerSlot = capacityWhPerSlot;
+        m.active = true;
+        m.owner = owner;
+        emit MeterRegistered(meterId, owner, signer, capacityWhPerSlot);
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function rotateSigner(bytes32 meterId, address newSigner) external onlyRole(METER_ADMIN_ROLE) {
+        MeterRecord storage m = _requireActive(meterId);
+        if (newSigner == address(0)) revert RegistryZeroAddress();
+        address oldSigner = m.signer;
+        m.signer = newSigner;
+        emit MeterSignerRotated(meterId, oldSigner, newSigner);
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function deactivateMeter(bytes32 meterId) external onlyRole(METER_ADMIN_ROLE) {
+        MeterRecord storage m = _requireActive(meterId);
+        m.active = false;
+        emit MeterDeactivated(meterId);
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                READINGS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IMeterRegistry
+    function submitReading(MeterReading calldata reading, bytes calldata signature) external whenNotPaused {
+        bytes memory err = _processReading(reading, signature);
+        if (err.length != 0) {
+            // Bubble the ABI-encoded custom error built by _validate.
+            assembly ("memory-safe") {
+                revert(add(err, 0x20), mload(err))
+            }
+        }
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function submitReadings(
+        MeterReading[] calldata readings,
+        bytes[] calldata signatures,
+        bytes calldata archiveCid
+    ) external whenNotPaused returns (uint256 accepted) {
+        uint256 n = readings.length;
+        if (signatures.length != n) revert ReadingBatchLengthMismatch(n, signatures.length);
+        for (uint256 i; i < n; ++i) {
+            MeterReading calldata reading = readings[i];
+            bytes memory err = _processReading(reading, signatures[i]);
+            if (err.length == 0) {
+                // Cannot overflow: accepted <= n.
+                unchecked {
+                    ++accepted;
+                }
+            } else {
+                emit ReadingRejected(reading.meterId, reading.seq, bytes4(err));
+            }
+        }
+        // Cannot underflow: accepted <= n.
+        unchecked {
+            emit ReadingBatchArchived(archiveCid, accepted, n - accepted);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IMeterRegistry
+    function slotOf(uint256 timestamp) external view returns (uint256) {
+        if (timestamp < epoch) revert RegistryTimestampBeforeEpoch(timestamp, epoch);
+        // Cannot underflow: checked above.
+        unchecked {
+            return (timestamp - epoch) / slotSeconds;
+        }
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function meter(bytes32 meterId) external view returns (Meter memory) {
+        MeterRecord storage m = _meters[meterId];
+        MeterState memory s = m.state;
+        return Meter({
+            owner: m.owner,
+            signer: m.signer,
+            capacityWhPerSlot: m.capacityWhPerSlot,
+            active: m.active,
+            lastSeq: s.lastSeq,
+            lastTimestamp: s.lastTimestamp,
+            lastImportWh: s.lastImportWh,
+            lastExportWh: s.lastExportWh
+        });
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function readingDigest(MeterReading calldata reading) external view returns (bytes32) {
+        return _digest(reading);
+    }
+
+    /// @inheritdoc IMeterRegistry
+    function energyTotals() external view returns (EnergyTotals memory) {
+        return EnergyTotals({
+            attributedExportWh: _attributed.exportWh,
+            attributedImportWh: _attributed.importWh,
+            unattributedExportWh: _unattributed.exportWh,
+            unattributedImportWh: _unattributed.importWh
+        });
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                INTERNALS
+    //////////////////////////////////////////////////////////////*/
+
+    function _requireActive(bytes32 meterId) private view returns (MeterRecord storage m) {
+        m = _meters[meterId];
+        if (m.signer == address(0)) revert MeterUnknown(meterId);
+        if (!m.active) revert MeterInactive(meterId);
+    }
+
+    function _digest(MeterReading calldata r) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(_READING_TYPEHASH, r.meterId, r.seq, r.timestamp, r.importWh, r.exportWh))
+        );
+    }
+
+    /// @dev Validates `r` and, when valid, applies it. Returns the ABI-encoded error when invalid, empty otherwise.
+    function _processReading(MeterReading calldata r, bytes calldata signature) private returns (bytes memory err) {
+        MeterRecord storage m = _meters[r.meterId];
+        MeterState memory prev = m.state;
+        err = _validate(m, prev, r, signature);
+        if (err.length != 0) return err;
+
+        bytes32 meterId = r.meterId;
+        uint64 timestamp = r.timestamp;
+        m.state = MeterState({
+            lastSeq: r.seq, lastTimestamp: timestamp, lastImportWh: r.importWh, lastExportWh: r.exportWh
+        });
+
+        if (prev.lastSeq == 0) {
+            // First reading: sets the baseline, attributes nothing.
+            emit ReadingAccepted(meterId, r.seq, timestamp, _NO_SLOT, 0, 0);
+            return err;
+        }
+
+        uint64 importDelta;
+        uint64 exportDelta;
+        // Cannot underflow: _validate checked that neither register decreased.
+        unchecked {
+            importDelta = r.importWh - prev.lastImportWh;
+            exportDelta = r.exportWh - prev.lastExportWh;
+        }
+
+        // Cannot underflow: _validate checked timestamp > lastTimestamp >= epoch, both on slot boundaries.
+        unchecked {
+            if (timestamp - prev.lastTimestamp == slotSeconds) {
+                // The slot that ends at `timestamp`.
+                uint256 slot = (timestamp - epoch) / slotSeconds - 1;
+                Totals storage attributed = _attributed;
+                attributed.exportWh += exportDelta;
+                attributed.importWh += importDelta;
+                emit ReadingAccepted(meterId, r.seq, timestamp, slot, importDelta, exportDelta);
+                if ((importDelta | exportDelta) != 0) {
+                    token.mintFromReading(m.owner, slot, exportDelta, importDelta);
+                }
+            } else {
+                Totals storage unattributed = _unattributed;
+                unattributed.exportWh += exportDelta;
+                unattributed.importWh += importDelta;
+                emit ReadingAccepted(meterId, r.seq, timestamp, _NO_SLOT, importDelta, exportDelta);
+                emit EnergyUnattributed(meterId, prev.lastTimestamp, timestamp, importDelta, exportDelta);
+            }
+        }
+    }
+
+    /// @dev The checks of {submitReading}, in order, cheapest first.
+    function _validate(
+        MeterRecord storage m,
+        MeterState memory prev,
+        MeterReading calldata r,
+        bytes calldata signature
+    ) private view returns (bytes memory) {
+        bytes32 meterId = r.meterId;
+        address signer = m.signer;
+        if (signer == address(0)) return abi.encodeWithSelector(MeterUnknown.selector, meterId);
+        if (!m.active) return abi.encodeWithSelector(MeterInactive.selector, meterId);
+        if (r.seq <= prev.lastSeq) {
+            return abi.encodeWithSelector(ReadingSeqNotIncreasing.selector, meterId, r.seq, prev.lastSeq);
+        }
+        uint64 timestamp = r.timestamp;
+        if (timestamp < epoch || (timestamp - epoch) % slotSeconds != 0) {
+            return abi.encodeWithSelector(ReadingNotOnSlotBoundary.selector, meterId, timestamp);
+        }
+        uint256 latestAllowed = block.timestamp + maxClockSkewSeconds;
+        if (timestamp > latestAllowed) {
+            return abi.encodeWithSelector(ReadingInFuture.selector, meterId, timestamp, latestAllowed);
+        }
+        if (prev.lastSeq != 0) {
+            if (timestamp <= prev.lastTimestamp) {
+                return abi.encodeWithSelector(
+                    ReadingNotAfterPrevious.selector, meterId, timestamp, prev.lastTimestamp
+                );
+            }
+            if (r.importWh < prev.lastImportWh || r.exportWh < prev.lastExportWh) {
+                return abi.encodeWithSelector(ReadingRegisterDecreased.selector, meterId);
+            }
+            // Cannot overflow: a uint64 times a uint64 fits in a uint256; the subtractions were checked above.
+            unchecked {
+                uint256 maxDelta = uint256(m.capacityWhPerSlot) * ((timestamp - prev.lastTimestamp) / slotSeconds);
+                uint64 importDelta = r.importWh - prev.lastImportWh;
+                uint64 exportDelta = r.exportWh - prev.lastExportWh;
+                if (importDelta > maxDelta) {
+                    return abi.encodeWithSelector(ReadingImplausible.selector, meterId, importDelta, maxDelta);
+                }
+                if (exportDelta > maxDelta) {
+                    return abi.encodeWithSelector(ReadingImplausible.selector, meterId, exportDelta, maxDelta);
+                }
+            }
+        }
+        (address recovered, ECDSA.RecoverError recoverError,) = ECDSA.tryRecoverCalldata(_digest(r), signature);
+        if (recoverError != ECDSA.RecoverError.NoError || recovered != signer) {
+            return abi.encodeWithSelector(ReadingSignatureInvalid.selector, meterId);
+        }
+        return "";
+    }
+}

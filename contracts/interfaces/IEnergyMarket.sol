@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
+import {IEnergyToken} from "./IEnergyToken.sol";
+import {IMeterRegistry} from "./IMeterRegistry.sol";
+
+/// @title IEnergyMarket
+/// @notice Uniform-price call auction per delivery slot for {IEnergyToken} slot tokens against an ERC-20 payment
+/// token, with a vault (deposit once, place many orders), pull-based claims and spending-limited agents.
+/// @dev Units: energy in whole Wh; money in base units of the payment token; prices in base units per kWh, on a
+/// grid `price(tick) = priceFloor + tick * tickSize`, `0 <= tick <= maxTick`. An order id encodes the delivery slot
+/// and the fee in force at placement: `orderId = slot << 192 | feeBps << 64 | nonce` (nonce: global, from 1).
+interface IEnergyMarket is IERC1155Receiver {
+    /*//////////////////////////////////////////////////////////////
+                                 STRUCTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Market parameters. All but `feeBps` and `treasury` are fixed at deployment.
+    /// @param priceFloor        price of tick 0, payment base units per kWh.
+    /// @param tickSize          price step per tick, payment base units per kWh (> 0).
+    /// @param maxTick           highest tick (<= MAX_TICK_LIMIT = 4095, so that {clear} of a full book fits in a
+    ///                          block).
+    /// @param settlementSeconds gate closure = slot end + settlementSeconds (> 0: slot tokens exist only after the
+    ///                          slot ended).
+    /// @param openAheadSeconds  orders for a slot are accepted from slot start - openAheadSeconds.
+    /// @param minOrderWh        smallest order quantity (> 0); bounds the number of orders per Wh.
+    /// @param feeBps            protocol fee on seller proceeds, basis points (<= MAX_FEE_BPS).
+    /// @param treasury          vault account credited with fees.
+    struct MarketParams {
+        uint256 priceFloor;
+        uint256 tickSize;
+        uint16 maxTick;
+        uint32 settlementSeconds;
+        uint32 openAheadSeconds;
+        uint64 minOrderWh;
+        uint16 feeBps;
+        address treasury;
+    }
+
+    /// @notice One order of a {placeOrders} batch.
+    struct OrderRequest {
+        uint64 slot;
+        bool isBuy;
+        uint16 tick;
+        uint64 qtyWh;
+    }
+
+    /// @notice A resting order, decoded (all zero when the id is unknown, cancelled or claimed). `feeBps` is the fee
+    /// in force at placement; it applies to sell orders only.
+    struct Order {
+        address owner;
+        uint64 slot;
+        bool isBuy;
+        uint16 tick;
+        uint64 qtyWh;
+        uint16 feeBps;
+    }
+
+    /// @notice Resting quantity at one price tick of one slot.
+    struct Level {
+        uint128 buyWh;
+        uint128 sellWh;
+    }
+
+    /// @notice Outcome of {clear} for a slot. A marginal tick `m` has `...MarginalTotalWh` (Q) resting at it and
+    /// `...MarginalFilledWh` (R) of it filled; R < Q on at most one side. `volumeWh == 0` means nothing traded (all
+    /// refunded); the tick fields are then zero.
+    struct ClearingRecord {
+        bool cleared;
+        uint128 volumeWh;
+        uint16 clearingTick;
+        uint16 buyMarginalTick;
+        uint96 buyMarginalFilledWh;
+        uint96 buyMarginalTotalWh;
+        uint16 sellMarginalTick;
+        uint96 sellMarginalFilledWh;
+        uint96 sellMarginalTotalWh;
+    }
+
+    /// @notice Limits an owner granted to an agent, and the buy escrow (`spent`, payment units) the agent committed
+    /// on `day` (`block.timestamp / 1 days`). `expiry == 0` means not authorized.
+    struct Delegation {
+        uint128 budgetPerDay;
+        uint16 maxBuyTick;
+        uint16 minSellTick;
+        uint64 expiry;
+        uint32 day;
+        uint128 spent;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice An address argument is the zero address.
+    error MarketZeroAddress();
+
+    /// @notice A market parameter is out of range; `param` names it.
+    error MarketInvalidParam(string param);
+
+    /// @notice `feeBps` exceeds `maxFeeBps`.
+    error MarketFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
+
+    /// @notice An amount argument is zero.
+    error MarketZeroAmount();
+
+    /// @notice `account` has `balance` payment units in the vault, `needed` are required.
+    error MarketInsufficientBalance(address account, uint256 balance, uint256 needed);
+
+    /// @notice `account` has `balanceWh` tokens of `slot` in the vault, `neededWh` are required.
+    error MarketInsufficientEnergy(address account, uint256 slot, uint256 balanceWh, uint256 neededWh);
+
+    /// @notice The market accepts ERC-1155 tokens only from the energy token; `token` sent them.
+    error MarketUnsupportedToken(address token);
+
+    /// @notice `qtyWh` is below `minOrderWh`.
+    error OrderQtyTooSmall(uint64 qtyWh, uint64 minOrderWh);
+
+    /// @notice `tick` is above `maxTick`.
+    error OrderTickOutOfRange(uint16 tick, uint16 maxTick);
+
+    /// @notice Orders for `slot` are accepted only from `opensAt`.
+    error OrderWindowNotOpen(uint64 slot, uint256 opensAt);
+
+    /// @notice Orders for `slot` could be placed or cancelled only before `gateClosure`.
+    error OrderWindowClosed(uint64 slot, uint256 gateClosure);
+
+    /// @notice The level would hold more than MAX_LEVEL_WH.
+    error OrderLevelOverflow(uint64 slot, uint16 tick);
+
+    /// @notice No resting order has id `orderId` (unknown, cancelled or already claimed).
+    error OrderNotFound(uint256 orderId);
+
+    /// @notice `slot` cannot be cleared before `gateClosure`.
+    error GateNotClosed(uint64 slot, uint256 gateClosure);
+
+    /// @notice `slot` was already cleared.
+    error AlreadyCleared(uint64 slot);
+
+    /// @notice `slot` was not cleared yet, so its orders cannot be claimed.
+    error SlotNotCleared(uint64 slot);
+
+    /// @notice `caller` is neither `owner` nor an agent `owner` authorized (a revoked agent is not authorized).
+    error NotOwnerOrAgent(address caller, address owner);
+
+    /// @notice The authorization of `agent` ended at `expiry`.
+    error AgentExpired(address agent, uint64 expiry);
+
+    /// @notice `tick` is outside the agent's bound: a buy above `maxBuyTick` or a sell below `minSellTick` (`bound`).
+    error AgentPriceOutOfBounds(uint16 tick, uint16 bound);
+
+    /// @notice The agent's buy escrow today would reach `spent`, above `budgetPerDay`.
+    error AgentBudgetExceeded(address agent, uint256 spent, uint128 budgetPerDay);
+
+    /// @notice `agent` cannot be authorized (zero address or the owner itself).
+    error AgentInvalid(address agent);
+
+    /// @notice `expiry` is not in the future.
+    error AgentInvalidExpiry(uint64 expiry);
+
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice `amount` payment units (as received, after any transfer fee) were credited to `account`.
+    event Deposited(address indexed account, uint256 amount);
+
+    /// @notice `amount` payment units left the vault of `account` to `account`.
+    event Withdrawn(address indexed account, uint256 amount);
+
+    /// @notice `amountWh` tokens of `slot` were credited to `account`.
+    event EnergyDeposited(address indexed account, uint256 indexed slot, uint256 amountWh);
+
+    /// @notice `amountWh` tokens of `slot` left the vault of `account` to `account`.
+    event EnergyWithdrawn(address indexed account, uint256 indexed slot, uint256 amountWh);
+
+    /// @notice An order was placed (by its owner or an agent) and its escrow taken from the owner's vault.
+    event OrderPlaced(
+        uint256 indexed orderId, address indexed owner, uint64 indexed slot, bool isBuy, uint16 tick, uint64 qtyWh
+    );
+
+    /// @notice An order was cancelled and its escrow returned to the owner's vault.
+    event OrderCancelled(uint256 indexed orderId, address indexed owner);
+
+    /// @notice `slot` was cleared; the fields are those of its {ClearingRecord}.
+    event SlotCleared(
+        uint64 indexed slot,
+        uint128 volumeWh,
+        uint16 clearingTick,
+        uint16 buyMarginalTick,
+        uint96 buyMarginalFilledWh,
+        uint96 buyMarginalTotalWh,
+        uint16 sellMarginalTick,
+        uint96 sellMarginalFilledWh,
+        uint96 sellMarginalTotalWh
+    );
+
+    /// @notice An order was settled and deleted. Buy: `filledWh` tokens received, `amount` paid, `refund` payment
+    /// returned, `fee` 0. Sell: `filledWh` tokens given, `amount` received net of `fee`, `refund` tokens returned.
+    event OrderClaimed(
+        uint256 indexed orderId, address indexed owner, uint64 filledWh, uint256 amount, uint256 fee, uint256 refund
+    );
+
+    /// @notice The protocol fee or the treasury changed. Resting orders keep the fee of their placement.
+    event FeeChanged(uint16 feeBps, address indexed treasury);
+
+    /// @notice `owner` authorized (or re-authorized with new limits) `agent`.
+    event AgentAuthorized(
+        address indexed owner,
+        address indexed agent,
+        uint128 budgetPerDay,
+        uint16 maxBuyTick,
+        uint16 minSellTick,
+        uint64 expiry
+    );
+
+    /// @notice `owner` revoked `agent`.
+    event AgentRevoked(address indexed owner, address indexed agent);
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Role allowed to pause and unpause order placement.
+    function PAUSER_ROLE() external view returns (bytes32);
+
+    /// @notice Highest allowed protocol fee, basis points.
+    function MAX_FEE_BPS() external view returns (uint16);
+
+    /// @notice Highest allowed `maxTick`: with every tick non-empty, {clear} still fits in one block.
+    function MAX_TICK_LIMIT() external view returns (uint16);
+
+    /// @notice Most Wh one side of one price level can hold.
+    function MAX_LEVEL_WH() external view returns (uint256);
+
+    /// @notice The ERC-20 orders are paid in.
+    function paymentToken() external view returns (IERC20);
+
+    /// @notice The meter registry the slot clock and the energy token come from.
+    function registry() external view returns (IMeterRegistry);
+
+    /// @notice The ERC-1155 slot token traded here.
+    function energyToken() external view returns (IEnergyToken);
+
+    /// @notice Unix time of the start of slot 0 (from the registry).
+    function epoch() external view returns (uint64);
+
+    /// @notice Slot length in seconds (from the registry).
+    function slotSeconds() external view returns (uint32);
+
+    /// @notice The market parameters, with the current fee and treasury.
+    function params() external view returns (MarketParams memory);
+
+    /// @notice `priceFloor + tick * tickSize`, payment base units per kWh.
+    /// @dev Requirements:
+    /// - `tick <= maxTick`.
+    function priceOf(uint16 tick) external view returns (uint256);
+
+    /// @notice Slot end + settlementSeconds: orders are accepted strictly before it, {clear} from it on.
+    function gateClosure(uint64 slot) external view returns (uint256);
+
+    /// @notice The order window of `slot`: `[opensAt, closesAt)`, `closesAt` = {gateClosure}.
+    function orderWindow(uint64 slot) external view returns (uint256 opensAt, uint256 closesAt);
+
+    /// @notice Payment units in the vault of `account`, not escrowed in orders.
+    function balanceOf(address account) external view returns (uint256);
+
+    /// @notice Tokens of `slot` in the vault of `account`, not escrowed in orders.
+    function energyBalanceOf(address account, uint256 slot) external view returns (uint256);
+
+    /// @notice The resting order `orderId`, see {Order}.
+    function order(uint256 orderId) external view returns (Order memory);
+
+    /// @notice Resting quantities at `tick` of `slot`.
+    function level(uint64 slot, uint16 tick) external view returns (Level memory);
+
+    /// @notice The lowest tick >= `fromTick` with resting quantity in `slot`, for walking the book off-chain.
+    function nextActiveTick(uint64 slot, uint16 fromTick) external view returns (bool found, uint16 tick);
+
+    /// @notice The clearing record of `slot`.
+    function clearing(uint64 slot) external view returns (ClearingRecord memory);
+
+    /// @notice What {claim} would settle for `orderId` now, see {OrderClaimed}.
+    /// @dev Requirements:
+    /// - the order exists and its slot was cleared.
+    function previewClaim(uint256 orderId)
+        external
+        view
+        returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund);
+
+    /// @notice The delegation `owner` granted `agent`.
+    function delegation(address owner, address agent) external view returns (Delegation memory);
+
+    /*//////////////////////////////////////////////////////////////
+                                  VAULT
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Pulls `amount` payment tokens from the caller and credits what actually arrived. Emits {Deposited}.
+    /// @dev Requirements:
+    /// - `amount` > 0; the caller approved the market for `amount`.
+    function deposit(uint256 amount) external;
+
+    /// @notice Sends `amount` payment units from the caller's vault to the caller. Emits {Withdrawn}.
+    /// @dev Requirements:
+    /// - `amount` > 0 and at most {balanceOf}(caller).
+    function withdraw(uint256 amount) external;
+
+    /// @notice Sends `amountWh` tokens of `slot` from the caller's vault to the caller (ERC-1155 safe transfer, so
+    /// a contract caller must accept them). Emits {EnergyWithdrawn}.
+    /// @dev Requirements:
+    /// - `amountWh` > 0 and at most {energyBalanceOf}(caller, slot).
+    function withdrawEnergy(uint256 slot, uint64 amountWh) external;
+
+    /*//////////////////////////////////////////////////////////////
+                                 ORDERS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Places an order for `owner` and escrows it from the owner's vault: a buy takes
+    /// `ceil(qtyWh * priceOf(tick) / 1000)` payment units, a sell `qtyWh` tokens of id `slot`. Emits {OrderPlaced}.
+    /// @dev Requirements:
+    /// - not paused;
+    /// - the caller is `owner`, or an agent of `owner` within its limits (expiry, price bounds, daily budget);
+    /// - `opensAt <= block.timestamp < gateClosure` for `slot`;
+    /// - `qtyWh >= minOrderWh`; `tick <= maxTick`;
+    /// - the owner's vault covers the escrow.
+    function placeOrder(address owner, uint64 slot, bool isBuy, uint16 tick, uint64 qtyWh)
+        external
+        returns (uint256 orderId);
+
+    /// @notice Places several orders for `owner`, all or none. Emits {OrderPlaced} for each.
+    /// @dev Requirements: those of {placeOrder}, for every order; an agent's daily budget covers their sum.
+    function placeOrders(address owner, OrderRequest[] calldata orders) external returns (uint256[] memory orderIds);
+
+    /// @notice Cancels a resting order and returns its escrow to the owner's vault. Works while paused.
+    /// Emits {OrderCancelled}.
+    /// @dev Requirements:
+    /// - the order exists; the caller is its owner or an unexpired agent of the owner;
+    /// - `block.timestamp < gateClosure` of its slot.
+    function cancelOrder(uint256 orderId) external;
+
+    /// @notice Cancels several orders, all or none. Emits {OrderCancelled} for each.
+    /// @dev Requirements: those of {cancelOrder}, for every order.
+    function cancelOrders(uint256[] calldata orderIds) external;
+
+    /// @notice Computes and stores the uniform-price outcome of `slot`; anyone may call, once. Costs
+    /// O(non-empty ticks). Emits {SlotCleared}.
+    /// @dev Requirements:
+    /// - `block.timestamp >= gateClosure(slot)`; not cleared yet.
+    function clear(uint64 slot) external;
+
+    /// @notice Settles an order of a cleared slot into its owner's vault (payment, slot tokens) and the fee into the
+    /// treasury's vault, then deletes it. Anyone may call: credits only go to the owner and the treasury.
+    /// Emits {OrderClaimed}.
+    /// @dev Requirements:
+    /// - the order exists; its slot was cleared.
+    function claim(uint256 orderId) external;
+
+    /// @notice {claim} for several orders, all or none.
+    /// @dev Requirements: those of {claim}, for every order.
+    function claimBatch(uint256[] calldata orderIds) external;
+
+    /*//////////////////////////////////////////////////////////////
+                                 AGENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Lets `agent` place, cancel (and claim) orders for the caller: buys at most `maxBuyTick`, sells at
+    /// least `minSellTick`, at most `budgetPerDay` buy escrow per UTC day, until `expiry` (exclusive). An agent can
+    /// never withdraw. Re-authorizing replaces the limits; today's spending still counts. Emits {AgentAuthorized}.
+    /// @dev Requirements:
+    /// - `agent` is neither zero nor the caller; `expiry > block.timestamp`.
+    function authorizeAgent(address agent, uint128 budgetPerDay, uint16 maxBuyTick, uint16 minSellTick, uint64 expiry)
+        external;
+
+    /// @notice Revokes `agent` at once (its resting orders stay). Emits {AgentRevoked}.
+    function revokeAgent(address agent) external;
+
+    /*//////////////////////////////////////////////////////////////
+                                  ADMIN
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Sets the protocol fee for orders placed from now on, and the treasury for fees claimed from now on.
+    /// Emits {FeeChanged}.
+    /// @dev Requirements:
+    /// - the caller has DEFAULT_ADMIN_ROLE; `feeBps <= MAX_FEE_BPS`; `treasury` is not zero.
+    function setFee(uint16 feeBps, address treasury) external;
+
+    /// @notice Pauses order placement (cancels, clears, claims, deposits and withdrawals go on). Emits
+    /// {Pausable-Paused}.
+    /// @dev Requirements:
+    /// - the caller has PAUSER_ROLE; not paused.
+    function pause() external;
+
+    /// @notice Resumes order placement. Emits {Pausable-Unpaused}.
+    /// @dev Requirements:
+    /// - the caller has PAUSER_ROLE; paused.
+    function unpause() external;
+}
