@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,8 +37,16 @@ def tx(
 
 
 @app.command("gas")
-def gas(json_out: JsonFlag = False) -> None:
+def gas(
+    json_out: JsonFlag = False,
+    snapshot: Annotated[
+        Path | None, typer.Option(help="Also write the figures to this file (gas-snapshot.json).")
+    ] = None,
+) -> None:
     """Gas per contract operation on a fresh anvil (10,000-order book for the clearing)."""
     from enerwise.benchmarks.gas import run
 
-    _show(run(), json_out)
+    figures = run()
+    if snapshot is not None:
+        snapshot.write_text(json.dumps(figures, indent=2) + "\n")
+    _show(figures, json_out)
