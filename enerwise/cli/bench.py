@@ -50,3 +50,16 @@ def gas(
     if snapshot is not None:
         snapshot.write_text(json.dumps(figures, indent=2) + "\n")
     _show(figures, json_out)
+
+
+@app.command("oracle")
+def oracle(
+    meters: Annotated[int, typer.Option(min=1, help="Simulated meters.")] = 1000,
+    slots: Annotated[int, typer.Option(min=1, help="Slots per meter.")] = 3,
+    batch_size: Annotated[int, typer.Option(min=1, help="Readings per submitReadings.")] = 250,
+    json_out: JsonFlag = False,
+) -> None:
+    """Meter oracle: readings signed and persisted per second, and landed on anvil per second."""
+    from enerwise.benchmarks.oracle import run
+
+    _show(run(meters, slots, batch_size), json_out)

@@ -1,0 +1,187 @@
+"""Drain the outbox to the chain: batches, archive, ``submitReadings``, retry with backoff.
+
+One batch at a time, oldest readings first. A batch is built from queued readings (at most
+``batch_size`` and :data:`~oracles.archive.MAX_BATCH_BYTES`), written to the archive, recorded
+in the outbox with its CID, then submitted with the binary CID as ``archiveCid``. When the
+submission fails (node down, timeout, revert such as a paused registry) the batch stays open
+and is sent again, unchanged, after an exponential backoff; newer readings wait behind it, so
+readings reach the chain in the order they were signed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+from oracles.archive import MAX_BATCH_BYTES, Archive, cid_to_bytes, encode_batch
+from oracles.errors import ArchiveError, SubmissionError
+from oracles.outbox import OpenBatch, Outbox, QueuedReading
+from oracles.readings import Domain
+from oracles.registry import RegistryGateway
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with jitter: ``initial * 2**n`` up to ``maximum`` seconds."""
+
+    initial: float = 0.5
+    maximum: float = 30.0
+    jitter: float = 0.1
+    failures: int = 0
+
+    def next_delay(self) -> float:
+        delay: float = min(self.maximum, self.initial * 2.0**self.failures)
+        self.failures += 1
+        return delay * (1 + random.uniform(-self.jitter, self.jitter))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+@dataclass
+class DrainResult:
+    batches: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    error: str | None = None
+    retry_in: float = 0.0
+    rejections: list[tuple[bytes, int, str]] = field(default_factory=list)
+
+
+class Submitter:
+    """Moves readings from the outbox to the registry (call :meth:`drain` repeatedly)."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        archive: Archive,
+        registry: RegistryGateway,
+        domain: Domain,
+        *,
+        batch_size: int = 200,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.archive = archive
+        self.registry = registry
+        self.domain = domain
+        self.batch_size = batch_size
+        self.backoff = backoff or Backoff()
+        self._not_before = 0.0
+        self.last_error: str | None = None
+        self.last_tx: str | None = None
+        self._lock = threading.Lock()  # one drain at a time (a batch is never built twice)
+
+    def _next_batch(self) -> OpenBatch | None:
+        batch = self.outbox.open_batch()
+        if batch is not None:
+            return batch
+        queued = self.outbox.queued(self.batch_size)
+        if not queued:
+            return None
+        data, chosen = self._encode_within_limit(queued)
+        cid = self.archive.store(data)
+        batch_id = self.outbox.create_batch(cid, len(data), [q.id for q in chosen])
+        logger.info("batch %d: %d readings archived as %s", batch_id, len(chosen), cid)
+        return OpenBatch(batch_id, cid, 0, chosen)
+
+    def _encode_within_limit(
+        self, queued: list[QueuedReading]
+    ) -> tuple[bytes, list[QueuedReading]]:
+        chosen = queued
+        while True:
+            data = encode_batch(self.domain, [q.signed for q in chosen])
+            if len(data) <= MAX_BATCH_BYTES or len(chosen) == 1:
+                return data, chosen
+            chosen = chosen[: max(1, len(chosen) * MAX_BATCH_BYTES // len(data) - 1)]
+
+    def ready(self, now: float | None = None) -> bool:
+        """False while backing off after a failure."""
+        return (now if now is not None else time.monotonic()) >= self._not_before
+
+    def drain(self, *, max_batches: int | None = None) -> DrainResult:
+        """Submit batches until the outbox is empty, a submission fails, or ``max_batches``.
+
+        Safe to call from several threads: calls run one after the other.
+        """
+        with self._lock:
+            return self._drain(max_batches)
+
+    def _drain(self, max_batches: int | None) -> DrainResult:
+        result = DrainResult()
+        if not self.ready():
+            result.retry_in = self._not_before - time.monotonic()
+            return result
+        self._push_archives()
+        while max_batches is None or result.batches < max_batches:
+            batch = self._next_batch()
+            if batch is None:
+                break
+            try:
+                outcome = self.registry.submit(
+                    [q.signed for q in batch.readings], cid_to_bytes(batch.cid)
+                )
+            except SubmissionError as exc:
+                delay = self.backoff.next_delay()
+                self._not_before = time.monotonic() + delay
+                self.last_error = str(exc)
+                self.outbox.batch_failed(batch.id, str(exc))
+                self.outbox.record_error("submit_failed", "", f"batch {batch.id}: {exc}")
+                logger.warning(
+                    "batch %d (%d readings) not submitted, retry in %.1f s: %s",
+                    batch.id,
+                    len(batch.readings),
+                    delay,
+                    exc,
+                )
+                result.error, result.retry_in = str(exc), delay
+                return result
+            self.backoff.reset()
+            self.last_error = None
+            self.last_tx = outcome.tx_hash
+            outcomes: dict[tuple[bytes, int], str | None] = {}
+            for q in batch.readings:
+                key = (q.signed.reading.meter_id, q.signed.reading.seq)
+                outcomes[key] = outcome.results.get(key, "NoEventForReading")
+            accepted, rejected = self.outbox.complete_batch(
+                batch.id,
+                tx_hash=outcome.tx_hash,
+                block_number=outcome.block_number,
+                outcomes=outcomes,
+            )
+            for (meter_id, seq), reason in outcomes.items():
+                if reason is not None:
+                    meter = "0x" + meter_id.hex()
+                    self.outbox.record_error(
+                        "rejected_on_chain", meter, f"seq {seq} rejected by the registry: {reason}"
+                    )
+                    logger.error("meter %s seq %d rejected by the registry: %s", meter, seq, reason)
+                    result.rejections.append((meter_id, seq, reason))
+            logger.info(
+                "batch %d landed in %s: %d accepted, %d rejected",
+                batch.id,
+                outcome.tx_hash,
+                accepted,
+                rejected,
+            )
+            result.batches += 1
+            result.accepted += accepted
+            result.rejected += rejected
+        return result
+
+    def _push_archives(self) -> None:
+        if self.archive.kubo is None:
+            return
+        for batch_id, cid in self.outbox.unpinned_cids():
+            try:
+                self.archive.push(cid)
+            except ArchiveError as exc:
+                self.outbox.record_error("archive_push_failed", "", f"{cid}: {exc}")
+                logger.warning("archive %s not pushed to IPFS (will retry): %s", cid, exc)
+                return
+            self.outbox.mark_pinned(batch_id)

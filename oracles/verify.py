@@ -1,0 +1,229 @@
+"""Audit an archived batch: ``enerwise oracle verify CID``.
+
+Given a CID, an auditor can check, with nothing but the archive and a node:
+
+1. the archived bytes hash to the CID (CIDv1 raw sha2-256, recomputed locally);
+2. the batch is for this chain and this registry (the EIP-712 domain of its signatures);
+3. the CID is anchored on chain: ``ReadingBatchArchived(archiveCid, ...)`` events name it;
+4. every signature recovers to the meter's signer registered on chain at the block the reading
+   was accepted (the signer history comes from ``MeterRegistered`` and ``MeterSignerRotated``);
+5. the chain's ``ReadingAccepted`` events of the anchoring transactions are exactly the
+   readings of the file (same meter, seq and timestamp; deltas match consecutive readings of a
+   meter within the batch), and the accepted/rejected counts of each anchor add up.
+
+A reading the chain had accepted in an earlier transaction (a resend after a crash) is found
+by its ``ReadingAccepted`` event elsewhere and checked the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+from web3.logs import DISCARD
+
+from chain.artifacts import load_artifact
+from oracles.archive import Archive, cid_to_bytes, decode_batch, normalize_cid
+from oracles.errors import ArchiveError, VerificationError
+from oracles.readings import Domain, SignedReading, recover_reading_signer
+from oracles.registry import error_selectors
+from wallet.errors import TypedDataError
+
+
+@dataclass
+class VerificationReport:
+    cid: str
+    readings: int = 0
+    signatures_valid: int = 0
+    accepted: int = 0
+    accepted_earlier: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    transactions: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "cid": self.cid,
+            "ok": self.ok,
+            "readings": self.readings,
+            "signatures_valid": self.signatures_valid,
+            "accepted": self.accepted,
+            "accepted_earlier": self.accepted_earlier,
+            "rejected": self.rejected,
+            "transactions": self.transactions,
+            "problems": self.problems,
+        }
+
+
+class _SignerHistory:
+    """Who signed for a meter at which block, from the registry's events."""
+
+    def __init__(self, contract: Any, meter_id: bytes, from_block: int) -> None:
+        events: list[tuple[int, int, str]] = []
+        for log in contract.events.MeterRegistered().get_logs(
+            argument_filters={"meterId": meter_id}, from_block=from_block
+        ):
+            events.append((log["blockNumber"], log["logIndex"], str(log["args"]["signer"])))
+        for log in contract.events.MeterSignerRotated().get_logs(
+            argument_filters={"meterId": meter_id}, from_block=from_block
+        ):
+            events.append((log["blockNumber"], log["logIndex"], str(log["args"]["newSigner"])))
+        self.events = sorted(events)
+
+    def at(self, block: int) -> str | None:
+        signer = None
+        for number, _, address in self.events:
+            if number <= block:
+                signer = address
+        return signer
+
+    def current(self) -> str | None:
+        return self.events[-1][2] if self.events else None
+
+
+def verify_batch(
+    cid: str, *, archive: Archive, w3: Web3, registry: str, from_block: int = 0
+) -> VerificationReport:
+    """Run every check; the report lists each problem (``report.ok`` when there is none)."""
+    cid = normalize_cid(cid)
+    report = VerificationReport(cid)
+    try:
+        data = archive.fetch(cid)  # raises CidMismatchError when the bytes do not match
+        batch = decode_batch(data)
+    except ArchiveError as exc:
+        report.problems.append(str(exc))
+        return report
+    report.readings = len(batch.readings)
+    address = Web3.to_checksum_address(registry)
+    domain = Domain(int(w3.eth.chain_id), address)
+    if batch.domain.chain_id != domain.chain_id or batch.domain.registry.lower() != address.lower():
+        report.problems.append(
+            f"batch is for chain {batch.domain.chain_id} registry {batch.domain.registry}, "
+            f"not chain {domain.chain_id} registry {address}"
+        )
+        return report
+    abi = load_artifact("MeterRegistry").abi
+    contract = w3.eth.contract(address=address, abi=abi)
+    reasons = error_selectors(abi)
+
+    # 3. anchors
+    cid_bytes = cid_to_bytes(cid)
+    anchors = [
+        log
+        for log in contract.events.ReadingBatchArchived().get_logs(from_block=from_block)
+        if bytes(log["args"]["archiveCid"]) == cid_bytes
+    ]
+    if not anchors:
+        report.problems.append(f"{cid} is not anchored on chain (no ReadingBatchArchived event)")
+    accepted_at: dict[tuple[bytes, int], tuple[int, dict[str, Any]]] = {}
+    rejected_at: dict[tuple[bytes, int], str] = {}
+    for anchor in anchors:
+        tx_hash = anchor["transactionHash"]
+        report.transactions.append(tx_hash.to_0x_hex())
+        receipt = w3.eth.get_transaction_receipt(tx_hash)
+        accepted = [
+            log
+            for log in contract.events.ReadingAccepted().process_receipt(receipt, errors=DISCARD)
+            if log["address"] == address
+        ]
+        rejected = [
+            log
+            for log in contract.events.ReadingRejected().process_receipt(receipt, errors=DISCARD)
+            if log["address"] == address
+        ]
+        if (
+            len(accepted) != anchor["args"]["accepted"]
+            or len(rejected) != anchor["args"]["rejected"]
+        ):
+            report.problems.append(
+                f"tx {tx_hash.to_0x_hex()}: anchor counts {anchor['args']['accepted']}/"
+                f"{anchor['args']['rejected']} differ from its events "
+                f"{len(accepted)}/{len(rejected)}"
+            )
+        for log in accepted:
+            key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
+            accepted_at[key] = (int(log["blockNumber"]), dict(log["args"]))
+        for log in rejected:
+            key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
+            rejected_at.setdefault(key, reasons.get(bytes(log["args"]["reason"]), "unknown"))
+
+    # 4 + 5. every reading
+    histories: dict[bytes, _SignerHistory] = {}
+    in_file = {(r.reading.meter_id, r.reading.seq) for r in batch.readings}
+    previous: dict[bytes, SignedReading] = {}
+    for signed in batch.readings:
+        r = signed.reading
+        key = (r.meter_id, r.seq)
+        label = f"meter 0x{r.meter_id.hex()[:12]}.. seq {r.seq}"
+        history = histories.setdefault(r.meter_id, _SignerHistory(contract, r.meter_id, from_block))
+        hit = accepted_at.get(key)
+        if hit is None and key in rejected_at and rejected_at[key] == "ReadingSeqNotIncreasing":
+            hit = _accepted_elsewhere(contract, r.meter_id, r.seq, from_block)
+            if hit is not None:
+                report.accepted_earlier += 1
+        try:
+            recovered = recover_reading_signer(signed, domain)
+        except TypedDataError as exc:
+            report.problems.append(f"{label}: signature unusable: {exc}")
+            continue
+        expected = history.at(hit[0]) if hit is not None else history.current()
+        if expected is None:
+            report.problems.append(f"{label}: meter is not registered on chain")
+        elif recovered.lower() != expected.lower():
+            report.problems.append(f"{label}: signed by {recovered}, registered signer {expected}")
+        else:
+            report.signatures_valid += 1
+        if hit is None:
+            reason = rejected_at.get(key)
+            if reason is None:
+                report.problems.append(f"{label}: neither accepted nor rejected on chain")
+            else:
+                report.rejected[reason] = report.rejected.get(reason, 0) + 1
+            continue
+        report.accepted += 1
+        event = hit[1]
+        if int(event["timestamp"]) != r.timestamp:
+            report.problems.append(
+                f"{label}: chain says timestamp {event['timestamp']}, file says {r.timestamp}"
+            )
+        before = previous.get(r.meter_id)
+        if before is not None and before.reading.seq == r.seq - 1:
+            deltas = (
+                r.import_wh - before.reading.import_wh,
+                r.export_wh - before.reading.export_wh,
+            )
+            if (int(event["importDeltaWh"]), int(event["exportDeltaWh"])) != deltas:
+                report.problems.append(f"{label}: chain deltas differ from the file's registers")
+        previous[r.meter_id] = signed
+    for key in accepted_at:
+        if key not in in_file:
+            report.problems.append(
+                f"meter 0x{key[0].hex()[:12]}.. seq {key[1]} accepted by an anchoring "
+                "transaction but missing from the file"
+            )
+    return report
+
+
+def _accepted_elsewhere(
+    contract: Any, meter_id: bytes, seq: int, from_block: int
+) -> tuple[int, dict[str, Any]] | None:
+    for log in contract.events.ReadingAccepted().get_logs(
+        argument_filters={"meterId": meter_id}, from_block=from_block
+    ):
+        if int(log["args"]["seq"]) == seq:
+            return int(log["blockNumber"]), dict(log["args"])
+    return None
+
+
+def require_ok(report: VerificationReport) -> None:
+    """Raise :class:`VerificationError` listing the problems, if any."""
+    if not report.ok:
+        raise VerificationError(
+            f"{report.cid}: {len(report.problems)} problem(s): {report.problems[0]}",
+            report.problems,
+        )

@@ -1,0 +1,248 @@
+"""The oracle loop with in-process meters and an in-memory registry (no chain needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from oracles.archive import Archive, LocalArchive
+from oracles.clock import VirtualClock
+from oracles.config import dev_key
+from oracles.errors import SubmissionError
+from oracles.outbox import Outbox
+from oracles.readings import SignedReading, meter_id_from_name
+from oracles.registry import BatchOutcome
+from oracles.runner import MeterRuntime, OracleRunner
+from oracles.simulator import ConstantProfile, SimulatedMeter, SimulatedSource
+from oracles.sources.base import Sample
+from oracles.submitter import Backoff, Submitter
+from wallet.signer import LocalKeySigner
+
+
+class FixedSource:
+    """A source returning whatever the test puts in ``values`` (or raising ``error``)."""
+
+    description = "fixed"
+
+    def __init__(self, clock: VirtualClock, values: tuple[float, float]) -> None:
+        self.clock = clock
+        self.values = values
+        self.error: Exception | None = None
+
+    async def start(self) -> None:
+        return None
+
+    async def read(self, boundary: int) -> Sample:
+        if self.error is not None:
+            raise self.error
+        return Sample(self.values[0], self.values[1], 0.0, self.clock.now())
+
+    async def close(self) -> None:
+        return None
+
+
+def make_runner(
+    tmp_path: Path,
+    registry: Any,
+    names: list[str],
+    *,
+    sources: dict[str, Any] | None = None,
+    clock: VirtualClock | None = None,
+    outbox: Outbox | None = None,
+) -> OracleRunner:
+    schedule = registry.schedule()
+    clock = clock or VirtualClock(schedule.epoch + 1)
+    outbox = outbox or Outbox(tmp_path / "outbox.sqlite")
+    meters = []
+    for i, name in enumerate(names):
+        signer = LocalKeySigner(dev_key(name))
+        registry.signers[meter_id_from_name(name)] = signer.address
+        source = (sources or {}).get(name) or SimulatedSource(
+            SimulatedMeter(ConstantProfile(1_000.0 * (i + 1)), start=clock.now()), clock=clock
+        )
+        meters.append(MeterRuntime(name, meter_id_from_name(name), source, signer))
+    submitter = Submitter(
+        outbox,
+        Archive(LocalArchive(tmp_path / "archive")),
+        registry,
+        registry.domain(),
+        batch_size=4,
+        backoff=Backoff(initial=0.01, maximum=0.05),
+    )
+    return OracleRunner(
+        meters,
+        outbox=outbox,
+        domain=registry.domain(),
+        schedule=schedule,
+        clock=clock,
+        registry=registry,
+        submitter=submitter,
+        read_delay=1.0,
+    )
+
+
+def run_slots(runner: OracleRunner, slots: int) -> None:
+    async def scenario() -> None:
+        await runner.start()
+        await runner.run(slots=slots)
+
+    asyncio.run(scenario())
+
+
+def test_every_slot_signs_one_reading_per_meter_on_the_boundary(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    runner = make_runner(tmp_path, memory_registry, ["a", "b"])
+    run_slots(runner, 3)
+    rows = runner.outbox.readings()
+    assert len(rows) == 6
+    schedule = memory_registry.schedule()
+    for queued, _, _ in rows:
+        assert schedule.is_boundary(queued.signed.reading.timestamp)
+    seqs = [
+        q.signed.reading.seq
+        for q, _, _ in rows
+        if q.signed.reading.meter_id == meter_id_from_name("a")
+    ]
+    assert seqs == [1, 2, 3]
+
+
+def test_readings_are_in_the_outbox_before_any_submission(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    runner = make_runner(tmp_path, memory_registry, ["a"])
+    asyncio.run(runner.start())
+    asyncio.run(runner.read_slot(memory_registry.schedule().epoch + 60))
+    assert memory_registry.submissions == 0
+    assert runner.outbox.depth() == 1
+
+
+def test_chain_down_grows_the_outbox_and_it_drains_in_order_after_recovery(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    runner = make_runner(tmp_path, memory_registry, ["a", "b"])
+    memory_registry.down = True
+    run_slots(runner, 5)
+    assert runner.submitter is not None
+    while not runner.submitter.ready():  # a background attempt may have started a backoff
+        time.sleep(0.01)
+    assert runner.submitter.drain().error is not None  # still down: nothing lost, nothing sent
+    assert runner.outbox.depth() == 10
+    assert runner.outbox.counter("submit_failed") >= 1
+    memory_registry.down = False
+    assert asyncio.run(runner.drain(timeout=10))
+    accepted = memory_registry.accepted
+    assert len(accepted) == len(set(accepted)) == 10
+    for meter in ("a", "b"):
+        mid = meter_id_from_name(meter)
+        assert [seq for m, seq in accepted if m == mid] == [1, 2, 3, 4, 5]
+
+
+def test_a_resend_after_a_lost_receipt_lands_each_reading_once(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    submit = memory_registry.submit
+    lost = {"count": 1}
+
+    def submit_then_lose_receipt(readings: list[SignedReading], cid: bytes) -> BatchOutcome:
+        outcome = submit(readings, cid)
+        if lost["count"]:
+            lost["count"] -= 1
+            raise SubmissionError("chain: no receipt (node restarted)")
+        return outcome
+
+    memory_registry.submit = submit_then_lose_receipt
+    runner = make_runner(tmp_path, memory_registry, ["a", "b"])
+    run_slots(runner, 2)
+    assert asyncio.run(runner.drain(timeout=10))
+    assert runner.outbox.totals() == {"pending": 0, "accepted": 4, "rejected": 0}
+    assert len(memory_registry.accepted) == len(set(memory_registry.accepted)) == 4
+    first = runner.outbox.batches()[-1]
+    assert first["attempts"] == 2  # the same batch (same CID) was sent twice
+
+
+def test_a_restarted_oracle_resumes_from_the_outbox(tmp_path: Path, memory_registry: Any) -> None:
+    clock = VirtualClock(memory_registry.schedule().epoch + 1)
+    meter = {
+        "a": SimulatedSource(SimulatedMeter(ConstantProfile(500.0), start=clock.now()), clock=clock)
+    }
+    runner = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
+    memory_registry.down = True
+    run_slots(runner, 2)
+    runner.outbox.close()
+
+    memory_registry.down = False
+    again = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
+    run_slots(again, 1)
+    assert asyncio.run(again.drain(timeout=10))
+    assert [seq for _, seq in memory_registry.accepted] == [1, 2, 3]
+
+
+def test_a_register_going_backwards_holds_the_meter_and_signs_nothing(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    clock = VirtualClock(memory_registry.schedule().epoch + 1)
+    replaced = FixedSource(clock, (5_000.0, 0.0))
+    runner = make_runner(
+        tmp_path, memory_registry, ["a", "b"], sources={"a": replaced}, clock=clock
+    )
+    run_slots(runner, 1)
+    replaced.values = (12.0, 0.0)  # a new meter counting from zero
+    asyncio.run(runner.run(slots=2))
+    a = meter_id_from_name("a")
+    assert runner.outbox.hold_reason(a) is not None
+    assert runner.outbox.last_reading(a) is not None and runner.outbox.last_reading(a).seq == 1  # type: ignore[union-attr]
+    assert runner.outbox.counter("register_decreased", "a") == 1
+    assert runner.outbox.counter("on_hold", "a") == 1
+    assert runner.outbox.last_reading(meter_id_from_name("b")).seq == 3  # type: ignore[union-attr]
+
+
+def test_a_nan_register_is_counted_and_not_signed(tmp_path: Path, memory_registry: Any) -> None:
+    clock = VirtualClock(memory_registry.schedule().epoch + 1)
+    broken = FixedSource(clock, (math.nan, 0.0))
+    runner = make_runner(tmp_path, memory_registry, ["a", "b"], sources={"a": broken}, clock=clock)
+    run_slots(runner, 2)
+    assert runner.outbox.counter("invalid_register", "a") == 2
+    assert runner.outbox.last_reading(meter_id_from_name("a")) is None
+
+
+def test_a_missing_key_is_counted_and_other_meters_go_on(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    runner = make_runner(tmp_path, memory_registry, ["a", "b"])
+    runner.meters[0].signer = None
+    runner.meters[0].signer_problem = "a: environment variable A_KEY is not set"
+    run_slots(runner, 2)
+    assert runner.outbox.counter("signer_missing", "a") == 2
+    assert runner.outbox.recent_errors(1)[0]["message"].startswith("a: environment variable")
+    assert runner.outbox.last_reading(meter_id_from_name("b")).seq == 2  # type: ignore[union-attr]
+
+
+def test_a_local_clock_behind_the_chain_signs_nothing(tmp_path: Path, memory_registry: Any) -> None:
+    runner = make_runner(tmp_path, memory_registry, ["a"])
+    memory_registry.now = memory_registry.schedule().epoch + 3_600  # chain an hour ahead
+    run_slots(runner, 1)
+    assert runner.outbox.counter("clock_skew") == 1
+    assert runner.outbox.depth() == 0
+
+
+def test_the_chain_state_is_adopted_when_the_outbox_was_lost(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    clock = VirtualClock(memory_registry.schedule().epoch + 1)
+    meter = {
+        "a": SimulatedSource(SimulatedMeter(ConstantProfile(500.0), start=clock.now()), clock=clock)
+    }
+    runner = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
+    run_slots(runner, 2)
+    assert asyncio.run(runner.drain(timeout=10))
+    runner.outbox.close()
+    (tmp_path / "outbox.sqlite").rename(tmp_path / "lost.sqlite")
+
+    fresh = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
+    run_slots(fresh, 1)
+    assert asyncio.run(fresh.drain(timeout=10))
+    assert [seq for _, seq in memory_registry.accepted] == [1, 2, 3]
