@@ -125,8 +125,7 @@ def list_command(
     market = deployment.contracts(w3).market
     now = int(w3.eth.get_block("latest")["timestamp"])
     rows = [
-        d.as_dict(now)
-        for d in list_delegations(market, owner_address, deployment.block_number)
+        d.as_dict(now) for d in list_delegations(market, owner_address, deployment.block_number)
     ]
     if json_out:
         print_json({"owner": owner_address, "agents": rows})

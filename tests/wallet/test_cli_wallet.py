@@ -275,7 +275,10 @@ def test_delete_with_yes_removes_the_file(
 
 
 # --------------------------------------------------------------------------- no secret leaks
-def _run_in_process(monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: Any) -> tuple[int, str]:
+def _run_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: Any
+) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of one in-process CLI run."""
     monkeypatch.setattr(sys, "argv", ["enerwise", *map(str, args)])
     code: Any = 0
     try:
@@ -283,7 +286,7 @@ def _run_in_process(monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: Any) ->
     except SystemExit as exc:
         code = exc.code
     out, err = capsys.readouterr()
-    return int(code or 0), out + err
+    return int(code or 0), out, err
 
 
 def test_no_password_key_or_mnemonic_appears_in_output_or_logs(
@@ -309,13 +312,13 @@ def test_no_password_key_or_mnemonic_appears_in_output_or_logs(
     ks = ["--keystore-dir", keystore_dir]
     pw = ["--password-file", password_file]
 
-    outputs: list[tuple[int, str]] = []
+    outputs: list[tuple[int, str, str]] = []
 
     def run(*args: Any) -> None:
         outputs.append(_run_in_process(monkeypatch, capsys, "wallet", *args))
 
     run("import", "--private-key-file", key_file, *ks, *pw, "--json")
-    address = json.loads(outputs[-1][1])["address"]
+    address = json.loads(outputs[-1][1])["address"]  # stdout only: stderr may carry warnings
     keystore_path = json.loads(outputs[-1][1])["path"]
     run("import", "--private-key-file", key_file, *ks, *pw)  # exists
     run("import", "--private-key-file", bad_key_file, *ks, *pw)  # invalid key
@@ -333,10 +336,10 @@ def test_no_password_key_or_mnemonic_appears_in_output_or_logs(
     run("sign-typed-data", "--keystore", keystore_path, *pw, "--data", typed_data_file)
     run("show", address, *ks)
 
-    assert [code for code, _ in outputs] == [0, 1, 1, 1, 0, 0, 1, 0, 1, 0, 1, 1]
+    assert [code for code, _, _ in outputs] == [0, 1, 1, 1, 0, 0, 1, 0, 1, 0, 1, 1]
     logged = [r.getMessage() for r in caplog.records]
     assert logged, "the keystore logs its operations; the check below must not be vacuous"
     secrets = [PASSWORD, OTHER_PASSWORD, key, key.upper(), key[:-1], "abandon abandon"]
-    for text in [out for _, out in outputs] + logged:
+    for text in [out + err for _, out, err in outputs] + logged:
         for secret in secrets:
             assert secret not in text
