@@ -9,13 +9,12 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, EventData, TxReceipt
 
 from chain.artifacts import Artifact, load_artifact
 from chain.reverts import RevertDecoder
-from wallet.transactions import TxRequest
+from wallet.transactions import REVERT_ERRORS, TxRequest, revert_data
 
 #: Artifacts whose ABIs carry the errors and events of a deployed EnergyChain.
 ENERGYCHAIN_CONTRACTS = ("EnergyToken", "MeterRegistry", "EnergyMarket", "TestEuro")
@@ -34,9 +33,9 @@ class ContractHandle:
         """Call a view function; a revert raises the decoded ``ContractRevertError``."""
         try:
             return self.contract.functions[function](*args).call(block_identifier=block)
-        except ContractLogicError as exc:
-            data = exc.data if isinstance(exc.data, str) else ""
-            decoded = self._decoder(bytes.fromhex(data.removeprefix("0x"))) if data else None
+        except REVERT_ERRORS as exc:
+            data = revert_data(exc)
+            decoded = self._decoder(data) if data is not None else None
             if decoded is not None:
                 raise decoded from None
             raise

@@ -12,12 +12,15 @@ built from the contracts' ABIs), so errors arrive as named Python exceptions.
 
 from __future__ import annotations
 
+import ast
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_tester.exceptions import TransactionFailed
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
@@ -32,6 +35,10 @@ from wallet.nonces import NonceManager
 from wallet.signer import Signer
 
 RevertDecoder = Callable[[bytes], Exception | None]
+
+#: Exceptions that mean "the call reverted": JSON-RPC nodes and the in-process eth-tester.
+REVERT_ERRORS: tuple[type[Exception], ...] = (ContractLogicError, TransactionFailed)
+_TESTER_REVERT = re.compile(r"execution reverted: (b'.*'|b\".*\")$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -84,10 +91,16 @@ class TransactionSender:
         with self._fee_lock:
             now = time.monotonic()
             if self._fees is None or now - self._fees[0] > self.fee_ttl_seconds:
-                history = self.w3.eth.fee_history(
-                    self.fee_policy.blocks, "latest", [self.fee_policy.reward_percentile]
+                history = dict(
+                    self.w3.eth.fee_history(
+                        self.fee_policy.blocks, "latest", [self.fee_policy.reward_percentile]
+                    )
                 )
-                self._fees = (now, fees_from_history(dict(history), self.fee_policy))
+                if not history.get("baseFeePerGas"):
+                    # Some nodes (eth-tester) answer with empty lists: price from the head block.
+                    head = self.w3.eth.get_block("latest")
+                    history = {"baseFeePerGas": [int(head.get("baseFeePerGas", 0))], "reward": []}
+                self._fees = (now, fees_from_history(history, self.fee_policy))
             return self._fees[1]
 
     def _call_params(self, req: TxRequest) -> dict[str, Any]:
@@ -100,7 +113,7 @@ class TransactionSender:
         """``eth_estimateGas`` plus the margin; a revert raises its error, spends nothing."""
         try:
             estimate = int(self.w3.eth.estimate_gas(self._call_params(req)))  # type: ignore[arg-type]
-        except ContractLogicError as exc:
+        except REVERT_ERRORS as exc:
             raise self._revert_error(exc, "dry run reverted") from None
         except Web3RPCError as exc:
             raise self._rpc_error(exc) from None
@@ -110,7 +123,7 @@ class TransactionSender:
         """A dry run (``eth_call``) of ``req`` from this account; reverts raise decoded errors."""
         try:
             return bytes(self.w3.eth.call(self._call_params(req), block))  # type: ignore[arg-type]
-        except ContractLogicError as exc:
+        except REVERT_ERRORS as exc:
             raise self._revert_error(exc, "call reverted") from None
 
     # ------------------------------------------------------------------ sending
@@ -288,10 +301,10 @@ class TransactionSender:
         return [found[h] for h in hashes]
 
     # ------------------------------------------------------------------ errors
-    def _revert_error(self, exc: ContractLogicError, what: str) -> TransactionRevertedError:
-        data = _revert_bytes(exc.data)
+    def _revert_error(self, exc: Exception, what: str) -> TransactionRevertedError:
+        data = revert_data(exc)
         reason = self.decode_revert(data) if self.decode_revert and data is not None else None
-        detail = str(reason) if reason is not None else (exc.message or str(exc))
+        detail = str(reason) if reason is not None else str(exc)
         return TransactionRevertedError(f"{what}: {detail}", reason=reason)
 
     def _rpc_error(self, exc: Web3RPCError) -> TransactionError:
@@ -309,7 +322,7 @@ class TransactionSender:
                     {**self._call_params(req), "gas": receipt["gasUsed"] * 2},  # type: ignore[typeddict-item]
                     receipt["blockNumber"] - 1,
                 )
-            except ContractLogicError as exc:
+            except REVERT_ERRORS as exc:
                 error = self._revert_error(exc, f"transaction {tx_hash} reverted")
                 error.tx_hash = tx_hash
                 return error
@@ -322,6 +335,24 @@ def _format_receipt(raw: dict[str, Any]) -> TxReceipt:
     """A raw JSON-RPC receipt in the shape ``w3.eth.get_transaction_receipt`` returns."""
     formatted: TxReceipt = AttributeDict.recursive(receipt_formatter(raw))
     return formatted
+
+
+def revert_data(exc: Exception) -> bytes | None:
+    """The raw revert bytes carried by a failed call, if the node returned them.
+
+    JSON-RPC nodes put them in ``ContractLogicError.data``; web3's eth-tester provider only
+    keeps them as the ``repr`` of a bytes object inside its message, which is parsed back.
+    """
+    if isinstance(exc, ContractLogicError):
+        return _revert_bytes(exc.data)
+    match = _TESTER_REVERT.search(str(exc))
+    if match is None:
+        return None
+    try:
+        value = ast.literal_eval(match.group(1))
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, bytes) else None
 
 
 def _revert_bytes(data: Any) -> bytes | None:
