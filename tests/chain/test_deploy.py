@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
+from chain.contracts import EnergyChain
 from chain.deploy import MarketSettings, deploy_energychain, verify_deployment
 from chain.errors import ContractRevertError
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
 
 METER = b"\x01" * 32
+
+
+def _contracts(sender: TransactionSender) -> EnergyChain:
+    return deploy_energychain(sender, MarketSettings()).contracts(sender.w3)
 
 
 def test_deploy_records_addresses_and_code_hashes(chain_sender: TransactionSender) -> None:
@@ -49,7 +54,7 @@ def test_revert_is_decoded_to_the_named_error_with_arguments(
 
 
 def test_view_revert_raises_the_named_error(chain_sender: TransactionSender) -> None:
-    market = deploy_energychain(chain_sender, MarketSettings()).contracts(chain_sender.w3).market
+    market = _contracts(chain_sender).market
     with pytest.raises(ContractRevertError) as refused:
         market.call("previewClaim", 12345)
     assert refused.value.name == "OrderNotFound"
