@@ -16,9 +16,13 @@ from market.clearing import ClearingRecord, MarketParams, Order, OrderOutcome, S
 from market.errors import MarketError
 from market.sandbox import Claimed, Participant, Sandbox
 
+#: ``EnergyMarket.MAX_TICK_LIMIT``: the contract bounds ticks so that clearing a full book
+#: stays within one block's gas (docs/contracts.md); the Python rule allows up to 65535.
+CHAIN_MAX_TICK = 4_095
+
 
 class ChainEngineError(MarketError):
-    """The chain paid out something its own events do not account for."""
+    """The book cannot run on chain, or the chain paid out what its events do not say."""
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:
@@ -29,6 +33,11 @@ def settle_on_chain(
     orders: Sequence[Order], params: MarketParams
 ) -> tuple[ClearingRecord, list[OrderOutcome]]:
     """Run ``orders`` through the contracts on a fresh anvil; outcomes in input order."""
+    if params.max_tick > CHAIN_MAX_TICK:
+        raise ChainEngineError(
+            f"market.max_tick {params.max_tick} is above the contract's limit {CHAIN_MAX_TICK} "
+            "(clearing must fit in one block); use --engine python for wider markets"
+        )
     settings = MarketSettings(
         price_floor=params.price_floor,
         tick_size=params.tick_size,
