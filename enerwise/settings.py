@@ -30,6 +30,18 @@ class Settings(BaseSettings):
     confirmations: int = 0
     database_url: str | None = None
     redis_url: str | None = None
+    # indexer API (`enerwise indexer serve`); money in payment base units per kWh
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    cors_origins: str = "http://localhost:3000,http://127.0.0.1:3000"
+    """Comma-separated origins allowed to call the API from a browser."""
+    rate_limit_per_minute: int = 600
+    retail_tariff: int = 320_000
+    feed_in_tariff: int = 80_000
+    siwe_domain: str | None = None
+    """Domain Sign-In with Ethereum messages must name; default ``api_host:api_port``."""
+    session_secret: str | None = None
+    """HMAC key of API session tokens; set it when several API processes run."""
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -16,10 +16,12 @@ from enerwise.cli.bench import app as bench_app
 from enerwise.cli.chain import app as chain_app
 from enerwise.cli.console import err_console
 from enerwise.cli.demo import demo
+from enerwise.cli.indexer import app as indexer_app
 from enerwise.cli.oracle import app as oracle_app
 from enerwise.cli.wallet import app as wallet_app
 from enerwise.settings import SettingsError
 from market.errors import MarketError
+from market.indexer.errors import IndexerError
 from oracles.errors import OracleError
 from wallet.errors import WalletError
 
@@ -36,8 +38,16 @@ app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(oracle_app, name="oracle")
+app.add_typer(indexer_app, name="indexer")
 
-USER_ERRORS = (ChainError, WalletError, MarketError, SettingsError, OracleError)
+USER_ERRORS = (
+    ChainError,
+    WalletError,
+    MarketError,
+    SettingsError,
+    OracleError,
+    IndexerError,
+)
 
 
 def main() -> None:

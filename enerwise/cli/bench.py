@@ -63,3 +63,14 @@ def oracle(
     from enerwise.benchmarks.oracle import run
 
     _show(run(meters, slots, batch_size), json_out)
+
+
+@app.command("indexer")
+def indexer(
+    events: Annotated[int, typer.Option(min=1000, help="Events to backfill.")] = 100_000,
+    json_out: JsonFlag = False,
+) -> None:
+    """Indexer: backfill events/s (SQLite, PostgreSQL), API latency under load, SSE lag."""
+    from enerwise.benchmarks.indexer import run
+
+    _show(run(events), json_out)

@@ -1,0 +1,282 @@
+"""``enerwise indexer``: migrate the database, ingest the chain, verify it, serve the API."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from chain.deploy import Deployment, deployment_path
+from chain.local_node import LocalChain
+from enerwise.cli.console import console, err_console, print_json
+from enerwise.settings import Settings, load_settings
+from market.indexer.errors import IndexerConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from market.indexer.ingest import Ingester
+
+app = typer.Typer(
+    help="The market indexer: database migrations, ingestion, verification, the API.",
+    no_args_is_help=True,
+)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML or TOML settings file.")]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL (default: SQLite under .run/indexer)."),
+]
+RpcOpt = Annotated[
+    str | None, typer.Option("--rpc-url", help="JSON-RPC endpoint (default: the local chain).")
+]
+DeploymentOpt = Annotated[
+    Path | None,
+    typer.Option("--deployment", help="Deployment record (default: deployments/<chainId>.json)."),
+]
+RedisOpt = Annotated[
+    str | None, typer.Option("--redis-url", help="Publish the live feed through Redis.")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _rpc_url(settings: Settings) -> str:
+    if settings.rpc_url:
+        return settings.rpc_url
+    info = LocalChain().status()
+    if info is None:
+        raise IndexerConfigError(
+            "no --rpc-url and no local chain: run `enerwise chain up` or set ENERWISE_RPC_URL"
+        )
+    return info.rpc_url
+
+
+def _deployment(rpc_url: str, path: Path | None) -> Deployment:
+    from market.indexer.rpc import JsonRpcClient
+
+    if path is None:
+        rpc = JsonRpcClient(rpc_url)
+        try:
+            path = deployment_path(rpc.chain_id())
+        finally:
+            rpc.close()
+    return Deployment.load(path)
+
+
+def _engine(settings: Settings) -> Engine:
+    from market.indexer.db.engine import make_engine
+
+    return make_engine(settings.database_url)
+
+
+@app.command("migrate")
+def migrate(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
+    """Bring the database schema to the latest revision (Alembic)."""
+    from market.indexer.db.migrate import upgrade
+
+    settings = load_settings(config, database_url=database_url)
+    revision = upgrade(_engine(settings))
+    console.print(f"database at revision {revision}")
+
+
+def _ingester(
+    settings: Settings, deployment_file: Path | None, poll: float, max_range: int = 20_000
+) -> Ingester:
+    from market.indexer.ingest import IngestConfig, Ingester
+    from market.indexer.live import Publisher, RedisPublisher
+    from market.indexer.rpc import JsonRpcClient
+
+    rpc_url = _rpc_url(settings)
+    deployment = _deployment(rpc_url, deployment_file)
+    publisher: Publisher | None = RedisPublisher(settings.redis_url) if settings.redis_url else None
+    return Ingester(
+        _engine(settings),
+        JsonRpcClient(rpc_url),
+        deployment.addresses,
+        deployment.block_number,
+        publisher=publisher,
+        config=IngestConfig(
+            confirmations=settings.confirmations,
+            poll_interval=poll,
+            initial_range=min(500, max_range),
+            max_range=max_range,
+        ),
+    )
+
+
+@app.command("run")
+def run(
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+    rpc_url: RpcOpt = None,
+    deployment: DeploymentOpt = None,
+    redis_url: RedisOpt = None,
+    confirmations: Annotated[
+        int | None, typer.Option(min=0, help="Blocks to stay behind the head.")
+    ] = None,
+    poll_interval: Annotated[float, typer.Option(min=0.01, help="Seconds between polls.")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Exit when caught up.")] = False,
+    max_range: Annotated[
+        int, typer.Option(min=1, help="Most blocks per eth_getLogs range.")
+    ] = 20_000,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Follow the chain and write its events to the database (Ctrl-C stops cleanly)."""
+    _logging(verbose)
+    settings = load_settings(
+        config,
+        database_url=database_url,
+        rpc_url=rpc_url,
+        redis_url=redis_url,
+        confirmations=confirmations,
+    )
+    ingester = _ingester(settings, deployment, poll_interval, max_range)
+    checkpoint = ingester.prepare()
+    err_console.print(
+        f"indexing chain {ingester.info.chain_id if ingester.info else '?'} from block "
+        f"{checkpoint.block_number + 1} ({settings.confirmations} confirmations)"
+    )
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    ingester.run(stop, exit_when_idle=once)
+
+
+@app.command("verify")
+def verify_command(
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+    rpc_url: RpcOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Reconcile the database with the chain; exit 1 when anything differs."""
+    from market.indexer.rpc import JsonRpcClient
+    from market.indexer.verify import verify
+
+    settings = load_settings(config, database_url=database_url, rpc_url=rpc_url)
+    report = verify(_engine(settings), JsonRpcClient(_rpc_url(settings)))
+    if json_out:
+        print_json(report.to_json())
+    else:
+        for kind, count in report.checked.items():
+            console.print(f"{kind:<18} {count} checked")
+        for line in report.differences:
+            err_console.print(f"[red]difference:[/] {line}", highlight=False)
+        console.print(
+            f"block {report.block}: "
+            + ("database equals chain" if report.ok else f"{len(report.differences)} differences")
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve(
+    config: ConfigOpt = None,
+    database_url: DatabaseOpt = None,
+    rpc_url: RpcOpt = None,
+    redis_url: RedisOpt = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    ingest: Annotated[
+        bool, typer.Option("--ingest", help="Also run the ingester in this process.")
+    ] = False,
+    deployment: DeploymentOpt = None,
+    dapp_dir: Annotated[Path, typer.Option(help="Static dApp build served at /.")] = Path(
+        "dapp/out"
+    ),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Serve the HTTP API (/v1, /docs, /health, /metrics, SSE at /v1/stream).
+
+    One process; to scale out run several (with ENERWISE_REDIS_URL and a shared
+    ENERWISE_SESSION_SECRET) behind a load balancer.
+    """
+    import uvicorn
+
+    from market.indexer.api import ApiConfig, create_app
+    from market.indexer.api.sessions import ChainRoles, RoleResolver
+    from market.indexer.db.migrate import check_schema
+    from market.indexer.live import FanOut, LocalHub, RedisPublisher
+    from market.indexer.queries import Tariffs
+    from market.indexer.rpc import JsonRpcClient
+
+    _logging(verbose)
+    settings = load_settings(
+        config,
+        database_url=database_url,
+        rpc_url=rpc_url,
+        redis_url=redis_url,
+        api_host=host,
+        api_port=port,
+    )
+    engine = _engine(settings)
+    check_schema(engine)
+    hub = LocalHub()
+    roles: RoleResolver | None = None
+    node_url: str | None = None
+    try:
+        node_url = _rpc_url(settings)
+    except IndexerConfigError:
+        err_console.print("[yellow]no chain reachable: sign-in roles are unavailable[/]")
+    if node_url is not None:
+        try:
+            found = _deployment(node_url, deployment)
+            roles = ChainRoles(
+                JsonRpcClient(node_url), found.addresses["market"], found.addresses["registry"]
+            )
+        except Exception as exc:  # the API still serves reads without a chain
+            err_console.print(f"[yellow]no on-chain roles ({exc}); operators cannot sign in[/]")
+    api_config = ApiConfig(
+        cors_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        tariffs=Tariffs(retail=settings.retail_tariff, feed_in=settings.feed_in_tariff),
+        siwe_domain=settings.siwe_domain or f"{settings.api_host}:{settings.api_port}",
+        rpc_url=node_url,
+        static_dir=dapp_dir,
+        redis_url=settings.redis_url,
+    )
+    if settings.session_secret:
+        api_config.session_secret = settings.session_secret
+    stop = threading.Event()
+    thread: threading.Thread | None = None
+    if ingest:
+        ingester = _ingester(settings, deployment, 0.2)
+        if settings.redis_url:
+            ingester.publisher = FanOut(RedisPublisher(settings.redis_url))
+            # with Redis the app's relay feeds the hub; publishing to both would duplicate
+        else:
+            ingester.publisher = hub
+        ingester.prepare()
+        thread = threading.Thread(target=ingester.run, args=(stop,), name="ingester", daemon=True)
+        thread.start()
+    app_ = create_app(engine, api_config, hub=hub, roles=roles)
+    try:
+        uvicorn.run(
+            app_,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="debug" if verbose else "info",
+            access_log=verbose,
+        )
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=5)

@@ -1,0 +1,1 @@
+"""Pydantic models at the API boundary: one module per entity family (Public/Create...)."""

@@ -1,0 +1,180 @@
+"""Fixtures of the indexer suite: migrated databases (SQLite and PostgreSQL), played chains.
+
+- ``db_url`` is parametrized: every test that asks for a database runs on a SQLite file and on
+  a fresh PostgreSQL database created for this session on 127.0.0.1:5432 (dropped after).
+- ``engine`` is an empty, migrated database per test (a copied SQLite template; truncated
+  PostgreSQL tables), so tests never see each other's rows.
+- ``played`` is one anvil with EnergyChain deployed and a full market round played, shared by
+  the read-only tests of a module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from chain.local_node import AnvilProcess, start_anvil
+from market.indexer.db.engine import make_engine
+from market.indexer.db.migrate import upgrade
+from market.indexer.ingest import IngestConfig, Ingester
+from market.indexer.rpc import JsonRpcClient
+from market.indexer.simulate import Community, play_round
+
+with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClient; still fine
+    warnings.simplefilter("ignore")
+    import fastapi.testclient  # noqa: F401
+
+PG_ADMIN_URL = os.environ.get(
+    "ENERWISE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_available() -> bool:
+    try:
+        engine = make_engine(PG_ADMIN_URL, pool_pre_ping=False)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session, migrated once; dropped at the end."""
+    if not _pg_available():
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+    name = f"enerwise_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (a migration per test would be slower)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _truncate(engine: Engine) -> None:
+    from market.indexer.db.models import Base
+
+    names = ", ".join(f'"{t}"' for t in Base.metadata.tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty migrated database, SQLite then PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "indexer.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    engine = make_engine(url)
+    _truncate(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@dataclass
+class Played:
+    """A chain on which a full market round was played."""
+
+    node: AnvilProcess
+    community: Community
+    round: dict[str, Any]
+
+    def ingester(self, engine: Engine, **config: Any) -> Ingester:
+        return Ingester(
+            engine,
+            JsonRpcClient(self.node.rpc_url),
+            self.community.deployment.addresses,
+            self.community.deployment.block_number,
+            config=IngestConfig(**config),
+        )
+
+
+@pytest.fixture
+def chain(compiled: None) -> Iterator[Played]:
+    """A fresh anvil with EnergyChain deployed (nothing played yet)."""
+    with start_anvil() as node:
+        yield Played(node, Community.deploy(node.rpc_url), {})
+
+
+@pytest.fixture
+def played(chain: Played) -> Played:
+    """A fresh anvil on which one full round (readings, orders, cancel, clear, claims) ran."""
+    chain.round = play_round(chain.community)
+    return chain
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    from market.indexer.db.models import CHAIN_DERIVED
+
+    with engine.connect() as conn:
+        return {
+            m.__tablename__: int(
+                conn.execute(text(f"SELECT count(*) FROM {m.__tablename__}")).scalar_one()
+            )
+            for m in CHAIN_DERIVED
+        }
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every chain-derived row, without surrogate ids, sorted: two databases holding the same
+    facts compare equal. (``blocks`` is left out: which block hashes are kept depends on where
+    ranges ended.)"""
+    from market.indexer.db.models import CHAIN_DERIVED, Block
+
+    result: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for model in CHAIN_DERIVED:
+            if model is Block:
+                continue
+            table = model.__table__
+            columns = [c for c in table.columns if c.name != "id"]
+            rows = conn.execute(table.select().with_only_columns(*columns)).all()
+            result[model.__tablename__] = sorted(tuple(str(v) for v in row) for row in rows)
+    return result
+
+
+def stored_blocks_are_canonical(engine: Engine, rpc: Any) -> bool:
+    """Every block hash the database kept is the node's hash at that height."""
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT number, hash FROM blocks")).all()
+    headers = rpc.headers([int(n) for n, _ in stored])
+    return all(headers[int(n)].hash == h for n, h in stored)

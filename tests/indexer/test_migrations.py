@@ -1,0 +1,68 @@
+"""Schema migrations: the app's tables come from Alembic only, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, inspect
+
+from market.indexer.db.engine import make_engine, normalize_url
+from market.indexer.db.migrate import (
+    check_schema,
+    current_revision,
+    downgrade,
+    head_revision,
+    timescale_enabled,
+    upgrade,
+)
+from market.indexer.db.models import Base
+from market.indexer.errors import DatabaseSchemaError, IndexerConfigError
+
+
+def test_a_migrated_database_is_at_the_head_revision(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+    check_schema(engine)
+
+
+def test_the_migrations_create_exactly_the_models_tables(engine: Engine) -> None:
+    tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    assert tables == set(Base.metadata.tables)
+
+
+def test_an_empty_database_is_refused_until_migrated(tmp_path: object) -> None:
+    empty = make_engine(f"sqlite:///{tmp_path}/empty.sqlite3")
+    with pytest.raises(DatabaseSchemaError, match="enerwise indexer migrate"):
+        check_schema(empty)
+    upgrade(empty)
+    check_schema(empty)
+
+
+def test_downgrade_then_upgrade_restores_the_schema(engine: Engine) -> None:
+    downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_without_timescaledb_readings_is_a_plain_table_with_its_time_index(
+    engine: Engine,
+) -> None:
+    assert timescale_enabled(engine) is False
+    indexes = {i["name"] for i in inspect(engine).get_indexes("readings")}
+    assert {"ix_readings_time", "ix_readings_meter_seq", "ix_readings_slot"} <= indexes
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+    ],
+)
+def test_database_urls_are_routed_to_psycopg_3(url: str, expected: str) -> None:
+    assert normalize_url(url) == expected
+
+
+def test_other_databases_are_refused() -> None:
+    with pytest.raises(IndexerConfigError):
+        normalize_url("mysql://u@h/db")

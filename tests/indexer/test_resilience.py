@@ -1,0 +1,171 @@
+"""Crashes and outages: a killed ingester, an unreachable node, an unavailable database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from market.indexer import metrics, store
+from market.indexer.db.engine import make_engine
+from market.indexer.db.migrate import upgrade
+from market.indexer.ingest import IngestConfig, Ingester, wait_for
+from market.indexer.rpc import Backoff, JsonRpcClient
+from market.indexer.verify import verify
+from tests.indexer.conftest import Played, snapshot
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _checkpoint(engine: Engine) -> int:
+    with engine.connect() as conn:
+        cp = store.checkpoint(conn)
+    return cp.block_number if cp else -1
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "enerwise", "indexer", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_an_ingester_killed_mid_run_resumes_with_no_gap_and_no_duplicate(
+    played: Played, db_url: str, tmp_path: Path
+) -> None:
+    deployment = played.community.deployment.save(tmp_path / "deployment.json")
+    engine = make_engine(db_url)
+    head = JsonRpcClient(played.node.rpc_url).block_number()
+    common = [
+        "--rpc-url",
+        played.node.rpc_url,
+        "--database-url",
+        db_url,
+        "--deployment",
+        str(deployment),
+        "--max-range",
+        "1",
+        "--poll-interval",
+        "0.05",
+    ]
+    process = _cli("run", *common)
+    try:
+        assert wait_for(lambda: _checkpoint(engine) > head // 2, timeout=60, interval=0.01)
+    finally:
+        process.send_signal(signal.SIGKILL)  # no clean shutdown: mid-range at any point
+        process.wait(10)
+    assert _checkpoint(engine) < head
+    restarted = _cli("run", *common, "--once")
+    _, err = restarted.communicate(timeout=120)
+    assert restarted.returncode == 0, err.decode()[-2000:]
+    fresh = make_engine(f"sqlite:///{tmp_path}/fresh.sqlite3")
+    upgrade(fresh)
+    played.ingester(fresh).sync()
+    assert snapshot(engine) == snapshot(fresh)
+    engine.dispose()
+    fresh.dispose()
+
+
+class FlakyTransport(httpx.BaseTransport):
+    """Refuses the first ``failures`` requests like a node that is down, then forwards."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.failures > 0:
+            self.failures -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return self.inner.handle_request(request)
+
+
+def _run_until_idle(ingester: Ingester, timeout: float = 60) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=ingester.run, args=(stop,), kwargs={"exit_when_idle": True}, daemon=True
+    )
+    thread.start()
+    thread.join(timeout)
+    stop.set()
+    assert not thread.is_alive(), "the ingester did not catch up"
+
+
+def test_an_unreachable_node_pauses_ingestion_which_catches_up_after(
+    played: Played, engine: Engine
+) -> None:
+    ingester = played.ingester(engine)
+    ingester.prepare()
+    ingester.rpc = JsonRpcClient(
+        played.node.rpc_url, transport=FlakyTransport(12), backoff=Backoff(base=0.001, attempts=3)
+    )
+    ingester.config = IngestConfig(outage_backoff=Backoff(base=0.01, cap=0.05))
+    paused = metrics.OUTAGES.labels("rpc")._value.get()
+    _run_until_idle(ingester)
+    assert metrics.OUTAGES.labels("rpc")._value.get() >= paused + 3
+    assert verify(engine, ingester.rpc).ok
+
+
+def test_an_unavailable_database_pauses_ingestion_which_catches_up_after(
+    played: Played, db_url: str
+) -> None:
+    engine = make_engine(db_url, poolclass=NullPool)
+    ingester = played.ingester(engine, outage_backoff=Backoff(base=0.01, cap=0.05))
+    ingester.prepare()
+    down = {"connects": 6}
+
+    @event.listens_for(engine, "do_connect")
+    def refuse(*_: Any) -> None:
+        if down["connects"] > 0:
+            down["connects"] -= 1
+            raise OperationalError("connect", {}, Exception("database is down"))
+
+    paused = metrics.OUTAGES.labels("database")._value.get()
+    _run_until_idle(ingester)
+    assert down["connects"] == 0
+    assert metrics.OUTAGES.labels("database")._value.get() >= paused + 1
+    assert verify(engine, ingester.rpc).ok
+    engine.dispose()
+
+
+def test_a_database_bound_to_one_deployment_refuses_another(played: Played, engine: Engine) -> None:
+    from market.indexer.errors import ChainMismatchError
+
+    played.ingester(engine).sync()
+    other = dict(played.community.deployment.addresses)
+    other["market"] = other["registry"]
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE indexer_state SET addresses = :a"), {"a": __import__("json").dumps(other)}
+        )
+    with pytest.raises(ChainMismatchError):
+        played.ingester(engine).prepare()
+
+
+def test_run_loop_sleeps_between_polls_when_caught_up(played: Played, engine: Engine) -> None:
+    ingester = played.ingester(engine, poll_interval=0.05)
+    stop = threading.Event()
+    steps: list[Any] = []
+    thread = threading.Thread(
+        target=ingester.run, args=(stop,), kwargs={"on_step": steps.append}, daemon=True
+    )
+    thread.start()
+    time.sleep(0.5)
+    stop.set()
+    thread.join(5)
+    idle = [s for s in steps if s.idle]
+    assert 2 <= len(idle) <= 15
