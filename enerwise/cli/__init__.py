@@ -17,11 +17,13 @@ from enerwise.cli.chain import app as chain_app
 from enerwise.cli.console import err_console
 from enerwise.cli.demo import demo
 from enerwise.cli.indexer import app as indexer_app
+from enerwise.cli.operator import app as operator_app
 from enerwise.cli.oracle import app as oracle_app
 from enerwise.cli.wallet import app as wallet_app
 from enerwise.settings import SettingsError
 from market.errors import MarketError
 from market.indexer.errors import IndexerError
+from operator_tools.errors import OperatorError
 from oracles.errors import OracleError
 from wallet.errors import WalletError
 
@@ -39,6 +41,7 @@ app.command("demo")(demo)
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(oracle_app, name="oracle")
 app.add_typer(indexer_app, name="indexer")
+app.add_typer(operator_app, name="operator")
 
 USER_ERRORS = (
     ChainError,
@@ -47,6 +50,7 @@ USER_ERRORS = (
     SettingsError,
     OracleError,
     IndexerError,
+    OperatorError,
 )
 
 

@@ -239,7 +239,16 @@ def _table(snapshot: dict[str, Any]) -> Table:
 
 @app.command("run")
 def run(
-    config: ConfigOption,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="The oracle config (YAML/TOML).")
+    ] = None,
+    provision: Annotated[
+        Path | None,
+        typer.Option(
+            "--provision",
+            help="A meter's provisioning file (`enerwise operator meter add --generate-key`).",
+        ),
+    ] = None,
     slots: Annotated[int | None, typer.Option(help="Stop after N slots (default: run).")] = None,
     clock: Annotated[
         str, typer.Option(help="system, or anvil (fast-forward chain time on anvil).")
@@ -249,13 +258,19 @@ def run(
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
     json_out: JsonFlag = False,
 ) -> None:
-    """Run every meter of CONFIG: read at each slot boundary, sign, persist, submit."""
+    """Run every meter of CONFIG: read at each slot boundary, sign, persist, submit.
+
+    ``--provision FILE`` runs the one meter of an operator's provisioning file instead.
+    """
     from oracles.clock import AnvilClock, Clock, SystemClock
     from oracles.config import load_config
     from oracles.runner import build_runner
 
+    source = config if provision is None else provision  # a provisioning file is a config
+    if source is None or (config is not None and provision is not None):
+        raise OracleConfigError("give exactly one of --config or --provision")
     _logging(log_level)
-    cfg = load_config(config)
+    cfg = load_config(source)
     chosen: Clock
     if clock == "anvil":
         chosen = AnvilClock(cfg.chain.rpc_url, pace=pace)
