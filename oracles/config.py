@@ -19,7 +19,8 @@ Example (every path is relative to the config file)::
         key: {dev: true}
         source: {kind: simulated, profile: household, params: {seed: 1}}
 
-``provision`` is reserved for the operator's provisioning file (a later issue) and ignored now.
+A meter's provisioning file written by ``enerwise operator meter add --generate-key`` is such a
+config with one meter; ``enerwise oracle run --provision FILE`` runs it as it is.
 """
 
 from __future__ import annotations
@@ -156,8 +157,6 @@ class OracleConfig(_Model):
     read_delay: float = Field(default=1.0, ge=0)
     """Seconds after the boundary at which meters are read (lets MQTT samples arrive)."""
     meters: list[MeterConfig] = Field(default_factory=list)
-    provision: Path | None = None
-    """Reserved for the operator's provisioning file (not used yet)."""
 
     @model_validator(mode="after")
     def _unique(self) -> OracleConfig:
@@ -192,7 +191,6 @@ _PATH_KEYS = {
     "ca_certs",
     "certfile",
     "keyfile",
-    "provision",
 }
 
 
