@@ -26,10 +26,15 @@ from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3._utils.method_formatters import receipt_formatter  # same formatter as web3
 from web3.datastructures import AttributeDict
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
-from wallet.errors import InsufficientFundsError, TransactionError, TransactionRevertedError
+from wallet.errors import (
+    FeeCapExceededError,
+    InsufficientFundsError,
+    TransactionError,
+    TransactionRevertedError,
+)
 from wallet.fees import FeePolicy, Fees, fees_from_history
 from wallet.nonces import NonceManager
 from wallet.signer import Signer
@@ -187,6 +192,61 @@ class TransactionSender:
     def transact(self, req: TxRequest) -> TxReceipt:
         """Send ``req`` and wait for a successful receipt."""
         return self.wait(self.send(req), req)
+
+    def replace(self, tx_hash: HexBytes, *, bump: float = 1.125) -> HexBytes:
+        """Resend a stuck transaction with the same nonce and fees raised by ``bump``.
+
+        Nodes accept a replacement only if both fees rise by at least 10 %; the default 12.5 %
+        clears that with margin. The new fees never exceed the policy's caps: when the cap
+        leaves no room for the bump, :class:`FeeCapExceededError` says so and nothing is sent.
+        """
+        if bump < 1.1:
+            raise TransactionError(f"a replacement needs a fee bump of at least 1.1, not {bump}")
+        old = self.w3.eth.get_transaction(tx_hash)
+        if old.get("blockNumber") is not None:
+            raise TransactionError(f"{tx_hash.to_0x_hex()} is already mined: nothing to replace")
+        tip = max(int(old["maxPriorityFeePerGas"] * bump) + 1, self.fees().max_priority_fee_per_gas)
+        max_fee = max(int(old["maxFeePerGas"] * bump) + 1, self.fees().max_fee_per_gas, tip)
+        cap = self.fee_policy.max_fee_cap
+        if cap is not None and max_fee > cap:
+            raise FeeCapExceededError(
+                f"replacing {tx_hash.to_0x_hex()} needs {max_fee} wei/gas, above the cap {cap}"
+            )
+        request = TxRequest(
+            to=old.get("to"), data=bytes(old["input"]), value=int(old["value"]), gas=old["gas"]
+        )
+        raw = self._sign(request, int(old["gas"]), int(old["nonce"]), Fees(max_fee, tip))
+        try:
+            return HexBytes(self.w3.eth.send_raw_transaction(raw))
+        except Web3RPCError as exc:
+            raise self._rpc_error(exc) from None
+
+    def transact_until_mined(
+        self, req: TxRequest, *, replace_after: float, max_replacements: int = 3
+    ) -> TxReceipt:
+        """Send ``req``; if it is not mined within ``replace_after`` seconds, bump its fees.
+
+        Every replacement keeps the nonce, so at most one of the versions is ever mined; the
+        receipt of whichever one was is returned.
+        """
+        sent = [self.send(req)]
+        for attempt in range(max_replacements + 1):
+            deadline = time.monotonic() + replace_after
+            while time.monotonic() < deadline:
+                for tx_hash in sent:
+                    try:
+                        receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                    except TransactionNotFound:
+                        continue
+                    if receipt["status"] != 1:
+                        raise self._mined_revert(receipt, req)
+                    return receipt
+                time.sleep(self.poll_interval)
+            if attempt < max_replacements:
+                sent.append(self.replace(sent[-1]))
+        raise TransactionError(
+            f"not mined after {max_replacements} fee bumps: {sent[-1].to_0x_hex()} is pending"
+        )
 
     def send_batch(self, reqs: Sequence[TxRequest]) -> list[TxReceipt]:
         """Send every request and wait for all receipts; receipts come in request order.

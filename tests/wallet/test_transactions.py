@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from chain.connection import connect
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
@@ -111,3 +113,47 @@ def test_batch_with_a_refused_transaction_fills_its_nonce_and_names_it(anvil: An
     # all three nonces are used (the refused one by a self-transfer): nothing is stuck
     assert sender.w3.eth.get_transaction_count(sender.address) == 3
     assert sender.w3.eth.get_balance(RECIPIENT) == 2
+
+
+def _rpc(sender: TransactionSender, method: str, *params: Any) -> Any:
+    return sender.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+
+
+def test_stuck_transaction_is_replaced_with_bumped_fees(anvil: AnvilProcess) -> None:
+    sender = _sender(anvil)
+    _rpc(sender, "evm_setAutomine", False)
+    stuck = sender.send(TxRequest(to=RECIPIENT, value=1, gas=21_000))
+    replacement = sender.replace(stuck)
+    _rpc(sender, "evm_mine")
+    w3 = sender.w3
+    assert w3.eth.get_transaction_receipt(replacement)["status"] == 1
+    with pytest.raises(TransactionNotFound):
+        w3.eth.get_transaction_receipt(stuck)  # dropped: the replacement took its nonce
+    assert w3.eth.get_transaction(replacement)["nonce"] == 0
+    assert w3.eth.get_transaction_count(sender.address) == 1
+    assert w3.eth.get_balance(RECIPIENT) == 1
+
+
+def test_replacement_above_the_fee_cap_is_refused(anvil: AnvilProcess) -> None:
+    base = int(connect(anvil.rpc_url).eth.get_block("latest")["baseFeePerGas"])
+    sender = _sender(anvil, fee_policy=FeePolicy(max_fee_cap=base * 2 + 1))
+    _rpc(sender, "evm_setAutomine", False)
+    stuck = sender.send(TxRequest(to=RECIPIENT, value=1, gas=21_000))
+    with pytest.raises(FeeCapExceededError):
+        sender.replace(stuck, bump=2.0)
+
+
+def test_transaction_not_mined_in_time_is_bumped_until_it_is(anvil: AnvilProcess) -> None:
+    sender = _sender(anvil)
+    _rpc(sender, "evm_setAutomine", False)
+    timer = threading.Timer(0.8, lambda: _rpc(sender, "evm_mine"))
+    timer.start()
+    try:
+        receipt = sender.transact_until_mined(
+            TxRequest(to=RECIPIENT, value=1, gas=21_000), replace_after=0.3
+        )
+    finally:
+        timer.join()
+    mined = sender.w3.eth.get_transaction(receipt["transactionHash"])
+    assert mined["maxPriorityFeePerGas"] > sender.fees().max_priority_fee_per_gas
+    assert sender.w3.eth.get_transaction_count(sender.address) == 1
