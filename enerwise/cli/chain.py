@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +16,8 @@ from chain.local_node import ANVIL_DEV_KEYS, LocalChain
 from chain.reverts import RevertDecoder
 from enerwise.cli.console import console, err_console, print_json
 from enerwise.settings import load_settings
+from wallet.keystore import Keystore
+from wallet.passwords import PasswordSource
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
 
@@ -150,30 +151,37 @@ def status(json_out: JsonFlag = False) -> None:
 
 @app.command("deploy")
 def deploy(
+    keystore: Annotated[
+        str, typer.Option("--keystore", metavar="PATH|ADDRESS", help="The deployer's keystore.")
+    ],
+    keystore_dir: Annotated[Path | None, typer.Option("--keystore-dir", metavar="DIR")] = None,
+    password_file: Annotated[Path | None, typer.Option("--password-file", metavar="FILE")] = None,
+    password_env: Annotated[str | None, typer.Option("--password-env", metavar="VAR")] = None,
     rpc_url: Annotated[
         str | None, typer.Option(help="JSON-RPC endpoint (or ENERWISE_RPC_URL).")
     ] = None,
-    key_env: Annotated[
-        str, typer.Option(help="Environment variable holding the deployer's private key.")
-    ] = "ENERWISE_DEPLOYER_KEY",
     payment_token: Annotated[
         str | None, typer.Option(help="Payment ERC-20 (default: deploy a TestEuro).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before spending gas.")] = False,
     config: Annotated[Path | None, typer.Option(help="Config file (YAML/TOML).")] = None,
 ) -> None:
-    """Deploy EnergyChain to any JSON-RPC chain (testnet, L2, production node)."""
+    """Deploy EnergyChain to any JSON-RPC chain (testnet, L2, production node).
+
+    The deployer's key comes from an encrypted keystore (`enerwise wallet new|import`); the
+    command shows chain, account, balance and fees, and asks before it spends anything.
+    """
     settings = load_settings(config, rpc_url=rpc_url)
     if settings.rpc_url is None:
         raise ChainError(
             "no --rpc-url given (or ENERWISE_RPC_URL); for a local chain use `chain up`"
         )
-    key = os.environ.get(key_env)
-    if not key:
-        raise ChainError(f"environment variable {key_env} holds no deployer key")
+    store = Keystore(keystore_dir)
+    store.locate(keystore)  # a missing keystore is reported before anything else happens
     w3 = connect(settings.rpc_url)
+    password = PasswordSource(password_file, password_env, "Deployer's password: ").read()
     decoder = _compile()
-    sender = TransactionSender(w3, LocalKeySigner(key), decode_revert=decoder)
+    sender = TransactionSender(w3, store.signer(keystore, password), decode_revert=decoder)
     balance = int(w3.eth.get_balance(sender.address))
     fees = sender.fees()
     err_console.print(

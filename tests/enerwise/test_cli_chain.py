@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chain.local_node import _pid_cmdline, free_port
+from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, _pid_cmdline, free_port
+from wallet.keystore import Keystore
 
 
 def enerwise(
@@ -34,21 +35,35 @@ def test_help_lists_the_command_groups(tmp_path: Path) -> None:
 
 
 def test_unreachable_rpc_is_one_line_naming_the_url(tmp_path: Path) -> None:
+    keys = Keystore(tmp_path / "keys", scrypt_n=2**10)
+    deployer = keys.create("pw")
+    (tmp_path / "pw").write_text("pw\n")
     url = f"http://127.0.0.1:{free_port()}"
     result = enerwise(
-        "chain",
-        "deploy",
-        "--rpc-url",
-        url,
-        "--yes",
+        "chain", "deploy", "--rpc-url", url, "--yes", "--keystore", deployer.address,
+        "--keystore-dir", str(tmp_path / "keys"), "--password-file", str(tmp_path / "pw"),
         home=tmp_path,
-        env={"ENERWISE_DEPLOYER_KEY": "0x" + "11" * 32},
-    )
+    )  # fmt: skip
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert url in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.usefixtures("compiled")
+def test_deploy_to_a_json_rpc_chain_with_a_keystore(tmp_path: Path, anvil: AnvilProcess) -> None:
+    keys = Keystore(tmp_path / "keys", scrypt_n=2**10)
+    deployer = keys.import_private_key(ANVIL_DEV_KEYS[2], "pw")
+    (tmp_path / "pw").write_text("pw\n")
+    result = enerwise(
+        "chain", "deploy", "--rpc-url", anvil.rpc_url, "--yes", "--keystore", deployer.address,
+        "--keystore-dir", str(tmp_path / "keys"), "--password-file", str(tmp_path / "pw"),
+        home=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "deployments" / "31337.json").read_text())
+    assert record["deployer"] == deployer.address
 
 
 @pytest.mark.usefixtures("compiled")
