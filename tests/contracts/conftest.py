@@ -1,0 +1,589 @@
+"""Fixtures and helpers of the auditors' suite (eth-brownie on anvil).
+
+Every module deploys its own registry, token, market and TestEuro (module scope, so brownie's
+``module_isolation`` resets the chain between modules) and every test runs in a snapshot
+(``fn_isolation``), so tests are independent and can run in any order.
+
+Time: the chain clock keeps running with the wall clock between tests, so no test uses absolute
+timestamps. ``env.trading_slot()`` picks a slot ``s`` in the future and moves the chain to just
+after its end: slot ``s`` tokens can then be minted from readings (the reading at the end of the
+slot is no longer in the future) and orders for ``s`` are still accepted (gate closure is
+``settlementSeconds`` later).
+
+Units (as in the contracts): energy in Wh, money in TestEuro base units (6 decimals), prices in
+base units per kWh on the grid ``price(tick) = PRICE_FLOOR + tick * TICK_SIZE``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import brownie
+import pytest
+from brownie import (
+    ClearingHarness,
+    EnergyMarket,
+    EnergyToken,
+    MeterRegistry,
+    TestEuro,
+    accounts,
+    chain,
+    web3,
+)
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+from web3.exceptions import TransactionNotFound
+
+# --------------------------------------------------------------------------------------------
+# Parameters of the markets deployed by the fixtures
+# --------------------------------------------------------------------------------------------
+
+SLOT_SECONDS = 900
+MAX_SKEW = 120
+SETTLEMENT_SECONDS = 900
+OPEN_AHEAD_SECONDS = 86_400
+PRICE_FLOOR = 20_001  # 0.020001 EUR/kWh: odd, so that costs rarely divide evenly
+TICK_SIZE = 137  # 0.000137 EUR/kWh per tick (max price 0.157001 EUR/kWh)
+MAX_TICK = 1_000
+MIN_ORDER_WH = 10
+FEE_BPS = 50
+CAPACITY_WH = 10_000_000  # 10 MWh per slot
+TOKEN_URI = "https://energychain.example/slot/{id}.json"
+
+NO_SLOT = 2**256 - 1
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+READING_TYPE = [
+    {"name": "meterId", "type": "bytes32"},
+    {"name": "seq", "type": "uint64"},
+    {"name": "timestamp", "type": "uint64"},
+    {"name": "importWh", "type": "uint64"},
+    {"name": "exportWh", "type": "uint64"},
+]
+DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def role(name: str) -> str:
+    """keccak256 of a role name, as AccessControl roles are built."""
+    return "0x" + keccak(text=name).hex()
+
+
+DEFAULT_ADMIN_ROLE = "0x" + "00" * 32
+METER_ADMIN_ROLE = role("METER_ADMIN_ROLE")
+PAUSER_ROLE = role("PAUSER_ROLE")
+
+
+def selector(signature: str) -> str:
+    """The 4-byte selector of an error or function signature, as 0x-hex."""
+    return "0x" + keccak(text=signature)[:4].hex()
+
+
+def b32(value) -> str:
+    """How brownie prints a bytes32 argument of a custom error: the Python repr of the bytes."""
+    if isinstance(value, str):
+        value = bytes.fromhex(value[2:] if value.startswith("0x") else value)
+    return str(bytes(value))
+
+
+def addr(account) -> str:
+    """How brownie prints an address argument of a custom error: lowercase hex."""
+    return str(account).lower()
+
+
+def access_error(account, role_id: str) -> str:
+    """The revert string of OpenZeppelin's AccessControlUnauthorizedAccount(account, neededRole)."""
+    return f"AccessControlUnauthorizedAccount: {addr(account)}, {b32(role_id)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Clearing arithmetic in Python (the reference the contract must equal)
+# --------------------------------------------------------------------------------------------
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def price_of(tick: int, floor: int = PRICE_FLOOR, tick_size: int = TICK_SIZE) -> int:
+    return floor + tick * tick_size
+
+
+def cost(qty_wh: int, price: int) -> int:
+    """What a buyer escrows or pays: ceil(qty * price / 1000)."""
+    return ceil_div(qty_wh * price, 1000)
+
+
+def proceeds(qty_wh: int, price: int) -> int:
+    """What a seller earns gross: floor(qty * price / 1000)."""
+    return qty_wh * price // 1000
+
+
+def fee_of(gross: int, fee_bps: int) -> int:
+    return ceil_div(gross * fee_bps, 10_000)
+
+
+def reference_clear(orders):
+    """The clearing rule on plain integers. ``orders``: iterable of (is_buy, tick, qty).
+
+    V* = max_t min(D(t), S(t)) with D(t) = buys at ticks >= t and S(t) = sells at ticks <= t;
+    m_s = lowest t with S(t) >= V*, m_b = highest t with D(t) >= V*, p* = floor((m_s + m_b) / 2).
+    Returns a dict with the fields of the contract's ClearingRecord (zeros when nothing trades).
+    """
+    buys: dict[int, int] = {}
+    sells: dict[int, int] = {}
+    for is_buy, tick, qty in orders:
+        book = buys if is_buy else sells
+        book[tick] = book.get(tick, 0) + qty
+    ticks = sorted(set(buys) | set(sells))
+    empty = {
+        "volume": 0,
+        "clearing_tick": 0,
+        "buy_tick": 0,
+        "buy_filled": 0,
+        "buy_total": 0,
+        "sell_tick": 0,
+        "sell_filled": 0,
+        "sell_total": 0,
+    }
+
+    def demand(t):
+        return sum(q for k, q in buys.items() if k >= t)
+
+    def supply(t):
+        return sum(q for k, q in sells.items() if k <= t)
+
+    volume = max((min(demand(t), supply(t)) for t in ticks), default=0)
+    if volume == 0:
+        return empty
+    m_s = min(t for t in ticks if supply(t) >= volume)
+    m_b = max(t for t in ticks if demand(t) >= volume)
+    return {
+        "volume": volume,
+        "clearing_tick": (m_s + m_b) // 2,
+        "buy_tick": m_b,
+        "buy_filled": volume - demand(m_b + 1),
+        "buy_total": buys[m_b],
+        "sell_tick": m_s,
+        "sell_filled": volume - supply(m_s - 1),
+        "sell_total": sells[m_s],
+    }
+
+
+def reference_buy_fill(qty, tick, m, filled, total):
+    """(received Wh, paid-for Wh) of a buy order: floor and ceil of q*R/Q at the margin."""
+    if filled == 0 or tick < m:
+        return 0, 0
+    if tick > m or filled == total:
+        return qty, qty
+    return qty * filled // total, ceil_div(qty * filled, total)
+
+
+def reference_sell_fill(qty, tick, m, filled, total):
+    """(given Wh, paid-for Wh) of a sell order: ceil and floor of q*R/Q at the margin."""
+    if filled == 0 or tick > m:
+        return 0, 0
+    if tick < m or filled == total:
+        return qty, qty
+    return ceil_div(qty * filled, total), qty * filled // total
+
+
+# --------------------------------------------------------------------------------------------
+# Signed meter readings
+# --------------------------------------------------------------------------------------------
+
+
+def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
+    """EIP-712 signature (65 bytes, r || s || v) of ``reading`` = (meterId, seq, timestamp, importWh,
+    exportWh) for the domain {EnergyChain, 1, chain_id, verifying_contract}."""
+    meter_id, seq, timestamp, import_wh, export_wh = reading
+    message = {
+        "types": {"EIP712Domain": DOMAIN_TYPE, "MeterReading": READING_TYPE},
+        "primaryType": "MeterReading",
+        "domain": {
+            "name": "EnergyChain",
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": str(verifying_contract),
+        },
+        "message": {
+            "meterId": bytes(meter_id),
+            "seq": seq,
+            "timestamp": timestamp,
+            "importWh": import_wh,
+            "exportWh": export_wh,
+        },
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=message), key.key)
+    return bytes(signed.signature)
+
+
+def to_high_s(signature: bytes) -> bytes:
+    """The malleable twin of a low-s signature: (r, n - s, v flipped). ecrecover accepts it."""
+    r = signature[:32]
+    s = int.from_bytes(signature[32:64], "big")
+    v = signature[64]
+    return r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - v])  # 27 <-> 28
+
+
+_meter_ids = itertools.count(1)
+
+
+@dataclass
+class MeterHandle:
+    """A registered meter and its local key, tracking the registers it last reported."""
+
+    env: "Env"
+    meter_id: bytes
+    owner: object
+    key: object
+    capacity: int
+    seq: int = 0
+    import_wh: int = 0
+    export_wh: int = 0
+    timestamp: int = 0
+    history: list = field(default_factory=list)
+
+    def reading(self, timestamp, import_wh=None, export_wh=None, seq=None):
+        """A reading tuple with the next seq and (by default) unchanged registers."""
+        return (
+            self.meter_id,
+            self.seq + 1 if seq is None else seq,
+            timestamp,
+            self.import_wh if import_wh is None else import_wh,
+            self.export_wh if export_wh is None else export_wh,
+        )
+
+    def sign(self, reading, key=None, chain_id=None, verifying_contract=None) -> bytes:
+        return sign_reading(
+            key or self.key,
+            reading,
+            chain.id if chain_id is None else chain_id,
+            verifying_contract or self.env.registry.address,
+        )
+
+    def accepted(self, reading):
+        """Records locally that ``reading`` was accepted on chain."""
+        _, self.seq, self.timestamp, self.import_wh, self.export_wh = reading
+        self.history.append(reading)
+
+    def submit(self, reading, sender=None, signature=None):
+        """Submits ``reading`` (signed by the meter key unless ``signature`` is given) and records it."""
+        signature = self.sign(reading) if signature is None else signature
+        tx = self.env.registry.submitReading(reading, signature, {"from": sender or self.env.relayer})
+        self.accepted(reading)
+        return tx
+
+    def submit_at(self, timestamp, add_import=0, add_export=0, sender=None):
+        return self.submit(
+            self.reading(timestamp, self.import_wh + add_import, self.export_wh + add_export), sender
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The environment object used by the tests
+# --------------------------------------------------------------------------------------------
+
+
+class Env:
+    """The deployed contracts plus the actions tests keep repeating."""
+
+    def __init__(self, registry, token, market, euro, admin, relayer, treasury):
+        self.registry = registry
+        self.token = token
+        self.market = market
+        self.euro = euro
+        self.admin = admin
+        self.relayer = relayer
+        self.treasury = treasury
+        self.epoch = registry.epoch()
+
+    # ---- time -------------------------------------------------------------------------------
+
+    @staticmethod
+    def latest_timestamp() -> int:
+        return web3.eth.get_block("latest")["timestamp"]
+
+    def slot_start(self, slot: int) -> int:
+        return self.epoch + slot * SLOT_SECONDS
+
+    def gate_closure(self, slot: int) -> int:
+        return self.slot_start(slot) + SLOT_SECONDS + SETTLEMENT_SECONDS
+
+    def current_slot(self) -> int:
+        return (max(chain.time(), self.latest_timestamp()) - self.epoch) // SLOT_SECONDS
+
+    def warp(self, timestamp: int) -> None:
+        """Mines a block at ``timestamp`` (which must lie ahead of the chain)."""
+        assert timestamp > self.latest_timestamp(), "cannot move the chain back in time"
+        # anvil refuses brownie's `evm_mine [timestamp]`: pin the next block's time, then mine.
+        web3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
+        chain.mine()
+
+    @staticmethod
+    def next_block_at(timestamp: int) -> None:
+        """Pins the timestamp of the next block (the next transaction's ``block.timestamp``)."""
+        web3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
+
+    def trading_slot(self, ahead: int = 2, into_next: int = 30) -> int:
+        """A fresh slot s: the chain moves to ``into_next`` seconds after the end of s."""
+        slot = self.current_slot() + ahead
+        self.warp(self.slot_start(slot + 1) + into_next)
+        return slot
+
+    def close_gate(self, slot: int) -> None:
+        self.warp(max(self.gate_closure(slot), self.latest_timestamp() + 1))
+
+    # ---- meters and energy ------------------------------------------------------------------
+
+    def new_meter(self, owner, capacity=CAPACITY_WH, key=None) -> MeterHandle:
+        meter_id = keccak(text=f"meter-{next(_meter_ids)}")
+        key = key or Account.create()
+        self.registry.registerMeter(meter_id, owner, key.address, capacity, {"from": self.admin})
+        return MeterHandle(self, meter_id, owner, key, capacity)
+
+    def mint_energy(self, owner, slot, export_wh, import_wh=0, meter=None) -> MeterHandle:
+        """Mints ``export_wh`` tokens of ``slot`` to ``owner`` (and records ``import_wh``) through a
+        fresh meter's baseline reading at the start of the slot and a reading at its end, submitted
+        as one batch."""
+        meter = meter or self.new_meter(owner)
+        first = meter.reading(self.slot_start(slot))
+        second = (meter.meter_id, first[1] + 1, self.slot_start(slot + 1), first[3] + import_wh, first[4] + export_wh)
+        tx = self.registry.submitReadings(
+            [first, second], [meter.sign(first), meter.sign(second)], b"", {"from": self.relayer}
+        )
+        assert tx.events["ReadingBatchArchived"]["accepted"] == 2, tx.events
+        meter.accepted(first)
+        meter.accepted(second)
+        return meter
+
+    # ---- vault ------------------------------------------------------------------------------
+
+    def fund(self, user, amount: int) -> None:
+        self.euro.mint(user, amount, {"from": user})
+        self.euro.approve(self.market, amount, {"from": user})
+
+    def deposit(self, user, amount: int):
+        self.fund(user, amount)
+        return self.market.deposit(amount, {"from": user})
+
+    def deposit_energy(self, user, slot: int, amount_wh: int):
+        """Mints ``amount_wh`` tokens of ``slot`` to ``user`` and moves them into the market vault."""
+        self.mint_energy(user, slot, amount_wh)
+        return self.token.safeTransferFrom(user, self.market, slot, amount_wh, b"", {"from": user})
+
+    # ---- orders -----------------------------------------------------------------------------
+
+    def place(self, owner, slot, is_buy, tick, qty, sender=None) -> int:
+        tx = self.market.placeOrder(owner, slot, is_buy, tick, qty, {"from": sender or owner})
+        return tx.events["OrderPlaced"]["orderId"]
+
+    def buy(self, owner, slot, tick, qty, sender=None) -> int:
+        return self.place(owner, slot, True, tick, qty, sender)
+
+    def sell(self, owner, slot, tick, qty, sender=None) -> int:
+        return self.place(owner, slot, False, tick, qty, sender)
+
+    def funded_buy(self, owner, slot, tick, qty) -> int:
+        """Deposits exactly the escrow of the order, then places it."""
+        self.deposit(owner, cost(qty, price_of(tick)))
+        return self.buy(owner, slot, tick, qty)
+
+    def funded_sell(self, owner, slot, tick, qty) -> int:
+        """Mints and deposits exactly the tokens of the order, then places it."""
+        self.deposit_energy(owner, slot, qty)
+        return self.sell(owner, slot, tick, qty)
+
+    def clear(self, slot, sender=None):
+        return self.market.clear(slot, {"from": sender or self.relayer})
+
+    def clearing(self, slot) -> dict:
+        r = self.market.clearing(slot)
+        return {
+            "cleared": r[0],
+            "volume": r[1],
+            "clearing_tick": r[2],
+            "buy_tick": r[3],
+            "buy_filled": r[4],
+            "buy_total": r[5],
+            "sell_tick": r[6],
+            "sell_filled": r[7],
+            "sell_total": r[8],
+        }
+
+
+def order_id(slot: int, fee_bps: int, nonce: int) -> int:
+    return (slot << 192) | (fee_bps << 64) | nonce
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def patient_transaction_lookup():
+    """Works around a race between brownie and anvil. Brownie reads the sender's nonce, then the receipt,
+    and calls the transaction "dropped without known replacement" when the nonce has moved but the
+    receipt is not there yet; anvil (with --steps-tracing, on blocks of millions of gas) bumps the nonce
+    before it stores the receipt. Retry receipt and transaction lookups briefly before giving up."""
+    originals = {name: getattr(web3.eth, name) for name in ("get_transaction", "get_transaction_receipt")}
+
+    def patient(original):
+        def lookup(txid, *args, **kwargs):
+            for _ in range(100):
+                try:
+                    return original(txid, *args, **kwargs)
+                except TransactionNotFound:
+                    time.sleep(0.05)
+            return original(txid, *args, **kwargs)
+
+        return lookup
+
+    for name, original in originals.items():
+        setattr(web3.eth, name, patient(original))
+    yield
+    for name, original in originals.items():
+        setattr(web3.eth, name, original)
+
+
+@pytest.fixture(autouse=True)
+def isolate(fn_isolation):
+    """Every test starts from the state left by the module fixtures."""
+
+
+@pytest.fixture(scope="module")
+def admin():
+    return accounts[0]
+
+
+@pytest.fixture(scope="module")
+def alice():
+    return accounts[1]
+
+
+@pytest.fixture(scope="module")
+def bob():
+    return accounts[2]
+
+
+@pytest.fixture(scope="module")
+def carol():
+    return accounts[3]
+
+
+@pytest.fixture(scope="module")
+def dave():
+    return accounts[4]
+
+
+@pytest.fixture(scope="module")
+def agent():
+    return accounts[5]
+
+
+@pytest.fixture(scope="module")
+def treasury():
+    return accounts[6]
+
+
+@pytest.fixture(scope="module")
+def stranger():
+    return accounts[7]
+
+
+@pytest.fixture(scope="module")
+def relayer():
+    """Submits readings and clears slots: anyone may, so an account without any role."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="module")
+def operator():
+    """An account that gets roles granted in role tests."""
+    return accounts[9]
+
+
+def aligned_epoch() -> int:
+    """An epoch on a slot boundary, 100 slots in the past."""
+    return (chain.time() // SLOT_SECONDS) * SLOT_SECONDS - 100 * SLOT_SECONDS
+
+
+def market_params(treasury, **overrides):
+    p = {
+        "priceFloor": PRICE_FLOOR,
+        "tickSize": TICK_SIZE,
+        "maxTick": MAX_TICK,
+        "settlementSeconds": SETTLEMENT_SECONDS,
+        "openAheadSeconds": OPEN_AHEAD_SECONDS,
+        "minOrderWh": MIN_ORDER_WH,
+        "feeBps": FEE_BPS,
+        "treasury": treasury,
+    }
+    p.update(overrides)
+    return tuple(
+        p[k]
+        for k in (
+            "priceFloor",
+            "tickSize",
+            "maxTick",
+            "settlementSeconds",
+            "openAheadSeconds",
+            "minOrderWh",
+            "feeBps",
+            "treasury",
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def registry(admin, module_isolation):
+    return MeterRegistry.deploy(admin, aligned_epoch(), SLOT_SECONDS, MAX_SKEW, TOKEN_URI, {"from": admin})
+
+
+@pytest.fixture(scope="module")
+def token(registry):
+    return EnergyToken.at(registry.token())
+
+
+@pytest.fixture(scope="module")
+def euro(admin, module_isolation):
+    return TestEuro.deploy({"from": admin})
+
+
+@pytest.fixture(scope="module")
+def market(admin, euro, registry, treasury):
+    return EnergyMarket.deploy(admin, euro, registry, market_params(treasury), {"from": admin})
+
+
+@pytest.fixture(scope="module")
+def harness(admin, module_isolation):
+    return ClearingHarness.deploy({"from": admin})
+
+
+@pytest.fixture(scope="module")
+def env(registry, token, market, euro, admin, relayer, treasury):
+    return Env(registry, token, market, euro, admin, relayer, treasury)
+
+
+@pytest.fixture
+def slot(env):
+    """A fresh trading slot; the chain stands 30 s after its end (tokens mintable, orders open)."""
+    return env.trading_slot()
+
+
+@pytest.fixture
+def meter(env, alice):
+    """A meter of alice with no reading yet."""
+    return env.new_meter(alice)
+
+
+__all__ = ["brownie"]
