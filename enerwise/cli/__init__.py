@@ -10,12 +10,15 @@ import sys
 
 import typer
 
+from agents.errors import AgentError
 from chain.errors import ChainError
+from enerwise.cli.agent import app as agent_app
 from enerwise.cli.auction import app as auction_app
 from enerwise.cli.bench import app as bench_app
 from enerwise.cli.chain import app as chain_app
 from enerwise.cli.console import err_console
 from enerwise.cli.demo import demo
+from enerwise.cli.forecast import app as forecast_app
 from enerwise.cli.indexer import app as indexer_app
 from enerwise.cli.operator import app as operator_app
 from enerwise.cli.oracle import app as oracle_app
@@ -38,6 +41,8 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(auction_app, name="auction")
 app.add_typer(bench_app, name="bench")
 app.command("demo")(demo)
+app.add_typer(agent_app, name="agent")
+app.add_typer(forecast_app, name="forecast")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(oracle_app, name="oracle")
 app.add_typer(indexer_app, name="indexer")
@@ -50,6 +55,7 @@ USER_ERRORS = (
     SettingsError,
     OracleError,
     IndexerError,
+    AgentError,
     OperatorError,
 )
 

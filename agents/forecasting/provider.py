@@ -1,0 +1,139 @@
+"""Forecasts as an agent sees them: per household, per origin hour, the next 24 hours.
+
+Origin ``o`` is the last complete hour: a decision in hour ``H`` uses origin ``H - 1`` and sees
+hours ``H .. H+23``. Day-ahead prices are published around 12:45 for the next day, so a price
+is *known* (not forecast) for every hour up to the end of the current day, and from 13:00 on
+also for the whole next day; only the other hours come from a forecaster.
+
+Methods: ``naive`` (seasonal naive: a week for load, a day for PV and price), ``lightgbm``
+(the pretrained models in ``agents/pretrained/`` or models fitted on the training months) and
+``oracle`` (the actual values: an upper bound on forecast quality, for ablations only).
+For the first week of the year, where lags are missing, the forecast repeats the last value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+
+from agents.data.calendar import SLOTS_PER_HOUR
+from agents.errors import ForecastError
+from agents.forecasting.base import HORIZON, FloatArray, HourlySeries, targets
+from agents.forecasting.gbm import MIN_HISTORY, GBMForecaster
+from agents.forecasting.naive import SeasonalNaive
+
+PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
+"""Where the shipped forecaster and policy files live."""
+
+TRAIN_END_HOUR = 273 * 24
+"""First hour of October: models are fitted on January..September."""
+
+
+class ForecastMethod(StrEnum):
+    """Where the forecast comes from."""
+
+    NAIVE = "naive"
+    LIGHTGBM = "lightgbm"
+    ORACLE = "oracle"
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdForecasts:
+    """Hourly forecasts from every origin hour, shape ``(8760, 24)`` each.
+
+    Attributes:
+        load_kw: the household's demand.
+        pv_kw: its PV output (zeros without PV).
+        spot: the day-ahead price, EUR/MWh (known hours are exact).
+    """
+
+    load_kw: FloatArray
+    pv_kw: FloatArray
+    spot: FloatArray
+
+
+def published_mask(n_hours: int) -> FloatArray:
+    """``mask[o, h-1]`` is True when hour ``o+h``'s day-ahead price is known at hour ``o+1``."""
+    decision_hour = np.arange(n_hours)[:, None] + 1
+    target = decision_hour + np.arange(HORIZON)[None, :]
+    day_end = (decision_hour // 24 + 1) * 24
+    horizon_end = np.where(decision_hour % 24 >= 13, day_end + 24, day_end)
+    return np.asarray(target < horizon_end)
+
+
+def _forecast(
+    series: HourlySeries, method: ForecastMethod, season: int, model_file: str
+) -> FloatArray:
+    n = series.values.size
+    out = np.repeat(series.values[:, None], HORIZON, axis=1)  # persistence for early origins
+    if method is ForecastMethod.ORACLE:
+        exact = targets(series.values, np.arange(n, dtype=np.int64))
+        return np.where(np.isnan(exact), out, exact)
+    first = MIN_HISTORY - 1 if method is ForecastMethod.LIGHTGBM else season - 1
+    origins = np.arange(first, n - 1, dtype=np.int64)
+    if method is ForecastMethod.NAIVE:
+        out[origins] = SeasonalNaive(season).predict(series, origins)
+    else:
+        path = PRETRAINED / model_file
+        if path.is_file():
+            model = GBMForecaster.load(path)
+        else:
+            model = GBMForecaster(n_estimators=200)
+            model.fit(series, TRAIN_END_HOUR)
+        out[origins] = model.predict(series, origins, train_end=TRAIN_END_HOUR)
+    if series.name == "pv":
+        out = np.maximum(out, 0.0)
+    return out
+
+
+def _cache_key(parts: list[str]) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
+
+
+def household_forecasts(
+    load_kw: FloatArray,
+    pv_kw: FloatArray,
+    spot: FloatArray,
+    year: int,
+    method: ForecastMethod = ForecastMethod.NAIVE,
+    cache_dir: Path | None = None,
+) -> HouseholdForecasts:
+    """Forecasts of one household from its per-slot series (cached on disk when asked).
+
+    Raises:
+        ForecastError: the series do not cover a whole year of slots.
+    """
+    slots = load_kw.size
+    if pv_kw.size != slots or spot.size != slots or slots % SLOTS_PER_HOUR:
+        raise ForecastError("load, pv and spot must have the same whole-hour length")
+    path = None
+    if cache_dir is not None:
+        stamps = [str(p.stat().st_mtime_ns) for p in sorted(PRETRAINED.glob("lgbm_*.txt"))]
+        digest = hashlib.sha256(load_kw.tobytes() + pv_kw.tobytes() + spot.tobytes()).hexdigest()
+        path = cache_dir / f"forecasts-{_cache_key([digest, method.value, *stamps])}.npz"
+        if path.is_file():
+            data = np.load(path)
+            return HouseholdForecasts(data["load"], data["pv"], data["spot"])
+    load = _forecast(
+        HourlySeries.from_slots("load", load_kw, year, "kW"), method, 168, "lgbm_load.txt"
+    )
+    pv = (
+        _forecast(HourlySeries.from_slots("pv", pv_kw, year, "kW"), method, 24, "lgbm_pv.txt")
+        if pv_kw.any()
+        else np.zeros((slots // SLOTS_PER_HOUR, HORIZON))
+    )
+    hourly_spot = HourlySeries.from_slots("price", spot, year, "EUR/MWh")
+    price = _forecast(hourly_spot, method, 24, "lgbm_price.txt")
+    exact = targets(hourly_spot.values, np.arange(hourly_spot.values.size, dtype=np.int64))
+    known = published_mask(hourly_spot.values.size) & np.isfinite(exact)
+    price = np.where(known, exact, price)
+    result = HouseholdForecasts(load_kw=load, pv_kw=pv, spot=price)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, load=load, pv=pv, spot=price)
+    return result

@@ -1,0 +1,250 @@
+"""The perfect-foresight bound: the most any strategy of one prosumer can save, as a
+mixed-integer linear program solved by HiGHS (Huangfu & Hall, "Parallelizing the dual revised
+simplex method", Mathematical Programming Computation 10, 2018) through :func:`scipy.optimize.milp`
+(battery and trading) or :func:`scipy.optimize.linprog` (battery with the grid only).
+
+It knows the whole period in advance: demand, PV, tariffs and the other members' orders. The
+market enters as *price bounds* that no single order can beat. Let the others alone clear
+``V0`` Wh at tick ``p0`` with marginal ticks ``m_s0`` (sell) and ``m_b0`` (buy); ``s_min(v)`` is
+the lowest tick at which the others offer ``v`` Wh and ``d_max(v)`` the highest tick at which
+they bid for ``v`` Wh. Any buy order of the prosumer that fills ``x`` Wh clears at a tick
+``>= max(m_s0, min(p0, s_min(V0 + x)))`` (either it outbids the marginal buyers, so the price
+is at least ``p0``, or it is served after every better buyer, from offers beyond ``V0``); any sell
+order that fills ``y`` Wh clears at a tick ``<= min(m_b0, max(p0, d_max(V0 + y)))``. (Without
+a clearing among the others, ``s_min(x)`` and ``d_max(y)`` alone.) These bounds are monotone
+step functions of the quantity, so buying is a convex and selling a concave piecewise-linear
+money function: the program fills cheap steps first. One binary per slot says whether the
+prosumer buys or sells (it places one order per slot); without it the relaxation could buy
+low and sell high in the same slot. Rounding (which always goes against the trader) and the
+uniform price (worse than paying each step's own price) only lower what a real order gets, so
+the optimum is an upper bound on the savings of every strategy in :mod:`agents.prosumer` over
+the same data, starting from the same state of charge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from agents.community import Community, FloatArray
+from agents.data.calendar import SLOT_HOURS
+from agents.errors import SolverError
+from agents.prosumer import OthersBook
+from agents.tariffs import MICRO_EUR
+from market.clearing import MarketParams, Order, Side, clear_slot
+
+_INF = 10**9
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """A step function of price over quantity: ``widths`` kWh at ``prices`` EUR/kWh each."""
+
+    widths: FloatArray
+    prices: FloatArray
+
+
+def _levels(orders: list[Order], side: Side) -> tuple[list[int], list[int]]:
+    levels: dict[int, int] = {}
+    for o in orders:
+        if o.side is side:
+            levels[o.tick] = levels.get(o.tick, 0) + o.qty_wh
+    ticks = sorted(levels, reverse=side is Side.BUY)
+    return ticks, [levels[t] for t in ticks]
+
+
+def market_steps(orders: list[Order], params: MarketParams) -> tuple[Steps, Steps]:
+    """``(buy, sell)``: the best prices (EUR/kWh) a single buy or sell order could get, as step
+    functions of the quantity filled (kWh), given the others' ``orders`` (module docstring)."""
+    record = clear_slot(orders, params)
+    v0 = record.volume_wh
+    if record.cleared:
+        m_s0, m_b0, p0 = record.sell_marginal.tick, record.buy_marginal.tick, record.clearing_tick
+        p0_buy, p0_sell = p0, p0
+    else:
+        m_s0, m_b0, p0_buy, p0_sell = 0, _INF, _INF, -_INF
+    fee = 1.0 - params.fee_bps / 10_000
+
+    def price(tick: int) -> float:
+        return (params.price_floor + tick * params.tick_size) / MICRO_EUR
+
+    sell_ticks, sell_qty = _levels(orders, Side.SELL)
+    cum = np.cumsum(sell_qty) if sell_qty else np.zeros(0)
+    total = int(cum[-1]) if cum.size else 0
+    points = sorted({int(c) - v0 for c in cum if c - v0 > 0} | ({total} if total else set()))
+    widths, prices, lo = [], [], 0
+    for hi in points:
+        k = int(np.searchsorted(cum, v0 + hi, side="left"))
+        s_min = sell_ticks[k] if k < len(sell_ticks) else _INF
+        widths.append((hi - lo) / 1000.0)
+        prices.append(price(max(m_s0, min(p0_buy, s_min))))
+        lo = hi
+    buy = Steps(np.asarray(widths), np.asarray(prices))
+
+    buy_ticks, buy_qty = _levels(orders, Side.BUY)
+    cum = np.cumsum(buy_qty) if buy_qty else np.zeros(0)
+    total = int(cum[-1]) if cum.size else 0
+    points = sorted({int(c) - v0 for c in cum if c - v0 > 0} | ({total} if total else set()))
+    widths, prices, lo = [], [], 0
+    for hi in points:
+        k = int(np.searchsorted(cum, v0 + hi, side="left"))
+        d_max = buy_ticks[k] if k < len(buy_ticks) else -_INF
+        widths.append((hi - lo) / 1000.0)
+        prices.append(
+            price(min(m_b0, max(p0_sell, d_max))) * fee if d_max > -_INF or p0_sell > -_INF else 0.0
+        )
+        lo = hi
+    sell = Steps(np.asarray(widths), np.asarray(prices))
+    return buy, sell
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The perfect-foresight optimum over ``[start, end)``.
+
+    Attributes:
+        cost_eur: the least possible cost.
+        grid_only_eur: the cost without battery and market.
+        soc_kwh: the optimal state of charge after each slot.
+    """
+
+    cost_eur: float
+    grid_only_eur: float
+    soc_kwh: FloatArray
+
+    @property
+    def savings_eur(self) -> float:
+        """The most that can be saved against grid-only."""
+        return self.grid_only_eur - self.cost_eur
+
+
+def perfect_foresight(
+    community: Community,
+    book: OthersBook,
+    start: int,
+    end: int,
+    *,
+    p2p: bool = True,
+    time_limit: float = 300.0,
+    mip_gap: float = 1e-4,
+) -> Bound:
+    """Solve the bound for the book's household over ``[start, end)``.
+
+    With ``p2p=False`` the program has no binaries and is solved by :func:`linprog`. With
+    binaries, HiGHS stops within a relative gap ``mip_gap`` and the bound uses its *dual* bound
+    (never above the true optimum's cost), so the savings it reports stay an upper bound.
+
+    Raises:
+        SolverError: HiGHS stops without an optimum (time limit, infeasible).
+    """
+    i = book.household
+    house = community.households[i]
+    battery = house.battery
+    load = community.load_kw[i, start:end]
+    pv = community.pv_kw[i, start:end]
+    retail = community.tariffs.retail[start:end]
+    feed_in = community.tariffs.feed_in[start:end]
+    n = end - start
+    # columns: per slot [ch, dis, soc, imp, exp, z] then all market steps
+    base_cols = 6
+    buys: list[Steps] = []
+    sells: list[Steps] = []
+    for t in range(start, end):
+        if p2p:
+            b, s = market_steps(book.orders(t), community.tariffs.market_params(t))
+        else:
+            b = s = Steps(np.zeros(0), np.zeros(0))
+        buys.append(b)
+        sells.append(s)
+    n_steps = sum(b.widths.size + s.widths.size for b, s in zip(buys, sells, strict=True))
+    n_vars = base_cols * n + n_steps
+    cost = np.zeros(n_vars)
+    lower = np.zeros(n_vars)
+    upper = np.full(n_vars, np.inf)
+    integrality = np.zeros(n_vars)
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    row_lo: list[float] = []
+    row_hi: list[float] = []
+
+    def add(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
+        r = len(row_lo)
+        for c, v in entries:
+            rows.append(r)
+            cols.append(c)
+            vals.append(v)
+        row_lo.append(lo)
+        row_hi.append(hi)
+
+    eff = battery.efficiency if battery else 1.0
+    cap = battery.capacity_kwh if battery else 0.0
+    power = battery.power_kw if battery else 0.0
+    soc0 = battery.initial_soc * cap if battery else 0.0
+    step_col = base_cols * n
+    for j in range(n):
+        ch, dis, soc, imp, exp, z = (base_cols * j + k for k in range(base_cols))
+        upper[ch] = upper[dis] = power
+        upper[soc] = cap
+        upper[z] = 1.0
+        integrality[z] = 1.0 if p2p else 0.0
+        cost[imp] = retail[j]
+        cost[exp] = -feed_in[j]
+        net = (load[j] - pv[j]) * SLOT_HOURS
+        balance = [(ch, SLOT_HOURS), (dis, -SLOT_HOURS), (imp, -1.0), (exp, 1.0)]
+        buy_cols, sell_cols = [], []
+        for w, p in zip(buys[j].widths, buys[j].prices, strict=True):
+            upper[step_col], cost[step_col] = w, p
+            balance.append((step_col, -1.0))
+            buy_cols.append(step_col)
+            step_col += 1
+        for w, p in zip(sells[j].widths, sells[j].prices, strict=True):
+            upper[step_col], cost[step_col] = w, -p
+            balance.append((step_col, 1.0))
+            sell_cols.append(step_col)
+            step_col += 1
+        add(balance, -net, -net)
+        prev = [(soc - base_cols, -1.0)] if j else []
+        add(
+            [(soc, 1.0), (ch, -eff * SLOT_HOURS), (dis, SLOT_HOURS / eff), *prev],
+            soc0 if j == 0 else 0.0,
+            soc0 if j == 0 else 0.0,
+        )
+        if buy_cols:
+            add([(c, 1.0) for c in buy_cols] + [(z, -float(buys[j].widths.sum()))], -np.inf, 0.0)
+        if sell_cols:
+            total = float(sells[j].widths.sum())
+            add([(c, 1.0) for c in sell_cols] + [(z, total)], -np.inf, total)
+    matrix = sp.csr_array((vals, (rows, cols)), shape=(len(row_lo), n_vars))
+    if p2p:
+        result = milp(
+            cost,
+            constraints=LinearConstraint(matrix, np.asarray(row_lo), np.asarray(row_hi)),
+            integrality=integrality,
+            bounds=Bounds(lower, upper),
+            options={"time_limit": time_limit, "mip_rel_gap": mip_gap},
+        )
+    else:
+        eq = np.asarray(row_lo) == np.asarray(row_hi)
+        result = linprog(
+            cost,
+            A_eq=matrix[eq],
+            b_eq=np.asarray(row_lo)[eq],
+            A_ub=matrix[~eq] if (~eq).any() else None,
+            b_ub=np.asarray(row_hi)[~eq] if (~eq).any() else None,
+            bounds=np.column_stack([lower, upper]),
+            method="highs",
+        )
+    if result.status != 0 or result.x is None:
+        raise SolverError(f"perfect-foresight program not solved: {result.message}")
+    base = np.round(-(pv - load) * SLOT_HOURS * 1000.0) / 1000.0
+    grid_only = float(np.sum(np.where(base > 0, base * retail, base * feed_in)))
+    soc_path = np.asarray(result.x[2 : base_cols * n : base_cols], dtype=np.float64)
+    best = float(result.fun)
+    dual = getattr(result, "mip_dual_bound", None)
+    if p2p and dual is not None and np.isfinite(dual):
+        best = min(best, float(dual))
+    return Bound(cost_eur=best, grid_only_eur=grid_only, soc_kwh=soc_path)

@@ -1,0 +1,312 @@
+"""One prosumer in the community market, with the other members' orders replayed.
+
+The other households' orders come from a run of the community without this household in the
+market (:func:`others_book`); they do not react to it within a run. Each slot the prosumer's
+order is cleared *together with* the others' orders by :func:`market.clearing.settle`, so its
+tick moves the clearing price for everyone. The same slot function serves the gymnasium
+environment, the rule-based baselines and the learned policies, so all are measured alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from agents.community import (
+    Community,
+    Decision,
+    Fill,
+    FloatArray,
+    IntArray,
+    MarketHistory,
+    SimulationResult,
+    SlotView,
+    Strategy,
+    clear_and_cost,
+    grid_cost,
+    order_for,
+    simulate,
+)
+from agents.data.calendar import SLOT_HOURS, SLOTS_PER_DAY
+from agents.errors import ConfigError
+from agents.forecasting.base import HORIZON
+from agents.forecasting.provider import HouseholdForecasts
+from market.clearing import Order, Side
+
+
+@dataclass(frozen=True, slots=True)
+class OthersBook:
+    """The other members' orders per slot (recorded, replayed).
+
+    Attributes:
+        household: index of the prosumer the book leaves out.
+        start: first recorded slot.
+        ids: order ids of the other households.
+        side: +1 buy / -1 sell / 0 none, shape (others, slots).
+        tick: ticks, same shape.
+        qty_wh: quantities, same shape.
+    """
+
+    household: int
+    start: int
+    ids: tuple[str, ...]
+    side: IntArray
+    tick: IntArray
+    qty_wh: IntArray
+
+    @property
+    def end(self) -> int:
+        """Slot after the last recorded one."""
+        return self.start + int(self.side.shape[1])
+
+    def orders(self, slot: int) -> list[Order]:
+        """The others' orders of ``slot``.
+
+        Raises:
+            ConfigError: ``slot`` was not recorded.
+        """
+        if not self.start <= slot < self.end:
+            raise ConfigError(f"slot {slot} outside the recorded {self.start}..{self.end}")
+        j = slot - self.start
+        orders = []
+        for k in np.flatnonzero(self.side[:, j]):
+            side = Side.BUY if self.side[k, j] > 0 else Side.SELL
+            orders.append(Order(self.ids[k], side, int(self.tick[k, j]), int(self.qty_wh[k, j])))
+        return orders
+
+
+def others_book(
+    community: Community,
+    household: int,
+    strategies: Sequence[Strategy],
+    start: int,
+    end: int,
+) -> OthersBook:
+    """Run the community over ``[start, end)`` without ``household`` in the market and record the
+    others' orders."""
+    in_market = [i != household for i in range(len(community.households))]
+    result: SimulationResult = simulate(community, strategies, start, end, in_market=in_market)
+    keep = [i for i in range(len(community.households)) if i != household]
+    return OthersBook(
+        household=household,
+        start=start,
+        ids=tuple(community.households[i].id for i in keep),
+        side=result.order_side[keep],
+        tick=result.order_tick[keep],
+        qty_wh=result.order_wh[keep],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SlotResult:
+    """What one slot did for the prosumer.
+
+    Attributes:
+        fill: market result (net energy, P2P energy, cost).
+        grid_only_eur: the slot's cost without battery and without the P2P market.
+        soc_kwh: state of charge after the slot.
+        battery_kw: battery power (positive = charging).
+    """
+
+    fill: Fill
+    grid_only_eur: float
+    soc_kwh: float
+    battery_kw: float
+
+
+def prosumer_slot(
+    community: Community,
+    book: OthersBook,
+    slot: int,
+    soc_kwh: float,
+    decision: Decision,
+    *,
+    p2p: bool = True,
+    history: MarketHistory | None = None,
+) -> SlotResult:
+    """Apply ``decision`` for the book's household in ``slot`` and clear the market (recording
+    the slot's public results into ``history`` when given)."""
+    i = book.household
+    house = community.households[i]
+    surplus = float(community.pv_kw[i, slot] - community.load_kw[i, slot])
+    power = 0.0
+    if house.battery is not None:
+        power = house.battery.power(decision.battery, surplus, soc_kwh)
+        soc_kwh = house.battery.next_soc(soc_kwh, power)
+    params = community.tariffs.market_params(slot)
+    retail = float(community.tariffs.retail[slot])
+    feed_in = float(community.tariffs.feed_in[slot])
+    net = round((power - surplus) * SLOT_HOURS * 1000.0)
+    orders = book.orders(slot) if p2p else []
+    own = order_for(house.id, net, decision, params) if p2p else None
+    if own is not None:
+        orders.append(own)
+    nets = {o.id: (o.qty_wh if o.side is Side.BUY else -o.qty_wh) for o in orders}
+    nets[house.id] = net
+    record_in = (history, slot) if history is not None else None
+    results, frac = clear_and_cost(orders, nets, params, retail, feed_in, record_in)
+    p2p_wh, cost = results[house.id]
+    base = round(-surplus * SLOT_HOURS * 1000.0)
+    return SlotResult(
+        fill=Fill(net_wh=net, p2p_wh=p2p_wh, cost_eur=cost, cleared_tick_frac=frac),
+        grid_only_eur=grid_cost(base, retail, feed_in),
+        soc_kwh=soc_kwh,
+        battery_kw=power,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProsumerRun:
+    """Per-slot results of one prosumer over ``[start, end)``.
+
+    Attributes:
+        start: first slot.
+        cost_eur: cost per slot.
+        grid_only_eur: grid-only cost per slot.
+        soc_kwh: state of charge after each slot.
+        p2p_kwh: energy bought (+) / sold (-) in the market per slot.
+    """
+
+    start: int
+    cost_eur: FloatArray
+    grid_only_eur: FloatArray
+    soc_kwh: FloatArray
+    p2p_kwh: FloatArray
+
+    @property
+    def savings_eur(self) -> float:
+        """Money saved against grid-only over the run."""
+        return float(self.grid_only_eur.sum() - self.cost_eur.sum())
+
+
+def run_prosumer(
+    community: Community,
+    book: OthersBook,
+    strategy: Strategy,
+    start: int,
+    end: int,
+    *,
+    p2p: bool = True,
+) -> ProsumerRun:
+    """Run ``strategy`` for the book's household over ``[start, end)`` from its initial charge."""
+    i = book.household
+    battery = community.households[i].battery
+    soc = battery.initial_soc * battery.capacity_kwh if battery else 0.0
+    history = MarketHistory.empty(community.n_slots)
+    width = end - start
+    cost, base, socs, p2p_kwh = (np.zeros(width) for _ in range(4))
+    for t in range(start, end):
+        view = SlotView(community, i, t, soc, history)
+        decision = strategy.decide(view)
+        result = prosumer_slot(community, book, t, soc, decision, p2p=p2p, history=history)
+        soc = result.soc_kwh
+        strategy.observe(view, result.fill)
+        j = t - start
+        cost[j], base[j] = result.fill.cost_eur, result.grid_only_eur
+        socs[j], p2p_kwh[j] = soc, result.fill.p2p_wh / 1000.0
+    return ProsumerRun(start, cost, base, socs, p2p_kwh)
+
+
+ObsArray = npt.NDArray[np.float32]
+"""An observation vector."""
+
+RECENT_SLOTS = 4
+"""Past clearing results in an observation."""
+
+NEAR_HOURS = 6
+"""Hours of load and PV forecast in an observation."""
+
+OBS_DIM = 1 + 3 + 2 + HORIZON + 2 * NEAR_HOURS + 1 + RECENT_SLOTS + 3
+"""Length of an observation vector."""
+
+
+class ObservationBuilder:
+    """Turns (slot, state of charge, market history) into the agent's observation vector.
+
+    Layout (all roughly within [-3, 3]): state of charge / capacity; sin/cos time of day and a
+    weekend flag (no day of year: training months never cover the held-out ones, and the
+    forecasts already carry the season); retail / 0.3 - 1 and feed-in / 0.05; the next 24 hours'
+    retail price (known day-ahead or forecast) minus the current retail, / 0.03; load and PV
+    forecasts of the next 6 hours / battery power; the 24-hour PV-minus-load forecast / capacity;
+    the last 4 clearing tick fractions (-1 where nothing cleared); from the last slot's public
+    book the best unfilled bid and ask fractions (-1 where none) and the unfilled demand minus
+    supply / battery power.
+
+    Args:
+        community: the community.
+        household: the household observed (needs a battery).
+        forecasts: its forecasts.
+    """
+
+    def __init__(self, community: Community, household: int, forecasts: HouseholdForecasts):
+        battery = community.households[household].battery
+        if battery is None:
+            raise ConfigError(f"household {household} has no battery to control")
+        self.community = community
+        self.household = household
+        self.forecasts = forecasts
+        self.capacity = battery.capacity_kwh
+        self.power = battery.power_kw
+        slots = np.arange(community.n_slots)
+        day = (slots % SLOTS_PER_DAY) / SLOTS_PER_DAY
+        weekday = np.asarray(
+            (np.arange(community.n_slots) // SLOTS_PER_DAY + _weekday_of_jan1(community)) % 7
+        )
+        self._time = np.column_stack(
+            [
+                np.sin(2 * np.pi * day),
+                np.cos(2 * np.pi * day),
+                (weekday >= 5).astype(np.float64),
+            ]
+        )
+
+    def __call__(self, slot: int, soc_kwh: float, history: MarketHistory) -> ObsArray:
+        """The observation at ``slot``."""
+        tariffs = self.community.tariffs
+        retail = float(tariffs.retail[slot])
+        origin = max(slot // 4 - 1, 0)
+        fc = self.forecasts
+        spec = tariffs.spec
+        prices = (fc.spot[origin] / 1000.0 + spec.surcharges) * (1.0 + spec.vat) - retail
+        balance = float(fc.pv_kw[origin].sum() - fc.load_kw[origin].sum())
+        obs = np.concatenate(
+            [
+                [soc_kwh / self.capacity],
+                self._time[slot],
+                [retail / 0.3 - 1.0, float(tariffs.feed_in[slot]) / 0.05],
+                prices / 0.03,
+                fc.load_kw[origin, :NEAR_HOURS] / self.power,
+                fc.pv_kw[origin, :NEAR_HOURS] / self.power,
+                [balance / self.capacity],
+                history.recent(slot, RECENT_SLOTS),
+                self._book(slot, history),
+            ]
+        )
+        out: ObsArray = np.clip(obs, -10.0, 10.0).astype(np.float32)
+        return out
+
+    def _book(self, slot: int, history: MarketHistory) -> FloatArray:
+        imbalance = history.imbalance_kwh[slot - 1] if slot > 0 else 0.0
+        return np.array(
+            [
+                _last(history.unfilled_bid, slot),
+                _last(history.unfilled_ask, slot),
+                float(imbalance) / (self.power * 0.25),
+            ]
+        )
+
+
+def _last(values: FloatArray, slot: int) -> float:
+    """``values[slot - 1]`` with -1 for NaN or before the first slot."""
+    if slot <= 0 or np.isnan(values[slot - 1]):
+        return -1.0
+    return float(values[slot - 1])
+
+
+def _weekday_of_jan1(community: Community) -> int:
+    import datetime
+
+    return datetime.date(community.config.year, 1, 1).weekday()

@@ -1,0 +1,95 @@
+"""The learned agents: PPO with continuous prices and battery, DQN with a discrete menu.
+
+* PPO: Schulman, Wolski, Dhariwal, Radford & Klimov, "Proximal Policy Optimization Algorithms",
+  arXiv:1707.06347, 2017 (stable-baselines3 implementation).
+* DQN: Mnih et al., "Human-level control through deep reinforcement learning", Nature 518,
+  2015 (stable-baselines3 implementation), acting on :data:`DQN_ACTIONS`: five battery
+  set-points times three price postures.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from agents.community import Decision, Fill, SlotView
+from agents.envs.prosumer_env import action_to_decision, market_anchors
+from agents.errors import PolicyError
+from agents.forecasting.provider import HouseholdForecasts
+from agents.prosumer import ObservationBuilder
+
+
+class Algo(StrEnum):
+    """Learning algorithms."""
+
+    PPO = "ppo"
+    DQN = "dqn"
+
+
+_BATTERY = (-1.0, -0.5, 0.0, 0.5, 1.0)
+_POSTURES = ((0.0, 0.0), (-0.5, 0.5), (-1.0, 1.0))  # (buy, sell): truthful, halfway, anchored
+DQN_ACTIONS = np.array(
+    [[b, buy, sell] for b in _BATTERY for buy, sell in _POSTURES], dtype=np.float32
+)
+"""The DQN agent's menu: each row an action of the continuous environment."""
+
+
+class DiscreteActions(gym.ActionWrapper[Any, np.int64, Any]):
+    """Expose :data:`DQN_ACTIONS` as a ``Discrete`` action space."""
+
+    def __init__(self, env: gym.Env[Any, Any]) -> None:
+        super().__init__(env)
+        self.action_space = spaces.Discrete(len(DQN_ACTIONS))
+
+    def action(self, action: np.int64) -> Any:
+        """Row ``action`` of the menu."""
+        return DQN_ACTIONS[int(action)]
+
+
+class PolicyStrategy:
+    """A trained stable-baselines3 model acting as a household strategy (deterministic).
+
+    Args:
+        model: a PPO or DQN model (anything with ``predict(obs, deterministic=True)``).
+        algo: which algorithm (DQN actions index :data:`DQN_ACTIONS`).
+        forecasts: the household's forecasts, for its observations.
+    """
+
+    def __init__(self, model: Any, algo: Algo, forecasts: HouseholdForecasts) -> None:
+        self.model = model
+        self.algo = algo
+        self.name = algo.value
+        self.forecasts = forecasts
+        self._builder: ObservationBuilder | None = None
+
+    def decide(self, view: SlotView) -> Decision:
+        """Observe, predict, map to a decision."""
+        if self._builder is None or self._builder.household != view.household:
+            self._builder = ObservationBuilder(view.community, view.household, self.forecasts)
+        obs = self._builder(view.slot, view.soc_kwh, view.history)
+        action, _ = self.model.predict(obs, deterministic=True)
+        if self.algo is Algo.DQN:
+            action = DQN_ACTIONS[int(np.asarray(action).reshape(-1)[0])]
+        return action_to_decision(action, market_anchors(view.history, view.slot))
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        """Nothing to learn at evaluation time."""
+
+
+def load_model(path: str, algo: Algo) -> Any:
+    """Load a saved stable-baselines3 model (on CPU).
+
+    Raises:
+        PolicyError: the file is missing or not a model of ``algo``.
+    """
+    from stable_baselines3 import DQN, PPO
+
+    cls = PPO if algo is Algo.PPO else DQN
+    try:
+        return cls.load(path, device="cpu")
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        raise PolicyError(f"cannot load a {algo.value} model from {path}: {exc}") from exc

@@ -1,0 +1,222 @@
+"""``enerwise agent``: train, evaluate and export the trading agents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from enerwise.cli.console import console, err_console, print_json
+
+app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is_help=True)
+
+_M = TypeVar("_M", bound=BaseModel)
+
+PRETRAINED = Path(__file__).resolve().parents[2] / "agents" / "pretrained"
+
+
+class TrainOptions(BaseModel):
+    """Validated options of ``agent train``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    algo: str = Field(pattern="^(ppo|dqn)$")
+    steps: int = Field(ge=1000, le=20_000_000)
+    seed: int = Field(ge=0)
+    out: Path
+    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
+    households: int = Field(ge=1, le=50)
+    checkpoint_every: int = Field(ge=0)
+    first_month: int = Field(ge=1, le=9)
+    last_month: int = Field(ge=1, le=9)
+
+
+class EvalOptions(BaseModel):
+    """Validated options of ``agent eval``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quick: bool
+    households: int | None = Field(None, ge=1, le=50)
+    days: int | None = Field(None, ge=1, le=92)
+    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
+    ppo: Path
+    dqn: Path
+    community: bool
+
+
+def _validated(cls: type[_M], **values: object) -> _M:
+    from agents.errors import ConfigError
+
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid option {where}: {first['msg']}") from exc
+
+
+@app.command("train")
+def train_command(
+    algo: Annotated[str, typer.Option(help="ppo (continuous) or dqn (discrete menu).")] = "ppo",
+    steps: Annotated[int, typer.Option(help="Environment steps (15-minute slots).")] = 600_000,
+    seed: Annotated[int, typer.Option(help="Seed of model and environment.")] = 0,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path(".run/agents"),
+    forecast: Annotated[
+        str, typer.Option(help="Forecasts the agent sees: naive, lightgbm or oracle.")
+    ] = "lightgbm",
+    households: Annotated[int, typer.Option(help="Battery households to train on.")] = 3,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100_000,
+    tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard logs to OUT/tb.")] = False,
+    months: Annotated[
+        str, typer.Option(help="Training months FIRST-LAST of 2018 (never Oct..Dec).")
+    ] = "1-9",
+) -> None:
+    """Train an agent on months of 2018 before October (a Rich progress bar on stderr)."""
+    first, _, last = months.partition("-")
+    opts = _validated(
+        TrainOptions,
+        algo=algo,
+        steps=steps,
+        seed=seed,
+        out=out,
+        forecast=forecast,
+        households=households,
+        checkpoint_every=checkpoint_every,
+        first_month=first,
+        last_month=last or first,
+    )
+    from agents.community import CommunityConfig
+    from agents.forecasting.provider import ForecastMethod
+    from agents.rl.algorithms import Algo
+    from agents.rl.setup import Period, SetupConfig
+    from agents.rl.train import TrainConfig, train
+
+    config = TrainConfig(
+        algo=Algo(opts.algo),
+        steps=opts.steps,
+        seed=opts.seed,
+        out=opts.out,
+        setup=SetupConfig(
+            community=CommunityConfig(),
+            forecast=ForecastMethod(opts.forecast),
+            max_households=opts.households,
+        ),
+        checkpoint_every=opts.checkpoint_every,
+        tensorboard=tensorboard,
+        period=Period(
+            opts.first_month, opts.last_month, skip_days=8 if opts.first_month == 1 else 0
+        ),
+    )
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console) as bar:
+        task = bar.add_task(f"training {opts.algo}", total=opts.steps)
+        result = train(config, lambda done, total: bar.update(task, completed=done))
+    console.print(
+        f"saved {result.model} (learning {result.seconds:.0f} s, data {result.setup_seconds:.0f} s)"
+    )
+
+
+@app.command("eval")
+def eval_command(
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="One household, one week.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write eval.json and PNG plots here.")
+    ] = None,
+    households: Annotated[int | None, typer.Option(help="Battery households evaluated.")] = None,
+    days: Annotated[int | None, typer.Option(help="Cut the held-out period to N days.")] = None,
+    forecast: Annotated[str, typer.Option(help="naive, lightgbm or oracle.")] = "lightgbm",
+    ppo: Annotated[Path, typer.Option(help="PPO model (.zip).")] = PRETRAINED / "ppo.zip",
+    dqn: Annotated[Path, typer.Option(help="DQN model (.zip).")] = PRETRAINED / "dqn.zip",
+    community: Annotated[
+        bool, typer.Option(help="Also simulate the whole community with/without P2P.")
+    ] = True,
+) -> None:
+    """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound."""
+    opts = _validated(
+        EvalOptions,
+        quick=quick,
+        households=households,
+        days=days,
+        forecast=forecast,
+        ppo=ppo,
+        dqn=dqn,
+        community=community,
+    )
+    from agents.forecasting.provider import ForecastMethod
+    from agents.rl.algorithms import Algo
+    from agents.rl.evaluate import AgentEvalConfig, evaluate_agents, write_report
+    from agents.rl.setup import HELD_OUT, Period, SetupConfig
+
+    base = AgentEvalConfig.quick() if opts.quick else AgentEvalConfig()
+    period = base.period
+    if opts.days is not None:
+        period = Period(HELD_OUT.first, HELD_OUT.last, days=opts.days)
+    config = AgentEvalConfig(
+        setup=SetupConfig(
+            forecast=ForecastMethod(opts.forecast),
+            max_households=opts.households or base.setup.max_households,
+        ),
+        period=period,
+        models={Algo.PPO: opts.ppo, Algo.DQN: opts.dqn},
+        community_level=opts.community,
+    )
+    with err_console.status("evaluating") as status:
+        result, traces = evaluate_agents(config, lambda msg: status.update(msg))
+    if report is not None:
+        for path in write_report(result, traces, report):
+            err_console.print(f"wrote {path}")
+    if json_out:
+        print_json(result)
+        return
+    table = Table(title=f"Held-out {result['period']} (bound {result['bound']['savings_eur']} EUR)")
+    for column in ("method", "% of bound", "saved EUR"):
+        table.add_column(column)
+    for name, row in result["methods"].items():
+        pct = "n/a" if row["pct_of_bound"] is None else f"{row['pct_of_bound']:.1f}"
+        table.add_row(name, pct, str(row["savings_eur"]))
+    console.print(table)
+    if "community" in result:
+        console.print(json.dumps(result["community"], indent=2))
+
+
+@app.command("export-onnx")
+def export_command(
+    algo: Annotated[str, typer.Option(help="ppo or dqn.")] = "ppo",
+    model: Annotated[
+        Path | None, typer.Option(help="Model .zip (default: the shipped one).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output .onnx.")] = None,
+) -> None:
+    """Export a policy to ONNX and check it against torch on random observations."""
+    import numpy as np
+    import torch
+
+    from agents.errors import ConfigError
+    from agents.prosumer import OBS_DIM
+    from agents.rl.algorithms import Algo, load_model
+    from agents.rl.export import OnnxPolicy, export_onnx, torch_module
+
+    if algo not in ("ppo", "dqn"):
+        raise ConfigError(f"algo must be ppo or dqn, got {algo!r}")
+    kind = Algo(algo)
+    source = model or PRETRAINED / f"{algo}.zip"
+    target = out or source.with_suffix(".onnx")
+    export_onnx(source, kind, target)
+    obs = np.random.default_rng(0).uniform(-2, 2, (64, OBS_DIM)).astype(np.float32)
+    with torch.no_grad():
+        expected = torch_module(load_model(str(source), kind), kind)(torch.as_tensor(obs)).numpy()
+    diff = float(np.max(np.abs(OnnxPolicy(target, kind).raw(obs) - expected)))
+    console.print(f"wrote {target}; max |onnx - torch| over 64 observations = {diff:.2e}")

@@ -1,0 +1,60 @@
+"""The CLI's JSON interfaces, run as a user would (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"ENERWISE_AGENTS_CACHE": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "enerwise", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=280,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def eval_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    cache = tmp_path_factory.mktemp("cache")
+    done = _run(
+        "agent", "eval", "--json", "--quick", "--no-community", "--forecast", "naive", cache=cache
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_agent_eval_json_names_its_period(eval_json: dict[str, object]) -> None:
+    assert isinstance(eval_json["period"], str) and ".." in eval_json["period"]
+
+
+def test_agent_eval_json_has_every_method_with_its_share_of_the_bound(
+    eval_json: dict[str, object],
+) -> None:
+    methods = eval_json["methods"]
+    assert isinstance(methods, dict)
+    for name in ("ppo", "dqn", "truthful", "zip", "threshold"):
+        assert "pct_of_bound" in methods[name], name
+    for name in ("truthful", "zip", "threshold"):
+        assert isinstance(methods[name]["pct_of_bound"], float)
+        assert methods[name]["pct_of_bound"] <= 100.0
+
+
+def test_agent_eval_rejects_a_bad_option_with_one_red_line(tmp_path: Path) -> None:
+    done = _run("agent", "eval", "--json", "--days", "0", cache=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("error:")
+    assert "Traceback" not in done.stderr

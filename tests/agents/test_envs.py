@@ -1,0 +1,112 @@
+"""The environments pass the gymnasium, stable-baselines3 and PettingZoo checkers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from pettingzoo.test import parallel_api_test
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+from agents.community import Community, MarketHistory
+from agents.envs import EnvConfig, ProsumerEnv, action_to_decision, market_anchors
+from agents.envs.community_env import CommunityParallelEnv
+from agents.errors import ConfigError
+from agents.forecasting.provider import HouseholdForecasts
+from agents.policies import ZIP
+from agents.prosumer import OBS_DIM, others_book
+
+
+@pytest.fixture(scope="module")
+def env(community: Community, forecasts: dict[int, HouseholdForecasts]) -> ProsumerEnv:
+    start, _ = community.day_slots(6, 6)
+    end = start + 4 * 96
+    households = community.battery_households()
+    n = len(community.households)
+    books = [
+        others_book(community, h, [ZIP(seed=k) for k in range(n)], start, end) for h in households
+    ]
+    return ProsumerEnv(
+        community, books, [forecasts[h] for h in households], start, end, EnvConfig(episode_days=1)
+    )
+
+
+def test_prosumer_env_passes_the_gymnasium_checker(env: ProsumerEnv) -> None:
+    gym_check_env(env, skip_render_check=True)
+
+
+def test_prosumer_env_passes_the_stable_baselines3_checker(env: ProsumerEnv) -> None:
+    sb3_check_env(env, warn=False)
+
+
+def test_prosumer_env_episode_truncates_after_its_days(env: ProsumerEnv) -> None:
+    env.reset(seed=0)
+    steps, truncated = 0, False
+    while not truncated:
+        _, _, terminated, truncated, _ = env.step(np.zeros(3, dtype=np.float32))
+        assert not terminated
+        steps += 1
+    assert steps == 96
+
+
+def test_prosumer_env_reward_is_scaled_savings_against_grid_only(env: ProsumerEnv) -> None:
+    env.reset(seed=1)
+    _, reward, _, _, info = env.step(np.zeros(3, dtype=np.float32))
+    expected = (info["grid_only_eur"] - info["cost_eur"]) * env.config.reward_scale
+    assert reward == pytest.approx(expected)
+
+
+def test_observations_have_the_documented_length(env: ProsumerEnv) -> None:
+    obs, _ = env.reset(seed=2)
+    assert obs.shape == (OBS_DIM,)
+    assert np.isfinite(obs).all()
+
+
+def test_zero_action_is_self_consumption_with_truthful_orders() -> None:
+    decision = action_to_decision([0.0, 0.0, 0.0])
+    assert (decision.battery, decision.buy_frac, decision.sell_frac) == (0.0, 1.0, 0.0)
+
+
+def test_env_rejects_a_period_shorter_than_an_episode(
+    env: ProsumerEnv, community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    with pytest.raises(ConfigError):
+        ProsumerEnv(
+            community,
+            env.books,
+            [forecasts[h] for h in community.battery_households()],
+            env.start,
+            env.start + 10,
+            EnvConfig(episode_days=1),
+        )
+
+
+def test_community_env_passes_the_pettingzoo_parallel_api_test(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    start, _ = community.day_slots(6, 6)
+    env = CommunityParallelEnv(community, forecasts, start, start + 2 * 96, episode_days=1)
+    parallel_api_test(env, num_cycles=120)
+
+
+def test_community_env_has_one_agent_per_battery_household(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    start, _ = community.day_slots(6, 6)
+    env = CommunityParallelEnv(community, forecasts, start, start + 96)
+    assert len(env.possible_agents) == len(community.battery_households())
+
+
+def test_full_price_reach_goes_to_the_market_anchors() -> None:
+    decision = action_to_decision([0.0, -1.0, 1.0], anchors=(0.3, 0.7))
+    assert (decision.buy_frac, decision.sell_frac) == pytest.approx((0.3, 0.7))
+
+
+def test_anchors_follow_the_last_slots_unfilled_quotes(community: Community) -> None:
+    history = MarketHistory.empty(community.n_slots)
+    history.unfilled_ask[9], history.unfilled_bid[9], history.tick_frac[9] = 0.2, np.nan, 0.4
+    assert market_anchors(history, 10) == pytest.approx((0.2, 0.4))
+
+
+def test_anchors_without_any_history_are_truthful(community: Community) -> None:
+    assert market_anchors(MarketHistory.empty(community.n_slots), 10) == (1.0, 0.0)

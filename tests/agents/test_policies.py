@@ -1,0 +1,132 @@
+"""Baselines behave as documented and the perfect-foresight bound beats every method."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents.community import Community, Decision, Fill, MarketHistory, SlotView
+from agents.data.calendar import SLOTS_PER_DAY
+from agents.envs import action_to_decision
+from agents.policies import ZIP, Threshold, Truthful
+from agents.policies.bound import market_steps, perfect_foresight
+from agents.prosumer import others_book, run_prosumer
+from market.clearing import MarketParams, Order, Side
+
+PARAMS = MarketParams(price_floor=0, tick_size=1, max_tick=100, fee_bps=0)
+
+
+class _Random:
+    """Random decisions, seeded: a deliberately bad strategy the bound must also beat."""
+
+    name = "random"
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def decide(self, view: SlotView) -> Decision:
+        return action_to_decision(self.rng.uniform(-1, 1, 3))
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        pass
+
+
+def _view(community: Community, slot: int, soc: float = 2.0) -> SlotView:
+    return SlotView(
+        community,
+        community.battery_households()[0],
+        slot,
+        soc,
+        MarketHistory.empty(community.n_slots),
+    )
+
+
+def test_threshold_charges_in_the_cheapest_hours_of_the_day(community: Community) -> None:
+    day = 200 * SLOTS_PER_DAY
+    cheapest = day + int(np.argmin(community.tariffs.retail[day : day + SLOTS_PER_DAY]))
+    assert Threshold().decide(_view(community, cheapest)).battery == 1.0
+
+
+def test_threshold_self_consumes_in_the_dearest_hours(community: Community) -> None:
+    day = 200 * SLOTS_PER_DAY
+    dearest = day + int(np.argmax(community.tariffs.retail[day : day + SLOTS_PER_DAY]))
+    assert Threshold().decide(_view(community, dearest)).battery == 0.0
+
+
+def test_threshold_holds_its_charge_in_between(community: Community) -> None:
+    day = 200 * SLOTS_PER_DAY
+    prices = community.tariffs.retail[day : day + SLOTS_PER_DAY]
+    h = community.battery_households()[0]
+    middle = [
+        day + k
+        for k in np.argsort(prices)[40:56]
+        if community.pv_kw[h, day + k] < community.load_kw[h, day + k]
+    ]
+    view = _view(community, middle[0])
+    decision = Threshold().decide(view)
+    battery = community.households[h].battery
+    assert battery is not None
+    surplus = community.pv_kw[h, middle[0]] - community.load_kw[h, middle[0]]
+    assert battery.power(decision.battery, surplus, view.soc_kwh) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_zip_seller_raises_its_ask_after_trading_below_the_clearing_price(
+    community: Community,
+) -> None:
+    trader = ZIP(seed=1)
+    trader.ask = 0.2
+    view = _view(community, 100)
+    trader.observe(view, Fill(net_wh=-100, p2p_wh=-100, cost_eur=0.0, cleared_tick_frac=0.6))
+    assert trader.ask > 0.2
+
+
+def test_zip_buyer_raises_its_bid_when_nothing_clears(community: Community) -> None:
+    trader = ZIP(seed=2)
+    trader.bid = 0.3
+    trader.observe(_view(community, 100), Fill(100, 0, 0.0, float("nan")))
+    assert trader.bid > 0.3
+
+
+def test_truthful_bids_its_marginal_values(community: Community) -> None:
+    decision = Truthful().decide(_view(community, 100))
+    assert (decision.buy_frac, decision.sell_frac) == (1.0, 0.0)
+
+
+def test_buy_steps_price_a_lone_offer_at_its_own_tick() -> None:
+    buy, sell = market_steps([Order("s", Side.SELL, 30, 2000)], PARAMS)
+    assert buy.widths.tolist() == [2.0]
+    assert buy.prices.tolist() == [30 / 1e6]
+    assert sell.widths.size == 0
+
+
+def test_buy_steps_never_go_below_the_others_clearing_price_when_supply_is_used_up() -> None:
+    orders = [Order("s", Side.SELL, 0, 1000), Order("b", Side.BUY, 100, 1000)]
+    buy, _ = market_steps(orders, PARAMS)
+    assert buy.prices.min() == pytest.approx(50 / 1e6)  # p0 = (0 + 100) // 2
+
+
+def test_bound_is_at_least_every_method_on_the_same_data(
+    community: Community, june_week: tuple[int, int]
+) -> None:
+    start, end = june_week
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=10 + k) for k in range(n)], start, end)
+    bound = perfect_foresight(community, book, start, end)
+    methods = [Truthful(), ZIP(seed=3), Threshold(), _Random(0), _Random(1)]
+    for method in methods:
+        saved = run_prosumer(community, book, method, start, end).savings_eur
+        assert saved <= bound.savings_eur + 1e-6, method.name
+
+
+def test_battery_only_bound_is_at_least_self_consumption_without_market(
+    community: Community, june_week: tuple[int, int]
+) -> None:
+    start, end = june_week
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [Truthful() for _ in range(n)], start, end)
+    bound = perfect_foresight(community, book, start, end, p2p=False)
+    saved = run_prosumer(community, book, Truthful(), start, end, p2p=False).savings_eur
+    assert saved <= bound.savings_eur + 1e-6
+    assert bound.savings_eur <= perfect_foresight(community, book, start, end).savings_eur + 1e-6
