@@ -64,7 +64,7 @@ def _validated(cls: type[_M], **values: object) -> _M:
 @app.command("train")
 def train_command(
     algo: Annotated[str, typer.Option(help="ppo (continuous) or dqn (discrete menu).")] = "ppo",
-    steps: Annotated[int, typer.Option(help="Environment steps (15-minute slots).")] = 600_000,
+    steps: Annotated[int, typer.Option(help="Environment steps (15-minute slots).")] = 400_000,
     seed: Annotated[int, typer.Option(help="Seed of model and environment.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path(".run/agents"),
     forecast: Annotated[
