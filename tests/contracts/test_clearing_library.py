@@ -1,13 +1,14 @@
-"""Clearing and TickBitmap libraries through ClearingHarness: rounding direction, fills, bitmap walks."""
+"""Clearing and TickBitmap libraries through ClearingHarness: rounding direction, fills, bitmap
+walks."""
 
 from fractions import Fraction
 
 import brownie
 import pytest
 from brownie.test import given
+from conftest import ceil_div, reference_buy_fill, reference_sell_fill
 from hypothesis import settings
 from hypothesis import strategies as st
-from conftest import ceil_div, reference_buy_fill, reference_sell_fill
 
 NONE = 1 << 16
 U64 = 2**64 - 1
@@ -18,6 +19,9 @@ U128 = 2**128 - 1
 def pair(result):
     return tuple(int(x) for x in result)
 
+
+# The fuzz tests are marked `no_call_coverage`: under --coverage brownie would turn every call into
+# a traced transaction; the unit tests above them already cover each line.
 
 # ---- cost / proceeds / fee ------------------------------------------------------------------
 
@@ -63,6 +67,7 @@ def test_cost_overflowBeyondBoundsPanics(harness):
         harness.cost(2**255, 2)
 
 
+@pytest.mark.no_call_coverage
 @given(qty=st.integers(0, U64), price=st.integers(0, U128))
 @settings(max_examples=40)
 def test_fuzz_costAndProceeds_bracketExactValue(harness, qty, price):
@@ -73,6 +78,7 @@ def test_fuzz_costAndProceeds_bracketExactValue(harness, qty, price):
     assert (c == p) == (exact_times_1000 % 1_000 == 0)
 
 
+@pytest.mark.no_call_coverage
 @given(gross=st.integers(0, 2**200), bps=st.integers(0, 10_000))
 @settings(max_examples=40)
 def test_fuzz_fee_isCeilAndAtMostGross(harness, gross, bps):
@@ -128,18 +134,25 @@ def test_sellFill_atMarginGivesCeilPaidFloor(harness):
 
 def test_fills_atDocumentedBounds(harness):
     """q < 2^64 and R <= Q < 2^96: q * R fits."""
-    assert pair(harness.buyFill(U64, 1, 1, U96 - 1, U96)) == reference_buy_fill(U64, 1, 1, U96 - 1, U96)
-    assert pair(harness.sellFill(U64, 1, 1, U96 - 1, U96)) == reference_sell_fill(U64, 1, 1, U96 - 1, U96)
+    assert pair(harness.buyFill(U64, 1, 1, U96 - 1, U96)) == reference_buy_fill(
+        U64, 1, 1, U96 - 1, U96
+    )
+    assert pair(harness.sellFill(U64, 1, 1, U96 - 1, U96)) == reference_sell_fill(
+        U64, 1, 1, U96 - 1, U96
+    )
 
 
+@pytest.mark.no_call_coverage
 @given(
     shares=st.lists(st.integers(1, U64 // 4), min_size=1, max_size=6),
     fraction=st.fractions(min_value=0, max_value=1, max_denominator=10**6),
 )
 @settings(max_examples=30)
 def test_fuzz_marginalFills_roundInFavourOfMarket(harness, shares, fraction):
-    """At a marginal level of Q = sum(q) with R filled: buyers together receive <= R and pay for >= R Wh;
-    sellers together give >= R and are paid for <= R Wh; each within one Wh of the exact share."""
+    """At a marginal level of Q = sum(q) with R filled: buyers together receive <= R and pay for >=
+    R
+    Wh; sellers together give >= R and are paid for <= R Wh; each within one Wh of the exact share.
+    """
     total = sum(shares)
     filled = max(1, int(total * fraction))
     received = paid_buy = given_wh = paid_sell = 0
@@ -149,7 +162,12 @@ def test_fuzz_marginalFills_roundInFavourOfMarket(harness, shares, fraction):
         assert (r, pb) == reference_buy_fill(q, 7, 7, filled, total)
         assert (g, ps) == reference_sell_fill(q, 7, 7, filled, total)
         assert r <= Fraction(q * filled, total) <= pb <= q and pb - r <= 1
-        received, paid_buy, given_wh, paid_sell = received + r, paid_buy + pb, given_wh + g, paid_sell + ps
+        received, paid_buy, given_wh, paid_sell = (
+            received + r,
+            paid_buy + pb,
+            given_wh + g,
+            paid_sell + ps,
+        )
     assert received <= filled <= paid_buy
     assert paid_sell <= filled <= given_wh
 
@@ -231,6 +249,7 @@ def test_lowestBit_ignoresHigherBits(harness):
     assert harness.lowestBit(2**256 - 1) == 0
 
 
+@pytest.mark.no_call_coverage
 @given(ticks=st.sets(st.integers(0, 65_535), min_size=1, max_size=6), start=st.integers(0, 65_535))
 @settings(max_examples=12)
 def test_fuzz_bitmap_nextMatchesSortedSet(harness, admin, ticks, start):

@@ -27,7 +27,9 @@ MAX_PRICE = 2**128 - 1
 
 
 def deploy(admin, euro, registry, treasury, **overrides):
-    return EnergyMarket.deploy(admin, euro, registry, market_params(treasury, **overrides), {"from": admin})
+    return EnergyMarket.deploy(
+        admin, euro, registry, market_params(treasury, **overrides), {"from": admin}
+    )
 
 
 # ---- constructor ----------------------------------------------------------------------------
@@ -79,7 +81,10 @@ def test_constructor_revertsOnZeroAddress(admin, euro, registry, treasury, which
         ({"maxTick": 4_096}, "maxTick"),
         ({"priceFloor": MAX_PRICE + 1}, "priceRange"),
         ({"priceFloor": 0, "maxTick": 1_000, "tickSize": MAX_PRICE // 1_000 + 1}, "priceRange"),
-        ({"priceFloor": 1, "maxTick": 1_000, "tickSize": (MAX_PRICE - 1) // 1_000 + 1}, "priceRange"),
+        (
+            {"priceFloor": 1, "maxTick": 1_000, "tickSize": (MAX_PRICE - 1) // 1_000 + 1},
+            "priceRange",
+        ),
         ({"settlementSeconds": 0}, "settlementSeconds"),
         ({"minOrderWh": 0}, "minOrderWh"),
     ],
@@ -95,7 +100,15 @@ def test_constructor_revertsOnFeeAboveMax(admin, euro, registry, treasury):
 
 
 def test_constructor_acceptsHighestPriceGrid(admin, euro, registry, treasury):
-    m = deploy(admin, euro, registry, treasury, priceFloor=1, maxTick=1_000, tickSize=(MAX_PRICE - 1) // 1_000)
+    m = deploy(
+        admin,
+        euro,
+        registry,
+        treasury,
+        priceFloor=1,
+        maxTick=1_000,
+        tickSize=(MAX_PRICE - 1) // 1_000,
+    )
     assert m.priceOf(1_000) <= MAX_PRICE
 
 
@@ -130,7 +143,9 @@ def test_gateClosure_isSlotEndPlusSettlement(env, market):
 
 
 def test_orderWindow_opensAtZeroWhenSlotStartsBeforeOpenAhead(admin, euro, treasury):
-    """With epoch 0, the first slots start less than openAheadSeconds after time 0: their window opens at 0."""
+    """With epoch 0, the first slots start less than openAheadSeconds after time 0: their window
+    opens
+    at 0."""
     registry0 = MeterRegistry.deploy(admin, 0, SLOT_SECONDS, MAX_SKEW, TOKEN_URI, {"from": admin})
     m = deploy(admin, euro, registry0, treasury)
     assert tuple(m.orderWindow(0)) == (0, SLOT_SECONDS + SETTLEMENT_SECONDS)
@@ -232,6 +247,22 @@ def test_pause_byGrantedPauserAndNotAfterRevocation(market, admin, operator):
     market.revokeRole(PAUSER_ROLE, operator, {"from": admin})
     with brownie.reverts(access_error(operator, PAUSER_ROLE)):
         market.pause({"from": operator})
+
+
+def test_getRoleAdmin_isDefaultAdminForEveryRole(market):
+    assert market.getRoleAdmin(PAUSER_ROLE) == DEFAULT_ADMIN_ROLE
+    assert market.getRoleAdmin(DEFAULT_ADMIN_ROLE) == DEFAULT_ADMIN_ROLE
+
+
+def test_renounceRole_revertsForAnotherAccount(market, admin, operator):
+    with brownie.reverts("AccessControlBadConfirmation: "):
+        market.renounceRole(PAUSER_ROLE, operator, {"from": admin})
+    assert market.hasRole(PAUSER_ROLE, admin)
+
+
+def test_revokeRole_ofAbsentRoleEmitsNothing(market, admin, operator):
+    tx = market.revokeRole(PAUSER_ROLE, operator, {"from": admin})
+    assert "RoleRevoked" not in tx.events
 
 
 def test_grantRole_revertsForNonAdmin(market, stranger, operator):

@@ -1,4 +1,5 @@
-"""EnergyMarket agents: delegated order placement within limits (budget per UTC day, price bounds, expiry)."""
+"""EnergyMarket agents: delegated order placement within limits (budget per UTC day, price bounds,
+expiry)."""
 
 import brownie
 import pytest
@@ -12,7 +13,14 @@ MIN_SELL_TICK = 10
 
 def delegation_of(market, owner, agent):
     d = market.delegation(owner, agent)
-    return {"budget": d[0], "maxBuyTick": d[1], "minSellTick": d[2], "expiry": d[3], "day": d[4], "spent": d[5]}
+    return {
+        "budget": d[0],
+        "maxBuyTick": d[1],
+        "minSellTick": d[2],
+        "expiry": d[3],
+        "day": d[4],
+        "spent": d[5],
+    }
 
 
 @pytest.fixture
@@ -22,7 +30,8 @@ def expiry(env):
 
 @pytest.fixture
 def delegated(env, slot, market, alice, agent, expiry):
-    """alice funded with 10^9 and 1,000 Wh of ``slot`` in the vault; ``agent`` authorized with the module limits."""
+    """alice funded with 10^9 and 1,000 Wh of ``slot`` in the vault; ``agent`` authorized with the
+    module limits."""
     env.deposit(alice, 10**9)
     env.deposit_energy(alice, slot, 1_000)
     market.authorizeAgent(agent, BUDGET, MAX_BUY_TICK, MIN_SELL_TICK, expiry, {"from": alice})
@@ -106,7 +115,9 @@ def test_agent_placesSellAtMinSellTickWithoutSpendingBudget(delegated, env, mark
 def test_agent_budgetMayBeUsedExactly(delegated, env, market, alice, agent):
     slot = delegated
     escrow = cost(500, price_of(5))
-    market.authorizeAgent(agent, escrow, MAX_BUY_TICK, MIN_SELL_TICK, env.latest_timestamp() + DAY, {"from": alice})
+    market.authorizeAgent(
+        agent, escrow, MAX_BUY_TICK, MIN_SELL_TICK, env.latest_timestamp() + DAY, {"from": alice}
+    )
     market.placeOrder(alice, slot, True, 5, 500, {"from": agent})
     assert delegation_of(market, alice, agent)["spent"] == escrow
 
@@ -143,7 +154,9 @@ def test_agent_placeOrdersWithinLimits(delegated, env, market, alice, agent):
     slot = delegated
     reqs = [(slot, True, 5, 200), (slot, False, 15, 400), (slot + 1, True, MAX_BUY_TICK, 300)]
     market.placeOrders(alice, reqs, {"from": agent})
-    assert delegation_of(market, alice, agent)["spent"] == cost(200, price_of(5)) + cost(300, price_of(MAX_BUY_TICK))
+    assert delegation_of(market, alice, agent)["spent"] == cost(200, price_of(5)) + cost(
+        300, price_of(MAX_BUY_TICK)
+    )
 
 
 def test_agent_placeOrdersOfSellsOnlySpendsNothing(delegated, env, market, alice, agent):
@@ -195,7 +208,9 @@ def test_agent_revertsOnSellBelowMinSellTick(delegated, market, alice, agent):
 def test_agent_placeOrdersRevertsOnAnyOrderOutOfBounds(delegated, market, alice, agent):
     slot = delegated
     with brownie.reverts(f"AgentPriceOutOfBounds: {MIN_SELL_TICK - 1}, {MIN_SELL_TICK}"):
-        market.placeOrders(alice, [(slot, True, 1, 100), (slot, False, MIN_SELL_TICK - 1, 100)], {"from": agent})
+        market.placeOrders(
+            alice, [(slot, True, 1, 100), (slot, False, MIN_SELL_TICK - 1, 100)], {"from": agent}
+        )
 
 
 def test_agent_revertsAtExpiry(delegated, env, market, alice, agent, expiry):

@@ -47,7 +47,9 @@ def test_claim_sellCreditsNetProceedsAndFeeToTreasury(env, slot, market, alice, 
     assert market.balanceOf(treasury) == fee_of(gross, FEE_BPS)
 
 
-def test_claim_byAnyoneCreditsOnlyOwnerAndTreasury(env, slot, market, alice, bob, stranger, treasury):
+def test_claim_byAnyoneCreditsOnlyOwnerAndTreasury(
+    env, slot, market, alice, bob, stranger, treasury
+):
     sell, buy = cleared_pair(env, slot, alice, bob)
     market.claim(sell, {"from": stranger})
     market.claim(buy, {"from": stranger})
@@ -112,7 +114,9 @@ def test_claim_andWithdrawWorkWhilePaused(env, slot, market, euro, admin, alice,
     assert env.token.balanceOf(bob, slot) == 1_000
 
 
-def test_claim_clearingWorksWhileRegistryPaused(env, slot, market, registry, admin, alice, bob, relayer):
+def test_claim_clearingWorksWhileRegistryPaused(
+    env, slot, market, registry, admin, alice, bob, relayer
+):
     """The registry's pause stops readings only; trading of tokens already minted goes on."""
     sell = env.funded_sell(alice, slot, 10, 1_000)
     registry.pause({"from": admin})
@@ -193,7 +197,9 @@ def test_previewClaim_revertsBeforeClear(env, slot, market, bob):
 # ---- fees -----------------------------------------------------------------------------------
 
 
-def test_claim_usesFeeInForceAtPlacement(env, slot, market, admin, alice, bob, carol, treasury, relayer):
+def test_claim_usesFeeInForceAtPlacement(
+    env, slot, market, admin, alice, bob, carol, treasury, relayer
+):
     old = env.funded_sell(alice, slot, 10, 500)
     market.setFee(1_000, treasury, {"from": admin})
     new = env.funded_sell(carol, slot, 10, 500)
@@ -206,7 +212,9 @@ def test_claim_usesFeeInForceAtPlacement(env, slot, market, admin, alice, bob, c
     assert claimed(market.claim(new, {"from": relayer}))[2] == fee_of(gross, 1_000)
 
 
-def test_claim_creditsTreasuryInForceAtClaim(env, slot, market, admin, alice, bob, treasury, stranger, relayer):
+def test_claim_creditsTreasuryInForceAtClaim(
+    env, slot, market, admin, alice, bob, treasury, stranger, relayer
+):
     sell, _ = cleared_pair(env, slot, alice, bob)
     market.setFee(FEE_BPS, stranger, {"from": admin})
     fee = claimed(market.claim(sell, {"from": relayer}))[2]
@@ -233,7 +241,9 @@ def test_claim_maxFeeIsTenPercentRoundedUp(env, slot, market, admin, alice, bob,
 # ---- end to end: withdraw what was claimed --------------------------------------------------
 
 
-def test_claimedFundsAndEnergyCanBeWithdrawnAndRedeemed(env, slot, market, euro, token, alice, bob, relayer):
+def test_claimedFundsAndEnergyCanBeWithdrawnAndRedeemed(
+    env, slot, market, euro, token, alice, bob, relayer
+):
     """bob imported 700 Wh in the slot: he buys 700 Wh from alice, withdraws and redeems them."""
     env.mint_energy(bob, slot, export_wh=0, import_wh=700)
     sell, buy = cleared_pair(env, slot, alice, bob, qty=700)
@@ -242,6 +252,8 @@ def test_claimedFundsAndEnergyCanBeWithdrawnAndRedeemed(env, slot, market, euro,
     token.redeem(slot, 700, {"from": bob})
     assert token.totalSupply(slot) == 0
     market.withdraw(market.balanceOf(alice), {"from": alice})
-    assert euro.balanceOf(alice) == proceeds(700, price_of(20)) - fee_of(proceeds(700, price_of(20)), FEE_BPS)
+    assert euro.balanceOf(alice) == proceeds(700, price_of(20)) - fee_of(
+        proceeds(700, price_of(20)), FEE_BPS
+    )
     with brownie.reverts(f"MarketInsufficientEnergy: {addr(bob)}, {slot}, 0, 1"):
         market.withdrawEnergy(slot, 1, {"from": bob})

@@ -1,7 +1,7 @@
-"""EnergyMarket orders: placement (single and batch), escrow, windows, bounds, cancellation, book views."""
+"""EnergyMarket orders: placement (single and batch), escrow, windows, bounds, cancellation, book
+views."""
 
 import brownie
-import pytest
 from conftest import (
     FEE_BPS,
     MAX_TICK,
@@ -221,7 +221,11 @@ def test_placeOrders_placesAllAndDebitsTotalEscrowOnce(env, slot, market, alice)
     requests = [(slot, True, 3, 333), (slot, False, 9, 700), (slot + 1, True, 50, 1_001)]
     tx = market.placeOrders(alice, requests, {"from": alice})
     ids = [e["orderId"] for e in tx.events["OrderPlaced"]]
-    assert list(tx.return_value) == ids == [order_id(slot, FEE_BPS, 1), order_id(slot, FEE_BPS, 2), order_id(slot + 1, FEE_BPS, 3)]
+    assert (
+        list(tx.return_value)
+        == ids
+        == [order_id(slot, FEE_BPS, 1), order_id(slot, FEE_BPS, 2), order_id(slot + 1, FEE_BPS, 3)]
+    )
     escrow = cost(333, price_of(3)) + cost(1_001, price_of(50))
     assert market.balanceOf(alice) == 10**9 - escrow
     assert market.energyBalanceOf(alice, slot) == 300
@@ -243,7 +247,9 @@ def test_placeOrders_emptyBatchPlacesNothing(env, slot, market, alice):
 def test_placeOrders_allOrNoneOnInvalidOrder(env, slot, market, alice):
     env.deposit(alice, 10**9)
     with brownie.reverts(f"OrderTickOutOfRange: {MAX_TICK + 1}, {MAX_TICK}"):
-        market.placeOrders(alice, [(slot, True, 1, 100), (slot, True, MAX_TICK + 1, 100)], {"from": alice})
+        market.placeOrders(
+            alice, [(slot, True, 1, 100), (slot, True, MAX_TICK + 1, 100)], {"from": alice}
+        )
     assert market.balanceOf(alice) == 10**9
     assert level_of(market, slot, 1) == (0, 0)
 
@@ -252,7 +258,9 @@ def test_placeOrders_revertsWhenTotalEscrowExceedsBalance(env, slot, market, ali
     each = cost(1_000, price_of(10))
     env.deposit(alice, 2 * each - 1)
     with brownie.reverts(f"MarketInsufficientBalance: {addr(alice)}, {2 * each - 1}, {2 * each}"):
-        market.placeOrders(alice, [(slot, True, 10, 1_000), (slot, True, 10, 1_000)], {"from": alice})
+        market.placeOrders(
+            alice, [(slot, True, 10, 1_000), (slot, True, 10, 1_000)], {"from": alice}
+        )
 
 
 def test_placeOrders_revertsForStranger(env, slot, market, alice, stranger):
@@ -365,11 +373,26 @@ def test_cancelOrders_allOrNone(env, slot, market, alice, bob):
     assert order_of(market, mine)["owner"] == alice
 
 
+def test_orderLevelOverflow_isOutOfReachOfRealBooks(market):
+    """OrderLevelOverflow is the one custom error no test triggers: a side of a level holds up to
+    MAX_LEVEL_WH = 2^96 - 1 Wh and an order at most 2^64 - 1 Wh, so it takes more than 2^32
+    maximal orders at one tick of one slot (about 2^32 * 35k gas) to reach it."""
+    assert market.MAX_LEVEL_WH() == 2**96 - 1
+    assert market.MAX_LEVEL_WH() // (2**64 - 1) == 2**32
+
+
 # ---- views ----------------------------------------------------------------------------------
 
 
 def test_order_isZeroForUnknownId(market):
-    assert order_of(market, 999) == {"owner": ZERO_ADDRESS, "slot": 0, "isBuy": False, "tick": 0, "qty": 0, "feeBps": 0}
+    assert order_of(market, 999) == {
+        "owner": ZERO_ADDRESS,
+        "slot": 0,
+        "isBuy": False,
+        "tick": 0,
+        "qty": 0,
+        "feeBps": 0,
+    }
 
 
 def test_nextActiveTick_acrossBitmapWords(env, slot, market, alice):

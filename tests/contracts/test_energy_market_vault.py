@@ -1,4 +1,5 @@
-"""EnergyMarket vault: payment deposits and withdrawals, energy deposits (ERC-1155 hooks) and withdrawals."""
+"""EnergyMarket vault: payment deposits and withdrawals, energy deposits (ERC-1155 hooks) and
+withdrawals."""
 
 import brownie
 import pytest
@@ -104,10 +105,15 @@ def test_energyDeposit_safeTransferCreditsSender(env, slot, market, token, alice
 def test_energyDeposit_batchCreditsEverySlot(env, slot, market, token, alice):
     env.mint_energy(alice, slot, 800)
     env.mint_energy(alice, slot - 1, 300)
-    tx = token.safeBatchTransferFrom(alice, market, [slot, slot - 1], [800, 250], b"", {"from": alice})
+    tx = token.safeBatchTransferFrom(
+        alice, market, [slot, slot - 1], [800, 250], b"", {"from": alice}
+    )
     assert market.energyBalanceOf(alice, slot) == 800
     assert market.energyBalanceOf(alice, slot - 1) == 250
-    assert [(e["slot"], e["amountWh"]) for e in tx.events["EnergyDeposited"]] == [(slot, 800), (slot - 1, 250)]
+    assert [(e["slot"], e["amountWh"]) for e in tx.events["EnergyDeposited"]] == [
+        (slot, 800),
+        (slot - 1, 250),
+    ]
 
 
 def test_energyDeposit_byOperatorCreditsHolderNotOperator(env, slot, market, token, alice, bob):
@@ -143,8 +149,9 @@ def test_onERC1155Received_revertsForContractFakingTheHook(market, admin, alice)
 
 
 def test_mintToMarketAsMeterOwner_creditsNobody(env, slot, market, token, registry, admin):
-    """Documented caveat (docs/contracts.md, section 10): mints call no hook, so tokens minted to the market
-    (if it were registered as a meter owner) are held but credited to no vault account."""
+    """Documented caveat (docs/contracts.md, section 10): mints call no hook, so tokens minted to
+    the
+    market (if it were registered as a meter owner) are held but credited to no vault account."""
     env.mint_energy(market, slot, 500)
     assert token.balanceOf(market, slot) == 500
     assert market.energyBalanceOf(market, slot) == 0
@@ -188,7 +195,8 @@ def test_withdrawEnergy_excludesEscrowedEnergy(env, slot, market, alice):
 
 
 def test_withdrawEnergy_roundTripDoesNotCreditTwice(env, slot, market, token, alice):
-    """Withdrawing energy triggers no deposit hook on the market (the market is the sender, not a receiver)."""
+    """Withdrawing energy triggers no deposit hook on the market (the market is the sender, not a
+    receiver)."""
     env.deposit_energy(alice, slot, 800)
     market.withdrawEnergy(slot, 800, {"from": alice})
     token.safeTransferFrom(alice, market, slot, 800, b"", {"from": alice})

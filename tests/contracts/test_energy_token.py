@@ -1,9 +1,9 @@
-"""EnergyToken: ERC-1155 slot tokens minted only by the registry, burned by redeem against import."""
+"""EnergyToken: ERC-1155 slot tokens minted only by the registry, burned against import."""
 
 import brownie
 import pytest
-from brownie import RejectingERC1155Receiver, ReentrantERC1155Receiver
-from conftest import ZERO_ADDRESS, TOKEN_URI, addr
+from brownie import ReentrantERC1155Receiver, RejectingERC1155Receiver
+from conftest import TOKEN_URI, ZERO_ADDRESS, addr
 
 ERC165_ID = "0x01ffc9a7"
 ERC1155_ID = "0xd9b67a26"
@@ -83,7 +83,8 @@ def test_mintFromReading_sumsImportOverAllMetersOfOwner(env, slot, alice, token)
 
 
 def test_mintFromReading_skipsReceiverHookOfContractOwner(env, slot, admin, token):
-    """WARNING of the contract: minting never calls onERC1155Received, so a rejecting owner cannot block readings."""
+    """WARNING of the contract: minting never calls onERC1155Received, so a rejecting owner cannot
+    block readings."""
     rejecting = RejectingERC1155Receiver.deploy({"from": admin})
     env.mint_energy(rejecting, slot, export_wh=77)
     assert token.balanceOf(rejecting, slot) == 77
@@ -108,7 +109,13 @@ def test_redeem_burnsAgainstImportAndBooksIt(env, slot, alice, token):
     assert token.redeemedWh(alice, slot) == 200
     assert tx.events["Redeemed"] == {"holder": alice, "slot": slot, "amountWh": 200}
     ev = tx.events["TransferSingle"]
-    assert (ev["operator"], ev["from"], ev["to"], ev["id"], ev["value"]) == (alice, alice, ZERO_ADDRESS, slot, 200)
+    assert (ev["operator"], ev["from"], ev["to"], ev["id"], ev["value"]) == (
+        alice,
+        alice,
+        ZERO_ADDRESS,
+        slot,
+        200,
+    )
 
 
 def test_redeem_revertsOnZeroAmount(env, slot, alice, token):
@@ -140,7 +147,9 @@ def test_redeem_revertsWithoutImportInThatSlot(env, slot, alice, token):
 
 
 def test_redeem_revertsWhenHolderHasTooFewTokens(env, slot, alice, bob, token):
-    """Import alone is not enough: the tokens must be held (ERC1155InsufficientBalance), and nothing is booked."""
+    """Import alone is not enough: the tokens must be held (ERC1155InsufficientBalance), and nothing
+    is
+    booked."""
     env.mint_energy(alice, slot, export_wh=100, import_wh=300)
     token.safeTransferFrom(alice, bob, slot, 60, b"", {"from": alice})
     with brownie.reverts(f"ERC1155InsufficientBalance: {addr(alice)}, 40, 41, {slot}"):
@@ -197,6 +206,19 @@ def test_safeTransferFrom_byApprovedOperator(env, slot, alice, bob, carol, token
     assert token.balanceOf(carol, slot) == 200
 
 
+def test_setApprovalForAll_setsAndClears(token, alice, bob):
+    tx = token.setApprovalForAll(bob, True, {"from": alice})
+    assert tx.events["ApprovalForAll"] == {"account": alice, "operator": bob, "approved": True}
+    assert token.isApprovedForAll(alice, bob)
+    token.setApprovalForAll(bob, False, {"from": alice})
+    assert not token.isApprovedForAll(alice, bob)
+
+
+def test_setApprovalForAll_revertsForZeroOperator(token, alice):
+    with brownie.reverts(f"ERC1155InvalidOperator: {ZERO_ADDRESS}"):
+        token.setApprovalForAll(ZERO_ADDRESS, True, {"from": alice})
+
+
 def test_safeTransferFrom_revertsToRejectingContract(env, slot, alice, admin, token):
     rejecting = RejectingERC1155Receiver.deploy({"from": admin})
     env.mint_energy(alice, slot, export_wh=500)
@@ -218,6 +240,12 @@ def test_safeBatchTransferFrom_movesSeveralSlots(env, slot, alice, bob, token):
     balances = token.balanceOfBatch([alice, alice, bob, bob], [slot, slot - 1, slot, slot - 1])
     assert [int(b) for b in balances] == [400, 0, 100, 300]
     assert [int(i) for i in tx.events["TransferBatch"]["ids"]] == [slot, slot - 1]
+
+
+def test_safeBatchTransferFrom_revertsToZeroAddress(env, slot, alice, token):
+    env.mint_energy(alice, slot, export_wh=500)
+    with brownie.reverts(f"ERC1155InvalidReceiver: {ZERO_ADDRESS}"):
+        token.safeBatchTransferFrom(alice, ZERO_ADDRESS, [slot], [1], b"", {"from": alice})
 
 
 def test_safeBatchTransferFrom_revertsOnLengthMismatch(env, slot, alice, bob, token):

@@ -1,14 +1,12 @@
 """MeterRegistry: meters, roles, pause, reading validation and attribution, batches.
 
 Signature-specific cases (replay across chains and registries, malleability, rotation) live in
-test_signatures.py.
-"""
+test_signatures.py."""
 
 import brownie
 import pytest
 from brownie import MeterRegistry
 from conftest import (
-    CAPACITY_WH,
     DEFAULT_ADMIN_ROLE,
     MAX_SKEW,
     METER_ADMIN_ROLE,
@@ -18,7 +16,6 @@ from conftest import (
     TOKEN_URI,
     ZERO_ADDRESS,
     access_error,
-    addr,
     aligned_epoch,
     b32,
     selector,
@@ -45,7 +42,12 @@ def meter_state(registry, meter_id):
 
 def totals(registry):
     t = registry.energyTotals()
-    return {"attributed_export": t[0], "attributed_import": t[1], "unattributed_export": t[2], "unattributed_import": t[3]}
+    return {
+        "attributed_export": t[0],
+        "attributed_import": t[1],
+        "unattributed_export": t[2],
+        "unattributed_import": t[3],
+    }
 
 
 # ---- constructor and constants --------------------------------------------------------------
@@ -70,7 +72,9 @@ def test_constants(registry):
 
 def test_constructor_revertsOnZeroAdmin(admin):
     with brownie.reverts("RegistryZeroAddress: "):
-        MeterRegistry.deploy(ZERO_ADDRESS, aligned_epoch(), SLOT_SECONDS, MAX_SKEW, TOKEN_URI, {"from": admin})
+        MeterRegistry.deploy(
+            ZERO_ADDRESS, aligned_epoch(), SLOT_SECONDS, MAX_SKEW, TOKEN_URI, {"from": admin}
+        )
 
 
 def test_constructor_revertsOnZeroSlotSeconds(admin):
@@ -140,6 +144,34 @@ def test_registerMeter_revertsAfterMeterAdminRevoked(registry, admin, operator, 
     registry.revokeRole(METER_ADMIN_ROLE, operator, {"from": admin})
     with brownie.reverts(access_error(operator, METER_ADMIN_ROLE)):
         registry.registerMeter(keccak(text="m"), alice, alice, 1, {"from": operator})
+
+
+def test_getRoleAdmin_isDefaultAdminForEveryRole(registry):
+    for role_id in (DEFAULT_ADMIN_ROLE, METER_ADMIN_ROLE, PAUSER_ROLE):
+        assert registry.getRoleAdmin(role_id) == DEFAULT_ADMIN_ROLE
+
+
+def test_renounceRole_dropsOwnRole(registry, admin):
+    tx = registry.renounceRole(PAUSER_ROLE, admin, {"from": admin})
+    assert tx.events["RoleRevoked"]["account"] == admin
+    with brownie.reverts(access_error(admin, PAUSER_ROLE)):
+        registry.pause({"from": admin})
+
+
+def test_renounceRole_revertsForAnotherAccount(registry, admin, operator):
+    with brownie.reverts("AccessControlBadConfirmation: "):
+        registry.renounceRole(METER_ADMIN_ROLE, operator, {"from": admin})
+
+
+def test_revokeRole_ofAbsentRoleEmitsNothing(registry, admin, operator):
+    tx = registry.revokeRole(METER_ADMIN_ROLE, operator, {"from": admin})
+    assert "RoleRevoked" not in tx.events
+
+
+@pytest.mark.parametrize("interface_id", ["0x7965db0b", "0x01ffc9a7"])
+def test_supportsInterface_accessControlAndErc165(registry, interface_id):
+    assert registry.supportsInterface(interface_id)
+    assert not registry.supportsInterface("0xffffffff")
 
 
 def test_grantRole_revertsForNonAdmin(registry, operator, stranger):
@@ -321,12 +353,19 @@ def test_submitReading_firstReadingSetsBaselineOnly(env, slot, registry, token, 
         "exportDeltaWh": 0,
     }
     state = meter_state(registry, meter.meter_id)
-    assert (state["seq"], state["timestamp"], state["import"], state["export"]) == (1, ts, 1_000_000, 2_000_000)
+    assert (state["seq"], state["timestamp"], state["import"], state["export"]) == (
+        1,
+        ts,
+        1_000_000,
+        2_000_000,
+    )
     assert "TransferSingle" not in tx.events
     assert totals(registry) == {k: 0 for k in totals(registry)}
 
 
-def test_submitReading_nextSlotMintsExportForTheSlotThatEnded(env, slot, registry, token, meter, alice):
+def test_submitReading_nextSlotMintsExportForTheSlotThatEnded(
+    env, slot, registry, token, meter, alice
+):
     meter.submit_at(env.slot_start(slot))
     tx = meter.submit_at(env.slot_start(slot + 1), add_import=40, add_export=700)
     ev = tx.events["ReadingAccepted"]
@@ -361,7 +400,8 @@ def test_submitReading_acceptsSeqGaps(env, slot, registry, meter):
 
 
 def test_submitReading_baselineMayCarryAnyRegisterValue(env, slot, registry, admin, alice):
-    """The baseline sets the registers of an installed meter; only later deltas are bounded by capacity."""
+    """The baseline sets the registers of an installed meter; only later deltas are bounded by
+    capacity."""
     meter = env.new_meter(alice, capacity=10)
     meter.submit(meter.reading(env.slot_start(slot), 2**63, 2**63))
     meter.submit_at(env.slot_start(slot + 1), add_export=10)
@@ -375,7 +415,9 @@ def test_submitReading_deltaEqualToCapacityIsAccepted(env, slot, token, alice):
     assert token.balanceOf(alice, slot) == 1_000
 
 
-def test_submitReading_gapLogsEnergyUnattributedAndMintsNothing(env, slot, registry, token, meter, alice):
+def test_submitReading_gapLogsEnergyUnattributedAndMintsNothing(
+    env, slot, registry, token, meter, alice
+):
     meter.submit_at(env.slot_start(slot - 2))
     tx = meter.submit_at(env.slot_start(slot + 1), add_import=30, add_export=900)
     assert tx.events["ReadingAccepted"]["slot"] == NO_SLOT
@@ -537,10 +579,16 @@ def test_submitReadings_revertsOnLengthMismatch(env, slot, registry, meter, rela
 
 def test_submitReadings_emptyBatchArchivesNothing(registry, relayer):
     tx = registry.submitReadings([], [], b"cid", {"from": relayer})
-    assert tx.events["ReadingBatchArchived"] == {"archiveCid": "0x" + b"cid".hex(), "accepted": 0, "rejected": 0}
+    assert tx.events["ReadingBatchArchived"] == {
+        "archiveCid": "0x" + b"cid".hex(),
+        "accepted": 0,
+        "rejected": 0,
+    }
 
 
-def test_submitReadings_skipsInvalidWithReasonAndAcceptsRest(env, slot, registry, token, alice, relayer):
+def test_submitReadings_skipsInvalidWithReasonAndAcceptsRest(
+    env, slot, registry, token, alice, relayer
+):
     meter = env.new_meter(alice)
     other = env.new_meter(alice)
     unknown_id = keccak(text="nobody")
@@ -549,7 +597,13 @@ def test_submitReadings_skipsInvalidWithReasonAndAcceptsRest(env, slot, registry
     forged = (other.meter_id, 1, env.slot_start(slot), 0, 0)
     unknown = (unknown_id, 1, env.slot_start(slot), 0, 0)
     readings = [base, forged, nxt, base, unknown]
-    signatures = [meter.sign(base), meter.sign(forged), meter.sign(nxt), meter.sign(base), meter.sign(unknown)]
+    signatures = [
+        meter.sign(base),
+        meter.sign(forged),
+        meter.sign(nxt),
+        meter.sign(base),
+        meter.sign(unknown),
+    ]
     cid = b"bafkreigh2akiscaildc"
     assert registry.submitReadings.call(readings, signatures, cid, {"from": relayer}) == 2
     tx = registry.submitReadings(readings, signatures, cid, {"from": relayer})
@@ -557,18 +611,30 @@ def test_submitReadings_skipsInvalidWithReasonAndAcceptsRest(env, slot, registry
     rejected = [(e["meterId"], e["seq"], str(e["reason"])) for e in tx.events["ReadingRejected"]]
     assert rejected == [
         ("0x" + other.meter_id.hex(), 1, selector("ReadingSignatureInvalid(bytes32)")),
-        ("0x" + meter.meter_id.hex(), 1, selector("ReadingSeqNotIncreasing(bytes32,uint64,uint64)")),
+        (
+            "0x" + meter.meter_id.hex(),
+            1,
+            selector("ReadingSeqNotIncreasing(bytes32,uint64,uint64)"),
+        ),
         ("0x" + unknown_id.hex(), 1, selector("MeterUnknown(bytes32)")),
     ]
-    assert tx.events["ReadingBatchArchived"] == {"archiveCid": "0x" + cid.hex(), "accepted": 2, "rejected": 3}
+    assert tx.events["ReadingBatchArchived"] == {
+        "archiveCid": "0x" + cid.hex(),
+        "accepted": 2,
+        "rejected": 3,
+    }
     assert len(tx.events["ReadingAccepted"]) == 2
     assert token.balanceOf(alice, slot) == 600
     assert meter_state(registry, other.meter_id)["seq"] == 0
 
 
 def test_submitReadings_reportsEveryRejectionReason(env, slot, registry, admin, alice, relayer):
-    """One batch with one reading per failure of {submitReading}: each is logged with its error selector."""
-    m = {name: env.new_meter(alice, capacity=1_000) for name in ("seq", "bound", "future", "prev", "decr", "impl", "sig")}
+    """One batch with one reading per failure of {submitReading}: each is logged with its error
+    selector."""
+    m = {
+        name: env.new_meter(alice, capacity=1_000)
+        for name in ("seq", "bound", "future", "prev", "decr", "impl", "sig")
+    }
     inactive = env.new_meter(alice)
     registry.deactivateMeter(inactive.meter_id, {"from": admin})
     for name in ("seq", "prev", "decr", "impl"):
@@ -579,22 +645,34 @@ def test_submitReadings_reportsEveryRejectionReason(env, slot, registry, admin, 
         (inactive.reading(s0), inactive, "MeterInactive(bytes32)"),
         (m["seq"].reading(s1, seq=5), m["seq"], "ReadingSeqNotIncreasing(bytes32,uint64,uint64)"),
         (m["bound"].reading(s0 + 1), m["bound"], "ReadingNotOnSlotBoundary(bytes32,uint64)"),
-        (m["future"].reading(env.slot_start(slot + 5)), m["future"], "ReadingInFuture(bytes32,uint64,uint256)"),
+        (
+            m["future"].reading(env.slot_start(slot + 5)),
+            m["future"],
+            "ReadingInFuture(bytes32,uint64,uint256)",
+        ),
         (m["prev"].reading(s0, seq=6), m["prev"], "ReadingNotAfterPrevious(bytes32,uint64,uint64)"),
         (m["decr"].reading(s1, 9, 10, seq=6), m["decr"], "ReadingRegisterDecreased(bytes32)"),
-        (m["impl"].reading(s1, 10, 1_011, seq=6), m["impl"], "ReadingImplausible(bytes32,uint64,uint256)"),
+        (
+            m["impl"].reading(s1, 10, 1_011, seq=6),
+            m["impl"],
+            "ReadingImplausible(bytes32,uint64,uint256)",
+        ),
         (m["sig"].reading(s0), None, "ReadingSignatureInvalid(bytes32)"),
     ]
     readings = [c[0] for c in cases]
     signatures = [c[1].sign(c[0]) if c[1] else b"\x01" * 65 for c in cases]
     tx = registry.submitReadings(readings, signatures, b"", {"from": relayer})
-    assert [str(e["reason"]) for e in tx.events["ReadingRejected"]] == [selector(c[2]) for c in cases]
+    assert [str(e["reason"]) for e in tx.events["ReadingRejected"]] == [
+        selector(c[2]) for c in cases
+    ]
     assert tx.events["ReadingBatchArchived"]["accepted"] == 0
     assert tx.events["ReadingBatchArchived"]["rejected"] == len(cases)
     assert "ReadingAccepted" not in tx.events
 
 
-def test_submitReadings_resendingAcceptedBatchIsHarmless(env, slot, registry, token, alice, relayer):
+def test_submitReadings_resendingAcceptedBatchIsHarmless(
+    env, slot, registry, token, alice, relayer
+):
     meter = env.new_meter(alice)
     r1 = meter.reading(env.slot_start(slot))
     r2 = (meter.meter_id, 2, env.slot_start(slot + 1), 0, 400)

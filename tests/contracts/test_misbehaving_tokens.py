@@ -1,6 +1,6 @@
-"""Payment tokens that do not follow ERC-20 to the letter: no return value, `false` instead of a revert, and a
-fee on transfer. SafeERC20 must accept the first, refuse the second cleanly, and the vault must credit only
-what arrived for the third."""
+"""Payment tokens that do not follow ERC-20 to the letter: no return value, `false` instead of a
+revert, and a fee on transfer. SafeERC20 must accept the first, refuse the second cleanly, and the
+vault must credit only what arrived for the third."""
 
 import brownie
 import pytest
@@ -77,11 +77,15 @@ def test_noReturnToken_fullTradeSettles(env, nrt, nrt_market, alice, bob, treasu
     slot = env.trading_slot()
     env.mint_energy(alice, slot, 1_000)
     env.token.safeTransferFrom(alice, nrt_market, slot, 1_000, b"", {"from": alice})
-    sell = nrt_market.placeOrder(alice, slot, False, 10, 1_000, {"from": alice}).events["OrderPlaced"]["orderId"]
+    sell = nrt_market.placeOrder(alice, slot, False, 10, 1_000, {"from": alice}).events[
+        "OrderPlaced"
+    ]["orderId"]
     escrow = cost(1_000, price_of(30))
     fund(nrt, nrt_market, bob, escrow)
     nrt_market.deposit(escrow, {"from": bob})
-    buy = nrt_market.placeOrder(bob, slot, True, 30, 1_000, {"from": bob}).events["OrderPlaced"]["orderId"]
+    buy = nrt_market.placeOrder(bob, slot, True, 30, 1_000, {"from": bob}).events["OrderPlaced"][
+        "orderId"
+    ]
     env.close_gate(slot)
     nrt_market.clear(slot, {"from": relayer})
     nrt_market.claimBatch([sell, buy], {"from": relayer})
@@ -89,7 +93,9 @@ def test_noReturnToken_fullTradeSettles(env, nrt, nrt_market, alice, bob, treasu
     nrt_market.withdraw(gross - fee_of(gross, FEE_BPS), {"from": alice})
     nrt_market.withdraw(nrt_market.balanceOf(bob), {"from": bob})
     assert nrt.balanceOf(alice) == gross - fee_of(gross, FEE_BPS)
-    assert nrt.balanceOf(nrt_market) == nrt_market.balanceOf(treasury) + (cost(1_000, price_of(20)) - gross)
+    assert nrt.balanceOf(nrt_market) == nrt_market.balanceOf(treasury) + (
+        cost(1_000, price_of(20)) - gross
+    )
 
 
 # ---- returns false instead of reverting -----------------------------------------------------

@@ -1,8 +1,9 @@
-"""Re-entry through the ERC-1155 receiver hook of a contract user, and a receiver that rejects tokens."""
+"""Re-entry through the ERC-1155 receiver hook of a contract user, and a receiver that rejects
+tokens."""
 
 import brownie
 import pytest
-from brownie import RejectingERC1155Receiver, ReentrantERC1155Receiver
+from brownie import ReentrantERC1155Receiver, RejectingERC1155Receiver
 from conftest import addr, selector
 from eth_abi import encode
 
@@ -15,7 +16,8 @@ def evil(admin):
 
 
 def fund_contract_user(env, user, slot, amount_wh, admin):
-    """Mints slot tokens to the contract ``user`` (minting calls no hook) and deposits them into its vault."""
+    """Mints slot tokens to the contract ``user`` (minting calls no hook) and deposits them into its
+    vault."""
     env.mint_energy(user, slot, amount_wh)
     data = env.token.safeTransferFrom.encode_input(user, env.market, slot, amount_wh, b"")
     user.execute(env.token, data, {"from": admin})
@@ -23,7 +25,9 @@ def fund_contract_user(env, user, slot, amount_wh, admin):
 
 
 def withdraw_through(user, market, slot, amount_wh, admin):
-    return user.execute(market, market.withdrawEnergy.encode_input(slot, amount_wh), {"from": admin})
+    return user.execute(
+        market, market.withdrawEnergy.encode_input(slot, amount_wh), {"from": admin}
+    )
 
 
 def test_withdrawEnergy_reentryIntoWithdrawEnergyFails(env, slot, market, token, evil, admin):
@@ -62,9 +66,12 @@ def test_withdrawEnergy_reentryIntoDepositFails(env, slot, market, euro, evil, a
 
 
 def test_withdrawEnergy_reentrantDepositBackIntoMarketFails(env, slot, market, token, evil, admin):
-    """Sending the tokens straight back from inside the hook hits the market's guarded receiver hook."""
+    """Sending the tokens straight back from inside the hook hits the market's guarded receiver
+    hook."""
     fund_contract_user(env, evil, slot, 1_000, admin)
-    evil.arm(token, token.safeTransferFrom.encode_input(evil, market, slot, 400, b""), {"from": admin})
+    evil.arm(
+        token, token.safeTransferFrom.encode_input(evil, market, slot, 400, b""), {"from": admin}
+    )
     withdraw_through(evil, market, slot, 400, admin)
     assert evil.reentryResult() == REENTRANT_CALL
     assert market.energyBalanceOf(evil, slot) == 600
@@ -72,16 +79,22 @@ def test_withdrawEnergy_reentrantDepositBackIntoMarketFails(env, slot, market, t
     assert token.balanceOf(market, slot) == 600
 
 
-def test_withdrawEnergy_vaultDebitedBeforeTransferSoReentrantSellSeesIt(env, slot, market, evil, admin):
-    """placeOrder is not guarded, but the vault is debited before the transfer (checks-effects-interactions):
-    a re-entrant sell of the whole former balance fails, a sell of what is left succeeds."""
+def test_withdrawEnergy_vaultDebitedBeforeTransferSoReentrantSellSeesIt(
+    env, slot, market, evil, admin
+):
+    """placeOrder is not guarded, but the vault is debited before the transfer (checks-effects-
+    interactions): a re-entrant sell of the whole former balance fails, a sell of what is left
+    succeeds."""
     fund_contract_user(env, evil, slot, 1_000, admin)
     evil.arm(market, market.placeOrder.encode_input(evil, slot, False, 10, 1_000), {"from": admin})
     withdraw_through(evil, market, slot, 500, admin)
     assert not evil.reentrySucceeded()
-    expected = selector("MarketInsufficientEnergy(address,uint256,uint256,uint256)") + encode(
-        ["address", "uint256", "uint256", "uint256"], [evil.address, slot, 500, 1_000]
-    ).hex()
+    expected = (
+        selector("MarketInsufficientEnergy(address,uint256,uint256,uint256)")
+        + encode(
+            ["address", "uint256", "uint256", "uint256"], [evil.address, slot, 500, 1_000]
+        ).hex()
+    )
     assert evil.reentryResult() == expected
     evil.arm(market, market.placeOrder.encode_input(evil, slot, False, 10, 300), {"from": admin})
     withdraw_through(evil, market, slot, 200, admin)
@@ -93,9 +106,12 @@ def test_withdrawEnergy_vaultDebitedBeforeTransferSoReentrantSellSeesIt(env, slo
 
 
 def test_claim_needsNoReceiverHook(env, slot, market, evil, bob, admin, relayer):
-    """Claims credit the vault and never call the receiver: a hostile contract cannot disturb settlement."""
+    """Claims credit the vault and never call the receiver: a hostile contract cannot disturb
+    settlement."""
     fund_contract_user(env, evil, slot, 1_000, admin)
-    tx = evil.execute(market, market.placeOrder.encode_input(evil, slot, False, 10, 1_000), {"from": admin})
+    tx = evil.execute(
+        market, market.placeOrder.encode_input(evil, slot, False, 10, 1_000), {"from": admin}
+    )
     sell = tx.events["OrderPlaced"]["orderId"]
     evil.arm(market, market.withdrawEnergy.encode_input(slot, 1), {"from": admin})
     buy = env.funded_buy(bob, slot, 30, 1_000)
@@ -115,7 +131,9 @@ def test_withdrawEnergy_toRejectingReceiverRevertsAndKeepsBalance(env, slot, mar
     env.mint_energy(rejecting, slot, 1_000)
     # it cannot even deposit through a transfer to itself, but it can send to the market
     rejecting.execute(
-        token, token.safeTransferFrom.encode_input(rejecting, market, slot, 1_000, b""), {"from": admin}
+        token,
+        token.safeTransferFrom.encode_input(rejecting, market, slot, 1_000, b""),
+        {"from": admin},
     )
     with brownie.reverts("RejectingERC1155ReceiverRejected: "):
         rejecting.execute(market, market.withdrawEnergy.encode_input(slot, 100), {"from": admin})
@@ -124,14 +142,21 @@ def test_withdrawEnergy_toRejectingReceiverRevertsAndKeepsBalance(env, slot, mar
     assert token.balanceOf(rejecting, slot) == 0
 
 
-def test_rejectingReceiver_doesNotBlockOthersSettlement(env, slot, market, token, admin, bob, relayer):
-    """A seller whose contract rejects ERC-1155 still trades: settlement is pull-based and internal."""
+def test_rejectingReceiver_doesNotBlockOthersSettlement(
+    env, slot, market, token, admin, bob, relayer
+):
+    """A seller contract that rejects ERC-1155 still trades: settlement is internal, pulled."""
+
     rejecting = RejectingERC1155Receiver.deploy({"from": admin})
     env.mint_energy(rejecting, slot, 1_000)
     rejecting.execute(
-        token, token.safeTransferFrom.encode_input(rejecting, market, slot, 1_000, b""), {"from": admin}
+        token,
+        token.safeTransferFrom.encode_input(rejecting, market, slot, 1_000, b""),
+        {"from": admin},
     )
-    rejecting.execute(market, market.placeOrder.encode_input(rejecting, slot, False, 10, 1_000), {"from": admin})
+    rejecting.execute(
+        market, market.placeOrder.encode_input(rejecting, slot, False, 10, 1_000), {"from": admin}
+    )
     buy = env.funded_buy(bob, slot, 30, 1_000)
     env.close_gate(slot)
     env.clear(slot)

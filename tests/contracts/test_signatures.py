@@ -1,4 +1,5 @@
-"""EIP-712 signed readings: domain, digest, replay (seq, chain, registry), malleability, signer, rotation."""
+"""EIP-712 signed readings: domain, digest, replay (seq, chain, registry), malleability, signer,
+rotation."""
 
 import brownie
 import pytest
@@ -54,7 +55,9 @@ def test_domainSeparator_isEip712DomainOfChainAndRegistry(registry):
 
 
 def test_eip712Domain_reportsNameVersionChainAndRegistry(registry):
-    fields, name, version, chain_id, verifying_contract, salt, extensions = registry.eip712Domain()
+    fields, name, version, chain_id, verifying_contract, _salt, _extensions = (
+        registry.eip712Domain()
+    )
     assert (str(fields), name, version, chain_id, verifying_contract) == (
         "0x0f",
         "EnergyChain",
@@ -62,6 +65,31 @@ def test_eip712Domain_reportsNameVersionChainAndRegistry(registry):
         chain.id,
         registry.address,
     )
+
+
+def test_domainSeparator_followsChainIdAfterFork(env, slot, registry, meter, relayer, web3):
+    """After a chain split the domain is rebuilt with the new chain id (OpenZeppelin EIP712):
+    readings signed for the old chain id are refused there, and the other way round. Only calls
+    are made while the chain id differs (brownie signs transactions for the id it cached)."""
+    old_id = web3.eth.chain_id
+    new_id = old_id + 1_000
+    reading = meter.reading(env.slot_start(slot))
+    signed_old = meter.sign(reading, chain_id=old_id)
+    signed_new = meter.sign(reading, chain_id=new_id)
+    web3.provider.make_request("anvil_setChainId", [new_id])
+    try:
+        assert web3.eth.chain_id == new_id
+        expected = typed((b"\x00" * 32, 1, 0, 0, 0), new_id, registry.address).header
+        assert registry.domainSeparator() == "0x" + expected.hex()
+        with brownie.reverts(invalid(meter)):
+            registry.submitReading.call(reading, signed_old, {"from": relayer})
+        registry.submitReading.call(reading, signed_new, {"from": relayer})
+    finally:
+        web3.provider.make_request("anvil_setChainId", [old_id])
+    assert web3.eth.chain_id == old_id
+    with brownie.reverts(invalid(meter)):
+        registry.submitReading.call(reading, signed_new, {"from": relayer})
+    registry.submitReading(reading, signed_old, {"from": relayer})
 
 
 def test_readingDigest_matchesOffchainTypedDataHash(registry):
@@ -90,7 +118,8 @@ def test_submitReading_acceptsSignatureOfCurrentSigner(env, slot, registry, mete
 
 
 def test_submitReading_signatureBindsDataNotSender(env, slot, registry, meter, stranger, bob):
-    """The same signed reading is valid whoever relays it (the first relay wins, the second is a replay)."""
+    """The same signed reading is valid whoever relays it (the first relay wins, the second is a
+    replay)."""
     reading = meter.reading(env.slot_start(slot))
     signature = meter.sign(reading)
     registry.submitReading(reading, signature, {"from": stranger})
@@ -113,12 +142,19 @@ def test_submitReading_rejectsSignatureReusedWithAnotherSeq(env, slot, registry,
 def test_submitReading_rejectsSignatureForAnotherChainId(env, slot, registry, meter, relayer):
     reading = meter.reading(env.slot_start(slot))
     with brownie.reverts(invalid(meter)):
-        registry.submitReading(reading, meter.sign(reading, chain_id=chain.id + 1), {"from": relayer})
+        registry.submitReading(
+            reading, meter.sign(reading, chain_id=chain.id + 1), {"from": relayer}
+        )
 
 
-def test_submitReading_rejectsSignatureForAnotherRegistry(env, slot, registry, admin, alice, meter, relayer):
-    """The same meter id and key registered in two registries: a reading signed for one fails at the other."""
-    other = MeterRegistry.deploy(admin, env.epoch, SLOT_SECONDS, MAX_SKEW, TOKEN_URI, {"from": admin})
+def test_submitReading_rejectsSignatureForAnotherRegistry(
+    env, slot, registry, admin, alice, meter, relayer
+):
+    """The same meter id and key registered in two registries: a reading signed for one fails at the
+    other."""
+    other = MeterRegistry.deploy(
+        admin, env.epoch, SLOT_SECONDS, MAX_SKEW, TOKEN_URI, {"from": admin}
+    )
     other.registerMeter(meter.meter_id, alice, meter.key.address, meter.capacity, {"from": admin})
     reading = meter.reading(env.slot_start(slot))
     for_other = meter.sign(reading, verifying_contract=other.address)
@@ -135,7 +171,7 @@ def test_submitReading_rejectsSignatureOfAnotherMeterId(env, slot, registry, ali
     m1 = env.new_meter(alice, key=key)
     m2 = env.new_meter(alice, key=key)
     r1 = m1.reading(env.slot_start(slot))
-    r2 = (m2.meter_id,) + r1[1:]
+    r2 = (m2.meter_id, *r1[1:])
     with brownie.reverts(invalid(m2)):
         registry.submitReading(r2, m1.sign(r1), {"from": relayer})
 
@@ -148,9 +184,17 @@ def test_submitReading_rejectsHighSTwin(env, slot, registry, meter, relayer):
     signature = meter.sign(reading)
     high = to_high_s(signature)
     # The twin is a valid secp256k1 signature of the same digest (plain ecrecover would accept it).
-    assert Account._recover_hash(keccak(b"\x19\x01" + typed(reading, chain.id, registry.address).header
-                                        + typed(reading, chain.id, registry.address).body),
-                                 signature=high) == meter.key.address
+    assert (
+        Account._recover_hash(
+            keccak(
+                b"\x19\x01"
+                + typed(reading, chain.id, registry.address).header
+                + typed(reading, chain.id, registry.address).body
+            ),
+            signature=high,
+        )
+        == meter.key.address
+    )
     with brownie.reverts(invalid(meter)):
         registry.submitReading(reading, high, {"from": relayer})
     registry.submitReading(reading, signature, {"from": relayer})
@@ -184,7 +228,9 @@ def test_submitReading_rejectsZeroSignature(env, slot, registry, meter, relayer)
 def test_submitReading_rejectsWrongSigner(env, slot, registry, meter, relayer):
     reading = meter.reading(env.slot_start(slot))
     with brownie.reverts(invalid(meter)):
-        registry.submitReading(reading, meter.sign(reading, key=Account.create()), {"from": relayer})
+        registry.submitReading(
+            reading, meter.sign(reading, key=Account.create()), {"from": relayer}
+        )
 
 
 def test_submitReading_rejectsTamperedExport(env, slot, registry, meter, relayer):
@@ -207,7 +253,9 @@ def test_rotateSigner_oldKeyRefusedNewKeyAccepted(env, slot, registry, admin, me
     assert env.token.balanceOf(meter.owner, slot - 1) == 50
 
 
-def test_rotateSigner_keepsSequenceSoOldReadingsCannotReplay(env, slot, registry, admin, meter, relayer):
+def test_rotateSigner_keepsSequenceSoOldReadingsCannotReplay(
+    env, slot, registry, admin, meter, relayer
+):
     first = meter.reading(env.slot_start(slot))
     meter.submit(first)
     new_key = Account.create()
