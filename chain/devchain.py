@@ -45,6 +45,19 @@ class DevChain:
         self.mine_at(target)
         return target
 
+    def snapshot(self) -> str:
+        """Snapshot the chain's state (anvil); :meth:`revert` returns to it."""
+        return str(self._rpc("evm_snapshot", []))
+
+    def revert(self, snapshot_id: str) -> None:
+        """Return to ``snapshot_id``, dropping every later block (anvil)."""
+        if not self._rpc("evm_revert", [snapshot_id]):
+            raise ChainError(f"no snapshot {snapshot_id} to revert to")
+
+    def mine(self) -> None:
+        """Mine one empty block now."""
+        self._rpc("evm_mine", [])
+
     def fund(self, address: str, wei: int) -> None:
         """Set the ether balance of ``address`` (anvil) or send it from a test account."""
         checksum = Web3.to_checksum_address(address)

@@ -130,7 +130,12 @@ class Sandbox:
             args += ["--timestamp", str(genesis_timestamp)]
         node: AnvilProcess
         with start_anvil(extra_args=args) as node:
-            yield cls.deploy(connect(node.rpc_url), ANVIL_DEV_KEYS[0], settings, seed=seed)
+            yield cls.at(node.rpc_url, settings, seed=seed)
+
+    @classmethod
+    def at(cls, rpc_url: str, settings: MarketSettings | None = None, seed: int = 0) -> Sandbox:
+        """Deploy on the development node at ``rpc_url`` from anvil's first key (compiled build)."""
+        return cls.deploy(connect(rpc_url), ANVIL_DEV_KEYS[0], settings, seed=seed)
 
     @classmethod
     def in_process(cls, settings: MarketSettings | None = None) -> Sandbox:
@@ -267,6 +272,10 @@ class Sandbox:
             ]
         )
 
+    def deposit_energy(self, participant: Participant, slot: int, qty_wh: int) -> None:
+        """Move ``qty_wh`` of ``participant``'s slot tokens into the vault."""
+        participant.sender.transact(self.deposit_energy_request(participant, slot, qty_wh))
+
     def deposit_energy_request(self, participant: Participant, slot: int, qty_wh: int) -> TxRequest:
         """The transfer of ``qty_wh`` slot tokens into the vault (credited to the sender)."""
         return self.contracts.token.request(
@@ -294,6 +303,13 @@ class Sandbox:
         return self.contracts.market.request(
             "placeOrders", owner, list(orders), gas=GAS_PER_ORDER * len(orders) + 100_000
         )
+
+    def place_orders(
+        self, participant: Participant, orders: Sequence[tuple[int, bool, int, int]]
+    ) -> list[int]:
+        """Place ``(slot, is_buy, tick, qty_wh)`` orders in one transaction; their ids."""
+        receipt = participant.sender.transact(self.orders_request(participant.address, orders))
+        return self.placed_order_ids([receipt])
 
     def placed_order_ids(self, receipts: Sequence[TxReceipt]) -> list[int]:
         """Order ids from ``OrderPlaced`` events, in emission order."""

@@ -42,7 +42,7 @@ from market.indexer.db.engine import make_engine
 from market.indexer.db.migrate import upgrade
 from market.indexer.ingest import IngestConfig, Ingester, wait_for
 from market.indexer.rpc import JsonRpcClient
-from market.indexer.simulate import Community
+from market.sandbox import Participant, Sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -61,20 +61,23 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def build_history(c: Community, events: int, trade_slots: int) -> dict[str, Any]:
+def build_history(c: Sandbox, events: int, trade_slots: int) -> dict[str, Any]:
     """Make at least ``events`` EnergyChain events on ``c``'s chain; returns what was made."""
-    admin, seller = c.senders[0], c.senders[1]
-    buyers = c.senders[2:6]
+    seller = c.new_participant()
+    buyers = [c.new_participant() for _ in range(4)]
     for buyer in buyers:
-        c.fund(buyer, 10**13)
-    meter = c.register_meter("bench", seller, capacity_wh=10**9)
+        c.fund_payment(buyer, 10**13)
+    (meter,) = c.register_meters([seller.address], capacity_wh=10**9)
     s0 = c.current_slot()
-    c.submit_readings([c.reading(meter, c.slot_start(s0), 0, 0)], cid="bench-baseline")
+    c.submit_readings(
+        [c.signed_reading(meter, c.slot_start(s0), 0, 0)], archive_cid=b"bench-baseline"
+    )
     for k in range(trade_slots):
         slot = s0 + k
-        c.set_time(max(c.slot_start(slot + 1), c.now() + 1))
+        c.advance_to(max(c.slot_start(slot + 1), c.dev.now() + 1))
         c.submit_readings(
-            [c.reading(meter, c.slot_start(slot + 1), 100, 5_000)], cid=f"bench-{slot}"
+            [c.signed_reading(meter, c.slot_start(slot + 1), 100, 5_000)],
+            archive_cid=f"bench-{slot}".encode(),
         )
         c.deposit_energy(seller, slot, 5_000)
         c.place_orders(seller, [(slot, False, 100 + 7 * k, 2_500), (slot, False, 400, 2_500)])
@@ -109,17 +112,18 @@ def build_history(c: Community, events: int, trade_slots: int) -> dict[str, Any]
         "busy_slot": first_bulk,
         "order_txs": txs,
         "generation_seconds": round(send_seconds, 1),
-        "admin": admin.address,
+        "admin": c.admin.address,
     }
 
 
-def _send_orders(owner: Any, c: Community, batches: list[Any]) -> None:
+def _send_orders(owner: Participant, c: Sandbox, batches: list[Any]) -> None:
     for start in range(0, len(batches), 100):
-        chunk = batches[start : start + 100]
-        owner.send_batch(c.order_requests(owner, chunk, gas=9_000_000))
+        owner.sender.send_batch(
+            [c.orders_request(owner.address, b) for b in batches[start : start + 100]]
+        )
 
 
-def _backfill(url: str, node_url: str, c: Community) -> dict[str, Any]:
+def _backfill(url: str, node_url: str, c: Sandbox) -> dict[str, Any]:
     engine = make_engine(url)
     upgrade(engine)
     ingester = Ingester(
@@ -192,7 +196,7 @@ def _server(db_url: str, node_url: str, deployment: Path, *, ingest: bool) -> It
             except httpx.HTTPError:
                 return False
 
-        if not wait_for(up, timeout=30, interval=0.1):
+        if not wait_for(up, timeout=90, interval=0.1):  # slow start on a loaded machine
             raise RuntimeError("the API server did not start")
         yield base
     finally:
@@ -267,7 +271,7 @@ async def _load(
     return result
 
 
-def _sse_lag(base: str, c: Community, samples: int) -> dict[str, Any]:
+def _sse_lag(base: str, c: Sandbox, samples: int) -> dict[str, Any]:
     """Mine one order at a time; time from its receipt to its SSE event."""
     arrivals: dict[str, float] = {}
     ready = threading.Event()
@@ -298,12 +302,12 @@ def _sse_lag(base: str, c: Community, samples: int) -> dict[str, Any]:
     thread.start()
     if not ready.wait(10):
         raise RuntimeError("the SSE stream did not open")
-    buyer = c.senders[6]
-    c.fund(buyer, 10**9)
+    buyer = c.new_participant()
+    c.fund_payment(buyer, 10**9)
     slot = c.current_slot() + 1
     lags = []
     for n in range(samples):
-        receipt = buyer.transact(
+        receipt = buyer.sender.transact(
             c.contracts.market.request("placeOrder", buyer.address, slot, True, 10 + n, 10)
         )
         mined = time.perf_counter()
@@ -340,7 +344,7 @@ def run(
         start_anvil(extra_args=["--gas-limit", "100000000"]) as node,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        c = Community.deploy(node.rpc_url)
+        c = Sandbox.at(node.rpc_url)
         history = build_history(c, events, trade_slots)
         figures["history"] = history
         deployment = c.deployment.save(Path(tmp) / "deployment.json")

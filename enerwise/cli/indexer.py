@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from chain.connection import resolve_rpc_url
 from chain.deploy import Deployment, deployment_path
-from chain.local_node import LocalChain
+from chain.errors import ChainError
 from enerwise.cli.console import console, err_console, print_json
 from enerwise.settings import Settings, load_settings
-from market.indexer.errors import IndexerConfigError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -54,14 +54,7 @@ def _logging(verbose: bool) -> None:
 
 
 def _rpc_url(settings: Settings) -> str:
-    if settings.rpc_url:
-        return settings.rpc_url
-    info = LocalChain().status()
-    if info is None:
-        raise IndexerConfigError(
-            "no --rpc-url and no local chain: run `enerwise chain up` or set ENERWISE_RPC_URL"
-        )
-    return info.rpc_url
+    return resolve_rpc_url(settings.rpc_url)
 
 
 def _deployment(rpc_url: str, path: Path | None) -> Deployment:
@@ -234,7 +227,7 @@ def serve(
     node_url: str | None = None
     try:
         node_url = _rpc_url(settings)
-    except IndexerConfigError:
+    except ChainError:
         err_console.print("[yellow]no chain reachable: sign-in roles are unavailable[/]")
     if node_url is not None:
         try:

@@ -27,7 +27,8 @@ from market.indexer.db.engine import make_engine
 from market.indexer.db.migrate import upgrade
 from market.indexer.ingest import IngestConfig, Ingester
 from market.indexer.rpc import JsonRpcClient
-from market.indexer.simulate import Community, play_round
+from market.indexer.scenario import play_round
+from market.sandbox import Sandbox
 
 with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClient; still fine
     warnings.simplefilter("ignore")
@@ -115,7 +116,7 @@ class Played:
     """A chain on which a full market round was played."""
 
     node: AnvilProcess
-    community: Community
+    community: Sandbox
     round: dict[str, Any]
 
     def ingester(self, engine: Engine, **config: Any) -> Ingester:
@@ -132,7 +133,7 @@ class Played:
 def chain(compiled: None) -> Iterator[Played]:
     """A fresh anvil with EnergyChain deployed (nothing played yet)."""
     with start_anvil() as node:
-        yield Played(node, Community.deploy(node.rpc_url), {})
+        yield Played(node, Sandbox.at(node.rpc_url), {})
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from chain.compiler import compile_contracts
 from chain.local_node import start_anvil
 from market.indexer.api import ApiConfig, create_app
 from market.indexer.db.engine import make_engine
-from market.indexer.simulate import Community, play_round
+from market.indexer.scenario import play_round
+from market.sandbox import Sandbox
 from tests.indexer.conftest import BACKENDS, Played, _truncate
 
 
@@ -23,7 +24,7 @@ from tests.indexer.conftest import BACKENDS, Played, _truncate
 def world_chain() -> Iterator[Played]:
     compile_contracts()
     with start_anvil() as node:
-        community = Community.deploy(node.rpc_url)
+        community = Sandbox.at(node.rpc_url)
         yield Played(node, community, play_round(community))
 
 

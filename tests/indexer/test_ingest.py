@@ -86,16 +86,15 @@ def test_a_reorganisation_rewrites_the_database_to_equal_a_fresh_ingest(
     c = played.community
     engine = make_engine(db_url)
     ingester = played.ingester(engine)
-    snapshot_id = c.rpc("evm_snapshot")
-    buyer = c.senders[5]
-    c.fund(buyer, 1_000_000)  # blocks that will be dropped
+    buyer, other = c.new_participant(), c.new_participant()
+    snapshot_id = c.dev.snapshot()
+    c.fund_payment(buyer, 1_000_000)  # blocks that will be dropped
     ingester.sync()
     assert table_counts(engine)["vault_ledger"] > 0
     before_reorg = table_counts(engine)["vault_ledger"]
-    assert c.rpc("evm_revert", [snapshot_id])
-    other = c.senders[6]
-    c.fund(other, 2_000_000)  # a different history of the same height and more
-    c.fund(other, 3_000)
+    c.dev.revert(snapshot_id)
+    c.fund_payment(other, 2_000_000)  # a different history of the same height and more
+    c.fund_payment(other, 3_000)
     ingester.sync()
     with engine.connect() as conn:
         accounts = {r[0] for r in conn.execute(text("SELECT account FROM vault_ledger"))}
@@ -116,13 +115,14 @@ def test_a_reorganisation_rewrites_the_database_to_equal_a_fresh_ingest(
 def test_a_reorg_of_the_same_height_is_noticed_while_idle(played: Played, engine: Engine) -> None:
     c = played.community
     ingester = played.ingester(engine)
-    snapshot_id = c.rpc("evm_snapshot")
-    c.fund(c.senders[5], 1_000)
+    buyer = c.new_participant()
+    snapshot_id = c.dev.snapshot()
+    c.fund_payment(buyer, 1_000)
     ingester.sync()
     height = ingester.rpc.block_number()
-    c.rpc("evm_revert", [snapshot_id])
+    c.dev.revert(snapshot_id)
     while ingester.rpc.block_number() < height:
-        c.rpc("evm_mine")
+        c.dev.mine()
     result = ingester.step()  # caught up, but the checkpoint block was replaced
     assert result.reorged_to is not None and result.reorged_to < height
     ingester.sync()

@@ -74,12 +74,13 @@ def test_a_reorganisation_is_announced_on_the_feed(played: Played, engine: Engin
     c, recorder = played.community, Recorder()
     ingester = played.ingester(engine)
     ingester.publisher = recorder
-    snapshot_id = c.rpc("evm_snapshot")
-    c.fund(c.senders[5], 1_000)
+    first, second = c.new_participant(), c.new_participant()
+    snapshot_id = c.dev.snapshot()
+    c.fund_payment(first, 1_000)
     ingester.sync()
-    c.rpc("evm_revert", [snapshot_id])
-    c.fund(c.senders[6], 1_000)
-    c.fund(c.senders[6], 1_000)
+    c.dev.revert(snapshot_id)
+    c.fund_payment(second, 1_000)
+    c.fund_payment(second, 1_000)
     ingester.sync()
     assert [e.topic for e in recorder.events].count("reorg") == 1
 
@@ -192,8 +193,8 @@ def test_an_event_reaches_an_sse_client_within_a_second_of_its_block(
         assert ready.wait(10)
         runner.start()
         c = chain.community
-        buyer = c.senders[1]
-        c.fund(buyer, 1_000_000)
+        buyer = c.new_participant()
+        c.fund_payment(buyer, 1_000_000)
         mined = time.monotonic()
         c.place_orders(buyer, [(c.current_slot() + 1, True, 10, 100)])
         client.join(10)

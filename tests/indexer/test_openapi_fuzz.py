@@ -14,7 +14,8 @@ from chain.local_node import start_anvil
 from market.indexer.api import ApiConfig, create_app
 from market.indexer.db.engine import make_engine
 from market.indexer.db.migrate import upgrade
-from market.indexer.simulate import Community, play_round
+from market.indexer.scenario import play_round
+from market.sandbox import Sandbox
 from tests.indexer.conftest import Played
 
 
@@ -22,7 +23,7 @@ from tests.indexer.conftest import Played
 def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     compile_contracts()
     with start_anvil() as node:
-        community = Community.deploy(node.rpc_url)
+        community = Sandbox.at(node.rpc_url)
         played = Played(node, community, play_round(community))
         engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('fuzz')}/fuzz.sqlite3")
         upgrade(engine)
