@@ -9,7 +9,7 @@ BHOME := $(CURDIR)/.brownie-home
 BROWNIE_ENV := HOME=$(BHOME) SOLCX_BINARY_PATH=$(BHOME)/solcx PATH=$(CURDIR)/node_modules/.bin:$$PATH
 BROWNIE_SO := $(BVENV)/lib/python3.11/site-packages/brownie/test
 
-.PHONY: help setup demo test test-app test-contracts audit lint compile clean
+.PHONY: help setup demo test test-app test-contracts audit lint compile clean dapp
 
 help:
 	@echo "make demo   set everything up and run the main job (enerwise demo)"
@@ -17,7 +17,7 @@ help:
 	@echo "make audit  the auditors' contract suite with coverage and gas reports"
 	@echo "make lint   ruff and mypy"
 
-setup: node_modules/.stamp $(VENV)/.stamp $(BVENV)/.stamp build/compile-cache.json
+setup: node_modules/.stamp $(VENV)/.stamp $(BVENV)/.stamp build/compile-cache.json dapp
 
 node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -50,6 +50,24 @@ $(BVENV)/.stamp: requirements/brownie.lock
 
 build/compile-cache.json: $(VENV)/.stamp node_modules/.stamp $(shell find contracts -name '*.sol' 2>/dev/null)
 	$(VENV)/bin/enerwise chain compile
+
+# The web dApp: its own npm tree (dapp/package-lock.json), ABIs generated from build/contracts,
+# a static export in dapp/out that `enerwise indexer serve` serves at /.
+DAPP_SRC := $(shell find dapp/src dapp/scripts -type f -not -path 'dapp/src/generated/*' 2>/dev/null) \
+  dapp/next.config.ts dapp/tsconfig.json dapp/postcss.config.mjs
+
+dapp: dapp/out/index.html
+
+dapp/node_modules/.stamp: dapp/package.json dapp/package-lock.json
+	cd dapp && npm ci --no-audit --no-fund
+	@touch $@
+
+# The artifacts (not the compile stamp, which is remade on every run) decide a rebuild.
+DAPP_ABIS := $(wildcard $(addprefix build/contracts/,EnergyMarket.json EnergyToken.json MeterRegistry.json TestEuro.json))
+
+dapp/out/index.html: dapp/node_modules/.stamp $(DAPP_SRC) $(DAPP_ABIS) | build/compile-cache.json
+	cd dapp && NEXT_TELEMETRY_DISABLED=1 npm run build
+	@touch $@
 
 compile: $(VENV)/.stamp node_modules/.stamp
 	$(VENV)/bin/enerwise chain compile

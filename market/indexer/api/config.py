@@ -24,6 +24,9 @@ class ApiConfig:
         nonce_ttl_seconds: how long a sign-in nonce may be used.
         rpc_url: node for on-chain role checks at sign-in (None: sign-in is unavailable).
         static_dir: the dApp's static build, served at ``/`` when the folder exists.
+        public_rpc_url: the JSON-RPC URL browsers should use, announced by ``/v1/config``
+            (None: ``rpc_url``).
+        public_api_base: the API's base URL as the dApp sees it ("": the dApp's own origin).
         redis_url: Redis for the live feed across processes (None: in-process only).
         response_cache_seconds: how long public GET responses may be served from memory
             (0 disables; the index changes at most once per ingester poll anyway).
@@ -39,6 +42,8 @@ class ApiConfig:
     nonce_ttl_seconds: int = 300
     rpc_url: str | None = None
     static_dir: Path | None = None
+    public_rpc_url: str | None = None
+    public_api_base: str = ""
     redis_url: str | None = None
     live_channel: str = "enerwise:live"
     stream_ping_seconds: float = 15.0

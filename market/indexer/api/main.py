@@ -18,6 +18,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from market.indexer.api.config import ApiConfig
 from market.indexer.api.deps import AppState
@@ -26,6 +28,7 @@ from market.indexer.api.middleware import MetricsMiddleware, RateLimitMiddleware
 from market.indexer.api.routes import (
     accounts,
     auth,
+    dapp_config,
     health,
     kpi,
     meters,
@@ -40,6 +43,23 @@ from market.indexer.live import LocalHub, RedisRelay
 logger = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
+
+#: Paths the API owns: an unknown one among them is the API's JSON 404, never a dApp page.
+API_PREFIXES = frozenset({"v1", "docs", "redoc", "openapi.json", "health", "metrics"})
+
+
+class DappFiles(StaticFiles):
+    """The dApp's static export (``next build`` with ``output: "export"``, trailing slashes).
+
+    ``/trade/`` serves ``trade/index.html``; an unknown page gets the export's ``404.html``
+    (``html=True``). Paths under the API's prefixes are never answered from the build.
+    """
+
+    def get_path(self, scope: Scope) -> str:
+        path = super().get_path(scope)
+        if path.replace("\\", "/").split("/", 1)[0] in API_PREFIXES:
+            raise StarletteHTTPException(404)
+        return path
 
 
 def create_app(
@@ -81,8 +101,9 @@ def create_app(
     install_error_handlers(app)
     for module in (health, slots, accounts, prices, meters, kpi, auth, operator, stream):
         app.include_router(module.router)
-    if config.static_dir is not None and config.static_dir.is_dir():
-        app.mount("/", StaticFiles(directory=config.static_dir, html=True), name="dapp")
+    app.include_router(dapp_config.router)
+    if config.static_dir is not None and (config.static_dir / "index.html").is_file():
+        app.mount("/", DappFiles(directory=config.static_dir, html=True), name="dapp")
     else:
 
         @app.get("/", include_in_schema=False)

@@ -1,0 +1,79 @@
+"use client";
+// Small shared pieces: sections, status lines, tables, form fields.
+import type { ReactNode } from "react";
+import type { TxState } from "@/lib/hooks";
+
+export function Section({ title, children, id }: { title: string; children: ReactNode; id?: string }) {
+  const headingId = `${id ?? title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-heading`;
+  return (
+    <section aria-labelledby={headingId} className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+      <h2 id={headingId} className="mb-3 text-lg font-semibold text-slate-900">
+        {title}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
+export function TxStatus({ state }: { state: TxState }) {
+  return (
+    <div className="mt-2 min-h-6 text-sm">
+      {state.error !== null ? (
+        <p role="alert" data-testid="tx-error" className="rounded bg-red-50 p-2 text-red-800">
+          {state.error}
+        </p>
+      ) : state.message !== null ? (
+        <p role="status" aria-live="polite" data-testid="tx-status" className="text-slate-700">
+          {state.message}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p role="status" className="text-sm text-slate-500">
+      Loading {what}…
+    </p>
+  );
+}
+
+export function ErrorLine({ error }: { error: unknown }) {
+  return (
+    <p role="alert" className="text-sm text-red-700">
+      {error instanceof Error ? error.message : String(error)}
+    </p>
+  );
+}
+
+export function Empty({ children }: { children: ReactNode }) {
+  return <p className="text-sm text-slate-500">{children}</p>;
+}
+
+export const inputClass =
+  "w-full rounded border border-slate-300 px-2 py-1 text-slate-900 focus:outline-none focus:ring-2 focus:ring-emerald-500";
+export const buttonClass =
+  "rounded bg-emerald-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-emerald-500 focus-visible:ring-offset-2 disabled:cursor-not-allowed disabled:bg-slate-400";
+export const secondaryButtonClass =
+  "rounded border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-emerald-500 disabled:cursor-not-allowed disabled:text-slate-400";
+export const tableClass = "w-full text-left text-sm";
+export const thClass = "border-b border-slate-200 px-2 py-1 font-medium text-slate-600";
+export const tdClass = "border-b border-slate-100 px-2 py-1 tabular-nums";
+
+export function Field({ label, htmlFor, hint, children }: { label: string; htmlFor: string; hint?: string; children: ReactNode }) {
+  const hintId = hint ? `${htmlFor}-hint` : undefined;
+  return (
+    <div className="flex flex-col gap-1">
+      <label htmlFor={htmlFor} className="text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      {children}
+      {hint ? (
+        <p id={hintId} className="text-xs text-slate-500">
+          {hint}
+        </p>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,413 @@
+"""The web dApp in Debian's Chromium, driven by Playwright, against a real stack.
+
+The module's fixture starts anvil with EnergyChain deployed, the indexer ingesting into a SQLite
+file and the API serving ``dapp/out`` on a free port; the page gets an injected test wallet
+(``wallet.js``: EIP-1193 + EIP-6963, transactions signed by anvil's unlocked dev account).
+
+Chromium comes from Debian (``apt-get install chromium``; ``.ci/run`` installs it when missing),
+never from ``playwright install``. Screenshots land in ``reports/browser/``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from hexbytes import HexBytes
+from sqlalchemy import Engine
+
+from chain.local_node import AnvilProcess, free_port, start_anvil
+from chain.paths import REPO_ROOT
+from market.indexer.api import ApiConfig, create_app
+from market.indexer.db.engine import make_engine
+from market.indexer.db.migrate import upgrade
+from market.indexer.ingest import IngestConfig, Ingester, wait_for
+from market.indexer.live import LocalHub
+from market.indexer.rpc import JsonRpcClient
+from market.sandbox import Sandbox
+from wallet.transactions import TxRequest
+
+with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClient; still fine
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+CHROMIUM = Path("/usr/bin/chromium")
+DAPP_OUT = REPO_ROOT / "dapp" / "out"
+SCREENSHOTS = REPO_ROOT / "reports" / "browser"
+WALLET_JS = Path(__file__).with_name("wallet.js")
+TOKEN = 10**6  # TestEuro has 6 decimals
+UI_TIMEOUT_MS = 20_000
+
+if not CHROMIUM.exists():
+    message = (
+        f"\n{'!' * 78}\n!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing. "
+        "Install it: apt-get install -y chromium\n"
+        f"{'!' * 78}"
+    )
+    print(message)
+    pytest.skip(message, allow_module_level=True)
+
+from playwright.sync_api import (  # noqa: E402  (after the skip: no Chromium, no import cost)
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+
+
+class ServerThread:
+    """uvicorn on a free loopback port, in a daemon thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        assert wait_for(lambda: self.server.started, timeout=15), "the API did not start"
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@dataclass
+class Stack:
+    node: AnvilProcess
+    sandbox: Sandbox
+    base_url: str
+    account: str
+    engine: Engine
+
+    def wait_indexed(self, timeout: float = 15) -> None:
+        """Until the ingester reached the chain's head."""
+        head = int(self.sandbox.w3.eth.block_number)
+
+        def caught_up() -> bool:
+            body = httpx.get(f"{self.base_url}/health", timeout=5).json()
+            return (body.get("checkpoint_block") or -1) >= head
+
+        assert wait_for(caught_up, timeout=timeout, interval=0.1), "the indexer fell behind"
+
+    def send_from_wallet(self, request: TxRequest) -> None:
+        """A transaction from the browser wallet's (unlocked) account, outside the browser."""
+        w3 = self.sandbox.w3
+        tx_hash = w3.eth.send_transaction(
+            {"from": self.account, "to": request.to, "data": HexBytes(request.data)}
+        )
+        assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+
+    def vault_balance(self) -> int:
+        return int(self.sandbox.contracts.market.call("balanceOf", self.account))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, compiled: None) -> Iterator[Stack]:
+    if not (DAPP_OUT / "index.html").is_file():
+        pytest.fail(f"no dApp build at {DAPP_OUT}: run `make dapp`")
+    db = tmp_path_factory.mktemp("browser") / "indexer.sqlite3"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    with start_anvil() as node:
+        sandbox = Sandbox.at(node.rpc_url)
+        account = str(list(sandbox.w3.eth.accounts)[9])  # unlocked in anvil: the browser wallet's
+        payment = sandbox.contracts.payment
+        sandbox.admin.transact(payment.request("mint", account, 1_000 * TOKEN))
+        hub = LocalHub()
+        ingester = Ingester(
+            engine,
+            JsonRpcClient(node.rpc_url),
+            sandbox.deployment.addresses,
+            sandbox.deployment.block_number,
+            publisher=hub,
+            config=IngestConfig(poll_interval=0.1),
+        )
+        ingester.sync()
+        stop = threading.Event()
+        runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
+        runner.start()
+        config = ApiConfig(
+            rate_limit_per_minute=0,
+            static_dir=DAPP_OUT,
+            rpc_url=node.rpc_url,
+            stream_ping_seconds=5,
+        )
+        try:
+            with ServerThread(create_app(engine, config, hub=hub)) as server:
+                yield Stack(node, sandbox, f"http://127.0.0.1:{server.port}", account, engine)
+        finally:
+            stop.set()
+            runner.join(5)
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@dataclass
+class Console:
+    errors: list[str]
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Console]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    wallet = {
+        "rpcUrl": stack.node.rpc_url,
+        "account": stack.account,
+        "chainId": hex(stack.sandbox.deployment.chain_id),
+    }
+    context.add_init_script(WALLET_JS.read_text().replace("__WALLET__", json.dumps(wallet)))
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    console = Console(errors=[])
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            console.errors.append(f"{message.text} @ {message.location.get('url', '')}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: console.errors.append(f"uncaught: {error}"))
+    yield page, console
+    context.close()
+
+
+def connect(page: Page, stack: Stack, path: str = "/trade/") -> None:
+    page.goto(stack.base_url + path)
+    page.get_by_role("button", name="Connect Enerwise Test Wallet").click()
+    expect(page.get_by_test_id("account")).to_have_attribute("title", stack.account)
+
+
+def money(amount: int) -> str:
+    """The dApp's money format (en-US, up to 4 decimals) for base units."""
+    return f"{amount / TOKEN:,.4f}".rstrip("0").rstrip(".") + " tEUR"
+
+
+def test_the_server_serves_the_dapp_pages_and_keeps_the_api(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.base_url, timeout=5) as client:
+        for path in ("/", "/trade/", "/energy/", "/agents/", "/operator/"):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert "text/html" in response.headers["content-type"]
+        assert client.get("/trade", follow_redirects=True).status_code == 200
+        config = client.get("/v1/config").json()
+        assert config["chain_id"] == stack.sandbox.deployment.chain_id
+        assert config["rpc_url"] == stack.node.rpc_url
+        assert config["payment_token"] == {
+            "address": stack.sandbox.deployment.addresses["payment_token"],
+            "symbol": "tEUR",
+            "decimals": 6,
+        }
+        assert config["market"]["addresses"] == stack.sandbox.deployment.addresses
+        missing = client.get("/v1/no-such-thing")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "not_found"
+        assert client.get("/no-such-page/").status_code == 404
+        assert client.get("/health").json()["database"] is True
+        assert "/v1/config" in client.get("/openapi.json").json()["paths"]
+    # Without a node the API cannot name the token: the dApp then reads it on chain.
+    without_node = create_app(stack.engine, ApiConfig(static_dir=DAPP_OUT))
+    with TestClient(without_node) as client:
+        config = client.get("/v1/config").json()
+        assert config["rpc_url"] is None
+        assert config["payment_token"]["decimals"] is None
+    # A different RPC URL for browsers than the API's own.
+    public = ApiConfig(rpc_url=stack.node.rpc_url, public_rpc_url="https://rpc.example.org/")
+    with TestClient(create_app(stack.engine, public)) as client:
+        assert client.get("/v1/config").json()["rpc_url"] == "https://rpc.example.org/"
+        assert client.get("/").json()["docs"] == "/docs"  # no build configured: the API's root
+
+
+def test_connect_deposit_order_clear_claim(page: tuple[Page, Console], stack: Stack) -> None:
+    p, console = page
+    s = stack.sandbox
+    slot = s.current_slot()
+    connect(p, stack)
+
+    # Deposit 100 tEUR: the wallet approves the market, then deposits.
+    before = stack.vault_balance()
+    p.get_by_label("Deposit (tEUR)").fill("100")
+    p.get_by_role("button", name="Deposit", exact=True).click()
+    expect(p.get_by_test_id("tx-status")).to_have_text("Deposit: done.")
+    assert stack.vault_balance() == before + 100 * TOKEN
+    expect(p.get_by_test_id("vault-balance")).to_have_text(money(before + 100 * TOKEN))
+
+    # A buy order: 2 kWh at 0.1 tEUR/kWh (tick 200 on the default grid).
+    p.get_by_label("Delivery slot").select_option(str(slot))
+    p.get_by_label("Limit price (tEUR per kWh)").fill("0.1")
+    p.get_by_label("Quantity (Wh)").fill("2000")
+    p.get_by_role("button", name="Place buy order").click()
+    expect(p.get_by_test_id("tx-status").nth(1)).to_have_text("Buy order: done.")
+    escrow = 2_000 * 100_000 // 1_000
+    assert stack.vault_balance() == before + 100 * TOKEN - escrow
+    p.screenshot(path=str(SCREENSHOTS / "trade-order-placed.png"), full_page=True)
+
+    # The order shows in the market's depth view (API + live feed).
+    p.get_by_role("link", name="Market").click()
+    p.get_by_label("Delivery slot").select_option(str(slot))
+    level = p.locator('[data-testid="depth-level"][data-tick="200"]')
+    expect(level).to_contain_text("2 kWh")
+    p.screenshot(path=str(SCREENSHOTS / "market-depth.png"), full_page=True)
+
+    # A seller with metered energy offers 1 kWh at tick 100; the slot clears after gate closure.
+    seller = s.new_participant()
+    s.mint_energy([(seller, 1_000)], slot)
+    s.deposit_energy(seller, slot, 1_000)
+    s.place_orders(seller, [(slot, False, 100, 1_000)])
+    record = s.clear(slot)
+    assert record.volume_wh == 1_000
+    stack.wait_indexed()
+
+    # Claim in the UI: the buyer's vault gets the refund, the energy arrives in the vault.
+    p.get_by_role("link", name="Trade").click()
+    claim = p.get_by_role("button", name="Claim all (1)")
+    expect(claim).to_be_enabled()
+    vault_before_claim = stack.vault_balance()
+    claim.click()
+    expect(p.get_by_text("Claim 1 order: done.")).to_be_visible()
+    paid = -(-1_000 * record.price_per_kwh // 1_000)
+    assert stack.vault_balance() == vault_before_claim + escrow - paid
+    assert int(s.contracts.market.call("energyBalanceOf", stack.account, slot)) == 1_000
+    expect(p.get_by_test_id("vault-balance")).to_have_text(money(stack.vault_balance()))
+    expect(p.get_by_role("button", name="Claim all (0)")).to_be_disabled()
+    p.screenshot(path=str(SCREENSHOTS / "trade-claimed.png"), full_page=True)
+
+    p.get_by_role("link", name="My energy").click()
+    row = p.get_by_test_id("energy-row").filter(has_text="1 kWh")
+    expect(row).to_have_count(1)
+    p.screenshot(path=str(SCREENSHOTS / "energy.png"), full_page=True)
+    assert console.errors == []
+
+
+def test_a_contract_revert_is_shown_in_plain_words(
+    page: tuple[Page, Console], stack: Stack
+) -> None:
+    p, console = page
+    connect(p, stack)
+    vault = stack.vault_balance()
+    p.get_by_label("Withdraw (tEUR)").fill("5000")
+    p.get_by_role("button", name="Withdraw", exact=True).click()
+    error = p.get_by_test_id("tx-error")
+    expect(error).to_have_text(
+        f"Your market vault holds {money(vault)}, but this needs {money(5_000 * TOKEN)}. "
+        "Deposit more first."
+    )
+    assert stack.vault_balance() == vault  # nothing was sent
+    p.screenshot(path=str(SCREENSHOTS / "trade-revert.png"), full_page=True)
+    assert console.errors == []
+
+
+def test_every_page_loads_without_console_errors(page: tuple[Page, Console], stack: Stack) -> None:
+    p, console = page
+    for path, heading in (
+        ("/", "Market"),
+        ("/trade/", "Trade"),
+        ("/energy/", "My energy"),
+        ("/agents/", "Agents"),
+        ("/operator/", "Operator"),
+    ):
+        p.goto(stack.base_url + path)
+        expect(p.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(p.get_by_role("status")).to_have_count(0)  # every loading line resolved
+    # Keyboard only: Tab reaches the wallet button, Enter connects.
+    p.goto(stack.base_url + "/operator/")
+    connect_button = p.get_by_role("button", name="Connect Enerwise Test Wallet")
+    expect(connect_button).to_be_visible()
+    for _ in range(12):
+        p.keyboard.press("Tab")
+        if connect_button.evaluate("b => b === document.activeElement"):
+            break
+    else:
+        pytest.fail("Tab never reached the connect button")
+    p.keyboard.press("Enter")
+    expect(p.get_by_test_id("account")).to_have_attribute("title", stack.account)
+    for name, heading in (
+        ("Agents", "Agents"),
+        ("My energy", "My energy"),
+        ("Trade", "Trade"),
+        ("Market", "Market"),
+        ("Operator", "Operator"),
+    ):
+        p.get_by_role("link", name=name, exact=True).click()
+        expect(p.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(p.get_by_role("status")).to_have_count(0)
+        p.screenshot(path=str(SCREENSHOTS / f"page-{heading.lower().replace(' ', '-')}.png"))
+    expect(p.get_by_test_id("kpi-slots-cleared")).to_be_visible()
+    # Narrow screens: nothing wider than the viewport.
+    p.set_viewport_size({"width": 390, "height": 844})
+    for name in ("Market", "Trade", "Agents"):
+        p.get_by_role("link", name=name, exact=True).click()
+        expect(p.get_by_role("heading", level=1)).to_have_text(name)
+        expect(p.get_by_role("status")).to_have_count(0)
+        assert p.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
+    p.screenshot(path=str(SCREENSHOTS / "mobile-agents.png"), full_page=True)
+    assert console.errors == [], console.errors
+
+
+def test_grant_an_agent_see_what_it_did_and_revoke_it(
+    page: tuple[Page, Console], stack: Stack
+) -> None:
+    p, console = page
+    s = stack.sandbox
+    market = s.contracts.market
+    if stack.vault_balance() < TOKEN:  # the agent's buy is escrowed from the owner's vault
+        stack.send_from_wallet(s.contracts.payment.request("approve", market.address, TOKEN))
+        stack.send_from_wallet(market.request("deposit", TOKEN))
+    agent = s.new_participant()
+    connect(p, stack, "/agents/")
+    p.get_by_label("Agent address").fill(agent.address)
+    p.get_by_label("Budget per day (tEUR)").fill("1")
+    p.get_by_label("Highest buy price (tEUR/kWh)").fill("0.2")
+    p.get_by_label("Lowest sell price (tEUR/kWh)").fill("0.09")
+    p.get_by_role("button", name="Grant").click()
+    expect(p.get_by_text("Authorize agent: done.")).to_be_visible()
+    budget, max_buy, min_sell, expiry, _, _ = market.call(
+        "delegation", stack.account, agent.address
+    )
+    assert (budget, max_buy, min_sell) == (TOKEN, 1_200, 100)
+    assert expiry > s.dev.now()
+    expect(p.get_by_test_id("agents")).to_contain_text("1 tEUR")
+
+    # The agent buys for the owner; the page names it among what agents did.
+    slot = s.current_slot() + 1
+    agent.sender.transact(s.order_request(stack.account, slot, True, 200, 1_000))
+    stack.wait_indexed()
+    done = p.get_by_text(f"placed a buy order of 1 kWh at 0.1 tEUR/kWh for slot {slot}")
+    expect(done).to_be_visible()
+    p.screenshot(path=str(SCREENSHOTS / "agents.png"), full_page=True)
+
+    p.get_by_role("button", name=f"Revoke agent {agent.address}").click()
+    expect(p.get_by_text("No agent holds a delegation from you.")).to_be_visible()
+    assert market.call("delegation", stack.account, agent.address)[3] == 0
+    expect(done).to_contain_text("(no longer authorized)")
+    assert console.errors == []
