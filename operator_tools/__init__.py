@@ -4,7 +4,11 @@
 - :mod:`operator_tools.deployer` check, deploy, grant roles, verify, record (idempotent)
 - :mod:`operator_tools.meters`   register / list / rotate / deactivate meters, provisioning
 - :mod:`operator_tools.admin`    pause, unpause, status with solvency check, clear due slots
-- :mod:`operator_tools.billing`  monthly per-household bills from chain events, reconciled
+- :mod:`operator_tools.roles`    grant / revoke / list AccessControl roles, checked before sending
+- :mod:`operator_tools.health`   oracle health per meter (ok / late / silent) from index or chain
+- :mod:`operator_tools.billing`  monthly per-household bills: one computation, reconciled, fed by
+  :mod:`operator_tools.billing_chain` (``eth_getLogs``) or :mod:`operator_tools.billing_indexer`
+  (the indexer's database; served at ``GET /v1/operator/billing``)
 """
 
 from operator_tools.errors import (

@@ -10,6 +10,8 @@ from chain.contracts import EnergyChain
 from chain.deploy import Deployment
 from operator_tools.context import Community, require_role
 from operator_tools.events import fetch_events
+from operator_tools.health import MeterHealth
+from operator_tools.meters import health_of_meters
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
 
@@ -91,6 +93,9 @@ class MarketStatus:
     """Slots with orders, past gate closure and not cleared: `clear-due` clears them."""
     cleared_slots: int
     solvency: Solvency
+    oracle_health: list[MeterHealth] = field(default_factory=list)
+    """Per registered meter: last reading and ok / late / silent / inactive."""
+    health_source: str = ""
 
 
 def _order_slots(contracts: EnergyChain, deployment: Deployment) -> set[int]:
@@ -123,7 +128,14 @@ def solvency(contracts: EnergyChain, deployment: Deployment) -> Solvency:
     )
 
 
-def market_status(community: Community) -> MarketStatus:
+def market_status(
+    community: Community,
+    *,
+    indexer_url: str | None = None,
+    database_url: str | None = None,
+    with_health: bool = True,
+) -> MarketStatus:
+    """Slots, pause state, solvency and oracle health (from the index when one is given)."""
     deployment = community.deployment()
     contracts = deployment.contracts(community.w3)
     now = _now(community)
@@ -138,6 +150,11 @@ def market_status(community: Community) -> MarketStatus:
             due.append(slot)
         else:
             open_slots.append(slot)
+    health, source = (
+        health_of_meters(community, indexer_url=indexer_url, database_url=database_url)
+        if with_health
+        else ([], "")
+    )
     return MarketStatus(
         now=now,
         current_slot=max(now - deployment.epoch, 0) // slot_seconds,
@@ -147,6 +164,8 @@ def market_status(community: Community) -> MarketStatus:
         due_slots=due,
         cleared_slots=cleared,
         solvency=solvency(contracts, deployment),
+        oracle_health=health,
+        health_source=source,
     )
 
 
@@ -162,7 +181,7 @@ def clear_due(community: Community, sender: TransactionSender) -> list[ClearedSl
 
     Anyone may clear; a slot someone else cleared meanwhile is skipped (``AlreadyCleared``).
     """
-    status = market_status(community)
+    status = market_status(community, with_health=False)
     contracts = community.contracts()
     done: list[ClearedSlot] = []
     for slot in status.due_slots:

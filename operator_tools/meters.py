@@ -26,6 +26,7 @@ from operator_tools.config import Address
 from operator_tools.context import Community, require_role
 from operator_tools.errors import MeterError
 from operator_tools.events import fetch_events
+from operator_tools.health import MeterHealth, index_readings, meter_health
 from oracles.config import load_config as load_oracle_config
 from oracles.errors import OracleError
 from oracles.readings import meter_id_from_name
@@ -472,3 +473,26 @@ def deactivate(community: Community, sender: TransactionSender, name: str) -> st
     meter_id = _check_active(contracts, name)
     sender.transact(contracts.registry.request("deactivateMeter", bytes.fromhex(meter_id[2:])))
     return meter_id
+
+
+def health_of_meters(
+    community: Community,
+    rows: list[MeterRow] | None = None,
+    *,
+    indexer_url: str | None = None,
+    database_url: str | None = None,
+) -> tuple[list[MeterHealth], str]:
+    """Oracle health of every registered meter (``rows`` from :func:`list_meters` if given),
+    from the index when one is configured, else from the registry; and the source's name."""
+    rows = list_meters(community) if rows is None else rows
+    registry = community.deployment().addresses["registry"]
+    found = index_readings(registry, indexer_url=indexer_url, database_url=database_url)
+    readings, source = found if found is not None else (None, "chain (registry lastTimestamp)")
+    now = int(community.w3.eth.get_block("latest")["timestamp"])
+    health = meter_health(
+        ((r.meter_id, r.name, r.active, r.last_timestamp) for r in rows),
+        readings,
+        now,
+        community.config.slot_seconds,
+    )
+    return health, source

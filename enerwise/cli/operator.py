@@ -41,6 +41,11 @@ app = typer.Typer(
 )
 meter_app = typer.Typer(help="Register and manage meters.", no_args_is_help=True)
 app.add_typer(meter_app, name="meter")
+role_app = typer.Typer(
+    help="Grant, revoke and list the contracts' roles (admin, meter-admin, pauser).",
+    no_args_is_help=True,
+)
+app.add_typer(role_app, name="role")
 
 #: Default community config (``--config``), overridable by this environment variable.
 CONFIG_ENV = "ENERWISE_COMMUNITY"
@@ -68,6 +73,23 @@ PasswordEnv = Annotated[
 RpcOption = Annotated[
     str | None, typer.Option("--rpc-url", help="Override chain.rpc_url of the config.")
 ]
+IndexerUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--indexer-url",
+        envvar="ENERWISE_INDEXER_URL",
+        help="Indexer API (e.g. http://127.0.0.1:8000) for last readings; default: the chain.",
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="ENERWISE_DATABASE_URL",
+        help="Indexer database for last readings (when no --indexer-url); default: the chain.",
+    ),
+]
+YesFlag = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before spending gas.")]
 
 
 def _sender(
@@ -376,21 +398,53 @@ def meter_import(
 
 
 @meter_app.command("list")
-def meter_list(config: ConfigOption = Path("community.yaml"), json_out: JsonFlag = False) -> None:
-    """Every registered meter with its state on chain."""
+def meter_list(
+    config: ConfigOption = Path("community.yaml"),
+    indexer_url: IndexerUrl = None,
+    database_url: DatabaseUrl = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Every registered meter with its state on chain, last reading and oracle health."""
     from dataclasses import asdict
 
-    from operator_tools.meters import list_meters
+    from operator_tools.meters import health_of_meters, list_meters
 
-    rows = list_meters(Community.open(config))
+    community = Community.open(config)
+    rows = list_meters(community)
+    health, source = health_of_meters(
+        community, rows, indexer_url=indexer_url, database_url=database_url
+    )
     if json_out:
-        print_json([asdict(r) for r in rows])
+        print_json(
+            [
+                {
+                    **asdict(r),
+                    "last_reading_time": h.last_reading_time,
+                    "age_seconds": h.age_seconds,
+                    "reading_count": h.reading_count,
+                    "health": h.health,
+                    "health_source": source,
+                }
+                for r, h in zip(rows, health, strict=True)
+            ]
+        )
         return
     if not rows:
         console.print("no meters registered")
         return
-    table = Table("name", "kind", "meter id", "owner", "signer", "Wh/slot", "active", "last seq")
-    for r in rows:
+    table = Table(
+        "name",
+        "kind",
+        "meter id",
+        "owner",
+        "signer",
+        "Wh/slot",
+        "active",
+        "last seq",
+        "last reading",
+        "health",
+    )
+    for r, h in zip(rows, health, strict=True):
         table.add_row(
             r.name or "?",
             r.kind or "?",
@@ -400,8 +454,25 @@ def meter_list(config: ConfigOption = Path("community.yaml"), json_out: JsonFlag
             str(r.capacity_wh_per_slot),
             "yes" if r.active else "no",
             str(r.last_seq),
+            _age(h.last_reading_time, h.age_seconds),
+            _health_markup(h.health),
         )
     console.print(table)
+    err_console.print(f"last readings from the {source}", highlight=False)
+
+
+def _age(last: int | None, age: int | None) -> str:
+    if last is None or age is None:
+        return "never"
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(last, UTC).strftime("%Y-%m-%d %H:%M")
+    return f"{when} ({age // 60} min ago)" if age >= 0 else when
+
+
+def _health_markup(health: str) -> str:
+    colour = {"ok": "green", "late": "yellow", "silent": "red"}.get(health)
+    return f"[{colour}]{health}[/]" if colour else health
 
 
 @meter_app.command("rotate-key")
@@ -528,11 +599,18 @@ def set_fee(
 
 
 @app.command("status")
-def status(config: ConfigOption = Path("community.yaml"), json_out: JsonFlag = False) -> None:
-    """Open slots, uncleared slots past gate closure, and the vault's solvency."""
+def status(
+    config: ConfigOption = Path("community.yaml"),
+    indexer_url: IndexerUrl = None,
+    database_url: DatabaseUrl = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Open slots, uncleared slots past gate closure, oracle health, the vault's solvency."""
     from operator_tools.admin import market_status
 
-    s = market_status(Community.open(config))
+    s = market_status(Community.open(config), indexer_url=indexer_url, database_url=database_url)
+    counts = {state: sum(1 for h in s.oracle_health if h.health == state)
+              for state in ("ok", "late", "silent", "inactive")}  # fmt: skip
     sol = s.solvency
     if json_out:
         print_json(
@@ -548,6 +626,18 @@ def status(config: ConfigOption = Path("community.yaml"), json_out: JsonFlag = F
                 "payment_vault": sol.payment_vault,
                 "payment_held": sol.payment_held,
                 "solvency_problems": sol.problems,
+                "oracle_health": [
+                    {
+                        "meter_id": h.meter_id,
+                        "name": h.name,
+                        "last_reading_time": h.last_reading_time,
+                        "age_seconds": h.age_seconds,
+                        "health": h.health,
+                    }
+                    for h in s.oracle_health
+                ],
+                "oracle_health_counts": counts,
+                "health_source": s.health_source,
             }
         )
         return
@@ -559,6 +649,20 @@ def status(config: ConfigOption = Path("community.yaml"), json_out: JsonFlag = F
     console.print(f"open slots with orders: {s.open_slots or 'none'}")
     console.print(f"uncleared past gate closure: {s.due_slots or 'none'}")
     console.print(f"cleared slots: {s.cleared_slots}")
+    console.print(
+        "oracles: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+        if s.oracle_health
+        else "oracles: no meters registered",
+        highlight=False,
+    )
+    for h in s.oracle_health:
+        if h.health in ("late", "silent"):
+            console.print(
+                f"  {h.name or h.meter_id[:10]}: {_health_markup(h.health)}, last reading "
+                f"{_age(h.last_reading_time, h.age_seconds)}",
+                highlight=False,
+            )
+    err_console.print(f"last readings from the {s.health_source}", highlight=False)
     verdict = "solvent" if sol.solvent else "[red]NOT SOLVENT[/]"
     console.print(
         f"vault: owes {sol.payment_vault}, holds {sol.payment_held} payment units; "
@@ -598,43 +702,47 @@ def clear_due(
 @app.command("billing")
 def billing(
     month: Annotated[str, typer.Option(help="Calendar month (UTC), YYYY-MM.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv, json or table.")] = "csv",
-    output: Annotated[Path | None, typer.Option(help="Write to FILE instead of stdout.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, json, parquet or table.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option(help="Write to FILE instead of stdout (parquet needs it).")
+    ] = None,
     config: ConfigOption = Path("community.yaml"),
 ) -> None:
-    """Per-household bill of MONTH from chain events, reconciled with the chain."""
-    from operator_tools.billing import month_bounds, monthly_bill
+    """Per-household bill of MONTH from chain events, reconciled with the chain.
 
-    if fmt not in {"csv", "json", "table"}:
-        raise OperatorError(f"--format: {fmt!r}: use csv, json or table")
+    The indexer API serves the same bill to operators: GET /v1/operator/billing?month=...
+    """
+    from operator_tools.billing import month_bounds
+    from operator_tools.billing_chain import monthly_bill
+
+    if fmt not in {"csv", "json", "parquet", "table"}:
+        raise OperatorError(f"--format: {fmt!r}: use csv, json, parquet or table")
+    if fmt == "parquet" and output is None:
+        raise OperatorError("--output: parquet is binary; give --output FILE.parquet")
     month_bounds(month)  # a malformed month fails before the chain is asked
     bill = monthly_bill(Community.open(config), month)
     rows = bill.rows()
+    text = ""
     if fmt == "csv":
         text = bill.to_csv()
     elif fmt == "json":
-        text = json.dumps(
-            {
-                "month": bill.month,
-                "slots": list(bill.slots),
-                "households": rows[:-1],
-                "total": rows[-1],
-                "reconciles": bill.reconciles,
-                "differences": bill.differences,
-                "rounding_dust": bill.rounding_dust,
-                "unclaimed_orders": bill.unclaimed_orders,
-            },
-            indent=2,
-        )
+        text = json.dumps(bill.document(), indent=2)
+    elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        assert output is not None
+        columns = {name: [row[name] for row in rows] for name in rows[0]}
+        pq.write_table(pa.table(columns), output)  # strings: exact decimals, as in the CSV
+        err_console.print(f"wrote {output}")
     else:  # the key columns; csv and json carry all of them
-        columns = ("import_wh", "export_wh", "p2p_bought_wh", "p2p_sold_wh", "net_eur")
-        table = Table("household", "meters", *columns)
+        columns_shown = ("import_wh", "export_wh", "p2p_bought_wh", "p2p_sold_wh", "net_eur")
+        table = Table("household", "meters", *columns_shown)
         for row in rows:
             who = row["household"]
             table.add_row(who if who == "TOTAL" else who[:10] + "…", row["meters"],
-                          *(row[c] for c in columns))  # fmt: skip
+                          *(row[c] for c in columns_shown))  # fmt: skip
         console.print(table)
-        text = ""
     if output is not None and text:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         err_console.print(f"wrote {output}")
@@ -650,3 +758,139 @@ def billing(
         for line in bill.differences:
             err_console.print(f"[red]does not reconcile:[/] {line}", highlight=False)
         raise typer.Exit(2)
+
+
+# ---------------------------------------------------------------------------------- roles
+RoleArg = Annotated[
+    str, typer.Argument(metavar="ROLE", help="admin, meter-admin or pauser (or FOO_ROLE).")
+]
+AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The account.")]
+OnOption = Annotated[
+    str, typer.Option("--on", help="both (every contract defining the role), registry, market.")
+]
+
+
+def _on(text: str) -> Literal["registry", "market", "both"]:
+    if text == "registry":
+        return "registry"
+    if text == "market":
+        return "market"
+    if text == "both":
+        return "both"
+    raise OperatorError(f"--on: {text!r}: use both, registry or market")
+
+
+def _role_change(
+    action: Literal["grant", "revoke"],
+    role: str,
+    address: str,
+    on: str,
+    force: bool,
+    yes: bool,
+    keystore: Path,
+    config: Path,
+    password_file: Path | None,
+    password_env: str | None,
+    json_out: bool,
+) -> None:
+    from operator_tools.roles import apply_change, plan_change
+
+    target = _on(on)
+    community = Community.open(config)
+    sender = _sender(community, keystore, password_file, password_env)
+    change = plan_change(community, sender, action, role, address, on=target, force=force)
+    for line in change.describe():
+        err_console.print(f"  {line}", highlight=False)
+    count = len(change.contracts)
+    if not yes and not typer.confirm(
+        f"Send {count} transaction(s) from {sender.address}?", default=False, err=True
+    ):
+        err_console.print("nothing sent")
+        raise typer.Exit(1)
+    hashes = apply_change(community, sender, change)
+    if json_out:
+        print_json(
+            {
+                "action": action,
+                "role": change.role,
+                "account": change.account,
+                "contracts": list(change.contracts),
+                "skipped": list(change.skipped),
+                "transactions": hashes,
+            }
+        )
+        return
+    verb = "granted" if action == "grant" else "revoked"
+    console.print(
+        f"{verb} {change.role} on the {' and the '.join(change.contracts)}: {change.account}",
+        highlight=False,
+    )
+
+
+@role_app.command("grant")
+def role_grant(
+    role: RoleArg,
+    address: AddressArg,
+    keystore: KeystoreOption,
+    on: OnOption = "both",
+    yes: YesFlag = False,
+    config: ConfigOption = Path("community.yaml"),
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Grant ROLE to ADDRESS (checked first: your key administers the role, ADDRESS lacks it)."""
+    _role_change("grant", role, address, on, False, yes, keystore, config, password_file,
+                 password_env, json_out)  # fmt: skip
+
+
+@role_app.command("revoke")
+def role_revoke(
+    role: RoleArg,
+    address: AddressArg,
+    keystore: KeystoreOption,
+    on: OnOption = "both",
+    force: Annotated[
+        bool, typer.Option(help="Allow revoking the last admin (nobody can change roles after).")
+    ] = False,
+    yes: YesFlag = False,
+    config: ConfigOption = Path("community.yaml"),
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Revoke ROLE from ADDRESS (refuses to remove the last admin without --force)."""
+    _role_change("revoke", role, address, on, force, yes, keystore, config, password_file,
+                 password_env, json_out)  # fmt: skip
+
+
+@role_app.command("list")
+def role_list(
+    role: Annotated[
+        str | None, typer.Argument(metavar="[ROLE]", help="Only this role (default: all).")
+    ] = None,
+    config: ConfigOption = Path("community.yaml"),
+    json_out: JsonFlag = False,
+) -> None:
+    """Holders of every role per contract, from RoleGranted/RoleRevoked events (no key needed)."""
+    from operator_tools.roles import cli_name, list_roles
+
+    found = list_roles(Community.open(config), role)
+    if json_out:
+        print_json(
+            [
+                {
+                    "contract": r.contract,
+                    "role": r.role,
+                    "name": cli_name(r.role),
+                    "members": r.members,
+                }
+                for r in found
+            ]
+        )
+        return
+    table = Table("contract", "role", "holders")
+    for r in found:
+        table.add_row(r.contract, f"{cli_name(r.role)} ({r.role})",
+                      "\n".join(r.members) or "[red]nobody[/]")  # fmt: skip
+    console.print(table)

@@ -1,19 +1,34 @@
-"""Shared helpers of the operator tests: a CLI runner and a base community config."""
+"""Shared helpers of the operator tests: a CLI runner, a base community config, an anvil node
+per module started at a fixed time, keystores of anvil's accounts, and the indexer suite's
+database fixtures (``engine`` runs on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from web3 import Web3
 
+from chain.compiler import compile_contracts
+from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
 from enerwise.cli import app
+from tests.indexer.conftest import db_url, engine, pg_database, sqlite_template  # noqa: F401
+from wallet.keystore import Keystore
 
 ADMIN = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account 0
 METER_ADMIN = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil account 1
 PAUSER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil account 2
+STRANGER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil account 3
+
+#: Chain time at genesis of the operator suites' anvil: 10 November 2026, UTC.
+GENESIS = int(datetime(2026, 11, 10, tzinfo=UTC).timestamp())
+PASSWORD = "correct horse battery"
 
 Run = Callable[..., Any]
 
@@ -22,8 +37,8 @@ Run = Callable[..., Any]
 def cli() -> Run:
     """``cli("operator", "init", ...)``: invoke the CLI in-process, return the click result."""
 
-    def run(*args: str) -> Any:
-        return CliRunner().invoke(app, [str(a) for a in args])
+    def run(*args: str, input: str | None = None) -> Any:
+        return CliRunner().invoke(app, [str(a) for a in args], input=input)
 
     return run
 
@@ -47,3 +62,42 @@ def init_args(path: Path, **overrides: str) -> list[str]:
     for key, value in options.items():
         args += [key, value]
     return args
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[AnvilProcess]:
+    """One anvil per test module, its genesis at :data:`GENESIS`."""
+    compile_contracts()
+    args = ["--timestamp", str(GENESIS), "--gas-limit", "100000000"]
+    with start_anvil(extra_args=args) as anvil:
+        yield anvil
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Keystore files of anvil accounts 0 (admin), 1 (meter admin), 2 (pauser), 3 (stranger)."""
+
+    password_file: Path
+    files: list[Path]
+
+    def of(self, index: int) -> list[str]:
+        return ["--keystore", str(self.files[index]), "--password-file", str(self.password_file)]
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    folder = tmp_path_factory.mktemp("keys")
+    password_file = folder / "password.txt"
+    password_file.write_text(PASSWORD + "\n")
+    store = Keystore(folder / "keystore", scrypt_n=16)  # fast for tests only
+    files = [store.import_private_key(key, PASSWORD).path for key in ANVIL_DEV_KEYS]
+    return Keys(password_file, files)
+
+
+def nonce(w3: Web3, address: str) -> int:
+    return int(w3.eth.get_transaction_count(Web3.to_checksum_address(address)))
+
+
+def as_json(result: Any) -> Any:
+    assert result.exit_code == 0, (result.output, result.exception)
+    return json.loads(result.stdout)

@@ -10,22 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from web3 import Web3
 
-from chain.compiler import compile_contracts
 from chain.connection import connect
 from chain.contracts import revert_decoder
 from chain.deploy import Deployment
-from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
+from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
 from market.sandbox import Meter, Sandbox
 from operator_tools.errors import (
     BillingError,
@@ -35,52 +29,19 @@ from operator_tools.errors import (
     RoleMissingError,
 )
 from oracles.config import load_config, load_signer
-from tests.operator.conftest import ADMIN, METER_ADMIN, PAUSER, Run, init_args
+from tests.operator.conftest import (
+    ADMIN,
+    METER_ADMIN,
+    PAUSER,
+    Keys,
+    Run,
+    as_json,
+    init_args,
+    nonce,
+)
 from wallet.errors import TransactionRevertedError
-from wallet.keystore import Keystore
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
-
-GENESIS = int(datetime(2026, 11, 10, tzinfo=UTC).timestamp())
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="module")
-def node() -> Iterator[AnvilProcess]:
-    compile_contracts()
-    args = ["--timestamp", str(GENESIS), "--gas-limit", "100000000"]
-    with start_anvil(extra_args=args) as anvil:
-        yield anvil
-
-
-@dataclass(frozen=True)
-class Keys:
-    """Keystore files of anvil accounts 0 (admin), 1 (meter admin), 2 (pauser), 3 (stranger)."""
-
-    password_file: Path
-    files: list[Path]
-
-    def of(self, index: int) -> list[str]:
-        return ["--keystore", str(self.files[index]), "--password-file", str(self.password_file)]
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
-    folder = tmp_path_factory.mktemp("keys")
-    password_file = folder / "password.txt"
-    password_file.write_text(PASSWORD + "\n")
-    store = Keystore(folder / "keystore", scrypt_n=16)  # fast for tests only
-    files = [store.import_private_key(key, PASSWORD).path for key in ANVIL_DEV_KEYS]
-    return Keys(password_file, files)
-
-
-def nonce(w3: Web3, address: str) -> int:
-    return int(w3.eth.get_transaction_count(Web3.to_checksum_address(address)))
-
-
-def as_json(result: Any) -> Any:
-    assert result.exit_code == 0, (result.output, result.exception)
-    return json.loads(result.stdout)
 
 
 def test_full_operator_workflow(cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path) -> None:

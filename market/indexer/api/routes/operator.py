@@ -26,6 +26,7 @@ from market.indexer.api.deps import (
 )
 from market.indexer.api.errors import ApiError
 from market.indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from market.indexer.api.routes import operator_billing
 from market.indexer.api.schemas.common import AUTH_ERRORS, Page
 from market.indexer.api.schemas.kpi import KpiPublic, KpiReportPublic
 from market.indexer.api.schemas.meters import (
@@ -35,6 +36,7 @@ from market.indexer.api.schemas.meters import (
 from market.indexer.db.models import Clearing, MeterRequest, Order, Reading, VaultEntry
 
 router = APIRouter(prefix="/v1/operator", tags=["operator"])
+router.include_router(operator_billing.router)  # GET /v1/operator/billing
 
 Dataset = Literal["orders", "clearings", "readings", "ledger"]
 _EXPORTS: dict[str, tuple[Any, Any, Any]] = {
