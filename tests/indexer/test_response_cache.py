@@ -1,0 +1,132 @@
+"""The API's micro-cache: hot reads from memory, refreshed in the background once stale."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import Message, Receive, Scope, Send
+
+from market.indexer.api.middleware import ResponseCache
+
+
+class CountingApp:
+    """An ASGI app answering ``version N`` (N counts calls), optionally slowly or failing."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls = 0
+        self.delay = delay
+        self.fail = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.calls += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("database went away")
+        body = f"version {self.calls}".encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"etag", b'"v"')]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def scope(path: str = "/v1/slots/1/depth", headers: list[Any] | None = None) -> Scope:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "query_string": b"",
+        "headers": headers or [],
+    }
+
+
+async def get(cache: ResponseCache, path: str = "/v1/slots/1/depth", **kw: Any) -> tuple[int, str]:
+    messages: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+
+    await cache(scope(path, **kw), receive, send)
+    status = messages[0]["status"]
+    return status, b"".join(m.get("body", b"") for m in messages[1:]).decode()
+
+
+def test_fresh_entries_are_served_from_memory() -> None:
+    async def scenario() -> None:
+        app = CountingApp()
+        cache = ResponseCache(app, ttl=60)
+        assert await get(cache) == (200, "version 1")
+        assert await get(cache) == (200, "version 1")
+        assert app.calls == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_stale_entry_is_served_at_once_while_one_refresh_runs_in_the_background() -> None:
+    async def scenario() -> None:
+        app = CountingApp()
+        cache = ResponseCache(app, ttl=0.05)
+        await get(cache)
+        await asyncio.sleep(0.06)
+        app.delay = 0.2  # a slow recomputation: nobody waits for it
+        answers = [await get(cache) for _ in range(5)]
+        await asyncio.sleep(0.01)  # let the background refresh start
+        assert answers == [(200, "version 1")] * 5
+        assert app.calls == 2  # one refresh, not one per request
+        assert await get(cache) == (200, "version 1")  # still refreshing: the stale copy
+        await asyncio.sleep(0.3)
+        assert await get(cache) == (200, "version 2")
+
+    asyncio.run(scenario())
+
+
+def test_a_cold_key_is_fetched_on_the_request() -> None:
+    async def scenario() -> None:
+        app = CountingApp()
+        cache = ResponseCache(app, ttl=60)
+        assert await get(cache, "/v1/prices") == (200, "version 1")
+        assert await get(cache, "/v1/slots") == (200, "version 2")
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_refresh_keeps_the_old_entry_until_max_stale() -> None:
+    async def scenario() -> None:
+        app = CountingApp()
+        cache = ResponseCache(app, ttl=0.02, max_stale=0.3)
+        await get(cache)
+        app.fail = True
+        await asyncio.sleep(0.03)
+        assert await get(cache) == (200, "version 1")
+        await asyncio.sleep(0.05)  # the refresh failed (logged); the entry stays
+        assert await get(cache) == (200, "version 1")
+        await asyncio.sleep(0.3)
+        app.fail = False
+        assert await get(cache) == (200, "version 4")  # too old: fetched on the request
+
+    asyncio.run(scenario())
+
+
+def test_a_matching_etag_gets_304_from_memory() -> None:
+    async def scenario() -> None:
+        cache = ResponseCache(CountingApp(), ttl=60)
+        await get(cache)
+        status, body = await get(cache, headers=[(b"if-none-match", b'"v"')])
+        assert (status, body) == (304, "")
+
+    asyncio.run(scenario())
+
+
+def test_sign_in_operator_and_authorised_requests_bypass_the_cache() -> None:
+    async def scenario() -> None:
+        app = CountingApp()
+        cache = ResponseCache(app, ttl=60)
+        await get(cache, "/v1/operator/billing")
+        await get(cache, "/v1/operator/billing")
+        await get(cache, headers=[(b"authorization", b"Bearer x")])
+        await get(cache, headers=[(b"authorization", b"Bearer x")])
+        assert app.calls == 4
+
+    asyncio.run(scenario())
