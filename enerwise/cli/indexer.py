@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -261,6 +262,11 @@ def serve(
         thread = threading.Thread(target=ingester.run, args=(stop,), name="ingester", daemon=True)
         thread.start()
     app_ = create_app(engine, api_config, hub=hub, roles=roles)
+    # Everything allocated so far (app, SQLAlchemy, pydantic schemas) lives for the whole
+    # process: frozen, full collections stop walking it. Measured with `enerwise bench indexer`'s
+    # load (500 requests/s, 100k-event index): p99 195-231 ms -> 13-14 ms in one run.
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.run(
             app_,
