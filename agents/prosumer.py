@@ -270,33 +270,66 @@ class ObservationBuilder:
         origin = max(slot // 4 - 1, 0)
         fc = self.forecasts
         spec = tariffs.spec
-        prices = (fc.spot[origin] / 1000.0 + spec.surcharges) * (1.0 + spec.vat) - retail
-        balance = float(fc.pv_kw[origin].sum() - fc.load_kw[origin].sum())
-        obs = np.concatenate(
-            [
-                [soc_kwh / self.capacity],
-                self._time[slot],
-                [retail / 0.3 - 1.0, float(tariffs.feed_in[slot]) / 0.05],
-                prices / 0.03,
-                fc.load_kw[origin, :NEAR_HOURS] / self.power,
-                fc.pv_kw[origin, :NEAR_HOURS] / self.power,
-                [balance / self.capacity],
-                history.recent(slot, RECENT_SLOTS),
-                self._book(slot, history),
-            ]
-        )
-        out: ObsArray = np.clip(obs, -10.0, 10.0).astype(np.float32)
-        return out
-
-    def _book(self, slot: int, history: MarketHistory) -> FloatArray:
         imbalance = history.imbalance_kwh[slot - 1] if slot > 0 else 0.0
-        return np.array(
-            [
-                _last(history.unfilled_bid, slot),
-                _last(history.unfilled_ask, slot),
-                float(imbalance) / (self.power * 0.25),
-            ]
+        return observation_vector(
+            soc_kwh=soc_kwh,
+            capacity_kwh=self.capacity,
+            power_kw=self.power,
+            time_features=self._time[slot],
+            retail=retail,
+            feed_in=float(tariffs.feed_in[slot]),
+            retail_24h=(fc.spot[origin] / 1000.0 + spec.surcharges) * (1.0 + spec.vat),
+            load_kw=fc.load_kw[origin],
+            pv_kw=fc.pv_kw[origin],
+            recent=history.recent(slot, RECENT_SLOTS),
+            unfilled_bid=_last(history.unfilled_bid, slot),
+            unfilled_ask=_last(history.unfilled_ask, slot),
+            imbalance_kwh=float(imbalance),
         )
+
+
+def observation_vector(
+    *,
+    soc_kwh: float,
+    capacity_kwh: float,
+    power_kw: float,
+    time_features: Sequence[float] | FloatArray,
+    retail: float,
+    feed_in: float,
+    retail_24h: FloatArray,
+    load_kw: FloatArray,
+    pv_kw: FloatArray,
+    recent: FloatArray,
+    unfilled_bid: float,
+    unfilled_ask: float,
+    imbalance_kwh: float,
+) -> ObsArray:
+    """The observation layout of :class:`ObservationBuilder` from plain values.
+
+    Shared by the simulator and the on-chain runtime (:mod:`agents.runtime`), so a policy sees
+    the same features in both. ``retail_24h``, ``load_kw`` and ``pv_kw`` are the next 24
+    hours (EUR/kWh, kW); ``recent`` the last :data:`RECENT_SLOTS` clearing tick fractions (-1
+    where none); ``unfilled_bid``/``unfilled_ask`` tick fractions of the last slot's book (-1
+    where none); ``time_features`` sin/cos time of day and a weekend flag.
+    """
+    balance = float(np.sum(pv_kw) - np.sum(load_kw))
+    obs = np.concatenate(
+        [
+            [soc_kwh / capacity_kwh],
+            np.asarray(time_features, dtype=np.float64),
+            [retail / 0.3 - 1.0, feed_in / 0.05],
+            (np.asarray(retail_24h, dtype=np.float64) - retail) / 0.03,
+            np.asarray(load_kw[:NEAR_HOURS], dtype=np.float64) / power_kw,
+            np.asarray(pv_kw[:NEAR_HOURS], dtype=np.float64) / power_kw,
+            [balance / capacity_kwh],
+            np.asarray(recent, dtype=np.float64),
+            [unfilled_bid, unfilled_ask, imbalance_kwh / (power_kw * 0.25)],
+        ]
+    )
+    if obs.size != OBS_DIM:
+        raise ConfigError(f"observation has {obs.size} values, the policy expects {OBS_DIM}")
+    out: ObsArray = np.clip(obs, -10.0, 10.0).astype(np.float32)
+    return out
 
 
 def _last(values: FloatArray, slot: int) -> float:

@@ -3,10 +3,11 @@
 Observation: :class:`agents.prosumer.ObservationBuilder` (own load/PV/price forecasts, state of
 charge, time features, recent clearing prices). Action, three values in ``[-1, 1]``: the battery
 set-point relative to self-consumption, the buy price and the sell price (mapped onto the
-slot's tick range by :func:`action_to_decision`, centred on truthful bidding). Reward: money
-saved in the slot against grid-only (no battery, no market), times ``reward_scale``. An episode is
-``episode_days`` days from a random day of the training period (or one fixed run in
-``evaluation`` mode), with the other members' orders replayed from :func:`others_book`.
+slot's tick range by :func:`action_to_decision`, anchored on the last slot's public book).
+Reward: money saved in the slot against grid-only (no battery, no market), times
+``reward_scale``. An episode is ``episode_days`` days from a random day of the training period
+(or one fixed run in ``evaluation`` mode), with the other members' orders replayed from
+:func:`others_book`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class EnvConfig:
         reward_scale: factor from EUR to reward units.
         random_soc: start episodes at a random state of charge (else the battery's initial).
         evaluation: one deterministic episode over the whole period (for measuring a policy).
+        battery_reach: scale of the battery action (see :func:`action_to_decision`), 0..1.
         subtract_baseline: subtract, slot by slot, what truthful bidding with self-consumption
             saved along its own run over the same period. That run does not depend on the
             agent, so every episode's return moves by a constant and the best policy stays the
@@ -50,10 +52,13 @@ class EnvConfig:
     random_soc: bool = True
     evaluation: bool = False
     subtract_baseline: bool = False
+    battery_reach: float = 1.0
 
     def __post_init__(self) -> None:
         if self.episode_days < 1:
             raise ConfigError(f"episode_days must be >= 1, got {self.episode_days}")
+        if not 0.0 <= self.battery_reach <= 1.0:
+            raise ConfigError(f"battery_reach must be in 0..1, got {self.battery_reach}")
 
 
 def market_anchors(history: MarketHistory, slot: int) -> tuple[float, float]:
@@ -72,27 +77,45 @@ def market_anchors(history: MarketHistory, slot: int) -> tuple[float, float]:
     return float(buy), float(sell)
 
 
+PRICE_CENTRE = 0.5
+"""Where the zero price action sits between truthful (0) and the market anchor (1)."""
+
+
 def action_to_decision(
-    action: Sequence[float] | np.ndarray[Any, Any], anchors: tuple[float, float] = (0.0, 1.0)
+    action: Sequence[float] | np.ndarray[Any, Any],
+    anchors: tuple[float, float] = (0.0, 1.0),
+    battery_reach: float = 1.0,
 ) -> Decision:
     """Map an action in ``[-1, 1]^3`` to a decision.
 
-    ``a[0]`` is the battery set-point. Prices are centred on truthful bidding, so that the zero
-    action (where a fresh policy starts) is self-consumption with truthful orders, and reach
-    out to the ``anchors`` (``(buy, sell)`` fractions, see :func:`market_anchors`): the buy
-    price fraction moves linearly from retail (``a[1] >= 0``) to the buy anchor
-    (``a[1] = -1``), the sell price fraction from feed-in (``a[2] <= 0``) to the sell anchor
-    (``a[2] = 1``). With the default anchors ``(0, 1)`` the full tick range is reachable.
+    ``a[0]`` times ``battery_reach`` is the battery set-point relative to self-consumption
+    (0); a reach below 1 keeps a policy near self-consumption, whose exploration would
+    otherwise drain or overfill the battery on noise. The prices are anchored
+    on the last slot's public book (``anchors``: ``(buy, sell)`` fractions, see
+    :func:`market_anchors`): the buy price fraction is ``retail + reach * (buy anchor -
+    retail)`` and the sell price fraction ``reach * sell anchor``, each reach running linearly
+    from truthful (``reach = 0``: ``a[1] = 1`` to buy, ``a[2] = -1`` to sell) through halfway
+    (:data:`PRICE_CENTRE`, the zero action, where a fresh policy starts) to the anchor itself
+    (``reach = 1``: ``a[1] = -1``, ``a[2] = 1``). Halfway to the quotes is the strongest
+    constant posture measured on the training months; the policy learns when to move off it.
+    With the default anchors ``(0, 1)`` the full tick range is reachable.
     """
     a = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), -1.0, 1.0)
     buy_anchor, sell_anchor = anchors
-    reach_buy = float(np.clip(-a[1], 0.0, 1.0))
-    reach_sell = float(np.clip(a[2], 0.0, 1.0))
+    reach_buy = _reach(-float(a[1]))
+    reach_sell = _reach(float(a[2]))
     return Decision(
-        battery=float(a[0]),
+        battery=battery_reach * float(a[0]),
         buy_frac=1.0 + (buy_anchor - 1.0) * reach_buy,
         sell_frac=sell_anchor * reach_sell,
     )
+
+
+def _reach(x: float) -> float:
+    """``x`` in ``[-1, 1]`` to a reach in ``[0, 1]``, piecewise linear through the centre."""
+    if x >= 0.0:
+        return PRICE_CENTRE + (1.0 - PRICE_CENTRE) * x
+    return PRICE_CENTRE * (1.0 + x)
 
 
 class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
@@ -181,7 +204,9 @@ class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
             self.books[self._k],
             self._slot,
             self._soc,
-            action_to_decision(action, market_anchors(self._history, self._slot)),
+            action_to_decision(
+                action, market_anchors(self._history, self._slot), self.config.battery_reach
+            ),
             history=self._history,
         )
         self._soc = result.soc_kwh

@@ -137,8 +137,12 @@ def perfect_foresight(
     binaries, HiGHS stops within a relative gap ``mip_gap`` and the bound uses its *dual* bound
     (never above the true optimum's cost), so the savings it reports stay an upper bound.
 
+    If HiGHS reaches ``time_limit`` (a wall-clock limit: it can on a loaded machine) with a
+    finite dual bound, that dual bound is used: still an upper bound on every strategy's
+    savings, only a looser one (a method's share of it is then understated, never overstated).
+
     Raises:
-        SolverError: HiGHS stops without an optimum (time limit, infeasible).
+        SolverError: HiGHS stops without an optimum or a dual bound (infeasible, no bound).
     """
     i = book.household
     house = community.households[i]
@@ -238,13 +242,16 @@ def perfect_foresight(
             bounds=np.column_stack([lower, upper]),
             method="highs",
         )
-    if result.status != 0 or result.x is None:
+    dual = getattr(result, "mip_dual_bound", None)
+    stopped_early = (
+        p2p and result.status == 1 and dual is not None and np.isfinite(dual)
+    )  # time limit: the dual bound still bounds every strategy, only more loosely
+    if (result.status != 0 and not stopped_early) or result.x is None:
         raise SolverError(f"perfect-foresight program not solved: {result.message}")
     base = np.round(-(pv - load) * SLOT_HOURS * 1000.0) / 1000.0
     grid_only = float(np.sum(np.where(base > 0, base * retail, base * feed_in)))
     soc_path = np.asarray(result.x[2 : base_cols * n : base_cols], dtype=np.float64)
     best = float(result.fun)
-    dual = getattr(result, "mip_dual_bound", None)
     if p2p and dual is not None and np.isfinite(dual):
         best = min(best, float(dual))
     return Bound(cost_eur=best, grid_only_eur=grid_only, soc_kwh=soc_path)

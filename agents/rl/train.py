@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from agents.envs.prosumer_env import EnvConfig, ProsumerEnv
 from agents.errors import ConfigError
-from agents.rl.algorithms import Algo, DiscreteActions
+from agents.rl.algorithms import Algo, DiscreteActions, battery_reach
 from agents.rl.setup import TRAIN, Period, SetupConfig, build_setup
 
 PPO_KWARGS: dict[str, Any] = {
@@ -29,7 +29,7 @@ PPO_KWARGS: dict[str, Any] = {
     "gamma": 0.995,
     "gae_lambda": 0.95,
     "learning_rate": 3e-4,
-    "policy_kwargs": {"net_arch": [128, 128], "log_std_init": -1.0},
+    "policy_kwargs": {"net_arch": [128, 128], "log_std_init": -1.5},
 }
 """PPO settings: longer rollouts and discount for a battery that plans a day ahead."""
 
@@ -116,8 +116,9 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     setup = build_setup(config.setup, config.period)
+    env_config = replace(config.env, battery_reach=battery_reach(config.algo))
     env: Any = ProsumerEnv(
-        setup.community, setup.books, setup.forecasts, setup.start, setup.end, config.env
+        setup.community, setup.books, setup.forecasts, setup.start, setup.end, env_config
     )
     setup_seconds = time.perf_counter() - t0
     config.out.mkdir(parents=True, exist_ok=True)

@@ -220,3 +220,114 @@ def export_command(
         expected = torch_module(load_model(str(source), kind), kind)(torch.as_tensor(obs)).numpy()
     diff = float(np.max(np.abs(OnnxPolicy(target, kind).raw(obs) - expected)))
     console.print(f"wrote {target}; max |onnx - torch| over 64 observations = {diff:.2e}")
+
+
+@app.command("run")
+def run_command(
+    keystore: Annotated[
+        Path, typer.Option("--keystore", metavar="FILE", help="The agent key's keystore.")
+    ],
+    owner: Annotated[str, typer.Option(help="The owner who delegated to the agent key.")],
+    policy: Annotated[
+        str,
+        typer.Option(metavar="FILE|NAME", help="ppo.onnx / a .zip model, or truthful / halfway."),
+    ] = str(PRETRAINED / "ppo.onnx"),
+    rpc_url: Annotated[
+        str | None, typer.Option(help="JSON-RPC endpoint (default: `enerwise chain up`).")
+    ] = None,
+    deployment: Annotated[
+        Path | None, typer.Option(help="Deployment record (default: deployments/<chainId>.json).")
+    ] = None,
+    password_file: Annotated[Path | None, typer.Option("--password-file", metavar="FILE")] = None,
+    password_env: Annotated[str | None, typer.Option("--password-env", metavar="VAR")] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="State file (default: .run/agents/<agent>.state.json).")
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option(help="JSON lines decision log (default: next to the state).")
+    ] = None,
+    household: Annotated[
+        int, typer.Option(help="Community household whose data is replayed as forecasts.")
+    ] = 0,
+    forecast: Annotated[str, typer.Option(help="naive or lightgbm.")] = "naive",
+    battery_kwh: Annotated[
+        float, typer.Option(help="The owner's battery capacity (0: none; power = 0.5 C).")
+    ] = 6.0,
+    interval: Annotated[float, typer.Option(help="Seconds between steps.")] = 30.0,
+    steps: Annotated[int, typer.Option(help="Stop after N steps (0: run until Ctrl-C).")] = 0,
+    clear: Annotated[
+        bool, typer.Option(help="Clear slots past gate closure that nobody cleared.")
+    ] = True,
+) -> None:
+    """Trade for OWNER every slot through the agent key's delegation (never the owner's key).
+
+    Each step reconciles unfinished orders with the chain, claims cleared slots, forecasts the
+    next slot, asks the policy and places orders within the delegated budget and price bounds.
+    Decisions are logged as JSON lines; restarting with the same state file never doubles an
+    order.
+    """
+    import time
+
+    from agents.community import BatterySpec
+    from agents.errors import ConfigError
+    from agents.runtime import AgentRuntime, ReplayForecaster, load_policy
+    from chain.connection import connect, resolve_rpc_url
+    from chain.contracts import revert_decoder
+    from chain.deploy import load_deployment
+    from wallet.delegation import parse_address
+    from wallet.keystore import KeystoreSigner
+    from wallet.passwords import PasswordSource
+    from wallet.transactions import TransactionSender
+
+    if forecast not in ("naive", "lightgbm"):
+        raise ConfigError(f"--forecast must be naive or lightgbm, got {forecast!r}")
+    if battery_kwh < 0 or interval <= 0 or steps < 0:
+        raise ConfigError("--battery-kwh and --steps must be >= 0, --interval > 0")
+    owner_address = parse_address(owner, "owner")
+    if not keystore.is_file():
+        raise ConfigError(f"no keystore at {keystore}")
+    chosen = load_policy(policy)
+    w3 = connect(resolve_rpc_url(rpc_url))
+    contracts = load_deployment(w3, deployment).contracts(w3)
+    password = PasswordSource(password_file, password_env, f"Password for {keystore}: ").read()
+    sender = TransactionSender(
+        w3, KeystoreSigner.unlocked(keystore, password), decode_revert=revert_decoder()
+    )
+    state_path = state or Path(".run/agents") / f"{sender.address}.state.json"
+    with err_console.status("forecasts"):
+        forecaster = ReplayForecaster.build(household, forecast)
+    battery = BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None
+    runtime = AgentRuntime(
+        contracts,
+        sender,
+        owner_address,
+        chosen,
+        state_path,
+        forecaster,
+        battery=battery,
+        log_path=log or state_path.with_suffix(".jsonl"),
+        clear_slots=clear,
+    )
+    err_console.print(
+        f"agent {sender.address} trading for {owner_address} with {chosen.name}; state {state_path}"
+    )
+    done = 0
+    try:
+        while steps == 0 or done < steps:
+            now = int(w3.eth.get_block("latest")["timestamp"])
+            report = runtime.step(now)
+            console.print(
+                f"slot {report.decided_slot}: placed {len(report.placed)}, refused "
+                f"{len(report.refused)}, claimed {len(report.claimed)}, errors {len(report.errors)}"
+            )
+            for action in report.refused:
+                err_console.print(
+                    f"[yellow]refused {action.side} slot {action.slot}: {action.reason}"
+                )
+            for error in report.errors:
+                err_console.print(f"[red]{error}")
+            done += 1
+            if steps == 0 or done < steps:
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        err_console.print("stopped; the state file keeps every open order")

@@ -58,3 +58,21 @@ def test_agent_eval_rejects_a_bad_option_with_one_red_line(tmp_path: Path) -> No
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error:")
     assert "Traceback" not in done.stderr
+
+
+def test_agent_run_rejects_an_owner_that_is_not_an_address(tmp_path: Path) -> None:
+    done = _run(
+        "agent", "run", "--keystore", str(tmp_path / "k.json"), "--owner", "bob", cache=tmp_path
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("error:") and "'bob'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_agent_run_names_a_missing_keystore(tmp_path: Path) -> None:
+    owner = "0x" + "11" * 20
+    done = _run(
+        "agent", "run", "--keystore", str(tmp_path / "k.json"), "--owner", owner, cache=tmp_path
+    )
+    assert done.returncode == 1
+    assert "no keystore at" in done.stderr and "Traceback" not in done.stderr

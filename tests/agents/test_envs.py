@@ -62,9 +62,16 @@ def test_observations_have_the_documented_length(env: ProsumerEnv) -> None:
     assert np.isfinite(obs).all()
 
 
-def test_zero_action_is_self_consumption_with_truthful_orders() -> None:
-    decision = action_to_decision([0.0, 0.0, 0.0])
-    assert (decision.battery, decision.buy_frac, decision.sell_frac) == (0.0, 1.0, 0.0)
+def test_zero_action_is_self_consumption_halfway_to_the_anchors() -> None:
+    decision = action_to_decision([0.0, 0.0, 0.0], anchors=(0.4, 0.6))
+    assert (decision.battery, decision.buy_frac, decision.sell_frac) == pytest.approx(
+        (0.0, 0.7, 0.3)
+    )
+
+
+def test_price_actions_reach_back_to_truthful_orders() -> None:
+    decision = action_to_decision([0.0, 1.0, -1.0], anchors=(0.4, 0.6))
+    assert (decision.buy_frac, decision.sell_frac) == (1.0, 0.0)
 
 
 def test_env_rejects_a_period_shorter_than_an_episode(
@@ -110,3 +117,10 @@ def test_anchors_follow_the_last_slots_unfilled_quotes(community: Community) -> 
 
 def test_anchors_without_any_history_are_truthful(community: Community) -> None:
     assert market_anchors(MarketHistory.empty(community.n_slots), 10) == (1.0, 0.0)
+
+
+def test_battery_reach_scales_the_set_point_around_self_consumption() -> None:
+    assert action_to_decision([-1.0, 0.0, 0.0], battery_reach=0.25).battery == -0.25
+    assert action_to_decision([1.0, 0.0, 0.0], battery_reach=0.0).battery == 0.0
+    with pytest.raises(ConfigError):
+        EnvConfig(battery_reach=1.5)

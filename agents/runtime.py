@@ -1,0 +1,1012 @@
+"""The agent runtime: a policy trading for its owner on chain, through a delegated agent key.
+
+Every slot :meth:`AgentRuntime.step` does, in this order:
+
+1. **Reconcile** orders whose intent was written but whose outcome is not known (a crash or an
+   RPC error between writing the intent and recording the receipt): the market's
+   ``OrderPlaced`` logs for the owner and slot, sent from the agent's address, decide whether
+   the order exists; an order still pending in the node's pool is waited for. So a restart
+   never places an order twice.
+2. **Claim** every placed order of a cleared slot (``claimBatch``; claims pay the owner, anyone
+   may send them). With ``clear_slots`` it first clears a slot past gate closure that nobody
+   cleared (permissionless on the contract).
+3. **Decide** for the next slot (the one that starts after ``now``): forecast load, PV and
+   prices, ask the policy for a battery set-point and buy/sell prices, run the battery model,
+   and place a buy order for the expected import. An expected export becomes a *sell plan*:
+   sell orders need the slot's energy tokens in the owner's vault, which the meter mints after
+   the slot, so the plan is placed (up to what the vault holds) during the slot's settlement
+   window, before gate closure.
+
+Before sending anything it checks what the contract would reject, with one clear reason: the
+delegation (present, not expired), the owner's price bounds (a buy above ``maxBuyTick`` is
+lowered to it, a sell below ``minSellTick`` raised to it: a stricter price is still the
+owner's rule), the day's budget (a buy that does not fit is cut to what does, or refused), the
+owner's vault balance and the order window. Reads are retried with exponential backoff on
+connection errors; a send is never retried blindly (the node may have taken it): the intent
+stays open and step 1 settles it on the next call.
+
+State lives in one JSON file (written atomically: temp file, fsync, rename): per slot the
+decision and each order's status ``intent`` -> ``placed`` -> ``claimed`` (or ``refused`` /
+``failed``), plus the simulated state of charge. Decisions and actions go to an optional JSON
+lines log. The runtime holds only the agent key; the owner's key is never needed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import requests
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.exceptions import ProviderConnectionError, TimeExhausted
+
+from agents.community import TRUTHFUL, BatterySpec, Decision
+from agents.data.calendar import SLOT_HOURS
+from agents.errors import AgentError, ConfigError, PolicyError
+from agents.forecasting.base import HORIZON
+from agents.prosumer import RECENT_SLOTS, observation_vector
+from chain.contracts import EnergyChain
+from wallet.errors import TransactionError, TransactionRevertedError
+from wallet.transactions import TransactionSender
+
+logger = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+RPC_ERRORS: tuple[type[Exception], ...] = (
+    requests.RequestException,
+    ProviderConnectionError,
+    ConnectionError,
+    TimeoutError,
+    TimeExhausted,
+)
+"""Failures of the node connection (retried); contract reverts are not among them."""
+
+SEND_ERRORS: tuple[type[Exception], ...] = (TransactionError, *RPC_ERRORS)
+"""Failures of a send after which the node may or may not hold the transaction."""
+
+_T = TypeVar("_T")
+
+
+class AgentRuntimeError(AgentError, RuntimeError):
+    """The runtime cannot act: no delegation, expired, wrong chain, unusable state file."""
+
+
+# ---------------------------------------------------------------------------- forecasts
+@dataclass(frozen=True, slots=True)
+class SlotForecast:
+    """What the forecaster expects from the slot's hour on, hourly, ``HORIZON`` values each.
+
+    Attributes:
+        load_kw: household demand.
+        pv_kw: PV output.
+        retail: import tariff, EUR/kWh.
+        feed_in: export tariff, EUR/kWh.
+        slot_load_kw: expected demand during the slot itself (default: the first hour's).
+        slot_pv_kw: expected PV output during the slot itself.
+    """
+
+    load_kw: np.ndarray[Any, np.dtype[np.float64]]
+    pv_kw: np.ndarray[Any, np.dtype[np.float64]]
+    retail: np.ndarray[Any, np.dtype[np.float64]]
+    feed_in: np.ndarray[Any, np.dtype[np.float64]]
+    slot_load_kw: float | None = None
+    slot_pv_kw: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("load_kw", "pv_kw", "retail", "feed_in"):
+            if np.asarray(getattr(self, name)).shape != (HORIZON,):
+                raise ConfigError(f"forecast {name} must hold {HORIZON} hourly values")
+
+    @property
+    def load_now(self) -> float:
+        return float(self.load_kw[0] if self.slot_load_kw is None else self.slot_load_kw)
+
+    @property
+    def pv_now(self) -> float:
+        return float(self.pv_kw[0] if self.slot_pv_kw is None else self.slot_pv_kw)
+
+
+class Forecaster(Protocol):
+    """Forecasts for the slot starting at ``slot_start`` (unix seconds)."""
+
+    def forecast(self, slot_start: int) -> SlotForecast: ...
+
+
+class ReplayForecaster:
+    """Forecasts of one community household, replayed on the chain's clock.
+
+    A chain timestamp is mapped onto the simulated year by its day of year and time of day in
+    the package's fixed UTC+1 axis (:mod:`agents.data.calendar`); the forecasts are those the
+    simulator gives its agents (known day-ahead prices, forecast load and PV), so a policy sees
+    on chain what it saw in training.
+
+    Args:
+        community: the community (see :func:`agents.community.build_community`).
+        household: index of the household whose series are replayed.
+        forecasts: its forecasts (:func:`agents.forecasting.provider.household_forecasts`).
+    """
+
+    def __init__(self, community: Any, household: int, forecasts: Any) -> None:
+        self.community = community
+        self.household = household
+        self.forecasts = forecasts
+        self.year_start = datetime(community.config.year, 1, 1, tzinfo=UTC) - timedelta(hours=1)
+
+    @classmethod
+    def build(cls, household: int = 0, method: str = "naive") -> ReplayForecaster:
+        """Draw the default community and forecast ``household`` (seconds; cached on disk)."""
+        from agents.community import CommunityConfig, build_community
+        from agents.forecasting.provider import ForecastMethod, household_forecasts
+        from agents.rl.setup import DEFAULT_CACHE
+
+        community = build_community(CommunityConfig())
+        if not 0 <= household < len(community.households):
+            raise ConfigError(f"household {household} is not in the community")
+        forecasts = household_forecasts(
+            community.load_kw[household],
+            community.pv_kw[household],
+            community.spot,
+            community.config.year,
+            ForecastMethod(method),
+            cache_dir=DEFAULT_CACHE,
+        )
+        return cls(community, household, forecasts)
+
+    def slot_of_year(self, timestamp: int) -> int:
+        """The simulated year's slot at the same day of year and time of day (UTC+1)."""
+        local = datetime.fromtimestamp(timestamp, UTC) + timedelta(hours=1)
+        day = min(local.timetuple().tm_yday - 1, 364)
+        return day * 96 + (local.hour * 60 + local.minute) // 15
+
+    def forecast(self, slot_start: int) -> SlotForecast:
+        slot = self.slot_of_year(slot_start)
+        origin = max(slot // 4 - 1, 0)
+        fc, tariffs = self.forecasts, self.community.tariffs
+        spec = tariffs.spec
+        spot = fc.spot[origin] / 1000.0
+        return SlotForecast(
+            load_kw=np.asarray(fc.load_kw[origin], dtype=np.float64),
+            pv_kw=np.asarray(fc.pv_kw[origin], dtype=np.float64),
+            retail=(spot + spec.surcharges) * (1.0 + spec.vat),
+            feed_in=np.maximum(spot, 0.0) + spec.feed_in_premium,
+            slot_load_kw=float(self.community.load_kw[self.household, slot]),
+            slot_pv_kw=float(self.community.pv_kw[self.household, slot]),
+        )
+
+
+# ---------------------------------------------------------------------------- policies
+@dataclass(frozen=True, slots=True)
+class MarketSnapshot:
+    """The public book of recent slots, as tick fractions of the *decided* slot's price range.
+
+    Attributes:
+        recent: clearing fractions of the last :data:`RECENT_SLOTS` slots (-1: nothing cleared).
+        unfilled_bid: highest buy tick left (partly) unfilled in the last cleared slot (-1: none).
+        unfilled_ask: lowest sell tick left (partly) unfilled (-1: none).
+        imbalance_kwh: unfilled demand minus unfilled supply of that slot.
+    """
+
+    recent: tuple[float, ...] = (-1.0,) * RECENT_SLOTS
+    unfilled_bid: float = -1.0
+    unfilled_ask: float = -1.0
+    imbalance_kwh: float = 0.0
+
+    def anchors(self) -> tuple[float, float]:
+        """``(buy, sell)`` anchors as :func:`agents.envs.prosumer_env.market_anchors` defines."""
+        cleared = self.recent[-1]
+        buy = self.unfilled_ask if self.unfilled_ask >= 0 else (cleared if cleared >= 0 else 1.0)
+        sell = self.unfilled_bid if self.unfilled_bid >= 0 else (cleared if cleared >= 0 else 0.0)
+        return float(buy), float(sell)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotContext:
+    """Everything a policy may look at for one slot.
+
+    Attributes:
+        slot: the chain's slot number.
+        slot_start: its start, unix seconds.
+        soc_kwh: the battery's state of charge (0 without a battery).
+        battery: the battery, if any.
+        forecast: the forecast, if a forecaster is configured.
+        market: recent public results.
+    """
+
+    slot: int
+    slot_start: int
+    soc_kwh: float
+    battery: BatterySpec | None
+    forecast: SlotForecast | None
+    market: MarketSnapshot
+
+
+class RuntimePolicy(Protocol):
+    """Decides battery set-point and prices for one slot (a :class:`Decision`)."""
+
+    name: str
+
+    def decide(self, context: SlotContext) -> Decision: ...
+
+
+class TruthfulPolicy:
+    """Self-consumption, bid retail, ask feed-in."""
+
+    name = "truthful"
+
+    def decide(self, context: SlotContext) -> Decision:
+        return TRUTHFUL
+
+
+class FixedPolicy:
+    """One constant action of the learned agents' action space (``[-1, 1]^3``), anchored on the
+    market like theirs."""
+
+    def __init__(self, action: Sequence[float], name: str = "fixed") -> None:
+        self.action = np.asarray(action, dtype=np.float64)
+        if self.action.shape != (3,):
+            raise PolicyError("a fixed action has three values: battery, buy, sell")
+        self.name = name
+
+    def decide(self, context: SlotContext) -> Decision:
+        from agents.envs.prosumer_env import action_to_decision
+
+        return action_to_decision(self.action, context.market.anchors())
+
+
+class LearnedPolicy:
+    """A trained policy (ONNX export or stable-baselines3 ``.zip``) on runtime observations.
+
+    The observation is built with :func:`agents.prosumer.observation_vector` from the
+    forecast, the state of charge and the chain's recent clearing results, exactly the layout
+    the policy was trained on. Needs a forecaster and a battery.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from agents.rl.algorithms import Algo
+
+        self.path = path
+        self.name = path.stem
+        self.algo = Algo.DQN if "dqn" in path.stem.lower() else Algo.PPO
+        if not path.is_file():
+            raise PolicyError(f"no policy file at {path}")
+        if path.suffix == ".onnx":
+            from agents.rl.export import OnnxPolicy
+
+            onnx = OnnxPolicy(path, self.algo)
+            self._predict: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] = lambda obs: (
+                onnx.predict(obs[None, :])[0]
+            )
+        elif path.suffix == ".zip":
+            from agents.rl.algorithms import DQN_ACTIONS, load_model
+
+            model = load_model(str(path), self.algo)
+
+            def predict(obs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+                action, _ = model.predict(obs, deterministic=True)
+                if self.algo is Algo.DQN:
+                    return np.asarray(DQN_ACTIONS[int(np.asarray(action).reshape(-1)[0])])
+                return np.asarray(action)
+
+            self._predict = predict
+        else:
+            raise PolicyError(f"{path}: a policy is an .onnx or .zip file")
+
+    def observation(self, context: SlotContext) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """The policy's observation for ``context``."""
+        fc, battery = context.forecast, context.battery
+        if fc is None or battery is None:
+            raise PolicyError(f"policy {self.name} needs a forecaster and a battery")
+        local = datetime.fromtimestamp(context.slot_start, UTC) + timedelta(hours=1)
+        day = (local.hour * 60 + local.minute) / 1440.0
+        time_features = [
+            math.sin(2 * math.pi * day),
+            math.cos(2 * math.pi * day),
+            1.0 if local.weekday() >= 5 else 0.0,
+        ]
+        return observation_vector(
+            soc_kwh=context.soc_kwh,
+            capacity_kwh=battery.capacity_kwh,
+            power_kw=battery.power_kw,
+            time_features=time_features,
+            retail=float(fc.retail[0]),
+            feed_in=float(fc.feed_in[0]),
+            retail_24h=fc.retail,
+            load_kw=fc.load_kw,
+            pv_kw=fc.pv_kw,
+            recent=np.asarray(context.market.recent, dtype=np.float64),
+            unfilled_bid=context.market.unfilled_bid,
+            unfilled_ask=context.market.unfilled_ask,
+            imbalance_kwh=context.market.imbalance_kwh,
+        )
+
+    def decide(self, context: SlotContext) -> Decision:
+        from agents.envs.prosumer_env import action_to_decision
+        from agents.rl.algorithms import battery_reach
+
+        action = self._predict(self.observation(context))
+        return action_to_decision(action, context.market.anchors(), battery_reach(self.algo))
+
+
+def load_policy(spec: str | Path) -> RuntimePolicy:
+    """``truthful``, ``halfway`` (the anchored zero action) or a policy file.
+
+    Raises:
+        PolicyError: an unknown name or a file that is not a policy.
+    """
+    text = str(spec)
+    if text == "truthful":
+        return TruthfulPolicy()
+    if text == "halfway":
+        return FixedPolicy([0.0, 0.0, 0.0], name="halfway")
+    path = Path(text)
+    if path.suffix not in (".onnx", ".zip"):
+        raise PolicyError(f"policy {text!r}: use truthful, halfway, or an .onnx/.zip file")
+    return LearnedPolicy(path)
+
+
+# ---------------------------------------------------------------------------- reports
+@dataclass(frozen=True, slots=True)
+class OrderAction:
+    """An order the runtime placed, refused, reconciled or claimed."""
+
+    slot: int
+    side: str
+    tick: int
+    qty_wh: int
+    order_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class StepReport:
+    """What one :meth:`AgentRuntime.step` did.
+
+    Attributes:
+        now: the time the step acted at.
+        decided_slot: the slot decided in this step (None: already decided or not open).
+        decision: the policy's decision for it.
+        placed: orders placed (or found on chain by reconciliation).
+        refused: orders not sent, with the reason (bounds, budget, balance, window).
+        claimed: claimed orders with ``(order_id, filled_wh, amount, refund)``.
+        cleared: slots this runtime cleared.
+        errors: RPC or transaction failures (the step carried on; state stays consistent).
+    """
+
+    now: int
+    decided_slot: int | None = None
+    decision: Decision | None = None
+    placed: list[OrderAction] = field(default_factory=list)
+    refused: list[OrderAction] = field(default_factory=list)
+    claimed: list[tuple[int, int, int, int]] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DelegationView:
+    """The agent's delegation as stored on chain, and what it allows today."""
+
+    budget_per_day: int
+    max_buy_tick: int
+    min_sell_tick: int
+    expiry: int
+    spent_today: int
+
+    def remaining(self) -> int:
+        return max(self.budget_per_day - self.spent_today, 0)
+
+
+# ---------------------------------------------------------------------------- state
+class _State:
+    """The durable state file (JSON, atomic writes)."""
+
+    def __init__(self, path: Path, identity: dict[str, Any], soc_kwh: float) -> None:
+        self.path = path
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+            except ValueError as exc:
+                raise AgentRuntimeError(f"state file {path} is not JSON: {exc}") from None
+            if data.get("version") != STATE_VERSION:
+                raise AgentRuntimeError(f"state file {path} has an unknown version")
+            for key, value in identity.items():
+                if data.get(key) != value:
+                    raise AgentRuntimeError(
+                        f"state file {path} belongs to {key} {data.get(key)}, not {value}"
+                    )
+            self.data: dict[str, Any] = data
+        else:
+            self.data = {"version": STATE_VERSION, **identity, "soc_kwh": soc_kwh, "slots": {}}
+            self.save()
+
+    @property
+    def slots(self) -> dict[str, dict[str, Any]]:
+        slots: dict[str, dict[str, Any]] = self.data["slots"]
+        return slots
+
+    def slot(self, slot: int) -> dict[str, Any] | None:
+        return self.slots.get(str(slot))
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w") as handle:
+            json.dump(self.data, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(self.path)
+
+
+# ---------------------------------------------------------------------------- runtime
+class AgentRuntime:
+    """One owner's trading agent on an EnergyChain market (see the module docstring).
+
+    Args:
+        chain: handles of the deployed contracts (``chain.contracts.EnergyChain``).
+        sender: a ``TransactionSender`` for the *agent* key.
+        owner: the owner who delegated to the agent.
+        policy: decides battery and prices per slot.
+        state_path: the durable state file (created if missing).
+        forecaster: forecasts per slot; without one no buy/sell plan is made from forecasts
+            and only the sell of energy already in the vault is offered.
+        battery: the owner's battery (simulated from the decisions; None: no battery).
+        log_path: JSON lines decision log (None: the ``agents.runtime`` logger only).
+        clear_slots: clear slots past gate closure that nobody cleared, before claiming.
+        retries: attempts of a read on connection errors.
+        backoff: first wait between attempts, seconds (doubles each time).
+        sleep: the wait function (tests pass a no-op).
+    """
+
+    def __init__(
+        self,
+        chain: EnergyChain,
+        sender: TransactionSender,
+        owner: str,
+        policy: RuntimePolicy,
+        state_path: Path,
+        forecaster: Forecaster | None = None,
+        *,
+        battery: BatterySpec | None = None,
+        log_path: Path | None = None,
+        clear_slots: bool = False,
+        retries: int = 5,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not Web3.is_address(owner):
+            raise ConfigError(f"owner {owner!r} is not an Ethereum address")
+        self.chain = chain
+        self.market = chain.market
+        self.sender = sender
+        self.w3 = sender.w3
+        self.owner: ChecksumAddress = Web3.to_checksum_address(owner)
+        self.agent: ChecksumAddress = sender.address
+        if self.agent == self.owner:
+            raise ConfigError("the agent key is the owner's key: delegate to a separate agent key")
+        self.policy = policy
+        self.forecaster = forecaster
+        self.battery = battery
+        self.log_path = log_path
+        self.clear_slots = clear_slots
+        self.retries = max(1, retries)
+        self.backoff = backoff
+        self._sleep = sleep
+        params = self._read(lambda: self.market.call("params"))
+        self.price_floor, self.tick_size, self.max_tick = (int(v) for v in params[:3])
+        self.settlement_seconds = int(params[3])
+        self.open_ahead_seconds = int(params[4])
+        self.min_order_wh = int(params[5])
+        self.epoch = int(self._read(lambda: self.market.call("epoch")))
+        self.slot_seconds = int(self._read(lambda: self.market.call("slotSeconds")))
+        soc = battery.initial_soc * battery.capacity_kwh if battery else 0.0
+        self.state = _State(
+            state_path,
+            {
+                "chain_id": sender.chain_id,
+                "market": self.market.address,
+                "owner": self.owner,
+                "agent": self.agent,
+            },
+            soc,
+        )
+
+    # ------------------------------------------------------------------ time
+    def slot_at(self, timestamp: int) -> int:
+        """The slot running at ``timestamp``."""
+        return (timestamp - self.epoch) // self.slot_seconds
+
+    def slot_start(self, slot: int) -> int:
+        return self.epoch + slot * self.slot_seconds
+
+    def gate_closure(self, slot: int) -> int:
+        return self.slot_start(slot) + self.slot_seconds + self.settlement_seconds
+
+    # ------------------------------------------------------------------ prices
+    def tick_for(self, price_per_kwh: float) -> int:
+        """The nearest tick of ``price_per_kwh`` (payment base units per kWh), in range."""
+        tick = round((price_per_kwh - self.price_floor) / self.tick_size)
+        return min(max(tick, 0), self.max_tick)
+
+    def price_of(self, tick: int) -> int:
+        return self.price_floor + tick * self.tick_size
+
+    def _unit(self) -> float:
+        """Payment base units per EUR (the token's decimals, read once)."""
+        if not hasattr(self, "_unit_cache"):
+            decimals = int(self._read(lambda: self.chain.payment.call("decimals")))
+            self._unit_cache = float(10**decimals)
+        return self._unit_cache
+
+    def _range(self, forecast: SlotForecast | None) -> tuple[float, float]:
+        """``(feed-in, retail)`` of the decided slot in base units per kWh (the market's range
+        without a forecast)."""
+        top = float(self.price_of(self.max_tick))
+        if forecast is None:
+            return float(self.price_floor), top
+        unit = self._unit()
+        return float(forecast.feed_in[0]) * unit, float(forecast.retail[0]) * unit
+
+    def _frac(self, tick: int, low: float, high: float) -> float:
+        if high <= low:
+            return 0.0
+        return min(max((self.price_of(tick) - low) / (high - low), 0.0), 1.0)
+
+    # ------------------------------------------------------------------ reads
+    def _read(self, fn: Callable[[], _T]) -> _T:
+        """``fn()`` with retries and exponential backoff on connection errors."""
+        wait = self.backoff
+        for attempt in range(1, self.retries + 1):
+            try:
+                return fn()
+            except RPC_ERRORS as exc:
+                if attempt == self.retries:
+                    raise AgentRuntimeError(
+                        f"the node did not answer after {self.retries} attempts: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from None
+                self._log("rpc_retry", attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+                self._sleep(wait)
+                wait *= 2
+        raise AssertionError("unreachable")
+
+    def delegation(self, now: int) -> DelegationView:
+        """The agent's delegation (raises :class:`AgentRuntimeError` if absent or expired)."""
+        raw = self._read(lambda: self.market.call("delegation", self.owner, self.agent))
+        budget, max_buy, min_sell, expiry, day, spent = (int(v) for v in raw)
+        if expiry == 0:
+            raise AgentRuntimeError(
+                f"{self.owner} has not authorized agent {self.agent} on market "
+                f"{self.market.address} (or revoked it): `enerwise wallet agent grant` first"
+            )
+        if expiry <= now:
+            raise AgentRuntimeError(
+                f"the delegation of agent {self.agent} expired at "
+                f"{datetime.fromtimestamp(expiry, UTC).isoformat()}"
+            )
+        return DelegationView(
+            budget_per_day=budget,
+            max_buy_tick=max_buy,
+            min_sell_tick=min_sell,
+            expiry=expiry,
+            spent_today=spent if day == now // 86_400 else 0,
+        )
+
+    def _clearing(self, slot: int) -> tuple[Any, ...]:
+        return tuple(self._read(lambda: self.market.call("clearing", slot)))
+
+    def market_snapshot(self, slot: int, low: float, high: float) -> MarketSnapshot:
+        """Recent public results before ``slot``, as fractions of ``low..high``."""
+        recent: list[float] = []
+        last: tuple[Any, ...] | None = None
+        for s in range(slot - RECENT_SLOTS, slot):
+            record = self._clearing(s) if s >= 0 else None
+            if record is None or not record[0] or int(record[1]) == 0:
+                recent.append(-1.0)
+            else:
+                recent.append(self._frac(int(record[2]), low, high))
+            if record is not None and record[0]:
+                last = record
+        if last is None:
+            return MarketSnapshot(recent=tuple(recent))
+        _, _, _, b_tick, b_filled, b_total, s_tick, s_filled, s_total = (int(v) for v in last)
+        bid = self._frac(b_tick, low, high) if b_total > b_filled else -1.0
+        ask = self._frac(s_tick, low, high) if s_total > s_filled else -1.0
+        imbalance = ((b_total - b_filled) - (s_total - s_filled)) / 1000.0
+        return MarketSnapshot(tuple(recent), bid, ask, imbalance)
+
+    # ------------------------------------------------------------------ logging
+    def _log(self, event: str, **fields: Any) -> None:
+        record = {"time": datetime.now(UTC).isoformat(), "event": event, "owner": self.owner}
+        record.update(fields)
+        logger.info("%s %s", event, fields)
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a") as handle:
+                handle.write(json.dumps(record, default=str) + "\n")
+
+    # ------------------------------------------------------------------ the step
+    def step(self, now_ts: int) -> StepReport:
+        """Reconcile open intents, claim cleared slots, decide and order for the next slot.
+
+        Raises:
+            AgentRuntimeError: the delegation is missing or expired, or the node stays
+                unreachable for every retry.
+        """
+        report = StepReport(now=now_ts)
+        self.reconcile(report)
+        self._claim(now_ts, report)
+        delegation = self.delegation(now_ts)
+        self._decide(now_ts, delegation, report)
+        self._place_sells(now_ts, report)
+        return report
+
+    def reconcile(self, report: StepReport | None = None) -> None:
+        """Settle every order intent whose outcome is not recorded (see the module docstring)."""
+        report = report or StepReport(now=0)
+        for key, entry in self.state.slots.items():
+            for order in entry["orders"]:
+                if order["status"] != "intent":
+                    continue
+                found = self._find_order(int(key), order)
+                if found is not None:
+                    order.update(status="placed", order_id=found)
+                    self._log("reconciled", slot=int(key), order_id=found, found=True)
+                    report.placed.append(_action(int(key), order))
+                elif self._pending_txs():
+                    report.errors.append(f"slot {key}: a transaction is still pending; waiting")
+                    continue
+                else:
+                    order["status"] = "unsent"
+                    self._log("reconciled", slot=int(key), found=False, **_fields(order))
+                self.state.save()
+
+    def _pending_txs(self) -> bool:
+        pending = self._read(lambda: self.w3.eth.get_transaction_count(self.agent, "pending"))
+        latest = self._read(lambda: self.w3.eth.get_transaction_count(self.agent, "latest"))
+        return int(pending) > int(latest)
+
+    def _find_order(self, slot: int, order: dict[str, Any]) -> int | None:
+        """The id of the agent's order matching ``order`` on chain, if it exists."""
+        logs = self._read(
+            lambda: self.market.contract.events.OrderPlaced().get_logs(
+                from_block=int(order["block"]),
+                argument_filters={"owner": self.owner, "slot": slot},
+            )
+        )
+        known = {
+            int(o["order_id"])
+            for e in self.state.slots.values()
+            for o in e["orders"]
+            if o.get("order_id") is not None
+        }
+        for log in logs:
+            args = log["args"]
+            if (
+                bool(args["isBuy"]) != (order["side"] == "buy")
+                or int(args["tick"]) != order["tick"]
+                or int(args["qtyWh"]) != order["qty_wh"]
+                or int(args["orderId"]) in known
+            ):
+                continue
+            tx_hash = log["transactionHash"]
+            tx = self._read(lambda h=tx_hash: self.w3.eth.get_transaction(h))  # type: ignore[misc]
+            if Web3.to_checksum_address(tx["from"]) == self.agent:
+                return int(args["orderId"])
+        return None
+
+    # ------------------------------------------------------------------ deciding
+    def _decide(self, now: int, delegation: DelegationView, report: StepReport) -> None:
+        slot = self.slot_at(now) + 1
+        existing = self.state.slot(slot)
+        if existing is not None:
+            self._retry_unsent(slot, existing, now, delegation, report)
+            return
+        start = self.slot_start(slot)
+        if now + self.open_ahead_seconds < start:
+            return
+        forecast = self.forecaster.forecast(start) if self.forecaster is not None else None
+        low, high = self._range(forecast)
+        soc = float(self.state.data["soc_kwh"])
+        context = SlotContext(
+            slot=slot,
+            slot_start=start,
+            soc_kwh=soc,
+            battery=self.battery,
+            forecast=forecast,
+            market=self.market_snapshot(slot, low, high),
+        )
+        decision = self.policy.decide(context)
+        net_wh, power, soc_next = self._plan(decision, forecast, soc)
+        buy_tick = self.tick_for(low + decision.buy_frac * (high - low))
+        sell_tick = self.tick_for(low + decision.sell_frac * (high - low))
+        entry: dict[str, Any] = {
+            "decision": asdict(decision),
+            "net_wh": net_wh,
+            "battery_kw": power,
+            "sell_plan_wh": max(-net_wh, 0),
+            "sell_tick": sell_tick,
+            "orders": [],
+        }
+        self.state.slots[str(slot)] = entry
+        self.state.data["soc_kwh"] = soc_next
+        self.state.save()
+        report.decided_slot, report.decision = slot, decision
+        self._log(
+            "decision",
+            slot=slot,
+            policy=self.policy.name,
+            battery=decision.battery,
+            buy_frac=decision.buy_frac,
+            sell_frac=decision.sell_frac,
+            net_wh=net_wh,
+            soc_kwh=soc_next,
+            buy_tick=buy_tick,
+            sell_tick=sell_tick,
+        )
+        if net_wh > 0:
+            self._place(slot, entry, True, buy_tick, net_wh, now, delegation, report)
+
+    def _plan(
+        self, decision: Decision, forecast: SlotForecast | None, soc: float
+    ) -> tuple[int, float, float]:
+        """``(net import Wh, battery kW, next state of charge)`` the decision implies."""
+        if forecast is None:
+            return 0, 0.0, soc
+        surplus = forecast.pv_now - forecast.load_now
+        power = 0.0
+        if self.battery is not None:
+            power = self.battery.power(decision.battery, surplus, soc)
+            soc = self.battery.next_soc(soc, power)
+        net = round((power - surplus) * SLOT_HOURS * 1000.0)
+        return int(net), float(power), float(soc)
+
+    def _retry_unsent(
+        self, slot: int, entry: dict[str, Any], now: int, d: DelegationView, report: StepReport
+    ) -> None:
+        for order in entry["orders"]:
+            if order["status"] == "unsent":
+                order["status"] = "retried"
+                self._place(
+                    slot,
+                    entry,
+                    order["side"] == "buy",
+                    order["tick"],
+                    order["qty_wh"],
+                    now,
+                    d,
+                    report,
+                )
+
+    # ------------------------------------------------------------------ placing
+    def _check(
+        self, slot: int, is_buy: bool, tick: int, qty: int, now: int, d: DelegationView
+    ) -> tuple[int, int, str | None, list[str]]:
+        """``(tick, qty, refusal reason, adjustments)`` under the contract's rules."""
+        notes: list[str] = []
+        if now >= self.gate_closure(slot):
+            return tick, qty, f"slot {slot} closed at {self.gate_closure(slot)}", notes
+        if is_buy and tick > d.max_buy_tick:
+            notes.append(f"buy tick {tick} lowered to the owner's max buy tick {d.max_buy_tick}")
+            tick = d.max_buy_tick
+        if not is_buy and tick < d.min_sell_tick:
+            notes.append(f"sell tick {tick} raised to the owner's min sell tick {d.min_sell_tick}")
+            tick = d.min_sell_tick
+        if tick > self.max_tick:
+            return tick, qty, f"tick {tick} above the market's max tick {self.max_tick}", notes
+        if is_buy:
+            price = self.price_of(tick)
+            remaining = d.remaining()
+            balance = int(self._read(lambda: self.market.call("balanceOf", self.owner)))
+            affordable = min(remaining, balance)
+            if _cost(qty, price) > affordable:
+                fit = affordable * 1000 // price if price else qty
+                while fit > 0 and _cost(fit, price) > affordable:
+                    fit -= 1
+                if fit < self.min_order_wh:
+                    why = (
+                        f"budget: {_cost(qty, price)} needed, {remaining} of "
+                        f"{d.budget_per_day} left today"
+                        if remaining <= balance
+                        else f"owner's vault holds {balance}, {_cost(qty, price)} needed"
+                    )
+                    return tick, qty, why, notes
+                notes.append(f"quantity cut from {qty} to {fit} Wh to fit the budget/balance")
+                qty = int(fit)
+        if qty < self.min_order_wh:
+            return tick, qty, f"{qty} Wh is below the market's minimum {self.min_order_wh}", notes
+        return tick, qty, None, notes
+
+    def _place(
+        self,
+        slot: int,
+        entry: dict[str, Any],
+        is_buy: bool,
+        tick: int,
+        qty: int,
+        now: int,
+        d: DelegationView,
+        report: StepReport,
+    ) -> None:
+        side = "buy" if is_buy else "sell"
+        tick, qty, refusal, notes = self._check(slot, is_buy, tick, qty, now, d)
+        for note in notes:
+            self._log("adjusted", slot=slot, side=side, note=note)
+        if refusal is not None:
+            action = OrderAction(slot, side, tick, qty, reason=refusal)
+            entry["orders"].append({**_order_fields(action), "status": "refused"})
+            self.state.save()
+            report.refused.append(action)
+            self._log("refused", slot=slot, side=side, tick=tick, qty_wh=qty, reason=refusal)
+            return
+        block = int(self._read(lambda: self.w3.eth.block_number))
+        order: dict[str, Any] = {
+            "side": side,
+            "tick": tick,
+            "qty_wh": qty,
+            "status": "intent",
+            "block": block,
+            "order_id": None,
+        }
+        entry["orders"].append(order)
+        self.state.save()  # the intent is durable before anything is sent
+        self._log("intent", slot=slot, **_fields(order))
+        request = self.market.request("placeOrder", self.owner, slot, is_buy, tick, qty)
+        try:
+            receipt = self._send(request)
+        except TransactionRevertedError as exc:
+            order["status"] = "failed"
+            order["reason"] = str(exc)
+            self.state.save()
+            report.errors.append(f"slot {slot} {side}: {exc}")
+            self._log("failed", slot=slot, side=side, error=str(exc))
+            return
+        except SEND_ERRORS as exc:
+            # The node may or may not have the transaction: leave the intent for reconcile().
+            report.errors.append(f"slot {slot} {side}: {type(exc).__name__}: {exc}")
+            self._log("send_error", slot=slot, side=side, error=f"{type(exc).__name__}: {exc}")
+            return
+        events = self.market.events(receipt, "OrderPlaced")
+        order_id = int(events[0]["args"]["orderId"])
+        order.update(status="placed", order_id=order_id, tx=receipt["transactionHash"].to_0x_hex())
+        self.state.save()
+        action = OrderAction(slot, side, tick, qty, order_id=order_id)
+        report.placed.append(action)
+        self._log("placed", slot=slot, order_id=order_id, tx=order["tx"], **_fields(order))
+
+    def _send(self, request: Any) -> Any:
+        """Hook for sending (tests interpose a crash here)."""
+        return self.sender.transact(request)
+
+    def _place_sells(self, now: int, report: StepReport) -> None:
+        """Offer planned exports of ended slots whose tokens the vault now holds."""
+        current = self.slot_at(now)
+        delegation: DelegationView | None = None
+        for key, entry in list(self.state.slots.items()):
+            slot = int(key)
+            plan = int(entry.get("sell_plan_wh", 0))
+            if plan <= 0 or slot >= current or now >= self.gate_closure(slot):
+                continue
+            offered = sum(
+                o["qty_wh"]
+                for o in entry["orders"]
+                if o["side"] == "sell" and o["status"] in ("intent", "placed", "claimed")
+            )
+            if offered >= plan:
+                continue
+            held = int(
+                self._read(
+                    lambda s=slot: self.market.call(  # type: ignore[misc]
+                        "energyBalanceOf", self.owner, s
+                    )
+                )
+            )
+            qty = min(plan - offered, held)
+            if qty < self.min_order_wh:
+                continue
+            delegation = delegation or self.delegation(now)
+            self._place(slot, entry, False, int(entry["sell_tick"]), qty, now, delegation, report)
+
+    # ------------------------------------------------------------------ claims
+    def _claim(self, now: int, report: StepReport) -> None:
+        by_slot: dict[int, list[dict[str, Any]]] = {}
+        for key, entry in self.state.slots.items():
+            placed = [o for o in entry["orders"] if o["status"] == "placed"]
+            if placed and now >= self.gate_closure(int(key)):
+                by_slot[int(key)] = placed
+        ids: list[int] = []
+        orders: dict[int, dict[str, Any]] = {}
+        for slot, placed in sorted(by_slot.items()):
+            if not self._clearing(slot)[0]:
+                if not self.clear_slots:
+                    continue
+                try:
+                    self._send(self.market.request("clear", slot))
+                    report.cleared.append(slot)
+                    self._log("cleared", slot=slot)
+                except TransactionRevertedError as exc:
+                    if "AlreadyCleared" not in str(exc):
+                        report.errors.append(f"clear {slot}: {exc}")
+                        continue
+                except SEND_ERRORS as exc:
+                    report.errors.append(f"clear {slot}: {type(exc).__name__}: {exc}")
+                    continue
+            for order in placed:
+                ids.append(int(order["order_id"]))
+                orders[int(order["order_id"])] = order
+        if not ids:
+            return
+        try:
+            receipt = self._send(self.market.request("claimBatch", ids))
+        except SEND_ERRORS as exc:
+            report.errors.append(f"claim {ids}: {type(exc).__name__}: {exc}")
+            self._log("claim_error", order_ids=ids, error=str(exc))
+            self._mark_claimed_elsewhere(orders)
+            return
+        for event in self.market.events(receipt, "OrderClaimed"):
+            args = event["args"]
+            order_id = int(args["orderId"])
+            order = orders[order_id]
+            order.update(
+                status="claimed",
+                filled_wh=int(args["filledWh"]),
+                amount=int(args["amount"]),
+                refund=int(args["refund"]),
+            )
+            report.claimed.append(
+                (order_id, int(args["filledWh"]), int(args["amount"]), int(args["refund"]))
+            )
+            self._log(
+                "claimed",
+                order_id=order_id,
+                filled_wh=int(args["filledWh"]),
+                amount=int(args["amount"]),
+                refund=int(args["refund"]),
+            )
+        self.state.save()
+
+    def _mark_claimed_elsewhere(self, orders: dict[int, dict[str, Any]]) -> None:
+        """Orders someone else claimed (the contract deleted them) are done, not retried."""
+        changed = False
+        for order_id, order in orders.items():
+            stored = self._read(lambda i=order_id: self.market.call("order", i))  # type: ignore[misc]
+            if str(stored[0]) == _ZERO:
+                order["status"] = "claimed"
+                changed = True
+        if changed:
+            self.state.save()
+
+
+_ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def _cost(qty_wh: int, price: int) -> int:
+    """Buy escrow: ``ceil(qty * price / 1000)`` as the contract computes it."""
+    return -(-qty_wh * price // 1000)
+
+
+def _fields(order: dict[str, Any]) -> dict[str, Any]:
+    return {k: order[k] for k in ("side", "tick", "qty_wh") if k in order}
+
+
+def _order_fields(action: OrderAction) -> dict[str, Any]:
+    return {
+        "side": action.side,
+        "tick": action.tick,
+        "qty_wh": action.qty_wh,
+        "order_id": action.order_id,
+        "reason": action.reason,
+    }
+
+
+def _action(slot: int, order: dict[str, Any]) -> OrderAction:
+    return OrderAction(slot, order["side"], order["tick"], order["qty_wh"], order.get("order_id"))
