@@ -2,23 +2,160 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import signal
+from datetime import date
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 
 from enerwise.cli.console import console, err_console, print_json
 
 
-def demo(
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-) -> None:
-    """Start a local chain, deploy EnergyChain, run a scripted market round, stop the chain."""
-    from enerwise.demo import run_scripted_round  # imports web3 and starts anvil: only when run
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        month, day = (int(part) for part in text.split("-"))
+        return date(2018, month, day)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a day as MM-DD (e.g. 06-21)") from None
 
-    summary = run_scripted_round(progress=None if json_out else err_console.print)
-    if json_out:
-        print_json(summary)
-        return
-    console.print("\n[bold]EnergyChain demo: one slot, read back from the chain[/]")
-    for key, value in summary.items():
-        console.print(f"  {key:<28} {value}")
+
+def demo(
+    slots: Annotated[int, typer.Option(min=1, help="15-minute slots to trade (96 = a day).")] = 96,
+    households: Annotated[int, typer.Option(min=2, max=500, help="Community members.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the community and of every key.")] = 0,
+    realtime: Annotated[
+        bool, typer.Option("--realtime", help="Wall-clock 15-minute slots.")
+    ] = False,
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Serve the API and dApp until Ctrl-C.")
+    ] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="API port on 127.0.0.1.")] = 8000,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write report.json and PNG plots here.")
+    ] = None,
+    day: Annotated[
+        str | None, typer.Option("--day", help="Day of the data year to replay, MM-DD.")
+    ] = None,
+    start_hour: Annotated[
+        int, typer.Option(min=0, max=23, help="Local hour (UTC+1) the simulated day starts at.")
+    ] = 10,
+    modbus_meters: Annotated[
+        int, typer.Option(min=0, help="Meters served by a Modbus TCP server.")
+    ] = 3,
+    mqtt_meters: Annotated[int, typer.Option(min=0, help="Meters publishing over MQTT.")] = 3,
+    mqtt_broker: Annotated[str, typer.Option(help="MQTT broker host:port.")] = "127.0.0.1:1883",
+) -> None:
+    """A community market day on a local chain: real-data households, Modbus and MQTT meters
+    read by oracles, pretrained and truthful agents trading, every slot cleared, the indexer
+    and API at http://127.0.0.1:PORT; the report is read back from the chain."""
+    from enerwise.demo import DemoConfig, DemoError, check_port_free
+
+    logging.basicConfig(level=logging.ERROR if json_out else logging.WARNING)
+
+    def _interrupt(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        config = DemoConfig(
+            slots=slots,
+            households=households,
+            seed=seed,
+            realtime=realtime,
+            keep_running=keep_running,
+            port=port,
+            report_dir=report,
+            data_day=_day(day),
+            start_hour=start_hour,
+            modbus_meters=modbus_meters,
+            mqtt_meters=mqtt_meters,
+            mqtt_broker=mqtt_broker,
+        )
+        check_port_free(config.port)  # before the heavy imports: a mistake answers at once
+        from enerwise.demo.live import LiveView
+        from enerwise.demo.run import Observer, run_demo
+
+        if json_out:
+            run_demo(config, Observer(), on_report=print_json)
+        else:
+            _run_live(config, run_demo, Observer, LiveView)
+    except DemoError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted: every process the demo started is stopped")
+        raise typer.Exit(130) from None
+
+
+def _run_live(config: Any, run_demo: Any, observer_cls: Any, view_cls: Any) -> None:
+    from rich.live import Live
+
+    view = view_cls()
+    with Live(view.render(), console=console, refresh_per_second=4, transient=False) as live:
+
+        def report(result: dict[str, Any]) -> None:
+            live.stop()
+            _final(result)
+
+        def note(message: str) -> None:
+            view.note(message)
+            live.update(view.render())
+
+        def slot(summary: Any, standings: Any) -> None:
+            view.slot(summary, standings)
+            live.update(view.render())
+
+        run_demo(config, observer_cls(on_note=note, on_slot=slot), on_report=report)
+
+
+def _final(r: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title="The day, read back from the chain", show_header=False)
+    table.add_column(justify="left")
+    table.add_column(justify="right")
+    rows = [
+        ("slots / households", f"{r['slots']} / {r['households']} (data day {r['data_day']})"),
+        ("meters", ", ".join(f"{n} {kind}" for kind, n in r["meters"].items())),
+        ("minted (attributed export)", f"{r['minted_wh'] / 1000:,.2f} kWh"),
+        (
+            "metered export / import",
+            f"{r['metered_export_wh'] / 1000:,.2f} / {r['metered_import_wh'] / 1000:,.2f} kWh",
+        ),
+        (
+            "traded P2P",
+            f"{r['traded_wh'] / 1000:,.2f} kWh ({100 * r['local_share']:.1f} % of import)",
+        ),
+        ("paid by buyers", f"{r['paid'] / 1e6:,.4f} EUR"),
+        ("received by sellers", f"{r['received'] / 1e6:,.4f} EUR"),
+        ("fees to the treasury", f"{r['fees'] / 1e6:,.4f} EUR"),
+        (
+            "escrow left in the market",
+            f"{r['escrow_left'] / 1e6:,.6f} EUR, {r['energy_escrow_left_wh']} Wh",
+        ),
+        (
+            "saved vs grid: agents / baselines",
+            f"{r['agents_savings'] / 1e6:,.4f} / {r['baseline_savings'] / 1e6:,.4f} EUR",
+        ),
+        ("first cleared slot after", f"{r['timing']['first_cleared_slot_s']} s"),
+        ("wall time", f"{r['timing']['total_s']} s"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for check, ok in r["conservation"].items():
+        console.print(f"  {'[green]ok[/]' if ok else '[red]FAILED[/]'}  {check}")
+    verdict = (
+        "[green]conservation holds[/]" if r["conservation_ok"] else "[red]conservation FAILED[/]"
+    )
+    console.print(verdict)
+    for note in r["notes"]:
+        console.print(f"[dim]{note}[/]")
+    for path in r.get("files", []):
+        console.print(f"wrote {path}")

@@ -1,0 +1,314 @@
+"""The market day read back from the chain: totals, per-slot and per-household figures, and
+the conservation identities they must satisfy.
+
+Nothing here uses what the simulator or the traders think happened: energy and money come from
+contract views (``energyTotals``, ``totalSupply``, ``balanceOf``, ``energyBalanceOf``,
+``clearing``, ``order``) and event logs (``OrderPlaced``, ``OrderClaimed``, ``Deposited``, ...).
+
+Conservation (derived from the contracts; docs/contracts.md sections 4 to 7 and 12):
+
+*Energy.* The registry mints exactly the attributed export:
+``minted = energyTotals.attributedExportWh = sum of mints (TransferSingle from 0)``.
+Redemption burns: ``sum_s totalSupply(s) + redeemed = minted``. Every token is held by a wallet
+or by the market: ``sum_s (wallets(s) + marketHeld(s)) = sum_s totalSupply(s)``. Inside the
+market, tokens are credited to vault balances or escrowed by resting sells; a claim moves a
+seller's given Wh to the buyer's received Wh and the rationing rounding (given - received >= 0)
+stays in the market credited to nobody:
+``marketHeld = vaultEnergy + openSellEscrow + (soldWh - boughtWh)``.
+
+*Money.* ``deposits - withdrawals = paymentToken.balanceOf(market)``; inside, buyers' escrow
+pays sellers (net), the treasury (fees) and the rounding (``paid - received - fees >= 0``) that
+stays in the market: ``held = vaultBalances + openBuyEscrow + (paid - received - fees)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+
+from market.sandbox import Sandbox
+
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order_id: int
+    owner: str
+    slot: int
+    is_buy: bool
+    tick: int
+    qty_wh: int
+
+
+@dataclass(frozen=True)
+class ClaimedOrder:
+    order_id: int
+    owner: str
+    filled_wh: int
+    amount: int
+    fee: int
+    refund: int
+
+
+@dataclass
+class Ledger:
+    """Everything the report needs, read from the chain at the latest block."""
+
+    orders: dict[int, PlacedOrder] = field(default_factory=dict)
+    claims: dict[int, ClaimedOrder] = field(default_factory=dict)
+    cancelled: set[int] = field(default_factory=set)
+    cleared: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """slot -> (volume Wh, clearing tick), from ``SlotCleared``."""
+    totals: dict[str, int] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def conservation_ok(self) -> bool:
+        return bool(self.checks) and all(self.checks.values())
+
+    def follow(self, sandbox: Sandbox, from_block: int) -> int:
+        """Add the orders and claims logged from ``from_block`` on; returns the next block."""
+        latest = int(sandbox.w3.eth.block_number)
+        if latest < from_block:
+            return from_block
+        market = sandbox.contracts.market
+        for log in _logs(sandbox, market, "OrderPlaced", from_block, to_block=latest):
+            self._placed(log["args"])
+        for log in _logs(sandbox, market, "OrderClaimed", from_block, to_block=latest):
+            self._claimed(log["args"])
+        return latest + 1
+
+    def _placed(self, a: Any) -> None:
+        self.orders[int(a["orderId"])] = PlacedOrder(
+            int(a["orderId"]),
+            a["owner"],
+            int(a["slot"]),
+            bool(a["isBuy"]),
+            int(a["tick"]),
+            int(a["qtyWh"]),
+        )
+
+    def _claimed(self, a: Any) -> None:
+        self.claims[int(a["orderId"])] = ClaimedOrder(
+            int(a["orderId"]),
+            a["owner"],
+            int(a["filledWh"]),
+            int(a["amount"]),
+            int(a["fee"]),
+            int(a["refund"]),
+        )
+
+
+def _logs(
+    sandbox: Sandbox,
+    contract: Any,
+    event: str,
+    from_block: int,
+    to_block: int | None = None,
+    filters: dict[str, Any] | None = None,
+) -> list[Any]:
+    getter = contract.contract.events[event]()
+    return list(
+        getter.get_logs(
+            from_block=from_block,
+            to_block=to_block if to_block is not None else "latest",
+            argument_filters=filters or None,
+        )
+    )
+
+
+def _uint_calls(
+    w3: Web3, calls: Sequence[tuple[Any, str, tuple[Any, ...]]], chunk: int = 1_000
+) -> list[int]:
+    """``uint256`` views ``(handle, function, args)`` as JSON-RPC batches of ``eth_call``."""
+    provider: Any = w3.provider
+    out: list[int] = []
+    for start in range(0, len(calls), chunk):
+        part = calls[start : start + chunk]
+        answers = provider.make_batch_request(
+            [
+                (
+                    "eth_call",
+                    [
+                        {
+                            "to": handle.address,
+                            "data": handle.contract.encode_abi(fn, args=list(a)),
+                        },
+                        "latest",
+                    ],
+                )
+                for handle, fn, a in part
+            ]
+        )
+        for answer in answers:
+            if "error" in answer:
+                raise RuntimeError(f"eth_call failed while reading the day back: {answer['error']}")
+            out.append(int(answer["result"], 16))
+    return out
+
+
+def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) -> Ledger:
+    """Read the day back: ``holders`` are every account that may hold tokens or vault money."""
+    c = sandbox.contracts
+    w3 = sandbox.w3
+    first = sandbox.deployment.block_number
+    accounts = sorted({Web3.to_checksum_address(a) for a in holders})
+    treasury = Web3.to_checksum_address(sandbox.deployment.settings["treasury"])
+    if treasury not in accounts:
+        accounts.append(treasury)
+    ledger = Ledger()
+
+    for log in _logs(sandbox, c.market, "OrderPlaced", first):
+        ledger._placed(log["args"])
+    for log in _logs(sandbox, c.market, "OrderClaimed", first):
+        ledger._claimed(log["args"])
+    ledger.cancelled = {
+        int(log["args"]["orderId"]) for log in _logs(sandbox, c.market, "OrderCancelled", first)
+    }
+    for log in _logs(sandbox, c.market, "SlotCleared", first):
+        a = log["args"]
+        ledger.cleared[int(a["slot"])] = (int(a["volumeWh"]), int(a["clearingTick"]))
+
+    deposits = sum(int(x["args"]["amount"]) for x in _logs(sandbox, c.market, "Deposited", first))
+    withdrawals = sum(
+        int(x["args"]["amount"]) for x in _logs(sandbox, c.market, "Withdrawn", first)
+    )
+    redeemed = sum(int(x["args"]["amountWh"]) for x in _logs(sandbox, c.token, "Redeemed", first))
+    mints = sum(
+        int(x["args"]["value"])
+        for x in _logs(sandbox, c.token, "TransferSingle", first, filters={"from": ZERO})
+    )
+    energy = c.registry.call("energyTotals")
+    attributed_export, attributed_import, unattributed_export, unattributed_import = (
+        int(v) for v in energy
+    )
+
+    token, market = c.token, c.market
+    market_address = c.market.address
+    calls: list[tuple[Any, str, tuple[Any, ...]]] = []
+    for s in slots:
+        calls.append((token, "totalSupply", (s,)))
+        calls.append((token, "balanceOf", (market_address, s)))
+        calls.extend((token, "balanceOf", (a, s)) for a in accounts)
+        calls.extend((market, "energyBalanceOf", (a, s)) for a in accounts)
+    calls.extend((market, "balanceOf", (a,)) for a in accounts)
+    results = _uint_calls(w3, calls)
+    cursor = 0
+    supply = market_held = wallets = vault_energy = 0
+    width = len(accounts)
+    for _ in slots:
+        supply += results[cursor]
+        market_held += results[cursor + 1]
+        wallets += sum(results[cursor + 2 : cursor + 2 + width])
+        vault_energy += sum(results[cursor + 2 + width : cursor + 2 + 2 * width])
+        cursor += 2 + 2 * width
+    vault_money = sum(results[cursor : cursor + width])
+    payment_held = int(c.payment.call("balanceOf", market_address))
+
+    params = sandbox.params
+    open_buy_escrow = open_sell_escrow = 0
+    for order_id, order in ledger.orders.items():
+        if order_id in ledger.claims or order_id in ledger.cancelled:
+            continue
+        if order.is_buy:
+            open_buy_escrow += -(-order.qty_wh * params.price(order.tick) // 1000)
+        else:
+            open_sell_escrow += order.qty_wh
+
+    paid = received = fees = bought = sold = 0
+    for order_id, claim in ledger.claims.items():
+        placed = ledger.orders.get(order_id)
+        if placed is None:
+            continue
+        if placed.is_buy:
+            paid += claim.amount
+            bought += claim.filled_wh
+        else:
+            received += claim.amount
+            fees += claim.fee
+            sold += claim.filled_wh
+    traded = sum(volume for volume, _ in ledger.cleared.values())
+    money_rounding = paid - received - fees
+    energy_rounding = sold - bought
+
+    ledger.totals = {
+        "minted_wh": attributed_export,
+        "metered_export_wh": attributed_export + unattributed_export,
+        "metered_import_wh": attributed_import + unattributed_import,
+        "unattributed_export_wh": unattributed_export,
+        "traded_wh": traded,
+        "bought_wh": bought,
+        "sold_wh": sold,
+        "paid": paid,
+        "received": received,
+        "fees": fees,
+        "deposits": deposits,
+        "withdrawals": withdrawals,
+        "vault_balances": vault_money,
+        "payment_held": payment_held,
+        "escrow_left": payment_held - vault_money,
+        "energy_escrow_left_wh": market_held - vault_energy,
+        "token_supply_wh": supply,
+        "tokens_in_wallets_wh": wallets,
+        "tokens_in_vault_wh": vault_energy,
+        "tokens_held_by_market_wh": market_held,
+        "redeemed_wh": redeemed,
+        "money_rounding": money_rounding,
+        "energy_rounding_wh": energy_rounding,
+        "orders": len(ledger.orders),
+        "claims": len(ledger.claims),
+        "open_orders": len(ledger.orders) - len(ledger.claims) - len(ledger.cancelled),
+    }
+    ledger.checks = {
+        "minted_equals_mint_events": attributed_export == mints,
+        "supply_plus_redeemed_equals_minted": supply + redeemed == attributed_export,
+        "wallets_plus_market_equal_supply": wallets + market_held == supply,
+        "market_energy_equals_vault_escrow_rounding": (
+            market_held == vault_energy + open_sell_escrow + energy_rounding
+        ),
+        "energy_rounding_not_negative": energy_rounding >= 0,
+        "bought_le_traded_le_sold": bought <= traded <= sold,
+        "deposits_minus_withdrawals_equal_held": deposits - withdrawals == payment_held,
+        "held_equals_vault_escrow_rounding": (
+            payment_held == vault_money + open_buy_escrow + money_rounding
+        ),
+        "money_rounding_not_negative": money_rounding >= 0,
+    }
+    return ledger
+
+
+def per_household(
+    ledger: Ledger,
+    owners: dict[str, int],
+    retail: Callable[[int], int],
+    feed_in: Callable[[int], int],
+) -> dict[int, dict[str, int]]:
+    """Per household index: Wh bought and sold, money paid and received, savings vs the grid.
+
+    ``retail(slot)`` and ``feed_in(slot)`` give the grid tariffs (base units per kWh) of a
+    chain slot: a buyer saves what the grid would have charged minus what it paid, a seller
+    what it received minus what the grid would have paid.
+    """
+    out: dict[int, dict[str, int]] = {
+        i: {"bought_wh": 0, "sold_wh": 0, "paid": 0, "received": 0, "savings": 0}
+        for i in owners.values()
+    }
+    for order_id, claim in ledger.claims.items():
+        order = ledger.orders.get(order_id)
+        index = owners.get(Web3.to_checksum_address(claim.owner))
+        if order is None or index is None:
+            continue
+        row = out[index]
+        if order.is_buy:
+            row["bought_wh"] += claim.filled_wh
+            row["paid"] += claim.amount
+            row["savings"] += claim.filled_wh * retail(order.slot) // 1000 - claim.amount
+        else:
+            row["sold_wh"] += claim.filled_wh
+            row["received"] += claim.amount
+            row["savings"] += claim.amount - claim.filled_wh * feed_in(order.slot) // 1000
+    return out

@@ -1,0 +1,478 @@
+"""The market day: set everything up, run the slot loop, read the day back, clean up.
+
+Per boundary ``b_j = t0 + j * 15 min`` (``j = 0 .. slots + 1``) the loop
+
+1. moves the chain to ``b_j`` (``evm_setNextBlockTimestamp``) or, with ``realtime``, waits for it;
+2. clears the slot whose gate just closed (``j >= 2``: slot ``j - 2``);
+3. has the oracle read every meter at ``b_j``: the registry mints slot ``j - 1``'s export;
+4. lets every trader act: claim the cleared slot, trade the freshly minted one.
+
+Everything the run starts (anvil, the Modbus server, MQTT clients, the indexer and API
+threads) is registered on one ``ExitStack``, so an error or Ctrl-C stops all of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from chain.deploy import MarketSettings
+from enerwise.demo.community import (
+    DayPlan,
+    Household,
+    agent_households,
+    data_slot_at,
+    enrol,
+    has_agents,
+    plan_day,
+    replay_start,
+)
+from enerwise.demo.config import DATA_YEAR, DEFAULT_DATA_DAY, DemoConfig, check_port_free
+from enerwise.demo.ledger import Ledger, per_household, read_ledger
+from enerwise.demo.meters import Metered, MeterFleet, sources_summary, start_fleet
+from enerwise.demo.services import ApiServices, start_services
+from enerwise.demo.traders import RuntimeTrader, SlotContext, Trader, TraderReport
+from enerwise.demo.trading import build_traders
+from market.sandbox import Sandbox
+from oracles.clock import Clock, SystemClock, VirtualClock
+
+logger = logging.getLogger(__name__)
+
+SLOT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class SlotSummary:
+    """One cleared slot, as the live view shows it (every figure from chain events)."""
+
+    k: int
+    slot: int
+    start: int
+    volume_wh: int
+    clearing_price: int | None
+    retail: int
+    feed_in: int
+    import_wh: int
+    export_wh: int
+    orders: int
+    errors: int
+
+    @property
+    def local_share(self) -> float:
+        return self.volume_wh / self.import_wh if self.import_wh else 0.0
+
+
+@dataclass
+class Standing:
+    """A household's running result (from its claims on chain)."""
+
+    name: str
+    role: str
+    strategy: str
+    bought_wh: int = 0
+    sold_wh: int = 0
+    paid: int = 0
+    received: int = 0
+    savings: int = 0
+
+
+@dataclass
+class Observer:
+    """Callbacks of a run (all optional): notes, and each cleared slot with the standings."""
+
+    on_note: Callable[[str], None] = lambda _message: None
+    on_slot: Callable[[SlotSummary, list[Standing]], None] = lambda _summary, _standings: None
+
+
+@dataclass
+class _Day:
+    """State the loop keeps between boundaries."""
+
+    plan: DayPlan
+    households: list[Household]
+    first_slot: int
+    t0: int
+    metered: dict[int, dict[int, Metered]] = field(default_factory=dict)
+    summaries: list[SlotSummary] = field(default_factory=list)
+    ledger: Ledger = field(default_factory=Ledger)
+    next_block: int = 0
+    first_cleared_at: float | None = None
+
+
+def run_demo(
+    config: DemoConfig,
+    observer: Observer | None = None,
+    *,
+    on_report: Callable[[dict[str, Any]], None] | None = None,
+    inspect: Callable[[Sandbox, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the market day and return its report (totals read back from the chain).
+
+    ``on_report(report)`` is called as soon as the report exists, before ``keep_running``
+    waits; ``inspect(sandbox, report)`` too, with the sandbox (tests read the chain there).
+    """
+    observer = observer or Observer()
+    started = time.monotonic()
+    check_port_free(config.port)
+    # The agents' runtime pulls in torch (about 15 s on 2 cores): when the community has
+    # agents, import it while the community is drawn and the chain is set up.
+    preload = threading.Thread(
+        target=importlib.import_module, args=("agents.runtime",), daemon=True
+    )
+    if has_agents(config.households, config.seed):
+        preload.start()
+    t0, genesis = _time_origin(config)
+    data_start = data_slot_at(t0)
+    observer.on_note(
+        f"drawing {config.households} households from real data (SMARD prices, DWD weather, "
+        f"BDEW load), replaying {_data_day(data_start)}"
+    )
+    plan = plan_day(config.households, config.seed, data_start, config.slots)
+
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="enerwise-demo-")))
+        observer.on_note("starting anvil and deploying EnergyChain ...")
+        sandbox: Sandbox = stack.enter_context(
+            Sandbox.on_anvil(MarketSettings(), genesis_timestamp=genesis, seed=config.seed)
+        )
+        rpc_url = str(sandbox.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+        relayer = sandbox.new_participant()
+        households = enrol(
+            sandbox,
+            plan,
+            deposit_eur=config.deposit_eur,
+            agents=agent_households(plan),
+            grant_expiry=t0 + (config.slots + 4) * SLOT_SECONDS + 86_400,
+        )
+        services = start_services(
+            sandbox,
+            rpc_url,
+            port=config.port,
+            workdir=workdir,
+            dapp_dir=config.dapp_dir,
+            retail=plan.retail(0),
+            feed_in=plan.feed_in(0),
+        )
+        stack.callback(services.stop)
+        observer.on_note(f"indexer and API at {services.url}")
+        day = _Day(
+            plan=plan,
+            households=households,
+            first_slot=(t0 - sandbox.epoch) // SLOT_SECONDS,
+            t0=t0,
+            next_block=sandbox.deployment.block_number,
+        )
+        if preload.is_alive():
+            preload.join()
+        traders = build_traders(sandbox, plan, households, workdir, observer.on_note)
+        clock: Clock = SystemClock() if config.realtime else VirtualClock(t0)
+        fleet_notes = asyncio.run(
+            _run_slots(config, sandbox, day, traders, clock, relayer, workdir, observer, started)
+        )
+        for trader in traders:
+            if isinstance(trader, RuntimeTrader):
+                trader.cancel_after(day.first_slot + config.slots - 1)
+        services.wait_indexed(int(sandbox.w3.eth.block_number))
+        ledger = read_ledger(
+            sandbox,
+            _holders(sandbox, households),
+            range(day.first_slot, day.first_slot + config.slots),
+        )
+        report = _report(config, sandbox, day, ledger, traders, fleet_notes, services)
+        report["timing"] = {
+            "total_s": round(time.monotonic() - started, 2),
+            "first_cleared_slot_s": (
+                round(day.first_cleared_at - started, 2) if day.first_cleared_at else None
+            ),
+        }
+        if config.report_dir is not None:
+            from enerwise.demo.report import write_report
+
+            report["files"] = [str(p) for p in write_report(report, config.report_dir)]
+        if on_report is not None:
+            on_report(report)
+        if inspect is not None:
+            inspect(sandbox, report)
+        if config.keep_running:
+            observer.on_note(f"serving {services.url} until Ctrl-C")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+    return report
+
+
+def _time_origin(config: DemoConfig) -> tuple[int, int | None]:
+    """``(t0, genesis timestamp or None)``: the first boundary, and where the chain starts.
+
+    Simulated time replays the data day on its latest past date (from ``start_hour`` UTC+1) on
+    a chain whose genesis lies an hour earlier; real time starts at the next boundary at least a
+    minute away and replays today's date.
+    """
+    now = int(time.time())
+    if config.realtime:
+        return (now + 60) // SLOT_SECONDS * SLOT_SECONDS + SLOT_SECONDS, None
+    today = datetime.fromtimestamp(now, UTC).date()
+    t0 = replay_start(config.data_day or DEFAULT_DATA_DAY, today) + config.start_hour * 3_600
+    return t0, t0 - 3_600
+
+
+def _data_day(data_slot: int) -> str:
+    """The data year's date of ``data_slot``."""
+    return (date(DATA_YEAR, 1, 1) + timedelta(days=data_slot // 96)).isoformat()
+
+
+def _nets(day_plan: DayPlan, first: int, traders: list[Trader]) -> dict[int, Callable[[int], int]]:
+    """Each household's net energy per replayed slot: an agent's own battery plan when it made
+    one, else the plan's self-consumption battery."""
+    out: dict[int, Callable[[int], int]] = {}
+    runtimes = [t for t in traders if isinstance(t, RuntimeTrader)]
+    for i in range(len(day_plan.households)):
+        owner = next((t for t in runtimes if i in t.runtimes), None)
+
+        def net(k: int, i: int = i, owner: RuntimeTrader | None = owner) -> int:
+            planned = owner.planned_net_wh(i, first + k) if owner is not None else None
+            return planned if planned is not None else int(day_plan.net_wh[i, k])
+
+        out[i] = net
+    return out
+
+
+async def _run_slots(
+    config: DemoConfig,
+    sandbox: Sandbox,
+    day: _Day,
+    traders: list[Trader],
+    clock: Clock,
+    relayer: Any,
+    workdir: Path,
+    observer: Observer,
+    started: float,
+) -> list[str]:
+    fleet = await start_fleet(
+        sandbox,
+        day.plan,
+        day.households,
+        clock=clock,
+        start=day.t0,
+        nets=_nets(day.plan, day.first_slot, traders),
+        relayer=relayer,
+        workdir=workdir,
+        modbus_meters=config.modbus_meters,
+        mqtt_meters=config.mqtt_meters,
+        mqtt_broker=config.mqtt_broker,
+        run_id=f"{os.getpid()}-{config.seed}",
+    )
+    try:
+        for note in fleet.notes:
+            observer.on_note(note)
+        for trader in traders:
+            if isinstance(trader, RuntimeTrader):
+                await asyncio.to_thread(trader.prepare, day.t0)
+        for j in range(config.slots + 2):
+            await _boundary(config, sandbox, day, traders, fleet, clock, j, observer, started)
+        return fleet.notes
+    finally:
+        await fleet.close()
+
+
+async def _boundary(
+    config: DemoConfig,
+    sandbox: Sandbox,
+    day: _Day,
+    traders: list[Trader],
+    fleet: MeterFleet,
+    clock: Clock,
+    j: int,
+    observer: Observer,
+    started: float,
+) -> None:
+    boundary = day.t0 + j * SLOT_SECONDS
+    if isinstance(clock, VirtualClock):
+        clock.set(boundary)
+        sandbox.advance_to(boundary)
+    else:
+        await clock.sleep_until(boundary + 1)
+    cleared = day.first_slot + j - 2 if j >= 2 else None
+    if cleared is not None:
+        await asyncio.to_thread(sandbox.clear, cleared)
+    trade_k = j - 1 if 1 <= j <= config.slots else None
+    if j <= config.slots:
+        await fleet.read(boundary)
+        for slot, rows in fleet.accepted().items():
+            day.metered.setdefault(slot, {}).update(rows)
+    trade_slot = day.first_slot + trade_k if trade_k is not None else None
+    context = SlotContext(
+        now=boundary,
+        trade_slot=trade_slot,
+        trade_k=trade_k,
+        cleared_slot=cleared,
+        metered=day.metered.get(trade_slot, {}) if trade_slot is not None else {},
+    )
+    reports: list[TraderReport] = []
+    for trader in traders:
+        reports.append(await asyncio.to_thread(trader.step, context))
+    if cleared is None:
+        return
+    k = j - 2
+    record = sandbox.clearing_record(cleared)
+    price = record.price_per_kwh if record.cleared else None
+    rows = day.metered.get(cleared, {})
+    summary = SlotSummary(
+        k=k,
+        slot=cleared,
+        start=sandbox.slot_start(cleared),
+        volume_wh=record.volume_wh,
+        clearing_price=price,
+        retail=day.plan.retail(k),
+        feed_in=day.plan.feed_in(k),
+        import_wh=sum(m.import_wh for m in rows.values()),
+        export_wh=sum(m.export_wh for m in rows.values()),
+        orders=0,
+        errors=sum(len(r.errors) for r in reports),
+    )
+    day.next_block = day.ledger.follow(sandbox, day.next_block)
+    summary = replace(
+        summary, orders=sum(1 for o in day.ledger.orders.values() if o.slot == cleared)
+    )
+    day.summaries.append(summary)
+    if day.first_cleared_at is None:
+        day.first_cleared_at = time.monotonic()
+    observer.on_slot(summary, _standings(day, traders))
+
+
+def _owners(households: list[Household]) -> dict[str, int]:
+    return {h.account.address: h.index for h in households}
+
+
+def _strategy_names(traders: list[Trader]) -> dict[int, str]:
+    return {h.index: t.name for t in traders for h in t.households}
+
+
+def _standings(day: _Day, traders: list[Trader]) -> list[Standing]:
+    plan, first = day.plan, day.first_slot
+    rows = per_household(
+        day.ledger,
+        _owners(day.households),
+        lambda slot: plan.retail(slot - first),
+        lambda slot: plan.feed_in(slot - first),
+    )
+    names = _strategy_names(traders)
+    return [
+        Standing(h.name, h.role, names.get(h.index, "?"), **rows[h.index]) for h in day.households
+    ]
+
+
+def _holders(sandbox: Sandbox, households: list[Household]) -> list[str]:
+    out = [str(sandbox.admin.address)]
+    for h in households:
+        out.append(h.account.address)
+        if h.agent is not None:
+            out.append(h.agent.address)
+    return out
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def _report(
+    config: DemoConfig,
+    sandbox: Sandbox,
+    day: _Day,
+    ledger: Ledger,
+    traders: list[Trader],
+    notes: list[str],
+    services: ApiServices,
+) -> dict[str, Any]:
+    plan, first = day.plan, day.first_slot
+    totals = ledger.totals
+    rows = per_household(
+        ledger,
+        _owners(day.households),
+        lambda slot: plan.retail(slot - first),
+        lambda slot: plan.feed_in(slot - first),
+    )
+    names = _strategy_names(traders)
+    households = []
+    for h in day.households:
+        imported = sum(
+            day.metered.get(first + k, {}).get(h.index, Metered()).import_wh
+            for k in range(config.slots)
+        )
+        exported = sum(
+            day.metered.get(first + k, {}).get(h.index, Metered()).export_wh
+            for k in range(config.slots)
+        )
+        load = sum(plan.load_wh(h.index, k) for k in range(config.slots))
+        grid = max(imported - rows[h.index]["bought_wh"], 0)
+        households.append(
+            {
+                "name": h.name,
+                "kind": h.spec.kind,
+                "role": h.role,
+                "strategy": names.get(h.index, "?"),
+                "meter": h.source,
+                "address": h.account.address,
+                "agent": h.agent.address if h.agent is not None else None,
+                "load_wh": round(load),
+                "metered_import_wh": imported,
+                "metered_export_wh": exported,
+                "grid_import_wh": grid,
+                "self_sufficiency": round(1.0 - grid / load, 4) if load > 0 else 0.0,
+                **rows[h.index],
+            }
+        )
+    slots = []
+    for k in range(config.slots):
+        slot = first + k
+        volume, tick = ledger.cleared.get(slot, (0, 0))
+        metered = day.metered.get(slot, {})
+        imported = sum(m.import_wh for m in metered.values())
+        slots.append(
+            {
+                "slot": slot,
+                "start": _iso(sandbox.slot_start(slot)),
+                "volume_wh": volume,
+                "clearing_price": sandbox.params.price(tick) if volume else None,
+                "retail": plan.retail(k),
+                "feed_in": plan.feed_in(k),
+                "metered_import_wh": imported,
+                "metered_export_wh": sum(m.export_wh for m in metered.values()),
+                "local_share": round(volume / imported, 4) if imported else 0.0,
+            }
+        )
+    imported_total = totals["metered_import_wh"]
+    agents = [row for row in households if row["role"] == "agent"]
+    return {
+        "slots": config.slots,
+        "households": config.households,
+        "seed": config.seed,
+        "data_day": _data_day(plan.data_start),
+        "first_slot": first,
+        "first_slot_start": _iso(sandbox.slot_start(first)),
+        **totals,
+        "local_share": round(totals["traded_wh"] / imported_total, 4) if imported_total else 0.0,
+        "conservation": ledger.checks,
+        "conservation_ok": ledger.conservation_ok,
+        "agents_savings": sum(row["savings"] for row in agents),
+        "baseline_savings": sum(row["savings"] for row in households if row["role"] != "agent"),
+        "meters": sources_summary(day.households),
+        "notes": notes,
+        "api_url": services.url,
+        "rpc_url": str(sandbox.w3.provider.endpoint_uri),  # type: ignore[attr-defined]
+        "chain_id": sandbox.deployment.chain_id,
+        "addresses": sandbox.deployment.addresses,
+        "per_slot": slots,
+        "per_household": households,
+    }

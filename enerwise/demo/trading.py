@@ -1,0 +1,79 @@
+"""Who trades for whom: pretrained agents for the battery households, truthful baselines
+for the rest (see :mod:`enerwise.demo.traders`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agents.errors import AgentError
+from enerwise.demo.community import DayPlan, Household
+from enerwise.demo.traders import RuntimeTrader, Trader, TruthfulTrader
+from market.sandbox import Sandbox
+
+logger = logging.getLogger(__name__)
+
+#: The pretrained policy the agents run (PPO, exported to ONNX: no torch needed at run time).
+POLICY_FILE = Path(__file__).resolve().parents[2] / "agents" / "pretrained" / "ppo.onnx"
+
+
+def build_traders(
+    sandbox: Sandbox,
+    plan: DayPlan,
+    households: list[Household],
+    workdir: Path,
+    note: Callable[[str], None],
+) -> list[Trader]:
+    """A truthful trader for the baseline households and agent runtimes for the others."""
+    baselines = [h for h in households if h.agent is None]
+    agents = [h for h in households if h.agent is not None]
+    traders: list[Trader] = []
+    if baselines:
+        traders.append(TruthfulTrader(sandbox, plan, baselines))
+    if agents:
+        policy, name = _policy(note)
+        runtimes = {h.index: _runtime(sandbox, plan, h, policy, workdir) for h in agents}
+        traders.append(RuntimeTrader(sandbox, plan, agents, runtimes, name))
+        note(
+            f"{len(agents)} agents ({name}) trade through delegated agent keys, "
+            f"{len(baselines)} households bid truthfully"
+        )
+    return traders
+
+
+def _policy(note: Callable[[str], None]) -> tuple[Any, str]:
+    from agents.runtime import load_policy
+
+    try:
+        return load_policy(POLICY_FILE), "ppo (pretrained)"
+    except (AgentError, ImportError, OSError) as exc:
+        note(f"pretrained policy unavailable ({exc}): agents use the halfway rule")
+        return load_policy("halfway"), "halfway"
+
+
+def _runtime(sandbox: Sandbox, plan: DayPlan, member: Household, policy: Any, workdir: Path) -> Any:
+    from agents.forecasting.provider import ForecastMethod, household_forecasts
+    from agents.runtime import AgentRuntime, ReplayForecaster
+
+    community = plan.community
+    i = member.index
+    forecasts = household_forecasts(
+        community.load_kw[i],
+        community.pv_kw[i],
+        community.spot,
+        community.config.year,
+        ForecastMethod.NAIVE,
+    )
+    assert member.agent is not None
+    return AgentRuntime(
+        sandbox.contracts,
+        member.agent.sender,
+        member.account.address,
+        policy,
+        workdir / "agents" / f"{member.name}.json",
+        ReplayForecaster(community, i, forecasts),
+        battery=member.spec.battery,
+        log_path=workdir / "agents" / "decisions.jsonl",
+    )
