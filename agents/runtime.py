@@ -51,7 +51,7 @@ from web3 import Web3
 from web3.exceptions import ProviderConnectionError, TimeExhausted
 
 from agents.community import TRUTHFUL, BatterySpec, Decision
-from agents.data.calendar import SLOT_HOURS
+from agents.data.calendar import SLOT_HOURS, slot_of_year
 from agents.errors import AgentError, ConfigError, PolicyError
 from agents.forecasting.base import HORIZON
 from agents.prosumer import RECENT_SLOTS, observation_vector
@@ -162,14 +162,8 @@ class ReplayForecaster:
         )
         return cls(community, household, forecasts)
 
-    def slot_of_year(self, timestamp: int) -> int:
-        """The simulated year's slot at the same day of year and time of day (UTC+1)."""
-        local = datetime.fromtimestamp(timestamp, UTC) + timedelta(hours=1)
-        day = min(local.timetuple().tm_yday - 1, 364)
-        return day * 96 + (local.hour * 60 + local.minute) // 15
-
     def forecast(self, slot_start: int) -> SlotForecast:
-        slot = self.slot_of_year(slot_start)
+        slot = slot_of_year(slot_start)
         origin = max(slot // 4 - 1, 0)
         fc, tariffs = self.forecasts, self.community.tariffs
         spec = tariffs.spec

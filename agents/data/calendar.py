@@ -10,6 +10,7 @@ A year therefore has exactly ``365 * 96`` slots and no duplicated or missing hou
 from __future__ import annotations
 
 import calendar
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -48,3 +49,11 @@ def hour_index(year: int) -> pd.DatetimeIndex:
 def local_wall_clock(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """Naive German legal time (CET/CEST) of each timestamp, as a BDEW profile is indexed."""
     return index.tz_convert("Europe/Berlin").tz_localize(None)
+
+
+def slot_of_year(timestamp: int) -> int:
+    """The slot of the year (0..35039) at the same day of year and UTC+1 time of day as the
+    Unix ``timestamp``: how a chain's clock replays the data year (day 366 maps to day 365)."""
+    local = datetime.fromtimestamp(timestamp, UTC) + timedelta(hours=1)
+    day = min(local.timetuple().tm_yday - 1, 364)
+    return day * SLOTS_PER_DAY + (local.hour * 60 + local.minute) // 15

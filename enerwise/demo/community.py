@@ -28,7 +28,6 @@ from agents.community import (
     draw_households,
     simulate,
 )
-from agents.data.calendar import SLOTS_PER_DAY
 from agents.policies.baselines import Truthful
 from agents.tariffs import MICRO_EUR
 from enerwise.demo.config import DATA_YEAR
@@ -86,18 +85,6 @@ class DayPlan:
         """Where ``price`` lies in slot ``k``'s range ``[feed-in, retail]`` (0..1)."""
         low, high = self.feed_in(k), self.retail(k)
         return min(max((price - low) / (high - low), 0.0), 1.0) if high > low else 0.0
-
-
-def data_slot_at(timestamp: int) -> int:
-    """The data year's slot at the same day of year and time of day as ``timestamp``.
-
-    The agents' series use a fixed UTC+1 axis; this is the mapping their runtime's forecaster
-    uses (``agents.runtime.ReplayForecaster.slot_of_year``), so meters, tariffs and agents
-    agree on which real slot a chain slot replays.
-    """
-    local = datetime.fromtimestamp(timestamp, UTC) + timedelta(hours=1)
-    day = min(local.timetuple().tm_yday - 1, 364)
-    return day * SLOTS_PER_DAY + (local.hour * 60 + local.minute) // 15
 
 
 def replay_start(day: date, today: date) -> int:

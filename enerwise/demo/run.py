@@ -27,12 +27,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agents.data.calendar import slot_of_year
 from chain.deploy import MarketSettings
 from enerwise.demo.community import (
     DayPlan,
     Household,
     agent_households,
-    data_slot_at,
     enrol,
     has_agents,
     plan_day,
@@ -133,7 +133,7 @@ def run_demo(
     if has_agents(config.households, config.seed):
         preload.start()
     t0, genesis = _time_origin(config)
-    data_start = data_slot_at(t0)
+    data_start = slot_of_year(t0)
     observer.on_note(
         f"drawing {config.households} households from real data (SMARD prices, DWD weather, "
         f"BDEW load), replaying {_data_day(data_start)}"

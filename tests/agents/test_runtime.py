@@ -302,13 +302,14 @@ def test_the_shipped_onnx_policy_decides_from_runtime_observations() -> None:
 def test_replay_forecasts_follow_the_chain_clock_on_the_simulated_year(
     community: Any, forecasts: Any
 ) -> None:
+    from agents.data.calendar import slot_of_year
     from agents.runtime import ReplayForecaster
 
     h = community.battery_households()[0]
     replay = ReplayForecaster(community, h, forecasts[h])
     # 2026-06-01 11:00 UTC is 12:00 in UTC+1: day 151 of the year, slot 48 of the day.
     stamp = 1_780_311_600
-    assert replay.slot_of_year(stamp) == 151 * 96 + 48
+    assert slot_of_year(stamp) == 151 * 96 + 48
     forecast = replay.forecast(stamp)
     assert forecast.slot_pv_kw == pytest.approx(community.pv_kw[h, 151 * 96 + 48])
     assert np.all(forecast.retail > forecast.feed_in)

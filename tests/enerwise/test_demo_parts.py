@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from agents.data.calendar import slot_of_year
 from enerwise.demo import DemoConfig, DemoError, check_port_free
-from enerwise.demo.community import data_slot_at, replay_start
+from enerwise.demo.community import replay_start
 from enerwise.demo.meters import PlanProfile
 
 
@@ -42,8 +43,8 @@ def test_replayed_day_starts_at_midnight_utc_plus_one_of_the_data_day() -> None:
     assert datetime.fromtimestamp(t0, UTC) == datetime(2026, 6, 20, 23, 0, tzinfo=UTC)
     assert t0 % 900 == 0
     june_21 = (date(2018, 6, 21) - date(2018, 1, 1)).days
-    assert data_slot_at(t0) == june_21 * 96
-    assert data_slot_at(t0 + 13 * 3600 + 900) == june_21 * 96 + 53  # 14:15 local
+    assert slot_of_year(t0) == june_21 * 96
+    assert slot_of_year(t0 + 13 * 3600 + 900) == june_21 * 96 + 53  # 14:15 local
 
 
 def test_replayed_day_never_lies_in_the_future_or_a_leap_year() -> None:
