@@ -117,8 +117,10 @@ class ResponseCache:
     index changes at most once per ingester poll; serving them from memory for a fraction of a
     second keeps latency flat under load. Stale-while-revalidate: once an entry is older than
     ``ttl``, the next request still gets it at once and starts one refresh in the background, so
-    no client waits for a recomputation except on a cold key (a synchronous refresh put the
-    recomputation time of the busiest key on ~2 % of requests: the whole p99 under load).
+    no client waits for a recomputation except on a cold key (with a synchronous refresh, one
+    request per key and ``ttl`` waited: ~2 % of requests at 500/s over two keys). The tail that
+    `enerwise bench indexer` showed was not this but full garbage collections of the start-up
+    heap; `enerwise indexer serve` freezes it (gc.freeze) before serving.
     Responses may be stale by ``ttl`` plus one recomputation; an entry older than ``max_stale``
     (a refresh that keeps failing) is not served. Requests with an ``Authorization`` header, the
     live stream, sign-in and operator routes are never cached.
