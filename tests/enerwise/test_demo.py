@@ -123,6 +123,36 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             process.wait(10)
 
 
+def test_the_running_demo_serves_the_dapp_showing_its_clearings(served: dict[str, Any]) -> None:
+    """The dApp of a running demo (no wallet needed to read) lists the slots it cleared."""
+    from playwright.sync_api import sync_playwright
+
+    from chain.paths import REPO_ROOT
+
+    traded = [s for s in served["report"]["per_slot"] if s["volume_wh"] > 0]
+    assert traded, "the demo's short run traded nothing: nothing to look for"
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+            page.goto(f"http://127.0.0.1:{served['port']}/", timeout=30_000)
+            rows = page.locator("[data-testid=clearings] tbody tr")
+            rows.first.wait_for(timeout=30_000)
+            listed = {
+                int(rows.nth(i).locator("td").first.inner_text()) for i in range(rows.count())
+            }
+            shots = REPO_ROOT / "reports" / "browser"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / "demo-market.png"), full_page=True)
+        finally:
+            browser.close()
+    assert {s["slot"] for s in traded} <= listed
+    assert errors == []
+
+
 def test_json_report_has_the_stable_keys(served: dict[str, Any]) -> None:
     report = served["report"]
     for key, kind in HIDDEN_KEYS.items():
