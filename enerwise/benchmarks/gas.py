@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from chain.deploy import MarketSettings
-from market.sandbox import Participant, Sandbox
+from market.sandbox import GAS_ERC20, Participant, Sandbox
 
 TARGETS = {
     "place_order": 90_000,
@@ -79,9 +79,11 @@ def _measure(sandbox: Sandbox) -> dict[str, Any]:
         ]
     )
     sandbox.fund_payment(buyer, (BOOK_ORDERS // 2) * QTY_WH * sandbox.params.price(2_400) // 1000)
-    seller.sender.transact(sandbox.deposit_energy_request(seller, slot, book_wh))
+    energy_deposit = seller.sender.transact(sandbox.deposit_energy_request(seller, slot, book_wh))
+    figures["deposit_energy"] = _gas(energy_deposit)
     figures.update(_orders(sandbox, slot, buyer, seller))
     figures.update(_settlement(sandbox, slot, buyer, seller))
+    figures.update(_accounts(sandbox, slot + 1))
     figures["book_orders"] = BOOK_ORDERS
     figures["book_ticks"] = BOOK_TICKS
     figures["batch_size"] = BATCH
@@ -187,7 +189,9 @@ def _settlement(
     batch = _gas(admin.transact(market.request("claimBatch", mixed, gas=5_000_000)))
 
     redeem_wh = 1_000
-    buyer.sender.transact(market.request("withdrawEnergy", slot, redeem_wh, gas=200_000))
+    withdraw_energy = buyer.sender.transact(
+        market.request("withdrawEnergy", slot, redeem_wh, gas=200_000)
+    )
     token = sandbox.contracts.token
     redeem = _gas(buyer.sender.transact(token.request("redeem", slot, redeem_wh, gas=200_000)))
     del seller
@@ -198,6 +202,47 @@ def _settlement(
         "claim_sell_first_proceeds": claim_sell,
         "claim_batch_per_order": batch // len(mixed),
         "redeem": redeem,
+        "withdraw_energy": _gas(withdraw_energy),
+    }
+
+
+def _accounts(sandbox: Sandbox, open_slot: int) -> dict[str, int]:
+    """A meter registration, vault deposits and a withdrawal, an order by an agent key.
+
+    A fresh owner after the book above is settled, so the figures above stay as they were. The
+    agent's buy joins the owner's price level in ``open_slot`` (compare with ``place_order``:
+    the difference is the delegation's checks and its daily budget).
+    """
+    market, payment = sandbox.contracts.market, sandbox.contracts.payment
+    owner, agent = sandbox.new_participant(), sandbox.new_participant()
+    register = sandbox.admin.transact(
+        sandbox.contracts.registry.request(
+            "registerMeter", sandbox.random_bytes(32), owner.address, owner.address, 10_000,
+            gas=200_000,
+        )
+    )  # fmt: skip
+    owner.sender.send_batch(
+        [
+            payment.request("mint", owner.address, 10**9, gas=GAS_ERC20),
+            payment.request("approve", market.address, 10**9, gas=GAS_ERC20),
+        ]
+    )
+    send = owner.sender.transact
+    deposit_first = send(market.request("deposit", 10**8, gas=200_000))
+    deposit = send(market.request("deposit", 10**8, gas=200_000))
+    withdraw = send(market.request("withdraw", 10**6, gas=200_000))
+    expiry = sandbox.dev.now() + 86_400
+    send(market.request("authorizeAgent", agent.address, 10**9, 2_400, 0, expiry, gas=200_000))
+    send(sandbox.order_request(owner.address, open_slot, True, FIRST_TICK, QTY_WH))
+    by_agent = agent.sender.transact(
+        sandbox.order_request(owner.address, open_slot, True, FIRST_TICK, QTY_WH)
+    )
+    return {
+        "register_meter": _gas(register),
+        "deposit_first": _gas(deposit_first),
+        "deposit": _gas(deposit),
+        "withdraw": _gas(withdraw),
+        "place_order_by_agent": _gas(by_agent),
     }
 
 
