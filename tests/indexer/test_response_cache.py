@@ -1,10 +1,11 @@
-"""The API's micro-cache: hot reads from memory, refreshed in the background once stale."""
+"""The API's micro-cache: hot reads from memory for ``ttl``, then recomputed on request."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from market.indexer.api.middleware import ResponseCache
@@ -64,20 +65,46 @@ def test_fresh_entries_are_served_from_memory() -> None:
     asyncio.run(scenario())
 
 
-def test_a_stale_entry_is_served_at_once_while_one_refresh_runs_in_the_background() -> None:
+def test_the_first_request_after_ttl_sees_fresh_data() -> None:
     async def scenario() -> None:
         app = CountingApp()
         cache = ResponseCache(app, ttl=0.05)
         await get(cache)
         await asyncio.sleep(0.06)
-        app.delay = 0.2  # a slow recomputation: nobody waits for it
-        answers = [await get(cache) for _ in range(5)]
-        await asyncio.sleep(0.01)  # let the background refresh start
-        assert answers == [(200, "version 1")] * 5
-        assert app.calls == 2  # one refresh, not one per request
-        assert await get(cache) == (200, "version 1")  # still refreshing: the stale copy
-        await asyncio.sleep(0.3)
+        assert await get(cache) == (200, "version 2")  # what the index holds now
         assert await get(cache) == (200, "version 2")
+        assert app.calls == 2
+
+    asyncio.run(scenario())
+
+
+def test_requests_during_a_recomputation_get_the_previous_copy() -> None:
+    async def scenario() -> None:
+        app = CountingApp()
+        cache = ResponseCache(app, ttl=0.05)
+        await get(cache)
+        await asyncio.sleep(0.06)
+        app.delay = 0.2
+        refreshing = asyncio.create_task(get(cache))
+        await asyncio.sleep(0.05)  # the recomputation is under way
+        assert await get(cache) == (200, "version 1")
+        assert await refreshing == (200, "version 2")
+        assert app.calls == 2  # one recomputation, not one per request
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_recomputation_is_retried_by_the_next_request() -> None:
+    async def scenario() -> None:
+        app = CountingApp()
+        cache = ResponseCache(app, ttl=0.02)
+        await get(cache)
+        await asyncio.sleep(0.03)
+        app.fail = True
+        with pytest.raises(RuntimeError):
+            await get(cache)
+        app.fail = False
+        assert await get(cache) == (200, "version 3")
 
     asyncio.run(scenario())
 
@@ -88,23 +115,6 @@ def test_a_cold_key_is_fetched_on_the_request() -> None:
         cache = ResponseCache(app, ttl=60)
         assert await get(cache, "/v1/prices") == (200, "version 1")
         assert await get(cache, "/v1/slots") == (200, "version 2")
-
-    asyncio.run(scenario())
-
-
-def test_a_failing_refresh_keeps_the_old_entry_until_max_stale() -> None:
-    async def scenario() -> None:
-        app = CountingApp()
-        cache = ResponseCache(app, ttl=0.02, max_stale=0.3)
-        await get(cache)
-        app.fail = True
-        await asyncio.sleep(0.03)
-        assert await get(cache) == (200, "version 1")
-        await asyncio.sleep(0.05)  # the refresh failed (logged); the entry stays
-        assert await get(cache) == (200, "version 1")
-        await asyncio.sleep(0.3)
-        app.fail = False
-        assert await get(cache) == (200, "version 4")  # too old: fetched on the request
 
     asyncio.run(scenario())
 

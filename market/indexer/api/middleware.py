@@ -3,9 +3,7 @@ task overhead)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import threading
 import time
 from typing import Any
@@ -13,8 +11,6 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from market.indexer import metrics
-
-logger = logging.getLogger(__name__)
 
 EXEMPT = ("/health", "/metrics")
 
@@ -115,29 +111,24 @@ class ResponseCache:
 
     Hot read endpoints (depth, prices) are asked many times a second by many clients while the
     index changes at most once per ingester poll; serving them from memory for a fraction of a
-    second keeps latency flat under load. Stale-while-revalidate: once an entry is older than
-    ``ttl``, the next request still gets it at once and starts one refresh in the background, so
-    no client waits for a recomputation except on a cold key (with a synchronous refresh, one
-    request per key and ``ttl`` waited: ~2 % of requests at 500/s over two keys). The tail that
-    `enerwise bench indexer` showed was not this but full garbage collections of the start-up
-    heap; `enerwise indexer serve` freezes it (gc.freeze) before serving.
-    Responses may be stale by ``ttl`` plus one recomputation; an entry older than ``max_stale``
-    (a refresh that keeps failing) is not served. Requests with an ``Authorization`` header, the
-    live stream, sign-in and operator routes are never cached.
+    second keeps latency flat under load. Once an entry is older than ``ttl`` the next request
+    recomputes it; requests arriving while that runs get the old copy. So a client that asks
+    after ``ttl`` sees what the index held when it asked (the dApp relies on it: it reads once
+    after an event) unless a recomputation was already under way. Serving stale copies with a
+    background refresh instead was tried: it made the dApp show an order as open after its slot
+    had cleared, and did not move the benchmark's p99 (that tail was garbage collection of the
+    start-up heap; `enerwise indexer serve` freezes it). Requests with an ``Authorization``
+    header, the live stream, sign-in and operator routes are never cached.
     """
 
     SKIP = ("/v1/stream", "/v1/auth", "/v1/operator")
 
-    def __init__(
-        self, app: ASGIApp, ttl: float, max_entries: int = 2_048, max_stale: float | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, ttl: float, max_entries: int = 2_048) -> None:
         self.app = app
         self.ttl = ttl
-        self.max_stale = max_stale if max_stale is not None else max(20 * ttl, 5.0)
         self.max_entries = max_entries
         self._entries: dict[bytes, tuple[float, int, list[tuple[bytes, bytes]], bytes]] = {}
         self._refreshing: set[bytes] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -152,16 +143,14 @@ class ResponseCache:
             return
         key = scope["path"].encode() + b"?" + scope.get("query_string", b"")
         hit = self._entries.get(key)
-        age = None if hit is None else time.monotonic() - hit[0]
-        if hit is None or age is None or age > self.max_stale:
-            await self._fetch(key, scope, receive, send)
+        if hit is not None and (time.monotonic() - hit[0] < self.ttl or key in self._refreshing):
+            await self._serve(hit, scope, send)
             return
-        if age >= self.ttl and key not in self._refreshing:
-            self._refreshing.add(key)
-            task = asyncio.create_task(self._refresh(key, scope))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        await self._serve(hit, scope, send)
+        self._refreshing.add(key)
+        try:
+            await self._fetch(key, scope, receive, send)
+        finally:
+            self._refreshing.discard(key)
 
     async def _serve(
         self,
@@ -197,39 +186,14 @@ class ResponseCache:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False) and started.get("status") == 200:
-                    self._store(key, fetched_at, list(started.get("headers", [])), chunks)
+                    if len(self._entries) >= self.max_entries and key not in self._entries:
+                        self._entries.clear()
+                    self._entries[key] = (
+                        fetched_at,
+                        200,
+                        list(started.get("headers", [])),
+                        b"".join(chunks),
+                    )
             await send(message)
 
         await self.app(scope, receive, capture)
-
-    async def _refresh(self, key: bytes, scope: Scope) -> None:
-        """Recompute ``key`` off the request path (no conditional headers: we want the body)."""
-        quiet = {
-            **scope,
-            "headers": [(k, v) for k, v in scope["headers"] if k != b"if-none-match"],
-        }
-        asked = False
-
-        async def receive() -> Message:
-            nonlocal asked
-            if not asked:
-                asked = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            return {"type": "http.disconnect"}
-
-        async def discard(_message: Message) -> None:
-            return None
-
-        try:
-            await self._fetch(key, quiet, receive, discard)
-        except Exception:  # a failed refresh keeps the old entry until max_stale
-            logger.exception("refreshing the cached %s failed", key.decode(errors="replace"))
-        finally:
-            self._refreshing.discard(key)
-
-    def _store(
-        self, key: bytes, at: float, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
-    ) -> None:
-        if len(self._entries) >= self.max_entries and key not in self._entries:
-            self._entries.clear()
-        self._entries[key] = (at, 200, headers, b"".join(chunks))
