@@ -18,7 +18,7 @@ from web3.types import TxReceipt
 
 from chain.contracts import ContractHandle
 from wallet.errors import WalletError
-from wallet.transactions import TransactionSender
+from wallet.transactions import TransactionSender, TxRequest
 
 UINT16_MAX = 2**16 - 1
 UINT128_MAX = 2**128 - 1
@@ -97,15 +97,19 @@ def parse_expiry(text: str) -> int:
 
 def grant_agent(sender: TransactionSender, market: ContractHandle, grant: AgentGrant) -> TxReceipt:
     """The owner (``sender``) authorizes ``grant.agent``; the dry run rejects bad requests."""
-    return sender.transact(
-        market.request(
-            "authorizeAgent",
-            grant.agent,
-            grant.budget_per_day,
-            grant.max_buy_tick,
-            grant.min_sell_tick,
-            grant.expiry,
-        )
+    return sender.transact(grant_request(market, grant))
+
+
+def grant_request(market: ContractHandle, grant: AgentGrant, gas: int | None = None) -> TxRequest:
+    """The ``authorizeAgent`` transaction of ``grant`` (``gas`` None: estimated when sent)."""
+    return market.request(
+        "authorizeAgent",
+        grant.agent,
+        grant.budget_per_day,
+        grant.max_buy_tick,
+        grant.min_sell_tick,
+        grant.expiry,
+        gas=gas,
     )
 
 

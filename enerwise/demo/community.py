@@ -32,7 +32,7 @@ from agents.policies.baselines import Truthful
 from agents.tariffs import MICRO_EUR
 from enerwise.demo.config import DATA_YEAR
 from market.sandbox import ETHER, GAS_ERC20, Meter, Participant, Sandbox
-from wallet.delegation import AgentGrant
+from wallet.delegation import AgentGrant, grant_request
 from wallet.transactions import TxRequest
 
 #: A meter's plausibility cap on chain (80 kW for a quarter hour: far above any home).
@@ -183,17 +183,7 @@ def enrol(
                 min_sell_tick=0,
                 expiry=grant_expiry,
             )
-            requests.append(
-                market.request(
-                    "authorizeAgent",
-                    grant.agent,
-                    grant.budget_per_day,
-                    grant.max_buy_tick,
-                    grant.min_sell_tick,
-                    grant.expiry,
-                    gas=150_000,
-                )
-            )
+            requests.append(grant_request(market, grant, gas=150_000))
         member.account.sender.send_batch(requests)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
