@@ -3,6 +3,7 @@ plots, Ctrl-C and error clean-up, a port already in use."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -118,9 +119,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "report_dir": report_dir,
         }
     finally:
+        # A test of the module sends Ctrl-C; when it did not run (a -k subset), stop the demo
+        # the same way so it stops what it started, and leave nothing behind either way.
         if process.poll() is None:
-            process.kill()
-            process.wait(10)
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        for pid in _marked_pids(marker):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_the_running_demo_serves_the_dapp_showing_its_clearings(served: dict[str, Any]) -> None:
