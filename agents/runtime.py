@@ -50,6 +50,7 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import ProviderConnectionError, TimeExhausted
 
+from agents.actions import action_to_decision
 from agents.community import TRUTHFUL, BatterySpec, Decision
 from agents.data.calendar import SLOT_HOURS, slot_of_year
 from agents.errors import AgentError, ConfigError, PolicyError
@@ -196,7 +197,7 @@ class MarketSnapshot:
     imbalance_kwh: float = 0.0
 
     def anchors(self) -> tuple[float, float]:
-        """``(buy, sell)`` anchors as :func:`agents.envs.prosumer_env.market_anchors` defines."""
+        """``(buy, sell)`` anchors as :func:`agents.actions.market_anchors` defines."""
         cleared = self.recent[-1]
         buy = self.unfilled_ask if self.unfilled_ask >= 0 else (cleared if cleared >= 0 else 1.0)
         sell = self.unfilled_bid if self.unfilled_bid >= 0 else (cleared if cleared >= 0 else 0.0)
@@ -252,8 +253,6 @@ class FixedPolicy:
         self.name = name
 
     def decide(self, context: SlotContext) -> Decision:
-        from agents.envs.prosumer_env import action_to_decision
-
         return action_to_decision(self.action, context.market.anchors())
 
 
@@ -324,7 +323,6 @@ class LearnedPolicy:
         )
 
     def decide(self, context: SlotContext) -> Decision:
-        from agents.envs.prosumer_env import action_to_decision
         from agents.rl.algorithms import battery_reach
 
         action = self._predict(self.observation(context))

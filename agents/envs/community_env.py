@@ -16,6 +16,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from agents.actions import action_to_decision, market_anchors
 from agents.community import (
     Community,
     Decision,
@@ -28,7 +29,6 @@ from agents.community import (
     order_for,
 )
 from agents.data.calendar import SLOT_HOURS, SLOTS_PER_DAY
-from agents.envs.prosumer_env import action_to_decision, market_anchors
 from agents.errors import ConfigError
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies.baselines import ZIP

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from agents.community import Community, FloatArray
+from agents.community import BatterySpec, Community, FloatArray
 from agents.data.calendar import SLOT_HOURS
 from agents.errors import SolverError
 from agents.prosumer import OthersBook
@@ -121,6 +121,173 @@ class Bound:
         return self.grid_only_eur - self.cost_eur
 
 
+@dataclass(frozen=True, slots=True)
+class BatteryProgram:
+    """One prosumer's battery-and-trading program over ``n`` slots (the data it is solved on).
+
+    The perfect-foresight bound fills it with the actual series and books; the model-predictive
+    controller (:mod:`agents.policies.mpc`) with forecasts and a market model.
+
+    Attributes:
+        load_kw: demand per slot.
+        pv_kw: PV output per slot.
+        retail: import price per slot, EUR/kWh.
+        feed_in: export price per slot, EUR/kWh.
+        buys: per slot, the best prices a buy order could get (empty steps: no market).
+        sells: per slot, the best prices a sell order could get.
+        battery: the battery (None: none).
+        soc0_kwh: state of charge before the first slot.
+        terminal_eur_per_kwh: value of energy left in the battery after the last slot (0 for
+            the bound: the period ends there).
+        one_side: one binary per slot (buy or sell, never both); False solves the relaxation.
+    """
+
+    load_kw: FloatArray
+    pv_kw: FloatArray
+    retail: FloatArray
+    feed_in: FloatArray
+    buys: list[Steps]
+    sells: list[Steps]
+    battery: BatterySpec | None
+    soc0_kwh: float
+    terminal_eur_per_kwh: float = 0.0
+    one_side: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramSolution:
+    """An optimum of a :class:`BatteryProgram`.
+
+    Attributes:
+        cost_eur: the optimal cost (or HiGHS's dual bound on it, whichever is lower).
+        battery_kw: battery power per slot (positive = charging).
+        soc_kwh: state of charge after each slot.
+        p2p_kwh: energy bought (+) or sold (-) in the market per slot.
+    """
+
+    cost_eur: float
+    battery_kw: FloatArray
+    soc_kwh: FloatArray
+    p2p_kwh: FloatArray
+
+
+_COLS = 6  # per slot: charge, discharge, soc, import, export, buy-or-sell binary
+
+
+def solve_program(
+    program: BatteryProgram, *, time_limit: float = 300.0, mip_gap: float = 1e-4
+) -> ProgramSolution:
+    """Solve ``program`` with HiGHS (see :func:`perfect_foresight` for the stopping rules).
+
+    Raises:
+        SolverError: HiGHS stops without an optimum or a dual bound (infeasible, no bound).
+    """
+    n = program.load_kw.size
+    buys, sells = program.buys, program.sells
+    has_steps = any(b.widths.size or s.widths.size for b, s in zip(buys, sells, strict=True))
+    integral = program.one_side and has_steps
+    n_steps = sum(b.widths.size + s.widths.size for b, s in zip(buys, sells, strict=True))
+    n_vars = _COLS * n + n_steps
+    cost = np.zeros(n_vars)
+    lower = np.zeros(n_vars)
+    upper = np.full(n_vars, np.inf)
+    integrality = np.zeros(n_vars)
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    row_lo: list[float] = []
+    row_hi: list[float] = []
+
+    def add(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
+        r = len(row_lo)
+        for c, v in entries:
+            rows.append(r)
+            cols.append(c)
+            vals.append(v)
+        row_lo.append(lo)
+        row_hi.append(hi)
+
+    battery = program.battery
+    eff = battery.efficiency if battery else 1.0
+    cap = battery.capacity_kwh if battery else 0.0
+    power = battery.power_kw if battery else 0.0
+    soc0 = min(max(program.soc0_kwh, 0.0), cap)
+    step_col = _COLS * n
+    p2p_cols: list[list[tuple[int, float]]] = []
+    for j in range(n):
+        ch, dis, soc, imp, exp, z = (_COLS * j + k for k in range(_COLS))
+        upper[ch] = upper[dis] = power
+        upper[soc] = cap
+        upper[z] = 1.0
+        integrality[z] = 1.0 if integral else 0.0
+        cost[imp] = program.retail[j]
+        cost[exp] = -program.feed_in[j]
+        net = (program.load_kw[j] - program.pv_kw[j]) * SLOT_HOURS
+        balance = [(ch, SLOT_HOURS), (dis, -SLOT_HOURS), (imp, -1.0), (exp, 1.0)]
+        buy_cols, sell_cols = [], []
+        for w, p in zip(buys[j].widths, buys[j].prices, strict=True):
+            upper[step_col], cost[step_col] = w, p
+            balance.append((step_col, -1.0))
+            buy_cols.append(step_col)
+            step_col += 1
+        for w, p in zip(sells[j].widths, sells[j].prices, strict=True):
+            upper[step_col], cost[step_col] = w, -p
+            balance.append((step_col, 1.0))
+            sell_cols.append(step_col)
+            step_col += 1
+        p2p_cols.append([(c, 1.0) for c in buy_cols] + [(c, -1.0) for c in sell_cols])
+        add(balance, -net, -net)
+        prev = [(soc - _COLS, -1.0)] if j else []
+        add(
+            [(soc, 1.0), (ch, -eff * SLOT_HOURS), (dis, SLOT_HOURS / eff), *prev],
+            soc0 if j == 0 else 0.0,
+            soc0 if j == 0 else 0.0,
+        )
+        if buy_cols:
+            add([(c, 1.0) for c in buy_cols] + [(z, -float(buys[j].widths.sum()))], -np.inf, 0.0)
+        if sell_cols:
+            total = float(sells[j].widths.sum())
+            add([(c, 1.0) for c in sell_cols] + [(z, total)], -np.inf, total)
+    if n:
+        cost[_COLS * (n - 1) + 2] -= program.terminal_eur_per_kwh
+    matrix = sp.csr_array((vals, (rows, cols)), shape=(len(row_lo), n_vars))
+    if integral:
+        result = milp(
+            cost,
+            constraints=LinearConstraint(matrix, np.asarray(row_lo), np.asarray(row_hi)),
+            integrality=integrality,
+            bounds=Bounds(lower, upper),
+            options={"time_limit": time_limit, "mip_rel_gap": mip_gap},
+        )
+    else:
+        eq = np.asarray(row_lo) == np.asarray(row_hi)
+        result = linprog(
+            cost,
+            A_eq=matrix[eq],
+            b_eq=np.asarray(row_lo)[eq],
+            A_ub=matrix[~eq] if (~eq).any() else None,
+            b_ub=np.asarray(row_hi)[~eq] if (~eq).any() else None,
+            bounds=np.column_stack([lower, upper]),
+            method="highs",
+        )
+    dual = getattr(result, "mip_dual_bound", None)
+    stopped_early = (
+        integral and result.status == 1 and dual is not None and np.isfinite(dual)
+    )  # time limit: the dual bound still bounds every strategy, only more loosely
+    if (result.status != 0 and not stopped_early) or result.x is None:
+        raise SolverError(f"battery program not solved: {result.message}")
+    x = np.asarray(result.x, dtype=np.float64)
+    best = float(result.fun)
+    if integral and dual is not None and np.isfinite(dual):
+        best = min(best, float(dual))
+    return ProgramSolution(
+        cost_eur=best,
+        battery_kw=x[0 : _COLS * n : _COLS] - x[1 : _COLS * n : _COLS],
+        soc_kwh=x[2 : _COLS * n : _COLS],
+        p2p_kwh=np.array([sum(v * x[c] for c, v in entries) for entries in p2p_cols]),
+    )
+
+
 def perfect_foresight(
     community: Community,
     book: OthersBook,
@@ -151,107 +318,32 @@ def perfect_foresight(
     pv = community.pv_kw[i, start:end]
     retail = community.tariffs.retail[start:end]
     feed_in = community.tariffs.feed_in[start:end]
-    n = end - start
-    # columns: per slot [ch, dis, soc, imp, exp, z] then all market steps
-    base_cols = 6
+    none = Steps(np.zeros(0), np.zeros(0))
     buys: list[Steps] = []
     sells: list[Steps] = []
     for t in range(start, end):
-        if p2p:
-            b, s = market_steps(book.orders(t), community.tariffs.market_params(t))
-        else:
-            b = s = Steps(np.zeros(0), np.zeros(0))
+        b, s = (
+            market_steps(book.orders(t), community.tariffs.market_params(t))
+            if p2p
+            else (
+                none,
+                none,
+            )
+        )
         buys.append(b)
         sells.append(s)
-    n_steps = sum(b.widths.size + s.widths.size for b, s in zip(buys, sells, strict=True))
-    n_vars = base_cols * n + n_steps
-    cost = np.zeros(n_vars)
-    lower = np.zeros(n_vars)
-    upper = np.full(n_vars, np.inf)
-    integrality = np.zeros(n_vars)
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    row_lo: list[float] = []
-    row_hi: list[float] = []
-
-    def add(entries: list[tuple[int, float]], lo: float, hi: float) -> None:
-        r = len(row_lo)
-        for c, v in entries:
-            rows.append(r)
-            cols.append(c)
-            vals.append(v)
-        row_lo.append(lo)
-        row_hi.append(hi)
-
-    eff = battery.efficiency if battery else 1.0
-    cap = battery.capacity_kwh if battery else 0.0
-    power = battery.power_kw if battery else 0.0
-    soc0 = battery.initial_soc * cap if battery else 0.0
-    step_col = base_cols * n
-    for j in range(n):
-        ch, dis, soc, imp, exp, z = (base_cols * j + k for k in range(base_cols))
-        upper[ch] = upper[dis] = power
-        upper[soc] = cap
-        upper[z] = 1.0
-        integrality[z] = 1.0 if p2p else 0.0
-        cost[imp] = retail[j]
-        cost[exp] = -feed_in[j]
-        net = (load[j] - pv[j]) * SLOT_HOURS
-        balance = [(ch, SLOT_HOURS), (dis, -SLOT_HOURS), (imp, -1.0), (exp, 1.0)]
-        buy_cols, sell_cols = [], []
-        for w, p in zip(buys[j].widths, buys[j].prices, strict=True):
-            upper[step_col], cost[step_col] = w, p
-            balance.append((step_col, -1.0))
-            buy_cols.append(step_col)
-            step_col += 1
-        for w, p in zip(sells[j].widths, sells[j].prices, strict=True):
-            upper[step_col], cost[step_col] = w, -p
-            balance.append((step_col, 1.0))
-            sell_cols.append(step_col)
-            step_col += 1
-        add(balance, -net, -net)
-        prev = [(soc - base_cols, -1.0)] if j else []
-        add(
-            [(soc, 1.0), (ch, -eff * SLOT_HOURS), (dis, SLOT_HOURS / eff), *prev],
-            soc0 if j == 0 else 0.0,
-            soc0 if j == 0 else 0.0,
-        )
-        if buy_cols:
-            add([(c, 1.0) for c in buy_cols] + [(z, -float(buys[j].widths.sum()))], -np.inf, 0.0)
-        if sell_cols:
-            total = float(sells[j].widths.sum())
-            add([(c, 1.0) for c in sell_cols] + [(z, total)], -np.inf, total)
-    matrix = sp.csr_array((vals, (rows, cols)), shape=(len(row_lo), n_vars))
-    if p2p:
-        result = milp(
-            cost,
-            constraints=LinearConstraint(matrix, np.asarray(row_lo), np.asarray(row_hi)),
-            integrality=integrality,
-            bounds=Bounds(lower, upper),
-            options={"time_limit": time_limit, "mip_rel_gap": mip_gap},
-        )
-    else:
-        eq = np.asarray(row_lo) == np.asarray(row_hi)
-        result = linprog(
-            cost,
-            A_eq=matrix[eq],
-            b_eq=np.asarray(row_lo)[eq],
-            A_ub=matrix[~eq] if (~eq).any() else None,
-            b_ub=np.asarray(row_hi)[~eq] if (~eq).any() else None,
-            bounds=np.column_stack([lower, upper]),
-            method="highs",
-        )
-    dual = getattr(result, "mip_dual_bound", None)
-    stopped_early = (
-        p2p and result.status == 1 and dual is not None and np.isfinite(dual)
-    )  # time limit: the dual bound still bounds every strategy, only more loosely
-    if (result.status != 0 and not stopped_early) or result.x is None:
-        raise SolverError(f"perfect-foresight program not solved: {result.message}")
+    program = BatteryProgram(
+        load_kw=load,
+        pv_kw=pv,
+        retail=retail,
+        feed_in=feed_in,
+        buys=buys,
+        sells=sells,
+        battery=battery,
+        soc0_kwh=battery.initial_soc * battery.capacity_kwh if battery else 0.0,
+        one_side=p2p,
+    )
+    solution = solve_program(program, time_limit=time_limit, mip_gap=mip_gap)
     base = np.round(-(pv - load) * SLOT_HOURS * 1000.0) / 1000.0
     grid_only = float(np.sum(np.where(base > 0, base * retail, base * feed_in)))
-    soc_path = np.asarray(result.x[2 : base_cols * n : base_cols], dtype=np.float64)
-    best = float(result.fun)
-    if p2p and dual is not None and np.isfinite(dual):
-        best = min(best, float(dual))
-    return Bound(cost_eur=best, grid_only_eur=grid_only, soc_kwh=soc_path)
+    return Bound(cost_eur=solution.cost_eur, grid_only_eur=grid_only, soc_kwh=solution.soc_kwh)

@@ -16,8 +16,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from agents.actions import action_to_decision, market_anchors
 from agents.community import Decision, Fill, SlotView
-from agents.envs.prosumer_env import action_to_decision, market_anchors
 from agents.errors import PolicyError
 from agents.forecasting.provider import HouseholdForecasts
 from agents.prosumer import ObservationBuilder
