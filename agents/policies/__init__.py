@@ -1,5 +1,6 @@
-"""Strategies of a household: rule-based baselines and the perfect-foresight bound."""
+"""Strategies of a household: rule-based baselines, model-predictive control and the
+perfect-foresight bound."""
 
-from agents.policies.baselines import ZIP, Threshold, Truthful
+from agents.policies.baselines import ZIP, Halfway, Threshold, Truthful
 
-__all__ = ["ZIP", "Threshold", "Truthful"]
+__all__ = ["ZIP", "Halfway", "Threshold", "Truthful"]

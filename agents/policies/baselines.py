@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.actions import action_to_decision, market_anchors
 from agents.community import TRUTHFUL, Decision, Fill, SlotView
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
@@ -131,6 +132,24 @@ class Threshold:
         own = max(surplus, -discharge)
         hold = -own / (charge - own) if charge - own > 0 else 0.0
         return Decision(battery=hold)
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        """Nothing to learn."""
+
+
+class Halfway:
+    """Prices halfway between truthful and the last slot's public quotes; self-consumption.
+
+    The zero action of the learned agents' price space
+    (:func:`agents.actions.action_to_decision`): what a policy does before it learns.
+    """
+
+    name = "halfway"
+
+    def decide(self, view: SlotView) -> Decision:
+        """The zero action on the last slot's anchors."""
+        anchors = market_anchors(view.history, view.slot)
+        return action_to_decision((0.0, 0.0, 0.0), anchors, battery_reach=0.0)
 
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Nothing to learn."""

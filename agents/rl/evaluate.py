@@ -23,8 +23,9 @@ from agents.community import Community, Strategy, self_sufficiency, simulate
 from agents.data.calendar import slot_index
 from agents.errors import PolicyError
 from agents.forecasting.provider import PRETRAINED
-from agents.policies.baselines import ZIP, Threshold, Truthful
+from agents.policies.baselines import ZIP, Halfway, Threshold, Truthful
 from agents.policies.bound import Bound, perfect_foresight
+from agents.policies.mpc import MpcBattery, MpcStrategy
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, load_model
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
@@ -67,10 +68,14 @@ class AgentEvalConfig:
 
 
 def _strategies(setup: Setup, k: int, models: dict[Algo, Any]) -> dict[str, Strategy]:
+    h = setup.households[k]
+    planner = MpcBattery(setup.community, h, setup.forecasts[k], setup.books[k])
     out: dict[str, Strategy] = {
         "truthful": Truthful(),
         "zip": ZIP(seed=7),
         "threshold": Threshold(),
+        "halfway": Halfway(),
+        "mpc": MpcStrategy(planner, Halfway(), "mpc"),
     }
     for algo, model in models.items():
         out[algo.value] = PolicyStrategy(model, algo, setup.forecasts[k])

@@ -8,9 +8,17 @@ import pytest
 from agents.community import Community, Decision, Fill, MarketHistory, SlotView
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.envs import action_to_decision
-from agents.policies import ZIP, Threshold, Truthful
-from agents.policies.bound import market_steps, perfect_foresight
-from agents.prosumer import others_book, run_prosumer
+from agents.forecasting.provider import HouseholdForecasts
+from agents.policies import ZIP, Halfway, Threshold, Truthful
+from agents.policies.bound import (
+    BatteryProgram,
+    Steps,
+    market_steps,
+    perfect_foresight,
+    solve_program,
+)
+from agents.policies.mpc import MpcBattery, MpcConfig, MpcStrategy
+from agents.prosumer import OthersBook, others_book, run_prosumer
 from market.clearing import MarketParams, Order, Side
 
 PARAMS = MarketParams(price_floor=0, tick_size=1, max_tick=100, fee_bps=0)
@@ -106,14 +114,17 @@ def test_buy_steps_never_go_below_the_others_clearing_price_when_supply_is_used_
 
 
 def test_bound_is_at_least_every_method_on_the_same_data(
-    community: Community, june_week: tuple[int, int]
+    community: Community,
+    june_week: tuple[int, int],
+    forecasts: dict[int, HouseholdForecasts],
 ) -> None:
     start, end = june_week
     h = community.battery_households()[0]
     n = len(community.households)
     book = others_book(community, h, [ZIP(seed=10 + k) for k in range(n)], start, end)
     bound = perfect_foresight(community, book, start, end)
-    methods = [Truthful(), ZIP(seed=3), Threshold(), _Random(0), _Random(1)]
+    mpc = MpcStrategy(MpcBattery(community, h, forecasts[h], book), Halfway(), "mpc")
+    methods = [Truthful(), ZIP(seed=3), Threshold(), Halfway(), mpc, _Random(0), _Random(1)]
     for method in methods:
         saved = run_prosumer(community, book, method, start, end).savings_eur
         assert saved <= bound.savings_eur + 1e-6, method.name
@@ -130,3 +141,64 @@ def test_battery_only_bound_is_at_least_self_consumption_without_market(
     saved = run_prosumer(community, book, Truthful(), start, end, p2p=False).savings_eur
     assert saved <= bound.savings_eur + 1e-6
     assert bound.savings_eur <= perfect_foresight(community, book, start, end).savings_eur + 1e-6
+
+
+class _RecordingBook:
+    """An others' book that records which slots were read."""
+
+    def __init__(self, book: OthersBook) -> None:
+        self.book = book
+        self.start = book.start
+        self.read: list[int] = []
+
+    def orders(self, slot: int) -> list[Order]:
+        self.read.append(slot)
+        return self.book.orders(slot)
+
+
+def test_mpc_reads_only_the_public_books_of_earlier_slots(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    h = community.battery_households()[0]
+    start, _ = community.day_slots(6, 6)
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, start + 3 * 96)
+    recording = _RecordingBook(book)
+    market = MpcConfig(market=True)
+    mpc = MpcBattery(community, h, forecasts[h], recording, market)  # type: ignore[arg-type]
+    decided = start + 2 * 96 + 40
+    mpc.setpoint(decided, 2.0)
+    assert recording.read, "the plan used no market model"
+    assert max(recording.read) < decided
+
+
+def test_mpc_of_a_household_without_battery_is_self_consumption(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    plain = next(i for i, house in enumerate(community.households) if house.battery is None)
+    any_forecasts = next(iter(forecasts.values()))
+    assert MpcBattery(community, plain, any_forecasts).setpoint(5000, 0.0) == 0.0
+
+
+def test_program_keeps_energy_stored_when_it_has_a_terminal_value(community: Community) -> None:
+    battery = community.households[community.battery_households()[0]].battery
+    n = 8
+    none = Steps(np.zeros(0), np.zeros(0))
+
+    def final_soc(value: float) -> float:
+        program = BatteryProgram(
+            load_kw=np.full(n, 1.0),
+            pv_kw=np.zeros(n),
+            retail=np.full(n, 0.30),
+            feed_in=np.full(n, 0.05),
+            buys=[none] * n,
+            sells=[none] * n,
+            battery=battery,
+            soc0_kwh=2.0,
+            terminal_eur_per_kwh=value,
+            one_side=False,
+        )
+        return float(solve_program(program).soc_kwh[-1])
+
+    assert final_soc(0.0) == pytest.approx(0.0, abs=1e-6)  # worth nothing after: used up
+    assert final_soc(1.0) > 1.9  # worth more than retail: kept
