@@ -229,6 +229,7 @@ def test_the_server_serves_the_dapp_pages_and_keeps_the_api(stack: Stack) -> Non
             "decimals": 6,
         }
         assert config["market"]["addresses"] == stack.sandbox.deployment.addresses
+        assert config["deployment_block"] == stack.sandbox.deployment.block_number
         missing = client.get("/v1/no-such-thing")
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "not_found"

@@ -25,6 +25,7 @@ export interface PaymentTokenInfo {
 export interface DappConfigResponse {
   chain_id: number;
   rpc_url: string | null;
+  deployment_block: number;
   market: MarketParams;
   payment_token: PaymentTokenInfo;
   api_base: string;
@@ -35,6 +36,8 @@ export interface DappConfigResponse {
 export interface RuntimeConfig {
   chainId: number;
   rpcUrl: string;
+  /** Where event queries start: the block the indexer starts from. */
+  deploymentBlock: bigint;
   apiBase: string;
   streamPath: string;
   market: MarketParams;
@@ -84,6 +87,7 @@ export async function fetchConfig(signal?: AbortSignal): Promise<{
     partial: {
       chainId: raw.chain_id,
       rpcUrl: raw.rpc_url,
+      deploymentBlock: BigInt(raw.deployment_block),
       apiBase: raw.api_base ? raw.api_base.replace(/\/+$/, "") : base,
       streamPath: raw.stream_path,
       market: raw.market,

@@ -40,7 +40,7 @@ function useDelegations(account: `0x${string}`) {
       abi: energyMarketAbi,
       eventName: "AgentAuthorized",
       args: { owner: account },
-      fromBlock: 0n,
+      fromBlock: cfg.deploymentBlock,
     });
     const agents = [...new Set(logs.map((log) => log.args.agent).filter((a): a is `0x${string}` => a !== undefined))];
     const block = await client.getBlock();

@@ -12,7 +12,8 @@ from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
 from fastapi import APIRouter, Response
 
-from market.indexer.api.deps import InfoDep, StateDep
+from market.indexer import store
+from market.indexer.api.deps import ConnDep, InfoDep, StateDep
 from market.indexer.api.schemas.common import ERRORS, ApiModel
 from market.indexer.api.schemas.status import MarketPublic
 from market.indexer.errors import IndexerError
@@ -32,6 +33,7 @@ class PaymentTokenPublic(ApiModel):
 class DappConfigPublic(ApiModel):
     chain_id: int
     rpc_url: str | None
+    deployment_block: int
     market: MarketPublic
     payment_token: PaymentTokenPublic
     api_base: str
@@ -60,11 +62,20 @@ def _token_facts(rpc_url: str, token: str) -> tuple[str | None, int | None]:
     return _TOKEN_FACTS[key]
 
 
+def _deployment_block(conn: ConnDep) -> int:
+    indexed = store.read_state(conn)
+    return int(indexed["start_block"]) if indexed is not None else 0
+
+
 @router.get("/config", response_model=DappConfigPublic, responses=ERRORS)
-def dapp_config(state: StateDep, info: InfoDep, response: Response) -> DappConfigPublic:
-    """What the dApp needs at start: chain id, the RPC URL for browsers, contract addresses,
-    market parameters (tick -> price: ``price_floor + tick * tick_size`` per kWh) and the
-    payment token's symbol and decimals (null when the API has no node to ask)."""
+def dapp_config(
+    state: StateDep, info: InfoDep, conn: ConnDep, response: Response
+) -> DappConfigPublic:
+    """What the dApp needs at start: chain id, the RPC URL for browsers, the deployment's first
+    block (where log queries start: providers refuse ``eth_getLogs`` from block 0 on long
+    chains), contract addresses, market parameters (tick -> price: ``price_floor + tick *
+    tick_size`` per kWh) and the payment token's symbol and decimals (null when the API has no
+    node to ask)."""
     config = state.config
     rpc_url = config.public_rpc_url or config.rpc_url
     token = info.addresses["payment_token"]
@@ -75,6 +86,7 @@ def dapp_config(state: StateDep, info: InfoDep, response: Response) -> DappConfi
     return DappConfigPublic(
         chain_id=info.chain_id,
         rpc_url=rpc_url,
+        deployment_block=_deployment_block(conn),
         market=MarketPublic(**info.to_json()),
         payment_token=PaymentTokenPublic(address=token, symbol=symbol, decimals=decimals),
         api_base=config.public_api_base,
