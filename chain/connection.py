@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 import requests
 from web3 import Web3
 from web3.exceptions import ProviderConnectionError, Web3RPCError
-from web3.providers.eth_tester import EthereumTesterProvider
 
 from chain.errors import ChainError, RpcUnreachableError
 
@@ -53,6 +52,8 @@ def _session(rpc_url: str) -> requests.Session:
 
 def in_process_chain() -> Web3:
     """A fresh in-process EVM chain (eth-tester on py-evm) with funded test accounts."""
+    from web3.providers.eth_tester import EthereumTesterProvider  # py-evm: ~1 s to import
+
     return Web3(EthereumTesterProvider())
 
 

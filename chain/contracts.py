@@ -14,7 +14,7 @@ from web3.types import BlockIdentifier, EventData, TxReceipt
 
 from chain.artifacts import Artifact, load_artifact
 from chain.reverts import RevertDecoder
-from wallet.transactions import REVERT_ERRORS, TxRequest, revert_data
+from wallet.transactions import TxRequest, revert_data, revert_errors
 
 #: Artifacts whose ABIs carry the errors and events of a deployed EnergyChain.
 ENERGYCHAIN_CONTRACTS = ("EnergyToken", "MeterRegistry", "EnergyMarket", "TestEuro")
@@ -33,7 +33,7 @@ class ContractHandle:
         """Call a view function; a revert raises the decoded ``ContractRevertError``."""
         try:
             return self.contract.functions[function](*args).call(block_identifier=block)
-        except REVERT_ERRORS as exc:
+        except revert_errors() as exc:
             data = revert_data(exc)
             decoded = self._decoder(data) if data is not None else None
             if decoded is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from web3 import Web3
-from web3.providers.eth_tester import EthereumTesterProvider
 from web3.types import Wei
 
 from chain.errors import ChainError
@@ -21,9 +20,9 @@ class DevChain:
 
     def __init__(self, w3: Web3) -> None:
         self.w3 = w3
-        self._tester: Any = (
-            w3.provider.ethereum_tester if isinstance(w3.provider, EthereumTesterProvider) else None
-        )
+        # The in-process chain's provider carries its tester (not imported here: py-evm is slow
+        # to load and anvil does not need it).
+        self._tester: Any = getattr(w3.provider, "ethereum_tester", None)
 
     def now(self) -> int:
         """Timestamp of the latest block."""

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_tester.exceptions import TransactionFailed
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
@@ -41,8 +41,18 @@ from wallet.signer import Signer
 
 RevertDecoder = Callable[[bytes], Exception | None]
 
-#: Exceptions that mean "the call reverted": JSON-RPC nodes and the in-process eth-tester.
-REVERT_ERRORS: tuple[type[Exception], ...] = (ContractLogicError, TransactionFailed)
+
+def revert_errors() -> tuple[type[Exception], ...]:
+    """Exceptions that mean "the call reverted": JSON-RPC nodes and the in-process eth-tester.
+
+    eth-tester's ``TransactionFailed`` can only be raised once eth-tester is loaded (by the
+    in-process chain), so it is looked up rather than imported: importing it loads py-evm, about
+    a second of every command's start-up.
+    """
+    tester = sys.modules.get("eth_tester.exceptions")
+    return (ContractLogicError, tester.TransactionFailed) if tester else (ContractLogicError,)
+
+
 _TESTER_REVERT = re.compile(r"execution reverted: (b'.*'|b\".*\")$", re.DOTALL)
 
 
@@ -118,7 +128,7 @@ class TransactionSender:
         """``eth_estimateGas`` plus the margin; a revert raises its error, spends nothing."""
         try:
             estimate = int(self.w3.eth.estimate_gas(self._call_params(req)))  # type: ignore[arg-type]
-        except REVERT_ERRORS as exc:
+        except revert_errors() as exc:
             raise self._revert_error(exc, "dry run reverted") from None
         except Web3RPCError as exc:
             raise self._rpc_error(exc) from None
@@ -128,7 +138,7 @@ class TransactionSender:
         """A dry run (``eth_call``) of ``req`` from this account; reverts raise decoded errors."""
         try:
             return bytes(self.w3.eth.call(self._call_params(req), block))  # type: ignore[arg-type]
-        except REVERT_ERRORS as exc:
+        except revert_errors() as exc:
             raise self._revert_error(exc, "call reverted") from None
 
     # ------------------------------------------------------------------ sending
@@ -382,7 +392,7 @@ class TransactionSender:
                     {**self._call_params(req), "gas": receipt["gasUsed"] * 2},  # type: ignore[typeddict-item]
                     receipt["blockNumber"] - 1,
                 )
-            except REVERT_ERRORS as exc:
+            except revert_errors() as exc:
                 error = self._revert_error(exc, f"transaction {tx_hash} reverted")
                 error.tx_hash = tx_hash
                 return error
