@@ -103,6 +103,7 @@ class RangeApplier:
         self._lookup = lookup
         self._orders: dict[str, OrderFacts] = {}
         self._pending_readings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._log: dict[str, Any] = {}  # the log columns of the event being applied
         self.batch = RowBatch()
         self._handlers: dict[tuple[str, str], Callable[[ChainEvent], None]] = {
             ("market", "Deposited"): self._deposited,
@@ -135,10 +136,12 @@ class RangeApplier:
         if missing:
             self._orders.update(self._lookup(missing))
         for event in events:
+            # the log columns start every row of this event: built once, copied into each row
+            self._log = _log_columns(event)
             self.batch.add(
                 "events",
                 {
-                    **_log_columns(event),
+                    **self._log,
                     "contract": event.contract,
                     "name": event.name,
                     "args": jsonable_args(event.args),
@@ -169,7 +172,7 @@ class RangeApplier:
         self.batch.add(
             "vault_ledger",
             {
-                **_log_columns(event),
+                **self._log,
                 "entry": entry,
                 "account": account,
                 "asset": asset,
@@ -207,7 +210,7 @@ class RangeApplier:
         self.batch.add(
             "orders",
             {
-                **_log_columns(e),
+                **self._log,
                 "order_id": facts.order_id,
                 "nonce": nonce,
                 "owner": facts.owner,
@@ -238,7 +241,7 @@ class RangeApplier:
         self.batch.add(
             "order_cancellations",
             {
-                **_log_columns(e),
+                **self._log,
                 "order_id": str(e.args["orderId"]),
                 "owner": e.args["owner"],
             },
@@ -257,7 +260,7 @@ class RangeApplier:
         self.batch.add(
             "clearings",
             {
-                **_log_columns(e),
+                **self._log,
                 "slot": slot,
                 "volume_wh": volume,
                 "clearing_tick": tick,
@@ -285,7 +288,7 @@ class RangeApplier:
         self.batch.add(
             "order_claims",
             {
-                **_log_columns(e),
+                **self._log,
                 "order_id": str(order_id),
                 "owner": a["owner"],
                 "slot": slot,
@@ -311,7 +314,7 @@ class RangeApplier:
         self.batch.add(
             "fee_changes",
             {
-                **_log_columns(e),
+                **self._log,
                 "fee_bps": e.args["feeBps"],
                 "treasury": e.args["treasury"],
             },
@@ -323,7 +326,7 @@ class RangeApplier:
         self.batch.add(
             "meters",
             {
-                **_log_columns(e),
+                **self._log,
                 "meter_id": a["meterId"],
                 "owner": a["owner"],
                 "signer": a["signer"],
@@ -336,7 +339,7 @@ class RangeApplier:
         self.batch.add(
             "meter_updates",
             {
-                **_log_columns(e),
+                **self._log,
                 "meter_id": e.args["meterId"],
                 "kind": "rotated",
                 "signer": e.args["newSigner"],
@@ -347,7 +350,7 @@ class RangeApplier:
         self.batch.add(
             "meter_updates",
             {
-                **_log_columns(e),
+                **self._log,
                 "meter_id": e.args["meterId"],
                 "kind": "deactivated",
                 "signer": None,
@@ -362,7 +365,7 @@ class RangeApplier:
             self.batch.see_slot(slot, e.block_number)
         self._pending_readings[e.tx_hash].append(
             {
-                **_log_columns(e),
+                **self._log,
                 "meter_id": a["meterId"],
                 "seq": a["seq"],
                 "reading_time": a["timestamp"],
@@ -385,7 +388,7 @@ class RangeApplier:
         self.batch.add(
             "token_transfers",
             {
-                **_log_columns(e),
+                **self._log,
                 "entry": entry,
                 "operator": a["operator"],
                 "from_address": a["from"],
@@ -409,14 +412,21 @@ class RangeApplier:
 def jsonable_args(args: Mapping[str, Any]) -> dict[str, Any]:
     """Arguments for a JSON column: integers beyond 2**53 become decimal strings (JavaScript
     readers would lose their precision)."""
-    out: dict[str, Any] = {}
-    for key, value in args.items():
-        if isinstance(value, bool):
-            out[key] = value
-        elif isinstance(value, int) and abs(value) > 2**53:
-            out[key] = str(value)
+    out = dict(args)
+    for key, value in out.items():
+        kind = type(value)
+        if kind is int or (kind is not bool and isinstance(value, int)):
+            if not -_JS_SAFE <= value <= _JS_SAFE:
+                out[key] = str(value)
         elif isinstance(value, list):
-            out[key] = [str(v) if isinstance(v, int) and abs(v) > 2**53 else v for v in value]
-        else:
-            out[key] = value
+            out[key] = [_js_safe(v) for v in value]
     return out
+
+
+_JS_SAFE = 2**53
+
+
+def _js_safe(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _JS_SAFE:
+        return str(value)
+    return value

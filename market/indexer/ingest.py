@@ -21,11 +21,14 @@ the database fails, :meth:`Ingester.run` pauses with exponential backoff and cat
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Engine
@@ -47,6 +50,8 @@ from market.indexer.market_info import MarketInfo, read_market_info
 from market.indexer.rpc import Backoff, BlockHeader, JsonRpcClient
 
 logger = logging.getLogger(__name__)
+
+_CHAIN_ORDER = attrgetter("block_number", "log_index")
 
 
 @dataclass
@@ -129,6 +134,10 @@ class Ingester:
     # ------------------------------------------------------------------ one step
     def step(self) -> StepResult:
         """Do one unit of work (see the module docstring)."""
+        with _gc_paused():
+            return self._step()
+
+    def _step(self) -> StepResult:
         if self.info is None:
             self.prepare()
         head = self.rpc.block_number()
@@ -174,13 +183,14 @@ class Ingester:
         return StepResult(from_block=start, to_block=end, events=len(events))
 
     def _decode(self, logs: list[Any], headers: dict[int, BlockHeader]) -> list[ChainEvent]:
-        logs.sort(key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)))
         events: list[ChainEvent] = []
         for log in logs:
             time_ = headers[int(log["blockNumber"], 16)].timestamp
             event = self.catalog.decode_log(log, time_)
             if event is not None:
                 events.append(event)
+        # chain order, sorted on the decoded integers (parsing the hex keys again cost more)
+        events.sort(key=_CHAIN_ORDER)
         return events
 
     def _commit(
@@ -259,6 +269,10 @@ class Ingester:
 
     # ------------------------------------------------------------------ live feed
     def _publish(self, events: list[ChainEvent]) -> None:
+        if type(self.publisher) is NullPublisher:
+            # Nobody listens (backfills, one-shot syncs): building a LiveEvent and a JSON-safe
+            # copy of the arguments per event cost ~10% of a backfill for nothing.
+            return
         live: list[LiveEvent] = []
         for e in events:
             topic = TOPIC_OF.get(e.name)
@@ -336,6 +350,25 @@ class Ingester:
                 if exit_when_idle:
                     return
                 stop.wait(self.config.poll_interval)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during one step.
+
+    A range allocates millions of objects that all live until its commit (the logs' JSON, the
+    events, one dict and one tuple per row), so the collector ran full passes over an ever
+    larger heap: 10-25% of a backfill's CPU time for nothing, since these objects hold no
+    cycles and reference counting frees them when the step ends. The collector runs again
+    as usual after the step (also between steps of :meth:`Ingester.run`).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _short(exc: BaseException) -> str:

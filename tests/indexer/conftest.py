@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from chain.local_node import AnvilProcess, start_anvil
 from market.indexer.db.engine import make_engine
@@ -126,6 +126,16 @@ class Played:
             self.community.deployment.addresses,
             self.community.deployment.block_number,
             config=IngestConfig(**config),
+        )
+
+    def rewind_to_deployment(self, conn: Connection, ingester: Ingester) -> None:
+        """Move the checkpoint back to the block before the deployment, as if every commit
+        since had been lost: the next sync replays the whole history."""
+        start = ingester.rpc.header(self.community.deployment.block_number - 1)
+        assert start is not None
+        conn.execute(
+            text("UPDATE indexer_state SET block_number = :n, block_hash = :h"),
+            {"n": start.number, "h": start.hash},
         )
 
 

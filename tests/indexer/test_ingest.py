@@ -52,12 +52,7 @@ def test_writing_a_range_twice_inserts_nothing_twice(played: Played, engine: Eng
     ingester.sync()
     before = snapshot(engine)
     with engine.begin() as conn:  # pretend the last commit was lost: replay from the start
-        start = ingester.rpc.header(played.community.deployment.block_number - 1)
-        assert start is not None
-        conn.execute(
-            text("UPDATE indexer_state SET block_number = :n, block_hash = :h"),
-            {"n": start.number, "h": start.hash},
-        )
+        played.rewind_to_deployment(conn, ingester)
     ingester.sync()
     assert snapshot(engine) == before
 
@@ -143,12 +138,7 @@ def test_bulk_inserts_store_exactly_what_row_inserts_store_and_replay_safely(
     ingester.sync()
     assert snapshot(bulk) == snapshot(rows)
     with bulk.begin() as conn:  # replay everything through the bulk path: no duplicate
-        start = ingester.rpc.header(played.community.deployment.block_number - 1)
-        assert start is not None
-        conn.execute(
-            text("UPDATE indexer_state SET block_number = :n, block_hash = :h"),
-            {"n": start.number, "h": start.hash},
-        )
+        played.rewind_to_deployment(conn, ingester)
     ingester.sync()
     assert snapshot(bulk) == snapshot(rows)
     assert verify(bulk, ingester.rpc).ok
