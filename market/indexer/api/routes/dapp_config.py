@@ -11,6 +11,7 @@ import logging
 from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
 from fastapi import APIRouter, Response
+from sqlalchemy import Connection
 
 from market.indexer import store
 from market.indexer.api.deps import ConnDep, InfoDep, StateDep
@@ -62,7 +63,7 @@ def _token_facts(rpc_url: str, token: str) -> tuple[str | None, int | None]:
     return _TOKEN_FACTS[key]
 
 
-def _deployment_block(conn: ConnDep) -> int:
+def _deployment_block(conn: Connection) -> int:
     indexed = store.read_state(conn)
     return int(indexed["start_block"]) if indexed is not None else 0
 
