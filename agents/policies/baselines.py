@@ -9,6 +9,9 @@
 * :class:`Threshold` charges its battery at full power in the cheapest 30 % of each day's
   (published day-ahead) retail prices, runs self-consumption in the dearest 30 % and holds its
   charge in between (still storing PV surplus); it bids truthfully.
+* :class:`Halfway` is the learned agents' zero action as a rule.
+* :class:`BookResponse` orders last: it prices against the other members' orders of its own
+  slot, public on chain before gate closure (docs/contracts.md, section 8).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from agents.actions import action_to_decision, market_anchors
-from agents.community import TRUTHFUL, Decision, Fill, SlotView
-from agents.data.calendar import SLOTS_PER_DAY
+from agents.community import TRUTHFUL, Decision, Fill, SlotView, clear_and_cost, order_for
+from agents.data.calendar import SLOT_HOURS, SLOTS_PER_DAY
 from agents.errors import ConfigError
+from agents.prosumer import OthersBook
+from market.clearing import Side
 
 
 class Truthful:
@@ -150,6 +155,60 @@ class Halfway:
         """The zero action on the last slot's anchors."""
         anchors = market_anchors(view.history, view.slot)
         return action_to_decision((0.0, 0.0, 0.0), anchors, battery_reach=0.0)
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        """Nothing to learn."""
+
+
+class BookResponse:
+    """The last mover: the best tick against the slot's visible book; self-consumption.
+
+    Every order is public on chain the moment it is mined, so a household that places its
+    order just before gate closure sees the others' orders of that slot. This one tries the
+    ticks where the outcome can change (each of the others' ticks and its neighbours, the
+    floor and the top) and keeps the cheapest for its own metered net energy, as the other
+    strategies' orders carry it. It is not learned; it measures what seeing the book is worth
+    (the learned agents and the other rules see only earlier slots).
+
+    Args:
+        book: the other members' orders (the slot being decided is read: that is the point).
+    """
+
+    name = "book_response"
+
+    def __init__(self, book: OthersBook) -> None:
+        self.book = book
+
+    def decide(self, view: SlotView) -> Decision:
+        """Self-consumption, and the tick with the lowest cost for the slot's net energy."""
+        community, t, i = view.community, view.slot, view.household
+        house = community.households[i]
+        surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
+        power = house.battery.power(0.0, surplus, view.soc_kwh) if house.battery else 0.0
+        net = round((power - surplus) * SLOT_HOURS * 1000.0)
+        if net == 0:
+            return TRUTHFUL
+        params = community.tariffs.market_params(t)
+        retail, feed_in = float(community.tariffs.retail[t]), float(community.tariffs.feed_in[t])
+        others = self.book.orders(t)
+        candidates = {0, params.max_tick}
+        for order in others:
+            candidates.update(
+                tick for tick in (order.tick - 1, order.tick, order.tick + 1)
+                if 0 <= tick <= params.max_tick
+            )  # fmt: skip
+        best, best_cost = TRUTHFUL, float("inf")
+        for tick in sorted(candidates):
+            frac = tick / params.max_tick
+            decision = Decision(buy_frac=frac, sell_frac=frac)
+            own = order_for(house.id, net, decision, params)
+            assert own is not None  # net != 0
+            orders = [*others, own]
+            nets = {o.id: o.qty_wh if o.side is Side.BUY else -o.qty_wh for o in orders}
+            cost = clear_and_cost(orders, nets, params, retail, feed_in)[0][house.id][1]
+            if cost < best_cost - 1e-12:
+                best, best_cost = decision, cost
+        return best
 
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Nothing to learn."""

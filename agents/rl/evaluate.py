@@ -23,7 +23,7 @@ from agents.community import Community, Strategy, self_sufficiency, simulate
 from agents.data.calendar import slot_index
 from agents.errors import PolicyError
 from agents.forecasting.provider import PRETRAINED
-from agents.policies.baselines import ZIP, Halfway, Threshold, Truthful
+from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import MpcBattery, MpcStrategy
 from agents.prosumer import ProsumerRun, run_prosumer
@@ -76,6 +76,7 @@ def _strategies(setup: Setup, k: int, models: dict[Algo, Any]) -> dict[str, Stra
         "threshold": Threshold(),
         "halfway": Halfway(),
         "mpc": MpcStrategy(planner, Halfway(), "mpc"),
+        "book_response": BookResponse(setup.books[k]),
     }
     for algo, model in models.items():
         out[algo.value] = PolicyStrategy(model, algo, setup.forecasts[k])

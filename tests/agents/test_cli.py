@@ -46,9 +46,10 @@ def test_agent_eval_json_has_every_method_with_its_share_of_the_bound(
 ) -> None:
     methods = eval_json["methods"]
     assert isinstance(methods, dict)
-    for name in ("ppo", "dqn", "truthful", "zip", "threshold", "halfway", "mpc"):
+    rules = ("truthful", "zip", "threshold", "halfway", "mpc", "book_response")
+    for name in ("ppo", "dqn", *rules):
         assert "pct_of_bound" in methods[name], name
-    for name in ("truthful", "zip", "threshold", "halfway", "mpc"):
+    for name in rules:
         assert isinstance(methods[name]["pct_of_bound"], float)
         assert methods[name]["pct_of_bound"] <= 100.0
 

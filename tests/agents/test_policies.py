@@ -9,7 +9,7 @@ from agents.community import Community, Decision, Fill, MarketHistory, SlotView
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.envs import action_to_decision
 from agents.forecasting.provider import HouseholdForecasts
-from agents.policies import ZIP, Halfway, Threshold, Truthful
+from agents.policies import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.bound import (
     BatteryProgram,
     Steps,
@@ -124,7 +124,16 @@ def test_bound_is_at_least_every_method_on_the_same_data(
     book = others_book(community, h, [ZIP(seed=10 + k) for k in range(n)], start, end)
     bound = perfect_foresight(community, book, start, end)
     mpc = MpcStrategy(MpcBattery(community, h, forecasts[h], book), Halfway(), "mpc")
-    methods = [Truthful(), ZIP(seed=3), Threshold(), Halfway(), mpc, _Random(0), _Random(1)]
+    methods = [
+        Truthful(),
+        ZIP(seed=3),
+        Threshold(),
+        Halfway(),
+        mpc,
+        BookResponse(book),
+        _Random(0),
+        _Random(1),
+    ]
     for method in methods:
         saved = run_prosumer(community, book, method, start, end).savings_eur
         assert saved <= bound.savings_eur + 1e-6, method.name
@@ -202,3 +211,17 @@ def test_program_keeps_energy_stored_when_it_has_a_terminal_value(community: Com
 
     assert final_soc(0.0) == pytest.approx(0.0, abs=1e-6)  # worth nothing after: used up
     assert final_soc(1.0) > 1.9  # worth more than retail: kept
+
+
+def test_book_response_never_pays_more_than_truthful_in_any_slot(
+    community: Community, june_week: tuple[int, int]
+) -> None:
+    start, end = june_week
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=20 + k) for k in range(n)], start, end)
+    truthful = run_prosumer(community, book, Truthful(), start, end)
+    last_mover = run_prosumer(community, book, BookResponse(book), start, end)
+    assert np.allclose(last_mover.soc_kwh, truthful.soc_kwh)  # the same battery path
+    assert np.all(last_mover.cost_eur <= truthful.cost_eur + 1e-9)
+    assert last_mover.savings_eur > truthful.savings_eur  # seeing the book is worth something
