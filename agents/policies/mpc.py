@@ -5,9 +5,10 @@ Each hour the controller solves :class:`~agents.policies.bound.BatteryProgram` o
 
 * load and PV: its forecasts from the last complete hour (:mod:`agents.forecasting.provider`);
 * tariffs: the day-ahead price where published, its forecast elsewhere;
-* the market: the others' public orders of the same slot one day earlier (every order is on
-  chain), as the price steps a single order could have got then
-  (:func:`~agents.policies.bound.market_steps`), moved onto the planned slot's tariff range;
+* with ``MpcConfig(market=True)`` (off by default, see :class:`MpcConfig`), the market: the
+  others' public orders of the same slot one day earlier (every order is on chain), as the
+  price steps a single order could have got then (:func:`~agents.policies.bound.market_steps`),
+  moved onto the planned slot's tariff range;
 * the battery's state of charge now, and a value for the energy left at the horizon's end
   (``terminal_value`` times the horizon's mean feed-in-to-retail midpoint, times the one-way
   efficiency: stored energy later displaces a purchase, minus the loss of taking it out).
@@ -16,11 +17,11 @@ It follows the plan's battery power for the hour's slots, as a set-point relativ
 self-consumption on the forecast surplus (the realised surplus moves it, as it would a real
 inverter in self-consumption mode), and plans again at the next hour from the charge it then
 has. Orders' prices are not its business: :class:`MpcStrategy` takes them from another strategy
-(the PPO policy, or the halfway rule). Without a battery the set-point is 0.
+(the halfway rule in ``agent eval``). Without a battery the set-point is 0.
 
-The battery path does not depend on the prices (the battery follows set-point and realised
-surplus only), so plans are cached per (household, hour, state of charge): strategies that share
-a controller run the battery once.
+Plans are cached per (hour, state of charge): the battery path does not depend on the prices
+(the battery follows set-point and realised surplus only), so strategies that share a
+controller plan once.
 """
 
 from __future__ import annotations
