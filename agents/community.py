@@ -76,6 +76,14 @@ class BatterySpec:
         a = min(max(float(setpoint), -1.0), 1.0)
         return own + a * (charge - own) if a >= 0 else own + a * (own + discharge)
 
+    def setpoint_for(self, power_kw: float, surplus_kw: float, soc_kwh: float) -> float:
+        """The set-point at which :meth:`power` gives ``power_kw`` (the inverse of
+        :meth:`power`, clipped to ``[-1, 1]``; 0 where the battery has no room either way)."""
+        charge, discharge = self.limits(soc_kwh)
+        own = min(max(surplus_kw, -discharge), charge)
+        room = charge - own if power_kw >= own else own + discharge
+        return min(max((power_kw - own) / room, -1.0), 1.0) if room > 1e-9 else 0.0
+
     def next_soc(self, soc_kwh: float, power_kw: float) -> float:
         """State of charge after one slot at ``power_kw``."""
         if power_kw >= 0:
@@ -83,6 +91,12 @@ class BatterySpec:
         else:
             soc = soc_kwh + power_kw * SLOT_HOURS / self.efficiency
         return min(max(soc, 0.0), self.capacity_kwh)
+
+
+def metered_wh(power_kw: float, surplus_kw: float) -> int:
+    """A slot's metered net energy in whole Wh (positive = import) for battery power
+    ``power_kw`` (positive = charging) and ``surplus_kw = pv - load``."""
+    return round((power_kw - surplus_kw) * SLOT_HOURS * 1000.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +519,7 @@ def simulate(
             if house.battery is not None:
                 power = house.battery.power(decision.battery, surplus, soc[i])
                 soc[i] = house.battery.next_soc(soc[i], power)
-            net = round((power - surplus) * SLOT_HOURS * 1000.0)
+            net = metered_wh(power, surplus)
             order = order_for(ids[i], net, decision, params)
             if order is not None:
                 side[i, j] = 1 if order.side is Side.BUY else -1
@@ -515,7 +529,7 @@ def simulate(
             if member[i]:
                 nets[ids[i]] = net
             out["soc"][i, j] = soc[i]
-            base = round(-surplus * SLOT_HOURS * 1000.0)
+            base = metered_wh(0.0, surplus)
             out["grid"][i, j] = grid_cost(base, retail, feed_in)
             if not member[i]:
                 out["cost"][i, j] = grid_cost(net, retail, feed_in)

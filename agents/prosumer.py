@@ -27,10 +27,11 @@ from agents.community import (
     Strategy,
     clear_and_cost,
     grid_cost,
+    metered_wh,
     order_for,
     simulate,
 )
-from agents.data.calendar import SLOT_HOURS, SLOTS_PER_DAY
+from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.forecasting.base import HORIZON
 from agents.forecasting.provider import HouseholdForecasts
@@ -139,7 +140,7 @@ def prosumer_slot(
     params = community.tariffs.market_params(slot)
     retail = float(community.tariffs.retail[slot])
     feed_in = float(community.tariffs.feed_in[slot])
-    net = round((power - surplus) * SLOT_HOURS * 1000.0)
+    net = metered_wh(power, surplus)
     orders = book.orders(slot) if p2p else []
     own = order_for(house.id, net, decision, params) if p2p else None
     if own is not None:
@@ -149,7 +150,7 @@ def prosumer_slot(
     record_in = (history, slot) if history is not None else None
     results, frac = clear_and_cost(orders, nets, params, retail, feed_in, record_in)
     p2p_wh, cost = results[house.id]
-    base = round(-surplus * SLOT_HOURS * 1000.0)
+    base = metered_wh(0.0, surplus)
     return SlotResult(
         fill=Fill(net_wh=net, p2p_wh=p2p_wh, cost_eur=cost, cleared_tick_frac=frac),
         grid_only_eur=grid_cost(base, retail, feed_in),

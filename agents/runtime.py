@@ -51,8 +51,8 @@ from web3 import Web3
 from web3.exceptions import ProviderConnectionError, TimeExhausted
 
 from agents.actions import action_to_decision
-from agents.community import TRUTHFUL, BatterySpec, Decision
-from agents.data.calendar import SLOT_HOURS, slot_of_year
+from agents.community import TRUTHFUL, BatterySpec, Decision, metered_wh
+from agents.data.calendar import slot_of_year
 from agents.errors import AgentError, ConfigError, PolicyError
 from agents.forecasting.base import HORIZON
 from agents.prosumer import RECENT_SLOTS, observation_vector
@@ -759,8 +759,7 @@ class AgentRuntime:
         if self.battery is not None:
             power = self.battery.power(decision.battery, surplus, soc)
             soc = self.battery.next_soc(soc, power)
-        net = round((power - surplus) * SLOT_HOURS * 1000.0)
-        return int(net), float(power), float(soc)
+        return metered_wh(power, surplus), float(power), float(soc)
 
     def _retry_unsent(
         self, slot: int, entry: dict[str, Any], now: int, d: DelegationView, report: StepReport

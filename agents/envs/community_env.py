@@ -26,9 +26,10 @@ from agents.community import (
     Strategy,
     clear_and_cost,
     grid_cost,
+    metered_wh,
     order_for,
 )
-from agents.data.calendar import SLOT_HOURS, SLOTS_PER_DAY
+from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies.baselines import ZIP
@@ -152,9 +153,9 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
             if house.battery is not None:
                 power = house.battery.power(decisions[i].battery, surplus, self._soc[i])
                 self._soc[i] = house.battery.next_soc(self._soc[i], power)
-            net = round((power - surplus) * SLOT_HOURS * 1000.0)
+            net = metered_wh(power, surplus)
             nets[house.id] = net
-            base[house.id] = grid_cost(round(-surplus * SLOT_HOURS * 1000.0), retail, feed_in)
+            base[house.id] = grid_cost(metered_wh(0.0, surplus), retail, feed_in)
             order = order_for(house.id, net, decisions[i], params)
             if order is not None:
                 orders.append(order)

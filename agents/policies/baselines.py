@@ -19,8 +19,16 @@ from __future__ import annotations
 import numpy as np
 
 from agents.actions import action_to_decision, market_anchors
-from agents.community import TRUTHFUL, Decision, Fill, SlotView, clear_and_cost, order_for
-from agents.data.calendar import SLOT_HOURS, SLOTS_PER_DAY
+from agents.community import (
+    TRUTHFUL,
+    Decision,
+    Fill,
+    SlotView,
+    clear_and_cost,
+    metered_wh,
+    order_for,
+)
+from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.prosumer import OthersBook
 from market.clearing import Side
@@ -133,10 +141,7 @@ class Threshold:
         surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
         if surplus >= 0:
             return TRUTHFUL
-        charge, discharge = battery.limits(view.soc_kwh)
-        own = max(surplus, -discharge)
-        hold = -own / (charge - own) if charge - own > 0 else 0.0
-        return Decision(battery=hold)
+        return Decision(battery=battery.setpoint_for(0.0, surplus, view.soc_kwh))  # hold
 
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Nothing to learn."""
@@ -185,7 +190,7 @@ class BookResponse:
         house = community.households[i]
         surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
         power = house.battery.power(0.0, surplus, view.soc_kwh) if house.battery else 0.0
-        net = round((power - surplus) * SLOT_HOURS * 1000.0)
+        net = metered_wh(power, surplus)
         if net == 0:
             return TRUTHFUL
         params = community.tariffs.market_params(t)

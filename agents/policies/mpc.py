@@ -104,10 +104,7 @@ class MpcBattery:
             self._hour, self._current = hour, plan
         power = float(self._current[quarter]) if quarter < self._current.size else 0.0
         surplus = float(self.forecasts.pv_kw[origin, 0] - self.forecasts.load_kw[origin, 0])
-        charge, discharge = battery.limits(soc_kwh)
-        own = min(max(surplus, -discharge), charge)
-        room = charge - own if power >= own else own + discharge
-        return (power - own) / room if room > 1e-9 else 0.0
+        return battery.setpoint_for(power, surplus, soc_kwh)
 
     def _plan(self, first: int, origin: int, soc_kwh: float) -> FloatArray:
         """Battery power (kW) planned for the slots of the hour starting at slot ``first``."""

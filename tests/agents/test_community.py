@@ -138,3 +138,14 @@ def test_self_sufficiency_is_a_share(community: Community, june_week: tuple[int,
 
 def test_truthful_decision_bids_retail_and_asks_feed_in() -> None:
     assert (TRUTHFUL.buy_frac, TRUTHFUL.sell_frac, TRUTHFUL.battery) == (1.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("surplus", [-3.0, -0.4, 0.0, 1.2, 6.0])
+@pytest.mark.parametrize("power", [-5.0, -1.0, 0.0, 0.7, 5.0])
+def test_setpoint_for_is_the_inverse_of_battery_power(surplus: float, power: float) -> None:
+    battery = BatterySpec(capacity_kwh=10.0, power_kw=5.0)
+    soc = 4.0
+    charge, discharge = battery.limits(soc)
+    feasible = min(max(power, -discharge), charge)
+    setpoint = battery.setpoint_for(feasible, surplus, soc)
+    assert battery.power(setpoint, surplus, soc) == pytest.approx(feasible)
