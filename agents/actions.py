@@ -3,7 +3,9 @@
 Prices are anchored on the last slot's public book (every order is on chain, so every
 household sees it): :func:`market_anchors` reads the book, :func:`action_to_decision` maps an
 action between truthful bidding and those anchors. The environments, the learned policies,
-the halfway baseline and the on-chain runtime all use this one mapping.
+the halfway baseline and the on-chain runtime all use this one mapping. A residual policy
+(one value: a correction of a planner's battery set-point, orders priced by the planner) maps
+through :func:`residual_setpoint`.
 """
 
 from __future__ import annotations
@@ -71,3 +73,13 @@ def _reach(x: float) -> float:
     if x >= 0.0:
         return PRICE_CENTRE + (1.0 - PRICE_CENTRE) * x
     return PRICE_CENTRE * (1.0 + x)
+
+
+def residual_setpoint(
+    action: Sequence[float] | np.ndarray[Any, Any], planned: float, reach: float
+) -> float:
+    """A residual policy's battery set-point: the planner's ``planned`` set-point moved by
+    ``reach`` times the action's single value (in ``[-1, 1]``), clipped to ``[-1, 1]``. The
+    zero action is the plan itself."""
+    a = float(np.clip(np.asarray(action, dtype=np.float64).reshape(-1)[0], -1.0, 1.0))
+    return min(max(planned + reach * a, -1.0), 1.0)

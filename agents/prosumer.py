@@ -223,6 +223,16 @@ NEAR_HOURS = 6
 OBS_DIM = 1 + 3 + 2 + HORIZON + 2 * NEAR_HOURS + 1 + RECENT_SLOTS + 3
 """Length of an observation vector."""
 
+PLANNED_OBS_DIM = OBS_DIM + 1
+"""Length of a residual policy's observation: :data:`OBS_DIM` and the planned set-point
+(:func:`with_plan`)."""
+
+
+def with_plan(obs: ObsArray, planned_setpoint: float) -> ObsArray:
+    """A residual policy's observation: ``obs`` followed by the planner's battery set-point."""
+    out: ObsArray = np.append(obs, np.float32(planned_setpoint)).astype(np.float32)
+    return out
+
 
 class ObservationBuilder:
     """Turns (slot, state of charge, market history) into the agent's observation vector.

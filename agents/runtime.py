@@ -17,6 +17,17 @@ Every slot :meth:`AgentRuntime.step` does, in this order:
    the slot, so the plan is placed (up to what the vault holds) during the slot's settlement
    window, before gate closure.
 
+**Book policies** (``mpc_book`` and residual learned policies, :class:`BookMpcPolicy`,
+:class:`LearnedPolicy`) decide in two steps, as the simulator's
+:class:`~agents.policies.mpc.BookMpc`: when the slot opens the battery set-point is planned by
+:func:`~agents.policies.mpc.plan_with_book` on the forecasts, with the chain's newest book
+(the orders of the slot :data:`~agents.policies.mpc.BOOK_LAG_SLOTS` back, other owners' only,
+cancelled ones removed) as the slot's market; the expected import becomes a *buy plan* like
+the sell plan. Both plans are placed late, in the last ``late_seconds`` before gate closure,
+when the slot's other orders are on chain, at the tick of
+:func:`~agents.policies.best_response.best_response_frac` against that visible book. Only
+book policies cost the extra log reads.
+
 Before sending anything it checks what the contract would reject, with one clear reason: the
 delegation (present, not expired), the owner's price bounds (a buy above ``maxBuyTick`` is
 lowered to it, a sell below ``minSellTick`` raised to it: a stricter price is still the
@@ -50,13 +61,15 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import ProviderConnectionError, TimeExhausted
 
-from agents.actions import action_to_decision
-from agents.community import TRUTHFUL, BatterySpec, Decision, metered_wh
-from agents.data.calendar import slot_of_year
+from agents.actions import action_to_decision, residual_setpoint
+from agents.community import TRUTHFUL, BatterySpec, Decision, metered_wh, to_tick
+from agents.data.calendar import SLOTS_PER_HOUR, slot_of_year
 from agents.errors import AgentError, ConfigError, PolicyError
 from agents.forecasting.base import HORIZON
-from agents.prosumer import RECENT_SLOTS, observation_vector
+from agents.prosumer import PLANNED_OBS_DIM, RECENT_SLOTS, observation_vector, with_plan
+from agents.tariffs import MICRO_EUR
 from chain.contracts import EnergyChain
+from market.clearing import MarketParams, Order, Side
 from wallet.errors import TransactionError, TransactionRevertedError
 from wallet.transactions import TransactionSender
 
@@ -215,6 +228,10 @@ class SlotContext:
         battery: the battery, if any.
         forecast: the forecast, if a forecaster is configured.
         market: recent public results.
+        recent_book: for book policies, the newest book: the other owners' orders of the slot
+            :data:`~agents.policies.mpc.BOOK_LAG_SLOTS` back, as on chain (others get ``()``).
+        params_micro: for book policies, the chain's market with prices in micro-EUR per kWh
+            (:data:`agents.tariffs.MICRO_EUR`); None for the others.
     """
 
     slot: int
@@ -223,10 +240,17 @@ class SlotContext:
     battery: BatterySpec | None
     forecast: SlotForecast | None
     market: MarketSnapshot
+    recent_book: tuple[Order, ...] = ()
+    params_micro: MarketParams | None = None
 
 
 class RuntimePolicy(Protocol):
-    """Decides battery set-point and prices for one slot (a :class:`Decision`)."""
+    """Decides battery set-point and prices for one slot (a :class:`Decision`).
+
+    A policy with a true ``book_policy`` attribute decides in two steps (module docstring):
+    its decision's battery set-point is used, its prices are not (the runtime prices its
+    orders at the best response to the slot's book just before gate closure).
+    """
 
     name: str
 
@@ -240,6 +264,59 @@ class TruthfulPolicy:
 
     def decide(self, context: SlotContext) -> Decision:
         return TRUTHFUL
+
+
+def book_setpoint(context: SlotContext, terminal_value: float = 1.0) -> float:
+    """Step 1 of a book policy: the battery set-point planned by
+    :func:`~agents.policies.mpc.plan_with_book` on ``context`` (0 without battery or forecast).
+
+    The forecast's hourly values from the slot's hour on become per-slot values (each hour's
+    four quarters, those of the hour already past dropped), the slot's own load and PV are the
+    forecast's values for the slot; ``context.recent_book`` is the slot's expected market.
+
+    Raises:
+        PolicyError: ``context`` carries no market parameters (not filled for a book policy).
+    """
+    from agents.policies.mpc import plan_with_book
+
+    fc, battery = context.forecast, context.battery
+    if fc is None or battery is None:
+        return 0.0
+    if context.params_micro is None:
+        raise PolicyError("a book policy needs the market's parameters in its context")
+    quarter = datetime.fromtimestamp(context.slot_start, UTC).minute * SLOTS_PER_HOUR // 60
+
+    def per_slot(hourly: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        return np.repeat(np.asarray(hourly, dtype=np.float64), SLOTS_PER_HOUR)[quarter:]
+
+    load, pv = per_slot(fc.load_kw), per_slot(fc.pv_kw)
+    load[0], pv[0] = fc.load_now, fc.pv_now
+    power = plan_with_book(
+        load_kw=load,
+        pv_kw=pv,
+        retail=per_slot(fc.retail),
+        feed_in=per_slot(fc.feed_in),
+        others=context.recent_book,
+        params=context.params_micro,
+        battery=battery,
+        soc_kwh=context.soc_kwh,
+        terminal_value=terminal_value,
+    )
+    return battery.setpoint_for(power, fc.pv_now - fc.load_now, context.soc_kwh)
+
+
+class BookMpcPolicy:
+    """The book planner alone (``mpc_book``): the set-point of :func:`book_setpoint`, orders
+    priced at the best response just before gate closure (module docstring)."""
+
+    name = "mpc_book"
+    book_policy = True
+
+    def __init__(self, terminal_value: float = 1.0) -> None:
+        self.terminal_value = terminal_value
+
+    def decide(self, context: SlotContext) -> Decision:
+        return Decision(battery=book_setpoint(context, self.terminal_value))
 
 
 class FixedPolicy:
@@ -262,6 +339,13 @@ class LearnedPolicy:
     The observation is built with :func:`agents.prosumer.observation_vector` from the
     forecast, the state of charge and the chain's recent clearing results, exactly the layout
     the policy was trained on. Needs a forecaster and a battery.
+
+    A *residual* policy (a ``.zip`` whose action space has one value,
+    :func:`agents.rl.algorithms.is_residual`, or an ``.onnx`` whose input is
+    :data:`~agents.prosumer.PLANNED_OBS_DIM` wide) is a book policy: it corrects the set-point
+    of :func:`book_setpoint` (its observation ends with it, :func:`agents.prosumer.with_plan`)
+    by up to :data:`~agents.rl.algorithms.RESIDUAL_REACH`; its orders are priced at gate
+    closure.
     """
 
     def __init__(self, path: Path) -> None:
@@ -270,6 +354,7 @@ class LearnedPolicy:
         self.path = path
         self.name = path.stem
         self.algo = Algo.DQN if "dqn" in path.stem.lower() else Algo.PPO
+        self.residual = False
         if not path.is_file():
             raise PolicyError(f"no policy file at {path}")
         if path.suffix == ".onnx":
@@ -279,20 +364,34 @@ class LearnedPolicy:
             self._predict: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] = lambda obs: (
                 onnx.predict(obs[None, :])[0]
             )
+            inputs = onnx.session.get_inputs()
+            if len(inputs[0].shape) == 2 and inputs[0].shape[1] == PLANNED_OBS_DIM:
+                self.residual = True
+                session, name = onnx.session, inputs[0].name
+                output = session.get_outputs()[0].name
+
+                def residual(obs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+                    batch = np.asarray(obs, dtype=np.float32).reshape(1, -1)
+                    out = np.asarray(session.run([output], {name: batch})[0])
+                    return np.asarray(out[0])
+
+                self._predict = residual
         elif path.suffix == ".zip":
-            from agents.rl.algorithms import DQN_ACTIONS, load_model
+            from agents.rl.algorithms import DQN_ACTIONS, is_residual, load_model
 
             model = load_model(str(path), self.algo)
+            self.residual = is_residual(model)
 
             def predict(obs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
                 action, _ = model.predict(obs, deterministic=True)
-                if self.algo is Algo.DQN:
+                if self.algo is Algo.DQN and not self.residual:
                     return np.asarray(DQN_ACTIONS[int(np.asarray(action).reshape(-1)[0])])
                 return np.asarray(action)
 
             self._predict = predict
         else:
             raise PolicyError(f"{path}: a policy is an .onnx or .zip file")
+        self.book_policy = self.residual
 
     def observation(self, context: SlotContext) -> np.ndarray[Any, np.dtype[np.float32]]:
         """The policy's observation for ``context``."""
@@ -323,14 +422,19 @@ class LearnedPolicy:
         )
 
     def decide(self, context: SlotContext) -> Decision:
-        from agents.rl.algorithms import battery_reach
+        from agents.rl.algorithms import RESIDUAL_REACH, battery_reach
 
+        if self.residual:
+            planned = book_setpoint(context)
+            action = self._predict(with_plan(self.observation(context), planned))
+            return Decision(battery=residual_setpoint(action, planned, RESIDUAL_REACH))
         action = self._predict(self.observation(context))
         return action_to_decision(action, context.market.anchors(), battery_reach(self.algo))
 
 
 def load_policy(spec: str | Path) -> RuntimePolicy:
-    """``truthful``, ``halfway`` (the anchored zero action) or a policy file.
+    """``truthful``, ``halfway`` (the anchored zero action), ``mpc_book`` (the book planner,
+    :class:`BookMpcPolicy`) or a policy file.
 
     Raises:
         PolicyError: an unknown name or a file that is not a policy.
@@ -340,9 +444,13 @@ def load_policy(spec: str | Path) -> RuntimePolicy:
         return TruthfulPolicy()
     if text == "halfway":
         return FixedPolicy([0.0, 0.0, 0.0], name="halfway")
+    if text == "mpc_book":
+        return BookMpcPolicy()
     path = Path(text)
     if path.suffix not in (".onnx", ".zip"):
-        raise PolicyError(f"policy {text!r}: use truthful, halfway, or an .onnx/.zip file")
+        raise PolicyError(
+            f"policy {text!r}: use truthful, halfway, mpc_book, or an .onnx/.zip file"
+        )
     return LearnedPolicy(path)
 
 
@@ -454,9 +562,17 @@ class AgentRuntime:
         battery: the owner's battery (simulated from the decisions; None: no battery).
         log_path: JSON lines decision log (None: the ``agents.runtime`` logger only).
         clear_slots: clear slots past gate closure that nobody cleared, before claiming.
+        late_seconds: book policies place their orders from ``late_seconds`` before gate
+            closure on (default: half the settlement window).
+        book_from_block: first block whose logs are read for the visible books (the market's
+            deployment block spares a long chain's early history).
         retries: attempts of a read on connection errors.
         backoff: first wait between attempts, seconds (doubles each time).
         sleep: the wait function (tests pass a no-op).
+
+    Raises:
+        ConfigError: a bad owner address, the owner's own key as agent key, or
+            ``late_seconds`` not in ``1..slot_seconds + settlement_seconds``.
     """
 
     def __init__(
@@ -471,6 +587,8 @@ class AgentRuntime:
         battery: BatterySpec | None = None,
         log_path: Path | None = None,
         clear_slots: bool = False,
+        late_seconds: int | None = None,
+        book_from_block: int = 0,
         retries: int = 5,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
@@ -500,6 +618,16 @@ class AgentRuntime:
         self.min_order_wh = int(params[5])
         self.epoch = int(self._read(lambda: self.market.call("epoch")))
         self.slot_seconds = int(self._read(lambda: self.market.call("slotSeconds")))
+        self.late_seconds = (
+            max(self.settlement_seconds // 2, 1) if late_seconds is None else int(late_seconds)
+        )
+        if not 0 < self.late_seconds <= self.slot_seconds + self.settlement_seconds:
+            raise ConfigError(
+                f"late_seconds must be in 1..{self.slot_seconds + self.settlement_seconds}, "
+                f"got {late_seconds}"
+            )
+        self.book_from_block = int(book_from_block)
+        self.book_policy = bool(getattr(policy, "book_policy", False))
         soc = battery.initial_soc * battery.capacity_kwh if battery else 0.0
         self.state = _State(
             state_path,
@@ -547,6 +675,18 @@ class AgentRuntime:
             return float(self.price_floor), top
         unit = self._unit()
         return float(forecast.feed_in[0]) * unit, float(forecast.retail[0]) * unit
+
+    def params_micro(self) -> MarketParams:
+        """The chain's market with prices in micro-EUR per kWh (the simulator's unit), with the
+        fee in force now."""
+        scale = MICRO_EUR / self._unit()
+        raw = self._read(lambda: self.market.call("params"))
+        return MarketParams(
+            price_floor=round(self.price_floor * scale),
+            tick_size=max(1, round(self.tick_size * scale)),
+            max_tick=self.max_tick,
+            fee_bps=int(raw[6]) if len(raw) > 6 else 0,
+        )
 
     def _frac(self, tick: int, low: float, high: float) -> float:
         if high <= low:
@@ -616,6 +756,41 @@ class AgentRuntime:
         imbalance = ((b_total - b_filled) - (s_total - s_filled)) / 1000.0
         return MarketSnapshot(tuple(recent), bid, ask, imbalance)
 
+    def visible_book(self, slot: int) -> tuple[Order, ...]:
+        """The other owners' orders of ``slot`` on chain now: its ``OrderPlaced`` logs minus
+        the cancelled ids, without the owner's own orders (ids as decimal strings)."""
+        if slot < 0:
+            return ()
+        logs = self._read(
+            lambda: self.market.contract.events.OrderPlaced().get_logs(
+                from_block=self.book_from_block, argument_filters={"slot": slot}
+            )
+        )
+        placed: dict[int, Any] = {}
+        for log in logs:
+            args = log["args"]
+            if Web3.to_checksum_address(args["owner"]) != self.owner:
+                placed[int(args["orderId"])] = args
+        ids = sorted(placed)
+        for i in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[i : i + _IDS_PER_QUERY]
+            cancelled = self._read(
+                lambda c=chunk: self.market.contract.events.OrderCancelled().get_logs(  # type: ignore[misc]
+                    from_block=self.book_from_block, argument_filters={"orderId": c}
+                )
+            )
+            for log in cancelled:
+                placed.pop(int(log["args"]["orderId"]), None)
+        return tuple(
+            Order(
+                str(order_id),
+                Side.BUY if bool(args["isBuy"]) else Side.SELL,
+                int(args["tick"]),
+                int(args["qtyWh"]),
+            )
+            for order_id, args in sorted(placed.items())
+        )
+
     # ------------------------------------------------------------------ logging
     def _log(self, event: str, **fields: Any) -> None:
         record = {"time": datetime.now(UTC).isoformat(), "event": event, "owner": self.owner}
@@ -639,6 +814,7 @@ class AgentRuntime:
         self._claim(now_ts, report)
         delegation = self.delegation(now_ts)
         self._decide(now_ts, delegation, report)
+        self._place_late_buys(now_ts, delegation, report)
         self._place_sells(now_ts, report)
         return report
 
@@ -701,7 +877,8 @@ class AgentRuntime:
         slot = self.slot_at(now) + 1
         existing = self.state.slot(slot)
         if existing is not None:
-            self._retry_unsent(slot, existing, now, delegation, report)
+            if not existing.get("book"):  # a book policy's orders are placed late
+                self._retry_unsent(slot, existing, now, delegation, report)
             return
         start = self.slot_start(slot)
         if now + self.open_ahead_seconds < start:
@@ -709,6 +886,13 @@ class AgentRuntime:
         forecast = self.forecaster.forecast(start) if self.forecaster is not None else None
         low, high = self._range(forecast)
         soc = float(self.state.data["soc_kwh"])
+        recent_book: tuple[Order, ...] = ()
+        params_micro: MarketParams | None = None
+        if self.book_policy:
+            from agents.policies.mpc import BOOK_LAG_SLOTS
+
+            recent_book = self.visible_book(slot - BOOK_LAG_SLOTS)
+            params_micro = self.params_micro()
         context = SlotContext(
             slot=slot,
             slot_start=start,
@@ -716,6 +900,8 @@ class AgentRuntime:
             battery=self.battery,
             forecast=forecast,
             market=self.market_snapshot(slot, low, high),
+            recent_book=recent_book,
+            params_micro=params_micro,
         )
         decision = self.policy.decide(context)
         net_wh, power, soc_next = self._plan(decision, forecast, soc)
@@ -729,6 +915,13 @@ class AgentRuntime:
             "sell_tick": sell_tick,
             "orders": [],
         }
+        book: dict[str, Any] = {}
+        if self.book_policy:
+            unit = self._unit()
+            entry.update(
+                book=True, buy_plan_wh=max(net_wh, 0), retail=high / unit, feed_in=low / unit
+            )
+            book = {"recent_book": len(recent_book), "priced_at": "gate_closure"}
         self.state.slots[str(slot)] = entry
         self.state.data["soc_kwh"] = soc_next
         self.state.save()
@@ -744,8 +937,9 @@ class AgentRuntime:
             soc_kwh=soc_next,
             buy_tick=buy_tick,
             sell_tick=sell_tick,
+            **book,
         )
-        if net_wh > 0:
+        if net_wh > 0 and not self.book_policy:
             self._place(slot, entry, True, buy_tick, net_wh, now, delegation, report)
 
     def _plan(
@@ -878,14 +1072,63 @@ class AgentRuntime:
         """Hook for sending (tests interpose a crash here)."""
         return self.sender.transact(request)
 
+    def _late(self, slot: int, now: int) -> bool:
+        """Whether ``now`` is in ``slot``'s late window (book policies' orders)."""
+        closure = self.gate_closure(slot)
+        return closure - self.late_seconds <= now < closure
+
+    def _best_response_tick(self, slot: int, entry: dict[str, Any], net_wh: int, now: int) -> int:
+        """The tick of the best response for ``net_wh`` (positive: buy) to ``slot``'s visible
+        book, on the slot's tariffs as decided."""
+        from agents.policies.best_response import best_response_frac
+
+        book = self.visible_book(slot)
+        params = self.params_micro()
+        retail, feed_in = float(entry["retail"]), float(entry["feed_in"])
+        frac = best_response_frac(book, "own", net_wh, params, retail, feed_in)
+        tick = to_tick(frac, params)
+        self._log(
+            "priced",
+            slot=slot,
+            side="buy" if net_wh > 0 else "sell",
+            qty_wh=abs(net_wh),
+            book_orders=len(book),
+            frac=frac,
+            tick=tick,
+            seconds_to_gate_closure=self.gate_closure(slot) - now,
+        )
+        return tick
+
+    def _place_late_buys(self, now: int, delegation: DelegationView, report: StepReport) -> None:
+        """Place book policies' buy plans in the late window, at the best response."""
+        for key, entry in list(self.state.slots.items()):
+            slot = int(key)
+            plan = int(entry.get("buy_plan_wh", 0))
+            if not entry.get("book") or plan <= 0 or not self._late(slot, now):
+                continue
+            buys = [o for o in entry["orders"] if o["side"] == "buy"]
+            if any(o["status"] in ("refused", "failed") for o in buys):
+                continue  # decided once: not retried every step
+            offered = sum(
+                o["qty_wh"] for o in buys if o["status"] in ("intent", "placed", "claimed")
+            )
+            qty = plan - offered
+            if qty <= 0 or (offered and qty < self.min_order_wh):
+                continue
+            tick = self._best_response_tick(slot, entry, qty, now)
+            self._place(slot, entry, True, tick, qty, now, delegation, report)
+
     def _place_sells(self, now: int, report: StepReport) -> None:
-        """Offer planned exports of ended slots whose tokens the vault now holds."""
+        """Offer planned exports of ended slots whose tokens the vault now holds (book
+        policies: in the late window, at the best response)."""
         current = self.slot_at(now)
         delegation: DelegationView | None = None
         for key, entry in list(self.state.slots.items()):
             slot = int(key)
             plan = int(entry.get("sell_plan_wh", 0))
             if plan <= 0 or slot >= current or now >= self.gate_closure(slot):
+                continue
+            if entry.get("book") and not self._late(slot, now):
                 continue
             offered = sum(
                 o["qty_wh"]
@@ -905,7 +1148,12 @@ class AgentRuntime:
             if qty < self.min_order_wh:
                 continue
             delegation = delegation or self.delegation(now)
-            self._place(slot, entry, False, int(entry["sell_tick"]), qty, now, delegation, report)
+            tick = (
+                self._best_response_tick(slot, entry, -qty, now)
+                if entry.get("book")
+                else int(entry["sell_tick"])
+            )
+            self._place(slot, entry, False, tick, qty, now, delegation, report)
 
     # ------------------------------------------------------------------ claims
     def _claim(self, now: int, report: StepReport) -> None:
@@ -978,6 +1226,8 @@ class AgentRuntime:
 
 
 _ZERO = "0x0000000000000000000000000000000000000000"
+_IDS_PER_QUERY = 200
+"""Order ids per ``OrderCancelled`` log query (one topic list each)."""
 
 
 def _cost(qty_wh: int, price: int) -> int:

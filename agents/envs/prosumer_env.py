@@ -4,6 +4,11 @@ Observation: :class:`agents.prosumer.ObservationBuilder` (own load/PV/price fore
 charge, time features, recent clearing prices). Action, three values in ``[-1, 1]``: the battery
 set-point relative to self-consumption, the buy price and the sell price (mapped onto the
 slot's tick range by :func:`action_to_decision`, anchored on the last slot's public book).
+With ``EnvConfig(planner=True)`` the agent is a *residual* policy on top of
+:class:`agents.policies.mpc.BookMpc`: the action is one value in ``[-1, 1]`` that moves the
+planner's battery set-point (:func:`~agents.actions.residual_setpoint`), the order is priced at
+the best response to the slot's visible book, and the observation ends with the planned
+set-point (:data:`~agents.prosumer.PLANNED_OBS_DIM` values); the zero action is the planner.
 Reward: money saved in the slot against grid-only (no battery, no market), times
 ``reward_scale``. An episode is ``episode_days`` days from a random day of the training period
 (or one fixed run in ``evaluation`` mode), with the other members' orders replayed from
@@ -20,13 +25,22 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from agents.actions import action_to_decision, market_anchors
-from agents.community import Community, MarketHistory
+from agents.actions import action_to_decision, market_anchors, residual_setpoint
+from agents.community import Community, MarketHistory, SlotView
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies.baselines import Truthful
-from agents.prosumer import OBS_DIM, ObservationBuilder, OthersBook, prosumer_slot, run_prosumer
+from agents.policies.mpc import BookMpc
+from agents.prosumer import (
+    OBS_DIM,
+    PLANNED_OBS_DIM,
+    ObservationBuilder,
+    OthersBook,
+    prosumer_slot,
+    run_prosumer,
+    with_plan,
+)
 
 ObsType = np.ndarray[Any, np.dtype[np.float32]]
 
@@ -40,7 +54,9 @@ class EnvConfig:
         reward_scale: factor from EUR to reward units.
         random_soc: start episodes at a random state of charge (else the battery's initial).
         evaluation: one deterministic episode over the whole period (for measuring a policy).
-        battery_reach: scale of the battery action (see :func:`action_to_decision`), 0..1.
+        battery_reach: scale of the battery action (see :func:`action_to_decision` and
+            :func:`~agents.actions.residual_setpoint`), 0..1.
+        planner: the residual mode of the module docstring.
         subtract_baseline: subtract, slot by slot, what truthful bidding with self-consumption
             saved along its own run over the same period. That run does not depend on the
             agent, so every episode's return moves by a constant and the best policy stays the
@@ -54,6 +70,7 @@ class EnvConfig:
     evaluation: bool = False
     subtract_baseline: bool = False
     battery_reach: float = 1.0
+    planner: bool = False
 
     def __post_init__(self) -> None:
         if self.episode_days < 1:
@@ -101,8 +118,15 @@ class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
             for b, f in zip(books, forecasts, strict=True)
         ]
         self.start, self.end, self.length = start, end, length
-        self.observation_space = spaces.Box(-10.0, 10.0, shape=(OBS_DIM,), dtype=np.float32)
-        self.action_space = spaces.Box(-1.0, 1.0, shape=(3,), dtype=np.float32)
+        self.planners = (
+            [BookMpc(community, b.household, f, b) for b, f in zip(books, forecasts, strict=True)]
+            if self.config.planner
+            else []
+        )
+        width, actions = (PLANNED_OBS_DIM, 1) if self.config.planner else (OBS_DIM, 3)
+        self.observation_space = spaces.Box(-10.0, 10.0, shape=(width,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(actions,), dtype=np.float32)
+        self._planned = 0.0
         self._k = 0
         self._slot = start
         self._stop = start + length
@@ -114,8 +138,16 @@ class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
                 run = run_prosumer(community, book, Truthful(), start, end)
                 self._baselines.append(run.grid_only_eur - run.cost_eur)
 
+    def _view(self) -> SlotView:
+        household = self.books[self._k].household
+        return SlotView(self.community, household, self._slot, self._soc, self._history)
+
     def _obs(self) -> ObsType:
-        return self.builders[self._k](self._slot, self._soc, self._history)
+        obs = self.builders[self._k](self._slot, self._soc, self._history)
+        if not self.planners:
+            return obs
+        self._planned = self.planners[self._k].setpoint(self._view())
+        return with_plan(obs, self._planned)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -143,14 +175,18 @@ class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
         self, action: np.ndarray[Any, Any]
     ) -> tuple[ObsType, float, bool, bool, dict[str, Any]]:
         """Apply one slot's action; the episode truncates at its last slot."""
+        reach = self.config.battery_reach
+        if self.planners:
+            setpoint = residual_setpoint(action, self._planned, reach)
+            decision = self.planners[self._k].priced(self._view(), setpoint)
+        else:
+            decision = action_to_decision(action, market_anchors(self._history, self._slot), reach)
         result = prosumer_slot(
             self.community,
             self.books[self._k],
             self._slot,
             self._soc,
-            action_to_decision(
-                action, market_anchors(self._history, self._slot), self.config.battery_reach
-            ),
+            decision,
             history=self._history,
         )
         self._soc = result.soc_kwh
@@ -166,9 +202,10 @@ class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
         }
         self._slot += 1
         truncated = self._slot >= self._stop
-        obs = (
-            self._obs()
-            if not truncated
-            else self.builders[self._k](self._slot - 1, self._soc, self._history)
-        )
+        if not truncated:
+            obs = self._obs()
+        else:
+            obs = self.builders[self._k](self._slot - 1, self._soc, self._history)
+            if self.planners:
+                obs = with_plan(obs, self._planned)
         return obs, float(reward * self.config.reward_scale), False, truncated, info

@@ -19,19 +19,11 @@ from __future__ import annotations
 import numpy as np
 
 from agents.actions import action_to_decision, market_anchors
-from agents.community import (
-    TRUTHFUL,
-    Decision,
-    Fill,
-    SlotView,
-    clear_and_cost,
-    metered_wh,
-    order_for,
-)
+from agents.community import TRUTHFUL, Decision, Fill, SlotView, metered_wh
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
+from agents.policies.best_response import best_response_frac
 from agents.prosumer import OthersBook
-from market.clearing import Side
 
 
 class Truthful:
@@ -172,8 +164,8 @@ class BookResponse:
     order just before gate closure sees the others' orders of that slot. This one tries the
     ticks where the outcome can change (each of the others' ticks and its neighbours, the
     floor and the top) and keeps the cheapest for its own metered net energy, as the other
-    strategies' orders carry it. It is not learned; it measures what seeing the book is worth
-    (the learned agents and the other rules see only earlier slots).
+    strategies' orders carry it (:func:`~agents.policies.best_response.best_response_frac`).
+    It is not learned; it measures what seeing the book is worth for pricing alone.
 
     Args:
         book: the other members' orders (the slot being decided is read: that is the point).
@@ -190,30 +182,15 @@ class BookResponse:
         house = community.households[i]
         surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
         power = house.battery.power(0.0, surplus, view.soc_kwh) if house.battery else 0.0
-        net = metered_wh(power, surplus)
-        if net == 0:
-            return TRUTHFUL
-        params = community.tariffs.market_params(t)
-        retail, feed_in = float(community.tariffs.retail[t]), float(community.tariffs.feed_in[t])
-        others = self.book.orders(t)
-        candidates = {0, params.max_tick}
-        for order in others:
-            candidates.update(
-                tick for tick in (order.tick - 1, order.tick, order.tick + 1)
-                if 0 <= tick <= params.max_tick
-            )  # fmt: skip
-        best, best_cost = TRUTHFUL, float("inf")
-        for tick in sorted(candidates):
-            frac = tick / params.max_tick
-            decision = Decision(buy_frac=frac, sell_frac=frac)
-            own = order_for(house.id, net, decision, params)
-            assert own is not None  # net != 0
-            orders = [*others, own]
-            nets = {o.id: o.qty_wh if o.side is Side.BUY else -o.qty_wh for o in orders}
-            cost = clear_and_cost(orders, nets, params, retail, feed_in)[0][house.id][1]
-            if cost < best_cost - 1e-12:
-                best, best_cost = decision, cost
-        return best
+        frac = best_response_frac(
+            self.book.orders(t),
+            house.id,
+            metered_wh(power, surplus),
+            community.tariffs.market_params(t),
+            float(community.tariffs.retail[t]),
+            float(community.tariffs.feed_in[t]),
+        )
+        return Decision(buy_frac=frac, sell_frac=frac)
 
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Nothing to learn."""

@@ -26,18 +26,30 @@ controller plan once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from agents.community import Community, Decision, Fill, FloatArray, SlotView, Strategy
+from agents.community import (
+    BatterySpec,
+    Community,
+    Decision,
+    Fill,
+    FloatArray,
+    SlotView,
+    Strategy,
+    metered_wh,
+)
 from agents.data.calendar import SLOTS_PER_DAY, SLOTS_PER_HOUR
 from agents.errors import ConfigError
 from agents.forecasting.base import HORIZON
 from agents.forecasting.provider import HouseholdForecasts
+from agents.policies.best_response import best_response_frac
 from agents.policies.bound import BatteryProgram, Steps, market_steps, solve_program
 from agents.prosumer import OthersBook
 from agents.tariffs import tariffs_from_spot
+from market.clearing import MarketParams, Order
 
 _NO_STEPS = Steps(np.zeros(0), np.zeros(0))
 
@@ -191,3 +203,152 @@ class MpcStrategy:
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Pass the result on to the price strategy."""
         self.prices.observe(view, fill)
+
+
+def plan_with_book(
+    *,
+    load_kw: FloatArray,
+    pv_kw: FloatArray,
+    retail: FloatArray,
+    feed_in: FloatArray,
+    others: Sequence[Order],
+    params: MarketParams,
+    battery: BatterySpec,
+    soc_kwh: float,
+    terminal_value: float = 1.0,
+) -> float:
+    """Battery power (kW, positive = charging) for the first of the slots given, planned with
+    ``others`` as that slot's market and the grid tariffs after it.
+
+    The arrays hold one value per slot from the slot being decided on (load and PV forecasts,
+    retail and feed-in prices in EUR/kWh); ``others`` are orders the slot's market is expected
+    to hold (:class:`BookMpc` passes a recent final book), ``params`` its market (prices in
+    micro-EUR per kWh, :data:`agents.tariffs.MICRO_EUR`). Energy left at the end is valued as in
+    :class:`MpcBattery`.
+    """
+    n = len(load_kw)
+    buy, sell = market_steps(list(others), params)
+    empty = [_NO_STEPS] * (n - 1)
+    mid = float(np.mean(np.asarray(feed_in) + np.asarray(retail)) / 2.0)
+    program = BatteryProgram(
+        load_kw=np.asarray(load_kw, dtype=np.float64),
+        pv_kw=np.asarray(pv_kw, dtype=np.float64),
+        retail=np.asarray(retail, dtype=np.float64),
+        feed_in=np.asarray(feed_in, dtype=np.float64),
+        buys=[buy, *empty],
+        sells=[sell, *empty],
+        battery=battery,
+        soc0_kwh=soc_kwh,
+        terminal_eur_per_kwh=terminal_value * mid * battery.efficiency,
+        one_side=False,
+    )
+    return float(solve_program(program).battery_kw[0])
+
+
+BOOK_LAG_SLOTS = 2
+"""The newest book that is final when a slot starts: the slot two before it (its gate closed
+``2 * slotSeconds - settlementSeconds`` earlier; sells of the slot just before are still being
+placed, since sellers need their metered tokens)."""
+
+
+def moved_book(orders: Sequence[Order], seen: MarketParams, onto: MarketParams) -> list[Order]:
+    """``orders`` of a slot with market ``seen`` moved onto ``onto``'s tick range (same fraction
+    of the range: the simulator's slots each span their own feed-in..retail)."""
+    scale = onto.max_tick / seen.max_tick
+    return [
+        Order(o.id, o.side, min(onto.max_tick, round(o.tick * scale)), o.qty_wh) for o in orders
+    ]
+
+
+@dataclass
+class BookMpc:
+    """The last mover with a plan, in two steps that a household on chain can take:
+
+    1. when the slot starts, the battery set-point from :func:`plan_with_book` on the forecasts,
+       with the newest final book (:data:`BOOK_LAG_SLOTS` back, moved onto the slot's range) as
+       the slot's market and the grid after it;
+    2. just before gate closure, when every order of the slot is on chain, the order for the
+       slot's metered net energy at the best response to that book
+       (:func:`~agents.policies.best_response.best_response_frac`).
+
+    Where :class:`MpcBattery` plans once an hour on the grid tariffs, this one plans every slot
+    with a recent book: it charges from offers like those just seen and discharges into such
+    bids, which is where the perfect-foresight bound makes its market money (docs/agents.md).
+
+    Args:
+        community: the community.
+        household: the household's index (needs a battery).
+        forecasts: its forecasts.
+        book: the other members' orders (step 2 reads the slot's own: that is the point).
+        config: horizon and terminal value (``market`` is not used).
+    """
+
+    community: Community
+    household: int
+    forecasts: HouseholdForecasts
+    book: OthersBook
+    config: MpcConfig = field(default_factory=MpcConfig)
+    name: str = "mpc_book"
+
+    def __post_init__(self) -> None:
+        if self.community.households[self.household].battery is None:
+            raise ConfigError(f"household {self.household} has no battery to plan")
+
+    def setpoint(self, view: SlotView) -> float:
+        """The planned battery set-point for ``view``'s slot (step 1)."""
+        community, t, f = self.community, view.slot, self.forecasts
+        battery = community.households[self.household].battery
+        assert battery is not None  # __post_init__
+        hour, quarter = divmod(t, SLOTS_PER_HOUR)
+        origin = max(hour - 1, 0)
+        hours = min(self.config.horizon_hours, (community.n_slots - t) // SLOTS_PER_HOUR + 1)
+        load = np.repeat(f.load_kw[origin, :hours], SLOTS_PER_HOUR)[quarter:]
+        pv = np.repeat(f.pv_kw[origin, :hours], SLOTS_PER_HOUR)[quarter:]
+        tariffs = tariffs_from_spot(
+            np.repeat(f.spot[origin, :hours], SLOTS_PER_HOUR)[quarter:], community.tariffs.spec
+        )
+        # The slot's own prices are published (day-ahead), not forecast.
+        retail, feed_in = tariffs.retail.copy(), tariffs.feed_in.copy()
+        retail[0], feed_in[0] = community.tariffs.retail[t], community.tariffs.feed_in[t]
+        params = community.tariffs.market_params(t)
+        seen = t - BOOK_LAG_SLOTS
+        others: list[Order] = []
+        if seen >= self.book.start:
+            seen_params = community.tariffs.market_params(seen)
+            others = moved_book(self.book.orders(seen), seen_params, params)
+        power = plan_with_book(
+            load_kw=load,
+            pv_kw=pv,
+            retail=retail,
+            feed_in=feed_in,
+            others=others,
+            params=params,
+            battery=battery,
+            soc_kwh=view.soc_kwh,
+            terminal_value=self.config.terminal_value,
+        )
+        return battery.setpoint_for(power, float(pv[0] - load[0]), view.soc_kwh)
+
+    def priced(self, view: SlotView, setpoint: float) -> Decision:
+        """``setpoint`` with the best-response price for the net energy it leads to (step 2)."""
+        community, t, i = self.community, view.slot, self.household
+        house = community.households[i]
+        assert house.battery is not None  # __post_init__
+        surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
+        net = metered_wh(house.battery.power(setpoint, surplus, view.soc_kwh), surplus)
+        frac = best_response_frac(
+            self.book.orders(t),
+            house.id,
+            net,
+            community.tariffs.market_params(t),
+            float(community.tariffs.retail[t]),
+            float(community.tariffs.feed_in[t]),
+        )
+        return Decision(battery=setpoint, buy_frac=frac, sell_frac=frac)
+
+    def decide(self, view: SlotView) -> Decision:
+        """The planned set-point at the best-response price."""
+        return self.priced(view, self.setpoint(view))
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        """Nothing to learn."""

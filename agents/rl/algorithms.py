@@ -16,11 +16,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from agents.actions import action_to_decision, market_anchors
+from agents.actions import action_to_decision, market_anchors, residual_setpoint
 from agents.community import Decision, Fill, SlotView
 from agents.errors import PolicyError
 from agents.forecasting.provider import HouseholdForecasts
-from agents.prosumer import ObservationBuilder
+from agents.policies.mpc import BookMpc
+from agents.prosumer import ObservationBuilder, with_plan
 
 
 class Algo(StrEnum):
@@ -49,9 +50,22 @@ untrained zero action (halfway to the quotes) and 66.8 % for truthful bidding: e
 policy PPO learned on Jan..Sep drained or filled the battery in ways that lost in winter."""
 
 
-def battery_reach(algo: Algo) -> float:
+RESIDUAL_REACH = 0.5
+"""Battery reach of a residual policy (:func:`agents.actions.residual_setpoint`): it may move
+the planner's set-point by up to half the battery's room either way."""
+
+
+def battery_reach(algo: Algo, residual: bool = False) -> float:
     """The battery reach ``algo``'s policies are trained and run with."""
+    if residual:
+        return RESIDUAL_REACH
     return PPO_BATTERY_REACH if algo is Algo.PPO else 1.0
+
+
+def is_residual(model: Any) -> bool:
+    """Whether a loaded model is a residual policy (one action value on top of the planner)."""
+    shape = getattr(model.action_space, "shape", None)
+    return shape is not None and tuple(shape) == (1,)
 
 
 class DiscreteActions(gym.ActionWrapper[Any, np.int64, Any]):
@@ -70,16 +84,31 @@ class PolicyStrategy:
     """A trained stable-baselines3 model acting as a household strategy (deterministic).
 
     Args:
-        model: a PPO or DQN model (anything with ``predict(obs, deterministic=True)``).
+        model: a PPO or DQN model (anything with ``predict(obs, deterministic=True)`` and an
+            ``action_space``).
         algo: which algorithm (DQN actions index :data:`DQN_ACTIONS`).
         forecasts: the household's forecasts, for its observations.
+        planner: the planner a residual policy corrects (:func:`is_residual`); needed for one.
+
+    Raises:
+        PolicyError: a residual policy without a planner.
     """
 
-    def __init__(self, model: Any, algo: Algo, forecasts: HouseholdForecasts) -> None:
+    def __init__(
+        self,
+        model: Any,
+        algo: Algo,
+        forecasts: HouseholdForecasts,
+        planner: BookMpc | None = None,
+    ) -> None:
         self.model = model
         self.algo = algo
         self.name = algo.value
         self.forecasts = forecasts
+        self.residual = is_residual(model)
+        if self.residual and planner is None:
+            raise PolicyError(f"the {algo.value} policy is residual: it needs a planner")
+        self.planner = planner if self.residual else None
         self._builder: ObservationBuilder | None = None
 
     def decide(self, view: SlotView) -> Decision:
@@ -87,6 +116,11 @@ class PolicyStrategy:
         if self._builder is None or self._builder.household != view.household:
             self._builder = ObservationBuilder(view.community, view.household, self.forecasts)
         obs = self._builder(view.slot, view.soc_kwh, view.history)
+        if self.planner is not None:
+            planned = self.planner.setpoint(view)
+            action, _ = self.model.predict(with_plan(obs, planned), deterministic=True)
+            reach = battery_reach(self.algo, residual=True)
+            return self.planner.priced(view, residual_setpoint(action, planned, reach))
         action, _ = self.model.predict(obs, deterministic=True)
         if self.algo is Algo.DQN:
             action = DQN_ACTIONS[int(np.asarray(action).reshape(-1)[0])]

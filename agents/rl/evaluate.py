@@ -25,9 +25,9 @@ from agents.errors import PolicyError
 from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.bound import Bound, perfect_foresight
-from agents.policies.mpc import MpcBattery, MpcStrategy
+from agents.policies.mpc import BookMpc, MpcBattery, MpcStrategy
 from agents.prosumer import ProsumerRun, run_prosumer
-from agents.rl.algorithms import Algo, PolicyStrategy, load_model
+from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
 
 Progress = Callable[[str], None]
@@ -70,6 +70,7 @@ class AgentEvalConfig:
 def _strategies(setup: Setup, k: int, models: dict[Algo, Any]) -> dict[str, Strategy]:
     h = setup.households[k]
     planner = MpcBattery(setup.community, h, setup.forecasts[k], setup.books[k])
+    book_planner = BookMpc(setup.community, h, setup.forecasts[k], setup.books[k])
     out: dict[str, Strategy] = {
         "truthful": Truthful(),
         "zip": ZIP(seed=7),
@@ -77,9 +78,10 @@ def _strategies(setup: Setup, k: int, models: dict[Algo, Any]) -> dict[str, Stra
         "halfway": Halfway(),
         "mpc": MpcStrategy(planner, Halfway(), "mpc"),
         "book_response": BookResponse(setup.books[k]),
+        "mpc_book": book_planner,
     }
     for algo, model in models.items():
-        out[algo.value] = PolicyStrategy(model, algo, setup.forecasts[k])
+        out[algo.value] = PolicyStrategy(model, algo, setup.forecasts[k], book_planner)
     return out
 
 
@@ -208,7 +210,9 @@ def evaluate_agents(
                 community, [ZIP(seed=1000 + j) for j in range(n)], setup.start, setup.end, p2p=False
             ),
         }
-        if Algo.PPO in models:
+        if Algo.PPO in models and not is_residual(models[Algo.PPO]):
+            # A residual policy needs the others' orders of its slot before it orders, which
+            # a simultaneous community run does not give it.
             mixed: list[Strategy] = [ZIP(seed=1000 + j) for j in range(n)]
             for k, h in enumerate(setup.households):
                 mixed[h] = PolicyStrategy(models[Algo.PPO], Algo.PPO, setup.forecasts[k])

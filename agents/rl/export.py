@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from agents.errors import PolicyError
-from agents.prosumer import OBS_DIM
+from agents.prosumer import OBS_DIM, PLANNED_OBS_DIM
 from agents.rl.algorithms import DQN_ACTIONS, Algo, load_model
 
 
@@ -44,14 +44,21 @@ def torch_module(model: Any, algo: Algo) -> nn.Module:
     return module.eval()
 
 
+def obs_width(model: Any) -> int:
+    """The observation length a loaded model takes (:data:`~agents.prosumer.OBS_DIM`, or
+    :data:`~agents.prosumer.PLANNED_OBS_DIM` for a residual policy)."""
+    return int(model.observation_space.shape[0])
+
+
 def export_onnx(model_path: Path, algo: Algo, out: Path) -> Path:
     """Write the policy of ``model_path`` as ONNX to ``out`` (input ``obs``, output ``out``).
 
     Raises:
         PolicyError: the model cannot be loaded or exported.
     """
-    module = torch_module(load_model(str(model_path), algo), algo)
-    example = torch.zeros(2, OBS_DIM, dtype=torch.float32)
+    model = load_model(str(model_path), algo)
+    module = torch_module(model, algo)
+    example = torch.zeros(2, obs_width(model), dtype=torch.float32)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         torch.onnx.export(
@@ -87,10 +94,17 @@ class OnnxPolicy:
         options.intra_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.algo = algo
+        width = self.session.get_inputs()[0].shape[1]
+        self.obs_width = int(width) if isinstance(width, int) else OBS_DIM
+
+    @property
+    def residual(self) -> bool:
+        """Whether the policy is residual (its observation carries the planned set-point)."""
+        return self.obs_width == PLANNED_OBS_DIM
 
     def raw(self, obs: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """The network output for a batch of observations."""
-        batch = np.asarray(obs, dtype=np.float32).reshape(-1, OBS_DIM)
+        batch = np.asarray(obs, dtype=np.float32).reshape(-1, self.obs_width)
         out: np.ndarray[Any, np.dtype[np.float32]] = np.asarray(
             self.session.run(["out"], {"obs": batch})[0], dtype=np.float32
         )

@@ -66,6 +66,9 @@ class TrainConfig:
         overrides: algorithm keyword arguments replacing :data:`PPO_KWARGS`/:data:`DQN_KWARGS`
             entries (tests use small rollouts).
         env: episode settings.
+        residual: train a residual policy on top of the visible-book planner
+            (:class:`agents.envs.prosumer_env.ProsumerEnv` with ``planner=True``); PPO only,
+            the default for PPO (the shipped PPO agent is one), None picks the default.
     """
 
     algo: Algo
@@ -78,10 +81,18 @@ class TrainConfig:
     tensorboard: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
     env: EnvConfig = field(default_factory=lambda: EnvConfig(subtract_baseline=True))
+    residual: bool | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 1000:
             raise ConfigError(f"steps must be >= 1000, got {self.steps}")
+        if self.residual and self.algo is not Algo.PPO:
+            raise ConfigError("only PPO trains a residual policy (DQN keeps its menu)")
+
+    @property
+    def trains_residual(self) -> bool:
+        """Whether this run trains a residual policy."""
+        return self.algo is Algo.PPO if self.residual is None else self.residual
 
 
 class _Progress(BaseCallback):
@@ -116,7 +127,11 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     setup = build_setup(config.setup, config.period)
-    env_config = replace(config.env, battery_reach=battery_reach(config.algo))
+    env_config = replace(
+        config.env,
+        battery_reach=battery_reach(config.algo, config.trains_residual),
+        planner=config.trains_residual,
+    )
     env: Any = ProsumerEnv(
         setup.community, setup.books, setup.forecasts, setup.start, setup.end, env_config
     )
@@ -176,12 +191,14 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
         "steps": config.steps,
         "seed": config.seed,
         "forecast": config.setup.forecast.value,
+        "residual": config.trains_residual,
         "households": [setup.community.households[h].id for h in setup.households],
         "train_seconds": round(seconds, 1),
         "setup_seconds": round(setup_seconds, 1),
         "command": (
             f"enerwise agent train --algo {config.algo.value} --steps {config.steps} "
             f"--seed {config.seed} --out {config.out}"
+            + ("" if config.trains_residual or config.algo is Algo.DQN else " --no-planner")
         ),
     }
     (config.out / "train.json").write_text(json.dumps(meta, indent=2))

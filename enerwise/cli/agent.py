@@ -76,6 +76,13 @@ def train_command(
     months: Annotated[
         str, typer.Option(help="Training months FIRST-LAST of 2018 (never Oct..Dec).")
     ] = "1-9",
+    planner: Annotated[
+        bool | None,
+        typer.Option(
+            help="PPO: learn a correction of the visible-book planner's battery (the default) "
+            "or, with --no-planner, battery and prices alone. DQN: never."
+        ),
+    ] = None,
 ) -> None:
     """Train an agent on months of 2018 before October (a Rich progress bar on stderr)."""
     first, _, last = months.partition("-")
@@ -109,6 +116,7 @@ def train_command(
         ),
         checkpoint_every=opts.checkpoint_every,
         tensorboard=tensorboard,
+        residual=planner,
         period=Period(
             opts.first_month, opts.last_month, skip_days=8 if opts.first_month == 1 else 0
         ),
@@ -205,9 +213,8 @@ def export_command(
     import torch
 
     from agents.errors import ConfigError
-    from agents.prosumer import OBS_DIM
     from agents.rl.algorithms import Algo, load_model
-    from agents.rl.export import OnnxPolicy, export_onnx, torch_module
+    from agents.rl.export import OnnxPolicy, export_onnx, obs_width, torch_module
 
     if algo not in ("ppo", "dqn"):
         raise ConfigError(f"algo must be ppo or dqn, got {algo!r}")
@@ -215,9 +222,10 @@ def export_command(
     source = model or PRETRAINED / f"{algo}.zip"
     target = out or source.with_suffix(".onnx")
     export_onnx(source, kind, target)
-    obs = np.random.default_rng(0).uniform(-2, 2, (64, OBS_DIM)).astype(np.float32)
+    loaded = load_model(str(source), kind)
+    obs = np.random.default_rng(0).uniform(-2, 2, (64, obs_width(loaded))).astype(np.float32)
     with torch.no_grad():
-        expected = torch_module(load_model(str(source), kind), kind)(torch.as_tensor(obs)).numpy()
+        expected = torch_module(loaded, kind)(torch.as_tensor(obs)).numpy()
     diff = float(np.max(np.abs(OnnxPolicy(target, kind).raw(obs) - expected)))
     console.print(f"wrote {target}; max |onnx - torch| over 64 observations = {diff:.2e}")
 
@@ -230,7 +238,10 @@ def run_command(
     owner: Annotated[str, typer.Option(help="The owner who delegated to the agent key.")],
     policy: Annotated[
         str,
-        typer.Option(metavar="FILE|NAME", help="ppo.onnx / a .zip model, or truthful / halfway."),
+        typer.Option(
+            metavar="FILE|NAME",
+            help="ppo.onnx / a .zip model, or truthful / halfway / mpc_book.",
+        ),
     ] = str(PRETRAINED / "ppo.onnx"),
     rpc_url: Annotated[
         str | None, typer.Option(help="JSON-RPC endpoint (default: `enerwise chain up`).")
@@ -258,6 +269,13 @@ def run_command(
     clear: Annotated[
         bool, typer.Option(help="Clear slots past gate closure that nobody cleared.")
     ] = True,
+    late_seconds: Annotated[
+        int | None,
+        typer.Option(
+            help="Book policies (mpc_book, the residual PPO) order in the last N seconds before "
+            "gate closure (default: half the settlement window; keep --interval below it)."
+        ),
+    ] = None,
 ) -> None:
     """Trade for OWNER every slot through the agent key's delegation (never the owner's key).
 
@@ -288,7 +306,8 @@ def run_command(
         raise ConfigError(f"no keystore at {keystore}")
     chosen = load_policy(policy)
     w3 = connect(resolve_rpc_url(rpc_url))
-    contracts = load_deployment(w3, deployment).contracts(w3)
+    record = load_deployment(w3, deployment)
+    contracts = record.contracts(w3)
     password = PasswordSource(password_file, password_env, f"Password for {keystore}: ").read()
     sender = TransactionSender(
         w3, KeystoreSigner.unlocked(keystore, password), decode_revert=revert_decoder()
@@ -307,6 +326,8 @@ def run_command(
         battery=battery,
         log_path=log or state_path.with_suffix(".jsonl"),
         clear_slots=clear,
+        late_seconds=late_seconds,
+        book_from_block=record.block_number,
     )
     err_console.print(
         f"agent {sender.address} trading for {owner_address} with {chosen.name}; state {state_path}"

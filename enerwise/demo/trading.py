@@ -76,4 +76,7 @@ def _runtime(sandbox: Sandbox, plan: DayPlan, member: Household, policy: Any, wo
         ReplayForecaster(community, i, forecasts),
         battery=member.spec.battery,
         log_path=workdir / "agents" / "decisions.jsonl",
+        # The demo steps once per slot boundary: a book policy (the residual PPO) orders at the
+        # boundary that opens the settlement window, after the baseline households' orders.
+        late_seconds=int(sandbox.contracts.market.call("params")[3]),
     )

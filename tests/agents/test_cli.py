@@ -46,7 +46,7 @@ def test_agent_eval_json_has_every_method_with_its_share_of_the_bound(
 ) -> None:
     methods = eval_json["methods"]
     assert isinstance(methods, dict)
-    rules = ("truthful", "zip", "threshold", "halfway", "mpc", "book_response")
+    rules = ("truthful", "zip", "threshold", "halfway", "mpc", "book_response", "mpc_book")
     for name in ("ppo", "dqn", *rules):
         assert "pct_of_bound" in methods[name], name
     for name in rules:

@@ -14,7 +14,7 @@ from agents.envs.community_env import CommunityParallelEnv
 from agents.errors import ConfigError
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies import ZIP
-from agents.prosumer import OBS_DIM, others_book
+from agents.prosumer import OBS_DIM, PLANNED_OBS_DIM, others_book, run_prosumer
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +124,41 @@ def test_battery_reach_scales_the_set_point_around_self_consumption() -> None:
     assert action_to_decision([1.0, 0.0, 0.0], battery_reach=0.0).battery == 0.0
     with pytest.raises(ConfigError):
         EnvConfig(battery_reach=1.5)
+
+
+@pytest.fixture(scope="module")
+def residual_env(community: Community, forecasts: dict[int, HouseholdForecasts]) -> ProsumerEnv:
+    start, _ = community.day_slots(6, 6)
+    end = start + 2 * 96
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, end)
+    config = EnvConfig(episode_days=1, planner=True, battery_reach=0.5, random_soc=False)
+    return ProsumerEnv(community, [book], [forecasts[h]], start, end, config)
+
+
+def test_residual_env_passes_the_stable_baselines3_checker(residual_env: ProsumerEnv) -> None:
+    sb3_check_env(residual_env, warn=False)
+
+
+def test_residual_env_observes_the_plan_and_acts_with_one_value(
+    residual_env: ProsumerEnv,
+) -> None:
+    obs, _ = residual_env.reset(seed=0)
+    assert obs.shape == (PLANNED_OBS_DIM,) and residual_env.action_space.shape == (1,)
+    assert obs[-1] == pytest.approx(residual_env.planners[0].setpoint(residual_env._view()))
+
+
+def test_residual_env_zero_action_is_the_planner(
+    residual_env: ProsumerEnv, community: Community
+) -> None:
+    residual_env.reset(seed=0, options={"household": 0})
+    start = residual_env._slot
+    planner = residual_env.planners[0]
+    run = run_prosumer(community, residual_env.books[0], planner, start, start + 96)
+    costs = []
+    truncated = False
+    while not truncated:
+        _, _, _, truncated, info = residual_env.step(np.zeros(1, dtype=np.float32))
+        costs.append(info["cost_eur"])
+    np.testing.assert_allclose(costs, run.cost_eur, atol=1e-12)

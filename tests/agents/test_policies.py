@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.community import Community, Decision, Fill, MarketHistory, SlotView
+from agents.community import BatterySpec, Community, Decision, Fill, MarketHistory, SlotView
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.envs import action_to_decision
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies import ZIP, BookResponse, Halfway, Threshold, Truthful
+from agents.policies.best_response import best_response_frac
 from agents.policies.bound import (
     BatteryProgram,
     Steps,
@@ -17,7 +18,15 @@ from agents.policies.bound import (
     perfect_foresight,
     solve_program,
 )
-from agents.policies.mpc import MpcBattery, MpcConfig, MpcStrategy
+from agents.policies.mpc import (
+    BOOK_LAG_SLOTS,
+    BookMpc,
+    MpcBattery,
+    MpcConfig,
+    MpcStrategy,
+    moved_book,
+    plan_with_book,
+)
 from agents.prosumer import OthersBook, others_book, run_prosumer
 from market.clearing import MarketParams, Order, Side
 
@@ -131,6 +140,7 @@ def test_bound_is_at_least_every_method_on_the_same_data(
         Halfway(),
         mpc,
         BookResponse(book),
+        BookMpc(community, h, forecasts[h], book),
         _Random(0),
         _Random(1),
     ]
@@ -225,3 +235,75 @@ def test_book_response_never_pays_more_than_truthful_in_any_slot(
     assert np.allclose(last_mover.soc_kwh, truthful.soc_kwh)  # the same battery path
     assert np.all(last_mover.cost_eur <= truthful.cost_eur + 1e-9)
     assert last_mover.savings_eur > truthful.savings_eur  # seeing the book is worth something
+
+
+def test_book_mpc_plans_its_battery_on_the_newest_final_book_only(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    h = community.battery_households()[0]
+    start, _ = community.day_slots(6, 6)
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, start + 2 * 96)
+    recording = _RecordingBook(book)
+    planner = BookMpc(community, h, forecasts[h], recording)  # type: ignore[arg-type]
+    decided = start + 96 + 40
+    planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))
+    assert recording.read == [decided - BOOK_LAG_SLOTS]
+
+
+def test_book_mpc_prices_its_order_at_the_best_response_to_its_slots_book(
+    community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
+) -> None:
+    start, end = june_week
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, end)
+    planner = BookMpc(community, h, forecasts[h], book)
+    slot = start + 50
+    view = SlotView(community, h, slot, 2.0, MarketHistory.empty(community.n_slots))
+    decision = planner.priced(view, 0.5)
+    battery = community.households[h].battery
+    assert battery is not None
+    surplus = float(community.pv_kw[h, slot] - community.load_kw[h, slot])
+    net = round((battery.power(0.5, surplus, 2.0) - surplus) * 250.0)
+    expected = best_response_frac(
+        book.orders(slot),
+        community.households[h].id,
+        net,
+        community.tariffs.market_params(slot),
+        float(community.tariffs.retail[slot]),
+        float(community.tariffs.feed_in[slot]),
+    )
+    assert decision == Decision(battery=0.5, buy_frac=expected, sell_frac=expected)
+
+
+def test_plan_with_book_charges_from_offers_cheaper_than_the_import_they_displace() -> None:
+    battery = BatterySpec(capacity_kwh=5.0, power_kw=2.0, efficiency=0.95, initial_soc=0.0)
+    n = 16
+    params = MarketParams(price_floor=50_000, tick_size=1_000, max_tick=250, fee_bps=0)
+    cheap = [Order("seller", Side.SELL, 50, 2_000)]  # 0.10 EUR/kWh, retail is 0.30
+
+    def first_power(others: list[Order]) -> float:
+        return plan_with_book(
+            load_kw=np.r_[0.0, np.full(n - 1, 1.0)],
+            pv_kw=np.zeros(n),
+            retail=np.full(n, 0.30),
+            feed_in=np.full(n, 0.05),
+            others=others,
+            params=params,
+            battery=battery,
+            soc_kwh=0.0,
+        )
+
+    assert first_power([]) == pytest.approx(0.0, abs=1e-9)  # the grid alone: nothing to gain
+    assert first_power(cheap) > 1.0
+
+
+def test_moved_book_keeps_each_orders_share_of_the_price_range() -> None:
+    seen = MarketParams(price_floor=0, tick_size=1, max_tick=200, fee_bps=0)
+    onto = MarketParams(price_floor=0, tick_size=1, max_tick=100, fee_bps=0)
+    moved = moved_book([Order("a", Side.BUY, 150, 7), Order("b", Side.SELL, 200, 3)], seen, onto)
+    assert [(o.id, o.side, o.tick, o.qty_wh) for o in moved] == [
+        ("a", Side.BUY, 75, 7),
+        ("b", Side.SELL, 100, 3),
+    ]

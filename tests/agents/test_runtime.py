@@ -1,4 +1,5 @@
-"""The on-chain agent runtime on anvil: delegated orders, limits, restarts, claims, RPC errors."""
+"""The on-chain agent runtime on anvil: delegated orders, limits, restarts, claims, RPC errors,
+and book policies (planned on a recent book, priced late against the slot's visible book)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,21 @@ import numpy as np
 import pytest
 import requests
 
-from agents.community import BatterySpec
+from agents.community import BatterySpec, Decision
 from agents.forecasting.base import HORIZON
+from agents.policies.best_response import best_response_frac
 from agents.runtime import (
     AgentRuntime,
     AgentRuntimeError,
+    MarketSnapshot,
+    SlotContext,
     SlotForecast,
     TruthfulPolicy,
+    book_setpoint,
     load_policy,
 )
 from chain.deploy import MarketSettings
+from market.clearing import MarketParams, Order, Side
 from market.sandbox import Participant, Sandbox
 from wallet.delegation import AgentGrant, grant_agent
 
@@ -72,13 +78,14 @@ def _runtime(
     *,
     forecaster: StaticForecaster | None = None,
     cls: type[AgentRuntime] = AgentRuntime,
+    policy: Any = None,
     **kwargs: Any,
 ) -> AgentRuntime:
     return cls(
         sandbox.contracts,
         agent.sender,
         owner.address,
-        TruthfulPolicy(),
+        policy or TruthfulPolicy(),
         tmp_path / "state.json",
         forecaster or StaticForecaster(load_kw=2.0, pv_kw=0.0),
         log_path=tmp_path / "decisions.jsonl",
@@ -313,3 +320,267 @@ def test_replay_forecasts_follow_the_chain_clock_on_the_simulated_year(
     forecast = replay.forecast(stamp)
     assert forecast.slot_pv_kw == pytest.approx(community.pv_kw[h, 151 * 96 + 48])
     assert np.all(forecast.retail > forecast.feed_in)
+
+
+# ---------------------------------------------------------------------------- book policies
+# The test euro has 6 decimals: the chain's prices in base units are already micro-EUR.
+MICRO_PARAMS = MarketParams(price_floor=80_000, tick_size=100, max_tick=2_400, fee_bps=25)
+
+
+class RecordingPolicy:
+    """Self-consumption; keeps the contexts it was given."""
+
+    def __init__(self, book_policy: bool) -> None:
+        self.name = "recording"
+        self.book_policy = book_policy
+        self.contexts: list[SlotContext] = []
+
+    def decide(self, context: SlotContext) -> Decision:
+        self.contexts.append(context)
+        return Decision()
+
+
+def _fresh_slot(sandbox: Sandbox) -> None:
+    """Move to the start of a slot no earlier test ordered in."""
+    sandbox.advance_to(sandbox.slot_start(sandbox.current_slot() + 3))
+
+
+def _funded(sandbox: Sandbox) -> Participant:
+    other = sandbox.new_participant()
+    sandbox.fund_payment(other, 1_000_000)
+    return other
+
+
+def _sell(sandbox: Sandbox, seller: Participant, slot: int, tick: int, qty_wh: int) -> int:
+    """Mint ``qty_wh`` of ``slot`` to ``seller`` (the chain moves to the slot's end), offer it."""
+    sandbox.mint_energy([(seller, qty_wh)], slot)
+    seller.sender.transact(sandbox.deposit_energy_request(seller, slot, qty_wh))
+    (order_id,) = sandbox.place_orders(seller, [(slot, False, tick, qty_wh)])
+    return order_id
+
+
+def _context(book: tuple[Order, ...]) -> SlotContext:
+    return SlotContext(
+        slot=10,
+        slot_start=1_700_000_100 - 1_700_000_100 % 3_600,
+        soc_kwh=3.0,
+        battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
+        forecast=StaticForecaster(0.5, 0.5).value,
+        market=MarketSnapshot(),
+        recent_book=book,
+        params_micro=MICRO_PARAMS,
+    )
+
+
+def test_the_book_planner_loads_by_name() -> None:
+    policy = load_policy("mpc_book")
+    assert policy.name == "mpc_book"
+    assert getattr(policy, "book_policy", False) is True
+
+
+def test_book_policy_places_its_buy_late_at_the_best_response_to_the_visible_book(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, policy=load_policy("mpc_book"))
+    _fresh_slot(sandbox)
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    report = runtime.step(now)
+    assert report.decided_slot == slot and report.placed == []  # 500 Wh to buy, not yet
+    assert _orders_on_chain(sandbox, owner, slot) == []
+
+    (bid,) = sandbox.place_orders(_funded(sandbox), [(slot, True, 1_300, 200)])
+    ask = _sell(sandbox, sandbox.new_participant(), slot, 900, 400)
+    assert runtime.step(sandbox.dev.now()).placed == []  # the slot ended: not late yet
+
+    sandbox.advance_to(sandbox.gate_closure(slot) - runtime.late_seconds)
+    (placed,) = runtime.step(sandbox.dev.now()).placed
+    others = [Order(str(bid), Side.BUY, 1_300, 200), Order(str(ask), Side.SELL, 900, 400)]
+    frac = best_response_frac(others, "me", 500, MICRO_PARAMS, 0.30, 0.05)
+    assert (placed.side, placed.slot, placed.qty_wh) == ("buy", slot, 500)
+    assert placed.tick == round(frac * MICRO_PARAMS.max_tick) == 1_301  # outbids the 1300 bid
+    assert len(_orders_on_chain(sandbox, owner, slot)) == 1
+    priced = [e for e in _log(tmp_path) if e["event"] == "priced"]
+    assert [(e["slot"], e["book_orders"], e["tick"]) for e in priced] == [(slot, 2, 1_301)]
+    assert runtime.step(sandbox.dev.now()).placed == []  # placed once
+
+
+def test_book_policy_offers_its_exports_late_at_the_best_response(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(
+        sandbox,
+        owner,
+        agent,
+        tmp_path,
+        forecaster=StaticForecaster(load_kw=0.5, pv_kw=2.5),
+        policy=load_policy("mpc_book"),
+    )
+    _fresh_slot(sandbox)
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    assert runtime.step(now).decided_slot == slot
+    (bid,) = sandbox.place_orders(_funded(sandbox), [(slot, True, 1_300, 300)])
+    sandbox.mint_energy([(owner, 400)], slot)
+    owner.sender.transact(sandbox.deposit_energy_request(owner, slot, 400))
+    assert runtime.step(sandbox.dev.now()).placed == []  # tokens held, but not late yet
+
+    sandbox.advance_to(sandbox.gate_closure(slot) - runtime.late_seconds)
+    (sold,) = runtime.step(sandbox.dev.now()).placed
+    frac = best_response_frac(
+        [Order(str(bid), Side.BUY, 1_300, 300)], "me", -400, MICRO_PARAMS, 0.30, 0.05
+    )
+    assert (sold.side, sold.slot, sold.qty_wh) == ("sell", slot, 400)
+    assert sold.tick == round(frac * MICRO_PARAMS.max_tick) == 1_300
+
+
+def test_cancelled_orders_are_not_in_the_visible_book(sandbox: Sandbox, tmp_path: Path) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, policy=load_policy("mpc_book"))
+    _fresh_slot(sandbox)
+    slot = sandbox.current_slot() + 1
+    other = _funded(sandbox)
+    kept, cancelled = sandbox.place_orders(
+        other, [(slot, True, 1_000, 100), (slot, True, 1_100, 50)]
+    )
+    other.sender.transact(sandbox.contracts.market.request("cancelOrder", cancelled))
+    assert runtime.visible_book(slot) == (Order(str(kept), Side.BUY, 1_000, 100),)
+
+
+def test_the_owners_own_orders_are_not_in_the_visible_book(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, policy=load_policy("mpc_book"))
+    _fresh_slot(sandbox)
+    slot = sandbox.current_slot() + 1
+    sandbox.place_orders(owner, [(slot, True, 1_000, 100)])
+    (theirs,) = sandbox.place_orders(_funded(sandbox), [(slot, True, 900, 60)])
+    assert runtime.visible_book(slot) == (Order(str(theirs), Side.BUY, 900, 60),)
+
+
+def test_only_book_policies_get_the_book_two_slots_back_in_their_context(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    _fresh_slot(sandbox)
+    seen = sandbox.current_slot()
+    ask = _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)  # now in slot seen + 1
+    book, plain = RecordingPolicy(book_policy=True), RecordingPolicy(book_policy=False)
+    now = sandbox.dev.now()
+    _runtime(sandbox, owner, agent, tmp_path / "book", policy=book).step(now)
+    _runtime(sandbox, owner, agent, tmp_path / "plain", policy=plain).step(now)
+
+    (context,) = book.contexts
+    assert context.slot == seen + 2
+    assert context.recent_book == (Order(str(ask), Side.SELL, 0, 2_000),)
+    assert context.params_micro == MICRO_PARAMS
+    (context,) = plain.contexts
+    assert (context.recent_book, context.params_micro) == ((), None)
+
+
+def test_book_policy_plans_the_battery_on_the_book_two_slots_back(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(
+        sandbox,
+        owner,
+        agent,
+        tmp_path,
+        forecaster=StaticForecaster(load_kw=0.5, pv_kw=0.5),  # flat tariffs: nothing to shift
+        policy=load_policy("mpc_book"),
+        battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
+    )
+    _fresh_slot(sandbox)
+    seen = sandbox.current_slot()
+    _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)  # 0.08 EUR/kWh offered
+    assert runtime.step(sandbox.dev.now()).decided_slot == seen + 2
+    sandbox.advance_to(sandbox.slot_start(seen + 2))
+    assert runtime.step(sandbox.dev.now()).decided_slot == seen + 3  # slot seen + 1: no orders
+
+    cheap = runtime.state.slot(seen + 2)
+    empty = runtime.state.slot(seen + 3)
+    assert cheap is not None and empty is not None
+    assert cheap["battery_kw"] > 1.0  # charges from the offers like those just seen
+    assert cheap["buy_plan_wh"] > 0
+    assert empty["battery_kw"] == pytest.approx(0.0, abs=1e-6)
+    decisions = [e for e in _log(tmp_path) if e["event"] == "decision"]
+    assert [e["recent_book"] for e in decisions] == [1, 0]
+
+
+def test_a_cheap_recent_book_makes_the_planner_charge() -> None:
+    offer = (Order("1", Side.SELL, 0, 2_000),)
+    assert book_setpoint(_context(offer)) > 0.3
+    assert book_setpoint(_context(())) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_residual_onnx_policy_corrects_the_planned_setpoint(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from agents.prosumer import PLANNED_OBS_DIM
+    from agents.rl.algorithms import RESIDUAL_REACH
+
+    # out = obs @ 0 + 0.4: the residual action 0.4 whatever the observation.
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["obs", "w", "b"], ["out"])],
+        "residual",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", PLANNED_OBS_DIM])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 1])],
+        [
+            helper.make_tensor(
+                "w", TensorProto.FLOAT, [PLANNED_OBS_DIM, 1], [0.0] * PLANNED_OBS_DIM
+            ),
+            helper.make_tensor("b", TensorProto.FLOAT, [1], [0.4]),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "residual_ppo.onnx"
+    onnx.save(model, str(path))
+
+    policy = load_policy(path)
+    assert getattr(policy, "book_policy", False) is True
+    context = _context(())
+    planned = book_setpoint(context)
+    decision = policy.decide(context)
+    assert decision.battery == pytest.approx(planned + RESIDUAL_REACH * 0.4, abs=1e-6)
+    assert decision.battery == pytest.approx(0.2, abs=1e-6)
+
+
+def test_a_residual_zip_policy_is_a_book_policy_moving_the_plan_within_its_reach(
+    tmp_path: Path,
+) -> None:
+    import gymnasium as gym
+    from gymnasium import spaces
+    from stable_baselines3 import PPO
+
+    from agents.prosumer import PLANNED_OBS_DIM
+    from agents.rl.algorithms import RESIDUAL_REACH
+
+    class Residual(gym.Env[np.ndarray, np.ndarray]):
+        observation_space = spaces.Box(-np.inf, np.inf, (PLANNED_OBS_DIM,), np.float32)
+        action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    path = tmp_path / "residual_ppo.zip"
+    PPO("MlpPolicy", Residual(), n_steps=8, batch_size=8, device="cpu").save(path)
+
+    policy = load_policy(path)
+    assert getattr(policy, "book_policy", False) is True
+    context = _context(())
+    planned = book_setpoint(context)
+    assert abs(policy.decide(context).battery - planned) <= RESIDUAL_REACH + 1e-9
+
+
+def test_a_late_window_longer_than_slot_and_settlement_is_refused(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from agents.errors import ConfigError
+
+    owner, agent = _pair(sandbox)
+    with pytest.raises(ConfigError, match="late_seconds"):
+        _runtime(sandbox, owner, agent, tmp_path, late_seconds=2 * 900 + 1)
+    assert _runtime(sandbox, owner, agent, tmp_path).late_seconds == 450  # half of settlement
