@@ -57,6 +57,12 @@ class EnvConfig:
         battery_reach: scale of the battery action (see :func:`action_to_decision` and
             :func:`~agents.actions.residual_setpoint`), 0..1.
         planner: the residual mode of the module docstring.
+        shaping_gamma: add the potential-based shaping term ``gamma * phi(s') - phi(s)`` (Ng,
+            Harada & Russell, ICML 1999) with ``phi`` = stored kWh times the slot's
+            feed-in-to-retail midpoint times the one-way efficiency (what the planner values
+            stored energy at). With ``gamma`` the learner's discount the best policy stays the
+            same, but a slot that drains the battery no longer looks like pure savings: the
+            energy's value leaves the reward at once instead of slots later (None: off).
         subtract_baseline: subtract, slot by slot, what truthful bidding with self-consumption
             saved along its own run over the same period. That run does not depend on the
             agent, so every episode's return moves by a constant and the best policy stays the
@@ -71,6 +77,7 @@ class EnvConfig:
     subtract_baseline: bool = False
     battery_reach: float = 1.0
     planner: bool = False
+    shaping_gamma: float | None = None
 
     def __post_init__(self) -> None:
         if self.episode_days < 1:
@@ -138,6 +145,15 @@ class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
                 run = run_prosumer(community, book, Truthful(), start, end)
                 self._baselines.append(run.grid_only_eur - run.cost_eur)
 
+    def _potential(self, slot: int, soc_kwh: float) -> float:
+        """The shaping potential: stored energy at the slot's mid tariff, after efficiency."""
+        tariffs = self.community.tariffs
+        t = min(slot, self.community.n_slots - 1)
+        battery = self.community.households[self.books[self._k].household].battery
+        assert battery is not None  # ObservationBuilder checked it
+        mid = (float(tariffs.retail[t]) + float(tariffs.feed_in[t])) / 2.0
+        return soc_kwh * mid * battery.efficiency
+
     def _view(self) -> SlotView:
         household = self.books[self._k].household
         return SlotView(self.community, household, self._slot, self._soc, self._history)
@@ -176,6 +192,7 @@ class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
     ) -> tuple[ObsType, float, bool, bool, dict[str, Any]]:
         """Apply one slot's action; the episode truncates at its last slot."""
         reach = self.config.battery_reach
+        soc_before = self._soc
         if self.planners:
             setpoint = residual_setpoint(action, self._planned, reach)
             decision = self.planners[self._k].priced(self._view(), setpoint)
@@ -192,6 +209,10 @@ class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):
         self._soc = result.soc_kwh
         saved = result.grid_only_eur - result.fill.cost_eur
         reward = saved
+        if self.config.shaping_gamma is not None:
+            reward += self.config.shaping_gamma * self._potential(
+                self._slot + 1, result.soc_kwh
+            ) - self._potential(self._slot, soc_before)
         if self._baselines:
             reward -= float(self._baselines[self._k][self._slot - self.start])
         info = {

@@ -162,3 +162,34 @@ def test_residual_env_zero_action_is_the_planner(
         _, _, _, truncated, info = residual_env.step(np.zeros(1, dtype=np.float32))
         costs.append(info["cost_eur"])
     np.testing.assert_allclose(costs, run.cost_eur, atol=1e-12)
+
+
+def test_shaping_adds_the_discounted_change_of_the_stored_energys_value(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    start, _ = community.day_slots(6, 6)
+    end = start + 96
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, end)
+    battery = community.households[h].battery
+    assert battery is not None
+
+    def first_reward(shaping: float | None) -> float:
+        config = EnvConfig(episode_days=1, random_soc=False, shaping_gamma=shaping)
+        env = ProsumerEnv(community, [book], [forecasts[h]], start, end, config)
+        env.reset(seed=0)
+        return env.step(np.array([1.0, 0.0, 0.0], dtype=np.float32))[1]
+
+    plain, shaped = first_reward(None), first_reward(0.9)
+    soc0 = battery.initial_soc * battery.capacity_kwh
+    surplus = float(community.pv_kw[h, start] - community.load_kw[h, start])
+    soc1 = battery.next_soc(soc0, battery.power(1.0, surplus, soc0))
+    tariffs = community.tariffs
+
+    def phi(t: int, soc: float) -> float:
+        return soc * (tariffs.retail[t] + tariffs.feed_in[t]) / 2 * battery.efficiency
+
+    expected = (0.9 * phi(start + 1, soc1) - phi(start, soc0)) * EnvConfig().reward_scale
+    assert shaped - plain == pytest.approx(expected)
+    assert expected > 0  # a full charge stores value
