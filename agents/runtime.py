@@ -277,7 +277,7 @@ def book_setpoint(context: SlotContext, terminal_value: float = 1.0) -> float:
     Raises:
         PolicyError: ``context`` carries no market parameters (not filled for a book policy).
     """
-    from agents.policies.mpc import plan_with_book
+    from agents.policies.mpc import hourly_to_slots, plan_with_book
 
     fc, battery = context.forecast, context.battery
     if fc is None or battery is None:
@@ -286,16 +286,13 @@ def book_setpoint(context: SlotContext, terminal_value: float = 1.0) -> float:
         raise PolicyError("a book policy needs the market's parameters in its context")
     quarter = datetime.fromtimestamp(context.slot_start, UTC).minute * SLOTS_PER_HOUR // 60
 
-    def per_slot(hourly: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
-        return np.repeat(np.asarray(hourly, dtype=np.float64), SLOTS_PER_HOUR)[quarter:]
-
-    load, pv = per_slot(fc.load_kw), per_slot(fc.pv_kw)
+    load, pv = hourly_to_slots(fc.load_kw, quarter), hourly_to_slots(fc.pv_kw, quarter)
     load[0], pv[0] = fc.load_now, fc.pv_now
     power = plan_with_book(
         load_kw=load,
         pv_kw=pv,
-        retail=per_slot(fc.retail),
-        feed_in=per_slot(fc.feed_in),
+        retail=hourly_to_slots(fc.retail, quarter),
+        feed_in=hourly_to_slots(fc.feed_in, quarter),
         others=context.recent_book,
         params=context.params_micro,
         battery=battery,

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from agents.community import (
     BatterySpec,
@@ -124,12 +125,9 @@ class MpcBattery:
         hours = min(self.config.horizon_hours, (community.n_slots - first) // SLOTS_PER_HOUR)
         if hours <= 0:
             return np.zeros(SLOTS_PER_HOUR)
-        per_slot = np.repeat  # hourly forecast -> its four slots
-        load = per_slot(f.load_kw[origin, :hours], SLOTS_PER_HOUR)
-        pv = per_slot(f.pv_kw[origin, :hours], SLOTS_PER_HOUR)
-        tariffs = tariffs_from_spot(
-            per_slot(f.spot[origin, :hours], SLOTS_PER_HOUR), community.tariffs.spec
-        )
+        load = hourly_to_slots(f.load_kw[origin, :hours])
+        pv = hourly_to_slots(f.pv_kw[origin, :hours])
+        tariffs = tariffs_from_spot(hourly_to_slots(f.spot[origin, :hours]), community.tariffs.spec)
         slots = range(first, first + hours * SLOTS_PER_HOUR)
         buys, sells = [], []
         for j, t in enumerate(slots):
@@ -203,6 +201,13 @@ class MpcStrategy:
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Pass the result on to the price strategy."""
         self.prices.observe(view, fill)
+
+
+def hourly_to_slots(hourly: npt.ArrayLike, first_quarter: int = 0) -> FloatArray:
+    """Hourly values as per-slot values (each hour's four quarters), without the first
+    ``first_quarter`` quarters of the first hour (a plan that starts mid-hour)."""
+    slots: FloatArray = np.repeat(np.asarray(hourly, dtype=np.float64), SLOTS_PER_HOUR)
+    return slots[first_quarter:]
 
 
 def plan_with_book(
@@ -302,11 +307,10 @@ class BookMpc:
         hour, quarter = divmod(t, SLOTS_PER_HOUR)
         origin = max(hour - 1, 0)
         hours = min(self.config.horizon_hours, (community.n_slots - t) // SLOTS_PER_HOUR + 1)
-        load = np.repeat(f.load_kw[origin, :hours], SLOTS_PER_HOUR)[quarter:]
-        pv = np.repeat(f.pv_kw[origin, :hours], SLOTS_PER_HOUR)[quarter:]
-        tariffs = tariffs_from_spot(
-            np.repeat(f.spot[origin, :hours], SLOTS_PER_HOUR)[quarter:], community.tariffs.spec
-        )
+        load = hourly_to_slots(f.load_kw[origin, :hours], quarter)
+        pv = hourly_to_slots(f.pv_kw[origin, :hours], quarter)
+        spot = hourly_to_slots(f.spot[origin, :hours], quarter)
+        tariffs = tariffs_from_spot(spot, community.tariffs.spec)
         # The slot's own prices are published (day-ahead), not forecast.
         retail, feed_in = tariffs.retail.copy(), tariffs.feed_in.copy()
         retail[0], feed_in[0] = community.tariffs.retail[t], community.tariffs.feed_in[t]
