@@ -84,6 +84,8 @@ class EnvConfig:
             raise ConfigError(f"episode_days must be >= 1, got {self.episode_days}")
         if not 0.0 <= self.battery_reach <= 1.0:
             raise ConfigError(f"battery_reach must be in 0..1, got {self.battery_reach}")
+        if self.shaping_gamma is not None and not 0.0 < self.shaping_gamma <= 1.0:
+            raise ConfigError(f"shaping_gamma must be in (0, 1], got {self.shaping_gamma}")
 
 
 class ProsumerEnv(gym.Env[ObsType, np.ndarray[Any, np.dtype[np.float32]]]):

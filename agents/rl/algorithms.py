@@ -40,9 +40,10 @@ DQN_ACTIONS = np.array(
 
 
 PPO_BATTERY_REACH = 0.0
-"""Battery reach of the PPO agent's action (:func:`action_to_decision`); DQN's menu uses 1.
+"""Battery reach of the plain PPO agent's action (:func:`action_to_decision`, ``agent train
+--no-planner``); DQN's menu uses 1, the shipped residual PPO :data:`RESIDUAL_REACH`.
 
-0: the shipped PPO agent prices its orders (anchored on the public book, from the forecasts
+0: the plain PPO agent prices its orders (anchored on the public book, from the forecasts
 and the book) and leaves its battery in self-consumption. Measured on held-out Oct..Dec 2018
 (3 households, LightGBM forecasts): reach 1 gave 56-60 % of the perfect-foresight bound after
 50k..200k steps, reach 0.25 65.5-65.7 %, reach 0 68.7 % at 40k steps, against 68.5 % for the

@@ -126,6 +126,11 @@ def test_battery_reach_scales_the_set_point_around_self_consumption() -> None:
         EnvConfig(battery_reach=1.5)
 
 
+def test_a_shaping_discount_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ConfigError, match="shaping_gamma"):
+        EnvConfig(shaping_gamma=0.0)
+
+
 @pytest.fixture(scope="module")
 def residual_env(community: Community, forecasts: dict[int, HouseholdForecasts]) -> ProsumerEnv:
     start, _ = community.day_slots(6, 6)
