@@ -129,3 +129,67 @@ def test_malformed_agent_address_is_a_one_line_error(tmp_path: Path) -> None:
     result = _run(tmp_path, "list", "--owner", "0x1234")
     assert result.returncode == 1
     assert "is not an Ethereum address" in result.stderr
+
+
+@pytest.mark.usefixtures("compiled")
+def test_the_granted_agent_runs_the_shipped_policy_from_the_command_line(
+    home: Path, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys"
+    keystore = Keystore(keys, scrypt_n=2**10)
+    owner = keystore.import_private_key(ANVIL_DEV_KEYS[1], "pw")
+    agent = keystore.import_private_key(ANVIL_DEV_KEYS[2], "pw")
+    password = tmp_path / "pw.txt"
+    password.write_text("pw\n")
+    granted = _run(
+        home,
+        "grant",
+        "--agent",
+        agent.address,
+        "--budget-per-day",
+        "5000000",
+        "--max-buy-tick",
+        "1500",
+        "--min-sell-tick",
+        "0",
+        "--expiry",
+        "2099-01-01",
+        "--keystore",
+        owner.address,
+        "--keystore-dir",
+        str(keys),
+        "--password-file",
+        str(password),
+    )
+    assert granted.returncode == 0, granted.stderr
+    state = tmp_path / "agent.state.json"
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "enerwise",
+            "agent",
+            "run",
+            "--keystore",
+            str(agent.path),
+            "--owner",
+            owner.address,
+            "--password-file",
+            str(password),
+            "--state",
+            str(state),
+            "--steps",
+            "1",
+            "--interval",
+            "0.1",
+        ],
+        env={**os.environ, "ENERWISE_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stderr
+    slots = json.loads(state.read_text())["slots"]
+    (entry,) = slots.values()  # the next slot was decided
+    assert entry["book"] is True  # the shipped PPO plans on the book and orders late
+    assert entry["orders"] == []
