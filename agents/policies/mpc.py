@@ -19,6 +19,10 @@ inverter in self-consumption mode), and plans again at the next hour from the ch
 has. Orders' prices are not its business: :class:`MpcStrategy` takes them from another strategy
 (the halfway rule in ``agent eval``). Without a battery the set-point is 0.
 
+:class:`BookMpc` plans every slot instead, with a recent book as the slot's market, and prices
+its orders at the best response to the slot's visible book (the last mover with a plan; the
+shipped PPO is a residual policy on top of it).
+
 Plans are cached per (hour, state of charge): the battery path does not depend on the prices
 (the battery follows set-point and realised surplus only), so strategies that share a
 controller plan once.
@@ -251,9 +255,11 @@ def plan_with_book(
 
 
 BOOK_LAG_SLOTS = 2
-"""The newest book that is final when a slot starts: the slot two before it (its gate closed
-``2 * slotSeconds - settlementSeconds`` earlier; sells of the slot just before are still being
-placed, since sellers need their metered tokens)."""
+"""The newest book that is final when a slot starts: the slot two before it. Its gate closed
+``slotSeconds - settlementSeconds`` before the start (with a settlement window of at most one
+slot); sells of the slot just before are still being placed then, since sellers need their
+metered tokens. (The on-chain runtime decides ``openAheadSeconds`` before the start, when
+late sells of that book may still be missing.)"""
 
 
 def moved_book(orders: Sequence[Order], seen: MarketParams, onto: MarketParams) -> list[Order]:
