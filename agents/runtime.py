@@ -19,7 +19,8 @@ Every slot :meth:`AgentRuntime.step` does, in this order:
 
 **Book policies** (``mpc_book`` and residual learned policies, :class:`BookMpcPolicy`,
 :class:`LearnedPolicy`) decide in two steps, as the simulator's
-:class:`~agents.policies.mpc.BookMpc`: when the slot opens the battery set-point is planned by
+:class:`~agents.policies.mpc.BookMpc`: in the last ``plan_lead_seconds`` before the slot
+starts the battery set-point is planned by
 :func:`~agents.policies.mpc.plan_with_book` on the forecasts, with the chain's newest book
 (the orders of the slot :data:`~agents.policies.mpc.BOOK_LAG_SLOTS` back, other owners' only,
 cancelled ones removed) as the slot's market; the expected import becomes a *buy plan* like
@@ -561,6 +562,9 @@ class AgentRuntime:
         clear_slots: clear slots past gate closure that nobody cleared, before claiming.
         late_seconds: book policies place their orders from ``late_seconds`` before gate
             closure on (default: half the settlement window).
+        plan_lead_seconds: book policies decide the next slot only in its last
+            ``plan_lead_seconds`` before it starts (default 60), so the book two slots back is
+            final or nearly so; other policies decide as soon as the slot is next.
         book_from_block: first block whose logs are read for the visible books (the market's
             deployment block spares a long chain's early history).
         retries: attempts of a read on connection errors.
@@ -569,7 +573,8 @@ class AgentRuntime:
 
     Raises:
         ConfigError: a bad owner address, the owner's own key as agent key, or
-            ``late_seconds`` not in ``1..slot_seconds + settlement_seconds``.
+            ``late_seconds`` not in ``1..slot_seconds + settlement_seconds``, or
+            ``plan_lead_seconds`` not in ``1..slot_seconds``.
     """
 
     def __init__(
@@ -585,6 +590,7 @@ class AgentRuntime:
         log_path: Path | None = None,
         clear_slots: bool = False,
         late_seconds: int | None = None,
+        plan_lead_seconds: int = 60,
         book_from_block: int = 0,
         retries: int = 5,
         backoff: float = 0.5,
@@ -623,6 +629,11 @@ class AgentRuntime:
                 f"late_seconds must be in 1..{self.slot_seconds + self.settlement_seconds}, "
                 f"got {late_seconds}"
             )
+        if not 0 < plan_lead_seconds <= self.slot_seconds:
+            raise ConfigError(
+                f"plan_lead_seconds must be in 1..{self.slot_seconds}, got {plan_lead_seconds}"
+            )
+        self.plan_lead_seconds = int(plan_lead_seconds)
         self.book_from_block = int(book_from_block)
         self.book_policy = bool(getattr(policy, "book_policy", False))
         soc = battery.initial_soc * battery.capacity_kwh if battery else 0.0
@@ -880,6 +891,8 @@ class AgentRuntime:
         start = self.slot_start(slot)
         if now + self.open_ahead_seconds < start:
             return
+        if self.book_policy and now < start - self.plan_lead_seconds:
+            return  # plan as late as possible: the book two slots back is still filling
         forecast = self.forecaster.forecast(start) if self.forecaster is not None else None
         low, high = self._range(forecast)
         soc = float(self.state.data["soc_kwh"])

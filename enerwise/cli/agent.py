@@ -264,7 +264,13 @@ def run_command(
     battery_kwh: Annotated[
         float, typer.Option(help="The owner's battery capacity (0: none; power = 0.5 C).")
     ] = 6.0,
-    interval: Annotated[float, typer.Option(help="Seconds between steps.")] = 30.0,
+    interval: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between steps (book policies plan a slot in its last "
+            "max(60, 2 x interval) seconds before it starts)."
+        ),
+    ] = 30.0,
     steps: Annotated[int, typer.Option(help="Stop after N steps (0: run until Ctrl-C).")] = 0,
     clear: Annotated[
         bool, typer.Option(help="Clear slots past gate closure that nobody cleared.")
@@ -284,6 +290,7 @@ def run_command(
     Decisions are logged as JSON lines; restarting with the same state file never doubles an
     order.
     """
+    import math
     import time
 
     from agents.community import BatterySpec
@@ -327,6 +334,7 @@ def run_command(
         log_path=log or state_path.with_suffix(".jsonl"),
         clear_slots=clear,
         late_seconds=late_seconds,
+        plan_lead_seconds=max(60, math.ceil(2 * interval)),
         book_from_block=record.block_number,
     )
     err_console.print(

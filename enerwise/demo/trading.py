@@ -76,7 +76,9 @@ def _runtime(sandbox: Sandbox, plan: DayPlan, member: Household, policy: Any, wo
         ReplayForecaster(community, i, forecasts),
         battery=member.spec.battery,
         log_path=workdir / "agents" / "decisions.jsonl",
-        # The demo steps once per slot boundary: a book policy (the residual PPO) orders at the
-        # boundary that opens the settlement window, after the baseline households' orders.
+        # The demo steps once per slot boundary: a book policy (the residual PPO) plans a slot
+        # at the boundary before it and orders at the boundary that opens its settlement
+        # window, after the baseline households' orders.
         late_seconds=int(sandbox.contracts.market.call("params")[3]),
+        plan_lead_seconds=sandbox.slot_seconds,
     )

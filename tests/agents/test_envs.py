@@ -193,7 +193,7 @@ def test_shaping_adds_the_discounted_change_of_the_stored_energys_value(
     tariffs = community.tariffs
 
     def phi(t: int, soc: float) -> float:
-        return soc * (tariffs.retail[t] + tariffs.feed_in[t]) / 2 * battery.efficiency
+        return soc * float(tariffs.retail[t] + tariffs.feed_in[t]) / 2 * battery.efficiency
 
     expected = (0.9 * phi(start + 1, soc1) - phi(start, soc0)) * EnvConfig().reward_scale
     assert shaped - plain == pytest.approx(expected)

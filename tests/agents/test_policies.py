@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.community import BatterySpec, Community, Decision, Fill, MarketHistory, SlotView
+from agents.community import (
+    BatterySpec,
+    Community,
+    Decision,
+    Fill,
+    MarketHistory,
+    SlotView,
+    Strategy,
+)
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.envs import action_to_decision
 from agents.forecasting.provider import HouseholdForecasts
@@ -133,7 +141,7 @@ def test_bound_is_at_least_every_method_on_the_same_data(
     book = others_book(community, h, [ZIP(seed=10 + k) for k in range(n)], start, end)
     bound = perfect_foresight(community, book, start, end)
     mpc = MpcStrategy(MpcBattery(community, h, forecasts[h], book), Halfway(), "mpc")
-    methods = [
+    methods: list[Strategy] = [
         Truthful(),
         ZIP(seed=3),
         Threshold(),

@@ -385,7 +385,14 @@ def test_book_policy_places_its_buy_late_at_the_best_response_to_the_visible_boo
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path, policy=load_policy("mpc_book"))
+    runtime = _runtime(
+        sandbox,
+        owner,
+        agent,
+        tmp_path,
+        policy=load_policy("mpc_book"),
+        plan_lead_seconds=sandbox.slot_seconds,  # not about the timing: plan once next
+    )
     _fresh_slot(sandbox)
     now = sandbox.dev.now()
     slot = runtime.slot_at(now) + 1
@@ -420,6 +427,7 @@ def test_book_policy_offers_its_exports_late_at_the_best_response(
         tmp_path,
         forecaster=StaticForecaster(load_kw=0.5, pv_kw=2.5),
         policy=load_policy("mpc_book"),
+        plan_lead_seconds=sandbox.slot_seconds,
     )
     _fresh_slot(sandbox)
     now = sandbox.dev.now()
@@ -473,7 +481,10 @@ def test_only_book_policies_get_the_book_two_slots_back_in_their_context(
     ask = _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)  # now in slot seen + 1
     book, plain = RecordingPolicy(book_policy=True), RecordingPolicy(book_policy=False)
     now = sandbox.dev.now()
-    _runtime(sandbox, owner, agent, tmp_path / "book", policy=book).step(now)
+    lead = sandbox.slot_seconds  # plan at once: this test is not about the timing
+    _runtime(sandbox, owner, agent, tmp_path / "book", policy=book, plan_lead_seconds=lead).step(
+        now
+    )
     _runtime(sandbox, owner, agent, tmp_path / "plain", policy=plain).step(now)
 
     (context,) = book.contexts
@@ -496,6 +507,7 @@ def test_book_policy_plans_the_battery_on_the_book_two_slots_back(
         forecaster=StaticForecaster(load_kw=0.5, pv_kw=0.5),  # flat tariffs: nothing to shift
         policy=load_policy("mpc_book"),
         battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
+        plan_lead_seconds=sandbox.slot_seconds,
     )
     _fresh_slot(sandbox)
     seen = sandbox.current_slot()
@@ -587,3 +599,24 @@ def test_a_late_window_longer_than_slot_and_settlement_is_refused(
     with pytest.raises(ConfigError, match="late_seconds"):
         _runtime(sandbox, owner, agent, tmp_path, late_seconds=2 * 900 + 1)
     assert _runtime(sandbox, owner, agent, tmp_path).late_seconds == 450  # half of settlement
+
+
+def test_book_policy_plans_the_next_slot_only_in_the_lead_before_it_starts(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(
+        sandbox, owner, agent, tmp_path, policy=load_policy("mpc_book"), plan_lead_seconds=60
+    )
+    _fresh_slot(sandbox)
+    upcoming = sandbox.current_slot() + 1
+    assert runtime.step(sandbox.dev.now()).decided_slot is None  # its book two back still fills
+    assert runtime.step(sandbox.slot_start(upcoming) - 60).decided_slot == upcoming
+
+
+def test_a_plan_lead_longer_than_a_slot_is_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    from agents.errors import ConfigError
+
+    owner, agent = _pair(sandbox)
+    with pytest.raises(ConfigError, match="plan_lead_seconds"):
+        _runtime(sandbox, owner, agent, tmp_path, plan_lead_seconds=sandbox.slot_seconds + 1)

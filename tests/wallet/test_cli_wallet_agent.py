@@ -133,7 +133,7 @@ def test_malformed_agent_address_is_a_one_line_error(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("compiled")
 def test_the_granted_agent_runs_the_shipped_policy_from_the_command_line(
-    home: Path, tmp_path: Path
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = tmp_path / "keys"
     keystore = Keystore(keys, scrypt_n=2**10)
@@ -162,6 +162,7 @@ def test_the_granted_agent_runs_the_shipped_policy_from_the_command_line(
         str(password),
     )
     assert granted.returncode == 0, granted.stderr
+    _warp_to_just_before_the_next_slot(home, monkeypatch)
     state = tmp_path / "agent.state.json"
     ran = subprocess.run(
         [
@@ -190,6 +191,23 @@ def test_the_granted_agent_runs_the_shipped_policy_from_the_command_line(
     )
     assert ran.returncode == 0, ran.stderr
     slots = json.loads(state.read_text())["slots"]
-    (entry,) = slots.values()  # the next slot was decided
+    (entry,) = slots.values()  # the next slot was decided, in its planning lead
     assert entry["book"] is True  # the shipped PPO plans on the book and orders late
     assert entry["orders"] == []
+
+
+def _warp_to_just_before_the_next_slot(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mine a block 30 s before the next slot starts (book policies plan only then)."""
+    from chain.connection import connect, resolve_rpc_url
+    from chain.deploy import load_deployment
+
+    monkeypatch.setenv("ENERWISE_HOME", str(home))
+    w3 = connect(resolve_rpc_url(None))
+    market = load_deployment(w3).contracts(w3).market
+    epoch, length = int(market.call("epoch")), int(market.call("slotSeconds"))
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    start = epoch + ((now - epoch) // length + 1) * length
+    if start - 30 <= now:
+        start += length
+    w3.provider.make_request("evm_setNextBlockTimestamp", [start - 30])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
