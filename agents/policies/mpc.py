@@ -258,8 +258,8 @@ BOOK_LAG_SLOTS = 2
 """The newest book that is final when a slot starts: the slot two before it. Its gate closed
 ``slotSeconds - settlementSeconds`` before the start (with a settlement window of at most one
 slot); sells of the slot just before are still being placed then, since sellers need their
-metered tokens. (The on-chain runtime decides ``openAheadSeconds`` before the start, when
-late sells of that book may still be missing.)"""
+metered tokens. (The on-chain runtime plans in the last ``plan_lead_seconds`` before the
+start, when the very last sells of that book may still be missing.)"""
 
 
 def moved_book(orders: Sequence[Order], seen: MarketParams, onto: MarketParams) -> list[Order]:
