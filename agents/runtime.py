@@ -67,7 +67,7 @@ from agents.community import TRUTHFUL, BatterySpec, Decision, metered_wh, to_tic
 from agents.data.calendar import SLOTS_PER_HOUR, slot_of_year
 from agents.errors import AgentError, ConfigError, PolicyError
 from agents.forecasting.base import HORIZON
-from agents.prosumer import PLANNED_OBS_DIM, RECENT_SLOTS, observation_vector, with_plan
+from agents.prosumer import RECENT_SLOTS, observation_vector, with_plan
 from agents.tariffs import MICRO_EUR
 from chain.contracts import EnergyChain
 from market.clearing import MarketParams, Order, Side
@@ -359,21 +359,10 @@ class LearnedPolicy:
             from agents.rl.export import OnnxPolicy
 
             onnx = OnnxPolicy(path, self.algo)
+            self.residual = onnx.residual
             self._predict: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] = lambda obs: (
                 onnx.predict(obs[None, :])[0]
             )
-            inputs = onnx.session.get_inputs()
-            if len(inputs[0].shape) == 2 and inputs[0].shape[1] == PLANNED_OBS_DIM:
-                self.residual = True
-                session, name = onnx.session, inputs[0].name
-                output = session.get_outputs()[0].name
-
-                def residual(obs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-                    batch = np.asarray(obs, dtype=np.float32).reshape(1, -1)
-                    out = np.asarray(session.run([output], {name: batch})[0])
-                    return np.asarray(out[0])
-
-                self._predict = residual
         elif path.suffix == ".zip":
             from agents.rl.algorithms import DQN_ACTIONS, is_residual, load_model
 
@@ -382,7 +371,7 @@ class LearnedPolicy:
 
             def predict(obs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
                 action, _ = model.predict(obs, deterministic=True)
-                if self.algo is Algo.DQN and not self.residual:
+                if self.algo is Algo.DQN:
                     return np.asarray(DQN_ACTIONS[int(np.asarray(action).reshape(-1)[0])])
                 return np.asarray(action)
 
@@ -1116,12 +1105,11 @@ class AgentRuntime:
             plan = int(entry.get("buy_plan_wh", 0))
             if not entry.get("book") or plan <= 0 or not self._late(slot, now):
                 continue
-            buys = [o for o in entry["orders"] if o["side"] == "buy"]
-            if any(o["status"] in ("refused", "failed") for o in buys):
+            if any(
+                o["side"] == "buy" and o["status"] in ("refused", "failed") for o in entry["orders"]
+            ):
                 continue  # decided once: not retried every step
-            offered = sum(
-                o["qty_wh"] for o in buys if o["status"] in ("intent", "placed", "claimed")
-            )
+            offered = _offered_wh(entry, "buy")
             qty = plan - offered
             if qty <= 0 or (offered and qty < self.min_order_wh):
                 continue
@@ -1140,11 +1128,7 @@ class AgentRuntime:
                 continue
             if entry.get("book") and not self._late(slot, now):
                 continue
-            offered = sum(
-                o["qty_wh"]
-                for o in entry["orders"]
-                if o["side"] == "sell" and o["status"] in ("intent", "placed", "claimed")
-            )
+            offered = _offered_wh(entry, "sell")
             if offered >= plan:
                 continue
             held = int(
@@ -1238,6 +1222,15 @@ class AgentRuntime:
 _ZERO = "0x0000000000000000000000000000000000000000"
 _IDS_PER_QUERY = 200
 """Order ids per ``OrderCancelled`` log query (one topic list each)."""
+
+
+def _offered_wh(entry: dict[str, Any], side: str) -> int:
+    """Energy of a slot's orders on ``side`` that are on chain or may be (an open intent)."""
+    return sum(
+        o["qty_wh"]
+        for o in entry["orders"]
+        if o["side"] == side and o["status"] in ("intent", "placed", "claimed")
+    )
 
 
 def _cost(qty_wh: int, price: int) -> int:
