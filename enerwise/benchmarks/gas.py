@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from chain.deploy import MarketSettings
-from market.sandbox import GAS_ERC20, Participant, Sandbox
+from devchain.sandbox import GAS_ERC20, Participant, Sandbox
 
 TARGETS = {
     "place_order": 90_000,

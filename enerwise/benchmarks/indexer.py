@@ -38,11 +38,11 @@ from sqlalchemy import text
 
 from chain.compiler import compile_contracts
 from chain.local_node import free_port, start_anvil
-from market.indexer.db.engine import make_engine
-from market.indexer.db.migrate import upgrade
-from market.indexer.ingest import IngestConfig, Ingester, wait_for
-from market.indexer.rpc import JsonRpcClient
-from market.sandbox import Participant, Sandbox
+from devchain.sandbox import Participant, Sandbox
+from indexer.db.engine import make_engine
+from indexer.db.migrate import upgrade
+from indexer.ingest import IngestConfig, Ingester, wait_for
+from indexer.rpc import JsonRpcClient
 
 logger = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from typing import Any
 from chain.connection import connect
 from chain.contracts import revert_decoder
 from chain.local_node import ANVIL_DEV_KEYS, start_anvil
+from devchain.meter_registry import MeterRegistration, deploy_registry, register_meters
 from oracles.archive import Archive, LocalArchive
 from oracles.clock import VirtualClock
 from oracles.config import dev_key
-from oracles.devchain import MeterRegistration, deploy_registry, register_meters
 from oracles.outbox import Outbox
 from oracles.readings import meter_id_from_name
 from oracles.registry import Web3Registry

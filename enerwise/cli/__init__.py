@@ -24,9 +24,9 @@ from enerwise.cli.operator import app as operator_app
 from enerwise.cli.oracle import app as oracle_app
 from enerwise.cli.wallet import app as wallet_app
 from enerwise.settings import SettingsError
+from indexer.errors import IndexerError
 from market.errors import MarketError
-from market.indexer.errors import IndexerError
-from operator_tools.errors import OperatorError
+from operations.errors import OperatorError
 from oracles.errors import OracleError
 from wallet.errors import WalletError
 

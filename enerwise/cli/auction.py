@@ -34,7 +34,7 @@ def clear(
     if engine is Engine.python:
         record, outcomes = settle(order_list, params)
     else:
-        from market.chain_engine import settle_on_chain  # starts anvil: import only when asked
+        from devchain.chain_engine import settle_on_chain  # starts anvil: import only when asked
 
         record, outcomes = settle_on_chain(order_list, params)
     result = report(record, outcomes)

@@ -21,7 +21,7 @@ from enerwise.settings import Settings, load_settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from market.indexer.ingest import Ingester
+    from indexer.ingest import Ingester
 
 app = typer.Typer(
     help="The market indexer: database migrations, ingestion, verification, the API.",
@@ -59,7 +59,7 @@ def _rpc_url(settings: Settings) -> str:
 
 
 def _deployment(rpc_url: str, path: Path | None) -> Deployment:
-    from market.indexer.rpc import JsonRpcClient
+    from indexer.rpc import JsonRpcClient
 
     if path is None:
         rpc = JsonRpcClient(rpc_url)
@@ -71,7 +71,7 @@ def _deployment(rpc_url: str, path: Path | None) -> Deployment:
 
 
 def _engine(settings: Settings) -> Engine:
-    from market.indexer.db.engine import make_engine
+    from indexer.db.engine import make_engine
 
     return make_engine(settings.database_url)
 
@@ -79,7 +79,7 @@ def _engine(settings: Settings) -> Engine:
 @app.command("migrate")
 def migrate(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
     """Bring the database schema to the latest revision (Alembic)."""
-    from market.indexer.db.migrate import upgrade
+    from indexer.db.migrate import upgrade
 
     settings = load_settings(config, database_url=database_url)
     revision = upgrade(_engine(settings))
@@ -89,9 +89,9 @@ def migrate(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
 def _ingester(
     settings: Settings, deployment_file: Path | None, poll: float, max_range: int = 20_000
 ) -> Ingester:
-    from market.indexer.ingest import IngestConfig, Ingester
-    from market.indexer.live import Publisher, RedisPublisher
-    from market.indexer.rpc import JsonRpcClient
+    from indexer.ingest import IngestConfig, Ingester
+    from indexer.live import Publisher, RedisPublisher
+    from indexer.rpc import JsonRpcClient
 
     rpc_url = _rpc_url(settings)
     deployment = _deployment(rpc_url, deployment_file)
@@ -161,8 +161,8 @@ def verify_command(
     json_out: JsonFlag = False,
 ) -> None:
     """Reconcile the database with the chain; exit 1 when anything differs."""
-    from market.indexer.rpc import JsonRpcClient
-    from market.indexer.verify import verify
+    from indexer.rpc import JsonRpcClient
+    from indexer.verify import verify
 
     settings = load_settings(config, database_url=database_url, rpc_url=rpc_url)
     report = verify(_engine(settings), JsonRpcClient(_rpc_url(settings)))
@@ -205,12 +205,12 @@ def serve(
     """
     import uvicorn
 
-    from market.indexer.api import ApiConfig, create_app
-    from market.indexer.api.sessions import ChainRoles, RoleResolver
-    from market.indexer.db.migrate import check_schema
-    from market.indexer.live import FanOut, LocalHub, RedisPublisher
-    from market.indexer.queries import Tariffs
-    from market.indexer.rpc import JsonRpcClient
+    from indexer.api import ApiConfig, create_app
+    from indexer.api.sessions import ChainRoles, RoleResolver
+    from indexer.db.migrate import check_schema
+    from indexer.live import FanOut, LocalHub, RedisPublisher
+    from indexer.queries import Tariffs
+    from indexer.rpc import JsonRpcClient
 
     _logging(verbose)
     settings = load_settings(

@@ -16,21 +16,21 @@ import typer
 from rich.table import Table
 
 from enerwise.cli.console import console, err_console, print_json
-from operator_tools.config import (
+from operations.config import (
     DEPLOY_TEST_TOKEN,
     CommunityConfig,
     load_community,
     render_config,
     validate_config,
 )
-from operator_tools.context import Community
-from operator_tools.errors import (
+from operations.context import Community
+from operations.errors import (
     CommunityConfigError,
     DeploymentMismatchError,
     MeterError,
     OperatorError,
 )
-from operator_tools.meters import AddedMeter, KeyGeneration, MeterSpec
+from operations.meters import AddedMeter, KeyGeneration, MeterSpec
 from wallet.keystore import KeystoreSigner
 from wallet.passwords import PasswordSource
 from wallet.transactions import TransactionSender
@@ -209,7 +209,7 @@ def deploy(
     json_out: JsonFlag = False,
 ) -> None:
     """Deploy the market of CONFIG, grant roles, verify on chain, record it (safe to re-run)."""
-    from operator_tools.deployer import deploy_community, plan
+    from operations.deployer import deploy_community, plan
 
     community = Community.open(config, rpc_url)
     sender = _sender(community, keystore, password_file, password_env)
@@ -314,7 +314,7 @@ def meter_add(
     json_out: JsonFlag = False,
 ) -> None:
     """Register one meter (capacity in Wh per slot from watts and the slot length)."""
-    from operator_tools.meters import add_meters
+    from operations.meters import add_meters
 
     if (signer is None) == (not generate_key):
         raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
@@ -387,7 +387,7 @@ def meter_import(
     json_out: JsonFlag = False,
 ) -> None:
     """Bulk onboarding: check every row (and every id on chain), then register all or none."""
-    from operator_tools.meters import add_meters, read_csv
+    from operations.meters import add_meters, read_csv
 
     specs = read_csv(csv_file)
     community = Community.open(config)
@@ -407,7 +407,7 @@ def meter_list(
     """Every registered meter with its state on chain, last reading and oracle health."""
     from dataclasses import asdict
 
-    from operator_tools.meters import health_of_meters, list_meters
+    from operations.meters import health_of_meters, list_meters
 
     community = Community.open(config)
     rows = list_meters(community)
@@ -488,7 +488,7 @@ def meter_rotate(
     password_env: PasswordEnv = None,
 ) -> None:
     """Replace a meter's signing key; readings signed by the old key are rejected from now on."""
-    from operator_tools.meters import rotate_key
+    from operations.meters import rotate_key
 
     if (signer is None) == (not generate_key):
         raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
@@ -510,7 +510,7 @@ def meter_deactivate(
     password_env: PasswordEnv = None,
 ) -> None:
     """Deactivate a meter for good (its id can never be registered again)."""
-    from operator_tools.meters import deactivate
+    from operations.meters import deactivate
 
     community = Community.open(config)
     sender = _sender(community, keystore, password_file, password_env)
@@ -564,7 +564,7 @@ def _pause(
     password_file: Path | None,
     password_env: str | None,
 ) -> None:
-    from operator_tools.admin import set_paused
+    from operations.admin import set_paused
 
     target = _target(only)
     community = Community.open(config)
@@ -582,7 +582,7 @@ def set_fee(
     password_env: PasswordEnv = None,
 ) -> None:
     """Apply fee_bps and treasury of the config to the market (admin key; new orders only)."""
-    from operator_tools.admin import set_fee as apply
+    from operations.admin import set_fee as apply
 
     community = Community.open(config)
     sender = _sender(community, keystore, password_file, password_env)
@@ -606,7 +606,7 @@ def status(
     json_out: JsonFlag = False,
 ) -> None:
     """Open slots, uncleared slots past gate closure, oracle health, the vault's solvency."""
-    from operator_tools.admin import market_status
+    from operations.admin import market_status
 
     s = market_status(Community.open(config), indexer_url=indexer_url, database_url=database_url)
     counts = {state: sum(1 for h in s.oracle_health if h.health == state)
@@ -683,7 +683,7 @@ def clear_due(
     json_out: JsonFlag = False,
 ) -> None:
     """Clear every slot with orders past gate closure (for a cron job; safe to repeat)."""
-    from operator_tools.admin import clear_due as run
+    from operations.admin import clear_due as run
 
     community = Community.open(config)
     sender = _sender(community, keystore, password_file, password_env)
@@ -712,8 +712,8 @@ def billing(
 
     The indexer API serves the same bill to operators: GET /v1/operator/billing?month=...
     """
-    from operator_tools.billing import month_bounds
-    from operator_tools.billing_chain import monthly_bill
+    from operations.billing import month_bounds
+    from operations.billing_chain import monthly_bill
 
     if fmt not in {"csv", "json", "parquet", "table"}:
         raise OperatorError(f"--format: {fmt!r}: use csv, json, parquet or table")
@@ -793,7 +793,7 @@ def _role_change(
     password_env: str | None,
     json_out: bool,
 ) -> None:
-    from operator_tools.roles import apply_change, plan_change
+    from operations.roles import apply_change, plan_change
 
     target = _on(on)
     community = Community.open(config)
@@ -873,7 +873,7 @@ def role_list(
     json_out: JsonFlag = False,
 ) -> None:
     """Holders of every role per contract, from RoleGranted/RoleRevoked events (no key needed)."""
-    from operator_tools.roles import cli_name, list_roles
+    from operations.roles import cli_name, list_roles
 
     found = list_roles(Community.open(config), role)
     if json_out:

@@ -30,8 +30,8 @@ from agents.community import (
 )
 from agents.policies.baselines import Truthful
 from agents.tariffs import MICRO_EUR
+from devchain.sandbox import ETHER, GAS_ERC20, Meter, Participant, Sandbox
 from enerwise.demo.config import DATA_YEAR
-from market.sandbox import ETHER, GAS_ERC20, Meter, Participant, Sandbox
 from wallet.delegation import AgentGrant, grant_request
 from wallet.transactions import TxRequest
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from web3 import Web3
 
-from market.sandbox import Sandbox
+from devchain.sandbox import Sandbox
 
 ZERO = "0x0000000000000000000000000000000000000000"
 

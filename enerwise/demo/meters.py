@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devchain.sandbox import Participant, Sandbox
 from enerwise.demo.community import DayPlan, Household
-from market.sandbox import Participant, Sandbox
 from oracles.archive import Archive, LocalArchive
 from oracles.clock import Clock
 from oracles.maps import load_map

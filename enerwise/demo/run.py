@@ -29,6 +29,7 @@ from typing import Any
 
 from agents.data.calendar import slot_of_year
 from chain.deploy import MarketSettings
+from devchain.sandbox import Sandbox
 from enerwise.demo.community import (
     DayPlan,
     Household,
@@ -44,7 +45,6 @@ from enerwise.demo.meters import Metered, MeterFleet, sources_summary, start_fle
 from enerwise.demo.services import ApiServices, start_services
 from enerwise.demo.traders import RuntimeTrader, SlotContext, Trader, TraderReport
 from enerwise.demo.trading import build_traders
-from market.sandbox import Sandbox
 from oracles.clock import Clock, SystemClock, VirtualClock
 
 logger = logging.getLogger(__name__)

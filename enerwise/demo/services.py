@@ -1,7 +1,7 @@
 """The indexer and the API (and the dApp's static build) of a demo run, in threads.
 
 The ingester follows the demo's chain into a SQLite database in the run's work folder; the
-FastAPI app (``market.indexer.api.create_app``) serves it with uvicorn on ``127.0.0.1:port``.
+FastAPI app (``indexer.api.create_app``) serves it with uvicorn on ``127.0.0.1:port``.
 Both stop when :meth:`ApiServices.stop` is called (the demo's clean-up).
 """
 
@@ -13,16 +13,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devchain.sandbox import Sandbox
 from enerwise.demo.config import DemoError
-from market.indexer.api import ApiConfig, create_app
-from market.indexer.api.sessions import ChainRoles
-from market.indexer.db.engine import make_engine
-from market.indexer.db.migrate import upgrade
-from market.indexer.ingest import IngestConfig, Ingester
-from market.indexer.live import LocalHub
-from market.indexer.queries import Tariffs
-from market.indexer.rpc import JsonRpcClient
-from market.sandbox import Sandbox
+from indexer.api import ApiConfig, create_app
+from indexer.api.sessions import ChainRoles
+from indexer.db.engine import make_engine
+from indexer.db.migrate import upgrade
+from indexer.ingest import IngestConfig, Ingester
+from indexer.live import LocalHub
+from indexer.queries import Tariffs
+from indexer.rpc import JsonRpcClient
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class ApiServices:
 
     def indexed_block(self) -> int:
         """The ingester's checkpoint (last block written to the database)."""
-        from market.indexer import store
+        from indexer import store
 
         with self.ingester.engine.connect() as conn:
             checkpoint = store.checkpoint(conn)

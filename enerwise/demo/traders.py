@@ -21,9 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agents.community import TRUTHFUL, Decision
+from devchain.sandbox import (
+    GAS_ERC1155_TRANSFER,
+    GAS_PER_CLAIM,
+    GAS_PER_ORDER,
+    Participant,
+    Sandbox,
+)
 from enerwise.demo.community import DayPlan, Household, chain_tick
 from enerwise.demo.meters import Metered
-from market.sandbox import GAS_ERC1155_TRANSFER, GAS_PER_CLAIM, GAS_PER_ORDER, Participant, Sandbox
 from wallet.transactions import TxRequest
 
 logger = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import AgentError
+from devchain.sandbox import Sandbox
 from enerwise.demo.community import DayPlan, Household
 from enerwise.demo.traders import RuntimeTrader, Trader, TruthfulTrader
-from market.sandbox import Sandbox
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from agents.runtime import (
     load_policy,
 )
 from chain.deploy import MarketSettings
+from devchain.sandbox import Participant, Sandbox
 from market.clearing import MarketParams, Order, Side
-from market.sandbox import Participant, Sandbox
 from wallet.delegation import AgentGrant, grant_agent
 
 BUDGET = 5_000_000  # 5 EUR of the 6-decimals test euro per day

@@ -264,9 +264,9 @@ def test_an_error_mid_run_stops_the_chain_and_the_api(monkeypatch: pytest.Monkey
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("injected failure")
 
-    import market.sandbox
+    import devchain.sandbox
 
-    monkeypatch.setattr(market.sandbox, "start_anvil", recording_start)
+    monkeypatch.setattr(devchain.sandbox, "start_anvil", recording_start)
     monkeypatch.setattr(run, "build_traders", broken)
     port = free_port()
     with pytest.raises(RuntimeError, match="injected failure"):

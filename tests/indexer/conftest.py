@@ -23,12 +23,12 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from chain.local_node import AnvilProcess, start_anvil
-from market.indexer.db.engine import make_engine
-from market.indexer.db.migrate import upgrade
-from market.indexer.ingest import IngestConfig, Ingester
-from market.indexer.rpc import JsonRpcClient
-from market.indexer.scenario import play_round
-from market.sandbox import Sandbox
+from devchain.sandbox import Sandbox
+from indexer.db.engine import make_engine
+from indexer.db.migrate import upgrade
+from indexer.ingest import IngestConfig, Ingester
+from indexer.rpc import JsonRpcClient
+from tests.indexer.scenario import play_round
 
 with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClient; still fine
     warnings.simplefilter("ignore")
@@ -83,7 +83,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _truncate(engine: Engine) -> None:
-    from market.indexer.db.models import Base
+    from indexer.db.models import Base
 
     names = ", ".join(f'"{t}"' for t in Base.metadata.tables)
     with engine.begin() as conn:
@@ -154,7 +154,7 @@ def played(chain: Played) -> Played:
 
 
 def table_counts(engine: Engine) -> dict[str, int]:
-    from market.indexer.db.models import CHAIN_DERIVED
+    from indexer.db.models import CHAIN_DERIVED
 
     with engine.connect() as conn:
         return {
@@ -169,7 +169,7 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every chain-derived row, without surrogate ids, sorted: two databases holding the same
     facts compare equal. (``blocks`` is left out: which block hashes are kept depends on where
     ranges ended.)"""
-    from market.indexer.db.models import CHAIN_DERIVED, Block
+    from indexer.db.models import CHAIN_DERIVED, Block
 
     result: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:

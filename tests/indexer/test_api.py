@@ -13,11 +13,11 @@ from sqlalchemy import text
 
 from chain.compiler import compile_contracts
 from chain.local_node import start_anvil
-from market.indexer.api import ApiConfig, create_app
-from market.indexer.db.engine import make_engine
-from market.indexer.scenario import play_round
-from market.sandbox import Sandbox
+from devchain.sandbox import Sandbox
+from indexer.api import ApiConfig, create_app
+from indexer.db.engine import make_engine
 from tests.indexer.conftest import BACKENDS, Played, _truncate
+from tests.indexer.scenario import play_round
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from chain.local_node import ANVIL_DEV_KEYS
-from market.indexer.api import ApiConfig, create_app
-from market.indexer.api.sessions import ChainRoles
-from market.indexer.rpc import JsonRpcClient
-from market.indexer.siwe import SiweMessage
+from indexer.api import ApiConfig, create_app
+from indexer.api.sessions import ChainRoles
+from indexer.rpc import JsonRpcClient
+from indexer.siwe import SiweMessage
 from tests.indexer.conftest import Played
 
 DOMAIN = "indexer.test:8000"

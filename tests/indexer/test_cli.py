@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from market.indexer.db.engine import make_engine
+from indexer.db.engine import make_engine
 from tests.indexer.conftest import Played
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import pytest
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
-from market.indexer.events import EventSpec, _static_word
+from indexer.events import EventSpec, _static_word
 
 SPEC = EventSpec(
     contract="market",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, text
 
-from market.indexer import store
-from market.indexer.db.engine import make_engine
-from market.indexer.verify import verify
+from indexer import store
+from indexer.db.engine import make_engine
+from indexer.verify import verify
 from tests.indexer.conftest import Played, snapshot, stored_blocks_are_canonical, table_counts
 
 
@@ -95,7 +95,7 @@ def test_a_reorganisation_rewrites_the_database_to_equal_a_fresh_ingest(
         accounts = {r[0] for r in conn.execute(text("SELECT account FROM vault_ledger"))}
     assert buyer.address not in accounts and other.address in accounts
     fresh = make_engine(f"sqlite:///{tmp_path}/fresh.sqlite3")
-    from market.indexer.db.migrate import upgrade
+    from indexer.db.migrate import upgrade
 
     upgrade(fresh)
     played.ingester(fresh).sync()
@@ -127,7 +127,7 @@ def test_a_reorg_of_the_same_height_is_noticed_while_idle(played: Played, engine
 def test_bulk_inserts_store_exactly_what_row_inserts_store_and_replay_safely(
     played: Played, db_url: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from market.indexer.db.migrate import upgrade
+    from indexer.db.migrate import upgrade
 
     rows = make_engine(f"sqlite:///{tmp_path}/rows.sqlite3")
     upgrade(rows)

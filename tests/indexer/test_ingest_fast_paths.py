@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from market.indexer import store
-from market.indexer.db.engine import make_engine
-from market.indexer.db.migrate import upgrade
-from market.indexer.errors import ValueOutOfRangeError
-from market.indexer.handlers import jsonable_args
+from indexer import store
+from indexer.db.engine import make_engine
+from indexer.db.migrate import upgrade
+from indexer.errors import ValueOutOfRangeError
+from indexer.handlers import jsonable_args
 from tests.indexer.conftest import Played, snapshot
 
 

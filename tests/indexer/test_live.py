@@ -16,9 +16,9 @@ import uvicorn
 from sqlalchemy import Engine
 
 from chain.local_node import free_port
-from market.indexer.api import ApiConfig, create_app
-from market.indexer.ingest import wait_for
-from market.indexer.live import LiveEvent, LocalHub, RedisPublisher
+from indexer.api import ApiConfig, create_app
+from indexer.ingest import wait_for
+from indexer.live import LiveEvent, LocalHub, RedisPublisher
 from tests.indexer.conftest import Played
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

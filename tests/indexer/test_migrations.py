@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, inspect
 
-from market.indexer.db.engine import make_engine, normalize_url
-from market.indexer.db.migrate import (
+from indexer.db.engine import make_engine, normalize_url
+from indexer.db.migrate import (
     check_schema,
     current_revision,
     downgrade,
@@ -14,8 +14,8 @@ from market.indexer.db.migrate import (
     timescale_enabled,
     upgrade,
 )
-from market.indexer.db.models import Base
-from market.indexer.errors import DatabaseSchemaError, IndexerConfigError
+from indexer.db.models import Base
+from indexer.errors import DatabaseSchemaError, IndexerConfigError
 
 
 def test_a_migrated_database_is_at_the_head_revision(engine: Engine) -> None:

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 
 from chain.compiler import compile_contracts
 from chain.local_node import start_anvil
-from market.indexer.api import ApiConfig, create_app
-from market.indexer.db.engine import make_engine
-from market.indexer.db.migrate import upgrade
-from market.indexer.scenario import play_round
-from market.sandbox import Sandbox
+from devchain.sandbox import Sandbox
+from indexer.api import ApiConfig, create_app
+from indexer.db.engine import make_engine
+from indexer.db.migrate import upgrade
 from tests.indexer.conftest import Played
+from tests.indexer.scenario import play_round
 
 
 @pytest.fixture(scope="module")

@@ -19,13 +19,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from chain.local_node import ANVIL_DEV_KEYS
-from market.indexer import store
-from market.indexer.api import ApiConfig, create_app
-from market.indexer.api.sessions import ChainRoles
-from market.indexer.rpc import JsonRpcClient
-from operator_tools.billing import COLUMNS, BillTariffs, compute_bill
-from operator_tools.billing_chain import chain_facts
-from operator_tools.billing_indexer import grid_tariffs, indexer_bill
+from indexer import store
+from indexer.api import ApiConfig, create_app
+from indexer.api.sessions import ChainRoles
+from indexer.rpc import JsonRpcClient
+from operations.billing import COLUMNS, BillTariffs, compute_bill
+from operations.billing_chain import chain_facts
+from operations.billing_indexer import grid_tariffs, indexer_bill
 from tests.indexer.conftest import Played
 from tests.indexer.test_auth import DOMAIN, login
 

@@ -17,12 +17,12 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from market.indexer import metrics, store
-from market.indexer.db.engine import make_engine
-from market.indexer.db.migrate import upgrade
-from market.indexer.ingest import IngestConfig, Ingester, wait_for
-from market.indexer.rpc import Backoff, JsonRpcClient
-from market.indexer.verify import verify
+from indexer import metrics, store
+from indexer.db.engine import make_engine
+from indexer.db.migrate import upgrade
+from indexer.ingest import IngestConfig, Ingester, wait_for
+from indexer.rpc import Backoff, JsonRpcClient
+from indexer.verify import verify
 from tests.indexer.conftest import Played, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,7 +143,7 @@ def test_an_unavailable_database_pauses_ingestion_which_catches_up_after(
 
 
 def test_a_database_bound_to_one_deployment_refuses_another(played: Played, engine: Engine) -> None:
-    from market.indexer.errors import ChainMismatchError
+    from indexer.errors import ChainMismatchError
 
     played.ingester(engine).sync()
     other = dict(played.community.deployment.addresses)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from market.indexer.api.middleware import ResponseCache
+from indexer.api.middleware import ResponseCache
 
 
 class CountingApp:

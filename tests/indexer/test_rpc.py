@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from market.indexer.errors import RangeTooLargeError, RpcError
-from market.indexer.rpc import Backoff, JsonRpcClient
-from market.indexer.verify import verify
+from indexer.errors import RangeTooLargeError, RpcError
+from indexer.rpc import Backoff, JsonRpcClient
+from indexer.verify import verify
 from tests.indexer.conftest import Played
 
 FAST = Backoff(base=0.0001, attempts=4)

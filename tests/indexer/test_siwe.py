@@ -8,8 +8,8 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from market.indexer.errors import SiweFormatError, SiweVerificationError
-from market.indexer.siwe import SiweMessage, generate_nonce, parse_message, verify_message
+from indexer.errors import SiweFormatError, SiweVerificationError
+from indexer.siwe import SiweMessage, generate_nonce, parse_message, verify_message
 
 # The example messages of EIP-4361 ("Examples"): implicit scheme, explicit port, explicit scheme.
 EIP_EXAMPLE = """example.com wants you to sign in with your Ethereum account:

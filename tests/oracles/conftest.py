@@ -22,10 +22,10 @@ import pytest
 from chain.connection import connect
 from chain.contracts import revert_decoder
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, free_port, start_anvil
+from devchain.meter_registry import MeterRegistration, deploy_registry, register_meters
 from oracles.archive import compute_cid
 from oracles.clock import SlotSchedule
 from oracles.config import dev_key
-from oracles.devchain import MeterRegistration, deploy_registry, register_meters
 from oracles.errors import SubmissionError
 from oracles.readings import Domain, SignedReading, meter_id_from_name, recover_reading_signer
 from oracles.registry import BatchOutcome, ChainMeter

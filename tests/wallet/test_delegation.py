@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from chain.deploy import MarketSettings
-from market.sandbox import Participant, Sandbox
+from devchain.sandbox import Participant, Sandbox
 from wallet.delegation import AgentGrant, grant_agent, list_delegations, revoke_agent
 from wallet.errors import TransactionRevertedError
 

@@ -1,4 +1,4 @@
-// Typed reads of the indexer API (/v1). Shapes mirror market/indexer/api/schemas.
+// Typed reads of the indexer API (/v1). Shapes mirror indexer/api/schemas.
 
 export type SlotStatus = "upcoming" | "open" | "closed" | "cleared";
 

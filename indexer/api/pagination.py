@@ -1,0 +1,42 @@
+"""Opaque cursors for keyset pagination: base64url of a small JSON value."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated
+
+from fastapi import Query
+
+from indexer.api.errors import ApiError
+
+MAX_KEY = 2**63 - 1
+
+
+def encode_cursor(key: int | None) -> str | None:
+    if key is None:
+        return None
+    raw = json.dumps({"k": key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    """The key in ``cursor``; a cursor this API did not make is a 422 ``invalid_cursor``."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        key = data["k"]
+    except (ValueError, KeyError, TypeError, UnicodeEncodeError):
+        raise ApiError(422, "invalid_cursor", "cursor is not one this API returned") from None
+    if not isinstance(key, int) or isinstance(key, bool) or not -MAX_KEY <= key <= MAX_KEY:
+        raise ApiError(422, "invalid_cursor", "cursor is not one this API returned")
+    return key
+
+
+CursorQuery = Annotated[
+    str | None,
+    Query(max_length=200, description="`next_cursor` of the previous page."),
+]
+LimitQuery = Annotated[int, Query(ge=1, le=500, description="Items per page.")]

@@ -1,0 +1,95 @@
+"""Runtime configuration of the web dApp: chain, RPC URL, contracts, payment token, price grid.
+
+The dApp is one static build (``dapp/out``) for every deployment: it asks this route at start
+which chain to use and where the contracts are, instead of baking them in at build time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from eth_abi.abi import decode as abi_decode
+from eth_utils.crypto import keccak
+from fastapi import APIRouter, Response
+from sqlalchemy import Connection
+
+from indexer import store
+from indexer.api.deps import ConnDep, InfoDep, StateDep
+from indexer.api.schemas.common import ERRORS, ApiModel
+from indexer.api.schemas.status import MarketPublic
+from indexer.errors import IndexerError
+from indexer.rpc import Backoff, JsonRpcClient
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["config"])
+
+
+class PaymentTokenPublic(ApiModel):
+    address: str
+    symbol: str | None
+    decimals: int | None
+
+
+class DappConfigPublic(ApiModel):
+    chain_id: int
+    rpc_url: str | None
+    deployment_block: int
+    market: MarketPublic
+    payment_token: PaymentTokenPublic
+    api_base: str
+    stream_path: str
+
+
+_TOKEN_FACTS: dict[tuple[str, str], tuple[str, int]] = {}
+
+
+def _token_facts(rpc_url: str, token: str) -> tuple[str | None, int | None]:
+    """``symbol()`` and ``decimals()`` of the payment token, asked once per node and token
+    (None, None while the node cannot answer; asked again on the next request)."""
+    key = (rpc_url, token)
+    if key in _TOKEN_FACTS:
+        return _TOKEN_FACTS[key]
+    rpc = JsonRpcClient(rpc_url, timeout=2.0, backoff=Backoff(attempts=1))
+    try:
+        (symbol,) = abi_decode(["string"], rpc.call(token, keccak(text="symbol()")[:4]))
+        (decimals,) = abi_decode(["uint8"], rpc.call(token, keccak(text="decimals()")[:4]))
+    except (IndexerError, ValueError, OverflowError) as exc:
+        logger.warning("payment token %s: symbol/decimals unreadable (%s)", token, exc)
+        return None, None
+    finally:
+        rpc.close()
+    _TOKEN_FACTS[key] = (str(symbol), int(decimals))
+    return _TOKEN_FACTS[key]
+
+
+def _deployment_block(conn: Connection) -> int:
+    indexed = store.read_state(conn)
+    return int(indexed["start_block"]) if indexed is not None else 0
+
+
+@router.get("/config", response_model=DappConfigPublic, responses=ERRORS)
+def dapp_config(
+    state: StateDep, info: InfoDep, conn: ConnDep, response: Response
+) -> DappConfigPublic:
+    """What the dApp needs at start: chain id, the RPC URL for browsers, the deployment's first
+    block (where log queries start: providers refuse ``eth_getLogs`` from block 0 on long
+    chains), contract addresses, market parameters (tick -> price: ``price_floor + tick *
+    tick_size`` per kWh) and the payment token's symbol and decimals (null when the API has no
+    node to ask)."""
+    config = state.config
+    rpc_url = config.public_rpc_url or config.rpc_url
+    token = info.addresses["payment_token"]
+    symbol, decimals = (None, None)
+    if config.rpc_url is not None:
+        symbol, decimals = _token_facts(config.rpc_url, token)
+    response.headers["Cache-Control"] = "no-cache"
+    return DappConfigPublic(
+        chain_id=info.chain_id,
+        rpc_url=rpc_url,
+        deployment_block=_deployment_block(conn),
+        market=MarketPublic(**info.to_json()),
+        payment_token=PaymentTokenPublic(address=token, symbol=symbol, decimals=decimals),
+        api_base=config.public_api_base,
+        stream_path="/v1/stream",
+    )

@@ -1,0 +1,66 @@
+"""Price history per slot and OHLC candles per hour or day."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from indexer import queries
+from indexer.api.deps import ClockDep, ConnDep, InfoDep, OptionalSlotQuery
+from indexer.api.errors import ApiError
+from indexer.api.pagination import CursorQuery, decode_cursor, encode_cursor
+from indexer.api.schemas.common import ERRORS, Page
+from indexer.api.schemas.prices import CandlePublic, CandlesPublic, PricePointPublic
+
+router = APIRouter(prefix="/v1/prices", tags=["prices"])
+
+INTERVALS = {"hour": 3_600, "day": 86_400}
+MAX_CANDLES = 1_000
+TimeQuery = Annotated[int | None, Query(ge=0, le=2**40, description="Unix seconds.")]
+
+
+@router.get("", response_model=Page[PricePointPublic], responses=ERRORS)
+def price_history(
+    conn: ConnDep,
+    info: InfoDep,
+    from_slot: OptionalSlotQuery = None,
+    to_slot: OptionalSlotQuery = None,
+    cursor: CursorQuery = None,
+    limit: Annotated[int, Query(ge=1, le=2_000)] = 500,
+) -> Page[PricePointPublic]:
+    """Clearing price of every slot that traded, oldest first."""
+    points, next_after = queries.price_history(
+        conn,
+        info=info,
+        from_slot=from_slot,
+        to_slot=to_slot,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+    return Page[PricePointPublic](
+        items=[PricePointPublic.model_validate(p) for p in points],
+        next_cursor=encode_cursor(next_after),
+    )
+
+
+@router.get("/ohlc", response_model=CandlesPublic, responses=ERRORS)
+def candles(
+    conn: ConnDep,
+    info: InfoDep,
+    clock: ClockDep,
+    interval: Annotated[Literal["hour", "day"], Query()] = "hour",
+    from_time: TimeQuery = None,
+    to_time: TimeQuery = None,
+) -> CandlesPublic:
+    """Open/high/low/close of clearing prices per hour or day (default: the last 1000
+    intervals up to the checkpoint time)."""
+    seconds = INTERVALS[interval]
+    end = to_time if to_time is not None else clock.block_time
+    start = from_time if from_time is not None else max(0, end - seconds * MAX_CANDLES)
+    if start > end:
+        raise ApiError(422, "invalid_range", "from_time is after to_time")
+    if (end - start) // seconds > MAX_CANDLES:
+        raise ApiError(422, "range_too_long", f"at most {MAX_CANDLES} {interval}s per request")
+    found = queries.ohlc(conn, info=info, interval_seconds=seconds, from_time=start, to_time=end)
+    return CandlesPublic(interval=interval, candles=[CandlePublic.model_validate(c) for c in found])

@@ -1,0 +1,104 @@
+"""Slots: list, detail, order-book depth, fills."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from indexer import queries
+from indexer.api.caching import json_response
+from indexer.api.deps import ClockDep, ConnDep, InfoDep, OptionalSlotQuery, SlotPath
+from indexer.api.errors import not_found
+from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from indexer.api.schemas.common import ERRORS, Page
+from indexer.api.schemas.slots import (
+    DepthPublic,
+    FillPublic,
+    SlotDetailPublic,
+    SlotPublic,
+    SlotStatsPublic,
+    SlotStatus,
+)
+
+router = APIRouter(prefix="/v1/slots", tags=["slots"])
+
+
+@router.get("", response_model=Page[SlotPublic], responses=ERRORS)
+def list_slots(
+    conn: ConnDep,
+    info: InfoDep,
+    clock: ClockDep,
+    status: Annotated[SlotStatus | None, Query()] = None,
+    from_slot: OptionalSlotQuery = None,
+    to_slot: OptionalSlotQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
+) -> Page[SlotPublic]:
+    """Slots with indexed activity, newest first."""
+    views, next_after = queries.list_slots(
+        conn,
+        info=info,
+        now=clock.block_time,
+        status=status,
+        from_slot=from_slot,
+        to_slot=to_slot,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+    return Page[SlotPublic](
+        items=[SlotPublic.model_validate(v) for v in views], next_cursor=encode_cursor(next_after)
+    )
+
+
+def _slot(conn: ConnDep, info: InfoDep, clock: ClockDep, slot: int) -> queries.SlotView:
+    view = queries.get_slot(conn, info=info, slot=slot, now=clock.block_time)
+    if view is None:
+        raise not_found(f"slot {slot}", "slot_not_found")
+    return view
+
+
+@router.get("/{slot}", response_model=SlotDetailPublic, responses=ERRORS)
+def get_slot(
+    request: Request, conn: ConnDep, info: InfoDep, clock: ClockDep, slot: SlotPath
+) -> Response:
+    """Status, gate closure, clearing record and order statistics of one slot."""
+    view = _slot(conn, info, clock, slot)
+    detail = SlotDetailPublic(
+        **SlotPublic.model_validate(view).model_dump(),
+        stats=SlotStatsPublic.model_validate(queries.slot_stats(conn, slot=slot)),
+    )
+    return json_response(request, detail, final=view.status == "cleared")
+
+
+@router.get("/{slot}/depth", response_model=DepthPublic, responses=ERRORS)
+def get_depth(
+    request: Request, conn: ConnDep, info: InfoDep, clock: ClockDep, slot: SlotPath
+) -> Response:
+    """Order-book depth by tick: Wh resting (or resting at gate closure) per side."""
+    view = _slot(conn, info, clock, slot)
+    book = queries.depth(conn, info=info, slot=slot)
+    body = DepthPublic.model_validate({**book.__dict__, "status": view.status})
+    return json_response(request, body, final=view.status == "cleared")
+
+
+@router.get("/{slot}/fills", response_model=Page[FillPublic], responses=ERRORS)
+def get_fills(
+    request: Request,
+    conn: ConnDep,
+    info: InfoDep,
+    clock: ClockDep,
+    slot: SlotPath,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
+) -> Response:
+    """The slot's trades: every order that filled, at the uniform clearing price."""
+    view = _slot(conn, info, clock, slot)
+    fills, next_after = queries.list_fills(
+        conn, info=info, slot=slot, after=decode_cursor(cursor), limit=limit
+    )
+    page = Page[FillPublic](
+        items=[FillPublic.model_validate(f) for f in fills], next_cursor=encode_cursor(next_after)
+    )
+    all_claimed = all(f.claimed for f in fills)
+    return json_response(request, page, final=view.status == "cleared" and all_claimed)

@@ -1,0 +1,80 @@
+"""Slots, their clearing records, order-book depth and fills."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from indexer.api.schemas.common import ApiModel
+
+SlotStatus = Literal["upcoming", "open", "closed", "cleared"]
+
+
+class ClearingPublic(ApiModel):
+    volume_wh: int = Field(description="Energy traded, Wh (0: nothing traded, all refunded).")
+    clearing_tick: int
+    price: int = Field(description="Uniform price, payment base units per kWh.")
+    buy_marginal_tick: int
+    buy_marginal_filled_wh: int
+    buy_marginal_total_wh: int
+    sell_marginal_tick: int
+    sell_marginal_filled_wh: int
+    sell_marginal_total_wh: int
+    block_number: int
+    block_time: int
+    tx_hash: str
+
+
+class SlotStatsPublic(ApiModel):
+    order_count: int
+    open_order_count: int
+    buy_wh: int = Field(description="Buy quantity not cancelled.")
+    sell_wh: int = Field(description="Sell quantity not cancelled.")
+    minted_wh: int = Field(description="Slot tokens minted from meter readings.")
+
+
+class SlotPublic(ApiModel):
+    slot: int
+    start_time: int
+    end_time: int
+    opens_at: int = Field(description="Orders accepted from this time on.")
+    gate_closure: int = Field(description="Orders accepted strictly before; clear from then.")
+    status: SlotStatus
+    clearing: ClearingPublic | None
+
+
+class SlotDetailPublic(SlotPublic):
+    stats: SlotStatsPublic
+
+
+class DepthLevelPublic(ApiModel):
+    tick: int
+    price: int
+    buy_wh: int
+    sell_wh: int
+
+
+class DepthPublic(ApiModel):
+    slot: int
+    status: SlotStatus
+    levels: list[DepthLevelPublic]
+    best_bid_tick: int | None
+    best_ask_tick: int | None
+    total_buy_wh: int
+    total_sell_wh: int
+
+
+class FillPublic(ApiModel):
+    order_id: str
+    owner: str
+    slot: int
+    side: Literal["buy", "sell"]
+    tick: int
+    qty_wh: int
+    filled_wh: int
+    price: int = Field(description="Clearing price, base units per kWh.")
+    amount: int = Field(description="Buy: paid. Sell: received net of the fee.")
+    fee: int
+    refund: int = Field(description="Buy: payment returned. Sell: Wh returned.")
+    claimed: bool

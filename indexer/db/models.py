@@ -1,0 +1,343 @@
+"""The indexer's tables (SQLAlchemy 2 declarative). Alembic owns their creation.
+
+Every table derived from the chain is append-only and carries the ``block_number`` it came
+from, so undoing a reorganisation is one ``DELETE ... WHERE block_number > last_good`` per
+table (:data:`CHAIN_DERIVED`); each row is keyed by the log it came from (``tx_hash``,
+``log_index``, and ``entry`` where one log makes several rows), so replaying a range inserts
+nothing twice. State such as "is this order still resting" or "what is this balance" is computed
+from these rows by the queries, never stored in place.
+
+Times are Unix seconds (``block_time`` of the block, ``reading_time`` of a meter reading).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from indexer.db.types import Amount
+
+ADDRESS = 42
+HASH = 66
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the indexer's tables."""
+
+
+class IndexerState(Base):
+    """One row: which chain and deployment is indexed, and the checkpoint (last block done)."""
+
+    __tablename__ = "indexer_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    addresses: Mapped[dict[str, Any]] = mapped_column(JSON)
+    market: Mapped[dict[str, Any]] = mapped_column(JSON)
+    start_block: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(HASH))
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    head_block: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class Block(Base):
+    """Hash and parent of every block the indexer stored data from or ended a range at."""
+
+    __tablename__ = "blocks"
+
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(HASH))
+    parent_hash: Mapped[str] = mapped_column(String(HASH))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class _FromLog:
+    """Columns of a row derived from one log."""
+
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_time: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(HASH))
+    log_index: Mapped[int] = mapped_column(Integer)
+
+
+class Event(_FromLog, Base):
+    """Every decoded EnergyChain log, with its arguments (the audit trail and the live feed)."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_events_log"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    contract: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Order(_FromLog, Base):
+    """An ``OrderPlaced``: the order as placed, with its escrow."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_orders_log"),
+        UniqueConstraint("order_id", name="uq_orders_order_id"),
+        Index("ix_orders_depth", "slot", "tick", "is_buy", "qty_wh", "order_id"),
+        Index("ix_orders_owner_nonce", "owner", "nonce"),
+        Index("ix_orders_slot_nonce", "slot", "nonce"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80))
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    owner: Mapped[str] = mapped_column(String(ADDRESS))
+    slot: Mapped[int] = mapped_column(BigInteger)
+    is_buy: Mapped[bool] = mapped_column(Boolean)
+    tick: Mapped[int] = mapped_column(Integer)
+    qty_wh: Mapped[int] = mapped_column(Amount)
+    fee_bps: Mapped[int] = mapped_column(Integer)
+    escrow: Mapped[int] = mapped_column(Amount)
+
+
+class OrderCancellation(_FromLog, Base):
+    """An ``OrderCancelled``."""
+
+    __tablename__ = "order_cancellations"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_order_cancellations_log"),
+        UniqueConstraint("order_id", name="uq_order_cancellations_order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80))
+    owner: Mapped[str] = mapped_column(String(ADDRESS))
+
+
+class OrderClaim(_FromLog, Base):
+    """An ``OrderClaimed``: what the order settled to."""
+
+    __tablename__ = "order_claims"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_order_claims_log"),
+        UniqueConstraint("order_id", name="uq_order_claims_order_id"),
+        Index("ix_order_claims_owner", "owner"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80))
+    owner: Mapped[str] = mapped_column(String(ADDRESS))
+    slot: Mapped[int] = mapped_column(BigInteger, index=True)
+    filled_wh: Mapped[int] = mapped_column(Amount)
+    amount: Mapped[int] = mapped_column(Amount)
+    fee: Mapped[int] = mapped_column(Amount)
+    refund: Mapped[int] = mapped_column(Amount)
+
+
+class Clearing(_FromLog, Base):
+    """A ``SlotCleared``: the slot's clearing record and its price."""
+
+    __tablename__ = "clearings"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_clearings_log"),
+        UniqueConstraint("slot", name="uq_clearings_slot"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger)
+    volume_wh: Mapped[int] = mapped_column(Amount)
+    clearing_tick: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Amount)
+    buy_marginal_tick: Mapped[int] = mapped_column(Integer)
+    buy_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
+    buy_marginal_total_wh: Mapped[int] = mapped_column(Amount)
+    sell_marginal_tick: Mapped[int] = mapped_column(Integer)
+    sell_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
+    sell_marginal_total_wh: Mapped[int] = mapped_column(Amount)
+
+
+class VaultEntry(_FromLog, Base):
+    """One change of a market vault balance: ``asset`` is ``money`` (payment units, ``slot``
+    NULL) or ``energy`` (Wh of ``slot``); ``delta`` is signed. Balance = sum of deltas."""
+
+    __tablename__ = "vault_ledger"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", "entry", name="uq_vault_ledger_log"),
+        Index("ix_vault_ledger_account", "account", "asset", "slot"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entry: Mapped[int] = mapped_column(SmallInteger)
+    account: Mapped[str] = mapped_column(String(ADDRESS))
+    asset: Mapped[str] = mapped_column(String(8))
+    slot: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delta: Mapped[int] = mapped_column(Amount)
+    reason: Mapped[str] = mapped_column(String(32))
+
+
+class TokenTransfer(_FromLog, Base):
+    """One (id, value) of an ERC-1155 ``TransferSingle``/``TransferBatch`` of the energy token.
+
+    A mint comes from the zero address, a burn (redeem) goes to it."""
+
+    __tablename__ = "token_transfers"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", "entry", name="uq_token_transfers_log"),
+        Index("ix_token_transfers_to", "to_address", "slot"),
+        Index("ix_token_transfers_from", "from_address", "slot"),
+        Index("ix_token_transfers_slot", "slot"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entry: Mapped[int] = mapped_column(SmallInteger)
+    operator: Mapped[str] = mapped_column(String(ADDRESS))
+    from_address: Mapped[str] = mapped_column(String(ADDRESS))
+    to_address: Mapped[str] = mapped_column(String(ADDRESS))
+    slot: Mapped[int] = mapped_column(BigInteger)
+    amount_wh: Mapped[int] = mapped_column(Amount)
+
+
+class Meter(_FromLog, Base):
+    """A ``MeterRegistered``."""
+
+    __tablename__ = "meters"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_meters_log"),
+        UniqueConstraint("meter_id", name="uq_meters_meter_id"),
+        Index("ix_meters_owner", "owner"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    meter_id: Mapped[str] = mapped_column(String(HASH))
+    owner: Mapped[str] = mapped_column(String(ADDRESS))
+    signer: Mapped[str] = mapped_column(String(ADDRESS))
+    capacity_wh_per_slot: Mapped[int] = mapped_column(Amount)
+
+
+class MeterUpdate(_FromLog, Base):
+    """A ``MeterSignerRotated`` (``kind`` rotated, ``signer`` the new key) or
+    ``MeterDeactivated`` (``kind`` deactivated)."""
+
+    __tablename__ = "meter_updates"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_meter_updates_log"),
+        Index("ix_meter_updates_meter", "meter_id", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    meter_id: Mapped[str] = mapped_column(String(HASH))
+    kind: Mapped[str] = mapped_column(String(16))
+    signer: Mapped[str | None] = mapped_column(String(ADDRESS), nullable=True)
+
+
+class Reading(_FromLog, Base):
+    """A ``ReadingAccepted`` (a time series: a TimescaleDB hypertable on ``reading_time`` when the
+    extension exists). ``slot`` is NULL when nothing was attributed (baseline or after a gap);
+    ``archive_cid`` comes from the batch's ``ReadingBatchArchived``."""
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        UniqueConstraint("reading_time", "tx_hash", "log_index", name="uq_readings_log"),
+        Index("ix_readings_meter_seq", "meter_id", "seq"),
+        Index("ix_readings_slot", "slot"),
+        Index("ix_readings_time", "reading_time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    meter_id: Mapped[str] = mapped_column(String(HASH))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    reading_time: Mapped[int] = mapped_column(BigInteger)
+    slot: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    import_delta_wh: Mapped[int] = mapped_column(Amount)
+    export_delta_wh: Mapped[int] = mapped_column(Amount)
+    archive_cid: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FeeChange(_FromLog, Base):
+    """A ``FeeChanged``: the fee for new orders and the treasury credited with fees from then on."""
+
+    __tablename__ = "fee_changes"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_fee_changes_log"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    fee_bps: Mapped[int] = mapped_column(Integer)
+    treasury: Mapped[str] = mapped_column(String(ADDRESS))
+
+
+class SlotSeen(Base):
+    """A slot with any indexed activity, and the first block that showed it."""
+
+    __tablename__ = "slots"
+
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class AccountSeen(Base):
+    """An account with any indexed activity, and the first block that showed it."""
+
+    __tablename__ = "accounts"
+
+    address: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class SiweNonce(Base):
+    """A Sign-In with Ethereum nonce handed out by the API; usable once, before ``expires_at``."""
+
+    __tablename__ = "siwe_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class MeterRequest(Base):
+    """A request, filed through the API, that an operator register a meter on chain."""
+
+    __tablename__ = "meter_requests"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    requester: Mapped[str] = mapped_column(String(ADDRESS), index=True)
+    owner: Mapped[str] = mapped_column(String(ADDRESS))
+    signer: Mapped[str] = mapped_column(String(ADDRESS))
+    capacity_wh_per_slot: Mapped[int] = mapped_column(Amount)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+#: Tables derived from the chain, with the column that names the block a row came from.
+CHAIN_DERIVED: tuple[type[Base], ...] = (
+    Event,
+    Order,
+    OrderCancellation,
+    OrderClaim,
+    Clearing,
+    VaultEntry,
+    TokenTransfer,
+    Meter,
+    MeterUpdate,
+    Reading,
+    FeeChange,
+    SlotSeen,
+    AccountSeen,
+    Block,
+)
+
+
+def block_column(model: type[Base]) -> Any:
+    """The column holding the block number of ``model``'s rows."""
+    return model.number if model is Block else model.block_number  # type: ignore[attr-defined]

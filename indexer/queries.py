@@ -1,0 +1,899 @@
+"""Read models of the API: every query the routes need, keyword-only, returning dataclasses.
+
+Derived state is computed here from the append-only tables: an order is ``open`` until a
+cancel or claim row exists; a balance is the sum of its ledger rows; a slot's status comes from
+the slot clock and the chain time of the checkpoint block (not the server's clock, so a local
+chain whose time was moved forward reads right); fills come from the clearing record through
+the reference rule in ``market.clearing`` (the claim's figures once it is claimed).
+
+Pagination is by keyset: each list returns ``next_after``, the key to pass back as ``after``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, select
+
+from indexer import store
+from indexer.db.models import (
+    Clearing,
+    Meter,
+    MeterRequest,
+    MeterUpdate,
+    Order,
+    OrderCancellation,
+    OrderClaim,
+    Reading,
+    SlotSeen,
+    TokenTransfer,
+    VaultEntry,
+)
+from indexer.market_info import WH_PER_KWH, MarketInfo
+from market.clearing import ClearingRecord, MarginalLevel, MarketParams, Side, outcome
+from market.clearing import Order as ClearingOrder
+
+SLOT_STATUSES = ("upcoming", "open", "closed", "cleared")
+ORDER_STATUSES = ("open", "cancelled", "claimed")
+
+
+@dataclass(frozen=True)
+class ChainClock:
+    """The indexed chain's "now": the checkpoint block."""
+
+    block_number: int
+    block_time: int
+    head_block: int
+    updated_at: float
+
+
+def chain_clock(conn: Connection) -> ChainClock | None:
+    state = store.read_state(conn)
+    if state is None:
+        return None
+    return ChainClock(
+        int(state["block_number"]),
+        int(state["block_time"]),
+        int(state["head_block"]),
+        float(state["updated_at"]),
+    )
+
+
+# ---------------------------------------------------------------------- slots
+@dataclass(frozen=True)
+class ClearingView:
+    volume_wh: int
+    clearing_tick: int
+    price: int
+    buy_marginal_tick: int
+    buy_marginal_filled_wh: int
+    buy_marginal_total_wh: int
+    sell_marginal_tick: int
+    sell_marginal_filled_wh: int
+    sell_marginal_total_wh: int
+    block_number: int
+    block_time: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class SlotView:
+    slot: int
+    start_time: int
+    end_time: int
+    opens_at: int
+    gate_closure: int
+    status: str
+    clearing: ClearingView | None
+
+
+def slot_status(info: MarketInfo, slot: int, now: int, cleared: bool) -> str:
+    if cleared:
+        return "cleared"
+    if now < info.opens_at(slot):
+        return "upcoming"
+    if now < info.gate_closure(slot):
+        return "open"
+    return "closed"
+
+
+def _clearing_view(row: Any) -> ClearingView:
+    return ClearingView(
+        volume_wh=int(row.volume_wh),
+        clearing_tick=int(row.clearing_tick),
+        price=int(row.price),
+        buy_marginal_tick=int(row.buy_marginal_tick),
+        buy_marginal_filled_wh=int(row.buy_marginal_filled_wh),
+        buy_marginal_total_wh=int(row.buy_marginal_total_wh),
+        sell_marginal_tick=int(row.sell_marginal_tick),
+        sell_marginal_filled_wh=int(row.sell_marginal_filled_wh),
+        sell_marginal_total_wh=int(row.sell_marginal_total_wh),
+        block_number=int(row.block_number),
+        block_time=int(row.block_time),
+        tx_hash=str(row.tx_hash),
+    )
+
+
+def _slot_view(info: MarketInfo, slot: int, now: int, clearing: Any | None) -> SlotView:
+    return SlotView(
+        slot=slot,
+        start_time=info.slot_start(slot),
+        end_time=info.slot_end(slot),
+        opens_at=info.opens_at(slot),
+        gate_closure=info.gate_closure(slot),
+        status=slot_status(info, slot, now, clearing is not None),
+        clearing=_clearing_view(clearing) if clearing is not None else None,
+    )
+
+
+def get_slot(conn: Connection, *, info: MarketInfo, slot: int, now: int) -> SlotView | None:
+    """The slot if the index saw any activity for it, else ``None``."""
+    seen = conn.execute(select(SlotSeen.slot).where(SlotSeen.slot == slot)).first()
+    if seen is None:
+        return None
+    clearing = conn.execute(select(Clearing.__table__).where(Clearing.slot == slot)).first()
+    return _slot_view(info, slot, now, clearing)
+
+
+def list_slots(
+    conn: Connection,
+    *,
+    info: MarketInfo,
+    now: int,
+    status: str | None = None,
+    from_slot: int | None = None,
+    to_slot: int | None = None,
+    after: int | None = None,
+    limit: int = 100,
+    descending: bool = True,
+) -> tuple[list[SlotView], int | None]:
+    """Slots with activity, newest first by default, optionally of one status."""
+    c = Clearing.__table__.c
+    query = select(SlotSeen.slot, Clearing.__table__).outerjoin(
+        Clearing, Clearing.slot == SlotSeen.slot
+    )
+    if from_slot is not None:
+        query = query.where(SlotSeen.slot >= from_slot)
+    if to_slot is not None:
+        query = query.where(SlotSeen.slot <= to_slot)
+    if after is not None:
+        query = query.where(SlotSeen.slot < after if descending else SlotSeen.slot > after)
+    if status is not None:
+        first_unclosed = (now - info.settlement_seconds - info.epoch) // info.slot_seconds
+        first_upcoming = (now + info.open_ahead_seconds - info.epoch) // info.slot_seconds + 1
+        if status == "cleared":
+            query = query.where(c.slot.is_not(None))
+        else:
+            query = query.where(c.slot.is_(None))
+            if status == "closed":
+                query = query.where(SlotSeen.slot < first_unclosed)
+            elif status == "open":
+                query = query.where(SlotSeen.slot >= first_unclosed, SlotSeen.slot < first_upcoming)
+            else:
+                query = query.where(SlotSeen.slot >= first_upcoming)
+    order = SlotSeen.slot.desc() if descending else SlotSeen.slot.asc()
+    rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
+    views = [
+        _slot_view(info, int(r[0]), now, r if r.volume_wh is not None else None)
+        for r in rows[:limit]
+    ]
+    next_after = views[-1].slot if len(rows) > limit and views else None
+    return views, next_after
+
+
+@dataclass(frozen=True)
+class SlotStats:
+    order_count: int
+    open_order_count: int
+    buy_wh: int
+    sell_wh: int
+    minted_wh: int
+
+
+def slot_stats(conn: Connection, *, slot: int) -> SlotStats:
+    cancelled = OrderCancellation.id.is_not(None)
+    row = conn.execute(
+        select(
+            func.count(Order.id),
+            func.sum(case((and_(~cancelled, OrderClaim.id.is_(None)), 1), else_=0)),
+            func.sum(case((and_(Order.is_buy, ~cancelled), Order.qty_wh), else_=0)),
+            func.sum(case((and_(~Order.is_buy, ~cancelled), Order.qty_wh), else_=0)),
+        )
+        .select_from(Order)
+        .outerjoin(OrderCancellation, OrderCancellation.order_id == Order.order_id)
+        .outerjoin(OrderClaim, OrderClaim.order_id == Order.order_id)
+        .where(Order.slot == slot)
+    ).one()
+    minted = conn.execute(
+        select(func.sum(TokenTransfer.amount_wh)).where(
+            TokenTransfer.slot == slot,
+            TokenTransfer.from_address == "0x0000000000000000000000000000000000000000",
+        )
+    ).scalar()
+    return SlotStats(
+        int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0), int(minted or 0)
+    )
+
+
+# ---------------------------------------------------------------------- depth
+@dataclass(frozen=True)
+class DepthLevelView:
+    tick: int
+    price: int
+    buy_wh: int
+    sell_wh: int
+
+
+@dataclass(frozen=True)
+class DepthView:
+    slot: int
+    levels: list[DepthLevelView]
+    best_bid_tick: int | None
+    best_ask_tick: int | None
+    total_buy_wh: int
+    total_sell_wh: int
+
+
+def depth(conn: Connection, *, info: MarketInfo, slot: int) -> DepthView:
+    """Quantity per tick and side of the slot's orders that were not cancelled (the book as it
+    rests, or as it stood at gate closure once the slot is closed)."""
+    rows = conn.execute(
+        select(Order.tick, Order.is_buy, func.sum(Order.qty_wh))
+        .outerjoin(OrderCancellation, OrderCancellation.order_id == Order.order_id)
+        .where(Order.slot == slot, OrderCancellation.id.is_(None))
+        .group_by(Order.tick, Order.is_buy)
+    ).all()
+    levels: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for tick, is_buy, total in rows:
+        levels[int(tick)][0 if is_buy else 1] += int(total or 0)
+    ordered = [
+        DepthLevelView(tick=t, price=info.price(t), buy_wh=v[0], sell_wh=v[1])
+        for t, v in sorted(levels.items())
+    ]
+    bids = [lv.tick for lv in ordered if lv.buy_wh]
+    asks = [lv.tick for lv in ordered if lv.sell_wh]
+    return DepthView(
+        slot=slot,
+        levels=ordered,
+        best_bid_tick=max(bids) if bids else None,
+        best_ask_tick=min(asks) if asks else None,
+        total_buy_wh=sum(lv.buy_wh for lv in ordered),
+        total_sell_wh=sum(lv.sell_wh for lv in ordered),
+    )
+
+
+# ---------------------------------------------------------------------- orders and fills
+@dataclass(frozen=True)
+class OrderView:
+    order_id: str
+    nonce: int
+    owner: str
+    slot: int
+    side: str
+    tick: int
+    price: int
+    qty_wh: int
+    escrow: int
+    fee_bps: int
+    status: str
+    block_number: int
+    block_time: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class FillView:
+    order_id: str
+    nonce: int
+    owner: str
+    slot: int
+    side: str
+    tick: int
+    qty_wh: int
+    filled_wh: int
+    price: int
+    amount: int
+    fee: int
+    refund: int
+    claimed: bool
+
+
+def _order_query() -> Any:
+    return (
+        select(
+            Order.order_id,
+            Order.nonce,
+            Order.owner,
+            Order.slot,
+            Order.is_buy,
+            Order.tick,
+            Order.qty_wh,
+            Order.escrow,
+            Order.fee_bps,
+            Order.block_number,
+            Order.block_time,
+            Order.tx_hash,
+            OrderCancellation.id.label("cancel_id"),
+            OrderClaim.id.label("claim_id"),
+        )
+        .outerjoin(OrderCancellation, OrderCancellation.order_id == Order.order_id)
+        .outerjoin(OrderClaim, OrderClaim.order_id == Order.order_id)
+    )
+
+
+def _order_view(info: MarketInfo, r: Any) -> OrderView:
+    status = (
+        "cancelled"
+        if r.cancel_id is not None
+        else ("claimed" if r.claim_id is not None else "open")
+    )
+    return OrderView(
+        order_id=str(r.order_id),
+        nonce=int(r.nonce),
+        owner=str(r.owner),
+        slot=int(r.slot),
+        side="buy" if r.is_buy else "sell",
+        tick=int(r.tick),
+        price=info.price(int(r.tick)),
+        qty_wh=int(r.qty_wh),
+        escrow=int(r.escrow),
+        fee_bps=int(r.fee_bps),
+        status=status,
+        block_number=int(r.block_number),
+        block_time=int(r.block_time),
+        tx_hash=str(r.tx_hash),
+    )
+
+
+def _status_filter(query: Any, status: str | None) -> Any:
+    if status == "open":
+        return query.where(OrderCancellation.id.is_(None), OrderClaim.id.is_(None))
+    if status == "cancelled":
+        return query.where(OrderCancellation.id.is_not(None))
+    if status == "claimed":
+        return query.where(OrderClaim.id.is_not(None))
+    return query
+
+
+def list_orders(
+    conn: Connection,
+    *,
+    info: MarketInfo,
+    owner: str | None = None,
+    slot: int | None = None,
+    status: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[OrderView], int | None]:
+    """Orders, newest first (by nonce)."""
+    query = _order_query()
+    if owner is not None:
+        query = query.where(Order.owner == owner)
+    if slot is not None:
+        query = query.where(Order.slot == slot)
+    if after is not None:
+        query = query.where(Order.nonce < after)
+    query = _status_filter(query, status)
+    rows = conn.execute(query.order_by(Order.nonce.desc()).limit(limit + 1)).all()
+    views = [_order_view(info, r) for r in rows[:limit]]
+    return views, (views[-1].nonce if len(rows) > limit and views else None)
+
+
+def get_order(conn: Connection, *, info: MarketInfo, order_id: str) -> OrderView | None:
+    row = conn.execute(_order_query().where(Order.order_id == order_id)).first()
+    return _order_view(info, row) if row is not None else None
+
+
+def _record(row: Any, info: MarketInfo) -> ClearingRecord:
+    volume = int(row.volume_wh)
+    if volume == 0:
+        zero = MarginalLevel(0, 0, 0)
+        return ClearingRecord(False, 0, 0, 0, zero, zero)
+    return ClearingRecord(
+        cleared=True,
+        volume_wh=volume,
+        clearing_tick=int(row.clearing_tick),
+        price_per_kwh=info.price(int(row.clearing_tick)),
+        buy_marginal=MarginalLevel(
+            int(row.buy_marginal_tick),
+            int(row.buy_marginal_filled_wh),
+            int(row.buy_marginal_total_wh),
+        ),
+        sell_marginal=MarginalLevel(
+            int(row.sell_marginal_tick),
+            int(row.sell_marginal_filled_wh),
+            int(row.sell_marginal_total_wh),
+        ),
+    )
+
+
+def list_fills(
+    conn: Connection,
+    *,
+    info: MarketInfo,
+    owner: str | None = None,
+    slot: int | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[FillView], int | None]:
+    """Fills (orders of cleared slots that traded), newest first; claimed orders report their
+    claim, unclaimed ones what the clearing rule gives them."""
+    cl = Clearing.__table__.c
+    query = (
+        select(
+            Order.order_id,
+            Order.nonce,
+            Order.owner,
+            Order.slot,
+            Order.is_buy,
+            Order.tick,
+            Order.qty_wh,
+            Order.fee_bps,
+            cl.volume_wh,
+            cl.clearing_tick,
+            cl.buy_marginal_tick,
+            cl.buy_marginal_filled_wh,
+            cl.buy_marginal_total_wh,
+            cl.sell_marginal_tick,
+            cl.sell_marginal_filled_wh,
+            cl.sell_marginal_total_wh,
+            OrderClaim.id.label("claim_id"),
+            OrderClaim.filled_wh,
+            OrderClaim.amount,
+            OrderClaim.fee,
+            OrderClaim.refund,
+        )
+        .join(Clearing, Clearing.slot == Order.slot)
+        .outerjoin(OrderCancellation, OrderCancellation.order_id == Order.order_id)
+        .outerjoin(OrderClaim, OrderClaim.order_id == Order.order_id)
+        .where(OrderCancellation.id.is_(None), cl.volume_wh > 0)
+    )
+    if owner is not None:
+        query = query.where(Order.owner == owner)
+    if slot is not None:
+        query = query.where(Order.slot == slot)
+    fills: list[FillView] = []
+    cursor = after
+    # orders that did not trade are skipped, so read in chunks until the page is full
+    while len(fills) <= limit:
+        chunk = query
+        if cursor is not None:
+            chunk = chunk.where(Order.nonce < cursor)
+        rows = conn.execute(chunk.order_by(Order.nonce.desc()).limit(4 * limit + 1)).all()
+        for r in rows:
+            fill = _fill(info, r)
+            if fill.filled_wh > 0:
+                fills.append(fill)
+        if len(rows) <= 4 * limit or not rows:
+            break
+        cursor = int(rows[-1].nonce)
+    page = fills[:limit]
+    return page, (page[-1].nonce if len(fills) > limit and page else None)
+
+
+def _fill(info: MarketInfo, r: Any) -> FillView:
+    record = _record(r, info)
+    side = "buy" if r.is_buy else "sell"
+    if r.claim_id is not None:
+        filled, amount, fee, refund = (int(r.filled_wh), int(r.amount), int(r.fee), int(r.refund))
+    else:
+        params = MarketParams(info.price_floor, info.tick_size, info.max_tick, int(r.fee_bps))
+        result = outcome(
+            ClearingOrder(str(r.order_id), Side(side), int(r.tick), int(r.qty_wh)), record, params
+        )
+        filled, fee, refund = result.filled_wh, result.fee, result.refund
+        amount = result.paid if r.is_buy else result.received
+    return FillView(
+        order_id=str(r.order_id),
+        nonce=int(r.nonce),
+        owner=str(r.owner),
+        slot=int(r.slot),
+        side=side,
+        tick=int(r.tick),
+        qty_wh=int(r.qty_wh),
+        filled_wh=filled,
+        price=record.price_per_kwh,
+        amount=amount,
+        fee=fee,
+        refund=refund,
+        claimed=r.claim_id is not None,
+    )
+
+
+# ---------------------------------------------------------------------- prices
+@dataclass(frozen=True)
+class PricePoint:
+    slot: int
+    start_time: int
+    price: int
+    clearing_tick: int
+    volume_wh: int
+
+
+@dataclass(frozen=True)
+class Candle:
+    start_time: int
+    open: int
+    high: int
+    low: int
+    close: int
+    volume_wh: int
+    slots: int
+    vwap: int
+
+
+def price_history(
+    conn: Connection,
+    *,
+    info: MarketInfo,
+    from_slot: int | None = None,
+    to_slot: int | None = None,
+    after: int | None = None,
+    limit: int = 500,
+) -> tuple[list[PricePoint], int | None]:
+    """Clearing prices of slots that traded, oldest first."""
+    query = select(Clearing.slot, Clearing.price, Clearing.clearing_tick, Clearing.volume_wh).where(
+        Clearing.volume_wh > 0
+    )
+    if from_slot is not None:
+        query = query.where(Clearing.slot >= from_slot)
+    if to_slot is not None:
+        query = query.where(Clearing.slot <= to_slot)
+    if after is not None:
+        query = query.where(Clearing.slot > after)
+    rows = conn.execute(query.order_by(Clearing.slot).limit(limit + 1)).all()
+    points = [
+        PricePoint(int(s), info.slot_start(int(s)), int(p), int(t), int(v))
+        for s, p, t, v in rows[:limit]
+    ]
+    return points, (points[-1].slot if len(rows) > limit and points else None)
+
+
+def ohlc(
+    conn: Connection,
+    *,
+    info: MarketInfo,
+    interval_seconds: int,
+    from_time: int,
+    to_time: int,
+) -> list[Candle]:
+    """Candles of clearing prices per ``interval_seconds`` (by slot start time)."""
+    first = max(info.slot_of(max(from_time, info.epoch)), 0)
+    last = info.slot_of(max(to_time, info.epoch))
+    rows = conn.execute(
+        select(Clearing.slot, Clearing.price, Clearing.volume_wh)
+        .where(Clearing.volume_wh > 0, Clearing.slot >= first, Clearing.slot <= last)
+        .order_by(Clearing.slot)
+    ).all()
+    buckets: dict[int, list[tuple[int, int]]] = {}
+    for slot, price, volume in rows:
+        start = info.slot_start(int(slot))
+        if not from_time <= start <= to_time:
+            continue
+        bucket = start - start % interval_seconds
+        buckets.setdefault(bucket, []).append((int(price), int(volume)))
+    candles = []
+    for bucket, points in sorted(buckets.items()):
+        prices = [p for p, _ in points]
+        volume = sum(v for _, v in points)
+        vwap = sum(p * v for p, v in points) // volume if volume else 0
+        candles.append(
+            Candle(
+                bucket, prices[0], max(prices), min(prices), prices[-1], volume, len(points), vwap
+            )
+        )
+    return candles
+
+
+# ---------------------------------------------------------------------- balances
+@dataclass(frozen=True)
+class EnergyBalance:
+    slot: int
+    wallet_wh: int
+    vault_wh: int
+
+
+@dataclass(frozen=True)
+class BalancesView:
+    account: str
+    vault_money: int
+    energy: list[EnergyBalance] = field(default_factory=list)
+
+
+def balances(conn: Connection, *, account: str, slot: int | None = None) -> BalancesView:
+    """Vault money, and per slot the energy tokens in the wallet and in the market vault."""
+    money = conn.execute(
+        select(func.sum(VaultEntry.delta)).where(
+            VaultEntry.account == account, VaultEntry.asset == "money"
+        )
+    ).scalar()
+    energy: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    vault_q = select(VaultEntry.slot, func.sum(VaultEntry.delta)).where(
+        VaultEntry.account == account, VaultEntry.asset == "energy"
+    )
+    incoming = select(TokenTransfer.slot, func.sum(TokenTransfer.amount_wh)).where(
+        TokenTransfer.to_address == account
+    )
+    outgoing = select(TokenTransfer.slot, func.sum(TokenTransfer.amount_wh)).where(
+        TokenTransfer.from_address == account
+    )
+    if slot is not None:
+        vault_q = vault_q.where(VaultEntry.slot == slot)
+        incoming = incoming.where(TokenTransfer.slot == slot)
+        outgoing = outgoing.where(TokenTransfer.slot == slot)
+    for s, total in conn.execute(vault_q.group_by(VaultEntry.slot)):
+        energy[int(s or 0)][1] += int(total or 0)
+    for s, total in conn.execute(incoming.group_by(TokenTransfer.slot)):
+        energy[int(s)][0] += int(total or 0)
+    for s, total in conn.execute(outgoing.group_by(TokenTransfer.slot)):
+        energy[int(s)][0] -= int(total or 0)
+    return BalancesView(
+        account=account,
+        vault_money=int(money or 0),
+        energy=[EnergyBalance(s, w, v) for s, (w, v) in sorted(energy.items()) if w or v],
+    )
+
+
+# ---------------------------------------------------------------------- meters
+@dataclass(frozen=True)
+class MeterView:
+    meter_id: str
+    owner: str
+    signer: str
+    capacity_wh_per_slot: int
+    active: bool
+    registered_block: int
+    registered_time: int
+    reading_count: int
+    last_seq: int | None
+    last_reading_time: int | None
+
+
+@dataclass(frozen=True)
+class ReadingView:
+    meter_id: str
+    seq: int
+    reading_time: int
+    slot: int | None
+    import_delta_wh: int
+    export_delta_wh: int
+    archive_cid: str | None
+    block_number: int
+    tx_hash: str
+
+
+def _meter_views(conn: Connection, rows: Sequence[Any]) -> list[MeterView]:
+    ids = [r.meter_id for r in rows]
+    if not ids:
+        return []
+    updates: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+    for u in conn.execute(
+        select(MeterUpdate.meter_id, MeterUpdate.kind, MeterUpdate.signer)
+        .where(MeterUpdate.meter_id.in_(ids))
+        .order_by(MeterUpdate.block_number, MeterUpdate.log_index)
+    ):
+        updates[u.meter_id].append((u.kind, u.signer))
+    stats = {
+        r.meter_id: r
+        for r in conn.execute(
+            select(
+                Reading.meter_id,
+                func.count(Reading.id).label("n"),
+                func.max(Reading.seq).label("last_seq"),
+                func.max(Reading.reading_time).label("last_time"),
+            )
+            .where(Reading.meter_id.in_(ids))
+            .group_by(Reading.meter_id)
+        )
+    }
+    views = []
+    for r in rows:
+        signer, active = str(r.signer), True
+        for kind, new_signer in updates.get(r.meter_id, []):
+            if kind == "rotated" and new_signer:
+                signer = new_signer
+            elif kind == "deactivated":
+                active = False
+        s = stats.get(r.meter_id)
+        views.append(
+            MeterView(
+                meter_id=str(r.meter_id),
+                owner=str(r.owner),
+                signer=signer,
+                capacity_wh_per_slot=int(r.capacity_wh_per_slot),
+                active=active,
+                registered_block=int(r.block_number),
+                registered_time=int(r.block_time),
+                reading_count=int(s.n) if s else 0,
+                last_seq=int(s.last_seq) if s else None,
+                last_reading_time=int(s.last_time) if s else None,
+            )
+        )
+    return views
+
+
+def list_meters(
+    conn: Connection,
+    *,
+    owner: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[MeterView], int | None]:
+    query = select(
+        Meter.id,
+        Meter.meter_id,
+        Meter.owner,
+        Meter.signer,
+        Meter.capacity_wh_per_slot,
+        Meter.block_number,
+        Meter.block_time,
+    )
+    if owner is not None:
+        query = query.where(Meter.owner == owner)
+    if after is not None:
+        query = query.where(Meter.id > after)
+    rows = conn.execute(query.order_by(Meter.id).limit(limit + 1)).all()
+    views = _meter_views(conn, rows[:limit])
+    return views, (int(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+def get_meter(conn: Connection, *, meter_id: str) -> MeterView | None:
+    rows = conn.execute(
+        select(
+            Meter.id,
+            Meter.meter_id,
+            Meter.owner,
+            Meter.signer,
+            Meter.capacity_wh_per_slot,
+            Meter.block_number,
+            Meter.block_time,
+        ).where(Meter.meter_id == meter_id)
+    ).all()
+    views = _meter_views(conn, rows)
+    return views[0] if views else None
+
+
+def list_readings(
+    conn: Connection,
+    *,
+    meter_id: str,
+    from_time: int | None = None,
+    to_time: int | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[ReadingView], int | None]:
+    """Readings of a meter, by sequence number (oldest first)."""
+    query = select(Reading).where(Reading.meter_id == meter_id)
+    if from_time is not None:
+        query = query.where(Reading.reading_time >= from_time)
+    if to_time is not None:
+        query = query.where(Reading.reading_time <= to_time)
+    if after is not None:
+        query = query.where(Reading.seq > after)
+    rows = conn.execute(query.order_by(Reading.seq).limit(limit + 1)).all()
+    views = [
+        ReadingView(
+            meter_id=str(r.meter_id),
+            seq=int(r.seq),
+            reading_time=int(r.reading_time),
+            slot=int(r.slot) if r.slot is not None else None,
+            import_delta_wh=int(r.import_delta_wh),
+            export_delta_wh=int(r.export_delta_wh),
+            archive_cid=r.archive_cid,
+            block_number=int(r.block_number),
+            tx_hash=str(r.tx_hash),
+        )
+        for r in rows[:limit]
+    ]
+    return views, (views[-1].seq if len(rows) > limit and views else None)
+
+
+# ---------------------------------------------------------------------- KPIs
+@dataclass(frozen=True)
+class Tariffs:
+    """Grid tariffs to compare with, payment base units per kWh."""
+
+    retail: int
+    feed_in: int
+
+
+@dataclass(frozen=True)
+class KpiView:
+    from_slot: int | None
+    to_slot: int | None
+    slots_cleared: int
+    traded_wh: int
+    traded_value: int
+    average_price: int | None
+    local_generation_wh: int
+    local_consumption_wh: int
+    locally_covered_wh: int
+    local_coverage_share: float | None
+    retail_tariff: int
+    feed_in_tariff: int
+    buyer_savings: int
+    seller_gain: int
+    community_savings: int
+
+
+def kpis(
+    conn: Connection,
+    *,
+    tariffs: Tariffs,
+    from_slot: int | None = None,
+    to_slot: int | None = None,
+) -> KpiView:
+    """Community figures over a slot range.
+
+    - traded: cleared volume; its value at the clearing prices; the volume-weighted price;
+    - local coverage: per slot, ``min(metered export, metered import)`` of the community's
+      meters, summed, over the metered import (the share of local consumption that local
+      generation could cover in the same slot);
+    - savings vs grid only: buyers pay the P2P price instead of the retail tariff, sellers get
+      it instead of the feed-in tariff: ``traded kWh x (retail - price)`` and
+      ``traded kWh x (price - feed-in)``, summed per slot at that slot's price.
+    """
+    where: list[Any] = [Clearing.volume_wh > 0]
+    reading_where: list[Any] = [Reading.slot.is_not(None)]
+    if from_slot is not None:
+        where.append(Clearing.slot >= from_slot)
+        reading_where.append(Reading.slot >= from_slot)
+    if to_slot is not None:
+        where.append(Clearing.slot <= to_slot)
+        reading_where.append(Reading.slot <= to_slot)
+    traded_wh = traded_value = buyer = seller = count = 0
+    for volume, price in conn.execute(select(Clearing.volume_wh, Clearing.price).where(*where)):
+        volume, price = int(volume), int(price)
+        count += 1
+        traded_wh += volume
+        traded_value += volume * price // WH_PER_KWH
+        buyer += volume * (tariffs.retail - price) // WH_PER_KWH
+        seller += volume * (price - tariffs.feed_in) // WH_PER_KWH
+    generation = consumption = covered = 0
+    for _, exported, imported in conn.execute(
+        select(Reading.slot, func.sum(Reading.export_delta_wh), func.sum(Reading.import_delta_wh))
+        .where(*reading_where)
+        .group_by(Reading.slot)
+    ):
+        exported, imported = int(exported or 0), int(imported or 0)
+        generation += exported
+        consumption += imported
+        covered += min(exported, imported)
+    return KpiView(
+        from_slot=from_slot,
+        to_slot=to_slot,
+        slots_cleared=count,
+        traded_wh=traded_wh,
+        traded_value=traded_value,
+        average_price=traded_value * WH_PER_KWH // traded_wh if traded_wh else None,
+        local_generation_wh=generation,
+        local_consumption_wh=consumption,
+        locally_covered_wh=covered,
+        local_coverage_share=round(covered / consumption, 6) if consumption else None,
+        retail_tariff=tariffs.retail,
+        feed_in_tariff=tariffs.feed_in,
+        buyer_savings=buyer,
+        seller_gain=seller,
+        community_savings=buyer + seller,
+    )
+
+
+# ---------------------------------------------------------------------- operator data
+def list_meter_requests(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], int | None]:
+    query = select(MeterRequest.__table__)
+    if status is not None:
+        query = query.where(MeterRequest.status == status)
+    if after is not None:
+        query = query.where(MeterRequest.id > after)
+    rows = conn.execute(query.order_by(MeterRequest.id).limit(limit + 1)).all()
+    items = [dict(r._mapping) for r in rows[:limit]]
+    return items, (int(items[-1]["id"]) if len(rows) > limit and items else None)

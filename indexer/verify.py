@@ -1,0 +1,254 @@
+"""Reconcile the database with the chain (``enerwise indexer verify``), for auditors.
+
+Every figure the database derives is read back from the contracts *at the checkpoint block*
+(so blocks mined meanwhile cause no false alarm) and compared:
+
+- market vault: money balance of every known account (and the treasury), energy balance of
+  every (account, slot) in the ledger;
+- energy token: ERC-1155 balance of every (account, slot) seen in transfers, and the supply of
+  every slot (mints minus burns);
+- clearing records of every slot the database holds as cleared, and "not cleared" for the
+  other known slots;
+- orders: resting orders exist on chain with the same owner; cancelled or claimed ones do not;
+- registry: the running energy totals, and every meter (owner, signer, active, last seq).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from indexer import store
+from indexer.calls import ContractReader
+from indexer.db.models import (
+    AccountSeen,
+    Clearing,
+    Event,
+    Meter,
+    MeterUpdate,
+    Order,
+    OrderCancellation,
+    OrderClaim,
+    Reading,
+    SlotSeen,
+    TokenTransfer,
+    VaultEntry,
+)
+from indexer.errors import IndexerConfigError
+from indexer.events import EventCatalog
+from indexer.handlers import ZERO_ADDRESS
+from indexer.rpc import JsonRpcClient
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class VerifyReport:
+    """What was compared at ``block`` and every difference found (empty: all equal)."""
+
+    block: int
+    checked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def compare(self, kind: str, what: str, database: Any, chain: Any) -> None:
+        self.checked[kind] += 1
+        if database != chain:
+            self.differences.append(f"{kind} {what}: database {database}, chain {chain}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "block": self.block,
+            "ok": self.ok,
+            "checked": dict(self.checked),
+            "differences": self.differences,
+        }
+
+
+def verify(engine: Engine, rpc: JsonRpcClient, catalog: EventCatalog | None = None) -> VerifyReport:
+    """Compare the database with the chain at the database's checkpoint block."""
+    with engine.connect() as conn:
+        cp = store.checkpoint(conn)
+        info = store.stored_market_info(conn)
+    if cp is None or info is None:
+        raise IndexerConfigError("the database holds no indexed deployment yet")
+    catalog = catalog or EventCatalog.for_deployment(info.addresses)
+    market = ContractReader(rpc, info.addresses["market"], catalog.abis["market"])
+    token = ContractReader(rpc, info.addresses["energy_token"], catalog.abis["token"])
+    registry = ContractReader(rpc, info.addresses["registry"], catalog.abis["registry"])
+    report = VerifyReport(block=cp.block_number)
+    block = cp.block_number
+    with engine.connect() as conn:
+        _vault(conn, market, block, report, info.treasury)
+        _tokens(conn, token, block, report)
+        _clearings(conn, market, block, report)
+        _orders(conn, market, block, report)
+        _registry(conn, registry, block, report)
+    for line in report.differences:
+        logger.warning("difference: %s", line)
+    return report
+
+
+def _vault(
+    conn: Any, market: ContractReader, block: int, report: VerifyReport, treasury: str
+) -> None:
+    money = dict(
+        conn.execute(
+            select(VaultEntry.account, func.sum(VaultEntry.delta))
+            .where(VaultEntry.asset == "money")
+            .group_by(VaultEntry.account)
+        ).all()
+    )
+    accounts = {a for (a,) in conn.execute(select(AccountSeen.address))} | {treasury}
+    ordered = sorted(accounts)
+    chain = market.call_many([("balanceOf", [a]) for a in ordered], block)
+    for account, on_chain in zip(ordered, chain, strict=True):
+        report.compare("vault money", account, int(money.get(account, 0) or 0), int(on_chain))
+    energy = conn.execute(
+        select(VaultEntry.account, VaultEntry.slot, func.sum(VaultEntry.delta))
+        .where(VaultEntry.asset == "energy")
+        .group_by(VaultEntry.account, VaultEntry.slot)
+    ).all()
+    chain = market.call_many([("energyBalanceOf", [a, s]) for a, s, _ in energy], block)
+    for (account, slot, total), on_chain in zip(energy, chain, strict=True):
+        report.compare("vault energy", f"{account} slot {slot}", int(total or 0), int(on_chain))
+
+
+def _tokens(conn: Any, token: ContractReader, block: int, report: VerifyReport) -> None:
+    balances: dict[tuple[str, int], int] = defaultdict(int)
+    for holder_col, sign in ((TokenTransfer.to_address, 1), (TokenTransfer.from_address, -1)):
+        rows = conn.execute(
+            select(holder_col, TokenTransfer.slot, func.sum(TokenTransfer.amount_wh)).group_by(
+                holder_col, TokenTransfer.slot
+            )
+        )
+        for holder, slot, total in rows:
+            if holder != ZERO_ADDRESS:
+                balances[(holder, int(slot))] += sign * int(total or 0)
+    keys = sorted(balances)
+    chain = token.call_many([("balanceOf", [a, s]) for a, s in keys], block)
+    for (holder, slot), on_chain in zip(keys, chain, strict=True):
+        report.compare(
+            "token balance", f"{holder} slot {slot}", balances[(holder, slot)], int(on_chain)
+        )
+    supply: dict[int, int] = defaultdict(int)
+    minted = conn.execute(
+        select(TokenTransfer.slot, func.sum(TokenTransfer.amount_wh))
+        .where(TokenTransfer.from_address == ZERO_ADDRESS)
+        .group_by(TokenTransfer.slot)
+    )
+    for slot, total in minted:
+        supply[int(slot)] += int(total or 0)
+    burned = conn.execute(
+        select(TokenTransfer.slot, func.sum(TokenTransfer.amount_wh))
+        .where(TokenTransfer.to_address == ZERO_ADDRESS)
+        .group_by(TokenTransfer.slot)
+    )
+    for slot, total in burned:
+        supply[int(slot)] -= int(total or 0)
+    slots = sorted(supply)
+    chain = token.call_many([("totalSupply", [s]) for s in slots], block)
+    for slot, on_chain in zip(slots, chain, strict=True):
+        report.compare("token supply", f"slot {slot}", supply[slot], int(on_chain))
+
+
+def _clearings(conn: Any, market: ContractReader, block: int, report: VerifyReport) -> None:
+    cleared = {int(r.slot): r for r in conn.execute(select(Clearing.__table__))}
+    slots = sorted({int(s) for (s,) in conn.execute(select(SlotSeen.slot))} | set(cleared))
+    chain = market.call_many([("clearing", [s]) for s in slots], block)
+    for slot, record in zip(slots, chain, strict=True):
+        ours = cleared.get(slot)
+        expected: tuple[Any, ...] = (False, 0, 0, 0, 0, 0, 0, 0, 0)
+        if ours is not None:
+            expected = (
+                True,
+                int(ours.volume_wh),
+                int(ours.clearing_tick),
+                int(ours.buy_marginal_tick),
+                int(ours.buy_marginal_filled_wh),
+                int(ours.buy_marginal_total_wh),
+                int(ours.sell_marginal_tick),
+                int(ours.sell_marginal_filled_wh),
+                int(ours.sell_marginal_total_wh),
+            )
+        report.compare("clearing", f"slot {slot}", expected, tuple(int(x) for x in record))
+
+
+def _orders(conn: Any, market: ContractReader, block: int, report: VerifyReport) -> None:
+    rows = conn.execute(
+        select(Order.order_id, Order.owner, OrderCancellation.id, OrderClaim.id)
+        .outerjoin(OrderCancellation, OrderCancellation.order_id == Order.order_id)
+        .outerjoin(OrderClaim, OrderClaim.order_id == Order.order_id)
+    ).all()
+    chain = market.call_many([("order", [int(r[0])]) for r in rows], block)
+    for (order_id, owner, cancelled, claimed), on_chain in zip(rows, chain, strict=True):
+        live = cancelled is None and claimed is None
+        expected = owner if live else ZERO_ADDRESS
+        report.compare("order owner", order_id, expected, on_chain[0])
+
+
+def _registry(conn: Any, registry: ContractReader, block: int, report: VerifyReport) -> None:
+    attributed = conn.execute(
+        select(func.sum(Reading.export_delta_wh), func.sum(Reading.import_delta_wh)).where(
+            Reading.slot.is_not(None)
+        )
+    ).one()
+    unattributed_export = unattributed_import = 0
+    for (args,) in conn.execute(select(Event.args).where(Event.name == "EnergyUnattributed")):
+        unattributed_export += int(args["exportWh"])
+        unattributed_import += int(args["importWh"])
+    totals = registry.call("energyTotals", block=block)
+    totals_ours = (
+        int(attributed[0] or 0),
+        int(attributed[1] or 0),
+        unattributed_export,
+        unattributed_import,
+    )
+    report.compare(
+        "registry totals",
+        "(attributed export, import, unattributed export, import)",
+        totals_ours,
+        tuple(int(x) for x in totals),
+    )
+    meters = conn.execute(
+        select(Meter.meter_id, Meter.owner, Meter.signer, Meter.capacity_wh_per_slot)
+    ).all()
+    last_update: dict[str, list[tuple[str, str | None]]] = {}
+    for row in conn.execute(
+        select(MeterUpdate.meter_id, MeterUpdate.kind, MeterUpdate.signer).order_by(
+            MeterUpdate.block_number, MeterUpdate.log_index
+        )
+    ):
+        last_update.setdefault(row.meter_id, []).append((row.kind, row.signer))
+    last_seq = dict(
+        conn.execute(
+            select(Reading.meter_id, func.max(Reading.seq)).group_by(Reading.meter_id)
+        ).all()
+    )
+    chain = registry.call_many([("meter", [bytes.fromhex(m.meter_id[2:])]) for m in meters], block)
+    for meter, record in zip(meters, chain, strict=True):
+        signer, active = meter.signer, True
+        for kind, new_signer in last_update.get(meter.meter_id, []):
+            if kind == "rotated":
+                signer = new_signer
+            else:
+                active = False
+        ours = (
+            meter.owner,
+            signer,
+            int(meter.capacity_wh_per_slot),
+            active,
+            int(last_seq.get(meter.meter_id, 0) or 0),
+        )
+        theirs = (record[0], record[1], int(record[2]), bool(record[3]), int(record[4]))
+        report.compare("meter", meter.meter_id, ours, theirs)
+
+
+__all__ = ["VerifyReport", "verify"]

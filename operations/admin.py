@@ -1,0 +1,196 @@
+"""Day-to-day market operation: pause, unpause, status (with a solvency check), clear due slots."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+from chain.contracts import EnergyChain
+from chain.deploy import Deployment
+from operations.context import Community, require_role
+from operations.events import fetch_events
+from operations.health import MeterHealth
+from operations.meters import health_of_meters
+from wallet.errors import TransactionRevertedError
+from wallet.transactions import TransactionSender
+
+Target = Literal["market", "registry", "both"]
+GAS_CLEAR = 3_000_000
+
+
+def set_paused(
+    community: Community, sender: TransactionSender, paused: bool, target: Target = "both"
+) -> list[str]:
+    """Pause (or unpause) order placement and/or reading submission; returns what changed.
+
+    Contracts already in the wanted state are skipped, so the command is safe to repeat.
+    """
+    contracts = community.contracts()
+    names = ["market", "registry"] if target == "both" else [target]
+    for name in names:
+        require_role(contracts, name, "PAUSER_ROLE", sender.address)
+    changed: list[str] = []
+    for name in names:
+        handle = getattr(contracts, name)
+        if bool(handle.call("paused")) == paused:
+            continue
+        sender.transact(handle.request("pause" if paused else "unpause"))
+        changed.append(name)
+    return changed
+
+
+def set_fee(community: Community, sender: TransactionSender) -> tuple[int, str] | None:
+    """Bring the market's fee and treasury to the config's; None when they already match."""
+    contracts = community.contracts()
+    config = community.config
+    params = contracts.market.call("params")
+    current = (int(params[6]), str(params[7]))
+    if current == (config.fee_bps, config.treasury):
+        return None
+    require_role(contracts, "market", "DEFAULT_ADMIN_ROLE", sender.address)
+    sender.transact(contracts.market.request("setFee", config.fee_bps, config.treasury))
+    return current
+
+
+@dataclass
+class Solvency:
+    """Vault holdings implied by the vault's events against the tokens the market holds."""
+
+    payment_vault: int
+    payment_held: int
+    energy_vault: dict[int, int] = field(default_factory=dict)
+    energy_held: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        out: list[str] = []
+        if self.payment_held < self.payment_vault:
+            out.append(
+                f"payment: the market holds {self.payment_held}, the vault owes "
+                f"{self.payment_vault}"
+            )
+        for slot, owed in sorted(self.energy_vault.items()):
+            held = self.energy_held.get(slot, 0)
+            if held < owed:
+                out.append(f"energy slot {slot}: the market holds {held} Wh, owes {owed} Wh")
+        return out
+
+    @property
+    def solvent(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class MarketStatus:
+    now: int
+    current_slot: int
+    market_paused: bool
+    registry_paused: bool
+    open_slots: list[int]
+    """Slots with orders whose window is still open (now < gate closure)."""
+    due_slots: list[int]
+    """Slots with orders, past gate closure and not cleared: `clear-due` clears them."""
+    cleared_slots: int
+    solvency: Solvency
+    oracle_health: list[MeterHealth] = field(default_factory=list)
+    """Per registered meter: last reading and ok / late / silent / inactive."""
+    health_source: str = ""
+
+
+def _order_slots(contracts: EnergyChain, deployment: Deployment) -> set[int]:
+    events = fetch_events(contracts.market, "OrderPlaced", deployment.block_number)
+    return {int(e["args"]["slot"]) for e in events}
+
+
+def _now(community: Community) -> int:
+    return int(community.w3.eth.get_block("latest")["timestamp"])
+
+
+def solvency(contracts: EnergyChain, deployment: Deployment) -> Solvency:
+    """Net deposits per the vault's events against the market's token balances."""
+    start = deployment.block_number
+    market = contracts.market
+    paid_in = sum(int(e["args"]["amount"]) for e in fetch_events(market, "Deposited", start))
+    paid_out = sum(int(e["args"]["amount"]) for e in fetch_events(market, "Withdrawn", start))
+    energy: dict[int, int] = defaultdict(int)
+    for e in fetch_events(market, "EnergyDeposited", start):
+        energy[int(e["args"]["slot"])] += int(e["args"]["amountWh"])
+    for e in fetch_events(market, "EnergyWithdrawn", start):
+        energy[int(e["args"]["slot"])] -= int(e["args"]["amountWh"])
+    return Solvency(
+        payment_vault=paid_in - paid_out,
+        payment_held=int(contracts.payment.call("balanceOf", market.address)),
+        energy_vault=dict(energy),
+        energy_held={
+            slot: int(contracts.token.call("balanceOf", market.address, slot)) for slot in energy
+        },
+    )
+
+
+def market_status(
+    community: Community,
+    *,
+    indexer_url: str | None = None,
+    database_url: str | None = None,
+    with_health: bool = True,
+) -> MarketStatus:
+    """Slots, pause state, solvency and oracle health (from the index when one is given)."""
+    deployment = community.deployment()
+    contracts = deployment.contracts(community.w3)
+    now = _now(community)
+    slot_seconds = community.config.slot_seconds
+    open_slots: list[int] = []
+    due: list[int] = []
+    cleared = 0
+    for slot in sorted(_order_slots(contracts, deployment)):
+        if bool(contracts.market.call("clearing", slot)[0]):
+            cleared += 1
+        elif now >= int(contracts.market.call("gateClosure", slot)):
+            due.append(slot)
+        else:
+            open_slots.append(slot)
+    health, source = (
+        health_of_meters(community, indexer_url=indexer_url, database_url=database_url)
+        if with_health
+        else ([], "")
+    )
+    return MarketStatus(
+        now=now,
+        current_slot=max(now - deployment.epoch, 0) // slot_seconds,
+        market_paused=bool(contracts.market.call("paused")),
+        registry_paused=bool(contracts.registry.call("paused")),
+        open_slots=open_slots,
+        due_slots=due,
+        cleared_slots=cleared,
+        solvency=solvency(contracts, deployment),
+        oracle_health=health,
+        health_source=source,
+    )
+
+
+@dataclass(frozen=True)
+class ClearedSlot:
+    slot: int
+    volume_wh: int
+    clearing_tick: int
+
+
+def clear_due(community: Community, sender: TransactionSender) -> list[ClearedSlot]:
+    """Clear every slot with orders that is past gate closure and not cleared yet.
+
+    Anyone may clear; a slot someone else cleared meanwhile is skipped (``AlreadyCleared``).
+    """
+    status = market_status(community, with_health=False)
+    contracts = community.contracts()
+    done: list[ClearedSlot] = []
+    for slot in status.due_slots:
+        try:
+            receipt = sender.transact(contracts.market.request("clear", slot, gas=GAS_CLEAR))
+        except TransactionRevertedError as exc:
+            if getattr(exc.reason, "name", "") == "AlreadyCleared":
+                continue
+            raise
+        event = contracts.market.events(receipt, "SlotCleared")[0]["args"]
+        done.append(ClearedSlot(slot, int(event["volumeWh"]), int(event["clearingTick"])))
+    return done

@@ -1,0 +1,344 @@
+"""``community.yaml``: what an operator decides about one community market.
+
+Prices are given as tariffs in EUR/kWh and turned into the market's price grid:
+``price(tick) = price_floor + tick * tick_size`` (payment base units per kWh) with the floor at
+the feed-in tariff and the top (``max_tick``) at the retail tariff, so a trade on the market is
+never worse than the grid for either side. The tick size must divide the range exactly and the
+grid may have at most :data:`MAX_TICK_LIMIT` ticks (the contract's bound).
+
+Every validation error names the field (``tariffs.tick_eur_per_kwh: ...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from web3 import Web3
+
+from chain.deploy import MarketSettings
+from operations.errors import CommunityConfigError
+
+#: Highest ``maxTick`` the market contract accepts (``MAX_TICK_LIMIT``).
+MAX_TICK_LIMIT = 4095
+#: Highest price the market contract accepts, base units per kWh (``_MAX_PRICE``).
+MAX_PRICE = 2**128 - 1
+#: Highest protocol fee the market contract accepts (``MAX_FEE_BPS``).
+MAX_FEE_BPS = 1000
+#: Chain ids of local development chains (anvil, hardhat/ganache): a test token may be deployed.
+LOCAL_CHAIN_IDS = frozenset({31337, 1337})
+#: ``payment_token`` value that deploys a ``TestEuro`` (local chains only).
+DEPLOY_TEST_TOKEN = "deploy-test-token"
+
+
+def _checksum(value: str) -> str:
+    """``value`` as a checksum address; a mixed-case address must have a valid checksum."""
+    if not isinstance(value, str) or not Web3.is_address(value):
+        raise ValueError(f"{value!r} is not an address (0x followed by 40 hex digits)")
+    if (
+        value != value.lower()
+        and value[2:] != value[2:].upper()
+        and not (Web3.is_checksum_address(value))
+    ):
+        raise ValueError(f"{value} has a wrong checksum (mixed case that is not EIP-55)")
+    if int(value, 16) == 0:
+        raise ValueError("the zero address cannot hold a role, receive fees or own a meter")
+    return str(Web3.to_checksum_address(value))
+
+
+Address = Annotated[str, AfterValidator(_checksum)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChainSettings(_Model):
+    rpc_url: str = Field(min_length=1)
+    chain_id: int = Field(gt=0)
+
+
+class Tariffs(_Model):
+    """Tariffs in EUR per kWh (strings in YAML keep them exact)."""
+
+    retail_eur_per_kwh: Decimal = Field(gt=0)
+    feed_in_eur_per_kwh: Decimal = Field(ge=0)
+    tick_eur_per_kwh: Decimal | None = Field(default=None, gt=0)
+    """Price step; default: the smallest step (in base units) that divides the range in at most
+    4095 ticks."""
+
+
+class Roles(_Model):
+    """Who holds each role after deployment (separate keys recommended)."""
+
+    admin: Address
+    meter_admin: Address
+    pauser: Address
+
+
+@dataclass(frozen=True)
+class PriceGrid:
+    """The market's price grid in payment base units per kWh."""
+
+    price_floor: int
+    tick_size: int
+    max_tick: int
+    decimals: int
+
+    @property
+    def price_top(self) -> int:
+        return self.price_floor + self.max_tick * self.tick_size
+
+    def eur(self, base_units: int) -> Decimal:
+        return plain(Decimal(base_units).scaleb(-self.decimals))
+
+    def describe(self) -> list[str]:
+        """The grid in plain money, for the operator to check."""
+        return [
+            f"price floor  {self.eur(self.price_floor)} EUR/kWh (feed-in tariff)",
+            f"price top    {self.eur(self.price_top)} EUR/kWh (retail tariff)",
+            f"tick size    {self.eur(self.tick_size)} EUR/kWh, {self.max_tick} ticks "
+            f"(limit {MAX_TICK_LIMIT})",
+            f"on chain     price_floor={self.price_floor} tick_size={self.tick_size} "
+            f"max_tick={self.max_tick} (base units of a {self.decimals}-decimals token)",
+        ]
+
+
+def plain(value: Decimal) -> Decimal:
+    """``value`` without trailing zeros, never in exponent notation, at least two decimals
+    as money is written (0.08 and 0.30, not 0.080000 or 0.3)."""
+    trimmed = Decimal(format(value.normalize(), "f"))
+    cents = trimmed.quantize(Decimal("0.01"))
+    return cents if cents == trimmed else trimmed
+
+
+def _base_units(value: Decimal, decimals: int, field: str) -> int:
+    scaled = value.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(
+            f"{field}: {value} EUR/kWh is finer than the payment token's {decimals} decimals"
+        )
+    return int(scaled)
+
+
+def _default_tick(span: int) -> int:
+    """Smallest tick size dividing ``span`` into at most MAX_TICK_LIMIT ticks.
+
+    The tick count is the largest divisor of ``span`` up to the limit: at most 4095 trials.
+    """
+    if span == 0:
+        return 1
+    for ticks in range(min(MAX_TICK_LIMIT, span), 0, -1):
+        if span % ticks == 0:
+            return span // ticks
+    return span  # pragma: no cover - 1 divides everything
+
+
+class CommunityConfig(_Model):
+    """One community market: chain, money, price grid, fee and roles."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    chain: ChainSettings
+    payment_token: str = DEPLOY_TEST_TOKEN
+    payment_decimals: int = Field(default=6, ge=0, le=18)
+    slot_seconds: int = Field(default=900, gt=0, le=86_400)
+    settlement_seconds: int = Field(default=900, gt=0, le=2**32 - 1)
+    open_ahead_seconds: int = Field(default=86_400, ge=0, le=2**32 - 1)
+    max_clock_skew_seconds: int = Field(default=300, ge=0, le=2**32 - 1)
+    min_order_wh: int = Field(default=10, gt=0)
+    tariffs: Tariffs
+    fee_bps: int = Field(default=25, ge=0, le=MAX_FEE_BPS)
+    treasury: Address
+    roles: Roles
+    deployment_file: Path | None = None
+    """Where the deployment is recorded; default ``<name>.deployment.json`` next to the config."""
+
+    @field_validator("payment_token")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        if value == DEPLOY_TEST_TOKEN:
+            return value
+        return _checksum(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CommunityConfig:
+        if self.payment_token == DEPLOY_TEST_TOKEN and self.chain.chain_id not in LOCAL_CHAIN_IDS:
+            raise ValueError(
+                f"payment_token: {DEPLOY_TEST_TOKEN} is for local chains only "
+                f"(chain id {self.chain.chain_id}); give the token's address"
+            )
+        self.price_grid()  # raises ValueError naming the tariff field
+        return self
+
+    def price_grid(self) -> PriceGrid:
+        """The price grid the tariffs give (ValueError naming the field when impossible)."""
+        t, d = self.tariffs, self.payment_decimals
+        floor = _base_units(t.feed_in_eur_per_kwh, d, "tariffs.feed_in_eur_per_kwh")
+        top = _base_units(t.retail_eur_per_kwh, d, "tariffs.retail_eur_per_kwh")
+        if floor > top:
+            raise ValueError(
+                f"tariffs.feed_in_eur_per_kwh: the feed-in tariff {t.feed_in_eur_per_kwh} is "
+                f"above the retail tariff {t.retail_eur_per_kwh} (the floor must not exceed "
+                "the ceiling)"
+            )
+        if top > MAX_PRICE:
+            raise ValueError(
+                f"tariffs.retail_eur_per_kwh: {t.retail_eur_per_kwh} EUR/kWh is above the "
+                "market's highest price (2^128 - 1 base units)"
+            )
+        span = top - floor
+        if t.tick_eur_per_kwh is None:
+            tick = _default_tick(span)
+        else:
+            tick = _base_units(t.tick_eur_per_kwh, d, "tariffs.tick_eur_per_kwh")
+            if tick == 0 or span % tick:
+                raise ValueError(
+                    f"tariffs.tick_eur_per_kwh: {t.tick_eur_per_kwh} does not divide the range "
+                    f"{t.feed_in_eur_per_kwh}..{t.retail_eur_per_kwh} EUR/kWh"
+                )
+        max_tick = span // tick
+        if max_tick > MAX_TICK_LIMIT:
+            smallest = plain(Decimal(_default_tick(span)).scaleb(-d))
+            raise ValueError(
+                f"tariffs.tick_eur_per_kwh: {max_tick} ticks exceed the limit of "
+                f"{MAX_TICK_LIMIT}; use a tick of at least {smallest} EUR/kWh"
+            )
+        return PriceGrid(price_floor=floor, tick_size=tick, max_tick=max_tick, decimals=d)
+
+    def market_settings(self) -> MarketSettings:
+        """The ``MarketSettings`` to deploy (payment token None = deploy a TestEuro)."""
+        grid = self.price_grid()
+        return MarketSettings(
+            slot_seconds=self.slot_seconds,
+            max_clock_skew_seconds=self.max_clock_skew_seconds,
+            price_floor=grid.price_floor,
+            tick_size=grid.tick_size,
+            max_tick=grid.max_tick,
+            settlement_seconds=self.settlement_seconds,
+            open_ahead_seconds=self.open_ahead_seconds,
+            min_order_wh=self.min_order_wh,
+            fee_bps=self.fee_bps,
+            treasury=self.treasury,
+            payment_token=None if self.payment_token == DEPLOY_TEST_TOKEN else self.payment_token,
+        )
+
+    def deployment_path(self, config_path: Path) -> Path:
+        base = config_path.resolve().parent
+        if self.deployment_file is None:
+            return base / f"{self.name}.deployment.json"
+        return (
+            self.deployment_file
+            if self.deployment_file.is_absolute()
+            else (base / self.deployment_file)
+        )
+
+
+def _first_error(exc: ValidationError, where: str) -> CommunityConfigError:
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if loc and not message.startswith(loc.split(".")[0]):
+        message = f"{loc}: {message}"
+    return CommunityConfigError(f"{where}: {message}")
+
+
+def validate_config(data: Any, where: str = "community config") -> CommunityConfig:
+    """Check ``data``; :class:`CommunityConfigError` naming the first bad field."""
+    if not isinstance(data, dict):
+        raise CommunityConfigError(f"{where} must hold a mapping")
+    try:
+        return CommunityConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, where) from None
+
+
+def load_community(path: str | Path) -> CommunityConfig:
+    """Read and check ``community.yaml``."""
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CommunityConfigError(f"community config {file} cannot be read: {exc}") from None
+    return validate_config(data, str(file))
+
+
+_TEMPLATE = """\
+# EnergyChain community market: written by `enerwise operator init`, checked on every load.
+# Deploy with: enerwise operator deploy {file} --keystore KEY.json --password-file PW
+name: {name}
+
+chain:
+  rpc_url: {rpc_url}
+  chain_id: {chain_id}            # checked against the node before anything is sent
+
+# ERC-20 the market settles in: an address, or deploy-test-token (local chains only).
+payment_token: "{payment_token}"
+payment_decimals: {payment_decimals}            # checked against the token on chain
+
+slot_seconds: {slot_seconds}            # delivery slot length
+settlement_seconds: {settlement_seconds}      # gate closure = slot end + this (clearing from then)
+open_ahead_seconds: {open_ahead_seconds}      # orders accepted from slot start - this
+max_clock_skew_seconds: {max_clock_skew_seconds}   # how far ahead of block time a reading may be
+min_order_wh: {min_order_wh}
+
+# Tariffs in EUR/kWh (quoted: exact decimals). Floor = feed-in, top = retail.
+#{grid}
+tariffs:
+  retail_eur_per_kwh: "{retail}"
+  feed_in_eur_per_kwh: "{feed_in}"
+  tick_eur_per_kwh: "{tick}"
+
+fee_bps: {fee_bps}                  # protocol fee on seller proceeds, at most {max_fee} bps
+treasury: "{treasury}"
+
+# Separate keys recommended: the admin can change fees and roles, the meter admin registers
+# meters, the pauser stops order placement and reading submission in an emergency.
+roles:
+  admin: "{admin}"
+  meter_admin: "{meter_admin}"
+  pauser: "{pauser}"
+"""
+
+
+def render_config(config: CommunityConfig, file_name: str) -> str:
+    """``config`` as commented YAML that :func:`load_community` reads back unchanged."""
+    grid = config.price_grid()
+    tick = grid.eur(grid.tick_size)
+    text = _TEMPLATE.format(
+        file=file_name,
+        name=config.name,
+        rpc_url=config.chain.rpc_url,
+        chain_id=config.chain.chain_id,
+        payment_token=config.payment_token,
+        payment_decimals=config.payment_decimals,
+        slot_seconds=config.slot_seconds,
+        settlement_seconds=config.settlement_seconds,
+        open_ahead_seconds=config.open_ahead_seconds,
+        max_clock_skew_seconds=config.max_clock_skew_seconds,
+        min_order_wh=config.min_order_wh,
+        grid="\n#".join(" " + line for line in grid.describe()),
+        retail=config.tariffs.retail_eur_per_kwh,
+        feed_in=config.tariffs.feed_in_eur_per_kwh,
+        tick=tick,
+        fee_bps=config.fee_bps,
+        max_fee=MAX_FEE_BPS,
+        treasury=config.treasury,
+        admin=config.roles.admin,
+        meter_admin=config.roles.meter_admin,
+        pauser=config.roles.pauser,
+    )
+    if config.deployment_file is not None:
+        text += f"deployment_file: {config.deployment_file}\n"
+    return text

@@ -1,0 +1,272 @@
+"""Deploy a community market from ``community.yaml``: check, deploy, grant roles, verify, record.
+
+Order of work, so that a mistake never reaches the chain half-done:
+
+1. pre-flight (no transaction): chain id, payment token code and decimals, deployer balance,
+   and whether a deployment is already recorded for this config;
+2. deploy (:func:`chain.deploy.deploy_energychain`) and record the deployment (addresses, code
+   hashes, settings, roles) next to the config at once, marked incomplete;
+3. grant the configured roles (and, if asked, drop the deployer's), mark the record complete;
+4. read every parameter and role back from the chain and compare with the config.
+
+Re-running is safe: a recorded deployment that matches the config and the chain is left alone;
+one that differs is reported field by field (:class:`DeploymentMismatchError`), never replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+
+from chain.contracts import EnergyChain
+from chain.deploy import Deployment, deploy_energychain
+from operations.config import DEPLOY_TEST_TOKEN, CommunityConfig
+from operations.context import Community, has_role, role_id
+from operations.errors import DeploymentMismatchError, PreflightError
+from wallet.transactions import TransactionSender
+
+#: (contract, role, config field of ``roles``) granted after deployment.
+ROLE_GRANTS: tuple[tuple[str, str, str], ...] = (
+    ("registry", "DEFAULT_ADMIN_ROLE", "admin"),
+    ("registry", "METER_ADMIN_ROLE", "meter_admin"),
+    ("registry", "PAUSER_ROLE", "pauser"),
+    ("market", "DEFAULT_ADMIN_ROLE", "admin"),
+    ("market", "PAUSER_ROLE", "pauser"),
+)
+
+
+@dataclass
+class DeployResult:
+    """What :func:`deploy_community` did."""
+
+    deployment: Deployment
+    created: bool
+    """False when an existing matching deployment was found and nothing was sent."""
+    granted: list[str] = field(default_factory=list)
+    renounced: list[str] = field(default_factory=list)
+
+
+def preflight(community: Community, sender: TransactionSender) -> list[str]:
+    """Checks before anything is sent; returns notes, raises :class:`PreflightError`."""
+    config, w3 = community.config, community.w3
+    notes: list[str] = []
+    if config.payment_token != DEPLOY_TEST_TOKEN:
+        token = Web3.to_checksum_address(config.payment_token)
+        if not w3.eth.get_code(token):
+            raise PreflightError(
+                f"payment_token: no contract at {token} on chain {config.chain.chain_id} "
+                "(unknown token); nothing was sent"
+            )
+        decimals = _token_decimals(w3, token)
+        if decimals is None:
+            raise PreflightError(
+                f"payment_token: {token} does not answer decimals() (not an ERC-20?); "
+                "nothing was sent"
+            )
+        if decimals != config.payment_decimals:
+            raise PreflightError(
+                f"payment_decimals: the token has {decimals} decimals, the config says "
+                f"{config.payment_decimals}; nothing was sent"
+            )
+    balance = int(w3.eth.get_balance(sender.address))
+    if balance == 0:
+        raise PreflightError(
+            f"the deployer {sender.address} has no ether for gas; nothing was sent"
+        )
+    notes.append(f"deployer {sender.address}, balance {Web3.from_wei(balance, 'ether')} ETH")
+    return notes
+
+
+def _token_decimals(w3: Web3, token: str) -> int | None:
+    abi: list[dict[str, Any]] = [
+        {
+            "name": "decimals",
+            "type": "function",
+            "stateMutability": "view",
+            "inputs": [],
+            "outputs": [{"name": "", "type": "uint8"}],
+        }
+    ]
+    try:
+        return int(
+            w3.eth.contract(address=Web3.to_checksum_address(token), abi=abi)
+            .functions.decimals()
+            .call()
+        )
+    except Exception:  # any failure means "not a usable ERC-20"
+        return None
+
+
+def expected_state(config: CommunityConfig) -> dict[str, Any]:
+    """The parameters the chain must hold for ``config``, keyed by config field name."""
+    grid = config.price_grid()
+    return {
+        "slot_seconds": config.slot_seconds,
+        "max_clock_skew_seconds": config.max_clock_skew_seconds,
+        "settlement_seconds": config.settlement_seconds,
+        "open_ahead_seconds": config.open_ahead_seconds,
+        "min_order_wh": config.min_order_wh,
+        "price_floor": grid.price_floor,
+        "tick_size": grid.tick_size,
+        "max_tick": grid.max_tick,
+        "fee_bps": config.fee_bps,
+        "treasury": config.treasury,
+    }
+
+
+def read_back(contracts: EnergyChain) -> dict[str, Any]:
+    """Every parameter as the chain holds it (same keys as :func:`expected_state`)."""
+    p = contracts.market.call("params")
+    return {
+        "slot_seconds": int(contracts.registry.call("slotSeconds")),
+        "max_clock_skew_seconds": int(contracts.registry.call("maxClockSkewSeconds")),
+        "settlement_seconds": int(p[3]),
+        "open_ahead_seconds": int(p[4]),
+        "min_order_wh": int(p[5]),
+        "price_floor": int(p[0]),
+        "tick_size": int(p[1]),
+        "max_tick": int(p[2]),
+        "fee_bps": int(p[6]),
+        "treasury": Web3.to_checksum_address(p[7]),
+    }
+
+
+def differences(
+    config: CommunityConfig, deployment: Deployment, contracts: EnergyChain
+) -> list[str]:
+    """Where the chain differs from ``config`` (empty: it matches)."""
+    diffs: list[str] = []
+    actual = read_back(contracts)
+    for key, want in expected_state(config).items():
+        if actual[key] != want:
+            diffs.append(f"{key}: chain has {actual[key]}, config wants {want}")
+    market = contracts.market
+    token = Web3.to_checksum_address(market.call("paymentToken"))
+    if token != deployment.addresses["payment_token"]:
+        diffs.append(f"payment_token: market pays in {token}, the record says another")
+    if config.payment_token != DEPLOY_TEST_TOKEN and token != config.payment_token:
+        diffs.append(f"payment_token: chain has {token}, config wants {config.payment_token}")
+    if Web3.to_checksum_address(market.call("registry")) != contracts.registry.address:
+        diffs.append("registry: the market is bound to another registry")
+    if Web3.to_checksum_address(market.call("energyToken")) != contracts.token.address:
+        diffs.append("energy_token: the market trades another token")
+    for contract, role, holder in ROLE_GRANTS:
+        address = getattr(config.roles, holder)
+        if not has_role(contracts, contract, role, address):
+            diffs.append(f"roles.{holder}: {address} lacks {role} on the {contract}")
+    return diffs
+
+
+def plan(community: Community, sender: TransactionSender) -> list[str]:
+    """What :func:`deploy_community` would do, after the same pre-flight; sends nothing."""
+    config = community.config
+    if community.deployment_path.exists():
+        existing = community.deployment()
+        diffs = differences(config, existing, existing.contracts(community.w3))
+        if diffs:
+            return [f"recorded at {community.deployment_path}; differs: {d}" for d in diffs]
+        return [f"recorded at {community.deployment_path} and matching: nothing to do"]
+    lines = preflight(community, sender)
+    token = config.payment_token
+    lines.append(
+        "deploy TestEuro (test token), MeterRegistry + EnergyToken, EnergyMarket"
+        if token == DEPLOY_TEST_TOKEN
+        else f"deploy MeterRegistry + EnergyToken, EnergyMarket paying in {token}"
+    )
+    lines += config.price_grid().describe()
+    lines.append(f"fee {config.fee_bps} bps to treasury {config.treasury}")
+    for contract, role, holder in ROLE_GRANTS:
+        address = getattr(config.roles, holder)
+        if address != sender.address:
+            lines.append(f"grant {role} on the {contract} to {holder} {address}")
+    lines.append(f"record the deployment in {community.deployment_path}")
+    return lines
+
+
+def deploy_community(
+    community: Community, sender: TransactionSender, *, renounce_deployer: bool = False
+) -> DeployResult:
+    """Deploy (or find) the market of ``community``; see the module docstring.
+
+    The record is written right after the contracts exist, marked ``setup_complete: false``
+    until the roles are granted, so that an interrupted run is resumed (roles granted, nothing
+    redeployed) instead of deploying a second market.
+    """
+    config = community.config
+    path = community.deployment_path
+    if path.exists():
+        existing = community.deployment()  # raises when the record is not on this chain
+        if existing.settings.get("setup_complete", True):
+            diffs = differences(config, existing, existing.contracts(community.w3))
+            if diffs:
+                raise DeploymentMismatchError(
+                    f"a deployment is recorded at {path} and differs from the config "
+                    f"({len(diffs)} difference(s)); nothing was sent: " + "; ".join(diffs),
+                    diffs,
+                )
+            return DeployResult(deployment=existing, created=False)
+        record = existing  # an interrupted run: finish the role set-up below
+    else:
+        preflight(community, sender)
+        deployment = deploy_energychain(sender, config.market_settings())
+        record = dataclasses.replace(
+            deployment,
+            settings={
+                **deployment.settings,
+                "community": config.name,
+                "payment_decimals": config.payment_decimals,
+                "roles": config.roles.model_dump(),
+                "tariffs": {k: str(v) for k, v in config.tariffs.model_dump().items()},
+                "setup_complete": False,
+            },
+        )
+        record.save(path)
+
+    contracts = record.contracts(community.w3)
+    granted = _grant_roles(config, contracts, sender)
+    renounced = _renounce_deployer(config, contracts, sender) if renounce_deployer else []
+    record = dataclasses.replace(record, settings={**record.settings, "setup_complete": True})
+    record.save(path)
+    diffs = differences(config, record, contracts)
+    if diffs:
+        raise DeploymentMismatchError(
+            f"deployed and recorded at {path}, but the chain differs from the config: "
+            + "; ".join(diffs),
+            diffs,
+        )
+    return DeployResult(deployment=record, created=True, granted=granted, renounced=renounced)
+
+
+def _grant_roles(
+    config: CommunityConfig, contracts: EnergyChain, sender: TransactionSender
+) -> list[str]:
+    granted: list[str] = []
+    for contract, role, holder in ROLE_GRANTS:
+        address = getattr(config.roles, holder)
+        if not has_role(contracts, contract, role, address):
+            handle = getattr(contracts, contract)
+            sender.transact(
+                handle.request("grantRole", role_id(contracts, contract, role), address)
+            )
+            granted.append(f"{role} on the {contract} to {holder} {address}")
+    return granted
+
+
+def _renounce_deployer(
+    config: CommunityConfig, contracts: EnergyChain, sender: TransactionSender
+) -> list[str]:
+    """Drop the deployer's roles that the config does not give it (a hand-over)."""
+    keep = {(c, r) for c, r, h in ROLE_GRANTS if getattr(config.roles, h) == sender.address}
+    renounced: list[str] = []
+    for contract, role in dict.fromkeys((c, r) for c, r, _ in ROLE_GRANTS):  # unique, ordered
+        if (contract, role) in keep or not has_role(contracts, contract, role, sender.address):
+            continue
+        handle = getattr(contracts, contract)
+        sender.transact(
+            handle.request("renounceRole", role_id(contracts, contract, role), sender.address)
+        )
+        renounced.append(f"{role} on the {contract}")
+    return renounced
