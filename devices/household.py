@@ -128,8 +128,8 @@ class MqttHeatPumpConfig(_Model):
 
 
 class DevicesConfig(_Model):
-    battery: Annotated[SunSpecBatteryConfig, Field(discriminator="kind")] | None = None
-    charger: Annotated[OcppChargerConfig, Field(discriminator="kind")] | None = None
+    battery: SunSpecBatteryConfig | None = None
+    charger: OcppChargerConfig | None = None
     heat_pump: (
         Annotated[ModbusHeatPumpConfig | MqttHeatPumpConfig, Field(discriminator="kind")] | None
     ) = None

@@ -81,7 +81,7 @@ def test_a_dynamic_tariff_reads_a_day_ahead_file(tmp_path: Path) -> None:
         (
             "household: h\n"
             "devices: {battery: {kind: sunspec, host: x, port: 70000, capacity_wh: 1}}\n",
-            "devices.battery.sunspec.port: Input should be less than 65536",
+            "devices.battery.port: Input should be less than 65536",
         ),
         (
             "household: h\ndevices: {battery: {kind: sunspec, host: x}}\n",
@@ -89,7 +89,7 @@ def test_a_dynamic_tariff_reads_a_day_ahead_file(tmp_path: Path) -> None:
         ),
         (
             "household: h\ndevices: {battery: {kind: tesla, host: x}}\n",
-            "devices.battery: Input tag 'tesla' found using 'kind' does not match",
+            "devices.battery.kind: Input should be 'sunspec'",
         ),
         ("household: h\nmodes: {charger: plan}\n", "charger mode plan needs plan"),
         (
