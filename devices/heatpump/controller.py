@@ -114,6 +114,7 @@ class MqttSgReadyHeatPump:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     # ------------------------------------------------------------------ paho side
     def _on_connect(
@@ -121,9 +122,10 @@ class MqttSgReadyHeatPump:
     ) -> None:
         if rc.is_failure:
             return
-        client.subscribe(f"stat/{self.topic}/+", qos=1)
-        client.subscribe(f"tele/{self.topic}/SENSOR", qos=1)
-        self._connected.set()
+        client.subscribe([(f"stat/{self.topic}/+", 1), (f"tele/{self.topic}/SENSOR", 1)])
+
+    def _on_subscribe(self, *args: Any) -> None:
+        self._connected.set()  # answers reach us from here on
 
     def _on_disconnect(self, *args: Any) -> None:
         self._connected.clear()
@@ -159,14 +161,20 @@ class MqttSgReadyHeatPump:
                 )
             await asyncio.sleep(0.01)
 
-    async def _relays_after(self, since: float) -> tuple[bool, bool]:
+    async def _relays_after(
+        self, since: float, wanted: tuple[bool, bool] | None = None
+    ) -> tuple[bool, bool]:
+        """Both relays as answered after ``since`` (waiting, up to the timeout, for ``wanted``)."""
         deadline = time.monotonic() + self.timeout
         while True:
             with self._lock:
                 answers = [self._relays.get(i) for i in (1, 2)]
-            if all(a is not None and a[1] >= since for a in answers):
-                return answers[0][0], answers[1][0]  # type: ignore[index]
+            fresh = [a[0] for a in answers if a is not None and a[1] >= since]
+            if len(fresh) == 2 and (wanted is None or (fresh[0], fresh[1]) == wanted):
+                return fresh[0], fresh[1]
             if time.monotonic() > deadline:
+                if len(fresh) == 2:
+                    return fresh[0], fresh[1]
                 raise DeviceOfflineError(
                     f"heat pump {self.name}: no answer on stat/{self.topic}/POWER1..2 within "
                     f"{self.timeout:g} s"
@@ -186,7 +194,8 @@ class MqttSgReadyHeatPump:
         since = time.monotonic()
         for i, relay in enumerate(command.state.relays, start=1):
             self.client.publish(f"cmnd/{self.topic}/POWER{i}", "ON" if relay else "OFF", qos=1)
-        state = SgReadyState.from_relays(*await self._relays_after(since))
+        relays = await self._relays_after(since, command.state.relays)
+        state = SgReadyState.from_relays(*relays)
         if state != command.state:
             raise _mismatch(self.name, command.state, state)
         with self._lock:

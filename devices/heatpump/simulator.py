@@ -7,13 +7,14 @@ Modbus: coils 0 and 1 are relays 1 and 2; input register 0 is the indoor tempera
 MQTT (Tasmota topics): ``cmnd/<topic>/POWER1`` and ``POWER2`` with ``ON``/``OFF`` switch a
 relay (an empty payload asks for its state); the board answers on ``stat/<topic>/POWERn`` and
 publishes ``tele/<topic>/SENSOR`` (``{"DS18B20": {"Temperature": ..}, "ENERGY": {"Power": ..}}``)
-after every change.
+after every command.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -119,12 +120,17 @@ class SimulatedSgReadyMqttBoard:
         )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self._listening = threading.Event()
+        self.client.on_subscribe = lambda *args: self._listening.set()
         self.host = host
         self.port = port
 
-    def start(self) -> None:
+    def start(self, timeout: float = 5.0) -> None:
+        """Connect and wait until the board listens to its command topics."""
         self.client.connect(self.host, self.port, keepalive=30)
         self.client.loop_start()
+        if not self._listening.wait(timeout):
+            raise TimeoutError(f"simulated relay board {self.topic}: broker did not answer")
 
     def stop(self) -> None:
         self.client.disconnect()
@@ -133,10 +139,10 @@ class SimulatedSgReadyMqttBoard:
     def _on_connect(self, client: mqtt.Client, *args: Any) -> None:
         client.subscribe(f"cmnd/{self.topic}/+", qos=1)
 
-    def _publish_state(self) -> None:
-        relays = self.physics.state.relays
-        for i, relay in enumerate(relays, start=1):
-            self.client.publish(f"stat/{self.topic}/POWER{i}", "ON" if relay else "OFF", qos=1)
+    def _publish_state(self, relay: int) -> None:
+        """As Tasmota: the commanded relay's state, then the sensor reading."""
+        on = self.physics.state.relays[relay - 1]
+        self.client.publish(f"stat/{self.topic}/POWER{relay}", "ON" if on else "OFF", qos=1)
         sensor = {
             "DS18B20": {"Temperature": round(self.physics.indoor_c, 1)},
             "ENERGY": {"Power": round(self.physics.power_w)},
@@ -152,4 +158,4 @@ class SimulatedSgReadyMqttBoard:
             relays = list(self.physics.state.relays)
             relays[int(command[-1]) - 1] = payload in ("ON", "1")
             self.physics.set_state(SgReadyState.from_relays(relays[0], relays[1]))
-        self._publish_state()
+        self._publish_state(int(command[-1]))

@@ -96,7 +96,7 @@ def test_the_relays_are_switched_over_mqtt_and_read_back(topic_prefix: str) -> N
         physics = HeatPumpPhysics()
         board = SimulatedSgReadyMqttBoard(physics, f"{topic_prefix}-hp")
         board.start()
-        pump = MqttSgReadyHeatPump("hp", BrokerSettings(), f"{topic_prefix}-hp")
+        pump = MqttSgReadyHeatPump("hp", BrokerSettings(), f"{topic_prefix}-hp", timeout=1.0)
         try:
             await pump.connect()
             assert (await pump.read()).state == SgReadyState.NORMAL
