@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from devices.battery.controller import ESTIMATE_SECONDS
 from devices.errors import (
     DeviceError,
     DeviceOfflineError,
@@ -50,6 +51,10 @@ from devices.interface import (
 from oracles.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
+
+#: A charger's power is compared with its limit once the limit has held this long (chargers
+#: send meter values about once a minute, so the power seen may predate the limit).
+METER_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,7 @@ class DeviceController:
         self.mode = AgentMode.AUTO
         self.counters: Counter[str] = Counter()
         self._told: dict[str, DeviceCommand] = {}
+        self._told_since: dict[str, float] = {}
         self._locked_since: float | None = None
 
     # ------------------------------------------------------------------ events
@@ -215,6 +221,10 @@ class DeviceController:
                 state.soc_pct <= self.limits.battery_soc_min_pct + 0.5
                 or state.soc_pct >= self.limits.battery_soc_max_pct - 0.5
             )
+            if state.power_estimated:  # from the state of charge: after losses, lagging
+                if self.clock.now() - self._told_since.get(report.name, 0.0) < ESTIMATE_SECONDS:
+                    return  # the estimate still covers the previous command
+                tolerance = max(tolerance, 0.2 * abs(wanted or 0.0))
             if wanted is not None and not at_limit and abs(state.power_w - wanted) > tolerance:
                 self._event(
                     report,
@@ -224,6 +234,7 @@ class DeviceController:
         if (
             isinstance(state, ChargerState)
             and isinstance(told, ChargerCommand)
+            and self.clock.now() - self._told_since.get(report.name, 0.0) >= METER_SECONDS
             and state.power_w > told.limit_w + tolerance
         ):
             message = f"limit {told.limit_w:.0f} W, drawing {state.power_w:.0f} W"
@@ -245,6 +256,8 @@ class DeviceController:
                 command = self._heat_pump_command(report, command, state)
             report.command = command
             report.after = await device.apply(command)  # type: ignore[arg-type]
+            if self._told.get(device.name) != command:
+                self._told_since[device.name] = self.clock.now()
             self._told[device.name] = command
         except DeviceError as exc:
             self._failure(report, exc)

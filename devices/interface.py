@@ -55,6 +55,9 @@ class BatteryState:
     max_charge_w: float
     max_discharge_w: float
     revert_seconds: int
+    power_estimated: bool = False
+    """True when the device has no power register and ``power_w`` follows from the state of
+    charge's change (after losses, so a little below the power at the terminals)."""
 
 
 # ------------------------------------------------------------------------------- charger

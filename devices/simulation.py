@@ -6,6 +6,7 @@ device benchmark and ``enerwise devices simulate``; :meth:`SimulatedHousehold.co
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from devices.battery.physics import BatteryNameplate, BatteryPhysics
@@ -16,6 +17,23 @@ from devices.heatpump.physics import HeatPumpPhysics
 from devices.heatpump.simulator import SimulatedSgReadyModbusServer
 from oracles.clock import Clock, SystemClock
 from oracles.simulator import HouseholdProfile, Profile
+
+
+class ScaledClock:
+    """Wall-clock time running ``speed`` times faster from ``origin`` = (wall time, clock time)
+    (benchmarks, demos). Two processes with the same origin and speed share one time."""
+
+    def __init__(self, speed: float, origin: tuple[float, float] | None = None) -> None:
+        self.speed = speed
+        self.origin = origin or (time.time(), time.time())
+
+    def now(self) -> float:
+        real0, t0 = self.origin
+        return t0 + (time.time() - real0) * self.speed
+
+    async def sleep_until(self, t: float) -> None:
+        while (delay := t - self.now()) > 0:
+            await asyncio.sleep(min(delay / self.speed, 1.0))
 
 
 class SimulatedHousehold:

@@ -37,6 +37,8 @@ from oracles.clock import Clock, SystemClock
 logger = logging.getLogger(__name__)
 
 BatteryProtocol = Literal["model124", "model802_704"]
+#: model 124: the shortest window over which the power is estimated from the state of charge.
+ESTIMATE_SECONDS = 30.0
 _MAPS: dict[str, str] = {"model124": "sunspec124", "model802_704": "sunspec802_704"}
 #: model 124: the rate block OutWRte .. ChaGriSet, written in one request.
 _RATES_124 = ("OutWRte", "InWRte", "InOutWRte_WinTms", "InOutWRte_RvrtTms", "InOutWRte_RmpTms",
@@ -77,7 +79,7 @@ class SunSpecBattery:
         self.clock = clock or SystemClock()
         self.bases: dict[int, int] = {}
         self.lengths: dict[int, int] = {}
-        self._last_soc: tuple[float, float] | None = None
+        self._soc_history: list[tuple[float, float]] = []
         self._power_estimate = 0.0
 
     @property
@@ -136,12 +138,14 @@ class SunSpecBattery:
             else:
                 mode, setpoint = BatteryMode.SELF_CONSUMPTION, 0.0  # limits only
             power = self._power_from_soc(soc)
+            estimated = True
             capacity = float(self.capacity_wh or 0.0)
             max_charge = max_discharge = wmax
             revert = int(self._value("InOutWRte_RvrtTms", registers))
         else:
             soc = self._value("SoC", registers)
             power = self._value("W", registers)
+            estimated = False
             enabled = self._value("WSetEna", registers) == 1
             der = self._value("WSet", registers) if enabled else 0.0
             if not enabled:
@@ -167,24 +171,19 @@ class SunSpecBattery:
             max_charge_w=max_charge,
             max_discharge_w=max_discharge,
             revert_seconds=revert,
+            power_estimated=estimated,
         )
 
     def _power_from_soc(self, soc: float) -> float:
         """Model 124 has no power register: the power follows from the state of charge's change
-        between reads (W, charge positive; the last estimate while it does not change)."""
+        over at least ``ESTIMATE_SECONDS`` (W, charge positive, after the battery's losses)."""
         now = self.clock.now()
-        if self._last_soc is not None and self.capacity_wh:
-            then, before = self._last_soc
-            if now - then >= 1.0 and soc != before:
-                self._power_estimate = (
-                    (soc - before) / 100.0 * self.capacity_wh * 3_600 / (now - then)
-                )
-                self._last_soc = (now, soc)
-            elif now - then >= 300.0:
-                self._power_estimate = 0.0
-                self._last_soc = (now, soc)
-        else:
-            self._last_soc = (now, soc)
+        self._soc_history.append((now, soc))
+        while len(self._soc_history) > 2 and now - self._soc_history[1][0] >= ESTIMATE_SECONDS:
+            self._soc_history.pop(0)
+        then, before = self._soc_history[0]
+        if self.capacity_wh and now - then >= 1.0:
+            self._power_estimate = (soc - before) / 100.0 * self.capacity_wh * 3_600 / (now - then)
         return self._power_estimate
 
     async def read(self) -> BatteryState:

@@ -6,7 +6,8 @@ sends meter values (energy register in Wh, power in W) on every :meth:`tick`, an
 ``SetChargingProfile``: its power is the active profile's limit (its own ``default_w`` when no
 profile is valid, e.g. after the profile's ``validTo``), at most the EV's and its own maximum,
 and 0 below the minimum current an EV accepts (6 A). ``reject_profiles`` makes it answer
-``Rejected``; :meth:`drop` closes the connection mid-transaction.
+``Rejected``, ``follow_profiles = False`` accepts profiles and charges at its default anyway;
+:meth:`drop` closes the connection mid-transaction.
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ class SimulatedChargePoint:
         self.profile: _Profile | None = None
         self.profile_count = 0
         self.reject_profiles = False
+        self.follow_profiles = True
         self.energy_wh = 0.0
         self.power_w = 0.0
         self.transaction_id: str | None = None
@@ -204,7 +206,8 @@ class SimulatedChargePoint:
     def _power(self, now: float) -> float:
         if self.transaction_id is None or self.ev.soc_pct >= 100.0:
             return 0.0
-        power = min(self.limit_w(now), self.max_w, self.ev.max_w)
+        limit = self.limit_w(now) if self.follow_profiles else self.default_w
+        power = min(limit, self.max_w, self.ev.max_w)
         return power if power >= self.min_w else 0.0
 
     # ------------------------------------------------------------------ connection

@@ -135,6 +135,25 @@ def test_a_battery_that_does_not_follow_its_set_point_is_a_deviation() -> None:
     asyncio.run(scenario())
 
 
+def test_a_charger_that_draws_more_than_its_limit_is_a_deviation() -> None:
+    async def scenario() -> None:
+        async with household() as rig:
+            point = rig.sim.charge_point
+            assert point is not None
+            point.follow_profiles = False
+            await rig.controller.cycle(PLAN)
+            rig.clock.set(T0 + 61)
+            await point.tick()  # meter values: 11 kW against a 7 kW limit
+            assert rig.devices.csms is not None
+            await rig.devices.csms.wait_for("wallbox-1", lambda r: r.power_w > 10_000)
+            report = await rig.controller.cycle(PLAN)
+            (event,) = report.devices[1].events
+            assert event.kind == "deviation"
+            assert "limit 7000 W, drawing 11000 W" in event.message
+
+    asyncio.run(scenario())
+
+
 def test_limits_turn_a_discharge_of_an_empty_battery_into_hold() -> None:
     async def scenario() -> None:
         async with household(LimitsConfig(battery_soc_min_pct=60)) as rig:
