@@ -78,7 +78,7 @@ def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def _start_controller(
-    devices: Devices, tmp_path: Path, *, watchdog: bool
+    devices: Devices, tmp_path: Path, *, watchdog: bool, cycles: int | None = None
 ) -> subprocess.Popen[bytes]:
     port = free_port()
     config = devices.sim.config(charger_port=port)
@@ -103,6 +103,7 @@ def _start_controller(
             str(tmp_path / "plan.json"),
             "--interval",
             "0.5",
+            *(["--cycles", str(cycles)] if cycles else []),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -168,6 +169,23 @@ def test_without_a_watchdog_the_battery_and_the_charger_release_themselves(
         assert point.limit_w(devices.clock.now()) == point.default_w
         # the SG-Ready relays have no timer of their own: that is the watchdog's job
         assert sim.heat_pump.state == SgReadyState.FORCED
+    finally:
+        if controller.poll() is None:
+            _kill(controller)
+
+
+def test_a_controller_that_stops_releases_every_device_and_its_watchdog_stands_down(
+    devices: Devices, tmp_path: Path
+) -> None:
+    controller = _start_controller(devices, tmp_path, watchdog=True, cycles=12)
+    try:
+        assert controller.wait(60) == 0
+        sim = devices.sim
+        assert sim.heat_pump.state == SgReadyState.NORMAL
+        assert sim.registers.get("StorCtl_Mod") == 0
+        assert sim.charge_point is not None and sim.charge_point.profile is None
+        time.sleep(0.5)
+        assert "the controller is gone" not in (tmp_path / "controller.log").read_text()
     finally:
         if controller.poll() is None:
             _kill(controller)
