@@ -6,10 +6,12 @@
     ├── WriteRefusedError                   the device refused a write (Modbus exception code,
     │                                       OCPP ``Rejected``); ``code`` names it
     ├── ReadBackMismatchError               a written value reads back as another value
-    ├── DeviceValueError (ValueError)       a value read from a device is outside its physical
-    │                                       range (a state of charge outside 0..100 %)
-    └── ProtocolError                       a message the protocol does not allow (an unknown
-                                            OCPP action, a malformed frame)
+    └── DeviceValueError (ValueError)       a value read from a device is outside its physical
+                                            range (a state of charge outside 0..100 %)
+
+Protocol trouble that does not concern one request (an unknown OCPP action, a malformed frame, a
+charger gone mid-transaction, an unknown Home Assistant command) is logged and counted, not
+raised.
 
 Every message names the device and, where one is involved, the register, point or message; it
 is one line and never carries a secret.
@@ -50,7 +52,3 @@ class ReadBackMismatchError(DeviceError):
 
 class DeviceValueError(DeviceError, ValueError):
     """A value read from a device lies outside its physical range."""
-
-
-class ProtocolError(DeviceError):
-    """A message the protocol does not allow (unknown action, malformed frame)."""

@@ -18,6 +18,7 @@ from devices.interface import (
     BatteryCommand,
     BatteryMode,
     ChargerCommand,
+    Device,
     HeatPumpCommand,
     SgReadyState,
 )
@@ -66,6 +67,7 @@ def test_a_cycle_reads_applies_and_reads_back_every_device() -> None:
         async with household() as rig:
             report = await rig.controller.cycle(PLAN)
             assert [d.kind for d in report.devices] == ["battery", "charger", "heat_pump"]
+            assert all(isinstance(d, Device) for d in rig.devices.devices)
             assert all(d.ok for d in report.devices), report.events
             assert report.events == []
             battery, charger, heat_pump = (d.after for d in report.devices)

@@ -189,3 +189,34 @@ def test_a_controller_that_stops_releases_every_device_and_its_watchdog_stands_d
     finally:
         if controller.poll() is None:
             _kill(controller)
+
+
+def test_the_watchdog_releases_the_devices_when_the_beats_stop(
+    devices: Devices, tmp_path: Path
+) -> None:
+    sim = devices.sim
+    config = sim.config(charger_port=free_port())
+    del config["devices"]["charger"]
+    (tmp_path / "household.yaml").write_text(yaml.safe_dump(config))
+    sim.heat_pump.set_state(SgReadyState.FORCED)
+    watchdog = subprocess.Popen(
+        [sys.executable, "-m", "devices.watchdog", str(tmp_path / "household.yaml"),
+         "--timeout", "1"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert watchdog.stdin is not None
+        watchdog.stdin.write(b"beat\n")
+        watchdog.stdin.flush()
+        _until(lambda: sim.heat_pump.state == SgReadyState.NORMAL, 20, "the hang to be noticed")
+        assert watchdog.poll() is None  # it waits for the controller to come back
+        watchdog.stdin.write(b"stop\n")
+        watchdog.stdin.close()
+        assert watchdog.wait(10) == 0
+        assert b"no beat from the controller" in watchdog.stderr.read()  # type: ignore[union-attr]
+    finally:
+        if watchdog.poll() is None:
+            watchdog.kill()
+            watchdog.wait(5)
