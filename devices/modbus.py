@@ -1,65 +1,45 @@
 """A Modbus TCP connection that reads and writes (pymodbus 3.16 async client).
 
 Registers and coils, one request at a time per connection (devices behind one gateway share it).
-A device's exception answer becomes :class:`~devices.errors.WriteRefusedError` for a write and
-:class:`~devices.errors.DeviceOfflineError` for a read only when the device is unreachable;
-every message names the endpoint, the unit, the address and the exception code by name.
-A failed request closes the connection; the next request reconnects.
+A device that answers a request with an exception code raises :class:`ModbusExceptionError` (a
+:class:`~devices.errors.WriteRefusedError`: the device refused the request), one that cannot be
+reached :class:`~devices.errors.DeviceOfflineError`; every message names the endpoint, the unit,
+the address and the exception code by name. A failed request closes the connection; the next
+request reconnects.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
-from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from devices.errors import DeviceOfflineError, WriteRefusedError
-from oracles.sources.modbus import EXCEPTION_NAMES
-
-ILLEGAL_DATA_ADDRESS = 2
-ILLEGAL_DATA_VALUE = 3
+from oracles.errors import ModbusReadError
+from oracles.sources.modbus import EXCEPTION_NAMES, ModbusConnection
 
 
 class ModbusExceptionError(WriteRefusedError):
     """A device answered a request with a Modbus exception code."""
 
 
-class ModbusLink:
-    """One TCP connection to a Modbus server (or gateway), shared by its unit ids."""
+class ModbusLink(ModbusConnection):
+    """One TCP connection to a Modbus server (or gateway), shared by its unit ids: the oracles'
+    connection (connect on demand, no background reconnects) with writes and coils."""
 
     def __init__(self, host: str, port: int, *, timeout: float = 2.0) -> None:
-        self.host = host
-        self.port = port
-        self.timeout = timeout
-        self._client: AsyncModbusTcpClient | None = None
-        self._lock = asyncio.Lock()
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    async def _connected(self) -> AsyncModbusTcpClient:
-        if self._client is not None and self._client.connected:
-            return self._client
-        self.close()
-        client = AsyncModbusTcpClient(
-            self.host, port=self.port, timeout=self.timeout, retries=0, reconnect_delay=0
-        )
-        if not await client.connect():
-            client.close()
-            raise DeviceOfflineError(f"modbus {self.endpoint}: cannot connect")
-        self._client = client
-        return client
+        super().__init__(host, port, timeout=timeout, retries=0)
 
     async def _call(
         self, what: str, unit: int, call: str, *args: object, **kw: object
     ) -> ModbusPDU:
         where = f"modbus {self.endpoint} unit {unit}"
         async with self._lock:
-            client = await self._connected()
+            try:
+                client = await self._connected()
+            except ModbusReadError as exc:
+                raise DeviceOfflineError(str(exc)) from None
             try:
                 response: ModbusPDU = await getattr(client, call)(*args, device_id=unit, **kw)
             except ModbusException as exc:
