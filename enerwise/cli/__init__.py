@@ -12,12 +12,14 @@ import typer
 
 from agents.errors import AgentError
 from chain.errors import ChainError
+from devices.errors import DeviceError
 from enerwise.cli.agent import app as agent_app
 from enerwise.cli.auction import app as auction_app
 from enerwise.cli.bench import app as bench_app
 from enerwise.cli.chain import app as chain_app
 from enerwise.cli.console import err_console
 from enerwise.cli.demo import demo
+from enerwise.cli.devices import app as devices_app
 from enerwise.cli.forecast import app as forecast_app
 from enerwise.cli.indexer import app as indexer_app
 from enerwise.cli.operator import app as operator_app
@@ -47,6 +49,7 @@ app.add_typer(wallet_app, name="wallet")
 app.add_typer(oracle_app, name="oracle")
 app.add_typer(indexer_app, name="indexer")
 app.add_typer(operator_app, name="operator")
+app.add_typer(devices_app, name="devices")
 
 USER_ERRORS = (
     ChainError,
@@ -57,6 +60,7 @@ USER_ERRORS = (
     IndexerError,
     AgentError,
     OperatorError,
+    DeviceError,
 )
 
 

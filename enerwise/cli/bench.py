@@ -74,3 +74,18 @@ def indexer(
     from enerwise.benchmarks.indexer import run
 
     _show(run(events), json_out)
+
+
+@app.command("device")
+def device(
+    hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours of control.")] = 1.0,
+    interval: Annotated[float, typer.Option(min=1.0, help="Simulated seconds per cycle.")] = 10.0,
+    speed: Annotated[
+        float, typer.Option(min=1.0, help="How much faster than real time the hour runs.")
+    ] = 60.0,
+    json_out: JsonFlag = False,
+) -> None:
+    """Device control: cycle p99 (battery + charger + heat pump), controller RSS and CPU."""
+    from enerwise.benchmarks.device import run
+
+    _show(run(hours, interval, speed), json_out)

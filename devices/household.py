@@ -1,0 +1,362 @@
+"""``household.yaml``: one household's meters, devices, keys, limits, modes and tariff.
+
+Example (paths are relative to the file)::
+
+    household: house-7
+    meters:                                  # as in oracle.yaml
+      - name: house-7-grid
+        key: {keystore: keys/meter.json, password_env: METER_PASSWORD}
+        source: {kind: modbus, host: 192.168.1.20, port: 502, unit: 1, map: sdm630}
+    keys:
+      agent: {keystore: keys/agent.json, password_env: AGENT_PASSWORD}
+      owner: "0x..."                         # the address the agent trades for
+    devices:
+      battery: {kind: sunspec, protocol: model124, host: 192.168.1.30, unit: 1,
+                capacity_wh: 10000, revert_seconds: 60}
+      charger: {kind: ocpp, version: "2.0.1", charge_point_id: wallbox-1,
+                listen: {host: 0.0.0.0, port: 9000}, min_w: 4140, max_w: 11000}
+      heat_pump: {kind: sgready-modbus, host: 192.168.1.31, unit: 1, relay_coil: 0}
+    limits:
+      battery_soc_min_pct: 10
+      battery_soc_max_pct: 95
+      comfort: {min_state: 1, max_state: 4, indoor_min_c: 19.5, indoor_max_c: 23.5}
+    modes: {agent: auto, charger: minpv, plan: {departure: "07:30", target_wh: 20000}}
+    tariff: {kind: time_of_use, export_eur_kwh: 0.08, periods: [
+             {start: "00:00", import_eur_kwh: 0.25}, {start: "06:00", import_eur_kwh: 0.35}]}
+    home_assistant: {broker: "127.0.0.1:1883", discovery_prefix: homeassistant}
+    control: {interval_seconds: 10, watchdog: true}
+
+A malformed file is one line: ``household file F: devices.battery.port: Input should be ...``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import UTC, datetime, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from devices.charger.modes import ChargeMode
+from devices.errors import DeviceConfigError
+from oracles.config import KeyConfig, MeterConfig
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentMode(StrEnum):
+    """What the agent may do (the Home Assistant select sets it)."""
+
+    AUTO = "auto"
+    HOLD = "hold"
+    SELF_CONSUMPTION = "self_consumption"
+
+
+# ------------------------------------------------------------------------------ devices
+class SunSpecBatteryConfig(_Model):
+    kind: Literal["sunspec"]
+    protocol: Literal["model124", "model802_704"] = "model124"
+    host: str
+    port: int = Field(default=502, gt=0, lt=65536)
+    unit: int = Field(default=1, ge=0, le=255)
+    capacity_wh: float | None = Field(default=None, gt=0)
+    revert_seconds: int = Field(default=60, ge=10, le=3_600)
+    timeout: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _capacity(self) -> SunSpecBatteryConfig:
+        if self.protocol == "model124" and self.capacity_wh is None:
+            raise ValueError("model 124 has no capacity register: give capacity_wh")
+        return self
+
+
+class Listen(_Model):
+    host: str = "0.0.0.0"
+    port: int = Field(default=9000, gt=0, lt=65536)
+
+
+class OcppChargerConfig(_Model):
+    kind: Literal["ocpp"]
+    version: Literal["2.0.1", "1.6"] = "2.0.1"
+    charge_point_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    listen: Listen = Listen()
+    min_w: float = Field(default=4_140.0, gt=0)
+    max_w: float = Field(default=11_000.0, gt=0)
+    tokens: list[str] | None = None
+    """Id tokens to accept (every token when absent)."""
+    profile_seconds: int = Field(default=900, ge=60, le=86_400)
+    """How long a charging profile holds without renewal (the charger's safe default after)."""
+
+    @model_validator(mode="after")
+    def _range(self) -> OcppChargerConfig:
+        if self.min_w > self.max_w:
+            raise ValueError(f"min_w {self.min_w} is above max_w {self.max_w}")
+        return self
+
+
+class ModbusHeatPumpConfig(_Model):
+    kind: Literal["sgready-modbus"]
+    host: str
+    port: int = Field(default=502, gt=0, lt=65536)
+    unit: int = Field(default=1, ge=0, le=255)
+    relay_coil: int = Field(default=0, ge=0, le=65534)
+    temperature_register: int | None = Field(default=0, ge=0, le=65535)
+    power_register: int | None = Field(default=1, ge=0, le=65535)
+
+
+class MqttHeatPumpConfig(_Model):
+    kind: Literal["sgready-mqtt"]
+    broker: str = "127.0.0.1:1883"
+    topic: str = Field(min_length=1)
+    """The Tasmota topic of the relay board (``cmnd/<topic>/POWER1``)."""
+    username: str | None = None
+    password_env: str | None = None
+
+
+class DevicesConfig(_Model):
+    battery: SunSpecBatteryConfig | None = None
+    charger: OcppChargerConfig | None = None
+    heat_pump: (
+        Annotated[ModbusHeatPumpConfig | MqttHeatPumpConfig, Field(discriminator="kind")] | None
+    ) = None
+
+
+# ------------------------------------------------------------------------------ the rest
+class KeysConfig(_Model):
+    agent: KeyConfig | None = None
+    owner: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class ComfortConfig(_Model):
+    min_state: int = Field(default=1, ge=1, le=4)
+    max_state: int = Field(default=4, ge=1, le=4)
+    indoor_min_c: float = Field(default=19.5, ge=5, le=30)
+    indoor_max_c: float = Field(default=23.5, ge=10, le=35)
+    max_lock_minutes: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> ComfortConfig:
+        if self.min_state > self.max_state:
+            raise ValueError(f"min_state {self.min_state} is above max_state {self.max_state}")
+        if self.indoor_min_c >= self.indoor_max_c:
+            raise ValueError("indoor_min_c must be below indoor_max_c")
+        return self
+
+
+class LimitsConfig(_Model):
+    battery_soc_min_pct: float = Field(default=10.0, ge=0, le=100)
+    battery_soc_max_pct: float = Field(default=100.0, ge=0, le=100)
+    battery_max_charge_w: float | None = Field(default=None, gt=0)
+    battery_max_discharge_w: float | None = Field(default=None, gt=0)
+    grid_import_max_w: float | None = Field(default=None, gt=0)
+    comfort: ComfortConfig = ComfortConfig()
+
+    @model_validator(mode="after")
+    def _soc(self) -> LimitsConfig:
+        if self.battery_soc_min_pct >= self.battery_soc_max_pct:
+            raise ValueError("battery_soc_min_pct must be below battery_soc_max_pct")
+        return self
+
+
+class PlanConfig(_Model):
+    departure: time
+    """Local time of day the car leaves (``07:30``)."""
+    target_wh: float = Field(gt=0, le=200_000)
+
+
+class ModesConfig(_Model):
+    agent: AgentMode = AgentMode.AUTO
+    charger: ChargeMode = ChargeMode.MINPV
+    plan: PlanConfig | None = None
+
+    @model_validator(mode="after")
+    def _plan(self) -> ModesConfig:
+        if self.charger == ChargeMode.PLAN and self.plan is None:
+            raise ValueError("charger mode plan needs plan: {departure, target_wh}")
+        return self
+
+
+class FixedTariff(_Model):
+    kind: Literal["fixed"]
+    import_eur_kwh: float = Field(gt=0, lt=5)
+    export_eur_kwh: float = Field(default=0.0, ge=0, lt=5)
+
+    def prices(self, t: float) -> tuple[float, float]:
+        return self.import_eur_kwh, self.export_eur_kwh
+
+
+class TouPeriod(_Model):
+    start: time
+    import_eur_kwh: float = Field(gt=0, lt=5)
+
+
+class TimeOfUseTariff(_Model):
+    kind: Literal["time_of_use"]
+    periods: list[TouPeriod] = Field(min_length=1)
+    export_eur_kwh: float = Field(default=0.0, ge=0, lt=5)
+    utc_offset_hours: float = Field(default=1.0, ge=-12, le=14)
+
+    @field_validator("periods")
+    @classmethod
+    def _sorted(cls, periods: list[TouPeriod]) -> list[TouPeriod]:
+        starts = [p.start for p in periods]
+        if starts != sorted(starts) or len(set(starts)) != len(starts):
+            raise ValueError("periods must start at increasing times of day")
+        return periods
+
+    def prices(self, t: float) -> tuple[float, float]:
+        local = datetime.fromtimestamp(t + self.utc_offset_hours * 3_600, UTC).time()
+        current = self.periods[-1]  # before the first start: the last period of the day before
+        for period in self.periods:
+            if period.start <= local:
+                current = period
+        return current.import_eur_kwh, self.export_eur_kwh
+
+
+class DynamicTariff(_Model):
+    """Day-ahead spot prices from a CSV file (``start,eur_per_mwh``; ISO time or unix seconds),
+    passed through as in :mod:`agents.tariffs`: ``(spot + surcharges) * (1 + vat)`` to buy,
+    ``max(spot, 0) + feed_in_premium`` to sell."""
+
+    kind: Literal["dynamic"]
+    file: Path
+    surcharges_eur_kwh: float = Field(default=0.2083, ge=0.05)
+    vat: float = Field(default=0.19, ge=0, le=0.5)
+    feed_in_premium_eur_kwh: float = Field(default=0.0, ge=0)
+    _spot: list[tuple[float, float]] = PrivateAttr(default_factory=list)
+
+    def load(self) -> DynamicTariff:
+        rows: list[tuple[float, float]] = []
+        try:
+            with self.file.open(encoding="utf-8") as handle:
+                for n, row in enumerate(csv.DictReader(handle), start=2):
+                    try:
+                        start = row["start"].strip()
+                        when = (
+                            float(start)
+                            if start.replace(".", "").isdigit()
+                            else (datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp())
+                        )
+                        price = float(row["eur_per_mwh"])
+                    except (KeyError, AttributeError, ValueError):
+                        raise DeviceConfigError(
+                            f"price file {self.file} line {n}: need start and eur_per_mwh"
+                        ) from None
+                    if not math.isfinite(price):
+                        raise DeviceConfigError(f"price file {self.file} line {n}: price {price}")
+                    rows.append((when, price))
+        except OSError as exc:
+            raise DeviceConfigError(f"price file {self.file} cannot be read: {exc}") from None
+        if not rows:
+            raise DeviceConfigError(f"price file {self.file} holds no prices")
+        self._spot = sorted(rows)
+        return self
+
+    def prices(self, t: float) -> tuple[float, float]:
+        import numpy as np
+
+        from agents.tariffs import TariffSpec, tariffs_from_spot
+
+        spot = self._spot[0][1]
+        for start, price in self._spot:
+            if start <= t:
+                spot = price
+        spec = TariffSpec(
+            surcharges=self.surcharges_eur_kwh,
+            vat=self.vat,
+            feed_in_premium=self.feed_in_premium_eur_kwh,
+        )
+        tariffs = tariffs_from_spot(np.array([spot]), spec)
+        return float(tariffs.retail[0]), float(tariffs.feed_in[0])
+
+
+TariffConfig = Annotated[FixedTariff | TimeOfUseTariff | DynamicTariff, Field(discriminator="kind")]
+
+
+class HomeAssistantConfig(_Model):
+    broker: str = "127.0.0.1:1883"
+    discovery_prefix: str = "homeassistant"
+    base_topic: str = "enerwise"
+    username: str | None = None
+    password_env: str | None = None
+
+
+class ControlConfig(_Model):
+    interval_seconds: float = Field(default=10.0, ge=1, le=900)
+    watchdog: bool = True
+
+
+class Household(_Model):
+    household: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    meters: list[MeterConfig] = Field(default_factory=list)
+    keys: KeysConfig = KeysConfig()
+    devices: DevicesConfig = DevicesConfig()
+    limits: LimitsConfig = LimitsConfig()
+    modes: ModesConfig = ModesConfig()
+    tariff: TariffConfig = FixedTariff(kind="fixed", import_eur_kwh=0.32, export_eur_kwh=0.08)
+    home_assistant: HomeAssistantConfig | None = None
+    control: ControlConfig = ControlConfig()
+
+    @model_validator(mode="after")
+    def _unique(self) -> Household:
+        names = [m.name for m in self.meters]
+        if len(set(names)) != len(names):
+            raise ValueError("meter names must be unique")
+        return self
+
+
+_PATH_KEYS = {"keystore", "password_file", "key_file", "file", "ca_certs", "certfile", "keyfile"}
+
+
+def _relative_to(data: Any, base: Path) -> Any:
+    if isinstance(data, dict):
+        return {
+            k: str(base / v)
+            if k in _PATH_KEYS and isinstance(v, str) and not Path(v).is_absolute()
+            else _relative_to(v, base)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_relative_to(v, base) for v in data]
+    return data
+
+
+def load_household(path: str | Path) -> Household:
+    """Read and check ``household.yaml``; one-line :class:`DeviceConfigError` when malformed."""
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise DeviceConfigError(f"household file {file}{where}: {exc.problem}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise DeviceConfigError(f"household file {file} cannot be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise DeviceConfigError(f"household file {file} must hold a mapping")
+    try:
+        household = Household.model_validate(_relative_to(data, file.resolve().parent))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = (
+            ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "file"
+        )
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise DeviceConfigError(f"household file {file}: {where}: {first['msg']}{more}") from None
+    if isinstance(household.tariff, DynamicTariff):
+        household.tariff.load()
+    return household
