@@ -32,8 +32,8 @@ from indexer.db.models import (
     TokenTransfer,
     VaultEntry,
 )
-from indexer.market_info import WH_PER_KWH, MarketInfo
-from market.clearing import ClearingRecord, MarginalLevel, MarketParams, Side, outcome
+from indexer.market_info import MarketInfo
+from market.clearing import WH_PER_KWH, ClearingRecord, MarginalLevel, MarketParams, Side, outcome
 from market.clearing import Order as ClearingOrder
 
 SLOT_STATUSES = ("upcoming", "open", "closed", "cleared")
