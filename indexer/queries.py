@@ -162,8 +162,8 @@ def list_slots(
     if after is not None:
         query = query.where(SlotSeen.slot < after if descending else SlotSeen.slot > after)
     if status is not None:
-        first_unclosed = (now - info.settlement_seconds - info.epoch) // info.slot_seconds
-        first_upcoming = (now + info.open_ahead_seconds - info.epoch) // info.slot_seconds + 1
+        first_unclosed = info.calendar.slot_of(now - info.settlement_seconds)
+        first_upcoming = info.calendar.slot_of(now + info.open_ahead_seconds) + 1
         if status == "cleared":
             query = query.where(c.slot.is_not(None))
         else:

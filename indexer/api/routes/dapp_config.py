@@ -19,7 +19,7 @@ from chain.rpc import JsonRpcClient
 from indexer import store
 from indexer.api.deps import ConnDep, InfoDep, StateDep
 from indexer.api.schemas.common import ERRORS, ApiModel
-from indexer.api.schemas.status import MarketPublic
+from indexer.market_info import MarketInfo
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class DappConfigPublic(ApiModel):
     chain_id: int
     rpc_url: str | None
     deployment_block: int
-    market: MarketPublic
+    market: MarketInfo
     payment_token: PaymentTokenPublic
     api_base: str
     stream_path: str
@@ -89,7 +89,7 @@ def dapp_config(
         chain_id=info.chain_id,
         rpc_url=rpc_url,
         deployment_block=_deployment_block(conn),
-        market=MarketPublic(**info.to_json()),
+        market=info,
         payment_token=PaymentTokenPublic(address=token, symbol=symbol, decimals=decimals),
         api_base=config.public_api_base,
         stream_path="/v1/stream",
