@@ -69,8 +69,13 @@ from agents.errors import AgentError, ConfigError, PolicyError
 from agents.forecasting.base import HORIZON
 from agents.prosumer import RECENT_SLOTS, observation_vector, with_plan
 from agents.tariffs import MICRO_EUR
-from chain.contracts import EnergyChain
-from market.clearing import MarketParams, Order, Side
+from chain.errors import RpcError
+from chain.retry import Backoff
+from energychain.deploy import EnergyChain
+from energychain.events import EventReader
+from energychain.records import Delegation, SlotClearing
+from energychain.units import base_units_per_eur
+from market.clearing import WH_PER_KWH, MarketParams, Order, Side, buy_escrow
 from wallet.errors import TransactionError, TransactionRevertedError
 from wallet.transactions import TransactionSender
 
@@ -78,6 +83,7 @@ logger = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 RPC_ERRORS: tuple[type[Exception], ...] = (
+    RpcError,
     requests.RequestException,
     ProviderConnectionError,
     ConnectionError,
@@ -88,6 +94,9 @@ RPC_ERRORS: tuple[type[Exception], ...] = (
 
 SEND_ERRORS: tuple[type[Exception], ...] = (TransactionError, *RPC_ERRORS)
 """Failures of a send after which the node may or may not hold the transaction."""
+
+ONE_TRY = Backoff(attempts=1)
+"""Event reads try once: :meth:`AgentRuntime._read` retries the whole read."""
 
 _T = TypeVar("_T")
 
@@ -479,20 +488,6 @@ class StepReport:
     errors: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class DelegationView:
-    """The agent's delegation as stored on chain, and what it allows today."""
-
-    budget_per_day: int
-    max_buy_tick: int
-    min_sell_tick: int
-    expiry: int
-    spent_today: int
-
-    def remaining(self) -> int:
-        return max(self.budget_per_day - self.spent_today, 0)
-
-
 # ---------------------------------------------------------------------------- state
 class _State:
     """The durable state file (JSON, atomic writes)."""
@@ -539,7 +534,7 @@ class AgentRuntime:
     """One owner's trading agent on an EnergyChain market (see the module docstring).
 
     Args:
-        chain: handles of the deployed contracts (``chain.contracts.EnergyChain``).
+        chain: handles of the deployed contracts (``energychain.contracts.EnergyChain``).
         sender: a ``TransactionSender`` for the *agent* key.
         owner: the owner who delegated to the agent.
         policy: decides battery and prices per slot.
@@ -600,16 +595,16 @@ class AgentRuntime:
         self.battery = battery
         self.log_path = log_path
         self.clear_slots = clear_slots
-        self.retries = max(1, retries)
-        self.backoff = backoff
+        self.backoff = Backoff(base=backoff, cap=60.0, attempts=max(1, retries), jitter=0.0)
         self._sleep = sleep
-        params = self._read(lambda: self.market.call("params"))
-        self.price_floor, self.tick_size, self.max_tick = (int(v) for v in params[:3])
-        self.settlement_seconds = int(params[3])
-        self.open_ahead_seconds = int(params[4])
-        self.min_order_wh = int(params[5])
-        self.epoch = int(self._read(lambda: self.market.call("epoch")))
-        self.slot_seconds = int(self._read(lambda: self.market.call("slotSeconds")))
+        self.params = self._read(self.market.params)
+        self.calendar = self._read(lambda: self.market.calendar(self.params))
+        self.price_floor, self.tick_size = self.params.price_floor, self.params.tick_size
+        self.max_tick = self.params.max_tick
+        self.settlement_seconds = self.params.settlement_seconds
+        self.open_ahead_seconds = self.params.open_ahead_seconds
+        self.min_order_wh = self.params.min_order_wh
+        self.epoch, self.slot_seconds = self.calendar.epoch, self.calendar.slot_seconds
         self.late_seconds = (
             max(self.settlement_seconds // 2, 1) if late_seconds is None else int(late_seconds)
         )
@@ -640,13 +635,13 @@ class AgentRuntime:
     # ------------------------------------------------------------------ time
     def slot_at(self, timestamp: int) -> int:
         """The slot running at ``timestamp``."""
-        return (timestamp - self.epoch) // self.slot_seconds
+        return self.calendar.slot_of(timestamp)
 
     def slot_start(self, slot: int) -> int:
-        return self.epoch + slot * self.slot_seconds
+        return self.calendar.start(slot)
 
     def gate_closure(self, slot: int) -> int:
-        return self.slot_start(slot) + self.slot_seconds + self.settlement_seconds
+        return self.calendar.gate_closure(slot)
 
     # ------------------------------------------------------------------ prices
     def tick_for(self, price_per_kwh: float) -> int:
@@ -655,13 +650,13 @@ class AgentRuntime:
         return min(max(tick, 0), self.max_tick)
 
     def price_of(self, tick: int) -> int:
-        return self.price_floor + tick * self.tick_size
+        return self.params.price(tick)
 
     def _unit(self) -> float:
         """Payment base units per EUR (the token's decimals, read once)."""
         if not hasattr(self, "_unit_cache"):
-            decimals = int(self._read(lambda: self.chain.payment.call("decimals")))
-            self._unit_cache = float(10**decimals)
+            decimals = self._read(self.chain.payment.decimals)
+            self._unit_cache = float(base_units_per_eur(decimals))
         return self._unit_cache
 
     def _range(self, forecast: SlotForecast | None) -> tuple[float, float]:
@@ -677,12 +672,12 @@ class AgentRuntime:
         """The chain's market with prices in micro-EUR per kWh (the simulator's unit), with the
         fee in force now."""
         scale = MICRO_EUR / self._unit()
-        raw = self._read(lambda: self.market.call("params"))
+        now = self._read(self.market.params)
         return MarketParams(
             price_floor=round(self.price_floor * scale),
             tick_size=max(1, round(self.tick_size * scale)),
             max_tick=self.max_tick,
-            fee_bps=int(raw[6]) if len(raw) > 6 else 0,
+            fee_bps=now.fee_bps,
         )
 
     def _frac(self, tick: int, low: float, high: float) -> float:
@@ -693,64 +688,55 @@ class AgentRuntime:
     # ------------------------------------------------------------------ reads
     def _read(self, fn: Callable[[], _T]) -> _T:
         """``fn()`` with retries and exponential backoff on connection errors."""
-        wait = self.backoff
-        for attempt in range(1, self.retries + 1):
-            try:
-                return fn()
-            except RPC_ERRORS as exc:
-                if attempt == self.retries:
-                    raise AgentRuntimeError(
-                        f"the node did not answer after {self.retries} attempts: "
-                        f"{type(exc).__name__}: {exc}"
-                    ) from None
-                self._log("rpc_retry", attempt=attempt, error=f"{type(exc).__name__}: {exc}")
-                self._sleep(wait)
-                wait *= 2
-        raise AssertionError("unreachable")
 
-    def delegation(self, now: int) -> DelegationView:
+        def retrying(attempt: int, exc: BaseException, _delay: float) -> None:
+            self._log("rpc_retry", attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+
+        try:
+            return self.backoff.call(fn, RPC_ERRORS, sleep=self._sleep, on_retry=retrying)
+        except RPC_ERRORS as exc:
+            raise AgentRuntimeError(
+                f"the node did not answer after {self.backoff.attempts} attempts: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+
+    def delegation(self, now: int) -> Delegation:
         """The agent's delegation (raises :class:`AgentRuntimeError` if absent or expired)."""
-        raw = self._read(lambda: self.market.call("delegation", self.owner, self.agent))
-        budget, max_buy, min_sell, expiry, day, spent = (int(v) for v in raw)
-        if expiry == 0:
+        found = self._read(lambda: self.market.delegation(self.owner, self.agent, now))
+        if found is None:
             raise AgentRuntimeError(
                 f"{self.owner} has not authorized agent {self.agent} on market "
                 f"{self.market.address} (or revoked it): `enerwise wallet agent grant` first"
             )
-        if expiry <= now:
+        if found.expiry <= now:
             raise AgentRuntimeError(
                 f"the delegation of agent {self.agent} expired at "
-                f"{datetime.fromtimestamp(expiry, UTC).isoformat()}"
+                f"{datetime.fromtimestamp(found.expiry, UTC).isoformat()}"
             )
-        return DelegationView(
-            budget_per_day=budget,
-            max_buy_tick=max_buy,
-            min_sell_tick=min_sell,
-            expiry=expiry,
-            spent_today=spent if day == now // 86_400 else 0,
-        )
+        return found
 
-    def _clearing(self, slot: int) -> tuple[Any, ...]:
-        return tuple(self._read(lambda: self.market.call("clearing", slot)))
+    def _clearing(self, slot: int) -> SlotClearing:
+        return self._read(lambda: self.market.clearing(slot))
 
     def market_snapshot(self, slot: int, low: float, high: float) -> MarketSnapshot:
         """Recent public results before ``slot``, as fractions of ``low..high``."""
         recent: list[float] = []
-        last: tuple[Any, ...] | None = None
+        last: SlotClearing | None = None
         for s in range(slot - RECENT_SLOTS, slot):
             record = self._clearing(s) if s >= 0 else None
-            if record is None or not record[0] or int(record[1]) == 0:
+            if record is None or not record.traded:
                 recent.append(-1.0)
             else:
-                recent.append(self._frac(int(record[2]), low, high))
-            if record is not None and record[0]:
+                recent.append(self._frac(record.clearing_tick, low, high))
+            if record is not None and record.cleared:
                 last = record
         if last is None:
             return MarketSnapshot(recent=tuple(recent))
-        _, _, _, b_tick, b_filled, b_total, s_tick, s_filled, s_total = (int(v) for v in last)
-        bid = self._frac(b_tick, low, high) if b_total > b_filled else -1.0
-        ask = self._frac(s_tick, low, high) if s_total > s_filled else -1.0
-        imbalance = ((b_total - b_filled) - (s_total - s_filled)) / 1000.0
+        buy, sell = last.buy_marginal, last.sell_marginal
+        bid = self._frac(buy.tick, low, high) if buy.level_wh > buy.allocated_wh else -1.0
+        ask = self._frac(sell.tick, low, high) if sell.level_wh > sell.allocated_wh else -1.0
+        unfilled_buy = buy.level_wh - buy.allocated_wh
+        imbalance = (unfilled_buy - (sell.level_wh - sell.allocated_wh)) / 1000.0
         return MarketSnapshot(tuple(recent), bid, ask, imbalance)
 
     def visible_book(self, slot: int) -> tuple[Order, ...]:
@@ -758,10 +744,9 @@ class AgentRuntime:
         the cancelled ids, without the owner's own orders (ids as decimal strings)."""
         if slot < 0:
             return ()
+        events = EventReader(self.market, backoff=ONE_TRY)
         logs = self._read(
-            lambda: self.market.contract.events.OrderPlaced().get_logs(
-                from_block=self.book_from_block, argument_filters={"slot": slot}
-            )
+            lambda: events.read("OrderPlaced", self.book_from_block, filters={"slot": slot})
         )
         placed: dict[int, Any] = {}
         for log in logs:
@@ -772,8 +757,8 @@ class AgentRuntime:
         for i in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[i : i + _IDS_PER_QUERY]
             cancelled = self._read(
-                lambda c=chunk: self.market.contract.events.OrderCancelled().get_logs(  # type: ignore[misc]
-                    from_block=self.book_from_block, argument_filters={"orderId": c}
+                lambda c=chunk: events.read(  # type: ignore[misc]
+                    "OrderCancelled", self.book_from_block, filters={"orderId": c}
                 )
             )
             for log in cancelled:
@@ -842,10 +827,10 @@ class AgentRuntime:
 
     def _find_order(self, slot: int, order: dict[str, Any]) -> int | None:
         """The id of the agent's order matching ``order`` on chain, if it exists."""
+        events = EventReader(self.market, backoff=ONE_TRY)
         logs = self._read(
-            lambda: self.market.contract.events.OrderPlaced().get_logs(
-                from_block=int(order["block"]),
-                argument_filters={"owner": self.owner, "slot": slot},
+            lambda: events.read(
+                "OrderPlaced", int(order["block"]), filters={"owner": self.owner, "slot": slot}
             )
         )
         known = {
@@ -870,7 +855,7 @@ class AgentRuntime:
         return None
 
     # ------------------------------------------------------------------ deciding
-    def _decide(self, now: int, delegation: DelegationView, report: StepReport) -> None:
+    def _decide(self, now: int, delegation: Delegation, report: StepReport) -> None:
         slot = self.slot_at(now) + 1
         existing = self.state.slot(slot)
         if existing is not None:
@@ -955,7 +940,7 @@ class AgentRuntime:
         return metered_wh(power, surplus), float(power), float(soc)
 
     def _retry_unsent(
-        self, slot: int, entry: dict[str, Any], now: int, d: DelegationView, report: StepReport
+        self, slot: int, entry: dict[str, Any], now: int, d: Delegation, report: StepReport
     ) -> None:
         for order in entry["orders"]:
             if order["status"] == "unsent":
@@ -973,7 +958,7 @@ class AgentRuntime:
 
     # ------------------------------------------------------------------ placing
     def _check(
-        self, slot: int, is_buy: bool, tick: int, qty: int, now: int, d: DelegationView
+        self, slot: int, is_buy: bool, tick: int, qty: int, now: int, d: Delegation
     ) -> tuple[int, int, str | None, list[str]]:
         """``(tick, qty, refusal reason, adjustments)`` under the contract's rules."""
         notes: list[str] = []
@@ -990,18 +975,18 @@ class AgentRuntime:
         if is_buy:
             price = self.price_of(tick)
             remaining = d.remaining()
-            balance = int(self._read(lambda: self.market.call("balanceOf", self.owner)))
+            balance = self._read(lambda: self.market.balance_of(self.owner))
             affordable = min(remaining, balance)
-            if _cost(qty, price) > affordable:
-                fit = affordable * 1000 // price if price else qty
-                while fit > 0 and _cost(fit, price) > affordable:
+            if buy_escrow(qty, price) > affordable:
+                fit = affordable * WH_PER_KWH // price if price else qty
+                while fit > 0 and buy_escrow(fit, price) > affordable:
                     fit -= 1
                 if fit < self.min_order_wh:
                     why = (
-                        f"budget: {_cost(qty, price)} needed, {remaining} of "
+                        f"budget: {buy_escrow(qty, price)} needed, {remaining} of "
                         f"{d.budget_per_day} left today"
                         if remaining <= balance
-                        else f"owner's vault holds {balance}, {_cost(qty, price)} needed"
+                        else f"owner's vault holds {balance}, {buy_escrow(qty, price)} needed"
                     )
                     return tick, qty, why, notes
                 notes.append(f"quantity cut from {qty} to {fit} Wh to fit the budget/balance")
@@ -1018,7 +1003,7 @@ class AgentRuntime:
         tick: int,
         qty: int,
         now: int,
-        d: DelegationView,
+        d: Delegation,
         report: StepReport,
     ) -> None:
         side = "buy" if is_buy else "sell"
@@ -1044,7 +1029,7 @@ class AgentRuntime:
         entry["orders"].append(order)
         self.state.save()  # the intent is durable before anything is sent
         self._log("intent", slot=slot, **_fields(order))
-        request = self.market.request("placeOrder", self.owner, slot, is_buy, tick, qty)
+        request = self.market.place_order(self.owner, slot, is_buy, tick, qty)
         try:
             receipt = self._send(request)
         except TransactionRevertedError as exc:
@@ -1098,7 +1083,7 @@ class AgentRuntime:
         )
         return tick
 
-    def _place_late_buys(self, now: int, delegation: DelegationView, report: StepReport) -> None:
+    def _place_late_buys(self, now: int, delegation: Delegation, report: StepReport) -> None:
         """Place book policies' buy plans in the late window, at the best response."""
         for key, entry in list(self.state.slots.items()):
             slot = int(key)
@@ -1120,7 +1105,7 @@ class AgentRuntime:
         """Offer planned exports of ended slots whose tokens the vault now holds (book
         policies: in the late window, at the best response)."""
         current = self.slot_at(now)
-        delegation: DelegationView | None = None
+        delegation: Delegation | None = None
         for key, entry in list(self.state.slots.items()):
             slot = int(key)
             plan = int(entry.get("sell_plan_wh", 0))
@@ -1131,12 +1116,8 @@ class AgentRuntime:
             offered = _offered_wh(entry, "sell")
             if offered >= plan:
                 continue
-            held = int(
-                self._read(
-                    lambda s=slot: self.market.call(  # type: ignore[misc]
-                        "energyBalanceOf", self.owner, s
-                    )
-                )
+            held = self._read(
+                lambda s=slot: self.market.energy_balance_of(self.owner, s)  # type: ignore[misc]
             )
             qty = min(plan - offered, held)
             if qty < self.min_order_wh:
@@ -1159,11 +1140,11 @@ class AgentRuntime:
         ids: list[int] = []
         orders: dict[int, dict[str, Any]] = {}
         for slot, placed in sorted(by_slot.items()):
-            if not self._clearing(slot)[0]:
+            if not self._clearing(slot).cleared:
                 if not self.clear_slots:
                     continue
                 try:
-                    self._send(self.market.request("clear", slot))
+                    self._send(self.market.clear(slot))
                     report.cleared.append(slot)
                     self._log("cleared", slot=slot)
                 except TransactionRevertedError as exc:
@@ -1179,7 +1160,7 @@ class AgentRuntime:
         if not ids:
             return
         try:
-            receipt = self._send(self.market.request("claimBatch", ids))
+            receipt = self._send(self.market.claim_batch(ids))
         except SEND_ERRORS as exc:
             report.errors.append(f"claim {ids}: {type(exc).__name__}: {exc}")
             self._log("claim_error", order_ids=ids, error=str(exc))
@@ -1211,15 +1192,14 @@ class AgentRuntime:
         """Orders someone else claimed (the contract deleted them) are done, not retried."""
         changed = False
         for order_id, order in orders.items():
-            stored = self._read(lambda i=order_id: self.market.call("order", i))  # type: ignore[misc]
-            if str(stored[0]) == _ZERO:
+            stored = self._read(lambda i=order_id: self.market.order(i))  # type: ignore[misc]
+            if stored is None:
                 order["status"] = "claimed"
                 changed = True
         if changed:
             self.state.save()
 
 
-_ZERO = "0x0000000000000000000000000000000000000000"
 _IDS_PER_QUERY = 200
 """Order ids per ``OrderCancelled`` log query (one topic list each)."""
 
@@ -1231,11 +1211,6 @@ def _offered_wh(entry: dict[str, Any], side: str) -> int:
         for o in entry["orders"]
         if o["side"] == side and o["status"] in ("intent", "placed", "claimed")
     )
-
-
-def _cost(qty_wh: int, price: int) -> int:
-    """Buy escrow: ``ceil(qty * price / 1000)`` as the contract computes it."""
-    return -(-qty_wh * price // 1000)
 
 
 def _fields(order: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,15 @@ may also want to catch by their built-in kind inherit from it too (web3.py does 
     ChainError
     ├── CompileError                 the compiler rejected the sources (file:line: message)
     ├── ToolchainMissingError        node / solc-js / anvil are not installed (run `make setup`)
-    ├── RpcUnreachableError          a JSON-RPC endpoint did not answer (names the URL)
+    ├── RpcError (ConnectionError)   a JSON-RPC call failed: no answer, or an error answer
+    │   ├── RpcUnreachableError      a JSON-RPC endpoint did not answer (names the URL)
+    │   └── RangeTooLargeError       the node refused an eth_getLogs range (read fewer blocks)
     ├── LocalChainError              starting, finding or stopping the local anvil failed
     ├── DeploymentError              a deployment file is missing, stale or does not match code
-    └── ContractRevertError          a call or transaction reverted (decoded custom error)
+    ├── ContractRevertError          a call or transaction reverted (decoded custom error)
+    ├── AbiMismatchError (ValueError) the ABI lacks a function, event or field asked for, or an
+    │                                answer does not fit it
+    └── EnergyChainError             the protocol client's own (``energychain.errors``)
 """
 
 from __future__ import annotations
@@ -33,7 +38,15 @@ class ToolchainMissingError(ChainError, FileNotFoundError):
     """A tool installed by ``make setup`` (node, solc-js, anvil) cannot be found."""
 
 
-class RpcUnreachableError(ChainError, ConnectionError):
+class RpcError(ChainError, ConnectionError):
+    """A JSON-RPC call failed: the node is unreachable or answered with an error."""
+
+
+class RangeTooLargeError(RpcError):
+    """The node refused an ``eth_getLogs`` range (too many results, too long, timed out)."""
+
+
+class RpcUnreachableError(RpcError):
     """No JSON-RPC node answered at ``url``."""
 
     def __init__(self, url: str, reason: str = "") -> None:
@@ -48,6 +61,10 @@ class LocalChainError(ChainError):
 
 class DeploymentError(ChainError):
     """A deployment record is missing or does not match the chain."""
+
+
+class AbiMismatchError(ChainError, ValueError):
+    """The ABI has no such function, event or field, or an answer does not fit it."""
 
 
 class ContractRevertError(ChainError):

@@ -19,15 +19,14 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from chain.errors import LocalChainError, ToolchainMissingError
+from chain.errors import LocalChainError, RpcError, ToolchainMissingError
 from chain.paths import ANVIL_BIN, run_dir
+from chain.retry import Backoff
 
 LOCAL_CHAIN_ID = 31337
 #: anvil's default mnemonic "test test ... junk", account 0: a well-known key, local chains only.
@@ -56,16 +55,14 @@ def free_port() -> int:
 
 
 def rpc_request(url: str, method: str, params: list[Any] | None = None, timeout: float = 2) -> Any:
-    """One JSON-RPC call with the standard library (no web3 needed to probe a node)."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
-    request = urllib.request.Request(
-        url, data=body.encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        answer = json.loads(response.read())
-    if "error" in answer:
-        raise LocalChainError(f"{method} failed: {answer['error']}")
-    return answer["result"]
+    """One JSON-RPC call, tried once (a probe: no web3 needed); :class:`RpcError` if it fails."""
+    from chain.rpc import JsonRpcClient  # httpx: only when a node is probed
+
+    client = JsonRpcClient(url, timeout=timeout, backoff=Backoff(attempts=1))
+    try:
+        return client.request(method, params or [])
+    finally:
+        client.close()
 
 
 @dataclass(frozen=True)
@@ -169,7 +166,7 @@ def start_anvil(
             try:
                 rpc_request(url, "eth_chainId", timeout=0.5)
                 return node
-            except (urllib.error.URLError, ConnectionError, OSError):
+            except (RpcError, OSError):
                 time.sleep(0.05)
         node.stop()
         if port is not None:

@@ -9,6 +9,7 @@ from eth_abi.abi import decode
 from eth_abi.exceptions import DecodingError
 from eth_utils.abi import function_signature_to_4byte_selector
 
+from chain.abi_types import type_string
 from chain.errors import ContractRevertError
 
 _PANIC_CODES = {
@@ -23,14 +24,6 @@ _PANIC_CODES = {
 }
 
 
-def _canonical_type(item: dict[str, Any]) -> str:
-    kind: str = item["type"]
-    if kind.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in item["components"])
-        return f"({inner}){kind[len('tuple') :]}"
-    return kind
-
-
 class RevertDecoder:
     """Maps 4-byte selectors to error names and argument types; call it with revert data."""
 
@@ -43,12 +36,17 @@ class RevertDecoder:
             for item in abi:
                 if item.get("type") != "error":
                     continue
-                types = [_canonical_type(i) for i in item.get("inputs", [])]
+                types = [type_string(i) for i in item.get("inputs", [])]
                 signature = f"{item['name']}({','.join(types)})"
                 self._errors[function_signature_to_4byte_selector(signature)] = (
                     item["name"],
                     types,
                 )
+
+    def error_name(self, selector: bytes) -> str | None:
+        """The custom error a 4-byte ``selector`` names (as ``ReadingRejected.reason`` holds it)."""
+        known = self._errors.get(bytes(selector[:4]))
+        return known[0] if known else None
 
     def __call__(self, data: bytes) -> ContractRevertError | None:
         if len(data) < 4:

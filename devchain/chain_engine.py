@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chain.deploy import MarketSettings
 from devchain.sandbox import Claimed, Participant, Sandbox
+from energychain.deploy import MarketSettings
 from market.clearing import ClearingRecord, MarketParams, Order, OrderOutcome, Side
 from market.errors import MarketError
 
@@ -23,10 +23,6 @@ CHAIN_MAX_TICK = 4_095
 
 class ChainEngineError(MarketError):
     """The book cannot run on chain, or the chain paid out what its events do not say."""
-
-
-def _ceil_div(numerator: int, denominator: int) -> int:
-    return -(-numerator // denominator)
 
 
 def settle_on_chain(
@@ -65,7 +61,7 @@ def _settle(
     for account, order in zip(accounts, orders, strict=True):
         is_buy = order.side is Side.BUY
         if is_buy:
-            escrow = _ceil_div(order.qty_wh * params.price(order.tick), 1000)
+            escrow = params.buy_escrow(order.qty_wh, order.tick)
             sandbox.fund_payment(account, escrow)
             requests = []
         else:
@@ -97,8 +93,8 @@ def _outcome(
 ) -> OrderOutcome:
     """The order's outcome from its account's vault balances after the claim."""
     market = sandbox.contracts.market
-    money = int(market.call("balanceOf", account.address))
-    energy = int(market.call("energyBalanceOf", account.address, slot))
+    money = market.balance_of(account.address)
+    energy = market.energy_balance_of(account.address, slot)
     if order.side is Side.BUY:
         result = OrderOutcome(
             order_id=order.id,

@@ -23,15 +23,17 @@ from web3.types import TxReceipt
 
 from chain.compiler import compile_contracts
 from chain.connection import connect, in_process_chain, in_process_keys
-from chain.contracts import EnergyChain, revert_decoder
-from chain.deploy import Deployment, MarketSettings, deploy_energychain
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
 from chain.reverts import RevertDecoder
 from devchain.control import DevChain
-from market.clearing import ClearingRecord, MarginalLevel, MarketParams
+from energychain.calendar import SlotCalendar
+from energychain.contracts import revert_decoder
+from energychain.deploy import Deployment, EnergyChain, MarketSettings, deploy_energychain
+from energychain.market import OrderSpec
+from energychain.meter_reading import Domain, MeterReading
+from market.clearing import ClearingRecord, MarketParams
 from wallet.signer import LocalKeySigner, Signer
 from wallet.transactions import TransactionSender, TxRequest
-from wallet.typed_data import meter_reading_typed_data
 
 #: Gas limits for calls whose cost does not depend on the state (no estimate needed).
 GAS_ERC20 = 120_000
@@ -92,6 +94,7 @@ class Sandbox:
     contracts: EnergyChain = field(init=False)
     dev: DevChain = field(init=False)
     params: MarketParams = field(init=False)
+    calendar: SlotCalendar = field(init=False)
 
     def __post_init__(self) -> None:
         # Keys and meter ids of throwaway accounts on a dev chain: reproducible on purpose
@@ -99,15 +102,11 @@ class Sandbox:
         self._rng = random.Random(self.seed)
         self.contracts = self.deployment.contracts(self.w3)
         self.dev = DevChain(self.w3)
-        on_chain = self.contracts.market.call("params")
-        self.params = MarketParams(
-            price_floor=int(on_chain[0]),
-            tick_size=int(on_chain[1]),
-            max_tick=int(on_chain[2]),
-            fee_bps=int(on_chain[6]),
-        )
-        self.epoch = int(self.contracts.registry.call("epoch"))
-        self.slot_seconds = int(self.contracts.registry.call("slotSeconds"))
+        self.params = self.contracts.market.params()
+        self.calendar = self.contracts.market.calendar(self.params)
+        self.epoch = self.calendar.epoch
+        self.slot_seconds = self.calendar.slot_seconds
+        self.domain = Domain(self.deployment.chain_id, self.contracts.registry.address)
 
     # ------------------------------------------------------------------ set-up
     @classmethod
@@ -169,13 +168,13 @@ class Sandbox:
 
     # ------------------------------------------------------------------ time
     def slot_start(self, slot: int) -> int:
-        return self.epoch + slot * self.slot_seconds
+        return self.calendar.start(slot)
 
     def current_slot(self) -> int:
-        return (self.dev.now() - self.epoch) // self.slot_seconds
+        return self.calendar.slot_of(self.dev.now())
 
     def gate_closure(self, slot: int) -> int:
-        return int(self.contracts.market.call("gateClosure", slot))
+        return self.calendar.gate_closure(slot)
 
     def advance_to(self, timestamp: int) -> None:
         """Mine a block at ``timestamp`` unless the chain is already there."""
@@ -192,13 +191,8 @@ class Sandbox:
         registry = self.contracts.registry
         self.admin.send_batch(
             [
-                registry.request(
-                    "registerMeter",
-                    m.meter_id,
-                    m.owner,
-                    m.signer.address,
-                    capacity_wh,
-                    gas=GAS_REGISTER_METER,
+                registry.register_meter(
+                    m.meter_id, m.owner, m.signer.address, capacity_wh, gas=GAS_REGISTER_METER
                 )
                 for m in meters
             ]
@@ -213,17 +207,10 @@ class Sandbox:
         meter.import_wh += import_wh
         meter.export_wh += export_wh
         meter.last_timestamp = timestamp
-        typed = meter_reading_typed_data(
-            self.deployment.chain_id,
-            self.contracts.registry.address,
-            meter.meter_id,
-            meter.seq,
-            timestamp,
-            meter.import_wh,
-            meter.export_wh,
+        reading = MeterReading(
+            meter.meter_id, meter.seq, timestamp, meter.import_wh, meter.export_wh
         )
-        reading = (meter.meter_id, meter.seq, timestamp, meter.import_wh, meter.export_wh)
-        return reading, meter.signer.sign_typed_data(typed)
+        return reading.as_tuple(), meter.signer.sign_typed_data(reading.typed_data(self.domain))
 
     def submit_readings(
         self,
@@ -233,8 +220,7 @@ class Sandbox:
     ) -> list[TxReceipt]:
         """Relay signed readings from the admin account in batches of ``chunk``."""
         requests = [
-            self.contracts.registry.request(
-                "submitReadings",
+            self.contracts.registry.submit_readings(
                 [r for r, _ in part],
                 [s for _, s in part],
                 archive_cid,
@@ -266,9 +252,9 @@ class Sandbox:
         payment, market = self.contracts.payment, self.contracts.market
         participant.sender.send_batch(
             [
-                payment.request("mint", participant.address, amount, gas=GAS_ERC20),
-                payment.request("approve", market.address, amount, gas=GAS_ERC20),
-                market.request("deposit", amount, gas=GAS_DEPOSIT),
+                payment.mint(participant.address, amount, gas=GAS_ERC20),
+                payment.approve(market.address, amount, gas=GAS_ERC20),
+                market.deposit(amount, gas=GAS_DEPOSIT),
             ]
         )
 
@@ -278,13 +264,11 @@ class Sandbox:
 
     def deposit_energy_request(self, participant: Participant, slot: int, qty_wh: int) -> TxRequest:
         """The transfer of ``qty_wh`` slot tokens into the vault (credited to the sender)."""
-        return self.contracts.token.request(
-            "safeTransferFrom",
+        return self.contracts.token.transfer(
             participant.address,
             self.contracts.market.address,
             slot,
             qty_wh,
-            b"",
             gas=GAS_ERC1155_TRANSFER,
         )
 
@@ -292,21 +276,17 @@ class Sandbox:
     def order_request(
         self, owner: ChecksumAddress, slot: int, is_buy: bool, tick: int, qty_wh: int
     ) -> TxRequest:
-        return self.contracts.market.request(
-            "placeOrder", owner, slot, is_buy, tick, qty_wh, gas=GAS_PER_ORDER + 60_000
+        return self.contracts.market.place_order(
+            owner, slot, is_buy, tick, qty_wh, gas=GAS_PER_ORDER + 60_000
         )
 
-    def orders_request(
-        self, owner: ChecksumAddress, orders: Sequence[tuple[int, bool, int, int]]
-    ) -> TxRequest:
+    def orders_request(self, owner: ChecksumAddress, orders: Sequence[OrderSpec]) -> TxRequest:
         """``placeOrders`` for ``(slot, is_buy, tick, qty_wh)`` tuples."""
-        return self.contracts.market.request(
-            "placeOrders", owner, list(orders), gas=GAS_PER_ORDER * len(orders) + 100_000
+        return self.contracts.market.place_orders(
+            owner, orders, gas=GAS_PER_ORDER * len(orders) + 100_000
         )
 
-    def place_orders(
-        self, participant: Participant, orders: Sequence[tuple[int, bool, int, int]]
-    ) -> list[int]:
+    def place_orders(self, participant: Participant, orders: Sequence[OrderSpec]) -> list[int]:
         """Place ``(slot, is_buy, tick, qty_wh)`` orders in one transaction; their ids."""
         receipt = participant.sender.transact(self.orders_request(participant.address, orders))
         return self.placed_order_ids([receipt])
@@ -322,37 +302,19 @@ class Sandbox:
     def clear(self, slot: int) -> ClearingRecord:
         """Move past gate closure, clear ``slot`` and return its record as stored on chain."""
         self.advance_to(self.gate_closure(slot))
-        self.admin.transact(self.contracts.market.request("clear", slot, gas=2_000_000))
+        self.admin.transact(self.contracts.market.clear(slot, gas=2_000_000))
         return self.clearing_record(slot)
 
     def clearing_record(self, slot: int) -> ClearingRecord:
         """The contract's record of ``slot`` in the Python reference's shape."""
-        raw: Any = self.contracts.market.call("clearing", slot)
-        cleared, volume, tick, b_tick, b_filled, b_total, s_tick, s_filled, s_total = raw
-        if not cleared or volume == 0:
-            return ClearingRecord(
-                cleared=False,
-                volume_wh=0,
-                clearing_tick=0,
-                price_per_kwh=0,
-                buy_marginal=MarginalLevel(0, 0, 0),
-                sell_marginal=MarginalLevel(0, 0, 0),
-            )
-        return ClearingRecord(
-            cleared=True,
-            volume_wh=int(volume),
-            clearing_tick=int(tick),
-            price_per_kwh=self.params.price(int(tick)),
-            buy_marginal=MarginalLevel(int(b_tick), int(b_filled), int(b_total)),
-            sell_marginal=MarginalLevel(int(s_tick), int(s_filled), int(s_total)),
-        )
+        return self.contracts.market.clearing(slot).record(self.params)
 
     def claim(self, order_ids: Sequence[int], chunk: int = 100) -> list[Claimed]:
         """Claim every order (batches of ``chunk``) and return the ``OrderClaimed`` events."""
         market = self.contracts.market
         receipts = self.admin.send_batch(
             [
-                market.request("claimBatch", list(part), gas=GAS_PER_CLAIM * len(part) + 60_000)
+                market.claim_batch(part, gas=GAS_PER_CLAIM * len(part) + 60_000)
                 for part in _chunks(order_ids, chunk)
             ]
         )

@@ -1,14 +1,13 @@
 """Exceptions raised by the indexer (ingestion, storage, API, sign-in).
 
-Every exception derives from :class:`IndexerError` (itself a ``market.errors.MarketError``), so the
-CLI turns them into one line; the ones with a natural builtin kind inherit it too::
+Every exception derives from :class:`IndexerError`, so the CLI turns them into one line; the
+ones with a natural builtin kind inherit it too. A node that fails raises the chain layer's
+``chain.errors.RpcError`` (``RangeTooLargeError`` for a refused log range)::
 
-    IndexerError(MarketError)
+    IndexerError
     ├── IndexerConfigError(..., ValueError)      a setting, URL or deployment that cannot work
     ├── DatabaseSchemaError                      the database is not at the code's revision
     ├── ChainMismatchError                       the database indexes another chain/deployment
-    ├── RpcError(..., ConnectionError)           a JSON-RPC call failed (after retries)
-    │   └── RangeTooLargeError                   the node refused an eth_getLogs range
     ├── ReorgTooDeepError                        no stored block is on the canonical chain
     ├── ValueOutOfRangeError(..., OverflowError) an amount the database type cannot hold
     └── SiweError(..., ValueError)               a Sign-In with Ethereum message is refused
@@ -18,10 +17,8 @@ CLI turns them into one line; the ones with a natural builtin kind inherit it to
 
 from __future__ import annotations
 
-from market.errors import MarketError
 
-
-class IndexerError(MarketError):
+class IndexerError(Exception):
     """Root of every exception raised on purpose by ``indexer``."""
 
 
@@ -35,14 +32,6 @@ class DatabaseSchemaError(IndexerError):
 
 class ChainMismatchError(IndexerError):
     """The database already holds data of another chain id or other contract addresses."""
-
-
-class RpcError(IndexerError, ConnectionError):
-    """A JSON-RPC call failed: the node is unreachable or answered with an error."""
-
-
-class RangeTooLargeError(RpcError):
-    """The node refused an ``eth_getLogs`` range (too many results, too long, timed out)."""
 
 
 class ReorgTooDeepError(IndexerError):

@@ -17,9 +17,9 @@ from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from chain.abi_types import checksum, normalize, type_string
 from chain.artifacts import load_artifact
 from chain.errors import DeploymentError
 from indexer.errors import IndexerConfigError
@@ -38,49 +38,6 @@ ADDRESS_KEYS: dict[str, str] = {
     "registry": "registry",
     "market": "market",
 }
-
-
-@lru_cache(maxsize=65_536)
-def checksum(address: str) -> str:
-    """EIP-55 form of a 20-byte hex address (cached: the same few accounts recur)."""
-    return str(to_checksum_address(address))
-
-
-def _type_string(param: Mapping[str, Any]) -> str:
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(_type_string(c) for c in param["components"])
-        return f"({inner}){kind[5:]}"
-    return kind
-
-
-def _split_tuple(kind: str) -> list[str]:
-    """Component types of ``(t1,t2,...)`` (nested tuples kept whole)."""
-    parts: list[str] = []
-    depth, current = 0, ""
-    for char in kind[1:-1]:
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-            continue
-        depth += (char == "(") - (char == ")")
-        current += char
-    if current:
-        parts.append(current)
-    return parts
-
-
-def _normalize(kind: str, value: Any) -> Any:
-    if kind.startswith("(") and kind.endswith(")") and isinstance(value, tuple):
-        return tuple(_normalize(t, v) for t, v in zip(_split_tuple(kind), value, strict=True))
-    if kind == "address":
-        return checksum(value)
-    if kind.startswith("bytes") and isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if kind.endswith("[]") and isinstance(value, list | tuple):
-        inner = kind[:-2]
-        return [_normalize(inner, v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -144,7 +101,7 @@ class EventSpec:
             else:
                 values = abi_decode(self.data_types, data)
                 for (name, kind), value in zip(self.data, values, strict=True):
-                    args[name] = _normalize(kind, value)
+                    args[name] = normalize(kind, value)
         return args
 
 
@@ -268,13 +225,13 @@ class EventCatalog:
                 if item.get("type") != "event" or item.get("anonymous"):
                     continue
                 inputs = item["inputs"]
-                signature = f"{item['name']}({','.join(_type_string(i) for i in inputs)})"
+                signature = f"{item['name']}({','.join(type_string(i) for i in inputs)})"
                 spec = EventSpec(
                     contract=role,
                     name=str(item["name"]),
                     topic0=keccak(text=signature),
-                    indexed=tuple((i["name"], _type_string(i)) for i in inputs if i["indexed"]),
-                    data=tuple((i["name"], _type_string(i)) for i in inputs if not i["indexed"]),
+                    indexed=tuple((i["name"], type_string(i)) for i in inputs if i["indexed"]),
+                    data=tuple((i["name"], type_string(i)) for i in inputs if not i["indexed"]),
                 )
                 catalog.specs[(address, spec.topic0)] = spec
         return catalog

@@ -34,20 +34,16 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
+from chain.errors import RangeTooLargeError, RpcError
+from chain.retry import Backoff
+from chain.rpc import BlockHeader, JsonRpcClient
 from indexer import metrics, store
 from indexer.db.migrate import check_schema
-from indexer.errors import (
-    IndexerConfigError,
-    RangeTooLargeError,
-    ReorgTooDeepError,
-    RpcError,
-    ValueOutOfRangeError,
-)
+from indexer.errors import IndexerConfigError, ReorgTooDeepError, ValueOutOfRangeError
 from indexer.events import ChainEvent, EventCatalog
 from indexer.handlers import RangeApplier, jsonable_args
 from indexer.live import TOPIC_OF, LiveEvent, NullPublisher, Publisher
 from indexer.market_info import MarketInfo, read_market_info
-from indexer.rpc import Backoff, BlockHeader, JsonRpcClient
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,12 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from chain.retry import Backoff
+
 logger = logging.getLogger(__name__)
+
+#: Reconnects of the Redis relay: 0.2 s doubling up to 5 s.
+RELAY_BACKOFF = Backoff(base=0.2, cap=5.0, jitter=0.0)
 
 DEFAULT_CHANNEL = "enerwise:live"
 
@@ -212,14 +217,14 @@ class RedisRelay:
         import redis.asyncio as aioredis
         from redis.exceptions import RedisError
 
-        delay = 0.2
+        failures = 0
         while True:
             client = aioredis.Redis.from_url(self.url)
             try:
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
                     self.ready.set()
-                    delay = 0.2
+                    failures = 0
                     async for message in pubsub.listen():
                         if message.get("type") != "message":
                             continue
@@ -231,11 +236,12 @@ class RedisRelay:
                         self.hub.publish([event])
             except (RedisError, OSError) as exc:
                 self.ready.clear()
+                delay = RELAY_BACKOFF.delay(failures)
+                failures += 1
                 logger.warning(
                     "Redis relay lost its connection (%s); retrying in %.1f s", exc, delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
             finally:
                 with contextlib.suppress(Exception):
                     await client.aclose()

@@ -1,29 +1,39 @@
 """The fixed facts of one EnergyChain deployment the indexer needs: slot clock and price grid.
 
-Read once from the contracts (``params()``, ``epoch()``, ``slotSeconds()``) when a database is
-first bound to a deployment, and stored with the indexer state, so the API never needs the node.
+Read once from the contracts (``params()``, ``epoch()``, ``slotSeconds()``, decoded by name from
+the market's ABI) when a database is first bound to a deployment, and stored with the indexer
+state, so the API never needs the node. The formulas are the protocol's: prices and escrow from
+:class:`market.clearing.MarketParams`, times from :class:`energychain.calendar.SlotCalendar`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
-from indexer.errors import IndexerConfigError, RpcError
-from indexer.rpc import JsonRpcClient
+from chain.abi_types import by_name, function_item, output_names
+from chain.artifacts import load_artifact
+from chain.calls import ContractReader
+from chain.errors import RpcError
+from chain.rpc import JsonRpcClient
+from energychain.calendar import NO_SLOT, SlotCalendar
+from energychain.records import market_params
+from indexer.errors import IndexerConfigError
+from market.clearing import MarketParams
 
-WH_PER_KWH = 1_000
-NO_SLOT = 2**256 - 1
-"""``ReadingAccepted.slot`` when nothing was attributed."""
+__all__ = ["NO_SLOT", "MarketInfo", "order_fields", "read_market_info"]
 
 
 @dataclass(frozen=True)
 class MarketInfo:
-    """Deployment facts: addresses, slot clock, market parameters (fee/treasury at deployment)."""
+    """Deployment facts: addresses, slot clock, market parameters (fee/treasury at deployment).
+
+    Stored flat as JSON with the indexer's state; :attr:`params` and :attr:`calendar` are the
+    protocol's types built from it.
+    """
 
     chain_id: int
     addresses: dict[str, str]
@@ -38,28 +48,48 @@ class MarketInfo:
     fee_bps: int
     treasury: str
 
+    @cached_property
+    def params(self) -> MarketParams:
+        """The market's parameters as at deployment (the fee may have changed since)."""
+        return MarketParams(
+            price_floor=self.price_floor,
+            tick_size=self.tick_size,
+            max_tick=self.max_tick,
+            fee_bps=self.fee_bps,
+            settlement_seconds=self.settlement_seconds,
+            open_ahead_seconds=self.open_ahead_seconds,
+            min_order_wh=self.min_order_wh,
+            treasury=self.treasury,
+        )
+
+    @cached_property
+    def calendar(self) -> SlotCalendar:
+        return SlotCalendar(
+            self.epoch, self.slot_seconds, self.settlement_seconds, self.open_ahead_seconds
+        )
+
     def price(self, tick: int) -> int:
         """``price_floor + tick * tick_size``: payment base units per kWh."""
-        return self.price_floor + tick * self.tick_size
+        return self.params.price(tick)
 
     def buy_escrow(self, qty_wh: int, tick: int) -> int:
         """``ceil(qty_wh * price(tick) / 1000)``, what a buy order locks."""
-        return -(-qty_wh * self.price(tick) // WH_PER_KWH)
+        return self.params.buy_escrow(qty_wh, tick)
 
     def slot_start(self, slot: int) -> int:
-        return self.epoch + slot * self.slot_seconds
+        return self.calendar.start(slot)
 
     def slot_end(self, slot: int) -> int:
-        return self.slot_start(slot + 1)
+        return self.calendar.end(slot)
 
     def gate_closure(self, slot: int) -> int:
-        return self.slot_end(slot) + self.settlement_seconds
+        return self.calendar.gate_closure(slot)
 
     def opens_at(self, slot: int) -> int:
-        return max(0, self.slot_start(slot) - self.open_ahead_seconds)
+        return self.calendar.opens_at(slot)
 
     def slot_of(self, timestamp: int) -> int:
-        return (timestamp - self.epoch) // self.slot_seconds
+        return self.calendar.slot_of(timestamp)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,13 +104,6 @@ def order_fields(order_id: int) -> tuple[int, int, int]:
     return order_id >> 192, (order_id >> 64) & 0xFFFF, order_id & 0xFFFF_FFFF_FFFF_FFFF
 
 
-_PARAMS_TYPES = ["(uint256,uint256,uint16,uint32,uint32,uint64,uint16,address)"]
-
-
-def _selector(signature: str) -> bytes:
-    return keccak(text=signature)[:4]
-
-
 def read_market_info(
     rpc: JsonRpcClient, chain_id: int, addresses: dict[str, str], start_block: int
 ) -> MarketInfo:
@@ -90,32 +113,32 @@ def read_market_info(
     after ``start_block`` are tried so the treasury is the one claims before any change used.
     A node without that history (pruned) answers for the latest block instead.
     """
-    market = addresses["market"]
+    abi = load_artifact("EnergyMarket").abi
+    market = ContractReader(rpc, addresses["market"], abi)
+    names = output_names(function_item(abi, "params")) or ()
     head = rpc.block_number()
-    answer: bytes | None = None
+    answer = b""
     for block in [*range(start_block, min(start_block + 8, head + 1)), head]:
         try:
-            answer = rpc.call(market, _selector("params()"), block)
+            answer = rpc.call(market.address, market.encode("params"), block)
         except RpcError:
             continue
         if answer:
             break
     if not answer:
-        raise IndexerConfigError(f"no EnergyMarket answers params() at {market}")
-    (params,) = abi_decode(_PARAMS_TYPES, answer)
-    (epoch,) = abi_decode(["uint64"], rpc.call(market, _selector("epoch()")))
-    (slot_seconds,) = abi_decode(["uint32"], rpc.call(market, _selector("slotSeconds()")))
+        raise IndexerConfigError(f"no EnergyMarket answers params() at {addresses['market']}")
+    params = market_params(by_name(names, market.decode("params", answer), "EnergyMarket.params"))
     return MarketInfo(
         chain_id=chain_id,
         addresses={k: str(to_checksum_address(v)) for k, v in addresses.items()},
-        epoch=int(epoch),
-        slot_seconds=int(slot_seconds),
-        price_floor=int(params[0]),
-        tick_size=int(params[1]),
-        max_tick=int(params[2]),
-        settlement_seconds=int(params[3]),
-        open_ahead_seconds=int(params[4]),
-        min_order_wh=int(params[5]),
-        fee_bps=int(params[6]),
-        treasury=str(to_checksum_address(params[7])),
+        epoch=int(market.call("epoch")),
+        slot_seconds=int(market.call("slotSeconds")),
+        price_floor=params.price_floor,
+        tick_size=params.tick_size,
+        max_tick=params.max_tick,
+        settlement_seconds=params.settlement_seconds,
+        open_ahead_seconds=params.open_ahead_seconds,
+        min_order_wh=params.min_order_wh,
+        fee_bps=params.fee_bps,
+        treasury=params.treasury,
     )

@@ -32,8 +32,8 @@ from indexer.db.models import (
     TokenTransfer,
     VaultEntry,
 )
-from indexer.market_info import WH_PER_KWH, MarketInfo
-from market.clearing import ClearingRecord, MarginalLevel, MarketParams, Side, outcome
+from indexer.market_info import MarketInfo
+from market.clearing import WH_PER_KWH, ClearingRecord, MarginalLevel, MarketParams, Side, outcome
 from market.clearing import Order as ClearingOrder
 
 SLOT_STATUSES = ("upcoming", "open", "closed", "cleared")
@@ -162,8 +162,8 @@ def list_slots(
     if after is not None:
         query = query.where(SlotSeen.slot < after if descending else SlotSeen.slot > after)
     if status is not None:
-        first_unclosed = (now - info.settlement_seconds - info.epoch) // info.slot_seconds
-        first_upcoming = (now + info.open_ahead_seconds - info.epoch) // info.slot_seconds + 1
+        first_unclosed = info.calendar.slot_of(now - info.settlement_seconds)
+        first_upcoming = info.calendar.slot_of(now + info.open_ahead_seconds) + 1
         if status == "cleared":
             query = query.where(c.slot.is_not(None))
         else:

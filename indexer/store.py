@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Connection, Engine, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from chain.rpc import BlockHeader
 from indexer.db.models import (
     CHAIN_DERIVED,
     AccountSeen,
@@ -34,7 +35,6 @@ from indexer.db.types import INT64_MAX, INT64_MIN, Amount
 from indexer.errors import ChainMismatchError, ValueOutOfRangeError
 from indexer.handlers import OrderFacts, RowBatch
 from indexer.market_info import MarketInfo
-from indexer.rpc import BlockHeader
 
 STATE_ID = 1
 TABLES: dict[str, Table] = dict(Base.metadata.tables)

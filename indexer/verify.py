@@ -22,8 +22,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from chain.calls import ContractReader
+from chain.rpc import JsonRpcClient
+from energychain.records import EnergyTotals
 from indexer import store
-from indexer.calls import ContractReader
 from indexer.db.models import (
     AccountSeen,
     Clearing,
@@ -41,7 +43,6 @@ from indexer.db.models import (
 from indexer.errors import IndexerConfigError
 from indexer.events import EventCatalog
 from indexer.handlers import ZERO_ADDRESS
-from indexer.rpc import JsonRpcClient
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ def _registry(conn: Any, registry: ContractReader, block: int, report: VerifyRep
     for (args,) in conn.execute(select(Event.args).where(Event.name == "EnergyUnattributed")):
         unattributed_export += int(args["exportWh"])
         unattributed_import += int(args["importWh"])
-    totals = registry.call("energyTotals", block=block)
+    totals = EnergyTotals.from_fields(registry.read("energyTotals", block=block))
     totals_ours = (
         int(attributed[0] or 0),
         int(attributed[1] or 0),
@@ -215,7 +216,12 @@ def _registry(conn: Any, registry: ContractReader, block: int, report: VerifyRep
         "registry totals",
         "(attributed export, import, unattributed export, import)",
         totals_ours,
-        tuple(int(x) for x in totals),
+        (
+            totals.attributed_export_wh,
+            totals.attributed_import_wh,
+            totals.unattributed_export_wh,
+            totals.unattributed_import_wh,
+        ),
     )
     meters = conn.execute(
         select(Meter.meter_id, Meter.owner, Meter.signer, Meter.capacity_wh_per_slot)

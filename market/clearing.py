@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import accumulate
+from typing import Any, ClassVar
 
 from market.errors import ClearingRecordError, MarketError, MarketParamsError, OrderError
 
@@ -45,6 +46,9 @@ BPS = 10_000
 
 WH_PER_KWH = 1_000
 """Prices are per kWh, quantities in Wh."""
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+"""The treasury of a market known only by its rule (no deployment)."""
 
 
 def _check_int(
@@ -76,25 +80,71 @@ class Side(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MarketParams:
-    """The fixed parameters of a market; the contract rejects any value outside these ranges.
+    """The parameters of a market, the ``MarketParams`` struct of the EnergyMarket contract.
+
+    The clearing rule needs the price grid and the fee; the contract's struct also holds the
+    order windows, the smallest order and the treasury (defaults here: the deployment
+    defaults, for markets known only by their rule). ``energychain`` reads the struct into this
+    type by field name, so a field the contract adds only needs adding here.
 
     Attributes:
         price_floor: price of tick 0, in base units of the payment token per kWh (>= 0).
         tick_size: price step between adjacent ticks, in base units per kWh (>= 1).
         max_tick: highest tick an order may use (0..65535).
         fee_bps: fee taken from each seller's gross, in basis points (0..10000).
+        settlement_seconds: after a slot ends, how long its orders are still accepted.
+        open_ahead_seconds: how long before a slot starts its orders are accepted.
+        min_order_wh: the smallest order quantity, Wh.
+        treasury: where the fees go.
     """
 
     price_floor: int
     tick_size: int
     max_tick: int
     fee_bps: int
+    settlement_seconds: int = 900
+    open_ahead_seconds: int = 86_400
+    min_order_wh: int = 10
+    treasury: str = ZERO_ADDRESS
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "price_floor",
+        "tick_size",
+        "max_tick",
+        "settlement_seconds",
+        "open_ahead_seconds",
+        "min_order_wh",
+        "fee_bps",
+        "treasury",
+    )
+    """Every field, as the struct orders them (``energychain`` still matches them by name)."""
 
     def __post_init__(self) -> None:
         _check_int("price_floor", self.price_floor, MarketParamsError, low=0)
         _check_int("tick_size", self.tick_size, MarketParamsError, low=1)
         _check_int("max_tick", self.max_tick, MarketParamsError, low=0, high=MAX_TICK)
         _check_int("fee_bps", self.fee_bps, MarketParamsError, low=0, high=BPS)
+        for name in ("settlement_seconds", "open_ahead_seconds", "min_order_wh"):
+            _check_int(name, getattr(self, name), MarketParamsError, low=0)
+        if not isinstance(self.treasury, str):
+            raise MarketParamsError(f"treasury must be an address str, got {self.treasury!r}")
+
+    def fields(self) -> dict[str, Any]:
+        """Every field by name (see :attr:`FIELDS`)."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def rule(self) -> MarketParams:
+        """Only what the clearing rule uses (price grid and fee), the rest at the defaults."""
+        return MarketParams(self.price_floor, self.tick_size, self.max_tick, self.fee_bps)
+
+    @property
+    def price_top(self) -> int:
+        """The price of ``max_tick``, the highest a buyer can bid."""
+        return self.price_floor + self.max_tick * self.tick_size
+
+    def buy_escrow(self, qty_wh: int, tick: int) -> int:
+        """What a buy of ``qty_wh`` at ``tick`` locks: ``ceil(qty_wh * price(tick) / 1000)``."""
+        return buy_escrow(qty_wh, self.price(tick))
 
     def price(self, tick: int) -> int:
         """Return ``price_floor + tick * tick_size``, the price per kWh of ``tick``.
@@ -183,6 +233,11 @@ class ClearingRecord:
     price_per_kwh: int
     buy_marginal: MarginalLevel
     sell_marginal: MarginalLevel
+
+    @classmethod
+    def not_cleared(cls) -> ClearingRecord:
+        """The record of a slot that did not clear (every field 0)."""
+        return _NOT_CLEARED
 
     def __post_init__(self) -> None:
         if not isinstance(self.cleared, bool):
@@ -359,7 +414,7 @@ def _marginal_level(
 def _buy_outcome(order: Order, record: ClearingRecord, params: MarketParams) -> OrderOutcome:
     """A buyer receives its fill and pays ``ceil(charged_wh * P / 1000)``; a rationed buyer
     receives ``floor(q*R/Q)`` Wh but is charged for ``ceil(q*R/Q)`` Wh."""
-    escrow = _ceil_div(order.qty_wh * params.price(order.tick), WH_PER_KWH)
+    escrow = params.buy_escrow(order.qty_wh, order.tick)
     marginal = record.buy_marginal
     if not record.cleared or order.tick < marginal.tick:
         received_wh = charged_wh = 0
@@ -404,6 +459,12 @@ def _sell_outcome(order: Order, record: ClearingRecord, params: MarketParams) ->
         escrow=order.qty_wh,
         refund=order.qty_wh - given_wh,
     )
+
+
+def buy_escrow(qty_wh: int, price_per_kwh: int) -> int:
+    """What a buy of ``qty_wh`` Wh at ``price_per_kwh`` locks (and the most it can pay):
+    ``ceil(qty_wh * price / 1000)``, rounded for the contract like every payment."""
+    return _ceil_div(qty_wh * price_per_kwh, WH_PER_KWH)
 
 
 def _pro_rata(qty_wh: int, marginal: MarginalLevel) -> tuple[int, int]:

@@ -6,27 +6,8 @@
 - :mod:`operations.admin`    pause, unpause, status with solvency check, clear due slots
 - :mod:`operations.roles`    grant / revoke / list AccessControl roles, checked before sending
 - :mod:`operations.health`   oracle health per meter (ok / late / silent) from index or chain
-- :mod:`operations.billing`  monthly per-household bills: one computation, reconciled, fed by
-  :mod:`operations.billing_chain` (``eth_getLogs``) or :mod:`operations.billing_indexer`
-  (the indexer's database; served at ``GET /v1/operator/billing``)
+- :mod:`operations.billing`  the community's monthly bill from the chain (the computation is
+  the shared :mod:`billing` package, which the indexer's API also serves)
+
+Errors: :mod:`operations.errors` (root ``OperatorError``).
 """
-
-from operations.errors import (
-    BillingError,
-    CommunityConfigError,
-    DeploymentMismatchError,
-    MeterError,
-    OperatorError,
-    PreflightError,
-    RoleMissingError,
-)
-
-__all__ = [
-    "BillingError",
-    "CommunityConfigError",
-    "DeploymentMismatchError",
-    "MeterError",
-    "OperatorError",
-    "PreflightError",
-    "RoleMissingError",
-]

@@ -6,11 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from chain.contracts import EnergyChain
-from chain.deploy import Deployment
+from energychain.deploy import Deployment, EnergyChain
+from energychain.events import EventReader
 from operations.context import Community, require_role
-from operations.events import fetch_events
-from operations.health import MeterHealth
+from operations.health import IndexSource, MeterHealth
 from operations.meters import health_of_meters
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
@@ -32,10 +31,10 @@ def set_paused(
         require_role(contracts, name, "PAUSER_ROLE", sender.address)
     changed: list[str] = []
     for name in names:
-        handle = getattr(contracts, name)
-        if bool(handle.call("paused")) == paused:
+        handle = contracts.market if name == "market" else contracts.registry
+        if handle.paused() == paused:
             continue
-        sender.transact(handle.request("pause" if paused else "unpause"))
+        sender.transact(handle.pause() if paused else handle.unpause())
         changed.append(name)
     return changed
 
@@ -44,12 +43,12 @@ def set_fee(community: Community, sender: TransactionSender) -> tuple[int, str] 
     """Bring the market's fee and treasury to the config's; None when they already match."""
     contracts = community.contracts()
     config = community.config
-    params = contracts.market.call("params")
-    current = (int(params[6]), str(params[7]))
+    params = contracts.market.params()
+    current = (params.fee_bps, params.treasury)
     if current == (config.fee_bps, config.treasury):
         return None
     require_role(contracts, "market", "DEFAULT_ADMIN_ROLE", sender.address)
-    sender.transact(contracts.market.request("setFee", config.fee_bps, config.treasury))
+    sender.transact(contracts.market.set_fee(config.fee_bps, config.treasury))
     return current
 
 
@@ -99,7 +98,7 @@ class MarketStatus:
 
 
 def _order_slots(contracts: EnergyChain, deployment: Deployment) -> set[int]:
-    events = fetch_events(contracts.market, "OrderPlaced", deployment.block_number)
+    events = EventReader(contracts.market).read("OrderPlaced", deployment.block_number)
     return {int(e["args"]["slot"]) for e in events}
 
 
@@ -111,20 +110,19 @@ def solvency(contracts: EnergyChain, deployment: Deployment) -> Solvency:
     """Net deposits per the vault's events against the market's token balances."""
     start = deployment.block_number
     market = contracts.market
-    paid_in = sum(int(e["args"]["amount"]) for e in fetch_events(market, "Deposited", start))
-    paid_out = sum(int(e["args"]["amount"]) for e in fetch_events(market, "Withdrawn", start))
+    events = EventReader(market)
+    paid_in = sum(int(e["args"]["amount"]) for e in events.read("Deposited", start))
+    paid_out = sum(int(e["args"]["amount"]) for e in events.read("Withdrawn", start))
     energy: dict[int, int] = defaultdict(int)
-    for e in fetch_events(market, "EnergyDeposited", start):
+    for e in events.read("EnergyDeposited", start):
         energy[int(e["args"]["slot"])] += int(e["args"]["amountWh"])
-    for e in fetch_events(market, "EnergyWithdrawn", start):
+    for e in events.read("EnergyWithdrawn", start):
         energy[int(e["args"]["slot"])] -= int(e["args"]["amountWh"])
     return Solvency(
         payment_vault=paid_in - paid_out,
-        payment_held=int(contracts.payment.call("balanceOf", market.address)),
+        payment_held=contracts.payment.balance_of(market.address),
         energy_vault=dict(energy),
-        energy_held={
-            slot: int(contracts.token.call("balanceOf", market.address, slot)) for slot in energy
-        },
+        energy_held={slot: contracts.token.balance_of(market.address, slot) for slot in energy},
     )
 
 
@@ -132,34 +130,34 @@ def market_status(
     community: Community,
     *,
     indexer_url: str | None = None,
-    database_url: str | None = None,
+    database: IndexSource | None = None,
     with_health: bool = True,
 ) -> MarketStatus:
     """Slots, pause state, solvency and oracle health (from the index when one is given)."""
     deployment = community.deployment()
     contracts = deployment.contracts(community.w3)
     now = _now(community)
-    slot_seconds = community.config.slot_seconds
+    calendar = contracts.market.calendar()
     open_slots: list[int] = []
     due: list[int] = []
     cleared = 0
     for slot in sorted(_order_slots(contracts, deployment)):
-        if bool(contracts.market.call("clearing", slot)[0]):
+        if contracts.market.clearing(slot).cleared:
             cleared += 1
-        elif now >= int(contracts.market.call("gateClosure", slot)):
+        elif now >= calendar.gate_closure(slot):
             due.append(slot)
         else:
             open_slots.append(slot)
     health, source = (
-        health_of_meters(community, indexer_url=indexer_url, database_url=database_url)
+        health_of_meters(community, indexer_url=indexer_url, database=database)
         if with_health
         else ([], "")
     )
     return MarketStatus(
         now=now,
-        current_slot=max(now - deployment.epoch, 0) // slot_seconds,
-        market_paused=bool(contracts.market.call("paused")),
-        registry_paused=bool(contracts.registry.call("paused")),
+        current_slot=max(calendar.slot_of(now), 0),
+        market_paused=contracts.market.paused(),
+        registry_paused=contracts.registry.paused(),
         open_slots=open_slots,
         due_slots=due,
         cleared_slots=cleared,
@@ -186,7 +184,7 @@ def clear_due(community: Community, sender: TransactionSender) -> list[ClearedSl
     done: list[ClearedSlot] = []
     for slot in status.due_slots:
         try:
-            receipt = sender.transact(contracts.market.request("clear", slot, gas=GAS_CLEAR))
+            receipt = sender.transact(contracts.market.clear(slot, gas=GAS_CLEAR))
         except TransactionRevertedError as exc:
             if getattr(exc.reason, "name", "") == "AlreadyCleared":
                 continue

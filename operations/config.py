@@ -28,7 +28,7 @@ from pydantic import (
 )
 from web3 import Web3
 
-from chain.deploy import MarketSettings
+from energychain.deploy import MarketSettings
 from operations.errors import CommunityConfigError
 
 #: Highest ``maxTick`` the market contract accepts (``MAX_TICK_LIMIT``).

@@ -8,15 +8,13 @@ from pathlib import Path
 from web3 import Web3
 
 from chain.connection import connect
-from chain.contracts import EnergyChain, revert_decoder
-from chain.deploy import Deployment, verify_deployment
+from energychain.access import Governed
+from energychain.contracts import revert_decoder
+from energychain.deploy import Deployment, EnergyChain, verify_deployment
 from operations.config import CommunityConfig, load_community
 from operations.errors import DeploymentMismatchError, PreflightError, RoleMissingError
 from wallet.signer import Signer
 from wallet.transactions import TransactionSender
-
-#: ``DEFAULT_ADMIN_ROLE`` of OpenZeppelin AccessControl.
-DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
 @dataclass
@@ -68,20 +66,18 @@ class Community:
         return TransactionSender(self.w3, signer, decode_revert=revert_decoder())
 
 
+def governed(contracts: EnergyChain, contract: str) -> Governed:
+    """The contract named ``registry`` or ``market`` (the two with roles and a pause switch)."""
+    return contracts.registry if contract == "registry" else contracts.market
+
+
 def role_id(contracts: EnergyChain, contract: str, role: str) -> bytes:
     """The bytes32 id of ``role`` (DEFAULT_ADMIN_ROLE, METER_ADMIN_ROLE, PAUSER_ROLE)."""
-    if role == "DEFAULT_ADMIN_ROLE":
-        return DEFAULT_ADMIN_ROLE
-    return bytes(getattr(contracts, contract).call(role))
+    return governed(contracts, contract).role_id(role)
 
 
 def has_role(contracts: EnergyChain, contract: str, role: str, account: str) -> bool:
-    handle = getattr(contracts, contract)
-    return bool(
-        handle.call(
-            "hasRole", role_id(contracts, contract, role), Web3.to_checksum_address(account)
-        )
-    )
+    return governed(contracts, contract).has_role(role, account)
 
 
 def require_role(contracts: EnergyChain, contract: str, role: str, account: str) -> None:

@@ -4,7 +4,7 @@ Order of work, so that a mistake never reaches the chain half-done:
 
 1. pre-flight (no transaction): chain id, payment token code and decimals, deployer balance,
    and whether a deployment is already recorded for this config;
-2. deploy (:func:`chain.deploy.deploy_energychain`) and record the deployment (addresses, code
+2. deploy (:func:`energychain.deploy.deploy_energychain`) and record the deployment (addresses, code
    hashes, settings, roles) next to the config at once, marked incomplete;
 3. grant the configured roles (and, if asked, drop the deployer's), mark the record complete;
 4. read every parameter and role back from the chain and compare with the config.
@@ -21,10 +21,13 @@ from typing import Any
 
 from web3 import Web3
 
-from chain.contracts import EnergyChain
-from chain.deploy import Deployment, deploy_energychain
+from chain.artifacts import load_artifact
+from chain.errors import ChainError
+from energychain.contracts import revert_decoder
+from energychain.deploy import Deployment, EnergyChain, deploy_energychain
+from energychain.tokens import PaymentToken
 from operations.config import DEPLOY_TEST_TOKEN, CommunityConfig
-from operations.context import Community, has_role, role_id
+from operations.context import Community, governed, has_role
 from operations.errors import DeploymentMismatchError, PreflightError
 from wallet.transactions import TransactionSender
 
@@ -81,22 +84,12 @@ def preflight(community: Community, sender: TransactionSender) -> list[str]:
 
 
 def _token_decimals(w3: Web3, token: str) -> int | None:
-    abi: list[dict[str, Any]] = [
-        {
-            "name": "decimals",
-            "type": "function",
-            "stateMutability": "view",
-            "inputs": [],
-            "outputs": [{"name": "", "type": "uint8"}],
-        }
-    ]
+    """``decimals()`` of an ERC-20 (the test token's ABI holds the standard views); None when
+    the contract does not answer it (not a usable ERC-20)."""
+    payment = PaymentToken(w3, load_artifact("TestEuro"), token, revert_decoder())
     try:
-        return int(
-            w3.eth.contract(address=Web3.to_checksum_address(token), abi=abi)
-            .functions.decimals()
-            .call()
-        )
-    except Exception:  # any failure means "not a usable ERC-20"
+        return payment.decimals()
+    except ChainError:
         return None
 
 
@@ -119,18 +112,18 @@ def expected_state(config: CommunityConfig) -> dict[str, Any]:
 
 def read_back(contracts: EnergyChain) -> dict[str, Any]:
     """Every parameter as the chain holds it (same keys as :func:`expected_state`)."""
-    p = contracts.market.call("params")
+    p = contracts.market.params()
     return {
-        "slot_seconds": int(contracts.registry.call("slotSeconds")),
-        "max_clock_skew_seconds": int(contracts.registry.call("maxClockSkewSeconds")),
-        "settlement_seconds": int(p[3]),
-        "open_ahead_seconds": int(p[4]),
-        "min_order_wh": int(p[5]),
-        "price_floor": int(p[0]),
-        "tick_size": int(p[1]),
-        "max_tick": int(p[2]),
-        "fee_bps": int(p[6]),
-        "treasury": Web3.to_checksum_address(p[7]),
+        "slot_seconds": contracts.registry.calendar().slot_seconds,
+        "max_clock_skew_seconds": contracts.registry.max_clock_skew(),
+        "settlement_seconds": p.settlement_seconds,
+        "open_ahead_seconds": p.open_ahead_seconds,
+        "min_order_wh": p.min_order_wh,
+        "price_floor": p.price_floor,
+        "tick_size": p.tick_size,
+        "max_tick": p.max_tick,
+        "fee_bps": p.fee_bps,
+        "treasury": p.treasury,
     }
 
 
@@ -144,14 +137,14 @@ def differences(
         if actual[key] != want:
             diffs.append(f"{key}: chain has {actual[key]}, config wants {want}")
     market = contracts.market
-    token = Web3.to_checksum_address(market.call("paymentToken"))
+    token = market.payment_token()
     if token != deployment.addresses["payment_token"]:
         diffs.append(f"payment_token: market pays in {token}, the record says another")
     if config.payment_token != DEPLOY_TEST_TOKEN and token != config.payment_token:
         diffs.append(f"payment_token: chain has {token}, config wants {config.payment_token}")
-    if Web3.to_checksum_address(market.call("registry")) != contracts.registry.address:
+    if market.registry_address() != contracts.registry.address:
         diffs.append("registry: the market is bound to another registry")
-    if Web3.to_checksum_address(market.call("energyToken")) != contracts.token.address:
+    if market.energy_token_address() != contracts.token.address:
         diffs.append("energy_token: the market trades another token")
     for contract, role, holder in ROLE_GRANTS:
         address = getattr(config.roles, holder)
@@ -247,10 +240,7 @@ def _grant_roles(
     for contract, role, holder in ROLE_GRANTS:
         address = getattr(config.roles, holder)
         if not has_role(contracts, contract, role, address):
-            handle = getattr(contracts, contract)
-            sender.transact(
-                handle.request("grantRole", role_id(contracts, contract, role), address)
-            )
+            sender.transact(governed(contracts, contract).grant_role(role, address))
             granted.append(f"{role} on the {contract} to {holder} {address}")
     return granted
 
@@ -264,9 +254,6 @@ def _renounce_deployer(
     for contract, role in dict.fromkeys((c, r) for c, r, _ in ROLE_GRANTS):  # unique, ordered
         if (contract, role) in keep or not has_role(contracts, contract, role, sender.address):
             continue
-        handle = getattr(contracts, contract)
-        sender.transact(
-            handle.request("renounceRole", role_id(contracts, contract, role), sender.address)
-        )
+        sender.transact(governed(contracts, contract).renounce_role(role, sender.address))
         renounced.append(f"{role} on the {contract}")
     return renounced

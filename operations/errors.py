@@ -8,8 +8,10 @@ ones a caller may also want to catch by their built-in kind inherit from that ki
     ├── PreflightError (ValueError)         a check before sending failed; nothing was sent
     ├── DeploymentMismatchError             the recorded deployment differs from the config/chain
     ├── RoleMissingError (PermissionError)  the signing key lacks the role an action needs
-    ├── MeterError (ValueError)             a meter id is taken, unknown or inactive; bad CSV row
-    └── BillingError (ValueError)           a month is malformed or holds no data
+    └── MeterError (ValueError)             a meter id is taken, unknown or inactive; bad CSV row
+
+A bill that cannot be made raises ``billing.errors.BillingError`` (billing is shared with the
+indexer's API).
 """
 
 from __future__ import annotations
@@ -41,7 +43,3 @@ class RoleMissingError(OperatorError, PermissionError):
 
 class MeterError(OperatorError, ValueError):
     """A meter cannot be added, rotated or deactivated (id taken, unknown, inactive, bad row)."""
-
-
-class BillingError(OperatorError, ValueError):
-    """A billing period is malformed or holds no data."""

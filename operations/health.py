@@ -9,13 +9,14 @@ against the chain's time (the latest block's timestamp):
 - ``inactive``: the meter was deactivated (no readings expected).
 
 Where the last reading comes from, best first: the indexer's API (``--indexer-url``), the
-indexer's database (``--database-url`` / ``ENERWISE_DATABASE_URL``), else the registry on chain
-(each meter's ``lastTimestamp``). An index bound to another deployment is refused, not used.
+indexer's database (``--database-url`` / ``ENERWISE_DATABASE_URL``: the command line hands in an
+:data:`IndexSource` reading it, so this package never imports the indexer), else the registry on
+chain (each meter's ``lastTimestamp``). An index bound to another deployment is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,37 +66,6 @@ def _check_same(kind: str, where: str, indexed: dict[str, Any], registry: str) -
         )
 
 
-def from_database(url: str, registry: str) -> tuple[list[LastReading], int]:
-    """Last readings from the indexer's database, and its checkpoint block time."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from indexer import queries, store
-    from indexer.db.engine import make_engine
-
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            state = store.read_state(conn)
-            if state is None:
-                raise IndexerMismatchError(f"the database {url} has indexed nothing yet")
-            _check_same("the database", url, dict(state["addresses"]), registry)
-            out: list[LastReading] = []
-            after: int | None = None
-            while True:
-                views, after = queries.list_meters(conn, after=after, limit=500)
-                out += [
-                    LastReading(v.meter_id.lower(), v.last_reading_time, v.reading_count)
-                    for v in views
-                ]
-                if after is None:
-                    break
-            return out, int(state["block_time"])
-    except SQLAlchemyError as exc:
-        raise OperatorError(f"--database-url: {str(exc).splitlines()[0]}") from None
-    finally:
-        engine.dispose()
-
-
 def from_api(base_url: str, registry: str, timeout: float = 10.0) -> tuple[list[LastReading], int]:
     """Last readings from the indexer's public API (``/v1/status``, ``/v1/meters``)."""
     import httpx
@@ -137,17 +107,20 @@ def _get(client: Any, path: str, params: dict[str, Any]) -> Any:
     return response.json()
 
 
+IndexSource = Callable[[str], list[LastReading]]
+"""Last readings from an index, given the community's registry address (refusing another's)."""
+
+
 def index_readings(
-    registry: str, *, indexer_url: str | None = None, database_url: str | None = None
+    registry: str, *, indexer_url: str | None = None, database: IndexSource | None = None
 ) -> tuple[dict[str, LastReading], str] | None:
     """Last readings per meter id from the configured index, and the source's name; None
     when no index is configured (the caller falls back to the chain)."""
     if indexer_url:
         found, _ = from_api(indexer_url, registry)
         return {r.meter_id: r for r in found}, f"indexer {indexer_url.rstrip('/')}"
-    if database_url:
-        found, _ = from_database(database_url, registry)
-        return {r.meter_id: r for r in found}, "indexer database"
+    if database is not None:
+        return {r.meter_id: r for r in database(registry)}, "indexer database"
     return None
 
 

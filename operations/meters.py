@@ -20,13 +20,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from web3 import Web3
 
-from chain.contracts import EnergyChain
-from chain.deploy import Deployment
+from energychain.deploy import Deployment, EnergyChain
+from energychain.events import EventReader
+from energychain.records import MeterState
 from operations.config import Address
 from operations.context import Community, require_role
 from operations.errors import MeterError
-from operations.events import fetch_events
-from operations.health import MeterHealth, index_readings, meter_health
+from operations.health import IndexSource, MeterHealth, index_readings, meter_health
 from oracles.config import load_config as load_oracle_config
 from oracles.errors import OracleError
 from oracles.readings import meter_id_from_name
@@ -34,7 +34,6 @@ from wallet.keystore import DEFAULT_SCRYPT_N, Keystore
 from wallet.transactions import TransactionSender, TxRequest
 
 MeterKind = Literal["pv", "consumer", "prosumer", "battery"]
-ZERO_ADDRESS = "0x" + "00" * 20
 GAS_REGISTER_METER = 200_000
 
 
@@ -156,16 +155,16 @@ def _save_inventory(community: Community, inventory: Inventory) -> None:
 
 
 # ---------------------------------------------------------------------------- on-chain checks
-def _on_chain(contracts: EnergyChain, meter_id: str) -> tuple[Any, ...]:
-    return tuple(contracts.registry.call("meter", bytes.fromhex(meter_id[2:])))
+def _on_chain(contracts: EnergyChain, meter_id: str) -> MeterState:
+    return contracts.registry.meter(bytes.fromhex(meter_id[2:]))
 
 
 def _check_free(contracts: EnergyChain, spec: MeterSpec) -> str:
     meter_id = meter_id_hex(spec.id)
-    owner = _on_chain(contracts, meter_id)[0]
-    if owner != ZERO_ADDRESS:
+    meter = _on_chain(contracts, meter_id)
+    if meter.registered:
         raise MeterError(
-            f"id: meter {spec.id!r} ({meter_id}) is already registered (owner {owner}); "
+            f"id: meter {spec.id!r} ({meter_id}) is already registered (owner {meter.owner}); "
             "ids are never reused; nothing was sent"
         )
     return meter_id
@@ -174,9 +173,9 @@ def _check_free(contracts: EnergyChain, spec: MeterSpec) -> str:
 def _check_active(contracts: EnergyChain, name: str) -> str:
     meter_id = meter_id_hex(name)
     meter = _on_chain(contracts, meter_id)
-    if meter[0] == ZERO_ADDRESS:
+    if not meter.registered:
         raise MeterError(f"id: no meter {name!r} ({meter_id}) is registered; nothing was sent")
-    if not meter[3]:
+    if not meter.active:
         raise MeterError(f"id: meter {name!r} was deactivated; nothing was sent")
     return meter_id
 
@@ -227,8 +226,7 @@ def add_meters(
             signers[spec.id] = (info.address, info.path)
 
     requests: list[TxRequest] = [
-        contracts.registry.request(
-            "registerMeter",
+        contracts.registry.register_meter(
             bytes.fromhex(meter_id[2:]),
             spec.owner,
             signers[spec.id][0],
@@ -370,7 +368,8 @@ def list_meters(community: Community) -> list[MeterRow]:
     inventory = load_inventory(community)
     rows: list[MeterRow] = []
     seen: set[str] = set()
-    for event in fetch_events(contracts.registry, "MeterRegistered", deployment.block_number):
+    registered = EventReader(contracts.registry).read("MeterRegistered", deployment.block_number)
+    for event in registered:
         meter_id = "0x" + bytes(event["args"]["meterId"]).hex()
         if meter_id in seen:
             continue
@@ -382,12 +381,12 @@ def list_meters(community: Community) -> list[MeterRow]:
                 meter_id=meter_id,
                 name=local.name if local else None,
                 kind=local.kind if local else None,
-                owner=str(m[0]),
-                signer=str(m[1]),
-                capacity_wh_per_slot=int(m[2]),
-                active=bool(m[3]),
-                last_seq=int(m[4]),
-                last_timestamp=int(m[5]),
+                owner=m.owner,
+                signer=m.signer,
+                capacity_wh_per_slot=m.capacity_wh_per_slot,
+                active=m.active,
+                last_seq=m.last_seq,
+                last_timestamp=m.last_timestamp,
             )
         )
     return rows
@@ -415,7 +414,7 @@ def rotate_key(
         signer, keystore = info.address, info.path
     else:
         raise MeterError("signer: give --signer ADDRESS or --generate-key; nothing was sent")
-    sender.transact(contracts.registry.request("rotateSigner", bytes.fromhex(meter_id[2:]), signer))
+    sender.transact(contracts.registry.rotate_signer(bytes.fromhex(meter_id[2:]), signer))
     inventory = load_inventory(community)
     entry = inventory.get(meter_id)
     if entry is not None:
@@ -471,7 +470,7 @@ def deactivate(community: Community, sender: TransactionSender, name: str) -> st
     contracts = community.contracts()
     require_role(contracts, "registry", "METER_ADMIN_ROLE", sender.address)
     meter_id = _check_active(contracts, name)
-    sender.transact(contracts.registry.request("deactivateMeter", bytes.fromhex(meter_id[2:])))
+    sender.transact(contracts.registry.deactivate_meter(bytes.fromhex(meter_id[2:])))
     return meter_id
 
 
@@ -480,13 +479,13 @@ def health_of_meters(
     rows: list[MeterRow] | None = None,
     *,
     indexer_url: str | None = None,
-    database_url: str | None = None,
+    database: IndexSource | None = None,
 ) -> tuple[list[MeterHealth], str]:
     """Oracle health of every registered meter (``rows`` from :func:`list_meters` if given),
     from the index when one is configured, else from the registry; and the source's name."""
     rows = list_meters(community) if rows is None else rows
     registry = community.deployment().addresses["registry"]
-    found = index_readings(registry, indexer_url=indexer_url, database_url=database_url)
+    found = index_readings(registry, indexer_url=indexer_url, database=database)
     readings, source = found if found is not None else (None, "chain (registry lastTimestamp)")
     now = int(community.w3.eth.get_block("latest")["timestamp"])
     health = meter_health(

@@ -27,12 +27,12 @@ from typing import Any, Literal
 
 from web3 import Web3
 
-from chain.contracts import ContractHandle, EnergyChain
-from chain.deploy import Deployment
+from energychain.deploy import Deployment, EnergyChain
+from energychain.events import EventReader
+from energychain.roles import DEFAULT_ADMIN_ROLE
 from operations.config import _checksum
-from operations.context import DEFAULT_ADMIN_ROLE, Community, has_role, role_id
+from operations.context import Community, governed, has_role, role_id
 from operations.errors import PreflightError, RoleMissingError
-from operations.events import fetch_events
 from wallet.transactions import TransactionSender
 
 #: Contracts with AccessControl, in the order they are shown and changed.
@@ -52,8 +52,7 @@ def defined_roles(contracts: EnergyChain) -> dict[str, tuple[str, ...]]:
     """On-chain role name -> contracts defining it, from the ABIs (``*_ROLE()`` views)."""
     found: dict[str, list[str]] = {}
     for name in ROLE_CONTRACTS:
-        handle: ContractHandle = getattr(contracts, name)
-        for entry in handle.contract.abi:
+        for entry in governed(contracts, name).abi:
             item: dict[str, Any] = dict(entry)
             if (
                 item.get("type") == "function"
@@ -97,12 +96,12 @@ def targets(contracts: EnergyChain, role: str, on: Target) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------- members
 def members(contracts: EnergyChain, deployment: Deployment, contract: str, role: str) -> list[str]:
     """Holders of ``role`` on ``contract``: replayed from role events, confirmed by ``hasRole``."""
-    handle: ContractHandle = getattr(contracts, contract)
+    reader = EventReader(governed(contracts, contract))
     wanted = role_id(contracts, contract, role)
     start = deployment.block_number
     events = [
-        *fetch_events(handle, "RoleGranted", start, argument_filters={"role": wanted}),
-        *fetch_events(handle, "RoleRevoked", start, argument_filters={"role": wanted}),
+        *reader.read("RoleGranted", start, filters={"role": wanted}),
+        *reader.read("RoleRevoked", start, filters={"role": wanted}),
     ]
     events.sort(key=lambda e: (int(e["blockNumber"]), int(e["logIndex"])))
     holders: dict[str, None] = {}
@@ -175,7 +174,7 @@ def plan_change(
     role = parse_role(role_text, contracts)
     where = targets(contracts, role, on)
     for name in where:
-        handle: ContractHandle = getattr(contracts, name)
+        handle = governed(contracts, name)
         admin_role = bytes(handle.call("getRoleAdmin", role_id(contracts, name, role)))
         if not handle.call("hasRole", admin_role, sender.address):
             admin_name = "DEFAULT_ADMIN_ROLE" if admin_role == DEFAULT_ADMIN_ROLE else (
@@ -222,12 +221,14 @@ def plan_change(
 def apply_change(community: Community, sender: TransactionSender, change: RoleChange) -> list[str]:
     """Send a planned change; returns the transaction hashes (one per contract)."""
     contracts = community.contracts()
-    function = "grantRole" if change.action == "grant" else "revokeRole"
     hashes: list[str] = []
     for name in change.contracts:
-        handle: ContractHandle = getattr(contracts, name)
+        handle = governed(contracts, name)
+        account = Web3.to_checksum_address(change.account)
         receipt = sender.transact(
-            handle.request(function, role_id(contracts, name, change.role), change.account)
+            handle.grant_role(change.role, account)
+            if change.action == "grant"
+            else handle.revoke_role(change.role, account)
         )
         hashes.append("0x" + bytes(receipt["transactionHash"]).hex())
     return hashes

@@ -29,8 +29,9 @@ from typing import Any
 import httpx
 from multiformats import CID, multihash
 
+from energychain.meter_reading import Domain
 from oracles.errors import ArchiveError, CidMismatchError
-from oracles.readings import Domain, SignedReading
+from oracles.readings import SignedReading
 
 logger = logging.getLogger(__name__)
 

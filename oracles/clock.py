@@ -1,7 +1,8 @@
 """Clocks and slot boundaries.
 
 Readings are taken at clock-aligned slot boundaries (like OCPP's ClockAlignedDataInterval):
-``epoch + k * slot_seconds``. The clock is injected, so tests and demos can run slots fast:
+``epoch + k * slot_seconds`` (:class:`energychain.calendar.SlotCalendar`). The clock is
+injected, so tests and demos can run slots fast:
 
 - :class:`SystemClock`: wall time (production).
 - :class:`VirtualClock`: virtual time that jumps from one sleeper's deadline to the next after a
@@ -18,10 +19,7 @@ import heapq
 import itertools
 import math
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
-
-from oracles.errors import OracleConfigError
 
 
 @runtime_checkable
@@ -31,29 +29,6 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
     async def sleep_until(self, t: float) -> None: ...
-
-
-@dataclass(frozen=True)
-class SlotSchedule:
-    """Boundaries ``epoch + k * slot_seconds`` (the registry's ``epoch`` and ``slotSeconds``)."""
-
-    epoch: int
-    slot_seconds: int
-
-    def __post_init__(self) -> None:
-        if self.slot_seconds <= 0:
-            raise OracleConfigError(f"slot_seconds must be positive, not {self.slot_seconds}")
-
-    def is_boundary(self, t: int) -> bool:
-        return t >= self.epoch and (t - self.epoch) % self.slot_seconds == 0
-
-    def boundary_at_or_before(self, t: float) -> int:
-        k = math.floor((t - self.epoch) / self.slot_seconds)
-        return self.epoch + k * self.slot_seconds
-
-    def next_boundary(self, t: float) -> int:
-        """The first boundary strictly after ``t``."""
-        return self.boundary_at_or_before(t) + self.slot_seconds
 
 
 class SystemClock:

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from energychain.meter_reading import Domain, MeterReading
 from oracles.errors import OutboxError
-from oracles.readings import Domain, MeterReading, SignedReading
+from oracles.readings import SignedReading
 from oracles.validation import LastReading
 
 SCHEMA = """

@@ -1,10 +1,7 @@
-"""Meter readings as the registry sees them, and signing them (EIP-712).
+"""Signing meter readings (EIP-712), and the ids meters are known by.
 
-A :class:`MeterReading` is exactly the Solidity struct
-``MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)``:
-cumulative import and export registers in whole watt-hours, taken at a slot boundary, with a
-per-meter sequence number that starts at 1 and only grows. The EIP-712 document comes from
-:func:`wallet.typed_data.meter_reading_typed_data` and is signed through the
+The reading and its EIP-712 schema are the protocol's
+(:class:`energychain.meter_reading.MeterReading`); here a reading is signed through the
 :class:`wallet.signer.Signer` protocol, so a raw key, a keystore or a remote signer all work.
 """
 
@@ -16,12 +13,11 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
+from energychain.meter_reading import Domain, MeterReading
 from oracles.errors import OracleConfigError, SignerMissingError
 from wallet.errors import WalletError
 from wallet.signer import Signer
-from wallet.typed_data import meter_reading_typed_data, recover_typed_data_signer
-
-UINT64_MAX = 2**64 - 1
+from wallet.typed_data import recover_typed_data_signer
 
 
 def meter_id_from_name(name: str) -> bytes:
@@ -39,50 +35,6 @@ def meter_id_from_name(name: str) -> bytes:
     if not text:
         raise OracleConfigError("a meter name cannot be empty")
     return keccak(text.encode("utf-8"))
-
-
-@dataclass(frozen=True)
-class Domain:
-    """Where readings are valid: one chain and one MeterRegistry (the EIP-712 domain)."""
-
-    chain_id: int
-    registry: str
-
-
-@dataclass(frozen=True)
-class MeterReading:
-    """One reading as signed by the meter and checked by the registry."""
-
-    meter_id: bytes
-    seq: int
-    timestamp: int
-    import_wh: int
-    export_wh: int
-
-    def typed_data(self, domain: Domain) -> dict[str, Any]:
-        """The eth_signTypedData_v4 document of this reading for ``domain``."""
-        return meter_reading_typed_data(
-            domain.chain_id,
-            domain.registry,
-            self.meter_id,
-            self.seq,
-            self.timestamp,
-            self.import_wh,
-            self.export_wh,
-        )
-
-    def as_tuple(self) -> tuple[bytes, int, int, int, int]:
-        """The ABI tuple of the Solidity struct, in field order."""
-        return (self.meter_id, self.seq, self.timestamp, self.import_wh, self.export_wh)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "meterId": "0x" + self.meter_id.hex(),
-            "seq": self.seq,
-            "timestamp": self.timestamp,
-            "importWh": self.import_wh,
-            "exportWh": self.export_wh,
-        }
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The oracle's view of the MeterRegistry: domain, slot schedule, meters, batch submission.
 
 :class:`RegistryGateway` is the interface the oracle needs; :class:`Web3Registry` implements it
-over JSON-RPC with the chain layer (``chain.contracts`` handles, ``wallet.TransactionSender``).
+over JSON-RPC with the protocol client (the ``energychain`` registry façade and event reader,
+``wallet.TransactionSender``).
 It connects lazily and drops its connection on any transport error, so a node that went away
 and came back (or was restarted) is picked up again with fresh nonces.
 """
@@ -11,20 +12,22 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import requests
-from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import Web3
 from web3.exceptions import ProviderConnectionError, Web3Exception
 
 from chain.artifacts import load_artifact
 from chain.connection import connect
-from chain.contracts import ContractHandle, revert_decoder
 from chain.errors import ChainError
-from oracles.clock import SlotSchedule
+from energychain.calendar import SlotCalendar
+from energychain.contracts import revert_decoder
+from energychain.events import EventReader
+from energychain.meter_reading import Domain
+from energychain.registry import Registry
 from oracles.errors import SubmissionError
-from oracles.readings import Domain, SignedReading
+from oracles.readings import SignedReading
 from oracles.validation import LastReading
 from wallet.errors import WalletError
 from wallet.signer import Signer
@@ -63,7 +66,7 @@ class BatchOutcome:
 class RegistryGateway(Protocol):
     def domain(self) -> Domain: ...
 
-    def schedule(self) -> SlotSchedule: ...
+    def schedule(self) -> SlotCalendar: ...
 
     def chain_time(self) -> int: ...
 
@@ -81,16 +84,6 @@ _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
-
-
-def error_selectors(abi: list[dict[str, Any]]) -> dict[bytes, str]:
-    """4-byte selector -> error name, from the custom errors of an ABI."""
-    out: dict[bytes, str] = {}
-    for item in abi:
-        if item.get("type") == "error":
-            types = ",".join(i["type"] for i in item.get("inputs", []))
-            out[function_signature_to_4byte_selector(f"{item['name']}({types})")] = item["name"]
-    return out
 
 
 class Web3Registry:
@@ -116,19 +109,19 @@ class Web3Registry:
         self.gas_per_reading = gas_per_reading
         self._estimate_next = gas_per_reading is None
         self._artifact = load_artifact("MeterRegistry")
-        self._reasons = error_selectors(self._artifact.abi)
+        self._decoder = revert_decoder()
         self._lock = threading.Lock()
         self._w3: Web3 | None = None
-        self._handle: ContractHandle | None = None
+        self._handle: Registry | None = None
         self._sender: TransactionSender | None = None
         self._domain: Domain | None = None
-        self._schedule: SlotSchedule | None = None
+        self._schedule: SlotCalendar | None = None
 
     # ------------------------------------------------------------------ connection
-    def _connected(self) -> tuple[Web3, ContractHandle]:
+    def _connected(self) -> tuple[Web3, Registry]:
         if self._w3 is None or self._handle is None:
             w3 = connect(self.rpc_url, timeout=self.timeout)
-            self._handle = ContractHandle(w3, self._artifact, self.address, revert_decoder())
+            self._handle = Registry(w3, self._artifact, self.address, self._decoder)
             self._w3 = w3
         return self._w3, self._handle
 
@@ -143,7 +136,7 @@ class Web3Registry:
         return SubmissionError(f"chain {self.rpc_url}: {what}: {_one_line(exc)}")
 
     @property
-    def handle(self) -> ContractHandle:
+    def handle(self) -> Registry:
         return self._connected()[1]
 
     # ------------------------------------------------------------------ views
@@ -157,14 +150,11 @@ class Web3Registry:
                     raise self._guard("reading the chain id", exc) from None
         return self._domain
 
-    def schedule(self) -> SlotSchedule:
+    def schedule(self) -> SlotCalendar:
         if self._schedule is None:
             with self._lock:
                 try:
-                    _, handle = self._connected()
-                    self._schedule = SlotSchedule(
-                        int(handle.call("epoch")), int(handle.call("slotSeconds"))
-                    )
+                    self._schedule = self._connected()[1].calendar()
                 except _TRANSPORT_ERRORS as exc:
                     raise self._guard("reading the slot schedule", exc) from None
         return self._schedule
@@ -172,7 +162,7 @@ class Web3Registry:
     def max_clock_skew(self) -> int:
         with self._lock:
             try:
-                return int(self._connected()[1].call("maxClockSkewSeconds"))
+                return self._connected()[1].max_clock_skew()
             except _TRANSPORT_ERRORS as exc:
                 raise self._guard("reading the clock skew", exc) from None
 
@@ -187,12 +177,15 @@ class Web3Registry:
     def meter(self, meter_id: bytes) -> ChainMeter:
         with self._lock:
             try:
-                m = self._connected()[1].call("meter", meter_id)
+                m = self._connected()[1].meter(meter_id)
             except _TRANSPORT_ERRORS as exc:
                 raise self._guard("reading a meter", exc) from None
-        owner, signer, capacity, active, seq, ts, imp, exp = m
-        last = LastReading(int(seq), int(ts), int(imp), int(exp)) if int(seq) > 0 else None
-        return ChainMeter(str(owner), str(signer), int(capacity), bool(active), last)
+        last = (
+            LastReading(m.last_seq, m.last_timestamp, m.last_import_wh, m.last_export_wh)
+            if m.last_seq > 0
+            else None
+        )
+        return ChainMeter(m.owner, m.signer, m.capacity_wh_per_slot, m.active, last)
 
     # ------------------------------------------------------------------ submission
     def submit(self, readings: list[SignedReading], archive_cid: bytes) -> BatchOutcome:
@@ -206,7 +199,7 @@ class Web3Registry:
                     self._sender = TransactionSender(
                         w3,
                         self.relayer,
-                        decode_revert=revert_decoder(),
+                        decode_revert=self._decoder,
                         receipt_timeout=self.receipt_timeout,
                         poll_interval=0.02,
                     )
@@ -218,8 +211,7 @@ class Web3Registry:
                     if self._estimate_next or self.gas_per_reading is None
                     else 150_000 + self.gas_per_reading * len(readings)
                 )
-                request: TxRequest = handle.request(
-                    "submitReadings",
+                request: TxRequest = handle.submit_readings(
                     [r.reading.as_tuple() for r in readings],
                     [r.signature for r in readings],
                     archive_cid,
@@ -240,7 +232,7 @@ class Web3Registry:
                 results[(bytes(log["args"]["meterId"]), int(log["args"]["seq"]))] = None
             for log in rejected:
                 key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
-                reason = self._reasons.get(bytes(log["args"]["reason"]), "unknown")
+                reason = self._decoder.error_name(bytes(log["args"]["reason"])) or "unknown"
                 results[key] = reason
             try:
                 self._resolve_resends(handle, results)
@@ -251,16 +243,15 @@ class Web3Registry:
         )
 
     def _resolve_resends(
-        self, handle: ContractHandle, results: dict[tuple[bytes, int], str | None]
+        self, handle: Registry, results: dict[tuple[bytes, int], str | None]
     ) -> None:
         """A seq rejected as "not increasing" that the chain accepted before is accepted.
 
         That is the resend of a batch whose receipt was lost (crash, node restart).
         """
+        events = EventReader(handle)
         for meter_id in {m for (m, _), reason in results.items() if reason == SEQ_NOT_INCREASING}:
-            logs = handle.contract.events.ReadingAccepted().get_logs(
-                argument_filters={"meterId": meter_id}, from_block=self.from_block
-            )
+            logs = events.read("ReadingAccepted", self.from_block, filters={"meterId": meter_id})
             seen = {int(log["args"]["seq"]) for log in logs}
             for key, reason in list(results.items()):
                 if key[0] == meter_id and reason == SEQ_NOT_INCREASING and key[1] in seen:

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from energychain.calendar import SlotCalendar
+from energychain.meter_reading import Domain, MeterReading
 from oracles.archive import Archive, KuboClient, LocalArchive
-from oracles.clock import Clock, SlotSchedule, SystemClock
+from oracles.clock import Clock, SystemClock
 from oracles.config import OracleConfig, load_signer
 from oracles.errors import (
     ModbusReadError,
@@ -41,7 +43,7 @@ from oracles.errors import (
 from oracles.maps import load_map
 from oracles.outbox import Outbox
 from oracles.payloads import make_format
-from oracles.readings import Domain, MeterReading, SignedReading, meter_id_from_name, sign_reading
+from oracles.readings import SignedReading, meter_id_from_name, sign_reading
 from oracles.registry import RegistryGateway, Web3Registry
 from oracles.sources.base import MeterSource, Sample, parse_endpoint
 from oracles.sources.modbus import ModbusConnection, ModbusSource
@@ -100,7 +102,7 @@ class OracleRunner:
         *,
         outbox: Outbox,
         domain: Domain,
-        schedule: SlotSchedule,
+        schedule: SlotCalendar,
         clock: Clock | None = None,
         registry: RegistryGateway | None = None,
         submitter: Submitter | None = None,
@@ -381,7 +383,7 @@ def build_registry(config: OracleConfig) -> Web3Registry:
     chain = config.chain
     registry = chain.registry
     if registry is None:
-        from chain.deploy import Deployment
+        from energychain.deploy import Deployment
 
         assert chain.deployment is not None
         registry = Deployment.load(Path(chain.deployment)).addresses["registry"]

@@ -11,36 +11,21 @@ readings reach the chain in the order they were signed.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass, field
 
+from chain.retry import Backoff
+from energychain.meter_reading import Domain
 from oracles.archive import MAX_BATCH_BYTES, Archive, cid_to_bytes, encode_batch
 from oracles.errors import ArchiveError, SubmissionError
 from oracles.outbox import OpenBatch, Outbox, QueuedReading
-from oracles.readings import Domain
 from oracles.registry import RegistryGateway
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass
-class Backoff:
-    """Exponential backoff with jitter: ``initial * 2**n`` up to ``maximum`` seconds."""
-
-    initial: float = 0.5
-    maximum: float = 30.0
-    jitter: float = 0.1
-    failures: int = 0
-
-    def next_delay(self) -> float:
-        delay: float = min(self.maximum, self.initial * 2.0**self.failures)
-        self.failures += 1
-        return delay * (1 + random.uniform(-self.jitter, self.jitter))
-
-    def reset(self) -> None:
-        self.failures = 0
+#: Waits after failed submissions: 0.5 s doubling up to 30 s, the last 20 % random.
+SUBMIT_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
 
 
 @dataclass
@@ -71,7 +56,8 @@ class Submitter:
         self.registry = registry
         self.domain = domain
         self.batch_size = batch_size
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or SUBMIT_BACKOFF
+        self._failures = 0
         self._not_before = 0.0
         self.last_error: str | None = None
         self.last_tx: str | None = None
@@ -127,7 +113,8 @@ class Submitter:
                     [q.signed for q in batch.readings], cid_to_bytes(batch.cid)
                 )
             except SubmissionError as exc:
-                delay = self.backoff.next_delay()
+                delay = self.backoff.delay(self._failures)
+                self._failures += 1
                 self._not_before = time.monotonic() + delay
                 self.last_error = str(exc)
                 self.outbox.batch_failed(batch.id, str(exc))
@@ -141,7 +128,7 @@ class Submitter:
                 )
                 result.error, result.retry_in = str(exc), delay
                 return result
-            self.backoff.reset()
+            self._failures = 0
             self.last_error = None
             self.last_tx = outcome.tx_hash
             outcomes: dict[tuple[bytes, int], str | None] = {}

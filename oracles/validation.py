@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from energychain.meter_reading import UINT64_MAX
 from oracles.errors import (
     ClockSkewError,
     DuplicateReadingError,
@@ -20,7 +21,6 @@ from oracles.errors import (
     RegisterValueError,
     StaleSampleError,
 )
-from oracles.readings import UINT64_MAX
 from oracles.sources.base import Sample, wh
 
 

@@ -21,13 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from web3 import Web3
-from web3.logs import DISCARD
 
 from chain.artifacts import load_artifact
+from energychain.contracts import revert_decoder
+from energychain.events import EventReader
+from energychain.meter_reading import Domain
+from energychain.registry import Registry
 from oracles.archive import Archive, cid_to_bytes, decode_batch, normalize_cid
 from oracles.errors import ArchiveError, VerificationError
-from oracles.readings import Domain, SignedReading, recover_reading_signer
-from oracles.registry import error_selectors
+from oracles.readings import SignedReading, recover_reading_signer
 from wallet.errors import TypedDataError
 
 
@@ -63,17 +65,15 @@ class VerificationReport:
 class _SignerHistory:
     """Who signed for a meter at which block, from the registry's events."""
 
-    def __init__(self, contract: Any, meter_id: bytes, from_block: int) -> None:
-        events: list[tuple[int, int, str]] = []
-        for log in contract.events.MeterRegistered().get_logs(
-            argument_filters={"meterId": meter_id}, from_block=from_block
-        ):
-            events.append((log["blockNumber"], log["logIndex"], str(log["args"]["signer"])))
-        for log in contract.events.MeterSignerRotated().get_logs(
-            argument_filters={"meterId": meter_id}, from_block=from_block
-        ):
-            events.append((log["blockNumber"], log["logIndex"], str(log["args"]["newSigner"])))
-        self.events = sorted(events)
+    def __init__(self, events: EventReader, meter_id: bytes, from_block: int) -> None:
+        found: list[tuple[int, int, str]] = []
+        only = {"meterId": meter_id}
+        for log in events.read("MeterRegistered", from_block, filters=only):
+            found.append((log["blockNumber"], log["logIndex"], str(log["args"]["signer"])))
+        for log in events.read("MeterSignerRotated", from_block, filters=only):
+            found.append((log["blockNumber"], log["logIndex"], str(log["args"]["newSigner"])))
+        events_sorted = sorted(found)
+        self.events = events_sorted
 
     def at(self, block: int) -> str | None:
         signer = None
@@ -107,15 +107,16 @@ def verify_batch(
             f"not chain {domain.chain_id} registry {address}"
         )
         return report
-    abi = load_artifact("MeterRegistry").abi
-    contract = w3.eth.contract(address=address, abi=abi)
-    reasons = error_selectors(abi)
+    artifact = load_artifact("MeterRegistry")
+    decoder = revert_decoder()
+    handle = Registry(w3, artifact, address, decoder)
+    events = EventReader(handle)
 
     # 3. anchors
     cid_bytes = cid_to_bytes(cid)
     anchors = [
         log
-        for log in contract.events.ReadingBatchArchived().get_logs(from_block=from_block)
+        for log in events.read("ReadingBatchArchived", from_block)
         if bytes(log["args"]["archiveCid"]) == cid_bytes
     ]
     if not anchors:
@@ -126,16 +127,8 @@ def verify_batch(
         tx_hash = anchor["transactionHash"]
         report.transactions.append(tx_hash.to_0x_hex())
         receipt = w3.eth.get_transaction_receipt(tx_hash)
-        accepted = [
-            log
-            for log in contract.events.ReadingAccepted().process_receipt(receipt, errors=DISCARD)
-            if log["address"] == address
-        ]
-        rejected = [
-            log
-            for log in contract.events.ReadingRejected().process_receipt(receipt, errors=DISCARD)
-            if log["address"] == address
-        ]
+        accepted = handle.events(receipt, "ReadingAccepted")
+        rejected = handle.events(receipt, "ReadingRejected")
         if (
             len(accepted) != anchor["args"]["accepted"]
             or len(rejected) != anchor["args"]["rejected"]
@@ -150,7 +143,9 @@ def verify_batch(
             accepted_at[key] = (int(log["blockNumber"]), dict(log["args"]))
         for log in rejected:
             key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
-            rejected_at.setdefault(key, reasons.get(bytes(log["args"]["reason"]), "unknown"))
+            rejected_at.setdefault(
+                key, decoder.error_name(bytes(log["args"]["reason"])) or "unknown"
+            )
 
     # 4 + 5. every reading
     histories: dict[bytes, _SignerHistory] = {}
@@ -160,10 +155,12 @@ def verify_batch(
         r = signed.reading
         key = (r.meter_id, r.seq)
         label = f"meter 0x{r.meter_id.hex()[:12]}.. seq {r.seq}"
-        history = histories.setdefault(r.meter_id, _SignerHistory(contract, r.meter_id, from_block))
+        if r.meter_id not in histories:
+            histories[r.meter_id] = _SignerHistory(events, r.meter_id, from_block)
+        history = histories[r.meter_id]
         hit = accepted_at.get(key)
         if hit is None and key in rejected_at and rejected_at[key] == "ReadingSeqNotIncreasing":
-            hit = _accepted_elsewhere(contract, r.meter_id, r.seq, from_block)
+            hit = _accepted_elsewhere(events, r.meter_id, r.seq, from_block)
             if hit is not None:
                 report.accepted_earlier += 1
         try:
@@ -210,11 +207,9 @@ def verify_batch(
 
 
 def _accepted_elsewhere(
-    contract: Any, meter_id: bytes, seq: int, from_block: int
+    events: EventReader, meter_id: bytes, seq: int, from_block: int
 ) -> tuple[int, dict[str, Any]] | None:
-    for log in contract.events.ReadingAccepted().get_logs(
-        argument_filters={"meterId": meter_id}, from_block=from_block
-    ):
+    for log in events.read("ReadingAccepted", from_block, filters={"meterId": meter_id}):
         if int(log["args"]["seq"]) == seq:
             return int(log["blockNumber"]), dict(log["args"])
     return None

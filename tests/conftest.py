@@ -9,8 +9,8 @@ from web3 import Web3
 
 from chain.compiler import compile_contracts
 from chain.connection import connect, in_process_chain, in_process_keys
-from chain.contracts import revert_decoder
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
+from energychain.contracts import revert_decoder
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
 

@@ -1,30 +1,5 @@
-"""Keys, signers and the transaction pipeline."""
+"""Keys, signers and the transaction pipeline (``wallet.transactions.TransactionSender``).
 
-from wallet.errors import (
-    FeeCapExceededError,
-    InsufficientFundsError,
-    SignerError,
-    TransactionError,
-    TransactionRevertedError,
-    WalletError,
-)
-from wallet.fees import FeePolicy, Fees
-from wallet.nonces import NonceManager
-from wallet.signer import LocalKeySigner, Signer
-from wallet.transactions import TransactionSender, TxRequest
-
-__all__ = [
-    "FeeCapExceededError",
-    "FeePolicy",
-    "Fees",
-    "InsufficientFundsError",
-    "LocalKeySigner",
-    "NonceManager",
-    "Signer",
-    "SignerError",
-    "TransactionError",
-    "TransactionRevertedError",
-    "TransactionSender",
-    "TxRequest",
-    "WalletError",
-]
+Import the modules themselves; this package's ``__init__`` imports nothing, so a command that
+only needs ``wallet.errors`` does not load web3.
+"""

@@ -39,7 +39,8 @@ from wallet.fees import FeePolicy, Fees, fees_from_history
 from wallet.nonces import NonceManager
 from wallet.signer import Signer
 
-RevertDecoder = Callable[[bytes], Exception | None]
+DecodeRevert = Callable[[bytes], Exception | None]
+"""Turns revert bytes into a named error (``chain.reverts.RevertDecoder`` is one)."""
 
 
 def revert_errors() -> tuple[type[Exception], ...]:
@@ -76,7 +77,7 @@ class TransactionSender:
         *,
         fee_policy: FeePolicy | None = None,
         gas_margin: float = 1.25,
-        decode_revert: RevertDecoder | None = None,
+        decode_revert: DecodeRevert | None = None,
         fee_ttl_seconds: float = 2.0,
         receipt_timeout: float = 120.0,
         poll_interval: float = 0.05,

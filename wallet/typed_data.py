@@ -1,13 +1,10 @@
-"""EIP-712 documents of EnergyChain, and recovering who signed one.
+"""EIP-712 documents (any schema), their digest, and recovering who signed one.
 
 Documents are in the ``eth_signTypedData_v4`` JSON shape (``types`` with ``EIP712Domain``,
 ``primaryType``, ``domain``, ``message``; bytes as ``0x`` hex, integers as numbers), so the same
 dict goes to a local key, to a remote JSON-RPC signer, to a browser wallet, or into a file for
-``enerwise wallet sign-typed-data``.
-
-The domain is ``{name: "EnergyChain", version: "1", chainId, verifyingContract}``: a signature
-is bound to one chain and one contract, so it cannot be replayed elsewhere. A meter reading
-carries a per-meter sequence number (``seq``), which the registry requires to increase.
+``enerwise wallet sign-typed-data``. The protocol's own schema (the signed meter reading) is
+:mod:`energychain.meter_reading`; the wallet signs any document without knowing it.
 
 :func:`recover_typed_data_signer` accepts only canonical low-s signatures (EIP-2), as the
 contracts do (OpenZeppelin ``ECDSA.recover``): for every signature (r, s) the twin
@@ -25,7 +22,6 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_typing import ChecksumAddress
-from eth_utils.address import is_hex_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from wallet.errors import TypedDataError
@@ -35,83 +31,13 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 #: Largest ``s`` of a canonical (low-s) signature, EIP-2.
 SECP256K1_HALF_N = SECP256K1_N // 2
 
-DOMAIN_NAME = "EnergyChain"
-DOMAIN_VERSION = "1"
 EIP712_DOMAIN_FIELDS: list[dict[str, str]] = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
-METER_READING_FIELDS: list[dict[str, str]] = [
-    {"name": "meterId", "type": "bytes32"},
-    {"name": "seq", "type": "uint64"},
-    {"name": "timestamp", "type": "uint64"},
-    {"name": "importWh", "type": "uint64"},
-    {"name": "exportWh", "type": "uint64"},
-]
-#: ``MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)``
-METER_READING_TYPE = (
-    "MeterReading(" + ",".join(f"{f['type']} {f['name']}" for f in METER_READING_FIELDS) + ")"
-)
-
-_UINT64_MAX = 2**64 - 1
-
-
-def energychain_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
-    """The EIP-712 domain of an EnergyChain contract on one chain."""
-    if not isinstance(chain_id, int) or isinstance(chain_id, bool) or chain_id <= 0:
-        raise TypedDataError(f"chain id must be a positive integer, not {chain_id!r}")
-    if not is_hex_address(verifying_contract):
-        raise TypedDataError(f"verifying contract {verifying_contract!r} is not an address")
-    return {
-        "name": DOMAIN_NAME,
-        "version": DOMAIN_VERSION,
-        "chainId": chain_id,
-        "verifyingContract": to_checksum_address(verifying_contract),
-    }
-
-
-def meter_reading_typed_data(
-    chain_id: int,
-    registry: str,
-    meter_id: bytes | str,
-    seq: int,
-    timestamp: int,
-    import_wh: int,
-    export_wh: int,
-) -> dict[str, Any]:
-    """The ``MeterReading`` document a meter signs for the registry at ``registry``.
-
-    ``meter_id`` is 32 bytes (or ``0x`` + 64 hex digits); the counters are uint64 (``import_wh``
-    and ``export_wh`` are the cumulative registers in watt-hours, ``timestamp`` Unix seconds).
-    """
-    meter = _bytes32(meter_id)
-    values = {"seq": seq, "timestamp": timestamp, "importWh": import_wh, "exportWh": export_wh}
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _UINT64_MAX:
-            raise TypedDataError(f"{name} must be an integer in uint64 range, not {value!r}")
-    return {
-        "types": {
-            "EIP712Domain": [dict(f) for f in EIP712_DOMAIN_FIELDS],
-            "MeterReading": [dict(f) for f in METER_READING_FIELDS],
-        },
-        "primaryType": "MeterReading",
-        "domain": energychain_domain(chain_id, registry),
-        "message": {"meterId": "0x" + meter.hex(), **values},
-    }
-
-
-def _bytes32(value: bytes | str) -> bytes:
-    if isinstance(value, str):
-        digits = value.removeprefix("0x")
-        try:
-            value = bytes.fromhex(digits)
-        except ValueError:
-            raise TypedDataError("meter id must be 0x-prefixed hex") from None
-    if not isinstance(value, bytes | bytearray) or len(value) != 32:
-        raise TypedDataError("meter id must be exactly 32 bytes")
-    return bytes(value)
+"""The ``EIP712Domain`` type of a domain with name, version, chain id and contract."""
 
 
 def check_typed_data(document: Any) -> dict[str, Any]:

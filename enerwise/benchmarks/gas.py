@@ -24,8 +24,9 @@ from typing import Any
 from web3 import Web3
 from web3.types import TxReceipt
 
-from chain.deploy import MarketSettings
 from devchain.sandbox import GAS_ERC20, Participant, Sandbox
+from energychain.deploy import MarketSettings
+from energychain.events import EventReader
 
 TARGETS = {
     "place_order": 90_000,
@@ -106,7 +107,7 @@ def _readings(sandbox: Sandbox) -> dict[str, int]:
 
     def submit_one(meter: Any) -> int:
         reading, signature = sandbox.signed_reading(meter, end, 0, 1_000)
-        request = registry.request("submitReading", reading, signature)
+        request = registry.submit_reading(reading, signature)
         return _gas(sandbox.admin.transact(request))
 
     first_of_slot = submit_one(first)
@@ -138,7 +139,7 @@ def _orders(sandbox: Sandbox, slot: int, buyer: Participant, seller: Participant
         sandbox.orders_request(buyer.address, [(slot, True, _tick(i), QTY_WH) for i in range(50)])
     )
     cancelled = sandbox.placed_order_ids([place(_tick(2))])[0]
-    cancel = _gas(send(market.request("cancelOrder", cancelled, gas=200_000)))
+    cancel = _gas(send(market.cancel_order(cancelled, gas=200_000)))
 
     placed_buys = 3 + 2 * BATCH
     rest = [(slot, True, _tick(i), QTY_WH) for i in range(BOOK_ORDERS // 2 - placed_buys)]
@@ -170,7 +171,7 @@ def _settlement(
 ) -> dict[str, int]:
     market, admin = sandbox.contracts.market, sandbox.admin
     sandbox.advance_to(sandbox.gate_closure(slot))
-    clear = _gas(admin.transact(market.request("clear", slot, gas=5_000_000)))
+    clear = _gas(admin.transact(market.clear(slot, gas=5_000_000)))
     record = sandbox.clearing_record(slot)
 
     orders = _order_ids(sandbox, slot)
@@ -180,20 +181,18 @@ def _settlement(
     ]
 
     def claim(order_id: int) -> int:
-        return _gas(admin.transact(market.request("claim", order_id, gas=200_000)))
+        return _gas(admin.transact(market.claim(order_id, gas=200_000)))
 
     claim_first_energy = claim(filled_buys.pop())
     claim_typical = claim(filled_buys.pop())
     claim_sell = claim(filled_sells.pop())
     mixed = [x for pair in zip(filled_buys, filled_sells, strict=False) for x in pair][:BATCH]
-    batch = _gas(admin.transact(market.request("claimBatch", mixed, gas=5_000_000)))
+    batch = _gas(admin.transact(market.claim_batch(mixed, gas=5_000_000)))
 
     redeem_wh = 1_000
-    withdraw_energy = buyer.sender.transact(
-        market.request("withdrawEnergy", slot, redeem_wh, gas=200_000)
-    )
+    withdraw_energy = buyer.sender.transact(market.withdraw_energy(slot, redeem_wh, gas=200_000))
     token = sandbox.contracts.token
-    redeem = _gas(buyer.sender.transact(token.request("redeem", slot, redeem_wh, gas=200_000)))
+    redeem = _gas(buyer.sender.transact(token.redeem(slot, redeem_wh, gas=200_000)))
     del seller
     return {
         "clear_10k_orders_64_ticks": clear,
@@ -216,23 +215,22 @@ def _accounts(sandbox: Sandbox, open_slot: int) -> dict[str, int]:
     market, payment = sandbox.contracts.market, sandbox.contracts.payment
     owner, agent = sandbox.new_participant(), sandbox.new_participant()
     register = sandbox.admin.transact(
-        sandbox.contracts.registry.request(
-            "registerMeter", sandbox.random_bytes(32), owner.address, owner.address, 10_000,
-            gas=200_000,
+        sandbox.contracts.registry.register_meter(
+            sandbox.random_bytes(32), owner.address, owner.address, 10_000, gas=200_000
         )
-    )  # fmt: skip
+    )
     owner.sender.send_batch(
         [
-            payment.request("mint", owner.address, 10**9, gas=GAS_ERC20),
-            payment.request("approve", market.address, 10**9, gas=GAS_ERC20),
+            payment.mint(owner.address, 10**9, gas=GAS_ERC20),
+            payment.approve(market.address, 10**9, gas=GAS_ERC20),
         ]
     )
     send = owner.sender.transact
-    deposit_first = send(market.request("deposit", 10**8, gas=200_000))
-    deposit = send(market.request("deposit", 10**8, gas=200_000))
-    withdraw = send(market.request("withdraw", 10**6, gas=200_000))
+    deposit_first = send(market.deposit(10**8, gas=200_000))
+    deposit = send(market.deposit(10**8, gas=200_000))
+    withdraw = send(market.withdraw(10**6, gas=200_000))
     expiry = sandbox.dev.now() + 86_400
-    send(market.request("authorizeAgent", agent.address, 10**9, 2_400, 0, expiry, gas=200_000))
+    send(market.authorize_agent(agent.address, 10**9, 2_400, 0, expiry, gas=200_000))
     send(sandbox.order_request(owner.address, open_slot, True, FIRST_TICK, QTY_WH))
     by_agent = agent.sender.transact(
         sandbox.order_request(owner.address, open_slot, True, FIRST_TICK, QTY_WH)
@@ -248,16 +246,10 @@ def _accounts(sandbox: Sandbox, open_slot: int) -> dict[str, int]:
 
 def _order_ids(sandbox: Sandbox, slot: int) -> dict[int, tuple[bool, int]]:
     """Every live order of ``slot``: id -> (is buy, tick), from the market's logs."""
-    market = sandbox.contracts.market.contract
-    placed = market.events.OrderPlaced().get_logs(
-        from_block=sandbox.deployment.block_number, argument_filters={"slot": slot}
-    )
-    cancelled = {
-        int(log["args"]["orderId"])
-        for log in market.events.OrderCancelled().get_logs(
-            from_block=sandbox.deployment.block_number
-        )
-    }
+    events = EventReader(sandbox.contracts.market)
+    start = sandbox.deployment.block_number
+    placed = events.read("OrderPlaced", start, filters={"slot": slot})
+    cancelled = {int(log["args"]["orderId"]) for log in events.read("OrderCancelled", start)}
     return {
         int(log["args"]["orderId"]): (bool(log["args"]["isBuy"]), int(log["args"]["tick"]))
         for log in placed

@@ -38,11 +38,11 @@ from sqlalchemy import text
 
 from chain.compiler import compile_contracts
 from chain.local_node import free_port, start_anvil
+from chain.rpc import JsonRpcClient
 from devchain.sandbox import Participant, Sandbox
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import IngestConfig, Ingester, wait_for
-from indexer.rpc import JsonRpcClient
 
 logger = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ def _sse_lag(base: str, c: Sandbox, samples: int) -> dict[str, Any]:
     lags = []
     for n in range(samples):
         receipt = buyer.sender.transact(
-            c.contracts.market.request("placeOrder", buyer.address, slot, True, 10 + n, 10)
+            c.contracts.market.place_order(buyer.address, slot, True, 10 + n, 10)
         )
         mined = time.perf_counter()
         tx_hash: str = receipt["transactionHash"].to_0x_hex()

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from chain.connection import connect
-from chain.contracts import revert_decoder
 from chain.local_node import ANVIL_DEV_KEYS, start_anvil
 from devchain.meter_registry import MeterRegistration, deploy_registry, register_meters
+from energychain.contracts import revert_decoder
 from oracles.archive import Archive, LocalArchive
 from oracles.clock import VirtualClock
 from oracles.config import dev_key
@@ -77,15 +77,16 @@ def run(meters: int = 1_000, slots: int = 3, batch_size: int = 250) -> dict[str,
             for i, n in enumerate(names)
         ]
         outbox = Outbox(Path(tmp) / "outbox.sqlite")
+        schedule = registry.schedule()
         runner = OracleRunner(
-            runtimes, outbox=outbox, domain=domain, schedule=registry.schedule(), clock=clock
+            runtimes, outbox=outbox, domain=domain, schedule=schedule, clock=clock
         )
 
         async def sign_and_persist() -> float:
             await runner.start()
             started = time.perf_counter()
             for k in range(1, slots + 1):
-                boundary = epoch + 60 * k
+                boundary = schedule.start(k)
                 clock.set(boundary)
                 report = await runner.read_slot(boundary)
                 assert report.signed == meters, report.errors[:3]

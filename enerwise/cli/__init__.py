@@ -11,6 +11,7 @@ import sys
 import typer
 
 from agents.errors import AgentError
+from billing.errors import BillingError
 from chain.errors import ChainError
 from devices.errors import DeviceError
 from enerwise.cli.agent import app as agent_app
@@ -61,6 +62,7 @@ USER_ERRORS = (
     AgentError,
     OperatorError,
     DeviceError,
+    BillingError,
 )
 
 

@@ -297,9 +297,9 @@ def run_command(
     from agents.errors import ConfigError
     from agents.runtime import AgentRuntime, ReplayForecaster, load_policy
     from chain.connection import connect, resolve_rpc_url
-    from chain.contracts import revert_decoder
-    from chain.deploy import load_deployment
-    from wallet.delegation import parse_address
+    from energychain.contracts import revert_decoder
+    from energychain.delegation import parse_address
+    from energychain.deploy import load_deployment
     from wallet.keystore import KeystoreSigner
     from wallet.passwords import PasswordSource
     from wallet.transactions import TransactionSender

@@ -10,10 +10,10 @@ import typer
 
 from chain.compiler import compile_contracts
 from chain.connection import connect
-from chain.deploy import Deployment, MarketSettings, deploy_energychain, deployment_path
 from chain.errors import ChainError, DeploymentError
 from chain.local_node import ANVIL_DEV_KEYS, LocalChain
 from chain.reverts import RevertDecoder
+from energychain.deploy import Deployment, MarketSettings, deploy_energychain, deployment_path
 from enerwise.cli.console import console, err_console, print_json
 from enerwise.settings import load_settings
 from wallet.keystore import Keystore

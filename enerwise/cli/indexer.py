@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chain.connection import resolve_rpc_url
-from chain.deploy import Deployment, deployment_path
 from chain.errors import ChainError
+from energychain.deploy import Deployment, deployment_path
 from enerwise.cli.console import console, err_console, print_json
 from enerwise.settings import Settings, load_settings
 
@@ -59,7 +59,7 @@ def _rpc_url(settings: Settings) -> str:
 
 
 def _deployment(rpc_url: str, path: Path | None) -> Deployment:
-    from indexer.rpc import JsonRpcClient
+    from chain.rpc import JsonRpcClient
 
     if path is None:
         rpc = JsonRpcClient(rpc_url)
@@ -89,9 +89,9 @@ def migrate(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
 def _ingester(
     settings: Settings, deployment_file: Path | None, poll: float, max_range: int = 20_000
 ) -> Ingester:
+    from chain.rpc import JsonRpcClient
     from indexer.ingest import IngestConfig, Ingester
     from indexer.live import Publisher, RedisPublisher
-    from indexer.rpc import JsonRpcClient
 
     rpc_url = _rpc_url(settings)
     deployment = _deployment(rpc_url, deployment_file)
@@ -161,7 +161,7 @@ def verify_command(
     json_out: JsonFlag = False,
 ) -> None:
     """Reconcile the database with the chain; exit 1 when anything differs."""
-    from indexer.rpc import JsonRpcClient
+    from chain.rpc import JsonRpcClient
     from indexer.verify import verify
 
     settings = load_settings(config, database_url=database_url, rpc_url=rpc_url)
@@ -205,12 +205,12 @@ def serve(
     """
     import uvicorn
 
+    from chain.rpc import JsonRpcClient
     from indexer.api import ApiConfig, create_app
     from indexer.api.sessions import ChainRoles, RoleResolver
     from indexer.db.migrate import check_schema
     from indexer.live import FanOut, LocalHub, RedisPublisher
     from indexer.queries import Tariffs
-    from indexer.rpc import JsonRpcClient
 
     _logging(verbose)
     settings = load_settings(

@@ -30,6 +30,7 @@ from operations.errors import (
     MeterError,
     OperatorError,
 )
+from operations.health import IndexSource, LastReading
 from operations.meters import AddedMeter, KeyGeneration, MeterSpec
 from wallet.keystore import KeystoreSigner
 from wallet.passwords import PasswordSource
@@ -397,6 +398,25 @@ def meter_import(
     _print_added(added, json_out)
 
 
+def index_database(url: str | None) -> IndexSource | None:
+    """The indexer's database as a source of last readings for the operator tooling (which
+    never imports the indexer); its refusals become :class:`OperatorError` lines."""
+    if not url:
+        return None
+
+    def read(registry: str) -> list[LastReading]:
+        from indexer.activity import meter_activity
+        from indexer.errors import IndexerError
+
+        try:
+            found, _ = meter_activity(url, registry)
+        except IndexerError as exc:
+            raise OperatorError(str(exc)) from None
+        return [LastReading(a.meter_id, a.last_reading_time, a.reading_count) for a in found]
+
+    return read
+
+
 @meter_app.command("list")
 def meter_list(
     config: ConfigOption = Path("community.yaml"),
@@ -412,7 +432,7 @@ def meter_list(
     community = Community.open(config)
     rows = list_meters(community)
     health, source = health_of_meters(
-        community, rows, indexer_url=indexer_url, database_url=database_url
+        community, rows, indexer_url=indexer_url, database=index_database(database_url)
     )
     if json_out:
         print_json(
@@ -608,7 +628,9 @@ def status(
     """Open slots, uncleared slots past gate closure, oracle health, the vault's solvency."""
     from operations.admin import market_status
 
-    s = market_status(Community.open(config), indexer_url=indexer_url, database_url=database_url)
+    s = market_status(
+        Community.open(config), indexer_url=indexer_url, database=index_database(database_url)
+    )
     counts = {state: sum(1 for h in s.oracle_health if h.health == state)
               for state in ("ok", "late", "silent", "inactive")}  # fmt: skip
     sol = s.solvency
@@ -712,8 +734,8 @@ def billing(
 
     The indexer API serves the same bill to operators: GET /v1/operator/billing?month=...
     """
-    from operations.billing import month_bounds
-    from operations.billing_chain import monthly_bill
+    from billing.bill import month_bounds
+    from operations.billing import monthly_bill
 
     if fmt not in {"csv", "json", "parquet", "table"}:
         raise OperatorError(f"--format: {fmt!r}: use csv, json, parquet or table")

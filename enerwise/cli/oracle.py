@@ -428,7 +428,7 @@ def verify(
 ) -> None:
     """Check an archived batch: its CID, every signature, and the chain's events."""
     from chain.connection import connect
-    from chain.deploy import Deployment
+    from energychain.deploy import Deployment
     from oracles.archive import Archive, KuboClient, LocalArchive
     from oracles.config import load_config
     from oracles.verify import require_ok, verify_batch

@@ -8,10 +8,8 @@ from typing import Annotated
 import typer
 
 from chain.connection import connect, resolve_rpc_url
-from chain.contracts import ContractHandle, revert_decoder
-from chain.deploy import load_deployment
-from enerwise.cli.console import console, print_json
-from wallet.delegation import (
+from energychain.contracts import revert_decoder
+from energychain.delegation import (
     AgentGrant,
     grant_agent,
     list_delegations,
@@ -19,6 +17,9 @@ from wallet.delegation import (
     parse_expiry,
     revoke_agent,
 )
+from energychain.deploy import load_deployment
+from energychain.market import Market
+from enerwise.cli.console import console, print_json
 from wallet.keystore import Keystore
 from wallet.passwords import PasswordSource
 from wallet.transactions import TransactionSender
@@ -48,7 +49,7 @@ def _owner_sender(
     password_file: Path | None,
     password_env: str | None,
     deployment_file: Path | None,
-) -> tuple[TransactionSender, ContractHandle]:
+) -> tuple[TransactionSender, Market]:
     w3 = connect(resolve_rpc_url(rpc_url))
     deployment = load_deployment(w3, deployment_file)
     password = PasswordSource(password_file, password_env, "Owner's password: ").read()

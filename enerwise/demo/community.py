@@ -31,8 +31,8 @@ from agents.community import (
 from agents.policies.baselines import Truthful
 from agents.tariffs import MICRO_EUR
 from devchain.sandbox import ETHER, GAS_ERC20, Meter, Participant, Sandbox
+from energychain.delegation import AgentGrant, grant_request
 from enerwise.demo.config import DATA_YEAR
-from wallet.delegation import AgentGrant, grant_request
 from wallet.transactions import TxRequest
 
 #: A meter's plausibility cap on chain (80 kW for a quarter hour: far above any home).
@@ -194,9 +194,9 @@ def enrol(
 def _funding_requests(sandbox: Sandbox, who: Participant, amount: int) -> list[TxRequest]:
     payment, market = sandbox.contracts.payment, sandbox.contracts.market
     return [
-        payment.request("mint", who.address, amount, gas=GAS_ERC20),
-        payment.request("approve", market.address, amount, gas=GAS_ERC20),
-        market.request("deposit", amount, gas=150_000),
+        payment.mint(who.address, amount, gas=GAS_ERC20),
+        payment.approve(market.address, amount, gas=GAS_ERC20),
+        market.deposit(amount, gas=150_000),
     ]
 
 

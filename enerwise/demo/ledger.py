@@ -29,7 +29,11 @@ from typing import Any
 
 from web3 import Web3
 
+from chain.calls import ContractReader, call_many
+from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
+from energychain.contracts import ContractHandle
+from energychain.events import EventReader
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -75,10 +79,10 @@ class Ledger:
         latest = int(sandbox.w3.eth.block_number)
         if latest < from_block:
             return from_block
-        market = sandbox.contracts.market
-        for log in _logs(sandbox, market, "OrderPlaced", from_block, to_block=latest):
+        events = EventReader(sandbox.contracts.market)
+        for log in events.read("OrderPlaced", from_block, latest):
             self._placed(log["args"])
-        for log in _logs(sandbox, market, "OrderClaimed", from_block, to_block=latest):
+        for log in events.read("OrderClaimed", from_block, latest):
             self._claimed(log["args"])
         return latest + 1
 
@@ -103,58 +107,25 @@ class Ledger:
         )
 
 
-def _logs(
-    sandbox: Sandbox,
-    contract: Any,
-    event: str,
-    from_block: int,
-    to_block: int | None = None,
-    filters: dict[str, Any] | None = None,
-) -> list[Any]:
-    getter = contract.contract.events[event]()
-    return list(
-        getter.get_logs(
-            from_block=from_block,
-            to_block=to_block if to_block is not None else "latest",
-            argument_filters=filters or None,
-        )
-    )
-
-
 def _uint_calls(
-    w3: Web3, calls: Sequence[tuple[Any, str, tuple[Any, ...]]], chunk: int = 1_000
+    sandbox: Sandbox, calls: Sequence[tuple[ContractHandle, str, tuple[Any, ...]]]
 ) -> list[int]:
     """``uint256`` views ``(handle, function, args)`` as JSON-RPC batches of ``eth_call``."""
-    provider: Any = w3.provider
-    out: list[int] = []
-    for start in range(0, len(calls), chunk):
-        part = calls[start : start + chunk]
-        answers = provider.make_batch_request(
-            [
-                (
-                    "eth_call",
-                    [
-                        {
-                            "to": handle.address,
-                            "data": handle.contract.encode_abi(fn, args=list(a)),
-                        },
-                        "latest",
-                    ],
-                )
-                for handle, fn, a in part
-            ]
-        )
-        for answer in answers:
-            if "error" in answer:
-                raise RuntimeError(f"eth_call failed while reading the day back: {answer['error']}")
-            out.append(int(answer["result"], 16))
-    return out
+    rpc = JsonRpcClient(str(sandbox.w3.provider.endpoint_uri))  # type: ignore[attr-defined]
+    readers: dict[str, ContractReader] = {}
+    try:
+        batch = [
+            (readers.setdefault(h.address, ContractReader(rpc, h.address, h.abi)), fn, args)
+            for h, fn, args in calls
+        ]
+        return [int(value) for value in call_many(batch)]
+    finally:
+        rpc.close()
 
 
 def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) -> Ledger:
     """Read the day back: ``holders`` are every account that may hold tokens or vault money."""
     c = sandbox.contracts
-    w3 = sandbox.w3
     first = sandbox.deployment.block_number
     accounts = sorted({Web3.to_checksum_address(a) for a in holders})
     treasury = Web3.to_checksum_address(sandbox.deployment.settings["treasury"])
@@ -162,41 +133,40 @@ def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) 
         accounts.append(treasury)
     ledger = Ledger()
 
-    for log in _logs(sandbox, c.market, "OrderPlaced", first):
+    market_events, token_events = EventReader(c.market), EventReader(c.token)
+    for log in market_events.read("OrderPlaced", first):
         ledger._placed(log["args"])
-    for log in _logs(sandbox, c.market, "OrderClaimed", first):
+    for log in market_events.read("OrderClaimed", first):
         ledger._claimed(log["args"])
     ledger.cancelled = {
-        int(log["args"]["orderId"]) for log in _logs(sandbox, c.market, "OrderCancelled", first)
+        int(log["args"]["orderId"]) for log in market_events.read("OrderCancelled", first)
     }
-    for log in _logs(sandbox, c.market, "SlotCleared", first):
+    for log in market_events.read("SlotCleared", first):
         a = log["args"]
         ledger.cleared[int(a["slot"])] = (int(a["volumeWh"]), int(a["clearingTick"]))
 
-    deposits = sum(int(x["args"]["amount"]) for x in _logs(sandbox, c.market, "Deposited", first))
-    withdrawals = sum(
-        int(x["args"]["amount"]) for x in _logs(sandbox, c.market, "Withdrawn", first)
-    )
-    redeemed = sum(int(x["args"]["amountWh"]) for x in _logs(sandbox, c.token, "Redeemed", first))
+    deposits = sum(int(x["args"]["amount"]) for x in market_events.read("Deposited", first))
+    withdrawals = sum(int(x["args"]["amount"]) for x in market_events.read("Withdrawn", first))
+    redeemed = sum(int(x["args"]["amountWh"]) for x in token_events.read("Redeemed", first))
     mints = sum(
         int(x["args"]["value"])
-        for x in _logs(sandbox, c.token, "TransferSingle", first, filters={"from": ZERO})
+        for x in token_events.read("TransferSingle", first, filters={"from": ZERO})
     )
-    energy = c.registry.call("energyTotals")
-    attributed_export, attributed_import, unattributed_export, unattributed_import = (
-        int(v) for v in energy
-    )
+    energy = c.registry.energy_totals()
+    attributed_export, attributed_import = energy.attributed_export_wh, energy.attributed_import_wh
+    unattributed_export = energy.unattributed_export_wh
+    unattributed_import = energy.unattributed_import_wh
 
     token, market = c.token, c.market
     market_address = c.market.address
-    calls: list[tuple[Any, str, tuple[Any, ...]]] = []
+    calls: list[tuple[ContractHandle, str, tuple[Any, ...]]] = []
     for s in slots:
         calls.append((token, "totalSupply", (s,)))
         calls.append((token, "balanceOf", (market_address, s)))
         calls.extend((token, "balanceOf", (a, s)) for a in accounts)
         calls.extend((market, "energyBalanceOf", (a, s)) for a in accounts)
     calls.extend((market, "balanceOf", (a,)) for a in accounts)
-    results = _uint_calls(w3, calls)
+    results = _uint_calls(sandbox, calls)
     cursor = 0
     supply = market_held = wallets = vault_energy = 0
     width = len(accounts)
@@ -207,7 +177,7 @@ def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) 
         vault_energy += sum(results[cursor + 2 + width : cursor + 2 + 2 * width])
         cursor += 2 + 2 * width
     vault_money = sum(results[cursor : cursor + width])
-    payment_held = int(c.payment.call("balanceOf", market_address))
+    payment_held = c.payment.balance_of(market_address)
 
     params = sandbox.params
     open_buy_escrow = open_sell_escrow = 0
@@ -215,7 +185,7 @@ def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) 
         if order_id in ledger.claims or order_id in ledger.cancelled:
             continue
         if order.is_buy:
-            open_buy_escrow += -(-order.qty_wh * params.price(order.tick) // 1000)
+            open_buy_escrow += params.buy_escrow(order.qty_wh, order.tick)
         else:
             open_sell_escrow += order.qty_wh
 

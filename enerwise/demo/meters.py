@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devchain.sandbox import Participant, Sandbox
+from energychain.calendar import NO_SLOT
+from energychain.events import EventReader
 from enerwise.demo.community import DayPlan, Household
 from oracles.archive import Archive, LocalArchive
 from oracles.clock import Clock
@@ -48,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 #: Integration step of the simulated meters (s): 60 steps per slot.
 METER_STEP_SECONDS = 15.0
-#: ``ReadingAccepted.slot`` of a baseline reading (nothing attributed).
-NO_SLOT = 2**256 - 1
 
 
 #: The net import (Wh) of a household in the ``k``-th replayed slot.
@@ -124,11 +124,10 @@ class MeterFleet:
 
     def accepted(self) -> dict[int, dict[int, Metered]]:
         """Energy attributed since the last call: ``{slot: {household index: Metered}}``."""
-        registry = self.sandbox.contracts.registry.contract
-        latest = int(self.sandbox.w3.eth.block_number)
-        logs = registry.events.ReadingAccepted().get_logs(
-            from_block=self._next_block or self.sandbox.deployment.block_number,
-            to_block=latest,
+        events = EventReader(self.sandbox.contracts.registry)
+        latest = events.head()
+        logs = events.read(
+            "ReadingAccepted", self._next_block or self.sandbox.deployment.block_number, latest
         )
         self._next_block = latest + 1
         owners = self.by_meter_id

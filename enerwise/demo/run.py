@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.data.calendar import slot_of_year
-from chain.deploy import MarketSettings
 from devchain.sandbox import Sandbox
+from energychain.deploy import MarketSettings
 from enerwise.demo.community import (
     DayPlan,
     Household,
@@ -169,7 +169,7 @@ def run_demo(
         day = _Day(
             plan=plan,
             households=households,
-            first_slot=(t0 - sandbox.epoch) // SLOT_SECONDS,
+            first_slot=sandbox.calendar.slot_of(t0),
             t0=t0,
             next_block=sandbox.deployment.block_number,
         )

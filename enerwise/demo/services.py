@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
 from enerwise.demo.config import DemoError
 from indexer.api import ApiConfig, create_app
@@ -22,7 +23,6 @@ from indexer.db.migrate import upgrade
 from indexer.ingest import IngestConfig, Ingester
 from indexer.live import LocalHub
 from indexer.queries import Tariffs
-from indexer.rpc import JsonRpcClient
 
 logger = logging.getLogger(__name__)
 

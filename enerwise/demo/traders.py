@@ -28,6 +28,7 @@ from devchain.sandbox import (
     Participant,
     Sandbox,
 )
+from energychain.events import EventReader
 from enerwise.demo.community import DayPlan, Household, chain_tick
 from enerwise.demo.meters import Metered
 from wallet.transactions import TxRequest
@@ -104,7 +105,7 @@ class TruthfulTrader:
         self.plan = plan
         self.households = list(households)
         self._book = _Book()
-        self.min_wh = int(sandbox.contracts.market.call("params")[5])
+        self.min_wh = sandbox.params.min_order_wh
         self.decision: Decision = TRUTHFUL
 
     def _requests(self, member: Household, slot: int, k: int, metered: Metered) -> list[TxRequest]:
@@ -113,13 +114,11 @@ class TruthfulTrader:
         requests: list[TxRequest] = []
         if metered.export_wh >= self.min_wh:
             requests.append(
-                self.sandbox.contracts.token.request(
-                    "safeTransferFrom",
+                self.sandbox.contracts.token.transfer(
                     member.account.address,
                     self.sandbox.contracts.market.address,
                     slot,
                     metered.export_wh,
-                    b"",
                     gas=GAS_ERC1155_TRANSFER,
                 )
             )
@@ -128,11 +127,8 @@ class TruthfulTrader:
             orders.append((slot, True, buy_tick, metered.import_wh))
         if orders:
             requests.append(
-                self.sandbox.contracts.market.request(
-                    "placeOrders",
-                    member.account.address,
-                    orders,
-                    gas=GAS_PER_ORDER * len(orders) + 100_000,
+                self.sandbox.contracts.market.place_orders(
+                    member.account.address, orders, gas=GAS_PER_ORDER * len(orders) + 100_000
                 )
             )
         return requests
@@ -175,8 +171,8 @@ class TruthfulTrader:
             return 0
         try:
             self._claimer().sender.transact(
-                self.sandbox.contracts.market.request(
-                    "claimBatch", ids, gas=GAS_PER_CLAIM * len(ids) + 60_000
+                self.sandbox.contracts.market.claim_batch(
+                    ids, gas=GAS_PER_CLAIM * len(ids) + 60_000
                 )
             )
         except Exception as exc:
@@ -221,7 +217,7 @@ class RuntimeTrader:
         self.households = list(households)
         self.runtimes = dict(runtimes)
         self.name = policy_name
-        self.min_wh = int(sandbox.contracts.market.call("params")[5])
+        self.min_wh = sandbox.params.min_order_wh
 
     def planned_net_wh(self, index: int, slot: int) -> int | None:
         """The net import the runtime planned for ``slot`` (its battery decision), if any."""
@@ -281,18 +277,16 @@ class RuntimeTrader:
         cancelled = 0
         for member in self.households:
             assert member.agent is not None
-            logs = market.contract.events.OrderPlaced().get_logs(
-                from_block=self.sandbox.deployment.block_number,
-                argument_filters={"owner": member.account.address},
+            logs = EventReader(market).read(
+                "OrderPlaced",
+                self.sandbox.deployment.block_number,
+                filters={"owner": member.account.address},
             )
             ids = [int(x["args"]["orderId"]) for x in logs if int(x["args"]["slot"]) > last_slot]
-            live = [i for i in ids if str(market.call("order", i)[0]) != ZERO_ADDRESS]
+            live = [i for i in ids if market.order(i) is not None]
             if live:
                 member.agent.sender.transact(
-                    market.request("cancelOrders", live, gas=80_000 * len(live) + 60_000)
+                    market.cancel_orders(live, gas=80_000 * len(live) + 60_000)
                 )
                 cancelled += len(live)
         return cancelled
-
-
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"

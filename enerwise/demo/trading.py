@@ -79,6 +79,6 @@ def _runtime(sandbox: Sandbox, plan: DayPlan, member: Household, policy: Any, wo
         # The demo steps once per slot boundary: a book policy (the residual PPO) plans a slot
         # at the boundary before it and orders at the boundary that opens its settlement
         # window, after the baseline households' orders.
-        late_seconds=int(sandbox.contracts.market.call("params")[3]),
+        late_seconds=sandbox.params.settlement_seconds,
         plan_lead_seconds=sandbox.slot_seconds,
     )

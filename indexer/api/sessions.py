@@ -15,10 +15,11 @@ from typing import Protocol
 
 import jwt
 
-from indexer.calls import ACCESS_CONTROL_ABI, ContractReader
-from indexer.rpc import JsonRpcClient
+from chain.artifacts import load_artifact
+from chain.calls import ContractReader
+from chain.rpc import JsonRpcClient
+from energychain.roles import DEFAULT_ADMIN_ROLE
 
-DEFAULT_ADMIN_ROLE = b"\x00" * 32
 ISSUER = "enerwise-indexer"
 
 
@@ -50,8 +51,8 @@ class ChainRoles:
     """Roles from ``hasRole`` on the market and registry contracts (at the latest block)."""
 
     def __init__(self, rpc: JsonRpcClient, market: str, registry: str) -> None:
-        self.market = ContractReader(rpc, market, ACCESS_CONTROL_ABI)
-        self.registry = ContractReader(rpc, registry, ACCESS_CONTROL_ABI)
+        self.market = ContractReader(rpc, market, load_artifact("EnergyMarket").abi)
+        self.registry = ContractReader(rpc, registry, load_artifact("MeterRegistry").abi)
 
     def roles(self, address: str) -> frozenset[str]:
         meter_admin_role = bytes.fromhex(str(self.registry.call("METER_ADMIN_ROLE"))[2:])

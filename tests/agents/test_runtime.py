@@ -25,10 +25,10 @@ from agents.runtime import (
     book_setpoint,
     load_policy,
 )
-from chain.deploy import MarketSettings
 from devchain.sandbox import Participant, Sandbox
+from energychain.delegation import AgentGrant, grant_agent
+from energychain.deploy import MarketSettings
 from market.clearing import MarketParams, Order, Side
-from wallet.delegation import AgentGrant, grant_agent
 
 BUDGET = 5_000_000  # 5 EUR of the 6-decimals test euro per day
 MAX_BUY_TICK = 1_500  # 0.08 + 1500 * 0.0001 = 0.23 EUR/kWh

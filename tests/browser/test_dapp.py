@@ -26,13 +26,13 @@ from sqlalchemy import Engine
 
 from chain.local_node import AnvilProcess, free_port, start_anvil
 from chain.paths import REPO_ROOT
+from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
 from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import IngestConfig, Ingester, wait_for
 from indexer.live import LocalHub
-from indexer.rpc import JsonRpcClient
 from wallet.transactions import TxRequest
 
 with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClient; still fine

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from web3 import Web3
 
-from chain.contracts import EnergyChain
-from chain.deploy import MarketSettings, deploy_energychain, verify_deployment
 from chain.errors import ContractRevertError
+from energychain.deploy import EnergyChain, MarketSettings, deploy_energychain, verify_deployment
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
 

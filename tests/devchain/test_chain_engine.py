@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chain.deploy import MarketSettings
 from devchain.chain_engine import _settle
 from devchain.sandbox import Sandbox
+from energychain.deploy import MarketSettings
 from market.clearing import MarketParams, Order, Side, settle
 
 PARAMS = MarketParams(price_floor=80_000, tick_size=100, max_tick=40, fee_bps=25)

@@ -23,11 +23,11 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from chain.local_node import AnvilProcess, start_anvil
+from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import IngestConfig, Ingester
-from indexer.rpc import JsonRpcClient
 from tests.indexer.scenario import play_round
 
 with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClient; still fine

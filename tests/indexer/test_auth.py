@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from chain.local_node import ANVIL_DEV_KEYS
+from chain.rpc import JsonRpcClient
 from indexer.api import ApiConfig, create_app
 from indexer.api.sessions import ChainRoles
-from indexer.rpc import JsonRpcClient
 from indexer.siwe import SiweMessage
 from tests.indexer.conftest import Played
 

@@ -18,14 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from billing.bill import COLUMNS, BillTariffs, compute_bill
+from billing.chain_facts import chain_facts
 from chain.local_node import ANVIL_DEV_KEYS
+from chain.rpc import JsonRpcClient
 from indexer import store
 from indexer.api import ApiConfig, create_app
 from indexer.api.sessions import ChainRoles
-from indexer.rpc import JsonRpcClient
-from operations.billing import COLUMNS, BillTariffs, compute_bill
-from operations.billing_chain import chain_facts
-from operations.billing_indexer import grid_tariffs, indexer_bill
+from indexer.billing import grid_tariffs, indexer_bill
 from tests.indexer.conftest import Played
 from tests.indexer.test_auth import DOMAIN, login
 
@@ -92,10 +92,10 @@ def client(billed: Billed, engine: Engine) -> Iterator[TestClient]:
 def chain_document(billed: Billed, decimals: int = 6) -> dict[str, Any]:
     """The bill the chain's events give (what ``enerwise operator billing`` computes)."""
     s = billed.played.community
-    facts = chain_facts(s.contracts, s.deployment, s.slot_seconds, billed.month)
-    on_chain = s.contracts.market.call("params")
-    top = int(on_chain[0]) + int(on_chain[1]) * int(on_chain[2])
-    return compute_bill(facts, BillTariffs(top, int(on_chain[0]), decimals)).document()
+    facts = chain_facts(s.contracts, s.deployment, billed.month)
+    on_chain = s.contracts.market.params()
+    top = on_chain.price_floor + on_chain.tick_size * on_chain.max_tick
+    return compute_bill(facts, BillTariffs(top, on_chain.price_floor, decimals)).document()
 
 
 def test_billing_needs_a_session_and_an_operator_role(client: TestClient, billed: Billed) -> None:

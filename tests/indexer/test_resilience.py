@@ -17,11 +17,12 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from chain.retry import Backoff
+from chain.rpc import JsonRpcClient
 from indexer import metrics, store
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import IngestConfig, Ingester, wait_for
-from indexer.rpc import Backoff, JsonRpcClient
 from indexer.verify import verify
 from tests.indexer.conftest import Played, snapshot
 

@@ -10,12 +10,13 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.operations.conftest import ADMIN, METER_ADMIN, Run, init_args
 
+from billing.bill import month_bounds
+from billing.errors import BillingError
 from operations.admin import Solvency
-from operations.billing import month_bounds
 from operations.config import _default_tick, load_community, validate_config
-from operations.errors import BillingError, CommunityConfigError, MeterError, OperatorError
+from operations.errors import CommunityConfigError, MeterError, OperatorError
+from tests.operations.conftest import ADMIN, METER_ADMIN, Run, init_args
 
 
 def test_init_writes_a_checked_commented_config(cli: Run, tmp_path: Path) -> None:

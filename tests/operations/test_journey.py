@@ -25,24 +25,24 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from tests.operations.conftest import ADMIN, Keys, as_json, init_args, nonce
 from typer.testing import CliRunner
 
 from chain.connection import connect
-from chain.contracts import revert_decoder
-from chain.deploy import Deployment
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
+from chain.rpc import JsonRpcClient
 from devchain.sandbox import Meter, Sandbox
+from energychain.contracts import revert_decoder
+from energychain.deploy import Deployment
 from enerwise.cli import app
 from indexer.api import ApiConfig, create_app
 from indexer.api.sessions import ChainRoles
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import IngestConfig, Ingester
-from indexer.rpc import JsonRpcClient
 from operations.errors import OperatorError
 from operations.health import classify
 from tests.indexer.test_auth import DOMAIN, login
+from tests.operations.conftest import ADMIN, Keys, as_json, init_args, nonce
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
 

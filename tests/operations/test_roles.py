@@ -6,6 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from chain.connection import connect
+from chain.local_node import AnvilProcess
+from enerwise.cli import app
+from operations.errors import PreflightError, RoleMissingError
 from tests.operations.conftest import (
     ADMIN,
     METER_ADMIN,
@@ -17,12 +23,6 @@ from tests.operations.conftest import (
     init_args,
     nonce,
 )
-from typer.testing import CliRunner
-
-from chain.connection import connect
-from chain.local_node import AnvilProcess
-from enerwise.cli import app
-from operations.errors import PreflightError, RoleMissingError
 
 OTHER = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"  # anvil account 4
 

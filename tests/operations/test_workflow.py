@@ -15,6 +15,20 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from billing.errors import BillingError
+from chain.connection import connect
+from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
+from devchain.sandbox import Meter, Sandbox
+from energychain.contracts import revert_decoder
+from energychain.deploy import Deployment
+from operations.errors import (
+    DeploymentMismatchError,
+    MeterError,
+    PreflightError,
+    RoleMissingError,
+)
+from oracles.config import load_config, load_signer
 from tests.operations.conftest import (
     ADMIN,
     METER_ADMIN,
@@ -25,20 +39,6 @@ from tests.operations.conftest import (
     init_args,
     nonce,
 )
-
-from chain.connection import connect
-from chain.contracts import revert_decoder
-from chain.deploy import Deployment
-from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
-from devchain.sandbox import Meter, Sandbox
-from operations.errors import (
-    BillingError,
-    DeploymentMismatchError,
-    MeterError,
-    PreflightError,
-    RoleMissingError,
-)
-from oracles.config import load_config, load_signer
 from wallet.errors import TransactionRevertedError
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender

@@ -20,14 +20,15 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from chain.connection import connect
-from chain.contracts import revert_decoder
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, free_port, start_anvil
 from devchain.meter_registry import MeterRegistration, deploy_registry, register_meters
+from energychain.calendar import SlotCalendar
+from energychain.contracts import revert_decoder
+from energychain.meter_reading import Domain
 from oracles.archive import compute_cid
-from oracles.clock import SlotSchedule
 from oracles.config import dev_key
 from oracles.errors import SubmissionError
-from oracles.readings import Domain, SignedReading, meter_id_from_name, recover_reading_signer
+from oracles.readings import SignedReading, meter_id_from_name, recover_reading_signer
 from oracles.registry import BatchOutcome, ChainMeter
 from oracles.validation import LastReading
 from wallet.signer import LocalKeySigner
@@ -192,7 +193,7 @@ class MemoryRegistry:
     the calls that reached it.
     """
 
-    def __init__(self, domain: Domain, schedule: SlotSchedule) -> None:
+    def __init__(self, domain: Domain, schedule: SlotCalendar) -> None:
         self._domain = domain
         self._schedule = schedule
         self.signers: dict[bytes, str] = {}
@@ -210,7 +211,7 @@ class MemoryRegistry:
     def domain(self) -> Domain:
         return self._domain
 
-    def schedule(self) -> SlotSchedule:
+    def schedule(self) -> SlotCalendar:
         return self._schedule
 
     def chain_time(self) -> int:
@@ -244,7 +245,7 @@ class MemoryRegistry:
 
 @pytest.fixture
 def memory_registry() -> MemoryRegistry:
-    return MemoryRegistry(Domain(31337, "0x" + "22" * 20), SlotSchedule(1_800_000_000, SLOT))
+    return MemoryRegistry(Domain(31337, "0x" + "22" * 20), SlotCalendar(1_800_000_000, SLOT))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from energychain.meter_reading import Domain, MeterReading
 from oracles.archive import (
     Archive,
     KuboClient,
@@ -18,7 +19,7 @@ from oracles.archive import (
     encode_batch,
 )
 from oracles.errors import ArchiveError, CidMismatchError
-from oracles.readings import Domain, MeterReading, SignedReading
+from oracles.readings import SignedReading
 
 DOMAIN = Domain(31337, "0x" + "22" * 20)
 READINGS = [SignedReading(MeterReading(b"\x07" * 32, 1, 1_800_000_000, 10, 2), b"\x01" * 65)]

@@ -12,12 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from chain.connection import connect
+from energychain.meter_reading import MeterReading
 from enerwise.cli import app
 from oracles.archive import Archive, KuboClient, LocalArchive, cid_to_bytes, encode_batch
 from oracles.clock import VirtualClock
 from oracles.config import dev_key
 from oracles.outbox import Outbox
-from oracles.readings import MeterReading, meter_id_from_name, sign_reading
+from oracles.readings import meter_id_from_name, sign_reading
 from oracles.registry import Web3Registry
 from oracles.runner import MeterRuntime, OracleRunner
 from oracles.simulator import HouseholdProfile, SimulatedMeter, SimulatedSource

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chain.local_node import AnvilProcess, free_port, start_anvil
+from chain.retry import Backoff
 from oracles.archive import Archive, LocalArchive
 from oracles.clock import VirtualClock
 from oracles.outbox import Outbox
@@ -24,7 +25,7 @@ from oracles.simulator import (
     SimulatedSource,
 )
 from oracles.sources.mqtt import BrokerSettings, MqttSource, MqttSubscriber
-from oracles.submitter import Backoff, Submitter
+from oracles.submitter import Submitter
 from wallet.signer import LocalKeySigner
 
 pytestmark = pytest.mark.anvil
@@ -99,7 +100,7 @@ def test_broker_and_chain_outages_lose_nothing_and_duplicate_nothing(
         registry,
         chain.domain,
         batch_size=4,
-        backoff=Backoff(initial=0.1, maximum=0.5),
+        backoff=Backoff(base=0.1, cap=0.5, jitter=0.2),
     )
     runner = OracleRunner(
         [MeterRuntime(n, meter_id_from_name(n), sources[n], signers[n]) for n in names],

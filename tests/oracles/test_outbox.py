@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from energychain.meter_reading import Domain, MeterReading
 from oracles.errors import OutboxError
 from oracles.outbox import Outbox
-from oracles.readings import Domain, MeterReading, SignedReading, meter_id_from_name
+from oracles.readings import SignedReading, meter_id_from_name
 from oracles.validation import LastReading
 
 A = meter_id_from_name("a")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chain.retry import Backoff
 from oracles.archive import Archive, LocalArchive
 from oracles.clock import VirtualClock
 from oracles.config import dev_key
@@ -18,7 +19,7 @@ from oracles.registry import BatchOutcome
 from oracles.runner import MeterRuntime, OracleRunner
 from oracles.simulator import ConstantProfile, SimulatedMeter, SimulatedSource
 from oracles.sources.base import Sample
-from oracles.submitter import Backoff, Submitter
+from oracles.submitter import Submitter
 from wallet.signer import LocalKeySigner
 
 
@@ -70,7 +71,7 @@ def make_runner(
         registry,
         registry.domain(),
         batch_size=4,
-        backoff=Backoff(initial=0.01, maximum=0.05),
+        backoff=Backoff(base=0.01, cap=0.05, jitter=0.2),
     )
     return OracleRunner(
         meters,

@@ -15,9 +15,10 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from energychain.meter_reading import meter_reading_typed_data
 from enerwise.cli import main
 from wallet.keystore import Keystore
-from wallet.typed_data import meter_reading_typed_data, recover_typed_data_signer
+from wallet.typed_data import recover_typed_data_signer
 
 PASSWORD = "Corr3ct-horse-battery-staple-pw"  # as in conftest.py
 OTHER_PASSWORD = "An0ther-different-secret-pw"

@@ -199,7 +199,7 @@ def test_the_granted_agent_runs_the_shipped_policy_from_the_command_line(
 def _warp_to_just_before_the_next_slot(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Mine a block 30 s before the next slot starts (book policies plan only then)."""
     from chain.connection import connect, resolve_rpc_url
-    from chain.deploy import load_deployment
+    from energychain.deploy import load_deployment
 
     monkeypatch.setenv("ENERWISE_HOME", str(home))
     w3 = connect(resolve_rpc_url(None))

@@ -10,11 +10,12 @@ from web3 import Web3
 
 from chain.connection import connect
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, free_port
+from energychain.meter_reading import meter_reading_typed_data
 from wallet.errors import SignerError
 from wallet.remote_signer import RemoteSigner, redact_url, tx_to_rpc
 from wallet.signer import LocalKeySigner, Signer
 from wallet.transactions import TransactionSender, TxRequest
-from wallet.typed_data import meter_reading_typed_data, recover_typed_data_signer
+from wallet.typed_data import recover_typed_data_signer
 
 ACCOUNT_1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil dev account 1 (unlocked)
 ACCOUNT_2 = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"

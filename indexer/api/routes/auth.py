@@ -7,6 +7,7 @@ import time
 from fastapi import APIRouter
 from sqlalchemy import delete, insert, update
 
+from chain.errors import RpcError
 from indexer.api.deps import ConnDep, InfoDep, SessionDep, StateDep
 from indexer.api.errors import ApiError
 from indexer.api.schemas.auth import (
@@ -18,7 +19,7 @@ from indexer.api.schemas.auth import (
 from indexer.api.schemas.common import AUTH_ERRORS
 from indexer.api.sessions import issue_token
 from indexer.db.models import SiweNonce
-from indexer.errors import RpcError, SiweFormatError, SiweVerificationError
+from indexer.errors import SiweFormatError, SiweVerificationError
 from indexer.siwe import generate_nonce, verify_message
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])

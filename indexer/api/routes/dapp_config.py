@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import logging
 
-from eth_abi.abi import decode as abi_decode
-from eth_utils.crypto import keccak
 from fastapi import APIRouter, Response
 from sqlalchemy import Connection
 
+from chain.artifacts import load_artifact
+from chain.calls import ContractReader
+from chain.errors import ChainError
+from chain.retry import Backoff
+from chain.rpc import JsonRpcClient
 from indexer import store
 from indexer.api.deps import ConnDep, InfoDep, StateDep
 from indexer.api.schemas.common import ERRORS, ApiModel
-from indexer.api.schemas.status import MarketPublic
-from indexer.errors import IndexerError
-from indexer.rpc import Backoff, JsonRpcClient
+from indexer.market_info import MarketInfo
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class DappConfigPublic(ApiModel):
     chain_id: int
     rpc_url: str | None
     deployment_block: int
-    market: MarketPublic
+    market: MarketInfo
     payment_token: PaymentTokenPublic
     api_base: str
     stream_path: str
@@ -51,10 +52,10 @@ def _token_facts(rpc_url: str, token: str) -> tuple[str | None, int | None]:
     if key in _TOKEN_FACTS:
         return _TOKEN_FACTS[key]
     rpc = JsonRpcClient(rpc_url, timeout=2.0, backoff=Backoff(attempts=1))
+    reader = ContractReader(rpc, token, load_artifact("TestEuro").abi)  # any ERC-20's views
     try:
-        (symbol,) = abi_decode(["string"], rpc.call(token, keccak(text="symbol()")[:4]))
-        (decimals,) = abi_decode(["uint8"], rpc.call(token, keccak(text="decimals()")[:4]))
-    except (IndexerError, ValueError, OverflowError) as exc:
+        symbol, decimals = reader.call("symbol"), reader.call("decimals")
+    except (ChainError, ValueError, OverflowError) as exc:
         logger.warning("payment token %s: symbol/decimals unreadable (%s)", token, exc)
         return None, None
     finally:
@@ -88,7 +89,7 @@ def dapp_config(
         chain_id=info.chain_id,
         rpc_url=rpc_url,
         deployment_block=_deployment_block(conn),
-        market=MarketPublic(**info.to_json()),
+        market=info,
         payment_token=PaymentTokenPublic(address=token, symbol=symbol, decimals=decimals),
         api_base=config.public_api_base,
         stream_path="/v1/stream",

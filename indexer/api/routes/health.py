@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from indexer import queries
 from indexer.api.deps import ClockDep, InfoDep, StateDep
 from indexer.api.schemas.common import ERRORS
-from indexer.api.schemas.status import HealthPublic, MarketPublic, StatusPublic
+from indexer.api.schemas.status import HealthPublic, StatusPublic
 from indexer.db.migrate import timescale_enabled
 
 router = APIRouter()
@@ -67,7 +67,7 @@ def prometheus_metrics() -> Response:
 def status(state: StateDep, info: InfoDep, clock: ClockDep) -> StatusPublic:
     """The indexed deployment, its market parameters and the checkpoint."""
     return StatusPublic(
-        market=MarketPublic(**info.to_json()),
+        market=info,
         checkpoint_block=clock.block_number,
         checkpoint_time=clock.block_time,
         head_block=clock.head_block,

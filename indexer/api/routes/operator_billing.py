@@ -2,8 +2,8 @@
 
 ``GET /v1/operator/billing?month=YYYY-MM&format=json|csv`` serves the bill that
 ``enerwise operator billing`` prints, computed by the same code
-(:func:`operations.billing.compute_bill`) from the indexer's tables instead of
-``eth_getLogs``. Tariffs are the ones the market's price grid encodes (floor = feed-in tariff,
+(:func:`billing.bill.compute_bill`) from the indexer's tables (:mod:`indexer.billing`) instead of
+the chain's events. Tariffs are the ones the market's price grid encodes (floor = feed-in tariff,
 top = retail tariff, as ``enerwise operator init`` builds it). When the API knows a node
 (``rpc_url``) the payment token's decimals and the energy token's supply per slot are read
 from the chain, so the reconciliation is against the chain; otherwise the supply comes from the
@@ -13,40 +13,27 @@ indexed transfers (``supply_source: index``) and the decimals default to 6.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
+from billing.errors import BillingError
+from chain.artifacts import load_artifact
+from chain.calls import ContractReader
+from chain.errors import ChainError
+from chain.rpc import JsonRpcClient
 from indexer.api.deps import ConnDep, InfoDep, OperatorDep, StateDep
 from indexer.api.errors import ApiError
 from indexer.api.schemas.common import AUTH_ERRORS
-from indexer.calls import ContractReader
-from indexer.errors import IndexerError
+from indexer.billing import SupplyReader, grid_tariffs, indexer_bill
 from indexer.market_info import MarketInfo
-from indexer.rpc import JsonRpcClient
-from operations.billing_indexer import SupplyReader, grid_tariffs, indexer_bill
-from operations.errors import BillingError
 
 #: Included by the operator router (``/v1/operator``) in ``routes/operator.py``.
 router = APIRouter(tags=["operator"])
 
 #: Decimals assumed when no node is configured (the test token and EUR stablecoins have 6).
 DEFAULT_DECIMALS = 6
-_TOKEN_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "name": "decimals",
-        "inputs": [],
-        "outputs": [{"name": "", "type": "uint8"}],
-    },
-    {
-        "type": "function",
-        "name": "totalSupply",
-        "inputs": [{"name": "id", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "uint256"}],
-    },
-]
 _decimals_cache: dict[tuple[str, str], int] = {}
 
 MonthQuery = Annotated[
@@ -68,15 +55,16 @@ def _chain_readers(rpc_url: str | None, info: MarketInfo) -> tuple[int, SupplyRe
     key = (rpc_url, token)
     try:
         if key not in _decimals_cache:
-            _decimals_cache[key] = int(ContractReader(rpc, token, _TOKEN_ABI).call("decimals"))
-    except IndexerError as exc:
+            payment = ContractReader(rpc, token, load_artifact("TestEuro").abi)  # any ERC-20
+            _decimals_cache[key] = int(payment.call("decimals"))
+    except ChainError as exc:
         raise ApiError(503, "chain_unavailable", f"the node does not answer: {exc}") from None
-    energy = ContractReader(rpc, info.addresses["energy_token"], _TOKEN_ABI)
+    energy = ContractReader(rpc, info.addresses["energy_token"], load_artifact("EnergyToken").abi)
 
     def supply(slots: Sequence[int]) -> dict[int, int]:
         try:
             values = energy.call_many([("totalSupply", [s]) for s in slots]) if slots else []
-        except IndexerError as exc:
+        except ChainError as exc:
             raise ApiError(503, "chain_unavailable", f"the node does not answer: {exc}") from None
         return {s: int(v) for s, v in zip(slots, values, strict=True)}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from indexer.market_info import MarketInfo
+
 
 class HealthPublic(BaseModel):
     status: str
@@ -14,23 +16,9 @@ class HealthPublic(BaseModel):
     seconds_since_update: float | None
 
 
-class MarketPublic(BaseModel):
-    chain_id: int
-    addresses: dict[str, str]
-    epoch: int
-    slot_seconds: int
-    price_floor: int
-    tick_size: int
-    max_tick: int
-    settlement_seconds: int
-    open_ahead_seconds: int
-    min_order_wh: int
-    fee_bps: int
-    treasury: str
-
-
 class StatusPublic(BaseModel):
-    market: MarketPublic
+    market: MarketInfo
+    """The deployment facts (one declaration: the indexer's ``MarketInfo``)."""
     checkpoint_block: int
     checkpoint_time: int
     head_block: int

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from chain.deploy import MarketSettings
 from devchain.sandbox import Participant, Sandbox
-from wallet.delegation import AgentGrant, grant_agent, list_delegations, revoke_agent
+from energychain.delegation import AgentGrant, grant_agent, list_delegations, revoke_agent
+from energychain.deploy import MarketSettings
 from wallet.errors import TransactionRevertedError
 
 BUDGET = 1_000_000

@@ -3,6 +3,8 @@
 A deployment is recorded in ``deployments/<chainId>.json``: addresses, the deployment block,
 the deployed code hash of each contract and the parameters, so that later commands can check
 that the chain still holds exactly the code that was deployed (:func:`verify_deployment`).
+Constructor arguments are encoded by name from the ABI (:func:`energychain.abi.constructor_args`),
+so a parameter the contracts add needs a value here, never a positional edit.
 """
 
 from __future__ import annotations
@@ -15,9 +17,15 @@ from typing import Any
 from web3 import Web3
 
 from chain.artifacts import load_artifact
-from chain.contracts import EnergyChain
 from chain.errors import DeploymentError
 from chain.paths import deployments_dir
+from chain.reverts import RevertDecoder
+from energychain.abi import constructor_args
+from energychain.contracts import revert_decoder
+from energychain.market import Market
+from energychain.registry import Registry
+from energychain.tokens import EnergyToken, PaymentToken
+from market.clearing import MarketParams
 from wallet.transactions import TransactionSender, TxRequest
 
 
@@ -45,17 +53,35 @@ class MarketSettings:
     epoch: int | None = None
     token_uri: str = "https://energychain.invalid/slot/{id}.json"
 
-    def market_params(self, treasury: str) -> tuple[Any, ...]:
-        """The ``MarketParams`` struct of the EnergyMarket constructor, in field order."""
-        return (
-            self.price_floor,
-            self.tick_size,
-            self.max_tick,
-            self.settlement_seconds,
-            self.open_ahead_seconds,
-            self.min_order_wh,
-            self.fee_bps,
-            Web3.to_checksum_address(treasury),
+    def market_params(self, treasury: str) -> MarketParams:
+        """The market's ``MarketParams`` with ``treasury`` (the admin's when none is set)."""
+        values = {name: getattr(self, name) for name in MarketParams.FIELDS if name != "treasury"}
+        return MarketParams(**values, treasury=Web3.to_checksum_address(treasury))
+
+
+@dataclass
+class EnergyChain:
+    """The deployed EnergyChain contracts on one chain, as typed façades."""
+
+    payment: PaymentToken
+    registry: Registry
+    token: EnergyToken
+    market: Market
+    decoder: RevertDecoder
+
+    @classmethod
+    def at(cls, w3: Web3, addresses: dict[str, str]) -> EnergyChain:
+        """Façades for ``addresses`` (keys: payment_token, registry, energy_token, market)."""
+        decoder = revert_decoder()
+        return cls(
+            # any ERC-20: only the standard ABI (and TestEuro's mint on local chains) is used
+            payment=PaymentToken(
+                w3, load_artifact("TestEuro"), addresses["payment_token"], decoder
+            ),
+            registry=Registry(w3, load_artifact("MeterRegistry"), addresses["registry"], decoder),
+            token=EnergyToken(w3, load_artifact("EnergyToken"), addresses["energy_token"], decoder),
+            market=Market(w3, load_artifact("EnergyMarket"), addresses["market"], decoder),
+            decoder=decoder,
         )
 
 
@@ -96,15 +122,45 @@ def deployment_path(chain_id: int) -> Path:
     return deployments_dir() / f"{chain_id}.json"
 
 
-def _deploy(sender: TransactionSender, name: str, *args: Any) -> str:
+def deploy_contract(sender: TransactionSender, name: str, values: dict[str, Any]) -> str:
+    """Deploy artifact ``name`` from ``sender``; constructor arguments by name from ``values``."""
     artifact = load_artifact(name)
     factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    args = constructor_args(artifact.abi, values, name)
     data = factory.constructor(*args).data_in_transaction
     receipt = sender.transact(TxRequest(to=None, data=bytes.fromhex(data[2:])))
     address = receipt["contractAddress"]
     if address is None:
         raise DeploymentError(f"{name}: the deployment receipt has no contract address")
-    return str(address)
+    return str(Web3.to_checksum_address(address))
+
+
+def current_epoch(w3: Web3, slot_seconds: int) -> int:
+    """The latest block's time rounded down to a slot boundary."""
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    return now - now % slot_seconds
+
+
+def deploy_registry(
+    sender: TransactionSender,
+    *,
+    epoch: int,
+    slot_seconds: int,
+    max_clock_skew_seconds: int,
+    token_uri: str,
+) -> str:
+    """Deploy a MeterRegistry (which deploys its EnergyToken) administered by ``sender``."""
+    return deploy_contract(
+        sender,
+        "MeterRegistry",
+        {
+            "admin": sender.address,
+            "epoch": epoch,
+            "slot_seconds": slot_seconds,
+            "max_clock_skew_seconds": max_clock_skew_seconds,
+            "token_uri": token_uri,
+        },
+    )
 
 
 def deploy_energychain(sender: TransactionSender, settings: MarketSettings) -> Deployment:
@@ -116,31 +172,29 @@ def deploy_energychain(sender: TransactionSender, settings: MarketSettings) -> D
     w3 = sender.w3
     admin = sender.address
     start_block = int(w3.eth.block_number)
-    epoch = settings.epoch
-    if epoch is None:
-        now = int(w3.eth.get_block("latest")["timestamp"])
-        epoch = now - now % settings.slot_seconds
-    payment = settings.payment_token or _deploy(sender, "TestEuro")
-    registry = _deploy(
+    epoch = (
+        settings.epoch if settings.epoch is not None else current_epoch(w3, settings.slot_seconds)
+    )
+    payment = settings.payment_token or deploy_contract(sender, "TestEuro", {})
+    registry = deploy_registry(
         sender,
-        "MeterRegistry",
-        admin,
-        epoch,
-        settings.slot_seconds,
-        settings.max_clock_skew_seconds,
-        settings.token_uri,
+        epoch=epoch,
+        slot_seconds=settings.slot_seconds,
+        max_clock_skew_seconds=settings.max_clock_skew_seconds,
+        token_uri=settings.token_uri,
     )
-    registry_contract = w3.eth.contract(
-        address=Web3.to_checksum_address(registry), abi=load_artifact("MeterRegistry").abi
-    )
-    energy_token = str(registry_contract.functions.token().call())
-    market = _deploy(
+    registry_handle = Registry(w3, load_artifact("MeterRegistry"), registry, revert_decoder())
+    energy_token = registry_handle.energy_token_address()
+    params = settings.market_params(settings.treasury or admin)
+    market = deploy_contract(
         sender,
         "EnergyMarket",
-        admin,
-        Web3.to_checksum_address(payment),
-        Web3.to_checksum_address(registry),
-        settings.market_params(settings.treasury or admin),
+        {
+            "admin": admin,
+            "payment_token": Web3.to_checksum_address(payment),
+            "registry": Web3.to_checksum_address(registry),
+            **params.fields(),
+        },
     )
     addresses: dict[str, str] = {
         "payment_token": Web3.to_checksum_address(payment),

@@ -8,13 +8,12 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.crypto import keccak
 
+from energychain.meter_reading import METER_READING_TYPE, meter_reading_typed_data
 from wallet.errors import TypedDataError
 from wallet.signer import LocalKeySigner
 from wallet.typed_data import (
-    METER_READING_TYPE,
     SECP256K1_N,
     check_typed_data,
-    meter_reading_typed_data,
     recover_typed_data_signer,
     typed_data_digest,
 )

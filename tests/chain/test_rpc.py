@@ -1,4 +1,4 @@
-"""The JSON-RPC client: retries, range refusals, batches; the ingester adapting its range."""
+"""The JSON-RPC client: retries, range refusals, batches."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
 
-from indexer.errors import RangeTooLargeError, RpcError
-from indexer.rpc import Backoff, JsonRpcClient
-from indexer.verify import verify
-from tests.indexer.conftest import Played
+from chain.errors import RangeTooLargeError, RpcError
+from chain.retry import Backoff
+from chain.rpc import JsonRpcClient
 
 FAST = Backoff(base=0.0001, attempts=4)
 
@@ -75,36 +73,3 @@ def test_batch_results_come_back_in_call_order() -> None:
 def test_only_http_endpoints_are_accepted() -> None:
     with pytest.raises(RpcError):
         JsonRpcClient("ws://node")
-
-
-class RangeCap(httpx.BaseTransport):
-    """Forwards to a node but refuses eth_getLogs over more than ``blocks`` blocks."""
-
-    def __init__(self, blocks: int) -> None:
-        self.blocks = blocks
-        self.inner = httpx.HTTPTransport()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        if isinstance(body, dict) and body["method"] == "eth_getLogs":
-            flt = body["params"][0]
-            if int(flt["toBlock"], 16) - int(flt["fromBlock"], 16) + 1 > self.blocks:
-                return httpx.Response(
-                    200,
-                    json={
-                        "jsonrpc": "2.0",
-                        "id": body["id"],
-                        "error": {"code": -32602, "message": "block range is too large"},
-                    },
-                )
-        return self.inner.handle_request(request)
-
-
-def test_the_ingester_halves_its_range_until_the_node_accepts_it(
-    played: Played, engine: Engine
-) -> None:
-    ingester = played.ingester(engine, initial_range=64)
-    ingester.rpc = JsonRpcClient(played.node.rpc_url, transport=RangeCap(4), backoff=FAST)
-    ingester.sync()
-    assert ingester.range_size <= 4
-    assert verify(engine, ingester.rpc).ok

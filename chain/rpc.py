@@ -1,17 +1,20 @@
-"""A small JSON-RPC client for the indexer: logs, block headers, calls, with retries.
+"""A small JSON-RPC client: logs, block headers, calls and batches, with retries.
 
 It speaks plain JSON-RPC over HTTP (any node: anvil, geth, a hosted endpoint) and returns the
-node's raw JSON, so the indexer decodes only what it needs. Transient failures (connection
-refused, timeouts, HTTP 429/5xx) are retried with exponential backoff and jitter; an error
-answer that means "this ``eth_getLogs`` range is too big" becomes :class:`RangeTooLargeError`
-so the caller can halve the range instead of retrying it.
+node's raw JSON, so its callers decode only what they need (the indexer's fast log decoding,
+:class:`chain.calls.ContractReader`'s batched views, the local node's readiness probe). web3
+(:mod:`chain.connection`) is the other way to a node: contract handles and sending.
+
+Transient failures (connection refused, timeouts, HTTP 429/5xx) are retried with exponential
+backoff and jitter (:class:`chain.retry.Backoff`); an error answer that means "this
+``eth_getLogs`` range is too big" becomes :class:`RangeTooLargeError`, so the caller can halve
+the range instead of retrying it.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +22,8 @@ from typing import Any
 
 import httpx
 
-from indexer.errors import RangeTooLargeError, RpcError
+from chain.errors import RangeTooLargeError, RpcError
+from chain.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -46,18 +50,6 @@ class BlockHeader:
     hash: str
     parent_hash: str
     timestamp: int
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with full jitter: ``uniform(0, min(cap, base * 2**attempt))``."""
-
-    base: float = 0.2
-    cap: float = 10.0
-    attempts: int = 5
-
-    def delay(self, attempt: int) -> float:
-        return random.uniform(0, min(self.cap, self.base * 2**attempt))
 
 
 class JsonRpcClient:

@@ -1,4 +1,4 @@
-"""Billing facts from the indexer's database (SQLite or PostgreSQL), for the same computation.
+"""Billing facts from the indexer's database (SQLite or PostgreSQL), for :mod:`billing`.
 
 The indexer stores every event the bill needs (``indexer/db/models.py``): meters,
 readings, orders, cancels, claims, clearings and energy-token transfers (a redemption is a burn:
@@ -18,10 +18,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, func, select
 
-from indexer import queries
-from indexer.db.models import Clearing, Meter, Reading, TokenTransfer
-from indexer.market_info import MarketInfo
-from operations.billing import (
+from billing.bill import (
     Bill,
     BillTariffs,
     MeteredReading,
@@ -32,6 +29,9 @@ from operations.billing import (
     slot_range,
     supply_slots,
 )
+from indexer import queries
+from indexer.db.models import Clearing, Meter, Reading, TokenTransfer
+from indexer.market_info import MarketInfo
 
 ZERO_ADDRESS = "0x" + "00" * 20
 #: Fills read per query when paging through a slot's fills.
@@ -66,7 +66,7 @@ def indexer_facts(
     conn: Connection, info: MarketInfo, month: str, supply: SupplyReader | None = None
 ) -> MonthFacts:
     """The facts of ``month`` from the indexer's tables."""
-    first, last = slot_range(info.epoch, info.slot_seconds, month)
+    first, last = slot_range(info.calendar, month)
     owners = {str(r.meter_id).lower(): str(r.owner) for r in conn.execute(
         select(Meter.meter_id, Meter.owner))}  # fmt: skip
     facts = MonthFacts(month=month, slots=(first, last), meter_owners=owners)
@@ -146,6 +146,4 @@ def indexer_bill(
 def grid_tariffs(info: MarketInfo, decimals: int) -> BillTariffs:
     """The tariffs a community's market grid encodes: floor = feed-in, top = retail
     (``enerwise operator init`` builds the grid that way)."""
-    return BillTariffs(
-        retail=info.price(info.max_tick), feed_in=info.price_floor, decimals=decimals
-    )
+    return BillTariffs(retail=info.params.price_top, feed_in=info.price_floor, decimals=decimals)

@@ -1,0 +1,29 @@
+"""Exceptions of the EnergyChain protocol client.
+
+The protocol client raises the chain layer's errors for what the chain layer knows (a node that
+does not answer, a revert) and its own below :class:`EnergyChainError` for what only the protocol
+knows. Every one of them is a :class:`chain.errors.ChainError`, so one ``except ChainError``
+catches everything about the chain; a façade never lets a bare ``IndexError``, ``KeyError`` or a
+web3 exception out::
+
+    ChainError
+    ├── RpcError (ConnectionError)           the node did not answer, or answered an error
+    │   └── RangeTooLargeError               the node refused an eth_getLogs range
+    ├── ContractRevertError                  a call reverted (the decoded custom error)
+    ├── AbiMismatchError (ValueError)        the ABI lacks a function, event or struct field
+    │                                        the client needs, or an answer does not fit it
+    └── EnergyChainError
+        └── DelegationError (ValueError)     a malformed agent grant (address, bound, expiry)
+"""
+
+from __future__ import annotations
+
+from chain.errors import ChainError
+
+
+class EnergyChainError(ChainError):
+    """Root of the errors only the protocol client raises."""
+
+
+class DelegationError(EnergyChainError, ValueError):
+    """A delegation request is malformed (bad address, bound or expiry)."""

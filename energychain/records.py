@@ -1,0 +1,264 @@
+"""What the contracts store, as typed records decoded by field name.
+
+Each record is built from the struct's fields as :meth:`energychain.contracts.ContractHandle.read`
+returns them (keyed by ABI name), so a field the contract adds is ignored until a record asks for
+it, and a missing one is an :class:`~energychain.errors.AbiMismatchError`, never an ``IndexError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+
+from energychain.abi import pick
+from energychain.units import SECONDS_PER_DAY, BaseUnits, Tick, Wh
+from market.clearing import ClearingRecord, MarginalLevel, MarketParams
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+def market_params(fields: Mapping[str, Any]) -> MarketParams:
+    """``EnergyMarket.params()`` as the one parameter type (every field the type knows)."""
+    values = pick(fields, MarketParams.FIELDS, "EnergyMarket.MarketParams")
+    treasury = str(to_checksum_address(values.pop("treasury")))
+    return MarketParams(**{k: int(v) for k, v in values.items()}, treasury=treasury)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotClearing:
+    """``EnergyMarket.clearing(slot)``: whether the slot was cleared and what the clearing found.
+
+    ``cleared`` is True for a slot cleared with nothing matched (``volume_wh == 0``) too; the
+    reference rule's :class:`~market.clearing.ClearingRecord` calls that "did not clear"
+    (:meth:`record`).
+    """
+
+    cleared: bool
+    volume_wh: Wh
+    clearing_tick: Tick
+    buy_marginal: MarginalLevel
+    sell_marginal: MarginalLevel
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> SlotClearing:
+        f = pick(
+            fields,
+            (
+                "cleared",
+                "volume_wh",
+                "clearing_tick",
+                "buy_marginal_tick",
+                "buy_marginal_filled_wh",
+                "buy_marginal_total_wh",
+                "sell_marginal_tick",
+                "sell_marginal_filled_wh",
+                "sell_marginal_total_wh",
+            ),
+            "EnergyMarket.ClearingRecord",
+        )
+        return cls(
+            cleared=bool(f["cleared"]),
+            volume_wh=Wh(int(f["volume_wh"])),
+            clearing_tick=Tick(int(f["clearing_tick"])),
+            buy_marginal=MarginalLevel(
+                int(f["buy_marginal_tick"]),
+                int(f["buy_marginal_filled_wh"]),
+                int(f["buy_marginal_total_wh"]),
+            ),
+            sell_marginal=MarginalLevel(
+                int(f["sell_marginal_tick"]),
+                int(f["sell_marginal_filled_wh"]),
+                int(f["sell_marginal_total_wh"]),
+            ),
+        )
+
+    @property
+    def traded(self) -> bool:
+        """Cleared with a positive volume."""
+        return self.cleared and self.volume_wh > 0
+
+    def record(self, params: MarketParams) -> ClearingRecord:
+        """The clearing in the Python reference's shape (prices from ``params``)."""
+        if not self.traded:
+            return ClearingRecord.not_cleared()
+        return ClearingRecord(
+            cleared=True,
+            volume_wh=self.volume_wh,
+            clearing_tick=self.clearing_tick,
+            price_per_kwh=params.price(self.clearing_tick),
+            buy_marginal=self.buy_marginal,
+            sell_marginal=self.sell_marginal,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delegation:
+    """An owner's delegation to an agent as the market stores it, with the agent's spending
+    on the day it was read (``spent_today``: 0 when the stored day is an earlier one)."""
+
+    owner: ChecksumAddress
+    agent: ChecksumAddress
+    budget_per_day: BaseUnits
+    max_buy_tick: Tick
+    min_sell_tick: Tick
+    expiry: int
+    spent_today: BaseUnits
+
+    @classmethod
+    def from_fields(
+        cls, owner: str, agent: str, fields: Mapping[str, Any], now: int
+    ) -> Delegation | None:
+        """The stored delegation, or None when there is none (never granted, or revoked)."""
+        f = pick(
+            fields,
+            ("budget_per_day", "max_buy_tick", "min_sell_tick", "expiry", "day", "spent"),
+            "EnergyMarket.Delegation",
+        )
+        if int(f["expiry"]) == 0:
+            return None
+        return cls(
+            owner=to_checksum_address(owner),
+            agent=to_checksum_address(agent),
+            budget_per_day=BaseUnits(int(f["budget_per_day"])),
+            max_buy_tick=Tick(int(f["max_buy_tick"])),
+            min_sell_tick=Tick(int(f["min_sell_tick"])),
+            expiry=int(f["expiry"]),
+            spent_today=BaseUnits(
+                int(f["spent"]) if int(f["day"]) == now // SECONDS_PER_DAY else 0
+            ),
+        )
+
+    def active(self, now: int) -> bool:
+        return self.expiry > now
+
+    def remaining(self) -> BaseUnits:
+        """What the agent may still commit today."""
+        return BaseUnits(max(self.budget_per_day - self.spent_today, 0))
+
+    def as_dict(self, now: int) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        return {
+            "owner": self.owner,
+            "agent": self.agent,
+            "budget_per_day": self.budget_per_day,
+            "max_buy_tick": self.max_buy_tick,
+            "min_sell_tick": self.min_sell_tick,
+            "expiry": datetime.fromtimestamp(self.expiry, UTC).isoformat(),
+            "spent_today": self.spent_today,
+            "active": self.active(now),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """``EnergyMarket.order(id)``: an open order (the contract deletes claimed ones)."""
+
+    owner: ChecksumAddress
+    slot: int
+    is_buy: bool
+    tick: Tick
+    qty_wh: Wh
+    fee_bps: int
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> OrderRecord | None:
+        """The order, or None when the id holds none (claimed, cancelled or never placed)."""
+        f = pick(
+            fields, ("owner", "slot", "is_buy", "tick", "qty_wh", "fee_bps"), "EnergyMarket.Order"
+        )
+        if str(f["owner"]).lower() == ZERO_ADDRESS:
+            return None
+        return cls(
+            owner=to_checksum_address(f["owner"]),
+            slot=int(f["slot"]),
+            is_buy=bool(f["is_buy"]),
+            tick=Tick(int(f["tick"])),
+            qty_wh=Wh(int(f["qty_wh"])),
+            fee_bps=int(f["fee_bps"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPreview:
+    """``EnergyMarket.previewClaim(id)``: what claiming the order would settle."""
+
+    filled_wh: Wh
+    amount: BaseUnits
+    fee: BaseUnits
+    refund: int
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> ClaimPreview:
+        f = pick(fields, ("filled_wh", "amount", "fee", "refund"), "EnergyMarket.previewClaim")
+        return cls(
+            Wh(int(f["filled_wh"])),
+            BaseUnits(int(f["amount"])),
+            BaseUnits(int(f["fee"])),
+            int(f["refund"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyTotals:
+    """``MeterRegistry.energyTotals()``: all metered energy, attributed to slots or not."""
+
+    attributed_export_wh: Wh
+    attributed_import_wh: Wh
+    unattributed_export_wh: Wh
+    unattributed_import_wh: Wh
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> EnergyTotals:
+        f = pick(fields, [n for n in cls.__dataclass_fields__], "MeterRegistry.EnergyTotals")
+        return cls(**{k: Wh(int(v)) for k, v in f.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class MeterState:
+    """``MeterRegistry.meter(id)``: a registered meter and its last accepted reading."""
+
+    owner: ChecksumAddress
+    signer: ChecksumAddress
+    capacity_wh_per_slot: Wh
+    active: bool
+    last_seq: int
+    last_timestamp: int
+    last_import_wh: Wh
+    last_export_wh: Wh
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> MeterState:
+        f = pick(
+            fields,
+            (
+                "owner",
+                "signer",
+                "capacity_wh_per_slot",
+                "active",
+                "last_seq",
+                "last_timestamp",
+                "last_import_wh",
+                "last_export_wh",
+            ),
+            "MeterRegistry.Meter",
+        )
+        return cls(
+            owner=to_checksum_address(f["owner"]),
+            signer=to_checksum_address(f["signer"]),
+            capacity_wh_per_slot=Wh(int(f["capacity_wh_per_slot"])),
+            active=bool(f["active"]),
+            last_seq=int(f["last_seq"]),
+            last_timestamp=int(f["last_timestamp"]),
+            last_import_wh=Wh(int(f["last_import_wh"])),
+            last_export_wh=Wh(int(f["last_export_wh"])),
+        )
+
+    @property
+    def registered(self) -> bool:
+        """A meter id never registered reads as all zeros (no signer)."""
+        return int(self.signer, 16) != 0
