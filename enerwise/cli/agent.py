@@ -295,7 +295,9 @@ def run_command(
 
     from agents.community import BatterySpec
     from agents.errors import ConfigError
-    from agents.runtime import AgentRuntime, ReplayForecaster, load_policy
+    from agents.live.forecasts import ReplayForecaster
+    from agents.live.policies import load_policy
+    from agents.live.runtime import AgentRuntime
     from chain.connection import connect, resolve_rpc_url
     from energychain.contracts import revert_decoder
     from energychain.delegation import parse_address
