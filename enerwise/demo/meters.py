@@ -201,39 +201,8 @@ async def start_fleet(
     mqtt_members = households[n_modbus : n_modbus + n_mqtt]
     sections: dict[int, dict[str, Any]] = {h.index: {"kind": "simulated"} for h in households}
 
-    modbus: SimulatedModbusServer | None = None
-    if modbus_members:
-        modbus = SimulatedModbusServer(
-            {k + 1: meters[h.index] for k, h in enumerate(modbus_members)},
-            load_map("sdm630"),
-            clock=clock,
-        )
-        port = await modbus.start()
-        for k, h in enumerate(modbus_members):
-            sections[h.index] = {"kind": "modbus", "host": "127.0.0.1", "port": port,
-                                 "unit": k + 1, "map": "sdm630", "timeout": 5.0}  # fmt: skip
-            h.source = "modbus"
-        notes.append(f"Modbus TCP server on 127.0.0.1:{port} ({len(modbus_members)} meters)")
-
-    publisher: SimulatedMqttPublisher | None = None
-    topics = {h.index: f"enerwise/demo/{run_id}/{h.name}/SENSOR" for h in mqtt_members}
-    for h in mqtt_members:
-        sections[h.index] = {"kind": "mqtt", "broker": mqtt_broker, "topic": topics[h.index],
-                             "format": "tasmota", "max_age": 120.0, "clean_session": True,
-                             "client_id": f"enerwise-demo-oracle-{run_id}"}  # fmt: skip
-        h.source = "mqtt"
-    if mqtt_members:
-        host, port = parse_endpoint(mqtt_broker, 1883)
-        publisher = SimulatedMqttPublisher(
-            {topics[h.index]: meters[h.index] for h in mqtt_members},
-            "tasmota",
-            host=host,
-            port=port,
-            clock=clock,
-            client_id=f"enerwise-demo-meters-{run_id}",
-        )
-        publisher.start()
-
+    modbus = await _serve_modbus(modbus_members, meters, sections, clock, notes)
+    publisher = _publish_mqtt(mqtt_members, meters, sections, clock, mqtt_broker, run_id)
     runner = build_runner(
         _oracle_config(sandbox, households, sections, workdir),
         clock=clock,
@@ -273,6 +242,58 @@ async def start_fleet(
         mqtt_sources=mqtt_sources,
         notes=notes,
     )
+
+
+async def _serve_modbus(
+    members: Sequence[Household],
+    meters: dict[int, SimulatedMeter],
+    sections: dict[int, dict[str, Any]],
+    clock: Clock,
+    notes: list[str],
+) -> SimulatedModbusServer | None:
+    """One Modbus TCP server for ``members``' meters; their oracle sections read it."""
+    if not members:
+        return None
+    modbus = SimulatedModbusServer(
+        {k + 1: meters[h.index] for k, h in enumerate(members)}, load_map("sdm630"), clock=clock
+    )
+    port = await modbus.start()
+    for k, h in enumerate(members):
+        sections[h.index] = {"kind": "modbus", "host": "127.0.0.1", "port": port,
+                             "unit": k + 1, "map": "sdm630", "timeout": 5.0}  # fmt: skip
+        h.source = "modbus"
+    notes.append(f"Modbus TCP server on 127.0.0.1:{port} ({len(members)} meters)")
+    return modbus
+
+
+def _publish_mqtt(
+    members: Sequence[Household],
+    meters: dict[int, SimulatedMeter],
+    sections: dict[int, dict[str, Any]],
+    clock: Clock,
+    broker: str,
+    run_id: str,
+) -> SimulatedMqttPublisher | None:
+    """``members``' meters publish Tasmota payloads to ``broker``; their sections subscribe."""
+    if not members:
+        return None
+    topics = {h.index: f"enerwise/demo/{run_id}/{h.name}/SENSOR" for h in members}
+    for h in members:
+        sections[h.index] = {"kind": "mqtt", "broker": broker, "topic": topics[h.index],
+                             "format": "tasmota", "max_age": 120.0, "clean_session": True,
+                             "client_id": f"enerwise-demo-oracle-{run_id}"}  # fmt: skip
+        h.source = "mqtt"
+    host, port = parse_endpoint(broker, 1883)
+    publisher = SimulatedMqttPublisher(
+        {topics[h.index]: meters[h.index] for h in members},
+        "tasmota",
+        host=host,
+        port=port,
+        clock=clock,
+        client_id=f"enerwise-demo-meters-{run_id}",
+    )
+    publisher.start()
+    return publisher
 
 
 def _oracle_config(
