@@ -261,6 +261,7 @@ def run_command(
     import math
 
     from agents.community import BatterySpec
+    from agents.errors import ConfigError
     from agents.live.forecasts import ReplayForecaster
     from agents.live.policies import load_policy
     from agents.live.runtime import AgentRuntime
@@ -268,8 +269,10 @@ def run_command(
     from energychain.delegation import parse_address
     from energychain.deploy import load_deployment
 
-    _check_run_options(forecast, battery_kwh, interval, steps, keystore)
+    _check_run_options(forecast, battery_kwh, interval, steps)
     owner_address = parse_address(owner, "owner")
+    if not keystore.is_file():
+        raise ConfigError(f"no keystore at {keystore}")
     chosen = load_policy(policy)
     w3 = connect(resolve_rpc_url(rpc_url))
     record = load_deployment(w3, deployment)
@@ -278,7 +281,6 @@ def run_command(
     state_path = state or Path(".run/agents") / f"{sender.address}.state.json"
     with err_console.status("forecasts"):
         forecaster = ReplayForecaster.build(household, forecast)
-    battery = BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None
     runtime = AgentRuntime(
         contracts,
         sender,
@@ -286,7 +288,7 @@ def run_command(
         chosen,
         state_path,
         forecaster,
-        battery=battery,
+        battery=BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None,
         log_path=log or state_path.with_suffix(".jsonl"),
         clear_slots=clear,
         late_seconds=late_seconds,
@@ -299,17 +301,13 @@ def run_command(
     _trade(runtime, w3, steps, interval)
 
 
-def _check_run_options(
-    forecast: str, battery_kwh: float, interval: float, steps: int, keystore: Path
-) -> None:
+def _check_run_options(forecast: str, battery_kwh: float, interval: float, steps: int) -> None:
     from agents.errors import ConfigError
 
     if forecast not in ("naive", "lightgbm"):
         raise ConfigError(f"--forecast must be naive or lightgbm, got {forecast!r}")
     if battery_kwh < 0 or interval <= 0 or steps < 0:
         raise ConfigError("--battery-kwh and --steps must be >= 0, --interval > 0")
-    if not keystore.is_file():
-        raise ConfigError(f"no keystore at {keystore}")
 
 
 def _trade(runtime: Any, w3: Any, steps: int, interval: float) -> None:
