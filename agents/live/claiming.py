@@ -12,6 +12,8 @@ nobody cleared is cleared first (permissionless on the contract).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.placing import Send
 from agents.live.reports import OrderAction, StepReport
@@ -19,16 +21,14 @@ from agents.live.state import AgentState, OrderEntry
 from wallet.errors import TransactionRevertedError
 
 
+@dataclass
 class Settlement:
     """Reconciles intents and claims orders (see the module docstring)."""
 
-    def __init__(
-        self, link: ChainLink, state: AgentState, send: Send, *, clear_slots: bool
-    ) -> None:
-        self.link = link
-        self.state = state
-        self.send = send
-        self.clear_slots = clear_slots
+    link: ChainLink
+    state: AgentState
+    send: Send
+    clear_slots: bool
 
     # ------------------------------------------------------------------ reconcile
     def reconcile(self, report: StepReport) -> None:

@@ -16,6 +16,8 @@ are placed late (:mod:`agents.live.placing`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from agents.community import BatterySpec, Decision, metered_wh
 from agents.live.forecasts import Forecaster, SlotForecast
 from agents.live.link import ChainLink
@@ -27,27 +29,21 @@ from energychain.records import Delegation
 from market.clearing import MarketParams, Order
 
 
+@dataclass
 class Decider:
     """Decides each slot once, and places what is placed at once (see the module docstring)."""
 
-    def __init__(
-        self,
-        link: ChainLink,
-        state: AgentState,
-        desk: OrderDesk,
-        policy: RuntimePolicy,
-        forecaster: Forecaster | None,
-        battery: BatterySpec | None,
-        plan_lead_seconds: int,
-    ) -> None:
-        self.link = link
-        self.state = state
-        self.desk = desk
-        self.policy = policy
-        self.forecaster = forecaster
-        self.battery = battery
-        self.plan_lead_seconds = plan_lead_seconds
-        self.book_policy = bool(getattr(policy, "book_policy", False))
+    link: ChainLink
+    state: AgentState
+    desk: OrderDesk
+    policy: RuntimePolicy
+    forecaster: Forecaster | None
+    battery: BatterySpec | None
+    plan_lead_seconds: int
+    book_policy: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.book_policy = bool(getattr(self.policy, "book_policy", False))
 
     def decide(self, now: int, delegation: Delegation, report: StepReport) -> None:
         """Decide the next slot if it is time (and retry lost sends of a decided one)."""

@@ -38,14 +38,14 @@ class Checked:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
 class OrderDesk:
     """Checks and places orders for the owner through the agent key (see the module docstring)."""
 
-    def __init__(self, link: ChainLink, state: AgentState, send: Send, late_seconds: int) -> None:
-        self.link = link
-        self.state = state
-        self.send = send
-        self.late_seconds = late_seconds
+    link: ChainLink
+    state: AgentState
+    send: Send
+    late_seconds: int
 
     # ------------------------------------------------------------------ checks
     def check(

@@ -126,9 +126,7 @@ class AgentRuntime:
         self.decider = Decider(
             self.link, self.state, self.desk, policy, forecaster, battery, int(plan_lead_seconds)
         )
-        self.settlement = Settlement(
-            self.link, self.state, self._send_hook, clear_slots=clear_slots
-        )
+        self.settlement = Settlement(self.link, self.state, self._send_hook, clear_slots)
 
     # ------------------------------------------------------------------ the step
     def step(self, now_ts: int) -> StepReport:
