@@ -17,9 +17,9 @@ power, values between interpolate linearly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -464,6 +464,24 @@ class SimulationResult:
         return np.asarray(self.grid_only_eur.sum(axis=1) - self.cost_eur.sum(axis=1))
 
 
+def _settle_slot(
+    out: dict[str, np.ndarray[Any, Any]],
+    j: int,
+    ids: Sequence[str],
+    results: Mapping[str, tuple[int, float]],
+    nets: Mapping[str, int],
+) -> None:
+    """Column ``j`` of the market members' costs, P2P energy and grid remainder."""
+    for i, hid in enumerate(ids):
+        if hid not in results:
+            continue
+        p2p_wh, cost = results[hid]
+        rest = nets[hid] - p2p_wh
+        out["cost"][i, j] = cost
+        out["p2p"][i, j] = p2p_wh / 1000
+        out["imp"][i, j], out["exp"][i, j] = max(rest, 0) / 1000, max(-rest, 0) / 1000
+
+
 def simulate(
     community: Community,
     strategies: Sequence[Strategy],
@@ -537,15 +555,7 @@ def simulate(
         results, frac = clear_and_cost(
             orders if p2p else [], nets, params, retail, feed_in, (history, t)
         )
-        for i, hid in enumerate(ids):
-            if hid not in results:
-                continue
-            p2p_wh, cost = results[hid]
-            net = nets[hid]
-            rest = net - p2p_wh
-            out["cost"][i, j] = cost
-            out["p2p"][i, j] = p2p_wh / 1000
-            out["imp"][i, j], out["exp"][i, j] = max(rest, 0) / 1000, max(-rest, 0) / 1000
+        _settle_slot(out, j, ids, results, nets)
         for i, hid in enumerate(ids):
             p2p_wh, cost = results.get(hid, (0, out["cost"][i, j]))
             fill = Fill(

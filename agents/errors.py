@@ -9,6 +9,8 @@ too::
     ├── ConfigError(AgentError, ValueError)          a parameter outside its documented range
     ├── ForecastError(AgentError, ValueError)        a forecaster used before fit, bad horizon
     ├── PolicyError(AgentError, ValueError)          a policy or checkpoint that cannot be used
+    ├── AgentRuntimeError(AgentError, RuntimeError)  the live agent cannot act (no delegation,
+    │                                                expired, node away, unusable state file)
     └── SolverError(AgentError, RuntimeError)        the perfect-foresight program did not solve
 """
 
@@ -35,3 +37,7 @@ class PolicyError(AgentError, ValueError):
 
 class SolverError(AgentError, RuntimeError):
     """The perfect-foresight (mixed-integer) linear program did not reach an optimum."""
+
+
+class AgentRuntimeError(AgentError, RuntimeError):
+    """The live agent cannot act: no delegation, expired, wrong chain, unusable state file."""

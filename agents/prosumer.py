@@ -317,7 +317,7 @@ def observation_vector(
 ) -> ObsArray:
     """The observation layout of :class:`ObservationBuilder` from plain values.
 
-    Shared by the simulator and the on-chain runtime (:mod:`agents.runtime`), so a policy sees
+    Shared by the simulator and the on-chain runtime (:mod:`agents.live`), so a policy sees
     the same features in both. ``retail_24h``, ``load_kw`` and ``pv_kw`` are the next 24
     hours (EUR/kWh, kW); ``recent`` the last :data:`RECENT_SLOTS` clearing tick fractions (-1
     where none); ``unfilled_bid``/``unfilled_ask`` tick fractions of the last slot's book (-1

@@ -15,9 +15,7 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class SettingsError(ValueError):
-    """The configuration file or environment is invalid (one line, naming the field)."""
+from enerwise.errors import SettingsError
 
 
 class Settings(BaseSettings):

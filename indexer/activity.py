@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from indexer import queries, store
+from indexer import community_queries, store
 from indexer.db.engine import make_engine
 from indexer.errors import ChainMismatchError, IndexerConfigError
 
@@ -45,7 +45,7 @@ def meter_activity(url: str, registry: str) -> tuple[list[MeterActivity], int]:
             out: list[MeterActivity] = []
             after: int | None = None
             while True:
-                views, after = queries.list_meters(conn, after=after, limit=500)
+                views, after = community_queries.list_meters(conn, after=after, limit=500)
                 out += [
                     MeterActivity(v.meter_id.lower(), v.last_reading_time, v.reading_count)
                     for v in views

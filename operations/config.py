@@ -30,6 +30,7 @@ from web3 import Web3
 
 from energychain.deploy import MarketSettings
 from operations.errors import CommunityConfigError
+from operations.payment import DEPLOY_TEST_TOKEN, LOCAL_CHAIN_IDS
 
 #: Highest ``maxTick`` the market contract accepts (``MAX_TICK_LIMIT``).
 MAX_TICK_LIMIT = 4095
@@ -37,10 +38,6 @@ MAX_TICK_LIMIT = 4095
 MAX_PRICE = 2**128 - 1
 #: Highest protocol fee the market contract accepts (``MAX_FEE_BPS``).
 MAX_FEE_BPS = 1000
-#: Chain ids of local development chains (anvil, hardhat/ganache): a test token may be deployed.
-LOCAL_CHAIN_IDS = frozenset({31337, 1337})
-#: ``payment_token`` value that deploys a ``TestEuro`` (local chains only).
-DEPLOY_TEST_TOKEN = "deploy-test-token"
 
 
 def _checksum(value: str) -> str:

@@ -26,9 +26,10 @@ from chain.errors import ChainError
 from energychain.contracts import revert_decoder
 from energychain.deploy import Deployment, EnergyChain, deploy_energychain
 from energychain.tokens import PaymentToken
-from operations.config import DEPLOY_TEST_TOKEN, CommunityConfig
+from operations.config import CommunityConfig
 from operations.context import Community, governed, has_role
 from operations.errors import DeploymentMismatchError, PreflightError
+from operations.payment import DEPLOY_TEST_TOKEN
 from wallet.transactions import TransactionSender
 
 #: (contract, role, config field of ``roles``) granted after deployment.

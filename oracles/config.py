@@ -44,9 +44,12 @@ class _Model(BaseModel):
 
 
 class KeyConfig(_Model):
-    """Where a key comes from: exactly one of ``keystore``, ``key_env``, ``key_file``, ``dev``.
+    """Where a key comes from: exactly one of ``keystore``, ``key_env``, ``key_file``, ``dev``,
+    ``supplied``.
 
     ``dev: true`` derives a well-known key from the meter name: for local chains and demos only.
+    ``supplied: true``: the program that starts the oracle hands the signer over
+    (``build_runner(..., signers=...)``), e.g. a demo's throwaway keys held in memory.
     """
 
     keystore: Path | None = None
@@ -55,6 +58,7 @@ class KeyConfig(_Model):
     key_env: str | None = None
     key_file: Path | None = None
     dev: bool = False
+    supplied: bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> KeyConfig:
@@ -63,9 +67,12 @@ class KeyConfig(_Model):
             bool(self.key_env),
             self.key_file is not None,
             self.dev,
+            self.supplied,
         ]
         if sum(chosen) != 1:
-            raise ValueError("a key needs exactly one of keystore, key_env, key_file, dev")
+            raise ValueError(
+                "a key needs exactly one of keystore, key_env, key_file, dev, supplied"
+            )
         if self.keystore is not None and not (self.password_env or self.password_file):
             raise ValueError("a keystore needs password_env or password_file")
         return self
@@ -95,6 +102,8 @@ class MqttSourceConfig(_Model):
     keyfile: Path | None = None
     tls_insecure: bool = False
     client_id: str | None = None
+    clean_session: bool = False
+    """Start without the broker's stored session (a run-scoped client id needs none kept)."""
     max_age: float = Field(default=120.0, gt=0)
 
 
@@ -230,6 +239,10 @@ def load_signer(key: KeyConfig, owner: str) -> Signer:
     import os
 
     try:
+        if key.supplied:
+            raise SignerMissingError(
+                f"{owner}: the key is to be supplied by the caller, and was not"
+            )
         if key.dev:
             return LocalKeySigner(dev_key(owner))
         if key.key_env:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from energychain.calendar import SlotCalendar
 from energychain.meter_reading import Domain, MeterReading
 from oracles.archive import Archive, KuboClient, LocalArchive
 from oracles.clock import Clock, SystemClock
-from oracles.config import OracleConfig, load_signer
+from oracles.config import MeterConfig, MqttSourceConfig, OracleConfig, load_signer
 from oracles.errors import (
     ModbusReadError,
     MqttConnectionError,
@@ -396,71 +398,24 @@ def build_runner(
     *,
     clock: Clock | None = None,
     registry: RegistryGateway | None = None,
+    sources: Mapping[str, MeterSource] | None = None,
+    signers: Mapping[str, Signer] | None = None,
 ) -> OracleRunner:
-    """An :class:`OracleRunner` for ``config`` (connects to the chain for domain and schedule)."""
-    from oracles.simulator import SimulatedMeter, SimulatedSource, load_profile
+    """An :class:`OracleRunner` for ``config`` (connects to the chain for domain and schedule).
 
+    ``sources`` and ``signers`` (by meter name) are what the caller already holds: a meter
+    simulated in process by the caller's plan, a key held in memory (a ``supplied`` key);
+    they are used instead of building the meter's source or loading its key.
+    """
     clock = clock or SystemClock()
     gateway = registry if registry is not None else build_registry(config)
     domain = gateway.domain()
-    schedule = gateway.schedule()
     outbox = Outbox(config.outbox)
-    subscribers: dict[tuple[Any, ...], MqttSubscriber] = {}
-    connections: dict[tuple[str, int], ModbusConnection] = {}
-
-    def on_mqtt_error(kind: str, where: str, message: str) -> None:
-        outbox.record_error(kind, where, message)
-
+    factory = _SourceFactory(clock, outbox, domain)
     meters: list[MeterRuntime] = []
     for m in config.meters:
-        source: MeterSource
-        src = m.source
-        if src.kind == "modbus":
-            key = (src.host, src.port)
-            if key not in connections:
-                connections[key] = ModbusConnection(src.host, src.port, timeout=src.timeout)
-            source = ModbusSource(connections[key], src.unit, load_map(src.map), clock=clock)
-        elif src.kind == "mqtt":
-            try:
-                host, port = parse_endpoint(src.broker, 1883)
-            except ValueError as exc:
-                raise OracleConfigError(f"meter {m.name}: broker: {exc}") from None
-            import os
-
-            password = os.environ.get(src.password_env) if src.password_env else None
-            settings = BrokerSettings(
-                host=host,
-                port=port,
-                username=src.username,
-                password=password,
-                tls=src.tls,
-                ca_certs=str(src.ca_certs) if src.ca_certs else None,
-                certfile=str(src.certfile) if src.certfile else None,
-                keyfile=str(src.keyfile) if src.keyfile else None,
-                tls_insecure=src.tls_insecure,
-                client_id=src.client_id or f"enerwise-oracle-{domain.chain_id}-{host}-{port}",
-            )
-            sub_key = (host, port, src.username, src.tls, src.ca_certs)
-            if sub_key not in subscribers:
-                subscribers[sub_key] = MqttSubscriber(settings, clock=clock, on_error=on_mqtt_error)
-            fmt = make_format(src.format, json_settings=src.json_fields, component=src.component)
-            source = MqttSource(subscribers[sub_key], src.topic, fmt, max_age=src.max_age)
-        else:
-            profile = load_profile(src.profile, **src.params)
-            meter = SimulatedMeter(
-                profile,
-                start=clock.now(),
-                import_wh=src.start_import_wh,
-                export_wh=src.start_export_wh,
-            )
-            source = SimulatedSource(meter, clock=clock, name=m.name)
-        signer: Signer | None
-        problem: str | None = None
-        try:
-            signer = load_signer(m.key, m.name)
-        except SignerMissingError as exc:
-            logger.error("%s", exc)
-            signer, problem = None, str(exc)
+        source = (sources or {}).get(m.name) or factory.build(m)
+        signer, problem = _meter_signer(m, signers or {})
         meters.append(
             MeterRuntime(
                 name=m.name,
@@ -479,12 +434,84 @@ def build_runner(
         meters,
         outbox=outbox,
         domain=domain,
-        schedule=schedule,
+        schedule=gateway.schedule(),
         clock=clock,
         registry=gateway,
         submitter=submitter,
         validation=ValidationSettings(v.max_sample_age, v.max_device_skew, v.max_register_wh),
         read_delay=config.read_delay,
         max_clock_skew=v.max_clock_skew,
-        subscribers=list(subscribers.values()),
+        subscribers=list(factory.subscribers.values()),
     )
+
+
+def _meter_signer(m: MeterConfig, given: Mapping[str, Signer]) -> tuple[Signer | None, str | None]:
+    """The meter's signer (handed over, or loaded from its key), or None and why not."""
+    if m.name in given:
+        return given[m.name], None
+    try:
+        return load_signer(m.key, m.name), None
+    except SignerMissingError as exc:
+        logger.error("%s", exc)
+        return None, str(exc)
+
+
+class _SourceFactory:
+    """Builds meters' sources from their config, sharing one connection per Modbus server and
+    one subscriber per MQTT broker."""
+
+    def __init__(self, clock: Clock, outbox: Outbox, domain: Domain) -> None:
+        self.clock = clock
+        self.outbox = outbox
+        self.domain = domain
+        self.subscribers: dict[tuple[Any, ...], MqttSubscriber] = {}
+        self.connections: dict[tuple[str, int], ModbusConnection] = {}
+
+    def build(self, m: MeterConfig) -> MeterSource:
+        src = m.source
+        if src.kind == "modbus":
+            key = (src.host, src.port)
+            if key not in self.connections:
+                self.connections[key] = ModbusConnection(src.host, src.port, timeout=src.timeout)
+            return ModbusSource(
+                self.connections[key], src.unit, load_map(src.map), clock=self.clock
+            )
+        if src.kind == "mqtt":
+            return self._mqtt(m.name, src)
+        from oracles.simulator import SimulatedMeter, SimulatedSource, load_profile
+
+        profile = load_profile(src.profile, **src.params)
+        meter = SimulatedMeter(
+            profile,
+            start=self.clock.now(),
+            import_wh=src.start_import_wh,
+            export_wh=src.start_export_wh,
+        )
+        return SimulatedSource(meter, clock=self.clock, name=m.name)
+
+    def _mqtt(self, name: str, src: MqttSourceConfig) -> MeterSource:
+        try:
+            host, port = parse_endpoint(src.broker, 1883)
+        except ValueError as exc:
+            raise OracleConfigError(f"meter {name}: broker: {exc}") from None
+        sub_key = (host, port, src.username, src.tls, src.ca_certs)
+        if sub_key not in self.subscribers:
+            password = os.environ.get(src.password_env) if src.password_env else None
+            settings = BrokerSettings(
+                host=host,
+                port=port,
+                username=src.username,
+                password=password,
+                tls=src.tls,
+                ca_certs=str(src.ca_certs) if src.ca_certs else None,
+                certfile=str(src.certfile) if src.certfile else None,
+                keyfile=str(src.keyfile) if src.keyfile else None,
+                tls_insecure=src.tls_insecure,
+                client_id=src.client_id or f"enerwise-oracle-{self.domain.chain_id}-{host}-{port}",
+                clean_session=src.clean_session,
+            )
+            self.subscribers[sub_key] = MqttSubscriber(
+                settings, clock=self.clock, on_error=self.outbox.record_error
+            )
+        fmt = make_format(src.format, json_settings=src.json_fields, component=src.component)
+        return MqttSource(self.subscribers[sub_key], src.topic, fmt, max_age=src.max_age)

@@ -23,6 +23,7 @@ from typing import Any
 from web3 import Web3
 
 from chain.artifacts import load_artifact
+from chain.reverts import RevertDecoder
 from energychain.contracts import revert_decoder
 from energychain.events import EventReader
 from energychain.meter_reading import Domain
@@ -113,39 +114,7 @@ def verify_batch(
     events = EventReader(handle)
 
     # 3. anchors
-    cid_bytes = cid_to_bytes(cid)
-    anchors = [
-        log
-        for log in events.read("ReadingBatchArchived", from_block)
-        if bytes(log["args"]["archiveCid"]) == cid_bytes
-    ]
-    if not anchors:
-        report.problems.append(f"{cid} is not anchored on chain (no ReadingBatchArchived event)")
-    accepted_at: dict[tuple[bytes, int], tuple[int, dict[str, Any]]] = {}
-    rejected_at: dict[tuple[bytes, int], str] = {}
-    for anchor in anchors:
-        tx_hash = anchor["transactionHash"]
-        report.transactions.append(tx_hash.to_0x_hex())
-        receipt = w3.eth.get_transaction_receipt(tx_hash)
-        accepted = handle.events(receipt, "ReadingAccepted")
-        rejected = handle.events(receipt, "ReadingRejected")
-        if (
-            len(accepted) != anchor["args"]["accepted"]
-            or len(rejected) != anchor["args"]["rejected"]
-        ):
-            report.problems.append(
-                f"tx {tx_hash.to_0x_hex()}: anchor counts {anchor['args']['accepted']}/"
-                f"{anchor['args']['rejected']} differ from its events "
-                f"{len(accepted)}/{len(rejected)}"
-            )
-        for log in accepted:
-            key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
-            accepted_at[key] = (int(log["blockNumber"]), dict(log["args"]))
-        for log in rejected:
-            key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
-            rejected_at.setdefault(
-                key, decoder.error_name(bytes(log["args"]["reason"])) or "unknown"
-            )
+    accepted_at, rejected_at = _anchored(cid, handle, decoder, report, from_block)
 
     # 4 + 5. every reading
     histories: dict[bytes, _SignerHistory] = {}
@@ -204,6 +173,48 @@ def verify_batch(
                 "transaction but missing from the file"
             )
     return report
+
+
+def _anchored(
+    cid: str, handle: Registry, decoder: RevertDecoder, report: VerificationReport, from_block: int
+) -> tuple[dict[tuple[bytes, int], tuple[int, dict[str, Any]]], dict[tuple[bytes, int], str]]:
+    """Readings the transactions anchoring ``cid`` accepted (block, event) and rejected (why);
+    anchors whose counts differ from their events are reported."""
+    cid_bytes = cid_to_bytes(cid)
+    anchors = [
+        log
+        for log in EventReader(handle).read("ReadingBatchArchived", from_block)
+        if bytes(log["args"]["archiveCid"]) == cid_bytes
+    ]
+    if not anchors:
+        report.problems.append(f"{cid} is not anchored on chain (no ReadingBatchArchived event)")
+    accepted_at: dict[tuple[bytes, int], tuple[int, dict[str, Any]]] = {}
+    rejected_at: dict[tuple[bytes, int], str] = {}
+    for anchor in anchors:
+        tx_hash = anchor["transactionHash"]
+        report.transactions.append(tx_hash.to_0x_hex())
+        receipt = handle.w3.eth.get_transaction_receipt(tx_hash)
+        accepted = handle.events(receipt, "ReadingAccepted")
+        rejected = handle.events(receipt, "ReadingRejected")
+        if (
+            len(accepted) != anchor["args"]["accepted"]
+            or len(rejected) != anchor["args"]["rejected"]
+        ):
+            report.problems.append(
+                f"tx {tx_hash.to_0x_hex()}: anchor counts {anchor['args']['accepted']}/"
+                f"{anchor['args']['rejected']} differ from its events "
+                f"{len(accepted)}/{len(rejected)}"
+            )
+        for log in accepted:
+            key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
+            accepted_at[key] = (int(log["blockNumber"]), dict(log["args"]))
+        for log in rejected:
+            key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
+            rejected_at.setdefault(
+                key, decoder.error_name(bytes(log["args"]["reason"])) or "unknown"
+            )
+
+    return accepted_at, rejected_at
 
 
 def _accepted_elsewhere(

@@ -44,6 +44,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import is_hex_address, to_checksum_address
 from eth_utils.exceptions import ValidationError
 
+from wallet.defaults import DEFAULT_DERIVATION_PATH, KEYSTORE_DIR_ENV
 from wallet.errors import (
     KeystoreCorruptError,
     KeystoreError,
@@ -59,10 +60,6 @@ logger = logging.getLogger(__name__)
 
 #: Standard scrypt work factor of Web3 Secret Storage (geth's "standard", eth-account's default).
 DEFAULT_SCRYPT_N = 262144
-#: BIP-44 path of the first Ethereum account (MetaMask, Ledger Live, anvil, hardhat).
-DEFAULT_DERIVATION_PATH = "m/44'/60'/0'/0/0"
-#: Environment variable that overrides the default keystore folder.
-KEYSTORE_DIR_ENV = "ENERWISE_KEYSTORE_DIR"
 #: Name of our public bookkeeping field inside a keystore file.
 METADATA_FIELD = "x-enerwise"
 

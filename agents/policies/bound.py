@@ -24,6 +24,7 @@ the same data, starting from the same state of charge.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -174,6 +175,37 @@ class ProgramSolution:
 _COLS = 6  # per slot: charge, discharge, soc, import, export, buy-or-sell binary
 
 
+def _highs(
+    cost: np.ndarray[Any, Any],
+    matrix: Any,
+    bounds: tuple[np.ndarray[Any, Any], ...],
+    integrality: np.ndarray[Any, Any] | None,
+    time_limit: float,
+    mip_gap: float,
+) -> Any:
+    """HiGHS on ``min cost @ x`` with ``row_lo <= matrix @ x <= row_hi`` and variable bounds:
+    a MILP when ``integrality`` is given, else an LP (equality rows apart)."""
+    row_lo, row_hi, lower, upper = bounds
+    if integrality is not None:
+        return milp(
+            cost,
+            constraints=LinearConstraint(matrix, row_lo, row_hi),
+            integrality=integrality,
+            bounds=Bounds(lower, upper),
+            options={"time_limit": time_limit, "mip_rel_gap": mip_gap},
+        )
+    eq = row_lo == row_hi
+    return linprog(
+        cost,
+        A_eq=matrix[eq],
+        b_eq=row_lo[eq],
+        A_ub=matrix[~eq] if (~eq).any() else None,
+        b_ub=row_hi[~eq] if (~eq).any() else None,
+        bounds=np.column_stack([lower, upper]),
+        method="highs",
+    )
+
+
 def solve_program(
     program: BatteryProgram, *, time_limit: float = 300.0, mip_gap: float = 1e-4
 ) -> ProgramSolution:
@@ -251,25 +283,8 @@ def solve_program(
     if n:
         cost[_COLS * (n - 1) + 2] -= program.terminal_eur_per_kwh
     matrix = sp.csr_array((vals, (rows, cols)), shape=(len(row_lo), n_vars))
-    if integral:
-        result = milp(
-            cost,
-            constraints=LinearConstraint(matrix, np.asarray(row_lo), np.asarray(row_hi)),
-            integrality=integrality,
-            bounds=Bounds(lower, upper),
-            options={"time_limit": time_limit, "mip_rel_gap": mip_gap},
-        )
-    else:
-        eq = np.asarray(row_lo) == np.asarray(row_hi)
-        result = linprog(
-            cost,
-            A_eq=matrix[eq],
-            b_eq=np.asarray(row_lo)[eq],
-            A_ub=matrix[~eq] if (~eq).any() else None,
-            b_ub=np.asarray(row_hi)[~eq] if (~eq).any() else None,
-            bounds=np.column_stack([lower, upper]),
-            method="highs",
-        )
+    bounds = (np.asarray(row_lo), np.asarray(row_hi), lower, upper)
+    result = _highs(cost, matrix, bounds, integrality if integral else None, time_limit, mip_gap)
     dual = getattr(result, "mip_dual_bound", None)
     stopped_early = (
         integral and result.status == 1 and dual is not None and np.isfinite(dual)

@@ -26,7 +26,7 @@ from enerwise.cli.indexer import app as indexer_app
 from enerwise.cli.operator import app as operator_app
 from enerwise.cli.oracle import app as oracle_app
 from enerwise.cli.wallet import app as wallet_app
-from enerwise.settings import SettingsError
+from enerwise.errors import SettingsError
 from indexer.errors import IndexerError
 from market.errors import MarketError
 from operations.errors import OperatorError

@@ -4,61 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from enerwise.cli.console import console, err_console, print_json
 
 app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is_help=True)
 
-_M = TypeVar("_M", bound=BaseModel)
-
 PRETRAINED = Path(__file__).resolve().parents[2] / "agents" / "pretrained"
-
-
-class TrainOptions(BaseModel):
-    """Validated options of ``agent train``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    algo: str = Field(pattern="^(ppo|dqn)$")
-    steps: int = Field(ge=1000, le=20_000_000)
-    seed: int = Field(ge=0)
-    out: Path
-    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
-    households: int = Field(ge=1, le=50)
-    checkpoint_every: int = Field(ge=0)
-    first_month: int = Field(ge=1, le=9)
-    last_month: int = Field(ge=1, le=9)
-
-
-class EvalOptions(BaseModel):
-    """Validated options of ``agent eval``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    quick: bool
-    households: int | None = Field(None, ge=1, le=50)
-    days: int | None = Field(None, ge=1, le=92)
-    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
-    ppo: Path
-    dqn: Path
-    community: bool
-
-
-def _validated(cls: type[_M], **values: object) -> _M:
-    from agents.errors import ConfigError
-
-    try:
-        return cls(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid option {where}: {first['msg']}") from exc
 
 
 @app.command("train")
@@ -85,8 +39,18 @@ def train_command(
     ] = None,
 ) -> None:
     """Train an agent on months of 2018 before October (a Rich progress bar on stderr)."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from enerwise.cli.option_models import TrainOptions, validated
+
     first, _, last = months.partition("-")
-    opts = _validated(
+    opts = validated(
         TrainOptions,
         algo=algo,
         steps=steps,
@@ -153,7 +117,11 @@ def eval_command(
     ] = True,
 ) -> None:
     """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound."""
-    opts = _validated(
+    from rich.table import Table
+
+    from enerwise.cli.option_models import EvalOptions, validated
+
+    opts = validated(
         EvalOptions,
         quick=quick,
         households=households,
@@ -291,23 +259,17 @@ def run_command(
     order.
     """
     import math
-    import time
 
     from agents.community import BatterySpec
     from agents.errors import ConfigError
-    from agents.runtime import AgentRuntime, ReplayForecaster, load_policy
+    from agents.live.forecasts import ReplayForecaster
+    from agents.live.policies import load_policy
+    from agents.live.runtime import AgentRuntime
     from chain.connection import connect, resolve_rpc_url
-    from energychain.contracts import revert_decoder
     from energychain.delegation import parse_address
     from energychain.deploy import load_deployment
-    from wallet.keystore import KeystoreSigner
-    from wallet.passwords import PasswordSource
-    from wallet.transactions import TransactionSender
 
-    if forecast not in ("naive", "lightgbm"):
-        raise ConfigError(f"--forecast must be naive or lightgbm, got {forecast!r}")
-    if battery_kwh < 0 or interval <= 0 or steps < 0:
-        raise ConfigError("--battery-kwh and --steps must be >= 0, --interval > 0")
+    _check_run_options(forecast, battery_kwh, interval, steps)
     owner_address = parse_address(owner, "owner")
     if not keystore.is_file():
         raise ConfigError(f"no keystore at {keystore}")
@@ -315,14 +277,10 @@ def run_command(
     w3 = connect(resolve_rpc_url(rpc_url))
     record = load_deployment(w3, deployment)
     contracts = record.contracts(w3)
-    password = PasswordSource(password_file, password_env, f"Password for {keystore}: ").read()
-    sender = TransactionSender(
-        w3, KeystoreSigner.unlocked(keystore, password), decode_revert=revert_decoder()
-    )
+    sender = _agent_sender(w3, keystore, password_file, password_env)
     state_path = state or Path(".run/agents") / f"{sender.address}.state.json"
     with err_console.status("forecasts"):
         forecaster = ReplayForecaster.build(household, forecast)
-    battery = BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None
     runtime = AgentRuntime(
         contracts,
         sender,
@@ -330,7 +288,7 @@ def run_command(
         chosen,
         state_path,
         forecaster,
-        battery=battery,
+        battery=BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None,
         log_path=log or state_path.with_suffix(".jsonl"),
         clear_slots=clear,
         late_seconds=late_seconds,
@@ -340,6 +298,22 @@ def run_command(
     err_console.print(
         f"agent {sender.address} trading for {owner_address} with {chosen.name}; state {state_path}"
     )
+    _trade(runtime, w3, steps, interval)
+
+
+def _check_run_options(forecast: str, battery_kwh: float, interval: float, steps: int) -> None:
+    from agents.errors import ConfigError
+
+    if forecast not in ("naive", "lightgbm"):
+        raise ConfigError(f"--forecast must be naive or lightgbm, got {forecast!r}")
+    if battery_kwh < 0 or interval <= 0 or steps < 0:
+        raise ConfigError("--battery-kwh and --steps must be >= 0, --interval > 0")
+
+
+def _trade(runtime: Any, w3: Any, steps: int, interval: float) -> None:
+    """Step ``runtime`` every ``interval`` seconds (``steps`` times, or until Ctrl-C)."""
+    import time
+
     done = 0
     try:
         while steps == 0 or done < steps:
@@ -360,3 +334,18 @@ def run_command(
                 time.sleep(interval)
     except KeyboardInterrupt:
         err_console.print("stopped; the state file keeps every open order")
+
+
+def _agent_sender(
+    w3: Any, keystore: Path, password_file: Path | None, password_env: str | None
+) -> Any:
+    """A transaction sender for the agent key (its keystore unlocked)."""
+    from energychain.contracts import revert_decoder
+    from wallet.keystore import KeystoreSigner
+    from wallet.passwords import PasswordSource
+    from wallet.transactions import TransactionSender
+
+    password = PasswordSource(password_file, password_env, f"Password for {keystore}: ").read()
+    return TransactionSender(
+        w3, KeystoreSigner.unlocked(keystore, password), decode_revert=revert_decoder()
+    )

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from enerwise.cli.console import console, print_json
-from market.clearing import settle
-from market.orderbook import load_order_book, report
 
 app = typer.Typer(help="Run the uniform-price slot auction on an order book.", no_args_is_help=True)
 
@@ -29,6 +27,9 @@ def clear(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Clear one slot's order book and print each order's fill and money."""
+    from market.clearing import settle
+    from market.orderbook import load_order_book, report
+
     book = load_order_book(orders)
     params, order_list = book.to_params(), book.to_orders()
     if engine is Engine.python:

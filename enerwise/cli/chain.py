@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chain.compiler import compile_contracts
-from chain.connection import connect
 from chain.errors import ChainError, DeploymentError
-from chain.local_node import ANVIL_DEV_KEYS, LocalChain
-from chain.reverts import RevertDecoder
-from energychain.deploy import Deployment, MarketSettings, deploy_energychain, deployment_path
 from enerwise.cli.console import console, err_console, print_json
-from enerwise.settings import load_settings
-from wallet.keystore import Keystore
-from wallet.passwords import PasswordSource
-from wallet.signer import LocalKeySigner
-from wallet.transactions import TransactionSender
+
+if TYPE_CHECKING:
+    from chain.reverts import RevertDecoder
 
 app = typer.Typer(help="Compile the contracts, run a local chain, deploy.", no_args_is_help=True)
 
@@ -27,6 +20,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")
 
 
 def _compile(force: bool = False) -> RevertDecoder:
+    from chain.compiler import compile_contracts
+    from chain.reverts import RevertDecoder
+
     result = compile_contracts(force=force)
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -39,6 +35,8 @@ def compile_command(
     json_out: JsonFlag = False,
 ) -> None:
     """Compile contracts/ into build/contracts (skipped when nothing changed)."""
+    from chain.compiler import compile_contracts
+
     started = time.perf_counter()
     result = compile_contracts(force=force)
     seconds = time.perf_counter() - started
@@ -70,6 +68,12 @@ def up(
 
     A second `up` reuses the running chain (and its deployment) instead of starting another.
     """
+    from chain.connection import connect
+    from chain.local_node import ANVIL_DEV_KEYS, LocalChain
+    from energychain.deploy import Deployment, MarketSettings, deploy_energychain, deployment_path
+    from wallet.signer import LocalKeySigner
+    from wallet.transactions import TransactionSender
+
     local = LocalChain()
     info = local.status()
     reused = info is not None
@@ -107,6 +111,8 @@ def up(
 @app.command("down")
 def down() -> None:
     """Stop the local chain started by `enerwise chain up` (and only that process)."""
+    from chain.local_node import LocalChain
+
     info = LocalChain().down()
     if info is None:
         console.print("no local chain was running")
@@ -117,6 +123,10 @@ def down() -> None:
 @app.command("status")
 def status(json_out: JsonFlag = False) -> None:
     """Say what runs: the local node, its deployment, the head block."""
+    from chain.connection import connect
+    from chain.local_node import LocalChain
+    from energychain.deploy import Deployment, deployment_path
+
     info = LocalChain().status()
     if info is None:
         if json_out:
@@ -171,6 +181,13 @@ def deploy(
     The deployer's key comes from an encrypted keystore (`enerwise wallet new|import`); the
     command shows chain, account, balance and fees, and asks before it spends anything.
     """
+    from chain.connection import connect
+    from energychain.deploy import MarketSettings, deploy_energychain
+    from enerwise.settings import load_settings
+    from wallet.keystore import Keystore
+    from wallet.passwords import PasswordSource
+    from wallet.transactions import TransactionSender
+
     settings = load_settings(config, rpc_url=rpc_url)
     if settings.rpc_url is None:
         raise ChainError(

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
-from rich.logging import RichHandler
 
 from enerwise.cli.console import console, err_console, print_json
 
@@ -26,6 +24,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _logging() -> None:
+    from rich.logging import RichHandler
+
     root = logging.getLogger()
     if not any(isinstance(h, RichHandler) for h in root.handlers):
         root.addHandler(RichHandler(console=err_console, show_path=False, rich_tracebacks=False))
@@ -152,6 +152,8 @@ def simulate(
     charger_port: Annotated[int, typer.Option(help="Where the central system will listen.")] = 9000,
 ) -> None:
     """Serve a simulated battery, heat pump and charge point until Ctrl-C."""
+    import yaml
+
     from devices.simulation import SimulatedHousehold
 
     _logging()

@@ -6,27 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field
-from rich.table import Table
 
 from enerwise.cli.console import console, err_console, print_json
 
 app = typer.Typer(
     help="Forecast load, PV and prices (naive, LightGBM, LSTM).", no_args_is_help=True
 )
-
-
-class ForecastEvalOptions(BaseModel):
-    """Validated options of ``forecast eval``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    quick: bool = False
-    test_from_month: int = Field(10, ge=2, le=12)
-    test_to_month: int = Field(12, ge=2, le=12)
-    lgbm_rounds: int | None = Field(None, ge=10, le=5000)
-    lstm_epochs: int | None = Field(None, ge=1, le=200)
-    seed: int = Field(0, ge=0)
 
 
 @app.command("eval")
@@ -43,9 +28,11 @@ def eval_command(
 ) -> None:
     """Rolling-origin evaluation: MAE, RMSE and skill vs seasonal naive for load, PV, price."""
     from pydantic import ValidationError
+    from rich.table import Table
 
     from agents.errors import ConfigError
     from agents.forecasting.evaluation import EvalConfig, evaluate
+    from enerwise.cli.option_models import ForecastEvalOptions
 
     try:
         opts = ForecastEvalOptions(

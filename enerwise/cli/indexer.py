@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chain.connection import resolve_rpc_url
 from chain.errors import ChainError
-from energychain.deploy import Deployment, deployment_path
 from enerwise.cli.console import console, err_console, print_json
-from enerwise.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from energychain.deploy import Deployment
+    from enerwise.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -55,11 +56,14 @@ def _logging(verbose: bool) -> None:
 
 
 def _rpc_url(settings: Settings) -> str:
+    from chain.connection import resolve_rpc_url
+
     return resolve_rpc_url(settings.rpc_url)
 
 
 def _deployment(rpc_url: str, path: Path | None) -> Deployment:
     from chain.rpc import JsonRpcClient
+    from energychain.deploy import Deployment, deployment_path
 
     if path is None:
         rpc = JsonRpcClient(rpc_url)
@@ -79,6 +83,7 @@ def _engine(settings: Settings) -> Engine:
 @app.command("migrate")
 def migrate(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
     """Bring the database schema to the latest revision (Alembic)."""
+    from enerwise.settings import load_settings
     from indexer.db.migrate import upgrade
 
     settings = load_settings(config, database_url=database_url)
@@ -129,6 +134,8 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Follow the chain and write its events to the database (Ctrl-C stops cleanly)."""
+    from enerwise.settings import load_settings
+
     _logging(verbose)
     settings = load_settings(
         config,
@@ -162,6 +169,7 @@ def verify_command(
 ) -> None:
     """Reconcile the database with the chain; exit 1 when anything differs."""
     from chain.rpc import JsonRpcClient
+    from enerwise.settings import load_settings
     from indexer.verify import verify
 
     settings = load_settings(config, database_url=database_url, rpc_url=rpc_url)
@@ -206,11 +214,12 @@ def serve(
     import uvicorn
 
     from chain.rpc import JsonRpcClient
+    from enerwise.settings import load_settings
     from indexer.api import ApiConfig, create_app
     from indexer.api.sessions import ChainRoles, RoleResolver
+    from indexer.community_queries import Tariffs
     from indexer.db.migrate import check_schema
     from indexer.live import FanOut, LocalHub, RedisPublisher
-    from indexer.queries import Tariffs
 
     _logging(verbose)
     settings = load_settings(

@@ -11,15 +11,15 @@ import signal
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.live import Live
-from rich.logging import RichHandler
-from rich.table import Table
 
 from enerwise.cli.console import console, err_console, print_json
 from oracles.errors import OracleConfigError, OracleError, PayloadError, VerificationError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(
     help="Meter oracles: read meters, sign readings, submit them, audit archived batches.",
@@ -33,6 +33,8 @@ ConfigOption = Annotated[
 
 
 def _logging(level: str = "INFO") -> None:
+    from rich.logging import RichHandler
+
     root = logging.getLogger()
     if not any(isinstance(h, RichHandler) for h in root.handlers):
         handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
@@ -66,6 +68,8 @@ def read(
     json_out: JsonFlag = False,
 ) -> None:
     """Read one sample from a Modbus TCP meter through a register map."""
+    from rich.table import Table
+
     from oracles.maps import load_map
     from oracles.sources.modbus import ModbusConnection, ModbusSource
 
@@ -94,6 +98,37 @@ def read(
 
 
 # ---------------------------------------------------------------------------------- listen
+def _json_settings(
+    fmt: str,
+    import_path: str | None,
+    import_unit: str,
+    export_path: str | None,
+    export_unit: str,
+    power_path: str | None,
+) -> Any:
+    """The ``--format json`` field paths (None for the other formats)."""
+    from pydantic import ValidationError
+
+    from oracles.payloads import JsonFormatSettings
+
+    if fmt != "json":
+        return None
+    if import_path is None:
+        raise OracleConfigError("--format json needs --import-path")
+    try:
+        return JsonFormatSettings.model_validate(
+            {
+                "import_path": import_path,
+                "import_unit": import_unit,
+                "export_path": export_path,
+                "export_unit": export_unit,
+                "power_path": power_path,
+            }
+        )
+    except ValidationError as exc:
+        raise OracleConfigError(f"json format: {exc.errors()[0]['msg']}") from None
+
+
 @app.command("listen")
 def listen(
     mqtt: Annotated[str, typer.Option("--mqtt", help="HOST:PORT of the broker.")],
@@ -120,29 +155,13 @@ def listen(
     json_out: JsonFlag = False,
 ) -> None:
     """Print the readings parsed from MQTT messages (one JSON object per line with --json)."""
-    from pydantic import ValidationError
-
-    from oracles.payloads import JsonFormatSettings, make_format
+    from oracles.payloads import make_format
     from oracles.sources.mqtt import BrokerSettings, MqttSubscriber
 
     _logging("WARNING")
     host, port = _endpoint(mqtt, 1883, "--mqtt")
-    json_settings = None
-    if fmt == "json":
-        if import_path is None:
-            raise OracleConfigError("--format json needs --import-path")
-        try:
-            json_settings = JsonFormatSettings.model_validate(
-                {
-                    "import_path": import_path,
-                    "import_unit": import_unit,
-                    "export_path": export_path,
-                    "export_unit": export_unit,
-                    "power_path": power_path,
-                }
-            )
-        except ValidationError as exc:
-            raise OracleConfigError(f"json format: {exc.errors()[0]['msg']}") from None
+    json_settings = _json_settings(fmt, import_path, import_unit, export_path, export_unit,
+                                   power_path)  # fmt: skip
     payload_format = make_format(fmt, json_settings=json_settings, component=component)
     password = os.environ.get(password_env) if password_env else None
     if password_env and password is None:
@@ -206,6 +225,8 @@ def listen(
 
 # ---------------------------------------------------------------------------------- run
 def _table(snapshot: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     table = Table(
         title=f"slot {snapshot['boundary']} - outbox {snapshot['outbox_depth']} pending"
         + (f" - last tx {snapshot['last_tx'][:12]}.." if snapshot["last_tx"] else ""),
@@ -262,6 +283,8 @@ def run(
 
     ``--provision FILE`` runs the one meter of an operator's provisioning file instead.
     """
+    from rich.live import Live
+
     from oracles.clock import AnvilClock, Clock, SystemClock
     from oracles.config import load_config
     from oracles.runner import build_runner
@@ -319,6 +342,8 @@ def status(
     json_out: JsonFlag = False,
 ) -> None:
     """Outbox depth, last reading and hold state per meter, error counters, recent errors."""
+    from rich.table import Table
+
     from oracles.config import load_config
     from oracles.outbox import Outbox
 

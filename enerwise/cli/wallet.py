@@ -9,23 +9,17 @@ Private keys and mnemonics are read from files for the same reason.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from enerwise.cli.console import console, err_console, print_json
 from enerwise.cli.wallet_agent import app as agent_app
+from wallet.defaults import DEFAULT_DERIVATION_PATH, KEYSTORE_DIR_ENV
 from wallet.errors import KeystoreError
-from wallet.keystore import (
-    DEFAULT_DERIVATION_PATH,
-    KEYSTORE_DIR_ENV,
-    Keystore,
-    KeystoreSigner,
-    mnemonic_from_file,
-    private_key_from_file,
-)
-from wallet.passwords import PasswordSource
-from wallet.typed_data import load_typed_data, recover_typed_data_signer
+
+if TYPE_CHECKING:
+    from wallet.keystore import Keystore
 
 app = typer.Typer(
     help="Encrypted keystores and signing with them.",
@@ -61,6 +55,8 @@ KeyRef = Annotated[str, typer.Argument(metavar="ADDRESS", help="Address or keyst
 
 
 def _keystore(directory: Path | None) -> Keystore:
+    from wallet.keystore import Keystore
+
     return Keystore(directory)
 
 
@@ -76,6 +72,8 @@ def new(
     json_out: JsonFlag = False,
 ) -> None:
     """Create a new random key, encrypted with a password (asked twice at the prompt)."""
+    from wallet.passwords import PasswordSource
+
     password = PasswordSource(password_file, password_env, "New password: ").read(confirm=True)
     info = _keystore(keystore_dir).create(password)
     if json_out:
@@ -110,6 +108,9 @@ def import_key(
     json_out: JsonFlag = False,
 ) -> None:
     """Import a private key or a mnemonic-derived key into an encrypted keystore."""
+    from wallet.keystore import mnemonic_from_file, private_key_from_file
+    from wallet.passwords import PasswordSource
+
     if (private_key_file is None) == (mnemonic_file is None):
         raise KeystoreError("give exactly one of --private-key-file FILE or --mnemonic-file FILE")
     if derivation_path is not None and mnemonic_file is None:
@@ -190,6 +191,8 @@ def passwd(
     json_out: JsonFlag = False,
 ) -> None:
     """Re-encrypt a keystore under a new password (the file is replaced atomically)."""
+    from wallet.passwords import PasswordSource
+
     keystore = _keystore(keystore_dir)
     info = keystore.find(ref)  # fail on a wrong address before asking anything
     old = PasswordSource(password_file, password_env, "Current password: ").read()
@@ -210,6 +213,8 @@ def export_public(
     json_out: JsonFlag = False,
 ) -> None:
     """Print the address and the uncompressed public key (unlocks the key to compute it)."""
+    from wallet.passwords import PasswordSource
+
     keystore = _keystore(keystore_dir)
     info = keystore.find(ref)
     password = PasswordSource(password_file, password_env).read()
@@ -231,6 +236,8 @@ def delete(
     json_out: JsonFlag = False,
 ) -> None:
     """Delete a keystore file (asks unless --yes; a password option must unlock it first)."""
+    from wallet.passwords import PasswordSource
+
     keystore = _keystore(keystore_dir)
     info = keystore.find(ref)
     password = None
@@ -266,6 +273,10 @@ def sign_typed_data(
     json_out: JsonFlag = False,
 ) -> None:
     """Sign an EIP-712 document with a keystore; prints the 65-byte signature and the signer."""
+    from wallet.keystore import KeystoreSigner
+    from wallet.passwords import PasswordSource
+    from wallet.typed_data import load_typed_data, recover_typed_data_signer
+
     signer = KeystoreSigner(_keystore(keystore_dir).locate(keystore))  # checks the file
     document = load_typed_data(data)
     signer.unlock(PasswordSource(password_file, password_env).read())

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chain.connection import connect, resolve_rpc_url
-from energychain.contracts import revert_decoder
-from energychain.delegation import (
-    AgentGrant,
-    grant_agent,
-    list_delegations,
-    parse_address,
-    parse_expiry,
-    revoke_agent,
-)
-from energychain.deploy import load_deployment
-from energychain.market import Market
 from enerwise.cli.console import console, print_json
-from wallet.keystore import Keystore
-from wallet.passwords import PasswordSource
-from wallet.transactions import TransactionSender
+
+if TYPE_CHECKING:
+    from energychain.market import Market
+    from wallet.transactions import TransactionSender
 
 app = typer.Typer(help="Delegate bounded trading to agent keys.", no_args_is_help=True)
 
@@ -50,6 +39,13 @@ def _owner_sender(
     password_env: str | None,
     deployment_file: Path | None,
 ) -> tuple[TransactionSender, Market]:
+    from chain.connection import connect, resolve_rpc_url
+    from energychain.contracts import revert_decoder
+    from energychain.deploy import load_deployment
+    from wallet.keystore import Keystore
+    from wallet.passwords import PasswordSource
+    from wallet.transactions import TransactionSender
+
     w3 = connect(resolve_rpc_url(rpc_url))
     deployment = load_deployment(w3, deployment_file)
     password = PasswordSource(password_file, password_env, "Owner's password: ").read()
@@ -76,6 +72,8 @@ def grant(
     json_out: JsonFlag = False,
 ) -> None:
     """Authorize an agent key to trade for the owner within a daily budget and price bounds."""
+    from energychain.delegation import AgentGrant, grant_agent, parse_address, parse_expiry
+
     request = AgentGrant(
         agent=parse_address(agent, "agent"),
         budget_per_day=budget_per_day,
@@ -104,6 +102,8 @@ def revoke(
     deployment: DeploymentFile = None,
 ) -> None:
     """Revoke an agent key at once."""
+    from energychain.delegation import parse_address, revoke_agent
+
     address = parse_address(agent, "agent")
     sender, market = _owner_sender(
         rpc_url, keystore, keystore_dir, password_file, password_env, deployment
@@ -120,6 +120,10 @@ def list_command(
     json_out: JsonFlag = False,
 ) -> None:
     """The owner's agent keys with their bounds and today's spending."""
+    from chain.connection import connect, resolve_rpc_url
+    from energychain.delegation import list_delegations, parse_address
+    from energychain.deploy import load_deployment
+
     owner_address = parse_address(owner, "owner")
     w3 = connect(resolve_rpc_url(rpc_url))
     deployment = load_deployment(w3, deployment_file)

@@ -7,7 +7,7 @@ One concept per module:
   meters, vault deposits and agent delegations;
 - :mod:`~enerwise.demo.meters`: Modbus, MQTT and in-process meters read by the oracles;
 - :mod:`~enerwise.demo.traders` and :mod:`~enerwise.demo.trading`: truthful baselines and
-  pretrained agents (``agents.runtime``) placing and claiming orders;
+  pretrained agents (``agents.live``) placing and claiming orders;
 - :mod:`~enerwise.demo.services`: the indexer and the API (and dApp) on ``127.0.0.1``;
 - :mod:`~enerwise.demo.run`: the slot loop and the clean-up;
 - :mod:`~enerwise.demo.ledger`: the day read back from the chain, with conservation checks;

@@ -34,6 +34,7 @@ from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
 from energychain.contracts import ContractHandle
 from energychain.events import EventReader
+from market.clearing import MarketParams
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -123,16 +124,9 @@ def _uint_calls(
         rpc.close()
 
 
-def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) -> Ledger:
-    """Read the day back: ``holders`` are every account that may hold tokens or vault money."""
+def _read_events(ledger: Ledger, sandbox: Sandbox, first: int) -> dict[str, int]:
+    """Orders, claims, cancels and clearings into ``ledger``; vault and token flows summed."""
     c = sandbox.contracts
-    first = sandbox.deployment.block_number
-    accounts = sorted({Web3.to_checksum_address(a) for a in holders})
-    treasury = Web3.to_checksum_address(sandbox.deployment.settings["treasury"])
-    if treasury not in accounts:
-        accounts.append(treasury)
-    ledger = Ledger()
-
     market_events, token_events = EventReader(c.market), EventReader(c.token)
     for log in market_events.read("OrderPlaced", first):
         ledger._placed(log["args"])
@@ -144,21 +138,25 @@ def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) 
     for log in market_events.read("SlotCleared", first):
         a = log["args"]
         ledger.cleared[int(a["slot"])] = (int(a["volumeWh"]), int(a["clearingTick"]))
+    return {
+        "deposits": sum(int(x["args"]["amount"]) for x in market_events.read("Deposited", first)),
+        "withdrawals": sum(
+            int(x["args"]["amount"]) for x in market_events.read("Withdrawn", first)
+        ),
+        "redeemed": sum(int(x["args"]["amountWh"]) for x in token_events.read("Redeemed", first)),
+        "mints": sum(
+            int(x["args"]["value"])
+            for x in token_events.read("TransferSingle", first, filters={"from": ZERO})
+        ),
+    }
 
-    deposits = sum(int(x["args"]["amount"]) for x in market_events.read("Deposited", first))
-    withdrawals = sum(int(x["args"]["amount"]) for x in market_events.read("Withdrawn", first))
-    redeemed = sum(int(x["args"]["amountWh"]) for x in token_events.read("Redeemed", first))
-    mints = sum(
-        int(x["args"]["value"])
-        for x in token_events.read("TransferSingle", first, filters={"from": ZERO})
-    )
-    energy = c.registry.energy_totals()
-    attributed_export, attributed_import = energy.attributed_export_wh, energy.attributed_import_wh
-    unattributed_export = energy.unattributed_export_wh
-    unattributed_import = energy.unattributed_import_wh
 
-    token, market = c.token, c.market
-    market_address = c.market.address
+def _read_holdings(
+    sandbox: Sandbox, accounts: Sequence[str], slots: Sequence[int]
+) -> dict[str, int]:
+    """Token supply and balances of ``slots`` and vault money, summed over ``accounts``."""
+    c = sandbox.contracts
+    token, market, market_address = c.token, c.market, c.market.address
     calls: list[tuple[ContractHandle, str, tuple[Any, ...]]] = []
     for s in slots:
         calls.append((token, "totalSupply", (s,)))
@@ -168,26 +166,53 @@ def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) 
     calls.extend((market, "balanceOf", (a,)) for a in accounts)
     results = _uint_calls(sandbox, calls)
     cursor = 0
-    supply = market_held = wallets = vault_energy = 0
+    held = dict.fromkeys(("supply", "market_held", "wallets", "vault_energy"), 0)
     width = len(accounts)
     for _ in slots:
-        supply += results[cursor]
-        market_held += results[cursor + 1]
-        wallets += sum(results[cursor + 2 : cursor + 2 + width])
-        vault_energy += sum(results[cursor + 2 + width : cursor + 2 + 2 * width])
+        held["supply"] += results[cursor]
+        held["market_held"] += results[cursor + 1]
+        held["wallets"] += sum(results[cursor + 2 : cursor + 2 + width])
+        held["vault_energy"] += sum(results[cursor + 2 + width : cursor + 2 + 2 * width])
         cursor += 2 + 2 * width
-    vault_money = sum(results[cursor : cursor + width])
-    payment_held = c.payment.balance_of(market_address)
+    held["vault_money"] = sum(results[cursor : cursor + width])
+    held["payment_held"] = c.payment.balance_of(market_address)
+    return held
 
-    params = sandbox.params
-    open_buy_escrow = open_sell_escrow = 0
+
+def _open_escrow(ledger: Ledger, params: MarketParams) -> tuple[int, int]:
+    """``(money, Wh)`` still escrowed by orders neither claimed nor cancelled."""
+    buys = sells = 0
     for order_id, order in ledger.orders.items():
         if order_id in ledger.claims or order_id in ledger.cancelled:
             continue
         if order.is_buy:
-            open_buy_escrow += params.buy_escrow(order.qty_wh, order.tick)
+            buys += params.buy_escrow(order.qty_wh, order.tick)
         else:
-            open_sell_escrow += order.qty_wh
+            sells += order.qty_wh
+    return buys, sells
+
+
+def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) -> Ledger:
+    """Read the day back: ``holders`` are every account that may hold tokens or vault money."""
+    c = sandbox.contracts
+    first = sandbox.deployment.block_number
+    accounts = sorted({Web3.to_checksum_address(a) for a in holders})
+    treasury = Web3.to_checksum_address(sandbox.deployment.settings["treasury"])
+    if treasury not in accounts:
+        accounts.append(treasury)
+    ledger = Ledger()
+    flows = _read_events(ledger, sandbox, first)
+    energy = c.registry.energy_totals()
+    attributed_export, attributed_import = energy.attributed_export_wh, energy.attributed_import_wh
+    unattributed_export = energy.unattributed_export_wh
+    unattributed_import = energy.unattributed_import_wh
+    held = _read_holdings(sandbox, accounts, slots)
+    supply, market_held, wallets = held["supply"], held["market_held"], held["wallets"]
+    vault_energy, vault_money = held["vault_energy"], held["vault_money"]
+    payment_held = held["payment_held"]
+    deposits, withdrawals = flows["deposits"], flows["withdrawals"]
+    redeemed, mints = flows["redeemed"], flows["mints"]
+    open_buy_escrow, open_sell_escrow = _open_escrow(ledger, sandbox.params)
 
     paid = received = fees = bought = sold = 0
     for order_id, claim in ledger.claims.items():

@@ -23,28 +23,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devchain.sandbox import Participant, Sandbox
 from energychain.calendar import NO_SLOT
 from energychain.events import EventReader
 from enerwise.demo.community import DayPlan, Household
-from oracles.archive import Archive, LocalArchive
 from oracles.clock import Clock
+from oracles.config import OracleConfig
 from oracles.maps import load_map
-from oracles.outbox import Outbox
-from oracles.payloads import make_format
 from oracles.registry import Web3Registry
-from oracles.runner import MeterRuntime, OracleRunner, SlotReport
+from oracles.runner import OracleRunner, SlotReport, build_runner
 from oracles.simulator import (
     SimulatedMeter,
     SimulatedModbusServer,
     SimulatedMqttPublisher,
     SimulatedSource,
 )
-from oracles.sources.base import MeterSource, parse_endpoint
-from oracles.sources.modbus import ModbusConnection, ModbusSource
-from oracles.sources.mqtt import BrokerSettings, MqttSource, MqttSubscriber
-from oracles.submitter import Submitter
+from oracles.sources.base import parse_endpoint
+from oracles.sources.mqtt import MqttSource
 
 logger = logging.getLogger(__name__)
 
@@ -180,12 +177,14 @@ async def start_fleet(
 ) -> MeterFleet:
     """Start the meters' servers and the oracle; every meter reads from ``start`` on.
 
-    ``nets[i]`` gives household ``i``'s net energy per replayed slot.
+    ``nets[i]`` gives household ``i``'s net energy per replayed slot. The oracle is the
+    production one (:func:`oracles.runner.build_runner` on an oracle config): Modbus and MQTT
+    meters are read over the network, the in-process ones from the caller's simulation; every
+    meter signs with its key registered on chain (handed over, not written to disk).
     """
-    slot_seconds = sandbox.slot_seconds
     meters = {
         h.index: SimulatedMeter(
-            PlanProfile(nets[h.index], start, slot_seconds, plan.slots),
+            PlanProfile(nets[h.index], start, sandbox.slot_seconds, plan.slots),
             start=start,
             step=METER_STEP_SECONDS,
         )
@@ -198,95 +197,41 @@ async def start_fleet(
         notes.append(f"no MQTT broker at {mqtt_broker}: {n_mqtt} MQTT meters read in process")
         logger.warning("%s", notes[-1])
         n_mqtt = 0
-    sources: dict[int, MeterSource] = {}
-
-    modbus: SimulatedModbusServer | None = None
     modbus_members = households[:n_modbus]
-    if modbus_members:
-        register_map = load_map("sdm630")
-        modbus = SimulatedModbusServer(
-            {k + 1: meters[h.index] for k, h in enumerate(modbus_members)},
-            register_map,
-            clock=clock,
-        )
-        port = await modbus.start()
-        connection = ModbusConnection("127.0.0.1", port, timeout=5.0)
-        for k, h in enumerate(modbus_members):
-            sources[h.index] = ModbusSource(connection, k + 1, register_map, clock=clock)
-            h.source = "modbus"
-        notes.append(f"Modbus TCP server on 127.0.0.1:{port} ({len(modbus_members)} meters)")
-
-    publisher: SimulatedMqttPublisher | None = None
-    subscribers: list[MqttSubscriber] = []
-    mqtt_sources: dict[int, MqttSource] = {}
     mqtt_members = households[n_modbus : n_modbus + n_mqtt]
-    if mqtt_members:
-        host, port = parse_endpoint(mqtt_broker, 1883)
-        topics = {h.index: f"enerwise/demo/{run_id}/{h.name}/SENSOR" for h in mqtt_members}
-        subscriber = MqttSubscriber(
-            BrokerSettings(
-                host=host, port=port, client_id=f"enerwise-demo-oracle-{run_id}", clean_session=True
-            ),
-            clock=clock,
-        )
-        for h in mqtt_members:
-            mqtt_sources[h.index] = MqttSource(
-                subscriber, topics[h.index], make_format("tasmota"), max_age=120.0
-            )
-            sources[h.index] = mqtt_sources[h.index]
-            h.source = "mqtt"
-        subscribers.append(subscriber)
-        publisher = SimulatedMqttPublisher(
-            {topics[h.index]: meters[h.index] for h in mqtt_members},
-            "tasmota",
-            host=host,
-            port=port,
-            clock=clock,
-            client_id=f"enerwise-demo-meters-{run_id}",
-        )
-        publisher.start()
-        subscriber.start()
+    sections: dict[int, dict[str, Any]] = {h.index: {"kind": "simulated"} for h in households}
+
+    modbus = await _serve_modbus(modbus_members, meters, sections, clock, notes)
+    publisher = _publish_mqtt(mqtt_members, meters, sections, clock, mqtt_broker, run_id)
+    runner = build_runner(
+        _oracle_config(sandbox, households, sections, workdir),
+        clock=clock,
+        registry=Web3Registry(
+            sandbox.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
+            sandbox.contracts.registry.address,
+            relayer.sender.signer,
+            from_block=sandbox.deployment.block_number,
+        ),
+        sources={
+            h.name: SimulatedSource(meters[h.index], clock=clock, name=h.name)
+            for h in households
+            if sections[h.index]["kind"] == "simulated"
+        },
+        signers={h.name: h.meter.signer for h in households},
+    )
+    await runner.start()
+    mqtt_sources = {
+        h.index: m.source
+        for h, m in zip(households, runner.meters, strict=True)
+        if isinstance(m.source, MqttSource)
+    }
+    if publisher is not None:
         deadline = time.monotonic() + 5.0
         while not publisher.client.is_connected() and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        await asyncio.to_thread(subscriber.wait_connected, 5.0)
+        for subscriber in runner.subscribers:
+            await asyncio.to_thread(subscriber.wait_connected, 5.0)
         notes.append(f"MQTT broker {mqtt_broker}: {len(mqtt_members)} meters publish Tasmota")
-
-    for h in households:
-        if h.index not in sources:
-            sources[h.index] = SimulatedSource(meters[h.index], clock=clock, name=h.name)
-
-    gateway = Web3Registry(
-        sandbox.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
-        sandbox.contracts.registry.address,
-        relayer.sender.signer,
-        from_block=sandbox.deployment.block_number,
-    )
-    domain = gateway.domain()
-    outbox = Outbox(workdir / "outbox.sqlite")
-    runner = OracleRunner(
-        [
-            MeterRuntime(
-                h.name,
-                h.meter.meter_id,
-                sources[h.index],
-                h.meter.signer,
-                capacity_wh_per_slot=None,
-            )
-            for h in households
-        ],
-        outbox=outbox,
-        domain=domain,
-        schedule=gateway.schedule(),
-        clock=clock,
-        registry=gateway,
-        submitter=Submitter(
-            outbox, Archive(LocalArchive(workdir / "archive")), gateway, domain, batch_size=500
-        ),
-        max_clock_skew=float(sandbox.slot_seconds),
-        subscribers=subscribers,
-    )
-    await runner.start()
     return MeterFleet(
         sandbox=sandbox,
         households=households,
@@ -296,6 +241,89 @@ async def start_fleet(
         publisher=publisher,
         mqtt_sources=mqtt_sources,
         notes=notes,
+    )
+
+
+async def _serve_modbus(
+    members: Sequence[Household],
+    meters: dict[int, SimulatedMeter],
+    sections: dict[int, dict[str, Any]],
+    clock: Clock,
+    notes: list[str],
+) -> SimulatedModbusServer | None:
+    """One Modbus TCP server for ``members``' meters; their oracle sections read it."""
+    if not members:
+        return None
+    modbus = SimulatedModbusServer(
+        {k + 1: meters[h.index] for k, h in enumerate(members)}, load_map("sdm630"), clock=clock
+    )
+    port = await modbus.start()
+    for k, h in enumerate(members):
+        sections[h.index] = {"kind": "modbus", "host": "127.0.0.1", "port": port,
+                             "unit": k + 1, "map": "sdm630", "timeout": 5.0}  # fmt: skip
+        h.source = "modbus"
+    notes.append(f"Modbus TCP server on 127.0.0.1:{port} ({len(members)} meters)")
+    return modbus
+
+
+def _publish_mqtt(
+    members: Sequence[Household],
+    meters: dict[int, SimulatedMeter],
+    sections: dict[int, dict[str, Any]],
+    clock: Clock,
+    broker: str,
+    run_id: str,
+) -> SimulatedMqttPublisher | None:
+    """``members``' meters publish Tasmota payloads to ``broker``; their sections subscribe."""
+    if not members:
+        return None
+    topics = {h.index: f"enerwise/demo/{run_id}/{h.name}/SENSOR" for h in members}
+    for h in members:
+        sections[h.index] = {"kind": "mqtt", "broker": broker, "topic": topics[h.index],
+                             "format": "tasmota", "max_age": 120.0, "clean_session": True,
+                             "client_id": f"enerwise-demo-oracle-{run_id}"}  # fmt: skip
+        h.source = "mqtt"
+    host, port = parse_endpoint(broker, 1883)
+    publisher = SimulatedMqttPublisher(
+        {topics[h.index]: meters[h.index] for h in members},
+        "tasmota",
+        host=host,
+        port=port,
+        clock=clock,
+        client_id=f"enerwise-demo-meters-{run_id}",
+    )
+    publisher.start()
+    return publisher
+
+
+def _oracle_config(
+    sandbox: Sandbox,
+    households: Sequence[Household],
+    sections: dict[int, dict[str, Any]],
+    workdir: Path,
+) -> OracleConfig:
+    """The oracle config of the demo's meters (keys supplied: they live in memory)."""
+    return OracleConfig.model_validate(
+        {
+            "chain": {
+                "rpc_url": sandbox.w3.provider.endpoint_uri,  # type: ignore[attr-defined]
+                "registry": sandbox.contracts.registry.address,
+                "from_block": sandbox.deployment.block_number,
+                "batch_size": 500,
+            },
+            "outbox": workdir / "outbox.sqlite",
+            "archive": {"dir": workdir / "archive"},
+            "validation": {"max_clock_skew": float(sandbox.slot_seconds)},
+            "meters": [
+                {
+                    "name": h.name,
+                    "id": "0x" + h.meter.meter_id.hex(),
+                    "key": {"supplied": True},
+                    "source": sections[h.index],
+                }
+                for h in households
+            ],
+        }
     )
 
 

@@ -128,7 +128,7 @@ def run_demo(
     # The agents' runtime pulls in torch (about 15 s on 2 cores): when the community has
     # agents, import it while the community is drawn and the chain is set up.
     preload = threading.Thread(
-        target=importlib.import_module, args=("agents.runtime",), daemon=True
+        target=importlib.import_module, args=("agents.live.runtime",), daemon=True
     )
     if has_agents(config.households, config.seed):
         preload.start()

@@ -18,11 +18,11 @@ from devchain.sandbox import Sandbox
 from enerwise.demo.config import DemoError
 from indexer.api import ApiConfig, create_app
 from indexer.api.sessions import ChainRoles
+from indexer.community_queries import Tariffs
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import IngestConfig, Ingester
 from indexer.live import LocalHub
-from indexer.queries import Tariffs
 
 logger = logging.getLogger(__name__)
 

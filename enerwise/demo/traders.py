@@ -6,7 +6,7 @@ households do on chain for it. The slot loop only ever calls ``trader.step(conte
 
 - :class:`TruthfulTrader`: baseline households bid their retail tariff and ask their feed-in
   tariff (``agents.policies.baselines.Truthful``), from their own keys.
-- :class:`RuntimeTrader`: households run by an agent: ``agents.runtime.AgentRuntime`` with a
+- :class:`RuntimeTrader`: households run by an agent: ``agents.live.runtime.AgentRuntime`` with a
   pretrained policy places and claims orders for the owner through the agent key's on-chain
   delegation (budget, price bounds, expiry).
 """
@@ -196,7 +196,7 @@ class TruthfulTrader:
 
 
 class RuntimeTrader:
-    """Agent households: one ``agents.runtime.AgentRuntime`` per household, on its agent key.
+    """Agent households: one ``agents.live.runtime.AgentRuntime`` per household, on its agent key.
 
     The runtime decides each slot ahead (battery set-point, buy and sell prices from its
     policy), bids for the expected import, offers the export once it is in the owner's vault,
@@ -222,8 +222,8 @@ class RuntimeTrader:
     def planned_net_wh(self, index: int, slot: int) -> int | None:
         """The net import the runtime planned for ``slot`` (its battery decision), if any."""
         runtime = self.runtimes.get(index)
-        entry = runtime.state.slot(slot) if runtime is not None else None
-        return int(entry["net_wh"]) if entry is not None else None
+        plan = runtime.state.slot(slot) if runtime is not None else None
+        return plan.net_wh if plan is not None else None
 
     def prepare(self, now: int) -> None:
         """Decide the first slot before it starts (one step just before ``now``)."""

@@ -44,7 +44,7 @@ def build_traders(
 
 
 def _policy(note: Callable[[str], None]) -> tuple[Any, str]:
-    from agents.runtime import load_policy
+    from agents.live.policies import load_policy
 
     try:
         return load_policy(POLICY_FILE), "ppo (pretrained)"
@@ -55,7 +55,8 @@ def _policy(note: Callable[[str], None]) -> tuple[Any, str]:
 
 def _runtime(sandbox: Sandbox, plan: DayPlan, member: Household, policy: Any, workdir: Path) -> Any:
     from agents.forecasting.provider import ForecastMethod, household_forecasts
-    from agents.runtime import AgentRuntime, ReplayForecaster
+    from agents.live.forecasts import ReplayForecaster
+    from agents.live.runtime import AgentRuntime
 
     community = plan.community
     i = member.index

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.queries import Tariffs
+from indexer.community_queries import Tariffs
 
 
 @dataclass

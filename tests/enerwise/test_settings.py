@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from enerwise.settings import SettingsError, load_settings
+from enerwise.errors import SettingsError
+from enerwise.settings import load_settings
 
 
 def test_defaults_without_file_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:

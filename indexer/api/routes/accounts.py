@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from indexer import queries
+from indexer import community_queries, queries
 from indexer.api.deps import AddressPath, ConnDep, InfoDep, OptionalSlotQuery
 from indexer.api.errors import not_found
 from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
@@ -68,7 +68,8 @@ def account_balances(
     conn: ConnDep, address: AddressPath, slot: OptionalSlotQuery = None
 ) -> BalancesPublic:
     """Market-vault money, and per slot the energy tokens in the wallet and in the vault."""
-    return BalancesPublic.model_validate(queries.balances(conn, account=address, slot=slot))
+    view = community_queries.balances(conn, account=address, slot=slot)
+    return BalancesPublic.model_validate(view)
 
 
 @router.get("/orders/{order_id}", response_model=OrderPublic, responses=ERRORS, tags=["orders"])

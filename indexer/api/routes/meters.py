@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from indexer import queries
+from indexer import community_queries
 from indexer.api.deps import ConnDep, MeterIdPath, OptionalAddressQuery
 from indexer.api.errors import not_found
 from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
@@ -25,7 +25,7 @@ def list_meters(
     limit: LimitQuery = 100,
 ) -> Page[MeterPublic]:
     """Registered meters, in registration order."""
-    views, next_after = queries.list_meters(
+    views, next_after = community_queries.list_meters(
         conn, owner=owner, after=decode_cursor(cursor), limit=limit
     )
     return Page[MeterPublic](
@@ -35,7 +35,7 @@ def list_meters(
 
 @router.get("/{meter_id}", response_model=MeterPublic, responses=ERRORS)
 def get_meter(conn: ConnDep, meter_id: MeterIdPath) -> MeterPublic:
-    view = queries.get_meter(conn, meter_id=meter_id)
+    view = community_queries.get_meter(conn, meter_id=meter_id)
     if view is None:
         raise not_found(f"meter {meter_id}", "meter_not_found")
     return MeterPublic.model_validate(view)
@@ -51,9 +51,9 @@ def list_readings(
     limit: LimitQuery = 100,
 ) -> Page[ReadingPublic]:
     """Accepted readings of a meter by sequence number, with the archive CID of their batch."""
-    if queries.get_meter(conn, meter_id=meter_id) is None:
+    if community_queries.get_meter(conn, meter_id=meter_id) is None:
         raise not_found(f"meter {meter_id}", "meter_not_found")
-    views, next_after = queries.list_readings(
+    views, next_after = community_queries.list_readings(
         conn,
         meter_id=meter_id,
         from_time=from_time,

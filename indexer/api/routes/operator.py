@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine, insert, select
 
-from indexer import queries
+from indexer import community_queries
 from indexer.api.deps import (
     AdminDep,
     ConnDep,
@@ -130,7 +130,7 @@ def meter_requests(
     limit: LimitQuery = 100,
 ) -> Page[MeterRequestPublic]:
     """Meter-registration requests, oldest first (meter admins)."""
-    items, next_after = queries.list_meter_requests(
+    items, next_after = community_queries.list_meter_requests(
         conn, status=status, after=decode_cursor(cursor), limit=limit
     )
     return Page[MeterRequestPublic](
@@ -155,7 +155,7 @@ def kpi_report(
     if (to_slot - from_slot) // per_day > MAX_REPORT_DAYS:
         raise ApiError(422, "range_too_long", f"at most {MAX_REPORT_DAYS} days per report")
     tariffs = state.config.tariffs
-    total = queries.kpis(conn, tariffs=tariffs, from_slot=from_slot, to_slot=to_slot)
+    total = community_queries.kpis(conn, tariffs=tariffs, from_slot=from_slot, to_slot=to_slot)
     daily = []
     first_day_slot = from_slot - (info.slot_start(from_slot) % 86_400) // info.slot_seconds
     day = max(first_day_slot, 0)
@@ -163,7 +163,7 @@ def kpi_report(
         start, end = max(day, from_slot), min(day + per_day - 1, to_slot)
         daily.append(
             KpiPublic.model_validate(
-                queries.kpis(conn, tariffs=tariffs, from_slot=start, to_slot=end)
+                community_queries.kpis(conn, tariffs=tariffs, from_slot=start, to_slot=end)
             )
         )
         day += per_day

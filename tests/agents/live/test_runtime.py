@@ -13,18 +13,18 @@ import pytest
 import requests
 
 from agents.community import BatterySpec, Decision
+from agents.errors import AgentRuntimeError
 from agents.forecasting.base import HORIZON
-from agents.policies.best_response import best_response_frac
-from agents.runtime import (
-    AgentRuntime,
-    AgentRuntimeError,
+from agents.live.forecasts import SlotForecast
+from agents.live.policies import (
     MarketSnapshot,
     SlotContext,
-    SlotForecast,
     TruthfulPolicy,
     book_setpoint,
     load_policy,
 )
+from agents.live.runtime import AgentRuntime
+from agents.policies.best_response import best_response_frac
 from devchain.sandbox import Participant, Sandbox
 from energychain.delegation import AgentGrant, grant_agent
 from energychain.deploy import MarketSettings
@@ -288,11 +288,11 @@ def test_policies_load_by_name_or_file(tmp_path: Path) -> None:
 
 
 def test_the_shipped_onnx_policy_corrects_the_book_plan_within_its_reach() -> None:
+    from agents.live.policies import MarketSnapshot, SlotContext, book_setpoint
     from agents.rl.algorithms import RESIDUAL_REACH
-    from agents.runtime import MarketSnapshot, SlotContext, book_setpoint
     from market.clearing import MarketParams
 
-    policy = load_policy(Path(__file__).parents[2] / "agents" / "pretrained" / "ppo.onnx")
+    policy = load_policy(Path(__file__).parents[3] / "agents" / "pretrained" / "ppo.onnx")
     assert getattr(policy, "book_policy", False)
     battery = BatterySpec(capacity_kwh=6.0, power_kw=3.0)
     context = SlotContext(
@@ -313,7 +313,7 @@ def test_replay_forecasts_follow_the_chain_clock_on_the_simulated_year(
     community: Any, forecasts: Any
 ) -> None:
     from agents.data.calendar import slot_of_year
-    from agents.runtime import ReplayForecaster
+    from agents.live.forecasts import ReplayForecaster
 
     h = community.battery_households()[0]
     replay = ReplayForecaster(community, h, forecasts[h])
@@ -519,9 +519,9 @@ def test_book_policy_plans_the_battery_on_the_book_two_slots_back(
     cheap = runtime.state.slot(seen + 2)
     empty = runtime.state.slot(seen + 3)
     assert cheap is not None and empty is not None
-    assert cheap["battery_kw"] > 1.0  # charges from the offers like those just seen
-    assert cheap["buy_plan_wh"] > 0
-    assert empty["battery_kw"] == pytest.approx(0.0, abs=1e-6)
+    assert cheap.battery_kw > 1.0  # charges from the offers like those just seen
+    assert cheap.buy_plan_wh > 0
+    assert empty.battery_kw == pytest.approx(0.0, abs=1e-6)
     decisions = [e for e in _log(tmp_path) if e["event"] == "decision"]
     assert [e["recent_book"] for e in decisions] == [1, 0]
 

@@ -1,0 +1,125 @@
+"""Settling what the live agent sent: reconciling open intents, claiming cleared orders.
+
+**Reconcile.** An order whose intent was written but whose outcome is not known (a crash or an
+RPC error between writing the intent and recording the receipt) is looked up in the market's
+``OrderPlaced`` logs for the owner and slot, sent from the agent's address; an order still
+pending in the node's pool is waited for. So a restart never places an order twice.
+
+**Claim.** Every placed order of a slot past gate closure is claimed once the slot is cleared
+(``claimBatch``: claims pay the owner, anyone may send them). With ``clear_slots`` a slot
+nobody cleared is cleared first (permissionless on the contract).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.live.link import SEND_ERRORS, ChainLink
+from agents.live.placing import Send
+from agents.live.reports import OrderAction, StepReport
+from agents.live.state import AgentState, OrderEntry
+from wallet.errors import TransactionRevertedError
+
+
+@dataclass
+class Settlement:
+    """Reconciles intents and claims orders (see the module docstring)."""
+
+    link: ChainLink
+    state: AgentState
+    send: Send
+    clear_slots: bool
+
+    # ------------------------------------------------------------------ reconcile
+    def reconcile(self, report: StepReport) -> None:
+        """Settle every order intent whose outcome is not recorded."""
+        for slot, plan in self.state.slots.items():
+            for order in plan.orders:
+                if order.status != "intent":
+                    continue
+                found = self.link.find_order(slot, order, self.state.known_order_ids())
+                if found is not None:
+                    order.status, order.order_id = "placed", found
+                    self.link.log("reconciled", slot=slot, order_id=found, found=True)
+                    report.placed.append(
+                        OrderAction(slot, order.side, order.tick, order.qty_wh, found)
+                    )
+                elif self.link.pending_txs():
+                    report.errors.append(f"slot {slot}: a transaction is still pending; waiting")
+                    continue
+                else:
+                    order.status = "unsent"
+                    self.link.log("reconciled", slot=slot, found=False, **order.summary())
+                self.state.save()
+
+    # ------------------------------------------------------------------ claims
+    def claim(self, now: int, report: StepReport) -> None:
+        """Claim the placed orders of every slot past gate closure that is cleared."""
+        due = {
+            slot: [o for o in plan.orders if o.status == "placed"]
+            for slot, plan in self.state.slots.items()
+            if now >= self.link.calendar.gate_closure(slot)
+        }
+        orders: dict[int, OrderEntry] = {}
+        for slot, placed in sorted(due.items()):
+            if not placed or not self._cleared(slot, report):
+                continue
+            for order in placed:
+                assert order.order_id is not None
+                orders[order.order_id] = order
+        if not orders:
+            return
+        ids = list(orders)
+        try:
+            receipt = self.send(self.link.market.claim_batch(ids))
+        except SEND_ERRORS as exc:
+            report.errors.append(f"claim {ids}: {type(exc).__name__}: {exc}")
+            self.link.log("claim_error", order_ids=ids, error=str(exc))
+            self._mark_claimed_elsewhere(orders)
+            return
+        for event in self.link.market.events(receipt, "OrderClaimed"):
+            args = event["args"]
+            order = orders[int(args["orderId"])]
+            order.status = "claimed"
+            order.filled_wh, order.amount = int(args["filledWh"]), int(args["amount"])
+            order.refund = int(args["refund"])
+            report.claimed.append(
+                (int(args["orderId"]), order.filled_wh, order.amount, order.refund)
+            )
+            self.link.log(
+                "claimed",
+                order_id=int(args["orderId"]),
+                filled_wh=order.filled_wh,
+                amount=order.amount,
+                refund=order.refund,
+            )
+        self.state.save()
+
+    def _cleared(self, slot: int, report: StepReport) -> bool:
+        """Whether ``slot`` is cleared (clearing it first when asked to)."""
+        if self.link.clearing(slot).cleared:
+            return True
+        if not self.clear_slots:
+            return False
+        try:
+            self.send(self.link.market.clear(slot))
+            report.cleared.append(slot)
+            self.link.log("cleared", slot=slot)
+        except TransactionRevertedError as exc:
+            if "AlreadyCleared" not in str(exc):
+                report.errors.append(f"clear {slot}: {exc}")
+                return False
+        except SEND_ERRORS as exc:
+            report.errors.append(f"clear {slot}: {type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    def _mark_claimed_elsewhere(self, orders: dict[int, OrderEntry]) -> None:
+        """Orders someone else claimed (the contract deleted them) are done, not retried."""
+        changed = False
+        for order_id, order in orders.items():
+            if self.link.read(lambda i=order_id: self.link.market.order(i)) is None:  # type: ignore[misc]
+                order.status = "claimed"
+                changed = True
+        if changed:
+            self.state.save()

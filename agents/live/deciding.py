@@ -1,0 +1,131 @@
+"""Deciding the next slot: forecast, policy, battery model, plans.
+
+For the slot that starts after ``now`` (once its order window is open): forecast load, PV and
+prices, ask the policy for a battery set-point and buy/sell prices, run the battery model, and
+place a buy order for the expected import. An expected export becomes a *sell plan*: sell
+orders need the slot's energy tokens in the owner's vault, which the meter mints after the slot,
+so the plan is placed (up to what the vault holds) during the slot's settlement window.
+
+**Book policies** decide in two steps, as the simulator's :class:`~agents.policies.mpc.BookMpc`:
+in the last ``plan_lead_seconds`` before the slot starts the battery set-point is planned on
+the forecasts with the chain's newest book (the orders of the slot
+:data:`~agents.policies.mpc.BOOK_LAG_SLOTS` back, other owners' only, cancelled ones removed)
+as the slot's market; the expected import becomes a *buy plan* like the sell plan. Both plans
+are placed late (:mod:`agents.live.placing`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agents.community import BatterySpec, Decision, metered_wh
+from agents.live.forecasts import Forecaster, SlotForecast
+from agents.live.link import ChainLink
+from agents.live.placing import OrderDesk
+from agents.live.policies import RuntimePolicy, SlotContext
+from agents.live.reports import StepReport
+from agents.live.state import AgentState, SlotPlan
+from energychain.records import Delegation
+from market.clearing import MarketParams, Order
+
+
+@dataclass
+class Decider:
+    """Decides each slot once, and places what is placed at once (see the module docstring)."""
+
+    link: ChainLink
+    state: AgentState
+    desk: OrderDesk
+    policy: RuntimePolicy
+    forecaster: Forecaster | None
+    battery: BatterySpec | None
+    plan_lead_seconds: int
+    book_policy: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.book_policy = bool(getattr(self.policy, "book_policy", False))
+
+    def decide(self, now: int, delegation: Delegation, report: StepReport) -> None:
+        """Decide the next slot if it is time (and retry lost sends of a decided one)."""
+        calendar = self.link.calendar
+        slot = calendar.slot_of(now) + 1
+        existing = self.state.slot(slot)
+        if existing is not None:
+            if not existing.book:  # a book policy's orders are placed late
+                self.desk.retry_unsent(slot, existing, now, delegation, report)
+            return
+        start = calendar.start(slot)
+        if now + self.link.params.open_ahead_seconds < start:
+            return
+        if self.book_policy and now < start - self.plan_lead_seconds:
+            return  # plan as late as possible: the book two slots back is still filling
+        forecast = self.forecaster.forecast(start) if self.forecaster is not None else None
+        low, high = self.link.price_range(forecast)
+        context = self._context(slot, start, forecast, low, high)
+        decision = self.policy.decide(context)
+        net_wh, power, soc_next = self.plan(decision, forecast, self.state.soc_kwh)
+        buy_tick = self.link.tick_for(low + decision.buy_frac * (high - low))
+        sell_tick = self.link.tick_for(low + decision.sell_frac * (high - low))
+        plan = SlotPlan(decision, net_wh, power, max(-net_wh, 0), sell_tick)
+        if self.book_policy:
+            unit = self.link.unit()
+            plan.book, plan.buy_plan_wh = True, max(net_wh, 0)
+            plan.retail, plan.feed_in = high / unit, low / unit
+        self.state.slots[slot] = plan
+        self.state.soc_kwh = soc_next
+        self.state.save()
+        report.decided_slot, report.decision = slot, decision
+        book = (
+            {"recent_book": len(context.recent_book), "priced_at": "gate_closure"}
+            if self.book_policy
+            else {}
+        )
+        self.link.log(
+            "decision",
+            slot=slot,
+            policy=self.policy.name,
+            battery=decision.battery,
+            buy_frac=decision.buy_frac,
+            sell_frac=decision.sell_frac,
+            net_wh=net_wh,
+            soc_kwh=soc_next,
+            buy_tick=buy_tick,
+            sell_tick=sell_tick,
+            **book,
+        )
+        if net_wh > 0 and not self.book_policy:
+            self.desk.place(slot, plan, True, buy_tick, net_wh, now, delegation, report)
+
+    def _context(
+        self, slot: int, start: int, forecast: SlotForecast | None, low: float, high: float
+    ) -> SlotContext:
+        recent_book: tuple[Order, ...] = ()
+        params_micro: MarketParams | None = None
+        if self.book_policy:
+            from agents.policies.mpc import BOOK_LAG_SLOTS
+
+            recent_book = self.link.visible_book(slot - BOOK_LAG_SLOTS)
+            params_micro = self.link.params_micro()
+        return SlotContext(
+            slot=slot,
+            slot_start=start,
+            soc_kwh=self.state.soc_kwh,
+            battery=self.battery,
+            forecast=forecast,
+            market=self.link.market_snapshot(slot, low, high),
+            recent_book=recent_book,
+            params_micro=params_micro,
+        )
+
+    def plan(
+        self, decision: Decision, forecast: SlotForecast | None, soc: float
+    ) -> tuple[int, float, float]:
+        """``(net import Wh, battery kW, next state of charge)`` the decision implies."""
+        if forecast is None:
+            return 0, 0.0, soc
+        surplus = forecast.pv_now - forecast.load_now
+        power = 0.0
+        if self.battery is not None:
+            power = self.battery.power(decision.battery, surplus, soc)
+            soc = self.battery.next_soc(soc, power)
+        return metered_wh(power, surplus), float(power), float(soc)

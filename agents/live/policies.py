@@ -1,0 +1,271 @@
+"""What a live agent may look at for one slot, and the policies that decide on it.
+
+Book policies (``mpc_book`` and residual learned policies) decide in two steps (see
+:mod:`agents.live.runtime`): their decision's battery set-point is used, their prices are not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from agents.actions import action_to_decision, residual_setpoint
+from agents.community import TRUTHFUL, BatterySpec, Decision
+from agents.data.calendar import SLOTS_PER_HOUR
+from agents.errors import PolicyError
+from agents.live.forecasts import SlotForecast
+from agents.prosumer import RECENT_SLOTS, observation_vector, with_plan
+from market.clearing import MarketParams, Order
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSnapshot:
+    """The public book of recent slots, as tick fractions of the *decided* slot's price range.
+
+    Attributes:
+        recent: clearing fractions of the last :data:`RECENT_SLOTS` slots (-1: nothing cleared).
+        unfilled_bid: highest buy tick left (partly) unfilled in the last cleared slot (-1: none).
+        unfilled_ask: lowest sell tick left (partly) unfilled (-1: none).
+        imbalance_kwh: unfilled demand minus unfilled supply of that slot.
+    """
+
+    recent: tuple[float, ...] = (-1.0,) * RECENT_SLOTS
+    unfilled_bid: float = -1.0
+    unfilled_ask: float = -1.0
+    imbalance_kwh: float = 0.0
+
+    def anchors(self) -> tuple[float, float]:
+        """``(buy, sell)`` anchors as :func:`agents.actions.market_anchors` defines."""
+        cleared = self.recent[-1]
+        buy = self.unfilled_ask if self.unfilled_ask >= 0 else (cleared if cleared >= 0 else 1.0)
+        sell = self.unfilled_bid if self.unfilled_bid >= 0 else (cleared if cleared >= 0 else 0.0)
+        return float(buy), float(sell)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotContext:
+    """Everything a policy may look at for one slot.
+
+    Attributes:
+        slot: the chain's slot number.
+        slot_start: its start, unix seconds.
+        soc_kwh: the battery's state of charge (0 without a battery).
+        battery: the battery, if any.
+        forecast: the forecast, if a forecaster is configured.
+        market: recent public results.
+        recent_book: for book policies, the newest book: the other owners' orders of the slot
+            :data:`~agents.policies.mpc.BOOK_LAG_SLOTS` back, as on chain (others get ``()``).
+        params_micro: for book policies, the chain's market with prices in micro-EUR per kWh
+            (:data:`agents.tariffs.MICRO_EUR`); None for the others.
+    """
+
+    slot: int
+    slot_start: int
+    soc_kwh: float
+    battery: BatterySpec | None
+    forecast: SlotForecast | None
+    market: MarketSnapshot
+    recent_book: tuple[Order, ...] = ()
+    params_micro: MarketParams | None = None
+
+
+class RuntimePolicy(Protocol):
+    """Decides battery set-point and prices for one slot (a :class:`Decision`).
+
+    A policy with a true ``book_policy`` attribute decides in two steps (module docstring):
+    its decision's battery set-point is used, its prices are not (the runtime prices its
+    orders at the best response to the slot's book just before gate closure).
+    """
+
+    name: str
+
+    def decide(self, context: SlotContext) -> Decision: ...
+
+
+class TruthfulPolicy:
+    """Self-consumption, bid retail, ask feed-in."""
+
+    name = "truthful"
+
+    def decide(self, context: SlotContext) -> Decision:
+        return TRUTHFUL
+
+
+def book_setpoint(context: SlotContext, terminal_value: float = 1.0) -> float:
+    """Step 1 of a book policy: the battery set-point planned by
+    :func:`~agents.policies.mpc.plan_with_book` on ``context`` (0 without battery or forecast).
+
+    The forecast's hourly values from the slot's hour on become per-slot values (each hour's
+    four quarters, those of the hour already past dropped), the slot's own load and PV are the
+    forecast's values for the slot; ``context.recent_book`` is the slot's expected market.
+
+    Raises:
+        PolicyError: ``context`` carries no market parameters (not filled for a book policy).
+    """
+    from agents.policies.mpc import hourly_to_slots, plan_with_book
+
+    fc, battery = context.forecast, context.battery
+    if fc is None or battery is None:
+        return 0.0
+    if context.params_micro is None:
+        raise PolicyError("a book policy needs the market's parameters in its context")
+    quarter = datetime.fromtimestamp(context.slot_start, UTC).minute * SLOTS_PER_HOUR // 60
+
+    load, pv = hourly_to_slots(fc.load_kw, quarter), hourly_to_slots(fc.pv_kw, quarter)
+    load[0], pv[0] = fc.load_now, fc.pv_now
+    power = plan_with_book(
+        load_kw=load,
+        pv_kw=pv,
+        retail=hourly_to_slots(fc.retail, quarter),
+        feed_in=hourly_to_slots(fc.feed_in, quarter),
+        others=context.recent_book,
+        params=context.params_micro,
+        battery=battery,
+        soc_kwh=context.soc_kwh,
+        terminal_value=terminal_value,
+    )
+    return battery.setpoint_for(power, fc.pv_now - fc.load_now, context.soc_kwh)
+
+
+class BookMpcPolicy:
+    """The book planner alone (``mpc_book``): the set-point of :func:`book_setpoint`, orders
+    priced at the best response just before gate closure (module docstring)."""
+
+    name = "mpc_book"
+    book_policy = True
+
+    def __init__(self, terminal_value: float = 1.0) -> None:
+        self.terminal_value = terminal_value
+
+    def decide(self, context: SlotContext) -> Decision:
+        return Decision(battery=book_setpoint(context, self.terminal_value))
+
+
+class FixedPolicy:
+    """One constant action of the learned agents' action space (``[-1, 1]^3``), anchored on the
+    market like theirs."""
+
+    def __init__(self, action: Sequence[float], name: str = "fixed") -> None:
+        self.action = np.asarray(action, dtype=np.float64)
+        if self.action.shape != (3,):
+            raise PolicyError("a fixed action has three values: battery, buy, sell")
+        self.name = name
+
+    def decide(self, context: SlotContext) -> Decision:
+        return action_to_decision(self.action, context.market.anchors())
+
+
+class LearnedPolicy:
+    """A trained policy (ONNX export or stable-baselines3 ``.zip``) on runtime observations.
+
+    The observation is built with :func:`agents.prosumer.observation_vector` from the
+    forecast, the state of charge and the chain's recent clearing results, exactly the layout
+    the policy was trained on. Needs a forecaster and a battery.
+
+    A *residual* policy (a ``.zip`` whose action space has one value,
+    :func:`agents.rl.algorithms.is_residual`, or an ``.onnx`` whose input is
+    :data:`~agents.prosumer.PLANNED_OBS_DIM` wide) is a book policy: it corrects the set-point
+    of :func:`book_setpoint` (its observation ends with it, :func:`agents.prosumer.with_plan`)
+    by up to :data:`~agents.rl.algorithms.RESIDUAL_REACH`; its orders are priced at gate
+    closure.
+    """
+
+    def __init__(self, path: Path) -> None:
+        from agents.rl.algorithms import Algo
+
+        self.path = path
+        self.name = path.stem
+        self.algo = Algo.DQN if "dqn" in path.stem.lower() else Algo.PPO
+        self.residual = False
+        if not path.is_file():
+            raise PolicyError(f"no policy file at {path}")
+        if path.suffix == ".onnx":
+            from agents.rl.export import OnnxPolicy
+
+            onnx = OnnxPolicy(path, self.algo)
+            self.residual = onnx.residual
+            self._predict: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] = lambda obs: (
+                onnx.predict(obs[None, :])[0]
+            )
+        elif path.suffix == ".zip":
+            from agents.rl.algorithms import DQN_ACTIONS, is_residual, load_model
+
+            model = load_model(str(path), self.algo)
+            self.residual = is_residual(model)
+
+            def predict(obs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+                action, _ = model.predict(obs, deterministic=True)
+                if self.algo is Algo.DQN:
+                    return np.asarray(DQN_ACTIONS[int(np.asarray(action).reshape(-1)[0])])
+                return np.asarray(action)
+
+            self._predict = predict
+        else:
+            raise PolicyError(f"{path}: a policy is an .onnx or .zip file")
+        self.book_policy = self.residual
+
+    def observation(self, context: SlotContext) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """The policy's observation for ``context``."""
+        fc, battery = context.forecast, context.battery
+        if fc is None or battery is None:
+            raise PolicyError(f"policy {self.name} needs a forecaster and a battery")
+        local = datetime.fromtimestamp(context.slot_start, UTC) + timedelta(hours=1)
+        day = (local.hour * 60 + local.minute) / 1440.0
+        time_features = [
+            math.sin(2 * math.pi * day),
+            math.cos(2 * math.pi * day),
+            1.0 if local.weekday() >= 5 else 0.0,
+        ]
+        return observation_vector(
+            soc_kwh=context.soc_kwh,
+            capacity_kwh=battery.capacity_kwh,
+            power_kw=battery.power_kw,
+            time_features=time_features,
+            retail=float(fc.retail[0]),
+            feed_in=float(fc.feed_in[0]),
+            retail_24h=fc.retail,
+            load_kw=fc.load_kw,
+            pv_kw=fc.pv_kw,
+            recent=np.asarray(context.market.recent, dtype=np.float64),
+            unfilled_bid=context.market.unfilled_bid,
+            unfilled_ask=context.market.unfilled_ask,
+            imbalance_kwh=context.market.imbalance_kwh,
+        )
+
+    def decide(self, context: SlotContext) -> Decision:
+        from agents.rl.algorithms import RESIDUAL_REACH, battery_reach
+
+        if self.residual:
+            planned = book_setpoint(context)
+            action = self._predict(with_plan(self.observation(context), planned))
+            return Decision(battery=residual_setpoint(action, planned, RESIDUAL_REACH))
+        action = self._predict(self.observation(context))
+        return action_to_decision(action, context.market.anchors(), battery_reach(self.algo))
+
+
+def load_policy(spec: str | Path) -> RuntimePolicy:
+    """``truthful``, ``halfway`` (the anchored zero action), ``mpc_book`` (the book planner,
+    :class:`BookMpcPolicy`) or a policy file.
+
+    Raises:
+        PolicyError: an unknown name or a file that is not a policy.
+    """
+    text = str(spec)
+    if text == "truthful":
+        return TruthfulPolicy()
+    if text == "halfway":
+        return FixedPolicy([0.0, 0.0, 0.0], name="halfway")
+    if text == "mpc_book":
+        return BookMpcPolicy()
+    path = Path(text)
+    if path.suffix not in (".onnx", ".zip"):
+        raise PolicyError(
+            f"policy {text!r}: use truthful, halfway, mpc_book, or an .onnx/.zip file"
+        )
+    return LearnedPolicy(path)

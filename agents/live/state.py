@@ -1,0 +1,173 @@
+"""The live agent's durable state: one JSON file, written atomically (temp file, fsync, rename).
+
+Per slot the decision and its plans (:class:`SlotPlan`) and each order with its status
+(:class:`OrderEntry`): ``intent`` -> ``placed`` -> ``claimed``, or ``refused`` / ``failed``;
+an intent whose send was lost becomes ``unsent`` after reconciliation, and ``retried`` once a
+new order replaces it. Plus the simulated state of charge. The file names the chain, market,
+owner and agent it belongs to, and refuses to serve another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from agents.community import Decision
+from agents.errors import AgentRuntimeError
+
+STATE_VERSION = 1
+
+Side = Literal["buy", "sell"]
+OPEN_STATUSES = ("intent", "placed", "claimed")
+"""Orders that are on chain or may be (an intent whose send is not settled yet)."""
+
+
+@dataclass
+class OrderEntry:
+    """One order of a slot, from the intent on (see the module docstring for ``status``)."""
+
+    side: Side
+    tick: int
+    qty_wh: int
+    status: str
+    order_id: int | None = None
+    block: int | None = None
+    """The block the intent was written at: reconciliation reads the logs from there."""
+    tx: str | None = None
+    reason: str | None = None
+    filled_wh: int | None = None
+    amount: int | None = None
+    refund: int | None = None
+
+    @property
+    def is_buy(self) -> bool:
+        return self.side == "buy"
+
+    def summary(self) -> dict[str, Any]:
+        """Side, tick and quantity (what the log lines carry)."""
+        return {"side": self.side, "tick": self.tick, "qty_wh": self.qty_wh}
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        out["order_id"] = self.order_id
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OrderEntry:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class SlotPlan:
+    """What was decided for one slot, and its orders.
+
+    A book policy's plans (``book``) are placed late, at the best response to the visible book,
+    on the slot's tariffs as decided (``retail``, ``feed_in``, EUR/kWh).
+    """
+
+    decision: Decision
+    net_wh: int
+    battery_kw: float
+    sell_plan_wh: int
+    sell_tick: int
+    orders: list[OrderEntry] = field(default_factory=list)
+    book: bool = False
+    buy_plan_wh: int = 0
+    retail: float | None = None
+    feed_in: float | None = None
+
+    def offered_wh(self, side: Side) -> int:
+        """Energy of the slot's orders on ``side`` that are on chain or may be."""
+        return sum(o.qty_wh for o in self.orders if o.side == side and o.status in OPEN_STATUSES)
+
+    def gave_up(self, side: Side) -> bool:
+        """Whether an order on ``side`` was refused or failed (decided once, not retried)."""
+        return any(o.side == side and o.status in ("refused", "failed") for o in self.orders)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "decision": asdict(self.decision),
+            "net_wh": self.net_wh,
+            "battery_kw": self.battery_kw,
+            "sell_plan_wh": self.sell_plan_wh,
+            "sell_tick": self.sell_tick,
+            "orders": [o.to_json() for o in self.orders],
+        }
+        if self.book:
+            out.update(
+                book=True, buy_plan_wh=self.buy_plan_wh, retail=self.retail, feed_in=self.feed_in
+            )
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SlotPlan:
+        return cls(
+            decision=Decision(**data["decision"]),
+            net_wh=int(data["net_wh"]),
+            battery_kw=float(data["battery_kw"]),
+            sell_plan_wh=int(data.get("sell_plan_wh", 0)),
+            sell_tick=int(data.get("sell_tick", 0)),
+            orders=[OrderEntry.from_json(o) for o in data.get("orders", [])],
+            book=bool(data.get("book", False)),
+            buy_plan_wh=int(data.get("buy_plan_wh", 0)),
+            retail=data.get("retail"),
+            feed_in=data.get("feed_in"),
+        )
+
+
+class AgentState:
+    """The state file (see the module docstring); ``slots`` by slot number."""
+
+    def __init__(self, path: Path, identity: dict[str, Any], soc_kwh: float) -> None:
+        self.path = path
+        self.identity = dict(identity)
+        self.soc_kwh = soc_kwh
+        self.slots: dict[int, SlotPlan] = {}
+        if path.is_file():
+            self._load()
+        else:
+            self.save()
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.path.read_text())
+        except ValueError as exc:
+            raise AgentRuntimeError(f"state file {self.path} is not JSON: {exc}") from None
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            raise AgentRuntimeError(f"state file {self.path} has an unknown version")
+        for key, value in self.identity.items():
+            if data.get(key) != value:
+                raise AgentRuntimeError(
+                    f"state file {self.path} belongs to {key} {data.get(key)}, not {value}"
+                )
+        try:
+            self.soc_kwh = float(data["soc_kwh"])
+            self.slots = {int(k): SlotPlan.from_json(v) for k, v in data["slots"].items()}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AgentRuntimeError(f"state file {self.path} is damaged: {exc!r}") from None
+
+    def slot(self, slot: int) -> SlotPlan | None:
+        return self.slots.get(slot)
+
+    def known_order_ids(self) -> set[int]:
+        """Every order id the file records (reconciliation never adopts one twice)."""
+        return {o.order_id for p in self.slots.values() for o in p.orders if o.order_id is not None}
+
+    def save(self) -> None:
+        document = {
+            "version": STATE_VERSION,
+            **self.identity,
+            "soc_kwh": self.soc_kwh,
+            "slots": {str(k): v.to_json() for k, v in self.slots.items()},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with tmp.open("w") as handle:
+            json.dump(document, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(self.path)

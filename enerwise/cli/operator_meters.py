@@ -1,0 +1,298 @@
+"""``enerwise operator meter``: register, import, list, rotate and deactivate meters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.operator_options import (
+    ConfigOption,
+    DatabaseUrl,
+    IndexerUrl,
+    JsonFlag,
+    KeystoreOption,
+    PasswordEnv,
+    PasswordFile,
+    age_text,
+    health_markup,
+    index_database,
+    keystore_sender,
+)
+from operations.errors import (
+    MeterError,
+    OperatorError,
+)
+
+if TYPE_CHECKING:
+    from operations.meters import AddedMeter, KeyGeneration, MeterSpec
+
+meter_app = typer.Typer(help="Register and manage meters.", no_args_is_help=True)
+
+
+def _keygen(
+    generate_key: bool,
+    keys_dir: Path | None,
+    meter_password_file: Path | None,
+    config: Path,
+    relayer_key_env: str | None = None,
+) -> KeyGeneration | None:
+    from operations.meters import KeyGeneration
+    from wallet.passwords import PasswordSource
+
+    if not generate_key:
+        return None
+    if meter_password_file is None:
+        raise OperatorError(
+            "--meter-password-file: a generated meter key needs a password file (the oracle "
+            "reads it to unlock the key)"
+        )
+    password = PasswordSource(meter_password_file).read()
+    folder = keys_dir or config.resolve().parent / "meter-keys"
+    return KeyGeneration(
+        keys_dir=folder,
+        password=password,
+        password_file=meter_password_file,
+        relayer_key_env=relayer_key_env,
+    )
+
+
+KeysDir = Annotated[
+    Path | None,
+    typer.Option(help="Folder for generated meter keys (default: meter-keys/ by the config)."),
+]
+RelayerKeyEnv = Annotated[
+    str | None,
+    typer.Option(help="Provisioning: environment variable holding the relayer's key (gas)."),
+]
+MeterPasswordFile = Annotated[
+    Path | None,
+    typer.Option(help="Password file that encrypts generated meter keys (the oracle reads it)."),
+]
+
+
+@meter_app.command("add")
+def meter_add(
+    owner: Annotated[str, typer.Option(help="Household account that owns the meter.")],
+    meter_id: Annotated[str, typer.Option("--id", help="Meter name (its id is keccak256).")],
+    kind: Annotated[str, typer.Option(help="pv, consumer, prosumer or battery.")],
+    capacity_w: Annotated[int, typer.Option(help="Peak power in watts.")],
+    keystore: KeystoreOption,
+    signer: Annotated[str | None, typer.Option(help="Address of the meter's signing key.")] = None,
+    generate_key: Annotated[
+        bool, typer.Option(help="Create the meter's key and a provisioning file.")
+    ] = False,
+    keys_dir: KeysDir = None,
+    meter_password_file: MeterPasswordFile = None,
+    relayer_key_env: RelayerKeyEnv = None,
+    source: Annotated[
+        str, typer.Option(help="Provisioned source: simulated, modbus:HOST[:PORT], mqtt:TOPIC.")
+    ] = "simulated",
+    config: ConfigOption = Path("community.yaml"),
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Register one meter (capacity in Wh per slot from watts and the slot length)."""
+    from operations.context import Community
+    from operations.meters import add_meters
+
+    if (signer is None) == (not generate_key):
+        raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
+    spec = _spec(
+        {"id": meter_id, "owner": owner, "kind": kind, "capacity_w": capacity_w, "signer": signer}
+    )
+    community = Community.open(config)
+    sender = keystore_sender(community, keystore, password_file, password_env)
+    keygen = _keygen(generate_key, keys_dir, meter_password_file, config, relayer_key_env)
+    added = add_meters(community, sender, [spec], keygen=keygen, source=source)
+    _print_added(added, json_out)
+
+
+def _spec(data: dict[str, Any]) -> MeterSpec:
+    from pydantic import ValidationError
+
+    from operations.meters import MeterSpec
+
+    try:
+        return MeterSpec.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MeterError(f"{where}: {str(first['msg']).removeprefix('Value error, ')}") from None
+
+
+def _print_added(added: list[AddedMeter], json_out: bool) -> None:
+    if json_out:
+        print_json(
+            [
+                {
+                    "name": a.name,
+                    "meter_id": a.meter_id,
+                    "owner": a.owner,
+                    "signer": a.signer,
+                    "capacity_wh_per_slot": a.capacity_wh_per_slot,
+                    "keystore": str(a.keystore) if a.keystore else None,
+                    "provision": str(a.provision) if a.provision else None,
+                }
+                for a in added
+            ]
+        )
+        return
+    for a in added:
+        console.print(
+            f"registered {a.name} ({a.meter_id[:10]}...) owner {a.owner} signer {a.signer} "
+            f"{a.capacity_wh_per_slot} Wh/slot",
+            highlight=False,
+        )
+        if a.provision:
+            console.print(f"  provisioning file {a.provision}", highlight=False)
+
+
+@meter_app.command("import")
+def meter_import(
+    csv_file: Annotated[
+        Path, typer.Argument(metavar="CSV", help="id,owner,kind,capacity_w[,signer]")
+    ],
+    keystore: KeystoreOption,
+    generate_keys: Annotated[
+        bool, typer.Option(help="Create a key and provisioning file for rows without signer.")
+    ] = False,
+    keys_dir: KeysDir = None,
+    meter_password_file: MeterPasswordFile = None,
+    relayer_key_env: RelayerKeyEnv = None,
+    source: Annotated[str, typer.Option(help="Provisioned source for generated keys.")] = (
+        "simulated"
+    ),
+    config: ConfigOption = Path("community.yaml"),
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Bulk onboarding: check every row (and every id on chain), then register all or none."""
+    from operations.context import Community
+    from operations.meters import add_meters, read_csv
+
+    specs = read_csv(csv_file)
+    community = Community.open(config)
+    sender = keystore_sender(community, keystore, password_file, password_env)
+    keygen = _keygen(generate_keys, keys_dir, meter_password_file, config, relayer_key_env)
+    added = add_meters(community, sender, specs, keygen=keygen, source=source)
+    _print_added(added, json_out)
+
+
+@meter_app.command("list")
+def meter_list(
+    config: ConfigOption = Path("community.yaml"),
+    indexer_url: IndexerUrl = None,
+    database_url: DatabaseUrl = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Every registered meter with its state on chain, last reading and oracle health."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from operations.context import Community
+    from operations.meters import health_of_meters, list_meters
+
+    community = Community.open(config)
+    rows = list_meters(community)
+    health, source = health_of_meters(
+        community, rows, indexer_url=indexer_url, database=index_database(database_url)
+    )
+    if json_out:
+        print_json(
+            [
+                {
+                    **asdict(r),
+                    "last_reading_time": h.last_reading_time,
+                    "age_seconds": h.age_seconds,
+                    "reading_count": h.reading_count,
+                    "health": h.health,
+                    "health_source": source,
+                }
+                for r, h in zip(rows, health, strict=True)
+            ]
+        )
+        return
+    if not rows:
+        console.print("no meters registered")
+        return
+    table = Table(
+        "name",
+        "kind",
+        "meter id",
+        "owner",
+        "signer",
+        "Wh/slot",
+        "active",
+        "last seq",
+        "last reading",
+        "health",
+    )
+    for r, h in zip(rows, health, strict=True):
+        table.add_row(
+            r.name or "?",
+            r.kind or "?",
+            r.meter_id[:10] + "...",
+            r.owner,
+            r.signer,
+            str(r.capacity_wh_per_slot),
+            "yes" if r.active else "no",
+            str(r.last_seq),
+            age_text(h.last_reading_time, h.age_seconds),
+            health_markup(h.health),
+        )
+    console.print(table)
+    err_console.print(f"last readings from the {source}", highlight=False)
+
+
+@meter_app.command("rotate-key")
+def meter_rotate(
+    meter_id: Annotated[str, typer.Option("--id", help="Meter name.")],
+    keystore: KeystoreOption,
+    signer: Annotated[str | None, typer.Option(help="Address of the new signing key.")] = None,
+    generate_key: Annotated[bool, typer.Option(help="Create the new key.")] = False,
+    keys_dir: KeysDir = None,
+    meter_password_file: MeterPasswordFile = None,
+    config: ConfigOption = Path("community.yaml"),
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+) -> None:
+    """Replace a meter's signing key; readings signed by the old key are rejected from now on."""
+    from operations.context import Community
+    from operations.meters import rotate_key
+
+    if (signer is None) == (not generate_key):
+        raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
+    community = Community.open(config)
+    sender = keystore_sender(community, keystore, password_file, password_env)
+    keygen = _keygen(generate_key, keys_dir, meter_password_file, config)
+    new_signer, path = rotate_key(community, sender, meter_id, new_signer=signer, keygen=keygen)
+    console.print(f"{meter_id}: signer is now {new_signer}", highlight=False)
+    if path is not None:
+        console.print(f"  new keystore {path} (update the meter's oracle config)", highlight=False)
+
+
+@meter_app.command("deactivate")
+def meter_deactivate(
+    meter_id: Annotated[str, typer.Option("--id", help="Meter name.")],
+    keystore: KeystoreOption,
+    config: ConfigOption = Path("community.yaml"),
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+) -> None:
+    """Deactivate a meter for good (its id can never be registered again)."""
+    from operations.context import Community
+    from operations.meters import deactivate
+
+    community = Community.open(config)
+    sender = keystore_sender(community, keystore, password_file, password_env)
+    deactivate(community, sender, meter_id)
+    console.print(f"{meter_id}: deactivated", highlight=False)
+
+
+# ---------------------------------------------------------------------------------- admin

@@ -1,0 +1,166 @@
+"""``enerwise operator role``: grant, revoke and list the contracts' roles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.operator_options import (
+    ConfigOption,
+    JsonFlag,
+    KeystoreOption,
+    PasswordEnv,
+    PasswordFile,
+    YesFlag,
+    keystore_sender,
+)
+from operations.errors import (
+    OperatorError,
+)
+
+role_app = typer.Typer(
+    help="Grant, revoke and list the contracts' roles (admin, meter-admin, pauser).",
+    no_args_is_help=True,
+)
+
+
+RoleArg = Annotated[
+    str, typer.Argument(metavar="ROLE", help="admin, meter-admin or pauser (or FOO_ROLE).")
+]
+AddressArg = Annotated[str, typer.Argument(metavar="ADDRESS", help="The account.")]
+OnOption = Annotated[
+    str, typer.Option("--on", help="both (every contract defining the role), registry, market.")
+]
+
+
+def _on(text: str) -> Literal["registry", "market", "both"]:
+    if text == "registry":
+        return "registry"
+    if text == "market":
+        return "market"
+    if text == "both":
+        return "both"
+    raise OperatorError(f"--on: {text!r}: use both, registry or market")
+
+
+def _role_change(
+    action: Literal["grant", "revoke"],
+    role: str,
+    address: str,
+    on: str,
+    force: bool,
+    yes: bool,
+    keystore: Path,
+    config: Path,
+    password_file: Path | None,
+    password_env: str | None,
+    json_out: bool,
+) -> None:
+    from operations.context import Community
+    from operations.roles import apply_change, plan_change
+
+    target = _on(on)
+    community = Community.open(config)
+    sender = keystore_sender(community, keystore, password_file, password_env)
+    change = plan_change(community, sender, action, role, address, on=target, force=force)
+    for line in change.describe():
+        err_console.print(f"  {line}", highlight=False)
+    count = len(change.contracts)
+    if not yes and not typer.confirm(
+        f"Send {count} transaction(s) from {sender.address}?", default=False, err=True
+    ):
+        err_console.print("nothing sent")
+        raise typer.Exit(1)
+    hashes = apply_change(community, sender, change)
+    if json_out:
+        print_json(
+            {
+                "action": action,
+                "role": change.role,
+                "account": change.account,
+                "contracts": list(change.contracts),
+                "skipped": list(change.skipped),
+                "transactions": hashes,
+            }
+        )
+        return
+    verb = "granted" if action == "grant" else "revoked"
+    console.print(
+        f"{verb} {change.role} on the {' and the '.join(change.contracts)}: {change.account}",
+        highlight=False,
+    )
+
+
+@role_app.command("grant")
+def role_grant(
+    role: RoleArg,
+    address: AddressArg,
+    keystore: KeystoreOption,
+    on: OnOption = "both",
+    yes: YesFlag = False,
+    config: ConfigOption = Path("community.yaml"),
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Grant ROLE to ADDRESS (checked first: your key administers the role, ADDRESS lacks it)."""
+    _role_change("grant", role, address, on, False, yes, keystore, config, password_file,
+                 password_env, json_out)  # fmt: skip
+
+
+@role_app.command("revoke")
+def role_revoke(
+    role: RoleArg,
+    address: AddressArg,
+    keystore: KeystoreOption,
+    on: OnOption = "both",
+    force: Annotated[
+        bool, typer.Option(help="Allow revoking the last admin (nobody can change roles after).")
+    ] = False,
+    yes: YesFlag = False,
+    config: ConfigOption = Path("community.yaml"),
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Revoke ROLE from ADDRESS (refuses to remove the last admin without --force)."""
+    _role_change("revoke", role, address, on, force, yes, keystore, config, password_file,
+                 password_env, json_out)  # fmt: skip
+
+
+@role_app.command("list")
+def role_list(
+    role: Annotated[
+        str | None, typer.Argument(metavar="[ROLE]", help="Only this role (default: all).")
+    ] = None,
+    config: ConfigOption = Path("community.yaml"),
+    json_out: JsonFlag = False,
+) -> None:
+    """Holders of every role per contract, from RoleGranted/RoleRevoked events (no key needed)."""
+    from rich.table import Table
+
+    from operations.context import Community
+    from operations.roles import cli_name, list_roles
+
+    found = list_roles(Community.open(config), role)
+    if json_out:
+        print_json(
+            [
+                {
+                    "contract": r.contract,
+                    "role": r.role,
+                    "name": cli_name(r.role),
+                    "members": r.members,
+                }
+                for r in found
+            ]
+        )
+        return
+    table = Table("contract", "role", "holders")
+    for r in found:
+        table.add_row(r.contract, f"{cli_name(r.role)} ({r.role})",
+                      "\n".join(r.members) or "[red]nobody[/]")  # fmt: skip
+    console.print(table)

@@ -1,0 +1,68 @@
+"""Validated options of the learning commands (``agent train|eval``, ``forecast eval``).
+
+Pydantic models, imported only when such a command runs: the command line starts without
+loading pydantic.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agents.errors import ConfigError
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class TrainOptions(BaseModel):
+    """Validated options of ``agent train``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    algo: str = Field(pattern="^(ppo|dqn)$")
+    steps: int = Field(ge=1000, le=20_000_000)
+    seed: int = Field(ge=0)
+    out: Path
+    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
+    households: int = Field(ge=1, le=50)
+    checkpoint_every: int = Field(ge=0)
+    first_month: int = Field(ge=1, le=9)
+    last_month: int = Field(ge=1, le=9)
+
+
+class EvalOptions(BaseModel):
+    """Validated options of ``agent eval``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quick: bool
+    households: int | None = Field(None, ge=1, le=50)
+    days: int | None = Field(None, ge=1, le=92)
+    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
+    ppo: Path
+    dqn: Path
+    community: bool
+
+
+def validated(cls: type[_M], **values: object) -> _M:
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid option {where}: {first['msg']}") from exc
+
+
+class ForecastEvalOptions(BaseModel):
+    """Validated options of ``forecast eval``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quick: bool = False
+    test_from_month: int = Field(10, ge=2, le=12)
+    test_to_month: int = Field(12, ge=2, le=12)
+    lgbm_rounds: int | None = Field(None, ge=10, le=5000)
+    lstm_epochs: int | None = Field(None, ge=1, le=200)
+    seed: int = Field(0, ge=0)
