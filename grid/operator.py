@@ -74,6 +74,10 @@ WH_PER_KW = SLOT_HOURS * 1000.0
 """Energy in Wh of 1 kW held for one slot."""
 
 
+WARM_START = 0.97
+"""A search's first step is this share of how far the same search reached in the slot before:
+limits move slowly from slot to slot, so it usually lands just inside the boundary."""
+
 BREACH_TOLERANCE_WH = 1e-6
 """Floating-point slack when a cleared exchange is compared with its limit."""
 
@@ -156,6 +160,8 @@ class GridOperator:
         self._w_import = [_normalised(weights.import_[m]) for m in self._members]
         self._zones = np.stack([self._zone(k) for k in range(len(self.communities))])
         self.last_good: dict[str, TransferLimits] = {}
+        # warm start: how far each search went in the slot before (limits move slowly)
+        self._reach: dict[tuple[int, int], float] = {}
 
     # -- element axis -----------------------------------------------------------------------
 
@@ -323,19 +329,21 @@ class GridOperator:
             if found is None:
                 return None
             anchor, anchor_margin = found
-        step = max(ceiling / 32.0, settings.tolerance_kw)
-        bounds = [
-            find_boundary(
+        bounds = []
+        for side, end in ((1, high_end), (-1, low_end)):
+            reach = self._reach.get((community, side))
+            step = WARM_START * reach if reach else ceiling / 32.0
+            boundary = find_boundary(
                 margin,
                 anchor,
                 anchor_margin,
                 end,
-                first_step=step,
+                first_step=max(step, settings.tolerance_kw),
                 tolerance=settings.tolerance_kw,
                 max_evaluations=settings.max_evaluations,
             )
-            for end in (high_end, low_end)
-        ]
+            self._reach[(community, side)] = abs(boundary.point - anchor)
+            bounds.append(boundary)
         return Envelope(self.communities[community].id, forecast, bounds[1].point, bounds[0].point)
 
     def _scan(
@@ -404,10 +412,13 @@ class GridOperator:
             def corner(alpha: float, target: dict[int, float] = target) -> FloatArray:
                 return margins({k: start[k] + alpha * (target[k] - start[k]) for k in feasible})
 
+            key = (-1, 1 if direction is Direction.EXPORT else -1)
             factor = 1.0
             if not _safe(corner(1.0)):
-                factor = self._search(corner, 0.0, start_margins, 1.0, 0.01).point
+                reach = self._reach.get(key)
+                factor = self._search(corner, 0.0, start_margins, 1.0, 0.01, reach).point
                 events.append(JointReduction(slot, direction, factor))
+            self._reach[key] = factor
             for k in feasible:
                 moved = start[k] + factor * (target[k] - start[k])
                 if direction is Direction.EXPORT:
@@ -427,14 +438,15 @@ class GridOperator:
         start_margins: FloatArray,
         end: float,
         tolerance: float,
+        reach: float | None = None,
     ) -> Boundary:
-        """A joint search on a scale factor in [0, 1]."""
+        """A joint search on a scale factor in [0, 1] (first step: just short of ``reach``)."""
         return find_boundary(
             margins,
             start,
             start_margins,
             end,
-            first_step=0.5,
+            first_step=max(WARM_START * reach, tolerance) if reach else 0.5,
             tolerance=tolerance,
             max_evaluations=self.settings.max_evaluations,
         )
