@@ -90,7 +90,9 @@ class NoFeasibleExchange:
 class JointReduction:
     """All communities at their limits at once overloaded a shared element (an MV line, a
     shared transformer, a voltage raised through the MV level): every community's room beyond
-    its clipped forecast was scaled by ``factor`` in ``direction``."""
+    the joint step's start was scaled by ``factor`` in ``direction`` (one common factor: on the
+    city network it leaves more room in total than scaling only the communities behind the
+    worst element, round by round, and needs fewer power flows)."""
 
     slot: int
     direction: Direction
@@ -111,8 +113,8 @@ class ForecastViolation:
 @dataclass(frozen=True, slots=True)
 class ForecastScaled:
     """Every community at its own safe point nearest its forecast, all at once, broke a bound:
-    the common starting point of the joint step is those points times ``factor`` (towards
-    zero exchange)."""
+    the common starting point of the joint step moved ``1 - factor`` of the way back towards a
+    safe point (the second pass's background when safe, else zero exchange)."""
 
     slot: int
     factor: float

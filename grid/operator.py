@@ -17,8 +17,9 @@ Method (docs/grid.md has the full account):
    ``connection_kw`` per member; each end is a point where a power flow ran and was safe.
 3. **Jointly.** The pool can clear every community at its limit in the same slot. With every
    community at its export end at once (and again at its import end) one power flow checks the
-   shared elements; if they break, every community's room beyond its (clipped) forecast is
-   scaled by one common factor, found by the same search (:class:`~grid.limits.JointReduction`).
+   shared elements; if they break, every community's room beyond a safe common start (the
+   clipped forecasts, moved back when they break a bound together) is scaled by one common
+   factor, found by the same search (:class:`~grid.limits.JointReduction`).
    In a radial network, line flows are sums of the injections below them and voltages rise
    with every injection, so these two corners bound every mix of exchanges within the limits.
 4. **Publish.** ``export = floor(max(high, 0) * 250 Wh)``, ``import = floor(max(-low, 0) *
@@ -229,6 +230,7 @@ class GridOperator:
         events: list[GridEvent] = list(self._forecast_violations(slot, violated, margin0))
         background_kw = base_kw
         known: FloatArray | None = margin0
+        repaired: dict[int, float] = {}
         for repair in (False, True):
             envelopes = [
                 self._envelope(k, base_kw, background_kw, known, violated)
@@ -238,6 +240,7 @@ class GridOperator:
             if repair or not moves:
                 break
             # the forecast breaks bounds: search again with the others repaired (clipped)
+            repaired = moves
             background_kw = self.at_exchange(base_kw, moves)
             background = self.solve(background_kw)
             if not background.converged:
@@ -250,7 +253,7 @@ class GridOperator:
             if e is None
         )
         if self.settings.joint and len(self.communities) > 1:
-            envelopes, joint_events = self._joint(slot, base_kw, envelopes, violated)
+            envelopes, joint_events = self._joint(slot, base_kw, envelopes, violated, repaired)
             events.extend(joint_events)
         limits = []
         for community, envelope in zip(self.communities, envelopes, strict=True):
@@ -366,8 +369,14 @@ class GridOperator:
         base_kw: FloatArray,
         envelopes: list[Envelope | None],
         violated: BoolArray,
+        repaired: dict[int, float],
     ) -> tuple[list[Envelope | None], list[GridEvent]]:
-        """Step 3: a safe common start, then both corners (all at export, all at import)."""
+        """Step 3: a safe common start, then both corners (all at export, all at import).
+
+        The start is every community at its forecast clipped into its envelope; when that
+        breaks a bound, it moves towards the point of the second pass (the communities at their
+        first-pass clipped forecasts, ``repaired``) if that is safe, else towards zero exchange,
+        as far as the search finds safe."""
         feasible = [k for k, e in enumerate(envelopes) if e is not None]
         stuck = [k for k, e in enumerate(envelopes) if e is None]
         zones_ok = self._zones[feasible].any(axis=0) if feasible else np.zeros_like(violated)
@@ -387,20 +396,29 @@ class GridOperator:
             work[:] = self.at_exchange(base_kw, moves)
             return self._margin(self.solve(work))[active]
 
+        origins = [{k: 0.0 for k in feasible}]
+        if repaired:
+            forecast = {k: e.forecast_kw for k, e in enumerate(envelopes) if e is not None}
+            origins.insert(0, {k: repaired.get(k, forecast[k]) for k in feasible})
+        origin = origins[0]
+
         def scaled(beta: float) -> FloatArray:
-            return margins({k: beta * clipped[k] for k in feasible})
+            return margins({k: origin[k] + beta * (clipped[k] - origin[k]) for k in feasible})
 
         start_margins = scaled(1.0)
         beta = 1.0
         if not _safe(start_margins):
-            start_margins = scaled(0.0)
-            if not _safe(start_margins):
+            for origin in origins:  # noqa: B007 - scaled() reads the loop's origin
+                start_margins = scaled(0.0)
+                if _safe(start_margins):
+                    break
+            else:
                 events.extend(NoFeasibleExchange(slot, self.communities[k].id) for k in feasible)
                 return [None] * len(envelopes), events
             found = self._search(scaled, 0.0, start_margins, 1.0, 0.01)
             beta, start_margins = found.point, scaled(found.point)
             events.append(ForecastScaled(slot, beta))
-        start = {k: beta * clipped[k] for k in feasible}
+        start = {k: origin[k] + beta * (clipped[k] - origin[k]) for k in feasible}
         for direction in (Direction.EXPORT, Direction.IMPORT):
             target = {
                 k: max(high[k], start[k])

@@ -13,6 +13,7 @@ from grid.errors import LimitsError
 from grid.layout import HouseholdMap
 from grid.limits import (
     Direction,
+    ForecastScaled,
     LimitsKept,
     PowerFlowDiverged,
     TransferLimits,
@@ -157,3 +158,18 @@ def test_both_engines_publish_nearly_the_same_limits(
 def test_limits_that_cannot_be_published_are_refused(fields: dict[str, object]) -> None:
     with pytest.raises(LimitsError):
         TransferLimits(slot=1, community_id="c01", **fields)  # type: ignore[arg-type]
+
+
+def test_clipped_forecasts_that_break_a_bound_together_move_the_joint_start_back(
+    city: GridOperator,
+) -> None:
+    forecast = pv_noon(len(city.households), -2000.0)  # every household draws 8 kW at once
+    limits = city.limits(70, forecast)
+    assert any(isinstance(e, ForecastScaled) for e in limits.events)
+    corners = (
+        {k: x.export_limit_wh for k, x in enumerate(limits.limits)},
+        {k: -x.import_limit_wh for k, x in enumerate(limits.limits)},
+    )
+    for corner in corners:
+        assert city.check(70, at_limits(city, forecast, corner), limits).ok
+    assert city.check(70, city.schedule_within(forecast, limits), limits).ok
