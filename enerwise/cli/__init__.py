@@ -22,11 +22,13 @@ from enerwise.cli.console import err_console
 from enerwise.cli.demo import demo
 from enerwise.cli.devices import app as devices_app
 from enerwise.cli.forecast import app as forecast_app
+from enerwise.cli.grid import app as grid_app
 from enerwise.cli.indexer import app as indexer_app
 from enerwise.cli.operator import app as operator_app
 from enerwise.cli.oracle import app as oracle_app
 from enerwise.cli.wallet import app as wallet_app
 from enerwise.errors import SettingsError
+from grid.errors import GridError
 from indexer.errors import IndexerError
 from market.errors import MarketError
 from operations.errors import OperatorError
@@ -51,6 +53,7 @@ app.add_typer(oracle_app, name="oracle")
 app.add_typer(indexer_app, name="indexer")
 app.add_typer(operator_app, name="operator")
 app.add_typer(devices_app, name="devices")
+app.add_typer(grid_app, name="grid")
 
 USER_ERRORS = (
     ChainError,
@@ -63,6 +66,7 @@ USER_ERRORS = (
     OperatorError,
     DeviceError,
     BillingError,
+    GridError,
 )
 
 

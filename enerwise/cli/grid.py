@@ -1,0 +1,149 @@
+"""``enerwise grid``: networks, transfer limits per community and slot, the grid benchmark."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from enerwise.cli.console import console, print_json
+
+app = typer.Typer(
+    help="Power flows on pandapower's benchmark networks: limits per community and slot.",
+    no_args_is_help=True,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+NetworkOption = Annotated[str, typer.Option(help="Network name (see `enerwise grid networks`).")]
+CommunitiesOption = Annotated[int, typer.Option(min=1, help="Communities (groups of feeders).")]
+HouseholdsOption = Annotated[
+    int, typer.Option(min=2, max=500, help="Real-data households per community.")
+]
+DayOption = Annotated[str, typer.Option(help="Day of 2015 or 2018 (YYYY-MM-DD).")]
+SlotsOption = Annotated[int, typer.Option(min=1, max=96, help="Slots from midnight.")]
+ForecastOption = Annotated[
+    str, typer.Option(help="Limits on `naive` (yesterday's meters) or `perfect` forecasts.")
+]
+SeedOption = Annotated[int, typer.Option(min=0, help="Seed of households and placement.")]
+
+
+@app.command("networks")
+def networks(json_out: JsonFlag = False) -> None:
+    """List the networks: buses, lines, LV networks, feeders, house connections."""
+    from grid.catalogue import NETWORKS, build_network
+
+    rows = []
+    for name, entry in NETWORKS.items():
+        network = build_network(name)
+        rows.append(
+            {
+                "name": name,
+                "buses": network.n_buses,
+                "lines": len(network.net.line),
+                "lv_networks": len({f.lv_network for f in network.feeders}),
+                "feeders": len(network.feeders),
+                "connections": len(network.load_buses),
+                "description": entry.description,
+            }
+        )
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("network", "buses", "lines", "LV nets", "feeders", "connections")
+    for row in rows:
+        table.add_row(
+            *(str(row[k]) for k in ("name", "buses", "lines", "lv_networks", "feeders")),
+            str(row["connections"]),
+        )
+    console.print(table)
+
+
+@app.command("limits")
+def limits(
+    network: NetworkOption = "cigre-mv-kerber",
+    communities: CommunitiesOption = 10,
+    households: HouseholdsOption = 100,
+    day: DayOption = "2018-06-21",
+    slots: SlotsOption = 96,
+    forecast: ForecastOption = "naive",
+    seed: SeedOption = 0,
+    json_out: JsonFlag = False,
+) -> None:
+    """Transfer limits of every community for each slot of a day of real-data households,
+    and the violations of the day's actual schedule with and without them."""
+    from dataclasses import asdict
+
+    from grid.limits import SlotLimits
+    from grid.scenario import build_scenario
+
+    scenario = build_scenario(
+        network, communities, households, day, slots=slots, forecast=forecast, seed=seed
+    )
+    operator, data = scenario.operator, scenario.data
+    results: list[SlotLimits] = []
+    naive = limited = 0
+    for j in range(slots):
+        slot = scenario.start + j
+        slot_limits = operator.limits(slot, data.forecast_wh[:, j])
+        naive += len(operator.check(slot, data.actual_wh[:, j]).violations)
+        schedule = operator.schedule_within(data.actual_wh[:, j], slot_limits)
+        limited += len(operator.check(slot, schedule, slot_limits).violations)
+        results.append(slot_limits)
+    if json_out:
+        print_json(
+            {
+                "slots": [
+                    {
+                        "slot": r.slot,
+                        "limits": [asdict(x) for x in r.limits],
+                        "events": [{"event": type(e).__name__, **asdict(e)} for e in r.events],
+                    }
+                    for r in results
+                ],
+                "violations_without_limits": naive,
+                "violations_with_limits": limited,
+            }
+        )
+        return
+    table = Table("slot", *(c.id for c in operator.communities), "events")
+    for r in results:
+        cells = [f"{x.import_limit_wh / 1000:.0f}/{x.export_limit_wh / 1000:.0f}" for x in r.limits]
+        events = ", ".join(sorted({type(e).__name__ for e in r.events}))
+        table.add_row(str(r.slot), *cells, events)
+    console.print(table)
+    console.print("import/export limits in kWh per slot")
+    console.print(f"violations without limits {naive}, with limits {limited}")
+
+
+@app.command("bench")
+def bench(
+    network: NetworkOption = "cigre-mv-kerber",
+    communities: CommunitiesOption = 10,
+    households: HouseholdsOption = 100,
+    day: DayOption = "2018-06-21",
+    slots: SlotsOption = 96,
+    forecast: ForecastOption = "naive",
+    share_pv: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share with PV.")] = 0.5,
+    seed: SeedOption = 0,
+    json_out: JsonFlag = False,
+) -> None:
+    """Power flows per second, a day of limits, violations with and without them."""
+    from grid.benchmark import run
+
+    figures = run(
+        network,
+        communities,
+        households,
+        day,
+        slots=slots,
+        forecast=forecast,
+        share_pv=share_pv,
+        share_battery=min(0.25, share_pv),
+        seed=seed,
+    )
+    if json_out:
+        print_json(figures)
+        return
+    for key, value in figures.items():
+        console.print(f"{key:<42} {value}")
