@@ -372,14 +372,21 @@ class ImitationConfig:
 
 
 def train_imitation(
-    setup: Setup, config: ImitationConfig, progress: Progress | None = None
+    setup: Setup | None, config: ImitationConfig, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Collect (or reuse) demonstrations, fit one network per seed, export each as
-    ``imitation-seed<N>.onnx``; returns the run's metadata (also written as ``train.json``)."""
+    """Collect (or reuse: ``config.demos``, then ``setup`` may be None) demonstrations, fit one
+    network per seed, export each as ``imitation-seed<N>.onnx``; returns the run's metadata
+    (also written as ``train.json``).
+
+    Raises:
+        ConfigError: neither a setup nor demonstrations to reuse.
+    """
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     if config.demos is not None:
         demos = Demonstrations.load(config.demos)
+    elif setup is None:
+        raise ConfigError("need a setup to collect demonstrations (or a demos file to reuse)")
     else:
         demos = collect(setup, config.samples, progress=say)
         demos.save(config.out / "demos.npz")
@@ -399,7 +406,7 @@ def train_imitation(
         "rows": int(demos.obs.shape[0]),
         "label_mean_abs": round(float(np.mean(np.abs(demos.target))), 4),
         "label_clipped_share": round(float(np.mean(np.abs(demos.target) >= 1.0)), 4),
-        "households": [setup.community.households[h].id for h in setup.households],
+        "demos": str(config.demos or config.out / "demos.npz"),
         "models": written,
         "collect_seconds": round(collect_s, 1),
         "seconds": round(time.perf_counter() - t0, 1),

@@ -185,7 +185,7 @@ def _train_imitation(
         demos=demos,
     )
     with err_console.status("imitation") as status:
-        built = build_setup(setup, period)
+        built = None if demos is not None else build_setup(setup, period)
         meta = train_imitation(built, config, lambda msg: status.update(msg))
     for model in meta["models"]:
         console.print(f"wrote {model}")

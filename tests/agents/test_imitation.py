@@ -151,3 +151,12 @@ def test_the_interval_across_seeds_is_a_student_t_interval() -> None:
 def test_the_evaluation_rejects_an_unknown_method() -> None:
     with pytest.raises(ConfigError, match="unknown method"):
         AgentEvalConfig(rules=("truthful", "oracle"))
+
+
+def test_the_runtime_loads_the_exported_file_as_a_residual_book_policy(
+    zero_gain_file: Path,
+) -> None:
+    from agents.runtime import load_policy
+
+    policy = load_policy(zero_gain_file)
+    assert getattr(policy, "residual", False) and getattr(policy, "book_policy", False)
