@@ -21,7 +21,7 @@ def _run(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         cwd=ROOT,
         env=env,
-        timeout=280,
+        timeout=600,
         check=False,
     )
 
