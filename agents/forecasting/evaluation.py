@@ -1,16 +1,25 @@
 """Rolling-origin evaluation of the forecasters on held-out time (Tashman, "Out-of-sample tests
 of forecasting accuracy", International Journal of Forecasting 16, 2000).
 
-Every model is fitted once on the training hours (January to September of 2018 by default).
-The origin then rolls through the held-out months one day at a time (23:00, forecasting the
-next 24 hours), each forecast using only data up to its origin. Scores pool all origins and
-horizons: MAE, RMSE and skill ``1 - MAE / MAE(seasonal naive)``.
+Two rounds, both on 2018:
+
+* *validation*: every model is fitted on the months before the validation months (January to
+  June by default) and scored on the validation months (July to September); the best model per
+  series is the one with the lowest day-ahead MAE here. The choice never looks at the test.
+* *test*: every model is refitted on everything before the test months (January to September)
+  and scored on the held-out test months (October to December).
+
+In both rounds the origin rolls through the scored months one hour at a time, each forecast
+using only data up to its origin. Two horizons are scored: *next slot* (the first hour after the
+origin: the agents' 15-minute slot lies inside it) and *day ahead* (all 24 hours from every
+origin, pooled). Scores: MAE, RMSE and skill ``1 - MAE / MAE(seasonal naive)``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,21 +32,30 @@ from agents.data.pv import PVSystemSpec, pv_power
 from agents.errors import ConfigError
 from agents.forecasting.base import (
     HORIZON,
+    FloatArray,
     Forecaster,
     HourlySeries,
     IntArray,
-    Scores,
     mae,
     rmse,
     skill,
     targets,
 )
-from agents.forecasting.gbm import GBMForecaster
+from agents.forecasting.gbm import MIN_HISTORY, GBMForecaster
 from agents.forecasting.lstm import LSTMForecaster
 from agents.forecasting.naive import SeasonalNaive
+from agents.forecasting.patchtst import PatchTSTForecaster
+from agents.forecasting.xgb import XGBForecaster
 
 SEASONS = {"load": 168, "pv": 24, "price": 24}
 """Season of the naive reference per series: a week for load, a day for PV and prices."""
+
+HORIZONS = {"next_slot": slice(0, 1), "day_ahead": slice(0, HORIZON)}
+"""The scored horizons: the first hour after the origin, and all 24 hours pooled."""
+
+ASSUME_PRICE_RMSE = 10.2
+"""Day-ahead price RMSE (EUR/MWh) that the ASSUME framework reports for its price forecast:
+the anchor our price forecasts are compared with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,28 +64,41 @@ class EvalConfig:
 
     Attributes:
         year: data year (2018).
-        test_from_month: first held-out month (2..12); earlier months train.
-        test_to_month: last held-out month.
-        lgbm_rounds: LightGBM boosting rounds.
+        validation_from_month: first validation month (2..test_from_month - 1).
+        test_from_month: first held-out test month; the validation months end before it.
+        test_to_month: last held-out test month.
+        lgbm_rounds: LightGBM and XGBoost boosting rounds.
         lstm_epochs: LSTM epochs.
+        patchtst_epochs: PatchTST epochs.
         seed: seed of every model.
     """
 
     year: int = 2018
+    validation_from_month: int = 7
     test_from_month: int = 10
     test_to_month: int = 12
     lgbm_rounds: int = 300
     lstm_epochs: int = 6
+    patchtst_epochs: int = 8
     seed: int = 0
 
     def __post_init__(self) -> None:
         if not 2 <= self.test_from_month <= self.test_to_month <= 12:
             raise ConfigError("need 2 <= test_from_month <= test_to_month <= 12")
+        if not 2 <= self.validation_from_month < self.test_from_month:
+            raise ConfigError("need 2 <= validation_from_month < test_from_month")
 
     @classmethod
     def quick(cls) -> EvalConfig:
-        """One held-out month, fewer rounds and epochs (well under a minute)."""
-        return cls(test_from_month=10, test_to_month=10, lgbm_rounds=100, lstm_epochs=2)
+        """Validation September, test October, fewer rounds and epochs (about a minute)."""
+        return cls(
+            validation_from_month=9,
+            test_from_month=10,
+            test_to_month=10,
+            lgbm_rounds=100,
+            lstm_epochs=2,
+            patchtst_epochs=2,
+        )
 
 
 def evaluation_series(year: int = 2018) -> list[HourlySeries]:
@@ -81,64 +112,121 @@ def evaluation_series(year: int = 2018) -> list[HourlySeries]:
     ]
 
 
-def test_origins(config: EvalConfig) -> tuple[int, IntArray]:
-    """``(train_end, origins)``: training hours end where the test months start; origins are
-    the 23:00 hours from the eve of the first test day to the eve of the last full day."""
-    months = np.asarray(hour_index(config.year).month)
-    test = np.flatnonzero((months >= config.test_from_month) & (months <= config.test_to_month))
-    train_end, last = int(test[0]), int(test[-1])
-    origins = np.arange(train_end - 1, last - HORIZON + 1, 24, dtype=np.int64)
-    return train_end, origins
+def month_origins(year: int, first: int, last: int) -> tuple[int, IntArray]:
+    """``(fit_end, origins)`` for scoring months ``first..last``: models fit on the hours
+    before the first scored hour; origins are every hour from the one before it to the last
+    whose 24 targets still lie inside the months."""
+    months = np.asarray(hour_index(year).month)
+    scored = np.flatnonzero((months >= first) & (months <= last))
+    fit_end, last_hour = int(scored[0]), int(scored[-1])
+    return fit_end, np.arange(fit_end - 1, last_hour - HORIZON + 1, dtype=np.int64)
 
 
-def score(model: Forecaster, series: HourlySeries, origins: IntArray) -> tuple[float, float]:
-    """``(MAE, RMSE)`` of ``model`` over ``origins`` and all horizons."""
-    forecast = model.predict(series, origins)
+def horizon_scores(
+    forecast: FloatArray, actual: FloatArray, naive: FloatArray
+) -> dict[str, dict[str, float]]:
+    """MAE, RMSE and skill vs ``naive`` for each of :data:`HORIZONS`."""
+    out = {}
+    for name, cut in HORIZONS.items():
+        m = mae(actual[:, cut], forecast[:, cut])
+        out[name] = {
+            "mae": round(m, 4),
+            "rmse": round(rmse(actual[:, cut], forecast[:, cut]), 4),
+            "skill": round(skill(m, mae(actual[:, cut], naive[:, cut])), 4),
+        }
+    return out
+
+
+def candidates(config: EvalConfig, series: HourlySeries) -> list[Forecaster]:
+    """The models compared for ``series``: seasonal naive first."""
+    return [
+        SeasonalNaive(SEASONS[series.name]),
+        GBMForecaster(n_estimators=config.lgbm_rounds, seed=config.seed),
+        XGBForecaster(n_estimators=config.lgbm_rounds, seed=config.seed),
+        LSTMForecaster(epochs=config.lstm_epochs, seed=config.seed),
+        PatchTSTForecaster(epochs=config.patchtst_epochs, seed=config.seed),
+    ]
+
+
+def _key(model: Forecaster) -> str:
+    return "seasonal_naive" if isinstance(model, SeasonalNaive) else model.name
+
+
+def _round(
+    config: EvalConfig,
+    series: HourlySeries,
+    fit_end: int,
+    origins: IntArray,
+    say: Callable[[str], None],
+) -> dict[str, dict[str, Any]]:
+    """Fit every candidate on ``[0, fit_end)`` and score it on ``origins``."""
     actual = targets(series.values, origins)
-    return mae(actual, forecast), rmse(actual, forecast)
+    rows: dict[str, dict[str, Any]] = {}
+    naive: FloatArray | None = None
+    for model in candidates(config, series):
+        say(f"{series.name}: {_key(model)} (fit on {fit_end} h)")
+        t0 = time.perf_counter()
+        model.fit(series, fit_end)
+        fit_s = time.perf_counter() - t0
+        forecast = model.predict(series, origins)
+        if series.name == "pv":
+            forecast = np.maximum(forecast, 0.0)
+        if naive is None:
+            naive = forecast
+        rows[_key(model)] = horizon_scores(forecast, actual, naive) | {
+            "fit_seconds": round(fit_s, 2)
+        }
+    return rows
 
 
-def evaluate(config: EvalConfig | None = None) -> dict[str, Any]:
-    """Fit and score seasonal naive, LightGBM and LSTM on load, PV and price.
+def evaluate(
+    config: EvalConfig | None = None, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Validation and test rounds for load, PV and price (module docstring).
 
-    Returns a JSON-ready dict: period, origins, and per series per model MAE, RMSE, skill and
-    fit seconds.
+    Returns a JSON-ready dict: the periods, the origins, and per series per model the scores
+    of both rounds, plus the model chosen on validation.
     """
     config = config or EvalConfig()
+    say = progress or (lambda _msg: None)
     torch.set_num_threads(2)
-    train_end, origins = test_origins(config)
     index = hour_index(config.year)
+    val_fit, val_origins = month_origins(
+        config.year, config.validation_from_month, config.test_from_month - 1
+    )
+    test_fit, test_origins = month_origins(
+        config.year, config.test_from_month, config.test_to_month
+    )
+    if val_fit <= MIN_HISTORY + HORIZON:
+        raise ConfigError("validation starts too early: nothing left to fit on")
+
+    def span(fit_end: int, origins: IntArray) -> dict[str, Any]:
+        return {
+            "fit": f"{index[0].date()}..{index[fit_end - 1].date()}",
+            "scored": f"{index[fit_end].date()}..{index[int(origins[-1]) + HORIZON].date()}",
+            "origins": int(origins.size),
+        }
+
     result: dict[str, Any] = {
-        "train": f"{index[0].date()}..{index[train_end - 1].date()}",
-        "test": f"{index[train_end].date()}..{index[int(origins[-1]) + HORIZON].date()}",
-        "origins": int(origins.size),
-        "horizon_h": HORIZON,
+        "validation": span(val_fit, val_origins),
+        "test": span(test_fit, test_origins),
+        "horizons": {"next_slot": "hour 1 after the origin", "day_ahead": "hours 1..24 pooled"},
+        "anchors": {"price_rmse_eur_per_mwh": {"assume": ASSUME_PRICE_RMSE}},
         "series": {},
     }
     started = time.perf_counter()
     for series in evaluation_series(config.year):
-        naive = SeasonalNaive(SEASONS[series.name])
-        models: list[Forecaster] = [
-            naive,
-            GBMForecaster(n_estimators=config.lgbm_rounds, seed=config.seed),
-            LSTMForecaster(epochs=config.lstm_epochs, seed=config.seed),
-        ]
-        rows: dict[str, Any] = {}
-        naive_mae = 0.0
-        for model in models:
-            t0 = time.perf_counter()
-            model.fit(series, train_end)
-            fit_s = time.perf_counter() - t0
-            m, r = score(model, series, origins)
-            if model is naive:
-                naive_mae = m
-            key = "seasonal_naive" if model is naive else model.name
-            scores = Scores(mae=m, rmse=r, skill=skill(m, naive_mae))
-            rows[key] = asdict(scores) | {"fit_seconds": round(fit_s, 2)}
+        validation = _round(config, series, val_fit, val_origins, say)
+        test = _round(config, series, test_fit, test_origins, say)
+        best = min(validation, key=lambda k: validation[k]["day_ahead"]["mae"])
+        best_next = min(validation, key=lambda k: validation[k]["next_slot"]["mae"])
         result["series"][series.name] = {
             "unit": series.unit,
-            "naive_season_h": naive.season,
-            "models": {k: {n: round(v, 4) for n, v in row.items()} for k, row in rows.items()},
+            "naive_season_h": SEASONS[series.name],
+            "best_by_validation": {"day_ahead": best, "next_slot": best_next},
+            "models": {
+                name: {"validation": validation[name], "test": test[name]} for name in validation
+            },
         }
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result

@@ -88,6 +88,14 @@ def _forecast(
         out[origins] = model.predict(series, origins, train_end=TRAIN_END_HOUR)
     if series.name == "pv":
         out = np.maximum(out, 0.0)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        source = PRETRAINED / model_file if method is ForecastMethod.LIGHTGBM else method.value
+        first = int(np.argwhere(bad)[0][0])
+        raise ForecastError(
+            f"{source}: {int(bad.sum())} {series.name} forecasts are NaN or infinite "
+            f"(first at origin hour {first}); refusing to act on them"
+        )
     return out
 
 

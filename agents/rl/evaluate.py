@@ -5,6 +5,12 @@ For each controlled household the methods run one after the other on the same da
 members' replayed ZIP orders, the same forecasts, the same initial state of charge); a method's
 ``pct_of_bound`` is ``100 * sum(savings) / sum(bound savings)`` over those households, savings
 being money saved against grid-only (no battery, no market).
+
+Every method carries a ``kind``: ``rule`` (deterministic: one figure), ``learned`` (one model per
+training seed: ``pct_of_bound_seeds`` lists each seed's figure, ``pct_of_bound`` is their mean
+and ``ci95`` a Student-t 95 % interval of that mean) or ``bound``. The market the methods trade
+in is the evaluation's business, not the methods': every method runs through
+:func:`run_method` on the same setup, so a market mode is one parameter there.
 """
 
 from __future__ import annotations
@@ -21,19 +27,37 @@ import numpy as np
 
 from agents.community import Community, Strategy, self_sufficiency, simulate
 from agents.data.calendar import slot_index
-from agents.errors import PolicyError
+from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import BookMpc, MpcBattery, MpcStrategy
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
+from agents.rl.export import OnnxModel
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
 
 Progress = Callable[[str], None]
 
 BOUND_VERSION = 1
 """Bump when the bound's program changes (invalidates cached bounds)."""
+
+
+RULES = ("truthful", "zip", "threshold", "halfway", "mpc", "book_response", "mpc_book")
+"""The rule-based methods, in report order."""
+
+LEARNED = ("ppo", "dqn", "imitation")
+"""The learned methods: the algorithm each one's model files hold."""
+
+
+def default_models() -> dict[str, tuple[Path, ...]]:
+    """The shipped models: one file per training seed and learned method."""
+    seeds = tuple(sorted(PRETRAINED.glob("imitation-seed*.onnx")))
+    return {
+        "ppo": (PRETRAINED / "ppo.zip",),
+        "dqn": (PRETRAINED / "dqn.zip",),
+        "imitation": seeds or (PRETRAINED / "imitation-seed0.onnx",),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +67,28 @@ class AgentEvalConfig:
     Attributes:
         setup: community, forecasts and households.
         period: the held-out period.
-        models: saved model per learned algorithm (missing files are reported, not fatal).
+        models: per learned method (:data:`LEARNED`), its model files, one per training seed
+            (``.zip`` stable-baselines3, ``.onnx`` an exported residual policy); a missing file
+            is reported in the method's row, not fatal.
+        rules: the rule-based methods to run (a subset of :data:`RULES`).
         community_level: also simulate the whole community with and without the market.
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
     period: Period = HELD_OUT
-    models: dict[Algo, Path] = field(
-        default_factory=lambda: {
-            Algo.PPO: PRETRAINED / "ppo.zip",
-            Algo.DQN: PRETRAINED / "dqn.zip",
-        }
-    )
+    models: dict[str, tuple[Path, ...]] = field(default_factory=default_models)
+    rules: tuple[str, ...] = RULES
     community_level: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = [r for r in self.rules if r not in RULES] + [
+            m for m in self.models if m not in LEARNED
+        ]
+        if unknown:
+            raise ConfigError(
+                f"unknown method(s) {', '.join(unknown)}; rules: {', '.join(RULES)}; "
+                f"learned: {', '.join(LEARNED)}"
+            )
 
     @classmethod
     def quick(cls) -> AgentEvalConfig:
@@ -67,22 +100,61 @@ class AgentEvalConfig:
         )
 
 
-def _strategies(setup: Setup, k: int, models: dict[Algo, Any]) -> dict[str, Strategy]:
+def load_learned(name: str, path: Path) -> Any:
+    """A learned method's model from ``path`` (``.zip``: stable-baselines3 of the method's
+    algorithm; ``.onnx``: an exported residual policy).
+
+    Raises:
+        PolicyError: missing, or a file of another kind.
+    """
+    if path.suffix == ".onnx":
+        return OnnxModel(path)
+    if path.suffix != ".zip":
+        raise PolicyError(f"{path}: a learned model is a .zip or an .onnx file")
+    return load_model(str(path), Algo.DQN if name == "dqn" else Algo.PPO)
+
+
+def _strategies(
+    setup: Setup, k: int, rules: tuple[str, ...], learned: dict[str, Any]
+) -> dict[str, Strategy]:
+    """The household's strategies: the rules asked for and one per learned model (named
+    ``<method>#<seed index>``)."""
     h = setup.households[k]
-    planner = MpcBattery(setup.community, h, setup.forecasts[k], setup.books[k])
     book_planner = BookMpc(setup.community, h, setup.forecasts[k], setup.books[k])
-    out: dict[str, Strategy] = {
-        "truthful": Truthful(),
-        "zip": ZIP(seed=7),
-        "threshold": Threshold(),
-        "halfway": Halfway(),
-        "mpc": MpcStrategy(planner, Halfway(), "mpc"),
-        "book_response": BookResponse(setup.books[k]),
-        "mpc_book": book_planner,
+    makers: dict[str, Callable[[], Strategy]] = {
+        "truthful": Truthful,
+        "zip": lambda: ZIP(seed=7),
+        "threshold": Threshold,
+        "halfway": Halfway,
+        "mpc": lambda: MpcStrategy(
+            MpcBattery(setup.community, h, setup.forecasts[k], setup.books[k]), Halfway(), "mpc"
+        ),
+        "book_response": lambda: BookResponse(setup.books[k]),
+        "mpc_book": lambda: book_planner,
     }
-    for algo, model in models.items():
-        out[algo.value] = PolicyStrategy(model, algo, setup.forecasts[k], book_planner)
+    out = {name: makers[name]() for name in rules}
+    for key, model in learned.items():
+        algo = Algo.DQN if key.startswith("dqn") else Algo.PPO
+        out[key] = PolicyStrategy(model, algo, setup.forecasts[k], book_planner)
     return out
+
+
+def run_method(setup: Setup, k: int, strategy: Strategy) -> ProsumerRun:
+    """One method on the setup's ``k``-th household over its period (the one place a method
+    meets the market)."""
+    return run_prosumer(setup.community, setup.books[k], strategy, setup.start, setup.end)
+
+
+def mean_ci95(values: list[float]) -> tuple[float, list[float] | None]:
+    """The mean of ``values`` and a Student-t 95 % confidence interval of it (None for fewer
+    than two values)."""
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return mean, None
+    from scipy.stats import t
+
+    half = float(t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1) / np.sqrt(len(values)))
+    return mean, [round(mean - half, 2), round(mean + half, 2)]
 
 
 def _bounds(config: AgentEvalConfig, setup: Setup, k: int) -> tuple[Bound, Bound]:
@@ -144,25 +216,27 @@ def evaluate_agents(
     say("building community, forecasts and the others' orders")
     setup = build_setup(config.setup, config.period)
     community = setup.community
-    models: dict[Algo, Any] = {}
+    learned: dict[str, Any] = {}
+    seeds_of: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
-    for algo, path in config.models.items():
-        try:
-            models[algo] = load_model(str(path), algo)
-        except PolicyError as exc:
-            missing[algo.value] = str(exc)
+    for name, paths in config.models.items():
+        for j, path in enumerate(paths):
+            try:
+                learned[f"{name}#{j}"] = load_learned(name, path)
+                seeds_of.setdefault(name, []).append(f"{name}#{j}")
+            except PolicyError as exc:
+                missing[name] = str(exc)
     savings: dict[str, list[float]] = {}
     bounds: list[float] = []
     bounds_no_p2p: list[float] = []
     traces: dict[str, Any] = {"households": {}}
     per_household: list[dict[str, Any]] = []
     for k, h in enumerate(setup.households):
-        book = setup.books[k]
         row: dict[str, Any] = {"household": community.households[h].id}
         runs: dict[str, ProsumerRun] = {}
-        for name, strategy in _strategies(setup, k, models).items():
+        for name, strategy in _strategies(setup, k, config.rules, learned).items():
             say(f"{community.households[h].id}: {name}")
-            runs[name] = run_prosumer(community, book, strategy, setup.start, setup.end)
+            runs[name] = run_method(setup, k, strategy)
             savings.setdefault(name, []).append(runs[name].savings_eur)
             row[name] = round(runs[name].savings_eur, 3)
         say(f"{community.households[h].id}: perfect-foresight bound")
@@ -176,15 +250,47 @@ def evaluate_agents(
             "soc": {name: run.soc_kwh for name, run in runs.items()} | {"bound": bound.soc_kwh},
         }
     total_bound = float(sum(bounds))
+
+    def pct(total: float) -> float:
+        return round(100.0 * total / total_bound, 2) if total_bound > 0 else 0.0
+
     methods: dict[str, Any] = {}
-    for name, values in savings.items():
-        total = float(sum(values))
+    for name in config.rules:
+        total = float(sum(savings[name]))
+        methods[name] = {"kind": "rule", "pct_of_bound": pct(total), "savings_eur": round(total, 2)}
+    for name in config.models:
+        keys = seeds_of.get(name, [])
+        if name in missing:
+            methods[name] = {
+                "kind": "learned",
+                "pct_of_bound": None,
+                "savings_eur": None,
+                "pct_of_bound_seeds": [],
+                "error": missing[name],
+            }
+            continue
+        per_seed = [pct(float(sum(savings[key]))) for key in keys]
+        mean, interval = mean_ci95(per_seed)
         methods[name] = {
-            "pct_of_bound": round(100.0 * total / total_bound, 1) if total_bound > 0 else 0.0,
-            "savings_eur": round(total, 2),
+            "kind": "learned",
+            "pct_of_bound": round(mean, 2),
+            "savings_eur": round(float(np.mean([sum(savings[key]) for key in keys])), 2),
+            "pct_of_bound_seeds": per_seed,
+            "ci95": interval,
         }
-    for name, reason in missing.items():
-        methods[name] = {"pct_of_bound": None, "savings_eur": None, "error": reason}
+    for row in per_household:
+        for name in config.models:
+            keys = seeds_of.get(name, [])
+            if keys and name not in missing:
+                row[name] = round(float(np.mean([row.pop(key) for key in keys])), 3)
+            else:
+                for key in keys:
+                    row.pop(key, None)
+    methods["bound"] = {
+        "kind": "bound",
+        "pct_of_bound": 100.0,
+        "savings_eur": round(total_bound, 2),
+    }
     stamps = slot_index(community.config.year)
     report: dict[str, Any] = {
         "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
@@ -210,12 +316,13 @@ def evaluate_agents(
                 community, [ZIP(seed=1000 + j) for j in range(n)], setup.start, setup.end, p2p=False
             ),
         }
-        if Algo.PPO in models and not is_residual(models[Algo.PPO]):
+        ppo = learned.get("ppo#0")
+        if ppo is not None and not is_residual(ppo):
             # A residual policy needs the others' orders of its slot before it orders, which
             # a simultaneous community run does not give it.
             mixed: list[Strategy] = [ZIP(seed=1000 + j) for j in range(n)]
             for k, h in enumerate(setup.households):
-                mixed[h] = PolicyStrategy(models[Algo.PPO], Algo.PPO, setup.forecasts[k])
+                mixed[h] = PolicyStrategy(ppo, Algo.PPO, setup.forecasts[k])
             report["community"]["p2p_with_ppo"] = _community_run(
                 community, mixed, setup.start, setup.end, p2p=True
             )
@@ -235,7 +342,11 @@ def write_report(report: dict[str, Any], traces: dict[str, Any], out: Path) -> l
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "eval.json"]
     written[0].write_text(json.dumps(report, indent=2))
-    names = [n for n, m in report["methods"].items() if m["pct_of_bound"] is not None]
+    names = [
+        n
+        for n, m in report["methods"].items()
+        if m["pct_of_bound"] is not None and m.get("kind") != "bound"
+    ]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.bar(names, [report["methods"][n]["pct_of_bound"] for n in names], color="tab:blue")
     ax.axhline(100, color="black", lw=0.8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,12 +12,24 @@ from enerwise.cli.console import console, err_console, print_json
 
 app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is_help=True)
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from agents.rl.setup import Period, SetupConfig
+    from enerwise.cli.option_models import TrainOptions
+
 PRETRAINED = Path(__file__).resolve().parents[2] / "agents" / "pretrained"
 
 
 @app.command("train")
 def train_command(
-    algo: Annotated[str, typer.Option(help="ppo (continuous) or dqn (discrete menu).")] = "ppo",
+    algo: Annotated[
+        str,
+        typer.Option(
+            help="ppo (continuous), dqn (discrete menu) or imitation (a residual cloned from "
+            "the perfect-foresight program's set-points, one ONNX file per seed)."
+        ),
+    ] = "ppo",
     steps: Annotated[int, typer.Option(help="Environment steps (15-minute slots).")] = 400_000,
     seed: Annotated[int, typer.Option(help="Seed of model and environment.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path(".run/agents"),
@@ -37,8 +49,19 @@ def train_command(
             "or, with --no-planner, battery and prices alone. DQN: never."
         ),
     ] = None,
+    year: Annotated[
+        int, typer.Option(help="Data year: 2018, or 2015 (prices of both are shipped).")
+    ] = 2018,
+    samples: Annotated[int, typer.Option(help="imitation: labelled states per household.")] = 4000,
+    seeds: Annotated[
+        str, typer.Option(help="imitation: comma-separated seeds, one network each.")
+    ] = "0,1,2",
+    gain: Annotated[float, typer.Option(help="imitation: scale of the exported correction.")] = 1.0,
+    demos: Annotated[
+        Path | None, typer.Option(help="imitation: reuse a demos.npz instead of collecting.")
+    ] = None,
 ) -> None:
-    """Train an agent on months of 2018 before October (a Rich progress bar on stderr)."""
+    """Train an agent on months before October (a Rich progress bar on stderr)."""
     from rich.progress import (
         BarColumn,
         Progress,
@@ -61,6 +84,10 @@ def train_command(
         checkpoint_every=checkpoint_every,
         first_month=first,
         last_month=last or first,
+        year=year,
+        samples=samples,
+        seeds=[part for part in seeds.split(",") if part.strip()],
+        gain=gain,
     )
     from agents.community import CommunityConfig
     from agents.forecasting.provider import ForecastMethod
@@ -68,22 +95,25 @@ def train_command(
     from agents.rl.setup import Period, SetupConfig
     from agents.rl.train import TrainConfig, train
 
+    setup = SetupConfig(
+        community=CommunityConfig(year=opts.year),
+        forecast=ForecastMethod(opts.forecast),
+        max_households=opts.households,
+    )
+    period = Period(opts.first_month, opts.last_month, skip_days=8 if opts.first_month == 1 else 0)
+    if opts.algo == "imitation":
+        _train_imitation(opts, setup, period, demos)
+        return
     config = TrainConfig(
         algo=Algo(opts.algo),
         steps=opts.steps,
         seed=opts.seed,
         out=opts.out,
-        setup=SetupConfig(
-            community=CommunityConfig(),
-            forecast=ForecastMethod(opts.forecast),
-            max_households=opts.households,
-        ),
+        setup=setup,
         checkpoint_every=opts.checkpoint_every,
         tensorboard=tensorboard,
         residual=planner,
-        period=Period(
-            opts.first_month, opts.last_month, skip_days=8 if opts.first_month == 1 else 0
-        ),
+        period=period,
     )
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -100,6 +130,31 @@ def train_command(
     )
 
 
+def _train_imitation(
+    opts: TrainOptions, setup: SetupConfig, period: Period, demos: Path | None
+) -> None:
+    """``agent train --algo imitation``: collect labelled states, fit one network per seed."""
+    from agents.rl.imitation import ImitationConfig, train_imitation
+    from agents.rl.setup import build_setup
+
+    config = ImitationConfig(
+        out=opts.out,
+        samples=opts.samples,
+        seeds=tuple(opts.seeds),
+        gain=opts.gain,
+        demos=demos,
+    )
+    with err_console.status("imitation") as status:
+        built = None if demos is not None else build_setup(setup, period)
+        meta = train_imitation(built, config, lambda msg: status.update(msg))
+    for model in meta["models"]:
+        console.print(f"wrote {model}")
+    console.print(
+        f"{meta['rows']} labelled states, collected in {meta['collect_seconds']:.0f} s, "
+        f"total {meta['seconds']:.0f} s"
+    )
+
+
 @app.command("eval")
 def eval_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -110,31 +165,66 @@ def eval_command(
     households: Annotated[int | None, typer.Option(help="Battery households evaluated.")] = None,
     days: Annotated[int | None, typer.Option(help="Cut the held-out period to N days.")] = None,
     forecast: Annotated[str, typer.Option(help="naive, lightgbm or oracle.")] = "lightgbm",
-    ppo: Annotated[Path, typer.Option(help="PPO model (.zip).")] = PRETRAINED / "ppo.zip",
-    dqn: Annotated[Path, typer.Option(help="DQN model (.zip).")] = PRETRAINED / "dqn.zip",
+    ppo: Annotated[
+        list[Path] | None,
+        typer.Option(help="PPO model (.zip), once per training seed (default: the shipped)."),
+    ] = None,
+    dqn: Annotated[
+        list[Path] | None,
+        typer.Option(help="DQN model (.zip), once per training seed (default: the shipped)."),
+    ] = None,
+    imitation: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Imitation residual (.onnx), once per training seed (default: the shipped)."
+        ),
+    ] = None,
+    rules: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated rule methods to run (default: all of them)."),
+    ] = None,
+    learned: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated learned methods to run (default: ppo,dqn,imitation)."),
+    ] = None,
+    year: Annotated[
+        int, typer.Option(help="2018 (held out) or 2015 (the validation year: choose here).")
+    ] = 2018,
     community: Annotated[
         bool, typer.Option(help="Also simulate the whole community with/without P2P.")
     ] = True,
 ) -> None:
-    """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound."""
-    from rich.table import Table
-
+    """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound, learned ones
+    with a 95 % interval across their training seeds."""
+    from agents.community import CommunityConfig
+    from agents.forecasting.provider import ForecastMethod
+    from agents.rl.evaluate import (
+        LEARNED,
+        RULES,
+        AgentEvalConfig,
+        default_models,
+        evaluate_agents,
+        write_report,
+    )
+    from agents.rl.setup import HELD_OUT, Period, SetupConfig
     from enerwise.cli.option_models import EvalOptions, validated
 
+    shipped = default_models()
     opts = validated(
         EvalOptions,
         quick=quick,
         households=households,
         days=days,
         forecast=forecast,
-        ppo=ppo,
-        dqn=dqn,
+        ppo=ppo or list(shipped["ppo"]),
+        dqn=dqn or list(shipped["dqn"]),
+        imitation=imitation or list(shipped["imitation"]),
+        rules=_names(rules, RULES),
+        year=year,
         community=community,
     )
-    from agents.forecasting.provider import ForecastMethod
-    from agents.rl.algorithms import Algo
-    from agents.rl.evaluate import AgentEvalConfig, evaluate_agents, write_report
-    from agents.rl.setup import HELD_OUT, Period, SetupConfig
+    chosen = _names(learned, LEARNED)
+    files = {"ppo": opts.ppo, "dqn": opts.dqn, "imitation": opts.imitation}
 
     base = AgentEvalConfig.quick() if opts.quick else AgentEvalConfig()
     period = base.period
@@ -142,11 +232,13 @@ def eval_command(
         period = Period(HELD_OUT.first, HELD_OUT.last, days=opts.days)
     config = AgentEvalConfig(
         setup=SetupConfig(
+            community=CommunityConfig(year=opts.year),
             forecast=ForecastMethod(opts.forecast),
             max_households=opts.households or base.setup.max_households,
         ),
         period=period,
-        models={Algo.PPO: opts.ppo, Algo.DQN: opts.dqn},
+        models={name: tuple(files[name]) for name in chosen},
+        rules=tuple(opts.rules),
         community_level=opts.community,
     )
     with err_console.status("evaluating") as status:
@@ -157,15 +249,45 @@ def eval_command(
     if json_out:
         print_json(result)
         return
-    table = Table(title=f"Held-out {result['period']} (bound {result['bound']['savings_eur']} EUR)")
-    for column in ("method", "% of bound", "saved EUR"):
+    console.print(eval_table(result))
+    if "community" in result:
+        console.print(json.dumps(result["community"], indent=2))
+
+
+def _names(text: str | None, allowed: tuple[str, ...]) -> list[str]:
+    """A comma-separated subset of ``allowed`` (all of them for None)."""
+    from agents.errors import ConfigError
+
+    if text is None:
+        return list(allowed)
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ConfigError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(allowed)}")
+    return names
+
+
+def eval_table(result: dict[str, Any]) -> Table:
+    """The methods of an ``agent eval`` report: kind, share of the bound with the 95 % interval
+    across training seeds (learned methods), the seeds' own figures, money saved."""
+    from rich.table import Table
+
+    table = Table(title=f"{result['period']} (bound {result['bound']['savings_eur']} EUR)")
+    for column in ("method", "kind", "% of bound", "95 % CI (seeds)", "per seed", "saved EUR"):
         table.add_column(column)
     for name, row in result["methods"].items():
         pct = "n/a" if row["pct_of_bound"] is None else f"{row['pct_of_bound']:.1f}"
-        table.add_row(name, pct, str(row["savings_eur"]))
-    console.print(table)
-    if "community" in result:
-        console.print(json.dumps(result["community"], indent=2))
+        seeds = row.get("pct_of_bound_seeds")
+        interval = row.get("ci95")
+        table.add_row(
+            name,
+            row.get("kind", ""),
+            pct,
+            f"{interval[0]:.1f}..{interval[1]:.1f}" if interval else "",
+            ", ".join(f"{v:.1f}" for v in seeds) if seeds else "",
+            str(row["savings_eur"]),
+        )
+    return table
 
 
 @app.command("export-onnx")

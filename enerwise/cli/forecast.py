@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 from enerwise.cli.console import console, err_console, print_json
 
 app = typer.Typer(
-    help="Forecast load, PV and prices (naive, LightGBM, LSTM).", no_args_is_help=True
+    help="Forecast load, PV and prices (naive, LightGBM, XGBoost, LSTM, PatchTST).",
+    no_args_is_help=True,
 )
 
 
@@ -18,17 +22,25 @@ app = typer.Typer(
 def eval_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     quick: Annotated[
-        bool, typer.Option("--quick", help="One held-out month, fewer rounds/epochs.")
+        bool, typer.Option("--quick", help="Validate on September, test on October, fewer epochs.")
     ] = False,
+    validation_from: Annotated[
+        int, typer.Option(help="First validation month of 2018 (the best model is chosen here).")
+    ] = 7,
     test_from: Annotated[int, typer.Option(help="First held-out month of 2018.")] = 10,
     test_to: Annotated[int, typer.Option(help="Last held-out month of 2018.")] = 12,
-    lgbm_rounds: Annotated[int | None, typer.Option(help="LightGBM boosting rounds.")] = None,
+    lgbm_rounds: Annotated[
+        int | None, typer.Option(help="LightGBM and XGBoost boosting rounds.")
+    ] = None,
     lstm_epochs: Annotated[int | None, typer.Option(help="LSTM training epochs.")] = None,
+    patchtst_epochs: Annotated[int | None, typer.Option(help="PatchTST training epochs.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of every model.")] = 0,
 ) -> None:
-    """Rolling-origin evaluation: MAE, RMSE and skill vs seasonal naive for load, PV, price."""
+    """Rolling-origin evaluation: MAE, RMSE and skill vs seasonal naive for load, PV and price,
+    next slot and day ahead; the best model per series chosen on validation months."""
+    from dataclasses import replace
+
     from pydantic import ValidationError
-    from rich.table import Table
 
     from agents.errors import ConfigError
     from agents.forecasting.evaluation import EvalConfig, evaluate
@@ -37,10 +49,12 @@ def eval_command(
     try:
         opts = ForecastEvalOptions(
             quick=quick,
+            validation_from_month=validation_from,
             test_from_month=test_from,
             test_to_month=test_to,
             lgbm_rounds=lgbm_rounds,
             lstm_epochs=lstm_epochs,
+            patchtst_epochs=patchtst_epochs,
             seed=seed,
         )
     except ValidationError as exc:
@@ -51,35 +65,54 @@ def eval_command(
         EvalConfig.quick()
         if opts.quick
         else EvalConfig(
-            test_from_month=opts.test_from_month, test_to_month=opts.test_to_month, seed=opts.seed
+            validation_from_month=opts.validation_from_month,
+            test_from_month=opts.test_from_month,
+            test_to_month=opts.test_to_month,
         )
     )
-    if opts.lgbm_rounds is not None or opts.lstm_epochs is not None:
-        config = EvalConfig(
-            test_from_month=config.test_from_month,
-            test_to_month=config.test_to_month,
-            lgbm_rounds=opts.lgbm_rounds or config.lgbm_rounds,
-            lstm_epochs=opts.lstm_epochs or config.lstm_epochs,
-            seed=opts.seed,
-        )
-    with err_console.status("fitting and scoring forecasters"):
-        result = evaluate(config)
+    overrides = {
+        "lgbm_rounds": opts.lgbm_rounds,
+        "lstm_epochs": opts.lstm_epochs,
+        "patchtst_epochs": opts.patchtst_epochs,
+    }
+    config = replace(
+        config, seed=opts.seed, **{k: v for k, v in overrides.items() if v is not None}
+    )
+    with err_console.status("fitting and scoring forecasters") as status:
+        result = evaluate(config, lambda msg: status.update(msg))
     if json_out:
         print_json(result)
         return
-    table = Table(title=f"Held-out {result['test']} ({result['origins']} daily origins, 24 h)")
-    for column in ("series", "model", "MAE", "RMSE", "skill vs naive"):
+    console.print(skill_table(result))
+
+
+def skill_table(result: dict[str, Any]) -> Table:
+    """The test round as a table: MAE, RMSE and skill per series, model and horizon; the model
+    chosen on validation is starred."""
+    from rich.table import Table
+
+    test = result["test"]
+    table = Table(
+        title=f"Held-out {test['scored']} ({test['origins']} hourly origins); "
+        f"* = chosen on validation {result['validation']['scored']}"
+    )
+    for column in ("series", "model", "horizon", "MAE", "RMSE", "skill vs naive"):
         table.add_column(column)
     for name, data in result["series"].items():
-        for model, scores in data["models"].items():
-            table.add_row(
-                f"{name} [{data['unit']}]",
-                model,
-                f"{scores['mae']:.3f}",
-                f"{scores['rmse']:.3f}",
-                f"{scores['skill']:+.1%}",
-            )
-    console.print(table)
+        for model, rounds in data["models"].items():
+            for horizon, scores in rounds["test"].items():
+                if horizon not in ("next_slot", "day_ahead"):
+                    continue
+                star = "*" if data["best_by_validation"][horizon] == model else ""
+                table.add_row(
+                    f"{name} [{data['unit']}]",
+                    model + star,
+                    horizon,
+                    f"{scores['mae']:.3f}",
+                    f"{scores['rmse']:.3f}",
+                    f"{scores['skill']:+.1%}",
+                )
+    return table
 
 
 @app.command("train")

@@ -21,7 +21,7 @@ class TrainOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    algo: str = Field(pattern="^(ppo|dqn)$")
+    algo: str = Field(pattern="^(ppo|dqn|imitation)$")
     steps: int = Field(ge=1000, le=20_000_000)
     seed: int = Field(ge=0)
     out: Path
@@ -30,6 +30,10 @@ class TrainOptions(BaseModel):
     checkpoint_every: int = Field(ge=0)
     first_month: int = Field(ge=1, le=9)
     last_month: int = Field(ge=1, le=9)
+    year: int = Field(ge=2015, le=2018)
+    samples: int = Field(ge=1, le=100_000)
+    seeds: list[int] = Field(min_length=1, max_length=10)
+    gain: float = Field(ge=0.0, le=4.0)
 
 
 class EvalOptions(BaseModel):
@@ -41,8 +45,11 @@ class EvalOptions(BaseModel):
     households: int | None = Field(None, ge=1, le=50)
     days: int | None = Field(None, ge=1, le=92)
     forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
-    ppo: Path
-    dqn: Path
+    ppo: list[Path]
+    dqn: list[Path]
+    imitation: list[Path]
+    rules: list[str]
+    year: int = Field(ge=2015, le=2018)
     community: bool
 
 
@@ -61,8 +68,10 @@ class ForecastEvalOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     quick: bool = False
-    test_from_month: int = Field(10, ge=2, le=12)
-    test_to_month: int = Field(12, ge=2, le=12)
+    validation_from_month: int = Field(7, ge=2, le=11)
+    test_from_month: int = Field(10, ge=3, le=12)
+    test_to_month: int = Field(12, ge=3, le=12)
     lgbm_rounds: int | None = Field(None, ge=10, le=5000)
     lstm_epochs: int | None = Field(None, ge=1, le=200)
+    patchtst_epochs: int | None = Field(None, ge=1, le=200)
     seed: int = Field(0, ge=0)

@@ -21,7 +21,7 @@ def _run(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         cwd=ROOT,
         env=env,
-        timeout=280,
+        timeout=600,
         check=False,
     )
 
@@ -52,6 +52,28 @@ def test_agent_eval_json_has_every_method_with_its_share_of_the_bound(
     for name in rules:
         assert isinstance(methods[name]["pct_of_bound"], float)
         assert methods[name]["pct_of_bound"] <= 100.0
+
+
+def test_agent_eval_json_gives_every_method_its_kind(eval_json: dict[str, object]) -> None:
+    methods = eval_json["methods"]
+    assert isinstance(methods, dict)
+    kinds = {name: row["kind"] for name, row in methods.items()}
+    assert kinds["mpc_book"] == "rule" and kinds["bound"] == "bound"
+    assert kinds["ppo"] == kinds["dqn"] == kinds["imitation"] == "learned"
+
+
+def test_agent_eval_json_lists_a_learned_methods_share_per_training_seed(
+    eval_json: dict[str, object],
+) -> None:
+    methods = eval_json["methods"]
+    assert isinstance(methods, dict)
+    for name in ("ppo", "dqn", "imitation"):
+        seeds = methods[name]["pct_of_bound_seeds"]
+        assert seeds, name
+        assert methods[name]["pct_of_bound"] == pytest.approx(sum(seeds) / len(seeds), abs=0.01)
+    assert len(methods["imitation"]["pct_of_bound_seeds"]) >= 3
+    low, high = methods["imitation"]["ci95"]
+    assert low <= methods["imitation"]["pct_of_bound"] <= high
 
 
 def test_agent_eval_rejects_a_bad_option_with_one_red_line(tmp_path: Path) -> None:

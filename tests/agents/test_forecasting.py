@@ -17,7 +17,10 @@ from agents.forecasting import (
     skill,
 )
 from agents.forecasting.base import targets
-from agents.forecasting.provider import published_mask
+from agents.forecasting.evaluation import horizon_scores, month_origins
+from agents.forecasting.patchtst import PatchTSTForecaster
+from agents.forecasting.provider import household_forecasts, published_mask
+from agents.forecasting.xgb import XGBForecaster
 
 HOURS = np.arange(8760)
 
@@ -95,3 +98,65 @@ def test_prices_of_the_rest_of_today_are_known_before_the_auction() -> None:
 
 def test_prices_of_tomorrow_are_known_after_the_auction() -> None:
     assert published_mask(48)[13].all()  # 14:00: known through tomorrow
+
+
+def test_xgboost_beats_naive_on_a_noisy_periodic_series() -> None:
+    series = _daily(noise=0.3)
+    origins = np.arange(7000, 8600, 24)
+    model = XGBForecaster(n_estimators=40)
+    model.fit(series, 1500)
+    actual = targets(series.values, origins)
+    assert mae(actual, model.predict(series, origins)) < mae(
+        actual, SeasonalNaive(24).predict(series, origins)
+    )
+
+
+def test_patchtst_learns_a_periodic_series_better_than_its_mean() -> None:
+    series = _daily(noise=0.05)
+    model = PatchTSTForecaster(window=48, patch=12, stride=12, d_model=16, layers=1, epochs=4)
+    model.fit(series, 1200)
+    origins = np.arange(2000, 2400, 24)
+    actual = targets(series.values, origins)
+    assert mae(actual, model.predict(series, origins)) < mae(actual, np.full_like(actual, 2.0))
+
+
+def test_patchtst_uses_only_the_past() -> None:
+    series = _daily(noise=0.3)
+    model = PatchTSTForecaster(window=48, patch=12, stride=12, d_model=16, layers=1, epochs=1)
+    model.fit(series, 1000)
+    changed = HourlySeries("load", series.values.copy(), 2018, "kW")
+    changed.values[1501:] += 100.0
+    np.testing.assert_allclose(
+        model.predict(series, np.array([1500])), model.predict(changed, np.array([1500]))
+    )
+
+
+def test_unfitted_xgboost_and_patchtst_raise_a_forecast_error() -> None:
+    with pytest.raises(ForecastError, match="before fit"):
+        XGBForecaster().predict(_daily(), np.array([500]))
+    with pytest.raises(ForecastError, match="before fit"):
+        PatchTSTForecaster().predict(_daily(), np.array([500]))
+
+
+def test_next_slot_and_day_ahead_scores_pool_their_horizons() -> None:
+    actual = np.zeros((2, HORIZON))
+    forecast = np.zeros((2, HORIZON))
+    forecast[:, 0] = 1.0  # only the first hour is wrong
+    naive = np.full((2, HORIZON), 2.0)
+    scores = horizon_scores(forecast, actual, naive)
+    assert scores["next_slot"]["mae"] == 1.0 and scores["next_slot"]["skill"] == 0.5
+    assert scores["day_ahead"]["mae"] == pytest.approx(1 / HORIZON, abs=1e-4)
+
+
+def test_validation_months_end_where_the_test_months_begin() -> None:
+    val_fit, val_origins = month_origins(2018, 7, 9)
+    test_fit, test_origins = month_origins(2018, 10, 12)
+    assert val_origins[-1] + HORIZON < test_fit  # no validation target inside the test
+    assert val_fit < test_fit and test_origins[0] == test_fit - 1
+
+
+def test_nan_in_a_series_stops_the_forecasts_with_the_series_named() -> None:
+    load = np.ones(365 * 96)
+    load[5000] = np.nan
+    with pytest.raises(ForecastError, match="load forecasts are NaN"):
+        household_forecasts(load, np.zeros(365 * 96), np.full(365 * 96, 40.0), 2018)
