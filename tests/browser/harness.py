@@ -46,6 +46,7 @@ UI_TIMEOUT_MS = 20_000
 #: The browser wallet's account: anvil's tenth dev account (unlocked in anvil).
 WALLET_ACCOUNT_INDEX = 9
 LOCALES = {"en": "en-US", "de": "de-DE"}
+expect.set_options(timeout=UI_TIMEOUT_MS)  # the dApp polls the chain and the index every ~5 s
 
 
 class ServerThread:
@@ -256,6 +257,34 @@ def wallet_calls(page: Page) -> list[str]:
     return calls
 
 
+_OVERFLOWING = """() => {
+  const found = [];
+  const walk = (root) => {
+    for (const child of root.children) {
+      const display = child.style.display;
+      child.style.display = 'none';
+      const fits = document.documentElement.scrollWidth <= window.innerWidth;
+      child.style.display = display;
+      if (fits) {
+        const before = found.length;
+        walk(child);
+        if (found.length === before) found.push(`${child.tagName}: ${(child.textContent ?? '').slice(0, 80)}`);
+      }
+    }
+  };
+  walk(document.body);
+  return found;
+}"""
+
+
+def overflowing(page: Page) -> list[str]:
+    """The innermost elements without which the page would fit the viewport's width."""
+    found: list[str] = page.evaluate(_OVERFLOWING)
+    return found
+
+
 def fits_the_width(page: Page) -> bool:
     """Nothing wider than the viewport (tables scroll inside their own boxes)."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+    fits = bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+    assert fits, overflowing(page)
+    return fits

@@ -80,7 +80,7 @@ def test_a_household_reads_its_own_bill_equal_to_its_row_of_the_operators_bill(
     assert all(isinstance(v, str) for v in total.values())
     retail, paid = int(body["retail_tariff"]), int(total["paid"])
     assert int(total["savings"]) == 600 * retail // 1_000 - paid > 0
-    assert body["reconciles"] is True and body["time_zone"] == "UTC"
+    assert body["reconciles"] is True and body["time_zone"] == "UTC" and body["has_data"]
 
 
 def test_the_bill_has_every_day_of_the_month_and_the_days_add_up(
@@ -116,14 +116,16 @@ def test_a_bill_needs_a_session_and_is_only_ones_own(client: TestClient, billed:
     assert as_admin.status_code == 403
 
 
-def test_a_month_without_the_households_data_is_a_404_and_a_bad_month_a_422(
+def test_a_month_without_the_households_data_is_an_empty_bill_and_a_bad_month_a_422(
     client: TestClient, billed: Billed
 ) -> None:
     headers = auth(client, billed.keys[billed.buyer])
     empty = client.get(f"/v1/accounts/{billed.buyer}/bill?month=2001-01", headers=headers)
-    assert empty.status_code == 404
-    error = empty.json()["error"]
-    assert error["code"] == "no_billing_data" and error["message"].startswith("no data for 2001-01")
+    assert empty.status_code == 200
+    body = empty.json()
+    assert body["has_data"] is False and len(body["days"]) == 31
+    assert set(body["total"].values()) == {"0"}
+    assert {v for day in body["days"] for k, v in day.items() if k != "date"} == {"0"}
     for bad in ("2026-13", "2026-1"):
         response = client.get(f"/v1/accounts/{billed.buyer}/bill?month={bad}", headers=headers)
         assert response.status_code == 422, bad

@@ -124,8 +124,9 @@ def household_bill(
 ) -> HouseholdBillPublic:
     """The signed-in household's bill of a month, in total and per day (own account only).
 
-    A month in which the account has no readings, trades or redemptions is a 404
-    ``no_billing_data``; another account's bill is a 403.
+    A month in which the account has no readings, trades or redemptions is an empty bill
+    (``has_data: false``, every amount 0: a month is never missing, only empty); another
+    account's bill is a 403.
     """
     if session.address.lower() != address.lower():
         raise ApiError(403, "forbidden", "a household may read only its own bill")
@@ -137,14 +138,8 @@ def household_bill(
     except BillingError as exc:
         raise ApiError(422, "invalid_month", str(exc)) from None
     found = _household(facts, tariffs, address)
-    if found is None:
-        raise ApiError(
-            404,
-            "no_billing_data",
-            f"no data for {month}: no meter readings, trades or redemptions of {address} in "
-            f"that month ({time_zone})",
-        )
-    community_bill, total = found
+    empty = Bill(month, [], tariffs, facts.slots)
+    community_bill, total = found if found is not None else (empty, HouseholdBill(address))
     mine = _own_facts(facts, address)
     daily = _by_day(mine, info, time_zone)
     year, mon = (int(part) for part in month.split("-"))
@@ -168,4 +163,5 @@ def household_bill(
         days=days,
         unclaimed_orders=sum(1 for s in mine.settlements if not s.claimed),
         reconciles=community_bill.reconciles,
+        has_data=found is not None,
     )

@@ -50,3 +50,7 @@ class HouseholdBillPublic(ApiModel):
     days: list[BillDayPublic] = Field(description="Every day of the month, first to last.")
     unclaimed_orders: int = Field(description="Filled orders not claimed yet (counted).")
     reconciles: bool = Field(description="The community's bill of the month reconciles.")
+    has_data: bool = Field(
+        description="False: the account has no readings, trades or redemptions in the month "
+        "(every amount is 0)."
+    )

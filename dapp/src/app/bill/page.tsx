@@ -128,12 +128,12 @@ function Bill({ account, token }: { account: `0x${string}`; token: string }) {
         </div>
         {!valid ? null : bill.isPending ? (
           <Loading what={t.bill.what} />
-        ) : error instanceof ApiError && error.code === "no_billing_data" ? (
+        ) : error ? (
+          <ErrorLine error={error} />
+        ) : bill.data && !bill.data.has_data ? (
           <p role="alert" data-testid="bill-empty" className="rounded bg-slate-100 p-3 text-sm text-slate-700">
             {t.bill.noData(f.month(month))}
           </p>
-        ) : error ? (
-          <ErrorLine error={error} />
         ) : bill.data ? (
           <>
             <Summary bill={bill.data} />
@@ -144,7 +144,7 @@ function Bill({ account, token }: { account: `0x${string}`; token: string }) {
           </>
         ) : null}
       </Section>
-      {bill.data ? (
+      {bill.data?.has_data ? (
         <Section title={t.bill.perDay} id="bill-per-day">
           <Days bill={bill.data} />
         </Section>
