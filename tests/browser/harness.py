@@ -268,7 +268,8 @@ _OVERFLOWING = """() => {
       if (fits) {
         const before = found.length;
         walk(child);
-        if (found.length === before) found.push(`${child.tagName}: ${(child.textContent ?? '').slice(0, 80)}`);
+        const text = (child.textContent ?? '').slice(0, 80);
+        if (found.length === before) found.push(`${child.tagName}: ${text}`);
       }
     }
   };
