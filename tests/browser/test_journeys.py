@@ -398,3 +398,117 @@ def test_a_wallet_on_the_wrong_chain_signs_nothing_and_sends_nothing(
         assert console.errors == [], console.errors
     finally:
         context.close()
+
+
+# Every amount field: (page link, field, its submit button, other fields filled validly).
+AMOUNT_FIELDS: list[tuple[str, str, dict[str, str], dict[str, str]]] = [
+    ("trade", "#deposit-amount", {"de": "Einzahlen", "en": "Deposit"}, {}),
+    ("trade", "#withdraw-amount", {"de": "Auszahlen", "en": "Withdraw"}, {}),
+    (
+        "trade",
+        "#order-price",
+        {"de": "Kaufauftrag erteilen", "en": "Place buy order"},
+        {"#order-qty": "100"},
+    ),
+    (
+        "trade",
+        "#order-qty",
+        {"de": "Kaufauftrag erteilen", "en": "Place buy order"},
+        {"#order-price": "0.1"},
+    ),
+    ("energy", "input[id^=energy-amount-]", {"de": "Einlösen", "en": "Redeem"}, {}),
+    ("agents", "#agent-budget", {"de": "Berechtigen", "en": "Grant"}, {}),
+    ("agents", "#agent-max-buy", {"de": "Berechtigen", "en": "Grant"}, {}),
+    ("agents", "#agent-min-sell", {"de": "Berechtigen", "en": "Grant"}, {}),
+    ("agents", "#agent-days", {"de": "Berechtigen", "en": "Grant"}, {}),
+    (
+        "operator",
+        "#fee-bps",
+        {"de": "Gebühr setzen", "en": "Set fee"},
+        {"#fee-treasury": OTHER_SIGNER},
+    ),
+    (
+        "operator",
+        "#meter-capacity",
+        {"de": "Zähler registrieren", "en": "Register meter"},
+        {"#meter-name": "ambiguous", "#meter-owner": OTHER_SIGNER, "#meter-signer": OTHER_SIGNER},
+    ),
+]
+AGENT_DEFAULTS = {
+    "#agent-budget": "1",
+    "#agent-max-buy": "0.2",
+    "#agent-min-sell": "0.09",
+    "#agent-days": "7",
+}
+NAV = {
+    "de": {
+        "trade": "Handeln",
+        "energy": "Meine Energie",
+        "agents": "Agenten",
+        "operator": "Betreiber",
+    },
+    "en": {"trade": "Trade", "energy": "My energy", "agents": "Agents", "operator": "Operator"},
+}
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_amount_field_refuses_an_ambiguous_number_and_sends_nothing(
+    browser: Browser, stack: Stack, household: Household, lang: str
+) -> None:
+    text = TEXT[lang]
+    context, page, console = open_page(browser, stack, PageOptions(lang=lang))
+    try:
+        connect(page, stack, "/operator/", lang)
+        sign_in(page, lang)
+        before = sent(page)
+        for link, field, button, others in AMOUNT_FIELDS:
+            page.get_by_role("link", name=NAV[lang][link], exact=True).click()
+            if link == "agents":
+                page.locator("#agent-address").fill(OTHER_SIGNER)
+                for selector, value in AGENT_DEFAULTS.items():
+                    page.locator(selector).fill(value)
+            for selector, value in others.items():
+                page.locator(selector).fill(value)
+            page.locator(field).fill(text["ambiguous_number"])
+            label = page.locator(field).evaluate("e => e.labels[0].textContent")
+            page.get_by_role("button", name=button[lang], exact=True).first.click()
+            refusal = page.get_by_role("alert").filter(has_text=f"{label}: ")
+            expect(refusal).to_contain_text(f"{text['ambiguous_number']}")
+            expect(refusal).to_contain_text(text["ambiguous"])
+            assert sent(page) == before, field
+        assert console.errors == [], console.errors
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_a_decimal_in_the_users_locale_is_taken_exactly(
+    browser: Browser, stack: Stack, household: Household, lang: str
+) -> None:
+    """German "0,5" and English "0.5" deposit exactly half a euro; a German "0,1" is tick 200."""
+    context, page, console = open_page(browser, stack, PageOptions(lang=lang))
+    try:
+        connect(page, stack, "/trade/", lang)
+        vault = stack.vault_balance()
+        page.locator("#deposit-amount").fill(TEXT[lang]["decimal_half"])
+        page.get_by_role(
+            "button", name={"de": "Einzahlen", "en": "Deposit"}[lang], exact=True
+        ).click()
+        expect(page.get_by_test_id("tx-status").first).to_contain_text(TEXT[lang]["done"])
+        assert stack.vault_balance() == vault + stack.units(1) // 2
+        expect(page.get_by_test_id("vault-balance")).to_have_text(
+            money(vault + stack.units(1) // 2, lang=lang)
+        )
+        page.locator("#order-price").fill("0,1" if lang == "de" else "0.1")
+        tick = {"de": "Tick 200 = 0,10 tEUR", "en": "tick 200 = 0.10 tEUR"}[lang]
+        expect(page.get_by_text(tick)).to_be_visible()
+        page.locator("#deposit-amount").fill("0,0000001" if lang == "de" else "0.0000001")
+        page.get_by_role(
+            "button", name={"de": "Einzahlen", "en": "Deposit"}[lang], exact=True
+        ).click()
+        too_precise = {"de": "Höchstens 6 Nachkommastellen.", "en": "Use at most 6 decimal places."}
+        expect(page.get_by_test_id("tx-error").first).to_contain_text(too_precise[lang])
+        assert stack.vault_balance() == vault + stack.units(1) // 2  # nothing more sent
+        assert console.errors == [], console.errors
+    finally:
+        context.close()

@@ -225,7 +225,7 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
           </Field>
           <div className="md:col-span-2">
             <button type="submit" className={buttonClass} disabled={tx.state.busy}>
-              {t.trade.place(side === "buy" ? t.common.buy : t.common.sell)}
+              {t.trade.place(side)}
             </button>
           </div>
         </form>

@@ -83,7 +83,7 @@ export const de: Messages = {
         case "negative":
           return "Bitte einen positiven Betrag eingeben.";
         case "ambiguous":
-          return `„${p.text}“ ist mehrdeutig: Schreiben Sie ${f.decimal(p.asGrouped)} oder ${f.decimal(p.asDecimal)}, je nachdem, was Sie meinen (nichts wurde gesendet).`;
+          return `„${p.text}“ ist mehrdeutig: Schreiben Sie ${p.asGrouped} oder ${f.decimal(p.asDecimal)}, je nachdem, was Sie meinen (nichts wurde gesendet).`;
         case "too_precise":
           return `Höchstens ${p.decimals} Nachkommastellen.`;
         case "not_integer":
@@ -204,7 +204,7 @@ export const de: Messages = {
     tickIs: (tick: number, price: string) => `Tick ${tick} = ${price}`,
     quantity: "Menge (Wh)",
     qtyHint: (min: string, locks: string) => `Mindestens ${min}${locks ? `; bindet ${locks}` : ""}.`,
-    place: (side: string) => (side === "buy" ? "Kaufauftrag erteilen" : "Verkaufsauftrag erteilen"),
+    place: (side: "buy" | "sell") => (side === "buy" ? "Kaufauftrag erteilen" : "Verkaufsauftrag erteilen"),
     buyOrder: "Kaufauftrag",
     sellOrder: "Verkaufsauftrag",
     myOrders: "Meine Aufträge",

@@ -81,7 +81,7 @@ export const en = {
         case "negative":
           return "Enter a positive amount.";
         case "ambiguous":
-          return `“${p.text}” is ambiguous: write ${f.decimal(p.asGrouped)} or ${f.decimal(p.asDecimal)} as you mean it (nothing was sent).`;
+          return `“${p.text}” is ambiguous: write ${p.asGrouped} or ${f.decimal(p.asDecimal)} as you mean it (nothing was sent).`;
         case "too_precise":
           return `Use at most ${p.decimals} decimal places.`;
         case "not_integer":
@@ -202,7 +202,7 @@ export const en = {
     tickIs: (tick: number, price: string) => `tick ${tick} = ${price}`,
     quantity: "Quantity (Wh)",
     qtyHint: (min: string, locks: string) => `Minimum ${min}${locks ? `; locks ${locks}` : ""}.`,
-    place: (side: string) => `Place ${side} order`,
+    place: (side: "buy" | "sell") => `Place ${side} order`,
     buyOrder: "Buy order",
     sellOrder: "Sell order",
     myOrders: "My orders",
