@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-from chain.deploy import MarketSettings
 from hexbytes import HexBytes
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from sqlalchemy import Engine
@@ -30,6 +29,7 @@ from chain.local_node import AnvilProcess, free_port, start_anvil
 from chain.paths import REPO_ROOT
 from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
+from energychain.deploy import MarketSettings
 from indexer.api import ApiConfig, create_app
 from indexer.api.sessions import ChainRoles
 from indexer.db.engine import make_engine

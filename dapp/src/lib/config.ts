@@ -51,7 +51,7 @@ function hexAddress(value: string | undefined, name: string): `0x${string}` {
   return value as `0x${string}`;
 }
 
-export function marketParams(m: Schemas["MarketPublic"]): MarketParams {
+export function marketParams(m: Schemas["StatusPublic"]["market"]): MarketParams {
   return {
     chainId: m.chain_id,
     epoch: m.epoch,
