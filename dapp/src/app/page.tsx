@@ -7,7 +7,7 @@ import { useApi, useStatus } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useLive, useRuntime } from "@/lib/runtime";
 import { DepthBars, PriceChart } from "@/components/charts";
-import { Empty, ErrorLine, Loading, Section, inputClass, tableClass, tdClass, thClass } from "@/components/ui";
+import { Empty, ErrorLine, Loading, Section, inputClass, tableClass, tdClass, TableHead } from "@/components/ui";
 
 function DepthView({ slot }: { slot: number }) {
   const { t, f } = useI18n();
@@ -21,13 +21,7 @@ function DepthView({ slot }: { slot: number }) {
         <caption className="mb-1 text-left text-sm text-slate-600">
           {t.market.bookCaption(slot, t.common.status[d.status] ?? d.status, f.wh(d.total_buy_wh), f.wh(d.total_sell_wh))}
         </caption>
-        <thead>
-          <tr>
-            <th scope="col" className={thClass}>{t.market.pricePerKwh}</th>
-            <th scope="col" className={thClass}>{t.market.buy}</th>
-            <th scope="col" className={thClass}>{t.market.sell}</th>
-          </tr>
-        </thead>
+        <TableHead columns={[t.market.pricePerKwh, t.market.buy, t.market.sell]} />
         <tbody>
           {[...d.levels]
             .sort((a, b) => b.tick - a.tick)
@@ -138,14 +132,7 @@ export default function MarketPage() {
         ) : (
           <div className="overflow-x-auto">
             <table className={tableClass} data-testid="clearings">
-              <thead>
-                <tr>
-                  <th scope="col" className={thClass}>{t.common.slot}</th>
-                  <th scope="col" className={thClass}>{t.market.delivery}</th>
-                  <th scope="col" className={thClass}>{t.market.pricePerKwh}</th>
-                  <th scope="col" className={thClass}>{t.market.volume}</th>
-                </tr>
-              </thead>
+              <TableHead columns={[t.common.slot, t.market.delivery, t.market.pricePerKwh, t.market.volume]} />
               <tbody>
                 {cleared.data.items.map((s) => (
                   <tr key={s.slot}>

@@ -87,6 +87,27 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="text-sm text-slate-500">{children}</p>;
 }
 
+/** A table's header row: one column per label, and an unlabelled actions column (its name
+ * for screen readers only) when `actions` is given. */
+export function TableHead({ columns, actions }: { columns: readonly ReactNode[]; actions?: string }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((label, i) => (
+          <th key={i} scope="col" className={thClass}>
+            {label}
+          </th>
+        ))}
+        {actions !== undefined ? (
+          <th scope="col" className={thClass}>
+            <span className="sr-only">{actions}</span>
+          </th>
+        ) : null}
+      </tr>
+    </thead>
+  );
+}
+
 export const inputClass =
   "w-full rounded border border-slate-300 px-2 py-1 text-slate-900 focus:outline-none focus:ring-2 focus:ring-emerald-500";
 export const buttonClass =

@@ -23,7 +23,7 @@ import {
   secondaryButtonClass,
   tableClass,
   tdClass,
-  thClass,
+  TableHead,
 } from "@/components/ui";
 
 interface DelegationRow {
@@ -163,19 +163,7 @@ function Delegations({ account }: { account: `0x${string}` }) {
       ) : (
         <div className="overflow-x-auto">
           <table className={tableClass} data-testid="agents">
-            <thead>
-              <tr>
-                <th scope="col" className={thClass}>{t.agents.agent}</th>
-                <th scope="col" className={thClass}>{t.agents.budgetCol}</th>
-                <th scope="col" className={thClass}>{t.agents.spent}</th>
-                <th scope="col" className={thClass}>{t.agents.buysAtMost}</th>
-                <th scope="col" className={thClass}>{t.agents.sellsAtLeast}</th>
-                <th scope="col" className={thClass}>{t.agents.until}</th>
-                <th scope="col" className={thClass}>
-                  <span className="sr-only">{t.common.actions}</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[t.agents.agent, t.agents.budgetCol, t.agents.spent, t.agents.buysAtMost, t.agents.sellsAtLeast, t.agents.until]} actions={t.common.actions} />
             <tbody>
               {agents.map((d) => (
                 <tr key={d.agent}>

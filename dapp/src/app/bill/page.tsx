@@ -11,7 +11,7 @@ import { useRuntime } from "@/lib/runtime";
 import { useSession } from "@/lib/session";
 import { BillChart } from "@/components/charts";
 import { ConnectPrompt, SignInPrompt } from "@/components/Header";
-import { ErrorLine, Field, Loading, Section, inputClass, tableClass, tdClass, thClass } from "@/components/ui";
+import { ErrorLine, Field, Loading, Section, inputClass, tableClass, tdClass, TableHead } from "@/components/ui";
 
 function Figure({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId?: string }) {
   return (
@@ -61,16 +61,7 @@ function Days({ bill }: { bill: HouseholdBill }) {
       />
       <div className="mt-3 overflow-x-auto">
         <table className={tableClass} data-testid="bill-days">
-          <thead>
-            <tr>
-              <th scope="col" className={thClass}>{t.bill.day}</th>
-              <th scope="col" className={thClass}>{t.bill.bought}</th>
-              <th scope="col" className={thClass}>{t.bill.paid}</th>
-              <th scope="col" className={thClass}>{t.bill.sold}</th>
-              <th scope="col" className={thClass}>{t.bill.received}</th>
-              <th scope="col" className={thClass}>{t.bill.savings}</th>
-            </tr>
-          </thead>
+          <TableHead columns={[t.bill.day, t.bill.bought, t.bill.paid, t.bill.sold, t.bill.received, t.bill.savings]} />
           <tbody>
             {active.map((d) => (
               <tr key={d.date} data-testid="bill-day">

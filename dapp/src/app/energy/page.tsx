@@ -19,7 +19,7 @@ import {
   secondaryButtonClass,
   tableClass,
   tdClass,
-  thClass,
+  TableHead,
 } from "@/components/ui";
 
 function Readings({ meterId }: { meterId: string }) {
@@ -36,16 +36,7 @@ function Readings({ meterId }: { meterId: string }) {
     <div className="overflow-x-auto">
       <table className={tableClass}>
         <caption className="sr-only">{t.energy.readingsOf(meterId)}</caption>
-        <thead>
-          <tr>
-            <th scope="col" className={thClass}>{t.energy.seq}</th>
-            <th scope="col" className={thClass}>{t.energy.time}</th>
-            <th scope="col" className={thClass}>{t.common.slot}</th>
-            <th scope="col" className={thClass}>{t.energy.import}</th>
-            <th scope="col" className={thClass}>{t.energy.export}</th>
-            <th scope="col" className={thClass}>{t.energy.archive}</th>
-          </tr>
-        </thead>
+        <TableHead columns={[t.energy.seq, t.energy.time, t.common.slot, t.energy.import, t.energy.export, t.energy.archive]} />
         <tbody>
           {items.map((r) => (
             <tr key={r.seq}>
@@ -170,15 +161,7 @@ function Tokens({ account }: { account: `0x${string}` }) {
     <div className="overflow-x-auto">
       <table className={tableClass}>
         <caption className="mb-1 text-left text-sm text-slate-600">{t.energy.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col" className={thClass}>{t.common.slot}</th>
-            <th scope="col" className={thClass}>{t.energy.inWallet}</th>
-            <th scope="col" className={thClass}>{t.energy.inVault}</th>
-            <th scope="col" className={thClass}>{t.energy.redeemable}</th>
-            <th scope="col" className={thClass}>{t.common.actions}</th>
-          </tr>
-        </thead>
+        <TableHead columns={[t.common.slot, t.energy.inWallet, t.energy.inVault, t.energy.redeemable, t.common.actions]} />
         <tbody>
           {energy.map((e) => (
             <SlotRow key={e.slot} account={account} slot={e.slot} walletWh={e.wallet_wh} vaultWh={e.vault_wh} />

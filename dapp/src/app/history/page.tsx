@@ -8,7 +8,7 @@ import { useAccount } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useApiClient } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
-import { Empty, ErrorLine, Loading, Section, TxLink, secondaryButtonClass, tableClass, tdClass, thClass } from "@/components/ui";
+import { Empty, ErrorLine, Loading, Section, TxLink, secondaryButtonClass, tableClass, tdClass, TableHead } from "@/components/ui";
 
 function Amount({ item }: { item: HistoryItem }) {
   const { f } = useI18n();
@@ -41,14 +41,7 @@ function Movements({ account }: { account: `0x${string}` }) {
     <>
       <div className="overflow-x-auto">
         <table className={tableClass} data-testid="history">
-          <thead>
-            <tr>
-              <th scope="col" className={thClass}>{t.history.when}</th>
-              <th scope="col" className={thClass}>{t.history.what}</th>
-              <th scope="col" className={thClass}>{t.history.amount}</th>
-              <th scope="col" className={thClass}>{t.history.transaction}</th>
-            </tr>
-          </thead>
+          <TableHead columns={[t.history.when, t.history.what, t.history.amount, t.history.transaction]} />
           <tbody>
             {items.map((item) => (
               <tr key={`${item.tx_hash}-${item.log_index}-${item.kind}-${item.asset}`} data-testid="history-row" data-kind={item.kind}>

@@ -22,7 +22,7 @@ import {
   secondaryButtonClass,
   tableClass,
   tdClass,
-  thClass,
+  TableHead,
 } from "@/components/ui";
 
 function Vault({ account }: { account: `0x${string}` }) {
@@ -278,19 +278,7 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
       ) : (
         <div className="overflow-x-auto">
           <table className={tableClass} data-testid="my-orders">
-            <thead>
-              <tr>
-                <th scope="col" className={thClass}>{t.trade.order}</th>
-                <th scope="col" className={thClass}>{t.common.slot}</th>
-                <th scope="col" className={thClass}>{t.trade.side}</th>
-                <th scope="col" className={thClass}>{t.trade.limitPerKwh}</th>
-                <th scope="col" className={thClass}>{t.trade.qty}</th>
-                <th scope="col" className={thClass}>{t.trade.state}</th>
-                <th scope="col" className={thClass}>
-                  <span className="sr-only">{t.common.actions}</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[t.trade.order, t.common.slot, t.trade.side, t.trade.limitPerKwh, t.trade.qty, t.trade.state]} actions={t.common.actions} />
             <tbody>
               {[...claimable, ...resting].map((o) => {
                 const isCleared = clearedSlots.has(o.slot);

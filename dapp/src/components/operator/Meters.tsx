@@ -31,7 +31,7 @@ import {
   secondaryButtonClass,
   tableClass,
   tdClass,
-  thClass,
+  TableHead,
 } from "@/components/ui";
 
 const ZERO = `0x${"00".repeat(20)}`;
@@ -139,19 +139,7 @@ export function Meters() {
       ) : (
         <div className="overflow-x-auto">
           <table className={tableClass} data-testid="operator-meters">
-            <thead>
-              <tr>
-                <th scope="col" className={thClass}>{t.operator.meterId}</th>
-                <th scope="col" className={thClass}>{t.operator.owner}</th>
-                <th scope="col" className={thClass}>{t.operator.signer}</th>
-                <th scope="col" className={thClass}>{t.operator.capacity}</th>
-                <th scope="col" className={thClass}>{t.operator.lastReading}</th>
-                <th scope="col" className={thClass}>{t.operator.health}</th>
-                <th scope="col" className={thClass}>
-                  <span className="sr-only">{t.common.actions}</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[t.operator.meterId, t.operator.owner, t.operator.signer, t.operator.capacity, t.operator.lastReading, t.operator.health]} actions={t.common.actions} />
             <tbody>
               {items.map((m) => {
                 const health = meterHealth(m.last_reading_time, now, cfg.market.slotSeconds, m.active);
