@@ -52,7 +52,8 @@ build/compile-cache.json: $(VENV)/.stamp node_modules/.stamp $(shell find contra
 	$(VENV)/bin/enerwise chain compile
 
 # The web dApp: its own npm tree (dapp/package-lock.json), ABIs generated from build/contracts,
-# a static export in dapp/out that `enerwise indexer serve` serves at /.
+# API types from build/openapi.json (dumped from the FastAPI app, no server), a static export in
+# dapp/out that `enerwise indexer serve` serves at /.
 DAPP_SRC := $(shell find dapp/src dapp/scripts -type f -not -path 'dapp/src/generated/*' 2>/dev/null) \
   dapp/next.config.ts dapp/tsconfig.json dapp/postcss.config.mjs
 
@@ -65,7 +66,13 @@ dapp/node_modules/.stamp: dapp/package.json dapp/package-lock.json
 # The artifacts (not the compile stamp, which is remade on every run) decide a rebuild.
 DAPP_ABIS := $(wildcard $(addprefix build/contracts/,EnergyMarket.json EnergyToken.json MeterRegistry.json TestEuro.json))
 
-dapp/out/index.html: dapp/node_modules/.stamp $(DAPP_SRC) $(DAPP_ABIS) | build/compile-cache.json
+API_SRC := $(shell find indexer/api -name '*.py' 2>/dev/null) indexer/market_info.py
+
+build/openapi.json: $(VENV)/.stamp $(API_SRC)
+	$(VENV)/bin/enerwise indexer openapi --output $@
+	@touch $@
+
+dapp/out/index.html: dapp/node_modules/.stamp $(DAPP_SRC) $(DAPP_ABIS) build/openapi.json | build/compile-cache.json
 	cd dapp && NEXT_TELEMETRY_DISABLED=1 npm run build
 	@touch $@
 

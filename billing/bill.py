@@ -1,7 +1,7 @@
 """Monthly bills per household: one computation, fed by the chain or by the indexer's database.
 
-For every household (the owner address of meters and orders) and one calendar month (UTC,
-by delivery slot start):
+For every household (the owner address of meters and orders) and one calendar month (in the
+community's time zone, ``time_zone`` in community.yaml, UTC by default; by delivery slot start):
 
 - metered import and export: ``ReadingAccepted`` deltas attributed to the month's slots;
 - P2P energy bought and sold with the money paid and received and the fees: the claims of
@@ -31,9 +31,10 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from billing.errors import BillingError
 from energychain.calendar import SlotCalendar
@@ -255,20 +256,31 @@ class Bill:
 
 
 # ---------------------------------------------------------------------------- the month
-def month_bounds(month: str) -> tuple[int, int]:
-    """Unix seconds of the first instant of ``YYYY-MM`` and of the next month (UTC)."""
+def zone(time_zone: str) -> ZoneInfo:
+    """The IANA time zone ``time_zone`` (``Europe/Berlin``); :class:`BillingError` if unknown."""
+    try:
+        return ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BillingError(f"time_zone: {time_zone!r} is not an IANA time zone") from None
+
+
+def month_bounds(month: str, time_zone: str = "UTC") -> tuple[int, int]:
+    """Unix seconds of the first instant of ``YYYY-MM`` and of the next month, midnight in
+    ``time_zone`` (the community's)."""
     match = re.fullmatch(r"(\d{4})-(\d{2})", month)
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1970:
         raise BillingError(f"month: {month!r} is not YYYY-MM")
     year, mon = int(match.group(1)), int(match.group(2))
-    start = datetime(year, mon, 1, tzinfo=UTC)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
+    tz = zone(time_zone)
+    start = datetime(year, mon, 1, tzinfo=tz)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
     return int(start.timestamp()), int(end.timestamp())
 
 
-def slot_range(calendar: SlotCalendar, month: str) -> tuple[int, int]:
-    """Slots whose start lies in ``month``: ``[first, last]`` (last < first when none)."""
-    return calendar.slots_starting_in(*month_bounds(month))
+def slot_range(calendar: SlotCalendar, month: str, time_zone: str = "UTC") -> tuple[int, int]:
+    """Slots whose start lies in ``month`` (in ``time_zone``): ``[first, last]`` (last < first
+    when none)."""
+    return calendar.slots_starting_in(*month_bounds(month, time_zone))
 
 
 def meter_label(meter_id: str, names: dict[str, str]) -> str:

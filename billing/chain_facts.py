@@ -20,9 +20,11 @@ from energychain.deploy import Deployment, EnergyChain
 from energychain.events import EventReader
 
 
-def chain_facts(contracts: EnergyChain, deployment: Deployment, month: str) -> MonthFacts:
-    """The facts of ``month`` read from the chain's events and views."""
-    first, last = slot_range(contracts.registry.calendar(), month)
+def chain_facts(
+    contracts: EnergyChain, deployment: Deployment, month: str, time_zone: str = "UTC"
+) -> MonthFacts:
+    """The facts of ``month`` (in ``time_zone``) read from the chain's events and views."""
+    first, last = slot_range(contracts.registry.calendar(), month, time_zone)
     start = deployment.block_number
     registry, token, market = (
         EventReader(contracts.registry),

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     """Domain Sign-In with Ethereum messages must name; default ``api_host:api_port``."""
     session_secret: str | None = None
     """HMAC key of API session tokens; set it when several API processes run."""
+    explorer_url: str | None = None
+    """Block explorer of the chain, announced to the dApp (default: the deployment record's,
+    written from community.yaml's ``chain.explorer_url``; none: no links)."""
+    time_zone: str | None = None
+    """IANA time zone of the community's bills (default: the deployment record's, else UTC)."""
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -63,10 +63,14 @@ def indexed_supply(conn: Connection, slots: Sequence[int]) -> dict[int, int]:
 
 
 def indexer_facts(
-    conn: Connection, info: MarketInfo, month: str, supply: SupplyReader | None = None
+    conn: Connection,
+    info: MarketInfo,
+    month: str,
+    supply: SupplyReader | None = None,
+    time_zone: str = "UTC",
 ) -> MonthFacts:
-    """The facts of ``month`` from the indexer's tables."""
-    first, last = slot_range(info.calendar, month)
+    """The facts of ``month`` (in ``time_zone``) from the indexer's tables."""
+    first, last = slot_range(info.calendar, month, time_zone)
     owners = {str(r.meter_id).lower(): str(r.owner) for r in conn.execute(
         select(Meter.meter_id, Meter.owner))}  # fmt: skip
     facts = MonthFacts(month=month, slots=(first, last), meter_owners=owners)
@@ -138,9 +142,12 @@ def indexer_bill(
     *,
     meter_names: dict[str, str] | None = None,
     supply: SupplyReader | None = None,
+    time_zone: str = "UTC",
 ) -> Bill:
-    """The bill of ``month`` from the index; :class:`BillingError` when it holds no data."""
-    return compute_bill(indexer_facts(conn, info, month, supply), tariffs, meter_names)
+    """The bill of ``month`` (in ``time_zone``) from the index; :class:`BillingError` when it
+    holds no data."""
+    facts = indexer_facts(conn, info, month, supply, time_zone)
+    return compute_bill(facts, tariffs, meter_names)
 
 
 def grid_tariffs(info: MarketInfo, decimals: int) -> BillTariffs:

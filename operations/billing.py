@@ -27,7 +27,9 @@ def meter_names(community: Community) -> dict[str, str]:
 
 
 def monthly_bill(community: Community, month: str) -> Bill:
-    """The bill of ``month`` from the chain; :class:`BillingError` when it holds no data."""
+    """The bill of ``month`` (in the community's time zone) from the chain; :class:`BillingError`
+    when it holds no data."""
     deployment = community.deployment()
-    facts = chain_facts(deployment.contracts(community.w3), deployment, month)
+    contracts = deployment.contracts(community.w3)
+    facts = chain_facts(contracts, deployment, month, community.config.time_zone)
     return compute_bill(facts, community_tariffs(community), meter_names(community))

@@ -11,10 +11,12 @@ Every validation error names the field (``tariffs.tick_eur_per_kwh: ...``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -62,9 +64,28 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _explorer(value: str | None) -> str | None:
+    """A block explorer's base URL (``https://...``), without a trailing slash."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise ValueError(f"{value!r} is not an http(s) URL (e.g. https://explorer.example.org)")
+    return value.rstrip("/")
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+    return value
+
+
 class ChainSettings(_Model):
     rpc_url: str = Field(min_length=1)
     chain_id: int = Field(gt=0)
+    explorer_url: Annotated[str | None, AfterValidator(_explorer)] = None
+    """Base URL of a block explorer for this chain (``<url>/tx/<hash>`` links in the dApp)."""
 
 
 class Tariffs(_Model):
@@ -148,6 +169,8 @@ class CommunityConfig(_Model):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     chain: ChainSettings
+    time_zone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
+    """IANA time zone of the community: billing months and days run in it."""
     payment_token: str = DEPLOY_TEST_TOKEN
     payment_decimals: int = Field(default=6, ge=0, le=18)
     slot_seconds: int = Field(default=900, gt=0, le=86_400)
@@ -279,6 +302,9 @@ name: {name}
 chain:
   rpc_url: {rpc_url}
   chain_id: {chain_id}            # checked against the node before anything is sent
+{explorer}
+# Billing months and days run in this IANA time zone.
+time_zone: {time_zone}
 
 # ERC-20 the market settles in: an address, or deploy-test-token (local chains only).
 payment_token: "{payment_token}"
@@ -318,6 +344,12 @@ def render_config(config: CommunityConfig, file_name: str) -> str:
         name=config.name,
         rpc_url=config.chain.rpc_url,
         chain_id=config.chain.chain_id,
+        explorer=(
+            f"  explorer_url: {config.chain.explorer_url}   # transaction links in the dApp"
+            if config.chain.explorer_url
+            else "  # explorer_url: https://...   # a block explorer: transaction links in the dApp"
+        ),
+        time_zone=config.time_zone,
         payment_token=config.payment_token,
         payment_decimals=config.payment_decimals,
         slot_seconds=config.slot_seconds,

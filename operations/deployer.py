@@ -211,6 +211,8 @@ def deploy_community(
             settings={
                 **deployment.settings,
                 "community": config.name,
+                "time_zone": config.time_zone,
+                "explorer_url": config.chain.explorer_url,
                 "payment_decimals": config.payment_decimals,
                 "roles": config.roles.model_dump(),
                 "tariffs": {k: str(v) for k, v in config.tariffs.model_dump().items()},

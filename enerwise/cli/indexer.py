@@ -74,6 +74,14 @@ def _deployment(rpc_url: str, path: Path | None) -> Deployment:
     return Deployment.load(path)
 
 
+def _time_zone(name: str) -> str:
+    """``name`` if it is an IANA time zone (a one-line error otherwise)."""
+    from billing.bill import zone
+
+    zone(name)
+    return name
+
+
 def _engine(settings: Settings) -> Engine:
     from indexer.db.engine import make_engine
 
@@ -189,6 +197,31 @@ def verify_command(
         raise typer.Exit(1)
 
 
+@app.command("openapi")
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the API's OpenAPI document (what /openapi.json serves), without a server or a
+    database: the dApp's TypeScript types are generated from it (`make dapp`)."""
+    import json
+
+    from sqlalchemy import create_engine
+
+    from indexer.api import create_app
+
+    document = create_app(create_engine("sqlite://")).openapi()
+    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
+    if output is None:
+        console.file.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not output.is_file() or output.read_text(encoding="utf-8") != text:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {output}")
+
+
 @app.command("serve")
 def serve(
     config: ConfigOpt = None,
@@ -239,14 +272,17 @@ def serve(
         node_url = _rpc_url(settings)
     except ChainError:
         err_console.print("[yellow]no chain reachable: sign-in roles are unavailable[/]")
+    recorded: dict[str, object] = {}
     if node_url is not None:
         try:
             found = _deployment(node_url, deployment)
+            recorded = found.settings
             roles = ChainRoles(
                 JsonRpcClient(node_url), found.addresses["market"], found.addresses["registry"]
             )
         except Exception as exc:  # the API still serves reads without a chain
             err_console.print(f"[yellow]no on-chain roles ({exc}); operators cannot sign in[/]")
+    explorer = settings.explorer_url or recorded.get("explorer_url")
     api_config = ApiConfig(
         cors_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
         rate_limit_per_minute=settings.rate_limit_per_minute,
@@ -255,6 +291,8 @@ def serve(
         rpc_url=node_url,
         static_dir=dapp_dir,
         redis_url=settings.redis_url,
+        explorer_url=str(explorer).rstrip("/") if explorer else None,
+        time_zone=_time_zone(settings.time_zone or str(recorded.get("time_zone") or "UTC")),
     )
     if settings.session_secret:
         api_config.session_secret = settings.session_secret

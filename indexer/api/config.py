@@ -30,6 +30,9 @@ class ApiConfig:
         redis_url: Redis for the live feed across processes (None: in-process only).
         response_cache_seconds: how long public GET responses may be served from memory
             (0 disables; the index changes at most once per ingester poll anyway).
+        explorer_url: a block explorer's base URL for the chain (``<url>/tx/<hash>``), announced
+            by ``/v1/config`` (None: the dApp shows no links).
+        time_zone: the community's IANA time zone: billing months and days run in it.
     """
 
     cors_origins: list[str] = field(default_factory=lambda: ["http://localhost:3000"])
@@ -48,3 +51,5 @@ class ApiConfig:
     live_channel: str = "enerwise:live"
     stream_ping_seconds: float = 15.0
     response_cache_seconds: float = 0.25
+    explorer_url: str | None = None
+    time_zone: str = "UTC"

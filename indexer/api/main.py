@@ -30,6 +30,7 @@ from indexer.api.routes import (
     auth,
     dapp_config,
     health,
+    household_bill,
     kpi,
     meters,
     operator,
@@ -99,7 +100,9 @@ def create_app(
     )
     app.state.indexer = state
     install_error_handlers(app)
-    for module in (health, slots, accounts, prices, meters, kpi, auth, operator, stream):
+    for module in (
+        health, slots, accounts, household_bill, prices, meters, kpi, auth, operator, stream
+    ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(dapp_config.router)
     if config.static_dir is not None and (config.static_dir / "index.html").is_file():

@@ -1,9 +1,9 @@
 """Session tokens after Sign-In with Ethereum, and the roles they carry.
 
 A session is a short-lived JWT (HS256) naming the address and the roles it held on chain at
-sign-in: ``admin`` (``DEFAULT_ADMIN_ROLE`` on the market or the registry) and ``meter_admin``
-(``METER_ADMIN_ROLE`` on the registry). Roles are read from the contracts' AccessControl, never
-from the client.
+sign-in: ``admin`` (``DEFAULT_ADMIN_ROLE`` on the market or the registry), ``meter_admin``
+(``METER_ADMIN_ROLE`` on the registry) and ``pauser`` (``PAUSER_ROLE`` on the market or the
+registry). Roles are read from the contracts' AccessControl, never from the client.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ class ChainRoles:
             found.add("admin")
         if self.registry.call("hasRole", meter_admin_role, address):
             found.add("meter_admin")
+        pauser_role = bytes.fromhex(str(self.market.call("PAUSER_ROLE"))[2:])
+        if self.market.call("hasRole", pauser_role, address) or self.registry.call(
+            "hasRole", pauser_role, address
+        ):
+            found.add("pauser")
         return frozenset(found)
 
 

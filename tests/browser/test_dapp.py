@@ -10,41 +10,30 @@ never from ``playwright install``. Screenshots land in ``reports/browser/``.
 
 from __future__ import annotations
 
-import json
-import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from hexbytes import HexBytes
-from sqlalchemy import Engine
+from playwright.sync_api import Browser, Page, expect
 
-from chain.local_node import AnvilProcess, free_port, start_anvil
-from chain.paths import REPO_ROOT
-from chain.rpc import JsonRpcClient
-from devchain.sandbox import Sandbox
 from indexer.api import ApiConfig, create_app
-from indexer.db.engine import make_engine
-from indexer.db.migrate import upgrade
-from indexer.ingest import IngestConfig, Ingester, wait_for
-from indexer.live import LocalHub
-from wallet.transactions import TxRequest
+from tests.browser.harness import (
+    CHROMIUM,
+    DAPP_OUT,
+    SCREENSHOTS,
+    Console,
+    PageOptions,
+    Stack,
+    connect,
+    open_page,
+    running_stack,
+)
+from tests.browser.harness import money as money_in
 
 with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClient; still fine
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
-
-CHROMIUM = Path("/usr/bin/chromium")
-DAPP_OUT = REPO_ROOT / "dapp" / "out"
-SCREENSHOTS = REPO_ROOT / "reports" / "browser"
-WALLET_JS = Path(__file__).with_name("wallet.js")
-TOKEN = 10**6  # TestEuro has 6 decimals
-UI_TIMEOUT_MS = 20_000
 
 if not CHROMIUM.exists():
     message = (
@@ -55,162 +44,27 @@ if not CHROMIUM.exists():
     print(message)
     pytest.skip(message, allow_module_level=True)
 
-from playwright.sync_api import (  # noqa: E402  (after the skip: no Chromium, no import cost)
-    Browser,
-    ConsoleMessage,
-    Page,
-    Playwright,
-    expect,
-    sync_playwright,
-)
-
-
-class ServerThread:
-    """uvicorn on a free loopback port, in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        assert wait_for(lambda: self.server.started, timeout=15), "the API did not start"
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-@dataclass
-class Stack:
-    node: AnvilProcess
-    sandbox: Sandbox
-    base_url: str
-    account: str
-    engine: Engine
-
-    def wait_indexed(self, timeout: float = 15) -> None:
-        """Until the ingester reached the chain's head."""
-        head = int(self.sandbox.w3.eth.block_number)
-
-        def caught_up() -> bool:
-            body = httpx.get(f"{self.base_url}/health", timeout=5).json()
-            return (body.get("checkpoint_block") or -1) >= head
-
-        assert wait_for(caught_up, timeout=timeout, interval=0.1), "the indexer fell behind"
-
-    def send_from_wallet(self, request: TxRequest) -> None:
-        """A transaction from the browser wallet's (unlocked) account, outside the browser."""
-        w3 = self.sandbox.w3
-        tx_hash = w3.eth.send_transaction(
-            {"from": self.account, "to": request.to, "data": HexBytes(request.data)}
-        )
-        assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
-
-    def vault_balance(self) -> int:
-        return int(self.sandbox.contracts.market.call("balanceOf", self.account))
+TOKEN = 10**6  # TestEuro has 6 decimals
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, compiled: None) -> Iterator[Stack]:
-    if not (DAPP_OUT / "index.html").is_file():
-        pytest.fail(f"no dApp build at {DAPP_OUT}: run `make dapp`")
-    db = tmp_path_factory.mktemp("browser") / "indexer.sqlite3"
-    engine = make_engine(f"sqlite:///{db}")
-    upgrade(engine)
-    with start_anvil() as node:
-        sandbox = Sandbox.at(node.rpc_url)
-        account = str(list(sandbox.w3.eth.accounts)[9])  # unlocked in anvil: the browser wallet's
-        payment = sandbox.contracts.payment
-        sandbox.admin.transact(payment.request("mint", account, 1_000 * TOKEN))
-        hub = LocalHub()
-        ingester = Ingester(
-            engine,
-            JsonRpcClient(node.rpc_url),
-            sandbox.deployment.addresses,
-            sandbox.deployment.block_number,
-            publisher=hub,
-            config=IngestConfig(poll_interval=0.1),
-        )
-        ingester.sync()
-        stop = threading.Event()
-        runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
-        runner.start()
-        config = ApiConfig(
-            rate_limit_per_minute=0,
-            static_dir=DAPP_OUT,
-            rpc_url=node.rpc_url,
-            stream_ping_seconds=5,
-        )
-        try:
-            with ServerThread(create_app(engine, config, hub=hub)) as server:
-                yield Stack(node, sandbox, f"http://127.0.0.1:{server.port}", account, engine)
-        finally:
-            stop.set()
-            runner.join(5)
-            engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-    yield browser
-    browser.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
-
-
-@dataclass
-class Console:
-    errors: list[str]
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
+) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("browser")) as running:
+        yield running
 
 
 @pytest.fixture
 def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Console]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    wallet = {
-        "rpcUrl": stack.node.rpc_url,
-        "account": stack.account,
-        "chainId": hex(stack.sandbox.deployment.chain_id),
-    }
-    context.add_init_script(WALLET_JS.read_text().replace("__WALLET__", json.dumps(wallet)))
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    page = context.new_page()
-    console = Console(errors=[])
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            console.errors.append(f"{message.text} @ {message.location.get('url', '')}")
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: console.errors.append(f"uncaught: {error}"))
+    context, page, console = open_page(browser, stack, PageOptions())
     yield page, console
     context.close()
 
 
-def connect(page: Page, stack: Stack, path: str = "/trade/") -> None:
-    page.goto(stack.base_url + path)
-    page.get_by_role("button", name="Connect Enerwise Test Wallet").click()
-    expect(page.get_by_test_id("account")).to_have_attribute("title", stack.account)
-
-
 def money(amount: int) -> str:
-    """The dApp's money format (en-US, up to 4 decimals) for base units."""
-    return f"{amount / TOKEN:,.4f}".rstrip("0").rstrip(".") + " tEUR"
+    """The dApp's money format of the 6-decimal test euro, in English."""
+    return money_in(amount)
 
 
 def test_the_server_serves_the_dapp_pages_and_keeps_the_api(stack: Stack) -> None:
@@ -397,13 +251,13 @@ def test_grant_an_agent_see_what_it_did_and_revoke_it(
     )
     assert (budget, max_buy, min_sell) == (TOKEN, 1_200, 100)
     assert expiry > s.dev.now()
-    expect(p.get_by_test_id("agents")).to_contain_text("1 tEUR")
+    expect(p.get_by_test_id("agents")).to_contain_text("1.00 tEUR")
 
     # The agent buys for the owner; the page names it among what agents did.
     slot = s.current_slot() + 1
     agent.sender.transact(s.order_request(stack.account, slot, True, 200, 1_000))
     stack.wait_indexed()
-    done = p.get_by_text(f"placed a buy order of 1 kWh at 0.1 tEUR/kWh for slot {slot}")
+    done = p.get_by_text(f"placed a buy order of 1 kWh at 0.10 tEUR/kWh for slot {slot}")
     expect(done).to_be_visible()
     p.screenshot(path=str(SCREENSHOTS / "agents.png"), full_page=True)
 

@@ -59,14 +59,14 @@ def test_health_reports_the_index_caught_up(world: dict[str, Any]) -> None:
 def test_status_names_the_deployment_and_market_parameters(world: dict[str, Any]) -> None:
     body = world["client"].get("/v1/status").json()
     assert body["market"]["addresses"] == world["chain"].community.deployment.addresses
-    assert body["market"]["tick_size"] == 100
+    assert body["market"]["tick_size"] == "100"  # base units travel as decimal strings
     assert body["timescaledb"] is False
 
 
 def test_the_played_slot_is_listed_as_cleared(world: dict[str, Any]) -> None:
     items = world["client"].get("/v1/slots", params={"status": "cleared"}).json()["items"]
     assert [s["slot"] for s in items] == [world["slot"]]
-    assert items[0]["clearing"]["volume_wh"] == 3_500
+    assert items[0]["clearing"]["volume_wh"] == "3500"
 
 
 def test_no_slot_is_open_after_gate_closure(world: dict[str, Any]) -> None:
@@ -76,7 +76,7 @@ def test_no_slot_is_open_after_gate_closure(world: dict[str, Any]) -> None:
 def test_slot_detail_counts_orders(world: dict[str, Any]) -> None:
     body = world["client"].get(f"/v1/slots/{world['slot']}").json()
     assert body["stats"]["order_count"] == 7
-    assert body["stats"]["minted_wh"] == 5_000
+    assert body["stats"]["minted_wh"] == "5000"
     assert body["gate_closure"] == body["end_time"] + 900
 
 
@@ -109,17 +109,17 @@ def test_a_lowercase_address_is_accepted(world: dict[str, Any]) -> None:
 
 def test_depth_leaves_out_the_cancelled_order(world: dict[str, Any]) -> None:
     body = world["client"].get(f"/v1/slots/{world['slot']}/depth").json()
-    assert body["total_sell_wh"] == 5_000
-    assert body["total_buy_wh"] == 2_500 + 500 + 1_000  # the 700 Wh buy was cancelled
+    assert body["total_sell_wh"] == "5000"
+    assert int(body["total_buy_wh"]) == 2_500 + 500 + 1_000  # the 700 Wh buy was cancelled
     assert body["best_bid_tick"] == 900 and body["best_ask_tick"] == 100
 
 
 def test_fills_of_each_side_add_up_to_the_cleared_volume(world: dict[str, Any]) -> None:
     fills = world["client"].get(f"/v1/slots/{world['slot']}/fills").json()["items"]
-    bought = sum(f["filled_wh"] for f in fills if f["side"] == "buy")
-    sold = sum(f["filled_wh"] for f in fills if f["side"] == "sell")
+    bought = sum(int(f["filled_wh"]) for f in fills if f["side"] == "buy")
+    sold = sum(int(f["filled_wh"]) for f in fills if f["side"] == "sell")
     assert bought == sold == 3_500
-    assert {f["price"] for f in fills} == {102_500}
+    assert {f["price"] for f in fills} == {"102500"}
 
 
 def test_a_cleared_slot_carries_an_etag_and_answers_304_to_it(world: dict[str, Any]) -> None:
@@ -167,8 +167,8 @@ def test_balances_equal_the_market_vault_on_chain(world: dict[str, Any]) -> None
     market = world["chain"].community.contracts.market
     for account in world["accounts"]:
         body = world["client"].get(f"/v1/accounts/{account}/balances").json()
-        assert body["vault_money"] == market.call("balanceOf", account)
-        vault = {e["slot"]: e["vault_wh"] for e in body["energy"]}
+        assert body["vault_money"] == str(market.call("balanceOf", account))
+        vault = {e["slot"]: int(e["vault_wh"]) for e in body["energy"]}
         assert vault.get(world["slot"], 0) == market.call("energyBalanceOf", account, world["slot"])
 
 
@@ -177,20 +177,20 @@ def test_withdrawn_energy_shows_in_the_wallet(world: dict[str, Any]) -> None:
     body = (
         world["client"].get(f"/v1/accounts/{buyer}/balances", params={"slot": world["slot"]}).json()
     )
-    assert body["energy"][0]["wallet_wh"] == 100
+    assert body["energy"][0]["wallet_wh"] == "100"
 
 
 def test_price_history_lists_the_clearing_price(world: dict[str, Any]) -> None:
     items = world["client"].get("/v1/prices").json()["items"]
-    assert [(p["slot"], p["price"]) for p in items] == [(world["slot"], 102_500)]
+    assert [(p["slot"], p["price"]) for p in items] == [(world["slot"], "102500")]
 
 
 def test_hourly_candles_hold_the_slot(world: dict[str, Any]) -> None:
     body = world["client"].get("/v1/prices/ohlc", params={"interval": "hour"}).json()
     assert len(body["candles"]) == 1
     candle = body["candles"][0]
-    assert candle["open"] == candle["close"] == candle["vwap"] == 102_500
-    assert candle["volume_wh"] == 3_500
+    assert candle["open"] == candle["close"] == candle["vwap"] == "102500"
+    assert candle["volume_wh"] == "3500"
 
 
 def test_meters_list_their_readings_with_archive_cids(world: dict[str, Any]) -> None:
@@ -210,11 +210,11 @@ def test_an_unknown_meter_is_a_404(world: dict[str, Any]) -> None:
 
 def test_kpis_compare_the_p2p_price_with_the_tariffs(world: dict[str, Any]) -> None:
     body = world["client"].get("/v1/kpis").json()
-    assert body["traded_wh"] == 3_500
-    assert body["average_price"] == 102_500
-    assert body["buyer_savings"] == 3_500 * (320_000 - 102_500) // 1_000
-    assert body["seller_gain"] == 3_500 * (102_500 - 80_000) // 1_000
-    assert body["local_generation_wh"] == 5_000 and body["local_consumption_wh"] == 600
+    assert body["traded_wh"] == "3500"
+    assert body["average_price"] == "102500"
+    assert body["buyer_savings"] == str(3_500 * (320_000 - 102_500) // 1_000)
+    assert body["seller_gain"] == str(3_500 * (102_500 - 80_000) // 1_000)
+    assert body["local_generation_wh"] == "5000" and body["local_consumption_wh"] == "600"
     assert body["local_coverage_share"] == 1.0
 
 

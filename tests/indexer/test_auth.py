@@ -67,7 +67,7 @@ def login(client: TestClient, key: str) -> str:
 
 def test_the_deployer_signs_in_with_the_roles_it_holds_on_chain(client: TestClient) -> None:
     body = client.post("/v1/auth/login", json=signed_login(client, ADMIN_KEY)).json()
-    assert set(body["roles"]) == {"admin", "meter_admin"}
+    assert set(body["roles"]) == {"admin", "meter_admin", "pauser"}
     session = client.get(
         "/v1/auth/session", headers={"Authorization": f"Bearer {body['token']}"}
     ).json()

@@ -85,3 +85,13 @@ def test_run_on_an_unmigrated_database_is_one_line_of_error(played: Played, tmp_
     assert result.returncode == 1
     assert "enerwise indexer migrate" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_openapi_prints_the_apis_document_without_a_server(tmp_path: Path) -> None:
+    out = tmp_path / "openapi.json"
+    result = enerwise("openapi", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert "/v1/accounts/{address}/bill" in document["paths"]
+    price = document["components"]["schemas"]["OrderPublic"]["properties"]["price"]
+    assert price["type"] == "string" and price["pattern"] == "^-?[0-9]+$"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -22,12 +23,15 @@ from billing.bill import COLUMNS, BillTariffs, compute_bill
 from billing.chain_facts import chain_facts
 from chain.local_node import ANVIL_DEV_KEYS
 from chain.rpc import JsonRpcClient
+from devchain.sandbox import Participant, Sandbox
 from indexer import store
 from indexer.api import ApiConfig, create_app
 from indexer.api.sessions import ChainRoles
 from indexer.billing import grid_tariffs, indexer_bill
 from tests.indexer.conftest import Played
 from tests.indexer.test_auth import DOMAIN, login
+from wallet.signer import LocalKeySigner
+from wallet.transactions import TransactionSender
 
 ADMIN_KEY = ANVIL_DEV_KEYS[0]
 MEMBER_KEY = ANVIL_DEV_KEYS[1]
@@ -40,13 +44,23 @@ class Billed:
     slot: int
     seller: str
     buyer: str
+    keys: dict[str, str]
+    """Private key per household address (they sign in to read their own bills)."""
+
+
+def keyed_participant(s: Sandbox) -> tuple[Participant, str]:
+    """A funded participant whose key the test keeps (``Sandbox.new_participant`` does not)."""
+    key = "0x" + s.random_bytes(32).hex()
+    s.dev.fund(Account.from_key(key).address, 10 * 10**18)
+    sender = TransactionSender(s.w3, LocalKeySigner(key), decode_revert=s.decoder)
+    return Participant(sender), key
 
 
 @pytest.fixture
 def billed(played: Played) -> Billed:
     """``played`` plus a slot with an unclaimed sell, a claimed buy and a redemption."""
     s = played.community
-    seller, buyer = s.new_participant(), s.new_participant()
+    (seller, seller_key), (buyer, buyer_key) = keyed_participant(s), keyed_participant(s)
     meter_s, meter_b = s.register_meters([seller.address, buyer.address], 10_000)
     slot = s.current_slot() + 1
     start, end = s.slot_start(slot), s.slot_start(slot + 1)
@@ -73,7 +87,8 @@ def billed(played: Played) -> Billed:
     )
     month = datetime.fromtimestamp(start, UTC).strftime("%Y-%m")
     assert sell
-    return Billed(played, month, slot, seller.address, buyer.address)
+    keys = {seller.address: seller_key, buyer.address: buyer_key}
+    return Billed(played, month, slot, seller.address, buyer.address, keys)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from billing.bill import month_bounds
 from billing.errors import BillingError
 from operations.admin import Solvency
-from operations.config import _default_tick, load_community, validate_config
+from operations.config import _default_tick, load_community, render_config, validate_config
 from operations.errors import CommunityConfigError, MeterError, OperatorError
 from tests.operations.conftest import ADMIN, METER_ADMIN, Run, init_args
 
@@ -163,6 +163,41 @@ def test_month_bounds_cover_the_calendar_month() -> None:
     start, end = month_bounds("2026-12")
     assert (end - start) == 31 * 86_400
     assert datetime.fromtimestamp(end, UTC) == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_month_bounds_run_in_the_communitys_time_zone() -> None:
+    start, end = month_bounds("2026-12", "Europe/Berlin")  # CET, UTC+1 in winter
+    assert datetime.fromtimestamp(start, UTC) == datetime(2026, 11, 30, 23, tzinfo=UTC)
+    assert datetime.fromtimestamp(end, UTC) == datetime(2026, 12, 31, 23, tzinfo=UTC)
+    with pytest.raises(BillingError, match="time_zone: 'Mars/Olympus' is not an IANA time zone"):
+        month_bounds("2026-12", "Mars/Olympus")
+
+
+def test_the_explorer_and_the_time_zone_are_optional_and_checked(cli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "community.yaml"
+    assert cli(*init_args(path)).exit_code == 0
+    data = yaml.safe_load(path.read_text())
+    plain = validate_config(data)
+    assert plain.chain.explorer_url is None and plain.time_zone == "UTC"
+    data["chain"]["explorer_url"] = "https://explorer.example.org/"
+    data["time_zone"] = "Europe/Berlin"
+    config = validate_config(data)
+    assert config.chain.explorer_url == "https://explorer.example.org"
+    assert config.time_zone == "Europe/Berlin"
+    path.write_text(render_config(config, path.name))
+    assert load_community(path) == config  # init's template keeps both
+    refused = {
+        "time_zone": r"time_zone: 'Europe/Atlantis' is not an IANA time zone",
+        "explorer_url": r"chain.explorer_url: 'ftp://x.org' is not an http\(s\) URL",
+    }
+    for field, message in refused.items():
+        bad = yaml.safe_load(path.read_text())
+        if field == "time_zone":
+            bad["time_zone"] = "Europe/Atlantis"
+        else:
+            bad["chain"]["explorer_url"] = "ftp://x.org"
+        with pytest.raises(CommunityConfigError, match=message):
+            validate_config(bad)
 
 
 def test_solvency_names_every_shortfall() -> None:

@@ -1,50 +1,46 @@
 "use client";
 // Market: live order-book depth of the open slots, clearing-price chart, recent clearings.
 import { useMemo, useState } from "react";
-import { paths, type Depth, type Page, type PricePoint, type Slot } from "@/lib/api";
-import { formatMoney, formatTime, formatWh, openSlots, slotLabel } from "@/lib/format";
+import { unwrap } from "@/lib/api";
+import { openSlots, slotStart } from "@/lib/format";
 import { useApi, useStatus } from "@/lib/hooks";
+import { useI18n } from "@/lib/i18n";
 import { useLive, useRuntime } from "@/lib/runtime";
 import { DepthBars, PriceChart } from "@/components/charts";
-import { Empty, ErrorLine, Loading, Section, inputClass, tableClass, tdClass, thClass } from "@/components/ui";
+import { Empty, ErrorLine, Loading, Section, inputClass, tableClass, tdClass, TableHead } from "@/components/ui";
 
 function DepthView({ slot }: { slot: number }) {
-  const cfg = useRuntime();
-  const depth = useApi<Depth>(paths.depth(slot), 4_000);
-  if (depth.isPending) return <Loading what="the order book" />;
+  const { t, f } = useI18n();
+  const depth = useApi(["depth", slot], (api) => unwrap(api.GET("/v1/slots/{slot}/depth", { params: { path: { slot } } })), 4_000);
+  if (depth.isPending) return <Loading what={t.market.what.book} />;
   if (depth.error) return <ErrorLine error={depth.error} />;
   const d = depth.data;
   return (
     <div className="grid gap-4 md:grid-cols-2" data-testid="depth">
       <table className={tableClass}>
         <caption className="mb-1 text-left text-sm text-slate-600">
-          Order book of slot {slot} ({d.status}): {formatWh(d.total_buy_wh)} bid, {formatWh(d.total_sell_wh)} offered
+          {t.market.bookCaption(slot, t.common.status[d.status] ?? d.status, f.wh(d.total_buy_wh), f.wh(d.total_sell_wh))}
         </caption>
-        <thead>
-          <tr>
-            <th scope="col" className={thClass}>Price per kWh</th>
-            <th scope="col" className={thClass}>Buy</th>
-            <th scope="col" className={thClass}>Sell</th>
-          </tr>
-        </thead>
+        <TableHead columns={[t.market.pricePerKwh, t.market.buy, t.market.sell]} />
         <tbody>
           {[...d.levels]
             .sort((a, b) => b.tick - a.tick)
             .map((level) => (
               <tr key={level.tick} data-testid="depth-level" data-tick={level.tick}>
-                <td className={tdClass}>{formatMoney(cfg, level.price)}</td>
-                <td className={tdClass}>{level.buy_wh ? formatWh(level.buy_wh) : "–"}</td>
-                <td className={tdClass}>{level.sell_wh ? formatWh(level.sell_wh) : "–"}</td>
+                <td className={tdClass}>{f.money(level.price)}</td>
+                <td className={tdClass}>{level.buy_wh !== "0" ? f.wh(level.buy_wh) : t.common.none}</td>
+                <td className={tdClass}>{level.sell_wh !== "0" ? f.wh(level.sell_wh) : t.common.none}</td>
               </tr>
             ))}
         </tbody>
       </table>
-      {d.levels.length > 0 ? <DepthBars levels={d.levels} cfg={cfg} /> : <Empty>The book is empty.</Empty>}
+      {d.levels.length > 0 ? <DepthBars levels={d.levels} /> : <Empty>{t.market.emptyBook}</Empty>}
     </div>
   );
 }
 
 function LiveEvents() {
+  const { t } = useI18n();
   const live = useLive();
   return (
     <div>
@@ -53,15 +49,15 @@ function LiveEvents() {
           aria-hidden="true"
           className={`mr-2 inline-block h-2 w-2 rounded-full ${live.connected ? "bg-emerald-500" : "bg-slate-400"}`}
         />
-        <span data-testid="live-state">{live.connected ? "Live feed connected" : "Live feed not connected"}</span>
+        <span data-testid="live-state">{live.connected ? t.market.liveOn : t.market.liveOff}</span>
       </p>
       {live.events.length === 0 ? (
-        <Empty>No events since you opened the page.</Empty>
+        <Empty>{t.market.noEvents}</Empty>
       ) : (
         <ul aria-live="polite" className="flex flex-col gap-1 text-xs">
           {live.events.map((e) => (
             <li key={`${e.tx_hash}-${e.log_index}`} className="font-mono">
-              block {e.block_number}: {e.name}
+              {t.market.eventLine(e.block_number, e.name)}
             </li>
           ))}
         </ul>
@@ -72,10 +68,11 @@ function LiveEvents() {
 
 export default function MarketPage() {
   const cfg = useRuntime();
+  const { t, f } = useI18n();
   const status = useStatus();
-  const open = useApi<Page<Slot>>(paths.slots("open"), 5_000);
-  const cleared = useApi<Page<Slot>>(paths.slots("cleared", 20), 10_000);
-  const prices = useApi<Page<PricePoint>>(paths.prices(), 10_000);
+  const open = useApi(["slots", "open"], (api) => unwrap(api.GET("/v1/slots", { params: { query: { status: "open", limit: 50 } } })), 5_000);
+  const cleared = useApi(["slots", "cleared", 20], (api) => unwrap(api.GET("/v1/slots", { params: { query: { status: "cleared", limit: 20 } } })), 10_000);
+  const prices = useApi(["prices"], (api) => unwrap(api.GET("/v1/prices", { params: { query: { limit: 200 } } })), 10_000);
   const [chosen, setChosen] = useState<number | null>(null);
 
   const slots = useMemo(() => {
@@ -90,77 +87,61 @@ export default function MarketPage() {
 
   return (
     <>
-      <h1 className="text-2xl font-bold">Market</h1>
-      <Section title="Order book">
+      <h1 className="text-2xl font-bold">{t.market.title}</h1>
+      <Section title={t.market.orderBook} id="order-book">
         {status.error ? <ErrorLine error={status.error} /> : null}
         {slot === null ? (
-          <Loading what="open slots" />
+          <Loading what={t.market.what.slots} />
         ) : (
           <div className="flex flex-col gap-3">
             <div className="max-w-xs">
               <label htmlFor="depth-slot" className="text-sm font-medium text-slate-700">
-                Delivery slot
+                {t.market.deliverySlot}
               </label>
-              <select
-                id="depth-slot"
-                className={inputClass}
-                value={slot}
-                onChange={(e) => setChosen(Number(e.target.value))}
-              >
+              <select id="depth-slot" className={inputClass} value={slot} onChange={(e) => setChosen(Number(e.target.value))}>
                 {(slots.includes(slot) ? slots : [slot, ...slots]).map((s) => (
                   <option key={s} value={s}>
-                    {slotLabel(cfg.market, s)}
+                    {t.common.slotLabel(s, f.clock(slotStart(cfg.market, s)))}
                   </option>
                 ))}
               </select>
             </div>
-            {activeSlots.includes(slot) ? (
-              <DepthView slot={slot} />
-            ) : (
-              <Empty>No orders for slot {slot} yet.</Empty>
-            )}
+            {activeSlots.includes(slot) ? <DepthView slot={slot} /> : <Empty>{t.market.noOrders(slot)}</Empty>}
           </div>
         )}
       </Section>
       <div className="grid gap-4 md:grid-cols-2">
-        <Section title="Clearing prices">
+        <Section title={t.market.prices} id="prices">
           {prices.isPending ? (
-            <Loading what="prices" />
+            <Loading what={t.market.what.prices} />
           ) : prices.data && prices.data.items.length > 0 ? (
-            <PriceChart points={prices.data.items} cfg={cfg} />
+            <PriceChart points={prices.data.items} />
           ) : (
-            <Empty>No slot has cleared with trades yet.</Empty>
+            <Empty>{t.market.noPrices}</Empty>
           )}
         </Section>
-        <Section title="Live events">
+        <Section title={t.market.live} id="live">
           <LiveEvents />
         </Section>
       </div>
-      <Section title="Recent clearings">
+      <Section title={t.market.clearings} id="clearings">
         {cleared.isPending ? (
-          <Loading what="clearings" />
+          <Loading what={t.market.what.clearings} />
         ) : !cleared.data || cleared.data.items.length === 0 ? (
-          <Empty>No slot cleared yet.</Empty>
+          <Empty>{t.market.noClearings}</Empty>
         ) : (
           <div className="overflow-x-auto">
             <table className={tableClass} data-testid="clearings">
-              <thead>
-                <tr>
-                  <th scope="col" className={thClass}>Slot</th>
-                  <th scope="col" className={thClass}>Delivery</th>
-                  <th scope="col" className={thClass}>Price per kWh</th>
-                  <th scope="col" className={thClass}>Volume</th>
-                </tr>
-              </thead>
+              <TableHead columns={[t.common.slot, t.market.delivery, t.market.pricePerKwh, t.market.volume]} />
               <tbody>
                 {cleared.data.items.map((s) => (
                   <tr key={s.slot}>
                     <td className={tdClass}>{s.slot}</td>
-                    <td className={tdClass}>{formatTime(s.start_time)}</td>
+                    <td className={tdClass}>{f.time(s.start_time)}</td>
                     <td className={tdClass}>
-                      {s.clearing && s.clearing.volume_wh > 0 ? formatMoney(cfg, s.clearing.price) : "no trade"}
+                      {s.clearing && s.clearing.volume_wh !== "0" ? f.money(s.clearing.price) : t.market.noTrade}
                     </td>
-                    <td className={tdClass}>{formatWh(s.clearing?.volume_wh ?? 0)}</td>
+                    <td className={tdClass}>{f.wh(s.clearing?.volume_wh ?? 0)}</td>
                   </tr>
                 ))}
               </tbody>

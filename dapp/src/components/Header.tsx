@@ -1,24 +1,58 @@
 "use client";
-// Navigation and the wallet: connect an injected wallet (EIP-1193 / EIP-6963), switch to the
-// deployment's chain, disconnect.
+// Navigation, language, the wallet (connect an injected wallet through EIP-1193 / EIP-6963,
+// switch to the deployment's chain, disconnect) and Sign-In with Ethereum.
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useConnect, useConnection, useConnectors, useDisconnect, useSwitchChain } from "wagmi";
 import { useRuntime } from "@/lib/runtime";
 import { explainError } from "@/lib/errors";
 import { shortAddress } from "@/lib/format";
+import { setLang, useI18n, type Lang } from "@/lib/i18n";
+import { useSession } from "@/lib/session";
 import { buttonClass, secondaryButtonClass } from "./ui";
 
 const PAGES = [
-  { href: "/", label: "Market" },
-  { href: "/trade/", label: "Trade" },
-  { href: "/energy/", label: "My energy" },
-  { href: "/agents/", label: "Agents" },
-  { href: "/operator/", label: "Operator" },
+  { href: "/", key: "market" },
+  { href: "/trade/", key: "trade" },
+  { href: "/energy/", key: "energy" },
+  { href: "/bill/", key: "bill" },
+  { href: "/history/", key: "history" },
+  { href: "/agents/", key: "agents" },
+  { href: "/operator/", key: "operator" },
 ] as const;
+
+function SignIn() {
+  const { t } = useI18n();
+  const { session, busy, error, signIn, signOut } = useSession();
+  return (
+    <>
+      {session ? (
+        <>
+          <span data-testid="session" className="rounded bg-emerald-50 px-2 py-0.5 text-emerald-800">
+            {t.session.signedIn(session.roles.map((r) => t.session.roles[r] ?? r).join(", "))}
+          </span>
+          <button type="button" className={secondaryButtonClass} onClick={signOut}>
+            {t.session.signOut}
+          </button>
+        </>
+      ) : (
+        <button type="button" className={buttonClass} disabled={busy} onClick={() => void signIn()}>
+          {busy ? t.session.signingIn : t.session.signIn}
+        </button>
+      )}
+      {error ? (
+        <span role="alert" data-testid="session-error" className="basis-full text-red-700">
+          {error}
+        </span>
+      ) : null}
+    </>
+  );
+}
 
 function Wallet() {
   const cfg = useRuntime();
+  const i18n = useI18n();
+  const { t } = i18n;
   const connection = useConnection();
   const connectors = useConnectors();
   const connect = useConnect();
@@ -40,7 +74,7 @@ function Wallet() {
         {wrongChain ? (
           <>
             <span role="alert" className="text-amber-800">
-              Wrong network (chain {connection.chainId}).
+              {t.wallet.wrongNetwork(connection.chainId ?? 0)}
             </span>
             <button
               type="button"
@@ -48,18 +82,19 @@ function Wallet() {
               onClick={() => switchChain.mutate({ chainId: cfg.chainId })}
               disabled={switchChain.isPending}
             >
-              Switch to chain {cfg.chainId}
+              {t.wallet.switchTo(cfg.chainId)}
             </button>
           </>
         ) : (
-          <span className="rounded bg-emerald-50 px-2 py-0.5 text-emerald-800">chain {cfg.chainId}</span>
+          <span className="rounded bg-emerald-50 px-2 py-0.5 text-emerald-800">{t.wallet.chain(cfg.chainId)}</span>
         )}
+        <SignIn />
         <button type="button" className={secondaryButtonClass} onClick={() => disconnect.mutate({})}>
-          Disconnect
+          {t.wallet.disconnect}
         </button>
         {switchChain.error ? (
           <span role="alert" className="text-red-700">
-            {explainError(switchChain.error, cfg)}
+            {explainError(switchChain.error, i18n)}
           </span>
         ) : null}
       </div>
@@ -67,7 +102,7 @@ function Wallet() {
   }
   return (
     <div className="flex flex-wrap items-center gap-2 text-sm">
-      {offered.length === 0 ? <span className="text-slate-600">No browser wallet found.</span> : null}
+      {offered.length === 0 ? <span className="text-slate-600">{t.wallet.none}</span> : null}
       {offered.map((connector) => (
         <button
           key={connector.uid}
@@ -76,29 +111,52 @@ function Wallet() {
           disabled={connect.isPending}
           onClick={() => connect.mutate({ connector, chainId: cfg.chainId })}
         >
-          Connect {connector.id === "injected" ? "browser wallet" : connector.name}
+          {t.wallet.connect(connector.id === "injected" ? t.wallet.browserWallet : connector.name)}
         </button>
       ))}
       {connect.error ? (
         <span role="alert" className="text-red-700">
-          {explainError(connect.error, cfg)}
+          {explainError(connect.error, i18n)}
         </span>
       ) : null}
     </div>
   );
 }
 
+function LanguageSwitch() {
+  const { t, lang } = useI18n();
+  return (
+    <label className="flex items-center gap-1 text-sm text-slate-700">
+      <span className="sr-only">{t.app.language}</span>
+      <select
+        aria-label={t.app.language}
+        className="rounded border border-slate-300 bg-white px-1 py-0.5"
+        value={lang}
+        onChange={(e) => setLang(e.target.value as Lang)}
+      >
+        <option value="de" lang="de">
+          Deutsch
+        </option>
+        <option value="en" lang="en">
+          English
+        </option>
+      </select>
+    </label>
+  );
+}
+
 export function Header() {
+  const { t } = useI18n();
   const pathname = usePathname();
   const current = pathname.endsWith("/") ? pathname : `${pathname}/`;
   return (
     <header className="border-b border-slate-200 bg-white">
-      <div className="mx-auto flex max-w-6xl flex-col gap-3 px-4 py-3 md:flex-row md:items-center md:justify-between">
-        <div className="flex flex-wrap items-center gap-4">
+      <div className="mx-auto flex max-w-6xl flex-col gap-3 px-4 py-3 lg:flex-row lg:items-center lg:justify-between">
+        <div className="flex flex-wrap items-center gap-3">
           <Link href="/" className="text-lg font-bold text-emerald-800">
-            Enerwise
+            {t.app.title}
           </Link>
-          <nav aria-label="Main">
+          <nav aria-label={t.nav.main}>
             <ul className="flex flex-wrap gap-1">
               {PAGES.map((page) => (
                 <li key={page.href}>
@@ -107,12 +165,13 @@ export function Header() {
                     aria-current={current === page.href ? "page" : undefined}
                     className="rounded px-2 py-1 text-sm text-slate-700 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-emerald-500 aria-[current=page]:bg-emerald-100 aria-[current=page]:text-emerald-900"
                   >
-                    {page.label}
+                    {t.nav[page.key]}
                   </Link>
                 </li>
               ))}
             </ul>
           </nav>
+          <LanguageSwitch />
         </div>
         <Wallet />
       </div>
@@ -122,11 +181,20 @@ export function Header() {
 
 /** Shown instead of a page's wallet parts until a wallet is connected on the right chain. */
 export function ConnectPrompt({ wrongChain }: { wrongChain: boolean }) {
+  const { t } = useI18n();
   return (
     <p className="rounded border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
-      {wrongChain
-        ? "Your wallet is on another network: switch to the market's chain (button at the top)."
-        : "Connect a browser wallet (button at the top) to use this page."}
+      {wrongChain ? t.wallet.wrongChainPrompt : t.wallet.connectPrompt}
+    </p>
+  );
+}
+
+/** Shown instead of a page's signed-in parts until the user signed in. */
+export function SignInPrompt({ text }: { text?: string }) {
+  const { t } = useI18n();
+  return (
+    <p data-testid="sign-in-prompt" className="rounded border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
+      {text ?? t.session.prompt}
     </p>
   );
 }

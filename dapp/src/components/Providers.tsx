@@ -6,7 +6,10 @@ import { QueryClient, QueryClientProvider, useQueryClient } from "@tanstack/reac
 import { WagmiProvider, type Config } from "wagmi";
 import { createPublicClient, http } from "viem";
 import { paymentTokenAbi } from "@/generated/abis";
+import { ApiError } from "@/lib/api";
 import { fetchConfig, type RuntimeConfig } from "@/lib/config";
+import { useLang, useMessages } from "@/lib/i18n";
+import { SessionProvider } from "@/lib/session";
 import { deploymentChain, makeWagmiConfig } from "@/lib/wagmi";
 import { LiveContext, RuntimeContext, type LiveEvent, type LiveState } from "@/lib/runtime";
 
@@ -65,8 +68,22 @@ function LiveFeed({ cfg, children }: { cfg: RuntimeConfig; children: ReactNode }
 
 export function Providers({ children }: { children: ReactNode }) {
   const [loaded, setLoaded] = useState<Loaded>(null);
+  const lang = useLang();
+  const t = useMessages();
+  useEffect(() => {
+    document.documentElement.lang = lang;
+  }, [lang]);
   const queryClient = useMemo(
-    () => new QueryClient({ defaultOptions: { queries: { retry: 1, staleTime: 1_000 } } }),
+    () =>
+      new QueryClient({
+        defaultOptions: {
+          queries: {
+            // An API answer of 4xx is final (no data, not signed in): only retry the rest once.
+            retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 1,
+            staleTime: 1_000,
+          },
+        },
+      }),
     [],
   );
   useEffect(() => {
@@ -83,14 +100,14 @@ export function Providers({ children }: { children: ReactNode }) {
   if (loaded === null) {
     return (
       <p role="status" className="p-8 text-slate-600">
-        Loading the market configuration…
+        {t.app.loadingConfig}
       </p>
     );
   }
   if ("error" in loaded) {
     return (
       <div role="alert" className="m-8 rounded border border-red-300 bg-red-50 p-4 text-red-800">
-        <p className="font-semibold">The dApp cannot start.</p>
+        <p className="font-semibold">{t.app.cannotStart}</p>
         <p>{loaded.error}</p>
       </div>
     );
@@ -99,7 +116,9 @@ export function Providers({ children }: { children: ReactNode }) {
     <RuntimeContext.Provider value={loaded.cfg}>
       <WagmiProvider config={loaded.wagmi}>
         <QueryClientProvider client={queryClient}>
-          <LiveFeed cfg={loaded.cfg}>{children}</LiveFeed>
+          <LiveFeed cfg={loaded.cfg}>
+            <SessionProvider>{children}</SessionProvider>
+          </LiveFeed>
         </QueryClientProvider>
       </WagmiProvider>
     </RuntimeContext.Provider>

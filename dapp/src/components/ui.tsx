@@ -1,7 +1,10 @@
 "use client";
 // Small shared pieces: sections, status lines, tables, form fields.
 import type { ReactNode } from "react";
+import { shortAddress } from "@/lib/format";
 import type { TxState } from "@/lib/hooks";
+import { useI18n } from "@/lib/i18n";
+import { useRuntime } from "@/lib/runtime";
 
 export function Section({ title, children, id }: { title: string; children: ReactNode; id?: string }) {
   const headingId = `${id ?? title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-heading`;
@@ -12,6 +15,31 @@ export function Section({ title, children, id }: { title: string; children: Reac
       </h2>
       {children}
     </section>
+  );
+}
+
+/** A transaction hash: a link to the chain's explorer when the deployment names one. */
+export function TxLink({ hash }: { hash: string }) {
+  const cfg = useRuntime();
+  const { t } = useI18n();
+  const text = shortAddress(hash);
+  if (!cfg.explorerUrl) {
+    return (
+      <span className="font-mono text-xs" title={hash}>
+        {text}
+      </span>
+    );
+  }
+  return (
+    <a
+      href={`${cfg.explorerUrl}/tx/${hash}`}
+      target="_blank"
+      rel="noopener noreferrer"
+      title={`${hash} (${t.tx.viewOnExplorer})`}
+      className="font-mono text-xs text-emerald-800 underline hover:text-emerald-950"
+    >
+      {text}
+    </a>
   );
 }
 
@@ -27,14 +55,22 @@ export function TxStatus({ state }: { state: TxState }) {
           {state.message}
         </p>
       ) : null}
+      {state.hashes.length > 0 && !state.busy ? (
+        <p className="mt-1 flex flex-wrap gap-2" data-testid="tx-links">
+          {state.hashes.map((hash) => (
+            <TxLink key={hash} hash={hash} />
+          ))}
+        </p>
+      ) : null}
     </div>
   );
 }
 
 export function Loading({ what }: { what: string }) {
+  const { t } = useI18n();
   return (
     <p role="status" className="text-sm text-slate-500">
-      Loading {what}…
+      {t.common.loading(what)}
     </p>
   );
 }
@@ -49,6 +85,27 @@ export function ErrorLine({ error }: { error: unknown }) {
 
 export function Empty({ children }: { children: ReactNode }) {
   return <p className="text-sm text-slate-500">{children}</p>;
+}
+
+/** A table's header row: one column per label, and an unlabelled actions column (its name
+ * for screen readers only) when `actions` is given. */
+export function TableHead({ columns, actions }: { columns: readonly ReactNode[]; actions?: string }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((label, i) => (
+          <th key={i} scope="col" className={thClass}>
+            {label}
+          </th>
+        ))}
+        {actions !== undefined ? (
+          <th scope="col" className={thClass}>
+            <span className="sr-only">{actions}</span>
+          </th>
+        ) : null}
+      </tr>
+    </thead>
+  );
 }
 
 export const inputClass =

@@ -1,35 +1,20 @@
 // Runtime configuration: asked from the indexer API at start (GET /v1/config), so one static
 // build serves any deployment. NEXT_PUBLIC_ENERWISE_API points a dev server at another API.
+import type { Schemas } from "./api";
 
+/** The market's parameters; money in payment base units and Wh as bigint. */
 export interface MarketParams {
-  chain_id: number;
-  addresses: Record<string, string>;
+  chainId: number;
   epoch: number;
-  slot_seconds: number;
-  price_floor: number;
-  tick_size: number;
-  max_tick: number;
-  settlement_seconds: number;
-  open_ahead_seconds: number;
-  min_order_wh: number;
-  fee_bps: number;
+  slotSeconds: number;
+  priceFloor: bigint;
+  tickSize: bigint;
+  maxTick: number;
+  settlementSeconds: number;
+  openAheadSeconds: number;
+  minOrderWh: bigint;
+  feeBps: number;
   treasury: string;
-}
-
-export interface PaymentTokenInfo {
-  address: string;
-  symbol: string | null;
-  decimals: number | null;
-}
-
-export interface DappConfigResponse {
-  chain_id: number;
-  rpc_url: string | null;
-  deployment_block: number;
-  market: MarketParams;
-  payment_token: PaymentTokenInfo;
-  api_base: string;
-  stream_path: string;
 }
 
 /** The configuration the app runs with: every field resolved. */
@@ -48,6 +33,10 @@ export interface RuntimeConfig {
     paymentToken: `0x${string}`;
   };
   token: { symbol: string; decimals: number };
+  /** Block explorer base URL (a transaction is at `${explorerUrl}/tx/${hash}`), or null. */
+  explorerUrl: string | null;
+  /** The community's IANA time zone: bills run by its months and days. */
+  timeZone: string;
 }
 
 export function configuredApiBase(): string {
@@ -62,9 +51,26 @@ function hexAddress(value: string | undefined, name: string): `0x${string}` {
   return value as `0x${string}`;
 }
 
-/** GET /v1/config; token symbol/decimals may still be null (read from the chain then). */
+export function marketParams(m: Schemas["StatusPublic"]["market"]): MarketParams {
+  return {
+    chainId: m.chain_id,
+    epoch: m.epoch,
+    slotSeconds: m.slot_seconds,
+    priceFloor: BigInt(m.price_floor),
+    tickSize: BigInt(m.tick_size),
+    maxTick: m.max_tick,
+    settlementSeconds: m.settlement_seconds,
+    openAheadSeconds: m.open_ahead_seconds,
+    minOrderWh: BigInt(m.min_order_wh),
+    feeBps: m.fee_bps,
+    treasury: m.treasury,
+  };
+}
+
+/** The parts of the configuration that need the API; the dApp's own errors are in English
+ * here and shown as they are (the app has no language before its configuration loads). */
 export async function fetchConfig(signal?: AbortSignal): Promise<{
-  raw: DappConfigResponse;
+  raw: Schemas["DappConfigPublic"];
   partial: Omit<RuntimeConfig, "token">;
 }> {
   const base = configuredApiBase();
@@ -77,7 +83,7 @@ export async function fetchConfig(signal?: AbortSignal): Promise<{
         : `The API answered ${response.status} to /v1/config ${detail.slice(0, 200)}`,
     );
   }
-  const raw = (await response.json()) as DappConfigResponse;
+  const raw = (await response.json()) as Schemas["DappConfigPublic"];
   if (raw.rpc_url === null) {
     throw new Error("The API announces no JSON-RPC URL for browsers (set the API's rpc_url).");
   }
@@ -90,13 +96,15 @@ export async function fetchConfig(signal?: AbortSignal): Promise<{
       deploymentBlock: BigInt(raw.deployment_block),
       apiBase: raw.api_base ? raw.api_base.replace(/\/+$/, "") : base,
       streamPath: raw.stream_path,
-      market: raw.market,
+      market: marketParams(raw.market),
       addresses: {
         market: hexAddress(a["market"], "market"),
         energyToken: hexAddress(a["energy_token"], "energy token"),
         registry: hexAddress(a["registry"], "registry"),
         paymentToken: hexAddress(a["payment_token"], "payment token"),
       },
+      explorerUrl: raw.explorer_url ? raw.explorer_url.replace(/\/+$/, "") : null,
+      timeZone: raw.time_zone,
     },
   };
 }

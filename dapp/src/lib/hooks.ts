@@ -5,32 +5,37 @@ import { useQuery, useQueryClient, type UseQueryResult } from "@tanstack/react-q
 import { useConfig, useConnection } from "wagmi";
 import { getPublicClient, getWalletClient } from "wagmi/actions";
 import type { Abi, PublicClient, TransactionReceipt } from "viem";
-import { getJson, paths, type Status } from "./api";
+import { unwrap, type ApiClient, type Status } from "./api";
 import { explainError } from "./errors";
-import { useRuntime } from "./runtime";
+import { useI18n } from "./i18n";
+import { useApiClient, useRuntime } from "./runtime";
 
-/** GET `path` from the indexer API (null: disabled); refreshed by the live feed. */
-export function useApi<T>(path: string | null, refetchMs = 5_000): UseQueryResult<T> {
-  const cfg = useRuntime();
+/** A read of the indexer API under ["api", ...key] (null: disabled); refreshed by the live feed. */
+export function useApi<T>(
+  key: readonly unknown[] | null,
+  read: (api: ApiClient) => Promise<T>,
+  refetchMs: number | false = 5_000,
+): UseQueryResult<T> {
+  const api = useApiClient();
   return useQuery({
-    queryKey: ["api", path],
-    queryFn: () => getJson<T>(cfg.apiBase, path as string),
-    enabled: path !== null,
+    queryKey: ["api", ...(key ?? ["disabled"])],
+    queryFn: () => read(api),
+    enabled: key !== null,
     refetchInterval: refetchMs,
   });
 }
 
 export function useStatus(): UseQueryResult<Status> {
-  return useApi<Status>(paths.status(), 3_000);
+  return useApi(["status"], (api) => unwrap(api.GET("/v1/status")), 3_000);
 }
 
 /** The connected account when it is on the deployment's chain, else null. */
-export function useAccount(): { address: `0x${string}` | null; wrongChain: boolean } {
+export function useAccount(): { address: `0x${string}` | null; wrongChain: boolean; chainId: number | undefined } {
   const cfg = useRuntime();
   const connection = useConnection();
-  if (!connection.isConnected || !connection.address) return { address: null, wrongChain: false };
-  if (connection.chainId !== cfg.chainId) return { address: null, wrongChain: true };
-  return { address: connection.address, wrongChain: false };
+  if (!connection.isConnected || !connection.address) return { address: null, wrongChain: false, chainId: undefined };
+  if (connection.chainId !== cfg.chainId) return { address: null, wrongChain: true, chainId: connection.chainId };
+  return { address: connection.address, wrongChain: false, chainId: connection.chainId };
 }
 
 export function usePublicClient(): PublicClient {
@@ -67,7 +72,11 @@ export interface TxState {
   label: string | null;
   message: string | null;
   error: string | null;
+  /** Hashes of the transactions this run sent (explorer links). */
+  hashes: `0x${string}`[];
 }
+
+const IDLE: TxState = { busy: false, label: null, message: null, error: null, hashes: [] };
 
 /**
  * Sends contract calls from the connected wallet, one after the other: each is simulated first
@@ -80,21 +89,23 @@ export function useTransact(): {
   fail: (message: string) => void;
 } {
   const cfg = useRuntime();
+  const i18n = useI18n();
+  const { t } = i18n;
   const config = useConfig();
   const queryClient = useQueryClient();
-  const [state, setState] = useState<TxState>({ busy: false, label: null, message: null, error: null });
+  const [state, setState] = useState<TxState>(IDLE);
 
   const run = useCallback(
     async (label: string, calls: ContractCall[]) => {
-      setState({ busy: true, label, message: `${label}: waiting for the wallet…`, error: null });
+      setState({ ...IDLE, busy: true, label, message: t.tx.waitingWallet(label) });
       const receipts: TransactionReceipt[] = [];
       try {
         const publicClient = getPublicClient(config);
         if (!publicClient) throw new Error("no public client for the deployment's chain");
         const wallet = await getWalletClient(config, { chainId: cfg.chainId });
         for (const [index, call] of calls.entries()) {
-          const step = calls.length > 1 ? ` (step ${index + 1} of ${calls.length}: ${call.functionName})` : "";
-          setState((s) => ({ ...s, message: `${label}${step}: check and sign in your wallet…` }));
+          const step = calls.length > 1 ? t.tx.step(index + 1, calls.length, call.functionName) : "";
+          setState((s) => ({ ...s, message: t.tx.sign(label, step) }));
           const { request } = await publicClient.simulateContract({
             address: call.address,
             abi: call.abi,
@@ -103,26 +114,23 @@ export function useTransact(): {
             account: wallet.account,
           });
           const hash = await wallet.writeContract(request);
-          setState((s) => ({ ...s, message: `${label}${step}: waiting for the block…` }));
+          setState((s) => ({ ...s, hashes: [...s.hashes, hash], message: t.tx.waitingBlock(label, step) }));
           const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 250 });
-          if (receipt.status !== "success") throw new Error(`the transaction ${hash} reverted`);
+          if (receipt.status !== "success") throw new Error(t.tx.reverted(hash));
           receipts.push(receipt);
         }
-        setState({ busy: false, label, message: `${label}: done.`, error: null });
+        setState((s) => ({ ...s, busy: false, message: t.tx.done(label), error: null }));
         return receipts;
       } catch (error) {
-        setState({ busy: false, label, message: null, error: explainError(error, cfg) });
+        setState((s) => ({ ...s, busy: false, message: null, error: explainError(error, i18n) }));
         return null;
       } finally {
         await queryClient.invalidateQueries();
       }
     },
-    [cfg, config, queryClient],
+    [cfg, config, queryClient, i18n, t],
   );
-  const reset = useCallback(() => setState({ busy: false, label: null, message: null, error: null }), []);
-  const fail = useCallback(
-    (message: string) => setState({ busy: false, label: null, message: null, error: message }),
-    [],
-  );
+  const reset = useCallback(() => setState(IDLE), []);
+  const fail = useCallback((message: string) => setState({ ...IDLE, error: message }), []);
   return { state, run, reset, fail };
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Response
+from pydantic import Field
 from sqlalchemy import Connection
 
 from chain.artifacts import load_artifact
@@ -19,7 +20,7 @@ from chain.rpc import JsonRpcClient
 from indexer import store
 from indexer.api.deps import ConnDep, InfoDep, StateDep
 from indexer.api.schemas.common import ERRORS, ApiModel
-from indexer.market_info import MarketInfo
+from indexer.api.schemas.status import MarketPublic
 
 logger = logging.getLogger(__name__)
 
@@ -36,10 +37,17 @@ class DappConfigPublic(ApiModel):
     chain_id: int
     rpc_url: str | None
     deployment_block: int
-    market: MarketInfo
+    market: MarketPublic
     payment_token: PaymentTokenPublic
     api_base: str
     stream_path: str
+    explorer_url: str | None = Field(
+        description="Block explorer base URL: a transaction is at `<explorer_url>/tx/<hash>` "
+        "(null: the chain has none configured)."
+    )
+    time_zone: str = Field(
+        description="The community's IANA time zone: billing months and days run in it."
+    )
 
 
 _TOKEN_FACTS: dict[tuple[str, str], tuple[str, int]] = {}
@@ -93,4 +101,6 @@ def dapp_config(
         payment_token=PaymentTokenPublic(address=token, symbol=symbol, decimals=decimals),
         api_base=config.public_api_base,
         stream_path="/v1/stream",
+        explorer_url=config.explorer_url,
+        time_zone=config.time_zone,
     )

@@ -4,7 +4,8 @@
 ``enerwise operator billing`` prints, computed by the same code
 (:func:`billing.bill.compute_bill`) from the indexer's tables (:mod:`indexer.billing`) instead of
 the chain's events. Tariffs are the ones the market's price grid encodes (floor = feed-in tariff,
-top = retail tariff, as ``enerwise operator init`` builds it). When the API knows a node
+top = retail tariff, as ``enerwise operator init`` builds it); months run in the community's
+time zone (``ApiConfig.time_zone``). When the API knows a node
 (``rpc_url``) the payment token's decimals and the energy token's supply per slot are read
 from the chain, so the reconciliation is against the chain; otherwise the supply comes from the
 indexed transfers (``supply_source: index``) and the decimals default to 6.
@@ -40,13 +41,13 @@ MonthQuery = Annotated[
     str,
     Query(
         pattern=r"^\d{4}-\d{2}$",
-        description="Calendar month (UTC) of the delivery slots, YYYY-MM.",
+        description="Calendar month of the delivery slots in the community's time zone, YYYY-MM.",
         examples=["2026-11"],
     ),
 ]
 
 
-def _chain_readers(rpc_url: str | None, info: MarketInfo) -> tuple[int, SupplyReader | None]:
+def chain_readers(rpc_url: str | None, info: MarketInfo) -> tuple[int, SupplyReader | None]:
     """The payment token's decimals and a supply reader, from the node when there is one."""
     if rpc_url is None:
         return DEFAULT_DECIMALS, None
@@ -96,9 +97,16 @@ def billing(
     sold with money paid and received, fees, tokens redeemed, grid remainder at the tariffs.
     A month without data is a 404 ``no_billing_data``.
     """
-    decimals, supply = _chain_readers(state.config.rpc_url, info)
+    decimals, supply = chain_readers(state.config.rpc_url, info)
     try:
-        bill = indexer_bill(conn, info, month, grid_tariffs(info, decimals), supply=supply)
+        bill = indexer_bill(
+            conn,
+            info,
+            month,
+            grid_tariffs(info, decimals),
+            supply=supply,
+            time_zone=state.config.time_zone,
+        )
     except BillingError as exc:
         message = str(exc)
         if message.startswith("month:"):

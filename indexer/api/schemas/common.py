@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 T = TypeVar("T")
+
+
+UNITS_SCHEMA: dict[str, Any] = {"type": "string", "pattern": "^-?[0-9]+$", "examples": ["1000000"]}
+Units = Annotated[
+    int,
+    PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema(UNITS_SCHEMA, mode="serialization"),
+]
+"""A token amount in base units: payment-token base units (money, prices per kWh) or Wh (the
+energy token's unit). Integers inside, a decimal string in JSON, so that no client loses
+precision (an 18-decimal token's euro is 10^18 units, beyond JavaScript's 2^53)."""
 
 
 class ApiModel(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from indexer.api.deps import checksum_address
-from indexer.api.schemas.common import ApiModel
+from indexer.api.schemas.common import ApiModel, Units
 
 
 class MeterPublic(ApiModel):
@@ -28,8 +28,8 @@ class ReadingPublic(ApiModel):
     seq: int
     reading_time: int
     slot: int | None = Field(description="Slot the deltas were attributed to (null: none).")
-    import_delta_wh: int
-    export_delta_wh: int
+    import_delta_wh: Units
+    export_delta_wh: Units
     archive_cid: str | None = Field(description="Off-chain archive of the reading's batch.")
     block_number: int
     tx_hash: str

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from indexer.api.schemas.common import ApiModel
+from indexer.api.schemas.common import ApiModel, Units
 
 
 class OrderPublic(ApiModel):
@@ -16,9 +16,9 @@ class OrderPublic(ApiModel):
     slot: int
     side: Literal["buy", "sell"]
     tick: int
-    price: int = Field(description="Limit price, base units per kWh.")
-    qty_wh: int
-    escrow: int = Field(description="Buy: payment units locked. Sell: Wh locked.")
+    price: Units = Field(description="Limit price, base units per kWh.")
+    qty_wh: Units
+    escrow: Units = Field(description="Buy: payment units locked. Sell: Wh locked.")
     fee_bps: int
     status: Literal["open", "cancelled", "claimed"]
     block_number: int

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from indexer.api.schemas.common import ApiModel
+from indexer.api.schemas.common import ApiModel, Units
 
 
 class PricePointPublic(ApiModel):
     slot: int
     start_time: int
-    price: int = Field(description="Clearing price, base units per kWh.")
+    price: Units = Field(description="Clearing price, base units per kWh.")
     clearing_tick: int
-    volume_wh: int
+    volume_wh: Units
 
 
 class CandlePublic(ApiModel):
     start_time: int
-    open: int
-    high: int
-    low: int
-    close: int
-    volume_wh: int
+    open: Units
+    high: Units
+    low: Units
+    close: Units
+    volume_wh: Units
     slots: int = Field(description="Slots that traded in this interval.")
-    vwap: int = Field(description="Volume-weighted average price.")
+    vwap: Units = Field(description="Volume-weighted average price.")
 
 
 class CandlesPublic(ApiModel):

@@ -6,21 +6,21 @@ from typing import Literal
 
 from pydantic import Field
 
-from indexer.api.schemas.common import ApiModel
+from indexer.api.schemas.common import ApiModel, Units
 
 SlotStatus = Literal["upcoming", "open", "closed", "cleared"]
 
 
 class ClearingPublic(ApiModel):
-    volume_wh: int = Field(description="Energy traded, Wh (0: nothing traded, all refunded).")
+    volume_wh: Units = Field(description="Energy traded, Wh (0: nothing traded, all refunded).")
     clearing_tick: int
-    price: int = Field(description="Uniform price, payment base units per kWh.")
+    price: Units = Field(description="Uniform price, payment base units per kWh.")
     buy_marginal_tick: int
-    buy_marginal_filled_wh: int
-    buy_marginal_total_wh: int
+    buy_marginal_filled_wh: Units
+    buy_marginal_total_wh: Units
     sell_marginal_tick: int
-    sell_marginal_filled_wh: int
-    sell_marginal_total_wh: int
+    sell_marginal_filled_wh: Units
+    sell_marginal_total_wh: Units
     block_number: int
     block_time: int
     tx_hash: str
@@ -29,9 +29,9 @@ class ClearingPublic(ApiModel):
 class SlotStatsPublic(ApiModel):
     order_count: int
     open_order_count: int
-    buy_wh: int = Field(description="Buy quantity not cancelled.")
-    sell_wh: int = Field(description="Sell quantity not cancelled.")
-    minted_wh: int = Field(description="Slot tokens minted from meter readings.")
+    buy_wh: Units = Field(description="Buy quantity not cancelled.")
+    sell_wh: Units = Field(description="Sell quantity not cancelled.")
+    minted_wh: Units = Field(description="Slot tokens minted from meter readings.")
 
 
 class SlotPublic(ApiModel):
@@ -50,9 +50,9 @@ class SlotDetailPublic(SlotPublic):
 
 class DepthLevelPublic(ApiModel):
     tick: int
-    price: int
-    buy_wh: int
-    sell_wh: int
+    price: Units
+    buy_wh: Units
+    sell_wh: Units
 
 
 class DepthPublic(ApiModel):
@@ -61,8 +61,8 @@ class DepthPublic(ApiModel):
     levels: list[DepthLevelPublic]
     best_bid_tick: int | None
     best_ask_tick: int | None
-    total_buy_wh: int
-    total_sell_wh: int
+    total_buy_wh: Units
+    total_sell_wh: Units
 
 
 class FillPublic(ApiModel):
@@ -71,10 +71,10 @@ class FillPublic(ApiModel):
     slot: int
     side: Literal["buy", "sell"]
     tick: int
-    qty_wh: int
-    filled_wh: int
-    price: int = Field(description="Clearing price, base units per kWh.")
-    amount: int = Field(description="Buy: paid. Sell: received net of the fee.")
-    fee: int
-    refund: int = Field(description="Buy: payment returned. Sell: Wh returned.")
+    qty_wh: Units
+    filled_wh: Units
+    price: Units = Field(description="Clearing price, base units per kWh.")
+    amount: Units = Field(description="Buy: paid. Sell: received net of the fee.")
+    fee: Units
+    refund: Units = Field(description="Buy: payment returned. Sell: Wh returned.")
     claimed: bool

@@ -4,9 +4,12 @@
 import { useState, type FormEvent } from "react";
 import { getAddress, isAddress } from "viem";
 import { energyMarketAbi } from "@/generated/abis";
-import { paths, type Order, type Page } from "@/lib/api";
-import { formatMoney, formatTime, formatWh, parseMoney, priceOfTick, shortAddress, tickOfPrice } from "@/lib/format";
+import { unwrap } from "@/lib/api";
+import { useAmountInputs } from "@/lib/amounts";
+import { decimalToUnits } from "@/lib/decimal";
+import { priceOfTick, shortAddress, tickAtOrAbove, tickAtOrBelow } from "@/lib/format";
 import { useAccount, useApi, useChainRead, useStatus, useTransact } from "@/lib/hooks";
+import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
 import {
@@ -20,7 +23,7 @@ import {
   secondaryButtonClass,
   tableClass,
   tdClass,
-  thClass,
+  TableHead,
 } from "@/components/ui";
 
 interface DelegationRow {
@@ -69,6 +72,8 @@ function useDelegations(account: `0x${string}`) {
 
 function Grant() {
   const cfg = useRuntime();
+  const { t } = useI18n();
+  const inputs = useAmountInputs();
   const tx = useTransact();
   const status = useStatus();
   const [agent, setAgent] = useState("");
@@ -76,64 +81,65 @@ function Grant() {
   const [maxBuy, setMaxBuy] = useState("");
   const [minSell, setMinSell] = useState("");
   const [days, setDays] = useState("7");
+  const symbol = cfg.token.symbol;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!isAddress(agent)) {
-      tx.fail(`"${agent}" is not an Ethereum address.`);
+      tx.fail(t.agents.notAddress(agent));
       return;
     }
-    let budgetUnits: bigint;
-    let maxBuyTick: number;
-    let minSellTick: number;
-    try {
-      budgetUnits = parseMoney(cfg, budget);
-      maxBuyTick = tickOfPrice(cfg.market, Number(parseMoney(cfg, maxBuy)));
-      minSellTick = Math.min(
-        cfg.market.max_tick,
-        Math.max(0, Math.ceil((Number(parseMoney(cfg, minSell)) - cfg.market.price_floor) / cfg.market.tick_size)),
-      );
-    } catch (error) {
-      tx.fail(error instanceof Error ? error.message : String(error));
-      return;
+    const budgetUnits = inputs.money(t.agents.budget(symbol), budget);
+    const maxBuyPrice = inputs.money(t.agents.maxBuy(symbol), maxBuy);
+    const minSellPrice = inputs.money(t.agents.minSell(symbol), minSell);
+    const validDays = inputs.decimal(t.agents.days, days, 4);
+    for (const checked of [budgetUnits, maxBuyPrice, minSellPrice, validDays]) {
+      if (!checked.ok) {
+        tx.fail(checked.error);
+        return;
+      }
     }
+    if (!budgetUnits.ok || !maxBuyPrice.ok || !minSellPrice.ok || !validDays.ok) return;
     const now = status.data?.checkpoint_time ?? Math.floor(Date.now() / 1000);
-    const expiry = BigInt(now + Math.round(Number(days) * 86_400));
-    await tx.run("Authorize agent", [
+    const seconds = (decimalToUnits(validDays.value, 4) * 86_400n) / 10_000n;
+    await tx.run(t.agents.authorize, [
       {
         address: cfg.addresses.market,
         abi: energyMarketAbi,
         functionName: "authorizeAgent",
-        args: [getAddress(agent), budgetUnits, maxBuyTick, minSellTick, expiry],
+        args: [
+          getAddress(agent),
+          budgetUnits.value,
+          tickAtOrBelow(cfg.market, maxBuyPrice.value),
+          tickAtOrAbove(cfg.market, minSellPrice.value),
+          BigInt(now) + seconds,
+        ],
       },
     ]);
   };
 
   return (
-    <Section title="Grant an agent key">
-      <p className="mb-3 text-sm text-slate-600">
-        The agent may place, cancel and claim orders for you within these bounds. It can never withdraw.
-        Granting again replaces the limits; today&apos;s spending still counts.
-      </p>
-      <form onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
-        <Field label="Agent address" htmlFor="agent-address">
-          <input id="agent-address" required className={`${inputClass} font-mono`} value={agent} onChange={(e) => setAgent(e.target.value)} />
+    <Section title={t.agents.grant} id="grant">
+      <p className="mb-3 text-sm text-slate-600">{t.agents.grantHelp}</p>
+      <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
+        <Field label={t.agents.address} htmlFor="agent-address">
+          <input id="agent-address" autoComplete="off" className={`${inputClass} font-mono`} value={agent} onChange={(e) => setAgent(e.target.value)} />
         </Field>
-        <Field label={`Budget per day (${cfg.token.symbol})`} htmlFor="agent-budget" hint="Buy escrow the agent may commit per UTC day.">
-          <input id="agent-budget" required inputMode="decimal" className={inputClass} value={budget} onChange={(e) => setBudget(e.target.value)} />
+        <Field label={t.agents.budget(symbol)} htmlFor="agent-budget" hint={t.agents.budgetHint}>
+          <input id="agent-budget" autoComplete="off" inputMode="decimal" className={inputClass} value={budget} onChange={(e) => setBudget(e.target.value)} />
         </Field>
-        <Field label={`Highest buy price (${cfg.token.symbol}/kWh)`} htmlFor="agent-max-buy">
-          <input id="agent-max-buy" required inputMode="decimal" className={inputClass} value={maxBuy} onChange={(e) => setMaxBuy(e.target.value)} />
+        <Field label={t.agents.maxBuy(symbol)} htmlFor="agent-max-buy">
+          <input id="agent-max-buy" autoComplete="off" inputMode="decimal" className={inputClass} value={maxBuy} onChange={(e) => setMaxBuy(e.target.value)} />
         </Field>
-        <Field label={`Lowest sell price (${cfg.token.symbol}/kWh)`} htmlFor="agent-min-sell">
-          <input id="agent-min-sell" required inputMode="decimal" className={inputClass} value={minSell} onChange={(e) => setMinSell(e.target.value)} />
+        <Field label={t.agents.minSell(symbol)} htmlFor="agent-min-sell">
+          <input id="agent-min-sell" autoComplete="off" inputMode="decimal" className={inputClass} value={minSell} onChange={(e) => setMinSell(e.target.value)} />
         </Field>
-        <Field label="Valid for (days)" htmlFor="agent-days">
-          <input id="agent-days" required inputMode="decimal" className={inputClass} value={days} onChange={(e) => setDays(e.target.value)} />
+        <Field label={t.agents.days} htmlFor="agent-days">
+          <input id="agent-days" autoComplete="off" inputMode="decimal" className={inputClass} value={days} onChange={(e) => setDays(e.target.value)} />
         </Field>
         <div className="flex items-end">
           <button type="submit" className={buttonClass} disabled={tx.state.busy}>
-            Grant
+            {t.agents.grantButton}
           </button>
         </div>
       </form>
@@ -144,55 +150,44 @@ function Grant() {
 
 function Delegations({ account }: { account: `0x${string}` }) {
   const cfg = useRuntime();
+  const { t, f } = useI18n();
   const tx = useTransact();
   const delegations = useDelegations(account);
   const agents = delegations.data ?? [];
   return (
-    <Section title="My agents">
+    <Section title={t.agents.mine} id="my-agents">
       {delegations.isPending ? (
-        <Loading what="your agents" />
+        <Loading what={t.agents.what} />
       ) : agents.length === 0 ? (
-        <Empty>No agent holds a delegation from you.</Empty>
+        <Empty>{t.agents.none}</Empty>
       ) : (
         <div className="overflow-x-auto">
           <table className={tableClass} data-testid="agents">
-            <thead>
-              <tr>
-                <th scope="col" className={thClass}>Agent</th>
-                <th scope="col" className={thClass}>Budget per day</th>
-                <th scope="col" className={thClass}>Spent today</th>
-                <th scope="col" className={thClass}>Buys at most</th>
-                <th scope="col" className={thClass}>Sells at least</th>
-                <th scope="col" className={thClass}>Until</th>
-                <th scope="col" className={thClass}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[t.agents.agent, t.agents.budgetCol, t.agents.spent, t.agents.buysAtMost, t.agents.sellsAtLeast, t.agents.until]} actions={t.common.actions} />
             <tbody>
               {agents.map((d) => (
                 <tr key={d.agent}>
                   <td className={`${tdClass} font-mono`} title={d.agent}>
                     {shortAddress(d.agent)}
                   </td>
-                  <td className={tdClass}>{formatMoney(cfg, d.budgetPerDay)}</td>
-                  <td className={tdClass}>{formatMoney(cfg, d.spentToday)}</td>
-                  <td className={tdClass}>{formatMoney(cfg, priceOfTick(cfg.market, d.maxBuyTick))}/kWh</td>
-                  <td className={tdClass}>{formatMoney(cfg, priceOfTick(cfg.market, d.minSellTick))}/kWh</td>
-                  <td className={tdClass}>{formatTime(d.expiry)}</td>
+                  <td className={tdClass}>{f.money(d.budgetPerDay)}</td>
+                  <td className={tdClass}>{f.money(d.spentToday)}</td>
+                  <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.maxBuyTick))}</td>
+                  <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.minSellTick))}</td>
+                  <td className={tdClass}>{f.time(d.expiry)}</td>
                   <td className={tdClass}>
                     <button
                       type="button"
                       className={secondaryButtonClass}
                       disabled={tx.state.busy}
-                      aria-label={`Revoke agent ${d.agent}`}
+                      aria-label={t.agents.revokeLabel(d.agent)}
                       onClick={() =>
-                        void tx.run("Revoke agent", [
+                        void tx.run(t.agents.revokeTx, [
                           { address: cfg.addresses.market, abi: energyMarketAbi, functionName: "revokeAgent", args: [d.agent] },
                         ])
                       }
                     >
-                      Revoke
+                      {t.agents.revoke}
                     </button>
                   </td>
                 </tr>
@@ -208,8 +203,12 @@ function Delegations({ account }: { account: `0x${string}` }) {
 }
 
 function AgentActivity({ account, agents }: { account: `0x${string}`; agents: `0x${string}`[] }) {
-  const cfg = useRuntime();
-  const orders = useApi<Page<Order>>(paths.orders(account), 10_000);
+  const { t, f } = useI18n();
+  const orders = useApi(
+    ["orders", account, "all"],
+    (api) => unwrap(api.GET("/v1/accounts/{address}/orders", { params: { path: { address: account }, query: { limit: 200 } } })),
+    10_000,
+  );
   const hashes = (orders.data?.items ?? []).slice(0, 50).map((o) => o.tx_hash);
   const senders = useChainRead(
     ["order-senders", account, hashes.join(",")],
@@ -227,18 +226,25 @@ function AgentActivity({ account, agents }: { account: `0x${string}`; agents: `0
   });
   return (
     <div className="mt-4">
-      <h3 className="mb-2 font-semibold">What agents did for me</h3>
+      <h3 className="mb-2 font-semibold">{t.agents.did}</h3>
       {done.length === 0 ? (
-        <Empty>No order of yours was placed by an agent.</Empty>
+        <Empty>{t.agents.didNothing}</Empty>
       ) : (
         <ul className="flex flex-col gap-1 text-sm">
           {done.map((o) => {
             const from = senders.data?.[o.tx_hash.toLowerCase()] ?? "";
             return (
               <li key={o.order_id}>
-                {formatTime(o.block_time)}: agent <span className="font-mono">{shortAddress(getAddress(from))}</span>
-                {agentSet.has(from) ? "" : " (no longer authorized)"} placed a {o.side} order of {formatWh(o.qty_wh)} at{" "}
-                {formatMoney(cfg, o.price)}/kWh for slot {o.slot} ({o.status})
+                {t.agents.didLine(
+                  f.time(o.block_time),
+                  shortAddress(getAddress(from)),
+                  !agentSet.has(from),
+                  o.side === "buy" ? t.common.buy : t.common.sell,
+                  f.wh(o.qty_wh),
+                  f.money(o.price),
+                  o.slot,
+                  t.agents.orderStatus[o.status] ?? o.status,
+                )}
               </li>
             );
           })}
@@ -249,10 +255,11 @@ function AgentActivity({ account, agents }: { account: `0x${string}`; agents: `0
 }
 
 export default function AgentsPage() {
+  const { t } = useI18n();
   const { address, wrongChain } = useAccount();
   return (
     <>
-      <h1 className="text-2xl font-bold">Agents</h1>
+      <h1 className="text-2xl font-bold">{t.agents.title}</h1>
       {address === null ? (
         <ConnectPrompt wrongChain={wrongChain} />
       ) : (

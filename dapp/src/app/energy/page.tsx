@@ -3,9 +3,11 @@
 // tokens per slot (wallet and market vault), redeem against metered import, move to/from vault.
 import { useState, type FormEvent } from "react";
 import { energyMarketAbi, energyTokenAbi } from "@/generated/abis";
-import { paths, type Balances, type Meter, type Page, type Reading } from "@/lib/api";
-import { formatTime, formatWh, shortAddress } from "@/lib/format";
+import { unwrap } from "@/lib/api";
+import { useAmountInputs } from "@/lib/amounts";
+import { shortAddress } from "@/lib/format";
 import { useAccount, useApi, useChainRead, useTransact } from "@/lib/hooks";
+import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
 import {
@@ -17,37 +19,33 @@ import {
   secondaryButtonClass,
   tableClass,
   tdClass,
-  thClass,
+  TableHead,
 } from "@/components/ui";
 
 function Readings({ meterId }: { meterId: string }) {
-  const readings = useApi<Page<Reading>>(paths.readings(meterId), 10_000);
-  if (readings.isPending) return <Loading what="readings" />;
+  const { t, f } = useI18n();
+  const readings = useApi(
+    ["readings", meterId],
+    (api) => unwrap(api.GET("/v1/meters/{meter_id}/readings", { params: { path: { meter_id: meterId }, query: { limit: 50 } } })),
+    10_000,
+  );
+  if (readings.isPending) return <Loading what={t.energy.what.readings} />;
   const items = readings.data?.items ?? [];
-  if (items.length === 0) return <Empty>No readings yet.</Empty>;
+  if (items.length === 0) return <Empty>{t.energy.noReadings}</Empty>;
   return (
     <div className="overflow-x-auto">
       <table className={tableClass}>
-        <caption className="sr-only">Readings of meter {meterId}</caption>
-        <thead>
-          <tr>
-            <th scope="col" className={thClass}>Seq</th>
-            <th scope="col" className={thClass}>Time</th>
-            <th scope="col" className={thClass}>Slot</th>
-            <th scope="col" className={thClass}>Import</th>
-            <th scope="col" className={thClass}>Export</th>
-            <th scope="col" className={thClass}>Archive CID</th>
-          </tr>
-        </thead>
+        <caption className="sr-only">{t.energy.readingsOf(meterId)}</caption>
+        <TableHead columns={[t.energy.seq, t.energy.time, t.common.slot, t.energy.import, t.energy.export, t.energy.archive]} />
         <tbody>
           {items.map((r) => (
             <tr key={r.seq}>
               <td className={tdClass}>{r.seq}</td>
-              <td className={tdClass}>{formatTime(r.reading_time)}</td>
-              <td className={tdClass}>{r.slot ?? "–"}</td>
-              <td className={tdClass}>{formatWh(r.import_delta_wh)}</td>
-              <td className={tdClass}>{formatWh(r.export_delta_wh)}</td>
-              <td className={`${tdClass} break-all font-mono text-xs`}>{r.archive_cid ?? "–"}</td>
+              <td className={tdClass}>{f.time(r.reading_time)}</td>
+              <td className={tdClass}>{r.slot ?? t.common.none}</td>
+              <td className={tdClass}>{f.wh(r.import_delta_wh)}</td>
+              <td className={tdClass}>{f.wh(r.export_delta_wh)}</td>
+              <td className={`${tdClass} break-all font-mono text-xs`}>{r.archive_cid ?? t.common.none}</td>
             </tr>
           ))}
         </tbody>
@@ -57,10 +55,11 @@ function Readings({ meterId }: { meterId: string }) {
 }
 
 function Meters({ account }: { account: string }) {
-  const meters = useApi<Page<Meter>>(paths.meters(account), 10_000);
-  if (meters.isPending) return <Loading what="your meters" />;
+  const { t, f } = useI18n();
+  const meters = useApi(["meters", account], (api) => unwrap(api.GET("/v1/meters", { params: { query: { owner: account } } })), 10_000);
+  if (meters.isPending) return <Loading what={t.energy.what.meters} />;
   const items = meters.data?.items ?? [];
-  if (items.length === 0) return <Empty>No meter is registered to this account.</Empty>;
+  if (items.length === 0) return <Empty>{t.energy.noMeters}</Empty>;
   return (
     <ul className="flex flex-col gap-4">
       {items.map((m) => (
@@ -69,8 +68,7 @@ function Meters({ account }: { account: string }) {
             <span className="font-mono" title={m.meter_id}>
               {shortAddress(m.meter_id)}
             </span>{" "}
-            · {m.active ? "active" : "deactivated"} · capacity {formatWh(m.capacity_wh_per_slot)} per slot · signer{" "}
-            <span className="font-mono">{shortAddress(m.signer)}</span> · {m.reading_count} readings
+            · {t.energy.meterLine(m.active, f.wh(m.capacity_wh_per_slot), shortAddress(m.signer), m.reading_count)}
           </p>
           <Readings meterId={m.meter_id} />
         </li>
@@ -79,8 +77,10 @@ function Meters({ account }: { account: string }) {
   );
 }
 
-function SlotRow({ account, slot, walletWh, vaultWh }: { account: `0x${string}`; slot: number; walletWh: number; vaultWh: number }) {
+function SlotRow({ account, slot, walletWh, vaultWh }: { account: `0x${string}`; slot: number; walletWh: string; vaultWh: string }) {
   const cfg = useRuntime();
+  const { t, f } = useI18n();
+  const inputs = useAmountInputs();
   const tx = useTransact();
   const [amountText, setAmountText] = useState("");
   const redeemable = useChainRead(["redeemable", account, slot], async (client) => {
@@ -91,40 +91,41 @@ function SlotRow({ account, slot, walletWh, vaultWh }: { account: `0x${string}`;
     ]);
     return imported - redeemed;
   });
-  const amount = /^\d+$/.test(amountText) ? BigInt(amountText) : null;
   const act = (event: FormEvent, action: "redeem" | "toVault" | "fromVault") => {
     event.preventDefault();
-    if (amount === null) {
-      tx.fail("Enter a whole number of Wh.");
+    const checked = inputs.integer(t.energy.amountOf(slot), amountText);
+    if (!checked.ok) {
+      tx.fail(checked.error);
       return;
     }
+    const amount = checked.value;
     const token = cfg.addresses.energyToken;
     const market = cfg.addresses.market;
     const calls = {
-      redeem: { label: "Redeem", call: { address: token, abi: energyTokenAbi, functionName: "redeem", args: [BigInt(slot), amount] } },
+      redeem: { label: t.energy.redeemLabel(slot), call: { address: token, abi: energyTokenAbi, functionName: "redeem", args: [BigInt(slot), amount] } },
       toVault: {
-        label: "Move to vault",
+        label: t.energy.toVaultLabel(slot),
         call: { address: token, abi: energyTokenAbi, functionName: "safeTransferFrom", args: [account, market, BigInt(slot), amount, "0x"] },
       },
       fromVault: {
-        label: "Withdraw from vault",
+        label: t.energy.fromVaultLabel(slot),
         call: { address: market, abi: energyMarketAbi, functionName: "withdrawEnergy", args: [BigInt(slot), amount] },
       },
     } as const;
     const chosen = calls[action];
-    void tx.run(`${chosen.label} (slot ${slot})`, [chosen.call]);
+    void tx.run(chosen.label, [chosen.call]);
   };
   const inputId = `energy-amount-${slot}`;
   return (
     <tr data-testid="energy-row">
       <td className={tdClass}>{slot}</td>
-      <td className={tdClass}>{formatWh(walletWh)}</td>
-      <td className={tdClass}>{formatWh(vaultWh)}</td>
-      <td className={tdClass}>{redeemable.data !== undefined ? formatWh(redeemable.data) : "…"}</td>
+      <td className={tdClass}>{f.wh(walletWh)}</td>
+      <td className={tdClass}>{f.wh(vaultWh)}</td>
+      <td className={tdClass}>{redeemable.data !== undefined ? f.wh(redeemable.data) : "…"}</td>
       <td className={tdClass}>
-        <form className="flex flex-wrap items-center gap-1" onSubmit={(e) => act(e, "redeem")}>
+        <form noValidate className="flex flex-wrap items-center gap-1" onSubmit={(e) => act(e, "redeem")}>
           <label htmlFor={inputId} className="sr-only">
-            Wh of slot {slot}
+            {t.energy.amountOf(slot)}
           </label>
           <input
             id={inputId}
@@ -135,13 +136,13 @@ function SlotRow({ account, slot, walletWh, vaultWh }: { account: `0x${string}`;
             onChange={(e) => setAmountText(e.target.value)}
           />
           <button type="submit" className={secondaryButtonClass} disabled={tx.state.busy}>
-            Redeem
+            {t.energy.redeem}
           </button>
           <button type="button" className={secondaryButtonClass} disabled={tx.state.busy} onClick={(e) => act(e, "toVault")}>
-            To vault
+            {t.energy.toVault}
           </button>
           <button type="button" className={secondaryButtonClass} disabled={tx.state.busy} onClick={(e) => act(e, "fromVault")}>
-            From vault
+            {t.energy.fromVault}
           </button>
         </form>
         <TxStatus state={tx.state} />
@@ -151,26 +152,16 @@ function SlotRow({ account, slot, walletWh, vaultWh }: { account: `0x${string}`;
 }
 
 function Tokens({ account }: { account: `0x${string}` }) {
-  const balances = useApi<Balances>(paths.balances(account), 5_000);
-  if (balances.isPending) return <Loading what="your energy tokens" />;
-  const energy = balances.data?.energy.filter((e) => e.wallet_wh > 0 || e.vault_wh > 0) ?? [];
-  if (energy.length === 0) return <Empty>You hold no energy tokens.</Empty>;
+  const { t } = useI18n();
+  const balances = useApi(["balances", account], (api) => unwrap(api.GET("/v1/accounts/{address}/balances", { params: { path: { address: account } } })), 5_000);
+  if (balances.isPending) return <Loading what={t.energy.what.tokens} />;
+  const energy = balances.data?.energy.filter((e) => e.wallet_wh !== "0" || e.vault_wh !== "0") ?? [];
+  if (energy.length === 0) return <Empty>{t.energy.noTokens}</Empty>;
   return (
     <div className="overflow-x-auto">
       <table className={tableClass}>
-        <caption className="mb-1 text-left text-sm text-slate-600">
-          One token = 1 Wh exported in that slot. Redeem burns tokens against energy your meters imported in the same slot;
-          sell orders need the tokens in the market vault.
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col" className={thClass}>Slot</th>
-            <th scope="col" className={thClass}>In wallet</th>
-            <th scope="col" className={thClass}>In vault</th>
-            <th scope="col" className={thClass}>Redeemable</th>
-            <th scope="col" className={thClass}>Actions</th>
-          </tr>
-        </thead>
+        <caption className="mb-1 text-left text-sm text-slate-600">{t.energy.caption}</caption>
+        <TableHead columns={[t.common.slot, t.energy.inWallet, t.energy.inVault, t.energy.redeemable, t.common.actions]} />
         <tbody>
           {energy.map((e) => (
             <SlotRow key={e.slot} account={account} slot={e.slot} walletWh={e.wallet_wh} vaultWh={e.vault_wh} />
@@ -182,18 +173,19 @@ function Tokens({ account }: { account: `0x${string}` }) {
 }
 
 export default function EnergyPage() {
+  const { t } = useI18n();
   const { address, wrongChain } = useAccount();
   return (
     <>
-      <h1 className="text-2xl font-bold">My energy</h1>
+      <h1 className="text-2xl font-bold">{t.energy.title}</h1>
       {address === null ? (
         <ConnectPrompt wrongChain={wrongChain} />
       ) : (
         <>
-          <Section title="Energy tokens per slot">
+          <Section title={t.energy.tokens} id="tokens">
             <Tokens account={address} />
           </Section>
-          <Section title="My meters and readings">
+          <Section title={t.energy.meters} id="meters">
             <Meters account={address} />
           </Section>
         </>

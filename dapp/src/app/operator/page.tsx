@@ -1,77 +1,110 @@
 "use client";
-// Operator: community KPIs, indexer health and the market's parameters (read-only).
-import { paths, type Kpis } from "@/lib/api";
-import { formatMoney, formatTime, formatWh, priceOfTick } from "@/lib/format";
-import { useApi, useStatus } from "@/lib/hooks";
+// Operator: after Sign-In with Ethereum with an operator role (admin, meter admin, pauser):
+// market status with pause and clear-due, the fee, meters with their health, billing and
+// exports; every write checked as `enerwise operator` checks it, then simulated and signed in the
+// wallet. Below, for everyone: community KPIs, indexer health and the market's parameters.
+import { unwrap } from "@/lib/api";
+import { priceOfTick } from "@/lib/format";
+import { useAccount, useApi, useStatus } from "@/lib/hooks";
+import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
+import { OPERATOR_ROLES, useSession } from "@/lib/session";
+import { ConnectPrompt, SignInPrompt } from "@/components/Header";
+import { Billing } from "@/components/operator/Billing";
+import { FeeForm } from "@/components/operator/FeeForm";
+import { MarketControl } from "@/components/operator/MarketControl";
+import { Meters } from "@/components/operator/Meters";
 import { ErrorLine, Loading, Section } from "@/components/ui";
 
 function Kpi({ label, value, testId }: { label: string; value: string; testId?: string }) {
   return (
     <div className="rounded border border-slate-200 p-3">
       <dt className="text-sm text-slate-500">{label}</dt>
-      <dd className="text-lg font-semibold tabular-nums" data-testid={testId}>
+      <dd className="text-lg font-semibold tabular-nums break-all" data-testid={testId}>
         {value}
       </dd>
     </div>
   );
 }
 
+function OperatorActions() {
+  const { t } = useI18n();
+  const { address, wrongChain } = useAccount();
+  const { session } = useSession();
+  if (address === null) return <ConnectPrompt wrongChain={wrongChain} />;
+  if (session === null || session.address.toLowerCase() !== address.toLowerCase()) {
+    return <SignInPrompt text={t.operator.signInFor} />;
+  }
+  const roles = session.roles.filter((r) => (OPERATOR_ROLES as readonly string[]).includes(r));
+  if (roles.length === 0) return <SignInPrompt text={t.operator.noRole} />;
+  const billingRole = roles.includes("admin") || roles.includes("meter_admin");
+  return (
+    <>
+      <MarketControl roles={roles} />
+      {roles.includes("admin") ? <FeeForm /> : null}
+      {roles.includes("meter_admin") || roles.includes("admin") ? <Meters /> : null}
+      {billingRole ? <Billing token={session.token} /> : null}
+    </>
+  );
+}
+
 export default function OperatorPage() {
   const cfg = useRuntime();
-  const kpis = useApi<Kpis>(paths.kpis(), 10_000);
+  const { t, f } = useI18n();
+  const kpis = useApi(["kpis"], (api) => unwrap(api.GET("/v1/kpis")), 10_000);
   const status = useStatus();
   const k = kpis.data;
   const m = cfg.market;
   return (
     <>
-      <h1 className="text-2xl font-bold">Operator</h1>
-      <Section title="Community KPIs">
+      <h1 className="text-2xl font-bold">{t.operator.title}</h1>
+      <OperatorActions />
+      <Section title={t.operator.kpis} id="kpis">
         {kpis.error ? <ErrorLine error={kpis.error} /> : null}
         {!k ? (
-          <Loading what="KPIs" />
+          <Loading what={t.operator.what.kpis} />
         ) : (
           <dl className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4">
-            <Kpi label="Slots cleared" value={String(k.slots_cleared)} testId="kpi-slots-cleared" />
-            <Kpi label="Energy traded" value={formatWh(k.traded_wh)} testId="kpi-traded" />
-            <Kpi label="Value traded" value={formatMoney(cfg, k.traded_value)} />
-            <Kpi label="Average P2P price" value={k.average_price === null ? "–" : `${formatMoney(cfg, k.average_price)}/kWh`} />
-            <Kpi label="Local generation" value={formatWh(k.local_generation_wh)} />
-            <Kpi label="Local consumption" value={formatWh(k.local_consumption_wh)} />
+            <Kpi label={t.operator.slotsCleared} value={f.integer(k.slots_cleared)} testId="kpi-slots-cleared" />
+            <Kpi label={t.operator.traded} value={f.wh(k.traded_wh)} testId="kpi-traded" />
+            <Kpi label={t.operator.valueTraded} value={f.money(k.traded_value)} />
+            <Kpi label={t.operator.averagePrice} value={k.average_price === null || k.average_price === undefined ? t.common.none : f.price(k.average_price)} />
+            <Kpi label={t.operator.generation} value={f.wh(k.local_generation_wh)} />
+            <Kpi label={t.operator.consumption} value={f.wh(k.local_consumption_wh)} />
             <Kpi
-              label="Local coverage"
-              value={k.local_coverage_share === null ? "–" : `${(100 * k.local_coverage_share).toFixed(1)} %`}
+              label={t.operator.coverage}
+              value={k.local_coverage_share === null || k.local_coverage_share === undefined ? t.common.none : f.percent(k.local_coverage_share)}
             />
-            <Kpi label="Community savings vs grid" value={formatMoney(cfg, k.community_savings)} />
-            <Kpi label="Buyer savings" value={formatMoney(cfg, k.buyer_savings)} />
-            <Kpi label="Seller gain" value={formatMoney(cfg, k.seller_gain)} />
-            <Kpi label="Retail tariff" value={`${formatMoney(cfg, k.retail_tariff)}/kWh`} />
-            <Kpi label="Feed-in tariff" value={`${formatMoney(cfg, k.feed_in_tariff)}/kWh`} />
+            <Kpi label={t.operator.communitySavings} value={f.money(k.community_savings)} />
+            <Kpi label={t.operator.buyerSavings} value={f.money(k.buyer_savings)} />
+            <Kpi label={t.operator.sellerGain} value={f.money(k.seller_gain)} />
+            <Kpi label={t.operator.retail} value={f.price(k.retail_tariff)} />
+            <Kpi label={t.operator.feedIn} value={f.price(k.feed_in_tariff)} />
           </dl>
         )}
       </Section>
-      <Section title="Indexer">
+      <Section title={t.operator.indexer} id="indexer">
         {!status.data ? (
-          <Loading what="the indexer status" />
+          <Loading what={t.operator.what.status} />
         ) : (
           <dl className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4">
-            <Kpi label="Indexed block" value={String(status.data.checkpoint_block)} />
-            <Kpi label="Chain head" value={String(status.data.head_block)} />
-            <Kpi label="Chain time" value={formatTime(status.data.checkpoint_time)} />
-            <Kpi label="Current slot" value={String(status.data.current_slot)} />
+            <Kpi label={t.operator.indexedBlock} value={f.integer(status.data.checkpoint_block)} />
+            <Kpi label={t.operator.head} value={f.integer(status.data.head_block)} />
+            <Kpi label={t.operator.chainTime} value={f.time(status.data.checkpoint_time)} />
+            <Kpi label={t.operator.currentSlot} value={f.integer(status.data.current_slot)} />
           </dl>
         )}
       </Section>
-      <Section title="Market parameters">
+      <Section title={t.operator.params} id="params">
         <dl className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4">
-          <Kpi label="Chain" value={String(cfg.chainId)} />
-          <Kpi label="Slot length" value={`${m.slot_seconds / 60} min`} />
-          <Kpi label="Price range" value={`${formatMoney(cfg, priceOfTick(m, 0))} – ${formatMoney(cfg, priceOfTick(m, m.max_tick))}/kWh`} />
-          <Kpi label="Price step" value={formatMoney(cfg, m.tick_size, 6)} />
-          <Kpi label="Minimum order" value={formatWh(m.min_order_wh)} />
-          <Kpi label="Fee (at deployment)" value={`${m.fee_bps / 100} %`} />
-          <Kpi label="Gate closure after slot end" value={`${m.settlement_seconds / 60} min`} />
-          <Kpi label="Orders open ahead" value={`${m.open_ahead_seconds / 3600} h`} />
+          <Kpi label={t.operator.chain} value={String(cfg.chainId)} />
+          <Kpi label={t.operator.slotLength} value={t.operator.minutes(m.slotSeconds / 60)} />
+          <Kpi label={t.operator.priceRange} value={`${f.money(priceOfTick(m, 0))} – ${f.price(priceOfTick(m, m.maxTick))}`} />
+          <Kpi label={t.operator.priceStep} value={f.money(m.tickSize)} />
+          <Kpi label={t.operator.minOrder} value={f.wh(m.minOrderWh)} />
+          <Kpi label={t.operator.feeAtDeployment} value={f.percent(m.feeBps / 10_000, 2)} />
+          <Kpi label={t.operator.gateAfter} value={t.operator.minutes(m.settlementSeconds / 60)} />
+          <Kpi label={t.operator.openAhead} value={t.operator.hours(m.openAheadSeconds / 3600)} />
         </dl>
       </Section>
     </>

@@ -1,20 +1,14 @@
 "use client";
 // Trade: vault deposit/withdraw (with the ERC-20 approval), place and cancel orders, claim the
-// outcomes of cleared slots in one batch. Every write is signed in the wallet.
+// outcomes of cleared slots in one batch. Every write is signed in the wallet; every amount is
+// parsed exactly in the user's locale and refused with a clear sentence before anything is sent.
 import { useMemo, useState, type FormEvent } from "react";
 import { energyMarketAbi, paymentTokenAbi } from "@/generated/abis";
-import { paths, type Order, type Page, type Slot } from "@/lib/api";
-import {
-  formatMoney,
-  formatWh,
-  gateClosure,
-  openSlots,
-  parseMoney,
-  priceOfTick,
-  slotLabel,
-  tickOfPrice,
-} from "@/lib/format";
+import { unwrap, type Order } from "@/lib/api";
+import { useAmountInputs } from "@/lib/amounts";
+import { buyEscrow, gateClosure, openSlots, priceOfTick, slotStart, tickAtOrBelow } from "@/lib/format";
 import { useAccount, useApi, useChainRead, useStatus, useTransact, type ContractCall } from "@/lib/hooks";
+import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
 import {
@@ -28,11 +22,13 @@ import {
   secondaryButtonClass,
   tableClass,
   tdClass,
-  thClass,
+  TableHead,
 } from "@/components/ui";
 
 function Vault({ account }: { account: `0x${string}` }) {
   const cfg = useRuntime();
+  const { t, f } = useI18n();
+  const inputs = useAmountInputs();
   const { market, paymentToken } = cfg.addresses;
   const tx = useTransact();
   const [depositText, setDepositText] = useState("");
@@ -45,83 +41,82 @@ function Vault({ account }: { account: `0x${string}` }) {
     ]);
     return { wallet, allowance, vault };
   });
+  const depositLabel = t.trade.deposit(cfg.token.symbol);
+  const withdrawLabel = t.trade.withdraw(cfg.token.symbol);
 
   const submit = async (event: FormEvent, kind: "deposit" | "withdraw") => {
     event.preventDefault();
-    let amount: bigint;
-    try {
-      amount = parseMoney(cfg, kind === "deposit" ? depositText : withdrawText);
-    } catch (error) {
-      tx.fail(error instanceof Error ? error.message : String(error));
+    const amount =
+      kind === "deposit" ? inputs.money(depositLabel, depositText) : inputs.money(withdrawLabel, withdrawText);
+    if (!amount.ok) {
+      tx.fail(amount.error);
       return;
     }
     if (kind === "withdraw") {
-      const done = await tx.run("Withdraw", [
-        { address: market, abi: energyMarketAbi, functionName: "withdraw", args: [amount] },
+      const done = await tx.run(t.trade.withdrawButton, [
+        { address: market, abi: energyMarketAbi, functionName: "withdraw", args: [amount.value] },
       ]);
       if (done) setWithdrawText("");
       return;
     }
     const calls: ContractCall[] = [];
-    if ((balances.data?.allowance ?? 0n) < amount) {
-      calls.push({ address: paymentToken, abi: paymentTokenAbi, functionName: "approve", args: [market, amount] });
+    if ((balances.data?.allowance ?? 0n) < amount.value) {
+      calls.push({ address: paymentToken, abi: paymentTokenAbi, functionName: "approve", args: [market, amount.value] });
     }
-    calls.push({ address: market, abi: energyMarketAbi, functionName: "deposit", args: [amount] });
-    const done = await tx.run("Deposit", calls);
+    calls.push({ address: market, abi: energyMarketAbi, functionName: "deposit", args: [amount.value] });
+    const done = await tx.run(t.trade.depositButton, calls);
     if (done) setDepositText("");
   };
 
   return (
-    <Section title="Vault">
+    <Section title={t.trade.vault} id="vault">
       {balances.data ? (
-        <dl className="mb-3 grid grid-cols-2 gap-2 text-sm md:grid-cols-3">
+        <dl className="mb-3 grid grid-cols-1 gap-2 text-sm sm:grid-cols-3">
           <div>
-            <dt className="text-slate-500">In your wallet</dt>
-            <dd data-testid="wallet-balance">{formatMoney(cfg, balances.data.wallet)}</dd>
+            <dt className="text-slate-500">{t.trade.inWallet}</dt>
+            <dd data-testid="wallet-balance" className="break-all">{f.money(balances.data.wallet)}</dd>
           </div>
           <div>
-            <dt className="text-slate-500">In the market vault (free)</dt>
-            <dd data-testid="vault-balance">{formatMoney(cfg, balances.data.vault)}</dd>
+            <dt className="text-slate-500">{t.trade.inVault}</dt>
+            <dd data-testid="vault-balance" className="break-all">{f.money(balances.data.vault)}</dd>
           </div>
           <div>
-            <dt className="text-slate-500">Approved for the market</dt>
-            <dd>{formatMoney(cfg, balances.data.allowance)}</dd>
+            <dt className="text-slate-500">{t.trade.approved}</dt>
+            <dd className="break-all">{f.money(balances.data.allowance)}</dd>
           </div>
         </dl>
       ) : (
-        <Loading what="balances" />
+        <Loading what={t.trade.balances} />
       )}
       <div className="grid gap-4 md:grid-cols-2">
-        <form onSubmit={(e) => void submit(e, "deposit")} className="flex flex-col gap-2">
-          <Field label={`Deposit (${cfg.token.symbol})`} htmlFor="deposit-amount" hint="Approves the market first when needed.">
+        <form noValidate onSubmit={(e) => void submit(e, "deposit")} className="flex flex-col gap-2">
+          <Field label={depositLabel} htmlFor="deposit-amount" hint={t.trade.depositHint}>
             <input
               id="deposit-amount"
               inputMode="decimal"
-              required
-              pattern="\d+(\.\d+)?"
+              autoComplete="off"
               className={inputClass}
               value={depositText}
               onChange={(e) => setDepositText(e.target.value)}
             />
           </Field>
           <button type="submit" className={buttonClass} disabled={tx.state.busy}>
-            Deposit
+            {t.trade.depositButton}
           </button>
         </form>
-        <form onSubmit={(e) => void submit(e, "withdraw")} className="flex flex-col gap-2">
-          <Field label={`Withdraw (${cfg.token.symbol})`} htmlFor="withdraw-amount" hint="Back to your wallet.">
+        <form noValidate onSubmit={(e) => void submit(e, "withdraw")} className="flex flex-col gap-2">
+          <Field label={withdrawLabel} htmlFor="withdraw-amount" hint={t.trade.withdrawHint}>
             <input
               id="withdraw-amount"
               inputMode="decimal"
-              required
-              pattern="\d+(\.\d+)?"
+              autoComplete="off"
               className={inputClass}
               value={withdrawText}
               onChange={(e) => setWithdrawText(e.target.value)}
             />
           </Field>
           <button type="submit" className={secondaryButtonClass} disabled={tx.state.busy}>
-            Withdraw
+            {t.trade.withdrawButton}
           </button>
         </form>
       </div>
@@ -132,95 +127,105 @@ function Vault({ account }: { account: `0x${string}` }) {
 
 function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[] }) {
   const cfg = useRuntime();
+  const { t, f } = useI18n();
+  const inputs = useAmountInputs();
   const tx = useTransact();
   const [slotText, setSlotText] = useState("");
   const [side, setSide] = useState<"buy" | "sell">("buy");
   const [priceText, setPriceText] = useState("");
   const [qtyText, setQtyText] = useState("");
   const slot = slotText === "" ? slots[0] : Number(slotText);
+  const m = cfg.market;
+  const priceLabel = t.trade.limitPrice(cfg.token.symbol);
 
-  let tick: number | null = null;
-  try {
-    tick = priceText === "" ? null : tickOfPrice(cfg.market, Number(parseMoney(cfg, priceText)));
-  } catch {
-    tick = null;
-  }
-  const qty = /^\d+$/.test(qtyText) ? Number(qtyText) : null;
-  const escrow =
-    tick !== null && qty !== null ? Math.ceil((qty * priceOfTick(cfg.market, tick)) / 1000) : null;
+  const price = priceText === "" ? null : inputs.money(priceLabel, priceText);
+  const tick = price?.ok ? tickAtOrBelow(m, price.value) : null;
+  const qty = qtyText === "" ? null : inputs.integer(t.trade.quantity, qtyText);
+  const escrow = tick !== null && qty?.ok ? buyEscrow(qty.value, priceOfTick(m, tick)) : null;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (slot === undefined || tick === null || qty === null) return;
-    const done = await tx.run(side === "buy" ? "Buy order" : "Sell order", [
+    const checkedPrice = inputs.money(priceLabel, priceText);
+    const checkedQty = inputs.integer(t.trade.quantity, qtyText);
+    if (!checkedPrice.ok || !checkedQty.ok) {
+      tx.fail(!checkedPrice.ok ? checkedPrice.error : (checkedQty as { error: string }).error);
+      return;
+    }
+    if (slot === undefined) return;
+    const orderTick = tickAtOrBelow(m, checkedPrice.value);
+    const done = await tx.run(side === "buy" ? t.trade.buyOrder : t.trade.sellOrder, [
       {
         address: cfg.addresses.market,
         abi: energyMarketAbi,
         functionName: "placeOrder",
-        args: [account, BigInt(slot), side === "buy", tick, BigInt(qty)],
+        args: [account, BigInt(slot), side === "buy", orderTick, checkedQty.value],
       },
     ]);
     if (done) setQtyText("");
   };
 
   return (
-    <Section title="Place an order">
+    <Section title={t.trade.placeOrder} id="place-order">
       {slots.length === 0 ? (
-        <Empty>No slot is open for orders right now.</Empty>
+        <Empty>{t.trade.noSlot}</Empty>
       ) : (
-        <form onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
-          <Field label="Delivery slot" htmlFor="order-slot">
+        <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
+          <Field label={t.market.deliverySlot} htmlFor="order-slot">
             <select id="order-slot" className={inputClass} value={slot} onChange={(e) => setSlotText(e.target.value)}>
               {slots.map((s) => (
                 <option key={s} value={s}>
-                  {slotLabel(cfg.market, s)}
+                  {t.common.slotLabel(s, f.clock(slotStart(m, s)))}
                 </option>
               ))}
             </select>
           </Field>
           <fieldset className="flex flex-col gap-1">
-            <legend className="text-sm font-medium text-slate-700">Side</legend>
+            <legend className="text-sm font-medium text-slate-700">{t.trade.side}</legend>
             <div className="flex gap-4 text-sm">
               {(["buy", "sell"] as const).map((s) => (
                 <label key={s} className="flex items-center gap-1">
                   <input type="radio" name="side" value={s} checked={side === s} onChange={() => setSide(s)} />
-                  {s === "buy" ? "Buy energy" : "Sell energy"}
+                  {s === "buy" ? t.trade.buyEnergy : t.trade.sellEnergy}
                 </label>
               ))}
             </div>
           </fieldset>
           <Field
-            label={`Limit price (${cfg.token.symbol} per kWh)`}
+            label={priceLabel}
             htmlFor="order-price"
-            hint={`From ${formatMoney(cfg, priceOfTick(cfg.market, 0))} to ${formatMoney(cfg, priceOfTick(cfg.market, cfg.market.max_tick))}, in steps of ${formatMoney(cfg, cfg.market.tick_size)}${tick !== null ? `; tick ${tick} = ${formatMoney(cfg, priceOfTick(cfg.market, tick))}` : ""}.`}
+            hint={t.trade.priceHint(
+              f.money(priceOfTick(m, 0)),
+              f.money(priceOfTick(m, m.maxTick)),
+              f.money(m.tickSize),
+              tick !== null ? t.trade.tickIs(tick, f.money(priceOfTick(m, tick))) : "",
+            )}
           >
             <input
               id="order-price"
               inputMode="decimal"
-              required
+              autoComplete="off"
               className={inputClass}
               value={priceText}
               onChange={(e) => setPriceText(e.target.value)}
             />
           </Field>
           <Field
-            label="Quantity (Wh)"
+            label={t.trade.quantity}
             htmlFor="order-qty"
-            hint={`Minimum ${formatWh(cfg.market.min_order_wh)}${escrow !== null && side === "buy" ? `; locks ${formatMoney(cfg, escrow)}` : ""}.`}
+            hint={t.trade.qtyHint(f.wh(m.minOrderWh), escrow !== null && side === "buy" ? f.money(escrow) : "")}
           >
             <input
               id="order-qty"
               inputMode="numeric"
-              required
-              pattern="\d+"
+              autoComplete="off"
               className={inputClass}
               value={qtyText}
               onChange={(e) => setQtyText(e.target.value)}
             />
           </Field>
           <div className="md:col-span-2">
-            <button type="submit" className={buttonClass} disabled={tx.state.busy || tick === null || qty === null}>
-              Place {side} order
+            <button type="submit" className={buttonClass} disabled={tx.state.busy}>
+              {t.trade.place(side)}
             </button>
           </div>
         </form>
@@ -232,16 +237,21 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
 
 function MyOrders({ account, now }: { account: `0x${string}`; now: number | undefined }) {
   const cfg = useRuntime();
+  const { t, f } = useI18n();
   const tx = useTransact();
-  const orders = useApi<Page<Order>>(paths.orders(account, "open"), 4_000);
-  const cleared = useApi<Page<Slot>>(paths.slots("cleared", 200), 5_000);
+  const orders = useApi(
+    ["orders", account, "open"],
+    (api) => unwrap(api.GET("/v1/accounts/{address}/orders", { params: { path: { address: account }, query: { status: "open", limit: 200 } } })),
+    4_000,
+  );
+  const cleared = useApi(["slots", "cleared", 200], (api) => unwrap(api.GET("/v1/slots", { params: { query: { status: "cleared", limit: 200 } } })));
   const clearedSlots = useMemo(() => new Set(cleared.data?.items.map((s) => s.slot) ?? []), [cleared.data]);
   const open = orders.data?.items ?? [];
   const claimable = open.filter((o) => clearedSlots.has(o.slot));
   const resting = open.filter((o) => !clearedSlots.has(o.slot));
 
   const claimAll = () =>
-    tx.run(`Claim ${claimable.length} order${claimable.length === 1 ? "" : "s"}`, [
+    tx.run(t.trade.claimLabel(claimable.length), [
       {
         address: cfg.addresses.market,
         abi: energyMarketAbi,
@@ -250,44 +260,25 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
       },
     ]);
   const cancel = (order: Order) =>
-    tx.run(`Cancel order ${order.nonce}`, [
+    tx.run(t.trade.cancelLabel(order.nonce), [
       { address: cfg.addresses.market, abi: energyMarketAbi, functionName: "cancelOrder", args: [BigInt(order.order_id)] },
     ]);
 
   return (
-    <Section title="My orders">
-      {orders.isPending ? <Loading what="your orders" /> : null}
+    <Section title={t.trade.myOrders} id="my-orders">
+      {orders.isPending ? <Loading what={t.trade.yourOrders} /> : null}
       <div className="mb-3 flex flex-wrap items-center gap-3">
-        <button
-          type="button"
-          className={buttonClass}
-          disabled={tx.state.busy || claimable.length === 0}
-          onClick={() => void claimAll()}
-        >
-          Claim all ({claimable.length})
+        <button type="button" className={buttonClass} disabled={tx.state.busy || claimable.length === 0} onClick={() => void claimAll()}>
+          {t.trade.claimAll(claimable.length)}
         </button>
-        <span className="text-sm text-slate-600">
-          Claiming settles orders of cleared slots into your vault: energy bought, money received, refunds.
-        </span>
+        <span className="text-sm text-slate-600">{t.trade.claimHint}</span>
       </div>
       {open.length === 0 && !orders.isPending ? (
-        <Empty>You have no open orders.</Empty>
+        <Empty>{t.trade.noOrders}</Empty>
       ) : (
         <div className="overflow-x-auto">
           <table className={tableClass} data-testid="my-orders">
-            <thead>
-              <tr>
-                <th scope="col" className={thClass}>Order</th>
-                <th scope="col" className={thClass}>Slot</th>
-                <th scope="col" className={thClass}>Side</th>
-                <th scope="col" className={thClass}>Limit per kWh</th>
-                <th scope="col" className={thClass}>Quantity</th>
-                <th scope="col" className={thClass}>State</th>
-                <th scope="col" className={thClass}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[t.trade.order, t.common.slot, t.trade.side, t.trade.limitPerKwh, t.trade.qty, t.trade.state]} actions={t.common.actions} />
             <tbody>
               {[...claimable, ...resting].map((o) => {
                 const isCleared = clearedSlots.has(o.slot);
@@ -296,10 +287,10 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
                   <tr key={o.order_id} data-testid="order-row">
                     <td className={tdClass}>#{o.nonce}</td>
                     <td className={tdClass}>{o.slot}</td>
-                    <td className={tdClass}>{o.side}</td>
-                    <td className={tdClass}>{formatMoney(cfg, o.price)}</td>
-                    <td className={tdClass}>{formatWh(o.qty_wh)}</td>
-                    <td className={tdClass}>{isCleared ? "cleared: claim" : canCancel ? "resting" : "awaiting clearing"}</td>
+                    <td className={tdClass}>{o.side === "buy" ? t.common.buy : t.common.sell}</td>
+                    <td className={tdClass}>{f.money(o.price)}</td>
+                    <td className={tdClass}>{f.wh(o.qty_wh)}</td>
+                    <td className={tdClass}>{isCleared ? t.trade.stateClaim : canCancel ? t.trade.stateResting : t.trade.stateAwaiting}</td>
                     <td className={tdClass}>
                       {canCancel ? (
                         <button
@@ -307,9 +298,9 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
                           className={secondaryButtonClass}
                           disabled={tx.state.busy}
                           onClick={() => void cancel(o)}
-                          aria-label={`Cancel order ${o.nonce}`}
+                          aria-label={t.trade.cancelLabel(o.nonce)}
                         >
-                          Cancel
+                          {t.trade.cancel}
                         </button>
                       ) : null}
                     </td>
@@ -327,13 +318,14 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
 
 export default function TradePage() {
   const cfg = useRuntime();
+  const { t } = useI18n();
   const { address, wrongChain } = useAccount();
   const status = useStatus();
   const now = status.data?.checkpoint_time;
   const slots = useMemo(() => (now === undefined ? [] : openSlots(cfg.market, now, 12)), [cfg.market, now]);
   return (
     <>
-      <h1 className="text-2xl font-bold">Trade</h1>
+      <h1 className="text-2xl font-bold">{t.trade.title}</h1>
       {address === null ? (
         <ConnectPrompt wrongChain={wrongChain} />
       ) : (

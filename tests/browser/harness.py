@@ -1,0 +1,291 @@
+"""What the browser tests share: a real stack (anvil with EnergyChain, the indexer ingesting into
+SQLite, the API serving ``dapp/out`` on a free port with Sign-In with Ethereum and on-chain
+roles), a page with the injected test wallet (``wallet.js``) in a chosen language, width, chain
+and clock, and the dApp's money format.
+
+Chromium comes from Debian (``apt-get install chromium``), never from ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from hexbytes import HexBytes
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from sqlalchemy import Engine
+from web3 import Web3
+
+from chain.artifacts import load_artifact
+from chain.local_node import AnvilProcess, free_port, start_anvil
+from chain.paths import REPO_ROOT
+from chain.rpc import JsonRpcClient
+from devchain.sandbox import Sandbox
+from energychain.deploy import MarketSettings
+from indexer.api import ApiConfig, create_app
+from indexer.api.sessions import ChainRoles
+from indexer.db.engine import make_engine
+from indexer.db.migrate import upgrade
+from indexer.ingest import IngestConfig, Ingester, wait_for
+from indexer.live import LocalHub
+from wallet.transactions import TxRequest
+
+CHROMIUM = Path("/usr/bin/chromium")
+DAPP_OUT = REPO_ROOT / "dapp" / "out"
+SCREENSHOTS = REPO_ROOT / "reports" / "browser"
+WALLET_JS = Path(__file__).with_name("wallet.js")
+UI_TIMEOUT_MS = 20_000
+#: The browser wallet's account: anvil's tenth dev account (unlocked in anvil).
+WALLET_ACCOUNT_INDEX = 9
+LOCALES = {"en": "en-US", "de": "de-DE"}
+expect.set_options(timeout=UI_TIMEOUT_MS)  # the dApp polls the chain and the index every ~5 s
+
+
+class ServerThread:
+    """uvicorn on a loopback port, in a daemon thread."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.port = port
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        assert wait_for(lambda: self.server.started, timeout=15), "the API did not start"
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@dataclass
+class Stack:
+    node: AnvilProcess
+    sandbox: Sandbox
+    base_url: str
+    account: str
+    engine: Engine
+    decimals: int
+    symbol: str
+    explorer_url: str | None = None
+
+    def wait_indexed(self, timeout: float = 15) -> None:
+        """Until the ingester reached the chain's head."""
+        head = int(self.sandbox.w3.eth.block_number)
+
+        def caught_up() -> bool:
+            body = httpx.get(f"{self.base_url}/health", timeout=5).json()
+            return (body.get("checkpoint_block") or -1) >= head
+
+        assert wait_for(caught_up, timeout=timeout, interval=0.1), "the indexer fell behind"
+
+    def send_from_wallet(self, request: TxRequest) -> str:
+        """A transaction from the browser wallet's (unlocked) account, outside the browser."""
+        w3 = self.sandbox.w3
+        tx_hash = w3.eth.send_transaction(
+            {"from": self.account, "to": request.to, "data": HexBytes(request.data)}
+        )
+        assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+        return "0x" + bytes(tx_hash).hex()
+
+    def vault_balance(self) -> int:
+        return int(self.sandbox.contracts.market.call("balanceOf", self.account))
+
+    def units(self, whole: int) -> int:
+        return whole * 10**self.decimals
+
+
+def deploy_test_euro_18(w3: Web3, deployer: str) -> str:
+    """A ``TestEuro18`` (18 decimals, anyone mints) deployed from ``deployer`` (unlocked)."""
+    artifact = load_artifact("TestEuro18")
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    tx_hash = factory.constructor().transact({"from": deployer})
+    address = w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
+    assert address is not None
+    return str(address)
+
+
+@contextlib.contextmanager
+def running_stack(
+    db_dir: Path,
+    *,
+    decimals: int = 6,
+    explorer_url: str | None = None,
+    time_zone: str = "UTC",
+) -> Iterator[Stack]:
+    """anvil + EnergyChain (a 6- or 18-decimal test euro), the indexer, the API with the dApp.
+
+    The wallet's account gets 1,000 euros of the test token. With 18 decimals the price grid is
+    the default one (0.08 to 0.32 EUR/kWh in steps of 0.0001) in 18-decimal base units.
+    """
+    engine = make_engine(f"sqlite:///{db_dir / 'indexer.sqlite3'}")
+    upgrade(engine)
+    with start_anvil() as node:
+        w3 = Web3(Web3.HTTPProvider(node.rpc_url))
+        settings = None
+        if decimals == 18:
+            token = deploy_test_euro_18(w3, w3.eth.accounts[0])
+            scale = 10**12  # the default grid is in 6-decimal units
+            defaults = MarketSettings()
+            settings = MarketSettings(
+                price_floor=defaults.price_floor * scale,
+                tick_size=defaults.tick_size * scale,
+                payment_token=token,
+            )
+        sandbox = Sandbox.at(node.rpc_url, settings)
+        account = str(list(sandbox.w3.eth.accounts)[WALLET_ACCOUNT_INDEX])
+        payment = sandbox.contracts.payment
+        sandbox.admin.transact(payment.request("mint", account, 1_000 * 10**decimals))
+        hub = LocalHub()
+        addresses = sandbox.deployment.addresses
+        ingester = Ingester(
+            engine,
+            JsonRpcClient(node.rpc_url),
+            addresses,
+            sandbox.deployment.block_number,
+            publisher=hub,
+            config=IngestConfig(poll_interval=0.1),
+        )
+        ingester.sync()
+        stop = threading.Event()
+        runner = threading.Thread(target=ingester.run, args=(stop,), daemon=True)
+        runner.start()
+        port = free_port()
+        config = ApiConfig(
+            rate_limit_per_minute=0,
+            static_dir=DAPP_OUT,
+            rpc_url=node.rpc_url,
+            stream_ping_seconds=5,
+            siwe_domain=f"127.0.0.1:{port}",
+            explorer_url=explorer_url,
+            time_zone=time_zone,
+        )
+        roles = ChainRoles(JsonRpcClient(node.rpc_url), addresses["market"], addresses["registry"])
+        symbol = "tEUR18" if decimals == 18 else "tEUR"
+        try:
+            with ServerThread(create_app(engine, config, hub=hub, roles=roles), port):
+                yield Stack(
+                    node,
+                    sandbox,
+                    f"http://127.0.0.1:{port}",
+                    account,
+                    engine,
+                    decimals,
+                    symbol,
+                    explorer_url,
+                )
+        finally:
+            stop.set()
+            runner.join(5)
+            engine.dispose()
+
+
+@dataclass
+class Console:
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PageOptions:
+    lang: str = "en"
+    width: int = 1280
+    chain_id: int | None = None
+    """The wallet's chain (default: the deployment's)."""
+    clock: datetime | None = None
+    """The browser's clock (default: the real time)."""
+
+
+def open_page(browser: Browser, stack: Stack, options: PageOptions) -> tuple[Any, Page, Console]:
+    """A new browser context with the test wallet: (context, page, console errors)."""
+    context = browser.new_context(
+        viewport={"width": options.width, "height": 900},
+        locale=LOCALES[options.lang],
+        timezone_id="Europe/Berlin",
+    )
+    wallet = {
+        "rpcUrl": stack.node.rpc_url,
+        "account": stack.account,
+        "chainId": hex(options.chain_id or stack.sandbox.deployment.chain_id),
+    }
+    context.add_init_script(WALLET_JS.read_text().replace("__WALLET__", json.dumps(wallet)))
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    if options.clock is not None:
+        page.clock.set_system_time(options.clock)
+    console = Console()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            console.errors.append(f"{message.text} @ {message.location.get('url', '')}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: console.errors.append(f"uncaught: {error}"))
+    return context, page, console
+
+
+def connect(page: Page, stack: Stack, path: str = "/trade/", lang: str = "en") -> None:
+    page.goto(stack.base_url + path)
+    name = "Enerwise Test Wallet verbinden" if lang == "de" else "Connect Enerwise Test Wallet"
+    page.get_by_role("button", name=name).click()
+    expect(page.get_by_test_id("account")).to_have_attribute("title", stack.account)
+
+
+def money(amount: int, decimals: int = 6, symbol: str = "tEUR", lang: str = "en") -> str:
+    """The dApp's money format for base units: exact, every significant decimal, at least two;
+    grouping and decimal separator of the UI language's locale (en-US or de-DE)."""
+    whole, fraction = divmod(abs(amount), 10**decimals)
+    digits = str(fraction).rjust(decimals, "0").rstrip("0").ljust(2, "0")
+    group, point = (",", ".") if lang == "en" else (".", ",")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{whole:,}".replace(",", group) + f"{point}{digits} {symbol}"
+
+
+def wallet_calls(page: Page) -> list[str]:
+    """The JSON-RPC methods the page asked the test wallet for, in order."""
+    calls: list[str] = page.evaluate("window.__walletCalls")
+    return calls
+
+
+_OVERFLOWING = """() => {
+  const found = [];
+  const walk = (root) => {
+    for (const child of root.children) {
+      const display = child.style.display;
+      child.style.display = 'none';
+      const fits = document.documentElement.scrollWidth <= window.innerWidth;
+      child.style.display = display;
+      if (fits) {
+        const before = found.length;
+        walk(child);
+        const text = (child.textContent ?? '').slice(0, 80);
+        if (found.length === before) found.push(`${child.tagName}: ${text}`);
+      }
+    }
+  };
+  walk(document.body);
+  return found;
+}"""
+
+
+def overflowing(page: Page) -> list[str]:
+    """The innermost elements without which the page would fit the viewport's width."""
+    found: list[str] = page.evaluate(_OVERFLOWING)
+    return found
+
+
+def fits_the_width(page: Page) -> bool:
+    """Nothing wider than the viewport (tables scroll inside their own boxes)."""
+    fits = bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+    assert fits, overflowing(page)
+    return fits
