@@ -1,4 +1,8 @@
-"""Fixtures of the browser tests: one Playwright and one Debian Chromium for the session.
+"""Fixtures of the browser tests: one Playwright and one Debian Chromium per module.
+
+Not per session: Playwright's sync API keeps an event loop running in the main thread while it
+is started, and every later test that calls ``asyncio.run`` (oracles, devices, the indexer) would
+fail with "cannot be called from a running event loop".
 
 Without /usr/bin/chromium the browser modules skip themselves loudly (see each module's top).
 """
@@ -14,12 +18,12 @@ from tests.browser.harness import CHROMIUM, DAPP_OUT, SCREENSHOTS
 if CHROMIUM.exists():
     from playwright.sync_api import Browser, Playwright, sync_playwright
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture(scope="module")
     def playwright() -> Iterator[Playwright]:
         with sync_playwright() as p:
             yield p
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture(scope="module")
     def browser(playwright: Playwright) -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
         yield browser
