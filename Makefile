@@ -140,7 +140,7 @@ audit-slither: node_modules/.stamp $(AVENV)/.stamp
 
 # halmos: the symbolic check_* functions of tests/foundry/symbolic (the clearing rule on bounded books).
 audit-halmos: node_modules/.stamp $(AVENV)/.stamp
-	$(AUDIT_ENV) $(AVENV)/bin/halmos --forge-build-out build/forge/out --match-contract Symbolic \
+	$(AUDIT_ENV) $(AVENV)/bin/halmos --forge-build-out build/forge/out --contract ClearingRuleSymbolic \
 	  --function check_ --loop 8 --solver-timeout-assertion 0
 
 lint: $(VENV)/.stamp

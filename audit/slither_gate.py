@@ -74,22 +74,25 @@ def main(argv: list[str]) -> int:
             new.append(result)
     stale = [entry for fp, entry in reviewed.items() if fp not in seen]
     out = sys.stdout
-    out.write(f"slither gate: {len(findings)} findings, {len(findings) - len(new)} triaged, {len(new)} new\n")
+    triaged = len(findings) - len(new)
+    out.write(f"slither gate: {len(findings)} findings, {triaged} triaged, {len(new)} new\n")
     for entry in stale:
-        out.write(f"  no longer reported (prune the triage): {entry['fingerprint']} {entry['finding']}\n")
+        fp, what = entry["fingerprint"], entry["finding"]
+        out.write(f"  no longer reported (prune the triage): {fp} {what}\n")
     for check in undocumented:
         out.write(f"  triaged detector not explained in {doc_path}: {check}\n")
     for result in new:
+        grade = f"{result['impact']}/{result['confidence']}"
         out.write(
-            f"  NEW [{result['impact']}/{result['confidence']}] {result['check']}: {summary(result)}\n"
+            f"  NEW [{grade}] {result['check']}: {summary(result)}\n"
             f'    triage: {{"fingerprint": "{fingerprint(result)}", "check": "{result["check"]}", '
             f'"finding": {json.dumps(summary(result))}, "reason": "..."}}\n'
         )
     if new:
-        out.write("slither gate: FAILED: fix each new finding, or explain it in the docs and the triage\n")
+        out.write("slither gate: FAILED: fix each new finding, or explain it (docs + triage)\n")
         return 1
     if undocumented:
-        out.write("slither gate: FAILED: every triaged detector needs its explanation in the docs\n")
+        out.write("slither gate: FAILED: every triaged detector needs its reason in the docs\n")
         return 1
     return 0
 
