@@ -289,6 +289,59 @@ contract MarketHandler is Test {
         _booked(i, c, r);
     }
 
+    /// @notice A reading the registry must refuse, with the error of its first failed check: a wrong signer,
+    /// a resent seq, a time off the slot grid, in the future, not after the previous one, a register that went
+    /// down, an implausible jump, an unknown meter. Nothing may be minted or recorded (the token invariants).
+    function submitBadReading(uint256 userSeed, uint256 kind, uint256 wrongKey) external {
+        uint256 i = bound(userSeed, 0, USERS - 1);
+        kind = bound(kind, 0, 7);
+        MeterCursor memory c = meterCursor[i];
+        uint64 boundary = uint64(EPOCH + (block.timestamp - EPOCH) / SLOT_SECONDS * SLOT_SECONDS);
+        bool fresh = c.timestamp < boundary;
+        IMeterRegistry.MeterReading memory r =
+            IMeterRegistry.MeterReading(meterIds[i], c.seq + 1, boundary, c.importWh, c.exportWh);
+        bytes4 expected;
+        if (kind == 0 && fresh) {
+            expected = IMeterRegistry.ReadingSignatureInvalid.selector;
+        } else if (kind == 1) {
+            r.seq = c.seq;
+            expected = IMeterRegistry.ReadingSeqNotIncreasing.selector;
+        } else if (kind == 2) {
+            r.timestamp = boundary + 1;
+            expected = IMeterRegistry.ReadingNotOnSlotBoundary.selector;
+        } else if (kind == 3) {
+            r.timestamp = boundary + 2 * SLOT_SECONDS;
+            expected = IMeterRegistry.ReadingInFuture.selector;
+        } else if (kind == 4 && c.seq != 0) {
+            r.timestamp = c.timestamp;
+            expected = IMeterRegistry.ReadingNotAfterPrevious.selector;
+        } else if (kind == 5 && c.seq != 0 && fresh && c.exportWh != 0) {
+            r.exportWh = c.exportWh - 1;
+            expected = IMeterRegistry.ReadingRegisterDecreased.selector;
+        } else if (kind == 6 && c.seq != 0 && fresh) {
+            r.importWh = c.importWh + uint64(CAPACITY_WH * ((boundary - c.timestamp) / SLOT_SECONDS)) + 1;
+            expected = IMeterRegistry.ReadingImplausible.selector;
+        } else if (kind == 7) {
+            r.meterId = keccak256(abi.encode("no such meter", wrongKey));
+            expected = IMeterRegistry.MeterUnknown.selector;
+        } else {
+            return;
+        }
+        bytes memory signature = _sign(i, r);
+        if (kind == 0) {
+            (uint8 v, bytes32 rr, bytes32 ss) = vm.sign(bound(wrongKey, 1, 1e30), registry.readingDigest(r));
+            signature = abi.encodePacked(rr, ss, v);
+        }
+        if (registry.paused()) expected = Pausable.EnforcedPause.selector;
+        vm.prank(relayer);
+        try registry.submitReading(r, signature) {
+            vm.assertTrue(false, "the registry accepted a bad reading");
+        } catch (bytes memory err) {
+            _expect(err, expected, "bad reading refused with the error of its first failed check");
+            ++done["submitBadReading"];
+        }
+    }
+
     function redeem(uint256 userSeed, uint256 slotSeed, uint256 amount) external {
         address user = _user(userSeed);
         uint64 slot = _knownSlot(slotSeed);

@@ -29,7 +29,7 @@ contract MarketInvariantsTest is InvariantTest {
         token = handler.token();
         euro = handler.euro();
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](21);
+        bytes4[] memory selectors = new bytes4[](22);
         selectors[0] = MarketHandler.deposit.selector;
         selectors[1] = MarketHandler.withdraw.selector;
         selectors[2] = MarketHandler.depositEnergy.selector;
@@ -50,6 +50,7 @@ contract MarketInvariantsTest is InvariantTest {
         selectors[17] = MarketHandler.setFee.selector;
         selectors[18] = MarketHandler.warp.selector;
         selectors[19] = MarketHandler.sellMeteredEnergy.selector;
+        selectors[21] = MarketHandler.submitBadReading.selector;
         // Trading matters most: a second entry doubles its share of the calls.
         selectors[20] = MarketHandler.placeOrder.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
@@ -180,7 +181,7 @@ contract MarketInvariantsTest is InvariantTest {
             _step(r % 20, r >> 8);
             if (i % 50 == 49) rationed += _rationedSlots();
         }
-        string[17] memory reached = [
+        string[18] memory reached = [
             "deposit",
             "withdraw",
             "depositEnergy",
@@ -197,7 +198,8 @@ contract MarketInvariantsTest is InvariantTest {
             "clear.noVolume",
             "claim",
             "claimBatch",
-            "agentPlaceOrder"
+            "agentPlaceOrder",
+            "submitBadReading"
         ];
         for (uint256 k; k < reached.length; ++k) {
             vm.assertGt(handler.done(reached[k]), 0, string.concat("the walk never reached: ", reached[k]));
@@ -233,6 +235,7 @@ contract MarketInvariantsTest is InvariantTest {
         else if (action == 17 && r % 7 == 0) handler.setAgent(a, b, c, r, r % 5 == 0);
         else if (action == 17) handler.pauseMarket(r % 3 == 0);
         else if (action == 18 && r % 3 == 0) handler.setFee(a, b, r % 4 == 0);
+        else if (action == 18) handler.submitBadReading(a, b, c);
         else handler.warp(a % 900);
     }
 
