@@ -8,25 +8,26 @@ import {Test} from "../base/Test.sol";
 
 /// @title ClearingRuleSymbolic
 /// @notice halmos `check_*` functions: the clearing rule of docs/contracts.md section 7 proved for every book of a
-/// bounded shape, not sampled. A book has four price ticks (0, 255, 256 and 65,535: both sides of a bitmap word
-/// boundary and the top of the range) with a buy and a sell level at each; every quantity is a symbolic uint64.
-/// In the `Full` checks every level is non-empty; in the `Sparse` ones any level may be empty (quantity 0), on
-/// three ticks. halmos explores every path of {OrderBook.add} and {OrderBook.compute} for all such books.
-/// @dev The reference side (D, S, min, the lookups by marginal tick) is written without branches (assembly
-/// `lt`/`eq` masks, never products), so that halmos forks only on the library's own branches. forge ignores `check_*`.
+/// bounded shape, not sampled. A book has three price ticks (255, 256 and 65,535: both sides of a bitmap word
+/// boundary and the top of the range) with a buy and a sell level at each; every quantity is a symbolic uint64,
+/// zero meaning no order there, so every book of up to three ticks per side (2^384 of them, the empty one too)
+/// is covered. halmos explores every path of {OrderBook.add} and {OrderBook.compute}.
+/// @dev The reference side (D, S, min, max, the lookups by marginal tick, the conjunction of the properties) is
+/// branch-free assembly (`lt`/`eq` masks, never products, which halmos would abstract), so that halmos forks only
+/// on the library's own branches and asks the solver once per path. forge ignores `check_*` functions.
 contract ClearingRuleSymbolic is Test {
     using OrderBook for OrderBook.State;
     using TickBitmap for TickBitmap.Bitmap;
 
-    uint256 private constant N = 4;
+    uint256 private constant N = 3;
 
     OrderBook.State internal book;
 
     function _tick(uint256 i) private pure returns (uint16) {
-        return [uint16(0), 255, 256, 65_535][i];
+        return [uint16(255), 256, 65_535][i];
     }
 
-    // ---- branchless reference --------------------------------------------------------------------------------
+    // ---- branch-free reference -------------------------------------------------------------------------------
 
     function _min(uint256 a, uint256 b) private pure returns (uint256 m) {
         assembly ("memory-safe") {
@@ -40,10 +41,24 @@ contract ClearingRuleSymbolic is Test {
         }
     }
 
-    /// @dev `value` if `a == b`, else 0 (a mask, not a product: halmos abstracts symbolic products).
+    /// @dev `value` if `a == b`, else 0.
     function _if(uint256 a, uint256 b, uint256 value) private pure returns (uint256 r) {
         assembly ("memory-safe") {
             r := and(value, sub(0, eq(a, b)))
+        }
+    }
+
+    /// @dev `a && b` without a jump.
+    function _and(bool a, bool b) private pure returns (bool r) {
+        assembly ("memory-safe") {
+            r := and(a, b)
+        }
+    }
+
+    /// @dev `a || b` without a jump.
+    function _or(bool a, bool b) private pure returns (bool r) {
+        assembly ("memory-safe") {
+            r := or(a, b)
         }
     }
 
@@ -64,7 +79,7 @@ contract ClearingRuleSymbolic is Test {
         }
     }
 
-    /// @dev Index of `tick` among the four ticks (N when it is none of them), without branching.
+    /// @dev Index of `tick` among the ticks (N when it is none of them).
     function _index(uint256 tick) private pure returns (uint256 idx) {
         unchecked {
             idx = N;
@@ -74,6 +89,7 @@ contract ClearingRuleSymbolic is Test {
         }
     }
 
+    /// @dev `values[idx]`, 0 when idx is out of range (also for idx = -1 wrapped).
     function _at(uint256[N + 1] memory values, uint256 idx) private pure returns (uint256 v) {
         unchecked {
             for (uint256 i; i <= N; ++i) {
@@ -98,21 +114,8 @@ contract ClearingRuleSymbolic is Test {
         }
     }
 
-    // ---- books -----------------------------------------------------------------------------------------------
-
-    function _buildFull(uint64[N] memory buys, uint64[N] memory sells) private {
+    function _build(uint64[N] memory buys, uint64[N] memory sells) private {
         for (uint256 i; i < N; ++i) {
-            vm.assume(buys[i] != 0);
-            vm.assume(sells[i] != 0);
-            book.add(_tick(i), true, buys[i]);
-            book.add(_tick(i), false, sells[i]);
-        }
-    }
-
-    function _buildSparse(uint64[N] memory buys, uint64[N] memory sells) private {
-        buys[N - 1] = 0;
-        sells[N - 1] = 0;
-        for (uint256 i; i < N - 1; ++i) {
             if (buys[i] != 0) book.add(_tick(i), true, buys[i]);
             if (sells[i] != 0) book.add(_tick(i), false, sells[i]);
         }
@@ -120,88 +123,63 @@ contract ClearingRuleSymbolic is Test {
 
     // ---- the properties --------------------------------------------------------------------------------------
 
-    /// @dev V* = max_t min(D(t), S(t)): no tick matches more, some tick matches exactly V*.
-    function _volumeIsMaximal(uint64[N] memory buys, uint64[N] memory sells) private view {
+    /// @notice V* = max_t min(D(t), S(t)) over the ticks (min(D, S) is constant between and beyond them).
+    function check_executedVolumeIsMaximal(uint64[N] memory buys, uint64[N] memory sells) public {
+        _build(buys, sells);
         IEnergyMarket.ClearingRecord memory r = book.compute();
         (uint256[N + 1] memory demand, uint256[N] memory supply) = _curves(buys, sells);
         uint256 best;
         for (uint256 i; i < N; ++i) {
-            uint256 matched = _min(demand[i], supply[i]);
-            best = _max(best, matched);
+            best = _max(best, _min(demand[i], supply[i]));
         }
         assert(r.volumeWh == best);
     }
 
-    /// @dev m_s <= p* <= m_b (Lemma 1); m_b the highest tick with D >= V*, m_s the lowest with S >= V*; R and Q as
-    /// defined, 0 < R <= Q (Lemma 2); at most one side rationed (Lemma 3); all zero when nothing trades.
-    function _priceBetweenMarginalTicks(uint64[N] memory buys, uint64[N] memory sells) private view {
+    /// @notice When something trades: m_s <= p* <= m_b and p* = (m_s + m_b) // 2 (Lemma 1); m_b is the highest tick
+    /// with D >= V* and m_s the lowest with S >= V*; R_b = V* - D(m_b + 1), R_s = V* - S(m_s - 1), Q the level
+    /// totals, 0 < R <= Q on both sides (Lemma 2); at most one side rationed (Lemma 3). When nothing trades, every
+    /// field is zero.
+    function check_priceLiesBetweenTheMarginalTicks(uint64[N] memory buys, uint64[N] memory sells) public {
+        _build(buys, sells);
         IEnergyMarket.ClearingRecord memory r = book.compute();
         (uint256[N + 1] memory demand, uint256[N] memory supply) = _curves(buys, sells);
         uint256 v = r.volumeWh;
         if (v == 0) {
-            assert(uint256(r.clearingTick) + r.buyMarginalTick + r.sellMarginalTick == 0);
-            assert(uint256(r.buyMarginalFilledWh) + r.sellMarginalFilledWh == 0);
+            uint256 fields = uint256(r.clearingTick) + r.buyMarginalTick + r.sellMarginalTick + r.buyMarginalFilledWh
+                + r.sellMarginalFilledWh + r.buyMarginalTotalWh + r.sellMarginalTotalWh;
+            assert(fields == 0);
             return;
         }
-        assert(r.sellMarginalTick <= r.clearingTick);
-        assert(r.clearingTick <= r.buyMarginalTick);
-        assert(r.clearingTick == (uint256(r.sellMarginalTick) + r.buyMarginalTick) / 2);
         uint256 mb = _index(r.buyMarginalTick);
         uint256 ms = _index(r.sellMarginalTick);
-        assert(mb < N);
-        assert(ms < N);
         uint256 dAbove = _at(demand, mb + 1);
         uint256 sBelow;
         unchecked {
-            sBelow = _atN(supply, ms - 1); // S(m_s - 1); ms - 1 wraps for ms == 0 and selects nothing: S(-1) = 0
+            sBelow = _atN(supply, ms - 1); // S(m_s - 1); wraps for ms == 0 and selects nothing: 0
         }
-        assert(_at(demand, mb) >= v);
-        assert(dAbove < v);
-        assert(_atN(supply, ms) >= v);
-        assert(sBelow < v);
-        assert(r.buyMarginalTotalWh == _atQty(buys, mb));
-        assert(r.sellMarginalTotalWh == _atQty(sells, ms));
-        assert(r.buyMarginalFilledWh == v - dAbove);
-        assert(r.sellMarginalFilledWh == v - sBelow);
-        assert(r.buyMarginalFilledWh > 0);
-        assert(r.buyMarginalFilledWh <= r.buyMarginalTotalWh);
-        assert(r.sellMarginalFilledWh > 0);
-        assert(r.sellMarginalFilledWh <= r.sellMarginalTotalWh);
-        assert(r.buyMarginalFilledWh == r.buyMarginalTotalWh || r.sellMarginalFilledWh == r.sellMarginalTotalWh);
+        bool ok = _and(r.sellMarginalTick <= r.clearingTick, r.clearingTick <= r.buyMarginalTick);
+        ok = _and(ok, r.clearingTick == (uint256(r.sellMarginalTick) + r.buyMarginalTick) / 2);
+        ok = _and(ok, _and(mb < N, ms < N));
+        ok = _and(ok, _and(_at(demand, mb) >= v, dAbove < v));
+        ok = _and(ok, _and(_atN(supply, ms) >= v, sBelow < v));
+        ok = _and(ok, _and(r.buyMarginalTotalWh == _atQty(buys, mb), r.sellMarginalTotalWh == _atQty(sells, ms)));
+        ok = _and(ok, _and(r.buyMarginalFilledWh == v - dAbove, r.sellMarginalFilledWh == v - sBelow));
+        ok = _and(ok, _and(r.buyMarginalFilledWh > 0, r.buyMarginalFilledWh <= r.buyMarginalTotalWh));
+        ok = _and(ok, _and(r.sellMarginalFilledWh > 0, r.sellMarginalFilledWh <= r.sellMarginalTotalWh));
+        bool buyFull = r.buyMarginalFilledWh == r.buyMarginalTotalWh;
+        bool sellFull = r.sellMarginalFilledWh == r.sellMarginalTotalWh;
+        assert(_and(ok, _or(buyFull, sellFull)));
     }
 
-    /// @dev The level totals are what was added; a tick's bit is set iff its level is non-empty.
-    function _levelsAndBitmap(uint64[N] memory buys, uint64[N] memory sells) private view {
+    /// @notice The book: level totals are what was added; a tick's bit is set iff its level is non-empty.
+    function check_levelsAndBitmapFollowTheOrders(uint64[N] memory buys, uint64[N] memory sells) public {
+        _build(buys, sells);
+        bool ok = true;
         for (uint256 i; i < N; ++i) {
             IEnergyMarket.Level memory lvl = book.levels[_tick(i)];
-            assert(lvl.buyWh == buys[i]);
-            assert(lvl.sellWh == sells[i]);
-            assert(book.ticks.isSet(_tick(i)) == (uint256(buys[i]) + sells[i] != 0));
+            ok = _and(ok, _and(lvl.buyWh == buys[i], lvl.sellWh == sells[i]));
+            ok = _and(ok, book.ticks.isSet(_tick(i)) == (uint256(buys[i]) + sells[i] != 0));
         }
-    }
-
-    function check_executedVolumeIsMaximal_Full(uint64[N] memory buys, uint64[N] memory sells) public {
-        _buildFull(buys, sells);
-        _volumeIsMaximal(buys, sells);
-    }
-
-    function check_priceLiesBetweenTheMarginalTicks_Full(uint64[N] memory buys, uint64[N] memory sells) public {
-        _buildFull(buys, sells);
-        _priceBetweenMarginalTicks(buys, sells);
-    }
-
-    function check_executedVolumeIsMaximal_Sparse(uint64[N] memory buys, uint64[N] memory sells) public {
-        _buildSparse(buys, sells);
-        _volumeIsMaximal(buys, sells);
-    }
-
-    function check_priceLiesBetweenTheMarginalTicks_Sparse(uint64[N] memory buys, uint64[N] memory sells) public {
-        _buildSparse(buys, sells);
-        _priceBetweenMarginalTicks(buys, sells);
-    }
-
-    function check_levelsAndBitmapFollowTheOrders_Sparse(uint64[N] memory buys, uint64[N] memory sells) public {
-        _buildSparse(buys, sells);
-        _levelsAndBitmap(buys, sells);
+        assert(ok);
     }
 }
