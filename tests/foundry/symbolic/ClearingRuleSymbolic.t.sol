@@ -9,8 +9,8 @@ import {Test} from "../base/Test.sol";
 /// @title ClearingRuleSymbolic
 /// @notice halmos `check_*` functions: the clearing rule of docs/contracts.md section 7 proved for every book of a
 /// bounded shape, not sampled. A book has three price ticks (255, 256 and 65,535: both sides of a bitmap word
-/// boundary and the top of the range) with a buy and a sell level at each; every quantity is a symbolic uint64,
-/// zero meaning no order there, so every book of up to three ticks per side (2^384 of them, the empty one too)
+/// boundary and the top of the range) with a buy and a sell level at each; every quantity is a symbolic uint16,
+/// zero meaning no order there, so every book of up to three ticks per side (2^96 of them, the empty one too)
 /// is covered. halmos explores every path of {OrderBook.add} and {OrderBook.compute}.
 /// @dev The reference side (D, S, min, max, the lookups by marginal tick, the conjunction of the properties) is
 /// branch-free assembly (`lt`/`eq` masks, never products, which halmos would abstract), so that halmos forks only
@@ -63,7 +63,7 @@ contract ClearingRuleSymbolic is Test {
     }
 
     /// @dev D(i) for i = 0..N (buys at the i-th tick or above; D(N) = 0) and S(i) (sells at or below).
-    function _curves(uint64[N] memory buys, uint64[N] memory sells)
+    function _curves(uint16[N] memory buys, uint16[N] memory sells)
         private
         pure
         returns (uint256[N + 1] memory demand, uint256[N] memory supply)
@@ -106,7 +106,7 @@ contract ClearingRuleSymbolic is Test {
         }
     }
 
-    function _atQty(uint64[N] memory values, uint256 idx) private pure returns (uint256 v) {
+    function _atQty(uint16[N] memory values, uint256 idx) private pure returns (uint256 v) {
         unchecked {
             for (uint256 i; i < N; ++i) {
                 v += _if(i, idx, values[i]);
@@ -114,7 +114,7 @@ contract ClearingRuleSymbolic is Test {
         }
     }
 
-    function _build(uint64[N] memory buys, uint64[N] memory sells) private {
+    function _build(uint16[N] memory buys, uint16[N] memory sells) private {
         for (uint256 i; i < N; ++i) {
             if (buys[i] != 0) book.add(_tick(i), true, buys[i]);
             if (sells[i] != 0) book.add(_tick(i), false, sells[i]);
@@ -123,8 +123,13 @@ contract ClearingRuleSymbolic is Test {
 
     // ---- the properties --------------------------------------------------------------------------------------
 
-    /// @notice V* = max_t min(D(t), S(t)) over the ticks (min(D, S) is constant between and beyond them).
-    function check_executedVolumeIsMaximal(uint64[N] memory buys, uint64[N] memory sells) public {
+    /// @notice The record {OrderBook.compute} returns follows the rule of section 7 for every such book:
+    /// - V* = max_t min(D(t), S(t)) over the ticks (min(D, S) is constant between and beyond them);
+    /// - when something trades: m_s <= p* <= m_b and p* = (m_s + m_b) // 2 (Lemma 1); m_b is the highest tick with
+    ///   D >= V* and m_s the lowest with S >= V*; R_b = V* - D(m_b + 1), R_s = V* - S(m_s - 1), Q the level totals,
+    ///   0 < R <= Q on both sides (Lemma 2); at most one side rationed (Lemma 3);
+    /// - when nothing trades, every field is zero.
+    function check_clearingFollowsTheRule(uint16[N] memory buys, uint16[N] memory sells) public {
         _build(buys, sells);
         IEnergyMarket.ClearingRecord memory r = book.compute();
         (uint256[N + 1] memory demand, uint256[N] memory supply) = _curves(buys, sells);
@@ -132,22 +137,11 @@ contract ClearingRuleSymbolic is Test {
         for (uint256 i; i < N; ++i) {
             best = _max(best, _min(demand[i], supply[i]));
         }
-        assert(r.volumeWh == best);
-    }
-
-    /// @notice When something trades: m_s <= p* <= m_b and p* = (m_s + m_b) // 2 (Lemma 1); m_b is the highest tick
-    /// with D >= V* and m_s the lowest with S >= V*; R_b = V* - D(m_b + 1), R_s = V* - S(m_s - 1), Q the level
-    /// totals, 0 < R <= Q on both sides (Lemma 2); at most one side rationed (Lemma 3). When nothing trades, every
-    /// field is zero.
-    function check_priceLiesBetweenTheMarginalTicks(uint64[N] memory buys, uint64[N] memory sells) public {
-        _build(buys, sells);
-        IEnergyMarket.ClearingRecord memory r = book.compute();
-        (uint256[N + 1] memory demand, uint256[N] memory supply) = _curves(buys, sells);
         uint256 v = r.volumeWh;
         if (v == 0) {
             uint256 fields = uint256(r.clearingTick) + r.buyMarginalTick + r.sellMarginalTick + r.buyMarginalFilledWh
                 + r.sellMarginalFilledWh + r.buyMarginalTotalWh + r.sellMarginalTotalWh;
-            assert(fields == 0);
+            assert(_and(best == 0, fields == 0));
             return;
         }
         uint256 mb = _index(r.buyMarginalTick);
@@ -157,7 +151,8 @@ contract ClearingRuleSymbolic is Test {
         unchecked {
             sBelow = _atN(supply, ms - 1); // S(m_s - 1); wraps for ms == 0 and selects nothing: 0
         }
-        bool ok = _and(r.sellMarginalTick <= r.clearingTick, r.clearingTick <= r.buyMarginalTick);
+        bool ok = _and(v == best, r.sellMarginalTick <= r.clearingTick);
+        ok = _and(ok, r.clearingTick <= r.buyMarginalTick);
         ok = _and(ok, r.clearingTick == (uint256(r.sellMarginalTick) + r.buyMarginalTick) / 2);
         ok = _and(ok, _and(mb < N, ms < N));
         ok = _and(ok, _and(_at(demand, mb) >= v, dAbove < v));
@@ -172,7 +167,7 @@ contract ClearingRuleSymbolic is Test {
     }
 
     /// @notice The book: level totals are what was added; a tick's bit is set iff its level is non-empty.
-    function check_levelsAndBitmapFollowTheOrders(uint64[N] memory buys, uint64[N] memory sells) public {
+    function check_levelsAndBitmapFollowTheOrders(uint16[N] memory buys, uint16[N] memory sells) public {
         _build(buys, sells);
         bool ok = true;
         for (uint256 i; i < N; ++i) {
