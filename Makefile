@@ -5,16 +5,22 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BVENV := .venv-brownie
+AVENV := .venv-audit
+FORGE := $(CURDIR)/node_modules/.bin/forge
+# Slither and halmos drive forge (and forge drives chain/solc.js): both need it on PATH.
+AUDIT_ENV := PATH=$(CURDIR)/node_modules/.bin:$$PATH
 BHOME := $(CURDIR)/.brownie-home
 BROWNIE_ENV := HOME=$(BHOME) SOLCX_BINARY_PATH=$(BHOME)/solcx PATH=$(CURDIR)/node_modules/.bin:$$PATH
 BROWNIE_SO := $(BVENV)/lib/python3.11/site-packages/brownie/test
 
-.PHONY: help setup demo test test-app test-contracts audit lint compile clean dapp
+.PHONY: help setup demo test test-app test-contracts test-foundry audit audit-foundry audit-slither \
+  audit-halmos lint compile clean dapp
 
 help:
 	@echo "make demo   set everything up and run the main job (enerwise demo)"
 	@echo "make test   set everything up and run every test suite"
-	@echo "make audit  the auditors' contract suite with coverage and gas reports"
+	@echo "make audit  the auditors' suites deep: brownie with coverage and gas, Foundry invariants"
+	@echo "            (>= 100,000 calls each) and coverage, Slither against its triage, halmos"
 	@echo "make lint   ruff and mypy"
 
 setup: node_modules/.stamp $(VENV)/.stamp $(BVENV)/.stamp build/compile-cache.json dapp
@@ -46,6 +52,13 @@ $(BVENV)/.stamp: requirements/brownie.lock
 	ln -sf $(CURDIR)/chain/solc.js $(BHOME)/solcx/solc-v0.8.37
 	$(BROWNIE_ENV) $(BVENV)/bin/brownie networks modify development \
 	  steps_tracing=true gas_limit=30000000 port=18545 >/dev/null
+	@touch $@
+
+# Slither and halmos pin web3 7 / eth-abi 6 / z3 through their dependencies: their own venv.
+$(AVENV)/.stamp: requirements/audit.lock
+	test -x $(AVENV)/bin/python || $(PYTHON) -m venv $(AVENV)
+	$(AVENV)/bin/pip install -q --upgrade pip
+	$(AVENV)/bin/pip install -q -r requirements/audit.lock
 	@touch $@
 
 build/compile-cache.json: $(VENV)/.stamp node_modules/.stamp $(shell find contracts -name '*.sol' 2>/dev/null)
@@ -85,6 +98,7 @@ demo: setup
 test: setup
 	$(MAKE) --no-print-directory test-app
 	$(MAKE) --no-print-directory test-contracts
+	$(MAKE) --no-print-directory test-foundry
 
 test-app: setup
 	$(VENV)/bin/pytest
@@ -92,9 +106,42 @@ test-app: setup
 test-contracts: setup
 	$(BROWNIE_ENV) $(BVENV)/bin/brownie test tests/contracts -c tests/contracts/pytest.ini
 
-audit: setup
+# The Foundry suite, shallow (foundry.toml default profile): fuzz tests at 256 runs, invariants at
+# 20 runs x 150 calls = 3,000 calls each.
+test-foundry: node_modules/.stamp
+	$(FORGE) test
+
+audit: setup $(AVENV)/.stamp
 	rm -f build/brownie/tests.json
 	$(BROWNIE_ENV) $(BVENV)/bin/brownie test tests/contracts -c tests/contracts/pytest.ini --coverage --gas
+	$(MAKE) --no-print-directory audit-foundry
+	$(MAKE) --no-print-directory audit-slither
+	$(MAKE) --no-print-directory audit-halmos
+
+# Deep (FOUNDRY_PROFILE=audit): fuzz tests at 10,000 runs, invariants at >= 100,000 calls each;
+# then forge coverage of contracts/ (shallow profile) in reports/forge-coverage.txt and lcov.
+audit-foundry: node_modules/.stamp
+	FOUNDRY_PROFILE=audit $(FORGE) test
+	mkdir -p reports
+	$(FORGE) coverage --report summary --report lcov --report-file reports/forge-lcov.info \
+	  --no-match-coverage 'tests/|contracts/test/|node_modules/' | tee reports/forge-coverage.txt
+
+# Slither on contracts/ (test helpers and dependencies left out), every finding checked against
+# the reviewed triage (audit/slither-triage.json, explained in docs/contracts.md section 14): a
+# new finding fails the audit. Slither exits non-zero whenever it finds anything; the gate decides.
+audit-slither: node_modules/.stamp $(AVENV)/.stamp
+	mkdir -p reports
+	rm -f reports/slither.json
+	$(AUDIT_ENV) $(AVENV)/bin/slither . --compile-force-framework foundry \
+	  --foundry-out-directory build/forge/out --exclude-dependencies \
+	  --filter-paths 'contracts/test/|tests/foundry/|node_modules/' --json reports/slither.json \
+	  > reports/slither.txt 2>&1 || true
+	$(AVENV)/bin/python audit/slither_gate.py reports/slither.json audit/slither-triage.json docs/contracts.md
+
+# halmos: the symbolic check_* functions of tests/foundry/symbolic (the clearing rule on bounded books).
+audit-halmos: node_modules/.stamp $(AVENV)/.stamp
+	$(AUDIT_ENV) $(AVENV)/bin/halmos --forge-build-out build/forge/out --contract ClearingRuleSymbolic \
+	  --function check_ --loop 8 --solver-timeout-assertion 0
 
 lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,958 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {EnergyMarket} from "../../../contracts/EnergyMarket.sol";
+import {IEnergyMarket} from "../../../contracts/interfaces/IEnergyMarket.sol";
+import {IEnergyToken} from "../../../contracts/interfaces/IEnergyToken.sol";
+import {IMeterRegistry} from "../../../contracts/interfaces/IMeterRegistry.sol";
+import {Clearing} from "../../../contracts/libraries/Clearing.sol";
+import {MeterRegistry} from "../../../contracts/MeterRegistry.sol";
+import {TestEuro} from "../../../contracts/test/TestEuro.sol";
+import {Test} from "../base/Test.sol";
+
+/// @title MarketHandler
+/// @notice The actions forge's invariant fuzzer drives: every market action (deposit, withdraw, energy in and out,
+/// place, batch place, cancel, clear, claim, batch claim, agent authorisation, agent orders, pause, fee changes),
+/// signed meter readings through the registry (single, batched, resent, across gaps), redemption, token transfers
+/// and time. Each action bounds its fuzzed inputs to what a real user could send, predicts whether the contracts
+/// must refuse it (and with which error), and keeps ghost variables of what went in and out, so that
+/// {MarketInvariantsTest} can check the identities of docs/contracts.md section 12 after every call.
+/// @dev The handler deploys the system and holds every admin role. Users, treasuries and the agent are plain
+/// accounts driven with `vm.prank`. An unexpected revert inside an action fails the run (fail_on_revert = true).
+contract MarketHandler is Test {
+    // ---- parameters (as in tests/contracts/conftest.py) ------------------------------------------------------
+
+    uint32 internal constant SLOT_SECONDS = 900;
+    uint32 internal constant MAX_SKEW = 120;
+    uint32 internal constant SETTLEMENT_SECONDS = 900;
+    uint32 internal constant OPEN_AHEAD_SECONDS = 3600;
+    uint256 internal constant PRICE_FLOOR = 20_001;
+    uint256 internal constant TICK_SIZE = 137;
+    uint16 internal constant MAX_TICK = 1000;
+    uint64 internal constant MIN_ORDER_WH = 10;
+    uint64 internal constant CAPACITY_WH = 10_000_000;
+    uint64 internal constant EPOCH = 1_700_000_100;
+    uint256 internal constant USERS = 4;
+    /// @dev Buys on ticks 3..7, sells on 0..4: books cross often, and share marginal ticks (rationing).
+    uint256 internal constant BUY_TICK_LOW = 3;
+    uint256 internal constant SELL_TICK_HIGH = 4;
+    uint256 internal constant BOOK_TICKS = 8;
+
+    // ---- the system ----------------------------------------------------------------------------------------
+
+    MeterRegistry public immutable registry;
+    IEnergyToken public immutable token;
+    EnergyMarket public immutable market;
+    TestEuro public immutable euro;
+
+    address[USERS] internal users;
+    uint256[USERS] internal meterKeys;
+    bytes32[USERS] internal meterIds;
+    address[2] internal treasuries;
+    address public agent;
+    address public relayer;
+
+    struct MeterCursor {
+        uint64 seq;
+        uint64 timestamp;
+        uint64 importWh;
+        uint64 exportWh;
+    }
+
+    mapping(uint256 user => MeterCursor) internal meterCursor;
+
+    // ---- ghost state ---------------------------------------------------------------------------------------
+
+    /// @notice An order the market still owes an outcome for: resting, or in a cleared slot and not yet claimed.
+    struct OpenOrder {
+        uint256 id;
+        address owner;
+        uint64 slot;
+        bool isBuy;
+        uint16 tick;
+        uint64 qtyWh;
+    }
+
+    OpenOrder[] internal openOrders;
+    uint64[] internal slotsSeen;
+    mapping(uint64 slot => bool) internal slotKnown;
+    mapping(uint64 slot => bool) public slotCleared;
+
+    uint256 public ghostDeposited;
+    uint256 public ghostWithdrawn;
+    /// @notice Rounding dust of cleared slots: what buyers paid beyond what sellers were paid (net + fees).
+    uint256 public ghostMoneyDust;
+    mapping(uint256 slot => uint256) public ghostEnergyIn;
+    mapping(uint256 slot => uint256) public ghostEnergyOut;
+    /// @notice Wh taken from sellers beyond the Wh delivered to buyers, per cleared slot.
+    mapping(uint256 slot => uint256) public ghostEnergyDust;
+    /// @notice Escrow of resting buys (money) and of resting sells (Wh per slot), as the handler computed it.
+    uint256 public ghostBuyEscrow;
+    mapping(uint256 slot => uint256) public ghostSellEscrowWh;
+    /// @notice What cleared slots still owe to unclaimed orders: money (buy refunds, sellers' net + fee) and Wh
+    /// per slot (buyers' fills, sellers' returns), as previewClaim stated it when the slot cleared.
+    uint256 public ghostOwedMoney;
+    mapping(uint256 slot => uint256) public ghostOwedWh;
+    /// @notice Resting quantity per (slot, tick, side), for the book invariant.
+    mapping(uint256 slot => mapping(uint256 tick => uint256)) public ghostLevelBuyWh;
+    mapping(uint256 slot => mapping(uint256 tick => uint256)) public ghostLevelSellWh;
+
+    mapping(uint256 slot => uint256) public ghostMinted;
+    mapping(uint256 slot => uint256) public ghostRedeemed;
+    uint256 public ghostAttributedExport;
+    uint256 public ghostAttributedImport;
+    uint256 public ghostUnattributedExport;
+    uint256 public ghostUnattributedImport;
+    uint256 public ghostReadingsAccepted;
+
+    /// @notice The agent's escrow per UTC day as the handler counted it.
+    uint32 public ghostAgentDay;
+    uint256 public ghostAgentSpent;
+    uint128 public ghostAgentBudget;
+    /// @notice The budget in force when the agent's spending last grew (spending may exceed a budget lowered later).
+    uint128 public ghostAgentBudgetAtLastCharge;
+
+    /// @notice How often each action did something (rather than refuse or skip): shows the run reached the states.
+    mapping(string action => uint256) public done;
+
+    constructor() {
+        vm.warp(EPOCH + 100 * SLOT_SECONDS + 30);
+        registry = new MeterRegistry(address(this), EPOCH, SLOT_SECONDS, MAX_SKEW, "uri");
+        token = registry.token();
+        euro = new TestEuro();
+        treasuries = [makeAddr("treasury-0"), makeAddr("treasury-1")];
+        market = new EnergyMarket(
+            address(this),
+            euro,
+            registry,
+            IEnergyMarket.MarketParams({
+                priceFloor: PRICE_FLOOR,
+                tickSize: TICK_SIZE,
+                maxTick: MAX_TICK,
+                settlementSeconds: SETTLEMENT_SECONDS,
+                openAheadSeconds: OPEN_AHEAD_SECONDS,
+                minOrderWh: MIN_ORDER_WH,
+                feeBps: 50,
+                treasury: treasuries[0]
+            })
+        );
+        agent = makeAddr("agent");
+        relayer = makeAddr("relayer");
+        for (uint256 i; i < USERS; ++i) {
+            users[i] = makeAddr(string.concat("user-", _digit(i)));
+            (address signer, uint256 key) = makeAccount(string.concat("meter-key-", _digit(i)));
+            meterKeys[i] = key;
+            meterIds[i] = keccak256(abi.encode("meter", i));
+            registry.registerMeter(meterIds[i], users[i], signer, CAPACITY_WH);
+        }
+        _authorize(60_000, 5, 2, 30 days);
+    }
+
+    // =========================================================================================================
+    //                                            VAULT
+    // =========================================================================================================
+
+    function deposit(uint256 userSeed, uint256 amount) external {
+        address user = _user(userSeed);
+        amount = bound(amount, 1, 5_000_000);
+        _deposit(user, amount);
+    }
+
+    function withdraw(uint256 accountSeed, uint256 percent) external {
+        address account = _vaultAccount(accountSeed);
+        uint256 balance = market.balanceOf(account);
+        uint256 amount = balance * bound(percent, 0, 110) / 100;
+        uint256 walletBefore = euro.balanceOf(account);
+        vm.prank(account);
+        if (amount == 0) {
+            try market.withdraw(0) {
+                vm.assertTrue(false, "withdraw(0) must revert");
+            } catch (bytes memory err) {
+                _expect(err, IEnergyMarket.MarketZeroAmount.selector, "withdraw(0)");
+            }
+        } else if (amount > balance) {
+            try market.withdraw(amount) {
+                vm.assertTrue(false, "withdrawing more than the balance must revert");
+            } catch (bytes memory err) {
+                _expect(err, IEnergyMarket.MarketInsufficientBalance.selector, "withdraw beyond the balance");
+            }
+        } else {
+            market.withdraw(amount);
+            ghostWithdrawn += amount;
+            vm.assertEq(euro.balanceOf(account) - walletBefore, amount, "the withdrawal arrived");
+            ++done["withdraw"];
+        }
+    }
+
+    function depositEnergy(uint256 userSeed, uint256 slotSeed, uint256 percent) external {
+        address user = _user(userSeed);
+        uint64 slot = _knownSlot(slotSeed);
+        uint256 amount = token.balanceOf(user, slot) * bound(percent, 1, 100) / 100;
+        if (amount == 0) return;
+        vm.prank(user);
+        token.safeTransferFrom(user, address(market), slot, amount, "");
+        ghostEnergyIn[slot] += amount;
+        ++done["depositEnergy"];
+    }
+
+    function withdrawEnergy(uint256 userSeed, uint256 slotSeed, uint256 percent) external {
+        address user = _user(userSeed);
+        uint64 slot = _knownSlot(slotSeed);
+        uint256 held = market.energyBalanceOf(user, slot);
+        uint256 amount = held * bound(percent, 1, 120) / 100;
+        if (amount == 0) return;
+        vm.prank(user);
+        if (amount > held) {
+            try market.withdrawEnergy(slot, uint64(amount)) {
+                vm.assertTrue(false, "withdrawing more energy than held must revert");
+            } catch (bytes memory err) {
+                _expect(err, IEnergyMarket.MarketInsufficientEnergy.selector, "withdrawEnergy beyond the balance");
+            }
+            return;
+        }
+        market.withdrawEnergy(slot, uint64(amount));
+        ghostEnergyOut[slot] += amount;
+        ++done["withdrawEnergy"];
+    }
+
+    // =========================================================================================================
+    //                                      METERS AND TOKENS
+    // =========================================================================================================
+
+    /// @notice The user's meter reports at the latest slot boundary: a baseline first, then deltas. After a gap of
+    /// several slots the energy is unattributed (logged, not minted). Sometimes batched with a resend of the
+    /// previous reading, which the registry must skip.
+    function readMeter(uint256 userSeed, uint256 exportWh, uint256 importWh, bool batched) external {
+        _readMeter(bound(userSeed, 0, USERS - 1), exportWh, importWh, batched);
+    }
+
+    /// @notice What a prosumer does after a slot: its meter reports, it moves the new tokens into the vault and
+    /// offers them (part or all) in the slot's settlement window.
+    function sellMeteredEnergy(uint256 userSeed, uint256 exportWh, uint256 tickSeed, uint256 percent) external {
+        uint256 i = bound(userSeed, 0, USERS - 1);
+        address user = users[i];
+        _readMeter(i, bound(exportWh, 100, 6_000), 0, false);
+        uint64 slot = _settlingSlot();
+        uint256 wallet = token.balanceOf(user, slot);
+        if (wallet != 0) {
+            vm.prank(user);
+            token.safeTransferFrom(user, address(market), slot, wallet, "");
+            ghostEnergyIn[slot] += wallet;
+        }
+        uint64 qtyWh = _sellable(user, slot, uint64(market.energyBalanceOf(user, slot) * bound(percent, 1, 100) / 100));
+        if (qtyWh == 0 || market.paused() || !_windowOpen(slot)) return;
+        uint16 tick = _sellTick(tickSeed);
+        vm.prank(user);
+        uint256 id = market.placeOrder(user, slot, false, tick, qtyWh);
+        _recordOrder(id, user, slot, false, tick, qtyWh);
+        ++done["placeOrder.sell"];
+    }
+
+    function _readMeter(uint256 i, uint256 exportWh, uint256 importWh, bool batched) private {
+        MeterCursor memory c = meterCursor[i];
+        uint64 boundary = uint64(EPOCH + (block.timestamp - EPOCH) / SLOT_SECONDS * SLOT_SECONDS);
+        if (c.timestamp >= boundary) return;
+        IMeterRegistry.MeterReading memory r = IMeterRegistry.MeterReading({
+            meterId: meterIds[i],
+            seq: c.seq + 1,
+            timestamp: boundary,
+            importWh: c.importWh + uint64(bound(importWh, 0, 2_000)),
+            exportWh: c.exportWh + uint64(bound(exportWh, 0, 6_000))
+        });
+        if (c.seq == 0) (r.importWh, r.exportWh) = (0, 0);
+        bytes memory signature = _sign(i, r);
+        if (registry.paused()) {
+            vm.prank(relayer);
+            try registry.submitReading(r, signature) {
+                vm.assertTrue(false, "a paused registry must refuse readings");
+            } catch (bytes memory err) {
+                _expect(err, Pausable.EnforcedPause.selector, "reading while paused");
+            }
+            return;
+        }
+        if (batched && c.seq != 0) {
+            IMeterRegistry.MeterReading[] memory batch = new IMeterRegistry.MeterReading[](2);
+            bytes[] memory signatures = new bytes[](2);
+            batch[0] = IMeterRegistry.MeterReading(meterIds[i], c.seq, c.timestamp, c.importWh, c.exportWh);
+            signatures[0] = _sign(i, batch[0]);
+            (batch[1], signatures[1]) = (r, signature);
+            vm.prank(relayer);
+            uint256 accepted = registry.submitReadings(batch, signatures, "");
+            vm.assertEq(accepted, 1, "a resent reading is skipped, the new one accepted");
+            ++done["readMeter.batchWithResend"];
+        } else {
+            vm.prank(relayer);
+            registry.submitReading(r, signature);
+        }
+        _booked(i, c, r);
+    }
+
+    /// @notice A reading the registry must refuse, with the error of its first failed check: a wrong signer,
+    /// a resent seq, a time off the slot grid, in the future, not after the previous one, a register that went
+    /// down, an implausible jump, an unknown meter. Nothing may be minted or recorded (the token invariants).
+    function submitBadReading(uint256 userSeed, uint256 kind, uint256 wrongKey) external {
+        uint256 i = bound(userSeed, 0, USERS - 1);
+        kind = bound(kind, 0, 7);
+        MeterCursor memory c = meterCursor[i];
+        uint64 boundary = uint64(EPOCH + (block.timestamp - EPOCH) / SLOT_SECONDS * SLOT_SECONDS);
+        bool fresh = c.timestamp < boundary;
+        IMeterRegistry.MeterReading memory r =
+            IMeterRegistry.MeterReading(meterIds[i], c.seq + 1, boundary, c.importWh, c.exportWh);
+        bytes4 expected;
+        if (kind == 0 && fresh) {
+            expected = IMeterRegistry.ReadingSignatureInvalid.selector;
+        } else if (kind == 1) {
+            r.seq = c.seq;
+            expected = IMeterRegistry.ReadingSeqNotIncreasing.selector;
+        } else if (kind == 2) {
+            r.timestamp = boundary + 1;
+            expected = IMeterRegistry.ReadingNotOnSlotBoundary.selector;
+        } else if (kind == 3) {
+            r.timestamp = boundary + 2 * SLOT_SECONDS;
+            expected = IMeterRegistry.ReadingInFuture.selector;
+        } else if (kind == 4 && c.seq != 0) {
+            r.timestamp = c.timestamp;
+            expected = IMeterRegistry.ReadingNotAfterPrevious.selector;
+        } else if (kind == 5 && c.seq != 0 && fresh && c.exportWh != 0) {
+            r.exportWh = c.exportWh - 1;
+            expected = IMeterRegistry.ReadingRegisterDecreased.selector;
+        } else if (kind == 6 && c.seq != 0 && fresh) {
+            r.importWh = c.importWh + uint64(CAPACITY_WH * ((boundary - c.timestamp) / SLOT_SECONDS)) + 1;
+            expected = IMeterRegistry.ReadingImplausible.selector;
+        } else if (kind == 7) {
+            r.meterId = keccak256(abi.encode("no such meter", wrongKey));
+            expected = IMeterRegistry.MeterUnknown.selector;
+        } else {
+            return;
+        }
+        bytes memory signature = _sign(i, r);
+        if (kind == 0) {
+            (uint8 v, bytes32 rr, bytes32 ss) = vm.sign(bound(wrongKey, 1, 1e30), registry.readingDigest(r));
+            signature = abi.encodePacked(rr, ss, v);
+        }
+        if (registry.paused()) expected = Pausable.EnforcedPause.selector;
+        vm.prank(relayer);
+        try registry.submitReading(r, signature) {
+            vm.assertTrue(false, "the registry accepted a bad reading");
+        } catch (bytes memory err) {
+            _expect(err, expected, "bad reading refused with the error of its first failed check");
+            ++done["submitBadReading"];
+        }
+    }
+
+    function redeem(uint256 userSeed, uint256 slotSeed, uint256 amount) external {
+        address user = _user(userSeed);
+        uint64 slot = _knownSlot(slotSeed);
+        uint256 redeemable = token.importedWh(user, slot) - token.redeemedWh(user, slot);
+        uint256 held = token.balanceOf(user, slot);
+        uint256 cap = redeemable < held ? redeemable : held;
+        if (cap == 0) return;
+        amount = bound(amount, 1, cap);
+        vm.prank(user);
+        token.redeem(slot, uint64(amount));
+        ghostRedeemed[slot] += amount;
+        ++done["redeem"];
+    }
+
+    function transferTokens(uint256 fromSeed, uint256 toSeed, uint256 slotSeed, uint256 percent) external {
+        address from = _user(fromSeed);
+        address to = _user(toSeed);
+        uint64 slot = _knownSlot(slotSeed);
+        uint256 amount = token.balanceOf(from, slot) * bound(percent, 1, 100) / 100;
+        if (amount == 0 || from == to) return;
+        vm.prank(from);
+        token.safeTransferFrom(from, to, slot, amount, "");
+        ++done["transferTokens"];
+    }
+
+    // =========================================================================================================
+    //                                            ORDERS
+    // =========================================================================================================
+
+    /// @notice A buy (topped up from the user's wallet when the vault is short, or not) or a sell of energy held
+    /// in the vault, for the slot before, at or after the current one.
+    function placeOrder(uint256 userSeed, bool isBuy, uint256 tickSeed, uint256 qty, uint256 slotSeed, bool topUp)
+        external
+    {
+        address user = _user(userSeed);
+        // Sells trade energy already metered: the slot that just ended, in its settlement window.
+        uint64 slot = isBuy ? _orderSlot(slotSeed) : _settlingSlot();
+        uint16 tick = isBuy ? _buyTick(tickSeed) : _sellTick(tickSeed);
+        uint64 qtyWh = uint64(bound(qty, 1, 3_000));
+        if (!isBuy) qtyWh = _sellable(user, slot, qtyWh);
+        if (qtyWh == 0) return;
+        uint256 escrow = isBuy ? Clearing.cost(qtyWh, _price(tick)) : 0;
+        if (isBuy && topUp && market.balanceOf(user) < escrow) _deposit(user, escrow - market.balanceOf(user));
+        bytes4 refusal = _refusal(user, slot, isBuy, qtyWh, escrow);
+        vm.prank(user);
+        try market.placeOrder(user, slot, isBuy, tick, qtyWh) returns (uint256 id) {
+            vm.assertEq(uint256(uint32(refusal)), 0, "placeOrder succeeded where the market must refuse");
+            _recordOrder(id, user, slot, isBuy, tick, qtyWh);
+            ++done[isBuy ? "placeOrder.buy" : "placeOrder.sell"];
+        } catch (bytes memory err) {
+            vm.assertTrue(refusal != bytes4(0), "placeOrder refused a valid order");
+            _expect(err, refusal, "placeOrder refusal");
+        }
+    }
+
+    /// @notice placeOrders: up to four orders for the current slot, trimmed to what the vault covers (all or none).
+    function placeOrders(uint256 userSeed, uint256 seed, uint256 count) external {
+        address user = _user(userSeed);
+        uint64 slot = _orderSlot(seed);
+        count = bound(count, 1, 4);
+        IEnergyMarket.OrderRequest[] memory requests = new IEnergyMarket.OrderRequest[](count);
+        uint256 money = market.balanceOf(user);
+        uint256 energy = market.energyBalanceOf(user, slot);
+        uint256 n;
+        for (uint256 k; k < count; ++k) {
+            uint256 r = uint256(keccak256(abi.encode(seed, k)));
+            bool isBuy = r & 1 == 1;
+            uint16 tick = isBuy ? _buyTick(r >> 8) : _sellTick(r >> 8);
+            uint64 qtyWh = uint64(bound(r >> 64, MIN_ORDER_WH, 1_500));
+            if (isBuy && Clearing.cost(qtyWh, _price(tick)) <= money) money -= Clearing.cost(qtyWh, _price(tick));
+            else if (!isBuy && qtyWh <= energy) energy -= qtyWh;
+            else continue;
+            requests[n++] = IEnergyMarket.OrderRequest(slot, isBuy, tick, qtyWh);
+        }
+        if (n == 0 || market.paused() || !_windowOpen(slot)) return;
+        assembly ("memory-safe") {
+            mstore(requests, n)
+        }
+        vm.prank(user);
+        uint256[] memory ids = market.placeOrders(user, requests);
+        for (uint256 k; k < n; ++k) {
+            IEnergyMarket.OrderRequest memory q = requests[k];
+            _recordOrder(ids[k], user, q.slot, q.isBuy, q.tick, q.qtyWh);
+        }
+        ++done["placeOrders"];
+    }
+
+    /// @notice Cancels an open order, by its owner, its owner's agent, or a stranger (who must be refused).
+    function cancelOrder(uint256 orderSeed, uint256 byWhom) external {
+        if (openOrders.length == 0) return;
+        uint256 k = bound(orderSeed, 0, openOrders.length - 1);
+        OpenOrder memory o = openOrders[k];
+        uint256 who = bound(byWhom, 0, 2);
+        address caller = who == 0 ? o.owner : who == 1 ? agent : _otherUser(o.owner);
+        bool allowed = caller == o.owner || (caller == agent && _agentActive(o.owner));
+        bool open = block.timestamp < market.gateClosure(o.slot);
+        vm.prank(caller);
+        try market.cancelOrder(o.id) {
+            vm.assertTrue(allowed && open, "cancelOrder succeeded where it must be refused");
+            _unrest(o);
+            _removeOrder(k);
+            ++done[caller == agent ? "cancelOrder.agent" : "cancelOrder.owner"];
+        } catch (bytes memory err) {
+            if (!allowed) {
+                bool expired = caller == agent && market.delegation(o.owner, agent).expiry != 0;
+                bytes4 expected = expired ? IEnergyMarket.AgentExpired.selector : IEnergyMarket.NotOwnerOrAgent.selector;
+                _expect(err, expected, "cancel by a stranger or an expired agent");
+                ++done["cancelOrder.strangerRefused"];
+            } else {
+                vm.assertFalse(open, "cancelOrder refused an open order");
+                _expect(err, IEnergyMarket.OrderWindowClosed.selector, "cancel after gate closure");
+            }
+        }
+    }
+
+    // =========================================================================================================
+    //                                         CLEAR AND CLAIM
+    // =========================================================================================================
+
+    /// @notice Clears a slot whose gate has closed (refused before it, and a second time), and books its dust.
+    function clear(uint256 slotSeed) external {
+        uint64 slot = _knownSlot(slotSeed);
+        if (slotCleared[slot]) {
+            try market.clear(slot) {
+                vm.assertTrue(false, "a slot clears once");
+            } catch (bytes memory err) {
+                _expect(err, IEnergyMarket.AlreadyCleared.selector, "second clear");
+            }
+            return;
+        }
+        if (block.timestamp < market.gateClosure(slot)) {
+            try market.clear(slot) {
+                vm.assertTrue(false, "clear before gate closure must revert");
+            } catch (bytes memory err) {
+                _expect(err, IEnergyMarket.GateNotClosed.selector, "clear before gate closure");
+            }
+            return;
+        }
+        vm.prank(relayer);
+        market.clear(slot);
+        slotCleared[slot] = true;
+        int256 moneyDust;
+        int256 energyDust;
+        for (uint256 k; k < openOrders.length; ++k) {
+            OpenOrder memory o = openOrders[k];
+            if (o.slot != slot) continue;
+            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = market.previewClaim(o.id);
+            vm.assertLe(filledWh, o.qtyWh, "no order fills beyond its quantity");
+            _unrest(o);
+            if (o.isBuy) {
+                moneyDust += int256(amount);
+                energyDust -= int256(uint256(filledWh));
+                ghostOwedMoney += refund;
+                ghostOwedWh[slot] += filledWh;
+            } else {
+                moneyDust -= int256(amount + fee);
+                energyDust += int256(uint256(filledWh));
+                ghostOwedMoney += amount + fee;
+                ghostOwedWh[slot] += refund;
+            }
+        }
+        vm.assertTrue(moneyDust >= 0, "payment from buyers >= paid to sellers + fees");
+        vm.assertTrue(energyDust >= 0, "Wh from sellers >= Wh to buyers");
+        ghostMoneyDust += uint256(moneyDust);
+        ghostEnergyDust[slot] = uint256(energyDust);
+        ++done[market.clearing(slot).volumeWh == 0 ? "clear.noVolume" : "clear.volume"];
+    }
+
+    /// @notice Claims one order of a cleared slot (by anyone) and checks it credits exactly what previewClaim said.
+    function claim(uint256 orderSeed) external {
+        (bool found, uint256 k) = _claimable(orderSeed);
+        if (!found) {
+            if (openOrders.length != 0) _claimUncleared(orderSeed);
+            return;
+        }
+        _claimAt(k);
+        ++done["claim"];
+    }
+
+    /// @notice claimBatch: every claimable order of one owner.
+    function claimBatch(uint256 userSeed) external {
+        address owner = _user(userSeed);
+        uint256 n;
+        uint256[] memory ids = new uint256[](openOrders.length);
+        for (uint256 k; k < openOrders.length; ++k) {
+            if (openOrders[k].owner == owner && slotCleared[openOrders[k].slot]) ids[n++] = openOrders[k].id;
+        }
+        if (n == 0) return;
+        assembly ("memory-safe") {
+            mstore(ids, n)
+        }
+        uint256 moneyBefore = market.balanceOf(owner);
+        uint256 expected;
+        for (uint256 j; j < n; ++j) {
+            OpenOrder memory o = openOrders[_indexOf(ids[j])];
+            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = market.previewClaim(ids[j]);
+            expected += o.isBuy ? refund : amount;
+            _settled(o, filledWh, amount, fee, refund);
+        }
+        vm.prank(relayer);
+        market.claimBatch(ids);
+        vm.assertEq(market.balanceOf(owner) - moneyBefore, expected, "claimBatch credits what previewClaim said");
+        for (uint256 j; j < n; ++j) {
+            _removeOrder(_indexOf(ids[j]));
+        }
+        ++done["claimBatch"];
+    }
+
+    // =========================================================================================================
+    //                                            AGENTS
+    // =========================================================================================================
+
+    /// @notice The agent of user 0 places an order for it, within or beyond its price bounds and daily budget.
+    function agentPlaceOrder(bool isBuy, uint256 tickSeed, uint256 qty, uint256 slotSeed) external {
+        address owner = users[0];
+        uint64 slot = _orderSlot(slotSeed);
+        uint16 tick = uint16(bound(tickSeed, 0, BOOK_TICKS - 1));
+        uint64 qtyWh = uint64(bound(qty, MIN_ORDER_WH, 3_000));
+        if (!isBuy) qtyWh = _sellable(owner, slot, qtyWh);
+        if (qtyWh == 0) return;
+        uint256 escrow = isBuy ? Clearing.cost(qtyWh, _price(tick)) : 0;
+        bytes4 refusal = _agentRefusal(slot, isBuy, tick, qtyWh, escrow);
+        vm.prank(agent);
+        try market.placeOrder(owner, slot, isBuy, tick, qtyWh) returns (uint256 id) {
+            vm.assertEq(uint256(uint32(refusal)), 0, "the agent placed an order the market must refuse");
+            _recordOrder(id, owner, slot, isBuy, tick, qtyWh);
+            if (isBuy) _chargeAgent(escrow);
+            ++done["agentPlaceOrder"];
+        } catch (bytes memory err) {
+            vm.assertTrue(refusal != bytes4(0), "the market refused a valid agent order");
+            _expect(err, refusal, "agent order refusal");
+            ++done["agentPlaceOrder.refused"];
+        }
+    }
+
+    /// @notice User 0 re-authorizes its agent (new limits, today's spending kept) or revokes it.
+    function setAgent(uint256 budget, uint256 maxBuyTick, uint256 minSellTick, uint256 days_, bool revoke) external {
+        if (revoke) {
+            vm.prank(users[0]);
+            market.revokeAgent(agent);
+            ghostAgentBudget = 0;
+            ghostAgentSpent = 0;
+            ghostAgentDay = 0;
+            ghostAgentBudgetAtLastCharge = 0;
+            ++done["revokeAgent"];
+            return;
+        }
+        _authorize(
+            uint128(bound(budget, 0, 200_000)),
+            uint16(bound(maxBuyTick, 0, BOOK_TICKS - 1)),
+            uint16(bound(minSellTick, 0, BOOK_TICKS - 1)),
+            bound(days_, 1, 3) * 1 days
+        );
+        ++done["authorizeAgent"];
+    }
+
+    // =========================================================================================================
+    //                                     ADMIN, PAUSE AND TIME
+    // =========================================================================================================
+
+    function pauseMarket(bool paused) external {
+        if (paused && !market.paused()) market.pause();
+        else if (!paused && market.paused()) market.unpause();
+        ++done[paused ? "pauseMarket" : "unpauseMarket"];
+    }
+
+    function pauseRegistry(bool paused) external {
+        if (paused && !registry.paused()) registry.pause();
+        else if (!paused && registry.paused()) registry.unpause();
+        ++done[paused ? "pauseRegistry" : "unpauseRegistry"];
+    }
+
+    /// @notice Changes the fee (for orders placed from now on) and the treasury; a stranger is refused.
+    function setFee(uint256 feeBps, uint256 treasurySeed, bool asStranger) external {
+        uint16 bps = uint16(bound(feeBps, 0, 1000));
+        address treasury = treasuries[bound(treasurySeed, 0, 1)];
+        if (asStranger) {
+            vm.prank(users[0]);
+            try market.setFee(bps, treasury) {
+                vm.assertTrue(false, "a stranger changed the fee");
+            } catch (bytes memory err) {
+                _expect(err, IAccessControl.AccessControlUnauthorizedAccount.selector, "setFee by a stranger");
+            }
+            return;
+        }
+        market.setFee(bps, treasury);
+        ++done["setFee"];
+    }
+
+    /// @notice Moves time forward by up to 20 minutes (slots are 15 minutes).
+    function warp(uint256 secondsAhead) external {
+        vm.warp(block.timestamp + bound(secondsAhead, 1, 1200));
+        ++done["warp"];
+    }
+
+    // =========================================================================================================
+    //                                     VIEWS FOR THE INVARIANTS
+    // =========================================================================================================
+
+    function openOrderCount() external view returns (uint256) {
+        return openOrders.length;
+    }
+
+    function openOrderAt(uint256 k) external view returns (OpenOrder memory) {
+        return openOrders[k];
+    }
+
+    function slotCount() external view returns (uint256) {
+        return slotsSeen.length;
+    }
+
+    function slotAt(uint256 k) external view returns (uint64) {
+        return slotsSeen[k];
+    }
+
+    function userAt(uint256 i) external view returns (address) {
+        return users[i];
+    }
+
+    function meterIdAt(uint256 i) external view returns (bytes32) {
+        return meterIds[i];
+    }
+
+    function treasuryAt(uint256 i) external view returns (address) {
+        return treasuries[i];
+    }
+
+    function userCount() external pure returns (uint256) {
+        return USERS;
+    }
+
+    function bookTicks() external pure returns (uint256) {
+        return BOOK_TICKS;
+    }
+
+    function price(uint16 tick) external pure returns (uint256) {
+        return _price(tick);
+    }
+
+    // =========================================================================================================
+    //                                           INTERNALS
+    // =========================================================================================================
+
+    function _user(uint256 seed) private view returns (address) {
+        return users[bound(seed, 0, USERS - 1)];
+    }
+
+    function _otherUser(address user) private view returns (address) {
+        return users[0] == user ? users[1] : users[0];
+    }
+
+    function _vaultAccount(uint256 seed) private view returns (address) {
+        uint256 k = bound(seed, 0, USERS + 1);
+        return k < USERS ? users[k] : treasuries[k - USERS];
+    }
+
+    function _currentSlot() private view returns (uint64) {
+        return uint64((block.timestamp - EPOCH) / SLOT_SECONDS);
+    }
+
+    /// @dev One of the slots before, at or after the current one; also remembered for the invariants.
+    function _orderSlot(uint256 seed) private returns (uint64 slot) {
+        slot = _currentSlot() - 1 + uint64(bound(seed, 0, 2));
+        _seeSlot(slot);
+    }
+
+    /// @dev Half the time the slot in its settlement window (where energy trades), else any slot seen so far.
+    function _knownSlot(uint256 seed) private returns (uint64) {
+        if (seed % 2 == 0 || slotsSeen.length == 0) return _settlingSlot();
+        return slotsSeen[bound(seed >> 1, 0, slotsSeen.length - 1)];
+    }
+
+    /// @dev The slot that ended last: its tokens exist and its order window is still open.
+    function _settlingSlot() private returns (uint64 slot) {
+        slot = _currentSlot() - 1;
+        _seeSlot(slot);
+    }
+
+    function _seeSlot(uint64 slot) private {
+        if (slotKnown[slot]) return;
+        slotKnown[slot] = true;
+        slotsSeen.push(slot);
+    }
+
+    function _buyTick(uint256 seed) private pure returns (uint16) {
+        return uint16(BUY_TICK_LOW + bound(seed, 0, BOOK_TICKS - 1 - BUY_TICK_LOW));
+    }
+
+    function _sellTick(uint256 seed) private pure returns (uint16) {
+        return uint16(bound(seed, 0, SELL_TICK_HIGH));
+    }
+
+    function _price(uint256 tick) private pure returns (uint256) {
+        return PRICE_FLOOR + tick * TICK_SIZE;
+    }
+
+    function _windowOpen(uint64 slot) private view returns (bool) {
+        (uint256 opensAt, uint256 closesAt) = market.orderWindow(slot);
+        return block.timestamp >= opensAt && block.timestamp < closesAt;
+    }
+
+    /// @dev A sell quantity the user holds in the vault for `slot` (or zero when it holds too little).
+    function _sellable(address user, uint64 slot, uint64 wanted) private view returns (uint64) {
+        uint256 held = market.energyBalanceOf(user, slot);
+        if (held < MIN_ORDER_WH) return 0;
+        return wanted < MIN_ORDER_WH ? MIN_ORDER_WH : wanted > held ? uint64(held) : wanted;
+    }
+
+    /// @dev The error placeOrder must revert with, or zero when the order is valid.
+    function _refusal(address owner, uint64 slot, bool isBuy, uint64 qtyWh, uint256 escrow)
+        private
+        view
+        returns (bytes4)
+    {
+        if (market.paused()) return Pausable.EnforcedPause.selector;
+        if (qtyWh < MIN_ORDER_WH) return IEnergyMarket.OrderQtyTooSmall.selector;
+        (uint256 opensAt, uint256 closesAt) = market.orderWindow(slot);
+        if (block.timestamp >= closesAt) return IEnergyMarket.OrderWindowClosed.selector;
+        if (block.timestamp < opensAt) return IEnergyMarket.OrderWindowNotOpen.selector;
+        if (isBuy && market.balanceOf(owner) < escrow) return IEnergyMarket.MarketInsufficientBalance.selector;
+        return bytes4(0);
+    }
+
+    function _agentActive(address owner) private view returns (bool) {
+        IEnergyMarket.Delegation memory d = market.delegation(owner, agent);
+        return d.expiry != 0 && block.timestamp < d.expiry;
+    }
+
+    /// @dev The error an agent's placeOrder must revert with, in the contract's order of checks: pause, delegation,
+    /// price bounds, the order itself, the daily budget, then the owner's balance.
+    function _agentRefusal(uint64 slot, bool isBuy, uint16 tick, uint64 qtyWh, uint256 escrow)
+        private
+        view
+        returns (bytes4)
+    {
+        IEnergyMarket.Delegation memory d = market.delegation(users[0], agent);
+        if (market.paused()) return Pausable.EnforcedPause.selector;
+        if (d.expiry == 0) return IEnergyMarket.NotOwnerOrAgent.selector;
+        if (block.timestamp >= d.expiry) return IEnergyMarket.AgentExpired.selector;
+        if (isBuy && tick > d.maxBuyTick) return IEnergyMarket.AgentPriceOutOfBounds.selector;
+        if (!isBuy && tick < d.minSellTick) return IEnergyMarket.AgentPriceOutOfBounds.selector;
+        bytes4 orderRefusal = _refusal(users[0], slot, isBuy, qtyWh, 0);
+        if (orderRefusal != bytes4(0)) return orderRefusal;
+        if (isBuy && escrow != 0) {
+            uint32 today = uint32(block.timestamp / 1 days);
+            uint256 spent = ghostAgentDay == today ? ghostAgentSpent + escrow : escrow;
+            if (spent > d.budgetPerDay) return IEnergyMarket.AgentBudgetExceeded.selector;
+        }
+        if (market.balanceOf(users[0]) < escrow) return IEnergyMarket.MarketInsufficientBalance.selector;
+        return bytes4(0);
+    }
+
+    function _chargeAgent(uint256 escrow) private {
+        uint32 today = uint32(block.timestamp / 1 days);
+        ghostAgentSpent = ghostAgentDay == today ? ghostAgentSpent + escrow : escrow;
+        ghostAgentDay = today;
+        ghostAgentBudgetAtLastCharge = ghostAgentBudget;
+    }
+
+    function _authorize(uint128 budget, uint16 maxBuyTick, uint16 minSellTick, uint256 lifetime) private {
+        vm.prank(users[0]);
+        market.authorizeAgent(agent, budget, maxBuyTick, minSellTick, uint64(block.timestamp + lifetime));
+        ghostAgentBudget = budget;
+    }
+
+    function _deposit(address user, uint256 amount) private {
+        euro.mint(user, amount);
+        vm.startPrank(user);
+        euro.approve(address(market), amount);
+        market.deposit(amount);
+        vm.stopPrank();
+        ghostDeposited += amount;
+        ++done["deposit"];
+    }
+
+    function _sign(uint256 i, IMeterRegistry.MeterReading memory r) private view returns (bytes memory) {
+        (uint8 v, bytes32 rr, bytes32 s) = vm.sign(meterKeys[i], registry.readingDigest(r));
+        return abi.encodePacked(rr, s, v);
+    }
+
+    /// @dev Books an accepted reading `r` following cursor `c` of meter `i` into the ghost totals.
+    function _booked(uint256 i, MeterCursor memory c, IMeterRegistry.MeterReading memory r) private {
+        meterCursor[i] = MeterCursor(r.seq, r.timestamp, r.importWh, r.exportWh);
+        ++ghostReadingsAccepted;
+        if (c.seq == 0) {
+            ++done["readMeter.baseline"];
+            return;
+        }
+        uint256 exported = r.exportWh - c.exportWh;
+        uint256 imported = r.importWh - c.importWh;
+        if (r.timestamp - c.timestamp == SLOT_SECONDS) {
+            uint64 slot = uint64((r.timestamp - EPOCH) / SLOT_SECONDS - 1);
+            _seeSlot(slot);
+            ghostMinted[slot] += exported;
+            ghostAttributedExport += exported;
+            ghostAttributedImport += imported;
+            ++done["readMeter.attributed"];
+        } else {
+            ghostUnattributedExport += exported;
+            ghostUnattributedImport += imported;
+            ++done["readMeter.unattributed"];
+        }
+    }
+
+    function _recordOrder(uint256 id, address owner, uint64 slot, bool isBuy, uint16 tick, uint64 qtyWh) private {
+        openOrders.push(OpenOrder(id, owner, slot, isBuy, tick, qtyWh));
+        _seeSlot(slot);
+        if (isBuy) {
+            ghostBuyEscrow += Clearing.cost(qtyWh, _price(tick));
+            ghostLevelBuyWh[slot][tick] += qtyWh;
+        } else {
+            ghostSellEscrowWh[slot] += qtyWh;
+            ghostLevelSellWh[slot][tick] += qtyWh;
+        }
+    }
+
+    /// @dev Order `o` no longer rests (cancelled, or its slot cleared): its escrow and level share go.
+    function _unrest(OpenOrder memory o) private {
+        if (o.isBuy) {
+            ghostBuyEscrow -= Clearing.cost(o.qtyWh, _price(o.tick));
+            ghostLevelBuyWh[o.slot][o.tick] -= o.qtyWh;
+        } else {
+            ghostSellEscrowWh[o.slot] -= o.qtyWh;
+            ghostLevelSellWh[o.slot][o.tick] -= o.qtyWh;
+        }
+    }
+
+    /// @dev Order `o` of a cleared slot was claimed: the cleared slot owes it nothing more.
+    function _settled(OpenOrder memory o, uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) private {
+        if (o.isBuy) {
+            ghostOwedMoney -= refund;
+            ghostOwedWh[o.slot] -= filledWh;
+        } else {
+            ghostOwedMoney -= amount + fee;
+            ghostOwedWh[o.slot] -= refund;
+        }
+    }
+
+    function _removeOrder(uint256 k) private {
+        openOrders[k] = openOrders[openOrders.length - 1];
+        openOrders.pop();
+    }
+
+    function _indexOf(uint256 id) private view returns (uint256 k) {
+        while (openOrders[k].id != id) ++k;
+    }
+
+    function _claimable(uint256 seed) private view returns (bool, uint256) {
+        uint256 n = openOrders.length;
+        if (n == 0) return (false, 0);
+        uint256 start = bound(seed, 0, n - 1);
+        for (uint256 j; j < n; ++j) {
+            uint256 k = (start + j) % n;
+            if (slotCleared[openOrders[k].slot]) return (true, k);
+        }
+        return (false, 0);
+    }
+
+    function _claimUncleared(uint256 seed) private {
+        OpenOrder memory o = openOrders[bound(seed, 0, openOrders.length - 1)];
+        try market.claim(o.id) {
+            vm.assertTrue(false, "an order of an uncleared slot cannot be claimed");
+        } catch (bytes memory err) {
+            _expect(err, IEnergyMarket.SlotNotCleared.selector, "claim before clear");
+        }
+    }
+
+    /// @dev What a claim must credit, read from previewClaim before it.
+    struct Expected {
+        uint64 filledWh;
+        uint256 amount;
+        uint256 fee;
+        uint256 refund;
+        address treasury;
+        uint256 money;
+        uint256 energy;
+        uint256 treasuryMoney;
+    }
+
+    function _claimAt(uint256 k) private {
+        OpenOrder memory o = openOrders[k];
+        Expected memory e;
+        (e.filledWh, e.amount, e.fee, e.refund) = market.previewClaim(o.id);
+        e.treasury = market.params().treasury;
+        e.money = market.balanceOf(o.owner);
+        e.energy = market.energyBalanceOf(o.owner, o.slot);
+        e.treasuryMoney = market.balanceOf(e.treasury);
+        vm.prank(relayer);
+        market.claim(o.id);
+        uint256 moneyGain = market.balanceOf(o.owner) - e.money;
+        uint256 energyGain = market.energyBalanceOf(o.owner, o.slot) - e.energy;
+        if (o.isBuy) {
+            vm.assertEq(energyGain, e.filledWh, "a buyer is credited the Wh it received");
+            vm.assertEq(moneyGain, e.refund, "and the refund of its escrow");
+            vm.assertEq(e.amount + e.refund, Clearing.cost(o.qtyWh, _price(o.tick)), "paid + refund = escrow");
+        } else {
+            vm.assertEq(moneyGain, e.amount, "a seller is credited its net proceeds");
+            vm.assertEq(energyGain, e.refund, "and the Wh it did not sell");
+            vm.assertEq(market.balanceOf(e.treasury) - e.treasuryMoney, e.fee, "the treasury is credited the fee");
+            vm.assertEq(e.filledWh + e.refund, o.qtyWh, "given + returned = offered");
+        }
+        vm.assertEq(market.order(o.id).owner, address(0), "a claimed order is deleted");
+        _settled(o, e.filledWh, e.amount, e.fee, e.refund);
+        _removeOrder(k);
+    }
+
+    function _expect(bytes memory err, bytes4 selector, string memory what) private pure {
+        vm.assertEq(bytes32(bytes4(err)), bytes32(selector), what);
+    }
+
+    function _digit(uint256 i) private pure returns (string memory) {
+        return string(abi.encodePacked(bytes1(uint8(48 + i))));
+    }
+}
