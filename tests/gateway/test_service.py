@@ -165,7 +165,7 @@ def test_a_battery_that_cannot_follow_makes_the_slots_orders_follow(
     runtime = gateway.runtime
     replanned = [(s, p) for s, p in runtime.state.slots.items() if p.replanned]
     assert replanned, "no slot was redone"
-    slot, plan = replanned[0]
+    _slot, plan = replanned[0]
     # The battery charges at 1 kW, not the planned 5 kW: the slot's plan was redone on it.
     assert plan.battery_kw == pytest.approx(1.0, abs=0.35)
     market = sandbox.contracts.market
