@@ -32,7 +32,7 @@ node_modules/.stamp: package.json package-lock.json
 $(VENV)/.stamp: pyproject.toml requirements/app.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	@# torch first, pinned: the CPU wheel this machine holds; a bare `torch` pulls a CUDA build.
+	@# torch first, pinned (a CPU wheel where the machine holds one); [dev] pulls every extra.
 	$(VENV)/bin/pip install -q -c requirements/app.lock 'torch==2.13.0'
 	$(VENV)/bin/pip install -q -c requirements/app.lock -e '.[dev]'
 	@touch $@

@@ -25,6 +25,12 @@ Example (paths are relative to the file)::
              {start: "00:00", import_eur_kwh: 0.25}, {start: "06:00", import_eur_kwh: 0.35}]}
     home_assistant: {broker: "127.0.0.1:1883", discovery_prefix: homeassistant}
     control: {interval_seconds: 10, watchdog: true}
+    # the gateway service (`enerwise agent run --config household.yaml`):
+    chain: {rpc_url: "http://127.0.0.1:8545", deployment: deployments/31337.json,
+            relayer: {keystore: keys/relayer.json, password_env: RELAYER_PASSWORD}}
+    oracle: {outbox: state/outbox.sqlite, archive: state/archive}
+    agent: {policy: mpc_book, state: state/agent.json, forecast_days: 7}
+    selling: {move_to_vault: true, sell_min_eur_kwh: 0.12, buy_below_tariff_eur_kwh: 0.03}
 
 A malformed file is one line: ``household file F: devices.battery.port: Input should be ...``.
 """
@@ -51,7 +57,7 @@ from pydantic import (
 
 from devices.charger.modes import ChargeMode
 from devices.errors import DeviceConfigError
-from oracles.config import KeyConfig, MeterConfig
+from oracles.config import ArchiveConfig, ChainConfig, KeyConfig, MeterConfig
 
 
 class _Model(BaseModel):
@@ -233,13 +239,32 @@ class DynamicTariff(_Model):
     ``max(spot, 0) + feed_in_premium`` to sell."""
 
     kind: Literal["dynamic"]
-    file: Path
+    file: Path | None = None
+    url: str | None = None
+    """An HTTP(S) API answering day-ahead prices as JSON: ``{"data": [{"start_timestamp": ms,
+    "marketprice": EUR/MWh}, ...]}`` (the aWATTar format) or ``[{"start": ISO or unix s,
+    "eur_per_mwh": ...}, ...]``; fetched when the service starts and every ``refresh_minutes``."""
+    refresh_minutes: float = Field(default=60.0, gt=0)
     surcharges_eur_kwh: float = Field(default=0.2083, ge=0.05)
     vat: float = Field(default=0.19, ge=0, le=0.5)
     feed_in_premium_eur_kwh: float = Field(default=0.0, ge=0)
     _spot: list[tuple[float, float]] = PrivateAttr(default_factory=list)
 
+    @model_validator(mode="after")
+    def _one_source(self) -> DynamicTariff:
+        if (self.file is None) == (self.url is None):
+            raise ValueError("a dynamic tariff needs exactly one of file or url")
+        return self
+
     def load(self) -> DynamicTariff:
+        """Read the price file, or fetch the API's prices (:class:`DeviceConfigError` when
+        neither answers with prices)."""
+        if self.url is not None:
+            from devices.prices import fetch_prices
+
+            self._spot = fetch_prices(self.url)
+            return self
+        assert self.file is not None
         rows: list[tuple[float, float]] = []
         try:
             with self.file.open(encoding="utf-8") as handle:
@@ -300,6 +325,36 @@ class ControlConfig(_Model):
     watchdog: bool = True
 
 
+class OracleSection(_Model):
+    """Where the gateway's oracle keeps its signed readings (as in ``oracle.yaml``)."""
+
+    outbox: Path = Path(".run/gateway/outbox.sqlite")
+    archive: ArchiveConfig = ArchiveConfig(dir=Path(".run/gateway/archive"))
+    read_delay: float = Field(default=1.0, ge=0)
+
+
+class AgentSection(_Model):
+    """The trading agent of the gateway (absent: standing orders only, if any)."""
+
+    policy: str = "mpc_book"
+    """``truthful``, ``halfway``, ``mpc_book`` or an ``.onnx`` policy file."""
+    state: Path = Path(".run/gateway/agent.json")
+    log: Path | None = None
+    history: Path = Path(".run/gateway/history.json")
+    forecast_days: int = Field(default=7, ge=1, le=28)
+    step_seconds: float = Field(default=30.0, ge=1, le=900)
+    clear_slots: bool = True
+
+
+class SellingSection(_Model):
+    """Set-and-forget selling: minted tokens into the vault, standing orders (EUR/kWh)."""
+
+    move_to_vault: bool = True
+    sell_min_eur_kwh: float | None = Field(default=None, ge=0, lt=5)
+    buy_below_tariff_eur_kwh: float | None = Field(default=None, ge=0, lt=5)
+    state: Path = Path(".run/gateway/standing.json")
+
+
 class Household(_Model):
     household: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     meters: list[MeterConfig] = Field(default_factory=list)
@@ -310,25 +365,65 @@ class Household(_Model):
     tariff: TariffConfig = FixedTariff(kind="fixed", import_eur_kwh=0.32, export_eur_kwh=0.08)
     home_assistant: HomeAssistantConfig | None = None
     control: ControlConfig = ControlConfig()
+    grid_meter: str | None = None
+    """The meter at the grid connection (default: the first one)."""
+    pv_meter: str | None = None
+    """A meter of the PV inverter alone (its export register is the PV output), if any."""
+    chain: ChainConfig | None = None
+    oracle: OracleSection = OracleSection()
+    agent: AgentSection | None = None
+    selling: SellingSection | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> Household:
         names = [m.name for m in self.meters]
         if len(set(names)) != len(names):
             raise ValueError("meter names must be unique")
+        for role in ("grid_meter", "pv_meter"):
+            name = getattr(self, role)
+            if name is not None and name not in names:
+                raise ValueError(f"{role} {name!r} is not one of the meters")
+        if self.pv_meter is not None and self.pv_meter == self.grid_meter_name():
+            raise ValueError("pv_meter cannot be the grid meter")
         return self
 
+    def grid_meter_name(self) -> str | None:
+        """The grid connection's meter: ``grid_meter``, else the first meter that is not the
+        PV meter."""
+        if self.grid_meter is not None:
+            return self.grid_meter
+        return next((m.name for m in self.meters if m.name != self.pv_meter), None)
 
-_PATH_KEYS = {"keystore", "password_file", "key_file", "file", "ca_certs", "certfile", "keyfile"}
+
+_PATH_KEYS = {
+    "keystore",
+    "password_file",
+    "key_file",
+    "file",
+    "ca_certs",
+    "certfile",
+    "keyfile",
+    "deployment",
+    "outbox",
+    "dir",
+    "state",
+    "log",
+    "history",
+}
+
+
+def _is_path(key: str, value: Any) -> bool:
+    if not isinstance(value, str) or Path(value).is_absolute():
+        return False
+    if key == "policy":  # a policy is a name or a model file
+        return Path(value).suffix in (".onnx", ".zip")
+    return key in _PATH_KEYS
 
 
 def _relative_to(data: Any, base: Path) -> Any:
     if isinstance(data, dict):
         return {
-            k: str(base / v)
-            if k in _PATH_KEYS and isinstance(v, str) and not Path(v).is_absolute()
-            else _relative_to(v, base)
-            for k, v in data.items()
+            k: str(base / v) if _is_path(k, v) else _relative_to(v, base) for k, v in data.items()
         }
     if isinstance(data, list):
         return [_relative_to(v, base) for v in data]

@@ -16,6 +16,21 @@ class EnergyToken(ContractHandle):
     def total_supply(self, slot: int) -> Wh:
         return Wh(int(self.call("totalSupply", slot)))
 
+    def imported_wh(self, holder: str, slot: int) -> Wh:
+        """What ``holder``'s meter recorded as import in ``slot`` (``importedWh``)."""
+        return Wh(int(self.call("importedWh", holder, slot)))
+
+    def is_approved_for_all(self, holder: str, operator: str) -> bool:
+        """Whether ``operator`` may move ``holder``'s energy tokens (ERC-1155 approval)."""
+        return bool(self.call("isApprovedForAll", holder, operator))
+
+    def set_approval_for_all(
+        self, operator: str, approved: bool, gas: int | None = None
+    ) -> TxRequest:
+        """``setApprovalForAll``: the sender lets ``operator`` move its energy tokens (a
+        gateway's key moving minted tokens into the vault) or stops it."""
+        return self.request("setApprovalForAll", operator, approved, gas=gas)
+
     def transfer(
         self,
         sender: str,

@@ -25,6 +25,9 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "indexer": frozenset({"market", "chain", "energychain", "billing"}),
     "operations": frozenset({"market", "chain", "wallet", "energychain", "billing", "oracles"}),
     "devices": frozenset({"market", "chain", "wallet", "energychain", "oracles", "agents"}),
+    "gateway": frozenset(
+        {"market", "chain", "wallet", "energychain", "oracles", "agents", "devices"}
+    ),
 }
 PACKAGES = frozenset(MAY_IMPORT) | {"enerwise"}
 """``enerwise`` (the command line, the demo, the benchmarks) may import every package."""

@@ -1,22 +1,7 @@
-"""Forecasters of load, PV and price: seasonal naive, LightGBM, a small LSTM; their evaluation."""
+"""Forecasters of load, PV and price: seasonal naive (:mod:`~agents.forecasting.naive`),
+LightGBM (:mod:`~agents.forecasting.gbm`), a small LSTM (:mod:`~agents.forecasting.lstm`),
+XGBoost and PatchTST; their evaluation (:mod:`~agents.forecasting.evaluation`).
 
-from agents.forecasting.base import HORIZON, Forecaster, HourlySeries, Scores, mae, rmse, skill
-from agents.forecasting.evaluation import EvalConfig, evaluate
-from agents.forecasting.gbm import GBMForecaster
-from agents.forecasting.lstm import LSTMForecaster
-from agents.forecasting.naive import SeasonalNaive
-
-__all__ = [
-    "HORIZON",
-    "EvalConfig",
-    "Forecaster",
-    "GBMForecaster",
-    "HourlySeries",
-    "LSTMForecaster",
-    "Scores",
-    "SeasonalNaive",
-    "evaluate",
-    "mae",
-    "rmse",
-    "skill",
-]
+Nothing is imported here: the live agent's forecasts must not load torch (the LSTM's and the
+evaluation's) on a gateway.
+"""

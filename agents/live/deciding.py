@@ -66,7 +66,7 @@ class Decider:
         net_wh, power, soc_next = self.plan(decision, forecast, self.state.soc_kwh)
         buy_tick = self.link.tick_for(low + decision.buy_frac * (high - low))
         sell_tick = self.link.tick_for(low + decision.sell_frac * (high - low))
-        plan = SlotPlan(decision, net_wh, power, max(-net_wh, 0), sell_tick)
+        plan = SlotPlan(decision, net_wh, power, max(-net_wh, 0), sell_tick, buy_tick=buy_tick)
         if self.book_policy:
             unit = self.link.unit()
             plan.book, plan.buy_plan_wh = True, max(net_wh, 0)

@@ -177,7 +177,7 @@ class LearnedPolicy:
     """
 
     def __init__(self, path: Path) -> None:
-        from agents.rl.algorithms import Algo
+        from agents.rl.kinds import Algo
 
         self.path = path
         self.name = path.stem
@@ -186,7 +186,7 @@ class LearnedPolicy:
         if not path.is_file():
             raise PolicyError(f"no policy file at {path}")
         if path.suffix == ".onnx":
-            from agents.rl.export import OnnxPolicy
+            from agents.rl.onnx_policy import OnnxPolicy
 
             onnx = OnnxPolicy(path, self.algo)
             self.residual = onnx.residual
@@ -194,7 +194,8 @@ class LearnedPolicy:
                 onnx.predict(obs[None, :])[0]
             )
         elif path.suffix == ".zip":
-            from agents.rl.algorithms import DQN_ACTIONS, is_residual, load_model
+            from agents.rl.algorithms import is_residual, load_model
+            from agents.rl.kinds import DQN_ACTIONS
 
             model = load_model(str(path), self.algo)
             self.residual = is_residual(model)
@@ -239,7 +240,7 @@ class LearnedPolicy:
         )
 
     def decide(self, context: SlotContext) -> Decision:
-        from agents.rl.algorithms import RESIDUAL_REACH, battery_reach
+        from agents.rl.kinds import RESIDUAL_REACH, battery_reach
 
         if self.residual:
             planned = book_setpoint(context)

@@ -31,6 +31,9 @@ class StepReport:
         refused: orders not sent, with the reason (bounds, budget, balance, window).
         claimed: claimed orders with ``(order_id, filled_wh, amount, refund)``.
         cleared: slots this runtime cleared.
+        replanned: slots whose plan was redone on the devices' real state.
+        cancelled: orders a re-plan withdrew.
+        moved: ``(slot, Wh)`` of energy tokens moved into the vault.
         errors: RPC or transaction failures (the step carried on; state stays consistent).
     """
 
@@ -41,4 +44,7 @@ class StepReport:
     refused: list[OrderAction] = field(default_factory=list)
     claimed: list[tuple[int, int, int, int]] = field(default_factory=list)
     cleared: list[int] = field(default_factory=list)
+    replanned: list[int] = field(default_factory=list)
+    cancelled: list[OrderAction] = field(default_factory=list)
+    moved: list[tuple[int, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

@@ -13,6 +13,11 @@ Every slot :meth:`AgentRuntime.step` does, in this order:
 4. **Place** the late buys and the sells whose tokens the vault holds
    (:mod:`agents.live.placing`), each checked against the contract's rules first.
 
+On a device (a household gateway) the step takes the battery's *measured* state of charge
+(``step(now, soc_kwh=...)``), so each slot is planned on the real battery, not on the model's
+running estimate; :meth:`AgentRuntime.follow` redoes a slot's plan on the power the battery
+really runs at, and the slot's buy follows (:mod:`agents.live.replanning`).
+
 The runtime holds only the agent key; the owner's key is never needed. Its state is one JSON
 file (:mod:`agents.live.state`); decisions and actions go to an optional JSON lines log
 (:mod:`agents.live.link`).
@@ -33,6 +38,7 @@ from agents.live.forecasts import Forecaster
 from agents.live.link import ChainLink
 from agents.live.placing import OrderDesk
 from agents.live.policies import RuntimePolicy
+from agents.live.replanning import Replanner
 from agents.live.reports import StepReport
 from agents.live.state import AgentState
 from energychain.deploy import EnergyChain
@@ -127,22 +133,36 @@ class AgentRuntime:
             self.link, self.state, self.desk, policy, forecaster, battery, int(plan_lead_seconds)
         )
         self.settlement = Settlement(self.link, self.state, self._send_hook, clear_slots)
+        self.replanner = Replanner(self.link, self.state, self.desk, self._send_hook)
 
     # ------------------------------------------------------------------ the step
-    def step(self, now_ts: int) -> StepReport:
+    def step(self, now_ts: int, soc_kwh: float | None = None) -> StepReport:
         """Reconcile open intents, claim cleared slots, decide and order for the next slot.
+
+        ``soc_kwh``: the battery's measured state of charge (a device's), planned on instead of
+        the model's estimate.
 
         Raises:
             AgentRuntimeError: the delegation is missing or expired, or the node stays
                 unreachable for every retry.
         """
         report = StepReport(now=now_ts)
+        if soc_kwh is not None:
+            self.state.soc_kwh = float(soc_kwh)
         self.settlement.reconcile(report)
+        self.replanner.reconcile()
         self.settlement.claim(now_ts, report)
         delegation = self.link.delegation(now_ts)
         self.decider.decide(now_ts, delegation, report)
         self.desk.place_late_buys(now_ts, delegation, report)
         self.desk.place_sells(now_ts, report)
+        return report
+
+    def follow(self, slot: int, battery_kw: float, now_ts: int) -> StepReport:
+        """Redo ``slot``'s plan for the battery power a device really runs at (positive:
+        charging); the slot's buy follows (:mod:`agents.live.replanning`)."""
+        report = StepReport(now=now_ts)
+        self.replanner.follow(slot, battery_kw, now_ts, self.link.delegation(now_ts), report)
         return report
 
     def reconcile(self, report: StepReport | None = None) -> None:

@@ -3,7 +3,10 @@
 Per slot the decision and its plans (:class:`SlotPlan`) and each order with its status
 (:class:`OrderEntry`): ``intent`` -> ``placed`` -> ``claimed``, or ``refused`` / ``failed``;
 an intent whose send was lost becomes ``unsent`` after reconciliation, and ``retried`` once a
-new order replaces it. Plus the simulated state of charge. The file names the chain, market,
+new order replaces it; a placed order that a re-plan withdraws goes ``cancelling`` ->
+``cancelled``. Per slot also the energy tokens moved into the vault (:class:`MoveEntry`,
+``intent`` -> ``moved``, or ``unsent``). Plus the state of charge (planned, or measured on a
+device). The file names the chain, market,
 owner and agent it belongs to, and refuses to serve another.
 """
 
@@ -21,8 +24,9 @@ from agents.errors import AgentRuntimeError
 STATE_VERSION = 1
 
 Side = Literal["buy", "sell"]
-OPEN_STATUSES = ("intent", "placed", "claimed")
-"""Orders that are on chain or may be (an intent whose send is not settled yet)."""
+OPEN_STATUSES = ("intent", "placed", "claimed", "cancelling")
+"""Orders that are on chain or may be (an intent whose send is not settled yet, a cancel whose
+outcome is not known yet)."""
 
 
 @dataclass
@@ -62,6 +66,24 @@ class OrderEntry:
 
 
 @dataclass
+class MoveEntry:
+    """Energy tokens of one slot moved from the owner's wallet into the market's vault."""
+
+    qty_wh: int
+    status: str
+    block: int | None = None
+    tx: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MoveEntry:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
 class SlotPlan:
     """What was decided for one slot, and its orders.
 
@@ -79,6 +101,10 @@ class SlotPlan:
     buy_plan_wh: int = 0
     retail: float | None = None
     feed_in: float | None = None
+    buy_tick: int | None = None
+    """The decision's buy price (a re-plan that needs a buy places it there)."""
+    replanned: int = 0
+    """How often the plan was redone on the devices' real state."""
 
     def offered_wh(self, side: Side) -> int:
         """Energy of the slot's orders on ``side`` that are on chain or may be."""
@@ -101,6 +127,10 @@ class SlotPlan:
             out.update(
                 book=True, buy_plan_wh=self.buy_plan_wh, retail=self.retail, feed_in=self.feed_in
             )
+        if self.replanned:
+            out["replanned"] = self.replanned
+        if self.buy_tick is not None:
+            out["buy_tick"] = self.buy_tick
         return out
 
     @classmethod
@@ -116,6 +146,8 @@ class SlotPlan:
             buy_plan_wh=int(data.get("buy_plan_wh", 0)),
             retail=data.get("retail"),
             feed_in=data.get("feed_in"),
+            replanned=int(data.get("replanned", 0)),
+            buy_tick=data.get("buy_tick"),
         )
 
 
@@ -127,6 +159,7 @@ class AgentState:
         self.identity = dict(identity)
         self.soc_kwh = soc_kwh
         self.slots: dict[int, SlotPlan] = {}
+        self.moves: dict[int, MoveEntry] = {}
         if path.is_file():
             self._load()
         else:
@@ -147,6 +180,8 @@ class AgentState:
         try:
             self.soc_kwh = float(data["soc_kwh"])
             self.slots = {int(k): SlotPlan.from_json(v) for k, v in data["slots"].items()}
+            moves = data.get("moves", {})
+            self.moves = {int(k): MoveEntry.from_json(v) for k, v in moves.items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise AgentRuntimeError(f"state file {self.path} is damaged: {exc!r}") from None
 
@@ -164,6 +199,8 @@ class AgentState:
             "soc_kwh": self.soc_kwh,
             "slots": {str(k): v.to_json() for k, v in self.slots.items()},
         }
+        if self.moves:
+            document["moves"] = {str(k): v.to_json() for k, v in self.moves.items()}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("w") as handle:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 import gymnasium as gym
@@ -22,52 +21,15 @@ from agents.errors import PolicyError
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies.mpc import BookMpc
 from agents.prosumer import ObservationBuilder, with_plan
-
-
-class Algo(StrEnum):
-    """Learning algorithms."""
-
-    PPO = "ppo"
-    DQN = "dqn"
-
-
-_BATTERY = (-1.0, -0.5, 0.0, 0.5, 1.0)
-_POSTURES = ((1.0, -1.0), (0.0, 0.0), (-1.0, 1.0))  # (buy, sell): truthful, halfway, anchored
-DQN_ACTIONS = np.array(
-    [[b, buy, sell] for b in _BATTERY for buy, sell in _POSTURES], dtype=np.float32
+from agents.rl.kinds import (
+    DQN_ACTIONS,
+    PPO_BATTERY_REACH,
+    RESIDUAL_REACH,
+    Algo,
+    battery_reach,
 )
-"""The DQN agent's menu: each row an action of the continuous environment."""
 
-
-PPO_BATTERY_REACH = 0.0
-"""Battery reach of the plain PPO agent's action (:func:`action_to_decision`, ``agent train
---no-planner``); DQN's menu uses 1, the shipped residual PPO :data:`RESIDUAL_REACH`.
-
-0: the plain PPO agent prices its orders (anchored on the public book, from the forecasts
-and the book) and leaves its battery in self-consumption. Measured on held-out Oct..Dec 2018
-(3 households, LightGBM forecasts): reach 1 gave 56-60 % of the perfect-foresight bound after
-50k..200k steps, reach 0.25 65.5-65.7 %, reach 0 68.7 % at 40k steps, against 68.5 % for the
-untrained zero action (halfway to the quotes) and 66.8 % for truthful bidding: every battery
-policy PPO learned on Jan..Sep drained or filled the battery in ways that lost in winter."""
-
-
-RESIDUAL_REACH = 0.25
-"""Battery reach of a residual policy (:func:`agents.actions.residual_setpoint`): it may move
-the planner's set-point by up to a quarter of the battery's room either way.
-
-Chosen on validation data, never on the held-out quarter: policies trained on Jan..Sep 2018
-(60k steps, seed 0), scored on Oct..Dec 2015 (the same season of another year) as % of the
-perfect-foresight bound, against 76.8 % for the planner alone (the zero action): reach 0.5
-74.6 %, reach 0.5 with potential-based shaping 74.7 %, reach 0.25 75.7 %, reach 0.25 with
-discount 0.9 and shaping 75.0 %. The learned
-correction costs less the less it may move; none beat the planner (docs/agents.md)."""
-
-
-def battery_reach(algo: Algo, residual: bool = False) -> float:
-    """The battery reach ``algo``'s policies are trained and run with."""
-    if residual:
-        return RESIDUAL_REACH
-    return PPO_BATTERY_REACH if algo is Algo.PPO else 1.0
+__all__ = ["DQN_ACTIONS", "PPO_BATTERY_REACH", "RESIDUAL_REACH", "Algo", "battery_reach"]
 
 
 def is_residual(model: Any) -> bool:

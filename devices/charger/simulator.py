@@ -203,6 +203,10 @@ class SimulatedChargePoint:
                 limit = value
         return limit
 
+    def power_at(self, now: float) -> float:
+        """What the EV draws at ``now`` under the limit in force then (a house's grid point)."""
+        return self._power(now)
+
     def _power(self, now: float) -> float:
         if self.transaction_id is None or self.ev.soc_pct >= 100.0:
             return 0.0

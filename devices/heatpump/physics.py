@@ -85,3 +85,8 @@ class HeatPumpPhysics:
     def power_w(self) -> float:
         self.advance(self.clock.now())
         return self._power_w
+
+    @property
+    def power_now_w(self) -> float:
+        """The power as last integrated (no advance: a caller that advanced to its own time)."""
+        return self._power_w

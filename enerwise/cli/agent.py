@@ -322,10 +322,24 @@ def export_command(
 
 @app.command("run")
 def run_command(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="household.yaml: run the household gateway (oracle, agent, devices) from it; "
+            "the other options are then taken from the file.",
+        ),
+    ] = None,
+    cycles: Annotated[
+        int, typer.Option(help="--config: stop after N control cycles (0: until Ctrl-C).")
+    ] = 0,
     keystore: Annotated[
-        Path, typer.Option("--keystore", metavar="FILE", help="The agent key's keystore.")
-    ],
-    owner: Annotated[str, typer.Option(help="The owner who delegated to the agent key.")],
+        Path | None, typer.Option("--keystore", metavar="FILE", help="The agent key's keystore.")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="The owner who delegated to the agent key.")
+    ] = None,
     policy: Annotated[
         str,
         typer.Option(
@@ -378,8 +392,12 @@ def run_command(
     Each step reconciles unfinished orders with the chain, claims cleared slots, forecasts the
     next slot, asks the policy and places orders within the delegated budget and price bounds.
     Decisions are logged as JSON lines; restarting with the same state file never doubles an
-    order.
+    order. With --config the household gateway runs instead (docs/gateway.md): meters,
+    devices, the agent on their real state, a watchdog; one JSON line per cycle and slot.
     """
+    if config is not None:
+        _run_gateway(config, cycles)
+        return
     import math
 
     from agents.community import BatterySpec
@@ -392,6 +410,8 @@ def run_command(
     from energychain.deploy import load_deployment
 
     _check_run_options(forecast, battery_kwh, interval, steps)
+    if keystore is None or owner is None:
+        raise ConfigError("agent run needs --config household.yaml, or --keystore and --owner")
     owner_address = parse_address(owner, "owner")
     if not keystore.is_file():
         raise ConfigError(f"no keystore at {keystore}")
@@ -421,6 +441,35 @@ def run_command(
         f"agent {sender.address} trading for {owner_address} with {chosen.name}; state {state_path}"
     )
     _trade(runtime, w3, steps, interval)
+
+
+def _run_gateway(config: Path, cycles: int) -> None:
+    """``agent run --config``: the household gateway until Ctrl-C (or ``cycles``)."""
+    import asyncio
+    import logging
+
+    from devices.household import load_household
+    from gateway.service import Gateway, run_line
+
+    if cycles < 0:
+        from agents.errors import ConfigError
+
+        raise ConfigError("--cycles must be >= 0")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("pymodbus", "ocpp", "websockets", "httpx", "web3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    household = load_household(config)
+
+    def show(line: dict[str, Any]) -> None:
+        print(run_line(line), flush=True)  # noqa: T201 - JSON lines on stdout
+
+    gateway = Gateway(household, config_path=config, on_line=show)
+    try:
+        asyncio.run(gateway.run(cycles=cycles or None))
+    except KeyboardInterrupt:
+        err_console.print("stopped: devices returned to their safe defaults")
+        raise typer.Exit(130) from None
+    show({"summary": gateway.summary()})
 
 
 def _check_run_options(forecast: str, battery_kwh: float, interval: float, steps: int) -> None:

@@ -6,18 +6,11 @@ import numpy as np
 import pytest
 
 from agents.errors import ForecastError
-from agents.forecasting import (
-    HORIZON,
-    GBMForecaster,
-    HourlySeries,
-    LSTMForecaster,
-    SeasonalNaive,
-    mae,
-    rmse,
-    skill,
-)
-from agents.forecasting.base import targets
+from agents.forecasting.base import HORIZON, HourlySeries, mae, rmse, skill, targets
 from agents.forecasting.evaluation import horizon_scores, month_origins
+from agents.forecasting.gbm import GBMForecaster
+from agents.forecasting.lstm import LSTMForecaster
+from agents.forecasting.naive import SeasonalNaive
 from agents.forecasting.patchtst import PatchTSTForecaster
 from agents.forecasting.provider import household_forecasts, published_mask
 from agents.forecasting.xgb import XGBForecaster
