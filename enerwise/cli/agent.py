@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import console, err_console
+from enerwise.cli.options import JsonFlag
+from enerwise.cli.output import print_json, print_json_line, progress, status
 
 app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is_help=True)
 
@@ -60,16 +62,10 @@ def train_command(
     demos: Annotated[
         Path | None, typer.Option(help="imitation: reuse a demos.npz instead of collecting.")
     ] = None,
+    json_out: JsonFlag = False,
 ) -> None:
-    """Train an agent on months before October (a Rich progress bar on stderr)."""
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+    """Train an agent on months before October (progress on stderr: a bar on a terminal, a
+    line every 10 s in a log)."""
     from enerwise.cli.option_models import TrainOptions, validated
 
     first, _, last = months.partition("-")
@@ -102,7 +98,7 @@ def train_command(
     )
     period = Period(opts.first_month, opts.last_month, skip_days=8 if opts.first_month == 1 else 0)
     if opts.algo == "imitation":
-        _train_imitation(opts, setup, period, demos)
+        _train_imitation(opts, setup, period, demos, json_out)
         return
     config = TrainConfig(
         algo=Algo(opts.algo),
@@ -115,23 +111,24 @@ def train_command(
         residual=planner,
         period=period,
     )
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console) as bar:
-        task = bar.add_task(f"training {opts.algo}", total=opts.steps)
-        result = train(config, lambda done, total: bar.update(task, completed=done))
+    with progress(f"training {opts.algo}", opts.steps, "steps") as update:
+        result = train(config, lambda done, _total: update(done))
+    if json_out:
+        print_json(
+            {
+                "model": str(result.model),
+                "seconds": round(result.seconds, 1),
+                "setup_seconds": round(result.setup_seconds, 1),
+            }
+        )
+        return
     console.print(
         f"saved {result.model} (learning {result.seconds:.0f} s, data {result.setup_seconds:.0f} s)"
     )
 
 
 def _train_imitation(
-    opts: TrainOptions, setup: SetupConfig, period: Period, demos: Path | None
+    opts: TrainOptions, setup: SetupConfig, period: Period, demos: Path | None, json_out: bool
 ) -> None:
     """``agent train --algo imitation``: collect labelled states, fit one network per seed."""
     from agents.rl.imitation import ImitationConfig, train_imitation
@@ -144,9 +141,12 @@ def _train_imitation(
         gain=opts.gain,
         demos=demos,
     )
-    with err_console.status("imitation") as status:
+    with status("imitation") as update:
         built = None if demos is not None else build_setup(setup, period)
-        meta = train_imitation(built, config, lambda msg: status.update(msg))
+        meta = train_imitation(built, config, update)
+    if json_out:
+        print_json(meta)
+        return
     for model in meta["models"]:
         console.print(f"wrote {model}")
     console.print(
@@ -157,7 +157,7 @@ def _train_imitation(
 
 @app.command("eval")
 def eval_command(
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json_out: JsonFlag = False,
     quick: Annotated[bool, typer.Option("--quick", help="One household, one week.")] = False,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write eval.json and PNG plots here.")
@@ -209,6 +209,12 @@ def eval_command(
     from agents.rl.setup import HELD_OUT, Period, SetupConfig
     from enerwise.cli.option_models import EvalOptions, validated
 
+    for option, given in (("--ppo", ppo), ("--dqn", dqn), ("--imitation", imitation)):
+        missing = [path for path in given or [] if not path.is_file()]
+        if missing:
+            from agents.errors import ConfigError
+
+            raise ConfigError(f"{option}: no model file at {missing[0]}")
     shipped = default_models()
     opts = validated(
         EvalOptions,
@@ -241,8 +247,8 @@ def eval_command(
         rules=tuple(opts.rules),
         community_level=opts.community,
     )
-    with err_console.status("evaluating") as status:
-        result, traces = evaluate_agents(config, lambda msg: status.update(msg))
+    with status("evaluating") as update:
+        result, traces = evaluate_agents(config, update)
     if report is not None:
         for path in write_report(result, traces, report):
             err_console.print(f"wrote {path}")
@@ -297,6 +303,7 @@ def export_command(
         Path | None, typer.Option(help="Model .zip (default: the shipped one).")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output .onnx.")] = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Export a policy to ONNX and check it against torch on random observations."""
     import numpy as np
@@ -317,6 +324,9 @@ def export_command(
     with torch.no_grad():
         expected = torch_module(loaded, kind)(torch.as_tensor(obs)).numpy()
     diff = float(np.max(np.abs(OnnxPolicy(target, kind).raw(obs) - expected)))
+    if json_out:
+        print_json({"onnx": str(target), "source": str(source), "max_abs_diff": diff})
+        return
     console.print(f"wrote {target}; max |onnx - torch| over 64 observations = {diff:.2e}")
 
 
@@ -386,6 +396,7 @@ def run_command(
             "gate closure (default: half the settlement window; keep --interval below it)."
         ),
     ] = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Trade for OWNER every slot through the agent key's delegation (never the owner's key).
 
@@ -440,7 +451,7 @@ def run_command(
     err_console.print(
         f"agent {sender.address} trading for {owner_address} with {chosen.name}; state {state_path}"
     )
-    _trade(runtime, w3, steps, interval)
+    _trade(runtime, w3, steps, interval, json_out)
 
 
 def _run_gateway(config: Path, cycles: int) -> None:
@@ -481,8 +492,9 @@ def _check_run_options(forecast: str, battery_kwh: float, interval: float, steps
         raise ConfigError("--battery-kwh and --steps must be >= 0, --interval > 0")
 
 
-def _trade(runtime: Any, w3: Any, steps: int, interval: float) -> None:
-    """Step ``runtime`` every ``interval`` seconds (``steps`` times, or until Ctrl-C)."""
+def _trade(runtime: Any, w3: Any, steps: int, interval: float, json_out: bool = False) -> None:
+    """Step ``runtime`` every ``interval`` seconds (``steps`` times, or until Ctrl-C); one
+    line per step on stdout (a JSON object with --json)."""
     import time
 
     done = 0
@@ -490,21 +502,34 @@ def _trade(runtime: Any, w3: Any, steps: int, interval: float) -> None:
         while steps == 0 or done < steps:
             now = int(w3.eth.get_block("latest")["timestamp"])
             report = runtime.step(now)
-            console.print(
-                f"slot {report.decided_slot}: placed {len(report.placed)}, refused "
-                f"{len(report.refused)}, claimed {len(report.claimed)}, errors {len(report.errors)}"
-            )
-            for action in report.refused:
-                err_console.print(
-                    f"[yellow]refused {action.side} slot {action.slot}: {action.reason}"
+            if json_out:
+                print_json_line(
+                    {
+                        "slot": report.decided_slot,
+                        "placed": len(report.placed),
+                        "refused": [f"{a.side} slot {a.slot}: {a.reason}" for a in report.refused],
+                        "claimed": len(report.claimed),
+                        "errors": [str(e) for e in report.errors],
+                    }
                 )
-            for error in report.errors:
-                err_console.print(f"[red]{error}")
+            else:
+                _step_text(report)
             done += 1
             if steps == 0 or done < steps:
                 time.sleep(interval)
     except KeyboardInterrupt:
         err_console.print("stopped; the state file keeps every open order")
+
+
+def _step_text(report: Any) -> None:
+    console.print(
+        f"slot {report.decided_slot}: placed {len(report.placed)}, refused "
+        f"{len(report.refused)}, claimed {len(report.claimed)}, errors {len(report.errors)}"
+    )
+    for action in report.refused:
+        err_console.print(f"[yellow]refused {action.side} slot {action.slot}: {action.reason}")
+    for error in report.errors:
+        err_console.print(f"[red]{error}")
 
 
 def _agent_sender(
