@@ -209,11 +209,11 @@ def deploy(
     sender = TransactionSender(w3, signer, decode_revert=decoder)
     balance = int(w3.eth.get_balance(sender.address))
     fees = sender.fees()
-    err_console.print(
-        f"deploying to chain {sender.chain_id} at {settings.rpc_url} from {sender.address} "
+    plan = (
+        f"deploy to chain {sender.chain_id} at {settings.rpc_url} from {sender.address} "
         f"(balance {balance / 1e18:.6f} ETH, max fee {fees.max_fee_per_gas / 1e9:.3f} gwei)"
     )
-    confirm("Spend gas on this deployment?", yes=yes)
+    confirm("Spend gas on this deployment?", yes=yes, plan=[plan])
     deployment = deploy_energychain(sender, MarketSettings(payment_token=payment_token))
     path = deployment.save()
     if json_out:

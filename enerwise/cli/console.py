@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 import typer
@@ -47,22 +48,26 @@ def stdin_is_terminal() -> bool:
     return _is_tty(sys.stdin)
 
 
-def confirm(question: str, *, yes: bool) -> None:
-    """Go on when ``yes`` (``--yes``) or when the person at the terminal agrees.
+def confirm(question: str, *, yes: bool, plan: Sequence[str] = ()) -> None:
+    """Show ``plan`` on stderr, then go on when ``yes`` (``--yes``) or when the person at the
+    terminal agrees.
 
-    Without a terminal nobody can answer, so nothing is sent unless ``--yes`` says so; a "no"
-    at the terminal ends the command (exit 1) with nothing sent.
+    Without a terminal nobody can answer, so nothing is sent unless ``--yes`` says so (and the
+    refusal is the one line, without the plan); a "no" at the terminal ends the command
+    (exit 1) with nothing sent.
 
     Raises:
         ConfirmationError: stdin is not a terminal and ``yes`` is false.
     """
-    if yes:
-        return
-    if not stdin_is_terminal():
+    if not yes and not stdin_is_terminal():
         raise ConfirmationError(
             "this command asks before it changes anything and there is no terminal to answer: "
             "pass --yes to go ahead"
         )
+    for line in plan:
+        err_console.print(f"  {line}", highlight=False)
+    if yes:
+        return
     if not typer.confirm(question, default=False, err=True):
         err_console.print("nothing sent")
         raise typer.Exit(1)

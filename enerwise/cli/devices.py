@@ -14,7 +14,7 @@ import typer
 
 from enerwise.cli.console import console, err_console
 from enerwise.cli.options import HouseholdConfig, JsonFlag
-from enerwise.cli.output import print_json, print_json_line
+from enerwise.cli.output import log_to_stderr, print_json, print_json_line
 
 app = typer.Typer(
     help="Household devices: battery (SunSpec), EV charger (OCPP), heat pump (SG-Ready).",
@@ -23,15 +23,8 @@ app = typer.Typer(
 
 
 def _logging() -> None:
-    from rich.logging import RichHandler
-
-    root = logging.getLogger()
-    if not any(isinstance(h, RichHandler) for h in root.handlers):
-        root.addHandler(RichHandler(console=err_console, show_path=False, rich_tracebacks=False))
-    root.setLevel(logging.INFO)
+    log_to_stderr("INFO")
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    logging.getLogger("ocpp").setLevel(logging.WARNING)
-    logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
 def _plain(value: Any) -> Any:

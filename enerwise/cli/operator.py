@@ -88,6 +88,13 @@ def init(
     ] = None,
     rpc_url: Annotated[str, typer.Option(help="JSON-RPC URL.")] = "http://127.0.0.1:8545",
     chain_id: Annotated[int, typer.Option(help="Chain id the node must answer.")] = 31337,
+    explorer_url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Block explorer of the chain (transaction links)."),
+    ] = None,
+    time_zone: Annotated[
+        str, typer.Option(help="IANA time zone of billing months and days (Europe/Berlin).")
+    ] = "UTC",
     payment_token: Annotated[
         str, typer.Option(help=f"ERC-20 address, or {DEPLOY_TEST_TOKEN} (local chains).")
     ] = DEPLOY_TEST_TOKEN,
@@ -122,7 +129,8 @@ def init(
         raise CommunityConfigError(f"{config} exists: pass --force to overwrite it")
     data: dict[str, Any] = {
         "name": name,
-        "chain": {"rpc_url": rpc_url, "chain_id": chain_id},
+        "chain": {"rpc_url": rpc_url, "chain_id": chain_id, "explorer_url": explorer_url},
+        "time_zone": time_zone,
         "payment_token": payment_token,
         "payment_decimals": payment_decimals,
         "slot_seconds": slot_seconds,
@@ -245,9 +253,7 @@ def deploy(
         "setup_complete", True
     )
     if not finished:  # a recorded, finished deployment sends nothing (or refuses)
-        for line in steps:
-            err_console.print(f"  {line}", highlight=False)
-        confirm("Deploy and spend gas?", yes=yes)
+        confirm("Deploy and spend gas?", yes=yes, plan=steps)
     try:
         result = deploy_community(community, sender, renounce_deployer=renounce_deployer)
     except DeploymentMismatchError as exc:

@@ -66,9 +66,7 @@ def asker(yes: bool) -> Approve:
     terminal (``--yes``: shows it and goes on)."""
 
     def approve(plan: list[str]) -> None:
-        for line in plan:
-            err_console.print(f"  {line}", highlight=False)
-        confirm(f"Send {len(plan)} change(s)?", yes=yes)
+        confirm(f"Send {len(plan)} change(s)?", yes=yes, plan=plan)
 
     return approve
 

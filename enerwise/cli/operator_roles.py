@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from enerwise.cli.console import confirm, console, err_console
+from enerwise.cli.console import confirm, console
 from enerwise.cli.operator_options import keystore_sender
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
@@ -78,10 +78,8 @@ def _role_change(
         community, key.keystore, key.keystore_dir, key.password_file, key.password_env
     )
     change = plan_change(community, sender, action, role, address, on=target, force=force)
-    for line in change.describe():
-        err_console.print(f"  {line}", highlight=False)
     count = len(change.contracts)
-    confirm(f"Send {count} transaction(s) from {sender.address}?", yes=yes)
+    confirm(f"Send {count} transaction(s) from {sender.address}?", yes=yes, plan=change.describe())
     hashes = apply_change(community, sender, change)
     if json_out:
         print_json(

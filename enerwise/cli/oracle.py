@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, err_console
+from enerwise.cli.console import console, err_console, stdout_is_terminal
 from enerwise.cli.options import DeploymentFile, JsonFlag, OracleConfig, RpcUrl
-from enerwise.cli.output import print_json, print_json_line
+from enerwise.cli.output import log_to_stderr, print_json, print_json_line
 from oracles.errors import OracleConfigError, OracleError, PayloadError, VerificationError
 
 if TYPE_CHECKING:
@@ -29,13 +29,7 @@ app = typer.Typer(
 
 
 def _logging(level: str = "INFO") -> None:
-    from rich.logging import RichHandler
-
-    root = logging.getLogger()
-    if not any(isinstance(h, RichHandler) for h in root.handlers):
-        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
-        root.addHandler(handler)
-    root.setLevel(level.upper())
+    log_to_stderr(level)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # its frame dumps are noise here
 
 
@@ -216,6 +210,21 @@ def listen(
 
 
 # ---------------------------------------------------------------------------------- run
+def _slot_line(snapshot: dict[str, Any]) -> str:
+    """A slot boundary of ``oracle run`` as one plain line of a log."""
+    meters = "; ".join(
+        f"{m['name']} {m['state']} seq {m['seq']} import {m['import_wh']} Wh export "
+        f"{m['export_wh']} Wh" + (f" errors {m['errors']}" if m["errors"] else "")
+        for m in snapshot["meters"]
+    )
+    tx = f", last tx {snapshot['last_tx']}" if snapshot["last_tx"] else ""
+    error = f", submit error: {snapshot['submit_error']}" if snapshot["submit_error"] else ""
+    return (
+        f"slot {snapshot['boundary']}: outbox {snapshot['outbox_depth']} pending{tx}{error}; "
+        f"{meters}"
+    )
+
+
 def _table(snapshot: dict[str, Any]) -> Table:
     from rich.table import Table
 
@@ -301,11 +310,19 @@ def run(
         await runner.start()
         try:
             task = asyncio.create_task(runner.run(slots=slots, stop=stop))
-            if table and not json_out:
+            if table and not json_out and stdout_is_terminal():
                 with Live(_table(runner.snapshot()), console=console, refresh_per_second=2) as live:
                     while not task.done():
                         await asyncio.wait({task}, timeout=0.5)
                         live.update(_table(runner.snapshot()))
+            elif table and not json_out:  # a log: one line per slot boundary
+                shown = None
+                while not task.done():
+                    await asyncio.wait({task}, timeout=0.5)
+                    snapshot = runner.snapshot()
+                    if snapshot["boundary"] != shown:
+                        shown = snapshot["boundary"]
+                        console.out(_slot_line(snapshot), highlight=False)
             await task
             if slots is not None:
                 await runner.drain(timeout=30)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,36 @@ def log_line(started: float, message: str) -> None:
 
 def _terminal() -> bool:
     return err_console.is_terminal
+
+
+QUIET_LOGGERS = ("httpx", "httpcore", "pymodbus", "ocpp", "websockets", "web3", "urllib3")
+"""Libraries whose INFO records are every request: warnings and up only."""
+
+
+_HANDLERS: list[logging.Handler] = []
+"""The handlers :func:`log_to_stderr` installed (a second call adds none)."""
+
+
+def log_to_stderr(level: str | int = "INFO") -> None:
+    """Send log records to stderr: Rich's handler on a terminal, plain timestamped lines in a
+    log (no padding to the console's width, no colours); a second call changes only the level."""
+    root = logging.getLogger()
+    if not any(h in _HANDLERS for h in root.handlers):
+        handler: logging.Handler
+        if _terminal():
+            from rich.logging import RichHandler
+
+            handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
+        else:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )
+        _HANDLERS.append(handler)
+        root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 @contextmanager

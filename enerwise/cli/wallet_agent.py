@@ -20,7 +20,7 @@ from enerwise.cli.amounts import (
     one_of,
     price_tick,
 )
-from enerwise.cli.console import confirm, console, err_console
+from enerwise.cli.console import confirm, console
 from enerwise.cli.options import (
     DeploymentFile,
     JsonFlag,
@@ -153,14 +153,13 @@ def grant(
     )
     shown = _bounds(request.budget_per_day, request.max_buy_tick, request.min_sell_tick,
                     params, decimals)  # fmt: skip
-    err_console.print(
+    plan = (
         f"grant {address} for {owner.sender.address}: budget {shown['budget_eur_per_day']} EUR "
         f"per day, buy at most {shown['max_buy_eur_per_kwh']} EUR/kWh (tick "
         f"{request.max_buy_tick}), sell at least {shown['min_sell_eur_per_kwh']} EUR/kWh (tick "
-        f"{request.min_sell_tick}), until {expiry}",
-        highlight=False,
+        f"{request.min_sell_tick}), until {expiry}"
     )
-    confirm("Send the grant?", yes=yes)
+    confirm("Send the grant?", yes=yes, plan=[plan])
     receipt = grant_agent(owner.sender, market, request)
     if json_out:
         print_json(
