@@ -9,8 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from enerwise.cli.console import console, err_console
-from enerwise.cli.options import JsonFlag
-from enerwise.cli.output import print_json, print_json_line, progress, status
+from enerwise.cli.options import (
+    HOUSEHOLD_ENV,
+    DeploymentFile,
+    JsonFlag,
+    KeystoreDir,
+    PasswordEnv,
+    PasswordFile,
+    RpcUrl,
+)
+from enerwise.cli.output import log_to_stderr, print_json, print_json_line, progress, status
 
 app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is_help=True)
 
@@ -336,6 +344,8 @@ def run_command(
         Path | None,
         typer.Option(
             "--config",
+            "-c",
+            envvar=HOUSEHOLD_ENV,
             metavar="FILE",
             help="household.yaml: run the household gateway (oracle, agent, devices) from it; "
             "the other options are then taken from the file.",
@@ -345,8 +355,12 @@ def run_command(
         int, typer.Option(help="--config: stop after N control cycles (0: until Ctrl-C).")
     ] = 0,
     keystore: Annotated[
-        Path | None, typer.Option("--keystore", metavar="FILE", help="The agent key's keystore.")
+        str | None,
+        typer.Option(
+            "--keystore", metavar="PATH|ADDRESS", help="The agent key: a keystore file or address."
+        ),
     ] = None,
+    keystore_dir: KeystoreDir = None,
     owner: Annotated[
         str | None, typer.Option(help="The owner who delegated to the agent key.")
     ] = None,
@@ -357,14 +371,10 @@ def run_command(
             help="ppo.onnx / a .zip model, or truthful / halfway / mpc_book.",
         ),
     ] = str(PRETRAINED / "ppo.onnx"),
-    rpc_url: Annotated[
-        str | None, typer.Option(help="JSON-RPC endpoint (default: `enerwise chain up`).")
-    ] = None,
-    deployment: Annotated[
-        Path | None, typer.Option(help="Deployment record (default: deployments/<chainId>.json).")
-    ] = None,
-    password_file: Annotated[Path | None, typer.Option("--password-file", metavar="FILE")] = None,
-    password_env: Annotated[str | None, typer.Option("--password-env", metavar="VAR")] = None,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
     state: Annotated[
         Path | None, typer.Option(help="State file (default: .run/agents/<agent>.state.json).")
     ] = None,
@@ -407,7 +417,7 @@ def run_command(
     devices, the agent on their real state, a watchdog; one JSON line per cycle and slot.
     """
     if config is not None:
-        _run_gateway(config, cycles)
+        _run_gateway(config, cycles, json_out)
         return
     import math
 
@@ -424,13 +434,12 @@ def run_command(
     if keystore is None or owner is None:
         raise ConfigError("agent run needs --config household.yaml, or --keystore and --owner")
     owner_address = parse_address(owner, "owner")
-    if not keystore.is_file():
-        raise ConfigError(f"no keystore at {keystore}")
+    keystore_path = _agent_keystore(keystore, keystore_dir)
     chosen = load_policy(policy)
     w3 = connect(resolve_rpc_url(rpc_url))
     record = load_deployment(w3, deployment)
     contracts = record.contracts(w3)
-    sender = _agent_sender(w3, keystore, password_file, password_env)
+    sender = _agent_sender(w3, keystore_path, password_file, password_env)
     state_path = state or Path(".run/agents") / f"{sender.address}.state.json"
     with err_console.status("forecasts"):
         forecaster = ReplayForecaster.build(household, forecast)
@@ -454,25 +463,37 @@ def run_command(
     _trade(runtime, w3, steps, interval, json_out)
 
 
-def _run_gateway(config: Path, cycles: int) -> None:
-    """``agent run --config``: the household gateway until Ctrl-C (or ``cycles``)."""
+def _agent_keystore(keystore: str, keystore_dir: Path | None) -> Path:
+    """The agent key's file (a path, or an address in the keystore folder)."""
+    from agents.errors import ConfigError
+    from wallet.keystore import Keystore
+
+    path = Keystore(keystore_dir).locate(keystore)
+    if not path.is_file():
+        raise ConfigError(f"no keystore at {path}")
+    return path
+
+
+def _run_gateway(config: Path, cycles: int, json_out: bool) -> None:
+    """``agent run --config``: the household gateway until Ctrl-C (or ``cycles``); one line per
+    cycle and per closed slot on stdout (a JSON object each with --json), the summary last."""
     import asyncio
-    import logging
 
     from devices.household import load_household
-    from gateway.service import Gateway, run_line
+    from gateway.service import Gateway
 
     if cycles < 0:
         from agents.errors import ConfigError
 
         raise ConfigError("--cycles must be >= 0")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("pymodbus", "ocpp", "websockets", "httpx", "web3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    household = load_household(config)
+    household = load_household(config)  # a mistake in the file: one line, before any log
+    log_to_stderr("INFO")
 
     def show(line: dict[str, Any]) -> None:
-        print(run_line(line), flush=True)  # noqa: T201 - JSON lines on stdout
+        if json_out:
+            print_json_line(line)
+        else:
+            console.out(_gateway_text(line), highlight=False)
 
     gateway = Gateway(household, config_path=config, on_line=show)
     try:
@@ -481,6 +502,28 @@ def _run_gateway(config: Path, cycles: int) -> None:
         err_console.print("stopped: devices returned to their safe defaults")
         raise typer.Exit(130) from None
     show({"summary": gateway.summary()})
+
+
+def _gateway_text(line: dict[str, Any]) -> str:
+    """A line of the gateway's output in words (a cycle, a slot's plan against actual, the
+    summary)."""
+    if "plan_vs_actual" in line:
+        slot = line["plan_vs_actual"]
+        devices = "; ".join(
+            f"{kind} planned {d['planned_wh']} Wh, actual {d['actual_wh']} Wh"
+            + (" (refused)" if d.get("refused") else "")
+            for kind, d in slot.items()
+            if isinstance(d, dict)
+        )
+        return f"slot {slot['slot']}: {devices or 'no device'}"
+    if "summary" in line:
+        return "summary: " + ", ".join(
+            f"{k} {v}" for k, v in line["summary"].items() if not isinstance(v, dict)
+        )
+    events = "; ".join(str(e) for e in line.get("events", []))
+    return f"cycle {line['ms']} ms, surplus {line['surplus_w']} W" + (
+        f"; {events}" if events else ""
+    )
 
 
 def _check_run_options(forecast: str, battery_kwh: float, interval: float, steps: int) -> None:

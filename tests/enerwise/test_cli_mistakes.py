@@ -92,6 +92,7 @@ MISTAKES = [
     Mistake("missing file", "wallet list --keystore-dir {wrong}", "is not a folder"),
     Mistake("missing file", f"agent run --keystore {{tmp}}/none.json --owner {ADDRESS}",
             "no keystore at"),
+    Mistake("missing file", "agent run -c {tmp}/none.yaml", "none.yaml cannot be read"),
     Mistake("missing file", "agent eval --quick --ppo {tmp}/none.zip", "--ppo: no model file"),
     Mistake("missing file", "agent export-onnx --model {tmp}/none.zip", "none.zip"),
     Mistake("missing file", "indexer openapi --output {wrong}/api.json", "wrong.txt: file exists"),
