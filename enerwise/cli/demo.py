@@ -94,7 +94,7 @@ def demo(
         elif stdout_is_terminal():
             _run_live(config, run_demo, Observer, LiveView)
         else:
-            run_demo(config, Observer(on_note=_note_line, on_slot=_slot_line), on_report=_log)
+            _run_log(config, run_demo, Observer)
     except DemoError as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -124,8 +124,19 @@ def _run_live(config: Any, run_demo: Any, observer_cls: Any, view_cls: Any) -> N
         run_demo(config, observer_cls(on_note=note, on_slot=slot), on_report=report)
 
 
-def _note_line(message: str) -> None:
-    console.out(message, highlight=False)
+def _run_log(config: Any, run_demo: Any, observer_cls: Any) -> None:
+    """The run in a log: each note and each cleared slot as a line when it happens, then the
+    report (notes already written are not repeated)."""
+    written: set[str] = set()
+
+    def note(message: str) -> None:
+        written.add(message)
+        console.out(message, highlight=False)
+
+    def report(result: dict[str, Any]) -> None:
+        _log({**result, "notes": [n for n in result["notes"] if n not in written]})
+
+    run_demo(config, observer_cls(on_note=note, on_slot=_slot_line), on_report=report)
 
 
 def _slot_line(summary: Any, _standings: Any) -> None:

@@ -137,6 +137,7 @@ def test_the_demo_in_a_log_prints_one_plain_line_per_cleared_slot_and_the_report
 
     def fake_run_demo(config: Any, observer: Any, *, on_report: Any) -> dict[str, Any]:
         observer.on_note("community of 4 households drawn")
+        observer.on_note("MQTT meters skipped: no broker")  # a note of the report too
         observer.on_slot(_summary(0, 123_400, 1_500, 2_500), [])
         observer.on_slot(_summary(1, None, 0, 2_500), [])
         on_report(REPORT)
@@ -146,8 +147,9 @@ def test_the_demo_in_a_log_prints_one_plain_line_per_cleared_slot_and_the_report
     result = CliRunner().invoke(app, ["demo", "--port", str(free_port())])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[:3] == [
+    assert lines[:4] == [
         "community of 4 households drawn",
+        "MQTT meters skipped: no broker",
         "slot 1000 (2018-06-21 10:00 UTC): price 0.1234 EUR/kWh, volume 1.50 kWh, "
         "local share 60.0 %, 12 orders",
         "slot 1001 (2018-06-21 10:15 UTC): no clearing, volume 0.00 kWh, local share 0.0 %, "
@@ -156,6 +158,7 @@ def test_the_demo_in_a_log_prints_one_plain_line_per_cleared_slot_and_the_report
     assert "The day, read back from the chain" in lines
     assert "  traded P2P                         1.50 kWh (30.0 % of import)" in lines
     assert "conservation holds" in lines
+    assert lines.count("MQTT meters skipped: no broker") == 1  # a note is written once
     assert ESC not in result.stdout and "━" not in result.stdout and "│" not in result.stdout
 
 
