@@ -12,9 +12,10 @@ expected, so a price in the wrong unit cannot be passed silently.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import NewType
 
-from market.clearing import WH_PER_KWH
+from market.clearing import WH_PER_KWH, MarketParams
 
 Wh = NewType("Wh", int)
 """Energy in whole watt-hours (ERC-1155 slot tokens: 1 unit = 1 Wh)."""
@@ -41,8 +42,11 @@ __all__ = [
     "base_units_per_eur",
     "base_units_to_eur",
     "base_units_to_micro_eur",
+    "decimal_to_base_units",
     "eur_to_base_units",
     "kwh",
+    "tick_at_or_above",
+    "tick_at_or_below",
 ]
 
 
@@ -69,3 +73,41 @@ def base_units_to_micro_eur(amount: BaseUnits | int, decimals: int) -> float:
 def kwh(energy: Wh | int) -> float:
     """``energy`` in kWh (for display and float models)."""
     return energy / WH_PER_KWH
+
+
+def decimal_to_base_units(amount: Decimal, decimals: int) -> BaseUnits:
+    """Exactly ``amount`` (in the token's whole units, e.g. EUR) as base units.
+
+    Raises:
+        ValueError: ``amount`` is negative, not finite, or finer than ``decimals`` places.
+    """
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"{amount} is not an amount (a number >= 0)")
+    scaled = amount.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} is finer than the payment token's {decimals} decimals")
+    return BaseUnits(int(scaled))
+
+
+def tick_at_or_below(params: MarketParams, price: BaseUnits | int) -> Tick:
+    """The highest tick whose price is at most ``price`` (base units per kWh), at most
+    ``max_tick``: a buyer's limit.
+
+    Raises:
+        ValueError: ``price`` is below the price floor (no tick is that cheap).
+    """
+    if price < params.price_floor:
+        raise ValueError(f"{price} is below the market's price floor {params.price_floor}")
+    return Tick(min(params.max_tick, (price - params.price_floor) // params.tick_size))
+
+
+def tick_at_or_above(params: MarketParams, price: BaseUnits | int) -> Tick:
+    """The lowest tick whose price is at least ``price`` (base units per kWh), at least 0: a
+    seller's limit.
+
+    Raises:
+        ValueError: ``price`` is above the price of ``max_tick`` (no tick is that dear).
+    """
+    if price > params.price_top:
+        raise ValueError(f"{price} is above the market's highest price {params.price_top}")
+    return Tick(max(0, -((params.price_floor - price) // params.tick_size)))

@@ -7,6 +7,8 @@ ones with a natural builtin kind inherit it too. A node that fails raises the ch
     IndexerError
     ├── IndexerConfigError(..., ValueError)      a setting, URL or deployment that cannot work
     ├── DatabaseSchemaError                      the database is not at the code's revision
+    ├── DatabaseUnreachableError(..., ConnectionError) the database cannot be opened (server
+    │                                            down, wrong credentials, no such file)
     ├── ChainMismatchError                       the database indexes another chain/deployment
     ├── ReorgTooDeepError                        no stored block is on the canonical chain
     ├── ValueOutOfRangeError(..., OverflowError) an amount the database type cannot hold
@@ -28,6 +30,11 @@ class IndexerConfigError(IndexerError, ValueError):
 
 class DatabaseSchemaError(IndexerError):
     """The database schema is missing or not at the revision this code needs (run migrations)."""
+
+
+class DatabaseUnreachableError(IndexerError, ConnectionError):
+    """The database cannot be opened: its server does not answer, refuses the credentials, or
+    the SQLite file's folder does not exist (the message names the URL, never the password)."""
 
 
 class ChainMismatchError(IndexerError):

@@ -26,6 +26,7 @@ from chain.calls import ContractReader
 from chain.rpc import JsonRpcClient
 from energychain.records import EnergyTotals
 from indexer import store
+from indexer.db.migrate import check_schema
 from indexer.db.models import (
     AccountSeen,
     Clearing,
@@ -74,7 +75,13 @@ class VerifyReport:
 
 
 def verify(engine: Engine, rpc: JsonRpcClient, catalog: EventCatalog | None = None) -> VerifyReport:
-    """Compare the database with the chain at the database's checkpoint block."""
+    """Compare the database with the chain at the database's checkpoint block.
+
+    Raises:
+        DatabaseSchemaError: the database is not at the code's revision (never migrated).
+        IndexerConfigError: the database holds no indexed deployment yet.
+    """
+    check_schema(engine)
     with engine.connect() as conn:
         cp = store.checkpoint(conn)
         info = store.stored_market_info(conn)

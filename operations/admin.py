@@ -8,7 +8,7 @@ from typing import Literal
 
 from energychain.deploy import Deployment, EnergyChain
 from energychain.events import EventReader
-from operations.context import Community, require_role
+from operations.context import Approve, Community, approved, require_role
 from operations.health import IndexSource, MeterHealth
 from operations.meters import health_of_meters
 from wallet.errors import TransactionRevertedError
@@ -19,7 +19,12 @@ GAS_CLEAR = 3_000_000
 
 
 def set_paused(
-    community: Community, sender: TransactionSender, paused: bool, target: Target = "both"
+    community: Community,
+    sender: TransactionSender,
+    paused: bool,
+    target: Target = "both",
+    *,
+    approve: Approve | None = None,
 ) -> list[str]:
     """Pause (or unpause) order placement and/or reading submission; returns what changed.
 
@@ -29,17 +34,20 @@ def set_paused(
     names = ["market", "registry"] if target == "both" else [target]
     for name in names:
         require_role(contracts, name, "PAUSER_ROLE", sender.address)
-    changed: list[str] = []
-    for name in names:
-        handle = contracts.market if name == "market" else contracts.registry
-        if handle.paused() == paused:
-            continue
+    handles = {"market": contracts.market, "registry": contracts.registry}
+    changed = [name for name in names if handles[name].paused() != paused]
+    if changed:
+        verb = "pause" if paused else "unpause"
+        approved(approve, [f"{verb} the {name} ({handles[name].address})" for name in changed])
+    for name in changed:
+        handle = handles[name]
         sender.transact(handle.pause() if paused else handle.unpause())
-        changed.append(name)
     return changed
 
 
-def set_fee(community: Community, sender: TransactionSender) -> tuple[int, str] | None:
+def set_fee(
+    community: Community, sender: TransactionSender, *, approve: Approve | None = None
+) -> tuple[int, str] | None:
     """Bring the market's fee and treasury to the config's; None when they already match."""
     contracts = community.contracts()
     config = community.config
@@ -48,6 +56,13 @@ def set_fee(community: Community, sender: TransactionSender) -> tuple[int, str] 
     if current == (config.fee_bps, config.treasury):
         return None
     require_role(contracts, "market", "DEFAULT_ADMIN_ROLE", sender.address)
+    approved(
+        approve,
+        [
+            f"set the fee from {current[0]} bps to {current[1]} to {config.fee_bps} bps to "
+            f"{config.treasury} (resting orders keep the fee of their placement)"
+        ],
+    )
     sender.transact(contracts.market.set_fee(config.fee_bps, config.treasury))
     return current
 
@@ -174,13 +189,17 @@ class ClearedSlot:
     clearing_tick: int
 
 
-def clear_due(community: Community, sender: TransactionSender) -> list[ClearedSlot]:
+def clear_due(
+    community: Community, sender: TransactionSender, *, approve: Approve | None = None
+) -> list[ClearedSlot]:
     """Clear every slot with orders that is past gate closure and not cleared yet.
 
     Anyone may clear; a slot someone else cleared meanwhile is skipped (``AlreadyCleared``).
     """
     status = market_status(community, with_health=False)
     contracts = community.contracts()
+    if status.due_slots:
+        approved(approve, [f"clear slot {slot}" for slot in status.due_slots])
     done: list[ClearedSlot] = []
     for slot in status.due_slots:
         try:

@@ -296,7 +296,7 @@ def load_community(path: str | Path) -> CommunityConfig:
 
 _TEMPLATE = """\
 # EnergyChain community market: written by `enerwise operator init`, checked on every load.
-# Deploy with: enerwise operator deploy {file} --keystore KEY.json --password-file PW
+# Deploy with: enerwise operator deploy -c {file} --keystore KEY.json --password-file PW
 name: {name}
 
 chain:

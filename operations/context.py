@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,16 @@ from operations.config import CommunityConfig, load_community
 from operations.errors import DeploymentMismatchError, PreflightError, RoleMissingError
 from wallet.signer import Signer
 from wallet.transactions import TransactionSender
+
+Approve = Callable[[list[str]], None]
+"""Told what is about to be sent, after every check and before the first transaction (or key
+file); raising stops the operation with nothing sent. The command line asks the operator."""
+
+
+def approved(approve: Approve | None, plan: list[str]) -> None:
+    """Ask ``approve`` (when given) about ``plan``."""
+    if approve is not None:
+        approve(plan)
 
 
 @dataclass
@@ -47,7 +58,7 @@ class Community:
         path = self.deployment_path
         if not path.is_file():
             raise DeploymentMismatchError(
-                f"no deployment recorded at {path}: run `enerwise operator deploy {self.path}`"
+                f"no deployment recorded at {path}: run `enerwise operator deploy -c {self.path}`"
             )
         deployment = Deployment.load(path)
         problems = verify_deployment(self.w3, deployment)

@@ -24,7 +24,7 @@ from energychain.deploy import Deployment, EnergyChain
 from energychain.events import EventReader
 from energychain.records import MeterState
 from operations.config import Address
-from operations.context import Community, require_role
+from operations.context import Approve, Community, approved, require_role
 from operations.errors import MeterError
 from operations.health import IndexSource, MeterHealth, index_readings, meter_health
 from oracles.config import load_config as load_oracle_config
@@ -188,6 +188,7 @@ def add_meters(
     *,
     keygen: KeyGeneration | None = None,
     source: str = "simulated",
+    approve: Approve | None = None,
 ) -> list[AddedMeter]:
     """Register ``specs`` in one batch; nothing is sent unless every one passes the checks.
 
@@ -215,6 +216,15 @@ def add_meters(
         if capacity > 2**40:  # MAX_CAPACITY_WH_PER_SLOT
             raise MeterError(f"capacity_w: {capacity} Wh per slot is above the registry's limit")
     source_section = parse_source(source)  # checked before anything is created
+    approved(
+        approve,
+        [
+            f"register {spec.id} owner {spec.owner} "
+            f"{'signer ' + spec.signer if spec.signer else 'with a new key'}, "
+            f"{capacity} Wh per slot"
+            for spec, _, capacity in planned
+        ],
+    )
 
     signers: dict[str, tuple[str, Path | None]] = {}
     for spec, _, _ in planned:
@@ -399,20 +409,27 @@ def rotate_key(
     *,
     new_signer: str | None = None,
     keygen: KeyGeneration | None = None,
+    approve: Approve | None = None,
 ) -> tuple[str, Path | None]:
     """Replace the signing key of meter ``name``; returns the new signer and its keystore."""
     contracts = community.contracts()
     require_role(contracts, "registry", "METER_ADMIN_ROLE", sender.address)
     meter_id = _check_active(contracts, name)
     keystore: Path | None = None
+    if new_signer is not None and not Web3.is_address(new_signer):
+        raise MeterError(f"signer: {new_signer!r} is not an address; nothing was sent")
+    if new_signer is None and keygen is None:
+        raise MeterError("signer: give --signer ADDRESS or --generate-key; nothing was sent")
+    approved(
+        approve,
+        [f"rotate the signing key of {name} to {new_signer or 'a new key'} (old key rejected)"],
+    )
     if new_signer is not None:
-        if not Web3.is_address(new_signer):
-            raise MeterError(f"signer: {new_signer!r} is not an address; nothing was sent")
         signer = Web3.to_checksum_address(new_signer)
     elif keygen is not None:
         info = Keystore(keygen.keys_dir, scrypt_n=keygen.scrypt_n).create(keygen.password)
         signer, keystore = info.address, info.path
-    else:
+    else:  # pragma: no cover - refused above
         raise MeterError("signer: give --signer ADDRESS or --generate-key; nothing was sent")
     sender.transact(contracts.registry.rotate_signer(bytes.fromhex(meter_id[2:]), signer))
     inventory = load_inventory(community)
@@ -465,11 +482,14 @@ def _reprovision(
     )
 
 
-def deactivate(community: Community, sender: TransactionSender, name: str) -> str:
+def deactivate(
+    community: Community, sender: TransactionSender, name: str, *, approve: Approve | None = None
+) -> str:
     """Deactivate meter ``name`` for good; returns its id."""
     contracts = community.contracts()
     require_role(contracts, "registry", "METER_ADMIN_ROLE", sender.address)
     meter_id = _check_active(contracts, name)
+    approved(approve, [f"deactivate {name} ({meter_id[:10]}...) for good"])
     sender.transact(contracts.registry.deactivate_meter(bytes.fromhex(meter_id[2:])))
     return meter_id
 

@@ -1,83 +1,84 @@
-"""The ``enerwise`` command line: one Typer sub-app per command group.
+"""The ``enerwise`` command line: one Typer sub-app per command group, imported when invoked.
 
 Errors a user can cause (bad input, unreachable node, a revert) end in one red line on stderr
-and exit code 1, never a traceback; anything else is a bug and keeps its traceback.
+and exit code 1, never a traceback (:mod:`enerwise.cli.user_errors`); anything else is a bug
+and keeps its traceback. The grammar every group shares is in :mod:`enerwise.cli.options`.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
+from typer import _click as click
 
-from agents.errors import AgentError
-from billing.errors import BillingError
-from chain.errors import ChainError
-from devices.errors import DeviceError
-from enerwise.cli.agent import app as agent_app
-from enerwise.cli.auction import app as auction_app
-from enerwise.cli.bench import app as bench_app
-from enerwise.cli.chain import app as chain_app
 from enerwise.cli.console import err_console
-from enerwise.cli.demo import demo
-from enerwise.cli.devices import app as devices_app
-from enerwise.cli.forecast import app as forecast_app
-from enerwise.cli.grid import app as grid_app
-from enerwise.cli.indexer import app as indexer_app
-from enerwise.cli.operator import app as operator_app
-from enerwise.cli.oracle import app as oracle_app
-from enerwise.cli.wallet import app as wallet_app
-from enerwise.errors import SettingsError
-from grid.errors import GridError
-from indexer.errors import IndexerError
-from market.errors import MarketError
-from operations.errors import OperatorError
-from oracles.errors import OracleError
-from wallet.errors import WalletError
+from enerwise.cli.groups import LazyGroup
+from enerwise.cli.user_errors import USER_ERRORS, one_line, usage_line
 
 app = typer.Typer(
     name="enerwise",
+    cls=LazyGroup,
     help="EnergyChain: a peer-to-peer energy market on an EVM chain.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold keys and passwords
-    add_completion=False,
+    add_completion=True,
 )
-app.add_typer(chain_app, name="chain")
-app.add_typer(auction_app, name="auction")
-app.add_typer(bench_app, name="bench")
-app.command("demo")(demo)
-app.add_typer(agent_app, name="agent")
-app.add_typer(forecast_app, name="forecast")
-app.add_typer(wallet_app, name="wallet")
-app.add_typer(oracle_app, name="oracle")
-app.add_typer(indexer_app, name="indexer")
-app.add_typer(operator_app, name="operator")
-app.add_typer(devices_app, name="devices")
-app.add_typer(grid_app, name="grid")
 
-USER_ERRORS = (
-    ChainError,
-    WalletError,
-    MarketError,
-    SettingsError,
-    OracleError,
-    IndexerError,
-    AgentError,
-    OperatorError,
-    DeviceError,
-    BillingError,
-    GridError,
-)
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("enerwise")
+        except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+            number = "unknown"
+        typer.echo(f"enerwise {number} (Python {sys.version.split()[0]})")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """EnergyChain: a peer-to-peer energy market on an EVM chain.
+
+    Guides: docs/households.md, docs/gateway.md, docs/operator.md, docs/auditors.md;
+    the command grammar (--json, -c/--config, --yes, units) in docs/cli.md.
+    """
 
 
 def main() -> None:
-    """Console-script entry point.
+    """Console-script entry point: the exit code, and one line on stderr for a mistake.
 
-    Typer handles usage errors, ``Exit`` and Ctrl-C (exit 130); the package errors a user can
-    cause reach this frame and become one line on stderr.
+    A usage error (an unknown option, a value out of range) is one line naming the command's
+    ``--help`` (exit 2); the errors a user can cause at run time are one line (exit 1); Ctrl-C
+    exits 130. Anything else is a bug and keeps its traceback.
     """
     try:
-        app()
-    except USER_ERRORS as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        result = app(standalone_mode=False, prog_name="enerwise")
+    except click.exceptions.NoArgsIsHelpError as exc:
+        if exc.format_message().strip():  # Rich help printed itself already
+            exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        _error(usage_line(exc))
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _error("aborted")
         sys.exit(1)
+    except USER_ERRORS as exc:
+        _error(one_line(exc))
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _error(message: str) -> None:
+    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)

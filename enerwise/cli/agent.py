@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import console, err_console
+from enerwise.cli.options import (
+    HOUSEHOLD_ENV,
+    DeploymentFile,
+    JsonFlag,
+    KeystoreDir,
+    PasswordEnv,
+    PasswordFile,
+    RpcUrl,
+)
+from enerwise.cli.output import log_to_stderr, print_json, print_json_line, progress, status
 
 app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is_help=True)
 
@@ -60,16 +70,10 @@ def train_command(
     demos: Annotated[
         Path | None, typer.Option(help="imitation: reuse a demos.npz instead of collecting.")
     ] = None,
+    json_out: JsonFlag = False,
 ) -> None:
-    """Train an agent on months before October (a Rich progress bar on stderr)."""
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
+    """Train an agent on months before October (progress on stderr: a bar on a terminal, a
+    line every 10 s in a log)."""
     from enerwise.cli.option_models import TrainOptions, validated
 
     first, _, last = months.partition("-")
@@ -102,7 +106,7 @@ def train_command(
     )
     period = Period(opts.first_month, opts.last_month, skip_days=8 if opts.first_month == 1 else 0)
     if opts.algo == "imitation":
-        _train_imitation(opts, setup, period, demos)
+        _train_imitation(opts, setup, period, demos, json_out)
         return
     config = TrainConfig(
         algo=Algo(opts.algo),
@@ -115,23 +119,24 @@ def train_command(
         residual=planner,
         period=period,
     )
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err_console) as bar:
-        task = bar.add_task(f"training {opts.algo}", total=opts.steps)
-        result = train(config, lambda done, total: bar.update(task, completed=done))
+    with progress(f"training {opts.algo}", opts.steps, "steps") as update:
+        result = train(config, lambda done, _total: update(done))
+    if json_out:
+        print_json(
+            {
+                "model": str(result.model),
+                "seconds": round(result.seconds, 1),
+                "setup_seconds": round(result.setup_seconds, 1),
+            }
+        )
+        return
     console.print(
         f"saved {result.model} (learning {result.seconds:.0f} s, data {result.setup_seconds:.0f} s)"
     )
 
 
 def _train_imitation(
-    opts: TrainOptions, setup: SetupConfig, period: Period, demos: Path | None
+    opts: TrainOptions, setup: SetupConfig, period: Period, demos: Path | None, json_out: bool
 ) -> None:
     """``agent train --algo imitation``: collect labelled states, fit one network per seed."""
     from agents.rl.imitation import ImitationConfig, train_imitation
@@ -144,9 +149,12 @@ def _train_imitation(
         gain=opts.gain,
         demos=demos,
     )
-    with err_console.status("imitation") as status:
+    with status("imitation") as update:
         built = None if demos is not None else build_setup(setup, period)
-        meta = train_imitation(built, config, lambda msg: status.update(msg))
+        meta = train_imitation(built, config, update)
+    if json_out:
+        print_json(meta)
+        return
     for model in meta["models"]:
         console.print(f"wrote {model}")
     console.print(
@@ -157,7 +165,7 @@ def _train_imitation(
 
 @app.command("eval")
 def eval_command(
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json_out: JsonFlag = False,
     quick: Annotated[bool, typer.Option("--quick", help="One household, one week.")] = False,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write eval.json and PNG plots here.")
@@ -209,6 +217,12 @@ def eval_command(
     from agents.rl.setup import HELD_OUT, Period, SetupConfig
     from enerwise.cli.option_models import EvalOptions, validated
 
+    for option, given in (("--ppo", ppo), ("--dqn", dqn), ("--imitation", imitation)):
+        missing = [path for path in given or [] if not path.is_file()]
+        if missing:
+            from agents.errors import ConfigError
+
+            raise ConfigError(f"{option}: no model file at {missing[0]}")
     shipped = default_models()
     opts = validated(
         EvalOptions,
@@ -241,8 +255,8 @@ def eval_command(
         rules=tuple(opts.rules),
         community_level=opts.community,
     )
-    with err_console.status("evaluating") as status:
-        result, traces = evaluate_agents(config, lambda msg: status.update(msg))
+    with status("evaluating") as update:
+        result, traces = evaluate_agents(config, update)
     if report is not None:
         for path in write_report(result, traces, report):
             err_console.print(f"wrote {path}")
@@ -297,6 +311,7 @@ def export_command(
         Path | None, typer.Option(help="Model .zip (default: the shipped one).")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output .onnx.")] = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Export a policy to ONNX and check it against torch on random observations."""
     import numpy as np
@@ -317,6 +332,9 @@ def export_command(
     with torch.no_grad():
         expected = torch_module(loaded, kind)(torch.as_tensor(obs)).numpy()
     diff = float(np.max(np.abs(OnnxPolicy(target, kind).raw(obs) - expected)))
+    if json_out:
+        print_json({"onnx": str(target), "source": str(source), "max_abs_diff": diff})
+        return
     console.print(f"wrote {target}; max |onnx - torch| over 64 observations = {diff:.2e}")
 
 
@@ -326,6 +344,8 @@ def run_command(
         Path | None,
         typer.Option(
             "--config",
+            "-c",
+            envvar=HOUSEHOLD_ENV,
             metavar="FILE",
             help="household.yaml: run the household gateway (oracle, agent, devices) from it; "
             "the other options are then taken from the file.",
@@ -335,8 +355,12 @@ def run_command(
         int, typer.Option(help="--config: stop after N control cycles (0: until Ctrl-C).")
     ] = 0,
     keystore: Annotated[
-        Path | None, typer.Option("--keystore", metavar="FILE", help="The agent key's keystore.")
+        str | None,
+        typer.Option(
+            "--keystore", metavar="PATH|ADDRESS", help="The agent key: a keystore file or address."
+        ),
     ] = None,
+    keystore_dir: KeystoreDir = None,
     owner: Annotated[
         str | None, typer.Option(help="The owner who delegated to the agent key.")
     ] = None,
@@ -347,14 +371,10 @@ def run_command(
             help="ppo.onnx / a .zip model, or truthful / halfway / mpc_book.",
         ),
     ] = str(PRETRAINED / "ppo.onnx"),
-    rpc_url: Annotated[
-        str | None, typer.Option(help="JSON-RPC endpoint (default: `enerwise chain up`).")
-    ] = None,
-    deployment: Annotated[
-        Path | None, typer.Option(help="Deployment record (default: deployments/<chainId>.json).")
-    ] = None,
-    password_file: Annotated[Path | None, typer.Option("--password-file", metavar="FILE")] = None,
-    password_env: Annotated[str | None, typer.Option("--password-env", metavar="VAR")] = None,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
     state: Annotated[
         Path | None, typer.Option(help="State file (default: .run/agents/<agent>.state.json).")
     ] = None,
@@ -386,6 +406,7 @@ def run_command(
             "gate closure (default: half the settlement window; keep --interval below it)."
         ),
     ] = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Trade for OWNER every slot through the agent key's delegation (never the owner's key).
 
@@ -396,7 +417,7 @@ def run_command(
     devices, the agent on their real state, a watchdog; one JSON line per cycle and slot.
     """
     if config is not None:
-        _run_gateway(config, cycles)
+        _run_gateway(config, cycles, json_out)
         return
     import math
 
@@ -413,13 +434,12 @@ def run_command(
     if keystore is None or owner is None:
         raise ConfigError("agent run needs --config household.yaml, or --keystore and --owner")
     owner_address = parse_address(owner, "owner")
-    if not keystore.is_file():
-        raise ConfigError(f"no keystore at {keystore}")
+    keystore_path = _agent_keystore(keystore, keystore_dir)
     chosen = load_policy(policy)
     w3 = connect(resolve_rpc_url(rpc_url))
     record = load_deployment(w3, deployment)
     contracts = record.contracts(w3)
-    sender = _agent_sender(w3, keystore, password_file, password_env)
+    sender = _agent_sender(w3, keystore_path, password_file, password_env)
     state_path = state or Path(".run/agents") / f"{sender.address}.state.json"
     with err_console.status("forecasts"):
         forecaster = ReplayForecaster.build(household, forecast)
@@ -440,28 +460,40 @@ def run_command(
     err_console.print(
         f"agent {sender.address} trading for {owner_address} with {chosen.name}; state {state_path}"
     )
-    _trade(runtime, w3, steps, interval)
+    _trade(runtime, w3, steps, interval, json_out)
 
 
-def _run_gateway(config: Path, cycles: int) -> None:
-    """``agent run --config``: the household gateway until Ctrl-C (or ``cycles``)."""
+def _agent_keystore(keystore: str, keystore_dir: Path | None) -> Path:
+    """The agent key's file (a path, or an address in the keystore folder)."""
+    from agents.errors import ConfigError
+    from wallet.keystore import Keystore
+
+    path = Keystore(keystore_dir).locate(keystore)
+    if not path.is_file():
+        raise ConfigError(f"no keystore at {path}")
+    return path
+
+
+def _run_gateway(config: Path, cycles: int, json_out: bool) -> None:
+    """``agent run --config``: the household gateway until Ctrl-C (or ``cycles``); one line per
+    cycle and per closed slot on stdout (a JSON object each with --json), the summary last."""
     import asyncio
-    import logging
 
     from devices.household import load_household
-    from gateway.service import Gateway, run_line
+    from gateway.service import Gateway
 
     if cycles < 0:
         from agents.errors import ConfigError
 
         raise ConfigError("--cycles must be >= 0")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("pymodbus", "ocpp", "websockets", "httpx", "web3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    household = load_household(config)
+    household = load_household(config)  # a mistake in the file: one line, before any log
+    log_to_stderr("INFO")
 
     def show(line: dict[str, Any]) -> None:
-        print(run_line(line), flush=True)  # noqa: T201 - JSON lines on stdout
+        if json_out:
+            print_json_line(line)
+        else:
+            console.out(_gateway_text(line), highlight=False)
 
     gateway = Gateway(household, config_path=config, on_line=show)
     try:
@@ -470,6 +502,28 @@ def _run_gateway(config: Path, cycles: int) -> None:
         err_console.print("stopped: devices returned to their safe defaults")
         raise typer.Exit(130) from None
     show({"summary": gateway.summary()})
+
+
+def _gateway_text(line: dict[str, Any]) -> str:
+    """A line of the gateway's output in words (a cycle, a slot's plan against actual, the
+    summary)."""
+    if "plan_vs_actual" in line:
+        slot = line["plan_vs_actual"]
+        devices = "; ".join(
+            f"{kind} planned {d['planned_wh']} Wh, actual {d['actual_wh']} Wh"
+            + (" (refused)" if d.get("refused") else "")
+            for kind, d in slot.items()
+            if isinstance(d, dict)
+        )
+        return f"slot {slot['slot']}: {devices or 'no device'}"
+    if "summary" in line:
+        return "summary: " + ", ".join(
+            f"{k} {v}" for k, v in line["summary"].items() if not isinstance(v, dict)
+        )
+    events = "; ".join(str(e) for e in line.get("events", []))
+    return f"cycle {line['ms']} ms, surplus {line['surplus_w']} W" + (
+        f"; {events}" if events else ""
+    )
 
 
 def _check_run_options(forecast: str, battery_kwh: float, interval: float, steps: int) -> None:
@@ -481,8 +535,9 @@ def _check_run_options(forecast: str, battery_kwh: float, interval: float, steps
         raise ConfigError("--battery-kwh and --steps must be >= 0, --interval > 0")
 
 
-def _trade(runtime: Any, w3: Any, steps: int, interval: float) -> None:
-    """Step ``runtime`` every ``interval`` seconds (``steps`` times, or until Ctrl-C)."""
+def _trade(runtime: Any, w3: Any, steps: int, interval: float, json_out: bool = False) -> None:
+    """Step ``runtime`` every ``interval`` seconds (``steps`` times, or until Ctrl-C); one
+    line per step on stdout (a JSON object with --json)."""
     import time
 
     done = 0
@@ -490,21 +545,34 @@ def _trade(runtime: Any, w3: Any, steps: int, interval: float) -> None:
         while steps == 0 or done < steps:
             now = int(w3.eth.get_block("latest")["timestamp"])
             report = runtime.step(now)
-            console.print(
-                f"slot {report.decided_slot}: placed {len(report.placed)}, refused "
-                f"{len(report.refused)}, claimed {len(report.claimed)}, errors {len(report.errors)}"
-            )
-            for action in report.refused:
-                err_console.print(
-                    f"[yellow]refused {action.side} slot {action.slot}: {action.reason}"
+            if json_out:
+                print_json_line(
+                    {
+                        "slot": report.decided_slot,
+                        "placed": len(report.placed),
+                        "refused": [f"{a.side} slot {a.slot}: {a.reason}" for a in report.refused],
+                        "claimed": len(report.claimed),
+                        "errors": [str(e) for e in report.errors],
+                    }
                 )
-            for error in report.errors:
-                err_console.print(f"[red]{error}")
+            else:
+                _step_text(report)
             done += 1
             if steps == 0 or done < steps:
                 time.sleep(interval)
     except KeyboardInterrupt:
         err_console.print("stopped; the state file keeps every open order")
+
+
+def _step_text(report: Any) -> None:
+    console.print(
+        f"slot {report.decided_slot}: placed {len(report.placed)}, refused "
+        f"{len(report.refused)}, claimed {len(report.claimed)}, errors {len(report.errors)}"
+    )
+    for action in report.refused:
+        err_console.print(f"[yellow]refused {action.side} slot {action.slot}: {action.reason}")
+    for error in report.errors:
+        err_console.print(f"[red]{error}")
 
 
 def _agent_sender(

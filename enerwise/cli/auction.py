@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-from enerwise.cli.console import console, print_json
+from enerwise.cli.console import console
+from enerwise.cli.options import JsonFlag
+from enerwise.cli.output import print_json
 
 app = typer.Typer(help="Run the uniform-price slot auction on an order book.", no_args_is_help=True)
 
@@ -20,11 +22,16 @@ class Engine(StrEnum):
 
 @app.command("clear")
 def clear(
-    orders: Annotated[Path, typer.Option("--orders", help="Order-book JSON file.")],
+    orders: Annotated[
+        Path,
+        typer.Option(
+            "--orders", metavar="FILE", help="Order-book JSON file (format: docs/cli.md)."
+        ),
+    ],
     engine: Annotated[
         Engine, typer.Option(help="python: the reference rule; chain: the contracts on anvil.")
     ] = Engine.python,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Clear one slot's order book and print each order's fill and money."""
     from market.clearing import settle

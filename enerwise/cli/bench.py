@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from enerwise.cli.console import console, print_json
+from enerwise.cli.console import console
+from enerwise.cli.options import JsonFlag
+from enerwise.cli.output import print_json, status
 
 app = typer.Typer(
     help="Benchmarks: print measured figures (JSON with --json).", no_args_is_help=True
 )
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _show(figures: dict[str, object], json_out: bool) -> None:
@@ -33,7 +33,9 @@ def tx(
     """Transactions per second through the pipeline on a fresh anvil (one key)."""
     from enerwise.benchmarks.tx import run
 
-    _show(run(count), json_out)
+    with status(f"bench tx: {count} transactions on a fresh anvil"):
+        figures = run(count)
+    _show(figures, json_out)
 
 
 @app.command("gas")
@@ -46,7 +48,8 @@ def gas(
     """Gas per contract operation on a fresh anvil (10,000-order book for the clearing)."""
     from enerwise.benchmarks.gas import run
 
-    figures = run()
+    with status("bench gas: every operation on a fresh anvil, a 10,000-order clearing"):
+        figures = run()
     if snapshot is not None:
         snapshot.write_text(json.dumps(figures, indent=2) + "\n")
     _show(figures, json_out)
@@ -62,7 +65,9 @@ def oracle(
     """Meter oracle: readings signed and persisted per second, and landed on anvil per second."""
     from enerwise.benchmarks.oracle import run
 
-    _show(run(meters, slots, batch_size), json_out)
+    with status(f"bench oracle: {meters} meters x {slots} slots, batches of {batch_size}"):
+        figures = run(meters, slots, batch_size)
+    _show(figures, json_out)
 
 
 @app.command("indexer")
@@ -73,7 +78,9 @@ def indexer(
     """Indexer: backfill events/s (SQLite, PostgreSQL), API latency under load, SSE lag."""
     from enerwise.benchmarks.indexer import run
 
-    _show(run(events), json_out)
+    with status(f"bench indexer: {events:,} events, SQLite and PostgreSQL, API load"):
+        figures = run(events)
+    _show(figures, json_out)
 
 
 @app.command("device")
@@ -88,4 +95,6 @@ def device(
     """Device control: cycle p99 (battery + charger + heat pump), controller RSS and CPU."""
     from enerwise.benchmarks.device import run
 
-    _show(run(hours, interval, speed), json_out)
+    with status(f"bench device: {hours} simulated hours at {speed}x"):
+        figures = run(hours, interval, speed)
+    _show(figures, json_out)

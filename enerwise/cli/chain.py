@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from chain.errors import ChainError, DeploymentError
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import confirm, console, err_console
+from enerwise.cli.options import (
+    JsonFlag,
+    KeystoreDir,
+    KeystoreRef,
+    PasswordEnv,
+    PasswordFile,
+    RpcUrl,
+    SettingsConfig,
+    YesFlag,
+)
+from enerwise.cli.output import print_json
 
 if TYPE_CHECKING:
     from chain.reverts import RevertDecoder
 
 app = typer.Typer(help="Compile the contracts, run a local chain, deploy.", no_args_is_help=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _compile(force: bool = False) -> RevertDecoder:
@@ -109,12 +117,15 @@ def up(
 
 
 @app.command("down")
-def down() -> None:
+def down(json_out: JsonFlag = False) -> None:
     """Stop the local chain started by `enerwise chain up` (and only that process)."""
     from chain.local_node import LocalChain
 
     info = LocalChain().down()
-    if info is None:
+    if json_out:
+        stopped = {"rpc_url": info.rpc_url, "pid": info.pid} if info else {}
+        print_json({"stopped": info is not None, **stopped})
+    elif info is None:
         console.print("no local chain was running")
     else:
         console.print(f"stopped the local chain at {info.rpc_url} (pid {info.pid})")
@@ -161,30 +172,28 @@ def status(json_out: JsonFlag = False) -> None:
 
 @app.command("deploy")
 def deploy(
-    keystore: Annotated[
-        str, typer.Option("--keystore", metavar="PATH|ADDRESS", help="The deployer's keystore.")
-    ],
-    keystore_dir: Annotated[Path | None, typer.Option("--keystore-dir", metavar="DIR")] = None,
-    password_file: Annotated[Path | None, typer.Option("--password-file", metavar="FILE")] = None,
-    password_env: Annotated[str | None, typer.Option("--password-env", metavar="VAR")] = None,
-    rpc_url: Annotated[
-        str | None, typer.Option(help="JSON-RPC endpoint (or ENERWISE_RPC_URL).")
-    ] = None,
+    keystore: KeystoreRef,
+    keystore_dir: KeystoreDir = None,
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    rpc_url: RpcUrl = None,
     payment_token: Annotated[
         str | None, typer.Option(help="Payment ERC-20 (default: deploy a TestEuro).")
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before spending gas.")] = False,
-    config: Annotated[Path | None, typer.Option(help="Config file (YAML/TOML).")] = None,
+    yes: YesFlag = False,
+    config: SettingsConfig = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Deploy EnergyChain to any JSON-RPC chain (testnet, L2, production node).
 
     The deployer's key comes from an encrypted keystore (`enerwise wallet new|import`); the
-    command shows chain, account, balance and fees, and asks before it spends anything.
+    command shows chain, account, balance and fees, and asks before it spends anything. For a
+    community with its own config, roles and price grid use `enerwise operator deploy`.
     """
     from chain.connection import connect
     from energychain.deploy import MarketSettings, deploy_energychain
     from enerwise.settings import load_settings
-    from wallet.keystore import Keystore
+    from wallet.keystore import Keystore, KeystoreSigner
     from wallet.passwords import PasswordSource
     from wallet.transactions import TransactionSender
 
@@ -193,20 +202,28 @@ def deploy(
         raise ChainError(
             "no --rpc-url given (or ENERWISE_RPC_URL); for a local chain use `chain up`"
         )
-    store = Keystore(keystore_dir)
-    store.locate(keystore)  # a missing keystore is reported before anything else happens
+    signer = KeystoreSigner(Keystore(keystore_dir).locate(keystore))  # a bad file: before all
     w3 = connect(settings.rpc_url)
-    password = PasswordSource(password_file, password_env, "Deployer's password: ").read()
+    signer.unlock(PasswordSource(password_file, password_env, "Deployer's password: ").read())
     decoder = _compile()
-    sender = TransactionSender(w3, store.signer(keystore, password), decode_revert=decoder)
+    sender = TransactionSender(w3, signer, decode_revert=decoder)
     balance = int(w3.eth.get_balance(sender.address))
     fees = sender.fees()
-    err_console.print(
-        f"deploying to chain {sender.chain_id} at {settings.rpc_url} from {sender.address} "
+    plan = (
+        f"deploy to chain {sender.chain_id} at {settings.rpc_url} from {sender.address} "
         f"(balance {balance / 1e18:.6f} ETH, max fee {fees.max_fee_per_gas / 1e9:.3f} gwei)"
     )
-    if not yes and not typer.confirm("Spend gas on this deployment?", default=False):
-        raise typer.Abort()
+    confirm("Spend gas on this deployment?", yes=yes, plan=[plan])
     deployment = deploy_energychain(sender, MarketSettings(payment_token=payment_token))
     path = deployment.save()
+    if json_out:
+        print_json(
+            {
+                "chain_id": deployment.chain_id,
+                "block_number": deployment.block_number,
+                "addresses": deployment.addresses,
+                "record": str(path),
+            }
+        )
+        return
     console.print(f"deployed; record written to {path}")

@@ -11,7 +11,11 @@ from typing import Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import console, err_console, stdout_is_terminal
+from enerwise.cli.options import JsonFlag
+from enerwise.cli.output import print_json
+
+app = typer.Typer()
 
 
 def _day(text: str | None) -> date | None:
@@ -24,6 +28,7 @@ def _day(text: str | None) -> date | None:
         raise typer.BadParameter(f"{text!r} is not a day as MM-DD (e.g. 06-21)") from None
 
 
+@app.command("demo")
 def demo(
     slots: Annotated[int, typer.Option(min=1, help="15-minute slots to trade (96 = a day).")] = 96,
     households: Annotated[int, typer.Option(min=2, max=500, help="Community members.")] = 20,
@@ -35,7 +40,7 @@ def demo(
         bool, typer.Option("--keep-running", help="Serve the API and dApp until Ctrl-C.")
     ] = False,
     port: Annotated[int, typer.Option(min=1, max=65535, help="API port on 127.0.0.1.")] = 8000,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json_out: JsonFlag = False,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write report.json and PNG plots here.")
     ] = None,
@@ -53,7 +58,10 @@ def demo(
 ) -> None:
     """A community market day on a local chain: real-data households, Modbus and MQTT meters
     read by oracles, pretrained and truthful agents trading, every slot cleared, the indexer
-    and API at http://127.0.0.1:PORT; the report is read back from the chain."""
+    and API at http://127.0.0.1:PORT; the report is read back from the chain.
+
+    On a terminal a live view; in a log (stdout not a terminal) one plain line per cleared
+    slot and the report as plain lines; with --json one JSON object and nothing else."""
     from enerwise.demo import DemoConfig, DemoError, check_port_free
 
     logging.basicConfig(level=logging.ERROR if json_out else logging.WARNING)
@@ -83,8 +91,10 @@ def demo(
 
         if json_out:
             run_demo(config, Observer(), on_report=print_json)
-        else:
+        elif stdout_is_terminal():
             _run_live(config, run_demo, Observer, LiveView)
+        else:
+            _run_log(config, run_demo, Observer)
     except DemoError as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
@@ -114,13 +124,42 @@ def _run_live(config: Any, run_demo: Any, observer_cls: Any, view_cls: Any) -> N
         run_demo(config, observer_cls(on_note=note, on_slot=slot), on_report=report)
 
 
-def _final(r: dict[str, Any]) -> None:
-    from rich.table import Table
+def _run_log(config: Any, run_demo: Any, observer_cls: Any) -> None:
+    """The run in a log: each note and each cleared slot as a line when it happens, then the
+    report (notes already written are not repeated)."""
+    written: set[str] = set()
 
-    table = Table(title="The day, read back from the chain", show_header=False)
-    table.add_column(justify="left")
-    table.add_column(justify="right")
-    rows = [
+    def note(message: str) -> None:
+        written.add(message)
+        console.out(message, highlight=False)
+
+    def report(result: dict[str, Any]) -> None:
+        _log({**result, "notes": [n for n in result["notes"] if n not in written]})
+
+    run_demo(config, observer_cls(on_note=note, on_slot=_slot_line), on_report=report)
+
+
+def _slot_line(summary: Any, _standings: Any) -> None:
+    """One cleared slot as one plain line of a log."""
+    from datetime import UTC, datetime
+
+    start = datetime.fromtimestamp(summary.start, UTC).strftime("%Y-%m-%d %H:%M")
+    price = (
+        f"price {summary.clearing_price / 1e6:.4f} EUR/kWh"
+        if summary.clearing_price is not None
+        else "no clearing"
+    )
+    errors = f", {summary.errors} errors" if summary.errors else ""
+    console.out(
+        f"slot {summary.slot} ({start} UTC): {price}, volume "
+        f"{summary.volume_wh / 1000:.2f} kWh, local share {100 * summary.local_share:.1f} %, "
+        f"{summary.orders} orders{errors}",
+        highlight=False,
+    )
+
+
+def _report_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
         ("slots / households", f"{r['slots']} / {r['households']} (data day {r['data_day']})"),
         ("meters", ", ".join(f"{n} {kind}" for kind, n in r["meters"].items())),
         ("minted (attributed export)", f"{r['minted_wh'] / 1000:,.2f} kWh"),
@@ -146,7 +185,29 @@ def _final(r: dict[str, Any]) -> None:
         ("first cleared slot after", f"{r['timing']['first_cleared_slot_s']} s"),
         ("wall time", f"{r['timing']['total_s']} s"),
     ]
-    for name, value in rows:
+
+
+def _log(r: dict[str, Any]) -> None:
+    """The report in a log: plain ``name  value`` lines, never cut, no markup."""
+    console.out("The day, read back from the chain", highlight=False)
+    for name, value in _report_rows(r):
+        console.out(f"  {name:<34} {value}", highlight=False)
+    for check, ok in r["conservation"].items():
+        console.out(f"  {'ok' if ok else 'FAILED':<6} {check}", highlight=False)
+    console.out(
+        "conservation holds" if r["conservation_ok"] else "conservation FAILED", highlight=False
+    )
+    for line in [*r["notes"], *(f"wrote {path}" for path in r.get("files", []))]:
+        console.out(line, highlight=False)
+
+
+def _final(r: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title="The day, read back from the chain", show_header=False)
+    table.add_column(justify="left")
+    table.add_column(justify="right")
+    for name, value in _report_rows(r):
         table.add_row(name, value)
     console.print(table)
     for check, ok in r["conservation"].items():

@@ -12,27 +12,19 @@ from typing import Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import console, err_console
+from enerwise.cli.options import HouseholdConfig, JsonFlag
+from enerwise.cli.output import log_to_stderr, print_json, print_json_line
 
 app = typer.Typer(
     help="Household devices: battery (SunSpec), EV charger (OCPP), heat pump (SG-Ready).",
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The household.yaml.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
 
 def _logging() -> None:
-    from rich.logging import RichHandler
-
-    root = logging.getLogger()
-    if not any(isinstance(h, RichHandler) for h in root.handlers):
-        root.addHandler(RichHandler(console=err_console, show_path=False, rich_tracebacks=False))
-    root.setLevel(logging.INFO)
+    log_to_stderr("INFO")
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    logging.getLogger("ocpp").setLevel(logging.WARNING)
-    logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
 def _plain(value: Any) -> Any:
@@ -47,8 +39,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _fields(state: Any) -> str:
+    if isinstance(state, dict):
+        return " ".join(f"{k}={v}" for k, v in state.items() if v is not None)
+    return str(state)
+
+
 @app.command("check")
-def check(config: ConfigOption, json_out: JsonFlag = False) -> None:
+def check(config: HouseholdConfig, json_out: JsonFlag = False) -> None:
     """Check a household file: one line per problem, exit 1 when malformed."""
     from devices.household import load_household
 
@@ -70,7 +68,7 @@ def check(config: ConfigOption, json_out: JsonFlag = False) -> None:
 
 
 @app.command("read")
-def read(config: ConfigOption, json_out: JsonFlag = False) -> None:
+def read(config: HouseholdConfig, json_out: JsonFlag = False) -> None:
     """Read every device once (a charger needs to connect to the central system first)."""
     from devices.errors import DeviceError
     from devices.factory import build_devices
@@ -102,7 +100,7 @@ def read(config: ConfigOption, json_out: JsonFlag = False) -> None:
 
 @app.command("run")
 def run(
-    config: ConfigOption,
+    config: HouseholdConfig,
     plan: Annotated[Path, typer.Option("--plan", help="JSON plan: what each device should do.")],
     cycles: Annotated[int | None, typer.Option(min=1, help="Stop after N cycles.")] = None,
     interval: Annotated[
@@ -111,8 +109,12 @@ def run(
     watchdog: Annotated[
         bool | None, typer.Option("--watchdog/--no-watchdog", help="Start the watchdog.")
     ] = None,
+    json_out: JsonFlag = False,
 ) -> None:
-    """Drive the devices: read, apply the plan, read back, every interval; Ctrl-C releases them."""
+    """Drive the devices: read, apply the plan, read back, every interval; Ctrl-C releases them.
+
+    One line per cycle on stdout (with --json one JSON object per cycle).
+    """
     from devices.controller import CycleReport
     from devices.household import load_household
     from devices.service import load_plan, run_devices
@@ -123,9 +125,14 @@ def run(
 
     def show(report: CycleReport) -> None:
         states = {d.name: _plain(d.after) for d in report.devices if d.after is not None}
-        line = {"t": report.started, "ms": round(report.seconds * 1e3, 1), "states": states}
-        line["events"] = [e.line() for e in report.events]
-        print(json.dumps(line, default=str), flush=True)  # noqa: T201 - JSON lines on stdout
+        events = [e.line() for e in report.events]
+        ms = round(report.seconds * 1e3, 1)
+        if json_out:
+            print_json_line({"t": report.started, "ms": ms, "states": states, "events": events})
+            return
+        parts = [f"{name}: {_fields(state)}" for name, state in states.items()]
+        parts += [str(event) for event in events]
+        console.out(f"cycle {ms} ms; " + "; ".join(parts), highlight=False)
 
     try:
         summary = asyncio.run(
@@ -154,8 +161,12 @@ def simulate(
     """Serve a simulated battery, heat pump and charge point until Ctrl-C."""
     import yaml
 
+    from devices.battery.simulator import PROTOCOLS
+    from devices.errors import DeviceConfigError
     from devices.simulation import SimulatedHousehold
 
+    if protocol not in PROTOCOLS:
+        raise DeviceConfigError(f"--protocol: {protocol!r}: use {' or '.join(PROTOCOLS)}")
     _logging()
 
     async def scenario() -> None:

@@ -10,7 +10,9 @@ import typer
 if TYPE_CHECKING:
     from rich.table import Table
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import console
+from enerwise.cli.options import JsonFlag
+from enerwise.cli.output import print_json, status
 
 app = typer.Typer(
     help="Forecast load, PV and prices (naive, LightGBM, XGBoost, LSTM, PatchTST).",
@@ -20,7 +22,7 @@ app = typer.Typer(
 
 @app.command("eval")
 def eval_command(
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    json_out: JsonFlag = False,
     quick: Annotated[
         bool, typer.Option("--quick", help="Validate on September, test on October, fewer epochs.")
     ] = False,
@@ -78,8 +80,8 @@ def eval_command(
     config = replace(
         config, seed=opts.seed, **{k: v for k, v in overrides.items() if v is not None}
     )
-    with err_console.status("fitting and scoring forecasters") as status:
-        result = evaluate(config, lambda msg: status.update(msg))
+    with status("fitting and scoring forecasters") as update:
+        result = evaluate(config, update)
     if json_out:
         print_json(result)
         return
@@ -122,11 +124,15 @@ def train_command(
     ),
     rounds: Annotated[int, typer.Option(min=10, max=5000, help="Boosting rounds.")] = 200,
     seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
+    json_out: JsonFlag = False,
 ) -> None:
     """Refit the LightGBM load, PV and price forecasters the agents use (Jan..Sep 2018)."""
     from agents.forecasting.pretrain import train_pretrained
 
-    with err_console.status("fitting LightGBM forecasters"):
+    with status("fitting LightGBM forecasters"):
         written = train_pretrained(out, rounds=rounds, seed=seed)
+    if json_out:
+        print_json({"written": [str(path) for path in written]})
+        return
     for path in written:
         console.print(f"wrote {path}")

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from enerwise.cli.console import console, print_json
+from enerwise.cli.console import console
+from enerwise.cli.options import JsonFlag
+from enerwise.cli.output import print_json
 
 app = typer.Typer(
     help="Power flows on pandapower's benchmark networks: limits per community and slot.",
     no_args_is_help=True,
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 NetworkOption = Annotated[str, typer.Option(help="Network name (see `enerwise grid networks`).")]
 CommunitiesOption = Annotated[int, typer.Option(min=1, help="Communities (groups of feeders).")]
 HouseholdsOption = Annotated[
@@ -50,6 +50,8 @@ def networks(json_out: JsonFlag = False) -> None:
     if json_out:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table("network", "buses", "lines", "LV nets", "feeders", "connections")
     for row in rows:
         table.add_row(
@@ -106,6 +108,8 @@ def limits(
             }
         )
         return
+    from rich.table import Table
+
     table = Table("slot", *(c.id for c in operator.communities), "events")
     for r in results:
         cells = [f"{x.import_limit_wh / 1000:.0f}/{x.export_limit_wh / 1000:.0f}" for x in r.limits]

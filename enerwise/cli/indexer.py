@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from chain.errors import ChainError
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import console, err_console
+from enerwise.cli.options import DatabaseUrl, DeploymentFile, JsonFlag, RpcUrl, SettingsConfig
+from enerwise.cli.output import print_json, print_json_line
 
 if TYPE_CHECKING:
     from energychain.deploy import Deployment
@@ -22,29 +24,16 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from indexer.ingest import Ingester
+    from indexer.ingest import Ingester, StepResult
 
 app = typer.Typer(
     help="The market indexer: database migrations, ingestion, verification, the API.",
     no_args_is_help=True,
 )
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML or TOML settings file.")]
-DatabaseOpt = Annotated[
-    str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL (default: SQLite under .run/indexer)."),
-]
-RpcOpt = Annotated[
-    str | None, typer.Option("--rpc-url", help="JSON-RPC endpoint (default: the local chain).")
-]
-DeploymentOpt = Annotated[
-    Path | None,
-    typer.Option("--deployment", help="Deployment record (default: deployments/<chainId>.json)."),
-]
 RedisOpt = Annotated[
     str | None, typer.Option("--redis-url", help="Publish the live feed through Redis.")
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _logging(verbose: bool) -> None:
@@ -89,13 +78,18 @@ def _engine(settings: Settings) -> Engine:
 
 
 @app.command("migrate")
-def migrate(config: ConfigOpt = None, database_url: DatabaseOpt = None) -> None:
+def migrate(
+    config: SettingsConfig = None, database_url: DatabaseUrl = None, json_out: JsonFlag = False
+) -> None:
     """Bring the database schema to the latest revision (Alembic)."""
     from enerwise.settings import load_settings
     from indexer.db.migrate import upgrade
 
     settings = load_settings(config, database_url=database_url)
     revision = upgrade(_engine(settings))
+    if json_out:
+        print_json({"revision": revision})
+        return
     console.print(f"database at revision {revision}")
 
 
@@ -126,10 +120,10 @@ def _ingester(
 
 @app.command("run")
 def run(
-    config: ConfigOpt = None,
-    database_url: DatabaseOpt = None,
-    rpc_url: RpcOpt = None,
-    deployment: DeploymentOpt = None,
+    config: SettingsConfig = None,
+    database_url: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
     redis_url: RedisOpt = None,
     confirmations: Annotated[
         int | None, typer.Option(min=0, help="Blocks to stay behind the head.")
@@ -140,11 +134,15 @@ def run(
         int, typer.Option(min=1, help="Most blocks per eth_getLogs range.")
     ] = 20_000,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    json_out: JsonFlag = False,
 ) -> None:
-    """Follow the chain and write its events to the database (Ctrl-C stops cleanly)."""
+    """Follow the chain and write its events to the database (Ctrl-C stops cleanly).
+
+    With --json one JSON line per committed range or undone reorg, and the checkpoint at the
+    end; otherwise log lines on stderr.
+    """
     from enerwise.settings import load_settings
 
-    _logging(verbose)
     settings = load_settings(
         config,
         database_url=database_url,
@@ -153,7 +151,8 @@ def run(
         confirmations=confirmations,
     )
     ingester = _ingester(settings, deployment, poll_interval, max_range)
-    checkpoint = ingester.prepare()
+    checkpoint = ingester.prepare()  # a mistake (no node, no schema) is one line: no logs yet
+    _logging(verbose)
     err_console.print(
         f"indexing chain {ingester.info.chain_id if ingester.info else '?'} from block "
         f"{checkpoint.block_number + 1} ({settings.confirmations} confirmations)"
@@ -165,14 +164,32 @@ def run(
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    ingester.run(stop, exit_when_idle=once)
+    ingester.run(stop, exit_when_idle=once, on_step=_step_line if json_out else None)
+    if json_out:
+        with ingester.engine.connect() as conn:
+            from indexer.store import checkpoint as stored
+
+            last = stored(conn)
+        print_json_line({"checkpoint": last.block_number if last else None})
+
+
+def _step_line(result: StepResult) -> None:
+    if not result.idle and not result.retry:
+        print_json_line(
+            {
+                "from_block": result.from_block,
+                "to_block": result.to_block,
+                "events": result.events,
+                "reorged_to": result.reorged_to,
+            }
+        )
 
 
 @app.command("verify")
 def verify_command(
-    config: ConfigOpt = None,
-    database_url: DatabaseOpt = None,
-    rpc_url: RpcOpt = None,
+    config: SettingsConfig = None,
+    database_url: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Reconcile the database with the chain; exit 1 when anything differs."""
@@ -202,6 +219,7 @@ def openapi(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    json_out: JsonFlag = False,  # the document is JSON either way; accepted like everywhere
 ) -> None:
     """Print the API's OpenAPI document (what /openapi.json serves), without a server or a
     database: the dApp's TypeScript types are generated from it (`make dapp`)."""
@@ -224,16 +242,16 @@ def openapi(
 
 @app.command("serve")
 def serve(
-    config: ConfigOpt = None,
-    database_url: DatabaseOpt = None,
-    rpc_url: RpcOpt = None,
+    config: SettingsConfig = None,
+    database_url: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
     redis_url: RedisOpt = None,
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     ingest: Annotated[
         bool, typer.Option("--ingest", help="Also run the ingester in this process.")
     ] = False,
-    deployment: DeploymentOpt = None,
+    deployment: DeploymentFile = None,
     dapp_dir: Annotated[Path, typer.Option(help="Static dApp build served at /.")] = Path(
         "dapp/out"
     ),
@@ -254,7 +272,6 @@ def serve(
     from indexer.db.migrate import check_schema
     from indexer.live import FanOut, LocalHub, RedisPublisher
 
-    _logging(verbose)
     settings = load_settings(
         config,
         database_url=database_url,
@@ -264,7 +281,8 @@ def serve(
         api_port=port,
     )
     engine = _engine(settings)
-    check_schema(engine)
+    check_schema(engine)  # a database never migrated is one line: no logs yet
+    _logging(verbose)
     hub = LocalHub()
     roles: RoleResolver | None = None
     node_url: str | None = None

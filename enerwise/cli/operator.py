@@ -1,37 +1,50 @@
 """``enerwise operator``: set up and run a community market (config, deploy, meters, billing).
 
 Every command that sends a transaction checks first (config, chain id, roles, meter ids) and
-sends nothing when a check fails. The signing key is an encrypted keystore file
-(``--keystore FILE``) unlocked with ``--password-file FILE`` or ``--password-env VAR``.
+sends nothing when a check fails; then it shows what it will send and asks on a terminal
+(``--yes`` answers; without a terminal only ``--yes`` does). The community config is
+``-c/--config FILE`` (default ``community.yaml`` or ``$ENERWISE_COMMUNITY``). The signing key is
+an encrypted keystore (``--keystore PATH|ADDRESS``) unlocked with ``--password-file FILE`` or
+``--password-env VAR``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import confirm, console, err_console
 from enerwise.cli.operator_meters import meter_app
 from enerwise.cli.operator_options import (
-    ConfigArg,
-    ConfigOption,
-    DatabaseUrl,
+    ConfigPositional,
+    IndexDatabaseUrl,
     IndexerUrl,
-    JsonFlag,
-    KeystoreOption,
-    PasswordEnv,
-    PasswordFile,
-    RpcOption,
+    RpcOverride,
     age_text,
+    asker,
+    config_path,
     decimal_option,
     health_markup,
     index_database,
     keystore_sender,
 )
 from enerwise.cli.operator_roles import role_app
+from enerwise.cli.options import (
+    DEFAULT_COMMUNITY,
+    CommunityConfig,
+    JsonFlag,
+    KeystoreDir,
+    KeystoreRef,
+    PasswordEnv,
+    PasswordFile,
+    YesFlag,
+    deprecated,
+)
+from enerwise.cli.output import print_json
 from operations.errors import (
     CommunityConfigError,
     DeploymentMismatchError,
@@ -40,7 +53,7 @@ from operations.errors import (
 from operations.payment import DEPLOY_TEST_TOKEN
 
 if TYPE_CHECKING:
-    from operations.config import CommunityConfig
+    from operations.config import CommunityConfig as Community
 
 app = typer.Typer(
     help="Operate a community market: config, deploy, meters, pause, status, billing.",
@@ -52,13 +65,19 @@ app.add_typer(role_app, name="role")
 
 @app.command("init")
 def init(
-    config: ConfigArg,
     name: Annotated[str, typer.Option(help="Community name (lower case, digits, dashes).")],
     admin: Annotated[str, typer.Option(help="Admin address (fees, roles).")],
-    retail: Annotated[str, typer.Option(help="Retail tariff, EUR/kWh (the price top).")],
-    feed_in: Annotated[str, typer.Option(help="Feed-in tariff, EUR/kWh (the price floor).")],
-    tick: Annotated[
-        str | None, typer.Option(help="Price step, EUR/kWh (default: finest that fits).")
+    retail_eur_per_kwh: Annotated[
+        str | None,
+        typer.Option(metavar="PRICE", help="Retail tariff, EUR/kWh (the price top). Required."),
+    ] = None,
+    feed_in_eur_per_kwh: Annotated[
+        str | None,
+        typer.Option(metavar="PRICE", help="Feed-in tariff, EUR/kWh (the price floor). Required."),
+    ] = None,
+    tick_eur_per_kwh: Annotated[
+        str | None,
+        typer.Option(metavar="PRICE", help="Price step, EUR/kWh (default: the finest that fits)."),
     ] = None,
     meter_admin: Annotated[
         str | None, typer.Option(help="Meter admin address (default: the admin).")
@@ -69,6 +88,13 @@ def init(
     ] = None,
     rpc_url: Annotated[str, typer.Option(help="JSON-RPC URL.")] = "http://127.0.0.1:8545",
     chain_id: Annotated[int, typer.Option(help="Chain id the node must answer.")] = 31337,
+    explorer_url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="Block explorer of the chain (transaction links)."),
+    ] = None,
+    time_zone: Annotated[
+        str, typer.Option(help="IANA time zone of billing months and days (Europe/Berlin).")
+    ] = "UTC",
     payment_token: Annotated[
         str, typer.Option(help=f"ERC-20 address, or {DEPLOY_TEST_TOKEN} (local chains).")
     ] = DEPLOY_TEST_TOKEN,
@@ -77,23 +103,44 @@ def init(
     settlement_seconds: Annotated[int, typer.Option(help="Gate closure after slot end.")] = 900,
     fee_bps: Annotated[int, typer.Option(help="Fee on seller proceeds, basis points.")] = 25,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    json_out: JsonFlag = False,
+    old_config: ConfigPositional = None,
+    retail: Annotated[str | None, typer.Option(hidden=True)] = None,
+    feed_in: Annotated[str | None, typer.Option(hidden=True)] = None,
+    tick: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Write a checked, commented community config; show the price grid in EUR/kWh."""
+    """Write a checked, commented community config (-c FILE); show the price grid in EUR/kWh."""
     from operations.config import render_config, validate_config
 
+    config = config_path(config, old_config)
+    retail_eur_per_kwh = deprecated(retail_eur_per_kwh, retail, "--retail", "--retail-eur-per-kwh")
+    feed_in_eur_per_kwh = deprecated(
+        feed_in_eur_per_kwh, feed_in, "--feed-in", "--feed-in-eur-per-kwh"
+    )
+    tick_eur_per_kwh = deprecated(tick_eur_per_kwh, tick, "--tick", "--tick-eur-per-kwh")
+    for value, option in (
+        (retail_eur_per_kwh, "--retail-eur-per-kwh"),
+        (feed_in_eur_per_kwh, "--feed-in-eur-per-kwh"),
+    ):
+        if value is None:
+            raise CommunityConfigError(f"{option}: the tariff is required")
     if config.exists() and not force:
         raise CommunityConfigError(f"{config} exists: pass --force to overwrite it")
     data: dict[str, Any] = {
         "name": name,
-        "chain": {"rpc_url": rpc_url, "chain_id": chain_id},
+        "chain": {"rpc_url": rpc_url, "chain_id": chain_id, "explorer_url": explorer_url},
+        "time_zone": time_zone,
         "payment_token": payment_token,
         "payment_decimals": payment_decimals,
         "slot_seconds": slot_seconds,
         "settlement_seconds": settlement_seconds,
         "tariffs": {
-            "retail_eur_per_kwh": decimal_option(retail, "tariffs.retail_eur_per_kwh"),
-            "feed_in_eur_per_kwh": decimal_option(feed_in, "tariffs.feed_in_eur_per_kwh"),
-            "tick_eur_per_kwh": decimal_option(tick, "tariffs.tick_eur_per_kwh"),
+            "retail_eur_per_kwh": decimal_option(retail_eur_per_kwh, "tariffs.retail_eur_per_kwh"),
+            "feed_in_eur_per_kwh": decimal_option(
+                feed_in_eur_per_kwh, "tariffs.feed_in_eur_per_kwh"
+            ),
+            "tick_eur_per_kwh": decimal_option(tick_eur_per_kwh, "tariffs.tick_eur_per_kwh"),
         },
         "fee_bps": fee_bps,
         "treasury": treasury or admin,
@@ -112,10 +159,13 @@ def init(
             "[yellow]note:[/] admin, meter admin and pauser share a key; separate keys are "
             "recommended for a real community"
         )
+    if json_out:
+        print_json({"config": str(config), "name": checked.name, **_grid_json(checked)})
+        return
     console.print(f"wrote {config}")
 
 
-def load_community_text(text: str) -> CommunityConfig:
+def load_community_text(text: str) -> Community:
     import yaml
 
     from operations.config import validate_config
@@ -123,29 +173,54 @@ def load_community_text(text: str) -> CommunityConfig:
     return validate_config(yaml.safe_load(text), "rendered config")
 
 
-def _show_grid(config: CommunityConfig) -> None:
+def _show_grid(config: Community) -> None:
     for line in config.price_grid().describe():
         err_console.print(f"  {line}", highlight=False)
 
 
+def _grid_json(config: Community) -> dict[str, Any]:
+    """The price grid, on chain (base units per kWh) and in EUR/kWh (exact decimal strings)."""
+    grid = config.price_grid()
+    return {
+        "price_grid": {
+            "price_floor": grid.price_floor,
+            "tick_size": grid.tick_size,
+            "max_tick": grid.max_tick,
+            "decimals": grid.decimals,
+            "price_floor_eur_per_kwh": str(grid.eur(grid.price_floor)),
+            "price_top_eur_per_kwh": str(grid.eur(grid.price_top)),
+            "tick_eur_per_kwh": str(grid.eur(grid.tick_size)),
+        }
+    }
+
+
 @app.command("check")
-def check(config: ConfigArg) -> None:
+def check(
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    json_out: JsonFlag = False,
+    old_config: ConfigPositional = None,
+) -> None:
     """Check a community config and show its price grid (no chain needed)."""
     from operations.config import load_community
 
+    config = config_path(config, old_config)
     checked = load_community(config)
     _show_grid(checked)
+    if json_out:
+        print_json({"config": str(config), "ok": True, "name": checked.name, **_grid_json(checked)})
+        return
     console.print(f"{config}: ok")
 
 
 # ---------------------------------------------------------------------------------- deploy
 @app.command("deploy")
 def deploy(
-    config: ConfigArg,
-    keystore: KeystoreOption,
+    keystore: KeystoreRef,
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
-    rpc_url: RpcOption = None,
+    rpc_url: RpcOverride = None,
     renounce_deployer: Annotated[
         bool,
         typer.Option(help="After granting the configured roles, drop the deployer's own roles."),
@@ -153,18 +228,32 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option(help="Run the checks and show the plan; send nothing.")
     ] = False,
+    yes: YesFlag = False,
     json_out: JsonFlag = False,
+    old_config: ConfigPositional = None,
 ) -> None:
-    """Deploy the market of CONFIG, grant roles, verify on chain, record it (safe to re-run)."""
+    """Deploy the community's market, grant roles, verify on chain, record it (safe to re-run).
+
+    Shows the plan and asks on a terminal before it spends gas (--yes answers).
+    """
     from operations.context import Community
     from operations.deployer import deploy_community, plan
 
-    community = Community.open(config, rpc_url)
-    sender = keystore_sender(community, keystore, password_file, password_env)
+    community = Community.open(config_path(config, old_config), rpc_url)
+    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
+    steps = plan(community, sender)
     if dry_run:
-        for line in plan(community, sender):
+        if json_out:
+            print_json({"dry_run": True, "plan": steps})
+            return
+        for line in steps:
             console.print(line, highlight=False)
         return
+    finished = community.deployment_path.is_file() and community.deployment().settings.get(
+        "setup_complete", True
+    )
+    if not finished:  # a recorded, finished deployment sends nothing (or refuses)
+        confirm("Deploy and spend gas?", yes=yes, plan=steps)
     try:
         result = deploy_community(community, sender, renounce_deployer=renounce_deployer)
     except DeploymentMismatchError as exc:
@@ -214,64 +303,102 @@ def _target(only: str) -> Literal["market", "registry", "both"]:
     raise OperatorError(f"--only: {only!r}: use both, market or registry")
 
 
+@dataclass(frozen=True)
+class _Signing:
+    """The options of a command that signs: key, folder, password, --yes."""
+
+    keystore: str
+    keystore_dir: Path | None
+    password_file: Path | None
+    password_env: str | None
+    yes: bool
+
+
 @app.command("pause")
 def pause(
-    keystore: KeystoreOption,
+    keystore: KeystoreRef,
     only: Only = "both",
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Pause order placement and reading submission (cancels, claims, withdrawals go on)."""
-    _pause(True, keystore, only, config, password_file, password_env)
+    signing = _Signing(keystore, keystore_dir, password_file, password_env, yes)
+    _pause(True, only, config, signing, json_out)
 
 
 @app.command("unpause")
 def unpause(
-    keystore: KeystoreOption,
+    keystore: KeystoreRef,
     only: Only = "both",
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Resume order placement and reading submission."""
-    _pause(False, keystore, only, config, password_file, password_env)
+    signing = _Signing(keystore, keystore_dir, password_file, password_env, yes)
+    _pause(False, only, config, signing, json_out)
 
 
-def _pause(
-    paused: bool,
-    keystore: Path,
-    only: str,
-    config: Path,
-    password_file: Path | None,
-    password_env: str | None,
-) -> None:
+def _pause(paused: bool, only: str, config: Path, signing: _Signing, json_out: bool) -> None:
     from operations.admin import set_paused
     from operations.context import Community
 
     target = _target(only)
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, password_file, password_env)
-    changed = set_paused(community, sender, paused, target)
+    sender = _sender(community, signing)
+    changed = set_paused(community, sender, paused, target, approve=asker(signing.yes))
+    if json_out:
+        print_json({"paused": paused, "changed": changed})
+        return
     word = "paused" if paused else "unpaused"
     console.print(f"{word}: {', '.join(changed)}" if changed else f"already {word}: nothing sent")
 
 
+def _sender(community: Any, signing: _Signing) -> Any:
+    return keystore_sender(
+        community,
+        signing.keystore,
+        signing.keystore_dir,
+        signing.password_file,
+        signing.password_env,
+    )
+
+
 @app.command("set-fee")
 def set_fee(
-    keystore: KeystoreOption,
-    config: ConfigOption = Path("community.yaml"),
+    keystore: KeystoreRef,
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Apply fee_bps and treasury of the config to the market (admin key; new orders only)."""
     from operations.admin import set_fee as apply
     from operations.context import Community
 
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, password_file, password_env)
-    before = apply(community, sender)
+    signing = _Signing(keystore, keystore_dir, password_file, password_env, yes)
+    before = apply(community, _sender(community, signing), approve=asker(yes))
     cfg = community.config
+    if json_out:
+        print_json(
+            {
+                "changed": before is not None,
+                "fee_bps": cfg.fee_bps,
+                "treasury": cfg.treasury,
+                "before": {"fee_bps": before[0], "treasury": before[1]} if before else None,
+            }
+        )
+        return
     if before is None:
         console.print(f"fee already {cfg.fee_bps} bps to {cfg.treasury}: nothing sent")
     else:
@@ -284,9 +411,9 @@ def set_fee(
 
 @app.command("status")
 def status(
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
     indexer_url: IndexerUrl = None,
-    database_url: DatabaseUrl = None,
+    database_url: IndexDatabaseUrl = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Open slots, uncleared slots past gate closure, oracle health, the vault's solvency."""
@@ -363,19 +490,21 @@ def status(
 
 @app.command("clear-due")
 def clear_due(
-    keystore: KeystoreOption,
-    config: ConfigOption = Path("community.yaml"),
+    keystore: KeystoreRef,
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
+    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Clear every slot with orders past gate closure (for a cron job; safe to repeat)."""
+    """Clear every slot with orders past gate closure (safe to repeat; a cron job passes --yes)."""
     from operations.admin import clear_due as run
     from operations.context import Community
 
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, password_file, password_env)
-    done = run(community, sender)
+    signing = _Signing(keystore, keystore_dir, password_file, password_env, yes)
+    done = run(community, _sender(community, signing), approve=asker(yes))
     if json_out:
         print_json([{"slot": c.slot, "volume_wh": c.volume_wh, "tick": c.clearing_tick}
                     for c in done])  # fmt: skip
@@ -394,12 +523,17 @@ def billing(
     output: Annotated[
         Path | None, typer.Option(help="Write to FILE instead of stdout (parquet needs it).")
     ] = None,
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    json_out: Annotated[bool, typer.Option("--json", help="The same as --format json.")] = False,
 ) -> None:
     """Per-household bill of MONTH from chain events, reconciled with the chain.
 
     The indexer API serves the same bill to operators: GET /v1/operator/billing?month=...
     """
+    if json_out:
+        if fmt not in {"csv", "json"}:  # csv is the default: --json chose json
+            raise OperatorError(f"--json and --format {fmt} contradict each other")
+        fmt = "json"
     from rich.table import Table
 
     from billing.bill import month_bounds

@@ -7,20 +7,27 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import console, err_console
 from enerwise.cli.operator_options import (
-    ConfigOption,
-    DatabaseUrl,
+    IndexDatabaseUrl,
     IndexerUrl,
-    JsonFlag,
-    KeystoreOption,
-    PasswordEnv,
-    PasswordFile,
     age_text,
+    asker,
     health_markup,
     index_database,
     keystore_sender,
 )
+from enerwise.cli.options import (
+    DEFAULT_COMMUNITY,
+    CommunityConfig,
+    JsonFlag,
+    KeystoreDir,
+    KeystoreRef,
+    PasswordEnv,
+    PasswordFile,
+    YesFlag,
+)
+from enerwise.cli.output import print_json
 from operations.errors import (
     MeterError,
     OperatorError,
@@ -79,7 +86,7 @@ def meter_add(
     meter_id: Annotated[str, typer.Option("--id", help="Meter name (its id is keccak256).")],
     kind: Annotated[str, typer.Option(help="pv, consumer, prosumer or battery.")],
     capacity_w: Annotated[int, typer.Option(help="Peak power in watts.")],
-    keystore: KeystoreOption,
+    keystore: KeystoreRef,
     signer: Annotated[str | None, typer.Option(help="Address of the meter's signing key.")] = None,
     generate_key: Annotated[
         bool, typer.Option(help="Create the meter's key and a provisioning file.")
@@ -90,9 +97,11 @@ def meter_add(
     source: Annotated[
         str, typer.Option(help="Provisioned source: simulated, modbus:HOST[:PORT], mqtt:TOPIC.")
     ] = "simulated",
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
+    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Register one meter (capacity in Wh per slot from watts and the slot length)."""
@@ -105,9 +114,9 @@ def meter_add(
         {"id": meter_id, "owner": owner, "kind": kind, "capacity_w": capacity_w, "signer": signer}
     )
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, password_file, password_env)
+    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
     keygen = _keygen(generate_key, keys_dir, meter_password_file, config, relayer_key_env)
-    added = add_meters(community, sender, [spec], keygen=keygen, source=source)
+    added = add_meters(community, sender, [spec], keygen=keygen, source=source, approve=asker(yes))
     _print_added(added, json_out)
 
 
@@ -156,7 +165,7 @@ def meter_import(
     csv_file: Annotated[
         Path, typer.Argument(metavar="CSV", help="id,owner,kind,capacity_w[,signer]")
     ],
-    keystore: KeystoreOption,
+    keystore: KeystoreRef,
     generate_keys: Annotated[
         bool, typer.Option(help="Create a key and provisioning file for rows without signer.")
     ] = False,
@@ -166,9 +175,11 @@ def meter_import(
     source: Annotated[str, typer.Option(help="Provisioned source for generated keys.")] = (
         "simulated"
     ),
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
+    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Bulk onboarding: check every row (and every id on chain), then register all or none."""
@@ -177,17 +188,17 @@ def meter_import(
 
     specs = read_csv(csv_file)
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, password_file, password_env)
+    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
     keygen = _keygen(generate_keys, keys_dir, meter_password_file, config, relayer_key_env)
-    added = add_meters(community, sender, specs, keygen=keygen, source=source)
+    added = add_meters(community, sender, specs, keygen=keygen, source=source, approve=asker(yes))
     _print_added(added, json_out)
 
 
 @meter_app.command("list")
 def meter_list(
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
     indexer_url: IndexerUrl = None,
-    database_url: DatabaseUrl = None,
+    database_url: IndexDatabaseUrl = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Every registered meter with its state on chain, last reading and oracle health."""
@@ -253,14 +264,17 @@ def meter_list(
 @meter_app.command("rotate-key")
 def meter_rotate(
     meter_id: Annotated[str, typer.Option("--id", help="Meter name.")],
-    keystore: KeystoreOption,
+    keystore: KeystoreRef,
     signer: Annotated[str | None, typer.Option(help="Address of the new signing key.")] = None,
     generate_key: Annotated[bool, typer.Option(help="Create the new key.")] = False,
     keys_dir: KeysDir = None,
     meter_password_file: MeterPasswordFile = None,
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Replace a meter's signing key; readings signed by the old key are rejected from now on."""
     from operations.context import Community
@@ -269,9 +283,16 @@ def meter_rotate(
     if (signer is None) == (not generate_key):
         raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, password_file, password_env)
+    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
     keygen = _keygen(generate_key, keys_dir, meter_password_file, config)
-    new_signer, path = rotate_key(community, sender, meter_id, new_signer=signer, keygen=keygen)
+    new_signer, path = rotate_key(
+        community, sender, meter_id, new_signer=signer, keygen=keygen, approve=asker(yes)
+    )
+    if json_out:
+        print_json(
+            {"name": meter_id, "signer": new_signer, "keystore": str(path) if path else None}
+        )
+        return
     console.print(f"{meter_id}: signer is now {new_signer}", highlight=False)
     if path is not None:
         console.print(f"  new keystore {path} (update the meter's oracle config)", highlight=False)
@@ -280,18 +301,24 @@ def meter_rotate(
 @meter_app.command("deactivate")
 def meter_deactivate(
     meter_id: Annotated[str, typer.Option("--id", help="Meter name.")],
-    keystore: KeystoreOption,
-    config: ConfigOption = Path("community.yaml"),
+    keystore: KeystoreRef,
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Deactivate a meter for good (its id can never be registered again)."""
     from operations.context import Community
     from operations.meters import deactivate
 
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, password_file, password_env)
-    deactivate(community, sender, meter_id)
+    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
+    found = deactivate(community, sender, meter_id, approve=asker(yes))
+    if json_out:
+        print_json({"name": meter_id, "meter_id": found, "active": False})
+        return
     console.print(f"{meter_id}: deactivated", highlight=False)
 
 

@@ -8,69 +8,82 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from enerwise.cli.console import confirm, err_console
 from operations.errors import (
     CommunityConfigError,
     OperatorError,
 )
 
 if TYPE_CHECKING:
-    from operations.context import Community
+    from operations.context import Approve, Community
     from operations.health import IndexSource
     from wallet.transactions import TransactionSender
 
-#: Default community config (``--config``), overridable by this environment variable.
-CONFIG_ENV = "ENERWISE_COMMUNITY"
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
-ConfigArg = Annotated[Path, typer.Argument(metavar="CONFIG", help="The community config (YAML).")]
-ConfigOption = Annotated[
-    Path,
-    typer.Option(
-        "--config", "-c", envvar=CONFIG_ENV, help="The community config (YAML).", show_default=True
-    ),
-]
-KeystoreOption = Annotated[
-    Path,
-    typer.Option("--keystore", metavar="FILE", help="Keystore file of the signing account."),
-]
-PasswordFile = Annotated[
-    Path | None,
-    typer.Option("--password-file", metavar="FILE", help="Keystore password: first line of FILE."),
-]
-PasswordEnv = Annotated[
+RpcOverride = Annotated[
     str | None,
-    typer.Option("--password-env", metavar="VAR", help="Keystore password: environment variable."),
-]
-RpcOption = Annotated[
-    str | None, typer.Option("--rpc-url", help="Override chain.rpc_url of the config.")
+    typer.Option("--rpc-url", metavar="URL", help="Override chain.rpc_url of the config."),
 ]
 IndexerUrl = Annotated[
     str | None,
     typer.Option(
         "--indexer-url",
         envvar="ENERWISE_INDEXER_URL",
+        metavar="URL",
         help="Indexer API (e.g. http://127.0.0.1:8000) for last readings; default: the chain.",
     ),
 ]
-DatabaseUrl = Annotated[
+IndexDatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
         envvar="ENERWISE_DATABASE_URL",
+        metavar="URL",
         help="Indexer database for last readings (when no --indexer-url); default: the chain.",
     ),
 ]
-YesFlag = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before spending gas.")]
 
 
 def keystore_sender(
-    community: Community, keystore: Path, password_file: Path | None, password_env: str | None
+    community: Community,
+    keystore: str,
+    keystore_dir: Path | None,
+    password_file: Path | None,
+    password_env: str | None,
 ) -> TransactionSender:
-    from wallet.keystore import KeystoreSigner
+    """The community's sender for the key ``keystore`` (a file or an address in the folder)."""
+    from wallet.keystore import Keystore, KeystoreSigner
     from wallet.passwords import PasswordSource
 
-    password = PasswordSource(password_file, password_env, f"Password for {keystore}: ").read()
-    return community.sender(KeystoreSigner.unlocked(keystore, password))
+    signer = KeystoreSigner(Keystore(keystore_dir).locate(keystore))
+    signer.unlock(
+        PasswordSource(password_file, password_env, f"Password for {signer.path}: ").read()
+    )
+    return community.sender(signer)
+
+
+def asker(yes: bool) -> Approve:
+    """An :data:`operations.context.Approve` that shows the plan on stderr and asks on a
+    terminal (``--yes``: shows it and goes on)."""
+
+    def approve(plan: list[str]) -> None:
+        confirm(f"Send {len(plan)} change(s)?", yes=yes, plan=plan)
+
+    return approve
+
+
+ConfigPositional = Annotated[Path | None, typer.Argument(hidden=True, show_default=False)]
+"""The old positional CONFIG of ``init``, ``check`` and ``deploy`` (deprecated: use -c)."""
+
+
+def config_path(option: Path, positional: Path | None) -> Path:
+    """The community config of ``-c`` (or of the old positional spelling, with a warning)."""
+    if positional is None:
+        return option
+    err_console.print(
+        "[yellow]warning:[/] a positional CONFIG is deprecated: use -c/--config FILE",
+        highlight=False,
+    )
+    return positional
 
 
 def decimal_option(text: str | None, field: str) -> Decimal | None:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
-from enerwise.cli.operator_options import (
-    ConfigOption,
+from enerwise.cli.console import confirm, console
+from enerwise.cli.operator_options import keystore_sender
+from enerwise.cli.options import (
+    DEFAULT_COMMUNITY,
+    CommunityConfig,
     JsonFlag,
-    KeystoreOption,
+    KeystoreDir,
+    KeystoreRef,
     PasswordEnv,
     PasswordFile,
     YesFlag,
-    keystore_sender,
 )
+from enerwise.cli.output import print_json
 from operations.errors import (
     OperatorError,
 )
@@ -46,6 +50,14 @@ def _on(text: str) -> Literal["registry", "market", "both"]:
     raise OperatorError(f"--on: {text!r}: use both, registry or market")
 
 
+@dataclass(frozen=True)
+class _Signer:
+    keystore: str
+    keystore_dir: Path | None
+    password_file: Path | None
+    password_env: str | None
+
+
 def _role_change(
     action: Literal["grant", "revoke"],
     role: str,
@@ -53,10 +65,8 @@ def _role_change(
     on: str,
     force: bool,
     yes: bool,
-    keystore: Path,
     config: Path,
-    password_file: Path | None,
-    password_env: str | None,
+    key: _Signer,
     json_out: bool,
 ) -> None:
     from operations.context import Community
@@ -64,16 +74,12 @@ def _role_change(
 
     target = _on(on)
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, password_file, password_env)
+    sender = keystore_sender(
+        community, key.keystore, key.keystore_dir, key.password_file, key.password_env
+    )
     change = plan_change(community, sender, action, role, address, on=target, force=force)
-    for line in change.describe():
-        err_console.print(f"  {line}", highlight=False)
     count = len(change.contracts)
-    if not yes and not typer.confirm(
-        f"Send {count} transaction(s) from {sender.address}?", default=False, err=True
-    ):
-        err_console.print("nothing sent")
-        raise typer.Exit(1)
+    confirm(f"Send {count} transaction(s) from {sender.address}?", yes=yes, plan=change.describe())
     hashes = apply_change(community, sender, change)
     if json_out:
         print_json(
@@ -98,37 +104,39 @@ def _role_change(
 def role_grant(
     role: RoleArg,
     address: AddressArg,
-    keystore: KeystoreOption,
+    keystore: KeystoreRef,
     on: OnOption = "both",
     yes: YesFlag = False,
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Grant ROLE to ADDRESS (checked first: your key administers the role, ADDRESS lacks it)."""
-    _role_change("grant", role, address, on, False, yes, keystore, config, password_file,
-                 password_env, json_out)  # fmt: skip
+    key = _Signer(keystore, keystore_dir, password_file, password_env)
+    _role_change("grant", role, address, on, False, yes, config, key, json_out)
 
 
 @role_app.command("revoke")
 def role_revoke(
     role: RoleArg,
     address: AddressArg,
-    keystore: KeystoreOption,
+    keystore: KeystoreRef,
     on: OnOption = "both",
     force: Annotated[
         bool, typer.Option(help="Allow revoking the last admin (nobody can change roles after).")
     ] = False,
     yes: YesFlag = False,
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Revoke ROLE from ADDRESS (refuses to remove the last admin without --force)."""
-    _role_change("revoke", role, address, on, force, yes, keystore, config, password_file,
-                 password_env, json_out)  # fmt: skip
+    key = _Signer(keystore, keystore_dir, password_file, password_env)
+    _role_change("revoke", role, address, on, force, yes, config, key, json_out)
 
 
 @role_app.command("list")
@@ -136,7 +144,7 @@ def role_list(
     role: Annotated[
         str | None, typer.Argument(metavar="[ROLE]", help="Only this role (default: all).")
     ] = None,
-    config: ConfigOption = Path("community.yaml"),
+    config: CommunityConfig = DEFAULT_COMMUNITY,
     json_out: JsonFlag = False,
 ) -> None:
     """Holders of every role per contract, from RoleGranted/RoleRevoked events (no key needed)."""

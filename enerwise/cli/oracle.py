@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import queue
@@ -15,7 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import console, err_console, stdout_is_terminal
+from enerwise.cli.options import DeploymentFile, JsonFlag, OracleConfig, RpcUrl
+from enerwise.cli.output import log_to_stderr, print_json, print_json_line
 from oracles.errors import OracleConfigError, OracleError, PayloadError, VerificationError
 
 if TYPE_CHECKING:
@@ -26,20 +27,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (one object per line).")]
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", help="The oracle config (YAML/TOML).")
-]
-
 
 def _logging(level: str = "INFO") -> None:
-    from rich.logging import RichHandler
-
-    root = logging.getLogger()
-    if not any(isinstance(h, RichHandler) for h in root.handlers):
-        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
-        root.addHandler(handler)
-    root.setLevel(level.upper())
+    log_to_stderr(level)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # its frame dumps are noise here
 
 
@@ -50,10 +40,6 @@ def _endpoint(text: str, default_port: int, what: str) -> tuple[str, int]:
         return parse_endpoint(text, default_port)
     except ValueError:
         raise OracleConfigError(f"{what} must be HOST:PORT, not {text!r}") from None
-
-
-def _print_line(data: dict[str, Any]) -> None:
-    print(json.dumps(data, default=str), flush=True)  # noqa: T201 - JSON lines on stdout
 
 
 # ---------------------------------------------------------------------------------- read
@@ -158,7 +144,7 @@ def listen(
     from oracles.payloads import make_format
     from oracles.sources.mqtt import BrokerSettings, MqttSubscriber
 
-    _logging("WARNING")
+    _logging("ERROR")  # a broker that does not answer is the one error line, not a warning too
     host, port = _endpoint(mqtt, 1883, "--mqtt")
     json_settings = _json_settings(fmt, import_path, import_unit, export_path, export_unit,
                                    power_path)  # fmt: skip
@@ -212,7 +198,7 @@ def listen(
                 continue
             printed += 1
             if json_out:
-                _print_line(item)
+                print_json_line(item)
             else:
                 console.print(
                     f"{item['topic']}: import {item['import_wh']} Wh, export "
@@ -224,6 +210,21 @@ def listen(
 
 
 # ---------------------------------------------------------------------------------- run
+def _slot_line(snapshot: dict[str, Any]) -> str:
+    """A slot boundary of ``oracle run`` as one plain line of a log."""
+    meters = "; ".join(
+        f"{m['name']} {m['state']} seq {m['seq']} import {m['import_wh']} Wh export "
+        f"{m['export_wh']} Wh" + (f" errors {m['errors']}" if m["errors"] else "")
+        for m in snapshot["meters"]
+    )
+    tx = f", last tx {snapshot['last_tx']}" if snapshot["last_tx"] else ""
+    error = f", submit error: {snapshot['submit_error']}" if snapshot["submit_error"] else ""
+    return (
+        f"slot {snapshot['boundary']}: outbox {snapshot['outbox_depth']} pending{tx}{error}; "
+        f"{meters}"
+    )
+
+
 def _table(snapshot: dict[str, Any]) -> Table:
     from rich.table import Table
 
@@ -260,9 +261,7 @@ def _table(snapshot: dict[str, Any]) -> Table:
 
 @app.command("run")
 def run(
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="The oracle config (YAML/TOML).")
-    ] = None,
+    config: OracleConfig = None,
     provision: Annotated[
         Path | None,
         typer.Option(
@@ -311,11 +310,19 @@ def run(
         await runner.start()
         try:
             task = asyncio.create_task(runner.run(slots=slots, stop=stop))
-            if table and not json_out:
+            if table and not json_out and stdout_is_terminal():
                 with Live(_table(runner.snapshot()), console=console, refresh_per_second=2) as live:
                     while not task.done():
                         await asyncio.wait({task}, timeout=0.5)
                         live.update(_table(runner.snapshot()))
+            elif table and not json_out:  # a log: one line per slot boundary
+                shown = None
+                while not task.done():
+                    await asyncio.wait({task}, timeout=0.5)
+                    snapshot = runner.snapshot()
+                    if snapshot["boundary"] != shown:
+                        shown = snapshot["boundary"]
+                        console.out(_slot_line(snapshot), highlight=False)
             await task
             if slots is not None:
                 await runner.drain(timeout=30)
@@ -332,9 +339,7 @@ def run(
 # ---------------------------------------------------------------------------------- status
 @app.command("status")
 def status(
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="The oracle config.")
-    ] = None,
+    config: OracleConfig = None,
     outbox: Annotated[
         Path | None, typer.Option(help="The outbox file (instead of --config).")
     ] = None,
@@ -418,13 +423,16 @@ def status(
 @app.command("release")
 def release(
     meter: Annotated[str, typer.Argument(help="Meter name (or 0x id) to release from hold.")],
-    config: ConfigOption,
+    config: OracleConfig = None,
+    json_out: JsonFlag = False,
 ) -> None:
     """Lift a meter's hold (after checking why its register went backwards)."""
     from oracles.config import load_config
     from oracles.outbox import Outbox
     from oracles.readings import meter_id_from_name
 
+    if config is None:
+        raise OracleConfigError("give the oracle config: -c FILE (or ENERWISE_ORACLE_CONFIG)")
     cfg = load_config(config)
     ids = {m.name: meter_id_from_name(m.id or m.name) for m in cfg.meters}
     meter_id = ids.get(meter) or meter_id_from_name(meter)
@@ -433,6 +441,9 @@ def release(
         if not box.release(meter_id):
             raise OracleConfigError(f"meter {meter} is not on hold")
         box.record_error("released", meter, f"released by the operator (hold was: {reason})")
+    if json_out:
+        print_json({"meter": meter, "meter_id": "0x" + meter_id.hex(), "was": reason})
+        return
     console.print(f"meter {meter} released (was: {reason})", highlight=False)
 
 
@@ -440,12 +451,10 @@ def release(
 @app.command("verify")
 def verify(
     cid: Annotated[str, typer.Argument(help="CID of an archived batch.")],
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="The oracle config.")
-    ] = None,
-    rpc_url: Annotated[str | None, typer.Option(help="JSON-RPC URL (instead of --config).")] = None,
+    config: OracleConfig = None,
+    rpc_url: RpcUrl = None,
     registry: Annotated[str | None, typer.Option(help="MeterRegistry address.")] = None,
-    deployment: Annotated[Path | None, typer.Option(help="Deployment record.")] = None,
+    deployment: DeploymentFile = None,
     archive_dir: Annotated[Path | None, typer.Option(help="Local archive folder.")] = None,
     ipfs_api: Annotated[str | None, typer.Option(help="Kubo RPC API URL.")] = None,
     from_block: Annotated[int, typer.Option(help="First block to search for events.")] = 0,

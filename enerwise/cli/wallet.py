@@ -13,9 +13,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from enerwise.cli.console import console, err_console, print_json
+from enerwise.cli.console import confirm, console, err_console
+from enerwise.cli.options import (
+    JsonFlag,
+    KeystoreDir,
+    KeystoreRef,
+    PasswordEnv,
+    PasswordFile,
+    YesFlag,
+)
+from enerwise.cli.output import print_json
 from enerwise.cli.wallet_agent import app as agent_app
-from wallet.defaults import DEFAULT_DERIVATION_PATH, KEYSTORE_DIR_ENV
+from wallet.defaults import DEFAULT_DERIVATION_PATH
 from wallet.errors import KeystoreError
 
 if TYPE_CHECKING:
@@ -29,28 +38,6 @@ app = typer.Typer(
 
 app.add_typer(agent_app, name="agent")
 
-KeystoreDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--keystore-dir",
-        metavar="DIR",
-        help=f"Keystore folder (default: ${KEYSTORE_DIR_ENV}, else ~/.enerwise/keystore).",
-        show_default=False,
-    ),
-]
-PasswordFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--password-file", metavar="FILE", help="Read the password from the first line of FILE."
-    ),
-]
-PasswordEnv = Annotated[
-    str | None,
-    typer.Option(
-        "--password-env", metavar="VAR", help="Read the password from environment variable VAR."
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 KeyRef = Annotated[str, typer.Argument(metavar="ADDRESS", help="Address or keystore file path.")]
 
 
@@ -229,13 +216,14 @@ def export_public(
 @app.command("delete")
 def delete(
     ref: KeyRef,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesFlag = False,
     keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Delete a keystore file (asks unless --yes; a password option must unlock it first)."""
+    """Delete a keystore file (asks on a terminal unless --yes; a password option, when given,
+    must unlock it first)."""
     from wallet.passwords import PasswordSource
 
     keystore = _keystore(keystore_dir)
@@ -243,13 +231,11 @@ def delete(
     password = None
     if password_file is not None or password_env is not None:
         password = PasswordSource(password_file, password_env).read()
-    if not yes and not typer.confirm(
+    confirm(
         f"Delete the keystore of {info.address} ({info.path})? The key is lost unless it is "
         "backed up elsewhere",
-        err=True,
-    ):
-        err_console.print(f"kept {info.path}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        yes=yes,
+    )
     deleted = keystore.delete(info.path, password)
     if json_out:
         print_json({"address": deleted.address, "path": str(deleted.path), "deleted": True})
@@ -259,10 +245,7 @@ def delete(
 
 @app.command("sign-typed-data")
 def sign_typed_data(
-    keystore: Annotated[
-        str,
-        typer.Option("--keystore", metavar="PATH", help="Keystore file (or its address)."),
-    ],
+    keystore: KeystoreRef,
     data: Annotated[
         Path,
         typer.Option("--data", metavar="FILE", help="EIP-712 document (eth_signTypedData_v4)."),

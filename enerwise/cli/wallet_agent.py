@@ -1,114 +1,227 @@
-"""``enerwise wallet agent``: grant, revoke and list agent keys on the market contract."""
+"""``enerwise wallet agent``: grant, revoke and list agent keys on the market contract.
+
+Amounts as the dApp takes them: the daily budget in EUR (the payment token's unit), the price
+bounds in EUR per kWh; base units and ticks remain options of their own for scripts.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, print_json
+from enerwise.cli.amounts import (
+    decimal_amount,
+    money_base_units,
+    money_text,
+    one_of,
+    price_tick,
+)
+from enerwise.cli.console import confirm, console
+from enerwise.cli.options import (
+    DeploymentFile,
+    JsonFlag,
+    KeystoreDir,
+    KeystoreRef,
+    PasswordEnv,
+    PasswordFile,
+    RpcUrl,
+    YesFlag,
+    deprecated,
+)
+from enerwise.cli.output import print_json
 
 if TYPE_CHECKING:
-    from energychain.market import Market
+    from energychain.deploy import EnergyChain
     from wallet.transactions import TransactionSender
 
 app = typer.Typer(help="Delegate bounded trading to agent keys.", no_args_is_help=True)
 
-OwnerRef = Annotated[
-    str,
-    typer.Option("--keystore", metavar="PATH|ADDRESS", help="The owner's keystore or address."),
-]
-KeystoreDir = Annotated[Path | None, typer.Option("--keystore-dir", metavar="DIR")]
-PasswordFile = Annotated[Path | None, typer.Option("--password-file", metavar="FILE")]
-PasswordEnv = Annotated[str | None, typer.Option("--password-env", metavar="VAR")]
-RpcUrl = Annotated[
-    str | None, typer.Option("--rpc-url", envvar="ENERWISE_RPC_URL", help="JSON-RPC endpoint.")
-]
-DeploymentFile = Annotated[
-    Path | None, typer.Option("--deployment", help="Deployment record (default: by chain id).")
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+@dataclass(frozen=True)
+class _Owner:
+    sender: TransactionSender
+    contracts: EnergyChain
 
 
-def _owner_sender(
+def _owner(
     rpc_url: str | None,
     keystore: str,
     keystore_dir: Path | None,
     password_file: Path | None,
     password_env: str | None,
     deployment_file: Path | None,
-) -> tuple[TransactionSender, Market]:
+) -> _Owner:
     from chain.connection import connect, resolve_rpc_url
     from energychain.contracts import revert_decoder
     from energychain.deploy import load_deployment
-    from wallet.keystore import Keystore
+    from wallet.keystore import Keystore, KeystoreSigner
     from wallet.passwords import PasswordSource
     from wallet.transactions import TransactionSender
 
+    signer = KeystoreSigner(Keystore(keystore_dir).locate(keystore))  # a bad file: first
     w3 = connect(resolve_rpc_url(rpc_url))
+    signer.unlock(PasswordSource(password_file, password_env, "Owner's password: ").read())
     deployment = load_deployment(w3, deployment_file)
-    password = PasswordSource(password_file, password_env, "Owner's password: ").read()
-    signer = Keystore(keystore_dir).signer(keystore, password)
     sender = TransactionSender(w3, signer, decode_revert=revert_decoder())
-    return sender, deployment.contracts(w3).market
+    return _Owner(sender, deployment.contracts(w3))
+
+
+def _decimal(text: str | None, option: str) -> Decimal | None:
+    return None if text is None else decimal_amount(text, option)
 
 
 @app.command("grant")
 def grant(
     agent: Annotated[str, typer.Option("--agent", help="The agent's address.")],
-    budget_per_day: Annotated[
-        int, typer.Option("--budget-per-day", min=0, help="Payment base units per UTC day.")
-    ],
-    max_buy_tick: Annotated[int, typer.Option("--max-buy-tick", help="Highest buy tick.")],
-    min_sell_tick: Annotated[int, typer.Option("--min-sell-tick", help="Lowest sell tick.")],
     expiry: Annotated[str, typer.Option("--expiry", help="ISO 8601 time (UTC if no zone).")],
-    keystore: OwnerRef,
+    keystore: KeystoreRef,
+    budget_eur_per_day: Annotated[
+        str | None,
+        typer.Option(
+            metavar="AMOUNT", help="Daily budget (buy escrow the agent may commit), EUR a UTC day."
+        ),
+    ] = None,
+    budget_base_units_per_day: Annotated[
+        int | None,
+        typer.Option(min=0, help="The daily budget in base units of the payment token instead."),
+    ] = None,
+    max_buy_eur_per_kwh: Annotated[
+        str | None,
+        typer.Option(metavar="PRICE", help="Highest price the agent may buy at, EUR/kWh."),
+    ] = None,
+    max_buy_tick: Annotated[
+        int | None, typer.Option(min=0, help="The highest buy price as a tick instead.")
+    ] = None,
+    min_sell_eur_per_kwh: Annotated[
+        str | None,
+        typer.Option(metavar="PRICE", help="Lowest price the agent may sell at, EUR/kWh."),
+    ] = None,
+    min_sell_tick: Annotated[
+        int | None, typer.Option(min=0, help="The lowest sell price as a tick instead.")
+    ] = None,
+    budget_per_day: Annotated[int | None, typer.Option(hidden=True)] = None,
     keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
     rpc_url: RpcUrl = None,
     deployment: DeploymentFile = None,
+    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Authorize an agent key to trade for the owner within a daily budget and price bounds."""
+    """Authorize an agent key to trade for the owner within a daily budget and price bounds.
+
+    Granting again replaces the bounds; today's spending still counts. The agent may place,
+    cancel and claim for the owner, never withdraw.
+    """
     from energychain.delegation import AgentGrant, grant_agent, parse_address, parse_expiry
 
+    base_budget = deprecated(
+        budget_base_units_per_day, budget_per_day, "--budget-per-day", "--budget-base-units-per-day"
+    )
+    one_of(budget_eur_per_day, base_budget, "--budget-eur-per-day", "--budget-base-units-per-day")
+    one_of(max_buy_eur_per_kwh, max_buy_tick, "--max-buy-eur-per-kwh", "--max-buy-tick")
+    one_of(min_sell_eur_per_kwh, min_sell_tick, "--min-sell-eur-per-kwh", "--min-sell-tick")
+    budget_eur = _decimal(budget_eur_per_day, "--budget-eur-per-day")
+    max_buy = _decimal(max_buy_eur_per_kwh, "--max-buy-eur-per-kwh")
+    min_sell = _decimal(min_sell_eur_per_kwh, "--min-sell-eur-per-kwh")
+    address, until = parse_address(agent, "agent"), parse_expiry(expiry)
+    owner = _owner(rpc_url, keystore, keystore_dir, password_file, password_env, deployment)
+    market = owner.contracts.market
+    params, decimals = market.params(), owner.contracts.payment.decimals()
     request = AgentGrant(
-        agent=parse_address(agent, "agent"),
-        budget_per_day=budget_per_day,
-        max_buy_tick=max_buy_tick,
-        min_sell_tick=min_sell_tick,
-        expiry=parse_expiry(expiry),
+        agent=address,
+        budget_per_day=(
+            money_base_units(budget_eur, decimals, "--budget-eur-per-day")
+            if budget_eur is not None
+            else int(base_budget or 0)
+        ),
+        max_buy_tick=(
+            price_tick(max_buy, params, decimals, "--max-buy-eur-per-kwh", side="buy")
+            if max_buy is not None
+            else int(max_buy_tick or 0)
+        ),
+        min_sell_tick=(
+            price_tick(min_sell, params, decimals, "--min-sell-eur-per-kwh", side="sell")
+            if min_sell is not None
+            else int(min_sell_tick or 0)
+        ),
+        expiry=until,
     )
-    sender, market = _owner_sender(
-        rpc_url, keystore, keystore_dir, password_file, password_env, deployment
+    shown = _bounds(request.budget_per_day, request.max_buy_tick, request.min_sell_tick,
+                    params, decimals)  # fmt: skip
+    plan = (
+        f"grant {address} for {owner.sender.address}: budget {shown['budget_eur_per_day']} EUR "
+        f"per day, buy at most {shown['max_buy_eur_per_kwh']} EUR/kWh (tick "
+        f"{request.max_buy_tick}), sell at least {shown['min_sell_eur_per_kwh']} EUR/kWh (tick "
+        f"{request.min_sell_tick}), until {expiry}"
     )
-    receipt = grant_agent(sender, market, request)
+    confirm("Send the grant?", yes=yes, plan=[plan])
+    receipt = grant_agent(owner.sender, market, request)
     if json_out:
-        print_json({"agent": request.agent, "tx": receipt["transactionHash"].to_0x_hex()})
+        print_json(
+            {
+                "agent": request.agent,
+                "owner": owner.sender.address,
+                "budget_per_day": request.budget_per_day,
+                "max_buy_tick": request.max_buy_tick,
+                "min_sell_tick": request.min_sell_tick,
+                **shown,
+                "expiry": request.expiry,
+                "tx": receipt["transactionHash"].to_0x_hex(),
+            }
+        )
     else:
-        console.print(f"agent {request.agent} authorized for {sender.address}")
+        console.print(f"agent {request.agent} authorized for {owner.sender.address}")
+
+
+def _bounds(
+    budget: int, max_buy_tick: int, min_sell_tick: int, params: Any, decimals: int
+) -> dict[str, str]:
+    """A delegation's bounds in EUR (strings: exact decimals)."""
+
+    def eur(units: int) -> str:
+        return money_text(units, decimals)
+
+    price = params.price_floor
+    return {
+        "budget_eur_per_day": eur(budget),
+        "max_buy_eur_per_kwh": eur(price + min(max_buy_tick, params.max_tick) * params.tick_size),
+        "min_sell_eur_per_kwh": eur(price + min(min_sell_tick, params.max_tick) * params.tick_size),
+    }
 
 
 @app.command("revoke")
 def revoke(
     agent: Annotated[str, typer.Argument(metavar="ADDR", help="The agent's address.")],
-    keystore: OwnerRef,
+    keystore: KeystoreRef,
     keystore_dir: KeystoreDir = None,
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
     rpc_url: RpcUrl = None,
     deployment: DeploymentFile = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
 ) -> None:
     """Revoke an agent key at once."""
     from energychain.delegation import parse_address, revoke_agent
 
     address = parse_address(agent, "agent")
-    sender, market = _owner_sender(
-        rpc_url, keystore, keystore_dir, password_file, password_env, deployment
-    )
-    revoke_agent(sender, market, address)
+    owner = _owner(rpc_url, keystore, keystore_dir, password_file, password_env, deployment)
+    confirm(f"Revoke agent {address} of {owner.sender.address}?", yes=yes)
+    receipt = revoke_agent(owner.sender, owner.contracts.market, address)
+    if json_out:
+        print_json(
+            {
+                "agent": address,
+                "owner": owner.sender.address,
+                "tx": receipt["transactionHash"].to_0x_hex(),
+            }
+        )
+        return
     console.print(f"agent {address} revoked")
 
 
@@ -119,7 +232,7 @@ def list_command(
     deployment_file: DeploymentFile = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """The owner's agent keys with their bounds and today's spending."""
+    """The owner's agent keys with their bounds (EUR and ticks) and today's spending."""
     from chain.connection import connect, resolve_rpc_url
     from energychain.delegation import list_delegations, parse_address
     from energychain.deploy import load_deployment
@@ -127,11 +240,16 @@ def list_command(
     owner_address = parse_address(owner, "owner")
     w3 = connect(resolve_rpc_url(rpc_url))
     deployment = load_deployment(w3, deployment_file)
-    market = deployment.contracts(w3).market
+    contracts = deployment.contracts(w3)
+    params, decimals = contracts.market.params(), contracts.payment.decimals()
     now = int(w3.eth.get_block("latest")["timestamp"])
-    rows = [
-        d.as_dict(now) for d in list_delegations(market, owner_address, deployment.block_number)
-    ]
+    rows = []
+    for d in list_delegations(contracts.market, owner_address, deployment.block_number):
+        row = d.as_dict(now)
+        shown = _bounds(row["budget_per_day"], row["max_buy_tick"], row["min_sell_tick"],
+                        params, decimals)  # fmt: skip
+        spent = money_text(row["spent_today"], decimals)
+        rows.append({**row, **shown, "spent_today_eur": spent})
     if json_out:
         print_json({"owner": owner_address, "agents": rows})
         return
@@ -140,7 +258,8 @@ def list_command(
     for row in rows:
         state = "active" if row["active"] else "expired"
         console.print(
-            f"{row['agent']}  budget {row['budget_per_day']}/day (spent {row['spent_today']})  "
-            f"buy <= {row['max_buy_tick']}  sell >= {row['min_sell_tick']}  "
-            f"until {row['expiry']}  {state}"
+            f"{row['agent']}  budget {row['budget_eur_per_day']} EUR/day (spent "
+            f"{row['spent_today_eur']})  buy <= {row['max_buy_eur_per_kwh']} EUR/kWh  "
+            f"sell >= {row['min_sell_eur_per_kwh']} EUR/kWh  until {row['expiry']}  {state}",
+            highlight=False,
         )

@@ -15,8 +15,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
-from indexer.errors import DatabaseSchemaError
+from indexer.errors import DatabaseSchemaError, DatabaseUnreachableError
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +44,27 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The revision the database is at (None: never migrated).
+
+    Raises:
+        DatabaseUnreachableError: the database cannot be opened.
+    """
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise unreachable(engine, exc) from None
+
+
+def unreachable(engine: Engine, exc: OperationalError) -> DatabaseUnreachableError:
+    """The one-line error of a database that cannot be opened (URL without the password)."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "cannot connect"
+    return DatabaseUnreachableError(f"database {engine.url!r} cannot be opened: {reason}")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> str:
     """Migrate the database of ``engine`` to ``revision``; returns the revision reached."""
+    current_revision(engine)  # a database that cannot be opened: one line, before Alembic
     command.upgrade(alembic_config(engine), revision)
     reached = current_revision(engine) or "base"
     logger.info("database at revision %s", reached)

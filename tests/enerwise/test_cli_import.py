@@ -18,6 +18,7 @@ HEAVY = (
     "numpy",
     "pandas",
     "torch",
+    "py_ecc",
     "pydantic",
     "pydantic_settings",
     "sqlalchemy",

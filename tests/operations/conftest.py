@@ -51,14 +51,14 @@ def init_args(path: Path, **overrides: str) -> list[str]:
         "--meter-admin": METER_ADMIN,
         "--pauser": PAUSER,
         "--treasury": ADMIN,
-        "--retail": "0.32",
-        "--feed-in": "0.08",
-        "--tick": "0.0001",
+        "--retail-eur-per-kwh": "0.32",
+        "--feed-in-eur-per-kwh": "0.08",
+        "--tick-eur-per-kwh": "0.0001",
         "--rpc-url": "http://127.0.0.1:8545",
         "--chain-id": "31337",
     }
     options.update(overrides)
-    args = ["operator", "init", str(path)]
+    args = ["operator", "init", "-c", str(path)]
     for key, value in options.items():
         args += [key, value]
     return args
@@ -80,8 +80,12 @@ class Keys:
     password_file: Path
     files: list[Path]
 
-    def of(self, index: int) -> list[str]:
-        return ["--keystore", str(self.files[index]), "--password-file", str(self.password_file)]
+    def of(self, index: int, *, yes: bool = True) -> list[str]:
+        """The signing options of account ``index``; with ``--yes`` unless ``yes`` is false
+        (a test has no terminal: a command that sends would refuse to ask)."""
+        answer = ["--yes"] if yes else []
+        key = ["--keystore", str(self.files[index]), "--password-file", str(self.password_file)]
+        return [*key, *answer]
 
 
 @pytest.fixture(scope="module")

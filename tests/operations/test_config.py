@@ -39,8 +39,8 @@ def test_init_writes_a_checked_commented_config(cli: Run, tmp_path: Path) -> Non
 
 def test_default_tick_is_the_finest_that_fits(cli: Run, tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    args = init_args(path, **{"--retail": "0.30", "--feed-in": "0.05"})
-    args.remove("--tick")
+    args = init_args(path, **{"--retail-eur-per-kwh": "0.30", "--feed-in-eur-per-kwh": "0.05"})
+    args.remove("--tick-eur-per-kwh")
     args.remove("0.0001")
     assert cli(*args).exit_code == 0
     grid = load_community(path).price_grid()
@@ -52,19 +52,22 @@ def test_default_tick_is_the_finest_that_fits(cli: Run, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"--feed-in": "0.40"}, "tariffs.feed_in_eur_per_kwh"),  # floor above ceiling
-        ({"--tick": "0.0007"}, "tariffs.tick_eur_per_kwh"),  # does not divide 0.24
-        ({"--tick": "0.00001"}, "tariffs.tick_eur_per_kwh"),  # 24000 ticks > 4095
-        ({"--tick": "0.0000001"}, "tariffs.tick_eur_per_kwh"),  # finer than 6 decimals
+        ({"--feed-in-eur-per-kwh": "0.40"}, "tariffs.feed_in_eur_per_kwh"),  # floor above ceiling
+        ({"--tick-eur-per-kwh": "0.0007"}, "tariffs.tick_eur_per_kwh"),  # does not divide 0.24
+        ({"--tick-eur-per-kwh": "0.00001"}, "tariffs.tick_eur_per_kwh"),  # 24000 ticks > 4095
+        ({"--tick-eur-per-kwh": "0.0000001"}, "tariffs.tick_eur_per_kwh"),  # finer than 6 decimals
         ({"--admin": "0x1234"}, "roles.admin"),
         ({"--pauser": "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bC"}, "roles.pauser"),  # checksum
         ({"--treasury": "not-an-address"}, "treasury"),
         ({"--meter-admin": "0x" + "0" * 40}, "roles.meter_admin"),  # zero address
-        ({"--retail": "1e40", "--tick": "1e36"}, "tariffs.retail_eur_per_kwh"),  # > uint128
+        (
+            {"--retail-eur-per-kwh": "1e40", "--tick-eur-per-kwh": "1e36"},
+            "tariffs.retail_eur_per_kwh",
+        ),  # > uint128
         ({"--chain-id": "100"}, "payment_token"),  # test token on a non-local chain
         ({"--payment-token": "0xabc"}, "payment_token"),
         ({"--fee-bps": "1001"}, "fee_bps"),
-        ({"--retail": "abc"}, "tariffs.retail_eur_per_kwh"),
+        ({"--retail-eur-per-kwh": "abc"}, "tariffs.retail_eur_per_kwh"),
         ({"--name": "Sunny Street"}, "name"),
     ],
 )
@@ -80,7 +83,7 @@ def test_init_refuses_bad_input_naming_the_field(
 
 
 def test_max_tick_error_suggests_a_tick(cli: Run, tmp_path: Path) -> None:
-    result = cli(*init_args(tmp_path / "c.yaml", **{"--tick": "0.00001"}))
+    result = cli(*init_args(tmp_path / "c.yaml", **{"--tick-eur-per-kwh": "0.00001"}))
     assert "exceed the limit of 4095" in str(result.exception)
     assert "at least 0.00006 EUR/kWh" in str(result.exception)
 
@@ -100,7 +103,7 @@ def test_edited_config_is_checked_on_load(cli: Run, tmp_path: Path) -> None:
     data = yaml.safe_load(path.read_text())
     data["tariffs"]["tick_eur_per_kwh"] = "0.0007"
     path.write_text(yaml.safe_dump(data))
-    result = cli("operator", "check", path)
+    result = cli("operator", "check", "-c", path)
     assert isinstance(result.exception, CommunityConfigError)
     assert "tariffs.tick_eur_per_kwh" in str(result.exception)
     data["tariffs"]["tick_eur_per_kwh"] = "0.0001"

@@ -102,10 +102,10 @@ def journey(node: AnvilProcess, keys: Keys, tmp_path_factory: pytest.TempPathFac
     args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "journey-street"})
     assert run(*args, "--settlement-seconds", "3600").exit_code == 0
     c = ["--config", str(config)]
-    deployed = as_json(run("operator", "deploy", config, *keys.of(0), "--json"))
+    deployed = as_json(run("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     assert deployed["created"] is True
     sent = nonce(w3, ADMIN)
-    again = as_json(run("operator", "deploy", config, *keys.of(0), "--json"))
+    again = as_json(run("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     assert again["created"] is False and again["addresses"] == deployed["addresses"]
     assert nonce(w3, ADMIN) == sent  # idempotent: nothing sent
 
@@ -383,7 +383,7 @@ def test_a_payment_token_that_is_no_erc20_is_refused(
     args = init_args(config, **{"--rpc-url": journey.node.rpc_url, "--payment-token": registry,
                                 "--name": "no-token"})  # fmt: skip
     assert run(*args).exit_code == 0
-    result = run("operator", "deploy", config, *keys.of(0))
+    result = run("operator", "deploy", "-c", config, *keys.of(0))
     assert isinstance(result.exception, OperatorError)
     assert "payment_token:" in str(result.exception) and "decimals()" in str(result.exception)
     assert nonce(w3, ADMIN) == sent and not list(tmp_path.glob("*.deployment.json"))

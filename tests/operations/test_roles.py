@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import enerwise.cli.console as console
 from chain.connection import connect
 from chain.local_node import AnvilProcess
 from enerwise.cli import app
@@ -35,7 +36,7 @@ def deploy(node: AnvilProcess, keys: Keys, folder: Path, name: str) -> list[str]
         run.invoke(app, init_args(config, **{"--rpc-url": node.rpc_url, "--name": name})).exit_code
         == 0
     )
-    deployed = run.invoke(app, ["operator", "deploy", str(config), *keys.of(0)])
+    deployed = run.invoke(app, ["operator", "deploy", "-c", str(config), *keys.of(0)])
     assert deployed.exit_code == 0, deployed.output
     return ["--config", str(config)]
 
@@ -77,18 +78,28 @@ def test_list_shows_every_role_the_contracts_define(cli: Run, shared: list[str])
 
 
 def test_grant_and_revoke_after_checks_and_confirmation(
-    cli: Run, node: AnvilProcess, keys: Keys, community: list[str]
+    cli: Run,
+    node: AnvilProcess,
+    keys: Keys,
+    community: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     w3 = connect(node.rpc_url)
     c = community
-    # declined at the prompt: nothing sent
+    ask = keys.of(0, yes=False)
+    # no terminal and no --yes: nobody to ask, nothing sent
     sent = nonce(w3, ADMIN)
-    declined = cli("operator", "role", "grant", "pauser", STRANGER, *keys.of(0), *c, input="n\n")
+    unasked = cli("operator", "role", "grant", "pauser", STRANGER, *ask, *c, input="y\n")
+    assert unasked.exit_code == 1 and "pass --yes" in str(unasked.exception)
+    assert nonce(w3, ADMIN) == sent
+    # declined at the prompt of a terminal: nothing sent
+    monkeypatch.setattr(console, "stdin_is_terminal", lambda: True)
+    declined = cli("operator", "role", "grant", "pauser", STRANGER, *ask, *c, input="n\n")
     assert declined.exit_code == 1 and "nothing sent" in declined.stderr
     assert "grant PAUSER_ROLE on the registry to" in declined.stderr
     assert nonce(w3, ADMIN) == sent
     # confirmed at the prompt: one transaction per contract defining the role
-    granted = cli("operator", "role", "grant", "pauser", STRANGER, *keys.of(0), *c, input="y\n")
+    granted = cli("operator", "role", "grant", "pauser", STRANGER, *ask, *c, input="y\n")
     assert granted.exit_code == 0, granted.output
     assert nonce(w3, ADMIN) == sent + 2
     assert holders(cli, c)[("market", "pauser")] == [ADMIN, PAUSER, STRANGER]

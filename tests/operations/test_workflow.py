@@ -52,15 +52,15 @@ def test_full_operator_workflow(cli: Run, node: AnvilProcess, keys: Keys, tmp_pa
 
     # a dry run sends nothing; deploy, then re-deploy: nothing sent the second time
     sent = nonce(w3, ADMIN)
-    planned = cli("operator", "deploy", config, *keys.of(0), "--dry-run")
+    planned = cli("operator", "deploy", "-c", config, *keys.of(0), "--dry-run")
     assert planned.exit_code == 0, planned.output
     assert "grant METER_ADMIN_ROLE on the registry to meter_admin" in planned.stdout
     assert nonce(w3, ADMIN) == sent
-    deployed = as_json(cli("operator", "deploy", config, *keys.of(0), "--json"))
+    deployed = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     assert deployed["created"] is True
     assert len(deployed["granted"]) == 3  # meter admin and pauser (x2); the admin deployed
     sent = nonce(w3, ADMIN)
-    again = as_json(cli("operator", "deploy", config, *keys.of(0), "--json"))
+    again = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     assert again["created"] is False and again["addresses"] == deployed["addresses"]
     assert nonce(w3, ADMIN) == sent
 
@@ -241,7 +241,7 @@ def test_bulk_onboarding_checks_every_row_first(
     config = tmp_path / "community.yaml"
     args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "bulk-street"})
     assert cli(*args).exit_code == 0
-    assert cli("operator", "deploy", config, *keys.of(0)).exit_code == 0
+    assert cli("operator", "deploy", "-c", config, *keys.of(0)).exit_code == 0
     c = ["--config", str(config)]
     owner = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
     bad = tmp_path / "bad.csv"
@@ -304,7 +304,7 @@ def test_deploy_refuses_bad_chain_inputs_and_sends_nothing(
         cli(*init_args(no_code, **{"--rpc-url": node.rpc_url, "--payment-token": dead})).exit_code
         == 0
     )
-    result = cli("operator", "deploy", no_code, *keys.of(0))
+    result = cli("operator", "deploy", "-c", no_code, *keys.of(0))
     assert isinstance(result.exception, PreflightError)
     assert "payment_token: no contract at" in str(result.exception)
 
@@ -313,7 +313,7 @@ def test_deploy_refuses_bad_chain_inputs_and_sends_nothing(
         cli(*init_args(wrong_chain, **{"--rpc-url": node.rpc_url, "--chain-id": "1337"})).exit_code
         == 0
     )
-    result = cli("operator", "deploy", wrong_chain, *keys.of(0))
+    result = cli("operator", "deploy", "-c", wrong_chain, *keys.of(0))
     assert isinstance(result.exception, PreflightError)
     assert "chain.chain_id" in str(result.exception)
     assert nonce(w3, ADMIN) == sent
@@ -323,13 +323,13 @@ def test_deploy_refuses_bad_chain_inputs_and_sends_nothing(
     config = tmp_path / "community.yaml"
     args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "edit-street"})
     assert cli(*args).exit_code == 0
-    assert cli("operator", "deploy", config, *keys.of(0)).exit_code == 0
+    assert cli("operator", "deploy", "-c", config, *keys.of(0)).exit_code == 0
     data = yaml.safe_load(config.read_text())
     data["fee_bps"] = 30
     data["roles"]["pauser"] = METER_ADMIN
     config.write_text(yaml.safe_dump(data))
     sent = nonce(w3, ADMIN)
-    result = cli("operator", "deploy", config, *keys.of(0))
+    result = cli("operator", "deploy", "-c", config, *keys.of(0))
     assert isinstance(result.exception, DeploymentMismatchError)
     assert "fee_bps: chain has 25, config wants 30" in str(result.exception)
     assert "roles.pauser" in str(result.exception)
@@ -340,7 +340,7 @@ def test_deploy_refuses_bad_chain_inputs_and_sends_nothing(
     assert isinstance(refused.exception, RoleMissingError)
     assert "25 bps" in cli("operator", "set-fee", *keys.of(0), *c).stdout
     assert "nothing sent" in cli("operator", "set-fee", *keys.of(0), *c).stdout
-    result = cli("operator", "deploy", config, *keys.of(0))
+    result = cli("operator", "deploy", "-c", config, *keys.of(0))
     assert isinstance(result.exception, DeploymentMismatchError)
     assert result.exception.differences == [
         f"roles.pauser: {METER_ADMIN} lacks PAUSER_ROLE on the registry",
@@ -356,7 +356,7 @@ def test_deploy_refuses_bad_chain_inputs_and_sends_nothing(
     args = init_args(decimals, **{"--rpc-url": node.rpc_url, "--payment-token": token,
                                   "--payment-decimals": "18", "--name": "dec-street"})  # fmt: skip
     assert cli(*args).exit_code == 0
-    result = cli("operator", "deploy", decimals, *keys.of(0))
+    result = cli("operator", "deploy", "-c", decimals, *keys.of(0))
     assert isinstance(result.exception, PreflightError)
     assert "payment_decimals: the token has 6 decimals" in str(result.exception)
     assert nonce(w3, ADMIN) == sent
@@ -369,7 +369,7 @@ def test_provisioning_file_runs_the_oracle(
     config = tmp_path / "community.yaml"
     args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "oracle-street"})
     assert cli(*args).exit_code == 0
-    assert cli("operator", "deploy", config, *keys.of(0)).exit_code == 0
+    assert cli("operator", "deploy", "-c", config, *keys.of(0)).exit_code == 0
     password = tmp_path / "meter-password.txt"
     password.write_text("meter secret\n")
     monkeypatch.setenv("OPERATOR_TEST_RELAYER", ANVIL_DEV_KEYS[3])
@@ -407,14 +407,14 @@ def test_deploy_hands_roles_over_with_renounce_deployer(
     )
     assert cli(*args).exit_code == 0
     result = as_json(
-        cli("operator", "deploy", config, *keys.of(0), "--renounce-deployer", "--json")
+        cli("operator", "deploy", "-c", config, *keys.of(0), "--renounce-deployer", "--json")
     )
     assert len(result["renounced"]) == 5  # admin, meter admin, pauser (registry); admin, pauser
     contracts = Deployment.load(Path(result["record"])).contracts(w3)
     for handle in (contracts.registry, contracts.market):
         assert not handle.call("hasRole", b"\x00" * 32, ADMIN)
         assert handle.call("hasRole", b"\x00" * 32, METER_ADMIN)
-    again = as_json(cli("operator", "deploy", config, *keys.of(0), "--json"))
+    again = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     assert again["created"] is False
 
 
@@ -423,7 +423,7 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     import sys
 
     path = tmp_path / "community.yaml"
-    args = init_args(path, **{"--tick": "0.0007"})
+    args = init_args(path, **{"--tick-eur-per-kwh": "0.0007"})
     code = (
         "from enerwise.cli import main; import sys; sys.argv = ['enerwise', *sys.argv[1:]]; main()"
     )
@@ -447,7 +447,7 @@ def test_interrupted_deploy_is_resumed_not_repeated(
     config = tmp_path / "community.yaml"
     args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "resume-street"})
     assert cli(*args).exit_code == 0
-    first = as_json(cli("operator", "deploy", config, *keys.of(0), "--json"))
+    first = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     # as if the run stopped after deploying: a role not granted, the record not complete
     record_path = Path(first["record"])
     record = json.loads(record_path.read_text())
@@ -457,8 +457,10 @@ def test_interrupted_deploy_is_resumed_not_repeated(
     admin = TransactionSender(w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder())
     pauser_role = contracts.market.call("PAUSER_ROLE")
     admin.transact(contracts.market.request("revokeRole", pauser_role, PAUSER))
-    resumed = as_json(cli("operator", "deploy", config, *keys.of(0), "--json"))
+    resumed = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     assert resumed["created"] is True and resumed["addresses"] == first["addresses"]
     assert resumed["granted"] == [f"PAUSER_ROLE on the market to pauser {PAUSER}"]
     assert Deployment.load(record_path).settings["setup_complete"] is True
-    assert as_json(cli("operator", "deploy", config, *keys.of(0), "--json"))["created"] is False
+    assert (
+        as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))["created"] is False
+    )

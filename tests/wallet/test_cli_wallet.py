@@ -4,6 +4,7 @@ one-line errors without tracebacks, and no secret anywhere in the output or the 
 from __future__ import annotations
 
 import getpass
+import io
 import json
 import logging
 import stat
@@ -15,6 +16,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+import enerwise.cli.console as console
 from energychain.meter_reading import meter_reading_typed_data
 from enerwise.cli import main
 from wallet.keystore import Keystore
@@ -256,14 +258,33 @@ def test_export_public_prints_the_uncompressed_public_key(
     assert Web3.keccak(key[1:])[-20:].hex() == ANVIL_ADDRESS_0[2:].lower()
 
 
-def test_delete_asks_and_keeps_the_file_when_refused(
+def test_delete_without_a_terminal_needs_yes_and_keeps_the_file(
     run_cli: Any, anvil_keystore: Path, keystore_dir: Path
 ) -> None:
     result = run_cli(
-        "wallet", "delete", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir, stdin="n\n"
+        "wallet", "delete", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir, stdin="y\n"
     )
     assert result.returncode == 1
-    assert "Delete the keystore" in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: this command asks before it changes anything and there is no terminal to "
+        "answer: pass --yes to go ahead"
+    ]
+    assert anvil_keystore.exists()
+
+
+def test_delete_asks_on_a_terminal_and_keeps_the_file_when_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    anvil_keystore: Path,
+    keystore_dir: Path,
+) -> None:
+    monkeypatch.setattr(console, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
+    code, _, err = _run_in_process(
+        monkeypatch, capsys, "wallet", "delete", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir
+    )
+    assert code == 1
+    assert "Delete the keystore" in err and "nothing sent" in err
     assert anvil_keystore.exists()
 
 

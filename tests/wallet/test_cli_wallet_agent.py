@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -67,29 +68,37 @@ def test_owner_grants_lists_and_revokes_an_agent(home: Path, tmp_path: Path) -> 
     ]
 
     granted = _run(
-        home,
-        "grant",
-        "--agent",
-        AGENT,
-        "--budget-per-day",
-        "5000000",
-        "--max-buy-tick",
-        "1500",
-        "--min-sell-tick",
-        "200",
-        "--expiry",
-        "2099-01-01",
-        *owner_opts,
-        "--json",
-    )
+        home, "grant", "--agent", AGENT,
+        "--budget-eur-per-day", "5", "--max-buy-eur-per-kwh", "0.30",
+        "--min-sell-eur-per-kwh", "0.10", "--expiry", "2099-01-01",
+        *owner_opts, "--yes", "--json",
+    )  # fmt: skip
     assert granted.returncode == 0, granted.stderr
+    sent = json.loads(granted.stdout)
+    assert sent["budget_per_day"] == 5_000_000 and sent["budget_eur_per_day"] == "5.00"
+    assert Decimal(sent["max_buy_eur_per_kwh"]) <= Decimal("0.30")  # a buyer's limit: down
+    assert Decimal(sent["min_sell_eur_per_kwh"]) >= Decimal("0.10")  # a seller's limit: up
 
     listed = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
-    assert listed["agents"][0]["agent"] == AGENT
-    assert listed["agents"][0]["budget_per_day"] == 5_000_000
-    assert listed["agents"][0]["expiry"].startswith("2099-01-01")
+    (row,) = listed["agents"]
+    assert row["agent"] == AGENT and row["budget_per_day"] == 5_000_000
+    assert (row["max_buy_tick"], row["min_sell_tick"]) == (sent["max_buy_tick"],
+                                                           sent["min_sell_tick"])  # fmt: skip
+    assert row["max_buy_eur_per_kwh"] == sent["max_buy_eur_per_kwh"]
+    assert row["expiry"].startswith("2099-01-01")
 
-    assert _run(home, "revoke", AGENT, *owner_opts).returncode == 0
+    # the old spelling (base units) still works, says what replaced it, replaces the bounds
+    again = _run(
+        home, "grant", "--agent", AGENT, "--budget-per-day", "1000000", "--max-buy-tick", "1500",
+        "--min-sell-tick", "200", "--expiry", "2099-01-01", *owner_opts, "--yes",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "--budget-per-day is deprecated: use --budget-base-units-per-day" in again.stderr
+    listed = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
+    assert listed["agents"][0]["budget_eur_per_day"] == "1.00"
+    assert listed["agents"][0]["max_buy_tick"] == 1500
+
+    assert _run(home, "revoke", AGENT, *owner_opts, "--yes").returncode == 0
     after = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
     assert after["agents"] == []
 
@@ -105,12 +114,13 @@ def test_grant_with_an_expiry_in_the_past_is_refused_by_name(home: Path, tmp_pat
         "grant",
         "--agent",
         AGENT,
-        "--budget-per-day",
+        "--budget-base-units-per-day",
         "1",
         "--max-buy-tick",
         "1",
         "--min-sell-tick",
         "1",
+        "--yes",
         "--expiry",
         "2001-01-01",
         "--keystore",
@@ -146,12 +156,13 @@ def test_the_granted_agent_runs_the_shipped_policy_from_the_command_line(
         "grant",
         "--agent",
         agent.address,
-        "--budget-per-day",
-        "5000000",
+        "--budget-eur-per-day",
+        "5",
         "--max-buy-tick",
         "1500",
         "--min-sell-tick",
         "0",
+        "--yes",
         "--expiry",
         "2099-01-01",
         "--keystore",
