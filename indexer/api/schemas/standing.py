@@ -1,0 +1,32 @@
+"""Standing orders: a household's rules for its gateway (payment base units per kWh)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from indexer.api.schemas.common import ApiModel, Units
+
+#: Prices per kWh in base units; an 18-decimal token's 5 EUR/kWh is 5 * 10^18.
+PriceUnits = Annotated[Units, Field(ge=0, le=10**30)]
+
+
+class StandingOrdersUpdate(BaseModel):
+    """What a household sets (null: that side is not traded). Amounts as decimal strings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sell_min_price: PriceUnits | None = Field(
+        description="Sell each slot's surplus at no less than this (base units per kWh)."
+    )
+    buy_below_tariff: PriceUnits | None = Field(
+        description="Bid for each slot's import at the grid tariff minus this (base units per kWh)."
+    )
+
+
+class StandingOrdersPublic(ApiModel):
+    account: str
+    sell_min_price: PriceUnits | None
+    buy_below_tariff: PriceUnits | None
+    updated_at: float | None = Field(description="Unix seconds of the last change (null: never).")
