@@ -355,6 +355,9 @@ class SellingSection(_Model):
     sell_min_eur_kwh: float | None = Field(default=None, ge=0, lt=5)
     buy_below_tariff_eur_kwh: float | None = Field(default=None, ge=0, lt=5)
     state: Path = Path(".run/gateway/standing.json")
+    rules_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The community API whose standing orders (set in the dApp) replace the two above."""
+    refresh_minutes: float = Field(default=15.0, gt=0)
 
 
 class Household(_Model):

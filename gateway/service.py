@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -149,6 +150,7 @@ class Gateway:
         self._last_boundary: int | None = None
         self._next_agent = 0.0
         self._prices_at = 0.0
+        self._rules_at = -math.inf
 
     # ------------------------------------------------------------------ building
     def prices(self, t: float) -> tuple[float, float]:
@@ -507,6 +509,7 @@ class Gateway:
                     self.stats.moved_wh += sum(q for _, q in moved.moved)
                     self._report_errors(moved.errors)
             elif self.standing is not None:
+                await self._refresh_rules(now)
                 report = await asyncio.to_thread(self.standing.step, int(now))
                 self.stats.orders_placed += len(report.placed)
                 self.stats.moved_wh += sum(q for _, q in report.moved)
@@ -514,6 +517,35 @@ class Gateway:
             self.stats.agent_steps += 1
         except Exception as exc:  # the agent's failure never stops the devices
             self._error(f"agent: {type(exc).__name__}: {exc}")
+
+    async def _refresh_rules(self, now: float) -> None:
+        """The standing orders set in the dApp (``selling.rules_url``), every refresh."""
+        selling = self.household.selling
+        standing = self.standing
+        if selling is None or selling.rules_url is None or standing is None:
+            return
+        if now - self._rules_at < selling.refresh_minutes * 60:
+            return
+        self._rules_at = now
+        from gateway.selling import fetch_rules
+
+        try:
+            rules = await asyncio.to_thread(
+                fetch_rules, selling.rules_url, standing.link.owner, standing.link.unit()
+            )
+        except DeviceError as exc:
+            self._error(f"{exc} (keeping the rules in force)")
+            return
+        if rules != standing.rules:
+            standing.rules = rules
+            self.on_line(
+                {
+                    "standing_orders": {
+                        "sell_min_eur_kwh": rules.sell_min_eur_kwh,
+                        "buy_below_tariff_eur_kwh": rules.buy_below_tariff_eur_kwh,
+                    }
+                }
+            )
 
     def _report_errors(self, errors: list[str]) -> None:
         for error in errors:
