@@ -236,7 +236,6 @@ class Gateway:
             if selling is not None and selling.move_to_vault:
                 link = self.runtime.link
                 self.mover = VaultMover(link, self.runtime.state, self.runtime._send_hook)
-                self.mover.check_approval()
         elif selling is not None:
             self.standing = StandingOrders(
                 contracts,
