@@ -179,15 +179,16 @@ def _show_grid(config: Community) -> None:
 def _grid_json(config: Community) -> dict[str, Any]:
     """The price grid, on chain (base units per kWh) and in EUR/kWh (exact decimal strings)."""
     grid = config.price_grid()
+    p = grid.params
     return {
         "price_grid": {
-            "price_floor": grid.price_floor,
-            "tick_size": grid.tick_size,
-            "max_tick": grid.max_tick,
+            "price_floor": p.price_floor,
+            "tick_size": p.tick_size,
+            "max_tick": p.max_tick,
             "decimals": grid.decimals,
-            "price_floor_eur_per_kwh": str(grid.eur(grid.price_floor)),
-            "price_top_eur_per_kwh": str(grid.eur(grid.price_top)),
-            "tick_eur_per_kwh": str(grid.eur(grid.tick_size)),
+            "price_floor_eur_per_kwh": str(grid.eur(p.price_floor)),
+            "price_top_eur_per_kwh": str(grid.eur(p.price_top)),
+            "tick_eur_per_kwh": str(grid.eur(p.tick_size)),
         }
     }
 
