@@ -133,7 +133,7 @@ class HouseholdControl:
     Args:
         controller: the household's device controller.
         calendar: the market's slots (:meth:`use_calendar` sets the chain's once known).
-        charger_mode: the charger's mode (``plan`` needs ``charger_schedule``).
+        charger_mode: the charger's mode (``plan``: the gateway's :class:`ChargePlanner`).
         charger_limits: its minimum and maximum power.
         efficiency: the battery's one-way efficiency (energy at the terminals from the stored).
         revert_seconds: the battery commands' revert timeout.
@@ -165,7 +165,6 @@ class HouseholdControl:
         self._first = _Readings()
         self._last = _Readings()
         self._capacity_wh: float | None = None
-        self._charger_schedule: tuple[float, tuple[tuple[int, float], ...]] | None = None
 
     # ------------------------------------------------------------------ commands
     def battery_command(self, plan: SlotPlan | None) -> BatteryCommand | None:
@@ -181,19 +180,11 @@ class HouseholdControl:
         mode = BatteryMode.CHARGE if kw > 0 else BatteryMode.DISCHARGE
         return BatteryCommand(mode, abs(kw) * 1000.0, revert_seconds=self.revert_seconds)
 
-    def set_charger_schedule(self, power_w: list[float], first_start: float) -> None:
-        """The plan mode's power per slot from ``first_start`` (``plan_schedule``)."""
-        periods = tuple(
-            (round(i * self.slot_seconds), float(p)) for i, p in enumerate(power_w) if i > 0
-        )
-        self._charger_schedule = (power_w[0] if power_w else 0.0, periods)
-
     def charger_command(self, surplus_w: float) -> ChargerCommand:
-        """The charger's limit: the mode's power for the live surplus (the plan mode's
-        schedule, when one is set)."""
+        """The charger's limit in the ``now``, ``minpv`` and ``pv`` modes for the live surplus
+        (the plan mode is :class:`gateway.charging.ChargePlanner`'s)."""
         if self.charger_mode == ChargeMode.PLAN:
-            first, periods = self._charger_schedule or (0.0, ())
-            return ChargerCommand(first, schedule=periods, valid_seconds=self.profile_seconds)
+            return ChargerCommand(0.0, valid_seconds=self.profile_seconds)
         power = mode_power(self.charger_mode, surplus_w, self.charger_limits)
         return ChargerCommand(power, valid_seconds=self.profile_seconds)
 

@@ -319,6 +319,18 @@ class MeterRequest(Base):
     created_at: Mapped[float] = mapped_column(Float)
 
 
+class StandingOrder(Base):
+    """A household's standing orders, set in the dApp, read by its gateway (payment base units
+    per kWh; None: that side is not traded)."""
+
+    __tablename__ = "standing_orders"
+
+    account: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True)
+    sell_min_price: Mapped[int | None] = mapped_column(Amount, nullable=True)
+    buy_below_tariff: Mapped[int | None] = mapped_column(Amount, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
 #: Tables derived from the chain, with the column that names the block a row came from.
 CHAIN_DERIVED: tuple[type[Base], ...] = (
     Event,
