@@ -357,16 +357,20 @@ def book_of(result: Any, community: Community, household: int) -> OthersBook:
 
 @dataclass(frozen=True, slots=True)
 class CommunityEvalConfig:
-    """What ``agent eval --community-agents`` measures.
+    """What ``agent eval-community`` measures.
 
     Attributes:
         models: the shared policy's files, one per training seed.
         community: the community.
         forecast: forecasts the agents see.
         period: the evaluation period.
-        cache_dir: forecast cache.
+        cache_dir: forecast and bound cache.
+        household_bounds: solve every household's perfect-foresight bound (a MILP per
+            household and community: minutes on a quarter); False reports money only.
         mip_gap: relative gap of the households' bounds (their dual bound is used: still upper
             bounds).
+        time_limit: seconds per bound (at the limit HiGHS's dual bound is used: still an upper
+            bound, only looser).
         market: the market mode (only ``open`` exists; a file for another one is refused).
     """
 
@@ -375,26 +379,73 @@ class CommunityEvalConfig:
     forecast: ForecastMethod = ForecastMethod.LIGHTGBM
     period: Period = field(default_factory=lambda: Period(10, 12))
     cache_dir: Path | None = DEFAULT_CACHE
+    household_bounds: bool = True
     mip_gap: float = 1e-3
+    time_limit: float = 300.0
     market: str = MARKET_OPEN
 
 
-def _pct(value: float, of: float) -> float:
-    return round(100.0 * value / of, 2) if of > 0 else 0.0
+def _pct(value: float, of: float | None) -> float | None:
+    return round(100.0 * value / of, 2) if of else None
+
+
+def _summary(values: list[float | None]) -> dict[str, Any]:
+    """Mean, Student-t 95 % interval and the per-seed figures (None where not measured)."""
+    from agents.rl.evaluate import mean_ci95
+
+    seeds = [None if v is None else round(v, 2) for v in values]
+    known = [v for v in values if v is not None]
+    if not known:
+        return {"mean": None, "ci95": None, "seeds": seeds}
+    mean, ci = mean_ci95(known)
+    return {"mean": round(mean, 2), "ci95": ci, "seeds": seeds}
+
+
+class _Bounds:
+    """Households' bounds against the books they faced, cached on disk by the book."""
+
+    def __init__(self, community: Community, config: CommunityEvalConfig, start: int, end: int):
+        self.community, self.config, self.start, self.end = community, config, start, end
+
+    def __call__(self, book: OthersBook) -> float | None:
+        if not self.config.household_bounds:
+            return None
+        import hashlib
+
+        key = hashlib.sha256(
+            repr((self.community.config, book.household, self.start, self.end)).encode()
+            + book.side.tobytes()
+            + book.tick.tobytes()
+            + book.qty_wh.tobytes()
+            + repr((self.config.mip_gap, self.config.time_limit)).encode()
+        ).hexdigest()[:20]
+        path = self.config.cache_dir / f"bound-book-{key}.json" if self.config.cache_dir else None
+        if path is not None and path.is_file():
+            return float(json.loads(path.read_text())["savings_eur"])
+        bound = perfect_foresight(
+            self.community,
+            book,
+            self.start,
+            self.end,
+            mip_gap=self.config.mip_gap,
+            time_limit=self.config.time_limit,
+        )
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"savings_eur": bound.savings_eur}))
+        return bound.savings_eur
 
 
 def evaluate_community(
     config: CommunityEvalConfig, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Every household's share of its bound and the community's share of the social optimum,
-    with the shared policy in the ``truthful`` and ``all_agents`` communities (one entry per
-    training seed) and, for reference, every member truthful or halfway (rules).
+    """Every household's money and share of its bound, and the community's share of the social
+    optimum, with the shared policy in the ``truthful`` and ``all_agents`` communities (one
+    figure per training seed) and, for reference, every member truthful or halfway (rules).
 
     Raises:
         PolicyError: a model file is missing, of another width, market mode or kind.
     """
-    from agents.rl.evaluate import mean_ci95
-
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     loaded = [load_shared(path, config.market) for path in config.models]
@@ -402,19 +453,20 @@ def evaluate_community(
     start, end = config.period.slots(community)
     forecasts = community_forecasts(community, config.forecast, config.cache_dir)
     agents = community.battery_households()
+    ids = [community.households[h].id for h in agents]
     n = len(community.households)
     say("social optimum")
-    optimum = social_optimum(community, start, end)
-    ids = [community.households[h].id for h in agents]
-
-    def bound_of(book: OthersBook) -> float:
-        return perfect_foresight(community, book, start, end, mip_gap=config.mip_gap).savings_eur
+    optimum = social_optimum(community, start, end).savings_eur
+    bound_of = _Bounds(community, config, start, end)
 
     def run(strategies: Sequence[Strategy]) -> Any:
         return simulate(community, strategies, start, end)
 
+    def shared(h: int, model: OnnxModel, reach: float) -> Strategy:
+        return SharedStrategy(model, forecasts[h], reach)
+
     rules: dict[str, Any] = {}
-    truthful_bounds: dict[int, float] = {}
+    alone_bounds: dict[int, float | None] = {}
     for name, make in (("truthful", Truthful), ("halfway", Halfway)):
         say(f"community: every member {name}")
         result = run([make() for _ in range(n)])
@@ -422,78 +474,77 @@ def evaluate_community(
         if name == "truthful":
             for h in agents:
                 say(f"{community.households[h].id}: bound among truthful members")
-                truthful_bounds[h] = bound_of(book_of(result, community, h))
+                alone_bounds[h] = bound_of(book_of(result, community, h))
         rules[name] = {
             "kind": "rule",
             "welfare_eur": round(welfare_eur(result), 2),
-            "pct_of_social_optimum": _pct(welfare_eur(result), optimum.savings_eur),
+            "pct_of_social_optimum": _pct(welfare_eur(result), optimum),
+            "savings_eur": {ids[k]: round(float(per[h]), 2) for k, h in enumerate(agents)},
             "pct_of_bound": {
-                community.households[h].id: _pct(float(per[h]), truthful_bounds[h]) for h in agents
+                ids[k]: _pct(float(per[h]), alone_bounds[h]) for k, h in enumerate(agents)
             },
         }
     alone: list[dict[str, float]] = []
-    alone_total: list[float] = []
     together: list[dict[str, Any]] = []
     for j, (model, reach) in enumerate(loaded):
-        say(f"seed file {j}: one agent among truthful members")
-        pct_alone: dict[str, float] = {}
-        saved_total = 0.0
-        for h in agents:
+        say(f"model {j}: one agent among truthful members")
+        saved_alone: dict[str, float] = {}
+        for k, h in enumerate(agents):
             strategies: list[Strategy] = [Truthful() for _ in range(n)]
-            strategies[h] = SharedStrategy(model, forecasts[h], reach)
-            saved = float(run(strategies).savings_eur()[h])
-            saved_total += saved
-            pct_alone[community.households[h].id] = _pct(saved, truthful_bounds[h])
-        alone.append(pct_alone)
-        alone_total.append(_pct(saved_total, sum(truthful_bounds.values())))
-        say(f"seed file {j}: every battery household an agent")
+            strategies[h] = shared(h, model, reach)
+            saved_alone[ids[k]] = float(run(strategies).savings_eur()[h])
+        alone.append(saved_alone)
+        say(f"model {j}: every battery household an agent")
         strategies = [Truthful() for _ in range(n)]
         for h in agents:
-            strategies[h] = SharedStrategy(model, forecasts[h], reach)
+            strategies[h] = shared(h, model, reach)
         result = run(strategies)
         per = result.savings_eur()
-        pct_all = {}
-        for h in agents:
-            say(f"seed file {j}: {community.households[h].id} bound among the agents")
-            pct_all[community.households[h].id] = _pct(
-                float(per[h]), bound_of(book_of(result, community, h))
-            )
+        bounds: dict[str, float | None] = {}
+        for k, h in enumerate(agents):
+            say(f"model {j}: {ids[k]} bound among the agents")
+            bounds[ids[k]] = bound_of(book_of(result, community, h))
         together.append(
             {
-                "pct_of_bound": pct_all,
-                "welfare_eur": round(welfare_eur(result), 2),
-                "pct_of_social_optimum": _pct(welfare_eur(result), optimum.savings_eur),
+                "savings": {ids[k]: float(per[h]) for k, h in enumerate(agents)},
+                "bounds": bounds,
+                "welfare_eur": welfare_eur(result),
             }
         )
-
-    def summary(values: list[float]) -> dict[str, Any]:
-        mean, ci = mean_ci95(values)
-        return {"mean": round(mean, 2), "ci95": ci, "seeds": values}
-
+    known = [b for b in alone_bounds.values() if b is not None]
+    alone_total = sum(known) if len(known) == len(alone_bounds) else None
     report: dict[str, Any] = {
-        "period": f"{community.config.year}-{config.period.first:02d}..{config.period.last:02d}",
+        "period": f"{community.config.year}-{config.period.first:02d}..{config.period.last:02d}"
+        + (f" ({config.period.days} days)" if config.period.days else ""),
         "market_mode": config.market,
         "agents": ids,
         "models": [str(p) for p in config.models],
         "social_optimum": {
-            "savings_eur": round(optimum.savings_eur, 2),
-            "grid_only_eur": round(optimum.grid_only_eur, 2),
+            "savings_eur": round(optimum, 2),
             "solver": "HiGHS LP (scipy.optimize.linprog), the community as one meter",
         },
         "rules": rules,
         "shared": {
             "kind": "learned",
             "truthful": {
-                "pct_of_bound": {hid: summary([seed[hid] for seed in alone]) for hid in ids},
-                "pct_of_bound_total": summary(alone_total),
+                "savings_eur": {hid: _summary([s[hid] for s in alone]) for hid in ids},
+                "pct_of_bound": {
+                    hid: _summary([_pct(s[hid], alone_bounds[h]) for s in alone])
+                    for h, hid in zip(agents, ids, strict=True)
+                },
+                "pct_of_bound_total": _summary([_pct(sum(s.values()), alone_total) for s in alone]),
             },
             "all_agents": {
-                "pct_of_bound": {
-                    hid: summary([seed["pct_of_bound"][hid] for seed in together]) for hid in ids
+                "savings_eur": {
+                    hid: _summary([s["savings"][hid] for s in together]) for hid in ids
                 },
-                "welfare_eur": summary([seed["welfare_eur"] for seed in together]),
-                "pct_of_social_optimum": summary(
-                    [seed["pct_of_social_optimum"] for seed in together]
+                "pct_of_bound": {
+                    hid: _summary([_pct(s["savings"][hid], s["bounds"][hid]) for s in together])
+                    for hid in ids
+                },
+                "welfare_eur": _summary([s["welfare_eur"] for s in together]),
+                "pct_of_social_optimum": _summary(
+                    [_pct(s["welfare_eur"], optimum) for s in together]
                 ),
             },
         },

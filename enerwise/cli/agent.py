@@ -210,6 +210,10 @@ def eval_community_command(
         int, typer.Option(help="2018 (held out) or 2015 (the validation year: choose here).")
     ] = 2018,
     days: Annotated[int | None, typer.Option(help="Cut Oct..Dec to N days.")] = None,
+    bounds: Annotated[
+        bool,
+        typer.Option(help="Solve each household's bound (minutes); --no-bounds: money only."),
+    ] = True,
 ) -> None:
     """The shared policy in a community of truthful members and with every battery household
     on it: each household's % of its perfect-foresight bound and the community's welfare as %
@@ -231,6 +235,7 @@ def eval_community_command(
         community=CommunityConfig(year=opts.year),
         forecast=ForecastMethod(opts.forecast),
         period=Period(10, 12, days=opts.days),
+        household_bounds=bounds,
     )
     with status("evaluating the community") as update:
         result = evaluate_community(config, update)
@@ -241,24 +246,34 @@ def eval_community_command(
 
 
 def community_table(result: dict[str, Any]) -> Table:
-    """Welfare as % of the social optimum and the agents' mean % of their bounds, per
-    community."""
+    """Welfare as % of the social optimum and each agent's % of its bound (EUR saved where no
+    bound was solved), per community."""
     from rich.table import Table
 
     optimum = result["social_optimum"]["savings_eur"]
     table = Table(title=f"{result['period']} (social optimum {optimum} EUR)")
-    for column in ("community", "kind", "welfare % of optimum (95 % CI)", "households % of bound"):
+    for column in ("community", "kind", "welfare % of optimum (95 % CI)", "per household"):
         table.add_column(column)
+
+    def cell(pct: float | None, eur: float | None) -> str:
+        return f"{pct:.1f} %" if pct is not None else f"{eur:.2f} EUR"
+
     for name, row in result["rules"].items():
-        per = ", ".join(f"{h} {v:.1f}" for h, v in row["pct_of_bound"].items())
-        table.add_row(f"every member {name}", "rule", f"{row['pct_of_social_optimum']:.1f}", per)
+        per = ", ".join(
+            f"{h} {cell(row['pct_of_bound'][h], row['savings_eur'][h])}" for h in result["agents"]
+        )
+        welfare = row["pct_of_social_optimum"]
+        table.add_row(f"every member {name}", "rule", f"{welfare:.1f}", per)
     shared = result["shared"]
     for mode, label in (("truthful", "one agent, others truthful"), ("all_agents", "all agents")):
         row = shared[mode]
-        per = ", ".join(f"{h} {v['mean']:.1f}" for h, v in row["pct_of_bound"].items())
-        welfare = row.get("pct_of_social_optimum")
+        per = ", ".join(
+            f"{h} {cell(row['pct_of_bound'][h]['mean'], row['savings_eur'][h]['mean'])}"
+            for h in result["agents"]
+        )
         text = ""
-        if welfare is not None:
+        welfare = row.get("pct_of_social_optimum")
+        if welfare is not None and welfare["mean"] is not None:
             ci = welfare["ci95"]
             text = f"{welfare['mean']:.1f}" + (f" ({ci[0]:.1f}..{ci[1]:.1f})" if ci else "")
         table.add_row(label, "learned", text, per)

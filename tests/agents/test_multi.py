@@ -165,3 +165,21 @@ def test_the_community_evaluation_reports_every_seed_below_its_bounds(
         for household in report["shared"][mode]["pct_of_bound"].values():
             assert max(household["seeds"]) <= 100.0
     assert report["rules"]["truthful"]["pct_of_social_optimum"] <= 100.0
+
+
+def test_the_community_evaluation_without_bounds_reports_money_only(
+    shared_files: list[Path],
+) -> None:
+    report = evaluate_community(
+        CommunityEvalConfig(
+            models=tuple(shared_files[:1]),
+            community=SMALL,
+            forecast=ForecastMethod.NAIVE,
+            period=Period(6, 6, days=1),
+            cache_dir=None,
+            household_bounds=False,
+        )
+    )
+    alone = report["shared"]["truthful"]
+    assert all(v["mean"] is None for v in alone["pct_of_bound"].values())
+    assert all(v["mean"] is not None for v in alone["savings_eur"].values())
