@@ -183,3 +183,14 @@ def test_the_community_evaluation_without_bounds_reports_money_only(
     alone = report["shared"]["truthful"]
     assert all(v["mean"] is None for v in alone["pct_of_bound"].values())
     assert all(v["mean"] is not None for v in alone["savings_eur"].values())
+
+
+def test_the_runtime_runs_a_shared_policy_with_the_reach_its_file_names(
+    shared_files: list[Path],
+) -> None:
+    from agents.live.policies import LearnedPolicy, load_policy
+
+    policy = load_policy(shared_files[0])
+    assert isinstance(policy, LearnedPolicy)
+    assert not policy.book_policy
+    assert policy.reach == 0.5
