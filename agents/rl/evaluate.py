@@ -35,6 +35,7 @@ from agents.policies.mpc import BookMpc, MpcBattery, MpcStrategy
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.export import OnnxModel
+from agents.rl.onnx_policy import MARKET_OPEN
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
 
 Progress = Callable[[str], None]
@@ -72,6 +73,9 @@ class AgentEvalConfig:
             is reported in the method's row, not fatal.
         rules: the rule-based methods to run (a subset of :data:`RULES`).
         community_level: also simulate the whole community with and without the market.
+        market: the market mode the methods trade in (only ``open`` exists: every order of
+            the slot is visible before the household's own); a policy file trained for another
+            mode is refused, and the report names the mode.
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -79,6 +83,7 @@ class AgentEvalConfig:
     models: dict[str, tuple[Path, ...]] = field(default_factory=default_models)
     rules: tuple[str, ...] = RULES
     community_level: bool = True
+    market: str = MARKET_OPEN
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.rules if r not in RULES] + [
@@ -100,7 +105,7 @@ class AgentEvalConfig:
         )
 
 
-def load_learned(name: str, path: Path) -> Any:
+def load_learned(name: str, path: Path, market: str = MARKET_OPEN) -> Any:
     """A learned method's model from ``path`` (``.zip``: stable-baselines3 of the method's
     algorithm; ``.onnx``: an exported residual policy).
 
@@ -108,7 +113,7 @@ def load_learned(name: str, path: Path) -> Any:
         PolicyError: missing, or a file of another kind.
     """
     if path.suffix == ".onnx":
-        return OnnxModel(path)
+        return OnnxModel(path, market)
     if path.suffix != ".zip":
         raise PolicyError(f"{path}: a learned model is a .zip or an .onnx file")
     return load_model(str(path), Algo.DQN if name == "dqn" else Algo.PPO)
@@ -216,7 +221,7 @@ def evaluate_agents(
     say("building community, forecasts and the others' orders")
     setup = build_setup(config.setup, config.period)
     community = setup.community
-    learned, seeds_of, missing = _load_models(config.models)
+    learned, seeds_of, missing = _load_models(config.models, config.market)
     savings: dict[str, list[float]] = {}
     bounds: list[float] = []
     bounds_no_p2p: list[float] = []
@@ -287,6 +292,7 @@ def evaluate_agents(
         "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
         "households": [community.households[h].id for h in setup.households],
         "forecast": config.setup.forecast.value,
+        "market_mode": config.market,
         "methods": methods,
         "bound": {
             "savings_eur": round(total_bound, 2),
@@ -305,7 +311,7 @@ def evaluate_agents(
 
 
 def _load_models(
-    models: dict[str, tuple[Path, ...]],
+    models: dict[str, tuple[Path, ...]], market: str
 ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
     """The learned policies by ``name#seed``, each method's seed keys, and the methods whose
     model did not load (with the reason)."""
@@ -315,7 +321,7 @@ def _load_models(
     for name, paths in models.items():
         for j, path in enumerate(paths):
             try:
-                learned[f"{name}#{j}"] = load_learned(name, path)
+                learned[f"{name}#{j}"] = load_learned(name, path, market)
                 seeds_of.setdefault(name, []).append(f"{name}#{j}")
             except PolicyError as exc:
                 missing[name] = str(exc)

@@ -39,11 +39,14 @@ def train_command(
     algo: Annotated[
         str,
         typer.Option(
-            help="ppo (continuous), dqn (discrete menu) or imitation (a residual cloned from "
-            "the perfect-foresight program's set-points, one ONNX file per seed)."
+            help="ppo (continuous), dqn (discrete menu), imitation (a residual cloned from "
+            "the perfect-foresight program's set-points, one ONNX file per seed) or shared "
+            "(one policy every battery household of the community learns at once, PettingZoo)."
         ),
     ] = "ppo",
-    steps: Annotated[int, typer.Option(help="Environment steps (15-minute slots).")] = 400_000,
+    steps: Annotated[
+        int, typer.Option(help="Environment steps (15-minute slots; shared: per seed).")
+    ] = 400_000,
     seed: Annotated[int, typer.Option(help="Seed of model and environment.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path(".run/agents"),
     forecast: Annotated[
@@ -67,12 +70,16 @@ def train_command(
     ] = 2018,
     samples: Annotated[int, typer.Option(help="imitation: labelled states per household.")] = 4000,
     seeds: Annotated[
-        str, typer.Option(help="imitation: comma-separated seeds, one network each.")
+        str, typer.Option(help="imitation, shared: comma-separated seeds, one network each.")
     ] = "0,1,2",
     gain: Annotated[float, typer.Option(help="imitation: scale of the exported correction.")] = 1.0,
     demos: Annotated[
         Path | None, typer.Option(help="imitation: reuse a demos.npz instead of collecting.")
     ] = None,
+    reach: Annotated[float, typer.Option(help="shared: battery reach of the action (0..1).")] = 0.5,
+    others: Annotated[
+        str, typer.Option(help="shared: how members without a battery trade: truthful or zip.")
+    ] = "truthful",
     json_out: JsonFlag = False,
 ) -> None:
     """Train an agent on months before October (progress on stderr: a bar on a terminal, a
@@ -95,6 +102,8 @@ def train_command(
         samples=samples,
         seeds=[part for part in seeds.split(",") if part.strip()],
         gain=gain,
+        reach=reach,
+        others=others,
     )
     from agents.community import CommunityConfig
     from agents.forecasting.provider import ForecastMethod
@@ -110,6 +119,9 @@ def train_command(
     period = Period(opts.first_month, opts.last_month, skip_days=8 if opts.first_month == 1 else 0)
     if opts.algo == "imitation":
         _train_imitation(opts, setup, period, demos, json_out)
+        return
+    if opts.algo == "shared":
+        _train_shared(opts, setup, period, json_out)
         return
     config = TrainConfig(
         algo=Algo(opts.algo),
@@ -169,6 +181,111 @@ def _train_imitation(
         f"{meta['rows']} labelled states, collected in {meta['collect_seconds']:.0f} s, "
         f"total {meta['seconds']:.0f} s"
     )
+
+
+def _train_shared(opts: TrainOptions, setup: SetupConfig, period: Period, json_out: bool) -> None:
+    """``agent train --algo shared``: one policy for every battery household, per seed."""
+    from agents.rl.multi import SharedConfig, train_shared
+
+    config = SharedConfig(
+        out=opts.out,
+        steps=opts.steps,
+        seeds=tuple(opts.seeds),
+        community=setup.community,
+        forecast=setup.forecast,
+        period=period,
+        others=opts.others,
+        battery_reach=opts.reach,
+    )
+    with status("shared policy") as update:
+        meta = train_shared(config, update)
+    if json_out:
+        print_json(meta)
+        return
+    for run in meta["runs"]:
+        console.print(f"wrote {run['model']} ({run['seconds']:.0f} s)")
+
+
+@app.command("eval-community")
+def eval_community_command(
+    shared: Annotated[
+        list[Path],
+        typer.Option(help="Shared policy (.onnx from agent train --algo shared), once per seed."),
+    ],
+    json_out: JsonFlag = False,
+    forecast: Annotated[str, typer.Option(help="naive, lightgbm or oracle.")] = "lightgbm",
+    year: Annotated[
+        int, typer.Option(help="2018 (held out) or 2015 (the validation year: choose here).")
+    ] = 2018,
+    days: Annotated[int | None, typer.Option(help="Cut Oct..Dec to N days.")] = None,
+    bounds: Annotated[
+        bool,
+        typer.Option(help="Solve each household's bound (minutes); --no-bounds: money only."),
+    ] = True,
+) -> None:
+    """The shared policy in a community of truthful members and with every battery household
+    on it: each household's % of its perfect-foresight bound and the community's welfare as %
+    of the social optimum (with a 95 % interval across training seeds)."""
+    from agents.community import CommunityConfig
+    from agents.forecasting.provider import ForecastMethod
+    from agents.rl.multi import CommunityEvalConfig, evaluate_community
+    from agents.rl.setup import Period
+    from enerwise.cli.option_models import CommunityEvalOptions, validated
+
+    missing = [path for path in shared if not path.is_file()]
+    if missing:
+        from agents.errors import ConfigError
+
+        raise ConfigError(f"--shared: no model file at {missing[0]}")
+    opts = validated(CommunityEvalOptions, shared=shared, forecast=forecast, year=year, days=days)
+    config = CommunityEvalConfig(
+        models=tuple(opts.shared),
+        community=CommunityConfig(year=opts.year),
+        forecast=ForecastMethod(opts.forecast),
+        period=Period(10, 12, days=opts.days),
+        household_bounds=bounds,
+    )
+    with status("evaluating the community") as update:
+        result = evaluate_community(config, update)
+    if json_out:
+        print_json(result)
+        return
+    console.print(community_table(result))
+
+
+def community_table(result: dict[str, Any]) -> Table:
+    """Welfare as % of the social optimum and each agent's % of its bound (EUR saved where no
+    bound was solved), per community."""
+    from rich.table import Table
+
+    optimum = result["social_optimum"]["savings_eur"]
+    table = Table(title=f"{result['period']} (social optimum {optimum} EUR)")
+    for column in ("community", "kind", "welfare % of optimum (95 % CI)", "per household"):
+        table.add_column(column)
+
+    def cell(pct: float | None, eur: float | None) -> str:
+        return f"{pct:.1f} %" if pct is not None else f"{eur:.2f} EUR"
+
+    for name, row in result["rules"].items():
+        per = ", ".join(
+            f"{h} {cell(row['pct_of_bound'][h], row['savings_eur'][h])}" for h in result["agents"]
+        )
+        welfare = row["pct_of_social_optimum"]
+        table.add_row(f"every member {name}", "rule", f"{welfare:.1f}", per)
+    shared = result["shared"]
+    for mode, label in (("truthful", "one agent, others truthful"), ("all_agents", "all agents")):
+        row = shared[mode]
+        per = ", ".join(
+            f"{h} {cell(row['pct_of_bound'][h]['mean'], row['savings_eur'][h]['mean'])}"
+            for h in result["agents"]
+        )
+        text = ""
+        welfare = row.get("pct_of_social_optimum")
+        if welfare is not None and welfare["mean"] is not None:
+            ci = welfare["ci95"]
+            text = f"{welfare['mean']:.1f}" + (f" ({ci[0]:.1f}..{ci[1]:.1f})" if ci else "")
+        table.add_row(label, "learned", text, per)
+    return table
 
 
 @app.command("eval")

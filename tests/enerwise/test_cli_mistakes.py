@@ -94,6 +94,8 @@ MISTAKES = [
             "no keystore at"),
     Mistake("missing file", "agent run -c {tmp}/none.yaml", "none.yaml cannot be read"),
     Mistake("missing file", "agent eval --quick --ppo {tmp}/none.zip", "--ppo: no model file"),
+    Mistake("missing file", "agent eval-community --shared {tmp}/none.onnx",
+            "--shared: no model file"),
     Mistake("missing file", "agent export-onnx --model {tmp}/none.zip", "none.zip"),
     Mistake("missing file", "indexer openapi --output {wrong}/api.json", "wrong.txt: file exists"),
     # ------------------------------------------------------------------- a wrong password
