@@ -10,3 +10,4 @@ def test_the_benchmark_reports_backfill_latency_and_lag_figures(compiled: None) 
     assert figures["backfill_sqlite"]["events"] >= 300
     assert figures["api_sqlite"]["errors"] == 0
     assert figures["sse_lag"]["samples"] == 2
+    assert figures["sse_lag_polling"]["samples"] == 2
