@@ -95,11 +95,13 @@ def migrate(
 def _ingester(
     settings: Settings, deployment_file: Path | None, poll: float, max_range: int = 20_000
 ) -> Ingester:
+    from chain.heads import HeadWatcher, ws_url_for
     from chain.rpc import JsonRpcClient
     from indexer.ingest import IngestConfig, Ingester
     from indexer.live import Publisher, RedisPublisher
 
     rpc_url = _rpc_url(settings)
+    ws_url = settings.ws_url or ws_url_for(rpc_url)
     deployment = _deployment(rpc_url, deployment_file)
     publisher: Publisher | None = RedisPublisher(settings.redis_url) if settings.redis_url else None
     return Ingester(
@@ -114,6 +116,7 @@ def _ingester(
             initial_range=min(500, max_range),
             max_range=max_range,
         ),
+        heads=None if ws_url == "off" else HeadWatcher(ws_url),
     )
 
 
