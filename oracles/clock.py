@@ -172,5 +172,5 @@ class ChainClock:
             await asyncio.sleep(self.poll)
             try:
                 await asyncio.to_thread(self.refresh)
-            except Exception:  # noqa: BLE001 - node down or restarting: keep waiting
+            except Exception:
                 continue

@@ -543,6 +543,7 @@ def _trade(runtime: Any, w3: Any, steps: int, interval: float, json_out: bool = 
     from agents.errors import NodeUnreachableError
     from agents.live.link import RPC_ERRORS
 
+    waits: tuple[type[BaseException], ...] = (NodeUnreachableError, *RPC_ERRORS)
     done = 0
     away = False
     try:
@@ -550,7 +551,7 @@ def _trade(runtime: Any, w3: Any, steps: int, interval: float, json_out: bool = 
             try:
                 now = int(w3.eth.get_block("latest")["timestamp"])
                 report = runtime.step(now)
-            except (NodeUnreachableError, *RPC_ERRORS) as exc:
+            except waits as exc:
                 # a node outage (restart, network): the state file keeps every intent, so
                 # the agent waits for the node and reconciles when it is back
                 if not away:

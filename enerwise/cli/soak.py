@@ -77,8 +77,9 @@ def soak(
 def _print(report: dict[str, Any]) -> None:
     from rich.table import Table
 
-    table = Table(title=f"faults (seed {report['seed']}, {report['slots']} slots, "
-                  f"{report['wall_seconds']} s)")
+    table = Table(
+        title=f"faults (seed {report['seed']}, {report['slots']} slots, {report['wall_seconds']} s)"
+    )
     for column in ("kind", "injected", "recovered", "recovery median s", "recovery max s"):
         table.add_column(column, justify="left" if column == "kind" else "right")
     for kind, row in report["faults"].items():
@@ -99,8 +100,9 @@ def _print(report: dict[str, Any]) -> None:
         "conservation identities broken",
         ", ".join(report["failing_identities"]) or "0",
     )
-    lost.add_row("index differs from a fresh ingest", "no" if report["indexer_matches_chain"]
-                 else "yes")
+    lost.add_row(
+        "index differs from a fresh ingest", "no" if report["indexer_matches_chain"] else "yes"
+    )
     lost.add_row("API 5xx outside database outages", str(report["api_5xx_outside_outages"]))
     console.print(lost)
     console.out(

@@ -15,6 +15,7 @@ driver believes happened:
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -63,9 +64,7 @@ def check_readings(sandbox: Sandbox, outbox: Path) -> ReadingsCheck:
     events = EventReader(sandbox.contracts.registry).read(
         "ReadingAccepted", sandbox.deployment.block_number
     )
-    on_chain = Counter(
-        (bytes(e["args"]["meterId"]).hex(), int(e["args"]["seq"])) for e in events
-    )
+    on_chain = Counter((bytes(e["args"]["meterId"]).hex(), int(e["args"]["seq"])) for e in events)
     return ReadingsCheck(
         signed=len(signed),
         on_chain=sum(on_chain.values()),
@@ -104,8 +103,10 @@ def check_identities(sandbox: Sandbox, holders: Iterable[str]) -> dict[str, bool
     token_events = EventReader(sandbox.contracts.token)
     first = sandbox.deployment.block_number
     slots = sorted(
-        {int(e["args"]["id"]) for e in token_events.read("TransferSingle", first,
-                                                         filters={"from": ZERO})}
+        {
+            int(e["args"]["id"])
+            for e in token_events.read("TransferSingle", first, filters={"from": ZERO})
+        }
     )
     return read_ledger(sandbox, holders, slots).checks
 
@@ -128,10 +129,18 @@ def table_rows(database_url: str, tables: Sequence[str] = CHAIN_TABLES) -> dict[
             for name in tables:
                 table = meta.tables[name]
                 columns = [c for c in table.columns if c.name != "id"]
-                out[name] = Counter(tuple(row) for row in conn.execute(select(*columns)))
+                out[name] = Counter(
+                    tuple(_hashable(v) for v in row) for row in conn.execute(select(*columns))
+                )
         return out
     finally:
         engine.dispose()
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
 
 
 def indexer_differences(live_url: str, fresh_url: str) -> list[str]:

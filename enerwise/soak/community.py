@@ -138,6 +138,7 @@ def _write_files(
     rpc_url: str,
 ) -> dict[str, Path]:
     from eth_account import Account
+    from eth_typing import HexStr
 
     keys = folder / "keys"
     keys.mkdir(parents=True, exist_ok=True)
@@ -181,7 +182,7 @@ def _write_files(
     password = folder / "agent-password.txt"
     password.write_text("soak\n")
     keystore = keys / "agent.json"
-    document = Account.encrypt(_hex_key(agent_key), "soak", iterations=2**12)
+    document = Account.encrypt(HexStr(_hex_key(agent_key)), "soak", iterations=2**12)
     keystore.write_text(json.dumps(document))
     return {
         "deployment": deployment,
@@ -193,7 +194,7 @@ def _write_files(
 
 
 def _hex_key(signer: LocalKeySigner) -> str:
-    return "0x" + bytes(signer._account.key).hex()  # noqa: SLF001 - our own throwaway keys
+    return "0x" + bytes(signer._account.key).hex()
 
 
 # ---------------------------------------------------------------------------------- meters
@@ -210,13 +211,14 @@ class MeterBoard:
 
     def __init__(self, members: list[Member], port: int, seed: int) -> None:
         import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
 
         self.members = members
         self._rng = random.Random(f"soak-meters:{seed}")
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"soak-meters-{seed}", clean_session=True
+            CallbackAPIVersion.VERSION2, client_id=f"soak-meters-{seed}", clean_session=True
         )
-        self.client.reconnect_delay_set(0.1, 1.0)
+        self.client.reconnect_delay_set(1, 2)
         self.client.connect_async("127.0.0.1", port)
         self.client.loop_start()
 
@@ -269,8 +271,9 @@ class Gateways:
                 wallet = int(token.balance_of(owner, slot))
                 if wallet > 0:
                     member.account.sender.transact(
-                        token.transfer(owner, market.address, slot, wallet,
-                                       gas=GAS_ERC1155_TRANSFER)
+                        token.transfer(
+                            owner, market.address, slot, wallet, gas=GAS_ERC1155_TRANSFER
+                        )
                     )
                 vault = int(market.energy_balance_of(owner, slot))
                 if vault >= sandbox.params.min_order_wh:
@@ -289,3 +292,25 @@ class Gateways:
             if now < market.gate_closure(slot) or market.clearing(slot).cleared:
                 continue
             self.sandbox.admin.transact(market.clear(slot, gas=3_000_000))
+
+
+def claim_cleared(sandbox: Sandbox) -> int:
+    """Claim every order of a cleared slot that nobody claimed or cancelled (anyone may claim
+    for its owner); returns how many were claimed. The day's end: the identities that compare
+    bought with sold Wh hold once every cleared order is claimed."""
+    from energychain.events import EventReader
+
+    market = sandbox.contracts.market
+    events = EventReader(market)
+    first = sandbox.deployment.block_number
+    done = {int(e["args"]["orderId"]) for e in events.read("OrderClaimed", first)}
+    done |= {int(e["args"]["orderId"]) for e in events.read("OrderCancelled", first)}
+    cleared = {int(e["args"]["slot"]) for e in events.read("SlotCleared", first)}
+    due = [
+        int(e["args"]["orderId"])
+        for e in events.read("OrderPlaced", first)
+        if int(e["args"]["slot"]) in cleared and int(e["args"]["orderId"]) not in done
+    ]
+    if due:
+        sandbox.claim(due)
+    return len(due)

@@ -32,7 +32,9 @@ def port_open(port: int, timeout: float = 0.2) -> bool:
     return False
 
 
-def wait_until(probe: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_until(
+    probe: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
@@ -205,8 +207,19 @@ def redis(folder: Path) -> tuple[Managed, int]:
         raise SoakError("redis-server is not installed")
     managed = Managed(
         "redis",
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         folder / "redis.log",
         ready=lambda: port_open(port),
     )
@@ -225,7 +238,10 @@ def mosquitto(folder: Path) -> tuple[Managed, int]:
         "persistence false\n"
     )
     managed = Managed(
-        "mosquitto", [binary, "-c", str(conf)], folder / "mosquitto.log", ready=lambda: port_open(port)
+        "mosquitto",
+        [binary, "-c", str(conf)],
+        folder / "mosquitto.log",
+        ready=lambda: port_open(port),
     )
     return managed, port
 

@@ -36,6 +36,7 @@ from enerwise.soak.processes import (
     port_open,
     redis,
     restart_anvil,
+    wait_until,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,8 +100,16 @@ class Services:
 
     def all(self) -> list[Managed]:
         assert self.postgres.managed is not None
-        return [self.anvil, self.postgres.managed, self.redis, self.mosquitto, self.indexer,
-                self.api, self.oracle, self.agent]
+        return [
+            self.anvil,
+            self.postgres.managed,
+            self.redis,
+            self.mosquitto,
+            self.indexer,
+            self.api,
+            self.oracle,
+            self.agent,
+        ]
 
 
 @dataclass
@@ -116,9 +125,9 @@ class _State:
 
 # ---------------------------------------------------------------------------------- set-up
 def _start_services(folder: Path, t0: int, hooks: Hooks) -> tuple[Services, Any]:
+    from chain.compiler import compile_contracts
     from devchain.sandbox import Sandbox
     from energychain.deploy import MarketSettings
-    from chain.compiler import compile_contracts
 
     compile_contracts()
     pg = Postgres(folder / "pg")
@@ -135,8 +144,10 @@ def _start_services(folder: Path, t0: int, hooks: Hooks) -> tuple[Services, Any]
     # a restart loads the state file: the genesis time applies to the first start only
     i = list(anvil_p.command).index("--timestamp")
     anvil_p.command = [*anvil_p.command[:i], "--no-mining", *anvil_p.command[i + 2 :]]
-    hooks.on_note(f"own services up: PostgreSQL :{pg.port}, Redis :{redis_port}, "
-                  f"Mosquitto :{mqtt_port}, anvil {rpc_url}")
+    hooks.on_note(
+        f"own services up: PostgreSQL :{pg.port}, Redis :{redis_port}, "
+        f"Mosquitto :{mqtt_port}, anvil {rpc_url}"
+    )
     sandbox = Sandbox.at(rpc_url, MarketSettings(epoch=t0 - 3_600))
     return (
         Services(pg, redis_p, mqtt_p, anvil_p, None, None, None, None, rpc_url, "", live_url),  # type: ignore[arg-type]
@@ -158,8 +169,17 @@ def _service_processes(
     env = {"ENERWISE_RATE_LIMIT_PER_MINUTE": "0", "ENERWISE_RPC_URL": services.rpc_url}
     services.indexer = Managed(
         "indexer",
-        cli("indexer", "run", *common, "--rpc-url", services.rpc_url,
-            "--deployment", str(files["deployment"]), "--poll-interval", "0.2"),
+        cli(
+            "indexer",
+            "run",
+            *common,
+            "--rpc-url",
+            services.rpc_url,
+            "--deployment",
+            str(files["deployment"]),
+            "--poll-interval",
+            "0.2",
+        ),
         folder / "indexer.log",
         env=env,
     )
@@ -167,8 +187,17 @@ def _service_processes(
     services.api_url = f"http://127.0.0.1:{api_port}"
     services.api = Managed(
         "api",
-        cli("indexer", "serve", *common, "--deployment", str(files["deployment"]),
-            "--host", "127.0.0.1", "--port", str(api_port)),
+        cli(
+            "indexer",
+            "serve",
+            *common,
+            "--deployment",
+            str(files["deployment"]),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(api_port),
+        ),
         folder / "api.log",
         env=env,
         ready=lambda: port_open(api_port),
@@ -181,12 +210,28 @@ def _service_processes(
     files["agent_state"].parent.mkdir(parents=True, exist_ok=True)
     services.agent = Managed(
         "agent",
-        cli("agent", "run", "--keystore", str(files["agent_keystore"]),
-            "--password-file", str(files["agent_password"]),
-            "--owner", community.agent_owner.account.address,
-            "--policy", "truthful", "--battery-kwh", "0", "--interval", "0.5",
-            "--rpc-url", services.rpc_url, "--deployment", str(files["deployment"]),
-            "--state", str(files["agent_state"])),
+        cli(
+            "agent",
+            "run",
+            "--keystore",
+            str(files["agent_keystore"]),
+            "--password-file",
+            str(files["agent_password"]),
+            "--owner",
+            community.agent_owner.account.address,
+            "--policy",
+            "truthful",
+            "--battery-kwh",
+            "0",
+            "--interval",
+            "0.5",
+            "--rpc-url",
+            services.rpc_url,
+            "--deployment",
+            str(files["deployment"]),
+            "--state",
+            str(files["agent_state"]),
+        ),
         folder / "agent.log",
     )
     for managed in (services.indexer, services.api, services.oracle, services.agent):
@@ -200,9 +245,7 @@ def _checkpoint(live_url: str) -> tuple[int, str] | None:
 
     url = live_url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(url, connect_timeout=1) as conn:
-        row = conn.execute(
-            "SELECT block_number, block_hash FROM indexer_state LIMIT 1"
-        ).fetchone()
+        row = conn.execute("SELECT block_number, block_hash FROM indexer_state LIMIT 1").fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
@@ -229,8 +272,9 @@ def _outbox_pending(path: Path) -> int:
 
 def _log_lines(path: Path, prefix: str) -> int:
     try:
-        return sum(1 for line in path.read_text(errors="replace").splitlines()
-                   if line.startswith(prefix))
+        return sum(
+            1 for line in path.read_text(errors="replace").splitlines() if line.startswith(prefix)
+        )
     except OSError:
         return 0
 
@@ -271,8 +315,9 @@ class ApiProber:
 class Injector:
     """Injects one fault and tells when it has recovered (see docs/reliability.md)."""
 
-    def __init__(self, services: Services, community: Community, state: _State,
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self, services: Services, community: Community, state: _State, clock: Callable[[], float]
+    ) -> None:
         self.s = services
         self.community = community
         self.state = state
@@ -330,7 +375,7 @@ class Injector:
                     self._targets[id(fault)] = _head(s.rpc_url)[0]
         try:
             return self._recovered(fault)
-        except Exception:  # noqa: BLE001 - a probe that fails means: not yet
+        except Exception:
             return False
 
     def _managed(self, kind: FaultKind) -> Managed | None:
@@ -359,10 +404,12 @@ class Injector:
 
             return httpx.get(s.api_url + "/v1/status", timeout=2).status_code == 200
         if kind is FaultKind.ORACLE_KILL:
-            return _outbox_pending(self.community.files["oracle"].parent / "oracle" /
-                                   "outbox.sqlite") == 0
+            return (
+                _outbox_pending(self.community.files["oracle"].parent / "oracle" / "outbox.sqlite")
+                == 0
+            )
         if kind is FaultKind.AGENT_KILL:
-            return _log_lines(s.agent.log, "slot ") > self._targets[id(fault)]
+            return bool(_log_lines(s.agent.log, "slot ") > self._targets[id(fault)])
         return True
 
 
@@ -376,7 +423,9 @@ def reorg(rpc_url: str, depth: int, salt: int) -> int:
         return rpc_request(rpc_url, method, params, timeout=10)
 
     head = int(call("eth_blockNumber", []), 16)
-    blocks = [call("eth_getBlockByNumber", [hex(n), False]) for n in range(head - depth + 1, head + 1)]
+    blocks = [
+        call("eth_getBlockByNumber", [hex(n), False]) for n in range(head - depth + 1, head + 1)
+    ]
     raws = [[call("eth_getRawTransactionByHash", [h]) for h in b["transactions"]] for b in blocks]
     call("evm_setAutomine", [False])
     try:
@@ -419,13 +468,19 @@ def run_soak(config: SoakConfig, hooks: Hooks | None = None) -> SoakResult:
         from enerwise.soak.community import build_community
 
         community = build_community(
-            sandbox, folder, seed=config.seed, households=config.households,
-            mqtt_port=mqtt_port, rpc_url=services.rpc_url,
+            sandbox,
+            folder,
+            seed=config.seed,
+            households=config.households,
+            mqtt_port=mqtt_port,
+            rpc_url=services.rpc_url,
             grant_expiry=t0 + (config.slots + 400) * SLOT_SECONDS,
         )
         _service_processes(folder, services, community, redis_port)
-        hooks.on_note(f"community of {config.households} households deployed; indexer, API "
-                      f"{services.api_url}, oracle and agent started; faults from seed {config.seed}")
+        hooks.on_note(
+            f"community of {config.households} households deployed; indexer, API "
+            f"{services.api_url}, oracle and agent started; faults from seed {config.seed}"
+        )
         meters = MeterBoard(community.members, mqtt_port, config.seed)
         stack.callback(meters.close)
         state = _State()
@@ -458,10 +513,22 @@ def _stop_all(services: Services) -> None:
                 managed.stop()
 
 
-def _drive(config: SoakConfig, services: Services, community: Community, meters: MeterBoard,
-           state: _State, hooks: Hooks, clock_start: float, sandbox: Any, t0: int) -> None:
+def _drive(
+    config: SoakConfig,
+    services: Services,
+    community: Community,
+    meters: MeterBoard,
+    state: _State,
+    hooks: Hooks,
+    clock_start: float,
+    sandbox: Any,
+    t0: int,
+) -> None:
     schedule = Schedule(config.seed, ALL_KINDS, _mean_gap(config))
-    clock = lambda: time.monotonic() - clock_start  # noqa: E731
+
+    def clock() -> float:
+        return time.monotonic() - clock_start
+
     injector = Injector(services, community, state, clock)
     gateways = Gateways(community)
     for kind in ALL_KINDS:
@@ -476,9 +543,9 @@ def _drive(config: SoakConfig, services: Services, community: Community, meters:
         )
         if day_over and enough and not state.in_flight:
             return
-        if now >= next_boundary and services.anvil.running:
-            if _boundary(sandbox, services, meters, gateways, state, t0):
-                next_boundary = now + config.pace_seconds
+        due = now >= next_boundary and services.anvil.running
+        if due and _boundary(sandbox, services, meters, gateways, state, t0):
+            next_boundary = now + config.pace_seconds
         for kind in ALL_KINDS:
             fault = state.in_flight.get(kind)
             if fault is not None:
@@ -500,7 +567,7 @@ def _drive(config: SoakConfig, services: Services, community: Community, meters:
                 fault = schedule.draw(kind)
                 try:
                     injector.inject(fault)
-                except Exception as exc:  # noqa: BLE001 - e.g. the node went away mid-reorg
+                except Exception as exc:
                     hooks.on_note(f"could not inject {kind.value}: {exc}")
                     state.due[kind] = now + 1.0
                     continue
@@ -508,13 +575,16 @@ def _drive(config: SoakConfig, services: Services, community: Community, meters:
                 state.in_flight[kind] = fault
         for managed in (services.indexer, services.api, services.oracle, services.agent):
             if managed.supervise():
-                hooks.on_note(f"{managed.name} exited on its own (code "
-                              f"{managed.exit_codes[-1]}): restarted")
+                hooks.on_note(
+                    f"{managed.name} exited on its own (code {managed.exit_codes[-1]}): restarted"
+                )
         if now - last_line >= 10:
             last_line = now
-            hooks.on_note(f"slot {state.boundary}/{config.slots}, faults injected "
-                          f"{len(state.faults)}, in flight "
-                          f"{', '.join(k.value for k in state.in_flight) or 'none'}")
+            hooks.on_note(
+                f"slot {state.boundary}/{config.slots}, faults injected "
+                f"{len(state.faults)}, in flight "
+                f"{', '.join(k.value for k in state.in_flight) or 'none'}"
+            )
         time.sleep(0.1)
 
 
@@ -522,14 +592,17 @@ def _mean_gap(config: SoakConfig) -> float:
     return max(3.0, (config.slots + 2) * config.pace_seconds / (config.faults_per_kind + 0.5))
 
 
-def _boundary(sandbox: Any, services: Services, meters: MeterBoard, gateways: Gateways,
-              state: _State, t0: int) -> bool:
+def _boundary(
+    sandbox: Any, services: Services, meters: MeterBoard, gateways: Gateways, state: _State, t0: int
+) -> bool:
     """Boundary ``state.boundary``: meters, the block at the boundary, the gateways."""
     b = t0 + state.boundary * SLOT_SECONDS
     try:
         meters.publish() if state.boundary == 0 else None
-        head_time = int(rpc_request(services.rpc_url, "eth_getBlockByNumber",
-                                    ["latest", False])["timestamp"], 16)
+        head_time = int(
+            rpc_request(services.rpc_url, "eth_getBlockByNumber", ["latest", False])["timestamp"],
+            16,
+        )
         if head_time < b:
             if state.boundary > 0:
                 meters.advance(b - SLOT_SECONDS)
@@ -539,7 +612,7 @@ def _boundary(sandbox: Any, services: Services, meters: MeterBoard, gateways: Ga
             rpc_request(services.rpc_url, "evm_mine", [])
             state.blocks_since_anvil_start += 1
         state.boundary += 1
-    except Exception:  # noqa: BLE001 - node restarting: try again next tick
+    except Exception:
         state.boundary_errors += 1
         return False
     try:
@@ -547,7 +620,7 @@ def _boundary(sandbox: Any, services: Services, meters: MeterBoard, gateways: Ga
         gateways.step(b)
         after = int(rpc_request(services.rpc_url, "eth_blockNumber", []), 16)
         state.blocks_since_anvil_start += max(after - before, 0)
-    except Exception:  # noqa: BLE001 - outage: the next boundary acts on what the chain holds
+    except Exception:
         for member in gateways.community.members:
             with contextlib.suppress(Exception):
                 member.account.sender.nonces.resync()
@@ -569,8 +642,12 @@ def _settle(services: Services, community: Community, sandbox: Any) -> None:
             else:
                 managed.supervise()
         try:
-            now = int(rpc_request(services.rpc_url, "eth_getBlockByNumber",
-                                  ["latest", False])["timestamp"], 16)
+            now = int(
+                rpc_request(services.rpc_url, "eth_getBlockByNumber", ["latest", False])[
+                    "timestamp"
+                ],
+                16,
+            )
             gateways.clear_due(now)
             head = _head(services.rpc_url)[0]
             outbox = community.files["oracle"].parent / "oracle" / "outbox.sqlite"
@@ -578,16 +655,30 @@ def _settle(services: Services, community: Community, sandbox: Any) -> None:
                 time.sleep(1.0)
                 if _head(services.rpc_url)[0] == head:
                     return
-        except Exception:  # noqa: BLE001 - not yet
+        except Exception:
             pass
         time.sleep(0.5)
     raise SoakError("the services did not catch up within 180 s after the last fault")
 
 
-def _prove(config: SoakConfig, services: Services, community: Community, sandbox: Any,
-           state: _State, prober: ApiProber, folder: Path) -> dict[str, Any]:
-    for managed in (services.agent, services.oracle, services.indexer):
+def _prove(
+    config: SoakConfig,
+    services: Services,
+    community: Community,
+    sandbox: Any,
+    state: _State,
+    prober: ApiProber,
+    folder: Path,
+) -> dict[str, Any]:
+    from enerwise.soak.community import claim_cleared
+
+    for managed in (services.agent, services.oracle):
         managed.signal(signal.SIGTERM)
+    sandbox.admin.nonces.resync()
+    claim_cleared(sandbox)
+    head = _head(services.rpc_url)[0]
+    wait_until(lambda: _indexed(services, head), 120, "the index of the last claims")
+    services.indexer.signal(signal.SIGTERM)
     outbox = community.files["oracle"].parent / "oracle" / "outbox.sqlite"
     readings = checks.check_readings(sandbox, outbox)
     duplicates = checks.duplicate_orders(sandbox)
@@ -625,8 +716,7 @@ def _prove(config: SoakConfig, services: Services, community: Community, sandbox
         "api_probes": len(prober.probes),
         "api_5xx_outside_outages": sum(1 for p in outside if p.status >= 500),
         "api_unanswered_outside_outages": sum(1 for p in outside if p.status == 0),
-        "unplanned_exits": {m.name: m.unplanned_exits for m in services.all()
-                            if m.unplanned_exits},
+        "unplanned_exits": {m.name: m.unplanned_exits for m in services.all() if m.unplanned_exits},
         "unrecovered": unrecovered,
     }
     report["ok"] = (
@@ -648,20 +738,26 @@ def verdict(report: dict[str, Any]) -> list[str]:
     for name in report["failing_identities"]:
         problems.append(f"conservation identity {name} does not hold on chain")
     if report["lost_readings"]:
-        problems.append(f"{report['lost_readings']} signed readings not on chain exactly once: "
-                        f"{', '.join(report['readings_lost'] + report['readings_duplicated'])}")
+        problems.append(
+            f"{report['lost_readings']} signed readings not on chain exactly once: "
+            f"{', '.join(report['readings_lost'] + report['readings_duplicated'])}"
+        )
     if report.get("readings_unsigned"):
         problems.append(f"readings on chain the oracle never signed: {report['readings_unsigned']}")
     if report["duplicate_orders"]:
         problems.append(f"orders placed twice: {', '.join(report['duplicate_order_list'])}")
     if not report["indexer_matches_chain"]:
-        problems.append("the index differs from a fresh ingest of the chain: "
-                        + "; ".join(report["indexer_differences"]))
+        problems.append(
+            "the index differs from a fresh ingest of the chain: "
+            + "; ".join(report["indexer_differences"])
+        )
     if report["api_5xx_outside_outages"]:
         problems.append(f"{report['api_5xx_outside_outages']} API 5xx outside database outages")
     if report.get("api_unanswered_outside_outages"):
-        problems.append(f"{report['api_unanswered_outside_outages']} API requests unanswered "
-                        "outside database outages")
+        problems.append(
+            f"{report['api_unanswered_outside_outages']} API requests unanswered "
+            "outside database outages"
+        )
     if report["unrecovered"]:
         problems.append(f"faults that did not recover: {', '.join(report['unrecovered'])}")
     return problems
