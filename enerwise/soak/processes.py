@@ -144,6 +144,9 @@ class Postgres:
         data = self.folder / "data"
         data.mkdir(parents=True)
         if self.user is not None:
+            # the server's user must pass through the soak's folder (a 0700 temporary one)
+            parent = self.folder.parent
+            parent.chmod(parent.stat().st_mode | 0o011)
             shutil.chown(self.folder, self.user)
             shutil.chown(data, self.user)
         binary = postgres_bin()
