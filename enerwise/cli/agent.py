@@ -723,11 +723,28 @@ def _trade(runtime: Any, w3: Any, steps: int, interval: float, json_out: bool = 
     line per step on stdout (a JSON object with --json)."""
     import time
 
+    from agents.errors import NodeUnreachableError
+    from agents.live.link import RPC_ERRORS
+
+    waits: tuple[type[BaseException], ...] = (NodeUnreachableError, *RPC_ERRORS)
     done = 0
+    away = False
     try:
         while steps == 0 or done < steps:
-            now = int(w3.eth.get_block("latest")["timestamp"])
-            report = runtime.step(now)
+            try:
+                now = int(w3.eth.get_block("latest")["timestamp"])
+                report = runtime.step(now)
+            except waits as exc:
+                # a node outage (restart, network): the state file keeps every intent, so
+                # the agent waits for the node and reconciles when it is back
+                if not away:
+                    err_console.print(f"[yellow]node unreachable, waiting: {exc}", highlight=False)
+                away = True
+                time.sleep(interval)
+                continue
+            if away:
+                err_console.print("node back: trading again")
+                away = False
             if json_out:
                 print_json_line(
                     {
