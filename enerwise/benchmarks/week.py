@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agents.community import BatterySpec
+from agents.errors import ConfigError
 from agents.policies.bound import BatteryProgram, Steps, solve_program
 from devices.charger.modes import (
     ChargeMode,
@@ -124,6 +125,18 @@ class Outcome:
         }
 
 
+def check_week(first_day: date, days: int) -> int:
+    """The data slot the run starts at (the day before ``first_day``), or
+    :class:`ConfigError` when the run does not lie inside the year's data."""
+    start = datetime.combine(first_day - timedelta(days=1), datetime.min.time(), tzinfo=ZONE)
+    # the data's axis is fixed UTC+1 from 1 January
+    jan1 = datetime(first_day.year, 1, 1, tzinfo=ZoneInfo("Etc/GMT-1"))
+    first = int((start - jan1).total_seconds() // SLOT_S)
+    if first < 0 or first + (days + 1) * DAY > 365 * DAY:
+        raise ConfigError(f"the week must lie inside {first_day.year} (one day before it too)")
+    return first
+
+
 def load_week(first_day: date, days: int = 7, *, tariff: str = "dynamic") -> WeekData:
     """Real data for ``days`` days from ``first_day`` (2015 or 2018), one day before it too."""
     from agents.data.load import HouseholdLoadSpec, household_load
@@ -132,13 +145,8 @@ def load_week(first_day: date, days: int = 7, *, tariff: str = "dynamic") -> Wee
     from agents.tariffs import tariffs_from_spot
 
     year = first_day.year
-    start = datetime.combine(first_day - timedelta(days=1), datetime.min.time(), tzinfo=ZONE)
-    # the data's axis is fixed UTC+1 from 1 January
-    jan1 = datetime(year, 1, 1, tzinfo=ZoneInfo("Etc/GMT-1"))
-    first = int((start - jan1).total_seconds() // SLOT_S)
+    first = check_week(first_day, days)
     n = (days + 1) * DAY
-    if first < 0 or first + n > 365 * DAY:
-        raise ValueError(f"the week must lie inside {year} (one day before it too)")
     cut = slice(first, first + n)
     load = household_load(HouseholdLoadSpec(4_500.0, seed=7), year)[cut]
     pv = pv_power(PVSystemSpec(8.0), year)[cut]
@@ -151,7 +159,8 @@ def load_week(first_day: date, days: int = 7, *, tariff: str = "dynamic") -> Wee
     elif tariff == "fixed":
         retail, feed_in = np.full(n, 0.32), np.full(n, 0.08)
     else:
-        raise ValueError(f"tariff must be dynamic or fixed, got {tariff!r}")
+        raise ConfigError(f"tariff must be dynamic or fixed, got {tariff!r}")
+    start = datetime.combine(first_day - timedelta(days=1), datetime.min.time(), tzinfo=ZONE)
     return WeekData(start, load, pv, outdoor, retail, feed_in, days)
 
 

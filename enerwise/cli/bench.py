@@ -96,9 +96,18 @@ def week(
     rules against no control and EVCC-style min+PV charging with a self-consumption battery."""
     from datetime import date
 
-    from enerwise.benchmarks.week import run, table
+    from enerwise.benchmarks.week import check_week, run, table
 
-    starts = [date.fromisoformat(d) for d in (first_day or ["2018-01-15", "2018-06-04"])]
+    starts = []
+    for text in first_day or ["2018-01-15", "2018-06-04"]:
+        try:
+            starts.append(date.fromisoformat(text))
+        except ValueError:
+            message = f"{text} is not a date YYYY-MM-DD"
+            raise typer.BadParameter(message, param_hint="--first-day") from None
+
+    for start in starts:
+        check_week(start, days)
     with status(f"bench week: {len(starts)} run(s) of {days} days"):
         figures = [run(d, days=days) for d in starts]
     if json_out:

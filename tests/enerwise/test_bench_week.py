@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from agents.errors import ConfigError
 from enerwise.benchmarks.week import STRATEGIES, load_week, run, table, week_costs
 
 
@@ -34,5 +35,5 @@ def test_a_fixed_tariff_costs_the_imports_less_the_exports() -> None:
 
 
 def test_a_week_outside_the_years_data_is_refused() -> None:
-    with pytest.raises(ValueError, match="inside 2018"):
+    with pytest.raises(ConfigError, match="inside 2018"):
         load_week(date(2018, 12, 28), 7)

@@ -155,6 +155,8 @@ MISTAKES = [
     Mistake("bad value", "grid limits --network nope --slots 1", "unknown network 'nope'"),
     Mistake("bad value", "grid bench --network nope --slots 1", "unknown network 'nope'"),
     Mistake("bad value", "bench tx --count 0", "Invalid value for '--count'"),
+    Mistake("bad value", "bench week --first-day 2018-02-30", "is not a date YYYY-MM-DD"),
+    Mistake("bad value", "bench week --first-day 2018-12-28", "the week must lie inside 2018"),
     Mistake("bad value", "demo --day 13-45", "is not a day as MM-DD"),
     Mistake("bad value", "soak --hours 0", "Invalid value for '--hours'"),
     Mistake("bad value", "soak --pace-seconds 0.1", "Invalid value for '--pace-seconds'"),

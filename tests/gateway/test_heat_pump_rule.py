@@ -8,6 +8,7 @@ from gateway.execution import HouseholdControl
 
 SPREAD_DAY = [0.20] * 30 + [0.30] * 36 + [0.40] * 30  # cheap quarter half the dear one
 FLAT_DAY = [0.30] * 24 + [0.31] * 48 + [0.32] * 24  # 6 % apart: not worth the extra losses
+TWO_CHEAP_HOURS = [0.15] * 8 + [0.40] * 88
 
 
 def _state(price: float, day: list[float], surplus_w: float = 0.0) -> SgReadyState:
@@ -27,3 +28,8 @@ def test_a_day_with_a_real_spread_boosts_cheap_hours_and_locks_dear_ones() -> No
 def test_a_flat_day_leaves_the_heat_pump_normal() -> None:
     assert _state(0.30, FLAT_DAY) == SgReadyState.NORMAL
     assert _state(0.32, FLAT_DAY) == SgReadyState.NORMAL
+
+
+def test_two_cheap_hours_in_a_dear_day_boost_and_the_dear_rest_stays_normal() -> None:
+    assert _state(0.15, TWO_CHEAP_HOURS) == SgReadyState.BOOST
+    assert _state(0.40, TWO_CHEAP_HOURS) == SgReadyState.NORMAL  # most of the day: no lock

@@ -258,4 +258,4 @@ def test_the_dapp_build_is_served_at_the_root(world: dict[str, Any], tmp_path: P
 def test_the_database_was_written_only_by_migrations(world: dict[str, Any]) -> None:
     with world["engine"].connect() as conn:
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert revision == "0002"
+    assert revision == "0003"
