@@ -95,10 +95,14 @@ compile: $(VENV)/.stamp node_modules/.stamp
 demo: setup
 	$(VENV)/bin/enerwise demo
 
+# The three suites run side by side: they share no port (brownie alone uses the fixed 18545;
+# the app suite's nodes and servers take free ports; forge runs in process), no database (the
+# app suite makes a PostgreSQL database of its own per session) and no build folder (the app's
+# build/contracts is made once by setup and only read; brownie writes build/brownie, forge
+# build/forge). Each suite's output is printed whole when it ends (-Otarget); -k lets every
+# suite finish and report even when another fails.
 test: setup
-	$(MAKE) --no-print-directory test-app
-	$(MAKE) --no-print-directory test-contracts
-	$(MAKE) --no-print-directory test-foundry
+	$(MAKE) --no-print-directory -j3 -k -Otarget test-app test-contracts test-foundry
 
 test-app: setup
 	$(VENV)/bin/pytest
