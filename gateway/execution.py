@@ -51,6 +51,12 @@ FOLLOW_EVENTS = frozenset(
 IDLE_KW = 0.05
 #: PV surplus from which the heat pump is asked to boost (W).
 BOOST_SURPLUS_W = 1_500.0
+#: The day's cheapest quarter of prices must lie this far below its dearest quarter for the
+#: heat pump to be boosted or locked on price: a boost heats the house above its set-point and
+#: loses more heat, which only a real spread pays for (``enerwise bench week``: with a dynamic
+#: tariff in summer, boosting on small spreads cost 1.7 EUR a week; with this rule the agent
+#: saved on every one of six weeks of 2018, docs/devices.md).
+PRICE_SPREAD_MIN = 0.10
 KINDS = ("battery", "charger", "heat_pump")
 
 
@@ -193,12 +199,15 @@ class HouseholdControl:
         import_eur_kwh: float, day_prices: list[float], surplus_w: float
     ) -> HeatPumpCommand:
         """Boost on a PV surplus or in the cheapest quarter of the day's prices, lock in the
-        dearest quarter, else normal (the comfort limits still decide)."""
+        dearest quarter, else normal (the comfort limits still decide). Prices count only when
+        the cheapest quarter lies ``PRICE_SPREAD_MIN`` below the dearest."""
         if surplus_w >= BOOST_SURPLUS_W:
             return HeatPumpCommand(SgReadyState.BOOST)
         ordered = sorted(day_prices)
         if len(ordered) >= 4 and ordered[0] < ordered[-1]:
             low, high = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+            if low > (1.0 - PRICE_SPREAD_MIN) * high:
+                return HeatPumpCommand(SgReadyState.NORMAL)
             if import_eur_kwh <= low:
                 return HeatPumpCommand(SgReadyState.BOOST)
             if import_eur_kwh >= high:
