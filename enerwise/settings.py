@@ -25,6 +25,9 @@ class Settings(BaseSettings):
 
     rpc_url: str | None = None
     """JSON-RPC endpoint; unset means the local chain started by ``enerwise chain up``."""
+    ws_url: str | None = None
+    """Websocket endpoint for new-block notifications (``eth_subscribe``); unset: the RPC URL
+    with ``ws(s)://`` (anvil, reth); ``off``: poll only."""
     confirmations: int = 0
     database_url: str | None = None
     redis_url: str | None = None

@@ -17,6 +17,13 @@ On a reorganisation the ingester walks back the stored block hashes to the last 
 the chain, deletes everything derived from later blocks and goes on from there (the handlers
 are idempotent, ApeWorX-style, since a reorg makes them see a log again). When the node or
 the database fails, :meth:`Ingester.run` pauses with exponential backoff and catches up after.
+
+When caught up, :meth:`Ingester.run` waits for the next block: woken by a
+:class:`chain.heads.HeadWatcher` (``eth_subscribe("newHeads")`` over a websocket) the moment
+the node announces one, and in any case after ``poll_interval`` seconds. The notification is
+only a wake-up: every step still starts from the database checkpoint, so a dropped websocket,
+a node without ``eth_subscribe`` or a notification about a block a reorg replaced cost latency
+(back to polling), never an event lost or written twice.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from chain.errors import RangeTooLargeError, RpcError
+from chain.heads import HeadWatcher
 from chain.retry import Backoff
 from chain.rpc import BlockHeader, JsonRpcClient
 from indexer import metrics, store
@@ -56,7 +64,8 @@ class IngestConfig:
 
     Attributes:
         confirmations: blocks to stay behind the head (0 on a local anvil).
-        poll_interval: seconds to wait for new blocks when caught up.
+        poll_interval: seconds to wait for new blocks when caught up (the longest wait when a
+            head subscription wakes the ingester earlier).
         initial_range: blocks asked for in the first ``eth_getLogs``.
         max_range: most blocks in one range.
         target_logs: ranges grow while they bring fewer logs than this, shrink above it.
@@ -96,8 +105,10 @@ class Ingester:
         catalog: EventCatalog | None = None,
         publisher: Publisher | None = None,
         config: IngestConfig | None = None,
+        heads: HeadWatcher | None = None,
     ) -> None:
         self.engine = engine
+        self.heads = heads
         self.rpc = rpc
         self.addresses = dict(addresses)
         self.start_block = start_block
@@ -314,8 +325,26 @@ class Ingester:
         exit_when_idle: bool = False,
         on_step: Callable[[StepResult], None] | None = None,
     ) -> None:
-        """Follow the chain until ``stop`` is set; pauses and retries on outages."""
+        """Follow the chain until ``stop`` is set; pauses and retries on outages.
+
+        With a :attr:`heads` watcher the loop starts it, sleeps until the node announces a
+        block (or ``poll_interval`` passed) and stops it on the way out.
+        """
         stop = stop or threading.Event()
+        if self.heads is not None:
+            self.heads.start()
+        try:
+            self._loop(stop, exit_when_idle, on_step)
+        finally:
+            if self.heads is not None:
+                self.heads.stop()
+
+    def _loop(
+        self,
+        stop: threading.Event,
+        exit_when_idle: bool,
+        on_step: Callable[[StepResult], None] | None,
+    ) -> None:
         failures = 0
         while not stop.is_set():
             try:
@@ -345,7 +374,18 @@ class Ingester:
             if result.idle:
                 if exit_when_idle:
                     return
-                stop.wait(self.config.poll_interval)
+                self._wait_for_block(stop)
+
+    def _wait_for_block(self, stop: threading.Event) -> None:
+        """Caught up: sleep until a head notification, ``poll_interval`` or ``stop``."""
+        if self.heads is None:
+            stop.wait(self.config.poll_interval)
+            return
+        deadline = time.monotonic() + self.config.poll_interval
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.heads.wait(min(remaining, 0.1)):
+                return
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +18,7 @@ from enerwise.cli.options import (
     PasswordEnv,
     PasswordFile,
     RpcUrl,
+    SigningKey,
 )
 from enerwise.cli.output import log_to_stderr, print_json, print_json_line, progress, status
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from agents.rl.setup import Period, SetupConfig
+    from agents.rl.train import TrainResult
     from enerwise.cli.option_models import TrainOptions
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "agents" / "pretrained"
@@ -138,6 +141,11 @@ def train_command(
     )
     with progress(f"training {opts.algo}", opts.steps, "steps") as update:
         result = train(config, lambda done, _total: update(done))
+    _report_trained(result, json_out)
+
+
+def _report_trained(result: TrainResult, json_out: bool) -> None:
+    """Where ``agent train`` saved the model and how long learning and data took."""
     if json_out:
         print_json(
             {
@@ -340,12 +348,7 @@ def eval_command(
     from agents.rl.setup import HELD_OUT, Period, SetupConfig
     from enerwise.cli.option_models import EvalOptions, validated
 
-    for option, given in (("--ppo", ppo), ("--dqn", dqn), ("--imitation", imitation)):
-        missing = [path for path in given or [] if not path.is_file()]
-        if missing:
-            from agents.errors import ConfigError
-
-            raise ConfigError(f"{option}: no model file at {missing[0]}")
+    _check_model_files({"--ppo": ppo, "--dqn": dqn, "--imitation": imitation})
     shipped = default_models()
     opts = validated(
         EvalOptions,
@@ -389,6 +392,16 @@ def eval_command(
     console.print(eval_table(result))
     if "community" in result:
         console.print(json.dumps(result["community"], indent=2))
+
+
+def _check_model_files(given: dict[str, list[Path] | None]) -> None:
+    """Every model file named by an option exists (ConfigError naming the first that does not)."""
+    for option, paths in given.items():
+        missing = [path for path in paths or [] if not path.is_file()]
+        if missing:
+            from agents.errors import ConfigError
+
+            raise ConfigError(f"{option}: no model file at {missing[0]}")
 
 
 def _names(text: str | None, allowed: tuple[str, ...]) -> list[str]:
@@ -542,48 +555,101 @@ def run_command(
     if config is not None:
         _run_gateway(config, cycles, json_out)
         return
-    import math
-
-    from agents.community import BatterySpec
     from agents.errors import ConfigError
-    from agents.live.forecasts import ReplayForecaster
-    from agents.live.policies import load_policy
-    from agents.live.runtime import AgentRuntime
-    from chain.connection import connect, resolve_rpc_url
-    from energychain.delegation import parse_address
-    from energychain.deploy import load_deployment
 
     _check_run_options(forecast, battery_kwh, interval, steps)
     if keystore is None or owner is None:
         raise ConfigError("agent run needs --config household.yaml, or --keystore and --owner")
-    owner_address = parse_address(owner, "owner")
-    keystore_path = _agent_keystore(keystore, keystore_dir)
-    chosen = load_policy(policy)
-    w3 = connect(resolve_rpc_url(rpc_url))
-    record = load_deployment(w3, deployment)
-    contracts = record.contracts(w3)
-    sender = _agent_sender(w3, keystore_path, password_file, password_env)
-    state_path = state or Path(".run/agents") / f"{sender.address}.state.json"
-    with err_console.status("forecasts"):
-        forecaster = ReplayForecaster.build(household, forecast)
-    runtime = AgentRuntime(
-        contracts,
-        sender,
-        owner_address,
-        chosen,
-        state_path,
-        forecaster,
-        battery=BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None,
-        log_path=log or state_path.with_suffix(".jsonl"),
-        clear_slots=clear,
+    key = SigningKey(keystore, keystore_dir, password_file, password_env)
+    link = _AgentLink.connect(owner, key, policy, rpc_url, deployment)
+    runtime = link.runtime(
+        state or Path(".run/agents") / f"{link.sender.address}.state.json",
+        log,
+        household=household,
+        forecast=forecast,
+        battery_kwh=battery_kwh,
+        clear=clear,
         late_seconds=late_seconds,
-        plan_lead_seconds=max(60, math.ceil(2 * interval)),
-        book_from_block=record.block_number,
+        interval=interval,
     )
-    err_console.print(
-        f"agent {sender.address} trading for {owner_address} with {chosen.name}; state {state_path}"
-    )
-    _trade(runtime, w3, steps, interval, json_out)
+    _trade(runtime, link.w3, steps, interval, json_out)
+
+
+@dataclass(frozen=True)
+class _AgentLink:
+    """Who trades for whom, where: the agent key's sender, the owner, the policy, the chain."""
+
+    w3: Any
+    record: Any
+    sender: Any
+    owner: str
+    policy: Any
+
+    @classmethod
+    def connect(
+        cls,
+        owner: str,
+        key: SigningKey,
+        policy: str,
+        rpc_url: str | None,
+        deployment: Path | None,
+    ) -> _AgentLink:
+        """Checked in this order: the owner's address, the key's file, the policy, the chain,
+        the key's password."""
+        from agents.live.policies import load_policy
+        from chain.connection import connect, resolve_rpc_url
+        from energychain.delegation import parse_address
+        from energychain.deploy import load_deployment
+
+        owner_address = parse_address(owner, "owner")
+        keystore_path = _agent_keystore(key.keystore, key.keystore_dir)
+        chosen = load_policy(policy)
+        w3 = connect(resolve_rpc_url(rpc_url))
+        record = load_deployment(w3, deployment)
+        sender = _agent_sender(w3, keystore_path, key.password_file, key.password_env)
+        return cls(w3, record, sender, owner_address, chosen)
+
+    def runtime(
+        self,
+        state_path: Path,
+        log: Path | None,
+        *,
+        household: int,
+        forecast: str,
+        battery_kwh: float,
+        clear: bool,
+        late_seconds: int | None,
+        interval: float,
+    ) -> Any:
+        """The agent's runtime: forecasts replayed from ``household``, the owner's battery
+        (power 0.5 C), book policies planning a slot ``max(60, 2 x interval)`` s ahead."""
+        import math
+
+        from agents.community import BatterySpec
+        from agents.live.forecasts import ReplayForecaster
+        from agents.live.runtime import AgentRuntime
+
+        with err_console.status("forecasts"):
+            forecaster = ReplayForecaster.build(household, forecast)
+        runtime = AgentRuntime(
+            self.record.contracts(self.w3),
+            self.sender,
+            self.owner,
+            self.policy,
+            state_path,
+            forecaster,
+            battery=BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None,
+            log_path=log or state_path.with_suffix(".jsonl"),
+            clear_slots=clear,
+            late_seconds=late_seconds,
+            plan_lead_seconds=max(60, math.ceil(2 * interval)),
+            book_from_block=self.record.block_number,
+        )
+        err_console.print(
+            f"agent {self.sender.address} trading for {self.owner} with {self.policy.name}; "
+            f"state {state_path}"
+        )
+        return runtime
 
 
 def _agent_keystore(keystore: str, keystore_dir: Path | None) -> Path:
@@ -663,11 +729,28 @@ def _trade(runtime: Any, w3: Any, steps: int, interval: float, json_out: bool = 
     line per step on stdout (a JSON object with --json)."""
     import time
 
+    from agents.errors import NodeUnreachableError
+    from agents.live.link import RPC_ERRORS
+
+    waits: tuple[type[BaseException], ...] = (NodeUnreachableError, *RPC_ERRORS)
     done = 0
+    away = False
     try:
         while steps == 0 or done < steps:
-            now = int(w3.eth.get_block("latest")["timestamp"])
-            report = runtime.step(now)
+            try:
+                now = int(w3.eth.get_block("latest")["timestamp"])
+                report = runtime.step(now)
+            except waits as exc:
+                # a node outage (restart, network): the state file keeps every intent, so
+                # the agent waits for the node and reconciles when it is back
+                if not away:
+                    err_console.print(f"[yellow]node unreachable, waiting: {exc}", highlight=False)
+                away = True
+                time.sleep(interval)
+                continue
+            if away:
+                err_console.print("node back: trading again")
+                away = False
             if json_out:
                 print_json_line(
                     {

@@ -28,8 +28,8 @@ class ApiConfig:
             (None: ``rpc_url``).
         public_api_base: the API's base URL as the dApp sees it ("": the dApp's own origin).
         redis_url: Redis for the live feed across processes (None: in-process only).
-        response_cache_seconds: how long public GET responses may be served from memory
-            (0 disables; the index changes at most once per ingester poll anyway).
+        response_cache_seconds: how long public GET responses are served from memory before
+            they are revalidated against the index's checkpoint (0 disables the cache).
         explorer_url: a block explorer's base URL for the chain (``<url>/tx/<hash>``), announced
             by ``/v1/config`` (None: the dApp shows no links).
         time_zone: the community's IANA time zone: billing months and days run in it.

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -36,10 +36,12 @@ from indexer.api.routes import (
     operator,
     prices,
     slots,
+    standing_orders,
     stream,
 )
 from indexer.api.sessions import RoleResolver
 from indexer.live import LocalHub, RedisRelay
+from indexer.store import STATE_ID
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,17 @@ class DappFiles(StaticFiles):
         if path.replace("\\", "/").split("/", 1)[0] in API_PREFIXES:
             raise StarletteHTTPException(404)
         return path
+
+
+def index_version(engine: Engine) -> Hashable:
+    """What changes whenever the ingester writes: its checkpoint row (every range, rollback and
+    head note rewrites ``updated_at``); the API's cache revalidates its entries against it."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT block_number, block_hash, updated_at FROM indexer_state WHERE id = :id"),
+            {"id": STATE_ID},
+        ).first()
+    return None if row is None else tuple(row)
 
 
 def create_app(
@@ -101,7 +114,8 @@ def create_app(
     app.state.indexer = state
     install_error_handlers(app)
     for module in (
-        health, slots, accounts, household_bill, prices, meters, kpi, auth, operator, stream
+        health, slots, accounts, household_bill, standing_orders, prices, meters, kpi, auth,
+        operator, stream,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(dapp_config.router)
@@ -113,7 +127,9 @@ def create_app(
         def root() -> dict[str, Any]:
             return {"name": "EnergyChain market API", "docs": "/docs", "openapi": "/openapi.json"}
 
-    app.add_middleware(ResponseCache, ttl=config.response_cache_seconds)
+    app.add_middleware(
+        ResponseCache, ttl=config.response_cache_seconds, version=lambda: index_version(engine)
+    )
     app.add_middleware(
         RateLimitMiddleware, per_minute=config.rate_limit_per_minute, burst=config.rate_limit_burst
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -140,3 +141,79 @@ def test_sign_in_operator_and_authorised_requests_bypass_the_cache() -> None:
         assert app.calls == 4
 
     asyncio.run(scenario())
+
+
+class IndexVersion:
+    """The index's version as the cache sees it: counts the questions, can fail."""
+
+    def __init__(self) -> None:
+        self.value = 1
+        self.asked = 0
+        self.fail = False
+
+    def __call__(self) -> int:
+        self.asked += 1
+        if self.fail:
+            raise RuntimeError("database went away")
+        return self.value
+
+
+def test_an_old_entry_of_an_unchanged_index_is_served_without_recomputing() -> None:
+    async def scenario() -> None:
+        app, version = CountingApp(), IndexVersion()
+        cache = ResponseCache(app, ttl=0.02, version=version)
+        await get(cache)
+        await asyncio.sleep(0.03)
+        assert await get(cache) == (200, "version 1")  # still what the index holds
+        assert app.calls == 1 and version.asked == 2
+        assert await get(cache) == (200, "version 1")  # revalidated: fresh for ttl again
+        assert version.asked == 2
+
+    asyncio.run(scenario())
+
+
+def test_an_old_entry_is_recomputed_once_the_index_changed() -> None:
+    async def scenario() -> None:
+        app, version = CountingApp(), IndexVersion()
+        cache = ResponseCache(app, ttl=0.02, version=version)
+        await get(cache)
+        version.value = 2  # the ingester committed a range
+        assert await get(cache) == (200, "version 1")  # within ttl
+        await asyncio.sleep(0.03)
+        assert await get(cache) == (200, "version 2")
+        assert app.calls == 2
+
+    asyncio.run(scenario())
+
+
+def test_an_unknown_index_version_recomputes_every_old_entry() -> None:
+    async def scenario() -> None:
+        app, version = CountingApp(), IndexVersion()
+        cache = ResponseCache(app, ttl=0.02, version=version)
+        await get(cache)
+        version.fail = True
+        await asyncio.sleep(0.03)
+        assert await get(cache) == (200, "version 2")
+
+    asyncio.run(scenario())
+
+
+def test_the_api_serves_a_committed_range_once_its_entries_are_older_than_ttl(
+    played: Any, engine: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from indexer.api import ApiConfig, create_app
+
+    c = played.community
+    ingester = played.ingester(engine)
+    ingester.sync()
+    app = create_app(engine, ApiConfig(rate_limit_per_minute=0, response_cache_seconds=0.01))
+    with TestClient(app) as client:
+        before = client.get("/v1/status").json()["checkpoint_block"]
+        c.dev.mine()
+        time.sleep(0.02)
+        assert client.get("/v1/status").json()["checkpoint_block"] == before  # index unchanged
+        ingester.sync()
+        time.sleep(0.02)
+        assert client.get("/v1/status").json()["checkpoint_block"] != before
