@@ -99,10 +99,14 @@ demo: setup
 soak: setup  ## chaos soak: a day with >= 50 faults of every kind, then proof nothing was lost
 	$(VENV)/bin/enerwise soak --hours 24 --seed 1 --faults-per-kind 50 --pace-seconds 2
 
+# The three suites run side by side: they share no port (brownie alone uses the fixed 18545;
+# the app suite's nodes and servers take free ports; forge runs in process), no database (the
+# app suite makes a PostgreSQL database of its own per session) and no build folder (the app's
+# build/contracts is made once by setup and only read; brownie writes build/brownie, forge
+# build/forge). Each suite's output is printed whole when it ends (-Otarget); -k lets every
+# suite finish and report even when another fails.
 test: setup
-	$(MAKE) --no-print-directory test-app
-	$(MAKE) --no-print-directory test-contracts
-	$(MAKE) --no-print-directory test-foundry
+	$(MAKE) --no-print-directory -j3 -k -Otarget test-app test-contracts test-foundry
 
 test-app: setup
 	$(VENV)/bin/pytest

@@ -5,7 +5,10 @@ Each step is one slot. Every agent (a household with a battery) sends the same a
 all orders of the slot clear together with :func:`market.clearing.settle`. Each agent's reward
 is its money saved in the slot against grid-only, times ``reward_scale``. Episodes last
 ``episode_days`` days from a random day of ``[start, end)``; all agents truncate together.
-The other members are ZIP traders (``others="zip"``) or bid truthfully (``others="truthful"``);
+With ``reward="community"`` every agent is rewarded instead with the whole community's savings
+in the slot (all members, divided by the number of agents): a cooperative reward whose sum over
+agents is the community's welfare. The other members are ZIP traders (``others="zip"``) or bid
+truthfully (``others="truthful"``);
 ``battery_reach`` scales the battery action as in :func:`agents.actions.action_to_decision`.
 :class:`agents.rl.multi.SharedVecEnv` turns it into a vector environment for one policy that
 every agent shares (``enerwise agent train --algo shared``).
@@ -44,6 +47,9 @@ ObsArray = np.ndarray[Any, np.dtype[np.float32]]
 OTHERS = ("zip", "truthful")
 """How the members without a battery trade in :class:`CommunityParallelEnv`."""
 
+REWARDS = ("own", "community")
+"""What :class:`CommunityParallelEnv` rewards each agent with."""
+
 
 class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignore[misc]
     """All battery households of ``community`` as learning agents.
@@ -58,6 +64,7 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
         seed: seed of the ZIP traders and of the episodes' start days.
         others: ``zip`` or ``truthful``: how the members without a battery trade.
         battery_reach: scale of the battery action (0: self-consumption only).
+        reward: ``own`` (each agent's money) or ``community`` (module docstring).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"name": "enerwise_community_v0", "render_modes": []}
@@ -73,7 +80,11 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
         seed: int = 0,
         others: str = "zip",
         battery_reach: float = 1.0,
+        reward: str = "own",
     ) -> None:
+        if reward not in REWARDS:
+            raise ConfigError(f"reward must be one of {', '.join(REWARDS)}, got {reward!r}")
+        self.reward = reward
         if others not in OTHERS:
             raise ConfigError(f"others must be one of {', '.join(OTHERS)}, got {others!r}")
         if not 0.0 <= battery_reach <= 1.0:
@@ -187,6 +198,9 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
                 hid = c.households[i].id
                 other.observe(views[i], Fill(nets[hid], results[hid][0], results[hid][1], frac))
         rewards = {a: float((base[a] - results[a][1]) * self.reward_scale) for a in self.agents}
+        if self.reward == "community":
+            shared = sum(base[h] - results[h][1] for h in base) * self.reward_scale / len(rewards)
+            rewards = {a: float(shared) for a in rewards}
         infos = {a: {"cost_eur": results[a][1], "grid_only_eur": base[a]} for a in self.agents}
         self._slot += 1
         done = self._slot >= self._stop

@@ -186,6 +186,8 @@ class SharedConfig:
         others: how the members without a battery trade while the agents learn.
         battery_reach: scale of the battery action.
         episode_days: days per episode.
+        reward: ``own`` money or the ``community``'s savings per agent
+            (:class:`~agents.envs.community_env.CommunityParallelEnv`).
         overrides: PPO keyword arguments replacing :data:`SHARED_PPO` entries.
         cache_dir: forecast cache.
     """
@@ -199,6 +201,7 @@ class SharedConfig:
     others: str = "truthful"
     battery_reach: float = SHARED_REACH
     episode_days: int = 2
+    reward: str = "own"
     overrides: dict[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = DEFAULT_CACHE
 
@@ -273,6 +276,7 @@ def train_shared(config: SharedConfig, progress: Progress | None = None) -> dict
             seed=seed,
             others=config.others,
             battery_reach=config.battery_reach,
+            reward=config.reward,
         )
         vec = VecNormalize(
             SharedVecEnv(env), norm_obs=False, norm_reward=True, gamma=float(kwargs["gamma"])
@@ -290,6 +294,7 @@ def train_shared(config: SharedConfig, progress: Progress | None = None) -> dict
                 "enerwise.market": MARKET_OPEN,
                 "enerwise.obs_width": str(OBS_DIM),
                 "enerwise.battery_reach": str(config.battery_reach),
+                "enerwise.reward": config.reward,
                 "enerwise.seed": str(seed),
             },
         )
@@ -302,6 +307,7 @@ def train_shared(config: SharedConfig, progress: Progress | None = None) -> dict
         "agents": [community.households[h].id for h in community.battery_households()],
         "others": config.others,
         "battery_reach": config.battery_reach,
+        "reward": config.reward,
         "year": config.community.year,
         "months": [config.period.first, config.period.last],
         "runs": runs,

@@ -80,6 +80,10 @@ def train_command(
     others: Annotated[
         str, typer.Option(help="shared: how members without a battery trade: truthful or zip.")
     ] = "truthful",
+    reward: Annotated[
+        str,
+        typer.Option(help="shared: each agent's own money (own) or the community's (community)."),
+    ] = "own",
     json_out: JsonFlag = False,
 ) -> None:
     """Train an agent on months before October (progress on stderr: a bar on a terminal, a
@@ -104,6 +108,7 @@ def train_command(
         gain=gain,
         reach=reach,
         others=others,
+        reward=reward,
     )
     from agents.community import CommunityConfig
     from agents.forecasting.provider import ForecastMethod
@@ -196,6 +201,7 @@ def _train_shared(opts: TrainOptions, setup: SetupConfig, period: Period, json_o
         period=period,
         others=opts.others,
         battery_reach=opts.reach,
+        reward=opts.reward,
     )
     with status("shared policy") as update:
         meta = train_shared(config, update)

@@ -36,6 +36,7 @@ class TrainOptions(BaseModel):
     gain: float = Field(ge=0.0, le=4.0)
     reach: float = Field(ge=0.0, le=1.0)
     others: str = Field(pattern="^(zip|truthful)$")
+    reward: str = Field(pattern="^(own|community)$")
 
 
 class CommunityEvalOptions(BaseModel):

@@ -67,9 +67,18 @@ class Block(Base):
 
 
 class _FromLog:
-    """Columns of a row derived from one log."""
+    """Columns of a row derived from one log.
 
-    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    A table's log key is ``(block_number, log_index[, entry])``: unique on the canonical chain
+    (a reorganisation deletes every row above the last good block before anything is written
+    again), and growing with the chain, so a backfill appends to the end of its index instead
+    of inserting at random places as a transaction-hash key did; it also serves
+    ``block_number`` range deletes and queries, which needed an index of their own before
+    (0004 in the migrations). ``readings`` keeps ``(reading_time, tx_hash, log_index)``, its
+    TimescaleDB partition column first, and its own ``block_number`` index.
+    """
+
+    block_number: Mapped[int] = mapped_column(BigInteger)
     block_time: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(HASH))
     log_index: Mapped[int] = mapped_column(Integer)
@@ -79,7 +88,7 @@ class Event(_FromLog, Base):
     """Every decoded EnergyChain log, with its arguments (the audit trail and the live feed)."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_events_log"),)
+    __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_events_log"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     contract: Mapped[str] = mapped_column(String(16))
@@ -92,7 +101,7 @@ class Order(_FromLog, Base):
 
     __tablename__ = "orders"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", name="uq_orders_log"),
+        UniqueConstraint("block_number", "log_index", name="uq_orders_log"),
         UniqueConstraint("order_id", name="uq_orders_order_id"),
         Index("ix_orders_depth", "slot", "tick", "is_buy", "qty_wh", "order_id"),
         Index("ix_orders_owner_nonce", "owner", "nonce"),
@@ -116,7 +125,7 @@ class OrderCancellation(_FromLog, Base):
 
     __tablename__ = "order_cancellations"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", name="uq_order_cancellations_log"),
+        UniqueConstraint("block_number", "log_index", name="uq_order_cancellations_log"),
         UniqueConstraint("order_id", name="uq_order_cancellations_order_id"),
     )
 
@@ -130,7 +139,7 @@ class OrderClaim(_FromLog, Base):
 
     __tablename__ = "order_claims"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", name="uq_order_claims_log"),
+        UniqueConstraint("block_number", "log_index", name="uq_order_claims_log"),
         UniqueConstraint("order_id", name="uq_order_claims_order_id"),
         Index("ix_order_claims_owner", "owner"),
     )
@@ -150,7 +159,7 @@ class Clearing(_FromLog, Base):
 
     __tablename__ = "clearings"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", name="uq_clearings_log"),
+        UniqueConstraint("block_number", "log_index", name="uq_clearings_log"),
         UniqueConstraint("slot", name="uq_clearings_slot"),
     )
 
@@ -173,7 +182,7 @@ class VaultEntry(_FromLog, Base):
 
     __tablename__ = "vault_ledger"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", "entry", name="uq_vault_ledger_log"),
+        UniqueConstraint("block_number", "log_index", "entry", name="uq_vault_ledger_log"),
         Index("ix_vault_ledger_account", "account", "asset", "slot"),
     )
 
@@ -193,7 +202,7 @@ class TokenTransfer(_FromLog, Base):
 
     __tablename__ = "token_transfers"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", "entry", name="uq_token_transfers_log"),
+        UniqueConstraint("block_number", "log_index", "entry", name="uq_token_transfers_log"),
         Index("ix_token_transfers_to", "to_address", "slot"),
         Index("ix_token_transfers_from", "from_address", "slot"),
         Index("ix_token_transfers_slot", "slot"),
@@ -213,7 +222,7 @@ class Meter(_FromLog, Base):
 
     __tablename__ = "meters"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", name="uq_meters_log"),
+        UniqueConstraint("block_number", "log_index", name="uq_meters_log"),
         UniqueConstraint("meter_id", name="uq_meters_meter_id"),
         Index("ix_meters_owner", "owner"),
     )
@@ -231,7 +240,7 @@ class MeterUpdate(_FromLog, Base):
 
     __tablename__ = "meter_updates"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index", name="uq_meter_updates_log"),
+        UniqueConstraint("block_number", "log_index", name="uq_meter_updates_log"),
         Index("ix_meter_updates_meter", "meter_id", "block_number"),
     )
 
@@ -249,6 +258,7 @@ class Reading(_FromLog, Base):
     __tablename__ = "readings"
     __table_args__ = (
         UniqueConstraint("reading_time", "tx_hash", "log_index", name="uq_readings_log"),
+        Index("ix_readings_block_number", "block_number"),
         Index("ix_readings_meter_seq", "meter_id", "seq"),
         Index("ix_readings_slot", "slot"),
         Index("ix_readings_time", "reading_time"),
@@ -268,7 +278,7 @@ class FeeChange(_FromLog, Base):
     """A ``FeeChanged``: the fee for new orders and the treasury credited with fees from then on."""
 
     __tablename__ = "fee_changes"
-    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_fee_changes_log"),)
+    __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_fee_changes_log"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     fee_bps: Mapped[int] = mapped_column(Integer)

@@ -99,6 +99,24 @@ def test_the_vector_env_restarts_every_agent_together_after_an_episode(
     assert all(info["terminal_observation"].shape == (OBS_DIM,) for info in infos)
 
 
+def test_a_community_reward_gives_every_agent_an_equal_share_of_the_community_savings(
+    community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
+) -> None:
+    start, _ = june_week
+    env = CommunityParallelEnv(
+        community, forecasts, start, start + 96, others="truthful", reward="community"
+    )
+    env.reset(seed=3)
+    slot = env._slot
+    _, rewards, _, _, _ = env.step({a: np.zeros(3, dtype=np.float32) for a in env.agents})
+    n = len(community.households)
+    truthful = simulate(community, [Truthful() for _ in range(n)], slot, slot + 1)
+    assert len(set(rewards.values())) == 1
+    assert sum(rewards.values()) == pytest.approx(
+        welfare_eur(truthful) * env.reward_scale, abs=1e-3
+    )
+
+
 def test_the_community_env_refuses_unknown_other_members(
     community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
 ) -> None:

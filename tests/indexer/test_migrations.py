@@ -66,3 +66,33 @@ def test_database_urls_are_routed_to_psycopg_3(url: str, expected: str) -> None:
 def test_other_databases_are_refused() -> None:
     with pytest.raises(IndexerConfigError):
         normalize_url("mysql://u@h/db")
+
+
+def _uniques(engine: Engine, table: str) -> set[tuple[str, ...]]:
+    return {tuple(u["column_names"]) for u in inspect(engine).get_unique_constraints(table)}
+
+
+def test_the_migrated_unique_keys_and_indexes_are_the_models(engine: Engine) -> None:
+    from sqlalchemy import UniqueConstraint
+
+    for name, table in Base.metadata.tables.items():
+        declared = {
+            tuple(c.name for c in constraint.columns)
+            for constraint in table.constraints
+            if isinstance(constraint, UniqueConstraint)
+        }
+        assert _uniques(engine, name) == declared, name
+        indexes = {
+            i["name"]
+            for i in inspect(engine).get_indexes(name)
+            if not i.get("duplicates_constraint")  # PostgreSQL lists a unique key's index too
+        }
+        assert indexes == {i.name for i in table.indexes}, name
+
+
+def test_log_keys_go_back_to_transaction_hashes_on_downgrade(engine: Engine) -> None:
+    downgrade(engine, "0003")
+    assert ("tx_hash", "log_index") in _uniques(engine, "events")
+    assert "ix_events_block_number" in {i["name"] for i in inspect(engine).get_indexes("events")}
+    upgrade(engine)
+    assert ("block_number", "log_index") in _uniques(engine, "events")
