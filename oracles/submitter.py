@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 #: A landed batch is re-checked until its block has this many blocks on top (itself included).
 CONFIRMATIONS = 12
 
+#: Refusals that are about the chain's clock, not the reading: a node whose head went back (a
+#: reorganisation, a restart from an older state) stamps blocks before the reading's time. The
+#: batch stays open and is sent again after a backoff, newer readings behind it.
+RETRY_LATER = frozenset({"ReadingInFuture"})
+
 #: Waits after failed submissions: 0.5 s doubling up to 30 s, the last 20 % random.
 SUBMIT_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
 
@@ -125,28 +130,21 @@ class Submitter:
                     [q.signed for q in batch.readings], cid_to_bytes(batch.cid)
                 )
             except SubmissionError as exc:
-                delay = self.backoff.delay(self._failures)
-                self._failures += 1
-                self._not_before = time.monotonic() + delay
-                self.last_error = str(exc)
-                self.outbox.batch_failed(batch.id, str(exc))
-                self.outbox.record_error("submit_failed", "", f"batch {batch.id}: {exc}")
-                logger.warning(
-                    "batch %d (%d readings) not submitted, retry in %.1f s: %s",
-                    batch.id,
-                    len(batch.readings),
-                    delay,
-                    exc,
-                )
-                result.error, result.retry_in = str(exc), delay
-                return result
-            self._failures = 0
-            self.last_error = None
-            self.last_tx = outcome.tx_hash
+                return self._failed(batch, result, str(exc))
             outcomes: dict[tuple[bytes, int], str | None] = {}
             for q in batch.readings:
                 key = (q.signed.reading.meter_id, q.signed.reading.seq)
                 outcomes[key] = outcome.results.get(key, "NoEventForReading")
+            early = sorted({r for r in outcomes.values() if r in RETRY_LATER})
+            if early:
+                return self._failed(
+                    batch,
+                    result,
+                    f"refused for now by the registry ({', '.join(early)}) in {outcome.tx_hash}",
+                )
+            self._failures = 0
+            self.last_error = None
+            self.last_tx = outcome.tx_hash
             accepted, rejected = self.outbox.complete_batch(
                 batch.id,
                 tx_hash=outcome.tx_hash,
@@ -171,6 +169,24 @@ class Submitter:
             result.batches += 1
             result.accepted += accepted
             result.rejected += rejected
+        return result
+
+    def _failed(self, batch: OpenBatch, result: DrainResult, error: str) -> DrainResult:
+        """The batch stays open: back off, then send it again as it was."""
+        delay = self.backoff.delay(self._failures)
+        self._failures += 1
+        self._not_before = time.monotonic() + delay
+        self.last_error = error
+        self.outbox.batch_failed(batch.id, error)
+        self.outbox.record_error("submit_failed", "", f"batch {batch.id}: {error}")
+        logger.warning(
+            "batch %d (%d readings) not submitted, retry in %.1f s: %s",
+            batch.id,
+            len(batch.readings),
+            delay,
+            error,
+        )
+        result.error, result.retry_in = error, delay
         return result
 
     def _recheck(self) -> int:

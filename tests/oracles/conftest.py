@@ -206,6 +206,7 @@ class MemoryRegistry:
         self.submissions = 0
         self.now = schedule.epoch
         self.blocks = 0
+        self.max_skew: int | None = None  # set: refuse readings after now + max_skew
         self.txs: dict[str, int] = {}
         self._history: list[tuple[dict[bytes, LastReading], list[tuple[bytes, int]]]] = []
 
@@ -238,6 +239,8 @@ class MemoryRegistry:
             key = (r.meter_id, r.seq)
             if last is not None and r.seq <= last.seq:
                 results[key] = None if key in self.accepted else "ReadingSeqNotIncreasing"
+            elif self.max_skew is not None and r.timestamp > self.now + self.max_skew:
+                results[key] = "ReadingInFuture"
             elif recover_reading_signer(signed, self._domain) != self.signers.get(r.meter_id):
                 results[key] = "ReadingSignatureInvalid"
             else:

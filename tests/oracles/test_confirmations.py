@@ -4,6 +4,7 @@ again, so no signed reading is lost."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,27 @@ def test_a_node_that_does_not_answer_leaves_landed_batches_as_they_are(
     assert result.reopened == 0
     assert submitter.outbox.unconfirmed() == 2
     assert submitter.outbox.depth() == 0
+
+
+def test_a_reading_ahead_of_the_chains_clock_waits_in_the_outbox_and_lands_later(
+    tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
+) -> None:
+    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
+    epoch = memory_registry.schedule().epoch
+    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 3))
+    memory_registry.max_skew = 0
+    memory_registry.now = epoch + 60  # the head went back: seq 2 (epoch + 120) is ahead of it
+
+    refused = submitter.drain()
+    assert refused.error is not None and "ReadingInFuture" in refused.error
+    assert submitter.outbox.depth() == 2  # the whole batch stays open, nothing rejected
+
+    memory_registry.now = epoch + 900
+    time.sleep(refused.retry_in)
+    landed = submitter.drain()
+
+    assert landed.accepted == 2 and landed.rejected == 0
+    assert memory_registry.accepted == [(meter_id_from_name("a"), 1), (meter_id_from_name("a"), 2)]
 
 
 def test_an_outbox_from_before_confirmations_opens_with_its_batches_unconfirmed(
