@@ -11,6 +11,8 @@ ones with a natural builtin kind inherit it too. A node that fails raises the ch
     │                                            down, wrong credentials, no such file)
     ├── ChainMismatchError                       the database indexes another chain/deployment
     ├── ReorgTooDeepError                        no stored block is on the canonical chain
+    ├── ChainInconsistentError                   the node's blocks do not link up (a reorg
+    │                                            that undoing cannot resolve)
     ├── ValueOutOfRangeError(..., OverflowError) an amount the database type cannot hold
     └── SiweError(..., ValueError)               a Sign-In with Ethereum message is refused
         ├── SiweFormatError                      not an EIP-4361 message
@@ -43,6 +45,12 @@ class ChainMismatchError(IndexerError):
 
 class ReorgTooDeepError(IndexerError):
     """A reorganisation reaches below every block the indexer stored."""
+
+
+class ChainInconsistentError(IndexerError):
+    """The checkpoint block is on the node's chain, yet the next block does not build on it
+    (for example anvil re-hashes block 0 when it reloads a state file): undoing blocks cannot
+    resolve that, so the ingester stops instead of undoing the same reorganisation forever."""
 
 
 class ValueOutOfRangeError(IndexerError, OverflowError):

@@ -47,7 +47,12 @@ from chain.retry import Backoff
 from chain.rpc import BlockHeader, JsonRpcClient
 from indexer import metrics, store
 from indexer.db.migrate import check_schema
-from indexer.errors import IndexerConfigError, ReorgTooDeepError, ValueOutOfRangeError
+from indexer.errors import (
+    ChainInconsistentError,
+    IndexerConfigError,
+    ReorgTooDeepError,
+    ValueOutOfRangeError,
+)
 from indexer.events import ChainEvent, EventCatalog
 from indexer.handlers import RangeApplier, jsonable_args
 from indexer.live import TOPIC_OF, LiveEvent, NullPublisher, Publisher
@@ -92,6 +97,11 @@ class StepResult:
     retry: bool = False
 
 
+#: Reorganisations in a row that find the checkpoint itself still on chain (nothing to undo)
+#: before the ingester stops with :class:`ChainInconsistentError`.
+MAX_REORGS_IN_PLACE = 3
+
+
 class Ingester:
     """Follows one EnergyChain deployment into one database."""
 
@@ -119,6 +129,7 @@ class Ingester:
         self._ceiling = self.config.max_range  # lowered to below a range the node refused
         self.info: MarketInfo | None = None
         self._log_addresses = self.catalog.log_addresses
+        self._reorgs_in_place = 0  # reorganisations in a row that undid nothing
 
     # ------------------------------------------------------------------ setup
     def prepare(self) -> store.Checkpoint:
@@ -133,6 +144,14 @@ class Ingester:
         header = self.rpc.header(before_start)
         if header is None:
             raise IndexerConfigError(f"block {before_start} does not exist on the node")
+        first = self.rpc.header(self.start_block) if self.start_block > 0 else None
+        if first is not None and first.parent_hash != header.hash:
+            # The start block is what the index builds on: anchor at the parent it names
+            # (anvil re-hashes block 0 when it reloads a state file; the blocks after it keep
+            # the old genesis hash as their parent).
+            header = BlockHeader(
+                before_start, first.parent_hash, header.parent_hash, header.timestamp
+            )
         checkpoint = store.bind_deployment(self.engine, info, self.start_block, header)
         self.info = info
         metrics.CHECKPOINT_BLOCK.set(checkpoint.block_number)
@@ -182,6 +201,7 @@ class Ingester:
                 return StepResult(from_block=start, to_block=end, retry=True)
         events = self._decode(logs, headers)
         self._commit(events, headers, headers[end], head)
+        self._reorgs_in_place = 0
         self._adapt(len(logs))
         metrics.EVENTS_INGESTED.inc(len(events))
         metrics.RANGES_INGESTED.inc()
@@ -249,6 +269,20 @@ class Ingester:
 
     def _reorg(self, cp: store.Checkpoint) -> StepResult:
         good = self.find_last_good(cp)
+        if good.number >= cp.block_number:
+            # The checkpoint is still on chain, yet the next block does not build on it: a
+            # fork switching under us resolves at the next look; a chain that does not link
+            # up never does, and undoing nothing again and again would hide it.
+            self._reorgs_in_place += 1
+            if self._reorgs_in_place >= MAX_REORGS_IN_PLACE:
+                raise ChainInconsistentError(
+                    f"block {cp.block_number + 1} on the node does not build on block "
+                    f"{cp.block_number} ({cp.block_hash}), which is on the node's chain too: "
+                    "the node's chain is inconsistent (a node restarted from a state file "
+                    "re-hashes its genesis); start the index at the deployment block or "
+                    "re-index from a consistent node"
+                )
+            return StepResult(from_block=cp.block_number + 1, to_block=cp.block_number, retry=True)
         with self.engine.begin() as conn:
             deleted = store.rollback_to(conn, good)
         metrics.REORGS.inc()

@@ -137,6 +137,9 @@ class ChainConfig(_Model):
     relayer: KeyConfig | None = None
     from_block: int = Field(default=0, ge=0)
     batch_size: int = Field(default=200, gt=0, le=2_000)
+    confirmations: int = Field(default=12, ge=1, le=1_000)
+    """A landed batch is re-checked (and sent again if its transaction left the chain) until
+    its block has this many blocks on top, itself included."""
 
     @model_validator(mode="after")
     def _registry(self) -> ChainConfig:

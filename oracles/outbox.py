@@ -8,7 +8,10 @@ Readings leave the outbox in insertion order, in batches. A batch gets its archi
 recorded *before* its transaction is sent; after a crash the open batch is sent again, as it
 was (same readings, same CID): the registry skips readings whose ``seq`` it has already seen,
 so a resend does no harm. Each batch ends with every reading marked ``accepted`` or
-``rejected`` (with the registry's reason).
+``rejected`` (with the registry's reason), and stays *unconfirmed* until its block is deep
+enough: while it is not, the submitter looks for its transaction on the current chain after
+every change, and a batch whose transaction is gone (a reorganisation, a node restarted from an
+older state, a dropped transaction) is reopened, its readings pending again, and sent again.
 
 Errors of the oracle (bad samples, broker down, ...) are counted per meter and kept (the last
 1,000) for ``enerwise oracle status``, which reads this file from another process.
@@ -55,6 +58,7 @@ CREATE TABLE IF NOT EXISTS batches (
     accepted INTEGER,
     rejected INTEGER,
     pinned INTEGER NOT NULL DEFAULT 0,
+    confirmed INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     done_at REAL
 );
@@ -132,6 +136,11 @@ class Outbox:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}
+            if "confirmed" not in columns:  # an outbox written before confirmations existed
+                self._db.execute(
+                    "ALTER TABLE batches ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0"
+                )
         except (OSError, sqlite3.Error) as exc:
             raise OutboxError(f"outbox {self.path} cannot be opened: {exc}") from None
         self._lock = threading.RLock()
@@ -377,6 +386,40 @@ class Outbox:
             )
         return accepted, rejected
 
+    def unconfirmed_batches(self) -> list[tuple[int, str, int]]:
+        """``(id, tx_hash, block)`` of the landed batches not deep enough yet, oldest first."""
+        rows = self._query(
+            "SELECT id, tx_hash, block_number FROM batches "
+            "WHERE status = 'done' AND confirmed = 0 ORDER BY id"
+        )
+        return [(int(i), str(tx), int(block)) for i, tx, block in rows]
+
+    def confirm_batch(self, batch_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE batches SET confirmed = 1 WHERE id = ?", (batch_id,))
+
+    def moved_batch(self, batch_id: int, block_number: int) -> None:
+        """The batch's transaction is now in another block (re-mined by a reorganisation)."""
+        with self._tx() as db:
+            db.execute("UPDATE batches SET block_number = ? WHERE id = ?", (block_number, batch_id))
+
+    def reopen_batch(self, batch_id: int, why: str) -> int:
+        """The batch's transaction is not on the chain any more: send the batch again.
+
+        Its readings are pending again (same batch, same CID); returns how many.
+        """
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE readings SET status = 'pending', reason = NULL WHERE batch_id = ?",
+                (batch_id,),
+            )
+            db.execute(
+                "UPDATE batches SET status = 'open', tx_hash = NULL, block_number = NULL, "
+                "accepted = NULL, rejected = NULL, done_at = NULL, last_error = ? WHERE id = ?",
+                (why[:500], batch_id),
+            )
+            return int(cursor.rowcount)
+
     def mark_pinned(self, batch_id: int) -> None:
         with self._tx() as db:
             db.execute("UPDATE batches SET pinned = 1 WHERE id = ?", (batch_id,))
@@ -458,8 +501,16 @@ class Outbox:
 
     # ------------------------------------------------------------------ status
     def depth(self) -> int:
-        """Readings signed but not yet confirmed on chain."""
+        """Readings signed but not on chain (pending: waiting for, or in, an open batch)."""
         return int(self._query("SELECT COUNT(*) FROM readings WHERE status = 'pending'")[0][0])
+
+    def unconfirmed(self) -> int:
+        """Readings on chain in a block not yet deep enough (they may still be reopened)."""
+        rows = self._query(
+            "SELECT COUNT(*) FROM readings r JOIN batches b ON r.batch_id = b.id "
+            "WHERE b.status = 'done' AND b.confirmed = 0"
+        )
+        return int(rows[0][0])
 
     def totals(self) -> dict[str, int]:
         rows = self._query("SELECT status, COUNT(*) FROM readings GROUP BY status")

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import requests
+from eth_typing import HexStr
 from web3 import Web3
-from web3.exceptions import ProviderConnectionError, Web3Exception
+from web3.exceptions import ProviderConnectionError, TransactionNotFound, Web3Exception
 
 from chain.artifacts import load_artifact
 from chain.connection import connect
@@ -73,6 +74,10 @@ class RegistryGateway(Protocol):
     def meter(self, meter_id: bytes) -> ChainMeter: ...
 
     def submit(self, readings: list[SignedReading], archive_cid: bytes) -> BatchOutcome: ...
+
+    def head(self) -> int: ...
+
+    def landed_block(self, tx_hash: str) -> int | None: ...
 
 
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
@@ -173,6 +178,32 @@ class Web3Registry:
                 return int(w3.eth.get_block("latest")["timestamp"])
             except _TRANSPORT_ERRORS as exc:
                 raise self._guard("reading the latest block", exc) from None
+
+    def head(self) -> int:
+        """The number of the chain's latest block."""
+        with self._lock:
+            try:
+                return int(self._connected()[0].eth.block_number)
+            except _TRANSPORT_ERRORS as exc:
+                raise self._guard("reading the head", exc) from None
+
+    def landed_block(self, tx_hash: str) -> int | None:
+        """The block holding ``tx_hash`` on the current chain; None when it is not there."""
+        with self._lock:
+            try:
+                w3, _ = self._connected()
+                receipt = w3.eth.get_transaction_receipt(HexStr(tx_hash))
+            except TransactionNotFound:
+                # One of our transactions left the chain: the nonces we hold are stale.
+                self._sender = None
+                return None
+            except _TRANSPORT_ERRORS as exc:
+                raise self._guard("looking up a batch transaction", exc) from None
+        block = receipt.get("blockNumber")
+        if block is None:
+            self._sender = None
+            return None
+        return int(block)
 
     def meter(self, meter_id: bytes) -> ChainMeter:
         with self._lock:

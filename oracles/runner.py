@@ -428,7 +428,14 @@ def build_runner(
         )
     kubo = KuboClient(config.archive.ipfs_api) if config.archive.ipfs_api else None
     archive = Archive(LocalArchive(config.archive.dir), kubo)
-    submitter = Submitter(outbox, archive, gateway, domain, batch_size=config.chain.batch_size)
+    submitter = Submitter(
+        outbox,
+        archive,
+        gateway,
+        domain,
+        batch_size=config.chain.batch_size,
+        confirmations=config.chain.confirmations,
+    )
     v = config.validation
     return OracleRunner(
         meters,

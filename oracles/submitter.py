@@ -6,6 +6,11 @@ in the outbox with its CID, then submitted with the binary CID as ``archiveCid``
 submission fails (node down, timeout, revert such as a paused registry) the batch stays open
 and is sent again, unchanged, after an exponential backoff; newer readings wait behind it, so
 readings reach the chain in the order they were signed.
+
+A landed batch is not yet safe: until its block is ``confirmations`` deep, every drain looks
+for its transaction on the current chain. A batch whose transaction is gone (a reorganisation
+that did not bring it back, a node restarted from an older state file, a dropped transaction)
+is reopened and sent again; the registry skips the readings it already holds, so that is safe.
 """
 
 from __future__ import annotations
@@ -24,6 +29,14 @@ from oracles.registry import RegistryGateway
 
 logger = logging.getLogger(__name__)
 
+#: A landed batch is re-checked until its block has this many blocks on top (itself included).
+CONFIRMATIONS = 12
+
+#: Refusals that are about the chain's clock, not the reading: a node whose head went back (a
+#: reorganisation, a restart from an older state) stamps blocks before the reading's time. The
+#: batch stays open and is sent again after a backoff, newer readings behind it.
+RETRY_LATER = frozenset({"ReadingInFuture"})
+
 #: Waits after failed submissions: 0.5 s doubling up to 30 s, the last 20 % random.
 SUBMIT_BACKOFF = Backoff(base=0.5, cap=30.0, jitter=0.2)
 
@@ -36,6 +49,7 @@ class DrainResult:
     error: str | None = None
     retry_in: float = 0.0
     rejections: list[tuple[bytes, int, str]] = field(default_factory=list)
+    reopened: int = 0
 
 
 class Submitter:
@@ -50,6 +64,7 @@ class Submitter:
         *,
         batch_size: int = 200,
         backoff: Backoff | None = None,
+        confirmations: int = CONFIRMATIONS,
     ) -> None:
         self.outbox = outbox
         self.archive = archive
@@ -57,6 +72,7 @@ class Submitter:
         self.domain = domain
         self.batch_size = batch_size
         self.backoff = backoff or SUBMIT_BACKOFF
+        self.confirmations = confirmations
         self._failures = 0
         self._not_before = 0.0
         self.last_error: str | None = None
@@ -104,6 +120,7 @@ class Submitter:
             result.retry_in = self._not_before - time.monotonic()
             return result
         self._push_archives()
+        result.reopened = self._recheck()
         while max_batches is None or result.batches < max_batches:
             batch = self._next_batch()
             if batch is None:
@@ -113,28 +130,21 @@ class Submitter:
                     [q.signed for q in batch.readings], cid_to_bytes(batch.cid)
                 )
             except SubmissionError as exc:
-                delay = self.backoff.delay(self._failures)
-                self._failures += 1
-                self._not_before = time.monotonic() + delay
-                self.last_error = str(exc)
-                self.outbox.batch_failed(batch.id, str(exc))
-                self.outbox.record_error("submit_failed", "", f"batch {batch.id}: {exc}")
-                logger.warning(
-                    "batch %d (%d readings) not submitted, retry in %.1f s: %s",
-                    batch.id,
-                    len(batch.readings),
-                    delay,
-                    exc,
-                )
-                result.error, result.retry_in = str(exc), delay
-                return result
-            self._failures = 0
-            self.last_error = None
-            self.last_tx = outcome.tx_hash
+                return self._failed(batch, result, str(exc))
             outcomes: dict[tuple[bytes, int], str | None] = {}
             for q in batch.readings:
                 key = (q.signed.reading.meter_id, q.signed.reading.seq)
                 outcomes[key] = outcome.results.get(key, "NoEventForReading")
+            early = sorted({r for r in outcomes.values() if r in RETRY_LATER})
+            if early:
+                return self._failed(
+                    batch,
+                    result,
+                    f"refused for now by the registry ({', '.join(early)}) in {outcome.tx_hash}",
+                )
+            self._failures = 0
+            self.last_error = None
+            self.last_tx = outcome.tx_hash
             accepted, rejected = self.outbox.complete_batch(
                 batch.id,
                 tx_hash=outcome.tx_hash,
@@ -160,6 +170,61 @@ class Submitter:
             result.accepted += accepted
             result.rejected += rejected
         return result
+
+    def _failed(self, batch: OpenBatch, result: DrainResult, error: str) -> DrainResult:
+        """The batch stays open: back off, then send it again as it was."""
+        delay = self.backoff.delay(self._failures)
+        self._failures += 1
+        self._not_before = time.monotonic() + delay
+        self.last_error = error
+        self.outbox.batch_failed(batch.id, error)
+        self.outbox.record_error("submit_failed", "", f"batch {batch.id}: {error}")
+        logger.warning(
+            "batch %d (%d readings) not submitted, retry in %.1f s: %s",
+            batch.id,
+            len(batch.readings),
+            delay,
+            error,
+        )
+        result.error, result.retry_in = error, delay
+        return result
+
+    def _recheck(self) -> int:
+        """Confirm landed batches that are deep enough, reopen those no longer on chain.
+
+        Returns how many readings were reopened. A node that does not answer leaves every
+        batch as it is (the next drain checks again).
+        """
+        unconfirmed = self.outbox.unconfirmed_batches()
+        if not unconfirmed:
+            return 0
+        reopened = 0
+        try:
+            head = self.registry.head()
+            for batch_id, tx_hash, block_number in unconfirmed:
+                block = self.registry.landed_block(tx_hash)
+                if block is None:
+                    n = self.outbox.reopen_batch(
+                        batch_id, f"transaction {tx_hash} (block {block_number}) left the chain"
+                    )
+                    reopened += n
+                    self.outbox.count("reopened", "", n)
+                    logger.warning(
+                        "batch %d: transaction %s (block %d) is no longer on chain: "
+                        "%d readings are sent again",
+                        batch_id,
+                        tx_hash,
+                        block_number,
+                        n,
+                    )
+                    continue
+                if block != block_number:
+                    self.outbox.moved_batch(batch_id, block)
+                if head - block + 1 >= self.confirmations:
+                    self.outbox.confirm_batch(batch_id)
+        except SubmissionError as exc:
+            logger.info("landed batches not re-checked (retried at the next drain): %s", exc)
+        return reopened
 
     def _push_archives(self) -> None:
         if self.archive.kubo is None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 from sqlalchemy import Engine, text
 
+from chain.rpc import BlockHeader, JsonRpcClient
 from indexer import store
 from indexer.db.engine import make_engine
+from indexer.errors import ChainInconsistentError
 from indexer.verify import verify
 from tests.indexer.conftest import Played, snapshot, stored_blocks_are_canonical, table_counts
 
@@ -144,3 +149,60 @@ def test_bulk_inserts_store_exactly_what_row_inserts_store_and_replay_safely(
     assert verify(bulk, ingester.rpc).ok
     rows.dispose()
     bulk.dispose()
+
+
+class _RehashedGenesis:
+    """The node after anvil reloaded its state file: block 0 has a new hash, the blocks after
+    it still name the old one as their parent."""
+
+    def __init__(self, rpc: JsonRpcClient) -> None:
+        self._rpc = rpc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rpc, name)
+
+    def _fix(self, header: BlockHeader | None) -> BlockHeader | None:
+        if header is None or header.number != 0:
+            return header
+        return replace(header, hash="0x" + "ee" * 32)
+
+    def header(self, number: int) -> BlockHeader | None:
+        return self._fix(self._rpc.header(number))
+
+    def headers(self, numbers: list[int]) -> dict[int, BlockHeader]:
+        fixed = {n: self._fix(h) for n, h in self._rpc.headers(numbers).items()}
+        return {n: h for n, h in fixed.items() if h is not None}
+
+
+class _BrokenLink(_RehashedGenesis):
+    """A node whose block ``broken`` does not name the block before it as its parent."""
+
+    broken = 0
+
+    def _fix(self, header: BlockHeader | None) -> BlockHeader | None:
+        if header is None or header.number != self.broken:
+            return header
+        return replace(header, parent_hash="0x" + "dd" * 32)
+
+
+def test_a_fresh_ingest_starts_on_the_deployment_block_when_the_genesis_was_rehashed(
+    played: Played, engine: Engine
+) -> None:
+    assert played.community.deployment.block_number == 1  # its parent is the genesis
+    ingester = played.ingester(engine)
+    ingester.rpc = _RehashedGenesis(ingester.rpc)  # type: ignore[assignment]
+    ingester.sync()
+    assert verify(engine, played.ingester(engine).rpc).ok
+
+
+def test_an_ingester_stops_on_a_chain_that_does_not_link_up_instead_of_undoing_forever(
+    played: Played, engine: Engine
+) -> None:
+    ingester = played.ingester(engine, initial_range=1, max_range=1)
+    checkpoint = ingester.sync(until_block=played.community.deployment.block_number + 1)
+    assert checkpoint < ingester.rpc.block_number()
+    broken = _BrokenLink(ingester.rpc)
+    broken.broken = checkpoint + 1
+    ingester.rpc = broken  # type: ignore[assignment]
+    with pytest.raises(ChainInconsistentError, match=f"block {checkpoint + 1} on the node"):
+        ingester.sync()

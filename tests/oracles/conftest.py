@@ -190,7 +190,9 @@ class MemoryRegistry:
     """A RegistryGateway in memory with the registry's seq/time/register/signature rules.
 
     ``down = True`` makes every call fail like an unreachable node; ``submissions`` counts
-    the calls that reached it.
+    the calls that reached it. Each submission is a block of its own (``txs`` maps its
+    transaction to it); :meth:`rewind` drops the latest blocks as a node restarted from an
+    older state would, and :meth:`mine` adds empty ones.
     """
 
     def __init__(self, domain: Domain, schedule: SlotCalendar) -> None:
@@ -203,6 +205,10 @@ class MemoryRegistry:
         self.down = False
         self.submissions = 0
         self.now = schedule.epoch
+        self.blocks = 0
+        self.max_skew: int | None = None  # set: refuse readings after now + max_skew
+        self.txs: dict[str, int] = {}
+        self._history: list[tuple[dict[bytes, LastReading], list[tuple[bytes, int]]]] = []
 
     def _check(self) -> None:
         if self.down:
@@ -233,6 +239,8 @@ class MemoryRegistry:
             key = (r.meter_id, r.seq)
             if last is not None and r.seq <= last.seq:
                 results[key] = None if key in self.accepted else "ReadingSeqNotIncreasing"
+            elif self.max_skew is not None and r.timestamp > self.now + self.max_skew:
+                results[key] = "ReadingInFuture"
             elif recover_reading_signer(signed, self._domain) != self.signers.get(r.meter_id):
                 results[key] = "ReadingSignatureInvalid"
             else:
@@ -240,7 +248,31 @@ class MemoryRegistry:
                 self.accepted.append(key)
                 results[key] = None
         self.archived.append(archive_cid)
-        return BatchOutcome("0x" + "ab" * 32, len(self.archived), results)
+        self.mine()
+        tx_hash = f"0x{self.submissions:064x}"
+        self.txs[tx_hash] = self.blocks
+        return BatchOutcome(tx_hash, self.blocks, results)
+
+    def mine(self, blocks: int = 1) -> None:
+        for _ in range(blocks):
+            self._history.append((dict(self.state), list(self.accepted)))
+            self.blocks += 1
+
+    def rewind(self, blocks: int) -> None:
+        """Forget the latest ``blocks`` blocks: their transactions and what they accepted."""
+        state, accepted = self._history[self.blocks - blocks]
+        del self._history[self.blocks - blocks :]
+        self.state, self.accepted = dict(state), list(accepted)
+        self.blocks -= blocks
+        self.txs = {tx: b for tx, b in self.txs.items() if b <= self.blocks}
+
+    def head(self) -> int:
+        self._check()
+        return self.blocks
+
+    def landed_block(self, tx_hash: str) -> int | None:
+        self._check()
+        return self.txs.get(tx_hash)
 
 
 @pytest.fixture

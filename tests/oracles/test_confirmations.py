@@ -1,0 +1,176 @@
+"""A landed batch stays in the outbox's care until its block is deep enough: a batch whose
+transaction left the chain (a reorganisation, a node restarted from an older state) is sent
+again, so no signed reading is lost."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chain.retry import Backoff
+from energychain.meter_reading import MeterReading
+from oracles.archive import Archive, LocalArchive
+from oracles.config import dev_key
+from oracles.outbox import Outbox
+from oracles.readings import meter_id_from_name, sign_reading
+from oracles.registry import Web3Registry
+from oracles.submitter import Submitter
+from wallet.signer import LocalKeySigner
+
+FAST = Backoff(base=0.01, cap=0.05, jitter=0.2)
+
+
+def sign_into(outbox: Outbox, signer: LocalKeySigner, domain: Any, epoch: int, seqs: range) -> None:
+    meter_id = meter_id_from_name("a")
+    outbox.ensure_meter(meter_id, "a")
+    outbox.append(
+        [
+            sign_reading(signer, MeterReading(meter_id, seq, epoch + 60 * seq, 10 * seq, 0), domain)
+            for seq in seqs
+        ]
+    )
+
+
+def submitter_for(tmp_path: Path, registry: Any, *, confirmations: int) -> Submitter:
+    return Submitter(
+        Outbox(tmp_path / "outbox.sqlite"),
+        Archive(LocalArchive(tmp_path / "archive")),
+        registry,
+        registry.domain(),
+        batch_size=10,
+        backoff=FAST,
+        confirmations=confirmations,
+    )
+
+
+# ------------------------------------------------------------------------ in memory
+@pytest.fixture
+def signer(memory_registry: Any) -> LocalKeySigner:
+    key = LocalKeySigner(dev_key("a"))
+    memory_registry.signers[meter_id_from_name("a")] = key.address
+    return key
+
+
+def test_a_batch_whose_transaction_left_the_chain_is_sent_again(
+    tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
+) -> None:
+    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
+    epoch = memory_registry.schedule().epoch
+    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 4))
+    assert submitter.drain().accepted == 3
+    assert submitter.outbox.unconfirmed() == 3
+
+    memory_registry.rewind(1)  # the node came back from a state file older than the batch
+    again = submitter.drain()
+
+    assert again.reopened == 3
+    assert again.accepted == 3
+    assert memory_registry.accepted == [(meter_id_from_name("a"), seq) for seq in (1, 2, 3)]
+    assert submitter.outbox.depth() == 0
+
+
+def test_a_batch_deep_enough_is_confirmed_and_no_longer_checked(
+    tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
+) -> None:
+    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
+    epoch = memory_registry.schedule().epoch
+    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 3))
+    submitter.drain()
+    memory_registry.mine(2)  # the batch's block and two on top
+
+    submitter.drain()
+
+    assert submitter.outbox.unconfirmed() == 0
+    assert submitter.outbox.unconfirmed_batches() == []
+
+
+def test_a_node_that_does_not_answer_leaves_landed_batches_as_they_are(
+    tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
+) -> None:
+    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
+    epoch = memory_registry.schedule().epoch
+    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 3))
+    submitter.drain()
+    memory_registry.down = True
+
+    result = submitter.drain()
+
+    assert result.reopened == 0
+    assert submitter.outbox.unconfirmed() == 2
+    assert submitter.outbox.depth() == 0
+
+
+def test_a_reading_ahead_of_the_chains_clock_waits_in_the_outbox_and_lands_later(
+    tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
+) -> None:
+    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
+    epoch = memory_registry.schedule().epoch
+    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 3))
+    memory_registry.max_skew = 0
+    memory_registry.now = epoch + 60  # the head went back: seq 2 (epoch + 120) is ahead of it
+
+    refused = submitter.drain()
+    assert refused.error is not None and "ReadingInFuture" in refused.error
+    assert submitter.outbox.depth() == 2  # the whole batch stays open, nothing rejected
+
+    memory_registry.now = epoch + 900
+    time.sleep(refused.retry_in)
+    landed = submitter.drain()
+
+    assert landed.accepted == 2 and landed.rejected == 0
+    assert memory_registry.accepted == [(meter_id_from_name("a"), 1), (meter_id_from_name("a"), 2)]
+
+
+def test_an_outbox_from_before_confirmations_opens_with_its_batches_unconfirmed(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE batches (id INTEGER PRIMARY KEY AUTOINCREMENT, cid TEXT NOT NULL, "
+            "size INTEGER NOT NULL, readings INTEGER NOT NULL, status TEXT NOT NULL DEFAULT "
+            "'open', attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, tx_hash TEXT, "
+            "block_number INTEGER, accepted INTEGER, rejected INTEGER, pinned INTEGER NOT NULL "
+            "DEFAULT 0, created_at REAL NOT NULL, done_at REAL)"
+        )
+        db.execute(
+            "INSERT INTO batches (cid, size, readings, status, tx_hash, block_number, created_at) "
+            "VALUES ('bafy', 1, 0, 'done', '0x01', 7, 0)"
+        )
+
+    with Outbox(path) as outbox:
+        assert outbox.unconfirmed_batches() == [(1, "0x01", 7)]
+
+
+# ------------------------------------------------------------------------ on anvil
+@pytest.mark.anvil
+def test_a_batch_reverted_off_anvil_is_resubmitted_and_lands(
+    registry_chain: Any, relayer: LocalKeySigner, tmp_path: Path
+) -> None:
+    signers = registry_chain.register(["a"])
+    registry = Web3Registry(
+        registry_chain.node.rpc_url, registry_chain.registry, relayer, receipt_timeout=5
+    )
+    w3 = registry.handle.w3
+    submitter = submitter_for(tmp_path, registry, confirmations=6)
+    sign_into(submitter.outbox, signers["a"], registry.domain(), registry_chain.epoch, range(1, 3))
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    first = submitter.drain()
+    assert first.accepted == 2
+    assert registry.meter(meter_id_from_name("a")).last is not None
+
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True
+    assert registry.meter(meter_id_from_name("a")).last is None  # the batch is gone
+    again = submitter.drain()
+
+    assert again.reopened == 2
+    assert again.accepted == 2
+    last = registry.meter(meter_id_from_name("a")).last
+    assert last is not None and last.seq == 2
+    logs = registry.handle.contract.events.ReadingAccepted().get_logs(from_block=0)
+    assert [int(log["args"]["seq"]) for log in logs] == [1, 2]
