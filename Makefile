@@ -13,7 +13,7 @@ BHOME := $(CURDIR)/.brownie-home
 BROWNIE_ENV := HOME=$(BHOME) SOLCX_BINARY_PATH=$(BHOME)/solcx PATH=$(CURDIR)/node_modules/.bin:$$PATH
 BROWNIE_SO := $(BVENV)/lib/python3.11/site-packages/brownie/test
 
-.PHONY: help setup demo test test-app test-contracts test-foundry audit audit-foundry audit-slither \
+.PHONY: help setup demo soak test test-app test-contracts test-foundry audit audit-foundry audit-slither \
   audit-halmos lint compile clean dapp
 
 help:
@@ -21,6 +21,7 @@ help:
 	@echo "make test   set everything up and run every test suite"
 	@echo "make audit  the auditors' suites deep: brownie with coverage and gas, Foundry invariants"
 	@echo "            (>= 100,000 calls each) and coverage, Slither against its triage, halmos"
+	@echo "make soak   chaos soak: >= 50 faults of every kind on its own services, then the proof"
 	@echo "make lint   ruff and mypy"
 
 setup: node_modules/.stamp $(VENV)/.stamp $(BVENV)/.stamp build/compile-cache.json dapp
@@ -94,6 +95,9 @@ compile: $(VENV)/.stamp node_modules/.stamp
 
 demo: setup
 	$(VENV)/bin/enerwise demo
+
+soak: setup  ## chaos soak: a day with >= 50 faults of every kind, then proof nothing was lost
+	$(VENV)/bin/enerwise soak --hours 24 --seed 1 --faults-per-kind 50 --pace-seconds 2
 
 # The three suites run side by side: they share no port (brownie alone uses the fixed 18545;
 # the app suite's nodes and servers take free ports; forge runs in process), no database (the

@@ -10,7 +10,9 @@ too::
     ├── ForecastError(AgentError, ValueError)        a forecaster used before fit, bad horizon
     ├── PolicyError(AgentError, ValueError)          a policy or checkpoint that cannot be used
     ├── AgentRuntimeError(AgentError, RuntimeError)  the live agent cannot act (no delegation,
-    │                                                expired, node away, unusable state file)
+    │   │                                            expired, node away, unusable state file)
+    │   └── NodeUnreachableError(AgentRuntimeError, ConnectionError)  the node stayed away
+    │                                                through every retry (`agent run` waits)
     └── SolverError(AgentError, RuntimeError)        the perfect-foresight program did not solve
 """
 
@@ -41,3 +43,7 @@ class SolverError(AgentError, RuntimeError):
 
 class AgentRuntimeError(AgentError, RuntimeError):
     """The live agent cannot act: no delegation, expired, wrong chain, unusable state file."""
+
+
+class NodeUnreachableError(AgentRuntimeError, ConnectionError):
+    """The node did not answer through every retry of a read (``agent run`` waits for it)."""

@@ -43,6 +43,7 @@ from datetime import UTC, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -180,8 +181,9 @@ class LimitsConfig(_Model):
 
 class PlanConfig(_Model):
     departure: time
-    """Local time of day the car leaves (``07:30``)."""
+    """Local time of day the car leaves (``07:30``, in the household's ``time_zone``)."""
     target_wh: float = Field(gt=0, le=200_000)
+    """Energy to charge per plugged-in session (Wh); what the session charged counts."""
 
 
 class ModesConfig(_Model):
@@ -353,10 +355,15 @@ class SellingSection(_Model):
     sell_min_eur_kwh: float | None = Field(default=None, ge=0, lt=5)
     buy_below_tariff_eur_kwh: float | None = Field(default=None, ge=0, lt=5)
     state: Path = Path(".run/gateway/standing.json")
+    rules_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The community API whose standing orders (set in the dApp) replace the two above."""
+    refresh_minutes: float = Field(default=15.0, gt=0)
 
 
 class Household(_Model):
     household: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    time_zone: str = "Europe/Berlin"
+    """The household's local time (the charging plan's departure, Home Assistant's day)."""
     meters: list[MeterConfig] = Field(default_factory=list)
     keys: KeysConfig = KeysConfig()
     devices: DevicesConfig = DevicesConfig()
@@ -373,6 +380,15 @@ class Household(_Model):
     oracle: OracleSection = OracleSection()
     agent: AgentSection | None = None
     selling: SellingSection | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
 
     @model_validator(mode="after")
     def _unique(self) -> Household:

@@ -56,5 +56,6 @@ def fetch_prices(url: str, *, timeout: float = 10.0) -> list[tuple[float, float]
         response.raise_for_status()
         document = response.json()
     except (httpx.HTTPError, ValueError) as exc:
-        raise DeviceConfigError(f"price API {url}: {type(exc).__name__}: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc) else ""  # httpx's status errors run on
+        raise DeviceConfigError(f"price API {url}: {type(exc).__name__}: {first}") from None
     return parse_prices(document, url)

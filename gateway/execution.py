@@ -51,6 +51,12 @@ FOLLOW_EVENTS = frozenset(
 IDLE_KW = 0.05
 #: PV surplus from which the heat pump is asked to boost (W).
 BOOST_SURPLUS_W = 1_500.0
+#: The day's cheapest quarter of prices must lie this far below its dearest quarter for the
+#: heat pump to be boosted or locked on price: a boost heats the house above its set-point and
+#: loses more heat, which only a real spread pays for (``enerwise bench week``: with a dynamic
+#: tariff in summer, boosting on small spreads cost 1.7 EUR a week; with this rule the agent
+#: saved on every one of six weeks of 2018, docs/devices.md).
+PRICE_SPREAD_MIN = 0.10
 KINDS = ("battery", "charger", "heat_pump")
 
 
@@ -133,7 +139,7 @@ class HouseholdControl:
     Args:
         controller: the household's device controller.
         calendar: the market's slots (:meth:`use_calendar` sets the chain's once known).
-        charger_mode: the charger's mode (``plan`` needs ``charger_schedule``).
+        charger_mode: the charger's mode (``plan``: the gateway's :class:`ChargePlanner`).
         charger_limits: its minimum and maximum power.
         efficiency: the battery's one-way efficiency (energy at the terminals from the stored).
         revert_seconds: the battery commands' revert timeout.
@@ -165,7 +171,6 @@ class HouseholdControl:
         self._first = _Readings()
         self._last = _Readings()
         self._capacity_wh: float | None = None
-        self._charger_schedule: tuple[float, tuple[tuple[int, float], ...]] | None = None
 
     # ------------------------------------------------------------------ commands
     def battery_command(self, plan: SlotPlan | None) -> BatteryCommand | None:
@@ -181,19 +186,11 @@ class HouseholdControl:
         mode = BatteryMode.CHARGE if kw > 0 else BatteryMode.DISCHARGE
         return BatteryCommand(mode, abs(kw) * 1000.0, revert_seconds=self.revert_seconds)
 
-    def set_charger_schedule(self, power_w: list[float], first_start: float) -> None:
-        """The plan mode's power per slot from ``first_start`` (``plan_schedule``)."""
-        periods = tuple(
-            (round(i * self.slot_seconds), float(p)) for i, p in enumerate(power_w) if i > 0
-        )
-        self._charger_schedule = (power_w[0] if power_w else 0.0, periods)
-
     def charger_command(self, surplus_w: float) -> ChargerCommand:
-        """The charger's limit: the mode's power for the live surplus (the plan mode's
-        schedule, when one is set)."""
+        """The charger's limit in the ``now``, ``minpv`` and ``pv`` modes for the live surplus
+        (the plan mode is :class:`gateway.charging.ChargePlanner`'s)."""
         if self.charger_mode == ChargeMode.PLAN:
-            first, periods = self._charger_schedule or (0.0, ())
-            return ChargerCommand(first, schedule=periods, valid_seconds=self.profile_seconds)
+            return ChargerCommand(0.0, valid_seconds=self.profile_seconds)
         power = mode_power(self.charger_mode, surplus_w, self.charger_limits)
         return ChargerCommand(power, valid_seconds=self.profile_seconds)
 
@@ -202,12 +199,15 @@ class HouseholdControl:
         import_eur_kwh: float, day_prices: list[float], surplus_w: float
     ) -> HeatPumpCommand:
         """Boost on a PV surplus or in the cheapest quarter of the day's prices, lock in the
-        dearest quarter, else normal (the comfort limits still decide)."""
+        dearest quarter, else normal (the comfort limits still decide). Prices count only when
+        the cheapest quarter lies ``PRICE_SPREAD_MIN`` below the dearest."""
         if surplus_w >= BOOST_SURPLUS_W:
             return HeatPumpCommand(SgReadyState.BOOST)
         ordered = sorted(day_prices)
         if len(ordered) >= 4 and ordered[0] < ordered[-1]:
             low, high = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+            if low > (1.0 - PRICE_SPREAD_MIN) * high:
+                return HeatPumpCommand(SgReadyState.NORMAL)
             if import_eur_kwh <= low:
                 return HeatPumpCommand(SgReadyState.BOOST)
             if import_eur_kwh >= high:

@@ -16,7 +16,10 @@ One process for the household, every ``control.interval_seconds``:
    (:class:`agents.live.history.HistoryForecaster`) and prices from its tariff; minted tokens
    are moved into the vault (``selling.move_to_vault``). Without an ``agent`` section, the
    ``selling`` standing orders trade instead (:class:`agents.live.standing.StandingOrders`).
-4. **Watchdog**: a ``beat`` after every cycle to the watchdog process
+4. **Home Assistant** (a ``home_assistant`` section): discovery, the household's figures after
+   every agent step (:mod:`gateway.assistant`), and the mode select, which sets the device
+   controller's mode (``auto``, ``hold``, ``self_consumption``) from the next cycle on.
+5. **Watchdog**: a ``beat`` after every cycle to the watchdog process
    (:mod:`devices.watchdog`), which returns the devices to their safe defaults if this process
    dies; a clean stop does so itself.
 """
@@ -26,21 +29,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from agents.live.history import HistoryForecaster, SlotHistory
 from agents.live.policies import RuntimePolicy
-from devices.charger.modes import ChargerLimits
+from devices.charger.modes import ChargeMode, ChargerLimits
 from devices.controller import DeviceController, DevicePlan
 from devices.errors import DeviceConfigError, DeviceError
-from devices.factory import HouseholdDevices, build_devices
-from devices.household import DynamicTariff, Household
-from devices.interface import BatteryState
+from devices.factory import HouseholdDevices, broker_settings, build_devices
+from devices.homeassistant import HomeAssistantBridge
+from devices.household import AgentMode, DynamicTariff, Household
+from devices.interface import BatteryCommand, BatteryState, ChargerCommand, ChargerState
 from devices.watchdog import spawn_watchdog
+from gateway.charging import ChargePlanner
 from gateway.execution import ControlResult, HouseholdControl, SlotOutcome
 from gateway.observations import Registers, delta, slot_demand_and_pv
 from oracles.clock import Clock, SystemClock
@@ -117,6 +123,21 @@ class Gateway:
         self.history = SlotHistory(
             household.agent.history if household.agent else None,
         )
+        self.planner: ChargePlanner | None = None
+        if charger is not None and household.modes.charger == ChargeMode.PLAN:
+            assert household.modes.plan is not None  # the file's check
+            self.planner = ChargePlanner(
+                household.modes.plan,
+                ChargerLimits(charger.min_w, charger.max_w),
+                HistoryForecaster(self.history, self.prices),
+                time_zone=household.time_zone,
+                local_price=lambda: self._local_price,
+            )
+        self.bridge: HomeAssistantBridge | None = None
+        self._local_price: float | None = None
+        self._price_slot: int | None = None
+        self._battery_command: BatteryCommand | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.runner: OracleRunner | None = None
         self.runtime: Any = None
         self.standing: Any = None
@@ -129,6 +150,7 @@ class Gateway:
         self._last_boundary: int | None = None
         self._next_agent = 0.0
         self._prices_at = 0.0
+        self._rules_at = -math.inf
 
     # ------------------------------------------------------------------ building
     def prices(self, t: float) -> tuple[float, float]:
@@ -214,7 +236,6 @@ class Gateway:
             if selling is not None and selling.move_to_vault:
                 link = self.runtime.link
                 self.mover = VaultMover(link, self.runtime.state, self.runtime._send_hook)
-                self.mover.check_approval()
         elif selling is not None:
             self.standing = StandingOrders(
                 contracts,
@@ -243,9 +264,12 @@ class Gateway:
                 self.control.use_calendar(self.runtime.link.calendar)
             elif self.runner is not None:
                 self.control.use_calendar(self.runner.schedule)
+            if self.planner is not None:
+                self.planner.slot_seconds = self.control.slot_seconds
             await self.devices.start()
             if self.runner is not None:
                 await self.runner.start()
+            await self._start_bridge()
             next_cycle = self.clock.now()
             while cycles is None or self.stats.cycles < cycles:
                 if stop is not None and stop.is_set():
@@ -267,11 +291,14 @@ class Gateway:
         day = [self.prices(now + i * 900)[0] for i in range(DAY_SLOTS)]
         device_plan = DevicePlan(
             battery=self.control.battery_command(plan),
-            charger=self.control.charger_command(surplus),
+            charger=await self._charger_command(now, surplus),
             heat_pump=self.control.heat_pump_command(self.prices(now)[0], day, surplus),
         )
         result = await self.control.control(now, plan, device_plan)
         self.stats.cycles += 1
+        battery = next((d for d in result.report.devices if d.kind == "battery"), None)
+        if battery is not None and isinstance(battery.command, BatteryCommand):
+            self._battery_command = battery.command  # after the mode and the limits
         if result.closed is not None:
             self._closed(result.closed)
         if result.follow_kw is not None and self.runtime is not None:
@@ -282,6 +309,7 @@ class Gateway:
                 self._error(f"follow slot {slot}: {exc}")
         if now >= self._next_agent:
             await self._agent(now, result)
+            await self._publish(now)
             step = self.household.agent.step_seconds if self.household.agent else 30.0
             self._next_agent = now + step
         self._beat()
@@ -294,6 +322,118 @@ class Gateway:
             }
         )
         return result
+
+    async def _charger_command(self, now: float, surplus_w: float) -> ChargerCommand | None:
+        """The mode's limit; in the plan mode the session's plan, redone at every slot and
+        when a car starts a transaction."""
+        if self.devices.by_kind("charger") is None:
+            return None
+        planner = self.planner
+        if planner is None:
+            return self.control.charger_command(surplus_w)
+        state = await self._charger_state()
+        if planner.needs_replan(now, state):
+            if self.runtime is not None or self.standing is not None:
+                await self._update_local_price(now)
+            charge = planner.replan(now, state)
+            self.on_line(
+                {
+                    "charge_plan": {
+                        "departure": round(charge.departure),
+                        "remaining_wh": round(charge.remaining_wh),
+                        "slots_charging": sum(1 for p in charge.power_w if p > 0),
+                        "power_w": round(charge.power_at(now)),
+                    }
+                }
+            )
+        return planner.command(now, valid_seconds=self.control.profile_seconds)
+
+    async def _charger_state(self) -> ChargerState | None:
+        charger = self.devices.by_kind("charger")
+        if charger is None:
+            return None
+        try:
+            state = await charger.read()
+        except DeviceError:
+            return None
+        return state if isinstance(state, ChargerState) else None
+
+    async def _update_local_price(self, now: float) -> None:
+        """The local market's latest traded price, read from the chain once per slot."""
+        from gateway.assistant import latest_price
+
+        trader = self.runtime or self.standing
+        slot = self.control.calendar.slot_of(int(now))
+        if trader is None or slot == self._price_slot:
+            return
+        self._price_slot = slot
+        try:
+            self._local_price = await asyncio.to_thread(latest_price, trader.link, slot)
+        except Exception as exc:  # the chain not answering leaves the last price
+            logger.debug("local price: %s", exc)
+
+    # ------------------------------------------------------------------ Home Assistant
+    async def _start_bridge(self) -> None:
+        config = self.household.home_assistant
+        if config is None:
+            return
+        self._loop = asyncio.get_running_loop()
+        bridge = HomeAssistantBridge(
+            self.household.household,
+            broker_settings(config.broker, config.username, config.password_env),
+            discovery_prefix=config.discovery_prefix,
+            base_topic=config.base_topic,
+            mode=self.control.controller.mode,
+            on_mode=self._on_mode,
+        )
+        try:
+            await asyncio.to_thread(bridge.start)
+        except DeviceError as exc:  # the devices go on without Home Assistant
+            self._error(f"home assistant: {exc}")
+            return
+        self.bridge = bridge
+
+    def _on_mode(self, mode: AgentMode) -> None:
+        """The select's command (paho's thread): the controller's mode from the next cycle."""
+        loop = self._loop
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(self._set_mode, mode)
+
+    def _set_mode(self, mode: AgentMode) -> None:
+        self.control.controller.mode = mode
+        self.on_line({"agent_mode": mode.value})
+
+    async def _publish(self, now: float) -> None:
+        bridge = self.bridge
+        if bridge is None:
+            return
+        from devices.homeassistant import HouseholdFigures
+        from gateway.assistant import battery_figures, day_figures
+
+        figures = HouseholdFigures()
+        trader = self.runtime or self.standing
+        if trader is not None:
+            await self._update_local_price(now)
+            try:
+                figures = await asyncio.to_thread(
+                    day_figures,
+                    trader.state,
+                    trader.link,
+                    self.prices,
+                    now=now,
+                    time_zone=self.household.time_zone,
+                )
+            except Exception as exc:  # the figures wait for the chain; the devices go on
+                self._error(f"home assistant figures: {exc}")
+        plan_w, mode = battery_figures(self._battery_command)
+        figures = replace(
+            figures,
+            slot_price_eur_kwh=self._local_price,
+            battery_plan_w=plan_w,
+            battery_mode=mode,
+        )
+        bridge.publish(figures)
 
     async def _oracle(self, now: float) -> None:
         runner = self.runner
@@ -344,14 +484,8 @@ class Gateway:
                     logger.debug("grid meter: %s", exc)
         if grid_w is None:
             return 0.0
-        charger = self.devices.by_kind("charger")
-        car_w = 0.0
-        if charger is not None:
-            try:
-                car_w = (await charger.read()).power_w
-            except DeviceError:
-                car_w = 0.0
-        return -grid_w + car_w
+        state = await self._charger_state()
+        return -grid_w + (state.power_w if state is not None else 0.0)
 
     async def _agent(self, now: float, result: ControlResult) -> None:
         battery = next((d for d in result.report.devices if d.kind == "battery"), None)
@@ -374,6 +508,7 @@ class Gateway:
                     self.stats.moved_wh += sum(q for _, q in moved.moved)
                     self._report_errors(moved.errors)
             elif self.standing is not None:
+                await self._refresh_rules(now)
                 report = await asyncio.to_thread(self.standing.step, int(now))
                 self.stats.orders_placed += len(report.placed)
                 self.stats.moved_wh += sum(q for _, q in report.moved)
@@ -381,6 +516,35 @@ class Gateway:
             self.stats.agent_steps += 1
         except Exception as exc:  # the agent's failure never stops the devices
             self._error(f"agent: {type(exc).__name__}: {exc}")
+
+    async def _refresh_rules(self, now: float) -> None:
+        """The standing orders set in the dApp (``selling.rules_url``), every refresh."""
+        selling = self.household.selling
+        standing = self.standing
+        if selling is None or selling.rules_url is None or standing is None:
+            return
+        if now - self._rules_at < selling.refresh_minutes * 60:
+            return
+        self._rules_at = now
+        from gateway.selling import fetch_rules
+
+        try:
+            rules = await asyncio.to_thread(
+                fetch_rules, selling.rules_url, standing.link.owner, standing.link.unit()
+            )
+        except DeviceError as exc:
+            self._error(f"{exc} (keeping the rules in force)")
+            return
+        if rules != standing.rules:
+            standing.rules = rules
+            self.on_line(
+                {
+                    "standing_orders": {
+                        "sell_min_eur_kwh": rules.sell_min_eur_kwh,
+                        "buy_below_tariff_eur_kwh": rules.buy_below_tariff_eur_kwh,
+                    }
+                }
+            )
 
     def _report_errors(self, errors: list[str]) -> None:
         for error in errors:
@@ -439,6 +603,12 @@ class Gateway:
         await self.devices.close()
         if self.runner is not None:
             await self.runner.close()
+        if self.bridge is not None:
+            try:
+                await asyncio.to_thread(self.bridge.stop)
+            except Exception as exc:  # pragma: no cover - the broker went away first
+                logger.warning("home assistant: %s", exc)
+            self.bridge = None
         guard = self._guard
         if guard is not None and guard.stdin is not None:
             try:

@@ -17,7 +17,9 @@ def community_tariffs(community: Community) -> BillTariffs:
     """The config's tariffs as the market's grid has them (floor = feed-in, top = retail)."""
     grid = community.config.price_grid()
     return BillTariffs(
-        retail=grid.price_top, feed_in=grid.price_floor, decimals=community.config.payment_decimals
+        retail=grid.params.price_top,
+        feed_in=grid.params.price_floor,
+        decimals=community.config.payment_decimals,
     )
 
 

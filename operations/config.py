@@ -31,6 +31,7 @@ from pydantic import (
 from web3 import Web3
 
 from energychain.deploy import MarketSettings
+from market.clearing import MarketParams
 from operations.errors import CommunityConfigError
 from operations.payment import DEPLOY_TEST_TOKEN, LOCAL_CHAIN_IDS
 
@@ -108,29 +109,25 @@ class Roles(_Model):
 
 @dataclass(frozen=True)
 class PriceGrid:
-    """The market's price grid in payment base units per kWh."""
+    """The community's market parameters as the chain holds them, with the payment token's
+    decimals to show its price grid in EUR/kWh."""
 
-    price_floor: int
-    tick_size: int
-    max_tick: int
+    params: MarketParams
     decimals: int
-
-    @property
-    def price_top(self) -> int:
-        return self.price_floor + self.max_tick * self.tick_size
 
     def eur(self, base_units: int) -> Decimal:
         return plain(Decimal(base_units).scaleb(-self.decimals))
 
     def describe(self) -> list[str]:
         """The grid in plain money, for the operator to check."""
+        p = self.params
         return [
-            f"price floor  {self.eur(self.price_floor)} EUR/kWh (feed-in tariff)",
-            f"price top    {self.eur(self.price_top)} EUR/kWh (retail tariff)",
-            f"tick size    {self.eur(self.tick_size)} EUR/kWh, {self.max_tick} ticks "
+            f"price floor  {self.eur(p.price_floor)} EUR/kWh (feed-in tariff)",
+            f"price top    {self.eur(p.price_top)} EUR/kWh (retail tariff)",
+            f"tick size    {self.eur(p.tick_size)} EUR/kWh, {p.max_tick} ticks "
             f"(limit {MAX_TICK_LIMIT})",
-            f"on chain     price_floor={self.price_floor} tick_size={self.tick_size} "
-            f"max_tick={self.max_tick} (base units of a {self.decimals}-decimals token)",
+            f"on chain     price_floor={p.price_floor} tick_size={p.tick_size} "
+            f"max_tick={p.max_tick} (base units of a {self.decimals}-decimals token)",
         ]
 
 
@@ -235,22 +232,24 @@ class CommunityConfig(_Model):
                 f"tariffs.tick_eur_per_kwh: {max_tick} ticks exceed the limit of "
                 f"{MAX_TICK_LIMIT}; use a tick of at least {smallest} EUR/kWh"
             )
-        return PriceGrid(price_floor=floor, tick_size=tick, max_tick=max_tick, decimals=d)
-
-    def market_settings(self) -> MarketSettings:
-        """The ``MarketSettings`` to deploy (payment token None = deploy a TestEuro)."""
-        grid = self.price_grid()
-        return MarketSettings(
-            slot_seconds=self.slot_seconds,
-            max_clock_skew_seconds=self.max_clock_skew_seconds,
-            price_floor=grid.price_floor,
-            tick_size=grid.tick_size,
-            max_tick=grid.max_tick,
+        params = MarketParams(
+            price_floor=floor,
+            tick_size=tick,
+            max_tick=max_tick,
+            fee_bps=self.fee_bps,
             settlement_seconds=self.settlement_seconds,
             open_ahead_seconds=self.open_ahead_seconds,
             min_order_wh=self.min_order_wh,
-            fee_bps=self.fee_bps,
             treasury=self.treasury,
+        )
+        return PriceGrid(params, d)
+
+    def market_settings(self) -> MarketSettings:
+        """The ``MarketSettings`` to deploy (payment token None = deploy a TestEuro)."""
+        return MarketSettings(
+            slot_seconds=self.slot_seconds,
+            max_clock_skew_seconds=self.max_clock_skew_seconds,
+            **self.price_grid().params.fields(),
             payment_token=None if self.payment_token == DEPLOY_TEST_TOKEN else self.payment_token,
         )
 
@@ -338,7 +337,7 @@ roles:
 def render_config(config: CommunityConfig, file_name: str) -> str:
     """``config`` as commented YAML that :func:`load_community` reads back unchanged."""
     grid = config.price_grid()
-    tick = grid.eur(grid.tick_size)
+    tick = grid.eur(grid.params.tick_size)
     text = _TEMPLATE.format(
         file=file_name,
         name=config.name,

@@ -103,9 +103,9 @@ def expected_state(config: CommunityConfig) -> dict[str, Any]:
         "settlement_seconds": config.settlement_seconds,
         "open_ahead_seconds": config.open_ahead_seconds,
         "min_order_wh": config.min_order_wh,
-        "price_floor": grid.price_floor,
-        "tick_size": grid.tick_size,
-        "max_tick": grid.max_tick,
+        "price_floor": grid.params.price_floor,
+        "tick_size": grid.params.tick_size,
+        "max_tick": grid.params.max_tick,
         "fee_bps": config.fee_bps,
         "treasury": config.treasury,
     }

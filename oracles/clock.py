@@ -15,6 +15,7 @@ injected, so tests and demos can run slots fast:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import math
@@ -135,3 +136,41 @@ class AnvilClock:
             await asyncio.to_thread(self._rpc, "evm_setNextBlockTimestamp", [target])
             await asyncio.to_thread(self._rpc, "evm_mine")
         self._now = float(max(target, current))
+
+
+class ChainClock:
+    """Chain time of a node someone else moves (a soak, a demo driving anvil): never mines.
+
+    :meth:`now` is the timestamp of the latest block seen; :meth:`sleep_until` polls the node
+    every ``poll`` seconds until a block stamped ``t`` or later exists. A node that does not
+    answer is waited for (the oracle's outbox keeps what was signed), so an outage of the
+    node only delays the next boundary.
+    """
+
+    def __init__(self, rpc_url: str, *, poll: float = 0.2) -> None:
+        self.rpc_url = rpc_url
+        self.poll = poll
+        self._now = 0.0
+        with contextlib.suppress(Exception):
+            self.refresh()
+
+    def _latest_timestamp(self) -> int:
+        from chain.local_node import rpc_request
+
+        block = rpc_request(self.rpc_url, "eth_getBlockByNumber", ["latest", False], timeout=2)
+        return int(block["timestamp"], 16)
+
+    def refresh(self) -> float:
+        self._now = max(self._now, float(self._latest_timestamp()))
+        return self._now
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep_until(self, t: float) -> None:
+        while self._now < t:
+            await asyncio.sleep(self.poll)
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception:
+                continue

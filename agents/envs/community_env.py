@@ -5,6 +5,13 @@ Each step is one slot. Every agent (a household with a battery) sends the same a
 all orders of the slot clear together with :func:`market.clearing.settle`. Each agent's reward
 is its money saved in the slot against grid-only, times ``reward_scale``. Episodes last
 ``episode_days`` days from a random day of ``[start, end)``; all agents truncate together.
+With ``reward="community"`` every agent is rewarded instead with the whole community's savings
+in the slot (all members, divided by the number of agents): a cooperative reward whose sum over
+agents is the community's welfare. The other members are ZIP traders (``others="zip"``) or bid
+truthfully (``others="truthful"``);
+``battery_reach`` scales the battery action as in :func:`agents.actions.action_to_decision`.
+:class:`agents.rl.multi.SharedVecEnv` turns it into a vector environment for one policy that
+every agent shares (``enerwise agent train --algo shared``).
 """
 
 from __future__ import annotations
@@ -32,10 +39,16 @@ from agents.community import (
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.forecasting.provider import HouseholdForecasts
-from agents.policies.baselines import ZIP
+from agents.policies.baselines import ZIP, Truthful
 from agents.prosumer import OBS_DIM, ObservationBuilder
 
 ObsArray = np.ndarray[Any, np.dtype[np.float32]]
+
+OTHERS = ("zip", "truthful")
+"""How the members without a battery trade in :class:`CommunityParallelEnv`."""
+
+REWARDS = ("own", "community")
+"""What :class:`CommunityParallelEnv` rewards each agent with."""
 
 
 class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignore[misc]
@@ -48,7 +61,10 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
         end: slot after the last.
         episode_days: days per episode.
         reward_scale: EUR to reward units.
-        seed: seed of the ZIP traders.
+        seed: seed of the ZIP traders and of the episodes' start days.
+        others: ``zip`` or ``truthful``: how the members without a battery trade.
+        battery_reach: scale of the battery action (0: self-consumption only).
+        reward: ``own`` (each agent's money) or ``community`` (module docstring).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"name": "enerwise_community_v0", "render_modes": []}
@@ -62,7 +78,19 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
         episode_days: int = 1,
         reward_scale: float = 10.0,
         seed: int = 0,
+        others: str = "zip",
+        battery_reach: float = 1.0,
+        reward: str = "own",
     ) -> None:
+        if reward not in REWARDS:
+            raise ConfigError(f"reward must be one of {', '.join(REWARDS)}, got {reward!r}")
+        self.reward = reward
+        if others not in OTHERS:
+            raise ConfigError(f"others must be one of {', '.join(OTHERS)}, got {others!r}")
+        if not 0.0 <= battery_reach <= 1.0:
+            raise ConfigError(f"battery_reach must be in 0..1, got {battery_reach}")
+        self.others = others
+        self.battery_reach = battery_reach
         self.community = community
         self.learners = community.battery_households()
         if not self.learners:
@@ -118,11 +146,14 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
             for h in self.community.households
         ]
         self._others = [
-            None if i in self.learners else ZIP(seed=self.zip_seed + i)
+            None if i in self.learners else self._other(i)
             for i in range(len(self.community.households))
         ]
         self._history = MarketHistory.empty(self.community.n_slots)
         return self._observations(), {a: {"slot": self._slot} for a in self.agents}
+
+    def _other(self, i: int) -> Strategy:
+        return ZIP(seed=self.zip_seed + i) if self.others == "zip" else Truthful()
 
     def step(
         self, actions: dict[str, ObsArray]
@@ -140,7 +171,9 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
         decisions: dict[int, Decision] = {}
         for a, h in self._index.items():
             anchors = market_anchors(self._history, t)
-            decisions[h] = action_to_decision(actions.get(a, np.zeros(3)), anchors)
+            decisions[h] = action_to_decision(
+                actions.get(a, np.zeros(3)), anchors, self.battery_reach
+            )
         views: dict[int, SlotView] = {}
         for i, other in enumerate(self._others):
             if other is not None:
@@ -165,6 +198,9 @@ class CommunityParallelEnv(ParallelEnv[str, ObsArray, ObsArray]):  # type: ignor
                 hid = c.households[i].id
                 other.observe(views[i], Fill(nets[hid], results[hid][0], results[hid][1], frac))
         rewards = {a: float((base[a] - results[a][1]) * self.reward_scale) for a in self.agents}
+        if self.reward == "community":
+            shared = sum(base[h] - results[h][1] for h in base) * self.reward_scale / len(rewards)
+            rewards = {a: float(shared) for a in rewards}
         infos = {a: {"cost_eur": results[a][1], "grid_only_eur": base[a]} for a in self.agents}
         self._slot += 1
         done = self._slot >= self._stop

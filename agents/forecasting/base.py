@@ -100,6 +100,18 @@ def check_origins(origins: IntArray, n_hours: int, min_history: int) -> None:
         )
 
 
+def training_origins(min_history: int, train_end: int, horizon: int = HORIZON) -> IntArray:
+    """Every origin with ``min_history`` hours behind it whose targets lie before ``train_end``.
+
+    Raises:
+        ForecastError: ``train_end`` leaves no training origin.
+    """
+    origins = np.arange(min_history - 1, train_end - horizon - 1, dtype=np.int64)
+    if origins.size == 0:
+        raise ForecastError(f"train_end {train_end} leaves no origin (need > {min_history})")
+    return origins
+
+
 def targets(values: FloatArray, origins: IntArray, horizon: int = HORIZON) -> FloatArray:
     """Actual values for each origin and horizon (NaN past the end of the series)."""
     index = origins[:, None] + np.arange(1, horizon + 1)[None, :]

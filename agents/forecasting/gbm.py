@@ -25,6 +25,7 @@ from agents.forecasting.base import (
     calendar_features,
     check_origins,
     targets,
+    training_origins,
 )
 
 MIN_HISTORY = 192
@@ -60,7 +61,58 @@ def features(series: HourlySeries, origins: IntArray, scale: float) -> FloatArra
     )
 
 
-class GBMForecaster:
+class BoostedTrees:
+    """What the tree forecasters share: rows of :func:`features` for every (origin, horizon)
+    pair, each series scaled by its own training mean; a subclass grows and applies the trees.
+    """
+
+    name = "trees"
+    _booster: Any = None
+
+    def fit(self, series: HourlySeries, train_end: int) -> None:
+        """Fit on every origin whose 24 targets lie in ``[0, train_end)``."""
+        self.fit_many([series], train_end)
+
+    def fit_many(self, many: Sequence[HourlySeries], train_end: int) -> None:
+        """Fit one model on several series (each scaled by its own training mean).
+
+        Raises:
+            ForecastError: ``train_end`` leaves no training origin.
+        """
+        origins = training_origins(MIN_HISTORY, train_end)
+        rows, ys = [], []
+        for series in many:
+            scale = series_scale(series.values, train_end)
+            rows.append(features(series, origins, scale))
+            ys.append(targets(series.values / scale, origins).ravel())
+        self._booster = self._train(np.vstack(rows), np.concatenate(ys))
+
+    def predict(self, series: HourlySeries, origins: IntArray, train_end: int = 0) -> FloatArray:
+        """Forecasts for ``origins``; the scale comes from hours before ``train_end`` (or all
+        hours before the first origin when 0).
+
+        Raises:
+            ForecastError: not fitted, or an origin without enough history.
+        """
+        if self._booster is None:
+            raise ForecastError(f"{type(self).__name__}.predict before fit/load")
+        origins = np.asarray(origins, dtype=np.int64)
+        check_origins(origins, series.values.size, MIN_HISTORY)
+        end = train_end or int(origins.min()) + 1
+        scale = series_scale(series.values, end)
+        out = self._predict(features(series, origins, scale))
+        return np.asarray(out, dtype=np.float64).reshape(origins.size, HORIZON) * scale
+
+    def _train(self, rows: FloatArray, labels: FloatArray) -> Any:
+        """The fitted booster of ``rows`` and their ``labels``."""
+        raise NotImplementedError
+
+    def _predict(self, rows: FloatArray) -> FloatArray:
+        """The fitted booster's values of ``rows``."""
+        raise NotImplementedError
+
+
+class GBMForecaster(BoostedTrees):
     """LightGBM direct multi-horizon forecaster.
 
     Args:
@@ -93,46 +145,16 @@ class GBMForecaster:
             "verbosity": -1,
         }
         self.n_estimators = n_estimators
-        self._booster: Any = None
+        self._booster = None
 
-    def fit(self, series: HourlySeries, train_end: int) -> None:
-        """Fit on every origin whose 24 targets lie in ``[0, train_end)``."""
-        self.fit_many([series], train_end)
-
-    def fit_many(self, many: Sequence[HourlySeries], train_end: int) -> None:
-        """Fit one model on several series (each scaled by its own training mean).
-
-        Raises:
-            ForecastError: ``train_end`` leaves no training origin.
-        """
+    def _train(self, rows: FloatArray, labels: FloatArray) -> Any:
         import lightgbm as lgb
 
-        origins = np.arange(MIN_HISTORY - 1, train_end - HORIZON - 1, dtype=np.int64)
-        if origins.size == 0:
-            raise ForecastError(f"train_end {train_end} leaves no origin (need > {MIN_HISTORY})")
-        rows, ys = [], []
-        for series in many:
-            scale = series_scale(series.values, train_end)
-            rows.append(features(series, origins, scale))
-            ys.append(targets(series.values / scale, origins).ravel())
-        data = lgb.Dataset(np.vstack(rows), label=np.concatenate(ys), free_raw_data=True)
-        self._booster = lgb.train(self.params, data, num_boost_round=self.n_estimators)
+        data = lgb.Dataset(rows, label=labels, free_raw_data=True)
+        return lgb.train(self.params, data, num_boost_round=self.n_estimators)
 
-    def predict(self, series: HourlySeries, origins: IntArray, train_end: int = 0) -> FloatArray:
-        """Forecasts for ``origins``; the scale comes from hours before ``train_end`` (or all
-        hours before the first origin when 0).
-
-        Raises:
-            ForecastError: not fitted, or an origin without enough history.
-        """
-        if self._booster is None:
-            raise ForecastError("GBMForecaster.predict before fit/load")
-        origins = np.asarray(origins, dtype=np.int64)
-        check_origins(origins, series.values.size, MIN_HISTORY)
-        end = train_end or int(origins.min()) + 1
-        scale = series_scale(series.values, end)
-        out = self._booster.predict(features(series, origins, scale))
-        return np.asarray(out, dtype=np.float64).reshape(origins.size, HORIZON) * scale
+    def _predict(self, rows: FloatArray) -> FloatArray:
+        return np.asarray(self._booster.predict(rows), dtype=np.float64)
 
     def save(self, path: Path) -> None:
         """Write the booster as LightGBM's text model file.

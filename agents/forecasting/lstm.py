@@ -20,8 +20,10 @@ from agents.forecasting.base import (
     calendar_features,
     check_origins,
     targets,
+    training_origins,
 )
 from agents.forecasting.gbm import series_scale
+from agents.forecasting.neural import train_minibatches
 
 
 class _Net(nn.Module):
@@ -80,24 +82,21 @@ class LSTMForecaster:
             ForecastError: ``train_end`` leaves no training origin.
         """
         torch.manual_seed(self.seed)
-        rng = np.random.default_rng(self.seed)
-        origins = np.arange(self.window - 1, train_end - HORIZON - 1, dtype=np.int64)
-        if origins.size == 0:
-            raise ForecastError(f"train_end {train_end} leaves no origin")
+        origins = training_origins(self.window, train_end)
         self._scale = series_scale(series.values, train_end)
         x = self._inputs(series, origins, self._scale)
         y = torch.as_tensor(targets(series.values / self._scale, origins), dtype=torch.float32)
         self._net = _Net(x.shape[2], self.hidden)
-        optimiser = torch.optim.Adam(self._net.parameters(), lr=self.learning_rate)
-        loss_fn = nn.MSELoss()
-        for _ in range(self.epochs):
-            order = rng.permutation(origins.size)
-            for lo in range(0, order.size, self.batch_size):
-                batch = torch.as_tensor(order[lo : lo + self.batch_size])
-                optimiser.zero_grad()
-                loss = loss_fn(self._net(x[batch]), y[batch])
-                loss.backward()
-                optimiser.step()
+        train_minibatches(
+            self._net,
+            [x],
+            y,
+            nn.MSELoss(),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+        )
 
     def predict(self, series: HourlySeries, origins: IntArray) -> FloatArray:
         """Forecasts for ``origins`` (scaled back to the series' unit).

@@ -25,7 +25,9 @@ from agents.forecasting.base import (
     calendar_features,
     check_origins,
     targets,
+    training_origins,
 )
+from agents.forecasting.neural import train_minibatches
 
 
 class _PatchNet(nn.Module):
@@ -106,27 +108,22 @@ class PatchTSTForecaster:
             ForecastError: ``train_end`` leaves no training origin.
         """
         torch.manual_seed(self.seed)
-        rng = np.random.default_rng(self.seed)
-        origins = np.arange(self.window - 1, train_end - HORIZON - 1, dtype=np.int64)
-        if origins.size == 0:
-            raise ForecastError(f"train_end {train_end} leaves no origin")
+        origins = training_origins(self.window, train_end)
         x, cal = self._inputs(series, origins)
         y = torch.as_tensor(targets(series.values, origins), dtype=torch.float32)
         self._net = _PatchNet(
             self.window, self.patch, self.stride, self.d_model, self.layers, cal.shape[1]
         )
-        optimiser = torch.optim.Adam(self._net.parameters(), lr=self.learning_rate)
-        loss_fn = nn.L1Loss()
-        self._net.train()
-        for _ in range(self.epochs):
-            order = rng.permutation(origins.size)
-            for lo in range(0, order.size, self.batch_size):
-                batch = torch.as_tensor(order[lo : lo + self.batch_size])
-                optimiser.zero_grad()
-                loss = loss_fn(self._net(x[batch], cal[batch]), y[batch])
-                loss.backward()
-                optimiser.step()
-        self._net.eval()
+        train_minibatches(
+            self._net,
+            [x, cal],
+            y,
+            nn.L1Loss(),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+        )
 
     def predict(self, series: HourlySeries, origins: IntArray) -> FloatArray:
         """Forecasts for ``origins`` in the series' unit.

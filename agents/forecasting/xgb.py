@@ -9,24 +9,15 @@ trees are grown (XGBoost: depth-wise histogram trees). Installed as ``xgboost-cp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from agents.errors import ForecastError
-from agents.forecasting.base import (
-    HORIZON,
-    FloatArray,
-    HourlySeries,
-    IntArray,
-    check_origins,
-    targets,
-)
-from agents.forecasting.gbm import MIN_HISTORY, features, series_scale
+from agents.forecasting.base import FloatArray
+from agents.forecasting.gbm import BoostedTrees
 
 
-class XGBForecaster:
+class XGBForecaster(BoostedTrees):
     """XGBoost direct multi-horizon forecaster (one model for all horizons).
 
     Args:
@@ -60,45 +51,16 @@ class XGBForecaster:
             "verbosity": 0,
         }
         self.n_estimators = n_estimators
-        self._booster: Any = None
+        self._booster = None
 
-    def fit(self, series: HourlySeries, train_end: int) -> None:
-        """Fit on every origin whose 24 targets lie in ``[0, train_end)``."""
-        self.fit_many([series], train_end)
-
-    def fit_many(self, many: Sequence[HourlySeries], train_end: int) -> None:
-        """Fit one model on several series (each scaled by its own training mean).
-
-        Raises:
-            ForecastError: ``train_end`` leaves no training origin.
-        """
+    def _train(self, rows: FloatArray, labels: FloatArray) -> Any:
         import xgboost as xgb
 
-        origins = np.arange(MIN_HISTORY - 1, train_end - HORIZON - 1, dtype=np.int64)
-        if origins.size == 0:
-            raise ForecastError(f"train_end {train_end} leaves no origin (need > {MIN_HISTORY})")
-        rows, ys = [], []
-        for series in many:
-            scale = series_scale(series.values, train_end)
-            rows.append(features(series, origins, scale))
-            ys.append(targets(series.values / scale, origins).ravel())
-        data = xgb.DMatrix(np.vstack(rows), label=np.concatenate(ys))
-        self._booster = xgb.train(self.params, data, num_boost_round=self.n_estimators)
+        return xgb.train(
+            self.params, xgb.DMatrix(rows, label=labels), num_boost_round=self.n_estimators
+        )
 
-    def predict(self, series: HourlySeries, origins: IntArray, train_end: int = 0) -> FloatArray:
-        """Forecasts for ``origins``, scaled by the mean up to ``train_end`` (default: up to the
-        first origin).
-
-        Raises:
-            ForecastError: not fitted, or an origin without enough history.
-        """
+    def _predict(self, rows: FloatArray) -> FloatArray:
         import xgboost as xgb
 
-        if self._booster is None:
-            raise ForecastError("XGBForecaster.predict before fit")
-        origins = np.asarray(origins, dtype=np.int64)
-        check_origins(origins, series.values.size, MIN_HISTORY)
-        end = train_end or int(origins.min()) + 1
-        scale = series_scale(series.values, end)
-        out = self._booster.predict(xgb.DMatrix(features(series, origins, scale)))
-        return np.asarray(out, dtype=np.float64).reshape(origins.size, HORIZON) * scale
+        return np.asarray(self._booster.predict(xgb.DMatrix(rows)), dtype=np.float64)

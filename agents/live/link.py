@@ -21,7 +21,7 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import ProviderConnectionError, TimeExhausted
 
-from agents.errors import AgentRuntimeError, ConfigError
+from agents.errors import AgentRuntimeError, ConfigError, NodeUnreachableError
 from agents.live.forecasts import SlotForecast
 from agents.live.policies import MarketSnapshot
 from agents.live.state import OrderEntry
@@ -103,7 +103,7 @@ class ChainLink:
         try:
             return self.backoff.call(fn, RPC_ERRORS, sleep=self._sleep, on_retry=retrying)
         except RPC_ERRORS as exc:
-            raise AgentRuntimeError(
+            raise NodeUnreachableError(
                 f"the node did not answer after {self.backoff.attempts} attempts: "
                 f"{type(exc).__name__}: {exc}"
             ) from None

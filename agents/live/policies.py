@@ -173,16 +173,19 @@ class LearnedPolicy:
     :data:`~agents.prosumer.PLANNED_OBS_DIM` wide) is a book policy: it corrects the set-point
     of :func:`book_setpoint` (its observation ends with it, :func:`agents.prosumer.with_plan`)
     by up to :data:`~agents.rl.algorithms.RESIDUAL_REACH`; its orders are priced at gate
-    closure.
+    closure. A plain policy's battery action is scaled by the reach its file names
+    (``enerwise.battery_reach``: the shared community policy, :mod:`agents.rl.multi`), else by
+    :func:`~agents.rl.kinds.battery_reach` of its algorithm.
     """
 
     def __init__(self, path: Path) -> None:
-        from agents.rl.kinds import Algo
+        from agents.rl.kinds import Algo, battery_reach
 
         self.path = path
         self.name = path.stem
         self.algo = Algo.DQN if "dqn" in path.stem.lower() else Algo.PPO
         self.residual = False
+        self.reach = battery_reach(self.algo)
         if not path.is_file():
             raise PolicyError(f"no policy file at {path}")
         if path.suffix == ".onnx":
@@ -190,6 +193,12 @@ class LearnedPolicy:
 
             onnx = OnnxPolicy(path, self.algo)
             self.residual = onnx.residual
+            named = onnx.metadata.get("enerwise.battery_reach")
+            if named is not None:
+                try:
+                    self.reach = float(named)
+                except ValueError as exc:
+                    raise PolicyError(f"{path}: battery reach {named!r} is not a number") from exc
             self._predict: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] = lambda obs: (
                 onnx.predict(obs[None, :])[0]
             )
@@ -240,14 +249,14 @@ class LearnedPolicy:
         )
 
     def decide(self, context: SlotContext) -> Decision:
-        from agents.rl.kinds import RESIDUAL_REACH, battery_reach
+        from agents.rl.kinds import RESIDUAL_REACH
 
         if self.residual:
             planned = book_setpoint(context)
             action = self._predict(with_plan(self.observation(context), planned))
             return Decision(battery=residual_setpoint(action, planned, RESIDUAL_REACH))
         action = self._predict(self.observation(context))
-        return action_to_decision(action, context.market.anchors(), battery_reach(self.algo))
+        return action_to_decision(action, context.market.anchors(), self.reach)
 
 
 def load_policy(spec: str | Path) -> RuntimePolicy:

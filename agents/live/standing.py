@@ -93,8 +93,6 @@ class StandingOrders:
         self.desk = OrderDesk(self.link, self.state, self._send, max(window, 1))
         self.settlement = Settlement(self.link, self.state, self._send, clear_slots)
         self.mover = VaultMover(self.link, self.state, self._send) if move_to_vault else None
-        if self.mover is not None:
-            self.mover.check_approval()
 
     def _send(self, request: TxRequest) -> Any:
         return self.link.sender.transact(request)

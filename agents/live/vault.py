@@ -6,7 +6,10 @@ move its energy tokens (ERC-1155 ``setApprovalForAll(gateway key, true)``, once)
 then sends each slot's minted tokens to the market with ``safeTransferFrom(owner, market, ...)``
 and the market credits the *owner* (``onERC1155Received`` credits ``from``). That key can move
 the owner's energy tokens, never its money; :class:`VaultMover` only ever sends them to the
-market. ``setApprovalForAll(key, false)`` ends it.
+market. ``setApprovalForAll(key, false)`` ends it: that is the household's auto-sell switch (the
+dApp's Agents page). The mover reads the approval before every pass; while it is off nothing is
+moved (the tokens stay in the owner's wallet), the gateway goes on, and the change is logged
+once (``auto_sell`` with ``on``), so switching off and on again needs no restart.
 
 Durable intents as for orders (:mod:`agents.live.placing`): the move is written to the state
 file (``intent``, with the block) before it is sent and ``moved`` once the receipt is in. An
@@ -37,14 +40,19 @@ class VaultMover:
     link: ChainLink
     state: AgentState
     send: Send
+    switched_on: bool | None = None
+    """The auto-sell switch as last read (None: not read yet)."""
+
+    def approved(self) -> bool:
+        """Whether the owner lets this key move its energy tokens (the auto-sell switch)."""
+        token = self.link.chain.token
+        return bool(
+            self.link.read(lambda: token.is_approved_for_all(self.link.owner, self.link.agent))
+        )
 
     def check_approval(self) -> None:
         """Raise :class:`AgentRuntimeError` unless the owner approved this key as operator."""
-        token = self.link.chain.token
-        approved = self.link.read(
-            lambda: token.is_approved_for_all(self.link.owner, self.link.agent)
-        )
-        if not approved:
+        if not self.approved():
             raise AgentRuntimeError(
                 f"{self.link.owner} has not let {self.link.agent} move its energy tokens: the "
                 f"owner sends EnergyToken.setApprovalForAll({self.link.agent}, true) once "
@@ -64,8 +72,15 @@ class VaultMover:
             self.link.log("reconciled_move", slot=slot, qty_wh=move.qty_wh, status=move.status)
 
     def move(self, now: int, report: StepReport) -> None:
-        """Move what the owner's wallet holds of the last slots whose window is still open."""
+        """Move what the owner's wallet holds of the last slots whose window is still open
+        (nothing while the owner's auto-sell switch is off)."""
         self.reconcile()
+        on = self.approved()
+        if on != self.switched_on:
+            self.switched_on = on
+            self.link.log("auto_sell", on=on)
+        if not on:
+            return
         calendar = self.link.calendar
         current = calendar.slot_of(now)
         for slot in range(current - LOOKBACK_SLOTS, current):

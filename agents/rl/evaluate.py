@@ -35,6 +35,7 @@ from agents.policies.mpc import BookMpc, MpcBattery, MpcStrategy
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.export import OnnxModel
+from agents.rl.onnx_policy import MARKET_OPEN
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
 
 Progress = Callable[[str], None]
@@ -72,6 +73,9 @@ class AgentEvalConfig:
             is reported in the method's row, not fatal.
         rules: the rule-based methods to run (a subset of :data:`RULES`).
         community_level: also simulate the whole community with and without the market.
+        market: the market mode the methods trade in (only ``open`` exists: every order of
+            the slot is visible before the household's own); a policy file trained for another
+            mode is refused, and the report names the mode.
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -79,6 +83,7 @@ class AgentEvalConfig:
     models: dict[str, tuple[Path, ...]] = field(default_factory=default_models)
     rules: tuple[str, ...] = RULES
     community_level: bool = True
+    market: str = MARKET_OPEN
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.rules if r not in RULES] + [
@@ -100,7 +105,7 @@ class AgentEvalConfig:
         )
 
 
-def load_learned(name: str, path: Path) -> Any:
+def load_learned(name: str, path: Path, market: str = MARKET_OPEN) -> Any:
     """A learned method's model from ``path`` (``.zip``: stable-baselines3 of the method's
     algorithm; ``.onnx``: an exported residual policy).
 
@@ -108,7 +113,7 @@ def load_learned(name: str, path: Path) -> Any:
         PolicyError: missing, or a file of another kind.
     """
     if path.suffix == ".onnx":
-        return OnnxModel(path)
+        return OnnxModel(path, market)
     if path.suffix != ".zip":
         raise PolicyError(f"{path}: a learned model is a .zip or an .onnx file")
     return load_model(str(path), Algo.DQN if name == "dqn" else Algo.PPO)
@@ -216,16 +221,7 @@ def evaluate_agents(
     say("building community, forecasts and the others' orders")
     setup = build_setup(config.setup, config.period)
     community = setup.community
-    learned: dict[str, Any] = {}
-    seeds_of: dict[str, list[str]] = {}
-    missing: dict[str, str] = {}
-    for name, paths in config.models.items():
-        for j, path in enumerate(paths):
-            try:
-                learned[f"{name}#{j}"] = load_learned(name, path)
-                seeds_of.setdefault(name, []).append(f"{name}#{j}")
-            except PolicyError as exc:
-                missing[name] = str(exc)
+    learned, seeds_of, missing = _load_models(config.models, config.market)
     savings: dict[str, list[float]] = {}
     bounds: list[float] = []
     bounds_no_p2p: list[float] = []
@@ -296,6 +292,7 @@ def evaluate_agents(
         "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
         "households": [community.households[h].id for h in setup.households],
         "forecast": config.setup.forecast.value,
+        "market_mode": config.market,
         "methods": methods,
         "bound": {
             "savings_eur": round(total_bound, 2),
@@ -306,30 +303,53 @@ def evaluate_agents(
     }
     if config.community_level:
         say("community with and without the P2P market")
-        n = len(community.households)
-        zips: list[Strategy] = [ZIP(seed=1000 + j) for j in range(n)]
-        report["community"] = {
-            "members": n,
-            "others": "zip",
-            "p2p": _community_run(community, zips, setup.start, setup.end, p2p=True),
-            "no_p2p": _community_run(
-                community, [ZIP(seed=1000 + j) for j in range(n)], setup.start, setup.end, p2p=False
-            ),
-        }
-        ppo = learned.get("ppo#0")
-        if ppo is not None and not is_residual(ppo):
-            # A residual policy needs the others' orders of its slot before it orders, which
-            # a simultaneous community run does not give it.
-            mixed: list[Strategy] = [ZIP(seed=1000 + j) for j in range(n)]
-            for k, h in enumerate(setup.households):
-                mixed[h] = PolicyStrategy(ppo, Algo.PPO, setup.forecasts[k])
-            report["community"]["p2p_with_ppo"] = _community_run(
-                community, mixed, setup.start, setup.end, p2p=True
-            )
+        report["community"] = _community_report(setup, learned.get("ppo#0"))
     traces["start"] = setup.start
     traces["retail"] = community.tariffs.retail[setup.start : setup.end]
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report, traces
+
+
+def _load_models(
+    models: dict[str, tuple[Path, ...]], market: str
+) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
+    """The learned policies by ``name#seed``, each method's seed keys, and the methods whose
+    model did not load (with the reason)."""
+    learned: dict[str, Any] = {}
+    seeds_of: dict[str, list[str]] = {}
+    missing: dict[str, str] = {}
+    for name, paths in models.items():
+        for j, path in enumerate(paths):
+            try:
+                learned[f"{name}#{j}"] = load_learned(name, path, market)
+                seeds_of.setdefault(name, []).append(f"{name}#{j}")
+            except PolicyError as exc:
+                missing[name] = str(exc)
+    return learned, seeds_of, missing
+
+
+def _community_report(setup: Setup, ppo: Any | None) -> dict[str, Any]:
+    """The whole community (ZIP traders) with and without the P2P market, and with the
+    evaluated households trading by a non-residual ``ppo`` when there is one."""
+    community = setup.community
+    n = len(community.households)
+    zips: list[Strategy] = [ZIP(seed=1000 + j) for j in range(n)]
+    result: dict[str, Any] = {
+        "members": n,
+        "others": "zip",
+        "p2p": _community_run(community, zips, setup.start, setup.end, p2p=True),
+        "no_p2p": _community_run(
+            community, [ZIP(seed=1000 + j) for j in range(n)], setup.start, setup.end, p2p=False
+        ),
+    }
+    if ppo is not None and not is_residual(ppo):
+        # A residual policy needs the others' orders of its slot before it orders, which
+        # a simultaneous community run does not give it.
+        mixed: list[Strategy] = [ZIP(seed=1000 + j) for j in range(n)]
+        for k, h in enumerate(setup.households):
+            mixed[h] = PolicyStrategy(ppo, Algo.PPO, setup.forecasts[k])
+        result["p2p_with_ppo"] = _community_run(community, mixed, setup.start, setup.end, p2p=True)
+    return result
 
 
 def write_report(report: dict[str, Any], traces: dict[str, Any], out: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +18,7 @@ from enerwise.cli.options import (
     PasswordEnv,
     PasswordFile,
     RpcUrl,
+    SigningKey,
 )
 from enerwise.cli.output import log_to_stderr, print_json, print_json_line, progress, status
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from agents.rl.setup import Period, SetupConfig
+    from agents.rl.train import TrainResult
     from enerwise.cli.option_models import TrainOptions
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "agents" / "pretrained"
@@ -36,11 +39,14 @@ def train_command(
     algo: Annotated[
         str,
         typer.Option(
-            help="ppo (continuous), dqn (discrete menu) or imitation (a residual cloned from "
-            "the perfect-foresight program's set-points, one ONNX file per seed)."
+            help="ppo (continuous), dqn (discrete menu), imitation (a residual cloned from "
+            "the perfect-foresight program's set-points, one ONNX file per seed) or shared "
+            "(one policy every battery household of the community learns at once, PettingZoo)."
         ),
     ] = "ppo",
-    steps: Annotated[int, typer.Option(help="Environment steps (15-minute slots).")] = 400_000,
+    steps: Annotated[
+        int, typer.Option(help="Environment steps (15-minute slots; shared: per seed).")
+    ] = 400_000,
     seed: Annotated[int, typer.Option(help="Seed of model and environment.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path(".run/agents"),
     forecast: Annotated[
@@ -64,12 +70,20 @@ def train_command(
     ] = 2018,
     samples: Annotated[int, typer.Option(help="imitation: labelled states per household.")] = 4000,
     seeds: Annotated[
-        str, typer.Option(help="imitation: comma-separated seeds, one network each.")
+        str, typer.Option(help="imitation, shared: comma-separated seeds, one network each.")
     ] = "0,1,2",
     gain: Annotated[float, typer.Option(help="imitation: scale of the exported correction.")] = 1.0,
     demos: Annotated[
         Path | None, typer.Option(help="imitation: reuse a demos.npz instead of collecting.")
     ] = None,
+    reach: Annotated[float, typer.Option(help="shared: battery reach of the action (0..1).")] = 0.5,
+    others: Annotated[
+        str, typer.Option(help="shared: how members without a battery trade: truthful or zip.")
+    ] = "truthful",
+    reward: Annotated[
+        str,
+        typer.Option(help="shared: each agent's own money (own) or the community's (community)."),
+    ] = "own",
     json_out: JsonFlag = False,
 ) -> None:
     """Train an agent on months before October (progress on stderr: a bar on a terminal, a
@@ -92,6 +106,9 @@ def train_command(
         samples=samples,
         seeds=[part for part in seeds.split(",") if part.strip()],
         gain=gain,
+        reach=reach,
+        others=others,
+        reward=reward,
     )
     from agents.community import CommunityConfig
     from agents.forecasting.provider import ForecastMethod
@@ -108,6 +125,9 @@ def train_command(
     if opts.algo == "imitation":
         _train_imitation(opts, setup, period, demos, json_out)
         return
+    if opts.algo == "shared":
+        _train_shared(opts, setup, period, json_out)
+        return
     config = TrainConfig(
         algo=Algo(opts.algo),
         steps=opts.steps,
@@ -121,6 +141,11 @@ def train_command(
     )
     with progress(f"training {opts.algo}", opts.steps, "steps") as update:
         result = train(config, lambda done, _total: update(done))
+    _report_trained(result, json_out)
+
+
+def _report_trained(result: TrainResult, json_out: bool) -> None:
+    """Where ``agent train`` saved the model and how long learning and data took."""
     if json_out:
         print_json(
             {
@@ -161,6 +186,112 @@ def _train_imitation(
         f"{meta['rows']} labelled states, collected in {meta['collect_seconds']:.0f} s, "
         f"total {meta['seconds']:.0f} s"
     )
+
+
+def _train_shared(opts: TrainOptions, setup: SetupConfig, period: Period, json_out: bool) -> None:
+    """``agent train --algo shared``: one policy for every battery household, per seed."""
+    from agents.rl.multi import SharedConfig, train_shared
+
+    config = SharedConfig(
+        out=opts.out,
+        steps=opts.steps,
+        seeds=tuple(opts.seeds),
+        community=setup.community,
+        forecast=setup.forecast,
+        period=period,
+        others=opts.others,
+        battery_reach=opts.reach,
+        reward=opts.reward,
+    )
+    with status("shared policy") as update:
+        meta = train_shared(config, update)
+    if json_out:
+        print_json(meta)
+        return
+    for run in meta["runs"]:
+        console.print(f"wrote {run['model']} ({run['seconds']:.0f} s)")
+
+
+@app.command("eval-community")
+def eval_community_command(
+    shared: Annotated[
+        list[Path],
+        typer.Option(help="Shared policy (.onnx from agent train --algo shared), once per seed."),
+    ],
+    json_out: JsonFlag = False,
+    forecast: Annotated[str, typer.Option(help="naive, lightgbm or oracle.")] = "lightgbm",
+    year: Annotated[
+        int, typer.Option(help="2018 (held out) or 2015 (the validation year: choose here).")
+    ] = 2018,
+    days: Annotated[int | None, typer.Option(help="Cut Oct..Dec to N days.")] = None,
+    bounds: Annotated[
+        bool,
+        typer.Option(help="Solve each household's bound (minutes); --no-bounds: money only."),
+    ] = True,
+) -> None:
+    """The shared policy in a community of truthful members and with every battery household
+    on it: each household's % of its perfect-foresight bound and the community's welfare as %
+    of the social optimum (with a 95 % interval across training seeds)."""
+    from agents.community import CommunityConfig
+    from agents.forecasting.provider import ForecastMethod
+    from agents.rl.multi import CommunityEvalConfig, evaluate_community
+    from agents.rl.setup import Period
+    from enerwise.cli.option_models import CommunityEvalOptions, validated
+
+    missing = [path for path in shared if not path.is_file()]
+    if missing:
+        from agents.errors import ConfigError
+
+        raise ConfigError(f"--shared: no model file at {missing[0]}")
+    opts = validated(CommunityEvalOptions, shared=shared, forecast=forecast, year=year, days=days)
+    config = CommunityEvalConfig(
+        models=tuple(opts.shared),
+        community=CommunityConfig(year=opts.year),
+        forecast=ForecastMethod(opts.forecast),
+        period=Period(10, 12, days=opts.days),
+        household_bounds=bounds,
+    )
+    with status("evaluating the community") as update:
+        result = evaluate_community(config, update)
+    if json_out:
+        print_json(result)
+        return
+    console.print(community_table(result))
+
+
+def community_table(result: dict[str, Any]) -> Table:
+    """Welfare as % of the social optimum and each agent's % of its bound (EUR saved where no
+    bound was solved), per community."""
+    from rich.table import Table
+
+    optimum = result["social_optimum"]["savings_eur"]
+    table = Table(title=f"{result['period']} (social optimum {optimum} EUR)")
+    for column in ("community", "kind", "welfare % of optimum (95 % CI)", "per household"):
+        table.add_column(column)
+
+    def cell(pct: float | None, eur: float | None) -> str:
+        return f"{pct:.1f} %" if pct is not None else f"{eur:.2f} EUR"
+
+    for name, row in result["rules"].items():
+        per = ", ".join(
+            f"{h} {cell(row['pct_of_bound'][h], row['savings_eur'][h])}" for h in result["agents"]
+        )
+        welfare = row["pct_of_social_optimum"]
+        table.add_row(f"every member {name}", "rule", f"{welfare:.1f}", per)
+    shared = result["shared"]
+    for mode, label in (("truthful", "one agent, others truthful"), ("all_agents", "all agents")):
+        row = shared[mode]
+        per = ", ".join(
+            f"{h} {cell(row['pct_of_bound'][h]['mean'], row['savings_eur'][h]['mean'])}"
+            for h in result["agents"]
+        )
+        text = ""
+        welfare = row.get("pct_of_social_optimum")
+        if welfare is not None and welfare["mean"] is not None:
+            ci = welfare["ci95"]
+            text = f"{welfare['mean']:.1f}" + (f" ({ci[0]:.1f}..{ci[1]:.1f})" if ci else "")
+        table.add_row(label, "learned", text, per)
+    return table
 
 
 @app.command("eval")
@@ -217,12 +348,7 @@ def eval_command(
     from agents.rl.setup import HELD_OUT, Period, SetupConfig
     from enerwise.cli.option_models import EvalOptions, validated
 
-    for option, given in (("--ppo", ppo), ("--dqn", dqn), ("--imitation", imitation)):
-        missing = [path for path in given or [] if not path.is_file()]
-        if missing:
-            from agents.errors import ConfigError
-
-            raise ConfigError(f"{option}: no model file at {missing[0]}")
+    _check_model_files({"--ppo": ppo, "--dqn": dqn, "--imitation": imitation})
     shipped = default_models()
     opts = validated(
         EvalOptions,
@@ -266,6 +392,16 @@ def eval_command(
     console.print(eval_table(result))
     if "community" in result:
         console.print(json.dumps(result["community"], indent=2))
+
+
+def _check_model_files(given: dict[str, list[Path] | None]) -> None:
+    """Every model file named by an option exists (ConfigError naming the first that does not)."""
+    for option, paths in given.items():
+        missing = [path for path in paths or [] if not path.is_file()]
+        if missing:
+            from agents.errors import ConfigError
+
+            raise ConfigError(f"{option}: no model file at {missing[0]}")
 
 
 def _names(text: str | None, allowed: tuple[str, ...]) -> list[str]:
@@ -419,48 +555,101 @@ def run_command(
     if config is not None:
         _run_gateway(config, cycles, json_out)
         return
-    import math
-
-    from agents.community import BatterySpec
     from agents.errors import ConfigError
-    from agents.live.forecasts import ReplayForecaster
-    from agents.live.policies import load_policy
-    from agents.live.runtime import AgentRuntime
-    from chain.connection import connect, resolve_rpc_url
-    from energychain.delegation import parse_address
-    from energychain.deploy import load_deployment
 
     _check_run_options(forecast, battery_kwh, interval, steps)
     if keystore is None or owner is None:
         raise ConfigError("agent run needs --config household.yaml, or --keystore and --owner")
-    owner_address = parse_address(owner, "owner")
-    keystore_path = _agent_keystore(keystore, keystore_dir)
-    chosen = load_policy(policy)
-    w3 = connect(resolve_rpc_url(rpc_url))
-    record = load_deployment(w3, deployment)
-    contracts = record.contracts(w3)
-    sender = _agent_sender(w3, keystore_path, password_file, password_env)
-    state_path = state or Path(".run/agents") / f"{sender.address}.state.json"
-    with err_console.status("forecasts"):
-        forecaster = ReplayForecaster.build(household, forecast)
-    runtime = AgentRuntime(
-        contracts,
-        sender,
-        owner_address,
-        chosen,
-        state_path,
-        forecaster,
-        battery=BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None,
-        log_path=log or state_path.with_suffix(".jsonl"),
-        clear_slots=clear,
+    key = SigningKey(keystore, keystore_dir, password_file, password_env)
+    link = _AgentLink.connect(owner, key, policy, rpc_url, deployment)
+    runtime = link.runtime(
+        state or Path(".run/agents") / f"{link.sender.address}.state.json",
+        log,
+        household=household,
+        forecast=forecast,
+        battery_kwh=battery_kwh,
+        clear=clear,
         late_seconds=late_seconds,
-        plan_lead_seconds=max(60, math.ceil(2 * interval)),
-        book_from_block=record.block_number,
+        interval=interval,
     )
-    err_console.print(
-        f"agent {sender.address} trading for {owner_address} with {chosen.name}; state {state_path}"
-    )
-    _trade(runtime, w3, steps, interval, json_out)
+    _trade(runtime, link.w3, steps, interval, json_out)
+
+
+@dataclass(frozen=True)
+class _AgentLink:
+    """Who trades for whom, where: the agent key's sender, the owner, the policy, the chain."""
+
+    w3: Any
+    record: Any
+    sender: Any
+    owner: str
+    policy: Any
+
+    @classmethod
+    def connect(
+        cls,
+        owner: str,
+        key: SigningKey,
+        policy: str,
+        rpc_url: str | None,
+        deployment: Path | None,
+    ) -> _AgentLink:
+        """Checked in this order: the owner's address, the key's file, the policy, the chain,
+        the key's password."""
+        from agents.live.policies import load_policy
+        from chain.connection import connect, resolve_rpc_url
+        from energychain.delegation import parse_address
+        from energychain.deploy import load_deployment
+
+        owner_address = parse_address(owner, "owner")
+        keystore_path = _agent_keystore(key.keystore, key.keystore_dir)
+        chosen = load_policy(policy)
+        w3 = connect(resolve_rpc_url(rpc_url))
+        record = load_deployment(w3, deployment)
+        sender = _agent_sender(w3, keystore_path, key.password_file, key.password_env)
+        return cls(w3, record, sender, owner_address, chosen)
+
+    def runtime(
+        self,
+        state_path: Path,
+        log: Path | None,
+        *,
+        household: int,
+        forecast: str,
+        battery_kwh: float,
+        clear: bool,
+        late_seconds: int | None,
+        interval: float,
+    ) -> Any:
+        """The agent's runtime: forecasts replayed from ``household``, the owner's battery
+        (power 0.5 C), book policies planning a slot ``max(60, 2 x interval)`` s ahead."""
+        import math
+
+        from agents.community import BatterySpec
+        from agents.live.forecasts import ReplayForecaster
+        from agents.live.runtime import AgentRuntime
+
+        with err_console.status("forecasts"):
+            forecaster = ReplayForecaster.build(household, forecast)
+        runtime = AgentRuntime(
+            self.record.contracts(self.w3),
+            self.sender,
+            self.owner,
+            self.policy,
+            state_path,
+            forecaster,
+            battery=BatterySpec(battery_kwh, battery_kwh / 2) if battery_kwh > 0 else None,
+            log_path=log or state_path.with_suffix(".jsonl"),
+            clear_slots=clear,
+            late_seconds=late_seconds,
+            plan_lead_seconds=max(60, math.ceil(2 * interval)),
+            book_from_block=self.record.block_number,
+        )
+        err_console.print(
+            f"agent {self.sender.address} trading for {self.owner} with {self.policy.name}; "
+            f"state {state_path}"
+        )
+        return runtime
 
 
 def _agent_keystore(keystore: str, keystore_dir: Path | None) -> Path:
@@ -540,11 +729,28 @@ def _trade(runtime: Any, w3: Any, steps: int, interval: float, json_out: bool = 
     line per step on stdout (a JSON object with --json)."""
     import time
 
+    from agents.errors import NodeUnreachableError
+    from agents.live.link import RPC_ERRORS
+
+    waits: tuple[type[BaseException], ...] = (NodeUnreachableError, *RPC_ERRORS)
     done = 0
+    away = False
     try:
         while steps == 0 or done < steps:
-            now = int(w3.eth.get_block("latest")["timestamp"])
-            report = runtime.step(now)
+            try:
+                now = int(w3.eth.get_block("latest")["timestamp"])
+                report = runtime.step(now)
+            except waits as exc:
+                # a node outage (restart, network): the state file keeps every intent, so
+                # the agent waits for the node and reconciles when it is back
+                if not away:
+                    err_console.print(f"[yellow]node unreachable, waiting: {exc}", highlight=False)
+                away = True
+                time.sleep(interval)
+                continue
+            if away:
+                err_console.print("node back: trading again")
+                away = False
             if json_out:
                 print_json_line(
                     {

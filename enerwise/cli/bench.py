@@ -83,6 +83,31 @@ def indexer(
     _show(figures, json_out)
 
 
+@app.command("week")
+def week(
+    first_day: Annotated[
+        list[str] | None,
+        typer.Option("--first-day", help="First day of a week in 2015 or 2018 (repeatable)."),
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=28, help="Days per run.")] = 7,
+    json_out: JsonFlag = False,
+) -> None:
+    """A household's cost over a simulated week on real data: devices driven by the agent's
+    rules against no control and EVCC-style min+PV charging with a self-consumption battery."""
+    from datetime import date
+
+    from enerwise.benchmarks.week import run, table
+
+    starts = [date.fromisoformat(d) for d in (first_day or ["2018-01-15", "2018-06-04"])]
+    with status(f"bench week: {len(starts)} run(s) of {days} days"):
+        figures = [run(d, days=days) for d in starts]
+    if json_out:
+        _show({"weeks": figures}, True)
+        return
+    for lines in figures:
+        console.print(table(lines), markup=False, highlight=False)
+
+
 @app.command("device")
 def device(
     hours: Annotated[float, typer.Option(min=0.01, help="Simulated hours of control.")] = 1.0,

@@ -11,13 +11,11 @@ from chain.errors import ChainError, DeploymentError
 from enerwise.cli.console import confirm, console, err_console
 from enerwise.cli.options import (
     JsonFlag,
-    KeystoreDir,
-    KeystoreRef,
-    PasswordEnv,
-    PasswordFile,
     RpcUrl,
     SettingsConfig,
+    SigningKey,
     YesFlag,
+    signing_key_options,
 )
 from enerwise.cli.output import print_json
 
@@ -171,11 +169,9 @@ def status(json_out: JsonFlag = False) -> None:
 
 
 @app.command("deploy")
+@signing_key_options
 def deploy(
-    keystore: KeystoreRef,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
+    key: SigningKey,
     rpc_url: RpcUrl = None,
     payment_token: Annotated[
         str | None, typer.Option(help="Payment ERC-20 (default: deploy a TestEuro).")
@@ -193,8 +189,6 @@ def deploy(
     from chain.connection import connect
     from energychain.deploy import MarketSettings, deploy_energychain
     from enerwise.settings import load_settings
-    from wallet.keystore import Keystore, KeystoreSigner
-    from wallet.passwords import PasswordSource
     from wallet.transactions import TransactionSender
 
     settings = load_settings(config, rpc_url=rpc_url)
@@ -202,9 +196,9 @@ def deploy(
         raise ChainError(
             "no --rpc-url given (or ENERWISE_RPC_URL); for a local chain use `chain up`"
         )
-    signer = KeystoreSigner(Keystore(keystore_dir).locate(keystore))  # a bad file: before all
+    signer = key.signer()  # a bad file: before all
     w3 = connect(settings.rpc_url)
-    signer.unlock(PasswordSource(password_file, password_env, "Deployer's password: ").read())
+    key.unlock(signer, "Deployer's password: ")
     decoder = _compile()
     sender = TransactionSender(w3, signer, decode_revert=decoder)
     balance = int(w3.eth.get_balance(sender.address))

@@ -55,6 +55,15 @@ def demo(
     ] = 3,
     mqtt_meters: Annotated[int, typer.Option(min=0, help="Meters publishing over MQTT.")] = 3,
     mqtt_broker: Annotated[str, typer.Option(help="MQTT broker host:port.")] = "127.0.0.1:1883",
+    device_households: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=10,
+            help="Agent households whose agents drive a Modbus battery, an OCPP charger and "
+            "a heat pump (simulated time only).",
+        ),
+    ] = 2,
 ) -> None:
     """A community market day on a local chain: real-data households, Modbus and MQTT meters
     read by oracles, pretrained and truthful agents trading, every slot cleared, the indexer
@@ -83,6 +92,7 @@ def demo(
             start_hour=start_hour,
             modbus_meters=modbus_meters,
             mqtt_meters=mqtt_meters,
+            device_households=device_households,
             mqtt_broker=mqtt_broker,
         )
         check_port_free(config.port)  # before the heavy imports: a mistake answers at once
@@ -181,6 +191,15 @@ def _report_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "saved vs grid: agents / baselines",
             f"{r['agents_savings'] / 1e6:,.4f} / {r['baseline_savings'] / 1e6:,.4f} EUR",
+        ),
+        *(
+            (
+                f"{kind.replace('_', ' ')}: plan vs actual",
+                f"{d['planned_wh'] / 1000:,.2f} / {d['actual_wh'] / 1000:,.2f} kWh "
+                f"(|diff| {d['plan_vs_actual_wh'] / 1000:,.2f} kWh over {d['slots']} slots, "
+                f"{d['count']} households, {d['writes_refused']} writes refused)",
+            )
+            for kind, d in r.get("devices", {}).items()
         ),
         ("first cleared slot after", f"{r['timing']['first_cleared_slot_s']} s"),
         ("wall time", f"{r['timing']['total_s']} s"),

@@ -49,6 +49,12 @@ GROUPS: tuple[Group, ...] = (
     Group("devices", "enerwise.cli.devices", "Household battery, EV charger and heat pump."),
     Group("grid", "enerwise.cli.grid", "Power flows: transfer limits per community and slot."),
     Group("bench", "enerwise.cli.bench", "Benchmarks: measured figures (gas, tx/s, ...)."),
+    Group(
+        "soak",
+        "enerwise.cli.soak",
+        "Chaos soak: the day with faults injected, then proof nothing was lost.",
+        single=True,
+    ),
 )
 
 

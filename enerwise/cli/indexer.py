@@ -18,12 +18,11 @@ from enerwise.cli.options import DatabaseUrl, DeploymentFile, JsonFlag, RpcUrl, 
 from enerwise.cli.output import print_json, print_json_line
 
 if TYPE_CHECKING:
-    from energychain.deploy import Deployment
-    from enerwise.settings import Settings
-
-if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from energychain.deploy import Deployment
+    from enerwise.settings import Settings
+    from indexer.api.sessions import RoleResolver
     from indexer.ingest import Ingester, StepResult
 
 app = typer.Typer(
@@ -267,10 +266,8 @@ def serve(
     """
     import uvicorn
 
-    from chain.rpc import JsonRpcClient
     from enerwise.settings import load_settings
     from indexer.api import ApiConfig, create_app
-    from indexer.api.sessions import ChainRoles, RoleResolver
     from indexer.community_queries import Tariffs
     from indexer.db.migrate import check_schema
     from indexer.live import FanOut, LocalHub, RedisPublisher
@@ -287,22 +284,7 @@ def serve(
     check_schema(engine)  # a database never migrated is one line: no logs yet
     _logging(verbose)
     hub = LocalHub()
-    roles: RoleResolver | None = None
-    node_url: str | None = None
-    try:
-        node_url = _rpc_url(settings)
-    except ChainError:
-        err_console.print("[yellow]no chain reachable: sign-in roles are unavailable[/]")
-    recorded: dict[str, object] = {}
-    if node_url is not None:
-        try:
-            found = _deployment(node_url, deployment)
-            recorded = found.settings
-            roles = ChainRoles(
-                JsonRpcClient(node_url), found.addresses["market"], found.addresses["registry"]
-            )
-        except Exception as exc:  # the API still serves reads without a chain
-            err_console.print(f"[yellow]no on-chain roles ({exc}); operators cannot sign in[/]")
+    node_url, roles, recorded = _chain_roles(settings, deployment)
     explorer = settings.explorer_url or recorded.get("explorer_url")
     api_config = ApiConfig(
         cors_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
@@ -347,3 +329,27 @@ def serve(
         stop.set()
         if thread is not None:
             thread.join(timeout=5)
+
+
+def _chain_roles(
+    settings: Settings, deployment: Path | None
+) -> tuple[str | None, RoleResolver | None, dict[str, object]]:
+    """The node, the on-chain roles of sign-in and the deployment's recorded settings; the API
+    still serves reads without them (a warning says what is missing)."""
+    from chain.rpc import JsonRpcClient
+    from indexer.api.sessions import ChainRoles
+
+    try:
+        node_url = _rpc_url(settings)
+    except ChainError:
+        err_console.print("[yellow]no chain reachable: sign-in roles are unavailable[/]")
+        return None, None, {}
+    try:
+        found = _deployment(node_url, deployment)
+        roles = ChainRoles(
+            JsonRpcClient(node_url), found.addresses["market"], found.addresses["registry"]
+        )
+    except Exception as exc:  # the API still serves reads without a chain
+        err_console.print(f"[yellow]no on-chain roles ({exc}); operators cannot sign in[/]")
+        return node_url, None, {}
+    return node_url, roles, found.settings

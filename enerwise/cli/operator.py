@@ -11,9 +11,8 @@ an encrypted keystore (``--keystore PATH|ADDRESS``) unlocked with ``--password-f
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,18 +30,17 @@ from enerwise.cli.operator_options import (
     health_markup,
     index_database,
     keystore_sender,
+    which_contracts,
 )
 from enerwise.cli.operator_roles import role_app
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
     JsonFlag,
-    KeystoreDir,
-    KeystoreRef,
-    PasswordEnv,
-    PasswordFile,
+    SigningKey,
     YesFlag,
     deprecated,
+    signing_key_options,
 )
 from enerwise.cli.output import print_json
 from operations.errors import (
@@ -181,15 +179,16 @@ def _show_grid(config: Community) -> None:
 def _grid_json(config: Community) -> dict[str, Any]:
     """The price grid, on chain (base units per kWh) and in EUR/kWh (exact decimal strings)."""
     grid = config.price_grid()
+    p = grid.params
     return {
         "price_grid": {
-            "price_floor": grid.price_floor,
-            "tick_size": grid.tick_size,
-            "max_tick": grid.max_tick,
+            "price_floor": p.price_floor,
+            "tick_size": p.tick_size,
+            "max_tick": p.max_tick,
             "decimals": grid.decimals,
-            "price_floor_eur_per_kwh": str(grid.eur(grid.price_floor)),
-            "price_top_eur_per_kwh": str(grid.eur(grid.price_top)),
-            "tick_eur_per_kwh": str(grid.eur(grid.tick_size)),
+            "price_floor_eur_per_kwh": str(grid.eur(p.price_floor)),
+            "price_top_eur_per_kwh": str(grid.eur(p.price_top)),
+            "tick_eur_per_kwh": str(grid.eur(p.tick_size)),
         }
     }
 
@@ -214,12 +213,10 @@ def check(
 
 # ---------------------------------------------------------------------------------- deploy
 @app.command("deploy")
+@signing_key_options
 def deploy(
-    keystore: KeystoreRef,
+    key: SigningKey,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     rpc_url: RpcOverride = None,
     renounce_deployer: Annotated[
         bool,
@@ -240,7 +237,7 @@ def deploy(
     from operations.deployer import deploy_community, plan
 
     community = Community.open(config_path(config, old_config), rpc_url)
-    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
+    sender = keystore_sender(community, key)
     steps = plan(community, sender)
     if dry_run:
         if json_out:
@@ -293,67 +290,42 @@ def deploy(
 Only = Annotated[str, typer.Option("--only", help="both, market (orders) or registry (readings).")]
 
 
-def _target(only: str) -> Literal["market", "registry", "both"]:
-    if only == "market":
-        return "market"
-    if only == "registry":
-        return "registry"
-    if only == "both":
-        return "both"
-    raise OperatorError(f"--only: {only!r}: use both, market or registry")
-
-
-@dataclass(frozen=True)
-class _Signing:
-    """The options of a command that signs: key, folder, password, --yes."""
-
-    keystore: str
-    keystore_dir: Path | None
-    password_file: Path | None
-    password_env: str | None
-    yes: bool
-
-
 @app.command("pause")
+@signing_key_options
 def pause(
-    keystore: KeystoreRef,
+    key: SigningKey,
     only: Only = "both",
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Pause order placement and reading submission (cancels, claims, withdrawals go on)."""
-    signing = _Signing(keystore, keystore_dir, password_file, password_env, yes)
-    _pause(True, only, config, signing, json_out)
+    _pause(True, only, config, key, yes, json_out)
 
 
 @app.command("unpause")
+@signing_key_options
 def unpause(
-    keystore: KeystoreRef,
+    key: SigningKey,
     only: Only = "both",
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Resume order placement and reading submission."""
-    signing = _Signing(keystore, keystore_dir, password_file, password_env, yes)
-    _pause(False, only, config, signing, json_out)
+    _pause(False, only, config, key, yes, json_out)
 
 
-def _pause(paused: bool, only: str, config: Path, signing: _Signing, json_out: bool) -> None:
+def _pause(
+    paused: bool, only: str, config: Path, key: SigningKey, yes: bool, json_out: bool
+) -> None:
     from operations.admin import set_paused
     from operations.context import Community
 
-    target = _target(only)
+    target = which_contracts(only, "--only")
     community = Community.open(config)
-    sender = _sender(community, signing)
-    changed = set_paused(community, sender, paused, target, approve=asker(signing.yes))
+    sender = keystore_sender(community, key)
+    changed = set_paused(community, sender, paused, target, approve=asker(yes))
     if json_out:
         print_json({"paused": paused, "changed": changed})
         return
@@ -361,23 +333,11 @@ def _pause(paused: bool, only: str, config: Path, signing: _Signing, json_out: b
     console.print(f"{word}: {', '.join(changed)}" if changed else f"already {word}: nothing sent")
 
 
-def _sender(community: Any, signing: _Signing) -> Any:
-    return keystore_sender(
-        community,
-        signing.keystore,
-        signing.keystore_dir,
-        signing.password_file,
-        signing.password_env,
-    )
-
-
 @app.command("set-fee")
+@signing_key_options
 def set_fee(
-    keystore: KeystoreRef,
+    key: SigningKey,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -386,8 +346,7 @@ def set_fee(
     from operations.context import Community
 
     community = Community.open(config)
-    signing = _Signing(keystore, keystore_dir, password_file, password_env, yes)
-    before = apply(community, _sender(community, signing), approve=asker(yes))
+    before = apply(community, keystore_sender(community, key), approve=asker(yes))
     cfg = community.config
     if json_out:
         print_json(
@@ -489,12 +448,10 @@ def status(
 
 
 @app.command("clear-due")
+@signing_key_options
 def clear_due(
-    keystore: KeystoreRef,
+    key: SigningKey,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -503,8 +460,7 @@ def clear_due(
     from operations.context import Community
 
     community = Community.open(config)
-    signing = _Signing(keystore, keystore_dir, password_file, password_env, yes)
-    done = run(community, _sender(community, signing), approve=asker(yes))
+    done = run(community, keystore_sender(community, key), approve=asker(yes))
     if json_out:
         print_json([{"slot": c.slot, "volume_wh": c.volume_wh, "tick": c.clearing_tick}
                     for c in done])  # fmt: skip

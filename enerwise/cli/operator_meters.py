@@ -21,11 +21,9 @@ from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
     JsonFlag,
-    KeystoreDir,
-    KeystoreRef,
-    PasswordEnv,
-    PasswordFile,
+    SigningKey,
     YesFlag,
+    signing_key_options,
 )
 from enerwise.cli.output import print_json
 from operations.errors import (
@@ -81,12 +79,13 @@ MeterPasswordFile = Annotated[
 
 
 @meter_app.command("add")
+@signing_key_options
 def meter_add(
     owner: Annotated[str, typer.Option(help="Household account that owns the meter.")],
     meter_id: Annotated[str, typer.Option("--id", help="Meter name (its id is keccak256).")],
     kind: Annotated[str, typer.Option(help="pv, consumer, prosumer or battery.")],
     capacity_w: Annotated[int, typer.Option(help="Peak power in watts.")],
-    keystore: KeystoreRef,
+    key: SigningKey,
     signer: Annotated[str | None, typer.Option(help="Address of the meter's signing key.")] = None,
     generate_key: Annotated[
         bool, typer.Option(help="Create the meter's key and a provisioning file.")
@@ -98,9 +97,6 @@ def meter_add(
         str, typer.Option(help="Provisioned source: simulated, modbus:HOST[:PORT], mqtt:TOPIC.")
     ] = "simulated",
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -114,7 +110,7 @@ def meter_add(
         {"id": meter_id, "owner": owner, "kind": kind, "capacity_w": capacity_w, "signer": signer}
     )
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
+    sender = keystore_sender(community, key)
     keygen = _keygen(generate_key, keys_dir, meter_password_file, config, relayer_key_env)
     added = add_meters(community, sender, [spec], keygen=keygen, source=source, approve=asker(yes))
     _print_added(added, json_out)
@@ -161,11 +157,12 @@ def _print_added(added: list[AddedMeter], json_out: bool) -> None:
 
 
 @meter_app.command("import")
+@signing_key_options
 def meter_import(
     csv_file: Annotated[
         Path, typer.Argument(metavar="CSV", help="id,owner,kind,capacity_w[,signer]")
     ],
-    keystore: KeystoreRef,
+    key: SigningKey,
     generate_keys: Annotated[
         bool, typer.Option(help="Create a key and provisioning file for rows without signer.")
     ] = False,
@@ -176,9 +173,6 @@ def meter_import(
         "simulated"
     ),
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -188,7 +182,7 @@ def meter_import(
 
     specs = read_csv(csv_file)
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
+    sender = keystore_sender(community, key)
     keygen = _keygen(generate_keys, keys_dir, meter_password_file, config, relayer_key_env)
     added = add_meters(community, sender, specs, keygen=keygen, source=source, approve=asker(yes))
     _print_added(added, json_out)
@@ -262,17 +256,15 @@ def meter_list(
 
 
 @meter_app.command("rotate-key")
+@signing_key_options
 def meter_rotate(
     meter_id: Annotated[str, typer.Option("--id", help="Meter name.")],
-    keystore: KeystoreRef,
+    key: SigningKey,
     signer: Annotated[str | None, typer.Option(help="Address of the new signing key.")] = None,
     generate_key: Annotated[bool, typer.Option(help="Create the new key.")] = False,
     keys_dir: KeysDir = None,
     meter_password_file: MeterPasswordFile = None,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -283,7 +275,7 @@ def meter_rotate(
     if (signer is None) == (not generate_key):
         raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
+    sender = keystore_sender(community, key)
     keygen = _keygen(generate_key, keys_dir, meter_password_file, config)
     new_signer, path = rotate_key(
         community, sender, meter_id, new_signer=signer, keygen=keygen, approve=asker(yes)
@@ -299,13 +291,11 @@ def meter_rotate(
 
 
 @meter_app.command("deactivate")
+@signing_key_options
 def meter_deactivate(
     meter_id: Annotated[str, typer.Option("--id", help="Meter name.")],
-    keystore: KeystoreRef,
+    key: SigningKey,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -314,7 +304,7 @@ def meter_deactivate(
     from operations.meters import deactivate
 
     community = Community.open(config)
-    sender = keystore_sender(community, keystore, keystore_dir, password_file, password_env)
+    sender = keystore_sender(community, key)
     found = deactivate(community, sender, meter_id, approve=asker(yes))
     if json_out:
         print_json({"name": meter_id, "meter_id": found, "active": False})

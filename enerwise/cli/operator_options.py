@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -15,6 +15,7 @@ from operations.errors import (
 )
 
 if TYPE_CHECKING:
+    from enerwise.cli.options import SigningKey
     from operations.context import Approve, Community
     from operations.health import IndexSource
     from wallet.transactions import TransactionSender
@@ -43,22 +44,20 @@ IndexDatabaseUrl = Annotated[
 ]
 
 
-def keystore_sender(
-    community: Community,
-    keystore: str,
-    keystore_dir: Path | None,
-    password_file: Path | None,
-    password_env: str | None,
-) -> TransactionSender:
-    """The community's sender for the key ``keystore`` (a file or an address in the folder)."""
-    from wallet.keystore import Keystore, KeystoreSigner
-    from wallet.passwords import PasswordSource
+def keystore_sender(community: Community, key: SigningKey) -> TransactionSender:
+    """The community's sender for ``key`` (a keystore file or an address in the folder)."""
+    return community.sender(key.unlock(key.signer()))
 
-    signer = KeystoreSigner(Keystore(keystore_dir).locate(keystore))
-    signer.unlock(
-        PasswordSource(password_file, password_env, f"Password for {signer.path}: ").read()
-    )
-    return community.sender(signer)
+
+def which_contracts(text: str, option: str) -> Literal["market", "registry", "both"]:
+    """The contracts an option such as ``--only`` or ``--on`` names: market, registry or both."""
+    if text == "market":
+        return "market"
+    if text == "registry":
+        return "registry"
+    if text == "both":
+        return "both"
+    raise OperatorError(f"{option}: {text!r}: use both, market or registry")
 
 
 def asker(yes: bool) -> Approve:

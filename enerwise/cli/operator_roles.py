@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
 from enerwise.cli.console import confirm, console
-from enerwise.cli.operator_options import keystore_sender
+from enerwise.cli.operator_options import keystore_sender, which_contracts
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
     JsonFlag,
-    KeystoreDir,
-    KeystoreRef,
-    PasswordEnv,
-    PasswordFile,
+    SigningKey,
     YesFlag,
+    signing_key_options,
 )
 from enerwise.cli.output import print_json
-from operations.errors import (
-    OperatorError,
-)
 
 role_app = typer.Typer(
     help="Grant, revoke and list the contracts' roles (admin, meter-admin, pauser).",
@@ -40,24 +34,6 @@ OnOption = Annotated[
 ]
 
 
-def _on(text: str) -> Literal["registry", "market", "both"]:
-    if text == "registry":
-        return "registry"
-    if text == "market":
-        return "market"
-    if text == "both":
-        return "both"
-    raise OperatorError(f"--on: {text!r}: use both, registry or market")
-
-
-@dataclass(frozen=True)
-class _Signer:
-    keystore: str
-    keystore_dir: Path | None
-    password_file: Path | None
-    password_env: str | None
-
-
 def _role_change(
     action: Literal["grant", "revoke"],
     role: str,
@@ -66,17 +42,15 @@ def _role_change(
     force: bool,
     yes: bool,
     config: Path,
-    key: _Signer,
+    key: SigningKey,
     json_out: bool,
 ) -> None:
     from operations.context import Community
     from operations.roles import apply_change, plan_change
 
-    target = _on(on)
+    target = which_contracts(on, "--on")
     community = Community.open(config)
-    sender = keystore_sender(
-        community, key.keystore, key.keystore_dir, key.password_file, key.password_env
-    )
+    sender = keystore_sender(community, key)
     change = plan_change(community, sender, action, role, address, on=target, force=force)
     count = len(change.contracts)
     confirm(f"Send {count} transaction(s) from {sender.address}?", yes=yes, plan=change.describe())
@@ -101,41 +75,35 @@ def _role_change(
 
 
 @role_app.command("grant")
+@signing_key_options
 def role_grant(
     role: RoleArg,
     address: AddressArg,
-    keystore: KeystoreRef,
+    key: SigningKey,
     on: OnOption = "both",
     yes: YesFlag = False,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Grant ROLE to ADDRESS (checked first: your key administers the role, ADDRESS lacks it)."""
-    key = _Signer(keystore, keystore_dir, password_file, password_env)
     _role_change("grant", role, address, on, False, yes, config, key, json_out)
 
 
 @role_app.command("revoke")
+@signing_key_options
 def role_revoke(
     role: RoleArg,
     address: AddressArg,
-    keystore: KeystoreRef,
+    key: SigningKey,
     on: OnOption = "both",
     force: Annotated[
         bool, typer.Option(help="Allow revoking the last admin (nobody can change roles after).")
     ] = False,
     yes: YesFlag = False,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Revoke ROLE from ADDRESS (refuses to remove the last admin without --force)."""
-    key = _Signer(keystore, keystore_dir, password_file, password_env)
     _role_change("revoke", role, address, on, force, yes, config, key, json_out)
 
 

@@ -21,7 +21,7 @@ class TrainOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    algo: str = Field(pattern="^(ppo|dqn|imitation)$")
+    algo: str = Field(pattern="^(ppo|dqn|imitation|shared)$")
     steps: int = Field(ge=1000, le=20_000_000)
     seed: int = Field(ge=0)
     out: Path
@@ -34,6 +34,20 @@ class TrainOptions(BaseModel):
     samples: int = Field(ge=1, le=100_000)
     seeds: list[int] = Field(min_length=1, max_length=10)
     gain: float = Field(ge=0.0, le=4.0)
+    reach: float = Field(ge=0.0, le=1.0)
+    others: str = Field(pattern="^(zip|truthful)$")
+    reward: str = Field(pattern="^(own|community)$")
+
+
+class CommunityEvalOptions(BaseModel):
+    """Validated options of ``agent eval-community``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shared: list[Path] = Field(min_length=1, max_length=10)
+    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
+    year: int = Field(ge=2015, le=2018)
+    days: int | None = Field(None, ge=1, le=92)
 
 
 class EvalOptions(BaseModel):

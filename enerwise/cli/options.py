@@ -24,14 +24,21 @@ the value counts as the new option's.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from enerwise.cli.console import err_console
 from enerwise.errors import OptionError
 from wallet.defaults import KEYSTORE_DIR_ENV
+
+if TYPE_CHECKING:
+    from wallet.keystore import KeystoreSigner
 
 _T = TypeVar("_T")
 
@@ -120,6 +127,70 @@ PasswordEnv = Annotated[
     str | None,
     typer.Option("--password-env", metavar="VAR", help="Keystore password: environment variable."),
 ]
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The key a command signs with: ``--keystore PATH|ADDRESS`` (with ``--keystore-dir``) and
+    where its password comes from (``--password-file`` / ``--password-env``, else a prompt)."""
+
+    keystore: str
+    keystore_dir: Path | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+
+    def signer(self) -> KeystoreSigner:
+        """The key's signer, still locked (a wrong path or address fails here, first)."""
+        from wallet.keystore import Keystore, KeystoreSigner
+
+        return KeystoreSigner(Keystore(self.keystore_dir).locate(self.keystore))
+
+    def unlock(self, signer: KeystoreSigner, prompt: str | None = None) -> KeystoreSigner:
+        """``signer`` unlocked with the password (``prompt`` asks for it on a terminal)."""
+        from wallet.passwords import PasswordSource
+
+        asked = prompt or f"Password for {signer.path}: "
+        signer.unlock(PasswordSource(self.password_file, self.password_env, asked).read())
+        return signer
+
+
+_KEY_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("keystore", KeystoreRef, inspect.Parameter.empty),
+    ("keystore_dir", KeystoreDir, None),
+    ("password_file", PasswordFile, None),
+    ("password_env", PasswordEnv, None),
+)
+
+
+def signing_key_options(command: Callable[..., _T]) -> Callable[..., _T]:
+    """``command`` with the four key options in place of its ``key: SigningKey`` parameter.
+
+    The options are declared once, here, and reach the command as one :class:`SigningKey`
+    (Typer reads the rewritten signature).
+    """
+    signature = inspect.signature(command, eval_str=True)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name != "key":
+            parameters.append(parameter.replace(kind=keyword))
+            continue
+        parameters += [
+            inspect.Parameter(name, keyword, default=default, annotation=annotation)
+            for name, annotation, default in _KEY_OPTIONS
+        ]
+
+    @functools.wraps(command)
+    def with_key(**options: Any) -> _T:
+        key = SigningKey(*(options.pop(name) for name, _, _ in _KEY_OPTIONS))
+        return command(key=key, **options)
+
+    rewritten = signature.replace(parameters=parameters)
+    with_key.__signature__ = rewritten  # type: ignore[attr-defined]
+    with_key.__annotations__ = {p.name: p.annotation for p in parameters}
+    with_key.__annotations__["return"] = signature.return_annotation
+    return with_key
+
 
 # ------------------------------------------------------------------------------- where things are
 RpcUrl = Annotated[

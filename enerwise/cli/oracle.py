@@ -271,7 +271,11 @@ def run(
     ] = None,
     slots: Annotated[int | None, typer.Option(help="Stop after N slots (default: run).")] = None,
     clock: Annotated[
-        str, typer.Option(help="system, or anvil (fast-forward chain time on anvil).")
+        str,
+        typer.Option(
+            help="system, anvil (fast-forward chain time on anvil), or chain (follow the "
+            "chain's time, moved by someone else)."
+        ),
     ] = "system",
     pace: Annotated[float, typer.Option(help="anvil clock: real seconds per slot.")] = 1.0,
     table: Annotated[bool, typer.Option(help="Show the live status table.")] = True,
@@ -284,7 +288,7 @@ def run(
     """
     from rich.live import Live
 
-    from oracles.clock import AnvilClock, Clock, SystemClock
+    from oracles.clock import AnvilClock, ChainClock, Clock, SystemClock
     from oracles.config import load_config
     from oracles.runner import build_runner
 
@@ -296,10 +300,12 @@ def run(
     chosen: Clock
     if clock == "anvil":
         chosen = AnvilClock(cfg.chain.rpc_url, pace=pace)
+    elif clock == "chain":
+        chosen = ChainClock(cfg.chain.rpc_url)
     elif clock == "system":
         chosen = SystemClock()
     else:
-        raise OracleConfigError(f"--clock must be system or anvil, not {clock!r}")
+        raise OracleConfigError(f"--clock must be system, anvil or chain, not {clock!r}")
 
     async def main() -> dict[str, Any]:
         runner = build_runner(cfg, clock=chosen)

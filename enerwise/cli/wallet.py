@@ -17,10 +17,11 @@ from enerwise.cli.console import confirm, console, err_console
 from enerwise.cli.options import (
     JsonFlag,
     KeystoreDir,
-    KeystoreRef,
     PasswordEnv,
     PasswordFile,
+    SigningKey,
     YesFlag,
+    signing_key_options,
 )
 from enerwise.cli.output import print_json
 from enerwise.cli.wallet_agent import app as agent_app
@@ -244,25 +245,21 @@ def delete(
 
 
 @app.command("sign-typed-data")
+@signing_key_options
 def sign_typed_data(
-    keystore: KeystoreRef,
+    key: SigningKey,
     data: Annotated[
         Path,
         typer.Option("--data", metavar="FILE", help="EIP-712 document (eth_signTypedData_v4)."),
     ],
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Sign an EIP-712 document with a keystore; prints the 65-byte signature and the signer."""
-    from wallet.keystore import KeystoreSigner
-    from wallet.passwords import PasswordSource
     from wallet.typed_data import load_typed_data, recover_typed_data_signer
 
-    signer = KeystoreSigner(_keystore(keystore_dir).locate(keystore))  # checks the file
+    signer = key.signer()  # checks the file
     document = load_typed_data(data)
-    signer.unlock(PasswordSource(password_file, password_env).read())
+    key.unlock(signer, "Password: ")
     try:
         address = signer.address  # from the key: the file's address field is optional
         signature = signer.sign_typed_data(document)

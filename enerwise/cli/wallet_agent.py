@@ -24,13 +24,11 @@ from enerwise.cli.console import confirm, console
 from enerwise.cli.options import (
     DeploymentFile,
     JsonFlag,
-    KeystoreDir,
-    KeystoreRef,
-    PasswordEnv,
-    PasswordFile,
     RpcUrl,
+    SigningKey,
     YesFlag,
     deprecated,
+    signing_key_options,
 )
 from enerwise.cli.output import print_json
 
@@ -47,24 +45,15 @@ class _Owner:
     contracts: EnergyChain
 
 
-def _owner(
-    rpc_url: str | None,
-    keystore: str,
-    keystore_dir: Path | None,
-    password_file: Path | None,
-    password_env: str | None,
-    deployment_file: Path | None,
-) -> _Owner:
+def _owner(rpc_url: str | None, key: SigningKey, deployment_file: Path | None) -> _Owner:
     from chain.connection import connect, resolve_rpc_url
     from energychain.contracts import revert_decoder
     from energychain.deploy import load_deployment
-    from wallet.keystore import Keystore, KeystoreSigner
-    from wallet.passwords import PasswordSource
     from wallet.transactions import TransactionSender
 
-    signer = KeystoreSigner(Keystore(keystore_dir).locate(keystore))  # a bad file: first
+    signer = key.signer()  # a bad file: first
     w3 = connect(resolve_rpc_url(rpc_url))
-    signer.unlock(PasswordSource(password_file, password_env, "Owner's password: ").read())
+    key.unlock(signer, "Owner's password: ")
     deployment = load_deployment(w3, deployment_file)
     sender = TransactionSender(w3, signer, decode_revert=revert_decoder())
     return _Owner(sender, deployment.contracts(w3))
@@ -75,10 +64,11 @@ def _decimal(text: str | None, option: str) -> Decimal | None:
 
 
 @app.command("grant")
+@signing_key_options
 def grant(
     agent: Annotated[str, typer.Option("--agent", help="The agent's address.")],
     expiry: Annotated[str, typer.Option("--expiry", help="ISO 8601 time (UTC if no zone).")],
-    keystore: KeystoreRef,
+    key: SigningKey,
     budget_eur_per_day: Annotated[
         str | None,
         typer.Option(
@@ -104,9 +94,6 @@ def grant(
         int | None, typer.Option(min=0, help="The lowest sell price as a tick instead.")
     ] = None,
     budget_per_day: Annotated[int | None, typer.Option(hidden=True)] = None,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     rpc_url: RpcUrl = None,
     deployment: DeploymentFile = None,
     yes: YesFlag = False,
@@ -129,7 +116,7 @@ def grant(
     max_buy = _decimal(max_buy_eur_per_kwh, "--max-buy-eur-per-kwh")
     min_sell = _decimal(min_sell_eur_per_kwh, "--min-sell-eur-per-kwh")
     address, until = parse_address(agent, "agent"), parse_expiry(expiry)
-    owner = _owner(rpc_url, keystore, keystore_dir, password_file, password_env, deployment)
+    owner = _owner(rpc_url, key, deployment)
     market = owner.contracts.market
     params, decimals = market.params(), owner.contracts.payment.decimals()
     request = AgentGrant(
@@ -195,12 +182,10 @@ def _bounds(
 
 
 @app.command("revoke")
+@signing_key_options
 def revoke(
     agent: Annotated[str, typer.Argument(metavar="ADDR", help="The agent's address.")],
-    keystore: KeystoreRef,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
+    key: SigningKey,
     rpc_url: RpcUrl = None,
     deployment: DeploymentFile = None,
     yes: YesFlag = False,
@@ -210,7 +195,7 @@ def revoke(
     from energychain.delegation import parse_address, revoke_agent
 
     address = parse_address(agent, "agent")
-    owner = _owner(rpc_url, keystore, keystore_dir, password_file, password_env, deployment)
+    owner = _owner(rpc_url, key, deployment)
     confirm(f"Revoke agent {address} of {owner.sender.address}?", yes=yes)
     receipt = revoke_agent(owner.sender, owner.contracts.market, address)
     if json_out:

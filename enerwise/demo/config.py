@@ -40,6 +40,9 @@ class DemoConfig:
         mqtt_broker: ``host:port`` of the MQTT broker.
         dapp_dir: the dApp's static build, served at ``/`` when it exists.
         deposit_eur: euros each household deposits in the market vault at the start.
+        device_households: agent households that own a Modbus battery, an OCPP charger and a
+            heat pump their agent really drives (simulated devices on loopback; simulated
+            time only).
     """
 
     slots: int = 96
@@ -56,6 +59,7 @@ class DemoConfig:
     mqtt_broker: str = "127.0.0.1:1883"
     dapp_dir: Path = Path("dapp/out")
     deposit_eur: int = 200
+    device_households: int = 2
 
     def __post_init__(self) -> None:
         if self.slots < 1:
@@ -66,6 +70,8 @@ class DemoConfig:
             raise DemoError(f"--port must be in 1..65535, not {self.port}")
         if not 0 <= self.start_hour <= 23:
             raise DemoError(f"--start-hour must be in 0..23, not {self.start_hour}")
+        if not 0 <= self.device_households <= 10:
+            raise DemoError(f"--device-households must be in 0..10, not {self.device_households}")
         if self.modbus_meters < 0 or self.mqtt_meters < 0:
             raise DemoError("the numbers of Modbus and MQTT meters cannot be negative")
         if self.data_day is not None and self.data_day.year != DATA_YEAR:

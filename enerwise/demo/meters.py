@@ -35,6 +35,7 @@ from oracles.maps import load_map
 from oracles.registry import Web3Registry
 from oracles.runner import OracleRunner, SlotReport, build_runner
 from oracles.simulator import (
+    Profile,
     SimulatedMeter,
     SimulatedModbusServer,
     SimulatedMqttPublisher,
@@ -174,17 +175,22 @@ async def start_fleet(
     mqtt_meters: int,
     mqtt_broker: str,
     run_id: str,
+    profiles: dict[int, Profile] | None = None,
 ) -> MeterFleet:
     """Start the meters' servers and the oracle; every meter reads from ``start`` on.
 
-    ``nets[i]`` gives household ``i``'s net energy per replayed slot. The oracle is the
+    ``nets[i]`` gives household ``i``'s net energy per replayed slot; ``profiles[i]``, when
+    given, is household ``i``'s power at its grid point instead (a household whose devices
+    really run: the meter integrates what they did). The oracle is the
     production one (:func:`oracles.runner.build_runner` on an oracle config): Modbus and MQTT
     meters are read over the network, the in-process ones from the caller's simulation; every
     meter signs with its key registered on chain (handed over, not written to disk).
     """
+    profiles = profiles or {}
     meters = {
         h.index: SimulatedMeter(
-            PlanProfile(nets[h.index], start, sandbox.slot_seconds, plan.slots),
+            profiles.get(h.index)
+            or PlanProfile(nets[h.index], start, sandbox.slot_seconds, plan.slots),
             start=start,
             step=METER_STEP_SECONDS,
         )

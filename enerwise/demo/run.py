@@ -40,6 +40,7 @@ from enerwise.demo.community import (
     replay_start,
 )
 from enerwise.demo.config import DATA_YEAR, DEFAULT_DATA_DAY, DemoConfig, check_port_free
+from enerwise.demo.devices import CYCLE_OFFSETS, DeviceHomes
 from enerwise.demo.ledger import Ledger, per_household, read_ledger
 from enerwise.demo.meters import Metered, MeterFleet, sources_summary, start_fleet
 from enerwise.demo.services import ApiServices, start_services
@@ -108,6 +109,8 @@ class _Day:
     ledger: Ledger = field(default_factory=Ledger)
     next_block: int = 0
     first_cleared_at: float | None = None
+    homes: DeviceHomes | None = None
+    runtimes: dict[int, Any] = field(default_factory=dict)
 
 
 def run_demo(
@@ -177,6 +180,9 @@ def run_demo(
             preload.join()
         traders = build_traders(sandbox, plan, households, workdir, observer.on_note)
         clock: Clock = SystemClock() if config.realtime else VirtualClock(t0)
+        day.runtimes = {
+            i: r for t in traders if isinstance(t, RuntimeTrader) for i, r in t.runtimes.items()
+        }
         fleet_notes = asyncio.run(
             _run_slots(config, sandbox, day, traders, clock, relayer, workdir, observer, started)
         )
@@ -259,6 +265,7 @@ async def _run_slots(
     observer: Observer,
     started: float,
 ) -> list[str]:
+    day.homes = await _start_homes(config, sandbox, day, traders, clock, observer)
     fleet = await start_fleet(
         sandbox,
         day.plan,
@@ -272,6 +279,7 @@ async def _run_slots(
         mqtt_meters=config.mqtt_meters,
         mqtt_broker=config.mqtt_broker,
         run_id=f"{os.getpid()}-{config.seed}",
+        profiles=day.homes.meter_profiles(day.t0) if day.homes is not None else None,
     )
     try:
         for note in fleet.notes:
@@ -284,6 +292,33 @@ async def _run_slots(
         return fleet.notes
     finally:
         await fleet.close()
+        if day.homes is not None:
+            await day.homes.close()
+
+
+async def _start_homes(
+    config: DemoConfig,
+    sandbox: Sandbox,
+    day: _Day,
+    traders: list[Trader],
+    clock: Clock,
+    observer: Observer,
+) -> DeviceHomes | None:
+    """The device households: the first agent households, in simulated time only."""
+    members = [h for h in day.households if h.index in day.runtimes][: config.device_households]
+    if not members:
+        return None
+    if not isinstance(clock, VirtualClock):
+        observer.on_note("devices run in simulated time only: no device households in real time")
+        return None
+    homes = DeviceHomes(day.plan, sandbox.calendar, clock, day.first_slot)
+    await homes.start(members, day.t0, day.runtimes)
+    names = ", ".join(m.name for m in members)
+    observer.on_note(
+        f"{names}: a SunSpec battery (Modbus), an OCPP charger and an SG-Ready heat pump, "
+        "driven by their agents"
+    )
+    return homes
 
 
 async def _boundary(
@@ -307,6 +342,9 @@ async def _boundary(
     if cleared is not None:
         await asyncio.to_thread(sandbox.clear, cleared)
     trade_k = j - 1 if 1 <= j <= config.slots else None
+    homes = day.homes
+    if homes is not None and j <= config.slots:  # closes the previous slot's device books
+        await homes.cycle(boundary, day.runtimes)
     if j <= config.slots:
         await fleet.read(boundary)
         for slot, rows in fleet.accepted().items():
@@ -322,6 +360,10 @@ async def _boundary(
     reports: list[TraderReport] = []
     for trader in traders:
         reports.append(await asyncio.to_thread(trader.step, context))
+    if homes is not None and isinstance(clock, VirtualClock) and j < config.slots:
+        for offset in CYCLE_OFFSETS[1:]:  # the slot's later control cycles
+            clock.set(boundary + offset)
+            await homes.cycle(boundary + offset, day.runtimes)
     if cleared is None:
         return
     k = j - 2
@@ -382,6 +424,10 @@ def _holders(sandbox: Sandbox, households: list[Household]) -> list[str]:
     return out
 
 
+def _devices_of(day: _Day, index: int) -> dict[str, Any] | None:
+    return day.homes.household(index) if day.homes is not None else None
+
+
 def _iso(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat()
 
@@ -431,6 +477,7 @@ def _report(
                 "grid_import_wh": grid,
                 "self_sufficiency": round(1.0 - grid / load, 4) if load > 0 else 0.0,
                 **rows[h.index],
+                **({"devices": devices} if (devices := _devices_of(day, h.index)) else {}),
             }
         )
     slots = []
@@ -468,6 +515,7 @@ def _report(
         "agents_savings": sum(row["savings"] for row in agents),
         "baseline_savings": sum(row["savings"] for row in households if row["role"] != "agent"),
         "meters": sources_summary(day.households),
+        "devices": day.homes.summary() if day.homes is not None else {},
         "notes": notes,
         "api_url": services.url,
         "rpc_url": str(sandbox.w3.provider.endpoint_uri),  # type: ignore[attr-defined]

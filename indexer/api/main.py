@@ -36,6 +36,7 @@ from indexer.api.routes import (
     operator,
     prices,
     slots,
+    standing_orders,
     stream,
 )
 from indexer.api.sessions import RoleResolver
@@ -113,7 +114,8 @@ def create_app(
     app.state.indexer = state
     install_error_handlers(app)
     for module in (
-        health, slots, accounts, household_bill, prices, meters, kpi, auth, operator, stream
+        health, slots, accounts, household_bill, standing_orders, prices, meters, kpi, auth,
+        operator, stream,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(dapp_config.router)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
 from indexer.api.errors import ApiError
+from indexer.api.schemas.common import ApiModel, Page
+
+M = TypeVar("M", bound=ApiModel)
 
 MAX_KEY = 2**63 - 1
 
@@ -40,3 +44,10 @@ CursorQuery = Annotated[
     Query(max_length=200, description="`next_cursor` of the previous page."),
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
+
+
+def page_of(model: type[M], rows: Iterable[Any], next_after: int | None) -> Page[M]:
+    """One page of ``rows`` read as ``model``, with the cursor of the next page (None: last)."""
+    return Page[model](  # type: ignore[valid-type]
+        items=[model.model_validate(row) for row in rows], next_cursor=encode_cursor(next_after)
+    )

@@ -74,7 +74,7 @@ class _FromLog:
     again), and growing with the chain, so a backfill appends to the end of its index instead
     of inserting at random places as a transaction-hash key did; it also serves
     ``block_number`` range deletes and queries, which needed an index of their own before
-    (0003 in the migrations). ``readings`` keeps ``(reading_time, tx_hash, log_index)``, its
+    (0004 in the migrations). ``readings`` keeps ``(reading_time, tx_hash, log_index)``, its
     TimescaleDB partition column first, and its own ``block_number`` index.
     """
 
@@ -327,6 +327,18 @@ class MeterRequest(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class StandingOrder(Base):
+    """A household's standing orders, set in the dApp, read by its gateway (payment base units
+    per kWh; None: that side is not traded)."""
+
+    __tablename__ = "standing_orders"
+
+    account: Mapped[str] = mapped_column(String(ADDRESS), primary_key=True)
+    sell_min_price: Mapped[int | None] = mapped_column(Amount, nullable=True)
+    buy_below_tariff: Mapped[int | None] = mapped_column(Amount, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float)
 
 
 #: Tables derived from the chain, with the column that names the block a row came from.

@@ -94,6 +94,8 @@ MISTAKES = [
             "no keystore at"),
     Mistake("missing file", "agent run -c {tmp}/none.yaml", "none.yaml cannot be read"),
     Mistake("missing file", "agent eval --quick --ppo {tmp}/none.zip", "--ppo: no model file"),
+    Mistake("missing file", "agent eval-community --shared {tmp}/none.onnx",
+            "--shared: no model file"),
     Mistake("missing file", "agent export-onnx --model {tmp}/none.zip", "none.zip"),
     Mistake("missing file", "indexer openapi --output {wrong}/api.json", "wrong.txt: file exists"),
     # ------------------------------------------------------------------- a wrong password
@@ -154,6 +156,9 @@ MISTAKES = [
     Mistake("bad value", "grid bench --network nope --slots 1", "unknown network 'nope'"),
     Mistake("bad value", "bench tx --count 0", "Invalid value for '--count'"),
     Mistake("bad value", "demo --day 13-45", "is not a day as MM-DD"),
+    Mistake("bad value", "soak --hours 0", "Invalid value for '--hours'"),
+    Mistake("bad value", "soak --pace-seconds 0.1", "Invalid value for '--pace-seconds'"),
+    Mistake("bad value", "soak --faults-per-kind 0", "Invalid value for '--faults-per-kind'"),
     Mistake("no terminal, no --yes", "wallet delete {key}", "pass --yes to go ahead"),
     Mistake("bad value", f"{GRANT} --budget-eur-per-day 0,5 --max-buy-tick 1 --min-sell-tick 1 "
             "--keystore {key}", "write the number with a dot"),

@@ -177,6 +177,24 @@ def test_json_report_has_the_stable_keys(served: dict[str, Any]) -> None:
     assert any(row["role"] == "agent" for row in report["per_household"])
 
 
+def test_agents_drive_real_devices_and_the_report_books_plan_against_actual(
+    served: dict[str, Any],
+) -> None:
+    report = served["report"]
+    devices = report["devices"]
+    assert set(devices) == {"battery", "charger", "heat_pump"}
+    owners = [row for row in report["per_household"] if "devices" in row]
+    assert owners and all(row["role"] == "agent" for row in owners)
+    for kind, row in devices.items():
+        assert row["count"] == len(owners), kind
+        assert row["slots"] == 2 * len(owners), kind  # both slots booked, none after the day
+        assert row["writes_refused"] == 0, kind
+        assert row["plan_vs_actual_wh"] >= 0, kind
+    assert devices["heat_pump"]["actual_wh"] > 0  # a cold house: the heat pump ran
+    per_owner = sum(row["devices"]["battery"]["actual_wh"] for row in owners)
+    assert per_owner == pytest.approx(devices["battery"]["actual_wh"], abs=0.5)
+
+
 def test_totals_equal_independent_chain_reads(served: dict[str, Any]) -> None:
     report = served["report"]
     w3 = Web3(Web3.HTTPProvider(report["rpc_url"]))

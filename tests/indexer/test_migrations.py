@@ -91,7 +91,7 @@ def test_the_migrated_unique_keys_and_indexes_are_the_models(engine: Engine) -> 
 
 
 def test_log_keys_go_back_to_transaction_hashes_on_downgrade(engine: Engine) -> None:
-    downgrade(engine, "0002")
+    downgrade(engine, "0003")
     assert ("tx_hash", "log_index") in _uniques(engine, "events")
     assert "ix_events_block_number" in {i["name"] for i in inspect(engine).get_indexes("events")}
     upgrade(engine)

@@ -28,8 +28,12 @@ def test_init_writes_a_checked_commented_config(cli: Run, tmp_path: Path) -> Non
     assert "price floor  0.08 EUR/kWh" in text
     config = load_community(path)
     grid = config.price_grid()
-    assert (grid.price_floor, grid.tick_size, grid.max_tick) == (80_000, 100, 2_400)
-    assert grid.eur(grid.price_top) == Decimal("0.32")
+    assert (grid.params.price_floor, grid.params.tick_size, grid.params.max_tick) == (
+        80_000,
+        100,
+        2_400,
+    )
+    assert grid.eur(grid.params.price_top) == Decimal("0.32")
     assert config.roles.meter_admin == METER_ADMIN
     assert "price top    0.32 EUR/kWh (retail tariff)" in result.stderr
     settings = config.market_settings()
@@ -43,7 +47,7 @@ def test_default_tick_is_the_finest_that_fits(cli: Run, tmp_path: Path) -> None:
     args.remove("--tick-eur-per-kwh")
     args.remove("0.0001")
     assert cli(*args).exit_code == 0
-    grid = load_community(path).price_grid()
+    grid = load_community(path).price_grid().params
     assert grid.price_top == 300_000 and grid.price_floor == 50_000
     assert grid.max_tick <= 4095 and (grid.price_top - grid.price_floor) % grid.tick_size == 0
     assert (grid.tick_size, grid.max_tick) == (80, 3125)  # 0.00008 EUR steps

@@ -134,3 +134,34 @@ export function Field({ label, htmlFor, hint, children }: { label: string; htmlF
     </div>
   );
 }
+
+/** A labelled one-line text box: `kind` picks the keyboard (`numeric`, `decimal`) or the
+ * typeface of an address (`address`, monospaced); browsers never autofill it. */
+export function TextField({
+  id,
+  label,
+  hint,
+  value,
+  onChange,
+  kind = "text",
+}: {
+  id: string;
+  label: string;
+  hint?: string;
+  value: string;
+  onChange: (value: string) => void;
+  kind?: "text" | "numeric" | "decimal" | "address";
+}) {
+  return (
+    <Field label={label} htmlFor={id} hint={hint}>
+      <input
+        id={id}
+        inputMode={kind === "numeric" || kind === "decimal" ? kind : undefined}
+        autoComplete="off"
+        className={kind === "address" ? `${inputClass} font-mono` : inputClass}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </Field>
+  );
+}

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, literal, or_, select
 from indexer import community_queries, queries
 from indexer.api.deps import AddressPath, ConnDep, InfoDep, OptionalSlotQuery
 from indexer.api.errors import not_found
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
 from indexer.api.schemas.accounts import BalancesPublic, HistoryItemPublic
 from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.orders import OrderPublic
@@ -42,9 +42,7 @@ def account_orders(
         after=decode_cursor(cursor),
         limit=limit,
     )
-    return Page[OrderPublic](
-        items=[OrderPublic.model_validate(v) for v in views], next_cursor=encode_cursor(next_after)
-    )
+    return page_of(OrderPublic, views, next_after)
 
 
 @router.get("/accounts/{address}/fills", response_model=Page[FillPublic], responses=ERRORS)
@@ -60,9 +58,7 @@ def account_fills(
     fills, next_after = queries.list_fills(
         conn, info=info, owner=address, slot=slot, after=decode_cursor(cursor), limit=limit
     )
-    return Page[FillPublic](
-        items=[FillPublic.model_validate(f) for f in fills], next_cursor=encode_cursor(next_after)
-    )
+    return page_of(FillPublic, fills, next_after)
 
 
 @router.get("/accounts/{address}/balances", response_model=BalancesPublic, responses=ERRORS)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from indexer import community_queries
 from indexer.api.deps import ConnDep, MeterIdPath, OptionalAddressQuery
 from indexer.api.errors import not_found
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.meters import MeterPublic, ReadingPublic
 
@@ -28,9 +28,7 @@ def list_meters(
     views, next_after = community_queries.list_meters(
         conn, owner=owner, after=decode_cursor(cursor), limit=limit
     )
-    return Page[MeterPublic](
-        items=[MeterPublic.model_validate(v) for v in views], next_cursor=encode_cursor(next_after)
-    )
+    return page_of(MeterPublic, views, next_after)
 
 
 @router.get("/{meter_id}", response_model=MeterPublic, responses=ERRORS)
@@ -61,7 +59,4 @@ def list_readings(
         after=decode_cursor(cursor),
         limit=limit,
     )
-    return Page[ReadingPublic](
-        items=[ReadingPublic.model_validate(v) for v in views],
-        next_cursor=encode_cursor(next_after),
-    )
+    return page_of(ReadingPublic, views, next_after)

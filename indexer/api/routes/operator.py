@@ -25,7 +25,7 @@ from indexer.api.deps import (
     StateDep,
 )
 from indexer.api.errors import ApiError
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from indexer.api.routes import operator_billing
 from indexer.api.schemas.common import AUTH_ERRORS, Page
 from indexer.api.schemas.kpi import KpiPublic, KpiReportPublic
@@ -133,10 +133,7 @@ def meter_requests(
     items, next_after = community_queries.list_meter_requests(
         conn, status=status, after=decode_cursor(cursor), limit=limit
     )
-    return Page[MeterRequestPublic](
-        items=[MeterRequestPublic.model_validate(i) for i in items],
-        next_cursor=encode_cursor(next_after),
-    )
+    return page_of(MeterRequestPublic, items, next_after)
 
 
 @router.get("/reports/kpi", response_model=KpiReportPublic, responses=AUTH_ERRORS)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from indexer import queries
 from indexer.api.deps import ClockDep, ConnDep, InfoDep, OptionalSlotQuery
 from indexer.api.errors import ApiError
-from indexer.api.pagination import CursorQuery, decode_cursor, encode_cursor
+from indexer.api.pagination import CursorQuery, decode_cursor, page_of
 from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.prices import CandlePublic, CandlesPublic, PricePointPublic
 
@@ -38,10 +38,7 @@ def price_history(
         after=decode_cursor(cursor),
         limit=limit,
     )
-    return Page[PricePointPublic](
-        items=[PricePointPublic.model_validate(p) for p in points],
-        next_cursor=encode_cursor(next_after),
-    )
+    return page_of(PricePointPublic, points, next_after)
 
 
 @router.get("/ohlc", response_model=CandlesPublic, responses=ERRORS)

@@ -10,7 +10,7 @@ from indexer import queries
 from indexer.api.caching import json_response
 from indexer.api.deps import ClockDep, ConnDep, InfoDep, OptionalSlotQuery, SlotPath
 from indexer.api.errors import not_found
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.slots import (
     DepthPublic,
@@ -46,9 +46,7 @@ def list_slots(
         after=decode_cursor(cursor),
         limit=limit,
     )
-    return Page[SlotPublic](
-        items=[SlotPublic.model_validate(v) for v in views], next_cursor=encode_cursor(next_after)
-    )
+    return page_of(SlotPublic, views, next_after)
 
 
 def _slot(conn: ConnDep, info: InfoDep, clock: ClockDep, slot: int) -> queries.SlotView:
@@ -97,8 +95,6 @@ def get_fills(
     fills, next_after = queries.list_fills(
         conn, info=info, slot=slot, after=decode_cursor(cursor), limit=limit
     )
-    page = Page[FillPublic](
-        items=[FillPublic.model_validate(f) for f in fills], next_cursor=encode_cursor(next_after)
-    )
+    page = page_of(FillPublic, fills, next_after)
     all_claimed = all(f.claimed for f in fills)
     return json_response(request, page, final=view.status == "cleared" and all_claimed)

@@ -3,6 +3,7 @@ battery does something else; minted tokens moved into the vault; standing orders
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,6 @@ import numpy as np
 import pytest
 
 from agents.community import BatterySpec, Decision
-from agents.errors import AgentRuntimeError
 from agents.forecasting.base import HORIZON
 from agents.live.forecasts import SlotForecast
 from agents.live.policies import SlotContext
@@ -189,12 +189,21 @@ def _standing(
     )
 
 
-def test_standing_orders_need_the_owners_approval_to_move_tokens(
+def test_with_auto_sell_off_nothing_is_moved_until_the_owner_switches_it_on(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     owner, agent = _pair(sandbox)
-    with pytest.raises(AgentRuntimeError, match="setApprovalForAll"):
-        _standing(sandbox, owner, agent, tmp_path, sell_min_eur_kwh=0.12)
+    standing = _standing(sandbox, owner, agent, tmp_path, sell_min_eur_kwh=0.12)
+    slot = sandbox.current_slot() + 1
+    sandbox.mint_energy([(owner, 400)], slot)
+    off = standing.step(sandbox.dev.now())
+    assert (off.moved, off.placed, off.errors) == ([], [], [])
+    assert sandbox.contracts.token.balance_of(owner.address, slot) == 400  # still the owner's
+    _approve(sandbox, owner, agent)  # the dApp's switch
+    on = standing.step(sandbox.dev.now() + 1)
+    assert on.moved == [(slot, 400)]
+    switched = [json.loads(line) for line in (tmp_path / "standing.jsonl").read_text().splitlines()]
+    assert [e["on"] for e in switched if e.get("event") == "auto_sell"] == [False, True]
 
 
 def test_minted_tokens_are_moved_and_offered_at_no_less_than_the_minimum(

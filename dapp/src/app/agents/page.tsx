@@ -12,6 +12,7 @@ import { useAccount, useApi, useChainRead, useStatus, useTransact } from "@/lib/
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
+import { AutoSell, StandingOrders } from "./Selling";
 import {
   Empty,
   Field,
@@ -254,6 +255,16 @@ function AgentActivity({ account, agents }: { account: `0x${string}`; agents: `0
   );
 }
 
+function Selling({ account }: { account: `0x${string}` }) {
+  const delegations = useDelegations(account);
+  return (
+    <>
+      <AutoSell account={account} agents={(delegations.data ?? []).map((d) => d.agent)} />
+      <StandingOrders account={account} />
+    </>
+  );
+}
+
 export default function AgentsPage() {
   const { t } = useI18n();
   const { address, wrongChain } = useAccount();
@@ -266,6 +277,7 @@ export default function AgentsPage() {
         <>
           <Grant />
           <Delegations account={address} />
+          <Selling account={address} />
         </>
       )}
     </>

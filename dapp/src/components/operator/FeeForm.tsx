@@ -9,7 +9,7 @@ import { useAccount, useChainRead, usePublicClient, useTransact } from "@/lib/ho
 import { useI18n } from "@/lib/i18n";
 import { MAX_FEE_BPS, checkAddress, requireRole } from "@/lib/operatorChecks";
 import { useRuntime } from "@/lib/runtime";
-import { Field, Section, TxStatus, buttonClass, inputClass } from "@/components/ui";
+import { Section, TextField, TxStatus, buttonClass } from "@/components/ui";
 
 export function FeeForm() {
   const cfg = useRuntime();
@@ -64,18 +64,8 @@ export function FeeForm() {
         </p>
       ) : null}
       <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-3">
-        <Field label={t.operator.feeBps} htmlFor="fee-bps">
-          <input id="fee-bps" inputMode="numeric" autoComplete="off" className={inputClass} value={bpsText} onChange={(e) => setBpsText(e.target.value)} />
-        </Field>
-        <Field label={t.operator.treasury} htmlFor="fee-treasury">
-          <input
-            id="fee-treasury"
-            autoComplete="off"
-            className={`${inputClass} font-mono`}
-            value={treasuryText}
-            onChange={(e) => setTreasuryText(e.target.value)}
-          />
-        </Field>
+        <TextField id="fee-bps" label={t.operator.feeBps} kind="numeric" value={bpsText} onChange={setBpsText} />
+        <TextField id="fee-treasury" label={t.operator.treasury} kind="address" value={treasuryText} onChange={setTreasuryText} />
         <div className="flex items-end">
           <button type="submit" className={buttonClass} disabled={tx.state.busy}>
             {t.operator.setFee}

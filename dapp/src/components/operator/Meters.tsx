@@ -32,6 +32,7 @@ import {
   tableClass,
   tdClass,
   TableHead,
+  TextField,
 } from "@/components/ui";
 
 const ZERO = `0x${"00".repeat(20)}`;
@@ -175,25 +176,17 @@ export function Meters() {
 
       <h3 className="mt-4 mb-2 font-semibold">{t.operator.addMeter}</h3>
       <form noValidate onSubmit={(e) => void add(e)} className="grid gap-3 md:grid-cols-2">
-        <Field label={t.operator.name} htmlFor="meter-name" hint={t.operator.nameHint}>
-          <input id="meter-name" autoComplete="off" className={inputClass} value={name} onChange={(e) => setName(e.target.value)} />
-        </Field>
-        <Field label={t.operator.owner} htmlFor="meter-owner">
-          <input id="meter-owner" autoComplete="off" className={`${inputClass} font-mono`} value={owner} onChange={(e) => setOwner(e.target.value)} />
-        </Field>
-        <Field label={t.operator.capacityW} htmlFor="meter-capacity" hint={t.operator.capacityHint(cfg.market.slotSeconds / 60)}>
-          <input
-            id="meter-capacity"
-            inputMode="numeric"
-            autoComplete="off"
-            className={inputClass}
-            value={capacityText}
-            onChange={(e) => setCapacityText(e.target.value)}
-          />
-        </Field>
-        <Field label={t.operator.signer} htmlFor="meter-signer">
-          <input id="meter-signer" autoComplete="off" className={`${inputClass} font-mono`} value={signer} onChange={(e) => setSigner(e.target.value)} />
-        </Field>
+        <TextField id="meter-name" label={t.operator.name} hint={t.operator.nameHint} value={name} onChange={setName} />
+        <TextField id="meter-owner" label={t.operator.owner} kind="address" value={owner} onChange={setOwner} />
+        <TextField
+          id="meter-capacity"
+          label={t.operator.capacityW}
+          hint={t.operator.capacityHint(cfg.market.slotSeconds / 60)}
+          kind="numeric"
+          value={capacityText}
+          onChange={setCapacityText}
+        />
+        <TextField id="meter-signer" label={t.operator.signer} kind="address" value={signer} onChange={setSigner} />
         <div className="md:col-span-2">
           <button type="submit" className={buttonClass} disabled={addTx.state.busy}>
             {t.operator.register}
@@ -214,15 +207,7 @@ export function Meters() {
             ))}
           </select>
         </Field>
-        <Field label={t.operator.newSigner} htmlFor="rotate-signer">
-          <input
-            id="rotate-signer"
-            autoComplete="off"
-            className={`${inputClass} font-mono`}
-            value={newSigner}
-            onChange={(e) => setNewSigner(e.target.value)}
-          />
-        </Field>
+        <TextField id="rotate-signer" label={t.operator.newSigner} kind="address" value={newSigner} onChange={setNewSigner} />
         <div className="flex items-end">
           <button type="submit" className={buttonClass} disabled={rotateTx.state.busy}>
             {t.operator.rotateButton}

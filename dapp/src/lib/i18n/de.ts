@@ -284,6 +284,32 @@ export const de: Messages = {
     orderStatus: { open: "offen", cancelled: "storniert", claimed: "abgerechnet" },
     what: "Ihre Agenten",
   },
+  selling: {
+    autoTitle: "Automatisch verkaufen",
+    autoHelp:
+      "Der Agenten-Schlüssel Ihres Gateways legt die gemessene Einspeisung jedes Slots in den Tresor des Marktes, wo sie für Sie angeboten wird. Er bewegt nur Ihre Energie-Token, nie Geld. Ausschalten behält die Energie des nächsten Slots in Ihrer Wallet.",
+    noAgent: "Berechtigen Sie zuerst einen Agenten-Schlüssel: automatisches Verkaufen lässt diesen Schlüssel Ihre Energie in den Markt legen.",
+    what: "automatisches Verkaufen",
+    on: "an",
+    off: "aus",
+    turnOn: "Einschalten",
+    turnOff: "Ausschalten",
+    turnOnTx: "Automatisches Verkaufen einschalten",
+    turnOffTx: "Automatisches Verkaufen ausschalten",
+    switchLabel: (agent: string) => `Automatisch verkaufen über Agent ${agent}`,
+    ordersTitle: "Daueraufträge",
+    ordersHelp:
+      "Ihr Gateway erteilt sie in jedem Slot über Ihren Agenten-Schlüssel, innerhalb der Preisgrenzen des Agenten: Ihren Überschuss zu mindestens dem niedrigsten Verkaufspreis, Ihren Bezug zum Netztarif abzüglich des Nachlasses.",
+    now: (sell: string | null, buy: string | null) =>
+      `Derzeit: ${sell === null ? "kein Überschuss angeboten" : `Überschuss zu mindestens ${sell}`}; ${buy === null ? "kein Kaufgebot für den Bezug" : `Bezug bis zu ${buy} unter dem Tarif`}.`,
+    sellMin: (symbol: string) => `Überschuss verkaufen zu mindestens (${symbol}/kWh)`,
+    buyBelow: (symbol: string) => `Kaufen bis zu so viel unter dem Tarif (${symbol}/kWh)`,
+    emptyOff: "Leer: diese Seite ist aus.",
+    save: "Speichern",
+    saved: "Gespeichert. Ihr Gateway übernimmt sie beim nächsten Abruf.",
+    failed: (reason: string) => `Nicht gespeichert: ${reason}`,
+    signIn: "Melden Sie sich mit Ihrer Wallet an, um Ihre Daueraufträge zu ändern.",
+  },
   bill: {
     title: "Meine Abrechnung",
     month: "Monat",

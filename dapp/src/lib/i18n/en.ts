@@ -282,6 +282,32 @@ export const en = {
     orderStatus: { open: "open", cancelled: "cancelled", claimed: "claimed" } as Record<string, string>,
     what: "your agents",
   },
+  selling: {
+    autoTitle: "Auto-sell",
+    autoHelp:
+      "Let your gateway's agent key put each slot's metered export into the market's vault, where it is offered for you. It moves your energy tokens only, never money. Switching off holds the next slot's energy in your wallet.",
+    noAgent: "Grant an agent key first: auto-sell lets that key move your energy into the market.",
+    what: "auto-sell",
+    on: "on",
+    off: "off",
+    turnOn: "Turn on",
+    turnOff: "Turn off",
+    turnOnTx: "Turn auto-sell on",
+    turnOffTx: "Turn auto-sell off",
+    switchLabel: (agent: string) => `Auto-sell through agent ${agent}`,
+    ordersTitle: "Standing orders",
+    ordersHelp:
+      "Your gateway places these every slot through your agent key, within the agent's price bounds: your surplus at no less than the lowest sell price, your import bid for at the grid tariff less the discount.",
+    now: (sell: string | null, buy: string | null) =>
+      `Now: ${sell === null ? "no surplus offered" : `surplus sold at no less than ${sell}`}; ${buy === null ? "no import bid for" : `import bought up to ${buy} below the tariff`}.`,
+    sellMin: (symbol: string) => `Sell surplus at no less than (${symbol}/kWh)`,
+    buyBelow: (symbol: string) => `Buy up to this below the tariff (${symbol}/kWh)`,
+    emptyOff: "Empty: this side is off.",
+    save: "Save",
+    saved: "Saved. Your gateway applies them from its next refresh.",
+    failed: (reason: string) => `Not saved: ${reason}`,
+    signIn: "Sign in with your wallet to change your standing orders.",
+  },
   bill: {
     title: "My bill",
     month: "Month",

@@ -1,0 +1,147 @@
+"""Set-and-forget selling in the dApp (issue 16 item 6, issue 20 item 1), in Debian's Chromium,
+in German and English at 390 px and 1280 px: a household switches auto-sell on and off for its
+gateway's agent key (EnergyToken.setApprovalForAll through the wallet) and sets its standing
+orders (signed in with Ethereum; amounts typed in the browser's locale, stored exactly in base
+units); a locale-formatted ambiguous number is refused with nothing saved; no console error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.browser.harness import (
+    CHROMIUM,
+    SCREENSHOTS,
+    PageOptions,
+    Stack,
+    connect,
+    fits_the_width,
+    open_page,
+    running_stack,
+    wallet_calls,
+)
+
+if not CHROMIUM.exists():
+    pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing", allow_module_level=True)
+
+JOURNEYS = [("de", 390), ("de", 1280), ("en", 390), ("en", 1280)]
+AGENT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil account 3: the gateway's key
+
+TEXT: dict[str, dict[str, Any]] = {
+    "de": {
+        "sign_in": "Anmelden",
+        "signed_in": "Angemeldet",
+        "on": "an",
+        "off": "aus",
+        "switch": f"Automatisch verkaufen über Agent {AGENT}",
+        "sell_min": "Überschuss verkaufen zu mindestens (tEUR/kWh)",
+        "buy_below": "Kaufen bis zu so viel unter dem Tarif (tEUR/kWh)",
+        "save": "Speichern",
+        "saved": "Gespeichert.",
+        "sell": ("0,125", 125_000),
+        "buy": ("0,03", 30_000),
+        "ambiguous": "1.234",
+        "refused": "ist mehrdeutig",
+    },
+    "en": {
+        "sign_in": "Sign in",
+        "signed_in": "Signed in",
+        "on": "on",
+        "off": "off",
+        "switch": f"Auto-sell through agent {AGENT}",
+        "sell_min": "Sell surplus at no less than (tEUR/kWh)",
+        "buy_below": "Buy up to this below the tariff (tEUR/kWh)",
+        "save": "Save",
+        "saved": "Saved.",
+        "sell": ("0.115", 115_000),
+        "buy": ("0.02", 20_000),
+        "ambiguous": "1,234",
+        "refused": "is ambiguous",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
+) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("selling")) as running:
+        market = running.sandbox.contracts.market
+        expiry = running.sandbox.dev.now() + 30 * 86_400
+        grant = market.request("authorizeAgent", AGENT, running.units(5), 100, 0, expiry)
+        running.send_from_wallet(grant)
+        running.wait_indexed()
+        yield running
+
+
+def _approved(stack: Stack) -> bool:
+    token = stack.sandbox.contracts.token
+    return bool(token.call("isApprovedForAll", stack.account, AGENT))
+
+
+def _standing(stack: Stack) -> dict[str, Any]:
+    url = f"{stack.base_url}/v1/accounts/{stack.account}/standing-orders"
+    body: dict[str, Any] = httpx.get(url, timeout=5).json()
+    return body
+
+
+@pytest.mark.parametrize(("lang", "width"), JOURNEYS)
+def test_a_household_switches_auto_sell_and_sets_its_standing_orders(
+    browser: Browser, stack: Stack, lang: str, width: int
+) -> None:
+    text = TEXT[lang]
+    context, page, console = open_page(browser, stack, PageOptions(lang=lang, width=width))
+    try:
+        connect(page, stack, "/agents/", lang)
+        state = page.get_by_test_id(f"auto-sell-state-{AGENT}")
+        expect(state).to_have_text(text["off"])
+        page.get_by_role("switch", name=text["switch"]).click()
+        expect(state).to_have_text(text["on"])
+        assert _approved(stack)
+        page.get_by_role("switch", name=text["switch"]).click()
+        expect(state).to_have_text(text["off"])
+        assert not _approved(stack)
+        assert wallet_calls(page).count("eth_sendTransaction") == 2
+
+        page.get_by_role("button", name=text["sign_in"], exact=True).click()
+        expect(page.get_by_test_id("session")).to_contain_text(text["signed_in"])
+        sell_text, sell_units = text["sell"]
+        buy_text, buy_units = text["buy"]
+        page.get_by_label(text["sell_min"]).fill(sell_text)
+        page.get_by_label(text["buy_below"]).fill(buy_text)
+        page.get_by_role("button", name=text["save"], exact=True).click()
+        expect(page.get_by_test_id("standing-orders-message")).to_contain_text(text["saved"])
+        saved = _standing(stack)
+        assert (saved["sell_min_price"], saved["buy_below_tariff"]) == (
+            str(sell_units),
+            str(buy_units),
+        )
+        assert fits_the_width(page)
+        page.screenshot(path=str(SCREENSHOTS / f"selling-{lang}-{width}.png"), full_page=True)
+        assert console.errors == [], console.errors
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_an_ambiguous_price_is_refused_and_nothing_is_saved(
+    browser: Browser, stack: Stack, lang: str
+) -> None:
+    text = TEXT[lang]
+    context, page, console = open_page(browser, stack, PageOptions(lang=lang))
+    try:
+        connect(page, stack, "/agents/", lang)
+        page.get_by_role("button", name=text["sign_in"], exact=True).click()
+        expect(page.get_by_test_id("session")).to_contain_text(text["signed_in"])
+        before = _standing(stack)
+        page.get_by_label(text["sell_min"]).fill(text["ambiguous"])
+        page.get_by_role("button", name=text["save"], exact=True).click()
+        expect(page.get_by_test_id("standing-orders-message")).to_contain_text(text["refused"])
+        assert _standing(stack) == before
+        assert console.errors == [], console.errors
+    finally:
+        context.close()

@@ -1,0 +1,69 @@
+"""A household's standing orders through the API: set with its own SIWE session, read by anyone
+(its gateway), amounts as decimal strings that survive an 18-decimal token."""
+
+# ruff: noqa: F811  (the tests take test_auth's ``client`` fixture, imported by name)
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from fastapi.testclient import TestClient
+
+from tests.indexer.test_auth import ADMIN_KEY, MEMBER_KEY, client, login  # noqa: F401
+
+MEMBER = Account.from_key(MEMBER_KEY).address
+EIGHTEEN_DECIMALS_12_CENTS = "120000000000000000"  # 0.12 EUR of an 18-decimal token
+
+
+def _put(client: TestClient, token: str | None, account: str, body: dict[str, object]) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.put(f"/v1/accounts/{account}/standing-orders", json=body, headers=headers)
+
+
+def test_a_household_that_set_nothing_has_both_sides_off(client: TestClient) -> None:
+    body = client.get(f"/v1/accounts/{MEMBER}/standing-orders").json()
+    assert body == {
+        "account": MEMBER,
+        "sell_min_price": None,
+        "buy_below_tariff": None,
+        "updated_at": None,
+    }
+
+
+def test_a_household_sets_its_orders_and_its_gateway_reads_them_exactly(
+    client: TestClient,
+) -> None:
+    token = login(client, MEMBER_KEY)
+    body = {"sell_min_price": EIGHTEEN_DECIMALS_12_CENTS, "buy_below_tariff": "30000"}
+    response = _put(client, token, MEMBER, body)
+    assert response.status_code == 200, response.text
+    read = client.get(f"/v1/accounts/{MEMBER.lower()}/standing-orders").json()
+    assert read["sell_min_price"] == EIGHTEEN_DECIMALS_12_CENTS
+    assert read["buy_below_tariff"] == "30000"
+    assert read["updated_at"] > 0
+
+
+def test_a_side_set_to_null_is_turned_off(client: TestClient) -> None:
+    token = login(client, MEMBER_KEY)
+    _put(client, token, MEMBER, {"sell_min_price": "100", "buy_below_tariff": "5"})
+    _put(client, token, MEMBER, {"sell_min_price": "100", "buy_below_tariff": None})
+    read = client.get(f"/v1/accounts/{MEMBER}/standing-orders").json()
+    assert (read["sell_min_price"], read["buy_below_tariff"]) == ("100", None)
+
+
+def test_setting_another_households_orders_is_forbidden(client: TestClient) -> None:
+    token = login(client, ADMIN_KEY)
+    response = _put(client, token, MEMBER, {"sell_min_price": "1", "buy_below_tariff": None})
+    assert response.status_code == 403
+
+
+def test_setting_orders_without_signing_in_is_refused(client: TestClient) -> None:
+    response = _put(client, None, MEMBER, {"sell_min_price": "1", "buy_below_tariff": None})
+    assert response.status_code == 401
+
+
+def test_a_negative_locale_formatted_or_numeric_price_is_refused(client: TestClient) -> None:
+    token = login(client, MEMBER_KEY)
+    for bad in ("-1", "0,12", "1e3", 120000):
+        response = _put(client, token, MEMBER, {"sell_min_price": bad, "buy_below_tariff": None})
+        assert response.status_code == 422, bad
