@@ -233,6 +233,8 @@ class MemoryRegistry:
             key = (r.meter_id, r.seq)
             if last is not None and r.seq <= last.seq:
                 results[key] = None if key in self.accepted else "ReadingSeqNotIncreasing"
+            elif (r.prev_seq, r.prev_timestamp) != ((last.seq, last.timestamp) if last else (0, 0)):
+                results[key] = "ReadingPredecessorMismatch"
             elif recover_reading_signer(signed, self._domain) != self.signers.get(r.meter_id):
                 results[key] = "ReadingSignatureInvalid"
             else:
