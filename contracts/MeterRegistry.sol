@@ -11,9 +11,9 @@ import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 
 /// @title MeterRegistry
 /// @notice Registers smart meters and turns their EIP-712 signed cumulative readings into slot tokens.
-/// @dev Readings are validated in a fixed order, cheapest first (known, active, seq, predecessor, boundary, skew,
-/// previous, registers, plausibility, signature), so a resent reading costs no `ecrecover`. Validation returns the
-/// ABI-encoded error instead of reverting: {submitReading} reverts with it, {submitReadings} logs its selector and skips.
+/// @dev Readings are validated in a fixed order, cheapest first (known, active, seq, boundary, skew, previous,
+/// registers, plausibility, signature), so a resent reading costs no `ecrecover`. Validation returns the ABI-encoded
+/// error instead of reverting: {submitReading} reverts with it, {submitReadings} logs its selector and skips.
 contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
@@ -30,9 +30,7 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
 
     /// @dev EIP-712 type hash of {IMeterRegistry-MeterReading}.
     bytes32 private constant _READING_TYPEHASH =
-        keccak256(
-        "MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh,uint64 prevSeq,uint64 prevTimestamp)"
-    );
+        keccak256("MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)");
 
     /// @dev `slot` of {ReadingAccepted} when nothing was attributed.
     uint256 private constant _NO_SLOT = type(uint256).max;
@@ -254,11 +252,7 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
 
     function _digest(MeterReading calldata r) private view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    _READING_TYPEHASH, r.meterId, r.seq, r.timestamp, r.importWh, r.exportWh, r.prevSeq, r.prevTimestamp
-                )
-            )
+            keccak256(abi.encode(_READING_TYPEHASH, r.meterId, r.seq, r.timestamp, r.importWh, r.exportWh))
         );
     }
 
@@ -324,16 +318,6 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
         if (!m.active) return abi.encodeWithSelector(MeterInactive.selector, meterId);
         if (r.seq <= prev.lastSeq) {
             return abi.encodeWithSelector(ReadingSeqNotIncreasing.selector, meterId, r.seq, prev.lastSeq);
-        }
-        if (r.prevSeq != prev.lastSeq || r.prevTimestamp != prev.lastTimestamp) {
-            return abi.encodeWithSelector(
-                ReadingPredecessorMismatch.selector,
-                meterId,
-                r.prevSeq,
-                r.prevTimestamp,
-                prev.lastSeq,
-                prev.lastTimestamp
-            );
         }
         uint64 timestamp = r.timestamp;
         if (timestamp < epoch || (timestamp - epoch) % slotSeconds != 0) {

@@ -117,18 +117,14 @@ class Sandbox:
         *,
         genesis_timestamp: int | None = None,
         seed: int = 0,
-        tx_gas_cap: bool = False,
     ) -> Iterator[Sandbox]:
         """Compile, start a fresh anvil, deploy; the node stops when the block ends.
 
         A fixed ``genesis_timestamp`` (with a fixed ``settings.epoch``) makes every slot number
         and reading timestamp, and so every calldata byte, the same from run to run.
-        ``tx_gas_cap`` makes anvil enforce the EIP-7825 cap of 2^24 gas per transaction.
         """
         compile_contracts()
         args = ["--gas-limit", "100000000"]
-        if tx_gas_cap:
-            args.append("--enable-tx-gas-limit")
         if genesis_timestamp is not None:
             args += ["--timestamp", str(genesis_timestamp)]
         node: AnvilProcess
@@ -205,28 +201,20 @@ class Sandbox:
 
     def signed_reading(
         self, meter: Meter, timestamp: int, import_wh: int, export_wh: int
-    ) -> tuple[tuple[bytes, int, int, int, int, int, int], bytes]:
-        """Advance ``meter``'s registers by the deltas and sign the reading at ``timestamp``
-        (bound to the meter's previous reading)."""
-        prev_seq, prev_timestamp = meter.seq, meter.last_timestamp or 0
+    ) -> tuple[tuple[bytes, int, int, int, int], bytes]:
+        """Advance ``meter``'s registers by the deltas and sign the reading at ``timestamp``."""
         meter.seq += 1
         meter.import_wh += import_wh
         meter.export_wh += export_wh
         meter.last_timestamp = timestamp
         reading = MeterReading(
-            meter.meter_id,
-            meter.seq,
-            timestamp,
-            meter.import_wh,
-            meter.export_wh,
-            prev_seq,
-            prev_timestamp,
+            meter.meter_id, meter.seq, timestamp, meter.import_wh, meter.export_wh
         )
         return reading.as_tuple(), meter.signer.sign_typed_data(reading.typed_data(self.domain))
 
     def submit_readings(
         self,
-        readings: Sequence[tuple[tuple[bytes, int, int, int, int, int, int], bytes]],
+        readings: Sequence[tuple[tuple[bytes, int, int, int, int], bytes]],
         archive_cid: bytes = b"",
         chunk: int = 200,
     ) -> list[TxReceipt]:
@@ -312,13 +300,9 @@ class Sandbox:
         ]
 
     def clear(self, slot: int) -> ClearingRecord:
-        """Move past gate closure, clear ``slot`` and return its record as stored on chain.
-
-        The gas limit is estimated: clearing costs O(non-empty ticks), from about 0.1M to about
-        9M gas for a full book (docs/contracts.md section 9), so no fixed limit fits both.
-        """
+        """Move past gate closure, clear ``slot`` and return its record as stored on chain."""
         self.advance_to(self.gate_closure(slot))
-        self.admin.transact(self.contracts.market.clear(slot))
+        self.admin.transact(self.contracts.market.clear(slot, gas=2_000_000))
         return self.clearing_record(slot)
 
     def clearing_record(self, slot: int) -> ClearingRecord:

@@ -15,6 +15,7 @@ from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
 
 Target = Literal["market", "registry", "both"]
+GAS_CLEAR = 3_000_000
 
 
 def set_paused(
@@ -193,9 +194,7 @@ def clear_due(
 ) -> list[ClearedSlot]:
     """Clear every slot with orders that is past gate closure and not cleared yet.
 
-    Anyone may clear; a slot someone else cleared meanwhile is skipped (``AlreadyCleared``), and
-    so is a slot nobody cleared within the market's clear window (``SlotVoid``: its orders are
-    refunded by cancelling them instead).
+    Anyone may clear; a slot someone else cleared meanwhile is skipped (``AlreadyCleared``).
     """
     status = market_status(community, with_health=False)
     contracts = community.contracts()
@@ -204,10 +203,9 @@ def clear_due(
     done: list[ClearedSlot] = []
     for slot in status.due_slots:
         try:
-            # Estimated: clearing costs O(non-empty ticks), up to about 9M gas for a full book.
-            receipt = sender.transact(contracts.market.clear(slot))
+            receipt = sender.transact(contracts.market.clear(slot, gas=GAS_CLEAR))
         except TransactionRevertedError as exc:
-            if getattr(exc.reason, "name", "") in ("AlreadyCleared", "SlotVoid"):
+            if getattr(exc.reason, "name", "") == "AlreadyCleared":
                 continue
             raise
         event = contracts.market.events(receipt, "SlotCleared")[0]["args"]

@@ -14,25 +14,19 @@ interface IMeterRegistry {
                                  STRUCTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice A reading as signed by the meter (EIP-712 type, version 2 of the reading:
-    /// `MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh,uint64 prevSeq,
-    /// uint64 prevTimestamp)`). The last two fields bind the reading to its predecessor, so readings are accepted
-    /// only in the order the meter signed them: reordering can delay a reading, never destroy its energy.
-    /// @param meterId       the registered meter.
-    /// @param seq           strictly increasing per meter (starts at 1).
-    /// @param timestamp     the slot boundary (unix seconds) at which the registers were read.
-    /// @param importWh      cumulative import register, Wh.
-    /// @param exportWh      cumulative export register, Wh.
-    /// @param prevSeq       `seq` of the reading this one follows (0 for the meter's first reading).
-    /// @param prevTimestamp `timestamp` of the reading this one follows (0 for the meter's first reading).
+    /// @notice A reading as signed by the meter (EIP-712 type
+    /// `MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)`).
+    /// @param meterId  the registered meter.
+    /// @param seq      strictly increasing per meter (starts at 1).
+    /// @param timestamp the slot boundary (unix seconds) at which the registers were read.
+    /// @param importWh cumulative import register, Wh.
+    /// @param exportWh cumulative export register, Wh.
     struct MeterReading {
         bytes32 meterId;
         uint64 seq;
         uint64 timestamp;
         uint64 importWh;
         uint64 exportWh;
-        uint64 prevSeq;
-        uint64 prevTimestamp;
     }
 
     /// @notice Everything the registry knows about a meter. `lastSeq == 0` means no reading (no baseline) yet.
@@ -83,13 +77,6 @@ interface IMeterRegistry {
 
     /// @notice `seq` is not greater than the last accepted sequence number `lastSeq`.
     error ReadingSeqNotIncreasing(bytes32 meterId, uint64 seq, uint64 lastSeq);
-
-    /// @notice The reading follows `prevSeq` at `prevTimestamp`, but the meter's last accepted reading is `lastSeq`
-    /// at `lastTimestamp`: its predecessor was not accepted yet (resubmit in order), or the meter signed two
-    /// different successors of one reading.
-    error ReadingPredecessorMismatch(
-        bytes32 meterId, uint64 prevSeq, uint64 prevTimestamp, uint64 lastSeq, uint64 lastTimestamp
-    );
 
     /// @notice `timestamp` is not of the form `epoch + k * slotSeconds` with k >= 0.
     error ReadingNotOnSlotBoundary(bytes32 meterId, uint64 timestamp);
@@ -226,7 +213,6 @@ interface IMeterRegistry {
     /// @dev Requirements:
     /// - not paused;
     /// - the meter is registered and active; `seq` > last seq;
-    /// - `prevSeq` and `prevTimestamp` are the meter's last accepted seq and timestamp (0 and 0 before the first);
     /// - `timestamp` is on a slot boundary, after the previous reading and at most `maxClockSkewSeconds` ahead of the
     ///   block time;
     /// - neither register decreases, and neither grows by more than capacity x slots covered;

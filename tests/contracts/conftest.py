@@ -63,8 +63,6 @@ READING_TYPE = [
     {"name": "timestamp", "type": "uint64"},
     {"name": "importWh", "type": "uint64"},
     {"name": "exportWh", "type": "uint64"},
-    {"name": "prevSeq", "type": "uint64"},
-    {"name": "prevTimestamp", "type": "uint64"},
 ]
 DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -204,9 +202,9 @@ def reference_sell_fill(qty, tick, m, filled, total):
 
 def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
     """EIP-712 signature (65 bytes, r || s || v) of ``reading`` = (meterId, seq, timestamp,
-    importWh, exportWh, prevSeq, prevTimestamp) for the domain {EnergyChain, 1, chain_id,
-    verifying_contract}."""
-    meter_id, seq, timestamp, import_wh, export_wh, prev_seq, prev_timestamp = reading
+    importWh,
+    exportWh) for the domain {EnergyChain, 1, chain_id, verifying_contract}."""
+    meter_id, seq, timestamp, import_wh, export_wh = reading
     message = {
         "types": {"EIP712Domain": DOMAIN_TYPE, "MeterReading": READING_TYPE},
         "primaryType": "MeterReading",
@@ -222,8 +220,6 @@ def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
             "timestamp": timestamp,
             "importWh": import_wh,
             "exportWh": export_wh,
-            "prevSeq": prev_seq,
-            "prevTimestamp": prev_timestamp,
         },
     }
     signed = Account.sign_message(encode_typed_data(full_message=message), key.key)
@@ -256,30 +252,14 @@ class MeterHandle:
     timestamp: int = 0
     history: list = field(default_factory=list)
 
-    def reading(self, timestamp, import_wh=None, export_wh=None, seq=None, prev=None):
-        """A reading tuple with the next seq, (by default) unchanged registers, bound to the last
-        accepted reading (``prev`` = (prevSeq, prevTimestamp) overrides it)."""
-        prev_seq, prev_timestamp = (self.seq, self.timestamp) if prev is None else prev
+    def reading(self, timestamp, import_wh=None, export_wh=None, seq=None):
+        """A reading tuple with the next seq and (by default) unchanged registers."""
         return (
             self.meter_id,
             self.seq + 1 if seq is None else seq,
             timestamp,
             self.import_wh if import_wh is None else import_wh,
             self.export_wh if export_wh is None else export_wh,
-            prev_seq,
-            prev_timestamp,
-        )
-
-    def after(self, reading, timestamp, add_import=0, add_export=0):
-        """The reading that follows ``reading`` (next seq, bound to it)."""
-        return (
-            self.meter_id,
-            reading[1] + 1,
-            timestamp,
-            reading[3] + add_import,
-            reading[4] + add_export,
-            reading[1],
-            reading[2],
         )
 
     def sign(self, reading, key=None, chain_id=None, verifying_contract=None) -> bytes:
@@ -292,7 +272,7 @@ class MeterHandle:
 
     def accepted(self, reading):
         """Records locally that ``reading`` was accepted on chain."""
-        _, self.seq, self.timestamp, self.import_wh, self.export_wh, _, _ = reading
+        _, self.seq, self.timestamp, self.import_wh, self.export_wh = reading
         self.history.append(reading)
 
     def submit(self, reading, sender=None, signature=None):
@@ -380,7 +360,13 @@ class Env:
         as one batch."""
         meter = meter or self.new_meter(owner)
         first = meter.reading(self.slot_start(slot))
-        second = meter.after(first, self.slot_start(slot + 1), import_wh, export_wh)
+        second = (
+            meter.meter_id,
+            first[1] + 1,
+            self.slot_start(slot + 1),
+            first[3] + import_wh,
+            first[4] + export_wh,
+        )
         tx = self.registry.submitReadings(
             [first, second], [meter.sign(first), meter.sign(second)], b"", {"from": self.relayer}
         )

@@ -468,7 +468,7 @@ def test_submitReading_attributesAgainAfterGap(env, slot, token, meter, alice):
 
 def test_submitReading_revertsForUnknownMeter(env, slot, registry, relayer):
     meter_id = keccak(text="nobody")
-    reading = (meter_id, 1, env.slot_start(slot), 0, 0, 0, 0)
+    reading = (meter_id, 1, env.slot_start(slot), 0, 0)
     with brownie.reverts(f"MeterUnknown: {b32(meter_id)}"):
         registry.submitReading(reading, b"\x00" * 65, {"from": relayer})
 
@@ -593,9 +593,9 @@ def test_submitReadings_skipsInvalidWithReasonAndAcceptsRest(
     other = env.new_meter(alice)
     unknown_id = keccak(text="nobody")
     base = meter.reading(env.slot_start(slot))
-    nxt = meter.after(base, env.slot_start(slot + 1), 0, 600)
-    forged = (other.meter_id, 1, env.slot_start(slot), 0, 0, 0, 0)
-    unknown = (unknown_id, 1, env.slot_start(slot), 0, 0, 0, 0)
+    nxt = (meter.meter_id, 2, env.slot_start(slot + 1), 0, 600)
+    forged = (other.meter_id, 1, env.slot_start(slot), 0, 0)
+    unknown = (unknown_id, 1, env.slot_start(slot), 0, 0)
     readings = [base, forged, nxt, base, unknown]
     signatures = [
         meter.sign(base),
@@ -633,22 +633,17 @@ def test_submitReadings_reportsEveryRejectionReason(env, slot, registry, admin, 
     selector."""
     m = {
         name: env.new_meter(alice, capacity=1_000)
-        for name in ("seq", "pred", "bound", "future", "prev", "decr", "impl", "sig")
+        for name in ("seq", "bound", "future", "prev", "decr", "impl", "sig")
     }
     inactive = env.new_meter(alice)
     registry.deactivateMeter(inactive.meter_id, {"from": admin})
-    for name in ("seq", "pred", "prev", "decr", "impl"):
+    for name in ("seq", "prev", "decr", "impl"):
         m[name].submit(m[name].reading(env.slot_start(slot), 10, 10, seq=5))
     s0, s1 = env.slot_start(slot), env.slot_start(slot + 1)
     cases = [
-        ((keccak(text="nobody"), 1, s0, 0, 0, 0, 0), None, "MeterUnknown(bytes32)"),
+        ((keccak(text="nobody"), 1, s0, 0, 0), None, "MeterUnknown(bytes32)"),
         (inactive.reading(s0), inactive, "MeterInactive(bytes32)"),
         (m["seq"].reading(s1, seq=5), m["seq"], "ReadingSeqNotIncreasing(bytes32,uint64,uint64)"),
-        (
-            m["pred"].reading(s1, seq=7, prev=(6, s0)),
-            m["pred"],
-            "ReadingPredecessorMismatch(bytes32,uint64,uint64,uint64,uint64)",
-        ),
         (m["bound"].reading(s0 + 1), m["bound"], "ReadingNotOnSlotBoundary(bytes32,uint64)"),
         (
             m["future"].reading(env.slot_start(slot + 5)),
@@ -680,7 +675,7 @@ def test_submitReadings_resendingAcceptedBatchIsHarmless(
 ):
     meter = env.new_meter(alice)
     r1 = meter.reading(env.slot_start(slot))
-    r2 = meter.after(r1, env.slot_start(slot + 1), 0, 400)
+    r2 = (meter.meter_id, 2, env.slot_start(slot + 1), 0, 400)
     sigs = [meter.sign(r1), meter.sign(r2)]
     registry.submitReadings([r1, r2], sigs, b"", {"from": relayer})
     tx = registry.submitReadings([r1, r2], sigs, b"", {"from": relayer})
@@ -690,51 +685,9 @@ def test_submitReadings_resendingAcceptedBatchIsHarmless(
     assert totals(registry)["attributed_export"] == 400
 
 
-def test_submitReading_revertsWhenThePredecessorIsNotTheLastAccepted(env, slot, meter):
-    base = meter.reading(env.slot_start(slot - 1))
-    meter.submit(base)
-    skipped = meter.after(base, env.slot_start(slot), 0, 100)
-    successor = meter.after(skipped, env.slot_start(slot + 1), 0, 100)
-    with brownie.reverts(
-        f"ReadingPredecessorMismatch: {b32(meter.meter_id)}, 2, {skipped[2]}, 1, {base[2]}"
-    ):
-        meter.submit(successor)
-
-
-def test_submitReading_revertsWhenTheFirstReadingNamesAPredecessor(env, slot, meter):
-    reading = meter.reading(env.slot_start(slot), prev=(1, env.slot_start(slot - 1)))
-    with brownie.reverts(
-        f"ReadingPredecessorMismatch: {b32(meter.meter_id)}, 1, {env.slot_start(slot - 1)}, 0, 0"
-    ):
-        meter.submit(reading)
-
-
-def test_submitReadings_frontRunSuccessorCannotDestroyTheBatchsEnergy(
-    env, slot, registry, token, alice, relayer, stranger
-):
-    """M-2: a relayer's batch [n, n+1] is front-run by n+1 alone. Bound to n, that reading is
-    refused, and the batch then mints both slots. (With readings not bound to their predecessor,
-    n+1 was accepted as a two-slot gap: nothing minted, and the batch accepted 0, rejected 2.)"""
-    meter = env.new_meter(alice)
-    base = meter.reading(env.slot_start(slot - 1))
-    meter.submit(base)
-    n = meter.after(base, env.slot_start(slot), 0, 300)
-    n1 = meter.after(n, env.slot_start(slot + 1), 0, 500)
-    signatures = [meter.sign(n), meter.sign(n1)]
-    front_run = registry.submitReadings([n1], signatures[1:], b"", {"from": stranger})
-    assert front_run.events["ReadingBatchArchived"]["accepted"] == 0
-    tx = registry.submitReadings([n, n1], signatures, b"", {"from": relayer})
-    assert tx.events["ReadingBatchArchived"]["accepted"] == 2
-    assert tx.events["ReadingBatchArchived"]["rejected"] == 0
-    assert (token.balanceOf(alice, slot - 1), token.balanceOf(alice, slot)) == (300, 500)
-    assert totals(registry)["unattributed_export"] == 0
-
-
 def test_submitReadings_sameMeterSeveralSlotsInOneBatch(env, slot, registry, token, alice, relayer):
     meter = env.new_meter(alice)
-    readings = [meter.reading(env.slot_start(slot - 3))]
-    for _ in range(4):
-        readings.append(meter.after(readings[-1], readings[-1][2] + SLOT_SECONDS, 0, 100))
+    readings = [(meter.meter_id, i + 1, env.slot_start(slot - 3 + i), 0, 100 * i) for i in range(5)]
     registry.submitReadings(readings, [meter.sign(r) for r in readings], b"", {"from": relayer})
     for s in (slot - 3, slot - 2, slot - 1, slot):
         assert token.balanceOf(alice, s) == 100

@@ -20,7 +20,7 @@ from eth_utils import keccak
 
 
 def typed(reading, chain_id, verifying_contract):
-    meter_id, seq, timestamp, import_wh, export_wh, prev_seq, prev_timestamp = reading
+    meter_id, seq, timestamp, import_wh, export_wh = reading
     return encode_typed_data(
         full_message={
             "types": {"EIP712Domain": DOMAIN_TYPE, "MeterReading": READING_TYPE},
@@ -37,8 +37,6 @@ def typed(reading, chain_id, verifying_contract):
                 "timestamp": timestamp,
                 "importWh": import_wh,
                 "exportWh": export_wh,
-                "prevSeq": prev_seq,
-                "prevTimestamp": prev_timestamp,
             },
         }
     )
@@ -52,7 +50,7 @@ def invalid(meter):
 
 
 def test_domainSeparator_isEip712DomainOfChainAndRegistry(registry):
-    message = typed((b"\x00" * 32, 1, 0, 0, 0, 0, 0), chain.id, registry.address)
+    message = typed((b"\x00" * 32, 1, 0, 0, 0), chain.id, registry.address)
     assert registry.domainSeparator() == "0x" + message.header.hex()
 
 
@@ -81,7 +79,7 @@ def test_domainSeparator_followsChainIdAfterFork(env, slot, registry, meter, rel
     web3.provider.make_request("anvil_setChainId", [new_id])
     try:
         assert web3.eth.chain_id == new_id
-        expected = typed((b"\x00" * 32, 1, 0, 0, 0, 0, 0), new_id, registry.address).header
+        expected = typed((b"\x00" * 32, 1, 0, 0, 0), new_id, registry.address).header
         assert registry.domainSeparator() == "0x" + expected.hex()
         with brownie.reverts(invalid(meter)):
             registry.submitReading.call(reading, signed_old, {"from": relayer})
@@ -95,21 +93,20 @@ def test_domainSeparator_followsChainIdAfterFork(env, slot, registry, meter, rel
 
 
 def test_readingDigest_matchesOffchainTypedDataHash(registry):
-    reading = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890, 6, 1_700_000_000)
+    reading = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890)
     message = typed(reading, chain.id, registry.address)
     digest = keccak(b"\x19\x01" + message.header + message.body)
     assert registry.readingDigest(reading) == "0x" + digest.hex()
 
 
 def test_readingDigest_coversEveryField(registry):
-    base = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890, 6, 1_700_000_000)
+    base = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890)
     digests = {str(registry.readingDigest(base))}
-    changes = (keccak(text="n"), 8, 1_700_001_000, 12_346, 67_891, 5, 1_699_999_900)
-    for i, changed in enumerate(changes):
+    for i, changed in enumerate((keccak(text="n"), 8, 1_700_001_000, 12_346, 67_891)):
         reading = list(base)
         reading[i] = changed
         digests.add(str(registry.readingDigest(tuple(reading))))
-    assert len(digests) == 8
+    assert len(digests) == 6
 
 
 # ---- valid signatures -----------------------------------------------------------------------
@@ -137,7 +134,7 @@ def test_submitReading_rejectsSignatureReusedWithAnotherSeq(env, slot, registry,
     first = meter.reading(env.slot_start(slot))
     signature = meter.sign(first)
     registry.submitReading(first, signature, {"from": relayer})
-    replay = meter.after(first, env.slot_start(slot + 1))
+    replay = (meter.meter_id, 2, env.slot_start(slot + 1), 0, 0)
     with brownie.reverts(invalid(meter)):
         registry.submitReading(replay, signature, {"from": relayer})
 
@@ -285,7 +282,7 @@ def test_submitReading_checksSequenceBeforeSignature(env, slot, registry, meter,
 
 def test_sign_reading_helperAgreesWithContract(env, registry, meter):
     """Guards the suite's own signing helper against the contract's digest."""
-    reading = (meter.meter_id, 3, env.slot_start(5), 1, 2, 2, env.slot_start(4))
+    reading = (meter.meter_id, 3, env.slot_start(5), 1, 2)
     signature = sign_reading(meter.key, reading, chain.id, registry.address)
     digest = bytes(registry.readingDigest(reading))
     assert Account._recover_hash(digest, signature=signature) == meter.key.address

@@ -141,7 +141,7 @@ def test_full_operator_workflow(cli: Run, node: AnvilProcess, keys: Keys, tmp_pa
     sandbox.fund_payment(house_b, 1_000_000)
     house_b.sender.send_batch(
         [
-            sandbox.order_request(house_b.address, slot, True, 2_000, 600),
+            sandbox.order_request(house_b.address, slot, True, 2_400, 600),
             sandbox.order_request(house_b.address, slot + 8, True, 100, 50),  # stays open
         ]
     )

@@ -241,8 +241,6 @@ class MemoryRegistry:
                 results[key] = None if key in self.accepted else "ReadingSeqNotIncreasing"
             elif self.max_skew is not None and r.timestamp > self.now + self.max_skew:
                 results[key] = "ReadingInFuture"
-            elif (r.prev_seq, r.prev_timestamp) != ((last.seq, last.timestamp) if last else (0, 0)):
-                results[key] = "ReadingPredecessorMismatch"
             elif recover_reading_signer(signed, self._domain) != self.signers.get(r.meter_id):
                 results[key] = "ReadingSignatureInvalid"
             else:

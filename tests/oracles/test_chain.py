@@ -81,15 +81,7 @@ def accepted_events(registry: Web3Registry) -> list[tuple[bytes, int]]:
 
 def test_the_registry_digest_is_the_typed_data_the_meter_signs(registry_chain: Any) -> None:
     registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry)
-    reading = MeterReading(
-        meter_id_from_name("m"),
-        3,
-        registry_chain.epoch + 120,
-        1_000,
-        20,
-        2,
-        registry_chain.epoch + 60,
-    )
+    reading = MeterReading(meter_id_from_name("m"), 3, registry_chain.epoch + 60, 1_000, 20)
     on_chain = registry.handle.call("readingDigest", reading.as_tuple())
     assert bytes(on_chain) == typed_data_digest(reading.typed_data(registry.domain()))
 
@@ -132,13 +124,7 @@ def test_a_resent_batch_does_no_harm(registry_chain: Any, relayer: LocalKeySigne
         sign_reading(
             signers["a"],
             MeterReading(
-                meter_id_from_name("a"),
-                seq,
-                registry_chain.epoch + 60 * seq,
-                10 * seq,
-                0,
-                seq - 1,
-                registry_chain.epoch + 60 * (seq - 1) if seq > 1 else 0,
+                meter_id_from_name("a"), seq, registry_chain.epoch + 60 * seq, 10 * seq, 0
             ),
             domain,
         )
@@ -158,7 +144,7 @@ def test_verify_reports_a_reading_signed_by_another_key(
     registry_chain.register(["a"])
     registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
     intruder = LocalKeySigner(dev_key("not-a"))
-    reading = MeterReading.first(meter_id_from_name("a"), registry_chain.epoch + 60, 10, 0)
+    reading = MeterReading(meter_id_from_name("a"), 1, registry_chain.epoch + 60, 10, 0)
     batch = [sign_reading(intruder, reading, registry.domain())]
     archive = Archive(LocalArchive(tmp_path))
     cid = archive.store(encode_batch(registry.domain(), batch))

@@ -23,16 +23,15 @@ from wallet.signer import LocalKeySigner
 FAST = Backoff(base=0.01, cap=0.05, jitter=0.2)
 
 
-def _reading(meter_id: bytes, epoch: int, seq: int) -> MeterReading:
-    """The meter's reading ``seq`` of a minute-by-minute series bound to its predecessor."""
-    prev = (seq - 1, epoch + 60 * (seq - 1)) if seq > 1 else (0, 0)
-    return MeterReading(meter_id, seq, epoch + 60 * seq, 10 * seq, 0, *prev)
-
-
 def sign_into(outbox: Outbox, signer: LocalKeySigner, domain: Any, epoch: int, seqs: range) -> None:
     meter_id = meter_id_from_name("a")
     outbox.ensure_meter(meter_id, "a")
-    outbox.append([sign_reading(signer, _reading(meter_id, epoch, seq), domain) for seq in seqs])
+    outbox.append(
+        [
+            sign_reading(signer, MeterReading(meter_id, seq, epoch + 60 * seq, 10 * seq, 0), domain)
+            for seq in seqs
+        ]
+    )
 
 
 def submitter_for(tmp_path: Path, registry: Any, *, confirmations: int) -> Submitter:

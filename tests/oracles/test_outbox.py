@@ -19,9 +19,7 @@ DOMAIN = Domain(31337, "0x" + "22" * 20)
 
 
 def signed(meter: bytes, seq: int, ts: int = 1_000) -> SignedReading:
-    prev_ts = ts + (seq - 1) * 60 if seq > 1 else 0
-    reading = MeterReading(meter, seq, ts + seq * 60, seq * 10, 0, seq - 1, prev_ts)
-    return SignedReading(reading, b"\x01" * 65)
+    return SignedReading(MeterReading(meter, seq, ts + seq * 60, seq * 10, 0), b"\x01" * 65)
 
 
 @pytest.fixture

@@ -247,29 +247,3 @@ def test_the_chain_state_is_adopted_when_the_outbox_was_lost(
     run_slots(fresh, 1)
     assert asyncio.run(fresh.drain(timeout=10))
     assert [seq for _, seq in memory_registry.accepted] == [1, 2, 3]
-
-
-def test_readings_behind_a_refused_one_are_signed_again_and_the_meter_goes_on(
-    tmp_path: Path, memory_registry: Any
-) -> None:
-    # Readings 3 and 4 wait in the outbox, signed by the old key, when the key is rotated:
-    # 3 is refused (signature) and 4 and 5 are bound to it. They are signed again, bound to the
-    # chain's last reading, and land.
-    runner = make_runner(tmp_path, memory_registry, ["a"])
-    meter_id = meter_id_from_name("a")
-    run_slots(runner, 2)
-    assert asyncio.run(runner.drain(timeout=10))
-    memory_registry.down = True
-    run_slots(runner, 2)
-    memory_registry.down = False
-    new_key = LocalKeySigner(dev_key("a-rotated"))
-    memory_registry.signers[meter_id] = new_key.address
-    runner.meters[0].signer = new_key
-    asyncio.run(runner.read_slot(runner.last_boundary + memory_registry.schedule().slot_seconds))
-    assert asyncio.run(runner.drain(timeout=10))
-    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2, 4, 5]
-    statuses = {
-        q.signed.reading.seq: (status, reason) for q, status, reason in runner.outbox.readings()
-    }
-    assert statuses[3] == ("rejected", "ReadingSignatureInvalid")
-    assert statuses[5] == ("accepted", None)
