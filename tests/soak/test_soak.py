@@ -14,6 +14,10 @@ from enerwise.soak import checks
 from enerwise.soak.faults import FaultKind
 from enerwise.soak.run import Hooks, SoakConfig, run_soak, verdict
 
+# The short soak runs a paced two-hour day with 16 faults: about 5 minutes on a quiet machine,
+# above the suite's 300 s default per test.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture(scope="module")
 def soak() -> dict[str, Any]:
