@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from agents.data.calendar import SLOTS_PER_DAY
 from agents.live.history import HistoryForecaster, SlotHistory
 from agents.live.policies import RuntimePolicy
 from devices.charger.modes import ChargeMode, ChargerLimits
@@ -56,8 +57,6 @@ from oracles.sources.base import MeterSource
 from wallet.signer import Signer
 
 logger = logging.getLogger("gateway")
-
-DAY_SLOTS = 96
 
 
 @dataclass
@@ -288,7 +287,7 @@ class Gateway:
         surplus = await self._surplus_w(now)
         slot = self.control.calendar.slot_of(int(now))
         plan = self.runtime.state.slot(slot) if self.runtime is not None else None
-        day = [self.prices(now + i * 900)[0] for i in range(DAY_SLOTS)]
+        day = [self.prices(now + i * 900)[0] for i in range(SLOTS_PER_DAY)]
         device_plan = DevicePlan(
             battery=self.control.battery_command(plan),
             charger=await self._charger_command(now, surplus),

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agents.community import BatterySpec
+from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.policies.bound import BatteryProgram, Steps, solve_program
 from devices.charger.modes import (
@@ -56,7 +57,6 @@ from oracles.clock import VirtualClock
 FloatArray = npt.NDArray[np.float64]
 SLOT_S = 900
 SLOT_H = 0.25
-DAY = 96
 STRATEGIES = ("no_control", "evcc", "agent")
 ZONE = ZoneInfo("Europe/Berlin")
 
@@ -75,7 +75,7 @@ class WeekData:
 
     @property
     def slots(self) -> int:
-        return self.days * DAY
+        return self.days * SLOTS_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -86,13 +86,13 @@ class Car:
     limits: ChargerLimits = field(default_factory=lambda: ChargerLimits(4_140.0, 11_000.0))
 
     def home(self, slot: int) -> bool:
-        hour = (slot % DAY) / 4
+        hour = (slot % SLOTS_PER_DAY) / 4
         return hour >= self.arrive_hour or hour < self.depart_hour
 
     def departure_slot(self, slot: int) -> int:
         """The slot the car leaves at after ``slot`` (while it is home)."""
-        day = slot // DAY + (1 if (slot % DAY) / 4 >= self.arrive_hour else 0)
-        return day * DAY + round(self.depart_hour * 4)
+        day = slot // SLOTS_PER_DAY + (1 if (slot % SLOTS_PER_DAY) / 4 >= self.arrive_hour else 0)
+        return day * SLOTS_PER_DAY + round(self.depart_hour * 4)
 
 
 @dataclass
@@ -132,7 +132,7 @@ def check_week(first_day: date, days: int) -> int:
     # the data's axis is fixed UTC+1 from 1 January
     jan1 = datetime(first_day.year, 1, 1, tzinfo=ZoneInfo("Etc/GMT-1"))
     first = int((start - jan1).total_seconds() // SLOT_S)
-    if first < 0 or first + (days + 1) * DAY > 365 * DAY:
+    if first < 0 or first + (days + 1) * SLOTS_PER_DAY > 365 * SLOTS_PER_DAY:
         raise ConfigError(f"the week must lie inside {first_day.year} (one day before it too)")
     return first
 
@@ -146,7 +146,7 @@ def load_week(first_day: date, days: int = 7, *, tariff: str = "dynamic") -> Wee
 
     year = first_day.year
     first = check_week(first_day, days)
-    n = (days + 1) * DAY
+    n = (days + 1) * SLOTS_PER_DAY
     cut = slice(first, first + n)
     load = household_load(HouseholdLoadSpec(4_500.0, seed=7), year)[cut]
     pv = pv_power(PVSystemSpec(8.0), year)[cut]
@@ -213,8 +213,9 @@ def _run(data: WeekData, car: Car, rule: Rule) -> Outcome:
     out = Outcome()
     d = data
     for s in range(len(d.load_kw)):
-        counted = s >= DAY  # the day before warms the house and the forecasts up
-        if s % DAY == round(car.depart_hour * 4):  # the car leaves: did it get its energy?
+        counted = s >= SLOTS_PER_DAY  # the day before warms the house and the forecasts up
+        # the car leaves: did it get its energy?
+        if s % SLOTS_PER_DAY == round(car.depart_hour * 4):
             if counted:
                 out.car_short_kwh += max(car.target_wh - house.session_wh, 0.0) / 1000
             house.session_wh = 0.0
@@ -266,7 +267,7 @@ class _Agent:
 
     def _forecast(self, house: _Household, s: int, n: int) -> tuple[FloatArray, FloatArray]:
         d = house.data
-        idx = np.arange(s, s + n) - DAY
+        idx = np.arange(s, s + n) - SLOTS_PER_DAY
         load = d.load_kw[idx] + house.hp_kw[idx]
         return load, d.pv_kw[idx]
 
@@ -294,7 +295,7 @@ class _Agent:
 
     def _plan_battery(self, house: _Household, s: int) -> None:
         d = house.data
-        n = min(DAY, len(d.load_kw) - s)
+        n = min(SLOTS_PER_DAY, len(d.load_kw) - s)
         load, pv = self._forecast(house, s, n)
         load = load + np.array([self.car_plan.get(i, 0.0) / 1000 for i in range(s, s + n)])
         none = Steps(np.zeros(0), np.zeros(0))
@@ -316,15 +317,15 @@ class _Agent:
 
     def __call__(self, house: _Household, s: int) -> tuple[float, SgReadyState, float]:
         d = house.data
-        if s < DAY:  # no history yet: the defaults
+        if s < SLOTS_PER_DAY:  # no history yet: the defaults
             return _evcc(house, s)
         car_home = house.car.home(s)
         if car_home and (s % 4 == 0 or s not in self.car_plan):
             self._plan_car(house, s)
         if s % 4 == 0 or s not in self.battery_plan:
             self._plan_battery(house, s)
-        day_start = s - s % DAY
-        day = [float(p) for p in d.retail[day_start : day_start + DAY]]
+        day_start = s - s % SLOTS_PER_DAY
+        day = [float(p) for p in d.retail[day_start : day_start + SLOTS_PER_DAY]]
         prev = s - 1
         surplus_w = (d.pv_kw[prev] - d.load_kw[prev] - house.hp_kw[prev]) * 1000
         wanted = HouseholdControl.heat_pump_command(float(d.retail[s]), day, surplus_w).state
@@ -336,7 +337,7 @@ class _Agent:
         load, pv = self._forecast(house, s, 1)
         forecast_kw = float(pv[0] - load[0]) - car_w / 1000
         planned = self.battery_plan.get(s, 0.0)
-        later = float(np.max(d.retail[s : s + DAY]))
+        later = float(np.max(d.retail[s : s + SLOTS_PER_DAY]))
         grid_charge = planned > max(forecast_kw, 0.0) + 0.1
         hold = forecast_kw < -0.1 and planned > forecast_kw + 0.1 and later > d.retail[s] * 1.2
         if not (grid_charge or hold):
