@@ -90,3 +90,14 @@ class PasswordError(KeystoreError):
 
 class TypedDataError(WalletError, ValueError):
     """A malformed EIP-712 document, or a signature over one that is malformed or high-s."""
+
+
+def unreadable(exc: OSError) -> str:
+    """Why a file could not be opened, as our messages end: ``keystore file X`` + this."""
+    if isinstance(exc, FileNotFoundError):
+        return "does not exist"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if isinstance(exc, PermissionError):
+        return "is not readable"
+    return f"cannot be read: {exc.strerror}"

@@ -53,6 +53,7 @@ from wallet.errors import (
     MnemonicError,
     SignerError,
     WrongPasswordError,
+    unreadable,
 )
 from wallet.signer import LocalKeySigner
 
@@ -129,16 +130,9 @@ def read_keystore(path: str | os.PathLike[str]) -> dict[str, Any]:
     file = Path(path)
     try:
         text = file.read_bytes()
-    except FileNotFoundError:
-        raise KeystoreNotFoundError(f"keystore file {file} does not exist", str(file)) from None
-    except IsADirectoryError:
-        raise KeystoreError(f"keystore path {file} is a folder, not a file", str(file)) from None
-    except PermissionError:
-        raise KeystoreError(f"keystore file {file} is not readable", str(file)) from None
     except OSError as exc:
-        raise KeystoreError(
-            f"keystore file {file} cannot be read: {exc.strerror}", str(file)
-        ) from None
+        error = KeystoreNotFoundError if isinstance(exc, FileNotFoundError) else KeystoreError
+        raise error(f"keystore file {file} {unreadable(exc)}", str(file)) from None
     document: Any = None
     parsed = False
     try:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wallet.errors import PasswordError
+from wallet.errors import PasswordError, unreadable
 
 #: Reads one line without echo; ``getpass.getpass`` by default, replaceable in tests.
 HiddenInput = Callable[[str], str]
@@ -28,16 +28,8 @@ def password_from_file(path: str | os.PathLike[str]) -> str:
     try:
         with file.open("rb") as handle:
             raw = handle.readline()
-    except FileNotFoundError:
-        raise PasswordError(f"password file {file} does not exist", str(file)) from None
-    except IsADirectoryError:
-        raise PasswordError(f"password file {file} is a directory", str(file)) from None
-    except PermissionError:
-        raise PasswordError(f"password file {file} is not readable", str(file)) from None
     except OSError as exc:
-        raise PasswordError(
-            f"password file {file} cannot be read: {exc.strerror}", str(file)
-        ) from None
+        raise PasswordError(f"password file {file} {unreadable(exc)}", str(file)) from None
     line: str | None = None
     try:
         line = raw.decode("utf-8")

@@ -12,22 +12,15 @@ channel independence prescribes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
 from agents.errors import ForecastError
-from agents.forecasting.base import (
-    HORIZON,
-    FloatArray,
-    HourlySeries,
-    IntArray,
-    calendar_features,
-    check_origins,
-    targets,
-    training_origins,
-)
-from agents.forecasting.neural import train_minibatches
+from agents.forecasting.base import HORIZON, HourlySeries, IntArray, calendar_features
+from agents.forecasting.neural import TorchForecaster
 
 
 class _PatchNet(nn.Module):
@@ -55,7 +48,7 @@ class _PatchNet(nn.Module):
         return out * std + mean  # type: ignore[no-any-return]
 
 
-class PatchTSTForecaster:
+class PatchTSTForecaster(TorchForecaster):
     """PatchTST-style direct multi-horizon forecaster.
 
     Args:
@@ -90,54 +83,19 @@ class PatchTSTForecaster:
         self.d_model, self.layers = d_model, layers
         self.epochs, self.batch_size = epochs, batch_size
         self.learning_rate, self.seed = learning_rate, seed
-        self._net: _PatchNet | None = None
 
-    def _inputs(self, series: HourlySeries, origins: IntArray) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inputs(self, series: HourlySeries, origins: IntArray) -> list[torch.Tensor]:
         index = origins[:, None] + np.arange(-self.window + 1, 1)[None, :]
         x = torch.as_tensor(series.values[index], dtype=torch.float32)
         cal = calendar_features(series.year)
         first = np.minimum(origins + 1, series.values.size - 1)
         # The first target hour's calendar (sin/cos hour and weekday, weekend flag).
         chosen = cal[first][:, [0, 1, 2, 3, 6]]
-        return x, torch.as_tensor(chosen, dtype=torch.float32)
+        return [x, torch.as_tensor(chosen, dtype=torch.float32)]
 
-    def fit(self, series: HourlySeries, train_end: int) -> None:
-        """Train on every origin whose targets lie before ``train_end``.
+    def _build(self, inputs: Sequence[torch.Tensor]) -> nn.Module:
+        n_cal = inputs[1].shape[1]
+        return _PatchNet(self.window, self.patch, self.stride, self.d_model, self.layers, n_cal)
 
-        Raises:
-            ForecastError: ``train_end`` leaves no training origin.
-        """
-        torch.manual_seed(self.seed)
-        origins = training_origins(self.window, train_end)
-        x, cal = self._inputs(series, origins)
-        y = torch.as_tensor(targets(series.values, origins), dtype=torch.float32)
-        self._net = _PatchNet(
-            self.window, self.patch, self.stride, self.d_model, self.layers, cal.shape[1]
-        )
-        train_minibatches(
-            self._net,
-            [x, cal],
-            y,
-            nn.L1Loss(),
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            seed=self.seed,
-        )
-
-    def predict(self, series: HourlySeries, origins: IntArray) -> FloatArray:
-        """Forecasts for ``origins`` in the series' unit.
-
-        Raises:
-            ForecastError: not fitted, or an origin without ``window`` hours of history.
-        """
-        if self._net is None:
-            raise ForecastError("PatchTSTForecaster.predict before fit")
-        origins = np.asarray(origins, dtype=np.int64)
-        check_origins(origins, series.values.size, self.window)
-        out = []
-        with torch.no_grad():
-            for lo in range(0, origins.size, 4096):
-                x, cal = self._inputs(series, origins[lo : lo + 4096])
-                out.append(self._net(x, cal).numpy())
-        return np.asarray(np.concatenate(out), dtype=np.float64)
+    def _loss(self) -> nn.Module:
+        return nn.L1Loss()

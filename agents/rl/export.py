@@ -16,7 +16,15 @@ from agents.errors import PolicyError
 from agents.rl.algorithms import Algo, load_model
 from agents.rl.onnx_policy import MARKET_OPEN, OnnxModel, OnnxPolicy
 
-__all__ = ["MARKET_OPEN", "OnnxModel", "OnnxPolicy", "export_onnx", "obs_width", "torch_module"]
+__all__ = [
+    "MARKET_OPEN",
+    "OnnxModel",
+    "OnnxPolicy",
+    "export_onnx",
+    "obs_width",
+    "torch_module",
+    "write_onnx",
+]
 
 
 class _PPOActor(nn.Module):
@@ -51,15 +59,14 @@ def obs_width(model: Any) -> int:
     return int(model.observation_space.shape[0])
 
 
-def export_onnx(model_path: Path, algo: Algo, out: Path) -> Path:
-    """Write the policy of ``model_path`` as ONNX to ``out`` (input ``obs``, output ``out``).
+def write_onnx(module: nn.Module, width: int, out: Path) -> Path:
+    """Write ``module`` as ONNX to ``out``: input ``obs`` (a batch of ``width``-long
+    observations), output ``out``.
 
     Raises:
-        PolicyError: the model cannot be loaded or exported.
+        PolicyError: the exporter fails.
     """
-    model = load_model(str(model_path), algo)
-    module = torch_module(model, algo)
-    example = torch.zeros(2, obs_width(model), dtype=torch.float32)
+    example = torch.zeros(2, width, dtype=torch.float32)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         torch.onnx.export(
@@ -74,5 +81,15 @@ def export_onnx(model_path: Path, algo: Algo, out: Path) -> Path:
             verbose=False,
         )
     except Exception as exc:  # the exporter raises many types
-        raise PolicyError(f"ONNX export of {model_path} failed: {exc}") from exc
+        raise PolicyError(f"ONNX export to {out} failed: {exc}") from exc
     return out
+
+
+def export_onnx(model_path: Path, algo: Algo, out: Path) -> Path:
+    """Write the policy of ``model_path`` as ONNX to ``out`` (input ``obs``, output ``out``).
+
+    Raises:
+        PolicyError: the model cannot be loaded or exported.
+    """
+    model = load_model(str(model_path), algo)
+    return write_onnx(torch_module(model, algo), obs_width(model), out)

@@ -45,6 +45,7 @@ from agents.prosumer import (
     with_plan,
 )
 from agents.rl.algorithms import RESIDUAL_REACH
+from agents.rl.export import write_onnx
 from agents.rl.setup import Setup
 
 Progress = Callable[[str], None]
@@ -311,22 +312,7 @@ def export(net: ResidualNet, gain: float, out: Path, meta: dict[str, Any]) -> Pa
     import onnx
 
     net.gain.fill_(gain)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.zeros(2, PLANNED_OBS_DIM, dtype=torch.float32)
-    try:
-        torch.onnx.export(
-            net,
-            (example,),
-            str(out),
-            input_names=["obs"],
-            output_names=["out"],
-            dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
-    except Exception as exc:  # the exporter raises many types
-        raise PolicyError(f"ONNX export to {out} failed: {exc}") from exc
+    write_onnx(net, PLANNED_OBS_DIM, out)
     model = onnx.load(str(out))
     props = {
         "enerwise.kind": "residual",

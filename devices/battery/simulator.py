@@ -21,15 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from devices.battery.physics import BatteryPhysics, Window
 from devices.errors import DeviceConfigError
+from devices.modbus_server import ModbusRequest, SimulatedModbusDevices
 from devices.sunspec import SUNS_MARKER, SunSpecMap, decode_raw, encode_raw, load_map
 
 logger = logging.getLogger(__name__)
@@ -335,7 +334,7 @@ PROTOCOLS: dict[str, type[SunSpecRegisters]] = {
 Fault = ExcCodes | float
 
 
-class SimulatedBatteryServer:
+class SimulatedBatteryServer(SimulatedModbusDevices):
     """A pymodbus TCP server on loopback serving simulated SunSpec batteries, one per unit."""
 
     def __init__(
@@ -343,57 +342,32 @@ class SimulatedBatteryServer:
     ) -> None:
         if not batteries:
             raise DeviceConfigError("a simulated battery server needs at least one battery")
+        super().__init__(host=host, port=port)
         self.batteries = batteries
-        self.host = host
-        self.port = port
         self.faults: dict[int, Fault] = {}
-        self._server: ModbusTcpServer | None = None
 
-    def _action(self, unit: int) -> Callable[..., Coroutine[Any, Any, ExcCodes | None]]:
+    async def _handle(self, unit: int, request: ModbusRequest) -> ExcCodes | None:
+        fault = self.faults.get(unit)
+        if isinstance(fault, ExcCodes):
+            return fault
+        if isinstance(fault, float):
+            await asyncio.sleep(fault)
         registers_of = self.batteries[unit]
+        address, count = request.address, request.count
+        if request.set_values is not None:
+            return registers_of.write(address, [int(v) for v in request.set_values])
+        words = registers_of.read(address, count)
+        if isinstance(words, ExcCodes):
+            return words
+        offset = address - request.start_address
+        request.registers[offset : offset + count] = words
+        return None
 
-        async def action(
-            function_code: int,
-            start_address: int,
-            address: int,
-            count: int,
-            registers: list[int],
-            set_values: list[int] | list[bool] | None,
-        ) -> ExcCodes | None:
-            fault = self.faults.get(unit)
-            if isinstance(fault, ExcCodes):
-                return fault
-            if isinstance(fault, float):
-                await asyncio.sleep(fault)
-            if set_values is not None:
-                return registers_of.write(address, [int(v) for v in set_values])
-            words = registers_of.read(address, count)
-            if isinstance(words, ExcCodes):
-                return words
-            registers[address - start_address : address - start_address + count] = words
-            return None
-
-        return action
-
-    async def start(self) -> int:
-        """Start listening; returns the port (a free one when ``port`` was 0)."""
-        if self.port == 0:
-            from chain.local_node import free_port
-
-            self.port = free_port()
+    def _devices(self) -> list[SimDevice]:
         devices = []
         for unit, battery in sorted(self.batteries.items()):
             data = SimData(
                 address=START, count=battery.end - START, values=0, datatype=DataType.REGISTERS
             )
             devices.append(SimDevice(id=unit, simdata=[data], action=self._action(unit)))
-        server = ModbusTcpServer(devices, address=(self.host, self.port))
-        await server.serve_forever(background=True)
-        self._server = server
-        logger.info("simulated SunSpec batteries on %s:%d", self.host, self.port)
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
+        return devices

@@ -36,15 +36,13 @@ from ocpp.v201.enums import Action as Action201
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from devices.charger.protocol import handles, iso
+from devices.charger.protocol import ENERGY, POWER, first_limit, handles, iso, schedule_periods
 from devices.errors import DeviceOfflineError, WriteRefusedError
 from oracles.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
 SUBPROTOCOLS = ("ocpp2.0.1", "ocpp1.6")
-ENERGY = "Energy.Active.Import.Register"
-POWER = "Power.Active.Import"
 #: the profile id the central system uses (a new profile with the same id replaces the old).
 PROFILE_ID = 1001
 
@@ -84,12 +82,47 @@ def _sampled(meter_value: list[dict[str, Any]] | None) -> dict[str, float]:
     return found
 
 
-class _Tracking:
-    """Counting of unknown and malformed messages, shared by both versions' handlers."""
+def _profile(now: float, valid_seconds: int) -> dict[str, Any]:
+    """The fields of our ``TxDefaultProfile`` alike in both versions (without id and schedule)."""
+    return {
+        "stack_level": 1,
+        "charging_profile_purpose": "TxDefaultProfile",
+        "charging_profile_kind": "Absolute",
+        "valid_from": iso(now),
+        "valid_to": iso(now + valid_seconds),
+    }
+
+
+def _schedule(now: float, periods: list[tuple[int, float]], valid_seconds: int) -> dict[str, Any]:
+    """The profile's charging schedule, alike in both versions (2.0.1 adds an id)."""
+    return {
+        "start_schedule": iso(now),
+        "duration": valid_seconds,
+        "charging_rate_unit": "W",
+        "charging_schedule_period": schedule_periods(periods),
+    }
+
+
+class _Station:
+    """What both versions' handlers share: the link to the central system and its record,
+    counting of unknown and malformed messages, and meter values."""
 
     csms: CentralSystem
     id: str
     route_map: dict[str, Any]
+
+    def __init__(
+        self, charge_point_id: str, connection: ServerConnection, csms: CentralSystem
+    ) -> None:
+        super().__init__(  # type: ignore[call-arg]  # the version's ChargePoint
+            charge_point_id, connection, response_timeout=csms.response_timeout
+        )
+        self.csms = csms
+        self.record = csms.stations[charge_point_id]
+
+    async def route_message(self, raw_msg: str) -> None:
+        self._inspect(raw_msg)
+        await super().route_message(raw_msg)  # type: ignore[misc]  # the version's ChargePoint
 
     def _inspect(self, raw: str | bytes) -> None:
         try:
@@ -104,19 +137,13 @@ class _Tracking:
                 f"unknown OCPP action {message.action!r} answered with a CallError",
             )
 
+    def _record_meter_values(self, meter_value: list[dict[str, Any]] | None) -> None:
+        values = _sampled(meter_value)
+        self.record.energy_wh = values.get(ENERGY, self.record.energy_wh)
+        self.record.power_w = values.get(POWER, self.record.power_w)
 
-class _Station201(_Tracking, ChargePoint201):  # type: ignore[misc]
-    def __init__(
-        self, charge_point_id: str, connection: ServerConnection, csms: CentralSystem
-    ) -> None:
-        super().__init__(charge_point_id, connection, response_timeout=csms.response_timeout)
-        self.csms = csms
-        self.record = csms.stations[charge_point_id]
 
-    async def route_message(self, raw_msg: str) -> None:
-        self._inspect(raw_msg)
-        await super().route_message(raw_msg)
-
+class _Station201(_Station, ChargePoint201):  # type: ignore[misc]
     @handles(Action201.boot_notification)
     def on_boot(self, charging_station: dict[str, Any], reason: str, **_: Any) -> Any:
         self.record.booted = True
@@ -150,9 +177,7 @@ class _Station201(_Tracking, ChargePoint201):  # type: ignore[misc]
         **_: Any,
     ) -> Any:
         record = self.record
-        values = _sampled(meter_value)
-        record.energy_wh = values.get(ENERGY, record.energy_wh)
-        record.power_w = values.get(POWER, record.power_w)
+        self._record_meter_values(meter_value)
         if event_type == "Ended":
             record.transaction_id = None
             record.power_w = 0.0
@@ -165,32 +190,15 @@ class _Station201(_Tracking, ChargePoint201):  # type: ignore[misc]
 
     @handles(Action201.meter_values)
     def on_meter_values(self, meter_value: list[dict[str, Any]], **_: Any) -> Any:
-        values = _sampled(meter_value)
-        self.record.energy_wh = values.get(ENERGY, self.record.energy_wh)
-        self.record.power_w = values.get(POWER, self.record.power_w)
+        self._record_meter_values(meter_value)
         return result201.MeterValues()
 
     async def set_limit(self, periods: list[tuple[int, float]], valid_seconds: int) -> str:
         now = self.csms.clock.now()
         profile = {
             "id": PROFILE_ID,
-            "stack_level": 1,
-            "charging_profile_purpose": "TxDefaultProfile",
-            "charging_profile_kind": "Absolute",
-            "valid_from": iso(now),
-            "valid_to": iso(now + valid_seconds),
-            "charging_schedule": [
-                {
-                    "id": 1,
-                    "start_schedule": iso(now),
-                    "duration": valid_seconds,
-                    "charging_rate_unit": "W",
-                    "charging_schedule_period": [
-                        {"start_period": start, "limit": round(limit, 1)}
-                        for start, limit in periods
-                    ],
-                }
-            ],
+            **_profile(now, valid_seconds),
+            "charging_schedule": [{"id": 1, **_schedule(now, periods, valid_seconds)}],
         }
         answer = await self.call(
             call201.SetChargingProfile(evse_id=1, charging_profile=profile), suppress=False
@@ -202,10 +210,7 @@ class _Station201(_Tracking, ChargePoint201):  # type: ignore[misc]
             call201.GetCompositeSchedule(duration=60, evse_id=1, charging_rate_unit="W"),
             suppress=False,
         )
-        if answer.status != "Accepted" or not answer.schedule:
-            return None
-        periods = answer.schedule.get("charging_schedule_period") or []
-        return float(periods[0]["limit"]) if periods else None
+        return first_limit(answer.schedule) if answer.status == "Accepted" else None
 
     async def clear_profiles(self) -> str:
         answer = await self.call(
@@ -214,18 +219,7 @@ class _Station201(_Tracking, ChargePoint201):  # type: ignore[misc]
         return str(answer.status)
 
 
-class _Station16(_Tracking, ChargePoint16):  # type: ignore[misc]
-    def __init__(
-        self, charge_point_id: str, connection: ServerConnection, csms: CentralSystem
-    ) -> None:
-        super().__init__(charge_point_id, connection, response_timeout=csms.response_timeout)
-        self.csms = csms
-        self.record = csms.stations[charge_point_id]
-
-    async def route_message(self, raw_msg: str) -> None:
-        self._inspect(raw_msg)
-        await super().route_message(raw_msg)
-
+class _Station16(_Station, ChargePoint16):  # type: ignore[misc]
     @handles(Action16.boot_notification)
     def on_boot(self, charge_point_vendor: str, charge_point_model: str, **_: Any) -> Any:
         self.record.booted = True
@@ -271,28 +265,15 @@ class _Station16(_Tracking, ChargePoint16):  # type: ignore[misc]
     def on_meter_values(
         self, connector_id: int, meter_value: list[dict[str, Any]], **_: Any
     ) -> Any:
-        values = _sampled(meter_value)
-        self.record.energy_wh = values.get(ENERGY, self.record.energy_wh)
-        self.record.power_w = values.get(POWER, self.record.power_w)
+        self._record_meter_values(meter_value)
         return result16.MeterValues()
 
     async def set_limit(self, periods: list[tuple[int, float]], valid_seconds: int) -> str:
         now = self.csms.clock.now()
         profile = {
             "charging_profile_id": PROFILE_ID,
-            "stack_level": 1,
-            "charging_profile_purpose": "TxDefaultProfile",
-            "charging_profile_kind": "Absolute",
-            "valid_from": iso(now),
-            "valid_to": iso(now + valid_seconds),
-            "charging_schedule": {
-                "start_schedule": iso(now),
-                "duration": valid_seconds,
-                "charging_rate_unit": "W",
-                "charging_schedule_period": [
-                    {"start_period": start, "limit": round(limit, 1)} for start, limit in periods
-                ],
-            },
+            **_profile(now, valid_seconds),
+            "charging_schedule": _schedule(now, periods, valid_seconds),
         }
         answer = await self.call(
             call16.SetChargingProfile(connector_id=1, cs_charging_profiles=profile), suppress=False
@@ -304,10 +285,7 @@ class _Station16(_Tracking, ChargePoint16):  # type: ignore[misc]
             call16.GetCompositeSchedule(connector_id=1, duration=60, charging_rate_unit="W"),
             suppress=False,
         )
-        if answer.status != "Accepted" or not answer.charging_schedule:
-            return None
-        periods = answer.charging_schedule.get("charging_schedule_period") or []
-        return float(periods[0]["limit"]) if periods else None
+        return first_limit(answer.charging_schedule) if answer.status == "Accepted" else None
 
     async def clear_profiles(self) -> str:
         answer = await self.call(call16.ClearChargingProfile(id=PROFILE_ID), suppress=False)

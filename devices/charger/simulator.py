@@ -29,7 +29,7 @@ from ocpp.v201 import call_result as result201
 from ocpp.v201.enums import Action as Action201
 from websockets.asyncio.client import ClientConnection, connect
 
-from devices.charger.protocol import handles, iso, parse_iso
+from devices.charger.protocol import ENERGY, POWER, handles, iso, parse_iso, read_periods
 from devices.errors import DeviceOfflineError
 from oracles.clock import Clock, SystemClock
 
@@ -58,13 +58,15 @@ class _Handlers:
 
     sim: SimulatedChargePoint
 
-    def _accept_profile(
-        self, periods: list[tuple[int, float]], unit: str, start: str | None, valid_to: str | None
-    ) -> str:
+    def _accept_profile(self, profile: dict[str, Any], schedule: dict[str, Any]) -> str:
+        """Take a charging profile (and its schedule) unless told to reject it or it is off."""
         sim = self.sim
+        periods = read_periods(schedule)
+        unit = schedule["charging_rate_unit"]
         if sim.reject_profiles or unit not in ("W", "A") or any(limit < 0 for _, limit in periods):
             return "Rejected"
         factor = VOLTS * sim.phases if unit == "A" else 1.0
+        start, valid_to = schedule.get("start_schedule"), profile.get("valid_to")
         sim.profile = _Profile(
             [(s, limit * factor) for s, limit in periods],
             parse_iso(start) if start else sim.clock.now(),
@@ -73,23 +75,20 @@ class _Handlers:
         sim.profile_count += 1
         return "Accepted"
 
+    def _composite_schedule(self, now: float) -> dict[str, Any]:
+        """The schedule in force, as both versions report it: one period, the limit now."""
+        return {
+            "charging_rate_unit": "W",
+            "charging_schedule_period": [{"start_period": 0, "limit": self.sim.limit_w(now)}],
+        }
+
 
 class _ChargePoint201(_Handlers, ChargePoint201):  # type: ignore[misc]
     @handles(Action201.set_charging_profile)
     def on_set_charging_profile(
         self, evse_id: int, charging_profile: dict[str, Any], **_: Any
     ) -> Any:
-        schedule = charging_profile["charging_schedule"][0]
-        periods = [
-            (int(p["start_period"]), float(p["limit"]))
-            for p in schedule["charging_schedule_period"]
-        ]
-        status = self._accept_profile(
-            periods,
-            schedule["charging_rate_unit"],
-            schedule.get("start_schedule"),
-            charging_profile.get("valid_to"),
-        )
+        status = self._accept_profile(charging_profile, charging_profile["charging_schedule"][0])
         return result201.SetChargingProfile(status=status)
 
     @handles(Action201.get_composite_schedule)
@@ -101,8 +100,7 @@ class _ChargePoint201(_Handlers, ChargePoint201):  # type: ignore[misc]
                 "evse_id": evse_id,
                 "duration": duration,
                 "schedule_start": iso(now),
-                "charging_rate_unit": "W",
-                "charging_schedule_period": [{"start_period": 0, "limit": self.sim.limit_w(now)}],
+                **self._composite_schedule(now),
             },
         )
 
@@ -117,16 +115,8 @@ class _ChargePoint16(_Handlers, ChargePoint16):  # type: ignore[misc]
     def on_set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
     ) -> Any:
-        schedule = cs_charging_profiles["charging_schedule"]
-        periods = [
-            (int(p["start_period"]), float(p["limit"]))
-            for p in schedule["charging_schedule_period"]
-        ]
         status = self._accept_profile(
-            periods,
-            schedule["charging_rate_unit"],
-            schedule.get("start_schedule"),
-            cs_charging_profiles.get("valid_to"),
+            cs_charging_profiles, cs_charging_profiles["charging_schedule"]
         )
         return result16.SetChargingProfile(status=status)
 
@@ -137,10 +127,7 @@ class _ChargePoint16(_Handlers, ChargePoint16):  # type: ignore[misc]
             status="Accepted",
             connector_id=connector_id,
             schedule_start=iso(now),
-            charging_schedule={
-                "charging_rate_unit": "W",
-                "charging_schedule_period": [{"start_period": 0, "limit": self.sim.limit_w(now)}],
-            },
+            charging_schedule=self._composite_schedule(now),
         )
 
     @handles(Action16.clear_charging_profile)
@@ -266,39 +253,23 @@ class SimulatedChargePoint:
                 )
             )
 
-    def _meter(self, now: float) -> list[dict[str, Any]]:
+    def _sample(self, measurand: str, value: float, unit: str) -> dict[str, Any]:
+        """One sampled value as this version writes it (2.0.1: a number, 1.6: a string)."""
         if self.version == "2.0.1":
-            return [
-                {
-                    "timestamp": iso(now),
-                    "sampled_value": [
-                        {
-                            "value": round(self.energy_wh, 1),
-                            "measurand": "Energy.Active.Import.Register",
-                            "unit_of_measure": {"unit": "Wh"},
-                        },
-                        {
-                            "value": round(self.power_w, 1),
-                            "measurand": "Power.Active.Import",
-                            "unit_of_measure": {"unit": "W"},
-                        },
-                    ],
-                }
-            ]
+            return {
+                "value": round(value, 1),
+                "measurand": measurand,
+                "unit_of_measure": {"unit": unit},
+            }
+        return {"value": f"{value:.1f}", "measurand": measurand, "unit": unit}
+
+    def _meter(self, now: float) -> list[dict[str, Any]]:
         return [
             {
                 "timestamp": iso(now),
                 "sampled_value": [
-                    {
-                        "value": f"{self.energy_wh:.1f}",
-                        "measurand": "Energy.Active.Import.Register",
-                        "unit": "Wh",
-                    },
-                    {
-                        "value": f"{self.power_w:.1f}",
-                        "measurand": "Power.Active.Import",
-                        "unit": "W",
-                    },
+                    self._sample(ENERGY, self.energy_wh, "Wh"),
+                    self._sample(POWER, self.power_w, "W"),
                 ],
             }
         ]

@@ -15,17 +15,16 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from devices.heatpump.physics import HeatPumpPhysics
 from devices.interface import SgReadyState
+from devices.modbus_server import ModbusRequest, SimulatedModbusDevices
 
 logger = logging.getLogger(__name__)
 
@@ -34,71 +33,46 @@ TEMPERATURE_REGISTER = 0
 POWER_REGISTER = 1
 
 
-class SimulatedSgReadyModbusServer:
+class SimulatedSgReadyModbusServer(SimulatedModbusDevices):
     """SG-Ready relays as Modbus coils of one unit, with temperature and power registers."""
 
     def __init__(
         self, physics: HeatPumpPhysics, *, unit: int = 1, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        super().__init__(host=host, port=port)
         self.physics = physics
         self.unit = unit
-        self.host = host
-        self.port = port
         self.fault: ExcCodes | None = None
-        self._server: ModbusTcpServer | None = None
 
     def _relays(self) -> tuple[bool, bool]:
         return self.physics.state.relays
 
-    def _action(self) -> Callable[..., Coroutine[Any, Any, ExcCodes | None]]:
-        async def action(
-            function_code: int,
-            start_address: int,
-            address: int,
-            count: int,
-            registers: list[int],
-            set_values: list[int] | list[bool] | None,
-        ) -> ExcCodes | None:
-            if self.fault is not None:
-                return self.fault
-            if function_code in (5, 15) and set_values is not None:
-                relays = list(self._relays())
-                for i, value in enumerate(set_values):
-                    relays[address + i] = bool(value)
-                self.physics.set_state(SgReadyState.from_relays(relays[0], relays[1]))
-                return None
-            if function_code == 1:
-                relay1, relay2 = self._relays()
-                registers[0] = int(relay1) | int(relay2) << 1
-            elif function_code == 4:
-                temperature = round(self.physics.indoor_c * 10)
-                registers[TEMPERATURE_REGISTER - start_address] = temperature & 0xFFFF
-                registers[POWER_REGISTER - start_address] = round(self.physics.power_w)
+    async def _handle(self, unit: int, request: ModbusRequest) -> ExcCodes | None:
+        if self.fault is not None:
+            return self.fault
+        registers, start = request.registers, request.start_address
+        if request.function_code in (5, 15) and request.set_values is not None:
+            relays = list(self._relays())
+            for i, value in enumerate(request.set_values):
+                relays[request.address + i] = bool(value)
+            self.physics.set_state(SgReadyState.from_relays(relays[0], relays[1]))
             return None
+        if request.function_code == 1:
+            relay1, relay2 = self._relays()
+            registers[0] = int(relay1) | int(relay2) << 1
+        elif request.function_code == 4:
+            temperature = round(self.physics.indoor_c * 10)
+            registers[TEMPERATURE_REGISTER - start] = temperature & 0xFFFF
+            registers[POWER_REGISTER - start] = round(self.physics.power_w)
+        return None
 
-        return action
-
-    async def start(self) -> int:
-        if self.port == 0:
-            from chain.local_node import free_port
-
-            self.port = free_port()
+    def _devices(self) -> list[SimDevice]:
         coils = [SimData(address=RELAY_COILS, count=2, values=False, datatype=DataType.BITS)]
         inputs = [SimData(address=0, count=2, values=0, datatype=DataType.REGISTERS)]
         unused_bits = [SimData(address=0, count=1, values=False, datatype=DataType.BITS)]
         no_holding = [SimData(address=0, count=1, datatype=DataType.INVALID)]
-        device = SimDevice(
-            id=self.unit, simdata=(coils, unused_bits, no_holding, inputs), action=self._action()
-        )
-        server = ModbusTcpServer([device], address=(self.host, self.port))
-        await server.serve_forever(background=True)
-        self._server = server
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
+        simdata = (coils, unused_bits, no_holding, inputs)
+        return [SimDevice(id=self.unit, simdata=simdata, action=self._action(self.unit))]
 
 
 class SimulatedSgReadyMqttBoard:

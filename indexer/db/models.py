@@ -78,6 +78,10 @@ class _FromLog:
     TimescaleDB partition column first, and its own ``block_number`` index.
     """
 
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, sort_order=-1
+    )
+    """The row's own key (first column, as in the migrations)."""
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_time: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(HASH))
@@ -90,7 +94,6 @@ class Event(_FromLog, Base):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_events_log"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     contract: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(64), index=True)
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -108,7 +111,6 @@ class Order(_FromLog, Base):
         Index("ix_orders_slot_nonce", "slot", "nonce"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(80))
     nonce: Mapped[int] = mapped_column(BigInteger)
     owner: Mapped[str] = mapped_column(String(ADDRESS))
@@ -129,7 +131,6 @@ class OrderCancellation(_FromLog, Base):
         UniqueConstraint("order_id", name="uq_order_cancellations_order_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(80))
     owner: Mapped[str] = mapped_column(String(ADDRESS))
 
@@ -144,7 +145,6 @@ class OrderClaim(_FromLog, Base):
         Index("ix_order_claims_owner", "owner"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(80))
     owner: Mapped[str] = mapped_column(String(ADDRESS))
     slot: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -163,7 +163,6 @@ class Clearing(_FromLog, Base):
         UniqueConstraint("slot", name="uq_clearings_slot"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     slot: Mapped[int] = mapped_column(BigInteger)
     volume_wh: Mapped[int] = mapped_column(Amount)
     clearing_tick: Mapped[int] = mapped_column(Integer)
@@ -186,7 +185,6 @@ class VaultEntry(_FromLog, Base):
         Index("ix_vault_ledger_account", "account", "asset", "slot"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     entry: Mapped[int] = mapped_column(SmallInteger)
     account: Mapped[str] = mapped_column(String(ADDRESS))
     asset: Mapped[str] = mapped_column(String(8))
@@ -208,7 +206,6 @@ class TokenTransfer(_FromLog, Base):
         Index("ix_token_transfers_slot", "slot"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     entry: Mapped[int] = mapped_column(SmallInteger)
     operator: Mapped[str] = mapped_column(String(ADDRESS))
     from_address: Mapped[str] = mapped_column(String(ADDRESS))
@@ -227,7 +224,6 @@ class Meter(_FromLog, Base):
         Index("ix_meters_owner", "owner"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     meter_id: Mapped[str] = mapped_column(String(HASH))
     owner: Mapped[str] = mapped_column(String(ADDRESS))
     signer: Mapped[str] = mapped_column(String(ADDRESS))
@@ -244,7 +240,6 @@ class MeterUpdate(_FromLog, Base):
         Index("ix_meter_updates_meter", "meter_id", "block_number"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     meter_id: Mapped[str] = mapped_column(String(HASH))
     kind: Mapped[str] = mapped_column(String(16))
     signer: Mapped[str | None] = mapped_column(String(ADDRESS), nullable=True)
@@ -264,7 +259,6 @@ class Reading(_FromLog, Base):
         Index("ix_readings_time", "reading_time"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     meter_id: Mapped[str] = mapped_column(String(HASH))
     seq: Mapped[int] = mapped_column(BigInteger)
     reading_time: Mapped[int] = mapped_column(BigInteger)
@@ -280,7 +274,6 @@ class FeeChange(_FromLog, Base):
     __tablename__ = "fee_changes"
     __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_fee_changes_log"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     fee_bps: Mapped[int] = mapped_column(Integer)
     treasury: Mapped[str] = mapped_column(String(ADDRESS))
 

@@ -5,6 +5,7 @@ the devices' side. The controller is `enerwise devices run`, killed with SIGKILL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from chain.local_node import free_port
 from devices.interface import SgReadyState
 from devices.simulation import SimulatedHousehold
 from oracles.simulator import ConstantProfile
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -69,14 +71,6 @@ def devices() -> Iterator[Devices]:
     thread.join(5)
 
 
-def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def _start_controller(
     devices: Devices, tmp_path: Path, *, watchdog: bool, cycles: int | None = None
 ) -> subprocess.Popen[bytes]:
@@ -111,7 +105,7 @@ def _start_controller(
     )
     devices.run(devices.sim.connect_charger(f"ws://127.0.0.1:{port}", timeout=60), timeout=70)
     sim = devices.sim
-    _until(
+    wait_until(
         lambda: (
             sim.heat_pump.state == SgReadyState.FORCED
             and sim.registers.get("StorCtl_Mod") == 3
@@ -129,15 +123,27 @@ def _kill(controller: subprocess.Popen[bytes]) -> None:
     controller.wait(10)
 
 
+@contextlib.contextmanager
+def _running_controller(
+    devices: Devices, tmp_path: Path, *, watchdog: bool, cycles: int | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A controller process for the test's body, killed after it if still running."""
+    controller = _start_controller(devices, tmp_path, watchdog=watchdog, cycles=cycles)
+    try:
+        yield controller
+    finally:
+        if controller.poll() is None:
+            _kill(controller)
+
+
 def test_the_watchdog_releases_the_devices_when_the_controller_is_killed(
     devices: Devices, tmp_path: Path
 ) -> None:
-    controller = _start_controller(devices, tmp_path, watchdog=True)
-    try:
+    with _running_controller(devices, tmp_path, watchdog=True) as controller:
         sim = devices.sim
         assert sim.registers.get("InOutWRte_RvrtTms") == 30
         _kill(controller)
-        _until(
+        wait_until(
             lambda: (
                 sim.heat_pump.state == SgReadyState.NORMAL and sim.registers.get("StorCtl_Mod") == 0
             ),
@@ -147,16 +153,12 @@ def test_the_watchdog_releases_the_devices_when_the_controller_is_killed(
         assert sim.battery.reverts == 0  # the watchdog did it, not the battery's timer
         assert sim.registers.get("InOutWRte_RvrtTms") == 0
         assert "the controller is gone" in (tmp_path / "controller.log").read_text()
-    finally:
-        if controller.poll() is None:
-            _kill(controller)
 
 
 def test_without_a_watchdog_the_battery_and_the_charger_release_themselves(
     devices: Devices, tmp_path: Path
 ) -> None:
-    controller = _start_controller(devices, tmp_path, watchdog=False)
-    try:
+    with _running_controller(devices, tmp_path, watchdog=False) as controller:
         sim = devices.sim
         point = sim.charge_point
         assert point is not None
@@ -169,16 +171,12 @@ def test_without_a_watchdog_the_battery_and_the_charger_release_themselves(
         assert point.limit_w(devices.clock.now()) == point.default_w
         # the SG-Ready relays have no timer of their own: that is the watchdog's job
         assert sim.heat_pump.state == SgReadyState.FORCED
-    finally:
-        if controller.poll() is None:
-            _kill(controller)
 
 
 def test_a_controller_that_stops_releases_every_device_and_its_watchdog_stands_down(
     devices: Devices, tmp_path: Path
 ) -> None:
-    controller = _start_controller(devices, tmp_path, watchdog=True, cycles=12)
-    try:
+    with _running_controller(devices, tmp_path, watchdog=True, cycles=12) as controller:
         assert controller.wait(60) == 0
         sim = devices.sim
         assert sim.heat_pump.state == SgReadyState.NORMAL
@@ -186,9 +184,6 @@ def test_a_controller_that_stops_releases_every_device_and_its_watchdog_stands_d
         assert sim.charge_point is not None and sim.charge_point.profile is None
         time.sleep(0.5)
         assert "the controller is gone" not in (tmp_path / "controller.log").read_text()
-    finally:
-        if controller.poll() is None:
-            _kill(controller)
 
 
 def test_the_watchdog_releases_the_devices_when_the_beats_stop(
@@ -210,7 +205,7 @@ def test_the_watchdog_releases_the_devices_when_the_beats_stop(
         assert watchdog.stdin is not None
         watchdog.stdin.write(b"beat\n")
         watchdog.stdin.flush()
-        _until(lambda: sim.heat_pump.state == SgReadyState.NORMAL, 20, "the hang to be noticed")
+        wait_until(lambda: sim.heat_pump.state == SgReadyState.NORMAL, 20, "the hang to be noticed")
         assert watchdog.poll() is None  # it waits for the controller to come back
         watchdog.stdin.write(b"stop\n")
         watchdog.stdin.close()

@@ -10,8 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from chain.local_node import free_port
 from devices.interface import SgReadyState
 from devices.simulation import SimulatedHousehold
 from oracles.simulator import ConstantProfile
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -48,14 +48,6 @@ def served() -> Iterator[Served]:
     rig.run(rig.sim.stop())
     rig.loop.call_soon_threadsafe(rig.loop.stop)
     rig.thread.join(5)
-
-
-def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _cheap_now() -> dict[str, Any]:
@@ -92,7 +84,7 @@ def test_the_watchdog_releases_the_devices_when_the_gateway_is_killed(
     try:
         served.run(served.sim.connect_charger(f"ws://127.0.0.1:{port}", timeout=90), timeout=100)
         sim = served.sim
-        _until(
+        wait_until(
             lambda: (
                 sim.heat_pump.state == SgReadyState.BOOST  # the cheapest hours: boost
                 and sim.charge_point is not None
@@ -106,7 +98,7 @@ def test_the_watchdog_releases_the_devices_when_the_gateway_is_killed(
         assert state["agent"] == keys.agent.address  # the agent of this gateway is trading
         os.kill(gateway.pid, signal.SIGKILL)
         gateway.wait(10)
-        _until(
+        wait_until(
             lambda: sim.heat_pump.state == SgReadyState.NORMAL,
             30,
             "the watchdog to return the heat pump to SG-Ready 2",

@@ -27,40 +27,28 @@ def enerwise(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_migrate_run_and_verify_agree_with_the_chain(played: Played, tmp_path: Path) -> None:
+def _migrate_and_index_once(played: Played, tmp_path: Path) -> str:
+    """A database migrated and filled by ``indexer run --once``; its URL."""
     db = f"sqlite:///{tmp_path}/cli.sqlite3"
     deployment = played.community.deployment.save(tmp_path / "deployment.json")
     assert enerwise("migrate", "--database-url", db).returncode == 0
     run = enerwise(
-        "run",
-        "--once",
-        "--database-url",
-        db,
-        "--rpc-url",
-        played.node.rpc_url,
-        "--deployment",
-        str(deployment),
-    )
+        "run", "--once", "--database-url", db, "--rpc-url", played.node.rpc_url,
+        "--deployment", str(deployment),
+    )  # fmt: skip
     assert run.returncode == 0, run.stderr
+    return db
+
+
+def test_migrate_run_and_verify_agree_with_the_chain(played: Played, tmp_path: Path) -> None:
+    db = _migrate_and_index_once(played, tmp_path)
     verified = enerwise("verify", "--json", "--database-url", db, "--rpc-url", played.node.rpc_url)
     assert verified.returncode == 0, verified.stderr
     assert json.loads(verified.stdout)["ok"] is True
 
 
 def test_verify_reports_a_tampered_balance_and_exits_1(played: Played, tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path}/cli.sqlite3"
-    deployment = played.community.deployment.save(tmp_path / "deployment.json")
-    enerwise("migrate", "--database-url", db)
-    enerwise(
-        "run",
-        "--once",
-        "--database-url",
-        db,
-        "--rpc-url",
-        played.node.rpc_url,
-        "--deployment",
-        str(deployment),
-    )
+    db = _migrate_and_index_once(played, tmp_path)
     engine = make_engine(db)
     with engine.begin() as conn:
         conn.execute(text("UPDATE vault_ledger SET delta = delta + 1 WHERE id = 1"))

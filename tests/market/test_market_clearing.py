@@ -29,6 +29,14 @@ EXAMPLE = MarketParams(price_floor=80_000, tick_size=100, max_tick=4000, fee_bps
 
 BUY, SELL = Side.BUY, Side.SELL
 
+#: Three buyers at tick 8 (700 Wh) against one seller at tick 5 (300 Wh): buyers are rationed.
+RATIONED_BUYERS = [
+    Order("b1", BUY, 8, 100),
+    Order("b2", BUY, 8, 200),
+    Order("b3", BUY, 8, 400),
+    Order("s1", SELL, 5, 300),
+]
+
 
 def by_id(outcomes: list[OrderOutcome]) -> dict[str, OrderOutcome]:
     return {o.order_id: o for o in outcomes}
@@ -110,14 +118,7 @@ def test_clear_rations_long_side_pro_rata() -> None:
 
     V* = 300, the buy marginal tick 8 has R = 300 < Q = 700; the sell side is not rationed.
     """
-    orders = [
-        Order("b1", BUY, 8, 100),
-        Order("b2", BUY, 8, 200),
-        Order("b3", BUY, 8, 400),
-        Order("s1", SELL, 5, 300),
-    ]
-
-    record = clear_slot(orders, SMALL)
+    record = clear_slot(RATIONED_BUYERS, SMALL)
 
     assert record.volume_wh == 300
     assert record.buy_marginal == MarginalLevel(tick=8, allocated_wh=300, level_wh=700)
@@ -133,14 +134,7 @@ def test_rationed_buyer_receives_floor_and_pays_for_ceil_of_pro_rata_share() -> 
     b3: 400*300/700 = 171.43 -> receives 171 Wh, pays for 172: ceil(182.32) = 183
     Escrows at price(8) = 1080: 108, 216, 432.
     """
-    orders = [
-        Order("b1", BUY, 8, 100),
-        Order("b2", BUY, 8, 200),
-        Order("b3", BUY, 8, 400),
-        Order("s1", SELL, 5, 300),
-    ]
-
-    _, outcomes = settle(orders, SMALL)
+    _, outcomes = settle(RATIONED_BUYERS, SMALL)
     got = by_id(outcomes)
 
     assert [(got[i].filled_wh, got[i].paid, got[i].refund) for i in ("b1", "b2", "b3")] == [
@@ -153,14 +147,7 @@ def test_rationed_buyer_receives_floor_and_pays_for_ceil_of_pro_rata_share() -> 
 def test_unrationed_side_fills_fully_at_clearing_price() -> None:
     """In the rationed-buyer book the seller gives all 300 Wh: gross floor(300*1060/1000) = 318.
     Buyers receive 42 + 85 + 171 = 298 Wh; the 2 Wh lost to rounding stay with the contract."""
-    orders = [
-        Order("b1", BUY, 8, 100),
-        Order("b2", BUY, 8, 200),
-        Order("b3", BUY, 8, 400),
-        Order("s1", SELL, 5, 300),
-    ]
-
-    _, outcomes = settle(orders, SMALL)
+    _, outcomes = settle(RATIONED_BUYERS, SMALL)
     seller = by_id(outcomes)["s1"]
 
     assert (seller.filled_wh, seller.gross, seller.refund) == (300, 318, 0)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,32 @@ from chain.local_node import ANVIL_DEV_KEYS
 from wallet.keystore import Keystore
 
 AGENT = Web3.to_checksum_address("0x000000000000000000000000000000000000a11c")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The owner's key in a keystore folder, and the password file that unlocks it."""
+
+    keystore: Keystore
+    address: str
+    password: Path
+
+    @property
+    def options(self) -> list[str]:
+        """The command-line options that sign as the owner."""
+        return [
+            "--keystore", self.address, "--keystore-dir", str(self.keystore.directory),
+            "--password-file", str(self.password),
+        ]  # fmt: skip
+
+
+@pytest.fixture
+def owner(tmp_path: Path) -> Owner:
+    keystore = Keystore(tmp_path / "keys", scrypt_n=2**10)
+    key = keystore.import_private_key(ANVIL_DEV_KEYS[1], "pw")
+    password = tmp_path / "pw.txt"
+    password.write_text("pw\n")
+    return Owner(keystore, key.address, password)
 
 
 @pytest.fixture
@@ -53,19 +80,8 @@ def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.usefixtures("compiled")
-def test_owner_grants_lists_and_revokes_an_agent(home: Path, tmp_path: Path) -> None:
-    keystore = Keystore(tmp_path / "keys", scrypt_n=2**10)
-    owner = keystore.import_private_key(ANVIL_DEV_KEYS[1], "pw")
-    password = tmp_path / "pw.txt"
-    password.write_text("pw\n")
-    owner_opts = [
-        "--keystore",
-        owner.address,
-        "--keystore-dir",
-        str(tmp_path / "keys"),
-        "--password-file",
-        str(password),
-    ]
+def test_owner_grants_lists_and_revokes_an_agent(home: Path, owner: Owner) -> None:
+    owner_opts = owner.options
 
     granted = _run(
         home, "grant", "--agent", AGENT,
@@ -104,32 +120,12 @@ def test_owner_grants_lists_and_revokes_an_agent(home: Path, tmp_path: Path) -> 
 
 
 @pytest.mark.usefixtures("compiled")
-def test_grant_with_an_expiry_in_the_past_is_refused_by_name(home: Path, tmp_path: Path) -> None:
-    keystore = Keystore(tmp_path / "keys", scrypt_n=2**10)
-    owner = keystore.import_private_key(ANVIL_DEV_KEYS[1], "pw")
-    password = tmp_path / "pw.txt"
-    password.write_text("pw\n")
+def test_grant_with_an_expiry_in_the_past_is_refused_by_name(home: Path, owner: Owner) -> None:
     result = _run(
-        home,
-        "grant",
-        "--agent",
-        AGENT,
-        "--budget-base-units-per-day",
-        "1",
-        "--max-buy-tick",
-        "1",
-        "--min-sell-tick",
-        "1",
-        "--yes",
-        "--expiry",
-        "2001-01-01",
-        "--keystore",
-        owner.address,
-        "--keystore-dir",
-        str(tmp_path / "keys"),
-        "--password-file",
-        str(password),
-    )
+        home, "grant", "--agent", AGENT, "--budget-base-units-per-day", "1",
+        "--max-buy-tick", "1", "--min-sell-tick", "1", "--yes", "--expiry", "2001-01-01",
+        *owner.options,
+    )  # fmt: skip
     assert result.returncode == 1
     assert "AgentInvalidExpiry" in result.stderr
     assert "Traceback" not in result.stderr
@@ -143,35 +139,15 @@ def test_malformed_agent_address_is_a_one_line_error(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("compiled")
 def test_the_granted_agent_runs_the_shipped_policy_from_the_command_line(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, tmp_path: Path, owner: Owner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = tmp_path / "keys"
-    keystore = Keystore(keys, scrypt_n=2**10)
-    owner = keystore.import_private_key(ANVIL_DEV_KEYS[1], "pw")
-    agent = keystore.import_private_key(ANVIL_DEV_KEYS[2], "pw")
-    password = tmp_path / "pw.txt"
-    password.write_text("pw\n")
+    agent = owner.keystore.import_private_key(ANVIL_DEV_KEYS[2], "pw")
+    password = owner.password
     granted = _run(
-        home,
-        "grant",
-        "--agent",
-        agent.address,
-        "--budget-eur-per-day",
-        "5",
-        "--max-buy-tick",
-        "1500",
-        "--min-sell-tick",
-        "0",
-        "--yes",
-        "--expiry",
-        "2099-01-01",
-        "--keystore",
-        owner.address,
-        "--keystore-dir",
-        str(keys),
-        "--password-file",
-        str(password),
-    )
+        home, "grant", "--agent", agent.address, "--budget-eur-per-day", "5",
+        "--max-buy-tick", "1500", "--min-sell-tick", "0", "--yes", "--expiry", "2099-01-01",
+        *owner.options,
+    )  # fmt: skip
     assert granted.returncode == 0, granted.stderr
     _warp_to_just_before_the_next_slot(home, monkeypatch)
     state = tmp_path / "agent.state.json"
