@@ -37,7 +37,10 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
     uint16 public constant MAX_FEE_BPS = 1000;
 
     /// @inheritdoc IEnergyMarket
-    uint16 public constant MAX_TICK_LIMIT = 4095;
+    uint16 public constant MAX_TICK_LIMIT = 2047;
+
+    /// @inheritdoc IEnergyMarket
+    uint32 public constant CLEAR_WINDOW_SECONDS = 1 days;
 
     /// @inheritdoc IEnergyMarket
     uint256 public constant MAX_LEVEL_WH = OrderBook.MAX_LEVEL_WH;
@@ -267,6 +270,10 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
         if (block.timestamp < closes) revert GateNotClosed(slot, closes);
         OrderBook.State storage book = _books[slot];
         if (book.buy.cleared) revert AlreadyCleared(slot);
+        // Cannot overflow: closes < 2^97 (see _slotStart).
+        unchecked {
+            if (block.timestamp >= closes + CLEAR_WINDOW_SECONDS) revert SlotVoid(slot, closes + CLEAR_WINDOW_SECONDS);
+        }
         ClearingRecord memory r = book.clear();
         emit SlotCleared(
             slot,
@@ -372,6 +379,14 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
     }
 
     /// @inheritdoc IEnergyMarket
+    function voidAt(uint64 slot) external view returns (uint256) {
+        // Cannot overflow: see _slotStart.
+        unchecked {
+            return _gateClosure(slot) + CLEAR_WINDOW_SECONDS;
+        }
+    }
+
+    /// @inheritdoc IEnergyMarket
     function orderWindow(uint64 slot) external view returns (uint256 opensAt, uint256 closesAt) {
         return (_opensAt(slot), _gateClosure(slot));
     }
@@ -464,13 +479,22 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
         emit OrderPlaced(orderId, owner, slot, isBuy, tick, qtyWh);
     }
 
+    /// @dev Cancels `orderId` and returns its escrow: by its owner or an agent before gate closure, or by anyone once
+    /// the slot is void (not cleared within CLEAR_WINDOW_SECONDS after gate closure; credits go to the owner only).
     function _cancel(uint256 orderId) private {
         StoredOrder memory o = _orders[orderId];
         if (o.owner == address(0)) revert OrderNotFound(orderId);
-        if (msg.sender != o.owner) _requireAgent(_delegations[o.owner][msg.sender], o.owner);
         uint64 slot = uint64(orderId >> 192);
         uint256 closes = _gateClosure(slot);
-        if (block.timestamp >= closes) revert OrderWindowClosed(slot, closes);
+        bool isVoid;
+        // Cannot overflow: closes < 2^97 (see _slotStart).
+        unchecked {
+            isVoid = block.timestamp >= closes + CLEAR_WINDOW_SECONDS && !_books[slot].buy.cleared;
+        }
+        if (!isVoid) {
+            if (msg.sender != o.owner) _requireAgent(_delegations[o.owner][msg.sender], o.owner);
+            if (block.timestamp >= closes) revert OrderWindowClosed(slot, closes);
+        }
 
         delete _orders[orderId];
         _books[slot].remove(o.tick, o.isBuy, o.qtyWh);

@@ -17,8 +17,9 @@ from market.clearing import ClearingRecord, MarketParams, Order, OrderOutcome, S
 from market.errors import MarketError
 
 #: ``EnergyMarket.MAX_TICK_LIMIT``: the contract bounds ticks so that clearing a full book
-#: stays within one block's gas (docs/contracts.md); the Python rule allows up to 65535.
-CHAIN_MAX_TICK = 4_095
+#: stays within one transaction's gas under the EIP-7825 cap of 2^24 (docs/contracts.md);
+#: the Python rule allows up to 65535.
+CHAIN_MAX_TICK = 2_047
 
 
 class ChainEngineError(MarketError):

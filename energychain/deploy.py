@@ -35,15 +35,16 @@ class MarketSettings:
 
     Money is in base units of the payment token (a 6-decimals euro token by default), prices in
     base units per kWh: the defaults span 0.08 EUR/kWh (floor, near a feed-in tariff) to
-    0.32 EUR/kWh (floor + max_tick * tick_size, near a retail tariff) in steps of 0.0001 EUR.
+    0.32 EUR/kWh (floor + max_tick * tick_size, near a retail tariff) in 2,000 steps of
+    0.00012 EUR (the contract allows at most 2,047 ticks).
     ``epoch`` None means "the chain's current time rounded down to a slot boundary".
     """
 
     slot_seconds: int = 900
     max_clock_skew_seconds: int = 300
     price_floor: int = 80_000
-    tick_size: int = 100
-    max_tick: int = 2_400
+    tick_size: int = 120
+    max_tick: int = 2_000
     settlement_seconds: int = 900
     open_ahead_seconds: int = 86_400
     min_order_wh: int = 10

@@ -2,7 +2,7 @@
 
 The file is JSON::
 
-    {"market": {"price_floor": 80000, "tick_size": 100, "max_tick": 4000, "fee_bps": 0},
+    {"market": {"price_floor": 80000, "tick_size": 120, "max_tick": 2000, "fee_bps": 0},
      "orders": [{"id": "o1", "side": "buy", "tick": 1200, "qty_wh": 1500}, ...]}
 
 It is a trust boundary, so it is validated strictly: unknown fields are rejected, numbers must be

@@ -15,7 +15,6 @@ from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
 
 Target = Literal["market", "registry", "both"]
-GAS_CLEAR = 3_000_000
 
 
 def set_paused(
@@ -105,6 +104,9 @@ class MarketStatus:
     """Slots with orders whose window is still open (now < gate closure)."""
     due_slots: list[int]
     """Slots with orders, past gate closure and not cleared: `clear-due` clears them."""
+    void_slots: list[int]
+    """Slots with orders nobody cleared within the market's clear window (``voidAt``): they never
+    clear, and anyone may cancel their orders to refund the escrows."""
     cleared_slots: int
     solvency: Solvency
     oracle_health: list[MeterHealth] = field(default_factory=list)
@@ -155,10 +157,14 @@ def market_status(
     calendar = contracts.market.calendar()
     open_slots: list[int] = []
     due: list[int] = []
+    void: list[int] = []
     cleared = 0
+    window = int(contracts.market.call("CLEAR_WINDOW_SECONDS"))
     for slot in sorted(_order_slots(contracts, deployment)):
         if contracts.market.clearing(slot).cleared:
             cleared += 1
+        elif now >= calendar.gate_closure(slot) + window:
+            void.append(slot)
         elif now >= calendar.gate_closure(slot):
             due.append(slot)
         else:
@@ -175,6 +181,7 @@ def market_status(
         registry_paused=contracts.registry.paused(),
         open_slots=open_slots,
         due_slots=due,
+        void_slots=void,
         cleared_slots=cleared,
         solvency=solvency(contracts, deployment),
         oracle_health=health,
@@ -194,7 +201,11 @@ def clear_due(
 ) -> list[ClearedSlot]:
     """Clear every slot with orders that is past gate closure and not cleared yet.
 
-    Anyone may clear; a slot someone else cleared meanwhile is skipped (``AlreadyCleared``).
+    Anyone may clear; a slot someone else cleared meanwhile is skipped (``AlreadyCleared``). A slot
+    nobody cleared within the market's clear window is void and never tried (``SlotVoid`` is
+    skipped too, should the window end between the status read and the transaction): its orders
+    are refunded by cancelling them instead. The gas is estimated per slot, since clearing costs
+    O(non-empty ticks), up to about 8.7M gas for a full book.
     """
     status = market_status(community, with_health=False)
     contracts = community.contracts()
@@ -203,9 +214,9 @@ def clear_due(
     done: list[ClearedSlot] = []
     for slot in status.due_slots:
         try:
-            receipt = sender.transact(contracts.market.clear(slot, gas=GAS_CLEAR))
+            receipt = sender.transact(contracts.market.clear(slot))
         except TransactionRevertedError as exc:
-            if getattr(exc.reason, "name", "") == "AlreadyCleared":
+            if getattr(exc.reason, "name", "") in ("AlreadyCleared", "SlotVoid"):
                 continue
             raise
         event = contracts.market.events(receipt, "SlotCleared")[0]["args"]

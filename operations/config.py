@@ -36,7 +36,7 @@ from operations.errors import CommunityConfigError
 from operations.payment import DEPLOY_TEST_TOKEN, LOCAL_CHAIN_IDS
 
 #: Highest ``maxTick`` the market contract accepts (``MAX_TICK_LIMIT``).
-MAX_TICK_LIMIT = 4095
+MAX_TICK_LIMIT = 2047
 #: Highest price the market contract accepts, base units per kWh (``_MAX_PRICE``).
 MAX_PRICE = 2**128 - 1
 #: Highest protocol fee the market contract accepts (``MAX_FEE_BPS``).
@@ -96,7 +96,7 @@ class Tariffs(_Model):
     feed_in_eur_per_kwh: Decimal = Field(ge=0)
     tick_eur_per_kwh: Decimal | None = Field(default=None, gt=0)
     """Price step; default: the smallest step (in base units) that divides the range in at most
-    4095 ticks."""
+    2047 ticks."""
 
 
 class Roles(_Model):
@@ -151,7 +151,7 @@ def _base_units(value: Decimal, decimals: int, field: str) -> int:
 def _default_tick(span: int) -> int:
     """Smallest tick size dividing ``span`` into at most MAX_TICK_LIMIT ticks.
 
-    The tick count is the largest divisor of ``span`` up to the limit: at most 4095 trials.
+    The tick count is the largest divisor of ``span`` up to the limit: at most 2047 trials.
     """
     if span == 0:
         return 1

@@ -20,8 +20,8 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice Market parameters. All but `feeBps` and `treasury` are fixed at deployment.
     /// @param priceFloor        price of tick 0, payment base units per kWh.
     /// @param tickSize          price step per tick, payment base units per kWh (> 0).
-    /// @param maxTick           highest tick (<= MAX_TICK_LIMIT = 4095, so that {clear} of a full book fits in a
-    ///                          block).
+    /// @param maxTick           highest tick (<= MAX_TICK_LIMIT = 2047, so that {clear} of a full book fits in one
+    ///                          transaction under the EIP-7825 cap of 2^24 gas).
     /// @param settlementSeconds gate closure = slot end + settlementSeconds (> 0: slot tokens exist only after the
     ///                          slot ended).
     /// @param openAheadSeconds  orders for a slot are accepted from slot start - openAheadSeconds.
@@ -139,6 +139,10 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice `slot` was already cleared.
     error AlreadyCleared(uint64 slot);
 
+    /// @notice `slot` was not cleared before `voidAt` (gate closure + CLEAR_WINDOW_SECONDS): it never clears, and
+    /// anyone can cancel its orders to refund their escrow.
+    error SlotVoid(uint64 slot, uint256 voidAt);
+
     /// @notice `slot` was not cleared yet, so its orders cannot be claimed.
     error SlotNotCleared(uint64 slot);
 
@@ -229,8 +233,12 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice Highest allowed protocol fee, basis points.
     function MAX_FEE_BPS() external view returns (uint16);
 
-    /// @notice Highest allowed `maxTick`: with every tick non-empty, {clear} still fits in one block.
+    /// @notice Highest allowed `maxTick`: with every tick non-empty, {clear} still fits in one transaction of 2^24
+    /// gas (the EIP-7825 cap).
     function MAX_TICK_LIMIT() external view returns (uint16);
+
+    /// @notice How long after gate closure a slot can be cleared; after that it is void and its orders refundable.
+    function CLEAR_WINDOW_SECONDS() external view returns (uint32);
 
     /// @notice Most Wh one side of one price level can hold.
     function MAX_LEVEL_WH() external view returns (uint256);
@@ -260,6 +268,9 @@ interface IEnergyMarket is IERC1155Receiver {
 
     /// @notice Slot end + settlementSeconds: orders are accepted strictly before it, {clear} from it on.
     function gateClosure(uint64 slot) external view returns (uint256);
+
+    /// @notice Gate closure + CLEAR_WINDOW_SECONDS: a slot not cleared by then is void (see {SlotVoid}).
+    function voidAt(uint64 slot) external view returns (uint256);
 
     /// @notice The order window of `slot`: `[opensAt, closesAt)`, `closesAt` = {gateClosure}.
     function orderWindow(uint64 slot) external view returns (uint256 opensAt, uint256 closesAt);
@@ -336,8 +347,9 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice Cancels a resting order and returns its escrow to the owner's vault. Works while paused.
     /// Emits {OrderCancelled}.
     /// @dev Requirements:
-    /// - the order exists; the caller is its owner or an unexpired agent of the owner;
-    /// - `block.timestamp < gateClosure` of its slot.
+    /// - the order exists; and either
+    /// - `block.timestamp < gateClosure` of its slot and the caller is its owner or an unexpired agent of the owner,
+    /// - or its slot is void (not cleared and `block.timestamp >= voidAt(slot)`): then anyone may cancel.
     function cancelOrder(uint256 orderId) external;
 
     /// @notice Cancels several orders, all or none. Emits {OrderCancelled} for each.
@@ -347,7 +359,7 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice Computes and stores the uniform-price outcome of `slot`; anyone may call, once. Costs
     /// O(non-empty ticks). Emits {SlotCleared}.
     /// @dev Requirements:
-    /// - `block.timestamp >= gateClosure(slot)`; not cleared yet.
+    /// - `gateClosure(slot) <= block.timestamp < voidAt(slot)`; not cleared yet.
     function clear(uint64 slot) external;
 
     /// @notice Settles an order of a cleared slot into its owner's vault (payment, slot tokens) and the fee into the

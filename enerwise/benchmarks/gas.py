@@ -48,7 +48,7 @@ GENESIS = 1_767_225_600
 
 def run() -> dict[str, Any]:
     settings = MarketSettings(
-        min_order_wh=QTY_WH, max_tick=2_400, settlement_seconds=3_600, epoch=GENESIS
+        min_order_wh=QTY_WH, max_tick=2_000, settlement_seconds=3_600, epoch=GENESIS
     )
     with Sandbox.on_anvil(settings, genesis_timestamp=GENESIS) as sandbox:
         figures = _measure(sandbox)
@@ -79,7 +79,7 @@ def _measure(sandbox: Sandbox) -> dict[str, Any]:
             sandbox.signed_reading(importer, sandbox.slot_start(slot + 1), 5_000, 0),
         ]
     )
-    sandbox.fund_payment(buyer, (BOOK_ORDERS // 2) * QTY_WH * sandbox.params.price(2_400) // 1000)
+    sandbox.fund_payment(buyer, (BOOK_ORDERS // 2) * QTY_WH * sandbox.params.price(2_000) // 1000)
     energy_deposit = seller.sender.transact(sandbox.deposit_energy_request(seller, slot, book_wh))
     figures["deposit_energy"] = _gas(energy_deposit)
     figures.update(_orders(sandbox, slot, buyer, seller))
@@ -230,7 +230,7 @@ def _accounts(sandbox: Sandbox, open_slot: int) -> dict[str, int]:
     deposit = send(market.deposit(10**8, gas=200_000))
     withdraw = send(market.withdraw(10**6, gas=200_000))
     expiry = sandbox.dev.now() + 86_400
-    send(market.authorize_agent(agent.address, 10**9, 2_400, 0, expiry, gas=200_000))
+    send(market.authorize_agent(agent.address, 10**9, 2_000, 0, expiry, gas=200_000))
     send(sandbox.order_request(owner.address, open_slot, True, FIRST_TICK, QTY_WH))
     by_agent = agent.sender.transact(
         sandbox.order_request(owner.address, open_slot, True, FIRST_TICK, QTY_WH)

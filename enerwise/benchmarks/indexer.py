@@ -102,7 +102,7 @@ def build_history(c: Sandbox, events: int, trade_slots: int) -> dict[str, Any]:
             (
                 first_bulk + rng.randrange(bulk_slots),
                 True,
-                rng.randrange(0, 2_400),
+                rng.randrange(0, 2_000),
                 10 + rng.randrange(90),
             )
             for _ in range(ORDERS_PER_TX)

@@ -394,6 +394,7 @@ def status(
                 "registry_paused": s.registry_paused,
                 "open_slots": s.open_slots,
                 "due_slots": s.due_slots,
+                "void_slots": s.void_slots,
                 "cleared_slots": s.cleared_slots,
                 "solvent": sol.solvent,
                 "payment_vault": sol.payment_vault,
@@ -421,6 +422,8 @@ def status(
     )
     console.print(f"open slots with orders: {s.open_slots or 'none'}")
     console.print(f"uncleared past gate closure: {s.due_slots or 'none'}")
+    if s.void_slots:
+        console.print(f"void (never cleared, orders refundable by cancel): {s.void_slots}")
     console.print(f"cleared slots: {s.cleared_slots}")
     console.print(
         "oracles: " + ", ".join(f"{n} {state}" for state, n in counts.items() if n)

@@ -127,7 +127,7 @@ def running_stack(
     """anvil + EnergyChain (a 6- or 18-decimal test euro), the indexer, the API with the dApp.
 
     The wallet's account gets 1,000 euros of the test token. With 18 decimals the price grid is
-    the default one (0.08 to 0.32 EUR/kWh in steps of 0.0001) in 18-decimal base units.
+    the default one (0.08 to 0.32 EUR/kWh in steps of 0.00012) in 18-decimal base units.
     """
     engine = make_engine(f"sqlite:///{db_dir / 'indexer.sqlite3'}")
     upgrade(engine)

@@ -117,13 +117,13 @@ def test_connect_deposit_order_clear_claim(page: tuple[Page, Console], stack: St
     assert stack.vault_balance() == before + 100 * TOKEN
     expect(p.get_by_test_id("vault-balance")).to_have_text(money(before + 100 * TOKEN))
 
-    # A buy order: 2 kWh at 0.1 tEUR/kWh (tick 200 on the default grid).
+    # A buy order: 2 kWh at 0.104 tEUR/kWh (tick 200 on the default grid: 0.08 + 200 * 0.00012).
     p.get_by_label("Delivery slot").select_option(str(slot))
-    p.get_by_label("Limit price (tEUR per kWh)").fill("0.1")
+    p.get_by_label("Limit price (tEUR per kWh)").fill("0.104")
     p.get_by_label("Quantity (Wh)").fill("2000")
     p.get_by_role("button", name="Place buy order").click()
     expect(p.get_by_test_id("tx-status").nth(1)).to_have_text("Buy order: done.")
-    escrow = 2_000 * 100_000 // 1_000
+    escrow = 2_000 * 104_000 // 1_000
     assert stack.vault_balance() == before + 100 * TOKEN - escrow
     p.screenshot(path=str(SCREENSHOTS / "trade-order-placed.png"), full_page=True)
 
@@ -242,14 +242,15 @@ def test_grant_an_agent_see_what_it_did_and_revoke_it(
     connect(p, stack, "/agents/")
     p.get_by_label("Agent address").fill(agent.address)
     p.get_by_label("Budget per day (tEUR)").fill("1")
+    # Ticks 1,000 and 100 of the default grid (0.08 + tick * 0.00012).
     p.get_by_label("Highest buy price (tEUR/kWh)").fill("0.2")
-    p.get_by_label("Lowest sell price (tEUR/kWh)").fill("0.09")
+    p.get_by_label("Lowest sell price (tEUR/kWh)").fill("0.092")
     p.get_by_role("button", name="Grant").click()
     expect(p.get_by_text("Authorize agent: done.")).to_be_visible()
     budget, max_buy, min_sell, expiry, _, _ = market.call(
         "delegation", stack.account, agent.address
     )
-    assert (budget, max_buy, min_sell) == (TOKEN, 1_200, 100)
+    assert (budget, max_buy, min_sell) == (TOKEN, 1_000, 100)
     assert expiry > s.dev.now()
     expect(p.get_by_test_id("agents")).to_contain_text("1.00 tEUR")
 
@@ -257,7 +258,7 @@ def test_grant_an_agent_see_what_it_did_and_revoke_it(
     slot = s.current_slot() + 1
     agent.sender.transact(s.order_request(stack.account, slot, True, 200, 1_000))
     stack.wait_indexed()
-    done = p.get_by_text(f"placed a buy order of 1 kWh at 0.10 tEUR/kWh for slot {slot}")
+    done = p.get_by_text(f"placed a buy order of 1 kWh at 0.104 tEUR/kWh for slot {slot}")
     expect(done).to_be_visible()
     p.screenshot(path=str(SCREENSHOTS / "agents.png"), full_page=True)
 

@@ -87,7 +87,7 @@ def test_one_euro_and_one_base_unit_deposit_display_and_withdraw_exactly(
 
 
 def test_an_order_price_and_its_escrow_are_exact(browser: Browser, stack: Stack) -> None:
-    """0.1001 EUR/kWh is tick 201 of the 18-decimal grid; 1 kWh locks exactly 0.1001 EUR."""
+    """0.10412 EUR/kWh is tick 201 of the 18-decimal grid; 1 kWh locks exactly 0.10412 EUR."""
     s = stack.sandbox
     context, page, console = open_page(browser, stack, PageOptions(lang="de"))
     try:
@@ -99,9 +99,9 @@ def test_an_order_price_and_its_escrow_are_exact(browser: Browser, stack: Stack)
         vault = stack.vault_balance()
         slot = s.current_slot() + 1
         page.get_by_label("Lieferslot").select_option(str(slot))
-        page.get_by_label("Preisgrenze (tEUR18 pro kWh)").fill("0,1001")
+        page.get_by_label("Preisgrenze (tEUR18 pro kWh)").fill("0,10412")
         page.get_by_label("Menge (Wh)").fill("1000")
-        escrow = 1_000 * (8 * 10**16 + 201 * 10**14) // 1_000
+        escrow = 1_000 * (8 * 10**16 + 201 * 12 * 10**13) // 1_000
         expect(page.get_by_text(f"bindet {euro18(escrow, 'de')}")).to_be_visible()
         expect(page.get_by_text(f"Tick 201 = {euro18(escrow, 'de')}")).to_be_visible()
         page.get_by_role("button", name="Kaufauftrag erteilen").click()

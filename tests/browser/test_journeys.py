@@ -485,7 +485,7 @@ def test_every_amount_field_refuses_an_ambiguous_number_and_sends_nothing(
 def test_a_decimal_in_the_users_locale_is_taken_exactly(
     browser: Browser, stack: Stack, household: Household, lang: str
 ) -> None:
-    """German "0,5" and English "0.5" deposit exactly half a euro; a German "0,1" is tick 200."""
+    """German "0,5" and English "0.5" deposit exactly half a euro; a German "0,104" is tick 200."""
     context, page, console = open_page(browser, stack, PageOptions(lang=lang))
     try:
         connect(page, stack, "/trade/", lang)
@@ -499,8 +499,8 @@ def test_a_decimal_in_the_users_locale_is_taken_exactly(
         expect(page.get_by_test_id("vault-balance")).to_have_text(
             money(vault + stack.units(1) // 2, lang=lang)
         )
-        page.locator("#order-price").fill("0,1" if lang == "de" else "0.1")
-        tick = {"de": "Tick 200 = 0,10 tEUR", "en": "tick 200 = 0.10 tEUR"}[lang]
+        page.locator("#order-price").fill("0,104" if lang == "de" else "0.104")
+        tick = {"de": "Tick 200 = 0,104 tEUR", "en": "tick 200 = 0.104 tEUR"}[lang]
         expect(page.get_by_text(tick)).to_be_visible()
         page.locator("#deposit-amount").fill("0,0000001" if lang == "de" else "0.0000001")
         page.get_by_role(

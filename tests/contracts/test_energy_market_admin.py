@@ -55,7 +55,8 @@ def test_constructor_storesImmutablesAndParams(market, euro, registry, token, tr
 
 def test_constants(market):
     assert market.MAX_FEE_BPS() == 1_000
-    assert market.MAX_TICK_LIMIT() == 4_095
+    assert market.MAX_TICK_LIMIT() == 2_047
+    assert market.CLEAR_WINDOW_SECONDS() == 86_400
     assert market.MAX_LEVEL_WH() == 2**96 - 1
     assert market.PAUSER_ROLE() == PAUSER_ROLE
 
@@ -78,7 +79,7 @@ def test_constructor_revertsOnZeroAddress(admin, euro, registry, treasury, which
     "overrides, name",
     [
         ({"tickSize": 0}, "tickSize"),
-        ({"maxTick": 4_096}, "maxTick"),
+        ({"maxTick": 2_048}, "maxTick"),
         ({"priceFloor": MAX_PRICE + 1}, "priceRange"),
         ({"priceFloor": 0, "maxTick": 1_000, "tickSize": MAX_PRICE // 1_000 + 1}, "priceRange"),
         (
@@ -119,9 +120,9 @@ def test_constructor_acceptsSingleTickAtMaxPrice(admin, euro, registry, treasury
 
 
 def test_constructor_acceptsLimits(admin, euro, registry, treasury):
-    m = deploy(admin, euro, registry, treasury, maxTick=4_095, feeBps=1_000, openAheadSeconds=0)
+    m = deploy(admin, euro, registry, treasury, maxTick=2_047, feeBps=1_000, openAheadSeconds=0)
     p = m.params()
-    assert (p[2], p[4], p[6]) == (4_095, 0, 1_000)
+    assert (p[2], p[4], p[6]) == (2_047, 0, 1_000)
 
 
 # ---- views ----------------------------------------------------------------------------------

@@ -347,6 +347,54 @@ def test_cancelOrder_revertsAtGateClosure(env, slot, market, alice):
         market.cancelOrder(oid, {"from": alice})
 
 
+# ---- a slot nobody cleared in time is void: every escrow comes back ------------------------
+
+
+def void_slot(env, slot):
+    """Moves the chain to the first second at which ``slot`` is void."""
+    void_at = env.gate_closure(slot) + env.market.CLEAR_WINDOW_SECONDS()
+    env.warp(void_at)
+    return void_at
+
+
+def test_voidAt_isGateClosurePlusClearWindow(env, slot, market):
+    assert market.voidAt(slot) == env.gate_closure(slot) + 86_400
+
+
+def test_cancelOrder_refundsEveryEscrowOfAVoidSlot(env, slot, market, alice, bob, stranger):
+    """M-1: a slot that was not cleared within CLEAR_WINDOW_SECONDS of gate closure (a book too big
+    to clear under a gas cap, or no keeper) must not lock its escrows: anyone may cancel its
+    orders, and the escrow goes back to each owner."""
+    env.deposit(bob, 10**9)
+    buy = env.buy(bob, slot, 7, 100)
+    sell = env.funded_sell(alice, slot, 3, 80)
+    void_slot(env, slot)
+    market.cancelOrders([buy, sell], {"from": stranger})
+    assert market.balanceOf(bob) == 10**9
+    assert market.energyBalanceOf(alice, slot) == 80
+    assert tuple(market.nextActiveTick(slot, 0)) == (False, 0)
+
+
+def test_cancelOrder_revertsAfterGateClosureWhileTheSlotCanStillClear(env, slot, market, alice):
+    env.deposit(alice, 10**9)
+    oid = env.buy(alice, slot, 7, 100)
+    gate = env.gate_closure(slot)
+    env.next_block_at(gate + market.CLEAR_WINDOW_SECONDS() - 1)
+    with brownie.reverts(f"OrderWindowClosed: {slot}, {gate}"):
+        market.cancelOrder(oid, {"from": alice})
+
+
+def test_cancelOrder_revertsAfterTheClearWindowWhenTheSlotCleared(env, slot, market, alice, bob):
+    env.deposit(bob, 10**9)
+    buy = env.buy(bob, slot, 7, 100)
+    env.funded_sell(alice, slot, 3, 80)
+    env.close_gate(slot)
+    env.clear(slot)
+    void_slot(env, slot)
+    with brownie.reverts(f"OrderWindowClosed: {slot}, {env.gate_closure(slot)}"):
+        market.cancelOrder(buy, {"from": bob})
+
+
 def test_cancelOrder_worksWhilePaused(env, slot, market, admin, alice):
     env.deposit(alice, 10_000)
     oid = env.buy(alice, slot, 3, 333)

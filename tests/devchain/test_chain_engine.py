@@ -66,7 +66,7 @@ def test_contract_settles_random_books_like_the_python_reference(
 
 def test_auction_clear_engines_print_the_same_report(tmp_path: Path) -> None:
     book = {
-        "market": {"price_floor": 80000, "tick_size": 100, "max_tick": 4000, "fee_bps": 30},
+        "market": {"price_floor": 80000, "tick_size": 100, "max_tick": 2000, "fee_bps": 30},
         "orders": [
             {"id": "b1", "side": "buy", "tick": 1200, "qty_wh": 1500},
             {"id": "b2", "side": "buy", "tick": 1100, "qty_wh": 1000},

@@ -11,6 +11,10 @@ from typing import Any
 
 from devchain.sandbox import Sandbox
 
+#: The round's uniform price, base units per kWh: tick 225, midway between the marginal sell (tick
+#: 200) and the marginal buy (tick 250), on the default grid (80,000 + 225 * 120).
+CLEARING_PRICE = 107_000
+
 
 def play_round(sandbox: Sandbox) -> dict[str, Any]:
     """Two prosumers (meters, readings, sells), two buyers, a cancel, clearing, claims, withdrawals.

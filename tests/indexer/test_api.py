@@ -18,7 +18,7 @@ from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import head_revision
 from tests.indexer.conftest import BACKENDS, Played, _truncate
-from tests.indexer.scenario import play_round
+from tests.indexer.scenario import CLEARING_PRICE, play_round
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_health_reports_the_index_caught_up(world: dict[str, Any]) -> None:
 def test_status_names_the_deployment_and_market_parameters(world: dict[str, Any]) -> None:
     body = world["client"].get("/v1/status").json()
     assert body["market"]["addresses"] == world["chain"].community.deployment.addresses
-    assert body["market"]["tick_size"] == "100"  # base units travel as decimal strings
+    assert body["market"]["tick_size"] == "120"  # base units travel as decimal strings
     assert body["timescaledb"] is False
 
 
@@ -120,7 +120,7 @@ def test_fills_of_each_side_add_up_to_the_cleared_volume(world: dict[str, Any]) 
     bought = sum(int(f["filled_wh"]) for f in fills if f["side"] == "buy")
     sold = sum(int(f["filled_wh"]) for f in fills if f["side"] == "sell")
     assert bought == sold == 3_500
-    assert {f["price"] for f in fills} == {"102500"}
+    assert {f["price"] for f in fills} == {str(CLEARING_PRICE)}
 
 
 def test_a_cleared_slot_carries_an_etag_and_answers_304_to_it(world: dict[str, Any]) -> None:
@@ -183,14 +183,14 @@ def test_withdrawn_energy_shows_in_the_wallet(world: dict[str, Any]) -> None:
 
 def test_price_history_lists_the_clearing_price(world: dict[str, Any]) -> None:
     items = world["client"].get("/v1/prices").json()["items"]
-    assert [(p["slot"], p["price"]) for p in items] == [(world["slot"], "102500")]
+    assert [(p["slot"], p["price"]) for p in items] == [(world["slot"], str(CLEARING_PRICE))]
 
 
 def test_hourly_candles_hold_the_slot(world: dict[str, Any]) -> None:
     body = world["client"].get("/v1/prices/ohlc", params={"interval": "hour"}).json()
     assert len(body["candles"]) == 1
     candle = body["candles"][0]
-    assert candle["open"] == candle["close"] == candle["vwap"] == "102500"
+    assert candle["open"] == candle["close"] == candle["vwap"] == str(CLEARING_PRICE)
     assert candle["volume_wh"] == "3500"
 
 
@@ -212,9 +212,9 @@ def test_an_unknown_meter_is_a_404(world: dict[str, Any]) -> None:
 def test_kpis_compare_the_p2p_price_with_the_tariffs(world: dict[str, Any]) -> None:
     body = world["client"].get("/v1/kpis").json()
     assert body["traded_wh"] == "3500"
-    assert body["average_price"] == "102500"
-    assert body["buyer_savings"] == str(3_500 * (320_000 - 102_500) // 1_000)
-    assert body["seller_gain"] == str(3_500 * (102_500 - 80_000) // 1_000)
+    assert body["average_price"] == str(CLEARING_PRICE)
+    assert body["buyer_savings"] == str(3_500 * (320_000 - CLEARING_PRICE) // 1_000)
+    assert body["seller_gain"] == str(3_500 * (CLEARING_PRICE - 80_000) // 1_000)
     assert body["local_generation_wh"] == "5000" and body["local_consumption_wh"] == "600"
     assert body["local_coverage_share"] == 1.0
 

@@ -20,6 +20,7 @@ from indexer.api import ApiConfig, create_app
 from indexer.ingest import wait_for
 from indexer.live import LiveEvent, LocalHub, RedisPublisher
 from tests.indexer.conftest import Played
+from tests.indexer.scenario import CLEARING_PRICE
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -67,7 +68,7 @@ def test_the_ingester_publishes_committed_orders_clearings_claims_and_readings(
     topics = {e.topic for e in recorder.events}
     assert topics == {"orders", "clearings", "claims", "readings"}
     cleared = [e for e in recorder.events if e.name == "SlotCleared"]
-    assert cleared[0].data["price"] == 102_500
+    assert cleared[0].data["price"] == CLEARING_PRICE
 
 
 def test_a_reorganisation_is_announced_on_the_feed(played: Played, engine: Engine) -> None:

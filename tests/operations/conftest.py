@@ -53,7 +53,7 @@ def init_args(path: Path, **overrides: str) -> list[str]:
         "--treasury": ADMIN,
         "--retail-eur-per-kwh": "0.32",
         "--feed-in-eur-per-kwh": "0.08",
-        "--tick-eur-per-kwh": "0.0001",
+        "--tick-eur-per-kwh": "0.00012",
         "--rpc-url": "http://127.0.0.1:8545",
         "--chain-id": "31337",
     }

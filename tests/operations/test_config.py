@@ -30,8 +30,8 @@ def test_init_writes_a_checked_commented_config(cli: Run, tmp_path: Path) -> Non
     grid = config.price_grid()
     assert (grid.params.price_floor, grid.params.tick_size, grid.params.max_tick) == (
         80_000,
-        100,
-        2_400,
+        120,
+        2_000,
     )
     assert grid.eur(grid.params.price_top) == Decimal("0.32")
     assert config.roles.meter_admin == METER_ADMIN
@@ -45,12 +45,12 @@ def test_default_tick_is_the_finest_that_fits(cli: Run, tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     args = init_args(path, **{"--retail-eur-per-kwh": "0.30", "--feed-in-eur-per-kwh": "0.05"})
     args.remove("--tick-eur-per-kwh")
-    args.remove("0.0001")
+    args.remove("0.00012")
     assert cli(*args).exit_code == 0
     grid = load_community(path).price_grid().params
     assert grid.price_top == 300_000 and grid.price_floor == 50_000
-    assert grid.max_tick <= 4095 and (grid.price_top - grid.price_floor) % grid.tick_size == 0
-    assert (grid.tick_size, grid.max_tick) == (80, 3125)  # 0.00008 EUR steps
+    assert grid.max_tick <= 2047 and (grid.price_top - grid.price_floor) % grid.tick_size == 0
+    assert (grid.tick_size, grid.max_tick) == (125, 2000)  # 0.000125 EUR steps
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_default_tick_is_the_finest_that_fits(cli: Run, tmp_path: Path) -> None:
     [
         ({"--feed-in-eur-per-kwh": "0.40"}, "tariffs.feed_in_eur_per_kwh"),  # floor above ceiling
         ({"--tick-eur-per-kwh": "0.0007"}, "tariffs.tick_eur_per_kwh"),  # does not divide 0.24
-        ({"--tick-eur-per-kwh": "0.00001"}, "tariffs.tick_eur_per_kwh"),  # 24000 ticks > 4095
+        ({"--tick-eur-per-kwh": "0.00001"}, "tariffs.tick_eur_per_kwh"),  # 24000 ticks > 2047
         ({"--tick-eur-per-kwh": "0.0000001"}, "tariffs.tick_eur_per_kwh"),  # finer than 6 decimals
         ({"--admin": "0x1234"}, "roles.admin"),
         ({"--pauser": "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bC"}, "roles.pauser"),  # checksum
@@ -88,8 +88,8 @@ def test_init_refuses_bad_input_naming_the_field(
 
 def test_max_tick_error_suggests_a_tick(cli: Run, tmp_path: Path) -> None:
     result = cli(*init_args(tmp_path / "c.yaml", **{"--tick-eur-per-kwh": "0.00001"}))
-    assert "exceed the limit of 4095" in str(result.exception)
-    assert "at least 0.00006 EUR/kWh" in str(result.exception)
+    assert "exceed the limit of 2047" in str(result.exception)
+    assert "at least 0.00012 EUR/kWh" in str(result.exception)
 
 
 def test_init_refuses_to_overwrite(cli: Run, tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_edited_config_is_checked_on_load(cli: Run, tmp_path: Path) -> None:
     result = cli("operator", "check", "-c", path)
     assert isinstance(result.exception, CommunityConfigError)
     assert "tariffs.tick_eur_per_kwh" in str(result.exception)
-    data["tariffs"]["tick_eur_per_kwh"] = "0.0001"
+    data["tariffs"]["tick_eur_per_kwh"] = "0.00012"
     data["unknown_field"] = 1
     with pytest.raises(CommunityConfigError, match="unknown_field"):
         validate_config(data)
@@ -120,9 +120,9 @@ def test_edited_config_is_checked_on_load(cli: Run, tmp_path: Path) -> None:
 @settings(max_examples=200, deadline=None)
 def test_default_tick_divides_the_range_within_the_limit(span: int) -> None:
     tick = _default_tick(span)
-    assert span % tick == 0 and span // tick <= 4095
-    # no finer tick does: every smaller divisor would need more than 4095 ticks
-    assert all(span % k or k > 4095 for k in range(span // tick + 1, min(span, 4095) + 1))
+    assert span % tick == 0 and span // tick <= 2047
+    # no finer tick does: every smaller divisor would need more than 2047 ticks
+    assert all(span % k or k > 2047 for k in range(span // tick + 1, min(span, 2047) + 1))
 
 
 @pytest.mark.parametrize(

@@ -158,7 +158,7 @@ def journey(node: AnvilProcess, keys: Keys, tmp_path_factory: pytest.TempPathFac
     )
     house_b.sender.send_batch(
         [
-            s.order_request(house_b.address, s1, True, 2_400, 600),
+            s.order_request(house_b.address, s1, True, 2_000, 600),
             s.order_request(house_b.address, s2, True, 2_000, 500),
         ]
     )

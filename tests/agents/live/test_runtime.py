@@ -31,7 +31,7 @@ from energychain.deploy import MarketSettings
 from market.clearing import MarketParams, Order, Side
 
 BUDGET = 5_000_000  # 5 EUR of the 6-decimals test euro per day
-MAX_BUY_TICK = 1_500  # 0.08 + 1500 * 0.0001 = 0.23 EUR/kWh
+MAX_BUY_TICK = 1_250  # 0.08 + 1250 * 0.00012 = 0.23 EUR/kWh
 MIN_SELL_TICK = 200
 
 
@@ -116,10 +116,10 @@ def test_buys_the_forecast_import_through_the_delegation_within_the_price_bound(
 
     assert report.decided_slot == slot
     (placed,) = report.placed
-    # Truthful bids retail (0.30 EUR/kWh = tick 2200); the owner allows at most tick 1500.
+    # Truthful bids retail (0.30 EUR/kWh = tick 1833); the owner allows at most tick 1250.
     assert (placed.side, placed.tick, placed.qty_wh) == ("buy", MAX_BUY_TICK, 500)
     stored = sandbox.contracts.market.call("order", placed.order_id)
-    assert (stored[0], stored[2], stored[3], stored[4]) == (owner.address, True, 1_500, 500)
+    assert (stored[0], stored[2], stored[3], stored[4]) == (owner.address, True, MAX_BUY_TICK, 500)
     events = [entry["event"] for entry in _log(tmp_path)]
     assert events == ["decision", "adjusted", "intent", "placed"]
     # The same slot is never ordered twice.
@@ -327,7 +327,7 @@ def test_replay_forecasts_follow_the_chain_clock_on_the_simulated_year(
 
 # ---------------------------------------------------------------------------- book policies
 # The test euro has 6 decimals: the chain's prices in base units are already micro-EUR.
-MICRO_PARAMS = MarketParams(price_floor=80_000, tick_size=100, max_tick=2_400, fee_bps=25)
+MICRO_PARAMS = MarketParams(price_floor=80_000, tick_size=120, max_tick=2_000, fee_bps=25)
 
 
 class RecordingPolicy:
@@ -400,19 +400,19 @@ def test_book_policy_places_its_buy_late_at_the_best_response_to_the_visible_boo
     assert report.decided_slot == slot and report.placed == []  # 500 Wh to buy, not yet
     assert _orders_on_chain(sandbox, owner, slot) == []
 
-    (bid,) = sandbox.place_orders(_funded(sandbox), [(slot, True, 1_300, 200)])
-    ask = _sell(sandbox, sandbox.new_participant(), slot, 900, 400)
+    (bid,) = sandbox.place_orders(_funded(sandbox), [(slot, True, 1_100, 200)])
+    ask = _sell(sandbox, sandbox.new_participant(), slot, 750, 400)
     assert runtime.step(sandbox.dev.now()).placed == []  # the slot ended: not late yet
 
     sandbox.advance_to(sandbox.gate_closure(slot) - runtime.late_seconds)
     (placed,) = runtime.step(sandbox.dev.now()).placed
-    others = [Order(str(bid), Side.BUY, 1_300, 200), Order(str(ask), Side.SELL, 900, 400)]
+    others = [Order(str(bid), Side.BUY, 1_100, 200), Order(str(ask), Side.SELL, 750, 400)]
     frac = best_response_frac(others, "me", 500, MICRO_PARAMS, 0.30, 0.05)
     assert (placed.side, placed.slot, placed.qty_wh) == ("buy", slot, 500)
-    assert placed.tick == round(frac * MICRO_PARAMS.max_tick) == 1_301  # outbids the 1300 bid
+    assert placed.tick == round(frac * MICRO_PARAMS.max_tick) == 1_101  # outbids the 1100 bid
     assert len(_orders_on_chain(sandbox, owner, slot)) == 1
     priced = [e for e in _log(tmp_path) if e["event"] == "priced"]
-    assert [(e["slot"], e["book_orders"], e["tick"]) for e in priced] == [(slot, 2, 1_301)]
+    assert [(e["slot"], e["book_orders"], e["tick"]) for e in priced] == [(slot, 2, 1_101)]
     assert runtime.step(sandbox.dev.now()).placed == []  # placed once
 
 

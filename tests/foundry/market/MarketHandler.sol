@@ -436,14 +436,16 @@ contract MarketHandler is Test {
         OpenOrder memory o = openOrders[k];
         uint256 who = bound(byWhom, 0, 2);
         address caller = who == 0 ? o.owner : who == 1 ? agent : _otherUser(o.owner);
-        bool allowed = caller == o.owner || (caller == agent && _agentActive(o.owner));
-        bool open = block.timestamp < market.gateClosure(o.slot);
+        // A slot nobody cleared within the clear window is void: anyone may cancel its orders.
+        bool isVoid = !slotCleared[o.slot] && block.timestamp >= market.voidAt(o.slot);
+        bool allowed = isVoid || caller == o.owner || (caller == agent && _agentActive(o.owner));
+        bool open = isVoid || block.timestamp < market.gateClosure(o.slot);
         vm.prank(caller);
         try market.cancelOrder(o.id) {
             vm.assertTrue(allowed && open, "cancelOrder succeeded where it must be refused");
             _unrest(o);
             _removeOrder(k);
-            ++done[caller == agent ? "cancelOrder.agent" : "cancelOrder.owner"];
+            ++done[isVoid ? "cancelOrder.void" : caller == agent ? "cancelOrder.agent" : "cancelOrder.owner"];
         } catch (bytes memory err) {
             if (!allowed) {
                 bool expired = caller == agent && market.delegation(o.owner, agent).expiry != 0;
@@ -477,6 +479,14 @@ contract MarketHandler is Test {
                 vm.assertTrue(false, "clear before gate closure must revert");
             } catch (bytes memory err) {
                 _expect(err, IEnergyMarket.GateNotClosed.selector, "clear before gate closure");
+            }
+            return;
+        }
+        if (block.timestamp >= market.voidAt(slot)) {
+            try market.clear(slot) {
+                vm.assertTrue(false, "a void slot never clears");
+            } catch (bytes memory err) {
+                _expect(err, IEnergyMarket.SlotVoid.selector, "clear of a void slot");
             }
             return;
         }
