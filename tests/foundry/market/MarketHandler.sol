@@ -59,6 +59,8 @@ contract MarketHandler is Test {
         uint64 timestamp;
         uint64 importWh;
         uint64 exportWh;
+        uint64 prevSeq;
+        uint64 prevTimestamp;
     }
 
     mapping(uint256 user => MeterCursor) internal meterCursor;
@@ -259,7 +261,9 @@ contract MarketHandler is Test {
             seq: c.seq + 1,
             timestamp: boundary,
             importWh: c.importWh + uint64(bound(importWh, 0, 2_000)),
-            exportWh: c.exportWh + uint64(bound(exportWh, 0, 6_000))
+            exportWh: c.exportWh + uint64(bound(exportWh, 0, 6_000)),
+            prevSeq: c.seq,
+            prevTimestamp: c.timestamp
         });
         if (c.seq == 0) (r.importWh, r.exportWh) = (0, 0);
         bytes memory signature = _sign(i, r);
@@ -275,7 +279,9 @@ contract MarketHandler is Test {
         if (batched && c.seq != 0) {
             IMeterRegistry.MeterReading[] memory batch = new IMeterRegistry.MeterReading[](2);
             bytes[] memory signatures = new bytes[](2);
-            batch[0] = IMeterRegistry.MeterReading(meterIds[i], c.seq, c.timestamp, c.importWh, c.exportWh);
+            batch[0] = IMeterRegistry.MeterReading(
+                meterIds[i], c.seq, c.timestamp, c.importWh, c.exportWh, c.prevSeq, c.prevTimestamp
+            );
             signatures[0] = _sign(i, batch[0]);
             (batch[1], signatures[1]) = (r, signature);
             vm.prank(relayer);
@@ -291,15 +297,17 @@ contract MarketHandler is Test {
 
     /// @notice A reading the registry must refuse, with the error of its first failed check: a wrong signer,
     /// a resent seq, a time off the slot grid, in the future, not after the previous one, a register that went
-    /// down, an implausible jump, an unknown meter. Nothing may be minted or recorded (the token invariants).
+    /// down, an implausible jump, an unknown meter, a predecessor that is not the last accepted reading (a reading
+    /// relayed ahead of the one it follows). Nothing may be minted or recorded (the token invariants).
     function submitBadReading(uint256 userSeed, uint256 kind, uint256 wrongKey) external {
         uint256 i = bound(userSeed, 0, USERS - 1);
-        kind = bound(kind, 0, 7);
+        kind = bound(kind, 0, 8);
         MeterCursor memory c = meterCursor[i];
         uint64 boundary = uint64(EPOCH + (block.timestamp - EPOCH) / SLOT_SECONDS * SLOT_SECONDS);
         bool fresh = c.timestamp < boundary;
-        IMeterRegistry.MeterReading memory r =
-            IMeterRegistry.MeterReading(meterIds[i], c.seq + 1, boundary, c.importWh, c.exportWh);
+        IMeterRegistry.MeterReading memory r = IMeterRegistry.MeterReading(
+            meterIds[i], c.seq + 1, boundary, c.importWh, c.exportWh, c.seq, c.timestamp
+        );
         bytes4 expected;
         if (kind == 0 && fresh) {
             expected = IMeterRegistry.ReadingSignatureInvalid.selector;
@@ -324,6 +332,10 @@ contract MarketHandler is Test {
         } else if (kind == 7) {
             r.meterId = keccak256(abi.encode("no such meter", wrongKey));
             expected = IMeterRegistry.MeterUnknown.selector;
+        } else if (kind == 8) {
+            // Relayed ahead of the reading it follows (seq + 1 at the same boundary, say).
+            (r.seq, r.prevSeq) = (c.seq + 2, c.seq + 1);
+            expected = IMeterRegistry.ReadingPredecessorMismatch.selector;
         } else {
             return;
         }
@@ -824,7 +836,7 @@ contract MarketHandler is Test {
 
     /// @dev Books an accepted reading `r` following cursor `c` of meter `i` into the ghost totals.
     function _booked(uint256 i, MeterCursor memory c, IMeterRegistry.MeterReading memory r) private {
-        meterCursor[i] = MeterCursor(r.seq, r.timestamp, r.importWh, r.exportWh);
+        meterCursor[i] = MeterCursor(r.seq, r.timestamp, r.importWh, r.exportWh, r.prevSeq, r.prevTimestamp);
         ++ghostReadingsAccepted;
         if (c.seq == 0) {
             ++done["readMeter.baseline"];
