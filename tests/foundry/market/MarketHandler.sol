@@ -108,6 +108,8 @@ contract MarketHandler is Test {
     uint256 public ghostUnattributedExport;
     uint256 public ghostUnattributedImport;
     uint256 public ghostReadingsAccepted;
+    /// @dev Readings accepted before a rotation of their meter's signer (which restarts its `lastSeq`).
+    uint256 public ghostReadingsBeforeRotation;
 
     /// @notice The agent's escrow per UTC day as the handler counted it.
     uint32 public ghostAgentDay;
@@ -320,7 +322,8 @@ contract MarketHandler is Test {
         } else if (kind == 3) {
             r.timestamp = boundary + 2 * SLOT_SECONDS;
             expected = IMeterRegistry.ReadingInFuture.selector;
-        } else if (kind == 4 && c.seq != 0) {
+        } else if (kind == 4 && c.timestamp != 0) {
+            // Also after a rotation (seq 0): the kept timestamp is the floor.
             r.timestamp = c.timestamp;
             expected = IMeterRegistry.ReadingNotAfterPrevious.selector;
         } else if (kind == 5 && c.seq != 0 && fresh && c.exportWh != 0) {
@@ -618,6 +621,22 @@ contract MarketHandler is Test {
         if (paused && !market.paused()) market.pause();
         else if (!paused && market.paused()) market.unpause();
         ++done[paused ? "pauseMarket" : "unpauseMarket"];
+    }
+
+    /// @notice The meter admin rotates a meter's signing key: the meter's sequence and baseline restart, its last
+    /// timestamp stays (the next reading names seq 0 and that timestamp, and mints nothing).
+    function rotateMeterKey(uint256 userSeed, uint256 keySeed) external {
+        uint256 i = bound(userSeed, 0, USERS - 1);
+        uint256 key = bound(keySeed, 1, 1e30);
+        registry.rotateSigner(meterIds[i], vm.addr(key));
+        meterKeys[i] = key;
+        MeterCursor memory c = meterCursor[i];
+        ghostReadingsBeforeRotation += c.seq;
+        meterCursor[i] = MeterCursor(0, c.timestamp, 0, 0, 0, 0);
+        IMeterRegistry.Meter memory m = registry.meter(meterIds[i]);
+        vm.assertEq(m.lastSeq, 0, "a rotation restarts the sequence");
+        vm.assertEq(m.lastTimestamp, c.timestamp, "a rotation keeps the last timestamp");
+        ++done[c.timestamp != 0 ? "rotateMeterKey.afterReadings" : "rotateMeterKey"];
     }
 
     function pauseRegistry(bool paused) external {
