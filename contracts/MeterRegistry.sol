@@ -11,9 +11,10 @@ import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 
 /// @title MeterRegistry
 /// @notice Registers smart meters and turns their EIP-712 signed cumulative readings into slot tokens.
-/// @dev Readings are validated in a fixed order, cheapest first (known, active, seq, boundary, skew, previous,
-/// registers, plausibility, signature), so a resent reading costs no `ecrecover`. Validation returns the ABI-encoded
-/// error instead of reverting: {submitReading} reverts with it, {submitReadings} logs its selector and skips.
+/// @dev Readings are validated in a fixed order, cheapest first (known, active, seq, predecessor, boundary, skew,
+/// previous, registers, plausibility, signature), so a resent reading costs no `ecrecover`. A meter without a baseline
+/// (`lastSeq == 0`: never read, or rotated) takes any registers; a rotated one keeps its last timestamp as a floor. Validation returns the
+/// ABI-encoded error instead of reverting: {submitReading} reverts with it, {submitReadings} logs its selector and skips.
 contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
@@ -28,9 +29,14 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
     /// @inheritdoc IMeterRegistry
     uint64 public constant MAX_CAPACITY_WH_PER_SLOT = 1 << 40;
 
+    /// @inheritdoc IMeterRegistry
+    uint32 public constant MAX_CLOCK_SKEW_SECONDS = 1 hours;
+
     /// @dev EIP-712 type hash of {IMeterRegistry-MeterReading}.
     bytes32 private constant _READING_TYPEHASH =
-        keccak256("MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)");
+        keccak256(
+        "MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh,uint64 prevSeq,uint64 prevTimestamp)"
+    );
 
     /// @dev `slot` of {ReadingAccepted} when nothing was attributed.
     uint256 private constant _NO_SLOT = type(uint256).max;
@@ -82,7 +88,8 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
     /// @param admin               receives DEFAULT_ADMIN_ROLE, METER_ADMIN_ROLE and PAUSER_ROLE.
     /// @param epoch_              unix time of the start of slot 0.
     /// @param slotSeconds_        slot length in seconds (> 0), e.g. 900.
-    /// @param maxClockSkewSeconds_ how far a reading's timestamp may lie ahead of the block time.
+    /// @param maxClockSkewSeconds_ how far a reading's timestamp may lie ahead of the block time (at most
+    ///                            MAX_CLOCK_SKEW_SECONDS).
     /// @param tokenUri            ERC-1155 metadata URI of the slot token deployed here.
     constructor(
         address admin,
@@ -93,6 +100,9 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
     ) EIP712("EnergyChain", "1") {
         if (admin == address(0)) revert RegistryZeroAddress();
         if (slotSeconds_ == 0) revert RegistryInvalidConfig();
+        if (maxClockSkewSeconds_ > MAX_CLOCK_SKEW_SECONDS) {
+            revert RegistryClockSkewTooLarge(maxClockSkewSeconds_, MAX_CLOCK_SKEW_SECONDS);
+        }
         epoch = epoch_;
         slotSeconds = slotSeconds_;
         maxClockSkewSeconds = maxClockSkewSeconds_;
@@ -130,6 +140,8 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
         if (newSigner == address(0)) revert RegistryZeroAddress();
         address oldSigner = m.signer;
         m.signer = newSigner;
+        // The sequence and the baseline restart; the last timestamp stays as the floor of the next reading.
+        m.state = MeterState({lastSeq: 0, lastTimestamp: m.state.lastTimestamp, lastImportWh: 0, lastExportWh: 0});
         emit MeterSignerRotated(meterId, oldSigner, newSigner);
     }
 
@@ -244,19 +256,28 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
                                 INTERNALS
     //////////////////////////////////////////////////////////////*/
 
+    /// @dev The record of `meterId`; reverts unless the meter is registered and active.
+    /// @return m the meter's storage record.
     function _requireActive(bytes32 meterId) private view returns (MeterRecord storage m) {
         m = _meters[meterId];
         if (m.signer == address(0)) revert MeterUnknown(meterId);
         if (!m.active) revert MeterInactive(meterId);
     }
 
+    /// @dev The EIP-712 digest of `r` (type {IMeterRegistry-MeterReading}, version 2).
+    /// @return the digest a meter signs.
     function _digest(MeterReading calldata r) private view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(abi.encode(_READING_TYPEHASH, r.meterId, r.seq, r.timestamp, r.importWh, r.exportWh))
+            keccak256(
+                abi.encode(
+                    _READING_TYPEHASH, r.meterId, r.seq, r.timestamp, r.importWh, r.exportWh, r.prevSeq, r.prevTimestamp
+                )
+            )
         );
     }
 
-    /// @dev Validates `r` and, when valid, applies it. Returns the ABI-encoded error when invalid, empty otherwise.
+    /// @dev Validates `r` and, when valid, applies it.
+    /// @return err the ABI-encoded error when `r` is invalid, empty otherwise.
     function _processReading(MeterReading calldata r, bytes calldata signature) private returns (bytes memory err) {
         MeterRecord storage m = _meters[r.meterId];
         MeterState memory prev = m.state;
@@ -306,6 +327,7 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
     }
 
     /// @dev The checks of {submitReading}, in order, cheapest first.
+    /// @return the ABI-encoded error of the first failed check, empty when every check passes.
     function _validate(
         MeterRecord storage m,
         MeterState memory prev,
@@ -319,6 +341,16 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
         if (r.seq <= prev.lastSeq) {
             return abi.encodeWithSelector(ReadingSeqNotIncreasing.selector, meterId, r.seq, prev.lastSeq);
         }
+        if (r.prevSeq != prev.lastSeq || r.prevTimestamp != prev.lastTimestamp) {
+            return abi.encodeWithSelector(
+                ReadingPredecessorMismatch.selector,
+                meterId,
+                r.prevSeq,
+                r.prevTimestamp,
+                prev.lastSeq,
+                prev.lastTimestamp
+            );
+        }
         uint64 timestamp = r.timestamp;
         if (timestamp < epoch || (timestamp - epoch) % slotSeconds != 0) {
             return abi.encodeWithSelector(ReadingNotOnSlotBoundary.selector, meterId, timestamp);
@@ -327,12 +359,11 @@ contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
         if (timestamp > latestAllowed) {
             return abi.encodeWithSelector(ReadingInFuture.selector, meterId, timestamp, latestAllowed);
         }
+        // Never read: lastTimestamp is 0 and timestamp >= epoch; rotated: the kept lastTimestamp is the floor.
+        if (timestamp <= prev.lastTimestamp && (prev.lastSeq != 0 || prev.lastTimestamp != 0)) {
+            return abi.encodeWithSelector(ReadingNotAfterPrevious.selector, meterId, timestamp, prev.lastTimestamp);
+        }
         if (prev.lastSeq != 0) {
-            if (timestamp <= prev.lastTimestamp) {
-                return abi.encodeWithSelector(
-                    ReadingNotAfterPrevious.selector, meterId, timestamp, prev.lastTimestamp
-                );
-            }
             if (r.importWh < prev.lastImportWh || r.exportWh < prev.lastExportWh) {
                 return abi.encodeWithSelector(ReadingRegisterDecreased.selector, meterId);
             }

@@ -205,20 +205,28 @@ class Sandbox:
 
     def signed_reading(
         self, meter: Meter, timestamp: int, import_wh: int, export_wh: int
-    ) -> tuple[tuple[bytes, int, int, int, int], bytes]:
-        """Advance ``meter``'s registers by the deltas and sign the reading at ``timestamp``."""
+    ) -> tuple[tuple[bytes, int, int, int, int, int, int], bytes]:
+        """Advance ``meter``'s registers by the deltas and sign the reading at ``timestamp``
+        (bound to the meter's previous reading)."""
+        prev_seq, prev_timestamp = meter.seq, meter.last_timestamp or 0
         meter.seq += 1
         meter.import_wh += import_wh
         meter.export_wh += export_wh
         meter.last_timestamp = timestamp
         reading = MeterReading(
-            meter.meter_id, meter.seq, timestamp, meter.import_wh, meter.export_wh
+            meter.meter_id,
+            meter.seq,
+            timestamp,
+            meter.import_wh,
+            meter.export_wh,
+            prev_seq,
+            prev_timestamp,
         )
         return reading.as_tuple(), meter.signer.sign_typed_data(reading.typed_data(self.domain))
 
     def submit_readings(
         self,
-        readings: Sequence[tuple[tuple[bytes, int, int, int, int], bytes]],
+        readings: Sequence[tuple[tuple[bytes, int, int, int, int, int, int], bytes]],
         archive_cid: bytes = b"",
         chunk: int = 200,
     ) -> list[TxReceipt]:

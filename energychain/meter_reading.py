@@ -1,9 +1,13 @@
 """The signed meter reading of EnergyChain: the ``MeterReading`` struct and its EIP-712 schema.
 
-A :class:`MeterReading` is exactly the Solidity struct
-``MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)``:
-cumulative import and export registers in whole watt-hours, taken at a slot boundary, with a
-per-meter sequence number that starts at 1 and only grows (the registry requires it to increase).
+A :class:`MeterReading` is exactly the Solidity struct (version 2 of the reading)
+``MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh,
+uint64 prevSeq,uint64 prevTimestamp)``: cumulative import and export registers in whole
+watt-hours, taken at a slot boundary, with a per-meter sequence number that starts at 1 and only
+grows (the registry requires it to increase). ``prevSeq`` and ``prevTimestamp`` name the reading
+this one follows (0 and 0 for a meter's first): the registry accepts a reading only right after
+its predecessor, so a relayer who reorders a batch can delay readings but never turn their
+energy into unattributed energy (docs/contracts.md section 4).
 
 The signed document is in the ``eth_signTypedData_v4`` JSON shape, under the domain
 ``{name: "EnergyChain", version: "1", chainId, verifyingContract}``: a signature is bound to one
@@ -29,8 +33,11 @@ METER_READING_FIELDS: list[dict[str, str]] = [
     {"name": "timestamp", "type": "uint64"},
     {"name": "importWh", "type": "uint64"},
     {"name": "exportWh", "type": "uint64"},
+    {"name": "prevSeq", "type": "uint64"},
+    {"name": "prevTimestamp", "type": "uint64"},
 ]
-#: ``MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)``
+#: ``MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh,``
+#: ``uint64 prevSeq,uint64 prevTimestamp)``
 METER_READING_TYPE = (
     "MeterReading(" + ",".join(f"{f['type']} {f['name']}" for f in METER_READING_FIELDS) + ")"
 )
@@ -59,14 +66,24 @@ def meter_reading_typed_data(
     timestamp: int,
     import_wh: int,
     export_wh: int,
+    prev_seq: int,
+    prev_timestamp: int,
 ) -> dict[str, Any]:
     """The ``MeterReading`` document a meter signs for the registry at ``registry``.
 
     ``meter_id`` is 32 bytes (or ``0x`` + 64 hex digits); the counters are uint64 (``import_wh``
-    and ``export_wh`` are the cumulative registers in watt-hours, ``timestamp`` Unix seconds).
+    and ``export_wh`` are the cumulative registers in watt-hours, ``timestamp`` Unix seconds;
+    ``prev_seq`` and ``prev_timestamp`` those of the reading this one follows, 0 for the first).
     """
     meter = _bytes32(meter_id)
-    values = {"seq": seq, "timestamp": timestamp, "importWh": import_wh, "exportWh": export_wh}
+    values = {
+        "seq": seq,
+        "timestamp": timestamp,
+        "importWh": import_wh,
+        "exportWh": export_wh,
+        "prevSeq": prev_seq,
+        "prevTimestamp": prev_timestamp,
+    }
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= UINT64_MAX:
             raise TypedDataError(f"{name} must be an integer in uint64 range, not {value!r}")
@@ -103,13 +120,30 @@ class Domain:
 
 @dataclass(frozen=True)
 class MeterReading:
-    """One reading as signed by the meter and checked by the registry."""
+    """One reading as signed by the meter and checked by the registry.
+
+    ``prev_seq`` and ``prev_timestamp`` are those of the meter's previous reading (0 and 0 for
+    its first one); :meth:`after` builds the successor of a reading.
+    """
 
     meter_id: bytes
     seq: int
     timestamp: int
     import_wh: int
     export_wh: int
+    prev_seq: int
+    prev_timestamp: int
+
+    @classmethod
+    def first(cls, meter_id: bytes, timestamp: int, import_wh: int, export_wh: int) -> MeterReading:
+        """A meter's first reading (seq 1, no predecessor)."""
+        return cls(meter_id, 1, timestamp, import_wh, export_wh, 0, 0)
+
+    def after(self, timestamp: int, import_wh: int, export_wh: int) -> MeterReading:
+        """The reading that follows this one (next seq, bound to this one)."""
+        return MeterReading(
+            self.meter_id, self.seq + 1, timestamp, import_wh, export_wh, self.seq, self.timestamp
+        )
 
     def typed_data(self, domain: Domain) -> dict[str, Any]:
         """The eth_signTypedData_v4 document of this reading for ``domain``."""
@@ -121,11 +155,21 @@ class MeterReading:
             self.timestamp,
             self.import_wh,
             self.export_wh,
+            self.prev_seq,
+            self.prev_timestamp,
         )
 
-    def as_tuple(self) -> tuple[bytes, int, int, int, int]:
+    def as_tuple(self) -> tuple[bytes, int, int, int, int, int, int]:
         """The ABI tuple of the Solidity struct, in field order."""
-        return (self.meter_id, self.seq, self.timestamp, self.import_wh, self.export_wh)
+        return (
+            self.meter_id,
+            self.seq,
+            self.timestamp,
+            self.import_wh,
+            self.export_wh,
+            self.prev_seq,
+            self.prev_timestamp,
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -134,4 +178,6 @@ class MeterReading:
             "timestamp": self.timestamp,
             "importWh": self.import_wh,
             "exportWh": self.export_wh,
+            "prevSeq": self.prev_seq,
+            "prevTimestamp": self.prev_timestamp,
         }

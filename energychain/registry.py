@@ -54,14 +54,17 @@ class Registry(Governed):
         return self.request("deactivateMeter", meter_id)
 
     def submit_reading(
-        self, reading: tuple[bytes, int, int, int, int], signature: bytes, gas: int | None = None
+        self,
+        reading: tuple[bytes, int, int, int, int, int, int],
+        signature: bytes,
+        gas: int | None = None,
     ) -> TxRequest:
         """``submitReading``: one signed reading (ABI tuple) and its signature."""
         return self.request("submitReading", reading, signature, gas=gas)
 
     def submit_readings(
         self,
-        readings: Sequence[tuple[bytes, int, int, int, int]],
+        readings: Sequence[tuple[bytes, int, int, int, int, int, int]],
         signatures: Sequence[bytes],
         archive_cid: bytes = b"",
         gas: int | None = None,

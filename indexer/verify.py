@@ -234,17 +234,34 @@ def _registry(conn: Any, registry: ContractReader, block: int, report: VerifyRep
         select(Meter.meter_id, Meter.owner, Meter.signer, Meter.capacity_wh_per_slot)
     ).all()
     last_update: dict[str, list[tuple[str, str | None]]] = {}
+    rotated_at: dict[str, tuple[int, int]] = {}
     for row in conn.execute(
-        select(MeterUpdate.meter_id, MeterUpdate.kind, MeterUpdate.signer).order_by(
-            MeterUpdate.block_number, MeterUpdate.log_index
-        )
+        select(
+            MeterUpdate.meter_id,
+            MeterUpdate.kind,
+            MeterUpdate.signer,
+            MeterUpdate.block_number,
+            MeterUpdate.log_index,
+        ).order_by(MeterUpdate.block_number, MeterUpdate.log_index)
     ):
         last_update.setdefault(row.meter_id, []).append((row.kind, row.signer))
+        if row.kind == "rotated":
+            rotated_at[row.meter_id] = (row.block_number, row.log_index)
     last_seq = dict(
         conn.execute(
             select(Reading.meter_id, func.max(Reading.seq)).group_by(Reading.meter_id)
         ).all()
     )
+    # A signer rotation restarts the meter's sequence: the chain's lastSeq is the highest seq
+    # since the meter's last rotation (0 until its next reading).
+    for meter_id, (rotated_block, rotated_index) in rotated_at.items():
+        last_seq[meter_id] = conn.execute(
+            select(func.max(Reading.seq)).where(
+                Reading.meter_id == meter_id,
+                (Reading.block_number > rotated_block)
+                | ((Reading.block_number == rotated_block) & (Reading.log_index > rotated_index)),
+            )
+        ).scalar()
     chain = registry.call_many([("meter", [bytes.fromhex(m.meter_id[2:])]) for m in meters], block)
     for meter, record in zip(meters, chain, strict=True):
         signer, active = meter.signer, True

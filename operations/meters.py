@@ -422,7 +422,10 @@ def rotate_key(
         raise MeterError("signer: give --signer ADDRESS or --generate-key; nothing was sent")
     approved(
         approve,
-        [f"rotate the signing key of {name} to {new_signer or 'a new key'} (old key rejected)"],
+        [
+            f"rotate the signing key of {name} to {new_signer or 'a new key'} "
+            "(old key rejected; the meter's sequence and baseline restart)"
+        ],
     )
     if new_signer is not None:
         signer = Web3.to_checksum_address(new_signer)

@@ -2,9 +2,12 @@
 
 A batch file is canonical JSON (sorted keys, no spaces, one trailing newline)::
 
-    {"chainId": 31337, "format": "enerwise-meter-readings/1", "readings": [{"exportWh": ...,
-     "importWh": ..., "meterId": "0x...", "seq": 1, "signature": "0x...", "timestamp": ...}],
-     "registry": "0x..."}
+    {"chainId": 31337, "format": "enerwise-meter-readings/2", "readings": [{"exportWh": ...,
+     "importWh": ..., "meterId": "0x...", "prevSeq": 0, "prevTimestamp": 0, "seq": 1,
+     "signature": "0x...", "timestamp": ...}], "registry": "0x..."}
+
+Format 2 carries the readings of type version 2 (``prevSeq``, ``prevTimestamp``: the reading each
+one follows).
 
 Its CID is CIDv1, codec ``raw``, multihash sha2-256, written in base32 (``bafkrei...``):
 computed locally with ``multiformats``, it is what ``ipfs add --cid-version=1 --raw-leaves``
@@ -35,7 +38,7 @@ from oracles.readings import SignedReading
 
 logger = logging.getLogger(__name__)
 
-BATCH_FORMAT = "enerwise-meter-readings/1"
+BATCH_FORMAT = "enerwise-meter-readings/2"
 #: Largest batch file: Kubo's largest chunk, so ``ipfs add`` keeps the file a single raw block.
 MAX_BATCH_BYTES = 1_048_576
 

@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS readings (
     timestamp INTEGER NOT NULL,
     import_wh INTEGER NOT NULL,
     export_wh INTEGER NOT NULL,
+    prev_seq INTEGER NOT NULL DEFAULT 0,
+    prev_timestamp INTEGER NOT NULL DEFAULT 0,
     signature BLOB NOT NULL,
     status TEXT NOT NULL DEFAULT 'pending',
     reason TEXT,
@@ -93,6 +95,14 @@ CREATE TABLE IF NOT EXISTS errors (
 """
 
 KEEP_ERRORS = 1_000
+
+#: The registry's reason for a reading whose predecessor is not its last accepted reading.
+PREDECESSOR_MISMATCH = "ReadingPredecessorMismatch"
+
+#: The columns of a queued reading, in :func:`_queued`'s order.
+READING_COLUMNS = (
+    "id, meter_id, seq, timestamp, import_wh, export_wh, prev_seq, prev_timestamp, signature"
+)
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,12 @@ class Outbox:
                 self._db.execute(
                     "ALTER TABLE batches ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0"
                 )
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
+            for column in ("prev_seq", "prev_timestamp"):
+                if column not in columns:  # an outbox of version-1 readings (no predecessor)
+                    self._db.execute(
+                        f"ALTER TABLE readings ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"
+                    )
         except (OSError, sqlite3.Error) as exc:
             raise OutboxError(f"outbox {self.path} cannot be opened: {exc}") from None
         self._lock = threading.RLock()
@@ -283,13 +299,16 @@ class Outbox:
                     )
                 db.execute(
                     "INSERT INTO readings (meter_id, seq, timestamp, import_wh, export_wh, "
-                    "signature, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "prev_seq, prev_timestamp, signature, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         r.meter_id,
                         r.seq,
                         r.timestamp,
                         r.import_wh,
                         r.export_wh,
+                        r.prev_seq,
+                        r.prev_timestamp,
                         signed.signature,
                         now,
                     ),
@@ -303,7 +322,7 @@ class Outbox:
     def queued(self, limit: int) -> list[QueuedReading]:
         """The oldest pending readings not in any batch yet."""
         rows = self._query(
-            "SELECT id, meter_id, seq, timestamp, import_wh, export_wh, signature FROM readings "
+            f"SELECT {READING_COLUMNS} FROM readings "
             "WHERE status = 'pending' AND batch_id IS NULL ORDER BY id LIMIT ?",
             (limit,),
         )
@@ -311,16 +330,35 @@ class Outbox:
 
     def readings(self, *, status: str | None = None) -> list[tuple[QueuedReading, str, str | None]]:
         """Every reading (optionally of one status) with its status and reason, in order."""
-        sql = (
-            "SELECT id, meter_id, seq, timestamp, import_wh, export_wh, signature, status, reason "
-            "FROM readings"
-        )
+        sql = f"SELECT {READING_COLUMNS}, status, reason FROM readings"
         params: tuple[Any, ...] = ()
         if status is not None:
             sql += " WHERE status = ?"
             params = (status,)
         rows = self._query(sql + " ORDER BY id", params)
-        return [(_queued(row[:7]), str(row[7]), row[8]) for row in rows]
+        return [(_queued(row[:9]), str(row[9]), row[10]) for row in rows]
+
+    def unbound(self, meter_id: bytes) -> list[QueuedReading]:
+        """Readings the registry refused because their predecessor never landed
+        (``ReadingPredecessorMismatch``), oldest first: they need signing again, bound to the
+        chain's last reading (:meth:`requeue`)."""
+        rows = self._query(
+            f"SELECT {READING_COLUMNS} FROM readings WHERE meter_id = ? AND status = 'rejected' "
+            "AND reason = ? ORDER BY seq",
+            (meter_id, PREDECESSOR_MISMATCH),
+        )
+        return [_queued(row) for row in rows]
+
+    def requeue(self, reading_id: int, signed: SignedReading) -> None:
+        """Put a rejected reading back in the queue, signed again with a new predecessor (same
+        seq, timestamp and registers)."""
+        r = signed.reading
+        with self._tx() as db:
+            db.execute(
+                "UPDATE readings SET prev_seq = ?, prev_timestamp = ?, signature = ?, "
+                "status = 'pending', reason = NULL, batch_id = NULL WHERE id = ? AND seq = ?",
+                (r.prev_seq, r.prev_timestamp, signed.signature, reading_id, r.seq),
+            )
 
     # ------------------------------------------------------------------ batches
     def create_batch(self, cid: str, size: int, reading_ids: list[int]) -> int:
@@ -344,8 +382,7 @@ class Outbox:
             return None
         batch_id, cid, attempts = rows[0]
         readings = self._query(
-            "SELECT id, meter_id, seq, timestamp, import_wh, export_wh, signature FROM readings "
-            "WHERE batch_id = ? ORDER BY id",
+            f"SELECT {READING_COLUMNS} FROM readings WHERE batch_id = ? ORDER BY id",
             (batch_id,),
         )
         return OpenBatch(int(batch_id), str(cid), int(attempts), [_queued(r) for r in readings])
@@ -533,6 +570,8 @@ class Outbox:
 
 
 def _queued(row: tuple[Any, ...]) -> QueuedReading:
-    rid, meter_id, seq, ts, imp, exp, sig = row
-    reading = MeterReading(bytes(meter_id), int(seq), int(ts), int(imp), int(exp))
+    rid, meter_id, seq, ts, imp, exp, prev_seq, prev_ts, sig = row
+    reading = MeterReading(
+        bytes(meter_id), int(seq), int(ts), int(imp), int(exp), int(prev_seq), int(prev_ts)
+    )
     return QueuedReading(int(rid), SignedReading(reading, bytes(sig)))

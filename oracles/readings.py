@@ -53,9 +53,10 @@ class SignedReading:
         meter = bytes.fromhex(str(data["meterId"]).removeprefix("0x"))
         if len(meter) != 32:
             raise ValueError("meterId must be 32 bytes")
-        values = [data[k] for k in ("seq", "timestamp", "importWh", "exportWh")]
+        keys = ("seq", "timestamp", "importWh", "exportWh", "prevSeq", "prevTimestamp")
+        values = [data[k] for k in keys]
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            raise ValueError("seq, timestamp, importWh and exportWh must be integers")
+            raise ValueError(", ".join(keys) + " must be integers")
         return cls(
             MeterReading(meter, *values),
             bytes.fromhex(str(data["signature"]).removeprefix("0x")),

@@ -42,13 +42,19 @@ SEQ_NOT_INCREASING = "ReadingSeqNotIncreasing"
 
 @dataclass(frozen=True)
 class ChainMeter:
-    """A meter as registered on chain."""
+    """A meter as registered on chain.
+
+    ``last`` is its last accepted reading, None without a baseline (never read, or its signer
+    was rotated since); ``last_timestamp`` is the chain's ``lastTimestamp`` in every case (kept
+    by a rotation: the next reading names it as its ``prevTimestamp``).
+    """
 
     owner: str
     signer: str
     capacity_wh_per_slot: int
     active: bool
     last: LastReading | None
+    last_timestamp: int = 0
 
     @property
     def registered(self) -> bool:
@@ -216,7 +222,9 @@ class Web3Registry:
             if m.last_seq > 0
             else None
         )
-        return ChainMeter(m.owner, m.signer, m.capacity_wh_per_slot, m.active, last)
+        return ChainMeter(
+            m.owner, m.signer, m.capacity_wh_per_slot, m.active, last, m.last_timestamp
+        )
 
     # ------------------------------------------------------------------ submission
     def submit(self, readings: list[SignedReading], archive_cid: bytes) -> BatchOutcome:

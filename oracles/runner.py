@@ -292,7 +292,13 @@ class OracleRunner:
             fail(exc.reason, str(exc))
             return None
         reading = MeterReading(
-            meter.meter_id, (last.seq if last else 0) + 1, boundary, import_wh, export_wh
+            meter.meter_id,
+            (last.seq if last else 0) + 1,
+            boundary,
+            import_wh,
+            export_wh,
+            last.seq if last else 0,
+            last.timestamp if last else 0,
         )
         try:
             signed = sign_reading(meter.signer, reading, self.domain)
@@ -340,6 +346,48 @@ class OracleRunner:
             self._work.clear()
             if self.submitter.ready() and not stopping():
                 await asyncio.to_thread(self.submitter.drain)
+                await asyncio.to_thread(self.rebind)
+
+    def rebind(self) -> int:
+        """Sign again, and queue again, the readings refused because their predecessor never
+        landed (it was refused itself, e.g. signed by a key rotated away meanwhile, or the
+        meter's signer was rotated, which restarts its sequence): the first is bound to the
+        chain's last reading of the meter, each next one to the one before. Without this a
+        meter would stay stuck behind one refused reading. Returns how many."""
+        if self.registry is None:
+            return 0
+        count = 0
+        for meter in self.meters:
+            unbound = self.outbox.unbound(meter.meter_id)
+            if not unbound or meter.signer is None:
+                continue
+            try:
+                on_chain = self.registry.meter(meter.meter_id)
+            except SubmissionError:
+                return count  # chain down: try again after the next drain
+            # No baseline: (0, 0) for a meter never read, (0, its last timestamp) after a rotation.
+            last = on_chain.last
+            prev_seq, prev_ts = (
+                (last.seq, last.timestamp) if last is not None else (0, on_chain.last_timestamp)
+            )
+            for queued in unbound:
+                r = queued.signed.reading
+                if r.seq <= prev_seq:
+                    continue  # the chain moved past it: it can never land
+                reading = MeterReading(
+                    r.meter_id, r.seq, r.timestamp, r.import_wh, r.export_wh, prev_seq, prev_ts
+                )
+                try:
+                    signed = sign_reading(meter.signer, reading, self.domain)
+                except SignerMissingError:
+                    break
+                self.outbox.requeue(queued.id, signed)
+                prev_seq, prev_ts = r.seq, r.timestamp
+                count += 1
+        if count:
+            logger.warning("%d readings signed again after their predecessor was refused", count)
+            self._work.set()
+        return count
 
     async def drain(self, *, timeout: float = 30.0) -> bool:
         """Submit until the outbox is empty; False if it is not empty after ``timeout``."""
@@ -351,6 +399,7 @@ class OracleRunner:
                 return False
             if self.submitter.ready():
                 await asyncio.to_thread(self.submitter.drain)
+                await asyncio.to_thread(self.rebind)
             else:
                 await asyncio.sleep(0.05)
         return True

@@ -8,8 +8,9 @@ Given a CID, an auditor can check, with nothing but the archive and a node:
 4. every signature recovers to the meter's signer registered on chain at the block the reading
    was accepted (the signer history comes from ``MeterRegistered`` and ``MeterSignerRotated``);
 5. the chain's ``ReadingAccepted`` events of the anchoring transactions are exactly the
-   readings of the file (same meter, seq and timestamp; deltas match consecutive readings of a
-   meter within the batch), and the accepted/rejected counts of each anchor add up.
+   readings of the file (same meter, seq and timestamp; deltas match a reading and the one it
+   names as its predecessor, when both are in the batch), and the accepted/rejected counts of
+   each anchor add up.
 
 A reading the chain had accepted in an earlier transaction (a resend after a crash) is found
 by its ``ReadingAccepted`` event elsewhere and checked the same way.
@@ -129,7 +130,7 @@ def verify_batch(
         history = histories[r.meter_id]
         hit = accepted_at.get(key)
         if hit is None and key in rejected_at and rejected_at[key] == "ReadingSeqNotIncreasing":
-            hit = _accepted_elsewhere(events, r.meter_id, r.seq, from_block)
+            hit = _accepted_elsewhere(events, r.meter_id, r.seq, r.timestamp, from_block)
             if hit is not None:
                 report.accepted_earlier += 1
         try:
@@ -158,7 +159,10 @@ def verify_batch(
                 f"{label}: chain says timestamp {event['timestamp']}, file says {r.timestamp}"
             )
         before = previous.get(r.meter_id)
-        if before is not None and before.reading.seq == r.seq - 1:
+        if before is not None and (r.prev_seq, r.prev_timestamp) == (
+            before.reading.seq,
+            before.reading.timestamp,
+        ):
             deltas = (
                 r.import_wh - before.reading.import_wh,
                 r.export_wh - before.reading.export_wh,
@@ -218,10 +222,11 @@ def _anchored(
 
 
 def _accepted_elsewhere(
-    events: EventReader, meter_id: bytes, seq: int, from_block: int
+    events: EventReader, meter_id: bytes, seq: int, timestamp: int, from_block: int
 ) -> tuple[int, dict[str, Any]] | None:
+    # seq and timestamp: a rotation of the meter's signer restarts its sequence.
     for log in events.read("ReadingAccepted", from_block, filters={"meterId": meter_id}):
-        if int(log["args"]["seq"]) == seq:
+        if int(log["args"]["seq"]) == seq and int(log["args"]["timestamp"]) == timestamp:
             return int(log["blockNumber"]), dict(log["args"])
     return None
 

@@ -14,22 +14,32 @@ interface IMeterRegistry {
                                  STRUCTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice A reading as signed by the meter (EIP-712 type
-    /// `MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)`).
-    /// @param meterId  the registered meter.
-    /// @param seq      strictly increasing per meter (starts at 1).
-    /// @param timestamp the slot boundary (unix seconds) at which the registers were read.
-    /// @param importWh cumulative import register, Wh.
-    /// @param exportWh cumulative export register, Wh.
+    /// @notice A reading as signed by the meter (EIP-712 type, version 2 of the reading:
+    /// `MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh,uint64 prevSeq,
+    /// uint64 prevTimestamp)`). The last two fields bind the reading to its predecessor, so readings are accepted
+    /// only in the order the meter signed them: reordering can delay a reading, never destroy its energy.
+    /// @param meterId       the registered meter.
+    /// @param seq           strictly increasing per meter (starts at 1).
+    /// @param timestamp     the slot boundary (unix seconds) at which the registers were read.
+    /// @param importWh      cumulative import register, Wh.
+    /// @param exportWh      cumulative export register, Wh.
+    /// @param prevSeq       `seq` of the reading this one follows: the meter's `lastSeq` (0 for the meter's first
+    ///                      reading and for the first reading after {rotateSigner}).
+    /// @param prevTimestamp `timestamp` of the reading this one follows: the meter's `lastTimestamp` (0 for the
+    ///                      meter's first reading; after {rotateSigner}, the last timestamp accepted before it).
     struct MeterReading {
         bytes32 meterId;
         uint64 seq;
         uint64 timestamp;
         uint64 importWh;
         uint64 exportWh;
+        uint64 prevSeq;
+        uint64 prevTimestamp;
     }
 
-    /// @notice Everything the registry knows about a meter. `lastSeq == 0` means no reading (no baseline) yet.
+    /// @notice Everything the registry knows about a meter. `lastSeq == 0` means no baseline: no reading yet, or
+    /// none since {rotateSigner} (then `lastTimestamp` is kept: the next reading must be later, and names it as its
+    /// `prevTimestamp`).
     struct Meter {
         address owner;
         address signer;
@@ -57,6 +67,9 @@ interface IMeterRegistry {
     /// @notice A constructor argument is out of range (`slotSeconds` zero).
     error RegistryInvalidConfig();
 
+    /// @notice `maxClockSkewSeconds` is above `limit` = MAX_CLOCK_SKEW_SECONDS.
+    error RegistryClockSkewTooLarge(uint32 maxClockSkewSeconds, uint32 limit);
+
     /// @notice An address argument is the zero address.
     error RegistryZeroAddress();
 
@@ -77,6 +90,13 @@ interface IMeterRegistry {
 
     /// @notice `seq` is not greater than the last accepted sequence number `lastSeq`.
     error ReadingSeqNotIncreasing(bytes32 meterId, uint64 seq, uint64 lastSeq);
+
+    /// @notice The reading follows `prevSeq` at `prevTimestamp`, but the meter's last accepted reading is `lastSeq`
+    /// at `lastTimestamp`: its predecessor was not accepted yet (resubmit in order), or the meter signed two
+    /// different successors of one reading.
+    error ReadingPredecessorMismatch(
+        bytes32 meterId, uint64 prevSeq, uint64 prevTimestamp, uint64 lastSeq, uint64 lastTimestamp
+    );
 
     /// @notice `timestamp` is not of the form `epoch + k * slotSeconds` with k >= 0.
     error ReadingNotOnSlotBoundary(bytes32 meterId, uint64 timestamp);
@@ -106,7 +126,7 @@ interface IMeterRegistry {
     /// @notice A meter was registered.
     event MeterRegistered(bytes32 indexed meterId, address indexed owner, address signer, uint64 capacityWhPerSlot);
 
-    /// @notice The signing key of a meter was replaced.
+    /// @notice The signing key of a meter was replaced; the meter's sequence and baseline restart (see {rotateSigner}).
     event MeterSignerRotated(bytes32 indexed meterId, address oldSigner, address newSigner);
 
     /// @notice A meter was deactivated for good; its readings are rejected from now on.
@@ -137,41 +157,58 @@ interface IMeterRegistry {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Role allowed to register meters, rotate their signers and deactivate them.
+    /// @return the role identifier, `keccak256("METER_ADMIN_ROLE")`.
     function METER_ADMIN_ROLE() external view returns (bytes32);
 
     /// @notice Role allowed to pause and unpause reading submission.
+    /// @return the role identifier, `keccak256("PAUSER_ROLE")`.
     function PAUSER_ROLE() external view returns (bytes32);
 
     /// @notice Highest capacity a meter may be registered with, Wh per slot (2^40 Wh, about 1.1 TWh).
+    /// @return the capacity limit, Wh per slot.
     function MAX_CAPACITY_WH_PER_SLOT() external view returns (uint64);
 
+    /// @notice Highest `maxClockSkewSeconds` the registry may be deployed with (1 hour): a key that signs readings
+    /// ahead of time can hold a meter's last timestamp at most this far in the future.
+    /// @return the skew limit, seconds.
+    function MAX_CLOCK_SKEW_SECONDS() external view returns (uint32);
+
     /// @notice The slot token deployed by this registry.
+    /// @return the {IEnergyToken} this registry mints.
     function token() external view returns (IEnergyToken);
 
     /// @notice Unix time of the start of slot 0.
+    /// @return the epoch, unix seconds.
     function epoch() external view returns (uint64);
 
     /// @notice Length of a slot in seconds.
+    /// @return the slot length, seconds.
     function slotSeconds() external view returns (uint32);
 
     /// @notice How far in the future (seconds past `block.timestamp`) a reading's timestamp may lie.
+    /// @return the allowed skew, seconds (at most MAX_CLOCK_SKEW_SECONDS).
     function maxClockSkewSeconds() external view returns (uint32);
 
     /// @notice The slot containing `timestamp`: `(timestamp - epoch) / slotSeconds`.
     /// @dev Requirements:
     /// - `timestamp >= epoch`.
+    /// @return the slot number.
     function slotOf(uint256 timestamp) external view returns (uint256);
 
     /// @notice The meter registered under `meterId` (all fields zero when unknown).
+    /// @return the meter's record, see {Meter}.
     function meter(bytes32 meterId) external view returns (Meter memory);
 
     /// @notice The EIP-712 domain separator {name: "EnergyChain", version: "1", chainId, verifyingContract: this}.
+    /// @return the domain separator.
     function domainSeparator() external view returns (bytes32);
 
     /// @notice The EIP-712 digest a meter signs for `reading`.
+    /// @return the EIP-712 digest of `reading` under this registry's domain.
     function readingDigest(MeterReading calldata reading) external view returns (bytes32);
 
     /// @notice Running totals of accepted energy, see {EnergyTotals}.
+    /// @return the running totals.
     function energyTotals() external view returns (EnergyTotals memory);
 
     /*//////////////////////////////////////////////////////////////
@@ -186,7 +223,11 @@ interface IMeterRegistry {
     function registerMeter(bytes32 meterId, address owner, address signer, uint64 capacityWhPerSlot) external;
 
     /// @notice Replaces the signing key of a meter; readings signed by the old key are rejected from now on.
-    /// Emits {MeterSignerRotated}.
+    /// The meter's sequence and baseline restart: `lastSeq`, `lastImportWh` and `lastExportWh` become 0, so a stolen
+    /// key that signed seq 2^64-1 or inflated registers cannot disable the meter; `lastTimestamp` is kept, so no
+    /// reading at or before it is accepted again (not even the old ones, if the key is rotated back). The first
+    /// reading after the rotation names `prevSeq` 0 and `prevTimestamp` = that kept timestamp, and sets the new
+    /// baseline: like a meter's first reading, it attributes nothing. Emits {MeterSignerRotated}.
     /// @dev Requirements:
     /// - the caller has METER_ADMIN_ROLE;
     /// - the meter is registered and active; `newSigner` is not zero.
@@ -213,6 +254,7 @@ interface IMeterRegistry {
     /// @dev Requirements:
     /// - not paused;
     /// - the meter is registered and active; `seq` > last seq;
+    /// - `prevSeq` and `prevTimestamp` are the meter's last accepted seq and timestamp (0 and 0 before the first);
     /// - `timestamp` is on a slot boundary, after the previous reading and at most `maxClockSkewSeconds` ahead of the
     ///   block time;
     /// - neither register decreases, and neither grows by more than capacity x slots covered;

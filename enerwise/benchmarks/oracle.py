@@ -51,7 +51,7 @@ def run(meters: int = 1_000, slots: int = 3, batch_size: int = 250) -> dict[str,
             w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder()
         )
         registry_address, epoch = deploy_registry(
-            admin, slot_seconds=60, max_clock_skew_seconds=10**8
+            admin, slot_seconds=60, max_clock_skew_seconds=3_600
         )
         register_meters(
             admin,

@@ -63,6 +63,8 @@ READING_TYPE = [
     {"name": "timestamp", "type": "uint64"},
     {"name": "importWh", "type": "uint64"},
     {"name": "exportWh", "type": "uint64"},
+    {"name": "prevSeq", "type": "uint64"},
+    {"name": "prevTimestamp", "type": "uint64"},
 ]
 DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -202,9 +204,9 @@ def reference_sell_fill(qty, tick, m, filled, total):
 
 def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
     """EIP-712 signature (65 bytes, r || s || v) of ``reading`` = (meterId, seq, timestamp,
-    importWh,
-    exportWh) for the domain {EnergyChain, 1, chain_id, verifying_contract}."""
-    meter_id, seq, timestamp, import_wh, export_wh = reading
+    importWh, exportWh, prevSeq, prevTimestamp) for the domain {EnergyChain, 1, chain_id,
+    verifying_contract}."""
+    meter_id, seq, timestamp, import_wh, export_wh, prev_seq, prev_timestamp = reading
     message = {
         "types": {"EIP712Domain": DOMAIN_TYPE, "MeterReading": READING_TYPE},
         "primaryType": "MeterReading",
@@ -220,6 +222,8 @@ def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
             "timestamp": timestamp,
             "importWh": import_wh,
             "exportWh": export_wh,
+            "prevSeq": prev_seq,
+            "prevTimestamp": prev_timestamp,
         },
     }
     signed = Account.sign_message(encode_typed_data(full_message=message), key.key)
@@ -252,14 +256,30 @@ class MeterHandle:
     timestamp: int = 0
     history: list = field(default_factory=list)
 
-    def reading(self, timestamp, import_wh=None, export_wh=None, seq=None):
-        """A reading tuple with the next seq and (by default) unchanged registers."""
+    def reading(self, timestamp, import_wh=None, export_wh=None, seq=None, prev=None):
+        """A reading tuple with the next seq, (by default) unchanged registers, bound to the last
+        accepted reading (``prev`` = (prevSeq, prevTimestamp) overrides it)."""
+        prev_seq, prev_timestamp = (self.seq, self.timestamp) if prev is None else prev
         return (
             self.meter_id,
             self.seq + 1 if seq is None else seq,
             timestamp,
             self.import_wh if import_wh is None else import_wh,
             self.export_wh if export_wh is None else export_wh,
+            prev_seq,
+            prev_timestamp,
+        )
+
+    def after(self, reading, timestamp, add_import=0, add_export=0):
+        """The reading that follows ``reading`` (next seq, bound to it)."""
+        return (
+            self.meter_id,
+            reading[1] + 1,
+            timestamp,
+            reading[3] + add_import,
+            reading[4] + add_export,
+            reading[1],
+            reading[2],
         )
 
     def sign(self, reading, key=None, chain_id=None, verifying_contract=None) -> bytes:
@@ -272,8 +292,15 @@ class MeterHandle:
 
     def accepted(self, reading):
         """Records locally that ``reading`` was accepted on chain."""
-        _, self.seq, self.timestamp, self.import_wh, self.export_wh = reading
+        _, self.seq, self.timestamp, self.import_wh, self.export_wh, _, _ = reading
         self.history.append(reading)
+
+    def rotate(self, key):
+        """``rotateSigner`` to ``key`` by the meter admin; the sequence and the baseline restart,
+        the last timestamp stays (what the registry does)."""
+        tx = self.env.registry.rotateSigner(self.meter_id, key.address, {"from": self.env.admin})
+        self.key, self.seq, self.import_wh, self.export_wh = key, 0, 0, 0
+        return tx
 
     def submit(self, reading, sender=None, signature=None):
         """Submits ``reading`` (signed by the meter key unless ``signature`` is given) and records
@@ -360,13 +387,7 @@ class Env:
         as one batch."""
         meter = meter or self.new_meter(owner)
         first = meter.reading(self.slot_start(slot))
-        second = (
-            meter.meter_id,
-            first[1] + 1,
-            self.slot_start(slot + 1),
-            first[3] + import_wh,
-            first[4] + export_wh,
-        )
+        second = meter.after(first, self.slot_start(slot + 1), import_wh, export_wh)
         tx = self.registry.submitReadings(
             [first, second], [meter.sign(first), meter.sign(second)], b"", {"from": self.relayer}
         )

@@ -77,6 +77,22 @@ def test_constructor_revertsOnZeroAdmin(admin):
         )
 
 
+def test_constructor_acceptsTheLargestClockSkew(admin):
+    registry = MeterRegistry.deploy(
+        admin, aligned_epoch(), SLOT_SECONDS, 3_600, TOKEN_URI, {"from": admin}
+    )
+    assert registry.maxClockSkewSeconds() == registry.MAX_CLOCK_SKEW_SECONDS() == 3_600
+
+
+def test_constructor_revertsOnClockSkewAboveOneHour(admin):
+    """Item 7 of the audit: the skew bounds how far ahead a (stolen) key can hold a meter's last
+    timestamp, which a rotation keeps."""
+    with brownie.reverts("RegistryClockSkewTooLarge: 3601, 3600"):
+        MeterRegistry.deploy(
+            admin, aligned_epoch(), SLOT_SECONDS, 3_601, TOKEN_URI, {"from": admin}
+        )
+
+
 def test_constructor_revertsOnZeroSlotSeconds(admin):
     with brownie.reverts("RegistryInvalidConfig: "):
         MeterRegistry.deploy(admin, aligned_epoch(), 0, MAX_SKEW, TOKEN_URI, {"from": admin})
@@ -235,6 +251,57 @@ def test_rotateSigner_replacesKeyAndEmits(registry, admin, meter):
         "newSigner": new,
     }
     assert meter_state(registry, meter.meter_id)["signer"] == new
+
+
+def test_rotateSigner_restartsSequenceAndBaselineAndKeepsLastTimestamp(env, slot, registry, meter):
+    meter.submit(meter.reading(env.slot_start(slot - 1), 70, 90, seq=5))
+    meter.rotate(Account.create())
+    state = meter_state(registry, meter.meter_id)
+    assert (state["seq"], state["import"], state["export"]) == (0, 0, 0)
+    assert state["timestamp"] == env.slot_start(slot - 1)
+
+
+def test_rotateSigner_recoversAMeterWhoseStolenKeySignedTheLastSeq(
+    env, slot, registry, token, meter, alice, relayer
+):
+    """Item 7 of the audit: a stolen key signs seq 2^64-1; before, every later reading was refused
+    for good (ReadingSeqNotIncreasing). The meter admin's rotation restarts the sequence: the new
+    key's first reading (bound to seq 0 and the kept timestamp) sets a new baseline and the next
+    one mints."""
+    meter.submit_at(env.slot_start(slot - 2))
+    stolen = meter.reading(env.slot_start(slot - 1), seq=2**64 - 1)
+    meter.submit(stolen)
+    meter.rotate(Account.create())
+    baseline = meter.reading(env.slot_start(slot), 5, 5)
+    assert baseline[1] == 1 and baseline[5:] == (0, env.slot_start(slot - 1))
+    tx = meter.submit(baseline)
+    assert tx.events["ReadingAccepted"]["slot"] == 2**256 - 1  # a baseline attributes nothing
+    meter.submit_at(env.slot_start(slot + 1), add_export=40)
+    assert token.balanceOf(alice, slot) == 40
+
+
+def test_rotateSigner_firstReadingAfterItAcceptsRegistersBelowTheOldBaseline(
+    env, slot, registry, meter
+):
+    """A replaced meter device (or registers inflated by a stolen key) does not block the meter:
+    the first reading after the rotation is a new baseline."""
+    meter.submit(meter.reading(env.slot_start(slot - 1), 10_000, 10_000))
+    meter.rotate(Account.create())
+    meter.submit(meter.reading(env.slot_start(slot), 0, 0))
+    assert meter_state(registry, meter.meter_id)["seq"] == 1
+
+
+def test_rotateSigner_firstReadingAfterItMustNameSeqZeroAndTheKeptTimestamp(
+    env, slot, registry, meter, relayer
+):
+    before = meter.reading(env.slot_start(slot - 1))
+    meter.submit(before)
+    meter.rotate(Account.create())
+    for prev in ((1, before[2]), (0, 0)):
+        reading = meter.reading(env.slot_start(slot), seq=2, prev=prev)
+        mismatch = f"{b32(meter.meter_id)}, {prev[0]}, {prev[1]}, 0, {before[2]}"
+        with brownie.reverts(f"ReadingPredecessorMismatch: {mismatch}"):
+            registry.submitReading(reading, meter.sign(reading), {"from": relayer})
 
 
 def test_rotateSigner_revertsForUnknownMeter(registry, admin, alice):
@@ -468,7 +535,7 @@ def test_submitReading_attributesAgainAfterGap(env, slot, token, meter, alice):
 
 def test_submitReading_revertsForUnknownMeter(env, slot, registry, relayer):
     meter_id = keccak(text="nobody")
-    reading = (meter_id, 1, env.slot_start(slot), 0, 0)
+    reading = (meter_id, 1, env.slot_start(slot), 0, 0, 0, 0)
     with brownie.reverts(f"MeterUnknown: {b32(meter_id)}"):
         registry.submitReading(reading, b"\x00" * 65, {"from": relayer})
 
@@ -593,9 +660,9 @@ def test_submitReadings_skipsInvalidWithReasonAndAcceptsRest(
     other = env.new_meter(alice)
     unknown_id = keccak(text="nobody")
     base = meter.reading(env.slot_start(slot))
-    nxt = (meter.meter_id, 2, env.slot_start(slot + 1), 0, 600)
-    forged = (other.meter_id, 1, env.slot_start(slot), 0, 0)
-    unknown = (unknown_id, 1, env.slot_start(slot), 0, 0)
+    nxt = meter.after(base, env.slot_start(slot + 1), 0, 600)
+    forged = (other.meter_id, 1, env.slot_start(slot), 0, 0, 0, 0)
+    unknown = (unknown_id, 1, env.slot_start(slot), 0, 0, 0, 0)
     readings = [base, forged, nxt, base, unknown]
     signatures = [
         meter.sign(base),
@@ -633,17 +700,22 @@ def test_submitReadings_reportsEveryRejectionReason(env, slot, registry, admin, 
     selector."""
     m = {
         name: env.new_meter(alice, capacity=1_000)
-        for name in ("seq", "bound", "future", "prev", "decr", "impl", "sig")
+        for name in ("seq", "pred", "bound", "future", "prev", "decr", "impl", "sig")
     }
     inactive = env.new_meter(alice)
     registry.deactivateMeter(inactive.meter_id, {"from": admin})
-    for name in ("seq", "prev", "decr", "impl"):
+    for name in ("seq", "pred", "prev", "decr", "impl"):
         m[name].submit(m[name].reading(env.slot_start(slot), 10, 10, seq=5))
     s0, s1 = env.slot_start(slot), env.slot_start(slot + 1)
     cases = [
-        ((keccak(text="nobody"), 1, s0, 0, 0), None, "MeterUnknown(bytes32)"),
+        ((keccak(text="nobody"), 1, s0, 0, 0, 0, 0), None, "MeterUnknown(bytes32)"),
         (inactive.reading(s0), inactive, "MeterInactive(bytes32)"),
         (m["seq"].reading(s1, seq=5), m["seq"], "ReadingSeqNotIncreasing(bytes32,uint64,uint64)"),
+        (
+            m["pred"].reading(s1, seq=7, prev=(6, s0)),
+            m["pred"],
+            "ReadingPredecessorMismatch(bytes32,uint64,uint64,uint64,uint64)",
+        ),
         (m["bound"].reading(s0 + 1), m["bound"], "ReadingNotOnSlotBoundary(bytes32,uint64)"),
         (
             m["future"].reading(env.slot_start(slot + 5)),
@@ -675,7 +747,7 @@ def test_submitReadings_resendingAcceptedBatchIsHarmless(
 ):
     meter = env.new_meter(alice)
     r1 = meter.reading(env.slot_start(slot))
-    r2 = (meter.meter_id, 2, env.slot_start(slot + 1), 0, 400)
+    r2 = meter.after(r1, env.slot_start(slot + 1), 0, 400)
     sigs = [meter.sign(r1), meter.sign(r2)]
     registry.submitReadings([r1, r2], sigs, b"", {"from": relayer})
     tx = registry.submitReadings([r1, r2], sigs, b"", {"from": relayer})
@@ -685,9 +757,51 @@ def test_submitReadings_resendingAcceptedBatchIsHarmless(
     assert totals(registry)["attributed_export"] == 400
 
 
+def test_submitReading_revertsWhenThePredecessorIsNotTheLastAccepted(env, slot, meter):
+    base = meter.reading(env.slot_start(slot - 1))
+    meter.submit(base)
+    skipped = meter.after(base, env.slot_start(slot), 0, 100)
+    successor = meter.after(skipped, env.slot_start(slot + 1), 0, 100)
+    with brownie.reverts(
+        f"ReadingPredecessorMismatch: {b32(meter.meter_id)}, 2, {skipped[2]}, 1, {base[2]}"
+    ):
+        meter.submit(successor)
+
+
+def test_submitReading_revertsWhenTheFirstReadingNamesAPredecessor(env, slot, meter):
+    reading = meter.reading(env.slot_start(slot), prev=(1, env.slot_start(slot - 1)))
+    with brownie.reverts(
+        f"ReadingPredecessorMismatch: {b32(meter.meter_id)}, 1, {env.slot_start(slot - 1)}, 0, 0"
+    ):
+        meter.submit(reading)
+
+
+def test_submitReadings_frontRunSuccessorCannotDestroyTheBatchsEnergy(
+    env, slot, registry, token, alice, relayer, stranger
+):
+    """M-2: a relayer's batch [n, n+1] is front-run by n+1 alone. Bound to n, that reading is
+    refused, and the batch then mints both slots. (With readings not bound to their predecessor,
+    n+1 was accepted as a two-slot gap: nothing minted, and the batch accepted 0, rejected 2.)"""
+    meter = env.new_meter(alice)
+    base = meter.reading(env.slot_start(slot - 1))
+    meter.submit(base)
+    n = meter.after(base, env.slot_start(slot), 0, 300)
+    n1 = meter.after(n, env.slot_start(slot + 1), 0, 500)
+    signatures = [meter.sign(n), meter.sign(n1)]
+    front_run = registry.submitReadings([n1], signatures[1:], b"", {"from": stranger})
+    assert front_run.events["ReadingBatchArchived"]["accepted"] == 0
+    tx = registry.submitReadings([n, n1], signatures, b"", {"from": relayer})
+    assert tx.events["ReadingBatchArchived"]["accepted"] == 2
+    assert tx.events["ReadingBatchArchived"]["rejected"] == 0
+    assert (token.balanceOf(alice, slot - 1), token.balanceOf(alice, slot)) == (300, 500)
+    assert totals(registry)["unattributed_export"] == 0
+
+
 def test_submitReadings_sameMeterSeveralSlotsInOneBatch(env, slot, registry, token, alice, relayer):
     meter = env.new_meter(alice)
-    readings = [(meter.meter_id, i + 1, env.slot_start(slot - 3 + i), 0, 100 * i) for i in range(5)]
+    readings = [meter.reading(env.slot_start(slot - 3))]
+    for _ in range(4):
+        readings.append(meter.after(readings[-1], readings[-1][2] + SLOT_SECONDS, 0, 100))
     registry.submitReadings(readings, [meter.sign(r) for r in readings], b"", {"from": relayer})
     for s in (slot - 3, slot - 2, slot - 1, slot):
         assert token.balanceOf(alice, s) == 100

@@ -20,7 +20,7 @@ from eth_utils import keccak
 
 
 def typed(reading, chain_id, verifying_contract):
-    meter_id, seq, timestamp, import_wh, export_wh = reading
+    meter_id, seq, timestamp, import_wh, export_wh, prev_seq, prev_timestamp = reading
     return encode_typed_data(
         full_message={
             "types": {"EIP712Domain": DOMAIN_TYPE, "MeterReading": READING_TYPE},
@@ -37,6 +37,8 @@ def typed(reading, chain_id, verifying_contract):
                 "timestamp": timestamp,
                 "importWh": import_wh,
                 "exportWh": export_wh,
+                "prevSeq": prev_seq,
+                "prevTimestamp": prev_timestamp,
             },
         }
     )
@@ -50,7 +52,7 @@ def invalid(meter):
 
 
 def test_domainSeparator_isEip712DomainOfChainAndRegistry(registry):
-    message = typed((b"\x00" * 32, 1, 0, 0, 0), chain.id, registry.address)
+    message = typed((b"\x00" * 32, 1, 0, 0, 0, 0, 0), chain.id, registry.address)
     assert registry.domainSeparator() == "0x" + message.header.hex()
 
 
@@ -79,7 +81,7 @@ def test_domainSeparator_followsChainIdAfterFork(env, slot, registry, meter, rel
     web3.provider.make_request("anvil_setChainId", [new_id])
     try:
         assert web3.eth.chain_id == new_id
-        expected = typed((b"\x00" * 32, 1, 0, 0, 0), new_id, registry.address).header
+        expected = typed((b"\x00" * 32, 1, 0, 0, 0, 0, 0), new_id, registry.address).header
         assert registry.domainSeparator() == "0x" + expected.hex()
         with brownie.reverts(invalid(meter)):
             registry.submitReading.call(reading, signed_old, {"from": relayer})
@@ -93,20 +95,21 @@ def test_domainSeparator_followsChainIdAfterFork(env, slot, registry, meter, rel
 
 
 def test_readingDigest_matchesOffchainTypedDataHash(registry):
-    reading = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890)
+    reading = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890, 6, 1_700_000_000)
     message = typed(reading, chain.id, registry.address)
     digest = keccak(b"\x19\x01" + message.header + message.body)
     assert registry.readingDigest(reading) == "0x" + digest.hex()
 
 
 def test_readingDigest_coversEveryField(registry):
-    base = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890)
+    base = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890, 6, 1_700_000_000)
     digests = {str(registry.readingDigest(base))}
-    for i, changed in enumerate((keccak(text="n"), 8, 1_700_001_000, 12_346, 67_891)):
+    changes = (keccak(text="n"), 8, 1_700_001_000, 12_346, 67_891, 5, 1_699_999_900)
+    for i, changed in enumerate(changes):
         reading = list(base)
         reading[i] = changed
         digests.add(str(registry.readingDigest(tuple(reading))))
-    assert len(digests) == 6
+    assert len(digests) == 8
 
 
 # ---- valid signatures -----------------------------------------------------------------------
@@ -134,7 +137,7 @@ def test_submitReading_rejectsSignatureReusedWithAnotherSeq(env, slot, registry,
     first = meter.reading(env.slot_start(slot))
     signature = meter.sign(first)
     registry.submitReading(first, signature, {"from": relayer})
-    replay = (meter.meter_id, 2, env.slot_start(slot + 1), 0, 0)
+    replay = meter.after(first, env.slot_start(slot + 1))
     with brownie.reverts(invalid(meter)):
         registry.submitReading(replay, signature, {"from": relayer})
 
@@ -243,25 +246,29 @@ def test_submitReading_rejectsTamperedExport(env, slot, registry, meter, relayer
 
 def test_rotateSigner_oldKeyRefusedNewKeyAccepted(env, slot, registry, admin, meter, relayer):
     meter.submit_at(env.slot_start(slot - 1))
-    reading = meter.reading(env.slot_start(slot), export_wh=50)
-    signed_by_old = meter.sign(reading)  # signed before the rotation, sent after
-    new_key = Account.create()
-    registry.rotateSigner(meter.meter_id, new_key.address, {"from": admin})
+    old_key = meter.key
+    meter.rotate(Account.create())
+    reading = meter.reading(env.slot_start(slot), export_wh=50)  # bound to (0, last timestamp)
     with brownie.reverts(invalid(meter)):
-        registry.submitReading(reading, signed_by_old, {"from": relayer})
-    registry.submitReading(reading, meter.sign(reading, key=new_key), {"from": relayer})
-    assert env.token.balanceOf(meter.owner, slot - 1) == 50
+        registry.submitReading(reading, meter.sign(reading, key=old_key), {"from": relayer})
+    meter.submit(reading)
+    meter.submit_at(env.slot_start(slot + 1), add_export=30)
+    assert env.token.balanceOf(meter.owner, slot) == 30
 
 
-def test_rotateSigner_keepsSequenceSoOldReadingsCannotReplay(
+def test_rotateSigner_keepsLastTimestampSoOldReadingsCannotReplay(
     env, slot, registry, admin, meter, relayer
 ):
+    """Rotating back to the same key restarts the sequence, yet the readings that key signed
+    before stay refused: they name other predecessors, and none is after the kept timestamp."""
     first = meter.reading(env.slot_start(slot))
     meter.submit(first)
-    new_key = Account.create()
-    registry.rotateSigner(meter.meter_id, new_key.address, {"from": admin})
-    with brownie.reverts(f"ReadingSeqNotIncreasing: {b32(meter.meter_id)}, 1, 1"):
-        registry.submitReading(first, meter.sign(first, key=new_key), {"from": relayer})
+    meter.rotate(meter.key)
+    with brownie.reverts(f"ReadingPredecessorMismatch: {b32(meter.meter_id)}, 0, 0, 0, {first[2]}"):
+        registry.submitReading(first, meter.sign(first), {"from": relayer})
+    same_time = meter.reading(first[2], seq=1)
+    with brownie.reverts(f"ReadingNotAfterPrevious: {b32(meter.meter_id)}, {first[2]}, {first[2]}"):
+        registry.submitReading(same_time, meter.sign(same_time), {"from": relayer})
 
 
 def test_deactivatedMeter_refusedEvenWithValidSignature(env, slot, registry, admin, meter, relayer):
@@ -282,7 +289,7 @@ def test_submitReading_checksSequenceBeforeSignature(env, slot, registry, meter,
 
 def test_sign_reading_helperAgreesWithContract(env, registry, meter):
     """Guards the suite's own signing helper against the contract's digest."""
-    reading = (meter.meter_id, 3, env.slot_start(5), 1, 2)
+    reading = (meter.meter_id, 3, env.slot_start(5), 1, 2, 2, env.slot_start(4))
     signature = sign_reading(meter.key, reading, chain.id, registry.address)
     digest = bytes(registry.readingDigest(reading))
     assert Account._recover_hash(digest, signature=signature) == meter.key.address

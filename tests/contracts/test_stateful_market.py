@@ -214,14 +214,12 @@ class MarketMachine:
             else:
                 self.unattributed_export += gap_export
                 self.stats["unattributed"] += 1
-        last = (
-            readings[-1]
-            if readings
-            else (meter.meter_id, meter.seq, meter.timestamp, meter.import_wh, meter.export_wh)
-        )
-        readings.append(
-            (meter.meter_id, last[1] + 1, end, last[3] + import_wh, last[4] + export_wh)
-        )
+        if readings:
+            readings.append(meter.after(readings[-1], end, import_wh, export_wh))
+        else:
+            readings.append(
+                meter.reading(end, meter.import_wh + import_wh, meter.export_wh + export_wh)
+            )
         tx = self.registry.submitReadings(
             readings, [meter.sign(r) for r in readings], b"", {"from": self.relayer}
         )

@@ -25,7 +25,14 @@ METER = bytes.fromhex("11" * 32)
 
 
 def reading(chain_id: int = 31337, **overrides: int) -> dict[str, object]:
-    values = {"seq": 7, "timestamp": 1_700_000_000, "import_wh": 123_456, "export_wh": 789}
+    values = {
+        "seq": 7,
+        "timestamp": 1_700_000_000,
+        "import_wh": 123_456,
+        "export_wh": 789,
+        "prev_seq": 6,
+        "prev_timestamp": 1_699_999_100,
+    }
     values.update(overrides)
     return meter_reading_typed_data(chain_id, REGISTRY, METER, **values)
 
@@ -51,13 +58,16 @@ def test_document_has_the_eth_sign_typed_data_v4_shape() -> None:
         "timestamp": 1_700_000_000,
         "importWh": 123_456,
         "exportWh": 789,
+        "prevSeq": 6,
+        "prevTimestamp": 1_699_999_100,
     }
     assert check_typed_data(document) is document
 
 
 def test_type_string_is_the_one_the_contract_hashes() -> None:
     assert METER_READING_TYPE == (
-        "MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh)"
+        "MeterReading(bytes32 meterId,uint64 seq,uint64 timestamp,uint64 importWh,uint64 exportWh,"
+        "uint64 prevSeq,uint64 prevTimestamp)"
     )
 
 
@@ -73,8 +83,17 @@ def test_digest_matches_an_independent_eip712_computation() -> None:
     )
     struct = keccak(
         encode(
-            ["bytes32", "bytes32", "uint64", "uint64", "uint64", "uint64"],
-            [keccak(METER_READING_TYPE.encode()), METER, 7, 1_700_000_000, 123_456, 789],
+            ["bytes32", "bytes32", "uint64", "uint64", "uint64", "uint64", "uint64", "uint64"],
+            [
+                keccak(METER_READING_TYPE.encode()),
+                METER,
+                7,
+                1_700_000_000,
+                123_456,
+                789,
+                6,
+                1_699_999_100,
+            ],
         )
     )
     assert typed_data_digest(reading()) == keccak(b"\x19\x01" + separator + struct)
@@ -90,6 +109,12 @@ def test_signature_for_another_chain_or_reading_recovers_to_someone_else() -> No
     signature = LocalKeySigner(KEY).sign_typed_data(reading())
     assert recover_typed_data_signer(reading(chain_id=1), signature) != ADDRESS
     assert recover_typed_data_signer(reading(seq=8), signature) != ADDRESS
+
+
+def test_signature_binds_the_predecessor() -> None:
+    signature = LocalKeySigner(KEY).sign_typed_data(reading())
+    assert recover_typed_data_signer(reading(prev_seq=5), signature) != ADDRESS
+    assert recover_typed_data_signer(reading(prev_timestamp=1_699_998_200), signature) != ADDRESS
 
 
 def test_high_s_signature_is_refused_though_eth_account_accepts_it() -> None:
@@ -124,8 +149,8 @@ def test_v_as_0_or_1_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"seq": -1}, {"timestamp": 2**64}, {"import_wh": True}],
-    ids=["negative", "over uint64", "bool"],
+    [{"seq": -1}, {"timestamp": 2**64}, {"import_wh": True}, {"prev_seq": 2**64}],
+    ids=["negative", "over uint64", "bool", "predecessor over uint64"],
 )
 def test_counters_outside_uint64_are_refused(overrides: dict[str, int]) -> None:
     with pytest.raises(TypedDataError, match="uint64"):
@@ -134,17 +159,17 @@ def test_counters_outside_uint64_are_refused(overrides: dict[str, int]) -> None:
 
 def test_meter_id_must_be_32_bytes_and_domain_must_be_valid() -> None:
     with pytest.raises(TypedDataError, match="32 bytes"):
-        meter_reading_typed_data(1, REGISTRY, b"\x01" * 31, 0, 0, 0, 0)
+        meter_reading_typed_data(1, REGISTRY, b"\x01" * 31, 0, 0, 0, 0, 0, 0)
     assert (
         reading()["message"]
         == meter_reading_typed_data(  # type: ignore[index]
-            31337, REGISTRY, "0x" + "11" * 32, 7, 1_700_000_000, 123_456, 789
+            31337, REGISTRY, "0x" + "11" * 32, 7, 1_700_000_000, 123_456, 789, 6, 1_699_999_100
         )["message"]
     )
     with pytest.raises(TypedDataError, match="not an address"):
-        meter_reading_typed_data(1, "0x1234", METER, 0, 0, 0, 0)
+        meter_reading_typed_data(1, "0x1234", METER, 0, 0, 0, 0, 0, 0)
     with pytest.raises(TypedDataError, match="chain id"):
-        meter_reading_typed_data(0, REGISTRY, METER, 0, 0, 0, 0)
+        meter_reading_typed_data(0, REGISTRY, METER, 0, 0, 0, 0, 0, 0)
 
 
 def test_malformed_documents_are_refused() -> None:

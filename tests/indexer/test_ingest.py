@@ -14,6 +14,7 @@ from indexer.db.engine import make_engine
 from indexer.errors import ChainInconsistentError
 from indexer.verify import verify
 from tests.indexer.conftest import Played, snapshot, stored_blocks_are_canonical, table_counts
+from wallet.signer import LocalKeySigner
 
 
 def test_a_full_round_lands_in_every_table_and_verifies_against_the_chain(
@@ -206,3 +207,31 @@ def test_an_ingester_stops_on_a_chain_that_does_not_link_up_instead_of_undoing_f
     ingester.rpc = broken  # type: ignore[assignment]
     with pytest.raises(ChainInconsistentError, match=f"block {checkpoint + 1} on the node"):
         ingester.sync()
+
+
+def test_verify_follows_a_meter_whose_signer_rotation_restarted_its_sequence(
+    chain: Played, engine: Engine
+) -> None:
+    s = chain.community
+    owner = s.new_participant()
+    (meter,) = s.register_meters([owner.address], 10_000)
+    slot = s.current_slot()
+    s.advance_to(s.slot_start(slot + 2))
+    s.submit_readings(
+        [
+            s.signed_reading(meter, s.slot_start(slot), 0, 0),
+            s.signed_reading(meter, s.slot_start(slot + 1), 0, 100),
+        ]
+    )
+    new_key = LocalKeySigner(s.random_bytes(32))
+    s.admin.transact(s.contracts.registry.rotate_signer(meter.meter_id, new_key.address))
+    ingester = chain.ingester(engine)
+    ingester.sync()
+    report = verify(engine, ingester.rpc)
+    assert report.ok, report.differences  # the chain's lastSeq is 0 again, not 2
+
+    meter.signer, meter.seq = new_key, 0  # the new key's first reading: seq 1, a new baseline
+    s.submit_readings([s.signed_reading(meter, s.slot_start(slot + 2), 0, 0)])
+    ingester.sync()
+    report = verify(engine, ingester.rpc)
+    assert report.ok, report.differences

@@ -113,13 +113,14 @@ class RegistryChain:
 def _registry_chain(node: AnvilProcess) -> RegistryChain:
     w3 = connect(node.rpc_url)
     admin = TransactionSender(w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder())
-    registry, epoch = deploy_registry(admin, slot_seconds=SLOT, max_clock_skew_seconds=10**8)
+    registry, epoch = deploy_registry(admin, slot_seconds=SLOT, max_clock_skew_seconds=3_600)
     return RegistryChain(node, admin, registry, epoch, Domain(int(w3.eth.chain_id), registry))
 
 
 @pytest.fixture
 def registry_chain(compiled: None) -> Iterator[RegistryChain]:
-    """anvil with a MeterRegistry: 60 s slots, a clock skew of years (virtual time runs ahead)."""
+    """anvil with a MeterRegistry: 60 s slots, the largest clock skew the registry allows (1 h:
+    virtual time may run ahead of the chain by that much)."""
     with start_anvil() as node:
         yield _registry_chain(node)
 
@@ -187,7 +188,8 @@ def fake_kubo() -> Iterator[FakeKubo]:
 
 # ------------------------------------------------------------------------ in-memory registry
 class MemoryRegistry:
-    """A RegistryGateway in memory with the registry's seq/time/register/signature rules.
+    """A RegistryGateway in memory with the registry's seq/predecessor/time/signature rules
+    (a reading must name the meter's last accepted seq and timestamp as its predecessor).
 
     ``down = True`` makes every call fail like an unreachable node; ``submissions`` counts
     the calls that reached it. Each submission is a block of its own (``txs`` maps its
@@ -227,7 +229,18 @@ class MemoryRegistry:
     def meter(self, meter_id: bytes) -> ChainMeter:
         self._check()
         signer = self.signers.get(meter_id, "0x" + "00" * 20)
-        return ChainMeter("0x" + "11" * 20, signer, 50_000, True, self.state.get(meter_id))
+        state = self.state.get(meter_id)
+        last = state if state is not None and state.seq > 0 else None
+        timestamp = state.timestamp if state is not None else 0
+        return ChainMeter("0x" + "11" * 20, signer, 50_000, True, last, timestamp)
+
+    def rotate(self, meter_id: bytes, signer: str) -> None:
+        """``rotateSigner``: a new key; the sequence and baseline restart, the last timestamp
+        stays."""
+        self.signers[meter_id] = signer
+        state = self.state.get(meter_id)
+        if state is not None:
+            self.state[meter_id] = LastReading(0, state.timestamp, 0, 0)
 
     def submit(self, readings: list[SignedReading], archive_cid: bytes) -> BatchOutcome:
         self._check()
@@ -239,6 +252,8 @@ class MemoryRegistry:
             key = (r.meter_id, r.seq)
             if last is not None and r.seq <= last.seq:
                 results[key] = None if key in self.accepted else "ReadingSeqNotIncreasing"
+            elif (r.prev_seq, r.prev_timestamp) != ((last.seq, last.timestamp) if last else (0, 0)):
+                results[key] = "ReadingPredecessorMismatch"
             elif self.max_skew is not None and r.timestamp > self.now + self.max_skew:
                 results[key] = "ReadingInFuture"
             elif recover_reading_signer(signed, self._domain) != self.signers.get(r.meter_id):

@@ -22,7 +22,11 @@ from oracles.errors import ArchiveError, CidMismatchError
 from oracles.readings import SignedReading
 
 DOMAIN = Domain(31337, "0x" + "22" * 20)
-READINGS = [SignedReading(MeterReading(b"\x07" * 32, 1, 1_800_000_000, 10, 2), b"\x01" * 65)]
+READINGS = [
+    SignedReading(
+        MeterReading(b"\x07" * 32, 2, 1_800_000_000, 10, 2, 1, 1_799_999_100), b"\x01" * 65
+    )
+]
 
 
 def test_cid_is_v1_raw_sha256_in_base32() -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from chain.artifacts import load_artifact
 from chain.connection import connect
+from chain.local_node import ANVIL_DEV_KEYS
 from energychain.meter_reading import MeterReading
 from enerwise.cli import app
 from oracles.archive import Archive, KuboClient, LocalArchive, cid_to_bytes, encode_batch
@@ -81,7 +83,15 @@ def accepted_events(registry: Web3Registry) -> list[tuple[bytes, int]]:
 
 def test_the_registry_digest_is_the_typed_data_the_meter_signs(registry_chain: Any) -> None:
     registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry)
-    reading = MeterReading(meter_id_from_name("m"), 3, registry_chain.epoch + 60, 1_000, 20)
+    reading = MeterReading(
+        meter_id_from_name("m"),
+        3,
+        registry_chain.epoch + 120,
+        1_000,
+        20,
+        2,
+        registry_chain.epoch + 60,
+    )
     on_chain = registry.handle.call("readingDigest", reading.as_tuple())
     assert bytes(on_chain) == typed_data_digest(reading.typed_data(registry.domain()))
 
@@ -124,7 +134,13 @@ def test_a_resent_batch_does_no_harm(registry_chain: Any, relayer: LocalKeySigne
         sign_reading(
             signers["a"],
             MeterReading(
-                meter_id_from_name("a"), seq, registry_chain.epoch + 60 * seq, 10 * seq, 0
+                meter_id_from_name("a"),
+                seq,
+                registry_chain.epoch + 60 * seq,
+                10 * seq,
+                0,
+                seq - 1,
+                registry_chain.epoch + 60 * (seq - 1) if seq > 1 else 0,
             ),
             domain,
         )
@@ -144,7 +160,7 @@ def test_verify_reports_a_reading_signed_by_another_key(
     registry_chain.register(["a"])
     registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
     intruder = LocalKeySigner(dev_key("not-a"))
-    reading = MeterReading(meter_id_from_name("a"), 1, registry_chain.epoch + 60, 10, 0)
+    reading = MeterReading.first(meter_id_from_name("a"), registry_chain.epoch + 60, 10, 0)
     batch = [sign_reading(intruder, reading, registry.domain())]
     archive = Archive(LocalArchive(tmp_path))
     cid = archive.store(encode_batch(registry.domain(), batch))
@@ -216,3 +232,37 @@ def test_oracle_verify_command_prints_the_report(
     assert json.loads(result.stdout)["ok"] is True
     (tmp_path / "archive" / cid).write_bytes(b"{}")
     assert CliRunner().invoke(app, args).exit_code == 1
+
+
+def test_a_reading_relayed_ahead_of_its_batch_is_refused_and_the_batch_mints_both(
+    registry_chain: Any, relayer: LocalKeySigner
+) -> None:
+    # Audit M-2: someone who sees the relayer's batch [2, 3] coming relays 3 alone first. With
+    # readings of type version 1 that made 3 a two-slot gap (nothing minted) and refused 2;
+    # a version-2 reading names its predecessor, so 3 alone is refused and the batch mints both.
+    signers = registry_chain.register(["a"])
+    meter_id = meter_id_from_name("a")
+    registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
+    front_runner = Web3Registry(
+        registry_chain.node.rpc_url, registry_chain.registry, LocalKeySigner(ANVIL_DEV_KEYS[2])
+    )
+    domain = registry.domain()
+    first = MeterReading.first(meter_id, registry_chain.epoch + 60, 1_000, 0)
+    second = first.after(registry_chain.epoch + 120, 1_000, 10)
+    third = second.after(registry_chain.epoch + 180, 1_000, 30)
+    one, two, three = (sign_reading(signers["a"], r, domain) for r in (first, second, third))
+    assert registry.submit([one], b"").results == {(meter_id, 1): None}
+
+    ahead = front_runner.submit([three], b"")
+    batch = registry.submit([two, three], b"")
+
+    assert ahead.results == {(meter_id, 3): "ReadingPredecessorMismatch"}
+    assert batch.results == {(meter_id, 2): None, (meter_id, 3): None}
+    logs = registry.handle.contract.events.ReadingAccepted().get_logs(from_block=0)
+    minted = [(int(log["args"]["slot"]), int(log["args"]["exportDeltaWh"])) for log in logs[1:]]
+    assert minted == [(1, 10), (2, 20)]  # the slots ending at epoch + 120 and epoch + 180
+    token = registry.handle.w3.eth.contract(
+        address=registry.handle.call("token"), abi=load_artifact("EnergyToken").abi
+    )
+    owner = registry_chain.admin.address
+    assert [token.functions.balanceOf(owner, slot).call() for slot in (1, 2)] == [10, 20]

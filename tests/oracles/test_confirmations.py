@@ -26,12 +26,13 @@ FAST = Backoff(base=0.01, cap=0.05, jitter=0.2)
 def sign_into(outbox: Outbox, signer: LocalKeySigner, domain: Any, epoch: int, seqs: range) -> None:
     meter_id = meter_id_from_name("a")
     outbox.ensure_meter(meter_id, "a")
-    outbox.append(
-        [
-            sign_reading(signer, MeterReading(meter_id, seq, epoch + 60 * seq, 10 * seq, 0), domain)
-            for seq in seqs
-        ]
-    )
+    outbox.append([sign_reading(signer, _reading(meter_id, seq, epoch), domain) for seq in seqs])
+
+
+def _reading(meter_id: bytes, seq: int, epoch: int) -> MeterReading:
+    """Reading ``seq`` of a meter read every 60 s from ``epoch``, bound to reading ``seq - 1``."""
+    prev_timestamp = epoch + 60 * (seq - 1) if seq > 1 else 0
+    return MeterReading(meter_id, seq, epoch + 60 * seq, 10 * seq, 0, seq - 1, prev_timestamp)
 
 
 def submitter_for(tmp_path: Path, registry: Any, *, confirmations: int) -> Submitter:

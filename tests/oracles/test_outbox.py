@@ -19,7 +19,9 @@ DOMAIN = Domain(31337, "0x" + "22" * 20)
 
 
 def signed(meter: bytes, seq: int, ts: int = 1_000) -> SignedReading:
-    return SignedReading(MeterReading(meter, seq, ts + seq * 60, seq * 10, 0), b"\x01" * 65)
+    prev_ts = ts + (seq - 1) * 60 if seq > 1 else 0
+    reading = MeterReading(meter, seq, ts + seq * 60, seq * 10, 0, seq - 1, prev_ts)
+    return SignedReading(reading, b"\x01" * 65)
 
 
 @pytest.fixture
@@ -111,3 +113,34 @@ def test_errors_are_counted_per_kind_and_meter(box: Outbox) -> None:
     assert box.counters()["stale_sample"] == {"a": 2}
     assert box.counter("modbus_error") == 1
     assert box.recent_errors(1)[0]["message"] == "timeout"
+
+
+def test_an_outbox_of_version_1_readings_opens_with_their_predecessors_unknown(
+    tmp_path: Path,
+) -> None:
+    # An outbox written before readings named their predecessor: the columns are added, and a
+    # pending old reading reads back with predecessor (0, 0); the registry refuses it as a
+    # predecessor mismatch and the oracle signs it again (OracleRunner.rebind).
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE readings (id INTEGER PRIMARY KEY AUTOINCREMENT, meter_id BLOB NOT NULL, "
+            "seq INTEGER NOT NULL, timestamp INTEGER NOT NULL, import_wh INTEGER NOT NULL, "
+            "export_wh INTEGER NOT NULL, signature BLOB NOT NULL, status TEXT NOT NULL DEFAULT "
+            "'pending', reason TEXT, batch_id INTEGER, created_at REAL NOT NULL, "
+            "UNIQUE (meter_id, seq))"
+        )
+        db.execute(
+            "INSERT INTO readings (meter_id, seq, timestamp, import_wh, export_wh, signature, "
+            "created_at) VALUES (?, 4, 1240, 40, 0, ?, 0)",
+            (A, b"\x01" * 65),
+        )
+
+    with Outbox(path) as outbox:
+        (queued,) = outbox.queued(10)
+        assert queued.signed.reading.seq == 4
+        assert (queued.signed.reading.prev_seq, queued.signed.reading.prev_timestamp) == (0, 0)
+        outbox.ensure_meter(B, "b")
+        outbox.append([signed(B, 1), signed(B, 2)])  # new readings store their predecessor
+        assert [q.signed.reading.prev_seq for q in outbox.queued(10)] == [0, 0, 1]
+        assert outbox.queued(10)[2].signed.reading.prev_timestamp == signed(B, 1).reading.timestamp

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -247,3 +248,59 @@ def test_the_chain_state_is_adopted_when_the_outbox_was_lost(
     run_slots(fresh, 1)
     assert asyncio.run(fresh.drain(timeout=10))
     assert [seq for _, seq in memory_registry.accepted] == [1, 2, 3]
+
+
+def test_readings_behind_a_refused_one_are_signed_again_and_the_meter_goes_on(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    # Reading 3 is refused for good (its signature does not verify), and 4 and 5, bound to it,
+    # as predecessor mismatches: they are signed again, 4 bound to the chain's last reading (2),
+    # 5 to 4, and land.
+    runner = make_runner(tmp_path, memory_registry, ["a"])
+    meter_id = meter_id_from_name("a")
+    run_slots(runner, 2)
+    assert asyncio.run(runner.drain(timeout=10))
+    two = memory_registry.state[meter_id].timestamp
+    memory_registry.down = True
+    run_slots(runner, 3)
+    with sqlite3.connect(runner.outbox.path) as db:
+        db.execute("UPDATE readings SET signature = ? WHERE seq = 3", (b"\x01" * 65,))
+    memory_registry.down = False
+
+    assert asyncio.run(runner.drain(timeout=10))
+
+    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2, 4, 5]
+    statuses = {
+        q.signed.reading.seq: (status, reason) for q, status, reason in runner.outbox.readings()
+    }
+    assert statuses[3] == ("rejected", "ReadingSignatureInvalid")
+    assert statuses[4] == statuses[5] == ("accepted", None)
+    readings = {q.signed.reading.seq: q.signed.reading for q, _, _ in runner.outbox.readings()}
+    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (2, two)
+    assert (readings[5].prev_seq, readings[5].prev_timestamp) == (4, readings[4].timestamp)
+
+
+def test_after_a_signer_rotation_the_waiting_readings_are_signed_by_the_new_key(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    # The rotation restarts the meter's sequence on chain and keeps its last timestamp: readings
+    # 3 and 4, signed by the old key and bound to 2, are refused (predecessor) and signed again
+    # by the new key, 3 bound to (0, timestamp of 2) as the new baseline.
+    runner = make_runner(tmp_path, memory_registry, ["a"])
+    meter_id = meter_id_from_name("a")
+    run_slots(runner, 2)
+    assert asyncio.run(runner.drain(timeout=10))
+    two = memory_registry.state[meter_id].timestamp
+    memory_registry.down = True
+    run_slots(runner, 2)
+    memory_registry.down = False
+    new_key = LocalKeySigner(dev_key("a-rotated"))
+    memory_registry.rotate(meter_id, new_key.address)
+    runner.meters[0].signer = new_key
+
+    assert asyncio.run(runner.drain(timeout=10))
+
+    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2, 3, 4]
+    readings = {q.signed.reading.seq: q.signed.reading for q, _, _ in runner.outbox.readings()}
+    assert (readings[3].prev_seq, readings[3].prev_timestamp) == (0, two)
+    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (3, readings[3].timestamp)

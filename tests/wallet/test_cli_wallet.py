@@ -46,7 +46,9 @@ def one_line_error(result: Any) -> str:
 @pytest.fixture
 def typed_data_file(tmp_path: Path) -> Path:
     path = tmp_path / "reading.json"
-    document = meter_reading_typed_data(31337, REGISTRY, b"\x42" * 32, 3, 1_700_000_000, 10, 0)
+    document = meter_reading_typed_data(
+        31337, REGISTRY, b"\x42" * 32, 3, 1_700_000_000, 10, 0, 2, 1_699_999_100
+    )
     path.write_text(json.dumps(document))
     return path
 

@@ -37,7 +37,7 @@ def payment(nonce: int = 0, value: int = 12_345) -> dict[str, Any]:
 
 
 def reading() -> dict[str, Any]:
-    return meter_reading_typed_data(31337, REGISTRY, b"\x42" * 32, 1, 1_700_000_000, 1_000, 5)
+    return meter_reading_typed_data(31337, REGISTRY, b"\x42" * 32, 1, 1_700_000_000, 1_000, 5, 0, 0)
 
 
 # --------------------------------------------------------------------------- against anvil

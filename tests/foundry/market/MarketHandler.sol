@@ -59,6 +59,8 @@ contract MarketHandler is Test {
         uint64 timestamp;
         uint64 importWh;
         uint64 exportWh;
+        uint64 prevSeq;
+        uint64 prevTimestamp;
     }
 
     mapping(uint256 user => MeterCursor) internal meterCursor;
@@ -106,6 +108,8 @@ contract MarketHandler is Test {
     uint256 public ghostUnattributedExport;
     uint256 public ghostUnattributedImport;
     uint256 public ghostReadingsAccepted;
+    /// @dev Readings accepted before a rotation of their meter's signer (which restarts its `lastSeq`).
+    uint256 public ghostReadingsBeforeRotation;
 
     /// @notice The agent's escrow per UTC day as the handler counted it.
     uint32 public ghostAgentDay;
@@ -259,7 +263,9 @@ contract MarketHandler is Test {
             seq: c.seq + 1,
             timestamp: boundary,
             importWh: c.importWh + uint64(bound(importWh, 0, 2_000)),
-            exportWh: c.exportWh + uint64(bound(exportWh, 0, 6_000))
+            exportWh: c.exportWh + uint64(bound(exportWh, 0, 6_000)),
+            prevSeq: c.seq,
+            prevTimestamp: c.timestamp
         });
         if (c.seq == 0) (r.importWh, r.exportWh) = (0, 0);
         bytes memory signature = _sign(i, r);
@@ -275,7 +281,9 @@ contract MarketHandler is Test {
         if (batched && c.seq != 0) {
             IMeterRegistry.MeterReading[] memory batch = new IMeterRegistry.MeterReading[](2);
             bytes[] memory signatures = new bytes[](2);
-            batch[0] = IMeterRegistry.MeterReading(meterIds[i], c.seq, c.timestamp, c.importWh, c.exportWh);
+            batch[0] = IMeterRegistry.MeterReading(
+                meterIds[i], c.seq, c.timestamp, c.importWh, c.exportWh, c.prevSeq, c.prevTimestamp
+            );
             signatures[0] = _sign(i, batch[0]);
             (batch[1], signatures[1]) = (r, signature);
             vm.prank(relayer);
@@ -291,15 +299,17 @@ contract MarketHandler is Test {
 
     /// @notice A reading the registry must refuse, with the error of its first failed check: a wrong signer,
     /// a resent seq, a time off the slot grid, in the future, not after the previous one, a register that went
-    /// down, an implausible jump, an unknown meter. Nothing may be minted or recorded (the token invariants).
+    /// down, an implausible jump, an unknown meter, a predecessor that is not the last accepted reading (a reading
+    /// relayed ahead of the one it follows). Nothing may be minted or recorded (the token invariants).
     function submitBadReading(uint256 userSeed, uint256 kind, uint256 wrongKey) external {
         uint256 i = bound(userSeed, 0, USERS - 1);
-        kind = bound(kind, 0, 7);
+        kind = bound(kind, 0, 8);
         MeterCursor memory c = meterCursor[i];
         uint64 boundary = uint64(EPOCH + (block.timestamp - EPOCH) / SLOT_SECONDS * SLOT_SECONDS);
         bool fresh = c.timestamp < boundary;
-        IMeterRegistry.MeterReading memory r =
-            IMeterRegistry.MeterReading(meterIds[i], c.seq + 1, boundary, c.importWh, c.exportWh);
+        IMeterRegistry.MeterReading memory r = IMeterRegistry.MeterReading(
+            meterIds[i], c.seq + 1, boundary, c.importWh, c.exportWh, c.seq, c.timestamp
+        );
         bytes4 expected;
         if (kind == 0 && fresh) {
             expected = IMeterRegistry.ReadingSignatureInvalid.selector;
@@ -312,7 +322,8 @@ contract MarketHandler is Test {
         } else if (kind == 3) {
             r.timestamp = boundary + 2 * SLOT_SECONDS;
             expected = IMeterRegistry.ReadingInFuture.selector;
-        } else if (kind == 4 && c.seq != 0) {
+        } else if (kind == 4 && c.timestamp != 0) {
+            // Also after a rotation (seq 0): the kept timestamp is the floor.
             r.timestamp = c.timestamp;
             expected = IMeterRegistry.ReadingNotAfterPrevious.selector;
         } else if (kind == 5 && c.seq != 0 && fresh && c.exportWh != 0) {
@@ -324,6 +335,10 @@ contract MarketHandler is Test {
         } else if (kind == 7) {
             r.meterId = keccak256(abi.encode("no such meter", wrongKey));
             expected = IMeterRegistry.MeterUnknown.selector;
+        } else if (kind == 8) {
+            // Relayed ahead of the reading it follows (seq + 1 at the same boundary, say).
+            (r.seq, r.prevSeq) = (c.seq + 2, c.seq + 1);
+            expected = IMeterRegistry.ReadingPredecessorMismatch.selector;
         } else {
             return;
         }
@@ -618,6 +633,22 @@ contract MarketHandler is Test {
         ++done[paused ? "pauseMarket" : "unpauseMarket"];
     }
 
+    /// @notice The meter admin rotates a meter's signing key: the meter's sequence and baseline restart, its last
+    /// timestamp stays (the next reading names seq 0 and that timestamp, and mints nothing).
+    function rotateMeterKey(uint256 userSeed, uint256 keySeed) external {
+        uint256 i = bound(userSeed, 0, USERS - 1);
+        uint256 key = bound(keySeed, 1, 1e30);
+        registry.rotateSigner(meterIds[i], vm.addr(key));
+        meterKeys[i] = key;
+        MeterCursor memory c = meterCursor[i];
+        ghostReadingsBeforeRotation += c.seq;
+        meterCursor[i] = MeterCursor(0, c.timestamp, 0, 0, 0, 0);
+        IMeterRegistry.Meter memory m = registry.meter(meterIds[i]);
+        vm.assertEq(m.lastSeq, 0, "a rotation restarts the sequence");
+        vm.assertEq(m.lastTimestamp, c.timestamp, "a rotation keeps the last timestamp");
+        ++done[c.timestamp != 0 ? "rotateMeterKey.afterReadings" : "rotateMeterKey"];
+    }
+
     function pauseRegistry(bool paused) external {
         if (paused && !registry.paused()) registry.pause();
         else if (!paused && registry.paused()) registry.unpause();
@@ -834,7 +865,7 @@ contract MarketHandler is Test {
 
     /// @dev Books an accepted reading `r` following cursor `c` of meter `i` into the ghost totals.
     function _booked(uint256 i, MeterCursor memory c, IMeterRegistry.MeterReading memory r) private {
-        meterCursor[i] = MeterCursor(r.seq, r.timestamp, r.importWh, r.exportWh);
+        meterCursor[i] = MeterCursor(r.seq, r.timestamp, r.importWh, r.exportWh, r.prevSeq, r.prevTimestamp);
         ++ghostReadingsAccepted;
         if (c.seq == 0) {
             ++done["readMeter.baseline"];
