@@ -2,12 +2,14 @@
 pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {IAdminHandover} from "./interfaces/IAdminHandover.sol";
 import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
@@ -21,6 +23,8 @@ import {TickBitmap} from "./libraries/TickBitmap.sol";
 /// @dev Orders aggregate per (slot, tick) into one storage word (buy and sell totals) plus a two-level tick bitmap,
 /// so clearing never touches individual orders; an order's outcome follows from the order and the slot's clearing
 /// record alone. Only the vault functions move tokens; they are `nonReentrant` and follow checks-effects-interactions.
+/// The market's admin (`DEFAULT_ADMIN_ROLE`: fee, treasury, pausers) is the registry's, read from it by {hasRole}, so
+/// the registry's two-step handover ({IAdminHandover}) hands both contracts over at once.
 contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket {
     using SafeERC20 for IERC20;
     using OrderBook for OrderBook.State;
@@ -96,7 +100,7 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
     mapping(uint64 slot => OrderBook.State) private _books;
     mapping(address owner => mapping(address agent => Delegation)) private _delegations;
 
-    /// @param admin         receives DEFAULT_ADMIN_ROLE and PAUSER_ROLE.
+    /// @param admin         receives PAUSER_ROLE (DEFAULT_ADMIN_ROLE is the registry's, see {hasRole}).
     /// @param paymentToken_ the ERC-20 orders are paid in (any decimals).
     /// @param registry_     the meter registry; epoch, slot length and the energy token are read from it.
     /// @param p             see {IEnergyMarket-MarketParams}.
@@ -127,7 +131,6 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
         _minOrderWh = p.minOrderWh;
         _config = Config({treasury: p.treasury, feeBps: p.feeBps, orderNonce: 0});
 
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
     }
 
@@ -446,6 +449,25 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
     /// @inheritdoc IEnergyMarket
     function delegation(address owner, address agent) external view returns (Delegation memory) {
         return _delegations[owner][agent];
+    }
+
+    /// @inheritdoc IAccessControl
+    /// @dev `DEFAULT_ADMIN_ROLE` is the registry's: whoever administers the meters administers the market.
+    function hasRole(bytes32 role, address account) public view override returns (bool) {
+        if (role == DEFAULT_ADMIN_ROLE) return IAccessControl(address(registry)).hasRole(role, account);
+        return super.hasRole(role, account);
+    }
+
+    /// @dev `DEFAULT_ADMIN_ROLE` is never granted here (it is the registry's, see {hasRole}).
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == DEFAULT_ADMIN_ROLE) revert IAdminHandover.AccessControlEnforcedDefaultAdminRules();
+        return super._grantRole(role, account);
+    }
+
+    /// @dev `DEFAULT_ADMIN_ROLE` is never revoked or renounced here (it is the registry's, see {hasRole}).
+    function _revokeRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == DEFAULT_ADMIN_ROLE) revert IAdminHandover.AccessControlEnforcedDefaultAdminRules();
+        return super._revokeRole(role, account);
     }
 
     /// @inheritdoc IERC165

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AdminHandover} from "./access/AdminHandover.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
@@ -15,7 +15,7 @@ import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 /// previous, registers, plausibility, signature), so a resent reading costs no `ecrecover`. A meter without a baseline
 /// (`lastSeq == 0`: never read, or rotated) takes any registers; a rotated one keeps its last timestamp as a floor. Validation returns the
 /// ABI-encoded error instead of reverting: {submitReading} reverts with it, {submitReadings} logs its selector and skips.
-contract MeterRegistry is AccessControl, Pausable, EIP712, IMeterRegistry {
+contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/

@@ -262,3 +262,21 @@ class MeterState:
     def registered(self) -> bool:
         """A meter id never registered reads as all zeros (no signer)."""
         return int(self.signer, 16) != 0
+
+
+@dataclass(frozen=True, slots=True)
+class AdminHandover:
+    """Who administers the registry (and so the market), and a handover in progress.
+
+    ``pending`` is the account that may accept (None when nothing is pending) from
+    ``accept_from`` (unix time) on.
+    """
+
+    admin: str
+    pending: str | None
+    accept_from: int | None
+    delay_seconds: int
+
+    def acceptable(self, now: int) -> bool:
+        """Whether the pending admin may accept at chain time ``now``."""
+        return self.accept_from is not None and now >= self.accept_from

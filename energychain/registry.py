@@ -8,7 +8,7 @@ from eth_typing import ChecksumAddress
 
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
-from energychain.records import EnergyTotals, MeterState
+from energychain.records import AdminHandover, EnergyTotals, MeterState
 from energychain.units import Wh
 from wallet.transactions import TxRequest
 
@@ -25,6 +25,30 @@ class Registry(Governed):
     def max_clock_skew(self) -> int:
         """How far (seconds) a reading's time may lie ahead of the chain's."""
         return int(self.call("maxClockSkewSeconds"))
+
+    def admin_handover(self) -> AdminHandover:
+        """The one admin of the registry and the market, and the pending handover if any."""
+        answer = self.read("pendingDefaultAdmin")
+        pending, schedule = str(answer["newAdmin"]), int(answer["schedule"])
+        zero = int(pending, 16) == 0
+        return AdminHandover(
+            admin=self.w3.to_checksum_address(self.call("defaultAdmin")),
+            pending=None if zero else self.w3.to_checksum_address(pending),
+            accept_from=None if zero else schedule,
+            delay_seconds=int(self.call("ADMIN_TRANSFER_DELAY_SECONDS")),
+        )
+
+    def begin_admin_transfer(self, new_admin: str) -> TxRequest:
+        """Schedule ``new_admin`` to take over the admin role (it accepts after the delay)."""
+        return self.request("beginDefaultAdminTransfer", self.w3.to_checksum_address(new_admin))
+
+    def accept_admin_transfer(self) -> TxRequest:
+        """Take over the admin role (sent by the pending admin, after the delay)."""
+        return self.request("acceptDefaultAdminTransfer")
+
+    def cancel_admin_transfer(self) -> TxRequest:
+        """Cancel the pending handover (sent by the admin)."""
+        return self.request("cancelDefaultAdminTransfer")
 
     def meter(self, meter_id: bytes) -> MeterState:
         """The meter ``meter_id`` (all zeros, :attr:`MeterState.registered` False, if unknown)."""

@@ -8,6 +8,7 @@ from typing import Literal
 
 from energychain.deploy import Deployment, EnergyChain
 from energychain.events import EventReader
+from energychain.records import AdminHandover
 from operations.context import Approve, Community, approved, require_role
 from operations.health import IndexSource, MeterHealth
 from operations.meters import health_of_meters
@@ -112,6 +113,8 @@ class MarketStatus:
     oracle_health: list[MeterHealth] = field(default_factory=list)
     """Per registered meter: last reading and ok / late / silent / inactive."""
     health_source: str = ""
+    admin: AdminHandover | None = None
+    """The admin of the registry and the market, and a pending handover."""
 
 
 def _order_slots(contracts: EnergyChain, deployment: Deployment) -> set[int]:
@@ -186,6 +189,7 @@ def market_status(
         solvency=solvency(contracts, deployment),
         oracle_health=health,
         health_source=source,
+        admin=contracts.registry.admin_handover(),
     )
 
 

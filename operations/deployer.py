@@ -6,8 +6,12 @@ Order of work, so that a mistake never reaches the chain half-done:
    and whether a deployment is already recorded for this config;
 2. deploy (:func:`energychain.deploy.deploy_energychain`) and record the deployment (addresses, code
    hashes, settings, roles) next to the config at once, marked incomplete;
-3. grant the configured roles (and, if asked, drop the deployer's), mark the record complete;
-4. read every parameter and role back from the chain and compare with the config.
+3. grant the configured roles, begin the admin handover from the deployer to ``roles.admin``
+   (which accepts it after the contracts' one-day delay with ``enerwise operator admin accept``,
+   see :mod:`operations.handover`) and, if asked, drop the deployer's other roles; mark the
+   record complete;
+4. read every parameter and role back from the chain and compare with the config (the admin
+   may be the configured one or the one a pending handover goes to).
 
 Re-running is safe: a recorded deployment that matches the config and the chain is left alone;
 one that differs is reported field by field (:class:`DeploymentMismatchError`), never replaced.
@@ -29,15 +33,15 @@ from energychain.tokens import PaymentToken
 from operations.config import CommunityConfig
 from operations.context import Community, governed, has_role
 from operations.errors import DeploymentMismatchError, PreflightError
+from operations.handover import admin_or_pending, when
 from operations.payment import DEPLOY_TEST_TOKEN
 from wallet.transactions import TransactionSender
 
-#: (contract, role, config field of ``roles``) granted after deployment.
+#: (contract, role, config field of ``roles``) granted after deployment. ``DEFAULT_ADMIN_ROLE``
+#: is not granted: it is handed over in two steps (:mod:`operations.handover`).
 ROLE_GRANTS: tuple[tuple[str, str, str], ...] = (
-    ("registry", "DEFAULT_ADMIN_ROLE", "admin"),
     ("registry", "METER_ADMIN_ROLE", "meter_admin"),
     ("registry", "PAUSER_ROLE", "pauser"),
-    ("market", "DEFAULT_ADMIN_ROLE", "admin"),
     ("market", "PAUSER_ROLE", "pauser"),
 )
 
@@ -51,6 +55,9 @@ class DeployResult:
     """False when an existing matching deployment was found and nothing was sent."""
     granted: list[str] = field(default_factory=list)
     renounced: list[str] = field(default_factory=list)
+    handover: str | None = None
+    """The admin handover begun (or already pending) to ``roles.admin``; None when the deployer
+    is the configured admin."""
 
 
 def preflight(community: Community, sender: TransactionSender) -> list[str]:
@@ -151,6 +158,12 @@ def differences(
         address = getattr(config.roles, holder)
         if not has_role(contracts, contract, role, address):
             diffs.append(f"roles.{holder}: {address} lacks {role} on the {contract}")
+    state = contracts.registry.admin_handover()
+    if not admin_or_pending(state, config.roles.admin):
+        diffs.append(
+            f"roles.admin: {config.roles.admin} is neither the admin ({state.admin}) nor the "
+            "pending admin of a handover"
+        )
     return diffs
 
 
@@ -176,6 +189,11 @@ def plan(community: Community, sender: TransactionSender) -> list[str]:
         address = getattr(config.roles, holder)
         if address != sender.address:
             lines.append(f"grant {role} on the {contract} to {holder} {address}")
+    if config.roles.admin != sender.address:
+        lines.append(
+            f"begin the admin handover to admin {config.roles.admin}: it accepts after one day "
+            "with `enerwise operator admin accept` (the deployer stays admin until then)"
+        )
     lines.append(f"record the deployment in {community.deployment_path}")
     return lines
 
@@ -223,6 +241,7 @@ def deploy_community(
 
     contracts = record.contracts(community.w3)
     granted = _grant_roles(config, contracts, sender)
+    handover = _begin_handover(config, contracts, sender)
     renounced = _renounce_deployer(config, contracts, sender) if renounce_deployer else []
     record = dataclasses.replace(record, settings={**record.settings, "setup_complete": True})
     record.save(path)
@@ -233,7 +252,9 @@ def deploy_community(
             + "; ".join(diffs),
             diffs,
         )
-    return DeployResult(deployment=record, created=True, granted=granted, renounced=renounced)
+    return DeployResult(
+        deployment=record, created=True, granted=granted, renounced=renounced, handover=handover
+    )
 
 
 def _grant_roles(
@@ -248,10 +269,27 @@ def _grant_roles(
     return granted
 
 
+def _begin_handover(
+    config: CommunityConfig, contracts: EnergyChain, sender: TransactionSender
+) -> str | None:
+    """Begin the handover of the admin role to ``roles.admin`` unless it is the deployer's or
+    already pending (a resumed run)."""
+    state = contracts.registry.admin_handover()
+    admin = config.roles.admin
+    if state.admin == admin:
+        return None
+    if state.pending != admin:
+        sender.transact(contracts.registry.begin_admin_transfer(admin))
+        state = contracts.registry.admin_handover()
+    assert state.accept_from is not None  # pending to ``admin``: just begun or found
+    return f"admin handover to {admin}, to accept from {when(state.accept_from)} on"
+
+
 def _renounce_deployer(
     config: CommunityConfig, contracts: EnergyChain, sender: TransactionSender
 ) -> list[str]:
-    """Drop the deployer's roles that the config does not give it (a hand-over)."""
+    """Drop the deployer's roles that the config does not give it. Not the admin role: that one
+    leaves the deployer when the configured admin accepts the handover."""
     keep = {(c, r) for c, r, h in ROLE_GRANTS if getattr(config.roles, h) == sender.address}
     renounced: list[str] = []
     for contract, role in dict.fromkeys((c, r) for c, r, _ in ROLE_GRANTS):  # unique, ordered

@@ -6,7 +6,9 @@ plus OpenZeppelin's ``DEFAULT_ADMIN_ROLE``); today that is
 ============== ==================== ===========================================
 CLI name       on chain             contracts
 ============== ==================== ===========================================
-``admin``      ``DEFAULT_ADMIN_ROLE`` registry, market (fees, roles)
+``admin``      ``DEFAULT_ADMIN_ROLE`` registry, market (fees, roles): one holder, the
+                                    registry's, moved only by the two-step handover
+                                    (:mod:`operations.handover`), never granted or revoked
 ``meter-admin````METER_ADMIN_ROLE``   registry (register, rotate, deactivate)
 ``pauser``     ``PAUSER_ROLE``        registry (readings), market (orders)
 ============== ==================== ===========================================
@@ -14,8 +16,8 @@ CLI name       on chain             contracts
 A change is planned first (:func:`plan_change`): the address must be valid, the signing key
 must hold the role's admin role (``getRoleAdmin``) on every contract touched, granting a role
 the account already holds or revoking one it does not hold is refused with a clear message,
-and revoking the last holder of ``DEFAULT_ADMIN_ROLE`` on a contract (which would leave nobody
-able to change fees or roles, for good) needs ``force``. Only then is the plan sent
+and ``admin`` is refused (it changes hands only by ``enerwise operator admin transfer`` and
+``accept``). Only then is the plan sent
 (:func:`apply_change`). Role members are read from ``RoleGranted`` / ``RoleRevoked`` events
 (AccessControl keeps no member list) and checked with ``hasRole``.
 """
@@ -95,7 +97,10 @@ def targets(contracts: EnergyChain, role: str, on: Target) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------- members
 def members(contracts: EnergyChain, deployment: Deployment, contract: str, role: str) -> list[str]:
-    """Holders of ``role`` on ``contract``: replayed from role events, confirmed by ``hasRole``."""
+    """Holders of ``role`` on ``contract``: replayed from role events, confirmed by ``hasRole``.
+    ``DEFAULT_ADMIN_ROLE`` has one holder on both contracts: the registry's ``defaultAdmin``."""
+    if role == "DEFAULT_ADMIN_ROLE":
+        return [contracts.registry.admin_handover().admin]
     reader = EventReader(governed(contracts, contract))
     wanted = role_id(contracts, contract, role)
     start = deployment.block_number
@@ -164,7 +169,6 @@ def plan_change(
     address: str,
     *,
     on: Target = "both",
-    force: bool = False,
 ) -> RoleChange:
     """Check a grant or revocation; :class:`PreflightError` / :class:`RoleMissingError` when it
     must not be sent. Sends nothing."""
@@ -172,6 +176,12 @@ def plan_change(
     deployment = community.deployment()
     contracts = deployment.contracts(community.w3)
     role = parse_role(role_text, contracts)
+    if role == "DEFAULT_ADMIN_ROLE":
+        raise PreflightError(
+            "admin: the admin role is never granted or revoked, it is handed over in two steps: "
+            "`enerwise operator admin transfer ADDRESS` (admin key), then `enerwise operator "
+            "admin accept` (the new admin's key, after one day); nothing was sent"
+        )
     where = targets(contracts, role, on)
     for name in where:
         handle = governed(contracts, name)
@@ -198,24 +208,7 @@ def plan_change(
             f"{account} does not hold {role} on the {' and the '.join(where)}; "
             "nothing to revoke, nothing was sent"
         )
-    warnings: list[str] = []
-    if role == "DEFAULT_ADMIN_ROLE":
-        for name in todo:
-            others = [m for m in members(contracts, deployment, name, role) if m != account]
-            if not others:
-                message = (
-                    f"{account} is the last holder of DEFAULT_ADMIN_ROLE on the {name}: "
-                    "without it nobody can change fees or roles there again"
-                )
-                if not force:
-                    raise PreflightError(f"{message}; pass --force to revoke it anyway, "
-                                         "nothing was sent")  # fmt: skip
-                warnings.append(f"WARNING: {message} (--force)")
-    if account == sender.address and role == "DEFAULT_ADMIN_ROLE":
-        warnings.append("note: you are revoking your own admin role")
-    return RoleChange(
-        action, role, account, todo, tuple(n for n in where if not held[n]), tuple(warnings)
-    )
+    return RoleChange(action, role, account, todo, tuple(n for n in where if not held[n]))
 
 
 def apply_change(community: Community, sender: TransactionSender, change: RoleChange) -> list[str]:

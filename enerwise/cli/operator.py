@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from enerwise.cli.console import confirm, console, err_console
+from enerwise.cli.operator_admin import admin_app
 from enerwise.cli.operator_meters import meter_app
 from enerwise.cli.operator_options import (
     ConfigPositional,
@@ -59,6 +60,7 @@ app = typer.Typer(
 )
 app.add_typer(meter_app, name="meter")
 app.add_typer(role_app, name="role")
+app.add_typer(admin_app, name="admin")
 
 
 @app.command("init")
@@ -220,7 +222,10 @@ def deploy(
     rpc_url: RpcOverride = None,
     renounce_deployer: Annotated[
         bool,
-        typer.Option(help="After granting the configured roles, drop the deployer's own roles."),
+        typer.Option(
+            help="After granting the configured roles, drop the deployer's own roles (the admin "
+            "role leaves it when the configured admin accepts the handover)."
+        ),
     ] = False,
     dry_run: Annotated[
         bool, typer.Option(help="Run the checks and show the plan; send nothing.")
@@ -269,6 +274,7 @@ def deploy(
                 "addresses": d.addresses,
                 "granted": result.granted,
                 "renounced": result.renounced,
+                "handover": result.handover,
             }
         )
         return
@@ -283,6 +289,11 @@ def deploy(
         err_console.print(f"  granted {line}")
     for line in result.renounced:
         err_console.print(f"  renounced {line}")
+    if result.handover is not None:
+        err_console.print(
+            f"  begun the {result.handover}: run `enerwise operator admin accept` with that key",
+            highlight=False,
+        )
     console.print(f"deployed and verified; recorded in {community.deployment_path}")
 
 
@@ -412,6 +423,9 @@ def status(
                 ],
                 "oracle_health_counts": counts,
                 "health_source": s.health_source,
+                "admin": s.admin.admin if s.admin else None,
+                "pending_admin": s.admin.pending if s.admin else None,
+                "admin_accept_from": s.admin.accept_from if s.admin else None,
             }
         )
         return
@@ -420,6 +434,17 @@ def status(
         f"market {'PAUSED' if s.market_paused else 'running'}, "
         f"registry {'PAUSED' if s.registry_paused else 'running'}"
     )
+    if s.admin is not None:
+        from operations.handover import when
+
+        console.print(f"admin {s.admin.admin}", highlight=False)
+        if s.admin.pending is not None and s.admin.accept_from is not None:
+            ready = "now" if s.admin.acceptable(s.now) else f"from {when(s.admin.accept_from)}"
+            console.print(
+                f"  handover pending to {s.admin.pending}: it can accept {ready} "
+                "(`enerwise operator admin accept`)",
+                highlight=False,
+            )
     console.print(f"open slots with orders: {s.open_slots or 'none'}")
     console.print(f"uncleared past gate closure: {s.due_slots or 'none'}")
     if s.void_slots:

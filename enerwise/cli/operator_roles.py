@@ -39,7 +39,6 @@ def _role_change(
     role: str,
     address: str,
     on: str,
-    force: bool,
     yes: bool,
     config: Path,
     key: SigningKey,
@@ -51,7 +50,7 @@ def _role_change(
     target = which_contracts(on, "--on")
     community = Community.open(config)
     sender = keystore_sender(community, key)
-    change = plan_change(community, sender, action, role, address, on=target, force=force)
+    change = plan_change(community, sender, action, role, address, on=target)
     count = len(change.contracts)
     confirm(f"Send {count} transaction(s) from {sender.address}?", yes=yes, plan=change.describe())
     hashes = apply_change(community, sender, change)
@@ -85,8 +84,9 @@ def role_grant(
     config: CommunityConfig = DEFAULT_COMMUNITY,
     json_out: JsonFlag = False,
 ) -> None:
-    """Grant ROLE to ADDRESS (checked first: your key administers the role, ADDRESS lacks it)."""
-    _role_change("grant", role, address, on, False, yes, config, key, json_out)
+    """Grant ROLE to ADDRESS (checked first: your key administers the role, ADDRESS lacks it;
+    not admin: that one is handed over, `operator admin`)."""
+    _role_change("grant", role, address, on, yes, config, key, json_out)
 
 
 @role_app.command("revoke")
@@ -96,15 +96,12 @@ def role_revoke(
     address: AddressArg,
     key: SigningKey,
     on: OnOption = "both",
-    force: Annotated[
-        bool, typer.Option(help="Allow revoking the last admin (nobody can change roles after).")
-    ] = False,
     yes: YesFlag = False,
     config: CommunityConfig = DEFAULT_COMMUNITY,
     json_out: JsonFlag = False,
 ) -> None:
-    """Revoke ROLE from ADDRESS (refuses to remove the last admin without --force)."""
-    _role_change("revoke", role, address, on, force, yes, config, key, json_out)
+    """Revoke ROLE from ADDRESS (not admin: that one is handed over, `operator admin`)."""
+    _role_change("revoke", role, address, on, yes, config, key, json_out)
 
 
 @role_app.command("list")

@@ -149,13 +149,17 @@ def household(stack: Stack) -> Household:
     s, me = stack.sandbox, stack.account
     market, registry, token = s.contracts.market, s.contracts.registry, s.contracts.token
     for handle, role in (
-        (market, market.call("DEFAULT_ADMIN_ROLE")),
-        (registry, registry.call("DEFAULT_ADMIN_ROLE")),
         (registry, registry.call("METER_ADMIN_ROLE")),
         (market, market.call("PAUSER_ROLE")),
         (registry, registry.call("PAUSER_ROLE")),
     ):
         s.admin.transact(handle.request("grantRole", role, me))
+    # the admin role of registry and market is handed over in two steps, a day apart
+    s.admin.transact(registry.begin_admin_transfer(me))
+    s.advance_to(int(registry.admin_handover().accept_from or 0))
+    accept = registry.accept_admin_transfer()  # from the wallet's account, unlocked on anvil
+    sent = s.w3.eth.send_transaction({"from": me, "to": accept.to, "data": accept.data})
+    assert s.w3.eth.wait_for_transaction_receipt(sent)["status"] == 1
     seller = s.new_participant()
     meter_s, meter_me = s.register_meters([seller.address, me], 10_000)
     slot = s.current_slot() + 1

@@ -61,7 +61,7 @@ def test_constants(market):
     assert market.PAUSER_ROLE() == PAUSER_ROLE
 
 
-def test_constructor_grantsAdminAndPauserRoles(market, admin, stranger):
+def test_constructor_grantsPauserRole_adminIsTheRegistrys(market, admin, stranger):
     assert market.hasRole(DEFAULT_ADMIN_ROLE, admin)
     assert market.hasRole(PAUSER_ROLE, admin)
     assert not market.hasRole(PAUSER_ROLE, stranger)
@@ -190,16 +190,14 @@ def test_setFee_revertsForPauser(market, admin, operator):
         market.setFee(10, operator, {"from": operator})
 
 
-def test_setFee_byGrantedAdmin(market, admin, operator):
-    market.grantRole(DEFAULT_ADMIN_ROLE, operator, {"from": admin})
-    market.setFee(10, operator, {"from": operator})
-    assert market.params()[6] == 10
-
-
-def test_setFee_revertsAfterAdminRenounced(market, admin, treasury):
-    market.renounceRole(DEFAULT_ADMIN_ROLE, admin, {"from": admin})
+def test_setFee_byTheRegistrysAdminOnly(admin, euro, treasury, operator):
+    """The market's admin is its registry's, whoever deployed the market."""
+    registry = MeterRegistry.deploy(operator, 0, SLOT_SECONDS, MAX_SKEW, TOKEN_URI, {"from": admin})
+    m = deploy(admin, euro, registry, treasury)
     with brownie.reverts(access_error(admin, DEFAULT_ADMIN_ROLE)):
-        market.setFee(10, treasury, {"from": admin})
+        m.setFee(10, operator, {"from": admin})
+    m.setFee(10, operator, {"from": operator})
+    assert m.params()[6] == 10
 
 
 # ---- pause ----------------------------------------------------------------------------------

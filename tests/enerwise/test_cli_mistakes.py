@@ -56,9 +56,10 @@ OPERATOR_SIGNING = (
     "meter deactivate --id m1",
     f"role grant pauser {ADDRESS}",
     f"role revoke pauser {ADDRESS}",
+    f"admin transfer {ADDRESS}", "admin accept", "admin cancel",
 )
 OPERATOR_READING = (
-    "status", "billing --month 2026-11", "meter list", "role list",
+    "status", "billing --month 2026-11", "meter list", "role list", "admin status",
 )
 GRANT = "wallet agent grant --agent 0x000000000000000000000000000000000000a11c --expiry 2099-01-01"
 

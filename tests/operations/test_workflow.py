@@ -419,11 +419,14 @@ def test_deploy_hands_roles_over_with_renounce_deployer(
     result = as_json(
         cli("operator", "deploy", "-c", config, *keys.of(0), "--renounce-deployer", "--json")
     )
-    assert len(result["renounced"]) == 5  # admin, meter admin, pauser (registry); admin, pauser
+    assert len(result["renounced"]) == 3  # meter admin, pauser (registry); pauser (market)
     contracts = Deployment.load(Path(result["record"])).contracts(w3)
+    # the admin role leaves the deployer only when the configured admin accepts the handover
+    assert result["handover"].startswith(f"admin handover to {METER_ADMIN}")
     for handle in (contracts.registry, contracts.market):
-        assert not handle.call("hasRole", b"\x00" * 32, ADMIN)
-        assert handle.call("hasRole", b"\x00" * 32, METER_ADMIN)
+        assert handle.call("hasRole", b"\x00" * 32, ADMIN)
+        assert not handle.call("hasRole", handle.role_id("PAUSER_ROLE"), ADMIN)
+    assert contracts.registry.admin_handover().pending == METER_ADMIN
     again = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     assert again["created"] is False
     # the config's bounds are the deployed contracts' own

@@ -1,0 +1,131 @@
+"""``enerwise operator admin``: the two-step handover of the admin role (registry and market).
+
+``operator deploy`` begins the handover from the deployer to the config's ``roles.admin``; that
+key accepts it once the contracts' delay (one day) has passed, with ``admin accept``. Later
+handovers are begun with ``admin transfer ADDRESS`` by the admin and can be cancelled until
+accepted (``admin cancel``). ``admin status`` shows the admin and any pending handover.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from enerwise.cli.console import console
+from enerwise.cli.operator_options import asker, keystore_sender
+from enerwise.cli.options import (
+    DEFAULT_COMMUNITY,
+    CommunityConfig,
+    JsonFlag,
+    SigningKey,
+    YesFlag,
+    signing_key_options,
+)
+from enerwise.cli.output import print_json
+
+if TYPE_CHECKING:
+    from energychain.records import AdminHandover
+
+admin_app = typer.Typer(
+    help="Hand the admin role of the registry and the market over in two steps "
+    "(transfer, then accept by the new admin after one day).",
+    no_args_is_help=True,
+)
+
+
+def _state_json(state: AdminHandover) -> dict[str, object]:
+    return {
+        "admin": state.admin,
+        "pending_admin": state.pending,
+        "accept_from": state.accept_from,
+        "delay_seconds": state.delay_seconds,
+    }
+
+
+def _describe(state: AdminHandover) -> str:
+    from operations.handover import when
+
+    if state.pending is None or state.accept_from is None:
+        return f"admin {state.admin}; no handover pending"
+    return (
+        f"admin {state.admin}; handover pending to {state.pending}, "
+        f"to accept from {when(state.accept_from)} on"
+    )
+
+
+@admin_app.command("status")
+def admin_status(config: CommunityConfig = DEFAULT_COMMUNITY, json_out: JsonFlag = False) -> None:
+    """The admin of the registry and the market, and a pending handover (no key needed)."""
+    from operations.context import Community
+    from operations.handover import handover_status
+
+    state = handover_status(Community.open(config))
+    if json_out:
+        print_json(_state_json(state))
+        return
+    console.print(_describe(state), highlight=False)
+
+
+@admin_app.command("transfer")
+@signing_key_options
+def admin_transfer(
+    address: Annotated[str, typer.Argument(metavar="ADDRESS", help="The new admin.")],
+    key: SigningKey,
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Begin handing the admin role over to ADDRESS (admin key); it accepts after the delay."""
+    from operations.context import Community
+    from operations.handover import begin_handover
+
+    community = Community.open(config)
+    sender = keystore_sender(community, key)
+    state = begin_handover(community, sender, address, approve=asker(yes))
+    if json_out:
+        print_json(_state_json(state))
+        return
+    console.print(_describe(state), highlight=False)
+
+
+@admin_app.command("accept")
+@signing_key_options
+def admin_accept(
+    key: SigningKey,
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Take over the admin role with the pending admin's key, once the delay has passed."""
+    from operations.context import Community
+    from operations.handover import accept_handover
+
+    community = Community.open(config)
+    sender = keystore_sender(community, key)
+    state = accept_handover(community, sender, approve=asker(yes))
+    if json_out:
+        print_json(_state_json(state))
+        return
+    console.print(f"{state.admin} is now the admin of the registry and the market")
+
+
+@admin_app.command("cancel")
+@signing_key_options
+def admin_cancel(
+    key: SigningKey,
+    config: CommunityConfig = DEFAULT_COMMUNITY,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Cancel the pending handover (admin key)."""
+    from operations.context import Community
+    from operations.handover import cancel_handover
+
+    community = Community.open(config)
+    sender = keystore_sender(community, key)
+    state = cancel_handover(community, sender, approve=asker(yes))
+    if json_out:
+        print_json(_state_json(state))
+        return
+    console.print(_describe(state), highlight=False)
