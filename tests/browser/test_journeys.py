@@ -421,6 +421,7 @@ AMOUNT_FIELDS: list[tuple[str, str, dict[str, str], dict[str, str]]] = [
     ),
     ("energy", "input[id^=energy-amount-]", {"de": "Einlösen", "en": "Redeem"}, {}),
     ("agents", "#agent-budget", {"de": "Berechtigen", "en": "Grant"}, {}),
+    ("agents", "#agent-sell-limit", {"de": "Berechtigen", "en": "Grant"}, {}),
     ("agents", "#agent-max-buy", {"de": "Berechtigen", "en": "Grant"}, {}),
     ("agents", "#agent-min-sell", {"de": "Berechtigen", "en": "Grant"}, {}),
     ("agents", "#agent-days", {"de": "Berechtigen", "en": "Grant"}, {}),
@@ -439,6 +440,7 @@ AMOUNT_FIELDS: list[tuple[str, str, dict[str, str], dict[str, str]]] = [
 ]
 AGENT_DEFAULTS = {
     "#agent-budget": "1",
+    "#agent-sell-limit": "5",
     "#agent-max-buy": "0.2",
     "#agent-min-sell": "0.09",
     "#agent-days": "7",
