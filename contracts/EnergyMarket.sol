@@ -216,10 +216,9 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
         config.orderNonce = nonce;
         uint256 escrow;
         (orderId, escrow) = _book(owner, slot, isBuy, tick, qtyWh, config.feeBps, nonce);
-        if (escrow != 0) {
-            if (isAgent) _chargeAgent(d, escrow);
-            _debit(owner, escrow);
-        }
+        // A sell escrows no payment: escrow == 0.
+        if (isAgent) _chargeAgent(d, escrow, isBuy ? 0 : qtyWh);
+        if (escrow != 0) _debit(owner, escrow);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -236,19 +235,21 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
         uint256 n = orders.length;
         orderIds = new uint256[](n);
         uint256 totalEscrow;
+        uint256 totalSellWh;
         for (uint256 i; i < n; ++i) {
             OrderRequest calldata o = orders[i];
-            if (isAgent) _checkAgentPrice(d, o.isBuy, o.tick);
+            if (isAgent) {
+                _checkAgentPrice(d, o.isBuy, o.tick);
+                if (!o.isBuy) totalSellWh += o.qtyWh;
+            }
             uint256 escrow;
             // Overflow of the uint64 nonce is out of reach (one increment per order).
             (orderIds[i], escrow) = _book(owner, o.slot, o.isBuy, o.tick, o.qtyWh, config.feeBps, ++nonce);
             totalEscrow += escrow;
         }
         _config.orderNonce = nonce;
-        if (totalEscrow != 0) {
-            if (isAgent) _chargeAgent(d, totalEscrow);
-            _debit(owner, totalEscrow);
-        }
+        if (isAgent) _chargeAgent(d, totalEscrow, totalSellWh);
+        if (totalEscrow != 0) _debit(owner, totalEscrow);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -308,22 +309,30 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IEnergyMarket
-    function authorizeAgent(address agent, uint128 budgetPerDay, uint16 maxBuyTick, uint16 minSellTick, uint64 expiry)
-        external
-    {
+    function authorizeAgent(
+        address agent,
+        uint96 budgetPerDay,
+        uint64 sellWhPerDay,
+        uint16 maxBuyTick,
+        uint16 minSellTick,
+        uint64 expiry
+    ) external {
         if (agent == address(0) || agent == msg.sender) revert AgentInvalid(agent);
         if (expiry <= block.timestamp) revert AgentInvalidExpiry(expiry);
+        // The stored use stays: it counts against the new limits and decays at their rate.
         Delegation storage d = _delegations[msg.sender][agent];
         d.budgetPerDay = budgetPerDay;
+        d.sellWhPerDay = sellWhPerDay;
         d.maxBuyTick = maxBuyTick;
         d.minSellTick = minSellTick;
         d.expiry = expiry;
-        emit AgentAuthorized(msg.sender, agent, budgetPerDay, maxBuyTick, minSellTick, expiry);
+        emit AgentAuthorized(msg.sender, agent, budgetPerDay, sellWhPerDay, maxBuyTick, minSellTick, expiry);
     }
 
     /// @inheritdoc IEnergyMarket
     function revokeAgent(address agent) external {
-        delete _delegations[msg.sender][agent];
+        // Only the expiry goes: the limits stay so that the use keeps decaying at the rate it was granted.
+        _delegations[msg.sender][agent].expiry = 0;
         emit AgentRevoked(msg.sender, agent);
     }
 
@@ -631,15 +640,27 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
         }
     }
 
-    /// @dev Adds `escrow` to the agent's spending of the current UTC day (resetting it on a new day).
-    function _chargeAgent(Delegation storage d, uint256 escrow) private {
-        uint32 today = uint32(block.timestamp / 1 days);
-        uint256 spent = d.day == today ? d.spent + escrow : escrow;
-        uint128 budget = d.budgetPerDay;
-        if (spent > budget) revert AgentBudgetExceeded(msg.sender, spent, budget);
-        d.day = today;
-        // Cannot truncate: spent <= budget, a uint128.
-        d.spent = uint128(spent);
+    /// @dev Decays the agent's stored use to now (linearly, one daily limit per 24 hours since `updatedAt`, rounded
+    /// against the agent), adds `escrow` buy escrow and `sellWh` sold Wh, checks the limits and stores the result.
+    function _chargeAgent(Delegation storage d, uint256 escrow, uint256 sellWh) private {
+        uint256 elapsed = block.timestamp - d.updatedAt;
+        uint256 spent = _decayed(d.spent, d.budgetPerDay, elapsed) + escrow;
+        uint256 soldWh = _decayed(d.soldWh, d.sellWhPerDay, elapsed) + sellWh;
+        // Each limit refuses only orders that draw on it (a limit lowered below the use blocks only its own side).
+        uint96 budget = d.budgetPerDay;
+        if (escrow != 0 && spent > budget) revert AgentBudgetExceeded(msg.sender, spent, budget);
+        uint64 sellLimit = d.sellWhPerDay;
+        if (sellWh != 0 && soldWh > sellLimit) revert AgentSellLimitExceeded(msg.sender, soldWh, sellLimit);
+        // Cannot truncate: checked above against a uint96 and a uint64.
+        d.spent = uint96(spent);
+        d.soldWh = uint64(soldWh);
+        d.updatedAt = uint40(block.timestamp);
+    }
+
+    /// @dev `use` less `limitPerDay` per day of `elapsed` seconds (rounded down), not below zero.
+    function _decayed(uint256 use, uint256 limitPerDay, uint256 elapsed) private pure returns (uint256) {
+        uint256 refill = limitPerDay * elapsed / 1 days;
+        return use > refill ? use - refill : 0;
     }
 
     /*//////////////////////////////////////////////////////////////

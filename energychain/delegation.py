@@ -1,9 +1,12 @@
 """Agent keys: an owner delegates bounded trading to an agent address on the market contract.
 
 The delegation lives on chain (``EnergyMarket.authorizeAgent``): a budget of payment base units
-per UTC day (buy escrow the agent commits), the highest tick it may buy at, the lowest it may
-sell at, and an expiry. The agent may place, cancel and claim for the owner; it can never
-withdraw or transfer. So a device that holds only the agent key risks at most one day's budget.
+(buy escrow the agent commits) and a sell limit in Wh, each per rolling day (the agent's use
+decays linearly by one daily limit per 24 hours, and survives revoking and granting again), the
+highest tick it may buy at, the lowest it may sell at, and an expiry. The agent may place, cancel
+and claim for the owner; it can never withdraw or transfer. So a device that holds only the agent
+key risks at most one day's budget and one day's sell limit at once, and on average no more per
+day.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from energychain.records import Delegation
 from wallet.transactions import TransactionSender, TxRequest
 
 UINT16_MAX = 2**16 - 1
-UINT128_MAX = 2**128 - 1
+UINT64_MAX = 2**64 - 1
+UINT96_MAX = 2**96 - 1
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,17 @@ class AgentGrant:
     max_buy_tick: int
     min_sell_tick: int
     expiry: int
+    sell_wh_per_day: int = 0
 
     def __post_init__(self) -> None:
-        if not 0 <= self.budget_per_day <= UINT128_MAX:
+        if not 0 <= self.budget_per_day <= UINT96_MAX:
             raise DelegationError(f"budget per day {self.budget_per_day} is out of range")
+        if not 0 <= self.sell_wh_per_day <= UINT64_MAX:
+            raise DelegationError(f"sell limit per day {self.sell_wh_per_day} Wh is out of range")
+        if self.budget_per_day == 0 and self.sell_wh_per_day == 0:
+            raise DelegationError(
+                "an agent needs a daily budget or a daily sell limit (both are zero)"
+            )
         for name in ("max_buy_tick", "min_sell_tick"):
             value = getattr(self, name)
             if not 0 <= value <= UINT16_MAX:

@@ -32,6 +32,8 @@ class AgentBounds(Protocol):
     @property
     def budget_per_day(self) -> int: ...
     @property
+    def sell_wh_per_day(self) -> int: ...
+    @property
     def max_buy_tick(self) -> int: ...
     @property
     def min_sell_tick(self) -> int: ...
@@ -141,13 +143,22 @@ class Market(Governed):
         self,
         agent: str,
         budget_per_day: BaseUnits | int,
+        sell_wh_per_day: Wh | int,
         max_buy_tick: Tick | int,
         min_sell_tick: Tick | int,
         expiry: int,
         gas: int | None = None,
     ) -> TxRequest:
+        """``authorizeAgent``: buy escrow and sold Wh per rolling day, price bounds, expiry."""
         return self.request(
-            "authorizeAgent", agent, budget_per_day, max_buy_tick, min_sell_tick, expiry, gas=gas
+            "authorizeAgent",
+            agent,
+            budget_per_day,
+            sell_wh_per_day,
+            max_buy_tick,
+            min_sell_tick,
+            expiry,
+            gas=gas,
         )
 
     def revoke_agent(self, agent: str) -> TxRequest:
@@ -158,6 +169,7 @@ class Market(Governed):
         return self.authorize_agent(
             grant.agent,
             grant.budget_per_day,
+            grant.sell_wh_per_day,
             grant.max_buy_tick,
             grant.min_sell_tick,
             grant.expiry,

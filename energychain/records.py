@@ -97,16 +97,20 @@ class SlotClearing:
 
 @dataclass(frozen=True, slots=True)
 class Delegation:
-    """An owner's delegation to an agent as the market stores it, with the agent's spending
-    on the day it was read (``spent_today``: 0 when the stored day is an earlier one)."""
+    """An owner's delegation to an agent as the market stores it, with the agent's use of its
+    rolling allowances decayed to the time it was read (``EnergyMarket.Delegation``): ``spent``
+    base units of buy escrow and ``sold_wh`` Wh of sells, each falling by one daily limit per
+    24 hours since the contract last stamped it."""
 
     owner: ChecksumAddress
     agent: ChecksumAddress
     budget_per_day: BaseUnits
+    sell_wh_per_day: Wh
     max_buy_tick: Tick
     min_sell_tick: Tick
     expiry: int
-    spent_today: BaseUnits
+    spent: BaseUnits
+    sold_wh: Wh
 
     @classmethod
     def from_fields(
@@ -115,29 +119,44 @@ class Delegation:
         """The stored delegation, or None when there is none (never granted, or revoked)."""
         f = pick(
             fields,
-            ("budget_per_day", "max_buy_tick", "min_sell_tick", "expiry", "day", "spent"),
+            (
+                "budget_per_day",
+                "sell_wh_per_day",
+                "max_buy_tick",
+                "min_sell_tick",
+                "expiry",
+                "spent",
+                "sold_wh",
+                "updated_at",
+            ),
             "EnergyMarket.Delegation",
         )
         if int(f["expiry"]) == 0:
             return None
+        elapsed = max(now - int(f["updated_at"]), 0)
+        budget, sell_limit = int(f["budget_per_day"]), int(f["sell_wh_per_day"])
         return cls(
             owner=to_checksum_address(owner),
             agent=to_checksum_address(agent),
-            budget_per_day=BaseUnits(int(f["budget_per_day"])),
+            budget_per_day=BaseUnits(budget),
+            sell_wh_per_day=Wh(sell_limit),
             max_buy_tick=Tick(int(f["max_buy_tick"])),
             min_sell_tick=Tick(int(f["min_sell_tick"])),
             expiry=int(f["expiry"]),
-            spent_today=BaseUnits(
-                int(f["spent"]) if int(f["day"]) == now // SECONDS_PER_DAY else 0
-            ),
+            spent=BaseUnits(decayed_use(int(f["spent"]), budget, elapsed)),
+            sold_wh=Wh(decayed_use(int(f["sold_wh"]), sell_limit, elapsed)),
         )
 
     def active(self, now: int) -> bool:
         return self.expiry > now
 
     def remaining(self) -> BaseUnits:
-        """What the agent may still commit today."""
-        return BaseUnits(max(self.budget_per_day - self.spent_today, 0))
+        """Buy escrow the agent may still commit now."""
+        return BaseUnits(max(self.budget_per_day - self.spent, 0))
+
+    def sell_remaining(self) -> Wh:
+        """Wh the agent may still offer for sale now."""
+        return Wh(max(self.sell_wh_per_day - self.sold_wh, 0))
 
     def as_dict(self, now: int) -> dict[str, Any]:
         from datetime import UTC, datetime
@@ -146,12 +165,20 @@ class Delegation:
             "owner": self.owner,
             "agent": self.agent,
             "budget_per_day": self.budget_per_day,
+            "sell_wh_per_day": self.sell_wh_per_day,
             "max_buy_tick": self.max_buy_tick,
             "min_sell_tick": self.min_sell_tick,
             "expiry": datetime.fromtimestamp(self.expiry, UTC).isoformat(),
-            "spent_today": self.spent_today,
+            "spent": self.spent,
+            "sold_wh": self.sold_wh,
             "active": self.active(now),
         }
+
+
+def decayed_use(use: int, limit_per_day: int, elapsed_s: int) -> int:
+    """The contract's decay of an agent's use: ``use`` less ``limit_per_day`` per day of
+    ``elapsed_s`` seconds (rounded down, so against the agent), not below zero."""
+    return max(use - limit_per_day * elapsed_s // SECONDS_PER_DAY, 0)
 
 
 @dataclass(frozen=True, slots=True)

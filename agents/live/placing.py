@@ -73,15 +73,30 @@ class OrderDesk:
             return out
         if is_buy:
             self._fit_budget(out, d)
-            if out.refusal is not None:
-                return out
+        else:
+            self._fit_sell_limit(out, d)
+        if out.refusal is not None:
+            return out
         minimum = self.link.params.min_order_wh
         if out.qty < minimum:
             out.refusal = f"{out.qty} Wh is below the market's minimum {minimum}"
         return out
 
+    def _fit_sell_limit(self, out: Checked, d: Delegation) -> None:
+        """Cut a sell to what the rolling sell limit allows now (or refuse it)."""
+        remaining = d.sell_remaining()
+        if out.qty <= remaining:
+            return
+        if remaining < self.link.params.min_order_wh:
+            out.refusal = (
+                f"sell limit: {out.qty} Wh offered, {remaining} of {d.sell_wh_per_day} left"
+            )
+            return
+        out.notes.append(f"quantity cut from {out.qty} to {remaining} Wh to fit the sell limit")
+        out.qty = int(remaining)
+
     def _fit_budget(self, out: Checked, d: Delegation) -> None:
-        """Cut a buy to what today's budget and the owner's vault allow (or refuse it)."""
+        """Cut a buy to what the rolling budget and the owner's vault allow (or refuse it)."""
         price = self.link.params.price(out.tick)
         remaining = d.remaining()
         balance = self.link.read(lambda: self.link.market.balance_of(self.link.owner))
@@ -94,7 +109,7 @@ class OrderDesk:
             fit -= 1
         if fit < self.link.params.min_order_wh:
             out.refusal = (
-                f"budget: {needed} needed, {remaining} of {d.budget_per_day} left today"
+                f"budget: {needed} needed, {remaining} of {d.budget_per_day} left now"
                 if remaining <= balance
                 else f"owner's vault holds {balance}, {needed} needed"
             )

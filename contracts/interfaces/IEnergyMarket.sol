@@ -79,15 +79,20 @@ interface IEnergyMarket is IERC1155Receiver {
         uint96 sellMarginalTotalWh;
     }
 
-    /// @notice Limits an owner granted to an agent, and the buy escrow (`spent`, payment units) the agent committed
-    /// on `day` (`block.timestamp / 1 days`). `expiry == 0` means not authorized.
+    /// @notice Limits an owner granted to an agent (`expiry == 0`: not authorized) and the agent's use of its rolling
+    /// allowances as stored at `updatedAt`: `spent` payment units of buy escrow and `soldWh` Wh of sell orders. Each
+    /// use decays linearly by its daily limit per 24 hours: at time `t` it is
+    /// `use - min(use, limitPerDay * (t - updatedAt) / 1 days)`, and an order fits while use + order <= limit. The use
+    /// survives {revokeAgent} and re-authorization (a revoked delegation keeps its limits with `expiry == 0`).
     struct Delegation {
-        uint128 budgetPerDay;
+        uint96 budgetPerDay;
+        uint64 sellWhPerDay;
         uint16 maxBuyTick;
         uint16 minSellTick;
         uint64 expiry;
-        uint32 day;
-        uint128 spent;
+        uint96 spent;
+        uint64 soldWh;
+        uint40 updatedAt;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -155,8 +160,11 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice `tick` is outside the agent's bound: a buy above `maxBuyTick` or a sell below `minSellTick` (`bound`).
     error AgentPriceOutOfBounds(uint16 tick, uint16 bound);
 
-    /// @notice The agent's buy escrow today would reach `spent`, above `budgetPerDay`.
-    error AgentBudgetExceeded(address agent, uint256 spent, uint128 budgetPerDay);
+    /// @notice The agent's buy escrow in its rolling day would reach `spent`, above `budgetPerDay`.
+    error AgentBudgetExceeded(address agent, uint256 spent, uint96 budgetPerDay);
+
+    /// @notice The agent's sell orders in its rolling day would reach `soldWh`, above `sellWhPerDay`.
+    error AgentSellLimitExceeded(address agent, uint256 soldWh, uint64 sellWhPerDay);
 
     /// @notice `agent` cannot be authorized (zero address or the owner itself).
     error AgentInvalid(address agent);
@@ -214,7 +222,8 @@ interface IEnergyMarket is IERC1155Receiver {
     event AgentAuthorized(
         address indexed owner,
         address indexed agent,
-        uint128 budgetPerDay,
+        uint96 budgetPerDay,
+        uint64 sellWhPerDay,
         uint16 maxBuyTick,
         uint16 minSellTick,
         uint64 expiry
@@ -301,7 +310,7 @@ interface IEnergyMarket is IERC1155Receiver {
         view
         returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund);
 
-    /// @notice The delegation `owner` granted `agent`.
+    /// @notice The delegation `owner` granted `agent`, its use as stored (see {Delegation} for the decay).
     function delegation(address owner, address agent) external view returns (Delegation memory);
 
     /*//////////////////////////////////////////////////////////////
@@ -332,7 +341,7 @@ interface IEnergyMarket is IERC1155Receiver {
     /// `ceil(qtyWh * priceOf(tick) / 1000)` payment units, a sell `qtyWh` tokens of id `slot`. Emits {OrderPlaced}.
     /// @dev Requirements:
     /// - not paused;
-    /// - the caller is `owner`, or an agent of `owner` within its limits (expiry, price bounds, daily budget);
+    /// - the caller is `owner`, or an agent of `owner` within its limits (expiry, price bounds, rolling buy budget and sell limit);
     /// - `opensAt <= block.timestamp < gateClosure` for `slot`;
     /// - `qtyWh >= minOrderWh`; `tick <= maxTick`;
     /// - the owner's vault covers the escrow.
@@ -341,7 +350,7 @@ interface IEnergyMarket is IERC1155Receiver {
         returns (uint256 orderId);
 
     /// @notice Places several orders for `owner`, all or none. Emits {OrderPlaced} for each.
-    /// @dev Requirements: those of {placeOrder}, for every order; an agent's daily budget covers their sum.
+    /// @dev Requirements: those of {placeOrder}, for every order; an agent's rolling allowances cover their sums.
     function placeOrders(address owner, OrderRequest[] calldata orders) external returns (uint256[] memory orderIds);
 
     /// @notice Cancels a resting order and returns its escrow to the owner's vault. Works while paused.
@@ -377,15 +386,24 @@ interface IEnergyMarket is IERC1155Receiver {
                                  AGENTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Lets `agent` place, cancel (and claim) orders for the caller: buys at most `maxBuyTick`, sells at
-    /// least `minSellTick`, at most `budgetPerDay` buy escrow per UTC day, until `expiry` (exclusive). An agent can
-    /// never withdraw. Re-authorizing replaces the limits; today's spending still counts. Emits {AgentAuthorized}.
+    /// @notice Lets `agent` place and cancel orders for the caller: buys at most `maxBuyTick`, sells at least
+    /// `minSellTick`, at most `budgetPerDay` buy escrow and `sellWhPerDay` Wh of sells per rolling day (each use decays
+    /// linearly by its limit per 24 hours, see {Delegation}), until `expiry` (exclusive). An agent can never
+    /// withdraw. Re-authorizing replaces the limits; the use so far still counts. Emits {AgentAuthorized}.
     /// @dev Requirements:
-    /// - `agent` is neither zero nor the caller; `expiry > block.timestamp`.
-    function authorizeAgent(address agent, uint128 budgetPerDay, uint16 maxBuyTick, uint16 minSellTick, uint64 expiry)
-        external;
+    /// - `agent` is neither zero nor the caller; `expiry > block.timestamp`. Zero limits are accepted (the agent can then only cancel);
+    /// the wallet and the dApp refuse them before sending.
+    function authorizeAgent(
+        address agent,
+        uint96 budgetPerDay,
+        uint64 sellWhPerDay,
+        uint16 maxBuyTick,
+        uint16 minSellTick,
+        uint64 expiry
+    ) external;
 
-    /// @notice Revokes `agent` at once (its resting orders stay). Emits {AgentRevoked}.
+    /// @notice Revokes `agent` at once (its resting orders stay; its use keeps counting after a re-authorization).
+    /// Emits {AgentRevoked}.
     function revokeAgent(address agent) external;
 
     /*//////////////////////////////////////////////////////////////

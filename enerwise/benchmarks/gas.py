@@ -230,7 +230,7 @@ def _accounts(sandbox: Sandbox, open_slot: int) -> dict[str, int]:
     deposit = send(market.deposit(10**8, gas=200_000))
     withdraw = send(market.withdraw(10**6, gas=200_000))
     expiry = sandbox.dev.now() + 86_400
-    send(market.authorize_agent(agent.address, 10**9, 2_000, 0, expiry, gas=200_000))
+    send(market.authorize_agent(agent.address, 10**9, 10**6, 2_000, 0, expiry, gas=200_000))
     send(sandbox.order_request(owner.address, open_slot, True, FIRST_TICK, QTY_WH))
     by_agent = agent.sender.transact(
         sandbox.order_request(owner.address, open_slot, True, FIRST_TICK, QTY_WH)

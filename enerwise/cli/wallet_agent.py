@@ -1,7 +1,9 @@
 """``enerwise wallet agent``: grant, revoke and list agent keys on the market contract.
 
-Amounts as the dApp takes them: the daily budget in EUR (the payment token's unit), the price
-bounds in EUR per kWh; base units and ticks remain options of their own for scripts.
+Amounts as the dApp takes them: the daily budget in EUR (the payment token's unit), the daily
+sell limit in kWh, the price bounds in EUR per kWh; base units, Wh and ticks remain options of
+their own for scripts. Both daily limits are rolling: the agent's use falls by one daily limit
+per 24 hours, and revoking or granting again does not reset it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from enerwise.cli.options import (
     signing_key_options,
 )
 from enerwise.cli.output import print_json
+from enerwise.errors import OptionError
 
 if TYPE_CHECKING:
     from energychain.deploy import EnergyChain
@@ -72,12 +75,22 @@ def grant(
     budget_eur_per_day: Annotated[
         str | None,
         typer.Option(
-            metavar="AMOUNT", help="Daily budget (buy escrow the agent may commit), EUR a UTC day."
+            metavar="AMOUNT",
+            help="Budget (buy escrow the agent may commit), EUR per rolling day; 0: no buys.",
         ),
     ] = None,
     budget_base_units_per_day: Annotated[
         int | None,
         typer.Option(min=0, help="The daily budget in base units of the payment token instead."),
+    ] = None,
+    sell_kwh_per_day: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KWH", help="Sell limit (energy the agent may offer), kWh per rolling day."
+        ),
+    ] = None,
+    sell_wh_per_day: Annotated[
+        int | None, typer.Option(min=0, help="The sell limit in Wh instead (default: no sells).")
     ] = None,
     max_buy_eur_per_kwh: Annotated[
         str | None,
@@ -99,9 +112,9 @@ def grant(
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Authorize an agent key to trade for the owner within a daily budget and price bounds.
+    """Authorize an agent key to trade for the owner within daily limits and price bounds.
 
-    Granting again replaces the bounds; today's spending still counts. The agent may place,
+    Granting again replaces the bounds; the use so far still counts. The agent may place,
     cancel and claim for the owner, never withdraw.
     """
     from energychain.delegation import AgentGrant, grant_agent, parse_address, parse_expiry
@@ -112,6 +125,13 @@ def grant(
     one_of(budget_eur_per_day, base_budget, "--budget-eur-per-day", "--budget-base-units-per-day")
     one_of(max_buy_eur_per_kwh, max_buy_tick, "--max-buy-eur-per-kwh", "--max-buy-tick")
     one_of(min_sell_eur_per_kwh, min_sell_tick, "--min-sell-eur-per-kwh", "--min-sell-tick")
+    if sell_kwh_per_day is not None and sell_wh_per_day is not None:
+        raise OptionError("give at most one of --sell-kwh-per-day or --sell-wh-per-day")
+    sell_wh = (
+        _wh(decimal_amount(sell_kwh_per_day, "--sell-kwh-per-day"), "--sell-kwh-per-day")
+        if sell_kwh_per_day is not None
+        else int(sell_wh_per_day or 0)
+    )
     budget_eur = _decimal(budget_eur_per_day, "--budget-eur-per-day")
     max_buy = _decimal(max_buy_eur_per_kwh, "--max-buy-eur-per-kwh")
     min_sell = _decimal(min_sell_eur_per_kwh, "--min-sell-eur-per-kwh")
@@ -119,6 +139,9 @@ def grant(
     owner = _owner(rpc_url, key, deployment)
     market = owner.contracts.market
     params, decimals = market.params(), owner.contracts.payment.decimals()
+    for tick, option in ((max_buy_tick, "--max-buy-tick"), (min_sell_tick, "--min-sell-tick")):
+        if tick is not None and tick > params.max_tick:
+            raise OptionError(f"{option}: {tick} is above the market's max tick {params.max_tick}")
     request = AgentGrant(
         agent=address,
         budget_per_day=(
@@ -137,12 +160,14 @@ def grant(
             else int(min_sell_tick or 0)
         ),
         expiry=until,
+        sell_wh_per_day=sell_wh,
     )
     shown = _bounds(request.budget_per_day, request.max_buy_tick, request.min_sell_tick,
                     params, decimals)  # fmt: skip
     plan = (
         f"grant {address} for {owner.sender.address}: budget {shown['budget_eur_per_day']} EUR "
-        f"per day, buy at most {shown['max_buy_eur_per_kwh']} EUR/kWh (tick "
+        f"and sells of {request.sell_wh_per_day} Wh per rolling day, buy at most "
+        f"{shown['max_buy_eur_per_kwh']} EUR/kWh (tick "
         f"{request.max_buy_tick}), sell at least {shown['min_sell_eur_per_kwh']} EUR/kWh (tick "
         f"{request.min_sell_tick}), until {expiry}"
     )
@@ -154,6 +179,7 @@ def grant(
                 "agent": request.agent,
                 "owner": owner.sender.address,
                 "budget_per_day": request.budget_per_day,
+                "sell_wh_per_day": request.sell_wh_per_day,
                 "max_buy_tick": request.max_buy_tick,
                 "min_sell_tick": request.min_sell_tick,
                 **shown,
@@ -163,6 +189,14 @@ def grant(
         )
     else:
         console.print(f"agent {request.agent} authorized for {owner.sender.address}")
+
+
+def _wh(kwh: Decimal, option: str) -> int:
+    """``kwh`` in whole Wh, exactly."""
+    wh = kwh * 1000
+    if wh != wh.to_integral_value():
+        raise OptionError(f"{option}: {kwh} kWh is not a whole number of Wh")
+    return int(wh)
 
 
 def _bounds(
@@ -217,7 +251,7 @@ def list_command(
     deployment_file: DeploymentFile = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """The owner's agent keys with their bounds (EUR and ticks) and today's spending."""
+    """The owner's agent keys with their bounds (EUR, Wh and ticks) and their use now."""
     from chain.connection import connect, resolve_rpc_url
     from energychain.delegation import list_delegations, parse_address
     from energychain.deploy import load_deployment
@@ -233,8 +267,8 @@ def list_command(
         row = d.as_dict(now)
         shown = _bounds(row["budget_per_day"], row["max_buy_tick"], row["min_sell_tick"],
                         params, decimals)  # fmt: skip
-        spent = money_text(row["spent_today"], decimals)
-        rows.append({**row, **shown, "spent_today_eur": spent})
+        spent = money_text(row["spent"], decimals)
+        rows.append({**row, **shown, "spent_eur": spent})
     if json_out:
         print_json({"owner": owner_address, "agents": rows})
         return
@@ -243,8 +277,9 @@ def list_command(
     for row in rows:
         state = "active" if row["active"] else "expired"
         console.print(
-            f"{row['agent']}  budget {row['budget_eur_per_day']} EUR/day (spent "
-            f"{row['spent_today_eur']})  buy <= {row['max_buy_eur_per_kwh']} EUR/kWh  "
+            f"{row['agent']}  budget {row['budget_eur_per_day']} EUR/day (in use "
+            f"{row['spent_eur']})  sells {row['sell_wh_per_day']} Wh/day (in use "
+            f"{row['sold_wh']})  buy <= {row['max_buy_eur_per_kwh']} EUR/kWh  "
             f"sell >= {row['min_sell_eur_per_kwh']} EUR/kWh  until {row['expiry']}  {state}",
             highlight=False,
         )

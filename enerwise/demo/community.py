@@ -28,6 +28,7 @@ from agents.community import (
     draw_households,
     simulate,
 )
+from agents.data.calendar import SLOTS_PER_DAY
 from agents.policies.baselines import Truthful
 from agents.tariffs import MICRO_EUR
 from devchain.sandbox import ETHER, GAS_ERC20, Meter, Participant, Sandbox
@@ -173,12 +174,16 @@ def enrol(
     amount = deposit_eur * 1_000_000
     market = sandbox.contracts.market
 
+    top_price = sandbox.params.price(sandbox.params.max_tick)
+
     def setup(member: Household) -> None:
         requests = _funding_requests(sandbox, member.account, amount)
         if member.agent is not None:
+            budget, sell_wh = agent_limits(plan, member.index, top_price)
             grant = AgentGrant(
                 agent=member.agent.address,
-                budget_per_day=amount,
+                budget_per_day=min(budget, amount),
+                sell_wh_per_day=sell_wh,
                 max_buy_tick=int(sandbox.params.max_tick),
                 min_sell_tick=0,
                 expiry=grant_expiry,
@@ -189,6 +194,29 @@ def enrol(
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(setup, members))
     return members
+
+
+AGENT_HEADROOM = 1.5
+"""Margin of an agent's daily limits over what its household's own data says it needs."""
+
+
+def agent_limits(plan: DayPlan, household: int, top_price: int) -> tuple[int, int]:
+    """A household agent's daily limits sized from the household's own replayed data.
+
+    The budget (payment base units) covers a day's consumption plus one full battery charge
+    bought at the market's top price; the sell limit (Wh) a day's PV production plus one full
+    battery. Both scale the replayed stretch to 24 hours and keep ``AGENT_HEADROOM``. So a
+    stolen agent key can spend about what the household itself would in a day, not its vault.
+    """
+    spec = plan.households[household]
+    slots = [plan.data_slot(k) for k in range(plan.slots)]
+    per_day = SLOTS_PER_DAY / max(len(slots), 1)
+    load_wh = float(plan.community.load_kw[household, slots].sum()) * 250.0 * per_day
+    pv_wh = float(plan.community.pv_kw[household, slots].sum()) * 250.0 * per_day
+    battery_wh = spec.battery.capacity_kwh * 1000.0 if spec.battery is not None else 0.0
+    buy_wh = (load_wh + battery_wh) * AGENT_HEADROOM
+    sell_wh = (pv_wh + battery_wh) * AGENT_HEADROOM
+    return math.ceil(buy_wh * top_price / 1000.0), max(math.ceil(sell_wh), 1)
 
 
 def _funding_requests(sandbox: Sandbox, who: Participant, amount: int) -> list[TxRequest]:

@@ -29,6 +29,10 @@ from oracles.readings import meter_id_from_name
 from wallet.signer import LocalKeySigner
 
 METER_CAPACITY_WH = 100_000
+
+AGENT_SELL_WH_PER_DAY = 96 * METER_CAPACITY_WH
+"""The agent's daily sell limit: every slot of a day at the meter's capacity (the soak measures
+throughput, not the limit)."""
 """Registered capacity per slot: far above any profile, so plausibility never rejects."""
 DEPOSIT = 500_000_000
 """The agent owner's vault money (500 EUR of the 6-decimal test euro)."""
@@ -110,6 +114,7 @@ def build_community(
     grant = AgentGrant(
         agent=agent_key.address,
         budget_per_day=DEPOSIT,
+        sell_wh_per_day=AGENT_SELL_WH_PER_DAY,
         max_buy_tick=int(sandbox.params.max_tick),
         min_sell_tick=0,
         expiry=grant_expiry,

@@ -241,18 +241,24 @@ def test_grant_an_agent_see_what_it_did_and_revoke_it(
     agent = s.new_participant()
     connect(p, stack, "/agents/")
     p.get_by_label("Agent address").fill(agent.address)
-    p.get_by_label("Budget per day (tEUR)").fill("1")
     # Ticks 1,000 and 100 of the default grid (0.08 + tick * 0.00012).
     p.get_by_label("Highest buy price (tEUR/kWh)").fill("0.2")
     p.get_by_label("Lowest sell price (tEUR/kWh)").fill("0.092")
+    p.get_by_label("Budget per day (tEUR)").fill("0")
+    p.get_by_label("Sell limit per day (kWh)").fill("0")
+    p.get_by_role("button", name="Grant").click()
+    expect(p.get_by_text("Give the agent a budget or a sell limit")).to_be_visible()
+    p.get_by_label("Budget per day (tEUR)").fill("1")
+    p.get_by_label("Sell limit per day (kWh)").fill("12.5")
     p.get_by_role("button", name="Grant").click()
     expect(p.get_by_text("Authorize agent: done.")).to_be_visible()
-    budget, max_buy, min_sell, expiry, _, _ = market.call(
+    budget, sell_wh, max_buy, min_sell, expiry, _, _, _ = market.call(
         "delegation", stack.account, agent.address
     )
-    assert (budget, max_buy, min_sell) == (TOKEN, 1_000, 100)
+    assert (budget, sell_wh, max_buy, min_sell) == (TOKEN, 12_500, 1_000, 100)
     assert expiry > s.dev.now()
     expect(p.get_by_test_id("agents")).to_contain_text("1.00 tEUR")
+    expect(p.get_by_test_id("agents")).to_contain_text("12.5 kWh")
 
     # The agent buys for the owner; the page names it among what agents did.
     slot = s.current_slot() + 1
@@ -264,6 +270,6 @@ def test_grant_an_agent_see_what_it_did_and_revoke_it(
 
     p.get_by_role("button", name=f"Revoke agent {agent.address}").click()
     expect(p.get_by_text("No agent holds a delegation from you.")).to_be_visible()
-    assert market.call("delegation", stack.account, agent.address)[3] == 0
+    assert market.call("delegation", stack.account, agent.address)[4] == 0
     expect(done).to_contain_text("(no longer authorized)")
     assert console.errors == []

@@ -298,6 +298,9 @@ def test_an_operator_signs_in_and_runs_the_market(
         expect(row).to_have_attribute("data-health", "silent")  # no reading yet
         on_chain = registry.call("meter", bytes.fromhex(meter_id[2:]))
         assert (on_chain[0], on_chain[1], on_chain[2]) == (stack.account, OTHER_SIGNER, 1_000)
+        # the form empties once the registration's receipt is in, which may come after the row
+        # (read from the chain): filling it earlier would lose the name to that reset
+        expect(page.get_by_label(text["meter_name"])).to_have_value("")
         before = sent(page)
         page.get_by_label(text["meter_name"]).fill(name)  # the same id again
         page.get_by_label(text["capacity"]).fill("4000")
@@ -422,6 +425,7 @@ AMOUNT_FIELDS: list[tuple[str, str, dict[str, str], dict[str, str]]] = [
     ),
     ("energy", "input[id^=energy-amount-]", {"de": "Einlösen", "en": "Redeem"}, {}),
     ("agents", "#agent-budget", {"de": "Berechtigen", "en": "Grant"}, {}),
+    ("agents", "#agent-sell-limit", {"de": "Berechtigen", "en": "Grant"}, {}),
     ("agents", "#agent-max-buy", {"de": "Berechtigen", "en": "Grant"}, {}),
     ("agents", "#agent-min-sell", {"de": "Berechtigen", "en": "Grant"}, {}),
     ("agents", "#agent-days", {"de": "Berechtigen", "en": "Grant"}, {}),
@@ -440,6 +444,7 @@ AMOUNT_FIELDS: list[tuple[str, str, dict[str, str], dict[str, str]]] = [
 ]
 AGENT_DEFAULTS = {
     "#agent-budget": "1",
+    "#agent-sell-limit": "5",
     "#agent-max-buy": "0.2",
     "#agent-min-sell": "0.09",
     "#agent-days": "7",

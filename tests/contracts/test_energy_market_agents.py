@@ -1,5 +1,5 @@
-"""EnergyMarket agents: delegated order placement within limits (budget per UTC day, price bounds,
-expiry)."""
+"""EnergyMarket agents: delegated order placement within limits (rolling buy budget and sell limit,
+price bounds, expiry)."""
 
 import brownie
 import pytest
@@ -7,6 +7,7 @@ from conftest import ZERO_ADDRESS, addr, cost, price_of
 
 DAY = 86_400
 BUDGET = 20_000
+SELL_WH = 1_500
 MAX_BUY_TICK = 20
 MIN_SELL_TICK = 10
 
@@ -15,12 +16,24 @@ def delegation_of(market, owner, agent):
     d = market.delegation(owner, agent)
     return {
         "budget": d[0],
-        "maxBuyTick": d[1],
-        "minSellTick": d[2],
-        "expiry": d[3],
-        "day": d[4],
+        "sellWh": d[1],
+        "maxBuyTick": d[2],
+        "minSellTick": d[3],
+        "expiry": d[4],
         "spent": d[5],
+        "soldWh": d[6],
+        "updatedAt": d[7],
     }
+
+
+def decayed(use: int, limit_per_day: int, elapsed: int) -> int:
+    """The contract's decay: ``use`` less ``limit_per_day`` per day of ``elapsed``, at least 0."""
+    return max(use - limit_per_day * elapsed // DAY, 0)
+
+
+def slot_at(env, timestamp: int) -> int:
+    """A slot whose order window is open at ``timestamp``."""
+    return (timestamp - env.epoch) // 900 + 2
 
 
 @pytest.fixture
@@ -34,7 +47,9 @@ def delegated(env, slot, market, alice, agent, expiry):
     module limits."""
     env.deposit(alice, 10**9)
     env.deposit_energy(alice, slot, 1_000)
-    market.authorizeAgent(agent, BUDGET, MAX_BUY_TICK, MIN_SELL_TICK, expiry, {"from": alice})
+    market.authorizeAgent(
+        agent, BUDGET, SELL_WH, MAX_BUY_TICK, MIN_SELL_TICK, expiry, {"from": alice}
+    )
     return slot
 
 
@@ -42,52 +57,72 @@ def delegated(env, slot, market, alice, agent, expiry):
 
 
 def test_authorizeAgent_storesLimitsAndEmits(env, market, alice, agent, expiry):
-    tx = market.authorizeAgent(agent, BUDGET, MAX_BUY_TICK, MIN_SELL_TICK, expiry, {"from": alice})
+    tx = market.authorizeAgent(
+        agent, BUDGET, SELL_WH, MAX_BUY_TICK, MIN_SELL_TICK, expiry, {"from": alice}
+    )
     assert tx.events["AgentAuthorized"] == {
         "owner": alice,
         "agent": agent,
         "budgetPerDay": BUDGET,
+        "sellWhPerDay": SELL_WH,
         "maxBuyTick": MAX_BUY_TICK,
         "minSellTick": MIN_SELL_TICK,
         "expiry": expiry,
     }
     assert delegation_of(market, alice, agent) == {
         "budget": BUDGET,
+        "sellWh": SELL_WH,
         "maxBuyTick": MAX_BUY_TICK,
         "minSellTick": MIN_SELL_TICK,
         "expiry": expiry,
-        "day": 0,
         "spent": 0,
+        "soldWh": 0,
+        "updatedAt": 0,
     }
 
 
 def test_authorizeAgent_revertsForZeroAgent(market, alice, expiry):
     with brownie.reverts(f"AgentInvalid: {ZERO_ADDRESS}"):
-        market.authorizeAgent(ZERO_ADDRESS, BUDGET, 1, 1, expiry, {"from": alice})
+        market.authorizeAgent(ZERO_ADDRESS, BUDGET, SELL_WH, 1, 1, expiry, {"from": alice})
 
 
 def test_authorizeAgent_revertsForSelf(market, alice, expiry):
     with brownie.reverts(f"AgentInvalid: {addr(alice)}"):
-        market.authorizeAgent(alice, BUDGET, 1, 1, expiry, {"from": alice})
+        market.authorizeAgent(alice, BUDGET, SELL_WH, 1, 1, expiry, {"from": alice})
 
 
 def test_authorizeAgent_revertsForExpiryNow(env, market, alice, agent):
     now = env.latest_timestamp() + 5
     env.next_block_at(now)
     with brownie.reverts(f"AgentInvalidExpiry: {now}"):
-        market.authorizeAgent(agent, BUDGET, 1, 1, now, {"from": alice})
+        market.authorizeAgent(agent, BUDGET, SELL_WH, 1, 1, now, {"from": alice})
 
 
 def test_authorizeAgent_revertsForPastExpiry(env, market, alice, agent):
     past = env.latest_timestamp() - 1
     with brownie.reverts(f"AgentInvalidExpiry: {past}"):
-        market.authorizeAgent(agent, BUDGET, 1, 1, past, {"from": alice})
+        market.authorizeAgent(agent, BUDGET, SELL_WH, 1, 1, past, {"from": alice})
 
 
-def test_revokeAgent_deletesDelegationAndEmits(delegated, market, alice, agent):
+def test_revokeAgent_endsAuthorizationKeepingLimitsAndUseAndEmits(delegated, market, alice, agent):
+    market.placeOrder(alice, delegated, True, 1, 100, {"from": agent})
+    before = delegation_of(market, alice, agent)
     tx = market.revokeAgent(agent, {"from": alice})
     assert tx.events["AgentRevoked"] == {"owner": alice, "agent": agent}
-    assert delegation_of(market, alice, agent)["expiry"] == 0
+    assert delegation_of(market, alice, agent) == {**before, "expiry": 0}
+
+
+def test_authorizeAgent_acceptsZeroLimitsLeavingACancelOnlyAgent(env, slot, market, alice, agent):
+    env.deposit(alice, 10**9)
+    env.deposit_energy(alice, slot, 100)
+    market.authorizeAgent(
+        agent, 0, 0, MAX_BUY_TICK, 0, env.latest_timestamp() + DAY, {"from": alice}
+    )
+    oid = env.buy(alice, slot, 1, 100)
+    with brownie.reverts(f"AgentSellLimitExceeded: {addr(agent)}, 100, 0"):
+        market.placeOrder(alice, slot, False, 1, 100, {"from": agent})
+    market.cancelOrder(oid, {"from": agent})
+    assert market.balanceOf(alice) == 10**9
 
 
 # ---- within limits --------------------------------------------------------------------------
@@ -102,21 +137,22 @@ def test_agent_placesBuyWithinLimitsFromOwnersVault(delegated, env, market, alic
     assert market.balanceOf(alice) == 10**9 - escrow
     assert market.balanceOf(agent) == 0
     d = delegation_of(market, alice, agent)
-    assert (d["spent"], d["day"]) == (escrow, tx.timestamp // DAY)
+    assert (d["spent"], d["soldWh"], d["updatedAt"]) == (escrow, 0, tx.timestamp)
 
 
-def test_agent_placesSellAtMinSellTickWithoutSpendingBudget(delegated, env, market, alice, agent):
+def test_agent_placesSellAtMinSellTickCountingSoldWhNotBudget(delegated, env, market, alice, agent):
     slot = delegated
-    market.placeOrder(alice, slot, False, MIN_SELL_TICK, 1_000, {"from": agent})
+    tx = market.placeOrder(alice, slot, False, MIN_SELL_TICK, 1_000, {"from": agent})
     assert market.energyBalanceOf(alice, slot) == 0
-    assert delegation_of(market, alice, agent)["spent"] == 0
+    d = delegation_of(market, alice, agent)
+    assert (d["spent"], d["soldWh"], d["updatedAt"]) == (0, 1_000, tx.timestamp)
 
 
 def test_agent_budgetMayBeUsedExactly(delegated, env, market, alice, agent):
     slot = delegated
     escrow = cost(500, price_of(5))
     market.authorizeAgent(
-        agent, escrow, MAX_BUY_TICK, MIN_SELL_TICK, env.latest_timestamp() + DAY, {"from": alice}
+        agent, escrow, 0, MAX_BUY_TICK, MIN_SELL_TICK, env.latest_timestamp() + DAY, {"from": alice}
     )
     market.placeOrder(alice, slot, True, 5, 500, {"from": agent})
     assert delegation_of(market, alice, agent)["spent"] == escrow
@@ -154,15 +190,16 @@ def test_agent_placeOrdersWithinLimits(delegated, env, market, alice, agent):
     slot = delegated
     reqs = [(slot, True, 5, 200), (slot, False, 15, 400), (slot + 1, True, MAX_BUY_TICK, 300)]
     market.placeOrders(alice, reqs, {"from": agent})
-    assert delegation_of(market, alice, agent)["spent"] == cost(200, price_of(5)) + cost(
-        300, price_of(MAX_BUY_TICK)
-    )
+    d = delegation_of(market, alice, agent)
+    assert d["spent"] == cost(200, price_of(5)) + cost(300, price_of(MAX_BUY_TICK))
+    assert d["soldWh"] == 400
 
 
-def test_agent_placeOrdersOfSellsOnlySpendsNothing(delegated, env, market, alice, agent):
+def test_agent_placeOrdersOfSellsOnlySpendsNoBudget(delegated, env, market, alice, agent):
     slot = delegated
     market.placeOrders(alice, [(slot, False, 15, 400), (slot, False, 16, 400)], {"from": agent})
-    assert delegation_of(market, alice, agent)["spent"] == 0
+    d = delegation_of(market, alice, agent)
+    assert (d["spent"], d["soldWh"]) == (0, 800)
 
 
 # ---- refusals -------------------------------------------------------------------------------
@@ -173,6 +210,8 @@ def test_agent_revertsOverDailyBudget(delegated, env, market, alice, agent):
     first = cost(333, price_of(20))  # 7,573 (333 * 22,741 / 1000 = 7,572.753, rounded up)
     env.buy(alice, slot, 20, 333, sender=agent)
     env.buy(alice, slot, 20, 333, sender=agent)
+    # one second later: the decay (BUDGET per day) gives back less than one unit
+    env.next_block_at(delegation_of(market, alice, agent)["updatedAt"] + 1)
     with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {3 * first}, {BUDGET}"):
         market.placeOrder(alice, slot, True, 20, 333, {"from": agent})
     assert delegation_of(market, alice, agent)["spent"] == 2 * first
@@ -230,7 +269,9 @@ def test_agent_expiredCannotCancel(delegated, env, market, alice, agent):
     slot = delegated
     oid = env.buy(alice, slot, 1, 100, sender=agent)
     soon = env.latest_timestamp() + 10
-    market.authorizeAgent(agent, BUDGET, MAX_BUY_TICK, MIN_SELL_TICK, soon, {"from": alice})
+    market.authorizeAgent(
+        agent, BUDGET, SELL_WH, MAX_BUY_TICK, MIN_SELL_TICK, soon, {"from": alice}
+    )
     env.next_block_at(soon)
     with brownie.reverts(f"AgentExpired: {addr(agent)}, {soon}"):
         market.cancelOrder(oid, {"from": agent})
@@ -285,47 +326,136 @@ def test_agent_ordersForItselfUseItsOwnVault(delegated, market, agent):
         market.placeOrder(agent, delegated, True, 1, 100, {"from": agent})
 
 
-# ---- the UTC day ----------------------------------------------------------------------------
+# ---- the rolling day (audit L-2) ------------------------------------------------------------
 
 
-def test_agent_budgetResetsNextUtcDay(delegated, env, market, alice, agent):
-    slot = delegated
+def test_agent_twoBudgetsAcrossMidnightWithinSecondsRevert(env, slot, market, alice, agent):
+    """Failed before the fix: the budget restarted at the UTC day boundary."""
+    env.deposit(alice, 10**9)
     escrow = cost(800, price_of(1))
-    env.buy(alice, slot, 1, 800, sender=agent)
-    next_day = (env.latest_timestamp() // DAY + 1) * DAY
-    env.next_block_at(next_day)
-    target = (next_day - env.epoch) // 900 + 2
-    tx = market.placeOrder(alice, target, True, 1, 800, {"from": agent})
-    assert tx.timestamp == next_day
-    d = delegation_of(market, alice, agent)
-    assert (d["day"], d["spent"]) == (next_day // DAY, escrow)
-
-
-def test_agent_budgetStillSpentOneSecondBeforeMidnight(delegated, env, market, alice, agent):
-    slot = delegated
-    escrow = cost(800, price_of(1))
-    env.buy(alice, slot, 1, 800, sender=agent)
     midnight = (env.latest_timestamp() // DAY + 1) * DAY
+    market.authorizeAgent(agent, escrow, SELL_WH, 20, 10, midnight + 30 * DAY, {"from": alice})
     env.next_block_at(midnight - 1)
-    target = (midnight - 1 - env.epoch) // 900 + 2
-    with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {2 * escrow}, {BUDGET}"):
-        market.placeOrder(alice, target, True, 1, 800, {"from": agent})
+    market.placeOrder(alice, slot_at(env, midnight - 1), True, 1, 800, {"from": agent})
+    env.next_block_at(midnight + 1)
+    spent = decayed(escrow, escrow, 2) + escrow
+    with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {spent}, {escrow}"):
+        market.placeOrder(alice, slot_at(env, midnight + 1), True, 1, 800, {"from": agent})
 
 
-def test_agent_reauthorizationKeepsTodaysSpending(delegated, env, market, alice, agent, expiry):
+def test_agent_revokeThenReauthorizeSameDayGrantsNoFreshBudget(env, slot, market, alice, agent):
+    """Failed before the fix: revoking deleted the day's spending."""
+    env.deposit(alice, 10**9)
+    escrow = cost(800, price_of(1))
+    expiry = env.latest_timestamp() + 30 * DAY
+    market.authorizeAgent(agent, escrow, SELL_WH, 20, 10, expiry, {"from": alice})
+    tx = market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+    market.revokeAgent(agent, {"from": alice})
+    market.authorizeAgent(agent, escrow, SELL_WH, 20, 10, expiry, {"from": alice})
+    env.next_block_at(tx.timestamp + 60)
+    spent = decayed(escrow, escrow, 60) + escrow
+    with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {spent}, {escrow}"):
+        market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+
+
+def test_agent_sellBeyondTheSellLimitReverts(delegated, env, market, alice, agent):
+    """Failed before the fix: an agent could sell the whole vault at ``minSellTick``."""
+    slot = delegated
+    env.deposit_energy(alice, slot, 1_000)
+    tx = market.placeOrder(alice, slot, False, MIN_SELL_TICK, 1_000, {"from": agent})
+    env.next_block_at(tx.timestamp + 10)
+    sold = decayed(1_000, SELL_WH, 10) + 600
+    with brownie.reverts(f"AgentSellLimitExceeded: {addr(agent)}, {sold}, {SELL_WH}"):
+        market.placeOrder(alice, slot, False, MIN_SELL_TICK, 600, {"from": agent})
+    assert market.energyBalanceOf(alice, slot) == 1_000
+
+
+def test_agent_placeOrdersRevertsWhenSellsExceedTheSellLimit(delegated, env, market, alice, agent):
+    slot = delegated
+    env.deposit_energy(alice, slot, 1_000)
+    with brownie.reverts(f"AgentSellLimitExceeded: {addr(agent)}, 1600, {SELL_WH}"):
+        market.placeOrders(
+            alice, [(slot, False, 15, 1_000), (slot, False, 15, 600)], {"from": agent}
+        )
+
+
+def test_agent_sellLimitMayBeUsedExactly(delegated, env, market, alice, agent):
+    slot = delegated
+    env.deposit_energy(alice, slot, 1_000)
+    market.placeOrders(alice, [(slot, False, 15, 1_000), (slot, False, 15, 500)], {"from": agent})
+    assert delegation_of(market, alice, agent)["soldWh"] == SELL_WH
+
+
+def test_agent_useDecaysLinearlyOverTwentyFourHours(delegated, env, market, alice, agent):
     slot = delegated
     escrow = cost(800, price_of(1))
-    env.buy(alice, slot, 1, 800, sender=agent)
-    market.authorizeAgent(agent, BUDGET + 1, MAX_BUY_TICK, MIN_SELL_TICK, expiry, {"from": alice})
+    tx = market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+    half_day = tx.timestamp + DAY // 2
+    env.next_block_at(half_day)
+    tx = market.placeOrder(alice, slot_at(env, half_day), True, 1, 100, {"from": agent})
+    d = delegation_of(market, alice, agent)
+    assert d["spent"] == decayed(escrow, BUDGET, DAY // 2) + cost(100, price_of(1))
+    assert d["updatedAt"] == tx.timestamp
+
+
+def test_agent_fullBudgetAgainTwentyFourHoursAfterSpendingIt(delegated, env, market, alice, agent):
+    slot = delegated
+    escrow = cost(800, price_of(1))
+    market.authorizeAgent(
+        agent,
+        escrow,
+        SELL_WH,
+        MAX_BUY_TICK,
+        MIN_SELL_TICK,
+        env.latest_timestamp() + 3 * DAY,
+        {"from": alice},
+    )
+    tx = market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+    later = tx.timestamp + DAY
+    env.next_block_at(later)
+    market.placeOrder(alice, slot_at(env, later), True, 1, 800, {"from": agent})
     assert delegation_of(market, alice, agent)["spent"] == escrow
-    with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {2 * escrow}, {BUDGET + 1}"):
+
+
+def test_agent_budgetStillSpentOneSecondBeforeTwentyFourHours(delegated, env, market, alice, agent):
+    slot = delegated
+    escrow = cost(800, price_of(1))
+    market.authorizeAgent(
+        agent,
+        escrow,
+        SELL_WH,
+        MAX_BUY_TICK,
+        MIN_SELL_TICK,
+        env.latest_timestamp() + 3 * DAY,
+        {"from": alice},
+    )
+    tx = market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+    later = tx.timestamp + DAY - 1
+    env.next_block_at(later)
+    spent = decayed(escrow, escrow, DAY - 1) + escrow
+    assert spent == escrow + 1
+    with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {spent}, {escrow}"):
+        market.placeOrder(alice, slot_at(env, later), True, 1, 800, {"from": agent})
+
+
+def test_agent_reauthorizationKeepsTheUse(delegated, env, market, alice, agent, expiry):
+    slot = delegated
+    escrow = cost(800, price_of(1))
+    tx = market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+    market.authorizeAgent(
+        agent, BUDGET + 1, SELL_WH, MAX_BUY_TICK, MIN_SELL_TICK, expiry, {"from": alice}
+    )
+    assert delegation_of(market, alice, agent)["spent"] == escrow
+    env.next_block_at(tx.timestamp + 5)
+    spent = decayed(escrow, BUDGET + 1, 5) + escrow
+    with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {spent}, {BUDGET + 1}"):
         market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
 
 
 def test_agent_zeroBudgetAllowsSellsOnly(env, slot, market, alice, agent, expiry):
     env.deposit(alice, 10**9)
     env.deposit_energy(alice, slot, 100)
-    market.authorizeAgent(agent, 0, MAX_BUY_TICK, 0, expiry, {"from": alice})
+    market.authorizeAgent(agent, 0, SELL_WH, MAX_BUY_TICK, 0, expiry, {"from": alice})
     env.sell(alice, slot, 0, 100, sender=agent)
     with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {cost(100, price_of(0))}, 0"):
         market.placeOrder(alice, slot, True, 0, 100, {"from": agent})

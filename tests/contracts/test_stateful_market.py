@@ -13,7 +13,8 @@ chain:
 - minted tokens == attributed metered export (registry totals), unattributed energy is never minted;
 - every internal balance equals the model;
 - p* lies within [m_s, m_b] and the record equals the reference rule, for every cleared slot;
-- no order is filled beyond its quantity; the agent's daily spending never exceeds its budget."""
+- no order is filled beyond its quantity; the agent's rolling use (buy escrow, sold Wh) equals the
+  model's decay and never exceeds its limits, across revocations and re-authorizations."""
 
 from collections import Counter
 
@@ -36,6 +37,7 @@ from hypothesis import strategies as st
 
 DAY = 86_400
 AGENT_BUDGET = 60_000
+AGENT_SELL_WH = 400
 AGENT_MAX_BUY_TICK = 5
 AGENT_MIN_SELL_TICK = 2
 TICKS = 8
@@ -95,6 +97,7 @@ class MarketMachine:
         cls.market.authorizeAgent(
             cls.agent,
             AGENT_BUDGET,
+            AGENT_SELL_WH,
             AGENT_MAX_BUY_TICK,
             AGENT_MIN_SELL_TICK,
             env.latest_timestamp() + 365 * DAY,
@@ -137,8 +140,10 @@ class MarketMachine:
         self.minted = {}  # slot -> Wh
         self.attributed_export = 0
         self.unattributed_export = 0
-        self.agent_day = 0
+        self.agent_updated = 0
         self.agent_spent = 0
+        self.agent_sold = 0
+        self.agent_revoked = False
         self.slots = {self.cur}
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -418,20 +423,26 @@ class MarketMachine:
         tick = buy_tick(st_tick) if st_is_buy else sell_tick(st_tick)
         ts = self.env.latest_timestamp() + 1
         self.env.next_block_at(ts)
-        day = ts // DAY
-        spent_today = self.agent_spent if self.agent_day == day else 0
+        elapsed = ts - self.agent_updated
+        spent = max(self.agent_spent - AGENT_BUDGET * elapsed // DAY, 0)
+        sold = max(self.agent_sold - AGENT_SELL_WH * elapsed // DAY, 0)
         escrow = cost(st_qty, price_of(tick)) if st_is_buy else 0
+        sell_wh = 0 if st_is_buy else st_qty
         have = self.energy.get((owner, self.cur), 0)
         call = (owner, self.cur, st_is_buy, tick, st_qty, {"from": self.agent})
-        if st_is_buy and tick > AGENT_MAX_BUY_TICK:
+        if self.agent_revoked:
+            expected = f"NotOwnerOrAgent: {addr(self.agent)}, {addr(owner)}"
+        elif st_is_buy and tick > AGENT_MAX_BUY_TICK:
             expected = f"AgentPriceOutOfBounds: {tick}, {AGENT_MAX_BUY_TICK}"
         elif not st_is_buy and tick < AGENT_MIN_SELL_TICK:
             expected = f"AgentPriceOutOfBounds: {tick}, {AGENT_MIN_SELL_TICK}"
         elif not st_is_buy and have < st_qty:
             expected = f"MarketInsufficientEnergy: {addr(owner)}, {self.cur}, {have}, {st_qty}"
-        elif st_is_buy and spent_today + escrow > AGENT_BUDGET:
+        elif spent + escrow > AGENT_BUDGET:
+            expected = f"AgentBudgetExceeded: {addr(self.agent)}, {spent + escrow}, {AGENT_BUDGET}"
+        elif sold + sell_wh > AGENT_SELL_WH:
             expected = (
-                f"AgentBudgetExceeded: {addr(self.agent)}, {spent_today + escrow}, {AGENT_BUDGET}"
+                f"AgentSellLimitExceeded: {addr(self.agent)}, {sold + sell_wh}, {AGENT_SELL_WH}"
             )
         elif st_is_buy and self.bal[owner] < escrow:
             expected = f"MarketInsufficientBalance: {addr(owner)}, {self.bal[owner]}, {escrow}"
@@ -444,9 +455,9 @@ class MarketMachine:
             return
         tx = self.market.placeOrder(*call)
         assert tx.timestamp == ts
+        self.agent_updated, self.agent_spent, self.agent_sold = ts, spent + escrow, sold + sell_wh
         if st_is_buy:
             self.bal[owner] -= escrow
-            self.agent_day, self.agent_spent = day, spent_today + escrow
         else:
             self.add(self.energy, (owner, self.cur), -st_qty)
         self.record_order(
@@ -461,6 +472,24 @@ class MarketMachine:
         )
         self.stats["agent_order"] += 1
 
+    def rule_agent_revoked_or_reauthorized(self):
+        """users[0] revokes the agent, or authorizes it again with the same limits; use stays."""
+        owner = self.users[0]
+        if self.agent_revoked:
+            self.market.authorizeAgent(
+                self.agent,
+                AGENT_BUDGET,
+                AGENT_SELL_WH,
+                AGENT_MAX_BUY_TICK,
+                AGENT_MIN_SELL_TICK,
+                self.env.latest_timestamp() + 365 * DAY,
+                {"from": owner},
+            )
+        else:
+            self.market.revokeAgent(self.agent, {"from": owner})
+        self.agent_revoked = not self.agent_revoked
+        self.stats["agent_reauthorized" if not self.agent_revoked else "agent_revoked"] += 1
+
     def rule_cancel(self, st_index, st_percent):
         """Cancels an open order (by its owner, or by the agent for users[0]); a stranger is
         refused."""
@@ -474,6 +503,10 @@ class MarketMachine:
                 self.market.cancelOrder(oid, {"from": self.relayer})
             return
         sender = self.agent if st_percent > 60 and o["owner"] == self.users[0] else o["owner"]
+        if sender == self.agent and self.agent_revoked:
+            with brownie.reverts(f"NotOwnerOrAgent: {addr(self.agent)}, {addr(o['owner'])}"):
+                self.market.cancelOrder(oid, {"from": sender})
+            return
         self.market.cancelOrder(oid, {"from": sender})
         del self.orders[oid]
         if o["is_buy"]:
@@ -607,8 +640,10 @@ class MarketMachine:
 
     def invariant_agent(self):
         d = self.market.delegation(self.users[0], self.agent)
-        assert d[5] <= d[0] == AGENT_BUDGET
-        assert d[5] == self.agent_spent
+        assert (d[0], d[1]) == (AGENT_BUDGET, AGENT_SELL_WH)
+        assert (d[5], d[6], d[7]) == (self.agent_spent, self.agent_sold, self.agent_updated)
+        assert d[5] <= AGENT_BUDGET and d[6] <= AGENT_SELL_WH
+        assert (d[4] == 0) == self.agent_revoked
 
 
 @pytest.mark.no_call_coverage

@@ -9,9 +9,12 @@ import pytest
 from devchain.sandbox import Participant, Sandbox
 from energychain.delegation import AgentGrant, grant_agent, list_delegations, revoke_agent
 from energychain.deploy import MarketSettings
+from energychain.errors import DelegationError
+from energychain.records import decayed_use
 from wallet.errors import TransactionRevertedError
 
 BUDGET = 1_000_000
+SELL_WH = 500
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,9 @@ def owner(sandbox: Sandbox) -> Participant:
 @pytest.fixture
 def agent(sandbox: Sandbox, owner: Participant) -> Participant:
     agent = sandbox.new_participant()
-    grant = AgentGrant(agent.address, BUDGET, 1_500, 500, sandbox.dev.now() + 86_400)
+    grant = AgentGrant(
+        agent.address, BUDGET, 1_500, 500, sandbox.dev.now() + 86_400, sell_wh_per_day=SELL_WH
+    )
     grant_agent(owner.sender, sandbox.contracts.market, grant)
     return agent
 
@@ -104,3 +109,53 @@ def test_list_shows_active_delegations_and_hides_revoked_ones(
     assert listed[0].budget_per_day == BUDGET
     revoke_agent(owner.sender, market, agent.address)
     assert list_delegations(market, owner.address) == []
+
+
+def _offer(sandbox: Sandbox, agent: Participant, owner: Participant, qty: int) -> None:
+    slot = sandbox.current_slot() - 1
+    sandbox.mint_energy([(owner, qty)], slot)
+    owner.sender.transact(sandbox.deposit_energy_request(owner, slot, qty))
+    agent.sender.transact(sandbox.order_request(owner.address, slot, False, 600, qty))
+
+
+def test_agent_selling_beyond_its_daily_sell_limit_is_refused(
+    sandbox: Sandbox, owner: Participant, agent: Participant
+) -> None:
+    _offer(sandbox, agent, owner, 400)
+    with pytest.raises(TransactionRevertedError) as refused:
+        _offer(sandbox, agent, owner, 200)  # 600 Wh in a rolling day > 500
+    assert _refusal(refused) == "AgentSellLimitExceeded"
+
+
+def test_revoking_and_granting_again_keeps_the_agents_use(
+    sandbox: Sandbox, owner: Participant, agent: Participant
+) -> None:
+    market = sandbox.contracts.market
+    _bid(sandbox, agent, owner, tick=1_000, qty=500)
+    spent = list_delegations(market, owner.address)[0].spent
+    revoke_agent(owner.sender, market, agent.address)
+    again = AgentGrant(
+        agent.address, BUDGET, 1_500, 500, sandbox.dev.now() + 86_400, sell_wh_per_day=SELL_WH
+    )
+    grant_agent(owner.sender, market, again)
+    (listed,) = list_delegations(market, owner.address)
+    assert 0 < listed.spent <= spent
+    assert listed.remaining() == BUDGET - listed.spent
+
+
+def test_a_grant_without_budget_and_sell_limit_is_refused_before_sending() -> None:
+    with pytest.raises(DelegationError, match="budget or a daily sell limit"):
+        AgentGrant("0x" + "11" * 20, 0, 1, 1, 2_000_000_000)  # type: ignore[arg-type]
+
+
+def test_out_of_range_limits_are_refused_before_sending() -> None:
+    with pytest.raises(DelegationError, match="budget per day"):
+        AgentGrant("0x" + "11" * 20, 2**96, 1, 1, 2_000_000_000)  # type: ignore[arg-type]
+    with pytest.raises(DelegationError, match="sell limit"):
+        AgentGrant("0x" + "11" * 20, 1, 1, 1, 2_000_000_000, sell_wh_per_day=-1)  # type: ignore[arg-type]
+
+
+def test_use_decays_by_one_daily_limit_per_day_and_never_below_zero() -> None:
+    assert decayed_use(1_000, 2_000, 43_200) == 0
+    assert decayed_use(1_000, 1_000, 43_200) == 500
+    assert decayed_use(1_000, 1_000, 1) == 1_000  # 0.0116 back, rounded against the agent

@@ -1,16 +1,19 @@
 """The demo's small parts without a chain: configuration, ports, the replayed day's clock,
-meter profiles."""
+meter profiles, the agents' daily limits."""
 
 from __future__ import annotations
 
 import socket
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
+from agents.community import BatterySpec
 from agents.data.calendar import slot_of_year
 from enerwise.demo import DemoConfig, DemoError, check_port_free
-from enerwise.demo.community import replay_start
+from enerwise.demo.community import DayPlan, agent_limits, replay_start
 from enerwise.demo.meters import PlanProfile
 
 
@@ -62,3 +65,18 @@ def test_plan_profile_is_constant_within_a_slot() -> None:
     assert profile.power_w(1_900) == -800.0
     assert profile.power_w(5_000) == 0.0  # after the day: the last slot's value
     assert profile.power_w(0) == 1_600.0
+
+
+def test_agent_limits_are_a_days_own_need_with_headroom_not_the_vault() -> None:
+    """1 kW load and 2 kW PV over two replayed slots, a 10 kWh battery, 0.30 EUR/kWh at the top:
+    24 kWh load and 48 kWh PV a day; with the battery and 50 % headroom the agent may buy
+    51 kWh (15.30 EUR) and sell 87 kWh per rolling day."""
+    battery = BatterySpec(capacity_kwh=10.0, power_kw=5.0)
+    community = SimpleNamespace(
+        households=(SimpleNamespace(battery=battery),),
+        load_kw=np.full((1, 96), 1.0),
+        pv_kw=np.full((1, 96), 2.0),
+        n_slots=96,
+    )
+    plan = DayPlan(community=community, data_start=40, slots=2, net_wh=np.zeros((1, 2)))  # type: ignore[arg-type]
+    assert agent_limits(plan, 0, top_price=300_000) == (15_300_000, 87_000)

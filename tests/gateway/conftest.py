@@ -58,7 +58,12 @@ def keys(sandbox: Sandbox, home: Path) -> Keys:
     sandbox.fund_payment(owner, 50_000_000)
     agent = keyed_participant(sandbox, tmp_path / "agent.key")
     grant = AgentGrant(
-        agent.address, 20_000_000, int(sandbox.params.max_tick), 0, sandbox.dev.now() + 86_400 * 5
+        agent.address,
+        20_000_000,
+        int(sandbox.params.max_tick),
+        0,
+        sandbox.dev.now() + 86_400 * 5,
+        sell_wh_per_day=1_000_000,
     )
     grant_agent(owner.sender, sandbox.contracts.market, grant)
     token = sandbox.contracts.token

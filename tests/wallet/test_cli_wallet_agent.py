@@ -85,19 +85,21 @@ def test_owner_grants_lists_and_revokes_an_agent(home: Path, owner: Owner) -> No
 
     granted = _run(
         home, "grant", "--agent", AGENT,
-        "--budget-eur-per-day", "5", "--max-buy-eur-per-kwh", "0.30",
+        "--budget-eur-per-day", "5", "--sell-kwh-per-day", "12.5", "--max-buy-eur-per-kwh", "0.30",
         "--min-sell-eur-per-kwh", "0.10", "--expiry", "2099-01-01",
         *owner_opts, "--yes", "--json",
     )  # fmt: skip
     assert granted.returncode == 0, granted.stderr
     sent = json.loads(granted.stdout)
     assert sent["budget_per_day"] == 5_000_000 and sent["budget_eur_per_day"] == "5.00"
+    assert sent["sell_wh_per_day"] == 12_500
     assert Decimal(sent["max_buy_eur_per_kwh"]) <= Decimal("0.30")  # a buyer's limit: down
     assert Decimal(sent["min_sell_eur_per_kwh"]) >= Decimal("0.10")  # a seller's limit: up
 
     listed = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
     (row,) = listed["agents"]
     assert row["agent"] == AGENT and row["budget_per_day"] == 5_000_000
+    assert (row["sell_wh_per_day"], row["spent"], row["sold_wh"]) == (12_500, 0, 0)
     assert (row["max_buy_tick"], row["min_sell_tick"]) == (sent["max_buy_tick"],
                                                            sent["min_sell_tick"])  # fmt: skip
     assert row["max_buy_eur_per_kwh"] == sent["max_buy_eur_per_kwh"]
@@ -198,3 +200,27 @@ def _warp_to_just_before_the_next_slot(home: Path, monkeypatch: pytest.MonkeyPat
         start += length
     w3.provider.make_request("evm_setNextBlockTimestamp", [start - 30])  # type: ignore[arg-type]
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("compiled")
+def test_grant_without_budget_and_sell_limit_is_refused_before_sending(
+    home: Path, owner: Owner
+) -> None:
+    result = _run(
+        home, "grant", "--agent", AGENT, "--budget-eur-per-day", "0",
+        "--max-buy-tick", "1", "--min-sell-tick", "1", "--yes", "--expiry", "2099-01-01",
+        *owner.options,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "needs a daily budget or a daily sell limit" in result.stderr
+
+
+@pytest.mark.usefixtures("compiled")
+def test_grant_with_a_tick_above_the_market_is_refused_by_name(home: Path, owner: Owner) -> None:
+    result = _run(
+        home, "grant", "--agent", AGENT, "--budget-eur-per-day", "1", "--sell-wh-per-day", "10",
+        "--max-buy-tick", "65535", "--min-sell-tick", "1", "--yes", "--expiry", "2099-01-01",
+        *owner.options,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "--max-buy-tick: 65535 is above the market's max tick" in result.stderr

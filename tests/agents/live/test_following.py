@@ -61,7 +61,12 @@ def _pair(sandbox: Sandbox) -> tuple[Participant, Participant]:
     owner, agent = sandbox.new_participant(), sandbox.new_participant()
     sandbox.fund_payment(owner, 20_000_000)
     grant = AgentGrant(
-        agent.address, 10_000_000, MAX_BUY_TICK, MIN_SELL_TICK, sandbox.dev.now() + 86_400 * 3
+        agent.address,
+        10_000_000,
+        MAX_BUY_TICK,
+        MIN_SELL_TICK,
+        sandbox.dev.now() + 86_400 * 3,
+        sell_wh_per_day=100_000,
     )
     grant_agent(owner.sender, sandbox.contracts.market, grant)
     return owner, agent

@@ -33,6 +33,7 @@ from market.clearing import MarketParams, Order, Side
 BUDGET = 5_000_000  # 5 EUR of the 6-decimals test euro per day
 MAX_BUY_TICK = 1_250  # 0.08 + 1250 * 0.00012 = 0.23 EUR/kWh
 MIN_SELL_TICK = 200
+SELL_WH = 20_000  # 20 kWh of sells per rolling day
 
 
 class StaticForecaster:
@@ -60,11 +61,18 @@ def sandbox() -> Iterator[Sandbox]:
         yield market
 
 
-def _pair(sandbox: Sandbox, budget: int = BUDGET) -> tuple[Participant, Participant]:
+def _pair(
+    sandbox: Sandbox, budget: int = BUDGET, sell_wh: int = SELL_WH
+) -> tuple[Participant, Participant]:
     owner, agent = sandbox.new_participant(), sandbox.new_participant()
     sandbox.fund_payment(owner, 20_000_000)
     grant = AgentGrant(
-        agent.address, budget, MAX_BUY_TICK, MIN_SELL_TICK, sandbox.dev.now() + 86_400 * 3
+        agent.address,
+        budget,
+        MAX_BUY_TICK,
+        MIN_SELL_TICK,
+        sandbox.dev.now() + 86_400 * 3,
+        sell_wh_per_day=sell_wh,
     )
     grant_agent(owner.sender, sandbox.contracts.market, grant)
     return owner, agent
@@ -147,7 +155,7 @@ def test_a_buy_larger_than_the_budget_is_cut_to_fit(sandbox: Sandbox, tmp_path: 
     (placed,) = runtime.step(sandbox.dev.now()).placed
     assert placed.qty_wh == 217
     delegation = runtime.delegation(sandbox.dev.now())
-    assert delegation.spent_today == -(-217 * sandbox.params.price(MAX_BUY_TICK) // 1000)
+    assert delegation.spent == -(-217 * sandbox.params.price(MAX_BUY_TICK) // 1000)
 
 
 def test_a_missing_delegation_is_one_clear_error(sandbox: Sandbox, tmp_path: Path) -> None:

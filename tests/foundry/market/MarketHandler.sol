@@ -111,12 +111,14 @@ contract MarketHandler is Test {
     /// @dev Readings accepted before a rotation of their meter's signer (which restarts its `lastSeq`).
     uint256 public ghostReadingsBeforeRotation;
 
-    /// @notice The agent's escrow per UTC day as the handler counted it.
-    uint32 public ghostAgentDay;
+    /// @notice The agent's rolling use (buy escrow, sold Wh) and when it was last stamped, as the handler counted it
+    /// (decayed by the limits in force, kept across revocations and re-authorizations).
     uint256 public ghostAgentSpent;
-    uint128 public ghostAgentBudget;
-    /// @notice The budget in force when the agent's spending last grew (spending may exceed a budget lowered later).
-    uint128 public ghostAgentBudgetAtLastCharge;
+    uint256 public ghostAgentSoldWh;
+    uint256 public ghostAgentUpdatedAt;
+    /// @notice The limits in force when the agent's use last grew (the use may exceed limits lowered later).
+    uint96 public ghostAgentBudgetAtLastCharge;
+    uint64 public ghostAgentSellWhAtLastCharge;
 
     /// @notice How often each action did something (rather than refuse or skip): shows the run reached the states.
     mapping(string action => uint256) public done;
@@ -151,7 +153,7 @@ contract MarketHandler is Test {
             meterIds[i] = keccak256(abi.encode("meter", i));
             registry.registerMeter(meterIds[i], users[i], signer, CAPACITY_WH);
         }
-        _authorize(60_000, 5, 2, 30 days);
+        _authorize(60_000, 2_000, 5, 2, 30 days);
     }
 
     // =========================================================================================================
@@ -579,7 +581,7 @@ contract MarketHandler is Test {
     //                                            AGENTS
     // =========================================================================================================
 
-    /// @notice The agent of user 0 places an order for it, within or beyond its price bounds and daily budget.
+    /// @notice The agent of user 0 places an order for it, within or beyond its price bounds and rolling limits.
     function agentPlaceOrder(bool isBuy, uint256 tickSeed, uint256 qty, uint256 slotSeed) external {
         address owner = users[0];
         uint64 slot = _orderSlot(slotSeed);
@@ -593,7 +595,7 @@ contract MarketHandler is Test {
         try market.placeOrder(owner, slot, isBuy, tick, qtyWh) returns (uint256 id) {
             vm.assertEq(uint256(uint32(refusal)), 0, "the agent placed an order the market must refuse");
             _recordOrder(id, owner, slot, isBuy, tick, qtyWh);
-            if (isBuy) _chargeAgent(escrow);
+            _chargeAgent(escrow, isBuy ? 0 : qtyWh);
             ++done["agentPlaceOrder"];
         } catch (bytes memory err) {
             vm.assertTrue(refusal != bytes4(0), "the market refused a valid agent order");
@@ -602,20 +604,17 @@ contract MarketHandler is Test {
         }
     }
 
-    /// @notice User 0 re-authorizes its agent (new limits, today's spending kept) or revokes it.
+    /// @notice User 0 re-authorizes its agent (new limits, the use so far kept) or revokes it (the use kept too).
     function setAgent(uint256 budget, uint256 maxBuyTick, uint256 minSellTick, uint256 days_, bool revoke) external {
         if (revoke) {
             vm.prank(users[0]);
             market.revokeAgent(agent);
-            ghostAgentBudget = 0;
-            ghostAgentSpent = 0;
-            ghostAgentDay = 0;
-            ghostAgentBudgetAtLastCharge = 0;
             ++done["revokeAgent"];
             return;
         }
         _authorize(
-            uint128(bound(budget, 0, 200_000)),
+            uint96(bound(budget, 0, 200_000)),
+            uint64(bound(budget >> 128, 0, 5_000)),
             uint16(bound(maxBuyTick, 0, BOOK_TICKS - 1)),
             uint16(bound(minSellTick, 0, BOOK_TICKS - 1)),
             bound(days_, 1, 3) * 1 days
@@ -826,26 +825,37 @@ contract MarketHandler is Test {
         if (!isBuy && tick < d.minSellTick) return IEnergyMarket.AgentPriceOutOfBounds.selector;
         bytes4 orderRefusal = _refusal(users[0], slot, isBuy, qtyWh, 0);
         if (orderRefusal != bytes4(0)) return orderRefusal;
-        if (isBuy && escrow != 0) {
-            uint32 today = uint32(block.timestamp / 1 days);
-            uint256 spent = ghostAgentDay == today ? ghostAgentSpent + escrow : escrow;
-            if (spent > d.budgetPerDay) return IEnergyMarket.AgentBudgetExceeded.selector;
-        }
+        (uint256 spent, uint256 soldWh) = _agentUse(d);
+        if (escrow != 0 && spent + escrow > d.budgetPerDay) return IEnergyMarket.AgentBudgetExceeded.selector;
+        if (!isBuy && soldWh + qtyWh > d.sellWhPerDay) return IEnergyMarket.AgentSellLimitExceeded.selector;
         if (market.balanceOf(users[0]) < escrow) return IEnergyMarket.MarketInsufficientBalance.selector;
         return bytes4(0);
     }
 
-    function _chargeAgent(uint256 escrow) private {
-        uint32 today = uint32(block.timestamp / 1 days);
-        ghostAgentSpent = ghostAgentDay == today ? ghostAgentSpent + escrow : escrow;
-        ghostAgentDay = today;
-        ghostAgentBudgetAtLastCharge = ghostAgentBudget;
+    /// @dev The handler's own decay of the agent's use to now: linear, one daily limit per 24 hours, rounded down.
+    function _agentUse(IEnergyMarket.Delegation memory d) private view returns (uint256 spent, uint256 soldWh) {
+        uint256 elapsed = block.timestamp - ghostAgentUpdatedAt;
+        uint256 refill = uint256(d.budgetPerDay) * elapsed / 1 days;
+        spent = ghostAgentSpent > refill ? ghostAgentSpent - refill : 0;
+        refill = uint256(d.sellWhPerDay) * elapsed / 1 days;
+        soldWh = ghostAgentSoldWh > refill ? ghostAgentSoldWh - refill : 0;
     }
 
-    function _authorize(uint128 budget, uint16 maxBuyTick, uint16 minSellTick, uint256 lifetime) private {
+    function _chargeAgent(uint256 escrow, uint256 sellWh) private {
+        IEnergyMarket.Delegation memory d = market.delegation(users[0], agent);
+        (uint256 spent, uint256 soldWh) = _agentUse(d);
+        ghostAgentSpent = spent + escrow;
+        ghostAgentSoldWh = soldWh + sellWh;
+        ghostAgentUpdatedAt = block.timestamp;
+        ghostAgentBudgetAtLastCharge = d.budgetPerDay;
+        ghostAgentSellWhAtLastCharge = d.sellWhPerDay;
+    }
+
+    function _authorize(uint96 budget, uint64 sellWh, uint16 maxBuyTick, uint16 minSellTick, uint256 lifetime)
+        private
+    {
         vm.prank(users[0]);
-        market.authorizeAgent(agent, budget, maxBuyTick, minSellTick, uint64(block.timestamp + lifetime));
-        ghostAgentBudget = budget;
+        market.authorizeAgent(agent, budget, sellWh, maxBuyTick, minSellTick, uint64(block.timestamp + lifetime));
     }
 
     function _deposit(address user, uint256 amount) private {

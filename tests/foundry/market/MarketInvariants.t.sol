@@ -163,13 +163,16 @@ contract MarketInvariantsTest is InvariantTest {
 
     // ---- agents ----------------------------------------------------------------------------------------------
 
-    /// @notice The agent's buy escrow on one UTC day never exceeds the budget in force when it placed it (an owner
-    /// may lower the budget afterwards; spending is then frozen until the next day), and the market counts what
-    /// the handler counted.
-    function invariant_agentStaysWithinItsBudget() public view {
+    /// @notice The agent's rolling use (buy escrow and sold Wh, decaying by one daily limit per 24 hours) never
+    /// exceeds the limits in force when it last grew (an owner may lower them afterwards), survives revocations and
+    /// re-authorizations, and the market counts what the handler counted.
+    function invariant_agentStaysWithinItsLimits() public view {
         IEnergyMarket.Delegation memory d = market.delegation(handler.userAt(0), handler.agent());
-        vm.assertEq(d.spent, handler.ghostAgentSpent(), "spent == the escrow the agent placed on its last day");
+        vm.assertEq(d.spent, handler.ghostAgentSpent(), "spent == the handler's decayed buy escrow");
+        vm.assertEq(d.soldWh, handler.ghostAgentSoldWh(), "soldWh == the handler's decayed sold Wh");
+        vm.assertEq(d.updatedAt, handler.ghostAgentUpdatedAt(), "stamped when the agent last placed");
         vm.assertLe(d.spent, handler.ghostAgentBudgetAtLastCharge(), "spent <= the budget when it last placed");
+        vm.assertLe(d.soldWh, handler.ghostAgentSellWhAtLastCharge(), "soldWh <= the sell limit when it last placed");
     }
 
     // ---- the handler reaches the states that matter -----------------------------------------------------------
@@ -216,7 +219,7 @@ contract MarketInvariantsTest is InvariantTest {
         invariant_tokensFollowTheMeters();
         invariant_booksMatchTheRestingOrders();
         invariant_clearingsFollowTheRule();
-        invariant_agentStaysWithinItsBudget();
+        invariant_agentStaysWithinItsLimits();
     }
 
     function _step(uint256 action, uint256 r) private {

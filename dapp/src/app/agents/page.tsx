@@ -1,5 +1,6 @@
 "use client";
-// Agents: grant an agent key bounded trading (daily budget, price bounds, expiry), revoke it,
+// Agents: grant an agent key bounded trading (rolling daily budget and sell limit, price bounds,
+// expiry), revoke it,
 // and see the orders it placed for you (orders from the API whose transaction it sent).
 import { useState, type FormEvent } from "react";
 import { getAddress, isAddress } from "viem";
@@ -30,10 +31,18 @@ import {
 interface DelegationRow {
   agent: `0x${string}`;
   budgetPerDay: bigint;
+  sellWhPerDay: bigint;
   maxBuyTick: number;
   minSellTick: number;
   expiry: number;
-  spentToday: bigint;
+  spent: bigint;
+  soldWh: bigint;
+}
+
+/** The contract's decay of an agent's use: one daily limit per 24 hours, rounded down, >= 0. */
+function decayed(use: bigint, limitPerDay: bigint, elapsed: bigint): bigint {
+  const left = use - (limitPerDay * elapsed) / 86_400n;
+  return left > 0n ? left : 0n;
 }
 
 function useDelegations(account: `0x${string}`) {
@@ -48,7 +57,6 @@ function useDelegations(account: `0x${string}`) {
     });
     const agents = [...new Set(logs.map((log) => log.args.agent).filter((a): a is `0x${string}` => a !== undefined))];
     const block = await client.getBlock();
-    const today = Number(block.timestamp / 86_400n);
     const rows = await Promise.all(
       agents.map(async (agent) => {
         const d = await client.readContract({
@@ -57,13 +65,16 @@ function useDelegations(account: `0x${string}`) {
           functionName: "delegation",
           args: [account, agent],
         });
+        const elapsed = block.timestamp > BigInt(d.updatedAt) ? block.timestamp - BigInt(d.updatedAt) : 0n;
         return {
           agent,
           budgetPerDay: d.budgetPerDay,
+          sellWhPerDay: d.sellWhPerDay,
           maxBuyTick: d.maxBuyTick,
           minSellTick: d.minSellTick,
           expiry: Number(d.expiry),
-          spentToday: d.day === today ? d.spent : 0n,
+          spent: decayed(d.spent, d.budgetPerDay, elapsed),
+          soldWh: decayed(d.soldWh, d.sellWhPerDay, elapsed),
         };
       }),
     );
@@ -79,6 +90,7 @@ function Grant() {
   const status = useStatus();
   const [agent, setAgent] = useState("");
   const [budget, setBudget] = useState("");
+  const [sellKwh, setSellKwh] = useState("0");
   const [maxBuy, setMaxBuy] = useState("");
   const [minSell, setMinSell] = useState("");
   const [days, setDays] = useState("7");
@@ -90,17 +102,23 @@ function Grant() {
       tx.fail(t.agents.notAddress(agent));
       return;
     }
-    const budgetUnits = inputs.money(t.agents.budget(symbol), budget);
+    const budgetUnits = inputs.money(t.agents.budget(symbol), budget, 2n ** 96n - 1n);
+    const sellKwhValue = inputs.decimal(t.agents.sellLimit, sellKwh, 3);
     const maxBuyPrice = inputs.money(t.agents.maxBuy(symbol), maxBuy);
     const minSellPrice = inputs.money(t.agents.minSell(symbol), minSell);
     const validDays = inputs.decimal(t.agents.days, days, 4);
-    for (const checked of [budgetUnits, maxBuyPrice, minSellPrice, validDays]) {
+    for (const checked of [budgetUnits, sellKwhValue, maxBuyPrice, minSellPrice, validDays]) {
       if (!checked.ok) {
         tx.fail(checked.error);
         return;
       }
     }
-    if (!budgetUnits.ok || !maxBuyPrice.ok || !minSellPrice.ok || !validDays.ok) return;
+    if (!budgetUnits.ok || !sellKwhValue.ok || !maxBuyPrice.ok || !minSellPrice.ok || !validDays.ok) return;
+    const sellWh = decimalToUnits(sellKwhValue.value, 3);
+    if (budgetUnits.value === 0n && sellWh === 0n) {
+      tx.fail(t.agents.noLimits);
+      return;
+    }
     const now = status.data?.checkpoint_time ?? Math.floor(Date.now() / 1000);
     const seconds = (decimalToUnits(validDays.value, 4) * 86_400n) / 10_000n;
     await tx.run(t.agents.authorize, [
@@ -111,6 +129,7 @@ function Grant() {
         args: [
           getAddress(agent),
           budgetUnits.value,
+          sellWh,
           tickAtOrBelow(cfg.market, maxBuyPrice.value),
           tickAtOrAbove(cfg.market, minSellPrice.value),
           BigInt(now) + seconds,
@@ -128,6 +147,9 @@ function Grant() {
         </Field>
         <Field label={t.agents.budget(symbol)} htmlFor="agent-budget" hint={t.agents.budgetHint}>
           <input id="agent-budget" autoComplete="off" inputMode="decimal" className={inputClass} value={budget} onChange={(e) => setBudget(e.target.value)} />
+        </Field>
+        <Field label={t.agents.sellLimit} htmlFor="agent-sell-limit" hint={t.agents.sellLimitHint}>
+          <input id="agent-sell-limit" autoComplete="off" inputMode="decimal" className={inputClass} value={sellKwh} onChange={(e) => setSellKwh(e.target.value)} />
         </Field>
         <Field label={t.agents.maxBuy(symbol)} htmlFor="agent-max-buy">
           <input id="agent-max-buy" autoComplete="off" inputMode="decimal" className={inputClass} value={maxBuy} onChange={(e) => setMaxBuy(e.target.value)} />
@@ -164,7 +186,7 @@ function Delegations({ account }: { account: `0x${string}` }) {
       ) : (
         <div className="overflow-x-auto">
           <table className={tableClass} data-testid="agents">
-            <TableHead columns={[t.agents.agent, t.agents.budgetCol, t.agents.spent, t.agents.buysAtMost, t.agents.sellsAtLeast, t.agents.until]} actions={t.common.actions} />
+            <TableHead columns={[t.agents.agent, t.agents.budgetCol, t.agents.spent, t.agents.sellCol, t.agents.sold, t.agents.buysAtMost, t.agents.sellsAtLeast, t.agents.until]} actions={t.common.actions} />
             <tbody>
               {agents.map((d) => (
                 <tr key={d.agent}>
@@ -172,7 +194,9 @@ function Delegations({ account }: { account: `0x${string}` }) {
                     {shortAddress(d.agent)}
                   </td>
                   <td className={tdClass}>{f.money(d.budgetPerDay)}</td>
-                  <td className={tdClass}>{f.money(d.spentToday)}</td>
+                  <td className={tdClass}>{f.money(d.spent)}</td>
+                  <td className={tdClass}>{f.wh(d.sellWhPerDay)}</td>
+                  <td className={tdClass}>{f.wh(d.soldWh)}</td>
                   <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.maxBuyTick))}</td>
                   <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.minSellTick))}</td>
                   <td className={tdClass}>{f.time(d.expiry)}</td>
