@@ -79,7 +79,7 @@ def indexer_facts(
     for r in conn.execute(
         select(Reading.meter_id, Reading.slot, Reading.import_delta_wh, Reading.export_delta_wh)
         .where(Reading.slot.is_not(None), Reading.slot >= first, Reading.slot <= last)
-        .order_by(Reading.slot, Reading.meter_id, Reading.seq)
+        .order_by(Reading.slot, Reading.meter_id, Reading.reading_time)
     ):
         facts.readings.append(
             MeteredReading(

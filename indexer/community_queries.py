@@ -85,6 +85,7 @@ class MeterView:
     registered_time: int
     reading_count: int
     last_seq: int | None
+    """The seq of the latest reading (a rotation of the signer restarts the sequence)."""
     last_reading_time: int | None
 
 
@@ -112,17 +113,26 @@ def _meter_views(conn: Connection, rows: Sequence[Any]) -> list[MeterView]:
         .order_by(MeterUpdate.block_number, MeterUpdate.log_index)
     ):
         updates[u.meter_id].append((u.kind, u.signer))
+    grouped = (
+        select(
+            Reading.meter_id,
+            func.count(Reading.id).label("n"),
+            func.max(Reading.reading_time).label("last_time"),
+        )
+        .where(Reading.meter_id.in_(ids))
+        .group_by(Reading.meter_id)
+        .subquery()
+    )
+    # The seq of the latest reading, not the highest seq: a rotation of the meter's signer
+    # restarts its sequence, and reading times grow strictly across rotations.
     stats = {
         r.meter_id: r
         for r in conn.execute(
-            select(
-                Reading.meter_id,
-                func.count(Reading.id).label("n"),
-                func.max(Reading.seq).label("last_seq"),
-                func.max(Reading.reading_time).label("last_time"),
+            select(grouped.c.meter_id, grouped.c.n, grouped.c.last_time, Reading.seq).join(
+                Reading,
+                (Reading.meter_id == grouped.c.meter_id)
+                & (Reading.reading_time == grouped.c.last_time),
             )
-            .where(Reading.meter_id.in_(ids))
-            .group_by(Reading.meter_id)
         )
     }
     views = []
@@ -144,7 +154,7 @@ def _meter_views(conn: Connection, rows: Sequence[Any]) -> list[MeterView]:
                 registered_block=int(r.block_number),
                 registered_time=int(r.block_time),
                 reading_count=int(s.n) if s else 0,
-                last_seq=int(s.last_seq) if s else None,
+                last_seq=int(s.seq) if s else None,
                 last_reading_time=int(s.last_time) if s else None,
             )
         )
@@ -201,15 +211,20 @@ def list_readings(
     after: int | None = None,
     limit: int = 100,
 ) -> tuple[list[ReadingView], int | None]:
-    """Readings of a meter, by sequence number (oldest first)."""
+    """Readings of a meter, oldest first; ``after`` is the reading time of the last one seen.
+
+    Ordered and paged by reading time, not seq: rotating a meter's signer restarts its sequence
+    (the new key's seq 1..n repeat the old key's), while a meter's reading times grow strictly
+    across rotations too (the registry keeps the last one as a floor).
+    """
     query = select(Reading).where(Reading.meter_id == meter_id)
     if from_time is not None:
         query = query.where(Reading.reading_time >= from_time)
     if to_time is not None:
         query = query.where(Reading.reading_time <= to_time)
     if after is not None:
-        query = query.where(Reading.seq > after)
-    rows = conn.execute(query.order_by(Reading.seq).limit(limit + 1)).all()
+        query = query.where(Reading.reading_time > after)
+    rows = conn.execute(query.order_by(Reading.reading_time).limit(limit + 1)).all()
     views = [
         ReadingView(
             meter_id=str(r.meter_id),
@@ -224,7 +239,7 @@ def list_readings(
         )
         for r in rows[:limit]
     ]
-    return views, (views[-1].seq if len(rows) > limit and views else None)
+    return views, (views[-1].reading_time if len(rows) > limit and views else None)
 
 
 # ---------------------------------------------------------------------- KPIs

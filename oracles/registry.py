@@ -273,8 +273,9 @@ class Web3Registry:
                 key = (bytes(log["args"]["meterId"]), int(log["args"]["seq"]))
                 reason = self._decoder.error_name(bytes(log["args"]["reason"])) or "unknown"
                 results[key] = reason
+            sent = {(r.reading.meter_id, r.reading.seq): r.reading.timestamp for r in readings}
             try:
-                self._resolve_resends(handle, results)
+                self._resolve_resends(handle, results, sent)
             except _TRANSPORT_ERRORS as exc:
                 raise self._guard("looking up earlier acceptances", exc) from None
         return BatchOutcome(
@@ -282,18 +283,29 @@ class Web3Registry:
         )
 
     def _resolve_resends(
-        self, handle: Registry, results: dict[tuple[bytes, int], str | None]
+        self,
+        handle: Registry,
+        results: dict[tuple[bytes, int], str | None],
+        sent: dict[tuple[bytes, int], int],
     ) -> None:
-        """A seq rejected as "not increasing" that the chain accepted before is accepted.
+        """A reading rejected as "not increasing" that the chain accepted before is accepted.
 
-        That is the resend of a batch whose receipt was lost (crash, node restart).
+        That is the resend of a batch whose receipt was lost (crash, node restart). A reading
+        is known by its seq *and* timestamp (``sent``: the batch's timestamp per meter and
+        seq): rotating a meter's signer restarts its sequence, so the same seq may have been
+        accepted before the rotation for another reading; a meter's timestamps only grow, across
+        rotations too (the registry keeps the last one), so (seq, timestamp) names one reading.
         """
         events = EventReader(handle)
         for meter_id in {m for (m, _), reason in results.items() if reason == SEQ_NOT_INCREASING}:
             logs = events.read("ReadingAccepted", self.from_block, filters={"meterId": meter_id})
-            seen = {int(log["args"]["seq"]) for log in logs}
+            seen = {(int(log["args"]["seq"]), int(log["args"]["timestamp"])) for log in logs}
             for key, reason in list(results.items()):
-                if key[0] == meter_id and reason == SEQ_NOT_INCREASING and key[1] in seen:
+                if (
+                    key[0] == meter_id
+                    and reason == SEQ_NOT_INCREASING
+                    and (key[1], sent.get(key)) in seen
+                ):
                     results[key] = None
 
 

@@ -136,7 +136,9 @@ class OracleRunner:
 
     # ------------------------------------------------------------------ start and stop
     async def start(self) -> None:
-        """Bind the outbox to the domain, load each meter's last reading, open the sources."""
+        """Bind the outbox to the domain, load each meter's last reading, open the sources, and
+        sign again the readings held because their predecessor never landed (e.g. readings
+        signed by a key the meter admin rotated away while the oracle ran: see :meth:`rebind`)."""
         self.outbox.bind_domain(self.domain)
         for meter in self.meters:
             self.outbox.ensure_meter(meter.meter_id, meter.name)
@@ -144,6 +146,7 @@ class OracleRunner:
                 meter.state = "no key"
         if self.registry is not None:
             await asyncio.to_thread(self._sync_with_chain)
+            await asyncio.to_thread(self.rebind)
         for meter in self.meters:
             self._last[meter.meter_id] = self.outbox.last_reading(meter.meter_id)
             await meter.source.start()
@@ -353,7 +356,10 @@ class OracleRunner:
         landed (it was refused itself, e.g. signed by a key rotated away meanwhile, or the
         meter's signer was rotated, which restarts its sequence): the first is bound to the
         chain's last reading of the meter, each next one to the one before. Without this a
-        meter would stay stuck behind one refused reading. Returns how many."""
+        meter would stay stuck behind one refused reading. A meter whose registered signer is
+        not the oracle's key (rotated while the oracle runs with the old key) is held: signed
+        with that key its readings would be refused for good; the oracle started with the new
+        key signs them (:meth:`start`). Returns how many."""
         if self.registry is None:
             return 0
         count = 0
@@ -365,6 +371,20 @@ class OracleRunner:
                 on_chain = self.registry.meter(meter.meter_id)
             except SubmissionError:
                 return count  # chain down: try again after the next drain
+            if on_chain.signer.lower() != meter.signer.address.lower():
+                # The meter's signer was rotated away from our key: signing again with it would
+                # only get the readings refused for good (ReadingSignatureInvalid). Hold them
+                # until the oracle runs with the registered key (docs/oracles.md).
+                if meter.state != "signer rotated":
+                    meter.state = "signer rotated"
+                    self._problem(
+                        meter,
+                        "signer_mismatch",
+                        f"key {meter.signer.address} is not the registered signer "
+                        f"{on_chain.signer}: {len(unbound)} readings held until the oracle "
+                        "runs with that key",
+                    )
+                continue
             # No baseline: (0, 0) for a meter never read, (0, its last timestamp) after a rotation.
             last = on_chain.last
             prev_seq, prev_ts = (

@@ -266,3 +266,40 @@ def test_a_reading_relayed_ahead_of_its_batch_is_refused_and_the_batch_mints_bot
     )
     owner = registry_chain.admin.address
     assert [token.functions.balanceOf(owner, slot).call() for slot in (1, 2)] == [10, 20]
+
+
+def test_after_a_key_rotation_an_old_seq_never_counts_as_a_new_readings_acceptance(
+    registry_chain: Any, relayer: LocalKeySigner
+) -> None:
+    # Rotating a meter's signer restarts its sequence: the new key's seq 1..n overlap the old
+    # key's. A new reading refused as "not increasing" is accepted by an earlier transaction
+    # only if that transaction accepted this very reading (same seq and timestamp), never
+    # because the old key's reading of the same seq was.
+    signers = registry_chain.register(["a"])
+    meter_id = meter_id_from_name("a")
+    registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
+    domain = registry.domain()
+    epoch = registry_chain.epoch
+    old = [MeterReading.first(meter_id, epoch + 60, 1_000, 0)]
+    for n in (2, 3):
+        old.append(old[-1].after(epoch + 60 * n, 1_000, 10 * n))
+    first = registry.submit([sign_reading(signers["a"], r, domain) for r in old], b"")
+    assert set(first.results.values()) == {None}
+
+    new_key = LocalKeySigner(dev_key("a-rotated"))
+    registry_chain.admin.transact(registry.handle.rotate_signer(meter_id, new_key.address))
+    kept = old[-1].timestamp
+    one = MeterReading(meter_id, 1, kept + 60, 1_000, 40, 0, kept)  # the new baseline
+    two = one.after(kept + 120, 1_000, 50)
+    three = MeterReading(meter_id, 3, kept + 180, 1_000, 60, 1, one.timestamp)  # skips seq 2
+    signed_one, signed_two, signed_three = (
+        sign_reading(new_key, r, domain) for r in (one, two, three)
+    )
+    landed = registry.submit([signed_one, signed_three], b"")
+    assert landed.results == {(meter_id, 1): None, (meter_id, 3): None}
+    # seq 2 of the new key was never accepted (seq 2 of the old key was): it stays refused
+    late = registry.submit([signed_two], b"")
+    assert late.results == {(meter_id, 2): "ReadingSeqNotIncreasing"}
+    # a resend of what did land is still recognised as accepted
+    again = registry.submit([signed_one, signed_three], b"")
+    assert again.results == {(meter_id, 1): None, (meter_id, 3): None}

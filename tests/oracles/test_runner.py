@@ -304,3 +304,39 @@ def test_after_a_signer_rotation_the_waiting_readings_are_signed_by_the_new_key(
     readings = {q.signed.reading.seq: q.signed.reading for q, _, _ in runner.outbox.readings()}
     assert (readings[3].prev_seq, readings[3].prev_timestamp) == (0, two)
     assert (readings[4].prev_seq, readings[4].prev_timestamp) == (3, readings[3].timestamp)
+
+
+def test_a_rotation_landing_while_the_oracle_runs_holds_the_readings_for_the_new_key(
+    tmp_path: Path, memory_registry: Any
+) -> None:
+    # The meter admin rotates while the oracle still signs with the old key: readings 3 and 4
+    # are refused (their predecessor names the old sequence). Signing them again with the old
+    # key would get them refused for good (signature); they are held, and the oracle restarted
+    # with the new key signs them at start: 3 becomes the new baseline, 4 and 5 mint.
+    clock = VirtualClock(memory_registry.schedule().epoch + 1)
+    meter = {
+        "a": SimulatedSource(SimulatedMeter(ConstantProfile(500.0), start=clock.now()), clock=clock)
+    }
+    runner = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
+    meter_id = meter_id_from_name("a")
+    run_slots(runner, 2)
+    assert asyncio.run(runner.drain(timeout=10))
+    two = memory_registry.state[meter_id].timestamp
+    new_key = LocalKeySigner(dev_key("a-rotated"))
+    memory_registry.rotate(meter_id, new_key.address)
+    run_slots(runner, 2)
+    assert asyncio.run(runner.drain(timeout=10))
+    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2]
+    assert [q.signed.reading.seq for q in runner.outbox.unbound(meter_id)] == [3, 4]
+    assert runner.outbox.counter("signer_mismatch", "a") >= 1
+    runner.outbox.close()
+
+    restarted = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
+    memory_registry.signers[meter_id] = new_key.address  # make_runner registered the dev key
+    restarted.meters[0].signer = new_key
+    run_slots(restarted, 1)
+    assert asyncio.run(restarted.drain(timeout=10))
+    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2, 3, 4, 5]
+    readings = {q.signed.reading.seq: q.signed.reading for q, _, _ in restarted.outbox.readings()}
+    assert (readings[3].prev_seq, readings[3].prev_timestamp) == (0, two)
+    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (3, readings[3].timestamp)

@@ -48,7 +48,8 @@ def list_readings(
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
 ) -> Page[ReadingPublic]:
-    """Accepted readings of a meter by sequence number, with the archive CID of their batch."""
+    """Accepted readings of a meter, oldest first (by reading time: a key rotation restarts the
+    sequence numbers), with the archive CID of their batch."""
     if community_queries.get_meter(conn, meter_id=meter_id) is None:
         raise not_found(f"meter {meter_id}", "meter_not_found")
     views, next_after = community_queries.list_readings(
