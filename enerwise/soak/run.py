@@ -336,7 +336,7 @@ class Injector:
             s.anvil.stop()  # SIGTERM: anvil writes its state file
         elif kind is FaultKind.REORG:
             fault.depth = min(fault.depth, self.state.blocks_since_anvil_start - 2)
-            target = reorg(s.rpc_url, fault.depth, self.state.boundary)
+            target = reorg(s.rpc_url, fault.depth)
             self._targets[id(fault)] = target
         elif kind is FaultKind.POSTGRES_RESTART:
             s.postgres.crash()
@@ -398,7 +398,9 @@ class Injector:
             return _indexed(s, self._targets[id(fault)])
         if kind is FaultKind.INDEXER_KILL:
             target = self._targets.get(id(fault))
-            return target is not None and _indexed(s, target)
+            if target is None:  # the node did not answer when the indexer restarted: its head now
+                target = self._targets[id(fault)] = _head(s.rpc_url)[0]
+            return _indexed(s, target)
         if kind is FaultKind.POSTGRES_RESTART:
             import httpx
 
@@ -413,32 +415,32 @@ class Injector:
         return True
 
 
-def reorg(rpc_url: str, depth: int, salt: int) -> int:
-    """Replace the last ``depth`` blocks by blocks holding the same transactions at the same
-    times but another coinbase (so other hashes), as a competing fork that won would; the
-    transactions come back as a real reorganisation returns them to the mempool. Returns the
-    head afterwards."""
+def reorg(rpc_url: str, depth: int) -> int:
+    """Replace the last ``depth`` blocks by blocks holding the same transactions (other hashes),
+    as a competing fork that won would, with anvil's ``anvil_reorg``. Returns the head
+    afterwards."""
 
     def call(method: str, params: list[Any]) -> Any:
         return rpc_request(rpc_url, method, params, timeout=10)
 
-    head = int(call("eth_blockNumber", []), 16)
-    blocks = [
-        call("eth_getBlockByNumber", [hex(n), False]) for n in range(head - depth + 1, head + 1)
-    ]
-    raws = [[call("eth_getRawTransactionByHash", [h]) for h in b["transactions"]] for b in blocks]
+    # Automine off before the head is read: a transaction mined between reading the blocks and
+    # the reorganisation would make it start one block higher than the blocks re-sent (their
+    # transactions then fail as "nonce too low" and the newest block's are lost: a harsher
+    # fault than a reorganisation). Transactions sent meanwhile wait in the pool.
     call("evm_setAutomine", [False])
     try:
-        call("anvil_rollback", [depth])
-        call("anvil_setCoinbase", ["0x" + f"{salt % 2**32 + 1:040x}"])
-        for block, txs in zip(blocks, raws, strict=True):
-            call("evm_setNextBlockTimestamp", [int(block["timestamp"], 16)])
-            for raw in txs:
-                call("eth_sendRawTransaction", [raw])
-            call("evm_mine", [])
+        head = int(call("eth_blockNumber", []), 16)
+        replay = [
+            [call("eth_getRawTransactionByHash", [tx_hash]), offset]
+            for offset, number in enumerate(range(head - depth + 1, head + 1))
+            for tx_hash in call("eth_getBlockByNumber", [hex(number), False])["transactions"]
+        ]
+        call("anvil_reorg", [depth, replay])
     finally:
-        call("anvil_setCoinbase", ["0x" + "00" * 20])
         call("evm_setAutomine", [True])
+    # what arrived while automine was off waits in the pool: mine it now, in a block of its own
+    if int(call("txpool_status", [])["pending"], 16):
+        call("evm_mine", [])
     return int(call("eth_blockNumber", []), 16)
 
 

@@ -1,0 +1,83 @@
+"""The soak's reorganisation fault on a real anvil: a true reorganisation, whatever arrives."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from chain.local_node import AnvilProcess, rpc_request
+from enerwise.soak.run import reorg
+
+
+def _accounts(url: str) -> list[str]:
+    accounts: list[str] = rpc_request(url, "eth_accounts", [])
+    return accounts
+
+
+def _send(url: str, sender: str, nonce: int | None = None) -> str:
+    tx = {"from": sender, "to": "0x" + "11" * 20, "value": "0x1"}
+    if nonce is not None:
+        tx["nonce"] = hex(nonce)
+    return str(rpc_request(url, "eth_sendTransaction", [tx]))
+
+
+def _block(url: str, number: int) -> dict[str, object]:
+    block: dict[str, object] = rpc_request(url, "eth_getBlockByNumber", [hex(number), False])
+    return block
+
+
+def _mined(url: str, tx_hash: str) -> bool:
+    receipt = rpc_request(url, "eth_getTransactionReceipt", [tx_hash])
+    return receipt is not None and receipt["status"] == "0x1"
+
+
+def test_reorg_replaces_the_last_blocks_with_the_same_transactions_under_new_hashes(
+    anvil: AnvilProcess,
+) -> None:
+    url = anvil.rpc_url
+    first = _accounts(url)[0]
+    sent = [_send(url, first) for _ in range(8)]
+    head = int(rpc_request(url, "eth_blockNumber", []), 16)
+    before = [_block(url, n) for n in range(head - 2, head + 1)]
+
+    after_head = reorg(url, 3)
+
+    after = [_block(url, n) for n in range(head - 2, head + 1)]
+    assert after_head == head
+    assert [b["hash"] for b in after] != [b["hash"] for b in before]
+    assert all(x["hash"] != y["hash"] for x, y in zip(before, after, strict=True))
+    assert [b["transactions"] for b in after] == [b["transactions"] for b in before]
+    assert all(_mined(url, h) for h in sent)
+
+
+def test_reorg_while_transactions_arrive_loses_none_of_them(anvil: AnvilProcess) -> None:
+    """The race of the first soaks: a transaction mined between reading the head and rolling
+    back made the replay fail with 'nonce too low' and lost a block's transactions. The sender
+    here, like the soak's oracle and agents, counts its nonces itself."""
+    url = anvil.rpc_url
+    first, second = _accounts(url)[:2]
+    sent = [_send(url, first) for _ in range(8)]
+    arriving: list[str] = []
+    stop = threading.Event()
+
+    def keep_sending() -> None:
+        # nonces counted locally, as wallet.nonces does: a sender does not see the rollback
+        nonce = int(rpc_request(url, "eth_getTransactionCount", [second, "pending"]), 16)
+        while not stop.is_set():
+            arriving.append(_send(url, second, nonce))
+            nonce += 1
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=keep_sending)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        for depth in (1, 3, 5):
+            reorg(url, depth)
+    finally:
+        stop.set()
+        thread.join(10)
+
+    assert len(arriving) > 10
+    assert all(_mined(url, h) for h in sent + arriving)
+    assert int(rpc_request(url, "txpool_status", [])["pending"], 16) == 0
