@@ -41,6 +41,11 @@ MAX_TICK_LIMIT = 2047
 MAX_PRICE = 2**128 - 1
 #: Highest protocol fee the market contract accepts (``MAX_FEE_BPS``).
 MAX_FEE_BPS = 1000
+#: Highest ``maxClockSkewSeconds`` the meter registry accepts (``MAX_CLOCK_SKEW_SECONDS``).
+MAX_CLOCK_SKEW_SECONDS = 3600
+#: Bounds of the contracts' integer parameters (``uint32`` durations, ``uint64`` quantities).
+UINT32_MAX = 2**32 - 1
+UINT64_MAX = 2**64 - 1
 
 
 def _checksum(value: str) -> str:
@@ -171,10 +176,12 @@ class CommunityConfig(_Model):
     payment_token: str = DEPLOY_TEST_TOKEN
     payment_decimals: int = Field(default=6, ge=0, le=18)
     slot_seconds: int = Field(default=900, gt=0, le=86_400)
-    settlement_seconds: int = Field(default=900, gt=0, le=2**32 - 1)
-    open_ahead_seconds: int = Field(default=86_400, ge=0, le=2**32 - 1)
-    max_clock_skew_seconds: int = Field(default=300, ge=0, le=2**32 - 1)
-    min_order_wh: int = Field(default=10, gt=0)
+    settlement_seconds: int = Field(default=900, gt=0, le=UINT32_MAX)
+    open_ahead_seconds: int = Field(default=86_400, ge=0, le=UINT32_MAX)
+    max_clock_skew_seconds: int = Field(default=300, ge=0)
+    """How far ahead of block time a reading may be; the registry refuses more than
+    :data:`MAX_CLOCK_SKEW_SECONDS` (``RegistryClockSkewTooLarge``)."""
+    min_order_wh: int = Field(default=10, gt=0, le=UINT64_MAX)
     tariffs: Tariffs
     fee_bps: int = Field(default=25, ge=0, le=MAX_FEE_BPS)
     treasury: Address
@@ -188,6 +195,17 @@ class CommunityConfig(_Model):
         if value == DEPLOY_TEST_TOKEN:
             return value
         return _checksum(value)
+
+    @field_validator("max_clock_skew_seconds")
+    @classmethod
+    def _skew(cls, value: int) -> int:
+        if value > MAX_CLOCK_SKEW_SECONDS:
+            raise ValueError(
+                f"max_clock_skew_seconds: {value} s is above the meter registry's limit of "
+                f"{MAX_CLOCK_SKEW_SECONDS} s (1 hour): a reading may lie at most that far ahead "
+                "of block time"
+            )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> CommunityConfig:
@@ -312,7 +330,7 @@ payment_decimals: {payment_decimals}            # checked against the token on c
 slot_seconds: {slot_seconds}            # delivery slot length
 settlement_seconds: {settlement_seconds}      # gate closure = slot end + this (clearing from then)
 open_ahead_seconds: {open_ahead_seconds}      # orders accepted from slot start - this
-max_clock_skew_seconds: {max_clock_skew_seconds}   # how far ahead of block time a reading may be
+max_clock_skew_seconds: {max_clock_skew_seconds}   # a reading ahead of block time, at most 3600
 min_order_wh: {min_order_wh}
 
 # Tariffs in EUR/kWh (quoted: exact decimals). Floor = feed-in, top = retail.

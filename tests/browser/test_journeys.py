@@ -294,6 +294,9 @@ def test_an_operator_signs_in_and_runs_the_market(
         expect(row).to_have_attribute("data-health", "silent")  # no reading yet
         on_chain = registry.call("meter", bytes.fromhex(meter_id[2:]))
         assert (on_chain[0], on_chain[1], on_chain[2]) == (stack.account, OTHER_SIGNER, 1_000)
+        # the form empties once the registration's receipt is in, which may come after the row
+        # (read from the chain): filling it earlier would lose the name to that reset
+        expect(page.get_by_label(text["meter_name"])).to_have_value("")
         before = sent(page)
         page.get_by_label(text["meter_name"]).fill(name)  # the same id again
         page.get_by_label(text["capacity"]).fill("4000")

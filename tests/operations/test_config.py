@@ -216,3 +216,43 @@ def test_solvency_names_every_shortfall() -> None:
         "payment: the market holds 99, the vault owes 100",
         "energy slot 3: the market holds 0 Wh, owes 50 Wh",
     ]
+
+
+def _initialised(cli: Run, tmp_path: Path) -> dict[str, object]:
+    path = tmp_path / "community.yaml"
+    assert cli(*init_args(path)).exit_code == 0
+    data: dict[str, object] = yaml.safe_load(path.read_text())
+    return data
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("max_clock_skew_seconds", 3_601, "limit of 3600 s"),  # MAX_CLOCK_SKEW_SECONDS
+        ("max_clock_skew_seconds", 2**32 - 1, "limit of 3600 s"),
+        ("max_clock_skew_seconds", -1, "greater than or equal to 0"),
+        ("settlement_seconds", 2**32, "less than or equal to 4294967295"),  # uint32
+        ("settlement_seconds", 0, "greater than 0"),
+        ("open_ahead_seconds", 2**32, "less than or equal to 4294967295"),
+        ("min_order_wh", 2**64, "less than or equal to 18446744073709551615"),  # uint64
+        ("min_order_wh", 0, "greater than 0"),
+        ("fee_bps", 1_001, "less than or equal to 1000"),
+    ],
+)
+def test_a_parameter_the_contracts_would_refuse_is_refused_naming_the_field(
+    cli: Run, tmp_path: Path, field: str, value: int, words: str
+) -> None:
+    data = _initialised(cli, tmp_path)
+    data[field] = value
+    with pytest.raises(CommunityConfigError) as refused:
+        validate_config(data)
+    assert f"community config: {field}: " in str(refused.value)
+    assert words in str(refused.value)
+
+
+def test_the_clock_skew_limit_itself_is_accepted_and_written_back(cli: Run, tmp_path: Path) -> None:
+    data = _initialised(cli, tmp_path)
+    data["max_clock_skew_seconds"] = 3_600
+    config = validate_config(data)
+    assert config.market_settings().max_clock_skew_seconds == 3_600
+    assert validate_config(yaml.safe_load(render_config(config, "c.yaml"))) == config

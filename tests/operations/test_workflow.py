@@ -22,6 +22,7 @@ from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
 from devchain.sandbox import Meter, Sandbox
 from energychain.contracts import revert_decoder
 from energychain.deploy import Deployment
+from operations.config import MAX_CLOCK_SKEW_SECONDS, MAX_FEE_BPS, MAX_TICK_LIMIT
 from operations.errors import (
     DeploymentMismatchError,
     MeterError,
@@ -425,6 +426,10 @@ def test_deploy_hands_roles_over_with_renounce_deployer(
         assert handle.call("hasRole", b"\x00" * 32, METER_ADMIN)
     again = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     assert again["created"] is False
+    # the config's bounds are the deployed contracts' own
+    assert contracts.registry.call("MAX_CLOCK_SKEW_SECONDS") == MAX_CLOCK_SKEW_SECONDS
+    assert contracts.market.call("MAX_FEE_BPS") == MAX_FEE_BPS
+    assert contracts.market.call("MAX_TICK_LIMIT") == MAX_TICK_LIMIT
 
 
 def test_cli_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
