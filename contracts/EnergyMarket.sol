@@ -452,7 +452,7 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
     {
         StoredOrder memory o = _orders[orderId];
         if (o.owner == address(0)) revert OrderNotFound(orderId);
-        return _settle(orderId, o);
+        (filledWh, amount, fee, refund,) = _settle(orderId, o);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -537,9 +537,13 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
     function _claim(uint256 orderId) private {
         StoredOrder memory o = _orders[orderId];
         if (o.owner == address(0)) revert OrderNotFound(orderId);
-        (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _settle(orderId, o);
+        (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund, bool rationed) = _settle(orderId, o);
         delete _orders[orderId];
         uint256 slot = orderId >> 192;
+        // Cannot overflow: the level's claimed Wh add up to at most its total Q < 2^96.
+        unchecked {
+            if (rationed) _books[uint64(slot)].marginalClaimedWh += o.qtyWh;
+        }
         if (o.isBuy) {
             if (filledWh != 0) _energy[o.owner][slot] += filledWh;
             if (refund != 0) _balances[o.owner] += refund;
@@ -551,40 +555,39 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
         emit OrderClaimed(orderId, o.owner, filledWh, amount, fee, refund);
     }
 
-    /// @dev The outcome of order `o` (id `orderId`) in its cleared slot; see {IEnergyMarket-OrderClaimed}.
+    /// @dev The outcome of order `o` (id `orderId`) in its cleared slot if claimed now (see {IEnergyMarket-OrderClaimed}),
+    /// and whether it sits at a rationed marginal level (whose claims {Clearing-share} counts).
     function _settle(uint256 orderId, StoredOrder memory o)
         private
         view
-        returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund)
+        returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund, bool rationed)
     {
         uint64 slot = uint64(orderId >> 192);
         OrderBook.State storage book = _books[slot];
+        OrderBook.SideClearing memory c = o.isBuy ? book.buy : book.sell;
+        if (!c.cleared) revert SlotNotCleared(slot);
+        // R < Q implies R > 0 (Lemma 2): the slot traded.
+        rationed = o.tick == c.marginalTick && c.filledWh != c.totalWh;
+        uint256 fillWh = rationed
+            ? Clearing.share(o.qtyWh, book.marginalClaimedWh, c.filledWh, c.totalWh)
+            : Clearing.fill(o.isBuy, o.qtyWh, o.tick, c.marginalTick, c.filledWh);
+        // Cannot truncate: fillWh <= qtyWh, a uint64.
+        filledWh = uint64(fillWh);
+        uint256 price = _price(c.clearingTick);
         if (o.isBuy) {
-            OrderBook.SideClearing memory c = book.buy;
-            if (!c.cleared) revert SlotNotCleared(slot);
-            (uint256 receivedWh, uint256 paidWh) =
-                Clearing.buyFill(o.qtyWh, o.tick, c.marginalTick, c.filledWh, c.totalWh);
-            amount = Clearing.cost(paidWh, _price(c.clearingTick));
-            // Cannot underflow: paidWh <= qtyWh and the clearing price <= the order's price.
+            amount = Clearing.cost(fillWh, price);
+            // Cannot underflow: fillWh <= qtyWh and the clearing price <= the order's price (Lemma 4).
             unchecked {
                 refund = Clearing.cost(o.qtyWh, _price(o.tick)) - amount;
             }
-            // Cannot truncate: receivedWh <= qtyWh, a uint64.
-            filledWh = uint64(receivedWh);
         } else {
-            OrderBook.SideClearing memory c = book.sell;
-            if (!c.cleared) revert SlotNotCleared(slot);
-            (uint256 givenWh, uint256 paidWh) =
-                Clearing.sellFill(o.qtyWh, o.tick, c.marginalTick, c.filledWh, c.totalWh);
-            uint256 gross = Clearing.proceeds(paidWh, _price(c.clearingTick));
+            uint256 gross = Clearing.proceeds(fillWh, price);
             fee = Clearing.fee(gross, uint16(orderId >> 64));
-            // Cannot underflow: fee <= gross since feeBps <= MAX_FEE_BPS < 10000; givenWh <= qtyWh.
+            // Cannot underflow: fee <= gross since feeBps <= MAX_FEE_BPS < 10000; fillWh <= qtyWh.
             unchecked {
                 amount = gross - fee;
-                refund = o.qtyWh - givenWh;
+                refund = o.qtyWh - fillWh;
             }
-            // Cannot truncate: givenWh <= qtyWh, a uint64.
-            filledWh = uint64(givenWh);
         }
     }
 

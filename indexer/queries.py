@@ -27,7 +27,14 @@ from indexer.db.models import (
     TokenTransfer,
 )
 from indexer.market_info import MarketInfo
-from market.clearing import ClearingRecord, MarginalLevel, MarketParams, Side, outcome
+from market.clearing import (
+    ClearingRecord,
+    MarginalLevel,
+    MarketParams,
+    Side,
+    is_rationed,
+    outcome,
+)
 from market.clearing import Order as ClearingOrder
 
 SLOT_STATUSES = ("upcoming", "open", "closed", "cleared")
@@ -458,7 +465,7 @@ def list_fills(
             chunk = chunk.where(Order.nonce < cursor)
         rows = conn.execute(chunk.order_by(Order.nonce.desc()).limit(4 * limit + 1)).all()
         for r in rows:
-            fill = _fill(info, r)
+            fill = _fill(conn, info, r)
             if fill.filled_wh > 0:
                 fills.append(fill)
         if len(rows) <= 4 * limit or not rows:
@@ -468,16 +475,32 @@ def list_fills(
     return page, (page[-1].nonce if len(fills) > limit and page else None)
 
 
-def _fill(info: MarketInfo, r: Any) -> FillView:
+def _claimed_at_level(conn: Connection, slot: int, is_buy: bool, tick: int) -> int:
+    """Wh of the claimed orders at one level of a slot: what its rationed shares count from."""
+    total = conn.execute(
+        select(func.coalesce(func.sum(Order.qty_wh), 0))
+        .join(OrderClaim, OrderClaim.order_id == Order.order_id)
+        .where(Order.slot == slot, Order.is_buy == is_buy, Order.tick == tick)
+    ).scalar_one()
+    return int(total)
+
+
+def _fill(conn: Connection, info: MarketInfo, r: Any) -> FillView:
     record = _record(r, info)
     side = "buy" if r.is_buy else "sell"
     if r.claim_id is not None:
         filled, amount, fee, refund = (int(r.filled_wh), int(r.amount), int(r.fee), int(r.refund))
     else:
+        # An unclaimed order: what a claim now would settle (at a rationed level, its share
+        # follows the Wh of the level claimed before it, audit L-1).
         params = MarketParams(info.price_floor, info.tick_size, info.max_tick, int(r.fee_bps))
-        result = outcome(
-            ClearingOrder(str(r.order_id), Side(side), int(r.tick), int(r.qty_wh)), record, params
+        order = ClearingOrder(str(r.order_id), Side(side), int(r.tick), int(r.qty_wh))
+        claimed = (
+            _claimed_at_level(conn, int(r.slot), bool(r.is_buy), int(r.tick))
+            if is_rationed(order, record)
+            else 0
         )
+        result = outcome(order, record, params, claimed)
         filled, fee, refund = result.filled_wh, result.fee, result.refund
         amount = result.paid if r.is_buy else result.received
     return FillView(

@@ -14,17 +14,18 @@ marginal tick of a side (``m_b``, ``m_s``) is where that side's cumulative qty f
 The clearing tick is ``p* = (m_s + m_b) // 2`` and every fill is priced at ``P = price(p*)``.
 
 At a marginal tick, ``R = V* - qty at strictly better ticks`` and ``Q = qty at the tick``. At most
-one side has ``R < Q``; its orders share R pro rata, rounded against the trader:
-
-* a rationed buyer receives ``floor(q*R/Q)`` Wh and pays for ``ceil(q*R/Q)`` Wh;
-* a rationed seller gives ``ceil(q*R/Q)`` Wh and is paid for ``floor(q*R/Q)`` Wh.
+one side has ``R < Q``; its orders share R pro rata in the order they are claimed: an order of
+qty q claimed after C Wh of its level fills ``floor((C+q)*R/Q) - floor(C*R/Q)`` Wh (the floor or
+the ceil of ``q*R/Q``), receives or gives them and is paid for them, and the level's fills add up
+to R exactly, so no Wh is left owned by nobody (audit finding L-1). :func:`settle` claims in the
+order of its list; :func:`outcome` takes the Wh claimed before (``claimed_before_wh``).
 
 Orders better than their marginal tick (and all orders at an unrationed one) fill fully; worse
 orders do not fill. A buyer pays ``ceil(x*P/1000)`` for x Wh; a seller's gross is
-``floor(y*P/1000)`` for y Wh, its fee ``ceil(gross*fee_bps/10000)``, and it receives
-``gross - fee``. A buy escrows ``ceil(qty*price(tick)/1000)`` tokens, a sell escrows its qty in
-Wh; each gets back its escrow minus what was used. Every rounding favours the contract, so it
-never pays out more than came in.
+``floor(x*P/1000)``, its fee ``ceil(gross*fee_bps/10000)``, and it receives ``gross - fee``. A buy
+escrows ``ceil(qty*price(tick)/1000)`` tokens, a sell escrows its qty in Wh; each gets back its
+escrow minus what was used. Every rounding of money favours the contract, so it never pays out
+more than came in, and keeps less than one base unit per filled order.
 """
 
 from __future__ import annotations
@@ -331,10 +332,13 @@ def clear_slot(orders: Iterable[Order], params: MarketParams) -> ClearingRecord:
     )
 
 
-def outcome(order: Order, record: ClearingRecord, params: MarketParams) -> OrderOutcome:
+def outcome(
+    order: Order, record: ClearingRecord, params: MarketParams, claimed_before_wh: int = 0
+) -> OrderOutcome:
     """Settle one order against a slot's record, exactly like the contract's pull-based claim.
 
-    Needs nothing but the order, the record and the market: no other order of the slot.
+    Needs the order, the record, the market and, for an order at a rationed marginal level, the
+    Wh of that level claimed before it (``claimed_before_wh``; 0: claimed first).
 
     Raises:
         OrderError: the order's tick exceeds ``params.max_tick``.
@@ -343,20 +347,36 @@ def outcome(order: Order, record: ClearingRecord, params: MarketParams) -> Order
     _check_fits(order, params)
     _check_record_fits(record, params)
     if order.side is Side.BUY:
-        return _buy_outcome(order, record, params)
-    return _sell_outcome(order, record, params)
+        return _buy_outcome(order, record, params, claimed_before_wh)
+    return _sell_outcome(order, record, params, claimed_before_wh)
+
+
+def is_rationed(order: Order, record: ClearingRecord) -> bool:
+    """Whether ``order`` sits at its side's rationed marginal level (R < Q)."""
+    marginal = record.buy_marginal if order.side is Side.BUY else record.sell_marginal
+    return (
+        record.cleared
+        and order.tick == marginal.tick
+        and marginal.allocated_wh != marginal.level_wh
+    )
 
 
 def settle(
     orders: Sequence[Order], params: MarketParams
 ) -> tuple[ClearingRecord, list[OrderOutcome]]:
-    """Clear a slot and settle every order; outcomes come in the order of ``orders``.
+    """Clear a slot and settle every order, claimed in the order of ``orders``.
 
     Raises:
         OrderError: an order's tick exceeds ``params.max_tick``, or two orders share an id.
     """
     record = clear_slot(orders, params)
-    return record, [outcome(order, record, params) for order in orders]
+    claimed = 0
+    outcomes = []
+    for order in orders:
+        outcomes.append(outcome(order, record, params, claimed))
+        if is_rationed(order, record):
+            claimed += order.qty_wh
+    return record, outcomes
 
 
 def _levels(orders: Iterable[Order], params: MarketParams) -> tuple[dict[int, int], dict[int, int]]:
@@ -411,18 +431,19 @@ def _marginal_level(
     return MarginalLevel(tick=tick, allocated_wh=volume - better, level_wh=levels[tick])
 
 
-def _buy_outcome(order: Order, record: ClearingRecord, params: MarketParams) -> OrderOutcome:
-    """A buyer receives its fill and pays ``ceil(charged_wh * P / 1000)``; a rationed buyer
-    receives ``floor(q*R/Q)`` Wh but is charged for ``ceil(q*R/Q)`` Wh."""
+def _buy_outcome(
+    order: Order, record: ClearingRecord, params: MarketParams, claimed_before_wh: int
+) -> OrderOutcome:
+    """A buyer receives its fill and pays ``ceil(filled * P / 1000)``."""
     escrow = params.buy_escrow(order.qty_wh, order.tick)
     marginal = record.buy_marginal
     if not record.cleared or order.tick < marginal.tick:
-        received_wh = charged_wh = 0
+        received_wh = 0
     elif order.tick > marginal.tick:
-        received_wh = charged_wh = order.qty_wh
+        received_wh = order.qty_wh
     else:
-        received_wh, charged_wh = _pro_rata(order.qty_wh, marginal)
-    paid = _ceil_div(charged_wh * record.price_per_kwh, WH_PER_KWH)
+        received_wh = _share(order.qty_wh, marginal, claimed_before_wh)
+    paid = _ceil_div(received_wh * record.price_per_kwh, WH_PER_KWH)
     return OrderOutcome(
         order_id=order.id,
         side=order.side,
@@ -436,17 +457,18 @@ def _buy_outcome(order: Order, record: ClearingRecord, params: MarketParams) -> 
     )
 
 
-def _sell_outcome(order: Order, record: ClearingRecord, params: MarketParams) -> OrderOutcome:
-    """A seller gives its fill and is paid ``floor(paid_wh * P / 1000)`` less the fee; a rationed
-    seller gives ``ceil(q*R/Q)`` Wh but is paid for ``floor(q*R/Q)`` Wh."""
+def _sell_outcome(
+    order: Order, record: ClearingRecord, params: MarketParams, claimed_before_wh: int
+) -> OrderOutcome:
+    """A seller gives its fill and is paid ``floor(filled * P / 1000)`` less the fee."""
     marginal = record.sell_marginal
     if not record.cleared or order.tick > marginal.tick:
-        given_wh = paid_wh = 0
+        given_wh = 0
     elif order.tick < marginal.tick:
-        given_wh = paid_wh = order.qty_wh
+        given_wh = order.qty_wh
     else:
-        paid_wh, given_wh = _pro_rata(order.qty_wh, marginal)
-    gross = paid_wh * record.price_per_kwh // WH_PER_KWH
+        given_wh = _share(order.qty_wh, marginal, claimed_before_wh)
+    gross = given_wh * record.price_per_kwh // WH_PER_KWH
     fee = _ceil_div(gross * params.fee_bps, BPS)
     return OrderOutcome(
         order_id=order.id,
@@ -467,10 +489,12 @@ def buy_escrow(qty_wh: int, price_per_kwh: int) -> int:
     return _ceil_div(qty_wh * price_per_kwh, WH_PER_KWH)
 
 
-def _pro_rata(qty_wh: int, marginal: MarginalLevel) -> tuple[int, int]:
-    """``(floor(q*R/Q), ceil(q*R/Q))``: an order's share of its marginal tick, both roundings."""
-    down, remainder = divmod(qty_wh * marginal.allocated_wh, marginal.level_wh)
-    return down, down + (1 if remainder else 0)
+def _share(qty_wh: int, marginal: MarginalLevel, claimed_before_wh: int) -> int:
+    """An order's fill at its marginal tick after ``claimed_before_wh`` Wh of the level were
+    claimed: ``floor((C+q)*R/Q) - floor(C*R/Q)`` (all of q when the level is not rationed)."""
+    r, q_total = marginal.allocated_wh, marginal.level_wh
+    after = (claimed_before_wh + qty_wh) * r // q_total
+    return after - claimed_before_wh * r // q_total
 
 
 def _ceil_div(numerator: int, denominator: int) -> int:

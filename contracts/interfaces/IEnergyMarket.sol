@@ -302,7 +302,8 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice The clearing record of `slot`.
     function clearing(uint64 slot) external view returns (ClearingRecord memory);
 
-    /// @notice What {claim} would settle for `orderId` now, see {OrderClaimed}.
+    /// @notice What {claim} would settle for `orderId` now, see {OrderClaimed}. At a rationed marginal level the share
+    /// depends on the Wh of the level claimed before (cumulative rounding: the level's shares add up to R exactly).
     /// @dev Requirements:
     /// - the order exists and its slot was cleared.
     function previewClaim(uint256 orderId)

@@ -30,33 +30,20 @@ library Clearing {
         return Math.ceilDiv(gross * feeBps, BPS);
     }
 
-    /// @notice Fill of a buy order of `qtyWh` at `tick` given the buy side's marginal tick `m` where `filled` (R) of
-    /// `total` (Q) fills. `filled == 0` means no clearing.
-    /// @return receivedWh tokens the buyer gets: q above m, floor(q*R/Q) at m, 0 below.
-    /// @return paidWh     Wh the buyer pays for: q above m, ceil(q*R/Q) at m, 0 below.
-    function buyFill(uint256 qtyWh, uint256 tick, uint256 m, uint256 filled, uint256 total)
-        internal
-        pure
-        returns (uint256 receivedWh, uint256 paidWh)
-    {
-        if (filled == 0 || tick < m) return (0, 0);
-        if (tick > m || filled == total) return (qtyWh, qtyWh);
-        receivedWh = (qtyWh * filled) / total;
-        paidWh = Math.ceilDiv(qtyWh * filled, total);
+    /// @notice Wh an order of `qtyWh` at `tick` fills (receives or gives, and is paid for) where its side's marginal
+    /// tick `m` fills `filled` (R) of `total` (Q), when that level is not rationed (R == Q or no clearing): all of it
+    /// at m or better (above m for a buy, below for a sell), nothing worse or when `filled == 0` (no clearing). A
+    /// rationed level (R < Q) fills by {share}.
+    function fill(bool isBuy, uint256 qtyWh, uint256 tick, uint256 m, uint256 filled) internal pure returns (uint256) {
+        if (filled == 0 || (isBuy ? tick < m : tick > m)) return 0;
+        return qtyWh;
     }
 
-    /// @notice Fill of a sell order of `qtyWh` at `tick` given the sell side's marginal tick `m` where `filled` (R) of
-    /// `total` (Q) fills. `filled == 0` means no clearing.
-    /// @return givenWh tokens the seller gives: q below m, ceil(q*R/Q) at m, 0 above.
-    /// @return paidWh  Wh the seller is paid for: q below m, floor(q*R/Q) at m, 0 above.
-    function sellFill(uint256 qtyWh, uint256 tick, uint256 m, uint256 filled, uint256 total)
-        internal
-        pure
-        returns (uint256 givenWh, uint256 paidWh)
-    {
-        if (filled == 0 || tick > m) return (0, 0);
-        if (tick < m || filled == total) return (qtyWh, qtyWh);
-        givenWh = Math.ceilDiv(qtyWh * filled, total);
-        paidWh = (qtyWh * filled) / total;
+    /// @notice Wh an order of `qtyWh` fills at a rationed marginal level (R = `filled` of Q = `total`) when `claimedWh`
+    /// of the level was claimed before it: `floor((claimedWh + qtyWh)*R/Q) - floor(claimedWh*R/Q)`. That is
+    /// `floor(q*R/Q)` or `ceil(q*R/Q)` (so at most q), and the shares of all the level's orders add up to exactly R,
+    /// in any claim order: no Wh is left owned by nobody (audit finding L-1).
+    function share(uint256 qtyWh, uint256 claimedWh, uint256 filled, uint256 total) internal pure returns (uint256) {
+        return ((claimedWh + qtyWh) * filled) / total - (claimedWh * filled) / total;
     }
 }

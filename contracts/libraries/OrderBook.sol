@@ -27,10 +27,13 @@ library OrderBook {
         uint96 totalWh;
     }
 
+    /// @dev `marginalClaimedWh`: Wh of the orders claimed so far at the rationed marginal level (R < Q; at most one
+    /// side has one), which {Clearing-share} rounds against cumulatively. It shares a word with `volumeWh`.
     struct State {
         SideClearing buy;
         SideClearing sell;
         uint128 volumeWh;
+        uint96 marginalClaimedWh;
         TickBitmap.Bitmap ticks;
         IEnergyMarket.Level[65536] levels;
     }

@@ -23,20 +23,12 @@ contract ClearingHarness {
         return Clearing.fee(gross, feeBps);
     }
 
-    function buyFill(uint256 qtyWh, uint256 tick, uint256 m, uint256 filled, uint256 total)
-        external
-        pure
-        returns (uint256 receivedWh, uint256 paidWh)
-    {
-        return Clearing.buyFill(qtyWh, tick, m, filled, total);
+    function fill(bool isBuy, uint256 qtyWh, uint256 tick, uint256 m, uint256 filled) external pure returns (uint256) {
+        return Clearing.fill(isBuy, qtyWh, tick, m, filled);
     }
 
-    function sellFill(uint256 qtyWh, uint256 tick, uint256 m, uint256 filled, uint256 total)
-        external
-        pure
-        returns (uint256 givenWh, uint256 paidWh)
-    {
-        return Clearing.sellFill(qtyWh, tick, m, filled, total);
+    function share(uint256 qtyWh, uint256 claimedWh, uint256 filled, uint256 total) external pure returns (uint256) {
+        return Clearing.share(qtyWh, claimedWh, filled, total);
     }
 
     function set(uint16 tick) external {

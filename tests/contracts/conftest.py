@@ -179,22 +179,20 @@ def reference_clear(orders):
     }
 
 
-def reference_buy_fill(qty, tick, m, filled, total):
-    """(received Wh, paid-for Wh) of a buy order: floor and ceil of q*R/Q at the margin."""
-    if filled == 0 or tick < m:
-        return 0, 0
-    if tick > m or filled == total:
-        return qty, qty
-    return qty * filled // total, ceil_div(qty * filled, total)
+def reference_fill(is_buy, qty, tick, m, filled, total, claimed=0):
+    """Wh an order fills (receives or gives, and is paid for). A level that is not rationed: all
+    at ``m`` or better, nothing worse or without clearing. A rationed marginal level (R < Q): the
+    cumulative share ``floor((C+q)*R/Q) - floor(C*R/Q)``, ``C`` the level's Wh claimed before."""
+    if filled == 0 or (tick < m if is_buy else tick > m):
+        return 0
+    if tick != m or filled == total:
+        return qty
+    return (claimed + qty) * filled // total - claimed * filled // total
 
 
-def reference_sell_fill(qty, tick, m, filled, total):
-    """(given Wh, paid-for Wh) of a sell order: ceil and floor of q*R/Q at the margin."""
-    if filled == 0 or tick > m:
-        return 0, 0
-    if tick < m or filled == total:
-        return qty, qty
-    return ceil_div(qty * filled, total), qty * filled // total
+def is_rationed(tick, m, filled, total):
+    """Whether an order at ``tick`` sits at its side's rationed marginal level."""
+    return tick == m and filled != total
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,12 +1,10 @@
 """Clearing and TickBitmap libraries through ClearingHarness: rounding direction, fills, bitmap
 walks."""
 
-from fractions import Fraction
-
 import brownie
 import pytest
 from brownie.test import given
-from conftest import ceil_div, reference_buy_fill, reference_sell_fill
+from conftest import ceil_div, reference_fill
 from hypothesis import settings
 from hypothesis import strategies as st
 
@@ -14,10 +12,6 @@ NONE = 1 << 16
 U64 = 2**64 - 1
 U96 = 2**96 - 1
 U128 = 2**128 - 1
-
-
-def pair(result):
-    return tuple(int(x) for x in result)
 
 
 # The fuzz tests are marked `no_call_coverage`: under --coverage brownie would turn every call into
@@ -87,89 +81,70 @@ def test_fuzz_fee_isCeilAndAtMostGross(harness, gross, bps):
     assert fee <= gross
 
 
-# ---- buyFill / sellFill -----------------------------------------------------------------------
+# ---- fill / share ---------------------------------------------------------------------------
 
 
-def test_buyFill_noClearingFillsNothing(harness):
-    assert pair(harness.buyFill(100, 50, 0, 0, 0)) == (0, 0)
+def test_fill_noClearingFillsNothing(harness):
+    assert harness.fill(True, 100, 50, 0, 0) == 0
+    assert harness.fill(False, 100, 5, 0, 0) == 0
 
 
-def test_buyFill_belowMarginFillsNothing(harness):
-    assert pair(harness.buyFill(100, 9, 10, 50, 100)) == (0, 0)
+def test_fill_buyBelowMarginFillsNothing(harness):
+    assert harness.fill(True, 100, 9, 10, 50) == 0
 
 
-def test_buyFill_aboveMarginFillsAll(harness):
-    assert pair(harness.buyFill(100, 11, 10, 50, 100)) == (100, 100)
+def test_fill_buyAtOrAboveMarginFillsAll(harness):
+    assert harness.fill(True, 100, 11, 10, 50) == 100
+    assert harness.fill(True, 100, 10, 10, 300) == 100
 
 
-def test_buyFill_atMarginFullyFilledLevelFillsAll(harness):
-    assert pair(harness.buyFill(100, 10, 10, 300, 300)) == (100, 100)
+def test_fill_sellAboveMarginFillsNothing(harness):
+    assert harness.fill(False, 100, 11, 10, 50) == 0
 
 
-def test_buyFill_atMarginReceivesFloorPaysCeil(harness):
-    assert pair(harness.buyFill(333, 10, 10, 600, 1_000)) == (199, 200)
-    assert pair(harness.buyFill(500, 10, 10, 600, 1_000)) == (300, 300)
+def test_fill_sellAtOrBelowMarginFillsAll(harness):
+    assert harness.fill(False, 100, 9, 10, 50) == 100
+    assert harness.fill(False, 100, 10, 10, 300) == 100
 
 
-def test_sellFill_noClearingFillsNothing(harness):
-    assert pair(harness.sellFill(100, 5, 0, 0, 0)) == (0, 0)
+def test_share_isTheCumulativeFloorDifference(harness):
+    # R/Q = 0.6: 333 -> floor(199.8) = 199; then 500 -> floor(499.8) - 199 = 300; 167 -> 101
+    assert harness.share(333, 0, 600, 1_000) == 199
+    assert harness.share(500, 333, 600, 1_000) == 300
+    assert harness.share(167, 833, 600, 1_000) == 101
 
 
-def test_sellFill_aboveMarginFillsNothing(harness):
-    assert pair(harness.sellFill(100, 11, 10, 50, 100)) == (0, 0)
-
-
-def test_sellFill_belowMarginFillsAll(harness):
-    assert pair(harness.sellFill(100, 9, 10, 50, 100)) == (100, 100)
-
-
-def test_sellFill_atMarginFullyFilledLevelFillsAll(harness):
-    assert pair(harness.sellFill(100, 10, 10, 300, 300)) == (100, 100)
-
-
-def test_sellFill_atMarginGivesCeilPaidFloor(harness):
-    assert pair(harness.sellFill(333, 10, 10, 600, 1_000)) == (200, 199)
-    assert pair(harness.sellFill(167, 10, 10, 600, 1_000)) == (101, 100)
-
-
-def test_fills_atDocumentedBounds(harness):
-    """q < 2^64 and R <= Q < 2^96: q * R fits."""
-    assert pair(harness.buyFill(U64, 1, 1, U96 - 1, U96)) == reference_buy_fill(
-        U64, 1, 1, U96 - 1, U96
+def test_share_atDocumentedBounds(harness):
+    """q < 2^64 and C + q <= Q < 2^96, R <= Q: (C + q) * R fits."""
+    assert harness.share(U64, U96 - U64 - 1, U96 - 1, U96) == reference_fill(
+        True, U64, 1, 1, U96 - 1, U96, claimed=U96 - U64 - 1
     )
-    assert pair(harness.sellFill(U64, 1, 1, U96 - 1, U96)) == reference_sell_fill(
-        U64, 1, 1, U96 - 1, U96
-    )
+
+
+def floor_div(a: int, b: int) -> int:
+    return a // b
 
 
 @pytest.mark.no_call_coverage
 @given(
     shares=st.lists(st.integers(1, U64 // 4), min_size=1, max_size=6),
     fraction=st.fractions(min_value=0, max_value=1, max_denominator=10**6),
+    order=st.randoms(use_true_random=False),
 )
 @settings(max_examples=30)
-def test_fuzz_marginalFills_roundInFavourOfMarket(harness, shares, fraction):
-    """At a marginal level of Q = sum(q) with R filled: buyers together receive <= R and pay for >=
-    R
-    Wh; sellers together give >= R and are paid for <= R Wh; each within one Wh of the exact share.
-    """
+def test_fuzz_marginalShares_addUpToRInAnyClaimOrder(harness, shares, fraction, order):
+    """At a rationed level of Q = sum(q) with R filled: every order's share is the floor or the
+    ceil of q*R/Q, and the shares add up to exactly R, whatever the claim order (audit L-1)."""
     total = sum(shares)
     filled = max(1, int(total * fraction))
-    received = paid_buy = given_wh = paid_sell = 0
+    order.shuffle(shares)
+    claimed = got = 0
     for q in shares:
-        r, pb = pair(harness.buyFill(q, 7, 7, filled, total))
-        g, ps = pair(harness.sellFill(q, 7, 7, filled, total))
-        assert (r, pb) == reference_buy_fill(q, 7, 7, filled, total)
-        assert (g, ps) == reference_sell_fill(q, 7, 7, filled, total)
-        assert r <= Fraction(q * filled, total) <= pb <= q and pb - r <= 1
-        received, paid_buy, given_wh, paid_sell = (
-            received + r,
-            paid_buy + pb,
-            given_wh + g,
-            paid_sell + ps,
-        )
-    assert received <= filled <= paid_buy
-    assert paid_sell <= filled <= given_wh
+        x = harness.share(q, claimed, filled, total)
+        assert x == (claimed + q) * filled // total - claimed * filled // total
+        assert floor_div(q * filled, total) <= x <= ceil_div(q * filled, total) <= q
+        claimed, got = claimed + q, got + x
+    assert got == filled
 
 
 # ---- TickBitmap -----------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """EnergyMarket clearing: when a slot may clear, and the uniform-price rule on worked examples.
 
 The rule (docs/contracts.md): V* = max_t min(D(t), S(t)); m_s = lowest tick with S >= V*, m_b =
-highest tick with D >= V*; p* = price((m_s + m_b) // 2). At a marginal tick with Q resting and R
-filled, a buyer of q receives floor(q*R/Q) and pays for ceil(q*R/Q) Wh; a seller gives ceil(q*R/Q)
-and is paid for floor(q*R/Q) Wh. Payments: buyer ceil(Wh * p / 1000), seller floor(Wh * p / 1000)
-less the fee ceil(gross * feeBps / 10000).
+highest tick with D >= V*; p* = price((m_s + m_b) // 2). At a rationed marginal tick with Q
+resting and R filled, the k-th order claimed (qty q, C Wh of the level claimed before it) fills
+floor((C+q)*R/Q) - floor(C*R/Q) Wh, receives or gives them and is paid for them; the level's fills
+add up to R. Payments: buyer ceil(Wh * p / 1000), seller floor(Wh * p / 1000) less the fee
+ceil(gross * feeBps / 10000).
 
 Each worked example states its expected numbers literally (computed by hand in the comments) and
 also checks them against the Python reference in conftest.py."""
@@ -16,11 +17,11 @@ from conftest import (
     FEE_BPS,
     cost,
     fee_of,
+    is_rationed,
     price_of,
     proceeds,
-    reference_buy_fill,
     reference_clear,
-    reference_sell_fill,
+    reference_fill,
 )
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -232,17 +233,20 @@ def test_clear_rations_long_buy_side_pro_rata(
     }
     p = price_of(20)  # 22,741
     escrow = {who: cost(q, price_of(30)) for who, q in ((bob, 333), (carol, 500), (dave, 167))}
-    # bob:   333 * 0.6 = 199.8 -> receives 199, pays for 200: ceil(200 * 22.741) = 4,549
-    assert outcome(market, buys[bob], relayer) == (199, 4_549, 0, escrow[bob] - 4_549)
-    # carol: 500 * 0.6 = 300 exactly -> 300 / 300: ceil(6,822.3) = 6,823
+    # claimed in this order, cumulative shares of 0.6: floor(199.8) = 199, floor(499.8) - 199 =
+    # 300, 600 - 499 = 101; each pays for what it receives
+    # bob:   199: ceil(199 * 22.741) = ceil(4,525.459) = 4,526
+    assert outcome(market, buys[bob], relayer) == (199, 4_526, 0, escrow[bob] - 4_526)
+    # carol: 300: ceil(6,822.3) = 6,823
     assert outcome(market, buys[carol], relayer) == (300, 6_823, 0, escrow[carol] - 6_823)
-    # dave:  167 * 0.6 = 100.2 -> receives 100, pays for 101: ceil(2,296.841) = 2,297
-    assert outcome(market, buys[dave], relayer) == (100, 2_297, 0, escrow[dave] - 2_297)
+    # dave:  101: ceil(2,296.841) = 2,297
+    assert outcome(market, buys[dave], relayer) == (101, 2_297, 0, escrow[dave] - 2_297)
     # seller fully filled: gross floor(13,644.6) = 13,644, fee ceil(68.22) = 69
     assert outcome(market, sell, relayer) == (600, 13_575, 69, 0)
-    assert (cost(200, p), cost(300, p), cost(101, p)) == (4_549, 6_823, 2_297)
-    # rounding favours the market: 599 Wh delivered of 600 taken; 13,669 paid for 13,644 gross
-    assert sum(market.energyBalanceOf(w, slot) for w in (bob, carol, dave)) == 599
+    assert (cost(199, p), cost(300, p), cost(101, p)) == (4_526, 6_823, 2_297)
+    # no Wh left over: 600 delivered of 600 taken; 13,646 paid for 13,644 gross (2 units of dust,
+    # below one per filled order)
+    assert sum(market.energyBalanceOf(w, slot) for w in (bob, carol, dave)) == 600
 
 
 def test_clear_rations_long_sell_side_pro_rata(
@@ -267,23 +271,22 @@ def test_clear_rations_long_sell_side_pro_rata(
         "sell_filled": 600,
         "sell_total": 1_000,
     }
-    # alice: gives ceil(199.8) = 200 (133 back), paid for 199:
-    #        floor(4,525.459) = 4,525, fee ceil(22.625) = 23
-    assert outcome(market, sells[alice], relayer) == (200, 4_502, 23, 133)
-    # carol: 300 exactly: floor(6,822.3) = 6,822, fee ceil(34.11) = 35
+    # claimed in this order, cumulative shares as for the buyers above: 199, 300, 101 Wh, each
+    # given and paid for
+    # alice: 199 (134 back): floor(4,525.459) = 4,525, fee ceil(22.625) = 23
+    assert outcome(market, sells[alice], relayer) == (199, 4_502, 23, 134)
+    # carol: 300: floor(6,822.3) = 6,822, fee ceil(34.11) = 35
     assert outcome(market, sells[carol], relayer) == (300, 6_787, 35, 200)
-    # dave: gives ceil(100.2) = 101 (66 back), paid for 100:
-    #       floor(2,274.1) = 2,274, fee ceil(11.37) = 12
-    assert outcome(market, sells[dave], relayer) == (101, 2_262, 12, 66)
+    # dave: 101 (66 back): floor(2,296.841) = 2,296, fee ceil(11.48) = 12
+    assert outcome(market, sells[dave], relayer) == (101, 2_284, 12, 66)
     # buyer fully filled: pays ceil(13,644.6) = 13,645 of its escrow
     # cost(600, 24,111) = ceil(14,466.6) = 14,467
     assert outcome(market, buy, relayer) == (600, 13_645, 0, 14_467 - 13_645)
     assert market.balanceOf(treasury) == 23 + 35 + 12
-    # 601 Wh taken from sellers, 600 delivered: the market keeps 1 Wh of rounding dust beyond
-    # the vault balances
+    # 600 Wh taken from sellers, 600 delivered: no energy dust beyond the vault balances
     credited = sum(market.energyBalanceOf(w, slot) for w in (alice, bob, carol, dave))
-    assert credited == 600 + 133 + 200 + 66
-    assert env.token.balanceOf(market, slot) - credited == 1
+    assert credited == 600 + 134 + 200 + 66
+    assert env.token.balanceOf(market, slot) - credited == 0
 
 
 def test_clear_multiLevelBookFindsMarginalTicks(env, slot, market, alice, bob, carol, relayer):
@@ -336,9 +339,9 @@ def test_clear_multiLevelBookFindsMarginalTicks(env, slot, market, alice, bob, c
     assert outcome(market, b25, relayer)[:2] == (200, cost(200, p))
     assert outcome(market, b15, relayer)[:2] == (350, cost(350, p))
     assert outcome(market, b3, relayer) == (0, 0, 0, cost(100, price_of(3)))
-    # rationed at the margin: 250 * 150/600 = 62.5 and 350 * 150/600 = 87.5
-    assert outcome(market, b12, relayer)[:2] == (62, cost(63, p))
-    assert outcome(market, carol_id, relayer)[:2] == (87, cost(88, p))
+    # rationed at the margin (150 of 600): floor(62.5) = 62, then floor(150) - 62 = 88
+    assert outcome(market, b12, relayer)[:2] == (62, cost(62, p))
+    assert outcome(market, carol_id, relayer)[:2] == (88, cost(88, p))
 
 
 def test_clear_placementOrderWithinSlotDoesNotMatter(env, market, alice, bob, carol, relayer):
@@ -447,11 +450,12 @@ def test_fuzz_clear_matchesReferenceAndConserves(
         else {}
     )
     delivered = taken = paid = earned = fees = 0
+    claimed_at_margin = 0  # claimBatch settles the sells first, then the buys
+    side = (ref["sell_tick"], ref["sell_filled"], ref["sell_total"])
     for oid, (_, t, q) in zip(sell_ids, sells, strict=True):
-        given_wh, paid_wh = reference_sell_fill(
-            q, t, ref["sell_tick"], ref["sell_filled"], ref["sell_total"]
-        )
-        gross = proceeds(paid_wh, p)
+        given_wh = reference_fill(False, q, t, *side, claimed=claimed_at_margin)
+        claimed_at_margin += q if is_rationed(t, *side) else 0
+        gross = proceeds(given_wh, p)
         assert claimed[oid] == (
             given_wh,
             gross - fee_of(gross, FEE_BPS),
@@ -461,20 +465,21 @@ def test_fuzz_clear_matchesReferenceAndConserves(
         taken += given_wh
         earned += gross
         fees += fee_of(gross, FEE_BPS)
+    side = (ref["buy_tick"], ref["buy_filled"], ref["buy_total"])
     for oid, (_, t, q) in zip(buy_ids, buys, strict=True):
-        got_wh, paid_wh = reference_buy_fill(
-            q, t, ref["buy_tick"], ref["buy_filled"], ref["buy_total"]
-        )
+        got_wh = reference_fill(True, q, t, *side, claimed=claimed_at_margin)
+        claimed_at_margin += q if is_rationed(t, *side) else 0
         assert claimed[oid] == (
             got_wh,
-            cost(paid_wh, p),
+            cost(got_wh, p),
             0,
-            cost(q, price_of(t)) - cost(paid_wh, p),
+            cost(q, price_of(t)) - cost(got_wh, p),
         )
         delivered += got_wh
-        paid += cost(paid_wh, p)
-    assert delivered <= ref["volume"] <= taken
-    assert earned <= paid
+        paid += cost(got_wh, p)
+    assert delivered == ref["volume"] == taken  # no energy dust
+    filled_orders = sum(1 for c in claimed.values() if c[0] > 0)
+    assert 0 <= paid - earned < max(filled_orders, 1)  # money dust: < 1 unit per filled order
     assert market.balanceOf(treasury) == fees
     # the vault still holds at least every internal balance
     assert euro.balanceOf(market) >= market.balanceOf(alice) + market.balanceOf(

@@ -6,10 +6,11 @@ A Python model predicts every balance; after every step the invariants below are
 chain:
 
 - money conservation, exact: tokens held by the market == deposits - withdrawals, and == internal
-  balances + open buy escrows + unclaimed outcomes + rounding dust of cleared slots; solvency (held
-  >= what is owed) follows because the dust is never negative;
-- energy conservation per slot, exact, in the same form; Wh paid out to buyers <= Wh taken from
-  sellers;
+  balances + escrows of unclaimed buys + what claimed buyers paid less what claimed sellers got
+  (per slot); once a slot is settled that remainder is its rounding dust, 0 <= dust < the number
+  of filled orders (one base unit each: audit L-1);
+- energy conservation per slot, exact, in the same form; once a slot is settled, Wh delivered to
+  buyers == Wh taken from sellers (no energy dust: the rationed level's shares add up to R);
 - minted tokens == attributed metered export (registry totals), unattributed energy is never minted;
 - every internal balance equals the model;
 - p* lies within [m_s, m_b] and the record equals the reference rule, for every cleared slot;
@@ -26,11 +27,11 @@ from conftest import (
     addr,
     cost,
     fee_of,
+    is_rationed,
     price_of,
     proceeds,
-    reference_buy_fill,
     reference_clear,
-    reference_sell_fill,
+    reference_fill,
 )
 from hypothesis import Phase
 from hypothesis import strategies as st
@@ -135,8 +136,10 @@ class MarketMachine:
         self.orders = {}  # id -> order (open, or resting in a cleared slot until claimed)
         self.records = {}  # slot -> reference record
         self.held = INITIAL_DEPOSIT * len(self.users)
-        self.money_dust = 0
-        self.energy_dust = {}
+        self.marginal_claimed = {}  # slot -> Wh claimed at its rationed marginal level
+        self.money_pool = {}  # slot -> paid by claimed buyers - paid to claimed sellers and fees
+        self.energy_pool = {}  # slot -> Wh given by claimed sellers - Wh received by claimed buyers
+        self.filled_orders = {}  # slot -> claimed orders that filled
         self.minted = {}  # slot -> Wh
         self.attributed_export = 0
         self.unattributed_export = 0
@@ -162,22 +165,24 @@ class MarketMachine:
         )
         self.slots.add(slot)
 
-    def expected_outcome(self, o):
-        """(filled, amount, fee, refund) of order ``o`` in its cleared slot, from the reference."""
+    def side_of(self, o):
+        """(marginal tick, R, Q) of the side of order ``o`` in its cleared slot."""
         r = self.records[o["slot"]]
-        p = price_of(r["clearing_tick"])
         if o["is_buy"]:
-            got, paid = reference_buy_fill(
-                o["qty"], o["tick"], r["buy_tick"], r["buy_filled"], r["buy_total"]
-            )
-            amount = cost(paid, p)
-            return got, amount, 0, cost(o["qty"], price_of(o["tick"])) - amount
-        given, paid = reference_sell_fill(
-            o["qty"], o["tick"], r["sell_tick"], r["sell_filled"], r["sell_total"]
-        )
-        gross = proceeds(paid, p)
+            return r["buy_tick"], r["buy_filled"], r["buy_total"]
+        return r["sell_tick"], r["sell_filled"], r["sell_total"]
+
+    def expected_outcome(self, o):
+        """(filled, amount, fee, refund) of order ``o`` if claimed now, from the reference."""
+        p = price_of(self.records[o["slot"]]["clearing_tick"])
+        claimed = self.marginal_claimed.get(o["slot"], 0)
+        filled = reference_fill(o["is_buy"], o["qty"], o["tick"], *self.side_of(o), claimed)
+        if o["is_buy"]:
+            amount = cost(filled, p)
+            return filled, amount, 0, cost(o["qty"], price_of(o["tick"])) - amount
+        gross = proceeds(filled, p)
         fee = fee_of(gross, o["fee"])
-        return given, gross - fee, fee, o["qty"] - given
+        return filled, gross - fee, fee, o["qty"] - filled
 
     # ---- actions (helpers, also called by the rules) -------------------------------------------
 
@@ -331,19 +336,6 @@ class MarketMachine:
                 self.stats["rationed"] += 1
         self.records[slot] = ref
         self.stats["clear_with_volume" if ref["volume"] else "clear_without_volume"] += 1
-        # rounding dust of the slot: what buyers pay beyond sellers' gross, and the Wh taken
-        # from sellers beyond the Wh delivered to buyers
-        paid = gross = taken = delivered = 0
-        for o in in_slot:
-            filled, amount, fee, _ = self.expected_outcome(o)
-            if o["is_buy"]:
-                paid, delivered = paid + amount, delivered + filled
-            else:
-                gross, taken = gross + amount + fee, taken + filled
-        assert delivered <= ref["volume"] <= taken
-        assert gross <= paid
-        self.money_dust += paid - gross
-        self.energy_dust[slot] = taken - delivered
 
     def closed_slots(self, with_orders):
         closed = sorted(s for s in self.slots if not self.gate_open(s) and s not in self.records)
@@ -366,14 +358,27 @@ class MarketMachine:
                 refund,
             )
             assert filled <= o["qty"]
+            slot = o["slot"]
+            if is_rationed(o["tick"], *self.side_of(o)):
+                self.add(self.marginal_claimed, slot, o["qty"])
+            self.add(self.filled_orders, slot, 1 if filled else 0)
             if o["is_buy"]:
-                self.add(self.energy, (o["owner"], o["slot"]), filled)
+                self.add(self.energy, (o["owner"], slot), filled)
                 self.bal[o["owner"]] += refund
+                self.add(self.money_pool, slot, amount)
+                self.add(self.energy_pool, slot, -filled)
             else:
                 self.bal[o["owner"]] += amount
                 self.bal[self.treasury] += fee
-                self.add(self.energy, (o["owner"], o["slot"]), refund)
+                self.add(self.energy, (o["owner"], slot), refund)
+                self.add(self.money_pool, slot, -(amount + fee))
+                self.add(self.energy_pool, slot, filled)
         self.stats["claim"] += len(ids)
+
+    def settled_slots(self):
+        """Cleared slots whose orders were all claimed."""
+        open_slots = {o["slot"] for o in self.orders.values()}
+        return [s for s in self.records if s not in open_slots]
 
     def claimable(self):
         return sorted(i for i, o in self.orders.items() if o["slot"] in self.records)
@@ -564,7 +569,9 @@ class MarketMachine:
         assert not self.orders
         self.invariant_money()
         self.invariant_energy()
-        assert self.euro.balanceOf(self.market) == sum(self.bal.values()) + self.money_dust
+        assert self.euro.balanceOf(self.market) == sum(self.bal.values()) + sum(
+            self.money_pool.values()
+        )
         self.stats["settled_examples"] += 1
 
     # ---- invariants -------------------------------------------------------------------------
@@ -577,28 +584,26 @@ class MarketMachine:
             assert self.market.balanceOf(a) == self.bal[a]
         owed = sum(self.bal.values())
         for o in self.orders.values():
-            if o["slot"] not in self.records:
-                owed += cost(o["qty"], price_of(o["tick"])) if o["is_buy"] else 0
-            else:
-                _, amount, fee, refund = self.expected_outcome(o)
-                owed += refund if o["is_buy"] else amount + fee
-        assert self.money_dust >= 0
-        assert held == owed + self.money_dust
-        assert held >= owed  # solvency
+            owed += cost(o["qty"], price_of(o["tick"])) if o["is_buy"] else 0
+        assert held == owed + sum(self.money_pool.values())
+        for slot in self.settled_slots():
+            # the rounding dust of a settled slot: never negative (solvency), and below one base
+            # unit per filled order (audit L-1)
+            dust = self.money_pool.get(slot, 0)
+            assert 0 <= dust < max(self.filled_orders.get(slot, 0), 1)
+            if dust:
+                self.stats["dust_units"] += dust
 
     def invariant_energy(self):
         for slot in sorted(self.slots):
             owed = sum(v for (a, s), v in self.energy.items() if s == slot)
-            for o in self.orders.values():
-                if o["slot"] != slot:
-                    continue
-                if slot not in self.records:
-                    owed += 0 if o["is_buy"] else o["qty"]
-                else:
-                    filled, _, _, refund = self.expected_outcome(o)
-                    owed += filled if o["is_buy"] else refund
+            owed += sum(
+                o["qty"] for o in self.orders.values() if o["slot"] == slot and not o["is_buy"]
+            )
             held = self.token.balanceOf(self.market, slot)
-            assert held == owed + self.energy_dust.get(slot, 0)
+            assert held == owed + self.energy_pool.get(slot, 0)
+            if slot in self.settled_slots():
+                assert self.energy_pool.get(slot, 0) == 0  # no Wh owned by nobody
             # every token of the slot is in a wallet or in the market: nothing minted elsewhere
             assert held + sum(
                 v for (a, s), v in self.wallet.items() if s == slot

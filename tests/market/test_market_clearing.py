@@ -126,40 +126,49 @@ def test_clear_rations_long_side_pro_rata() -> None:
     assert not record.sell_marginal.rationed
 
 
-def test_rationed_buyer_receives_floor_and_pays_for_ceil_of_pro_rata_share() -> None:
-    """Same book as above; p* = (5 + 8) // 2 = 6, P = 1060.
+def test_rationed_buyers_share_r_cumulatively_in_claim_order() -> None:
+    """Same book as above; p* = (5 + 8) // 2 = 6, P = 1060. Claimed b1, b2, b3 (R/Q = 3/7):
 
-    b1: 100*300/700 = 42.86 -> receives 42 Wh, pays for 43: ceil(43*1060/1000) = ceil(45.58) = 46
-    b2: 200*300/700 = 85.71 -> receives 85 Wh, pays for 86: ceil(91.16) = 92
-    b3: 400*300/700 = 171.43 -> receives 171 Wh, pays for 172: ceil(182.32) = 183
-    Escrows at price(8) = 1080: 108, 216, 432.
+    b1: floor(100*3/7) = 42 Wh, pays ceil(42*1.06) = ceil(44.52) = 45
+    b2: floor(300*3/7) - 42 = 128 - 42 = 86 Wh, pays ceil(91.16) = 92
+    b3: floor(700*3/7) - 128 = 300 - 128 = 172 Wh, pays ceil(182.32) = 183
+    Together exactly R = 300 Wh. Escrows at price(8) = 1080: 108, 216, 432.
     """
     _, outcomes = settle(RATIONED_BUYERS, SMALL)
     got = by_id(outcomes)
 
     assert [(got[i].filled_wh, got[i].paid, got[i].refund) for i in ("b1", "b2", "b3")] == [
-        (42, 46, 108 - 46),
-        (85, 92, 216 - 92),
-        (171, 183, 432 - 183),
+        (42, 45, 108 - 45),
+        (86, 92, 216 - 92),
+        (172, 183, 432 - 183),
     ]
+
+
+def test_a_rationed_share_depends_only_on_the_wh_claimed_before_it() -> None:
+    """b2 claimed after 500 Wh of its level (b3 and b1): floor(700*3/7) - floor(500*3/7) = 86."""
+    record = clear_slot(RATIONED_BUYERS, SMALL)
+    b2 = next(o for o in RATIONED_BUYERS if o.id == "b2")
+    assert outcome(b2, record, SMALL, claimed_before_wh=500).filled_wh == 300 - 214
+    assert outcome(b2, record, SMALL).filled_wh == 85  # claimed first: floor(600/7)
 
 
 def test_unrationed_side_fills_fully_at_clearing_price() -> None:
     """In the rationed-buyer book the seller gives all 300 Wh: gross floor(300*1060/1000) = 318.
-    Buyers receive 42 + 85 + 171 = 298 Wh; the 2 Wh lost to rounding stay with the contract."""
+    Buyers receive 42 + 86 + 172 = 300 Wh: no Wh is lost to rounding."""
     _, outcomes = settle(RATIONED_BUYERS, SMALL)
     seller = by_id(outcomes)["s1"]
 
     assert (seller.filled_wh, seller.gross, seller.refund) == (300, 318, 0)
 
 
-def test_rationed_seller_gives_ceil_and_is_paid_for_floor_of_pro_rata_share() -> None:
+def test_rationed_sellers_share_r_cumulatively_and_are_paid_for_what_they_give() -> None:
     """Buy 250 Wh at tick 7 against sells at tick 3 of 100 and 300 Wh (Q = 400, R = 250).
 
-    p* = (3 + 7) // 2 = 5, P = 1050.
-    s1: 100*250/400 = 62.5  -> gives 63 Wh, paid for 62: floor(62*1050/1000) = floor(65.1) = 65
-    s2: 300*250/400 = 187.5 -> gives 188 Wh, paid for 187: floor(196.35) = 196
-    The buyer receives all 250 Wh and pays ceil(250*1050/1000) = ceil(262.5) = 263.
+    p* = (3 + 7) // 2 = 5, P = 1050. Claimed s1, s2:
+    s1: floor(100*250/400) = 62 Wh given and paid for: floor(62*1.05) = floor(65.1) = 65
+    s2: floor(400*250/400) - 62 = 188 Wh: floor(197.4) = 197
+    The buyer receives all 250 Wh and pays ceil(250*1050/1000) = ceil(262.5) = 263: 1 unit of
+    dust, below one per filled order.
     """
     orders = [Order("b", BUY, 7, 250), Order("s1", SELL, 3, 100), Order("s2", SELL, 3, 300)]
 
@@ -167,8 +176,8 @@ def test_rationed_seller_gives_ceil_and_is_paid_for_floor_of_pro_rata_share() ->
     got = by_id(outcomes)
 
     assert record.sell_marginal == MarginalLevel(tick=3, allocated_wh=250, level_wh=400)
-    assert (got["s1"].filled_wh, got["s1"].gross, got["s1"].refund) == (63, 65, 37)
-    assert (got["s2"].filled_wh, got["s2"].gross, got["s2"].refund) == (188, 196, 112)
+    assert (got["s1"].filled_wh, got["s1"].gross, got["s1"].refund) == (62, 65, 38)
+    assert (got["s2"].filled_wh, got["s2"].gross, got["s2"].refund) == (188, 197, 112)
     assert (got["b"].filled_wh, got["b"].paid) == (250, 263)
 
 

@@ -31,6 +31,8 @@ interface Vm {
     function assertEq(bool left, bool right, string calldata message) external pure;
     function assertEq(address left, address right, string calldata message) external pure;
     function assertEq(bytes32 left, bytes32 right, string calldata message) external pure;
+    function assertEq(int256 left, int256 right, string calldata message) external pure;
+    function assertGe(int256 left, int256 right, string calldata message) external pure;
     function assertLe(uint256 left, uint256 right, string calldata message) external pure;
     function assertLt(uint256 left, uint256 right, string calldata message) external pure;
     function assertGe(uint256 left, uint256 right, string calldata message) external pure;

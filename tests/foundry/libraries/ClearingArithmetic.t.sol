@@ -59,93 +59,62 @@ contract ClearingArithmeticTest is Test {
         vm.assertLe(Clearing.cost(qtyWh, price), Clearing.cost(qtyWh, morePrice), "a higher price never costs less");
     }
 
-    /// @dev A buy at the marginal tick of a rationed side: it receives floor(q*R/Q) and pays for ceil(q*R/Q).
-    function testFuzz_marginalBuyIsProRataWithinOneWhRoundedAgainstTheBuyer(
-        uint256 qtyWh,
-        uint256 filled,
-        uint256 total
-    ) public pure {
+    /// @dev An order at a rationed marginal level, claimed after `claimed` Wh of the level: its share is the floor
+    /// or the ceil of q*R/Q, never more than q.
+    function testFuzz_aMarginalShareIsProRataWithinOneWh(uint256 qtyWh, uint256 claimed, uint256 filled, uint256 total)
+        public
+        pure
+    {
         total = bound(total, 2, MAX_TOTAL);
         filled = bound(filled, 1, total - 1);
         qtyWh = bound(qtyWh, 1, total < MAX_QTY ? total : MAX_QTY);
-        (uint256 received, uint256 paidFor) = Clearing.buyFill(qtyWh, 7, 7, filled, total);
+        claimed = bound(claimed, 0, total - qtyWh);
+        uint256 x = Clearing.share(qtyWh, claimed, filled, total);
         uint256 exact = qtyWh * filled; // the share times Q
-        vm.assertLe(received * total, exact, "receives at most its exact share");
-        vm.assertGt((received + 1) * total, exact, "and less than one Wh less");
-        vm.assertGe(paidFor * total, exact, "pays for at least its exact share");
-        vm.assertLt((paidFor - 1) * total, exact, "and less than one Wh more (q * R >= 1, so it pays for >= 1)");
-        vm.assertLe(paidFor - received, 1, "pays for at most one Wh it does not receive");
-        vm.assertLe(paidFor, qtyWh, "never pays for more than it ordered");
-    }
-
-    /// @dev A sell at the marginal tick of a rationed side: it gives ceil(q*R/Q) and is paid for floor(q*R/Q).
-    function testFuzz_marginalSellIsProRataWithinOneWhRoundedAgainstTheSeller(
-        uint256 qtyWh,
-        uint256 filled,
-        uint256 total
-    ) public pure {
-        total = bound(total, 2, MAX_TOTAL);
-        filled = bound(filled, 1, total - 1);
-        qtyWh = bound(qtyWh, 1, total < MAX_QTY ? total : MAX_QTY);
-        (uint256 given, uint256 paidFor) = Clearing.sellFill(qtyWh, 7, 7, filled, total);
-        uint256 exact = qtyWh * filled;
-        vm.assertGe(given * total, exact, "gives at least its exact share");
-        if (given != 0) vm.assertLt((given - 1) * total, exact, "and less than one Wh more");
-        vm.assertLe(paidFor * total, exact, "is paid for at most its exact share");
-        vm.assertGt((paidFor + 1) * total, exact, "and less than one Wh less");
-        vm.assertLe(given - paidFor, 1, "gives at most one Wh it is not paid for");
-        vm.assertLe(given, qtyWh, "never gives more than it offered");
+        vm.assertGt((x + 1) * total, exact, "more than its exact share less one Wh");
+        if (x != 0) vm.assertLt((x - 1) * total, exact, "less than its exact share plus one Wh");
+        vm.assertLe(x, qtyWh, "never fills beyond its quantity");
     }
 
     function testFuzz_ordersBetterThanTheMarginFillFullyWorseOnesNotAtAll(
         uint256 qtyWh,
         uint16 tick,
         uint16 marginal,
-        uint256 filled,
-        uint256 total
+        uint256 filled
     ) public pure {
         qtyWh = bound(qtyWh, 1, MAX_QTY);
-        total = bound(total, 1, MAX_TOTAL);
-        filled = bound(filled, 1, total);
+        filled = bound(filled, 1, MAX_TOTAL);
         vm.assume(tick != marginal);
-        (uint256 received, uint256 buyPaidFor) = Clearing.buyFill(qtyWh, tick, marginal, filled, total);
-        (uint256 given, uint256 sellPaidFor) = Clearing.sellFill(qtyWh, tick, marginal, filled, total);
+        uint256 bought = Clearing.fill(true, qtyWh, tick, marginal, filled);
+        uint256 sold = Clearing.fill(false, qtyWh, tick, marginal, filled);
         if (tick > marginal) {
-            vm.assertEq(received, qtyWh, "a buy above the margin receives all");
-            vm.assertEq(buyPaidFor, qtyWh, "and pays for all");
-            vm.assertEq(given, 0, "a sell above the margin gives nothing");
-            vm.assertEq(sellPaidFor, 0, "and is paid nothing");
+            vm.assertEq(bought, qtyWh, "a buy above the margin fills fully");
+            vm.assertEq(sold, 0, "a sell above the margin not at all");
         } else {
-            vm.assertEq(received, 0, "a buy below the margin receives nothing");
-            vm.assertEq(buyPaidFor, 0, "and pays nothing");
-            vm.assertEq(given, qtyWh, "a sell below the margin gives all");
-            vm.assertEq(sellPaidFor, qtyWh, "and is paid for all");
+            vm.assertEq(bought, 0, "a buy below the margin not at all");
+            vm.assertEq(sold, qtyWh, "a sell below the margin fills fully");
         }
     }
 
     function testFuzz_aMarginWithoutRationingFillsFully(uint256 qtyWh, uint256 total) public pure {
         total = bound(total, 1, MAX_TOTAL);
         qtyWh = bound(qtyWh, 1, total < MAX_QTY ? total : MAX_QTY);
-        (uint256 received, uint256 buyPaidFor) = Clearing.buyFill(qtyWh, 3, 3, total, total);
-        (uint256 given, uint256 sellPaidFor) = Clearing.sellFill(qtyWh, 3, 3, total, total);
-        vm.assertEq(received, qtyWh, "R == Q: the buy receives all");
-        vm.assertEq(buyPaidFor, qtyWh, "and pays for all");
-        vm.assertEq(given, qtyWh, "R == Q: the sell gives all");
-        vm.assertEq(sellPaidFor, qtyWh, "and is paid for all");
+        vm.assertEq(Clearing.fill(true, qtyWh, 3, 3, total), qtyWh, "R == Q: the buy fills fully");
+        vm.assertEq(Clearing.fill(false, qtyWh, 3, 3, total), qtyWh, "R == Q: the sell fills fully");
     }
 
-    function testFuzz_noClearingFillsNothing(uint256 qtyWh, uint16 tick, uint16 marginal, uint256 total) public pure {
+    function testFuzz_noClearingFillsNothing(uint256 qtyWh, uint16 tick, uint16 marginal) public pure {
         qtyWh = bound(qtyWh, 1, MAX_QTY);
-        total = bound(total, 0, MAX_TOTAL);
-        (uint256 received, uint256 buyPaidFor) = Clearing.buyFill(qtyWh, tick, marginal, 0, total);
-        (uint256 given, uint256 sellPaidFor) = Clearing.sellFill(qtyWh, tick, marginal, 0, total);
-        vm.assertEq(received + buyPaidFor + given + sellPaidFor, 0, "R == 0 means no trade");
+        uint256 both = Clearing.fill(true, qtyWh, tick, marginal, 0) + Clearing.fill(false, qtyWh, tick, marginal, 0);
+        vm.assertEq(both, 0, "R == 0 means no trade");
     }
 
-    /// @dev The orders resting at one marginal tick share R: split Q into up to 16 orders and add their fills up.
-    /// Buyers receive R minus less than one Wh per order and pay for R plus less than one Wh per order; sellers
-    /// the other way round.
-    function testFuzz_theMarginalOrdersShareRWithinOneWhPerOrder(uint256 seed, uint256 n, uint256 filled) public pure {
+    /// @dev The orders resting at one rationed marginal tick share R: split Q into up to 16 orders, claim them in a
+    /// random order and add their shares up: exactly R (audit L-1: no Wh owned by nobody).
+    function testFuzz_theMarginalOrdersShareRExactlyInAnyClaimOrder(uint256 seed, uint256 n, uint256 filled)
+        public
+        pure
+    {
         n = bound(n, 1, 16);
         uint256 total;
         uint256[] memory qty = new uint256[](n);
@@ -154,25 +123,16 @@ contract ClearingArithmeticTest is Test {
             total += qty[i];
         }
         filled = bound(filled, 1, total);
-        uint256 received;
-        uint256 buyPaidFor;
-        uint256 given;
-        uint256 sellPaidFor;
-        for (uint256 i; i < n; ++i) {
-            (uint256 r, uint256 bp) = Clearing.buyFill(qty[i], 1, 1, filled, total);
-            (uint256 g, uint256 sp) = Clearing.sellFill(qty[i], 1, 1, filled, total);
-            received += r;
-            buyPaidFor += bp;
-            given += g;
-            sellPaidFor += sp;
+        for (uint256 i = n; i > 1; --i) {
+            uint256 j = uint256(keccak256(abi.encode(seed, "shuffle", i))) % i;
+            (qty[i - 1], qty[j]) = (qty[j], qty[i - 1]);
         }
-        vm.assertLe(received, filled, "buyers receive at most R");
-        vm.assertGt(received + n, filled, "and less than one Wh per order less");
-        vm.assertGe(buyPaidFor, filled, "buyers pay for at least R");
-        vm.assertLt(buyPaidFor, filled + n, "and less than one Wh per order more");
-        vm.assertGe(given, filled, "sellers give at least R");
-        vm.assertLt(given, filled + n, "and less than one Wh per order more");
-        vm.assertLe(sellPaidFor, filled, "sellers are paid for at most R");
-        vm.assertGt(sellPaidFor + n, filled, "and less than one Wh per order less");
+        uint256 claimed;
+        uint256 shares;
+        for (uint256 i; i < n; ++i) {
+            shares += Clearing.share(qty[i], claimed, filled, total);
+            claimed += qty[i];
+        }
+        vm.assertEq(shares, filled, "the level's shares add up to R");
     }
 }

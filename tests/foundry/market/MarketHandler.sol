@@ -84,17 +84,23 @@ contract MarketHandler is Test {
 
     uint256 public ghostDeposited;
     uint256 public ghostWithdrawn;
-    /// @notice Rounding dust of cleared slots: what buyers paid beyond what sellers were paid (net + fees).
-    uint256 public ghostMoneyDust;
+    /// @notice Per cleared slot: what its claimed buyers paid less what its claimed sellers were paid (net + fees),
+    /// and the Wh its claimed sellers gave less the Wh its claimed buyers received. Once every order of the slot is
+    /// claimed these are its rounding dust: money in [0, filled orders), energy exactly 0 (audit L-1).
+    int256 public ghostMoneyPool;
+    mapping(uint256 slot => int256) public ghostSlotMoneyPool;
+    mapping(uint256 slot => int256) public ghostEnergyPool;
+    mapping(uint256 slot => uint256) public ghostUnclaimed;
+    mapping(uint256 slot => uint256) public ghostFilledOrders;
+    /// @notice Wh claimed so far at the slot's rationed marginal level, as the handler counted it.
+    mapping(uint256 slot => uint256) public ghostMarginalClaimed;
     mapping(uint256 slot => uint256) public ghostEnergyIn;
     mapping(uint256 slot => uint256) public ghostEnergyOut;
-    /// @notice Wh taken from sellers beyond the Wh delivered to buyers, per cleared slot.
-    mapping(uint256 slot => uint256) public ghostEnergyDust;
     /// @notice Escrow of resting buys (money) and of resting sells (Wh per slot), as the handler computed it.
     uint256 public ghostBuyEscrow;
     mapping(uint256 slot => uint256) public ghostSellEscrowWh;
-    /// @notice What cleared slots still owe to unclaimed orders: money (buy refunds, sellers' net + fee) and Wh
-    /// per slot (buyers' fills, sellers' returns), as previewClaim stated it when the slot cleared.
+    /// @notice What cleared slots still hold for unclaimed orders: the escrow of their buys (money) and of their
+    /// sells (Wh per slot).
     uint256 public ghostOwedMoney;
     mapping(uint256 slot => uint256) public ghostOwedWh;
     /// @notice Resting quantity per (slot, tick, side), for the book invariant.
@@ -309,9 +315,8 @@ contract MarketHandler is Test {
         MeterCursor memory c = meterCursor[i];
         uint64 boundary = uint64(EPOCH + (block.timestamp - EPOCH) / SLOT_SECONDS * SLOT_SECONDS);
         bool fresh = c.timestamp < boundary;
-        IMeterRegistry.MeterReading memory r = IMeterRegistry.MeterReading(
-            meterIds[i], c.seq + 1, boundary, c.importWh, c.exportWh, c.seq, c.timestamp
-        );
+        IMeterRegistry.MeterReading memory r =
+            IMeterRegistry.MeterReading(meterIds[i], c.seq + 1, boundary, c.importWh, c.exportWh, c.seq, c.timestamp);
         bytes4 expected;
         if (kind == 0 && fresh) {
             expected = IMeterRegistry.ReadingSignatureInvalid.selector;
@@ -480,7 +485,8 @@ contract MarketHandler is Test {
     //                                         CLEAR AND CLAIM
     // =========================================================================================================
 
-    /// @notice Clears a slot whose gate has closed (refused before it, and a second time), and books its dust.
+    /// @notice Clears a slot whose gate has closed (refused before it, and a second time); its orders are owed their
+    /// escrow until claimed (an outcome depends on the claims before it at a rationed level).
     function clear(uint256 slotSeed) external {
         uint64 slot = _knownSlot(slotSeed);
         if (slotCleared[slot]) {
@@ -510,30 +516,16 @@ contract MarketHandler is Test {
         vm.prank(relayer);
         market.clear(slot);
         slotCleared[slot] = true;
-        int256 moneyDust;
-        int256 energyDust;
         for (uint256 k; k < openOrders.length; ++k) {
             OpenOrder memory o = openOrders[k];
             if (o.slot != slot) continue;
-            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = market.previewClaim(o.id);
+            (uint64 filledWh,,,) = market.previewClaim(o.id);
             vm.assertLe(filledWh, o.qtyWh, "no order fills beyond its quantity");
             _unrest(o);
-            if (o.isBuy) {
-                moneyDust += int256(amount);
-                energyDust -= int256(uint256(filledWh));
-                ghostOwedMoney += refund;
-                ghostOwedWh[slot] += filledWh;
-            } else {
-                moneyDust -= int256(amount + fee);
-                energyDust += int256(uint256(filledWh));
-                ghostOwedMoney += amount + fee;
-                ghostOwedWh[slot] += refund;
-            }
+            if (o.isBuy) ghostOwedMoney += Clearing.cost(o.qtyWh, _price(o.tick));
+            else ghostOwedWh[slot] += o.qtyWh;
+            ++ghostUnclaimed[slot];
         }
-        vm.assertTrue(moneyDust >= 0, "payment from buyers >= paid to sellers + fees");
-        vm.assertTrue(energyDust >= 0, "Wh from sellers >= Wh to buyers");
-        ghostMoneyDust += uint256(moneyDust);
-        ghostEnergyDust[slot] = uint256(energyDust);
         ++done[market.clearing(slot).volumeWh == 0 ? "clear.noVolume" : "clear.volume"];
     }
 
@@ -563,8 +555,9 @@ contract MarketHandler is Test {
         uint256 moneyBefore = market.balanceOf(owner);
         uint256 expected;
         for (uint256 j; j < n; ++j) {
+            // The handler's own rule: an order's share at a rationed level follows the claims before it in the batch.
             OpenOrder memory o = openOrders[_indexOf(ids[j])];
-            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = market.previewClaim(ids[j]);
+            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
             expected += o.isBuy ? refund : amount;
             _settled(o, filledWh, amount, fee, refund);
         }
@@ -851,9 +844,7 @@ contract MarketHandler is Test {
         ghostAgentSellWhAtLastCharge = d.sellWhPerDay;
     }
 
-    function _authorize(uint96 budget, uint64 sellWh, uint16 maxBuyTick, uint16 minSellTick, uint256 lifetime)
-        private
-    {
+    function _authorize(uint96 budget, uint64 sellWh, uint16 maxBuyTick, uint16 minSellTick, uint256 lifetime) private {
         vm.prank(users[0]);
         market.authorizeAgent(agent, budget, sellWh, maxBuyTick, minSellTick, uint64(block.timestamp + lifetime));
     }
@@ -920,14 +911,57 @@ contract MarketHandler is Test {
         }
     }
 
-    /// @dev Order `o` of a cleared slot was claimed: the cleared slot owes it nothing more.
+    /// @dev Order `o` of a cleared slot was claimed: its escrow is no longer owed; what it paid or was paid, gave or
+    /// received moves its slot's pools.
     function _settled(OpenOrder memory o, uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) private {
         if (o.isBuy) {
-            ghostOwedMoney -= refund;
-            ghostOwedWh[o.slot] -= filledWh;
+            ghostOwedMoney -= amount + refund;
+            ghostMoneyPool += int256(amount);
+            ghostSlotMoneyPool[o.slot] += int256(amount);
+            ghostEnergyPool[o.slot] -= int256(uint256(filledWh));
         } else {
-            ghostOwedMoney -= amount + fee;
-            ghostOwedWh[o.slot] -= refund;
+            ghostOwedWh[o.slot] -= filledWh + refund;
+            ghostMoneyPool -= int256(amount + fee);
+            ghostSlotMoneyPool[o.slot] -= int256(amount + fee);
+            ghostEnergyPool[o.slot] += int256(uint256(filledWh));
+        }
+        --ghostUnclaimed[o.slot];
+        if (filledWh != 0) ++ghostFilledOrders[o.slot];
+        if (_rationed(o)) ghostMarginalClaimed[o.slot] += o.qtyWh;
+    }
+
+    /// @dev Whether order `o` sits at its side's rationed marginal level (R < Q).
+    function _rationed(OpenOrder memory o) private view returns (bool) {
+        IEnergyMarket.ClearingRecord memory r = market.clearing(o.slot);
+        return o.isBuy
+            ? o.tick == r.buyMarginalTick && r.buyMarginalFilledWh != r.buyMarginalTotalWh
+            : o.tick == r.sellMarginalTick && r.sellMarginalFilledWh != r.sellMarginalTotalWh;
+    }
+
+    /// @dev The outcome of claiming `o` now by the rule of docs/contracts.md, from the clearing record and the Wh the
+    /// handler counted as claimed at the rationed level (an independent model of EnergyMarket._settle).
+    function _outcome(OpenOrder memory o)
+        private
+        view
+        returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund)
+    {
+        IEnergyMarket.ClearingRecord memory r = market.clearing(o.slot);
+        (uint256 m, uint256 filled, uint256 total) = o.isBuy
+            ? (r.buyMarginalTick, r.buyMarginalFilledWh, r.buyMarginalTotalWh)
+            : (r.sellMarginalTick, r.sellMarginalFilledWh, r.sellMarginalTotalWh);
+        uint256 x = _rationed(o)
+            ? Clearing.share(o.qtyWh, ghostMarginalClaimed[o.slot], filled, total)
+            : Clearing.fill(o.isBuy, o.qtyWh, o.tick, m, filled);
+        filledWh = uint64(x);
+        uint256 price = _price(r.clearingTick);
+        if (o.isBuy) {
+            amount = Clearing.cost(x, price);
+            refund = Clearing.cost(o.qtyWh, _price(o.tick)) - amount;
+        } else {
+            uint256 gross = Clearing.proceeds(x, price);
+            fee = Clearing.fee(gross, uint16(o.id >> 64));
+            amount = gross - fee;
+            refund = o.qtyWh - x;
         }
     }
 
@@ -976,6 +1010,12 @@ contract MarketHandler is Test {
         OpenOrder memory o = openOrders[k];
         Expected memory e;
         (e.filledWh, e.amount, e.fee, e.refund) = market.previewClaim(o.id);
+        {
+            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
+            vm.assertEq(e.filledWh, filledWh, "previewClaim fills what the rule says");
+            vm.assertEq(e.amount + e.fee + e.refund, amount + fee + refund, "and pays what the rule says");
+            vm.assertEq(e.amount, amount, "net");
+        }
         e.treasury = market.params().treasury;
         e.money = market.balanceOf(o.owner);
         e.energy = market.energyBalanceOf(o.owner, o.slot);

@@ -60,21 +60,35 @@ contract MarketInvariantsTest is InvariantTest {
     // ---- money -----------------------------------------------------------------------------------------------
 
     /// @notice Money, exact: the market holds what was deposited minus what was withdrawn, and that equals every
-    /// vault balance + the escrow of resting buys + the outcomes owed to unclaimed orders of cleared slots + the
-    /// rounding dust of cleared slots. Solvency (held >= owed) follows, the dust being >= 0.
+    /// vault balance + the escrow of resting buys and of unclaimed buys of cleared slots + what claimed buyers paid
+    /// less what claimed sellers were paid (net + fees).
     function invariant_moneyIsConserved() public view {
         uint256 held = euro.balanceOf(address(market));
         vm.assertEq(held, handler.ghostDeposited() - handler.ghostWithdrawn(), "held == deposits - withdrawals");
         uint256 owed = _vaultBalances() + handler.ghostBuyEscrow() + handler.ghostOwedMoney();
-        vm.assertGe(held, owed, "solvent: held >= owed");
-        vm.assertEq(held, owed + handler.ghostMoneyDust(), "held == owed + rounding dust");
+        vm.assertEq(int256(held), int256(owed) + handler.ghostMoneyPool(), "held == owed + claimed pools");
+    }
+
+    /// @notice Rounding dust is bounded (audit L-1): once every order of a cleared slot is claimed, what its buyers
+    /// paid beyond what its sellers were paid is >= 0 (solvency) and below one base unit per filled order, and the
+    /// Wh its sellers gave equal the Wh its buyers received exactly.
+    function invariant_settledSlotsKeepBoundedDust() public view {
+        for (uint256 s; s < handler.slotCount(); ++s) {
+            uint64 slot = handler.slotAt(s);
+            if (!handler.slotCleared(slot) || handler.ghostUnclaimed(slot) != 0) continue;
+            int256 dust = handler.ghostSlotMoneyPool(slot);
+            uint256 filled = handler.ghostFilledOrders(slot);
+            vm.assertGe(dust, int256(0), "money dust >= 0: buyers paid at least what sellers got");
+            vm.assertLt(uint256(dust), filled == 0 ? 1 : filled, "money dust < 1 unit per filled order");
+            vm.assertEq(handler.ghostEnergyPool(slot), int256(0), "no Wh owned by nobody");
+        }
     }
 
     // ---- energy ----------------------------------------------------------------------------------------------
 
     /// @notice Energy per slot, exact: the market holds the tokens that came in minus those that went out, and
-    /// that equals the vault balances + the escrow of resting sells + the Wh owed to unclaimed orders of the
-    /// cleared slot + its rounding dust.
+    /// that equals the vault balances + the escrow of resting sells and of unclaimed sells of the cleared slot +
+    /// the Wh its claimed sellers gave less the Wh its claimed buyers received.
     function invariant_energyIsConserved() public view {
         for (uint256 s; s < handler.slotCount(); ++s) {
             uint64 slot = handler.slotAt(s);
@@ -84,8 +98,7 @@ contract MarketInvariantsTest is InvariantTest {
             for (uint256 i; i < handler.userCount(); ++i) {
                 owed += market.energyBalanceOf(handler.userAt(i), slot);
             }
-            vm.assertGe(held, owed, "solvent: Wh held >= Wh owed");
-            vm.assertEq(held, owed + handler.ghostEnergyDust(slot), "Wh held == Wh owed + rounding dust");
+            vm.assertEq(int256(held), int256(owed) + handler.ghostEnergyPool(slot), "Wh held == Wh owed + pool");
         }
     }
 
@@ -215,6 +228,7 @@ contract MarketInvariantsTest is InvariantTest {
         }
         vm.assertGt(rationed, 0, "the walk never cleared a rationed slot");
         invariant_moneyIsConserved();
+        invariant_settledSlotsKeepBoundedDust();
         invariant_energyIsConserved();
         invariant_tokensFollowTheMeters();
         invariant_booksMatchTheRestingOrders();
