@@ -298,9 +298,16 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
     }
 
     /// @inheritdoc IEnergyMarket
-    function claimBatch(uint256[] calldata orderIds) external {
+    function claimBatch(uint256[] calldata orderIds) external returns (uint256 claimed) {
         for (uint256 i; i < orderIds.length; ++i) {
+            // Skipped, not refused (audit L-4): an order no longer stored was claimed (or
+            // cancelled) meanwhile, and one such order must not revert a keeper's whole batch.
+            if (_orders[orderIds[i]].owner == address(0)) continue;
             _claim(orderIds[i]);
+            // cannot overflow: at most orderIds.length
+            unchecked {
+                ++claimed;
+            }
         }
     }
 

@@ -423,13 +423,14 @@ class Outbox:
             )
         return accepted, rejected
 
-    def unconfirmed_batches(self) -> list[tuple[int, str, int]]:
-        """``(id, tx_hash, block)`` of the landed batches not deep enough yet, oldest first."""
+    def unconfirmed_batches(self) -> list[tuple[int, str, int, int]]:
+        """``(id, tx_hash, block, accepted)`` of the landed batches not deep enough yet, oldest
+        first (``accepted``: how many of its readings the chain accepted when it landed)."""
         rows = self._query(
-            "SELECT id, tx_hash, block_number FROM batches "
+            "SELECT id, tx_hash, block_number, accepted FROM batches "
             "WHERE status = 'done' AND confirmed = 0 ORDER BY id"
         )
-        return [(int(i), str(tx), int(block)) for i, tx, block in rows]
+        return [(int(i), str(tx), int(block), int(n or 0)) for i, tx, block, n in rows]
 
     def confirm_batch(self, batch_id: int) -> None:
         with self._tx() as db:

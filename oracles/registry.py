@@ -83,7 +83,7 @@ class RegistryGateway(Protocol):
 
     def head(self) -> int: ...
 
-    def landed_block(self, tx_hash: str) -> int | None: ...
+    def landed_block(self, tx_hash: str, accepted: int) -> int | None: ...
 
 
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
@@ -193,11 +193,14 @@ class Web3Registry:
             except _TRANSPORT_ERRORS as exc:
                 raise self._guard("reading the head", exc) from None
 
-    def landed_block(self, tx_hash: str) -> int | None:
-        """The block holding ``tx_hash`` on the current chain; None when it is not there."""
+    def landed_block(self, tx_hash: str, accepted: int) -> int | None:
+        """The block holding ``tx_hash`` on the current chain; None when it is not there, or
+        when it accepts fewer than the ``accepted`` readings it did when it landed: a
+        reorganisation may include the same transaction in a block whose time refuses some
+        (``ReadingInFuture``), or revert it."""
         with self._lock:
             try:
-                w3, _ = self._connected()
+                w3, handle = self._connected()
                 receipt = w3.eth.get_transaction_receipt(HexStr(tx_hash))
             except TransactionNotFound:
                 # One of our transactions left the chain: the nonces we hold are stale.
@@ -208,6 +211,8 @@ class Web3Registry:
         block = receipt.get("blockNumber")
         if block is None:
             self._sender = None
+            return None
+        if receipt.get("status") == 0 or len(handle.events(receipt, "ReadingAccepted")) < accepted:
             return None
         return int(block)
 

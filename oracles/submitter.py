@@ -201,17 +201,19 @@ class Submitter:
         reopened = 0
         try:
             head = self.registry.head()
-            for batch_id, tx_hash, block_number in unconfirmed:
-                block = self.registry.landed_block(tx_hash)
+            for batch_id, tx_hash, block_number, accepted in unconfirmed:
+                block = self.registry.landed_block(tx_hash, accepted)
                 if block is None:
                     n = self.outbox.reopen_batch(
-                        batch_id, f"transaction {tx_hash} (block {block_number}) left the chain"
+                        batch_id,
+                        f"transaction {tx_hash} (block {block_number}) left the chain or now "
+                        f"accepts fewer than its {accepted} readings",
                     )
                     reopened += n
                     self.outbox.count("reopened", "", n)
                     logger.warning(
-                        "batch %d: transaction %s (block %d) is no longer on chain: "
-                        "%d readings are sent again",
+                        "batch %d: transaction %s (block %d) left the chain or accepts fewer "
+                        "readings: %d readings are sent again",
                         batch_id,
                         tx_hash,
                         block_number,

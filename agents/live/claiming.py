@@ -93,6 +93,9 @@ class Settlement:
                 amount=order.amount,
                 refund=order.refund,
             )
+        # claimBatch skips orders no longer stored (claimed by someone else meanwhile)
+        claimed = {order_id for order_id, *_ in report.claimed}
+        self._mark_claimed_elsewhere({i: o for i, o in orders.items() if i not in claimed})
         self.state.save()
 
     def _cleared(self, slot: int, report: StepReport) -> bool:

@@ -379,9 +379,12 @@ interface IEnergyMarket is IERC1155Receiver {
     /// - the order exists; its slot was cleared.
     function claim(uint256 orderId) external;
 
-    /// @notice {claim} for several orders, all or none.
-    /// @dev Requirements: those of {claim}, for every order.
-    function claimBatch(uint256[] calldata orderIds) external;
+    /// @notice {claim} for several orders. An order no longer stored (claimed by someone else
+    /// meanwhile, cancelled, or never placed) is skipped, so that a keeper's batch survives an
+    /// owner claiming first (audit L-4); any other failure reverts the whole batch.
+    /// @dev Requirements: those of {claim}, for every order still stored.
+    /// @return claimed The number of orders claimed (one {OrderClaimed} each).
+    function claimBatch(uint256[] calldata orderIds) external returns (uint256 claimed);
 
     /*//////////////////////////////////////////////////////////////
                                  AGENTS

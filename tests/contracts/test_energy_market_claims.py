@@ -141,10 +141,30 @@ def test_claimBatch_claimsEveryOrder(env, slot, market, alice, bob, carol, relay
     assert market.energyBalanceOf(bob, slot) == market.energyBalanceOf(carol, slot) == 300
 
 
-def test_claimBatch_allOrNone(env, slot, market, alice, bob, relayer):
+def test_claimBatch_skipsAnOrderItsOwnerClaimedFirst(env, slot, market, alice, bob, relayer):
+    """Audit L-4: the owner's own claim landing before a keeper's batch used to revert it."""
     sell, buy = cleared_pair(env, slot, alice, bob)
-    with brownie.reverts("OrderNotFound: 5"):
-        market.claimBatch([sell, buy, 5], {"from": relayer})
+    market.claim(buy, {"from": bob})
+    tx = market.claimBatch([sell, buy], {"from": relayer})
+    assert [e["orderId"] for e in tx.events["OrderClaimed"]] == [sell]
+    assert tx.return_value == 1
+    assert market.balanceOf(alice) > 0
+    assert market.energyBalanceOf(bob, slot) == 1_000
+
+
+def test_claimBatch_skipsUnknownIds(env, slot, market, alice, bob, relayer):
+    sell, buy = cleared_pair(env, slot, alice, bob)
+    tx = market.claimBatch([5, sell, buy], {"from": relayer})
+    assert [e["orderId"] for e in tx.events["OrderClaimed"]] == [sell, buy]
+    assert tx.return_value == 2
+
+
+def test_claimBatch_allOrNoneForAnUnclearedSlot(env, slot, market, alice, bob, relayer):
+    sell, buy = cleared_pair(env, slot, alice, bob)
+    later = env.trading_slot()
+    open_order = env.funded_buy(bob, later, 30, 100)
+    with brownie.reverts(f"SlotNotCleared: {later}"):
+        market.claimBatch([sell, buy, open_order], {"from": relayer})
     assert market.order(sell)[0] == alice
     assert market.balanceOf(alice) == 0
 

@@ -210,6 +210,7 @@ class MemoryRegistry:
         self.blocks = 0
         self.max_skew: int | None = None  # set: refuse readings after now + max_skew
         self.txs: dict[str, int] = {}
+        self.tx_accepted: dict[str, int] = {}  # readings each transaction accepts now
         self._history: list[tuple[dict[bytes, LastReading], list[tuple[bytes, int]]]] = []
 
     def _check(self) -> None:
@@ -266,6 +267,7 @@ class MemoryRegistry:
         self.mine()
         tx_hash = f"0x{self.submissions:064x}"
         self.txs[tx_hash] = self.blocks
+        self.tx_accepted[tx_hash] = sum(reason is None for reason in results.values())
         return BatchOutcome(tx_hash, self.blocks, results)
 
     def mine(self, blocks: int = 1) -> None:
@@ -281,13 +283,21 @@ class MemoryRegistry:
         self.blocks -= blocks
         self.txs = {tx: b for tx, b in self.txs.items() if b <= self.blocks}
 
+    def include_again(self, tx_hash: str, accepted: int) -> None:
+        """A rewound transaction mined again (a reorganisation), now accepting ``accepted``
+        readings (the new block's time refused the others)."""
+        self.mine()
+        self.txs[tx_hash] = self.blocks
+        self.tx_accepted[tx_hash] = accepted
+
     def head(self) -> int:
         self._check()
         return self.blocks
 
-    def landed_block(self, tx_hash: str) -> int | None:
+    def landed_block(self, tx_hash: str, accepted: int) -> int | None:
         self._check()
-        return self.txs.get(tx_hash)
+        block = self.txs.get(tx_hash)
+        return None if block is None or self.tx_accepted[tx_hash] < accepted else block
 
 
 @pytest.fixture

@@ -73,6 +73,28 @@ def test_a_batch_whose_transaction_left_the_chain_is_sent_again(
     assert submitter.outbox.depth() == 0
 
 
+def test_a_batch_mined_again_by_a_reorganisation_accepting_fewer_readings_is_sent_again(
+    tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
+) -> None:
+    """The soak's 24-hour run lost 72 of 596 readings this way: anvil_reorg put a batch's
+    transaction in a block whose time refused its readings, and the oracle, seeing the
+    transaction on chain, took them as landed."""
+    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
+    epoch = memory_registry.schedule().epoch
+    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 4))
+    assert submitter.drain().accepted == 3
+    ((_, tx_hash, _, _),) = submitter.outbox.unconfirmed_batches()
+
+    memory_registry.rewind(1)
+    memory_registry.include_again(tx_hash, accepted=0)
+    again = submitter.drain()
+
+    assert again.reopened == 3
+    assert again.accepted == 3
+    assert memory_registry.accepted == [(meter_id_from_name("a"), seq) for seq in (1, 2, 3)]
+    assert submitter.outbox.depth() == 0
+
+
 def test_a_batch_deep_enough_is_confirmed_and_no_longer_checked(
     tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
 ) -> None:
@@ -145,7 +167,7 @@ def test_an_outbox_from_before_confirmations_opens_with_its_batches_unconfirmed(
         )
 
     with Outbox(path) as outbox:
-        assert outbox.unconfirmed_batches() == [(1, "0x01", 7)]
+        assert outbox.unconfirmed_batches() == [(1, "0x01", 7, 0)]
 
 
 # ------------------------------------------------------------------------ on anvil
@@ -175,3 +197,38 @@ def test_a_batch_reverted_off_anvil_is_resubmitted_and_lands(
     assert last is not None and last.seq == 2
     logs = registry.handle.contract.events.ReadingAccepted().get_logs(from_block=0)
     assert [int(log["args"]["seq"]) for log in logs] == [1, 2]
+
+
+@pytest.mark.anvil
+def test_a_batch_that_a_reorganisation_mines_again_refusing_its_readings_is_sent_again(
+    registry_chain: Any, relayer: LocalKeySigner, tmp_path: Path
+) -> None:
+    """The same transaction, re-mined after a front-run of the same readings: on chain, but
+    accepting none of them. The readings themselves are on chain once (the front-run's)."""
+    signers = registry_chain.register(["a"])
+    registry = Web3Registry(
+        registry_chain.node.rpc_url, registry_chain.registry, relayer, receipt_timeout=5
+    )
+    w3 = registry.handle.w3
+    submitter = submitter_for(tmp_path, registry, confirmations=6)
+    sign_into(submitter.outbox, signers["a"], registry.domain(), registry_chain.epoch, range(1, 3))
+    assert submitter.drain().accepted == 2
+    ((_, tx_hash, _, _),) = submitter.outbox.unconfirmed_batches()
+    tx = w3.eth.get_transaction(tx_hash)
+    front_run = {
+        "from": w3.eth.accounts[7],
+        "to": tx["to"],
+        "data": tx["input"].to_0x_hex(),
+        "gas": hex(2_000_000),
+    }
+    raw = w3.provider.make_request("eth_getRawTransactionByHash", [tx_hash])["result"]
+    w3.provider.make_request("anvil_reorg", [1, [[front_run, 0], [raw, 0]]])
+    assert w3.eth.get_transaction_receipt(tx_hash)["status"] == 1  # on chain, refusing both
+
+    again = submitter.drain()
+
+    assert again.reopened == 2
+    assert submitter.outbox.depth() == 0
+    logs = registry.handle.contract.events.ReadingAccepted().get_logs(from_block=0)
+    assert [int(log["args"]["seq"]) for log in logs] == [1, 2]
+    assert [status for _, status, _ in submitter.outbox.readings()] == ["accepted", "accepted"]
