@@ -26,9 +26,9 @@ from conftest import (
 MAX_PRICE = 2**128 - 1
 
 
-def deploy(admin, euro, registry, treasury, **overrides):
+def deploy(admin, euro, registry, treasury, sender=None, **overrides):
     return EnergyMarket.deploy(
-        admin, euro, registry, market_params(treasury, **overrides), {"from": admin}
+        admin, euro, registry, market_params(treasury, **overrides), {"from": sender or admin}
     )
 
 
@@ -72,7 +72,7 @@ def test_constructor_revertsOnZeroAddress(admin, euro, registry, treasury, which
     args = {"admin": admin, "payment": euro, "registry": registry, "treasury": treasury}
     args[which] = ZERO_ADDRESS
     with brownie.reverts("MarketZeroAddress: "):
-        deploy(args["admin"], args["payment"], args["registry"], args["treasury"])
+        deploy(args["admin"], args["payment"], args["registry"], args["treasury"], sender=admin)
 
 
 @pytest.mark.parametrize(
