@@ -7,7 +7,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IAdminHandover} from "./interfaces/IAdminHandover.sol";
 import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
@@ -22,10 +22,11 @@ import {TickBitmap} from "./libraries/TickBitmap.sol";
 /// computes one clearing price per slot in O(non-empty ticks), and every order settles by a pull-based {claim}.
 /// @dev Orders aggregate per (slot, tick) into one storage word (buy and sell totals) plus a two-level tick bitmap,
 /// so clearing never touches individual orders; an order's outcome follows from the order and the slot's clearing
-/// record alone. Only the vault functions move tokens; they are `nonReentrant` and follow checks-effects-interactions.
+/// record alone. Only the vault functions move tokens; they are `nonReentrant` (a transient-storage guard, EIP-1153)
+/// and follow checks-effects-interactions.
 /// The market's admin (`DEFAULT_ADMIN_ROLE`: fee, treasury, pausers) is the registry's, read from it by {hasRole}, so
 /// the registry's two-step handover ({IAdminHandover}) hands both contracts over at once.
-contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket {
+contract EnergyMarket is AccessControl, Pausable, ReentrancyGuardTransient, IEnergyMarket {
     using SafeERC20 for IERC20;
     using OrderBook for OrderBook.State;
     using TickBitmap for TickBitmap.Bitmap;
@@ -355,6 +356,14 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
         config.feeBps = feeBps;
         config.treasury = treasury;
         emit FeeChanged(feeBps, treasury);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function rescueERC20(IERC20 token, address to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(token) == address(paymentToken)) revert MarketRescuePaymentToken();
+        if (to == address(0)) revert MarketZeroAddress();
+        emit ERC20Rescued(address(token), to, amount);
+        token.safeTransfer(to, amount);
     }
 
     /// @inheritdoc IEnergyMarket

@@ -117,6 +117,9 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice The smallest order (`minOrderWh`) is zero.
     error MarketMinOrderZero();
 
+    /// @notice {rescueERC20} never moves the payment token: every unit of it the market holds may be owed.
+    error MarketRescuePaymentToken();
+
     /// @notice `feeBps` exceeds `maxFeeBps`.
     error MarketFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
 
@@ -240,6 +243,9 @@ interface IEnergyMarket is IERC1155Receiver {
         uint16 minSellTick,
         uint64 expiry
     );
+
+    /// @notice `amount` of the ERC-20 `token`, sent to the market by mistake, went to `to`.
+    event ERC20Rescued(address indexed token, address indexed to, uint256 amount);
 
     /// @notice `owner` revoked `agent`.
     event AgentRevoked(address indexed owner, address indexed agent);
@@ -461,6 +467,14 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @dev Requirements:
     /// - the caller has DEFAULT_ADMIN_ROLE; `feeBps <= MAX_FEE_BPS`; `treasury` is not zero.
     function setFee(uint16 feeBps, address treasury) external;
+
+    /// @notice Sends `amount` of an ERC-20 `token` that reached the market by a plain transfer (not a {deposit}) to
+    /// `to`. Emits {ERC20Rescued}. The vault's own funds are out of its reach: the payment token is refused
+    /// outright (the market does not count what it owes, so no unit of it can be proved surplus), and slot tokens
+    /// are ERC-1155, not ERC-20 (a transfer call to the energy token reverts).
+    /// @dev Requirements:
+    /// - the caller has DEFAULT_ADMIN_ROLE; `token` is not the payment token; `to` is not zero.
+    function rescueERC20(IERC20 token, address to, uint256 amount) external;
 
     /// @notice Pauses order placement (cancels, clears, claims, deposits and withdrawals go on). Emits
     /// {Pausable-Paused}.

@@ -2,7 +2,7 @@
 
 import brownie
 import pytest
-from brownie import EnergyMarket, MeterRegistry
+from brownie import EnergyMarket, MeterRegistry, TestEuro18
 from conftest import (
     DEFAULT_ADMIN_ROLE,
     FEE_BPS,
@@ -197,6 +197,52 @@ def test_setFee_revertsForPauser(market, admin, operator):
     market.grantRole(PAUSER_ROLE, operator, {"from": admin})
     with brownie.reverts(access_error(operator, DEFAULT_ADMIN_ROLE)):
         market.setFee(10, operator, {"from": operator})
+
+
+# ---- rescueERC20 (issue 23 item 7) ----------------------------------------------------------
+
+
+@pytest.fixture
+def stray(market, stranger, admin):
+    """An ERC-20 that is not the payment token, 5 * 10^18 of it sent to the market by a plain
+    transfer."""
+    other = TestEuro18.deploy({"from": admin})
+    other.mint(stranger, 5 * 10**18, {"from": stranger})
+    other.transfer(market, 5 * 10**18, {"from": stranger})
+    return other
+
+
+def test_rescueERC20_sendsAStrayTokenToTheGivenAddress(market, stray, admin, stranger):
+    tx = market.rescueERC20(stray, stranger, 3 * 10**18, {"from": admin})
+    assert tx.events["ERC20Rescued"] == {"token": stray, "to": stranger, "amount": 3 * 10**18}
+    assert stray.balanceOf(stranger) == 3 * 10**18
+    assert stray.balanceOf(market) == 2 * 10**18
+
+
+def test_rescueERC20_neverMovesThePaymentTokenEvenASurplus(env, market, euro, admin, alice):
+    env.deposit(alice, 1_000)
+    euro.mint(alice, 500, {"from": alice})
+    euro.transfer(market, 500, {"from": alice})  # a surplus: a plain transfer, owed to nobody
+    with brownie.reverts("MarketRescuePaymentToken: "):
+        market.rescueERC20(euro, admin, 1, {"from": admin})
+    assert euro.balanceOf(market) == 1_500
+    assert market.balanceOf(alice) == 1_000
+
+
+def test_rescueERC20_cannotTakeSlotTokens(market, token, admin):
+    """The energy token is ERC-1155: it has no ERC-20 transfer, so the call reverts."""
+    with brownie.reverts():
+        market.rescueERC20(token, admin, 1, {"from": admin})
+
+
+def test_rescueERC20_revertsOnZeroRecipient(market, stray, admin):
+    with brownie.reverts("MarketZeroAddress: "):
+        market.rescueERC20(stray, ZERO_ADDRESS, 1, {"from": admin})
+
+
+def test_rescueERC20_revertsForNonAdmin(market, stray, stranger):
+    with brownie.reverts(access_error(stranger, DEFAULT_ADMIN_ROLE)):
+        market.rescueERC20(stray, stranger, 1, {"from": stranger})
 
 
 def test_setFee_byTheRegistrysAdminOnly(admin, euro, treasury, operator):

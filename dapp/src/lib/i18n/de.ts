@@ -111,6 +111,7 @@ export const de: Messages = {
     MarketPriceRangeTooHigh: () => "Die Obergrenze des Preisrasters (Boden + oberster Tick x Schritt) ist zu hoch.",
     MarketSettlementWindowZero: () => "Das Abrechnungsfenster muss länger als null Sekunden sein.",
     MarketMinOrderZero: () => "Der kleinste Auftrag muss größer als null Wh sein.",
+    MarketRescuePaymentToken: () => "Der Markt gibt sein Zahlungsmittel nie heraus: es kann vollständig seinen Nutzern zustehen.",
     MarketFeeTooHigh: (a: Args) => `Eine Gebühr von ${n(a[0])} bp liegt über den erlaubten ${n(a[1])} bp.`,
     MarketZeroAmount: () => "Der Betrag muss größer als null sein.",
     MarketInsufficientBalance: (a: Args, f: Formatter) =>

@@ -109,6 +109,7 @@ export const en = {
     MarketPriceRangeTooHigh: () => "The top of the price grid (floor + top tick x step) is too high.",
     MarketSettlementWindowZero: () => "The settlement window must be more than zero seconds.",
     MarketMinOrderZero: () => "The smallest order must be more than zero Wh.",
+    MarketRescuePaymentToken: () => "The market never hands out its payment token: it may all be owed to its users.",
     MarketFeeTooHigh: (a: Args) => `A fee of ${n(a[0])} bp is above the allowed ${n(a[1])} bp.`,
     MarketZeroAmount: () => "The amount must be more than zero.",
     MarketInsufficientBalance: (a: Args, f: Formatter) =>
