@@ -582,8 +582,14 @@ def _drive(
                 )
         if now - last_line >= 10:
             last_line = now
+            where = (
+                f"slot {state.boundary}/{config.slots}"
+                if state.boundary <= config.slots
+                else f"slot {state.boundary} (past the day's {config.slots}: until every kind "
+                "had its faults)"
+            )
             hooks.on_note(
-                f"slot {state.boundary}/{config.slots}, faults injected "
+                f"{where}, faults injected "
                 f"{len(state.faults)}, in flight "
                 f"{', '.join(k.value for k in state.in_flight) or 'none'}"
             )

@@ -72,9 +72,7 @@ def stack(
     with running_stack(tmp_path_factory.mktemp("selling")) as running:
         market = running.sandbox.contracts.market
         expiry = running.sandbox.dev.now() + 30 * 86_400
-        grant = market.request(
-            "authorizeAgent", AGENT, running.units(5), 1_000_000, 100, 0, expiry
-        )
+        grant = market.request("authorizeAgent", AGENT, running.units(5), 1_000_000, 100, 0, expiry)
         running.send_from_wallet(grant)
         running.wait_indexed()
         yield running
