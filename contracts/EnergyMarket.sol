@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
+pragma solidity 0.8.37;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
@@ -109,13 +109,13 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuard, IEnergyMarket
             admin == address(0) || address(paymentToken_) == address(0) || address(registry_) == address(0)
                 || p.treasury == address(0)
         ) revert MarketZeroAddress();
-        if (p.tickSize == 0) revert MarketInvalidParam("tickSize");
-        if (p.maxTick > MAX_TICK_LIMIT) revert MarketInvalidParam("maxTick");
+        if (p.tickSize == 0) revert MarketTickSizeZero();
+        if (p.maxTick > MAX_TICK_LIMIT) revert MarketMaxTickTooHigh(p.maxTick, MAX_TICK_LIMIT);
         if (p.priceFloor > _MAX_PRICE || (p.maxTick != 0 && p.tickSize > (_MAX_PRICE - p.priceFloor) / p.maxTick)) {
-            revert MarketInvalidParam("priceRange");
+            revert MarketPriceRangeTooHigh(p.priceFloor, p.tickSize, p.maxTick);
         }
-        if (p.settlementSeconds == 0) revert MarketInvalidParam("settlementSeconds");
-        if (p.minOrderWh == 0) revert MarketInvalidParam("minOrderWh");
+        if (p.settlementSeconds == 0) revert MarketSettlementWindowZero();
+        if (p.minOrderWh == 0) revert MarketMinOrderZero();
         if (p.feeBps > MAX_FEE_BPS) revert MarketFeeTooHigh(p.feeBps, MAX_FEE_BPS);
 
         paymentToken = paymentToken_;

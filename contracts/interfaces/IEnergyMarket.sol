@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
+pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
@@ -102,8 +102,20 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice An address argument is the zero address.
     error MarketZeroAddress();
 
-    /// @notice A market parameter is out of range; `param` names it.
-    error MarketInvalidParam(string param);
+    /// @notice The price grid's `tickSize` is zero.
+    error MarketTickSizeZero();
+
+    /// @notice `maxTick` exceeds `maxTickLimit` ({MAX_TICK_LIMIT}).
+    error MarketMaxTickTooHigh(uint16 maxTick, uint16 maxTickLimit);
+
+    /// @notice The top of the price grid, `priceFloor + maxTick * tickSize`, exceeds 2^128 - 1.
+    error MarketPriceRangeTooHigh(uint256 priceFloor, uint256 tickSize, uint16 maxTick);
+
+    /// @notice The settlement window (`settlementSeconds`) is zero.
+    error MarketSettlementWindowZero();
+
+    /// @notice The smallest order (`minOrderWh`) is zero.
+    error MarketMinOrderZero();
 
     /// @notice `feeBps` exceeds `maxFeeBps`.
     error MarketFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
@@ -237,81 +249,109 @@ interface IEnergyMarket is IERC1155Receiver {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Role allowed to pause and unpause order placement.
+    /// @return The role identifier, `keccak256("PAUSER_ROLE")`.
     function PAUSER_ROLE() external view returns (bytes32);
 
     /// @notice Highest allowed protocol fee, basis points.
+    /// @return The fee cap, 1000 (10 %).
     function MAX_FEE_BPS() external view returns (uint16);
 
     /// @notice Highest allowed `maxTick`: with every tick non-empty, {clear} still fits in one transaction of 2^24
     /// gas (the EIP-7825 cap).
+    /// @return The tick limit, 2047.
     function MAX_TICK_LIMIT() external view returns (uint16);
 
     /// @notice How long after gate closure a slot can be cleared; after that it is void and its orders refundable.
+    /// @return The clear window, seconds (1 day).
     function CLEAR_WINDOW_SECONDS() external view returns (uint32);
 
     /// @notice Most Wh one side of one price level can hold.
+    /// @return The level cap, 2^96 - 1 Wh.
     function MAX_LEVEL_WH() external view returns (uint256);
 
     /// @notice The ERC-20 orders are paid in.
+    /// @return The payment token.
     function paymentToken() external view returns (IERC20);
 
     /// @notice The meter registry the slot clock and the energy token come from.
+    /// @return The meter registry.
     function registry() external view returns (IMeterRegistry);
 
     /// @notice The ERC-1155 slot token traded here.
+    /// @return The energy token.
     function energyToken() external view returns (IEnergyToken);
 
     /// @notice Unix time of the start of slot 0 (from the registry).
+    /// @return The epoch, unix seconds.
     function epoch() external view returns (uint64);
 
     /// @notice Slot length in seconds (from the registry).
+    /// @return The slot length, seconds.
     function slotSeconds() external view returns (uint32);
 
     /// @notice The market parameters, with the current fee and treasury.
+    /// @return The parameters given at deployment, with `feeBps` and `treasury` as they are now.
     function params() external view returns (MarketParams memory);
 
     /// @notice `priceFloor + tick * tickSize`, payment base units per kWh.
     /// @dev Requirements:
     /// - `tick <= maxTick`.
+    /// @return The price of `tick`, payment base units per kWh.
     function priceOf(uint16 tick) external view returns (uint256);
 
     /// @notice Slot end + settlementSeconds: orders are accepted strictly before it, {clear} from it on.
+    /// @return The gate closure of `slot`, unix seconds.
     function gateClosure(uint64 slot) external view returns (uint256);
 
     /// @notice Gate closure + CLEAR_WINDOW_SECONDS: a slot not cleared by then is void (see {SlotVoid}).
+    /// @return When `slot` becomes void if not cleared, unix seconds.
     function voidAt(uint64 slot) external view returns (uint256);
 
     /// @notice The order window of `slot`: `[opensAt, closesAt)`, `closesAt` = {gateClosure}.
+    /// @return opensAt First second orders of `slot` are accepted (0 if before time 0).
+    /// @return closesAt Gate closure of `slot` (exclusive).
     function orderWindow(uint64 slot) external view returns (uint256 opensAt, uint256 closesAt);
 
     /// @notice Payment units in the vault of `account`, not escrowed in orders.
+    /// @return The free payment balance, base units.
     function balanceOf(address account) external view returns (uint256);
 
     /// @notice Tokens of `slot` in the vault of `account`, not escrowed in orders.
+    /// @return The free slot-token balance, Wh.
     function energyBalanceOf(address account, uint256 slot) external view returns (uint256);
 
     /// @notice The resting order `orderId`, see {Order}.
+    /// @return The order, all zero when `orderId` holds none (claimed, cancelled or never placed).
     function order(uint256 orderId) external view returns (Order memory);
 
     /// @notice Resting quantities at `tick` of `slot`.
+    /// @return The buy and sell Wh resting at `tick`.
     function level(uint64 slot, uint16 tick) external view returns (Level memory);
 
     /// @notice The lowest tick >= `fromTick` with resting quantity in `slot`, for walking the book off-chain.
+    /// @return found Whether such a tick exists.
+    /// @return tick That tick (0 when none).
     function nextActiveTick(uint64 slot, uint16 fromTick) external view returns (bool found, uint16 tick);
 
     /// @notice The clearing record of `slot`.
+    /// @return The record (`cleared` false before {clear}).
     function clearing(uint64 slot) external view returns (ClearingRecord memory);
 
     /// @notice What {claim} would settle for `orderId` now, see {OrderClaimed}. At a rationed marginal level the share
     /// depends on the Wh of the level claimed before (cumulative rounding: the level's shares add up to R exactly).
     /// @dev Requirements:
     /// - the order exists and its slot was cleared.
+    /// @return filledWh Wh the order trades.
+    /// @return amount A buy: what it pays; a sell: its net proceeds.
+    /// @return fee The fee a sell pays (0 for a buy).
+    /// @return refund A buy: payment units returned; a sell: Wh returned.
     function previewClaim(uint256 orderId)
         external
         view
         returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund);
 
     /// @notice The delegation `owner` granted `agent`, its use as stored (see {Delegation} for the decay).
+    /// @return The delegation as stored (zero if never granted).
     function delegation(address owner, address agent) external view returns (Delegation memory);
 
     /*//////////////////////////////////////////////////////////////
@@ -346,12 +386,14 @@ interface IEnergyMarket is IERC1155Receiver {
     /// - `opensAt <= block.timestamp < gateClosure` for `slot`;
     /// - `qtyWh >= minOrderWh`; `tick <= maxTick`;
     /// - the owner's vault covers the escrow.
+    /// @return orderId The id of the new order.
     function placeOrder(address owner, uint64 slot, bool isBuy, uint16 tick, uint64 qtyWh)
         external
         returns (uint256 orderId);
 
     /// @notice Places several orders for `owner`, all or none. Emits {OrderPlaced} for each.
     /// @dev Requirements: those of {placeOrder}, for every order; an agent's rolling allowances cover their sums.
+    /// @return orderIds The ids of the new orders, in the order of `orders`.
     function placeOrders(address owner, OrderRequest[] calldata orders) external returns (uint256[] memory orderIds);
 
     /// @notice Cancels a resting order and returns its escrow to the owner's vault. Works while paused.

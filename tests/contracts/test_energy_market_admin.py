@@ -26,9 +26,9 @@ from conftest import (
 MAX_PRICE = 2**128 - 1
 
 
-def deploy(admin, euro, registry, treasury, **overrides):
+def deploy(admin, euro, registry, treasury, sender=None, **overrides):
     return EnergyMarket.deploy(
-        admin, euro, registry, market_params(treasury, **overrides), {"from": admin}
+        admin, euro, registry, market_params(treasury, **overrides), {"from": sender or admin}
     )
 
 
@@ -72,26 +72,35 @@ def test_constructor_revertsOnZeroAddress(admin, euro, registry, treasury, which
     args = {"admin": admin, "payment": euro, "registry": registry, "treasury": treasury}
     args[which] = ZERO_ADDRESS
     with brownie.reverts("MarketZeroAddress: "):
-        deploy(args["admin"], args["payment"], args["registry"], args["treasury"])
+        deploy(args["admin"], args["payment"], args["registry"], args["treasury"], sender=admin)
 
 
 @pytest.mark.parametrize(
-    "overrides, name",
+    "overrides, error",
     [
-        ({"tickSize": 0}, "tickSize"),
-        ({"maxTick": 2_048}, "maxTick"),
-        ({"priceFloor": MAX_PRICE + 1}, "priceRange"),
-        ({"priceFloor": 0, "maxTick": 1_000, "tickSize": MAX_PRICE // 1_000 + 1}, "priceRange"),
+        ({"tickSize": 0}, "MarketTickSizeZero: "),
+        ({"maxTick": 2_048}, "MarketMaxTickTooHigh: 2048, 2047"),
+        (
+            {"priceFloor": MAX_PRICE + 1},
+            f"MarketPriceRangeTooHigh: {MAX_PRICE + 1}, {TICK_SIZE}, {MAX_TICK}",
+        ),
+        (
+            {"priceFloor": 0, "maxTick": 1_000, "tickSize": MAX_PRICE // 1_000 + 1},
+            f"MarketPriceRangeTooHigh: 0, {MAX_PRICE // 1_000 + 1}, 1000",
+        ),
         (
             {"priceFloor": 1, "maxTick": 1_000, "tickSize": (MAX_PRICE - 1) // 1_000 + 1},
-            "priceRange",
+            f"MarketPriceRangeTooHigh: 1, {(MAX_PRICE - 1) // 1_000 + 1}, 1000",
         ),
-        ({"settlementSeconds": 0}, "settlementSeconds"),
-        ({"minOrderWh": 0}, "minOrderWh"),
+        ({"settlementSeconds": 0}, "MarketSettlementWindowZero: "),
+        ({"minOrderWh": 0}, "MarketMinOrderZero: "),
     ],
 )
-def test_constructor_revertsOnInvalidParam(admin, euro, registry, treasury, overrides, name):
-    with brownie.reverts(f"MarketInvalidParam: {name}"):
+def test_constructor_revertsOnInvalidParamWithItsTypedError(
+    admin, euro, registry, treasury, overrides, error
+):
+    """Item 7 of issue 23: one typed error per parameter (was MarketInvalidParam(string))."""
+    with brownie.reverts(error):
         deploy(admin, euro, registry, treasury, **overrides)
 
 

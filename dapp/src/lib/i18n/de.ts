@@ -106,7 +106,11 @@ export const de: Messages = {
   },
   reverts: {
     MarketZeroAddress: () => "Eine Adresse fehlt (die Null-Adresse wurde angegeben).",
-    MarketInvalidParam: (a: Args) => `Der Marktparameter „${String(a[0])}“ liegt außerhalb des zulässigen Bereichs.`,
+    MarketTickSizeZero: () => "Der Preisschritt (Tick-Größe) muss größer als null sein.",
+    MarketMaxTickTooHigh: (a: Args) => `Ein oberster Tick von ${n(a[0])} liegt über den erlaubten ${n(a[1])}.`,
+    MarketPriceRangeTooHigh: () => "Die Obergrenze des Preisrasters (Boden + oberster Tick x Schritt) ist zu hoch.",
+    MarketSettlementWindowZero: () => "Das Abrechnungsfenster muss länger als null Sekunden sein.",
+    MarketMinOrderZero: () => "Der kleinste Auftrag muss größer als null Wh sein.",
     MarketFeeTooHigh: (a: Args) => `Eine Gebühr von ${n(a[0])} bp liegt über den erlaubten ${n(a[1])} bp.`,
     MarketZeroAmount: () => "Der Betrag muss größer als null sein.",
     MarketInsufficientBalance: (a: Args, f: Formatter) =>

@@ -104,7 +104,11 @@ export const en = {
   },
   reverts: {
     MarketZeroAddress: () => "An address is missing (the zero address was given).",
-    MarketInvalidParam: (a: Args) => `The market parameter "${String(a[0])}" is out of range.`,
+    MarketTickSizeZero: () => "The price step (tick size) must be more than zero.",
+    MarketMaxTickTooHigh: (a: Args) => `A top tick of ${n(a[0])} is above the allowed ${n(a[1])}.`,
+    MarketPriceRangeTooHigh: () => "The top of the price grid (floor + top tick x step) is too high.",
+    MarketSettlementWindowZero: () => "The settlement window must be more than zero seconds.",
+    MarketMinOrderZero: () => "The smallest order must be more than zero Wh.",
     MarketFeeTooHigh: (a: Args) => `A fee of ${n(a[0])} bp is above the allowed ${n(a[1])} bp.`,
     MarketZeroAmount: () => "The amount must be more than zero.",
     MarketInsufficientBalance: (a: Args, f: Formatter) =>
