@@ -46,9 +46,10 @@ from chain.heads import HeadWatcher
 from chain.retry import Backoff
 from chain.rpc import BlockHeader, JsonRpcClient
 from indexer import metrics, store
-from indexer.db.migrate import check_schema
+from indexer.db.migrate import check_schema, unreachable
 from indexer.errors import (
     ChainInconsistentError,
+    DatabaseUnreachableError,
     IndexerConfigError,
     ReorgTooDeepError,
     ValueOutOfRangeError,
@@ -133,8 +134,20 @@ class Ingester:
 
     # ------------------------------------------------------------------ setup
     def prepare(self) -> store.Checkpoint:
-        """Check the schema, bind the database to the deployment; returns the checkpoint."""
-        check_schema(self.engine)
+        """Check the schema, bind the database to the deployment; returns the checkpoint.
+
+        Raises:
+            DatabaseUnreachableError: the database stopped answering during the checks (one
+                line from the command line, like a database that never answered; a supervisor
+                starts the indexer again).
+        """
+        check_schema(self.engine)  # a database that does not answer: DatabaseUnreachableError
+        try:
+            return self._prepare()
+        except OperationalError as exc:  # it went away after the schema check (a crash)
+            raise unreachable(self.engine, exc) from None
+
+    def _prepare(self) -> store.Checkpoint:
         chain_id = self.rpc.chain_id()
         with self.engine.connect() as conn:
             info = store.stored_market_info(conn)
@@ -384,7 +397,7 @@ class Ingester:
             try:
                 result = self.step()
                 failures = 0
-            except (RpcError, OperationalError, DBAPIError) as exc:
+            except (RpcError, OperationalError, DBAPIError, DatabaseUnreachableError) as exc:
                 if isinstance(exc, StatementError) and isinstance(exc.orig, ValueOutOfRangeError):
                     raise exc.orig from None
                 cause = "rpc" if isinstance(exc, RpcError) else "database"

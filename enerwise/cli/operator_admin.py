@@ -54,6 +54,13 @@ def _describe(state: AdminHandover) -> str:
     )
 
 
+def _show(state: AdminHandover, json_out: bool) -> None:
+    if json_out:
+        print_json(_state_json(state))
+    else:
+        console.print(_describe(state), highlight=False)
+
+
 @admin_app.command("status")
 def admin_status(config: CommunityConfig = DEFAULT_COMMUNITY, json_out: JsonFlag = False) -> None:
     """The admin of the registry and the market, and a pending handover (no key needed)."""
@@ -61,10 +68,7 @@ def admin_status(config: CommunityConfig = DEFAULT_COMMUNITY, json_out: JsonFlag
     from operations.handover import handover_status
 
     state = handover_status(Community.open(config))
-    if json_out:
-        print_json(_state_json(state))
-        return
-    console.print(_describe(state), highlight=False)
+    _show(state, json_out)
 
 
 @admin_app.command("transfer")
@@ -83,10 +87,7 @@ def admin_transfer(
     community = Community.open(config)
     sender = keystore_sender(community, key)
     state = begin_handover(community, sender, address, approve=asker(yes))
-    if json_out:
-        print_json(_state_json(state))
-        return
-    console.print(_describe(state), highlight=False)
+    _show(state, json_out)
 
 
 @admin_app.command("accept")
@@ -125,7 +126,4 @@ def admin_cancel(
     community = Community.open(config)
     sender = keystore_sender(community, key)
     state = cancel_handover(community, sender, approve=asker(yes))
-    if json_out:
-        print_json(_state_json(state))
-        return
-    console.print(_describe(state), highlight=False)
+    _show(state, json_out)

@@ -22,6 +22,7 @@ from chain.rpc import JsonRpcClient
 from indexer import metrics, store
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
+from indexer.errors import DatabaseUnreachableError
 from indexer.ingest import IngestConfig, Ingester, wait_for
 from indexer.verify import verify
 from tests.indexer.conftest import Played, snapshot
@@ -141,6 +142,73 @@ def test_an_unavailable_database_pauses_ingestion_which_catches_up_after(
     assert metrics.OUTAGES.labels("database")._value.get() >= paused + 1
     assert verify(engine, ingester.rpc).ok
     engine.dispose()
+
+
+def test_a_database_that_crashes_after_the_schema_check_is_one_error_naming_it(
+    played: Played, db_url: str
+) -> None:
+    """``prepare`` (what ``indexer run`` does at start) meets a database that answered the
+    schema check and then went away (a crash mid-start): DatabaseUnreachableError naming the
+    URL without its password, not the driver's OperationalError and its traceback."""
+    engine = make_engine(db_url, poolclass=NullPool)
+    connects = {"n": 0}
+
+    @event.listens_for(engine, "do_connect")
+    def crash_after_first(*_: Any) -> None:
+        connects["n"] += 1
+        if connects["n"] > 1:
+            raise OperationalError("connect", {}, Exception("the database system is shutting down"))
+
+    with pytest.raises(DatabaseUnreachableError, match="the database system is shutting down"):
+        played.ingester(engine).prepare()
+    assert connects["n"] == 2  # the schema check passed, the next connection failed
+    engine.dispose()
+
+
+def test_a_run_whose_database_is_down_at_its_first_step_waits_and_catches_up(
+    played: Played, db_url: str
+) -> None:
+    """``Ingester.run`` prepares inside its first step when nobody called ``prepare``: a
+    database down then is an outage to wait through, like one down later."""
+    engine = make_engine(db_url, poolclass=NullPool)
+    ingester = played.ingester(engine, outage_backoff=Backoff(base=0.01, cap=0.05))
+    down = {"connects": 4}
+
+    @event.listens_for(engine, "do_connect")
+    def refuse(*_: Any) -> None:
+        if down["connects"] > 0:
+            down["connects"] -= 1
+            raise OperationalError("connect", {}, Exception("database is down"))
+
+    _run_until_idle(ingester)
+    assert down["connects"] == 0
+    assert verify(engine, ingester.rpc).ok
+    engine.dispose()
+
+
+def test_indexer_run_with_its_database_down_at_start_exits_with_one_line(
+    played: Played, tmp_path: Path
+) -> None:
+    """A PostgreSQL server that does not answer at start (a crash, a wrong port): exit 1 and
+    one line naming the database, no traceback and no password (a supervisor restarts it)."""
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    deployment = played.community.deployment.save(tmp_path / "deployment.json")
+    process = _cli(
+        "run", "--once", "--database-url",
+        f"postgresql+psycopg://soak:secret-pw@127.0.0.1:{port}/enerwise",
+        "--rpc-url", played.node.rpc_url, "--deployment", str(deployment),
+    )  # fmt: skip
+    _, stderr = process.communicate(timeout=120)
+    lines = [line for line in stderr.decode().splitlines() if line.strip()]
+    assert process.returncode == 1
+    assert "Traceback" not in stderr.decode()
+    assert len(lines) == 1, lines
+    assert f"127.0.0.1:{port}/enerwise cannot be opened" in lines[0]
+    assert "secret-pw" not in lines[0]
 
 
 def test_a_database_bound_to_one_deployment_refuses_another(played: Played, engine: Engine) -> None:
