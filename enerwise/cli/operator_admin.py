@@ -8,6 +8,9 @@ accepted (``admin cancel``). ``admin status`` shows the admin and any pending ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -61,6 +64,16 @@ def _show(state: AdminHandover, json_out: bool) -> None:
         console.print(_describe(state), highlight=False)
 
 
+def _send_with_key(
+    config: Path, key: SigningKey, yes: bool, action: Callable[..., AdminHandover]
+) -> AdminHandover:
+    """Run one handover ``action(community, sender, approve=...)`` signed with ``key``."""
+    from operations.context import Community
+
+    community = Community.open(config)
+    return action(community, keystore_sender(community, key), approve=asker(yes))
+
+
 @admin_app.command("status")
 def admin_status(config: CommunityConfig = DEFAULT_COMMUNITY, json_out: JsonFlag = False) -> None:
     """The admin of the registry and the market, and a pending handover (no key needed)."""
@@ -81,12 +94,9 @@ def admin_transfer(
     json_out: JsonFlag = False,
 ) -> None:
     """Begin handing the admin role over to ADDRESS (admin key); it accepts after the delay."""
-    from operations.context import Community
     from operations.handover import begin_handover
 
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
-    state = begin_handover(community, sender, address, approve=asker(yes))
+    state = _send_with_key(config, key, yes, partial(begin_handover, new_admin=address))
     _show(state, json_out)
 
 
@@ -99,12 +109,9 @@ def admin_accept(
     json_out: JsonFlag = False,
 ) -> None:
     """Take over the admin role with the pending admin's key, once the delay has passed."""
-    from operations.context import Community
     from operations.handover import accept_handover
 
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
-    state = accept_handover(community, sender, approve=asker(yes))
+    state = _send_with_key(config, key, yes, accept_handover)
     if json_out:
         print_json(_state_json(state))
         return
@@ -120,10 +127,7 @@ def admin_cancel(
     json_out: JsonFlag = False,
 ) -> None:
     """Cancel the pending handover (admin key)."""
-    from operations.context import Community
     from operations.handover import cancel_handover
 
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
-    state = cancel_handover(community, sender, approve=asker(yes))
+    state = _send_with_key(config, key, yes, cancel_handover)
     _show(state, json_out)
