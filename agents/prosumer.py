@@ -78,6 +78,15 @@ class OthersBook:
             orders.append(Order(self.ids[k], side, int(self.tick[k, j]), int(self.qty_wh[k, j])))
         return orders
 
+    def visible(self, slot: int) -> list[Order]:
+        """The others' orders of ``slot`` as an open market shows them just before gate closure:
+        the final book (the replayed members never cancel).
+
+        Raises:
+            ConfigError: ``slot`` was not recorded.
+        """
+        return self.orders(slot)
+
 
 def others_book(
     community: Community,

@@ -10,7 +10,13 @@ Every method carries a ``kind``: ``rule`` (deterministic: one figure), ``learned
 training seed: ``pct_of_bound_seeds`` lists each seed's figure, ``pct_of_bound`` is their mean
 and ``ci95`` a Student-t 95 % interval of that mean) or ``bound``. The market the methods trade
 in is the evaluation's business, not the methods': every method runs through
-:func:`run_method` on the same setup, so a market mode is one parameter there.
+:func:`run_method` on the same setup, and the mode decides what a method may read of the
+others' orders (:mod:`agents.policies.visible`). In an ``open`` market the book-reading methods
+(``book_response``, ``mpc_book`` and the residual policies on it) price against their own
+slot's visible book; in a ``sealed`` one no method sees its own slot's book, and those methods
+run their no-book variant (the newest revealed book stands in for it), so an advantage over
+truthful bidding there comes from forecasts and the battery alone. Learned models run in either
+mode; a learned method's row names the mode its files were trained in (``trained_for``).
 """
 
 from __future__ import annotations
@@ -32,10 +38,10 @@ from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import BookMpc, MpcBattery, MpcStrategy
+from agents.policies.visible import MARKET_OPEN, check_market
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.export import OnnxModel
-from agents.rl.onnx_policy import MARKET_OPEN
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
 
 Progress = Callable[[str], None]
@@ -73,9 +79,9 @@ class AgentEvalConfig:
             is reported in the method's row, not fatal.
         rules: the rule-based methods to run (a subset of :data:`RULES`).
         community_level: also simulate the whole community with and without the market.
-        market: the market mode the methods trade in (only ``open`` exists: every order of
-            the slot is visible before the household's own); a policy file trained for another
-            mode is refused, and the report names the mode.
+        market: the market mode the methods trade in (:data:`~agents.policies.visible.
+            MARKET_MODES`: ``open``, every order of the slot is visible before the household's
+            own; ``sealed``, none is); the report names it.
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -86,6 +92,7 @@ class AgentEvalConfig:
     market: str = MARKET_OPEN
 
     def __post_init__(self) -> None:
+        check_market(self.market)
         unknown = [r for r in self.rules if r not in RULES] + [
             m for m in self.models if m not in LEARNED
         ]
@@ -105,9 +112,10 @@ class AgentEvalConfig:
         )
 
 
-def load_learned(name: str, path: Path, market: str = MARKET_OPEN) -> Any:
+def load_learned(name: str, path: Path, market: str | None = MARKET_OPEN) -> Any:
     """A learned method's model from ``path`` (``.zip``: stable-baselines3 of the method's
-    algorithm; ``.onnx``: an exported residual policy).
+    algorithm, trained in the open market; ``.onnx``: an exported residual policy, refused when
+    trained for another mode than ``market``; None accepts any).
 
     Raises:
         PolicyError: missing, or a file of another kind.
@@ -120,12 +128,16 @@ def load_learned(name: str, path: Path, market: str = MARKET_OPEN) -> Any:
 
 
 def _strategies(
-    setup: Setup, k: int, rules: tuple[str, ...], learned: dict[str, Any]
+    setup: Setup,
+    k: int,
+    rules: tuple[str, ...],
+    learned: dict[str, Any],
+    market: str = MARKET_OPEN,
 ) -> dict[str, Strategy]:
-    """The household's strategies: the rules asked for and one per learned model (named
-    ``<method>#<seed index>``)."""
+    """The household's strategies in ``market``: the rules asked for and one per learned model
+    (named ``<method>#<seed index>``)."""
     h = setup.households[k]
-    book_planner = BookMpc(setup.community, h, setup.forecasts[k], setup.books[k])
+    book_planner = BookMpc(setup.community, h, setup.forecasts[k], setup.books[k], market=market)
     makers: dict[str, Callable[[], Strategy]] = {
         "truthful": Truthful,
         "zip": lambda: ZIP(seed=7),
@@ -134,7 +146,7 @@ def _strategies(
         "mpc": lambda: MpcStrategy(
             MpcBattery(setup.community, h, setup.forecasts[k], setup.books[k]), Halfway(), "mpc"
         ),
-        "book_response": lambda: BookResponse(setup.books[k]),
+        "book_response": lambda: BookResponse(setup.books[k], market),
         "mpc_book": lambda: book_planner,
     }
     out = {name: makers[name]() for name in rules}
@@ -221,7 +233,7 @@ def evaluate_agents(
     say("building community, forecasts and the others' orders")
     setup = build_setup(config.setup, config.period)
     community = setup.community
-    learned, seeds_of, missing = _load_models(config.models, config.market)
+    learned, seeds_of, missing = _load_models(config.models)
     savings: dict[str, list[float]] = {}
     bounds: list[float] = []
     bounds_no_p2p: list[float] = []
@@ -230,7 +242,8 @@ def evaluate_agents(
     for k, h in enumerate(setup.households):
         row: dict[str, Any] = {"household": community.households[h].id}
         runs: dict[str, ProsumerRun] = {}
-        for name, strategy in _strategies(setup, k, config.rules, learned).items():
+        strategies = _strategies(setup, k, config.rules, learned, config.market)
+        for name, strategy in strategies.items():
             say(f"{community.households[h].id}: {name}")
             runs[name] = run_method(setup, k, strategy)
             savings.setdefault(name, []).append(runs[name].savings_eur)
@@ -273,6 +286,7 @@ def evaluate_agents(
             "savings_eur": round(float(np.mean([sum(savings[key]) for key in keys])), 2),
             "pct_of_bound_seeds": per_seed,
             "ci95": interval,
+            "trained_for": sorted({_trained_for(learned[key]) for key in keys}),
         }
     for row in per_household:
         for name in config.models:
@@ -292,6 +306,7 @@ def evaluate_agents(
         "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
         "households": [community.households[h].id for h in setup.households],
         "forecast": config.setup.forecast.value,
+        "market": config.market,
         "market_mode": config.market,
         "methods": methods,
         "bound": {
@@ -311,21 +326,28 @@ def evaluate_agents(
 
 
 def _load_models(
-    models: dict[str, tuple[Path, ...]], market: str
+    models: dict[str, tuple[Path, ...]],
 ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
-    """The learned policies by ``name#seed``, each method's seed keys, and the methods whose
-    model did not load (with the reason)."""
+    """The learned policies by ``name#seed`` (of any market mode: :func:`_trained_for`), each
+    method's seed keys, and the methods whose model did not load (with the reason)."""
     learned: dict[str, Any] = {}
     seeds_of: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
     for name, paths in models.items():
         for j, path in enumerate(paths):
             try:
-                learned[f"{name}#{j}"] = load_learned(name, path, market)
+                learned[f"{name}#{j}"] = load_learned(name, path, None)
                 seeds_of.setdefault(name, []).append(f"{name}#{j}")
             except PolicyError as exc:
                 missing[name] = str(exc)
     return learned, seeds_of, missing
+
+
+def _trained_for(model: Any) -> str:
+    """The market mode a loaded model was trained in (stable-baselines3 files: the training
+    environment's, ``open``)."""
+    policy = getattr(model, "policy", None)
+    return str(getattr(policy, "trained_for", MARKET_OPEN))
 
 
 def _community_report(setup: Setup, ppo: Any | None) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class EvalOptions(BaseModel):
     rules: list[str]
     year: int = Field(ge=2015, le=2018)
     community: bool
+    market: str = Field(pattern="^(open|sealed)$")
 
 
 def validated(cls: type[_M], **values: object) -> _M:

@@ -1,0 +1,188 @@
+"""Market modes in the evaluation: in a sealed market no method sees its own slot's book.
+
+The book-reading methods are built as ``agent eval`` builds them (``_strategies``) and run over
+one June day of the small community; the others' book they read is wrapped so that the test
+knows which slot each read was for, or so that the slot being decided shows other orders than
+the ones that clear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pytest
+
+from agents.community import Community, Decision, Fill, SlotView, Strategy
+from agents.errors import ConfigError
+from agents.forecasting.provider import HouseholdForecasts
+from agents.policies import ZIP, BookResponse
+from agents.policies.visible import (
+    MARKET_OPEN,
+    MARKET_SEALED,
+    SEALED_PLAN_LAG_SLOTS,
+    SEALED_PRICE_LAG_SLOTS,
+    pricing_book,
+)
+from agents.prosumer import OthersBook, ProsumerRun, others_book, run_prosumer
+from agents.rl.evaluate import AgentEvalConfig, _strategies
+from agents.rl.setup import Setup
+from market.clearing import Order
+
+BOOK_METHODS = ("book_response", "mpc_book")
+"""The rules that read the others' orders of the slot they price."""
+
+
+@dataclass
+class _Clock:
+    """The slot being decided, shared by a strategy wrapper and the book it reads."""
+
+    slot: int = -1
+
+
+@dataclass
+class _WatchedBook:
+    """The others' book as a strategy reads it: records every read as ``(slot read, slot being
+    decided)``; with ``scramble`` the slot being decided shows other orders than the real ones
+    (every order's tick mirrored in the range, its quantity tripled)."""
+
+    book: OthersBook
+    clock: _Clock
+    scramble: bool = False
+    reads: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        return self.book.start
+
+    def orders(self, slot: int) -> list[Order]:
+        self.reads.append((slot, self.clock.slot))
+        real = self.book.orders(slot)
+        if not self.scramble or slot != self.clock.slot:
+            return real
+        top = max((o.tick for o in real), default=0)
+        return [Order(o.id, o.side, top - o.tick, 3 * o.qty_wh) for o in real]
+
+    def visible(self, slot: int) -> list[Order]:
+        return self.orders(slot)
+
+
+class _Clocked:
+    """A strategy that tells the clock which slot it decides."""
+
+    def __init__(self, strategy: Strategy, clock: _Clock) -> None:
+        self.strategy = strategy
+        self.clock = clock
+        self.name = strategy.name
+
+    def decide(self, view: SlotView) -> Decision:
+        self.clock.slot = view.slot
+        return self.strategy.decide(view)
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        self.strategy.observe(view, fill)
+
+
+@pytest.fixture(scope="module")
+def june_day(
+    community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
+) -> tuple[Setup, OthersBook]:
+    """One June day, the first battery household, the others ZIP traders."""
+    start = june_week[0]
+    end = start + 96
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=30 + k) for k in range(n)], start, end)
+    return Setup(community, (h,), (book,), (forecasts[h],), start, end), book
+
+
+def _run(
+    setup: Setup, book: OthersBook, method: str, market: str, *, scramble: bool = False
+) -> tuple[ProsumerRun, _WatchedBook]:
+    """``method`` as ``agent eval`` builds it in ``market``, reading a watched copy of the book;
+    the market clears against the real book."""
+    clock = _Clock()
+    watched = _WatchedBook(book, clock, scramble)
+    seen = replace(setup, books=(watched,))
+    strategy = _strategies(seen, 0, (method,), {}, market)[method]
+    run = run_prosumer(setup.community, book, _Clocked(strategy, clock), setup.start, setup.end)
+    return run, watched
+
+
+@pytest.mark.parametrize("method", BOOK_METHODS)
+def test_sealed_market_hides_the_slots_own_book_from_a_book_method(
+    june_day: tuple[Setup, OthersBook], method: str
+) -> None:
+    setup, book = june_day
+    _, watched = _run(setup, book, method, MARKET_SEALED)
+    assert watched.reads, "the method read no book at all"
+    assert all(read < deciding for read, deciding in watched.reads)
+    lags = {deciding - read for read, deciding in watched.reads}
+    assert min(lags) == SEALED_PRICE_LAG_SLOTS
+    if method == "mpc_book":
+        assert SEALED_PLAN_LAG_SLOTS in lags  # the plan's newest revealed book
+
+
+@pytest.mark.parametrize("method", BOOK_METHODS)
+def test_open_market_still_shows_a_book_method_its_slots_own_book(
+    june_day: tuple[Setup, OthersBook], method: str
+) -> None:
+    setup, book = june_day
+    _, watched = _run(setup, book, method, MARKET_OPEN)
+    assert any(read == deciding for read, deciding in watched.reads)
+
+
+@pytest.mark.parametrize("method", BOOK_METHODS)
+def test_a_book_method_gains_nothing_from_its_slots_book_in_a_sealed_market(
+    june_day: tuple[Setup, OthersBook], method: str
+) -> None:
+    """Showing the method false orders for the slot it decides (the real ones clear) changes
+    nothing in a sealed market and changes its money in an open one."""
+    setup, book = june_day
+    sealed, _ = _run(setup, book, method, MARKET_SEALED)
+    sealed_fooled, _ = _run(setup, book, method, MARKET_SEALED, scramble=True)
+    assert np.array_equal(sealed.cost_eur, sealed_fooled.cost_eur)
+    assert np.array_equal(sealed.soc_kwh, sealed_fooled.soc_kwh)
+    opened, _ = _run(setup, book, method, MARKET_OPEN)
+    open_fooled, _ = _run(setup, book, method, MARKET_OPEN, scramble=True)
+    assert not np.array_equal(opened.cost_eur, open_fooled.cost_eur)
+    assert open_fooled.savings_eur < opened.savings_eur  # what the true book is worth
+
+
+def test_the_last_mover_saves_more_in_an_open_market_than_in_a_sealed_one(
+    june_day: tuple[Setup, OthersBook],
+) -> None:
+    setup, book = june_day
+    opened, _ = _run(setup, book, "book_response", MARKET_OPEN)
+    sealed, _ = _run(setup, book, "book_response", MARKET_SEALED)
+    assert np.allclose(opened.soc_kwh, sealed.soc_kwh)  # the same battery: pricing differs
+    assert opened.savings_eur > sealed.savings_eur
+
+
+def test_sealed_book_response_prices_against_the_slot_before_moved_onto_its_range(
+    community: Community, june_day: tuple[Setup, OthersBook]
+) -> None:
+    _, book = june_day
+    slot = book.start + 50
+    moved = pricing_book(community, book, slot, MARKET_SEALED)
+    before = book.orders(slot - 1)
+    assert [(o.id, o.side, o.qty_wh) for o in moved] == [(o.id, o.side, o.qty_wh) for o in before]
+    top = community.tariffs.market_params(slot).max_tick
+    assert all(0 <= o.tick <= top for o in moved)
+    assert pricing_book(community, book, book.start, MARKET_SEALED) == []  # nothing revealed yet
+
+
+def test_an_unknown_market_mode_is_refused(june_day: tuple[Setup, OthersBook]) -> None:
+    _, book = june_day
+    with pytest.raises(ConfigError, match="unknown market mode 'dark'"):
+        BookResponse(book, "dark")
+    with pytest.raises(ConfigError, match="unknown market mode"):
+        AgentEvalConfig(market="dark")
+
+
+def test_every_replayed_order_is_visible_in_an_open_market(
+    june_day: tuple[Setup, OthersBook],
+) -> None:
+    _, book = june_day
+    slot = book.start + 40
+    assert book.visible(slot) == book.orders(slot)
