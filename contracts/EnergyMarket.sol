@@ -407,6 +407,11 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuardTransient, IEne
     }
 
     /// @inheritdoc IEnergyMarket
+    function cancelCutoff(uint64 slot) external view returns (uint256) {
+        return _cancelCutoff(slot);
+    }
+
+    /// @inheritdoc IEnergyMarket
     function voidAt(uint64 slot) external view returns (uint256) {
         // Cannot overflow: see _slotStart.
         unchecked {
@@ -526,7 +531,7 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuardTransient, IEne
         emit OrderPlaced(orderId, owner, slot, isBuy, tick, qtyWh);
     }
 
-    /// @dev Cancels `orderId` and returns its escrow: by its owner or an agent before gate closure, or by anyone once
+    /// @dev Cancels `orderId` and returns its escrow: by its owner or an agent before the cancel cut-off, or by anyone once
     /// the slot is void (not cleared within CLEAR_WINDOW_SECONDS after gate closure; credits go to the owner only).
     function _cancel(uint256 orderId) private {
         StoredOrder memory o = _orders[orderId];
@@ -540,7 +545,8 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuardTransient, IEne
         }
         if (!isVoid) {
             if (msg.sender != o.owner) _requireAgent(_delegations[o.owner][msg.sender], o.owner);
-            if (block.timestamp >= closes) revert OrderWindowClosed(slot, closes);
+            uint256 cutoff = _cancelCutoff(slot);
+            if (block.timestamp >= cutoff) revert CancelWindowClosed(slot, cutoff);
         }
 
         delete _orders[orderId];
@@ -704,6 +710,14 @@ contract EnergyMarket is AccessControl, Pausable, ReentrancyGuardTransient, IEne
         // Cannot overflow: see _slotStart.
         unchecked {
             return _slotStart(slot) + slotSeconds + _settlementSeconds;
+        }
+    }
+
+    /// @dev The last half of the settlement window is firm (audit L-3): see {IEnergyMarket-cancelCutoff}.
+    function _cancelCutoff(uint64 slot) private view returns (uint256) {
+        // Cannot underflow: gate closure >= settlementSeconds; cannot overflow: see _slotStart.
+        unchecked {
+            return _gateClosure(slot) - _settlementSeconds / 2;
         }
     }
 
