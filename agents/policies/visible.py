@@ -27,11 +27,12 @@ revealed orders clear by the same rule.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from agents.community import Community
 from agents.errors import ConfigError
-from market.clearing import MarketParams, Order
+from market.clearing import MarketParams, Order, Side
 
 MARKET_OPEN = "open"
 """The household sees the others' orders of its own slot before it orders (the last mover)."""
@@ -114,3 +115,46 @@ def pricing_book(community: Community, book: Book, slot: int, market: str) -> li
     if check_market(market) == MARKET_OPEN:
         return book.visible(slot)
     return recent_book(community, book, slot, SEALED_PRICE_LAG_SLOTS)
+
+
+SPOOFER_ID = "spoofer"
+"""The order id of :class:`SpoofedBook`'s fake order."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpoofedBook:
+    """A book with a spoofer in it: in every slot a fake order is shown before gate closure and
+    cancelled before the slot clears (audit finding L-3, place-then-cancel).
+
+    ``visible(slot)`` holds the others' orders and the fake one; ``orders(slot)``, the final
+    book that clears and that later slots read, does not. A sealed market never shows a slot's
+    orders before its gate closure, so there the fake order reaches no one.
+
+    Attributes:
+        book: the others' real orders.
+        community: the community (each slot's tick range).
+        side: the fake order's side.
+        frac: its tick as a fraction of the slot's range (1: retail, 0: feed-in).
+        qty_wh: its quantity.
+    """
+
+    book: Book
+    community: Community
+    side: Side
+    frac: float
+    qty_wh: int
+
+    @property
+    def start(self) -> int:
+        """First recorded slot."""
+        return self.book.start
+
+    def orders(self, slot: int) -> list[Order]:
+        """The final book of ``slot`` (the fake order was cancelled)."""
+        return self.book.orders(slot)
+
+    def visible(self, slot: int) -> list[Order]:
+        """The book of ``slot`` as an open market shows it just before gate closure."""
+        top = self.community.tariffs.market_params(slot).max_tick
+        fake = Order(SPOOFER_ID, self.side, round(self.frac * top), self.qty_wh)
+        return [*self.book.visible(slot), fake]

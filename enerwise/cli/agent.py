@@ -339,6 +339,14 @@ def eval_command(
             "(none is: book-reading methods price against the newest revealed book)."
         ),
     ] = "open",
+    spoof_kwh: Annotated[
+        float | None,
+        typer.Option(
+            help="Also measure a spoofer who shows a fake order of this size in every slot "
+            "and cancels it before gate closure (audit L-3): what it moves for the "
+            "book-reading rules."
+        ),
+    ] = None,
 ) -> None:
     """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound, learned ones
     with a 95 % interval across their training seeds, in an open or a sealed market."""
@@ -370,6 +378,7 @@ def eval_command(
         year=year,
         community=community,
         market=market,
+        spoof_kwh=spoof_kwh,
     )
     chosen = _names(learned, LEARNED)
     files = {"ppo": opts.ppo, "dqn": opts.dqn, "imitation": opts.imitation}
@@ -389,6 +398,7 @@ def eval_command(
         rules=tuple(opts.rules),
         community_level=opts.community,
         market=opts.market,
+        spoof_kwh=opts.spoof_kwh,
     )
     with status(f"evaluating ({opts.market} market)") as update:
         result, traces = evaluate_agents(config, update)
@@ -399,8 +409,9 @@ def eval_command(
         print_json(result)
         return
     console.print(eval_table(result))
-    if "community" in result:
-        console.print(json.dumps(result["community"], indent=2))
+    for key in ("spoof", "community"):
+        if key in result:
+            console.print(json.dumps(result[key], indent=2))
 
 
 def _check_model_files(given: dict[str, list[Path] | None]) -> None:

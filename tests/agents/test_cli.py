@@ -106,6 +106,8 @@ def sealed_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "truthful,book_response",
         "--learned",
         "imitation",
+        "--spoof-kwh",
+        "10",
         cache=cache,
     )
     assert done.returncode == 0, done.stderr
@@ -121,12 +123,21 @@ def test_agent_eval_sealed_json_has_the_open_shape_and_names_its_market(
     eval_json: dict[str, object], sealed_json: dict[str, object]
 ) -> None:
     assert sealed_json["market"] == "sealed"
-    assert set(sealed_json) == set(eval_json)
+    assert set(sealed_json) - {"spoof"} == set(eval_json)  # the spoofer only when asked
     methods = sealed_json["methods"]
     assert isinstance(methods, dict)
     assert set(methods) == {"truthful", "book_response", "imitation", "bound"}
     assert isinstance(methods["book_response"]["pct_of_bound"], float)
     assert methods["imitation"]["trained_for"] == ["open"]  # run, and said so
+
+
+def test_agent_eval_spoofer_reaches_no_one_in_a_sealed_market(
+    sealed_json: dict[str, object],
+) -> None:
+    spoof = sealed_json["spoof"]
+    assert isinstance(spoof, dict) and spoof["kwh"] == 10.0
+    for row in spoof["methods"]["book_response"].values():
+        assert row["savings_delta_eur"] == 0.0 and row["slots_price_moved_pct"] == 0.0
 
 
 def test_agent_eval_refuses_an_unknown_market_with_one_red_line(tmp_path: Path) -> None:

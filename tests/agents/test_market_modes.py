@@ -16,18 +16,20 @@ import pytest
 from agents.community import Community, Decision, Fill, SlotView, Strategy
 from agents.errors import ConfigError
 from agents.forecasting.provider import HouseholdForecasts
-from agents.policies import ZIP, BookResponse
+from agents.policies import ZIP, BookResponse, Truthful
 from agents.policies.visible import (
     MARKET_OPEN,
     MARKET_SEALED,
     SEALED_PLAN_LAG_SLOTS,
     SEALED_PRICE_LAG_SLOTS,
+    SPOOFER_ID,
+    SpoofedBook,
     pricing_book,
 )
 from agents.prosumer import OthersBook, ProsumerRun, others_book, run_prosumer
-from agents.rl.evaluate import AgentEvalConfig, _strategies
+from agents.rl.evaluate import SPOOFS, AgentEvalConfig, _spoof_report, _strategies
 from agents.rl.setup import Setup
-from market.clearing import Order
+from market.clearing import Order, Side
 
 BOOK_METHODS = ("book_response", "mpc_book")
 """The rules that read the others' orders of the slot they price."""
@@ -186,3 +188,68 @@ def test_every_replayed_order_is_visible_in_an_open_market(
     _, book = june_day
     slot = book.start + 40
     assert book.visible(slot) == book.orders(slot)
+
+
+def test_a_spoofers_order_is_visible_before_gate_closure_and_gone_from_the_final_book(
+    community: Community, june_day: tuple[Setup, OthersBook]
+) -> None:
+    _, book = june_day
+    slot = book.start + 40
+    spoofed = SpoofedBook(book, community, Side.BUY, 1.0, 10_000)
+    assert spoofed.orders(slot) == book.orders(slot)
+    fake = [o for o in spoofed.visible(slot) if o.id == SPOOFER_ID]
+    top = community.tariffs.market_params(slot).max_tick
+    assert fake == [Order(SPOOFER_ID, Side.BUY, top, 10_000)]
+
+
+def _spoofed(
+    setup: Setup, book: OthersBook, method: str, market: str, side: Side, frac: float
+) -> ProsumerRun:
+    fooled = SpoofedBook(book, setup.community, side, frac, 10_000)
+    strategy = _strategies(setup, 0, (method,), {}, market, fooled)[method]
+    return run_prosumer(setup.community, book, strategy, setup.start, setup.end)
+
+
+def test_a_spoofer_moves_the_last_mover_in_an_open_market_and_no_one_in_a_sealed_one(
+    june_day: tuple[Setup, OthersBook],
+) -> None:
+    setup, book = june_day
+    for market in (MARKET_OPEN, MARKET_SEALED):
+        clean, _ = _run(setup, book, "book_response", market)
+        runs = {
+            name: _spoofed(setup, book, "book_response", market, side, frac)
+            for name, (side, frac) in SPOOFS.items()
+        }
+        report = _spoof_report(
+            AgentEvalConfig(market=market, spoof_kwh=10.0, rules=("book_response",)),
+            setup,
+            [{f"book_response/{name}": (clean, run) for name, run in runs.items()}],
+        )
+        moved = report["methods"]["book_response"]
+        if market == MARKET_SEALED:
+            for run in runs.values():
+                assert np.array_equal(run.cost_eur, clean.cost_eur)
+            assert all(row["savings_delta_eur"] == 0.0 for row in moved.values())
+            assert all(row["slots_price_moved_pct"] == 0.0 for row in moved.values())
+        else:
+            assert all(row["savings_delta_eur"] < 0.0 for row in moved.values())
+            assert moved["buy_at_top"]["price_delta_ct_per_kwh"] > 0.0  # sellers asked more
+            assert moved["sell_at_floor"]["price_delta_ct_per_kwh"] < 0.0  # buyers bid less
+
+
+def test_the_others_market_gain_is_never_negative_for_truthful_members(
+    community: Community, june_week: tuple[int, int]
+) -> None:
+    """What the neighbours keep (``others_gain_eur``): members who bid their own values never
+    pay more than the grid would charge them (the simulator's market has no fee), and gain
+    nothing without the market."""
+    start = june_week[0]
+    end = start + 96
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [Truthful() for _ in range(n)], start, end)
+    run = run_prosumer(community, book, Truthful(), start, end)
+    assert np.all(run.others_gain_eur >= -1e-9)
+    assert run.others_gain_eur.sum() > 0.0
+    alone = run_prosumer(community, book, Truthful(), start, end, p2p=False)
+    assert np.all(alone.others_gain_eur == 0.0)
