@@ -195,9 +195,14 @@ def _bounds(config: AgentEvalConfig, setup: Setup, k: int) -> tuple[Bound, Bound
     community, book = setup.community, setup.books[k]
     path = None
     if config.setup.cache_dir is not None:
-        key = hashlib.sha256(
+        digest = hashlib.sha256()
+        digest.update(
             repr((community.config, book.household, setup.start, setup.end, BOUND_VERSION)).encode()
-        ).hexdigest()[:20]
+        )
+        if config.setup.others != "zip":  # the ZIP members' bounds keep their cached keys
+            for part in (book.side, book.tick, book.qty_wh):
+                digest.update(np.ascontiguousarray(part).tobytes())
+        key = digest.hexdigest()[:20]
         path = config.setup.cache_dir / f"bound-{key}.npz"
         if path.is_file():
             data = np.load(path)
@@ -332,6 +337,7 @@ def evaluate_agents(
         "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
         "households": [community.households[h].id for h in setup.households],
         "forecast": config.setup.forecast.value,
+        "others": config.setup.others,
         "market": config.market,
         "market_mode": config.market,
         "methods": methods,

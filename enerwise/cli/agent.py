@@ -339,6 +339,10 @@ def eval_command(
             "(none is: book-reading methods price against the newest revealed book)."
         ),
     ] = "open",
+    others: Annotated[
+        str,
+        typer.Option(help="How the other members bid: zip (adaptive) or truthful (by hand)."),
+    ] = "zip",
     spoof_kwh: Annotated[
         float | None,
         typer.Option(
@@ -378,6 +382,7 @@ def eval_command(
         year=year,
         community=community,
         market=market,
+        others=others,
         spoof_kwh=spoof_kwh,
     )
     chosen = _names(learned, LEARNED)
@@ -392,6 +397,7 @@ def eval_command(
             community=CommunityConfig(year=opts.year),
             forecast=ForecastMethod(opts.forecast),
             max_households=opts.households or base.setup.max_households,
+            others=opts.others,
         ),
         period=period,
         models={name: tuple(files[name]) for name in chosen},

@@ -67,6 +67,7 @@ class EvalOptions(BaseModel):
     community: bool
     market: str = Field(pattern="^(open|sealed)$")
     spoof_kwh: float | None = Field(None, gt=0.0, le=1000.0)
+    others: str = Field(pattern="^(zip|truthful)$")
 
 
 def validated(cls: type[_M], **values: object) -> _M:

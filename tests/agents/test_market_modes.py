@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pytest
 
-from agents.community import Community, Decision, Fill, SlotView, Strategy
+from agents.community import Community, CommunityConfig, Decision, Fill, SlotView, Strategy
 from agents.errors import ConfigError
-from agents.forecasting.provider import HouseholdForecasts
+from agents.forecasting.provider import ForecastMethod, HouseholdForecasts
 from agents.policies import ZIP, BookResponse, Truthful
 from agents.policies.visible import (
     MARKET_OPEN,
@@ -28,7 +28,7 @@ from agents.policies.visible import (
 )
 from agents.prosumer import OthersBook, ProsumerRun, others_book, run_prosumer
 from agents.rl.evaluate import SPOOFS, AgentEvalConfig, _spoof_report, _strategies
-from agents.rl.setup import Setup
+from agents.rl.setup import Period, Setup, SetupConfig, build_setup
 from market.clearing import Order, Side
 
 BOOK_METHODS = ("book_response", "mpc_book")
@@ -253,3 +253,22 @@ def test_the_others_market_gain_is_never_negative_for_truthful_members(
     assert run.others_gain_eur.sum() > 0.0
     alone = run_prosumer(community, book, Truthful(), start, end, p2p=False)
     assert np.all(alone.others_gain_eur == 0.0)
+
+
+def test_the_other_members_can_bid_truthfully() -> None:
+    config = SetupConfig(
+        community=CommunityConfig(n_households=6, share_pv=0.5, share_battery=0.34, seed=1),
+        forecast=ForecastMethod.NAIVE,
+        max_households=1,
+        cache_dir=None,
+        others="truthful",
+    )
+    setup = build_setup(config, Period(6, 6, days=1))
+    book = setup.books[0]
+    orders = [o for s in range(book.start, book.end) for o in book.orders(s)]
+    assert {o.side for o in orders} == {Side.BUY, Side.SELL}
+    for s in range(book.start, book.end):
+        top = setup.community.tariffs.market_params(s).max_tick
+        assert all(o.tick == (top if o.side is Side.BUY else 0) for o in book.orders(s))
+    with pytest.raises(ConfigError, match="unknown others 'dark'"):
+        SetupConfig(others="dark")
