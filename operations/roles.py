@@ -150,7 +150,6 @@ class RoleChange:
     contracts: tuple[str, ...]
     skipped: tuple[str, ...] = ()
     """Contracts where the account already is in the wanted state (nothing sent there)."""
-    warnings: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         verb = "grant" if self.action == "grant" else "revoke"
@@ -158,7 +157,7 @@ class RoleChange:
         lines = [f"{verb} {self.role} on the {c} {prep} {self.account}" for c in self.contracts]
         state = "holds" if self.action == "grant" else "does not hold"
         lines += [f"skip the {c}: {self.account} already {state} it" for c in self.skipped]
-        return lines + list(self.warnings)
+        return lines
 
 
 def plan_change(
