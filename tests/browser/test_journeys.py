@@ -345,6 +345,42 @@ def test_the_operator_clears_the_due_slot(
         context.close()
 
 
+def test_the_operator_sees_a_pending_admin_handover(
+    browser: Browser, stack: Stack, household: Household
+) -> None:
+    """Audit item 7: a handover the admin key began (perhaps a stolen one) is visible for the
+    day before it can be accepted."""
+    s, me = stack.sandbox, stack.account
+    registry = s.contracts.registry
+
+    def send(request: Any) -> None:
+        tx = s.w3.eth.send_transaction({"from": me, "to": request.to, "data": request.data})
+        assert s.w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+
+    def operator_page() -> tuple[Any, Page, Any]:
+        context, page, console = open_page(browser, stack, PageOptions())
+        connect(page, stack, "/operator/")
+        sign_in(page, "en")
+        return context, page, console
+
+    context, page, console = operator_page()
+    try:
+        expect(page.get_by_test_id("admin-handover")).to_have_text("no handover pending")
+        assert console.errors == [], console.errors
+    finally:
+        context.close()
+    send(registry.begin_admin_transfer(OTHER_SIGNER))
+    try:
+        context, page, console = operator_page()
+        handover = page.get_by_test_id("admin-handover")
+        expect(handover).to_contain_text("handover to")
+        expect(handover).to_contain_text(OTHER_SIGNER[-4:])
+        assert console.errors == [], console.errors
+        context.close()
+    finally:
+        send(registry.cancel_admin_transfer())  # the stack stays the wallet's for the other tests
+
+
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_an_expired_sign_in_message_is_refused(browser: Browser, stack: Stack, lang: str) -> None:
     """The browser's clock is two hours behind: its message expired before it was sent."""

@@ -6,6 +6,7 @@ import { useState } from "react";
 import { energyMarketAbi, energyTokenAbi, meterRegistryAbi, paymentTokenAbi } from "@/generated/abis";
 import { unwrap } from "@/lib/api";
 import { useAccount, useApi, useChainRead, usePublicClient, useTransact, type ContractCall } from "@/lib/hooks";
+import { shortAddress } from "@/lib/format";
 import { useI18n } from "@/lib/i18n";
 import { requireRole, type Contract } from "@/lib/operatorChecks";
 import { useRuntime } from "@/lib/runtime";
@@ -19,9 +20,11 @@ function useSolvency() {
   return useChainRead(["operator", "status"], async (client) => {
     const from = cfg.deploymentBlock;
     const on = { address: market, abi: energyMarketAbi, fromBlock: from } as const;
-    const [marketPaused, registryPaused, deposited, withdrawn, energyIn, energyOut, held] = await Promise.all([
+    const [marketPaused, registryPaused, admin, pending, deposited, withdrawn, energyIn, energyOut, held] = await Promise.all([
       client.readContract({ address: market, abi: energyMarketAbi, functionName: "paused" }),
       client.readContract({ address: registry, abi: meterRegistryAbi, functionName: "paused" }),
+      client.readContract({ address: registry, abi: meterRegistryAbi, functionName: "defaultAdmin" }),
+      client.readContract({ address: registry, abi: meterRegistryAbi, functionName: "pendingDefaultAdmin" }),
       client.getContractEvents({ ...on, eventName: "Deposited" }),
       client.getContractEvents({ ...on, eventName: "Withdrawn" }),
       client.getContractEvents({ ...on, eventName: "EnergyDeposited" }),
@@ -53,7 +56,10 @@ function useSolvency() {
         if (energyHeld < owed) energyShort.push({ slot, held: energyHeld, owed });
       }),
     );
-    return { marketPaused, registryPaused, paymentVault, paymentHeld: held, energyShort };
+    // The two-step handover (audit item 7): a pending new admin is visible until accepted or cancelled.
+    const [newAdmin, schedule] = pending;
+    const handover = schedule === 0 ? null : { to: newAdmin, from: Number(schedule) };
+    return { marketPaused, registryPaused, admin, handover, paymentVault, paymentHeld: held, energyShort };
   });
 }
 
@@ -159,6 +165,15 @@ export function MarketControl({ roles }: { roles: string[] }) {
           <div>
             <dt className="text-slate-500">{t.operator.clearedSlots}</dt>
             <dd>{kpis.data ? f.integer(kpis.data.slots_cleared) : "…"}</dd>
+          </div>
+          <div>
+            <dt className="text-slate-500">{t.operator.admin}</dt>
+            <dd data-testid="admin">
+              <span className="font-mono">{shortAddress(s.admin)}</span>
+              <span className={s.handover ? "block text-amber-700" : "block text-slate-500"} data-testid="admin-handover">
+                {s.handover ? t.operator.pendingHandover(shortAddress(s.handover.to), f.time(s.handover.from)) : t.operator.noHandover}
+              </span>
+            </dd>
           </div>
           <div>
             <dt className="text-slate-500">{t.operator.solvency}</dt>

@@ -426,6 +426,10 @@ export const de: Messages = {
     solvency: "Solvenz",
     solvent: "solvent: Der Markt hält, was sein Tresor schuldet",
     insolvent: (problems: string) => `NICHT solvent: ${problems}`,
+    admin: "Admin (Register und Markt)",
+    noHandover: "keine Übergabe ausstehend",
+    pendingHandover: (to: string, from: string) =>
+      `Übergabe an ${to} ausstehend: Der neue Admin kann ab ${from} annehmen (enerwise operator admin accept)`,
     holdsOwes: (held: string, owed: string) => `der Markt hält ${held}, der Tresor schuldet ${owed}`,
     energyShort: (slot: number, held: string, owed: string) => `Energie Slot ${slot}: der Markt hält ${held}, schuldet ${owed}`,
     pause: "Pausieren",

@@ -421,6 +421,10 @@ export const en = {
     solvency: "Solvency",
     solvent: "solvent: the market holds what its vault owes",
     insolvent: (problems: string) => `NOT solvent: ${problems}`,
+    admin: "Admin (registry and market)",
+    noHandover: "no handover pending",
+    pendingHandover: (to: string, from: string) =>
+      `handover to ${to} pending: the new admin can accept from ${from} (enerwise operator admin accept)`,
     holdsOwes: (held: string, owed: string) => `the market holds ${held}, the vault owes ${owed}`,
     energyShort: (slot: number, held: string, owed: string) => `energy slot ${slot}: the market holds ${held}, owes ${owed}`,
     pause: "Pause",
