@@ -38,7 +38,13 @@ from chain.reverts import RevertDecoder
 from wallet.transactions import TxRequest, revert_data, revert_errors
 
 #: Artifacts whose ABIs carry the errors and events of a deployed EnergyChain.
-ENERGYCHAIN_CONTRACTS = ("EnergyToken", "MeterRegistry", "EnergyMarket", "TestEuro")
+ENERGYCHAIN_CONTRACTS = (
+    "EnergyToken",
+    "MeterRegistry",
+    "EnergyMarket",
+    "SealedEnergyMarket",
+    "TestEuro",
+)
 
 #: Failures of the node connection (not of the call): raised as :class:`RpcError`.
 NODE_ERRORS: tuple[type[BaseException], ...] = (

@@ -22,11 +22,18 @@ from chain.paths import deployments_dir
 from chain.reverts import RevertDecoder
 from energychain.abi import constructor_args
 from energychain.contracts import revert_decoder
-from energychain.market import Market
+from energychain.market import Market, SealedMarket
 from energychain.registry import Registry
 from energychain.tokens import EnergyToken, PaymentToken
 from market.clearing import MarketParams
 from wallet.transactions import TransactionSender, TxRequest
+
+#: The market modes a deployment can choose: ``open`` (orders in the clear until gate closure,
+#: ``EnergyMarket``) or ``sealed`` (commitments, revealed after gate closure,
+#: ``SealedEnergyMarket``; docs/contracts.md, the sealed mode).
+MARKET_MODES = ("open", "sealed")
+#: The artifact deployed for each mode.
+MARKET_CONTRACTS = {"open": "EnergyMarket", "sealed": "SealedEnergyMarket"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class MarketSettings:
     0.32 EUR/kWh (floor + max_tick * tick_size, near a retail tariff) in 2,000 steps of
     0.00012 EUR (the contract allows at most 2,047 ticks).
     ``epoch`` None means "the chain's current time rounded down to a slot boundary".
+    ``mode`` is one of MARKET_MODES; ``reveal_seconds`` and ``bond_amount`` (base units; the
+    default 0.10 EUR of a 6-decimals token) are used by a sealed market only.
     """
 
     slot_seconds: int = 900
@@ -53,6 +62,13 @@ class MarketSettings:
     payment_token: str | None = None
     epoch: int | None = None
     token_uri: str = "https://energychain.invalid/slot/{id}.json"
+    mode: str = "open"
+    reveal_seconds: int = 900
+    bond_amount: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.mode not in MARKET_MODES:
+            raise ValueError(f"market mode {self.mode!r}: one of {', '.join(MARKET_MODES)}")
 
     def market_params(self, treasury: str) -> MarketParams:
         """The market's ``MarketParams`` with ``treasury`` (the admin's when none is set)."""
@@ -71,9 +87,11 @@ class EnergyChain:
     decoder: RevertDecoder
 
     @classmethod
-    def at(cls, w3: Web3, addresses: dict[str, str]) -> EnergyChain:
-        """Façades for ``addresses`` (keys: payment_token, registry, energy_token, market)."""
+    def at(cls, w3: Web3, addresses: dict[str, str], mode: str = "open") -> EnergyChain:
+        """Façades for ``addresses`` (keys: payment_token, registry, energy_token, market); a
+        ``sealed`` market's façade is a :class:`SealedMarket`."""
         decoder = revert_decoder()
+        market_type = SealedMarket if mode == "sealed" else Market
         return cls(
             # any ERC-20: only the standard ABI (and TestEuro's mint on local chains) is used
             payment=PaymentToken(
@@ -81,7 +99,9 @@ class EnergyChain:
             ),
             registry=Registry(w3, load_artifact("MeterRegistry"), addresses["registry"], decoder),
             token=EnergyToken(w3, load_artifact("EnergyToken"), addresses["energy_token"], decoder),
-            market=Market(w3, load_artifact("EnergyMarket"), addresses["market"], decoder),
+            market=market_type(
+                w3, load_artifact(MARKET_CONTRACTS[mode]), addresses["market"], decoder
+            ),
             decoder=decoder,
         )
 
@@ -115,8 +135,13 @@ class Deployment:
         except (ValueError, TypeError) as exc:
             raise DeploymentError(f"{path}: not a deployment record ({exc})") from None
 
+    @property
+    def mode(self) -> str:
+        """The market mode (records written before modes existed are ``open``)."""
+        return str(self.settings.get("mode", "open"))
+
     def contracts(self, w3: Web3) -> EnergyChain:
-        return EnergyChain.at(w3, self.addresses)
+        return EnergyChain.at(w3, self.addresses, self.mode)
 
 
 def deployment_path(chain_id: int) -> Path:
@@ -165,7 +190,8 @@ def deploy_registry(
 
 
 def deploy_energychain(sender: TransactionSender, settings: MarketSettings) -> Deployment:
-    """Deploy every contract from ``sender`` (who becomes admin) and return the record.
+    """Deploy every contract from ``sender`` (who becomes admin) and return the record; the
+    market is the one of ``settings.mode``.
 
     Without ``settings.payment_token`` a ``TestEuro`` token is deployed: fine on a local or
     test chain, never what a real community uses.
@@ -189,12 +215,15 @@ def deploy_energychain(sender: TransactionSender, settings: MarketSettings) -> D
     params = settings.market_params(settings.treasury or admin)
     market = deploy_contract(
         sender,
-        "EnergyMarket",
+        MARKET_CONTRACTS[settings.mode],
         {
             "admin": admin,
             "payment_token": Web3.to_checksum_address(payment),
             "registry": Web3.to_checksum_address(registry),
             **params.fields(),
+            # read only by the sealed market's constructor
+            "reveal_seconds": settings.reveal_seconds,
+            "bond_amount": settings.bond_amount,
         },
     )
     addresses: dict[str, str] = {

@@ -7,6 +7,7 @@ from web3 import Web3
 
 from chain.errors import ContractRevertError
 from energychain.deploy import EnergyChain, MarketSettings, deploy_energychain, verify_deployment
+from energychain.market import Market, SealedMarket, sealed_commit_id, sealed_commitment
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
 
@@ -67,3 +68,51 @@ def test_record_mismatch_is_reported(chain_sender: TransactionSender) -> None:
     problems = verify_deployment(chain_sender.w3, tampered)
     assert len(problems) == 1
     assert "market" in problems[0]
+
+
+def test_sealed_mode_deploys_the_sealed_market(chain_sender: TransactionSender) -> None:
+    settings = MarketSettings(mode="sealed", reveal_seconds=600, bond_amount=50_000)
+    deployment = deploy_energychain(chain_sender, settings)
+    assert deployment.mode == "sealed"
+    assert verify_deployment(chain_sender.w3, deployment) == []
+    market = deployment.contracts(chain_sender.w3).market
+    assert isinstance(market, SealedMarket)
+    assert market.bond_amount() == 50_000 and market.reveal_seconds() == 600
+    code = chain_sender.w3.eth.get_code(market.address)
+    assert len(code) <= 24_576  # EIP-170: the node refused nothing, and the code says so too
+    with pytest.raises(ContractRevertError) as refused:
+        market.call("placeOrder", chain_sender.address, 1, True, 1, 100)
+    assert refused.value.name == "SealedMarketNoOpenOrders"
+
+
+def test_open_mode_stays_the_default(chain_sender: TransactionSender) -> None:
+    deployment = deploy_energychain(chain_sender, MarketSettings())
+    assert deployment.mode == "open"
+    assert type(deployment.contracts(chain_sender.w3).market) is Market
+
+
+def test_unknown_market_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="market mode 'secret'"):
+        MarketSettings(mode="secret")
+
+
+def test_sealed_commit_id_and_commitment_match_the_contract(
+    chain_sender: TransactionSender,
+) -> None:
+    deployment = deploy_energychain(chain_sender, MarketSettings(mode="sealed", bond_amount=1))
+    market = deployment.contracts(chain_sender.w3).market
+    assert isinstance(market, SealedMarket)
+    owner, salt = chain_sender.address, b"\x07" * 32
+    slot = market.calendar().slot_of(int(chain_sender.w3.eth.get_block("latest")["timestamp"]))
+    expected = sealed_commitment(
+        deployment.chain_id, market.address, slot, owner, True, 3, 100, salt
+    )
+    assert market.commitment_of(owner, slot, True, 3, 100, salt) == expected
+    chain_sender.transact(deployment.contracts(chain_sender.w3).payment.mint(owner, 10**9))
+    chain_sender.transact(
+        deployment.contracts(chain_sender.w3).payment.approve(market.address, 10**9)
+    )
+    chain_sender.transact(market.deposit(10**6))
+    receipt = chain_sender.transact(market.commit_order(owner, slot, expected, 10**6, 0))
+    commit_id = int(market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
+    assert commit_id == sealed_commit_id(slot, market.params().fee_bps, expected, owner)
