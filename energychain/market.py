@@ -10,14 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from eth_abi.abi import encode as abi_encode
 from eth_typing import ChecksumAddress
-from web3 import Web3
 from web3.types import BlockIdentifier
 
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
-from energychain.records import ClaimPreview, Delegation, OrderRecord, SlotClearing, market_params
+from energychain.records import (
+    ClaimPreview,
+    Delegation,
+    OrderRecord,
+    SlotClearing,
+    StoredCommitment,
+    market_params,
+)
 from energychain.units import BaseUnits, Tick, Wh
 from market.clearing import MarketParams
 from wallet.transactions import TxRequest
@@ -192,34 +197,6 @@ CommitSpec = tuple[int, bytes, int, int]
 #: ``(commit_id, is_buy, tick, qty_wh, salt)``, one opening of ``revealOrders``.
 RevealSpec = tuple[int, bool, int, int, bytes]
 
-#: The bits of a sealed commit id taken from the commitment (all but the slot and the fee).
-COMMIT_ID_HASH_MASK = ((1 << 192) - 1) ^ (0xFFFF << 64)
-
-
-def sealed_commitment(
-    chain_id: int,
-    market: str,
-    slot: int,
-    owner: str,
-    is_buy: bool,
-    tick: int,
-    qty_wh: int,
-    salt: bytes,
-) -> bytes:
-    """The commitment of a sealed order, as ``SealedEnergyMarket.commitmentOf`` computes it:
-    ``keccak256(abi.encode(chainid, market, slot, owner, isBuy, tick, qtyWh, salt))``."""
-    types = ["uint256", "address", "uint64", "address", "bool", "uint16", "uint64", "bytes32"]
-    values = [chain_id, market, slot, owner, is_buy, tick, qty_wh, salt]
-    return bytes(Web3.keccak(abi_encode(types, values)))
-
-
-def sealed_commit_id(slot: int, fee_bps: int, commitment: bytes, owner: str) -> int:
-    """The id ``commitOrder`` gives ``commitment`` of ``owner`` (and its revealed order keeps):
-    ``slot << 192 | feeBps << 64 | keccak256(abi.encode(commitment, owner)) & mask``, known before
-    sending, so that the salt and the id can be stored durably first."""
-    digest = Web3.keccak(abi_encode(["bytes32", "address"], [commitment, owner]))
-    return (slot << 192) | (fee_bps << 64) | (int.from_bytes(digest, "big") & COMMIT_ID_HASH_MASK)
-
 
 class SealedMarket(Market):
     """A SealedEnergyMarket deployment: the market's reads plus commit, reveal and reclaim.
@@ -232,6 +209,11 @@ class SealedMarket(Market):
 
     def reveal_seconds(self) -> int:
         return int(self.call("revealSeconds"))
+
+    def commitment(self, commit_id: int) -> StoredCommitment | None:
+        """The unrevealed commitment ``commit_id`` (None: never committed, revealed or
+        reclaimed)."""
+        return StoredCommitment.from_fields(self.read("commitment", commit_id))
 
     def reveal_window(self, slot: int) -> tuple[int, int]:
         """``(opens_after, closes_at)``: reveals count when ``opens_after < t <= closes_at``."""

@@ -23,6 +23,7 @@ from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.placing import Send
 from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry
+from energychain.market import SealedMarket
 from wallet.errors import TransactionRevertedError
 
 
@@ -43,6 +44,9 @@ class Settlement:
             for order in plan.orders:
                 if order.status != "intent":
                     continue
+                if order.salt is not None:
+                    self._reconcile_commitment(slot, order, report)
+                    continue
                 found = self.link.find_order(slot, order, self.state.known_order_ids())
                 if found is not None:
                     order.status, order.order_id = "placed", found
@@ -58,13 +62,31 @@ class Settlement:
                     self.link.log("reconciled", slot=slot, found=False, **order.summary())
                 self.state.save()
 
+    def _reconcile_commitment(self, slot: int, order: OrderEntry, report: StepReport) -> None:
+        """A sealed intent: its id was fixed before sending, so the chain says what became of it
+        (the commitment stored, or already revealed into an order)."""
+        market = self.link.market
+        assert isinstance(market, SealedMarket) and order.order_id is not None
+        commit_id = order.order_id
+        if self.link.read(lambda: market.commitment(commit_id)) is not None:
+            order.status = "committed"
+        elif self.link.read(lambda: market.order(commit_id)) is not None:
+            order.status = "placed"  # revealed meanwhile (by a keeper)
+        elif self.link.pending_txs():
+            report.errors.append(f"slot {slot}: a transaction is still pending; waiting")
+            return
+        else:
+            order.status = "unsent"
+        self.link.log("reconciled", slot=slot, commit_id=commit_id, status=order.status)
+        self.state.save()
+
     # ------------------------------------------------------------------ claims
     def claim(self, now: int, report: StepReport) -> None:
         """Claim the placed orders of every slot past gate closure that is cleared."""
         due = {
             slot: [o for o in plan.orders if o.status == "placed"]
             for slot, plan in self.state.slots.items()
-            if now >= self.link.calendar.gate_closure(slot)
+            if now >= self.link.clears_from(slot)
         }
         orders: dict[int, OrderEntry] = {}
         for slot, placed in sorted(due.items()):

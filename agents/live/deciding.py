@@ -102,9 +102,8 @@ class Decider:
         recent_book: tuple[Order, ...] = ()
         params_micro: MarketParams | None = None
         if self.book_policy:
-            from agents.policies.mpc import BOOK_LAG_SLOTS
-
-            recent_book = self.link.visible_book(slot - BOOK_LAG_SLOTS)
+            # the newest final book: two slots back in an open market, three in a sealed one
+            recent_book = self.link.visible_book(slot - self.link.plan_lag_slots())
             params_micro = self.link.params_micro()
         return SlotContext(
             slot=slot,

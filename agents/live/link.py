@@ -31,6 +31,7 @@ from chain.errors import RpcError
 from chain.retry import Backoff
 from energychain.deploy import EnergyChain
 from energychain.events import EventReader
+from energychain.market import SealedMarket
 from energychain.records import Delegation, SlotClearing
 from energychain.units import base_units_per_eur
 from market.clearing import MarketParams, Order, Side
@@ -79,6 +80,10 @@ class ChainLink:
             raise ConfigError(f"owner {owner!r} is not an Ethereum address")
         self.chain = chain
         self.market = chain.market
+        self.sealed = isinstance(self.market, SealedMarket)
+        """A sealed market: orders are committed, then revealed after gate closure."""
+        self._bond: int | None = None
+        self._reveal_seconds: int | None = None
         self.sender = sender
         self.w3 = sender.w3
         self.owner: ChecksumAddress = Web3.to_checksum_address(owner)
@@ -214,6 +219,44 @@ class ChainLink:
         unfilled_buy = buy.level_wh - buy.allocated_wh
         imbalance = (unfilled_buy - (sell.level_wh - sell.allocated_wh)) / 1000.0
         return MarketSnapshot(tuple(recent), bid, ask, imbalance)
+
+    def bond(self) -> int:
+        """Sealed market: the bond every commitment locks (read once: a constructor value)."""
+        if self._bond is None:
+            market = self.market
+            assert isinstance(market, SealedMarket)
+            self._bond = int(self.read(market.bond_amount))
+        return self._bond
+
+    def reveal_window(self, slot: int) -> tuple[int, int]:
+        """Sealed market: ``(opens_after, closes_at)`` of ``slot``'s reveals."""
+        if self._reveal_seconds is None:
+            market = self.market
+            assert isinstance(market, SealedMarket)
+            self._reveal_seconds = int(self.read(market.reveal_seconds))
+        closure = self.calendar.gate_closure(slot)
+        return closure, closure + self._reveal_seconds
+
+    def clears_from(self, slot: int) -> int:
+        """The first moment ``slot`` can be cleared: gate closure, or after the reveal window."""
+        if not self.sealed:
+            return self.calendar.gate_closure(slot)
+        return self.reveal_window(slot)[1] + 1
+
+    def pricing_book(self, slot: int) -> tuple[Order, ...]:
+        """The others' orders an order of ``slot`` is priced against: the slot's visible book in
+        an open market; in a sealed one the newest book revealed before the slot's gate closure
+        (:data:`~agents.policies.visible.SEALED_PRICE_LAG_SLOTS` back; one tick range on chain,
+        so nothing to move)."""
+        from agents.policies.visible import SEALED_PRICE_LAG_SLOTS
+
+        return self.visible_book(slot - SEALED_PRICE_LAG_SLOTS if self.sealed else slot)
+
+    def plan_lag_slots(self) -> int:
+        """How far back the newest final book lies when a slot starts (open or sealed)."""
+        from agents.policies.visible import MARKET_OPEN, MARKET_SEALED, plan_lag_slots
+
+        return plan_lag_slots(MARKET_SEALED if self.sealed else MARKET_OPEN)
 
     def visible_book(self, slot: int) -> tuple[Order, ...]:
         """The other owners' orders of ``slot`` on chain now: its ``OrderPlaced`` logs minus

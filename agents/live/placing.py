@@ -7,6 +7,12 @@ below ``minSellTick`` raised to it: a stricter price is still the owner's rule),
 and the owner's vault balance (a buy that does not fit is cut to what does, or refused), the
 market's smallest order. A send is never retried blindly (the node may have taken it): the
 intent stays open and reconciliation (:mod:`agents.live.claiming`) settles it.
+
+In a sealed market the order is committed instead (:mod:`energychain.commitments`): a fresh
+32-byte salt, the order and the id the commitment will get are written to the state file
+(fsynced) before ``commitOrder`` is sent, with the least collateral the order needs (a buy's
+escrow, a sell's Wh, and the bond in money either way). :mod:`agents.live.revealing` reveals it
+after gate closure.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from agents.community import to_tick
 from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry, Side, SlotPlan
+from energychain.commitments import SealedOrder, minimum_collateral, new_salt, sealed_commit_id
+from energychain.market import SealedMarket
 from energychain.records import Delegation
 from market.clearing import WH_PER_KWH, buy_escrow
 from wallet.errors import TransactionRevertedError
@@ -146,6 +154,9 @@ class OrderDesk:
             return
         block = int(self.link.read(lambda: self.link.w3.eth.block_number))
         order = OrderEntry(side, tick, qty, "intent", block=block)
+        if self.link.sealed:
+            self._commit(slot, plan, order, d, report)
+            return
         plan.orders.append(order)
         self.state.save()  # the intent is durable before anything is sent
         self.link.log("intent", slot=slot, **order.summary())
@@ -170,6 +181,61 @@ class OrderDesk:
         report.placed.append(OrderAction(slot, side, tick, qty, order_id=order.order_id))
         self.link.log("placed", slot=slot, order_id=order.order_id, tx=order.tx, **order.summary())
 
+    def _commit(
+        self, slot: int, plan: SlotPlan, order: OrderEntry, d: Delegation, report: StepReport
+    ) -> None:
+        """Sealed market: record the order with its salt and predicted commit id, then send the
+        commitment (see the module docstring)."""
+        market = self.link.market
+        assert isinstance(market, SealedMarket)
+        sealed = SealedOrder(
+            slot, self.link.owner, order.is_buy, order.tick, order.qty_wh, new_salt()
+        )
+        collateral = minimum_collateral(sealed, self.link.params, self.link.bond())
+        affordable = min(d.remaining(), self.link.read(lambda: market.balance_of(self.link.owner)))
+        if collateral.money > affordable:
+            reason = (
+                f"collateral {collateral.money} above what budget and vault allow ({affordable})"
+            )
+            order.status, order.reason = "refused", reason
+            plan.orders.append(order)
+            self.state.save()
+            report.refused.append(
+                OrderAction(slot, order.side, order.tick, order.qty_wh, reason=reason)
+            )
+            self.link.log("refused", slot=slot, reason=reason, **order.summary())
+            return
+        commitment = sealed.commitment(self.link.sender.chain_id, market.address)
+        fee_bps = self.link.read(lambda: market.params().fee_bps)
+        order.salt = sealed.salt.hex()
+        order.order_id = sealed_commit_id(slot, fee_bps, commitment, self.link.owner)
+        plan.orders.append(order)
+        self.state.save()  # the salt is durable before the commitment is sent
+        self.link.log("intent", slot=slot, commit_id=order.order_id, **order.summary())
+        request = market.commit_order(
+            self.link.owner, slot, commitment, collateral.money, collateral.energy_wh
+        )
+        try:
+            receipt = self.send(request)
+        except TransactionRevertedError as exc:
+            order.status, order.reason = "failed", str(exc)
+            self.state.save()
+            report.errors.append(f"slot {slot} {order.side} commit: {exc}")
+            self.link.log("failed", slot=slot, side=order.side, error=str(exc))
+            return
+        except SEND_ERRORS as exc:
+            report.errors.append(f"slot {slot} {order.side} commit: {type(exc).__name__}: {exc}")
+            self.link.log("send_error", slot=slot, error=f"{type(exc).__name__}: {exc}")
+            return  # reconcile() settles the intent from the chain
+        events = market.events(receipt, "OrderCommitted")
+        order.status, order.order_id = "committed", int(events[0]["args"]["commitId"])
+        order.tx = receipt["transactionHash"].to_0x_hex()
+        self.state.save()
+        report.placed.append(
+            OrderAction(slot, order.side, order.tick, order.qty_wh, order_id=order.order_id)
+        )
+        self.link.log("committed", slot=slot, commit_id=order.order_id, tx=order.tx)
+
     def retry_unsent(
         self, slot: int, plan: SlotPlan, now: int, d: Delegation, report: StepReport
     ) -> None:
@@ -190,7 +256,7 @@ class OrderDesk:
         book, on the slot's tariffs as decided."""
         from agents.policies.best_response import best_response_frac
 
-        book = self.link.visible_book(slot)
+        book = self.link.pricing_book(slot)
         params = self.link.params_micro()
         retail, feed_in = float(plan.retail or 0.0), float(plan.feed_in or 0.0)
         frac = best_response_frac(book, "own", net_wh, params, retail, feed_in)

@@ -85,7 +85,9 @@ class Replanner:
         minimum = self.link.params.min_order_wh
         tick = self._buy_tick(plan)
         # From the cancel cut-off the slot's orders are firm: a smaller need keeps its buys.
-        if offered - want >= minimum and now < self.link.calendar.cancel_cutoff(slot):
+        # A sealed market has no cancel: its commitments stand.
+        firm = self.link.sealed or now >= self.link.calendar.cancel_cutoff(slot)
+        if offered - want >= minimum and not firm:
             for order in [o for o in plan.orders if o.is_buy and o.status == "placed"]:
                 self._cancel(slot, order, report)
             offered = plan.offered_wh("buy")

@@ -33,6 +33,8 @@ class StepReport:
         cleared: slots this runtime cleared.
         replanned: slots whose plan was redone on the devices' real state.
         cancelled: orders a re-plan withdrew.
+        revealed: sealed market: commitments revealed (their orders now rest in the book).
+        forfeited: sealed market: commitments not revealed in their window (bond lost).
         moved: ``(slot, Wh)`` of energy tokens moved into the vault.
         errors: RPC or transaction failures (the step carried on; state stays consistent).
     """
@@ -46,5 +48,7 @@ class StepReport:
     cleared: list[int] = field(default_factory=list)
     replanned: list[int] = field(default_factory=list)
     cancelled: list[OrderAction] = field(default_factory=list)
+    revealed: list[OrderAction] = field(default_factory=list)
+    forfeited: list[OrderAction] = field(default_factory=list)
     moved: list[tuple[int, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

@@ -40,6 +40,7 @@ from agents.live.placing import OrderDesk
 from agents.live.policies import RuntimePolicy
 from agents.live.replanning import Replanner
 from agents.live.reports import StepReport
+from agents.live.revealing import Revealer
 from agents.live.state import AgentState
 from energychain.deploy import EnergyChain
 from energychain.records import Delegation
@@ -134,6 +135,7 @@ class AgentRuntime:
         )
         self.settlement = Settlement(self.link, self.state, self._send_hook, clear_slots)
         self.replanner = Replanner(self.link, self.state, self.desk, self._send_hook)
+        self.revealer = Revealer(self.link, self.state, self._send_hook)
 
     # ------------------------------------------------------------------ the step
     def step(self, now_ts: int, soc_kwh: float | None = None) -> StepReport:
@@ -151,6 +153,8 @@ class AgentRuntime:
             self.state.soc_kwh = float(soc_kwh)
         self.settlement.reconcile(report)
         self.replanner.reconcile()
+        if self.link.sealed:
+            self.revealer.step(now_ts, report)
         self.settlement.claim(now_ts, report)
         delegation = self.link.delegation(now_ts)
         self.decider.decide(now_ts, delegation, report)

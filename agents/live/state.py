@@ -1,7 +1,10 @@
 """The live agent's durable state: one JSON file, written atomically (temp file, fsync, rename).
 
 Per slot the decision and its plans (:class:`SlotPlan`) and each order with its status
-(:class:`OrderEntry`): ``intent`` -> ``placed`` -> ``claimed``, or ``refused`` / ``failed``;
+(:class:`OrderEntry`): ``intent`` -> ``placed`` -> ``claimed``, or ``refused`` / ``failed``; in a
+sealed market ``intent`` -> ``committed`` (the commitment is on chain; the entry holds the salt,
+written before the commitment was sent) -> ``placed`` once revealed, or ``forfeited`` when the
+reveal window passed without a reveal;
 an intent whose send was lost becomes ``unsent`` after reconciliation, and ``retried`` once a
 new order replaces it; a placed order that a re-plan withdraws goes ``cancelling`` ->
 ``cancelled``. Per slot also the energy tokens moved into the vault (:class:`MoveEntry`,
@@ -24,7 +27,7 @@ from agents.errors import AgentRuntimeError
 STATE_VERSION = 1
 
 Side = Literal["buy", "sell"]
-OPEN_STATUSES = ("intent", "placed", "claimed", "cancelling")
+OPEN_STATUSES = ("intent", "committed", "placed", "claimed", "cancelling")
 """Orders that are on chain or may be (an intent whose send is not settled yet, a cancel whose
 outcome is not known yet)."""
 
@@ -45,6 +48,8 @@ class OrderEntry:
     filled_wh: int | None = None
     amount: int | None = None
     refund: int | None = None
+    salt: str | None = None
+    """Sealed market: the commitment's salt (hex), on disk before the commitment is sent."""
 
     @property
     def is_buy(self) -> bool:

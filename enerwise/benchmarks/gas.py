@@ -32,10 +32,11 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from devchain.sandbox import GAS_ERC20, Participant, Sandbox
+from energychain.commitments import sealed_commitment
 from energychain.deploy import MarketSettings
 from energychain.events import EventReader
 from energychain.market import RevealSpec as Opening
-from energychain.market import SealedMarket, sealed_commitment
+from energychain.market import SealedMarket
 
 TARGETS = {
     "place_order": 90_000,

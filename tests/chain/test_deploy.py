@@ -6,8 +6,9 @@ import pytest
 from web3 import Web3
 
 from chain.errors import ContractRevertError
+from energychain.commitments import sealed_commit_id, sealed_commitment
 from energychain.deploy import EnergyChain, MarketSettings, deploy_energychain, verify_deployment
-from energychain.market import Market, SealedMarket, sealed_commit_id, sealed_commitment
+from energychain.market import Market, SealedMarket
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
 

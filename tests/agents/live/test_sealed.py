@@ -1,0 +1,160 @@
+"""The runtime in a sealed market: it commits (the salt on disk first), reveals in the reveal
+window, survives a restart between commit and reveal, and a commitment it could not reveal
+forfeits only its bond."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.live.policies import TruthfulPolicy
+from agents.live.runtime import AgentRuntime
+from devchain.sandbox import Participant, Sandbox
+from energychain.delegation import AgentGrant, grant_agent
+from energychain.deploy import MarketSettings
+from energychain.market import SealedMarket
+from tests.agents.live.test_runtime import StaticForecaster
+
+DAY = 86_400
+BOND = 100_000
+REVEAL_SECONDS = 300
+
+
+class Crash(Exception):
+    """Stands for the process dying at a chosen point."""
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    settings = MarketSettings(
+        min_order_wh=10, mode="sealed", reveal_seconds=REVEAL_SECONDS, bond_amount=BOND
+    )
+    with Sandbox.on_anvil(settings) as market:
+        yield market
+
+
+def _pair(sandbox: Sandbox) -> tuple[Participant, Participant]:
+    owner, agent = sandbox.new_participant(), sandbox.new_participant()
+    sandbox.fund_payment(owner, 20_000_000)
+    grant = AgentGrant(agent.address, 5_000_000, 1_250, 200, sandbox.dev.now() + 5 * DAY)
+    grant_agent(owner.sender, sandbox.contracts.market, grant)
+    return owner, agent
+
+
+def _runtime(
+    sandbox: Sandbox,
+    owner: Participant,
+    agent: Participant,
+    tmp_path: Path,
+    cls: type[AgentRuntime] = AgentRuntime,
+    **kwargs: Any,
+) -> AgentRuntime:
+    return cls(
+        sandbox.contracts,
+        agent.sender,
+        owner.address,
+        TruthfulPolicy(),
+        tmp_path / "state.json",
+        StaticForecaster(load_kw=2.0, pv_kw=0.0),
+        log_path=tmp_path / "decisions.jsonl",
+        sleep=lambda _s: None,
+        **kwargs,
+    )
+
+
+def _market(sandbox: Sandbox) -> SealedMarket:
+    market = sandbox.contracts.market
+    assert isinstance(market, SealedMarket)
+    return market
+
+
+def _orders(runtime: AgentRuntime, slot: int) -> list[dict[str, Any]]:
+    state = json.loads(runtime.state.path.read_text())
+    return list(state["slots"][str(slot)]["orders"])
+
+
+def test_the_agent_commits_with_its_salt_on_disk_and_shows_no_order(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path)
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    (committed,) = runtime.step(now).placed
+    (entry,) = _orders(runtime, slot)
+    assert entry["status"] == "committed" and len(bytes.fromhex(entry["salt"])) == 32
+    market = _market(sandbox)
+    stored = market.commitment(committed.order_id or 0)
+    assert stored is not None and stored.owner == owner.address and stored.agent == agent.address
+    assert market.order(committed.order_id or 0) is None  # nothing readable before gate closure
+
+
+def test_the_agent_reveals_in_the_window_and_claims_after_the_clearing(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, clear_slots=True)
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    (committed,) = runtime.step(now).placed
+    sandbox.advance_to(sandbox.gate_closure(slot) + 1)
+
+    report = runtime.step(sandbox.dev.now())
+    assert [r.order_id for r in report.revealed] == [committed.order_id]
+    order = _market(sandbox).order(committed.order_id or 0)
+    assert order is not None and order.qty_wh == committed.qty_wh
+
+    sandbox.advance_to(sandbox.gate_closure(slot) + REVEAL_SECONDS + 1)
+    report = runtime.step(sandbox.dev.now())
+    assert report.cleared == [slot]
+    assert [c[0] for c in report.claimed] == [committed.order_id]
+
+
+def test_a_restart_between_commit_and_reveal_still_reveals(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    class CrashAfterSend(AgentRuntime):
+        def _send(self, request: Any) -> Any:
+            super()._send(request)
+            raise Crash
+
+    owner, agent = _pair(sandbox)
+    now = sandbox.dev.now()
+    with pytest.raises(Crash):
+        _runtime(sandbox, owner, agent, tmp_path, cls=CrashAfterSend).step(now)
+    crashed = _runtime(sandbox, owner, agent, tmp_path)
+    slot = crashed.slot_at(now) + 1
+    (entry,) = _orders(crashed, slot)
+    assert entry["status"] == "intent" and entry["salt"]  # the salt made it to disk
+
+    sandbox.advance_to(sandbox.gate_closure(slot) + 1)
+    report = crashed.step(sandbox.dev.now())  # reconciles the intent, then reveals it
+    assert [r.order_id for r in report.revealed] == [entry["order_id"]]
+    assert _market(sandbox).order(entry["order_id"]) is not None
+    assert [o["status"] for o in _orders(crashed, slot)].count("placed") == 1
+
+
+def test_a_commitment_the_agent_could_not_reveal_forfeits_only_its_bond(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path)
+    market = _market(sandbox)
+    before = market.balance_of(owner.address)
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    (committed,) = runtime.step(now).placed
+
+    # The agent is down for the whole reveal window.
+    sandbox.advance_to(sandbox.gate_closure(slot) + REVEAL_SECONDS + 1)
+    report = runtime.step(sandbox.dev.now())
+    assert [f.order_id for f in report.forfeited] == [committed.order_id]
+    assert market.commitment(committed.order_id or 0) is None
+    # what the same step committed for the next slot is locked anew
+    locks = [market.commitment(p.order_id or 0) for p in report.placed]
+    new_locks = sum(c.locked_money for c in locks if c is not None)
+    assert market.balance_of(owner.address) == before - BOND - new_locks
