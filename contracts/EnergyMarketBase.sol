@@ -341,6 +341,11 @@ abstract contract EnergyMarketBase is AccessControl, Pausable, ReentrancyGuardTr
     }
 
     /// @inheritdoc IEnergyMarket
+    function cancelCutoff(uint64 slot) external view returns (uint256) {
+        return _cancelCutoff(slot);
+    }
+
+    /// @inheritdoc IEnergyMarket
     function voidAt(uint64 slot) external view returns (uint256) {
         // Cannot overflow: see _slotStart.
         unchecked {
@@ -470,7 +475,7 @@ abstract contract EnergyMarketBase is AccessControl, Pausable, ReentrancyGuardTr
         emit OrderPlaced(orderId, owner, slot, isBuy, tick, qtyWh);
     }
 
-    /// @dev Cancels `orderId` and returns its escrow: by its owner or an agent before gate closure, or by anyone once
+    /// @dev Cancels `orderId` and returns its escrow: by its owner or an agent before the cancel cut-off, or by anyone once
     /// the slot is void (not cleared within CLEAR_WINDOW_SECONDS after gate closure; credits go to the owner only).
     function _cancel(uint256 orderId) internal {
         StoredOrder memory o = _storedOrder(orderId);
@@ -484,7 +489,8 @@ abstract contract EnergyMarketBase is AccessControl, Pausable, ReentrancyGuardTr
         }
         if (!isVoid) {
             if (msg.sender != o.owner) _requireAgent(_delegations[o.owner][msg.sender], o.owner);
-            if (block.timestamp >= closes) revert OrderWindowClosed(slot, closes);
+            uint256 cutoff = _cancelCutoff(slot);
+            if (block.timestamp >= cutoff) revert CancelWindowClosed(slot, cutoff);
         }
 
         delete _orders[orderId];
@@ -648,6 +654,14 @@ abstract contract EnergyMarketBase is AccessControl, Pausable, ReentrancyGuardTr
         // Cannot overflow: see _slotStart.
         unchecked {
             return _slotStart(slot) + slotSeconds + _settlementSeconds;
+        }
+    }
+
+    /// @dev The last half of the settlement window is firm (audit L-3): see {IEnergyMarket-cancelCutoff}.
+    function _cancelCutoff(uint64 slot) internal view returns (uint256) {
+        // Cannot underflow: gate closure >= settlementSeconds; cannot overflow: see _slotStart.
+        unchecked {
+            return _gateClosure(slot) - _settlementSeconds / 2;
         }
     }
 

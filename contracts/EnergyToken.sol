@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
+pragma solidity 0.8.37;
 
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
@@ -49,18 +49,19 @@ contract EnergyToken is ERC1155, IEnergyToken {
     /// @inheritdoc IEnergyToken
     function mintFromReading(address owner, uint256 slot, uint64 exportWh, uint64 importWh) external {
         if (msg.sender != registry) revert EnergyTokenUnauthorized(msg.sender);
+        // One read and one write of the owner's word for both amounts. No acceptance check, see the contract
+        // WARNING; otherwise the checks and the event of {ERC1155-_mint} for one id.
+        Account memory account = _accounts[slot][owner];
         if (exportWh != 0) {
             // Overflow check kept: the supply of an id is a sum of uint64 deltas.
             _totalSupply[slot] += exportWh;
-            (uint256[] memory ids, uint256[] memory values) = _singletons(slot, exportWh);
-            // No acceptance check, see the contract WARNING.
-            _update(address(0), owner, ids, values);
+            account.balance = SafeCast.toUint128(uint256(account.balance) + exportWh);
         }
-        if (importWh != 0) {
-            // Overflow check kept (the sum over all meters of one owner in one slot); the registry caps meter
-            // capacity at 2^40 Wh per slot, so it takes 2^24 meters of one owner to get near it.
-            _accounts[slot][owner].importedWh += importWh;
-        }
+        // Overflow check kept (the sum over all meters of one owner in one slot); the registry caps meter
+        // capacity at 2^40 Wh per slot, so it takes 2^24 meters of one owner to get near it.
+        account.importedWh += importWh;
+        _accounts[slot][owner] = account;
+        if (exportWh != 0) emit TransferSingle(msg.sender, address(0), owner, slot, exportWh);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -148,16 +149,5 @@ contract EnergyToken is ERC1155, IEnergyToken {
         } else {
             emit TransferBatch(_msgSender(), from, to, ids, values);
         }
-    }
-
-    function _singletons(uint256 id, uint256 value)
-        private
-        pure
-        returns (uint256[] memory ids, uint256[] memory values)
-    {
-        ids = new uint256[](1);
-        values = new uint256[](1);
-        ids[0] = id;
-        values[0] = value;
     }
 }

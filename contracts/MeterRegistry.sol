@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
+pragma solidity 0.8.37;
 
 import {AdminHandover} from "./access/AdminHandover.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {EnergyToken} from "./EnergyToken.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
@@ -53,12 +52,17 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
         uint64 lastExportWh;
     }
 
-    /// @dev Three storage slots: what every reading needs (signer, capacity, active), the owner (read only when
-    /// something is minted or recorded), and the last reading.
-    struct MeterRecord {
+    /// @dev What every reading needs first: one storage slot.
+    struct MeterHead {
         address signer;
         uint64 capacityWhPerSlot;
         bool active;
+    }
+
+    /// @dev Three storage slots: what every reading needs (signer, capacity, active), the owner (read only when
+    /// something is minted or recorded), and the last reading.
+    struct MeterRecord {
+        MeterHead head;
         address owner;
         MeterState state;
     }
@@ -122,14 +126,14 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
         onlyRole(METER_ADMIN_ROLE)
     {
         MeterRecord storage m = _meters[meterId];
-        if (m.signer != address(0)) revert MeterAlreadyRegistered(meterId);
+        if (m.head.signer != address(0)) revert MeterAlreadyRegistered(meterId);
         if (owner == address(0) || signer == address(0)) revert RegistryZeroAddress();
         if (capacityWhPerSlot == 0 || capacityWhPerSlot > MAX_CAPACITY_WH_PER_SLOT) {
             revert MeterInvalidCapacity(meterId, capacityWhPerSlot);
         }
-        m.signer = signer;
-        m.capacityWhPerSlot = capacityWhPerSlot;
-        m.active = true;
+        m.head.signer = signer;
+        m.head.capacityWhPerSlot = capacityWhPerSlot;
+        m.head.active = true;
         m.owner = owner;
         emit MeterRegistered(meterId, owner, signer, capacityWhPerSlot);
     }
@@ -138,8 +142,8 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
     function rotateSigner(bytes32 meterId, address newSigner) external onlyRole(METER_ADMIN_ROLE) {
         MeterRecord storage m = _requireActive(meterId);
         if (newSigner == address(0)) revert RegistryZeroAddress();
-        address oldSigner = m.signer;
-        m.signer = newSigner;
+        address oldSigner = m.head.signer;
+        m.head.signer = newSigner;
         // The sequence and the baseline restart; the last timestamp stays as the floor of the next reading.
         m.state = MeterState({lastSeq: 0, lastTimestamp: m.state.lastTimestamp, lastImportWh: 0, lastExportWh: 0});
         emit MeterSignerRotated(meterId, oldSigner, newSigner);
@@ -148,7 +152,7 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
     /// @inheritdoc IMeterRegistry
     function deactivateMeter(bytes32 meterId) external onlyRole(METER_ADMIN_ROLE) {
         MeterRecord storage m = _requireActive(meterId);
-        m.active = false;
+        m.head.active = false;
         emit MeterDeactivated(meterId);
     }
 
@@ -222,9 +226,9 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
         MeterState memory s = m.state;
         return Meter({
             owner: m.owner,
-            signer: m.signer,
-            capacityWhPerSlot: m.capacityWhPerSlot,
-            active: m.active,
+            signer: m.head.signer,
+            capacityWhPerSlot: m.head.capacityWhPerSlot,
+            active: m.head.active,
             lastSeq: s.lastSeq,
             lastTimestamp: s.lastTimestamp,
             lastImportWh: s.lastImportWh,
@@ -239,7 +243,7 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
 
     /// @inheritdoc IMeterRegistry
     function readingDigest(MeterReading calldata reading) external view returns (bytes32) {
-        return _digest(reading);
+        return _digest(_load(reading));
     }
 
     /// @inheritdoc IMeterRegistry
@@ -260,84 +264,94 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
     /// @return m the meter's storage record.
     function _requireActive(bytes32 meterId) private view returns (MeterRecord storage m) {
         m = _meters[meterId];
-        if (m.signer == address(0)) revert MeterUnknown(meterId);
-        if (!m.active) revert MeterInactive(meterId);
+        if (m.head.signer == address(0)) revert MeterUnknown(meterId);
+        if (!m.head.active) revert MeterInactive(meterId);
     }
 
-    /// @dev The EIP-712 digest of `r` (type {IMeterRegistry-MeterReading}, version 2).
-    /// @return the digest a meter signs.
-    function _digest(MeterReading calldata r) private view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    _READING_TYPEHASH, r.meterId, r.seq, r.timestamp, r.importWh, r.exportWh, r.prevSeq, r.prevTimestamp
-                )
-            )
-        );
+    /// @dev `reading` copied to memory in one step: a calldata `MeterReading` is seven 32-byte words in field order,
+    /// the layout of a memory struct. Solidity checks a calldata uint64 field each time it is read; here the six
+    /// uint64 words are checked once, and a word with bits above 64 (malformed ABI encoding) reverts the call with no
+    /// data, as Solidity's own check does.
+    /// @return r the reading, in memory.
+    function _load(MeterReading calldata reading) private pure returns (MeterReading memory r) {
+        assembly ("memory-safe") {
+            r := mload(0x40)
+            mstore(0x40, add(r, 0xe0))
+            calldatacopy(r, reading, 0xe0)
+            // The six uint64 words: seq, timestamp, importWh, exportWh, prevSeq, prevTimestamp.
+            let high := or(mload(add(r, 0x20)), mload(add(r, 0x40)))
+            high := or(high, or(mload(add(r, 0x60)), mload(add(r, 0x80))))
+            high := or(high, or(mload(add(r, 0xa0)), mload(add(r, 0xc0))))
+            if shr(64, high) { revert(0, 0) }
+        }
     }
 
-    /// @dev Validates `r` and, when valid, applies it.
-    /// @return err the ABI-encoded error when `r` is invalid, empty otherwise.
-    function _processReading(MeterReading calldata r, bytes calldata signature) private returns (bytes memory err) {
-        MeterRecord storage m = _meters[r.meterId];
+    /// @dev The EIP-712 digest of `r` (type {IMeterRegistry-MeterReading}, version 2), the same bytes as
+    /// `_hashTypedDataV4(keccak256(abi.encode(_READING_TYPEHASH, r.meterId, ..., r.prevTimestamp)))`: a memory
+    /// `MeterReading` is already the ABI encoding of its seven fields.
+    /// @return digest the digest a meter signs.
+    function _digest(MeterReading memory r) private view returns (bytes32 digest) {
+        bytes32 domain = _domainSeparatorV4();
+        bytes32 typeHash = _READING_TYPEHASH;
+        assembly ("memory-safe") {
+            // Scratch memory past the free memory pointer, not kept: typeHash and the seven words, then
+            // "\x19\x01" ++ domain ++ structHash (as MessageHashUtils.toTypedDataHash).
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            mcopy(add(ptr, 0x20), r, 0xe0)
+            let structHash := keccak256(ptr, 0x100)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), domain)
+            mstore(add(ptr, 0x22), structHash)
+            digest := keccak256(ptr, 0x42)
+        }
+    }
+
+    /// @dev Whether `signature` is a 65-byte, low-s signature of `digest` by `signer` (`signer` is never zero): the
+    /// checks of {ECDSA-tryRecoverCalldata} without its error reporting.
+    function _signedBy(bytes32 digest, bytes calldata signature, address signer) private pure returns (bool) {
+        if (signature.length != 65) return false;
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            r := calldataload(signature.offset)
+            s := calldataload(add(signature.offset, 0x20))
+            v := byte(0, calldataload(add(signature.offset, 0x40)))
+        }
+        // EIP-2: s in the lower half order only, so a signature has no malleable twin.
+        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return false;
+        // ecrecover returns 0 for a wrong v or an invalid signature, never equal to `signer`.
+        return ecrecover(digest, v, r, s) == signer;
+    }
+
+    /// @dev Writes `r` as the last reading into `state` with one SSTORE. Solidity packs the four uint64 fields of
+    /// {MeterState} from the low-order end of the slot in declaration order: lastSeq at bit 0, lastTimestamp at 64,
+    /// lastImportWh at 128, lastExportWh at 192 (the fields of `r` are clean uint64, see {_load}). Assigning the
+    /// struct field by field costs about 900 gas more (a read-modify-write per field).
+    function _storeState(MeterState storage state, MeterReading memory r) private {
+        uint256 word =
+            uint256(r.seq) | uint256(r.timestamp) << 64 | uint256(r.importWh) << 128 | uint256(r.exportWh) << 192;
+        assembly ("memory-safe") {
+            sstore(state.slot, word)
+        }
+    }
+
+    /// @dev Validates `reading` and, when valid, applies it. The checks run in the order of the contract's doc
+    /// (cheapest first, the signature last) and each returns the error {submitReading} reverts with. Each storage
+    /// word is read once: the head (signer, capacity, active), the last reading, and the owner only when minting.
+    /// @return err the ABI-encoded error when `reading` is invalid, empty otherwise.
+    function _processReading(MeterReading calldata reading, bytes calldata signature)
+        private
+        returns (bytes memory err)
+    {
+        MeterReading memory r = _load(reading);
+        bytes32 meterId = r.meterId;
+        MeterRecord storage m = _meters[meterId];
+        MeterHead memory head = m.head;
+        if (head.signer == address(0)) return abi.encodeWithSelector(MeterUnknown.selector, meterId);
+        if (!head.active) return abi.encodeWithSelector(MeterInactive.selector, meterId);
         MeterState memory prev = m.state;
-        err = _validate(m, prev, r, signature);
-        if (err.length != 0) return err;
-
-        bytes32 meterId = r.meterId;
-        uint64 timestamp = r.timestamp;
-        m.state = MeterState({
-            lastSeq: r.seq, lastTimestamp: timestamp, lastImportWh: r.importWh, lastExportWh: r.exportWh
-        });
-
-        if (prev.lastSeq == 0) {
-            // First reading: sets the baseline, attributes nothing.
-            emit ReadingAccepted(meterId, r.seq, timestamp, _NO_SLOT, 0, 0);
-            return err;
-        }
-
-        uint64 importDelta;
-        uint64 exportDelta;
-        // Cannot underflow: _validate checked that neither register decreased.
-        unchecked {
-            importDelta = r.importWh - prev.lastImportWh;
-            exportDelta = r.exportWh - prev.lastExportWh;
-        }
-
-        // Cannot underflow: _validate checked timestamp > lastTimestamp >= epoch, both on slot boundaries.
-        unchecked {
-            if (timestamp - prev.lastTimestamp == slotSeconds) {
-                // The slot that ends at `timestamp`.
-                uint256 slot = (timestamp - epoch) / slotSeconds - 1;
-                Totals storage attributed = _attributed;
-                attributed.exportWh += exportDelta;
-                attributed.importWh += importDelta;
-                emit ReadingAccepted(meterId, r.seq, timestamp, slot, importDelta, exportDelta);
-                if ((importDelta | exportDelta) != 0) {
-                    token.mintFromReading(m.owner, slot, exportDelta, importDelta);
-                }
-            } else {
-                Totals storage unattributed = _unattributed;
-                unattributed.exportWh += exportDelta;
-                unattributed.importWh += importDelta;
-                emit ReadingAccepted(meterId, r.seq, timestamp, _NO_SLOT, importDelta, exportDelta);
-                emit EnergyUnattributed(meterId, prev.lastTimestamp, timestamp, importDelta, exportDelta);
-            }
-        }
-    }
-
-    /// @dev The checks of {submitReading}, in order, cheapest first.
-    /// @return the ABI-encoded error of the first failed check, empty when every check passes.
-    function _validate(
-        MeterRecord storage m,
-        MeterState memory prev,
-        MeterReading calldata r,
-        bytes calldata signature
-    ) private view returns (bytes memory) {
-        bytes32 meterId = r.meterId;
-        address signer = m.signer;
-        if (signer == address(0)) return abi.encodeWithSelector(MeterUnknown.selector, meterId);
-        if (!m.active) return abi.encodeWithSelector(MeterInactive.selector, meterId);
         if (r.seq <= prev.lastSeq) {
             return abi.encodeWithSelector(ReadingSeqNotIncreasing.selector, meterId, r.seq, prev.lastSeq);
         }
@@ -363,15 +377,17 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
         if (timestamp <= prev.lastTimestamp && (prev.lastSeq != 0 || prev.lastTimestamp != 0)) {
             return abi.encodeWithSelector(ReadingNotAfterPrevious.selector, meterId, timestamp, prev.lastTimestamp);
         }
+        uint64 importDelta;
+        uint64 exportDelta;
         if (prev.lastSeq != 0) {
             if (r.importWh < prev.lastImportWh || r.exportWh < prev.lastExportWh) {
                 return abi.encodeWithSelector(ReadingRegisterDecreased.selector, meterId);
             }
             // Cannot overflow: a uint64 times a uint64 fits in a uint256; the subtractions were checked above.
             unchecked {
-                uint256 maxDelta = uint256(m.capacityWhPerSlot) * ((timestamp - prev.lastTimestamp) / slotSeconds);
-                uint64 importDelta = r.importWh - prev.lastImportWh;
-                uint64 exportDelta = r.exportWh - prev.lastExportWh;
+                uint256 maxDelta = uint256(head.capacityWhPerSlot) * ((timestamp - prev.lastTimestamp) / slotSeconds);
+                importDelta = r.importWh - prev.lastImportWh;
+                exportDelta = r.exportWh - prev.lastExportWh;
                 if (importDelta > maxDelta) {
                     return abi.encodeWithSelector(ReadingImplausible.selector, meterId, importDelta, maxDelta);
                 }
@@ -380,10 +396,36 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
                 }
             }
         }
-        (address recovered, ECDSA.RecoverError recoverError,) = ECDSA.tryRecoverCalldata(_digest(r), signature);
-        if (recoverError != ECDSA.RecoverError.NoError || recovered != signer) {
+        if (!_signedBy(_digest(r), signature, head.signer)) {
             return abi.encodeWithSelector(ReadingSignatureInvalid.selector, meterId);
         }
-        return "";
+
+        _storeState(m.state, r);
+        if (prev.lastSeq == 0) {
+            // First reading: sets the baseline, attributes nothing.
+            emit ReadingAccepted(meterId, r.seq, timestamp, _NO_SLOT, 0, 0);
+            return err;
+        }
+        // Cannot underflow: timestamp > lastTimestamp >= epoch (checked above), both on slot boundaries. The totals are
+        // sums of uint64 deltas in uint128 words.
+        unchecked {
+            if (timestamp - prev.lastTimestamp == slotSeconds) {
+                // The slot that ends at `timestamp`.
+                uint256 slot = (timestamp - epoch) / slotSeconds - 1;
+                Totals storage attributed = _attributed;
+                attributed.exportWh += exportDelta;
+                attributed.importWh += importDelta;
+                emit ReadingAccepted(meterId, r.seq, timestamp, slot, importDelta, exportDelta);
+                if ((importDelta | exportDelta) != 0) {
+                    token.mintFromReading(m.owner, slot, exportDelta, importDelta);
+                }
+            } else {
+                Totals storage unattributed = _unattributed;
+                unattributed.exportWh += exportDelta;
+                unattributed.importWh += importDelta;
+                emit ReadingAccepted(meterId, r.seq, timestamp, _NO_SLOT, importDelta, exportDelta);
+                emit EnergyUnattributed(meterId, prev.lastTimestamp, timestamp, importDelta, exportDelta);
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-"""The EnergyMarket (open) and the SealedEnergyMarket: typed reads and transaction builders.
+"""The EnergyMarket: typed reads and transaction builders.
 
 Reads decode the contract's structs by field name (:mod:`energychain.records`); builders return
 a :class:`wallet.TxRequest` for the caller's ``TransactionSender`` (the owner's key, an agent's
@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from eth_abi.abi import encode as abi_encode
 from eth_typing import ChecksumAddress
-from web3 import Web3
 from web3.types import BlockIdentifier
 
 from energychain.access import Governed
@@ -66,6 +64,11 @@ class Market(Governed):
 
     def gate_closure(self, slot: int) -> int:
         return int(self.call("gateClosure", slot))
+
+    def void_at(self, slot: int) -> int:
+        """When ``slot`` becomes void if nobody cleared it: from then anyone may cancel its
+        orders and every escrow goes back to its owner."""
+        return int(self.call("voidAt", slot))
 
     def balance_of(self, account: str) -> BaseUnits:
         """Payment base units ``account`` holds in the vault."""
@@ -180,98 +183,3 @@ class Market(Governed):
 
     def set_fee(self, fee_bps: int, treasury: str) -> TxRequest:
         return self.request("setFee", fee_bps, treasury)
-
-
-#: ``(slot, commitment, locked_money, locked_wh)``, one commitment of ``commitOrders``.
-CommitSpec = tuple[int, bytes, int, int]
-#: ``(commit_id, is_buy, tick, qty_wh, salt)``, one opening of ``revealOrders``.
-RevealSpec = tuple[int, bool, int, int, bytes]
-
-#: The bits of a sealed commit id taken from the commitment (all but the slot and the fee).
-COMMIT_ID_HASH_MASK = ((1 << 192) - 1) ^ (0xFFFF << 64)
-
-
-def sealed_commitment(
-    chain_id: int,
-    market: str,
-    slot: int,
-    owner: str,
-    is_buy: bool,
-    tick: int,
-    qty_wh: int,
-    salt: bytes,
-) -> bytes:
-    """The commitment of a sealed order, as ``SealedEnergyMarket.commitmentOf`` computes it:
-    ``keccak256(abi.encode(chainid, market, slot, owner, isBuy, tick, qtyWh, salt))``."""
-    types = ["uint256", "address", "uint64", "address", "bool", "uint16", "uint64", "bytes32"]
-    values = [chain_id, market, slot, owner, is_buy, tick, qty_wh, salt]
-    return bytes(Web3.keccak(abi_encode(types, values)))
-
-
-def sealed_commit_id(slot: int, fee_bps: int, commitment: bytes, owner: str) -> int:
-    """The id ``commitOrder`` gives ``commitment`` of ``owner`` (and its revealed order keeps):
-    ``slot << 192 | feeBps << 64 | keccak256(abi.encode(commitment, owner)) & mask``, known before
-    sending, so that the salt and the id can be stored durably first."""
-    digest = Web3.keccak(abi_encode(["bytes32", "address"], [commitment, owner]))
-    return (slot << 192) | (fee_bps << 64) | (int.from_bytes(digest, "big") & COMMIT_ID_HASH_MASK)
-
-
-class SealedMarket(Market):
-    """A SealedEnergyMarket deployment: the market's reads plus commit, reveal and reclaim.
-
-    ``placeOrder`` and ``placeOrders`` revert there (``SealedMarketNoOpenOrders``)."""
-
-    def bond_amount(self) -> BaseUnits:
-        """Money every commitment locks at least and forfeits when not revealed."""
-        return BaseUnits(int(self.call("bondAmount")))
-
-    def reveal_seconds(self) -> int:
-        return int(self.call("revealSeconds"))
-
-    def reveal_window(self, slot: int) -> tuple[int, int]:
-        """``(opens_after, closes_at)``: reveals count when ``opens_after < t <= closes_at``."""
-        opens_after, closes_at = self.call("revealWindow", slot)
-        return int(opens_after), int(closes_at)
-
-    def commitment_of(
-        self, owner: str, slot: int, is_buy: bool, tick: int, qty_wh: int, salt: bytes
-    ) -> bytes:
-        return bytes(self.call("commitmentOf", owner, slot, is_buy, tick, qty_wh, salt))
-
-    def commit_order(
-        self,
-        owner: str,
-        slot: int,
-        commitment: bytes,
-        locked_money: BaseUnits | int,
-        locked_wh: Wh | int,
-        gas: int | None = None,
-    ) -> TxRequest:
-        """``commitOrder`` for ``owner`` (sent by the owner or an agent it delegated to)."""
-        return self.request(
-            "commitOrder", owner, slot, commitment, locked_money, locked_wh, gas=gas
-        )
-
-    def commit_orders(
-        self, owner: str, commits: Sequence[CommitSpec], gas: int | None = None
-    ) -> TxRequest:
-        return self.request("commitOrders", owner, [list(c) for c in commits], gas=gas)
-
-    def reveal_order(
-        self,
-        commit_id: int,
-        is_buy: bool,
-        tick: Tick | int,
-        qty_wh: Wh | int,
-        salt: bytes,
-        gas: int | None = None,
-    ) -> TxRequest:
-        """``revealOrder``: anyone may send it in the reveal window (the hash binds the owner)."""
-        return self.request("revealOrder", commit_id, is_buy, tick, qty_wh, salt, gas=gas)
-
-    def reveal_orders(self, reveals: Sequence[RevealSpec], gas: int | None = None) -> TxRequest:
-        return self.request("revealOrders", [list(r) for r in reveals], gas=gas)
-
-    def reclaim_commitment(self, commit_id: int, gas: int | None = None) -> TxRequest:
-        """``reclaimCommitment``: after the reveal window; bond to the treasury, the rest back."""
-        return self.request("reclaimCommitment", commit_id, gas=gas)

@@ -634,6 +634,43 @@ def test_submitReading_rejectionLeavesStateUntouched(env, slot, registry, token,
     assert token.totalSupply(slot) == 0
 
 
+def _with_high_bit(calldata: str, word: int) -> str:
+    """``calldata`` (hex) with bit 64 set in its ``word``-th 32-byte argument word."""
+    raw = bytearray(bytes.fromhex(calldata[2:]))
+    raw[4 + 32 * word + 23] |= 1
+    return "0x" + raw.hex()
+
+
+UINT64_FIELDS = ["seq", "timestamp", "importWh", "exportWh", "prevSeq", "prevTimestamp"]
+
+
+@pytest.mark.parametrize("field", UINT64_FIELDS)
+def test_submitReading_revertsWithoutDataOnAUint64WordAbove64Bits(
+    env, slot, registry, meter, field
+):
+    """Malformed ABI: a uint64 field whose word has bits above 64. The reading is copied and checked
+    in one step (issue 19); the call reverts with no data, as Solidity's own calldata check does,
+    and the same reading well encoded is accepted."""
+    meter.submit_at(env.slot_start(slot))
+    reading = meter.reading(env.slot_start(slot + 1), export_wh=10)
+    signature = meter.sign(reading)
+    word = 1 + UINT64_FIELDS.index(field)
+    calldata = registry.submitReading.encode_input(reading, signature)
+    before = meter_state(registry, meter.meter_id)
+    with pytest.raises(ValueError) as excinfo:
+        brownie.web3.eth.call({"to": registry.address, "data": _with_high_bit(calldata, word)})
+    assert "execution reverted" in str(excinfo.value)
+    assert brownie.web3.eth.call({"to": registry.address, "data": calldata}) == b""
+    batch = registry.submitReadings.encode_input([reading], [signature], b"")
+    # submitReadings(MeterReading[],bytes[],bytes): three head words, then the array's length.
+    with pytest.raises(ValueError):
+        brownie.web3.eth.call({"to": registry.address, "data": _with_high_bit(batch, 4 + word)})
+    digest = registry.readingDigest.encode_input(reading)
+    with pytest.raises(ValueError):
+        brownie.web3.eth.call({"to": registry.address, "data": _with_high_bit(digest, word)})
+    assert meter_state(registry, meter.meter_id) == before
+
+
 # ---- submitReadings (batches) ---------------------------------------------------------------
 
 

@@ -531,7 +531,7 @@ def test_cancelOrder_ofRevealedOrderRevertsBeforeVoid(senv, sealed, sslot, alice
     cid, opening = senv.commit(alice, sslot, True, 1, 100)
     senv.reveal_opens(sslot)
     senv.reveal(opening)
-    with brownie.reverts(f"OrderWindowClosed: {sslot}, {senv.gate_closure(sslot)}"):
+    with brownie.reverts(f"CancelWindowClosed: {sslot}, {sealed.cancelCutoff(sslot)}"):
         sealed.cancelOrder(cid, {"from": alice})
 
 

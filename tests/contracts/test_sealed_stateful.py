@@ -138,7 +138,8 @@ class SealedMachine:
 
     def rule_settle(self, st_index):
         """Reveals the current slot's commitments but about one in four (left to forfeit), then,
-        past the reveal window, clears the slot; a fresh slot opens."""
+        past the reveal window, clears the slot and reclaims one late commitment; a fresh slot
+        opens."""
         mine = sorted(c for c, p in self.pending.items() if p[1] == self.cur)
         keep = [cid for i, cid in enumerate(mine) if (i + st_index) % 4]
         if keep:
@@ -157,6 +158,7 @@ class SealedMachine:
         assert self.env.clearing(slot) == {"cleared": True, **ref}
         if ref["volume"]:
             self.stats["clear_with_volume"] += 1
+        self.rule_reclaim(st_index)  # one of the commitments left unrevealed, if any
         self.cur = self.env.trading_slot()
 
     def rule_reveal_more(self, st_index, st_wrong):
