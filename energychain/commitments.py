@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from eth_abi.abi import encode as abi_encode
+from eth_abi.abi import encode
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
@@ -41,44 +41,6 @@ _COMMITMENT_TYPES = [
 
 class CommitmentError(EnergyChainError, ValueError):
     """A sealed order or its collateral is malformed (salt, quantity, tick, collateral)."""
-
-
-#: The bits of a sealed commit id taken from the commitment (all but the slot and the fee).
-COMMIT_ID_HASH_MASK = ((1 << 192) - 1) ^ (0xFFFF << 64)
-
-
-def sealed_commitment(
-    chain_id: int,
-    market: str,
-    slot: int,
-    owner: str,
-    is_buy: bool,
-    tick: int,
-    qty_wh: int,
-    salt: bytes,
-) -> bytes:
-    """The commitment of a sealed order, as ``SealedEnergyMarket.commitmentOf`` computes it:
-    ``keccak256(abi.encode(chainid, market, slot, owner, isBuy, tick, qtyWh, salt))``."""
-    types = ["uint256", "address", "uint64", "address", "bool", "uint16", "uint64", "bytes32"]
-    values = [
-        chain_id,
-        Web3.to_checksum_address(market),
-        slot,
-        Web3.to_checksum_address(owner),
-        is_buy,
-        tick,
-        qty_wh,
-        salt,
-    ]
-    return bytes(Web3.keccak(abi_encode(types, values)))
-
-
-def sealed_commit_id(slot: int, fee_bps: int, commitment: bytes, owner: str) -> int:
-    """The id ``commitOrder`` gives ``commitment`` of ``owner`` (and its revealed order keeps):
-    ``slot << 192 | feeBps << 64 | keccak256(abi.encode(commitment, owner)) & mask``, known before
-    sending, so that the salt and the id can be stored durably first."""
-    digest = Web3.keccak(abi_encode(["bytes32", "address"], [commitment, owner]))
-    return (slot << 192) | (fee_bps << 64) | (int.from_bytes(digest, "big") & COMMIT_ID_HASH_MASK)
 
 
 def new_salt() -> bytes:
@@ -114,9 +76,37 @@ class SealedOrder:
 
     def commitment(self, chain_id: int, market: str) -> bytes:
         """The hash the market stores and checks the reveal against (``commitmentOf``)."""
-        return sealed_commitment(
-            chain_id, market, self.slot, self.owner, self.is_buy, self.tick, self.qty_wh, self.salt
+        return Web3.keccak(
+            encode(
+                _COMMITMENT_TYPES,
+                [
+                    chain_id,
+                    Web3.to_checksum_address(market),
+                    self.slot,
+                    self.owner,
+                    self.is_buy,
+                    self.tick,
+                    self.qty_wh,
+                    self.salt,
+                ],
+            )
         )
+
+
+#: The bits of a commit id taken from the commitment: all but the slot (192..255) and fee (64..79).
+COMMIT_ID_HASH_MASK = ((1 << 192) - 1) ^ (0xFFFF << 64)
+
+
+def commit_id(order: SealedOrder, chain_id: int, market: str, fee_bps: int) -> int:
+    """The id ``commitOrder`` gives ``order``'s commitment, known before it is sent (so the journal
+    can record it with the salt): ``slot << 192 | feeBps << 64 | h``, ``h`` the 176 bits of
+    ``keccak256(abi.encode(commitment, owner))`` outside the slot and fee bits. ``fee_bps`` is the
+    fee in force when the commitment is mined; the revealed order keeps the id."""
+    digest = Web3.keccak(
+        encode(["bytes32", "address"], [order.commitment(chain_id, market), order.owner])
+    )
+    hashed = int.from_bytes(digest, "big") & COMMIT_ID_HASH_MASK
+    return (order.slot << 192) | (fee_bps << 64) | hashed
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,9 @@ from chain.paths import deployments_dir
 from chain.reverts import RevertDecoder
 from energychain.abi import constructor_args
 from energychain.contracts import revert_decoder
-from energychain.market import Market, SealedMarket
+from energychain.market import Market
 from energychain.registry import Registry
+from energychain.sealed_market import SealedMarket
 from energychain.tokens import EnergyToken, PaymentToken
 from market.clearing import MarketParams
 from wallet.transactions import TransactionSender, TxRequest

@@ -1,4 +1,4 @@
-"""The EnergyMarket (open) and the SealedEnergyMarket: typed reads and transaction builders.
+"""The EnergyMarket: typed reads and transaction builders.
 
 Reads decode the contract's structs by field name (:mod:`energychain.records`); builders return
 a :class:`wallet.TxRequest` for the caller's ``TransactionSender`` (the owner's key, an agent's
@@ -15,14 +15,7 @@ from web3.types import BlockIdentifier
 
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
-from energychain.records import (
-    ClaimPreview,
-    Delegation,
-    OrderRecord,
-    SlotClearing,
-    StoredCommitment,
-    market_params,
-)
+from energychain.records import ClaimPreview, Delegation, OrderRecord, SlotClearing, market_params
 from energychain.units import BaseUnits, Tick, Wh
 from market.clearing import MarketParams
 from wallet.transactions import TxRequest
@@ -190,75 +183,3 @@ class Market(Governed):
 
     def set_fee(self, fee_bps: int, treasury: str) -> TxRequest:
         return self.request("setFee", fee_bps, treasury)
-
-
-#: ``(slot, commitment, locked_money, locked_wh)``, one commitment of ``commitOrders``.
-CommitSpec = tuple[int, bytes, int, int]
-#: ``(commit_id, is_buy, tick, qty_wh, salt)``, one opening of ``revealOrders``.
-RevealSpec = tuple[int, bool, int, int, bytes]
-
-
-class SealedMarket(Market):
-    """A SealedEnergyMarket deployment: the market's reads plus commit, reveal and reclaim.
-
-    ``placeOrder`` and ``placeOrders`` revert there (``SealedMarketNoOpenOrders``)."""
-
-    def bond_amount(self) -> BaseUnits:
-        """Money every commitment locks at least and forfeits when not revealed."""
-        return BaseUnits(int(self.call("bondAmount")))
-
-    def reveal_seconds(self) -> int:
-        return int(self.call("revealSeconds"))
-
-    def commitment(self, commit_id: int) -> StoredCommitment | None:
-        """The unrevealed commitment ``commit_id`` (None: never committed, revealed or
-        reclaimed)."""
-        return StoredCommitment.from_fields(self.read("commitment", commit_id))
-
-    def reveal_window(self, slot: int) -> tuple[int, int]:
-        """``(opens_after, closes_at)``: reveals count when ``opens_after < t <= closes_at``."""
-        opens_after, closes_at = self.call("revealWindow", slot)
-        return int(opens_after), int(closes_at)
-
-    def commitment_of(
-        self, owner: str, slot: int, is_buy: bool, tick: int, qty_wh: int, salt: bytes
-    ) -> bytes:
-        return bytes(self.call("commitmentOf", owner, slot, is_buy, tick, qty_wh, salt))
-
-    def commit_order(
-        self,
-        owner: str,
-        slot: int,
-        commitment: bytes,
-        locked_money: BaseUnits | int,
-        locked_wh: Wh | int,
-        gas: int | None = None,
-    ) -> TxRequest:
-        """``commitOrder`` for ``owner`` (sent by the owner or an agent it delegated to)."""
-        return self.request(
-            "commitOrder", owner, slot, commitment, locked_money, locked_wh, gas=gas
-        )
-
-    def commit_orders(
-        self, owner: str, commits: Sequence[CommitSpec], gas: int | None = None
-    ) -> TxRequest:
-        return self.request("commitOrders", owner, [list(c) for c in commits], gas=gas)
-
-    def reveal_order(
-        self,
-        commit_id: int,
-        is_buy: bool,
-        tick: Tick | int,
-        qty_wh: Wh | int,
-        salt: bytes,
-        gas: int | None = None,
-    ) -> TxRequest:
-        """``revealOrder``: anyone may send it in the reveal window (the hash binds the owner)."""
-        return self.request("revealOrder", commit_id, is_buy, tick, qty_wh, salt, gas=gas)
-
-    def reveal_orders(self, reveals: Sequence[RevealSpec], gas: int | None = None) -> TxRequest:
-        return self.request("revealOrders", [list(r) for r in reveals], gas=gas)
-
-    def reclaim_commitment(self, commit_id: int, gas: int | None = None) -> TxRequest:
-        """``reclaimCommitment``: after the reveal window; bond to the treasury, the rest back."""
-        return self.request("reclaimCommitment", commit_id, gas=gas)

@@ -307,27 +307,3 @@ class AdminHandover:
     def acceptable(self, now: int) -> bool:
         """Whether the pending admin may accept at chain time ``now``."""
         return self.accept_from is not None and now >= self.accept_from
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCommitment:
-    """``SealedEnergyMarket.commitment(id)``: an unrevealed commitment (``from_fields`` gives None
-    when the id holds none: never committed, revealed or reclaimed)."""
-
-    owner: ChecksumAddress
-    agent: ChecksumAddress | None
-    """The agent that committed it (None: the owner did)."""
-    locked_money: BaseUnits
-    locked_wh: Wh
-
-    @classmethod
-    def from_fields(cls, fields: Mapping[str, Any]) -> StoredCommitment | None:
-        f = pick(fields, ["owner", "agent", "locked_money", "locked_wh"], "Commitment")
-        if int(str(f["owner"]), 16) == 0:
-            return None
-        return cls(
-            owner=f["owner"],
-            agent=None if int(str(f["agent"]), 16) == 0 else f["agent"],
-            locked_money=BaseUnits(int(f["locked_money"])),
-            locked_wh=Wh(int(f["locked_wh"])),
-        )

@@ -23,7 +23,7 @@ from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.placing import Send
 from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry
-from energychain.market import SealedMarket
+from energychain.sealed_market import SealedMarket
 from wallet.errors import TransactionRevertedError
 
 

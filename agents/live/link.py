@@ -31,8 +31,8 @@ from chain.errors import RpcError
 from chain.retry import Backoff
 from energychain.deploy import EnergyChain
 from energychain.events import EventReader
-from energychain.market import SealedMarket
 from energychain.records import Delegation, SlotClearing
+from energychain.sealed_market import SealedMarket
 from energychain.units import base_units_per_eur
 from market.clearing import MarketParams, Order, Side
 from wallet.errors import TransactionError

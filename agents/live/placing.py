@@ -25,9 +25,9 @@ from agents.community import to_tick
 from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry, Side, SlotPlan
-from energychain.commitments import SealedOrder, minimum_collateral, new_salt, sealed_commit_id
-from energychain.market import SealedMarket
+from energychain.commitments import SealedOrder, commit_id, minimum_collateral, new_salt
 from energychain.records import Delegation
+from energychain.sealed_market import SealedMarket
 from market.clearing import WH_PER_KWH, buy_escrow
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TxRequest
@@ -205,16 +205,14 @@ class OrderDesk:
             )
             self.link.log("refused", slot=slot, reason=reason, **order.summary())
             return
-        commitment = sealed.commitment(self.link.sender.chain_id, market.address)
+        chain_id = self.link.sender.chain_id
         fee_bps = self.link.read(lambda: market.params().fee_bps)
         order.salt = sealed.salt.hex()
-        order.order_id = sealed_commit_id(slot, fee_bps, commitment, self.link.owner)
+        order.order_id = commit_id(sealed, chain_id, market.address, fee_bps)
         plan.orders.append(order)
         self.state.save()  # the salt is durable before the commitment is sent
         self.link.log("intent", slot=slot, commit_id=order.order_id, **order.summary())
-        request = market.commit_order(
-            self.link.owner, slot, commitment, collateral.money, collateral.energy_wh
-        )
+        request = market.commit_order(sealed, collateral, chain_id)
         try:
             receipt = self.send(request)
         except TransactionRevertedError as exc:

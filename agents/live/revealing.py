@@ -19,7 +19,7 @@ from agents.live.placing import Send
 from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry
 from energychain.commitments import SealedOrder
-from energychain.market import SealedMarket
+from energychain.sealed_market import SealedMarket
 
 
 @dataclass
@@ -61,14 +61,8 @@ class Revealer:
         )
 
     def _reveal(self, due: list[tuple[int, OrderEntry]], report: StepReport) -> None:
-        requests = []
-        for slot, order in due:
-            sealed = self._sealed(slot, order)
-            assert order.order_id is not None
-            requests.append(
-                (order.order_id, sealed.is_buy, sealed.tick, sealed.qty_wh, sealed.salt)
-            )
-        ids = [r[0] for r in requests]
+        requests = [(order.order_id or 0, self._sealed(slot, order)) for slot, order in due]
+        ids = [commit for commit, _ in requests]
         try:
             receipt = self.send(self.market.reveal_orders(requests))
         except SEND_ERRORS as exc:

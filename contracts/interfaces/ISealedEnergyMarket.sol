@@ -142,7 +142,7 @@ interface ISealedEnergyMarket is IEnergyMarket {
                                COMMITMENTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Posts `commitment` (see {commitmentOf}) for `owner` and `slot` and locks `lockedMoney` payment units
+    /// @notice Posts `commitment_` (see {commitmentOf}) for `owner` and `slot` and locks `lockedMoney` payment units
     /// and `lockedWh` tokens of `slot` from the owner's vault; the amounts are the trader's choice (a buy needs its
     /// escrow, a sell its tokens, and more hides the size). Emits {OrderCommitted}.
     /// @dev Requirements:
@@ -153,7 +153,7 @@ interface ISealedEnergyMarket is IEnergyMarket {
     /// - `bondAmount <= lockedMoney < 2^88`; the owner's vault covers both amounts;
     /// - the commit id is free (the same commitment for the same owner twice is refused).
     /// @return commitId The id of the commitment, which the revealed order keeps.
-    function commitOrder(address owner, uint64 slot, bytes32 commitment, uint96 lockedMoney, uint64 lockedWh)
+    function commitOrder(address owner, uint64 slot, bytes32 commitment_, uint96 lockedMoney, uint64 lockedWh)
         external
         returns (uint256 commitId);
 

@@ -32,11 +32,10 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from devchain.sandbox import GAS_ERC20, Participant, Sandbox
-from energychain.commitments import sealed_commitment
+from energychain.commitments import Collateral, SealedOrder
 from energychain.deploy import MarketSettings
 from energychain.events import EventReader
-from energychain.market import RevealSpec as Opening
-from energychain.market import SealedMarket
+from energychain.sealed_market import SealedMarket
 
 TARGETS = {
     "place_order": 90_000,
@@ -55,6 +54,8 @@ SEALED_TARGETS = {
     "reveal_batch_per_order": 30_000,
 }
 REVEAL_SECONDS = 900
+#: A commitment's opening: (commit id, the order with its salt).
+Opening = tuple[int, SealedOrder]
 BOND = 10_000  # 0.01 EUR: below every escrow here, so a buy locks exactly its escrow
 BOOK_ORDERS = 10_000
 BOOK_TICKS = 64
@@ -303,10 +304,8 @@ def _sealed(sandbox: Sandbox) -> dict[str, int]:
     sandbox.fund_payment(seller, 10**9)
     salts = (sandbox.random_bytes(32) for _ in range(10_000))
 
-    def commitment(owner: str, is_buy: bool, tick: int) -> tuple[bytes, bytes]:
-        salt = next(salts)
-        c = sealed_commitment(chain_id, market.address, slot, owner, is_buy, tick, QTY_WH, salt)
-        return c, salt
+    def order(who: Participant, is_buy: bool, tick: int) -> SealedOrder:
+        return SealedOrder(slot, who.address, is_buy, tick, QTY_WH, next(salts))
 
     def escrow(tick: int) -> int:
         return -(-QTY_WH * sandbox.params.price(tick) // 1000)
@@ -314,25 +313,22 @@ def _sealed(sandbox: Sandbox) -> dict[str, int]:
     def commit(
         who: Participant, is_buy: bool, tick: int, sender: Participant | None = None
     ) -> tuple[TxReceipt, Opening]:
-        c, salt = commitment(who.address, is_buy, tick)
-        money, wh = (escrow(tick), 0) if is_buy else (BOND, QTY_WH)
+        o = order(who, is_buy, tick)
+        locked = Collateral(escrow(tick), 0) if is_buy else Collateral(BOND, QTY_WH)
         receipt = (sender or who).sender.transact(
-            market.commit_order(who.address, slot, c, money, wh, gas=200_000)
+            market.commit_order(o, locked, chain_id, gas=200_000)
         )
         cid = int(market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
-        return receipt, (cid, is_buy, tick, QTY_WH, salt)
+        return receipt, (cid, o)
 
     def commit_batch(ticks: list[int]) -> tuple[TxReceipt, list[Opening]]:
-        specs, openings = [], []
-        for tick in ticks:
-            c, salt = commitment(buyer.address, True, tick)
-            specs.append((slot, c, escrow(tick), 0))
-            openings.append((tick, salt))
+        orders = [order(buyer, True, tick) for tick in ticks]
+        specs = [(slot, o.commitment(chain_id, market.address), escrow(o.tick), 0) for o in orders]
         receipt = buyer.sender.transact(
             market.commit_orders(buyer.address, specs, gas=60_000 * len(specs) + 100_000)
         )
         ids = [int(e["args"]["commitId"]) for e in market.events(receipt, "OrderCommitted")]
-        return receipt, [(i, True, t, QTY_WH, s) for i, (t, s) in zip(ids, openings, strict=True)]
+        return receipt, list(zip(ids, orders, strict=True))
 
     _, first = commit(buyer, True, FIRST_TICK)
     single, joining = commit(buyer, True, FIRST_TICK)
@@ -373,7 +369,7 @@ def _sealed(sandbox: Sandbox) -> dict[str, int]:
     # Orders above the buy marginal tick are filled in full (the 300 Wh sold fill 1049 and part
     # of 1048): a claim of a filled buy, the first and then a typical one, as ``claim`` is.
     tick = sandbox.clearing_record(slot).buy_marginal.tick
-    filled = [o[0] for o in [*new_levels, *existing] if o[2] > tick]
+    filled = [cid for cid, o in [*new_levels, *existing] if o.tick > tick]
     relayer.transact(market.claim(filled.pop(), gas=200_000))  # the buyer's first energy
     claim = relayer.transact(market.claim(filled.pop(), gas=200_000))
     return {

@@ -6,9 +6,10 @@ import pytest
 from web3 import Web3
 
 from chain.errors import ContractRevertError
-from energychain.commitments import sealed_commit_id, sealed_commitment
+from energychain.commitments import Collateral, SealedOrder, commit_id
 from energychain.deploy import EnergyChain, MarketSettings, deploy_energychain, verify_deployment
-from energychain.market import Market, SealedMarket
+from energychain.market import Market
+from energychain.sealed_market import SealedMarket
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TransactionSender
 
@@ -101,19 +102,19 @@ def test_sealed_commit_id_and_commitment_match_the_contract(
     chain_sender: TransactionSender,
 ) -> None:
     deployment = deploy_energychain(chain_sender, MarketSettings(mode="sealed", bond_amount=1))
-    market = deployment.contracts(chain_sender.w3).market
+    contracts = deployment.contracts(chain_sender.w3)
+    market = contracts.market
     assert isinstance(market, SealedMarket)
-    owner, salt = chain_sender.address, b"\x07" * 32
+    owner = chain_sender.address
     slot = market.calendar().slot_of(int(chain_sender.w3.eth.get_block("latest")["timestamp"]))
-    expected = sealed_commitment(
-        deployment.chain_id, market.address, slot, owner, True, 3, 100, salt
-    )
-    assert market.commitment_of(owner, slot, True, 3, 100, salt) == expected
-    chain_sender.transact(deployment.contracts(chain_sender.w3).payment.mint(owner, 10**9))
-    chain_sender.transact(
-        deployment.contracts(chain_sender.w3).payment.approve(market.address, 10**9)
-    )
+    order = SealedOrder(slot, owner, True, 3, 100, b"\x07" * 32)
+    assert market.commitment_of(order) == order.commitment(deployment.chain_id, market.address)
+    chain_sender.transact(contracts.payment.mint(owner, 10**9))
+    chain_sender.transact(contracts.payment.approve(market.address, 10**9))
     chain_sender.transact(market.deposit(10**6))
-    receipt = chain_sender.transact(market.commit_order(owner, slot, expected, 10**6, 0))
-    commit_id = int(market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
-    assert commit_id == sealed_commit_id(slot, market.params().fee_bps, expected, owner)
+    receipt = chain_sender.transact(
+        market.commit_order(order, Collateral(10**6, 0), deployment.chain_id)
+    )
+    mined = int(market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
+    fee = market.params().fee_bps
+    assert mined == commit_id(order, deployment.chain_id, market.address, fee)

@@ -16,7 +16,7 @@ from agents.live.runtime import AgentRuntime
 from devchain.sandbox import Participant, Sandbox
 from energychain.delegation import AgentGrant, grant_agent
 from energychain.deploy import MarketSettings
-from energychain.market import SealedMarket
+from energychain.sealed_market import SealedMarket
 from tests.agents.live.test_runtime import StaticForecaster
 
 DAY = 86_400
