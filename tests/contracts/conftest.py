@@ -15,6 +15,7 @@ units per kWh on the grid ``price(tick) = PRICE_FLOOR + tick * TICK_SIZE``."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import time
@@ -517,6 +518,11 @@ def deploy_sealed(admin, euro, registry, treasury, reveal=REVEAL_SECONDS, bond=B
     if not SEALED_ARTIFACT.is_file():
         raise RuntimeError(f"{SEALED_ARTIFACT} missing: run `enerwise chain compile` first")
     artifact = json.loads(SEALED_ARTIFACT.read_text())
+    source = SEALED_ARTIFACT.parents[2] / "contracts" / "SealedEnergyMarket.sol"
+    if artifact["source_hash"] != hashlib.sha256(source.read_bytes()).hexdigest():
+        raise RuntimeError(
+            f"{SEALED_ARTIFACT} is older than {source}: run `enerwise chain compile`"
+        )
     SealedEnergyMarket._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
     return SealedEnergyMarket.deploy(
         admin, euro, registry, market_params(treasury, **params), reveal, bond, {"from": admin}
