@@ -121,7 +121,8 @@ test-foundry: node_modules/.stamp
 
 audit: setup $(AVENV)/.stamp
 	rm -f build/brownie/tests.json
-	$(BROWNIE_ENV) $(BVENV)/bin/brownie test tests/contracts -c tests/contracts/pytest.ini --coverage --gas
+	STATEFUL_EXAMPLES=150 STATEFUL_STEPS=100 $(BROWNIE_ENV) $(BVENV)/bin/brownie test tests/contracts \
+	  -c tests/contracts/pytest.ini --coverage --gas
 	$(MAKE) --no-print-directory audit-foundry
 	$(MAKE) --no-print-directory audit-slither
 	$(MAKE) --no-print-directory audit-halmos

@@ -78,6 +78,15 @@ class OthersBook:
             orders.append(Order(self.ids[k], side, int(self.tick[k, j]), int(self.qty_wh[k, j])))
         return orders
 
+    def visible(self, slot: int) -> list[Order]:
+        """The others' orders of ``slot`` as an open market shows them just before gate closure:
+        the final book (the replayed members never cancel).
+
+        Raises:
+            ConfigError: ``slot`` was not recorded.
+        """
+        return self.orders(slot)
+
 
 def others_book(
     community: Community,
@@ -110,12 +119,15 @@ class SlotResult:
         grid_only_eur: the slot's cost without battery and without the P2P market.
         soc_kwh: state of charge after the slot.
         battery_kw: battery power (positive = charging).
+        others_gain_eur: what the other members gained from the P2P market in the slot (their
+            cost with the grid alone minus their cost; 0 without the market).
     """
 
     fill: Fill
     grid_only_eur: float
     soc_kwh: float
     battery_kw: float
+    others_gain_eur: float = 0.0
 
 
 def prosumer_slot(
@@ -151,11 +163,17 @@ def prosumer_slot(
     results, frac = clear_and_cost(orders, nets, params, retail, feed_in, record_in)
     p2p_wh, cost = results[house.id]
     base = metered_wh(0.0, surplus)
+    others_gain = sum(
+        grid_cost(nets[hid], retail, feed_in) - paid
+        for hid, (_, paid) in results.items()
+        if hid != house.id
+    )
     return SlotResult(
         fill=Fill(net_wh=net, p2p_wh=p2p_wh, cost_eur=cost, cleared_tick_frac=frac),
         grid_only_eur=grid_cost(base, retail, feed_in),
         soc_kwh=soc_kwh,
         battery_kw=power,
+        others_gain_eur=float(others_gain),
     )
 
 
@@ -169,6 +187,9 @@ class ProsumerRun:
         grid_only_eur: grid-only cost per slot.
         soc_kwh: state of charge after each slot.
         p2p_kwh: energy bought (+) / sold (-) in the market per slot.
+        tick_frac: the slot's clearing tick fraction (NaN where nothing cleared).
+        others_gain_eur: what the other members gained from the market per slot
+            (:class:`SlotResult`).
     """
 
     start: int
@@ -176,6 +197,8 @@ class ProsumerRun:
     grid_only_eur: FloatArray
     soc_kwh: FloatArray
     p2p_kwh: FloatArray
+    tick_frac: FloatArray
+    others_gain_eur: FloatArray
 
     @property
     def savings_eur(self) -> float:
@@ -198,7 +221,7 @@ def run_prosumer(
     soc = battery.initial_soc * battery.capacity_kwh if battery else 0.0
     history = MarketHistory.empty(community.n_slots)
     width = end - start
-    cost, base, socs, p2p_kwh = (np.zeros(width) for _ in range(4))
+    cost, base, socs, p2p_kwh, fracs, others = (np.zeros(width) for _ in range(6))
     for t in range(start, end):
         view = SlotView(community, i, t, soc, history)
         decision = strategy.decide(view)
@@ -208,7 +231,8 @@ def run_prosumer(
         j = t - start
         cost[j], base[j] = result.fill.cost_eur, result.grid_only_eur
         socs[j], p2p_kwh[j] = soc, result.fill.p2p_wh / 1000.0
-    return ProsumerRun(start, cost, base, socs, p2p_kwh)
+        fracs[j], others[j] = result.fill.cleared_tick_frac, result.others_gain_eur
+    return ProsumerRun(start, cost, base, socs, p2p_kwh, fracs, others)
 
 
 ObsArray = npt.NDArray[np.float32]

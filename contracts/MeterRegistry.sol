@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
+pragma solidity 0.8.37;
 
 import {AdminHandover} from "./access/AdminHandover.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";

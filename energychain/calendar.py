@@ -45,6 +45,12 @@ class SlotCalendar:
         """The last moment (exclusive) an order of ``slot`` is accepted; clearing may follow."""
         return self.end(slot) + self.settlement_seconds
 
+    def cancel_cutoff(self, slot: int) -> int:
+        """The first moment an order of ``slot`` can no longer be cancelled by its owner or agent:
+        the last half of the settlement window is firm (``EnergyMarket.cancelCutoff``, audit L-3).
+        """
+        return self.gate_closure(slot) - self.settlement_seconds // 2
+
     def opens_at(self, slot: int) -> int:
         """The first moment an order of ``slot`` is accepted (never before time 0)."""
         return max(0, self.start(slot) - self.open_ahead_seconds)

@@ -65,6 +65,11 @@ class Market(Governed):
     def gate_closure(self, slot: int) -> int:
         return int(self.call("gateClosure", slot))
 
+    def void_at(self, slot: int) -> int:
+        """When ``slot`` becomes void if nobody cleared it: from then anyone may cancel its
+        orders and every escrow goes back to its owner."""
+        return int(self.call("voidAt", slot))
+
     def balance_of(self, account: str) -> BaseUnits:
         """Payment base units ``account`` holds in the vault."""
         return BaseUnits(int(self.call("balanceOf", account)))

@@ -8,11 +8,16 @@ pending in the node's pool is waited for. So a restart never places an order twi
 **Claim.** Every placed order of a slot past gate closure is claimed once the slot is cleared
 (``claimBatch``: claims pay the owner, anyone may send them). With ``clear_slots`` a slot
 nobody cleared is cleared first (permissionless on the contract).
+
+**Refund.** A slot nobody cleared within the market's clear window is void (``voidAt``): it never
+clears, and its orders are cancelled (``cancelOrders``) so their escrow goes back to the owner's
+vault. The orders are marked ``cancelling`` before the send, as a re-plan's cancel is, so a crash
+in between is settled from the chain on the next step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.placing import Send
@@ -29,6 +34,7 @@ class Settlement:
     state: AgentState
     send: Send
     clear_slots: bool
+    _void_times: dict[int, int] = field(default_factory=dict, init=False, repr=False)
 
     # ------------------------------------------------------------------ reconcile
     def reconcile(self, report: StepReport) -> None:
@@ -62,8 +68,14 @@ class Settlement:
         }
         orders: dict[int, OrderEntry] = {}
         for slot, placed in sorted(due.items()):
-            if not placed or not self._cleared(slot, report):
+            if not placed:
                 continue
+            if not self.link.clearing(slot).cleared:
+                if now >= self._void_at(slot):
+                    self._refund(slot, placed, report)
+                    continue
+                if not self._clear(slot, report):
+                    continue
             for order in placed:
                 assert order.order_id is not None
                 orders[order.order_id] = order
@@ -98,10 +110,37 @@ class Settlement:
         self._mark_claimed_elsewhere({i: o for i, o in orders.items() if i not in claimed})
         self.state.save()
 
-    def _cleared(self, slot: int, report: StepReport) -> bool:
-        """Whether ``slot`` is cleared (clearing it first when asked to)."""
-        if self.link.clearing(slot).cleared:
-            return True
+    def _void_at(self, slot: int) -> int:
+        """When ``slot`` becomes void if not cleared (a constant per slot: read once)."""
+        if slot not in self._void_times:
+            self._void_times[slot] = self.link.read(lambda: self.link.market.void_at(slot))
+        return self._void_times[slot]
+
+    def _refund(self, slot: int, placed: list[OrderEntry], report: StepReport) -> None:
+        """Cancel the placed orders of the void ``slot``: their escrow goes back to the owner."""
+        for order in placed:
+            order.status = "cancelling"
+        self.state.save()  # durable before the cancel is sent
+        ids = [order.order_id for order in placed if order.order_id is not None]
+        self.link.log("refunding_void", slot=slot, order_ids=ids)
+        try:
+            self.send(self.link.market.cancel_orders(ids))
+        except SEND_ERRORS as exc:
+            # Someone else may have refunded some of them first (all or none): the next step's
+            # reconciliation settles each order from the chain.
+            report.errors.append(f"refund of void slot {slot}: {type(exc).__name__}: {exc}")
+            return
+        for order in placed:
+            order.status = "cancelled"
+            assert order.order_id is not None
+            report.cancelled.append(
+                OrderAction(slot, order.side, order.tick, order.qty_wh, order.order_id)
+            )
+        self.state.save()
+        self.link.log("refunded_void", slot=slot, order_ids=ids)
+
+    def _clear(self, slot: int, report: StepReport) -> bool:
+        """Clear the uncleared ``slot`` when asked to; whether it is cleared now."""
         if not self.clear_slots:
             return False
         try:

@@ -7,7 +7,8 @@ expected net energy is redone with it (the forecast surplus stays what it was) a
 slot's buy follows:
 
 - a smaller need: the open buys of the slot are cancelled through the agent key and one buy
-  of the new size is placed at the old tick;
+  of the new size is placed at the old tick (before the market's cancel cut-off only: from there
+  the slot's orders are firm and the buys stay);
 - a larger need: a buy of the difference is added at the old tick (at the decision's tick
   when no buy was placed yet);
 - a book policy's buy plan is placed late anyway: only its size changes.
@@ -83,7 +84,8 @@ class Replanner:
         offered = plan.offered_wh("buy")
         minimum = self.link.params.min_order_wh
         tick = self._buy_tick(plan)
-        if offered - want >= minimum:
+        # From the cancel cut-off the slot's orders are firm: a smaller need keeps its buys.
+        if offered - want >= minimum and now < self.link.calendar.cancel_cutoff(slot):
             for order in [o for o in plan.orders if o.is_buy and o.status == "placed"]:
                 self._cancel(slot, order, report)
             offered = plan.offered_wh("buy")

@@ -11,7 +11,8 @@
   charge in between (still storing PV surplus); it bids truthfully.
 * :class:`Halfway` is the learned agents' zero action as a rule.
 * :class:`BookResponse` orders last: it prices against the other members' orders of its own
-  slot, public on chain before gate closure (docs/contracts.md, section 8).
+  slot, public on chain before gate closure in an open market (docs/contracts.md, section 8);
+  in a sealed market, against the newest revealed book (:mod:`agents.policies.visible`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from agents.community import TRUTHFUL, Decision, Fill, SlotView, metered_wh
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.policies.best_response import best_response_frac
-from agents.prosumer import OthersBook
+from agents.policies.visible import MARKET_OPEN, Book, check_market, pricing_book
 
 
 class Truthful:
@@ -165,16 +166,22 @@ class BookResponse:
     ticks where the outcome can change (each of the others' ticks and its neighbours, the
     floor and the top) and keeps the cheapest for its own metered net energy, as the other
     strategies' orders carry it (:func:`~agents.policies.best_response.best_response_frac`).
-    It is not learned; it measures what seeing the book is worth for pricing alone.
+    It is not learned; it measures what seeing the book is worth for pricing alone. In a
+    sealed market no order of the slot is readable before gate closure: it runs its no-book
+    variant, the best response to the newest revealed book moved onto the slot's range
+    (:func:`~agents.policies.visible.pricing_book`).
 
     Args:
-        book: the other members' orders (the slot being decided is read: that is the point).
+        book: the other members' orders (in an open market the slot being decided is read:
+            that is the point).
+        market: the market mode (:data:`~agents.policies.visible.MARKET_MODES`).
     """
 
     name = "book_response"
 
-    def __init__(self, book: OthersBook) -> None:
+    def __init__(self, book: Book, market: str = MARKET_OPEN) -> None:
         self.book = book
+        self.market = check_market(market)
 
     def decide(self, view: SlotView) -> Decision:
         """Self-consumption, and the tick with the lowest cost for the slot's net energy."""
@@ -183,7 +190,7 @@ class BookResponse:
         surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
         power = house.battery.power(0.0, surplus, view.soc_kwh) if house.battery else 0.0
         frac = best_response_frac(
-            self.book.orders(t),
+            pricing_book(community, self.book, t, self.market),
             house.id,
             metered_wh(power, surplus),
             community.tariffs.market_params(t),

@@ -52,6 +52,15 @@ from agents.forecasting.base import HORIZON
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies.best_response import best_response_frac
 from agents.policies.bound import BatteryProgram, Steps, market_steps, solve_program
+from agents.policies.visible import (
+    MARKET_OPEN,
+    OPEN_PLAN_LAG_SLOTS,
+    Book,
+    check_market,
+    plan_lag_slots,
+    pricing_book,
+    recent_book,
+)
 from agents.prosumer import OthersBook
 from agents.tariffs import tariffs_from_spot
 from market.clearing import MarketParams, Order
@@ -254,21 +263,12 @@ def plan_with_book(
     return float(solve_program(program).battery_kw[0])
 
 
-BOOK_LAG_SLOTS = 2
-"""The newest book that is final when a slot starts: the slot two before it. Its gate closed
-``slotSeconds - settlementSeconds`` before the start (with a settlement window of at most one
-slot); sells of the slot just before are still being placed then, since sellers need their
-metered tokens. (The on-chain runtime plans in the last ``plan_lead_seconds`` before the
-start, when the very last sells of that book may still be missing.)"""
-
-
-def moved_book(orders: Sequence[Order], seen: MarketParams, onto: MarketParams) -> list[Order]:
-    """``orders`` of a slot with market ``seen`` moved onto ``onto``'s tick range (same fraction
-    of the range: the simulator's slots each span their own feed-in..retail)."""
-    scale = onto.max_tick / seen.max_tick
-    return [
-        Order(o.id, o.side, min(onto.max_tick, round(o.tick * scale)), o.qty_wh) for o in orders
-    ]
+BOOK_LAG_SLOTS = OPEN_PLAN_LAG_SLOTS
+"""The newest book that is final when a slot starts in an open market: the slot two before it
+(:data:`agents.policies.visible.OPEN_PLAN_LAG_SLOTS`; a sealed market's is
+:data:`~agents.policies.visible.SEALED_PLAN_LAG_SLOTS`). (The on-chain runtime plans in the last
+``plan_lead_seconds`` before the start, when the very last sells of that book may still be
+missing.)"""
 
 
 @dataclass
@@ -276,11 +276,14 @@ class BookMpc:
     """The last mover with a plan, in two steps that a household on chain can take:
 
     1. when the slot starts, the battery set-point from :func:`plan_with_book` on the forecasts,
-       with the newest final book (:data:`BOOK_LAG_SLOTS` back, moved onto the slot's range) as
-       the slot's market and the grid after it;
-    2. just before gate closure, when every order of the slot is on chain, the order for the
-       slot's metered net energy at the best response to that book
-       (:func:`~agents.policies.best_response.best_response_frac`).
+       with the newest final book (:func:`~agents.policies.visible.plan_lag_slots` back: two
+       slots in an open market, three in a sealed one; moved onto the slot's range) as the
+       slot's market and the grid after it;
+    2. just before gate closure, the order for the slot's metered net energy at the best
+       response (:func:`~agents.policies.best_response.best_response_frac`) to the book it can
+       read then (:func:`~agents.policies.visible.pricing_book`): in an open market every order
+       of the slot is on chain; in a sealed one none is, and the newest revealed book (the slot
+       before) stands in for it.
 
     Where :class:`MpcBattery` plans once an hour on the grid tariffs, this one plans every slot
     with a recent book: it charges from offers like those just seen and discharges into such
@@ -290,20 +293,25 @@ class BookMpc:
         community: the community.
         household: the household's index (needs a battery).
         forecasts: its forecasts.
-        book: the other members' orders (step 2 reads the slot's own: that is the point).
+        book: the other members' orders (in an open market step 2 reads the slot's own: that
+            is the point).
         config: horizon and terminal value (``market`` is not used).
+        name: the method's name in reports.
+        market: the market mode (:data:`~agents.policies.visible.MARKET_MODES`).
     """
 
     community: Community
     household: int
     forecasts: HouseholdForecasts
-    book: OthersBook
+    book: Book
     config: MpcConfig = field(default_factory=MpcConfig)
     name: str = "mpc_book"
+    market: str = MARKET_OPEN
 
     def __post_init__(self) -> None:
         if self.community.households[self.household].battery is None:
             raise ConfigError(f"household {self.household} has no battery to plan")
+        check_market(self.market)
 
     def setpoint(self, view: SlotView) -> float:
         """The planned battery set-point for ``view``'s slot (step 1)."""
@@ -321,11 +329,7 @@ class BookMpc:
         retail, feed_in = tariffs.retail.copy(), tariffs.feed_in.copy()
         retail[0], feed_in[0] = community.tariffs.retail[t], community.tariffs.feed_in[t]
         params = community.tariffs.market_params(t)
-        seen = t - BOOK_LAG_SLOTS
-        others: list[Order] = []
-        if seen >= self.book.start:
-            seen_params = community.tariffs.market_params(seen)
-            others = moved_book(self.book.orders(seen), seen_params, params)
+        others = recent_book(community, self.book, t, plan_lag_slots(self.market))
         power = plan_with_book(
             load_kw=load,
             pv_kw=pv,
@@ -347,7 +351,7 @@ class BookMpc:
         surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
         net = metered_wh(house.battery.power(setpoint, surplus, view.soc_kwh), surplus)
         frac = best_response_frac(
-            self.book.orders(t),
+            pricing_book(community, self.book, t, self.market),
             house.id,
             net,
             community.tariffs.market_params(t),

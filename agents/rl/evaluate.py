@@ -10,7 +10,13 @@ Every method carries a ``kind``: ``rule`` (deterministic: one figure), ``learned
 training seed: ``pct_of_bound_seeds`` lists each seed's figure, ``pct_of_bound`` is their mean
 and ``ci95`` a Student-t 95 % interval of that mean) or ``bound``. The market the methods trade
 in is the evaluation's business, not the methods': every method runs through
-:func:`run_method` on the same setup, so a market mode is one parameter there.
+:func:`run_method` on the same setup, and the mode decides what a method may read of the
+others' orders (:mod:`agents.policies.visible`). In an ``open`` market the book-reading methods
+(``book_response``, ``mpc_book`` and the residual policies on it) price against their own
+slot's visible book; in a ``sealed`` one no method sees its own slot's book, and those methods
+run their no-book variant (the newest revealed book stands in for it), so an advantage over
+truthful bidding there comes from forecasts and the battery alone. Learned models run in either
+mode; a learned method's row names the mode its files were trained in (``trained_for``).
 """
 
 from __future__ import annotations
@@ -32,11 +38,12 @@ from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import BookMpc, MpcBattery, MpcStrategy
+from agents.policies.visible import MARKET_OPEN, Book, SpoofedBook, check_market
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.export import OnnxModel
-from agents.rl.onnx_policy import MARKET_OPEN
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
+from market.clearing import Side
 
 Progress = Callable[[str], None]
 
@@ -49,6 +56,12 @@ RULES = ("truthful", "zip", "threshold", "halfway", "mpc", "book_response", "mpc
 
 LEARNED = ("ppo", "dqn", "imitation")
 """The learned methods: the algorithm each one's model files hold."""
+
+BOOK_RULES = ("book_response", "mpc_book")
+"""The rules that price against the others' orders of their own slot in an open market."""
+
+SPOOFS = {"buy_at_top": (Side.BUY, 1.0), "sell_at_floor": (Side.SELL, 0.0)}
+"""The spoofer's fake orders (:func:`_spoof_report`): side and tick as a fraction of the range."""
 
 
 def default_models() -> dict[str, tuple[Path, ...]]:
@@ -73,9 +86,11 @@ class AgentEvalConfig:
             is reported in the method's row, not fatal.
         rules: the rule-based methods to run (a subset of :data:`RULES`).
         community_level: also simulate the whole community with and without the market.
-        market: the market mode the methods trade in (only ``open`` exists: every order of
-            the slot is visible before the household's own); a policy file trained for another
-            mode is refused, and the report names the mode.
+        market: the market mode the methods trade in (:data:`~agents.policies.visible.
+            MARKET_MODES`: ``open``, every order of the slot is visible before the household's
+            own; ``sealed``, none is); the report names it.
+        spoof_kwh: also measure a spoofer (:func:`_spoof_report`) showing a fake order of this
+            size in every slot to the book-reading rules (None: not measured).
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -84,8 +99,12 @@ class AgentEvalConfig:
     rules: tuple[str, ...] = RULES
     community_level: bool = True
     market: str = MARKET_OPEN
+    spoof_kwh: float | None = None
 
     def __post_init__(self) -> None:
+        check_market(self.market)
+        if self.spoof_kwh is not None and not 0.0 < self.spoof_kwh <= 1000.0:
+            raise ConfigError(f"spoof_kwh must be in (0, 1000], got {self.spoof_kwh}")
         unknown = [r for r in self.rules if r not in RULES] + [
             m for m in self.models if m not in LEARNED
         ]
@@ -105,9 +124,10 @@ class AgentEvalConfig:
         )
 
 
-def load_learned(name: str, path: Path, market: str = MARKET_OPEN) -> Any:
+def load_learned(name: str, path: Path, market: str | None = MARKET_OPEN) -> Any:
     """A learned method's model from ``path`` (``.zip``: stable-baselines3 of the method's
-    algorithm; ``.onnx``: an exported residual policy).
+    algorithm, trained in the open market; ``.onnx``: an exported residual policy, refused when
+    trained for another mode than ``market``; None accepts any).
 
     Raises:
         PolicyError: missing, or a file of another kind.
@@ -120,12 +140,19 @@ def load_learned(name: str, path: Path, market: str = MARKET_OPEN) -> Any:
 
 
 def _strategies(
-    setup: Setup, k: int, rules: tuple[str, ...], learned: dict[str, Any]
+    setup: Setup,
+    k: int,
+    rules: tuple[str, ...],
+    learned: dict[str, Any],
+    market: str = MARKET_OPEN,
+    book: Book | None = None,
 ) -> dict[str, Strategy]:
-    """The household's strategies: the rules asked for and one per learned model (named
-    ``<method>#<seed index>``)."""
+    """The household's strategies in ``market``: the rules asked for and one per learned model
+    (named ``<method>#<seed index>``), reading ``book`` (default: the setup's) of the others'
+    orders."""
     h = setup.households[k]
-    book_planner = BookMpc(setup.community, h, setup.forecasts[k], setup.books[k])
+    seen = setup.books[k] if book is None else book
+    book_planner = BookMpc(setup.community, h, setup.forecasts[k], seen, market=market)
     makers: dict[str, Callable[[], Strategy]] = {
         "truthful": Truthful,
         "zip": lambda: ZIP(seed=7),
@@ -134,7 +161,7 @@ def _strategies(
         "mpc": lambda: MpcStrategy(
             MpcBattery(setup.community, h, setup.forecasts[k], setup.books[k]), Halfway(), "mpc"
         ),
-        "book_response": lambda: BookResponse(setup.books[k]),
+        "book_response": lambda: BookResponse(seen, market),
         "mpc_book": lambda: book_planner,
     }
     out = {name: makers[name]() for name in rules}
@@ -168,9 +195,14 @@ def _bounds(config: AgentEvalConfig, setup: Setup, k: int) -> tuple[Bound, Bound
     community, book = setup.community, setup.books[k]
     path = None
     if config.setup.cache_dir is not None:
-        key = hashlib.sha256(
+        digest = hashlib.sha256()
+        digest.update(
             repr((community.config, book.household, setup.start, setup.end, BOUND_VERSION)).encode()
-        ).hexdigest()[:20]
+        )
+        if config.setup.others != "zip":  # the ZIP members' bounds keep their cached keys
+            for part in (book.side, book.tick, book.qty_wh):
+                digest.update(np.ascontiguousarray(part).tobytes())
+        key = digest.hexdigest()[:20]
         path = config.setup.cache_dir / f"bound-{key}.npz"
         if path.is_file():
             data = np.load(path)
@@ -221,8 +253,10 @@ def evaluate_agents(
     say("building community, forecasts and the others' orders")
     setup = build_setup(config.setup, config.period)
     community = setup.community
-    learned, seeds_of, missing = _load_models(config.models, config.market)
+    learned, seeds_of, missing = _load_models(config.models)
     savings: dict[str, list[float]] = {}
+    others_gain: dict[str, list[float]] = {}
+    spoofs: list[dict[str, Any]] = []
     bounds: list[float] = []
     bounds_no_p2p: list[float] = []
     traces: dict[str, Any] = {"households": {}}
@@ -230,11 +264,15 @@ def evaluate_agents(
     for k, h in enumerate(setup.households):
         row: dict[str, Any] = {"household": community.households[h].id}
         runs: dict[str, ProsumerRun] = {}
-        for name, strategy in _strategies(setup, k, config.rules, learned).items():
+        strategies = _strategies(setup, k, config.rules, learned, config.market)
+        for name, strategy in strategies.items():
             say(f"{community.households[h].id}: {name}")
             runs[name] = run_method(setup, k, strategy)
             savings.setdefault(name, []).append(runs[name].savings_eur)
+            others_gain.setdefault(name, []).append(float(runs[name].others_gain_eur.sum()))
             row[name] = round(runs[name].savings_eur, 3)
+        if config.spoof_kwh is not None:
+            spoofs.append(_spoofed_runs(config, setup, k, runs, say))
         say(f"{community.households[h].id}: perfect-foresight bound")
         bound, no_p2p = _bounds(config, setup, k)
         bounds.append(bound.savings_eur)
@@ -253,7 +291,12 @@ def evaluate_agents(
     methods: dict[str, Any] = {}
     for name in config.rules:
         total = float(sum(savings[name]))
-        methods[name] = {"kind": "rule", "pct_of_bound": pct(total), "savings_eur": round(total, 2)}
+        methods[name] = {
+            "kind": "rule",
+            "pct_of_bound": pct(total),
+            "savings_eur": round(total, 2),
+            "others_gain_eur": round(float(sum(others_gain[name])), 2),
+        }
     for name in config.models:
         keys = seeds_of.get(name, [])
         if name in missing:
@@ -271,8 +314,10 @@ def evaluate_agents(
             "kind": "learned",
             "pct_of_bound": round(mean, 2),
             "savings_eur": round(float(np.mean([sum(savings[key]) for key in keys])), 2),
+            "others_gain_eur": round(float(np.mean([sum(others_gain[key]) for key in keys])), 2),
             "pct_of_bound_seeds": per_seed,
             "ci95": interval,
+            "trained_for": sorted({_trained_for(learned[key]) for key in keys}),
         }
     for row in per_household:
         for name in config.models:
@@ -292,6 +337,8 @@ def evaluate_agents(
         "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
         "households": [community.households[h].id for h in setup.households],
         "forecast": config.setup.forecast.value,
+        "others": config.setup.others,
+        "market": config.market,
         "market_mode": config.market,
         "methods": methods,
         "bound": {
@@ -301,6 +348,8 @@ def evaluate_agents(
         },
         "per_household": per_household,
     }
+    if config.spoof_kwh is not None:
+        report["spoof"] = _spoof_report(config, setup, spoofs)
     if config.community_level:
         say("community with and without the P2P market")
         report["community"] = _community_report(setup, learned.get("ppo#0"))
@@ -311,21 +360,84 @@ def evaluate_agents(
 
 
 def _load_models(
-    models: dict[str, tuple[Path, ...]], market: str
+    models: dict[str, tuple[Path, ...]],
 ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
-    """The learned policies by ``name#seed``, each method's seed keys, and the methods whose
-    model did not load (with the reason)."""
+    """The learned policies by ``name#seed`` (of any market mode: :func:`_trained_for`), each
+    method's seed keys, and the methods whose model did not load (with the reason)."""
     learned: dict[str, Any] = {}
     seeds_of: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
     for name, paths in models.items():
         for j, path in enumerate(paths):
             try:
-                learned[f"{name}#{j}"] = load_learned(name, path, market)
+                learned[f"{name}#{j}"] = load_learned(name, path, None)
                 seeds_of.setdefault(name, []).append(f"{name}#{j}")
             except PolicyError as exc:
                 missing[name] = str(exc)
     return learned, seeds_of, missing
+
+
+def _spoofed_runs(
+    config: AgentEvalConfig,
+    setup: Setup,
+    k: int,
+    runs: dict[str, ProsumerRun],
+    say: Progress,
+) -> dict[str, Any]:
+    """The book-reading rules of household ``k`` rerun with a spoofer in their book
+    (:class:`~agents.policies.visible.SpoofedBook`, one per :data:`SPOOFS` entry), against
+    their runs without one (``runs``); the market clears the real book both times."""
+    assert config.spoof_kwh is not None
+    qty = round(config.spoof_kwh * 1000.0)
+    out: dict[str, Any] = {}
+    for name in (r for r in config.rules if r in BOOK_RULES):
+        for spoof, (side, frac) in SPOOFS.items():
+            say(f"{setup.community.households[setup.households[k]].id}: {name}, spoofer {spoof}")
+            book = SpoofedBook(setup.books[k], setup.community, side, frac, qty)
+            strategy = _strategies(setup, k, (name,), {}, config.market, book)[name]
+            out[f"{name}/{spoof}"] = (runs[name], run_method(setup, k, strategy))
+    return out
+
+
+def _spoof_report(
+    config: AgentEvalConfig, setup: Setup, spoofs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the spoofer moved, per book-reading rule and fake order, summed over households:
+    the household's savings and the other members' market gain (EUR, spoofed minus clean), the
+    mean change of the clearing price (ct/kWh, over slots that cleared both times) and the
+    share of slots whose price moved."""
+    tariffs = setup.community.tariffs
+    span = (tariffs.retail - tariffs.feed_in)[setup.start : setup.end]
+    result: dict[str, Any] = {}
+    for key in spoofs[0] if spoofs else {}:
+        name, spoof = key.split("/")
+        saved = others = 0.0
+        moves: list[float] = []
+        slots = 0
+        for household in spoofs:
+            clean, spoofed = household[key]
+            saved += spoofed.savings_eur - clean.savings_eur
+            others += float(spoofed.others_gain_eur.sum() - clean.others_gain_eur.sum())
+            both = ~np.isnan(clean.tick_frac) & ~np.isnan(spoofed.tick_frac)
+            moves.extend((100.0 * (spoofed.tick_frac - clean.tick_frac) * span)[both].tolist())
+            slots += int(both.sum())
+        moved = np.asarray(moves)
+        result.setdefault(name, {})[spoof] = {
+            "savings_delta_eur": round(saved, 2),
+            "others_gain_delta_eur": round(others, 2),
+            "price_delta_ct_per_kwh": round(float(moved.mean()), 3) if slots else None,
+            "slots_price_moved_pct": (
+                round(100.0 * float(np.mean(np.abs(moved) > 1e-9)), 1) if slots else None
+            ),
+        }
+    return {"kwh": config.spoof_kwh, "market": config.market, "methods": result}
+
+
+def _trained_for(model: Any) -> str:
+    """The market mode a loaded model was trained in (stable-baselines3 files: the training
+    environment's, ``open``)."""
+    policy = getattr(model, "policy", None)
+    return str(getattr(policy, "trained_for", MARKET_OPEN))
 
 
 def _community_report(setup: Setup, ppo: Any | None) -> dict[str, Any]:

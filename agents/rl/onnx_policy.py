@@ -12,13 +12,11 @@ from typing import Any
 import numpy as np
 
 from agents.errors import PolicyError
+from agents.policies.visible import MARKET_OPEN
 from agents.prosumer import OBS_DIM, PLANNED_OBS_DIM
 from agents.rl.kinds import DQN_ACTIONS, Algo
 
-MARKET_OPEN = "open"
-"""The market mode every policy so far was trained in: the household sees the others' orders of
-its own slot before it orders (the last mover). A file exported with another mode in its
-metadata (``enerwise.market``) is refused where this one is expected."""
+__all__ = ["MARKET_OPEN", "OnnxModel", "OnnxPolicy"]
 
 
 class OnnxPolicy:
@@ -27,14 +25,16 @@ class OnnxPolicy:
     Args:
         path: the ``.onnx`` file.
         algo: which algorithm exported it.
-        market: the market mode it will act in; a file whose metadata names another is refused.
+        market: the market mode it will act in; a file whose metadata (``enerwise.market``,
+            :attr:`trained_for`) names another is refused. None accepts a file of any mode
+            (the evaluation, which reports the mode each file was trained for).
 
     Raises:
         PolicyError: the file is missing, not ONNX, takes an observation of a width no policy
             here has, or was trained for another market mode.
     """
 
-    def __init__(self, path: Path, algo: Algo, market: str = MARKET_OPEN) -> None:
+    def __init__(self, path: Path, algo: Algo, market: str | None = MARKET_OPEN) -> None:
         import onnxruntime as ort
 
         if not path.is_file():
@@ -56,10 +56,11 @@ class OnnxPolicy:
                 f"builds {OBS_DIM} (plain) or {PLANNED_OBS_DIM} (residual)"
             )
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map or {})
-        trained_for = self.metadata.get("enerwise.market", MARKET_OPEN)
-        if trained_for != market:
+        self.trained_for = self.metadata.get("enerwise.market", MARKET_OPEN)
+        """The market mode the policy was trained in (files without the key: ``open``)."""
+        if market is not None and self.trained_for != market:
             raise PolicyError(
-                f"{path}: the policy was trained for the {trained_for!r} market, "
+                f"{path}: the policy was trained for the {self.trained_for!r} market, "
                 f"not the {market!r} one it would act in"
             )
 
@@ -92,10 +93,10 @@ class OnnxModel:
 
     Args:
         path: the ``.onnx`` file.
-        market: the market mode it acts in (:class:`OnnxPolicy`).
+        market: the market mode it acts in (:class:`OnnxPolicy`; None: any).
     """
 
-    def __init__(self, path: Path, market: str = MARKET_OPEN) -> None:
+    def __init__(self, path: Path, market: str | None = MARKET_OPEN) -> None:
         from gymnasium import spaces
 
         self.policy = OnnxPolicy(path, Algo.PPO, market)

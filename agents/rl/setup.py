@@ -1,8 +1,9 @@
 """The community, books and forecasts every training and evaluation run starts from.
 
 Training uses January..September (from the 9th day: the forecasters need a week of history),
-evaluation holds out October..December. The other members are ZIP traders (their orders are
-recorded once per controlled household and replayed).
+evaluation holds out October..December. The other members are ZIP traders, or truthful
+bidders (``SetupConfig(others="truthful")``); their orders are recorded once per controlled
+household and replayed.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.community import Community, CommunityConfig, build_community
+from agents.community import Community, CommunityConfig, Strategy, build_community
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts, household_forecasts
-from agents.policies.baselines import ZIP
+from agents.policies.baselines import ZIP, Truthful
 from agents.prosumer import OthersBook, others_book
 
 DEFAULT_CACHE = Path(os.environ.get("ENERWISE_AGENTS_CACHE", ".run/cache/agents"))
@@ -71,6 +72,10 @@ HELD_OUT = Period(10, 12)
 """Held-out evaluation months."""
 
 
+OTHERS = ("zip", "truthful")
+"""How the other members can bid (:class:`SetupConfig`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SetupConfig:
     """How to build a setup.
@@ -80,12 +85,19 @@ class SetupConfig:
         forecast: forecast method the agents see.
         max_households: at most this many controlled households (the first battery owners).
         cache_dir: forecast cache (None: no caching).
+        others: how the other members bid: ``zip`` (adaptive ZIP traders) or ``truthful``
+            (their own values: the neighbours who bid by hand).
     """
 
     community: CommunityConfig = field(default_factory=CommunityConfig)
     forecast: ForecastMethod = ForecastMethod.LIGHTGBM
     max_households: int = 3
     cache_dir: Path | None = DEFAULT_CACHE
+    others: str = "zip"
+
+    def __post_init__(self) -> None:
+        if self.others not in OTHERS:
+            raise ConfigError(f"unknown others {self.others!r}; known: {', '.join(OTHERS)}")
 
 
 def build_setup(config: SetupConfig, period: Period) -> Setup:
@@ -100,10 +112,13 @@ def build_setup(config: SetupConfig, period: Period) -> Setup:
         raise ConfigError("the community has no household with a battery")
     start, end = period.slots(community)
     n = len(community.households)
-    books = tuple(
-        others_book(community, h, [ZIP(seed=1000 + k) for k in range(n)], start, end)
-        for h in households
-    )
+
+    def members() -> list[Strategy]:
+        if config.others == "truthful":
+            return [Truthful() for _ in range(n)]
+        return [ZIP(seed=1000 + k) for k in range(n)]
+
+    books = tuple(others_book(community, h, members(), start, end) for h in households)
     forecasts = tuple(
         household_forecasts(
             community.load_kw[h],

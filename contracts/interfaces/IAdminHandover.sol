@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
+pragma solidity 0.8.37;
 
 /// @title IAdminHandover
 /// @notice A single holder of `DEFAULT_ADMIN_ROLE`, handed over in two steps: the admin schedules a new admin, who

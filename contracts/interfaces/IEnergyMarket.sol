@@ -144,8 +144,11 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @notice Orders for `slot` are accepted only from `opensAt`.
     error OrderWindowNotOpen(uint64 slot, uint256 opensAt);
 
-    /// @notice Orders for `slot` could be placed or cancelled only before `gateClosure`.
+    /// @notice Orders for `slot` could be placed only before `gateClosure`.
     error OrderWindowClosed(uint64 slot, uint256 gateClosure);
+
+    /// @notice Orders of `slot` could be cancelled only before `cutoff` (see {cancelCutoff}).
+    error CancelWindowClosed(uint64 slot, uint256 cutoff);
 
     /// @notice The level would hold more than MAX_LEVEL_WH.
     error OrderLevelOverflow(uint64 slot, uint16 tick);
@@ -309,6 +312,11 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @return The gate closure of `slot`, unix seconds.
     function gateClosure(uint64 slot) external view returns (uint256);
 
+    /// @notice Gate closure - settlementSeconds / 2: from then until gate closure the book of `slot` is firm (orders
+    /// may still be placed, none cancelled), so a book seen in that last stretch cannot be spoofed (audit L-3).
+    /// @return The first second at which orders of `slot` can no longer be cancelled by their owner, unix seconds.
+    function cancelCutoff(uint64 slot) external view returns (uint256);
+
     /// @notice Gate closure + CLEAR_WINDOW_SECONDS: a slot not cleared by then is void (see {SlotVoid}).
     /// @return When `slot` becomes void if not cleared, unix seconds.
     function voidAt(uint64 slot) external view returns (uint256);
@@ -406,7 +414,7 @@ interface IEnergyMarket is IERC1155Receiver {
     /// Emits {OrderCancelled}.
     /// @dev Requirements:
     /// - the order exists; and either
-    /// - `block.timestamp < gateClosure` of its slot and the caller is its owner or an unexpired agent of the owner,
+    /// - `block.timestamp < cancelCutoff` of its slot and the caller is its owner or an unexpired agent of the owner,
     /// - or its slot is void (not cleared and `block.timestamp >= voidAt(slot)`): then anyone may cancel.
     function cancelOrder(uint256 orderId) external;
 

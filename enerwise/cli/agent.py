@@ -332,9 +332,28 @@ def eval_command(
     community: Annotated[
         bool, typer.Option(help="Also simulate the whole community with/without P2P.")
     ] = True,
+    market: Annotated[
+        str,
+        typer.Option(
+            help="open (every order of a slot is visible before gate closure) or sealed "
+            "(none is: book-reading methods price against the newest revealed book)."
+        ),
+    ] = "open",
+    others: Annotated[
+        str,
+        typer.Option(help="How the other members bid: zip (adaptive) or truthful (by hand)."),
+    ] = "zip",
+    spoof_kwh: Annotated[
+        float | None,
+        typer.Option(
+            help="Also measure a spoofer who shows a fake order of this size in every slot "
+            "and cancels it before gate closure (audit L-3): what it moves for the "
+            "book-reading rules."
+        ),
+    ] = None,
 ) -> None:
     """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound, learned ones
-    with a 95 % interval across their training seeds."""
+    with a 95 % interval across their training seeds, in an open or a sealed market."""
     from agents.community import CommunityConfig
     from agents.forecasting.provider import ForecastMethod
     from agents.rl.evaluate import (
@@ -362,6 +381,9 @@ def eval_command(
         rules=_names(rules, RULES),
         year=year,
         community=community,
+        market=market,
+        others=others,
+        spoof_kwh=spoof_kwh,
     )
     chosen = _names(learned, LEARNED)
     files = {"ppo": opts.ppo, "dqn": opts.dqn, "imitation": opts.imitation}
@@ -375,13 +397,16 @@ def eval_command(
             community=CommunityConfig(year=opts.year),
             forecast=ForecastMethod(opts.forecast),
             max_households=opts.households or base.setup.max_households,
+            others=opts.others,
         ),
         period=period,
         models={name: tuple(files[name]) for name in chosen},
         rules=tuple(opts.rules),
         community_level=opts.community,
+        market=opts.market,
+        spoof_kwh=opts.spoof_kwh,
     )
-    with status("evaluating") as update:
+    with status(f"evaluating ({opts.market} market)") as update:
         result, traces = evaluate_agents(config, update)
     if report is not None:
         for path in write_report(result, traces, report):
@@ -390,8 +415,9 @@ def eval_command(
         print_json(result)
         return
     console.print(eval_table(result))
-    if "community" in result:
-        console.print(json.dumps(result["community"], indent=2))
+    for key in ("spoof", "community"):
+        if key in result:
+            console.print(json.dumps(result[key], indent=2))
 
 
 def _check_model_files(given: dict[str, list[Path] | None]) -> None:
@@ -422,7 +448,10 @@ def eval_table(result: dict[str, Any]) -> Table:
     across training seeds (learned methods), the seeds' own figures, money saved."""
     from rich.table import Table
 
-    table = Table(title=f"{result['period']} (bound {result['bound']['savings_eur']} EUR)")
+    table = Table(
+        title=f"{result['period']}, {result['market']} market "
+        f"(bound {result['bound']['savings_eur']} EUR)"
+    )
     for column in ("method", "kind", "% of bound", "95 % CI (seeds)", "per seed", "saved EUR"):
         table.add_column(column)
     for name, row in result["methods"].items():

@@ -65,6 +65,9 @@ class EvalOptions(BaseModel):
     rules: list[str]
     year: int = Field(ge=2015, le=2018)
     community: bool
+    market: str = Field(pattern="^(open|sealed)$")
+    spoof_kwh: float | None = Field(None, gt=0.0, le=1000.0)
+    others: str = Field(pattern="^(zip|truthful)$")
 
 
 def validated(cls: type[_M], **values: object) -> _M:

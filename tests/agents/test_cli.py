@@ -87,6 +87,66 @@ def test_agent_eval_json_lists_a_learned_methods_share_per_training_seed(
     assert low <= methods["imitation"]["pct_of_bound"] <= high
 
 
+@pytest.fixture(scope="module")
+def sealed_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    cache = tmp_path_factory.mktemp("cache")
+    done = _run(
+        "agent",
+        "eval",
+        "--json",
+        "--quick",
+        "--no-community",
+        "--forecast",
+        "naive",
+        "--days",
+        "2",
+        "--market",
+        "sealed",
+        "--rules",
+        "truthful,book_response",
+        "--learned",
+        "imitation",
+        "--spoof-kwh",
+        "10",
+        cache=cache,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_agent_eval_json_names_its_market_open_by_default(eval_json: dict[str, object]) -> None:
+    assert eval_json["market"] == "open"
+
+
+def test_agent_eval_sealed_json_has_the_open_shape_and_names_its_market(
+    eval_json: dict[str, object], sealed_json: dict[str, object]
+) -> None:
+    assert sealed_json["market"] == "sealed"
+    assert set(sealed_json) - {"spoof"} == set(eval_json)  # the spoofer only when asked
+    methods = sealed_json["methods"]
+    assert isinstance(methods, dict)
+    assert set(methods) == {"truthful", "book_response", "imitation", "bound"}
+    assert isinstance(methods["book_response"]["pct_of_bound"], float)
+    assert methods["imitation"]["trained_for"] == ["open"]  # run, and said so
+
+
+def test_agent_eval_spoofer_reaches_no_one_in_a_sealed_market(
+    sealed_json: dict[str, object],
+) -> None:
+    spoof = sealed_json["spoof"]
+    assert isinstance(spoof, dict) and spoof["kwh"] == 10.0
+    for row in spoof["methods"]["book_response"].values():
+        assert row["savings_delta_eur"] == 0.0 and row["slots_price_moved_pct"] == 0.0
+
+
+def test_agent_eval_refuses_an_unknown_market_with_one_red_line(tmp_path: Path) -> None:
+    done = _run("agent", "eval", "--json", "--market", "dark", cache=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("error:") and "market" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 def test_agent_eval_rejects_a_bad_option_with_one_red_line(tmp_path: Path) -> None:
     done = _run("agent", "eval", "--json", "--days", "0", cache=tmp_path)
     assert done.returncode == 1

@@ -32,9 +32,9 @@ from agents.policies.mpc import (
     MpcBattery,
     MpcConfig,
     MpcStrategy,
-    moved_book,
     plan_with_book,
 )
+from agents.policies.visible import moved_book
 from agents.prosumer import OthersBook, others_book, run_prosumer
 from market.clearing import MarketParams, Order, Side
 

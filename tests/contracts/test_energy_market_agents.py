@@ -175,6 +175,16 @@ def test_agent_cancelsOrderTheOwnerPlaced(delegated, env, market, alice, agent):
     assert market.balanceOf(alice) == 10**9
 
 
+def test_agent_cancelRevertsFromTheCancelCutoff(delegated, env, market, alice, agent):
+    """L-3: the firm last half of the settlement window binds agents as it binds owners."""
+    slot = delegated
+    oid = env.buy(alice, slot, 5, 500, sender=agent)
+    cutoff = market.cancelCutoff(slot)
+    env.next_block_at(cutoff)
+    with brownie.reverts(f"CancelWindowClosed: {slot}, {cutoff}"):
+        market.cancelOrder(oid, {"from": agent})
+
+
 def test_agent_claimCreditsOwner(delegated, env, market, alice, bob, agent):
     slot = delegated
     oid = env.sell(alice, slot, MIN_SELL_TICK, 1_000, sender=agent)

@@ -7,6 +7,7 @@ from conftest import (
     MAX_TICK,
     MIN_ORDER_WH,
     OPEN_AHEAD_SECONDS,
+    SETTLEMENT_SECONDS,
     SLOT_SECONDS,
     ZERO_ADDRESS,
     addr,
@@ -341,10 +342,42 @@ def test_cancelOrder_revertsForStranger(env, slot, market, alice, stranger):
 def test_cancelOrder_revertsAtGateClosure(env, slot, market, alice):
     env.deposit(alice, 10**9)
     oid = env.buy(alice, slot, 7, 100)
-    gate = env.gate_closure(slot)
-    env.next_block_at(gate)
-    with brownie.reverts(f"OrderWindowClosed: {slot}, {gate}"):
+    env.next_block_at(env.gate_closure(slot))
+    with brownie.reverts(f"CancelWindowClosed: {slot}, {market.cancelCutoff(slot)}"):
         market.cancelOrder(oid, {"from": alice})
+
+
+# ---- L-3: the last half of the settlement window is firm -----------------------------------
+
+
+def test_cancelCutoff_isGateClosureLessHalfTheSettlementWindow(env, slot, market):
+    assert market.cancelCutoff(slot) == env.gate_closure(slot) - SETTLEMENT_SECONDS // 2
+
+
+def test_cancelOrder_worksUntilTheSecondBeforeTheCutoff(env, slot, market, alice):
+    env.deposit(alice, 10**9)
+    oid = env.buy(alice, slot, 7, 100)
+    env.next_block_at(market.cancelCutoff(slot) - 1)
+    market.cancelOrder(oid, {"from": alice})
+    assert market.balanceOf(alice) == 10**9
+
+
+def test_cancelOrder_revertsFromTheCancelCutoff(env, slot, market, alice):
+    """L-3: an order seen in the last half of the settlement window cannot be withdrawn, so showing
+    a large order and cancelling it in the last blocks (spoofing the visible book) is no longer free."""
+    env.deposit(alice, 10**9)
+    oid = env.buy(alice, slot, 7, 100)
+    cutoff = market.cancelCutoff(slot)
+    env.next_block_at(cutoff)
+    with brownie.reverts(f"CancelWindowClosed: {slot}, {cutoff}"):
+        market.cancelOrder(oid, {"from": alice})
+
+
+def test_placeOrder_stillWorksAfterTheCancelCutoff(env, slot, market, alice):
+    env.deposit(alice, 10**9)
+    env.next_block_at(market.cancelCutoff(slot))
+    oid = env.buy(alice, slot, 7, 100)
+    assert market.order(oid)["qtyWh"] == 100
 
 
 # ---- a slot nobody cleared in time is void: every escrow comes back ------------------------
@@ -380,7 +413,7 @@ def test_cancelOrder_revertsAfterGateClosureWhileTheSlotCanStillClear(env, slot,
     oid = env.buy(alice, slot, 7, 100)
     gate = env.gate_closure(slot)
     env.next_block_at(gate + market.CLEAR_WINDOW_SECONDS() - 1)
-    with brownie.reverts(f"OrderWindowClosed: {slot}, {gate}"):
+    with brownie.reverts(f"CancelWindowClosed: {slot}, {market.cancelCutoff(slot)}"):
         market.cancelOrder(oid, {"from": alice})
 
 
@@ -391,7 +424,7 @@ def test_cancelOrder_revertsAfterTheClearWindowWhenTheSlotCleared(env, slot, mar
     env.close_gate(slot)
     env.clear(slot)
     void_slot(env, slot)
-    with brownie.reverts(f"OrderWindowClosed: {slot}, {env.gate_closure(slot)}"):
+    with brownie.reverts(f"CancelWindowClosed: {slot}, {market.cancelCutoff(slot)}"):
         market.cancelOrder(buy, {"from": bob})
 
 

@@ -1,7 +1,9 @@
 """Stateful property test of the whole system (hypothesis state machine through brownie).
 
 Random meters and readings (attributed, and across gaps), deposits and withdrawals of money and
-energy, orders by owners and by an agent, cancels, clears and claims, while time moves slot by slot.
+energy, orders by owners and by two agents, cancels, clears and claims, fee and treasury changes by
+the admin, while time moves slot by slot. Prices come from a ladder of ticks that spans the bitmap's
+words (0, 1, 255, 256, 511, 512) and reaches the market's top tick (999, 1000).
 A Python model predicts every balance; after every step the invariants below are checked against the
 chain:
 
@@ -14,15 +16,22 @@ chain:
 - minted tokens == attributed metered export (registry totals), unattributed energy is never minted;
 - every internal balance equals the model;
 - p* lies within [m_s, m_b] and the record equals the reference rule, for every cleared slot;
-- no order is filled beyond its quantity; the agent's rolling use (buy escrow, sold Wh) equals the
-  model's decay and never exceeds its limits, across revocations and re-authorizations."""
+- no order is filled beyond its quantity; each agent's rolling use (buy escrow, sold Wh) equals the
+  model's decay and never exceeds its limits, across revocations and re-authorizations;
+- every order pays the fee of its placement, whatever the fee is at its claim, and the fee goes to
+  the treasury of the claim's time.
 
+Size: `STATEFUL_EXAMPLES` x `STATEFUL_STEPS` (environment; 24 x 50 in `make test`, larger in
+`make audit`)."""
+
+import os
 from collections import Counter
 
 import brownie
 import pytest
 from brownie.test import state_machine
 from conftest import (
+    MAX_TICK,
     SLOT_SECONDS,
     addr,
     cost,
@@ -37,23 +46,40 @@ from hypothesis import Phase
 from hypothesis import strategies as st
 
 DAY = 86_400
-AGENT_BUDGET = 60_000
+# The ticks orders use: across the bitmap's words (256 ticks each) and up to the top tick.
+LADDER = (0, 1, 255, 256, 511, 512, MAX_TICK - 1, MAX_TICK)
+TICKS = len(LADDER)
+AGENT_BUDGET = 400_000
 AGENT_SELL_WH = 400
-AGENT_MAX_BUY_TICK = 5
-AGENT_MIN_SELL_TICK = 2
-TICKS = 8
+AGENT_MAX_BUY_TICK = LADDER[5]
+AGENT_MIN_SELL_TICK = LADDER[2]
 INITIAL_DEPOSIT = 2_000_000
+MAX_FEE_BPS = 1_000
+EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "24"))
+STEPS = int(os.environ.get("STATEFUL_STEPS", "50"))
 
 
 def buy_tick(drawn):
-    """Bids on ticks 3..7, asks (sell_tick) on 0..4: books cross often, with overlap for no-trade
-    books
-    and for rationing at a shared marginal tick."""
-    return 3 + drawn % 5
+    """Bids on the ladder's rungs 3..7, asks (sell_tick) on 0..4: books cross often, with overlap
+    for no-trade books and for rationing at a shared marginal tick."""
+    return LADDER[3 + drawn % 5]
 
 
 def sell_tick(drawn):
-    return drawn % 5
+    return LADDER[drawn % 5]
+
+
+def authorize(env, owner, agent):
+    """``owner`` delegates to ``agent`` with the module's limits for a year."""
+    env.market.authorizeAgent(
+        agent,
+        AGENT_BUDGET,
+        AGENT_SELL_WH,
+        AGENT_MAX_BUY_TICK,
+        AGENT_MIN_SELL_TICK,
+        env.latest_timestamp() + 365 * DAY,
+        {"from": owner},
+    )
 
 
 class MarketMachine:
@@ -63,6 +89,8 @@ class MarketMachine:
     most examples still reach clearing and claims."""
 
     st_user = st.integers(0, 3)
+    st_agent = st.integers(0, 1)
+    st_fee = st.integers(0, MAX_FEE_BPS + 50)
     st_amount = st.integers(1, 400_000)
     st_percent = st.integers(1, 100)
     st_export = st.integers(0, 3_000)
@@ -91,22 +119,18 @@ class MarketMachine:
         cls.euro = env.euro
         cls.registry = env.registry
         cls.users = [accounts[i] for i in (1, 2, 3, 4)]
-        cls.agent = accounts[5]
-        cls.treasury = env.treasury
+        # (owner, agent): users[0] and users[1] each delegate to their own agent key.
+        cls.agents = [(cls.users[0], accounts[5]), (cls.users[1], accounts[9])]
+        cls.admin = admin
+        # The admin moves the fee's destination between the deployment's treasury and another.
+        cls.treasuries = [env.treasury, accounts[7]]
         cls.relayer = env.relayer
         cls.meter_handles = [env.new_meter(u) for u in cls.users]
-        cls.market.authorizeAgent(
-            cls.agent,
-            AGENT_BUDGET,
-            AGENT_SELL_WH,
-            AGENT_MAX_BUY_TICK,
-            AGENT_MIN_SELL_TICK,
-            env.latest_timestamp() + 365 * DAY,
-            {"from": cls.users[0]},
-        )
+        for owner, agent in cls.agents:
+            authorize(env, owner, agent)
         for u in cls.users:
             env.deposit(u, INITIAL_DEPOSIT)
-        cls.fee_bps = cls.market.params()[6]
+        cls.initial_fee_bps = cls.market.params()[6]
         cls.stats = Counter()
 
     def teardown_final(cls):
@@ -121,6 +145,7 @@ class MarketMachine:
             "rationed",
             "claim",
             "agent_order",
+            "fee_changed",
         ):
             assert cls.stats[what] > 0, f"the state machine never reached: {what}"
 
@@ -129,7 +154,9 @@ class MarketMachine:
         for m in self.meter_handles:
             m.seq = m.import_wh = m.export_wh = m.timestamp = 0
         self.cur = self.env.trading_slot()
-        self.accounts = [*self.users, self.treasury]
+        self.fee_bps = self.initial_fee_bps
+        self.treasury = self.treasuries[0]
+        self.accounts = [*self.users, *self.treasuries]
         self.bal = {a: INITIAL_DEPOSIT if a in self.users else 0 for a in self.accounts}
         self.energy = {}  # (account, slot) -> Wh in the vault
         self.wallet = {}  # (account, slot) -> Wh held outside the market
@@ -143,10 +170,10 @@ class MarketMachine:
         self.minted = {}  # slot -> Wh
         self.attributed_export = 0
         self.unattributed_export = 0
-        self.agent_updated = 0
-        self.agent_spent = 0
-        self.agent_sold = 0
-        self.agent_revoked = False
+        # agent -> its rolling use as the model predicts it, and whether it is revoked
+        self.use = {
+            agent: dict(updated=0, spent=0, sold=0, revoked=False) for _, agent in self.agents
+        }
         self.slots = {self.cur}
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -411,7 +438,7 @@ class MarketMachine:
         elif st_vault_action == "withdraw":
             self.withdraw(user, st_percent)
         elif st_vault_action == "treasury":
-            self.withdraw(self.treasury, st_percent)
+            self.withdraw(self.treasuries[st_index % 2], st_percent)
         elif st_vault_action == "deposit_energy":
             self.deposit_energy(user, st_percent)
         else:
@@ -422,21 +449,22 @@ class MarketMachine:
         slots."""
         self.read_meter(st_user, st_export, st_import, gap_export)
 
-    def rule_agent_places(self, st_is_buy, st_tick, st_qty):
-        """The agent of users[0]; the model predicts which limit (if any) refuses the order."""
-        owner = self.users[0]
+    def rule_agent_places(self, st_agent, st_is_buy, st_tick, st_qty):
+        """An agent orders for its owner; the model predicts which limit (if any) refuses it."""
+        owner, agent = self.agents[st_agent]
+        use = self.use[agent]
         tick = buy_tick(st_tick) if st_is_buy else sell_tick(st_tick)
         ts = self.env.latest_timestamp() + 1
         self.env.next_block_at(ts)
-        elapsed = ts - self.agent_updated
-        spent = max(self.agent_spent - AGENT_BUDGET * elapsed // DAY, 0)
-        sold = max(self.agent_sold - AGENT_SELL_WH * elapsed // DAY, 0)
+        elapsed = ts - use["updated"]
+        spent = max(use["spent"] - AGENT_BUDGET * elapsed // DAY, 0)
+        sold = max(use["sold"] - AGENT_SELL_WH * elapsed // DAY, 0)
         escrow = cost(st_qty, price_of(tick)) if st_is_buy else 0
         sell_wh = 0 if st_is_buy else st_qty
         have = self.energy.get((owner, self.cur), 0)
-        call = (owner, self.cur, st_is_buy, tick, st_qty, {"from": self.agent})
-        if self.agent_revoked:
-            expected = f"NotOwnerOrAgent: {addr(self.agent)}, {addr(owner)}"
+        call = (owner, self.cur, st_is_buy, tick, st_qty, {"from": agent})
+        if use["revoked"]:
+            expected = f"NotOwnerOrAgent: {addr(agent)}, {addr(owner)}"
         elif st_is_buy and tick > AGENT_MAX_BUY_TICK:
             expected = f"AgentPriceOutOfBounds: {tick}, {AGENT_MAX_BUY_TICK}"
         elif not st_is_buy and tick < AGENT_MIN_SELL_TICK:
@@ -444,11 +472,9 @@ class MarketMachine:
         elif not st_is_buy and have < st_qty:
             expected = f"MarketInsufficientEnergy: {addr(owner)}, {self.cur}, {have}, {st_qty}"
         elif spent + escrow > AGENT_BUDGET:
-            expected = f"AgentBudgetExceeded: {addr(self.agent)}, {spent + escrow}, {AGENT_BUDGET}"
+            expected = f"AgentBudgetExceeded: {addr(agent)}, {spent + escrow}, {AGENT_BUDGET}"
         elif sold + sell_wh > AGENT_SELL_WH:
-            expected = (
-                f"AgentSellLimitExceeded: {addr(self.agent)}, {sold + sell_wh}, {AGENT_SELL_WH}"
-            )
+            expected = f"AgentSellLimitExceeded: {addr(agent)}, {sold + sell_wh}, {AGENT_SELL_WH}"
         elif st_is_buy and self.bal[owner] < escrow:
             expected = f"MarketInsufficientBalance: {addr(owner)}, {self.bal[owner]}, {escrow}"
         else:
@@ -460,7 +486,7 @@ class MarketMachine:
             return
         tx = self.market.placeOrder(*call)
         assert tx.timestamp == ts
-        self.agent_updated, self.agent_spent, self.agent_sold = ts, spent + escrow, sold + sell_wh
+        use.update(updated=ts, spent=spent + escrow, sold=sold + sell_wh)
         if st_is_buy:
             self.bal[owner] -= escrow
         else:
@@ -477,23 +503,29 @@ class MarketMachine:
         )
         self.stats["agent_order"] += 1
 
-    def rule_agent_revoked_or_reauthorized(self):
-        """users[0] revokes the agent, or authorizes it again with the same limits; use stays."""
-        owner = self.users[0]
-        if self.agent_revoked:
-            self.market.authorizeAgent(
-                self.agent,
-                AGENT_BUDGET,
-                AGENT_SELL_WH,
-                AGENT_MAX_BUY_TICK,
-                AGENT_MIN_SELL_TICK,
-                self.env.latest_timestamp() + 365 * DAY,
-                {"from": owner},
-            )
+    def rule_agent_revoked_or_reauthorized(self, st_agent):
+        """An owner revokes its agent, or authorizes it again with the same limits; use stays."""
+        owner, agent = self.agents[st_agent]
+        use = self.use[agent]
+        if use["revoked"]:
+            authorize(self.env, owner, agent)
         else:
-            self.market.revokeAgent(self.agent, {"from": owner})
-        self.agent_revoked = not self.agent_revoked
-        self.stats["agent_reauthorized" if not self.agent_revoked else "agent_revoked"] += 1
+            self.market.revokeAgent(agent, {"from": owner})
+        use["revoked"] = not use["revoked"]
+        self.stats["agent_revoked" if use["revoked"] else "agent_reauthorized"] += 1
+
+    def rule_admin_sets_fee(self, st_fee, st_index):
+        """The admin changes the fee and where it goes (above the cap: refused). Resting orders
+        keep the fee of their placement; fees are credited to the treasury of the claim's time."""
+        treasury = self.treasuries[st_index % 2]
+        if st_fee > MAX_FEE_BPS:
+            with brownie.reverts(f"MarketFeeTooHigh: {st_fee}, {MAX_FEE_BPS}"):
+                self.market.setFee(st_fee, treasury, {"from": self.admin})
+            self.stats["fee_refused"] += 1
+            return
+        self.market.setFee(st_fee, treasury, {"from": self.admin})
+        self.fee_bps, self.treasury = st_fee, treasury
+        self.stats["fee_changed"] += 1
 
     def rule_cancel(self, st_index, st_percent):
         """Cancels an open order (by its owner, or by the agent for users[0]); a stranger is
@@ -507,9 +539,10 @@ class MarketMachine:
             with brownie.reverts(f"NotOwnerOrAgent: {addr(self.relayer)}, {addr(o['owner'])}"):
                 self.market.cancelOrder(oid, {"from": self.relayer})
             return
-        sender = self.agent if st_percent > 60 and o["owner"] == self.users[0] else o["owner"]
-        if sender == self.agent and self.agent_revoked:
-            with brownie.reverts(f"NotOwnerOrAgent: {addr(self.agent)}, {addr(o['owner'])}"):
+        agent = dict(self.agents).get(o["owner"])
+        sender = agent if st_percent > 60 and agent is not None else o["owner"]
+        if sender == agent and self.use[agent]["revoked"]:
+            with brownie.reverts(f"NotOwnerOrAgent: {addr(agent)}, {addr(o['owner'])}"):
                 self.market.cancelOrder(oid, {"from": sender})
             return
         self.market.cancelOrder(oid, {"from": sender})
@@ -644,11 +677,17 @@ class MarketMachine:
             assert self.token.totalSupply(slot) == minted
 
     def invariant_agent(self):
-        d = self.market.delegation(self.users[0], self.agent)
-        assert (d[0], d[1]) == (AGENT_BUDGET, AGENT_SELL_WH)
-        assert (d[5], d[6], d[7]) == (self.agent_spent, self.agent_sold, self.agent_updated)
-        assert d[5] <= AGENT_BUDGET and d[6] <= AGENT_SELL_WH
-        assert (d[4] == 0) == self.agent_revoked
+        for owner, agent in self.agents:
+            use = self.use[agent]
+            d = self.market.delegation(owner, agent)
+            assert (d[0], d[1]) == (AGENT_BUDGET, AGENT_SELL_WH)
+            assert (d[5], d[6], d[7]) == (use["spent"], use["sold"], use["updated"])
+            assert d[5] <= AGENT_BUDGET and d[6] <= AGENT_SELL_WH
+            assert (d[4] == 0) == use["revoked"]
+
+    def invariant_fee(self):
+        p = self.market.params()
+        assert p[6] == self.fee_bps and p[7] == self.treasury
 
 
 @pytest.mark.no_call_coverage
@@ -661,11 +700,10 @@ def test_stateful_market(env, accounts, admin):
         accounts,
         admin,
         # Hypothesis 6.27 keeps its first 10 examples deliberately small (a few steps each); the
-        # 8 after them run the full 40 steps: about 350-450 steps in all. No target phase (it
-        # would mutate examples).
+        # ones after them run the full STEPS. No target phase (it would mutate examples).
         settings={
-            "max_examples": 18,
-            "stateful_step_count": 40,
+            "max_examples": EXAMPLES,
+            "stateful_step_count": STEPS,
             "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
         },
     )

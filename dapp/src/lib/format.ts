@@ -40,6 +40,11 @@ export function gateClosure(market: MarketParams, slot: number): number {
   return slotStart(market, slot + 1) + market.settlementSeconds;
 }
 
+/** From here until gate closure the slot's orders are firm: no cancels (audit L-3, `cancelCutoff`). */
+export function cancelCutoff(market: MarketParams, slot: number): number {
+  return gateClosure(market, slot) - Math.floor(market.settlementSeconds / 2);
+}
+
 export function opensAt(market: MarketParams, slot: number): number {
   return Math.max(0, slotStart(market, slot) - market.openAheadSeconds);
 }

@@ -131,6 +131,24 @@ def test_a_battery_that_does_less_shrinks_the_slots_buy(sandbox: Sandbox, tmp_pa
     assert runtime.follow(slot, 0.0, sandbox.dev.now()).placed == []
 
 
+def test_from_the_cancel_cutoff_a_smaller_need_keeps_its_buy(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The last half of the settlement window is firm (audit L-3): the replan keeps the buy
+    instead of sending a cancel the market would refuse."""
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, ChargeFull())
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    (placed,) = runtime.step(now, soc_kwh=5.0).placed
+    sandbox.advance_to(runtime.link.calendar.cancel_cutoff(slot))
+
+    report = runtime.follow(slot, 0.0, sandbox.dev.now())
+    assert report.replanned == [slot]
+    assert (report.cancelled, report.placed, report.errors) == ([], [], [])
+    assert _open_buys(sandbox, owner, slot) == [placed.order_id]
+
+
 def test_a_battery_that_does_more_adds_to_the_buy(sandbox: Sandbox, tmp_path: Path) -> None:
     owner, agent = _pair(sandbox)
     runtime = _runtime(sandbox, owner, agent, tmp_path, ChargeFull())

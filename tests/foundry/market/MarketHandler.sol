@@ -461,7 +461,8 @@ contract MarketHandler is Test {
         // A slot nobody cleared within the clear window is void: anyone may cancel its orders.
         bool isVoid = !slotCleared[o.slot] && block.timestamp >= market.voidAt(o.slot);
         bool allowed = isVoid || caller == o.owner || (caller == agent && _agentActive(o.owner));
-        bool open = isVoid || block.timestamp < market.gateClosure(o.slot);
+        // The last half of the settlement window is firm (audit L-3): owners and agents cancel before the cut-off.
+        bool open = isVoid || block.timestamp < market.cancelCutoff(o.slot);
         vm.prank(caller);
         try market.cancelOrder(o.id) {
             vm.assertTrue(allowed && open, "cancelOrder succeeded where it must be refused");
@@ -476,7 +477,7 @@ contract MarketHandler is Test {
                 ++done["cancelOrder.strangerRefused"];
             } else {
                 vm.assertFalse(open, "cancelOrder refused an open order");
-                _expect(err, IEnergyMarket.OrderWindowClosed.selector, "cancel after gate closure");
+                _expect(err, IEnergyMarket.CancelWindowClosed.selector, "cancel from the cut-off");
             }
         }
     }

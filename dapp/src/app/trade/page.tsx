@@ -6,7 +6,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { energyMarketAbi, paymentTokenAbi } from "@/generated/abis";
 import { unwrap, type Order } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
-import { buyEscrow, gateClosure, openSlots, priceOfTick, slotStart, tickAtOrBelow } from "@/lib/format";
+import { buyEscrow, cancelCutoff, gateClosure, openSlots, priceOfTick, slotStart, tickAtOrBelow } from "@/lib/format";
 import { useAccount, useApi, useChainRead, useStatus, useTransact, type ContractCall } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
@@ -282,7 +282,8 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
             <tbody>
               {[...claimable, ...resting].map((o) => {
                 const isCleared = clearedSlots.has(o.slot);
-                const canCancel = !isCleared && now !== undefined && now < gateClosure(cfg.market, o.slot);
+                const canCancel = !isCleared && now !== undefined && now < cancelCutoff(cfg.market, o.slot);
+                const isFirm = !isCleared && !canCancel && now !== undefined && now < gateClosure(cfg.market, o.slot);
                 return (
                   <tr key={o.order_id} data-testid="order-row">
                     <td className={tdClass}>#{o.nonce}</td>
@@ -290,7 +291,7 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
                     <td className={tdClass}>{o.side === "buy" ? t.common.buy : t.common.sell}</td>
                     <td className={tdClass}>{f.money(o.price)}</td>
                     <td className={tdClass}>{f.wh(o.qty_wh)}</td>
-                    <td className={tdClass}>{isCleared ? t.trade.stateClaim : canCancel ? t.trade.stateResting : t.trade.stateAwaiting}</td>
+                    <td className={tdClass}>{isCleared ? t.trade.stateClaim : canCancel ? t.trade.stateResting : isFirm ? t.trade.stateFirm : t.trade.stateAwaiting}</td>
                     <td className={tdClass}>
                       {canCancel ? (
                         <button

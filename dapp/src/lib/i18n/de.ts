@@ -124,7 +124,9 @@ export const de: Messages = {
     OrderTickOutOfRange: () => "Dieser Preis liegt über dem Höchstpreis des Marktes.",
     OrderWindowNotOpen: (a: Args, f: Formatter) => `Aufträge für Slot ${n(a[0])} werden erst ab ${f.time(n(a[1]))} angenommen.`,
     OrderWindowClosed: (a: Args, f: Formatter) =>
-      `Das Auftragsfenster von Slot ${n(a[0])} hat um ${f.time(n(a[1]))} geschlossen (Gate Closure): keine Aufträge oder Stornierungen mehr.`,
+      `Das Auftragsfenster von Slot ${n(a[0])} hat um ${f.time(n(a[1]))} geschlossen (Gate Closure): keine Aufträge mehr.`,
+    CancelWindowClosed: (a: Args, f: Formatter) =>
+      `Aufträge von Slot ${n(a[0])} sind seit ${f.time(n(a[1]))} verbindlich: In der zweiten Hälfte des Abrechnungsfensters ist keine Stornierung möglich.`,
     OrderLevelOverflow: (a: Args) => `Das Orderbuch von Slot ${n(a[0])} ist zu diesem Preis zu voll; wählen Sie einen anderen Preis.`,
     OrderNotFound: (a: Args) => `Auftrag ${String(a[0])} existiert nicht mehr: Er wurde storniert oder schon abgerechnet.`,
     GateNotClosed: (a: Args, f: Formatter) => `Slot ${n(a[0])} kann erst ab ${f.time(n(a[1]))} geräumt werden (Gate Closure).`,
@@ -226,6 +228,7 @@ export const de: Messages = {
     stateClaim: "geräumt: abrechnen",
     stateResting: "im Buch",
     stateAwaiting: "wartet auf Räumung",
+    stateFirm: "verbindlich (keine Stornierung)",
     cancel: "Stornieren",
     cancelLabel: (nonce: number) => `Auftrag ${nonce} stornieren`,
     yourOrders: "Ihre Aufträge",

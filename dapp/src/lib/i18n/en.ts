@@ -122,7 +122,9 @@ export const en = {
     OrderTickOutOfRange: () => "That price is above the market's highest price.",
     OrderWindowNotOpen: (a: Args, f: Formatter) => `Orders for slot ${n(a[0])} are accepted only from ${f.time(n(a[1]))}.`,
     OrderWindowClosed: (a: Args, f: Formatter) =>
-      `The order window of slot ${n(a[0])} closed at ${f.time(n(a[1]))} (gate closure): no more orders or cancels.`,
+      `The order window of slot ${n(a[0])} closed at ${f.time(n(a[1]))} (gate closure): no more orders.`,
+    CancelWindowClosed: (a: Args, f: Formatter) =>
+      `Orders of slot ${n(a[0])} are firm since ${f.time(n(a[1]))}: the last half of the settlement window allows no cancels.`,
     OrderLevelOverflow: (a: Args) => `The book of slot ${n(a[0])} holds too much at that price; choose another price.`,
     OrderNotFound: (a: Args) => `Order ${String(a[0])} no longer exists: it was cancelled or already claimed.`,
     GateNotClosed: (a: Args, f: Formatter) => `Slot ${n(a[0])} can be cleared only from ${f.time(n(a[1]))} (gate closure).`,
@@ -224,6 +226,7 @@ export const en = {
     stateClaim: "cleared: claim",
     stateResting: "resting",
     stateAwaiting: "awaiting clearing",
+    stateFirm: "firm (no cancel)",
     cancel: "Cancel",
     cancelLabel: (nonce: number) => `Cancel order ${nonce}`,
     yourOrders: "your orders",

@@ -1,0 +1,274 @@
+"""Market modes in the evaluation: in a sealed market no method sees its own slot's book.
+
+The book-reading methods are built as ``agent eval`` builds them (``_strategies``) and run over
+one June day of the small community; the others' book they read is wrapped so that the test
+knows which slot each read was for, or so that the slot being decided shows other orders than
+the ones that clear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pytest
+
+from agents.community import Community, CommunityConfig, Decision, Fill, SlotView, Strategy
+from agents.errors import ConfigError
+from agents.forecasting.provider import ForecastMethod, HouseholdForecasts
+from agents.policies import ZIP, BookResponse, Truthful
+from agents.policies.visible import (
+    MARKET_OPEN,
+    MARKET_SEALED,
+    SEALED_PLAN_LAG_SLOTS,
+    SEALED_PRICE_LAG_SLOTS,
+    SPOOFER_ID,
+    SpoofedBook,
+    pricing_book,
+)
+from agents.prosumer import OthersBook, ProsumerRun, others_book, run_prosumer
+from agents.rl.evaluate import SPOOFS, AgentEvalConfig, _spoof_report, _strategies
+from agents.rl.setup import Period, Setup, SetupConfig, build_setup
+from market.clearing import Order, Side
+
+BOOK_METHODS = ("book_response", "mpc_book")
+"""The rules that read the others' orders of the slot they price."""
+
+
+@dataclass
+class _Clock:
+    """The slot being decided, shared by a strategy wrapper and the book it reads."""
+
+    slot: int = -1
+
+
+@dataclass
+class _WatchedBook:
+    """The others' book as a strategy reads it: records every read as ``(slot read, slot being
+    decided)``; with ``scramble`` the slot being decided shows other orders than the real ones
+    (every order's tick mirrored in the range, its quantity tripled)."""
+
+    book: OthersBook
+    clock: _Clock
+    scramble: bool = False
+    reads: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        return self.book.start
+
+    def orders(self, slot: int) -> list[Order]:
+        self.reads.append((slot, self.clock.slot))
+        real = self.book.orders(slot)
+        if not self.scramble or slot != self.clock.slot:
+            return real
+        top = max((o.tick for o in real), default=0)
+        return [Order(o.id, o.side, top - o.tick, 3 * o.qty_wh) for o in real]
+
+    def visible(self, slot: int) -> list[Order]:
+        return self.orders(slot)
+
+
+class _Clocked:
+    """A strategy that tells the clock which slot it decides."""
+
+    def __init__(self, strategy: Strategy, clock: _Clock) -> None:
+        self.strategy = strategy
+        self.clock = clock
+        self.name = strategy.name
+
+    def decide(self, view: SlotView) -> Decision:
+        self.clock.slot = view.slot
+        return self.strategy.decide(view)
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        self.strategy.observe(view, fill)
+
+
+@pytest.fixture(scope="module")
+def june_day(
+    community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
+) -> tuple[Setup, OthersBook]:
+    """One June day, the first battery household, the others ZIP traders."""
+    start = june_week[0]
+    end = start + 96
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [ZIP(seed=30 + k) for k in range(n)], start, end)
+    return Setup(community, (h,), (book,), (forecasts[h],), start, end), book
+
+
+def _run(
+    setup: Setup, book: OthersBook, method: str, market: str, *, scramble: bool = False
+) -> tuple[ProsumerRun, _WatchedBook]:
+    """``method`` as ``agent eval`` builds it in ``market``, reading a watched copy of the book;
+    the market clears against the real book."""
+    clock = _Clock()
+    watched = _WatchedBook(book, clock, scramble)
+    seen = replace(setup, books=(watched,))
+    strategy = _strategies(seen, 0, (method,), {}, market)[method]
+    run = run_prosumer(setup.community, book, _Clocked(strategy, clock), setup.start, setup.end)
+    return run, watched
+
+
+@pytest.mark.parametrize("method", BOOK_METHODS)
+def test_sealed_market_hides_the_slots_own_book_from_a_book_method(
+    june_day: tuple[Setup, OthersBook], method: str
+) -> None:
+    setup, book = june_day
+    _, watched = _run(setup, book, method, MARKET_SEALED)
+    assert watched.reads, "the method read no book at all"
+    assert all(read < deciding for read, deciding in watched.reads)
+    lags = {deciding - read for read, deciding in watched.reads}
+    assert min(lags) == SEALED_PRICE_LAG_SLOTS
+    if method == "mpc_book":
+        assert SEALED_PLAN_LAG_SLOTS in lags  # the plan's newest revealed book
+
+
+@pytest.mark.parametrize("method", BOOK_METHODS)
+def test_open_market_still_shows_a_book_method_its_slots_own_book(
+    june_day: tuple[Setup, OthersBook], method: str
+) -> None:
+    setup, book = june_day
+    _, watched = _run(setup, book, method, MARKET_OPEN)
+    assert any(read == deciding for read, deciding in watched.reads)
+
+
+@pytest.mark.parametrize("method", BOOK_METHODS)
+def test_a_book_method_gains_nothing_from_its_slots_book_in_a_sealed_market(
+    june_day: tuple[Setup, OthersBook], method: str
+) -> None:
+    """Showing the method false orders for the slot it decides (the real ones clear) changes
+    nothing in a sealed market and changes its money in an open one."""
+    setup, book = june_day
+    sealed, _ = _run(setup, book, method, MARKET_SEALED)
+    sealed_fooled, _ = _run(setup, book, method, MARKET_SEALED, scramble=True)
+    assert np.array_equal(sealed.cost_eur, sealed_fooled.cost_eur)
+    assert np.array_equal(sealed.soc_kwh, sealed_fooled.soc_kwh)
+    opened, _ = _run(setup, book, method, MARKET_OPEN)
+    open_fooled, _ = _run(setup, book, method, MARKET_OPEN, scramble=True)
+    assert not np.array_equal(opened.cost_eur, open_fooled.cost_eur)
+    assert open_fooled.savings_eur < opened.savings_eur  # what the true book is worth
+
+
+def test_the_last_mover_saves_more_in_an_open_market_than_in_a_sealed_one(
+    june_day: tuple[Setup, OthersBook],
+) -> None:
+    setup, book = june_day
+    opened, _ = _run(setup, book, "book_response", MARKET_OPEN)
+    sealed, _ = _run(setup, book, "book_response", MARKET_SEALED)
+    assert np.allclose(opened.soc_kwh, sealed.soc_kwh)  # the same battery: pricing differs
+    assert opened.savings_eur > sealed.savings_eur
+
+
+def test_sealed_book_response_prices_against_the_slot_before_moved_onto_its_range(
+    community: Community, june_day: tuple[Setup, OthersBook]
+) -> None:
+    _, book = june_day
+    slot = book.start + 50
+    moved = pricing_book(community, book, slot, MARKET_SEALED)
+    before = book.orders(slot - 1)
+    assert [(o.id, o.side, o.qty_wh) for o in moved] == [(o.id, o.side, o.qty_wh) for o in before]
+    top = community.tariffs.market_params(slot).max_tick
+    assert all(0 <= o.tick <= top for o in moved)
+    assert pricing_book(community, book, book.start, MARKET_SEALED) == []  # nothing revealed yet
+
+
+def test_an_unknown_market_mode_is_refused(june_day: tuple[Setup, OthersBook]) -> None:
+    _, book = june_day
+    with pytest.raises(ConfigError, match="unknown market mode 'dark'"):
+        BookResponse(book, "dark")
+    with pytest.raises(ConfigError, match="unknown market mode"):
+        AgentEvalConfig(market="dark")
+
+
+def test_every_replayed_order_is_visible_in_an_open_market(
+    june_day: tuple[Setup, OthersBook],
+) -> None:
+    _, book = june_day
+    slot = book.start + 40
+    assert book.visible(slot) == book.orders(slot)
+
+
+def test_a_spoofers_order_is_visible_before_gate_closure_and_gone_from_the_final_book(
+    community: Community, june_day: tuple[Setup, OthersBook]
+) -> None:
+    _, book = june_day
+    slot = book.start + 40
+    spoofed = SpoofedBook(book, community, Side.BUY, 1.0, 10_000)
+    assert spoofed.orders(slot) == book.orders(slot)
+    fake = [o for o in spoofed.visible(slot) if o.id == SPOOFER_ID]
+    top = community.tariffs.market_params(slot).max_tick
+    assert fake == [Order(SPOOFER_ID, Side.BUY, top, 10_000)]
+
+
+def _spoofed(
+    setup: Setup, book: OthersBook, method: str, market: str, side: Side, frac: float
+) -> ProsumerRun:
+    fooled = SpoofedBook(book, setup.community, side, frac, 10_000)
+    strategy = _strategies(setup, 0, (method,), {}, market, fooled)[method]
+    return run_prosumer(setup.community, book, strategy, setup.start, setup.end)
+
+
+def test_a_spoofer_moves_the_last_mover_in_an_open_market_and_no_one_in_a_sealed_one(
+    june_day: tuple[Setup, OthersBook],
+) -> None:
+    setup, book = june_day
+    for market in (MARKET_OPEN, MARKET_SEALED):
+        clean, _ = _run(setup, book, "book_response", market)
+        runs = {
+            name: _spoofed(setup, book, "book_response", market, side, frac)
+            for name, (side, frac) in SPOOFS.items()
+        }
+        report = _spoof_report(
+            AgentEvalConfig(market=market, spoof_kwh=10.0, rules=("book_response",)),
+            setup,
+            [{f"book_response/{name}": (clean, run) for name, run in runs.items()}],
+        )
+        moved = report["methods"]["book_response"]
+        if market == MARKET_SEALED:
+            for run in runs.values():
+                assert np.array_equal(run.cost_eur, clean.cost_eur)
+            assert all(row["savings_delta_eur"] == 0.0 for row in moved.values())
+            assert all(row["slots_price_moved_pct"] == 0.0 for row in moved.values())
+        else:
+            assert all(row["savings_delta_eur"] < 0.0 for row in moved.values())
+            assert moved["buy_at_top"]["price_delta_ct_per_kwh"] > 0.0  # sellers asked more
+            assert moved["sell_at_floor"]["price_delta_ct_per_kwh"] < 0.0  # buyers bid less
+
+
+def test_the_others_market_gain_is_never_negative_for_truthful_members(
+    community: Community, june_week: tuple[int, int]
+) -> None:
+    """What the neighbours keep (``others_gain_eur``): members who bid their own values never
+    pay more than the grid would charge them (the simulator's market has no fee), and gain
+    nothing without the market."""
+    start = june_week[0]
+    end = start + 96
+    h = community.battery_households()[0]
+    n = len(community.households)
+    book = others_book(community, h, [Truthful() for _ in range(n)], start, end)
+    run = run_prosumer(community, book, Truthful(), start, end)
+    assert np.all(run.others_gain_eur >= -1e-9)
+    assert run.others_gain_eur.sum() > 0.0
+    alone = run_prosumer(community, book, Truthful(), start, end, p2p=False)
+    assert np.all(alone.others_gain_eur == 0.0)
+
+
+def test_the_other_members_can_bid_truthfully() -> None:
+    config = SetupConfig(
+        community=CommunityConfig(n_households=6, share_pv=0.5, share_battery=0.34, seed=1),
+        forecast=ForecastMethod.NAIVE,
+        max_households=1,
+        cache_dir=None,
+        others="truthful",
+    )
+    setup = build_setup(config, Period(6, 6, days=1))
+    book = setup.books[0]
+    orders = [o for s in range(book.start, book.end) for o in book.orders(s)]
+    assert {o.side for o in orders} == {Side.BUY, Side.SELL}
+    for s in range(book.start, book.end):
+        top = setup.community.tariffs.market_params(s).max_tick
+        assert all(o.tick == (top if o.side is Side.BUY else 0) for o in book.orders(s))
+    with pytest.raises(ConfigError, match="unknown others 'dark'"):
+        SetupConfig(others="dark")
