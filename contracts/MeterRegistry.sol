@@ -174,7 +174,7 @@ contract MeterRegistry is AdminHandover, Pausable, EIP712, IMeterRegistry {
     function submitReading(MeterReading calldata reading, bytes calldata signature) external whenNotPaused {
         bytes memory err = _processReading(reading, signature);
         if (err.length != 0) {
-            // Bubble the ABI-encoded custom error built by _validate.
+            // Bubble the ABI-encoded custom error built by _processReading.
             assembly ("memory-safe") {
                 revert(add(err, 0x20), mload(err))
             }

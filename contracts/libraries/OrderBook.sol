@@ -68,21 +68,26 @@ library OrderBook {
     /// @notice Computes the clearing (see {compute}) and stores it.
     function clear(State storage self) internal returns (IEnergyMarket.ClearingRecord memory r) {
         r = compute(self);
-        self.buy = SideClearing({
-            cleared: true,
-            clearingTick: r.clearingTick,
-            marginalTick: r.buyMarginalTick,
-            filledWh: r.buyMarginalFilledWh,
-            totalWh: r.buyMarginalTotalWh
-        });
-        self.sell = SideClearing({
-            cleared: true,
-            clearingTick: r.clearingTick,
-            marginalTick: r.sellMarginalTick,
-            filledWh: r.sellMarginalFilledWh,
-            totalWh: r.sellMarginalTotalWh
-        });
+        _storeSide(self.buy, r.clearingTick, r.buyMarginalTick, r.buyMarginalFilledWh, r.buyMarginalTotalWh);
+        _storeSide(self.sell, r.clearingTick, r.sellMarginalTick, r.sellMarginalFilledWh, r.sellMarginalTotalWh);
         if (r.volumeWh != 0) self.volumeWh = r.volumeWh;
+    }
+
+    /// @dev Writes one cleared side in one SSTORE: {SideClearing} packed as Solidity lays it out from the low end
+    /// (cleared at bit 0, clearingTick at 8, marginalTick at 24, filledWh at 40, totalWh at 136). A slot clears once,
+    /// so the word is empty before and nothing else lives in it. Assigning the struct costs about 1.4k gas more.
+    function _storeSide(
+        SideClearing storage side,
+        uint16 clearingTick,
+        uint16 marginalTick,
+        uint96 filledWh,
+        uint96 totalWh
+    ) private {
+        uint256 word = 1 | uint256(clearingTick) << 8 | uint256(marginalTick) << 24 | uint256(filledWh) << 40
+            | uint256(totalWh) << 136;
+        assembly ("memory-safe") {
+            sstore(side.slot, word)
+        }
     }
 
     /// @notice The stored clearing record.
@@ -103,32 +108,28 @@ library OrderBook {
     }
 
     /// @notice The clearing rule of docs/contracts.md. Reads every non-empty level once (cold) into memory, packed
-    /// as `tick << 192 | buyWh << 96 | sellWh`, then walks that array twice: for the volume
+    /// as `tick << 192 | buyWh << 96 | sellWh` (see {_loadLevels}), then walks that array twice: for the volume
     /// V* = max_t min(D(t), S(t)), and for the marginal ticks. Sums over at most 2^16 levels of at most 2^96 stay
-    /// below 2^112, so every cast below is lossless.
+    /// below 2^112, so no sum below overflows and every cast is lossless.
     function compute(State storage self) internal view returns (IEnergyMarket.ClearingRecord memory r) {
         r.cleared = true;
-        uint256[] memory packedLevels = self.ticks.toArray();
-        uint256 n = packedLevels.length;
-        IEnergyMarket.Level[65536] storage levels = self.levels;
-        uint256 totalBuy;
-        for (uint256 i; i < n; ++i) {
-            uint256 t = packedLevels[i];
-            IEnergyMarket.Level storage lvl = levels[t];
-            uint256 buyWh = lvl.buyWh;
-            totalBuy += buyWh;
-            packedLevels[i] = (t << 192) | (buyWh << 96) | lvl.sellWh;
-        }
+        (uint256[] memory packedLevels, uint256 totalBuy) = _loadLevels(self);
         if (totalBuy == 0) return r;
+        uint256 n = packedLevels.length;
 
         // V*: D(t) = totalBuy - buys below t is non-increasing, S(t) = sells at or below t non-decreasing, so
         // min(D, S) peaks where S first reaches D; both only change at non-empty ticks.
         uint256 volume;
-        {
+        // Cannot overflow: sums of at most 2^16 levels of at most 2^96 Wh; buyBelow <= totalBuy.
+        unchecked {
             uint256 buyBelow;
             uint256 sellThrough;
             for (uint256 i; i < n; ++i) {
-                uint256 packed = packedLevels[i];
+                uint256 packed;
+                // packedLevels[i] without a second bounds check: the loop runs while i < n, its length.
+                assembly ("memory-safe") {
+                    packed := mload(add(packedLevels, shl(5, add(i, 1))))
+                }
                 sellThrough += packed & _MASK_96;
                 uint256 demand = totalBuy - buyBelow;
                 uint256 matched = demand < sellThrough ? demand : sellThrough;
@@ -143,34 +144,91 @@ library OrderBook {
 
         // m_s = lowest t with S(t) >= V*; m_b = highest t with D(t) >= V*, i.e. the lowest t whose cumulative buys
         // (ascending) exceed totalBuy - V*. m_s <= m_b, so the sell side is always found first.
-        uint256 buyThreshold = totalBuy - volume;
-        uint256 buyThrough;
-        uint256 sellBelow;
-        bool sellFound;
-        for (uint256 i; i < n; ++i) {
-            uint256 packed = packedLevels[i];
-            uint256 t = packed >> 192;
-            uint256 sellWh = packed & _MASK_96;
-            uint256 buyWh = (packed >> 96) & _MASK_96;
-            if (!sellFound && sellBelow + sellWh >= volume) {
-                sellFound = true;
-                r.sellMarginalTick = uint16(t);
-                r.sellMarginalFilledWh = uint96(volume - sellBelow);
-                r.sellMarginalTotalWh = uint96(sellWh);
-            }
-            sellBelow += sellWh;
-            buyThrough += buyWh;
-            if (buyThrough > buyThreshold) {
-                r.buyMarginalTick = uint16(t);
-                // Cannot underflow: buyThrough > totalBuy - volume.
-                r.buyMarginalFilledWh = uint96(volume - (totalBuy - buyThrough));
-                r.buyMarginalTotalWh = uint96(buyWh);
-                break;
-            }
-        }
-        // Cannot overflow: both ticks are at most 65535.
+        // Cannot overflow or underflow: sums as above; volume <= totalBuy; sellBelow < volume where subtracted.
         unchecked {
+            uint256 buyThreshold = totalBuy - volume;
+            uint256 buyThrough;
+            uint256 sellBelow;
+            bool sellFound;
+            for (uint256 i; i < n; ++i) {
+                uint256 packed;
+                // packedLevels[i] without a second bounds check: the loop runs while i < n, its length.
+                assembly ("memory-safe") {
+                    packed := mload(add(packedLevels, shl(5, add(i, 1))))
+                }
+                uint256 t = packed >> 192;
+                uint256 sellWh = packed & _MASK_96;
+                uint256 buyWh = (packed >> 96) & _MASK_96;
+                if (!sellFound && sellBelow + sellWh >= volume) {
+                    sellFound = true;
+                    r.sellMarginalTick = uint16(t);
+                    r.sellMarginalFilledWh = uint96(volume - sellBelow);
+                    r.sellMarginalTotalWh = uint96(sellWh);
+                }
+                sellBelow += sellWh;
+                buyThrough += buyWh;
+                if (buyThrough > buyThreshold) {
+                    r.buyMarginalTick = uint16(t);
+                    // Cannot underflow: buyThrough > totalBuy - volume.
+                    r.buyMarginalFilledWh = uint96(volume - (totalBuy - buyThrough));
+                    r.buyMarginalTotalWh = uint96(buyWh);
+                    break;
+                }
+            }
+            // Both ticks are at most 65535.
             r.clearingTick = uint16((uint256(r.sellMarginalTick) + r.buyMarginalTick) / 2);
+        }
+    }
+
+    /// @dev Every non-empty level, ascending by tick, packed as `tick << 192 | buyWh << 96 | sellWh` (each side at
+    /// most MAX_LEVEL_WH < 2^96), and the sum of their buys. One walk of the bitmap: the summary, each non-empty
+    /// word and each non-empty level are read once; a level's two sides come from one read of its word. The array
+    /// is written at the free memory pointer as the walk goes and allocated at the end (its length is known only
+    /// then), all in one assembly block.
+    ///
+    /// Storage layout relied on: a {TickBitmap-Bitmap} is its summary word followed by its 256 words; `levels[t]`
+    /// is one word at `levels.slot + t` with `buyWh` in the low 128 bits and `sellWh` in the high 128 bits
+    /// (Solidity packs {IEnergyMarket-Level}'s two uint128 fields in declaration order from the low end).
+    function _loadLevels(State storage self) private view returns (uint256[] memory packed, uint256 totalBuy) {
+        TickBitmap.Bitmap storage ticks = self.ticks;
+        IEnergyMarket.Level[65536] storage levels = self.levels;
+        assembly ("memory-safe") {
+            // {TickBitmap-lowestBit}, the same code.
+            function lowestBit(x) -> r {
+                let b := and(x, sub(0, x))
+                r := shl(7, gt(b, 0xffffffffffffffffffffffffffffffff))
+                r := or(r, shl(6, gt(shr(r, b), 0xffffffffffffffff)))
+                r := or(r, shl(5, gt(shr(r, b), 0xffffffff)))
+                let window := shr(27, and(mul(shr(r, b), 0x077CB531), 0xffffffff))
+                r := or(r, byte(window, 0x00011c021d0e18031e16140f191104081f1b0d17151310071a0c12060b050a09))
+            }
+            packed := mload(0x40)
+            let ptr := add(packed, 0x20)
+            let mask128 := 0xffffffffffffffffffffffffffffffff
+            // Cannot overflow: at most 2^16 levels of at most 2^96 Wh.
+            for { let s := sload(ticks.slot) } s { s := and(s, sub(s, 1)) } {
+                let wordPos := lowestBit(s)
+                // The word's set bits, lowest first: `w` is the word shifted right by `bit`. A run of set bits
+                // (neighbouring ticks, the common case) costs one shift per tick; a gap is jumped with lowestBit.
+                let w := sload(add(add(ticks.slot, 1), wordPos))
+                let t := shl(8, wordPos)
+                for {} w {} {
+                    if iszero(and(w, 1)) {
+                        let gap := lowestBit(w)
+                        w := shr(gap, w)
+                        t := add(t, gap)
+                    }
+                    let lvl := sload(add(levels.slot, t))
+                    let buyWh := and(lvl, mask128)
+                    totalBuy := add(totalBuy, buyWh)
+                    mstore(ptr, or(or(shl(192, t), shl(96, buyWh)), shr(128, lvl)))
+                    ptr := add(ptr, 0x20)
+                    w := shr(1, w)
+                    t := add(t, 1)
+                }
+            }
+            mstore(packed, shr(5, sub(ptr, add(packed, 0x20))))
+            mstore(0x40, ptr)
         }
     }
 }

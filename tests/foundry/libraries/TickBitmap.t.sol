@@ -81,6 +81,16 @@ contract TickBitmapTest is Test {
         }
     }
 
+    /// @dev Every one of the 256 positions, alone and under random higher bits (lowestBit is a de Bruijn lookup
+    /// after three halvings, issue 19: each position takes its own path through the table).
+    function test_lowestBit_findsEveryPositionAloneAndUnderHigherBits() public pure {
+        for (uint256 i; i < 256; ++i) {
+            vm.assertEq(TickBitmap.lowestBit(1 << i), i, "a single bit");
+            uint256 higher = uint256(keccak256(abi.encode(i))) << i;
+            vm.assertEq(TickBitmap.lowestBit(higher | (1 << i)), i, "under higher bits");
+        }
+    }
+
     function testFuzz_lowestBitIsTheIndexOfTheLeastSignificantOne(uint256 x) public pure {
         vm.assume(x != 0);
         uint256 i = TickBitmap.lowestBit(x);
