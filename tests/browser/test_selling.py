@@ -113,6 +113,9 @@ def test_a_household_switches_auto_sell_and_sets_its_standing_orders(
         buy_text, buy_units = text["buy"]
         page.get_by_label(text["sell_min"]).fill(sell_text)
         page.get_by_label(text["buy_below"]).fill(buy_text)
+        # what was typed is still there when it is sent (a re-render once wiped it)
+        expect(page.get_by_label(text["sell_min"])).to_have_value(sell_text)
+        expect(page.get_by_label(text["buy_below"])).to_have_value(buy_text)
         page.get_by_role("button", name=text["save"], exact=True).click()
         expect(page.get_by_test_id("standing-orders-message")).to_contain_text(text["saved"])
         saved = _standing(stack)

@@ -6,7 +6,7 @@
 // - Standing orders live in the API (GET public, PUT with the household's SIWE session): sell the
 //   surplus at no less than X, buy up to Y below the grid tariff. The gateway reads them and
 //   applies them within the agent's delegation (its price bounds stay the on-chain limit).
-import { useEffect, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { energyTokenAbi } from "@/generated/abis";
 import { ApiError, bearer, unwrap } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
@@ -102,8 +102,12 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const loaded = current.data;
+  // The fields are filled from the server once per answer, never again on a mere re-render (a
+  // new formatter after signing in used to wipe what the user had just typed).
+  const seeded = useRef<typeof loaded>(undefined);
   useEffect(() => {
-    if (!loaded) return;
+    if (!loaded || seeded.current === loaded) return;
+    seeded.current = loaded;
     setSellMin(loaded.sell_min_price == null ? "" : f.amount(BigInt(loaded.sell_min_price)));
     setBuyBelow(loaded.buy_below_tariff == null ? "" : f.amount(BigInt(loaded.buy_below_tariff)));
   }, [loaded, f]);
