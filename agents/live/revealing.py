@@ -13,6 +13,7 @@ goes back to the owner's vault, and records it ``forfeited``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.placing import Send
@@ -20,6 +21,7 @@ from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry
 from energychain.commitments import SealedOrder
 from energychain.sealed_market import SealedMarket
+from wallet.errors import TransactionRevertedError
 
 
 @dataclass
@@ -64,14 +66,21 @@ class Revealer:
         requests = [(order.order_id or 0, self._sealed(slot, order)) for slot, order in due]
         ids = [commit for commit, _ in requests]
         try:
-            receipt = self.send(self.market.reveal_orders(requests))
+            receipts = [self.send(self.market.reveal_orders(requests))]
+        except TransactionRevertedError as exc:
+            # One refused reveal (an owner who narrowed the agent's price bounds since the
+            # commit, say) reverts the batch: reveal one by one so the others still count.
+            self.link.log("reveal_batch_reverted", commit_ids=ids, error=str(exc))
+            receipts = self._reveal_each(requests, report)
         except SEND_ERRORS as exc:
             # Nothing is lost: the salts stay on disk and the next step reveals again.
             report.errors.append(f"reveal {ids}: {type(exc).__name__}: {exc}")
             self.link.log("reveal_error", commit_ids=ids, error=str(exc))
             return
         revealed = {
-            int(e["args"]["commitId"]) for e in self.market.events(receipt, "OrderRevealed")
+            int(e["args"]["commitId"])
+            for receipt in receipts
+            for e in self.market.events(receipt, "OrderRevealed")
         }
         for slot, order in due:
             assert order.order_id is not None
@@ -83,6 +92,19 @@ class Revealer:
             )
         self.state.save()
         self.link.log("revealed", commit_ids=sorted(revealed))
+
+    def _reveal_each(
+        self, requests: list[tuple[int, SealedOrder]], report: StepReport
+    ) -> list[Any]:
+        """``revealOrder`` for each commitment alone; the receipts of those that went through."""
+        receipts = []
+        for commit, sealed in requests:
+            try:
+                receipts.append(self.send(self.market.reveal_order(commit, sealed)))
+            except SEND_ERRORS as exc:
+                report.errors.append(f"reveal {commit}: {type(exc).__name__}: {exc}")
+                self.link.log("reveal_error", commit_id=commit, error=str(exc))
+        return receipts
 
     def _order_on_chain(self, order: OrderEntry) -> bool:
         """Whether the order of a commitment rests in the book (a keeper revealed it)."""

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from agents.live.policies import TruthfulPolicy
+from agents.live.reports import StepReport
 from agents.live.runtime import AgentRuntime
 from devchain.sandbox import Participant, Sandbox
 from energychain.delegation import AgentGrant, grant_agent
@@ -158,3 +159,31 @@ def test_a_commitment_the_agent_could_not_reveal_forfeits_only_its_bond(
     locks = [market.commitment(p.order_id or 0) for p in report.placed]
     new_locks = sum(c.locked_money for c in locks if c is not None)
     assert market.balance_of(owner.address) == before - BOND - new_locks
+
+
+def test_one_refused_reveal_does_not_hold_back_the_others(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The owner narrows the agent's price bounds after a commit: that reveal is refused
+    (``AgentPriceOutOfBounds``), which reverts the batch; the agent reveals one by one instead,
+    so its other commitment of the slot still joins the book."""
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path)
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    (high,) = runtime.step(now).placed  # truthful: a buy at the agent's max buy tick, 1,250
+    narrowed = AgentGrant(agent.address, 5_000_000, 1_000, 200, sandbox.dev.now() + 5 * DAY)
+    grant_agent(owner.sender, sandbox.contracts.market, narrowed)
+    plan = runtime.state.slot(slot)
+    assert plan is not None
+    report = StepReport(now=sandbox.dev.now())
+    runtime.desk.place(
+        slot, plan, True, 900, 100, sandbox.dev.now(), runtime.delegation(now), report
+    )
+    (low,) = report.placed
+
+    sandbox.advance_to(sandbox.gate_closure(slot) + 1)
+    report = runtime.step(sandbox.dev.now())
+    assert [r.order_id for r in report.revealed] == [low.order_id]
+    assert any(str(high.order_id) in e and "AgentPriceOutOfBounds" in e for e in report.errors)
+    market = _market(sandbox)
+    assert market.order(low.order_id or 0) is not None
+    assert market.commitment(high.order_id or 0) is not None  # still committed: bond at stake
