@@ -221,7 +221,9 @@ def compile_contracts(
     if not sources:
         raise CompileError([f"{contracts_dir}: no .sol files"])
     version = compiler_version()
-    apart = {name: settings_for(name, settings) for name in sources if name in OPTIMIZER_RUNS_BY_SOURCE}
+    apart = {
+        name: settings_for(name, settings) for name in sources if name in OPTIMIZER_RUNS_BY_SOURCE
+    }
     key = input_hash(sources, {**settings, "apart": apart}, version, root)
 
     cache_path = build_dir / _CACHE_FILE

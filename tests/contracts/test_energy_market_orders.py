@@ -363,8 +363,9 @@ def test_cancelOrder_worksUntilTheSecondBeforeTheCutoff(env, slot, market, alice
 
 
 def test_cancelOrder_revertsFromTheCancelCutoff(env, slot, market, alice):
-    """L-3: an order seen in the last half of the settlement window cannot be withdrawn, so showing
-    a large order and cancelling it in the last blocks (spoofing the visible book) is no longer free."""
+    """L-3: an order seen in the last half of the settlement window cannot be withdrawn, so
+    showing a large order and cancelling it in the last blocks (spoofing the visible book) is no
+    longer free."""
     env.deposit(alice, 10**9)
     oid = env.buy(alice, slot, 7, 100)
     cutoff = market.cancelCutoff(slot)
