@@ -144,42 +144,15 @@ class OrderDesk:
         for note in checked.notes:
             self.link.log("adjusted", slot=slot, side=side, note=note)
         if checked.refusal is not None:
-            action = OrderAction(slot, side, tick, qty, reason=checked.refusal)
-            plan.orders.append(OrderEntry(side, tick, qty, "refused", reason=checked.refusal))
-            self.state.save()
-            report.refused.append(action)
-            self.link.log(
-                "refused", slot=slot, side=side, tick=tick, qty_wh=qty, reason=checked.refusal
-            )
+            self._refuse(slot, plan, OrderEntry(side, tick, qty, "intent"), checked.refusal, report)
             return
         block = int(self.link.read(lambda: self.link.w3.eth.block_number))
         order = OrderEntry(side, tick, qty, "intent", block=block)
         if self.link.sealed:
             self._commit(slot, plan, order, d, report)
             return
-        plan.orders.append(order)
-        self.state.save()  # the intent is durable before anything is sent
-        self.link.log("intent", slot=slot, **order.summary())
         request = self.link.market.place_order(self.link.owner, slot, is_buy, tick, qty)
-        try:
-            receipt = self.send(request)
-        except TransactionRevertedError as exc:
-            order.status, order.reason = "failed", str(exc)
-            self.state.save()
-            report.errors.append(f"slot {slot} {side}: {exc}")
-            self.link.log("failed", slot=slot, side=side, error=str(exc))
-            return
-        except SEND_ERRORS as exc:
-            # The node may or may not have the transaction: leave the intent for reconcile().
-            report.errors.append(f"slot {slot} {side}: {type(exc).__name__}: {exc}")
-            self.link.log("send_error", slot=slot, side=side, error=f"{type(exc).__name__}: {exc}")
-            return
-        events = self.link.market.events(receipt, "OrderPlaced")
-        order.status, order.order_id = "placed", int(events[0]["args"]["orderId"])
-        order.tx = receipt["transactionHash"].to_0x_hex()
-        self.state.save()
-        report.placed.append(OrderAction(slot, side, tick, qty, order_id=order.order_id))
-        self.link.log("placed", slot=slot, order_id=order.order_id, tx=order.tx, **order.summary())
+        self._send_intent(slot, plan, order, request, report)
 
     def _commit(
         self, slot: int, plan: SlotPlan, order: OrderEntry, d: Delegation, report: StepReport
@@ -197,42 +170,64 @@ class OrderDesk:
             reason = (
                 f"collateral {collateral.money} above what budget and vault allow ({affordable})"
             )
-            order.status, order.reason = "refused", reason
-            plan.orders.append(order)
-            self.state.save()
-            report.refused.append(
-                OrderAction(slot, order.side, order.tick, order.qty_wh, reason=reason)
-            )
-            self.link.log("refused", slot=slot, reason=reason, **order.summary())
+            self._refuse(slot, plan, order, reason, report)
             return
         chain_id = self.link.sender.chain_id
         fee_bps = self.link.read(lambda: market.params().fee_bps)
         order.salt = sealed.salt.hex()
         order.order_id = commit_id(sealed, chain_id, market.address, fee_bps)
+        self._send_intent(
+            slot, plan, order, market.commit_order(sealed, collateral, chain_id), report
+        )
+
+    def _refuse(
+        self, slot: int, plan: SlotPlan, order: OrderEntry, reason: str, report: StepReport
+    ) -> None:
+        """Record ``order`` as refused before sending (decided once, not retried)."""
+        order.status, order.reason = "refused", reason
         plan.orders.append(order)
-        self.state.save()  # the salt is durable before the commitment is sent
-        self.link.log("intent", slot=slot, commit_id=order.order_id, **order.summary())
-        request = market.commit_order(sealed, collateral, chain_id)
+        self.state.save()
+        report.refused.append(
+            OrderAction(slot, order.side, order.tick, order.qty_wh, reason=reason)
+        )
+        self.link.log("refused", slot=slot, reason=reason, **order.summary())
+
+    def _send_intent(
+        self, slot: int, plan: SlotPlan, order: OrderEntry, request: TxRequest, report: StepReport
+    ) -> None:
+        """Make ``order`` durable as an intent (a sealed order with its salt and predicted id),
+        send ``request`` (``placeOrder`` or ``commitOrder``), record what came of it. A send that
+        may or may not have reached the node leaves the intent for reconciliation."""
+        plan.orders.append(order)
+        self.state.save()  # the intent is durable before anything is sent
+        self.link.log("intent", slot=slot, order_id=order.order_id, **order.summary())
         try:
             receipt = self.send(request)
         except TransactionRevertedError as exc:
             order.status, order.reason = "failed", str(exc)
             self.state.save()
-            report.errors.append(f"slot {slot} {order.side} commit: {exc}")
+            report.errors.append(f"slot {slot} {order.side}: {exc}")
             self.link.log("failed", slot=slot, side=order.side, error=str(exc))
             return
         except SEND_ERRORS as exc:
-            report.errors.append(f"slot {slot} {order.side} commit: {type(exc).__name__}: {exc}")
-            self.link.log("send_error", slot=slot, error=f"{type(exc).__name__}: {exc}")
-            return  # reconcile() settles the intent from the chain
-        events = market.events(receipt, "OrderCommitted")
-        order.status, order.order_id = "committed", int(events[0]["args"]["commitId"])
-        order.tx = receipt["transactionHash"].to_0x_hex()
+            report.errors.append(f"slot {slot} {order.side}: {type(exc).__name__}: {exc}")
+            self.link.log(
+                "send_error", slot=slot, side=order.side, error=f"{type(exc).__name__}: {exc}"
+            )
+            return
+        # the open market's OrderPlaced, or the sealed market's OrderCommitted (its id: commitId)
+        if order.salt is None:
+            status, placed = "placed", self.link.market.events(receipt, "OrderPlaced")[0]
+            order.order_id = int(placed["args"]["orderId"])
+        else:
+            status, committed = "committed", self.link.market.events(receipt, "OrderCommitted")[0]
+            order.order_id = int(committed["args"]["commitId"])
+        order.status, order.tx = status, receipt["transactionHash"].to_0x_hex()
         self.state.save()
         report.placed.append(
             OrderAction(slot, order.side, order.tick, order.qty_wh, order_id=order.order_id)
         )
-        self.link.log("committed", slot=slot, commit_id=order.order_id, tx=order.tx)
+        self.link.log(status, slot=slot, order_id=order.order_id, tx=order.tx, **order.summary())
 
     def retry_unsent(
         self, slot: int, plan: SlotPlan, now: int, d: Delegation, report: StepReport

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
-from agents.live.policies import TruthfulPolicy
 from agents.live.reports import StepReport
 from agents.live.runtime import AgentRuntime
-from devchain.sandbox import Participant, Sandbox
+from devchain.sandbox import Sandbox
 from energychain.delegation import AgentGrant, grant_agent
 from energychain.deploy import MarketSettings
 from energychain.sealed_market import SealedMarket
-from tests.agents.live.test_runtime import StaticForecaster
+from tests.agents.live.test_runtime import _pair, _runtime
 
 DAY = 86_400
 BOND = 100_000
@@ -36,35 +35,6 @@ def sandbox() -> Iterator[Sandbox]:
     )
     with Sandbox.on_anvil(settings) as market:
         yield market
-
-
-def _pair(sandbox: Sandbox) -> tuple[Participant, Participant]:
-    owner, agent = sandbox.new_participant(), sandbox.new_participant()
-    sandbox.fund_payment(owner, 20_000_000)
-    grant = AgentGrant(agent.address, 5_000_000, 1_250, 200, sandbox.dev.now() + 5 * DAY)
-    grant_agent(owner.sender, sandbox.contracts.market, grant)
-    return owner, agent
-
-
-def _runtime(
-    sandbox: Sandbox,
-    owner: Participant,
-    agent: Participant,
-    tmp_path: Path,
-    cls: type[AgentRuntime] = AgentRuntime,
-    **kwargs: Any,
-) -> AgentRuntime:
-    return cls(
-        sandbox.contracts,
-        agent.sender,
-        owner.address,
-        TruthfulPolicy(),
-        tmp_path / "state.json",
-        StaticForecaster(load_kw=2.0, pv_kw=0.0),
-        log_path=tmp_path / "decisions.jsonl",
-        sleep=lambda _s: None,
-        **kwargs,
-    )
 
 
 def _market(sandbox: Sandbox) -> SealedMarket:

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from agents.live.policies import TruthfulPolicy
 from agents.live.reports import OrderAction
 from agents.live.runtime import AgentRuntime
 from devchain.sandbox import Participant, Sandbox
-from energychain.delegation import AgentGrant, grant_agent
 from energychain.deploy import MarketSettings
-from tests.agents.live.test_runtime import StaticForecaster
+from tests.agents.live.test_runtime import _pair, _runtime
 
-DAY = 86_400
 
 
 @pytest.fixture(scope="module")
@@ -26,23 +22,9 @@ def sandbox() -> Iterator[Sandbox]:
         yield market
 
 
-def _runtime(sandbox: Sandbox, tmp_path: Path, **kwargs: Any) -> tuple[Participant, AgentRuntime]:
-    owner, agent = sandbox.new_participant(), sandbox.new_participant()
-    sandbox.fund_payment(owner, 20_000_000)
-    grant = AgentGrant(agent.address, 5_000_000, 1_250, 200, sandbox.dev.now() + 5 * DAY)
-    grant_agent(owner.sender, sandbox.contracts.market, grant)
-    runtime = AgentRuntime(
-        sandbox.contracts,
-        agent.sender,
-        owner.address,
-        TruthfulPolicy(),
-        tmp_path / "state.json",
-        StaticForecaster(load_kw=2.0, pv_kw=0.0),
-        log_path=tmp_path / "decisions.jsonl",
-        sleep=lambda _s: None,
-        **kwargs,
-    )
-    return owner, runtime
+def _owner_and_runtime(sandbox: Sandbox, tmp_path: Path) -> tuple[Participant, AgentRuntime]:
+    owner, agent = _pair(sandbox)
+    return owner, _runtime(sandbox, owner, agent, tmp_path)
 
 
 def _escrow(sandbox: Sandbox, action: OrderAction) -> int:
@@ -53,7 +35,7 @@ def _escrow(sandbox: Sandbox, action: OrderAction) -> int:
 def test_the_orders_of_a_void_slot_are_cancelled_and_the_escrow_comes_back(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    owner, runtime = _runtime(sandbox, tmp_path)
+    owner, runtime = _owner_and_runtime(sandbox, tmp_path)
     market = sandbox.contracts.market
     before = market.balance_of(owner.address)
     now = sandbox.dev.now()
@@ -75,7 +57,7 @@ def test_the_orders_of_a_void_slot_are_cancelled_and_the_escrow_comes_back(
 
 
 def test_before_the_slot_is_void_nothing_is_cancelled(sandbox: Sandbox, tmp_path: Path) -> None:
-    _owner, runtime = _runtime(sandbox, tmp_path)
+    _owner, runtime = _owner_and_runtime(sandbox, tmp_path)
     now = sandbox.dev.now()
     slot = runtime.slot_at(now) + 1
     (bought,) = runtime.step(now).placed
