@@ -15,7 +15,6 @@ from energychain.deploy import MarketSettings
 from tests.agents.live.test_runtime import _pair, _runtime
 
 
-
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
     with Sandbox.on_anvil(MarketSettings(min_order_wh=10)) as market:
