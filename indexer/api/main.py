@@ -66,14 +66,17 @@ class DappFiles(StaticFiles):
 
 
 def index_version(engine: Engine) -> Hashable:
-    """What changes whenever the ingester writes: its checkpoint row (every range, rollback and
-    head note rewrites ``updated_at``); the API's cache revalidates its entries against it."""
+    """What changes whenever the ingester or the API writes a public read's data: the ingester's
+    checkpoint row (every range, rollback and head note rewrites ``updated_at``) and the newest
+    standing-orders change (the one public table written through the API, perhaps by another
+    worker process). The API's cache revalidates its entries against it."""
     with engine.connect() as conn:
         row = conn.execute(
             text("SELECT block_number, block_hash, updated_at FROM indexer_state WHERE id = :id"),
             {"id": STATE_ID},
         ).first()
-    return None if row is None else tuple(row)
+        standing = conn.execute(text("SELECT max(updated_at) FROM standing_orders")).scalar()
+    return None if row is None else (*tuple(row), standing)
 
 
 def create_app(

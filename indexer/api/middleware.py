@@ -130,10 +130,12 @@ class ResponseCache:
     two keys) waited for a 2,000-order depth query: the p99 was that query. Serving stale copies
     with a background refresh was tried before: it made the dApp show an order as open after
     its slot had cleared. Requests with an ``Authorization`` header, the live stream, sign-in
-    and operator routes are never cached.
+    and operator routes are never cached. A successful write through the API (a household's
+    standing orders) empties the cache: the one who wrote reads what they wrote, at once.
     """
 
     SKIP = ("/v1/stream", "/v1/auth", "/v1/operator")
+    WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
     def __init__(
         self,
@@ -150,6 +152,9 @@ class ResponseCache:
         self._refreshing: set[bytes] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.ttl > 0 and scope["type"] == "http" and scope["method"] in self.WRITES:
+            await self._write(scope, receive, send)
+            return
         if (
             self.ttl <= 0
             or scope["type"] != "http"
@@ -175,6 +180,24 @@ class ResponseCache:
             await self._fetch(key, scope, receive, send, version)
         finally:
             self._refreshing.discard(key)
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass a write through; once it succeeded, forget every entry, so this process answers
+        its next read with what was written (read-your-writes: a household that saves its
+        standing orders sees them at once). Other processes learn of API writes through
+        ``version()``, which covers the tables the API writes (see ``index_version``)."""
+        status: list[int] = []
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if status and status[0] < 400:
+                self._entries.clear()
 
     async def _current_version(self) -> Hashable | None:
         """The index's version now (None: unknown, so nothing is reused)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from tests.browser.harness import (
     CHROMIUM,
@@ -145,6 +145,44 @@ def test_an_ambiguous_price_is_refused_and_nothing_is_saved(
         page.get_by_role("button", name=text["save"], exact=True).click()
         expect(page.get_by_test_id("standing-orders-message")).to_contain_text(text["refused"])
         assert _standing(stack) == before
+        assert console.errors == [], console.errors
+    finally:
+        context.close()
+
+
+def test_an_answer_arriving_after_the_user_typed_does_not_overwrite_the_fields(
+    browser: Browser, stack: Stack
+) -> None:
+    text = TEXT["en"]
+    context, page, console = open_page(browser, stack, PageOptions(lang="en"))
+    held: list[Route] = []
+    released = False
+
+    def hold_reads(route: Route) -> None:
+        if route.request.method == "GET" and not released:
+            held.append(route)
+        else:
+            route.continue_()
+
+    try:
+        # the server's answer (whatever an earlier visit saved) is held back until after typing
+        page.route("**/v1/accounts/*/standing-orders", hold_reads)
+        connect(page, stack, "/agents/", "en")
+        page.get_by_role("button", name=text["sign_in"], exact=True).click()
+        expect(page.get_by_test_id("session")).to_contain_text(text["signed_in"])
+        page.get_by_label(text["sell_min"]).fill("0.131")
+        page.get_by_label(text["buy_below"]).fill("0.007")
+        assert held, "the dApp asked for the standing orders before the user typed"
+        released = True
+        for route in held:
+            route.continue_()
+        expect(page.get_by_test_id("standing-orders-now")).to_be_visible()
+        expect(page.get_by_label(text["sell_min"])).to_have_value("0.131")
+        expect(page.get_by_label(text["buy_below"])).to_have_value("0.007")
+        page.get_by_role("button", name=text["save"], exact=True).click()
+        expect(page.get_by_test_id("standing-orders-message")).to_contain_text(text["saved"])
+        saved = _standing(stack)
+        assert (saved["sell_min_price"], saved["buy_below_tariff"]) == ("131000", "7000")
         assert console.errors == [], console.errors
     finally:
         context.close()

@@ -4,12 +4,21 @@
 # ruff: noqa: F811  (the tests take test_auth's ``client`` fixture, imported by name)
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from eth_account import Account
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
-from tests.indexer.test_auth import ADMIN_KEY, MEMBER_KEY, client, login  # noqa: F401
+from indexer.api import ApiConfig, create_app
+from tests.indexer.test_auth import (  # noqa: F401
+    ADMIN_KEY,
+    DOMAIN,
+    MEMBER_KEY,
+    client,
+    login,
+)
 
 MEMBER = Account.from_key(MEMBER_KEY).address
 EIGHTEEN_DECIMALS_12_CENTS = "120000000000000000"  # 0.12 EUR of an 18-decimal token
@@ -41,6 +50,37 @@ def test_a_household_sets_its_orders_and_its_gateway_reads_them_exactly(
     assert read["sell_min_price"] == EIGHTEEN_DECIMALS_12_CENTS
     assert read["buy_below_tariff"] == "30000"
     assert read["updated_at"] > 0
+
+
+def test_a_household_reads_its_new_orders_right_after_setting_them(client: TestClient) -> None:
+    url = f"/v1/accounts/{MEMBER}/standing-orders"
+    assert client.get(url).json()["sell_min_price"] is None  # the API's cache now holds "off"
+    token = login(client, MEMBER_KEY)
+    assert (
+        _put(
+            client, token, MEMBER, {"sell_min_price": "90000", "buy_below_tariff": None}
+        ).status_code
+        == 200
+    )
+    assert client.get(url).json()["sell_min_price"] == "90000"
+
+
+def test_another_api_process_serves_new_orders_once_its_cache_revalidates(
+    client: TestClient, engine: Engine
+) -> None:
+    url = f"/v1/accounts/{MEMBER}/standing-orders"
+    config = ApiConfig(siwe_domain=DOMAIN, rate_limit_per_minute=0, response_cache_seconds=0.2)
+    with TestClient(create_app(engine, config)) as other:
+        assert other.get(url).json()["sell_min_price"] is None  # cached in the other process
+        token = login(client, MEMBER_KEY)
+        assert (
+            _put(
+                client, token, MEMBER, {"sell_min_price": "90000", "buy_below_tariff": None}
+            ).status_code
+            == 200
+        )
+        time.sleep(0.3)
+        assert other.get(url).json()["sell_min_price"] == "90000"
 
 
 def test_a_side_set_to_null_is_turned_off(client: TestClient) -> None:

@@ -102,12 +102,15 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const loaded = current.data;
-  // The fields are filled from the server once per answer, never again on a mere re-render (a
-  // new formatter after signing in used to wipe what the user had just typed).
+  // The fields are filled from the server once per answer and only while the user has not typed
+  // in them: neither a re-render (a new formatter after signing in) nor an answer that arrives
+  // after the user started typing may overwrite what they typed (both once did).
   const seeded = useRef<typeof loaded>(undefined);
+  const edited = useRef(false);
   useEffect(() => {
     if (!loaded || seeded.current === loaded) return;
     seeded.current = loaded;
+    if (edited.current) return;
     setSellMin(loaded.sell_min_price == null ? "" : f.amount(BigInt(loaded.sell_min_price)));
     setBuyBelow(loaded.buy_below_tariff == null ? "" : f.amount(BigInt(loaded.buy_below_tariff)));
   }, [loaded, f]);
@@ -140,6 +143,7 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
         }),
       );
       setMessage({ ok: true, text: t.selling.saved });
+      edited.current = false;
       void current.refetch();
     } catch (failure) {
       if (failure instanceof ApiError && failure.status === 401) expire();
@@ -167,10 +171,10 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
       ) : (
         <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-3">
           <Field label={t.selling.sellMin(symbol)} htmlFor="standing-sell-min" hint={t.selling.emptyOff}>
-            <input id="standing-sell-min" autoComplete="off" inputMode="decimal" className={inputClass} value={sellMin} onChange={(e) => setSellMin(e.target.value)} />
+            <input id="standing-sell-min" autoComplete="off" inputMode="decimal" className={inputClass} value={sellMin} onChange={(e) => { edited.current = true; setSellMin(e.target.value); }} />
           </Field>
           <Field label={t.selling.buyBelow(symbol)} htmlFor="standing-buy-below" hint={t.selling.emptyOff}>
-            <input id="standing-buy-below" autoComplete="off" inputMode="decimal" className={inputClass} value={buyBelow} onChange={(e) => setBuyBelow(e.target.value)} />
+            <input id="standing-buy-below" autoComplete="off" inputMode="decimal" className={inputClass} value={buyBelow} onChange={(e) => { edited.current = true; setBuyBelow(e.target.value); }} />
           </Field>
           <div className="flex items-end">
             <button type="submit" className={buttonClass} disabled={busy}>
