@@ -1,16 +1,17 @@
-"""The fixed facts of one EnergyChain deployment the indexer needs: slot clock and price grid.
+"""The fixed facts of one EnergyChain deployment the indexer needs: slot clock, price grid, mode.
 
 Read once from the contracts (``params()``, ``epoch()``, ``slotSeconds()``, decoded by name from
-the market's ABI) when a database is first bound to a deployment, and stored with the indexer
-state, so the API never needs the node. The formulas are the protocol's: prices and escrow from
-:class:`market.clearing.MarketParams`, times from :class:`energychain.calendar.SlotCalendar`.
+the market's ABI; ``revealSeconds()`` and ``bondAmount()`` of a sealed market) when a database is
+first bound to a deployment, and stored with the indexer state, so the API never needs the node.
+The formulas are the protocol's: prices and escrow from :class:`market.clearing.MarketParams`,
+times from :class:`energychain.calendar.SlotCalendar`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from eth_utils.address import to_checksum_address
 
@@ -24,7 +25,11 @@ from energychain.records import market_params
 from indexer.errors import IndexerConfigError
 from market.clearing import MarketParams
 
-__all__ = ["NO_SLOT", "MarketInfo", "order_fields", "read_market_info"]
+__all__ = ["NO_SLOT", "MarketInfo", "MarketMode", "order_fields", "read_market_info"]
+
+#: The market modes (``energychain.deploy.MARKET_MODES``): orders in the clear until gate
+#: closure, or commitments revealed after it (``SealedEnergyMarket``).
+MarketMode = Literal["open", "sealed"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,10 @@ class MarketInfo:
     """Deployment facts: addresses, slot clock, market parameters (fee/treasury at deployment).
 
     Stored flat as JSON with the indexer's state; :attr:`params` and :attr:`calendar` are the
-    protocol's types built from it.
+    protocol's types built from it. ``reveal_seconds`` (the reveal window after each gate
+    closure) and ``bond_amount`` (payment base units a commitment forfeits unrevealed) are those
+    of a sealed market, None in open mode (and in states stored before modes existed, which were
+    all open).
     """
 
     chain_id: int
@@ -47,6 +55,9 @@ class MarketInfo:
     min_order_wh: int
     fee_bps: int
     treasury: str
+    mode: MarketMode = "open"
+    reveal_seconds: int | None = None
+    bond_amount: int | None = None
 
     @cached_property
     def params(self) -> MarketParams:
@@ -91,6 +102,17 @@ class MarketInfo:
     def slot_of(self, timestamp: int) -> int:
         return self.calendar.slot_of(timestamp)
 
+    @property
+    def sealed(self) -> bool:
+        return self.mode == "sealed"
+
+    def reveal_ends(self, slot: int) -> int | None:
+        """The last second of ``slot``'s reveal window (inclusive; None in open mode): gate
+        closure + ``reveal_seconds``, as ``SealedEnergyMarket.revealWindow`` computes it."""
+        if self.reveal_seconds is None:
+            return None
+        return self.gate_closure(slot) + self.reveal_seconds
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -111,7 +133,8 @@ def read_market_info(
 
     The fee and treasury can change later (``FeeChanged`` events carry that); the first blocks
     after ``start_block`` are tried so the treasury is the one claims before any change used.
-    A node without that history (pruned) answers for the latest block instead.
+    A node without that history (pruned) answers for the latest block instead. The mode is
+    ``sealed`` when the market answers ``revealSeconds()`` (an open market reverts it).
     """
     abi = load_artifact("EnergyMarket").abi
     market = ContractReader(rpc, addresses["market"], abi)
@@ -128,6 +151,7 @@ def read_market_info(
     if not answer:
         raise IndexerConfigError(f"no EnergyMarket answers params() at {addresses['market']}")
     params = market_params(by_name(names, market.decode("params", answer), "EnergyMarket.params"))
+    sealed = _sealed_parameters(rpc, addresses["market"])
     return MarketInfo(
         chain_id=chain_id,
         addresses={k: str(to_checksum_address(v)) for k, v in addresses.items()},
@@ -141,4 +165,23 @@ def read_market_info(
         min_order_wh=params.min_order_wh,
         fee_bps=params.fee_bps,
         treasury=params.treasury,
+        mode="sealed" if sealed is not None else "open",
+        reveal_seconds=sealed[0] if sealed is not None else None,
+        bond_amount=sealed[1] if sealed is not None else None,
     )
+
+
+def _sealed_parameters(rpc: JsonRpcClient, address: str) -> tuple[int, int] | None:
+    """``(revealSeconds, bondAmount)`` of a sealed market, None for an open one.
+
+    An open market has neither function and reverts the call; any other failure (the node
+    went away) propagates, so a passing outage is never stored as "open".
+    """
+    market = ContractReader(rpc, address, load_artifact("ISealedEnergyMarket").abi)
+    try:
+        reveal_seconds = int(market.call("revealSeconds"))
+    except RpcError as exc:
+        if "revert" not in str(exc).lower():
+            raise
+        return None
+    return reveal_seconds, int(market.call("bondAmount"))

@@ -84,8 +84,9 @@ def dapp_config(
     """What the dApp needs at start: chain id, the RPC URL for browsers, the deployment's first
     block (where log queries start: providers refuse ``eth_getLogs`` from block 0 on long
     chains), contract addresses, market parameters (tick -> price: ``price_floor + tick *
-    tick_size`` per kWh) and the payment token's symbol and decimals (null when the API has no
-    node to ask)."""
+    tick_size`` per kWh; the market's ``mode``, ``open`` or ``sealed``, with a sealed market's
+    ``reveal_seconds`` and ``bond_amount``) and the payment token's symbol and decimals (null
+    when the API has no node to ask)."""
     config = state.config
     rpc_url = config.public_rpc_url or config.rpc_url
     token = info.addresses["payment_token"]
