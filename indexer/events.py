@@ -32,6 +32,12 @@ CONTRACT_ARTIFACTS: dict[str, tuple[str, ...]] = {
     "registry": ("MeterRegistry", "IMeterRegistry"),
     "market": ("EnergyMarket", "IEnergyMarket"),
 }
+#: Artifacts whose events a role decodes besides its own ABI's (first found): the sealed
+#: market's (``OrderCommitted``, ``OrderRevealed``, ``CommitmentForfeited``). One catalogue serves
+#: both market modes: an open market never emits them.
+EXTRA_EVENT_ARTIFACTS: dict[str, tuple[str, ...]] = {
+    "market": ("SealedEnergyMarket", "ISealedEnergyMarket"),
+}
 #: Keys of ``Deployment.addresses`` for each role.
 ADDRESS_KEYS: dict[str, str] = {
     "token": "energy_token",
@@ -103,6 +109,28 @@ class EventSpec:
                 for (name, kind), value in zip(self.data, values, strict=True):
                     args[name] = normalize(kind, value)
         return args
+
+
+def _with_events_of(abi: list[Any], artifacts: tuple[str, ...]) -> list[Any]:
+    """``abi`` plus the events of the first of ``artifacts`` found that ``abi`` lacks (by
+    signature); unchanged when none is compiled."""
+    for name in artifacts:
+        try:
+            extra = load_artifact(name).abi
+        except DeploymentError:
+            continue
+        known = {_event_signature(item) for item in abi if item.get("type") == "event"}
+        added = [
+            item
+            for item in extra
+            if item.get("type") == "event" and _event_signature(item) not in known
+        ]
+        return [*abi, *added]
+    return abi
+
+
+def _event_signature(item: Mapping[str, Any]) -> str:
+    return f"{item['name']}({','.join(type_string(i) for i in item['inputs'])})"
 
 
 def _is_static(kind: str) -> bool:
@@ -225,11 +253,10 @@ class EventCatalog:
                 if item.get("type") != "event" or item.get("anonymous"):
                     continue
                 inputs = item["inputs"]
-                signature = f"{item['name']}({','.join(type_string(i) for i in inputs)})"
                 spec = EventSpec(
                     contract=role,
                     name=str(item["name"]),
-                    topic0=keccak(text=signature),
+                    topic0=keccak(text=_event_signature(item)),
                     indexed=tuple((i["name"], type_string(i)) for i in inputs if i["indexed"]),
                     data=tuple((i["name"], type_string(i)) for i in inputs if not i["indexed"]),
                 )
@@ -257,6 +284,8 @@ class EventCatalog:
                 raise IndexerConfigError(
                     f"no ABI for the {role} contract: run `enerwise chain compile`"
                 )
+        for role, names in EXTRA_EVENT_ARTIFACTS.items():
+            abis[role] = _with_events_of(abis[role], names)
         return cls.from_abis(picked, abis)
 
     @property

@@ -12,10 +12,22 @@ event          entries (asset: money = payment units, energy = Wh of a slot)
 Deposited      +amount money                    Withdrawn       -amount money
 EnergyDeposited +amount energy(slot)            EnergyWithdrawn -amount energy(slot)
 OrderPlaced    buy: -ceil(qty*price/1000) money; sell: -qty energy(slot)
+               (nothing for a revealed order: its escrow comes from the commitment's collateral)
 OrderCancelled the order's escrow back
 OrderClaimed   buy: +filled energy(slot), +refund money;
                sell: +amount money, +refund energy(slot), treasury +fee money
+OrderCommitted -lockedMoney money, -lockedWh energy(slot)              (sealed market)
+OrderRevealed  the collateral the order's escrow does not take back: +(lockedMoney - escrow)
+               money for a buy (+lockedMoney for a sell), +(lockedWh - qty) energy(slot) for a
+               sell (+lockedWh for a buy); the bond is part of it
+CommitmentForfeited +refundMoney money, +refundWh energy(slot), treasury +bond money
 ============== ============================================================================
+
+A sealed market's reveal emits ``OrderPlaced`` (the order, id = commit id) then
+``OrderRevealed`` in the same transaction, so both are always in the same range. Its order id
+carries no nonce (the bits are the commitment's hash): the order's ``nonce`` column takes its
+position on the chain instead (:func:`chain_position`), which orders the orders as placement
+nonces do.
 """
 
 from __future__ import annotations
@@ -49,6 +61,31 @@ class OrderFacts:
 
 #: Looks up orders placed in earlier ranges, by decimal order id.
 OrderLookup = Callable[[Iterable[str]], Mapping[str, OrderFacts]]
+
+
+@dataclass(frozen=True)
+class CommitmentFacts:
+    """What a reveal needs to know about a commitment posted earlier."""
+
+    commit_id: str
+    owner: str
+    slot: int
+    locked_money: int
+    locked_wh: int
+
+
+#: Looks up commitments posted in earlier ranges, by decimal commit id.
+CommitmentLookup = Callable[[Iterable[str]], Mapping[str, CommitmentFacts]]
+
+
+def _no_commitments(ids: Iterable[str]) -> Mapping[str, CommitmentFacts]:
+    return {}
+
+
+def chain_position(block_number: int, log_index: int) -> int:
+    """The ``nonce`` of an order whose id has none (a revealed sealed order): its log's position
+    on the chain, ``block_number * 2**20 + log_index`` (fits 64 bits for 2**43 blocks)."""
+    return (block_number << 20) | log_index
 
 
 @dataclass
@@ -97,11 +134,20 @@ def _cid_text(raw: str) -> str | None:
 class RangeApplier:
     """Applies the events of one range, in order, to a fresh :class:`RowBatch`."""
 
-    def __init__(self, info: MarketInfo, treasury: str, lookup: OrderLookup) -> None:
+    def __init__(
+        self,
+        info: MarketInfo,
+        treasury: str,
+        lookup: OrderLookup,
+        commitments: CommitmentLookup = _no_commitments,
+    ) -> None:
         self.info = info
         self.treasury = treasury
         self._lookup = lookup
+        self._lookup_commitments = commitments
         self._orders: dict[str, OrderFacts] = {}
+        self._commitments: dict[str, CommitmentFacts] = {}
+        self._revealed: set[str] = set()  # order ids revealed in this range
         self._pending_readings: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._log: dict[str, Any] = {}  # the log columns of the event being applied
         self.batch = RowBatch()
@@ -115,6 +161,9 @@ class RangeApplier:
             ("market", "SlotCleared"): self._slot_cleared,
             ("market", "OrderClaimed"): self._order_claimed,
             ("market", "FeeChanged"): self._fee_changed,
+            ("market", "OrderCommitted"): self._order_committed,
+            ("market", "OrderRevealed"): self._order_revealed,
+            ("market", "CommitmentForfeited"): self._commitment_forfeited,
             ("registry", "MeterRegistered"): self._meter_registered,
             ("registry", "MeterSignerRotated"): self._meter_rotated,
             ("registry", "MeterDeactivated"): self._meter_deactivated,
@@ -135,6 +184,13 @@ class RangeApplier:
         missing = wanted - placed_here
         if missing:
             self._orders.update(self._lookup(missing))
+        reveals = [e for e in events if e.name == "OrderRevealed" and e.contract == "market"]
+        if reveals:
+            self._revealed = {str(e.args["orderId"]) for e in reveals}
+            committed_here = {str(e.args["commitId"]) for e in events if e.name == "OrderCommitted"}
+            earlier = {str(e.args["commitId"]) for e in reveals} - committed_here
+            if earlier:
+                self._commitments.update(self._lookup_commitments(earlier))
         for event in events:
             # the log columns start every row of this event: built once, copied into each row
             self._log = _log_columns(event)
@@ -207,6 +263,9 @@ class RangeApplier:
         escrow = self.info.buy_escrow(qty, tick) if is_buy else qty
         facts = OrderFacts(str(order_id), a["owner"], slot, is_buy, tick, qty, escrow)
         self._orders[facts.order_id] = facts
+        revealed = facts.order_id in self._revealed
+        if revealed:
+            nonce = chain_position(e.block_number, e.log_index)
         self.batch.add(
             "orders",
             {
@@ -223,6 +282,8 @@ class RangeApplier:
             },
         )
         self.batch.see_slot(slot, e.block_number)
+        if revealed:
+            return  # the escrow comes from the commitment's collateral (see _order_revealed)
         if is_buy:
             self._ledger(e, 0, facts.owner, "money", None, -escrow, "order")
         else:
@@ -308,6 +369,83 @@ class RangeApplier:
             self._ledger(e, 0, facts.owner, "money", None, amount, "claim")
             self._ledger(e, 1, facts.owner, "energy", slot, refund, "refund")
             self._ledger(e, 2, self.treasury, "money", None, fee, "fee")
+
+    # ------------------------------------------------------------------ commitments (sealed)
+    def _order_committed(self, e: ChainEvent) -> None:
+        a = e.args
+        facts = CommitmentFacts(
+            str(a["commitId"]),
+            a["owner"],
+            int(a["slot"]),
+            int(a["lockedMoney"]),
+            int(a["lockedWh"]),
+        )
+        self._commitments[facts.commit_id] = facts
+        self.batch.add(
+            "commitments",
+            {
+                **self._log,
+                "commit_id": facts.commit_id,
+                "owner": facts.owner,
+                "slot": facts.slot,
+                "locked_money": facts.locked_money,
+                "locked_wh": facts.locked_wh,
+            },
+        )
+        self.batch.see_slot(facts.slot, e.block_number)
+        self._ledger(e, 0, facts.owner, "money", None, -facts.locked_money, "commit")
+        self._ledger(e, 1, facts.owner, "energy", facts.slot, -facts.locked_wh, "commit")
+
+    def _order_revealed(self, e: ChainEvent) -> None:
+        commit_id, order_id = str(e.args["commitId"]), str(e.args["orderId"])
+        commitment = self._commitments.get(commit_id)
+        order = self._orders.get(order_id)
+        if commitment is None or order is None:
+            logger.error(
+                "OrderRevealed of unknown %s %s in %s: ledger left incomplete",
+                "commitment" if commitment is None else "order",
+                commit_id,
+                e.tx_hash,
+            )
+            refund_money = refund_wh = 0
+        else:
+            refund_money = commitment.locked_money - (order.escrow if order.is_buy else 0)
+            refund_wh = commitment.locked_wh - (0 if order.is_buy else order.qty_wh)
+            self._ledger(e, 0, order.owner, "money", None, refund_money, "reveal")
+            self._ledger(e, 1, order.owner, "energy", order.slot, refund_wh, "reveal")
+        self.batch.add(
+            "commitment_outcomes",
+            {
+                **self._log,
+                "commit_id": commit_id,
+                "kind": "revealed",
+                "order_id": order_id,
+                "bond": 0,
+                "refund_money": refund_money,
+                "refund_wh": refund_wh,
+            },
+        )
+
+    def _commitment_forfeited(self, e: ChainEvent) -> None:
+        a = e.args
+        commit_id = int(a["commitId"])
+        slot, _, _ = order_fields(commit_id)
+        bond, refund_money, refund_wh = int(a["bond"]), int(a["refundMoney"]), int(a["refundWh"])
+        self.batch.add(
+            "commitment_outcomes",
+            {
+                **self._log,
+                "commit_id": str(commit_id),
+                "kind": "forfeited",
+                "order_id": None,
+                "bond": bond,
+                "refund_money": refund_money,
+                "refund_wh": refund_wh,
+            },
+        )
+        self._ledger(e, 0, a["owner"], "money", None, refund_money, "forfeit")
+        self._ledger(e, 1, a["owner"], "energy", slot, refund_wh, "forfeit")
+        self._ledger(e, 2, self.treasury, "money", None, bond, "bond")
 
     def _fee_changed(self, e: ChainEvent) -> None:
         self.treasury = e.args["treasury"]

@@ -244,7 +244,12 @@ class Ingester:
         info = self.info
         with self.engine.begin() as conn:
             treasury = store.current_treasury(conn, info)
-            applier = RangeApplier(info, treasury, lambda ids: store.lookup_orders(conn, ids))
+            applier = RangeApplier(
+                info,
+                treasury,
+                lambda ids: store.lookup_orders(conn, ids),
+                lambda ids: store.lookup_commitments(conn, ids),
+            )
             batch = applier.apply(events)
             store.write_range(conn, batch, headers, end, head)
 

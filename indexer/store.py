@@ -25,6 +25,7 @@ from indexer.db.models import (
     AccountSeen,
     Base,
     Block,
+    Commitment,
     FeeChange,
     IndexerState,
     Order,
@@ -33,7 +34,7 @@ from indexer.db.models import (
 )
 from indexer.db.types import INT64_MAX, INT64_MIN, Amount
 from indexer.errors import ChainMismatchError, ValueOutOfRangeError
-from indexer.handlers import OrderFacts, RowBatch
+from indexer.handlers import CommitmentFacts, OrderFacts, RowBatch
 from indexer.market_info import MarketInfo
 
 STATE_ID = 1
@@ -303,6 +304,26 @@ def lookup_orders(conn: Connection, order_ids: Iterable[str]) -> dict[str, Order
     return found
 
 
+def lookup_commitments(conn: Connection, commit_ids: Iterable[str]) -> dict[str, CommitmentFacts]:
+    ids = list(commit_ids)
+    found: dict[str, CommitmentFacts] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(
+                Commitment.commit_id,
+                Commitment.owner,
+                Commitment.slot,
+                Commitment.locked_money,
+                Commitment.locked_wh,
+            ).where(Commitment.commit_id.in_(ids[start : start + 500]))
+        )
+        for r in rows:
+            found[r.commit_id] = CommitmentFacts(
+                r.commit_id, r.owner, int(r.slot), int(r.locked_money), int(r.locked_wh)
+            )
+    return found
+
+
 def write_range(
     conn: Connection,
     batch: RowBatch,
@@ -395,6 +416,7 @@ __all__ = [
     "checkpoint",
     "current_treasury",
     "insert_ignore",
+    "lookup_commitments",
     "lookup_orders",
     "rollback_to",
     "stored_market_info",

@@ -10,6 +10,8 @@ Every figure the database derives is read back from the contracts *at the checkp
 - clearing records of every slot the database holds as cleared, and "not cleared" for the
   other known slots;
 - orders: resting orders exist on chain with the same owner; cancelled or claimed ones do not;
+- commitments (sealed market): an unrevealed one is stored on chain with the same owner and
+  collateral; a revealed or forfeited one is not;
 - registry: the running energy totals, and every meter (owner, signer, active, last seq).
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from chain.artifacts import load_artifact
 from chain.calls import ContractReader
 from chain.rpc import JsonRpcClient
 from energychain.records import EnergyTotals
@@ -30,6 +33,8 @@ from indexer.db.migrate import check_schema
 from indexer.db.models import (
     AccountSeen,
     Clearing,
+    Commitment,
+    CommitmentOutcome,
     Event,
     Meter,
     MeterUpdate,
@@ -98,6 +103,11 @@ def verify(engine: Engine, rpc: JsonRpcClient, catalog: EventCatalog | None = No
         _tokens(conn, token, block, report)
         _clearings(conn, market, block, report)
         _orders(conn, market, block, report)
+        if info.sealed:
+            sealed = ContractReader(
+                rpc, info.addresses["market"], load_artifact("ISealedEnergyMarket").abi
+            )
+            _commitments(conn, sealed, block, report)
         _registry(conn, registry, block, report)
     for line in report.differences:
         logger.warning("difference: %s", line)
@@ -200,6 +210,23 @@ def _orders(conn: Any, market: ContractReader, block: int, report: VerifyReport)
         live = cancelled is None and claimed is None
         expected = owner if live else ZERO_ADDRESS
         report.compare("order owner", order_id, expected, on_chain[0])
+
+
+def _commitments(conn: Any, market: ContractReader, block: int, report: VerifyReport) -> None:
+    rows = conn.execute(
+        select(
+            Commitment.commit_id,
+            Commitment.owner,
+            Commitment.locked_money,
+            Commitment.locked_wh,
+            CommitmentOutcome.id,
+        ).outerjoin(CommitmentOutcome, CommitmentOutcome.commit_id == Commitment.commit_id)
+    ).all()
+    chain = market.call_many([("commitment", [int(r[0])]) for r in rows], block)
+    for (commit_id, owner, money, wh, ended), on_chain in zip(rows, chain, strict=True):
+        expected = (ZERO_ADDRESS, 0, 0) if ended is not None else (owner, int(money), int(wh))
+        owner_, _agent, money_, wh_ = on_chain  # the Commitment struct
+        report.compare("commitment", commit_id, expected, (owner_, int(money_), int(wh_)))
 
 
 def _registry(conn: Any, registry: ContractReader, block: int, report: VerifyReport) -> None:

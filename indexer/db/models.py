@@ -154,6 +154,47 @@ class OrderClaim(_FromLog, Base):
     refund: Mapped[int] = mapped_column(Amount)
 
 
+class Commitment(_FromLog, Base):
+    """An ``OrderCommitted`` of a sealed market: who committed for which slot and what collateral
+    left the vault (``locked_money`` payment units, ``locked_wh`` Wh of ``slot``). The order it
+    hides is not on chain until it is revealed (:class:`CommitmentOutcome`)."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_commitments_log"),
+        UniqueConstraint("commit_id", name="uq_commitments_commit_id"),
+        Index("ix_commitments_owner", "owner", "block_number", "log_index"),
+        Index("ix_commitments_slot", "slot"),
+    )
+
+    commit_id: Mapped[str] = mapped_column(String(80))
+    owner: Mapped[str] = mapped_column(String(ADDRESS))
+    slot: Mapped[int] = mapped_column(BigInteger)
+    locked_money: Mapped[int] = mapped_column(Amount)
+    locked_wh: Mapped[int] = mapped_column(Amount)
+
+
+class CommitmentOutcome(_FromLog, Base):
+    """How a commitment ended: ``revealed`` (an ``OrderRevealed``: its order ``order_id`` joined
+    the book, the collateral beyond the order's escrow went back to the vault) or ``forfeited``
+    (a ``CommitmentForfeited``: ``bond`` to the treasury, the rest back). ``refund_money`` and
+    ``refund_wh`` are what went back to the owner's vault either way; ``bond`` is 0 for a reveal.
+    A commitment without an outcome is still ``committed``."""
+
+    __tablename__ = "commitment_outcomes"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_commitment_outcomes_log"),
+        UniqueConstraint("commit_id", name="uq_commitment_outcomes_commit_id"),
+    )
+
+    commit_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    bond: Mapped[int] = mapped_column(Amount)
+    refund_money: Mapped[int] = mapped_column(Amount)
+    refund_wh: Mapped[int] = mapped_column(Amount)
+
+
 class Clearing(_FromLog, Base):
     """A ``SlotCleared``: the slot's clearing record and its price."""
 
@@ -340,6 +381,8 @@ CHAIN_DERIVED: tuple[type[Base], ...] = (
     Order,
     OrderCancellation,
     OrderClaim,
+    Commitment,
+    CommitmentOutcome,
     Clearing,
     VaultEntry,
     TokenTransfer,

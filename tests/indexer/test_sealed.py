@@ -12,13 +12,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from chain.local_node import start_anvil
 from devchain.sandbox import Sandbox
 from energychain.deploy import MarketSettings
 from indexer.api import ApiConfig, create_app
-from tests.indexer.conftest import Played
+from indexer.db.engine import make_engine
+from indexer.db.migrate import upgrade
+from indexer.verify import verify
+from tests.indexer.conftest import Played, snapshot, table_counts
+from tests.indexer.scenario import SealedRound, sealed_commits, sealed_end, sealed_reveals
 
 BOND = 10_000
 REVEAL = 600
@@ -30,6 +34,41 @@ def sealed(compiled: None) -> Iterator[Played]:
     """A fresh anvil with a sealed EnergyChain market deployed (nothing played yet)."""
     with start_anvil() as node:
         yield Played(node, Sandbox.at(node.rpc_url, SEALED), {})
+
+
+@pytest.fixture
+def committed(sealed: Played) -> SealedRound:
+    """Three commitments for a slot still open for orders."""
+    return sealed_commits(sealed.community, bond=BOND, reveal_seconds=REVEAL)
+
+
+@pytest.fixture
+def revealed(committed: SealedRound) -> SealedRound:
+    """The buyer's and the seller's commitments revealed after gate closure."""
+    sealed_reveals(committed)
+    return committed
+
+
+@pytest.fixture
+def ended(revealed: SealedRound) -> SealedRound:
+    """After the reveal window: cleared, both orders claimed, the dropper's commitment reclaimed."""
+    sealed_end(revealed)
+    return revealed
+
+
+def rows(engine: Engine, sql: str) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql)).all())
+
+
+def ledger(engine: Engine, account: str) -> dict[tuple[str, str], int]:
+    """Sum of the account's vault-ledger deltas per (reason, asset)."""
+    totals: dict[tuple[str, str], int] = {}
+    for reason, asset, delta in rows(
+        engine, f"SELECT reason, asset, delta FROM vault_ledger WHERE account = '{account}'"
+    ):
+        totals[(reason, asset)] = totals.get((reason, asset), 0) + int(delta)
+    return totals
 
 
 def api(played: Played, engine: Engine) -> TestClient:
@@ -76,3 +115,128 @@ def test_the_openapi_schema_declares_the_mode_fields_in_every_answer(
     market = schema["components"]["schemas"]["DappConfigPublic"]["properties"]["market"]
     assert {"mode", "reveal_seconds", "bond_amount"} <= set(market["required"])
     assert market["properties"]["mode"]["enum"] == ["open", "sealed"]
+
+
+# ---------------------------------------------------------------------- the index
+def test_a_commitment_is_indexed_with_owner_slot_and_collateral_and_books_no_order(
+    sealed: Played, committed: SealedRound, engine: Engine
+) -> None:
+    sealed.ingester(engine).sync()
+    stored = {
+        r.commit_id: r
+        for r in rows(
+            engine, "SELECT commit_id, owner, slot, locked_money, locked_wh FROM commitments"
+        )
+    }
+    assert set(stored) == {str(i) for i in committed.ids.values()}
+    seller = stored[str(committed.ids["seller"])]
+    assert (seller.owner, int(seller.slot)) == (committed.address("seller"), committed.slot)
+    assert (int(seller.locked_money), int(seller.locked_wh)) == (BOND + 1_000, 450)
+    assert table_counts(engine)["orders"] == 0
+    assert table_counts(engine)["commitment_outcomes"] == 0
+
+
+def test_a_commit_takes_its_collateral_from_the_vault_ledger(
+    sealed: Played, committed: SealedRound, engine: Engine
+) -> None:
+    sealed.ingester(engine).sync()
+    seller = ledger(engine, committed.address("seller"))
+    assert seller[("commit", "money")] == -(BOND + 1_000)
+    assert seller[("commit", "energy")] == -450
+
+
+def test_a_reveal_books_the_order_under_the_commit_id_and_the_commitment_is_revealed(
+    sealed: Played, revealed: SealedRound, engine: Engine
+) -> None:
+    sealed.ingester(engine).sync()
+    orders = {
+        r.order_id: r
+        for r in rows(engine, "SELECT order_id, owner, tick, qty_wh, nonce FROM orders")
+    }
+    buy_id = str(revealed.ids["buyer"])
+    assert set(orders) == {buy_id, str(revealed.ids["seller"])}
+    assert (orders[buy_id].owner, int(orders[buy_id].tick)) == (revealed.address("buyer"), 1_500)
+    outcomes = {
+        r.commit_id: r
+        for r in rows(engine, "SELECT commit_id, kind, order_id FROM commitment_outcomes")
+    }
+    assert outcomes[buy_id].kind == "revealed" and outcomes[buy_id].order_id == buy_id
+    assert str(revealed.ids["dropper"]) not in outcomes
+
+
+def test_a_reveal_returns_to_the_vault_the_collateral_the_orders_escrow_does_not_take(
+    sealed: Played, revealed: SealedRound, engine: Engine
+) -> None:
+    sealed.ingester(engine).sync()
+    params = revealed.sandbox.params
+    buyer = ledger(engine, revealed.address("buyer"))
+    assert buyer[("reveal", "money")] == revealed.locked["buyer"].money - params.buy_escrow(
+        300, 1_500
+    )
+    assert ("order", "money") not in buyer  # the escrow came from the collateral, not the vault
+    seller = ledger(engine, revealed.address("seller"))
+    assert seller[("reveal", "money")] == BOND + 1_000
+    assert seller[("reveal", "energy")] == 450 - 300
+
+
+def test_an_unrevealed_commitment_is_forfeited_with_its_bond_to_the_treasury(
+    sealed: Played, ended: SealedRound, engine: Engine
+) -> None:
+    sealed.ingester(engine).sync()
+    dropped = str(ended.ids["dropper"])
+    (outcome,) = rows(
+        engine,
+        f"SELECT kind, order_id, bond, refund_money, refund_wh FROM commitment_outcomes "
+        f"WHERE commit_id = '{dropped}'",
+    )
+    assert outcome.kind == "forfeited" and outcome.order_id is None
+    assert (int(outcome.bond), int(outcome.refund_money), int(outcome.refund_wh)) == (
+        BOND,
+        2_000,
+        0,
+    )
+    treasury = sealed.community.params.treasury
+    assert ledger(engine, treasury)[("bond", "money")] == BOND
+    assert ledger(engine, ended.address("dropper"))[("forfeit", "money")] == 2_000
+
+
+def test_the_index_equals_the_chain_after_commits_reveals_and_the_forfeit(
+    sealed: Played, committed: SealedRound, engine: Engine
+) -> None:
+    ingester = sealed.ingester(engine)
+    for stage in (None, sealed_reveals, sealed_end):
+        if stage is not None:
+            stage(committed)
+        ingester.sync()
+        report = verify(engine, ingester.rpc)
+        assert report.ok, report.differences
+        assert report.checked["commitment"] == 3
+        assert report.checked["vault money"] >= 4
+
+
+def test_a_reorganisation_under_a_reveal_leaves_the_index_equal_to_a_fresh_ingest(
+    sealed: Played, committed: SealedRound, db_url: str, tmp_path: object
+) -> None:
+    engine = make_engine(db_url)
+    ingester = sealed.ingester(engine)
+    dev = committed.sandbox.dev
+    first, second = (committed.sandbox.new_participant() for _ in range(2))  # keepers
+    committed.sandbox.advance_to(committed.sandbox.gate_closure(committed.slot) + 1)
+    before = dev.snapshot()
+    committed.reveal("buyer", "seller", keeper=first)  # blocks that will be dropped
+    ingester.sync()
+    assert table_counts(engine)["commitment_outcomes"] == 2
+    dev.revert(before)
+    committed.reveal("buyer", keeper=second)  # another history: no reveal of the seller's
+    dev.mine()
+    dev.mine()
+    ingester.sync()
+    kinds = rows(engine, "SELECT commit_id, kind FROM commitment_outcomes")
+    assert [(c, k) for c, k in kinds] == [(str(committed.ids["buyer"]), "revealed")]
+    fresh = make_engine(f"sqlite:///{tmp_path}/fresh.sqlite3")
+    upgrade(fresh)
+    sealed.ingester(fresh).sync()
+    assert snapshot(engine) == snapshot(fresh)
+    assert verify(engine, ingester.rpc).ok
+    engine.dispose()
+    fresh.dispose()

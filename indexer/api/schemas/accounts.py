@@ -23,6 +23,7 @@ class BalancesPublic(ApiModel):
 
 HistoryKind = Literal[
     "deposit", "withdraw", "order", "cancel", "claim", "refund", "fee",
+    "commit", "reveal", "forfeit", "bond",
     "minted", "redeemed", "received", "sent",
 ]  # fmt: skip
 
@@ -32,7 +33,10 @@ class HistoryItemPublic(ApiModel):
 
     kind: HistoryKind = Field(
         description="Vault: deposit, withdraw, order (escrow locked), cancel (escrow back), "
-        "claim (energy bought or money received), refund, fee (to the treasury). Wallet energy "
+        "claim (energy bought or money received), refund, fee (to the treasury); sealed "
+        "market: commit (collateral locked), reveal (the collateral the order's escrow does not "
+        "take, back), forfeit (an unrevealed commitment's collateral back, less the bond), "
+        "bond (to the treasury). Wallet energy "
         "tokens: minted (from the account's meter readings), redeemed (burnt against import), "
         "received and sent (transfers other than to and from the market's vault)."
     )
