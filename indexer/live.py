@@ -38,6 +38,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "clearings": ("SlotCleared",),
     "claims": ("OrderClaimed",),
     "readings": ("ReadingAccepted",),
+    "commitments": ("OrderCommitted", "OrderRevealed", "CommitmentForfeited"),
 }
 TOPIC_OF: dict[str, str] = {name: topic for topic, names in TOPICS.items() for name in names}
 ALL_TOPICS: tuple[str, ...] = (*TOPICS, "reorg")

@@ -20,12 +20,15 @@ from sqlalchemy import Connection, and_, case, func, select
 from indexer import store
 from indexer.db.models import (
     Clearing,
+    Commitment,
+    CommitmentOutcome,
     Order,
     OrderCancellation,
     OrderClaim,
     SlotSeen,
     TokenTransfer,
 )
+from indexer.handlers import chain_position
 from indexer.market_info import MarketInfo
 from market.clearing import (
     ClearingRecord,
@@ -39,6 +42,7 @@ from market.clearing import Order as ClearingOrder
 
 SLOT_STATUSES = ("upcoming", "open", "closed", "cleared")
 ORDER_STATUSES = ("open", "cancelled", "claimed")
+COMMITMENT_STATUSES = ("committed", "revealed", "forfeited")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,20 @@ class ClearingView:
 
 
 @dataclass(frozen=True)
+class CommitmentCounts:
+    """A sealed market slot's commitments: how many were posted, revealed and forfeited."""
+
+    commitments: int = 0
+    revealed: int = 0
+    forfeited: int = 0
+
+    @property
+    def pending(self) -> int:
+        """Commitments neither revealed nor forfeited yet."""
+        return self.commitments - self.revealed - self.forfeited
+
+
+@dataclass(frozen=True)
 class SlotView:
     slot: int
     start_time: int
@@ -89,6 +107,19 @@ class SlotView:
     gate_closure: int
     status: str
     clearing: ClearingView | None
+    reveal_ends: int | None = None
+    """Sealed market: the last second of the reveal window (None in open mode)."""
+    commitments: int | None = None
+    """Sealed market: commitments posted for the slot (None in open mode)."""
+    revealed: int | None = None
+    forfeited: int | None = None
+
+    @property
+    def final(self) -> bool:
+        """Nothing about the slot changes any more: cleared, and no commitment still open
+        (a sealed slot's unrevealed commitments are forfeited after its clearing)."""
+        pending = (self.commitments or 0) - (self.revealed or 0) - (self.forfeited or 0)
+        return self.status == "cleared" and pending == 0
 
 
 def slot_status(info: MarketInfo, slot: int, now: int, cleared: bool) -> str:
@@ -118,7 +149,14 @@ def _clearing_view(row: Any) -> ClearingView:
     )
 
 
-def _slot_view(info: MarketInfo, slot: int, now: int, clearing: Any | None) -> SlotView:
+def _slot_view(
+    info: MarketInfo,
+    slot: int,
+    now: int,
+    clearing: Any | None,
+    counts: CommitmentCounts | None = None,
+) -> SlotView:
+    """The slot's view; ``counts`` its commitments in a sealed market (None: open market)."""
     return SlotView(
         slot=slot,
         start_time=info.slot_start(slot),
@@ -127,7 +165,44 @@ def _slot_view(info: MarketInfo, slot: int, now: int, clearing: Any | None) -> S
         gate_closure=info.gate_closure(slot),
         status=slot_status(info, slot, now, clearing is not None),
         clearing=_clearing_view(clearing) if clearing is not None else None,
+        reveal_ends=info.reveal_ends(slot),
+        commitments=counts.commitments if counts is not None else None,
+        revealed=counts.revealed if counts is not None else None,
+        forfeited=counts.forfeited if counts is not None else None,
     )
+
+
+def commitment_counts(conn: Connection, *, slots: list[int]) -> dict[int, CommitmentCounts]:
+    """Commitments posted, revealed and forfeited per slot of ``slots`` (slots without any are
+    left out). Only counts: what a commitment hides is not on chain before its reveal."""
+    if not slots:
+        return {}
+    kind = CommitmentOutcome.kind
+    rows = conn.execute(
+        select(
+            Commitment.slot,
+            func.count(Commitment.id),
+            func.sum(case((kind == "revealed", 1), else_=0)),
+            func.sum(case((kind == "forfeited", 1), else_=0)),
+        )
+        .outerjoin(CommitmentOutcome, CommitmentOutcome.commit_id == Commitment.commit_id)
+        .where(Commitment.slot.in_(slots))
+        .group_by(Commitment.slot)
+    ).all()
+    return {
+        int(slot): CommitmentCounts(int(n or 0), int(revealed or 0), int(forfeited or 0))
+        for slot, n, revealed, forfeited in rows
+    }
+
+
+def _counts_of(
+    conn: Connection, info: MarketInfo, slots: list[int]
+) -> dict[int, CommitmentCounts] | None:
+    """Commitment counts of ``slots`` in a sealed market (zero where none); None when open."""
+    if not info.sealed:
+        return None
+    found = commitment_counts(conn, slots=slots)
+    return {slot: found.get(slot, CommitmentCounts()) for slot in slots}
 
 
 def get_slot(conn: Connection, *, info: MarketInfo, slot: int, now: int) -> SlotView | None:
@@ -136,7 +211,8 @@ def get_slot(conn: Connection, *, info: MarketInfo, slot: int, now: int) -> Slot
     if seen is None:
         return None
     clearing = conn.execute(select(Clearing.__table__).where(Clearing.slot == slot)).first()
-    return _slot_view(info, slot, now, clearing)
+    counts = _counts_of(conn, info, [slot])
+    return _slot_view(info, slot, now, clearing, counts[slot] if counts is not None else None)
 
 
 def list_slots(
@@ -177,8 +253,15 @@ def list_slots(
                 query = query.where(SlotSeen.slot >= first_upcoming)
     order = SlotSeen.slot.desc() if descending else SlotSeen.slot.asc()
     rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
+    counts = _counts_of(conn, info, [int(r[0]) for r in rows[:limit]])
     views = [
-        _slot_view(info, int(r[0]), now, r if r.volume_wh is not None else None)
+        _slot_view(
+            info,
+            int(r[0]),
+            now,
+            r if r.volume_wh is not None else None,
+            counts[int(r[0])] if counts is not None else None,
+        )
         for r in rows[:limit]
     ]
     next_after = views[-1].slot if len(rows) > limit and views else None
@@ -216,6 +299,100 @@ def slot_stats(conn: Connection, *, slot: int) -> SlotStats:
     ).scalar()
     return SlotStats(
         int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(row[3] or 0), int(minted or 0)
+    )
+
+
+# ---------------------------------------------------------------------- commitments
+@dataclass(frozen=True)
+class CommitmentView:
+    commit_id: str
+    owner: str
+    slot: int
+    locked_money: int
+    locked_wh: int
+    status: str
+    order_id: str | None
+    bond: int | None
+    refund_money: int | None
+    refund_wh: int | None
+    block_number: int
+    block_time: int
+    tx_hash: str
+    log_index: int
+    ended_block_number: int | None
+    ended_tx_hash: str | None
+    position: int
+    """The commitment's log position on the chain: the keyset of its lists."""
+
+
+def list_commitments(
+    conn: Connection,
+    *,
+    owner: str | None = None,
+    slot: int | None = None,
+    status: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[CommitmentView], int | None]:
+    """Commitments of a sealed market, newest first, with their status: ``committed`` until an
+    outcome row exists, then ``revealed`` or ``forfeited``."""
+    c, o = Commitment, CommitmentOutcome
+    position = c.block_number * (1 << 20) + c.log_index  # handlers.chain_position
+    query = select(
+        c.commit_id,
+        c.owner,
+        c.slot,
+        c.locked_money,
+        c.locked_wh,
+        c.block_number,
+        c.block_time,
+        c.tx_hash,
+        c.log_index,
+        o.kind,
+        o.order_id,
+        o.bond,
+        o.refund_money,
+        o.refund_wh,
+        o.block_number.label("ended_block_number"),
+        o.tx_hash.label("ended_tx_hash"),
+    ).outerjoin(o, o.commit_id == c.commit_id)
+    if owner is not None:
+        query = query.where(c.owner == owner)
+    if slot is not None:
+        query = query.where(c.slot == slot)
+    if status == "committed":
+        query = query.where(o.id.is_(None))
+    elif status is not None:
+        query = query.where(o.kind == status)
+    if after is not None:
+        query = query.where(position < after)
+    rows = conn.execute(
+        query.order_by(c.block_number.desc(), c.log_index.desc()).limit(limit + 1)
+    ).all()
+    views = [_commitment_view(r) for r in rows[:limit]]
+    return views, (views[-1].position if len(rows) > limit and views else None)
+
+
+def _commitment_view(r: Any) -> CommitmentView:
+    ended = r.kind is not None
+    return CommitmentView(
+        commit_id=str(r.commit_id),
+        owner=str(r.owner),
+        slot=int(r.slot),
+        locked_money=int(r.locked_money),
+        locked_wh=int(r.locked_wh),
+        status=str(r.kind) if ended else "committed",
+        order_id=str(r.order_id) if r.order_id is not None else None,
+        bond=int(r.bond) if ended else None,
+        refund_money=int(r.refund_money) if ended else None,
+        refund_wh=int(r.refund_wh) if ended else None,
+        block_number=int(r.block_number),
+        block_time=int(r.block_time),
+        tx_hash=str(r.tx_hash),
+        log_index=int(r.log_index),
+        ended_block_number=int(r.ended_block_number) if ended else None,
+        ended_tx_hash=str(r.ended_tx_hash) if ended else None,
+        position=chain_position(int(r.block_number), int(r.log_index)),
     )
 
 

@@ -23,6 +23,7 @@ from indexer.db.migrate import upgrade
 from indexer.verify import verify
 from tests.indexer.conftest import Played, snapshot, table_counts
 from tests.indexer.scenario import SealedRound, sealed_commits, sealed_end, sealed_reveals
+from tests.indexer.test_live import Recorder
 
 BOND = 10_000
 REVEAL = 600
@@ -240,3 +241,144 @@ def test_a_reorganisation_under_a_reveal_leaves_the_index_equal_to_a_fresh_inges
     assert verify(engine, ingester.rpc).ok
     engine.dispose()
     fresh.dispose()
+
+
+# ---------------------------------------------------------------------- the API
+def get(client: TestClient, route: str, **params: Any) -> Any:
+    response = client.get(route, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_before_gate_closure_a_slot_shows_how_many_commitments_it_holds_and_no_order(
+    sealed: Played, committed: SealedRound, engine: Engine
+) -> None:
+    with api(sealed, engine) as client:
+        slot = get(client, f"/v1/slots/{committed.slot}")
+        listed = get(client, "/v1/slots", status="open")["items"]
+        depth = get(client, f"/v1/slots/{committed.slot}/depth")
+    assert slot["status"] == "open"
+    assert (slot["commitments"], slot["revealed"], slot["forfeited"]) == (3, 0, 0)
+    assert [(s["slot"], s["commitments"]) for s in listed] == [(committed.slot, 3)]
+    assert slot["stats"]["order_count"] == 0
+    assert depth["levels"] == [] and depth["best_bid_tick"] is None
+    assert slot["reveal_ends"] == slot["gate_closure"] + REVEAL
+
+
+def test_a_commitment_is_listed_for_its_owner_as_committed_without_side_price_or_quantity(
+    sealed: Played, committed: SealedRound, engine: Engine
+) -> None:
+    with api(sealed, engine) as client:
+        (item,) = get(client, f"/v1/accounts/{committed.address('seller')}/commitments")["items"]
+    assert item["commit_id"] == str(committed.ids["seller"])
+    assert item["status"] == "committed"
+    assert (item["locked_money"], item["locked_wh"]) == (str(BOND + 1_000), "450")
+    assert item["order_id"] is None and item["bond"] is None
+    assert not {"side", "tick", "price", "qty_wh", "is_buy"} & set(item)
+
+
+def test_after_the_reveal_the_slots_book_holds_the_revealed_orders(
+    sealed: Played, revealed: SealedRound, engine: Engine
+) -> None:
+    with api(sealed, engine) as client:
+        slot = get(client, f"/v1/slots/{revealed.slot}")
+        depth = get(client, f"/v1/slots/{revealed.slot}/depth")
+        order = get(client, f"/v1/orders/{revealed.ids['buyer']}")
+    assert (slot["commitments"], slot["revealed"], slot["forfeited"]) == (3, 2, 0)
+    levels = {lv["tick"]: (lv["buy_wh"], lv["sell_wh"]) for lv in depth["levels"]}
+    assert levels == {1_500: ("300", "0"), 100: ("0", "300")}
+    assert (order["owner"], order["side"], order["status"]) == (
+        revealed.address("buyer"),
+        "buy",
+        "open",
+    )
+
+
+def test_a_revealed_commitment_names_its_order_and_what_went_back_to_the_vault(
+    sealed: Played, revealed: SealedRound, engine: Engine
+) -> None:
+    with api(sealed, engine) as client:
+        (item,) = get(client, f"/v1/accounts/{revealed.address('seller')}/commitments")["items"]
+    assert item["status"] == "revealed"
+    assert item["order_id"] == item["commit_id"] == str(revealed.ids["seller"])
+    assert (item["bond"], item["refund_money"], item["refund_wh"]) == (
+        "0",
+        str(BOND + 1_000),
+        "150",
+    )
+    assert item["ended_tx_hash"] is not None
+
+
+def test_a_never_revealed_commitment_is_listed_forfeited_with_its_bond(
+    sealed: Played, ended: SealedRound, engine: Engine
+) -> None:
+    with api(sealed, engine) as client:
+        dropper = f"/v1/accounts/{ended.address('dropper')}/commitments"
+        (item,) = get(client, dropper, status="forfeited")["items"]
+        pending = get(client, dropper, status="committed")["items"]
+        slot = get(client, f"/v1/slots/{ended.slot}")
+    assert item["commit_id"] == str(ended.ids["dropper"])
+    assert (item["bond"], item["refund_money"], item["refund_wh"]) == (str(BOND), "2000", "0")
+    assert pending == []
+    assert (slot["status"], slot["revealed"], slot["forfeited"]) == ("cleared", 2, 1)
+
+
+def test_a_cleared_slot_with_a_commitment_still_unrevealed_is_not_served_as_final(
+    sealed: Played, revealed: SealedRound, engine: Engine
+) -> None:
+    s = revealed.sandbox
+    s.advance_to(s.gate_closure(revealed.slot) + REVEAL + 1)
+    s.clear(revealed.slot)  # the dropper's commitment is reclaimed only later
+    with api(sealed, engine) as client:
+        response = client.get(f"/v1/slots/{revealed.slot}")
+    assert response.json()["status"] == "cleared"
+    assert "ETag" not in response.headers
+
+
+def test_an_accounts_commitments_page_newest_first_each_once(
+    sealed: Played, committed: SealedRound, engine: Engine
+) -> None:
+    buyer = committed.participants["buyer"]
+    extra = [
+        (committed.slot, bytes([n]) * 32, BOND, 0) for n in (1, 2, 3)
+    ]  # three more commitments of the buyer, in one transaction
+    buyer.sender.transact(committed.market.commit_orders(buyer.address, extra, gas=600_000))
+    route = f"/v1/accounts/{buyer.address}/commitments"
+    with api(sealed, engine) as client:
+        everything = get(client, route)["items"]
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = get(client, route, limit=1, **({"cursor": cursor} if cursor else {}))
+            seen += [c["commit_id"] for c in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert len(everything) == 4
+    assert seen == [c["commit_id"] for c in everything]
+    assert seen[-1] == str(committed.ids["buyer"])  # the first commitment comes last
+
+
+def test_an_open_markets_slots_have_no_commitment_fields(played: Played, engine: Engine) -> None:
+    with api(played, engine) as client:
+        slot = get(client, f"/v1/slots/{played.round['slot']}")
+        owner = played.round["accounts"][0]
+        commitments = get(client, f"/v1/accounts/{owner}/commitments")["items"]
+    assert (slot["commitments"], slot["revealed"], slot["forfeited"]) == (None, None, None)
+    assert slot["reveal_ends"] is None
+    assert commitments == []
+
+
+def test_the_live_feed_carries_commitments_reveals_and_forfeits(
+    sealed: Played, ended: SealedRound, engine: Engine
+) -> None:
+    recorder = Recorder()
+    ingester = sealed.ingester(engine)
+    ingester.publisher = recorder
+    ingester.sync()
+    names = [e.name for e in recorder.events if e.topic == "commitments"]
+    assert sorted(names) == sorted(
+        ["OrderCommitted"] * 3 + ["OrderRevealed"] * 2 + ["CommitmentForfeited"]
+    )
+    forfeit = next(e for e in recorder.events if e.name == "CommitmentForfeited")
+    assert forfeit.data["commitId"] == str(ended.ids["dropper"])  # beyond 2^53: a string

@@ -12,6 +12,7 @@ from indexer.api.deps import AddressPath, ConnDep, InfoDep, OptionalSlotQuery
 from indexer.api.errors import not_found
 from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
 from indexer.api.schemas.accounts import BalancesPublic, HistoryItemPublic
+from indexer.api.schemas.commitments import CommitmentPublic, CommitmentStatus
 from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.orders import OrderPublic
 from indexer.api.schemas.slots import FillPublic
@@ -59,6 +60,25 @@ def account_fills(
         conn, info=info, owner=address, slot=slot, after=decode_cursor(cursor), limit=limit
     )
     return page_of(FillPublic, fills, next_after)
+
+
+@router.get(
+    "/accounts/{address}/commitments", response_model=Page[CommitmentPublic], responses=ERRORS
+)
+def account_commitments(
+    conn: ConnDep,
+    address: AddressPath,
+    slot: OptionalSlotQuery = None,
+    status: Annotated[CommitmentStatus | None, Query()] = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
+) -> Page[CommitmentPublic]:
+    """Commitments of ``address`` in a sealed market, newest first, with their status (an open
+    market has none)."""
+    views, next_after = queries.list_commitments(
+        conn, owner=address, slot=slot, status=status, after=decode_cursor(cursor), limit=limit
+    )
+    return page_of(CommitmentPublic, views, next_after)
 
 
 @router.get("/accounts/{address}/balances", response_model=BalancesPublic, responses=ERRORS)
@@ -166,8 +186,9 @@ def account_history(
     limit: LimitQuery = 100,
 ) -> Page[HistoryItemPublic]:
     """What moved in ``address``'s vault and wallet, newest first, with the transaction of
-    each movement (deposits, withdrawals, order escrow, cancels, claims, refunds, fees, energy
-    tokens minted, redeemed or transferred)."""
+    each movement (deposits, withdrawals, order escrow, cancels, claims, refunds, fees, a
+    sealed market's commitments, reveals, forfeits and bonds, energy tokens minted, redeemed or
+    transferred)."""
     items, next_after = _history(
         conn,
         account=address,

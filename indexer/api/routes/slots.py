@@ -35,7 +35,8 @@ def list_slots(
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
 ) -> Page[SlotPublic]:
-    """Slots with indexed activity, newest first."""
+    """Slots with indexed activity, newest first (in a sealed market with their commitment
+    counts)."""
     views, next_after = queries.list_slots(
         conn,
         info=info,
@@ -60,20 +61,23 @@ def _slot(conn: ConnDep, info: InfoDep, clock: ClockDep, slot: int) -> queries.S
 def get_slot(
     request: Request, conn: ConnDep, info: InfoDep, clock: ClockDep, slot: SlotPath
 ) -> Response:
-    """Status, gate closure, clearing record and order statistics of one slot."""
+    """Status, gate closure, clearing record and order statistics of one slot (in a sealed
+    market also its reveal window and how many commitments were posted, revealed and
+    forfeited)."""
     view = _slot(conn, info, clock, slot)
     detail = SlotDetailPublic(
         **SlotPublic.model_validate(view).model_dump(),
         stats=SlotStatsPublic.model_validate(queries.slot_stats(conn, slot=slot)),
     )
-    return json_response(request, detail, final=view.status == "cleared")
+    return json_response(request, detail, final=view.final)
 
 
 @router.get("/{slot}/depth", response_model=DepthPublic, responses=ERRORS)
 def get_depth(
     request: Request, conn: ConnDep, info: InfoDep, clock: ClockDep, slot: SlotPath
 ) -> Response:
-    """Order-book depth by tick: Wh resting (or resting at gate closure) per side."""
+    """Order-book depth by tick: Wh resting (or resting at gate closure) per side. A sealed
+    market's book is empty until its commitments are revealed after gate closure."""
     view = _slot(conn, info, clock, slot)
     book = queries.depth(conn, info=info, slot=slot)
     body = DepthPublic.model_validate({**book.__dict__, "status": view.status})

@@ -1,4 +1,5 @@
-"""Live feed over Server-Sent Events: new orders, clearings, claims, readings (and reorgs)."""
+"""Live feed over Server-Sent Events: new orders, clearings, claims, readings, a sealed
+market's commitments (and reorgs)."""
 
 from __future__ import annotations
 

@@ -39,9 +39,30 @@ class SlotPublic(ApiModel):
     start_time: int
     end_time: int
     opens_at: int = Field(description="Orders accepted from this time on.")
-    gate_closure: int = Field(description="Orders accepted strictly before; clear from then.")
+    gate_closure: int = Field(
+        description="Orders (sealed market: commitments) accepted strictly before; open "
+        "market: clear from then."
+    )
     status: SlotStatus
     clearing: ClearingPublic | None
+    reveal_ends: int | None = Field(
+        description="Sealed market: last second of the reveal window (reveals while "
+        "gate_closure < t <= reveal_ends; clear and reclaim unrevealed commitments after it). "
+        "Null in open mode."
+    )
+    commitments: int | None = Field(
+        description="Sealed market: commitments posted for the slot, whatever became of them "
+        "(before gate closure the only thing known of its orders: a commitment hides side, "
+        "price and quantity). Null in open mode."
+    )
+    revealed: int | None = Field(
+        description="Sealed market: commitments revealed into the book (their orders are the "
+        "slot's orders). Null in open mode."
+    )
+    forfeited: int | None = Field(
+        description="Sealed market: commitments never revealed, whose bond went to the "
+        "treasury (`commitments - revealed - forfeited` are still pending). Null in open mode."
+    )
 
 
 class SlotDetailPublic(SlotPublic):
