@@ -382,3 +382,27 @@ def test_the_live_feed_carries_commitments_reveals_and_forfeits(
     )
     forfeit = next(e for e in recorder.events if e.name == "CommitmentForfeited")
     assert forfeit.data["commitId"] == str(ended.ids["dropper"])  # beyond 2^53: a string
+
+
+def test_revealed_orders_are_numbered_in_chain_order_since_their_ids_carry_no_nonce(
+    sealed: Played, revealed: SealedRound, engine: Engine
+) -> None:
+    with api(sealed, engine) as client:
+        listed = [
+            (o["order_id"], o["nonce"])
+            for who in ("buyer", "seller")
+            for o in get(client, f"/v1/accounts/{revealed.address(who)}/orders")["items"]
+        ]
+    (buy_id, buy_nonce), (sell_id, sell_nonce) = listed
+    assert (buy_id, sell_id) == (str(revealed.ids["buyer"]), str(revealed.ids["seller"]))
+    assert 0 < buy_nonce < sell_nonce < 2**63  # revealed in that order, in one transaction
+
+
+def test_the_fills_of_a_sealed_slot_are_those_of_its_revealed_orders(
+    sealed: Played, ended: SealedRound, engine: Engine
+) -> None:
+    with api(sealed, engine) as client:
+        fills = get(client, f"/v1/slots/{ended.slot}/fills")["items"]
+    assert sorted((f["order_id"], f["filled_wh"], f["claimed"]) for f in fills) == sorted(
+        [(str(ended.ids["buyer"]), "300", True), (str(ended.ids["seller"]), "300", True)]
+    )
