@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 from chain.local_node import start_anvil
 from devchain.sandbox import Sandbox
+from energychain.commitments import Collateral, SealedOrder, minimum_collateral, new_salt
 from energychain.deploy import MarketSettings
 from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
@@ -406,3 +407,77 @@ def test_the_fills_of_a_sealed_slot_are_those_of_its_revealed_orders(
     assert sorted((f["order_id"], f["filled_wh"], f["claimed"]) for f in fills) == sorted(
         [(str(ended.ids["buyer"]), "300", True), (str(ended.ids["seller"]), "300", True)]
     )
+
+
+# ---------------------------------------------------------------------- ledger paths
+def test_a_forfeited_sell_commitment_returns_its_locked_wh_to_the_vault_of_its_slot(
+    sealed: Played, committed: SealedRound, engine: Engine
+) -> None:
+    seller = committed.participants["seller"]
+    hidden = SealedOrder(committed.slot, seller.address, False, 100, 50, new_salt())
+    chain_id = committed.sandbox.deployment.chain_id
+    receipt = seller.sender.transact(
+        committed.market.commit_order(hidden, Collateral(BOND, 50), chain_id, gas=300_000)
+    )
+    extra = int(committed.market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
+    sealed_reveals(committed)
+    sealed_end(committed)
+    committed.sandbox.admin.transact(committed.market.reclaim_commitment(extra, gas=200_000))
+    ingester = sealed.ingester(engine)
+    ingester.sync()
+    (outcome,) = rows(
+        engine,
+        f"SELECT kind, bond, refund_money, refund_wh FROM commitment_outcomes "
+        f"WHERE commit_id = '{extra}'",
+    )
+    assert (outcome.kind, int(outcome.bond), int(outcome.refund_money)) == ("forfeited", BOND, 0)
+    assert int(outcome.refund_wh) == 50
+    (slot,) = rows(
+        engine,
+        f"SELECT slot FROM vault_ledger WHERE reason = 'forfeit' AND asset = 'energy' "
+        f"AND account = '{seller.address}'",
+    )
+    assert int(slot.slot) == committed.slot
+    assert verify(engine, ingester.rpc).ok
+
+
+def test_revealed_orders_cancelled_in_a_void_slot_give_their_escrow_back_as_on_chain(
+    sealed: Played, revealed: SealedRound, engine: Engine
+) -> None:
+    s = revealed.sandbox
+    s.advance_to(s.gate_closure(revealed.slot) + 86_400)  # CLEAR_WINDOW_SECONDS: never cleared
+    s.admin.transact(
+        revealed.market.cancel_orders([revealed.ids["buyer"], revealed.ids["seller"]], gas=300_000)
+    )
+    ingester = sealed.ingester(engine)
+    ingester.sync()
+    buyer = ledger(engine, revealed.address("buyer"))
+    assert buyer[("cancel", "money")] == s.params.buy_escrow(300, 1_500)
+    assert ledger(engine, revealed.address("seller"))[("cancel", "energy")] == 300
+    report = verify(engine, ingester.rpc)
+    assert report.ok, report.differences
+
+
+def test_a_commitment_sent_by_an_agent_is_indexed_and_charged_under_its_owner(
+    sealed: Played, committed: SealedRound, engine: Engine
+) -> None:
+    s = committed.sandbox
+    owner, agent = committed.participants["buyer"], s.new_participant()
+    expiry = s.dev.now() + 86_400
+    owner.sender.transact(
+        committed.market.authorize_agent(agent.address, 10**6, 0, 2_000, 0, expiry, gas=200_000)
+    )
+    order = SealedOrder(committed.slot, owner.address, True, 1_000, 100, new_salt())
+    locked = minimum_collateral(order, s.params, BOND)
+    chain_id = s.deployment.chain_id
+    agent.sender.transact(committed.market.commit_order(order, locked, chain_id, gas=300_000))
+    ingester = sealed.ingester(engine)
+    ingester.sync()
+    owners = {r.owner for r in rows(engine, "SELECT owner FROM commitments")}
+    assert agent.address not in owners and owner.address in owners
+    charged = rows(engine, f"SELECT 1 FROM vault_ledger WHERE account = '{agent.address}'")
+    assert charged == []
+    assert ledger(engine, owner.address)[("commit", "money")] == -(
+        committed.locked["buyer"].money + locked.money
+    )
+    assert verify(engine, ingester.rpc).ok
