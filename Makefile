@@ -78,7 +78,7 @@ dapp/node_modules/.stamp: dapp/package.json dapp/package-lock.json
 	@touch $@
 
 # The artifacts (not the compile stamp, which is remade on every run) decide a rebuild.
-DAPP_ABIS := $(wildcard $(addprefix build/contracts/,EnergyMarket.json EnergyToken.json MeterRegistry.json TestEuro.json))
+DAPP_ABIS := $(wildcard $(addprefix build/contracts/,EnergyMarket.json EnergyToken.json MeterRegistry.json TestEuro.json SealedEnergyMarket.json))
 
 API_SRC := $(shell find indexer/api -name '*.py' 2>/dev/null) indexer/market_info.py
 

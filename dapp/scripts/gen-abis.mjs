@@ -15,6 +15,8 @@ const CONTRACTS = {
   energyTokenAbi: "EnergyToken",
   meterRegistryAbi: "MeterRegistry",
   paymentTokenAbi: "TestEuro",
+  // The sealed-bid market (issue 15): EnergyMarket's surface plus commitments and reveals.
+  sealedEnergyMarketAbi: "SealedEnergyMarket",
 };
 
 const parts = [

@@ -9,6 +9,7 @@ Chromium comes from Debian (``apt-get install chromium``), never from ``playwrig
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -80,6 +81,11 @@ class Stack:
     symbol: str
     explorer_url: str | None = None
 
+    @property
+    def mode(self) -> str:
+        """The market's mode: ``open`` or ``sealed``."""
+        return self.sandbox.deployment.mode
+
     def wait_indexed(self, timeout: float = 15) -> None:
         """Until the ingester reached the chain's head."""
         head = int(self.sandbox.w3.eth.block_number)
@@ -123,24 +129,29 @@ def running_stack(
     decimals: int = 6,
     explorer_url: str | None = None,
     time_zone: str = "UTC",
+    market: MarketSettings | None = None,
 ) -> Iterator[Stack]:
     """anvil + EnergyChain (a 6- or 18-decimal test euro), the indexer, the API with the dApp.
 
     The wallet's account gets 1,000 euros of the test token. With 18 decimals the price grid is
     the default one (0.08 to 0.32 EUR/kWh in steps of 0.00012) in 18-decimal base units.
+    ``market`` chooses the deployment's settings, e.g. a sealed market
+    (``MarketSettings(mode="sealed", reveal_seconds=..., bond_amount=...)``); the default is the
+    open market of ``MarketSettings()``. Its money amounts are in 6-decimal units either way.
     """
     engine = make_engine(f"sqlite:///{db_dir / 'indexer.sqlite3'}")
     upgrade(engine)
     with start_anvil() as node:
         w3 = Web3(Web3.HTTPProvider(node.rpc_url))
-        settings = None
+        settings = market or MarketSettings()
         if decimals == 18:
             token = deploy_test_euro_18(w3, w3.eth.accounts[0])
-            scale = 10**12  # the default grid is in 6-decimal units
-            defaults = MarketSettings()
-            settings = MarketSettings(
-                price_floor=defaults.price_floor * scale,
-                tick_size=defaults.tick_size * scale,
+            scale = 10**12  # the settings' money is in 6-decimal units
+            settings = dataclasses.replace(
+                settings,
+                price_floor=settings.price_floor * scale,
+                tick_size=settings.tick_size * scale,
+                bond_amount=settings.bond_amount * scale,
                 payment_token=token,
             )
         sandbox = Sandbox.at(node.rpc_url, settings)

@@ -1,9 +1,12 @@
 "use client";
-// Market: live order-book depth of the open slots, clearing-price chart, recent clearings.
+// Market: live order-book depth of the open slots, clearing-price chart, recent clearings. In a
+// sealed market a slot shows only its number of commitments until gate closure, and the book
+// its reveals build after it.
 import { useMemo, useState } from "react";
+import { sealedEnergyMarketAbi } from "@/generated/abis";
 import { unwrap } from "@/lib/api";
-import { openSlots, slotStart } from "@/lib/format";
-import { useApi, useStatus } from "@/lib/hooks";
+import { gateClosure, openSlots, slotStart } from "@/lib/format";
+import { useApi, useChainRead, useStatus } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useLive, useRuntime } from "@/lib/runtime";
 import { DepthBars, PriceChart } from "@/components/charts";
@@ -36,6 +39,61 @@ function DepthView({ slot }: { slot: number }) {
       </table>
       {d.levels.length > 0 ? <DepthBars levels={d.levels} /> : <Empty>{t.market.emptyBook}</Empty>}
     </div>
+  );
+}
+
+/** A sealed slot's commitments (OrderCommitted logs of the slot) and how many were revealed. */
+function useCommitmentCounts(slot: number) {
+  const cfg = useRuntime();
+  const address = cfg.addresses.market;
+  return useChainRead(["commitment-counts", slot], async (client) => {
+    const committed = await client.getContractEvents({
+      address,
+      abi: sealedEnergyMarketAbi,
+      eventName: "OrderCommitted",
+      args: { slot: BigInt(slot) },
+      fromBlock: cfg.deploymentBlock,
+    });
+    const ids = committed.map((log) => log.args.commitId).filter((id): id is bigint => id !== undefined);
+    const revealed =
+      ids.length === 0
+        ? []
+        : await client.getContractEvents({
+            address,
+            abi: sealedEnergyMarketAbi,
+            eventName: "OrderRevealed",
+            args: { commitId: ids },
+            fromBlock: cfg.deploymentBlock,
+          });
+    return { commitments: ids.length, revealed: revealed.length };
+  });
+}
+
+/** Before gate closure: the number of commitments (all that is known of a sealed slot). */
+function SealedCount({ slot }: { slot: number }) {
+  const cfg = useRuntime();
+  const { t, f } = useI18n();
+  const counts = useCommitmentCounts(slot);
+  if (counts.isPending) return <Loading what={t.market.what.book} />;
+  if (counts.error) return <ErrorLine error={counts.error} />;
+  return (
+    <p className="text-sm text-slate-700" data-testid="commitment-count" data-count={counts.data.commitments}>
+      {t.sealed.commitments(counts.data.commitments, f.time(gateClosure(cfg.market, slot)))}
+    </p>
+  );
+}
+
+/** After gate closure: how many of the slot's commitments the revealed book holds. */
+function RevealedLine({ slot }: { slot: number }) {
+  const cfg = useRuntime();
+  const { t, f } = useI18n();
+  const counts = useCommitmentCounts(slot);
+  if (!counts.data) return null;
+  const ends = gateClosure(cfg.market, slot) + (cfg.market.revealSeconds ?? 0);
+  return (
+    <p className="text-sm text-slate-700" data-testid="revealed-count" data-revealed={counts.data.revealed}>
+      {t.sealed.revealedBook(counts.data.revealed, counts.data.commitments, f.time(ends))}
+    </p>
   );
 }
 
@@ -75,13 +133,21 @@ export default function MarketPage() {
   const prices = useApi(["prices"], (api) => unwrap(api.GET("/v1/prices", { params: { query: { limit: 200 } } })), 10_000);
   const [chosen, setChosen] = useState<number | null>(null);
 
+  const sealed = cfg.market.mode === "sealed";
+  // A sealed slot's book is built after gate closure: its closed slots that await clearing too.
+  const closed = useApi(
+    sealed ? ["slots", "closed", 20] : null,
+    (api) => unwrap(api.GET("/v1/slots", { params: { query: { status: "closed", limit: 20 } } })),
+    5_000,
+  );
+  const now = status.data?.checkpoint_time;
+
   const slots = useMemo(() => {
-    const now = status.data?.checkpoint_time;
     const fromClock = now === undefined ? [] : openSlots(cfg.market, now, 12);
-    const active = open.data?.items.map((s) => s.slot) ?? [];
+    const active = [...(open.data?.items ?? []), ...(closed.data?.items ?? [])].map((s) => s.slot);
     return [...new Set([...active, ...fromClock])].sort((a, b) => a - b);
-  }, [cfg.market, status.data, open.data]);
-  const activeSlots = open.data?.items.map((s) => s.slot) ?? [];
+  }, [cfg.market, now, open.data, closed.data]);
+  const activeSlots = [...(open.data?.items ?? []), ...(closed.data?.items ?? [])].map((s) => s.slot);
   const withOrders = activeSlots.length > 0 ? Math.min(...activeSlots) : undefined;
   const slot = chosen ?? withOrders ?? slots[0] ?? null;
 
@@ -106,7 +172,14 @@ export default function MarketPage() {
                 ))}
               </select>
             </div>
-            {activeSlots.includes(slot) ? <DepthView slot={slot} /> : <Empty>{t.market.noOrders(slot)}</Empty>}
+            {sealed && now !== undefined && now < gateClosure(cfg.market, slot) ? (
+              <SealedCount slot={slot} />
+            ) : (
+              <>
+                {sealed ? <RevealedLine slot={slot} /> : null}
+                {activeSlots.includes(slot) ? <DepthView slot={slot} /> : <Empty>{t.market.noOrders(slot)}</Empty>}
+              </>
+            )}
           </div>
         )}
       </Section>

@@ -15,6 +15,13 @@ export interface MarketParams {
   minOrderWh: bigint;
   feeBps: number;
   treasury: string;
+  /** `open`: orders in the clear until gate closure; `sealed`: commitments until gate closure,
+   * revealed in the reveal window after it (SealedEnergyMarket). */
+  mode: "open" | "sealed";
+  /** Sealed: the reveal window after each gate closure, seconds (null in open mode). */
+  revealSeconds: number | null;
+  /** Sealed: the money every commitment locks and forfeits unrevealed (null in open mode). */
+  bondAmount: bigint | null;
 }
 
 /** The configuration the app runs with: every field resolved. */
@@ -64,6 +71,9 @@ export function marketParams(m: Schemas["StatusPublic"]["market"]): MarketParams
     minOrderWh: BigInt(m.min_order_wh),
     feeBps: m.fee_bps,
     treasury: m.treasury,
+    mode: m.mode,
+    revealSeconds: m.reveal_seconds,
+    bondAmount: m.bond_amount === null ? null : BigInt(m.bond_amount),
   };
 }
 

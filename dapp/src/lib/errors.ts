@@ -7,17 +7,33 @@ import {
   decodeErrorResult,
   UserRejectedRequestError,
   type Abi,
+  type ContractErrorName,
 } from "viem";
-import { energyMarketAbi, energyTokenAbi, meterRegistryAbi, paymentTokenAbi } from "@/generated/abis";
+import {
+  energyMarketAbi,
+  energyTokenAbi,
+  meterRegistryAbi,
+  paymentTokenAbi,
+  sealedEnergyMarketAbi,
+} from "@/generated/abis";
 import { ApiError } from "./api";
 import type { I18n } from "./i18n";
+import { en } from "./i18n/en";
+import { JournalError, type FileProblem } from "./sealed";
 
 const ALL_ERRORS: Abi = [
   ...energyMarketAbi,
+  ...sealedEnergyMarketAbi,
   ...energyTokenAbi,
   ...meterRegistryAbi,
   ...paymentTokenAbi,
 ].filter((item) => item.type === "error");
+
+type RevertText = (args: readonly unknown[], f: I18n["f"]) => string;
+/** Every custom error of both markets has its plain words (en.ts; de.ts has the same keys, which
+ * TypeScript checks): a market error without them fails the type check. */
+type MarketErrorName = ContractErrorName<typeof energyMarketAbi> | ContractErrorName<typeof sealedEnergyMarketAbi>;
+export const MARKET_ERRORS_EXPLAINED: Record<MarketErrorName, RevertText> = en.reverts;
 
 export interface DecodedRevert {
   name: string;
@@ -57,11 +73,29 @@ export function isUserRejection(error: unknown): boolean {
 export function explainError(error: unknown, { t, f }: Pick<I18n, "t" | "f">): string {
   const revert = decodeRevert(error);
   if (revert) {
-    const explain = t.reverts[revert.name];
+    const explain = (t.reverts as Record<string, RevertText | undefined>)[revert.name];
     return explain ? explain(revert.args, f) : t.tx.refused(revert.name);
   }
   if (isUserRejection(error)) return t.wallet.rejected;
+  if (error instanceof JournalError) return explainJournalError(error, t);
   if (error instanceof BaseError) return error.shortMessage;
   if (error instanceof ApiError) return error.message;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A problem with the sealed orders kept in this browser, in plain words. */
+export function explainJournalError(error: JournalError, t: I18n["t"]): string {
+  if (error.kind !== "file") return t.sealed.journal[error.kind];
+  return t.sealed.journal.file(explainFileProblem(error.detail ?? { kind: "json" }, t));
+}
+
+function explainFileProblem(problem: FileProblem, t: I18n["t"]): string {
+  switch (problem.kind) {
+    case "json":
+      return t.sealed.journal.notABackup;
+    case "field":
+      return t.sealed.journal.badField(problem.entry, problem.field);
+    case "mismatch":
+      return t.sealed.journal.mismatch(problem.entry);
+  }
 }

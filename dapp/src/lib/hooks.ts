@@ -65,6 +65,12 @@ export interface ContractCall {
   abi: Abi;
   functionName: string;
   args: readonly unknown[];
+  /** Runs after the call's simulation passed, right before the wallet is asked to send it; if
+   * it throws, the run stops with nothing sent (the durable-intent rule: a sealed order's salt
+   * is written before its commitment leaves the browser). */
+  beforeSend?: () => void;
+  /** Runs with the hash the wallet returned for the call. */
+  onSent?: (hash: `0x${string}`) => void;
 }
 
 export interface TxState {
@@ -113,7 +119,9 @@ export function useTransact(): {
             args: call.args,
             account: wallet.account,
           });
+          call.beforeSend?.();
           const hash = await wallet.writeContract(request);
+          call.onSent?.(hash);
           setState((s) => ({ ...s, hashes: [...s.hashes, hash], message: t.tx.waitingBlock(label, step) }));
           const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 250 });
           if (receipt.status !== "success") throw new Error(t.tx.reverted(hash));

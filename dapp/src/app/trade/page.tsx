@@ -1,6 +1,7 @@
 "use client";
 // Trade: vault deposit/withdraw (with the ERC-20 approval), place and cancel orders, claim the
-// outcomes of cleared slots in one batch. Every write is signed in the wallet; every amount is
+// outcomes of cleared slots in one batch. In a sealed market orders are committed and revealed
+// instead (./Sealed.tsx). Every write is signed in the wallet; every amount is
 // parsed exactly in the user's locale and refused with a clear sentence before anything is sent.
 import { useMemo, useState, type FormEvent } from "react";
 import { energyMarketAbi, paymentTokenAbi } from "@/generated/abis";
@@ -11,6 +12,7 @@ import { useAccount, useApi, useChainRead, useStatus, useTransact, type Contract
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
+import { RevealWarnings, SealedOrderForm, SealedOrders } from "./Sealed";
 import {
   Empty,
   Field,
@@ -331,8 +333,16 @@ export default function TradePage() {
         <ConnectPrompt wrongChain={wrongChain} />
       ) : (
         <>
+          {cfg.market.mode === "sealed" ? <RevealWarnings account={address} now={now} /> : null}
           <Vault account={address} />
-          <PlaceOrder account={address} slots={slots} />
+          {cfg.market.mode === "sealed" ? (
+            <>
+              <SealedOrderForm account={address} slots={slots} />
+              <SealedOrders account={address} now={now} />
+            </>
+          ) : (
+            <PlaceOrder account={address} slots={slots} />
+          )}
           <MyOrders account={address} now={now} />
         </>
       )}

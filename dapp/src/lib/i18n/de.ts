@@ -159,6 +159,38 @@ export const de: Messages = {
     MeterInactive: () => "Dieser Zähler wurde deaktiviert.",
     MeterInvalidCapacity: () => "Die Kapazität ist null oder über der Grenze des Registers.",
     RegistryZeroAddress: () => "Eine Adresse fehlt (die Null-Adresse wurde angegeben).",
+    SlotVoid: (a: Args, f: Formatter) =>
+      `Slot ${n(a[0])} wurde nicht rechtzeitig geräumt und ist seit ${f.time(n(a[1]))} ungültig: er wird nie geräumt; stornieren Sie seine Aufträge, um die Sicherheit zurückzubekommen.`,
+    AccessControlBadConfirmation: () => "Eine Rolle kann nur das Konto abgeben, das sie hält.",
+    AccessControlEnforcedDefaultAdminRules: () =>
+      "Die Admin-Rolle wechselt nur durch die Übergabe in zwei Schritten (beginnen, einen Tag später annehmen).",
+    ReentrancyGuardReentrantCall: () => "Der Markt hat einen Aufruf aus einem seiner eigenen Aufrufe heraus abgelehnt.",
+    SafeERC20FailedOperation: () => "Der Zahlungstoken hat die Überweisung abgelehnt.",
+    SealedMarketNoOpenOrders: () =>
+      "Dieser Markt ist verdeckt: Aufträge werden vor der Gate Closure versiegelt und danach aufgedeckt, nie offen erteilt.",
+    SealedRevealWindowInvalid: (a: Args) =>
+      `Ein Aufdeckfenster von ${n(a[0])} Sekunden ist nicht erlaubt: mehr als null und weniger als ${n(a[1])}.`,
+    SealedBondInvalid: (a: Args, f: Formatter) =>
+      `Ein Pfand von ${f.money(big(a[0]))} ist nicht erlaubt: mehr als null und höchstens ${f.money(big(a[1]))}.`,
+    CommitmentBondNotCovered: (a: Args, f: Formatter) =>
+      `Ein versiegelter Auftrag muss mindestens das Pfand von ${f.money(big(a[1]))} binden; dieser bindet ${f.money(big(a[0]))}.`,
+    CommitmentLockTooLarge: (a: Args, f: Formatter) =>
+      `Ein versiegelter Auftrag kann höchstens ${f.money(big(a[1]))} binden.`,
+    CommitmentExists: () => "Diese Versiegelung steht schon auf der Chain (derselbe Auftrag mit demselben Geheimnis zweimal).",
+    CommitmentNotFound: () =>
+      "Diese Versiegelung wartet nicht mehr: Sie wurde schon aufgedeckt oder zurückgeholt oder nie abgegeben.",
+    CommitmentMismatch: () =>
+      "Auftrag und Geheimnis passen nicht zur Versiegelung (eine falsche oder veränderte Sicherung?): nichts wurde aufgedeckt.",
+    CommitmentMoneyShort: (a: Args, f: Formatter) =>
+      `Der aufgedeckte Kauf braucht ${f.money(big(a[1]))} Sicherheit, seine Versiegelung hat aber nur ${f.money(big(a[2]))} gebunden.`,
+    CommitmentEnergyShort: (a: Args, f: Formatter) =>
+      `Der aufgedeckte Verkauf braucht ${f.wh(big(a[1]))}, seine Versiegelung hat aber nur ${f.wh(big(a[2]))} gebunden.`,
+    RevealWindowNotOpen: (a: Args, f: Formatter) =>
+      `Versiegelte Aufträge von Slot ${n(a[0])} können erst nach seiner Gate Closure um ${f.time(n(a[1]))} aufgedeckt werden.`,
+    RevealWindowClosed: (a: Args, f: Formatter) =>
+      `Das Aufdeckfenster von Slot ${n(a[0])} hat um ${f.time(n(a[1]))} geendet: Die Versiegelung kann nur noch zurückgeholt werden, ohne ihr Pfand.`,
+    RevealWindowOpen: (a: Args, f: Formatter) =>
+      `Slot ${n(a[0])} ist bis ${f.time(n(a[1]))} in seinem Aufdeckfenster: Vorher kann er weder geräumt noch können seine Versiegelungen zurückgeholt werden.`,
   },
   market: {
     title: "Markt",
@@ -232,6 +264,69 @@ export const de: Messages = {
     cancel: "Stornieren",
     cancelLabel: (nonce: number) => `Auftrag ${nonce} stornieren`,
     yourOrders: "Ihre Aufträge",
+  },
+  sealed: {
+    commitOrder: "Versiegelten Auftrag abgeben",
+    explain: (minutes: number, bond: string) =>
+      `Dieser Markt ist verdeckt: Bis zur Gate Closure steht nur eine Versiegelung auf der Chain (ein Hash Ihres Auftrags und eines Geheimnisses), mit Sicherheit aus Ihrem Tresor; niemand sieht Preis, Richtung oder Menge. Nach der Gate Closure decken Sie den Auftrag hier mit einem Klick auf, innerhalb von ${minutes} Minuten. Eine nie aufgedeckte Versiegelung verfällt mit ihrem Pfand von ${bond}.`,
+    commit: (side: "buy" | "sell") => (side === "buy" ? "Kaufauftrag versiegeln" : "Verkaufsauftrag versiegeln"),
+    buyOrder: "Versiegelter Kaufauftrag",
+    sellOrder: "Versiegelter Verkaufsauftrag",
+    hide: "Meine Menge verbergen (freiwillig)",
+    hideHint:
+      "Binden Sie mehr, als der Auftrag braucht, damit die Sicherheit auf der Chain seine Menge nicht verrät. Was der Auftrag nicht braucht, kommt beim Aufdecken zurück.",
+    lockMoney: (symbol: string) => `Geld binden (${symbol})`,
+    lockWh: "Energie binden (Wh)",
+    atLeast: (min: string) => `Mindestens ${min}; leer bindet genau das.`,
+    locks: (money: string, wh: string) => `Die Versiegelung bindet ${money}${wh ? ` und ${wh}` : ""} aus Ihrem Tresor.`,
+    kept: "Das Geheimnis des Auftrags wird in diesem Browser gespeichert, bevor etwas gesendet wird. Laden Sie eine Sicherung herunter, um es sicher aufzubewahren.",
+    priceAboveTop: (top: string) => `Dieser Preis liegt über dem Höchstpreis des Marktes, ${top}.`,
+    priceBelowFloor: (floor: string) => `Dieser Preis liegt unter dem Mindestpreis des Marktes, ${floor}.`,
+    qtyBelowMin: (min: string) => `Mindestens ${min}: Ein kleinerer Auftrag könnte nie aufgedeckt werden.`,
+    lockBelowMin: (min: string) => `Mindestens ${min}: so viel braucht dieser Auftrag.`,
+    mine: "Meine versiegelten Aufträge",
+    none: "Noch keine versiegelten Aufträge in diesem Browser.",
+    locked: "Gebunden",
+    status: "Stand",
+    revealWindow: "Aufdeckfenster",
+    states: {
+      intent: "wird gesendet",
+      committed: "versiegelt",
+      revealed: "aufgedeckt",
+      forfeited: "verfallen",
+    } as Record<string, string>,
+    window: (from: string, to: string) => `${from} – ${to}`,
+    reveal: (slot: number, count: number) => `Slot ${slot} aufdecken (${count})`,
+    revealLabel: (slot: number, count: number) =>
+      `${count} versiegelte${count === 1 ? "n Auftrag" : " Aufträge"} von Slot ${slot} aufdecken`,
+    reclaim: "Zurückholen",
+    reclaimLabel: (slot: number) => `Eine Versiegelung von Slot ${slot} zurückholen`,
+    reclaimHint: (bond: string) =>
+      `Nicht rechtzeitig aufgedeckt: Zurückholen gibt die Sicherheit zurück, außer dem Pfand von ${bond}, das an die Kasse geht.`,
+    warning: (slot: number, closes: string, minutes: number, bond: string) =>
+      `Jetzt aufdecken: Das Aufdeckfenster von Slot ${slot} schließt um ${closes} (in ${minutes} Min.). Eine bis dahin nicht aufgedeckte Versiegelung verliert ihr Pfand von ${bond}.`,
+    upcoming: (slot: number, from: string, to: string) => `Slot ${slot}: aufdecken zwischen ${from} und ${to}.`,
+    download: "Meine Geheimnisse herunterladen",
+    downloadHint:
+      "Eine JSON-Datei mit den Geheimnissen der offenen Versiegelungen in diesem Browser: Damit kann jeder sie aufdecken, bewahren Sie sie also privat auf.",
+    importLabel: "Sicherung importieren",
+    imported: (added: number, known: number) =>
+      `${added} Versiegelung${added === 1 ? "" : "en"} importiert (${known} schon bekannt).`,
+    journal: {
+      storage:
+        "Dieser Browser hat das Geheimnis des Auftrags nicht gespeichert (Speicher voll oder gesperrt): Nichts wurde gesendet.",
+      corrupt:
+        "Die in diesem Browser gespeicherten versiegelten Aufträge sind nicht lesbar; nichts wurde geändert. Importieren Sie eine Sicherung, oder holen Sie Hilfe, bevor Sie die Daten der Seite löschen.",
+      duplicate: "Dieser Auftrag mit diesem Geheimnis ist schon gespeichert: Nichts wurde gesendet.",
+      file: (problem: string) => `Die Sicherung kann nicht importiert werden (nichts wurde geändert): ${problem}`,
+      notABackup: "Sie ist keine Sicherung versiegelter Aufträge (JSON mit Version 1).",
+      badField: (entry: number, field: string) => `Eintrag ${entry} hat kein gültiges Feld ${field}.`,
+      mismatch: (entry: number) => `Die Versiegelung von Eintrag ${entry} passt nicht zu Auftrag und Geheimnis.`,
+    },
+    commitments: (count: number, closes: string) =>
+      `Bisher ${count} versiegelte${count === 1 ? "r Auftrag" : " Aufträge"}. Die Aufträge bleiben bis zur Gate Closure um ${closes} verdeckt.`,
+    revealedBook: (revealed: number, total: number, ends: string) =>
+      `Aufgedecktes Orderbuch: ${revealed} von ${total} Versiegelung${total === 1 ? "" : "en"} aufgedeckt; das Aufdeckfenster endet um ${ends}.`,
   },
   energy: {
     title: "Meine Energie",

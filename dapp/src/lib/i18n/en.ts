@@ -8,6 +8,11 @@ const big = (value: unknown): bigint => BigInt(value as bigint | number);
 
 export type Lang = "de" | "en";
 
+type RevertText = (a: Args, f: Formatter) => string;
+/** Keeps the custom errors' names as the keys of the type (de.ts must have every one, and
+ * errors.ts checks that every market error is here) and types every text alike. */
+const asReverts = <K extends string>(texts: Record<K, RevertText>): Record<K, RevertText> => texts;
+
 export const en = {
   lang: "en" as Lang,
   locale: "en-US",
@@ -102,7 +107,7 @@ export const en = {
     refused: (name: string) => `The contract refused: ${name}.`,
     viewOnExplorer: "view on the explorer",
   },
-  reverts: {
+  reverts: asReverts({
     MarketZeroAddress: () => "An address is missing (the zero address was given).",
     MarketTickSizeZero: () => "The price step (tick size) must be more than zero.",
     MarketMaxTickTooHigh: (a: Args) => `A top tick of ${n(a[0])} is above the allowed ${n(a[1])}.`,
@@ -157,7 +162,38 @@ export const en = {
     MeterInactive: () => "That meter was deactivated.",
     MeterInvalidCapacity: () => "The capacity is zero or above the registry's limit.",
     RegistryZeroAddress: () => "An address is missing (the zero address was given).",
-  } as Record<string, (a: Args, f: Formatter) => string>,
+    SlotVoid: (a: Args, f: Formatter) =>
+      `Slot ${n(a[0])} was not cleared in time and is void since ${f.time(n(a[1]))}: it never clears; cancel its orders to get their escrow back.`,
+    AccessControlBadConfirmation: () => "A role can be renounced only by the account that holds it.",
+    AccessControlEnforcedDefaultAdminRules: () =>
+      "The admin role changes hands only by the two-step handover (begin, then accept a day later).",
+    ReentrancyGuardReentrantCall: () => "The market refused a call made from inside another of its calls.",
+    SafeERC20FailedOperation: () => "The payment token refused the transfer.",
+    SealedMarketNoOpenOrders: () =>
+      "This market is sealed: orders are committed before gate closure and revealed after it, never placed in the clear.",
+    SealedRevealWindowInvalid: (a: Args) =>
+      `A reveal window of ${n(a[0])} seconds is not allowed: more than zero and less than ${n(a[1])}.`,
+    SealedBondInvalid: (a: Args, f: Formatter) =>
+      `A bond of ${f.money(big(a[0]))} is not allowed: more than zero and at most ${f.money(big(a[1]))}.`,
+    CommitmentBondNotCovered: (a: Args, f: Formatter) =>
+      `A commitment must lock at least the bond of ${f.money(big(a[1]))}; this one locks ${f.money(big(a[0]))}.`,
+    CommitmentLockTooLarge: (a: Args, f: Formatter) => `A commitment can lock at most ${f.money(big(a[1]))}.`,
+    CommitmentExists: () => "This commitment is on chain already (the same order with the same secret twice).",
+    CommitmentNotFound: () =>
+      "That commitment is no longer waiting: it was revealed or reclaimed already, or never committed.",
+    CommitmentMismatch: () =>
+      "The order and its secret do not match the commitment (a wrong or altered backup?): nothing was revealed.",
+    CommitmentMoneyShort: (a: Args, f: Formatter) =>
+      `The revealed buy needs ${f.money(big(a[1]))} of escrow, but its commitment locked only ${f.money(big(a[2]))}.`,
+    CommitmentEnergyShort: (a: Args, f: Formatter) =>
+      `The revealed sell needs ${f.wh(big(a[1]))}, but its commitment locked only ${f.wh(big(a[2]))}.`,
+    RevealWindowNotOpen: (a: Args, f: Formatter) =>
+      `Commitments of slot ${n(a[0])} can be revealed only after its gate closure at ${f.time(n(a[1]))}.`,
+    RevealWindowClosed: (a: Args, f: Formatter) =>
+      `The reveal window of slot ${n(a[0])} ended at ${f.time(n(a[1]))}: the commitment can only be reclaimed now, without its bond.`,
+    RevealWindowOpen: (a: Args, f: Formatter) =>
+      `Slot ${n(a[0])} is in its reveal window until ${f.time(n(a[1]))}: it cannot be cleared, nor its commitments reclaimed, before then.`,
+  }),
   market: {
     title: "Market",
     orderBook: "Order book",
@@ -230,6 +266,68 @@ export const en = {
     cancel: "Cancel",
     cancelLabel: (nonce: number) => `Cancel order ${nonce}`,
     yourOrders: "your orders",
+  },
+  sealed: {
+    commitOrder: "Commit a sealed order",
+    explain: (minutes: number, bond: string) =>
+      `This market is sealed: until gate closure only a commitment goes on chain (a hash of your order and a secret), with collateral locked from your vault; nobody sees your price, side or quantity. After gate closure you reveal it here with one click within ${minutes} minutes. A commitment never revealed forfeits its bond of ${bond}.`,
+    commit: (side: "buy" | "sell") => `Commit ${side} order`,
+    buyOrder: "Sealed buy order",
+    sellOrder: "Sealed sell order",
+    hide: "Hide my size (optional)",
+    hideHint:
+      "Lock more than the order needs, so that the collateral on chain does not give its size away. What the order does not use comes back at the reveal.",
+    lockMoney: (symbol: string) => `Lock money (${symbol})`,
+    lockWh: "Lock energy (Wh)",
+    atLeast: (min: string) => `At least ${min}; empty locks exactly that.`,
+    locks: (money: string, wh: string) => `The commitment locks ${money}${wh ? ` and ${wh}` : ""} from your vault.`,
+    kept: "The order's secret is saved in this browser before anything is sent. Download a backup to keep it safe.",
+    priceAboveTop: (top: string) => `That price is above the market's highest price, ${top}.`,
+    priceBelowFloor: (floor: string) => `That price is below the market's lowest price, ${floor}.`,
+    qtyBelowMin: (min: string) => `At least ${min}: a smaller order could never be revealed.`,
+    lockBelowMin: (min: string) => `At least ${min}: what this order needs.`,
+    mine: "My sealed orders",
+    none: "No sealed orders in this browser yet.",
+    locked: "Locked",
+    status: "Status",
+    revealWindow: "Reveal window",
+    states: {
+      intent: "sending",
+      committed: "committed",
+      revealed: "revealed",
+      forfeited: "forfeited",
+    } as Record<string, string>,
+    window: (from: string, to: string) => `${from} – ${to}`,
+    reveal: (slot: number, count: number) => `Reveal slot ${slot} (${count})`,
+    revealLabel: (slot: number, count: number) =>
+      `Reveal ${count} commitment${count === 1 ? "" : "s"} of slot ${slot}`,
+    reclaim: "Reclaim",
+    reclaimLabel: (slot: number) => `Reclaim a commitment of slot ${slot}`,
+    reclaimHint: (bond: string) =>
+      `Not revealed in time: reclaiming returns the collateral except the bond of ${bond}, which goes to the treasury.`,
+    warning: (slot: number, closes: string, minutes: number, bond: string) =>
+      `Reveal now: the reveal window of slot ${slot} closes at ${closes} (in ${minutes} min). A commitment not revealed by then forfeits its bond of ${bond}.`,
+    upcoming: (slot: number, from: string, to: string) => `Slot ${slot}: reveal between ${from} and ${to}.`,
+    download: "Download my secrets",
+    downloadHint:
+      "A JSON file with the secrets of the open commitments kept in this browser: with it anyone can reveal them, so keep it private.",
+    importLabel: "Import a backup",
+    imported: (added: number, known: number) =>
+      `Imported ${added} commitment${added === 1 ? "" : "s"} (${known} known already).`,
+    journal: {
+      storage: "This browser did not keep the order's secret (storage full or blocked): nothing was sent.",
+      corrupt:
+        "The sealed orders stored in this browser cannot be read; nothing was changed. Import a backup, or ask for help before clearing the site's data.",
+      duplicate: "This order with this secret is kept already: nothing was sent.",
+      file: (problem: string) => `The backup cannot be imported (nothing was changed): ${problem}`,
+      notABackup: "it is not a backup of sealed orders (JSON with version 1).",
+      badField: (entry: number, field: string) => `entry ${entry} has no valid ${field}.`,
+      mismatch: (entry: number) => `the commitment of entry ${entry} does not match its order and secret.`,
+    },
+    commitments: (count: number, closes: string) =>
+      `${count} commitment${count === 1 ? "" : "s"} so far. The orders stay sealed until gate closure at ${closes}.`,
+    revealedBook: (revealed: number, total: number, ends: string) =>
+      `Revealed book: ${revealed} of ${total} commitment${total === 1 ? "" : "s"} revealed; the reveal window ends at ${ends}.`,
   },
   energy: {
     title: "My energy",
