@@ -9,6 +9,7 @@ from typing import Literal
 from energychain.deploy import Deployment, EnergyChain
 from energychain.events import EventReader
 from energychain.records import AdminHandover
+from energychain.sealed_market import SealedMarket
 from operations.context import Approve, Community, approved, require_role
 from operations.health import IndexSource, MeterHealth
 from operations.meters import health_of_meters
@@ -102,9 +103,11 @@ class MarketStatus:
     market_paused: bool
     registry_paused: bool
     open_slots: list[int]
-    """Slots with orders whose window is still open (now < gate closure)."""
+    """Slots with orders (or, sealed, commitments) whose window is still open (now < gate
+    closure)."""
     due_slots: list[int]
-    """Slots with orders, past gate closure and not cleared: `clear-due` clears them."""
+    """Slots with orders, past gate closure (sealed: past the reveal window) and not cleared:
+    `clear-due` clears them."""
     void_slots: list[int]
     """Slots with orders nobody cleared within the market's clear window (``voidAt``): they never
     clear, and anyone may cancel their orders to refund the escrows."""
@@ -115,11 +118,20 @@ class MarketStatus:
     health_source: str = ""
     admin: AdminHandover | None = None
     """The admin of the registry and the market, and a pending handover."""
+    revealing_slots: list[int] = field(default_factory=list)
+    """Sealed market: slots past gate closure whose reveal window is still open (they clear
+    after it)."""
 
 
 def _order_slots(contracts: EnergyChain, deployment: Deployment) -> set[int]:
-    events = EventReader(contracts.market).read("OrderPlaced", deployment.block_number)
-    return {int(e["args"]["slot"]) for e in events}
+    """Slots with orders, and in a sealed market slots with commitments (revealed or not)."""
+    events = EventReader(contracts.market)
+    names = ["OrderPlaced"]
+    if isinstance(contracts.market, SealedMarket):
+        names.append("OrderCommitted")
+    return {
+        int(e["args"]["slot"]) for name in names for e in events.read(name, deployment.block_number)
+    }
 
 
 def _now(community: Community) -> int:
@@ -161,14 +173,20 @@ def market_status(
     open_slots: list[int] = []
     due: list[int] = []
     void: list[int] = []
+    revealing: list[int] = []
     cleared = 0
     window = int(contracts.market.call("CLEAR_WINDOW_SECONDS"))
+    market = contracts.market
+    reveal_seconds = market.reveal_seconds() if isinstance(market, SealedMarket) else None
     for slot in sorted(_order_slots(contracts, deployment)):
-        if contracts.market.clearing(slot).cleared:
+        closure = calendar.gate_closure(slot)
+        if market.clearing(slot).cleared:
             cleared += 1
-        elif now >= calendar.gate_closure(slot) + window:
+        elif now >= closure + window:
             void.append(slot)
-        elif now >= calendar.gate_closure(slot):
+        elif reveal_seconds is not None and closure <= now <= closure + reveal_seconds:
+            revealing.append(slot)
+        elif now >= closure:
             due.append(slot)
         else:
             open_slots.append(slot)
@@ -185,6 +203,7 @@ def market_status(
         open_slots=open_slots,
         due_slots=due,
         void_slots=void,
+        revealing_slots=revealing,
         cleared_slots=cleared,
         solvency=solvency(contracts, deployment),
         oracle_health=health,
@@ -203,7 +222,8 @@ class ClearedSlot:
 def clear_due(
     community: Community, sender: TransactionSender, *, approve: Approve | None = None
 ) -> list[ClearedSlot]:
-    """Clear every slot with orders that is past gate closure and not cleared yet.
+    """Clear every slot with orders that is past gate closure (in a sealed market: past its
+    reveal window) and not cleared yet.
 
     Anyone may clear; a slot someone else cleared meanwhile is skipped (``AlreadyCleared``). A slot
     nobody cleared within the market's clear window is void and never tried (``SlotVoid`` is

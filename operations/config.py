@@ -6,6 +6,12 @@ the feed-in tariff and the top (``max_tick``) at the retail tariff, so a trade o
 never worse than the grid for either side. The tick size must divide the range exactly and the
 grid may have at most :data:`MAX_TICK_LIMIT` ticks (the contract's bound).
 
+The ``market`` section chooses the market mode (:data:`energychain.deploy.MARKET_MODES`):
+``open`` (orders public until gate closure) or ``sealed`` (orders committed as hashes, revealed
+in a window after gate closure; a commitment never revealed forfeits a bond to the treasury).
+The bond is money like the tariffs: EUR as a quoted decimal, turned into base units of the
+payment token.
+
 Every validation error names the field (``tariffs.tick_eur_per_kwh: ...``).
 """
 
@@ -30,7 +36,7 @@ from pydantic import (
 )
 from web3 import Web3
 
-from energychain.deploy import MarketSettings
+from energychain.deploy import MARKET_MODES, MarketSettings
 from market.clearing import MarketParams
 from operations.errors import CommunityConfigError
 from operations.payment import DEPLOY_TEST_TOKEN, LOCAL_CHAIN_IDS
@@ -46,6 +52,11 @@ MAX_CLOCK_SKEW_SECONDS = 3600
 #: Bounds of the contracts' integer parameters (``uint32`` durations, ``uint64`` quantities).
 UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
+#: The sealed market's reveal window must be shorter than the clear window
+#: (``CLEAR_WINDOW_SECONDS``, one day: a slot nobody cleared by then is void).
+CLEAR_WINDOW_SECONDS = 86_400
+#: Highest bond the sealed market accepts, base units (a commitment locks at most 2^88 - 1).
+MAX_BOND = 2**88 - 1
 
 
 def _checksum(value: str) -> str:
@@ -102,6 +113,42 @@ class Tariffs(_Model):
     tick_eur_per_kwh: Decimal | None = Field(default=None, gt=0)
     """Price step; default: the smallest step (in base units) that divides the range in at most
     2047 ticks."""
+
+
+def _market_mode(value: object) -> str:
+    if value not in MARKET_MODES:
+        raise ValueError(f"{value!r} is not a market mode: use {' or '.join(MARKET_MODES)}")
+    return str(value)
+
+
+class MarketMode(_Model):
+    """How orders enter the book: in the open, or sealed (committed, revealed after gate
+    closure). ``reveal_seconds`` and ``bond_eur`` are used by a sealed market only."""
+
+    mode: str = "open"
+    reveal_seconds: int = Field(default=900, gt=0)
+    """The reveal window after each gate closure; the slot clears after it."""
+    bond_eur: Decimal = Field(default=Decimal("0.10"), gt=0)
+    """Money every commitment locks and forfeits to the treasury when it is never revealed."""
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode_text(cls, value: object) -> object:
+        return _market_mode(value)
+
+    @field_validator("reveal_seconds")
+    @classmethod
+    def _reveal(cls, value: int) -> int:
+        if value >= CLEAR_WINDOW_SECONDS:
+            raise ValueError(
+                f"{value} s is not shorter than the market's clear window of "
+                f"{CLEAR_WINDOW_SECONDS} s (1 day): a slot must still clear after its reveal window"
+            )
+        return value
+
+    @property
+    def sealed(self) -> bool:
+        return self.mode == "sealed"
 
 
 class Roles(_Model):
@@ -186,6 +233,8 @@ class CommunityConfig(_Model):
     fee_bps: int = Field(default=25, ge=0, le=MAX_FEE_BPS)
     treasury: Address
     roles: Roles
+    market: MarketMode = MarketMode()
+    """Open (the default) or sealed, with the sealed mode's reveal window and bond."""
     deployment_file: Path | None = None
     """Where the deployment is recorded; default ``<name>.deployment.json`` next to the config."""
 
@@ -195,6 +244,16 @@ class CommunityConfig(_Model):
         if value == DEPLOY_TEST_TOKEN:
             return value
         return _checksum(value)
+
+    @field_validator("market", mode="before")
+    @classmethod
+    def _market_section(cls, value: object) -> object:
+        if not isinstance(value, dict | MarketMode):
+            raise ValueError(
+                f"a section, not {value!r}: write mode, reveal_seconds and bond_eur under it "
+                "(market: {mode: sealed})"
+            )
+        return value
 
     @field_validator("max_clock_skew_seconds")
     @classmethod
@@ -215,7 +274,25 @@ class CommunityConfig(_Model):
                 f"(chain id {self.chain.chain_id}); give the token's address"
             )
         self.price_grid()  # raises ValueError naming the tariff field
+        self.bond_amount()  # raises ValueError naming market.bond_eur
         return self
+
+    def bond_amount(self) -> int:
+        """``market.bond_eur`` in base units of the payment token (ValueError naming the field
+        when the token cannot express it or the market would refuse it)."""
+        bond = self.market.bond_eur
+        scaled = bond.scaleb(self.payment_decimals)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(
+                f"market.bond_eur: {bond:f} EUR is finer than the payment token's "
+                f"{self.payment_decimals} decimals"
+            )
+        if int(scaled) > MAX_BOND:
+            raise ValueError(
+                f"market.bond_eur: {bond:f} EUR is above the most a commitment can lock "
+                "(2^88 - 1 base units)"
+            )
+        return int(scaled)
 
     def price_grid(self) -> PriceGrid:
         """The price grid the tariffs give (ValueError naming the field when impossible)."""
@@ -269,6 +346,9 @@ class CommunityConfig(_Model):
             max_clock_skew_seconds=self.max_clock_skew_seconds,
             **self.price_grid().params.fields(),
             payment_token=None if self.payment_token == DEPLOY_TEST_TOKEN else self.payment_token,
+            mode=self.market.mode,
+            reveal_seconds=self.market.reveal_seconds,
+            bond_amount=self.bond_amount(),
         )
 
     def deployment_path(self, config_path: Path) -> Path:
@@ -343,6 +423,15 @@ tariffs:
 fee_bps: {fee_bps}                  # protocol fee on seller proceeds, at most {max_fee} bps
 treasury: "{treasury}"
 
+# open: orders are public until gate closure. sealed: during the order window a trader posts
+# only a commitment (a hash) and locks collateral; after gate closure it reveals the order in
+# the reveal window, then the slot clears. A commitment never revealed forfeits the bond to the
+# treasury (the rest of its collateral goes back). Chosen at deployment, fixed afterwards.
+market:
+  mode: {mode}
+  reveal_seconds: {reveal_seconds}          # sealed: reveal window after gate closure, below 86400
+  bond_eur: "{bond_eur}"              # sealed: locked by every commitment, EUR (quoted)
+
 # Separate keys recommended: the admin can change fees and roles, the meter admin registers
 # meters, the pauser stops order placement and reading submission in an emergency.
 roles:
@@ -381,6 +470,9 @@ def render_config(config: CommunityConfig, file_name: str) -> str:
         fee_bps=config.fee_bps,
         max_fee=MAX_FEE_BPS,
         treasury=config.treasury,
+        mode=config.market.mode,
+        reveal_seconds=config.market.reveal_seconds,
+        bond_eur=plain(config.market.bond_eur),
         admin=config.roles.admin,
         meter_admin=config.roles.meter_admin,
         pauser=config.roles.pauser,

@@ -28,7 +28,8 @@ from web3 import Web3
 from chain.artifacts import load_artifact
 from chain.errors import ChainError
 from energychain.contracts import revert_decoder
-from energychain.deploy import Deployment, EnergyChain, deploy_energychain
+from energychain.deploy import MARKET_CONTRACTS, Deployment, EnergyChain, deploy_energychain
+from energychain.sealed_market import SealedMarket
 from energychain.tokens import PaymentToken
 from operations.config import CommunityConfig
 from operations.context import Community, governed, has_role
@@ -115,12 +116,32 @@ def expected_state(config: CommunityConfig) -> dict[str, Any]:
         "max_tick": grid.params.max_tick,
         "fee_bps": config.fee_bps,
         "treasury": config.treasury,
+        "market.mode": config.market.mode,
+        **(
+            {
+                "market.reveal_seconds": config.market.reveal_seconds,
+                "market.bond_amount": config.bond_amount(),
+            }
+            if config.market.sealed
+            else {}
+        ),
     }
 
 
 def read_back(contracts: EnergyChain) -> dict[str, Any]:
-    """Every parameter as the chain holds it (same keys as :func:`expected_state`)."""
-    p = contracts.market.params()
+    """Every parameter as the chain holds it (same keys as :func:`expected_state`). The mode is
+    the market contract's, whose code hash the record holds (``EnergyMarket`` or
+    ``SealedEnergyMarket``, checked against the chain when the record is loaded)."""
+    market = contracts.market
+    p = market.params()
+    sealed = (
+        {
+            "market.reveal_seconds": market.reveal_seconds(),
+            "market.bond_amount": int(market.bond_amount()),
+        }
+        if isinstance(market, SealedMarket)
+        else {}
+    )
     return {
         "slot_seconds": contracts.registry.calendar().slot_seconds,
         "max_clock_skew_seconds": contracts.registry.max_clock_skew(),
@@ -132,6 +153,8 @@ def read_back(contracts: EnergyChain) -> dict[str, Any]:
         "max_tick": p.max_tick,
         "fee_bps": p.fee_bps,
         "treasury": p.treasury,
+        "market.mode": "sealed" if isinstance(market, SealedMarket) else "open",
+        **sealed,
     }
 
 
@@ -142,6 +165,8 @@ def differences(
     diffs: list[str] = []
     actual = read_back(contracts)
     for key, want in expected_state(config).items():
+        if key not in actual:  # a sealed parameter of a market that is not sealed
+            continue
         if actual[key] != want:
             diffs.append(f"{key}: chain has {actual[key]}, config wants {want}")
     market = contracts.market
@@ -167,6 +192,18 @@ def differences(
     return diffs
 
 
+def market_mode_line(config: CommunityConfig) -> str:
+    """The market mode in plain words (with the sealed mode's reveal window and bond)."""
+    m = config.market
+    if not m.sealed:
+        return "market mode open: orders are public until gate closure"
+    return (
+        f"market mode sealed: orders committed until gate closure, revealed in the "
+        f"{m.reveal_seconds} s after it; an unrevealed commitment forfeits a bond of "
+        f"{m.bond_eur:f} EUR ({config.bond_amount()} base units) to the treasury"
+    )
+
+
 def plan(community: Community, sender: TransactionSender) -> list[str]:
     """What :func:`deploy_community` would do, after the same pre-flight; sends nothing."""
     config = community.config
@@ -178,11 +215,13 @@ def plan(community: Community, sender: TransactionSender) -> list[str]:
         return [f"recorded at {community.deployment_path} and matching: nothing to do"]
     lines = preflight(community, sender)
     token = config.payment_token
+    market = MARKET_CONTRACTS[config.market.mode]
     lines.append(
-        "deploy TestEuro (test token), MeterRegistry + EnergyToken, EnergyMarket"
+        f"deploy TestEuro (test token), MeterRegistry + EnergyToken, {market}"
         if token == DEPLOY_TEST_TOKEN
-        else f"deploy MeterRegistry + EnergyToken, EnergyMarket paying in {token}"
+        else f"deploy MeterRegistry + EnergyToken, {market} paying in {token}"
     )
+    lines.append(market_mode_line(config))
     lines += config.price_grid().describe()
     lines.append(f"fee {config.fee_bps} bps to treasury {config.treasury}")
     for contract, role, holder in ROLE_GRANTS:

@@ -102,6 +102,22 @@ def init(
     slot_seconds: Annotated[int, typer.Option(help="Delivery slot length.")] = 900,
     settlement_seconds: Annotated[int, typer.Option(help="Gate closure after slot end.")] = 900,
     fee_bps: Annotated[int, typer.Option(help="Fee on seller proceeds, basis points.")] = 25,
+    market: Annotated[
+        str,
+        typer.Option(
+            metavar="MODE",
+            help="open (orders public until gate closure) or sealed (committed, then revealed).",
+        ),
+    ] = "open",
+    reveal_seconds: Annotated[
+        int, typer.Option(help="Sealed: reveal window after each gate closure, seconds.")
+    ] = 900,
+    bond_eur: Annotated[
+        str,
+        typer.Option(
+            metavar="EUR", help="Sealed: bond every commitment locks, forfeited unrevealed."
+        ),
+    ] = "0.10",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
     config: CommunityConfig = DEFAULT_COMMUNITY,
     json_out: JsonFlag = False,
@@ -143,6 +159,11 @@ def init(
             "tick_eur_per_kwh": decimal_option(tick_eur_per_kwh, "tariffs.tick_eur_per_kwh"),
         },
         "fee_bps": fee_bps,
+        "market": {
+            "mode": market,
+            "reveal_seconds": reveal_seconds,
+            "bond_eur": decimal_option(bond_eur, "market.bond_eur"),
+        },
         "treasury": treasury or admin,
         "roles": {"admin": admin, "meter_admin": meter_admin or admin, "pauser": pauser or admin},
     }
@@ -174,12 +195,16 @@ def load_community_text(text: str) -> Community:
 
 
 def _show_grid(config: Community) -> None:
-    for line in config.price_grid().describe():
+    from operations.deployer import market_mode_line
+
+    for line in [*config.price_grid().describe(), market_mode_line(config)]:
         err_console.print(f"  {line}", highlight=False)
 
 
 def _grid_json(config: Community) -> dict[str, Any]:
-    """The price grid, on chain (base units per kWh) and in EUR/kWh (exact decimal strings)."""
+    """The price grid, on chain (base units per kWh) and in EUR/kWh (exact decimal strings), and
+    the market mode (the reveal window and bond null in open mode, as ``/v1/config`` serves
+    them)."""
     grid = config.price_grid()
     p = grid.params
     return {
@@ -191,7 +216,13 @@ def _grid_json(config: Community) -> dict[str, Any]:
             "price_floor_eur_per_kwh": str(grid.eur(p.price_floor)),
             "price_top_eur_per_kwh": str(grid.eur(p.price_top)),
             "tick_eur_per_kwh": str(grid.eur(p.tick_size)),
-        }
+        },
+        "market": {
+            "mode": config.market.mode,
+            "reveal_seconds": config.market.reveal_seconds if config.market.sealed else None,
+            "bond_eur": f"{config.market.bond_eur:f}" if config.market.sealed else None,
+            "bond_amount": config.bond_amount() if config.market.sealed else None,
+        },
     }
 
 
@@ -405,6 +436,7 @@ def status(
                 "registry_paused": s.registry_paused,
                 "open_slots": s.open_slots,
                 "due_slots": s.due_slots,
+                "revealing_slots": s.revealing_slots,
                 "void_slots": s.void_slots,
                 "cleared_slots": s.cleared_slots,
                 "solvent": sol.solvent,
@@ -446,6 +478,8 @@ def status(
                 highlight=False,
             )
     console.print(f"open slots with orders: {s.open_slots or 'none'}")
+    if s.revealing_slots:
+        console.print(f"in the reveal window (clear after it): {s.revealing_slots}")
     console.print(f"uncleared past gate closure: {s.due_slots or 'none'}")
     if s.void_slots:
         console.print(f"void (never cleared, orders refundable by cancel): {s.void_slots}")
