@@ -11,10 +11,11 @@ import { parseEventLogs, zeroAddress, type Hex, type TransactionReceipt } from "
 import { sealedEnergyMarketAbi } from "@/generated/abis";
 import { useAmountInputs } from "@/lib/amounts";
 import { explainError } from "@/lib/errors";
-import { gateClosure, priceOfTick, slotStart, tickAtOrBelow } from "@/lib/format";
+import { gateClosure, priceOfTick, tickAtOrBelow } from "@/lib/format";
 import { useChainRead, usePublicClient, useTransact } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
+import { OrderFields, type Side } from "./OrderFields";
 import {
   commitIdOf,
   commitmentOf,
@@ -70,7 +71,7 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
   const tx = useTransact();
   const client = usePublicClient();
   const [slotText, setSlotText] = useState("");
-  const [side, setSide] = useState<"buy" | "sell">("buy");
+  const [side, setSide] = useState<Side>("buy");
   const [priceText, setPriceText] = useState("");
   const [qtyText, setQtyText] = useState("");
   const [lockMoneyText, setLockMoneyText] = useState("");
@@ -195,55 +196,20 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
         <Empty>{t.trade.noSlot}</Empty>
       ) : (
         <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
-          <Field label={t.market.deliverySlot} htmlFor="order-slot">
-            <select id="order-slot" className={inputClass} value={slot} onChange={(e) => setSlotText(e.target.value)}>
-              {slots.map((s) => (
-                <option key={s} value={s}>
-                  {t.common.slotLabel(s, f.clock(slotStart(m, s)))}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <fieldset className="flex flex-col gap-1">
-            <legend className="text-sm font-medium text-slate-700">{t.trade.side}</legend>
-            <div className="flex gap-4 text-sm">
-              {(["buy", "sell"] as const).map((s) => (
-                <label key={s} className="flex items-center gap-1">
-                  <input type="radio" name="side" value={s} checked={side === s} onChange={() => setSide(s)} />
-                  {s === "buy" ? t.trade.buyEnergy : t.trade.sellEnergy}
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <Field
-            label={priceLabel}
-            htmlFor="order-price"
-            hint={t.trade.priceHint(
-              f.money(floor),
-              f.money(top),
-              f.money(m.tickSize),
-              tick !== null ? t.trade.tickIs(tick, f.money(priceOfTick(m, tick))) : "",
-            )}
-          >
-            <input
-              id="order-price"
-              inputMode="decimal"
-              autoComplete="off"
-              className={inputClass}
-              value={priceText}
-              onChange={(e) => setPriceText(e.target.value)}
-            />
-          </Field>
-          <Field label={t.trade.quantity} htmlFor="order-qty" hint={t.trade.qtyHint(f.wh(m.minOrderWh), "")}>
-            <input
-              id="order-qty"
-              inputMode="numeric"
-              autoComplete="off"
-              className={inputClass}
-              value={qtyText}
-              onChange={(e) => setQtyText(e.target.value)}
-            />
-          </Field>
+          <OrderFields
+            slots={slots}
+            slot={slot}
+            onSlot={setSlotText}
+            side={side}
+            onSide={setSide}
+            priceLabel={priceLabel}
+            priceText={priceText}
+            onPrice={setPriceText}
+            tick={tick}
+            quantityHint={t.trade.qtyHint(f.wh(m.minOrderWh), "")}
+            quantityText={qtyText}
+            onQuantity={setQtyText}
+          />
           <details className="md:col-span-2 rounded border border-slate-200 p-2">
             <summary className="cursor-pointer text-sm font-medium text-slate-700">{t.sealed.hide}</summary>
             <p className="my-2 text-xs text-slate-600">{t.sealed.hideHint}</p>

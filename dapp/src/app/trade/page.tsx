@@ -7,11 +7,12 @@ import { useMemo, useState, type FormEvent } from "react";
 import { energyMarketAbi, paymentTokenAbi } from "@/generated/abis";
 import { unwrap, type Order } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
-import { buyEscrow, cancelCutoff, gateClosure, openSlots, priceOfTick, slotStart, tickAtOrBelow } from "@/lib/format";
+import { buyEscrow, cancelCutoff, gateClosure, openSlots, priceOfTick, tickAtOrBelow } from "@/lib/format";
 import { useAccount, useApi, useChainRead, useStatus, useTransact, type ContractCall } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
+import { OrderFields, type Side } from "./OrderFields";
 import { RevealWarnings, SealedOrderForm, SealedOrders } from "./Sealed";
 import {
   Empty,
@@ -133,7 +134,7 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
   const inputs = useAmountInputs();
   const tx = useTransact();
   const [slotText, setSlotText] = useState("");
-  const [side, setSide] = useState<"buy" | "sell">("buy");
+  const [side, setSide] = useState<Side>("buy");
   const [priceText, setPriceText] = useState("");
   const [qtyText, setQtyText] = useState("");
   const slot = slotText === "" ? slots[0] : Number(slotText);
@@ -172,59 +173,20 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
         <Empty>{t.trade.noSlot}</Empty>
       ) : (
         <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
-          <Field label={t.market.deliverySlot} htmlFor="order-slot">
-            <select id="order-slot" className={inputClass} value={slot} onChange={(e) => setSlotText(e.target.value)}>
-              {slots.map((s) => (
-                <option key={s} value={s}>
-                  {t.common.slotLabel(s, f.clock(slotStart(m, s)))}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <fieldset className="flex flex-col gap-1">
-            <legend className="text-sm font-medium text-slate-700">{t.trade.side}</legend>
-            <div className="flex gap-4 text-sm">
-              {(["buy", "sell"] as const).map((s) => (
-                <label key={s} className="flex items-center gap-1">
-                  <input type="radio" name="side" value={s} checked={side === s} onChange={() => setSide(s)} />
-                  {s === "buy" ? t.trade.buyEnergy : t.trade.sellEnergy}
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <Field
-            label={priceLabel}
-            htmlFor="order-price"
-            hint={t.trade.priceHint(
-              f.money(priceOfTick(m, 0)),
-              f.money(priceOfTick(m, m.maxTick)),
-              f.money(m.tickSize),
-              tick !== null ? t.trade.tickIs(tick, f.money(priceOfTick(m, tick))) : "",
-            )}
-          >
-            <input
-              id="order-price"
-              inputMode="decimal"
-              autoComplete="off"
-              className={inputClass}
-              value={priceText}
-              onChange={(e) => setPriceText(e.target.value)}
-            />
-          </Field>
-          <Field
-            label={t.trade.quantity}
-            htmlFor="order-qty"
-            hint={t.trade.qtyHint(f.wh(m.minOrderWh), escrow !== null && side === "buy" ? f.money(escrow) : "")}
-          >
-            <input
-              id="order-qty"
-              inputMode="numeric"
-              autoComplete="off"
-              className={inputClass}
-              value={qtyText}
-              onChange={(e) => setQtyText(e.target.value)}
-            />
-          </Field>
+          <OrderFields
+            slots={slots}
+            slot={slot}
+            onSlot={setSlotText}
+            side={side}
+            onSide={setSide}
+            priceLabel={priceLabel}
+            priceText={priceText}
+            onPrice={setPriceText}
+            tick={tick}
+            quantityHint={t.trade.qtyHint(f.wh(m.minOrderWh), escrow !== null && side === "buy" ? f.money(escrow) : "")}
+            quantityText={qtyText}
+            onQuantity={setQtyText}
+          />
           <div className="md:col-span-2">
             <button type="submit" className={buttonClass} disabled={tx.state.busy}>
               {t.trade.place(side)}
