@@ -335,10 +335,13 @@ def test_commitOrders_byAgentChargesTheSums(senv, sealed, sslot, alice, agent):
         (sslot, commitment_of(sealed, alice, sslot, True, 1, 100, new_salt()), 75_000, 0)
         for _ in range(2)
     ]
-    sealed.commitOrders(alice, reqs, {"from": agent})
+    tx = sealed.commitOrders(alice, reqs, {"from": agent})
     assert sealed.delegation(alice, agent)[5] == 150_000
     reqs = [(sslot, commitment_of(sealed, alice, sslot, True, 1, 100, new_salt()), BOND, 0)]
-    with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {150_000 + BOND}, 150000"):
+    # one second later (pinned: the budget refills 150,000 a day, 1.7 units a second, rounded down)
+    senv.next_block_at(tx.timestamp + 1)
+    spent = 150_000 - 150_000 * 1 // 86_400 + BOND
+    with brownie.reverts(f"AgentBudgetExceeded: {addr(agent)}, {spent}, 150000"):
         sealed.commitOrders(alice, reqs, {"from": agent})
 
 

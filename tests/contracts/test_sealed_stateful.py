@@ -138,8 +138,8 @@ class SealedMachine:
 
     def rule_settle(self, st_index):
         """Reveals the current slot's commitments but about one in four (left to forfeit), then,
-        past the reveal window, clears the slot and reclaims one late commitment; a fresh slot
-        opens."""
+        past the reveal window, clears the slot, reclaims one late commitment and claims one
+        cleared order; a fresh slot opens."""
         mine = sorted(c for c, p in self.pending.items() if p[1] == self.cur)
         keep = [cid for i, cid in enumerate(mine) if (i + st_index) % 4]
         if keep:
@@ -159,6 +159,9 @@ class SealedMachine:
         if ref["volume"]:
             self.stats["clear_with_volume"] += 1
         self.rule_reclaim(st_index)  # one of the commitments left unrevealed, if any
+        # and one claim of a cleared order, so a short walk reaches claims too (a run of 24
+        # random walks once cleared volume and never drew a claim after it)
+        self.rule_claim(st_index)
         self.cur = self.env.trading_slot()
 
     def rule_reveal_more(self, st_index, st_wrong):
