@@ -166,6 +166,15 @@ def travel(stack: Stack, timestamp: int) -> None:
     stack.wait_indexed()
 
 
+def fresh_slot(stack: Stack) -> int:
+    """A slot no earlier test committed to: the chain moves to the next slot's start first, so
+    each journey counts only its own commitments (one that failed half-way leaves its
+    commitments in its own slot, not in the next test's)."""
+    s = stack.sandbox
+    travel(stack, s.slot_start(s.current_slot() + 1))
+    return s.current_slot() + 1
+
+
 @pytest.mark.parametrize(("lang", "width"), JOURNEYS)
 def test_a_household_commits_then_reveals_with_one_click_and_its_order_joins_the_book(
     browser: Browser, stack: Stack, lang: str, width: int, tmp_path: Path
@@ -173,7 +182,7 @@ def test_a_household_commits_then_reveals_with_one_click_and_its_order_joins_the
     text = TEXT[lang]
     s, market = stack.sandbox, sealed_market(stack)
     chain_id = s.deployment.chain_id
-    slot = s.current_slot() + 1
+    slot = fresh_slot(stack)
     qty = 1_000 + 100 * JOURNEYS.index((lang, width))
     lock = "2" if width == 390 else None  # "hide my size" on the phone, the minimum otherwise
     context, page, console = open_page(browser, stack, PageOptions(lang=lang, width=width))
@@ -267,7 +276,7 @@ def test_an_unrevealed_commitment_is_warned_about_then_reclaimed_and_its_bond_go
     window closes, then reclaimed: the bond to the treasury, the rest back to the vault."""
     text = TEXT["en"]
     s, market = stack.sandbox, sealed_market(stack)
-    slot = s.current_slot() + 1
+    slot = fresh_slot(stack)
     context, page, console = open_page(browser, stack, PageOptions())
     try:
         connect(page, stack, "/trade/")

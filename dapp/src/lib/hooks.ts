@@ -87,10 +87,18 @@ const IDLE: TxState = { busy: false, label: null, message: null, error: null, ha
 /**
  * Sends contract calls from the connected wallet, one after the other: each is simulated first
  * (so a revert is explained before the wallet asks to sign), sent, and awaited.
+ *
+ * `onMined` runs once every call is mined, before the run says "done": what it changes (a
+ * cleared form, a journal entry marked committed) is in place by the time the user, or a test,
+ * reads "done". Work done after `run` resolves would race the user's next keystrokes.
  */
 export function useTransact(): {
   state: TxState;
-  run: (label: string, calls: ContractCall[]) => Promise<TransactionReceipt[] | null>;
+  run: (
+    label: string,
+    calls: ContractCall[],
+    onMined?: (receipts: TransactionReceipt[]) => void,
+  ) => Promise<TransactionReceipt[] | null>;
   reset: () => void;
   fail: (message: string) => void;
 } {
@@ -102,7 +110,7 @@ export function useTransact(): {
   const [state, setState] = useState<TxState>(IDLE);
 
   const run = useCallback(
-    async (label: string, calls: ContractCall[]) => {
+    async (label: string, calls: ContractCall[], onMined?: (receipts: TransactionReceipt[]) => void) => {
       setState({ ...IDLE, busy: true, label, message: t.tx.waitingWallet(label) });
       const receipts: TransactionReceipt[] = [];
       try {
@@ -126,6 +134,12 @@ export function useTransact(): {
           const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 250 });
           if (receipt.status !== "success") throw new Error(t.tx.reverted(hash));
           receipts.push(receipt);
+        }
+        try {
+          onMined?.(receipts);
+        } catch {
+          // the transactions are mined: a page's follow-up (a journal write, say) cannot undo
+          // them, and the chain stays the source the page catches up from
         }
         setState((s) => ({ ...s, busy: false, message: t.tx.done(label), error: null }));
         return receipts;

@@ -167,15 +167,15 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
           }
         },
       },
-    ]);
-    if (receipts !== null) {
-      const [committed] = parseEventLogs({ abi: sealedEnergyMarketAbi, logs: receipts[0]?.logs ?? [], eventName: "OrderCommitted" });
-      updateEntry(commitment, { status: "committed", commitId: committed?.args.commitId ?? entry.commitId });
+    ], (mined) => {
+      // before "done" shows: the journal says committed and the form is empty by then
       setQtyText("");
       setLockMoneyText("");
       setLockWhText("");
-      return;
-    }
+      const [committed] = parseEventLogs({ abi: sealedEnergyMarketAbi, logs: mined[0]?.logs ?? [], eventName: "OrderCommitted" });
+      updateEntry(commitment, { status: "committed", commitId: committed?.args.commitId ?? entry.commitId });
+    });
+    if (receipts !== null) return;
     if (!sent.recorded) return; // refused before the journal was written: nothing to keep
     if (sent.hash === null) {
       updateEntry(commitment, { status: "failed", reason: "not sent" });
@@ -424,8 +424,7 @@ export function SealedOrders({ account, now }: { account: `0x${string}`; now: nu
   const [backupMessage, setBackupMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const waiting = waitingSlots(rows);
 
-  const markRevealed = (receipts: TransactionReceipt[] | null, reveal: Row[]) => {
-    if (receipts === null) return;
+  const markRevealed = (receipts: TransactionReceipt[], reveal: Row[]) => {
     const logs = receipts.flatMap((r) => parseEventLogs({ abi: sealedEnergyMarketAbi, logs: r.logs, eventName: "OrderRevealed" }));
     const opened = new Map(logs.map((log) => [log.args.commitId, log.args.orderId]));
     for (const row of reveal) {
@@ -440,7 +439,7 @@ export function SealedOrders({ account, now }: { account: `0x${string}`; now: nu
   };
 
   const revealSlot = async (slot: number, reveal: Row[]) => {
-    const receipts = await tx.run(t.sealed.revealLabel(slot, reveal.length), [
+    await tx.run(t.sealed.revealLabel(slot, reveal.length), [
       {
         address,
         abi: sealedEnergyMarketAbi,
@@ -455,20 +454,15 @@ export function SealedOrders({ account, now }: { account: `0x${string}`; now: nu
           })),
         ],
       },
-    ]);
-    markRevealed(receipts, reveal);
+    ], (mined) => markRevealed(mined, reveal));
   };
 
   const reclaim = async (row: Row) => {
-    const receipts = await tx.run(t.sealed.reclaimLabel(row.entry.order.slot), [
-      { address, abi: sealedEnergyMarketAbi, functionName: "reclaimCommitment", args: [row.id] },
-    ]);
-    if (receipts === null) return;
-    try {
-      updateEntry(row.entry.commitment, { status: "reclaimed", reason: "not revealed in time" });
-    } catch {
-      // the chain has it; the journal catches up from the chain
-    }
+    await tx.run(
+      t.sealed.reclaimLabel(row.entry.order.slot),
+      [{ address, abi: sealedEnergyMarketAbi, functionName: "reclaimCommitment", args: [row.id] }],
+      () => updateEntry(row.entry.commitment, { status: "reclaimed", reason: "not revealed in time" }),
+    );
   };
 
   const download = () => {

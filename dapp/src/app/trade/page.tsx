@@ -56,10 +56,11 @@ function Vault({ account }: { account: `0x${string}` }) {
       return;
     }
     if (kind === "withdraw") {
-      const done = await tx.run(t.trade.withdrawButton, [
-        { address: market, abi: energyMarketAbi, functionName: "withdraw", args: [amount.value] },
-      ]);
-      if (done) setWithdrawText("");
+      await tx.run(
+        t.trade.withdrawButton,
+        [{ address: market, abi: energyMarketAbi, functionName: "withdraw", args: [amount.value] }],
+        () => setWithdrawText(""),
+      );
       return;
     }
     const calls: ContractCall[] = [];
@@ -67,8 +68,7 @@ function Vault({ account }: { account: `0x${string}` }) {
       calls.push({ address: paymentToken, abi: paymentTokenAbi, functionName: "approve", args: [market, amount.value] });
     }
     calls.push({ address: market, abi: energyMarketAbi, functionName: "deposit", args: [amount.value] });
-    const done = await tx.run(t.trade.depositButton, calls);
-    if (done) setDepositText("");
+    await tx.run(t.trade.depositButton, calls, () => setDepositText(""));
   };
 
   return (
@@ -156,15 +156,18 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
     }
     if (slot === undefined) return;
     const orderTick = tickAtOrBelow(m, checkedPrice.value);
-    const done = await tx.run(side === "buy" ? t.trade.buyOrder : t.trade.sellOrder, [
-      {
-        address: cfg.addresses.market,
-        abi: energyMarketAbi,
-        functionName: "placeOrder",
-        args: [account, BigInt(slot), side === "buy", orderTick, checkedQty.value],
-      },
-    ]);
-    if (done) setQtyText("");
+    await tx.run(
+      side === "buy" ? t.trade.buyOrder : t.trade.sellOrder,
+      [
+        {
+          address: cfg.addresses.market,
+          abi: energyMarketAbi,
+          functionName: "placeOrder",
+          args: [account, BigInt(slot), side === "buy", orderTick, checkedQty.value],
+        },
+      ],
+      () => setQtyText(""),
+    );
   };
 
   return (

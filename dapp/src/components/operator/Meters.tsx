@@ -92,18 +92,21 @@ export function Meters() {
     if (existing.owner.toLowerCase() !== ZERO) {
       return addTx.fail(t.operator.taken(name.trim(), id.value, existing.owner));
     }
-    const done = await addTx.run(t.operator.registerTx(name.trim()), [
-      {
-        address: registry,
-        abi: meterRegistryAbi,
-        functionName: "registerMeter",
-        args: [id.value, ownerAddress.value, signerAddress.value, capacity],
+    await addTx.run(
+      t.operator.registerTx(name.trim()),
+      [
+        {
+          address: registry,
+          abi: meterRegistryAbi,
+          functionName: "registerMeter",
+          args: [id.value, ownerAddress.value, signerAddress.value, capacity],
+        },
+      ],
+      () => {
+        setName("");
+        setCapacityText("");
       },
-    ]);
-    if (done) {
-      setName("");
-      setCapacityText("");
-    }
+    );
   };
 
   const rotate = async (event: FormEvent) => {
@@ -114,10 +117,11 @@ export function Meters() {
     if (!meter.ok) return rotateTx.fail(meter.error);
     const next = checkAddress(t, t.operator.newSigner, newSigner);
     if (!next.ok) return rotateTx.fail(next.error);
-    const done = await rotateTx.run(t.operator.rotateTx(shortAddress(meter.id)), [
-      { address: registry, abi: meterRegistryAbi, functionName: "rotateSigner", args: [meter.id, next.value] },
-    ]);
-    if (done) setNewSigner("");
+    await rotateTx.run(
+      t.operator.rotateTx(shortAddress(meter.id)),
+      [{ address: registry, abi: meterRegistryAbi, functionName: "rotateSigner", args: [meter.id, next.value] }],
+      () => setNewSigner(""),
+    );
   };
 
   const deactivate = async (meterId: string) => {
