@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -118,6 +119,7 @@ class CommitmentJournal:
             raise CommitmentJournalError(
                 f"cannot open the commitment journal {self.path}: {exc}", self.path
             ) from None
+        self._lock = threading.RLock()
         if os.name == "posix":
             os.chmod(self.path, 0o600)  # salts are secrets until revealed
 
@@ -132,6 +134,12 @@ class CommitmentJournal:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        # One connection serves every thread (a wallet's households commit in parallel): a
+        # transaction is the connection's state, so writers and readers take turns.
+        with self._lock:
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:
             self._db.execute("BEGIN IMMEDIATE")
             yield self._db
@@ -232,11 +240,11 @@ class CommitmentJournal:
 
     def open_entries(self, chain_id: int, market: str) -> list[JournalEntry]:
         """Entries of ``market`` whose commitment may still need its salt, oldest slot first."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT * FROM commitments WHERE chain_id = ? AND market = ? AND status IN (?, ?)"
             " ORDER BY slot, rowid",
             (chain_id, market.lower(), *OPEN_STATUSES),
-        ).fetchall()
+        )
         return [self._entry(row) for row in rows]
 
     def entries(self, chain_id: int, market: str, slot: int | None = None) -> list[JournalEntry]:
@@ -245,16 +253,16 @@ class CommitmentJournal:
         args: tuple[object, ...] = (chain_id, market.lower())
         if slot is not None:
             query, args = query + " AND slot = ?", (*args, slot)
-        rows = self._db.execute(query + " ORDER BY slot, rowid", args).fetchall()
+        rows = self._rows(query + " ORDER BY slot, rowid", args)
         return [self._entry(row) for row in rows]
 
     def export(self, path: Path | str) -> int:
         """Write every open entry, salts included, to ``path`` (JSON, mode 0600, replaced
         atomically); returns how many."""
-        rows = self._db.execute(
+        rows = self._rows(
             "SELECT * FROM commitments WHERE status IN (?, ?) ORDER BY chain_id, market, slot",
             OPEN_STATUSES,
-        ).fetchall()
+        )
         doc = {"version": 1, "commitments": [self._entry(row).to_json() for row in rows]}
         target = Path(path)
         tmp = target.with_name(target.name + ".tmp")
@@ -270,10 +278,12 @@ class CommitmentJournal:
         return len(rows)
 
     def _find(self, commitment: bytes) -> JournalEntry | None:
-        row = self._db.execute(
-            "SELECT * FROM commitments WHERE commitment = ?", (commitment.hex(),)
-        ).fetchone()
-        return None if row is None else self._entry(row)
+        rows = self._rows("SELECT * FROM commitments WHERE commitment = ?", (commitment.hex(),))
+        return self._entry(rows[0]) if rows else None
+
+    def _rows(self, query: str, args: tuple[object, ...]) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._db.execute(query, args).fetchall()
 
     @staticmethod
     def _entry(row: tuple[object, ...]) -> JournalEntry:

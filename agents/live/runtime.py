@@ -162,6 +162,27 @@ class AgentRuntime:
         self.desk.place_sells(now_ts, report)
         return report
 
+    def wind_down(self, now_ts: int) -> StepReport:
+        """Settle what is open without taking a new position: reconcile intents, reveal due
+        commitments (ending those whose window passed), claim cleared slots. An agent being
+        stopped calls it at each slot's reveal window and after its clearing until
+        :meth:`unsettled_slots` is empty: a sealed commitment cannot be cancelled, and left
+        alone it forfeits its bond."""
+        report = StepReport(now=now_ts)
+        self.settlement.reconcile(report)
+        if self.link.sealed:
+            self.revealer.step(now_ts, report)
+        self.settlement.claim(now_ts, report)
+        return report
+
+    def unsettled_slots(self, after: int = -1) -> list[int]:
+        """Slots after ``after`` holding an order that is committed or in the book, oldest first."""
+        return sorted(
+            slot
+            for slot, plan in self.state.slots.items()
+            if slot > after and any(o.status in ("committed", "placed") for o in plan.orders)
+        )
+
     def follow(self, slot: int, battery_kw: float, now_ts: int) -> StepReport:
         """Redo ``slot``'s plan for the battery power a device really runs at (positive:
         charging); the slot's buy follows (:mod:`agents.live.replanning`)."""

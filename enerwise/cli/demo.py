@@ -64,6 +64,13 @@ def demo(
             "a heat pump (simulated time only).",
         ),
     ] = 2,
+    market: Annotated[
+        str,
+        typer.Option(
+            help="open (orders visible until gate closure) or sealed (commitments, revealed "
+            "after gate closure: no one sees the book before it closes)."
+        ),
+    ] = "open",
 ) -> None:
     """A community market day on a local chain: real-data households, Modbus and MQTT meters
     read by oracles, pretrained and truthful agents trading, every slot cleared, the indexer
@@ -94,6 +101,7 @@ def demo(
             mqtt_meters=mqtt_meters,
             device_households=device_households,
             mqtt_broker=mqtt_broker,
+            market=market,
         )
         check_port_free(config.port)  # before the heavy imports: a mistake answers at once
         from enerwise.demo.live import LiveView
@@ -168,8 +176,23 @@ def _slot_line(summary: Any, _standings: Any) -> None:
     )
 
 
+def _market_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
+    """The market mode and, when sealed, what became of the commitments."""
+    if r["market"] != "sealed":
+        return [("market", "open (orders visible until gate closure)")]
+    return [
+        ("market", "sealed (commitments until gate closure, then reveals)"),
+        (
+            "commitments: revealed / forfeited",
+            f"{r['commitments']}: {r['revealed']} / {r['forfeited']} "
+            f"(bonds {r['forfeited_bonds'] / 1e6:,.4f} EUR)",
+        ),
+    ]
+
+
 def _report_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     return [
+        *_market_rows(r),
         ("slots / households", f"{r['slots']} / {r['households']} (data day {r['data_day']})"),
         ("meters", ", ".join(f"{n} {kind}" for kind, n in r["meters"].items())),
         ("minted (attributed export)", f"{r['minted_wh'] / 1000:,.2f} kWh"),

@@ -12,6 +12,12 @@ from pathlib import Path
 DATA_YEAR = 2018
 #: Default day of the data year replayed in simulated time: long, sunny, with PV export.
 DEFAULT_DATA_DAY = date(DATA_YEAR, 6, 21)
+#: The market modes a demo can run (``energychain.deploy.MARKET_MODES``).
+DEMO_MARKETS = ("open", "sealed")
+#: A sealed demo's reveal window: five minutes after each gate closure, so that a slot's
+#: reveals and its clearing fit between two slot boundaries (the loop clears a sealed slot at
+#: the boundary after its reveals).
+DEMO_REVEAL_SECONDS = 300
 
 
 class DemoError(RuntimeError):
@@ -43,6 +49,8 @@ class DemoConfig:
         device_households: agent households that own a Modbus battery, an OCPP charger and a
             heat pump their agent really drives (simulated devices on loopback; simulated
             time only).
+        market: ``open`` (orders in the clear until gate closure) or ``sealed`` (commitments,
+            revealed after gate closure; docs/contracts.md, the sealed mode).
     """
 
     slots: int = 96
@@ -60,6 +68,7 @@ class DemoConfig:
     dapp_dir: Path = Path("dapp/out")
     deposit_eur: int = 200
     device_households: int = 2
+    market: str = "open"
 
     def __post_init__(self) -> None:
         if self.slots < 1:
@@ -72,6 +81,9 @@ class DemoConfig:
             raise DemoError(f"--start-hour must be in 0..23, not {self.start_hour}")
         if not 0 <= self.device_households <= 10:
             raise DemoError(f"--device-households must be in 0..10, not {self.device_households}")
+        if self.market not in DEMO_MARKETS:
+            modes = ", ".join(DEMO_MARKETS)
+            raise DemoError(f"--market must be one of {modes}, not {self.market!r}")
         if self.modbus_meters < 0 or self.mqtt_meters < 0:
             raise DemoError("the numbers of Modbus and MQTT meters cannot be negative")
         if self.data_day is not None and self.data_day.year != DATA_YEAR:

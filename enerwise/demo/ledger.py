@@ -19,6 +19,12 @@ stays in the market credited to nobody:
 *Money.* ``deposits - withdrawals = paymentToken.balanceOf(market)``; inside, buyers' escrow
 pays sellers (net), the treasury (fees) and the rounding (``paid - received - fees >= 0``) that
 stays in the market: ``held = vaultBalances + openBuyEscrow + (paid - received - fees)``.
+
+*Sealed market.* A commitment locks money and Wh of its owner's vault until it is revealed (its
+order's escrow stays, the rest goes back) or ended unrevealed (the bond to the treasury's vault,
+the rest back): both identities above gain the collateral still locked by open commitments,
+``lockedMoney`` and ``lockedWh`` of ``OrderCommitted`` logs neither revealed
+(``OrderRevealed``) nor forfeited (``CommitmentForfeited``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
 from energychain.contracts import ContractHandle
 from energychain.events import EventReader
+from energychain.sealed_market import SealedMarket
 from market.clearing import MarketParams
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -68,6 +75,11 @@ class Ledger:
     cancelled: set[int] = field(default_factory=set)
     cleared: dict[int, tuple[int, int]] = field(default_factory=dict)
     """slot -> (volume Wh, clearing tick), from ``SlotCleared``."""
+    commitments: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Sealed market: commit id -> (locked money, locked Wh), from ``OrderCommitted``."""
+    revealed: set[int] = field(default_factory=set)
+    forfeited: dict[int, int] = field(default_factory=dict)
+    """Sealed market: commit id -> bond forfeited to the treasury."""
     totals: dict[str, int] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
 
@@ -138,6 +150,17 @@ def _read_events(ledger: Ledger, sandbox: Sandbox, first: int) -> dict[str, int]
     for log in market_events.read("SlotCleared", first):
         a = log["args"]
         ledger.cleared[int(a["slot"])] = (int(a["volumeWh"]), int(a["clearingTick"]))
+    if isinstance(c.market, SealedMarket):
+        for log in market_events.read("OrderCommitted", first):
+            a = log["args"]
+            ledger.commitments[int(a["commitId"])] = (int(a["lockedMoney"]), int(a["lockedWh"]))
+        ledger.revealed = {
+            int(log["args"]["commitId"]) for log in market_events.read("OrderRevealed", first)
+        }
+        ledger.forfeited = {
+            int(log["args"]["commitId"]): int(log["args"]["bond"])
+            for log in market_events.read("CommitmentForfeited", first)
+        }
     return {
         "deposits": sum(int(x["args"]["amount"]) for x in market_events.read("Deposited", first)),
         "withdrawals": sum(
@@ -192,6 +215,17 @@ def _open_escrow(ledger: Ledger, params: MarketParams) -> tuple[int, int]:
     return buys, sells
 
 
+def _locked(ledger: Ledger) -> tuple[int, int]:
+    """``(money, Wh)`` locked by commitments neither revealed nor forfeited (sealed market)."""
+    money = energy = 0
+    for commit_id, (locked_money, locked_wh) in ledger.commitments.items():
+        if commit_id in ledger.revealed or commit_id in ledger.forfeited:
+            continue
+        money += locked_money
+        energy += locked_wh
+    return money, energy
+
+
 def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) -> Ledger:
     """Read the day back: ``holders`` are every account that may hold tokens or vault money."""
     c = sandbox.contracts
@@ -213,6 +247,7 @@ def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) 
     deposits, withdrawals = flows["deposits"], flows["withdrawals"]
     redeemed, mints = flows["redeemed"], flows["mints"]
     open_buy_escrow, open_sell_escrow = _open_escrow(ledger, sandbox.params)
+    locked_money, locked_wh = _locked(ledger)
 
     paid = received = fees = bought = sold = 0
     for order_id, claim in ledger.claims.items():
@@ -257,19 +292,25 @@ def read_ledger(sandbox: Sandbox, holders: Iterable[str], slots: Sequence[int]) 
         "orders": len(ledger.orders),
         "claims": len(ledger.claims),
         "open_orders": len(ledger.orders) - len(ledger.claims) - len(ledger.cancelled),
+        "commitments": len(ledger.commitments),
+        "revealed": len(ledger.revealed),
+        "forfeited": len(ledger.forfeited),
+        "forfeited_bonds": sum(ledger.forfeited.values()),
+        "locked_in_commitments": locked_money,
+        "locked_in_commitments_wh": locked_wh,
     }
     ledger.checks = {
         "minted_equals_mint_events": attributed_export == mints,
         "supply_plus_redeemed_equals_minted": supply + redeemed == attributed_export,
         "wallets_plus_market_equal_supply": wallets + market_held == supply,
         "market_energy_equals_vault_escrow_rounding": (
-            market_held == vault_energy + open_sell_escrow + energy_rounding
+            market_held == vault_energy + open_sell_escrow + locked_wh + energy_rounding
         ),
         "energy_rounding_not_negative": energy_rounding >= 0,
         "bought_le_traded_le_sold": bought <= traded <= sold,
         "deposits_minus_withdrawals_equal_held": deposits - withdrawals == payment_held,
         "held_equals_vault_escrow_rounding": (
-            payment_held == vault_money + open_buy_escrow + money_rounding
+            payment_held == vault_money + open_buy_escrow + locked_money + money_rounding
         ),
         "money_rounding_not_negative": money_rounding >= 0,
     }

@@ -7,6 +7,12 @@ Per boundary ``b_j = t0 + j * 15 min`` (``j = 0 .. slots + 1``) the loop
 3. has the oracle read every meter at ``b_j``: the registry mints slot ``j - 1``'s export;
 4. lets every trader act: claim the cleared slot, trade the freshly minted one.
 
+In a sealed market (``--market sealed``) orders are commitments until gate closure and are
+revealed in the reveal window that follows it, so each step moves one boundary later: at
+``b_j`` the loop clears slot ``j - 3`` (its reveal window closed at ``b_{j-1}`` plus
+:data:`DEMO_REVEAL_SECONDS`), reads the meters, and lets the traders act one second after
+``b_j``, inside slot ``j - 2``'s reveal window: reveal it, claim ``j - 3``, commit ``j - 1``.
+
 Everything the run starts (anvil, the Modbus server, MQTT clients, the indexer and API
 threads) is registered on one ``ExitStack``, so an error or Ctrl-C stops all of it.
 """
@@ -39,10 +45,17 @@ from enerwise.demo.community import (
     plan_day,
     replay_start,
 )
-from enerwise.demo.config import DATA_YEAR, DEFAULT_DATA_DAY, DemoConfig, check_port_free
+from enerwise.demo.config import (
+    DATA_YEAR,
+    DEFAULT_DATA_DAY,
+    DEMO_REVEAL_SECONDS,
+    DemoConfig,
+    check_port_free,
+)
 from enerwise.demo.devices import CYCLE_OFFSETS, DeviceHomes
 from enerwise.demo.ledger import Ledger, per_household, read_ledger
 from enerwise.demo.meters import Metered, MeterFleet, sources_summary, start_fleet
+from enerwise.demo.sealed_traders import SealedTruthfulTrader
 from enerwise.demo.services import ApiServices, start_services
 from enerwise.demo.traders import RuntimeTrader, SlotContext, Trader, TraderReport
 from enerwise.demo.trading import build_traders
@@ -145,9 +158,9 @@ def run_demo(
 
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="enerwise-demo-")))
-        observer.on_note("starting anvil and deploying EnergyChain ...")
+        observer.on_note(f"starting anvil and deploying EnergyChain ({_market_note(config)}) ...")
         sandbox: Sandbox = stack.enter_context(
-            Sandbox.on_anvil(MarketSettings(), genesis_timestamp=genesis, seed=config.seed)
+            Sandbox.on_anvil(_settings(config), genesis_timestamp=genesis, seed=config.seed)
         )
         rpc_url = str(sandbox.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
         relayer = sandbox.new_participant()
@@ -186,9 +199,15 @@ def run_demo(
         fleet_notes = asyncio.run(
             _run_slots(config, sandbox, day, traders, clock, relayer, workdir, observer, started)
         )
+        last_slot = day.first_slot + config.slots - 1
         for trader in traders:
             if isinstance(trader, RuntimeTrader):
-                trader.cancel_after(day.first_slot + config.slots - 1)
+                if config.market == "sealed":
+                    trader.settle_after(last_slot)
+                else:
+                    trader.cancel_after(last_slot)
+            elif isinstance(trader, SealedTruthfulTrader):
+                trader.close()
         services.wait_indexed(int(sandbox.w3.eth.block_number))
         ledger = read_ledger(
             sandbox,
@@ -216,6 +235,23 @@ def run_demo(
                 while True:
                     time.sleep(3600)
     return report
+
+
+def _settings(config: DemoConfig) -> MarketSettings:
+    if config.market == "sealed":
+        return MarketSettings(mode="sealed", reveal_seconds=DEMO_REVEAL_SECONDS)
+    return MarketSettings()
+
+
+def _market_note(config: DemoConfig) -> str:
+    if config.market == "sealed":
+        return f"sealed market: commitments, revealed in {DEMO_REVEAL_SECONDS} s after gate closure"
+    return "open market"
+
+
+def _clearing_lag(config: DemoConfig) -> int:
+    """Boundaries from a slot's start to the one that clears it (see the module docstring)."""
+    return 3 if config.market == "sealed" else 2
 
 
 def _time_origin(config: DemoConfig) -> tuple[int, int | None]:
@@ -287,7 +323,7 @@ async def _run_slots(
         for trader in traders:
             if isinstance(trader, RuntimeTrader):
                 await asyncio.to_thread(trader.prepare, day.t0)
-        for j in range(config.slots + 2):
+        for j in range(config.slots + _clearing_lag(config)):
             await _boundary(config, sandbox, day, traders, fleet, clock, j, observer, started)
         return fleet.notes
     finally:
@@ -338,7 +374,8 @@ async def _boundary(
         sandbox.advance_to(boundary)
     else:
         await clock.sleep_until(boundary + 1)
-    cleared = day.first_slot + j - 2 if j >= 2 else None
+    lag = _clearing_lag(config)
+    cleared = day.first_slot + j - lag if j >= lag else None
     if cleared is not None:
         await asyncio.to_thread(sandbox.clear, cleared)
     trade_k = j - 1 if 1 <= j <= config.slots else None
@@ -350,8 +387,16 @@ async def _boundary(
         for slot, rows in fleet.accepted().items():
             day.metered.setdefault(slot, {}).update(rows)
     trade_slot = day.first_slot + trade_k if trade_k is not None else None
+    now = boundary
+    if config.market == "sealed":  # inside the reveal window of the slot whose gate closed
+        now = boundary + 1
+        if isinstance(clock, VirtualClock):
+            clock.set(now)
+            sandbox.advance_to(now)
+        else:
+            await clock.sleep_until(now + 1)
     context = SlotContext(
-        now=boundary,
+        now=now,
         trade_slot=trade_slot,
         trade_k=trade_k,
         cleared_slot=cleared,
@@ -366,7 +411,7 @@ async def _boundary(
             await homes.cycle(boundary + offset, day.runtimes)
     if cleared is None:
         return
-    k = j - 2
+    k = j - lag
     record = sandbox.clearing_record(cleared)
     price = record.price_per_kwh if record.cleared else None
     rows = day.metered.get(cleared, {})
@@ -502,6 +547,7 @@ def _report(
     imported_total = totals["metered_import_wh"]
     agents = [row for row in households if row["role"] == "agent"]
     return {
+        "market": config.market,
         "slots": config.slots,
         "households": config.households,
         "seed": config.seed,

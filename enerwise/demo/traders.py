@@ -29,6 +29,7 @@ from devchain.sandbox import (
     Sandbox,
 )
 from energychain.events import EventReader
+from energychain.sealed_market import SealedMarket
 from enerwise.demo.community import DayPlan, Household, chain_tick
 from enerwise.demo.meters import Metered
 from wallet.transactions import TxRequest
@@ -270,6 +271,24 @@ class RuntimeTrader:
                 report.errors.append(f"{member.name}: deposit of slot {slot}: {exc}")
 
         return job
+
+    def settle_after(self, last_slot: int) -> int:
+        """Sealed market: the runtimes' commitments for slots after the day cannot be cancelled,
+        so each such slot is played out: the runtimes reveal in its reveal window, the slot is
+        cleared after it, and they claim. Returns the number of slots settled."""
+        market = self.sandbox.contracts.market
+        if not isinstance(market, SealedMarket):
+            raise TypeError("settle_after plays out sealed commitments: the market is open")
+        slots = sorted({s for r in self.runtimes.values() for s in r.unsettled_slots(last_slot)})
+        runtimes = list(self.runtimes.values())
+        for slot in slots:
+            opens_after, closes_at = market.reveal_window(slot)
+            self.sandbox.advance_to(opens_after + 1)
+            _parallel([functools.partial(r.wind_down, opens_after + 1) for r in runtimes])
+            self.sandbox.advance_to(closes_at + 1)
+            self.sandbox.clear(slot)
+            _parallel([functools.partial(r.wind_down, closes_at + 1) for r in runtimes])
+        return len(slots)
 
     def cancel_after(self, last_slot: int) -> int:
         """Cancel (through the agent keys) orders the runtimes placed for slots after the day."""

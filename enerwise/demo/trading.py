@@ -10,7 +10,9 @@ from typing import Any
 
 from agents.errors import AgentError
 from devchain.sandbox import Sandbox
+from energychain.sealed_market import SealedMarket
 from enerwise.demo.community import DayPlan, Household
+from enerwise.demo.sealed_traders import SealedTruthfulTrader
 from enerwise.demo.traders import RuntimeTrader, Trader, TruthfulTrader
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,11 @@ def build_traders(
     agents = [h for h in households if h.agent is not None]
     traders: list[Trader] = []
     if baselines:
-        traders.append(TruthfulTrader(sandbox, plan, baselines))
+        if isinstance(sandbox.contracts.market, SealedMarket):
+            journal = workdir / "baseline-commitments.sqlite"
+            traders.append(SealedTruthfulTrader(sandbox, plan, baselines, journal))
+        else:
+            traders.append(TruthfulTrader(sandbox, plan, baselines))
     if agents:
         policy, name = _policy(note)
         runtimes = {h.index: _runtime(sandbox, plan, h, policy, workdir) for h in agents}

@@ -204,3 +204,23 @@ def test_a_journal_that_cannot_be_opened_is_one_clear_error(tmp_path: Path) -> N
     (tmp_path / "c.db").write_text("not a database, just text " * 100)
     with pytest.raises(CommitmentJournalError, match="cannot open the commitment journal"):
         CommitmentJournal(tmp_path / "c.db")
+
+
+def test_threads_sharing_one_journal_each_record_their_whole_commitment(tmp_path: Path) -> None:
+    """A wallet's households commit in parallel through one journal: no transaction of one
+    thread may be begun, committed or rolled back by another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def commit(journal: CommitmentJournal, n: int) -> None:
+        entry = journal.record_intent(
+            1, MARKET, _order(salt=n.to_bytes(32, "big")), Collateral(1, 0)
+        )
+        journal.mark_committed(entry.commitment, commit_id=n)
+
+    with CommitmentJournal(tmp_path / "c.db") as journal:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda n: commit(journal, n), range(1, 201)))
+        entries = journal.entries(1, MARKET)
+    assert len(entries) == 200
+    assert {e.status for e in entries} == {"committed"}
+    assert sorted(e.commit_id or 0 for e in entries) == list(range(1, 201))

@@ -106,6 +106,7 @@ def _summary(k: int, price: int | None, volume_wh: int, import_wh: int) -> SlotS
 
 
 REPORT: dict[str, Any] = {
+    "market": "open",
     "slots": 2,
     "households": 4,
     "data_day": "2018-06-21",
@@ -157,9 +158,47 @@ def test_the_demo_in_a_log_prints_one_plain_line_per_cleared_slot_and_the_report
     ]
     assert "The day, read back from the chain" in lines
     assert "  traded P2P                         1.50 kWh (30.0 % of import)" in lines
+    assert "  market                             open (orders visible until gate closure)" in lines
     assert "conservation holds" in lines
     assert lines.count("MQTT meters skipped: no broker") == 1  # a note is written once
     assert ESC not in result.stdout and "━" not in result.stdout and "│" not in result.stdout
+
+
+def test_a_sealed_demo_in_a_log_names_its_mode_and_what_became_of_the_commitments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import enerwise.demo.run as demo_run
+
+    sealed = {
+        **REPORT,
+        "market": "sealed",
+        "commitments": 40,
+        "revealed": 39,
+        "forfeited": 1,
+        "forfeited_bonds": 100_000,
+    }
+
+    def fake_run_demo(config: Any, observer: Any, *, on_report: Any) -> dict[str, Any]:
+        assert config.market == "sealed"
+        on_report(sealed)
+        return sealed
+
+    monkeypatch.setattr(demo_run, "run_demo", fake_run_demo)
+    result = CliRunner().invoke(app, ["demo", "--market", "sealed", "--port", str(free_port())])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        "  market                             sealed (commitments until gate closure, then reveals)"
+        in lines
+    )
+    assert "  commitments: revealed / forfeited  40: 39 / 1 (bonds 0.1000 EUR)" in lines
+
+
+def test_an_unknown_market_mode_is_one_line_and_no_traceback() -> None:
+    result = CliRunner().invoke(app, ["demo", "--market", "dark-pool", "--port", str(free_port())])
+    assert result.exit_code == 1
+    assert "--market must be one of open, sealed, not 'dark-pool'" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_progress_in_a_log_writes_a_line_each_ten_seconds_with_the_time_left(

@@ -24,6 +24,7 @@ from enerwise.demo.meters import PlanProfile
         ({"households": 1}, "--households"),
         ({"port": 0}, "--port"),
         ({"data_day": date(2019, 6, 21)}, "2018"),
+        ({"market": "dark-pool"}, "--market must be one of open, sealed"),
     ],
 )
 def test_config_refuses_bad_values(kwargs: dict[str, object], message: str) -> None:
