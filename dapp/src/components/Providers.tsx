@@ -30,7 +30,8 @@ async function loadRuntime(signal: AbortSignal): Promise<RuntimeConfig> {
   return { ...partial, token: { symbol, decimals } };
 }
 
-const LIVE_TOPICS = "orders,clearings,claims,readings,reorg";
+// `commitments`: a sealed slot's count on the Market page moves with each commitment and reveal.
+const LIVE_TOPICS = "orders,commitments,clearings,claims,readings,reorg";
 
 /** Subscribes to the API's SSE feed; every event refreshes the API reads. */
 function LiveFeed({ cfg, children }: { cfg: RuntimeConfig; children: ReactNode }) {
