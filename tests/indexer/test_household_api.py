@@ -78,6 +78,7 @@ def test_a_household_reads_its_own_bill_equal_to_its_row_of_the_operators_bill(
     assert total["net"] == str(units(row["net_eur"]))
     # money and energy travel as decimal strings of base units
     assert all(isinstance(v, str) for v in total.values())
+    assert (total["forfeited_commitments"], total["forfeited_bonds"]) == ("0", "0")  # open market
     retail, paid = int(body["retail_tariff"]), int(total["paid"])
     assert int(total["savings"]) == 600 * retail // 1_000 - paid > 0
     assert body["reconciles"] is True and body["time_zone"] == "UTC" and body["has_data"]
