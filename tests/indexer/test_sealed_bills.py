@@ -91,7 +91,7 @@ def test_a_household_that_never_reveals_sees_one_forfeited_commitment_and_the_bo
     assert response.status_code == 200, response.text
     body = response.json()
     total = body["total"]
-    assert (total["forfeited_commitments"], total["forfeited_bonds"]) == ("1", str(BOND))
+    assert (total["forfeited_commitments"], total["forfeited_bonds"]) == (1, str(BOND))
     assert body["has_data"] is True and body["reconciles"] is True
     # nothing else happened to the household: the bond is all it paid, and all it lost
     assert (total["paid"], total["received"], total["bought_wh"]) == ("0", "0", "0")
@@ -101,9 +101,9 @@ def test_a_household_that_never_reveals_sees_one_forfeited_commitment_and_the_bo
         forfeited.played.community.slot_start(forfeited.round.slot), UTC
     ).date()
     days = {d["date"]: d for d in body["days"]}
-    assert days[slot_day.isoformat()]["forfeited_commitments"] == "1"
+    assert days[slot_day.isoformat()]["forfeited_commitments"] == 1
     assert days[slot_day.isoformat()]["forfeited_bonds"] == str(BOND)
-    assert sum(int(d["forfeited_commitments"]) for d in body["days"]) == 1
+    assert sum(d["forfeited_commitments"] for d in body["days"]) == 1
     assert sum(int(d["forfeited_bonds"]) for d in body["days"]) == BOND
     assert sum(int(d["net"]) for d in body["days"]) == BOND
 

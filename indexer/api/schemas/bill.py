@@ -8,7 +8,7 @@ from indexer.api.schemas.common import ApiModel, Units
 
 
 class BillAmountsPublic(ApiModel):
-    """Energy in Wh, money in payment base units and counts, all as decimal strings."""
+    """Energy in Wh and money in payment base units (decimal strings); counts as numbers."""
 
     import_wh: Units = Field(description="Metered import (reading deltas).")
     export_wh: Units = Field(description="Metered export.")
@@ -17,7 +17,7 @@ class BillAmountsPublic(ApiModel):
     sold_wh: Units = Field(description="Energy sold on the market (filled sell orders).")
     received: Units = Field(description="Money received for it, net of the fee.")
     fees: Units = Field(description="Market fees on the sales.")
-    forfeited_commitments: Units = Field(
+    forfeited_commitments: int = Field(
         description="Sealed market: commitments never revealed, each forfeiting the market's bond "
         "to the treasury (0 in an open market)."
     )

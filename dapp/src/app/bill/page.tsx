@@ -36,11 +36,11 @@ function Summary({ bill }: { bill: HouseholdBill }) {
       <Figure label={t.bill.sold} value={f.wh(a.sold_wh)} testId="bill-sold" />
       <Figure label={t.bill.received} value={f.money(a.received)} testId="bill-received" />
       <Figure label={t.bill.fees} value={f.money(a.fees)} testId="bill-fees" />
-      {a.forfeited_commitments !== "0" ? (
+      {a.forfeited_commitments > 0 ? (
         <Figure
           label={t.bill.forfeited}
           value={f.money(a.forfeited_bonds)}
-          hint={t.bill.forfeitedHint(Number(a.forfeited_commitments))}
+          hint={t.bill.forfeitedHint(a.forfeited_commitments)}
           testId="bill-forfeited"
         />
       ) : null}
