@@ -9,6 +9,9 @@ community's time zone, ``time_zone`` in community.yaml, UTC by default; by deliv
   the clearing gives them (``previewClaim`` on chain, the reference rule on the index) and are
   counted in ``unclaimed_orders``;
 - tokens redeemed against import: ``Redeemed`` (an energy-token burn);
+- in a sealed market, commitments for the month's slots never revealed and reclaimed:
+  ``CommitmentForfeited``, whose bond went to the treasury (money the household lost; 0 in an
+  open market);
 - the grid remainder: import not covered by redeemed tokens at the retail tariff, export not
   sold on the market at the feed-in tariff.
 
@@ -16,9 +19,13 @@ The sources only gather facts (:class:`MonthFacts`): :mod:`billing.chain_facts` 
 chain's events and views, ``indexer.billing`` from the indexer's tables.
 :func:`compute_bill` turns facts into a :class:`Bill` and reconciles its totals: per slot,
 Wh bought = Wh sold = the cleared volume; money paid by buyers = money received by sellers +
-fees + rounding kept by the contract (at most one base unit per filled order); per slot, the
-energy token's supply = minted (export) - redeemed. :attr:`Bill.differences` lists every check
-that failed (empty: the bill reconciles).
+fees + rounding kept by the contract (at most one base unit per filled order); every forfeited
+bond = the market's bond (none in an open market), so the treasury's bond income = the
+households' forfeited bonds; per slot, the energy token's supply = minted (export) - redeemed.
+:attr:`Bill.differences` lists every check that failed (empty: the bill reconciles).
+
+A household's net = paid - received + forfeited bonds + grid import - grid export: every euro
+it paid to the market or the treasury, less every euro it received.
 
 This module imports nothing of the chain or a database (only the slot calendar and the
 clearing rule's units), so both sources, the CLI and the API share it.
@@ -51,6 +58,8 @@ COLUMNS: tuple[str, ...] = (
     "p2p_sold_wh",
     "p2p_received_eur",
     "fees_eur",
+    "forfeited_commitments",
+    "forfeited_bonds_eur",
     "redeemed_wh",
     "grid_import_wh",
     "grid_import_eur",
@@ -94,6 +103,18 @@ class Settlement:
     claimed: bool
 
 
+@dataclass(frozen=True)
+class Forfeit:
+    """A sealed market's commitment for a slot of the month, never revealed and reclaimed: its
+    bond went from its owner's collateral to the treasury (the rest back to the owner)."""
+
+    commit_id: str
+    owner: str
+    slot: int
+    bond: int
+    """Payment base units paid to the treasury."""
+
+
 @dataclass
 class MonthFacts:
     """Everything a bill is computed from; a source fills it for the month's slot range."""
@@ -112,6 +133,11 @@ class MonthFacts:
     """Energy-token supply per slot, for every slot with mints or redemptions in the facts."""
     supply_source: str = "chain"
     """Where :attr:`supply` comes from: ``chain`` (``totalSupply``) or ``index`` (transfers)."""
+    forfeits: list[Forfeit] = field(default_factory=list)
+    """Commitments of the month's slots forfeited (sealed market; empty in an open one), in
+    commit-id order."""
+    bond_amount: int | None = None
+    """The sealed market's bond (payment base units); None in an open market."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +170,10 @@ class HouseholdBill:
     sold_wh: int = 0
     received: int = 0
     fees: int = 0
+    forfeited_commitments: int = 0
+    """Its commitments never revealed (sealed market), each forfeiting the bond."""
+    forfeited_bonds: int = 0
+    """The bonds they forfeited to the treasury, payment base units."""
     redeemed_wh: int = 0
 
     @property
@@ -156,7 +186,7 @@ class HouseholdBill:
 
 
 _SUMMED = ("import_wh", "export_wh", "bought_wh", "paid", "sold_wh", "received", "fees",
-           "redeemed_wh")  # fmt: skip
+           "forfeited_commitments", "forfeited_bonds", "redeemed_wh")  # fmt: skip
 
 
 @dataclass
@@ -172,6 +202,8 @@ class Bill:
     unclaimed_orders: int = 0
     """Filled orders not claimed yet (counted with what their claim will give)."""
     supply_source: str = "chain"
+    bond_amount: int | None = None
+    """The sealed market's bond, payment base units (None: an open market)."""
     differences: list[str] = field(default_factory=list)
 
     @property
@@ -202,9 +234,14 @@ class Bill:
                 setattr(total, name, getattr(total, name) + getattr(h, name))
         return total
 
+    def market_net(self, h: HouseholdBill) -> int:
+        """What ``h`` paid to the market and the treasury less what it received, base units:
+        paid - received + forfeited bonds."""
+        return h.paid - h.received + h.forfeited_bonds
+
     def row(self, h: HouseholdBill) -> dict[str, str]:
         grid_in, grid_out = self.grid_import_eur(h), self.grid_export_eur(h)
-        net = self.eur(h.paid) - self.eur(h.received) + grid_in - grid_out
+        net = self.eur(self.market_net(h)) + grid_in - grid_out
         return {
             "household": h.household,
             "meters": h.meters,
@@ -215,6 +252,8 @@ class Bill:
             "p2p_sold_wh": str(h.sold_wh),
             "p2p_received_eur": str(self.eur(h.received)),
             "fees_eur": str(self.eur(h.fees)),
+            "forfeited_commitments": str(h.forfeited_commitments),
+            "forfeited_bonds_eur": str(self.eur(h.forfeited_bonds)),
             "redeemed_wh": str(h.redeemed_wh),
             "grid_import_wh": str(h.grid_import_wh),
             "grid_import_eur": str(grid_in),
@@ -252,6 +291,7 @@ class Bill:
             "rounding_dust": self.rounding_dust,
             "unclaimed_orders": self.unclaimed_orders,
             "supply_source": self.supply_source,
+            "bond_eur": None if self.bond_amount is None else str(self.eur(self.bond_amount)),
         }
 
 
@@ -307,6 +347,10 @@ def compute_bill(
         h.import_wh += r.import_wh
         h.export_wh += r.export_wh
         minted[r.slot] += r.export_wh
+    for forfeit in facts.forfeits:
+        h = bill(forfeit.owner)
+        h.forfeited_commitments += 1
+        h.forfeited_bonds += forfeit.bond
     redeemed: dict[int, int] = defaultdict(int)
     for x in facts.redemptions:
         bill(x.holder).redeemed_wh += x.amount_wh
@@ -332,8 +376,8 @@ def compute_bill(
     first, last = facts.slots
     if not households and not facts.volumes:
         raise BillingError(
-            f"no data for {facts.month}: no meter readings, orders or redemptions in slots "
-            f"{first}..{last} of this deployment"
+            f"no data for {facts.month}: no meter readings, orders, redemptions or forfeited "
+            f"commitments in slots {first}..{last} of this deployment"
         )
     owned: dict[str, list[str]] = defaultdict(list)
     for meter_id, owner in facts.meter_owners.items():
@@ -355,6 +399,7 @@ def compute_bill(
             f"money: buyers paid {paid_total}, sellers received {received_total} + fees "
             f"{fee_total} (difference {dust} base units)"
         )
+    differences.extend(_bond_differences(facts))
     for slot in sorted(set(minted) | set(redeemed)):
         supply = facts.supply.get(slot, 0)
         if supply != minted[slot] - redeemed[slot]:
@@ -371,8 +416,22 @@ def compute_bill(
         rounding_dust=dust,
         unclaimed_orders=sum(1 for s in facts.settlements if not s.claimed),
         supply_source=facts.supply_source,
+        bond_amount=facts.bond_amount,
         differences=differences,
     )
+
+
+def _bond_differences(facts: MonthFacts) -> list[str]:
+    """Every forfeit must have paid the market's bond to the treasury, no more and no less, so
+    the treasury's bond income is the households' forfeited bonds; an open market has none."""
+    if facts.forfeits and facts.bond_amount is None:
+        return [f"bonds: {len(facts.forfeits)} forfeited commitment(s) in an open market"]
+    return [
+        f"commitment {x.commit_id}: forfeited {x.bond} base units, the market's bond is "
+        f"{facts.bond_amount}"
+        for x in facts.forfeits
+        if x.bond != facts.bond_amount
+    ]
 
 
 def supply_slots(facts: MonthFacts) -> list[int]:

@@ -8,6 +8,7 @@ database feeds the same computation (``indexer.billing``).
 from __future__ import annotations
 
 from billing.bill import (
+    Forfeit,
     MeteredReading,
     MonthFacts,
     Redemption,
@@ -18,6 +19,7 @@ from billing.bill import (
 from energychain.calendar import NO_SLOT
 from energychain.deploy import Deployment, EnergyChain
 from energychain.events import EventReader
+from energychain.sealed_market import SealedMarket
 
 
 def chain_facts(
@@ -104,6 +106,16 @@ def chain_facts(
                     claimed=order_id in claimed,
                 )
             )
+    if isinstance(contracts.market, SealedMarket):
+        facts.bond_amount = int(contracts.market.bond_amount())
+        for e in market.read("CommitmentForfeited", start):
+            commit_id = int(e["args"]["commitId"])
+            slot = commit_id >> 192  # a commit id is slot << 192 | its hash's low bits
+            if in_month(slot):
+                facts.forfeits.append(
+                    Forfeit(str(commit_id), str(e["args"]["owner"]), slot, int(e["args"]["bond"]))
+                )
+        facts.forfeits.sort(key=lambda x: int(x.commit_id))  # as the index lists them
     facts.supply = {slot: contracts.token.total_supply(slot) for slot in supply_slots(facts)}
     facts.supply_source = "chain"
     return facts

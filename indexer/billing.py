@@ -1,8 +1,9 @@
 """Billing facts from the indexer's database (SQLite or PostgreSQL), for :mod:`billing`.
 
 The indexer stores every event the bill needs (``indexer/db/models.py``): meters,
-readings, orders, cancels, claims, clearings and energy-token transfers (a redemption is a burn:
-a transfer to the zero address; minting and redeeming are the token's only supply changes).
+readings, orders, cancels, claims, clearings, energy-token transfers (a redemption is a burn:
+a transfer to the zero address; minting and redeeming are the token's only supply changes)
+and, in a sealed market, commitments and how they ended (a forfeit: its bond to the treasury).
 Unclaimed fills come from the clearing record through the reference rule
 (:func:`indexer.queries.list_fills`), the Python twin of ``previewClaim``.
 
@@ -21,6 +22,7 @@ from sqlalchemy import Connection, func, select
 from billing.bill import (
     Bill,
     BillTariffs,
+    Forfeit,
     MeteredReading,
     MonthFacts,
     Redemption,
@@ -30,7 +32,14 @@ from billing.bill import (
     supply_slots,
 )
 from indexer import queries
-from indexer.db.models import Clearing, Meter, Reading, TokenTransfer
+from indexer.db.models import (
+    Clearing,
+    Commitment,
+    CommitmentOutcome,
+    Meter,
+    Reading,
+    TokenTransfer,
+)
 from indexer.market_info import MarketInfo
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -62,6 +71,20 @@ def indexed_supply(conn: Connection, slots: Sequence[int]) -> dict[int, int]:
     return dict(out)
 
 
+def forfeits(conn: Connection, first: int, last: int) -> list[Forfeit]:
+    """The commitments of slots ``first..last`` that were forfeited, in commit-id order."""
+    c, o = Commitment, CommitmentOutcome
+    found = [
+        Forfeit(str(r.commit_id), str(r.owner), int(r.slot), int(r.bond))
+        for r in conn.execute(
+            select(c.commit_id, c.owner, c.slot, o.bond)
+            .join(o, o.commit_id == c.commit_id)
+            .where(o.kind == "forfeited", c.slot >= first, c.slot <= last)
+        )
+    ]
+    return sorted(found, key=lambda x: int(x.commit_id))
+
+
 def indexer_facts(
     conn: Connection,
     info: MarketInfo,
@@ -73,7 +96,9 @@ def indexer_facts(
     first, last = slot_range(info.calendar, month, time_zone)
     owners = {str(r.meter_id).lower(): str(r.owner) for r in conn.execute(
         select(Meter.meter_id, Meter.owner))}  # fmt: skip
-    facts = MonthFacts(month=month, slots=(first, last), meter_owners=owners)
+    facts = MonthFacts(
+        month=month, slots=(first, last), meter_owners=owners, bond_amount=info.bond_amount
+    )
     if last < first:
         return facts
     for r in conn.execute(
@@ -126,6 +151,7 @@ def indexer_facts(
             if after is None:
                 break
     facts.settlements.sort(key=lambda s: int(s.order_id))
+    facts.forfeits = forfeits(conn, first, last)
     wanted = supply_slots(facts)
     if supply is not None:
         facts.supply, facts.supply_source = supply(wanted), "chain"

@@ -592,10 +592,17 @@ def billing(
     elif text:
         console.out(text, end="" if text.endswith("\n") else "\n", highlight=False)
     if bill.reconciles:
+        total = bill.total()
+        forfeited = (
+            ""
+            if bill.bond_amount is None
+            else f", {total.forfeited_commitments} forfeited commitment(s): "
+            f"{bill.eur(total.forfeited_bonds)} EUR of bonds to the treasury"
+        )
         err_console.print(
             f"reconciles with the chain: {bill.cleared_volume_wh} Wh traded, rounding kept by "
             f"the market {bill.rounding_dust} base units, {bill.unclaimed_orders} unclaimed "
-            "order(s) included"
+            f"order(s) included{forfeited}"
         )
     else:
         for line in bill.differences:

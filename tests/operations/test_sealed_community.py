@@ -3,6 +3,7 @@ in EUR; checked on load, deployed as chosen, and operated (status, clear-due) in
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,42 @@ def test_a_sealed_community_deploys_sealed_and_clears_after_the_reveal_window(
     assert status["due_slots"] == [slot] and status["revealing_slots"] == []
     cleared = as_json(cli("operator", "clear-due", *c, *keys.of(0), "--json"))
     assert [row["slot"] for row in cleared] == [slot]
+
+
+def test_a_sealed_communitys_bill_shows_a_commitment_never_revealed_with_its_bond(
+    cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path
+) -> None:
+    w3 = connect(node.rpc_url)
+    path = tmp_path / "community.yaml"
+    assert cli(*init_args(path, **{"--rpc-url": node.rpc_url}, **SEALED)).exit_code == 0
+    deployed = as_json(cli("operator", "deploy", "-c", path, *keys.of(0), "--json"))
+    deployment = Deployment.load(Path(deployed["record"]))
+    market = deployment.contracts(w3).market
+    assert isinstance(market, SealedMarket)
+    admin = TransactionSender(
+        w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder(), poll_interval=0.01
+    )
+    sandbox = Sandbox(w3=w3, deployment=deployment, admin=admin, decoder=revert_decoder())
+    house = sandbox.new_participant()
+    sandbox.fund_payment(house, 10_000_000)
+    slot = sandbox.current_slot() + 1
+    order = SealedOrder(slot, house.address, True, 1_000, 500, new_salt())
+    collateral = minimum_collateral(order, sandbox.params, 250_000)
+    receipt = house.sender.transact(market.commit_order(order, collateral, deployment.chain_id))
+    commit_id = int(market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
+    sandbox.advance_to(sandbox.gate_closure(slot) + 301)  # the reveal window has passed
+    house.sender.transact(market.reclaim_commitment(commit_id))  # never revealed: forfeited
+    month = datetime.fromtimestamp(sandbox.slot_start(slot), UTC).strftime("%Y-%m")
+
+    result = cli("operator", "billing", "--month", month, "--format", "json", "-c", path)
+    bill = as_json(result)
+    assert bill["reconciles"] is True and bill["bond_eur"] == "0.250000"
+    (row,) = bill["households"]
+    assert row["household"] == house.address
+    assert (row["forfeited_commitments"], row["forfeited_bonds_eur"]) == ("1", "0.250000")
+    assert row["net_eur"] == "0.250000"  # the bond is money the household paid the treasury
+    assert "1 forfeited commitment(s): 0.250000 EUR of bonds to the treasury" in result.stderr
+    as_csv = cli("operator", "billing", "--month", month, "-c", path)
+    header, house_row, _total = as_csv.stdout.splitlines()
+    shown = dict(zip(header.split(","), house_row.split(","), strict=True))
+    assert (shown["forfeited_commitments"], shown["forfeited_bonds_eur"]) == ("1", "0.250000")

@@ -4,7 +4,8 @@
 bill (:func:`billing.bill.compute_bill`, the same computation as ``enerwise operator
 billing`` and ``GET /v1/operator/billing``) in payment base units, its savings against the grid
 tariffs, and the same figures for every day of the month. Months and days run in the
-community's time zone (``ApiConfig.time_zone``).
+community's time zone (``ApiConfig.time_zone``). In a sealed market a commitment never revealed
+counts, with the bond it forfeited to the treasury, in the month and on the day of its slot.
 """
 
 from __future__ import annotations
@@ -54,18 +55,20 @@ def _amounts(bill: Bill, h: HouseholdBill) -> dict[str, int]:
         "sold_wh": h.sold_wh,
         "received": h.received,
         "fees": h.fees,
+        "forfeited_commitments": h.forfeited_commitments,
+        "forfeited_bonds": h.forfeited_bonds,
         "redeemed_wh": h.redeemed_wh,
         "grid_import_wh": h.grid_import_wh,
         "grid_import_cost": grid_in,
         "grid_export_wh": h.grid_export_wh,
         "grid_export_revenue": grid_out,
-        "net": h.paid - h.received + grid_in - grid_out,
-        "savings": grid_value // WH_PER_KWH - h.paid + h.received,
+        "net": bill.market_net(h) + grid_in - grid_out,
+        "savings": grid_value // WH_PER_KWH - bill.market_net(h),
     }
 
 
 def _own_facts(facts: MonthFacts, account: str) -> MonthFacts:
-    """Only ``account``'s readings, redemptions and trades (no clearing volumes)."""
+    """Only ``account``'s readings, redemptions, trades and forfeits (no clearing volumes)."""
     me = account.lower()
     return MonthFacts(
         month=facts.month,
@@ -75,6 +78,8 @@ def _own_facts(facts: MonthFacts, account: str) -> MonthFacts:
         redemptions=[x for x in facts.redemptions if x.holder.lower() == me],
         settlements=[s for s in facts.settlements if s.owner.lower() == me],
         supply_source=facts.supply_source,
+        forfeits=[x for x in facts.forfeits if x.owner.lower() == me],
+        bond_amount=facts.bond_amount,
     )
 
 
@@ -102,7 +107,10 @@ def _by_day(facts: MonthFacts, info: MarketInfo, time_zone: str) -> dict[date, M
     days: dict[date, MonthFacts] = {}
 
     def of(slot: int) -> MonthFacts:
-        return days.setdefault(day(slot), MonthFacts(facts.month, facts.slots, facts.meter_owners))
+        return days.setdefault(
+            day(slot),
+            MonthFacts(facts.month, facts.slots, facts.meter_owners, bond_amount=facts.bond_amount),
+        )
 
     for r in facts.readings:
         of(r.slot).readings.append(r)
@@ -110,6 +118,8 @@ def _by_day(facts: MonthFacts, info: MarketInfo, time_zone: str) -> dict[date, M
         of(x.slot).redemptions.append(x)
     for s in facts.settlements:
         of(s.slot).settlements.append(s)
+    for forfeit in facts.forfeits:
+        of(forfeit.slot).forfeits.append(forfeit)
     return days
 
 
@@ -124,7 +134,8 @@ def household_bill(
 ) -> HouseholdBillPublic:
     """The signed-in household's bill of a month, in total and per day (own account only).
 
-    A month in which the account has no readings, trades or redemptions is an empty bill
+    A month in which the account has no readings, trades, redemptions or forfeited
+    commitments is an empty bill
     (``has_data: false``, every amount 0: a month is never missing, only empty); another
     account's bill is a 403.
     """

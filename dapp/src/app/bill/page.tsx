@@ -1,7 +1,8 @@
 "use client";
 // My bill: the signed-in household's month (the community's time zone) from the billing API:
 // energy bought and sold locally, paid, received, fees, savings against the grid tariff, the
-// metered totals, and a chart and a table per day. Only one's own bill (Sign-In with Ethereum).
+// metered totals, bonds forfeited by commitments never revealed (sealed market; shown only when
+// there are any), and a chart and a table per day. Only one's own bill (Sign-In with Ethereum).
 import { useEffect, useState } from "react";
 import { ApiError, bearer, unwrap, type BillAmounts, type HouseholdBill } from "@/lib/api";
 import { useAccount, useApi } from "@/lib/hooks";
@@ -35,6 +36,14 @@ function Summary({ bill }: { bill: HouseholdBill }) {
       <Figure label={t.bill.sold} value={f.wh(a.sold_wh)} testId="bill-sold" />
       <Figure label={t.bill.received} value={f.money(a.received)} testId="bill-received" />
       <Figure label={t.bill.fees} value={f.money(a.fees)} testId="bill-fees" />
+      {a.forfeited_commitments > 0 ? (
+        <Figure
+          label={t.bill.forfeited}
+          value={f.money(a.forfeited_bonds)}
+          hint={t.bill.forfeitedHint(a.forfeited_commitments)}
+          testId="bill-forfeited"
+        />
+      ) : null}
       <Figure
         label={t.bill.savings}
         value={f.money(a.savings)}

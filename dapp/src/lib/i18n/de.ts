@@ -432,9 +432,12 @@ export const de: Messages = {
     paid: "Bezahlt",
     received: "Erhalten (abzüglich Gebühren)",
     fees: "Gebühren",
+    forfeited: "Verfallene Pfänder",
+    forfeitedHint: (count: number) =>
+      `${count} ${count === 1 ? "Versiegelung wurde" : "Versiegelungen wurden"} nie aufgedeckt; jede hat das Pfand des Markts an die Kasse verloren.`,
     savings: "Ersparnis gegenüber dem Netztarif",
     savingsHint: (retail: string, feedIn: string) =>
-      `Gekaufte Energie zum Arbeitspreis (${retail}) abzüglich des Bezahlten, plus das Erhaltene abzüglich der Einspeisevergütung (${feedIn}) für das Verkaufte.`,
+      `Gekaufte Energie zum Arbeitspreis (${retail}) abzüglich des Bezahlten, plus das Erhaltene abzüglich der Einspeisevergütung (${feedIn}) für das Verkaufte, abzüglich verfallener Pfänder.`,
     imported: "Gemessener Bezug",
     exported: "Gemessene Einspeisung",
     gridImport: "Aus dem Netz",

@@ -432,9 +432,12 @@ export const en = {
     paid: "Paid",
     received: "Received (net of fees)",
     fees: "Fees",
+    forfeited: "Bonds forfeited",
+    forfeitedHint: (count: number) =>
+      `${count} commitment${count === 1 ? " was" : "s were"} never revealed; each forfeited the market's bond to the treasury.`,
     savings: "Savings against the grid tariff",
     savingsHint: (retail: string, feedIn: string) =>
-      `Energy bought at the retail tariff (${retail}) minus what you paid, plus what you received minus the feed-in tariff (${feedIn}) for what you sold.`,
+      `Energy bought at the retail tariff (${retail}) minus what you paid, plus what you received minus the feed-in tariff (${feedIn}) for what you sold, minus bonds forfeited.`,
     imported: "Metered import",
     exported: "Metered export",
     gridImport: "From the grid",
