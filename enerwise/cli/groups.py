@@ -41,6 +41,7 @@ GROUPS: tuple[Group, ...] = (
     Group("chain", "enerwise.cli.chain", "Compile the contracts, run a local chain, deploy."),
     Group("auction", "enerwise.cli.auction", "Clear a slot's order book (Python rule or chain)."),
     Group("wallet", "enerwise.cli.wallet", "Encrypted keystores, signing, agent keys."),
+    Group("market", "enerwise.cli.market", "Sealed market: commit, reveal, reclaim orders."),
     Group("operator", "enerwise.cli.operator", "Run a community market: config, deploy, meters."),
     Group("oracle", "enerwise.cli.oracle", "Meter oracles: read, sign, submit, audit readings."),
     Group("indexer", "enerwise.cli.indexer", "Chain events into a database; the HTTP API."),

@@ -1,0 +1,558 @@
+"""``enerwise market``: a trader's own sealed orders, by hand (commit, reveal, reclaim).
+
+In a sealed market (issue 15) an order is committed before gate closure (a hash and locked
+collateral) and revealed after it, in the slot's reveal window; a commitment never revealed is
+reclaimed after the window, without its bond. The salt is the order's one secret: ``commit``
+writes the order and its salt to the commitment journal (:mod:`energychain.commitment_journal`,
+fsynced) *before* it sends the commitment, and every later command reads the journal, so a
+command killed at any point loses no salt. ``export-secrets`` copies the open entries to a
+backup file.
+
+The journal is one file per wallet (all chains, markets and owners): ``--journal``, else
+``$ENERWISE_JOURNAL``, else ``commitments.sqlite3`` beside the keystore folder
+(``~/.enerwise/commitments.sqlite3``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from enerwise.cli.amounts import decimal_amount, money_base_units, money_text, one_of, price_tick
+from enerwise.cli.console import confirm, console
+from enerwise.cli.options import (
+    DeploymentFile,
+    JsonFlag,
+    RpcUrl,
+    SigningKey,
+    YesFlag,
+    signing_key_options,
+)
+from enerwise.cli.output import print_json
+from enerwise.cli.revert_words import plain_words, utc
+from enerwise.errors import EnerwiseError, OptionError
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from energychain.commitment_journal import CommitmentJournal, JournalEntry
+    from energychain.sealed_market import SealedMarket
+    from market.clearing import MarketParams
+    from wallet.transactions import TransactionSender
+
+app = typer.Typer(
+    help="Sealed market: commit, reveal and reclaim your own orders; the salts' journal.",
+    no_args_is_help=True,
+)
+
+JOURNAL_ENV = "ENERWISE_JOURNAL"
+JOURNAL_NAME = "commitments.sqlite3"
+
+
+class MarketCommandError(EnerwiseError):
+    """A sealed-market command cannot do what was asked (one line: what, and what to do)."""
+
+
+class Side(StrEnum):
+    buy = "buy"
+    sell = "sell"
+
+
+JournalFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--journal",
+        envvar=JOURNAL_ENV,
+        metavar="FILE",
+        help="The commitment journal, salts included (default: commitments.sqlite3 beside the "
+        "keystore folder, ~/.enerwise/commitments.sqlite3).",
+        show_default=False,
+    ),
+]
+SlotFilter = Annotated[
+    int | None, typer.Option("--slot", min=0, help="Only the commitments of this slot.")
+]
+
+
+def journal_path(path: Path | None) -> Path:
+    """``path``, else the wallet's journal beside its keystore folder."""
+    if path is not None:
+        return path
+    from wallet.keystore import default_keystore_dir
+
+    return default_keystore_dir().parent / JOURNAL_NAME
+
+
+# ------------------------------------------------------------------------------- the chain
+def _send_failures() -> tuple[type[BaseException], ...]:
+    """Failures of a send after which the node may or may not hold the transaction."""
+    from chain.errors import RpcError
+    from energychain.contracts import NODE_ERRORS
+    from wallet.errors import TransactionError
+
+    return (TransactionError, RpcError, *NODE_ERRORS)
+
+
+@dataclass
+class _Market:
+    """The sealed market of a deployment, the journal, and (for sends) the trader's sender."""
+
+    w3: Web3
+    market: SealedMarket
+    params: MarketParams
+    decimals: int
+    chain_id: int
+    journal: CommitmentJournal
+    sender: TransactionSender | None
+
+    def now(self) -> int:
+        """The chain's time: the latest block's timestamp (the windows are the chain's)."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def send(self) -> TransactionSender:
+        assert self.sender is not None
+        return self.sender
+
+    def eur(self, units: int) -> str:
+        return money_text(units, self.decimals)
+
+    def entries(self, slot: int | None) -> list[JournalEntry]:
+        return self.journal.entries(self.chain_id, self.market.address, slot)
+
+
+def _open(
+    rpc_url: str | None, deployment_file: Path | None, key: SigningKey | None, journal: Path | None
+) -> _Market:
+    """Connect, load the deployment (a sealed market), open the journal, unlock the key."""
+    from chain.connection import connect, resolve_rpc_url
+    from energychain.commitment_journal import CommitmentJournal
+    from energychain.contracts import revert_decoder
+    from energychain.deploy import load_deployment
+    from energychain.sealed_market import SealedMarket
+    from wallet.transactions import TransactionSender
+
+    signer = key.signer() if key is not None else None  # a bad keystore path: first
+    w3 = connect(resolve_rpc_url(rpc_url))
+    deployment = load_deployment(w3, deployment_file)
+    contracts = deployment.contracts(w3)
+    market = contracts.market
+    if not isinstance(market, SealedMarket):
+        raise MarketCommandError(
+            f"the market {market.address} is open, not sealed: its orders are placed in the "
+            "clear (the dApp's Trade page, or an agent)"
+        )
+    sender = None
+    if key is not None and signer is not None:
+        key.unlock(signer, "Trader's password: ")
+        sender = TransactionSender(w3, signer, decode_revert=revert_decoder())
+    return _Market(
+        w3=w3,
+        market=market,
+        params=market.params(),
+        decimals=contracts.payment.decimals(),
+        chain_id=int(w3.eth.chain_id),
+        journal=CommitmentJournal(journal_path(journal)),
+        sender=sender,
+    )
+
+
+def _row(m: _Market, entry: JournalEntry, now: int) -> dict[str, Any]:
+    """A journal entry as the commands show it (never the salt)."""
+    order = entry.order
+    opens_after, closes_at = m.market.reveal_window(order.slot)
+    window = "waiting" if now <= opens_after else "open" if now <= closes_at else "passed"
+    return {
+        "commitment": "0x" + entry.commitment.hex(),
+        "slot": order.slot,
+        "side": order.side,
+        "tick": order.tick,
+        "price_eur_per_kwh": m.eur(m.params.price_floor + order.tick * m.params.tick_size),
+        "qty_wh": order.qty_wh,
+        "locked_money": entry.collateral.money,
+        "locked_eur": m.eur(entry.collateral.money),
+        "locked_wh": entry.collateral.energy_wh,
+        "status": entry.status,
+        "commit_id": None if entry.commit_id is None else hex(entry.commit_id),
+        "order_id": None if entry.order_id is None else hex(entry.order_id),
+        "tx": entry.tx,
+        "reason": entry.reason,
+        "reveal_opens_after": opens_after,
+        "reveal_closes_at": closes_at,
+        "reveal_window": window,
+    }
+
+
+def _describe(entry: JournalEntry) -> str:
+    o = entry.order
+    return f"slot {o.slot} {o.side} {o.qty_wh} Wh at tick {o.tick}"
+
+
+def _settle_intents(m: _Market, entries: list[JournalEntry], now: int) -> list[JournalEntry]:
+    """Entries with every ``intent`` settled from the chain: a commitment (or its revealed
+    order) under the id it was to get is ``committed``; none after the order window closed is
+    ``failed`` (it never reached the chain); one still possibly pending stays an intent."""
+    from energychain.commitments import commit_id
+
+    fee_bps = m.params.fee_bps
+    settled = []
+    for entry in entries:
+        if entry.status == "intent":
+            cid = commit_id(entry.order, entry.chain_id, m.market.address, fee_bps)
+            if m.market.commitment(cid) is not None or m.market.order(cid) is not None:
+                m.journal.mark_committed(entry.commitment, cid)
+            elif now >= m.market.gate_closure(entry.order.slot):
+                m.journal.mark_failed(entry.commitment, "the commitment never reached the chain")
+            entry = m.journal.get(entry.commitment)
+        settled.append(entry)
+    return settled
+
+
+# ------------------------------------------------------------------------------- commit
+@app.command("commit")
+@signing_key_options
+def commit(
+    slot: Annotated[int, typer.Option("--slot", min=0, help="The delivery slot.")],
+    side: Annotated[Side, typer.Option("--side", help="buy or sell.", case_sensitive=False)],
+    qty_wh: Annotated[int, typer.Option("--qty-wh", min=1, help="The quantity, Wh.")],
+    key: SigningKey,
+    price_eur_per_kwh: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PRICE",
+            help="Limit price, EUR/kWh (a buy's rounds down the price grid, a sell's up).",
+        ),
+    ] = None,
+    tick: Annotated[int | None, typer.Option(min=0, help="The limit price as a tick.")] = None,
+    collateral_eur: Annotated[
+        str | None,
+        typer.Option(
+            metavar="AMOUNT",
+            help="Lock at least this much money, EUR (hides a buy's size and side; default: "
+            "the least the order needs, with the bond).",
+        ),
+    ] = None,
+    collateral_wh: Annotated[
+        int | None,
+        typer.Option(min=0, help="Lock at least this many Wh of the slot (hides a sell's size)."),
+    ] = None,
+    journal: JournalFile = None,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Commit a sealed order: its salt is in the journal before the commitment is sent.
+
+    Reveal it after the slot's gate closure with `enerwise market reveal`; a commitment not
+    revealed in the reveal window forfeits its bond.
+    """
+    from energychain.commitments import SealedOrder, hiding_collateral, new_salt
+
+    one_of(price_eur_per_kwh, tick, "--price-eur-per-kwh", "--tick")
+    price = (
+        None
+        if price_eur_per_kwh is None
+        else decimal_amount(price_eur_per_kwh, "--price-eur-per-kwh")
+    )
+    extra_money = (
+        None if collateral_eur is None else decimal_amount(collateral_eur, "--collateral-eur")
+    )
+    is_buy = side is Side.buy
+    m = _open(rpc_url, deployment, key, journal)
+    params, sender = m.params, m.send()
+    if price is not None:
+        tick = price_tick(
+            price, params, m.decimals, "--price-eur-per-kwh", side="buy" if is_buy else "sell"
+        )
+    assert tick is not None
+    if tick > params.max_tick:
+        raise OptionError(f"--tick: {tick} is above the market's max tick {params.max_tick}")
+    if qty_wh < params.min_order_wh:
+        raise OptionError(
+            f"--qty-wh: {qty_wh} Wh is below the market's smallest order {params.min_order_wh} Wh"
+        )
+    now = m.now()
+    opens_at, gate_closure = m.market.calendar(params).order_window(slot)
+    if now < opens_at:
+        raise MarketCommandError(f"orders for slot {slot} are accepted only from {utc(opens_at)}")
+    if now >= gate_closure:
+        raise MarketCommandError(
+            f"the order window of slot {slot} closed at {utc(gate_closure)} (gate closure)"
+        )
+    order = SealedOrder(slot, sender.address, is_buy, tick, qty_wh, new_salt())
+    floor_money = (
+        0 if extra_money is None else money_base_units(extra_money, m.decimals, "--collateral-eur")
+    )
+    collateral = hiding_collateral(
+        order, params, m.market.bond_amount(), money=floor_money, energy_wh=collateral_wh or 0
+    )
+    balance = m.market.balance_of(sender.address)
+    if collateral.money > balance:
+        raise MarketCommandError(
+            f"your market vault holds {m.eur(balance)} EUR, the commitment locks "
+            f"{m.eur(collateral.money)} EUR: deposit more first"
+        )
+    if collateral.energy_wh:
+        held = m.market.energy_balance_of(sender.address, slot)
+        if collateral.energy_wh > held:
+            raise MarketCommandError(
+                f"your market vault holds {held} Wh of slot {slot}, the commitment locks "
+                f"{collateral.energy_wh} Wh: move energy tokens into the vault first"
+            )
+    opens_after, closes_at = m.market.reveal_window(slot)
+    price_eur = m.eur(params.price_floor + tick * params.tick_size)
+    plan = (
+        f"commit for {sender.address}: slot {slot} {side.value} {qty_wh} Wh at {price_eur} "
+        f"EUR/kWh (tick {tick}), locking {m.eur(collateral.money)} EUR and "
+        f"{collateral.energy_wh} Wh; reveal after {utc(opens_after)} until {utc(closes_at)}"
+    )
+    confirm("Send the commitment?", yes=yes, plan=[plan])
+    entry = m.journal.record_intent(m.chain_id, m.market.address, order, collateral)
+    receipt = _send_commit(m, entry)
+    (event,) = m.market.events(receipt, "OrderCommitted")
+    cid = int(event["args"]["commitId"])
+    tx = receipt["transactionHash"].to_0x_hex()
+    m.journal.mark_committed(entry.commitment, cid, tx)
+    if json_out:
+        print_json(_row(m, m.journal.get(entry.commitment), m.now()))
+        return
+    console.print(
+        f"committed slot {slot} {side.value} {qty_wh} Wh at {price_eur} EUR/kWh as {hex(cid)}, "
+        f"{m.eur(collateral.money)} EUR and {collateral.energy_wh} Wh locked; reveal after "
+        f"{utc(opens_after)} until {utc(closes_at)} (`enerwise market reveal`)",
+        highlight=False,
+    )
+
+
+def _send_commit(m: _Market, entry: JournalEntry) -> Any:
+    """Send the commitment of ``entry`` (already in the journal); its receipt.
+
+    A refusal (the dry run or the mined transaction reverted) marks the entry ``failed``; a
+    send that may or may not have reached the node leaves it an ``intent``, which ``reveal``,
+    ``reclaim`` and ``commitments`` settle from the chain.
+    """
+    from wallet.errors import TransactionRevertedError
+
+    request = m.market.commit_order(entry.order, entry.collateral, m.chain_id)
+    try:
+        return m.send().transact(request)
+    except TransactionRevertedError as exc:
+        words = plain_words(exc, m.decimals)
+        m.journal.mark_failed(entry.commitment, words)
+        raise MarketCommandError(f"commitment refused: {words} (journal entry failed)") from None
+    except _send_failures() as exc:
+        raise MarketCommandError(
+            f"the commitment may not have reached the chain ({type(exc).__name__}: {exc}); its "
+            f"salt is in {m.journal.path}: `enerwise market commitments` settles it"
+        ) from None
+
+
+# ------------------------------------------------------------------------------- reveal
+@app.command("reveal")
+@signing_key_options
+def reveal(
+    key: SigningKey,
+    slot: SlotFilter = None,
+    journal: JournalFile = None,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """Reveal every committed order whose reveal window is open (after gate closure).
+
+    The revealed orders join the slot's book and clear like any other. Anyone's key may send a
+    reveal (the commitment binds the owner): the key here pays the gas.
+    """
+    m = _open(rpc_url, deployment, key, journal)
+    now = m.now()
+    entries = _settle_intents(m, m.entries(slot), now)
+    due: list[JournalEntry] = []
+    not_yet: list[str] = []
+    for entry in entries:
+        if entry.status != "committed":
+            continue
+        opens_after, closes_at = m.market.reveal_window(entry.order.slot)
+        if opens_after < now <= closes_at:
+            due.append(entry)
+        elif now <= opens_after:
+            not_yet.append(f"{_describe(entry)}: its reveal window opens after {utc(opens_after)}")
+        else:
+            not_yet.append(
+                f"{_describe(entry)}: its reveal window ended at {utc(closes_at)}; reclaim it "
+                "(`enerwise market reclaim`), the bond is lost"
+            )
+    if not due:
+        if not_yet:
+            raise MarketCommandError("nothing revealed: " + "; ".join(not_yet))
+        _report(json_out, "revealed", [], [], "no committed orders to reveal")
+        return
+    confirm(f"Reveal {len(due)} order(s)?", yes=yes, plan=[_describe(e) for e in due])
+    revealed, refused = _reveal_due(m, due)
+    _report(json_out, "revealed", revealed, refused + not_yet, "")
+
+
+def _reveal_due(m: _Market, due: list[JournalEntry]) -> tuple[list[str], list[str]]:
+    """Reveal ``due`` (one batch; one by one if the batch is refused); what went into the book
+    and what was refused, one line each."""
+    from wallet.errors import TransactionRevertedError
+
+    refused: list[str] = []
+    try:
+        if len(due) == 1:
+            m.send().transact(m.market.reveal_order(due[0].commit_id or 0, due[0].order))
+        else:
+            batch = [(e.commit_id or 0, e.order) for e in due]
+            m.send().transact(m.market.reveal_orders(batch))
+    except TransactionRevertedError as exc:
+        if len(due) == 1:
+            refused.append(f"{_describe(due[0])}: {plain_words(exc, m.decimals)}")
+        else:
+            for entry in due:  # one refusal reverts the batch: the others still count
+                try:
+                    m.send().transact(m.market.reveal_order(entry.commit_id or 0, entry.order))
+                except TransactionRevertedError as each:
+                    refused.append(f"{_describe(entry)}: {plain_words(each, m.decimals)}")
+    revealed = []
+    for entry in due:
+        order_id = entry.commit_id or 0
+        if m.market.order(order_id) is not None:  # in the book (by us, or by a keeper first)
+            m.journal.mark_revealed(entry.commitment, order_id)
+            revealed.append(f"{_describe(entry)}: revealed, order {hex(order_id)} is in the book")
+    if not revealed and refused:
+        raise MarketCommandError("nothing revealed: " + "; ".join(refused))
+    return revealed, refused
+
+
+def _report(json_out: bool, done: str, lines: list[str], notes: list[str], empty: str) -> None:
+    if json_out:
+        print_json({done: lines, "not_done": notes})
+        return
+    for line in lines + notes:
+        console.print(line, highlight=False)
+    if not lines and not notes:
+        console.print(empty)
+
+
+# ------------------------------------------------------------------------------- reclaim
+@app.command("reclaim")
+@signing_key_options
+def reclaim(
+    key: SigningKey,
+    slot: SlotFilter = None,
+    journal: JournalFile = None,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    yes: YesFlag = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """End the commitments whose reveal window passed without a reveal: the bond goes to the
+    treasury, the rest of the collateral back to the owner's vault."""
+    m = _open(rpc_url, deployment, key, journal)
+    now = m.now()
+    entries = _settle_intents(m, m.entries(slot), now)
+    late: list[JournalEntry] = []
+    notes: list[str] = []
+    for entry in entries:
+        if entry.status != "committed":
+            continue
+        _, closes_at = m.market.reveal_window(entry.order.slot)
+        if now > closes_at:
+            late.append(entry)
+        else:
+            notes.append(
+                f"{_describe(entry)}: can still be revealed until {utc(closes_at)} "
+                "(`enerwise market reveal`)"
+            )
+    if late:
+        confirm(
+            f"Reclaim {len(late)} commitment(s), forfeiting each bond?",
+            yes=yes,
+            plan=[_describe(e) for e in late],
+        )
+    done = [_reclaim_one(m, entry) for entry in late]
+    _report(json_out, "reclaimed", done, notes, "no commitment to reclaim")
+
+
+def _reclaim_one(m: _Market, entry: JournalEntry) -> str:
+    """Reclaim ``entry``'s commitment (or record what a keeper did first); one line."""
+    cid = entry.commit_id or 0
+    if m.market.order(cid) is not None:
+        m.journal.mark_revealed(entry.commitment, cid)
+        return f"{_describe(entry)}: was revealed (order {hex(cid)} is in the book)"
+    if m.market.commitment(cid) is None:
+        m.journal.mark_reclaimed(entry.commitment, "reclaimed by another sender")
+        return f"{_describe(entry)}: reclaimed already by another sender"
+    from wallet.errors import TransactionRevertedError
+
+    try:
+        receipt = m.send().transact(m.market.reclaim_commitment(cid))
+    except TransactionRevertedError as exc:
+        raise MarketCommandError(
+            f"{_describe(entry)}: reclaim refused: {plain_words(exc, m.decimals)}"
+        ) from None
+    (event,) = m.market.events(receipt, "CommitmentForfeited")
+    args = event["args"]
+    m.journal.mark_reclaimed(entry.commitment, "not revealed in the reveal window")
+    return (
+        f"{_describe(entry)}: reclaimed, {m.eur(int(args['refundMoney']))} EUR and "
+        f"{int(args['refundWh'])} Wh back to the vault, bond {m.eur(int(args['bond']))} EUR "
+        "forfeited"
+    )
+
+
+# ------------------------------------------------------------------------------- reading
+@app.command("commitments")
+def commitments(
+    slot: SlotFilter = None,
+    journal: JournalFile = None,
+    rpc_url: RpcUrl = None,
+    deployment: DeploymentFile = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """The journal's orders on this market with their state (intent, committed, revealed,
+    reclaimed, failed) and reveal windows; an intent is settled from the chain first."""
+    m = _open(rpc_url, deployment, None, journal)
+    now = m.now()
+    rows = [_row(m, e, now) for e in _settle_intents(m, m.entries(slot), now)]
+    if json_out:
+        print_json({"market": m.market.address, "chain_id": m.chain_id, "now": now,
+                    "commitments": rows})  # fmt: skip
+        return
+    if not rows:
+        console.print("no commitments in the journal for this market")
+    for row in rows:
+        console.print(
+            f"slot {row['slot']}  {row['side']:4}  {row['qty_wh']} Wh at "
+            f"{row['price_eur_per_kwh']} EUR/kWh  {row['status']:9}  locked {row['locked_eur']} "
+            f"EUR + {row['locked_wh']} Wh  reveal {utc(row['reveal_opens_after'])} .. "
+            f"{utc(row['reveal_closes_at'])} ({row['reveal_window']})",
+            highlight=False,
+        )
+
+
+@app.command("export-secrets")
+def export_secrets(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The backup file (JSON, 0600).")],
+    journal: JournalFile = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Back up the salts of every open commitment (all markets) to FILE: keep it private.
+
+    Without its salt a commitment cannot be revealed and forfeits its bond.
+    """
+    from energychain.commitment_journal import CommitmentJournal
+
+    path = journal_path(journal)
+    if not path.is_file():
+        raise MarketCommandError(f"no commitment journal at {path}")
+    with CommitmentJournal(path) as opened:
+        count = opened.export(file)
+    if json_out:
+        print_json({"file": str(file), "commitments": count, "journal": str(path)})
+        return
+    console.print(f"{count} open commitment(s) with their salts written to {file}", highlight=False)
