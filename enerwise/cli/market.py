@@ -137,6 +137,10 @@ def _open(
 
     signer = key.signer() if key is not None else None  # a bad keystore path: first
     w3 = connect(resolve_rpc_url(rpc_url))
+    sender = None
+    if key is not None and signer is not None:
+        key.unlock(signer, "Trader's password: ")
+        sender = TransactionSender(w3, signer, decode_revert=revert_decoder())
     deployment = load_deployment(w3, deployment_file)
     contracts = deployment.contracts(w3)
     market = contracts.market
@@ -145,10 +149,6 @@ def _open(
             f"the market {market.address} is open, not sealed: its orders are placed in the "
             "clear (the dApp's Trade page, or an agent)"
         )
-    sender = None
-    if key is not None and signer is not None:
-        key.unlock(signer, "Trader's password: ")
-        sender = TransactionSender(w3, signer, decode_revert=revert_decoder())
     return _Market(
         w3=w3,
         market=market,

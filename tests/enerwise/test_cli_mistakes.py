@@ -99,6 +99,8 @@ MISTAKES = [
             "--shared: no model file"),
     Mistake("missing file", "agent export-onnx --model {tmp}/none.zip", "none.zip"),
     Mistake("missing file", "indexer openapi --output {wrong}/api.json", "wrong.txt: file exists"),
+    Mistake("missing file", "market export-secrets {tmp}/out.json --journal {tmp}/none.sqlite3",
+            "no commitment journal at"),
     # ------------------------------------------------------------------- a wrong password
     Mistake("wrong password", "wallet export-public {key} --password-file {wrong}",
             "wrong password"),
@@ -118,6 +120,8 @@ MISTAKES = [
     *(Mistake("wrong password", f"operator {command} --keystore {{key}} "
               "--password-file {wrong} -c {local}", "wrong password")
       for command in OPERATOR_SIGNING),
+    Mistake("wrong password", "market reveal --keystore {key} --password-file {wrong} "
+            "--rpc-url {anvil}", "wrong password"),
     # ------------------------------------------------------------------- an unreachable node
     *(Mistake("unreachable node", f"operator {command} --keystore {{key}} -c {{offline}}",
               "cannot reach")
@@ -139,6 +143,9 @@ MISTAKES = [
             "cannot connect"),
     Mistake("unreachable node", "indexer migrate "
             "--database-url postgresql://user:secret@127.0.0.1:9/db", "cannot be opened"),
+    Mistake("unreachable node", f"market reclaim --keystore {{key}} --rpc-url {DOWN}",
+            "cannot reach"),
+    Mistake("unreachable node", f"market commitments --rpc-url {DOWN}", "cannot reach"),
     # ------------------------------------------------------------------- an unmigrated database
     Mistake("unmigrated database", f"indexer verify --database-url {{empty_db}} --rpc-url {DOWN}",
             "run `enerwise indexer migrate`"),
@@ -162,6 +169,10 @@ MISTAKES = [
     Mistake("bad value", "soak --hours 0", "Invalid value for '--hours'"),
     Mistake("bad value", "soak --pace-seconds 0.1", "Invalid value for '--pace-seconds'"),
     Mistake("bad value", "soak --faults-per-kind 0", "Invalid value for '--faults-per-kind'"),
+    Mistake("bad value", "market commit --slot 1 --side hold --qty-wh 500 --tick 1 "
+            "--keystore {key}", "Invalid value for '--side'"),
+    Mistake("bad value", "market commit --slot 1 --side buy --qty-wh 0 --tick 1 "
+            "--keystore {key}", "Invalid value for '--qty-wh'"),
     Mistake("no terminal, no --yes", "wallet delete {key}", "pass --yes to go ahead"),
     Mistake("bad value", f"{GRANT} --budget-eur-per-day 0,5 --max-buy-tick 1 --min-sell-tick 1 "
             "--keystore {key}", "write the number with a dot"),
