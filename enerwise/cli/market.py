@@ -15,7 +15,7 @@ The journal is one file per wallet (all chains, markets and owners): ``--journal
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -352,6 +352,31 @@ def _send_commit(m: _Market, entry: JournalEntry) -> Any:
 
 
 # ------------------------------------------------------------------------------- reveal
+@dataclass(frozen=True)
+class _Outcome:
+    """What became of one journal entry in ``reveal`` or ``reclaim``: a line, and JSON."""
+
+    entry: JournalEntry
+    text: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        return f"{_describe(self.entry)}: {self.text}"
+
+    def json(self) -> dict[str, Any]:
+        o, cid = self.entry.order, self.entry.commit_id
+        return {
+            "commitment": "0x" + self.entry.commitment.hex(),
+            "slot": o.slot,
+            "side": o.side,
+            "tick": o.tick,
+            "qty_wh": o.qty_wh,
+            "commit_id": None if cid is None else hex(cid),
+            **self.fields,
+            "message": self.text,
+        }
+
+
 @app.command("reveal")
 @signing_key_options
 def reveal(
@@ -366,42 +391,43 @@ def reveal(
     """Reveal every committed order whose reveal window is open (after gate closure).
 
     The revealed orders join the slot's book and clear like any other. Anyone's key may send a
-    reveal (the commitment binds the owner): the key here pays the gas.
+    reveal (the commitment binds the owner): the key here pays the gas. Nothing revealed while
+    some order waits (its window not open yet, or passed) is an error (exit 1).
     """
     m = _open(rpc_url, deployment, key, journal)
     now = m.now()
-    entries = _settle_intents(m, m.entries(slot), now)
     due: list[JournalEntry] = []
-    not_yet: list[str] = []
-    for entry in entries:
+    skipped: list[_Outcome] = []
+    for entry in _settle_intents(m, m.entries(slot), now):
         if entry.status != "committed":
             continue
         opens_after, closes_at = m.market.reveal_window(entry.order.slot)
         if opens_after < now <= closes_at:
             due.append(entry)
         elif now <= opens_after:
-            not_yet.append(f"{_describe(entry)}: its reveal window opens after {utc(opens_after)}")
+            text = f"its reveal window opens after {utc(opens_after)}"
+            skipped.append(_Outcome(entry, text, {"reveal_opens_after": opens_after}))
         else:
-            not_yet.append(
-                f"{_describe(entry)}: its reveal window ended at {utc(closes_at)}; reclaim it "
+            text = (
+                f"its reveal window ended at {utc(closes_at)}; reclaim it "
                 "(`enerwise market reclaim`), the bond is lost"
             )
-    if not due:
-        if not_yet:
-            raise MarketCommandError("nothing revealed: " + "; ".join(not_yet))
-        _report(json_out, "revealed", [], [], "no committed orders to reveal")
-        return
-    confirm(f"Reveal {len(due)} order(s)?", yes=yes, plan=[_describe(e) for e in due])
-    revealed, refused = _reveal_due(m, due)
-    _report(json_out, "revealed", revealed, refused + not_yet, "")
+            skipped.append(_Outcome(entry, text, {"reveal_closes_at": closes_at}))
+    if due:
+        confirm(f"Reveal {len(due)} order(s)?", yes=yes, plan=[_describe(e) for e in due])
+    revealed, refused = _reveal_due(m, due) if due else ([], [])
+    not_revealed = refused + skipped
+    if not revealed and not_revealed:
+        raise MarketCommandError("nothing revealed: " + "; ".join(o.line() for o in not_revealed))
+    _report(json_out, "revealed", revealed, not_revealed, "no committed orders to reveal")
 
 
-def _reveal_due(m: _Market, due: list[JournalEntry]) -> tuple[list[str], list[str]]:
-    """Reveal ``due`` (one batch; one by one if the batch is refused); what went into the book
-    and what was refused, one line each."""
+def _reveal_due(m: _Market, due: list[JournalEntry]) -> tuple[list[_Outcome], list[_Outcome]]:
+    """Reveal ``due`` (one batch; one by one if the batch is refused): what went into the book
+    and what did not."""
     from wallet.errors import TransactionRevertedError
 
-    refused: list[str] = []
+    reasons: dict[bytes, str] = {}
     try:
         if len(due) == 1:
             m.send().transact(m.market.reveal_order(due[0].commit_id or 0, due[0].order))
@@ -410,31 +436,35 @@ def _reveal_due(m: _Market, due: list[JournalEntry]) -> tuple[list[str], list[st
             m.send().transact(m.market.reveal_orders(batch))
     except TransactionRevertedError as exc:
         if len(due) == 1:
-            refused.append(f"{_describe(due[0])}: {plain_words(exc, m.decimals)}")
+            reasons[due[0].commitment] = plain_words(exc, m.decimals)
         else:
             for entry in due:  # one refusal reverts the batch: the others still count
                 try:
                     m.send().transact(m.market.reveal_order(entry.commit_id or 0, entry.order))
                 except TransactionRevertedError as each:
-                    refused.append(f"{_describe(entry)}: {plain_words(each, m.decimals)}")
-    revealed = []
+                    reasons[entry.commitment] = plain_words(each, m.decimals)
+    revealed, refused = [], []
     for entry in due:
         order_id = entry.commit_id or 0
         if m.market.order(order_id) is not None:  # in the book (by us, or by a keeper first)
             m.journal.mark_revealed(entry.commitment, order_id)
-            revealed.append(f"{_describe(entry)}: revealed, order {hex(order_id)} is in the book")
-    if not revealed and refused:
-        raise MarketCommandError("nothing revealed: " + "; ".join(refused))
+            text = f"revealed, order {hex(order_id)} is in the book"
+            revealed.append(_Outcome(m.journal.get(entry.commitment), text))
+        else:
+            text = reasons.get(entry.commitment, "not in the book after the reveal")
+            refused.append(_Outcome(entry, text))
     return revealed, refused
 
 
-def _report(json_out: bool, done: str, lines: list[str], notes: list[str], empty: str) -> None:
+def _report(
+    json_out: bool, done: str, outcomes: list[_Outcome], others: list[_Outcome], empty: str
+) -> None:
     if json_out:
-        print_json({done: lines, "not_done": notes})
+        print_json({done: [o.json() for o in outcomes], f"not_{done}": [o.json() for o in others]})
         return
-    for line in lines + notes:
-        console.print(line, highlight=False)
-    if not lines and not notes:
+    for outcome in outcomes + others:
+        console.print(outcome.line(), highlight=False)
+    if not outcomes and not others:
         console.print(empty)
 
 
@@ -454,20 +484,17 @@ def reclaim(
     treasury, the rest of the collateral back to the owner's vault."""
     m = _open(rpc_url, deployment, key, journal)
     now = m.now()
-    entries = _settle_intents(m, m.entries(slot), now)
     late: list[JournalEntry] = []
-    notes: list[str] = []
-    for entry in entries:
+    waiting: list[_Outcome] = []
+    for entry in _settle_intents(m, m.entries(slot), now):
         if entry.status != "committed":
             continue
         _, closes_at = m.market.reveal_window(entry.order.slot)
         if now > closes_at:
             late.append(entry)
         else:
-            notes.append(
-                f"{_describe(entry)}: can still be revealed until {utc(closes_at)} "
-                "(`enerwise market reveal`)"
-            )
+            text = f"can still be revealed until {utc(closes_at)} (`enerwise market reveal`)"
+            waiting.append(_Outcome(entry, text, {"reveal_closes_at": closes_at}))
     if late:
         confirm(
             f"Reclaim {len(late)} commitment(s), forfeiting each bond?",
@@ -475,20 +502,20 @@ def reclaim(
             plan=[_describe(e) for e in late],
         )
     done = [_reclaim_one(m, entry) for entry in late]
-    _report(json_out, "reclaimed", done, notes, "no commitment to reclaim")
+    _report(json_out, "reclaimed", done, waiting, "no commitment to reclaim")
 
 
-def _reclaim_one(m: _Market, entry: JournalEntry) -> str:
-    """Reclaim ``entry``'s commitment (or record what a keeper did first); one line."""
+def _reclaim_one(m: _Market, entry: JournalEntry) -> _Outcome:
+    """Reclaim ``entry``'s commitment (or record what a keeper did first)."""
+    from wallet.errors import TransactionRevertedError
+
     cid = entry.commit_id or 0
     if m.market.order(cid) is not None:
         m.journal.mark_revealed(entry.commitment, cid)
-        return f"{_describe(entry)}: was revealed (order {hex(cid)} is in the book)"
+        return _Outcome(entry, f"was revealed by another sender (order {hex(cid)} is in the book)")
     if m.market.commitment(cid) is None:
         m.journal.mark_reclaimed(entry.commitment, "reclaimed by another sender")
-        return f"{_describe(entry)}: reclaimed already by another sender"
-    from wallet.errors import TransactionRevertedError
-
+        return _Outcome(entry, "reclaimed already by another sender")
     try:
         receipt = m.send().transact(m.market.reclaim_commitment(cid))
     except TransactionRevertedError as exc:
@@ -497,12 +524,14 @@ def _reclaim_one(m: _Market, entry: JournalEntry) -> str:
         ) from None
     (event,) = m.market.events(receipt, "CommitmentForfeited")
     args = event["args"]
+    refund, refund_wh, bond = int(args["refundMoney"]), int(args["refundWh"]), int(args["bond"])
     m.journal.mark_reclaimed(entry.commitment, "not revealed in the reveal window")
-    return (
-        f"{_describe(entry)}: reclaimed, {m.eur(int(args['refundMoney']))} EUR and "
-        f"{int(args['refundWh'])} Wh back to the vault, bond {m.eur(int(args['bond']))} EUR "
-        "forfeited"
+    text = (
+        f"reclaimed, {m.eur(refund)} EUR and {refund_wh} Wh back to the vault, "
+        f"bond {m.eur(bond)} EUR forfeited"
     )
+    fields = {"refund_money": refund, "refund_wh": refund_wh, "bond": bond}
+    return _Outcome(entry, text, fields)
 
 
 # ------------------------------------------------------------------------------- reading

@@ -245,7 +245,11 @@ def test_a_reveal_in_the_window_puts_the_order_in_the_book(
 
     revealed = enerwise("market", "reveal", "--slot", str(slot), *trader.options, "--yes", "--json")
     assert revealed.code == 0, revealed.err
-    assert len(revealed.json["revealed"]) == 2 and revealed.json["not_done"] == []
+    assert [r["commit_id"] for r in revealed.json["revealed"]] == [
+        first["commit_id"],
+        second["commit_id"],
+    ]
+    assert revealed.json["not_revealed"] == []
     for row in (first, second):
         order = chain.market.order(int(row["commit_id"], 16))
         assert order is not None and order.owner == trader.address
@@ -276,8 +280,9 @@ def test_reclaim_after_the_window_returns_the_collateral_but_the_bond(
 
     reclaimed = enerwise("market", "reclaim", *trader.options, "--yes", "--json")
     assert reclaimed.code == 0, reclaimed.err
-    (line,) = reclaimed.json["reclaimed"]
-    assert "2.40 EUR and 0 Wh back" in line and "bond 0.10 EUR forfeited" in line
+    (done,) = reclaimed.json["reclaimed"]
+    assert (done["refund_money"], done["refund_wh"], done["bond"]) == (2_400_000, 0, BOND)
+    assert "2.40 EUR and 0 Wh back to the vault, bond 0.10 EUR forfeited" in done["message"]
     assert market.balance_of(trader.address) == before - BOND
     assert market.commitment(int(committed["commit_id"], 16)) is None
     assert _states(enerwise, trader) == ["reclaimed"]
