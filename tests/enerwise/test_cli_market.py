@@ -49,9 +49,13 @@ class Chain:
 class Trader:
     """A funded trader with a keystore, and the options every command of the test passes."""
 
-    address: str
+    participant: Participant
     journal: Path
     options: list[str]
+
+    @property
+    def address(self) -> str:
+        return self.participant.address
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,8 @@ def trader(chain: Chain, tmp_path: Path) -> Trader:
     private_key = "0x" + sandbox.random_bytes(32).hex()
     signer = LocalKeySigner(private_key)
     sandbox.dev.fund(signer.address, 10**19)
-    sandbox.fund_payment(Participant(TransactionSender(sandbox.w3, signer)), FUNDS)
+    participant = Participant(TransactionSender(sandbox.w3, signer, poll_interval=0.01))
+    sandbox.fund_payment(participant, FUNDS)
     key = Keystore(tmp_path / "keys", scrypt_n=2**10).import_private_key(private_key, "pw")
     (tmp_path / "pw.txt").write_text("pw\n")
     journal = tmp_path / "commitments.sqlite3"
@@ -80,7 +85,7 @@ def trader(chain: Chain, tmp_path: Path) -> Trader:
         "--journal", str(journal), "--rpc-url", chain.rpc_url,
         "--deployment", str(chain.deployment),
     ]  # fmt: skip
-    return Trader(key.address, journal, options)
+    return Trader(participant, journal, options)
 
 
 @dataclass(frozen=True)
@@ -262,6 +267,29 @@ def test_a_reveal_in_the_window_puts_the_order_in_the_book(
     assert _states(enerwise, trader) == ["revealed", "revealed"]
 
 
+def test_an_over_collateralised_sell_locks_its_wh_and_gets_the_excess_back_at_the_reveal(
+    chain: Chain, trader: Trader, enerwise: Enerwise
+) -> None:
+    sandbox, market = chain.sandbox, chain.market
+    slot = _next_slot(chain)
+    sandbox.mint_energy([(trader.participant, 800)], slot)  # the chain moves to the slot's end
+    sandbox.deposit_energy(trader.participant, slot, 800)
+    committed = enerwise(
+        "market", "commit", "--slot", str(slot), "--side", "sell", "--qty-wh", "500",
+        "--price-eur-per-kwh", "0.10", "--collateral-wh", "800", *trader.options, "--yes", "--json",
+    )  # fmt: skip
+    assert committed.code == 0, committed.err
+    stored = market.commitment(int(committed.json["commit_id"], 16))
+    assert stored is not None and (stored.locked_money, stored.locked_wh) == (BOND, 800)
+    assert market.energy_balance_of(trader.address, slot) == 0
+
+    sandbox.advance_to(sandbox.gate_closure(slot) + 1)
+    assert enerwise("market", "reveal", *trader.options, "--yes").code == 0
+    order = market.order(int(committed.json["commit_id"], 16))
+    assert order is not None and (order.is_buy, order.qty_wh) == (False, 500)
+    assert market.energy_balance_of(trader.address, slot) == 300  # the hiding excess is back
+
+
 # ------------------------------------------------------------------------------- reclaim
 def test_reclaim_after_the_window_returns_the_collateral_but_the_bond(
     chain: Chain, trader: Trader, enerwise: Enerwise
@@ -300,6 +328,9 @@ def test_commitments_lists_states_and_reveal_windows_and_export_keeps_the_salts(
     assert (row["status"], row["reveal_window"]) == ("committed", "waiting")
     assert (row["reveal_opens_after"], row["reveal_closes_at"]) == (opens_after, closes_at)
     assert "salt" not in row  # a listing never shows the secret
+    (line,) = enerwise("market", "commitments", *_reading(trader)).out.splitlines()
+    assert line.startswith(f"slot {slot}  buy   500 Wh at 0.24992 EUR/kWh  committed  locked ")
+    assert line.endswith("(waiting)")
 
     backup = tmp_path / "secrets.json"
     exported = enerwise("market", "export-secrets", str(backup), "--journal", str(trader.journal),
