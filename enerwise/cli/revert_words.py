@@ -45,6 +45,10 @@ _PLAIN: dict[str, _Words] = {
     "OrderWindowClosed": lambda a, d: (
         f"the order window of slot {a[0]} closed at {utc(int(a[1]))} (gate closure)"
     ),
+    "OrderLevelOverflow": lambda a, d: (
+        f"the book of slot {a[0]} holds too much at tick {a[1]}: choose another price"
+    ),
+    "OrderNotFound": lambda a, d: f"order {hex(int(a[0]))} no longer exists (claimed or cancelled)",
     "SlotVoid": lambda a, d: f"slot {a[0]} was not cleared in time and is void since {utc(a[1])}",
     "NotOwnerOrAgent": lambda a, d: f"{a[0]} is neither {a[1]} nor an agent of it",
     "AgentExpired": lambda a, d: f"the agent's authorization ended at {utc(int(a[1]))}",

@@ -382,3 +382,28 @@ def test_a_commit_after_gate_closure_is_refused_in_one_line(
     ran = _commit(enerwise, trader, past)
     assert ran.code == 1 and len(ran.error_lines) == 1, ran.err
     assert f"the order window of slot {past} closed at" in ran.err
+
+
+# ------------------------------------------------------------------------------- plain words
+TRADER_ERRORS = ("Commitment", "RevealWindow", "Order", "MarketInsufficient", "SealedMarketNo")
+"""The refusals a trader meets committing, revealing and reclaiming (the custom errors whose
+names start so), each with a text in plain words."""
+
+
+def test_every_refusal_a_trader_meets_has_plain_words() -> None:
+    from chain.artifacts import load_artifact
+    from chain.errors import ContractRevertError
+    from enerwise.cli.revert_words import plain_words
+
+    sample = {"address": "0x" + "ab" * 20, "bool": True}
+    errors = [
+        item
+        for item in load_artifact("SealedEnergyMarket").abi
+        if item.get("type") == "error" and item["name"].startswith(TRADER_ERRORS)
+    ]
+    assert len(errors) >= 14
+    for error in errors:
+        args = tuple(sample.get(i["type"], 1_764_961_200) for i in error["inputs"])
+        reason = ContractRevertError(error["name"], args)
+        words = plain_words(reason, 6)
+        assert words != str(reason) and error["name"] not in words, error["name"]
