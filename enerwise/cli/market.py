@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer._click.globals import get_current_context
 
 from enerwise.cli.amounts import decimal_amount, money_base_units, money_text, one_of, price_tick
 from enerwise.cli.console import confirm, console
@@ -149,13 +150,17 @@ def _open(
             f"the market {market.address} is open, not sealed: its orders are placed in the "
             "clear (the dApp's Trade page, or an agent)"
         )
+    opened = CommitmentJournal(journal_path(journal))
+    ctx = get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(opened.close)  # when the command ends, however it ends
     return _Market(
         w3=w3,
         market=market,
         params=market.params(),
         decimals=contracts.payment.decimals(),
         chain_id=int(w3.eth.chain_id),
-        journal=CommitmentJournal(journal_path(journal)),
+        journal=opened,
         sender=sender,
     )
 
