@@ -109,6 +109,8 @@ class _Market:
     chain_id: int
     journal: CommitmentJournal
     sender: TransactionSender | None
+    from_block: int
+    """The deployment's block: event reads start there."""
 
     def now(self) -> int:
         """The chain's time: the latest block's timestamp (the windows are the chain's)."""
@@ -162,6 +164,7 @@ def _open(
         chain_id=int(w3.eth.chain_id),
         journal=opened,
         sender=sender,
+        from_block=deployment.block_number,
     )
 
 
@@ -197,23 +200,43 @@ def _describe(entry: JournalEntry) -> str:
 
 
 def _settle_intents(m: _Market, entries: list[JournalEntry], now: int) -> list[JournalEntry]:
-    """Entries with every ``intent`` settled from the chain: a commitment (or its revealed
-    order) under the id it was to get is ``committed``; none after the order window closed is
-    ``failed`` (it never reached the chain); one still possibly pending stays an intent."""
-    from energychain.commitments import commit_id
-
-    fee_bps = m.params.fee_bps
+    """Entries with every ``intent`` settled from the chain: one whose commitment was mined is
+    ``committed``; none after the order window closed is ``failed`` (it never reached the
+    chain); one still possibly pending stays an intent."""
     settled = []
     for entry in entries:
         if entry.status == "intent":
-            cid = commit_id(entry.order, entry.chain_id, m.market.address, fee_bps)
-            if m.market.commitment(cid) is not None or m.market.order(cid) is not None:
+            cid = _mined_commit_id(m, entry)
+            if cid is not None:
                 m.journal.mark_committed(entry.commitment, cid)
             elif now >= m.market.gate_closure(entry.order.slot):
                 m.journal.mark_failed(entry.commitment, "the commitment never reached the chain")
             entry = m.journal.get(entry.commitment)
         settled.append(entry)
     return settled
+
+
+def _mined_commit_id(m: _Market, entry: JournalEntry) -> int | None:
+    """The id ``entry``'s commitment got on chain, or None if it was never mined.
+
+    The id is known but for its fee bits (the fee in force when it was mined): the id under
+    today's fee holds the commitment or its revealed order; else an ``OrderCommitted`` of the
+    owner and slot whose id matches outside the fee bits (the fee changed since, or the order
+    was claimed already) is the commitment's.
+    """
+    from energychain.commitments import COMMIT_ID_HASH_MASK, commit_id
+    from energychain.events import EventReader
+
+    order = entry.order
+    cid = commit_id(order, entry.chain_id, m.market.address, m.params.fee_bps)
+    if m.market.commitment(cid) is not None or m.market.order(cid) is not None:
+        return cid
+    filters = {"owner": order.owner, "slot": order.slot}
+    for event in EventReader(m.market).read("OrderCommitted", m.from_block, filters=filters):
+        found = int(event["args"]["commitId"])
+        if found & COMMIT_ID_HASH_MASK == cid & COMMIT_ID_HASH_MASK:
+            return found
+    return None
 
 
 # ------------------------------------------------------------------------------- commit

@@ -183,11 +183,11 @@ def test_commit_locks_collateral_and_shows_no_order_until_the_reveal(
     )
 
 
-def test_the_salt_is_in_the_journal_before_the_commitment_is_sent(
-    chain: Chain, trader: Trader, enerwise: Enerwise, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The process dies right after the node took the commitment: the entry is an intent with
-    its salt, ``commitments`` finds the commitment on chain, and it reveals like any other."""
+def _commit_losing_the_receipt(
+    chain: Chain, trader: Trader, enerwise: Enerwise, monkeypatch: pytest.MonkeyPatch, slot: int
+) -> list[str]:
+    """Commit, the process losing its connection right after the node took the commitment;
+    the journal's states as they were on disk when the commitment was sent."""
     seen_in_journal: list[str] = []
     real_transact = TransactionSender.transact
 
@@ -198,19 +198,47 @@ def test_the_salt_is_in_the_journal_before_the_commitment_is_sent(
         real_transact(self, request)
         raise ConnectionError("the connection dropped")
 
-    slot = _next_slot(chain)
     monkeypatch.setattr(TransactionSender, "transact", crash_after_send)
     lost = _commit(enerwise, trader, slot)
     monkeypatch.setattr(TransactionSender, "transact", real_transact)
-    assert seen_in_journal == ["intent"]
     assert lost.code == 1 and len(lost.error_lines) == 1, lost.err
     assert "may not have reached the chain" in lost.err and "Traceback" not in lost.err
+    return seen_in_journal
+
+
+def test_the_salt_is_in_the_journal_before_the_commitment_is_sent(
+    chain: Chain, trader: Trader, enerwise: Enerwise, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies right after the node took the commitment: the entry is an intent with
+    its salt, ``commitments`` finds the commitment on chain, and it reveals like any other."""
+    slot = _next_slot(chain)
+    assert _commit_losing_the_receipt(chain, trader, enerwise, monkeypatch, slot) == ["intent"]
 
     assert _states(enerwise, trader) == ["committed"]  # settled from the chain
     chain.sandbox.advance_to(chain.sandbox.gate_closure(slot) + 1)
     revealed = enerwise("market", "reveal", *trader.options, "--yes", "--json")
     assert revealed.code == 0, revealed.err
     assert _states(enerwise, trader) == ["revealed"]
+
+
+def test_a_lost_commitment_is_found_after_the_fee_changed(
+    chain: Chain, trader: Trader, enerwise: Enerwise, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit id carries the fee in force when it was mined: after a fee change the id is
+    found from the commitment's event."""
+    market, admin = chain.market, chain.sandbox.admin
+    params = market.params()
+    _commit_losing_the_receipt(chain, trader, enerwise, monkeypatch, _next_slot(chain))
+    admin.transact(market.set_fee(params.fee_bps + 10, params.treasury))
+    try:
+        listed = enerwise("market", "commitments", *_reading(trader), "--json")
+    finally:
+        admin.transact(market.set_fee(params.fee_bps, params.treasury))
+    (row,) = listed.json["commitments"]
+    assert row["status"] == "committed"
+    commit_id = int(row["commit_id"], 16)
+    assert (commit_id >> 64) & 0xFFFF == params.fee_bps  # the fee when it was mined
+    assert market.commitment(commit_id) is not None
 
 
 def test_a_commitment_the_chain_refuses_is_kept_as_failed(
