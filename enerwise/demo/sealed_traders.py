@@ -23,6 +23,7 @@ from energychain.sealed_market import SealedMarket
 from enerwise.demo.community import DayPlan, Household
 from enerwise.demo.meters import Metered
 from enerwise.demo.traders import SlotContext, TraderReport, TruthfulTrader, _parallel
+from wallet.errors import TransactionRevertedError
 from wallet.transactions import TxRequest
 
 logger = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ class _Sealed:
 
 class SealedTruthfulTrader(TruthfulTrader):
     """Truthful baseline households in a sealed market (see the module docstring)."""
-
-    name = "truthful"
 
     def __init__(
         self,
@@ -84,11 +83,6 @@ class SealedTruthfulTrader(TruthfulTrader):
                     jobs.append(self._commit_job(member, slot, requests, sealed, report))
             report.orders = sum(_parallel(jobs))
         return report
-
-    @property
-    def commitments_open(self) -> int:
-        """Commitments on chain not yet revealed or ended."""
-        return sum(len(c) for c in self._committed.values())
 
     # ------------------------------------------------------------------ commit
     def _commit_requests(
@@ -135,8 +129,10 @@ class SealedTruthfulTrader(TruthfulTrader):
             try:
                 receipts = member.account.sender.send_batch(requests)
             except Exception as exc:  # one household's failure must not stop the market
-                for s in sealed:
-                    self.journal.mark_failed(s.commitment, str(exc))
+                if isinstance(exc, TransactionRevertedError):
+                    for s in sealed:
+                        self.journal.mark_failed(s.commitment, str(exc))
+                # Otherwise the outcome is unknown: the entries stay ``intent`` with their salts.
                 report.errors.append(f"{member.name}: {exc}")
                 logger.warning("%s: commitments for slot %d failed: %s", member.name, slot, exc)
                 return 0
@@ -145,7 +141,7 @@ class SealedTruthfulTrader(TruthfulTrader):
                 for receipt in receipts
                 for event in self.market.events(receipt, "OrderCommitted")
             ]
-            tx = receipts[-1]["transactionHash"].hex()
+            tx = receipts[-1]["transactionHash"].to_0x_hex()
             on_chain = []
             for s, commit_id in zip(sealed, ids, strict=True):
                 self.journal.mark_committed(s.commitment, commit_id, tx)
@@ -184,7 +180,7 @@ class SealedTruthfulTrader(TruthfulTrader):
             return
         events = self.market.events(receipt, "OrderRevealed")
         revealed = {int(e["args"]["commitId"]) for e in events}
-        tx = receipt["transactionHash"].hex()
+        tx = receipt["transactionHash"].to_0x_hex()
         for s in sealed:
             if s.commit_id in revealed:
                 self.journal.mark_revealed(s.commitment, s.commit_id, tx)
