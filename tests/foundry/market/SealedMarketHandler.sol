@@ -711,7 +711,7 @@ contract SealedMarketHandler is Test {
             // settling slot), sometimes the one after it.
             (uint256 gc, uint256 revealEnds) = market.revealWindow(_currentSlot() - 1);
             for (uint256 k; k < pending.length; ++k) {
-                (uint256 g, uint256 e) = market.revealWindow(pending[k].slot);
+                (uint256 g, uint256 e) = _revealWindow(pending[k].slot);
                 if (e >= block.timestamp && e < revealEnds) (gc, revealEnds) = (g, e);
             }
             uint256[6] memory edges = [gc - 1, gc, gc + 1, gc + REVEAL_SECONDS / 2, revealEnds, revealEnds + 1];
@@ -743,11 +743,11 @@ contract SealedMarketHandler is Test {
     function sweep() external {
         uint256 latest = block.timestamp;
         for (uint256 k; k < pending.length; ++k) {
-            (, uint256 revealEnds) = market.revealWindow(pending[k].slot);
+            (, uint256 revealEnds) = _revealWindow(pending[k].slot);
             if (revealEnds + 1 > latest) latest = revealEnds + 1;
         }
         for (uint256 k; k < openOrders.length; ++k) {
-            (, uint256 revealEnds) = market.revealWindow(openOrders[k].slot);
+            (, uint256 revealEnds) = _revealWindow(openOrders[k].slot);
             if (revealEnds + 1 > latest) latest = revealEnds + 1;
         }
         vm.warp(latest);
@@ -1037,7 +1037,7 @@ contract SealedMarketHandler is Test {
         for (uint256 j; j < n; ++j) {
             uint256 i = (start + j) % n;
             if (pending[i].plan == PLAN_NEVER) continue;
-            (uint256 gc, uint256 revealEnds) = market.revealWindow(pending[i].slot);
+            (uint256 gc, uint256 revealEnds) = _revealWindow(pending[i].slot);
             if (block.timestamp > gc && block.timestamp <= revealEnds) return (true, i);
             if (!found) (found, k) = (true, i);
         }
@@ -1050,7 +1050,7 @@ contract SealedMarketHandler is Test {
         uint256 start = bound(seed, 0, n - 1);
         for (uint256 j; j < n; ++j) {
             uint256 i = (start + j) % n;
-            (uint256 gc, uint256 revealEnds) = market.revealWindow(pending[i].slot);
+            (uint256 gc, uint256 revealEnds) = _revealWindow(pending[i].slot);
             if (block.timestamp > gc && block.timestamp <= revealEnds) return i;
         }
         return start;
@@ -1366,6 +1366,13 @@ contract SealedMarketHandler is Test {
     function _anyone(address owner, uint256 seed) private view returns (address) {
         uint256 who = seed % 4;
         return who == 0 ? owner : who == 1 ? relayer : who == 2 ? agent : users[0] == owner ? users[1] : users[0];
+    }
+
+    /// @dev The reveal window of `slot` by its definition (section 16; {SealedEnergyMarket-revealWindow} without a
+    /// call, for the loops): gate closure (exclusive) and gate closure + the reveal window (inclusive).
+    function _revealWindow(uint64 slot) private pure returns (uint256 gc, uint256 revealEnds) {
+        gc = EPOCH + (uint256(slot) + 1) * SLOT_SECONDS + SETTLEMENT_SECONDS;
+        revealEnds = gc + REVEAL_SECONDS;
     }
 
     function _currentSlot() private view returns (uint64) {
