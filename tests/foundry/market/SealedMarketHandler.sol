@@ -294,8 +294,13 @@ contract SealedMarketHandler is Test {
         }
         _fill(it);
         if (bad == 4 && pending.length != 0) {
-            // The same commitment again: a copy of a pending one by its owner (refused while the id is taken).
+            // The same commitment again: a copy of a pending one by its owner (refused while the id is taken), one
+            // whose order window is still open when there is one.
             Pending memory p = pending[bound(orderSeed, 0, pending.length - 1)];
+            for (uint256 j; j < pending.length; ++j) {
+                (uint256 gc,) = _revealWindow(pending[j].slot);
+                if (block.timestamp < gc && pending[j].agent == address(0)) p = pending[j];
+            }
             if (p.agent != address(0)) return;
             (it.owner, it.byAgent, it.slot, it.isBuy, it.tick, it.qtyWh, it.salt) =
             (p.owner, false, p.slot, p.isBuy, p.tick, p.qtyWh, p.salt);
@@ -317,7 +322,9 @@ contract SealedMarketHandler is Test {
         } catch (bytes memory err) {
             vm.assertTrue(refusal != bytes4(0), "commitOrder refused a valid commitment");
             _expect(err, refusal, "commitOrder refusal");
-            ++done[bad == 4 ? "commit.duplicateRefused" : "commit.refused"];
+            ++done[
+                refusal == ISealedEnergyMarket.CommitmentExists.selector ? "commit.duplicateRefused" : "commit.refused"
+            ];
         }
     }
 
