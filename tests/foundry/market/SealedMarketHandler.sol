@@ -304,7 +304,9 @@ contract SealedMarketHandler is Test {
             if (p.agent != address(0)) return;
             (it.owner, it.byAgent, it.slot, it.isBuy, it.tick, it.qtyWh, it.salt) =
             (p.owner, false, p.slot, p.isBuy, p.tick, p.qtyWh, p.salt);
-            (it.lockedMoney, it.lockedWh) = (uint96(BOND), 0);
+            // It keeps the plan of the one it copies: a copy of a commitment never to be revealed is never revealed
+            // either (under a new fee it lands on a new id and is accepted).
+            (it.lockedMoney, it.lockedWh, it.plan) = (uint96(BOND), 0, p.plan);
             it.id = _commitId(it.owner, it.slot, _commitment(it));
             vm.assertEq(it.id == p.id, market.params().feeBps == uint16(p.id >> 64), "a commit id follows the fee");
         }
