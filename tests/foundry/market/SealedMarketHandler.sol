@@ -801,6 +801,40 @@ contract SealedMarketHandler is Test {
     //                                     VIEWS FOR THE INVARIANTS
     // =========================================================================================================
 
+    /// @notice The handler's ledger of one slot, read in one call by the invariants.
+    struct SlotLedger {
+        bool cleared;
+        uint256 energyIn;
+        uint256 energyOut;
+        uint256 lockedWh;
+        uint256 sellEscrowWh;
+        int256 energyPool;
+        uint256 revealedBuyWh;
+        uint256 revealedSellWh;
+    }
+
+    function slotLedger(uint64 slot) external view returns (SlotLedger memory l) {
+        (l.cleared, l.energyIn, l.energyOut) = (slotCleared[slot], ghostEnergyIn[slot], ghostEnergyOut[slot]);
+        (l.lockedWh, l.sellEscrowWh) = (ghostLockedWh[slot], ghostSellEscrowWh[slot]);
+        l.energyPool = ghostEnergyPool[slot];
+        (l.revealedBuyWh, l.revealedSellWh) = (ghostRevealedBuyWh[slot], ghostRevealedSellWh[slot]);
+    }
+
+    /// @notice The revealed quantity still in the book per tick of `slot`, buys and sells.
+    function slotLevels(uint64 slot)
+        external
+        view
+        returns (uint256[BOOK_TICKS] memory buyWh, uint256[BOOK_TICKS] memory sellWh)
+    {
+        for (uint256 t; t < BOOK_TICKS; ++t) {
+            (buyWh[t], sellWh[t]) = (ghostLevelBuyWh[slot][t], ghostLevelSellWh[slot][t]);
+        }
+    }
+
+    function slotList() external view returns (uint64[] memory) {
+        return slotsSeen;
+    }
+
     function pendingList() external view returns (Pending[] memory) {
         return pending;
     }

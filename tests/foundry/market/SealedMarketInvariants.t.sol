@@ -20,12 +20,21 @@ contract SealedMarketInvariantsTest is InvariantTest {
     SealedEnergyMarket internal market;
     IEnergyToken internal token;
     TestEuro internal euro;
+    /// @dev The users and, after them, the two treasuries: every account with a vault.
+    address[] internal accounts;
+    uint256 internal users;
 
     function setUp() public {
         handler = new SealedMarketHandler();
         market = handler.market();
         token = handler.token();
         euro = handler.euro();
+        users = handler.userCount();
+        for (uint256 i; i < users; ++i) {
+            accounts.push(handler.userAt(i));
+        }
+        accounts.push(handler.treasuryAt(0));
+        accounts.push(handler.treasuryAt(1));
         targetContract(address(handler));
         bytes4[] memory selectors = new bytes4[](26);
         selectors[0] = SealedMarketHandler.deposit.selector;
@@ -91,23 +100,24 @@ contract SealedMarketInvariantsTest is InvariantTest {
             int256(held), int256(_vaultMoney() + locked + escrow) + handler.ghostMoneyPool(), "money fully backed"
         );
 
-        for (uint256 s; s < handler.slotCount(); ++s) {
-            uint64 slot = handler.slotAt(s);
-            uint256 heldWh = token.balanceOf(address(market), slot);
-            vm.assertEq(heldWh, handler.ghostEnergyIn(slot) - handler.ghostEnergyOut(slot), "Wh held == in - out");
+        uint64[] memory slots = handler.slotList();
+        for (uint256 s; s < slots.length; ++s) {
+            SealedMarketHandler.SlotLedger memory l = handler.slotLedger(slots[s]);
+            uint256 heldWh = token.balanceOf(address(market), slots[s]);
+            vm.assertEq(heldWh, l.energyIn - l.energyOut, "Wh held == in - out");
             uint256 slotLocked;
             for (uint256 k; k < pending.length; ++k) {
-                if (pending[k].slot == slot) slotLocked += lockedWh[k];
+                if (pending[k].slot == slots[s]) slotLocked += lockedWh[k];
             }
             uint256 slotEscrow;
             for (uint256 k; k < orders.length; ++k) {
-                if (orders[k].slot == slot) slotEscrow += sellWh[k];
+                if (orders[k].slot == slots[s]) slotEscrow += sellWh[k];
             }
-            vm.assertEq(slotLocked, handler.ghostLockedWh(slot), "Wh locked in commitments, market == handler");
-            vm.assertEq(slotEscrow, handler.ghostSellEscrowWh(slot), "Wh of live sells, market == handler");
+            vm.assertEq(slotLocked, l.lockedWh, "Wh locked in commitments, market == handler");
+            vm.assertEq(slotEscrow, l.sellEscrowWh, "Wh of live sells, market == handler");
             vm.assertEq(
                 int256(heldWh),
-                int256(_vaultWh(slot) + slotLocked + slotEscrow) + handler.ghostEnergyPool(slot),
+                int256(_vaultWh(slots[s]) + slotLocked + slotEscrow) + l.energyPool,
                 "slot tokens fully backed"
             );
         }
@@ -122,7 +132,7 @@ contract SealedMarketInvariantsTest is InvariantTest {
         uint256[] memory forfeited = handler.forfeitedList();
         vm.assertEq(forfeited.length, handler.ghostForfeited(), "one record per forfeit");
         vm.assertEq(handler.ghostBondReceipts(), handler.bond() * forfeited.length, "bond receipts == bond x forfeits");
-        uint256 treasuries = market.balanceOf(handler.treasuryAt(0)) + market.balanceOf(handler.treasuryAt(1));
+        uint256 treasuries = market.balanceOf(accounts[users]) + market.balanceOf(accounts[users + 1]);
         vm.assertEq(
             treasuries + handler.ghostTreasuryWithdrawn(),
             handler.ghostBondReceipts() + handler.ghostFeeReceipts(),
@@ -139,37 +149,42 @@ contract SealedMarketInvariantsTest is InvariantTest {
 
     /// @notice No order is cleared that was not revealed. Every order the market holds came from a reveal (and is
     /// the order revealed); an unrevealed commitment reads as no order (after the sweep: every id ever used, claimed,
-    /// cancelled or reclaimed, holds nothing). Per slot the levels are exactly the revealed orders (void-slot cancels taken out) and no tick
-    /// beyond the revealed ones is active (commitments never revealed hide ticks up to the top one); a cleared
-    /// slot's record follows the clearing rule on the revealed levels alone and its volume never exceeds the Wh
-    /// revealed on either side.
+    /// cancelled or reclaimed, holds nothing). Per slot the levels are exactly the revealed orders (void-slot cancels
+    /// taken out) and no tick beyond the revealed ones is active (commitments never revealed hide ticks up to the top
+    /// one); a cleared slot's record follows the clearing rule on the revealed levels alone and its volume never
+    /// exceeds the Wh revealed on either side.
     function invariant_onlyRevealedOrdersReachTheBook() public view {
         _checkIds(false);
         uint256 ticks = handler.bookTicks();
-        for (uint256 s; s < handler.slotCount(); ++s) {
-            uint64 slot = handler.slotAt(s);
+        uint64[] memory slots = handler.slotList();
+        for (uint256 s; s < slots.length; ++s) {
+            uint64 slot = slots[s];
+            SealedMarketHandler.SlotLedger memory l = handler.slotLedger(slot);
             IEnergyMarket.ClearingRecord memory r = market.clearing(slot);
-            vm.assertEq(r.cleared, handler.slotCleared(slot), "cleared when the handler cleared it");
-            if (handler.ghostRevealedBuyWh(slot) + handler.ghostRevealedSellWh(slot) == 0) {
+            vm.assertEq(r.cleared, l.cleared, "cleared when the handler cleared it");
+            if (l.revealedBuyWh + l.revealedSellWh == 0) {
                 // Nothing revealed: whatever was committed, the book is empty and a clearing trades nothing.
                 (bool any,) = market.nextActiveTick(slot, 0);
                 vm.assertFalse(any, "no order in a slot where nothing was revealed");
                 vm.assertEq(r.volumeWh, 0, "a slot where nothing was revealed trades nothing");
                 continue;
             }
+            (uint256[8] memory buyWh, uint256[8] memory sellWh) = handler.slotLevels(slot);
+            // The active ticks, walked with nextActiveTick, are exactly the non-empty levels.
+            (bool found, uint16 next) = market.nextActiveTick(slot, 0);
             for (uint16 t; t < ticks; ++t) {
                 IEnergyMarket.Level memory lvl = market.level(slot, t);
-                vm.assertEq(lvl.buyWh, handler.ghostLevelBuyWh(slot, t), "buy level == revealed buys");
-                vm.assertEq(lvl.sellWh, handler.ghostLevelSellWh(slot, t), "sell level == revealed sells");
-                (bool found, uint16 next) = market.nextActiveTick(slot, t);
-                vm.assertEq(found && next == t, lvl.buyWh + lvl.sellWh != 0, "tick active iff its level is non-empty");
+                vm.assertEq(lvl.buyWh, buyWh[t], "buy level == revealed buys");
+                vm.assertEq(lvl.sellWh, sellWh[t], "sell level == revealed sells");
+                bool active = found && next == t;
+                vm.assertEq(active, lvl.buyWh + lvl.sellWh != 0, "tick active iff its level is non-empty");
+                if (active) (found, next) = market.nextActiveTick(slot, t + 1);
             }
-            (bool beyond,) = market.nextActiveTick(slot, uint16(ticks));
-            vm.assertFalse(beyond, "no unrevealed commitment's tick is in the book");
+            vm.assertFalse(found, "no unrevealed commitment's tick is in the book");
             if (!r.cleared) continue;
-            vm.assertLe(r.volumeWh, handler.ghostRevealedBuyWh(slot), "volume <= revealed buys");
-            vm.assertLe(r.volumeWh, handler.ghostRevealedSellWh(slot), "volume <= revealed sells");
-            _checkRecord(slot, r);
+            vm.assertLe(r.volumeWh, l.revealedBuyWh, "volume <= revealed buys");
+            vm.assertLe(r.volumeWh, l.revealedSellWh, "volume <= revealed sells");
+            _checkRecord(buyWh, sellWh, r);
         }
     }
 
@@ -271,8 +286,9 @@ contract SealedMarketInvariantsTest is InvariantTest {
     }
 
     function _rationedSlots() private view returns (uint256 n) {
-        for (uint256 s; s < handler.slotCount(); ++s) {
-            IEnergyMarket.ClearingRecord memory r = market.clearing(handler.slotAt(s));
+        uint64[] memory slots = handler.slotList();
+        for (uint256 s; s < slots.length; ++s) {
+            IEnergyMarket.ClearingRecord memory r = market.clearing(slots[s]);
             if (r.volumeWh == 0) continue;
             if (r.buyMarginalFilledWh < r.buyMarginalTotalWh || r.sellMarginalFilledWh < r.sellMarginalTotalWh) ++n;
         }
@@ -281,15 +297,14 @@ contract SealedMarketInvariantsTest is InvariantTest {
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     function _vaultMoney() private view returns (uint256 total) {
-        for (uint256 i; i < handler.userCount(); ++i) {
-            total += market.balanceOf(handler.userAt(i));
+        for (uint256 i; i < accounts.length; ++i) {
+            total += market.balanceOf(accounts[i]);
         }
-        total += market.balanceOf(handler.treasuryAt(0)) + market.balanceOf(handler.treasuryAt(1));
     }
 
     function _vaultWh(uint64 slot) private view returns (uint256 total) {
-        for (uint256 i; i < handler.userCount(); ++i) {
-            total += market.energyBalanceOf(handler.userAt(i), slot);
+        for (uint256 i; i < users; ++i) {
+            total += market.energyBalanceOf(accounts[i], slot);
         }
     }
 
@@ -333,31 +348,35 @@ contract SealedMarketInvariantsTest is InvariantTest {
         vm.assertEq(int256(held), int256(_vaultMoney()) + dust, "all money is in the vaults, but the dust");
         vm.assertGe(dust, int256(0), "buyers paid at least what sellers got");
         vm.assertLt(uint256(dust), filled == 0 ? 1 : filled, "dust < 1 unit per filled order");
-        for (uint256 s; s < handler.slotCount(); ++s) {
-            uint64 slot = handler.slotAt(s);
-            vm.assertEq(handler.ghostLockedWh(slot) + handler.ghostSellEscrowWh(slot), 0, "no Wh locked or escrowed");
-            vm.assertEq(handler.ghostEnergyPool(slot), int256(0), "no Wh owned by nobody");
-            vm.assertEq(token.balanceOf(address(market), slot), _vaultWh(slot), "all slot tokens are in the vaults");
+        uint64[] memory slots = handler.slotList();
+        for (uint256 s; s < slots.length; ++s) {
+            SealedMarketHandler.SlotLedger memory l = handler.slotLedger(slots[s]);
+            vm.assertEq(l.lockedWh + l.sellEscrowWh, 0, "no Wh locked or escrowed");
+            vm.assertEq(l.energyPool, int256(0), "no Wh owned by nobody");
+            vm.assertEq(token.balanceOf(address(market), slots[s]), _vaultWh(slots[s]), "all slot tokens are in vaults");
         }
         handler.withdrawAll();
         vm.assertEq(euro.balanceOf(address(market)), uint256(dust), "after every withdrawal only the dust stays");
-        for (uint256 s; s < handler.slotCount(); ++s) {
-            vm.assertEq(token.balanceOf(address(market), handler.slotAt(s)), 0, "and no slot token");
+        for (uint256 s; s < slots.length; ++s) {
+            vm.assertEq(token.balanceOf(address(market), slots[s]), 0, "and no slot token");
         }
     }
 
-    /// @dev The record of cleared `slot` against the clearing rule (docs/contracts.md section 7) on the levels the
+    /// @dev The record `r` of a cleared slot against the clearing rule (docs/contracts.md section 7) on the levels the
     /// handler booked from reveals alone (as MarketInvariantsTest checks the open market's against its levels).
-    function _checkRecord(uint64 slot, IEnergyMarket.ClearingRecord memory r) private view {
-        uint256 ticks = handler.bookTicks();
+    function _checkRecord(uint256[8] memory buyWh, uint256[8] memory sellWh, IEnergyMarket.ClearingRecord memory r)
+        private
+        pure
+    {
+        uint256 ticks = buyWh.length;
         uint256[] memory demand = new uint256[](ticks + 1); // D(t), D(ticks) = 0
         uint256[] memory supply = new uint256[](ticks); // S(t)
         for (uint256 t = ticks; t > 0; --t) {
-            demand[t - 1] = demand[t] + handler.ghostLevelBuyWh(slot, t - 1);
+            demand[t - 1] = demand[t] + buyWh[t - 1];
         }
         uint256 best;
         for (uint256 t; t < ticks; ++t) {
-            supply[t] = (t == 0 ? 0 : supply[t - 1]) + handler.ghostLevelSellWh(slot, t);
+            supply[t] = (t == 0 ? 0 : supply[t - 1]) + sellWh[t];
             uint256 matched = demand[t] < supply[t] ? demand[t] : supply[t];
             if (matched > best) best = matched;
         }
