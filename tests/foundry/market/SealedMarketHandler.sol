@@ -287,11 +287,7 @@ contract SealedMarketHandler is Test {
         else if (bad == 1) it.slot = _currentSlot() + 6; // its order window is not open yet
         else if (bad == 2) it.lockedMoney = uint96(BOND - 1);
         else if (bad == 3) it.lockedMoney = uint96(1 << 88);
-        if (bad <= 1) {
-            it.isBuy = true;
-            it.lockedWh = 0;
-            _seeSlot(it.slot);
-        }
+        if (bad <= 1) (it.isBuy, it.lockedWh) = (true, 0); // refused: the slot need not be watched
         _fill(it);
         if (bad == 4 && pending.length != 0) {
             // The same commitment again: a copy of a pending one by its owner (refused while the id is taken), one

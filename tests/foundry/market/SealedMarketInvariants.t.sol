@@ -115,6 +115,9 @@ contract SealedMarketInvariantsTest is InvariantTest {
             }
             vm.assertEq(slotLocked, l.lockedWh, "Wh locked in commitments, market == handler");
             vm.assertEq(slotEscrow, l.sellEscrowWh, "Wh of live sells, market == handler");
+            // A slot no token ever entered and no order was revealed in has nothing to back (held is 0, checked
+            // above); its vaults are read after the final sweep (the per-slot reads are most of this check's cost).
+            if (l.energyIn == 0 && l.revealedBuyWh + l.revealedSellWh == 0) continue;
             vm.assertEq(
                 int256(heldWh),
                 int256(_vaultWh(slots[s]) + slotLocked + slotEscrow) + l.energyPool,
