@@ -192,6 +192,9 @@ def run_demo(
         if preload.is_alive():
             preload.join()
         traders = build_traders(sandbox, plan, households, workdir, observer.on_note)
+        for trader in traders:
+            if isinstance(trader, SealedTruthfulTrader):
+                stack.callback(trader.close)  # its commitment journal, before the work folder
         clock: Clock = SystemClock() if config.realtime else VirtualClock(t0)
         day.runtimes = {
             i: r for t in traders if isinstance(t, RuntimeTrader) for i, r in t.runtimes.items()
@@ -206,8 +209,6 @@ def run_demo(
                     trader.settle_after(last_slot)
                 else:
                     trader.cancel_after(last_slot)
-            elif isinstance(trader, SealedTruthfulTrader):
-                trader.close()
         services.wait_indexed(int(sandbox.w3.eth.block_number))
         ledger = read_ledger(
             sandbox,
