@@ -22,7 +22,7 @@ from energychain.commitments import SealedOrder, minimum_collateral, new_salt
 from energychain.sealed_market import SealedMarket
 from enerwise.demo.community import DayPlan, Household
 from enerwise.demo.meters import Metered
-from enerwise.demo.traders import SlotContext, TraderReport, TruthfulTrader, _parallel
+from enerwise.demo.traders import TraderReport, TruthfulTrader
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TxRequest
 
@@ -67,24 +67,13 @@ class SealedTruthfulTrader(TruthfulTrader):
     def close(self) -> None:
         self.journal.close()
 
-    # ------------------------------------------------------------------ a boundary
-    def step(self, context: SlotContext) -> TraderReport:
-        report = TraderReport()
-        self._open_due(context.now, report)
-        if context.cleared_slot is not None:
-            report.claims = self._claim(context.cleared_slot, report)
-        if context.trade_slot is not None and context.trade_k is not None:
-            slot, k = context.trade_slot, context.trade_k
-            jobs = []
-            for member in self.households:
-                metered = context.metered.get(member.index, Metered())
-                requests, sealed = self._commit_requests(member, slot, k, metered)
-                if requests:
-                    jobs.append(self._commit_job(member, slot, requests, sealed, report))
-            report.orders = sum(_parallel(jobs))
-        return report
-
     # ------------------------------------------------------------------ commit
+    def _trade_job(
+        self, member: Household, slot: int, k: int, metered: Metered, report: TraderReport
+    ) -> Callable[[], int] | None:
+        requests, sealed = self._commit_requests(member, slot, k, metered)
+        return self._commit_job(member, slot, requests, sealed, report) if requests else None
+
     def _commit_requests(
         self, member: Household, slot: int, k: int, metered: Metered
     ) -> tuple[list[TxRequest], list[_Sealed]]:

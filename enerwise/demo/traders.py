@@ -136,19 +136,30 @@ class TruthfulTrader:
 
     def step(self, context: SlotContext) -> TraderReport:
         report = TraderReport()
+        self._open_due(context.now, report)
         if context.cleared_slot is not None:
             report.claims = self._claim(context.cleared_slot, report)
         if context.trade_slot is not None and context.trade_k is not None:
             slot, k = context.trade_slot, context.trade_k
             jobs = []
             for member in self.households:
-                requests = self._requests(
-                    member, slot, k, context.metered.get(member.index, Metered())
-                )
-                if requests:
-                    jobs.append(self._job(member, slot, requests, report))
+                metered = context.metered.get(member.index, Metered())
+                job = self._trade_job(member, slot, k, metered, report)
+                if job is not None:
+                    jobs.append(job)
             report.orders = sum(_parallel(jobs))
         return report
+
+    def _open_due(self, now: int, report: TraderReport) -> None:
+        """Orders to open at ``now`` before claiming: none in an open market (a sealed market's
+        trader reveals its commitments here)."""
+
+    def _trade_job(
+        self, member: Household, slot: int, k: int, metered: Metered, report: TraderReport
+    ) -> Callable[[], int] | None:
+        """``member``'s orders for ``slot`` as one job for the parallel senders (None: none)."""
+        requests = self._requests(member, slot, k, metered)
+        return self._job(member, slot, requests, report) if requests else None
 
     def _job(
         self, member: Household, slot: int, requests: list[TxRequest], report: TraderReport
