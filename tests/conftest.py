@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,12 @@ from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
 from energychain.contracts import revert_decoder
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
+
+# pytest-xdist's workers start with COLUMNS=80 (the controller's width). The CLI's consoles read
+# COLUMNS when they are made, at import, and are LOG_WIDTH wide without it (as in a log, which is
+# how the serial suite runs them): a worker then wraps tables the serial suite does not.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ import contextlib
 import importlib
 import logging
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -101,6 +102,10 @@ class Standing:
     savings: int = 0
 
 
+ReportHook = Callable[[dict[str, Any]], None]
+InspectHook = Callable[[Sandbox, dict[str, Any]], None]
+
+
 @dataclass
 class Observer:
     """Callbacks of a run (all optional): notes, and each cleared slot with the standings."""
@@ -130,8 +135,8 @@ def run_demo(
     config: DemoConfig,
     observer: Observer | None = None,
     *,
-    on_report: Callable[[dict[str, Any]], None] | None = None,
-    inspect: Callable[[Sandbox, dict[str, Any]], None] | None = None,
+    on_report: ReportHook | None = None,
+    inspect: InspectHook | None = None,
 ) -> dict[str, Any]:
     """Run the market day and return its report (totals read back from the chain).
 
@@ -226,16 +231,51 @@ def run_demo(
             from enerwise.demo.report import write_report
 
             report["files"] = [str(p) for p in write_report(report, config.report_dir)]
-        if on_report is not None:
-            on_report(report)
-        if inspect is not None:
-            inspect(sandbox, report)
         if config.keep_running:
-            observer.on_note(f"serving {services.url} until Ctrl-C")
-            with contextlib.suppress(KeyboardInterrupt):
-                while True:
-                    time.sleep(3600)
+            _hand_out_then_serve(report, sandbox, on_report, inspect, observer, services.url)
+        else:
+            _hand_out(report, sandbox, on_report, inspect)
     return report
+
+
+def _hand_out(
+    report: dict[str, Any],
+    sandbox: Sandbox,
+    on_report: ReportHook | None,
+    inspect: InspectHook | None,
+) -> None:
+    if on_report is not None:
+        on_report(report)
+    if inspect is not None:
+        inspect(sandbox, report)
+
+
+def _hand_out_then_serve(
+    report: dict[str, Any],
+    sandbox: Sandbox,
+    on_report: ReportHook | None,
+    inspect: InspectHook | None,
+    observer: Observer,
+    url: str,
+) -> None:
+    """Hand out the report, then serve until Ctrl-C (or SIGTERM), which is how such a run ends.
+
+    A stop that comes while the report is handed out is only noted, and the run then ends as
+    cleanly (exit 0) as when it comes during the wait; the handlers go back inside the
+    ``suppress`` so no moment between the two turns it into an interruption."""
+    stop = threading.Event()
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in stopping}
+    with contextlib.suppress(KeyboardInterrupt):
+        try:
+            _hand_out(report, sandbox, on_report, inspect)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+        if not stop.is_set():
+            observer.on_note(f"serving {url} until Ctrl-C")
+            while True:
+                time.sleep(3600)
 
 
 def _settings(config: DemoConfig) -> MarketSettings:
