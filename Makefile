@@ -108,8 +108,12 @@ soak: setup  ## chaos soak: a day with >= 50 faults of every kind, then proof no
 test: setup
 	$(MAKE) --no-print-directory -j3 -k -Otarget test-app test-contracts test-foundry
 
+# The app suite mostly waits (on anvil, databases, subprocesses): spread over worker processes,
+# a test file each at a time (`loadfile`: a file's module fixtures are built once and its tests
+# run in their order). Every test starts its own anvil on a free port and its own databases.
+TEST_WORKERS ?= 3
 test-app: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-contracts: setup
 	$(BROWNIE_ENV) $(BVENV)/bin/brownie test tests/contracts -c tests/contracts/pytest.ini
