@@ -82,6 +82,14 @@ class Claimed:
     refund: int
 
 
+def dev_sender(w3: Web3, signer: Signer, decoder: RevertDecoder) -> TransactionSender:
+    """A sender for a dev chain: quick receipt polls, and a mined block when a batch stalls
+    (anvil's automine can leave transactions that came out of nonce order unmined)."""
+    return TransactionSender(
+        w3, signer, decode_revert=decoder, poll_interval=0.01, on_stall=DevChain(w3).mine
+    )
+
+
 @dataclass
 class Sandbox:
     """Deployed EnergyChain on a development chain plus the accounts acting on it."""
@@ -152,9 +160,7 @@ class Sandbox:
         cls, w3: Web3, admin_key: str, settings: MarketSettings | None = None, seed: int = 0
     ) -> Sandbox:
         decoder = revert_decoder()
-        admin = TransactionSender(
-            w3, LocalKeySigner(admin_key), decode_revert=decoder, poll_interval=0.01
-        )
+        admin = dev_sender(w3, LocalKeySigner(admin_key), decoder)
         deployment = deploy_energychain(admin, settings or MarketSettings())
         return cls(w3=w3, deployment=deployment, admin=admin, decoder=decoder, seed=seed)
 
@@ -162,9 +168,7 @@ class Sandbox:
         """A new account with a random key, funded with ``ether`` wei for gas."""
         signer = LocalKeySigner(self.random_bytes(32))
         self.dev.fund(signer.address, ether)
-        return Participant(
-            TransactionSender(self.w3, signer, decode_revert=self.decoder, poll_interval=0.01)
-        )
+        return Participant(dev_sender(self.w3, signer, self.decoder))
 
     def random_bytes(self, size: int) -> bytes:
         """Reproducible random bytes (keys, meter ids) from the sandbox's seed."""

@@ -13,6 +13,7 @@ built from the contracts' ABIs), so errors arrive as named Python exceptions.
 from __future__ import annotations
 
 import ast
+import logging
 import re
 import sys
 import threading
@@ -38,6 +39,8 @@ from wallet.errors import (
 from wallet.fees import FeePolicy, Fees, fees_from_history
 from wallet.nonces import NonceManager
 from wallet.signer import Signer
+
+log = logging.getLogger(__name__)
 
 DecodeRevert = Callable[[bytes], Exception | None]
 """Turns revert bytes into a named error (``chain.reverts.RevertDecoder`` is one)."""
@@ -81,7 +84,12 @@ class TransactionSender:
         fee_ttl_seconds: float = 2.0,
         receipt_timeout: float = 120.0,
         poll_interval: float = 0.05,
+        on_stall: Callable[[], None] | None = None,
+        stall_seconds: float = 10.0,
     ) -> None:
+        """``on_stall`` is called when a wait for a batch's receipts has seen none arrive for
+        ``stall_seconds``: a dev node's ``evm_mine``, since anvil's automine can leave
+        transactions that came out of nonce order ready but unmined (foundry-rs/foundry#10122)."""
         self.w3 = w3
         self.signer = signer
         self.fee_policy = fee_policy or FeePolicy()
@@ -90,6 +98,8 @@ class TransactionSender:
         self.fee_ttl_seconds = fee_ttl_seconds
         self.receipt_timeout = receipt_timeout
         self.poll_interval = poll_interval
+        self.on_stall = on_stall
+        self.stall_seconds = stall_seconds
         self.chain_id = int(w3.eth.chain_id)
         self.nonces = NonceManager(
             lambda: int(w3.eth.get_transaction_count(signer.address, "pending"))
@@ -354,6 +364,7 @@ class TransactionSender:
     def _wait_all(self, hashes: list[HexBytes]) -> list[TxReceipt]:
         found: dict[HexBytes, TxReceipt] = {}
         deadline = time.monotonic() + self.receipt_timeout
+        progressed = time.monotonic()
         while len(found) < len(hashes):
             missing = [h for h in hashes if h not in found]
             answers = self._rpc_batch(
@@ -362,7 +373,16 @@ class TransactionSender:
             for tx_hash, answer in zip(missing, answers, strict=True):
                 if answer.get("result"):
                     found[tx_hash] = _format_receipt(answer["result"])
+                    progressed = time.monotonic()
             if len(found) < len(hashes):
+                if self.on_stall is not None and time.monotonic() - progressed > self.stall_seconds:
+                    log.warning(
+                        "%d receipts missing for %.0f s: nudging the node",
+                        len(hashes) - len(found),
+                        self.stall_seconds,
+                    )
+                    self.on_stall()
+                    progressed = time.monotonic()
                 if time.monotonic() > deadline:
                     raise TransactionError(
                         f"{len(hashes) - len(found)} receipts missing after "

@@ -119,6 +119,30 @@ def _rpc(sender: TransactionSender, method: str, *params: Any) -> Any:
     return sender.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
 
 
+def test_a_batch_whose_receipts_stall_calls_on_stall_until_they_are_mined(
+    anvil: AnvilProcess,
+) -> None:
+    # a node that leaves ready transactions unmined (anvil's automine can, foundry-rs#10122)
+    stalls: list[int] = []
+
+    def mine() -> None:
+        stalls.append(1)
+        _rpc(sender, "evm_mine")
+
+    sender = _sender(anvil, on_stall=mine, stall_seconds=0.2, receipt_timeout=30)
+    _rpc(sender, "evm_setAutomine", False)
+    receipts = sender.send_batch([TxRequest(to=RECIPIENT, value=1, gas=21_000)] * 3)
+    assert [r["status"] for r in receipts] == [1, 1, 1]
+    assert len(stalls) == 1  # one mined block took all three
+
+
+def test_a_batch_whose_receipts_stall_without_on_stall_times_out(anvil: AnvilProcess) -> None:
+    sender = _sender(anvil, receipt_timeout=0.5)
+    _rpc(sender, "evm_setAutomine", False)
+    with pytest.raises(TransactionError, match="3 receipts missing"):
+        sender.send_batch([TxRequest(to=RECIPIENT, value=1, gas=21_000)] * 3)
+
+
 def test_stuck_transaction_is_replaced_with_bumped_fees(anvil: AnvilProcess) -> None:
     sender = _sender(anvil)
     _rpc(sender, "evm_setAutomine", False)
