@@ -33,7 +33,7 @@ contract MarketInvariantsTest is InvariantTest {
         selectors[0] = MarketHandler.deposit.selector;
         selectors[1] = MarketHandler.withdraw.selector;
         selectors[2] = MarketHandler.depositEnergy.selector;
-        selectors[3] = MarketHandler.withdrawEnergy.selector;
+        selectors[3] = handler.withdrawEnergy.selector;
         selectors[4] = MarketHandler.readMeter.selector;
         selectors[5] = MarketHandler.redeem.selector;
         selectors[6] = MarketHandler.transferTokens.selector;

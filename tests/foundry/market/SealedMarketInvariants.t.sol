@@ -40,7 +40,7 @@ contract SealedMarketInvariantsTest is InvariantTest {
         selectors[0] = SealedMarketHandler.deposit.selector;
         selectors[1] = SealedMarketHandler.withdraw.selector;
         selectors[2] = SealedMarketHandler.produce.selector;
-        selectors[3] = SealedMarketHandler.withdrawEnergy.selector;
+        selectors[3] = handler.withdrawEnergy.selector;
         selectors[4] = SealedMarketHandler.commit.selector;
         selectors[5] = SealedMarketHandler.commitBatch.selector;
         selectors[6] = SealedMarketHandler.reveal.selector;
