@@ -5,11 +5,7 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {EnergyMarket} from "../../../contracts/EnergyMarket.sol";
 import {IEnergyMarket} from "../../../contracts/interfaces/IEnergyMarket.sol";
-import {IEnergyToken} from "../../../contracts/interfaces/IEnergyToken.sol";
 import {IMeterRegistry} from "../../../contracts/interfaces/IMeterRegistry.sol";
-import {Clearing} from "../../../contracts/libraries/Clearing.sol";
-import {MeterRegistry} from "../../../contracts/MeterRegistry.sol";
-import {TestEuro} from "../../../contracts/test/TestEuro.sol";
 import {MarketHandlerBase} from "./MarketHandlerBase.sol";
 
 /// @title MarketHandler
@@ -64,21 +60,7 @@ contract MarketHandler is MarketHandlerBase {
     uint64 public ghostAgentSellWhAtLastCharge;
 
     constructor() {
-        market = new EnergyMarket(
-            address(this),
-            euro,
-            registry,
-            IEnergyMarket.MarketParams({
-                priceFloor: PRICE_FLOOR,
-                tickSize: TICK_SIZE,
-                maxTick: MAX_TICK,
-                settlementSeconds: SETTLEMENT_SECONDS,
-                openAheadSeconds: OPEN_AHEAD_SECONDS,
-                minOrderWh: MIN_ORDER_WH,
-                feeBps: 50,
-                treasury: treasuries[0]
-            })
-        );
+        market = new EnergyMarket(address(this), euro, registry, _params());
         _authorize(60_000, 2_000, 5, 2, 30 days);
     }
 
@@ -448,30 +430,17 @@ contract MarketHandler is MarketHandlerBase {
     /// @notice claimBatch: every claimable order of one owner.
     function claimBatch(uint256 userSeed) external {
         address owner = _user(userSeed);
-        uint256 n;
-        uint256[] memory ids = new uint256[](openOrders.length);
-        for (uint256 k; k < openOrders.length; ++k) {
-            if (openOrders[k].owner == owner && slotCleared[openOrders[k].slot]) ids[n++] = openOrders[k].id;
-        }
+        (uint256[] memory ids, uint256 n) = _claimableIds(owner, 0);
         if (n == 0) return;
         assembly ("memory-safe") {
             mstore(ids, n)
         }
         uint256 moneyBefore = market.balanceOf(owner);
-        uint256 expected;
-        for (uint256 j; j < n; ++j) {
-            // The handler's own rule: an order's share at a rationed level follows the claims before it in the batch.
-            OpenOrder memory o = openOrders[_orderIndex(ids[j])];
-            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
-            expected += o.isBuy ? refund : amount;
-            _settled(o, filledWh, amount, fee, refund);
-        }
+        uint256 expected = _bookClaims(ids, n);
         vm.prank(relayer);
         market.claimBatch(ids);
         vm.assertEq(market.balanceOf(owner) - moneyBefore, expected, "claimBatch credits what previewClaim said");
-        for (uint256 j; j < n; ++j) {
-            _removeOrder(_orderIndex(ids[j]));
-        }
+        _removeOrders(ids, n);
         ++done["claimBatch"];
     }
 

@@ -110,6 +110,20 @@ abstract contract MarketHandlerBase is Test {
         }
     }
 
+    /// @dev The market parameters of tests/contracts/conftest.py (fee 0.5 %, to treasury 0).
+    function _params() internal view returns (IEnergyMarket.MarketParams memory) {
+        return IEnergyMarket.MarketParams({
+            priceFloor: PRICE_FLOOR,
+            tickSize: TICK_SIZE,
+            maxTick: MAX_TICK,
+            settlementSeconds: SETTLEMENT_SECONDS,
+            openAheadSeconds: OPEN_AHEAD_SECONDS,
+            minOrderWh: MIN_ORDER_WH,
+            feeBps: 50,
+            treasury: treasuries[0]
+        });
+    }
+
     /// @dev The market under test (deployed by the handler's constructor).
     function _market() internal view virtual returns (IEnergyMarket);
 
@@ -143,6 +157,10 @@ abstract contract MarketHandlerBase is Test {
 
     function openOrderCount() external view returns (uint256) {
         return openOrders.length;
+    }
+
+    function slotList() external view returns (uint64[] memory) {
+        return slotsSeen;
     }
 
     function slotCount() external view returns (uint256) {
@@ -284,6 +302,32 @@ abstract contract MarketHandlerBase is Test {
         vm.assertEq(market.order(o.id).owner, address(0), "a claimed order is deleted");
         _settled(o, e.filledWh, e.amount, e.fee, e.refund);
         _removeOrder(k);
+    }
+
+    /// @dev The ids of `owner`'s open orders in cleared slots, how many (`n`), and room for `extra` ids more.
+    function _claimableIds(address owner, uint256 extra) internal view returns (uint256[] memory ids, uint256 n) {
+        ids = new uint256[](openOrders.length + extra);
+        for (uint256 k; k < openOrders.length; ++k) {
+            if (openOrders[k].owner == owner && slotCleared[openOrders[k].slot]) ids[n++] = openOrders[k].id;
+        }
+    }
+
+    /// @dev Books a batch claim of the first `n` orders of `ids` by the handler's own rule (an order's share at a
+    /// rationed level follows the claims before it in the batch); returns what their owner's vault must gain.
+    function _bookClaims(uint256[] memory ids, uint256 n) internal returns (uint256 expected) {
+        for (uint256 j; j < n; ++j) {
+            OpenOrder memory o = openOrders[_orderIndex(ids[j])];
+            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
+            expected += o.isBuy ? refund : amount;
+            _settled(o, filledWh, amount, fee, refund);
+        }
+    }
+
+    /// @dev The first `n` orders of `ids` were claimed: they leave the handler's list.
+    function _removeOrders(uint256[] memory ids, uint256 n) internal {
+        for (uint256 j; j < n; ++j) {
+            _removeOrder(_orderIndex(ids[j]));
+        }
     }
 
     /// @dev Open order `k` is done (claimed or cancelled): it leaves the handler's list.

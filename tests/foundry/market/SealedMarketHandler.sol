@@ -3,13 +3,9 @@ pragma solidity ^0.8.28;
 
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyMarket} from "../../../contracts/interfaces/IEnergyMarket.sol";
-import {IEnergyToken} from "../../../contracts/interfaces/IEnergyToken.sol";
 import {IMeterRegistry} from "../../../contracts/interfaces/IMeterRegistry.sol";
 import {ISealedEnergyMarket} from "../../../contracts/interfaces/ISealedEnergyMarket.sol";
-import {Clearing} from "../../../contracts/libraries/Clearing.sol";
-import {MeterRegistry} from "../../../contracts/MeterRegistry.sol";
 import {SealedEnergyMarket} from "../../../contracts/SealedEnergyMarket.sol";
-import {TestEuro} from "../../../contracts/test/TestEuro.sol";
 import {MarketHandlerBase} from "./MarketHandlerBase.sol";
 
 /// @title SealedMarketHandler
@@ -101,23 +97,7 @@ contract SealedMarketHandler is MarketHandlerBase {
     uint256 internal saltNonce;
 
     constructor() {
-        market = new SealedEnergyMarket(
-            address(this),
-            euro,
-            registry,
-            IEnergyMarket.MarketParams({
-                priceFloor: PRICE_FLOOR,
-                tickSize: TICK_SIZE,
-                maxTick: MAX_TICK,
-                settlementSeconds: SETTLEMENT_SECONDS,
-                openAheadSeconds: OPEN_AHEAD_SECONDS,
-                minOrderWh: MIN_ORDER_WH,
-                feeBps: 50,
-                treasury: treasuries[0]
-            }),
-            REVEAL_SECONDS,
-            BOND
-        );
+        market = new SealedEnergyMarket(address(this), euro, registry, _params(), REVEAL_SECONDS, BOND);
         for (uint256 i; i < USERS; ++i) {
             _read(i, 0); // the baseline
         }
@@ -471,11 +451,7 @@ contract SealedMarketHandler is MarketHandlerBase {
     /// batch skips it: a commitment is no order).
     function claimBatch(uint256 userSeed) external {
         address owner = _user(userSeed);
-        uint256[] memory ids = new uint256[](openOrders.length + 1);
-        uint256 n;
-        for (uint256 k; k < openOrders.length; ++k) {
-            if (openOrders[k].owner == owner && slotCleared[openOrders[k].slot]) ids[n++] = openOrders[k].id;
-        }
+        (uint256[] memory ids, uint256 n) = _claimableIds(owner, 1);
         if (n == 0) return;
         uint256 claims = n;
         if (pending.length != 0) ids[n++] = pending[bound(userSeed >> 8, 0, pending.length - 1)].id;
@@ -484,13 +460,7 @@ contract SealedMarketHandler is MarketHandlerBase {
         }
         uint256 moneyBefore = market.balanceOf(owner);
         uint256 feesBefore = ghostFeeReceipts;
-        uint256 expected;
-        for (uint256 j; j < claims; ++j) {
-            OpenOrder memory o = openOrders[_orderIndex(ids[j])];
-            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
-            expected += o.isBuy ? refund : amount;
-            _settled(o, filledWh, amount, fee, refund);
-        }
+        uint256 expected = _bookClaims(ids, claims);
         uint256 treasuryBefore = market.balanceOf(market.params().treasury);
         vm.prank(relayer);
         uint256 claimed = market.claimBatch(ids);
@@ -501,9 +471,7 @@ contract SealedMarketHandler is MarketHandlerBase {
             ghostFeeReceipts - feesBefore,
             "claimBatch credits the treasury the fees"
         );
-        for (uint256 j; j < claims; ++j) {
-            _removeOrder(_orderIndex(ids[j]));
-        }
+        _removeOrders(ids, claims);
         ++done["claimBatch"];
     }
 
@@ -731,18 +699,11 @@ contract SealedMarketHandler is MarketHandlerBase {
     }
 
     /// @notice The revealed quantity still in the book per tick of `slot`, buys and sells.
-    function slotLevels(uint64 slot)
-        external
-        view
-        returns (uint256[BOOK_TICKS] memory buyWh, uint256[BOOK_TICKS] memory sellWh)
-    {
+    function slotLevels(uint64 slot) external view returns (uint256[] memory buyWh, uint256[] memory sellWh) {
+        (buyWh, sellWh) = (new uint256[](BOOK_TICKS), new uint256[](BOOK_TICKS));
         for (uint256 t; t < BOOK_TICKS; ++t) {
             (buyWh[t], sellWh[t]) = (ghostLevelBuyWh[slot][t], ghostLevelSellWh[slot][t]);
         }
-    }
-
-    function slotList() external view returns (uint64[] memory) {
-        return slotsSeen;
     }
 
     function pendingList() external view returns (Pending[] memory) {
