@@ -473,20 +473,7 @@ contract MarketHandler is MarketHandlerBase {
 
     /// @notice User 0 re-authorizes its agent (new limits, the use so far kept) or revokes it (the use kept too).
     function setAgent(uint256 budget, uint256 maxBuyTick, uint256 minSellTick, uint256 days_, bool revoke) external {
-        if (revoke) {
-            vm.prank(users[0]);
-            market.revokeAgent(agent);
-            ++done["revokeAgent"];
-            return;
-        }
-        _authorize(
-            uint96(bound(budget, 0, 200_000)),
-            uint64(bound(budget >> 128, 0, 5_000)),
-            uint16(bound(maxBuyTick, 0, BOOK_TICKS - 1)),
-            uint16(bound(minSellTick, 0, BOOK_TICKS - 1)),
-            bound(days_, 1, 3) * 1 days
-        );
-        ++done["authorizeAgent"];
+        _setAgent(revoke, budget, 200_000, 5_000, maxBuyTick, minSellTick, bound(days_, 1, 3) * 1 days);
     }
 
     // =========================================================================================================
@@ -494,9 +481,7 @@ contract MarketHandler is MarketHandlerBase {
     // =========================================================================================================
 
     function pauseMarket(bool paused) external {
-        if (paused && !market.paused()) market.pause();
-        else if (!paused && market.paused()) market.unpause();
-        ++done[paused ? "pauseMarket" : "unpauseMarket"];
+        _pauseMarket(paused);
     }
 
     /// @notice The meter admin rotates a meter's signing key: the meter's sequence and baseline restart, its last

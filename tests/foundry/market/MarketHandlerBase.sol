@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyMarket} from "../../../contracts/interfaces/IEnergyMarket.sol";
 import {IEnergyToken} from "../../../contracts/interfaces/IEnergyToken.sol";
 import {Clearing} from "../../../contracts/libraries/Clearing.sol";
@@ -366,6 +367,42 @@ abstract contract MarketHandlerBase is Test {
     {
         vm.prank(users[0]);
         _market().authorizeAgent(agent, budget, sellWh, maxBuyTick, minSellTick, uint64(block.timestamp + lifetime));
+    }
+
+    /// @dev User 0 revokes its agent (the use so far kept), or re-authorizes it (the use kept too) with limits drawn
+    /// from the seeds: a daily budget up to `maxBudget` and sell allowance up to `maxSellWh` (both from `budget`),
+    /// price bounds on the book's ticks, for `lifetime` seconds.
+    function _setAgent(
+        bool revoke,
+        uint256 budget,
+        uint256 maxBudget,
+        uint256 maxSellWh,
+        uint256 maxBuyTick,
+        uint256 minSellTick,
+        uint256 lifetime
+    ) internal {
+        if (revoke) {
+            vm.prank(users[0]);
+            _market().revokeAgent(agent);
+            ++done["revokeAgent"];
+            return;
+        }
+        _authorize(
+            uint96(bound(budget, 0, maxBudget)),
+            uint64(bound(budget >> 128, 0, maxSellWh)),
+            uint16(bound(maxBuyTick, 0, BOOK_TICKS - 1)),
+            uint16(bound(minSellTick, 0, BOOK_TICKS - 1)),
+            lifetime
+        );
+        ++done["authorizeAgent"];
+    }
+
+    /// @dev Pauses (`paused`) or unpauses the market, whichever it is not yet.
+    function _pauseMarket(bool paused) internal {
+        bool now_ = Pausable(address(_market())).paused();
+        if (paused && !now_) _market().pause();
+        else if (!paused && now_) _market().unpause();
+        ++done[paused ? "pauseMarket" : "unpauseMarket"];
     }
 
     /// @dev The handler's own decay of the agent's use to now: linear, one daily limit per 24 hours, rounded down.

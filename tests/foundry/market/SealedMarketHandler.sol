@@ -555,29 +555,13 @@ contract SealedMarketHandler is MarketHandlerBase {
 
     /// @notice User 0 re-authorizes its agent (new limits and price bounds, the use so far kept) or revokes it.
     function setAgent(uint256 budget, uint256 maxBuyTick, uint256 minSellTick, bool revoke) external {
-        if (revoke) {
-            vm.prank(users[0]);
-            market.revokeAgent(agent);
-            ++done["revokeAgent"];
-            return;
-        }
-        _authorize(
-            uint96(bound(budget, 0, 1_000_000)),
-            uint64(bound(budget >> 128, 0, 8_000)),
-            uint16(bound(maxBuyTick, 0, BOOK_TICKS - 1)),
-            uint16(bound(minSellTick, 0, BOOK_TICKS - 1)),
-            1 days
-        );
-        ++done["authorizeAgent"];
+        _setAgent(revoke, budget, 1_000_000, 8_000, maxBuyTick, minSellTick, 1 days);
     }
 
     /// @notice Pauses the market a quarter of the time it is called (commits are refused, reveals, reclaims, clears and
     /// claims go on), unpauses it otherwise.
     function pauseMarket(uint256 seed) external {
-        bool paused = seed % 4 == 0;
-        if (paused && !market.paused()) market.pause();
-        else if (!paused && market.paused()) market.unpause();
-        ++done[paused ? "pauseMarket" : "unpauseMarket"];
+        _pauseMarket(seed % 4 == 0);
     }
 
     /// @notice Changes the fee (for commitments from now on: the fee is in the commit id) and the treasury (where
