@@ -28,8 +28,8 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from devices.battery.physics import BatteryPhysics, Window
 from devices.errors import DeviceConfigError
-from devices.modbus_server import ModbusRequest, SimulatedModbusDevices
 from devices.sunspec import SUNS_MARKER, SunSpecMap, decode_raw, encode_raw, load_map
+from oracles.modbus_server import ModbusRequest, SimulatedModbusDevices
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""A pymodbus TCP server on loopback for the simulated devices (battery, heat pump).
+"""A pymodbus TCP server on loopback for simulated Modbus units: the oracle's simulated meters
+(:class:`oracles.simulator.SimulatedModbusServer`) and the simulated devices (battery, heat pump).
 
 A subclass lists its units (:meth:`SimulatedModbusDevices._devices`, built with
 :meth:`~SimulatedModbusDevices._action`) and answers each request (:meth:`_handle`); starting,
@@ -77,8 +78,11 @@ class SimulatedModbusDevices:
         server = ModbusTcpServer(self._devices(), address=(self.host, self.port))
         await server.serve_forever(background=True)
         self._server = server
-        logger.info("%s on %s:%d", type(self).__name__, self.host, self.port)
+        self._log_started()
         return self.port
+
+    def _log_started(self) -> None:
+        logger.info("%s on %s:%d", type(self).__name__, self.host, self.port)
 
     async def stop(self) -> None:
         if self._server is not None:
