@@ -3,11 +3,13 @@
 
 A subclass lists its units (:meth:`SimulatedModbusDevices._devices`, built with
 :meth:`~SimulatedModbusDevices._action`) and answers each request (:meth:`_handle`); starting,
-the free port and stopping are here.
+the free port, stopping and the injected faults (``faults[unit]``: an exception code, or a delay
+in seconds, before the unit answers) are here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from pymodbus.simulator import SimDevice
 logger = logging.getLogger(__name__)
 
 ModbusAction = Callable[..., Coroutine[Any, Any, ExcCodes | None]]
+#: A fault to inject: a Modbus exception code, or a delay in seconds (a timeout).
+Fault = ExcCodes | float
 
 
 @dataclass
@@ -43,6 +47,7 @@ class SimulatedModbusDevices:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
+        self.faults: dict[int, Fault] = {}
         self._server: ModbusTcpServer | None = None
 
     def _devices(self) -> list[SimDevice]:
@@ -62,6 +67,11 @@ class SimulatedModbusDevices:
             registers: list[int],
             set_values: list[int] | list[bool] | None,
         ) -> ExcCodes | None:
+            fault = self.faults.get(unit)
+            if isinstance(fault, ExcCodes):
+                return fault
+            if isinstance(fault, float):
+                await asyncio.sleep(fault)
             request = ModbusRequest(
                 function_code, start_address, address, count, registers, set_values
             )

@@ -16,7 +16,6 @@ Simulated meters are served through the same code paths as hardware:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import importlib
 import json
@@ -200,10 +199,6 @@ class SimulatedSource:
 
 
 # ---------------------------------------------------------------------------------- Modbus
-#: A fault to inject: return a Modbus exception code, or sleep (a timeout), per unit id.
-Fault = ExcCodes | float
-
-
 class SimulatedModbusServer(SimulatedModbusDevices):
     """A pymodbus TCP server on loopback serving simulated meters, one unit id each.
 
@@ -227,7 +222,6 @@ class SimulatedModbusServer(SimulatedModbusDevices):
         self.meters = meters
         self.register_map = register_map
         self.clock = clock or SystemClock()
-        self.faults: dict[int, Fault] = {}
         self.overrides: dict[int, dict[str, float]] = {}
 
     def _values(self, unit: int) -> dict[str, float]:
@@ -242,12 +236,7 @@ class SimulatedModbusServer(SimulatedModbusDevices):
         return values
 
     async def _handle(self, unit: int, request: ModbusRequest) -> ExcCodes | None:
-        """The meter's registers at the clock's time (after its injected fault, if any)."""
-        fault = self.faults.get(unit)
-        if isinstance(fault, ExcCodes):
-            return fault
-        if isinstance(fault, float):
-            await asyncio.sleep(fault)
+        """The meter's registers at the clock's time."""
         kind = "input" if request.function_code == 4 else "holding"
         start, registers = request.start_address, request.registers
         for (reg_kind, reg_address), word in self.register_map.encode(self._values(unit)).items():
