@@ -479,16 +479,23 @@ class FillView:
     claimed: bool
 
 
+#: What every read of an order starts with: its id, the owner's nonce, owner, slot, side, tick
+#: and quantity (the columns of :class:`OrderView` and :class:`FillView` alike).
+_ORDER_HEAD = (
+    Order.order_id,
+    Order.nonce,
+    Order.owner,
+    Order.slot,
+    Order.is_buy,
+    Order.tick,
+    Order.qty_wh,
+)
+
+
 def _order_query() -> Any:
     return (
         select(
-            Order.order_id,
-            Order.nonce,
-            Order.owner,
-            Order.slot,
-            Order.is_buy,
-            Order.tick,
-            Order.qty_wh,
+            *_ORDER_HEAD,
             Order.escrow,
             Order.fee_bps,
             Order.block_number,
@@ -602,13 +609,7 @@ def list_fills(
     cl = Clearing.__table__.c
     query = (
         select(
-            Order.order_id,
-            Order.nonce,
-            Order.owner,
-            Order.slot,
-            Order.is_buy,
-            Order.tick,
-            Order.qty_wh,
+            *_ORDER_HEAD,
             Order.fee_bps,
             cl.volume_wh,
             cl.clearing_tick,

@@ -16,26 +16,25 @@ Simulated meters are served through the same code paths as hardware:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import importlib
 import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from oracles.clock import Clock, SystemClock
 from oracles.errors import OracleConfigError
 from oracles.maps import RegisterMap
+from oracles.modbus_server import ModbusRequest, SimulatedModbusDevices
 from oracles.sources.base import Sample
 
 logger = logging.getLogger(__name__)
@@ -200,11 +199,7 @@ class SimulatedSource:
 
 
 # ---------------------------------------------------------------------------------- Modbus
-#: A fault to inject: return a Modbus exception code, or sleep (a timeout), per unit id.
-Fault = ExcCodes | float
-
-
-class SimulatedModbusServer:
+class SimulatedModbusServer(SimulatedModbusDevices):
     """A pymodbus TCP server on loopback serving simulated meters, one unit id each.
 
     Registers are encoded with ``register_map`` from the meter's state at the clock's time on
@@ -223,14 +218,11 @@ class SimulatedModbusServer:
     ) -> None:
         if not meters:
             raise ValueError("a simulated Modbus server needs at least one meter")
+        super().__init__(host=host, port=port)
         self.meters = meters
         self.register_map = register_map
         self.clock = clock or SystemClock()
-        self.host = host
-        self.port = port
-        self.faults: dict[int, Fault] = {}
         self.overrides: dict[int, dict[str, float]] = {}
-        self._server: ModbusTcpServer | None = None
 
     def _values(self, unit: int) -> dict[str, float]:
         imp, exp, power = self.meters[unit].advance(self.clock.now())
@@ -243,29 +235,19 @@ class SimulatedModbusServer:
         values.update(self.overrides.get(unit, {}))
         return values
 
-    def _action(self, unit: int) -> Callable[..., Coroutine[Any, Any, ExcCodes | None]]:
-        async def action(
-            function_code: int,
-            start_address: int,
-            address: int,
-            count: int,
-            registers: list[int],
-            set_values: list[int] | list[bool] | None,
-        ) -> ExcCodes | None:
-            fault = self.faults.get(unit)
-            if isinstance(fault, ExcCodes):
-                return fault
-            if isinstance(fault, float):
-                await asyncio.sleep(fault)
-            kind = "input" if function_code == 4 else "holding"
-            for (reg_kind, reg_address), word in self.register_map.encode(
-                self._values(unit)
-            ).items():
-                if reg_kind == kind and 0 <= reg_address - start_address < len(registers):
-                    registers[reg_address - start_address] = word
-            return None
+    async def _handle(self, unit: int, request: ModbusRequest) -> ExcCodes | None:
+        """The meter's registers at the clock's time."""
+        kind = "input" if request.function_code == 4 else "holding"
+        start, registers = request.start_address, request.registers
+        for (reg_kind, reg_address), word in self.register_map.encode(self._values(unit)).items():
+            if reg_kind == kind and 0 <= reg_address - start < len(registers):
+                registers[reg_address - start] = word
+        return None
 
-        return action
+    def _log_started(self) -> None:
+        logger.info(
+            "simulated Modbus server on %s:%d (%d meters)", self.host, self.port, len(self.meters)
+        )
 
     def _devices(self) -> list[SimDevice]:
         blocks = self.register_map.plan_reads()
@@ -276,25 +258,6 @@ class SimulatedModbusServer:
             data = SimData(address=low, count=high - low, values=0, datatype=DataType.REGISTERS)
             devices.append(SimDevice(id=unit, simdata=[data], action=self._action(unit)))
         return devices
-
-    async def start(self) -> int:
-        """Start listening; returns the port (a free one when ``port`` was 0)."""
-        if self.port == 0:
-            from chain.local_node import free_port
-
-            self.port = free_port()
-        server = ModbusTcpServer(self._devices(), address=(self.host, self.port))
-        await server.serve_forever(background=True)
-        self._server = server
-        logger.info(
-            "simulated Modbus server on %s:%d (%d meters)", self.host, self.port, len(self.meters)
-        )
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
-            self._server = None
 
 
 # ---------------------------------------------------------------------------------- MQTT

@@ -284,6 +284,46 @@ def evaluate_agents(
             "soc": {name: run.soc_kwh for name, run in runs.items()} | {"bound": bound.soc_kwh},
         }
     total_bound = float(sum(bounds))
+    methods = _methods_report(config, savings, others_gain, learned, seeds_of, missing, total_bound)
+    _average_seeds(per_household, config, seeds_of, missing)
+    stamps = slot_index(community.config.year)
+    report: dict[str, Any] = {
+        "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
+        "households": [community.households[h].id for h in setup.households],
+        "forecast": config.setup.forecast.value,
+        "others": config.setup.others,
+        "market": config.market,
+        "market_mode": config.market,
+        "methods": methods,
+        "bound": {
+            "savings_eur": round(total_bound, 2),
+            "battery_only_savings_eur": round(float(sum(bounds_no_p2p)), 2),
+            "solver": "HiGHS MILP (scipy.optimize.milp); battery-only: HiGHS LP (linprog)",
+        },
+        "per_household": per_household,
+    }
+    if config.spoof_kwh is not None:
+        report["spoof"] = _spoof_report(config, setup, spoofs)
+    if config.community_level:
+        say("community with and without the P2P market")
+        report["community"] = _community_report(setup, learned.get("ppo#0"))
+    traces["start"] = setup.start
+    traces["retail"] = community.tariffs.retail[setup.start : setup.end]
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report, traces
+
+
+def _methods_report(
+    config: AgentEvalConfig,
+    savings: dict[str, list[float]],
+    others_gain: dict[str, list[float]],
+    learned: dict[str, Any],
+    seeds_of: dict[str, list[str]],
+    missing: dict[str, str],
+    total_bound: float,
+) -> dict[str, Any]:
+    """Each method's savings as % of the perfect-foresight bound (learned methods: the mean and
+    95 % interval across their training seeds, or the error of a model that did not load)."""
 
     def pct(total: float) -> float:
         return round(100.0 * total / total_bound, 2) if total_bound > 0 else 0.0
@@ -319,6 +359,21 @@ def evaluate_agents(
             "ci95": interval,
             "trained_for": sorted({_trained_for(learned[key]) for key in keys}),
         }
+    methods["bound"] = {
+        "kind": "bound",
+        "pct_of_bound": 100.0,
+        "savings_eur": round(total_bound, 2),
+    }
+    return methods
+
+
+def _average_seeds(
+    per_household: list[dict[str, Any]],
+    config: AgentEvalConfig,
+    seeds_of: dict[str, list[str]],
+    missing: dict[str, str],
+) -> None:
+    """Replaces the per-seed columns of every household row by the learned method's mean."""
     for row in per_household:
         for name in config.models:
             keys = seeds_of.get(name, [])
@@ -327,36 +382,6 @@ def evaluate_agents(
             else:
                 for key in keys:
                     row.pop(key, None)
-    methods["bound"] = {
-        "kind": "bound",
-        "pct_of_bound": 100.0,
-        "savings_eur": round(total_bound, 2),
-    }
-    stamps = slot_index(community.config.year)
-    report: dict[str, Any] = {
-        "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
-        "households": [community.households[h].id for h in setup.households],
-        "forecast": config.setup.forecast.value,
-        "others": config.setup.others,
-        "market": config.market,
-        "market_mode": config.market,
-        "methods": methods,
-        "bound": {
-            "savings_eur": round(total_bound, 2),
-            "battery_only_savings_eur": round(float(sum(bounds_no_p2p)), 2),
-            "solver": "HiGHS MILP (scipy.optimize.milp); battery-only: HiGHS LP (linprog)",
-        },
-        "per_household": per_household,
-    }
-    if config.spoof_kwh is not None:
-        report["spoof"] = _spoof_report(config, setup, spoofs)
-    if config.community_level:
-        say("community with and without the P2P market")
-        report["community"] = _community_report(setup, learned.get("ppo#0"))
-    traces["start"] = setup.start
-    traces["retail"] = community.tariffs.retail[setup.start : setup.end]
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    return report, traces
 
 
 def _load_models(

@@ -517,8 +517,6 @@ def evaluate_community(
                 "welfare_eur": welfare_eur(result),
             }
         )
-    known = [b for b in alone_bounds.values() if b is not None]
-    alone_total = sum(known) if len(known) == len(alone_bounds) else None
     report: dict[str, Any] = {
         "period": f"{community.config.year}-{config.period.first:02d}..{config.period.last:02d}"
         + (f" ({config.period.days} days)" if config.period.days else ""),
@@ -530,30 +528,42 @@ def evaluate_community(
             "solver": "HiGHS LP (scipy.optimize.linprog), the community as one meter",
         },
         "rules": rules,
-        "shared": {
-            "kind": "learned",
-            "truthful": {
-                "savings_eur": {hid: _summary([s[hid] for s in alone]) for hid in ids},
-                "pct_of_bound": {
-                    hid: _summary([_pct(s[hid], alone_bounds[h]) for s in alone])
-                    for h, hid in zip(agents, ids, strict=True)
-                },
-                "pct_of_bound_total": _summary([_pct(sum(s.values()), alone_total) for s in alone]),
-            },
-            "all_agents": {
-                "savings_eur": {
-                    hid: _summary([s["savings"][hid] for s in together]) for hid in ids
-                },
-                "pct_of_bound": {
-                    hid: _summary([_pct(s["savings"][hid], s["bounds"][hid]) for s in together])
-                    for hid in ids
-                },
-                "welfare_eur": _summary([s["welfare_eur"] for s in together]),
-                "pct_of_social_optimum": _summary(
-                    [_pct(s["welfare_eur"], optimum) for s in together]
-                ),
-            },
-        },
+        "shared": _shared_report(ids, agents, alone, alone_bounds, together, optimum),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     return report
+
+
+def _shared_report(
+    ids: list[str],
+    agents: list[int],
+    alone: list[dict[str, float]],
+    alone_bounds: dict[int, float | None],
+    together: list[dict[str, Any]],
+    optimum: float,
+) -> dict[str, Any]:
+    """The shared policy's figures, a summary across its training seeds each: as one agent among
+    truthful members (``alone``, against ``alone_bounds``) and with every battery household an
+    agent (``together``, against the bounds among the agents and the social ``optimum``)."""
+    known = [b for b in alone_bounds.values() if b is not None]
+    alone_total = sum(known) if len(known) == len(alone_bounds) else None
+    return {
+        "kind": "learned",
+        "truthful": {
+            "savings_eur": {hid: _summary([s[hid] for s in alone]) for hid in ids},
+            "pct_of_bound": {
+                hid: _summary([_pct(s[hid], alone_bounds[h]) for s in alone])
+                for h, hid in zip(agents, ids, strict=True)
+            },
+            "pct_of_bound_total": _summary([_pct(sum(s.values()), alone_total) for s in alone]),
+        },
+        "all_agents": {
+            "savings_eur": {hid: _summary([s["savings"][hid] for s in together]) for hid in ids},
+            "pct_of_bound": {
+                hid: _summary([_pct(s["savings"][hid], s["bounds"][hid]) for s in together])
+                for hid in ids
+            },
+            "welfare_eur": _summary([s["welfare_eur"] for s in together]),
+            "pct_of_social_optimum": _summary([_pct(s["welfare_eur"], optimum) for s in together]),
+        },
+    }

@@ -18,7 +18,6 @@ writes and keep the old values (a read-back mismatch).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import ClassVar
@@ -28,8 +27,8 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from devices.battery.physics import BatteryPhysics, Window
 from devices.errors import DeviceConfigError
-from devices.modbus_server import ModbusRequest, SimulatedModbusDevices
 from devices.sunspec import SUNS_MARKER, SunSpecMap, decode_raw, encode_raw, load_map
+from oracles.modbus_server import ModbusRequest, SimulatedModbusDevices
 
 logger = logging.getLogger(__name__)
 
@@ -330,9 +329,6 @@ PROTOCOLS: dict[str, type[SunSpecRegisters]] = {
     "model802_704": Model802704Registers,
 }
 
-#: A fault to inject: a Modbus exception code, or a delay in seconds (a timeout).
-Fault = ExcCodes | float
-
 
 class SimulatedBatteryServer(SimulatedModbusDevices):
     """A pymodbus TCP server on loopback serving simulated SunSpec batteries, one per unit."""
@@ -344,14 +340,8 @@ class SimulatedBatteryServer(SimulatedModbusDevices):
             raise DeviceConfigError("a simulated battery server needs at least one battery")
         super().__init__(host=host, port=port)
         self.batteries = batteries
-        self.faults: dict[int, Fault] = {}
 
     async def _handle(self, unit: int, request: ModbusRequest) -> ExcCodes | None:
-        fault = self.faults.get(unit)
-        if isinstance(fault, ExcCodes):
-            return fault
-        if isinstance(fault, float):
-            await asyncio.sleep(fault)
         registers_of = self.batteries[unit]
         address, count = request.address, request.count
         if request.set_values is not None:

@@ -24,7 +24,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from devices.heatpump.physics import HeatPumpPhysics
 from devices.interface import SgReadyState
-from devices.modbus_server import ModbusRequest, SimulatedModbusDevices
+from oracles.modbus_server import ModbusRequest, SimulatedModbusDevices
 
 logger = logging.getLogger(__name__)
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from web3 import Web3
 
     from energychain.commitment_journal import CommitmentJournal, JournalEntry
+    from energychain.commitments import Collateral
     from energychain.sealed_market import SealedMarket
     from market.clearing import MarketParams
     from wallet.transactions import TransactionSender
@@ -297,20 +298,7 @@ def commit(
             price, params, m.decimals, "--price-eur-per-kwh", side="buy" if is_buy else "sell"
         )
     assert tick is not None
-    if tick > params.max_tick:
-        raise OptionError(f"--tick: {tick} is above the market's max tick {params.max_tick}")
-    if qty_wh < params.min_order_wh:
-        raise OptionError(
-            f"--qty-wh: {qty_wh} Wh is below the market's smallest order {params.min_order_wh} Wh"
-        )
-    now = m.now()
-    opens_at, gate_closure = m.market.calendar(params).order_window(slot)
-    if now < opens_at:
-        raise MarketCommandError(f"orders for slot {slot} are accepted only from {utc(opens_at)}")
-    if now >= gate_closure:
-        raise MarketCommandError(
-            f"the order window of slot {slot} closed at {utc(gate_closure)} (gate closure)"
-        )
+    _check_order(m, slot, tick, qty_wh)
     order = SealedOrder(slot, sender.address, is_buy, tick, qty_wh, new_salt())
     floor_money = (
         0 if extra_money is None else money_base_units(extra_money, m.decimals, "--collateral-eur")
@@ -318,19 +306,7 @@ def commit(
     collateral = hiding_collateral(
         order, params, m.market.bond_amount(), money=floor_money, energy_wh=collateral_wh or 0
     )
-    balance = m.market.balance_of(sender.address)
-    if collateral.money > balance:
-        raise MarketCommandError(
-            f"your market vault holds {m.eur(balance)} EUR, the commitment locks "
-            f"{m.eur(collateral.money)} EUR: deposit more first"
-        )
-    if collateral.energy_wh:
-        held = m.market.energy_balance_of(sender.address, slot)
-        if collateral.energy_wh > held:
-            raise MarketCommandError(
-                f"your market vault holds {held} Wh of slot {slot}, the commitment locks "
-                f"{collateral.energy_wh} Wh: move energy tokens into the vault first"
-            )
+    _check_collateral(m, sender.address, slot, collateral)
     opens_after, closes_at = m.market.reveal_window(slot)
     price_eur = m.eur(params.price_floor + tick * params.tick_size)
     plan = (
@@ -354,6 +330,42 @@ def commit(
         f"{utc(opens_after)} until {utc(closes_at)} (`enerwise market reveal`)",
         highlight=False,
     )
+
+
+def _check_order(m: _Market, slot: int, tick: int, qty_wh: int) -> None:
+    """The order fits the market's grid and smallest order, and ``slot``'s order window is open."""
+    params = m.params
+    if tick > params.max_tick:
+        raise OptionError(f"--tick: {tick} is above the market's max tick {params.max_tick}")
+    if qty_wh < params.min_order_wh:
+        raise OptionError(
+            f"--qty-wh: {qty_wh} Wh is below the market's smallest order {params.min_order_wh} Wh"
+        )
+    now = m.now()
+    opens_at, gate_closure = m.market.calendar(params).order_window(slot)
+    if now < opens_at:
+        raise MarketCommandError(f"orders for slot {slot} are accepted only from {utc(opens_at)}")
+    if now >= gate_closure:
+        raise MarketCommandError(
+            f"the order window of slot {slot} closed at {utc(gate_closure)} (gate closure)"
+        )
+
+
+def _check_collateral(m: _Market, owner: str, slot: int, collateral: Collateral) -> None:
+    """``owner``'s vault holds the money and the Wh of ``slot`` the commitment locks."""
+    balance = m.market.balance_of(owner)
+    if collateral.money > balance:
+        raise MarketCommandError(
+            f"your market vault holds {m.eur(balance)} EUR, the commitment locks "
+            f"{m.eur(collateral.money)} EUR: deposit more first"
+        )
+    if collateral.energy_wh:
+        held = m.market.energy_balance_of(owner, slot)
+        if collateral.energy_wh > held:
+            raise MarketCommandError(
+                f"your market vault holds {held} Wh of slot {slot}, the commitment locks "
+                f"{collateral.energy_wh} Wh: move energy tokens into the vault first"
+            )
 
 
 def _send_commit(m: _Market, entry: JournalEntry) -> Any:
@@ -426,9 +438,7 @@ def reveal(
     now = m.now()
     due: list[JournalEntry] = []
     skipped: list[_Outcome] = []
-    for entry in _settle_intents(m, m.entries(slot), now):
-        if entry.status != "committed":
-            continue
+    for entry in _committed(m, slot, now):
         opens_after, closes_at = m.market.reveal_window(entry.order.slot)
         if opens_after < now <= closes_at:
             due.append(entry)
@@ -448,6 +458,11 @@ def reveal(
     if not revealed and not_revealed:
         raise MarketCommandError("nothing revealed: " + "; ".join(o.line() for o in not_revealed))
     _report(json_out, "revealed", revealed, not_revealed, "no committed orders to reveal")
+
+
+def _committed(m: _Market, slot: int | None, now: int) -> list[JournalEntry]:
+    """The journal's committed entries (of ``slot``, or all), its intents settled first."""
+    return [e for e in _settle_intents(m, m.entries(slot), now) if e.status == "committed"]
 
 
 def _reveal_due(m: _Market, due: list[JournalEntry]) -> tuple[list[_Outcome], list[_Outcome]]:
@@ -514,9 +529,7 @@ def reclaim(
     now = m.now()
     late: list[JournalEntry] = []
     waiting: list[_Outcome] = []
-    for entry in _settle_intents(m, m.entries(slot), now):
-        if entry.status != "committed":
-            continue
+    for entry in _committed(m, slot, now):
         _, closes_at = m.market.reveal_window(entry.order.slot)
         if now > closes_at:
             late.append(entry)

@@ -127,20 +127,14 @@ def init(
     tick: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Write a checked, commented community config (-c FILE); show the price grid in EUR/kWh."""
-    from operations.config import render_config, validate_config
+    from operations.config import validate_config
 
     config = config_path(config, old_config)
-    retail_eur_per_kwh = deprecated(retail_eur_per_kwh, retail, "--retail", "--retail-eur-per-kwh")
-    feed_in_eur_per_kwh = deprecated(
-        feed_in_eur_per_kwh, feed_in, "--feed-in", "--feed-in-eur-per-kwh"
+    tariffs = _tariffs(
+        deprecated(retail_eur_per_kwh, retail, "--retail", "--retail-eur-per-kwh"),
+        deprecated(feed_in_eur_per_kwh, feed_in, "--feed-in", "--feed-in-eur-per-kwh"),
+        deprecated(tick_eur_per_kwh, tick, "--tick", "--tick-eur-per-kwh"),
     )
-    tick_eur_per_kwh = deprecated(tick_eur_per_kwh, tick, "--tick", "--tick-eur-per-kwh")
-    for value, option in (
-        (retail_eur_per_kwh, "--retail-eur-per-kwh"),
-        (feed_in_eur_per_kwh, "--feed-in-eur-per-kwh"),
-    ):
-        if value is None:
-            raise CommunityConfigError(f"{option}: the tariff is required")
     if config.exists() and not force:
         raise CommunityConfigError(f"{config} exists: pass --force to overwrite it")
     data: dict[str, Any] = {
@@ -151,13 +145,7 @@ def init(
         "payment_decimals": payment_decimals,
         "slot_seconds": slot_seconds,
         "settlement_seconds": settlement_seconds,
-        "tariffs": {
-            "retail_eur_per_kwh": decimal_option(retail_eur_per_kwh, "tariffs.retail_eur_per_kwh"),
-            "feed_in_eur_per_kwh": decimal_option(
-                feed_in_eur_per_kwh, "tariffs.feed_in_eur_per_kwh"
-            ),
-            "tick_eur_per_kwh": decimal_option(tick_eur_per_kwh, "tariffs.tick_eur_per_kwh"),
-        },
+        "tariffs": tariffs,
         "fee_bps": fee_bps,
         "market": {
             "mode": market,
@@ -167,7 +155,27 @@ def init(
         "treasury": treasury or admin,
         "roles": {"admin": admin, "meter_admin": meter_admin or admin, "pauser": pauser or admin},
     }
-    checked = validate_config(data, "community config")
+    _write_config(validate_config(data, "community config"), config, json_out)
+
+
+def _tariffs(retail: str | None, feed_in: str | None, tick: str | None) -> dict[str, Any]:
+    """The ``tariffs`` section of ``operator init``: retail and feed-in are required, the tick
+    (price step) is optional; EUR/kWh each."""
+    for value, option in ((retail, "--retail-eur-per-kwh"), (feed_in, "--feed-in-eur-per-kwh")):
+        if value is None:
+            raise CommunityConfigError(f"{option}: the tariff is required")
+    return {
+        "retail_eur_per_kwh": decimal_option(retail, "tariffs.retail_eur_per_kwh"),
+        "feed_in_eur_per_kwh": decimal_option(feed_in, "tariffs.feed_in_eur_per_kwh"),
+        "tick_eur_per_kwh": decimal_option(tick, "tariffs.tick_eur_per_kwh"),
+    }
+
+
+def _write_config(checked: Community, config: Path, json_out: bool) -> None:
+    """Write ``checked`` to ``config`` (commented; it must read back identically), show its price
+    grid, and note roles that share a key."""
+    from operations.config import render_config
+
     text = render_config(checked, config.name)
     reread = load_community_text(text)
     if reread.market_settings() != checked.market_settings():  # pragma: no cover - a bug

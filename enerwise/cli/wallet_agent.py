@@ -36,6 +36,7 @@ from enerwise.cli.output import print_json
 from enerwise.errors import OptionError
 
 if TYPE_CHECKING:
+    from energychain.delegation import AgentGrant
     from energychain.deploy import EnergyChain
     from wallet.transactions import TransactionSender
 
@@ -117,7 +118,7 @@ def grant(
     Granting again replaces the bounds; the use so far still counts. The agent may place,
     cancel and claim for the owner, never withdraw.
     """
-    from energychain.delegation import AgentGrant, grant_agent, parse_address, parse_expiry
+    from energychain.delegation import AgentGrant, parse_address, parse_expiry
 
     base_budget = deprecated(
         budget_base_units_per_day, budget_per_day, "--budget-per-day", "--budget-base-units-per-day"
@@ -162,17 +163,34 @@ def grant(
         expiry=until,
         sell_wh_per_day=sell_wh,
     )
+    _send_grant(owner, request, params, decimals, expiry, yes=yes, json_out=json_out)
+
+
+def _send_grant(
+    owner: _Owner,
+    request: AgentGrant,
+    params: Any,
+    decimals: int,
+    expiry: str,
+    *,
+    yes: bool,
+    json_out: bool,
+) -> None:
+    """Show the grant's bounds in EUR, confirm, send it and report it."""
+    from energychain.delegation import grant_agent
+
     shown = _bounds(request.budget_per_day, request.max_buy_tick, request.min_sell_tick,
                     params, decimals)  # fmt: skip
     plan = (
-        f"grant {address} for {owner.sender.address}: budget {shown['budget_eur_per_day']} EUR "
+        f"grant {request.agent} for {owner.sender.address}: budget "
+        f"{shown['budget_eur_per_day']} EUR "
         f"and sells of {request.sell_wh_per_day} Wh per rolling day, buy at most "
         f"{shown['max_buy_eur_per_kwh']} EUR/kWh (tick "
         f"{request.max_buy_tick}), sell at least {shown['min_sell_eur_per_kwh']} EUR/kWh (tick "
         f"{request.min_sell_tick}), until {expiry}"
     )
     confirm("Send the grant?", yes=yes, plan=[plan])
-    receipt = grant_agent(owner.sender, market, request)
+    receipt = grant_agent(owner.sender, owner.contracts.market, request)
     if json_out:
         print_json(
             {

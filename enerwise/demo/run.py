@@ -207,13 +207,7 @@ def run_demo(
         fleet_notes = asyncio.run(
             _run_slots(config, sandbox, day, traders, clock, relayer, workdir, observer, started)
         )
-        last_slot = day.first_slot + config.slots - 1
-        for trader in traders:
-            if isinstance(trader, RuntimeTrader):
-                if config.market == "sealed":
-                    trader.settle_after(last_slot)
-                else:
-                    trader.cancel_after(last_slot)
+        _end_runtimes(traders, config, day.first_slot + config.slots - 1)
         services.wait_indexed(int(sandbox.w3.eth.block_number))
         ledger = read_ledger(
             sandbox,
@@ -221,16 +215,7 @@ def run_demo(
             range(day.first_slot, day.first_slot + config.slots),
         )
         report = _report(config, sandbox, day, ledger, traders, fleet_notes, services)
-        report["timing"] = {
-            "total_s": round(time.monotonic() - started, 2),
-            "first_cleared_slot_s": (
-                round(day.first_cleared_at - started, 2) if day.first_cleared_at else None
-            ),
-        }
-        if config.report_dir is not None:
-            from enerwise.demo.report import write_report
-
-            report["files"] = [str(p) for p in write_report(report, config.report_dir)]
+        _finish_report(report, config, day, started)
         if config.keep_running:
             _hand_out_then_serve(report, sandbox, on_report, inspect, observer, services.url)
         else:
@@ -276,6 +261,31 @@ def _hand_out_then_serve(
             observer.on_note(f"serving {url} until Ctrl-C")
             while True:
                 time.sleep(3600)
+
+
+def _end_runtimes(traders: list[Trader], config: DemoConfig, last_slot: int) -> None:
+    """After the day's last slot the agents' runtimes end their business: in a sealed market
+    they reveal and settle what they committed, in an open one they cancel what still rests."""
+    for trader in traders:
+        if isinstance(trader, RuntimeTrader):
+            if config.market == "sealed":
+                trader.settle_after(last_slot)
+            else:
+                trader.cancel_after(last_slot)
+
+
+def _finish_report(report: dict[str, Any], config: DemoConfig, day: _Day, started: float) -> None:
+    """Adds the run's timing to ``report`` and, with a report folder, writes its files there."""
+    report["timing"] = {
+        "total_s": round(time.monotonic() - started, 2),
+        "first_cleared_slot_s": (
+            round(day.first_cleared_at - started, 2) if day.first_cleared_at else None
+        ),
+    }
+    if config.report_dir is not None:
+        from enerwise.demo.report import write_report
+
+        report["files"] = [str(p) for p in write_report(report, config.report_dir)]
 
 
 def _settings(config: DemoConfig) -> MarketSettings:

@@ -26,26 +26,21 @@ def _run(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def eval_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def _quick_eval_json(tmp_path_factory: pytest.TempPathFactory, *options: str) -> dict[str, object]:
+    """``agent eval --json`` on two held-out days (every method and the bound still run: 16 s
+    instead of 42 s for --quick's week) without the community, naive forecasts, ``options``;
+    the figures themselves are the benchmark's, not these tests'."""
     cache = tmp_path_factory.mktemp("cache")
-    # two held-out days: every method and the bound still run (16 s instead of 42 s for --quick's
-    # week); the figures themselves are the benchmark's, not this test's
-    done = _run(
-        "agent",
-        "eval",
-        "--json",
-        "--quick",
-        "--no-community",
-        "--forecast",
-        "naive",
-        "--days",
-        "2",
-        cache=cache,
-    )
+    quick = ("--json", "--quick", "--no-community", "--forecast", "naive", "--days", "2")
+    done = _run("agent", "eval", *quick, *options, cache=cache)
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout)
     return result
+
+
+@pytest.fixture(scope="module")
+def eval_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    return _quick_eval_json(tmp_path_factory)
 
 
 def test_agent_eval_json_names_its_period(eval_json: dict[str, object]) -> None:
@@ -89,17 +84,8 @@ def test_agent_eval_json_lists_a_learned_methods_share_per_training_seed(
 
 @pytest.fixture(scope="module")
 def sealed_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    cache = tmp_path_factory.mktemp("cache")
-    done = _run(
-        "agent",
-        "eval",
-        "--json",
-        "--quick",
-        "--no-community",
-        "--forecast",
-        "naive",
-        "--days",
-        "2",
+    return _quick_eval_json(
+        tmp_path_factory,
         "--market",
         "sealed",
         "--rules",
@@ -108,11 +94,7 @@ def sealed_json(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "imitation",
         "--spoof-kwh",
         "10",
-        cache=cache,
     )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
 
 
 def test_agent_eval_json_names_its_market_open_by_default(eval_json: dict[str, object]) -> None:

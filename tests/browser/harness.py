@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from hexbytes import HexBytes
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
@@ -40,6 +41,8 @@ from indexer.live import LocalHub
 from wallet.transactions import TxRequest
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: Every journey runs in both languages at a phone's and at a desktop's width (CSS pixels).
+JOURNEYS = [("de", 390), ("de", 1280), ("en", 390), ("en", 1280)]
 DAPP_OUT = REPO_ROOT / "dapp" / "out"
 SCREENSHOTS = REPO_ROOT / "reports" / "browser"
 WALLET_JS = Path(__file__).with_name("wallet.js")
@@ -300,3 +303,10 @@ def fits_the_width(page: Page) -> bool:
     fits = bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
     assert fits, overflowing(page)
     return fits
+
+
+def skip_without_chromium() -> None:
+    """Skips the calling test module (called at its import) when Debian's Chromium is missing
+    (tests/browser/test_dapp.py says so loudly)."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing", allow_module_level=True)

@@ -13,7 +13,6 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.harness import (
-    CHROMIUM,
     SCREENSHOTS,
     PageOptions,
     Stack,
@@ -21,10 +20,10 @@ from tests.browser.harness import (
     money,
     open_page,
     running_stack,
+    skip_without_chromium,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing", allow_module_level=True)
+skip_without_chromium()
 
 EURO = 10**18
 

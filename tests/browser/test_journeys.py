@@ -25,7 +25,7 @@ from eth_utils.crypto import keccak
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.harness import (
-    CHROMIUM,
+    JOURNEYS,
     SCREENSHOTS,
     PageOptions,
     Stack,
@@ -34,15 +34,14 @@ from tests.browser.harness import (
     money,
     open_page,
     running_stack,
+    skip_without_chromium,
     wallet_calls,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing", allow_module_level=True)
+skip_without_chromium()
 
 EXPLORER = "https://explorer.example.org"
 TIME_ZONE = "Europe/Berlin"
-JOURNEYS = [("de", 390), ("de", 1280), ("en", 390), ("en", 1280)]
 OTHER_SIGNER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil account 3
 NEW_SIGNER = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"  # anvil account 4
 

@@ -23,7 +23,7 @@ from energychain.commitments import Collateral, SealedOrder, commit_id
 from energychain.deploy import MarketSettings
 from energychain.sealed_market import SealedMarket
 from tests.browser.harness import (
-    CHROMIUM,
+    JOURNEYS,
     SCREENSHOTS,
     PageOptions,
     Stack,
@@ -32,13 +32,12 @@ from tests.browser.harness import (
     money,
     open_page,
     running_stack,
+    skip_without_chromium,
     wallet_calls,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing", allow_module_level=True)
+skip_without_chromium()
 
-JOURNEYS = [("de", 390), ("de", 1280), ("en", 390), ("en", 1280)]
 REVEAL_SECONDS = 900
 BOND = 100_000  # 0.10 tEUR
 WARNING_SECONDS = 300  # the dApp's REVEAL_WARNING_SECONDS

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Route, expect
 
 from tests.browser.harness import (
-    CHROMIUM,
+    JOURNEYS,
     SCREENSHOTS,
     PageOptions,
     Stack,
@@ -22,13 +22,12 @@ from tests.browser.harness import (
     fits_the_width,
     open_page,
     running_stack,
+    skip_without_chromium,
     wallet_calls,
 )
 
-if not CHROMIUM.exists():
-    pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing", allow_module_level=True)
+skip_without_chromium()
 
-JOURNEYS = [("de", 390), ("de", 1280), ("en", 390), ("en", 1280)]
 AGENT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil account 3: the gateway's key
 
 TEXT: dict[str, dict[str, Any]] = {

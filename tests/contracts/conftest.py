@@ -209,10 +209,9 @@ def is_rationed(tick, m, filled, total):
 # --------------------------------------------------------------------------------------------
 
 
-def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
-    """EIP-712 signature (65 bytes, r || s || v) of ``reading`` = (meterId, seq, timestamp,
-    importWh, exportWh, prevSeq, prevTimestamp) for the domain {EnergyChain, 1, chain_id,
-    verifying_contract}."""
+def typed_reading(reading, chain_id: int, verifying_contract: str):
+    """The EIP-712 typed data of ``reading`` = (meterId, seq, timestamp, importWh, exportWh,
+    prevSeq, prevTimestamp) for the domain {EnergyChain, 1, chain_id, verifying_contract}."""
     meter_id, seq, timestamp, import_wh, export_wh, prev_seq, prev_timestamp = reading
     message = {
         "types": {"EIP712Domain": DOMAIN_TYPE, "MeterReading": READING_TYPE},
@@ -233,7 +232,12 @@ def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
             "prevTimestamp": prev_timestamp,
         },
     }
-    signed = Account.sign_message(encode_typed_data(full_message=message), key.key)
+    return encode_typed_data(full_message=message)
+
+
+def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
+    """EIP-712 signature (65 bytes, r || s || v) of ``reading`` (see :func:`typed_reading`)."""
+    signed = Account.sign_message(typed_reading(reading, chain_id, verifying_contract), key.key)
     return bytes(signed.signature)
 
 

@@ -408,8 +408,9 @@ def test_agent_useDecaysLinearlyOverTwentyFourHours(delegated, env, market, alic
     assert d["updatedAt"] == tx.timestamp
 
 
-def test_agent_fullBudgetAgainTwentyFourHoursAfterSpendingIt(delegated, env, market, alice, agent):
-    slot = delegated
+def spend_a_budget_of_one_buy(env, market, alice, agent, slot):
+    """Alice re-authorizes ``agent`` with a daily budget of exactly one buy of 800 Wh at tick 1
+    (for three days), and the agent spends it on ``slot``: the escrow and the placing tx."""
     escrow = cost(800, price_of(1))
     market.authorizeAgent(
         agent,
@@ -420,7 +421,11 @@ def test_agent_fullBudgetAgainTwentyFourHoursAfterSpendingIt(delegated, env, mar
         env.latest_timestamp() + 3 * DAY,
         {"from": alice},
     )
-    tx = market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+    return escrow, market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+
+
+def test_agent_fullBudgetAgainTwentyFourHoursAfterSpendingIt(delegated, env, market, alice, agent):
+    escrow, tx = spend_a_budget_of_one_buy(env, market, alice, agent, delegated)
     later = tx.timestamp + DAY
     env.next_block_at(later)
     market.placeOrder(alice, slot_at(env, later), True, 1, 800, {"from": agent})
@@ -428,18 +433,7 @@ def test_agent_fullBudgetAgainTwentyFourHoursAfterSpendingIt(delegated, env, mar
 
 
 def test_agent_budgetStillSpentOneSecondBeforeTwentyFourHours(delegated, env, market, alice, agent):
-    slot = delegated
-    escrow = cost(800, price_of(1))
-    market.authorizeAgent(
-        agent,
-        escrow,
-        SELL_WH,
-        MAX_BUY_TICK,
-        MIN_SELL_TICK,
-        env.latest_timestamp() + 3 * DAY,
-        {"from": alice},
-    )
-    tx = market.placeOrder(alice, slot, True, 1, 800, {"from": agent})
+    escrow, tx = spend_a_budget_of_one_buy(env, market, alice, agent, delegated)
     later = tx.timestamp + DAY - 1
     env.next_block_at(later)
     spent = decayed(escrow, escrow, DAY - 1) + escrow

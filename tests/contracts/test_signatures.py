@@ -5,43 +5,16 @@ import brownie
 import pytest
 from brownie import MeterRegistry, chain
 from conftest import (
-    DOMAIN_TYPE,
     MAX_SKEW,
-    READING_TYPE,
     SLOT_SECONDS,
     TOKEN_URI,
     b32,
     sign_reading,
     to_high_s,
+    typed_reading,
 )
 from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak
-
-
-def typed(reading, chain_id, verifying_contract):
-    meter_id, seq, timestamp, import_wh, export_wh, prev_seq, prev_timestamp = reading
-    return encode_typed_data(
-        full_message={
-            "types": {"EIP712Domain": DOMAIN_TYPE, "MeterReading": READING_TYPE},
-            "primaryType": "MeterReading",
-            "domain": {
-                "name": "EnergyChain",
-                "version": "1",
-                "chainId": chain_id,
-                "verifyingContract": str(verifying_contract),
-            },
-            "message": {
-                "meterId": meter_id,
-                "seq": seq,
-                "timestamp": timestamp,
-                "importWh": import_wh,
-                "exportWh": export_wh,
-                "prevSeq": prev_seq,
-                "prevTimestamp": prev_timestamp,
-            },
-        }
-    )
 
 
 def invalid(meter):
@@ -52,7 +25,7 @@ def invalid(meter):
 
 
 def test_domainSeparator_isEip712DomainOfChainAndRegistry(registry):
-    message = typed((b"\x00" * 32, 1, 0, 0, 0, 0, 0), chain.id, registry.address)
+    message = typed_reading((b"\x00" * 32, 1, 0, 0, 0, 0, 0), chain.id, registry.address)
     assert registry.domainSeparator() == "0x" + message.header.hex()
 
 
@@ -81,7 +54,7 @@ def test_domainSeparator_followsChainIdAfterFork(env, slot, registry, meter, rel
     web3.provider.make_request("anvil_setChainId", [new_id])
     try:
         assert web3.eth.chain_id == new_id
-        expected = typed((b"\x00" * 32, 1, 0, 0, 0, 0, 0), new_id, registry.address).header
+        expected = typed_reading((b"\x00" * 32, 1, 0, 0, 0, 0, 0), new_id, registry.address).header
         assert registry.domainSeparator() == "0x" + expected.hex()
         with brownie.reverts(invalid(meter)):
             registry.submitReading.call(reading, signed_old, {"from": relayer})
@@ -96,7 +69,7 @@ def test_domainSeparator_followsChainIdAfterFork(env, slot, registry, meter, rel
 
 def test_readingDigest_matchesOffchainTypedDataHash(registry):
     reading = (keccak(text="m"), 7, 1_700_000_100, 12_345, 67_890, 6, 1_700_000_000)
-    message = typed(reading, chain.id, registry.address)
+    message = typed_reading(reading, chain.id, registry.address)
     digest = keccak(b"\x19\x01" + message.header + message.body)
     assert registry.readingDigest(reading) == "0x" + digest.hex()
 
@@ -191,8 +164,8 @@ def test_submitReading_rejectsHighSTwin(env, slot, registry, meter, relayer):
         Account._recover_hash(
             keccak(
                 b"\x19\x01"
-                + typed(reading, chain.id, registry.address).header
-                + typed(reading, chain.id, registry.address).body
+                + typed_reading(reading, chain.id, registry.address).header
+                + typed_reading(reading, chain.id, registry.address).body
             ),
             signature=high,
         )

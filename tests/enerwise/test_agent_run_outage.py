@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from agents.errors import AgentRuntimeError, NodeUnreachableError
-from enerwise.cli.agent import _trade
+from enerwise.cli.agent_run import trade
 
 
 class _Runtime:
@@ -44,7 +44,7 @@ def test_agent_run_waits_for_the_node_and_trades_again_when_it_is_back(
     runtime = _Runtime([NodeUnreachableError("the node did not answer after 5 attempts")])
     w3 = SimpleNamespace(eth=_Eth(down=2))
 
-    _trade(runtime, w3, steps=1, interval=0.0)
+    trade(runtime, w3, steps=1, interval=0.0)
 
     assert runtime.steps == [1_700_000_000]
     err = capsys.readouterr().err
@@ -61,4 +61,4 @@ def test_agent_run_does_not_wait_on_a_runtime_error_that_is_no_outage() -> None:
     runtime = _Runtime([AgentRuntimeError("the delegation expired")])
 
     with pytest.raises(AgentRuntimeError, match="expired"):
-        _trade(runtime, SimpleNamespace(eth=_Eth(down=0)), steps=1, interval=0.0)
+        trade(runtime, SimpleNamespace(eth=_Eth(down=0)), steps=1, interval=0.0)

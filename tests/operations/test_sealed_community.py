@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from web3 import Web3
 
 from chain.connection import connect
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
-from devchain.sandbox import Sandbox
+from devchain.sandbox import Participant, Sandbox
 from energychain.commitments import SealedOrder, minimum_collateral, new_salt
 from energychain.contracts import revert_decoder
 from energychain.deploy import Deployment
@@ -23,6 +24,25 @@ from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
 
 SEALED = {"--market": "sealed", "--reveal-seconds": "300", "--bond-eur": "0.25"}
+
+
+def commit_one_buy(
+    w3: Web3, deployment: Deployment, market: SealedMarket
+) -> tuple[Sandbox, Participant, SealedOrder, int]:
+    """A sandbox on the deployed community (the admin: anvil's first key) and a funded house that
+    committed a buy of 500 Wh at tick 1000 for the next slot (collateral: its minimum, with the
+    community's bond); its order and commit id."""
+    admin = TransactionSender(
+        w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder(), poll_interval=0.01
+    )
+    sandbox = Sandbox(w3=w3, deployment=deployment, admin=admin, decoder=revert_decoder())
+    house = sandbox.new_participant()
+    sandbox.fund_payment(house, 10_000_000)
+    order = SealedOrder(sandbox.current_slot() + 1, house.address, True, 1_000, 500, new_salt())
+    collateral = minimum_collateral(order, sandbox.params, 250_000)
+    receipt = house.sender.transact(market.commit_order(order, collateral, deployment.chain_id))
+    commit_id = int(market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
+    return sandbox, house, order, commit_id
 
 
 def test_a_config_without_a_market_section_is_open(cli: Run, tmp_path: Path) -> None:
@@ -124,17 +144,8 @@ def test_a_sealed_community_deploys_sealed_and_clears_after_the_reveal_window(
     path.write_text(yaml.safe_dump(data))
 
     # one buy committed: open, then in its reveal window (not due), then due once revealed
-    admin = TransactionSender(
-        w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder(), poll_interval=0.01
-    )
-    sandbox = Sandbox(w3=w3, deployment=deployment, admin=admin, decoder=revert_decoder())
-    house = sandbox.new_participant()
-    sandbox.fund_payment(house, 10_000_000)
-    slot = sandbox.current_slot() + 1
-    order = SealedOrder(slot, house.address, True, 1_000, 500, new_salt())
-    collateral = minimum_collateral(order, sandbox.params, 250_000)
-    receipt = house.sender.transact(market.commit_order(order, collateral, deployment.chain_id))
-    commit_id = int(market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
+    sandbox, house, order, commit_id = commit_one_buy(w3, deployment, market)
+    slot = order.slot
     c = ["-c", str(path)]
     status = as_json(cli("operator", "status", *c, "--json"))
     assert status["open_slots"] == [slot] and status["revealing_slots"] == []
@@ -161,17 +172,8 @@ def test_a_sealed_communitys_bill_shows_a_commitment_never_revealed_with_its_bon
     deployment = Deployment.load(Path(deployed["record"]))
     market = deployment.contracts(w3).market
     assert isinstance(market, SealedMarket)
-    admin = TransactionSender(
-        w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder(), poll_interval=0.01
-    )
-    sandbox = Sandbox(w3=w3, deployment=deployment, admin=admin, decoder=revert_decoder())
-    house = sandbox.new_participant()
-    sandbox.fund_payment(house, 10_000_000)
-    slot = sandbox.current_slot() + 1
-    order = SealedOrder(slot, house.address, True, 1_000, 500, new_salt())
-    collateral = minimum_collateral(order, sandbox.params, 250_000)
-    receipt = house.sender.transact(market.commit_order(order, collateral, deployment.chain_id))
-    commit_id = int(market.events(receipt, "OrderCommitted")[0]["args"]["commitId"])
+    sandbox, house, order, commit_id = commit_one_buy(w3, deployment, market)
+    slot = order.slot
     sandbox.advance_to(sandbox.gate_closure(slot) + 301)  # the reveal window has passed
     house.sender.transact(market.reclaim_commitment(commit_id))  # never revealed: forfeited
     month = datetime.fromtimestamp(sandbox.slot_start(slot), UTC).strftime("%Y-%m")

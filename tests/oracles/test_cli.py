@@ -46,21 +46,27 @@ def modbus_meter() -> Iterator[int]:
     thread.join(5)
 
 
-def test_read_prints_one_reading_as_json(modbus_meter: int) -> None:
-    result = CliRunner().invoke(
+def read_json(port: int, map_name: str) -> Any:
+    """``oracle read --json`` of unit 3 of the Modbus meter at ``port`` with register map
+    ``map_name``; the CLI's result."""
+    return CliRunner().invoke(
         app,
         [
             "oracle",
             "read",
             "--modbus",
-            f"127.0.0.1:{modbus_meter}",
+            f"127.0.0.1:{port}",
             "--unit",
             "3",
             "--map",
-            "sdm630",
+            map_name,
             "--json",
         ],
     )
+
+
+def test_read_prints_one_reading_as_json(modbus_meter: int) -> None:
+    result = read_json(modbus_meter, "sdm630")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert isinstance(data["import_wh"], int) and isinstance(data["export_wh"], int)
@@ -70,20 +76,7 @@ def test_read_prints_one_reading_as_json(modbus_meter: int) -> None:
 
 
 def test_read_from_a_missing_unit_is_one_error_line(modbus_meter: int) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "oracle",
-            "read",
-            "--modbus",
-            f"127.0.0.1:{modbus_meter}",
-            "--unit",
-            "3",
-            "--map",
-            "sunspec203",
-            "--json",
-        ],
-    )
+    result = read_json(modbus_meter, "sunspec203")
     assert result.exit_code != 0
     assert "exception code 2" in str(result.exception)
 

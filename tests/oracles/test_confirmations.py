@@ -47,6 +47,25 @@ def submitter_for(tmp_path: Path, registry: Any, *, confirmations: int) -> Submi
     )
 
 
+def signed_submitter(
+    tmp_path: Path, registry: Any, signer: LocalKeySigner, *, readings: int
+) -> Submitter:
+    """A submitter (3 confirmations) whose outbox holds meter a's readings 1..``readings``, read
+    every 60 s from the registry's epoch."""
+    submitter = submitter_for(tmp_path, registry, confirmations=3)
+    epoch = registry.schedule().epoch
+    sign_into(submitter.outbox, signer, registry.domain(), epoch, range(1, readings + 1))
+    return submitter
+
+
+def assert_sent_again(again: Any, submitter: Submitter, registry: Any, *, readings: int) -> None:
+    """The drain ``again`` reopened every reading of the lost batch and landed them, in order."""
+    assert again.reopened == readings
+    assert again.accepted == readings
+    assert registry.accepted == [(meter_id_from_name("a"), seq) for seq in range(1, readings + 1)]
+    assert submitter.outbox.depth() == 0
+
+
 # ------------------------------------------------------------------------ in memory
 @pytest.fixture
 def signer(memory_registry: Any) -> LocalKeySigner:
@@ -58,19 +77,14 @@ def signer(memory_registry: Any) -> LocalKeySigner:
 def test_a_batch_whose_transaction_left_the_chain_is_sent_again(
     tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
 ) -> None:
-    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
-    epoch = memory_registry.schedule().epoch
-    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 4))
+    submitter = signed_submitter(tmp_path, memory_registry, signer, readings=3)
     assert submitter.drain().accepted == 3
     assert submitter.outbox.unconfirmed() == 3
 
     memory_registry.rewind(1)  # the node came back from a state file older than the batch
     again = submitter.drain()
 
-    assert again.reopened == 3
-    assert again.accepted == 3
-    assert memory_registry.accepted == [(meter_id_from_name("a"), seq) for seq in (1, 2, 3)]
-    assert submitter.outbox.depth() == 0
+    assert_sent_again(again, submitter, memory_registry, readings=3)
 
 
 def test_a_batch_mined_again_by_a_reorganisation_accepting_fewer_readings_is_sent_again(
@@ -79,9 +93,7 @@ def test_a_batch_mined_again_by_a_reorganisation_accepting_fewer_readings_is_sen
     """The soak's 24-hour run lost 72 of 596 readings this way: anvil_reorg put a batch's
     transaction in a block whose time refused its readings, and the oracle, seeing the
     transaction on chain, took them as landed."""
-    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
-    epoch = memory_registry.schedule().epoch
-    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 4))
+    submitter = signed_submitter(tmp_path, memory_registry, signer, readings=3)
     assert submitter.drain().accepted == 3
     ((_, tx_hash, _, _),) = submitter.outbox.unconfirmed_batches()
 
@@ -89,18 +101,13 @@ def test_a_batch_mined_again_by_a_reorganisation_accepting_fewer_readings_is_sen
     memory_registry.include_again(tx_hash, accepted=0)
     again = submitter.drain()
 
-    assert again.reopened == 3
-    assert again.accepted == 3
-    assert memory_registry.accepted == [(meter_id_from_name("a"), seq) for seq in (1, 2, 3)]
-    assert submitter.outbox.depth() == 0
+    assert_sent_again(again, submitter, memory_registry, readings=3)
 
 
 def test_a_batch_deep_enough_is_confirmed_and_no_longer_checked(
     tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
 ) -> None:
-    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
-    epoch = memory_registry.schedule().epoch
-    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 3))
+    submitter = signed_submitter(tmp_path, memory_registry, signer, readings=2)
     submitter.drain()
     memory_registry.mine(2)  # the batch's block and two on top
 
@@ -113,9 +120,7 @@ def test_a_batch_deep_enough_is_confirmed_and_no_longer_checked(
 def test_a_node_that_does_not_answer_leaves_landed_batches_as_they_are(
     tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
 ) -> None:
-    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
-    epoch = memory_registry.schedule().epoch
-    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 3))
+    submitter = signed_submitter(tmp_path, memory_registry, signer, readings=2)
     submitter.drain()
     memory_registry.down = True
 
@@ -129,9 +134,8 @@ def test_a_node_that_does_not_answer_leaves_landed_batches_as_they_are(
 def test_a_reading_ahead_of_the_chains_clock_waits_in_the_outbox_and_lands_later(
     tmp_path: Path, memory_registry: Any, signer: LocalKeySigner
 ) -> None:
-    submitter = submitter_for(tmp_path, memory_registry, confirmations=3)
+    submitter = signed_submitter(tmp_path, memory_registry, signer, readings=2)
     epoch = memory_registry.schedule().epoch
-    sign_into(submitter.outbox, signer, memory_registry.domain(), epoch, range(1, 3))
     memory_registry.max_skew = 0
     memory_registry.now = epoch + 60  # the head went back: seq 2 (epoch + 120) is ahead of it
 

@@ -45,37 +45,31 @@ def keep_publishing(port: int, topic: str, payloads: list[bytes], stop: threadin
     client.disconnect()
 
 
-def test_listen_prints_the_readings_it_parsed_as_json_lines(broker: Any) -> None:
-    payloads = [
-        render_payload("tasmota", 1_000.0 + i, 5.0, 300.0, 1_800_000_000 + i) for i in range(5)
-    ]
+def listen_while_publishing(port: int, topic: str, payloads: list[bytes], *options: str) -> Any:
+    """``oracle listen --mqtt`` on the broker at ``port`` with ``options``, while ``payloads``
+    are published on ``topic`` over and over; the CLI's result."""
     stop = threading.Event()
-    thread = threading.Thread(
-        target=keep_publishing, args=(broker.port, "tele/plug1/SENSOR", payloads, stop)
-    )
+    thread = threading.Thread(target=keep_publishing, args=(port, topic, payloads, stop))
     thread.start()
     try:
-        result = CliRunner().invoke(
-            app,
-            [
-                "oracle",
-                "listen",
-                "--mqtt",
-                f"127.0.0.1:{broker.port}",
-                "--topic",
-                "tele/+/SENSOR",
-                "--format",
-                "tasmota",
-                "--count",
-                "3",
-                "--timeout",
-                "20",
-                "--json",
-            ],
+        return CliRunner().invoke(
+            app, ["oracle", "listen", "--mqtt", f"127.0.0.1:{port}", *options, "--json"]
         )
     finally:
         stop.set()
         thread.join()
+
+
+def test_listen_prints_the_readings_it_parsed_as_json_lines(broker: Any) -> None:
+    payloads = [
+        render_payload("tasmota", 1_000.0 + i, 5.0, 300.0, 1_800_000_000 + i) for i in range(5)
+    ]
+    result = listen_while_publishing(
+        broker.port,
+        "tele/plug1/SENSOR",
+        payloads,
+        *("--topic", "tele/+/SENSOR", "--format", "tasmota", "--count", "3", "--timeout", "20"),
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 3
@@ -84,44 +78,26 @@ def test_listen_prints_the_readings_it_parsed_as_json_lines(broker: Any) -> None
 
 
 def test_listen_with_the_json_format_uses_field_paths(broker: Any) -> None:
-    stop = threading.Event()
     payload = json.dumps({"m": {"in": 2.5, "out": 0.5, "p": 1.0}}).encode()
-    thread = threading.Thread(
-        target=keep_publishing, args=(broker.port, "x/meter", [payload], stop)
+    paths = ("--import-path", "m.in", "--export-path", "m.out", "--power-path", "m.p")
+    units = ("--import-unit", "kWh", "--export-unit", "kWh")
+    result = listen_while_publishing(
+        broker.port,
+        "x/meter",
+        [payload],
+        *(
+            "--topic",
+            "x/meter",
+            "--format",
+            "json",
+            *paths,
+            *units,
+            "--count",
+            "1",
+            "--timeout",
+            "20",
+        ),
     )
-    thread.start()
-    try:
-        result = CliRunner().invoke(
-            app,
-            [
-                "oracle",
-                "listen",
-                "--mqtt",
-                f"127.0.0.1:{broker.port}",
-                "--topic",
-                "x/meter",
-                "--format",
-                "json",
-                "--import-path",
-                "m.in",
-                "--import-unit",
-                "kWh",
-                "--export-path",
-                "m.out",
-                "--export-unit",
-                "kWh",
-                "--power-path",
-                "m.p",
-                "--count",
-                "1",
-                "--timeout",
-                "20",
-                "--json",
-            ],
-        )
-    finally:
-        stop.set()
-        thread.join()
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.splitlines()[0])
     assert (line["import_wh"], line["export_wh"], line["power_w"]) == (2_500, 500, 1.0)

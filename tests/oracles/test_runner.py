@@ -94,6 +94,21 @@ def run_slots(runner: OracleRunner, slots: int) -> None:
     asyncio.run(scenario())
 
 
+def simulated_meter_a(registry: Any) -> tuple[VirtualClock, dict[str, SimulatedSource]]:
+    """A virtual clock just past the registry's epoch, and meter a drawing a constant 500 W on it
+    (a source that outlives a runner: a restarted oracle reads the same meter)."""
+    clock = VirtualClock(registry.schedule().epoch + 1)
+    meter = SimulatedMeter(ConstantProfile(500.0), start=clock.now())
+    return clock, {"a": SimulatedSource(meter, clock=clock)}
+
+
+def land_two_readings(runner: OracleRunner, registry: Any) -> int:
+    """Runs two slots and lands meter a's two readings; the chain's timestamp of reading 2."""
+    run_slots(runner, 2)
+    assert asyncio.run(runner.drain(timeout=10))
+    return int(registry.state[meter_id_from_name("a")].timestamp)
+
+
 def test_every_slot_signs_one_reading_per_meter_on_the_boundary(
     tmp_path: Path, memory_registry: Any
 ) -> None:
@@ -167,10 +182,7 @@ def test_a_resend_after_a_lost_receipt_lands_each_reading_once(
 
 
 def test_a_restarted_oracle_resumes_from_the_outbox(tmp_path: Path, memory_registry: Any) -> None:
-    clock = VirtualClock(memory_registry.schedule().epoch + 1)
-    meter = {
-        "a": SimulatedSource(SimulatedMeter(ConstantProfile(500.0), start=clock.now()), clock=clock)
-    }
+    clock, meter = simulated_meter_a(memory_registry)
     runner = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
     memory_registry.down = True
     run_slots(runner, 2)
@@ -234,10 +246,7 @@ def test_a_local_clock_behind_the_chain_signs_nothing(tmp_path: Path, memory_reg
 def test_the_chain_state_is_adopted_when_the_outbox_was_lost(
     tmp_path: Path, memory_registry: Any
 ) -> None:
-    clock = VirtualClock(memory_registry.schedule().epoch + 1)
-    meter = {
-        "a": SimulatedSource(SimulatedMeter(ConstantProfile(500.0), start=clock.now()), clock=clock)
-    }
+    clock, meter = simulated_meter_a(memory_registry)
     runner = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
     run_slots(runner, 2)
     assert asyncio.run(runner.drain(timeout=10))
@@ -258,9 +267,7 @@ def test_readings_behind_a_refused_one_are_signed_again_and_the_meter_goes_on(
     # 5 to 4, and land.
     runner = make_runner(tmp_path, memory_registry, ["a"])
     meter_id = meter_id_from_name("a")
-    run_slots(runner, 2)
-    assert asyncio.run(runner.drain(timeout=10))
-    two = memory_registry.state[meter_id].timestamp
+    two = land_two_readings(runner, memory_registry)
     memory_registry.down = True
     run_slots(runner, 3)
     with sqlite3.connect(runner.outbox.path) as db:
@@ -288,9 +295,7 @@ def test_after_a_signer_rotation_the_waiting_readings_are_signed_by_the_new_key(
     # by the new key, 3 bound to (0, timestamp of 2) as the new baseline.
     runner = make_runner(tmp_path, memory_registry, ["a"])
     meter_id = meter_id_from_name("a")
-    run_slots(runner, 2)
-    assert asyncio.run(runner.drain(timeout=10))
-    two = memory_registry.state[meter_id].timestamp
+    two = land_two_readings(runner, memory_registry)
     memory_registry.down = True
     run_slots(runner, 2)
     memory_registry.down = False
@@ -313,15 +318,10 @@ def test_a_rotation_landing_while_the_oracle_runs_holds_the_readings_for_the_new
     # are refused (their predecessor names the old sequence). Signing them again with the old
     # key would get them refused for good (signature); they are held, and the oracle restarted
     # with the new key signs them at start: 3 becomes the new baseline, 4 and 5 mint.
-    clock = VirtualClock(memory_registry.schedule().epoch + 1)
-    meter = {
-        "a": SimulatedSource(SimulatedMeter(ConstantProfile(500.0), start=clock.now()), clock=clock)
-    }
+    clock, meter = simulated_meter_a(memory_registry)
     runner = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
     meter_id = meter_id_from_name("a")
-    run_slots(runner, 2)
-    assert asyncio.run(runner.drain(timeout=10))
-    two = memory_registry.state[meter_id].timestamp
+    two = land_two_readings(runner, memory_registry)
     new_key = LocalKeySigner(dev_key("a-rotated"))
     memory_registry.rotate(meter_id, new_key.address)
     run_slots(runner, 2)

@@ -10,7 +10,17 @@ import { useApi, useChainRead, useStatus } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useLive, useRuntime } from "@/lib/runtime";
 import { DepthBars, PriceChart } from "@/components/charts";
-import { Empty, ErrorLine, Loading, Section, inputClass, tableClass, tdClass, TableHead } from "@/components/ui";
+import {
+  Empty,
+  ErrorLine,
+  Loading,
+  Section,
+  inputClass,
+  tableClass,
+  tdClass,
+  TableHead,
+  DataTable,
+} from "@/components/ui";
 
 function DepthView({ slot }: { slot: number }) {
   const { t, f } = useI18n();
@@ -203,23 +213,21 @@ export default function MarketPage() {
         ) : !cleared.data || cleared.data.items.length === 0 ? (
           <Empty>{t.market.noClearings}</Empty>
         ) : (
-          <div className="overflow-x-auto">
-            <table className={tableClass} data-testid="clearings">
-              <TableHead columns={[t.common.slot, t.market.delivery, t.market.pricePerKwh, t.market.volume]} />
-              <tbody>
-                {cleared.data.items.map((s) => (
-                  <tr key={s.slot}>
-                    <td className={tdClass}>{s.slot}</td>
-                    <td className={tdClass}>{f.time(s.start_time)}</td>
-                    <td className={tdClass}>
-                      {s.clearing && s.clearing.volume_wh !== "0" ? f.money(s.clearing.price) : t.market.noTrade}
-                    </td>
-                    <td className={tdClass}>{f.wh(s.clearing?.volume_wh ?? 0)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            columns={[t.common.slot, t.market.delivery, t.market.pricePerKwh, t.market.volume]}
+            testId="clearings"
+          >
+            {cleared.data.items.map((s) => (
+              <tr key={s.slot}>
+                <td className={tdClass}>{s.slot}</td>
+                <td className={tdClass}>{f.time(s.start_time)}</td>
+                <td className={tdClass}>
+                  {s.clearing && s.clearing.volume_wh !== "0" ? f.money(s.clearing.price) : t.market.noTrade}
+                </td>
+                <td className={tdClass}>{f.wh(s.clearing?.volume_wh ?? 0)}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </Section>
     </>

@@ -1,5 +1,5 @@
 "use client";
-// Small shared pieces: sections, status lines, tables, form fields.
+// Small shared pieces: sections, status lines, tables and their row actions, form fields.
 import type { ReactNode } from "react";
 import { shortAddress } from "@/lib/format";
 import type { TxState } from "@/lib/hooks";
@@ -105,6 +105,54 @@ export function TableHead({ columns, actions }: { columns: readonly ReactNode[];
         ) : null}
       </tr>
     </thead>
+  );
+}
+
+/** A table that scrolls sideways on a narrow screen: an optional caption, its header row
+ * (`TableHead`) and the rows given as children. */
+export function DataTable({
+  columns,
+  actions,
+  testId,
+  caption,
+  className = "overflow-x-auto",
+  children,
+}: {
+  columns: readonly ReactNode[];
+  actions?: string;
+  testId?: string;
+  caption?: ReactNode;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className={className}>
+      <table className={tableClass} data-testid={testId}>
+        {caption}
+        <TableHead columns={columns} actions={actions} />
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A row's action (cancel, reclaim, revoke, deactivate): a secondary button, named for screen
+ * readers by `label` (which row it acts on), disabled while a transaction is `busy`. */
+export function RowAction({
+  label,
+  busy,
+  onClick,
+  children,
+}: {
+  label: string;
+  busy: boolean;
+  onClick: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <button type="button" className={secondaryButtonClass} disabled={busy} aria-label={label} onClick={onClick}>
+      {children}
+    </button>
   );
 }
 

@@ -5,12 +5,8 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {EnergyMarket} from "../../../contracts/EnergyMarket.sol";
 import {IEnergyMarket} from "../../../contracts/interfaces/IEnergyMarket.sol";
-import {IEnergyToken} from "../../../contracts/interfaces/IEnergyToken.sol";
 import {IMeterRegistry} from "../../../contracts/interfaces/IMeterRegistry.sol";
-import {Clearing} from "../../../contracts/libraries/Clearing.sol";
-import {MeterRegistry} from "../../../contracts/MeterRegistry.sol";
-import {TestEuro} from "../../../contracts/test/TestEuro.sol";
-import {Test} from "../base/Test.sol";
+import {MarketHandlerBase} from "./MarketHandlerBase.sol";
 
 /// @title MarketHandler
 /// @notice The actions forge's invariant fuzzer drives: every market action (deposit, withdraw, energy in and out,
@@ -21,38 +17,10 @@ import {Test} from "../base/Test.sol";
 /// {MarketInvariantsTest} can check the identities of docs/contracts.md section 12 after every call.
 /// @dev The handler deploys the system and holds every admin role. Users, treasuries and the agent are plain
 /// accounts driven with `vm.prank`. An unexpected revert inside an action fails the run (fail_on_revert = true).
-contract MarketHandler is Test {
-    // ---- parameters (as in tests/contracts/conftest.py) ------------------------------------------------------
+contract MarketHandler is MarketHandlerBase {
+    // ---- the market ----------------------------------------------------------------------------------------
 
-    uint32 internal constant SLOT_SECONDS = 900;
-    uint32 internal constant MAX_SKEW = 120;
-    uint32 internal constant SETTLEMENT_SECONDS = 900;
-    uint32 internal constant OPEN_AHEAD_SECONDS = 3600;
-    uint256 internal constant PRICE_FLOOR = 20_001;
-    uint256 internal constant TICK_SIZE = 137;
-    uint16 internal constant MAX_TICK = 1000;
-    uint64 internal constant MIN_ORDER_WH = 10;
-    uint64 internal constant CAPACITY_WH = 10_000_000;
-    uint64 internal constant EPOCH = 1_700_000_100;
-    uint256 internal constant USERS = 4;
-    /// @dev Buys on ticks 3..7, sells on 0..4: books cross often, and share marginal ticks (rationing).
-    uint256 internal constant BUY_TICK_LOW = 3;
-    uint256 internal constant SELL_TICK_HIGH = 4;
-    uint256 internal constant BOOK_TICKS = 8;
-
-    // ---- the system ----------------------------------------------------------------------------------------
-
-    MeterRegistry public immutable registry;
-    IEnergyToken public immutable token;
     EnergyMarket public immutable market;
-    TestEuro public immutable euro;
-
-    address[USERS] internal users;
-    uint256[USERS] internal meterKeys;
-    bytes32[USERS] internal meterIds;
-    address[2] internal treasuries;
-    address public agent;
-    address public relayer;
 
     struct MeterCursor {
         uint64 seq;
@@ -65,47 +33,17 @@ contract MarketHandler is Test {
 
     mapping(uint256 user => MeterCursor) internal meterCursor;
 
-    // ---- ghost state ---------------------------------------------------------------------------------------
+    // ---- ghost state (beyond MarketHandlerBase) ---------------------------------------------------------------
 
-    /// @notice An order the market still owes an outcome for: resting, or in a cleared slot and not yet claimed.
-    struct OpenOrder {
-        uint256 id;
-        address owner;
-        uint64 slot;
-        bool isBuy;
-        uint16 tick;
-        uint64 qtyWh;
-    }
-
-    OpenOrder[] internal openOrders;
-    uint64[] internal slotsSeen;
-    mapping(uint64 slot => bool) internal slotKnown;
-    mapping(uint64 slot => bool) public slotCleared;
-
-    uint256 public ghostDeposited;
-    uint256 public ghostWithdrawn;
-    /// @notice Per cleared slot: what its claimed buyers paid less what its claimed sellers were paid (net + fees),
-    /// and the Wh its claimed sellers gave less the Wh its claimed buyers received. Once every order of the slot is
-    /// claimed these are its rounding dust: money in [0, filled orders), energy exactly 0 (audit L-1).
-    int256 public ghostMoneyPool;
+    /// @notice Per cleared slot: what its claimed buyers paid less what its claimed sellers were paid (net + fees).
+    /// Once every order of the slot is claimed this is its rounding dust: in [0, filled orders) (audit L-1).
     mapping(uint256 slot => int256) public ghostSlotMoneyPool;
-    mapping(uint256 slot => int256) public ghostEnergyPool;
     mapping(uint256 slot => uint256) public ghostUnclaimed;
     mapping(uint256 slot => uint256) public ghostFilledOrders;
-    /// @notice Wh claimed so far at the slot's rationed marginal level, as the handler counted it.
-    mapping(uint256 slot => uint256) public ghostMarginalClaimed;
-    mapping(uint256 slot => uint256) public ghostEnergyIn;
-    mapping(uint256 slot => uint256) public ghostEnergyOut;
-    /// @notice Escrow of resting buys (money) and of resting sells (Wh per slot), as the handler computed it.
-    uint256 public ghostBuyEscrow;
-    mapping(uint256 slot => uint256) public ghostSellEscrowWh;
     /// @notice What cleared slots still hold for unclaimed orders: the escrow of their buys (money) and of their
-    /// sells (Wh per slot).
+    /// sells (Wh per slot). `ghostBuyEscrow` and `ghostSellEscrowWh` hold the escrow of resting orders only.
     uint256 public ghostOwedMoney;
     mapping(uint256 slot => uint256) public ghostOwedWh;
-    /// @notice Resting quantity per (slot, tick, side), for the book invariant.
-    mapping(uint256 slot => mapping(uint256 tick => uint256)) public ghostLevelBuyWh;
-    mapping(uint256 slot => mapping(uint256 tick => uint256)) public ghostLevelSellWh;
 
     mapping(uint256 slot => uint256) public ghostMinted;
     mapping(uint256 slot => uint256) public ghostRedeemed;
@@ -117,49 +55,17 @@ contract MarketHandler is Test {
     /// @dev Readings accepted before a rotation of their meter's signer (which restarts its `lastSeq`).
     uint256 public ghostReadingsBeforeRotation;
 
-    /// @notice The agent's rolling use (buy escrow, sold Wh) and when it was last stamped, as the handler counted it
-    /// (decayed by the limits in force, kept across revocations and re-authorizations).
-    uint256 public ghostAgentSpent;
-    uint256 public ghostAgentSoldWh;
-    uint256 public ghostAgentUpdatedAt;
     /// @notice The limits in force when the agent's use last grew (the use may exceed limits lowered later).
     uint96 public ghostAgentBudgetAtLastCharge;
     uint64 public ghostAgentSellWhAtLastCharge;
 
-    /// @notice How often each action did something (rather than refuse or skip): shows the run reached the states.
-    mapping(string action => uint256) public done;
-
     constructor() {
-        vm.warp(EPOCH + 100 * SLOT_SECONDS + 30);
-        registry = new MeterRegistry(address(this), EPOCH, SLOT_SECONDS, MAX_SKEW, "uri");
-        token = registry.token();
-        euro = new TestEuro();
-        treasuries = [makeAddr("treasury-0"), makeAddr("treasury-1")];
-        market = new EnergyMarket(
-            address(this),
-            euro,
-            registry,
-            IEnergyMarket.MarketParams({
-                priceFloor: PRICE_FLOOR,
-                tickSize: TICK_SIZE,
-                maxTick: MAX_TICK,
-                settlementSeconds: SETTLEMENT_SECONDS,
-                openAheadSeconds: OPEN_AHEAD_SECONDS,
-                minOrderWh: MIN_ORDER_WH,
-                feeBps: 50,
-                treasury: treasuries[0]
-            })
-        );
-        agent = makeAddr("agent");
-        relayer = makeAddr("relayer");
-        for (uint256 i; i < USERS; ++i) {
-            users[i] = makeAddr(string.concat("user-", _digit(i)));
-            (address signer, uint256 key) = makeAccount(string.concat("meter-key-", _digit(i)));
-            meterKeys[i] = key;
-            meterIds[i] = keccak256(abi.encode("meter", i));
-            registry.registerMeter(meterIds[i], users[i], signer, CAPACITY_WH);
-        }
+        market = new EnergyMarket(address(this), euro, registry, _params());
         _authorize(60_000, 2_000, 5, 2, 30 days);
+    }
+
+    function _market() internal view override returns (IEnergyMarket) {
+        return market;
     }
 
     // =========================================================================================================
@@ -207,26 +113,6 @@ contract MarketHandler is Test {
         token.safeTransferFrom(user, address(market), slot, amount, "");
         ghostEnergyIn[slot] += amount;
         ++done["depositEnergy"];
-    }
-
-    function withdrawEnergy(uint256 userSeed, uint256 slotSeed, uint256 percent) external {
-        address user = _user(userSeed);
-        uint64 slot = _knownSlot(slotSeed);
-        uint256 held = market.energyBalanceOf(user, slot);
-        uint256 amount = held * bound(percent, 1, 120) / 100;
-        if (amount == 0) return;
-        vm.prank(user);
-        if (amount > held) {
-            try market.withdrawEnergy(slot, uint64(amount)) {
-                vm.assertTrue(false, "withdrawing more energy than held must revert");
-            } catch (bytes memory err) {
-                _expect(err, IEnergyMarket.MarketInsufficientEnergy.selector, "withdrawEnergy beyond the balance");
-            }
-            return;
-        }
-        market.withdrawEnergy(slot, uint64(amount));
-        ghostEnergyOut[slot] += amount;
-        ++done["withdrawEnergy"];
     }
 
     // =========================================================================================================
@@ -405,7 +291,7 @@ contract MarketHandler is Test {
         uint64 qtyWh = uint64(bound(qty, 1, 3_000));
         if (!isBuy) qtyWh = _sellable(user, slot, qtyWh);
         if (qtyWh == 0) return;
-        uint256 escrow = isBuy ? Clearing.cost(qtyWh, _price(tick)) : 0;
+        uint256 escrow = isBuy ? _cost(qtyWh, tick) : 0;
         if (isBuy && topUp && market.balanceOf(user) < escrow) _deposit(user, escrow - market.balanceOf(user));
         bytes4 refusal = _refusal(user, slot, isBuy, qtyWh, escrow);
         vm.prank(user);
@@ -433,7 +319,7 @@ contract MarketHandler is Test {
             bool isBuy = r & 1 == 1;
             uint16 tick = isBuy ? _buyTick(r >> 8) : _sellTick(r >> 8);
             uint64 qtyWh = uint64(bound(r >> 64, MIN_ORDER_WH, 1_500));
-            if (isBuy && Clearing.cost(qtyWh, _price(tick)) <= money) money -= Clearing.cost(qtyWh, _price(tick));
+            if (isBuy && _cost(qtyWh, tick) <= money) money -= _cost(qtyWh, tick);
             else if (!isBuy && qtyWh <= energy) energy -= qtyWh;
             else continue;
             requests[n++] = IEnergyMarket.OrderRequest(slot, isBuy, tick, qtyWh);
@@ -523,7 +409,7 @@ contract MarketHandler is Test {
             (uint64 filledWh,,,) = market.previewClaim(o.id);
             vm.assertLe(filledWh, o.qtyWh, "no order fills beyond its quantity");
             _unrest(o);
-            if (o.isBuy) ghostOwedMoney += Clearing.cost(o.qtyWh, _price(o.tick));
+            if (o.isBuy) ghostOwedMoney += _cost(o.qtyWh, o.tick);
             else ghostOwedWh[slot] += o.qtyWh;
             ++ghostUnclaimed[slot];
         }
@@ -544,30 +430,17 @@ contract MarketHandler is Test {
     /// @notice claimBatch: every claimable order of one owner.
     function claimBatch(uint256 userSeed) external {
         address owner = _user(userSeed);
-        uint256 n;
-        uint256[] memory ids = new uint256[](openOrders.length);
-        for (uint256 k; k < openOrders.length; ++k) {
-            if (openOrders[k].owner == owner && slotCleared[openOrders[k].slot]) ids[n++] = openOrders[k].id;
-        }
+        (uint256[] memory ids, uint256 n) = _claimableIds(owner, 0);
         if (n == 0) return;
         assembly ("memory-safe") {
             mstore(ids, n)
         }
         uint256 moneyBefore = market.balanceOf(owner);
-        uint256 expected;
-        for (uint256 j; j < n; ++j) {
-            // The handler's own rule: an order's share at a rationed level follows the claims before it in the batch.
-            OpenOrder memory o = openOrders[_indexOf(ids[j])];
-            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
-            expected += o.isBuy ? refund : amount;
-            _settled(o, filledWh, amount, fee, refund);
-        }
+        uint256 expected = _bookClaims(ids, n);
         vm.prank(relayer);
         market.claimBatch(ids);
         vm.assertEq(market.balanceOf(owner) - moneyBefore, expected, "claimBatch credits what previewClaim said");
-        for (uint256 j; j < n; ++j) {
-            _removeOrder(_indexOf(ids[j]));
-        }
+        _removeOrders(ids, n);
         ++done["claimBatch"];
     }
 
@@ -583,7 +456,7 @@ contract MarketHandler is Test {
         uint64 qtyWh = uint64(bound(qty, MIN_ORDER_WH, 3_000));
         if (!isBuy) qtyWh = _sellable(owner, slot, qtyWh);
         if (qtyWh == 0) return;
-        uint256 escrow = isBuy ? Clearing.cost(qtyWh, _price(tick)) : 0;
+        uint256 escrow = isBuy ? _cost(qtyWh, tick) : 0;
         bytes4 refusal = _agentRefusal(slot, isBuy, tick, qtyWh, escrow);
         vm.prank(agent);
         try market.placeOrder(owner, slot, isBuy, tick, qtyWh) returns (uint256 id) {
@@ -600,20 +473,7 @@ contract MarketHandler is Test {
 
     /// @notice User 0 re-authorizes its agent (new limits, the use so far kept) or revokes it (the use kept too).
     function setAgent(uint256 budget, uint256 maxBuyTick, uint256 minSellTick, uint256 days_, bool revoke) external {
-        if (revoke) {
-            vm.prank(users[0]);
-            market.revokeAgent(agent);
-            ++done["revokeAgent"];
-            return;
-        }
-        _authorize(
-            uint96(bound(budget, 0, 200_000)),
-            uint64(bound(budget >> 128, 0, 5_000)),
-            uint16(bound(maxBuyTick, 0, BOOK_TICKS - 1)),
-            uint16(bound(minSellTick, 0, BOOK_TICKS - 1)),
-            bound(days_, 1, 3) * 1 days
-        );
-        ++done["authorizeAgent"];
+        _setAgent(revoke, budget, 200_000, 5_000, maxBuyTick, minSellTick, bound(days_, 1, 3) * 1 days);
     }
 
     // =========================================================================================================
@@ -621,9 +481,7 @@ contract MarketHandler is Test {
     // =========================================================================================================
 
     function pauseMarket(bool paused) external {
-        if (paused && !market.paused()) market.pause();
-        else if (!paused && market.paused()) market.unpause();
-        ++done[paused ? "pauseMarket" : "unpauseMarket"];
+        _pauseMarket(paused);
     }
 
     /// @notice The meter admin rotates a meter's signing key: the meter's sequence and baseline restart, its last
@@ -675,101 +533,26 @@ contract MarketHandler is Test {
     //                                     VIEWS FOR THE INVARIANTS
     // =========================================================================================================
 
-    function openOrderCount() external view returns (uint256) {
-        return openOrders.length;
-    }
-
     function openOrderAt(uint256 k) external view returns (OpenOrder memory) {
         return openOrders[k];
-    }
-
-    function slotCount() external view returns (uint256) {
-        return slotsSeen.length;
-    }
-
-    function slotAt(uint256 k) external view returns (uint64) {
-        return slotsSeen[k];
-    }
-
-    function userAt(uint256 i) external view returns (address) {
-        return users[i];
     }
 
     function meterIdAt(uint256 i) external view returns (bytes32) {
         return meterIds[i];
     }
 
-    function treasuryAt(uint256 i) external view returns (address) {
-        return treasuries[i];
-    }
-
-    function userCount() external pure returns (uint256) {
-        return USERS;
-    }
-
-    function bookTicks() external pure returns (uint256) {
-        return BOOK_TICKS;
-    }
-
-    function price(uint16 tick) external pure returns (uint256) {
-        return _price(tick);
-    }
-
     // =========================================================================================================
     //                                           INTERNALS
     // =========================================================================================================
 
-    function _user(uint256 seed) private view returns (address) {
-        return users[bound(seed, 0, USERS - 1)];
-    }
-
     function _otherUser(address user) private view returns (address) {
         return users[0] == user ? users[1] : users[0];
-    }
-
-    function _vaultAccount(uint256 seed) private view returns (address) {
-        uint256 k = bound(seed, 0, USERS + 1);
-        return k < USERS ? users[k] : treasuries[k - USERS];
-    }
-
-    function _currentSlot() private view returns (uint64) {
-        return uint64((block.timestamp - EPOCH) / SLOT_SECONDS);
     }
 
     /// @dev One of the slots before, at or after the current one; also remembered for the invariants.
     function _orderSlot(uint256 seed) private returns (uint64 slot) {
         slot = _currentSlot() - 1 + uint64(bound(seed, 0, 2));
         _seeSlot(slot);
-    }
-
-    /// @dev Half the time the slot in its settlement window (where energy trades), else any slot seen so far.
-    function _knownSlot(uint256 seed) private returns (uint64) {
-        if (seed % 2 == 0 || slotsSeen.length == 0) return _settlingSlot();
-        return slotsSeen[bound(seed >> 1, 0, slotsSeen.length - 1)];
-    }
-
-    /// @dev The slot that ended last: its tokens exist and its order window is still open.
-    function _settlingSlot() private returns (uint64 slot) {
-        slot = _currentSlot() - 1;
-        _seeSlot(slot);
-    }
-
-    function _seeSlot(uint64 slot) private {
-        if (slotKnown[slot]) return;
-        slotKnown[slot] = true;
-        slotsSeen.push(slot);
-    }
-
-    function _buyTick(uint256 seed) private pure returns (uint16) {
-        return uint16(BUY_TICK_LOW + bound(seed, 0, BOOK_TICKS - 1 - BUY_TICK_LOW));
-    }
-
-    function _sellTick(uint256 seed) private pure returns (uint16) {
-        return uint16(bound(seed, 0, SELL_TICK_HIGH));
-    }
-
-    function _price(uint256 tick) private pure returns (uint256) {
-        return PRICE_FLOOR + tick * TICK_SIZE;
     }
 
     function _windowOpen(uint64 slot) private view returns (bool) {
@@ -826,15 +609,6 @@ contract MarketHandler is Test {
         return bytes4(0);
     }
 
-    /// @dev The handler's own decay of the agent's use to now: linear, one daily limit per 24 hours, rounded down.
-    function _agentUse(IEnergyMarket.Delegation memory d) private view returns (uint256 spent, uint256 soldWh) {
-        uint256 elapsed = block.timestamp - ghostAgentUpdatedAt;
-        uint256 refill = uint256(d.budgetPerDay) * elapsed / 1 days;
-        spent = ghostAgentSpent > refill ? ghostAgentSpent - refill : 0;
-        refill = uint256(d.sellWhPerDay) * elapsed / 1 days;
-        soldWh = ghostAgentSoldWh > refill ? ghostAgentSoldWh - refill : 0;
-    }
-
     function _chargeAgent(uint256 escrow, uint256 sellWh) private {
         IEnergyMarket.Delegation memory d = market.delegation(users[0], agent);
         (uint256 spent, uint256 soldWh) = _agentUse(d);
@@ -843,21 +617,6 @@ contract MarketHandler is Test {
         ghostAgentUpdatedAt = block.timestamp;
         ghostAgentBudgetAtLastCharge = d.budgetPerDay;
         ghostAgentSellWhAtLastCharge = d.sellWhPerDay;
-    }
-
-    function _authorize(uint96 budget, uint64 sellWh, uint16 maxBuyTick, uint16 minSellTick, uint256 lifetime) private {
-        vm.prank(users[0]);
-        market.authorizeAgent(agent, budget, sellWh, maxBuyTick, minSellTick, uint64(block.timestamp + lifetime));
-    }
-
-    function _deposit(address user, uint256 amount) private {
-        euro.mint(user, amount);
-        vm.startPrank(user);
-        euro.approve(address(market), amount);
-        market.deposit(amount);
-        vm.stopPrank();
-        ghostDeposited += amount;
-        ++done["deposit"];
     }
 
     function _sign(uint256 i, IMeterRegistry.MeterReading memory r) private view returns (bytes memory) {
@@ -893,7 +652,7 @@ contract MarketHandler is Test {
         openOrders.push(OpenOrder(id, owner, slot, isBuy, tick, qtyWh));
         _seeSlot(slot);
         if (isBuy) {
-            ghostBuyEscrow += Clearing.cost(qtyWh, _price(tick));
+            ghostBuyEscrow += _cost(qtyWh, tick);
             ghostLevelBuyWh[slot][tick] += qtyWh;
         } else {
             ghostSellEscrowWh[slot] += qtyWh;
@@ -901,20 +660,12 @@ contract MarketHandler is Test {
         }
     }
 
-    /// @dev Order `o` no longer rests (cancelled, or its slot cleared): its escrow and level share go.
-    function _unrest(OpenOrder memory o) private {
-        if (o.isBuy) {
-            ghostBuyEscrow -= Clearing.cost(o.qtyWh, _price(o.tick));
-            ghostLevelBuyWh[o.slot][o.tick] -= o.qtyWh;
-        } else {
-            ghostSellEscrowWh[o.slot] -= o.qtyWh;
-            ghostLevelSellWh[o.slot][o.tick] -= o.qtyWh;
-        }
-    }
-
     /// @dev Order `o` of a cleared slot was claimed: its escrow is no longer owed; what it paid or was paid, gave or
     /// received moves its slot's pools.
-    function _settled(OpenOrder memory o, uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) private {
+    function _settled(OpenOrder memory o, uint64 filledWh, uint256 amount, uint256 fee, uint256 refund)
+        internal
+        override
+    {
         if (o.isBuy) {
             ghostOwedMoney -= amount + refund;
             ghostMoneyPool += int256(amount);
@@ -931,61 +682,6 @@ contract MarketHandler is Test {
         if (_rationed(o)) ghostMarginalClaimed[o.slot] += o.qtyWh;
     }
 
-    /// @dev Whether order `o` sits at its side's rationed marginal level (R < Q).
-    function _rationed(OpenOrder memory o) private view returns (bool) {
-        IEnergyMarket.ClearingRecord memory r = market.clearing(o.slot);
-        return o.isBuy
-            ? o.tick == r.buyMarginalTick && r.buyMarginalFilledWh != r.buyMarginalTotalWh
-            : o.tick == r.sellMarginalTick && r.sellMarginalFilledWh != r.sellMarginalTotalWh;
-    }
-
-    /// @dev The outcome of claiming `o` now by the rule of docs/contracts.md, from the clearing record and the Wh the
-    /// handler counted as claimed at the rationed level (an independent model of EnergyMarket._settle).
-    function _outcome(OpenOrder memory o)
-        private
-        view
-        returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund)
-    {
-        IEnergyMarket.ClearingRecord memory r = market.clearing(o.slot);
-        (uint256 m, uint256 filled, uint256 total) = o.isBuy
-            ? (r.buyMarginalTick, r.buyMarginalFilledWh, r.buyMarginalTotalWh)
-            : (r.sellMarginalTick, r.sellMarginalFilledWh, r.sellMarginalTotalWh);
-        uint256 x = _rationed(o)
-            ? Clearing.share(o.qtyWh, ghostMarginalClaimed[o.slot], filled, total)
-            : Clearing.fill(o.isBuy, o.qtyWh, o.tick, m, filled);
-        filledWh = uint64(x);
-        uint256 price = _price(r.clearingTick);
-        if (o.isBuy) {
-            amount = Clearing.cost(x, price);
-            refund = Clearing.cost(o.qtyWh, _price(o.tick)) - amount;
-        } else {
-            uint256 gross = Clearing.proceeds(x, price);
-            fee = Clearing.fee(gross, uint16(o.id >> 64));
-            amount = gross - fee;
-            refund = o.qtyWh - x;
-        }
-    }
-
-    function _removeOrder(uint256 k) private {
-        openOrders[k] = openOrders[openOrders.length - 1];
-        openOrders.pop();
-    }
-
-    function _indexOf(uint256 id) private view returns (uint256 k) {
-        while (openOrders[k].id != id) ++k;
-    }
-
-    function _claimable(uint256 seed) private view returns (bool, uint256) {
-        uint256 n = openOrders.length;
-        if (n == 0) return (false, 0);
-        uint256 start = bound(seed, 0, n - 1);
-        for (uint256 j; j < n; ++j) {
-            uint256 k = (start + j) % n;
-            if (slotCleared[openOrders[k].slot]) return (true, k);
-        }
-        return (false, 0);
-    }
-
     function _claimUncleared(uint256 seed) private {
         OpenOrder memory o = openOrders[bound(seed, 0, openOrders.length - 1)];
         try market.claim(o.id) {
@@ -993,58 +689,5 @@ contract MarketHandler is Test {
         } catch (bytes memory err) {
             _expect(err, IEnergyMarket.SlotNotCleared.selector, "claim before clear");
         }
-    }
-
-    /// @dev What a claim must credit, read from previewClaim before it.
-    struct Expected {
-        uint64 filledWh;
-        uint256 amount;
-        uint256 fee;
-        uint256 refund;
-        address treasury;
-        uint256 money;
-        uint256 energy;
-        uint256 treasuryMoney;
-    }
-
-    function _claimAt(uint256 k) private {
-        OpenOrder memory o = openOrders[k];
-        Expected memory e;
-        (e.filledWh, e.amount, e.fee, e.refund) = market.previewClaim(o.id);
-        {
-            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
-            vm.assertEq(e.filledWh, filledWh, "previewClaim fills what the rule says");
-            vm.assertEq(e.amount + e.fee + e.refund, amount + fee + refund, "and pays what the rule says");
-            vm.assertEq(e.amount, amount, "net");
-        }
-        e.treasury = market.params().treasury;
-        e.money = market.balanceOf(o.owner);
-        e.energy = market.energyBalanceOf(o.owner, o.slot);
-        e.treasuryMoney = market.balanceOf(e.treasury);
-        vm.prank(relayer);
-        market.claim(o.id);
-        uint256 moneyGain = market.balanceOf(o.owner) - e.money;
-        uint256 energyGain = market.energyBalanceOf(o.owner, o.slot) - e.energy;
-        if (o.isBuy) {
-            vm.assertEq(energyGain, e.filledWh, "a buyer is credited the Wh it received");
-            vm.assertEq(moneyGain, e.refund, "and the refund of its escrow");
-            vm.assertEq(e.amount + e.refund, Clearing.cost(o.qtyWh, _price(o.tick)), "paid + refund = escrow");
-        } else {
-            vm.assertEq(moneyGain, e.amount, "a seller is credited its net proceeds");
-            vm.assertEq(energyGain, e.refund, "and the Wh it did not sell");
-            vm.assertEq(market.balanceOf(e.treasury) - e.treasuryMoney, e.fee, "the treasury is credited the fee");
-            vm.assertEq(e.filledWh + e.refund, o.qtyWh, "given + returned = offered");
-        }
-        vm.assertEq(market.order(o.id).owner, address(0), "a claimed order is deleted");
-        _settled(o, e.filledWh, e.amount, e.fee, e.refund);
-        _removeOrder(k);
-    }
-
-    function _expect(bytes memory err, bytes4 selector, string memory what) private pure {
-        vm.assertEq(bytes32(bytes4(err)), bytes32(selector), what);
-    }
-
-    function _digit(uint256 i) private pure returns (string memory) {
-        return string(abi.encodePacked(bytes1(uint8(48 + i))));
     }
 }

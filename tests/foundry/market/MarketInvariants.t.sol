@@ -5,17 +5,16 @@ import {EnergyMarket} from "../../../contracts/EnergyMarket.sol";
 import {IEnergyMarket} from "../../../contracts/interfaces/IEnergyMarket.sol";
 import {IEnergyToken} from "../../../contracts/interfaces/IEnergyToken.sol";
 import {IMeterRegistry} from "../../../contracts/interfaces/IMeterRegistry.sol";
-import {Clearing} from "../../../contracts/libraries/Clearing.sol";
 import {MeterRegistry} from "../../../contracts/MeterRegistry.sol";
 import {TestEuro} from "../../../contracts/test/TestEuro.sol";
-import {InvariantTest} from "../base/InvariantTest.sol";
 import {MarketHandler} from "./MarketHandler.sol";
+import {MarketInvariantsBase} from "./MarketInvariantsBase.sol";
 
 /// @title MarketInvariantsTest
 /// @notice Handler-based invariants of the whole system (docs/contracts.md section 12), checked by forge after
 /// every call of a random sequence of {MarketHandler} actions. foundry.toml sets runs x depth: a few thousand calls
 /// per invariant in `make test`, at least 100,000 in `make audit`.
-contract MarketInvariantsTest is InvariantTest {
+contract MarketInvariantsTest is MarketInvariantsBase {
     MarketHandler internal handler;
     EnergyMarket internal market;
     MeterRegistry internal registry;
@@ -33,7 +32,7 @@ contract MarketInvariantsTest is InvariantTest {
         selectors[0] = MarketHandler.deposit.selector;
         selectors[1] = MarketHandler.withdraw.selector;
         selectors[2] = MarketHandler.depositEnergy.selector;
-        selectors[3] = MarketHandler.withdrawEnergy.selector;
+        selectors[3] = handler.withdrawEnergy.selector;
         selectors[4] = MarketHandler.readMeter.selector;
         selectors[5] = MarketHandler.redeem.selector;
         selectors[6] = MarketHandler.transferTokens.selector;
@@ -174,6 +173,25 @@ contract MarketInvariantsTest is InvariantTest {
         }
     }
 
+    /// @dev The record `r` of cleared `slot` against the rule on the market's levels, and on the sides' marginal
+    /// levels: 0 < R <= Q, at most one side rationed.
+    function _checkRecord(uint64 slot, IEnergyMarket.ClearingRecord memory r) private view {
+        uint256 ticks = handler.bookTicks();
+        uint256[] memory buyWh = new uint256[](ticks);
+        uint256[] memory sellWh = new uint256[](ticks);
+        for (uint256 t; t < ticks; ++t) {
+            IEnergyMarket.Level memory lvl = market.level(slot, uint16(t));
+            (buyWh[t], sellWh[t]) = (lvl.buyWh, lvl.sellWh);
+        }
+        if (!_checkClearingRule(buyWh, sellWh, r)) return;
+        vm.assertTrue(0 < r.buyMarginalFilledWh && r.buyMarginalFilledWh <= r.buyMarginalTotalWh, "0 < R_b <= Q_b");
+        vm.assertTrue(0 < r.sellMarginalFilledWh && r.sellMarginalFilledWh <= r.sellMarginalTotalWh, "0 < R_s <= Q_s");
+        vm.assertTrue(
+            r.buyMarginalFilledWh == r.buyMarginalTotalWh || r.sellMarginalFilledWh == r.sellMarginalTotalWh,
+            "at most one side rationed"
+        );
+    }
+
     // ---- agents ----------------------------------------------------------------------------------------------
 
     /// @notice The agent's rolling use (buy escrow and sold Wh, decaying by one daily limit per 24 hours) never
@@ -200,7 +218,7 @@ contract MarketInvariantsTest is InvariantTest {
         for (uint256 i; i < 2500; ++i) {
             uint256 r = uint256(keccak256(abi.encode("walk", i)));
             _step(r % 20, r >> 8);
-            if (i % 50 == 49) rationed += _rationedSlots();
+            if (i % 50 == 49) rationed += _rationedSlots(market, handler.slotList());
         }
         string[19] memory reached = [
             "deposit",
@@ -263,14 +281,6 @@ contract MarketInvariantsTest is InvariantTest {
         else handler.warp(a % 900);
     }
 
-    function _rationedSlots() private view returns (uint256 n) {
-        for (uint256 s; s < handler.slotCount(); ++s) {
-            IEnergyMarket.ClearingRecord memory r = market.clearing(handler.slotAt(s));
-            if (r.volumeWh == 0) continue;
-            if (r.buyMarginalFilledWh < r.buyMarginalTotalWh || r.sellMarginalFilledWh < r.sellMarginalTotalWh) ++n;
-        }
-    }
-
     // ---- helpers ---------------------------------------------------------------------------------------------
 
     function _vaultBalances() private view returns (uint256 total) {
@@ -278,38 +288,5 @@ contract MarketInvariantsTest is InvariantTest {
             total += market.balanceOf(handler.userAt(i));
         }
         total += market.balanceOf(handler.treasuryAt(0)) + market.balanceOf(handler.treasuryAt(1));
-    }
-
-    function _checkRecord(uint64 slot, IEnergyMarket.ClearingRecord memory r) private view {
-        uint256 ticks = handler.bookTicks();
-        uint256[] memory demand = new uint256[](ticks + 1); // D(t), D(ticks) = 0
-        uint256[] memory supply = new uint256[](ticks); // S(t)
-        for (uint256 t = ticks; t > 0; --t) {
-            demand[t - 1] = demand[t] + market.level(slot, uint16(t - 1)).buyWh;
-        }
-        uint256 best;
-        for (uint256 t; t < ticks; ++t) {
-            supply[t] = (t == 0 ? 0 : supply[t - 1]) + market.level(slot, uint16(t)).sellWh;
-            uint256 matched = demand[t] < supply[t] ? demand[t] : supply[t];
-            if (matched > best) best = matched;
-        }
-        vm.assertEq(r.volumeWh, best, "V* = max min(D, S)");
-        if (best == 0) {
-            vm.assertEq(r.buyMarginalFilledWh + r.sellMarginalFilledWh + r.clearingTick, 0, "no trade: zeros");
-            return;
-        }
-        uint256 mb = r.buyMarginalTick;
-        uint256 ms = r.sellMarginalTick;
-        vm.assertTrue(ms <= r.clearingTick && r.clearingTick <= mb, "m_s <= p* <= m_b");
-        vm.assertTrue(demand[mb] >= best && demand[mb + 1] < best, "m_b = max{t: D(t) >= V*}");
-        vm.assertTrue(supply[ms] >= best && (ms == 0 || supply[ms - 1] < best), "m_s = min{t: S(t) >= V*}");
-        vm.assertEq(r.buyMarginalFilledWh, best - demand[mb + 1], "R_b = V* - D(m_b + 1)");
-        vm.assertEq(r.sellMarginalFilledWh, best - (ms == 0 ? 0 : supply[ms - 1]), "R_s = V* - S(m_s - 1)");
-        vm.assertTrue(0 < r.buyMarginalFilledWh && r.buyMarginalFilledWh <= r.buyMarginalTotalWh, "0 < R_b <= Q_b");
-        vm.assertTrue(0 < r.sellMarginalFilledWh && r.sellMarginalFilledWh <= r.sellMarginalTotalWh, "0 < R_s <= Q_s");
-        vm.assertTrue(
-            r.buyMarginalFilledWh == r.buyMarginalTotalWh || r.sellMarginalFilledWh == r.sellMarginalTotalWh,
-            "at most one side rationed"
-        );
     }
 }

@@ -3,14 +3,10 @@ pragma solidity ^0.8.28;
 
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyMarket} from "../../../contracts/interfaces/IEnergyMarket.sol";
-import {IEnergyToken} from "../../../contracts/interfaces/IEnergyToken.sol";
 import {IMeterRegistry} from "../../../contracts/interfaces/IMeterRegistry.sol";
 import {ISealedEnergyMarket} from "../../../contracts/interfaces/ISealedEnergyMarket.sol";
-import {Clearing} from "../../../contracts/libraries/Clearing.sol";
-import {MeterRegistry} from "../../../contracts/MeterRegistry.sol";
 import {SealedEnergyMarket} from "../../../contracts/SealedEnergyMarket.sol";
-import {TestEuro} from "../../../contracts/test/TestEuro.sol";
-import {Test} from "../base/Test.sol";
+import {MarketHandlerBase} from "./MarketHandlerBase.sol";
 
 /// @title SealedMarketHandler
 /// @notice The actions forge's invariant fuzzer drives on the sealed market (docs/contracts.md section 16): commit
@@ -26,27 +22,14 @@ import {Test} from "../base/Test.sol";
 /// call; {sweep} ends every commitment and order and checks that all collateral is back in the vaults.
 /// @dev The same parameters, users, treasuries, agent and relayer as {MarketHandler}, plus a reveal window and a
 /// bond (as in tests/contracts/conftest.py). An unexpected revert inside an action fails the run (fail_on_revert).
-contract SealedMarketHandler is Test {
-    // ---- parameters (as in tests/contracts/conftest.py and MarketHandler) ------------------------------------
+contract SealedMarketHandler is MarketHandlerBase {
+    // ---- parameters beyond MarketHandlerBase (as in tests/contracts/conftest.py) -----------------------------
 
-    uint32 internal constant SLOT_SECONDS = 900;
-    uint32 internal constant MAX_SKEW = 120;
-    uint32 internal constant SETTLEMENT_SECONDS = 900;
-    uint32 internal constant OPEN_AHEAD_SECONDS = 3600;
     uint32 internal constant REVEAL_SECONDS = 600;
     uint256 internal constant BOND = 50_000;
-    uint256 internal constant PRICE_FLOOR = 20_001;
-    uint256 internal constant TICK_SIZE = 137;
-    uint16 internal constant MAX_TICK = 1000;
-    uint64 internal constant MIN_ORDER_WH = 10;
-    uint64 internal constant CAPACITY_WH = 10_000_000;
-    uint64 internal constant EPOCH = 1_700_000_100;
-    uint256 internal constant USERS = 4;
-    /// @dev Revealed buys on ticks 3..7, sells on 0..4: books cross often and share marginal ticks (rationing).
-    /// Commitments never revealed hide any tick up to MAX_TICK: a level beyond BOOK_TICKS would betray them.
-    uint256 internal constant BUY_TICK_LOW = 3;
-    uint256 internal constant SELL_TICK_HIGH = 4;
-    uint256 internal constant BOOK_TICKS = 8;
+    /// @dev Revealed orders use the book ticks of MarketHandlerBase; commitments never revealed hide any tick up to
+    /// MAX_TICK (a level beyond BOOK_TICKS would betray them).
+
     /// @dev The bits of a commit id taken from the commitment (ISealedEnergyMarket: all but slot and fee).
     uint256 internal constant ID_HASH_MASK = ((1 << 192) - 1) ^ (uint256(type(uint16).max) << 64);
 
@@ -56,19 +39,9 @@ contract SealedMarketHandler is Test {
     uint8 internal constant PLAN_NEVER = 1;
     uint8 internal constant PLAN_SHORT = 2;
 
-    // ---- the system ----------------------------------------------------------------------------------------
+    // ---- the market ----------------------------------------------------------------------------------------
 
-    MeterRegistry public immutable registry;
-    IEnergyToken public immutable token;
     SealedEnergyMarket public immutable market;
-    TestEuro public immutable euro;
-
-    address[USERS] internal users;
-    uint256[USERS] internal meterKeys;
-    bytes32[USERS] internal meterIds;
-    address[2] internal treasuries;
-    address public agent;
-    address public relayer;
 
     struct MeterCursor {
         uint64 seq;
@@ -79,7 +52,7 @@ contract SealedMarketHandler is Test {
 
     mapping(uint256 user => MeterCursor) internal meterCursor;
 
-    // ---- ghost state ---------------------------------------------------------------------------------------
+    // ---- ghost state (beyond MarketHandlerBase) --------------------------------------------------------------
 
     /// @notice A commitment not yet revealed nor reclaimed, with the order and salt it hides.
     struct Pending {
@@ -96,18 +69,9 @@ contract SealedMarketHandler is Test {
         uint8 plan;
     }
 
-    /// @notice A revealed order the market still owes an outcome for: resting, or in a cleared slot and unclaimed.
-    struct OpenOrder {
-        uint256 id;
-        address owner;
-        uint64 slot;
-        bool isBuy;
-        uint16 tick;
-        uint64 qtyWh;
-    }
-
+    /// @dev `openOrders` (MarketHandlerBase): the revealed orders the market still owes an outcome for, resting or
+    /// in a cleared slot and unclaimed; `ghostBuyEscrow` and `ghostSellEscrowWh` hold the escrow of all of them.
     Pending[] internal pending;
-    OpenOrder[] internal openOrders;
     /// @notice Ids that held a commitment and hold nothing any more (reclaimed, or revealed and then claimed or
     /// cancelled); `forfeitedIds` the reclaimed ones.
     uint256[] internal retiredIds;
@@ -115,29 +79,10 @@ contract SealedMarketHandler is Test {
     /// @notice Every id a reveal turned into an order: the only ids the market may ever hold an order under.
     mapping(uint256 id => bool) public wasRevealed;
 
-    uint64[] internal slotsSeen;
-    mapping(uint64 slot => bool) internal slotKnown;
-    mapping(uint64 slot => bool) public slotCleared;
-
-    uint256 public ghostDeposited;
-    uint256 public ghostWithdrawn;
-    mapping(uint256 slot => uint256) public ghostEnergyIn;
-    mapping(uint256 slot => uint256) public ghostEnergyOut;
     /// @notice Collateral locked in commitments not yet revealed nor reclaimed: money, and Wh per slot.
     uint256 public ghostLockedMoney;
     mapping(uint256 slot => uint256) public ghostLockedWh;
-    /// @notice Escrow of live revealed orders (resting, or cleared and unclaimed): buys' money, sells' Wh per slot.
-    uint256 public ghostBuyEscrow;
-    mapping(uint256 slot => uint256) public ghostSellEscrowWh;
-    /// @notice What claimed buyers paid less what claimed sellers were paid (net + fee), and per slot the Wh claimed
-    /// sellers gave less the Wh claimed buyers received: rounding dust once a slot is settled.
-    int256 public ghostMoneyPool;
-    mapping(uint256 slot => int256) public ghostEnergyPool;
     uint256 public ghostFilledOrders;
-    mapping(uint256 slot => uint256) public ghostMarginalClaimed;
-    /// @notice Revealed quantity per (slot, tick, side) still in the book (a void-slot cancel takes it out).
-    mapping(uint256 slot => mapping(uint256 tick => uint256)) public ghostLevelBuyWh;
-    mapping(uint256 slot => mapping(uint256 tick => uint256)) public ghostLevelSellWh;
     /// @notice Everything ever revealed per slot and side (a cleared volume never exceeds either).
     mapping(uint256 slot => uint256) public ghostRevealedBuyWh;
     mapping(uint256 slot => uint256) public ghostRevealedSellWh;
@@ -149,50 +94,18 @@ contract SealedMarketHandler is Test {
     uint256 public ghostFeeReceipts;
     uint256 public ghostTreasuryWithdrawn;
 
-    /// @notice The agent's rolling use as the handler counted it (see MarketHandler).
-    uint256 public ghostAgentSpent;
-    uint256 public ghostAgentSoldWh;
-    uint256 public ghostAgentUpdatedAt;
-
     uint256 internal saltNonce;
 
-    /// @notice How often each action did something (or was refused as predicted): shows the run reached the states.
-    mapping(string action => uint256) public done;
-
     constructor() {
-        vm.warp(EPOCH + 100 * SLOT_SECONDS + 30);
-        registry = new MeterRegistry(address(this), EPOCH, SLOT_SECONDS, MAX_SKEW, "uri");
-        token = registry.token();
-        euro = new TestEuro();
-        treasuries = [makeAddr("treasury-0"), makeAddr("treasury-1")];
-        market = new SealedEnergyMarket(
-            address(this),
-            euro,
-            registry,
-            IEnergyMarket.MarketParams({
-                priceFloor: PRICE_FLOOR,
-                tickSize: TICK_SIZE,
-                maxTick: MAX_TICK,
-                settlementSeconds: SETTLEMENT_SECONDS,
-                openAheadSeconds: OPEN_AHEAD_SECONDS,
-                minOrderWh: MIN_ORDER_WH,
-                feeBps: 50,
-                treasury: treasuries[0]
-            }),
-            REVEAL_SECONDS,
-            BOND
-        );
-        agent = makeAddr("agent");
-        relayer = makeAddr("relayer");
+        market = new SealedEnergyMarket(address(this), euro, registry, _params(), REVEAL_SECONDS, BOND);
         for (uint256 i; i < USERS; ++i) {
-            users[i] = makeAddr(string.concat("user-", _digit(i)));
-            (address signer, uint256 key) = makeAccount(string.concat("meter-key-", _digit(i)));
-            meterKeys[i] = key;
-            meterIds[i] = keccak256(abi.encode("meter", i));
-            registry.registerMeter(meterIds[i], users[i], signer, CAPACITY_WH);
             _read(i, 0); // the baseline
         }
         _authorize(500_000, 5_000, 5, 2, 30 days);
+    }
+
+    function _market() internal view override returns (IEnergyMarket) {
+        return market;
     }
 
     // =========================================================================================================
@@ -234,25 +147,6 @@ contract SealedMarketHandler is Test {
         token.safeTransferFrom(users[i], address(market), slot, amount, "");
         ghostEnergyIn[slot] += amount;
         ++done["produce"];
-    }
-
-    function withdrawEnergy(uint256 userSeed, uint256 slotSeed, uint256 percent) external {
-        address user = _user(userSeed);
-        uint64 slot = _knownSlot(slotSeed);
-        uint256 held = market.energyBalanceOf(user, slot);
-        uint256 amount = held * bound(percent, 1, 120) / 100;
-        if (amount == 0) return;
-        if (amount > held) {
-            vm.prank(user);
-            try market.withdrawEnergy(slot, uint64(amount)) {
-                vm.assertTrue(false, "withdrawing more energy than held must revert");
-            } catch (bytes memory err) {
-                _expect(err, IEnergyMarket.MarketInsufficientEnergy.selector, "withdrawEnergy beyond the balance");
-            }
-            return;
-        }
-        _withdrawEnergy(user, slot, amount);
-        ++done["withdrawEnergy"];
     }
 
     // =========================================================================================================
@@ -557,11 +451,7 @@ contract SealedMarketHandler is Test {
     /// batch skips it: a commitment is no order).
     function claimBatch(uint256 userSeed) external {
         address owner = _user(userSeed);
-        uint256[] memory ids = new uint256[](openOrders.length + 1);
-        uint256 n;
-        for (uint256 k; k < openOrders.length; ++k) {
-            if (openOrders[k].owner == owner && slotCleared[openOrders[k].slot]) ids[n++] = openOrders[k].id;
-        }
+        (uint256[] memory ids, uint256 n) = _claimableIds(owner, 1);
         if (n == 0) return;
         uint256 claims = n;
         if (pending.length != 0) ids[n++] = pending[bound(userSeed >> 8, 0, pending.length - 1)].id;
@@ -570,13 +460,7 @@ contract SealedMarketHandler is Test {
         }
         uint256 moneyBefore = market.balanceOf(owner);
         uint256 feesBefore = ghostFeeReceipts;
-        uint256 expected;
-        for (uint256 j; j < claims; ++j) {
-            OpenOrder memory o = openOrders[_orderIndex(ids[j])];
-            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
-            expected += o.isBuy ? refund : amount;
-            _settled(o, filledWh, amount, fee, refund);
-        }
+        uint256 expected = _bookClaims(ids, claims);
         uint256 treasuryBefore = market.balanceOf(market.params().treasury);
         vm.prank(relayer);
         uint256 claimed = market.claimBatch(ids);
@@ -587,9 +471,7 @@ contract SealedMarketHandler is Test {
             ghostFeeReceipts - feesBefore,
             "claimBatch credits the treasury the fees"
         );
-        for (uint256 j; j < claims; ++j) {
-            _retireOrder(_orderIndex(ids[j]));
-        }
+        _removeOrders(ids, claims);
         ++done["claimBatch"];
     }
 
@@ -632,7 +514,7 @@ contract SealedMarketHandler is Test {
                 vm.assertEq(market.energyBalanceOf(o.owner, o.slot) - energy, o.qtyWh, "a void sell's Wh back");
             }
             _unrest(o);
-            _retireOrder(k);
+            _removeOrder(k);
             ++done["cancel.void"];
         } catch (bytes memory err) {
             vm.assertTrue(refusal != bytes4(0), "cancelOrder refused the exit of a void slot");
@@ -673,29 +555,13 @@ contract SealedMarketHandler is Test {
 
     /// @notice User 0 re-authorizes its agent (new limits and price bounds, the use so far kept) or revokes it.
     function setAgent(uint256 budget, uint256 maxBuyTick, uint256 minSellTick, bool revoke) external {
-        if (revoke) {
-            vm.prank(users[0]);
-            market.revokeAgent(agent);
-            ++done["revokeAgent"];
-            return;
-        }
-        _authorize(
-            uint96(bound(budget, 0, 1_000_000)),
-            uint64(bound(budget >> 128, 0, 8_000)),
-            uint16(bound(maxBuyTick, 0, BOOK_TICKS - 1)),
-            uint16(bound(minSellTick, 0, BOOK_TICKS - 1)),
-            1 days
-        );
-        ++done["authorizeAgent"];
+        _setAgent(revoke, budget, 1_000_000, 8_000, maxBuyTick, minSellTick, 1 days);
     }
 
     /// @notice Pauses the market a quarter of the time it is called (commits are refused, reveals, reclaims, clears and
     /// claims go on), unpauses it otherwise.
     function pauseMarket(uint256 seed) external {
-        bool paused = seed % 4 == 0;
-        if (paused && !market.paused()) market.pause();
-        else if (!paused && market.paused()) market.unpause();
-        ++done[paused ? "pauseMarket" : "unpauseMarket"];
+        _pauseMarket(seed % 4 == 0);
     }
 
     /// @notice Changes the fee (for commitments from now on: the fee is in the commit id) and the treasury (where
@@ -773,7 +639,7 @@ contract SealedMarketHandler is Test {
             vm.prank(relayer);
             market.cancelOrder(o.id);
             _unrest(o);
-            _retireOrder(k);
+            _removeOrder(k);
             ++done["sweep.voidCancel"];
         }
         ++done["sweep"];
@@ -817,18 +683,11 @@ contract SealedMarketHandler is Test {
     }
 
     /// @notice The revealed quantity still in the book per tick of `slot`, buys and sells.
-    function slotLevels(uint64 slot)
-        external
-        view
-        returns (uint256[BOOK_TICKS] memory buyWh, uint256[BOOK_TICKS] memory sellWh)
-    {
+    function slotLevels(uint64 slot) external view returns (uint256[] memory buyWh, uint256[] memory sellWh) {
+        (buyWh, sellWh) = (new uint256[](BOOK_TICKS), new uint256[](BOOK_TICKS));
         for (uint256 t; t < BOOK_TICKS; ++t) {
             (buyWh[t], sellWh[t]) = (ghostLevelBuyWh[slot][t], ghostLevelSellWh[slot][t]);
         }
-    }
-
-    function slotList() external view returns (uint64[] memory) {
-        return slotsSeen;
     }
 
     function pendingList() external view returns (Pending[] memory) {
@@ -851,40 +710,8 @@ contract SealedMarketHandler is Test {
         return pending.length;
     }
 
-    function openOrderCount() external view returns (uint256) {
-        return openOrders.length;
-    }
-
-    function slotCount() external view returns (uint256) {
-        return slotsSeen.length;
-    }
-
-    function slotAt(uint256 k) external view returns (uint64) {
-        return slotsSeen[k];
-    }
-
-    function userAt(uint256 i) external view returns (address) {
-        return users[i];
-    }
-
-    function treasuryAt(uint256 i) external view returns (address) {
-        return treasuries[i];
-    }
-
-    function userCount() external pure returns (uint256) {
-        return USERS;
-    }
-
-    function bookTicks() external pure returns (uint256) {
-        return BOOK_TICKS;
-    }
-
     function bond() external pure returns (uint256) {
         return BOND;
-    }
-
-    function priceOf(uint256 tick) external pure returns (uint256) {
-        return _price(tick);
     }
 
     // =========================================================================================================
@@ -1166,63 +993,12 @@ contract SealedMarketHandler is Test {
         ++done[market.clearing(slot).volumeWh == 0 ? "clear.noVolume" : "clear.volume"];
     }
 
-    function _claimable(uint256 seed) private view returns (bool, uint256) {
-        uint256 n = openOrders.length;
-        if (n == 0) return (false, 0);
-        uint256 start = bound(seed, 0, n - 1);
-        for (uint256 j; j < n; ++j) {
-            uint256 k = (start + j) % n;
-            if (slotCleared[openOrders[k].slot]) return (true, k);
-        }
-        return (false, 0);
-    }
-
-    /// @dev What a claim must credit, read from previewClaim before it.
-    struct Expected {
-        uint64 filledWh;
-        uint256 amount;
-        uint256 fee;
-        uint256 refund;
-        address treasury;
-        uint256 money;
-        uint256 energy;
-        uint256 treasuryMoney;
-    }
-
-    function _claimAt(uint256 k) private {
-        OpenOrder memory o = openOrders[k];
-        Expected memory e;
-        (e.filledWh, e.amount, e.fee, e.refund) = market.previewClaim(o.id);
-        {
-            (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) = _outcome(o);
-            vm.assertEq(e.filledWh, filledWh, "previewClaim fills what the rule says");
-            vm.assertEq(e.amount, amount, "net");
-            vm.assertEq(e.fee + e.refund, fee + refund, "and pays what the rule says");
-        }
-        e.treasury = market.params().treasury;
-        e.money = market.balanceOf(o.owner);
-        e.energy = market.energyBalanceOf(o.owner, o.slot);
-        e.treasuryMoney = market.balanceOf(e.treasury);
-        vm.prank(relayer);
-        market.claim(o.id);
-        uint256 moneyGain = market.balanceOf(o.owner) - e.money;
-        uint256 energyGain = market.energyBalanceOf(o.owner, o.slot) - e.energy;
-        if (o.isBuy) {
-            vm.assertEq(energyGain, e.filledWh, "a buyer is credited the Wh it received");
-            vm.assertEq(moneyGain, e.refund, "and the refund of its escrow");
-        } else {
-            vm.assertEq(moneyGain, e.amount, "a seller is credited its net proceeds");
-            vm.assertEq(energyGain, e.refund, "and the Wh it did not sell");
-            vm.assertEq(market.balanceOf(e.treasury) - e.treasuryMoney, e.fee, "the treasury is credited the fee");
-        }
-        vm.assertEq(market.order(o.id).owner, address(0), "a claimed order is deleted");
-        _settled(o, e.filledWh, e.amount, e.fee, e.refund);
-        _retireOrder(k);
-    }
-
     /// @dev Order `o` of a cleared slot was claimed: its escrow is no longer owed; what it paid or was paid, gave or
     /// received moves the pools.
-    function _settled(OpenOrder memory o, uint64 filledWh, uint256 amount, uint256 fee, uint256 refund) private {
+    function _settled(OpenOrder memory o, uint64 filledWh, uint256 amount, uint256 fee, uint256 refund)
+        internal
+        override
+    {
         if (o.isBuy) {
             ghostBuyEscrow -= amount + refund;
             ghostMoneyPool += int256(amount);
@@ -1237,58 +1013,10 @@ contract SealedMarketHandler is Test {
         if (_rationed(o)) ghostMarginalClaimed[o.slot] += o.qtyWh;
     }
 
-    /// @dev Order `o` leaves the book (a void-slot cancel): its escrow and level share go back.
-    function _unrest(OpenOrder memory o) private {
-        if (o.isBuy) {
-            ghostBuyEscrow -= _cost(o.qtyWh, o.tick);
-            ghostLevelBuyWh[o.slot][o.tick] -= o.qtyWh;
-        } else {
-            ghostSellEscrowWh[o.slot] -= o.qtyWh;
-            ghostLevelSellWh[o.slot][o.tick] -= o.qtyWh;
-        }
-    }
-
-    function _rationed(OpenOrder memory o) private view returns (bool) {
-        IEnergyMarket.ClearingRecord memory r = market.clearing(o.slot);
-        return o.isBuy
-            ? o.tick == r.buyMarginalTick && r.buyMarginalFilledWh != r.buyMarginalTotalWh
-            : o.tick == r.sellMarginalTick && r.sellMarginalFilledWh != r.sellMarginalTotalWh;
-    }
-
-    /// @dev The outcome of claiming `o` now (the handler's own model of EnergyMarketBase._settle, as MarketHandler).
-    function _outcome(OpenOrder memory o)
-        private
-        view
-        returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund)
-    {
-        IEnergyMarket.ClearingRecord memory r = market.clearing(o.slot);
-        (uint256 m, uint256 filled, uint256 total) = o.isBuy
-            ? (r.buyMarginalTick, r.buyMarginalFilledWh, r.buyMarginalTotalWh)
-            : (r.sellMarginalTick, r.sellMarginalFilledWh, r.sellMarginalTotalWh);
-        uint256 x = _rationed(o)
-            ? Clearing.share(o.qtyWh, ghostMarginalClaimed[o.slot], filled, total)
-            : Clearing.fill(o.isBuy, o.qtyWh, o.tick, m, filled);
-        filledWh = uint64(x);
-        uint256 p = _price(r.clearingTick);
-        if (o.isBuy) {
-            amount = Clearing.cost(x, p);
-            refund = _cost(o.qtyWh, o.tick) - amount;
-        } else {
-            uint256 gross = Clearing.proceeds(x, p);
-            fee = Clearing.fee(gross, uint16(o.id >> 64));
-            amount = gross - fee;
-            refund = o.qtyWh - x;
-        }
-    }
-
-    function _retireOrder(uint256 k) private {
+    /// @dev The order's id is retired: it holds nothing any more.
+    function _removeOrder(uint256 k) internal override {
         retiredIds.push(openOrders[k].id);
-        openOrders[k] = openOrders[openOrders.length - 1];
-        openOrders.pop();
-    }
-
-    function _orderIndex(uint256 id) private view returns (uint256 k) {
-        while (openOrders[k].id != id) ++k;
+        super._removeOrder(k);
     }
 
     function _pendingIndex(uint256 id) private view returns (uint256 k) {
@@ -1327,16 +1055,6 @@ contract SealedMarketHandler is Test {
         meterCursor[i] = MeterCursor(r.seq, r.timestamp, r.importWh, r.exportWh);
     }
 
-    function _deposit(address user, uint256 amount) private {
-        euro.mint(user, amount);
-        vm.startPrank(user);
-        euro.approve(address(market), amount);
-        market.deposit(amount);
-        vm.stopPrank();
-        ghostDeposited += amount;
-        ++done["deposit"];
-    }
-
     /// @dev Deposits what `owner`'s vault lacks for `amount` (most of the time: the rest are refusals to predict).
     function _topUp(address owner, uint256 amount) private {
         uint256 balance = market.balanceOf(owner);
@@ -1352,29 +1070,9 @@ contract SealedMarketHandler is Test {
         vm.assertEq(euro.balanceOf(account) - walletBefore, amount, "the withdrawal arrived");
     }
 
-    function _withdrawEnergy(address user, uint64 slot, uint256 amount) private {
-        vm.prank(user);
-        market.withdrawEnergy(slot, uint64(amount));
-        ghostEnergyOut[slot] += amount;
-    }
-
-    function _authorize(uint96 budget, uint64 sellWh, uint16 maxBuyTick, uint16 minSellTick, uint256 lifetime) private {
-        vm.prank(users[0]);
-        market.authorizeAgent(agent, budget, sellWh, maxBuyTick, minSellTick, uint64(block.timestamp + lifetime));
-    }
-
     function _agentActive() private view returns (bool) {
         IEnergyMarket.Delegation memory d = market.delegation(users[0], agent);
         return d.expiry != 0 && block.timestamp < d.expiry;
-    }
-
-    /// @dev The handler's own decay of the agent's use to now: linear, one daily limit per 24 hours, rounded down.
-    function _agentUse(IEnergyMarket.Delegation memory d) private view returns (uint256 spent, uint256 soldWh) {
-        uint256 elapsed = block.timestamp - ghostAgentUpdatedAt;
-        uint256 refill = uint256(d.budgetPerDay) * elapsed / 1 days;
-        spent = ghostAgentSpent > refill ? ghostAgentSpent - refill : 0;
-        refill = uint256(d.sellWhPerDay) * elapsed / 1 days;
-        soldWh = ghostAgentSoldWh > refill ? ghostAgentSoldWh - refill : 0;
     }
 
     /// @dev Books an agent's commitment(s) of `money` and `wh` into the handler's model of its rolling use and checks
@@ -1392,15 +1090,6 @@ contract SealedMarketHandler is Test {
 
     // ---- slots, prices, accounts ---------------------------------------------------------------------------
 
-    function _user(uint256 seed) private view returns (address) {
-        return users[bound(seed, 0, USERS - 1)];
-    }
-
-    function _vaultAccount(uint256 seed) private view returns (address) {
-        uint256 k = bound(seed, 0, USERS + 1);
-        return k < USERS ? users[k] : treasuries[k - USERS];
-    }
-
     /// @dev The owner, a keeper (the relayer), another user or the agent, by `seed`.
     function _anyone(address owner, uint256 seed) private view returns (address) {
         uint256 who = seed % 4;
@@ -1412,51 +1101,5 @@ contract SealedMarketHandler is Test {
     function _revealWindow(uint64 slot) private pure returns (uint256 gc, uint256 revealEnds) {
         gc = EPOCH + (uint256(slot) + 1) * SLOT_SECONDS + SETTLEMENT_SECONDS;
         revealEnds = gc + REVEAL_SECONDS;
-    }
-
-    function _currentSlot() private view returns (uint64) {
-        return uint64((block.timestamp - EPOCH) / SLOT_SECONDS);
-    }
-
-    /// @dev The slot that ended last: its tokens exist and its order window is still open.
-    function _settlingSlot() private returns (uint64 slot) {
-        slot = _currentSlot() - 1;
-        _seeSlot(slot);
-    }
-
-    /// @dev Half the time the settling slot, else any slot seen so far.
-    function _knownSlot(uint256 seed) private returns (uint64) {
-        if (seed % 2 == 0 || slotsSeen.length == 0) return _settlingSlot();
-        return slotsSeen[bound(seed >> 1, 0, slotsSeen.length - 1)];
-    }
-
-    function _seeSlot(uint64 slot) private {
-        if (slotKnown[slot]) return;
-        slotKnown[slot] = true;
-        slotsSeen.push(slot);
-    }
-
-    function _buyTick(uint256 seed) private pure returns (uint16) {
-        return uint16(BUY_TICK_LOW + bound(seed, 0, BOOK_TICKS - 1 - BUY_TICK_LOW));
-    }
-
-    function _sellTick(uint256 seed) private pure returns (uint16) {
-        return uint16(bound(seed, 0, SELL_TICK_HIGH));
-    }
-
-    function _price(uint256 tick) private pure returns (uint256) {
-        return PRICE_FLOOR + tick * TICK_SIZE;
-    }
-
-    function _cost(uint256 qtyWh, uint256 tick) private pure returns (uint256) {
-        return Clearing.cost(qtyWh, _price(tick));
-    }
-
-    function _expect(bytes memory err, bytes4 selector, string memory what) private pure {
-        vm.assertEq(bytes32(bytes4(err)), bytes32(selector), what);
-    }
-
-    function _digit(uint256 i) private pure returns (string memory) {
-        return string(abi.encodePacked(bytes1(uint8(48 + i))));
     }
 }

@@ -7,7 +7,7 @@ import {ISealedEnergyMarket} from "../../../contracts/interfaces/ISealedEnergyMa
 import {Clearing} from "../../../contracts/libraries/Clearing.sol";
 import {SealedEnergyMarket} from "../../../contracts/SealedEnergyMarket.sol";
 import {TestEuro} from "../../../contracts/test/TestEuro.sol";
-import {InvariantTest} from "../base/InvariantTest.sol";
+import {MarketInvariantsBase} from "./MarketInvariantsBase.sol";
 import {SealedMarketHandler} from "./SealedMarketHandler.sol";
 
 /// @title SealedMarketInvariantsTest
@@ -15,7 +15,7 @@ import {SealedMarketHandler} from "./SealedMarketHandler.sol";
 /// after every call of a random sequence of {SealedMarketHandler} actions, and once more after each run's final
 /// sweep ({afterInvariant}): nothing is locked forever. foundry.toml sets runs x depth (3,000 calls per invariant
 /// in `make test`, 100,000 in `make audit`).
-contract SealedMarketInvariantsTest is InvariantTest {
+contract SealedMarketInvariantsTest is MarketInvariantsBase {
     SealedMarketHandler internal handler;
     SealedEnergyMarket internal market;
     IEnergyToken internal token;
@@ -40,7 +40,7 @@ contract SealedMarketInvariantsTest is InvariantTest {
         selectors[0] = SealedMarketHandler.deposit.selector;
         selectors[1] = SealedMarketHandler.withdraw.selector;
         selectors[2] = SealedMarketHandler.produce.selector;
-        selectors[3] = SealedMarketHandler.withdrawEnergy.selector;
+        selectors[3] = handler.withdrawEnergy.selector;
         selectors[4] = SealedMarketHandler.commit.selector;
         selectors[5] = SealedMarketHandler.commitBatch.selector;
         selectors[6] = SealedMarketHandler.reveal.selector;
@@ -172,7 +172,7 @@ contract SealedMarketInvariantsTest is InvariantTest {
                 vm.assertEq(r.volumeWh, 0, "a slot where nothing was revealed trades nothing");
                 continue;
             }
-            (uint256[8] memory buyWh, uint256[8] memory sellWh) = handler.slotLevels(slot);
+            (uint256[] memory buyWh, uint256[] memory sellWh) = handler.slotLevels(slot);
             // The active ticks, walked with nextActiveTick, are exactly the non-empty levels.
             (bool found, uint16 next) = market.nextActiveTick(slot, 0);
             for (uint16 t; t < ticks; ++t) {
@@ -187,7 +187,7 @@ contract SealedMarketInvariantsTest is InvariantTest {
             if (!r.cleared) continue;
             vm.assertLe(r.volumeWh, l.revealedBuyWh, "volume <= revealed buys");
             vm.assertLe(r.volumeWh, l.revealedSellWh, "volume <= revealed sells");
-            _checkRecord(buyWh, sellWh, r);
+            _checkClearingRule(buyWh, sellWh, r);
         }
     }
 
@@ -210,7 +210,7 @@ contract SealedMarketInvariantsTest is InvariantTest {
         for (uint256 i; i < 1500; ++i) {
             uint256 r = uint256(keccak256(abi.encode("sealed walk", i)));
             _step(r % 26, r >> 8);
-            if (i % 50 == 49) rationed += _rationedSlots();
+            if (i % 50 == 49) rationed += _rationedSlots(market, handler.slotList());
         }
         string[32] memory reached = [
             "deposit",
@@ -288,15 +288,6 @@ contract SealedMarketInvariantsTest is InvariantTest {
         else handler.warp(a, b);
     }
 
-    function _rationedSlots() private view returns (uint256 n) {
-        uint64[] memory slots = handler.slotList();
-        for (uint256 s; s < slots.length; ++s) {
-            IEnergyMarket.ClearingRecord memory r = market.clearing(slots[s]);
-            if (r.volumeWh == 0) continue;
-            if (r.buyMarginalFilledWh < r.buyMarginalTotalWh || r.sellMarginalFilledWh < r.sellMarginalTotalWh) ++n;
-        }
-    }
-
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     function _vaultMoney() private view returns (uint256 total) {
@@ -363,37 +354,5 @@ contract SealedMarketInvariantsTest is InvariantTest {
         for (uint256 s; s < slots.length; ++s) {
             vm.assertEq(token.balanceOf(address(market), slots[s]), 0, "and no slot token");
         }
-    }
-
-    /// @dev The record `r` of a cleared slot against the clearing rule (docs/contracts.md section 7) on the levels the
-    /// handler booked from reveals alone (as MarketInvariantsTest checks the open market's against its levels).
-    function _checkRecord(uint256[8] memory buyWh, uint256[8] memory sellWh, IEnergyMarket.ClearingRecord memory r)
-        private
-        pure
-    {
-        uint256 ticks = buyWh.length;
-        uint256[] memory demand = new uint256[](ticks + 1); // D(t), D(ticks) = 0
-        uint256[] memory supply = new uint256[](ticks); // S(t)
-        for (uint256 t = ticks; t > 0; --t) {
-            demand[t - 1] = demand[t] + buyWh[t - 1];
-        }
-        uint256 best;
-        for (uint256 t; t < ticks; ++t) {
-            supply[t] = (t == 0 ? 0 : supply[t - 1]) + sellWh[t];
-            uint256 matched = demand[t] < supply[t] ? demand[t] : supply[t];
-            if (matched > best) best = matched;
-        }
-        vm.assertEq(r.volumeWh, best, "V* = max min(D, S) over the revealed orders");
-        if (best == 0) {
-            vm.assertEq(r.buyMarginalFilledWh + r.sellMarginalFilledWh + r.clearingTick, 0, "no trade: zeros");
-            return;
-        }
-        uint256 mb = r.buyMarginalTick;
-        uint256 ms = r.sellMarginalTick;
-        vm.assertTrue(ms <= r.clearingTick && r.clearingTick <= mb, "m_s <= p* <= m_b");
-        vm.assertTrue(demand[mb] >= best && demand[mb + 1] < best, "m_b = max{t: D(t) >= V*}");
-        vm.assertTrue(supply[ms] >= best && (ms == 0 || supply[ms - 1] < best), "m_s = min{t: S(t) >= V*}");
-        vm.assertEq(r.buyMarginalFilledWh, best - demand[mb + 1], "R_b = V* - D(m_b + 1)");
-        vm.assertEq(r.sellMarginalFilledWh, best - (ms == 0 ? 0 : supply[ms - 1]), "R_s = V* - S(m_s - 1)");
     }
 }

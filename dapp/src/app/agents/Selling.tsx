@@ -16,7 +16,7 @@ import { useI18n } from "@/lib/i18n";
 import { useApiClient, useRuntime } from "@/lib/runtime";
 import { useSession } from "@/lib/session";
 import { SignInPrompt } from "@/components/Header";
-import { Empty, Field, Loading, Section, TxStatus, buttonClass, inputClass, secondaryButtonClass } from "@/components/ui";
+import { Empty, Loading, Section, TxStatus, buttonClass, secondaryButtonClass, TextField } from "@/components/ui";
 
 export function AutoSell({ account, agents }: { account: `0x${string}`; agents: `0x${string}`[] }) {
   const cfg = useRuntime();
@@ -170,12 +170,22 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
         <SignInPrompt text={t.selling.signIn} />
       ) : (
         <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-3">
-          <Field label={t.selling.sellMin(symbol)} htmlFor="standing-sell-min" hint={t.selling.emptyOff}>
-            <input id="standing-sell-min" autoComplete="off" inputMode="decimal" className={inputClass} value={sellMin} onChange={(e) => { edited.current = true; setSellMin(e.target.value); }} />
-          </Field>
-          <Field label={t.selling.buyBelow(symbol)} htmlFor="standing-buy-below" hint={t.selling.emptyOff}>
-            <input id="standing-buy-below" autoComplete="off" inputMode="decimal" className={inputClass} value={buyBelow} onChange={(e) => { edited.current = true; setBuyBelow(e.target.value); }} />
-          </Field>
+          <TextField
+            id="standing-sell-min"
+            label={t.selling.sellMin(symbol)}
+            hint={t.selling.emptyOff}
+            kind="decimal"
+            value={sellMin}
+            onChange={(v) => { edited.current = true; setSellMin(v); }}
+          />
+          <TextField
+            id="standing-buy-below"
+            label={t.selling.buyBelow(symbol)}
+            hint={t.selling.emptyOff}
+            kind="decimal"
+            value={buyBelow}
+            onChange={(v) => { edited.current = true; setBuyBelow(v); }}
+          />
           <div className="flex items-end">
             <button type="submit" className={buttonClass} disabled={busy}>
               {t.selling.save}

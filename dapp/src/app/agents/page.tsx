@@ -16,16 +16,14 @@ import { ConnectPrompt } from "@/components/Header";
 import { AutoSell, StandingOrders } from "./Selling";
 import {
   Empty,
-  Field,
   Loading,
   Section,
   TxStatus,
   buttonClass,
-  inputClass,
-  secondaryButtonClass,
-  tableClass,
   tdClass,
-  TableHead,
+  DataTable,
+  RowAction,
+  TextField,
 } from "@/components/ui";
 
 interface DelegationRow {
@@ -142,24 +140,38 @@ function Grant() {
     <Section title={t.agents.grant} id="grant">
       <p className="mb-3 text-sm text-slate-600">{t.agents.grantHelp}</p>
       <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
-        <Field label={t.agents.address} htmlFor="agent-address">
-          <input id="agent-address" autoComplete="off" className={`${inputClass} font-mono`} value={agent} onChange={(e) => setAgent(e.target.value)} />
-        </Field>
-        <Field label={t.agents.budget(symbol)} htmlFor="agent-budget" hint={t.agents.budgetHint}>
-          <input id="agent-budget" autoComplete="off" inputMode="decimal" className={inputClass} value={budget} onChange={(e) => setBudget(e.target.value)} />
-        </Field>
-        <Field label={t.agents.sellLimit} htmlFor="agent-sell-limit" hint={t.agents.sellLimitHint}>
-          <input id="agent-sell-limit" autoComplete="off" inputMode="decimal" className={inputClass} value={sellKwh} onChange={(e) => setSellKwh(e.target.value)} />
-        </Field>
-        <Field label={t.agents.maxBuy(symbol)} htmlFor="agent-max-buy">
-          <input id="agent-max-buy" autoComplete="off" inputMode="decimal" className={inputClass} value={maxBuy} onChange={(e) => setMaxBuy(e.target.value)} />
-        </Field>
-        <Field label={t.agents.minSell(symbol)} htmlFor="agent-min-sell">
-          <input id="agent-min-sell" autoComplete="off" inputMode="decimal" className={inputClass} value={minSell} onChange={(e) => setMinSell(e.target.value)} />
-        </Field>
-        <Field label={t.agents.days} htmlFor="agent-days">
-          <input id="agent-days" autoComplete="off" inputMode="decimal" className={inputClass} value={days} onChange={(e) => setDays(e.target.value)} />
-        </Field>
+        <TextField id="agent-address" label={t.agents.address} kind="address" value={agent} onChange={setAgent} />
+        <TextField
+          id="agent-budget"
+          label={t.agents.budget(symbol)}
+          hint={t.agents.budgetHint}
+          kind="decimal"
+          value={budget}
+          onChange={setBudget}
+        />
+        <TextField
+          id="agent-sell-limit"
+          label={t.agents.sellLimit}
+          hint={t.agents.sellLimitHint}
+          kind="decimal"
+          value={sellKwh}
+          onChange={setSellKwh}
+        />
+        <TextField
+          id="agent-max-buy"
+          label={t.agents.maxBuy(symbol)}
+          kind="decimal"
+          value={maxBuy}
+          onChange={setMaxBuy}
+        />
+        <TextField
+          id="agent-min-sell"
+          label={t.agents.minSell(symbol)}
+          kind="decimal"
+          value={minSell}
+          onChange={setMinSell}
+        />
+        <TextField id="agent-days" label={t.agents.days} kind="decimal" value={days} onChange={setDays} />
         <div className="flex items-end">
           <button type="submit" className={buttonClass} disabled={tx.state.busy}>
             {t.agents.grantButton}
@@ -184,42 +196,39 @@ function Delegations({ account }: { account: `0x${string}` }) {
       ) : agents.length === 0 ? (
         <Empty>{t.agents.none}</Empty>
       ) : (
-        <div className="overflow-x-auto">
-          <table className={tableClass} data-testid="agents">
-            <TableHead columns={[t.agents.agent, t.agents.budgetCol, t.agents.spent, t.agents.sellCol, t.agents.sold, t.agents.buysAtMost, t.agents.sellsAtLeast, t.agents.until]} actions={t.common.actions} />
-            <tbody>
-              {agents.map((d) => (
-                <tr key={d.agent}>
-                  <td className={`${tdClass} font-mono`} title={d.agent}>
-                    {shortAddress(d.agent)}
-                  </td>
-                  <td className={tdClass}>{f.money(d.budgetPerDay)}</td>
-                  <td className={tdClass}>{f.money(d.spent)}</td>
-                  <td className={tdClass}>{f.wh(d.sellWhPerDay)}</td>
-                  <td className={tdClass}>{f.wh(d.soldWh)}</td>
-                  <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.maxBuyTick))}</td>
-                  <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.minSellTick))}</td>
-                  <td className={tdClass}>{f.time(d.expiry)}</td>
-                  <td className={tdClass}>
-                    <button
-                      type="button"
-                      className={secondaryButtonClass}
-                      disabled={tx.state.busy}
-                      aria-label={t.agents.revokeLabel(d.agent)}
-                      onClick={() =>
-                        void tx.run(t.agents.revokeTx, [
-                          { address: cfg.addresses.market, abi: energyMarketAbi, functionName: "revokeAgent", args: [d.agent] },
-                        ])
-                      }
-                    >
-                      {t.agents.revoke}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[t.agents.agent, t.agents.budgetCol, t.agents.spent, t.agents.sellCol, t.agents.sold, t.agents.buysAtMost, t.agents.sellsAtLeast, t.agents.until]}
+          actions={t.common.actions}
+          testId="agents"
+        >
+          {agents.map((d) => (
+            <tr key={d.agent}>
+              <td className={`${tdClass} font-mono`} title={d.agent}>
+                {shortAddress(d.agent)}
+              </td>
+              <td className={tdClass}>{f.money(d.budgetPerDay)}</td>
+              <td className={tdClass}>{f.money(d.spent)}</td>
+              <td className={tdClass}>{f.wh(d.sellWhPerDay)}</td>
+              <td className={tdClass}>{f.wh(d.soldWh)}</td>
+              <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.maxBuyTick))}</td>
+              <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.minSellTick))}</td>
+              <td className={tdClass}>{f.time(d.expiry)}</td>
+              <td className={tdClass}>
+                <RowAction
+                  label={t.agents.revokeLabel(d.agent)}
+                  busy={tx.state.busy}
+                  onClick={() =>
+                    void tx.run(t.agents.revokeTx, [
+                      { address: cfg.addresses.market, abi: energyMarketAbi, functionName: "revokeAgent", args: [d.agent] },
+                    ])
+                  }
+                >
+                  {t.agents.revoke}
+                </RowAction>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <TxStatus state={tx.state} />
       <AgentActivity account={account} agents={agents.map((d) => d.agent)} />

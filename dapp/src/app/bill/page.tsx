@@ -12,7 +12,7 @@ import { useRuntime } from "@/lib/runtime";
 import { useSession } from "@/lib/session";
 import { BillChart } from "@/components/charts";
 import { ConnectPrompt, SignInPrompt } from "@/components/Header";
-import { ErrorLine, Field, Loading, Section, inputClass, tableClass, tdClass, TableHead } from "@/components/ui";
+import { ErrorLine, Field, Loading, Section, inputClass, tdClass, DataTable } from "@/components/ui";
 
 function Figure({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId?: string }) {
   return (
@@ -68,23 +68,22 @@ function Days({ bill }: { bill: HouseholdBill }) {
         label={t.bill.chartLabel(f.month(bill.month))}
         days={bill.days.map((d) => ({ date: d.date, bought: BigInt(d.bought_wh), sold: BigInt(d.sold_wh) }))}
       />
-      <div className="mt-3 overflow-x-auto">
-        <table className={tableClass} data-testid="bill-days">
-          <TableHead columns={[t.bill.day, t.bill.bought, t.bill.paid, t.bill.sold, t.bill.received, t.bill.savings]} />
-          <tbody>
-            {active.map((d) => (
-              <tr key={d.date} data-testid="bill-day">
-                <td className={tdClass}>{f.calendarDay(d.date)}</td>
-                <td className={tdClass}>{f.wh(d.bought_wh)}</td>
-                <td className={tdClass}>{f.money(d.paid)}</td>
-                <td className={tdClass}>{f.wh(d.sold_wh)}</td>
-                <td className={tdClass}>{f.money(d.received)}</td>
-                <td className={tdClass}>{f.money(d.savings)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={[t.bill.day, t.bill.bought, t.bill.paid, t.bill.sold, t.bill.received, t.bill.savings]}
+        testId="bill-days"
+        className="mt-3 overflow-x-auto"
+      >
+        {active.map((d) => (
+          <tr key={d.date} data-testid="bill-day">
+            <td className={tdClass}>{f.calendarDay(d.date)}</td>
+            <td className={tdClass}>{f.wh(d.bought_wh)}</td>
+            <td className={tdClass}>{f.money(d.paid)}</td>
+            <td className={tdClass}>{f.wh(d.sold_wh)}</td>
+            <td className={tdClass}>{f.money(d.received)}</td>
+            <td className={tdClass}>{f.money(d.savings)}</td>
+          </tr>
+        ))}
+      </DataTable>
     </>
   );
 }

@@ -17,9 +17,8 @@ import {
   TxStatus,
   inputClass,
   secondaryButtonClass,
-  tableClass,
   tdClass,
-  TableHead,
+  DataTable,
 } from "@/components/ui";
 
 function Readings({ meterId }: { meterId: string }) {
@@ -33,24 +32,21 @@ function Readings({ meterId }: { meterId: string }) {
   const items = readings.data?.items ?? [];
   if (items.length === 0) return <Empty>{t.energy.noReadings}</Empty>;
   return (
-    <div className="overflow-x-auto">
-      <table className={tableClass}>
-        <caption className="sr-only">{t.energy.readingsOf(meterId)}</caption>
-        <TableHead columns={[t.energy.seq, t.energy.time, t.common.slot, t.energy.import, t.energy.export, t.energy.archive]} />
-        <tbody>
-          {items.map((r) => (
-            <tr key={r.seq}>
-              <td className={tdClass}>{r.seq}</td>
-              <td className={tdClass}>{f.time(r.reading_time)}</td>
-              <td className={tdClass}>{r.slot ?? t.common.none}</td>
-              <td className={tdClass}>{f.wh(r.import_delta_wh)}</td>
-              <td className={tdClass}>{f.wh(r.export_delta_wh)}</td>
-              <td className={`${tdClass} break-all font-mono text-xs`}>{r.archive_cid ?? t.common.none}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      columns={[t.energy.seq, t.energy.time, t.common.slot, t.energy.import, t.energy.export, t.energy.archive]}
+      caption={<caption className="sr-only">{t.energy.readingsOf(meterId)}</caption>}
+    >
+      {items.map((r) => (
+        <tr key={r.seq}>
+          <td className={tdClass}>{r.seq}</td>
+          <td className={tdClass}>{f.time(r.reading_time)}</td>
+          <td className={tdClass}>{r.slot ?? t.common.none}</td>
+          <td className={tdClass}>{f.wh(r.import_delta_wh)}</td>
+          <td className={tdClass}>{f.wh(r.export_delta_wh)}</td>
+          <td className={`${tdClass} break-all font-mono text-xs`}>{r.archive_cid ?? t.common.none}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -158,17 +154,14 @@ function Tokens({ account }: { account: `0x${string}` }) {
   const energy = balances.data?.energy.filter((e) => e.wallet_wh !== "0" || e.vault_wh !== "0") ?? [];
   if (energy.length === 0) return <Empty>{t.energy.noTokens}</Empty>;
   return (
-    <div className="overflow-x-auto">
-      <table className={tableClass}>
-        <caption className="mb-1 text-left text-sm text-slate-600">{t.energy.caption}</caption>
-        <TableHead columns={[t.common.slot, t.energy.inWallet, t.energy.inVault, t.energy.redeemable, t.common.actions]} />
-        <tbody>
-          {energy.map((e) => (
-            <SlotRow key={e.slot} account={account} slot={e.slot} walletWh={e.wallet_wh} vaultWh={e.vault_wh} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      columns={[t.common.slot, t.energy.inWallet, t.energy.inVault, t.energy.redeemable, t.common.actions]}
+      caption={<caption className="mb-1 text-left text-sm text-slate-600">{t.energy.caption}</caption>}
+    >
+      {energy.map((e) => (
+        <SlotRow key={e.slot} account={account} slot={e.slot} walletWh={e.wallet_wh} vaultWh={e.vault_wh} />
+      ))}
+    </DataTable>
   );
 }
 

@@ -8,7 +8,7 @@ import { useAccount } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useApiClient } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
-import { Empty, ErrorLine, Loading, Section, TxLink, secondaryButtonClass, tableClass, tdClass, TableHead } from "@/components/ui";
+import { Empty, ErrorLine, Loading, Section, TxLink, secondaryButtonClass, tdClass, DataTable } from "@/components/ui";
 
 function Amount({ item }: { item: HistoryItem }) {
   const { f } = useI18n();
@@ -39,30 +39,25 @@ function Movements({ account }: { account: `0x${string}` }) {
   if (items.length === 0) return <Empty>{t.history.none}</Empty>;
   return (
     <>
-      <div className="overflow-x-auto">
-        <table className={tableClass} data-testid="history">
-          <TableHead columns={[t.history.when, t.history.what, t.history.amount, t.history.transaction]} />
-          <tbody>
-            {items.map((item) => (
-              <tr key={`${item.tx_hash}-${item.log_index}-${item.kind}-${item.asset}`} data-testid="history-row" data-kind={item.kind}>
-                <td className={`${tdClass} whitespace-nowrap`}>{f.time(item.block_time)}</td>
-                <td className={tdClass}>
-                  {t.history.kinds[item.kind] ?? item.kind}
-                  {item.slot !== null && item.slot !== undefined ? (
-                    <span className="text-slate-500">{` · ${t.history.slotOf(item.slot)}`}</span>
-                  ) : null}
-                </td>
-                <td className={`${tdClass} whitespace-nowrap`}>
-                  <Amount item={item} />
-                </td>
-                <td className={tdClass}>
-                  <TxLink hash={item.tx_hash} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={[t.history.when, t.history.what, t.history.amount, t.history.transaction]} testId="history">
+        {items.map((item) => (
+          <tr key={`${item.tx_hash}-${item.log_index}-${item.kind}-${item.asset}`} data-testid="history-row" data-kind={item.kind}>
+            <td className={`${tdClass} whitespace-nowrap`}>{f.time(item.block_time)}</td>
+            <td className={tdClass}>
+              {t.history.kinds[item.kind] ?? item.kind}
+              {item.slot !== null && item.slot !== undefined ? (
+                <span className="text-slate-500">{` · ${t.history.slotOf(item.slot)}`}</span>
+              ) : null}
+            </td>
+            <td className={`${tdClass} whitespace-nowrap`}>
+              <Amount item={item} />
+            </td>
+            <td className={tdClass}>
+              <TxLink hash={item.tx_hash} />
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {history.hasNextPage ? (
         <button
           type="button"

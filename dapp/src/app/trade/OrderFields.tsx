@@ -1,8 +1,10 @@
 "use client";
 // The fields every order form asks for, in an open market (place) and a sealed one (commit):
-// delivery slot, side, limit price, quantity. The forms own the state and the checks; the hints
-// differ (an open buy shows its escrow, a sealed order its collateral elsewhere).
-import { Field, inputClass } from "@/components/ui";
+// delivery slot, side, limit price, quantity, and their state (useOrderFields). The forms own
+// the checks; the hints differ (an open buy shows its escrow, a sealed order its collateral
+// elsewhere).
+import { useState } from "react";
+import { Field, inputClass, TextField } from "@/components/ui";
 import { priceOfTick, slotStart } from "@/lib/format";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
@@ -23,6 +25,35 @@ export interface OrderFieldsProps {
   quantityHint: string;
   quantityText: string;
   onQuantity: (text: string) => void;
+}
+
+/** What an order form has typed: the slot (the first open one until one is chosen), the side,
+ * the limit price and the quantity as text; `fields(tick, quantityHint)` are the props of
+ * <OrderFields> showing and editing them. */
+export function useOrderFields(slots: number[]) {
+  const { t } = useI18n();
+  const symbol = useRuntime().token.symbol;
+  const [slotText, setSlotText] = useState("");
+  const [side, setSide] = useState<Side>("buy");
+  const [priceText, setPriceText] = useState("");
+  const [qtyText, setQtyText] = useState("");
+  const slot = slotText === "" ? slots[0] : Number(slotText);
+  const priceLabel = t.trade.limitPrice(symbol);
+  const fields = (tick: number | null, quantityHint: string): OrderFieldsProps => ({
+    slots,
+    slot,
+    onSlot: setSlotText,
+    side,
+    onSide: setSide,
+    priceLabel,
+    priceText,
+    onPrice: setPriceText,
+    tick,
+    quantityHint,
+    quantityText: qtyText,
+    onQuantity: setQtyText,
+  });
+  return { slot, side, priceLabel, priceText, qtyText, clearQuantity: () => setQtyText(""), fields };
 }
 
 export function OrderFields(props: OrderFieldsProps) {
@@ -51,35 +82,27 @@ export function OrderFields(props: OrderFieldsProps) {
           ))}
         </div>
       </fieldset>
-      <Field
+      <TextField
+        id="order-price"
         label={props.priceLabel}
-        htmlFor="order-price"
         hint={t.trade.priceHint(
           f.money(priceOfTick(m, 0)),
           f.money(priceOfTick(m, m.maxTick)),
           f.money(m.tickSize),
           tick !== null ? t.trade.tickIs(tick, f.money(priceOfTick(m, tick))) : "",
         )}
-      >
-        <input
-          id="order-price"
-          inputMode="decimal"
-          autoComplete="off"
-          className={inputClass}
-          value={props.priceText}
-          onChange={(e) => props.onPrice(e.target.value)}
-        />
-      </Field>
-      <Field label={t.trade.quantity} htmlFor="order-qty" hint={props.quantityHint}>
-        <input
-          id="order-qty"
-          inputMode="numeric"
-          autoComplete="off"
-          className={inputClass}
-          value={props.quantityText}
-          onChange={(e) => props.onQuantity(e.target.value)}
-        />
-      </Field>
+        kind="decimal"
+        value={props.priceText}
+        onChange={props.onPrice}
+      />
+      <TextField
+        id="order-qty"
+        label={t.trade.quantity}
+        hint={props.quantityHint}
+        kind="numeric"
+        value={props.quantityText}
+        onChange={props.onQuantity}
+      />
     </>
   );
 }

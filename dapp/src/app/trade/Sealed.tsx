@@ -15,7 +15,7 @@ import { gateClosure, priceOfTick, tickAtOrBelow } from "@/lib/format";
 import { useChainRead, usePublicClient, useTransact } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
-import { OrderFields, type Side } from "./OrderFields";
+import { OrderFields, useOrderFields } from "./OrderFields";
 import {
   commitIdOf,
   commitmentOf,
@@ -33,15 +33,14 @@ import {
 } from "@/lib/sealed";
 import {
   Empty,
-  Field,
   Section,
-  TableHead,
   TxStatus,
   buttonClass,
-  inputClass,
   secondaryButtonClass,
-  tableClass,
   tdClass,
+  DataTable,
+  RowAction,
+  TextField,
 } from "@/components/ui";
 
 /** The reveal warning shows when a slot's reveal window closes within this many seconds and one
@@ -70,14 +69,9 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
   const inputs = useAmountInputs();
   const tx = useTransact();
   const client = usePublicClient();
-  const [slotText, setSlotText] = useState("");
-  const [side, setSide] = useState<Side>("buy");
-  const [priceText, setPriceText] = useState("");
-  const [qtyText, setQtyText] = useState("");
+  const { slot, side, priceLabel, priceText, qtyText, clearQuantity, fields } = useOrderFields(slots);
   const [lockMoneyText, setLockMoneyText] = useState("");
   const [lockWhText, setLockWhText] = useState("");
-  const slot = slotText === "" ? slots[0] : Number(slotText);
-  const priceLabel = t.trade.limitPrice(cfg.token.symbol);
   const lockMoneyLabel = t.sealed.lockMoney(cfg.token.symbol);
   const top = priceOfTick(m, m.maxTick);
   const floor = m.priceFloor;
@@ -169,7 +163,7 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
       },
     ], (mined) => {
       // before "done" shows: the journal says committed and the form is empty by then
-      setQtyText("");
+      clearQuantity();
       setLockMoneyText("");
       setLockWhText("");
       const [committed] = parseEventLogs({ abi: sealedEnergyMarketAbi, logs: mined[0]?.logs ?? [], eventName: "OrderCommitted" });
@@ -196,48 +190,27 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
         <Empty>{t.trade.noSlot}</Empty>
       ) : (
         <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
-          <OrderFields
-            slots={slots}
-            slot={slot}
-            onSlot={setSlotText}
-            side={side}
-            onSide={setSide}
-            priceLabel={priceLabel}
-            priceText={priceText}
-            onPrice={setPriceText}
-            tick={tick}
-            quantityHint={t.trade.qtyHint(f.wh(m.minOrderWh), "")}
-            quantityText={qtyText}
-            onQuantity={setQtyText}
-          />
+          <OrderFields {...fields(tick, t.trade.qtyHint(f.wh(m.minOrderWh), ""))} />
           <details className="md:col-span-2 rounded border border-slate-200 p-2">
             <summary className="cursor-pointer text-sm font-medium text-slate-700">{t.sealed.hide}</summary>
             <p className="my-2 text-xs text-slate-600">{t.sealed.hideHint}</p>
             <div className="grid gap-3 md:grid-cols-2">
-              <Field
+              <TextField
+                id="lock-money"
                 label={lockMoneyLabel}
-                htmlFor="lock-money"
                 hint={least ? t.sealed.atLeast(f.money(least.money)) : undefined}
-              >
-                <input
-                  id="lock-money"
-                  inputMode="decimal"
-                  autoComplete="off"
-                  className={inputClass}
-                  value={lockMoneyText}
-                  onChange={(e) => setLockMoneyText(e.target.value)}
-                />
-              </Field>
-              <Field label={t.sealed.lockWh} htmlFor="lock-wh" hint={least ? t.sealed.atLeast(f.wh(least.energyWh)) : undefined}>
-                <input
-                  id="lock-wh"
-                  inputMode="numeric"
-                  autoComplete="off"
-                  className={inputClass}
-                  value={lockWhText}
-                  onChange={(e) => setLockWhText(e.target.value)}
-                />
-              </Field>
+                kind="decimal"
+                value={lockMoneyText}
+                onChange={setLockMoneyText}
+              />
+              <TextField
+                id="lock-wh"
+                label={t.sealed.lockWh}
+                hint={least ? t.sealed.atLeast(f.wh(least.energyWh)) : undefined}
+                kind="numeric"
+                value={lockWhText}
+                onChange={setLockWhText}
+              />
             </div>
           </details>
           {least ? (
@@ -541,59 +514,53 @@ export function SealedOrders({ account, now }: { account: `0x${string}`; now: nu
       {rows.length === 0 ? (
         <Empty>{t.sealed.none}</Empty>
       ) : (
-        <div className="overflow-x-auto">
-          <table className={tableClass} data-testid="sealed-orders">
-            <TableHead
-              columns={[t.common.slot, t.trade.side, t.trade.limitPerKwh, t.trade.qty, t.sealed.locked, t.sealed.status, t.sealed.revealWindow]}
-              actions={t.common.actions}
-            />
-            <tbody>
-              {rows.map((row) => {
-                const { order, collateral } = row.entry;
-                const gate = gateClosure(m, order.slot);
-                const ends = revealEnds(order.slot);
-                const canReclaim = row.state === "committed" && now !== undefined && phaseAt(gate, ends, now) === "over";
-                return (
-                  <tr
-                    key={row.entry.commitment}
-                    data-testid="commitment-row"
-                    data-commitment={row.entry.commitment}
-                    data-slot={order.slot}
-                    data-status={row.state}
-                  >
-                    <td className={tdClass}>{order.slot}</td>
-                    <td className={tdClass}>{order.isBuy ? t.common.buy : t.common.sell}</td>
-                    <td className={tdClass} data-tick={order.tick}>
-                      {f.money(priceOfTick(m, order.tick))}
-                    </td>
-                    <td className={tdClass}>{f.wh(order.qtyWh)}</td>
-                    <td className={tdClass}>
-                      {f.money(collateral.money)}
-                      {collateral.energyWh > 0n ? ` + ${f.wh(collateral.energyWh)}` : ""}
-                    </td>
-                    <td className={tdClass} data-testid="commitment-status">
-                      {t.sealed.states[row.state] ?? row.state}
-                    </td>
-                    <td className={tdClass}>{t.sealed.window(f.clock(gate), f.clock(ends))}</td>
-                    <td className={tdClass}>
-                      {canReclaim ? (
-                        <button
-                          type="button"
-                          className={secondaryButtonClass}
-                          disabled={tx.state.busy}
-                          onClick={() => void reclaim(row)}
-                          aria-label={t.sealed.reclaimLabel(order.slot)}
-                        >
-                          {t.sealed.reclaim}
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[t.common.slot, t.trade.side, t.trade.limitPerKwh, t.trade.qty, t.sealed.locked, t.sealed.status, t.sealed.revealWindow]}
+          actions={t.common.actions}
+          testId="sealed-orders"
+        >
+          {rows.map((row) => {
+            const { order, collateral } = row.entry;
+            const gate = gateClosure(m, order.slot);
+            const ends = revealEnds(order.slot);
+            const canReclaim = row.state === "committed" && now !== undefined && phaseAt(gate, ends, now) === "over";
+            return (
+              <tr
+                key={row.entry.commitment}
+                data-testid="commitment-row"
+                data-commitment={row.entry.commitment}
+                data-slot={order.slot}
+                data-status={row.state}
+              >
+                <td className={tdClass}>{order.slot}</td>
+                <td className={tdClass}>{order.isBuy ? t.common.buy : t.common.sell}</td>
+                <td className={tdClass} data-tick={order.tick}>
+                  {f.money(priceOfTick(m, order.tick))}
+                </td>
+                <td className={tdClass}>{f.wh(order.qtyWh)}</td>
+                <td className={tdClass}>
+                  {f.money(collateral.money)}
+                  {collateral.energyWh > 0n ? ` + ${f.wh(collateral.energyWh)}` : ""}
+                </td>
+                <td className={tdClass} data-testid="commitment-status">
+                  {t.sealed.states[row.state] ?? row.state}
+                </td>
+                <td className={tdClass}>{t.sealed.window(f.clock(gate), f.clock(ends))}</td>
+                <td className={tdClass}>
+                  {canReclaim ? (
+                    <RowAction
+                      label={t.sealed.reclaimLabel(order.slot)}
+                      busy={tx.state.busy}
+                      onClick={() => void reclaim(row)}
+                    >
+                      {t.sealed.reclaim}
+                    </RowAction>
+                  ) : null}
+                </td>
+              </tr>
+            );
+          })}
+        </DataTable>
       )}
       <TxStatus state={tx.state} />
       <div className="mt-3 flex flex-col gap-2 border-t border-slate-100 pt-3">

@@ -12,20 +12,19 @@ import { useAccount, useApi, useChainRead, useStatus, useTransact, type Contract
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
 import { ConnectPrompt } from "@/components/Header";
-import { OrderFields, type Side } from "./OrderFields";
+import { OrderFields, useOrderFields } from "./OrderFields";
 import { RevealWarnings, SealedOrderForm, SealedOrders } from "./Sealed";
 import {
   Empty,
-  Field,
   Loading,
   Section,
   TxStatus,
   buttonClass,
-  inputClass,
   secondaryButtonClass,
-  tableClass,
   tdClass,
-  TableHead,
+  DataTable,
+  RowAction,
+  TextField,
 } from "@/components/ui";
 
 function Vault({ account }: { account: `0x${string}` }) {
@@ -93,31 +92,27 @@ function Vault({ account }: { account: `0x${string}` }) {
       )}
       <div className="grid gap-4 md:grid-cols-2">
         <form noValidate onSubmit={(e) => void submit(e, "deposit")} className="flex flex-col gap-2">
-          <Field label={depositLabel} htmlFor="deposit-amount" hint={t.trade.depositHint}>
-            <input
-              id="deposit-amount"
-              inputMode="decimal"
-              autoComplete="off"
-              className={inputClass}
-              value={depositText}
-              onChange={(e) => setDepositText(e.target.value)}
-            />
-          </Field>
+          <TextField
+            id="deposit-amount"
+            label={depositLabel}
+            hint={t.trade.depositHint}
+            kind="decimal"
+            value={depositText}
+            onChange={setDepositText}
+          />
           <button type="submit" className={buttonClass} disabled={tx.state.busy}>
             {t.trade.depositButton}
           </button>
         </form>
         <form noValidate onSubmit={(e) => void submit(e, "withdraw")} className="flex flex-col gap-2">
-          <Field label={withdrawLabel} htmlFor="withdraw-amount" hint={t.trade.withdrawHint}>
-            <input
-              id="withdraw-amount"
-              inputMode="decimal"
-              autoComplete="off"
-              className={inputClass}
-              value={withdrawText}
-              onChange={(e) => setWithdrawText(e.target.value)}
-            />
-          </Field>
+          <TextField
+            id="withdraw-amount"
+            label={withdrawLabel}
+            hint={t.trade.withdrawHint}
+            kind="decimal"
+            value={withdrawText}
+            onChange={setWithdrawText}
+          />
           <button type="submit" className={secondaryButtonClass} disabled={tx.state.busy}>
             {t.trade.withdrawButton}
           </button>
@@ -133,13 +128,8 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
   const { t, f } = useI18n();
   const inputs = useAmountInputs();
   const tx = useTransact();
-  const [slotText, setSlotText] = useState("");
-  const [side, setSide] = useState<Side>("buy");
-  const [priceText, setPriceText] = useState("");
-  const [qtyText, setQtyText] = useState("");
-  const slot = slotText === "" ? slots[0] : Number(slotText);
+  const { slot, side, priceLabel, priceText, qtyText, clearQuantity, fields } = useOrderFields(slots);
   const m = cfg.market;
-  const priceLabel = t.trade.limitPrice(cfg.token.symbol);
 
   const price = priceText === "" ? null : inputs.money(priceLabel, priceText);
   const tick = price?.ok ? tickAtOrBelow(m, price.value) : null;
@@ -166,7 +156,7 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
           args: [account, BigInt(slot), side === "buy", orderTick, checkedQty.value],
         },
       ],
-      () => setQtyText(""),
+      clearQuantity,
     );
   };
 
@@ -177,18 +167,7 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
       ) : (
         <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
           <OrderFields
-            slots={slots}
-            slot={slot}
-            onSlot={setSlotText}
-            side={side}
-            onSide={setSide}
-            priceLabel={priceLabel}
-            priceText={priceText}
-            onPrice={setPriceText}
-            tick={tick}
-            quantityHint={t.trade.qtyHint(f.wh(m.minOrderWh), escrow !== null && side === "buy" ? f.money(escrow) : "")}
-            quantityText={qtyText}
-            onQuantity={setQtyText}
+            {...fields(tick, t.trade.qtyHint(f.wh(m.minOrderWh), escrow !== null && side === "buy" ? f.money(escrow) : ""))}
           />
           <div className="md:col-span-2">
             <button type="submit" className={buttonClass} disabled={tx.state.busy}>
@@ -243,41 +222,34 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
       {open.length === 0 && !orders.isPending ? (
         <Empty>{t.trade.noOrders}</Empty>
       ) : (
-        <div className="overflow-x-auto">
-          <table className={tableClass} data-testid="my-orders">
-            <TableHead columns={[t.trade.order, t.common.slot, t.trade.side, t.trade.limitPerKwh, t.trade.qty, t.trade.state]} actions={t.common.actions} />
-            <tbody>
-              {[...claimable, ...resting].map((o) => {
-                const isCleared = clearedSlots.has(o.slot);
-                const canCancel = !isCleared && now !== undefined && now < cancelCutoff(cfg.market, o.slot);
-                const isFirm = !isCleared && !canCancel && now !== undefined && now < gateClosure(cfg.market, o.slot);
-                return (
-                  <tr key={o.order_id} data-testid="order-row">
-                    <td className={tdClass}>#{o.nonce}</td>
-                    <td className={tdClass}>{o.slot}</td>
-                    <td className={tdClass}>{o.side === "buy" ? t.common.buy : t.common.sell}</td>
-                    <td className={tdClass}>{f.money(o.price)}</td>
-                    <td className={tdClass}>{f.wh(o.qty_wh)}</td>
-                    <td className={tdClass}>{isCleared ? t.trade.stateClaim : canCancel ? t.trade.stateResting : isFirm ? t.trade.stateFirm : t.trade.stateAwaiting}</td>
-                    <td className={tdClass}>
-                      {canCancel ? (
-                        <button
-                          type="button"
-                          className={secondaryButtonClass}
-                          disabled={tx.state.busy}
-                          onClick={() => void cancel(o)}
-                          aria-label={t.trade.cancelLabel(o.nonce)}
-                        >
-                          {t.trade.cancel}
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[t.trade.order, t.common.slot, t.trade.side, t.trade.limitPerKwh, t.trade.qty, t.trade.state]}
+          actions={t.common.actions}
+          testId="my-orders"
+        >
+          {[...claimable, ...resting].map((o) => {
+            const isCleared = clearedSlots.has(o.slot);
+            const canCancel = !isCleared && now !== undefined && now < cancelCutoff(cfg.market, o.slot);
+            const isFirm = !isCleared && !canCancel && now !== undefined && now < gateClosure(cfg.market, o.slot);
+            return (
+              <tr key={o.order_id} data-testid="order-row">
+                <td className={tdClass}>#{o.nonce}</td>
+                <td className={tdClass}>{o.slot}</td>
+                <td className={tdClass}>{o.side === "buy" ? t.common.buy : t.common.sell}</td>
+                <td className={tdClass}>{f.money(o.price)}</td>
+                <td className={tdClass}>{f.wh(o.qty_wh)}</td>
+                <td className={tdClass}>{isCleared ? t.trade.stateClaim : canCancel ? t.trade.stateResting : isFirm ? t.trade.stateFirm : t.trade.stateAwaiting}</td>
+                <td className={tdClass}>
+                  {canCancel ? (
+                    <RowAction label={t.trade.cancelLabel(o.nonce)} busy={tx.state.busy} onClick={() => void cancel(o)}>
+                      {t.trade.cancel}
+                    </RowAction>
+                  ) : null}
+                </td>
+              </tr>
+            );
+          })}
+        </DataTable>
       )}
       <TxStatus state={tx.state} />
     </Section>

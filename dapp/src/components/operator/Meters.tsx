@@ -28,11 +28,10 @@ import {
   TxStatus,
   buttonClass,
   inputClass,
-  secondaryButtonClass,
-  tableClass,
   tdClass,
-  TableHead,
   TextField,
+  DataTable,
+  RowAction,
 } from "@/components/ui";
 
 const ZERO = `0x${"00".repeat(20)}`;
@@ -142,39 +141,36 @@ export function Meters() {
       ) : items.length === 0 ? (
         <Empty>{t.operator.noMeters}</Empty>
       ) : (
-        <div className="overflow-x-auto">
-          <table className={tableClass} data-testid="operator-meters">
-            <TableHead columns={[t.operator.meterId, t.operator.owner, t.operator.signer, t.operator.capacity, t.operator.lastReading, t.operator.health]} actions={t.common.actions} />
-            <tbody>
-              {items.map((m) => {
-                const health = meterHealth(m.last_reading_time, now, cfg.market.slotSeconds, m.active);
-                return (
-                  <tr key={m.meter_id} data-testid="operator-meter" data-meter={m.meter_id} data-health={health}>
-                    <td className={`${tdClass} font-mono text-xs`} title={m.meter_id}>{shortAddress(m.meter_id)}</td>
-                    <td className={`${tdClass} font-mono text-xs`} title={m.owner}>{shortAddress(m.owner)}</td>
-                    <td className={`${tdClass} font-mono text-xs`} title={m.signer}>{shortAddress(m.signer)}</td>
-                    <td className={tdClass}>{f.wh(m.capacity_wh_per_slot)}</td>
-                    <td className={tdClass}>{m.last_reading_time ? f.time(m.last_reading_time) : t.operator.never}</td>
-                    <td className={tdClass}>{t.operator.healthStates[health] ?? health}</td>
-                    <td className={tdClass}>
-                      {m.active ? (
-                        <button
-                          type="button"
-                          className={secondaryButtonClass}
-                          disabled={rowTx.state.busy}
-                          aria-label={t.operator.deactivateLabel(m.meter_id)}
-                          onClick={() => void deactivate(m.meter_id)}
-                        >
-                          {t.operator.deactivate}
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[t.operator.meterId, t.operator.owner, t.operator.signer, t.operator.capacity, t.operator.lastReading, t.operator.health]}
+          actions={t.common.actions}
+          testId="operator-meters"
+        >
+          {items.map((m) => {
+            const health = meterHealth(m.last_reading_time, now, cfg.market.slotSeconds, m.active);
+            return (
+              <tr key={m.meter_id} data-testid="operator-meter" data-meter={m.meter_id} data-health={health}>
+                <td className={`${tdClass} font-mono text-xs`} title={m.meter_id}>{shortAddress(m.meter_id)}</td>
+                <td className={`${tdClass} font-mono text-xs`} title={m.owner}>{shortAddress(m.owner)}</td>
+                <td className={`${tdClass} font-mono text-xs`} title={m.signer}>{shortAddress(m.signer)}</td>
+                <td className={tdClass}>{f.wh(m.capacity_wh_per_slot)}</td>
+                <td className={tdClass}>{m.last_reading_time ? f.time(m.last_reading_time) : t.operator.never}</td>
+                <td className={tdClass}>{t.operator.healthStates[health] ?? health}</td>
+                <td className={tdClass}>
+                  {m.active ? (
+                    <RowAction
+                      label={t.operator.deactivateLabel(m.meter_id)}
+                      busy={rowTx.state.busy}
+                      onClick={() => void deactivate(m.meter_id)}
+                    >
+                      {t.operator.deactivate}
+                    </RowAction>
+                  ) : null}
+                </td>
+              </tr>
+            );
+          })}
+        </DataTable>
       )}
       <TxStatus state={rowTx.state} />
 

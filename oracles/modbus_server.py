@@ -1,12 +1,15 @@
-"""A pymodbus TCP server on loopback for the simulated devices (battery, heat pump).
+"""A pymodbus TCP server on loopback for simulated Modbus units: the oracle's simulated meters
+(:class:`oracles.simulator.SimulatedModbusServer`) and the simulated devices (battery, heat pump).
 
 A subclass lists its units (:meth:`SimulatedModbusDevices._devices`, built with
 :meth:`~SimulatedModbusDevices._action`) and answers each request (:meth:`_handle`); starting,
-the free port and stopping are here.
+the free port, stopping and the injected faults (``faults[unit]``: an exception code, or a delay
+in seconds, before the unit answers) are here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -19,6 +22,8 @@ from pymodbus.simulator import SimDevice
 logger = logging.getLogger(__name__)
 
 ModbusAction = Callable[..., Coroutine[Any, Any, ExcCodes | None]]
+#: A fault to inject: a Modbus exception code, or a delay in seconds (a timeout).
+Fault = ExcCodes | float
 
 
 @dataclass
@@ -42,6 +47,7 @@ class SimulatedModbusDevices:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
+        self.faults: dict[int, Fault] = {}
         self._server: ModbusTcpServer | None = None
 
     def _devices(self) -> list[SimDevice]:
@@ -61,6 +67,11 @@ class SimulatedModbusDevices:
             registers: list[int],
             set_values: list[int] | list[bool] | None,
         ) -> ExcCodes | None:
+            fault = self.faults.get(unit)
+            if isinstance(fault, ExcCodes):
+                return fault
+            if isinstance(fault, float):
+                await asyncio.sleep(fault)
             request = ModbusRequest(
                 function_code, start_address, address, count, registers, set_values
             )
@@ -77,8 +88,11 @@ class SimulatedModbusDevices:
         server = ModbusTcpServer(self._devices(), address=(self.host, self.port))
         await server.serve_forever(background=True)
         self._server = server
-        logger.info("%s on %s:%d", type(self).__name__, self.host, self.port)
+        self._log_started()
         return self.port
+
+    def _log_started(self) -> None:
+        logger.info("%s on %s:%d", type(self).__name__, self.host, self.port)
 
     async def stop(self) -> None:
         if self._server is not None:
