@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.cache import save_entry
 from agents.data.calendar import SLOTS_PER_HOUR
 from agents.errors import ForecastError
 from agents.forecasting.base import HORIZON, FloatArray, HourlySeries, targets
@@ -142,6 +143,5 @@ def household_forecasts(
     price = np.where(known, exact, price)
     result = HouseholdForecasts(load_kw=load, pv_kw=pv, spot=price)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, load=load, pv=pv, spot=price)
+        save_entry(path, compress=True, load=load, pv=pv, spot=price)
     return result

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.cache import save_entry
 from agents.community import Community, Strategy, self_sufficiency, simulate
 from agents.data.calendar import slot_index
 from agents.errors import ConfigError, PolicyError
@@ -213,8 +214,7 @@ def _bounds(config: AgentEvalConfig, setup: Setup, k: int) -> tuple[Bound, Bound
     bound = perfect_foresight(community, book, setup.start, setup.end)
     no_p2p = perfect_foresight(community, book, setup.start, setup.end, p2p=False)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(
+        save_entry(
             path,
             cost=np.array([bound.cost_eur, no_p2p.cost_eur]),
             grid=np.array([bound.grid_only_eur, no_p2p.grid_only_eur]),
