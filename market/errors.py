@@ -8,7 +8,8 @@ too::
     ├── MarketParamsError(MarketError, ValueError)     bad price floor, tick size, max tick, fee
     ├── OrderError(MarketError, ValueError)             bad tick or quantity, duplicate order id
     ├── ClearingRecordError(MarketError, ValueError)    a record whose facts contradict each other
-    └── OrderBookError(MarketError, ValueError)         an order-book file that cannot be used
+    ├── OrderBookError(MarketError, ValueError)         an order-book file that cannot be used
+    └── PoolError(MarketError, ValueError)              bad city pool input (limits, levels, fee)
 """
 
 
@@ -33,3 +34,7 @@ class OrderBookError(MarketError, ValueError):
 
     The message is one human-readable line, ready to print in the CLI.
     """
+
+
+class PoolError(MarketError, ValueError):
+    """City pool input the rule refuses: a bad limit, level or fee, a repeated community."""
