@@ -29,15 +29,17 @@ The rule, in five steps (every community on one price grid, ``price(t) = floor +
 5. **Back to the orders.** Within a community, the import fills its residual buys best tick
    first, the export its residual sells; the tick where that runs out is the community's pool
    marginal level, shared pro rata in claim order like a community's own. An order's claim adds
-   its pool fill to its local one: a buyer pays ``ceil(x * price(p* + f_k) / 1000)`` for ``x`` pool
-   Wh; a seller's gross adds ``floor(x * price(p* - f_k) / 1000)`` and its fee is taken once, on
-   the order's whole gross.
+   its pool fill to its local one: a buyer pays ``ceil((l * P + x * price(p* + f_k)) / 1000)``
+   for ``l`` local Wh at the local price ``P`` and ``x`` pool Wh, rounded once (two ceilings
+   could exceed its escrow); a seller's gross adds ``floor(x * price(p* - f_k) / 1000)`` to its
+   local gross and its fee is taken once, on the order's whole gross.
 
 The community settles with the pool in aggregate: it pays ``ceil(import * price(p* + f_k)/1000)``
-(no more than its buyers' rounded-up payments) and is paid ``floor(export * price(p* - f_k)/1000)``
-(no less than its sellers' rounded-down gross). The pool keeps the difference, the grid fees:
-``ts * sum_k (import_k + export_k) * f_k / 1000`` plus less than one base unit per community
-and side, since the imports and the exports are the same Wh.
+and is paid ``floor(export * price(p* - f_k)/1000)``. What its buyers pay in all still covers its
+sellers' gross and what it pays the pool, less what the pool pays it: with ``A`` the local value
+and ``B`` the pool import's, ``ceil(A + B) >= floor(A) + ceil(B)``. The pool keeps the
+difference, the grid fees: ``ts * sum_k (import_k + export_k) * f_k / 1000`` plus less than
+one base unit per community and side, since the imports and the exports are the same Wh.
 """
 
 from __future__ import annotations
@@ -345,7 +347,10 @@ def city_outcome(
         )
         paid = local.paid
         if pool_wh:
-            paid += _ceil_div(pool_wh * params.price(fill.buy_tick), WH_PER_KWH)
+            # One rounding for the whole order: two ceilings could exceed its escrow by one.
+            local_milli = local.filled_wh * (record.price_per_kwh if record.cleared else 0)
+            pool_milli = pool_wh * params.price(fill.buy_tick)
+            paid = _ceil_div(local_milli + pool_milli, WH_PER_KWH)
         return CityOrderOutcome(
             order_id=order.id,
             side=order.side,

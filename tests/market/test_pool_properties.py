@@ -6,8 +6,9 @@ in market/pool.py. What holds for every city (docs/pool.md):
     energy: sum of imports == sum of exports == V*; a community's orders fill its import and
             export exactly; nobody crosses a limit
     price:  no order fills through the pool beyond its own limit price
-    money:  a community pays the pool no more than its buyers pay it, is paid no less than its
-            sellers' gross; the pool keeps the grid fees, counted once
+    money:  a community market never pays out more than comes in (its buyers and the pool pay
+            its sellers and the pool); refunds stay within escrow; the pool keeps the grid fees,
+            counted once
     local:  the pool only adds to what a community cleared on its own
 """
 
@@ -152,21 +153,25 @@ def test_orders_better_than_the_pool_marginal_fill_unless_their_community_is_cap
 
 
 @given(cities())
-def test_communities_settle_with_the_pool_within_what_their_orders_pay(city: City) -> None:
+def test_community_market_never_pays_out_more_than_comes_in(city: City) -> None:
+    """Buyers' payments and the pool's payment cover sellers' gross and the payment to the pool."""
     result = settled(city)
     for c in city.communities:
-        fill = result.pool.of(c.community_id)
-        _, local = settle(c.orders, city.params)
-        outcomes = result.outcomes[c.community_id]
-        buyers_pay_pool = sum(
-            o.paid - r.paid for o, r in zip(outcomes, local, strict=True) if o.side is Side.BUY
-        )
-        sellers_gross_pool = sum(
-            o.gross - r.gross for o, r in zip(outcomes, local, strict=True) if o.side is Side.SELL
-        )
-        assert buyers_pay_pool >= fill.pays
-        assert sellers_gross_pool <= fill.paid
-        assert all(o.refund >= 0 for o in outcomes)
+        fill, outcomes = result.pool.of(c.community_id), result.outcomes[c.community_id]
+        money_in = sum(o.paid for o in outcomes) + fill.paid
+        money_out = sum(o.gross for o in outcomes) + fill.pays
+        assert money_in >= money_out
+        assert all(o.gross == o.received + o.fee for o in outcomes)
+
+
+@given(cities())
+def test_every_order_gets_back_a_refund_within_its_escrow(city: City) -> None:
+    result = settled(city)
+    for c in city.communities:
+        for order, o in zip(c.orders, result.outcomes[c.community_id], strict=True):
+            assert 0 <= o.refund <= o.escrow
+            if order.side is Side.SELL:
+                assert o.refund == order.qty_wh - o.filled_wh
 
 
 @given(cities())
