@@ -111,9 +111,20 @@ library OrderBook {
     /// as `tick << 192 | buyWh << 96 | sellWh` (see {_loadLevels}), then walks that array twice: for the volume
     /// V* = max_t min(D(t), S(t)), and for the marginal ticks. Sums over at most 2^16 levels of at most 2^96 stay
     /// below 2^112, so no sum below overflows and every cast is lossless.
-    function compute(State storage self) internal view returns (IEnergyMarket.ClearingRecord memory r) {
-        r.cleared = true;
+    function compute(State storage self) internal view returns (IEnergyMarket.ClearingRecord memory) {
         (uint256[] memory packedLevels, uint256 totalBuy) = _loadLevels(self);
+        return clearLevels(packedLevels, totalBuy);
+    }
+
+    /// @notice The clearing rule of {compute} on levels already in memory: `packedLevels` ascending by tick, packed
+    /// as `tick << 192 | buyWh << 96 | sellWh` (each side below 2^96, their sums below 2^112), and `totalBuy` the
+    /// sum of their buys. The city pool clears its fee-shifted, capped residual book with it (docs/pool.md).
+    function clearLevels(uint256[] memory packedLevels, uint256 totalBuy)
+        internal
+        pure
+        returns (IEnergyMarket.ClearingRecord memory r)
+    {
+        r.cleared = true;
         if (totalBuy == 0) return r;
         uint256 n = packedLevels.length;
 

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IEnergyMarket} from "../interfaces/IEnergyMarket.sol";
+import {Clearing} from "./Clearing.sol";
+import {OrderBook} from "./OrderBook.sol";
+import {TickBitmap} from "./TickBitmap.sol";
+
+/// @title PoolClearing
+/// @notice The city pool's rule (docs/pool.md; Python reference `market/pool.py`): every community's residual book,
+/// shifted by its grid fee in ticks and capped by its transfer limits, clears as one uniform-price book; each
+/// community's import and export follow, and where they run out in its own residual levels.
+/// @dev Reads the residuals from calldata (the pool authenticates them against the markets' commitments); the cost
+/// grows with communities and the residual levels they use, never with orders. A capped curve `min(residual beyond
+/// e, limit)` equals the plain curve of the residual truncated at the limit (best levels first), so the capped pool
+/// is an ordinary book of truncated levels, cleared by {OrderBook-clearLevels}; a side's walk stops at its limit.
+library PoolClearing {
+    uint256 private constant _MASK_96 = type(uint96).max;
+    uint256 private constant _MASK_128 = type(uint128).max;
+
+    /// @notice One community as the pool clears it. A residual level is packed `tick << 96 | wh` (0 < wh < 2^96);
+    /// each side lists its non-empty levels best first, ticks strictly monotone (the caller guarantees it: the pool
+    /// takes them only as the community's market committed them).
+    /// @param feeTicks       its grid fee in ticks (levels crossed x fee per level).
+    /// @param importLimitWh  most it may take from the pool.
+    /// @param exportLimitWh  most it may give to the pool.
+    /// @param buys           residual buys, highest tick first.
+    /// @param sells          residual sells, lowest tick first.
+    struct Community {
+        uint16 feeTicks;
+        uint64 importLimitWh;
+        uint64 exportLimitWh;
+        uint256[] buys;
+        uint256[] sells;
+    }
+
+    /// @notice What the pool cleared for one community. A side's marginal level is in the community's own ticks:
+    /// `filledWh` (R) of its residual `totalWh` (Q) at `tick` fills; all zero when the side got nothing.
+    struct Fill {
+        uint64 importWh;
+        uint64 exportWh;
+        uint16 buyMarginalTick;
+        uint64 buyMarginalFilledWh;
+        uint96 buyMarginalTotalWh;
+        uint16 sellMarginalTick;
+        uint64 sellMarginalFilledWh;
+        uint96 sellMarginalTotalWh;
+    }
+
+    /// @notice The pool's clearing of one slot: `volumeWh` (V*, 0 when nothing crosses), the clearing tick p* and
+    /// the marginal ticks m_b, m_s in pool (fee-shifted) ticks, one fill per community in their order.
+    struct Result {
+        uint256 volumeWh;
+        uint16 clearingTick;
+        uint16 buyMarginalTick;
+        uint16 sellMarginalTick;
+        Fill[] fills;
+    }
+
+    /// @dev The city's book as it is built: one word per pool tick (buyWh in the high 128 bits, sellWh in the low
+    /// 128), a bit per non-empty tick so that reading it back skips the empty ones, and their count.
+    struct CityBook {
+        uint256[] words;
+        uint256[] bits;
+        uint256 used;
+    }
+
+    /// @notice Clears the pool for `communities` on a grid of ticks 0..`maxTick`.
+    function clear(Community[] calldata communities, uint16 maxTick) internal pure returns (Result memory r) {
+        uint256 k = communities.length;
+        r.fills = new Fill[](k);
+        (uint256[] memory packed, uint256 totalBuy) = _cityBook(communities, maxTick);
+        IEnergyMarket.ClearingRecord memory c = OrderBook.clearLevels(packed, totalBuy);
+        if (c.volumeWh == 0) return r;
+        r.volumeWh = c.volumeWh;
+        r.clearingTick = c.clearingTick;
+        r.buyMarginalTick = c.buyMarginalTick;
+        r.sellMarginalTick = c.sellMarginalTick;
+        // The rest at each city marginal level is shared among the communities' truncated levels there, in community
+        // order, with the cumulative rounding of {Clearing-share}: the parts add up to R exactly.
+        uint256 buyBefore;
+        uint256 sellBefore;
+        for (uint256 i; i < k; ++i) {
+            (uint256 buyAtWh, uint256 sellAtWh) = _fillOf(communities[i], r.fills[i], c, maxTick, buyBefore, sellBefore);
+            buyBefore += buyAtWh;
+            sellBefore += sellAtWh;
+        }
+    }
+
+    /// @dev Fills in `fill` for `community` from the city's clearing `c`, `buyBeforeWh` / `sellBeforeWh` being the
+    /// truncated Wh of the communities before it at the city's marginal levels. Returns its own Wh there.
+    function _fillOf(
+        Community calldata community,
+        Fill memory fill,
+        IEnergyMarket.ClearingRecord memory c,
+        uint256 maxTick,
+        uint256 buyBeforeWh,
+        uint256 sellBeforeWh
+    ) private pure returns (uint256 buyAtWh, uint256 sellAtWh) {
+        uint256 fee = community.feeTicks;
+        uint256 fullWh;
+        (fullWh, buyAtWh) = _curve(community.buys, true, fee, community.importLimitWh, maxTick, c.buyMarginalTick);
+        // Cannot truncate: at most the community's uint64 import limit.
+        fill.importWh =
+            uint64(fullWh + Clearing.share(buyAtWh, buyBeforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
+        (fullWh, sellAtWh) =
+            _curve(community.sells, false, fee, community.exportLimitWh, maxTick, c.sellMarginalTick);
+        // Cannot truncate: at most the community's uint64 export limit.
+        fill.exportWh =
+            uint64(fullWh + Clearing.share(sellAtWh, sellBeforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
+        (fill.buyMarginalTick, fill.buyMarginalFilledWh, fill.buyMarginalTotalWh) =
+            _marginal(community.buys, fill.importWh);
+        (fill.sellMarginalTick, fill.sellMarginalFilledWh, fill.sellMarginalTotalWh) =
+            _marginal(community.sells, fill.exportWh);
+    }
+
+    /// @dev The city's book: every community's residual levels shifted by its fee and truncated at its limits, summed
+    /// per pool tick (a sum of at most 2^16 communities' uint64 limits stays below 2^80, well inside {OrderBook}'s
+    /// 2^96 sides), ascending and packed `tick << 192 | buyWh << 96 | sellWh` as {OrderBook-clearLevels} takes it.
+    function _cityBook(Community[] calldata communities, uint16 maxTick)
+        private
+        pure
+        returns (uint256[] memory packed, uint256 totalBuy)
+    {
+        CityBook memory book = CityBook({
+            words: new uint256[](uint256(maxTick) + 1),
+            bits: new uint256[]((uint256(maxTick) >> 8) + 1),
+            used: 0
+        });
+        for (uint256 i; i < communities.length; ++i) {
+            Community calldata community = communities[i];
+            _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
+            _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
+        }
+        packed = new uint256[](book.used);
+        uint256 n;
+        uint256[] memory bits = book.bits;
+        uint256[] memory words = book.words;
+        for (uint256 w; w < bits.length; ++w) {
+            for (uint256 b = bits[w]; b != 0; b &= b - 1) {
+                uint256 t = w << 8 | TickBitmap.lowestBit(b);
+                uint256 word = words[t];
+                uint256 buyWh = word >> 128;
+                totalBuy += buyWh;
+                packed[n++] = t << 192 | buyWh << 96 | (word & _MASK_128);
+            }
+        }
+    }
+
+    /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up.
+    function _addSide(CityBook memory book, uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh)
+        private
+        pure
+    {
+        uint256[] memory words = book.words;
+        uint256 maxTick = words.length - 1;
+        uint256 room = capWh;
+        for (uint256 j; j < levels.length && room != 0; ++j) {
+            uint256 level = levels[j];
+            (bool reaches, uint256 poolTick) = _poolTick(level >> 96, isBuy, fee, maxTick);
+            if (!reaches) break;
+            uint256 take = _min(level & _MASK_96, room);
+            // Cannot underflow: take <= room. Cannot overflow: sums below 2^80.
+            unchecked {
+                room -= take;
+                uint256 word = words[poolTick];
+                if (word == 0) {
+                    book.bits[poolTick >> 8] |= 1 << (poolTick & 0xff);
+                    ++book.used;
+                }
+                words[poolTick] = word + (isBuy ? take << 128 : take);
+            }
+        }
+    }
+
+    /// @dev One side's truncated levels strictly better than the pool's marginal tick `m` of that side (filled
+    /// whole) and at it (shared).
+    function _curve(uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh, uint256 maxTick, uint256 m)
+        private
+        pure
+        returns (uint256 fullWh, uint256 atWh)
+    {
+        uint256 room = capWh;
+        for (uint256 j; j < levels.length && room != 0; ++j) {
+            uint256 level = levels[j];
+            (bool reaches, uint256 poolTick) = _poolTick(level >> 96, isBuy, fee, maxTick);
+            if (!reaches || (isBuy ? poolTick < m : poolTick > m)) break;
+            uint256 take = _min(level & _MASK_96, room);
+            // Cannot underflow: take <= room.
+            unchecked {
+                room -= take;
+            }
+            if (poolTick == m) return (fullWh, take);
+            fullWh += take;
+        }
+    }
+
+    /// @dev Where `filledWh` runs out in one side's residual levels, best first: the level its orders' claims share
+    /// pro rata (tick, R, Q); zeros when `filledWh` is 0.
+    function _marginal(uint256[] calldata levels, uint256 filledWh)
+        private
+        pure
+        returns (uint16 tick, uint64 marginalFilledWh, uint96 totalWh)
+    {
+        uint256 left = filledWh;
+        for (uint256 j; j < levels.length && left != 0; ++j) {
+            uint256 qty = levels[j] & _MASK_96;
+            if (qty >= left) {
+                // Cannot truncate: ticks are below 2^16; left <= filledWh, a uint64; qty < 2^96.
+                return (uint16(levels[j] >> 96), uint64(left), uint96(qty));
+            }
+            // Cannot underflow: qty < left.
+            unchecked {
+                left -= qty;
+            }
+        }
+    }
+
+    /// @dev A level's tick `t` in the pool: a bid stands `fee` lower (none below 0), an ask `fee` higher (none above
+    /// `maxTick`: no bid reaches it). `reaches` is false where the level drops out, and so does every later one.
+    function _poolTick(uint256 t, bool isBuy, uint256 fee, uint256 maxTick)
+        private
+        pure
+        returns (bool reaches, uint256 poolTick)
+    {
+        // Cannot underflow: checked first. Cannot overflow: t < 2^160, fee < 2^16.
+        unchecked {
+            if (isBuy) return (t >= fee, t - fee);
+            poolTick = t + fee;
+            return (poolTick <= maxTick, poolTick);
+        }
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
+    }
+}
