@@ -560,3 +560,13 @@ def test_default_admin_role_cannot_be_granted_or_renounced(pool, admin, stranger
         pool.grantRole(DEFAULT_ADMIN_ROLE, stranger, {"from": admin})
     with brownie.reverts("AccessControlEnforcedDefaultAdminRules: "):
         pool.renounceRole(DEFAULT_ADMIN_ROLE, admin, {"from": admin})
+
+
+def test_admin_hands_the_pool_over_in_two_steps(pool, admin, operator, env):
+    """The pool's admin is its own (not the registry's), moved as the registry's is."""
+    tx = pool.beginDefaultAdminTransfer(operator, {"from": admin})
+    env.next_block_at(tx.events["DefaultAdminTransferScheduled"]["acceptSchedule"])
+    pool.acceptDefaultAdminTransfer({"from": operator})
+    assert pool.defaultAdmin() == operator
+    assert not pool.hasRole(DEFAULT_ADMIN_ROLE, admin)
+    assert pool.hasRole(GRID_OPERATOR_ROLE, admin)  # other roles stay until revoked
