@@ -255,7 +255,9 @@ contract CityPool is AdminHandover, ICityPool {
             revert CommunityRegistryMismatch(market, marketRegistry, marketToken);
         }
         IERC20 marketPayment = market.paymentToken();
-        if (address(marketPayment) != address(paymentToken)) revert CommunityPaymentTokenMismatch(market, marketPayment);
+        if (address(marketPayment) != address(paymentToken)) {
+            revert CommunityPaymentTokenMismatch(market, marketPayment);
+        }
         IEnergyMarket.MarketParams memory p = market.params();
         uint64 marketEpoch = market.epoch();
         uint32 marketSlotSeconds = market.slotSeconds();
