@@ -1,4 +1,4 @@
-"""Deploy EnergyChain (payment token, meter registry with its energy token, market).
+"""Deploy EnergyChain (payment token, meter registry with its energy token, market; a city pool).
 
 A deployment is recorded in ``deployments/<chainId>.json``: addresses, the deployment block,
 the deployed code hash of each contract and the parameters, so that later commands can check
@@ -23,6 +23,7 @@ from chain.reverts import RevertDecoder
 from energychain.abi import constructor_args
 from energychain.contracts import revert_decoder
 from energychain.market import Market
+from energychain.pool import CityPool, PoolParams
 from energychain.registry import Registry
 from energychain.sealed_market import SealedMarket
 from energychain.tokens import EnergyToken, PaymentToken
@@ -242,6 +243,42 @@ def deploy_energychain(sender: TransactionSender, settings: MarketSettings) -> D
         code_hashes={k: _code_hash(w3, a) for k, a in addresses.items()},
         settings={**asdict(settings), "epoch": epoch, "treasury": settings.treasury or admin},
     )
+
+
+def deploy_city_pool(
+    sender: TransactionSender,
+    *,
+    registry: str,
+    payment_token: str,
+    params: PoolParams | MarketParams,
+    grid_operator: str | None = None,
+) -> CityPool:
+    """Deploy a CityPool administered by ``sender`` and return its façade.
+
+    ``params`` is the city's price grid and settlement window; a community market's
+    ``MarketParams`` may be passed as they are (the pool takes their four shared values), but
+    they are the pool's own from then on: every community, the first included, is checked
+    against them by ``addCommunity``. ``sender`` holds ``DEFAULT_ADMIN_ROLE`` and, unless
+    ``grid_operator`` names another key, ``GRID_OPERATOR_ROLE``: with ``grid_operator`` the
+    role is granted to it and renounced by ``sender``, so that only the grid operator's key
+    publishes limits and sets the grid fee.
+    """
+    pool_params = params if isinstance(params, PoolParams) else PoolParams.of_market(params)
+    address = deploy_contract(
+        sender,
+        "CityPool",
+        {
+            "admin": sender.address,
+            "payment_token": Web3.to_checksum_address(payment_token),
+            "registry": Web3.to_checksum_address(registry),
+            **pool_params.fields(),
+        },
+    )
+    pool = CityPool.at(sender.w3, address)
+    if grid_operator is not None and Web3.to_checksum_address(grid_operator) != sender.address:
+        sender.transact(pool.grant_role("GRID_OPERATOR_ROLE", grid_operator))
+        sender.transact(pool.renounce_role("GRID_OPERATOR_ROLE", sender.address))
+    return pool
 
 
 def _code_hash(w3: Web3, address: str) -> str:

@@ -13,7 +13,11 @@ web3 exception out::
     ├── AbiMismatchError (ValueError)        the ABI lacks a function, event or struct field
     │                                        the client needs, or an answer does not fit it
     └── EnergyChainError
-        └── DelegationError (ValueError)     a malformed agent grant (address, bound, expiry)
+        ├── DelegationError (ValueError)     a malformed agent grant (address, bound, expiry)
+        └── PoolInputError (ValueError)      a city-pool request refused before sending (a limit
+                                             negative, fractional or above 2^64 - 1 Wh, one
+                                             entry per community missing or too many, levels
+                                             or the grid fee out of range)
 """
 
 from __future__ import annotations
@@ -27,3 +31,7 @@ class EnergyChainError(ChainError):
 
 class DelegationError(EnergyChainError, ValueError):
     """A delegation request is malformed (bad address, bound or expiry)."""
+
+
+class PoolInputError(EnergyChainError, ValueError):
+    """A city-pool request is malformed and was not sent (see :mod:`energychain.pool`)."""

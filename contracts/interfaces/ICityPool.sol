@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IEnergyMarket} from "./IEnergyMarket.sol";
+import {IEnergyToken} from "./IEnergyToken.sol";
+import {IMeterRegistry} from "./IMeterRegistry.sol";
+
+/// @title ICityPool
+/// @notice The city pool's register (issue 17): the community markets that share one city-level pool, the network
+/// levels between each community and the pool, the grid fee per level crossed, and for every slot and community the
+/// transfer limits the grid operator published before the slot's gate closure: the most energy the community may
+/// import from and export to the pool. The pool's clearing is not built yet (docs/contracts.md section 17): this is
+/// where it will read the communities, the fee and the limits.
+/// @dev Units: energy in whole Wh; the grid fee in price ticks per network level; time in unix seconds, slots counted
+/// as the registry and the markets count them (`slot = (timestamp - epoch) / slotSeconds`). Every community clears
+/// on the pool's price grid (`price(tick) = priceFloor + tick * tickSize`, `0 <= tick <= maxTick`) and calendar
+/// (registry, epoch, slot length, settlement window): {addCommunity} refuses a market on another.
+interface ICityPool {
+    /*//////////////////////////////////////////////////////////////
+                                 STRUCTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The city's shared price grid and settlement window, fixed at deployment. A community market's
+    /// {IEnergyMarket-MarketParams} must hold the same four values.
+    /// @param priceFloor        price of tick 0, payment base units per kWh.
+    /// @param tickSize          price step per tick, payment base units per kWh (> 0).
+    /// @param maxTick           highest tick (<= MAX_TICK_LIMIT).
+    /// @param settlementSeconds gate closure = slot end + settlementSeconds (> 0).
+    struct PoolParams {
+        uint256 priceFloor;
+        uint256 tickSize;
+        uint16 maxTick;
+        uint32 settlementSeconds;
+    }
+
+    /// @notice A community of the pool.
+    /// @param market the community's market (open or sealed mode).
+    /// @param levels network levels between the community and the pool (1..MAX_LEVELS); the grid fee is charged per
+    ///               level crossed.
+    struct Community {
+        IEnergyMarket market;
+        uint8 levels;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice An address argument is the zero address.
+    error PoolZeroAddress();
+
+    /// @notice The price grid's `tickSize` is zero.
+    error PoolTickSizeZero();
+
+    /// @notice `maxTick` exceeds `maxTickLimit` ({MAX_TICK_LIMIT}).
+    error PoolMaxTickTooHigh(uint16 maxTick, uint16 maxTickLimit);
+
+    /// @notice The top of the price grid, `priceFloor + maxTick * tickSize`, exceeds 2^128 - 1.
+    error PoolPriceRangeTooHigh(uint256 priceFloor, uint256 tickSize, uint16 maxTick);
+
+    /// @notice The settlement window (`settlementSeconds`) is zero.
+    error PoolSettlementWindowZero();
+
+    /// @notice `market` is already community `communityId`.
+    error CommunityAlreadyAdded(IEnergyMarket market, uint16 communityId);
+
+    /// @notice The pool holds `maxCommunities` communities ({MAX_COMMUNITIES}): no more can be added.
+    error CommunityLimitReached(uint16 maxCommunities);
+
+    /// @notice `levels` is zero or above `maxLevels` ({MAX_LEVELS}).
+    error CommunityLevelsOutOfRange(uint8 levels, uint8 maxLevels);
+
+    /// @notice `market` trades another registry's slot tokens: its `registry` and `energyToken` are given.
+    error CommunityRegistryMismatch(IEnergyMarket market, IMeterRegistry registry, IEnergyToken energyToken);
+
+    /// @notice `market` is paid in another ERC-20, `paymentToken`.
+    error CommunityPaymentTokenMismatch(IEnergyMarket market, IERC20 paymentToken);
+
+    /// @notice `market` runs on another calendar: its `epoch`, `slotSeconds` and `settlementSeconds` are given.
+    error CommunityCalendarMismatch(IEnergyMarket market, uint64 epoch, uint32 slotSeconds, uint32 settlementSeconds);
+
+    /// @notice `market` prices on another grid: its `priceFloor`, `tickSize` and `maxTick` are given.
+    error CommunityPriceGridMismatch(IEnergyMarket market, uint256 priceFloor, uint256 tickSize, uint16 maxTick);
+
+    /// @notice No community has id `communityId` (ids run from 0 to {communityCount} - 1).
+    error CommunityUnknown(uint16 communityId);
+
+    /// @notice `feeTicksPerLevel` exceeds `maxFeeTicksPerLevel` ({MAX_FEE_TICKS_PER_LEVEL}).
+    error GridFeeTooHigh(uint16 feeTicksPerLevel, uint16 maxFeeTicksPerLevel);
+
+    /// @notice Limits of `slot` could be published only before its `gateClosure`.
+    error LimitsAfterGateClosure(uint64 slot, uint256 gateClosure);
+
+    /// @notice A publication needs one import and one export limit per community (`communities` of them); it held
+    /// `importEntries` and `exportEntries`.
+    error LimitsLengthMismatch(uint256 communities, uint256 importEntries, uint256 exportEntries);
+
+    /// @notice The pool has no community yet: there is nothing to publish limits for.
+    error LimitsNoCommunities();
+
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice `market` joined the pool as community `communityId`, `levels` network levels below it.
+    event CommunityAdded(uint16 indexed communityId, IEnergyMarket indexed market, uint8 levels);
+
+    /// @notice The grid fee is now `feeTicksPerLevel` price ticks per network level crossed, paid to `recipient`.
+    event GridFeeChanged(uint16 feeTicksPerLevel, address indexed recipient);
+
+    /// @notice The transfer limits of `slot` were published, or revised (a later event for the same slot replaces
+    /// every limit of an earlier one): entry `i` of each array is community `i`'s, for all communities at the time.
+    event LimitsPublished(uint64 indexed slot, uint64[] importWh, uint64[] exportWh);
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Role allowed to publish transfer limits and set the grid fee (the grid operator's key).
+    /// @return The role identifier, `keccak256("GRID_OPERATOR_ROLE")`.
+    function GRID_OPERATOR_ROLE() external view returns (bytes32);
+
+    /// @notice Most communities the pool holds, so that a loop over them (publication, the pool's clearing) stays
+    /// bounded.
+    /// @return The community limit, 64.
+    function MAX_COMMUNITIES() external view returns (uint16);
+
+    /// @notice Most network levels between a community and the pool: the seven levels of a European distribution
+    /// and transmission grid (extra-high voltage down to low voltage, with the transformations between them).
+    /// @return The level limit, 7.
+    function MAX_LEVELS() external view returns (uint8);
+
+    /// @notice Highest grid fee per level: the fee of the longest path between two communities
+    /// (2 x MAX_LEVELS levels) stays within the tick range any market may have (MAX_TICK_LIMIT).
+    /// @return The fee limit, 128 ticks per level.
+    function MAX_FEE_TICKS_PER_LEVEL() external view returns (uint16);
+
+    /// @notice Highest `maxTick` of the pool's price grid (the markets' {IEnergyMarket-MAX_TICK_LIMIT}).
+    /// @return The tick limit, 2047.
+    function MAX_TICK_LIMIT() external view returns (uint16);
+
+    /// @notice The ERC-20 every community market is paid in.
+    /// @return The payment token.
+    function paymentToken() external view returns (IERC20);
+
+    /// @notice The meter registry every community market trades the slot tokens of.
+    /// @return The meter registry.
+    function registry() external view returns (IMeterRegistry);
+
+    /// @notice The ERC-1155 slot token of the registry.
+    /// @return The energy token.
+    function energyToken() external view returns (IEnergyToken);
+
+    /// @notice Unix time of the start of slot 0 (from the registry).
+    /// @return The epoch, unix seconds.
+    function epoch() external view returns (uint64);
+
+    /// @notice Slot length in seconds (from the registry).
+    /// @return The slot length, seconds.
+    function slotSeconds() external view returns (uint32);
+
+    /// @notice The city's price grid and settlement window.
+    /// @return The parameters given at deployment.
+    function params() external view returns (PoolParams memory);
+
+    /// @notice Slot end + settlementSeconds, the markets' gate closure: limits of `slot` are accepted strictly before
+    /// it.
+    /// @return The gate closure of `slot`, unix seconds.
+    function gateClosure(uint64 slot) external view returns (uint256);
+
+    /// @notice How many communities the pool holds; their ids are 0 to this - 1, in the order they were added.
+    /// @return The number of communities.
+    function communityCount() external view returns (uint16);
+
+    /// @notice The community `communityId`.
+    /// @dev Requirements:
+    /// - `communityId < communityCount()`.
+    /// @return The community's market and its network levels.
+    function community(uint16 communityId) external view returns (Community memory);
+
+    /// @notice The community id of `market`, if it is one.
+    /// @return added Whether `market` is a community of the pool.
+    /// @return communityId Its id (0 when not added).
+    function communityOf(IEnergyMarket market) external view returns (bool added, uint16 communityId);
+
+    /// @notice The transfer limits of community `communityId` in `slot`, as last published. Not published (no
+    /// publication for the slot yet, or the community joined after the slot's last one) reads as zero limits:
+    /// the pool will clear nothing across that community's boundary in that slot.
+    /// @dev Requirements:
+    /// - `communityId < communityCount()`.
+    /// @return published Whether the grid operator published limits for the community and slot.
+    /// @return importWh Most Wh the community may take from the pool in `slot` (0 when not published).
+    /// @return exportWh Most Wh the community may give to the pool in `slot` (0 when not published).
+    function limits(uint64 slot, uint16 communityId)
+        external
+        view
+        returns (bool published, uint64 importWh, uint64 exportWh);
+
+    /// @notice The grid fee and who is paid it (zero and the zero address until {setGridFee}).
+    /// @return feeTicksPerLevel Price ticks per network level crossed.
+    /// @return recipient Who is paid the fee.
+    function gridFee() external view returns (uint16 feeTicksPerLevel, address recipient);
+
+    /*//////////////////////////////////////////////////////////////
+                                  ADMIN
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Adds `market` as the next community, `levels` network levels below the pool. Emits {CommunityAdded}.
+    /// Communities are never removed (a later step may pause one: issue 17's bad inputs).
+    /// @dev Requirements:
+    /// - the caller has DEFAULT_ADMIN_ROLE;
+    /// - `market` is not zero and not a community yet; fewer than MAX_COMMUNITIES communities;
+    /// - `1 <= levels <= MAX_LEVELS`;
+    /// - `market` has the pool's registry, energy token, payment token, epoch, slot length, price grid (priceFloor,
+    ///   tickSize, maxTick) and settlement window.
+    /// WARNING: the checks read `market`'s own answers; the admin is trusted to add real community markets (their
+    /// code hash is for the deployment record to check).
+    /// @return communityId The new community's id (the number of communities before it).
+    function addCommunity(IEnergyMarket market, uint8 levels) external returns (uint16 communityId);
+
+    /// @notice Sets the grid fee charged per network level crossed in the pool, and who is paid it. Emits
+    /// {GridFeeChanged}.
+    /// @dev Requirements:
+    /// - the caller has GRID_OPERATOR_ROLE; `feeTicksPerLevel <= MAX_FEE_TICKS_PER_LEVEL`; `feeRecipient` is not zero.
+    function setGridFee(uint16 feeTicksPerLevel, address feeRecipient) external;
+
+    /// @notice Publishes (or revises) the transfer limits of `slot`: entry `i` of `importWh` and `exportWh` is the
+    /// most community `i` may import from and export to the pool in `slot`, in whole Wh. A revision replaces every
+    /// community's limits of the slot. Emits {LimitsPublished}.
+    /// @dev Requirements:
+    /// - the caller has GRID_OPERATOR_ROLE;
+    /// - `block.timestamp < gateClosure(slot)`;
+    /// - at least one community; `importWh.length == exportWh.length == communityCount()`.
+    /// Limits are unsigned: a negative limit cannot be encoded (the Python client refuses it before sending).
+    function publishLimits(uint64 slot, uint64[] calldata importWh, uint64[] calldata exportWh) external;
+}
