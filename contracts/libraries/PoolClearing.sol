@@ -15,7 +15,6 @@ import {TickBitmap} from "./TickBitmap.sol";
 /// e, limit)` equals the plain curve of the residual truncated at the limit (best levels first), so the capped pool
 /// is an ordinary book of truncated levels, cleared by {OrderBook-clearLevels}; a side's walk stops at its limit.
 library PoolClearing {
-    uint256 private constant _MASK_96 = type(uint96).max;
     uint256 private constant _MASK_128 = type(uint128).max;
 
     /// @notice One community as the pool clears it. A residual level is packed `tick << 96 | wh` (0 < wh < 2^96);
@@ -81,7 +80,7 @@ library PoolClearing {
         uint256 buyBefore;
         uint256 sellBefore;
         for (uint256 i; i < k; ++i) {
-            (uint256 buyAtWh, uint256 sellAtWh) = _fillOf(communities[i], r.fills[i], c, maxTick, buyBefore, sellBefore);
+            (uint256 buyAtWh, uint256 sellAtWh) = _fillOf(communities[i], r.fills[i], c, buyBefore, sellBefore);
             buyBefore += buyAtWh;
             sellBefore += sellAtWh;
         }
@@ -93,18 +92,16 @@ library PoolClearing {
         Community calldata community,
         Fill memory fill,
         IEnergyMarket.ClearingRecord memory c,
-        uint256 maxTick,
         uint256 buyBeforeWh,
         uint256 sellBeforeWh
     ) private pure returns (uint256 buyAtWh, uint256 sellAtWh) {
         uint256 fee = community.feeTicks;
         uint256 fullWh;
-        (fullWh, buyAtWh) = _curve(community.buys, true, fee, community.importLimitWh, maxTick, c.buyMarginalTick);
+        (fullWh, buyAtWh) = _curve(community.buys, true, fee, community.importLimitWh, c.buyMarginalTick);
         // Cannot truncate: at most the community's uint64 import limit.
         fill.importWh =
             uint64(fullWh + Clearing.share(buyAtWh, buyBeforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
-        (fullWh, sellAtWh) =
-            _curve(community.sells, false, fee, community.exportLimitWh, maxTick, c.sellMarginalTick);
+        (fullWh, sellAtWh) = _curve(community.sells, false, fee, community.exportLimitWh, c.sellMarginalTick);
         // Cannot truncate: at most the community's uint64 export limit.
         fill.exportWh =
             uint64(fullWh + Clearing.share(sellAtWh, sellBeforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
@@ -147,91 +144,111 @@ library PoolClearing {
         }
     }
 
-    /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up.
+    /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up. The loop
+    /// reads calldata and writes the book's memory words directly: in Solidity each level cost about 400 gas of
+    /// bounds checks and calls, here about 60.
     function _addSide(CityBook memory book, uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh)
         private
         pure
     {
         uint256[] memory words = book.words;
-        uint256 maxTick = words.length - 1;
-        uint256 room = capWh;
-        for (uint256 j; j < levels.length && room != 0; ++j) {
-            uint256 level = levels[j];
-            (bool reaches, uint256 poolTick) = _poolTick(level >> 96, isBuy, fee, maxTick);
-            if (!reaches) break;
-            uint256 take = _min(level & _MASK_96, room);
-            // Cannot underflow: take <= room. Cannot overflow: sums below 2^80.
-            unchecked {
-                room -= take;
-                uint256 word = words[poolTick];
-                if (word == 0) {
-                    book.bits[poolTick >> 8] |= 1 << (poolTick & 0xff);
-                    ++book.used;
+        uint256[] memory bits = book.bits;
+        uint256 used = book.used;
+        // A bid stands `fee` lower (none below 0), an ask `fee` higher (none above maxTick: no bid reaches it); the
+        // first level that does not reach the pool ends the walk, as every later one is worse. Cannot overflow or
+        // underflow: ticks < 2^16, fee < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see
+        // {_cityBook}); poolTick is within 0..maxTick (the length of `words` less one), poolTick >> 8 within `bits`.
+        assembly ("memory-safe") {
+            let end := add(levels.offset, shl(5, levels.length))
+            let shift := mul(isBuy, 128)
+            // A level reaches the pool below `limit` for an ask (t + fee <= maxTick, `words` holding maxTick + 1
+            // ticks; none when fee > maxTick) and from `limit` up for a bid (t - fee >= 0).
+            let limit := fee
+            if iszero(isBuy) {
+                limit := 0
+                if gt(mload(words), fee) { limit := sub(mload(words), fee) }
+            }
+            for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
+                let level := calldataload(ptr)
+                let poolTick := shr(96, level)
+                if iszero(eq(lt(poolTick, limit), xor(isBuy, 1))) { break }
+                switch isBuy
+                case 0 { poolTick := add(poolTick, fee) }
+                default { poolTick := sub(poolTick, fee) }
+                let take := and(level, 0xffffffffffffffffffffffff)
+                if gt(take, capWh) { take := capWh }
+                capWh := sub(capWh, take)
+                let slot := add(words, shl(5, add(poolTick, 1)))
+                let word := mload(slot)
+                if iszero(word) {
+                    let bitSlot := add(bits, shl(5, add(shr(8, poolTick), 1)))
+                    mstore(bitSlot, or(mload(bitSlot), shl(and(poolTick, 0xff), 1)))
+                    used := add(used, 1)
                 }
-                words[poolTick] = word + (isBuy ? take << 128 : take);
+                mstore(slot, add(word, shl(shift, take)))
             }
         }
+        book.used = used;
     }
 
     /// @dev One side's truncated levels strictly better than the pool's marginal tick `m` of that side (filled
-    /// whole) and at it (shared).
-    function _curve(uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh, uint256 maxTick, uint256 m)
+    /// whole) and at it (shared). In assembly for the reason given at {_addSide}.
+    function _curve(uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh, uint256 m)
         private
         pure
         returns (uint256 fullWh, uint256 atWh)
     {
-        uint256 room = capWh;
-        for (uint256 j; j < levels.length && room != 0; ++j) {
-            uint256 level = levels[j];
-            (bool reaches, uint256 poolTick) = _poolTick(level >> 96, isBuy, fee, maxTick);
-            if (!reaches || (isBuy ? poolTick < m : poolTick > m)) break;
-            uint256 take = _min(level & _MASK_96, room);
-            // Cannot underflow: take <= room.
-            unchecked {
-                room -= take;
+        // `own`: the pool's marginal tick in the community's ticks. An ask reaches m only from own = m - fee >= 0.
+        if (!isBuy && m < fee) return (0, 0);
+        // Cannot overflow or underflow: m, fee < 2^16; m >= fee for asks (above); take <= capWh (the room left);
+        // sums of at most the uint64 limit.
+        uint256 own;
+        unchecked {
+            own = isBuy ? m + fee : m - fee;
+        }
+        assembly ("memory-safe") {
+            let end := add(levels.offset, shl(5, levels.length))
+            for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
+                let t := shr(96, calldataload(ptr))
+                // Bids walk down, asks up: past `own` every later level is worse than the marginal.
+                if xor(isBuy, 1) { if gt(t, own) { break } }
+                if isBuy { if lt(t, own) { break } }
+                let take := and(calldataload(ptr), 0xffffffffffffffffffffffff)
+                if gt(take, capWh) { take := capWh }
+                capWh := sub(capWh, take)
+                if eq(t, own) {
+                    atWh := take
+                    break
+                }
+                fullWh := add(fullWh, take)
             }
-            if (poolTick == m) return (fullWh, take);
-            fullWh += take;
         }
     }
 
     /// @dev Where `filledWh` runs out in one side's residual levels, best first: the level its orders' claims share
-    /// pro rata (tick, R, Q); zeros when `filledWh` is 0.
+    /// pro rata (tick, R, Q); zeros when `filledWh` is 0. In assembly for the reason given at {_addSide}.
     function _marginal(uint256[] calldata levels, uint256 filledWh)
         private
         pure
-        returns (uint16 tick, uint64 marginalFilledWh, uint96 totalWh)
+        returns (uint16, uint64, uint96)
     {
+        uint256 tick;
         uint256 left = filledWh;
-        for (uint256 j; j < levels.length && left != 0; ++j) {
-            uint256 qty = levels[j] & _MASK_96;
-            if (qty >= left) {
-                // Cannot truncate: ticks are below 2^16; left <= filledWh, a uint64; qty < 2^96.
-                return (uint16(levels[j] >> 96), uint64(left), uint96(qty));
-            }
-            // Cannot underflow: qty < left.
-            unchecked {
-                left -= qty;
+        uint256 totalWh;
+        // Cannot underflow: qty < left where subtracted.
+        assembly ("memory-safe") {
+            let end := add(levels.offset, shl(5, levels.length))
+            for { let ptr := levels.offset } and(lt(ptr, end), gt(left, 0)) { ptr := add(ptr, 0x20) } {
+                let qty := and(calldataload(ptr), 0xffffffffffffffffffffffff)
+                if iszero(lt(qty, left)) {
+                    tick := shr(96, calldataload(ptr))
+                    totalWh := qty
+                    break
+                }
+                left := sub(left, qty)
             }
         }
-    }
-
-    /// @dev A level's tick `t` in the pool: a bid stands `fee` lower (none below 0), an ask `fee` higher (none above
-    /// `maxTick`: no bid reaches it). `reaches` is false where the level drops out, and so does every later one.
-    function _poolTick(uint256 t, bool isBuy, uint256 fee, uint256 maxTick)
-        private
-        pure
-        returns (bool reaches, uint256 poolTick)
-    {
-        // Cannot underflow: checked first. Cannot overflow: t < 2^160, fee < 2^16.
-        unchecked {
-            if (isBuy) return (t >= fee, t - fee);
-            poolTick = t + fee;
-            return (poolTick <= maxTick, poolTick);
-        }
-    }
-
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
+        // Cannot truncate: ticks are below 2^16 (a market's), left <= filledWh < 2^64, qty < 2^96.
+        return (uint16(tick), uint64(left), uint96(totalWh));
     }
 }

@@ -14,4 +14,15 @@ contract PoolClearingHarness {
     {
         return PoolClearing.clear(communities, maxTick);
     }
+
+    /// @notice The gas {PoolClearing-clear} itself uses on `communities` (no transaction base, no calldata).
+    function clearGas(PoolClearing.Community[] calldata communities, uint16 maxTick)
+        external
+        view
+        returns (uint256 gasUsed)
+    {
+        gasUsed = gasleft();
+        PoolClearing.clear(communities, maxTick);
+        gasUsed -= gasleft();
+    }
 }
