@@ -24,6 +24,14 @@ level, its collateral exactly its escrow), ``reveal_batch_per_order`` (50 onto e
 and beside them a sell's commit and reveal (which lock slot tokens: a second storage word), a
 commit by an agent key, a forfeited commitment's reclaim, and a claim, measured as ``claim``.
 
+The city pool's clearing rule (``PoolClearing``, docs/pool.md) is measured on its own while the
+pool contract's clearing is not built: ``pool_clearing_10x64_library`` is the gas the library
+uses (read by the test harness with ``gasleft``, no base cost, no calldata) on 10 communities
+whose residuals cover 64 ticks (~66 levels each, limits that do not bind, so every level is
+used: the worst case), ``pool_clearing_10x64_library_capped`` the same residuals under limits
+that bind, and ``pool_clearing_10x64_tx`` a transaction's ``gasUsed`` for the worst case with
+the residuals in calldata, as the pool will take them.
+
 The chain starts at a fixed time and the accounts come from a fixed seed, so the same contracts
 give the same figures on every run: ``gas-snapshot.json`` at the repository root holds them,
 and a test fails when the contracts' gas changes without the snapshot (so a diff shows it).
@@ -31,16 +39,19 @@ and a test fails when the contracts' gas changes without the snapshot (so a diff
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from web3 import Web3
 from web3.types import TxReceipt
 
+from chain.artifacts import load_artifact
 from devchain.sandbox import GAS_ERC20, Participant, Sandbox
 from energychain.commitments import Collateral, SealedOrder
-from energychain.deploy import MarketSettings
+from energychain.deploy import MarketSettings, deploy_contract
 from energychain.events import EventReader
 from energychain.sealed_market import SealedMarket
+from wallet.transactions import TxRequest
 
 TARGETS = {
     "place_order": 90_000,
@@ -70,6 +81,9 @@ QTY_WH = 100
 FIRST_TICK = 1_000
 #: Fixed chain start and market epoch (2026-01-01 00:00 UTC): same calldata, same gas, every run.
 GENESIS = 1_767_225_600
+POOL_COMMUNITIES = 10
+POOL_TICKS = 64
+POOL_SEED = 1
 
 
 def run() -> dict[str, Any]:
@@ -124,6 +138,7 @@ def _measure(sandbox: Sandbox) -> dict[str, Any]:
     figures.update(_orders(sandbox, slot, buyer, seller))
     figures.update(_settlement(sandbox, slot, buyer, seller))
     figures.update(_accounts(sandbox, slot + 1))
+    figures.update(_pool_clearing(sandbox))
     figures["order_lifecycle_batched"] = (
         figures["place_orders_batch_per_order"]
         + figures["clear_10k_orders_64_ticks"] // BOOK_ORDERS
@@ -285,6 +300,31 @@ def _accounts(sandbox: Sandbox, open_slot: int) -> dict[str, int]:
         "deposit": _gas(deposit),
         "withdraw": _gas(withdraw),
         "place_order_by_agent": _gas(by_agent),
+    }
+
+
+def _pool_clearing(sandbox: Sandbox) -> dict[str, int]:
+    """The pool's rule on 10 communities x 64 ticks of residuals (see the module docstring)."""
+    address = Web3.to_checksum_address(deploy_contract(sandbox.admin, "PoolClearingHarness", {}))
+    harness = sandbox.w3.eth.contract(address=address, abi=load_artifact("PoolClearingHarness").abi)
+    rng = random.Random(POOL_SEED)
+    worst, capped = [], []
+    for k in range(POOL_COMMUNITIES):
+        # A community's residual: bids below its local price, asks from just under it up.
+        split = rng.randint(POOL_TICKS // 3, 2 * POOL_TICKS // 3)
+        buys = [t << 96 | rng.randint(1_000, 50_000) for t in reversed(range(split))]
+        sells = [t << 96 | rng.randint(1_000, 50_000) for t in range(split - 2, POOL_TICKS)]
+        fee = 1 + k % 3
+        worst.append((fee, 2**64 - 1, 2**64 - 1, buys, sells))
+        limits = rng.randint(50_000, 400_000), rng.randint(50_000, 400_000)
+        capped.append((fee, *limits, buys, sells))
+    max_tick = 255
+    data = harness.encode_abi("clear", args=[worst, max_tick])
+    receipt = sandbox.admin.transact(TxRequest(to=address, data=bytes.fromhex(data[2:])))
+    return {
+        "pool_clearing_10x64_library": harness.functions.clearGas(worst, max_tick).call(),
+        "pool_clearing_10x64_library_capped": harness.functions.clearGas(capped, max_tick).call(),
+        "pool_clearing_10x64_tx": _gas(receipt),
     }
 
 
