@@ -102,7 +102,9 @@ def expected(reference: PoolClearing) -> tuple:  # type: ignore[type-arg]
     )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(pool_inputs())
 def test_pool_library_equals_the_python_reference(
     harness: Contract, inputs: tuple[MarketParams, int, list[PoolCommunity]]
