@@ -18,7 +18,7 @@ from web3 import Web3
 
 import enerwise.cli.console as console
 from energychain.meter_reading import meter_reading_typed_data
-from enerwise.cli import main
+from tests.in_process import run_main
 from wallet.keystore import Keystore
 from wallet.typed_data import recover_typed_data_signer
 
@@ -303,14 +303,7 @@ def _run_in_process(
     monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: Any
 ) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of one in-process CLI run."""
-    monkeypatch.setattr(sys, "argv", ["enerwise", *map(str, args)])
-    code: Any = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return int(code or 0), out, err
+    return run_main(monkeypatch, capsys, *args)
 
 
 def test_no_password_key_or_mnemonic_appears_in_output_or_logs(
