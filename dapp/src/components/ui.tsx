@@ -87,6 +87,19 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="text-sm text-slate-500">{children}</p>;
 }
 
+/** One figure of a `<dl>` (a bill's total, a KPI): its label, its value, and a hint below. */
+export function Figure({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId?: string }) {
+  return (
+    <div className="rounded border border-slate-200 p-3">
+      <dt className="text-sm text-slate-500">{label}</dt>
+      <dd className="text-lg font-semibold tabular-nums break-all" data-testid={testId}>
+        {value}
+      </dd>
+      {hint ? <p className="mt-1 text-xs text-slate-500">{hint}</p> : null}
+    </div>
+  );
+}
+
 /** A table's header row: one column per label, and an unlabelled actions column (its name
  * for screen readers only) when `actions` is given. */
 export function TableHead({ columns, actions }: { columns: readonly ReactNode[]; actions?: string }) {
