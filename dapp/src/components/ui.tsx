@@ -175,6 +175,16 @@ export const buttonClass =
   "rounded bg-emerald-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-emerald-500 focus-visible:ring-offset-2 disabled:cursor-not-allowed disabled:bg-slate-400";
 export const secondaryButtonClass =
   "rounded border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-emerald-500 disabled:cursor-not-allowed disabled:text-slate-400";
+
+/** A form's submit button, disabled while the form's transaction is under way. */
+export function SubmitButton({ busy, secondary, children }: { busy: boolean; secondary?: boolean; children: ReactNode }) {
+  return (
+    <button type="submit" className={secondary ? secondaryButtonClass : buttonClass} disabled={busy}>
+      {children}
+    </button>
+  );
+}
+
 export const tableClass = "w-full text-left text-sm";
 export const thClass = "border-b border-slate-200 px-2 py-1 font-medium text-slate-600";
 export const tdClass = "border-b border-slate-100 px-2 py-1 tabular-nums";
