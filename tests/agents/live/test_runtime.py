@@ -398,19 +398,16 @@ def test_the_book_planner_loads_by_name() -> None:
 
 
 def _book_runtime(
-    sandbox: Sandbox, tmp_path: Path, forecaster: StaticForecaster | None = None
+    sandbox: Sandbox, tmp_path: Path, **kwargs: Any
 ) -> tuple[Participant, AgentRuntime, int, int]:
-    """A new owner's ``mpc_book`` runtime on a fresh slot, planning once for the next slot (not
-    about the timing): the owner, the runtime, now and the next slot."""
+    """A new owner's ``mpc_book`` runtime (``kwargs`` as in :func:`_runtime`) on a fresh slot,
+    planning once for the next slot (not about the timing): the owner, the runtime, now and the
+    next slot."""
     owner, agent = _pair(sandbox)
+    policy = load_policy("mpc_book")
+    plan_lead = sandbox.slot_seconds
     runtime = _runtime(
-        sandbox,
-        owner,
-        agent,
-        tmp_path,
-        forecaster=forecaster,
-        policy=load_policy("mpc_book"),
-        plan_lead_seconds=sandbox.slot_seconds,
+        sandbox, owner, agent, tmp_path, policy=policy, plan_lead_seconds=plan_lead, **kwargs
     )
     _fresh_slot(sandbox)
     now = sandbox.dev.now()
@@ -512,18 +509,9 @@ def test_only_book_policies_get_the_book_two_slots_back_in_their_context(
 def test_book_policy_plans_the_battery_on_the_book_two_slots_back(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(
-        sandbox,
-        owner,
-        agent,
-        tmp_path,
-        forecaster=StaticForecaster(load_kw=0.5, pv_kw=0.5),  # flat tariffs: nothing to shift
-        policy=load_policy("mpc_book"),
-        battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
-        plan_lead_seconds=sandbox.slot_seconds,
-    )
-    _fresh_slot(sandbox)
+    forecaster = StaticForecaster(load_kw=0.5, pv_kw=0.5)  # flat tariffs: nothing to shift
+    battery = BatterySpec(capacity_kwh=6.0, power_kw=3.0)
+    _, runtime, _, _ = _book_runtime(sandbox, tmp_path, forecaster=forecaster, battery=battery)
     seen = sandbox.current_slot()
     _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)  # 0.08 EUR/kWh offered
     assert runtime.step(sandbox.dev.now()).decided_slot == seen + 2
