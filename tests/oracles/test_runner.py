@@ -110,6 +110,21 @@ def land_two_readings(runner: OracleRunner, registry: Any) -> int:
     return int(registry.state[meter_id_from_name("a")].timestamp)
 
 
+def restart_and_drain(
+    tmp_path: Path, registry: Any, clock: VirtualClock, meter: dict[str, SimulatedSource]
+) -> None:
+    """A new runner of meter a on the same folder, clock and meter runs one slot and lands what
+    it has."""
+    restarted = make_runner(tmp_path, registry, ["a"], clock=clock, sources=meter)
+    run_slots(restarted, 1)
+    assert asyncio.run(restarted.drain(timeout=10))
+
+
+def predecessor(reading: MeterReading) -> tuple[int, int]:
+    """(seq, timestamp) of the reading ``reading`` is bound to."""
+    return reading.prev_seq, reading.prev_timestamp
+
+
 def accepted_seqs(registry: Any, meter_id: bytes) -> list[int]:
     """The seqs of ``meter_id``'s readings the registry accepted, in order."""
     return [seq for m, seq in registry.accepted if m == meter_id]
@@ -210,9 +225,7 @@ def test_a_restarted_oracle_resumes_from_the_outbox(tmp_path: Path, memory_regis
     runner.outbox.close()
 
     memory_registry.down = False
-    again = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
-    run_slots(again, 1)
-    assert asyncio.run(again.drain(timeout=10))
+    restart_and_drain(tmp_path, memory_registry, clock, meter)
     assert [seq for _, seq in memory_registry.accepted] == [1, 2, 3]
 
 
@@ -274,9 +287,7 @@ def test_the_chain_state_is_adopted_when_the_outbox_was_lost(
     runner.outbox.close()
     (tmp_path / "outbox.sqlite").rename(tmp_path / "lost.sqlite")
 
-    fresh = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
-    run_slots(fresh, 1)
-    assert asyncio.run(fresh.drain(timeout=10))
+    restart_and_drain(tmp_path, memory_registry, clock, meter)
     assert [seq for _, seq in memory_registry.accepted] == [1, 2, 3]
 
 
@@ -300,8 +311,8 @@ def test_readings_behind_a_refused_one_are_signed_again_and_the_meter_goes_on(
     assert statuses[3] == ("rejected", "ReadingSignatureInvalid")
     assert statuses[4] == statuses[5] == ("accepted", None)
     readings = signed_readings(runner)
-    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (2, two)
-    assert (readings[5].prev_seq, readings[5].prev_timestamp) == (4, readings[4].timestamp)
+    assert predecessor(readings[4]) == (2, two)
+    assert predecessor(readings[5]) == (4, readings[4].timestamp)
 
 
 def test_after_a_signer_rotation_the_waiting_readings_are_signed_by_the_new_key(
@@ -320,8 +331,8 @@ def test_after_a_signer_rotation_the_waiting_readings_are_signed_by_the_new_key(
 
     assert accepted_seqs(memory_registry, meter_id) == [1, 2, 3, 4]
     readings = signed_readings(runner)
-    assert (readings[3].prev_seq, readings[3].prev_timestamp) == (0, two)
-    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (3, readings[3].timestamp)
+    assert predecessor(readings[3]) == (0, two)
+    assert predecessor(readings[4]) == (3, readings[3].timestamp)
 
 
 def test_a_rotation_landing_while_the_oracle_runs_holds_the_readings_for_the_new_key(
@@ -351,5 +362,5 @@ def test_a_rotation_landing_while_the_oracle_runs_holds_the_readings_for_the_new
     assert asyncio.run(restarted.drain(timeout=10))
     assert accepted_seqs(memory_registry, meter_id) == [1, 2, 3, 4, 5]
     readings = signed_readings(restarted)
-    assert (readings[3].prev_seq, readings[3].prev_timestamp) == (0, two)
-    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (3, readings[3].timestamp)
+    assert predecessor(readings[3]) == (0, two)
+    assert predecessor(readings[4]) == (3, readings[3].timestamp)
