@@ -58,6 +58,22 @@ class OthersBook:
     tick: IntArray
     qty_wh: IntArray
 
+    @classmethod
+    def recorded(
+        cls, community: Community, household: int, start: int, result: SimulationResult
+    ) -> OthersBook:
+        """The orders every member but ``household`` placed in ``result``, a run from slot
+        ``start`` on: the book that household faced."""
+        keep = [i for i in range(len(community.households)) if i != household]
+        return cls(
+            household=household,
+            start=start,
+            ids=tuple(community.households[i].id for i in keep),
+            side=result.order_side[keep],
+            tick=result.order_tick[keep],
+            qty_wh=result.order_wh[keep],
+        )
+
     @property
     def end(self) -> int:
         """Slot after the last recorded one."""
@@ -98,16 +114,8 @@ def others_book(
     """Run the community over ``[start, end)`` without ``household`` in the market and record the
     others' orders."""
     in_market = [i != household for i in range(len(community.households))]
-    result: SimulationResult = simulate(community, strategies, start, end, in_market=in_market)
-    keep = [i for i in range(len(community.households)) if i != household]
-    return OthersBook(
-        household=household,
-        start=start,
-        ids=tuple(community.households[i].id for i in keep),
-        side=result.order_side[keep],
-        tick=result.order_tick[keep],
-        qty_wh=result.order_wh[keep],
-    )
+    result = simulate(community, strategies, start, end, in_market=in_market)
+    return OthersBook.recorded(community, household, start, result)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,14 @@ def settle_on_chain(
             f"market.max_tick {params.max_tick} is above the contract's limit {CHAIN_MAX_TICK} "
             "(clearing must fit in one block); use --engine python for wider markets"
         )
-    settings = MarketSettings(
+    with Sandbox.on_anvil(engine_settings(params)) as sandbox:
+        return _settle(sandbox, orders, params)
+
+
+def engine_settings(params: MarketParams) -> MarketSettings:
+    """The market the engine deploys for ``params``: their prices and fee, orders of any size,
+    an hour's slots opened a day ahead."""
+    return MarketSettings(
         price_floor=params.price_floor,
         tick_size=params.tick_size,
         max_tick=params.max_tick,
@@ -44,8 +51,6 @@ def settle_on_chain(
         settlement_seconds=3_600,
         open_ahead_seconds=86_400,
     )
-    with Sandbox.on_anvil(settings) as sandbox:
-        return _settle(sandbox, orders, params)
 
 
 def _settle(

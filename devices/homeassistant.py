@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.errors import DeviceOfflineError
 from devices.household import AgentMode
@@ -125,13 +124,7 @@ class HomeAssistantBridge:
         self.timeout = timeout
         self.counters: Counter[str] = Counter()
         self._connected = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=broker.client_id or f"enerwise-ha-{household}"[:60],
-            clean_session=True,
-        )
-        if broker.username is not None:
-            self.client.username_pw_set(broker.username, broker.password)
+        self.client = broker.clean_session_client(f"enerwise-ha-{household}")
         self.client.will_set(self.availability_topic, "offline", qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message

@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.errors import DeviceConfigError, DeviceValueError
 from devices.modbus import ModbusExceptionError, ModbusLink
+from oracles.config_files import validate_config_file
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
 SUNS_MARKER = (0x5375, 0x6E53)
@@ -198,12 +199,9 @@ def load_map(name_or_path: str | Path) -> SunSpecMap:
     if not isinstance(data, dict):
         raise DeviceConfigError(f"SunSpec map {path} must hold a mapping")
     data.setdefault("name", path.stem)
-    try:
-        return SunSpecMap.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "map"
-        raise DeviceConfigError(f"SunSpec map {path}: {where}: {first['msg']}") from None
+    return validate_config_file(
+        SunSpecMap, data, path=path, what="SunSpec map", top="map", error=DeviceConfigError
+    )
 
 
 async def discover(

@@ -147,17 +147,7 @@ class MeterReading:
 
     def typed_data(self, domain: Domain) -> dict[str, Any]:
         """The eth_signTypedData_v4 document of this reading for ``domain``."""
-        return meter_reading_typed_data(
-            domain.chain_id,
-            domain.registry,
-            self.meter_id,
-            self.seq,
-            self.timestamp,
-            self.import_wh,
-            self.export_wh,
-            self.prev_seq,
-            self.prev_timestamp,
-        )
+        return meter_reading_typed_data(domain.chain_id, domain.registry, *self.as_tuple())
 
     def as_tuple(self) -> tuple[bytes, int, int, int, int, int, int]:
         """The ABI tuple of the Solidity struct, in field order."""

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from indexer.db.models import (
     Clearing,
@@ -161,14 +161,9 @@ def _meter_views(conn: Connection, rows: Sequence[Any]) -> list[MeterView]:
     return views
 
 
-def list_meters(
-    conn: Connection,
-    *,
-    owner: str | None = None,
-    after: int | None = None,
-    limit: int = 100,
-) -> tuple[list[MeterView], int | None]:
-    query = select(
+def _meter_query() -> Select[int, str, str, str, int, int, int]:
+    """The registration columns of meters that :func:`_meter_views` completes."""
+    return select(
         Meter.id,
         Meter.meter_id,
         Meter.owner,
@@ -177,6 +172,16 @@ def list_meters(
         Meter.block_number,
         Meter.block_time,
     )
+
+
+def list_meters(
+    conn: Connection,
+    *,
+    owner: str | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[MeterView], int | None]:
+    query = _meter_query()
     if owner is not None:
         query = query.where(Meter.owner == owner)
     if after is not None:
@@ -187,17 +192,7 @@ def list_meters(
 
 
 def get_meter(conn: Connection, *, meter_id: str) -> MeterView | None:
-    rows = conn.execute(
-        select(
-            Meter.id,
-            Meter.meter_id,
-            Meter.owner,
-            Meter.signer,
-            Meter.capacity_wh_per_slot,
-            Meter.block_number,
-            Meter.block_time,
-        ).where(Meter.meter_id == meter_id)
-    ).all()
+    rows = conn.execute(_meter_query().where(Meter.meter_id == meter_id)).all()
     views = _meter_views(conn, rows)
     return views[0] if views else None
 

@@ -343,25 +343,29 @@ def write_range(
         TABLES["accounts"],
         [{"address": a, "block_number": b} for a, b in batch.accounts.items()],
     )
-    conn.execute(
-        update(IndexerState)
-        .where(IndexerState.id == STATE_ID)
-        .values(
-            block_number=end.number,
-            block_hash=end.hash,
-            block_time=end.timestamp,
-            head_block=head_block,
-            updated_at=time.time(),
-        )
-    )
+    _update_state(conn, **_checkpoint(end), head_block=head_block)
 
 
 def note_head(conn: Connection, head_block: int) -> None:
+    _update_state(conn, head_block=head_block)
+
+
+def _update_state(conn: Connection, **values: Any) -> None:
+    """Set ``values`` on the indexer's state row, stamped with the time of the update."""
     conn.execute(
         update(IndexerState)
         .where(IndexerState.id == STATE_ID)
-        .values(head_block=head_block, updated_at=time.time())
+        .values(**values, updated_at=time.time())
     )
+
+
+def _checkpoint(header: BlockHeader) -> dict[str, Any]:
+    """The state columns of a checkpoint at ``header``."""
+    return {
+        "block_number": header.number,
+        "block_hash": header.hash,
+        "block_time": header.timestamp,
+    }
 
 
 def stored_blocks_desc(conn: Connection, below_or_at: int, limit: int) -> list[tuple[int, str]]:
@@ -385,16 +389,7 @@ def rollback_to(conn: Connection, good: BlockHeader) -> dict[str, int]:
         table = TABLES[model.__tablename__]
         result = conn.execute(delete(table).where(column > good.number))
         deleted[model.__tablename__] = int(result.rowcount or 0)
-    conn.execute(
-        update(IndexerState)
-        .where(IndexerState.id == STATE_ID)
-        .values(
-            block_number=good.number,
-            block_hash=good.hash,
-            block_time=good.timestamp,
-            updated_at=time.time(),
-        )
-    )
+    _update_state(conn, **_checkpoint(good))
     insert_ignore(conn, TABLES["blocks"], [_block_row(good)])
     return deleted
 

@@ -25,15 +25,14 @@ config with one meter; ``enerwise oracle run --provision FILE`` runs it as it is
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from eth_utils.crypto import keccak
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from oracles.errors import OracleConfigError, SignerMissingError
+from oracles.config_files import read_config_mapping, validate_config_file
+from oracles.errors import SignerMissingError
 from oracles.payloads import JsonFormatSettings
 from wallet.errors import WalletError
 from wallet.signer import LocalKeySigner, Signer
@@ -209,13 +208,7 @@ _PATH_KEYS = {
 def load_config(path: str | Path) -> OracleConfig:
     """Read and check ``oracle.yaml`` (or ``.toml``); one-line :class:`OracleConfigError`."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-        data = tomllib.loads(text) if file.suffix == ".toml" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise OracleConfigError(f"oracle config {file} cannot be read: {exc}") from None
-    if not isinstance(data, dict):
-        raise OracleConfigError(f"oracle config {file} must hold a mapping")
+    data = read_config_mapping(file, "oracle config")
     data = _resolve(data, file.resolve().parent, _PATH_KEYS)
     if isinstance(data.get("meters"), list):  # a map file next to the config
         for meter in data["meters"]:
@@ -224,12 +217,7 @@ def load_config(path: str | Path) -> OracleConfig:
                 candidate = file.resolve().parent / source["map"]
                 if candidate.is_file():
                     source["map"] = str(candidate)
-    try:
-        return OracleConfig.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "config"
-        raise OracleConfigError(f"oracle config {file}: {where}: {first['msg']}") from None
+    return validate_config_file(OracleConfig, data, path=file, what="oracle config", top="config")
 
 
 def dev_key(name: str) -> bytes:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import math
 import struct
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from oracles.config_files import read_config_mapping, validate_config_file
 from oracles.errors import OracleConfigError, RegisterValueError
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
@@ -280,17 +279,6 @@ def load_map(name_or_path: str | Path) -> RegisterMap:
                 f"register map {str(name_or_path)!r} is neither a file nor a shipped map "
                 f"({', '.join(shipped_maps())})"
             )
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise OracleConfigError(f"register map {path} cannot be read: {exc}") from None
-    if not isinstance(data, dict):
-        raise OracleConfigError(f"register map {path} must hold a mapping")
+    data = read_config_mapping(path, "register map")
     data.setdefault("name", path.stem)
-    try:
-        return RegisterMap.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "map"
-        raise OracleConfigError(f"register map {path}: {where}: {first['msg']}") from None
+    return validate_config_file(RegisterMap, data, path=path, what="register map", top="map")

@@ -22,7 +22,7 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -196,6 +196,17 @@ class SimulatedSource:
 
     async def close(self) -> None:
         return None
+
+
+def simulated_households(names: Sequence[str], clock: Clock) -> dict[str, SimulatedSource]:
+    """One simulated household meter per name, read on ``clock`` from its present: the i-th a
+    :class:`HouseholdProfile` of seed i."""
+    return {
+        name: SimulatedSource(
+            SimulatedMeter(HouseholdProfile(seed=i), start=clock.now()), clock=clock
+        )
+        for i, name in enumerate(names)
+    }
 
 
 # ---------------------------------------------------------------------------------- Modbus

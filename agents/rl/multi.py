@@ -350,15 +350,7 @@ def load_shared(path: Path, market: str = MARKET_OPEN) -> tuple[OnnxModel, float
 def book_of(result: Any, community: Community, household: int) -> OthersBook:
     """The orders every member but ``household`` placed in a simulated run: the book that
     household faced (its bound is taken against it)."""
-    keep = [i for i in range(len(community.households)) if i != household]
-    return OthersBook(
-        household=household,
-        start=result.start,
-        ids=tuple(community.households[i].id for i in keep),
-        side=result.order_side[keep],
-        tick=result.order_tick[keep],
-        qty_wh=result.order_wh[keep],
-    )
+    return OthersBook.recorded(community, household, result.start, result)
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,35 +143,22 @@ def train(config: TrainConfig, progress: ProgressFn | None = None) -> TrainResul
             import tensorboard  # noqa: F401
         except ImportError as exc:
             raise ConfigError("--tensorboard needs the tensorboard package installed") from exc
-    model: PPO | DQN
+    algorithm: type[PPO] | type[DQN]
     if config.algo is Algo.PPO:
+        algorithm, kwargs = PPO, PPO_KWARGS | config.overrides
         # Rewards are scaled by a running estimate of the return's spread (observations are
         # not normalised, so the saved policy needs no statistics at inference time).
-        gamma = float((PPO_KWARGS | config.overrides)["gamma"])
+        gamma = float(kwargs["gamma"])
         base = env
         env = VecNormalize(
             DummyVecEnv([lambda: base]), norm_obs=False, norm_reward=True, gamma=gamma
         )
-        model = PPO(
-            "MlpPolicy",
-            env,
-            seed=config.seed,
-            device="cpu",
-            tensorboard_log=log,
-            verbose=0,
-            **(PPO_KWARGS | config.overrides),
-        )
     else:
+        algorithm, kwargs = DQN, DQN_KWARGS | config.overrides
         env = DiscreteActions(env)
-        model = DQN(
-            "MlpPolicy",
-            env,
-            seed=config.seed,
-            device="cpu",
-            tensorboard_log=log,
-            verbose=0,
-            **(DQN_KWARGS | config.overrides),
-        )
+    model = algorithm(
+        "MlpPolicy", env, seed=config.seed, device="cpu", tensorboard_log=log, verbose=0, **kwargs
+    )
     callbacks: list[BaseCallback] = []
     if progress is not None:
         callbacks.append(_Progress(progress, config.steps))

@@ -274,6 +274,23 @@ class SimulatedChargePoint:
             }
         ]
 
+    async def _transaction_event(
+        self, event_type: str, trigger: str, now: float, info: dict[str, str], **fields: Any
+    ) -> None:
+        """An OCPP 2.0.1 ``TransactionEvent`` of the current transaction (``info`` added to its
+        transaction info), numbered next and carrying the meter at ``now``."""
+        await self._cp.call(
+            call201.TransactionEvent(
+                event_type=event_type,
+                timestamp=iso(now),
+                trigger_reason=trigger,
+                seq_no=next(self._seq),
+                transaction_info={"transaction_id": self.transaction_id, **info},
+                meter_value=self._meter(now),
+                **fields,
+            )
+        )
+
     # ------------------------------------------------------------------ the EV
     async def plug_in(self, id_token: str = "EV-1") -> bool:
         """The EV is plugged in and the token presented; True when a transaction started."""
@@ -286,20 +303,13 @@ class SimulatedChargePoint:
             if answer is None or answer.id_token_info["status"] != "Accepted":
                 return False
             self.transaction_id = f"tx-{self.charge_point_id}-{next(self._seq)}"
-            await self._cp.call(
-                call201.TransactionEvent(
-                    event_type="Started",
-                    timestamp=iso(now),
-                    trigger_reason="Authorized",
-                    seq_no=next(self._seq),
-                    transaction_info={
-                        "transaction_id": self.transaction_id,
-                        "charging_state": "Charging",
-                    },
-                    id_token={"id_token": id_token, "type": "ISO14443"},
-                    evse={"id": 1, "connector_id": 1},
-                    meter_value=self._meter(now),
-                )
+            await self._transaction_event(
+                "Started",
+                "Authorized",
+                now,
+                {"charging_state": "Charging"},
+                id_token={"id_token": id_token, "type": "ISO14443"},
+                evse={"id": 1, "connector_id": 1},
             )
         else:
             answer = await self._cp.call(call16.Authorize(id_tag=id_token))
@@ -329,16 +339,7 @@ class SimulatedChargePoint:
         if self.transaction_id is None:
             return
         if self.version == "2.0.1":
-            await self._cp.call(
-                call201.TransactionEvent(
-                    event_type="Updated",
-                    timestamp=iso(now),
-                    trigger_reason="MeterValuePeriodic",
-                    seq_no=next(self._seq),
-                    transaction_info={"transaction_id": self.transaction_id},
-                    meter_value=self._meter(now),
-                )
-            )
+            await self._transaction_event("Updated", "MeterValuePeriodic", now, {})
         else:
             await self._cp.call(
                 call16.MeterValues(
@@ -353,18 +354,8 @@ class SimulatedChargePoint:
         now = self.clock.now()
         if self.transaction_id is not None:
             if self.version == "2.0.1":
-                await self._cp.call(
-                    call201.TransactionEvent(
-                        event_type="Ended",
-                        timestamp=iso(now),
-                        trigger_reason="EVCommunicationLost",
-                        seq_no=next(self._seq),
-                        transaction_info={
-                            "transaction_id": self.transaction_id,
-                            "stopped_reason": "EVDisconnected",
-                        },
-                        meter_value=self._meter(now),
-                    )
+                await self._transaction_event(
+                    "Ended", "EVCommunicationLost", now, {"stopped_reason": "EVDisconnected"}
                 )
             else:
                 await self._cp.call(

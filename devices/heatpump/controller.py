@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.errors import DeviceOfflineError, ReadBackMismatchError
 from devices.interface import DeviceKind, HeatPumpCommand, HeatPumpState, SgReadyState
@@ -104,13 +103,7 @@ class MqttSgReadyHeatPump:
         self._power: float | None = None
         self._lock = threading.Lock()
         self._connected = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=broker.client_id or f"enerwise-hp-{topic}"[:60],
-            clean_session=True,
-        )
-        if broker.username is not None:
-            self.client.username_pw_set(broker.username, broker.password)
+        self.client = broker.clean_session_client(f"enerwise-hp-{topic}")
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message

@@ -29,7 +29,7 @@ from oracles.outbox import Outbox
 from oracles.readings import meter_id_from_name
 from oracles.registry import Web3Registry
 from oracles.runner import MeterRuntime, OracleRunner
-from oracles.simulator import HouseholdProfile, SimulatedMeter, SimulatedSource
+from oracles.simulator import simulated_households
 from oracles.submitter import Submitter
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
@@ -64,17 +64,12 @@ def run(meters: int = 1_000, slots: int = 3, batch_size: int = 250) -> dict[str,
         registry = Web3Registry(node.rpc_url, registry_address, LocalKeySigner(ANVIL_DEV_KEYS[1]))
         domain = registry.domain()
         clock = VirtualClock(epoch + 1)
+        sources = simulated_households(names, clock)
         runtimes = [
             MeterRuntime(
-                n,
-                meter_id_from_name(n),
-                SimulatedSource(
-                    SimulatedMeter(HouseholdProfile(seed=i), start=clock.now()), clock=clock
-                ),
-                signers[n],
-                capacity_wh_per_slot=100_000,
+                n, meter_id_from_name(n), sources[n], signers[n], capacity_wh_per_slot=100_000
             )
-            for i, n in enumerate(names)
+            for n in names
         ]
         outbox = Outbox(Path(tmp) / "outbox.sqlite")
         schedule = registry.schedule()

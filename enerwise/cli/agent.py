@@ -20,7 +20,7 @@ from enerwise.cli.options import (
     RpcUrl,
     SigningKey,
 )
-from enerwise.cli.output import print_json, progress, status
+from enerwise.cli.output import print_json, print_result, progress, status
 
 app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is_help=True)
 
@@ -265,10 +265,7 @@ def eval_community_command(
     )
     with status("evaluating the community") as update:
         result = evaluate_community(config, update)
-    if json_out:
-        print_json(result)
-        return
-    console.print(community_table(result))
+    print_result(result, json_out, community_table)
 
 
 def community_table(result: dict[str, Any]) -> Table:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 from enerwise.cli.console import console
 from enerwise.cli.options import JsonFlag
-from enerwise.cli.output import print_json, status
+from enerwise.cli.output import print_json, print_result, status
 
 app = typer.Typer(
     help="Forecast load, PV and prices (naive, LightGBM, XGBoost, LSTM, PatchTST).",
@@ -82,10 +82,7 @@ def eval_command(
     )
     with status("fitting and scoring forecasters") as update:
         result = evaluate(config, update)
-    if json_out:
-        print_json(result)
-        return
-    console.print(skill_table(result))
+    print_result(result, json_out, skill_table)
 
 
 def skill_table(result: dict[str, Any]) -> Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -73,35 +74,33 @@ def _role_change(
     )
 
 
-@role_app.command("grant")
-@signing_key_options
-def role_grant(
-    role: RoleArg,
-    address: AddressArg,
-    key: SigningKey,
-    on: OnOption = "both",
-    yes: YesFlag = False,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    json_out: JsonFlag = False,
-) -> None:
+def _role_command(action: Literal["grant", "revoke"], doc: str) -> Callable[..., None]:
+    """``operator role grant`` or ``revoke``: the same arguments, one verb."""
+
+    def command(
+        role: RoleArg,
+        address: AddressArg,
+        key: SigningKey,
+        on: OnOption = "both",
+        yes: YesFlag = False,
+        config: CommunityConfig = DEFAULT_COMMUNITY,
+        json_out: JsonFlag = False,
+    ) -> None:
+        _role_change(action, role, address, on, yes, config, key, json_out)
+
+    command.__name__ = f"role_{action}"
+    command.__doc__ = doc
+    return role_app.command(action)(signing_key_options(command))
+
+
+role_grant = _role_command(
+    "grant",
     """Grant ROLE to ADDRESS (checked first: your key administers the role, ADDRESS lacks it;
-    not admin: that one is handed over, `operator admin`)."""
-    _role_change("grant", role, address, on, yes, config, key, json_out)
-
-
-@role_app.command("revoke")
-@signing_key_options
-def role_revoke(
-    role: RoleArg,
-    address: AddressArg,
-    key: SigningKey,
-    on: OnOption = "both",
-    yes: YesFlag = False,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    json_out: JsonFlag = False,
-) -> None:
-    """Revoke ROLE from ADDRESS (not admin: that one is handed over, `operator admin`)."""
-    _role_change("revoke", role, address, on, yes, config, key, json_out)
+    not admin: that one is handed over, `operator admin`).""",
+)
+role_revoke = _role_command(
+    "revoke", """Revoke ROLE from ADDRESS (not admin: that one is handed over, `operator admin`)."""
+)
 
 
 @role_app.command("list")

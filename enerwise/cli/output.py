@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from enerwise.cli.console import err_console
+from rich.console import RenderableType
+
+from enerwise.cli.console import console, err_console
 
 LOG_EVERY_SECONDS = 10.0
 """Least time between two progress lines in a log."""
@@ -28,6 +30,16 @@ def print_json(data: Any) -> None:
     """One JSON document on stdout, nothing else (for scripts and hidden checks)."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def print_result(
+    result: dict[str, Any], json_out: bool, table: Callable[[dict[str, Any]], RenderableType]
+) -> None:
+    """``result`` as one JSON document for ``--json``, else as the table ``table`` makes of it."""
+    if json_out:
+        print_json(result)
+    else:
+        console.print(table(result))
 
 
 def print_json_line(data: Any) -> None:

@@ -63,6 +63,18 @@ class BrokerSettings:
     def __repr__(self) -> str:  # never show the password
         return f"BrokerSettings({self.endpoint}, user={self.username!r})"
 
+    def clean_session_client(self, default_client_id: str) -> mqtt.Client:
+        """A paho client with a clean session that logs in as this broker's user; its id is
+        ``client_id``, else ``default_client_id`` (cut to 60 characters). TLS is not set up."""
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id or default_client_id[:60],
+            clean_session=True,
+        )
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        return client
+
 
 MessageHandler = Callable[[str, bytes, float], None]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from agents.errors import ForecastError
-from agents.forecasting.base import HORIZON, HourlySeries, mae, rmse, skill, targets
+from agents.forecasting.base import HORIZON, Forecaster, HourlySeries, mae, rmse, skill, targets
 from agents.forecasting.evaluation import horizon_scores, month_origins
 from agents.forecasting.gbm import GBMForecaster
 from agents.forecasting.lstm import LSTMForecaster
@@ -59,10 +59,14 @@ def test_origins_without_history_raise_a_forecast_error() -> None:
         SeasonalNaive(168).predict(_daily(), np.array([10]))
 
 
-def test_lightgbm_beats_naive_on_a_noisy_periodic_series() -> None:
+@pytest.mark.parametrize(
+    "model",
+    [GBMForecaster(n_estimators=40), XGBForecaster(n_estimators=40)],
+    ids=["lightgbm", "xgboost"],
+)
+def test_boosted_trees_beat_naive_on_a_noisy_periodic_series(model: Forecaster) -> None:
     series = _daily(noise=0.3)
     origins = np.arange(7000, 8600, 24)
-    model = GBMForecaster(n_estimators=40)
     model.fit(series, 1500)
     actual = targets(series.values, origins)
     assert mae(actual, model.predict(series, origins)) < mae(
@@ -70,9 +74,16 @@ def test_lightgbm_beats_naive_on_a_noisy_periodic_series() -> None:
     )
 
 
-def test_lstm_learns_a_periodic_series_better_than_its_mean() -> None:
+@pytest.mark.parametrize(
+    "model",
+    [
+        LSTMForecaster(window=24, epochs=10, hidden=16, learning_rate=1e-2),
+        PatchTSTForecaster(window=48, patch=12, stride=12, d_model=16, layers=1, epochs=4),
+    ],
+    ids=["lstm", "patchtst"],
+)
+def test_neural_models_learn_a_periodic_series_better_than_its_mean(model: Forecaster) -> None:
     series = _daily(noise=0.05)
-    model = LSTMForecaster(window=24, epochs=10, hidden=16, learning_rate=1e-2)
     model.fit(series, 1200)
     origins = np.arange(2000, 2400, 24)
     actual = targets(series.values, origins)
@@ -91,26 +102,6 @@ def test_prices_of_the_rest_of_today_are_known_before_the_auction() -> None:
 
 def test_prices_of_tomorrow_are_known_after_the_auction() -> None:
     assert published_mask(48)[13].all()  # 14:00: known through tomorrow
-
-
-def test_xgboost_beats_naive_on_a_noisy_periodic_series() -> None:
-    series = _daily(noise=0.3)
-    origins = np.arange(7000, 8600, 24)
-    model = XGBForecaster(n_estimators=40)
-    model.fit(series, 1500)
-    actual = targets(series.values, origins)
-    assert mae(actual, model.predict(series, origins)) < mae(
-        actual, SeasonalNaive(24).predict(series, origins)
-    )
-
-
-def test_patchtst_learns_a_periodic_series_better_than_its_mean() -> None:
-    series = _daily(noise=0.05)
-    model = PatchTSTForecaster(window=48, patch=12, stride=12, d_model=16, layers=1, epochs=4)
-    model.fit(series, 1200)
-    origins = np.arange(2000, 2400, 24)
-    actual = targets(series.values, origins)
-    assert mae(actual, model.predict(series, origins)) < mae(actual, np.full_like(actual, 2.0))
 
 
 def test_patchtst_uses_only_the_past() -> None:

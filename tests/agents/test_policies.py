@@ -183,14 +183,20 @@ class _RecordingBook:
         return self.book.orders(slot)
 
 
-def test_mpc_reads_only_the_public_books_of_earlier_slots(
-    community: Community, forecasts: dict[int, HouseholdForecasts]
-) -> None:
+def _recorded_june_book(community: Community, *, days: int) -> tuple[int, int, _RecordingBook]:
+    """The first battery household, the first slot of June and, recording which slots are read,
+    the book the others (ZIP traders) make over ``days`` days from there."""
     h = community.battery_households()[0]
     start, _ = community.day_slots(6, 6)
     n = len(community.households)
-    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, start + 3 * 96)
-    recording = _RecordingBook(book)
+    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, start + days * 96)
+    return h, start, _RecordingBook(book)
+
+
+def test_mpc_reads_only_the_public_books_of_earlier_slots(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    h, start, recording = _recorded_june_book(community, days=3)
     market = MpcConfig(market=True)
     mpc = MpcBattery(community, h, forecasts[h], recording, market)  # type: ignore[arg-type]
     decided = start + 2 * 96 + 40
@@ -248,11 +254,7 @@ def test_book_response_never_pays_more_than_truthful_in_any_slot(
 def test_book_mpc_plans_its_battery_on_the_newest_final_book_only(
     community: Community, forecasts: dict[int, HouseholdForecasts]
 ) -> None:
-    h = community.battery_households()[0]
-    start, _ = community.day_slots(6, 6)
-    n = len(community.households)
-    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, start + 2 * 96)
-    recording = _RecordingBook(book)
+    h, start, recording = _recorded_june_book(community, days=2)
     planner = BookMpc(community, h, forecasts[h], recording)  # type: ignore[arg-type]
     decided = start + 96 + 40
     planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))

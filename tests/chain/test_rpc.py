@@ -11,6 +11,7 @@ import pytest
 from chain.errors import RangeTooLargeError, RpcError
 from chain.retry import Backoff
 from chain.rpc import JsonRpcClient
+from tests.jsonrpc import error_answer
 
 FAST = Backoff(base=0.0001, attempts=4)
 
@@ -47,14 +48,7 @@ def test_a_node_down_for_good_raises_an_rpc_error() -> None:
 
 def test_a_refused_log_range_is_reported_as_too_large() -> None:
     def handler(body: dict[str, Any]) -> httpx.Response:
-        return httpx.Response(
-            200,
-            json={
-                "jsonrpc": "2.0",
-                "id": body["id"],
-                "error": {"code": -32005, "message": "query returned more than 10000 results"},
-            },
-        )
+        return error_answer(body, -32005, "query returned more than 10000 results")
 
     rpc = JsonRpcClient("http://node", transport=answering(handler), backoff=FAST)
     with pytest.raises(RangeTooLargeError):

@@ -10,6 +10,12 @@ ERC1155_ID = "0xd9b67a26"
 ERC1155_METADATA_URI_ID = "0x0e89341c"
 
 
+def transfer_single(tx):
+    """(operator, from, to, id, value) of the transaction's ERC-1155 ``TransferSingle`` event."""
+    ev = tx.events["TransferSingle"]
+    return (ev["operator"], ev["from"], ev["to"], ev["id"], ev["value"])
+
+
 # ---- deployment and views -------------------------------------------------------------------
 
 
@@ -57,14 +63,7 @@ def test_mintFromReading_mintsExportToOwnerAndRecordsImport(env, slot, alice, to
     assert token.balanceOf(alice, slot) == 1_250
     assert token.totalSupply(slot) == 1_250
     assert token.importedWh(alice, slot) == 300
-    ev = tx.events["TransferSingle"]
-    assert (ev["operator"], ev["from"], ev["to"], ev["id"], ev["value"]) == (
-        registry,
-        ZERO_ADDRESS,
-        alice,
-        slot,
-        1_250,
-    )
+    assert transfer_single(tx) == (registry, ZERO_ADDRESS, alice, slot, 1_250)
 
 
 def test_mintFromReading_importOnlyMintsNothing(env, slot, alice, token):
@@ -108,14 +107,7 @@ def test_redeem_burnsAgainstImportAndBooksIt(env, slot, alice, token):
     assert token.totalSupply(slot) == 800
     assert token.redeemedWh(alice, slot) == 200
     assert tx.events["Redeemed"] == {"holder": alice, "slot": slot, "amountWh": 200}
-    ev = tx.events["TransferSingle"]
-    assert (ev["operator"], ev["from"], ev["to"], ev["id"], ev["value"]) == (
-        alice,
-        alice,
-        ZERO_ADDRESS,
-        slot,
-        200,
-    )
+    assert transfer_single(tx) == (alice, alice, ZERO_ADDRESS, slot, 200)
 
 
 def test_redeem_revertsOnZeroAmount(env, slot, alice, token):

@@ -12,9 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devchain.chain_engine import _settle
+from devchain.chain_engine import _settle, engine_settings
 from devchain.sandbox import Sandbox
-from energychain.deploy import MarketSettings
 from market.clearing import MarketParams, Order, Side, settle
 
 PARAMS = MarketParams(price_floor=80_000, tick_size=100, max_tick=40, fee_bps=25)
@@ -22,15 +21,7 @@ PARAMS = MarketParams(price_floor=80_000, tick_size=100, max_tick=40, fee_bps=25
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Sandbox]:
-    settings = MarketSettings(
-        price_floor=PARAMS.price_floor,
-        tick_size=PARAMS.tick_size,
-        max_tick=PARAMS.max_tick,
-        fee_bps=PARAMS.fee_bps,
-        min_order_wh=1,
-        settlement_seconds=3_600,
-    )
-    with Sandbox.on_anvil(settings) as market:
+    with Sandbox.on_anvil(engine_settings(PARAMS)) as market:
         yield market
 
 

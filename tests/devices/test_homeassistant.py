@@ -59,18 +59,24 @@ class Listener:
         self.client.loop_stop()
 
 
+def _started_bridge(household: str, topic_prefix: str, **kwargs: Any) -> HomeAssistantBridge:
+    """A started bridge of ``household`` on the local broker, its topics under ``topic_prefix``."""
+    bridge = HomeAssistantBridge(
+        household,
+        BrokerSettings(clean_session=True),
+        discovery_prefix=f"{topic_prefix}/homeassistant",
+        base_topic=f"{topic_prefix}/enerwise",
+        **kwargs,
+    )
+    bridge.start()
+    return bridge
+
+
 @pytest.fixture
 def bridge(topic_prefix: str) -> Iterator[tuple[HomeAssistantBridge, Listener, list[AgentMode]]]:
     modes: list[AgentMode] = []
     listener = Listener(topic_prefix)
-    bridge = HomeAssistantBridge(
-        "house-7",
-        BrokerSettings(clean_session=True),
-        discovery_prefix=f"{topic_prefix}/homeassistant",
-        base_topic=f"{topic_prefix}/enerwise",
-        on_mode=modes.append,
-    )
-    bridge.start()
+    bridge = _started_bridge("house-7", topic_prefix, on_mode=modes.append)
     yield bridge, listener, modes
     bridge.remove()
     bridge.stop()
@@ -143,13 +149,7 @@ def test_an_unknown_mode_is_counted_and_ignored(bridge, topic_prefix: str) -> No
 
 def test_the_entities_go_unavailable_when_the_bridge_stops(topic_prefix: str) -> None:
     listener = Listener(topic_prefix)
-    ha = HomeAssistantBridge(
-        "house-8",
-        BrokerSettings(clean_session=True),
-        discovery_prefix=f"{topic_prefix}/homeassistant",
-        base_topic=f"{topic_prefix}/enerwise",
-    )
-    ha.start()
+    ha = _started_bridge("house-8", topic_prefix)
     availability = f"{topic_prefix}/enerwise/house-8/availability"
     listener.wait_for(availability, b"online")
     ha.stop()

@@ -50,6 +50,15 @@ def _refusal(excinfo: pytest.ExceptionInfo[TransactionRevertedError]) -> str:
     return str(excinfo.value.reason.name)  # type: ignore[attr-defined]
 
 
+def _refused_bid(
+    sandbox: Sandbox, agent: Participant, owner: Participant, tick: int, qty: int
+) -> str:
+    """The name of the error the market refuses the agent's bid for ``owner`` with."""
+    with pytest.raises(TransactionRevertedError) as refused:
+        _bid(sandbox, agent, owner, tick, qty)
+    return _refusal(refused)
+
+
 def test_agent_places_orders_for_the_owner_within_limits(
     sandbox: Sandbox, owner: Participant, agent: Participant
 ) -> None:
@@ -62,33 +71,26 @@ def test_agent_places_orders_for_the_owner_within_limits(
 def test_agent_over_the_daily_budget_is_refused(
     sandbox: Sandbox, owner: Participant, agent: Participant
 ) -> None:
-    with pytest.raises(TransactionRevertedError) as refused:
-        _bid(sandbox, agent, owner, tick=1_000, qty=10_000)  # 1,800,000 > budget
-    assert _refusal(refused) == "AgentBudgetExceeded"
+    refusal = _refused_bid(sandbox, agent, owner, tick=1_000, qty=10_000)  # 1,800,000 > budget
+    assert refusal == "AgentBudgetExceeded"
 
 
 def test_agent_buying_above_its_max_tick_is_refused(
     sandbox: Sandbox, owner: Participant, agent: Participant
 ) -> None:
-    with pytest.raises(TransactionRevertedError) as refused:
-        _bid(sandbox, agent, owner, tick=1_501, qty=100)
-    assert _refusal(refused) == "AgentPriceOutOfBounds"
+    assert _refused_bid(sandbox, agent, owner, tick=1_501, qty=100) == "AgentPriceOutOfBounds"
 
 
 def test_expired_agent_is_refused(sandbox: Sandbox, owner: Participant, agent: Participant) -> None:
     sandbox.dev.advance(86_401)
-    with pytest.raises(TransactionRevertedError) as refused:
-        _bid(sandbox, agent, owner, tick=1_000, qty=100)
-    assert _refusal(refused) == "AgentExpired"
+    assert _refused_bid(sandbox, agent, owner, tick=1_000, qty=100) == "AgentExpired"
 
 
 def test_revoked_agent_is_refused_at_once(
     sandbox: Sandbox, owner: Participant, agent: Participant
 ) -> None:
     revoke_agent(owner.sender, sandbox.contracts.market, agent.address)
-    with pytest.raises(TransactionRevertedError) as refused:
-        _bid(sandbox, agent, owner, tick=1_000, qty=100)
-    assert _refusal(refused) == "NotOwnerOrAgent"
+    assert _refused_bid(sandbox, agent, owner, tick=1_000, qty=100) == "NotOwnerOrAgent"
 
 
 def test_agent_can_never_withdraw_the_owners_money(

@@ -9,8 +9,6 @@ The commands run in process through the console entry point (``main``), as a she
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,7 @@ from devchain.sandbox import Participant, Sandbox
 from energychain.commitment_journal import CommitmentJournal
 from energychain.deploy import MarketSettings
 from energychain.sealed_market import SealedMarket
-from enerwise.cli import main
+from tests.in_process import forget_log_handlers, run_main
 from wallet.keystore import Keystore
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
@@ -117,17 +115,8 @@ def enerwise(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     """``enerwise ARGS`` through the console entry point; exit code, stdout, stderr."""
 
     def run(*args: str) -> Ran:
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        monkeypatch.setattr(sys, "argv", ["enerwise", *args])
-        code: object = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return Ran(int(code) if isinstance(code, int) else 1, out, err)
+        forget_log_handlers()
+        return Ran(*run_main(monkeypatch, capsys, *args))
 
     return run
 

@@ -10,7 +10,6 @@ would run them, with stdout and stderr captured.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,8 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from chain.local_node import ANVIL_DEV_KEYS, start_anvil
-from enerwise.cli import app, main
+from enerwise.cli import app
 from tests.enerwise.test_cli_grammar import ALL
+from tests.in_process import forget_log_handlers, run_main
 from wallet.keystore import Keystore
 
 ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account 0
@@ -226,18 +226,8 @@ TYPED_DATA = """{"types": {"EIP712Domain": [{"name": "name", "type": "string"}],
 def _run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> tuple[int, str, str]:
-    root = logging.getLogger()
-    for handler in list(root.handlers):  # a command before may have configured logging
-        root.removeHandler(handler)
-    root.setLevel(logging.WARNING)
-    monkeypatch.setattr(sys, "argv", ["enerwise", *args])
-    code: object = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return int(code) if isinstance(code, int) else 1, out, err
+    forget_log_handlers().setLevel(logging.WARNING)
+    return run_main(monkeypatch, capsys, *args)
 
 
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: f"{m.kind}: {m.args[:60]}")

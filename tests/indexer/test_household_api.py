@@ -55,6 +55,12 @@ def auth(client: TestClient, key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {login(client, key)}"}
 
 
+def own_bill(client: TestClient, billed: Billed, household: str, month: str) -> Any:
+    """The answer to ``household`` reading its own bill of ``month``, signed in with its key."""
+    headers = auth(client, billed.keys[household])
+    return client.get(f"/v1/accounts/{household}/bill", params={"month": month}, headers=headers)
+
+
 def units(eur: str, decimals: int = 6) -> int:
     return int(Decimal(eur).scaleb(decimals))
 
@@ -62,10 +68,7 @@ def units(eur: str, decimals: int = 6) -> int:
 def test_a_household_reads_its_own_bill_equal_to_its_row_of_the_operators_bill(
     client: TestClient, billed: Billed
 ) -> None:
-    headers = auth(client, billed.keys[billed.buyer])
-    response = client.get(
-        f"/v1/accounts/{billed.buyer}/bill", params={"month": billed.month}, headers=headers
-    )
+    response = own_bill(client, billed, billed.buyer, billed.month)
     assert response.status_code == 200, response.text
     body = response.json()
     row = {h["household"]: h for h in chain_document(billed)["households"]}[billed.buyer]
@@ -87,10 +90,7 @@ def test_a_household_reads_its_own_bill_equal_to_its_row_of_the_operators_bill(
 def test_the_bill_has_every_day_of_the_month_and_the_days_add_up(
     client: TestClient, billed: Billed
 ) -> None:
-    headers = auth(client, billed.keys[billed.seller])
-    body = client.get(
-        f"/v1/accounts/{billed.seller}/bill", params={"month": billed.month}, headers=headers
-    ).json()
+    body = own_bill(client, billed, billed.seller, billed.month).json()
     year, month = (int(p) for p in billed.month.split("-"))
     assert len(body["days"]) == calendar.monthrange(year, month)[1]
     assert body["days"][0]["date"] == f"{billed.month}-01"
@@ -141,10 +141,7 @@ def test_months_and_days_run_in_the_communitys_time_zone(billed: Billed, engine:
     billed.played.ingester(engine).sync()
     with app_client(billed.played, engine, time_zone=zone) as client:
         assert client.get("/v1/config").json()["time_zone"] == zone
-        headers = auth(client, billed.keys[billed.buyer])
-        body = client.get(
-            f"/v1/accounts/{billed.buyer}/bill", params={"month": month}, headers=headers
-        ).json()
+        body = own_bill(client, billed, billed.buyer, month).json()
     s = billed.played.community
     first, last = slot_range(s.calendar, month, zone)
     assert (body["first_slot"], body["last_slot"]) == (first, last)

@@ -11,6 +11,7 @@ from chain.retry import Backoff
 from chain.rpc import JsonRpcClient
 from indexer.verify import verify
 from tests.indexer.conftest import Played
+from tests.jsonrpc import error_answer
 
 FAST = Backoff(base=0.0001, attempts=4)
 
@@ -27,14 +28,7 @@ class RangeCap(httpx.BaseTransport):
         if isinstance(body, dict) and body["method"] == "eth_getLogs":
             flt = body["params"][0]
             if int(flt["toBlock"], 16) - int(flt["fromBlock"], 16) + 1 > self.blocks:
-                return httpx.Response(
-                    200,
-                    json={
-                        "jsonrpc": "2.0",
-                        "id": body["id"],
-                        "error": {"code": -32602, "message": "block range is too large"},
-                    },
-                )
+                return error_answer(body, -32602, "block range is too large")
         return self.inner.handle_request(request)
 
 

@@ -29,6 +29,12 @@ def _put(client: TestClient, token: str | None, account: str, body: dict[str, ob
     return client.put(f"/v1/accounts/{account}/standing-orders", json=body, headers=headers)
 
 
+def _set_as_member(client: TestClient, body: dict[str, object]) -> None:
+    """Sign in as the member and set its standing orders to ``body`` (accepted)."""
+    response = _put(client, login(client, MEMBER_KEY), MEMBER, body)
+    assert response.status_code == 200, response.text
+
+
 def test_a_household_that_set_nothing_has_both_sides_off(client: TestClient) -> None:
     body = client.get(f"/v1/accounts/{MEMBER}/standing-orders").json()
     assert body == {
@@ -55,13 +61,7 @@ def test_a_household_sets_its_orders_and_its_gateway_reads_them_exactly(
 def test_a_household_reads_its_new_orders_right_after_setting_them(client: TestClient) -> None:
     url = f"/v1/accounts/{MEMBER}/standing-orders"
     assert client.get(url).json()["sell_min_price"] is None  # the API's cache now holds "off"
-    token = login(client, MEMBER_KEY)
-    assert (
-        _put(
-            client, token, MEMBER, {"sell_min_price": "90000", "buy_below_tariff": None}
-        ).status_code
-        == 200
-    )
+    _set_as_member(client, {"sell_min_price": "90000", "buy_below_tariff": None})
     assert client.get(url).json()["sell_min_price"] == "90000"
 
 
@@ -72,13 +72,7 @@ def test_another_api_process_serves_new_orders_once_its_cache_revalidates(
     config = ApiConfig(siwe_domain=DOMAIN, rate_limit_per_minute=0, response_cache_seconds=0.2)
     with TestClient(create_app(engine, config)) as other:
         assert other.get(url).json()["sell_min_price"] is None  # cached in the other process
-        token = login(client, MEMBER_KEY)
-        assert (
-            _put(
-                client, token, MEMBER, {"sell_min_price": "90000", "buy_below_tariff": None}
-            ).status_code
-            == 200
-        )
+        _set_as_member(client, {"sell_min_price": "90000", "buy_below_tariff": None})
         time.sleep(0.3)
         assert other.get(url).json()["sell_min_price"] == "90000"
 

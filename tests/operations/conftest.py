@@ -17,9 +17,14 @@ from web3 import Web3
 
 from chain.compiler import compile_contracts
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
+from devchain.sandbox import Sandbox
+from energychain.contracts import revert_decoder
+from energychain.deploy import Deployment
 from enerwise.cli import app
 from tests.indexer.conftest import db_url, engine, pg_database, sqlite_template  # noqa: F401
 from wallet.keystore import Keystore
+from wallet.signer import LocalKeySigner
+from wallet.transactions import TransactionSender
 
 ADMIN = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil account 0
 METER_ADMIN = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil account 1
@@ -96,6 +101,14 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     store = Keystore(folder / "keystore", scrypt_n=16)  # fast for tests only
     files = [store.import_private_key(key, PASSWORD).path for key in ANVIL_DEV_KEYS]
     return Keys(password_file, files)
+
+
+def admin_sandbox(w3: Web3, deployment: Deployment) -> Sandbox:
+    """A sandbox on a community the CLI deployed, sending as its admin (anvil's first key)."""
+    admin = TransactionSender(
+        w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder(), poll_interval=0.01
+    )
+    return Sandbox(w3=w3, deployment=deployment, admin=admin, decoder=revert_decoder())
 
 
 def nonce(w3: Web3, address: str) -> int:

@@ -31,7 +31,6 @@ from chain.connection import connect
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
 from chain.rpc import JsonRpcClient
 from devchain.sandbox import Meter, Sandbox
-from energychain.contracts import revert_decoder
 from energychain.deploy import Deployment
 from enerwise.cli import app
 from indexer.api import ApiConfig, create_app
@@ -42,9 +41,8 @@ from indexer.ingest import IngestConfig, Ingester
 from operations.errors import OperatorError
 from operations.health import classify
 from tests.indexer.test_auth import DOMAIN, login
-from tests.operations.conftest import ADMIN, Keys, as_json, init_args, nonce
+from tests.operations.conftest import ADMIN, Keys, admin_sandbox, as_json, init_args, nonce
 from wallet.signer import LocalKeySigner
-from wallet.transactions import TransactionSender
 
 RELAYER_ENV = "OPERATOR_JOURNEY_RELAYER"
 MONTH = "2026-11"
@@ -110,10 +108,7 @@ def journey(node: AnvilProcess, keys: Keys, tmp_path_factory: pytest.TempPathFac
     assert nonce(w3, ADMIN) == sent  # idempotent: nothing sent
 
     deployment = Deployment.load(Path(deployed["record"]))
-    admin = TransactionSender(
-        w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder(), poll_interval=0.01
-    )
-    s = Sandbox(w3=w3, deployment=deployment, admin=admin, decoder=revert_decoder())
+    s = admin_sandbox(w3, deployment)
     house_a, house_b = s.new_participant(), s.new_participant()
     signer_a = LocalKeySigner(s.random_bytes(32))
     added_a = as_json(

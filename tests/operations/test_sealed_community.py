@@ -11,17 +11,14 @@ import yaml
 from web3 import Web3
 
 from chain.connection import connect
-from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
+from chain.local_node import AnvilProcess
 from devchain.sandbox import Participant, Sandbox
 from energychain.commitments import SealedOrder, minimum_collateral, new_salt
-from energychain.contracts import revert_decoder
 from energychain.deploy import Deployment
 from energychain.sealed_market import SealedMarket
 from operations.config import load_community, render_config, validate_config
 from operations.errors import CommunityConfigError, DeploymentMismatchError
-from tests.operations.conftest import ADMIN, Keys, Run, as_json, init_args, nonce
-from wallet.signer import LocalKeySigner
-from wallet.transactions import TransactionSender
+from tests.operations.conftest import ADMIN, Keys, Run, admin_sandbox, as_json, init_args, nonce
 
 SEALED = {"--market": "sealed", "--reveal-seconds": "300", "--bond-eur": "0.25"}
 
@@ -32,10 +29,7 @@ def commit_one_buy(
     """A sandbox on the deployed community (the admin: anvil's first key) and a funded house that
     committed a buy of 500 Wh at tick 1000 for the next slot (collateral: its minimum, with the
     community's bond); its order and commit id."""
-    admin = TransactionSender(
-        w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder(), poll_interval=0.01
-    )
-    sandbox = Sandbox(w3=w3, deployment=deployment, admin=admin, decoder=revert_decoder())
+    sandbox = admin_sandbox(w3, deployment)
     house = sandbox.new_participant()
     sandbox.fund_payment(house, 10_000_000)
     order = SealedOrder(sandbox.current_slot() + 1, house.address, True, 1_000, 500, new_salt())

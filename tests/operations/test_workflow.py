@@ -19,7 +19,7 @@ import yaml
 from billing.errors import BillingError
 from chain.connection import connect
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
-from devchain.sandbox import Meter, Sandbox
+from devchain.sandbox import Meter
 from energychain.contracts import revert_decoder
 from energychain.deploy import Deployment
 from operations.config import MAX_CLOCK_SKEW_SECONDS, MAX_FEE_BPS, MAX_TICK_LIMIT
@@ -36,6 +36,7 @@ from tests.operations.conftest import (
     PAUSER,
     Keys,
     Run,
+    admin_sandbox,
     as_json,
     init_args,
     nonce,
@@ -67,10 +68,7 @@ def test_full_operator_workflow(cli: Run, node: AnvilProcess, keys: Keys, tmp_pa
 
     deployment = Deployment.load(Path(deployed["record"]))
     assert deployment.settings["community"] == "sunny-street"
-    admin = TransactionSender(
-        w3, LocalKeySigner(ANVIL_DEV_KEYS[0]), decode_revert=revert_decoder(), poll_interval=0.01
-    )
-    sandbox = Sandbox(w3=w3, deployment=deployment, admin=admin, decoder=revert_decoder())
+    sandbox = admin_sandbox(w3, deployment)
     house_a, house_b = sandbox.new_participant(), sandbox.new_participant()
 
     # meters: one with a known signer, one with a generated key and provisioning file

@@ -23,7 +23,7 @@ from oracles.outbox import Outbox
 from oracles.readings import meter_id_from_name, sign_reading
 from oracles.registry import Web3Registry
 from oracles.runner import MeterRuntime, OracleRunner
-from oracles.simulator import HouseholdProfile, SimulatedMeter, SimulatedSource
+from oracles.simulator import simulated_households
 from oracles.submitter import Submitter
 from oracles.verify import verify_batch
 from wallet.signer import LocalKeySigner
@@ -43,17 +43,8 @@ def run_oracle(
     signers = chain.register(names)
     registry = Web3Registry(chain.node.rpc_url, chain.registry, relayer)
     clock = VirtualClock(chain.epoch + 1)
-    meters = [
-        MeterRuntime(
-            n,
-            meter_id_from_name(n),
-            SimulatedSource(
-                SimulatedMeter(HouseholdProfile(seed=i), start=clock.now()), clock=clock
-            ),
-            signers[n],
-        )
-        for i, n in enumerate(names)
-    ]
+    sources = simulated_households(names, clock)
+    meters = [MeterRuntime(n, meter_id_from_name(n), sources[n], signers[n]) for n in names]
     outbox = Outbox(tmp_path / "outbox.sqlite")
     archive = archive or Archive(LocalArchive(tmp_path / "archive"))
     submitter = Submitter(outbox, archive, registry, registry.domain(), batch_size=5)

@@ -175,17 +175,26 @@ def test_an_outbox_from_before_confirmations_opens_with_its_batches_unconfirmed(
 
 
 # ------------------------------------------------------------------------ on anvil
-@pytest.mark.anvil
-def test_a_batch_reverted_off_anvil_is_resubmitted_and_lands(
+def _two_readings_on_anvil(
     registry_chain: Any, relayer: LocalKeySigner, tmp_path: Path
-) -> None:
+) -> tuple[Web3Registry, Submitter]:
+    """Meter a registered on anvil, a registry client that waits 5 s for a receipt, and a
+    submitter (6 confirmations) whose outbox holds meter a's readings 1 and 2."""
     signers = registry_chain.register(["a"])
     registry = Web3Registry(
         registry_chain.node.rpc_url, registry_chain.registry, relayer, receipt_timeout=5
     )
-    w3 = registry.handle.w3
     submitter = submitter_for(tmp_path, registry, confirmations=6)
     sign_into(submitter.outbox, signers["a"], registry.domain(), registry_chain.epoch, range(1, 3))
+    return registry, submitter
+
+
+@pytest.mark.anvil
+def test_a_batch_reverted_off_anvil_is_resubmitted_and_lands(
+    registry_chain: Any, relayer: LocalKeySigner, tmp_path: Path
+) -> None:
+    registry, submitter = _two_readings_on_anvil(registry_chain, relayer, tmp_path)
+    w3 = registry.handle.w3
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
     first = submitter.drain()
     assert first.accepted == 2
@@ -209,13 +218,8 @@ def test_a_batch_that_a_reorganisation_mines_again_refusing_its_readings_is_sent
 ) -> None:
     """The same transaction, re-mined after a front-run of the same readings: on chain, but
     accepting none of them. The readings themselves are on chain once (the front-run's)."""
-    signers = registry_chain.register(["a"])
-    registry = Web3Registry(
-        registry_chain.node.rpc_url, registry_chain.registry, relayer, receipt_timeout=5
-    )
+    registry, submitter = _two_readings_on_anvil(registry_chain, relayer, tmp_path)
     w3 = registry.handle.w3
-    submitter = submitter_for(tmp_path, registry, confirmations=6)
-    sign_into(submitter.outbox, signers["a"], registry.domain(), registry_chain.epoch, range(1, 3))
     assert submitter.drain().accepted == 2
     ((_, tx_hash, _, _),) = submitter.outbox.unconfirmed_batches()
     tx = w3.eth.get_transaction(tx_hash)

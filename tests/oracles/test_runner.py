@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chain.retry import Backoff
+from energychain.meter_reading import MeterReading
 from oracles.archive import Archive, LocalArchive
 from oracles.clock import VirtualClock
 from oracles.config import dev_key
@@ -109,6 +110,41 @@ def land_two_readings(runner: OracleRunner, registry: Any) -> int:
     return int(registry.state[meter_id_from_name("a")].timestamp)
 
 
+def restart_and_drain(
+    tmp_path: Path, registry: Any, clock: VirtualClock, meter: dict[str, SimulatedSource]
+) -> None:
+    """A new runner of meter a on the same folder, clock and meter runs one slot and lands what
+    it has."""
+    restarted = make_runner(tmp_path, registry, ["a"], clock=clock, sources=meter)
+    run_slots(restarted, 1)
+    assert asyncio.run(restarted.drain(timeout=10))
+
+
+def predecessor(reading: MeterReading) -> tuple[int, int]:
+    """(seq, timestamp) of the reading ``reading`` is bound to."""
+    return reading.prev_seq, reading.prev_timestamp
+
+
+def accepted_seqs(registry: Any, meter_id: bytes) -> list[int]:
+    """The seqs of ``meter_id``'s readings the registry accepted, in order."""
+    return [seq for m, seq in registry.accepted if m == meter_id]
+
+
+def signed_readings(runner: OracleRunner) -> dict[int, MeterReading]:
+    """The readings in the runner's outbox by seq."""
+    return {q.signed.reading.seq: q.signed.reading for q, _, _ in runner.outbox.readings()}
+
+
+def signed_while_down(tmp_path: Path, registry: Any, slots: int) -> tuple[OracleRunner, bytes, int]:
+    """Meter a's runner lands readings 1 and 2, then signs ``slots`` more while the registry is
+    down (and still is): the runner, the meter's id and the chain's timestamp of reading 2."""
+    runner = make_runner(tmp_path, registry, ["a"])
+    two = land_two_readings(runner, registry)
+    registry.down = True
+    run_slots(runner, slots)
+    return runner, meter_id_from_name("a"), two
+
+
 def test_every_slot_signs_one_reading_per_meter_on_the_boundary(
     tmp_path: Path, memory_registry: Any
 ) -> None:
@@ -189,9 +225,7 @@ def test_a_restarted_oracle_resumes_from_the_outbox(tmp_path: Path, memory_regis
     runner.outbox.close()
 
     memory_registry.down = False
-    again = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
-    run_slots(again, 1)
-    assert asyncio.run(again.drain(timeout=10))
+    restart_and_drain(tmp_path, memory_registry, clock, meter)
     assert [seq for _, seq in memory_registry.accepted] == [1, 2, 3]
 
 
@@ -253,9 +287,7 @@ def test_the_chain_state_is_adopted_when_the_outbox_was_lost(
     runner.outbox.close()
     (tmp_path / "outbox.sqlite").rename(tmp_path / "lost.sqlite")
 
-    fresh = make_runner(tmp_path, memory_registry, ["a"], clock=clock, sources=meter)
-    run_slots(fresh, 1)
-    assert asyncio.run(fresh.drain(timeout=10))
+    restart_and_drain(tmp_path, memory_registry, clock, meter)
     assert [seq for _, seq in memory_registry.accepted] == [1, 2, 3]
 
 
@@ -265,26 +297,22 @@ def test_readings_behind_a_refused_one_are_signed_again_and_the_meter_goes_on(
     # Reading 3 is refused for good (its signature does not verify), and 4 and 5, bound to it,
     # as predecessor mismatches: they are signed again, 4 bound to the chain's last reading (2),
     # 5 to 4, and land.
-    runner = make_runner(tmp_path, memory_registry, ["a"])
-    meter_id = meter_id_from_name("a")
-    two = land_two_readings(runner, memory_registry)
-    memory_registry.down = True
-    run_slots(runner, 3)
+    runner, meter_id, two = signed_while_down(tmp_path, memory_registry, 3)
     with sqlite3.connect(runner.outbox.path) as db:
         db.execute("UPDATE readings SET signature = ? WHERE seq = 3", (b"\x01" * 65,))
     memory_registry.down = False
 
     assert asyncio.run(runner.drain(timeout=10))
 
-    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2, 4, 5]
+    assert accepted_seqs(memory_registry, meter_id) == [1, 2, 4, 5]
     statuses = {
         q.signed.reading.seq: (status, reason) for q, status, reason in runner.outbox.readings()
     }
     assert statuses[3] == ("rejected", "ReadingSignatureInvalid")
     assert statuses[4] == statuses[5] == ("accepted", None)
-    readings = {q.signed.reading.seq: q.signed.reading for q, _, _ in runner.outbox.readings()}
-    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (2, two)
-    assert (readings[5].prev_seq, readings[5].prev_timestamp) == (4, readings[4].timestamp)
+    readings = signed_readings(runner)
+    assert predecessor(readings[4]) == (2, two)
+    assert predecessor(readings[5]) == (4, readings[4].timestamp)
 
 
 def test_after_a_signer_rotation_the_waiting_readings_are_signed_by_the_new_key(
@@ -293,11 +321,7 @@ def test_after_a_signer_rotation_the_waiting_readings_are_signed_by_the_new_key(
     # The rotation restarts the meter's sequence on chain and keeps its last timestamp: readings
     # 3 and 4, signed by the old key and bound to 2, are refused (predecessor) and signed again
     # by the new key, 3 bound to (0, timestamp of 2) as the new baseline.
-    runner = make_runner(tmp_path, memory_registry, ["a"])
-    meter_id = meter_id_from_name("a")
-    two = land_two_readings(runner, memory_registry)
-    memory_registry.down = True
-    run_slots(runner, 2)
+    runner, meter_id, two = signed_while_down(tmp_path, memory_registry, 2)
     memory_registry.down = False
     new_key = LocalKeySigner(dev_key("a-rotated"))
     memory_registry.rotate(meter_id, new_key.address)
@@ -305,10 +329,10 @@ def test_after_a_signer_rotation_the_waiting_readings_are_signed_by_the_new_key(
 
     assert asyncio.run(runner.drain(timeout=10))
 
-    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2, 3, 4]
-    readings = {q.signed.reading.seq: q.signed.reading for q, _, _ in runner.outbox.readings()}
-    assert (readings[3].prev_seq, readings[3].prev_timestamp) == (0, two)
-    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (3, readings[3].timestamp)
+    assert accepted_seqs(memory_registry, meter_id) == [1, 2, 3, 4]
+    readings = signed_readings(runner)
+    assert predecessor(readings[3]) == (0, two)
+    assert predecessor(readings[4]) == (3, readings[3].timestamp)
 
 
 def test_a_rotation_landing_while_the_oracle_runs_holds_the_readings_for_the_new_key(
@@ -326,7 +350,7 @@ def test_a_rotation_landing_while_the_oracle_runs_holds_the_readings_for_the_new
     memory_registry.rotate(meter_id, new_key.address)
     run_slots(runner, 2)
     assert asyncio.run(runner.drain(timeout=10))
-    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2]
+    assert accepted_seqs(memory_registry, meter_id) == [1, 2]
     assert [q.signed.reading.seq for q in runner.outbox.unbound(meter_id)] == [3, 4]
     assert runner.outbox.counter("signer_mismatch", "a") >= 1
     runner.outbox.close()
@@ -336,7 +360,7 @@ def test_a_rotation_landing_while_the_oracle_runs_holds_the_readings_for_the_new
     restarted.meters[0].signer = new_key
     run_slots(restarted, 1)
     assert asyncio.run(restarted.drain(timeout=10))
-    assert [seq for m, seq in memory_registry.accepted if m == meter_id] == [1, 2, 3, 4, 5]
-    readings = {q.signed.reading.seq: q.signed.reading for q, _, _ in restarted.outbox.readings()}
-    assert (readings[3].prev_seq, readings[3].prev_timestamp) == (0, two)
-    assert (readings[4].prev_seq, readings[4].prev_timestamp) == (3, readings[3].timestamp)
+    assert accepted_seqs(memory_registry, meter_id) == [1, 2, 3, 4, 5]
+    readings = signed_readings(restarted)
+    assert predecessor(readings[3]) == (0, two)
+    assert predecessor(readings[4]) == (3, readings[3].timestamp)

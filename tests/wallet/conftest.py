@@ -15,12 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.wallet.known_secrets import FAST_SCRYPT_N, OTHER_PASSWORD, PASSWORD
 from wallet.keystore import Keystore
-
-FAST_SCRYPT_N = 2**10
-#: Distinctive strings, so a leak is found by a plain substring search.
-PASSWORD = "Corr3ct-horse-battery-staple-pw"
-OTHER_PASSWORD = "An0ther-different-secret-pw"
 
 CliRun = Callable[..., subprocess.CompletedProcess[str]]
 

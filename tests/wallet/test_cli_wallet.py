@@ -18,18 +18,19 @@ from web3 import Web3
 
 import enerwise.cli.console as console
 from energychain.meter_reading import meter_reading_typed_data
-from enerwise.cli import main
+from tests.in_process import run_main
+from tests.wallet.known_secrets import (
+    ANVIL_ADDRESS_0,
+    ANVIL_ADDRESS_1,
+    ANVIL_KEY_0,
+    OTHER_PASSWORD,
+    PASSWORD,
+    TEST_MNEMONIC,
+)
 from wallet.keystore import Keystore
 from wallet.typed_data import recover_typed_data_signer
 
-PASSWORD = "Corr3ct-horse-battery-staple-pw"  # as in conftest.py
-OTHER_PASSWORD = "An0ther-different-secret-pw"
-FAST_SCRYPT_N = 2**10
-TEST_MNEMONIC = "test test test test test test test test test test test junk"
 BAD_CHECKSUM_MNEMONIC = "test test test test test test test test test test test test"
-ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-ANVIL_ADDRESS_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-ANVIL_ADDRESS_1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
@@ -303,14 +304,7 @@ def _run_in_process(
     monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: Any
 ) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of one in-process CLI run."""
-    monkeypatch.setattr(sys, "argv", ["enerwise", *map(str, args)])
-    code: Any = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return int(code or 0), out, err
+    return run_main(monkeypatch, capsys, *args)
 
 
 def test_no_password_key_or_mnemonic_appears_in_output_or_logs(

@@ -13,6 +13,15 @@ import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
 
+from tests.wallet.known_secrets import (
+    ANVIL_ADDRESS_0,
+    ANVIL_ADDRESS_1,
+    ANVIL_KEY_0,
+    FAST_SCRYPT_N,
+    OTHER_PASSWORD,
+    PASSWORD,
+    TEST_MNEMONIC,
+)
 from wallet.errors import (
     KeystoreCorruptError,
     KeystoreError,
@@ -33,15 +42,6 @@ from wallet.keystore import (
     private_key_from_file,
 )
 from wallet.signer import LocalKeySigner, Signer
-
-FAST_SCRYPT_N = 2**10  # the conftest's keystores use it too
-PASSWORD = "Corr3ct-horse-battery-staple-pw"  # as in conftest.py
-OTHER_PASSWORD = "An0ther-different-secret-pw"
-#: anvil/hardhat's well-known dev mnemonic and its first accounts (local chains only).
-TEST_MNEMONIC = "test test test test test test test test test test test junk"
-ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-ANVIL_ADDRESS_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-ANVIL_ADDRESS_1 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 
 
 def mode(path: Path) -> int:

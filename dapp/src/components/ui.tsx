@@ -87,6 +87,19 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="text-sm text-slate-500">{children}</p>;
 }
 
+/** One figure of a `<dl>` (a bill's total, a KPI): its label, its value, and a hint below. */
+export function Figure({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId?: string }) {
+  return (
+    <div className="rounded border border-slate-200 p-3">
+      <dt className="text-sm text-slate-500">{label}</dt>
+      <dd className="text-lg font-semibold tabular-nums break-all" data-testid={testId}>
+        {value}
+      </dd>
+      {hint ? <p className="mt-1 text-xs text-slate-500">{hint}</p> : null}
+    </div>
+  );
+}
+
 /** A table's header row: one column per label, and an unlabelled actions column (its name
  * for screen readers only) when `actions` is given. */
 export function TableHead({ columns, actions }: { columns: readonly ReactNode[]; actions?: string }) {
@@ -162,6 +175,16 @@ export const buttonClass =
   "rounded bg-emerald-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-emerald-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-emerald-500 focus-visible:ring-offset-2 disabled:cursor-not-allowed disabled:bg-slate-400";
 export const secondaryButtonClass =
   "rounded border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-emerald-500 disabled:cursor-not-allowed disabled:text-slate-400";
+
+/** A form's submit button, disabled while the form's transaction is under way. */
+export function SubmitButton({ busy, secondary, children }: { busy: boolean; secondary?: boolean; children: ReactNode }) {
+  return (
+    <button type="submit" className={secondary ? secondaryButtonClass : buttonClass} disabled={busy}>
+      {children}
+    </button>
+  );
+}
+
 export const tableClass = "w-full text-left text-sm";
 export const thClass = "border-b border-slate-200 px-2 py-1 font-medium text-slate-600";
 export const tdClass = "border-b border-slate-100 px-2 py-1 tabular-nums";

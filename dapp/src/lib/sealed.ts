@@ -15,6 +15,7 @@ import { useMemo, useSyncExternalStore } from "react";
 import { encodeAbiParameters, getAddress, isAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import type { MarketParams } from "./config";
 import { buyEscrow, priceOfTick } from "./format";
+import { storageSubscribers } from "./storage";
 
 export const SALT_BYTES = 32;
 const COMMITMENT_TYPES = [
@@ -134,7 +135,7 @@ export type FileProblem =
   | { kind: "mismatch"; entry: number };
 
 const STORAGE_KEY = "enerwise-sealed-journal";
-const listeners = new Set<() => void>();
+const journalSubscribers = storageSubscribers();
 
 type Json = Record<string, unknown>;
 
@@ -270,7 +271,7 @@ function writeAll(entries: JournalEntry[]): void {
     throw new JournalError("storage");
   }
   if (stored() !== text) throw new JournalError("storage");
-  for (const notify of listeners) notify();
+  journalSubscribers.notify();
 }
 
 /** Writes a new sealed order and its salt, status `intent`, and reads it back; throws a
@@ -316,19 +317,10 @@ export function importBackup(text: string): { added: number; known: number } {
   return { added: fresh.length, known: incoming.length - fresh.length };
 }
 
-function subscribe(onChange: () => void): () => void {
-  listeners.add(onChange);
-  window.addEventListener("storage", onChange);
-  return () => {
-    listeners.delete(onChange);
-    window.removeEventListener("storage", onChange);
-  };
-}
-
 /** The journal's entries (re-rendered on every change, in this tab or another), or the error
  * that keeps them from being read. */
 export function useJournal(): { entries: JournalEntry[]; error: JournalError | null } {
-  const text = useSyncExternalStore(subscribe, stored, () => null);
+  const text = useSyncExternalStore(journalSubscribers.subscribe, stored, () => null);
   return useMemo(() => {
     try {
       return { entries: parseJournal(text), error: null };

@@ -15,6 +15,7 @@ from agents.community import BatterySpec, Decision
 from agents.forecasting.base import HORIZON
 from agents.live.forecasts import SlotForecast
 from agents.live.policies import SlotContext
+from agents.live.reports import OrderAction
 from agents.live.runtime import AgentRuntime
 from agents.live.standing import StandingOrders, StandingRules
 from devchain.sandbox import Participant, Sandbox
@@ -88,6 +89,19 @@ def _runtime(
     )
 
 
+def _charging_buy(
+    sandbox: Sandbox, tmp_path: Path, *, soc_kwh: float
+) -> tuple[Participant, AgentRuntime, int, OrderAction]:
+    """A new owner's runtime (charging its battery full) steps with the battery at ``soc_kwh``:
+    the owner, the runtime, the next slot and the one buy placed for it."""
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, ChargeFull())
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    (placed,) = runtime.step(now, soc_kwh=soc_kwh).placed
+    return owner, runtime, slot, placed
+
+
 def _open_buys(sandbox: Sandbox, owner: Participant, slot: int) -> list[int]:
     market = sandbox.contracts.market
     logs = market.contract.events.OrderPlaced().get_logs(
@@ -112,11 +126,7 @@ def test_the_slot_is_planned_on_the_measured_state_of_charge(
 
 
 def test_a_battery_that_does_less_shrinks_the_slots_buy(sandbox: Sandbox, tmp_path: Path) -> None:
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path, ChargeFull())
-    now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
-    (placed,) = runtime.step(now, soc_kwh=5.0).placed
+    owner, runtime, slot, placed = _charging_buy(sandbox, tmp_path, soc_kwh=5.0)
     assert placed.qty_wh == 250 + 1_000  # 1 kW demand + 4 kW charging for a quarter hour
     sandbox.advance_to(sandbox.slot_start(slot) + 60)
 
@@ -136,11 +146,7 @@ def test_from_the_cancel_cutoff_a_smaller_need_keeps_its_buy(
 ) -> None:
     """The last half of the settlement window is firm (audit L-3): the replan keeps the buy
     instead of sending a cancel the market would refuse."""
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path, ChargeFull())
-    now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
-    (placed,) = runtime.step(now, soc_kwh=5.0).placed
+    owner, runtime, slot, placed = _charging_buy(sandbox, tmp_path, soc_kwh=5.0)
     sandbox.advance_to(runtime.link.calendar.cancel_cutoff(slot))
 
     report = runtime.follow(slot, 0.0, sandbox.dev.now())
@@ -150,11 +156,7 @@ def test_from_the_cancel_cutoff_a_smaller_need_keeps_its_buy(
 
 
 def test_a_battery_that_does_more_adds_to_the_buy(sandbox: Sandbox, tmp_path: Path) -> None:
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path, ChargeFull())
-    now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
-    (placed,) = runtime.step(now, soc_kwh=9.5).placed
+    owner, runtime, slot, placed = _charging_buy(sandbox, tmp_path, soc_kwh=9.5)
     report = runtime.follow(slot, 4.0, sandbox.dev.now())
     (more,) = report.placed
     assert more.qty_wh == 1_000 - round(0.5 / 0.95 * 1_000)

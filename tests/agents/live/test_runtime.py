@@ -102,6 +102,17 @@ def _runtime(
     )
 
 
+def _started(
+    sandbox: Sandbox, tmp_path: Path, **kwargs: Any
+) -> tuple[Participant, Participant, AgentRuntime, int, int]:
+    """A new owner and its agent, the agent's runtime (``kwargs`` as in :func:`_runtime`), now
+    and the next slot: the one its first step plans."""
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, **kwargs)
+    now = sandbox.dev.now()
+    return owner, agent, runtime, now, runtime.slot_at(now) + 1
+
+
 def _orders_on_chain(sandbox: Sandbox, owner: Participant, slot: int) -> list[dict[str, Any]]:
     logs = sandbox.contracts.market.contract.events.OrderPlaced().get_logs(
         from_block=0, argument_filters={"owner": owner.address, "slot": slot}
@@ -116,10 +127,7 @@ def _log(tmp_path: Path) -> list[dict[str, Any]]:
 def test_buys_the_forecast_import_through_the_delegation_within_the_price_bound(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path)
-    now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
+    owner, _, runtime, now, slot = _started(sandbox, tmp_path)
     report = runtime.step(now)
 
     assert report.decided_slot == slot
@@ -389,21 +397,27 @@ def test_the_book_planner_loads_by_name() -> None:
     assert getattr(policy, "book_policy", False) is True
 
 
-def test_book_policy_places_its_buy_late_at_the_best_response_to_the_visible_book(
-    sandbox: Sandbox, tmp_path: Path
-) -> None:
+def _book_runtime(
+    sandbox: Sandbox, tmp_path: Path, **kwargs: Any
+) -> tuple[Participant, AgentRuntime, int, int]:
+    """A new owner's ``mpc_book`` runtime (``kwargs`` as in :func:`_runtime`) on a fresh slot,
+    planning once for the next slot (not about the timing): the owner, the runtime, now and the
+    next slot."""
     owner, agent = _pair(sandbox)
+    policy = load_policy("mpc_book")
+    plan_lead = sandbox.slot_seconds
     runtime = _runtime(
-        sandbox,
-        owner,
-        agent,
-        tmp_path,
-        policy=load_policy("mpc_book"),
-        plan_lead_seconds=sandbox.slot_seconds,  # not about the timing: plan once next
+        sandbox, owner, agent, tmp_path, policy=policy, plan_lead_seconds=plan_lead, **kwargs
     )
     _fresh_slot(sandbox)
     now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
+    return owner, runtime, now, runtime.slot_at(now) + 1
+
+
+def test_book_policy_places_its_buy_late_at_the_best_response_to_the_visible_book(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, runtime, now, slot = _book_runtime(sandbox, tmp_path)
     report = runtime.step(now)
     assert report.decided_slot == slot and report.placed == []  # 500 Wh to buy, not yet
     assert _orders_on_chain(sandbox, owner, slot) == []
@@ -427,19 +441,8 @@ def test_book_policy_places_its_buy_late_at_the_best_response_to_the_visible_boo
 def test_book_policy_offers_its_exports_late_at_the_best_response(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(
-        sandbox,
-        owner,
-        agent,
-        tmp_path,
-        forecaster=StaticForecaster(load_kw=0.5, pv_kw=2.5),
-        policy=load_policy("mpc_book"),
-        plan_lead_seconds=sandbox.slot_seconds,
-    )
-    _fresh_slot(sandbox)
-    now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
+    forecaster = StaticForecaster(load_kw=0.5, pv_kw=2.5)
+    owner, runtime, now, slot = _book_runtime(sandbox, tmp_path, forecaster=forecaster)
     assert runtime.step(now).decided_slot == slot
     (bid,) = sandbox.place_orders(_funded(sandbox), [(slot, True, 1_300, 300)])
     sandbox.mint_energy([(owner, 400)], slot)
@@ -506,18 +509,9 @@ def test_only_book_policies_get_the_book_two_slots_back_in_their_context(
 def test_book_policy_plans_the_battery_on_the_book_two_slots_back(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(
-        sandbox,
-        owner,
-        agent,
-        tmp_path,
-        forecaster=StaticForecaster(load_kw=0.5, pv_kw=0.5),  # flat tariffs: nothing to shift
-        policy=load_policy("mpc_book"),
-        battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
-        plan_lead_seconds=sandbox.slot_seconds,
-    )
-    _fresh_slot(sandbox)
+    forecaster = StaticForecaster(load_kw=0.5, pv_kw=0.5)  # flat tariffs: nothing to shift
+    battery = BatterySpec(capacity_kwh=6.0, power_kw=3.0)
+    _, runtime, _, _ = _book_runtime(sandbox, tmp_path, forecaster=forecaster, battery=battery)
     seen = sandbox.current_slot()
     _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)  # 0.08 EUR/kWh offered
     assert runtime.step(sandbox.dev.now()).decided_slot == seen + 2

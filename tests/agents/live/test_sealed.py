@@ -17,7 +17,7 @@ from devchain.sandbox import Sandbox
 from energychain.delegation import AgentGrant, grant_agent
 from energychain.deploy import MarketSettings
 from energychain.sealed_market import SealedMarket
-from tests.agents.live.test_runtime import _pair, _runtime
+from tests.agents.live.test_runtime import _pair, _runtime, _started
 
 DAY = 86_400
 BOND = 100_000
@@ -51,10 +51,7 @@ def _orders(runtime: AgentRuntime, slot: int) -> list[dict[str, Any]]:
 def test_the_agent_commits_with_its_salt_on_disk_and_shows_no_order(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path)
-    now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
+    owner, agent, runtime, now, slot = _started(sandbox, tmp_path)
     (committed,) = runtime.step(now).placed
     (entry,) = _orders(runtime, slot)
     assert entry["status"] == "committed" and len(bytes.fromhex(entry["salt"])) == 32
@@ -67,10 +64,7 @@ def test_the_agent_commits_with_its_salt_on_disk_and_shows_no_order(
 def test_the_agent_reveals_in_the_window_and_claims_after_the_clearing(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path, clear_slots=True)
-    now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
+    _, _, runtime, now, slot = _started(sandbox, tmp_path, clear_slots=True)
     (committed,) = runtime.step(now).placed
     sandbox.advance_to(sandbox.gate_closure(slot) + 1)
 
@@ -135,10 +129,7 @@ def test_one_refused_reveal_does_not_hold_back_the_others(sandbox: Sandbox, tmp_
     """The owner narrows the agent's price bounds after a commit: that reveal is refused
     (``AgentPriceOutOfBounds``), which reverts the batch; the agent reveals one by one instead,
     so its other commitment of the slot still joins the book."""
-    owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path)
-    now = sandbox.dev.now()
-    slot = runtime.slot_at(now) + 1
+    owner, agent, runtime, now, slot = _started(sandbox, tmp_path)
     (high,) = runtime.step(now).placed  # truthful: a buy at the agent's max buy tick, 1,250
     narrowed = AgentGrant(agent.address, 5_000_000, 1_000, 200, sandbox.dev.now() + 5 * DAY)
     grant_agent(owner.sender, sandbox.contracts.market, narrowed)

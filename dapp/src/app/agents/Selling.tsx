@@ -16,7 +16,7 @@ import { useI18n } from "@/lib/i18n";
 import { useApiClient, useRuntime } from "@/lib/runtime";
 import { useSession } from "@/lib/session";
 import { SignInPrompt } from "@/components/Header";
-import { Empty, Loading, Section, TxStatus, buttonClass, secondaryButtonClass, TextField } from "@/components/ui";
+import { Empty, Loading, Section, TxStatus, buttonClass, secondaryButtonClass, TextField, SubmitButton } from "@/components/ui";
 
 export function AutoSell({ account, agents }: { account: `0x${string}`; agents: `0x${string}`[] }) {
   const cfg = useRuntime();
@@ -187,9 +187,7 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
             onChange={(v) => { edited.current = true; setBuyBelow(v); }}
           />
           <div className="flex items-end">
-            <button type="submit" className={buttonClass} disabled={busy}>
-              {t.selling.save}
-            </button>
+            <SubmitButton busy={busy}>{t.selling.save}</SubmitButton>
           </div>
         </form>
       )}

@@ -19,11 +19,11 @@ import {
   Loading,
   Section,
   TxStatus,
-  buttonClass,
   tdClass,
   DataTable,
   RowAction,
   TextField,
+  SubmitButton,
 } from "@/components/ui";
 
 interface DelegationRow {
@@ -173,9 +173,7 @@ function Grant() {
         />
         <TextField id="agent-days" label={t.agents.days} kind="decimal" value={days} onChange={setDays} />
         <div className="flex items-end">
-          <button type="submit" className={buttonClass} disabled={tx.state.busy}>
-            {t.agents.grantButton}
-          </button>
+          <SubmitButton busy={tx.state.busy}>{t.agents.grantButton}</SubmitButton>
         </div>
       </form>
       <TxStatus state={tx.state} />

@@ -12,19 +12,7 @@ import { useRuntime } from "@/lib/runtime";
 import { useSession } from "@/lib/session";
 import { BillChart } from "@/components/charts";
 import { ConnectPrompt, SignInPrompt } from "@/components/Header";
-import { ErrorLine, Field, Loading, Section, inputClass, tdClass, DataTable } from "@/components/ui";
-
-function Figure({ label, value, hint, testId }: { label: string; value: string; hint?: string; testId?: string }) {
-  return (
-    <div className="rounded border border-slate-200 p-3">
-      <dt className="text-sm text-slate-500">{label}</dt>
-      <dd className="text-lg font-semibold tabular-nums break-all" data-testid={testId}>
-        {value}
-      </dd>
-      {hint ? <p className="mt-1 text-xs text-slate-500">{hint}</p> : null}
-    </div>
-  );
-}
+import { ErrorLine, Field, Figure, Loading, Section, inputClass, tdClass, DataTable } from "@/components/ui";
 
 function Summary({ bill }: { bill: HouseholdBill }) {
   const { t, f } = useI18n();

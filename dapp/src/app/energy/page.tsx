@@ -19,6 +19,7 @@ import {
   secondaryButtonClass,
   tdClass,
   DataTable,
+  SubmitButton,
 } from "@/components/ui";
 
 function Readings({ meterId }: { meterId: string }) {
@@ -131,9 +132,7 @@ function SlotRow({ account, slot, walletWh, vaultWh }: { account: `0x${string}`;
             value={amountText}
             onChange={(e) => setAmountText(e.target.value)}
           />
-          <button type="submit" className={secondaryButtonClass} disabled={tx.state.busy}>
-            {t.energy.redeem}
-          </button>
+          <SubmitButton busy={tx.state.busy} secondary>{t.energy.redeem}</SubmitButton>
           <button type="button" className={secondaryButtonClass} disabled={tx.state.busy} onClick={(e) => act(e, "toVault")}>
             {t.energy.toVault}
           </button>

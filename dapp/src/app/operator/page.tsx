@@ -14,18 +14,7 @@ import { Billing } from "@/components/operator/Billing";
 import { FeeForm } from "@/components/operator/FeeForm";
 import { MarketControl } from "@/components/operator/MarketControl";
 import { Meters } from "@/components/operator/Meters";
-import { ErrorLine, Loading, Section } from "@/components/ui";
-
-function Kpi({ label, value, testId }: { label: string; value: string; testId?: string }) {
-  return (
-    <div className="rounded border border-slate-200 p-3">
-      <dt className="text-sm text-slate-500">{label}</dt>
-      <dd className="text-lg font-semibold tabular-nums break-all" data-testid={testId}>
-        {value}
-      </dd>
-    </div>
-  );
-}
+import { ErrorLine, Figure, Loading, Section } from "@/components/ui";
 
 function OperatorActions() {
   const { t } = useI18n();
@@ -65,21 +54,21 @@ export default function OperatorPage() {
           <Loading what={t.operator.what.kpis} />
         ) : (
           <dl className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4">
-            <Kpi label={t.operator.slotsCleared} value={f.integer(k.slots_cleared)} testId="kpi-slots-cleared" />
-            <Kpi label={t.operator.traded} value={f.wh(k.traded_wh)} testId="kpi-traded" />
-            <Kpi label={t.operator.valueTraded} value={f.money(k.traded_value)} />
-            <Kpi label={t.operator.averagePrice} value={k.average_price === null || k.average_price === undefined ? t.common.none : f.price(k.average_price)} />
-            <Kpi label={t.operator.generation} value={f.wh(k.local_generation_wh)} />
-            <Kpi label={t.operator.consumption} value={f.wh(k.local_consumption_wh)} />
-            <Kpi
+            <Figure label={t.operator.slotsCleared} value={f.integer(k.slots_cleared)} testId="kpi-slots-cleared" />
+            <Figure label={t.operator.traded} value={f.wh(k.traded_wh)} testId="kpi-traded" />
+            <Figure label={t.operator.valueTraded} value={f.money(k.traded_value)} />
+            <Figure label={t.operator.averagePrice} value={k.average_price === null || k.average_price === undefined ? t.common.none : f.price(k.average_price)} />
+            <Figure label={t.operator.generation} value={f.wh(k.local_generation_wh)} />
+            <Figure label={t.operator.consumption} value={f.wh(k.local_consumption_wh)} />
+            <Figure
               label={t.operator.coverage}
               value={k.local_coverage_share === null || k.local_coverage_share === undefined ? t.common.none : f.percent(k.local_coverage_share)}
             />
-            <Kpi label={t.operator.communitySavings} value={f.money(k.community_savings)} />
-            <Kpi label={t.operator.buyerSavings} value={f.money(k.buyer_savings)} />
-            <Kpi label={t.operator.sellerGain} value={f.money(k.seller_gain)} />
-            <Kpi label={t.operator.retail} value={f.price(k.retail_tariff)} />
-            <Kpi label={t.operator.feedIn} value={f.price(k.feed_in_tariff)} />
+            <Figure label={t.operator.communitySavings} value={f.money(k.community_savings)} />
+            <Figure label={t.operator.buyerSavings} value={f.money(k.buyer_savings)} />
+            <Figure label={t.operator.sellerGain} value={f.money(k.seller_gain)} />
+            <Figure label={t.operator.retail} value={f.price(k.retail_tariff)} />
+            <Figure label={t.operator.feedIn} value={f.price(k.feed_in_tariff)} />
           </dl>
         )}
       </Section>
@@ -88,23 +77,23 @@ export default function OperatorPage() {
           <Loading what={t.operator.what.status} />
         ) : (
           <dl className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4">
-            <Kpi label={t.operator.indexedBlock} value={f.integer(status.data.checkpoint_block)} />
-            <Kpi label={t.operator.head} value={f.integer(status.data.head_block)} />
-            <Kpi label={t.operator.chainTime} value={f.time(status.data.checkpoint_time)} />
-            <Kpi label={t.operator.currentSlot} value={f.integer(status.data.current_slot)} />
+            <Figure label={t.operator.indexedBlock} value={f.integer(status.data.checkpoint_block)} />
+            <Figure label={t.operator.head} value={f.integer(status.data.head_block)} />
+            <Figure label={t.operator.chainTime} value={f.time(status.data.checkpoint_time)} />
+            <Figure label={t.operator.currentSlot} value={f.integer(status.data.current_slot)} />
           </dl>
         )}
       </Section>
       <Section title={t.operator.params} id="params">
         <dl className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4">
-          <Kpi label={t.operator.chain} value={String(cfg.chainId)} />
-          <Kpi label={t.operator.slotLength} value={t.operator.minutes(m.slotSeconds / 60)} />
-          <Kpi label={t.operator.priceRange} value={`${f.money(priceOfTick(m, 0))} – ${f.price(priceOfTick(m, m.maxTick))}`} />
-          <Kpi label={t.operator.priceStep} value={f.money(m.tickSize)} />
-          <Kpi label={t.operator.minOrder} value={f.wh(m.minOrderWh)} />
-          <Kpi label={t.operator.feeAtDeployment} value={f.percent(m.feeBps / 10_000, 2)} />
-          <Kpi label={t.operator.gateAfter} value={t.operator.minutes(m.settlementSeconds / 60)} />
-          <Kpi label={t.operator.openAhead} value={t.operator.hours(m.openAheadSeconds / 3600)} />
+          <Figure label={t.operator.chain} value={String(cfg.chainId)} />
+          <Figure label={t.operator.slotLength} value={t.operator.minutes(m.slotSeconds / 60)} />
+          <Figure label={t.operator.priceRange} value={`${f.money(priceOfTick(m, 0))} – ${f.price(priceOfTick(m, m.maxTick))}`} />
+          <Figure label={t.operator.priceStep} value={f.money(m.tickSize)} />
+          <Figure label={t.operator.minOrder} value={f.wh(m.minOrderWh)} />
+          <Figure label={t.operator.feeAtDeployment} value={f.percent(m.feeBps / 10_000, 2)} />
+          <Figure label={t.operator.gateAfter} value={t.operator.minutes(m.settlementSeconds / 60)} />
+          <Figure label={t.operator.openAhead} value={t.operator.hours(m.openAheadSeconds / 3600)} />
         </dl>
       </Section>
     </>

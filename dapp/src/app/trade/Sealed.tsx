@@ -41,6 +41,7 @@ import {
   DataTable,
   RowAction,
   TextField,
+  SubmitButton,
 } from "@/components/ui";
 
 /** The reveal warning shows when a slot's reveal window closes within this many seconds and one
@@ -220,9 +221,7 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
           ) : null}
           <p className="md:col-span-2 text-xs text-slate-600">{t.sealed.kept}</p>
           <div className="md:col-span-2">
-            <button type="submit" className={buttonClass} disabled={tx.state.busy}>
-              {t.sealed.commit(side)}
-            </button>
+            <SubmitButton busy={tx.state.busy}>{t.sealed.commit(side)}</SubmitButton>
           </div>
         </form>
       )}

@@ -20,11 +20,11 @@ import {
   Section,
   TxStatus,
   buttonClass,
-  secondaryButtonClass,
   tdClass,
   DataTable,
   RowAction,
   TextField,
+  SubmitButton,
 } from "@/components/ui";
 
 function Vault({ account }: { account: `0x${string}` }) {
@@ -100,9 +100,7 @@ function Vault({ account }: { account: `0x${string}` }) {
             value={depositText}
             onChange={setDepositText}
           />
-          <button type="submit" className={buttonClass} disabled={tx.state.busy}>
-            {t.trade.depositButton}
-          </button>
+          <SubmitButton busy={tx.state.busy}>{t.trade.depositButton}</SubmitButton>
         </form>
         <form noValidate onSubmit={(e) => void submit(e, "withdraw")} className="flex flex-col gap-2">
           <TextField
@@ -113,9 +111,7 @@ function Vault({ account }: { account: `0x${string}` }) {
             value={withdrawText}
             onChange={setWithdrawText}
           />
-          <button type="submit" className={secondaryButtonClass} disabled={tx.state.busy}>
-            {t.trade.withdrawButton}
-          </button>
+          <SubmitButton busy={tx.state.busy} secondary>{t.trade.withdrawButton}</SubmitButton>
         </form>
       </div>
       <TxStatus state={tx.state} />
@@ -170,9 +166,7 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
             {...fields(tick, t.trade.qtyHint(f.wh(m.minOrderWh), escrow !== null && side === "buy" ? f.money(escrow) : ""))}
           />
           <div className="md:col-span-2">
-            <button type="submit" className={buttonClass} disabled={tx.state.busy}>
-              {t.trade.place(side)}
-            </button>
+            <SubmitButton busy={tx.state.busy}>{t.trade.place(side)}</SubmitButton>
           </div>
         </form>
       )}

@@ -9,7 +9,7 @@ import { useAccount, useChainRead, usePublicClient, useTransact } from "@/lib/ho
 import { useI18n } from "@/lib/i18n";
 import { MAX_FEE_BPS, checkAddress, requireRole } from "@/lib/operatorChecks";
 import { useRuntime } from "@/lib/runtime";
-import { Section, TextField, TxStatus, buttonClass } from "@/components/ui";
+import { Section, TextField, TxStatus, SubmitButton } from "@/components/ui";
 
 export function FeeForm() {
   const cfg = useRuntime();
@@ -67,9 +67,7 @@ export function FeeForm() {
         <TextField id="fee-bps" label={t.operator.feeBps} kind="numeric" value={bpsText} onChange={setBpsText} />
         <TextField id="fee-treasury" label={t.operator.treasury} kind="address" value={treasuryText} onChange={setTreasuryText} />
         <div className="flex items-end">
-          <button type="submit" className={buttonClass} disabled={tx.state.busy}>
-            {t.operator.setFee}
-          </button>
+          <SubmitButton busy={tx.state.busy}>{t.operator.setFee}</SubmitButton>
         </div>
       </form>
       <TxStatus state={tx.state} />

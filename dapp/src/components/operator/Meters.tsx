@@ -26,12 +26,12 @@ import {
   Loading,
   Section,
   TxStatus,
-  buttonClass,
   inputClass,
   tdClass,
   TextField,
   DataTable,
   RowAction,
+  SubmitButton,
 } from "@/components/ui";
 
 const ZERO = `0x${"00".repeat(20)}`;
@@ -188,9 +188,7 @@ export function Meters() {
         />
         <TextField id="meter-signer" label={t.operator.signer} kind="address" value={signer} onChange={setSigner} />
         <div className="md:col-span-2">
-          <button type="submit" className={buttonClass} disabled={addTx.state.busy}>
-            {t.operator.register}
-          </button>
+          <SubmitButton busy={addTx.state.busy}>{t.operator.register}</SubmitButton>
         </div>
       </form>
       <TxStatus state={addTx.state} />
@@ -209,9 +207,7 @@ export function Meters() {
         </Field>
         <TextField id="rotate-signer" label={t.operator.newSigner} kind="address" value={newSigner} onChange={setNewSigner} />
         <div className="flex items-end">
-          <button type="submit" className={buttonClass} disabled={rotateTx.state.busy}>
-            {t.operator.rotateButton}
-          </button>
+          <SubmitButton busy={rotateTx.state.busy}>{t.operator.rotateButton}</SubmitButton>
         </div>
       </form>
       <TxStatus state={rotateTx.state} />

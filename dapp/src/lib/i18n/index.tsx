@@ -6,6 +6,7 @@
 import { useMemo, useSyncExternalStore } from "react";
 import { Formatter } from "../format";
 import { useRuntime } from "../runtime";
+import { storageSubscribers } from "../storage";
 import { de } from "./de";
 import { en, type Lang, type Messages } from "./en";
 
@@ -13,7 +14,7 @@ export type { Lang, Messages };
 
 const MESSAGES: Record<Lang, Messages> = { de, en };
 const STORAGE_KEY = "enerwise-lang";
-const listeners = new Set<() => void>();
+const languageSubscribers = storageSubscribers();
 
 function browserLocale(): string {
   return navigator.languages?.[0] ?? navigator.language ?? "en-US";
@@ -25,23 +26,14 @@ function currentLang(): Lang {
   return browserLocale().toLowerCase().startsWith("de") ? "de" : "en";
 }
 
-function subscribe(onChange: () => void): () => void {
-  listeners.add(onChange);
-  window.addEventListener("storage", onChange);
-  return () => {
-    listeners.delete(onChange);
-    window.removeEventListener("storage", onChange);
-  };
-}
-
 export function setLang(lang: Lang): void {
   window.localStorage.setItem(STORAGE_KEY, lang);
-  for (const notify of listeners) notify();
+  languageSubscribers.notify();
 }
 
 /** The UI language ("en" while the static page hydrates, then the user's). */
 export function useLang(): Lang {
-  return useSyncExternalStore(subscribe, currentLang, () => "en" as Lang);
+  return useSyncExternalStore(languageSubscribers.subscribe, currentLang, () => "en" as Lang);
 }
 
 export function useMessages(): Messages {

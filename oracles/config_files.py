@@ -1,0 +1,50 @@
+"""Configuration files (``oracle.yaml``, register maps, SunSpec maps): a YAML or TOML file read
+into a mapping, then checked by a pydantic model; what goes wrong is one line naming the file and
+the first invalid field."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from oracles.errors import OracleConfigError
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def read_config_mapping(path: Path, what: str) -> dict[str, Any]:
+    """The mapping a YAML (or ``.toml``) file of ``what`` (``"oracle config"``) holds;
+    :class:`OracleConfigError` naming ``what`` and ``path`` when it cannot be read or holds
+    something else."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise OracleConfigError(f"{what} {path} cannot be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise OracleConfigError(f"{what} {path} must hold a mapping")
+    return data
+
+
+def validate_config_file(
+    model: type[_Model],
+    data: dict[str, Any],
+    *,
+    path: Path,
+    what: str,
+    top: str,
+    error: type[Exception] = OracleConfigError,
+) -> _Model:
+    """``data`` read from ``path`` as ``model``; else one line of ``error``,
+    ``{what} {path}: {field}: {message}`` of the first invalid field (``top`` names the file's
+    top level)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or top
+        raise error(f"{what} {path}: {where}: {first['msg']}") from None
