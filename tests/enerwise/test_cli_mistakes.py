@@ -162,6 +162,13 @@ MISTAKES = [
     Mistake("bad value", "oracle simulate", "give --modbus-port and/or --mqtt"),
     Mistake("bad value", "grid limits --network nope --slots 1", "unknown network 'nope'"),
     Mistake("bad value", "grid bench --network nope --slots 1", "unknown network 'nope'"),
+    Mistake("bad value", "grid publish --network nope --slots 1", "unknown network 'nope'"),
+    Mistake("bad value", "grid publish --pool 0x12 --keystore {key}", "is not an address"),
+    Mistake("bad value", "grid publish --keystore {key}", "give both, or neither"),
+    Mistake("bad value", f"grid publish --pool {ADDRESS} --keystore {{key}} --rpc-url {{anvil}}",
+            "no contract at"),
+    Mistake("unreachable node", f"grid publish --pool {ADDRESS} --keystore {{key}} "
+            f"--rpc-url {DOWN}", "cannot reach"),
     Mistake("bad value", "bench tx --count 0", "Invalid value for '--count'"),
     Mistake("bad value", "bench week --first-day 2018-02-30", "is not a date YYYY-MM-DD"),
     Mistake("bad value", "bench week --first-day 2018-12-28", "the week must lie inside 2018"),
