@@ -297,8 +297,16 @@ class LimitsPublisher:
 
     @staticmethod
     def identity(pool: CityPool, sender: TransactionSender) -> dict[str, Any]:
-        """What a journal of this pool and key records about them."""
-        return {"chain_id": sender.chain_id, "pool": pool.address, "operator": sender.address}
+        """What a journal of this pool and key records about them: the chain (its id and its
+        first block's hash: a fresh dev chain deploys the pool at the same address), the pool
+        and the grid operator."""
+        genesis = pool.w3.eth.get_block(0)["hash"]
+        return {
+            "chain_id": sender.chain_id,
+            "genesis": bytes(genesis).hex() if genesis is not None else None,
+            "pool": pool.address,
+            "operator": sender.address,
+        }
 
     def chain_time(self) -> int:
         """The latest block's timestamp."""

@@ -260,7 +260,11 @@ def test_an_intent_whose_gate_closed_is_marked_missed(
     assert nonce(city) == before
 
 
-def test_a_journal_of_another_pool_is_refused(city: City, journal: PublicationJournal) -> None:
+def test_a_journal_of_another_pool_or_chain_is_refused(
+    city: City, journal: PublicationJournal
+) -> None:
     journal.save()
     with pytest.raises(JournalError, match="belongs to pool"):
         PublicationJournal(journal.path, {**journal.identity, "pool": "0x" + "11" * 20})
+    with pytest.raises(JournalError, match="belongs to genesis"):  # a fresh dev chain
+        PublicationJournal(journal.path, {**journal.identity, "genesis": "00" * 32})
