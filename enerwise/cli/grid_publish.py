@@ -303,5 +303,11 @@ def _summary(
         "gas_mean": sum(gas) / len(gas) if gas else 0.0,
         "gas_max": max(gas, default=0),
         "seconds_per_slot": sum(seconds) / len(seconds) if seconds else 0.0,
+        "limits_s_mean": _mean([r["limits_s"] for r in rows]),
+        "publish_s_mean": _mean([r["publish_s"] for r in rows]),
         "setup_s": round(setup_s, 2),
     }
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0

@@ -163,6 +163,7 @@ MISTAKES = [
     Mistake("bad value", "grid limits --network nope --slots 1", "unknown network 'nope'"),
     Mistake("bad value", "grid bench --network nope --slots 1", "unknown network 'nope'"),
     Mistake("bad value", "grid publish --network nope --slots 1", "unknown network 'nope'"),
+    Mistake("bad value", "grid publish --day 2018-13-01 --slots 1", "day must be YYYY-MM-DD"),
     Mistake("bad value", "grid publish --pool 0x12 --keystore {key}", "is not an address"),
     Mistake("bad value", "grid publish --keystore {key}", "give both, or neither"),
     Mistake("bad value", f"grid publish --pool {ADDRESS} --keystore {{key}} --rpc-url {{anvil}}",
