@@ -25,6 +25,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "indexer": frozenset({"market", "chain", "energychain", "billing"}),
     "operations": frozenset({"market", "chain", "wallet", "energychain", "billing", "oracles"}),
     "devices": frozenset({"market", "chain", "wallet", "energychain", "oracles", "agents"}),
+    "grid": frozenset({"market", "chain", "wallet", "energychain", "agents"}),
     "gateway": frozenset(
         {"market", "chain", "wallet", "energychain", "oracles", "agents", "devices"}
     ),

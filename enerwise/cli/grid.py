@@ -1,4 +1,5 @@
-"""``enerwise grid``: networks, transfer limits per community and slot, the grid benchmark."""
+"""``enerwise grid``: networks, transfer limits per community and slot, publishing them on a
+CityPool (``grid_publish.py``), the grid benchmark."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 import typer
 
 from enerwise.cli.console import console
+from enerwise.cli.grid_publish import publish
 from enerwise.cli.options import JsonFlag
 from enerwise.cli.output import print_json
 
@@ -26,6 +28,8 @@ ForecastOption = Annotated[
     str, typer.Option(help="Limits on `naive` (yesterday's meters) or `perfect` forecasts.")
 ]
 SeedOption = Annotated[int, typer.Option(min=0, help="Seed of households and placement.")]
+
+app.command("publish")(publish)
 
 
 @app.command("networks")
