@@ -171,7 +171,8 @@ library PoolClearing {
             for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
                 let level := calldataload(ptr)
                 let poolTick := shr(96, level)
-                if iszero(eq(lt(poolTick, limit), xor(isBuy, 1))) { break }
+                // A bid reaches from `limit` up, an ask below it: past that, every later level is worse.
+                if eq(lt(poolTick, limit), isBuy) { break }
                 switch isBuy
                 case 0 { poolTick := add(poolTick, fee) }
                 default { poolTick := sub(poolTick, fee) }
@@ -211,7 +212,7 @@ library PoolClearing {
             for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
                 let t := shr(96, calldataload(ptr))
                 // Bids walk down, asks up: past `own` every later level is worse than the marginal.
-                if xor(isBuy, 1) { if gt(t, own) { break } }
+                if iszero(isBuy) { if gt(t, own) { break } }
                 if isBuy { if lt(t, own) { break } }
                 let take := and(calldataload(ptr), 0xffffffffffffffffffffffff)
                 if gt(take, capWh) { take := capWh }
