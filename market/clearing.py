@@ -52,7 +52,7 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 """The treasury of a market known only by its rule (no deployment)."""
 
 
-def _check_int(
+def check_int(
     name: str,
     value: object,
     error: type[MarketError],
@@ -121,12 +121,12 @@ class MarketParams:
     """Every field, as the struct orders them (``energychain`` still matches them by name)."""
 
     def __post_init__(self) -> None:
-        _check_int("price_floor", self.price_floor, MarketParamsError, low=0)
-        _check_int("tick_size", self.tick_size, MarketParamsError, low=1)
-        _check_int("max_tick", self.max_tick, MarketParamsError, low=0, high=MAX_TICK)
-        _check_int("fee_bps", self.fee_bps, MarketParamsError, low=0, high=BPS)
+        check_int("price_floor", self.price_floor, MarketParamsError, low=0)
+        check_int("tick_size", self.tick_size, MarketParamsError, low=1)
+        check_int("max_tick", self.max_tick, MarketParamsError, low=0, high=MAX_TICK)
+        check_int("fee_bps", self.fee_bps, MarketParamsError, low=0, high=BPS)
         for name in ("settlement_seconds", "open_ahead_seconds", "min_order_wh"):
-            _check_int(name, getattr(self, name), MarketParamsError, low=0)
+            check_int(name, getattr(self, name), MarketParamsError, low=0)
         if not isinstance(self.treasury, str):
             raise MarketParamsError(f"treasury must be an address str, got {self.treasury!r}")
 
@@ -153,7 +153,7 @@ class MarketParams:
         Raises:
             OrderError: ``tick`` is not an int in ``0..max_tick``.
         """
-        _check_int("tick", tick, OrderError, low=0, high=self.max_tick)
+        check_int("tick", tick, OrderError, low=0, high=self.max_tick)
         return self.price_floor + tick * self.tick_size
 
 
@@ -175,8 +175,8 @@ class Order:
             raise OrderError(f"order id must be a non-empty str, got {self.id!r}")
         if not isinstance(self.side, Side):
             raise OrderError(f"order {self.id!r}: side must be a Side, got {self.side!r}")
-        _check_int(f"order {self.id!r}: tick", self.tick, OrderError, low=0)
-        _check_int(f"order {self.id!r}: qty_wh", self.qty_wh, OrderError, low=1)
+        check_int(f"order {self.id!r}: tick", self.tick, OrderError, low=0)
+        check_int(f"order {self.id!r}: qty_wh", self.qty_wh, OrderError, low=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +196,9 @@ class MarginalLevel:
     level_wh: int
 
     def __post_init__(self) -> None:
-        _check_int("marginal tick", self.tick, ClearingRecordError, low=0, high=MAX_TICK)
-        _check_int("marginal level_wh", self.level_wh, ClearingRecordError, low=0)
-        _check_int(
+        check_int("marginal tick", self.tick, ClearingRecordError, low=0, high=MAX_TICK)
+        check_int("marginal level_wh", self.level_wh, ClearingRecordError, low=0)
+        check_int(
             "marginal allocated_wh",
             self.allocated_wh,
             ClearingRecordError,
@@ -249,9 +249,9 @@ class ClearingRecord:
             ):
                 raise ClearingRecordError("a record that did not clear must have all fields 0")
             return
-        _check_int("volume_wh", self.volume_wh, ClearingRecordError, low=1)
-        _check_int("clearing_tick", self.clearing_tick, ClearingRecordError, low=0, high=MAX_TICK)
-        _check_int("price_per_kwh", self.price_per_kwh, ClearingRecordError, low=0)
+        check_int("volume_wh", self.volume_wh, ClearingRecordError, low=1)
+        check_int("clearing_tick", self.clearing_tick, ClearingRecordError, low=0, high=MAX_TICK)
+        check_int("price_per_kwh", self.price_per_kwh, ClearingRecordError, low=0)
         for side, level in (("buy", self.buy_marginal), ("sell", self.sell_marginal)):
             if not 0 < level.allocated_wh <= self.volume_wh:
                 raise ClearingRecordError(

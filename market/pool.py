@@ -56,6 +56,7 @@ from market.clearing import (
     MarketParams,
     Order,
     Side,
+    check_int,
     is_rationed,
     outcome,
     settle,
@@ -109,17 +110,10 @@ class PoolCommunity:
     def __post_init__(self) -> None:
         if not isinstance(self.community_id, str) or not self.community_id:
             raise PoolError(f"community_id must be a non-empty str, got {self.community_id!r}")
-        if not _is_int(self.levels) or self.levels < 1:
-            raise PoolError(
-                f"community {self.community_id!r}: levels must be an int >= 1, got {self.levels!r}"
-            )
-        for name in ("import_limit_wh", "export_limit_wh"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 0:
-                raise PoolError(
-                    f"community {self.community_id!r}: {name} must be a whole "
-                    f"number of Wh >= 0, got {value!r}"
-                )
+        where = f"community {self.community_id!r}: "
+        check_int(where + "levels", self.levels, PoolError, low=1)
+        check_int(where + "import_limit_wh", self.import_limit_wh, PoolError, low=0)
+        check_int(where + "export_limit_wh", self.export_limit_wh, PoolError, low=0)
 
 
 @dataclass(frozen=True, slots=True)

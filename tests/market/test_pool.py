@@ -109,8 +109,8 @@ def test_pool_shares_the_marginal_rest_between_communities_exactly() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"import_limit_wh": -1}, "import_limit_wh must be a whole number of Wh >= 0, got -1"),
-        ({"export_limit_wh": 1.5}, "export_limit_wh must be a whole number of Wh >= 0, got 1.5"),
+        ({"import_limit_wh": -1}, "import_limit_wh must be an int >= 0, got -1"),
+        ({"export_limit_wh": 1.5}, "export_limit_wh must be an int >= 0, got 1.5"),
         ({"levels": 0}, "levels must be an int >= 1, got 0"),
         ({"community_id": ""}, "community_id must be a non-empty str"),
     ],
