@@ -120,9 +120,7 @@ library PoolClearing {
         returns (uint256[] memory packed, uint256 totalBuy)
     {
         CityBook memory book = CityBook({
-            words: new uint256[](uint256(maxTick) + 1),
-            bits: new uint256[]((uint256(maxTick) >> 8) + 1),
-            used: 0
+            words: new uint256[](uint256(maxTick) + 1), bits: new uint256[]((uint256(maxTick) >> 8) + 1), used: 0
         });
         for (uint256 i; i < communities.length; ++i) {
             Community calldata community = communities[i];
@@ -228,11 +226,7 @@ library PoolClearing {
 
     /// @dev Where `filledWh` runs out in one side's residual levels, best first: the level its orders' claims share
     /// pro rata (tick, R, Q); zeros when `filledWh` is 0. In assembly for the reason given at {_addSide}.
-    function _marginal(uint256[] calldata levels, uint256 filledWh)
-        private
-        pure
-        returns (uint16, uint64, uint96)
-    {
+    function _marginal(uint256[] calldata levels, uint256 filledWh) private pure returns (uint16, uint64, uint96) {
         uint256 tick;
         uint256 left = filledWh;
         uint256 totalWh;
