@@ -400,6 +400,11 @@ abstract contract EnergyMarketBase is AccessControl, Pausable, ReentrancyGuardTr
     }
 
     /// @inheritdoc IEnergyMarket
+    function residualCommitment(uint64 slot) external view returns (bytes32) {
+        return _books[slot].residual;
+    }
+
+    /// @inheritdoc IEnergyMarket
     function previewClaim(uint256 orderId)
         external
         view

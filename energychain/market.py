@@ -62,6 +62,11 @@ class Market(Governed):
     def clearing(self, slot: int) -> SlotClearing:
         return SlotClearing.from_fields(self.read("clearing", slot))
 
+    def residual_commitment(self, slot: int) -> bytes:
+        """The hash of what ``slot`` left unmatched, stored when it was cleared (zero before);
+        :func:`energychain.pool.residual_commitment` computes it from a residual."""
+        return bytes(self.call("residualCommitment", slot))
+
     def gate_closure(self, slot: int) -> int:
         return int(self.call("gateClosure", slot))
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eth_abi.abi import encode
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
@@ -34,6 +35,7 @@ from energychain.errors import PoolInputError
 from energychain.records import ZERO_ADDRESS
 from energychain.units import Wh
 from market.clearing import MarketParams
+from market.pool import Residual
 from wallet.transactions import TxRequest
 
 #: The contract's bounds (``CityPool.MAX_*``; tests/energychain/test_pool.py reads them back).
@@ -281,3 +283,18 @@ def _address(what: str, value: str) -> ChecksumAddress:
     if value.lower() == ZERO_ADDRESS:
         raise PoolInputError(f"{what} is the zero address")
     return Web3.to_checksum_address(value)
+
+
+def residual_side(levels: Mapping[int, int], *, highest_first: bool) -> list[int]:
+    """One residual side as the contracts take it (``PoolClearing``, a market's commitment): each
+    level packed ``tick << 96 | Wh``, best first (bids highest tick first, asks lowest first)."""
+    return [t << 96 | levels[t] for t in sorted(levels, reverse=highest_first)]
+
+
+def residual_commitment(residual: Residual) -> bytes:
+    """What a market stores when it clears a slot that left ``residual`` unmatched
+    (``IEnergyMarket.residualCommitment``): ``keccak256(abi.encode(buys, sells))``."""
+    buys = residual_side(residual.buys, highest_first=True)
+    sells = residual_side(residual.sells, highest_first=False)
+    return bytes(Web3.keccak(encode(["uint256[]", "uint256[]"], [buys, sells])))
+

@@ -351,6 +351,12 @@ interface IEnergyMarket is IERC1155Receiver {
     /// @return The record (`cleared` false before {clear}).
     function clearing(uint64 slot) external view returns (ClearingRecord memory);
 
+    /// @notice The commitment {clear} stored to what `slot` left unmatched, which the city pool clears across
+    /// communities (docs/pool.md): `keccak256(abi.encode(buys, sells))`, `buys` the residual bids highest tick first,
+    /// `sells` the residual asks lowest tick first, each level packed `tick << 96 | Wh`.
+    /// @return The commitment (zero before {clear}).
+    function residualCommitment(uint64 slot) external view returns (bytes32);
+
     /// @notice What {claim} would settle for `orderId` now, see {OrderClaimed}. At a rationed marginal level the share
     /// depends on the Wh of the level claimed before (cumulative rounding: the level's shares add up to R exactly).
     /// @dev Requirements:

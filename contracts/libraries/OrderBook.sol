@@ -29,11 +29,13 @@ library OrderBook {
 
     /// @dev `marginalClaimedWh`: Wh of the orders claimed so far at the rationed marginal level (R < Q; at most one
     /// side has one), which {Clearing-share} rounds against cumulatively. It shares a word with `volumeWh`.
+    /// `residual`: the commitment {clear} stores to what the slot left unmatched (see {_residualHash}).
     struct State {
         SideClearing buy;
         SideClearing sell;
         uint128 volumeWh;
         uint96 marginalClaimedWh;
+        bytes32 residual;
         TickBitmap.Bitmap ticks;
         IEnergyMarket.Level[65536] levels;
     }
@@ -65,12 +67,73 @@ library OrderBook {
         if ((lvl.buyWh | lvl.sellWh) == 0) self.ticks.unset(tick);
     }
 
-    /// @notice Computes the clearing (see {compute}) and stores it.
+    /// @notice Computes the clearing (see {compute}) and stores it, with the commitment to the residual.
     function clear(State storage self) internal returns (IEnergyMarket.ClearingRecord memory r) {
-        r = compute(self);
+        (uint256[] memory packedLevels, uint256 totalBuy) = _loadLevels(self);
+        r = clearLevels(packedLevels, totalBuy);
         _storeSide(self.buy, r.clearingTick, r.buyMarginalTick, r.buyMarginalFilledWh, r.buyMarginalTotalWh);
         _storeSide(self.sell, r.clearingTick, r.sellMarginalTick, r.sellMarginalFilledWh, r.sellMarginalTotalWh);
         if (r.volumeWh != 0) self.volumeWh = r.volumeWh;
+        self.residual = _residualHash(packedLevels, r);
+    }
+
+    /// @dev `keccak256(abi.encode(buys, sells))` of what the clearing `r` of the levels `packedLevels` left unmatched
+    /// (docs/pool.md): `buys` the residual bids highest tick first, `sells` the residual asks lowest tick first, each
+    /// a non-empty level packed `tick << 96 | Wh` (the format {PoolClearing} reads). A side's residual is all of a
+    /// level worse than its marginal tick and `Q - R` at it; the whole book when nothing traded. The city pool checks
+    /// the residual it is given against this hash, so that it clears only what the market left. Written in one pass
+    /// per side into free memory (not allocated: nothing is kept) and hashed in place, as {_loadLevels} reads.
+    function _residualHash(uint256[] memory packedLevels, IEnergyMarket.ClearingRecord memory r)
+        private
+        pure
+        returns (bytes32 h)
+    {
+        // When nothing traded every level is residual: a buy marginal tick above every tick and a sell marginal tick
+        // of 0 with nothing filled there (R is 0 in such a record) say just that.
+        uint256 buyTick = r.volumeWh != 0 ? r.buyMarginalTick : 1 << 16;
+        uint256 buyFilledWh = r.buyMarginalFilledWh;
+        uint256 sellTick = r.sellMarginalTick;
+        uint256 sellFilledWh = r.sellMarginalFilledWh;
+        // One ascending pass: residual asks are written upwards from `sells`, residual bids downwards from it, so the
+        // bids end up highest tick first right before the asks' length word. Then the two offsets and the bids'
+        // length go in front and `abi.encode(buys, sells)` is hashed where it lies, in free memory (not allocated).
+        // Cannot underflow: R <= Q at a marginal tick. Cannot overflow: at most 2^16 levels of one word each.
+        assembly ("memory-safe") {
+            let n := mload(packedLevels)
+            let levels := add(packedLevels, 0x20)
+            let mask96 := 0xffffffffffffffffffffffff
+            // Room below `sells` for n bids and the three header words.
+            let sells := add(mload(0x40), shl(5, add(n, 3)))
+            let up := add(sells, 0x20)
+            let down := sells
+            for { let end := add(levels, shl(5, n)) } lt(levels, end) { levels := add(levels, 0x20) } {
+                let packed := mload(levels)
+                let t := shr(192, packed)
+                if iszero(gt(t, buyTick)) {
+                    let q := and(shr(96, packed), mask96)
+                    if eq(t, buyTick) { q := sub(q, buyFilledWh) }
+                    if q {
+                        down := sub(down, 0x20)
+                        mstore(down, or(shl(96, t), q))
+                    }
+                }
+                if iszero(lt(t, sellTick)) {
+                    let q := and(packed, mask96)
+                    if eq(t, sellTick) { q := sub(q, sellFilledWh) }
+                    if q {
+                        mstore(up, or(shl(96, t), q))
+                        up := add(up, 0x20)
+                    }
+                }
+            }
+            mstore(sells, shr(5, sub(up, add(sells, 0x20))))
+            let nb := shr(5, sub(sells, down))
+            let out := sub(down, 0x60)
+            mstore(out, 0x40)
+            mstore(add(out, 0x20), add(0x60, shl(5, nb)))
+            mstore(add(out, 0x40), nb)
+            h := keccak256(out, sub(up, out))
+        }
     }
 
     /// @dev Writes one cleared side in one SSTORE: {SideClearing} packed as Solidity lays it out from the low end

@@ -23,8 +23,10 @@ from conftest import (
     reference_clear,
     reference_fill,
 )
+from eth_abi import encode
 from hypothesis import settings
 from hypothesis import strategies as st
+from web3 import Web3
 
 RECORD_KEYS = (
     "volume",
@@ -527,3 +529,44 @@ def test_clear_gasLinearInNonEmptyTicksAndFullBookFitsUnderTheTxCap(
     print(f"clear gas of a full book of 2,048 ticks, extrapolated: {full_book:.0f}")
     assert 0 < per_tick < 5_000
     assert full_book < 0.75 * 2**24
+
+
+# ---- the residual commitment (docs/pool.md) ---------------------------------------------------
+
+
+def residual_hash(buys, sells):
+    """keccak256(abi.encode(buys, sells)): bids highest tick first, asks lowest first, each level
+    packed tick << 96 | Wh."""
+    bids = [t << 96 | q for t, q in sorted(buys.items(), reverse=True)]
+    asks = [t << 96 | q for t, q in sorted(sells.items())]
+    return "0x" + bytes(Web3.keccak(encode(["uint256[]", "uint256[]"], [bids, asks]))).hex()
+
+
+def test_clear_commitsToTheResidualOfARationedBook(env, slot, market, alice, bob, carol, relayer):
+    """Buys 700 at 30 and 300 at 12 against 600 sold at 10 and 50 at 35: V* = 600 at m_b = 30
+    (R = 600 of Q = 700), m_s = 10. Left: 100 bought at 30, 300 at 12; 50 sold at 35."""
+    env.funded_sell(alice, slot, 10, 600)
+    env.funded_sell(alice, slot, 35, 50)
+    env.funded_buy(bob, slot, 30, 700)
+    env.funded_buy(carol, slot, 12, 300)
+    assert market.residualCommitment(slot) == "0x" + "00" * 32
+    env.close_gate(slot)
+    env.clear(slot)
+    assert record(env, slot)["buy_filled"] == 600
+    assert market.residualCommitment(slot) == residual_hash({30: 100, 12: 300}, {35: 50})
+
+
+def test_clear_commitsToTheWholeBookWhenNothingTrades(env, slot, market, alice, bob, relayer):
+    env.funded_sell(alice, slot, 20, 80)
+    env.funded_buy(bob, slot, 10, 90)
+    env.close_gate(slot)
+    env.clear(slot)
+    assert market.residualCommitment(slot) == residual_hash({10: 90}, {20: 80})
+
+
+def test_clear_commitsToNothingLeftWhenEverythingTrades(env, slot, market, alice, bob, relayer):
+    env.funded_sell(alice, slot, 10, 500)
+    env.funded_buy(bob, slot, 10, 500)
+    env.close_gate(slot)
+    env.clear(slot)
+    assert market.residualCommitment(slot) == residual_hash({}, {})

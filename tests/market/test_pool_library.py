@@ -7,7 +7,7 @@ and per community its import, export and both marginal levels.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +19,7 @@ from chain.artifacts import load_artifact
 from chain.connection import in_process_chain, in_process_keys
 from energychain.contracts import revert_decoder
 from energychain.deploy import deploy_contract
+from energychain.pool import residual_side
 from market.clearing import MarketParams
 from market.pool import PoolClearing, PoolCommunity, Residual, clear_pool
 from wallet.signer import LocalKeySigner
@@ -58,11 +59,6 @@ def pool_inputs(draw: st.DrawFn) -> tuple[MarketParams, int, list[PoolCommunity]
     return params, draw(st.integers(0, 5)), communities
 
 
-def packed(levels: Mapping[int, int], *, highest_first: bool) -> list[int]:
-    """One residual side as PoolClearing takes it: best first, ``tick << 96 | wh``."""
-    return [t << 96 | levels[t] for t in sorted(levels, reverse=highest_first)]
-
-
 def on_chain(
     harness: Contract, params: MarketParams, fee: int, communities: list[PoolCommunity]
 ) -> tuple:  # type: ignore[type-arg]
@@ -71,8 +67,8 @@ def on_chain(
             c.levels * fee,
             c.import_limit_wh,
             c.export_limit_wh,
-            packed(c.residual.buys, highest_first=True),
-            packed(c.residual.sells, highest_first=False),
+            residual_side(c.residual.buys, highest_first=True),
+            residual_side(c.residual.sells, highest_first=False),
         )
         for c in communities
     ]
