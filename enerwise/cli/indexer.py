@@ -92,6 +92,21 @@ def migrate(
     console.print(f"database at revision {revision}")
 
 
+def _addresses(deployment: Deployment, pool: str | None) -> dict[str, str]:
+    """The deployment's addresses, with ``pool`` as the city pool to follow when given."""
+    from web3 import Web3
+
+    from enerwise.errors import OptionError
+    from indexer.pool_queries import POOL_KEY
+
+    addresses = dict(deployment.addresses)
+    if pool is not None:
+        if not Web3.is_address(pool):
+            raise OptionError(f"--pool: {pool!r} is not an address")
+        addresses[POOL_KEY] = str(Web3.to_checksum_address(pool))
+    return addresses
+
+
 def _ingester(
     settings: Settings, deployment_file: Path | None, poll: float, max_range: int = 20_000
 ) -> Ingester:
@@ -107,7 +122,7 @@ def _ingester(
     return Ingester(
         _engine(settings),
         JsonRpcClient(rpc_url),
-        deployment.addresses,
+        _addresses(deployment, settings.pool_address),
         deployment.block_number,
         publisher=publisher,
         config=IngestConfig(
@@ -135,6 +150,14 @@ def run(
     max_range: Annotated[
         int, typer.Option(min=1, help="Most blocks per eth_getLogs range.")
     ] = 20_000,
+    pool: Annotated[
+        str | None,
+        typer.Option(
+            "--pool",
+            help="A CityPool to follow too (communities, grid fee, limits); a database "
+            "indexes one set of addresses, so adding a pool later needs a new database.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -151,6 +174,7 @@ def run(
         rpc_url=rpc_url,
         redis_url=redis_url,
         confirmations=confirmations,
+        pool_address=pool,
     )
     ingester = _ingester(settings, deployment, poll_interval, max_range)
     checkpoint = ingester.prepare()  # a mistake (no node, no schema) is one line: no logs yet
