@@ -20,7 +20,7 @@ from indexer.market_info import MarketInfo
 
 router = APIRouter(prefix="/v1/pool", tags=["pool"])
 
-#: Most slots one ``/v1/pool/limits`` answer covers (a day of 15-minute slots).
+#: Most slots one `/v1/pool/limits` answer covers (a day of 15-minute slots).
 MAX_LIMIT_SLOTS = 96
 
 SlotCountQuery = Annotated[
@@ -43,7 +43,7 @@ def _pool(info: MarketInfo) -> str:
 @router.get("", response_model=PoolPublic, responses=ERRORS)
 def get_pool(conn: ConnDep, info: InfoDep) -> PoolPublic:
     """The city pool: its address, how many communities share it, the grid fee in force, and
-    the indexed market's community id. 404 ``pool_not_indexed`` when the indexer follows none."""
+    the indexed market's community id. 404 `pool_not_indexed` when the indexer follows none."""
     view = pool_queries.get_pool(conn, info=info, address=_pool(info))
     return PoolPublic.model_validate(view)
 
@@ -63,9 +63,9 @@ def list_limits(
     from_slot: OptionalSlotQuery = None,
     slots: SlotCountQuery = 8,
 ) -> PoolLimitsPublic:
-    """Transfer limits of ``slots`` consecutive slots from ``from_slot`` (default: the slot
+    """Transfer limits of `slots` consecutive slots from `from_slot` (default: the slot
     now running on the indexed chain), every community of each: the latest publication's, or
-    ``published`` false and zero where none applies."""
+    `published` false and zero where none applies."""
     _pool(info)
     first = info.slot_of(clock.block_time) if from_slot is None else from_slot
     first = max(first, 0)
@@ -76,7 +76,7 @@ def list_limits(
 
 @router.get("/limits/{slot}", response_model=SlotLimitsPublic, responses=ERRORS)
 def get_limits(conn: ConnDep, info: InfoDep, slot: SlotPath) -> SlotLimitsPublic:
-    """Transfer limits of one slot for every community (see ``/v1/pool/limits``)."""
+    """Transfer limits of one slot for every community (see `/v1/pool/limits`)."""
     _pool(info)
     (view,) = pool_queries.slot_limits(conn, info=info, slots=[slot])
     return SlotLimitsPublic.model_validate(view)
