@@ -45,7 +45,11 @@ export function GridLimits() {
           <dl className="grid grid-cols-1 gap-3 sm:grid-cols-3">
             <Figure label={t.operator.poolAddress} value={shortAddress(p.address)} testId="pool-address" />
             <Figure label={t.operator.poolCommunities} value={f.integer(p.community_count)} testId="pool-communities" />
-            <Figure label={t.operator.poolGridFee} value={f.price(p.grid_fee.fee_per_level)} hint={t.operator.poolFeeTicks(p.grid_fee.fee_ticks_per_level)} />
+            <Figure
+              label={t.operator.poolGridFee}
+              value={f.price(p.grid_fee.fee_per_level)}
+              hint={p.grid_fee.recipient === null ? t.operator.poolFeeNotSet : t.operator.poolFeeTicks(p.grid_fee.fee_ticks_per_level)}
+            />
           </dl>
           {communities.error ? <ErrorLine error={communities.error} /> : null}
           {(communities.data?.items.length ?? 0) === 0 ? (

@@ -518,6 +518,7 @@ export const de: Messages = {
     poolCommunities: "Gemeinschaften",
     poolGridFee: "Netzentgelt je Netzebene",
     poolFeeTicks: (ticks: number) => `${ticks} Preisschritte je überquerter Ebene`,
+    poolFeeNotSet: "vom Netzbetreiber noch nicht festgelegt",
     poolNoCommunities: "Noch keine Gemeinschaft ist dem Pool beigetreten.",
     poolCommunity: "Gemeinschaft",
     poolMarket: "Markt",

@@ -517,6 +517,7 @@ export const en = {
     poolCommunities: "Communities",
     poolGridFee: "Grid fee per network level",
     poolFeeTicks: (ticks: number) => `${ticks} price steps per level crossed`,
+    poolFeeNotSet: "not set by the grid operator yet",
     poolNoCommunities: "No community has joined the pool yet.",
     poolCommunity: "Community",
     poolMarket: "Market",
