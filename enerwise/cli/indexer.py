@@ -92,18 +92,27 @@ def migrate(
     console.print(f"database at revision {revision}")
 
 
-def _addresses(deployment: Deployment, pool: str | None) -> dict[str, str]:
-    """The deployment's addresses, with ``pool`` as the city pool to follow when given."""
+def _pool_address(pool: str | None) -> str | None:
+    """``--pool`` (``pool_address``) checksummed; a one-line error, before any node is asked,
+    when it is not an address."""
     from web3 import Web3
 
     from enerwise.errors import OptionError
+
+    if pool is None:
+        return None
+    if not Web3.is_address(pool):
+        raise OptionError(f"--pool: {pool!r} is not an address")
+    return str(Web3.to_checksum_address(pool))
+
+
+def _addresses(deployment: Deployment, pool: str | None) -> dict[str, str]:
+    """The deployment's addresses, with ``pool`` as the city pool to follow when given."""
     from indexer.pool_queries import POOL_KEY
 
     addresses = dict(deployment.addresses)
     if pool is not None:
-        if not Web3.is_address(pool):
-            raise OptionError(f"--pool: {pool!r} is not an address")
-        addresses[POOL_KEY] = str(Web3.to_checksum_address(pool))
+        addresses[POOL_KEY] = pool
     return addresses
 
 
@@ -115,6 +124,7 @@ def _ingester(
     from indexer.ingest import IngestConfig, Ingester
     from indexer.live import Publisher, RedisPublisher
 
+    pool = _pool_address(settings.pool_address)
     rpc_url = _rpc_url(settings)
     ws_url = settings.ws_url or ws_url_for(rpc_url)
     deployment = _deployment(rpc_url, deployment_file)
@@ -122,7 +132,7 @@ def _ingester(
     return Ingester(
         _engine(settings),
         JsonRpcClient(rpc_url),
-        _addresses(deployment, settings.pool_address),
+        _addresses(deployment, pool),
         deployment.block_number,
         publisher=publisher,
         config=IngestConfig(

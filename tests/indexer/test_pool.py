@@ -257,3 +257,25 @@ def test_a_database_of_the_pool_less_deployment_refuses_the_pool(
     city_chain.ingester(engine, pool=False).sync()
     with pytest.raises(ChainMismatchError, match="use another database"):
         city_chain.ingester(engine).prepare()
+
+
+def test_indexer_run_follows_the_pool_named_by_pool(city_chain: CityChain, tmp_path: Any) -> None:
+    from tests.indexer.test_cli import enerwise
+
+    db = f"sqlite:///{tmp_path}/cli.sqlite3"
+    deployment = city_chain.city.sandbox.deployment.save(tmp_path / "deployment.json")
+    assert enerwise("migrate", "--database-url", db).returncode == 0
+    run = enerwise(
+        "run", "--once", "--database-url", db, "--rpc-url", city_chain.node.rpc_url,
+        "--deployment", str(deployment), "--pool", city_chain.city.pool.address.lower(),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    engine = make_engine(db)
+    try:
+        assert _rows(engine, "SELECT count(*) FROM pool_limits") == [(6,)]
+    finally:
+        engine.dispose()
+    verified = enerwise(
+        "verify", "--json", "--database-url", db, "--rpc-url", city_chain.node.rpc_url
+    )
+    assert verified.returncode == 0, verified.stderr
