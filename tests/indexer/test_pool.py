@@ -279,3 +279,33 @@ def test_indexer_run_follows_the_pool_named_by_pool(city_chain: CityChain, tmp_p
         "verify", "--json", "--database-url", db, "--rpc-url", city_chain.node.rpc_url
     )
     assert verified.returncode == 0, verified.stderr
+
+
+def test_no_generated_request_to_the_pool_routes_causes_a_server_error(
+    indexed: dict[str, Any],
+) -> None:
+    if indexed["engine"].dialect.name != "sqlite":
+        pytest.skip("one backend is enough for the fuzzing")
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    app = indexed["client"].app
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(path_regex="^/v1/pool")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 4
+    failures: list[str] = []
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
+        def check(case: Any) -> None:
+            response = case.call()
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path}: {response.status_code}")
+            elif response.status_code >= 400:
+                assert "code" in response.json()["error"], response.text
+
+        check()
+    assert failures == []
