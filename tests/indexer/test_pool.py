@@ -4,6 +4,7 @@ and once for the next, on SQLite and PostgreSQL; an indexer without the pool as 
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.ingest import Ingester
 from indexer.pool_queries import POOL_KEY
+from indexer.verify import verify
 from tests.indexer.conftest import BACKENDS, _truncate
 
 FEE_TICKS = 3
@@ -279,6 +281,27 @@ def test_indexer_run_follows_the_pool_named_by_pool(city_chain: CityChain, tmp_p
         "verify", "--json", "--database-url", db, "--rpc-url", city_chain.node.rpc_url
     )
     assert verified.returncode == 0, verified.stderr
+    checked = json.loads(verified.stdout)["checked"]
+    assert checked["pool communities"] == 1 and checked["pool community"] == 2
+    assert checked["pool grid fee"] == 1 and checked["pool limits"] == 4  # 2 slots x 2
+
+
+def test_verify_finds_a_tampered_limit(city_chain: CityChain, engine: Engine) -> None:
+    ingester = city_chain.ingester(engine)
+    ingester.sync()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE pool_limits SET import_wh = import_wh + 1 "
+                "WHERE block_number = :b AND community_id = 1"
+            ),
+            {"b": city_chain.publications[1]["block"]},
+        )
+    report = verify(engine, ingester.rpc)
+    assert report.differences == [
+        f"pool limits slot {city_chain.slot} community 1: database (True, {REVISED[1][0] + 1}, "
+        f"{REVISED[1][1]}), chain (True, {REVISED[1][0]}, {REVISED[1][1]})"
+    ]
 
 
 def test_no_generated_request_to_the_pool_routes_causes_a_server_error(
