@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.db.types import INT64_MAX
 from indexer.events import ChainEvent
 from indexer.market_info import NO_SLOT, MarketInfo, order_fields
 
@@ -573,8 +574,20 @@ class RangeApplier:
 
     def _limits_published(self, e: ChainEvent) -> None:
         """One row per community: entry ``i`` of both arrays is community ``i``'s (the contract
-        checks their lengths against the community count)."""
+        checks their lengths against the community count).
+
+        The pool takes any ``uint64`` slot whose gate closure is ahead; one beyond 2^63 - 1 (a
+        slot billions of years away) fits no ``slot`` column and is left in ``events`` only,
+        with a warning, rather than stop the ingester on every retry.
+        """
         slot = int(e.args["slot"])
+        if slot > INT64_MAX:
+            logger.warning(
+                "LimitsPublished of slot %d in %s: beyond 2^63 - 1, kept in events only",
+                slot,
+                e.tx_hash,
+            )
+            return
         imports, exports = e.args["importWh"], e.args["exportWh"]
         if len(imports) != len(exports):
             logger.error(

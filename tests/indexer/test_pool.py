@@ -332,3 +332,20 @@ def test_no_generated_request_to_the_pool_routes_causes_a_server_error(
 
         check()
     assert failures == []
+
+
+def test_limits_of_a_slot_beyond_int64_stay_in_events_and_stop_nothing(
+    city_chain: CityChain, engine: Engine
+) -> None:
+    """The pool takes any uint64 slot whose gate closure is ahead: one no column can hold is
+    logged and kept in ``events`` only (the tables and the answers above do not change)."""
+    far = 2**63
+    pool, operator = city_chain.city.pool, city_chain.city.operator
+    if not pool.limits(far, 0).published:  # once per module: the chain is shared
+        operator.transact(pool.publish_limits(far, [(1, 1), (1, 1)], communities=2))
+    ingester = city_chain.ingester(engine)
+    ingester.sync()
+    assert ingester.rpc.block_number() == ingester.sync()
+    assert _rows(engine, "SELECT count(*) FROM pool_limits") == [(6,)]
+    published = _rows(engine, "SELECT args FROM events WHERE name = 'LimitsPublished'")
+    assert len(published) == 4
