@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     written from community.yaml's ``chain.explorer_url``; none: no links)."""
     time_zone: str | None = None
     """IANA time zone of the community's bills (default: the deployment record's, else UTC)."""
+    pool_address: str | None = None
+    """A ``CityPool`` the indexer follows beside the market (its communities, grid fee and
+    published limits); default: the deployment record's ``city_pool`` address, if any."""
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

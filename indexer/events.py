@@ -31,7 +31,11 @@ CONTRACT_ARTIFACTS: dict[str, tuple[str, ...]] = {
     "token": ("EnergyToken", "IEnergyToken"),
     "registry": ("MeterRegistry", "IMeterRegistry"),
     "market": ("EnergyMarket", "IEnergyMarket"),
+    "pool": ("CityPool", "ICityPool"),
 }
+#: Roles a deployment may lack: the city pool (issue 17) is indexed only when the addresses name
+#: one (``city_pool``); an indexer without it reads the three community contracts as before.
+OPTIONAL_ROLES: frozenset[str] = frozenset({"pool"})
 #: Artifacts whose events a role decodes besides its own ABI's (first found): the sealed
 #: market's (``OrderCommitted``, ``OrderRevealed``, ``CommitmentForfeited``). One catalogue serves
 #: both market modes: an open market never emits them.
@@ -43,6 +47,7 @@ ADDRESS_KEYS: dict[str, str] = {
     "token": "energy_token",
     "registry": "registry",
     "market": "market",
+    "pool": "city_pool",
 }
 
 
@@ -234,7 +239,8 @@ class ChainEvent:
 
 @dataclass
 class EventCatalog:
-    """Every event of the three EnergyChain contracts, keyed by (address, topic0)."""
+    """Every event of the three EnergyChain contracts (and of the city pool when the deployment
+    names one), keyed by (address, topic0)."""
 
     addresses: dict[str, str]
     specs: dict[tuple[str, bytes], EventSpec] = field(default_factory=dict)
@@ -265,10 +271,13 @@ class EventCatalog:
 
     @classmethod
     def for_deployment(cls, addresses: Mapping[str, str]) -> EventCatalog:
-        """The catalogue for a ``Deployment.addresses`` mapping, from the compiled artifacts."""
+        """The catalogue for a ``Deployment.addresses`` mapping, from the compiled artifacts
+        (the pool's only when the mapping has a ``city_pool`` address)."""
         abis: dict[str, list[Any]] = {}
         picked: dict[str, str] = {}
         for role, names in CONTRACT_ARTIFACTS.items():
+            if role in OPTIONAL_ROLES and ADDRESS_KEYS[role] not in addresses:
+                continue
             for name in names:
                 try:
                     abis[role] = load_artifact(name).abi

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.db.types import INT64_MAX
 from indexer.events import ChainEvent
 from indexer.market_info import NO_SLOT, MarketInfo, order_fields
 
@@ -171,6 +172,9 @@ class RangeApplier:
             ("registry", "ReadingBatchArchived"): self._batch_archived,
             ("token", "TransferSingle"): self._transfer_single,
             ("token", "TransferBatch"): self._transfer_batch,
+            ("pool", "CommunityAdded"): self._community_added,
+            ("pool", "GridFeeChanged"): self._grid_fee_changed,
+            ("pool", "LimitsPublished"): self._limits_published,
         }
 
     def apply(self, events: list[ChainEvent]) -> RowBatch:
@@ -545,6 +549,66 @@ class RangeApplier:
     def _transfer_batch(self, e: ChainEvent) -> None:
         for entry, (slot, amount) in enumerate(zip(e.args["ids"], e.args["values"], strict=True)):
             self._transfer(e, entry, int(slot), int(amount))
+
+    # ------------------------------------------------------------------ city pool
+    def _community_added(self, e: ChainEvent) -> None:
+        self.batch.add(
+            "pool_communities",
+            {
+                **self._log,
+                "community_id": int(e.args["communityId"]),
+                "market": e.args["market"],
+                "levels": int(e.args["levels"]),
+            },
+        )
+
+    def _grid_fee_changed(self, e: ChainEvent) -> None:
+        self.batch.add(
+            "pool_fee_changes",
+            {
+                **self._log,
+                "fee_ticks_per_level": int(e.args["feeTicksPerLevel"]),
+                "recipient": e.args["recipient"],
+            },
+        )
+
+    def _limits_published(self, e: ChainEvent) -> None:
+        """One row per community: entry ``i`` of both arrays is community ``i``'s (the contract
+        checks their lengths against the community count).
+
+        The pool takes any ``uint64`` slot whose gate closure is ahead; one beyond 2^63 - 1 (a
+        slot billions of years away) fits no ``slot`` column and is left in ``events`` only,
+        with a warning, rather than stop the ingester on every retry.
+        """
+        slot = int(e.args["slot"])
+        if slot > INT64_MAX:
+            logger.warning(
+                "LimitsPublished of slot %d in %s: beyond 2^63 - 1, kept in events only",
+                slot,
+                e.tx_hash,
+            )
+            return
+        imports, exports = e.args["importWh"], e.args["exportWh"]
+        if len(imports) != len(exports):
+            logger.error(
+                "LimitsPublished of slot %d in %s: %d imports, %d exports; skipped",
+                slot,
+                e.tx_hash,
+                len(imports),
+                len(exports),
+            )
+            return
+        for community_id, (import_wh, export_wh) in enumerate(zip(imports, exports, strict=True)):
+            self.batch.add(
+                "pool_limits",
+                {
+                    **self._log,
+                    "slot": slot,
+                    "community_id": community_id,
+                    "import_wh": int(import_wh),
+                    "export_wh": int(export_wh),
+                },
+            )
 
 
 def jsonable_args(args: Mapping[str, Any]) -> dict[str, Any]:

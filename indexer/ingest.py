@@ -49,6 +49,7 @@ from indexer import metrics, store
 from indexer.db.migrate import check_schema, unreachable
 from indexer.errors import (
     ChainInconsistentError,
+    ChainMismatchError,
     DatabaseUnreachableError,
     IndexerConfigError,
     ReorgTooDeepError,
@@ -153,6 +154,13 @@ class Ingester:
             info = store.stored_market_info(conn)
         if info is None:
             info = read_market_info(self.rpc, chain_id, self.addresses, self.start_block)
+        elif _lowered(info.addresses) != _lowered(self.addresses):
+            # the database was bound to other contracts (a city pool added since, say): their
+            # events before the checkpoint were never read, so going on would index a part
+            raise ChainMismatchError(
+                f"the database indexes the deployment at {info.addresses}, not "
+                f"{self.addresses}: use another database"
+            )
         before_start = max(self.start_block - 1, 0)
         header = self.rpc.header(before_start)
         if header is None:
@@ -457,6 +465,10 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _lowered(addresses: dict[str, str]) -> dict[str, str]:
+    return {role: address.lower() for role, address in addresses.items()}
 
 
 def _short(exc: BaseException) -> str:

@@ -12,7 +12,10 @@ Every figure the database derives is read back from the contracts *at the checkp
 - orders: resting orders exist on chain with the same owner; cancelled or claimed ones do not;
 - commitments (sealed market): an unrevealed one is stored on chain with the same owner and
   collateral; a revealed or forfeited one is not;
-- registry: the running energy totals, and every meter (owner, signer, active, last seq).
+- registry: the running energy totals, and every meter (owner, signer, active, last seq);
+- city pool (when the database follows one): the community count and every community (market,
+  levels), the grid fee in force, and the limits in force of every (slot, community) of every
+  slot with a publication.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from chain.artifacts import load_artifact
 from chain.calls import ContractReader
 from chain.rpc import JsonRpcClient
 from energychain.records import EnergyTotals
-from indexer import store
+from indexer import pool_queries, store
 from indexer.db.migrate import check_schema
 from indexer.db.models import (
     AccountSeen,
@@ -41,6 +44,7 @@ from indexer.db.models import (
     Order,
     OrderCancellation,
     OrderClaim,
+    PoolLimit,
     Reading,
     SlotSeen,
     TokenTransfer,
@@ -49,6 +53,7 @@ from indexer.db.models import (
 from indexer.errors import IndexerConfigError
 from indexer.events import EventCatalog
 from indexer.handlers import ZERO_ADDRESS
+from indexer.market_info import MarketInfo
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +114,9 @@ def verify(engine: Engine, rpc: JsonRpcClient, catalog: EventCatalog | None = No
             )
             _commitments(conn, sealed, block, report)
         _registry(conn, registry, block, report)
+        pool = pool_queries.pool_address(info)
+        if pool is not None:
+            _pool(conn, ContractReader(rpc, pool, catalog.abis["pool"]), block, report, info)
     for line in report.differences:
         logger.warning("difference: %s", line)
     return report
@@ -306,6 +314,43 @@ def _registry(conn: Any, registry: ContractReader, block: int, report: VerifyRep
         )
         theirs = (record[0], record[1], int(record[2]), bool(record[3]), int(record[4]))
         report.compare("meter", meter.meter_id, ours, theirs)
+
+
+def _pool(
+    conn: Any, pool: ContractReader, block: int, report: VerifyReport, info: MarketInfo
+) -> None:
+    communities = pool_queries.list_communities(conn)
+    report.compare(
+        "pool communities", "count", len(communities), int(pool.call("communityCount", block=block))
+    )
+    chain = pool.call_many([("community", [c.community_id]) for c in communities], block)
+    for community, record in zip(communities, chain, strict=True):
+        market, levels = record
+        report.compare(
+            "pool community",
+            str(community.community_id),
+            (community.market, community.levels),
+            (market, int(levels)),
+        )
+    fee = pool_queries.grid_fee(conn, info=info)
+    ticks, recipient = pool.call("gridFee", block=block)
+    report.compare(
+        "pool grid fee",
+        "(ticks per level, recipient)",
+        (fee.fee_ticks_per_level, fee.recipient or ZERO_ADDRESS),
+        (int(ticks), recipient),
+    )
+    slots = sorted(int(s) for (s,) in conn.execute(select(PoolLimit.slot).distinct()))
+    views = pool_queries.slot_limits(conn, info=info, slots=slots)
+    entries = [(v.slot, c) for v in views for c in v.communities]
+    chain = pool.call_many([("limits", [slot, c.community_id]) for slot, c in entries], block)
+    for (slot, c), record in zip(entries, chain, strict=True):
+        report.compare(
+            "pool limits",
+            f"slot {slot} community {c.community_id}",
+            (c.published, c.import_wh, c.export_wh),
+            (bool(record[0]), int(record[1]), int(record[2])),
+        )
 
 
 __all__ = ["VerifyReport", "verify"]

@@ -92,6 +92,30 @@ def migrate(
     console.print(f"database at revision {revision}")
 
 
+def _pool_address(pool: str | None) -> str | None:
+    """``--pool`` (``pool_address``) checksummed; a one-line error, before any node is asked,
+    when it is not an address."""
+    from web3 import Web3
+
+    from enerwise.errors import OptionError
+
+    if pool is None:
+        return None
+    if not Web3.is_address(pool):
+        raise OptionError(f"--pool: {pool!r} is not an address")
+    return str(Web3.to_checksum_address(pool))
+
+
+def _addresses(deployment: Deployment, pool: str | None) -> dict[str, str]:
+    """The deployment's addresses, with ``pool`` as the city pool to follow when given."""
+    from indexer.pool_queries import POOL_KEY
+
+    addresses = dict(deployment.addresses)
+    if pool is not None:
+        addresses[POOL_KEY] = pool
+    return addresses
+
+
 def _ingester(
     settings: Settings, deployment_file: Path | None, poll: float, max_range: int = 20_000
 ) -> Ingester:
@@ -100,6 +124,7 @@ def _ingester(
     from indexer.ingest import IngestConfig, Ingester
     from indexer.live import Publisher, RedisPublisher
 
+    pool = _pool_address(settings.pool_address)
     rpc_url = _rpc_url(settings)
     ws_url = settings.ws_url or ws_url_for(rpc_url)
     deployment = _deployment(rpc_url, deployment_file)
@@ -107,7 +132,7 @@ def _ingester(
     return Ingester(
         _engine(settings),
         JsonRpcClient(rpc_url),
-        deployment.addresses,
+        _addresses(deployment, pool),
         deployment.block_number,
         publisher=publisher,
         config=IngestConfig(
@@ -135,6 +160,14 @@ def run(
     max_range: Annotated[
         int, typer.Option(min=1, help="Most blocks per eth_getLogs range.")
     ] = 20_000,
+    pool: Annotated[
+        str | None,
+        typer.Option(
+            "--pool",
+            help="A CityPool to follow too (communities, grid fee, limits); a database "
+            "indexes one set of addresses, so adding a pool later needs a new database.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -151,6 +184,7 @@ def run(
         rpc_url=rpc_url,
         redis_url=redis_url,
         confirmations=confirmations,
+        pool_address=pool,
     )
     ingester = _ingester(settings, deployment, poll_interval, max_range)
     checkpoint = ingester.prepare()  # a mistake (no node, no schema) is one line: no logs yet

@@ -34,6 +34,7 @@ from indexer.api.routes import (
     kpi,
     meters,
     operator,
+    pool,
     prices,
     slots,
     standing_orders,
@@ -110,15 +111,15 @@ def create_app(
         title="EnergyChain market API",
         version=API_VERSION,
         description="Read API over the EnergyChain indexer: slots, order books, trades, prices, "
-        "meters, balances, community KPIs, a live feed, and operator endpoints behind "
-        "Sign-In with Ethereum.",
+        "meters, balances, community KPIs, the city pool's communities and limits, a live feed, "
+        "and operator endpoints behind Sign-In with Ethereum.",
         lifespan=lifespan,
     )
     app.state.indexer = state
     install_error_handlers(app)
     for module in (
-        health, slots, accounts, household_bill, standing_orders, prices, meters, kpi, auth,
-        operator, stream,
+        health, slots, accounts, household_bill, standing_orders, prices, meters, kpi, pool,
+        auth, operator, stream,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(dapp_config.router)

@@ -319,6 +319,53 @@ class FeeChange(_FromLog, Base):
     treasury: Mapped[str] = mapped_column(String(ADDRESS))
 
 
+class PoolCommunity(_FromLog, Base):
+    """A ``CommunityAdded`` of the city pool: community ``community_id`` (ids run from 0 in the
+    order of addition, never removed) is the market at ``market``, ``levels`` network levels
+    below the pool; ``block_number`` is the block it was added in."""
+
+    __tablename__ = "pool_communities"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_pool_communities_log"),
+        UniqueConstraint("community_id", name="uq_pool_communities_community_id"),
+    )
+
+    community_id: Mapped[int] = mapped_column(Integer)
+    market: Mapped[str] = mapped_column(String(ADDRESS))
+    levels: Mapped[int] = mapped_column(SmallInteger)
+
+
+class PoolFeeChange(_FromLog, Base):
+    """A ``GridFeeChanged`` of the city pool: price ticks per network level crossed, and who is
+    paid them, from then on (the fee is 0 and unpaid before the first one)."""
+
+    __tablename__ = "pool_fee_changes"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_pool_fee_changes_log"),
+    )
+
+    fee_ticks_per_level: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(ADDRESS))
+
+
+class PoolLimit(_FromLog, Base):
+    """One community's entry of a ``LimitsPublished`` of the city pool (``entry`` of the log is
+    the community id): the transfer limits of ``slot`` in Wh. A later publication for the same
+    slot revises every community's limits; every publication is kept (append-only, so undoing a
+    reorganisation brings the revision before back) and the queries take the latest."""
+
+    __tablename__ = "pool_limits"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", "community_id", name="uq_pool_limits_log"),
+        Index("ix_pool_limits_slot", "slot", "community_id", "block_number", "log_index"),
+    )
+
+    slot: Mapped[int] = mapped_column(BigInteger)
+    community_id: Mapped[int] = mapped_column(Integer)
+    import_wh: Mapped[int] = mapped_column(Amount)
+    export_wh: Mapped[int] = mapped_column(Amount)
+
+
 class SlotSeen(Base):
     """A slot with any indexed activity, and the first block that showed it."""
 
@@ -390,6 +437,9 @@ CHAIN_DERIVED: tuple[type[Base], ...] = (
     MeterUpdate,
     Reading,
     FeeChange,
+    PoolCommunity,
+    PoolFeeChange,
+    PoolLimit,
     SlotSeen,
     AccountSeen,
     Block,

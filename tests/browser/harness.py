@@ -30,6 +30,7 @@ from chain.artifacts import load_artifact
 from chain.local_node import AnvilProcess, free_port, start_anvil
 from chain.paths import REPO_ROOT
 from chain.rpc import JsonRpcClient
+from devchain.city import City, deploy_city
 from devchain.sandbox import Sandbox
 from energychain.deploy import MarketSettings
 from indexer.api import ApiConfig, create_app
@@ -83,6 +84,8 @@ class Stack:
     decimals: int
     symbol: str
     explorer_url: str | None = None
+    city: City | None = None
+    """The city pool and its communities (``running_stack(communities=N)``), else None."""
 
     @property
     def mode(self) -> str:
@@ -133,6 +136,7 @@ def running_stack(
     explorer_url: str | None = None,
     time_zone: str = "UTC",
     market: MarketSettings | None = None,
+    communities: int = 0,
 ) -> Iterator[Stack]:
     """anvil + EnergyChain (a 6- or 18-decimal test euro), the indexer, the API with the dApp.
 
@@ -141,6 +145,8 @@ def running_stack(
     ``market`` chooses the deployment's settings, e.g. a sealed market
     (``MarketSettings(mode="sealed", reveal_seconds=..., bond_amount=...)``); the default is the
     open market of ``MarketSettings()``. Its money amounts are in 6-decimal units either way.
+    With ``communities`` (2 or more) the market is community 0 of a city pool
+    (``devchain.city.deploy_city``) that the indexer follows too.
     """
     engine = make_engine(f"sqlite:///{db_dir / 'indexer.sqlite3'}")
     upgrade(engine)
@@ -162,7 +168,10 @@ def running_stack(
         payment = sandbox.contracts.payment
         sandbox.admin.transact(payment.request("mint", account, 1_000 * 10**decimals))
         hub = LocalHub()
-        addresses = sandbox.deployment.addresses
+        addresses = dict(sandbox.deployment.addresses)
+        city = deploy_city(sandbox, communities) if communities else None
+        if city is not None:
+            addresses["city_pool"] = city.pool.address
         ingester = Ingester(
             engine,
             JsonRpcClient(node.rpc_url),
@@ -198,6 +207,7 @@ def running_stack(
                     decimals,
                     symbol,
                     explorer_url,
+                    city,
                 )
         finally:
             stop.set()

@@ -218,6 +218,8 @@ def test_every_page_loads_without_console_errors(page: tuple[Page, Console], sta
         expect(p.get_by_role("status")).to_have_count(0)
         p.screenshot(path=str(SCREENSHOTS / f"page-{heading.lower().replace(' ', '-')}.png"))
     expect(p.get_by_test_id("kpi-slots-cleared")).to_be_visible()
+    # No city pool in this deployment: the grid limits panel says so and asks nothing.
+    expect(p.get_by_text("This indexer follows no city pool.")).to_be_visible()
     # Narrow screens: nothing wider than the viewport.
     p.set_viewport_size({"width": 390, "height": 844})
     for name in ("Market", "Trade", "Agents"):

@@ -166,6 +166,8 @@ MISTAKES = [
     Mistake("bad value", "grid publish --day 2018-13-01 --slots 1", "day must be YYYY-MM-DD"),
     Mistake("bad value", "grid publish --pool 0x12 --keystore {key}", "is not an address"),
     Mistake("bad value", "grid publish --keystore {key}", "give both, or neither"),
+    Mistake("bad value", f"indexer run --pool 0x12 --rpc-url {DOWN} --once "
+            "--database-url {empty_db}", "--pool: '0x12' is not an address"),
     Mistake("bad value", f"grid publish --pool {ADDRESS} --keystore {{key}} --rpc-url {{anvil}}",
             "no contract at"),
     Mistake("unreachable node", f"grid publish --pool {ADDRESS} --keystore {{key}} "

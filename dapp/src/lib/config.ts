@@ -38,6 +38,8 @@ export interface RuntimeConfig {
     energyToken: `0x${string}`;
     registry: `0x${string}`;
     paymentToken: `0x${string}`;
+    /** The city pool the indexer follows (its grid limits on the operator page), or null. */
+    cityPool: `0x${string}` | null;
   };
   token: { symbol: string; decimals: number };
   /** Block explorer base URL (a transaction is at `${explorerUrl}/tx/${hash}`), or null. */
@@ -112,6 +114,7 @@ export async function fetchConfig(signal?: AbortSignal): Promise<{
         energyToken: hexAddress(a["energy_token"], "energy token"),
         registry: hexAddress(a["registry"], "registry"),
         paymentToken: hexAddress(a["payment_token"], "payment token"),
+        cityPool: a["city_pool"] === undefined ? null : hexAddress(a["city_pool"], "city pool"),
       },
       explorerUrl: raw.explorer_url ? raw.explorer_url.replace(/\/+$/, "") : null,
       timeZone: raw.time_zone,

@@ -2,7 +2,8 @@
 // Operator: after Sign-In with Ethereum with an operator role (admin, meter admin, pauser):
 // market status with pause and clear-due, the fee, meters with their health, billing and
 // exports; every write checked as `enerwise operator` checks it, then simulated and signed in the
-// wallet. Below, for everyone: community KPIs, indexer health and the market's parameters.
+// wallet. Below, for everyone: community KPIs, indexer health, the city pool's grid limits and
+// the market's parameters.
 import { unwrap } from "@/lib/api";
 import { priceOfTick } from "@/lib/format";
 import { useAccount, useApi, useStatus } from "@/lib/hooks";
@@ -12,6 +13,7 @@ import { OPERATOR_ROLES, useSession } from "@/lib/session";
 import { ConnectPrompt, SignInPrompt } from "@/components/Header";
 import { Billing } from "@/components/operator/Billing";
 import { FeeForm } from "@/components/operator/FeeForm";
+import { GridLimits } from "@/components/operator/GridLimits";
 import { MarketControl } from "@/components/operator/MarketControl";
 import { Meters } from "@/components/operator/Meters";
 import { ErrorLine, Figure, Loading, Section } from "@/components/ui";
@@ -84,6 +86,7 @@ export default function OperatorPage() {
           </dl>
         )}
       </Section>
+      <GridLimits />
       <Section title={t.operator.params} id="params">
         <dl className="grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4">
           <Figure label={t.operator.chain} value={String(cfg.chainId)} />
