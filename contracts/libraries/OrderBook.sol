@@ -82,7 +82,7 @@ library OrderBook {
     /// a non-empty level packed `tick << 96 | Wh` (the format {PoolClearing} reads). A side's residual is all of a
     /// level worse than its marginal tick and `Q - R` at it; the whole book when nothing traded. The city pool checks
     /// the residual it is given against this hash, so that it clears only what the market left. Written in one pass
-    /// per side into free memory (not allocated: nothing is kept) and hashed in place, as {_loadLevels} reads.
+    /// over the levels into free memory (not allocated: nothing is kept) and hashed in place.
     function _residualHash(uint256[] memory packedLevels, IEnergyMarket.ClearingRecord memory r)
         private
         pure
