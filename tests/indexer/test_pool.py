@@ -307,8 +307,6 @@ def test_verify_finds_a_tampered_limit(city_chain: CityChain, engine: Engine) ->
 def test_no_generated_request_to_the_pool_routes_causes_a_server_error(
     indexed: dict[str, Any],
 ) -> None:
-    if indexed["engine"].dialect.name != "sqlite":
-        pytest.skip("one backend is enough for the fuzzing")
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
