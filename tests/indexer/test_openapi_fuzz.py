@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
 
 from chain.compiler import compile_contracts
 from chain.local_node import start_anvil
@@ -16,6 +15,7 @@ from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from tests.indexer.conftest import Played
+from tests.indexer.fuzzing import fuzz_operations
 from tests.indexer.scenario import play_round
 
 
@@ -39,27 +39,8 @@ def api_schema(api_app: Any) -> Any:
 
 
 def test_no_generated_request_causes_a_server_error(api_schema: Any) -> None:
-    # one Hypothesis run per operation (schemathesis' pytest plugin does not load under
-    # pytest 9 here, so the operations are walked directly)
-    failures: list[str] = []
-    calls = [0]
-    operations = [result.ok() for result in api_schema.get_all_operations()]
+    operations = list(api_schema.get_all_operations())
     assert len(operations) >= 15
-
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-        )
-        def check(case: Any) -> None:
-            response = case.call()
-            calls[0] += 1
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code}")
-            elif response.status_code >= 400 and response.status_code != 405:
-                assert "code" in response.json()["error"], response.text
-
-        check()
-    assert failures == []
-    assert calls[0] >= 10 * len(operations) // 2
+    report = fuzz_operations(api_schema, allowed_client_errors=frozenset({405}))
+    assert report.server_errors == []
+    assert report.calls >= 10 * len(operations) // 2

@@ -26,6 +26,7 @@ from indexer.ingest import Ingester
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
 from tests.indexer.conftest import BACKENDS, _truncate
+from tests.indexer.fuzzing import fuzz_operations
 
 FEE_TICKS = 3
 FIRST = [(4_000, 2_500), (1_000, 0)]
@@ -308,28 +309,11 @@ def test_no_generated_request_to_the_pool_routes_causes_a_server_error(
     indexed: dict[str, Any],
 ) -> None:
     import schemathesis
-    from hypothesis import HealthCheck, given, settings
 
     app = indexed["client"].app
     schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(path_regex="^/v1/pool")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4
-    failures: list[str] = []
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-        )
-        def check(case: Any) -> None:
-            response = case.call()
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code}")
-            elif response.status_code >= 400:
-                assert "code" in response.json()["error"], response.text
-
-        check()
-    assert failures == []
+    assert len(list(schema.get_all_operations())) == 4
+    assert fuzz_operations(schema).server_errors == []
 
 
 def test_limits_of_a_slot_beyond_int64_stay_in_events_and_stop_nothing(
