@@ -212,7 +212,8 @@ class MarginalLevel:
         return self.allocated_wh < self.level_wh
 
 
-_NO_LEVEL = MarginalLevel(tick=0, allocated_wh=0, level_wh=0)
+NO_LEVEL = MarginalLevel(tick=0, allocated_wh=0, level_wh=0)
+"""A side with no marginal level: nothing cleared (or, in the city pool, nothing filled)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +246,7 @@ class ClearingRecord:
             raise ClearingRecordError(f"cleared must be a bool, got {self.cleared!r}")
         if not self.cleared:
             if (self.volume_wh, self.clearing_tick, self.price_per_kwh) != (0, 0, 0) or (
-                self.buy_marginal != _NO_LEVEL or self.sell_marginal != _NO_LEVEL
+                self.buy_marginal != NO_LEVEL or self.sell_marginal != NO_LEVEL
             ):
                 raise ClearingRecordError("a record that did not clear must have all fields 0")
             return
@@ -273,8 +274,8 @@ _NOT_CLEARED = ClearingRecord(
     volume_wh=0,
     clearing_tick=0,
     price_per_kwh=0,
-    buy_marginal=_NO_LEVEL,
-    sell_marginal=_NO_LEVEL,
+    buy_marginal=NO_LEVEL,
+    sell_marginal=NO_LEVEL,
 )
 
 
@@ -443,7 +444,7 @@ def _buy_outcome(
         received_wh = order.qty_wh
     else:
         received_wh = _share(order.qty_wh, marginal, claimed_before_wh)
-    paid = _ceil_div(received_wh * record.price_per_kwh, WH_PER_KWH)
+    paid = ceil_div(received_wh * record.price_per_kwh, WH_PER_KWH)
     return OrderOutcome(
         order_id=order.id,
         side=order.side,
@@ -469,7 +470,7 @@ def _sell_outcome(
     else:
         given_wh = _share(order.qty_wh, marginal, claimed_before_wh)
     gross = given_wh * record.price_per_kwh // WH_PER_KWH
-    fee = _ceil_div(gross * params.fee_bps, BPS)
+    fee = ceil_div(gross * params.fee_bps, BPS)
     return OrderOutcome(
         order_id=order.id,
         side=order.side,
@@ -486,7 +487,7 @@ def _sell_outcome(
 def buy_escrow(qty_wh: int, price_per_kwh: int) -> int:
     """What a buy of ``qty_wh`` Wh at ``price_per_kwh`` locks (and the most it can pay):
     ``ceil(qty_wh * price / 1000)``, rounded for the contract like every payment."""
-    return _ceil_div(qty_wh * price_per_kwh, WH_PER_KWH)
+    return ceil_div(qty_wh * price_per_kwh, WH_PER_KWH)
 
 
 def _share(qty_wh: int, marginal: MarginalLevel, claimed_before_wh: int) -> int:
@@ -497,7 +498,7 @@ def _share(qty_wh: int, marginal: MarginalLevel, claimed_before_wh: int) -> int:
     return after - claimed_before_wh * r // q_total
 
 
-def _ceil_div(numerator: int, denominator: int) -> int:
+def ceil_div(numerator: int, denominator: int) -> int:
     """``ceil(numerator / denominator)`` for a non-negative numerator, in integers."""
     return -(-numerator // denominator)
 

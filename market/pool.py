@@ -50,20 +50,20 @@ from dataclasses import dataclass, field
 
 from market.clearing import (
     BPS,
+    NO_LEVEL,
     WH_PER_KWH,
     ClearingRecord,
     MarginalLevel,
     MarketParams,
     Order,
     Side,
+    ceil_div,
     check_int,
     is_rationed,
     outcome,
     settle,
 )
 from market.errors import PoolError
-
-_NO_LEVEL = MarginalLevel(tick=0, allocated_wh=0, level_wh=0)
 
 _Worse = Callable[[int, int], bool]
 """Compares an order's tick with a marginal tick: ``(tick, marginal) -> bool``."""
@@ -246,8 +246,7 @@ def clear_pool(
         PoolError: two communities share an id, a residual tick exceeds ``params.max_tick``,
             or ``fee_ticks_per_level`` is not an int >= 0.
     """
-    if not _is_int(fee_ticks_per_level) or fee_ticks_per_level < 0:
-        raise PoolError(f"fee_ticks_per_level must be an int >= 0, got {fee_ticks_per_level!r}")
+    check_int("fee_ticks_per_level", fee_ticks_per_level, PoolError, low=0)
     _check_communities(communities, params)
     fees = [c.levels * fee_ticks_per_level for c in communities]
     bids = [
@@ -344,7 +343,7 @@ def city_outcome(
             # One rounding for the whole order: two ceilings could exceed its escrow by one.
             local_milli = local.filled_wh * (record.price_per_kwh if record.cleared else 0)
             pool_milli = pool_wh * params.price(fill.buy_tick)
-            paid = _ceil_div(local_milli + pool_milli, WH_PER_KWH)
+            paid = ceil_div(local_milli + pool_milli, WH_PER_KWH)
         return CityOrderOutcome(
             order_id=order.id,
             side=order.side,
@@ -367,7 +366,7 @@ def city_outcome(
     )
     pool_gross = pool_wh * params.price(fill.sell_tick) // WH_PER_KWH if pool_wh else 0
     gross = local.gross + pool_gross
-    fee = _ceil_div(gross * params.fee_bps, BPS)
+    fee = ceil_div(gross * params.fee_bps, BPS)
     return CityOrderOutcome(
         order_id=order.id,
         side=order.side,
@@ -538,7 +537,7 @@ def _marginal_of(
 ) -> MarginalLevel:
     """Where ``filled_wh`` runs out when ``levels`` fill best tick first (highest for buys)."""
     if filled_wh == 0:
-        return _NO_LEVEL
+        return NO_LEVEL
     before = 0
     for tick in sorted(levels, reverse=highest_first):
         qty = levels[tick]
@@ -567,7 +566,7 @@ def _community_fill(
         sell_tick=sell_tick,
         buy_marginal=_marginal_of(community.residual.buys, import_wh, highest_first=True),
         sell_marginal=_marginal_of(community.residual.sells, export_wh, highest_first=False),
-        pays=_ceil_div(import_wh * params.price(buy_tick), WH_PER_KWH),
+        pays=ceil_div(import_wh * params.price(buy_tick), WH_PER_KWH),
         paid=export_wh * params.price(sell_tick) // WH_PER_KWH,
     )
 
@@ -580,8 +579,8 @@ def _no_fill(community_id: str, fee_ticks: int) -> CommunityFill:
         export_wh=0,
         buy_tick=0,
         sell_tick=0,
-        buy_marginal=_NO_LEVEL,
-        sell_marginal=_NO_LEVEL,
+        buy_marginal=NO_LEVEL,
+        sell_marginal=NO_LEVEL,
         pays=0,
         paid=0,
     )
@@ -626,7 +625,3 @@ def _check_communities(communities: Sequence[PoolCommunity], params: MarketParam
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _ceil_div(numerator: int, denominator: int) -> int:
-    return -(-numerator // denominator)
