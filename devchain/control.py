@@ -7,10 +7,11 @@ network: these methods do not exist there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from web3 import Web3
-from web3.types import Wei
+from web3.types import RPCEndpoint, Wei
 
 from chain.errors import ChainError
 
@@ -56,6 +57,23 @@ class DevChain:
     def mine(self) -> None:
         """Mine one empty block now."""
         self._rpc("evm_mine", [])
+
+    def resubmit(self, sender: str, raws: Sequence[bytes]) -> None:
+        """Mine the signed transactions ``raws`` of ``sender`` (in nonce order) that a batch
+        left unmined: drop the sender's pool (anvil files some transactions of a concurrent
+        batch as waiting for a nonce that was already mined, and never promotes them,
+        foundry-rs/foundry#10122), send them again one by one, and mine a block.
+
+        Any other pending transaction of ``sender`` is dropped too: a dev sender's unmined
+        transactions are its own batch's. One that was mined meanwhile is refused again for its
+        nonce, which is harmless."""
+        if self._tester is None:
+            self._rpc("anvil_removePoolTransactions", [Web3.to_checksum_address(sender)])
+            for raw in raws:
+                self.w3.provider.make_request(
+                    RPCEndpoint("eth_sendRawTransaction"), ["0x" + raw.hex()]
+                )
+        self.mine()
 
     def fund(self, address: str, wei: int) -> None:
         """Set the ether balance of ``address`` (anvil) or send it from a test account."""

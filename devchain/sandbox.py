@@ -83,10 +83,16 @@ class Claimed:
 
 
 def dev_sender(w3: Web3, signer: Signer, decoder: RevertDecoder) -> TransactionSender:
-    """A sender for a dev chain: quick receipt polls, and a mined block when a batch stalls
-    (anvil's automine can leave transactions that came out of nonce order unmined)."""
+    """A sender for a dev chain: quick receipt polls, and a batch whose receipts stall for 3 s
+    sent again (anvil can leave transactions of a batch queued for good, see
+    :meth:`DevChain.resubmit`)."""
     return TransactionSender(
-        w3, signer, decode_revert=decoder, poll_interval=0.01, on_stall=DevChain(w3).mine
+        w3,
+        signer,
+        decode_revert=decoder,
+        poll_interval=0.01,
+        on_stall=DevChain(w3).resubmit,
+        stall_seconds=3.0,
     )
 
 

@@ -84,12 +84,17 @@ class TransactionSender:
         fee_ttl_seconds: float = 2.0,
         receipt_timeout: float = 120.0,
         poll_interval: float = 0.05,
-        on_stall: Callable[[], None] | None = None,
+        on_stall: Callable[[str, Sequence[bytes]], None] | None = None,
         stall_seconds: float = 10.0,
     ) -> None:
-        """``on_stall`` is called when a wait for a batch's receipts has seen none arrive for
-        ``stall_seconds``: a dev node's ``evm_mine``, since anvil's automine can leave
-        transactions that came out of nonce order ready but unmined (foundry-rs/foundry#10122)."""
+        """``on_stall(sender, raws)`` is called when a wait for a batch's receipts has seen none
+        arrive for ``stall_seconds``, with the signed transactions still unmined, in nonce order.
+        A dev node needs it: anvil, taking a JSON-RPC batch of transactions concurrently, can file
+        some of them as "queued" (waiting for an earlier nonce) after that nonce was mined, and
+        never promotes them, whatever is mined later (foundry-rs/foundry#10122; seen under load
+        in our CI). Sending them again is refused as "already imported";
+        :meth:`devchain.control.DevChain.resubmit` drops them from the pool and sends them
+        again, one by one."""
         self.w3 = w3
         self.signer = signer
         self.fee_policy = fee_policy or FeePolicy()
@@ -326,17 +331,16 @@ class TransactionSender:
         answers = self._rpc_batch(
             [("eth_sendRawTransaction", ["0x" + raw.hex()]) for _, raw in signed]
         )
-        hashes: list[HexBytes | None] = []
         refused: list[str] = []
+        accepted: list[bytes] = []
         for (nonce, raw), answer in zip(signed, answers, strict=True):
             error = answer.get("error")
-            if error is None or "already known" in str(error.get("message", "")).lower():
-                hashes.append(HexBytes(Web3.keccak(raw)))
+            if error is None or _already_in_pool(str(error.get("message", ""))):
+                accepted.append(raw)
                 continue
-            hashes.append(None)
             refused.append(f"nonce {nonce}: {error.get('message', error)}")
             self._fill_nonce(nonce, fees)
-        receipts = self._wait_all([h for h in hashes if h is not None])
+        receipts = self._wait_all(accepted)
         if refused:
             raise TransactionError(
                 f"the node refused {len(refused)} of {len(reqs)} transactions: {refused[0]}"
@@ -361,7 +365,9 @@ class TransactionSender:
         except Web3RPCError:
             self.nonces.resync()
 
-    def _wait_all(self, hashes: list[HexBytes]) -> list[TxReceipt]:
+    def _wait_all(self, raws: list[bytes]) -> list[TxReceipt]:
+        """The receipts of the signed transactions ``raws`` (in nonce order), in their order."""
+        hashes = [HexBytes(Web3.keccak(raw)) for raw in raws]
         found: dict[HexBytes, TxReceipt] = {}
         deadline = time.monotonic() + self.receipt_timeout
         progressed = time.monotonic()
@@ -381,7 +387,8 @@ class TransactionSender:
                         len(hashes) - len(found),
                         self.stall_seconds,
                     )
-                    self.on_stall()
+                    unmined = [raw for raw, h in zip(raws, hashes, strict=True) if h not in found]
+                    self.on_stall(self.address, unmined)
                     progressed = time.monotonic()
                 if time.monotonic() > deadline:
                     raise TransactionError(
@@ -420,6 +427,13 @@ class TransactionSender:
             except Web3RPCError:
                 pass
         return TransactionRevertedError(f"transaction {tx_hash} reverted", tx_hash=tx_hash)
+
+
+def _already_in_pool(message: str) -> bool:
+    """Whether a node's refusal of a transaction says it holds that very transaction already
+    (geth: "already known"; anvil: "transaction already imported")."""
+    lowered = message.lower()
+    return "already known" in lowered or "already imported" in lowered
 
 
 def _format_receipt(raw: dict[str, Any]) -> TxReceipt:

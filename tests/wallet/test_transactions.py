@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,6 +13,7 @@ from web3.exceptions import TransactionNotFound
 
 from chain.connection import connect
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess
+from devchain.control import DevChain
 from wallet.errors import (
     FeeCapExceededError,
     InsufficientFundsError,
@@ -119,21 +121,54 @@ def _rpc(sender: TransactionSender, method: str, *params: Any) -> Any:
     return sender.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
 
 
-def test_a_batch_whose_receipts_stall_calls_on_stall_until_they_are_mined(
+def test_a_batch_whose_receipts_stall_hands_its_unmined_transactions_to_on_stall(
     anvil: AnvilProcess,
 ) -> None:
-    # a node that leaves ready transactions unmined (anvil's automine can, foundry-rs#10122)
-    stalls: list[int] = []
+    stalls: list[tuple[str, list[bytes]]] = []
 
-    def mine() -> None:
-        stalls.append(1)
+    def mine(address: str, raws: Sequence[bytes]) -> None:
+        stalls.append((address, list(raws)))
         _rpc(sender, "evm_mine")
 
     sender = _sender(anvil, on_stall=mine, stall_seconds=0.2, receipt_timeout=30)
-    _rpc(sender, "evm_setAutomine", False)
+    _rpc(sender, "evm_setAutomine", False)  # a node that leaves the batch unmined
     receipts = sender.send_batch([TxRequest(to=RECIPIENT, value=1, gas=21_000)] * 3)
     assert [r["status"] for r in receipts] == [1, 1, 1]
     assert len(stalls) == 1  # one mined block took all three
+    address, raws = stalls[0]
+    assert address == sender.address
+    # the signed transactions themselves, in nonce order
+    assert [Web3.keccak(raw) for raw in raws] == [r["transactionHash"] for r in receipts]
+
+
+def test_dev_chain_resubmit_mines_transactions_left_queued_behind_a_nonce(
+    anvil: AnvilProcess,
+) -> None:
+    # anvil's race (foundry-rs/foundry#10122) cannot be forced; the state it leaves can:
+    # transactions filed as queued behind a nonce, refused as "already imported" when sent again
+    w3 = connect(anvil.rpc_url)
+    signer = LocalKeySigner(ANVIL_DEV_KEYS[3])
+    start = w3.eth.get_transaction_count(signer.address)
+    raws = [
+        signer.sign_transaction(
+            {
+                "to": RECIPIENT,
+                "value": 1,
+                "gas": 21_000,
+                "maxFeePerGas": 10**11,
+                "maxPriorityFeePerGas": 10**9,
+                "nonce": start + i,
+                "chainId": w3.eth.chain_id,
+            }
+        )
+        for i in range(3)
+    ]
+    for raw in raws[1:]:
+        w3.eth.send_raw_transaction(raw)
+    assert int(w3.provider.make_request("txpool_status", [])["result"]["queued"], 16) == 2  # type: ignore[arg-type]
+    DevChain(w3).resubmit(signer.address, raws)
+    assert w3.eth.get_transaction_count(signer.address) == start + 3
+    assert all(w3.eth.get_transaction_receipt(Web3.keccak(raw))["status"] == 1 for raw in raws)
 
 
 def test_a_batch_whose_receipts_stall_without_on_stall_times_out(anvil: AnvilProcess) -> None:
