@@ -110,6 +110,14 @@ class AnvilProcess:
         self.stop()
 
 
+#: anvil keeps the states of its latest blocks in memory and writes every older one to
+#: ``~/.foundry/anvil/tmp`` (about 170 kB a block, even an empty one), a folder it never removes,
+#: not even on SIGTERM: a test suite that starts hundreds of nodes filled this machine's disk
+#: (66 GB). Older states are dropped instead; state queries reach back about 500 blocks, while
+#: blocks, receipts and logs stay whole.
+NO_DISK_HISTORY = ("--max-persisted-states", "0")
+
+
 def start_anvil(
     *,
     port: int | None = None,
@@ -135,6 +143,7 @@ def start_anvil(
             "--chain-id",
             str(chain_id),
             "--silent",
+            *NO_DISK_HISTORY,
             *(extra_args or []),
         ]
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115

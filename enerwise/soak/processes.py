@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chain.local_node import anvil_binary, free_port, rpc_request
+from chain.local_node import NO_DISK_HISTORY, anvil_binary, free_port, rpc_request
 from enerwise.soak.errors import SoakError
 
 
@@ -261,6 +261,7 @@ def anvil(folder: Path, genesis_timestamp: int) -> tuple[Managed, str]:
         "--port",
         str(port),
         "--silent",
+        *NO_DISK_HISTORY,
         "--gas-limit",
         "100000000",
         "--timestamp",
