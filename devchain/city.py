@@ -8,6 +8,7 @@ grid operator key (anvil's second dev key by default), as a real city would do.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chain.local_node import ANVIL_DEV_KEYS
@@ -32,13 +33,17 @@ def deploy_city(
     sandbox: Sandbox,
     communities: int,
     *,
-    levels: int = 1,
+    levels: int | Sequence[int] = 1,
     operator_key: str = ANVIL_DEV_KEYS[1],
 ) -> City:
     """Deploy ``communities - 1`` more markets beside the sandbox's, a pool with all of them
-    (``levels`` network levels each), and give the grid operator role to ``operator_key``."""
+    (``levels`` network levels each, or one entry per community), and give the grid operator
+    role to ``operator_key``."""
     if communities < 1:
         raise ValueError(f"a city needs at least one community, got {communities}")
+    per_community = [levels] * communities if isinstance(levels, int) else list(levels)
+    if len(per_community) != communities:
+        raise ValueError(f"{len(per_community)} levels for {communities} communities")
     admin = sandbox.admin
     addresses = sandbox.deployment.addresses
     params = sandbox.params
@@ -64,5 +69,7 @@ def deploy_city(
         params=params,
         grid_operator=operator.address,
     )
-    admin.send_batch([pool.add_community(market, levels) for market in markets])
+    admin.send_batch(
+        [pool.add_community(m, n) for m, n in zip(markets, per_community, strict=True)]
+    )
     return City(sandbox=sandbox, markets=markets, pool=pool, operator=operator)

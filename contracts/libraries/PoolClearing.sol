@@ -64,70 +64,126 @@ library PoolClearing {
         uint256 used;
     }
 
+    /// @notice A community's residual sides alone, as {CityPool-clear} takes them from its caller (the fee and the
+    /// limits come from the pool's own storage, see {Terms}). Same format as in {Community}.
+    /// @param buys  residual buys, highest tick first.
+    /// @param sells residual sells, lowest tick first.
+    struct Sides {
+        uint256[] buys;
+        uint256[] sells;
+    }
+
+    /// @notice A community's grid fee in ticks and its limits, as {CityPool-clear} reads them from storage.
+    struct Terms {
+        uint16 feeTicks;
+        uint64 importLimitWh;
+        uint64 exportLimitWh;
+    }
+
     /// @notice Clears the pool for `communities` on a grid of ticks 0..`maxTick`.
     function clear(Community[] calldata communities, uint16 maxTick) internal pure returns (Result memory r) {
         uint256 k = communities.length;
-        r.fills = new Fill[](k);
-        (uint256[] memory packed, uint256 totalBuy) = _cityBook(communities, maxTick);
-        IEnergyMarket.ClearingRecord memory c = OrderBook.clearLevels(packed, totalBuy);
+        CityBook memory book = _newBook(maxTick);
+        for (uint256 i; i < k; ++i) {
+            Community calldata community = communities[i];
+            _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
+            _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
+        }
+        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r, k);
         if (c.volumeWh == 0) return r;
-        r.volumeWh = c.volumeWh;
-        r.clearingTick = c.clearingTick;
-        r.buyMarginalTick = c.buyMarginalTick;
-        r.sellMarginalTick = c.sellMarginalTick;
         // The rest at each city marginal level is shared among the communities' truncated levels there, in community
         // order, with the cumulative rounding of {Clearing-share}: the parts add up to R exactly.
         uint256 buyBefore;
         uint256 sellBefore;
         for (uint256 i; i < k; ++i) {
-            (uint256 buyAtWh, uint256 sellAtWh) = _fillOf(communities[i], r.fills[i], c, buyBefore, sellBefore);
-            buyBefore += buyAtWh;
-            sellBefore += sellAtWh;
+            Community calldata community = communities[i];
+            Fill memory fill = r.fills[i];
+            buyBefore += _fillSide(
+                community.buys, true, community.feeTicks, community.importLimitWh, c, buyBefore, fill
+            );
+            sellBefore += _fillSide(
+                community.sells, false, community.feeTicks, community.exportLimitWh, c, sellBefore, fill
+            );
         }
     }
 
-    /// @dev Fills in `fill` for `community` from the city's clearing `c`, `buyBeforeWh` / `sellBeforeWh` being the
-    /// truncated Wh of the communities before it at the city's marginal levels. Returns its own Wh there.
-    function _fillOf(
-        Community calldata community,
-        Fill memory fill,
-        IEnergyMarket.ClearingRecord memory c,
-        uint256 buyBeforeWh,
-        uint256 sellBeforeWh
-    ) private pure returns (uint256 buyAtWh, uint256 sellAtWh) {
-        uint256 fee = community.feeTicks;
-        uint256 fullWh;
-        (fullWh, buyAtWh) = _curve(community.buys, true, fee, community.importLimitWh, c.buyMarginalTick);
-        // Cannot truncate: at most the community's uint64 import limit.
-        fill.importWh =
-            uint64(fullWh + Clearing.share(buyAtWh, buyBeforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
-        (fullWh, sellAtWh) = _curve(community.sells, false, fee, community.exportLimitWh, c.sellMarginalTick);
-        // Cannot truncate: at most the community's uint64 export limit.
-        fill.exportWh =
-            uint64(fullWh + Clearing.share(sellAtWh, sellBeforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
-        (fill.buyMarginalTick, fill.buyMarginalFilledWh, fill.buyMarginalTotalWh) =
-            _marginal(community.buys, fill.importWh);
-        (fill.sellMarginalTick, fill.sellMarginalFilledWh, fill.sellMarginalTotalWh) =
-            _marginal(community.sells, fill.exportWh);
+    /// @notice Clears the pool for the communities whose residual sides are `sides` and whose fees and limits are
+    /// `terms` (same length, same order), on a grid of ticks 0..`maxTick`: the same rule as the other {clear}, for a
+    /// caller that reads the terms from storage and the sides from calldata.
+    function clear(Sides[] calldata sides, Terms[] memory terms, uint16 maxTick)
+        internal
+        pure
+        returns (Result memory r)
+    {
+        uint256 k = sides.length;
+        CityBook memory book = _newBook(maxTick);
+        for (uint256 i; i < k; ++i) {
+            Terms memory t = terms[i];
+            _addSide(book, sides[i].buys, true, t.feeTicks, t.importLimitWh);
+            _addSide(book, sides[i].sells, false, t.feeTicks, t.exportLimitWh);
+        }
+        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r, k);
+        if (c.volumeWh == 0) return r;
+        // Shared as in the other {clear}.
+        uint256 buyBefore;
+        uint256 sellBefore;
+        for (uint256 i; i < k; ++i) {
+            Terms memory t = terms[i];
+            Fill memory fill = r.fills[i];
+            buyBefore += _fillSide(sides[i].buys, true, t.feeTicks, t.importLimitWh, c, buyBefore, fill);
+            sellBefore += _fillSide(sides[i].sells, false, t.feeTicks, t.exportLimitWh, c, sellBefore, fill);
+        }
     }
 
-    /// @dev The city's book: every community's residual levels shifted by its fee and truncated at its limits, summed
-    /// per pool tick (a sum of at most 2^16 communities' uint64 limits stays below 2^80, well inside {OrderBook}'s
-    /// 2^96 sides), ascending and packed `tick << 192 | buyWh << 96 | sellWh` as {OrderBook-clearLevels} takes it.
-    function _cityBook(Community[] calldata communities, uint16 maxTick)
-        private
-        pure
-        returns (uint256[] memory packed, uint256 totalBuy)
-    {
-        CityBook memory book = CityBook({
+    /// @dev Fills in one side of `fill` for a community from the city's clearing `c`: its Wh (the truncated levels
+    /// better than the city's marginal tick of that side, whole, and its share of the rest there, `beforeWh` being
+    /// the truncated Wh of the communities before it at that tick) and where that runs out in its own levels.
+    /// Returns its own truncated Wh at the city's marginal tick.
+    function _fillSide(
+        uint256[] calldata levels,
+        bool isBuy,
+        uint256 fee,
+        uint256 capWh,
+        IEnergyMarket.ClearingRecord memory c,
+        uint256 beforeWh,
+        Fill memory fill
+    ) private pure returns (uint256 atWh) {
+        uint256 fullWh;
+        if (isBuy) {
+            (fullWh, atWh) = _curve(levels, true, fee, capWh, c.buyMarginalTick);
+            // Cannot truncate: at most the community's uint64 import limit.
+            fill.importWh = uint64(fullWh + Clearing.share(atWh, beforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
+            (fill.buyMarginalTick, fill.buyMarginalFilledWh, fill.buyMarginalTotalWh) = _marginal(levels, fill.importWh);
+        } else {
+            (fullWh, atWh) = _curve(levels, false, fee, capWh, c.sellMarginalTick);
+            // Cannot truncate: at most the community's uint64 export limit.
+            fill.exportWh =
+                uint64(fullWh + Clearing.share(atWh, beforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
+            (fill.sellMarginalTick, fill.sellMarginalFilledWh, fill.sellMarginalTotalWh) =
+                _marginal(levels, fill.exportWh);
+        }
+    }
+
+    /// @dev An empty city book for pool ticks 0..`maxTick`.
+    function _newBook(uint16 maxTick) private pure returns (CityBook memory) {
+        return CityBook({
             words: new uint256[](uint256(maxTick) + 1), bits: new uint256[]((uint256(maxTick) >> 8) + 1), used: 0
         });
-        for (uint256 i; i < communities.length; ++i) {
-            Community calldata community = communities[i];
-            _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
-            _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
-        }
-        packed = new uint256[](book.used);
+    }
+
+    /// @dev Clears the city's `book` (every community's residual levels shifted by its fee and truncated at its
+    /// limits, summed per pool tick: a sum of at most 2^16 communities' uint64 limits stays below 2^80, well inside
+    /// {OrderBook}'s 2^96 sides) with {OrderBook-clearLevels}, which takes it ascending and packed
+    /// `tick << 192 | buyWh << 96 | sellWh`. Sets `r`'s `k` fills (empty) and, when anything crosses, its volume and
+    /// ticks; returns the clearing record.
+    function _clearBook(CityBook memory book, Result memory r, uint256 k)
+        private
+        pure
+        returns (IEnergyMarket.ClearingRecord memory c)
+    {
+        r.fills = new Fill[](k);
+        uint256[] memory packed = new uint256[](book.used);
+        uint256 totalBuy;
         uint256 n;
         uint256[] memory bits = book.bits;
         uint256[] memory words = book.words;
@@ -140,6 +196,12 @@ library PoolClearing {
                 packed[n++] = t << 192 | buyWh << 96 | (word & _MASK_128);
             }
         }
+        c = OrderBook.clearLevels(packed, totalBuy);
+        if (c.volumeWh == 0) return c;
+        r.volumeWh = c.volumeWh;
+        r.clearingTick = c.clearingTick;
+        r.buyMarginalTick = c.buyMarginalTick;
+        r.sellMarginalTick = c.sellMarginalTick;
     }
 
     /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up. The loop
@@ -155,7 +217,7 @@ library PoolClearing {
         // A bid stands `fee` lower (none below 0), an ask `fee` higher (none above maxTick: no bid reaches it); the
         // first level that does not reach the pool ends the walk, as every later one is worse. Cannot overflow or
         // underflow: ticks < 2^16, fee < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see
-        // {_cityBook}); poolTick is within 0..maxTick (the length of `words` less one), poolTick >> 8 within `bits`.
+        // {_clearBook}); poolTick is within 0..maxTick (the length of `words` less one), poolTick >> 8 within `bits`.
         assembly ("memory-safe") {
             let end := add(levels.offset, shl(5, levels.length))
             let shift := mul(isBuy, 128)
