@@ -57,11 +57,15 @@ library PoolClearing {
     }
 
     /// @dev The city's book as it is built: one word per pool tick (buyWh in the high 128 bits, sellWh in the low
-    /// 128), a bit per non-empty tick so that reading it back skips the empty ones, and their count.
+    /// 128), a bit per non-empty tick so that reading it back skips the empty ones, and their count. Only the
+    /// window of pool ticks `low..top - 1` where a bid and an ask can meet is kept (word and bit `i` are pool tick
+    /// `low + i`): from the lowest first ask to the highest first bid of any community, see {_window}.
     struct CityBook {
         uint256[] words;
         uint256[] bits;
         uint256 used;
+        uint256 low;
+        uint256 top;
     }
 
     /// @notice A community's residual sides alone, as {CityPool-clear} takes them from its caller (the fee and the
@@ -83,13 +87,22 @@ library PoolClearing {
     /// @notice Clears the pool for `communities` on a grid of ticks 0..`maxTick`.
     function clear(Community[] calldata communities, uint16 maxTick) internal pure returns (Result memory r) {
         uint256 k = communities.length;
-        CityBook memory book = _newBook(maxTick);
+        r.fills = new Fill[](k);
+        uint256 low = uint256(maxTick) + 1;
+        uint256 top;
+        for (uint256 i; i < k; ++i) {
+            Community calldata community = communities[i];
+            (low, top) = _window(community.buys, community.sells, community.feeTicks, low, top);
+        }
+        if (top > uint256(maxTick) + 1) top = uint256(maxTick) + 1;
+        if (low >= top) return r;
+        CityBook memory book = _newBook(low, top);
         for (uint256 i; i < k; ++i) {
             Community calldata community = communities[i];
             _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
             _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
         }
-        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r, k);
+        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r);
         if (c.volumeWh == 0) return r;
         // The rest at each city marginal level is shared among the communities' truncated levels there, in community
         // order, with the cumulative rounding of {Clearing-share}: the parts add up to R exactly.
@@ -116,13 +129,21 @@ library PoolClearing {
         returns (Result memory r)
     {
         uint256 k = sides.length;
-        CityBook memory book = _newBook(maxTick);
+        r.fills = new Fill[](k);
+        uint256 low = uint256(maxTick) + 1;
+        uint256 top;
+        for (uint256 i; i < k; ++i) {
+            (low, top) = _window(sides[i].buys, sides[i].sells, terms[i].feeTicks, low, top);
+        }
+        if (top > uint256(maxTick) + 1) top = uint256(maxTick) + 1;
+        if (low >= top) return r;
+        CityBook memory book = _newBook(low, top);
         for (uint256 i; i < k; ++i) {
             Terms memory t = terms[i];
             _addSide(book, sides[i].buys, true, t.feeTicks, t.importLimitWh);
             _addSide(book, sides[i].sells, false, t.feeTicks, t.exportLimitWh);
         }
-        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r, k);
+        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r);
         if (c.volumeWh == 0) return r;
         // Shared as in the other {clear}.
         uint256 buyBefore;
@@ -164,36 +185,66 @@ library PoolClearing {
         }
     }
 
-    /// @dev An empty city book for pool ticks 0..`maxTick`.
-    function _newBook(uint16 maxTick) private pure returns (CityBook memory) {
-        return CityBook({
-            words: new uint256[](uint256(maxTick) + 1), bits: new uint256[]((uint256(maxTick) >> 8) + 1), used: 0
-        });
+    /// @dev Widens the window `low..top - 1` of pool ticks where bids and asks can meet by one community's: its best
+    /// bid `t - fee` (none below 0) raises `top` to one past it, its best ask `t + fee` lowers `low`. A bid below every
+    /// ask and an ask above every bid can never trade, nor be a marginal level: V* is reached at some e with an ask
+    /// at or below it and a bid at or above it, so m_b >= e >= low and m_s <= e < top. Leaving them out of the city's
+    /// book (and its memory) changes no figure of the result. Cannot overflow: ticks and fees < 2^16.
+    function _window(uint256[] calldata buys, uint256[] calldata sells, uint256 fee, uint256 low, uint256 top)
+        private
+        pure
+        returns (uint256, uint256)
+    {
+        unchecked {
+            if (buys.length != 0) {
+                uint256 t = buys[0] >> 96;
+                if (t >= fee && t - fee + 1 > top) top = t - fee + 1;
+            }
+            if (sells.length != 0) {
+                uint256 t = (sells[0] >> 96) + fee;
+                if (t < low) low = t;
+            }
+        }
+        return (low, top);
+    }
+
+    /// @dev An empty city book for pool ticks `low..top - 1` (low < top).
+    function _newBook(uint256 low, uint256 top) private pure returns (CityBook memory) {
+        // Cannot underflow: low < top.
+        unchecked {
+            return CityBook({
+                words: new uint256[](top - low),
+                bits: new uint256[](((top - low - 1) >> 8) + 1),
+                used: 0,
+                low: low,
+                top: top
+            });
+        }
     }
 
     /// @dev Clears the city's `book` (every community's residual levels shifted by its fee and truncated at its
     /// limits, summed per pool tick: a sum of at most 2^16 communities' uint64 limits stays below 2^80, well inside
     /// {OrderBook}'s 2^96 sides) with {OrderBook-clearLevels}, which takes it ascending and packed
-    /// `tick << 192 | buyWh << 96 | sellWh`. Sets `r`'s `k` fills (empty) and, when anything crosses, its volume and
-    /// ticks; returns the clearing record.
-    function _clearBook(CityBook memory book, Result memory r, uint256 k)
+    /// `tick << 192 | buyWh << 96 | sellWh`. Sets, when anything crosses, `r`'s volume and ticks; returns the
+    /// clearing record.
+    function _clearBook(CityBook memory book, Result memory r)
         private
         pure
         returns (IEnergyMarket.ClearingRecord memory c)
     {
-        r.fills = new Fill[](k);
         uint256[] memory packed = new uint256[](book.used);
+        uint256 low = book.low;
         uint256 totalBuy;
         uint256 n;
         uint256[] memory bits = book.bits;
         uint256[] memory words = book.words;
         for (uint256 w; w < bits.length; ++w) {
             for (uint256 b = bits[w]; b != 0; b &= b - 1) {
-                uint256 t = w << 8 | TickBitmap.lowestBit(b);
-                uint256 word = words[t];
+                uint256 i = w << 8 | TickBitmap.lowestBit(b);
+                uint256 word = words[i];
                 uint256 buyWh = word >> 128;
                 totalBuy += buyWh;
-                packed[n++] = t << 192 | buyWh << 96 | (word & _MASK_128);
+                packed[n++] = (low + i) << 192 | buyWh << 96 | (word & _MASK_128);
             }
         }
         c = OrderBook.clearLevels(packed, totalBuy);
@@ -214,19 +265,23 @@ library PoolClearing {
         uint256[] memory words = book.words;
         uint256[] memory bits = book.bits;
         uint256 used = book.used;
-        // A bid stands `fee` lower (none below 0), an ask `fee` higher (none above maxTick: no bid reaches it); the
-        // first level that does not reach the pool ends the walk, as every later one is worse. Cannot overflow or
-        // underflow: ticks < 2^16, fee < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see
-        // {_clearBook}); poolTick is within 0..maxTick (the length of `words` less one), poolTick >> 8 within `bits`.
+        uint256 low = book.low;
+        uint256 top = book.top;
+        // A bid stands `fee` lower, an ask `fee` higher; only the book's window low..top - 1 is kept (see {_window}:
+        // what lies outside never trades). The first level outside ends the walk, as every later one is worse. Cannot
+        // overflow or underflow: ticks < 2^16, fee < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see
+        // {_clearBook}); poolTick - low is within 0..top - low - 1 (the length of `words` less one), its >> 8 within
+        // `bits`.
         assembly ("memory-safe") {
             let end := add(levels.offset, shl(5, levels.length))
             let shift := mul(isBuy, 128)
-            // A level reaches the pool below `limit` for an ask (t + fee <= maxTick, `words` holding maxTick + 1
-            // ticks; none when fee > maxTick) and from `limit` up for a bid (t - fee >= 0).
-            let limit := fee
+            // A level reaches the window below `limit` for an ask (t + fee < top; none when fee >= top) and from
+            // `limit` up for a bid (t - fee >= low). A bid never stands above top - 1 nor an ask below low: the
+            // window starts at the lowest first ask and ends at the highest first bid.
+            let limit := add(fee, low)
             if iszero(isBuy) {
                 limit := 0
-                if gt(mload(words), fee) { limit := sub(mload(words), fee) }
+                if gt(top, fee) { limit := sub(top, fee) }
             }
             for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
                 let level := calldataload(ptr)
@@ -239,6 +294,7 @@ library PoolClearing {
                 let take := and(level, 0xffffffffffffffffffffffff)
                 if gt(take, capWh) { take := capWh }
                 capWh := sub(capWh, take)
+                poolTick := sub(poolTick, low)
                 let slot := add(words, shl(5, add(poolTick, 1)))
                 let word := mload(slot)
                 if iszero(word) {
