@@ -82,7 +82,7 @@ limits = st.lists(st.tuples(limit, limit), min_size=2, max_size=2)
 
 
 @settings(
-    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(books=books, limits=limits)
 def test_facade_clearing_equals_the_python_reference(
