@@ -311,51 +311,59 @@ library PoolClearing {
     {
         uint256[] memory words = book.words;
         uint256[] memory bits = book.bits;
-        uint256 low = book.low;
         // A bid stands `fee` lower, an ask `fee` higher; only the book's window low..top - 1 is kept (see {_window}:
-        // what lies outside never trades). A level reaches the window below `limit` for an ask (t + fee < top; none
-        // when fee >= top) and from `limit` up for a bid (t - fee >= low). A bid never stands above top - 1 nor an
-        // ask below low: the window starts at the lowest first ask and ends at the highest first bid.
+        // what lies outside never trades). A level reaches the window from `limit` up for a bid (t - fee >= low) and
+        // below it for an ask (t + fee < top; none when fee >= top). A bid never stands above top - 1 nor an ask
+        // below low: the window starts at the lowest first ask and ends at the highest first bid. `delta` takes a
+        // level's tick t to its word's index in the window, t - fee - low for a bid and t + fee - low for an ask,
+        // added modulo 2^256 (the result of a level in the window is in range); `shift` puts a bid's Wh in the high
+        // half of the word, an ask's in the low half.
         uint256 limit;
+        uint256 delta;
+        uint256 shift;
         {
+            uint256 low = book.low;
             uint256 top = book.top;
-            // Cannot overflow: ticks and fees < 2^16; top > fee where subtracted.
+            // Cannot overflow: ticks and fees < 2^16; top > fee where subtracted; `delta` wraps on purpose.
             unchecked {
-                limit = isBuy ? fee + low : (top > fee ? top - fee : 0);
+                if (isBuy) {
+                    limit = fee + low;
+                    delta = 0 - (fee + low);
+                    shift = 128;
+                } else {
+                    limit = top > fee ? top - fee : 0;
+                    delta = fee - low;
+                }
             }
         }
-        // The first level outside the window ends the walk, as every later one is worse. Cannot overflow or
-        // underflow: ticks < 2^16, fee < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see
-        // {_clearBook}); poolTick - low is within 0..top - low - 1 (the length of `words` less one), its >> 8 within
-        // `bits`. `sums` is written at the free memory pointer as the walk goes (at most one entry per level) and
-        // allocated at the end, its length then known (nothing else allocates meanwhile).
+        // The first level outside the window ends the walk, as every later one is worse: `outside` is 1 for a bid
+        // below `limit` and for an ask at or above it (`lt(t, limit)` compared with isBuy). Cannot overflow or
+        // underflow: ticks < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see {_clearBook}); the
+        // index is within 0..top - low - 1 (the length of `words` less one), its >> 8 within `bits`. `sums` is
+        // written at the free memory pointer as the walk goes (at most one entry per level) and allocated at the
+        // end, its length then known (nothing else allocates meanwhile).
         assembly ("memory-safe") {
             sums := mload(0x40)
             mstore(add(sums, 0x20), capWh)
             let out := add(sums, 0x40)
             let end := add(levels.offset, shl(5, levels.length))
             for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
-                let poolTick := shr(96, calldataload(ptr))
-                // A bid reaches from `limit` up, an ask below it: past that, every later level is worse.
-                if eq(lt(poolTick, limit), isBuy) { break }
-                switch isBuy
-                case 0 { poolTick := add(poolTick, fee) }
-                default { poolTick := sub(poolTick, fee) }
-                let take := and(calldataload(ptr), 0xffffffffffffffffffffffff)
+                let level := calldataload(ptr)
+                let index := shr(96, level)
+                if eq(lt(index, limit), isBuy) { break }
+                index := add(index, delta)
+                let take := and(level, 0xffffffffffffffffffffffff)
                 if gt(take, capWh) { take := capWh }
                 capWh := sub(capWh, take)
                 mstore(out, capWh)
                 out := add(out, 0x20)
-                // A bid's Wh go to the high half of the tick's word, an ask's to the low half.
-                take := shl(mul(isBuy, 128), take)
-                poolTick := sub(poolTick, low)
-                let slot := add(words, shl(5, add(poolTick, 1)))
+                let slot := add(words, shl(5, add(index, 1)))
                 let word := mload(slot)
                 if iszero(word) {
-                    let bitSlot := add(bits, shl(5, add(shr(8, poolTick), 1)))
-                    mstore(bitSlot, or(mload(bitSlot), shl(and(poolTick, 0xff), 1)))
+                    let bitSlot := add(bits, shl(5, add(shr(8, index), 1)))
+                    mstore(bitSlot, or(mload(bitSlot), shl(and(index, 0xff), 1)))
                 }
-                mstore(slot, add(word, take))
+                mstore(slot, add(word, shl(shift, take)))
             }
             mstore(sums, sub(shr(5, sub(out, sums)), 1))
             mstore(0x40, out)
