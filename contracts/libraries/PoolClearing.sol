@@ -57,7 +57,7 @@ library PoolClearing {
     }
 
     /// @dev The city's book as it is built: one word per pool tick (buyWh in the high 128 bits, sellWh in the low
-    /// 128), a bit per non-empty tick so that reading it back skips the empty ones, and their count. Only the
+    /// 128), a bit per non-empty tick so that reading it back skips the empty ones. Only the
     /// window of pool ticks `low..top - 1` where a bid and an ask can meet is kept (word and bit `i` are pool tick
     /// `low + i`): from the lowest first ask to the highest first bid of any community, see {_window}.
     struct CityBook {
