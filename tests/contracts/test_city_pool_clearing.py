@@ -36,9 +36,9 @@ from conftest import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the Python reference (pure Python)
 
-from energychain.pool import residual_side  # noqa: E402
-from market.clearing import MarketParams, Order, Side, clear_slot  # noqa: E402
-from market.pool import PoolCommunity, clear_pool, residual_of  # noqa: E402
+from energychain.pool import residual_side
+from market.clearing import MarketParams, Order, Side, clear_slot
+from market.pool import PoolCommunity, clear_pool, residual_of
 
 GRID_OPERATOR_ROLE = role("GRID_OPERATOR_ROLE")
 FEE_PER_LEVEL = 5
@@ -69,7 +69,7 @@ def envs(pool, registry, token, market, euro, admin, relayer, treasury, operator
         EnergyMarket.deploy(admin, euro, registry, market_params(treasury), {"from": admin})
         for _ in range(2)
     ]
-    for m, levels in zip(markets, LEVELS):
+    for m, levels in zip(markets, LEVELS, strict=True):
         pool.addCommunity(m, levels, {"from": admin})
     pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
     pool.setGridFee(FEE_PER_LEVEL, operator, {"from": operator})
@@ -77,7 +77,7 @@ def envs(pool, registry, token, market, euro, admin, relayer, treasury, operator
 
 
 def place_books(envs, slot, trader, books=BOOKS):
-    for e, book in zip(envs, books):
+    for e, book in zip(envs, books, strict=True):
         for is_buy, tick, qty in book:
             if is_buy:
                 e.funded_buy(trader, slot, tick, qty)
@@ -126,7 +126,7 @@ def sides(book):
 def reference(limits, books=BOOKS, levels=LEVELS, fee=FEE_PER_LEVEL):
     communities = [
         PoolCommunity(f"c{i}", n, imp, exp, residual(book))
-        for i, (book, n, (imp, exp)) in enumerate(zip(books, levels, limits))
+        for i, (book, n, (imp, exp)) in enumerate(zip(books, levels, limits, strict=True))
     ]
     return clear_pool(communities, RULE, fee)
 
@@ -206,7 +206,7 @@ def test_each_community_stays_within_its_limits(envs, pool, alice, operator, str
     fills = tx.events["PoolCleared"]["fills"]
     # A bids 800 Wh and C 150 Wh above B's asks (700 Wh): their import limits bind.
     assert (fills[0][0], fills[2][0], fills[1][1]) == (400, 100, 500)
-    for f, (imp, exp) in zip(fills, limits):
+    for f, (imp, exp) in zip(fills, limits, strict=True):
         assert f[0] <= imp and f[1] <= exp
     assert [tuple(f) for f in fills] == fills_of(reference(limits))
 
@@ -230,7 +230,10 @@ def test_fee_of_each_level_crossed_is_counted_once(pool, cleared_slot, stranger)
     # A (1 level) imports and B (2 levels) exports: A's buyers pay p* + 5, B's sellers get p* - 10.
     buy_tick_a = got["clearing_tick"] + LEVELS[0] * got["fee"]
     sell_tick_b = got["clearing_tick"] - LEVELS[1] * got["fee"]
-    assert (buy_tick_a, sell_tick_b) == (want.communities[0].buy_tick, want.communities[1].sell_tick)
+    assert (buy_tick_a, sell_tick_b) == (
+        want.communities[0].buy_tick,
+        want.communities[1].sell_tick,
+    )
     assert buy_tick_a - sell_tick_b == (LEVELS[0] + LEVELS[1]) * FEE_PER_LEVEL
 
 
@@ -252,9 +255,7 @@ def test_residual_that_is_not_the_committed_one_reverts_naming_the_community(
     entries = [sides(b) for b in BOOKS]
     buys, sells = entries[1]
     entries[1] = ([*buys], [sells[0] + 1, *sells[1:]])  # one Wh more at B's first ask
-    with brownie.reverts(
-        f"ResidualMismatch: 1, {addr(envs[1].market)}, {cleared_slot}"
-    ):
+    with brownie.reverts(f"ResidualMismatch: 1, {addr(envs[1].market)}, {cleared_slot}"):
         clear(pool, cleared_slot, entries, stranger)
 
 
@@ -290,7 +291,11 @@ def test_wrong_number_of_entries_reverts(pool, cleared_slot, stranger):
 
 def test_pool_without_communities_reverts(admin, euro, registry, envs, stranger):
     empty = CityPool.deploy(
-        admin, euro, registry, (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS), {"from": admin}
+        admin,
+        euro,
+        registry,
+        (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS),
+        {"from": admin},
     )
     slot = envs[0].current_slot() - 10
     with brownie.reverts("PoolNoCommunities: "):
