@@ -8,13 +8,15 @@ import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
 import {PackedLimits} from "./libraries/PackedLimits.sol";
+import {PoolClearing} from "./libraries/PoolClearing.sol";
 
 /// @title CityPool
-/// @notice The city pool's on-chain home (issue 17, item 2): the communities that share the pool, the grid fee per
-/// network level, and the transfer limits the grid operator publishes per slot and community before gate closure.
-/// The pool's clearing is a later step; its storage goes beside what is here (see {_slots}), nothing here moves.
-/// @dev Roles: `DEFAULT_ADMIN_ROLE` (the city admin, one holder, handed over in two steps: {AdminHandover}) adds
-/// communities and grants roles; `GRID_OPERATOR_ROLE` publishes limits and sets the grid fee. The price grid and the
+/// @notice The city pool's on-chain home (issue 17): the communities that share the pool, the grid fee per network
+/// level, the transfer limits the grid operator publishes per slot and community before gate closure, and the pool's
+/// clearing of each slot across communities ({clear}). The result is recorded, not yet settled: nothing here moves
+/// energy or money (the flow-back into the markets' claims is a later step, docs/pool.md).
+/// @dev Roles: `DEFAULT_ADMIN_ROLE` (the city admin, one holder, handed over in two steps: {AdminHandover}) adds,
+/// pauses and resumes communities and grants roles; `GRID_OPERATOR_ROLE` publishes limits and sets the grid fee. The price grid and the
 /// settlement window are the constructor's explicit parameters, not read from a first market: the city's calendar
 /// is the city's, a pool can be deployed before any community, and every community, the first included, is checked
 /// against it the same way.
@@ -51,11 +53,20 @@ contract CityPool is AdminHandover, ICityPool {
         uint16 feeTicksPerLevel;
     }
 
-    /// @dev What the pool keeps per slot. Today the published limits: one word per community ({PackedLimits}). The
-    /// pool's clearing will add its record and the communities' positions as further members after `limits` (a
-    /// struct member appended in a mapping's value moves none before it).
+    /// @dev A community as stored: its market, levels and pause flag share one word (20 + 1 + 1 bytes), so that
+    /// {clear} reads each community with one SLOAD.
+    struct CommunityRecord {
+        IEnergyMarket market;
+        uint8 levels;
+        bool paused;
+    }
+
+    /// @dev What the pool keeps per slot: the published limits, one word per community ({PackedLimits}), and the
+    /// pool's clearing (two words: the header and the hash of the fills; appended after `limits`, it moves nothing
+    /// stored before it).
     struct SlotState {
         mapping(uint16 communityId => uint256 packedLimits) limits;
+        PoolRecord record;
     }
 
     /// @inheritdoc ICityPool
@@ -79,7 +90,7 @@ contract CityPool is AdminHandover, ICityPool {
     uint32 private immutable _settlementSeconds;
 
     /// @dev Communities by id (id = index), at most MAX_COMMUNITIES.
-    Community[] private _communities;
+    CommunityRecord[] private _communities;
     /// @dev A market's community id + 1 (0: not a community).
     mapping(IEnergyMarket market => uint16 idPlusOne) private _communityIds;
     GridFee private _gridFee;
@@ -139,12 +150,30 @@ contract CityPool is AdminHandover, ICityPool {
 
         // Cannot truncate: count < MAX_COMMUNITIES, a uint16.
         communityId = uint16(count);
-        _communities.push(Community({market: market, levels: levels}));
+        _communities.push(CommunityRecord({market: market, levels: levels, paused: false}));
         // Cannot overflow: communityId < MAX_COMMUNITIES.
         unchecked {
             _communityIds[market] = communityId + 1;
         }
         emit CommunityAdded(communityId, market, levels);
+    }
+
+    /// @inheritdoc ICityPool
+    function pauseCommunity(uint16 communityId) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireCommunity(communityId);
+        CommunityRecord storage c = _communities[communityId];
+        if (c.paused) revert CommunityAlreadyPaused(communityId);
+        c.paused = true;
+        emit CommunityPaused(communityId);
+    }
+
+    /// @inheritdoc ICityPool
+    function resumeCommunity(uint16 communityId) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireCommunity(communityId);
+        CommunityRecord storage c = _communities[communityId];
+        if (!c.paused) revert CommunityNotPaused(communityId);
+        c.paused = false;
+        emit CommunityResumed(communityId);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -185,6 +214,60 @@ contract CityPool is AdminHandover, ICityPool {
     }
 
     /*//////////////////////////////////////////////////////////////
+                                CLEARING
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ICityPool
+    /// @dev Per community one SLOAD of its word, one of its limits and one STATICCALL to its market (a view: no
+    /// reentrancy), and a hash of its sides in scratch memory; then {PoolClearing-clear} over the sides in calldata.
+    /// Two storage words per slot (the record and the hash of the fills) and the fills in the event: a stored fill per
+    /// community would cost a fresh word each (22.1k gas), over 200k at 10 communities (docs/pool.md).
+    function clear(uint64 slot, PoolClearing.Sides[] calldata residuals) external {
+        uint256 closes = _gateClosure(slot);
+        if (block.timestamp < closes) revert PoolGateNotClosed(slot, closes);
+        SlotState storage state = _slots[slot];
+        if (state.record.cleared) revert PoolAlreadyCleared(slot);
+        uint256 count = _communities.length;
+        if (count == 0) revert PoolNoCommunities();
+        if (residuals.length != count) revert ResidualsLengthMismatch(count, residuals.length);
+        uint16 feePerLevel = _gridFee.feeTicksPerLevel;
+        PoolClearing.Terms[] memory terms = new PoolClearing.Terms[](count);
+        for (uint256 i; i < count; ++i) {
+            CommunityRecord memory c = _communities[i];
+            PoolClearing.Sides calldata sides = residuals[i];
+            // Cannot truncate: i < count <= MAX_COMMUNITIES.
+            uint16 id = uint16(i);
+            if (c.paused) {
+                // Left out: zero terms (no fee, no limits) let nothing of it into the city's book.
+                if (sides.buys.length != 0 || sides.sells.length != 0) revert PausedCommunityResidual(id);
+                continue;
+            }
+            bytes32 committed = c.market.residualCommitment(slot);
+            if (committed == 0) revert CommunityNotCleared(id, c.market, slot);
+            if (_residualHash(sides) != committed) revert ResidualMismatch(id, c.market, slot);
+            (, uint64 importWh, uint64 exportWh) = PackedLimits.unpack(state.limits[id]);
+            // Cannot overflow: levels <= MAX_LEVELS, fee <= MAX_FEE_TICKS_PER_LEVEL (896 ticks at most).
+            unchecked {
+                terms[i] = PoolClearing.Terms({
+                    feeTicks: uint16(c.levels) * feePerLevel, importLimitWh: importWh, exportLimitWh: exportWh
+                });
+            }
+        }
+        PoolClearing.Result memory r = PoolClearing.clear(residuals, terms, _maxTick);
+        state.record = PoolRecord({
+            cleared: true,
+            feeTicksPerLevel: feePerLevel,
+            clearingTick: r.clearingTick,
+            buyMarginalTick: r.buyMarginalTick,
+            sellMarginalTick: r.sellMarginalTick,
+            // Cannot truncate: V* is at most the sum of 64 uint64 limits, below 2^70.
+            volumeWh: uint128(r.volumeWh),
+            fillsHash: keccak256(abi.encode(r.fills))
+        });
+        emit PoolCleared(slot, r.volumeWh, r.clearingTick, r.buyMarginalTick, r.sellMarginalTick, feePerLevel, r.fills);
+    }
+
+    /*//////////////////////////////////////////////////////////////
                                  VIEWS
     //////////////////////////////////////////////////////////////*/
 
@@ -209,7 +292,14 @@ contract CityPool is AdminHandover, ICityPool {
     /// @inheritdoc ICityPool
     function community(uint16 communityId) external view returns (Community memory) {
         _requireCommunity(communityId);
-        return _communities[communityId];
+        CommunityRecord memory c = _communities[communityId];
+        return Community({market: c.market, levels: c.levels});
+    }
+
+    /// @inheritdoc ICityPool
+    function isPaused(uint16 communityId) external view returns (bool) {
+        _requireCommunity(communityId);
+        return _communities[communityId].paused;
     }
 
     /// @inheritdoc ICityPool
@@ -236,6 +326,17 @@ contract CityPool is AdminHandover, ICityPool {
     function gridFee() external view returns (uint16 feeTicksPerLevel, address recipient) {
         GridFee memory fee = _gridFee;
         return (fee.feeTicksPerLevel, fee.recipient);
+    }
+
+    /// @inheritdoc ICityPool
+    function poolClearing(uint64 slot) external view returns (PoolRecord memory) {
+        return _slots[slot].record;
+    }
+
+    /// @inheritdoc ICityPool
+    function verifyFills(uint64 slot, PoolClearing.Fill[] calldata fills) external view returns (bool) {
+        PoolRecord storage record = _slots[slot].record;
+        return record.cleared && keccak256(abi.encode(fills)) == record.fillsHash;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -266,6 +367,29 @@ contract CityPool is AdminHandover, ICityPool {
         }
         if (p.priceFloor != _priceFloor || p.tickSize != _tickSize || p.maxTick != _maxTick) {
             revert CommunityPriceGridMismatch(market, p.priceFloor, p.tickSize, p.maxTick);
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(sides.buys, sides.sells))`, the format of {IEnergyMarket-residualCommitment}, built
+    /// in free memory without allocating it (nothing is kept: each community's hash reuses the same scratch space,
+    /// so memory does not grow with the communities).
+    function _residualHash(PoolClearing.Sides calldata sides) private pure returns (bytes32 h) {
+        uint256[] calldata buys = sides.buys;
+        uint256[] calldata sells = sides.sells;
+        // abi.encode(buys, sells): the two offsets (0x40, and 0x60 past the buys' words), then each array as its
+        // length and words, copied straight from calldata. Cannot overflow: calldata arrays are far below 2^64 words.
+        assembly ("memory-safe") {
+            let out := mload(0x40)
+            let buyBytes := shl(5, buys.length)
+            let sellBytes := shl(5, sells.length)
+            mstore(out, 0x40)
+            mstore(add(out, 0x20), add(0x60, buyBytes))
+            mstore(add(out, 0x40), buys.length)
+            calldatacopy(add(out, 0x60), buys.offset, buyBytes)
+            let at := add(add(out, 0x60), buyBytes)
+            mstore(at, sells.length)
+            calldatacopy(add(at, 0x20), sells.offset, sellBytes)
+            h := keccak256(out, sub(add(add(at, 0x20), sellBytes), out))
         }
     }
 

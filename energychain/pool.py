@@ -2,7 +2,9 @@
 
 The pool is where the grid operator publishes, before a slot's gate closure, how much each
 community may import from and export to the city pool in that slot (issue 17; the limits come
-from :mod:`grid`'s ``TransferLimits``), and where the pool's clearing will read them. Reads
+from :mod:`grid`'s ``TransferLimits``), and where the pool clears each slot across communities
+(``CityPool.clear``): every community's residual, as its market committed to it, is passed in
+calldata; :meth:`CityPool.residuals` builds them from the markets on chain. Reads
 decode by ABI name into typed records; builders return a :class:`wallet.TxRequest` for the
 caller's ``TransactionSender`` (the admin's key for communities, the grid operator's for the fee
 and the limits), so nothing here holds a key.
@@ -26,16 +28,18 @@ from eth_abi.abi import encode
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
+from chain.abi_types import by_name
 from chain.artifacts import load_artifact
 from energychain.abi import pick
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
 from energychain.contracts import revert_decoder
 from energychain.errors import PoolInputError
-from energychain.records import ZERO_ADDRESS
+from energychain.market import Market
+from energychain.records import ZERO_ADDRESS, SlotClearing
 from energychain.units import Wh
-from market.clearing import MarketParams
-from market.pool import Residual
+from market.clearing import MarginalLevel, MarketParams, Order, Side
+from market.pool import Residual, residual_of
 from wallet.transactions import TxRequest
 
 #: The contract's bounds (``CityPool.MAX_*``; tests/energychain/test_pool.py reads them back).
@@ -119,6 +123,97 @@ class GridFee:
     recipient: ChecksumAddress | None
 
 
+@dataclass(frozen=True, slots=True)
+class PoolFill:
+    """One community's ``PoolClearing.Fill``: what the pool cleared for it in one slot.
+
+    ``buy_marginal`` / ``sell_marginal`` are in the community's own ticks: ``allocated_wh`` (R)
+    of its residual ``level_wh`` (Q) at ``tick`` fills; all zero when the side got nothing (a
+    paused community's fill is all zero)."""
+
+    community_id: int
+    import_wh: Wh
+    export_wh: Wh
+    buy_marginal: MarginalLevel
+    sell_marginal: MarginalLevel
+
+    FIELDS = (
+        "import_wh",
+        "export_wh",
+        "buy_marginal_tick",
+        "buy_marginal_filled_wh",
+        "buy_marginal_total_wh",
+        "sell_marginal_tick",
+        "sell_marginal_filled_wh",
+        "sell_marginal_total_wh",
+    )
+
+    @classmethod
+    def from_fields(cls, community_id: int, fields: Mapping[str, Any]) -> PoolFill:
+        f = {name: int(value) for name, value in pick(fields, cls.FIELDS, "Fill").items()}
+        return cls(
+            community_id=community_id,
+            import_wh=Wh(f["import_wh"]),
+            export_wh=Wh(f["export_wh"]),
+            buy_marginal=MarginalLevel(
+                f["buy_marginal_tick"], f["buy_marginal_filled_wh"], f["buy_marginal_total_wh"]
+            ),
+            sell_marginal=MarginalLevel(
+                f["sell_marginal_tick"], f["sell_marginal_filled_wh"], f["sell_marginal_total_wh"]
+            ),
+        )
+
+    def as_tuple(self) -> tuple[int, ...]:
+        """The ``Fill`` struct as the ABI takes it (``verifyFills``)."""
+        b, s = self.buy_marginal, self.sell_marginal
+        return (
+            self.import_wh,
+            self.export_wh,
+            b.tick,
+            b.allocated_wh,
+            b.level_wh,
+            s.tick,
+            s.allocated_wh,
+            s.level_wh,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRecord:
+    """``CityPool.poolClearing(slot)``: the pool's stored clearing of a slot (all zero, not
+    cleared, before ``clear``). Ticks are pool ticks; the fills are only hashed on chain
+    (``fills_hash``): they come with :class:`SlotPoolClearing`, from the event."""
+
+    slot: int
+    cleared: bool
+    fee_ticks_per_level: int
+    clearing_tick: int
+    buy_marginal_tick: int
+    sell_marginal_tick: int
+    volume_wh: Wh
+    fills_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SlotPoolClearing:
+    """A ``PoolCleared`` event: the pool's clearing of ``slot`` with every community's fill, in
+    id order. A community pays ``clearing_tick + levels * fee_ticks_per_level`` per Wh imported
+    and is paid ``clearing_tick - levels * fee_ticks_per_level`` per Wh exported (ticks)."""
+
+    slot: int
+    volume_wh: Wh
+    clearing_tick: int
+    buy_marginal_tick: int
+    sell_marginal_tick: int
+    fee_ticks_per_level: int
+    fills: tuple[PoolFill, ...]
+
+
+ResidualSides = tuple[list[int], list[int]]
+"""One community's residual sides as ``CityPool.clear`` takes them: ``(buys, sells)``, each
+level ``tick << 96 | Wh``, buys highest tick first, sells lowest first."""
+
+
 class CityPool(Governed):
     """A CityPool deployment (see the module docstring)."""
 
@@ -191,7 +286,136 @@ class CityPool(Governed):
             recipient=None if int(recipient, 16) == 0 else self.w3.to_checksum_address(recipient),
         )
 
+    def is_paused(self, community_id: int) -> bool:
+        """Whether community ``community_id`` is paused (left out of the pool's clearings)."""
+        return bool(self.call("isPaused", community_id))
+
+    def pool_clearing(self, slot: int) -> PoolRecord:
+        """The pool's stored clearing of ``slot`` (``cleared`` False before ``clear``)."""
+        f = pick(
+            self.read("poolClearing", slot),
+            (
+                "cleared",
+                "fee_ticks_per_level",
+                "clearing_tick",
+                "buy_marginal_tick",
+                "sell_marginal_tick",
+                "volume_wh",
+                "fills_hash",
+            ),
+            "CityPool.PoolRecord",
+        )
+        return PoolRecord(
+            slot=slot,
+            cleared=bool(f["cleared"]),
+            fee_ticks_per_level=int(f["fee_ticks_per_level"]),
+            clearing_tick=int(f["clearing_tick"]),
+            buy_marginal_tick=int(f["buy_marginal_tick"]),
+            sell_marginal_tick=int(f["sell_marginal_tick"]),
+            volume_wh=Wh(int(f["volume_wh"])),
+            fills_hash=bytes(f["fills_hash"]),
+        )
+
+    def verify_fills(self, slot: int, fills: Sequence[PoolFill]) -> bool:
+        """Whether ``fills`` are the fills the pool cleared for ``slot`` (``verifyFills``)."""
+        return bool(self.call("verifyFills", slot, [f.as_tuple() for f in fills]))
+
+    def cleared_events(self, receipt: Any) -> list[SlotPoolClearing]:
+        """The ``PoolCleared`` events of ``receipt``, decoded."""
+        out = []
+        for log in self.events(receipt, "PoolCleared"):
+            args = log["args"]
+            out.append(
+                SlotPoolClearing(
+                    slot=int(args["slot"]),
+                    volume_wh=Wh(int(args["volumeWh"])),
+                    clearing_tick=int(args["clearingTick"]),
+                    buy_marginal_tick=int(args["buyMarginalTick"]),
+                    sell_marginal_tick=int(args["sellMarginalTick"]),
+                    fee_ticks_per_level=int(args["feeTicksPerLevel"]),
+                    fills=tuple(
+                        PoolFill.from_fields(i, _fill_fields(fill))
+                        for i, fill in enumerate(args["fills"])
+                    ),
+                )
+            )
+        return out
+
+    def residuals(self, slot: int) -> list[ResidualSides]:
+        """Every community's residual sides of ``slot`` in id order, as ``clear`` takes them:
+        read from its market (the clearing record and the levels of the book, walked with
+        ``nextActiveTick``) and derived by :func:`market.pool.residual_of`; empty for a
+        paused community.
+
+        Raises:
+            PoolInputError: an active community's market has not cleared ``slot`` (its name
+                and market in the message).
+        """
+        sides: list[ResidualSides] = []
+        for c in self.communities():
+            if self.is_paused(c.community_id):
+                sides.append(([], []))
+                continue
+            market = Market(self.w3, load_artifact("EnergyMarket"), c.market, self.decoder)
+            clearing = market.clearing(slot)
+            if not clearing.cleared:
+                raise PoolInputError(
+                    f"community {c.community_id} ({c.market}) has not cleared slot {slot}: "
+                    "the pool clears a slot after every active community has"
+                )
+            residual = market_residual(market, slot, clearing)
+            sides.append(
+                (
+                    residual_side(residual.buys, highest_first=True),
+                    residual_side(residual.sells, highest_first=False),
+                )
+            )
+        return sides
+
+    # ------------------------------------------------------------------ clearing
+    def clear(
+        self,
+        slot: int,
+        residuals: Sequence[ResidualSides | Residual],
+        *,
+        communities: int | None = None,
+        gas: int | None = None,
+    ) -> TxRequest:
+        """``clear`` (anyone's key): the pool's clearing of ``slot``, with one entry per
+        community in id order, a :class:`~market.pool.Residual` or the packed sides of
+        :meth:`residuals` (empty for a paused community). The chain checks each against its
+        market's commitment (``ResidualMismatch(id, market, slot)``, ``CommunityNotCleared``).
+
+        Raises :class:`PoolInputError` before anything is encoded for a slot out of range, the
+        wrong number of entries, or an entry that is neither.
+        """
+        _whole("slot", slot, low=0, high=2**64 - 1, unit="")
+        if isinstance(residuals, str | bytes) or not isinstance(residuals, Sequence):
+            raise PoolInputError(
+                f"residuals of slot {slot}: a sequence of one entry per community, "
+                f"got {residuals!r}"
+            )
+        count = self.community_count() if communities is None else communities
+        if len(residuals) != count:
+            raise PoolInputError(
+                f"residuals of slot {slot}: {len(residuals)} entries for {count} communities "
+                "(one per community, in id order)"
+            )
+        args = [_sides(slot, i, entry) for i, entry in enumerate(residuals)]
+        return self.request("clear", slot, args, gas=gas)
+
     # ------------------------------------------------------------------ admin
+    def pause_community(self, community_id: int) -> TxRequest:
+        """``pauseCommunity`` (the city admin's key): the community is left out of every slot
+        the pool clears from now on, slots past gate closure included."""
+        _whole("community id", community_id, low=0, high=MAX_COMMUNITIES - 1, unit="")
+        return self.request("pauseCommunity", community_id)
+
+    def resume_community(self, community_id: int) -> TxRequest:
+        """``resumeCommunity`` (the city admin's key): the community takes part again."""
+        _whole("community id", community_id, low=0, high=MAX_COMMUNITIES - 1, unit="")
+        return self.request("resumeCommunity", community_id)
+
     def add_community(self, market: str, levels: int, gas: int | None = None) -> TxRequest:
         """``addCommunity`` (the admin's key): ``market`` joins ``levels`` network levels below
         the pool. The chain refuses a market on another registry, payment token, calendar or
@@ -243,6 +467,66 @@ class CityPool(Governed):
             imports.append(import_wh)
             exports.append(export_wh)
         return self.request("publishLimits", slot, imports, exports, gas=gas)
+
+
+def market_residual(market: Market, slot: int, clearing: SlotClearing | None = None) -> Residual:
+    """What ``market``'s clearing of ``slot`` left unmatched, from its levels on chain: one
+    pseudo-order per non-empty level (the residual follows from the levels and the record
+    alone, :func:`market.pool.residual_of`). The whole book when the slot is not cleared."""
+    clearing = clearing or market.clearing(slot)
+    params = market.params()
+    orders: list[Order] = []
+    tick = 0
+    while tick <= params.max_tick:
+        found, at = market.call("nextActiveTick", slot, tick)
+        if not found:
+            break
+        level = pick(market.read("level", slot, at), ("buy_wh", "sell_wh"), "EnergyMarket.Level")
+        for side, qty in ((Side.BUY, int(level["buy_wh"])), (Side.SELL, int(level["sell_wh"]))):
+            if qty:
+                orders.append(Order(f"{side.value}{at}", side, int(at), qty))
+        tick = int(at) + 1
+    return residual_of(orders, clearing.record(params), params.rule())
+
+
+def _fill_fields(fill: Any) -> Mapping[str, Any]:
+    """A decoded ``Fill`` (web3 gives a tuple or a mapping by ABI name) keyed by ABI name."""
+    if isinstance(fill, Mapping):
+        return fill
+    return by_name(
+        [
+            "importWh",
+            "exportWh",
+            "buyMarginalTick",
+            "buyMarginalFilledWh",
+            "buyMarginalTotalWh",
+            "sellMarginalTick",
+            "sellMarginalFilledWh",
+            "sellMarginalTotalWh",
+        ],
+        list(fill),
+        "Fill",
+    )
+
+
+def _sides(slot: int, community_id: int, entry: object) -> ResidualSides:
+    """``(buys, sells)`` of one ``clear`` entry, each a list of packed levels."""
+    if isinstance(entry, Residual):
+        return (
+            residual_side(entry.buys, highest_first=True),
+            residual_side(entry.sells, highest_first=False),
+        )
+    what = f"residual of slot {slot}, community {community_id}"
+    if not isinstance(entry, tuple) or len(entry) != 2:
+        raise PoolInputError(f"{what}: a Residual or (buys, sells) packed levels, got {entry!r}")
+    sides: list[list[int]] = []
+    for name, side in zip(("buys", "sells"), entry, strict=True):
+        if isinstance(side, str | bytes) or not isinstance(side, Sequence):
+            raise PoolInputError(f"{what}: {name} must be a list of packed levels, got {side!r}")
+        for level in side:
+            _whole(f"{what}: a level of {name}", level, low=1, high=2**256 - 1, unit="")
+        sides.append(list(side))
+    return sides[0], sides[1]
 
 
 def _entry(slot: int, community_id: int, entry: object) -> tuple[int, int]:
@@ -297,4 +581,3 @@ def residual_commitment(residual: Residual) -> bytes:
     buys = residual_side(residual.buys, highest_first=True)
     sells = residual_side(residual.sells, highest_first=False)
     return bytes(Web3.keccak(encode(["uint256[]", "uint256[]"], [buys, sells])))
-

@@ -5,13 +5,15 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IEnergyMarket} from "./IEnergyMarket.sol";
 import {IEnergyToken} from "./IEnergyToken.sol";
 import {IMeterRegistry} from "./IMeterRegistry.sol";
+import {PoolClearing} from "../libraries/PoolClearing.sol";
 
 /// @title ICityPool
 /// @notice The city pool's register (issue 17): the community markets that share one city-level pool, the network
 /// levels between each community and the pool, the grid fee per level crossed, and for every slot and community the
 /// transfer limits the grid operator published before the slot's gate closure: the most energy the community may
-/// import from and export to the pool. The pool's clearing is not built yet (docs/contracts.md section 17): this is
-/// where it will read the communities, the fee and the limits.
+/// import from and export to the pool; and the pool's clearing of each slot ({clear}): the residuals the community
+/// markets committed to, cleared across communities by {PoolClearing}. The flow-back of the result into the markets'
+/// claims and its settlement are not built yet (docs/pool.md).
 /// @dev Units: energy in whole Wh; the grid fee in price ticks per network level; time in unix seconds, slots counted
 /// as the registry and the markets count them (`slot = (timestamp - epoch) / slotSeconds`). Every community clears
 /// on the pool's price grid (`price(tick) = priceFloor + tick * tickSize`, `0 <= tick <= maxTick`) and calendar
@@ -41,6 +43,26 @@ interface ICityPool {
     struct Community {
         IEnergyMarket market;
         uint8 levels;
+    }
+
+    /// @notice The pool's clearing of one slot, as {clear} stored it (one storage word and the hash of the fills).
+    /// @param cleared          whether {clear} ran for the slot (even if nothing crossed).
+    /// @param feeTicksPerLevel the grid fee per level in force at the clearing (a community's fee is its levels times
+    ///                         this; buyers pay `clearingTick + fee`, sellers are paid `clearingTick - fee`).
+    /// @param clearingTick     p*, 0 when nothing crossed.
+    /// @param buyMarginalTick  m_b in pool (fee-shifted) ticks, 0 when nothing crossed.
+    /// @param sellMarginalTick m_s in pool ticks, 0 when nothing crossed.
+    /// @param volumeWh         V*, the Wh that crossed community boundaries (imports = exports = V*).
+    /// @param fillsHash        `keccak256(abi.encode(fills))` of the {PoolClearing-Fill}s of {PoolCleared}, one per
+    ///                         community in id order: {verifyFills} checks a copy against it.
+    struct PoolRecord {
+        bool cleared;
+        uint16 feeTicksPerLevel;
+        uint16 clearingTick;
+        uint16 buyMarginalTick;
+        uint16 sellMarginalTick;
+        uint128 volumeWh;
+        bytes32 fillsHash;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -99,6 +121,36 @@ interface ICityPool {
     /// @notice The pool has no community yet: there is nothing to publish limits for.
     error LimitsNoCommunities();
 
+    /// @notice `slot` can be cleared by the pool only from its `gateClosure` on.
+    error PoolGateNotClosed(uint64 slot, uint256 gateClosure);
+
+    /// @notice The pool already cleared `slot`: a slot clears once.
+    error PoolAlreadyCleared(uint64 slot);
+
+    /// @notice The pool has no community: there is nothing to clear.
+    error PoolNoCommunities();
+
+    /// @notice {clear} needs one entry of residual sides per community (`communities` of them); it got `entries`.
+    error ResidualsLengthMismatch(uint256 communities, uint256 entries);
+
+    /// @notice Community `communityId`'s `market` has not cleared `slot` yet (its residual commitment is zero): the
+    /// pool clears a slot only after every active community has.
+    error CommunityNotCleared(uint16 communityId, IEnergyMarket market, uint64 slot);
+
+    /// @notice The residual sides given for community `communityId` are not what its `market` committed to when it
+    /// cleared `slot` (`keccak256(abi.encode(buys, sells))` differs from its {IEnergyMarket-residualCommitment}).
+    error ResidualMismatch(uint16 communityId, IEnergyMarket market, uint64 slot);
+
+    /// @notice Community `communityId` is paused: it takes no part in the clearing, and its residual sides must be
+    /// empty.
+    error PausedCommunityResidual(uint16 communityId);
+
+    /// @notice Community `communityId` is paused already.
+    error CommunityAlreadyPaused(uint16 communityId);
+
+    /// @notice Community `communityId` is not paused.
+    error CommunityNotPaused(uint16 communityId);
+
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
@@ -112,6 +164,27 @@ interface ICityPool {
     /// @notice The transfer limits of `slot` were published, or revised (a later event for the same slot replaces
     /// every limit of an earlier one): entry `i` of each array is community `i`'s, for all communities at the time.
     event LimitsPublished(uint64 indexed slot, uint64[] importWh, uint64[] exportWh);
+
+    /// @notice The pool cleared `slot`: `volumeWh` (V*) crossed community boundaries at `clearingTick` (p*), with the
+    /// marginal ticks `buyMarginalTick` (m_b) and `sellMarginalTick` (m_s) in pool ticks, under the grid fee of
+    /// `feeTicksPerLevel` ticks per level; `fills` holds every community's {PoolClearing-Fill} in id order (all zero
+    /// for a paused community or one that got nothing). The fills are not stored, only their hash: keep them from
+    /// this event and check them with {verifyFills}.
+    event PoolCleared(
+        uint64 indexed slot,
+        uint256 volumeWh,
+        uint16 clearingTick,
+        uint16 buyMarginalTick,
+        uint16 sellMarginalTick,
+        uint16 feeTicksPerLevel,
+        PoolClearing.Fill[] fills
+    );
+
+    /// @notice Community `communityId` was paused: from now on it takes no part in the pool's clearings.
+    event CommunityPaused(uint16 indexed communityId);
+
+    /// @notice Community `communityId` was resumed: it takes part in the pool's clearings again.
+    event CommunityResumed(uint16 indexed communityId);
 
     /*//////////////////////////////////////////////////////////////
                                  VIEWS
@@ -202,6 +275,21 @@ interface ICityPool {
     /// @return recipient Who is paid the fee.
     function gridFee() external view returns (uint16 feeTicksPerLevel, address recipient);
 
+    /// @notice Whether community `communityId` is paused (see {pauseCommunity}).
+    /// @dev Requirements:
+    /// - `communityId < communityCount()`.
+    /// @return True while paused.
+    function isPaused(uint16 communityId) external view returns (bool);
+
+    /// @notice The pool's clearing of `slot` (all zero, `cleared` false, before {clear}).
+    /// @return The stored record.
+    function poolClearing(uint64 slot) external view returns (PoolRecord memory);
+
+    /// @notice Whether `fills` are the fills the pool cleared for `slot` (those of its {PoolCleared} event): false
+    /// before the slot is cleared. For settlement to trust a copy of the fills kept off-chain or passed in calldata.
+    /// @return True when `keccak256(abi.encode(fills))` equals the stored hash of a cleared slot.
+    function verifyFills(uint64 slot, PoolClearing.Fill[] calldata fills) external view returns (bool);
+
     /*//////////////////////////////////////////////////////////////
                                   ADMIN
     //////////////////////////////////////////////////////////////*/
@@ -234,4 +322,39 @@ interface ICityPool {
     /// - at least one community; `importWh.length == exportWh.length == communityCount()`.
     /// Limits are unsigned: a negative limit cannot be encoded (the Python client refuses it before sending).
     function publishLimits(uint64 slot, uint64[] calldata importWh, uint64[] calldata exportWh) external;
+
+    /// @notice Pauses community `communityId`: every slot the pool clears from now on leaves it out (zero limits, no
+    /// residual required, an all-zero fill), including slots past their gate closure that the pool has not cleared
+    /// yet. Emits {CommunityPaused}.
+    /// @dev Requirements:
+    /// - the caller has DEFAULT_ADMIN_ROLE (the city admin, who decides which markets share the pool: a pause is a
+    ///   membership decision; the grid operator isolates a community for network reasons with zero limits, which
+    ///   are fixed at gate closure);
+    /// - `communityId < communityCount()`; the community is not paused.
+    /// Applying to slots past gate closure is deliberate: a community whose market does not clear a slot (keeper
+    /// down, a void slot) would otherwise block the pool's clearing of that slot for the whole city; pausing it lets
+    /// the others clear. Slots the pool already cleared keep their result.
+    function pauseCommunity(uint16 communityId) external;
+
+    /// @notice Resumes community `communityId`: it takes part in every slot the pool clears from now on. Emits
+    /// {CommunityResumed}.
+    /// @dev Requirements:
+    /// - the caller has DEFAULT_ADMIN_ROLE (see {pauseCommunity});
+    /// - `communityId < communityCount()`; the community is paused.
+    function resumeCommunity(uint16 communityId) external;
+
+    /// @notice Clears the pool for `slot` (docs/pool.md): every active community's residual, shifted by its grid fee
+    /// (its levels times the fee per level) and capped by its limits of the slot (unpublished: zero), cleared as one
+    /// uniform-price book by {PoolClearing}. Stores {PoolRecord} and emits {PoolCleared} with every community's fill.
+    /// Anyone may call it, once per slot.
+    /// @param slot      the slot.
+    /// @param residuals one entry per community in id order: the residual sides its market committed to when it
+    ///                  cleared `slot` (buys highest tick first, sells lowest first, each level `tick << 96 | Wh`, as
+    ///                  {IEnergyMarket-residualCommitment} documents); both empty for a paused community.
+    /// @dev Requirements:
+    /// - `block.timestamp >= gateClosure(slot)`; the pool has not cleared `slot`; at least one community;
+    /// - `residuals.length == communityCount()`;
+    /// - every active community's market cleared `slot`, and its entry hashes to the market's commitment;
+    /// - a paused community's entry is empty.
+    function clear(uint64 slot, PoolClearing.Sides[] calldata residuals) external;
 }

@@ -15,7 +15,7 @@ import {TickBitmap} from "./TickBitmap.sol";
 /// e, limit)` equals the plain curve of the residual truncated at the limit (best levels first), so the capped pool
 /// is an ordinary book of truncated levels, cleared by {OrderBook-clearLevels}; a side's walk stops at its limit.
 library PoolClearing {
-    uint256 private constant _MASK_128 = type(uint128).max;
+    uint256 private constant _MASK_128 = 0xffffffffffffffffffffffffffffffff;
 
     /// @notice One community as the pool clears it. A residual level is packed `tick << 96 | wh` (0 < wh < 2^96);
     /// each side lists its non-empty levels best first, ticks strictly monotone (the caller guarantees it: the pool
@@ -57,183 +57,391 @@ library PoolClearing {
     }
 
     /// @dev The city's book as it is built: one word per pool tick (buyWh in the high 128 bits, sellWh in the low
-    /// 128), a bit per non-empty tick so that reading it back skips the empty ones, and their count.
+    /// 128), a bit per non-empty tick so that reading it back skips the empty ones. Only the
+    /// window of pool ticks `low..top - 1` where a bid and an ask can meet is kept (word and bit `i` are pool tick
+    /// `low + i`): from the lowest first ask to the highest first bid of any community, see {_window}.
     struct CityBook {
         uint256[] words;
         uint256[] bits;
-        uint256 used;
+        uint256 low;
+        uint256 top;
+    }
+
+    /// @notice A community's residual sides alone, as {CityPool-clear} takes them from its caller (the fee and the
+    /// limits come from the pool's own storage, see {Terms}). Same format as in {Community}.
+    /// @param buys  residual buys, highest tick first.
+    /// @param sells residual sells, lowest tick first.
+    struct Sides {
+        uint256[] buys;
+        uint256[] sells;
+    }
+
+    /// @notice A community's grid fee in ticks and its limits, as {CityPool-clear} reads them from storage.
+    struct Terms {
+        uint16 feeTicks;
+        uint64 importLimitWh;
+        uint64 exportLimitWh;
     }
 
     /// @notice Clears the pool for `communities` on a grid of ticks 0..`maxTick`.
     function clear(Community[] calldata communities, uint16 maxTick) internal pure returns (Result memory r) {
         uint256 k = communities.length;
         r.fills = new Fill[](k);
-        (uint256[] memory packed, uint256 totalBuy) = _cityBook(communities, maxTick);
-        IEnergyMarket.ClearingRecord memory c = OrderBook.clearLevels(packed, totalBuy);
+        uint256 low = uint256(maxTick) + 1;
+        uint256 top;
+        for (uint256 i; i < k; ++i) {
+            Community calldata community = communities[i];
+            (low, top) = _window(community.buys, community.sells, community.feeTicks, low, top);
+        }
+        if (top > uint256(maxTick) + 1) top = uint256(maxTick) + 1;
+        if (low >= top) return r;
+        CityBook memory book = _newBook(low, top);
+        // sums[2i], sums[2i + 1]: community i's running sums of its buys and sells as added to the book.
+        uint256[][] memory sums = new uint256[][](2 * k);
+        for (uint256 i; i < k; ++i) {
+            Community calldata community = communities[i];
+            sums[2 * i] = _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
+            sums[2 * i + 1] = _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
+        }
+        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r);
         if (c.volumeWh == 0) return r;
+        _fillAll(communities, sums, c, r.fills);
+    }
+
+    /// @dev Every community's fill from the city's clearing `c`. The rest at each city marginal level is shared among
+    /// the communities' truncated levels there, in community order, with the cumulative rounding of
+    /// {Clearing-share}: the parts add up to R exactly.
+    function _fillAll(
+        Community[] calldata communities,
+        uint256[][] memory sums,
+        IEnergyMarket.ClearingRecord memory c,
+        Fill[] memory fills
+    ) private pure {
+        uint256 buyBefore;
+        uint256 sellBefore;
+        for (uint256 i; i < communities.length; ++i) {
+            Community calldata community = communities[i];
+            uint256 fee = community.feeTicks;
+            buyBefore += _fillSide(community.buys, sums[2 * i], true, fee, c, buyBefore, fills[i]);
+            sellBefore += _fillSide(community.sells, sums[2 * i + 1], false, fee, c, sellBefore, fills[i]);
+        }
+    }
+
+    /// @notice Clears the pool for the communities whose residual sides are `sides` and whose fees and limits are
+    /// `terms` (same length, same order), on a grid of ticks 0..`maxTick`: the same rule as the other {clear}, for a
+    /// caller that reads the terms from storage and the sides from calldata.
+    function clear(Sides[] calldata sides, Terms[] memory terms, uint16 maxTick)
+        internal
+        pure
+        returns (Result memory r)
+    {
+        uint256 k = sides.length;
+        r.fills = new Fill[](k);
+        uint256 low = uint256(maxTick) + 1;
+        uint256 top;
+        for (uint256 i; i < k; ++i) {
+            (low, top) = _window(sides[i].buys, sides[i].sells, terms[i].feeTicks, low, top);
+        }
+        if (top > uint256(maxTick) + 1) top = uint256(maxTick) + 1;
+        if (low >= top) return r;
+        CityBook memory book = _newBook(low, top);
+        // Running sums as in the other {clear}.
+        uint256[][] memory sums = new uint256[][](2 * k);
+        for (uint256 i; i < k; ++i) {
+            Terms memory t = terms[i];
+            sums[2 * i] = _addSide(book, sides[i].buys, true, t.feeTicks, t.importLimitWh);
+            sums[2 * i + 1] = _addSide(book, sides[i].sells, false, t.feeTicks, t.exportLimitWh);
+        }
+        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r);
+        if (c.volumeWh == 0) return r;
+        _fillAll(sides, terms, sums, c, r.fills);
+    }
+
+    /// @dev Every community's fill, as the other {_fillAll}.
+    function _fillAll(
+        Sides[] calldata sides,
+        Terms[] memory terms,
+        uint256[][] memory sums,
+        IEnergyMarket.ClearingRecord memory c,
+        Fill[] memory fills
+    ) private pure {
+        uint256 buyBefore;
+        uint256 sellBefore;
+        for (uint256 i; i < sides.length; ++i) {
+            uint256 fee = terms[i].feeTicks;
+            buyBefore += _fillSide(sides[i].buys, sums[2 * i], true, fee, c, buyBefore, fills[i]);
+            sellBefore += _fillSide(sides[i].sells, sums[2 * i + 1], false, fee, c, sellBefore, fills[i]);
+        }
+    }
+
+    /// @dev Fills in one side of `fill` for a community from the city's clearing `c`: its Wh (the truncated levels
+    /// better than the city's marginal tick of that side, whole, and its share of the rest there, `beforeWh` being
+    /// the truncated Wh of the communities before it at that tick) and where that runs out in its own levels.
+    /// Returns its own truncated Wh at the city's marginal tick.
+    function _fillSide(
+        uint256[] calldata levels,
+        uint256[] memory sums,
+        bool isBuy,
+        uint256 fee,
+        IEnergyMarket.ClearingRecord memory c,
+        uint256 beforeWh,
+        Fill memory fill
+    ) private pure returns (uint256 atWh) {
+        // `walk`: (Wh of the levels better than the marginal tick, the offset of the last of them, its Wh): the walk to
+        // the community's own marginal level starts there (see {_marginal}).
+        uint256[3] memory walk;
+        if (isBuy) {
+            (walk, atWh) = _curve(levels, sums, true, fee, c.buyMarginalTick);
+            // Cannot truncate: at most the community's uint64 import limit.
+            fill.importWh =
+                uint64(walk[0] + Clearing.share(atWh, beforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
+            (fill.buyMarginalTick, fill.buyMarginalFilledWh, fill.buyMarginalTotalWh) =
+                _marginal(levels, fill.importWh, walk);
+        } else {
+            (walk, atWh) = _curve(levels, sums, false, fee, c.sellMarginalTick);
+            // Cannot truncate: at most the community's uint64 export limit.
+            fill.exportWh =
+                uint64(walk[0] + Clearing.share(atWh, beforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
+            (fill.sellMarginalTick, fill.sellMarginalFilledWh, fill.sellMarginalTotalWh) =
+                _marginal(levels, fill.exportWh, walk);
+        }
+    }
+
+    /// @dev Widens the window `low..top - 1` of pool ticks where bids and asks can meet by one community's: its best
+    /// bid `t - fee` (none below 0) raises `top` to one past it, its best ask `t + fee` lowers `low`. A bid below every
+    /// ask and an ask above every bid can never trade, nor be a marginal level: V* is reached at some e with an ask
+    /// at or below it and a bid at or above it, so m_b >= e >= low and m_s <= e < top. Leaving them out of the city's
+    /// book (and its memory) changes no figure of the result. Cannot overflow: ticks and fees < 2^16.
+    function _window(uint256[] calldata buys, uint256[] calldata sells, uint256 fee, uint256 low, uint256 top)
+        private
+        pure
+        returns (uint256, uint256)
+    {
+        unchecked {
+            if (buys.length != 0) {
+                uint256 t = buys[0] >> 96;
+                if (t >= fee && t - fee + 1 > top) top = t - fee + 1;
+            }
+            if (sells.length != 0) {
+                uint256 t = (sells[0] >> 96) + fee;
+                if (t < low) low = t;
+            }
+        }
+        return (low, top);
+    }
+
+    /// @dev An empty city book for pool ticks `low..top - 1` (low < top).
+    function _newBook(uint256 low, uint256 top) private pure returns (CityBook memory) {
+        // Cannot underflow: low < top.
+        unchecked {
+            return CityBook({
+                words: new uint256[](top - low), bits: new uint256[](((top - low - 1) >> 8) + 1), low: low, top: top
+            });
+        }
+    }
+
+    /// @dev Clears the city's `book` (every community's residual levels shifted by its fee and truncated at its
+    /// limits, summed per pool tick: a sum of at most 2^16 communities' uint64 limits stays below 2^80, well inside
+    /// {OrderBook}'s 2^96 sides) with {OrderBook-clearLevels}, which takes it ascending and packed
+    /// `tick << 192 | buyWh << 96 | sellWh`. Sets, when anything crosses, `r`'s volume and ticks; returns the
+    /// clearing record.
+    function _clearBook(CityBook memory book, Result memory r)
+        private
+        pure
+        returns (IEnergyMarket.ClearingRecord memory c)
+    {
+        uint256[] memory packed;
+        uint256 low = book.low;
+        uint256 totalBuy;
+        uint256[] memory bits = book.bits;
+        uint256[] memory words = book.words;
+        uint256 nBits = bits.length;
+        // Each set bit is a non-empty tick of the window (pool tick low + i), read back ascending; the loops read and
+        // write memory directly, without bounds checks: `i` is within `words` (a bit is set only for a word written
+        // by {_addSide}), and `packed` is written at the free memory pointer as the walk goes and allocated at the
+        // end, when its length `n` is known (nothing else allocates memory meanwhile). Cannot overflow: sums of Wh
+        // below 2^80 (above), ticks below 2^16.
+        assembly ("memory-safe") {
+            packed := mload(0x40)
+        }
+        unchecked {
+            uint256 n;
+            for (uint256 w; w < nBits; ++w) {
+                uint256 b;
+                assembly ("memory-safe") {
+                    b := mload(add(bits, shl(5, add(w, 1))))
+                }
+                while (b != 0) {
+                    uint256 i = w << 8 | TickBitmap.lowestBit(b);
+                    b &= b - 1;
+                    assembly ("memory-safe") {
+                        let word := mload(add(words, shl(5, add(i, 1))))
+                        let buyWh := shr(128, word)
+                        totalBuy := add(totalBuy, buyWh)
+                        n := add(n, 1)
+                        mstore(
+                            add(packed, shl(5, n)),
+                            or(or(shl(192, add(low, i)), shl(96, buyWh)), and(word, _MASK_128))
+                        )
+                    }
+                }
+            }
+            assembly ("memory-safe") {
+                mstore(packed, n)
+                mstore(0x40, add(packed, shl(5, add(n, 1))))
+            }
+        }
+        c = OrderBook.clearLevels(packed, totalBuy);
+        if (c.volumeWh == 0) return c;
         r.volumeWh = c.volumeWh;
         r.clearingTick = c.clearingTick;
         r.buyMarginalTick = c.buyMarginalTick;
         r.sellMarginalTick = c.sellMarginalTick;
-        // The rest at each city marginal level is shared among the communities' truncated levels there, in community
-        // order, with the cumulative rounding of {Clearing-share}: the parts add up to R exactly.
-        uint256 buyBefore;
-        uint256 sellBefore;
-        for (uint256 i; i < k; ++i) {
-            (uint256 buyAtWh, uint256 sellAtWh) = _fillOf(communities[i], r.fills[i], c, buyBefore, sellBefore);
-            buyBefore += buyAtWh;
-            sellBefore += sellAtWh;
-        }
     }
 
-    /// @dev Fills in `fill` for `community` from the city's clearing `c`, `buyBeforeWh` / `sellBeforeWh` being the
-    /// truncated Wh of the communities before it at the city's marginal levels. Returns its own Wh there.
-    function _fillOf(
-        Community calldata community,
-        Fill memory fill,
-        IEnergyMarket.ClearingRecord memory c,
-        uint256 buyBeforeWh,
-        uint256 sellBeforeWh
-    ) private pure returns (uint256 buyAtWh, uint256 sellAtWh) {
-        uint256 fee = community.feeTicks;
-        uint256 fullWh;
-        (fullWh, buyAtWh) = _curve(community.buys, true, fee, community.importLimitWh, c.buyMarginalTick);
-        // Cannot truncate: at most the community's uint64 import limit.
-        fill.importWh =
-            uint64(fullWh + Clearing.share(buyAtWh, buyBeforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
-        (fullWh, sellAtWh) = _curve(community.sells, false, fee, community.exportLimitWh, c.sellMarginalTick);
-        // Cannot truncate: at most the community's uint64 export limit.
-        fill.exportWh =
-            uint64(fullWh + Clearing.share(sellAtWh, sellBeforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
-        (fill.buyMarginalTick, fill.buyMarginalFilledWh, fill.buyMarginalTotalWh) =
-            _marginal(community.buys, fill.importWh);
-        (fill.sellMarginalTick, fill.sellMarginalFilledWh, fill.sellMarginalTotalWh) =
-            _marginal(community.sells, fill.exportWh);
-    }
-
-    /// @dev The city's book: every community's residual levels shifted by its fee and truncated at its limits, summed
-    /// per pool tick (a sum of at most 2^16 communities' uint64 limits stays below 2^80, well inside {OrderBook}'s
-    /// 2^96 sides), ascending and packed `tick << 192 | buyWh << 96 | sellWh` as {OrderBook-clearLevels} takes it.
-    function _cityBook(Community[] calldata communities, uint16 maxTick)
-        private
-        pure
-        returns (uint256[] memory packed, uint256 totalBuy)
-    {
-        CityBook memory book = CityBook({
-            words: new uint256[](uint256(maxTick) + 1), bits: new uint256[]((uint256(maxTick) >> 8) + 1), used: 0
-        });
-        for (uint256 i; i < communities.length; ++i) {
-            Community calldata community = communities[i];
-            _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
-            _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
-        }
-        packed = new uint256[](book.used);
-        uint256 n;
-        uint256[] memory bits = book.bits;
-        uint256[] memory words = book.words;
-        for (uint256 w; w < bits.length; ++w) {
-            for (uint256 b = bits[w]; b != 0; b &= b - 1) {
-                uint256 t = w << 8 | TickBitmap.lowestBit(b);
-                uint256 word = words[t];
-                uint256 buyWh = word >> 128;
-                totalBuy += buyWh;
-                packed[n++] = t << 192 | buyWh << 96 | (word & _MASK_128);
-            }
-        }
-    }
-
-    /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up. The loop
-    /// reads calldata and writes the book's memory words directly: in Solidity each level cost about 400 gas of
-    /// bounds checks and calls, here about 60.
+    /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up, and returns
+    /// the limit left before and after each level added: `sums[0]` is `capWh`, `sums[j + 1]` what is left after
+    /// level j, so the truncated Wh of levels 0..j are `sums[0] - sums[j + 1]` ({_curve} reads them there instead of
+    /// walking the levels again). The loop reads calldata and writes the book's memory words directly: in Solidity
+    /// each level cost about 400 gas of bounds checks and calls.
     function _addSide(CityBook memory book, uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh)
         private
         pure
+        returns (uint256[] memory sums)
     {
         uint256[] memory words = book.words;
         uint256[] memory bits = book.bits;
-        uint256 used = book.used;
-        // A bid stands `fee` lower (none below 0), an ask `fee` higher (none above maxTick: no bid reaches it); the
-        // first level that does not reach the pool ends the walk, as every later one is worse. Cannot overflow or
-        // underflow: ticks < 2^16, fee < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see
-        // {_cityBook}); poolTick is within 0..maxTick (the length of `words` less one), poolTick >> 8 within `bits`.
-        assembly ("memory-safe") {
-            let end := add(levels.offset, shl(5, levels.length))
-            let shift := mul(isBuy, 128)
-            // A level reaches the pool below `limit` for an ask (t + fee <= maxTick, `words` holding maxTick + 1
-            // ticks; none when fee > maxTick) and from `limit` up for a bid (t - fee >= 0).
-            let limit := fee
-            if iszero(isBuy) {
-                limit := 0
-                if gt(mload(words), fee) { limit := sub(mload(words), fee) }
+        // A bid stands `fee` lower, an ask `fee` higher; only the book's window low..top - 1 is kept (see {_window}:
+        // what lies outside never trades). A level reaches the window from `limit` up for a bid (t - fee >= low) and
+        // below it for an ask (t + fee < top; none when fee >= top). A bid never stands above top - 1 nor an ask
+        // below low: the window starts at the lowest first ask and ends at the highest first bid. `delta` takes a
+        // level's tick t to its word's index in the window, t - fee - low for a bid and t + fee - low for an ask,
+        // added modulo 2^256 (the result of a level in the window is in range); `shift` puts a bid's Wh in the high
+        // half of the word, an ask's in the low half.
+        uint256 limit;
+        uint256 delta;
+        uint256 shift;
+        {
+            uint256 low = book.low;
+            uint256 top = book.top;
+            // Cannot overflow: ticks and fees < 2^16; top > fee where subtracted; `delta` wraps on purpose.
+            unchecked {
+                if (isBuy) {
+                    limit = fee + low;
+                    delta = 0 - (fee + low);
+                    shift = 128;
+                } else {
+                    limit = top > fee ? top - fee : 0;
+                    delta = fee - low;
+                }
             }
+        }
+        // The first level outside the window ends the walk, as every later one is worse: `outside` is 1 for a bid
+        // below `limit` and for an ask at or above it (`lt(t, limit)` compared with isBuy). Cannot overflow or
+        // underflow: ticks < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see {_clearBook}); the
+        // index is within 0..top - low - 1 (the length of `words` less one), its >> 8 within `bits`. `sums` is
+        // written at the free memory pointer as the walk goes (at most one entry per level) and allocated at the
+        // end, its length then known (nothing else allocates meanwhile).
+        assembly ("memory-safe") {
+            sums := mload(0x40)
+            mstore(add(sums, 0x20), capWh)
+            let out := add(sums, 0x40)
+            let end := add(levels.offset, shl(5, levels.length))
             for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
                 let level := calldataload(ptr)
-                let poolTick := shr(96, level)
-                // A bid reaches from `limit` up, an ask below it: past that, every later level is worse.
-                if eq(lt(poolTick, limit), isBuy) { break }
-                switch isBuy
-                case 0 { poolTick := add(poolTick, fee) }
-                default { poolTick := sub(poolTick, fee) }
+                let index := shr(96, level)
+                if eq(lt(index, limit), isBuy) { break }
+                index := add(index, delta)
                 let take := and(level, 0xffffffffffffffffffffffff)
                 if gt(take, capWh) { take := capWh }
                 capWh := sub(capWh, take)
-                let slot := add(words, shl(5, add(poolTick, 1)))
+                mstore(out, capWh)
+                out := add(out, 0x20)
+                let slot := add(words, shl(5, add(index, 1)))
                 let word := mload(slot)
                 if iszero(word) {
-                    let bitSlot := add(bits, shl(5, add(shr(8, poolTick), 1)))
-                    mstore(bitSlot, or(mload(bitSlot), shl(and(poolTick, 0xff), 1)))
-                    used := add(used, 1)
+                    let bitSlot := add(bits, shl(5, add(shr(8, index), 1)))
+                    mstore(bitSlot, or(mload(bitSlot), shl(and(index, 0xff), 1)))
                 }
                 mstore(slot, add(word, shl(shift, take)))
             }
+            mstore(sums, sub(shr(5, sub(out, sums)), 1))
+            mstore(0x40, out)
         }
-        book.used = used;
     }
 
     /// @dev One side's truncated levels strictly better than the pool's marginal tick `m` of that side (filled
-    /// whole) and at it (shared). In assembly for the reason given at {_addSide}.
-    function _curve(uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh, uint256 m)
+    /// whole: `walk[0]`) and at it (shared: `atWh`); `walk[1]` is the calldata offset (from `levels.offset`) of the
+    /// last level counted in `walk[0]` and `walk[2]` its truncated Wh (both 0 when none is). `sums` is the limit
+    /// left before and after each level {_addSide} added (it stops at the limit and at the window's edge, and every
+    /// level better than a marginal tick lies inside the window), so the first level not better than `own` is found
+    /// by binary search over the ticks (best first, strictly monotone) and the Wh are read off `sums`.
+    function _curve(uint256[] calldata levels, uint256[] memory sums, bool isBuy, uint256 fee, uint256 m)
         private
         pure
-        returns (uint256 fullWh, uint256 atWh)
+        returns (uint256[3] memory walk, uint256 atWh)
     {
         // `own`: the pool's marginal tick in the community's ticks. An ask reaches m only from own = m - fee >= 0.
-        if (!isBuy && m < fee) return (0, 0);
-        // Cannot overflow or underflow: m, fee < 2^16; m >= fee for asks (above); take <= capWh (the room left);
-        // sums of at most the uint64 limit.
+        if (!isBuy && m < fee) return (walk, 0);
+        // Cannot overflow or underflow: m, fee < 2^16; m >= fee for asks (above); lo < hi where mid is taken; the sums
+        // are non-decreasing (j - 1 and j - 2 only read when j > 0, j > 1).
         uint256 own;
         unchecked {
             own = isBuy ? m + fee : m - fee;
         }
+        uint256 j;
+        // Cannot underflow: `sums` holds the limit before the walk and one entry per level added.
+        uint256 n;
+        unchecked {
+            n = sums.length - 1;
+        }
         assembly ("memory-safe") {
-            let end := add(levels.offset, shl(5, levels.length))
-            for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
-                let t := shr(96, calldataload(ptr))
-                // Bids walk down, asks up: past `own` every later level is worse than the marginal.
-                if iszero(isBuy) { if gt(t, own) { break } }
-                if isBuy { if lt(t, own) { break } }
-                let take := and(calldataload(ptr), 0xffffffffffffffffffffffff)
-                if gt(take, capWh) { take := capWh }
-                capWh := sub(capWh, take)
-                if eq(t, own) {
-                    atWh := take
-                    break
-                }
-                fullWh := add(fullWh, take)
+            // j: the first of the n added levels that is not strictly better than `own` (a bid at or below it, an ask
+            // at or above it); n when all are.
+            let lo := 0
+            let hi := n
+            for {} lt(lo, hi) {} {
+                let mid := shr(1, add(lo, hi))
+                let t := shr(96, calldataload(add(levels.offset, shl(5, mid))))
+                let better := lt(t, own)
+                if isBuy { better := gt(t, own) }
+                switch better
+                case 0 { hi := mid }
+                default { lo := add(mid, 1) }
             }
+            j := lo
+        }
+        unchecked {
+            if (j > 0) {
+                walk[0] = sums[0] - sums[j];
+                walk[1] = (j - 1) << 5;
+                walk[2] = sums[j - 1] - sums[j];
+            }
+            if (j < n && levels[j] >> 96 == own) atWh = sums[j] - sums[j + 1];
         }
     }
 
     /// @dev Where `filledWh` runs out in one side's residual levels, best first: the level its orders' claims share
-    /// pro rata (tick, R, Q); zeros when `filledWh` is 0. In assembly for the reason given at {_addSide}.
-    function _marginal(uint256[] calldata levels, uint256 filledWh) private pure returns (uint16, uint64, uint96) {
+    /// pro rata (tick, R, Q); zeros when `filledWh` is 0. The walk starts at the last level {_curve} counted whole
+    /// (`walk`): every level before it was taken whole (a limit truncates only the level where it runs out, and the
+    /// walk ends there), so they hold `walk[0] - walk[2]` Wh, less than `filledWh` (>= walk[0]): the marginal level
+    /// is that one or a later one. In assembly for the reason given at {_addSide}.
+    function _marginal(uint256[] calldata levels, uint256 filledWh, uint256[3] memory walk)
+        private
+        pure
+        returns (uint16, uint64, uint96)
+    {
         uint256 tick;
-        uint256 left = filledWh;
         uint256 totalWh;
-        // Cannot underflow: qty < left where subtracted.
+        uint256 from = walk[1];
+        // Cannot underflow: walk[2] <= walk[0] <= filledWh, and qty < left where subtracted.
+        uint256 left;
+        unchecked {
+            left = filledWh - (walk[0] - walk[2]);
+        }
         assembly ("memory-safe") {
             let end := add(levels.offset, shl(5, levels.length))
-            for { let ptr := levels.offset } and(lt(ptr, end), gt(left, 0)) { ptr := add(ptr, 0x20) } {
+            for { let ptr := add(levels.offset, from) } and(lt(ptr, end), gt(left, 0)) { ptr := add(ptr, 0x20) } {
                 let qty := and(calldataload(ptr), 0xffffffffffffffffffffffff)
                 if iszero(lt(qty, left)) {
                     tick := shr(96, calldataload(ptr))

@@ -32,6 +32,16 @@ used: the worst case), ``pool_clearing_10x64_library_capped`` the same residuals
 that bind, and ``pool_clearing_10x64_tx`` a transaction's ``gasUsed`` for the worst case with
 the residuals in calldata, as the pool will take them.
 
+The pool contract's clearing (``CityPool.clear``) is measured on a real city: 10 community
+markets on the sandbox's registry (the sandbox's own and 9 more, 1 to 3 network levels below the
+pool, a grid fee of 1 tick per level), each with a book of 64 non-crossing levels (buys on the
+ticks below a random split, sells from it up: the market clears nothing and its whole book, 64
+levels, is its residual), cleared by its market. ``city_pool_clear_10x64_tx`` is the pool's
+transaction under limits that do not bind (every level used: the worst case, target 600k),
+``city_pool_clear_10x64_capped_tx`` the same books in a later slot under limits that bind. Both
+include checking every residual against its market's commitment, storing the result and the
+event with every community's fill.
+
 The chain starts at a fixed time and the accounts come from a fixed seed, so the same contracts
 give the same figures on every run: ``gas-snapshot.json`` at the repository root holds them,
 and a test fails when the contracts' gas changes without the snapshot (so a diff shows it).
@@ -46,6 +56,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from chain.artifacts import load_artifact
+from devchain.city import BookLevel, City, deploy_city
 from devchain.sandbox import GAS_ERC20, Participant, Sandbox
 from energychain.commitments import Collateral, SealedOrder
 from energychain.deploy import MarketSettings, deploy_contract
@@ -70,6 +81,9 @@ SEALED_TARGETS = {
     "reveal": 45_000,
     "reveal_batch_per_order": 30_000,
 }
+#: The city pool's target (issue 17), reported apart from TARGETS while its worst case is over it:
+#: ``within_pool_targets`` (docs/pool.md, On chain).
+POOL_TARGETS = {"city_pool_clear_10x64_tx": 600_000}
 REVEAL_SECONDS = 900
 #: A commitment's opening: (commit id, the order with its salt).
 Opening = tuple[int, SealedOrder]
@@ -107,6 +121,8 @@ def run() -> dict[str, Any]:
     figures["within_targets"] = all(figures[k] <= v for k, v in TARGETS.items())
     figures["sealed_targets"] = SEALED_TARGETS
     figures["within_sealed_targets"] = all(figures[k] <= v for k, v in SEALED_TARGETS.items())
+    figures["pool_targets"] = POOL_TARGETS
+    figures["within_pool_targets"] = all(figures[k] <= v for k, v in POOL_TARGETS.items())
     return figures
 
 
@@ -139,6 +155,7 @@ def _measure(sandbox: Sandbox) -> dict[str, Any]:
     figures.update(_settlement(sandbox, slot, buyer, seller))
     figures.update(_accounts(sandbox, slot + 1))
     figures.update(_pool_clearing(sandbox))
+    figures.update(_city_pool(sandbox))
     figures["order_lifecycle_batched"] = (
         figures["place_orders_batch_per_order"]
         + figures["clear_10k_orders_64_ticks"] // BOOK_ORDERS
@@ -309,15 +326,19 @@ def _pool_clearing(sandbox: Sandbox) -> dict[str, int]:
     harness = sandbox.w3.eth.contract(address=address, abi=load_artifact("PoolClearingHarness").abi)
     rng = random.Random(POOL_SEED)
     worst, capped = [], []
-    for k in range(POOL_COMMUNITIES):
-        # A community's residual: bids below its local price, asks from just under it up.
-        split = rng.randint(POOL_TICKS // 3, 2 * POOL_TICKS // 3)
-        buys = [t << 96 | rng.randint(1_000, 50_000) for t in reversed(range(split))]
-        sells = [t << 96 | rng.randint(1_000, 50_000) for t in range(split - 2, POOL_TICKS)]
+    for k, (buys, sells) in enumerate(_worst_city(rng)):
         fee = 1 + k % 3
-        worst.append((fee, 2**64 - 1, 2**64 - 1, buys, sells))
+        worst.append(
+            (
+                fee,
+                2**64 - 1,
+                2**64 - 1,
+                [t << 96 | q for t, q in buys],
+                [t << 96 | q for t, q in sells],
+            )
+        )
         limits = rng.randint(50_000, 400_000), rng.randint(50_000, 400_000)
-        capped.append((fee, *limits, buys, sells))
+        capped.append((fee, *limits, worst[-1][3], worst[-1][4]))
     max_tick = 255
     data = harness.encode_abi("clear", args=[worst, max_tick])
     receipt = sandbox.admin.transact(TxRequest(to=address, data=bytes.fromhex(data[2:])))
@@ -326,6 +347,68 @@ def _pool_clearing(sandbox: Sandbox) -> dict[str, int]:
         "pool_clearing_10x64_library_capped": harness.functions.clearGas(capped, max_tick).call(),
         "pool_clearing_10x64_tx": _gas(receipt),
     }
+
+
+def _worst_city(rng: random.Random) -> list[tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
+    """The pool's worst case: every residual level of every community lies where bids and asks
+    of the city can meet, so that every one is walked (``PoolClearing`` leaves out a bid below
+    every ask and an ask above every bid). A community's own residual bids lie below its asks (it
+    cleared), so the worst case is one-sided communities: even ones bid on ticks 32..95, odd ones
+    ask on 0..63 (64 levels each, ``(tick, Wh)`` best first)."""
+    city: list[tuple[list[tuple[int, int]], list[tuple[int, int]]]] = []
+    for k in range(POOL_COMMUNITIES):
+        if k % 2 == 0:
+            city.append(([(t, rng.randint(1_000, 50_000)) for t in reversed(range(32, 96))], []))
+        else:
+            city.append(([], [(t, rng.randint(1_000, 50_000)) for t in range(POOL_TICKS)]))
+    return city
+
+
+def _city_pool(sandbox: Sandbox) -> dict[str, int]:
+    """``CityPool.clear`` on a real city of 10 markets (see the module docstring)."""
+    city = deploy_city(
+        sandbox, POOL_COMMUNITIES, levels=[1 + k % 3 for k in range(POOL_COMMUNITIES)]
+    )
+    city.operator.transact(city.pool.set_grid_fee(1, city.operator.address))
+    rng = random.Random(POOL_SEED)
+    books = [
+        [(True, FIRST_TICK + t, q) for t, q in buys]
+        + [(False, FIRST_TICK + t, q) for t, q in sells]
+        for buys, sells in _worst_city(rng)
+    ]
+    two_sided = []
+    for _ in range(POOL_COMMUNITIES):
+        split = rng.randint(POOL_TICKS // 3, 2 * POOL_TICKS // 3)
+        two_sided.append(
+            [(t < split, FIRST_TICK + t, rng.randint(1_000, 50_000)) for t in range(POOL_TICKS)]
+        )
+    unbounded = [(2**64 - 1, 2**64 - 1)] * POOL_COMMUNITIES
+    capped = [(rng.randint(50_000, 400_000), rng.randint(50_000, 400_000)) for _ in books]
+    return {
+        "city_pool_clear_10x64_tx": _city_slot(sandbox, city, books, unbounded),
+        "city_pool_clear_10x64_capped_tx": _city_slot(sandbox, city, books, capped),
+        "city_pool_clear_10x64_two_sided_tx": _city_slot(sandbox, city, two_sided, unbounded),
+    }
+
+
+def _city_slot(
+    sandbox: Sandbox,
+    city: City,
+    books: list[list[BookLevel]],
+    limits: list[tuple[int, int]],
+) -> int:
+    """Places ``books`` (one per community: (is buy, tick, Wh) levels) in a fresh slot, publishes
+    ``limits``, clears every market and then the pool: the pool's ``gasUsed``."""
+    slot = sandbox.current_slot() + 1
+    city.place_books(slot, books)
+    city.operator.transact(city.pool.publish_limits(slot, limits))
+    city.clear_markets(slot)
+    receipt = sandbox.admin.transact(
+        city.pool.clear(slot, city.pool.residuals(slot), gas=5_000_000)
+    )
+    if not city.pool.pool_clearing(slot).cleared:
+        raise RuntimeError(f"the pool did not clear slot {slot}")
+    return _gas(receipt)
 
 
 def _order_ids(sandbox: Sandbox, slot: int) -> dict[int, tuple[bool, int]]:
