@@ -76,15 +76,20 @@ def _markets(city: City) -> list[Market]:
     ]
 
 
-def _place(city: City, slot: int) -> None:
-    """BOOKS in ``slot`` (after minting the sellers' Wh, which moves the chain to the slot's
-    end) and LIMITS published."""
+def place_books(
+    city: City,
+    slot: int,
+    books: list[list[tuple[bool, int, int]]] = BOOKS,
+    limits: list[tuple[int, int]] = LIMITS,
+) -> None:
+    """``books`` (one per community: (is buy, tick, Wh) orders) in ``slot``, after minting the
+    sellers' Wh (which moves the chain to the slot's end), and ``limits`` published."""
     sandbox = city.sandbox
     buyer, seller = sandbox.new_participant(), sandbox.new_participant()
-    sells = [sum(q for b, _, q in book if not b) for book in BOOKS]
+    sells = [sum(q for b, _, q in book if not b) for book in books]
     sandbox.mint_energy([(seller, sum(sells))], slot)
     payment, token = sandbox.contracts.payment, sandbox.contracts.token
-    for market, book, sell_wh in zip(_markets(city), BOOKS, sells, strict=True):
+    for market, book, sell_wh in zip(_markets(city), books, sells, strict=True):
         cost = sum(q * sandbox.params.price(t) for b, t, q in book if b) // 1000 + 1
         if cost > 1:
             buyer.sender.send_batch(
@@ -104,10 +109,10 @@ def _place(city: City, slot: int) -> None:
             orders = [(slot, b, t, q) for b, t, q in book if b is is_buy]
             if orders:
                 who.sender.transact(market.place_orders(who.address, orders, gas=400_000))
-    city.operator.transact(city.pool.publish_limits(slot, LIMITS))
+    city.operator.transact(city.pool.publish_limits(slot, limits))
 
 
-def _clear(city: City, slot: int) -> tuple[SlotPoolClearing, int]:
+def clear_through_pool(city: City, slot: int) -> tuple[SlotPoolClearing, int]:
     """Every active community's market clears ``slot``, then the pool: its event and block."""
     sandbox, pool = city.sandbox, city.pool
     sandbox.advance_to(sandbox.gate_closure(slot))
@@ -132,12 +137,12 @@ def pool_chain() -> Iterator[PoolChain]:
         events: dict[int, SlotPoolClearing] = {}
         blocks: dict[int, int] = {}
         first = sandbox.current_slot() + 1
-        _place(city, first)
-        events[first], blocks[first] = _clear(city, first)
+        place_books(city, first)
+        events[first], blocks[first] = clear_through_pool(city, first)
         slots = [first]
         for _ in range(2):  # two slots where nothing is offered: nothing crosses
             slot = sandbox.current_slot() + 1
-            events[slot], blocks[slot] = _clear(city, slot)
+            events[slot], blocks[slot] = clear_through_pool(city, slot)
             slots.append(slot)
         yield PoolChain(node, city, slots, events, blocks)
 
