@@ -176,7 +176,7 @@ def _rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(text(sql))]
 
 
-def _fill_fields(event: SlotPoolClearing, community_id: int) -> dict[str, str]:
+def _fill_fields(event: SlotPoolClearing, community_id: int) -> dict[str, Any]:
     fill = event.fills[community_id]
     b, s = fill.buy_marginal, fill.sell_marginal
     return {
@@ -188,7 +188,7 @@ def _fill_fields(event: SlotPoolClearing, community_id: int) -> dict[str, str]:
         "sell_marginal_tick": s.tick,
         "sell_marginal_filled_wh": str(s.allocated_wh),
         "sell_marginal_total_wh": str(s.level_wh),
-    }  # type: ignore[dict-item]
+    }
 
 
 def test_the_scenario_crosses_energy_from_community_1_to_community_0(
