@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chain.artifacts import load_artifact
 from chain.local_node import ANVIL_DEV_KEYS
-from devchain.sandbox import Sandbox, dev_sender
+from devchain.sandbox import GAS_DEPOSIT, GAS_ERC20, GAS_ERC1155_TRANSFER, Sandbox, dev_sender
 from energychain.deploy import deploy_city_pool, deploy_contract
+from energychain.market import Market
 from energychain.pool import CityPool
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
+
+#: One level of a community's book: ``(is_buy, tick, qty_wh)``.
+BookLevel = tuple[bool, int, int]
 
 
 @dataclass
@@ -27,6 +32,55 @@ class City:
     markets: list[str]
     pool: CityPool
     operator: TransactionSender
+
+    def market(self, community_id: int) -> Market:
+        """The façade of community ``community_id``'s market."""
+        box = self.sandbox
+        return Market(
+            box.w3, load_artifact("EnergyMarket"), self.markets[community_id], box.decoder
+        )
+
+    def place_books(self, slot: int, books: Sequence[Sequence[BookLevel]]) -> None:
+        """Places one book per community (in id order) in ``slot``: a fresh buyer and seller
+        funded with exactly what the orders lock (the chain moves to the slot's end to mint)."""
+        box = self.sandbox
+        buyer, seller = box.new_participant(), box.new_participant()
+        sells = [sum(qty for is_buy, _, qty in book if not is_buy) for book in books]
+        if sum(sells):
+            box.mint_energy([(seller, sum(sells))], slot)
+        payment, token = box.contracts.payment, box.contracts.token
+        for community_id, (book, sell_wh) in enumerate(zip(books, sells, strict=True)):
+            market = self.market(community_id)
+            cost = sum(qty * box.params.price(tick) for is_buy, tick, qty in book if is_buy)
+            amount = cost // 1000 + len(book)
+            if amount:
+                buyer.sender.send_batch(
+                    [
+                        payment.mint(buyer.address, amount, gas=GAS_ERC20),
+                        payment.approve(market.address, amount, gas=GAS_ERC20),
+                        market.deposit(amount, gas=GAS_DEPOSIT),
+                    ]
+                )
+            if sell_wh:
+                seller.sender.transact(
+                    token.transfer(
+                        seller.address, market.address, slot, sell_wh, gas=GAS_ERC1155_TRANSFER
+                    )
+                )
+            for who, side in ((buyer, True), (seller, False)):
+                orders = [(slot, b, tick, qty) for b, tick, qty in book if b is side]
+                if orders:
+                    who.sender.transact(
+                        market.place_orders(who.address, orders, gas=150_000 * len(orders))
+                    )
+
+    def clear_markets(self, slot: int, community_ids: Sequence[int] | None = None) -> None:
+        """Moves the chain to ``slot``'s gate closure and clears it in the communities' markets
+        (every one unless ``community_ids`` names some)."""
+        box = self.sandbox
+        box.advance_to(box.gate_closure(slot))
+        ids = range(len(self.markets)) if community_ids is None else community_ids
+        box.admin.send_batch([self.market(i).clear(slot, gas=1_000_000) for i in ids])
 
 
 def deploy_city(

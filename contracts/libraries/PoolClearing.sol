@@ -15,7 +15,7 @@ import {TickBitmap} from "./TickBitmap.sol";
 /// e, limit)` equals the plain curve of the residual truncated at the limit (best levels first), so the capped pool
 /// is an ordinary book of truncated levels, cleared by {OrderBook-clearLevels}; a side's walk stops at its limit.
 library PoolClearing {
-    uint256 private constant _MASK_128 = type(uint128).max;
+    uint256 private constant _MASK_128 = 0xffffffffffffffffffffffffffffffff;
 
     /// @notice One community as the pool clears it. A residual level is packed `tick << 96 | wh` (0 < wh < 2^96);
     /// each side lists its non-empty levels best first, ticks strictly monotone (the caller guarantees it: the pool
@@ -169,19 +169,23 @@ library PoolClearing {
         uint256 beforeWh,
         Fill memory fill
     ) private pure returns (uint256 atWh) {
-        uint256 fullWh;
+        // `walk`: (Wh of the levels better than the marginal tick, the offset of the last of them, its Wh): the walk to
+        // the community's own marginal level starts there (see {_marginal}).
+        uint256[3] memory walk;
         if (isBuy) {
-            (fullWh, atWh) = _curve(levels, true, fee, capWh, c.buyMarginalTick);
+            (walk, atWh) = _curve(levels, true, fee, capWh, c.buyMarginalTick);
             // Cannot truncate: at most the community's uint64 import limit.
-            fill.importWh = uint64(fullWh + Clearing.share(atWh, beforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
-            (fill.buyMarginalTick, fill.buyMarginalFilledWh, fill.buyMarginalTotalWh) = _marginal(levels, fill.importWh);
+            fill.importWh =
+                uint64(walk[0] + Clearing.share(atWh, beforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
+            (fill.buyMarginalTick, fill.buyMarginalFilledWh, fill.buyMarginalTotalWh) =
+                _marginal(levels, fill.importWh, walk);
         } else {
-            (fullWh, atWh) = _curve(levels, false, fee, capWh, c.sellMarginalTick);
+            (walk, atWh) = _curve(levels, false, fee, capWh, c.sellMarginalTick);
             // Cannot truncate: at most the community's uint64 export limit.
             fill.exportWh =
-                uint64(fullWh + Clearing.share(atWh, beforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
+                uint64(walk[0] + Clearing.share(atWh, beforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
             (fill.sellMarginalTick, fill.sellMarginalFilledWh, fill.sellMarginalTotalWh) =
-                _marginal(levels, fill.exportWh);
+                _marginal(levels, fill.exportWh, walk);
         }
     }
 
@@ -235,16 +239,34 @@ library PoolClearing {
         uint256[] memory packed = new uint256[](book.used);
         uint256 low = book.low;
         uint256 totalBuy;
-        uint256 n;
         uint256[] memory bits = book.bits;
         uint256[] memory words = book.words;
-        for (uint256 w; w < bits.length; ++w) {
-            for (uint256 b = bits[w]; b != 0; b &= b - 1) {
-                uint256 i = w << 8 | TickBitmap.lowestBit(b);
-                uint256 word = words[i];
-                uint256 buyWh = word >> 128;
-                totalBuy += buyWh;
-                packed[n++] = (low + i) << 192 | buyWh << 96 | (word & _MASK_128);
+        uint256 nBits = bits.length;
+        // Each set bit is a non-empty tick of the window (pool tick low + i), read back ascending; the loops read and
+        // write memory directly, without bounds checks: `i` is within `words` (a bit is set only for a word written
+        // by {_addSide}), and `n` counts at most `book.used` levels, the length of `packed`. Cannot overflow: sums of
+        // Wh below 2^80 (above), ticks below 2^16.
+        unchecked {
+            uint256 n;
+            for (uint256 w; w < nBits; ++w) {
+                uint256 b;
+                assembly ("memory-safe") {
+                    b := mload(add(bits, shl(5, add(w, 1))))
+                }
+                while (b != 0) {
+                    uint256 i = w << 8 | TickBitmap.lowestBit(b);
+                    b &= b - 1;
+                    assembly ("memory-safe") {
+                        let word := mload(add(words, shl(5, add(i, 1))))
+                        let buyWh := shr(128, word)
+                        totalBuy := add(totalBuy, buyWh)
+                        n := add(n, 1)
+                        mstore(
+                            add(packed, shl(5, n)),
+                            or(or(shl(192, add(low, i)), shl(96, buyWh)), and(word, _MASK_128))
+                        )
+                    }
+                }
             }
         }
         c = OrderBook.clearLevels(packed, totalBuy);
@@ -309,20 +331,25 @@ library PoolClearing {
     }
 
     /// @dev One side's truncated levels strictly better than the pool's marginal tick `m` of that side (filled
-    /// whole) and at it (shared). In assembly for the reason given at {_addSide}.
+    /// whole: `walk[0]`) and at it (shared: `atWh`); `walk[1]` is the calldata offset (from `levels.offset`) of the
+    /// last level counted in `walk[0]` and `walk[2]` its truncated Wh (both 0 when none is). In assembly for the
+    /// reason given at {_addSide}.
     function _curve(uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh, uint256 m)
         private
         pure
-        returns (uint256 fullWh, uint256 atWh)
+        returns (uint256[3] memory walk, uint256 atWh)
     {
         // `own`: the pool's marginal tick in the community's ticks. An ask reaches m only from own = m - fee >= 0.
-        if (!isBuy && m < fee) return (0, 0);
+        if (!isBuy && m < fee) return (walk, 0);
         // Cannot overflow or underflow: m, fee < 2^16; m >= fee for asks (above); take <= capWh (the room left);
         // sums of at most the uint64 limit.
         uint256 own;
         unchecked {
             own = isBuy ? m + fee : m - fee;
         }
+        uint256 fullWh;
+        uint256 lastOffset;
+        uint256 lastTake;
         assembly ("memory-safe") {
             let end := add(levels.offset, shl(5, levels.length))
             for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
@@ -338,20 +365,36 @@ library PoolClearing {
                     break
                 }
                 fullWh := add(fullWh, take)
+                lastOffset := sub(ptr, levels.offset)
+                lastTake := take
             }
         }
+        walk[0] = fullWh;
+        walk[1] = lastOffset;
+        walk[2] = lastTake;
     }
 
     /// @dev Where `filledWh` runs out in one side's residual levels, best first: the level its orders' claims share
-    /// pro rata (tick, R, Q); zeros when `filledWh` is 0. In assembly for the reason given at {_addSide}.
-    function _marginal(uint256[] calldata levels, uint256 filledWh) private pure returns (uint16, uint64, uint96) {
+    /// pro rata (tick, R, Q); zeros when `filledWh` is 0. The walk starts at the last level {_curve} counted whole
+    /// (`walk`): every level before it was taken whole (a limit truncates only the level where it runs out, and the
+    /// walk ends there), so they hold `walk[0] - walk[2]` Wh, less than `filledWh` (>= walk[0]): the marginal level
+    /// is that one or a later one. In assembly for the reason given at {_addSide}.
+    function _marginal(uint256[] calldata levels, uint256 filledWh, uint256[3] memory walk)
+        private
+        pure
+        returns (uint16, uint64, uint96)
+    {
         uint256 tick;
-        uint256 left = filledWh;
         uint256 totalWh;
-        // Cannot underflow: qty < left where subtracted.
+        uint256 from = walk[1];
+        // Cannot underflow: walk[2] <= walk[0] <= filledWh, and qty < left where subtracted.
+        uint256 left;
+        unchecked {
+            left = filledWh - (walk[0] - walk[2]);
+        }
         assembly ("memory-safe") {
             let end := add(levels.offset, shl(5, levels.length))
-            for { let ptr := levels.offset } and(lt(ptr, end), gt(left, 0)) { ptr := add(ptr, 0x20) } {
+            for { let ptr := add(levels.offset, from) } and(lt(ptr, end), gt(left, 0)) { ptr := add(ptr, 0x20) } {
                 let qty := and(calldataload(ptr), 0xffffffffffffffffffffffff)
                 if iszero(lt(qty, left)) {
                     tick := shr(96, calldataload(ptr))

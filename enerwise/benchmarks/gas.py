@@ -56,12 +56,11 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from chain.artifacts import load_artifact
-from devchain.city import City, deploy_city
-from devchain.sandbox import GAS_DEPOSIT, GAS_ERC20, GAS_ERC1155_TRANSFER, Participant, Sandbox
+from devchain.city import BookLevel, City, deploy_city
+from devchain.sandbox import GAS_ERC20, Participant, Sandbox
 from energychain.commitments import Collateral, SealedOrder
 from energychain.deploy import MarketSettings, deploy_contract
 from energychain.events import EventReader
-from energychain.market import Market
 from energychain.sealed_market import SealedMarket
 from wallet.transactions import TxRequest
 
@@ -395,44 +394,15 @@ def _city_pool(sandbox: Sandbox) -> dict[str, int]:
 def _city_slot(
     sandbox: Sandbox,
     city: City,
-    books: list[list[tuple[bool, int, int]]],
+    books: list[list[BookLevel]],
     limits: list[tuple[int, int]],
 ) -> int:
     """Places ``books`` (one per community: (is buy, tick, Wh) levels) in a fresh slot, publishes
     ``limits``, clears every market and then the pool: the pool's ``gasUsed``."""
     slot = sandbox.current_slot() + 1
-    buyer, seller = sandbox.new_participant(), sandbox.new_participant()
-    markets = [
-        Market(sandbox.w3, load_artifact("EnergyMarket"), a, sandbox.decoder) for a in city.markets
-    ]
-    sells = [sum(qty for is_buy, _, qty in book if not is_buy) for book in books]
-    sandbox.mint_energy([(seller, max(sum(sells), 1))], slot)
-    payment, token = sandbox.contracts.payment, sandbox.contracts.token
-    for market, book, sell_wh in zip(markets, books, sells, strict=True):
-        cost = sum(qty * sandbox.params.price(tick) for is_buy, tick, qty in book if is_buy) // 1000
-        amount = cost + len(book)
-        buyer.sender.send_batch(
-            [
-                payment.mint(buyer.address, amount, gas=GAS_ERC20),
-                payment.approve(market.address, amount, gas=GAS_ERC20),
-                market.deposit(amount, gas=GAS_DEPOSIT),
-            ]
-        )
-        if sell_wh:
-            seller.sender.transact(
-                token.transfer(
-                    seller.address, market.address, slot, sell_wh, gas=GAS_ERC1155_TRANSFER
-                )
-            )
-        for who, is_buy in ((buyer, True), (seller, False)):
-            orders = [(slot, b, tick, qty) for b, tick, qty in book if b is is_buy]
-            if orders:
-                who.sender.transact(
-                    market.place_orders(who.address, orders, gas=150_000 * len(orders))
-                )
+    city.place_books(slot, books)
     city.operator.transact(city.pool.publish_limits(slot, limits))
-    sandbox.advance_to(sandbox.gate_closure(slot))
-    sandbox.admin.send_batch([market.clear(slot, gas=1_000_000) for market in markets])
+    city.clear_markets(slot)
     receipt = sandbox.admin.transact(
         city.pool.clear(slot, city.pool.residuals(slot), gas=5_000_000)
     )

@@ -1,0 +1,380 @@
+"""CityPool.clear: the pool's clearing of a slot across communities (issue 17, docs/pool.md).
+
+A city of three real community markets on one registry: after each market cleared a slot, anyone
+clears the pool with every community's residual sides. The pool checks them against the markets'
+commitments, takes the grid fee (levels x fee per level) and the published limits, and records
+what ``PoolClearing`` finds; the tests compare it with the Python reference ``market.pool``
+(pure Python, imported from the repository root). One behaviour per test.
+
+Books of the slot (fee 5 ticks per level):
+
+* A (community 0, 1 level): buys 500 Wh at 600 and 300 at 590, sells 200 at 700 (no local trade);
+* B (community 1, 2 levels): sells 400 at 500 and 300 at 520, buys 100 at 400 (no local trade);
+* C (community 2, 1 level): buys 250 at 560, sells 100 at 540: 100 Wh trade locally, 150 Wh of
+  the buy are its residual.
+"""
+
+import sys
+from pathlib import Path
+
+import brownie
+import pytest
+from brownie import CityPool, EnergyMarket
+from conftest import (
+    DEFAULT_ADMIN_ROLE,
+    FEE_BPS,
+    MAX_TICK,
+    PRICE_FLOOR,
+    SETTLEMENT_SECONDS,
+    TICK_SIZE,
+    Env,
+    access_error,
+    addr,
+    market_params,
+    role,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the Python reference (pure Python)
+
+from energychain.pool import residual_side  # noqa: E402
+from market.clearing import MarketParams, Order, Side, clear_slot  # noqa: E402
+from market.pool import PoolCommunity, clear_pool, residual_of  # noqa: E402
+
+GRID_OPERATOR_ROLE = role("GRID_OPERATOR_ROLE")
+FEE_PER_LEVEL = 5
+LEVELS = (1, 2, 1)
+BOOKS = (
+    [(True, 600, 500), (True, 590, 300), (False, 700, 200)],
+    [(False, 500, 400), (False, 520, 300), (True, 400, 100)],
+    [(True, 560, 250), (False, 540, 100)],
+)
+OPEN = 10_000
+RULE = MarketParams(PRICE_FLOOR, TICK_SIZE, MAX_TICK, FEE_BPS)
+
+
+# ---- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pool(admin, euro, registry):
+    params = (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS)
+    return CityPool.deploy(admin, euro, registry, params, {"from": admin})
+
+
+@pytest.fixture(scope="module")
+def envs(pool, registry, token, market, euro, admin, relayer, treasury, operator):
+    """The three communities' environments (``env.market`` is each one's market), added to the
+    pool in order with LEVELS; the grid operator's key sets the fee."""
+    markets = [market] + [
+        EnergyMarket.deploy(admin, euro, registry, market_params(treasury), {"from": admin})
+        for _ in range(2)
+    ]
+    for m, levels in zip(markets, LEVELS):
+        pool.addCommunity(m, levels, {"from": admin})
+    pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
+    pool.setGridFee(FEE_PER_LEVEL, operator, {"from": operator})
+    return [Env(registry, token, m, euro, admin, relayer, treasury) for m in markets]
+
+
+def place_books(envs, slot, trader, books=BOOKS):
+    for e, book in zip(envs, books):
+        for is_buy, tick, qty in book:
+            if is_buy:
+                e.funded_buy(trader, slot, tick, qty)
+            else:
+                e.funded_sell(trader, slot, tick, qty)
+
+
+def publish(pool, slot, operator, limits):
+    pool.publishLimits(slot, [i for i, _ in limits], [x for _, x in limits], {"from": operator})
+
+
+def close_and_clear_markets(envs, slot, which=(0, 1, 2)):
+    envs[0].close_gate(slot)
+    for i in which:
+        envs[i].clear(slot)
+
+
+@pytest.fixture
+def cleared_slot(envs, pool, alice, operator):
+    """A slot whose books are placed, limits published (OPEN for everyone) and every market
+    cleared; the pool has not cleared it."""
+    slot = envs[0].trading_slot()
+    place_books(envs, slot, alice)
+    publish(pool, slot, operator, [(OPEN, OPEN)] * 3)
+    close_and_clear_markets(envs, slot)
+    return slot
+
+
+# ---- the reference ----------------------------------------------------------------------------
+
+
+def residual(book):
+    """The Python reference's residual of one community's book after its own clearing."""
+    orders = [
+        Order(f"o{i}", Side.BUY if is_buy else Side.SELL, tick, qty)
+        for i, (is_buy, tick, qty) in enumerate(book)
+    ]
+    return residual_of(orders, clear_slot(orders, RULE), RULE)
+
+
+def sides(book):
+    r = residual(book)
+    return (residual_side(r.buys, highest_first=True), residual_side(r.sells, highest_first=False))
+
+
+def reference(limits, books=BOOKS, levels=LEVELS, fee=FEE_PER_LEVEL):
+    communities = [
+        PoolCommunity(f"c{i}", n, imp, exp, residual(book))
+        for i, (book, n, (imp, exp)) in enumerate(zip(books, levels, limits))
+    ]
+    return clear_pool(communities, RULE, fee)
+
+
+def fills_of(result):
+    return [
+        (
+            f.import_wh,
+            f.export_wh,
+            f.buy_marginal.tick,
+            f.buy_marginal.allocated_wh,
+            f.buy_marginal.level_wh,
+            f.sell_marginal.tick,
+            f.sell_marginal.allocated_wh,
+            f.sell_marginal.level_wh,
+        )
+        for f in result.communities
+    ]
+
+
+def clear(pool, slot, entries, sender):
+    return pool.clear(slot, entries, {"from": sender})
+
+
+def record(pool, slot):
+    r = pool.poolClearing(slot)
+    return {
+        "cleared": r[0],
+        "fee": r[1],
+        "clearing_tick": r[2],
+        "buy_tick": r[3],
+        "sell_tick": r[4],
+        "volume": r[5],
+        "fills_hash": r[6],
+    }
+
+
+# ---- the result -----------------------------------------------------------------------------
+
+
+def test_pool_result_equals_the_python_reference(pool, cleared_slot, stranger):
+    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    want = reference([(OPEN, OPEN)] * 3)
+    got = record(pool, cleared_slot)
+    assert want.cleared and got["cleared"]
+    assert (got["volume"], got["clearing_tick"], got["buy_tick"], got["sell_tick"]) == (
+        want.volume_wh,
+        want.clearing_tick,
+        want.buy_marginal_tick,
+        want.sell_marginal_tick,
+    )
+    event = tx.events["PoolCleared"]
+    assert [tuple(f) for f in event["fills"]] == fills_of(want)
+    assert (event["slot"], event["volumeWh"], event["feeTicksPerLevel"]) == (
+        cleared_slot,
+        want.volume_wh,
+        FEE_PER_LEVEL,
+    )
+
+
+def test_imports_equal_exports_equal_the_volume(pool, cleared_slot, stranger):
+    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    fills = tx.events["PoolCleared"]["fills"]
+    volume = record(pool, cleared_slot)["volume"]
+    assert volume > 0
+    assert sum(f[0] for f in fills) == volume
+    assert sum(f[1] for f in fills) == volume
+
+
+def test_each_community_stays_within_its_limits(envs, pool, alice, operator, stranger):
+    slot = envs[0].trading_slot()
+    place_books(envs, slot, alice)
+    limits = [(400, 0), (OPEN, OPEN), (100, OPEN)]
+    publish(pool, slot, operator, limits)
+    close_and_clear_markets(envs, slot)
+    tx = clear(pool, slot, [sides(b) for b in BOOKS], stranger)
+    fills = tx.events["PoolCleared"]["fills"]
+    # A bids 800 Wh and C 150 Wh above B's asks (700 Wh): their import limits bind.
+    assert (fills[0][0], fills[2][0], fills[1][1]) == (400, 100, 500)
+    for f, (imp, exp) in zip(fills, limits):
+        assert f[0] <= imp and f[1] <= exp
+    assert [tuple(f) for f in fills] == fills_of(reference(limits))
+
+
+def test_unpublished_limits_let_nothing_cross_for_that_community(
+    envs, pool, alice, operator, stranger
+):
+    slot = envs[0].trading_slot()
+    place_books(envs, slot, alice)
+    # No publication for the slot at all: every community's limits read as zero.
+    close_and_clear_markets(envs, slot)
+    tx = clear(pool, slot, [sides(b) for b in BOOKS], stranger)
+    assert record(pool, slot)["volume"] == 0
+    assert all(tuple(f) == (0,) * 8 for f in tx.events["PoolCleared"]["fills"])
+
+
+def test_fee_of_each_level_crossed_is_counted_once(pool, cleared_slot, stranger):
+    clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    got = record(pool, cleared_slot)
+    want = reference([(OPEN, OPEN)] * 3)
+    # A (1 level) imports and B (2 levels) exports: A's buyers pay p* + 5, B's sellers get p* - 10.
+    buy_tick_a = got["clearing_tick"] + LEVELS[0] * got["fee"]
+    sell_tick_b = got["clearing_tick"] - LEVELS[1] * got["fee"]
+    assert (buy_tick_a, sell_tick_b) == (want.communities[0].buy_tick, want.communities[1].sell_tick)
+    assert buy_tick_a - sell_tick_b == (LEVELS[0] + LEVELS[1]) * FEE_PER_LEVEL
+
+
+def test_verify_fills_accepts_the_emitted_fills_and_refuses_others(pool, cleared_slot, stranger):
+    assert not pool.verifyFills(cleared_slot, [(0,) * 8] * 3)  # nothing before the clearing
+    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    fills = [tuple(f) for f in tx.events["PoolCleared"]["fills"]]
+    assert pool.verifyFills(cleared_slot, fills)
+    forged = [(fills[0][0] + 1, *fills[0][1:]), *fills[1:]]
+    assert not pool.verifyFills(cleared_slot, forged)
+
+
+# ---- refusals ---------------------------------------------------------------------------------
+
+
+def test_residual_that_is_not_the_committed_one_reverts_naming_the_community(
+    envs, pool, cleared_slot, stranger
+):
+    entries = [sides(b) for b in BOOKS]
+    buys, sells = entries[1]
+    entries[1] = ([*buys], [sells[0] + 1, *sells[1:]])  # one Wh more at B's first ask
+    with brownie.reverts(
+        f"ResidualMismatch: 1, {addr(envs[1].market)}, {cleared_slot}"
+    ):
+        clear(pool, cleared_slot, entries, stranger)
+
+
+def test_community_whose_market_has_not_cleared_reverts_naming_it(
+    envs, pool, alice, operator, stranger
+):
+    slot = envs[0].trading_slot()
+    place_books(envs, slot, alice)
+    publish(pool, slot, operator, [(OPEN, OPEN)] * 3)
+    close_and_clear_markets(envs, slot, which=(0, 1))
+    with brownie.reverts(f"CommunityNotCleared: 2, {addr(envs[2].market)}, {slot}"):
+        clear(pool, slot, [sides(b) for b in BOOKS], stranger)
+
+
+def test_second_clear_of_a_slot_reverts(pool, cleared_slot, stranger):
+    entries = [sides(b) for b in BOOKS]
+    clear(pool, cleared_slot, entries, stranger)
+    with brownie.reverts(f"PoolAlreadyCleared: {cleared_slot}"):
+        clear(pool, cleared_slot, entries, stranger)
+
+
+def test_clear_before_gate_closure_reverts(envs, pool, stranger):
+    slot = envs[0].trading_slot()
+    closes = pool.gateClosure(slot)
+    with brownie.reverts(f"PoolGateNotClosed: {slot}, {closes}"):
+        clear(pool, slot, [([], [])] * 3, stranger)
+
+
+def test_wrong_number_of_entries_reverts(pool, cleared_slot, stranger):
+    with brownie.reverts("ResidualsLengthMismatch: 3, 2"):
+        clear(pool, cleared_slot, [sides(b) for b in BOOKS[:2]], stranger)
+
+
+def test_pool_without_communities_reverts(admin, euro, registry, envs, stranger):
+    empty = CityPool.deploy(
+        admin, euro, registry, (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS), {"from": admin}
+    )
+    slot = envs[0].current_slot() - 10
+    with brownie.reverts("PoolNoCommunities: "):
+        clear(empty, slot, [], stranger)
+
+
+# ---- pausing ----------------------------------------------------------------------------------
+
+
+def test_paused_community_with_residual_sides_reverts(pool, cleared_slot, admin, stranger):
+    pool.pauseCommunity(1, {"from": admin})
+    with brownie.reverts("PausedCommunityResidual: 1"):
+        clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+
+
+def test_paused_community_takes_no_part_and_gets_a_zero_fill(
+    envs, pool, alice, operator, admin, stranger
+):
+    slot = envs[0].trading_slot()
+    place_books(envs, slot, alice)
+    publish(pool, slot, operator, [(OPEN, OPEN)] * 3)
+    close_and_clear_markets(envs, slot, which=(0, 2))  # B's market need not clear: it is paused
+    pool.pauseCommunity(1, {"from": admin})
+    entries = [sides(BOOKS[0]), ([], []), sides(BOOKS[2])]
+    tx = clear(pool, slot, entries, stranger)
+    fills = [tuple(f) for f in tx.events["PoolCleared"]["fills"]]
+    assert fills[1] == (0,) * 8
+    # B left out is B with zero limits in the reference.
+    assert fills == fills_of(reference([(OPEN, OPEN), (0, 0), (OPEN, OPEN)]))
+
+
+def test_pause_applies_to_a_slot_past_gate_closure_the_pool_has_not_cleared(
+    pool, cleared_slot, admin, stranger
+):
+    pool.pauseCommunity(0, {"from": admin})
+    entries = [([], []), sides(BOOKS[1]), sides(BOOKS[2])]
+    tx = clear(pool, cleared_slot, entries, stranger)
+    assert tuple(tx.events["PoolCleared"]["fills"][0]) == (0,) * 8
+
+
+def test_pause_and_resume_are_recorded_and_announced(pool, envs, admin):
+    tx = pool.pauseCommunity(2, {"from": admin})
+    assert tx.events["CommunityPaused"]["communityId"] == 2
+    assert pool.isPaused(2)
+    tx = pool.resumeCommunity(2, {"from": admin})
+    assert tx.events["CommunityResumed"]["communityId"] == 2
+    assert not pool.isPaused(2)
+
+
+def test_resumed_community_takes_part_again(pool, cleared_slot, admin, stranger):
+    pool.pauseCommunity(1, {"from": admin})
+    pool.resumeCommunity(1, {"from": admin})
+    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    assert [tuple(f) for f in tx.events["PoolCleared"]["fills"]] == fills_of(
+        reference([(OPEN, OPEN)] * 3)
+    )
+
+
+def test_pausing_a_paused_community_reverts(pool, envs, admin):
+    pool.pauseCommunity(0, {"from": admin})
+    with brownie.reverts("CommunityAlreadyPaused: 0"):
+        pool.pauseCommunity(0, {"from": admin})
+
+
+def test_resuming_an_active_community_reverts(pool, envs, admin):
+    with brownie.reverts("CommunityNotPaused: 0"):
+        pool.resumeCommunity(0, {"from": admin})
+
+
+def test_pausing_an_unknown_community_reverts(pool, envs, admin):
+    with brownie.reverts("CommunityUnknown: 3"):
+        pool.pauseCommunity(3, {"from": admin})
+
+
+@pytest.mark.parametrize("who", ["operator", "stranger"])
+def test_pause_by_anyone_but_the_admin_reverts(pool, envs, who, request):
+    account = request.getfixturevalue(who)
+    with brownie.reverts(access_error(account, DEFAULT_ADMIN_ROLE)):
+        pool.pauseCommunity(0, {"from": account})
+
+
+@pytest.mark.parametrize("who", ["operator", "stranger"])
+def test_resume_by_anyone_but_the_admin_reverts(pool, envs, admin, who, request):
+    pool.pauseCommunity(0, {"from": admin})
+    account = request.getfixturevalue(who)
+    with brownie.reverts(access_error(account, DEFAULT_ADMIN_ROLE)):
+        pool.resumeCommunity(0, {"from": account})
