@@ -246,7 +246,14 @@ def test_an_indexer_without_the_pool_works_as_before(city_chain: CityChain, engi
     app = create_app(engine, ApiConfig(rate_limit_per_minute=0))
     with TestClient(app) as client:
         assert client.get("/v1/status").status_code == 200
-        for path in ("/v1/pool", "/v1/pool/communities", "/v1/pool/limits/1", "/v1/pool/limits"):
+        for path in (
+            "/v1/pool",
+            "/v1/pool/communities",
+            "/v1/pool/limits/1",
+            "/v1/pool/limits",
+            "/v1/pool/clearings",
+            "/v1/pool/clearings/1",
+        ):
             response = client.get(path)
             assert response.status_code == 404, path
             assert response.json()["error"]["code"] == "pool_not_indexed"

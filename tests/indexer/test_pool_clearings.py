@@ -15,13 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from chain.artifacts import load_artifact
 from chain.compiler import compile_contracts
 from chain.local_node import AnvilProcess, start_anvil
 from chain.rpc import JsonRpcClient
 from devchain.city import City, deploy_city
-from devchain.sandbox import GAS_DEPOSIT, GAS_ERC20, GAS_ERC1155_TRANSFER, Sandbox
-from energychain.market import Market
+from devchain.sandbox import Sandbox
 from energychain.pool import SlotPoolClearing
 from indexer import store
 from indexer.api import ApiConfig, create_app
@@ -69,56 +67,24 @@ class PoolChain:
         return Ingester(engine, rpc, addresses, deployment.block_number, publisher=publisher)
 
 
-def _markets(city: City) -> list[Market]:
-    sandbox = city.sandbox
-    return [
-        Market(sandbox.w3, load_artifact("EnergyMarket"), a, sandbox.decoder) for a in city.markets
-    ]
-
-
 def place_books(
     city: City,
     slot: int,
     books: list[list[tuple[bool, int, int]]] = BOOKS,
     limits: list[tuple[int, int]] = LIMITS,
 ) -> None:
-    """``books`` (one per community: (is buy, tick, Wh) orders) in ``slot``, after minting the
-    sellers' Wh (which moves the chain to the slot's end), and ``limits`` published."""
-    sandbox = city.sandbox
-    buyer, seller = sandbox.new_participant(), sandbox.new_participant()
-    sells = [sum(q for b, _, q in book if not b) for book in books]
-    sandbox.mint_energy([(seller, sum(sells))], slot)
-    payment, token = sandbox.contracts.payment, sandbox.contracts.token
-    for market, book, sell_wh in zip(_markets(city), books, sells, strict=True):
-        cost = sum(q * sandbox.params.price(t) for b, t, q in book if b) // 1000 + 1
-        if cost > 1:
-            buyer.sender.send_batch(
-                [
-                    payment.mint(buyer.address, cost, gas=GAS_ERC20),
-                    payment.approve(market.address, cost, gas=GAS_ERC20),
-                    market.deposit(cost, gas=GAS_DEPOSIT),
-                ]
-            )
-        if sell_wh:
-            seller.sender.transact(
-                token.transfer(
-                    seller.address, market.address, slot, sell_wh, gas=GAS_ERC1155_TRANSFER
-                )
-            )
-        for who, is_buy in ((buyer, True), (seller, False)):
-            orders = [(slot, b, t, q) for b, t, q in book if b is is_buy]
-            if orders:
-                who.sender.transact(market.place_orders(who.address, orders, gas=400_000))
+    """``books`` (one per community: (is buy, tick, Wh) orders) in ``slot`` (``City.place_books``
+    moves the chain to the slot's end to mint the sellers' Wh) and ``limits`` published."""
+    city.place_books(slot, books)
     city.operator.transact(city.pool.publish_limits(slot, limits))
 
 
 def clear_through_pool(city: City, slot: int) -> tuple[SlotPoolClearing, int]:
     """Every active community's market clears ``slot``, then the pool: its event and block."""
-    sandbox, pool = city.sandbox, city.pool
-    sandbox.advance_to(sandbox.gate_closure(slot))
-    active = [m for i, m in enumerate(_markets(city)) if not pool.is_paused(i)]
-    sandbox.admin.send_batch([m.clear(slot, gas=1_000_000) for m in active])
-    receipt = sandbox.admin.transact(pool.clear(slot, pool.residuals(slot), gas=3_000_000))
+    pool = city.pool
+    active = [i for i in range(len(city.markets)) if not pool.is_paused(i)]
+    city.clear_markets(slot, active)
+    receipt = city.sandbox.admin.transact(pool.clear(slot, pool.residuals(slot), gas=3_000_000))
     (event,) = pool.cleared_events(receipt)
     return event, int(receipt["blockNumber"])
 
