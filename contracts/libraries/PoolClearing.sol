@@ -63,7 +63,6 @@ library PoolClearing {
     struct CityBook {
         uint256[] words;
         uint256[] bits;
-        uint256 used;
         uint256 low;
         uint256 top;
     }
@@ -97,26 +96,34 @@ library PoolClearing {
         if (top > uint256(maxTick) + 1) top = uint256(maxTick) + 1;
         if (low >= top) return r;
         CityBook memory book = _newBook(low, top);
+        // sums[2i], sums[2i + 1]: community i's running sums of its buys and sells as added to the book.
+        uint256[][] memory sums = new uint256[][](2 * k);
         for (uint256 i; i < k; ++i) {
             Community calldata community = communities[i];
-            _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
-            _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
+            sums[2 * i] = _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
+            sums[2 * i + 1] = _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
         }
         IEnergyMarket.ClearingRecord memory c = _clearBook(book, r);
         if (c.volumeWh == 0) return r;
-        // The rest at each city marginal level is shared among the communities' truncated levels there, in community
-        // order, with the cumulative rounding of {Clearing-share}: the parts add up to R exactly.
+        _fillAll(communities, sums, c, r.fills);
+    }
+
+    /// @dev Every community's fill from the city's clearing `c`. The rest at each city marginal level is shared among
+    /// the communities' truncated levels there, in community order, with the cumulative rounding of
+    /// {Clearing-share}: the parts add up to R exactly.
+    function _fillAll(
+        Community[] calldata communities,
+        uint256[][] memory sums,
+        IEnergyMarket.ClearingRecord memory c,
+        Fill[] memory fills
+    ) private pure {
         uint256 buyBefore;
         uint256 sellBefore;
-        for (uint256 i; i < k; ++i) {
+        for (uint256 i; i < communities.length; ++i) {
             Community calldata community = communities[i];
-            Fill memory fill = r.fills[i];
-            buyBefore += _fillSide(
-                community.buys, true, community.feeTicks, community.importLimitWh, c, buyBefore, fill
-            );
-            sellBefore += _fillSide(
-                community.sells, false, community.feeTicks, community.exportLimitWh, c, sellBefore, fill
-            );
+            uint256 fee = community.feeTicks;
+            buyBefore += _fillSide(community.buys, sums[2 * i], true, fee, c, buyBefore, fills[i]);
+            sellBefore += _fillSide(community.sells, sums[2 * i + 1], false, fee, c, sellBefore, fills[i]);
         }
     }
 
@@ -138,21 +145,32 @@ library PoolClearing {
         if (top > uint256(maxTick) + 1) top = uint256(maxTick) + 1;
         if (low >= top) return r;
         CityBook memory book = _newBook(low, top);
+        // Running sums as in the other {clear}.
+        uint256[][] memory sums = new uint256[][](2 * k);
         for (uint256 i; i < k; ++i) {
             Terms memory t = terms[i];
-            _addSide(book, sides[i].buys, true, t.feeTicks, t.importLimitWh);
-            _addSide(book, sides[i].sells, false, t.feeTicks, t.exportLimitWh);
+            sums[2 * i] = _addSide(book, sides[i].buys, true, t.feeTicks, t.importLimitWh);
+            sums[2 * i + 1] = _addSide(book, sides[i].sells, false, t.feeTicks, t.exportLimitWh);
         }
         IEnergyMarket.ClearingRecord memory c = _clearBook(book, r);
         if (c.volumeWh == 0) return r;
-        // Shared as in the other {clear}.
+        _fillAll(sides, terms, sums, c, r.fills);
+    }
+
+    /// @dev Every community's fill, as the other {_fillAll}.
+    function _fillAll(
+        Sides[] calldata sides,
+        Terms[] memory terms,
+        uint256[][] memory sums,
+        IEnergyMarket.ClearingRecord memory c,
+        Fill[] memory fills
+    ) private pure {
         uint256 buyBefore;
         uint256 sellBefore;
-        for (uint256 i; i < k; ++i) {
-            Terms memory t = terms[i];
-            Fill memory fill = r.fills[i];
-            buyBefore += _fillSide(sides[i].buys, true, t.feeTicks, t.importLimitWh, c, buyBefore, fill);
-            sellBefore += _fillSide(sides[i].sells, false, t.feeTicks, t.exportLimitWh, c, sellBefore, fill);
+        for (uint256 i; i < sides.length; ++i) {
+            uint256 fee = terms[i].feeTicks;
+            buyBefore += _fillSide(sides[i].buys, sums[2 * i], true, fee, c, buyBefore, fills[i]);
+            sellBefore += _fillSide(sides[i].sells, sums[2 * i + 1], false, fee, c, sellBefore, fills[i]);
         }
     }
 
@@ -162,9 +180,9 @@ library PoolClearing {
     /// Returns its own truncated Wh at the city's marginal tick.
     function _fillSide(
         uint256[] calldata levels,
+        uint256[] memory sums,
         bool isBuy,
         uint256 fee,
-        uint256 capWh,
         IEnergyMarket.ClearingRecord memory c,
         uint256 beforeWh,
         Fill memory fill
@@ -173,14 +191,14 @@ library PoolClearing {
         // the community's own marginal level starts there (see {_marginal}).
         uint256[3] memory walk;
         if (isBuy) {
-            (walk, atWh) = _curve(levels, true, fee, capWh, c.buyMarginalTick);
+            (walk, atWh) = _curve(levels, sums, true, fee, c.buyMarginalTick);
             // Cannot truncate: at most the community's uint64 import limit.
             fill.importWh =
                 uint64(walk[0] + Clearing.share(atWh, beforeWh, c.buyMarginalFilledWh, c.buyMarginalTotalWh));
             (fill.buyMarginalTick, fill.buyMarginalFilledWh, fill.buyMarginalTotalWh) =
                 _marginal(levels, fill.importWh, walk);
         } else {
-            (walk, atWh) = _curve(levels, false, fee, capWh, c.sellMarginalTick);
+            (walk, atWh) = _curve(levels, sums, false, fee, c.sellMarginalTick);
             // Cannot truncate: at most the community's uint64 export limit.
             fill.exportWh =
                 uint64(walk[0] + Clearing.share(atWh, beforeWh, c.sellMarginalFilledWh, c.sellMarginalTotalWh));
@@ -217,11 +235,7 @@ library PoolClearing {
         // Cannot underflow: low < top.
         unchecked {
             return CityBook({
-                words: new uint256[](top - low),
-                bits: new uint256[](((top - low - 1) >> 8) + 1),
-                used: 0,
-                low: low,
-                top: top
+                words: new uint256[](top - low), bits: new uint256[](((top - low - 1) >> 8) + 1), low: low, top: top
             });
         }
     }
@@ -236,7 +250,7 @@ library PoolClearing {
         pure
         returns (IEnergyMarket.ClearingRecord memory c)
     {
-        uint256[] memory packed = new uint256[](book.used);
+        uint256[] memory packed;
         uint256 low = book.low;
         uint256 totalBuy;
         uint256[] memory bits = book.bits;
@@ -244,8 +258,12 @@ library PoolClearing {
         uint256 nBits = bits.length;
         // Each set bit is a non-empty tick of the window (pool tick low + i), read back ascending; the loops read and
         // write memory directly, without bounds checks: `i` is within `words` (a bit is set only for a word written
-        // by {_addSide}), and `n` counts at most `book.used` levels, the length of `packed`. Cannot overflow: sums of
-        // Wh below 2^80 (above), ticks below 2^16.
+        // by {_addSide}), and `packed` is written at the free memory pointer as the walk goes and allocated at the
+        // end, when its length `n` is known (nothing else allocates memory meanwhile). Cannot overflow: sums of Wh
+        // below 2^80 (above), ticks below 2^16.
+        assembly ("memory-safe") {
+            packed := mload(0x40)
+        }
         unchecked {
             uint256 n;
             for (uint256 w; w < nBits; ++w) {
@@ -268,6 +286,10 @@ library PoolClearing {
                     }
                 }
             }
+            assembly ("memory-safe") {
+                mstore(packed, n)
+                mstore(0x40, add(packed, shl(5, add(n, 1))))
+            }
         }
         c = OrderBook.clearLevels(packed, totalBuy);
         if (c.volumeWh == 0) return c;
@@ -277,101 +299,118 @@ library PoolClearing {
         r.sellMarginalTick = c.sellMarginalTick;
     }
 
-    /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up. The loop
-    /// reads calldata and writes the book's memory words directly: in Solidity each level cost about 400 gas of
-    /// bounds checks and calls, here about 60.
+    /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up, and returns
+    /// the limit left before and after each level added: `sums[0]` is `capWh`, `sums[j + 1]` what is left after
+    /// level j, so the truncated Wh of levels 0..j are `sums[0] - sums[j + 1]` ({_curve} reads them there instead of
+    /// walking the levels again). The loop reads calldata and writes the book's memory words directly: in Solidity
+    /// each level cost about 400 gas of bounds checks and calls.
     function _addSide(CityBook memory book, uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh)
         private
         pure
+        returns (uint256[] memory sums)
     {
         uint256[] memory words = book.words;
         uint256[] memory bits = book.bits;
-        uint256 used = book.used;
         uint256 low = book.low;
-        uint256 top = book.top;
         // A bid stands `fee` lower, an ask `fee` higher; only the book's window low..top - 1 is kept (see {_window}:
-        // what lies outside never trades). The first level outside ends the walk, as every later one is worse. Cannot
-        // overflow or underflow: ticks < 2^16, fee < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see
-        // {_clearBook}); poolTick - low is within 0..top - low - 1 (the length of `words` less one), its >> 8 within
-        // `bits`.
-        assembly ("memory-safe") {
-            let end := add(levels.offset, shl(5, levels.length))
-            let shift := mul(isBuy, 128)
-            // A level reaches the window below `limit` for an ask (t + fee < top; none when fee >= top) and from
-            // `limit` up for a bid (t - fee >= low). A bid never stands above top - 1 nor an ask below low: the
-            // window starts at the lowest first ask and ends at the highest first bid.
-            let limit := add(fee, low)
-            if iszero(isBuy) {
-                limit := 0
-                if gt(top, fee) { limit := sub(top, fee) }
+        // what lies outside never trades). A level reaches the window below `limit` for an ask (t + fee < top; none
+        // when fee >= top) and from `limit` up for a bid (t - fee >= low). A bid never stands above top - 1 nor an
+        // ask below low: the window starts at the lowest first ask and ends at the highest first bid.
+        uint256 limit;
+        {
+            uint256 top = book.top;
+            // Cannot overflow: ticks and fees < 2^16; top > fee where subtracted.
+            unchecked {
+                limit = isBuy ? fee + low : (top > fee ? top - fee : 0);
             }
+        }
+        // The first level outside the window ends the walk, as every later one is worse. Cannot overflow or
+        // underflow: ticks < 2^16, fee < 2^16, take <= capWh (the room left), sums of Wh below 2^80 (see
+        // {_clearBook}); poolTick - low is within 0..top - low - 1 (the length of `words` less one), its >> 8 within
+        // `bits`. `sums` is written at the free memory pointer as the walk goes (at most one entry per level) and
+        // allocated at the end, its length then known (nothing else allocates meanwhile).
+        assembly ("memory-safe") {
+            sums := mload(0x40)
+            mstore(add(sums, 0x20), capWh)
+            let out := add(sums, 0x40)
+            let end := add(levels.offset, shl(5, levels.length))
             for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
-                let level := calldataload(ptr)
-                let poolTick := shr(96, level)
+                let poolTick := shr(96, calldataload(ptr))
                 // A bid reaches from `limit` up, an ask below it: past that, every later level is worse.
                 if eq(lt(poolTick, limit), isBuy) { break }
                 switch isBuy
                 case 0 { poolTick := add(poolTick, fee) }
                 default { poolTick := sub(poolTick, fee) }
-                let take := and(level, 0xffffffffffffffffffffffff)
+                let take := and(calldataload(ptr), 0xffffffffffffffffffffffff)
                 if gt(take, capWh) { take := capWh }
                 capWh := sub(capWh, take)
+                mstore(out, capWh)
+                out := add(out, 0x20)
+                // A bid's Wh go to the high half of the tick's word, an ask's to the low half.
+                take := shl(mul(isBuy, 128), take)
                 poolTick := sub(poolTick, low)
                 let slot := add(words, shl(5, add(poolTick, 1)))
                 let word := mload(slot)
                 if iszero(word) {
                     let bitSlot := add(bits, shl(5, add(shr(8, poolTick), 1)))
                     mstore(bitSlot, or(mload(bitSlot), shl(and(poolTick, 0xff), 1)))
-                    used := add(used, 1)
                 }
-                mstore(slot, add(word, shl(shift, take)))
+                mstore(slot, add(word, take))
             }
+            mstore(sums, sub(shr(5, sub(out, sums)), 1))
+            mstore(0x40, out)
         }
-        book.used = used;
     }
 
     /// @dev One side's truncated levels strictly better than the pool's marginal tick `m` of that side (filled
     /// whole: `walk[0]`) and at it (shared: `atWh`); `walk[1]` is the calldata offset (from `levels.offset`) of the
-    /// last level counted in `walk[0]` and `walk[2]` its truncated Wh (both 0 when none is). In assembly for the
-    /// reason given at {_addSide}.
-    function _curve(uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh, uint256 m)
+    /// last level counted in `walk[0]` and `walk[2]` its truncated Wh (both 0 when none is). `sums` is the limit
+    /// left before and after each level {_addSide} added (it stops at the limit and at the window's edge, and every
+    /// level better than a marginal tick lies inside the window), so the first level not better than `own` is found
+    /// by binary search over the ticks (best first, strictly monotone) and the Wh are read off `sums`.
+    function _curve(uint256[] calldata levels, uint256[] memory sums, bool isBuy, uint256 fee, uint256 m)
         private
         pure
         returns (uint256[3] memory walk, uint256 atWh)
     {
         // `own`: the pool's marginal tick in the community's ticks. An ask reaches m only from own = m - fee >= 0.
         if (!isBuy && m < fee) return (walk, 0);
-        // Cannot overflow or underflow: m, fee < 2^16; m >= fee for asks (above); take <= capWh (the room left);
-        // sums of at most the uint64 limit.
+        // Cannot overflow or underflow: m, fee < 2^16; m >= fee for asks (above); lo < hi where mid is taken; the sums
+        // are non-decreasing (j - 1 and j - 2 only read when j > 0, j > 1).
         uint256 own;
         unchecked {
             own = isBuy ? m + fee : m - fee;
         }
-        uint256 fullWh;
-        uint256 lastOffset;
-        uint256 lastTake;
-        assembly ("memory-safe") {
-            let end := add(levels.offset, shl(5, levels.length))
-            for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
-                let t := shr(96, calldataload(ptr))
-                // Bids walk down, asks up: past `own` every later level is worse than the marginal.
-                if iszero(isBuy) { if gt(t, own) { break } }
-                if isBuy { if lt(t, own) { break } }
-                let take := and(calldataload(ptr), 0xffffffffffffffffffffffff)
-                if gt(take, capWh) { take := capWh }
-                capWh := sub(capWh, take)
-                if eq(t, own) {
-                    atWh := take
-                    break
-                }
-                fullWh := add(fullWh, take)
-                lastOffset := sub(ptr, levels.offset)
-                lastTake := take
-            }
+        uint256 j;
+        // Cannot underflow: `sums` holds the limit before the walk and one entry per level added.
+        uint256 n;
+        unchecked {
+            n = sums.length - 1;
         }
-        walk[0] = fullWh;
-        walk[1] = lastOffset;
-        walk[2] = lastTake;
+        assembly ("memory-safe") {
+            // j: the first of the n added levels that is not strictly better than `own` (a bid at or below it, an ask
+            // at or above it); n when all are.
+            let lo := 0
+            let hi := n
+            for {} lt(lo, hi) {} {
+                let mid := shr(1, add(lo, hi))
+                let t := shr(96, calldataload(add(levels.offset, shl(5, mid))))
+                let better := lt(t, own)
+                if isBuy { better := gt(t, own) }
+                switch better
+                case 0 { hi := mid }
+                default { lo := add(mid, 1) }
+            }
+            j := lo
+        }
+        unchecked {
+            if (j > 0) {
+                walk[0] = sums[0] - sums[j];
+                walk[1] = (j - 1) << 5;
+                walk[2] = sums[j - 1] - sums[j];
+            }
+            if (j < n && levels[j] >> 96 == own) atWh = sums[j] - sums[j + 1];
+        }
     }
 
     /// @dev Where `filledWh` runs out in one side's residual levels, best first: the level its orders' claims share
