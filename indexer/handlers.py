@@ -175,6 +175,9 @@ class RangeApplier:
             ("pool", "CommunityAdded"): self._community_added,
             ("pool", "GridFeeChanged"): self._grid_fee_changed,
             ("pool", "LimitsPublished"): self._limits_published,
+            ("pool", "PoolCleared"): self._pool_cleared,
+            ("pool", "CommunityPaused"): self._community_paused,
+            ("pool", "CommunityResumed"): self._community_resumed,
         }
 
     def apply(self, events: list[ChainEvent]) -> RowBatch:
@@ -610,6 +613,77 @@ class RangeApplier:
                 },
             )
 
+    def _pool_cleared(self, e: ChainEvent) -> None:
+        """One ``pool_clearings`` row and one ``pool_fills`` row per community (entry ``i`` of
+        ``fills`` is community ``i``'s). ``clear`` needs the slot's gate closure passed, so the
+        slot fits a ``slot`` column; a larger one is kept in ``events`` only, as for limits."""
+        a = e.args
+        slot = int(a["slot"])
+        if slot > INT64_MAX:
+            logger.warning(
+                "PoolCleared of slot %d in %s: beyond 2^63 - 1, kept in events only",
+                slot,
+                e.tx_hash,
+            )
+            return
+        volume, tick = int(a["volumeWh"]), int(a["clearingTick"])
+        self.batch.add(
+            "pool_clearings",
+            {
+                **self._log,
+                "slot": slot,
+                "volume_wh": volume,
+                "clearing_tick": tick,
+                "price": self.info.price(tick) if volume > 0 else 0,
+                "buy_marginal_tick": int(a["buyMarginalTick"]),
+                "sell_marginal_tick": int(a["sellMarginalTick"]),
+                "fee_ticks_per_level": int(a["feeTicksPerLevel"]),
+            },
+        )
+        for community_id, fill in enumerate(a["fills"]):
+            self.batch.add(
+                "pool_fills",
+                {**self._log, "slot": slot, "community_id": community_id, **fill_columns(fill)},
+            )
+
+    def _community_paused(self, e: ChainEvent) -> None:
+        self._pause(e, paused=True)
+
+    def _community_resumed(self, e: ChainEvent) -> None:
+        self._pause(e, paused=False)
+
+    def _pause(self, e: ChainEvent, *, paused: bool) -> None:
+        self.batch.add(
+            "pool_pauses",
+            {**self._log, "community_id": int(e.args["communityId"]), "paused": paused},
+        )
+
+
+#: The fields of a ``PoolClearing.Fill``, in ABI order, as ``pool_fills`` columns.
+FILL_COLUMNS = (
+    "import_wh",
+    "export_wh",
+    "buy_marginal_tick",
+    "buy_marginal_filled_wh",
+    "buy_marginal_total_wh",
+    "sell_marginal_tick",
+    "sell_marginal_filled_wh",
+    "sell_marginal_total_wh",
+)
+
+
+def fill_columns(fill: Any) -> dict[str, int]:
+    """A decoded ``Fill`` (the ABI tuple, in field order) as ``pool_fills`` columns."""
+    values = tuple(fill)
+    if len(values) != len(FILL_COLUMNS):
+        raise ValueError(f"a pool Fill has {len(FILL_COLUMNS)} fields, got {len(values)}")
+    return {name: int(v) for name, v in zip(FILL_COLUMNS, values, strict=True)}
+
+
+def jsonable_fill(fill: Any) -> dict[str, Any]:
+    """A decoded ``Fill`` for the live feed: its fields by name, JavaScript-safe."""
+    return {name: _js_safe(v) for name, v in fill_columns(fill).items()}
+
 
 def jsonable_args(args: Mapping[str, Any]) -> dict[str, Any]:
     """Arguments for a JSON column: integers beyond 2**53 become decimal strings (JavaScript
@@ -629,6 +703,8 @@ _JS_SAFE = 2**53
 
 
 def _js_safe(value: Any) -> Any:
+    if isinstance(value, list | tuple):  # an array of structs (a pool's fills): each field
+        return [_js_safe(v) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _JS_SAFE:
         return str(value)
     return value

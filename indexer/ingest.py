@@ -56,7 +56,7 @@ from indexer.errors import (
     ValueOutOfRangeError,
 )
 from indexer.events import ChainEvent, EventCatalog
-from indexer.handlers import RangeApplier, jsonable_args
+from indexer.handlers import RangeApplier, jsonable_args, jsonable_fill
 from indexer.live import TOPIC_OF, LiveEvent, NullPublisher, Publisher
 from indexer.market_info import MarketInfo, read_market_info
 
@@ -348,6 +348,10 @@ class Ingester:
             data = jsonable_args(e.args)
             if e.name == "SlotCleared" and self.info is not None and e.args["volumeWh"] > 0:
                 data["price"] = self.info.price(int(e.args["clearingTick"]))
+            if e.name == "PoolCleared":
+                data["fills"] = [jsonable_fill(fill) for fill in e.args["fills"]]
+                if self.info is not None and e.args["volumeWh"] > 0:
+                    data["price"] = self.info.price(int(e.args["clearingTick"]))
             live.append(
                 LiveEvent(
                     topic=topic,

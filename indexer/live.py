@@ -39,6 +39,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "claims": ("OrderClaimed",),
     "readings": ("ReadingAccepted",),
     "commitments": ("OrderCommitted", "OrderRevealed", "CommitmentForfeited"),
+    "pool": ("PoolCleared", "CommunityPaused", "CommunityResumed"),
 }
 TOPIC_OF: dict[str, str] = {name: topic for topic, names in TOPICS.items() for name in names}
 ALL_TOPICS: tuple[str, ...] = (*TOPICS, "reorg")

@@ -4,12 +4,17 @@ Rows come from the pool's events (``pool_communities``, ``pool_fee_changes``, ``
 append-only like every chain-derived table); what the contract holds now is derived here:
 
 - a community is the row of its ``CommunityAdded`` (communities are never removed);
+- a community is paused while its latest ``CommunityPaused``/``CommunityResumed`` is a pause;
 - the grid fee is the latest ``GridFeeChanged`` (0 ticks, no recipient before the first);
 - the limits of ``(slot, community)`` are those of the latest ``LimitsPublished`` of the slot
   that had an entry for the community. ``publishLimits`` rewrites the words of the communities
   it lists (all of them at the time) and no other, so this is the contract's ``limits(slot,
   id)``; a community without such an entry reads as not published, zero limits (the pool will
-  clear nothing across its boundary in that slot: docs/contracts.md section 17).
+  clear nothing across its boundary in that slot: docs/contracts.md section 17);
+- the pool's clearing of a slot is its ``PoolCleared`` (``pool_clearings``, one per slot) and
+  the fills of every community (``pool_fills``). Community ``k``'s grid fee is ``levels_k *
+  fee_ticks_per_level`` ticks: it pays ``price(p* + fee_k)`` per kWh imported and is paid
+  ``price(p* - fee_k)`` per kWh exported (docs/pool.md, the rule).
 
 The pool shares the indexed market's calendar (``addCommunity`` refuses a market on another
 one), so a slot's gate closure is the market's.
@@ -23,7 +28,15 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from indexer.db.models import PoolCommunity, PoolFeeChange, PoolLimit
+from indexer.db.models import (
+    Clearing,
+    PoolClearingRow,
+    PoolCommunity,
+    PoolFeeChange,
+    PoolFillRow,
+    PoolLimit,
+    PoolPause,
+)
 from indexer.events import ADDRESS_KEYS
 from indexer.market_info import MarketInfo
 
@@ -46,6 +59,8 @@ class CommunityView:
     block_number: int
     block_time: int
     tx_hash: str
+    paused: bool = False
+    paused_block_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,17 +119,37 @@ def list_communities(conn: Connection) -> list[CommunityView]:
             PoolCommunity.tx_hash,
         ).order_by(PoolCommunity.community_id)
     )
-    return [
-        CommunityView(
-            int(r.community_id),
-            str(r.market),
-            int(r.levels),
-            int(r.block_number),
-            int(r.block_time),
-            str(r.tx_hash),
+    pauses = pause_states(conn)
+    views = []
+    for r in rows:
+        paused_at = pauses.get(int(r.community_id))
+        views.append(
+            CommunityView(
+                int(r.community_id),
+                str(r.market),
+                int(r.levels),
+                int(r.block_number),
+                int(r.block_time),
+                str(r.tx_hash),
+                paused=paused_at is not None,
+                paused_block_number=paused_at,
+            )
         )
-        for r in rows
-    ]
+    return views
+
+
+def pause_states(conn: Connection) -> dict[int, int]:
+    """The communities paused now, with the block of the pause in force (the latest of their
+    ``CommunityPaused``/``CommunityResumed`` is a pause)."""
+    rows = conn.execute(
+        select(PoolPause.community_id, PoolPause.paused, PoolPause.block_number).order_by(
+            PoolPause.block_number, PoolPause.log_index
+        )
+    )
+    latest: dict[int, tuple[bool, int]] = {}
+    for row in rows:  # chain order: the last word wins
+        latest[int(row.community_id)] = (bool(row.paused), int(row.block_number))
+    return {c: block for c, (paused, block) in latest.items() if paused}
 
 
 def grid_fee(conn: Connection, *, info: MarketInfo) -> GridFeeView:
@@ -202,3 +237,179 @@ def slot_limits(conn: Connection, *, info: MarketInfo, slots: list[int]) -> list
             SlotLimitsView(slot, info.gate_closure(slot), len(publications.get(slot, ())), entries)
         )
     return views
+
+
+# ---------------------------------------------------------------------- the pool's clearings
+@dataclass(frozen=True)
+class PoolClearingView:
+    """A ``PoolCleared``: V*, p* and its price (0 when nothing crossed), the marginal ticks in
+    pool ticks, the grid fee per level in force (ticks and price units per kWh)."""
+
+    slot: int
+    volume_wh: int
+    clearing_tick: int
+    price: int
+    buy_marginal_tick: int
+    sell_marginal_tick: int
+    fee_ticks_per_level: int
+    fee_per_level: int
+    block_number: int
+    block_time: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class LocalClearingView:
+    """A community market's own clearing of the slot (``SlotCleared``), as indexed."""
+
+    volume_wh: int
+    clearing_tick: int
+    price: int | None
+
+
+@dataclass(frozen=True)
+class CommunityFillView:
+    """One community's part in the pool's clearing of a slot.
+
+    ``buy_price``/``sell_price`` are what its imports cost and its exports earn per kWh,
+    ``price(p* + fee_ticks)`` and ``price(p* - fee_ticks)``: None when nothing crossed or the
+    tick is off the price grid (then the community could not have traded on that side).
+    ``local`` is its market's own clearing of the slot when the indexer follows that market and
+    saw it clear (None otherwise)."""
+
+    community_id: int
+    market: str | None
+    levels: int | None
+    fee_ticks: int | None
+    import_wh: int
+    export_wh: int
+    buy_price: int | None
+    sell_price: int | None
+    buy_marginal_tick: int
+    buy_marginal_filled_wh: int
+    buy_marginal_total_wh: int
+    sell_marginal_tick: int
+    sell_marginal_filled_wh: int
+    sell_marginal_total_wh: int
+    local: LocalClearingView | None
+
+
+@dataclass(frozen=True)
+class PoolClearingDetail(PoolClearingView):
+    communities: list[CommunityFillView]
+
+
+_CLEARING_COLUMNS = (
+    PoolClearingRow.slot,
+    PoolClearingRow.volume_wh,
+    PoolClearingRow.clearing_tick,
+    PoolClearingRow.price,
+    PoolClearingRow.buy_marginal_tick,
+    PoolClearingRow.sell_marginal_tick,
+    PoolClearingRow.fee_ticks_per_level,
+    PoolClearingRow.block_number,
+    PoolClearingRow.block_time,
+    PoolClearingRow.tx_hash,
+)
+
+
+def _clearing_view(info: MarketInfo, r: Any) -> PoolClearingView:
+    fee = int(r.fee_ticks_per_level)
+    return PoolClearingView(
+        slot=int(r.slot),
+        volume_wh=int(r.volume_wh),
+        clearing_tick=int(r.clearing_tick),
+        price=int(r.price),
+        buy_marginal_tick=int(r.buy_marginal_tick),
+        sell_marginal_tick=int(r.sell_marginal_tick),
+        fee_ticks_per_level=fee,
+        fee_per_level=fee * info.tick_size,
+        block_number=int(r.block_number),
+        block_time=int(r.block_time),
+        tx_hash=str(r.tx_hash),
+    )
+
+
+def list_clearings(
+    conn: Connection,
+    *,
+    info: MarketInfo,
+    from_slot: int | None = None,
+    to_slot: int | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> tuple[list[PoolClearingView], int | None]:
+    """The pool's clearings, newest slot first, within ``from_slot..to_slot`` (inclusive),
+    below the slot ``after`` (the cursor); and the cursor of the next page (None: last)."""
+    query = select(*_CLEARING_COLUMNS)
+    if from_slot is not None:
+        query = query.where(PoolClearingRow.slot >= from_slot)
+    if to_slot is not None:
+        query = query.where(PoolClearingRow.slot <= to_slot)
+    if after is not None:
+        query = query.where(PoolClearingRow.slot < after)
+    rows = conn.execute(query.order_by(PoolClearingRow.slot.desc()).limit(limit + 1)).all()
+    views = [_clearing_view(info, r) for r in rows[:limit]]
+    next_after = views[-1].slot if len(rows) > limit and views else None
+    return views, next_after
+
+
+def _price_on_grid(info: MarketInfo, tick: int) -> int | None:
+    return info.price(tick) if 0 <= tick <= info.max_tick else None
+
+
+def get_clearing(conn: Connection, *, info: MarketInfo, slot: int) -> PoolClearingDetail | None:
+    """The pool's clearing of ``slot`` with every community's fill (None: not cleared, as far
+    as the index knows)."""
+    row = conn.execute(select(*_CLEARING_COLUMNS).where(PoolClearingRow.slot == slot)).first()
+    if row is None:
+        return None
+    view = _clearing_view(info, row)
+    communities = {c.community_id: c for c in list_communities(conn)}
+    market = info.addresses["market"].lower()
+    local_row = conn.execute(
+        select(Clearing.volume_wh, Clearing.clearing_tick, Clearing.price).where(
+            Clearing.slot == slot
+        )
+    ).first()
+    fills = conn.execute(
+        select(PoolFillRow.__table__)
+        .where(PoolFillRow.slot == slot, PoolFillRow.block_number == view.block_number)
+        .order_by(PoolFillRow.community_id)
+    ).all()
+    entries: list[CommunityFillView] = []
+    for fill in fills:
+        community = communities.get(int(fill.community_id))
+        levels = community.levels if community is not None else None
+        fee = levels * view.fee_ticks_per_level if levels is not None else None
+        crossed = view.volume_wh > 0 and fee is not None
+        local = None
+        if community is not None and community.market.lower() == market and local_row is not None:
+            volume = int(local_row.volume_wh)
+            local = LocalClearingView(
+                volume, int(local_row.clearing_tick), int(local_row.price) if volume else None
+            )
+        entries.append(
+            CommunityFillView(
+                community_id=int(fill.community_id),
+                market=community.market if community is not None else None,
+                levels=levels,
+                fee_ticks=fee,
+                import_wh=int(fill.import_wh),
+                export_wh=int(fill.export_wh),
+                buy_price=_price_on_grid(info, view.clearing_tick + fee)
+                if crossed and fee is not None
+                else None,
+                sell_price=_price_on_grid(info, view.clearing_tick - fee)
+                if crossed and fee is not None
+                else None,
+                buy_marginal_tick=int(fill.buy_marginal_tick),
+                buy_marginal_filled_wh=int(fill.buy_marginal_filled_wh),
+                buy_marginal_total_wh=int(fill.buy_marginal_total_wh),
+                sell_marginal_tick=int(fill.sell_marginal_tick),
+                sell_marginal_filled_wh=int(fill.sell_marginal_filled_wh),
+                sell_marginal_total_wh=int(fill.sell_marginal_total_wh),
+                local=local,
+            )
+        )
+    return PoolClearingDetail(**view.__dict__, communities=entries)

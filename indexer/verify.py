@@ -14,8 +14,9 @@ Every figure the database derives is read back from the contracts *at the checkp
   collateral; a revealed or forfeited one is not;
 - registry: the running energy totals, and every meter (owner, signer, active, last seq);
 - city pool (when the database follows one): the community count and every community (market,
-  levels), the grid fee in force, and the limits in force of every (slot, community) of every
-  slot with a publication.
+  levels, paused), the grid fee in force, the limits in force of every (slot, community) of
+  every slot with a publication, and every clearing of the pool: its stored record
+  (``poolClearing``) and its fills, checked against the stored hash (``verifyFills``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from indexer.db.models import (
     Order,
     OrderCancellation,
     OrderClaim,
+    PoolClearingRow,
+    PoolFillRow,
     PoolLimit,
     Reading,
     SlotSeen,
@@ -52,7 +55,7 @@ from indexer.db.models import (
 )
 from indexer.errors import IndexerConfigError
 from indexer.events import EventCatalog
-from indexer.handlers import ZERO_ADDRESS
+from indexer.handlers import FILL_COLUMNS, ZERO_ADDRESS
 from indexer.market_info import MarketInfo
 
 logger = logging.getLogger(__name__)
@@ -332,6 +335,11 @@ def _pool(
             (community.market, community.levels),
             (market, int(levels)),
         )
+    paused = pool.call_many([("isPaused", [c.community_id]) for c in communities], block)
+    for community, on_chain in zip(communities, paused, strict=True):
+        report.compare(
+            "pool community paused", str(community.community_id), community.paused, bool(on_chain)
+        )
     fee = pool_queries.grid_fee(conn, info=info)
     ticks, recipient = pool.call("gridFee", block=block)
     report.compare(
@@ -351,6 +359,44 @@ def _pool(
             (c.published, c.import_wh, c.export_wh),
             (bool(record[0]), int(record[1]), int(record[2])),
         )
+    _pool_clearings(conn, pool, block, report)
+
+
+def _pool_clearings(conn: Any, pool: ContractReader, block: int, report: VerifyReport) -> None:
+    """Every clearing of the pool the database holds: the stored record, and the fills (one
+    per community, in id order) against the hash the pool stored."""
+    clearings = conn.execute(select(PoolClearingRow.__table__).order_by(PoolClearingRow.slot)).all()
+    fills: dict[int, list[tuple[int, ...]]] = defaultdict(list)
+    for fill in conn.execute(
+        select(PoolFillRow.__table__).order_by(PoolFillRow.slot, PoolFillRow.community_id)
+    ):
+        fills[int(fill.slot)].append(tuple(int(getattr(fill, name)) for name in FILL_COLUMNS))
+    slots = [int(c.slot) for c in clearings]
+    records = pool.call_many([("poolClearing", [slot]) for slot in slots], block)
+    checks = pool.call_many([("verifyFills", [slot, fills[slot]]) for slot in slots], block)
+    for clearing, record, fills_match in zip(clearings, records, checks, strict=True):
+        cleared, fee, tick, buy_marginal, sell_marginal, volume, _ = record
+        report.compare(
+            "pool clearing",
+            f"slot {clearing.slot} (cleared, fee, p*, m_b, m_s, V*)",
+            (
+                True,
+                int(clearing.fee_ticks_per_level),
+                int(clearing.clearing_tick),
+                int(clearing.buy_marginal_tick),
+                int(clearing.sell_marginal_tick),
+                int(clearing.volume_wh),
+            ),
+            (
+                bool(cleared),
+                int(fee),
+                int(tick),
+                int(buy_marginal),
+                int(sell_marginal),
+                int(volume),
+            ),
+        )
+        report.compare("pool fills", f"slot {clearing.slot} match", True, bool(fills_match))
 
 
 __all__ = ["VerifyReport", "verify"]

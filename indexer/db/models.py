@@ -366,6 +366,65 @@ class PoolLimit(_FromLog, Base):
     export_wh: Mapped[int] = mapped_column(Amount)
 
 
+class PoolClearingRow(_FromLog, Base):
+    """A ``PoolCleared`` of the city pool: the pool's clearing of ``slot`` (once per slot).
+    ``volume_wh`` is V* (Wh that crossed community boundaries), ``clearing_tick`` p* and
+    ``price`` its price per kWh (0 when nothing crossed, like ``clearings``), the marginal ticks
+    in pool (fee-shifted) ticks, ``fee_ticks_per_level`` the grid fee in force."""
+
+    __tablename__ = "pool_clearings"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_pool_clearings_log"),
+        UniqueConstraint("slot", name="uq_pool_clearings_slot"),
+    )
+
+    slot: Mapped[int] = mapped_column(BigInteger)
+    volume_wh: Mapped[int] = mapped_column(Amount)
+    clearing_tick: Mapped[int] = mapped_column(Integer)
+    price: Mapped[int] = mapped_column(Amount)
+    buy_marginal_tick: Mapped[int] = mapped_column(Integer)
+    sell_marginal_tick: Mapped[int] = mapped_column(Integer)
+    fee_ticks_per_level: Mapped[int] = mapped_column(Integer)
+
+
+class PoolFillRow(_FromLog, Base):
+    """One community's ``Fill`` of a ``PoolCleared`` (``entry`` of the log is the community id):
+    the Wh it imported from and exported to the pool in ``slot``, and where its residual's
+    import and export ran out (the marginal levels, in the community's own ticks; all zero for a
+    paused community or one that got nothing)."""
+
+    __tablename__ = "pool_fills"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", "community_id", name="uq_pool_fills_log"),
+        Index("ix_pool_fills_slot", "slot", "community_id"),
+    )
+
+    slot: Mapped[int] = mapped_column(BigInteger)
+    community_id: Mapped[int] = mapped_column(Integer)
+    import_wh: Mapped[int] = mapped_column(Amount)
+    export_wh: Mapped[int] = mapped_column(Amount)
+    buy_marginal_tick: Mapped[int] = mapped_column(Integer)
+    buy_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
+    buy_marginal_total_wh: Mapped[int] = mapped_column(Amount)
+    sell_marginal_tick: Mapped[int] = mapped_column(Integer)
+    sell_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
+    sell_marginal_total_wh: Mapped[int] = mapped_column(Amount)
+
+
+class PoolPause(_FromLog, Base):
+    """A ``CommunityPaused`` (``paused`` true) or ``CommunityResumed`` (false) of the city pool:
+    a community is paused while its latest such row says so."""
+
+    __tablename__ = "pool_pauses"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_pool_pauses_log"),
+        Index("ix_pool_pauses_community", "community_id", "block_number", "log_index"),
+    )
+
+    community_id: Mapped[int] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean)
+
+
 class SlotSeen(Base):
     """A slot with any indexed activity, and the first block that showed it."""
 
@@ -440,6 +499,9 @@ CHAIN_DERIVED: tuple[type[Base], ...] = (
     PoolCommunity,
     PoolFeeChange,
     PoolLimit,
+    PoolClearingRow,
+    PoolFillRow,
+    PoolPause,
     SlotSeen,
     AccountSeen,
     Block,

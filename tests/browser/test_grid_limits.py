@@ -70,3 +70,39 @@ def test_the_operator_page_shows_the_pool_and_the_next_slots_limits(
     expect(running.first).to_contain_text("no (zero limits)")
     panel.screenshot(path=str(SCREENSHOTS / "operator-grid-limits.png"))
     assert console.errors == [], console.errors
+
+
+def test_a_pool_clearing_stands_beside_the_communitys_and_a_paused_community_is_shown(
+    page: tuple[Page, Console], stack: Stack
+) -> None:
+    """Community 1's 700 Wh asked at tick 900 meet the 400 Wh community 0 left bid at 1,100
+    (its 600 Wh crossed at home), capped at 300 Wh by its import limit; then the city admin
+    pauses community 1."""
+    from tests.indexer.test_pool_clearings import clear_through_pool, place_books
+
+    p, console = page
+    city = stack.city
+    assert city is not None
+    city.operator.transact(city.pool.set_grid_fee(5, city.operator.address))
+    slot = stack.sandbox.current_slot() + 1
+    books = [[(True, 1_100, 1_000), (False, 1_000, 600)], [(False, 900, 700)]]
+    place_books(city, slot, books, [(300, 0), (0, 1_000)])
+    clear_through_pool(city, slot)
+    stack.sandbox.admin.transact(city.pool.pause_community(1))
+    stack.wait_indexed()
+    p.goto(stack.base_url + "/")
+    pair = p.get_by_test_id("pool-clearing")
+    expect(pair).to_have_attribute("data-slot", str(slot))
+    expect(p.get_by_test_id("pool-local-volume")).to_have_text("600 Wh")
+    expect(p.get_by_test_id("pool-import")).to_have_text("300 Wh")
+    expect(p.get_by_test_id("pool-export")).to_have_text("0 Wh")
+    expect(p.get_by_test_id("pool-price")).not_to_have_text("no trade")
+    expect(p.get_by_test_id("pool-buy-price")).not_to_have_text("\u2013")  # the "none" dash
+    pair.screenshot(path=str(SCREENSHOTS / "market-pool-clearing.png"))
+    p.goto(stack.base_url + "/operator/")
+    rows = p.get_by_test_id("pool-community")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-paused", "false")
+    expect(rows.nth(1)).to_have_attribute("data-paused", "true")
+    expect(rows.nth(1)).to_contain_text("paused (since block")
+    assert console.errors == [], console.errors

@@ -246,7 +246,14 @@ def test_an_indexer_without_the_pool_works_as_before(city_chain: CityChain, engi
     app = create_app(engine, ApiConfig(rate_limit_per_minute=0))
     with TestClient(app) as client:
         assert client.get("/v1/status").status_code == 200
-        for path in ("/v1/pool", "/v1/pool/communities", "/v1/pool/limits/1", "/v1/pool/limits"):
+        for path in (
+            "/v1/pool",
+            "/v1/pool/communities",
+            "/v1/pool/limits/1",
+            "/v1/pool/limits",
+            "/v1/pool/clearings",
+            "/v1/pool/clearings/1",
+        ):
             response = client.get(path)
             assert response.status_code == 404, path
             assert response.json()["error"]["code"] == "pool_not_indexed"
@@ -312,7 +319,7 @@ def test_no_generated_request_to_the_pool_routes_causes_a_server_error(
 
     app = indexed["client"].app
     schema = schemathesis.openapi.from_asgi("/openapi.json", app).include(path_regex="^/v1/pool")
-    assert len(list(schema.get_all_operations())) == 4
+    assert len(list(schema.get_all_operations())) == 6  # with the clearings' two
     assert fuzz_operations(schema).server_errors == []
 
 

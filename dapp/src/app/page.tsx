@@ -1,5 +1,6 @@
 "use client";
-// Market: live order-book depth of the open slots, clearing-price chart, recent clearings. In a
+// Market: live order-book depth of the open slots, clearing-price chart, recent clearings, and
+// (with a city pool) a cleared slot's community clearing beside the pool's. In a
 // sealed market a slot shows only its number of commitments until gate closure, and the book
 // its reveals build after it.
 import { useMemo, useState } from "react";
@@ -10,6 +11,7 @@ import { useApi, useChainRead, useStatus } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useLive, useRuntime } from "@/lib/runtime";
 import { DepthBars, PriceChart } from "@/components/charts";
+import { PoolClearing } from "@/components/PoolClearing";
 import {
   Empty,
   ErrorLine,
@@ -230,6 +232,7 @@ export default function MarketPage() {
           </DataTable>
         )}
       </Section>
+      <PoolClearing />
     </>
   );
 }

@@ -30,8 +30,9 @@ async function loadRuntime(signal: AbortSignal): Promise<RuntimeConfig> {
   return { ...partial, token: { symbol, decimals } };
 }
 
-// `commitments`: a sealed slot's count on the Market page moves with each commitment and reveal.
-const LIVE_TOPICS = "orders,commitments,clearings,claims,readings,reorg";
+// `commitments`: a sealed slot's count on the Market page moves with each commitment and reveal;
+// `pool`: the city pool's clearings and pauses (Market page, operator page).
+const LIVE_TOPICS = "orders,commitments,clearings,claims,readings,pool,reorg";
 
 /** Subscribes to the API's SSE feed; every event refreshes the API reads. */
 function LiveFeed({ cfg, children }: { cfg: RuntimeConfig; children: ReactNode }) {

@@ -1,4 +1,4 @@
-"""The city pool: communities, grid fee, published transfer limits (issue 17)."""
+"""The city pool: communities, grid fee, published transfer limits, clearings (issue 17)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from fastapi import APIRouter, Query
 
 from indexer import pool_queries
 from indexer.api.deps import MAX_SLOT, ClockDep, ConnDep, InfoDep, OptionalSlotQuery, SlotPath
-from indexer.api.errors import ApiError
-from indexer.api.schemas.common import ERRORS
+from indexer.api.errors import ApiError, not_found
+from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.pool import (
     CommunitiesPublic,
+    PoolClearingDetailPublic,
+    PoolClearingPublic,
     PoolLimitsPublic,
     PoolPublic,
     SlotLimitsPublic,
@@ -50,7 +53,7 @@ def get_pool(conn: ConnDep, info: InfoDep) -> PoolPublic:
 
 @router.get("/communities", response_model=CommunitiesPublic, responses=ERRORS)
 def list_communities(conn: ConnDep, info: InfoDep) -> CommunitiesPublic:
-    """The pool's communities in id order (at most 64; never removed)."""
+    """The pool's communities in id order (at most 64; never removed), and which are paused."""
     _pool(info)
     return CommunitiesPublic.model_validate({"items": pool_queries.list_communities(conn)})
 
@@ -80,3 +83,41 @@ def get_limits(conn: ConnDep, info: InfoDep, slot: SlotPath) -> SlotLimitsPublic
     _pool(info)
     (view,) = pool_queries.slot_limits(conn, info=info, slots=[slot])
     return SlotLimitsPublic.model_validate(view)
+
+
+@router.get("/clearings", response_model=Page[PoolClearingPublic], responses=ERRORS)
+def list_clearings(
+    conn: ConnDep,
+    info: InfoDep,
+    from_slot: OptionalSlotQuery = None,
+    to_slot: OptionalSlotQuery = None,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
+) -> Page[PoolClearingPublic]:
+    """The pool's clearings, newest slot first, optionally within `from_slot..to_slot`
+    (inclusive): V*, p* and its price, the marginal ticks and the grid fee in force."""
+    _pool(info)
+    if from_slot is not None and to_slot is not None and from_slot > to_slot:
+        raise ApiError(422, "invalid_range", f"from_slot {from_slot} is after to_slot {to_slot}")
+    views, next_after = pool_queries.list_clearings(
+        conn,
+        info=info,
+        from_slot=from_slot,
+        to_slot=to_slot,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+    return page_of(PoolClearingPublic, views, next_after)
+
+
+@router.get("/clearings/{slot}", response_model=PoolClearingDetailPublic, responses=ERRORS)
+def get_clearing(conn: ConnDep, info: InfoDep, slot: SlotPath) -> PoolClearingDetailPublic:
+    """The pool's clearing of one slot and every community's part in it: import and export
+    Wh, its buy price `price(p* + fee)` and sell price `price(p* - fee)` per kWh, and beside
+    them its market's own clearing when the indexer follows that market. 404
+    `pool_clearing_not_found` when the pool has not cleared the slot (as far as indexed)."""
+    _pool(info)
+    view = pool_queries.get_clearing(conn, info=info, slot=slot)
+    if view is None:
+        raise not_found(f"the pool's clearing of slot {slot}", "pool_clearing_not_found")
+    return PoolClearingDetailPublic.model_validate(view)

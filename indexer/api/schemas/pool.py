@@ -1,4 +1,4 @@
-"""The city pool: its communities, grid fee and published transfer limits."""
+"""The city pool: its communities, grid fee, published transfer limits and clearings."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ class CommunityPublic(ApiModel):
     block_number: int = Field(description="Block the community was added in.")
     block_time: int
     tx_hash: str
+    paused: bool = Field(
+        description="Paused by the city admin: left out of every slot the pool clears until "
+        "it is resumed."
+    )
+    paused_block_number: int | None = Field(
+        description="Block of the pause in force (null: not paused)."
+    )
 
 
 class CommunitiesPublic(ApiModel):
@@ -62,3 +69,64 @@ class SlotLimitsPublic(ApiModel):
 
 class PoolLimitsPublic(ApiModel):
     items: list[SlotLimitsPublic]
+
+
+class PoolClearingPublic(ApiModel):
+    slot: int
+    volume_wh: Units = Field(
+        description="V*: Wh that crossed community boundaries (imports = exports = V*; 0: "
+        "nothing crossed)."
+    )
+    clearing_tick: int = Field(description="p*, the pool's clearing tick (0 when nothing crossed).")
+    price: Units = Field(
+        description="price(p*), payment base units per kWh, before grid fees (0 when nothing "
+        "crossed)."
+    )
+    buy_marginal_tick: int = Field(description="m_b in pool (fee-shifted) ticks.")
+    sell_marginal_tick: int = Field(description="m_s in pool (fee-shifted) ticks.")
+    fee_ticks_per_level: int = Field(description="Grid fee per network level at the clearing.")
+    fee_per_level: Units = Field(description="The same in payment base units per kWh.")
+    block_number: int
+    block_time: int
+    tx_hash: str
+
+
+class LocalClearingPublic(ApiModel):
+    volume_wh: Units = Field(description="Wh the community's market traded on its own.")
+    clearing_tick: int
+    price: Units | None = Field(
+        description="Its own uniform price, base units per kWh (null: nothing traded)."
+    )
+
+
+class CommunityFillPublic(ApiModel):
+    community_id: int
+    market: str | None = Field(description="The community's market (null: not indexed yet).")
+    levels: int | None
+    fee_ticks: int | None = Field(description="Its grid fee: levels x fee ticks per level.")
+    import_wh: Units = Field(description="Wh the community took from the pool.")
+    export_wh: Units = Field(description="Wh the community gave to the pool.")
+    buy_price: Units | None = Field(
+        description="What its imports cost, price(p* + fee_ticks), base units per kWh (null: "
+        "nothing crossed, or off the price grid)."
+    )
+    sell_price: Units | None = Field(
+        description="What its exports earn, price(p* - fee_ticks), base units per kWh (null: "
+        "nothing crossed, or off the price grid)."
+    )
+    buy_marginal_tick: int = Field(description="Where its import ran out (its own ticks).")
+    buy_marginal_filled_wh: Units
+    buy_marginal_total_wh: Units
+    sell_marginal_tick: int = Field(description="Where its export ran out (its own ticks).")
+    sell_marginal_filled_wh: Units
+    sell_marginal_total_wh: Units
+    local: LocalClearingPublic | None = Field(
+        description="Its market's own clearing of the slot, when the indexer follows that "
+        "market and saw it clear (null otherwise)."
+    )
+
+
+class PoolClearingDetailPublic(PoolClearingPublic):
+    communities: list[CommunityFillPublic] = Field(
+        description="One entry per community in id order (all zero for a paused one)."
+    )

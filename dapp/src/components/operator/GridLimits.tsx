@@ -1,5 +1,6 @@
 "use client";
-// Grid limits (issue 17): the city pool the indexer follows, its communities, the grid fee, and
+// Grid limits (issue 17): the city pool the indexer follows, its communities (and which the city
+// admin paused: left out of the pool's clearings), the grid fee, and
 // the transfer limits the grid operator published for the next slots (/v1/pool*). Public: no
 // sign-in. Without a pool in the configuration's addresses (`city_pool`) nothing is asked and the
 // panel says so; should the API answer 404 `pool_not_indexed` all the same, that is the same
@@ -55,15 +56,25 @@ export function GridLimits() {
           {(communities.data?.items.length ?? 0) === 0 ? (
             <Empty>{t.operator.poolNoCommunities}</Empty>
           ) : (
-            <DataTable columns={[t.operator.poolCommunity, t.operator.poolMarket, t.operator.poolLevels]} testId="pool-community-table">
+            <DataTable
+              columns={[t.operator.poolCommunity, t.operator.poolMarket, t.operator.poolLevels, t.operator.poolState]}
+              testId="pool-community-table"
+            >
               {communities.data?.items.map((c) => (
-                <tr key={c.community_id}>
+                <tr key={c.community_id} data-testid="pool-community" data-paused={c.paused}>
                   <td className={tdClass}>
                     {c.community_id}
                     {c.community_id === p.market_community_id ? ` (${t.operator.poolThisMarket})` : ""}
                   </td>
                   <td className={`${tdClass} font-mono text-xs`} title={c.market}>{shortAddress(c.market)}</td>
                   <td className={tdClass}>{c.levels}</td>
+                  <td className={tdClass}>
+                    {c.paused && c.paused_block_number !== null ? (
+                      <span className="font-medium text-amber-700">{t.operator.poolPausedSince(c.paused_block_number)}</span>
+                    ) : (
+                      t.operator.poolActive
+                    )}
+                  </td>
                 </tr>
               ))}
             </DataTable>
