@@ -31,11 +31,12 @@ from energychain.abi import pick
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
 from energychain.contracts import revert_decoder
-from energychain.errors import PoolInputError
+from energychain.errors import PoolInputError, ResidualMismatchError
+from energychain.market import Market
 from energychain.records import ZERO_ADDRESS
 from energychain.units import Wh
-from market.clearing import MarketParams
-from market.pool import Residual
+from market.clearing import MarketParams, Order, Side
+from market.pool import Residual, residual_of
 from wallet.transactions import TxRequest
 
 #: The contract's bounds (``CityPool.MAX_*``; tests/energychain/test_pool.py reads them back).
@@ -298,3 +299,34 @@ def residual_commitment(residual: Residual) -> bytes:
     sells = residual_side(residual.sells, highest_first=False)
     return bytes(Web3.keccak(encode(["uint256[]", "uint256[]"], [buys, sells])))
 
+
+def read_residual(market: Market, slot: int, params: MarketParams) -> Residual:
+    """What ``slot`` of ``market`` left unmatched, read from the chain and checked.
+
+    The market's clearing record and the levels of its book (``Market.levels``) give the
+    residual by the reference rule (:func:`market.pool.residual_of`: one order per level is
+    enough, the residual depends on the levels alone); its hash must equal what the market
+    committed to when it cleared (``residualCommitment``).
+
+    Raises:
+        PoolInputError: the slot is not cleared yet.
+        ResidualMismatchError: the residual read does not hash to the market's commitment.
+    """
+    clearing = market.clearing(slot)
+    if not clearing.cleared:
+        raise PoolInputError(f"market {market.address}: slot {slot} is not cleared yet")
+    orders = []
+    for tick, (buy_wh, sell_wh) in market.levels(slot).items():
+        if buy_wh:
+            orders.append(Order(f"buy@{tick}", Side.BUY, tick, int(buy_wh)))
+        if sell_wh:
+            orders.append(Order(f"sell@{tick}", Side.SELL, tick, int(sell_wh)))
+    residual = residual_of(orders, clearing.record(params), params)
+    committed = market.residual_commitment(slot)
+    computed = residual_commitment(residual)
+    if computed != committed:
+        raise ResidualMismatchError(
+            f"market {market.address}, slot {slot}: the residual read from its levels hashes to "
+            f"0x{computed.hex()}, the market committed to 0x{committed.hex()}"
+        )
+    return residual

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from agents.community import Community
 from agents.data.calendar import SLOTS_PER_DAY, TZ, slot_index
 from grid.catalogue import build_network
 from grid.errors import InjectionError
@@ -34,6 +35,8 @@ class Scenario:
         start: first slot of the year.
         build_s: seconds to build the network.
         data_s: seconds to draw the households and compute their series.
+        communities: the drawn real-data communities by grid community id (tariffs, the
+            households' specs), for whoever trades them (``enerwise city``).
     """
 
     operator: GridOperator
@@ -42,6 +45,7 @@ class Scenario:
     start: int
     build_s: float
     data_s: float
+    communities: dict[str, Community]
 
 
 def day_start(day: str) -> tuple[int, int]:
@@ -94,4 +98,4 @@ def build_scenario(
     placed = assign_households(grid, areas, data.members, seed=seed)
     data = data.ordered(placed.household_ids)
     operator = GridOperator(placed, engine=engine, weights=data.weights)
-    return Scenario(operator, placed, data, start, build_s, data_s)
+    return Scenario(operator, placed, data, start, build_s, data_s, drawn)
