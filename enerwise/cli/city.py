@@ -3,11 +3,13 @@ anvil chain, with the grid operator's limits and power-flow checks (enerwise/cit
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
-from enerwise.cli.console import console, stdout_is_terminal
+from enerwise.cli.console import console, err_console, stdout_is_terminal
 from enerwise.cli.options import JsonFlag
 from enerwise.cli.output import print_json
 
@@ -71,6 +73,10 @@ def city(
     In a log (stdout not a terminal) one plain line per slot; with --json one JSON object."""
     from enerwise.city import CityConfig, run_city
 
+    def _interrupt(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)  # the ExitStack then stops anvil
     config = CityConfig(
         communities=communities,
         households=households,
@@ -81,9 +87,6 @@ def city(
         forecast=forecast,
         grid_fee_ticks=grid_fee_ticks,
     )
-    if json_out:
-        print_json(run_city(config))
-        return
     plain = not stdout_is_terminal()
 
     def note(text: str) -> None:
@@ -92,7 +95,14 @@ def city(
         else:
             console.print(f"[dim]{text}[/]", highlight=False)
 
-    report = run_city(config, on_slot=_slot_line, on_note=note)
+    try:
+        if json_out:
+            print_json(run_city(config))
+            return
+        report = run_city(config, on_slot=_slot_line, on_note=note)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the city's anvil is stopped")
+        raise typer.Exit(130) from None
     _table(report)
 
 
