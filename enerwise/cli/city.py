@@ -61,8 +61,9 @@ def city(
             help="Limits on `naive` (yesterday's meters) or `perfect` forecasts.",
         ),
     ] = "naive",
-    grid_fee_ticks: Annotated[
-        int, typer.Option(min=0, max=128, help="Grid fee in price ticks per network level.")
+    grid_fee_tick: Annotated[
+        int,
+        typer.Option(min=0, max=128, help="Grid fee per network level crossed, in price ticks."),
     ] = 50,
     json_out: JsonFlag = False,
 ) -> None:
@@ -85,7 +86,7 @@ def city(
         network=network,
         seed=seed,
         forecast=forecast,
-        grid_fee_ticks=grid_fee_ticks,
+        grid_fee_ticks=grid_fee_tick,
     )
     plain = not stdout_is_terminal()
 
