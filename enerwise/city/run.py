@@ -90,6 +90,7 @@ class CityConfig:
         grid_fee_ticks: price ticks of grid fee per network level crossed.
         levels: network levels between every community and the pool.
         deposit_eur: what every household deposits in its market's vault.
+        moves: households put on other buses than the seeded placement's (``{id: bus}``).
     """
 
     communities: int
@@ -102,6 +103,7 @@ class CityConfig:
     grid_fee_ticks: int = 50
     levels: int = 1
     deposit_eur: int = 1_000
+    moves: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,6 +151,7 @@ def run_city(
         slots=config.slots,
         forecast=config.forecast,
         seed=config.seed,
+        moves=config.moves,
     )
     scenario_s = time.perf_counter() - began
     with contextlib.ExitStack() as stack:

@@ -4,6 +4,7 @@ anvil chain, with the grid operator's limits and power-flow checks (enerwise/cit
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
@@ -22,6 +23,28 @@ def _network(name: str) -> str:
     if name not in NETWORKS:
         raise typer.BadParameter(f"unknown network {name!r}; choose one of: {', '.join(NETWORKS)}")
     return name
+
+
+def _moves(path: Path) -> dict[str, int]:
+    """``{household: bus}`` of a CSV file with the header ``household,bus``."""
+    import csv
+
+    from enerwise.errors import OptionError
+
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or set(reader.fieldnames) != {"household", "bus"}:
+            raise OptionError(f"--placement {path}: the header must be household,bus")
+        moves: dict[str, int] = {}
+        for line, row in enumerate(reader, start=2):
+            try:
+                moves[row["household"].strip()] = int(row["bus"])
+            except (TypeError, ValueError):
+                raise OptionError(
+                    f"--placement {path}, line {line}: bus must be a whole number, "
+                    f"got {row['bus']!r}"
+                ) from None
+    return moves
 
 
 def _forecast(text: str) -> str:
@@ -65,6 +88,13 @@ def city(
         int,
         typer.Option(min=0, max=128, help="Grid fee per network level crossed, in price ticks."),
     ] = 50,
+    placement: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="CSV `household,bus`: put these households (e.g. c01/h003) on these buses.",
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """A day for a whole city on one local chain: every community market clears on chain, the
@@ -87,6 +117,7 @@ def city(
         seed=seed,
         forecast=forecast,
         grid_fee_ticks=grid_fee_tick,
+        moves=_moves(placement) if placement is not None else {},
     )
     plain = not stdout_is_terminal()
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from grid.benchmark import check_schedule
-from grid.scenario import build_scenario
+from grid.scenario import Scenario, build_scenario
 from tests.in_process import run_main
 
 NETWORK = "kerber-landnetz-kabel-1"
@@ -121,9 +121,16 @@ def test_energy_adds_up_per_slot(report: dict[str, Any]) -> None:
         assert row["gas"]["pool"] is None
 
 
-def test_violations_are_counted_by_the_benchmarks_code(report: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def scenario(grid_cache: Path) -> Scenario:
+    """The tiny city's scenario, built again outside the run."""
+    return build_scenario(NETWORK, 2, 3, "2018-06-21", slots=2)
+
+
+def test_violations_are_counted_by_the_benchmarks_code(
+    report: dict[str, Any], scenario: Scenario
+) -> None:
     """The same day, checked by ``grid.benchmark.check_schedule`` directly, counts the same."""
-    scenario = build_scenario(NETWORK, 2, 3, "2018-06-21", slots=2)
     without = within = 0
     for j, row in enumerate(report["per_slot"]):
         limits = scenario.operator.limits(row["slot"], scenario.data.forecast_wh[:, j])
@@ -158,3 +165,30 @@ def test_bad_input_is_one_line_and_a_usage_error(
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], err
+
+
+def test_a_household_mapped_to_a_bus_the_network_lacks_is_one_line(
+    scenario: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    household = scenario.households.household_ids[0]
+    placement = tmp_path / "placement.csv"
+    placement.write_text(f"household,bus\n{household},999\n")
+    code, out, err = run_main(monkeypatch, capsys, *TINY, "--placement", placement)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert f"household {household} is mapped to bus 999, which network '{NETWORK}'" in lines[0]
+    assert "enrolled" not in out  # refused before any chain was started
+
+
+def test_a_household_the_city_does_not_have_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    placement = tmp_path / "placement.csv"
+    placement.write_text("household,bus\nc09/nobody,3\n")
+    code, _, err = run_main(monkeypatch, capsys, *TINY, "--placement", placement)
+    assert code == 1
+    assert err.strip().startswith("error: household 'c09/nobody' is not in the city")
