@@ -192,3 +192,28 @@ def test_a_household_the_city_does_not_have_is_one_line(
     code, _, err = run_main(monkeypatch, capsys, *TINY, "--placement", placement)
     assert code == 1
     assert err.strip().startswith("error: household 'c09/nobody' is not in the city")
+
+
+def test_a_diverged_forecast_power_flow_is_reported_and_the_last_limits_kept(
+    grid_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forecast no power flow solves (2 MWh per household in 15 minutes) in the second slot:
+    the slot is published with the first slot's limits, reported, and still clears."""
+    import enerwise.city.run as city_run
+    from enerwise.city import CityConfig, run_city
+
+    def diverging(*args: Any, **kwargs: Any) -> Scenario:
+        built = build_scenario(*args, **kwargs)
+        built.data.forecast_wh[:, 1] = 2_000_000.0
+        return built
+
+    monkeypatch.setattr(city_run, "build_scenario", diverging)
+    report = run_city(CityConfig(2, 3, "2018-06-21", slots=2, network=NETWORK))
+    first, second = report["per_slot"]
+    assert not first["limits_kept"] and second["limits_kept"]
+    assert {"PowerFlowDiverged", "LimitsKept"} <= set(second["events"])
+    assert (second["limits_import_wh"], second["limits_export_wh"]) == (
+        first["limits_import_wh"],
+        first["limits_export_wh"],
+    )
+    assert report["slots_limits_kept"] == 1 and report["conservation_ok"] is True
