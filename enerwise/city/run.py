@@ -252,10 +252,22 @@ def _baseline_readings(sandbox: Sandbox, communities: list[_Community], at: int)
 
 
 @contextlib.contextmanager
-def _gas(sandbox: Sandbox, into: dict[str, int | None], step: str) -> Iterator[None]:
-    """Sum of ``gasUsed`` of the blocks mined inside the block into ``into[step]``."""
-    before = int(sandbox.w3.eth.block_number)
+def _timed(seconds: dict[str, float], step: str) -> Iterator[None]:
+    """Wall time of the block into ``seconds[step]``."""
+    began = time.perf_counter()
     yield
+    seconds[step] = round(time.perf_counter() - began, 2)
+
+
+@contextlib.contextmanager
+def _gas(
+    sandbox: Sandbox, into: dict[str, int | None], seconds: dict[str, float], step: str
+) -> Iterator[None]:
+    """Sum of ``gasUsed`` of the blocks mined inside the block into ``into[step]``, its wall
+    time into ``seconds[step]``."""
+    before = int(sandbox.w3.eth.block_number)
+    with _timed(seconds, step):
+        yield
     after = int(sandbox.w3.eth.block_number)
     into[step] = _gas_of_blocks(sandbox, before, after)
 
@@ -286,8 +298,9 @@ def _slot(
     slot = first + k
     operator, data = scenario.operator, scenario.data
     gas: dict[str, int | None] = {}
+    seconds: dict[str, float] = {}
     # 1. limits, published before the slot starts (the chain is at its start at the latest)
-    with _gas(sandbox, gas, "limits"):
+    with _gas(sandbox, gas, seconds, "limits"):
         slot_limits = operator.limits(slot, data.forecast_wh[:, k])
         publication = publisher.publish(slot_limits)
     # 2. readings at the slot's end
@@ -295,19 +308,20 @@ def _slot(
     sandbox.advance_to(end)
     metered: list[dict[int, Metered]] = []
     readings = []
-    for c in communities:
-        rows: dict[int, Metered] = {}
-        for h in c.households:
-            net = int(c.plan.net_wh[h.index, k])
-            rows[h.index] = Metered(import_wh=max(net, 0), export_wh=max(-net, 0))
-            readings.append(sandbox.signed_reading(h.meter, end, max(net, 0), max(-net, 0)))
-        metered.append(rows)
-    with _gas(sandbox, gas, "readings"):
+    with _timed(seconds, "signing"):
+        for c in communities:
+            rows: dict[int, Metered] = {}
+            for h in c.households:
+                net = int(c.plan.net_wh[h.index, k])
+                rows[h.index] = Metered(import_wh=max(net, 0), export_wh=max(-net, 0))
+                readings.append(sandbox.signed_reading(h.meter, end, max(net, 0), max(-net, 0)))
+            metered.append(rows)
+    with _gas(sandbox, gas, seconds, "readings"):
         sandbox.submit_readings(readings)
     # 3. orders, every community in its own market
     orders_from = int(sandbox.w3.eth.block_number) + 1
     errors: list[str] = []
-    with _gas(sandbox, gas, "orders"):
+    with _gas(sandbox, gas, seconds, "orders"):
         for c, rows in zip(communities, metered, strict=True):
             context = SlotContext(
                 now=sandbox.dev.now(), trade_slot=slot, trade_k=k, cleared_slot=None, metered=rows
@@ -316,24 +330,27 @@ def _slot(
     orders_to = int(sandbox.w3.eth.block_number)
     # 4. every community clears at gate closure
     records: list[ClearingRecord] = []
-    with _gas(sandbox, gas, "clears"):
+    with _gas(sandbox, gas, seconds, "clears"):
         for c in communities:
             records.append(c.sandbox.clear(slot))
     # 5. the pool
-    step = clear_pool_step(
-        city.pool,
-        [c.market for c in communities],
-        [c.community_id for c in communities],
-        slot,
-        sandbox.params,
-    )
+    with _timed(seconds, "pool"):
+        step = clear_pool_step(
+            city.pool,
+            [c.market for c in communities],
+            [c.community_id for c in communities],
+            slot,
+            sandbox.params,
+        )
     gas["pool"] = step.gas_used
-    orders = [placed_orders(c.market, slot, orders_from, orders_to) for c in communities]
-    checks = check_conservation(step, records, orders, sandbox.params)
+    with _timed(seconds, "conservation"):
+        orders = [placed_orders(c.market, slot, orders_from, orders_to) for c in communities]
+        checks = check_conservation(step, records, orders, sandbox.params)
     for name, ok in checks.items():
         totals.checks[name] = totals.checks.get(name, True) and ok
     # 6. the grid: power flows of the metered schedule without and with the limits
-    without, within, _ = check_schedule(operator, slot, data.actual_wh[:, k], slot_limits)
+    with _timed(seconds, "grid_check"):
+        without, within, _ = check_schedule(operator, slot, data.actual_wh[:, k], slot_limits)
     return _row(
         slot=slot,
         k=k,
@@ -351,6 +368,7 @@ def _slot(
         errors=errors,
         checks_ok=all(checks.values()),
         seconds=time.perf_counter() - began,
+        seconds_by_step=seconds,
         kept_any=any(isinstance(e, LimitsKept) for e in slot_limits.events),
     )
 
@@ -373,6 +391,7 @@ def _row(
     errors: list[str],
     checks_ok: bool,
     seconds: float,
+    seconds_by_step: dict[str, float],
     kept_any: bool,
 ) -> dict[str, Any]:
     imported = sum(m.import_wh for rows in metered for m in rows.values())
@@ -412,6 +431,7 @@ def _row(
         "conservation_ok": checks_ok,
         "pool_cleared_by": step.cleared_by,
         "seconds": round(seconds, 2),
+        "seconds_by_step": seconds_by_step,
     }
 
 
