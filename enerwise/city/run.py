@@ -156,7 +156,7 @@ def run_city(
     scenario_s = time.perf_counter() - began
     with contextlib.ExitStack() as stack:
         note("starting anvil, deploying the community markets and the pool")
-        sandbox = stack.enter_context(Sandbox.on_anvil(seed=config.seed))
+        sandbox = stack.enter_context(Sandbox.on_anvil(seed=config.seed, prune_history=True))
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="enerwise-city-")))
         set_up = time.perf_counter()
         city = deploy_city(sandbox, config.communities, levels=config.levels)
