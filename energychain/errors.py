@@ -18,6 +18,8 @@ web3 exception out::
                                              negative, fractional or above 2^64 - 1 Wh, one
                                              entry per community missing or too many, levels
                                              or the grid fee out of range)
+        └── ResidualMismatchError            a residual read from a market's book does not
+                                             hash to the market's commitment
 """
 
 from __future__ import annotations
@@ -35,3 +37,8 @@ class DelegationError(EnergyChainError, ValueError):
 
 class PoolInputError(EnergyChainError, ValueError):
     """A city-pool request is malformed and was not sent (see :mod:`energychain.pool`)."""
+
+
+class ResidualMismatchError(EnergyChainError):
+    """A community's residual read from its market's book does not hash to what the market
+    committed to when it cleared the slot (:func:`energychain.pool.read_residual`)."""

@@ -67,6 +67,21 @@ class Market(Governed):
         :func:`energychain.pool.residual_commitment` computes it from a residual."""
         return bytes(self.call("residualCommitment", slot))
 
+    def levels(self, slot: int) -> dict[int, tuple[Wh, Wh]]:
+        """Every non-empty level of ``slot``'s book, ``{tick: (buy Wh, sell Wh)}``: a walk of the
+        tick bitmap (``nextActiveTick``) reading each ``level`` (two calls per level)."""
+        out: dict[int, tuple[Wh, Wh]] = {}
+        tick = 0
+        while True:
+            found, tick = self.call("nextActiveTick", slot, tick)
+            if not found:
+                return out
+            buy_wh, sell_wh = self.call("level", slot, tick)
+            out[int(tick)] = (Wh(int(buy_wh)), Wh(int(sell_wh)))
+            tick += 1
+            if tick > 0xFFFF:
+                return out
+
     def gate_closure(self, slot: int) -> int:
         return int(self.call("gateClosure", slot))
 

@@ -34,7 +34,7 @@ from energychain.abi import pick
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
 from energychain.contracts import revert_decoder
-from energychain.errors import PoolInputError
+from energychain.errors import PoolInputError, ResidualMismatchError
 from energychain.market import Market
 from energychain.records import ZERO_ADDRESS, SlotClearing
 from energychain.units import Wh
@@ -469,24 +469,24 @@ class CityPool(Governed):
         return self.request("publishLimits", slot, imports, exports, gas=gas)
 
 
-def market_residual(market: Market, slot: int, clearing: SlotClearing | None = None) -> Residual:
-    """What ``market``'s clearing of ``slot`` left unmatched, from its levels on chain: one
-    pseudo-order per non-empty level (the residual follows from the levels and the record
-    alone, :func:`market.pool.residual_of`). The whole book when the slot is not cleared."""
+def market_residual(
+    market: Market,
+    slot: int,
+    clearing: SlotClearing | None = None,
+    rule: MarketParams | None = None,
+) -> Residual:
+    """What ``market``'s clearing of ``slot`` left unmatched, from its levels on chain
+    (:meth:`Market.levels`): one pseudo-order per non-empty level (the residual follows from the
+    levels and the record alone, :func:`market.pool.residual_of`). The whole book when the slot
+    is not cleared. ``rule``: the market's clearing parameters, read when not given."""
     clearing = clearing or market.clearing(slot)
-    params = market.params()
+    rule = rule or market.params().rule()
     orders: list[Order] = []
-    tick = 0
-    while tick <= params.max_tick:
-        found, at = market.call("nextActiveTick", slot, tick)
-        if not found:
-            break
-        level = pick(market.read("level", slot, at), ("buy_wh", "sell_wh"), "EnergyMarket.Level")
-        for side, qty in ((Side.BUY, int(level["buy_wh"])), (Side.SELL, int(level["sell_wh"]))):
+    for tick, (buy_wh, sell_wh) in market.levels(slot).items():
+        for side, qty in ((Side.BUY, int(buy_wh)), (Side.SELL, int(sell_wh))):
             if qty:
-                orders.append(Order(f"{side.value}{at}", side, int(at), qty))
-        tick = int(at) + 1
-    return residual_of(orders, clearing.record(params), params.rule())
+                orders.append(Order(f"{side.value}{tick}", side, tick, qty))
+    return residual_of(orders, clearing.record(rule), rule)
 
 
 def _fill_fields(fill: Any) -> Mapping[str, Any]:
@@ -581,3 +581,29 @@ def residual_commitment(residual: Residual) -> bytes:
     buys = residual_side(residual.buys, highest_first=True)
     sells = residual_side(residual.sells, highest_first=False)
     return bytes(Web3.keccak(encode(["uint256[]", "uint256[]"], [buys, sells])))
+
+
+def read_residual(market: Market, slot: int, params: MarketParams) -> Residual:
+    """What ``slot`` of ``market`` left unmatched, read from the chain and checked.
+
+    The market's clearing record and the levels of its book (``Market.levels``) give the
+    residual by the reference rule (:func:`market.pool.residual_of`: one order per level is
+    enough, the residual depends on the levels alone); its hash must equal what the market
+    committed to when it cleared (``residualCommitment``).
+
+    Raises:
+        PoolInputError: the slot is not cleared yet.
+        ResidualMismatchError: the residual read does not hash to the market's commitment.
+    """
+    clearing = market.clearing(slot)
+    if not clearing.cleared:
+        raise PoolInputError(f"market {market.address}: slot {slot} is not cleared yet")
+    residual = market_residual(market, slot, clearing, params)
+    committed = market.residual_commitment(slot)
+    computed = residual_commitment(residual)
+    if computed != committed:
+        raise ResidualMismatchError(
+            f"market {market.address}, slot {slot}: the residual read from its levels hashes to "
+            f"0x{computed.hex()}, the market committed to 0x{committed.hex()}"
+        )
+    return residual

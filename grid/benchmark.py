@@ -25,14 +25,31 @@ import numpy as np
 
 from agents.data.calendar import SLOTS_PER_DAY
 from grid.catalogue import build_network
+from grid.check import ScheduleReport
 from grid.households import Forecast
-from grid.operator import WH_PER_KW
+from grid.limits import SlotLimits
+from grid.operator import WH_PER_KW, FloatArray, GridOperator
 from grid.powerflow import Engine, make_engine
 from grid.scenario import build_scenario
 
 
 def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1) if seconds > 0 else float("inf")
+
+
+def check_schedule(
+    operator: GridOperator, slot: int, actual_wh: FloatArray, limits: SlotLimits
+) -> tuple[ScheduleReport, ScheduleReport, FloatArray]:
+    """A slot's actual schedule checked by power flows: ``(without, with, schedule within)``.
+
+    *Without limits* every household exchanges what its meter says (``actual_wh``); *with
+    limits* each community's exchange is clipped into its published limits along its path
+    (:meth:`~grid.operator.GridOperator.schedule_within`), which is the third item. A report's
+    ``violations`` are element-slots (a line above its bound counts once per slot).
+    """
+    naive = operator.check(slot, actual_wh)
+    within = operator.schedule_within(actual_wh, limits)
+    return naive, operator.check(slot, within, limits), within
 
 
 def run(
@@ -89,9 +106,9 @@ def run(
         power_flows.append(slot_limits.power_flows)
         events.update(type(e).__name__ for e in slot_limits.events)
         kept = any(type(e).__name__ == "LimitsKept" for e in slot_limits.events)
-        naive = operator.check(slot, data.actual_wh[:, j])
-        limited_schedule = operator.schedule_within(data.actual_wh[:, j], slot_limits)
-        limited = operator.check(slot, limited_schedule, slot_limits)
+        naive, limited, limited_schedule = check_schedule(
+            operator, slot, data.actual_wh[:, j], slot_limits
+        )
         on_forecast = operator.check(
             slot, operator.schedule_within(data.forecast_wh[:, j], slot_limits), slot_limits
         )

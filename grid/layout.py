@@ -232,3 +232,30 @@ def place_households(
             )
         checked.append(Placement(household, community_id, int(bus)))
     return HouseholdMap(network, tuple(communities), tuple(checked))
+
+
+def move_households(placed: HouseholdMap, moves: Mapping[str, int]) -> HouseholdMap:
+    """``placed`` with the households named in ``moves`` on the buses given there, every bus
+    checked by :func:`place_households`; the others keep theirs.
+
+    Raises:
+        LayoutError: a household that is not in ``placed``.
+        UnknownBusError: a bus the network does not have, or not a house connection of the
+            household's community.
+    """
+    known = set(placed.household_ids)
+    for household in moves:
+        if household not in known:
+            example = placed.household_ids[0] if known else "c01/h000"
+            raise LayoutError(
+                f"household {household!r} is not in the city (households are named "
+                f"<community>/<household>, e.g. {example})"
+            )
+    return place_households(
+        placed.network,
+        placed.communities,
+        (
+            (p.household_id, p.community_id, moves.get(p.household_id, p.bus))
+            for p in placed.placements
+        ),
+    )

@@ -10,15 +10,17 @@ GridOperator` is made with the households' exchange weights.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
+from agents.community import Community
 from agents.data.calendar import SLOTS_PER_DAY, TZ, slot_index
 from grid.catalogue import build_network
 from grid.errors import InjectionError
 from grid.households import Forecast, HouseholdDay, household_day, real_communities
-from grid.layout import HouseholdMap, assign_households, partition
+from grid.layout import HouseholdMap, assign_households, move_households, partition
 from grid.operator import GridOperator
 from grid.powerflow import Engine
 
@@ -34,6 +36,8 @@ class Scenario:
         start: first slot of the year.
         build_s: seconds to build the network.
         data_s: seconds to draw the households and compute their series.
+        communities: the drawn real-data communities by grid community id (tariffs, the
+            households' specs), for whoever trades them (``enerwise city``).
     """
 
     operator: GridOperator
@@ -42,6 +46,7 @@ class Scenario:
     start: int
     build_s: float
     data_s: float
+    communities: dict[str, Community]
 
 
 def day_start(day: str) -> tuple[int, int]:
@@ -73,8 +78,10 @@ def build_scenario(
     share_battery: float = 0.25,
     seed: int = 0,
     engine: Engine | str = Engine.LIGHTSIM,
+    moves: Mapping[str, int] | None = None,
 ) -> Scenario:
-    """Set up a day (see the module docstring)."""
+    """Set up a day (see the module docstring); ``moves`` puts the households it names on the
+    buses it gives (:func:`grid.layout.move_households`: every bus checked)."""
     year, start = day_start(day)
     began = time.perf_counter()
     grid = build_network(network)
@@ -92,6 +99,8 @@ def build_scenario(
     data = household_day(drawn, start, slots, forecast)
     data_s = time.perf_counter() - began
     placed = assign_households(grid, areas, data.members, seed=seed)
+    if moves:
+        placed = move_households(placed, moves)
     data = data.ordered(placed.household_ids)
     operator = GridOperator(placed, engine=engine, weights=data.weights)
-    return Scenario(operator, placed, data, start, build_s, data_s)
+    return Scenario(operator, placed, data, start, build_s, data_s, drawn)

@@ -80,6 +80,7 @@ def limits(
     and the violations of the day's actual schedule with and without them."""
     from dataclasses import asdict
 
+    from grid.benchmark import check_schedule
     from grid.limits import SlotLimits
     from grid.scenario import build_scenario
 
@@ -92,9 +93,9 @@ def limits(
     for j in range(slots):
         slot = scenario.start + j
         slot_limits = operator.limits(slot, data.forecast_wh[:, j])
-        naive += len(operator.check(slot, data.actual_wh[:, j]).violations)
-        schedule = operator.schedule_within(data.actual_wh[:, j], slot_limits)
-        limited += len(operator.check(slot, schedule, slot_limits).violations)
+        without, within, _ = check_schedule(operator, slot, data.actual_wh[:, j], slot_limits)
+        naive += len(without.violations)
+        limited += len(within.violations)
         results.append(slot_limits)
     if json_out:
         print_json(

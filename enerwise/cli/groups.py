@@ -49,6 +49,12 @@ GROUPS: tuple[Group, ...] = (
     Group("forecast", "enerwise.cli.forecast", "Forecast load, PV and prices; refit the shipped."),
     Group("devices", "enerwise.cli.devices", "Household battery, EV charger and heat pump."),
     Group("grid", "enerwise.cli.grid", "Power flows: transfer limits per community and slot."),
+    Group(
+        "city",
+        "enerwise.cli.city",
+        "A city's community markets and pool for a day, on one local chain.",
+        single=True,
+    ),
     Group("bench", "enerwise.cli.bench", "Benchmarks: measured figures (gas, tx/s, ...)."),
     Group(
         "soak",

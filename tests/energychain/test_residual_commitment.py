@@ -14,8 +14,9 @@ import pytest
 
 from devchain.sandbox import Sandbox
 from energychain.deploy import MarketSettings
+from energychain.errors import PoolInputError, ResidualMismatchError
 from energychain.market import OrderSpec
-from energychain.pool import residual_commitment
+from energychain.pool import read_residual, residual_commitment
 from market.clearing import Order, Side, clear_slot
 from market.pool import Residual, residual_of
 
@@ -90,3 +91,31 @@ def test_commitment_of_a_random_book_equals_the_reference(sandbox: Sandbox) -> N
 
 def test_commitment_is_zero_before_the_slot_clears(sandbox: Sandbox) -> None:
     assert sandbox.contracts.market.residual_commitment(sandbox.current_slot() + 5) == bytes(32)
+
+
+def test_residual_read_from_the_book_equals_the_reference(sandbox: Sandbox) -> None:
+    """``read_residual`` walks the cleared book's levels on chain and checks their hash."""
+    slot = sandbox.current_slot() + 1
+    orders: list[OrderSpec] = [
+        (0, True, 30, 500), (0, True, 20, 300), (0, True, 20, 200), (0, True, 5, 100),
+        (0, False, 10, 600), (0, False, 25, 50), (0, False, 35, 70),
+    ]  # fmt: skip
+    _, residual = cleared_commitment(sandbox, orders)
+    assert read_residual(sandbox.contracts.market, slot, sandbox.params.rule()) == residual
+
+
+def test_residual_of_a_slot_not_cleared_is_refused(sandbox: Sandbox) -> None:
+    slot = sandbox.current_slot() + 5
+    with pytest.raises(PoolInputError, match=f"slot {slot} is not cleared yet"):
+        read_residual(sandbox.contracts.market, slot, sandbox.params.rule())
+
+
+def test_residual_that_does_not_hash_to_the_commitment_is_refused(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slot = sandbox.current_slot() + 1
+    cleared_commitment(sandbox, [(0, True, 5, 100), (0, False, 9, 80)])
+    market = sandbox.contracts.market
+    monkeypatch.setattr(market, "residual_commitment", lambda _slot: bytes(32))
+    with pytest.raises(ResidualMismatchError, match="the market committed to 0x0000"):
+        read_residual(market, slot, sandbox.params.rule())

@@ -163,6 +163,8 @@ MISTAKES = [
     Mistake("bad value", "grid limits --network nope --slots 1", "unknown network 'nope'"),
     Mistake("bad value", "grid bench --network nope --slots 1", "unknown network 'nope'"),
     Mistake("bad value", "grid publish --network nope --slots 1", "unknown network 'nope'"),
+    Mistake("bad value", "city --communities 2 --households 3 --day 2018-06-21 --network nope",
+            "unknown network 'nope'"),
     Mistake("bad value", "grid publish --day 2018-13-01 --slots 1", "day must be YYYY-MM-DD"),
     Mistake("bad value", "grid publish --pool 0x12 --keystore {key}", "is not an address"),
     Mistake("bad value", "grid publish --keystore {key}", "give both, or neither"),

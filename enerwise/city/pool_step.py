@@ -1,0 +1,157 @@
+"""The pool's step of a city slot, behind one function: :func:`clear_pool_step`.
+
+Each community's residual is read from its market on chain (clearing record and levels, checked
+against the market's ``residualCommitment``: :func:`energychain.pool.read_residual`), its limits
+from the ``CityPool`` (``limits(slot, id)``: zero when none were published) and the grid fee from
+the pool; the pool is then cleared by the Python reference :func:`market.pool.clear_pool`.
+
+The on-chain clearing (``CityPool.clear``) is not built yet: when it lands, this function sends
+it instead, returns its gas, and sets ``cleared_by`` to :data:`CLEARED_ON_CHAIN`. Until then
+``gas_used`` is None: no gas figure of the pool is ever made up.
+
+:func:`check_conservation` settles the slot again by the reference (:func:`market.pool.
+settle_city`, from the orders as placed on chain) and checks the pool's invariants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from energychain.events import EventReader
+from energychain.market import Market
+from energychain.pool import CityPool, read_residual
+from market.clearing import WH_PER_KWH, ClearingRecord, MarketParams, Order, Side
+from market.pool import CityCommunity, PoolClearing, PoolCommunity, clear_pool, settle_city
+
+CLEARED_BY_REFERENCE = "reference"
+"""The pool was cleared by the Python reference (``market.pool.clear_pool``), not on chain."""
+CLEARED_ON_CHAIN = "chain"
+"""The pool was cleared by ``CityPool.clear`` (not built yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStep:
+    """The pool's clearing of one slot.
+
+    Attributes:
+        slot: the slot.
+        clearing: the pool's result (volume, price, each community's fill and fee).
+        communities: what the pool cleared: each community's residual, levels and limits.
+        fee_ticks_per_level: the grid fee it cleared with.
+        cleared_by: :data:`CLEARED_BY_REFERENCE` or :data:`CLEARED_ON_CHAIN`.
+        gas_used: the clearing transaction's gas (None when cleared by the reference).
+    """
+
+    slot: int
+    clearing: PoolClearing
+    communities: tuple[PoolCommunity, ...]
+    fee_ticks_per_level: int
+    cleared_by: str
+    gas_used: int | None
+
+
+def clear_pool_step(
+    pool: CityPool,
+    markets: Sequence[Market],
+    community_ids: Sequence[str],
+    slot: int,
+    params: MarketParams,
+) -> PoolStep:
+    """Clear ``slot`` of the city pool over ``markets`` (pool id order; ``community_ids`` names
+    them), every market already cleared (see the module docstring).
+
+    Raises:
+        PoolInputError: a market has not cleared the slot.
+        ResidualMismatchError: a residual does not hash to its market's commitment.
+    """
+    fee = pool.grid_fee().fee_ticks_per_level
+    communities = []
+    for community_id, (community, market) in enumerate(
+        zip(pool.communities(), markets, strict=True)
+    ):
+        limits = pool.limits(slot, community_id)
+        communities.append(
+            PoolCommunity(
+                community_id=community_ids[community_id],
+                levels=community.levels,
+                import_limit_wh=int(limits.import_wh),
+                export_limit_wh=int(limits.export_wh),
+                residual=read_residual(market, slot, params),
+            )
+        )
+    clearing = clear_pool(communities, params, fee)
+    return PoolStep(slot, clearing, tuple(communities), fee, CLEARED_BY_REFERENCE, None)
+
+
+def placed_orders(market: Market, slot: int, from_block: int, to_block: int) -> list[Order]:
+    """``slot``'s orders as placed in ``market`` (``OrderPlaced`` in the block range), in id
+    order: the order the reference settles them in."""
+    events = EventReader(market).read("OrderPlaced", from_block, to_block, filters={"slot": slot})
+    orders = [
+        Order(
+            id=str(int(e["args"]["orderId"])),
+            side=Side.BUY if e["args"]["isBuy"] else Side.SELL,
+            tick=int(e["args"]["tick"]),
+            qty_wh=int(e["args"]["qtyWh"]),
+        )
+        for e in events
+    ]
+    return sorted(orders, key=lambda o: int(o.id))
+
+
+def check_conservation(
+    step: PoolStep,
+    records: Sequence[ClearingRecord],
+    orders: Sequence[Sequence[Order]],
+    params: MarketParams,
+) -> dict[str, bool]:
+    """The slot's invariants, each by name: the reference's settlement of the placed orders
+    against the on-chain records and the pool's step.
+
+    * ``local clearings equal the reference``: each market's record is the reference's;
+    * ``pool equals the reference``: the same pool clearing from the orders as from the levels;
+    * ``imports = exports = V*``;
+    * ``community = sum of its members' pool fills``: each community's import (export) is the
+      sum of its buy (sell) orders' pool fills;
+    * ``limits respected``;
+    * ``grid fees counted once``: the pool keeps ``sum pays - sum paid``, which is the fee of
+      every level crossed, ``tick_size * sum_k (import_k + export_k) * f_k / 1000``, plus less
+      than one base unit per community and side of rounding.
+    """
+    settlement = settle_city(
+        [
+            CityCommunity(c.community_id, c.levels, c.import_limit_wh, c.export_limit_wh, o)
+            for c, o in zip(step.communities, orders, strict=True)
+        ],
+        params,
+        step.fee_ticks_per_level,
+    )
+    pool = step.clearing
+    fills = pool.communities
+    members_ok = True
+    for fill in fills:
+        outcomes = settlement.outcomes[fill.community_id]
+        bought = sum(o.pool_wh for o in outcomes if o.side is Side.BUY)
+        sold = sum(o.pool_wh for o in outcomes if o.side is Side.SELL)
+        members_ok &= bought == fill.import_wh and sold == fill.export_wh
+    exact_milli = params.tick_size * sum((f.import_wh + f.export_wh) * f.fee_ticks for f in fills)
+    kept_milli = pool.grid_fees * WH_PER_KWH
+    return {
+        "local clearings equal the reference": all(
+            settlement.records[c.community_id] == r
+            for c, r in zip(step.communities, records, strict=True)
+        ),
+        "pool equals the reference": settlement.pool == pool,
+        "imports = exports = V*": sum(f.import_wh for f in fills)
+        == sum(f.export_wh for f in fills)
+        == pool.volume_wh,
+        "community = sum of its members' pool fills": members_ok,
+        "limits respected": all(
+            f.import_wh <= c.import_limit_wh and f.export_wh <= c.export_limit_wh
+            for f, c in zip(fills, step.communities, strict=True)
+        ),
+        "grid fees counted once": pool.grid_fees
+        == sum(f.pays for f in fills) - sum(f.paid for f in fills)
+        and 0 <= kept_milli - exact_milli < 2 * len(fills) * WH_PER_KWH,
+    }

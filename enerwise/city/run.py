@@ -1,0 +1,537 @@
+"""``enerwise city``: a day (or its first slots) for a whole city on one local anvil chain.
+
+Set-up (nothing on chain before every input is known good):
+
+1. the scenario (:func:`grid.scenario.build_scenario`): the network, its feeders split into
+   communities, one real-data community drawn per grid community and placed on its buses, the
+   grid operator; an unknown network, a day without data, more communities than feeders are
+   refused here, in one line;
+2. a fresh anvil with the sandbox's deployment, N - 1 more community markets and a ``CityPool``
+   (:func:`devchain.city.deploy_city`); the grid operator sets the grid fee;
+3. every household enrolled as in the demo (:func:`enerwise.demo.community.enrol`: its own key,
+   a registered meter, a vault deposit in its community's market), a baseline reading of
+   every meter at the first slot's start.
+
+Per slot ``s`` (chain time moves 15 minutes per slot):
+
+1. **limits**: the grid operator computes the slot's limits on the forecast
+   (:meth:`grid.operator.GridOperator.limits`) and publishes them on the pool before the slot
+   starts (:class:`grid.publisher.LimitsPublisher`, journaled; a diverged power flow keeps the
+   last good limits);
+2. **readings**: at the slot's end every meter's signed reading (its household's metered net
+   energy) is relayed; the registry mints the exported Wh as slot tokens;
+3. **orders**: every household bids truthfully in its community market
+   (:class:`enerwise.demo.traders.TruthfulTrader`: buy its import at the retail tariff, sell its
+   export at the feed-in tariff, its slot tokens moved into the vault);
+4. **clears**: every community market clears the slot on chain at gate closure;
+5. **pool**: :func:`enerwise.city.pool_step.clear_pool_step` (residuals read from the markets and
+   checked against their commitments; cleared by the Python reference until ``CityPool.clear``
+   exists), then the slot is settled again by the reference from the placed orders and the
+   pool's invariants are checked (:func:`~enerwise.city.pool_step.check_conservation`);
+6. **grid check**: power flows of the slot's metered schedule without limits and with each
+   community's exchange clipped into its published limits (:func:`grid.benchmark.check_schedule`,
+   the benchmark's own code).
+
+Gas per slot is the sum of ``gasUsed`` of every block mined in each step (the chain runs nothing
+else). Claims are not sent: an order filled through the pool can be claimed only once the pool
+clears on chain (docs/pool.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.data.calendar import SLOTS_PER_DAY
+from chain.artifacts import load_artifact
+from devchain.city import City, deploy_city
+from devchain.sandbox import Sandbox
+from energychain.market import Market
+from enerwise.city.pool_step import PoolStep, check_conservation, clear_pool_step, placed_orders
+from enerwise.demo.community import DayPlan, Household, enrol
+from enerwise.demo.meters import Metered
+from enerwise.demo.traders import SlotContext, TruthfulTrader
+from grid.benchmark import check_schedule
+from grid.limits import LimitsKept
+from grid.publisher import LimitsPublisher, PoolCommunities, PublicationJournal
+from grid.scenario import Scenario, build_scenario
+from market.clearing import ClearingRecord, MarketParams
+
+L2_BLOCK_GAS = 30_000_000
+"""Gas of one block of the L2 the city is sized for."""
+L2_BLOCK_SECONDS = 2
+L2_BLOCKS_PER_SLOT = 900 // L2_BLOCK_SECONDS
+"""Blocks of that L2 in one 15-minute slot (450)."""
+MICRO = 1_000_000
+"""Base units of the payment token per euro (6 decimals)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CityConfig:
+    """What ``enerwise city`` runs.
+
+    Attributes:
+        communities: community markets (groups of feeders).
+        households: real-data households per community.
+        day: the data day (``YYYY-MM-DD``, 2015 or 2018).
+        slots: slots from midnight (at most 96).
+        network: a network of ``grid.catalogue.NETWORKS``.
+        seed: households, placement and keys.
+        forecast: ``naive`` or ``perfect`` (what the limits are computed on).
+        grid_fee_ticks: price ticks of grid fee per network level crossed.
+        levels: network levels between every community and the pool.
+        deposit_eur: what every household deposits in its market's vault.
+        moves: households put on other buses than the seeded placement's (``{id: bus}``).
+    """
+
+    communities: int
+    households: int
+    day: str
+    slots: int = SLOTS_PER_DAY
+    network: str = "cigre-mv-kerber"
+    seed: int = 0
+    forecast: str = "naive"
+    grid_fee_ticks: int = 50
+    levels: int = 1
+    deposit_eur: int = 1_000
+    moves: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Community:
+    """One community on chain: its market, its households and the trader bidding for them."""
+
+    community_id: str
+    market: Market
+    sandbox: Sandbox
+    plan: DayPlan
+    households: list[Household]
+    trader: TruthfulTrader
+
+
+@dataclass
+class _Totals:
+    """Sums over the slots run."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)
+
+
+SlotHook = Callable[[dict[str, Any]], None]
+NoteHook = Callable[[str], None]
+
+
+def run_city(
+    config: CityConfig,
+    on_slot: SlotHook | None = None,
+    on_note: NoteHook | None = None,
+) -> dict[str, Any]:
+    """Run the city (module docstring) and return its report; ``on_slot(row)`` after every
+    slot, ``on_note(text)`` for set-up steps."""
+    note = on_note or (lambda _text: None)
+    began = time.perf_counter()
+    note(
+        f"drawing {config.communities} x {config.households} real-data households on "
+        f"{config.network} for {config.day}"
+    )
+    scenario = build_scenario(
+        config.network,
+        config.communities,
+        config.households,
+        config.day,
+        slots=config.slots,
+        forecast=config.forecast,
+        seed=config.seed,
+        moves=config.moves,
+    )
+    scenario_s = time.perf_counter() - began
+    with contextlib.ExitStack() as stack:
+        note("starting anvil, deploying the community markets and the pool")
+        sandbox = stack.enter_context(Sandbox.on_anvil(seed=config.seed, prune_history=True))
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="enerwise-city-")))
+        set_up = time.perf_counter()
+        city = deploy_city(sandbox, config.communities, levels=config.levels)
+        city.operator.transact(city.pool.set_grid_fee(config.grid_fee_ticks, city.operator.address))
+        communities = _enrol(sandbox, city, scenario, config)
+        publisher = _publisher(city, scenario, workdir)
+        first = sandbox.current_slot() + 1
+        sandbox.advance_to(sandbox.slot_start(first))
+        _baseline_readings(sandbox, communities, sandbox.slot_start(first))
+        setup_s = time.perf_counter() - set_up
+        note(
+            f"{sum(len(c.households) for c in communities)} households enrolled in "
+            f"{len(communities)} markets; slots {first}..{first + config.slots - 1}"
+        )
+        totals = _Totals()
+        for k in range(config.slots):
+            row = _slot(sandbox, city, communities, publisher, scenario, first, k, totals)
+            totals.rows.append(row)
+            if on_slot is not None:
+                on_slot(row)
+        slots_s = time.perf_counter() - began - scenario_s - setup_s
+    report = _report(config, scenario, sandbox.params, totals, first)
+    report["timing"] = {
+        "scenario_s": round(scenario_s, 1),
+        "setup_s": round(setup_s, 1),
+        "slots_s": round(slots_s, 1),
+        "per_slot_s_mean": round(slots_s / config.slots, 2),
+        "total_s": round(time.perf_counter() - began, 1),
+    }
+    return report
+
+
+# ---------------------------------------------------------------------- set-up
+
+
+def _market_view(sandbox: Sandbox, market: Market) -> Sandbox:
+    """The sandbox acting on ``market`` (its keys, registry, token and calendar are shared):
+    the demo's household code then trades in that community's market."""
+    view = copy.copy(sandbox)
+    view.contracts = dataclasses.replace(sandbox.contracts, market=market)
+    return view
+
+
+def _enrol(
+    sandbox: Sandbox, city: City, scenario: Scenario, config: CityConfig
+) -> list[_Community]:
+    data = scenario.data
+    row_of = {h: i for i, h in enumerate(data.household_ids)}
+    artifact = load_artifact("EnergyMarket")
+    out = []
+    for area, address in zip(scenario.operator.communities, city.markets, strict=True):
+        market = Market(sandbox.w3, artifact, address, sandbox.decoder)
+        view = _market_view(sandbox, market)
+        drawn = scenario.communities[area.id]
+        rows = [row_of[f"{area.id}/{h.id}"] for h in drawn.households]
+        plan = DayPlan(
+            community=drawn,
+            data_start=scenario.start,
+            slots=config.slots,
+            net_wh=np.asarray(data.actual_wh[rows], dtype=np.int64),
+        )
+        households = enrol(
+            view,
+            plan,
+            deposit_eur=config.deposit_eur,
+            agents=[],
+            grant_expiry=0,
+        )
+        out.append(
+            _Community(
+                area.id, market, view, plan, households, TruthfulTrader(view, plan, households)
+            )
+        )
+    return out
+
+
+def _publisher(city: City, scenario: Scenario, workdir: Path) -> LimitsPublisher:
+    ids = [c.id for c in scenario.operator.communities]
+    mapping = PoolCommunities.in_order(ids)
+    journal = PublicationJournal(
+        workdir / "publications.json", LimitsPublisher.identity(city.pool, city.operator)
+    )
+    return LimitsPublisher(city.pool, city.operator, mapping, journal=journal)
+
+
+def _baseline_readings(sandbox: Sandbox, communities: list[_Community], at: int) -> None:
+    sandbox.submit_readings(
+        [sandbox.signed_reading(h.meter, at, 0, 0) for c in communities for h in c.households]
+    )
+
+
+# ---------------------------------------------------------------------- one slot
+
+
+@contextlib.contextmanager
+def _timed(seconds: dict[str, float], step: str) -> Iterator[None]:
+    """Wall time of the block into ``seconds[step]``."""
+    began = time.perf_counter()
+    yield
+    seconds[step] = round(time.perf_counter() - began, 2)
+
+
+@contextlib.contextmanager
+def _gas(
+    sandbox: Sandbox, into: dict[str, int | None], seconds: dict[str, float], step: str
+) -> Iterator[None]:
+    """Sum of ``gasUsed`` of the blocks mined inside the block into ``into[step]``, its wall
+    time into ``seconds[step]``."""
+    before = int(sandbox.w3.eth.block_number)
+    with _timed(seconds, step):
+        yield
+    after = int(sandbox.w3.eth.block_number)
+    into[step] = _gas_of_blocks(sandbox, before, after)
+
+
+def _gas_of_blocks(sandbox: Sandbox, after: int, upto: int) -> int:
+    if upto <= after:
+        return 0
+    total = 0
+    with sandbox.w3.batch_requests() as batch:
+        for n in range(after + 1, upto + 1):
+            batch.add(sandbox.w3.eth.get_block(n))
+        for block in batch.execute():
+            total += int(block["gasUsed"])  # type: ignore[typeddict-item]
+    return total
+
+
+def _slot(
+    sandbox: Sandbox,
+    city: City,
+    communities: list[_Community],
+    publisher: LimitsPublisher,
+    scenario: Scenario,
+    first: int,
+    k: int,
+    totals: _Totals,
+) -> dict[str, Any]:
+    began = time.perf_counter()
+    slot = first + k
+    operator, data = scenario.operator, scenario.data
+    gas: dict[str, int | None] = {}
+    seconds: dict[str, float] = {}
+    # 1. limits, published before the slot starts (the chain is at its start at the latest)
+    with _gas(sandbox, gas, seconds, "limits"):
+        slot_limits = operator.limits(slot, data.forecast_wh[:, k])
+        publication = publisher.publish(slot_limits)
+    # 2. readings at the slot's end
+    end = sandbox.slot_start(slot + 1)
+    sandbox.advance_to(end)
+    metered: list[dict[int, Metered]] = []
+    readings = []
+    with _timed(seconds, "signing"):
+        for c in communities:
+            rows: dict[int, Metered] = {}
+            for h in c.households:
+                net = int(c.plan.net_wh[h.index, k])
+                rows[h.index] = Metered(import_wh=max(net, 0), export_wh=max(-net, 0))
+                readings.append(sandbox.signed_reading(h.meter, end, max(net, 0), max(-net, 0)))
+            metered.append(rows)
+    with _gas(sandbox, gas, seconds, "readings"):
+        sandbox.submit_readings(readings)
+    # 3. orders, every community in its own market
+    orders_from = int(sandbox.w3.eth.block_number) + 1
+    errors: list[str] = []
+    with _gas(sandbox, gas, seconds, "orders"):
+        for c, rows in zip(communities, metered, strict=True):
+            context = SlotContext(
+                now=sandbox.dev.now(), trade_slot=slot, trade_k=k, cleared_slot=None, metered=rows
+            )
+            errors.extend(c.trader.step(context).errors)
+    orders_to = int(sandbox.w3.eth.block_number)
+    # 4. every community clears at gate closure
+    records: list[ClearingRecord] = []
+    with _gas(sandbox, gas, seconds, "clears"):
+        for c in communities:
+            records.append(c.sandbox.clear(slot))
+    # 5. the pool
+    with _timed(seconds, "pool"):
+        step = clear_pool_step(
+            city.pool,
+            [c.market for c in communities],
+            [c.community_id for c in communities],
+            slot,
+            sandbox.params,
+        )
+    gas["pool"] = step.gas_used
+    with _timed(seconds, "conservation"):
+        orders = [placed_orders(c.market, slot, orders_from, orders_to) for c in communities]
+        checks = check_conservation(step, records, orders, sandbox.params)
+    for name, ok in checks.items():
+        totals.checks[name] = totals.checks.get(name, True) and ok
+    # 6. the grid: power flows of the metered schedule without and with the limits
+    with _timed(seconds, "grid_check"):
+        without, within, _ = check_schedule(operator, slot, data.actual_wh[:, k], slot_limits)
+    return _row(
+        slot=slot,
+        k=k,
+        params=sandbox.params,
+        metered=metered,
+        records=records,
+        step=step,
+        publication_kept=publication.kept,
+        events=sorted({type(e).__name__ for e in slot_limits.events}),
+        limits=(publication.import_total_wh, publication.export_total_wh),
+        violations=(len(without.violations), len(within.violations)),
+        diverged=int(not without.converged) + int(not within.converged),
+        gas=gas,
+        orders=sum(len(o) for o in orders),
+        errors=errors,
+        checks_ok=all(checks.values()),
+        seconds=time.perf_counter() - began,
+        seconds_by_step=seconds,
+        kept_any=any(isinstance(e, LimitsKept) for e in slot_limits.events),
+    )
+
+
+def _row(
+    *,
+    slot: int,
+    k: int,
+    params: MarketParams,
+    metered: list[dict[int, Metered]],
+    records: list[ClearingRecord],
+    step: PoolStep,
+    publication_kept: bool,
+    events: list[str],
+    limits: tuple[int, int],
+    violations: tuple[int, int],
+    diverged: int,
+    gas: dict[str, int | None],
+    orders: int,
+    errors: list[str],
+    checks_ok: bool,
+    seconds: float,
+    seconds_by_step: dict[str, float],
+    kept_any: bool,
+) -> dict[str, Any]:
+    imported = sum(m.import_wh for rows in metered for m in rows.values())
+    exported = sum(m.export_wh for rows in metered for m in rows.values())
+    local = sum(r.volume_wh for r in records)
+    pool = step.clearing.volume_wh
+    gas_total = sum(v for v in gas.values() if v is not None)
+    fills = step.clearing.communities
+    return {
+        "slot": slot,
+        "time": f"{k * 15 // 60:02d}:{k * 15 % 60:02d}",
+        "household_import_wh": imported,
+        "household_export_wh": exported,
+        "local_wh": local,
+        "pool_wh": pool,
+        "grid_import_wh": imported - local - pool,
+        "grid_export_wh": exported - local - pool,
+        "grid_fees": step.clearing.grid_fees,
+        "community_prices": [r.price_per_kwh if r.cleared else None for r in records],
+        "pool_price": params.price(step.clearing.clearing_tick) if step.clearing.cleared else None,
+        "pool_buy_prices": [params.price(f.buy_tick) if f.import_wh else None for f in fills],
+        "pool_sell_prices": [params.price(f.sell_tick) if f.export_wh else None for f in fills],
+        "pool_imports_wh": [f.import_wh for f in fills],
+        "pool_exports_wh": [f.export_wh for f in fills],
+        "limits_import_wh": limits[0],
+        "limits_export_wh": limits[1],
+        "limits_kept": publication_kept or kept_any,
+        "events": events,
+        "violations_without_limits": violations[0],
+        "violations_with_limits": violations[1],
+        "power_flows_diverged": diverged,
+        "gas": gas,
+        "gas_total": gas_total,
+        "l2_blocks": round(gas_total / L2_BLOCK_GAS, 3),
+        "orders": orders,
+        "errors": errors,
+        "conservation_ok": checks_ok,
+        "pool_cleared_by": step.cleared_by,
+        "seconds": round(seconds, 2),
+        "seconds_by_step": seconds_by_step,
+    }
+
+
+# ---------------------------------------------------------------------- report
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _eur(values: list[int]) -> dict[str, Any]:
+    """Mean, lowest and highest of prices (base units per kWh) in EUR per kWh."""
+    if not values:
+        return {"mean": None, "min": None, "max": None, "slots": 0}
+    return {
+        "mean": round(sum(values) / len(values) / MICRO, 5),
+        "min": round(min(values) / MICRO, 5),
+        "max": round(max(values) / MICRO, 5),
+        "slots": len(values),
+    }
+
+
+def _report(
+    config: CityConfig, scenario: Scenario, params: MarketParams, totals: _Totals, first: int
+) -> dict[str, Any]:
+    rows = totals.rows
+    ids = [c.id for c in scenario.operator.communities]
+    imported = sum(r["household_import_wh"] for r in rows)
+    exported = sum(r["household_export_wh"] for r in rows)
+    local = sum(r["local_wh"] for r in rows)
+    pool = sum(r["pool_wh"] for r in rows)
+    gas_totals = [r["gas_total"] for r in rows]
+    steps = ("limits", "readings", "orders", "clears")
+    gas_max = max(gas_totals, default=0)
+    kept = [r for r in rows if r["limits_kept"]]
+    return {
+        "network": config.network,
+        "communities": config.communities,
+        "households": config.households,
+        "households_total": len(scenario.households),
+        "day": config.day,
+        "slots": config.slots,
+        "first_slot": first,
+        "forecast": config.forecast,
+        "seed": config.seed,
+        "grid_fee_ticks_per_level": config.grid_fee_ticks,
+        "grid_fee_eur_per_kwh_per_level": config.grid_fee_ticks * params.tick_size / MICRO,
+        "household_import_kwh": imported / 1000,
+        "household_export_kwh": exported / 1000,
+        "local_kwh": local / 1000,
+        "pool_kwh": pool / 1000,
+        "local_share": _share(local, imported),
+        "pool_share": _share(pool, imported),
+        "local_plus_pool_share": _share(local + pool, imported),
+        "local_plus_pool_higher": local + pool > local,
+        "grid_import_kwh": sum(r["grid_import_wh"] for r in rows) / 1000,
+        "grid_export_kwh": sum(r["grid_export_wh"] for r in rows) / 1000,
+        "grid_fees_eur": sum(r["grid_fees"] for r in rows) / MICRO,
+        "prices_eur_per_kwh": {
+            "communities": {
+                cid: _eur([p for r in rows if (p := r["community_prices"][i]) is not None])
+                for i, cid in enumerate(ids)
+            },
+            "pool": _eur([r["pool_price"] for r in rows if r["pool_price"] is not None]),
+            "pool_buy": _eur([p for r in rows for p in r["pool_buy_prices"] if p is not None]),
+            "pool_sell": _eur([p for r in rows for p in r["pool_sell_prices"] if p is not None]),
+        },
+        "violations_without_limits": sum(r["violations_without_limits"] for r in rows),
+        "violations_with_limits": sum(r["violations_with_limits"] for r in rows),
+        "violations_with_limits_published_slots": sum(
+            r["violations_with_limits"] for r in rows if not r["limits_kept"]
+        ),
+        "slots_with_violations_without_limits": sum(
+            bool(r["violations_without_limits"]) for r in rows
+        ),
+        "slots_with_violations_with_limits": sum(bool(r["violations_with_limits"]) for r in rows),
+        "slots_limits_kept": len(kept),
+        "power_flows_diverged": sum(r["power_flows_diverged"] for r in rows),
+        "pool_clear_gas_max": None,
+        "pool_cleared_by": rows[0]["pool_cleared_by"] if rows else None,
+        "conservation_ok": all(r["conservation_ok"] for r in rows),
+        "conservation": dict(totals.checks),
+        "gas_per_slot_mean": round(sum(gas_totals) / len(gas_totals)) if gas_totals else 0,
+        "gas_per_slot_max": gas_max,
+        "gas_per_slot_by_step_mean": {
+            s: round(sum(r["gas"][s] for r in rows) / len(rows)) if rows else 0 for s in steps
+        },
+        "l2_block_gas": L2_BLOCK_GAS,
+        "l2_blocks_per_slot": L2_BLOCKS_PER_SLOT,
+        "l2_blocks_needed_max": round(gas_max / L2_BLOCK_GAS, 3),
+        "l2_block_space_share_max": round(gas_max / L2_BLOCK_GAS / L2_BLOCKS_PER_SLOT, 6),
+        "orders": sum(r["orders"] for r in rows),
+        "order_errors": sum(len(r["errors"]) for r in rows),
+        "notes": [
+            "pool cleared by the Python reference (market.pool.clear_pool) from residuals read on "
+            "chain and checked against each market's residualCommitment: CityPool.clear is not "
+            "built yet, so pool_clear_gas_max is null and the pool's gas is not in gas_per_slot",
+            "every household bids truthfully (retail / feed-in tariff); battery owners run their "
+            "battery in self-consumption, not the demo's learning agents",
+            "claims are not sent: an order filled through the pool claims after CityPool.clear",
+        ],
+        "per_slot": rows,
+    }

@@ -1,0 +1,219 @@
+"""``enerwise city``: a tiny city (2 communities x 3 households, 2 slots, the smallest network
+that has two feeders) run once on anvil for the whole module, and the command's refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grid.benchmark import check_schedule
+from grid.scenario import Scenario, build_scenario
+from tests.in_process import run_main
+
+NETWORK = "kerber-landnetz-kabel-1"
+TINY = [
+    "city", "--communities", "2", "--households", "3", "--day", "2018-06-21", "--slots", "2",
+    "--network", NETWORK,
+]  # fmt: skip
+
+TYPES: dict[str, type | tuple[type, ...]] = {
+    "local_share": float,
+    "pool_share": float,
+    "local_plus_pool_share": float,
+    "local_plus_pool_higher": bool,
+    "household_import_kwh": float,
+    "household_export_kwh": float,
+    "grid_import_kwh": float,
+    "grid_export_kwh": float,
+    "grid_fees_eur": float,
+    "prices_eur_per_kwh": dict,
+    "violations_with_limits": int,
+    "violations_without_limits": int,
+    "pool_clear_gas_max": type(None),
+    "pool_cleared_by": str,
+    "conservation_ok": bool,
+    "conservation": dict,
+    "gas_per_slot_mean": int,
+    "gas_per_slot_max": int,
+    "gas_per_slot_by_step_mean": dict,
+    "l2_blocks_needed_max": float,
+    "l2_block_space_share_max": float,
+    "l2_blocks_per_slot": int,
+    "per_slot": list,
+}
+
+
+@pytest.fixture(scope="module")
+def grid_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("grid-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENERWISE_GRID_CACHE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def report(grid_cache: Path) -> dict[str, Any]:
+    """``enerwise city ... --json`` on the tiny city, through the console entry point."""
+    with pytest.MonkeyPatch.context() as patch:
+        capture = _Capture()
+        code, out = capture.run(patch, [*TINY, "--json"])
+    assert code == 0, out
+    parsed: dict[str, Any] = json.loads(out)
+    return parsed
+
+
+class _Capture:
+    """Runs ``main`` with stdout captured (capsys is function-scoped; the run is per module)."""
+
+    def run(self, patch: pytest.MonkeyPatch, args: list[str]) -> tuple[int, str]:
+        import contextlib
+        import io
+        import sys
+
+        from enerwise.cli import main
+
+        patch.setattr(sys, "argv", ["enerwise", *args])
+        buffer = io.StringIO()
+        code: object = 0
+        with contextlib.redirect_stdout(buffer):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code
+        return (int(code) if isinstance(code, int) else 1), buffer.getvalue()
+
+
+def test_the_json_has_every_figure_with_its_type(report: dict[str, Any]) -> None:
+    wrong = {k: type(report.get(k)).__name__ for k, t in TYPES.items() if not isinstance(
+        report.get(k), t) or isinstance(report.get(k), bool) is not (t is bool)}  # fmt: skip
+    assert wrong == {}
+    assert report["pool_cleared_by"] == "reference"
+    assert len(report["per_slot"]) == 2
+    assert set(report["gas_per_slot_by_step_mean"]) == {"limits", "readings", "orders", "clears"}
+    assert all(report["gas_per_slot_by_step_mean"][s] > 0 for s in ("limits", "readings", "clears"))
+
+
+def test_conservation_holds_on_every_slot(report: dict[str, Any]) -> None:
+    assert report["conservation_ok"] is True
+    assert report["conservation"] and all(report["conservation"].values())
+    assert all(row["conservation_ok"] for row in report["per_slot"])
+
+
+def test_local_plus_pool_is_at_least_local(report: dict[str, Any]) -> None:
+    assert report["local_plus_pool_share"] >= report["local_share"]
+    assert report["local_plus_pool_share"] == pytest.approx(
+        report["local_share"] + report["pool_share"], abs=1e-4
+    )
+
+
+def test_energy_adds_up_per_slot(report: dict[str, Any]) -> None:
+    for row in report["per_slot"]:
+        assert (
+            row["grid_import_wh"] == row["household_import_wh"] - row["local_wh"] - row["pool_wh"]
+        )
+        assert row["grid_import_wh"] >= 0 and row["grid_export_wh"] >= 0
+        assert row["gas_total"] == sum(v for v in row["gas"].values() if v is not None)
+        assert row["gas"]["pool"] is None
+
+
+@pytest.fixture(scope="module")
+def scenario(grid_cache: Path) -> Scenario:
+    """The tiny city's scenario, built again outside the run."""
+    return build_scenario(NETWORK, 2, 3, "2018-06-21", slots=2)
+
+
+def test_violations_are_counted_by_the_benchmarks_code(
+    report: dict[str, Any], scenario: Scenario
+) -> None:
+    """The same day, checked by ``grid.benchmark.check_schedule`` directly, counts the same."""
+    without = within = 0
+    for j, row in enumerate(report["per_slot"]):
+        limits = scenario.operator.limits(row["slot"], scenario.data.forecast_wh[:, j])
+        naive, limited, schedule = check_schedule(
+            scenario.operator, row["slot"], scenario.data.actual_wh[:, j], limits
+        )
+        assert np.isfinite(schedule).all()
+        without += len(naive.violations)
+        within += len(limited.violations)
+    assert (without, within) == (
+        report["violations_without_limits"],
+        report["violations_with_limits"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--network", "atlantis"], "unknown network 'atlantis'"),
+        (["--households", "0"], "Invalid value for '--households'"),
+        (["--communities", "-1"], "Invalid value for '--communities'"),
+        (["--day", "2016-06-21"], "no data for 2016-06-21"),
+    ],
+)
+def test_bad_input_is_one_line_and_a_usage_error(
+    args: list[str],
+    says: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run_main(monkeypatch, capsys, *TINY, *args)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], err
+
+
+def test_a_household_mapped_to_a_bus_the_network_lacks_is_one_line(
+    scenario: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    household = scenario.households.household_ids[0]
+    placement = tmp_path / "placement.csv"
+    placement.write_text(f"household,bus\n{household},999\n")
+    code, out, err = run_main(monkeypatch, capsys, *TINY, "--placement", placement)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 1
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert f"household {household} is mapped to bus 999, which network '{NETWORK}'" in lines[0]
+    assert "enrolled" not in out  # refused before any chain was started
+
+
+def test_a_household_the_city_does_not_have_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    placement = tmp_path / "placement.csv"
+    placement.write_text("household,bus\nc09/nobody,3\n")
+    code, _, err = run_main(monkeypatch, capsys, *TINY, "--placement", placement)
+    assert code == 1
+    assert err.strip().startswith("error: household 'c09/nobody' is not in the city")
+
+
+def test_a_diverged_forecast_power_flow_is_reported_and_the_last_limits_kept(
+    grid_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forecast no power flow solves (2 MWh per household in 15 minutes) in the second slot:
+    the slot is published with the first slot's limits, reported, and still clears."""
+    import enerwise.city.run as city_run
+    from enerwise.city import CityConfig, run_city
+
+    def diverging(*args: Any, **kwargs: Any) -> Scenario:
+        built = build_scenario(*args, **kwargs)
+        built.data.forecast_wh[:, 1] = 2_000_000.0
+        return built
+
+    monkeypatch.setattr(city_run, "build_scenario", diverging)
+    report = run_city(CityConfig(2, 3, "2018-06-21", slots=2, network=NETWORK))
+    first, second = report["per_slot"]
+    assert not first["limits_kept"] and second["limits_kept"]
+    assert {"PowerFlowDiverged", "LimitsKept"} <= set(second["events"])
+    assert (second["limits_import_wh"], second["limits_export_wh"]) == (
+        first["limits_import_wh"],
+        first["limits_export_wh"],
+    )
+    assert report["slots_limits_kept"] == 1 and report["conservation_ok"] is True
