@@ -132,23 +132,19 @@ class Sandbox:
         genesis_timestamp: int | None = None,
         seed: int = 0,
         tx_gas_cap: bool = False,
-        prune_history: bool = False,
     ) -> Iterator[Sandbox]:
         """Compile, start a fresh anvil, deploy; the node stops when the block ends.
 
         A fixed ``genesis_timestamp`` (with a fixed ``settings.epoch``) makes every slot number
         and reading timestamp, and so every calldata byte, the same from run to run.
         ``tx_gas_cap`` makes anvil enforce the EIP-7825 cap of 2^24 gas per transaction.
-        ``prune_history`` keeps no past states (``--prune-history``): calls at past blocks fail,
-        but a long run no longer writes every block's state to ``~/.foundry/anvil/tmp`` (a city
-        of 1,000 households wrote 32 GB in 21 slots, and a stopped anvil leaves it behind).
+        Like every node :func:`~chain.local_node.start_anvil` starts, it writes no past states
+        to disk (a city of 1,000 households wrote 32 GB in 21 slots before that).
         """
         compile_contracts()
         args = ["--gas-limit", "100000000"]
         if tx_gas_cap:
             args.append("--enable-tx-gas-limit")
-        if prune_history:
-            args.append("--prune-history")
         if genesis_timestamp is not None:
             args += ["--timestamp", str(genesis_timestamp)]
         node: AnvilProcess

@@ -3,11 +3,10 @@
 Each community's residual is read from its market on chain (clearing record and levels, checked
 against the market's ``residualCommitment``: :func:`energychain.pool.read_residual`), its limits
 from the ``CityPool`` (``limits(slot, id)``: zero when none were published) and the grid fee from
-the pool; the pool is then cleared by the Python reference :func:`market.pool.clear_pool`.
-
-The on-chain clearing (``CityPool.clear``) is not built yet: when it lands, this function sends
-it instead, returns its gas, and sets ``cleared_by`` to :data:`CLEARED_ON_CHAIN`. Until then
-``gas_used`` is None: no gas figure of the pool is ever made up.
+the pool. The pool then clears on chain (``CityPool.clear``, which checks every residual against
+its market's commitment again); the Python reference (:func:`market.pool.clear_pool`) clears
+the same residuals, and the step records whether the chain's ``PoolCleared`` equals it, figure
+for figure. The gas is the clearing transaction's.
 
 :func:`check_conservation` settles the slot again by the reference (:func:`market.pool.
 settle_city`, from the orders as placed on chain) and checks the pool's invariants.
@@ -20,14 +19,13 @@ from dataclasses import dataclass
 
 from energychain.events import EventReader
 from energychain.market import Market
-from energychain.pool import CityPool, read_residual
+from energychain.pool import CityPool, SlotPoolClearing, read_residual
 from market.clearing import WH_PER_KWH, ClearingRecord, MarketParams, Order, Side
 from market.pool import CityCommunity, PoolClearing, PoolCommunity, clear_pool, settle_city
+from wallet.transactions import TransactionSender
 
-CLEARED_BY_REFERENCE = "reference"
-"""The pool was cleared by the Python reference (``market.pool.clear_pool``), not on chain."""
 CLEARED_ON_CHAIN = "chain"
-"""The pool was cleared by ``CityPool.clear`` (not built yet)."""
+"""The pool was cleared by ``CityPool.clear``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +37,10 @@ class PoolStep:
         clearing: the pool's result (volume, price, each community's fill and fee).
         communities: what the pool cleared: each community's residual, levels and limits.
         fee_ticks_per_level: the grid fee it cleared with.
-        cleared_by: :data:`CLEARED_BY_REFERENCE` or :data:`CLEARED_ON_CHAIN`.
-        gas_used: the clearing transaction's gas (None when cleared by the reference).
+        cleared_by: :data:`CLEARED_ON_CHAIN`.
+        gas_used: the clearing transaction's gas.
+        chain_equals_reference: whether the chain's ``PoolCleared`` (volume, ticks, every
+            community's import, export and marginal levels) equals ``clearing``.
     """
 
     slot: int
@@ -48,7 +48,8 @@ class PoolStep:
     communities: tuple[PoolCommunity, ...]
     fee_ticks_per_level: int
     cleared_by: str
-    gas_used: int | None
+    gas_used: int
+    chain_equals_reference: bool
 
 
 def clear_pool_step(
@@ -57,6 +58,7 @@ def clear_pool_step(
     community_ids: Sequence[str],
     slot: int,
     params: MarketParams,
+    keeper: TransactionSender,
 ) -> PoolStep:
     """Clear ``slot`` of the city pool over ``markets`` (pool id order; ``community_ids`` names
     them), every market already cleared (see the module docstring).
@@ -64,6 +66,7 @@ def clear_pool_step(
     Raises:
         PoolInputError: a market has not cleared the slot.
         ResidualMismatchError: a residual does not hash to its market's commitment.
+        TransactionRevertedError: the pool refused the clearing (its named error).
     """
     fee = pool.grid_fee().fee_ticks_per_level
     communities = []
@@ -81,7 +84,36 @@ def clear_pool_step(
             )
         )
     clearing = clear_pool(communities, params, fee)
-    return PoolStep(slot, clearing, tuple(communities), fee, CLEARED_BY_REFERENCE, None)
+    receipt = keeper.transact(pool.clear(slot, [c.residual for c in communities]))
+    (on_chain,) = pool.cleared_events(receipt)
+    return PoolStep(
+        slot,
+        clearing,
+        tuple(communities),
+        fee,
+        CLEARED_ON_CHAIN,
+        int(receipt["gasUsed"]),
+        _same_clearing(on_chain, clearing),
+    )
+
+
+def _same_clearing(on_chain: SlotPoolClearing, reference: PoolClearing) -> bool:
+    """Whether the chain's clearing and the reference's agree on every figure the chain emits."""
+    head = (on_chain.volume_wh, on_chain.clearing_tick) == (
+        reference.volume_wh,
+        reference.clearing_tick,
+    )
+    if reference.cleared:
+        head = head and (on_chain.buy_marginal_tick, on_chain.sell_marginal_tick) == (
+            reference.buy_marginal_tick,
+            reference.sell_marginal_tick,
+        )
+    fills = len(on_chain.fills) == len(reference.communities) and all(
+        (chain.import_wh, chain.export_wh, chain.buy_marginal, chain.sell_marginal)
+        == (ref.import_wh, ref.export_wh, ref.buy_marginal, ref.sell_marginal)
+        for chain, ref in zip(on_chain.fills, reference.communities, strict=False)
+    )
+    return head and fills
 
 
 def placed_orders(market: Market, slot: int, from_block: int, to_block: int) -> list[Order]:
@@ -110,6 +142,7 @@ def check_conservation(
     against the on-chain records and the pool's step.
 
     * ``local clearings equal the reference``: each market's record is the reference's;
+    * ``pool on chain equals the reference``: ``CityPool.clear``'s event, figure for figure;
     * ``pool equals the reference``: the same pool clearing from the orders as from the levels;
     * ``imports = exports = V*``;
     * ``community = sum of its members' pool fills``: each community's import (export) is the
@@ -142,6 +175,7 @@ def check_conservation(
             settlement.records[c.community_id] == r
             for c, r in zip(step.communities, records, strict=True)
         ),
+        "pool on chain equals the reference": step.chain_equals_reference,
         "pool equals the reference": settlement.pool == pool,
         "imports = exports = V*": sum(f.import_wh for f in fills)
         == sum(f.export_wh for f in fills)

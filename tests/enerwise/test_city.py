@@ -34,7 +34,7 @@ TYPES: dict[str, type | tuple[type, ...]] = {
     "prices_eur_per_kwh": dict,
     "violations_with_limits": int,
     "violations_without_limits": int,
-    "pool_clear_gas_max": type(None),
+    "pool_clear_gas_max": int,
     "pool_cleared_by": str,
     "conservation_ok": bool,
     "conservation": dict,
@@ -92,10 +92,20 @@ def test_the_json_has_every_figure_with_its_type(report: dict[str, Any]) -> None
     wrong = {k: type(report.get(k)).__name__ for k, t in TYPES.items() if not isinstance(
         report.get(k), t) or isinstance(report.get(k), bool) is not (t is bool)}  # fmt: skip
     assert wrong == {}
-    assert report["pool_cleared_by"] == "reference"
     assert len(report["per_slot"]) == 2
-    assert set(report["gas_per_slot_by_step_mean"]) == {"limits", "readings", "orders", "clears"}
-    assert all(report["gas_per_slot_by_step_mean"][s] > 0 for s in ("limits", "readings", "clears"))
+    steps = {"limits", "readings", "orders", "clears", "pool"}
+    assert set(report["gas_per_slot_by_step_mean"]) == steps
+    assert all(
+        report["gas_per_slot_by_step_mean"][s] > 0 for s in ("limits", "readings", "clears", "pool")
+    )
+
+
+def test_the_pool_clears_on_chain_and_agrees_with_the_reference(report: dict[str, Any]) -> None:
+    assert report["pool_cleared_by"] == "chain"
+    assert report["conservation"]["pool on chain equals the reference"] is True
+    pool_gas = [row["gas"]["pool"] for row in report["per_slot"]]
+    assert all(gas > 0 for gas in pool_gas)
+    assert report["pool_clear_gas_max"] == max(pool_gas)
 
 
 def test_conservation_holds_on_every_slot(report: dict[str, Any]) -> None:
@@ -117,8 +127,7 @@ def test_energy_adds_up_per_slot(report: dict[str, Any]) -> None:
             row["grid_import_wh"] == row["household_import_wh"] - row["local_wh"] - row["pool_wh"]
         )
         assert row["grid_import_wh"] >= 0 and row["grid_export_wh"] >= 0
-        assert row["gas_total"] == sum(v for v in row["gas"].values() if v is not None)
-        assert row["gas"]["pool"] is None
+        assert row["gas_total"] == sum(row["gas"].values())
 
 
 @pytest.fixture(scope="module")
