@@ -6,7 +6,11 @@ PYTHON ?= python3
 VENV := .venv
 BVENV := .venv-brownie
 AVENV := .venv-audit
-FORGE := $(CURDIR)/node_modules/.bin/forge
+# The platform binary, not npm's node_modules/.bin/forge: that wrapper (bin.mjs of
+# @foundry-rs/forge 1.7.1) never passes the binary's exit status on, so failing tests exited 0.
+# Expanded when a recipe runs (after npm has installed the platform package on a fresh clone).
+FORGE = $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-rs/forge-*/bin/forge) \
+  $(CURDIR)/node_modules/.bin/forge)
 # Slither and halmos drive forge (and forge drives chain/solc.js): both need it on PATH.
 AUDIT_ENV := PATH=$(CURDIR)/node_modules/.bin:$$PATH
 BHOME := $(CURDIR)/.brownie-home
