@@ -40,6 +40,14 @@ contract CityPool is AdminHandover, ICityPool {
     /// @inheritdoc ICityPool
     uint16 public constant MAX_TICK_LIMIT = 2047;
 
+    /// @dev The stored clearing of a slot, one word ({_packRecord}): bits 255..112 the first 144 bits of
+    /// `keccak256(abi.encode(fills))`, bit 111 `cleared`, bits 110..103 the fee per level (<= 128), bits 102..92 p*,
+    /// 91..81 m_b and 80..70 m_s (ticks <= MAX_TICK_LIMIT = 2047 < 2^11), bits 69..0 V* (< 2^70: at most the sum of
+    /// MAX_COMMUNITIES uint64 import limits).
+    uint256 private constant _HASH_MASK = ~uint256(0) << 112;
+    uint256 private constant _CLEARED = 1 << 111;
+    uint256 private constant _VOLUME_MASK = (1 << 70) - 1;
+
     /// @dev Highest price the grid may reach, as in the markets (qty < 2^64 times price never overflows).
     uint256 private constant _MAX_PRICE = type(uint128).max;
 
@@ -62,11 +70,10 @@ contract CityPool is AdminHandover, ICityPool {
     }
 
     /// @dev What the pool keeps per slot: the published limits, one word per community ({PackedLimits}), and the
-    /// pool's clearing (two words: the header and the hash of the fills; appended after `limits`, it moves nothing
-    /// stored before it).
+    /// pool's clearing in one word ({_packRecord}; appended after `limits`, it moves nothing stored before it).
     struct SlotState {
         mapping(uint16 communityId => uint256 packedLimits) limits;
-        PoolRecord record;
+        uint256 record;
     }
 
     /// @inheritdoc ICityPool
@@ -220,13 +227,14 @@ contract CityPool is AdminHandover, ICityPool {
     /// @inheritdoc ICityPool
     /// @dev Per community one SLOAD of its word, one of its limits and one STATICCALL to its market (a view: no
     /// reentrancy), and a hash of its sides in scratch memory; then {PoolClearing-clear} over the sides in calldata.
-    /// Two storage words per slot (the record and the hash of the fills) and the fills in the event: a stored fill per
-    /// community would cost a fresh word each (22.1k gas), over 200k at 10 communities (docs/pool.md).
+    /// One storage word per slot (the record, with the first 144 bits of the hash of the fills: {_packRecord}) and the
+    /// fills in the event: a stored fill per community would cost a fresh word each (22.1k gas), over 200k at 10
+    /// communities (docs/pool.md).
     function clear(uint64 slot, PoolClearing.Sides[] calldata residuals) external {
         uint256 closes = _gateClosure(slot);
         if (block.timestamp < closes) revert PoolGateNotClosed(slot, closes);
         SlotState storage state = _slots[slot];
-        if (state.record.cleared) revert PoolAlreadyCleared(slot);
+        if (state.record & _CLEARED != 0) revert PoolAlreadyCleared(slot);
         uint256 count = _communities.length;
         if (count == 0) revert PoolNoCommunities();
         if (residuals.length != count) revert ResidualsLengthMismatch(count, residuals.length);
@@ -254,16 +262,7 @@ contract CityPool is AdminHandover, ICityPool {
             }
         }
         PoolClearing.Result memory r = PoolClearing.clear(residuals, terms, _maxTick);
-        state.record = PoolRecord({
-            cleared: true,
-            feeTicksPerLevel: feePerLevel,
-            clearingTick: r.clearingTick,
-            buyMarginalTick: r.buyMarginalTick,
-            sellMarginalTick: r.sellMarginalTick,
-            // Cannot truncate: V* is at most the sum of 64 uint64 limits, below 2^70.
-            volumeWh: uint128(r.volumeWh),
-            fillsHash: keccak256(abi.encode(r.fills))
-        });
+        state.record = _packRecord(feePerLevel, r, keccak256(abi.encode(r.fills)));
         emit PoolCleared(slot, r.volumeWh, r.clearingTick, r.buyMarginalTick, r.sellMarginalTick, feePerLevel, r.fills);
     }
 
@@ -330,13 +329,23 @@ contract CityPool is AdminHandover, ICityPool {
 
     /// @inheritdoc ICityPool
     function poolClearing(uint64 slot) external view returns (PoolRecord memory) {
-        return _slots[slot].record;
+        uint256 word = _slots[slot].record;
+        // Cannot truncate: each field is masked to its width first (8, 11 and 70 bits), see {_packRecord}.
+        return PoolRecord({
+            cleared: word & _CLEARED != 0,
+            feeTicksPerLevel: uint16((word >> 103) & 0xff),
+            clearingTick: uint16((word >> 92) & 0x7ff),
+            buyMarginalTick: uint16((word >> 81) & 0x7ff),
+            sellMarginalTick: uint16((word >> 70) & 0x7ff),
+            volumeWh: uint128(word & _VOLUME_MASK),
+            fillsHash: bytes32(word & _HASH_MASK)
+        });
     }
 
     /// @inheritdoc ICityPool
     function verifyFills(uint64 slot, PoolClearing.Fill[] calldata fills) external view returns (bool) {
-        PoolRecord storage record = _slots[slot].record;
-        return record.cleared && keccak256(abi.encode(fills)) == record.fillsHash;
+        uint256 word = _slots[slot].record;
+        return word & _CLEARED != 0 && uint256(keccak256(abi.encode(fills))) & _HASH_MASK == word & _HASH_MASK;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -391,6 +400,22 @@ contract CityPool is AdminHandover, ICityPool {
             calldatacopy(add(at, 0x20), sells.offset, sellBytes)
             h := keccak256(out, sub(add(add(at, 0x20), sellBytes), out))
         }
+    }
+
+    /// @dev The one storage word of a slot's clearing (layout at {_HASH_MASK}). One word instead of two saves a fresh
+    /// storage write (22.1k gas) per clearing. The hash keeps its first 144 bits: finding other fills with the same
+    /// prefix (a second preimage) takes about 2^144 hashes, and the fills it stands for are the contract's own output,
+    /// not chosen by a caller. Nothing is truncated: `feePerLevel` <= MAX_FEE_TICKS_PER_LEVEL = 128 < 2^8; the ticks
+    /// are pool ticks, at most `_maxTick` <= MAX_TICK_LIMIT = 2047 < 2^11; V* is at most the sum of at most
+    /// MAX_COMMUNITIES uint64 import limits, below 2^70.
+    function _packRecord(uint16 feePerLevel, PoolClearing.Result memory r, bytes32 fillsHash)
+        private
+        pure
+        returns (uint256)
+    {
+        return (uint256(fillsHash) & _HASH_MASK) | _CLEARED | (uint256(feePerLevel) << 103)
+            | (uint256(r.clearingTick) << 92) | (uint256(r.buyMarginalTick) << 81) | (uint256(r.sellMarginalTick) << 70)
+            | r.volumeWh;
     }
 
     function _gateClosure(uint64 slot) private view returns (uint256) {
