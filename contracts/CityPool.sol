@@ -69,11 +69,14 @@ contract CityPool is AdminHandover, ICityPool {
         bool paused;
     }
 
-    /// @dev What the pool keeps per slot: the published limits, one word per community ({PackedLimits}), and the
-    /// pool's clearing in one word ({_packRecord}; appended after `limits`, it moves nothing stored before it).
+    /// @dev What the pool keeps per slot: the published limits, one word per two communities ({PackedLimits}: word
+    /// `j` holds communities `2j` and `2j + 1`), the pool's clearing in one word ({_packRecord}) and how many
+    /// communities the last publication covered (communities `0..publishedCount - 1` have published limits; one
+    /// added after it has none until the next).
     struct SlotState {
-        mapping(uint16 communityId => uint256 packedLimits) limits;
+        mapping(uint16 pairIndex => uint256 packedLimits) limits;
         uint256 record;
+        uint16 publishedCount;
     }
 
     /// @inheritdoc ICityPool
@@ -198,9 +201,9 @@ contract CityPool is AdminHandover, ICityPool {
     }
 
     /// @inheritdoc ICityPool
-    /// @dev One word per community (a cold write: 22.1k gas on first publication, 5k on a revision) and one event
-    /// with both arrays: at 10 communities its log costs about 7k gas where an event per community would cost about
-    /// 20k (docs/contracts.md section 17).
+    /// @dev One word per two communities (a cold write: 22.1k gas on first publication, 5k on a revision), one for
+    /// the count published, and one event with both arrays: at 10 communities its log costs about 7k gas where an
+    /// event per community would cost about 20k (docs/contracts.md section 17).
     function publishLimits(uint64 slot, uint64[] calldata importWh, uint64[] calldata exportWh)
         external
         onlyRole(GRID_OPERATOR_ROLE)
@@ -212,10 +215,17 @@ contract CityPool is AdminHandover, ICityPool {
         if (importWh.length != count || exportWh.length != count) {
             revert LimitsLengthMismatch(count, importWh.length, exportWh.length);
         }
-        mapping(uint16 => uint256) storage words = _slots[slot].limits;
-        for (uint256 i; i < count; ++i) {
-            // Cannot truncate: i < count <= MAX_COMMUNITIES.
-            words[uint16(i)] = PackedLimits.pack(importWh[i], exportWh[i]);
+        SlotState storage state = _slots[slot];
+        mapping(uint16 => uint256) storage words = state.limits;
+        // Cannot overflow: i < count <= MAX_COMMUNITIES. Cannot truncate: i >> 1 and count < 2^16.
+        unchecked {
+            for (uint256 i; i < count; i += 2) {
+                uint256 odd = i + 1;
+                words[uint16(i >> 1)] = odd < count
+                    ? PackedLimits.pack(importWh[i], exportWh[i], importWh[odd], exportWh[odd])
+                    : PackedLimits.pack(importWh[i], exportWh[i], 0, 0);
+            }
+            state.publishedCount = uint16(count);
         }
         emit LimitsPublished(slot, importWh, exportWh);
     }
@@ -225,8 +235,9 @@ contract CityPool is AdminHandover, ICityPool {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc ICityPool
-    /// @dev Per community one SLOAD of its word, one of its limits and one STATICCALL to its market (a view: no
-    /// reentrancy), and a hash of its sides in scratch memory; then {PoolClearing-clear} over the sides in calldata.
+    /// @dev Per community one SLOAD of its word and one STATICCALL to its market (a view: no reentrancy), one SLOAD
+    /// of limits per two communities, and a hash of its sides in scratch memory; then {PoolClearing-clear} over the
+    /// sides in calldata.
     /// One storage word per slot (the record, with the first 144 bits of the hash of the fills: {_packRecord}) and the
     /// fills in the event: a stored fill per community would cost a fresh word each (22.1k gas), over 200k at 10
     /// communities (docs/pool.md).
@@ -240,7 +251,10 @@ contract CityPool is AdminHandover, ICityPool {
         if (residuals.length != count) revert ResidualsLengthMismatch(count, residuals.length);
         uint16 feePerLevel = _gridFee.feeTicksPerLevel;
         PoolClearing.Terms[] memory terms = new PoolClearing.Terms[](count);
+        uint256 limitsWord;
         for (uint256 i; i < count; ++i) {
+            // Cannot truncate: i >> 1 < MAX_COMMUNITIES. Read before the pause check: the odd community shares it.
+            if (i & 1 == 0) limitsWord = state.limits[uint16(i >> 1)];
             CommunityRecord memory c = _communities[i];
             PoolClearing.Sides calldata sides = residuals[i];
             // Cannot truncate: i < count <= MAX_COMMUNITIES.
@@ -253,7 +267,7 @@ contract CityPool is AdminHandover, ICityPool {
             bytes32 committed = c.market.residualCommitment(slot);
             if (committed == 0) revert CommunityNotCleared(id, c.market, slot);
             if (_residualHash(sides) != committed) revert ResidualMismatch(id, c.market, slot);
-            (, uint64 importWh, uint64 exportWh) = PackedLimits.unpack(state.limits[id]);
+            (uint64 importWh, uint64 exportWh) = PackedLimits.unpack(limitsWord, i);
             // Cannot overflow: levels <= MAX_LEVELS, fee <= MAX_FEE_TICKS_PER_LEVEL (896 ticks at most).
             unchecked {
                 terms[i] = PoolClearing.Terms({
@@ -318,7 +332,10 @@ contract CityPool is AdminHandover, ICityPool {
         returns (bool published, uint64 importWh, uint64 exportWh)
     {
         _requireCommunity(communityId);
-        return PackedLimits.unpack(_slots[slot].limits[communityId]);
+        SlotState storage state = _slots[slot];
+        if (communityId >= state.publishedCount) return (false, 0, 0);
+        (importWh, exportWh) = PackedLimits.unpack(state.limits[communityId >> 1], communityId);
+        published = true;
     }
 
     /// @inheritdoc ICityPool
