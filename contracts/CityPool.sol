@@ -40,6 +40,14 @@ contract CityPool is AdminHandover, ICityPool {
     /// @inheritdoc ICityPool
     uint16 public constant MAX_TICK_LIMIT = 2047;
 
+    /// @dev The stored clearing of a slot, one word ({_packRecord}): bits 255..112 the first 144 bits of
+    /// `keccak256(abi.encode(fills))`, bit 111 `cleared`, bits 110..103 the fee per level (<= 128), bits 102..92 p*,
+    /// 91..81 m_b and 80..70 m_s (ticks <= MAX_TICK_LIMIT = 2047 < 2^11), bits 69..0 V* (< 2^70: at most the sum of
+    /// MAX_COMMUNITIES uint64 import limits).
+    uint256 private constant _HASH_MASK = ~uint256(0) << 112;
+    uint256 private constant _CLEARED = 1 << 111;
+    uint256 private constant _VOLUME_MASK = (1 << 70) - 1;
+
     /// @dev Highest price the grid may reach, as in the markets (qty < 2^64 times price never overflows).
     uint256 private constant _MAX_PRICE = type(uint128).max;
 
@@ -61,12 +69,14 @@ contract CityPool is AdminHandover, ICityPool {
         bool paused;
     }
 
-    /// @dev What the pool keeps per slot: the published limits, one word per community ({PackedLimits}), and the
-    /// pool's clearing (two words: the header and the hash of the fills; appended after `limits`, it moves nothing
-    /// stored before it).
+    /// @dev What the pool keeps per slot: the published limits, one word per two communities ({PackedLimits}: word
+    /// `j` holds communities `2j` and `2j + 1`), the pool's clearing in one word ({_packRecord}) and how many
+    /// communities the last publication covered (communities `0..publishedCount - 1` have published limits; one
+    /// added after it has none until the next).
     struct SlotState {
-        mapping(uint16 communityId => uint256 packedLimits) limits;
-        PoolRecord record;
+        mapping(uint16 pairIndex => uint256 packedLimits) limits;
+        uint256 record;
+        uint16 publishedCount;
     }
 
     /// @inheritdoc ICityPool
@@ -191,9 +201,9 @@ contract CityPool is AdminHandover, ICityPool {
     }
 
     /// @inheritdoc ICityPool
-    /// @dev One word per community (a cold write: 22.1k gas on first publication, 5k on a revision) and one event
-    /// with both arrays: at 10 communities its log costs about 7k gas where an event per community would cost about
-    /// 20k (docs/contracts.md section 17).
+    /// @dev One word per two communities (a cold write: 22.1k gas on first publication, 5k on a revision), one for
+    /// the count published, and one event with both arrays: at 10 communities its log costs about 7k gas where an
+    /// event per community would cost about 20k (docs/contracts.md section 17).
     function publishLimits(uint64 slot, uint64[] calldata importWh, uint64[] calldata exportWh)
         external
         onlyRole(GRID_OPERATOR_ROLE)
@@ -205,10 +215,17 @@ contract CityPool is AdminHandover, ICityPool {
         if (importWh.length != count || exportWh.length != count) {
             revert LimitsLengthMismatch(count, importWh.length, exportWh.length);
         }
-        mapping(uint16 => uint256) storage words = _slots[slot].limits;
-        for (uint256 i; i < count; ++i) {
-            // Cannot truncate: i < count <= MAX_COMMUNITIES.
-            words[uint16(i)] = PackedLimits.pack(importWh[i], exportWh[i]);
+        SlotState storage state = _slots[slot];
+        mapping(uint16 => uint256) storage words = state.limits;
+        // Cannot overflow: i < count <= MAX_COMMUNITIES. Cannot truncate: i >> 1 and count < 2^16.
+        unchecked {
+            for (uint256 i; i < count; i += 2) {
+                uint256 odd = i + 1;
+                words[uint16(i >> 1)] = odd < count
+                    ? PackedLimits.pack(importWh[i], exportWh[i], importWh[odd], exportWh[odd])
+                    : PackedLimits.pack(importWh[i], exportWh[i], 0, 0);
+            }
+            state.publishedCount = uint16(count);
         }
         emit LimitsPublished(slot, importWh, exportWh);
     }
@@ -218,21 +235,26 @@ contract CityPool is AdminHandover, ICityPool {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc ICityPool
-    /// @dev Per community one SLOAD of its word, one of its limits and one STATICCALL to its market (a view: no
-    /// reentrancy), and a hash of its sides in scratch memory; then {PoolClearing-clear} over the sides in calldata.
-    /// Two storage words per slot (the record and the hash of the fills) and the fills in the event: a stored fill per
-    /// community would cost a fresh word each (22.1k gas), over 200k at 10 communities (docs/pool.md).
+    /// @dev Per community one SLOAD of its word and one STATICCALL to its market (a view: no reentrancy), one SLOAD
+    /// of limits per two communities, and a hash of its sides in scratch memory; then {PoolClearing-clear} over the
+    /// sides in calldata.
+    /// One storage word per slot (the record, with the first 144 bits of the hash of the fills: {_packRecord}) and the
+    /// fills in the event: a stored fill per community would cost a fresh word each (22.1k gas), over 200k at 10
+    /// communities (docs/pool.md).
     function clear(uint64 slot, PoolClearing.Sides[] calldata residuals) external {
         uint256 closes = _gateClosure(slot);
         if (block.timestamp < closes) revert PoolGateNotClosed(slot, closes);
         SlotState storage state = _slots[slot];
-        if (state.record.cleared) revert PoolAlreadyCleared(slot);
+        if (state.record & _CLEARED != 0) revert PoolAlreadyCleared(slot);
         uint256 count = _communities.length;
         if (count == 0) revert PoolNoCommunities();
         if (residuals.length != count) revert ResidualsLengthMismatch(count, residuals.length);
         uint16 feePerLevel = _gridFee.feeTicksPerLevel;
         PoolClearing.Terms[] memory terms = new PoolClearing.Terms[](count);
+        uint256 limitsWord;
         for (uint256 i; i < count; ++i) {
+            // Cannot truncate: i >> 1 < MAX_COMMUNITIES. Read before the pause check: the odd community shares it.
+            if (i & 1 == 0) limitsWord = state.limits[uint16(i >> 1)];
             CommunityRecord memory c = _communities[i];
             PoolClearing.Sides calldata sides = residuals[i];
             // Cannot truncate: i < count <= MAX_COMMUNITIES.
@@ -245,7 +267,7 @@ contract CityPool is AdminHandover, ICityPool {
             bytes32 committed = c.market.residualCommitment(slot);
             if (committed == 0) revert CommunityNotCleared(id, c.market, slot);
             if (_residualHash(sides) != committed) revert ResidualMismatch(id, c.market, slot);
-            (, uint64 importWh, uint64 exportWh) = PackedLimits.unpack(state.limits[id]);
+            (uint64 importWh, uint64 exportWh) = PackedLimits.unpack(limitsWord, i);
             // Cannot overflow: levels <= MAX_LEVELS, fee <= MAX_FEE_TICKS_PER_LEVEL (896 ticks at most).
             unchecked {
                 terms[i] = PoolClearing.Terms({
@@ -254,16 +276,7 @@ contract CityPool is AdminHandover, ICityPool {
             }
         }
         PoolClearing.Result memory r = PoolClearing.clear(residuals, terms, _maxTick);
-        state.record = PoolRecord({
-            cleared: true,
-            feeTicksPerLevel: feePerLevel,
-            clearingTick: r.clearingTick,
-            buyMarginalTick: r.buyMarginalTick,
-            sellMarginalTick: r.sellMarginalTick,
-            // Cannot truncate: V* is at most the sum of 64 uint64 limits, below 2^70.
-            volumeWh: uint128(r.volumeWh),
-            fillsHash: keccak256(abi.encode(r.fills))
-        });
+        state.record = _packRecord(feePerLevel, r, keccak256(abi.encode(r.fills)));
         emit PoolCleared(slot, r.volumeWh, r.clearingTick, r.buyMarginalTick, r.sellMarginalTick, feePerLevel, r.fills);
     }
 
@@ -319,7 +332,10 @@ contract CityPool is AdminHandover, ICityPool {
         returns (bool published, uint64 importWh, uint64 exportWh)
     {
         _requireCommunity(communityId);
-        return PackedLimits.unpack(_slots[slot].limits[communityId]);
+        SlotState storage state = _slots[slot];
+        if (communityId >= state.publishedCount) return (false, 0, 0);
+        (importWh, exportWh) = PackedLimits.unpack(state.limits[communityId >> 1], communityId);
+        published = true;
     }
 
     /// @inheritdoc ICityPool
@@ -330,13 +346,23 @@ contract CityPool is AdminHandover, ICityPool {
 
     /// @inheritdoc ICityPool
     function poolClearing(uint64 slot) external view returns (PoolRecord memory) {
-        return _slots[slot].record;
+        uint256 word = _slots[slot].record;
+        // Cannot truncate: each field is masked to its width first (8, 11 and 70 bits), see {_packRecord}.
+        return PoolRecord({
+            cleared: word & _CLEARED != 0,
+            feeTicksPerLevel: uint16((word >> 103) & 0xff),
+            clearingTick: uint16((word >> 92) & 0x7ff),
+            buyMarginalTick: uint16((word >> 81) & 0x7ff),
+            sellMarginalTick: uint16((word >> 70) & 0x7ff),
+            volumeWh: uint128(word & _VOLUME_MASK),
+            fillsHash: bytes32(word & _HASH_MASK)
+        });
     }
 
     /// @inheritdoc ICityPool
     function verifyFills(uint64 slot, PoolClearing.Fill[] calldata fills) external view returns (bool) {
-        PoolRecord storage record = _slots[slot].record;
-        return record.cleared && keccak256(abi.encode(fills)) == record.fillsHash;
+        uint256 word = _slots[slot].record;
+        return word & _CLEARED != 0 && uint256(keccak256(abi.encode(fills))) & _HASH_MASK == word & _HASH_MASK;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -391,6 +417,22 @@ contract CityPool is AdminHandover, ICityPool {
             calldatacopy(add(at, 0x20), sells.offset, sellBytes)
             h := keccak256(out, sub(add(add(at, 0x20), sellBytes), out))
         }
+    }
+
+    /// @dev The one storage word of a slot's clearing (layout at {_HASH_MASK}). One word instead of two saves a fresh
+    /// storage write (22.1k gas) per clearing. The hash keeps its first 144 bits: finding other fills with the same
+    /// prefix (a second preimage) takes about 2^144 hashes, and the fills it stands for are the contract's own output,
+    /// not chosen by a caller. Nothing is truncated: `feePerLevel` <= MAX_FEE_TICKS_PER_LEVEL = 128 < 2^8; the ticks
+    /// are pool ticks, at most `_maxTick` <= MAX_TICK_LIMIT = 2047 < 2^11; V* is at most the sum of at most
+    /// MAX_COMMUNITIES uint64 import limits, below 2^70.
+    function _packRecord(uint16 feePerLevel, PoolClearing.Result memory r, bytes32 fillsHash)
+        private
+        pure
+        returns (uint256)
+    {
+        return (uint256(fillsHash) & _HASH_MASK) | _CLEARED | (uint256(feePerLevel) << 103)
+            | (uint256(r.clearingTick) << 92) | (uint256(r.buyMarginalTick) << 81) | (uint256(r.sellMarginalTick) << 70)
+            | r.volumeWh;
     }
 
     function _gateClosure(uint64 slot) private view returns (uint256) {

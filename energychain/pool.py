@@ -182,7 +182,9 @@ class PoolFill:
 class PoolRecord:
     """``CityPool.poolClearing(slot)``: the pool's stored clearing of a slot (all zero, not
     cleared, before ``clear``). Ticks are pool ticks; the fills are only hashed on chain
-    (``fills_hash``): they come with :class:`SlotPoolClearing`, from the event."""
+    (``fills_hash``: the first 18 bytes of ``keccak256(abi.encode(fills))``, then 14 zero bytes, as
+    the pool keeps the record in one storage word): they come with :class:`SlotPoolClearing`,
+    from the event."""
 
     slot: int
     cleared: bool

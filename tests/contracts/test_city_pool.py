@@ -529,8 +529,8 @@ def test_gate_closure_of_the_last_slot_does_not_overflow(pool):
 
 
 def test_publish_limits_gas_for_ten_communities(pool, market, admin, grid_operator, open_slot):
-    """Recorded in docs/contracts.md section 17: a first publication writes ten fresh words, a
-    revision rewrites them."""
+    """Recorded in docs/contracts.md section 17: a first publication writes five fresh words (two
+    communities a word) and the count published, a revision rewrites them."""
     add_lookalikes(pool, market, admin, 10)
     imports = [1_000 * (i + 1) for i in range(10)]
     exports = [500 * (i + 1) for i in range(10)]

@@ -33,6 +33,8 @@ from conftest import (
     market_params,
     role,
 )
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the Python reference (pure Python)
 
@@ -50,6 +52,7 @@ BOOKS = (
 )
 OPEN = 10_000
 RULE = MarketParams(PRICE_FLOOR, TICK_SIZE, MAX_TICK, FEE_BPS)
+FILLS_TYPE = "(uint64,uint64,uint16,uint64,uint96,uint16,uint64,uint96)[]"
 
 
 # ---- fixtures -------------------------------------------------------------------------------
@@ -244,6 +247,15 @@ def test_verify_fills_accepts_the_emitted_fills_and_refuses_others(pool, cleared
     assert pool.verifyFills(cleared_slot, fills)
     forged = [(fills[0][0] + 1, *fills[0][1:]), *fills[1:]]
     assert not pool.verifyFills(cleared_slot, forged)
+
+
+def test_record_keeps_the_first_144_bits_of_the_hash_of_the_emitted_fills(
+    pool, cleared_slot, stranger
+):
+    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    fills = [tuple(f) for f in tx.events["PoolCleared"]["fills"]]
+    full = keccak(abi_encode([FILLS_TYPE], [fills]))
+    assert bytes(record(pool, cleared_slot)["fills_hash"]) == full[:18] + bytes(14)
 
 
 # ---- refusals ---------------------------------------------------------------------------------
