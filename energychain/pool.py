@@ -137,6 +137,7 @@ class PoolFill:
     buy_marginal: MarginalLevel
     sell_marginal: MarginalLevel
 
+    #: The ``Fill`` struct's fields in ABI order, snake_case (the indexer's ``pool_fills`` columns).
     FIELDS = (
         "import_wh",
         "export_wh",
@@ -492,23 +493,11 @@ def market_residual(
 
 
 def _fill_fields(fill: Any) -> Mapping[str, Any]:
-    """A decoded ``Fill`` (web3 gives a tuple or a mapping by ABI name) keyed by ABI name."""
+    """A decoded ``Fill`` (web3 gives a tuple in ABI order, or a mapping by ABI name) keyed by
+    name, as :meth:`PoolFill.from_fields` reads it."""
     if isinstance(fill, Mapping):
         return fill
-    return by_name(
-        [
-            "importWh",
-            "exportWh",
-            "buyMarginalTick",
-            "buyMarginalFilledWh",
-            "buyMarginalTotalWh",
-            "sellMarginalTick",
-            "sellMarginalFilledWh",
-            "sellMarginalTotalWh",
-        ],
-        list(fill),
-        "Fill",
-    )
+    return by_name(PoolFill.FIELDS, list(fill), "Fill")
 
 
 def _sides(slot: int, community_id: int, entry: object) -> ResidualSides:

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from energychain.pool import PoolFill
 from indexer.db.types import INT64_MAX
 from indexer.events import ChainEvent
 from indexer.market_info import NO_SLOT, MarketInfo, order_fields
@@ -660,16 +661,7 @@ class RangeApplier:
 
 
 #: The fields of a ``PoolClearing.Fill``, in ABI order, as ``pool_fills`` columns.
-FILL_COLUMNS = (
-    "import_wh",
-    "export_wh",
-    "buy_marginal_tick",
-    "buy_marginal_filled_wh",
-    "buy_marginal_total_wh",
-    "sell_marginal_tick",
-    "sell_marginal_filled_wh",
-    "sell_marginal_total_wh",
-)
+FILL_COLUMNS = PoolFill.FIELDS
 
 
 def fill_columns(fill: Any) -> dict[str, int]:
