@@ -12,8 +12,8 @@ import {PoolClearing} from "../libraries/PoolClearing.sol";
 /// levels between each community and the pool, the grid fee per level crossed, and for every slot and community the
 /// transfer limits the grid operator published before the slot's gate closure: the most energy the community may
 /// import from and export to the pool; and the pool's clearing of each slot ({clear}): the residuals the community
-/// markets committed to, cleared across communities by {PoolClearing}. The flow-back of the result into the markets'
-/// claims and its settlement are not built yet (docs/pool.md).
+/// markets committed to, cleared across communities by {PoolClearing}; and its settlement ({settle}): energy and money
+/// move between the pool and the communities' {IPooledEnergyMarket}s, whose claims add the pool's fills (docs/pool.md).
 /// @dev Units: energy in whole Wh; the grid fee in price ticks per network level; time in unix seconds, slots counted
 /// as the registry and the markets count them (`slot = (timestamp - epoch) / slotSeconds`). Every community clears
 /// on the pool's price grid (`price(tick) = priceFloor + tick * tickSize`, `0 <= tick <= maxTick`) and calendar
@@ -346,7 +346,10 @@ interface ICityPool {
     /// - `market` is not zero and not a community yet; fewer than MAX_COMMUNITIES communities;
     /// - `1 <= levels <= MAX_LEVELS`;
     /// - `market` has the pool's registry, energy token, payment token, epoch, slot length, price grid (priceFloor,
-    ///   tickSize, maxTick) and settlement window.
+    ///   tickSize, maxTick) and settlement window;
+    /// - a market that answers `pool()` (an {IPooledEnergyMarket}) answers this pool (else {CommunityPoolMismatch}).
+    ///   One that does not (a plain market) joins unpooled ({isPooled} false): it can take no fill, so {settle} refuses
+    ///   a slot in which it got one, and such a slot's orders claim their local fills after the window.
     /// WARNING: the checks read `market`'s own answers; the admin is trusted to add real community markets (their
     /// code hash is for the deployment record to check).
     /// @return communityId The new community's id (the number of communities before it).
