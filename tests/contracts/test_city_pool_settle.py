@@ -418,3 +418,35 @@ def typed_error(signature, *args):
 
 def test_markets_know_their_pool(envs, pool):
     assert all(e.market.pool() == pool for e in envs)
+
+
+# ---- a plain market in the pool ------------------------------------------------------------------
+
+
+@pytest.fixture
+def mixed_city(admin, euro, registry, token, relayer, treasury, operator, fee_recipient, market):
+    """A second pool: community 0 a pooled market, community 1 the plain EnergyMarket fixture."""
+    params = (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS)
+    pool = CityPool.deploy(admin, euro, registry, params, {"from": admin})
+    pooled = deploy_pooled(admin, euro, registry, treasury, pool)
+    pool.addCommunity(pooled, 1, {"from": admin})
+    pool.addCommunity(market, 1, {"from": admin})
+    pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
+    pool.setGridFee(FEE_PER_LEVEL, fee_recipient, {"from": operator})
+    return pool, [Env(registry, token, m, euro, admin, relayer, treasury) for m in (pooled, market)]
+
+
+def test_a_plain_market_joins_unpooled(mixed_city):
+    pool, _ = mixed_city
+    assert (pool.isPooled(0), pool.isPooled(1)) == (True, False)
+
+
+def test_settle_is_refused_when_a_plain_market_got_a_fill(mixed_city, alice, bob, operator):
+    pool, envs = mixed_city
+    slot = envs[0].trading_slot()
+    books = [[(True, 600, 300)], [(False, 500, 300)]]
+    place(envs, slot, alice, bob, books)
+    fills = clear_city(envs, pool, slot, operator, books, [(OPEN, OPEN)] * 2)
+    assert fills[1][1] == 300  # the plain market exports
+    with brownie.reverts(typed_error("CommunityNotPooled(uint16,address)", 1, envs[1].market)):
+        pool.settle(slot, fills, {"from": alice})
