@@ -325,6 +325,20 @@ def test_an_unsettled_slot_after_the_window_claims_like_a_local_market(
             assert claimed(e.market.claim(order_id, {"from": e.admin})) == expected(outcome)
 
 
+def test_a_slot_the_pool_never_clears_waits_for_the_window_then_claims_local_only(
+    envs, slot, alice, bob
+):
+    ids = place(envs, slot, alice, bob, BOOKS)
+    envs[0].close_gate(slot)
+    for e in envs:
+        e.clear(slot)
+    at = envs[0].gate_closure(slot) + SETTLE_WINDOW
+    with brownie.reverts(typed_error("PoolNotSettled(uint64,uint256)", slot, at)):
+        envs[1].market.claim(ids[1][0], {"from": bob})
+    envs[0].warp(at)
+    assert claimed(envs[1].market.claim(ids[1][0], {"from": bob})) == (0, 0, 0, 400)
+
+
 def test_claims_after_settlement_equal_the_reference(envs, settled_city):
     ids, _, _ = settled_city
     want = reference(BOOKS, [(OPEN, OPEN)] * 3)
