@@ -2,25 +2,32 @@
 pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC1155Receiver} from "@openzeppelin/contracts/token/ERC1155/IERC1155Receiver.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {AdminHandover} from "./access/AdminHandover.sol";
 import {ICityPool} from "./interfaces/ICityPool.sol";
 import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {IMeterRegistry} from "./interfaces/IMeterRegistry.sol";
+import {IPooledEnergyMarket} from "./interfaces/IPooledEnergyMarket.sol";
+import {Clearing} from "./libraries/Clearing.sol";
 import {PackedLimits} from "./libraries/PackedLimits.sol";
 import {PoolClearing} from "./libraries/PoolClearing.sol";
 
 /// @title CityPool
 /// @notice The city pool's on-chain home (issue 17): the communities that share the pool, the grid fee per network
 /// level, the transfer limits the grid operator publishes per slot and community before gate closure, and the pool's
-/// clearing of each slot across communities ({clear}). The result is recorded, not yet settled: nothing here moves
-/// energy or money (the flow-back into the markets' claims is a later step, docs/pool.md).
+/// clearing of each slot across communities ({clear}), and its settlement with the communities ({settle}): energy and
+/// money move between the pool and the markets, whose claims then add the pool's fills (docs/pool.md).
 /// @dev Roles: `DEFAULT_ADMIN_ROLE` (the city admin, one holder, handed over in two steps: {AdminHandover}) adds,
 /// pauses and resumes communities and grants roles; `GRID_OPERATOR_ROLE` publishes limits and sets the grid fee. The price grid and the
 /// settlement window are the constructor's explicit parameters, not read from a first market: the city's calendar
 /// is the city's, a pool can be deployed before any community, and every community, the first included, is checked
 /// against it the same way.
-contract CityPool is AdminHandover, ICityPool {
+contract CityPool is AdminHandover, ReentrancyGuardTransient, ICityPool {
+    using SafeERC20 for IERC20;
+
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
     //////////////////////////////////////////////////////////////*/
@@ -39,6 +46,9 @@ contract CityPool is AdminHandover, ICityPool {
 
     /// @inheritdoc ICityPool
     uint16 public constant MAX_TICK_LIMIT = 2047;
+
+    /// @inheritdoc ICityPool
+    uint32 public constant SETTLE_WINDOW_SECONDS = 2 days;
 
     /// @dev The stored clearing of a slot, one word ({_packRecord}): bits 255..112 the first 144 bits of
     /// `keccak256(abi.encode(fills))`, bit 111 `cleared`, bits 110..103 the fee per level (<= 128), bits 102..92 p*,
@@ -73,10 +83,12 @@ contract CityPool is AdminHandover, ICityPool {
     /// `j` holds communities `2j` and `2j + 1`), the pool's clearing in one word ({_packRecord}) and how many
     /// communities the last publication covered (communities `0..publishedCount - 1` have published limits; one
     /// added after it has none until the next).
+    /// `settled`: whether {settle} ran for the slot (it shares the count's word).
     struct SlotState {
         mapping(uint16 pairIndex => uint256 packedLimits) limits;
         uint256 record;
         uint16 publishedCount;
+        bool settled;
     }
 
     /// @inheritdoc ICityPool
@@ -105,6 +117,8 @@ contract CityPool is AdminHandover, ICityPool {
     mapping(IEnergyMarket market => uint16 idPlusOne) private _communityIds;
     GridFee private _gridFee;
     mapping(uint64 slot => SlotState) private _slots;
+    /// @dev Bit `i`: community `i` is a {IPooledEnergyMarket} of this pool (it can take its fills in {settle}).
+    uint64 private _pooledMask;
 
     /// @param admin         receives DEFAULT_ADMIN_ROLE and GRID_OPERATOR_ROLE (it grants the latter to the grid
     ///                      operator's key and renounces its own as the deployment requires).
@@ -157,9 +171,11 @@ contract CityPool is AdminHandover, ICityPool {
         if (count >= MAX_COMMUNITIES) revert CommunityLimitReached(MAX_COMMUNITIES);
         if (levels == 0 || levels > MAX_LEVELS) revert CommunityLevelsOutOfRange(levels, MAX_LEVELS);
         _requireCityGrid(market);
+        bool pooled = _isPooledHere(market);
 
         // Cannot truncate: count < MAX_COMMUNITIES, a uint16.
         communityId = uint16(count);
+        if (pooled) _pooledMask |= uint64(1) << communityId;
         _communities.push(CommunityRecord({market: market, levels: levels, paused: false}));
         // Cannot overflow: communityId < MAX_COMMUNITIES.
         unchecked {
@@ -281,8 +297,62 @@ contract CityPool is AdminHandover, ICityPool {
     }
 
     /*//////////////////////////////////////////////////////////////
+                               SETTLEMENT
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ICityPool
+    /// @dev Checks, then the `settled` flag and {PoolSettled}, then the interactions: each market's {poolSettle}
+    /// (its export's tokens and its import's payment come in), then each market's import tokens and export payment go
+    /// out, then the rest to the fee recipient. The pool moves only the fills' amounts, never its balance.
+    function settle(uint64 slot, PoolClearing.Fill[] calldata fills) external nonReentrant {
+        SlotState storage state = _slots[slot];
+        uint256 word = state.record;
+        if (word & _CLEARED == 0) revert PoolNotCleared(slot);
+        if (state.settled) revert PoolAlreadySettled(slot);
+        uint256 until;
+        // Cannot overflow: see _gateClosure.
+        unchecked {
+            until = _gateClosure(slot) + SETTLE_WINDOW_SECONDS;
+        }
+        if (block.timestamp >= until) revert PoolSettleWindowClosed(slot, until);
+        if (uint256(keccak256(abi.encode(fills))) & _HASH_MASK != word & _HASH_MASK) revert PoolFillsMismatch(slot);
+        uint256 fees = _fees(fills, word);
+        state.settled = true;
+        emit PoolSettled(slot, fees);
+        _exchange(slot, fills, word);
+        address recipient = _gridFee.recipient;
+        if (fees != 0 && recipient != address(0)) paymentToken.safeTransfer(recipient, fees);
+    }
+
+    /// @notice ERC-1155 receipt hook: accepts the energy token's transfers only while {settle} runs (the markets' exports); refuses any other.
+    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external view returns (bytes4) {
+        if (msg.sender != address(energyToken) || !_reentrancyGuardEntered()) revert PoolUnexpectedTokens(msg.sender);
+        return IERC1155Receiver.onERC1155Received.selector;
+    }
+
+    /// @notice ERC-1155 batch receipt hook: always refused ({settle}'s markets send one id at a time).
+    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
+        external
+        view
+        returns (bytes4)
+    {
+        revert PoolUnexpectedTokens(msg.sender);
+    }
+
+    /*//////////////////////////////////////////////////////////////
                                  VIEWS
     //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc ICityPool
+    function isSettled(uint64 slot) external view returns (bool) {
+        return _slots[slot].settled;
+    }
+
+    /// @inheritdoc ICityPool
+    function isPooled(uint16 communityId) external view returns (bool) {
+        _requireCommunity(communityId);
+        return (_pooledMask >> communityId) & 1 != 0;
+    }
 
     /// @inheritdoc ICityPool
     function params() external view returns (PoolParams memory) {
@@ -433,6 +503,86 @@ contract CityPool is AdminHandover, ICityPool {
         return (uint256(fillsHash) & _HASH_MASK) | _CLEARED | (uint256(feePerLevel) << 103)
             | (uint256(r.clearingTick) << 92) | (uint256(r.buyMarginalTick) << 81) | (uint256(r.sellMarginalTick) << 70)
             | r.volumeWh;
+    }
+
+    /// @dev What the pool keeps of `fills` under the clearing `word`: what the communities pay it less what it pays
+    /// them. Reverts when a plain market got a fill. The fills are the clearing's, one per community at the time (a
+    /// community added since has none for the slot).
+    function _fees(PoolClearing.Fill[] calldata fills, uint256 word) private view returns (uint256) {
+        uint256 pooledMask = _pooledMask;
+        uint256 pays;
+        uint256 paid;
+        for (uint256 i; i < fills.length; ++i) {
+            PoolClearing.Fill calldata f = fills[i];
+            if ((pooledMask >> i) & 1 == 0) {
+                // Cannot truncate: i < MAX_COMMUNITIES.
+                if (f.importWh != 0 || f.exportWh != 0) revert CommunityNotPooled(uint16(i), _communities[i].market);
+                continue;
+            }
+            (uint16 buyTick, uint16 sellTick) = _poolTicks(f, _communities[i].levels, word);
+            if (f.importWh != 0) pays += Clearing.cost(f.importWh, _price(buyTick));
+            paid += Clearing.proceeds(f.exportWh, _price(sellTick));
+        }
+        // Checked, and cannot underflow: imports and exports are the same V* Wh, bought at p* + f_k >= p* >= p* - f_j
+        // and rounded up where the pool is paid, down where it pays (docs/pool.md).
+        return pays - paid;
+    }
+
+    /// @dev The interactions of {settle}: every pooled market takes its fill and sends its export and its payment;
+    /// then every market with a fill gets its import's tokens and its export's payment.
+    function _exchange(uint64 slot, PoolClearing.Fill[] calldata fills, uint256 word) private {
+        uint256 pooledMask = _pooledMask;
+        uint256 n = fills.length;
+        for (uint256 i; i < n; ++i) {
+            if ((pooledMask >> i) & 1 == 0) continue;
+            PoolClearing.Fill calldata f = fills[i];
+            (uint16 buyTick, uint16 sellTick) = _poolTicks(f, _communities[i].levels, word);
+            IPooledEnergyMarket(address(_communities[i].market)).poolSettle(slot, f, buyTick, sellTick);
+        }
+        for (uint256 i; i < n; ++i) {
+            PoolClearing.Fill calldata f = fills[i];
+            if (f.importWh == 0 && f.exportWh == 0) continue;
+            CommunityRecord memory c = _communities[i];
+            if (f.importWh != 0) energyToken.safeTransferFrom(address(this), address(c.market), slot, f.importWh, "");
+            if (f.exportWh != 0) {
+                (, uint16 sellTick) = _poolTicks(f, c.levels, word);
+                uint256 proceeds = Clearing.proceeds(f.exportWh, _price(sellTick));
+                if (proceeds != 0) paymentToken.safeTransfer(address(c.market), proceeds);
+            }
+        }
+    }
+
+    /// @dev Whether `market` is an {IPooledEnergyMarket} of this pool: it answers `pool()` with this pool. A market
+    /// of another pool is refused; one without `pool()` (a plain market) joins but cannot take fills ({settle}).
+    function _isPooledHere(IEnergyMarket market) private view returns (bool) {
+        try IPooledEnergyMarket(address(market)).pool() returns (address marketPool) {
+            if (marketPool != address(this)) revert CommunityPoolMismatch(market, marketPool);
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
+    /// @dev Community fill `f`'s buy and sell price ticks, `p* + f_k` and `p* - f_k` (0 for a side without Wh), from
+    /// the clearing `word` (p* and the fee per level in force at the clearing) and the community's `levels`.
+    /// Cannot truncate or underflow: a filled buy bids `tick - f_k >= m_b >= p*` with tick <= maxTick, a filled sell
+    /// asks `tick + f_k <= m_s <= p*` with tick >= 0 (checked arithmetic all the same).
+    function _poolTicks(PoolClearing.Fill calldata f, uint8 levels, uint256 word)
+        private
+        pure
+        returns (uint16 buyTick, uint16 sellTick)
+    {
+        uint256 feeTicks = uint256(levels) * ((word >> 103) & 0xff);
+        uint256 clearingTick = (word >> 92) & 0x7ff;
+        if (f.importWh != 0) buyTick = uint16(clearingTick + feeTicks);
+        if (f.exportWh != 0) sellTick = uint16(clearingTick - feeTicks);
+    }
+
+    function _price(uint256 tick) private view returns (uint256) {
+        // Cannot overflow: the constructor bounds priceFloor + maxTick * tickSize by 2^128, and tick <= maxTick.
+        unchecked {
+            return _priceFloor + tick * _tickSize;
+        }
     }
 
     function _gateClosure(uint64 slot) private view returns (uint256) {

@@ -505,7 +505,9 @@ abstract contract EnergyMarketBase is AccessControl, Pausable, ReentrancyGuardTr
         emit OrderCancelled(orderId, o.owner);
     }
 
-    function _claim(uint256 orderId) private {
+    /// @dev Settles and deletes order `orderId`, crediting its owner (and the treasury its fee). Virtual for a mode that
+    /// adds to the outcome ({PooledEnergyMarket}: the city pool's fill).
+    function _claim(uint256 orderId) internal virtual {
         StoredOrder memory o = _storedOrder(orderId);
         if (o.owner == address(0)) revert OrderNotFound(orderId);
         (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund, bool rationed) = _settle(orderId, o);
@@ -529,8 +531,9 @@ abstract contract EnergyMarketBase is AccessControl, Pausable, ReentrancyGuardTr
     /// @dev The outcome of order `o` (id `orderId`) in its cleared slot if claimed now (see {IEnergyMarket-OrderClaimed}),
     /// and whether it sits at a rationed marginal level (whose claims {Clearing-share} counts).
     function _settle(uint256 orderId, StoredOrder memory o)
-        private
+        internal
         view
+        virtual
         returns (uint64 filledWh, uint256 amount, uint256 fee, uint256 refund, bool rationed)
     {
         uint64 slot = uint64(orderId >> 192);
@@ -588,7 +591,9 @@ abstract contract EnergyMarketBase is AccessControl, Pausable, ReentrancyGuardTr
         if (msg.sender != address(energyToken)) revert MarketUnsupportedToken(msg.sender);
     }
 
-    function _creditEnergyDeposit(address from, uint256 slot, uint256 amountWh) private {
+    /// @dev Books tokens that arrived from `from` as its vault deposit. Virtual for a mode that receives tokens it must
+    /// not credit ({PooledEnergyMarket}: its pool's deliveries).
+    function _creditEnergyDeposit(address from, uint256 slot, uint256 amountWh) internal virtual {
         if (from == address(0)) revert MarketZeroAddress();
         _energy[from][slot] += amountWh;
         emit EnergyDeposited(from, slot, amountWh);

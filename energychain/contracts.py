@@ -43,6 +43,7 @@ ENERGYCHAIN_CONTRACTS = (
     "MeterRegistry",
     "EnergyMarket",
     "SealedEnergyMarket",
+    "PooledEnergyMarket",
     "CityPool",
     "TestEuro",
 )

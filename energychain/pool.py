@@ -212,6 +212,76 @@ class SlotPoolClearing:
     fills: tuple[PoolFill, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class MarketPoolSide:
+    """One side of a pooled market's stored pool fill (``IPooledEnergyMarket.PoolSide``):
+    ``filled_wh`` (R) of its residual at ``marginal_tick`` (community ticks) fills through the
+    pool, at ``price_tick`` (``p* + f_k`` for the buyers, ``p* - f_k`` for the sellers);
+    ``claimed_wh`` of the residual at a rationed marginal level was claimed so far."""
+
+    marginal_tick: int
+    price_tick: int
+    filled_wh: Wh
+    claimed_wh: Wh
+    settled: bool
+
+    FIELDS = ("marginal_tick", "price_tick", "filled_wh", "claimed_wh", "settled")
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> MarketPoolSide:
+        f = pick(fields, cls.FIELDS, "PoolSide")
+        return cls(
+            marginal_tick=int(f["marginal_tick"]),
+            price_tick=int(f["price_tick"]),
+            filled_wh=Wh(int(f["filled_wh"])),
+            claimed_wh=Wh(int(f["claimed_wh"])),
+            settled=bool(f["settled"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MarketPoolFill:
+    """``PooledEnergyMarket.poolFill(slot)``: what the pool's settlement stored in the market
+    (``settled`` False, sides all zero, before it)."""
+
+    slot: int
+    settled: bool
+    buy: MarketPoolSide
+    sell: MarketPoolSide
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettlement:
+    """A ``PoolSettled`` event: ``slot`` settled with every community, ``fees_paid`` (the grid
+    fees and the rounding, base units) to the grid fee recipient."""
+
+    slot: int
+    fees_paid: int
+
+
+class PooledMarket(Market):
+    """A ``PooledEnergyMarket``: a community market whose claims add its pool's fills. Every read
+    and request of :class:`~energychain.market.Market` works on it (``preview_claim`` includes
+    the pool fill once the pool settled the slot, and raises the decoded
+    ``PoolNotSettled(slot, claimableAt)`` for an order with a residual before)."""
+
+    @classmethod
+    def at(cls, w3: Web3, address: str) -> PooledMarket:
+        """The façade of the pooled market at ``address``."""
+        return cls(w3, load_artifact("PooledEnergyMarket"), address, revert_decoder())
+
+    def pool_address(self) -> ChecksumAddress:
+        """The pool the market settles with (fixed at deployment)."""
+        return self.w3.to_checksum_address(self.call("pool"))
+
+    def pool_fill(self, slot: int) -> MarketPoolFill:
+        """The pool's fill of ``slot`` as the market stored it."""
+        answer = pick(self.read("poolFill", slot), ("buy", "sell"), "poolFill")
+        buy = MarketPoolSide.from_fields(_struct_fields(answer["buy"], MarketPoolSide.FIELDS))
+        sell = MarketPoolSide.from_fields(_struct_fields(answer["sell"], MarketPoolSide.FIELDS))
+        return MarketPoolFill(slot=slot, settled=buy.settled, buy=buy, sell=sell)
+
+
 ResidualSides = tuple[list[int], list[int]]
 """One community's residual sides as ``CityPool.clear`` takes them: ``(buys, sells)``, each
 level ``tick << 96 | Wh``, buys highest tick first, sells lowest first."""
@@ -323,6 +393,21 @@ class CityPool(Governed):
         """Whether ``fills`` are the fills the pool cleared for ``slot`` (``verifyFills``)."""
         return bool(self.call("verifyFills", slot, [f.as_tuple() for f in fills]))
 
+    def is_settled(self, slot: int) -> bool:
+        """Whether the pool settled ``slot`` with its communities (``settle``)."""
+        return bool(self.call("isSettled", slot))
+
+    def is_pooled(self, community_id: int) -> bool:
+        """Whether community ``community_id`` is a pooled market of this pool (takes fills)."""
+        return bool(self.call("isPooled", community_id))
+
+    def settled_events(self, receipt: Any) -> list[PoolSettlement]:
+        """The ``PoolSettled`` events of ``receipt``, decoded."""
+        return [
+            PoolSettlement(slot=int(log["args"]["slot"]), fees_paid=int(log["args"]["feesPaid"]))
+            for log in self.events(receipt, "PoolSettled")
+        ]
+
     def cleared_events(self, receipt: Any) -> list[SlotPoolClearing]:
         """The ``PoolCleared`` events of ``receipt``, decoded."""
         out = []
@@ -407,6 +492,29 @@ class CityPool(Governed):
         args = [_sides(slot, i, entry) for i, entry in enumerate(residuals)]
         return self.request("clear", slot, args, gas=gas)
 
+    def settle(
+        self,
+        slot: int,
+        fills: SlotPoolClearing | Sequence[PoolFill],
+        *,
+        gas: int | None = None,
+    ) -> TxRequest:
+        """``settle`` (anyone's key): energy and money of ``slot`` move between the pool and its
+        communities, whose markets' claims then add the pool fills. ``fills`` are the
+        ``PoolCleared`` event's (:meth:`cleared_events`), in community id order. The chain
+        refuses fills other than the cleared ones (``PoolFillsMismatch``), a second settlement
+        (``PoolAlreadySettled``) and one after the window (``PoolSettleWindowClosed``).
+
+        Raises :class:`PoolInputError` before anything is encoded for a slot out of range or
+        fills of another slot.
+        """
+        _whole("slot", slot, low=0, high=2**64 - 1, unit="")
+        if isinstance(fills, SlotPoolClearing):
+            if fills.slot != slot:
+                raise PoolInputError(f"fills of slot {fills.slot} given to settle slot {slot}")
+            fills = fills.fills
+        return self.request("settle", slot, [f.as_tuple() for f in fills], gas=gas)
+
     # ------------------------------------------------------------------ admin
     def pause_community(self, community_id: int) -> TxRequest:
         """``pauseCommunity`` (the city admin's key): the community is left out of every slot
@@ -490,6 +598,13 @@ def market_residual(
             if qty:
                 orders.append(Order(f"{side.value}{tick}", side, tick, qty))
     return residual_of(orders, clearing.record(rule), rule)
+
+
+def _struct_fields(value: Any, fields: Sequence[str]) -> Mapping[str, Any]:
+    """A decoded struct by field name, whether it came as a mapping or a tuple in ABI order."""
+    if isinstance(value, Mapping):
+        return value
+    return by_name(fields, list(value), "PoolSide")
 
 
 def _fill_fields(fill: Any) -> Mapping[str, Any]:

@@ -12,8 +12,8 @@ import {PoolClearing} from "../libraries/PoolClearing.sol";
 /// levels between each community and the pool, the grid fee per level crossed, and for every slot and community the
 /// transfer limits the grid operator published before the slot's gate closure: the most energy the community may
 /// import from and export to the pool; and the pool's clearing of each slot ({clear}): the residuals the community
-/// markets committed to, cleared across communities by {PoolClearing}. The flow-back of the result into the markets'
-/// claims and its settlement are not built yet (docs/pool.md).
+/// markets committed to, cleared across communities by {PoolClearing}; and its settlement ({settle}): energy and money
+/// move between the pool and the communities' {IPooledEnergyMarket}s, whose claims add the pool's fills (docs/pool.md).
 /// @dev Units: energy in whole Wh; the grid fee in price ticks per network level; time in unix seconds, slots counted
 /// as the registry and the markets count them (`slot = (timestamp - epoch) / slotSeconds`). Every community clears
 /// on the pool's price grid (`price(tick) = priceFloor + tick * tickSize`, `0 <= tick <= maxTick`) and calendar
@@ -153,6 +153,29 @@ interface ICityPool {
     /// @notice Community `communityId` is not paused.
     error CommunityNotPaused(uint16 communityId);
 
+    /// @notice `market` is the pooled market of another pool, `marketPool`.
+    error CommunityPoolMismatch(IEnergyMarket market, address marketPool);
+
+    /// @notice Community `communityId`'s `market` is a plain market (not an {IPooledEnergyMarket} of this pool) and
+    /// got a fill: it cannot take it, so the slot cannot be settled.
+    error CommunityNotPooled(uint16 communityId, IEnergyMarket market);
+
+    /// @notice The pool has not cleared `slot`: there is nothing to settle.
+    error PoolNotCleared(uint64 slot);
+
+    /// @notice The pool settled `slot` already: a slot settles once.
+    error PoolAlreadySettled(uint64 slot);
+
+    /// @notice `slot` could be settled only before `settleWindowEnd` (gate closure + {SETTLE_WINDOW_SECONDS}); its
+    /// orders now claim their local fills alone.
+    error PoolSettleWindowClosed(uint64 slot, uint256 settleWindowEnd);
+
+    /// @notice The fills given for `slot` are not the ones the pool cleared (see {verifyFills}).
+    error PoolFillsMismatch(uint64 slot);
+
+    /// @notice The pool takes energy tokens only from its markets during {settle}; `sender` sent some otherwise.
+    error PoolUnexpectedTokens(address sender);
+
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
@@ -181,6 +204,10 @@ interface ICityPool {
         uint16 feeTicksPerLevel,
         PoolClearing.Fill[] fills
     );
+
+    /// @notice The pool settled `slot` with every community and paid `feesPaid` (the grid fees and the rounding) to the
+    /// grid fee recipient (kept by the pool when none is set).
+    event PoolSettled(uint64 indexed slot, uint256 feesPaid);
 
     /// @notice Community `communityId` was paused: from now on it takes no part in the pool's clearings.
     event CommunityPaused(uint16 indexed communityId);
@@ -214,6 +241,22 @@ interface ICityPool {
     /// @notice Highest `maxTick` of the pool's price grid (the markets' {IEnergyMarket-MAX_TICK_LIMIT}).
     /// @return The tick limit, 2047.
     function MAX_TICK_LIMIT() external view returns (uint16);
+
+    /// @notice How long after a slot's gate closure {settle} accepts it: the markets' clearing window
+    /// ({IEnergyMarket-CLEAR_WINDOW_SECONDS}, 1 day) plus a day for the pool. Equal to the pooled markets'
+    /// {IPooledEnergyMarket-POOL_WINDOW_SECONDS}, after which their orders claim local fills alone.
+    /// @return The window, 2 days.
+    function SETTLE_WINDOW_SECONDS() external view returns (uint32);
+
+    /// @notice Whether {settle} ran for `slot`.
+    /// @return True once settled.
+    function isSettled(uint64 slot) external view returns (bool);
+
+    /// @notice Whether community `communityId` is a pooled market of this pool (one that takes its fills).
+    /// @dev Requirements:
+    /// - `communityId < communityCount()`.
+    /// @return True for an {IPooledEnergyMarket} whose `pool()` is this pool.
+    function isPooled(uint16 communityId) external view returns (bool);
 
     /// @notice The ERC-20 every community market is paid in.
     /// @return The payment token.
@@ -303,7 +346,10 @@ interface ICityPool {
     /// - `market` is not zero and not a community yet; fewer than MAX_COMMUNITIES communities;
     /// - `1 <= levels <= MAX_LEVELS`;
     /// - `market` has the pool's registry, energy token, payment token, epoch, slot length, price grid (priceFloor,
-    ///   tickSize, maxTick) and settlement window.
+    ///   tickSize, maxTick) and settlement window;
+    /// - a market that answers `pool()` (an {IPooledEnergyMarket}) answers this pool (else {CommunityPoolMismatch}).
+    ///   One that does not (a plain market) joins unpooled ({isPooled} false): it can take no fill, so {settle} refuses
+    ///   a slot in which it got one, and such a slot's orders claim their local fills after the window.
     /// WARNING: the checks read `market`'s own answers; the admin is trusted to add real community markets (their
     /// code hash is for the deployment record to check).
     /// @return communityId The new community's id (the number of communities before it).
@@ -359,4 +405,21 @@ interface ICityPool {
     /// - every active community's market cleared `slot`, and its entry hashes to the market's commitment;
     /// - a paused community's entry is empty.
     function clear(uint64 slot, PoolClearing.Sides[] calldata residuals) external;
+
+    /// @notice Settles the pool's clearing of `slot` with every community (docs/pool.md, "Money and energy between
+    /// communities"): each pooled community's market takes its fill ({IPooledEnergyMarket-poolSettle}, a paused
+    /// community's all-zero one too, so that its orders need not wait) and sends the pool its export's slot tokens
+    /// and `ceil(importWh * price(p* + f_k) / 1000)`; the pool sends each market its import's slot tokens and
+    /// `floor(exportWh * price(p* - f_k) / 1000)`; what is left, the grid fees and the rounding, goes to the grid fee
+    /// recipient. Emits {PoolSettled}. Anyone may call it, once per slot.
+    /// @param slot  the slot.
+    /// @param fills the fills of {PoolCleared} for `slot`, in community id order.
+    /// @dev Requirements:
+    /// - the pool cleared `slot` and has not settled it; `block.timestamp < gateClosure(slot) +
+    ///   SETTLE_WINDOW_SECONDS`;
+    /// - `fills` pass {verifyFills};
+    /// - every community with a non-zero fill is pooled ({isPooled}): a plain market cannot take a fill.
+    /// WARNING: assumes a standard payment token (no fee on transfer) and trusts the markets the admin added to
+    /// send what they owe (a market that does not makes the pool's own transfers, and so the settlement, revert).
+    function settle(uint64 slot, PoolClearing.Fill[] calldata fills) external;
 }

@@ -156,6 +156,7 @@ def _measure(sandbox: Sandbox) -> dict[str, Any]:
     figures.update(_accounts(sandbox, slot + 1))
     figures.update(_pool_clearing(sandbox))
     figures.update(_city_pool(sandbox))
+    figures.update(_city_settle(sandbox))
     figures["order_lifecycle_batched"] = (
         figures["place_orders_batch_per_order"]
         + figures["clear_10k_orders_64_ticks"] // BOOK_ORDERS
@@ -389,6 +390,47 @@ def _city_pool(sandbox: Sandbox) -> dict[str, int]:
         "city_pool_clear_10x64_capped_tx": _city_slot(sandbox, city, books, capped),
         "city_pool_clear_10x64_two_sided_tx": _city_slot(sandbox, city, two_sided, unbounded),
     }
+
+
+def _city_settle(sandbox: Sandbox) -> dict[str, int]:
+    """``CityPool.settle`` on a city of 10 ``PooledEnergyMarket``s (the worst case's books of
+    :func:`_city_pool`, limits that do not bind: every community imports or exports, so every
+    market takes its fill and moves tokens both ways), then a claim of a buy and of a sell
+    filled through the pool (each its owner's first claim in its market)."""
+    city = deploy_city(
+        sandbox,
+        POOL_COMMUNITIES,
+        levels=[1 + k % 3 for k in range(POOL_COMMUNITIES)],
+        pooled=True,
+    )
+    city.operator.transact(city.pool.set_grid_fee(1, city.operator.address))
+    rng = random.Random(POOL_SEED)
+    books = [
+        [(True, FIRST_TICK + t, q) for t, q in buys]
+        + [(False, FIRST_TICK + t, q) for t, q in sells]
+        for buys, sells in _worst_city(rng)
+    ]
+    slot = sandbox.current_slot() + 1
+    placed = city.place_books(slot, books)
+    city.operator.transact(
+        city.pool.publish_limits(slot, [(2**64 - 1, 2**64 - 1)] * POOL_COMMUNITIES)
+    )
+    city.clear_markets(slot)
+    cleared = sandbox.admin.transact(
+        city.pool.clear(slot, city.pool.residuals(slot), gas=5_000_000)
+    )
+    event = city.pool.cleared_events(cleared)[0]
+    if not all(f.import_wh or f.export_wh for f in event.fills):
+        raise RuntimeError("a community of the settlement benchmark got no fill")
+    settled = sandbox.admin.transact(city.pool.settle(slot, event, gas=5_000_000))
+    figures = {"city_pool_settle_10_tx": _gas(settled)}
+    for name, community_id in (("claim_pooled_buy", 0), ("claim_pooled_sell", 1)):
+        market = city.market(community_id)
+        order_id = placed[community_id][0][1]  # its best level: filled through the pool
+        if market.preview_claim(order_id).filled_wh == 0:
+            raise RuntimeError(f"{name}: the order got no pool fill")
+        figures[name] = _gas(sandbox.admin.transact(market.claim(order_id)))
+    return figures
 
 
 def _city_slot(

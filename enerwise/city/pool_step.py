@@ -6,7 +6,9 @@ from the ``CityPool`` (``limits(slot, id)``: zero when none were published) and 
 the pool. The pool then clears on chain (``CityPool.clear``, which checks every residual against
 its market's commitment again); the Python reference (:func:`market.pool.clear_pool`) clears
 the same residuals, and the step records whether the chain's ``PoolCleared`` equals it, figure
-for figure. The gas is the clearing transaction's.
+for figure. The gas is the clearing transaction's. With ``settle`` the pool then settles the
+slot with the communities' markets (``CityPool.settle`` with the event's fills: energy and money
+move between the pool and the markets, whose claims then add the pool fills), its gas apart.
 
 :func:`check_conservation` settles the slot again by the reference (:func:`market.pool.
 settle_city`, from the orders as placed on chain) and checks the pool's invariants.
@@ -41,6 +43,7 @@ class PoolStep:
         gas_used: the clearing transaction's gas.
         chain_equals_reference: whether the chain's ``PoolCleared`` (volume, ticks, every
             community's import, export and marginal levels) equals ``clearing``.
+        settle_gas_used: the settlement transaction's gas (0 when not settled).
     """
 
     slot: int
@@ -50,6 +53,7 @@ class PoolStep:
     cleared_by: str
     gas_used: int
     chain_equals_reference: bool
+    settle_gas_used: int = 0
 
 
 def clear_pool_step(
@@ -59,6 +63,8 @@ def clear_pool_step(
     slot: int,
     params: MarketParams,
     keeper: TransactionSender,
+    *,
+    settle: bool = False,
 ) -> PoolStep:
     """Clear ``slot`` of the city pool over ``markets`` (pool id order; ``community_ids`` names
     them), every market already cleared (see the module docstring).
@@ -86,6 +92,7 @@ def clear_pool_step(
     clearing = clear_pool(communities, params, fee)
     receipt = keeper.transact(pool.clear(slot, [c.residual for c in communities]))
     (on_chain,) = pool.cleared_events(receipt)
+    settle_gas = int(keeper.transact(pool.settle(slot, on_chain))["gasUsed"]) if settle else 0
     return PoolStep(
         slot,
         clearing,
@@ -94,6 +101,7 @@ def clear_pool_step(
         CLEARED_ON_CHAIN,
         int(receipt["gasUsed"]),
         _same_clearing(on_chain, clearing),
+        settle_gas,
     )
 
 

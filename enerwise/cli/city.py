@@ -215,11 +215,12 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             if r["pool_clear_gas_max"] is not None
             else f"- (cleared by the {r['pool_cleared_by']})",
         ),
+        ("pool settlement gas (max)", f"{r['pool_settle_gas_max']:,}"),
         (
             "gas per slot, whole city",
             f"{r['gas_per_slot_mean']:,} mean, {r['gas_per_slot_max']:,} max (limits "
             f"{gas['limits']:,}, readings {gas['readings']:,}, orders {gas['orders']:,}, clears "
-            f"{gas['clears']:,})",
+            f"{gas['clears']:,}, pool {gas['pool']:,}, settle {gas['settle']:,})",
         ),
         (
             "L2 block space (30M gas / 2 s)",

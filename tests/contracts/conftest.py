@@ -30,6 +30,7 @@ from brownie import (
     EnergyMarket,
     EnergyToken,
     MeterRegistry,
+    PooledEnergyMarket,
     SealedEnergyMarket,
     TestEuro,
     accounts,
@@ -530,6 +531,26 @@ def deploy_sealed(admin, euro, registry, treasury, reveal=REVEAL_SECONDS, bond=B
     SealedEnergyMarket._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
     return SealedEnergyMarket.deploy(
         admin, euro, registry, market_params(treasury, **params), reveal, bond, {"from": admin}
+    )
+
+
+POOLED_ARTIFACT = SEALED_ARTIFACT.with_name("PooledEnergyMarket.json")
+
+
+def deploy_pooled(admin, euro, registry, treasury, pool, **params):
+    """Deploys the PooledEnergyMarket of build/contracts (compiled at fewer optimizer runs, as the
+    sealed market: at brownie's 10,000 runs it exceeds EIP-170) through brownie's container."""
+    if not POOLED_ARTIFACT.is_file():
+        raise RuntimeError(f"{POOLED_ARTIFACT} missing: run `enerwise chain compile` first")
+    artifact = json.loads(POOLED_ARTIFACT.read_text())
+    source = POOLED_ARTIFACT.parents[2] / "contracts" / "PooledEnergyMarket.sol"
+    if artifact["source_hash"] != hashlib.sha256(source.read_bytes()).hexdigest():
+        raise RuntimeError(
+            f"{POOLED_ARTIFACT} is older than {source}: run `enerwise chain compile`"
+        )
+    PooledEnergyMarket._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
+    return PooledEnergyMarket.deploy(
+        admin, euro, registry, market_params(treasury, **params), pool, {"from": admin}
     )
 
 

@@ -35,6 +35,7 @@ TYPES: dict[str, type | tuple[type, ...]] = {
     "violations_with_limits": int,
     "violations_without_limits": int,
     "pool_clear_gas_max": int,
+    "pool_settle_gas_max": int,
     "pool_cleared_by": str,
     "conservation_ok": bool,
     "conservation": dict,
@@ -93,10 +94,11 @@ def test_the_json_has_every_figure_with_its_type(report: dict[str, Any]) -> None
         report.get(k), t) or isinstance(report.get(k), bool) is not (t is bool)}  # fmt: skip
     assert wrong == {}
     assert len(report["per_slot"]) == 2
-    steps = {"limits", "readings", "orders", "clears", "pool"}
+    steps = {"limits", "readings", "orders", "clears", "pool", "settle"}
     assert set(report["gas_per_slot_by_step_mean"]) == steps
     assert all(
-        report["gas_per_slot_by_step_mean"][s] > 0 for s in ("limits", "readings", "clears", "pool")
+        report["gas_per_slot_by_step_mean"][s] > 0
+        for s in ("limits", "readings", "clears", "pool", "settle")
     )
 
 
