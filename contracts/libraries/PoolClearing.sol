@@ -10,7 +10,7 @@ import {TickBitmap} from "./TickBitmap.sol";
 /// @notice The city pool's rule (docs/pool.md; Python reference `market/pool.py`): every community's residual book,
 /// shifted by its grid fee in ticks and capped by its transfer limits, clears as one uniform-price book; each
 /// community's import and export follow, and where they run out in its own residual levels.
-/// @dev Reads the residuals from calldata (the pool authenticates them against the markets' commitments); the cost
+/// @dev Reads the residuals from memory (the pool authenticates them against the markets' commitments); the cost
 /// grows with communities and the residual levels they use, never with orders. A capped curve `min(residual beyond
 /// e, limit)` equals the plain curve of the residual truncated at the limit (best levels first), so the capped pool
 /// is an ordinary book of truncated levels, cleared by {OrderBook-clearLevels}; a side's walk stops at its limit.
@@ -68,29 +68,25 @@ library PoolClearing {
     }
 
     /// @notice A community's residual sides alone, as {CityPool-clear} takes them from its caller (the fee and the
-    /// limits come from the pool's own storage, see {Terms}). Same format as in {Community}.
-    /// @param buys  residual buys, highest tick first.
-    /// @param sells residual sells, lowest tick first.
+    /// limits come from the pool's own storage), two levels a word: word `i` holds level `2i` in its high 128 bits and
+    /// level `2i + 1` in its low 128 bits, each packed as in {Community} (`tick << 96 | wh` < 2^112); a side of an odd
+    /// number of levels leaves the low half of its last word zero. Calldata costs 4 gas per zero byte and 16 per
+    /// other: a level alone in a word is mostly zero bytes.
+    /// @param buys  residual buys, highest tick first, two a word.
+    /// @param sells residual sells, lowest tick first, two a word.
     struct Sides {
         uint256[] buys;
         uint256[] sells;
     }
 
-    /// @notice A community's grid fee in ticks and its limits, as {CityPool-clear} reads them from storage.
-    struct Terms {
-        uint16 feeTicks;
-        uint64 importLimitWh;
-        uint64 exportLimitWh;
-    }
-
     /// @notice Clears the pool for `communities` on a grid of ticks 0..`maxTick`.
-    function clear(Community[] calldata communities, uint16 maxTick) internal pure returns (Result memory r) {
+    function clear(Community[] memory communities, uint16 maxTick) internal pure returns (Result memory r) {
         uint256 k = communities.length;
         r.fills = new Fill[](k);
         uint256 low = uint256(maxTick) + 1;
         uint256 top;
         for (uint256 i; i < k; ++i) {
-            Community calldata community = communities[i];
+            Community memory community = communities[i];
             (low, top) = _window(community.buys, community.sells, community.feeTicks, low, top);
         }
         if (top > uint256(maxTick) + 1) top = uint256(maxTick) + 1;
@@ -99,7 +95,7 @@ library PoolClearing {
         // sums[2i], sums[2i + 1]: community i's running sums of its buys and sells as added to the book.
         uint256[][] memory sums = new uint256[][](2 * k);
         for (uint256 i; i < k; ++i) {
-            Community calldata community = communities[i];
+            Community memory community = communities[i];
             sums[2 * i] = _addSide(book, community.buys, true, community.feeTicks, community.importLimitWh);
             sums[2 * i + 1] = _addSide(book, community.sells, false, community.feeTicks, community.exportLimitWh);
         }
@@ -112,7 +108,7 @@ library PoolClearing {
     /// the communities' truncated levels there, in community order, with the cumulative rounding of
     /// {Clearing-share}: the parts add up to R exactly.
     function _fillAll(
-        Community[] calldata communities,
+        Community[] memory communities,
         uint256[][] memory sums,
         IEnergyMarket.ClearingRecord memory c,
         Fill[] memory fills
@@ -120,57 +116,10 @@ library PoolClearing {
         uint256 buyBefore;
         uint256 sellBefore;
         for (uint256 i; i < communities.length; ++i) {
-            Community calldata community = communities[i];
+            Community memory community = communities[i];
             uint256 fee = community.feeTicks;
             buyBefore += _fillSide(community.buys, sums[2 * i], true, fee, c, buyBefore, fills[i]);
             sellBefore += _fillSide(community.sells, sums[2 * i + 1], false, fee, c, sellBefore, fills[i]);
-        }
-    }
-
-    /// @notice Clears the pool for the communities whose residual sides are `sides` and whose fees and limits are
-    /// `terms` (same length, same order), on a grid of ticks 0..`maxTick`: the same rule as the other {clear}, for a
-    /// caller that reads the terms from storage and the sides from calldata.
-    function clear(Sides[] calldata sides, Terms[] memory terms, uint16 maxTick)
-        internal
-        pure
-        returns (Result memory r)
-    {
-        uint256 k = sides.length;
-        r.fills = new Fill[](k);
-        uint256 low = uint256(maxTick) + 1;
-        uint256 top;
-        for (uint256 i; i < k; ++i) {
-            (low, top) = _window(sides[i].buys, sides[i].sells, terms[i].feeTicks, low, top);
-        }
-        if (top > uint256(maxTick) + 1) top = uint256(maxTick) + 1;
-        if (low >= top) return r;
-        CityBook memory book = _newBook(low, top);
-        // Running sums as in the other {clear}.
-        uint256[][] memory sums = new uint256[][](2 * k);
-        for (uint256 i; i < k; ++i) {
-            Terms memory t = terms[i];
-            sums[2 * i] = _addSide(book, sides[i].buys, true, t.feeTicks, t.importLimitWh);
-            sums[2 * i + 1] = _addSide(book, sides[i].sells, false, t.feeTicks, t.exportLimitWh);
-        }
-        IEnergyMarket.ClearingRecord memory c = _clearBook(book, r);
-        if (c.volumeWh == 0) return r;
-        _fillAll(sides, terms, sums, c, r.fills);
-    }
-
-    /// @dev Every community's fill, as the other {_fillAll}.
-    function _fillAll(
-        Sides[] calldata sides,
-        Terms[] memory terms,
-        uint256[][] memory sums,
-        IEnergyMarket.ClearingRecord memory c,
-        Fill[] memory fills
-    ) private pure {
-        uint256 buyBefore;
-        uint256 sellBefore;
-        for (uint256 i; i < sides.length; ++i) {
-            uint256 fee = terms[i].feeTicks;
-            buyBefore += _fillSide(sides[i].buys, sums[2 * i], true, fee, c, buyBefore, fills[i]);
-            sellBefore += _fillSide(sides[i].sells, sums[2 * i + 1], false, fee, c, sellBefore, fills[i]);
         }
     }
 
@@ -179,7 +128,7 @@ library PoolClearing {
     /// the truncated Wh of the communities before it at that tick) and where that runs out in its own levels.
     /// Returns its own truncated Wh at the city's marginal tick.
     function _fillSide(
-        uint256[] calldata levels,
+        uint256[] memory levels,
         uint256[] memory sums,
         bool isBuy,
         uint256 fee,
@@ -212,7 +161,7 @@ library PoolClearing {
     /// ask and an ask above every bid can never trade, nor be a marginal level: V* is reached at some e with an ask
     /// at or below it and a bid at or above it, so m_b >= e >= low and m_s <= e < top. Leaving them out of the city's
     /// book (and its memory) changes no figure of the result. Cannot overflow: ticks and fees < 2^16.
-    function _window(uint256[] calldata buys, uint256[] calldata sells, uint256 fee, uint256 low, uint256 top)
+    function _window(uint256[] memory buys, uint256[] memory sells, uint256 fee, uint256 low, uint256 top)
         private
         pure
         returns (uint256, uint256)
@@ -302,9 +251,9 @@ library PoolClearing {
     /// @dev Adds one side's levels, best first, at their pool ticks to `book` until `capWh` is used up, and returns
     /// the limit left before and after each level added: `sums[0]` is `capWh`, `sums[j + 1]` what is left after
     /// level j, so the truncated Wh of levels 0..j are `sums[0] - sums[j + 1]` ({_curve} reads them there instead of
-    /// walking the levels again). The loop reads calldata and writes the book's memory words directly: in Solidity
+    /// walking the levels again). The loop reads the levels and writes the book's memory words directly: in Solidity
     /// each level cost about 400 gas of bounds checks and calls.
-    function _addSide(CityBook memory book, uint256[] calldata levels, bool isBuy, uint256 fee, uint256 capWh)
+    function _addSide(CityBook memory book, uint256[] memory levels, bool isBuy, uint256 fee, uint256 capWh)
         private
         pure
         returns (uint256[] memory sums)
@@ -346,9 +295,10 @@ library PoolClearing {
             sums := mload(0x40)
             mstore(add(sums, 0x20), capWh)
             let out := add(sums, 0x40)
-            let end := add(levels.offset, shl(5, levels.length))
-            for { let ptr := levels.offset } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
-                let level := calldataload(ptr)
+            let first := add(levels, 0x20)
+            let end := add(first, shl(5, mload(levels)))
+            for { let ptr := first } and(lt(ptr, end), gt(capWh, 0)) { ptr := add(ptr, 0x20) } {
+                let level := mload(ptr)
                 let index := shr(96, level)
                 if eq(lt(index, limit), isBuy) { break }
                 index := add(index, delta)
@@ -371,12 +321,12 @@ library PoolClearing {
     }
 
     /// @dev One side's truncated levels strictly better than the pool's marginal tick `m` of that side (filled
-    /// whole: `walk[0]`) and at it (shared: `atWh`); `walk[1]` is the calldata offset (from `levels.offset`) of the
+    /// whole: `walk[0]`) and at it (shared: `atWh`); `walk[1]` is the memory offset (from the first level) of the
     /// last level counted in `walk[0]` and `walk[2]` its truncated Wh (both 0 when none is). `sums` is the limit
     /// left before and after each level {_addSide} added (it stops at the limit and at the window's edge, and every
     /// level better than a marginal tick lies inside the window), so the first level not better than `own` is found
     /// by binary search over the ticks (best first, strictly monotone) and the Wh are read off `sums`.
-    function _curve(uint256[] calldata levels, uint256[] memory sums, bool isBuy, uint256 fee, uint256 m)
+    function _curve(uint256[] memory levels, uint256[] memory sums, bool isBuy, uint256 fee, uint256 m)
         private
         pure
         returns (uint256[3] memory walk, uint256 atWh)
@@ -402,7 +352,7 @@ library PoolClearing {
             let hi := n
             for {} lt(lo, hi) {} {
                 let mid := shr(1, add(lo, hi))
-                let t := shr(96, calldataload(add(levels.offset, shl(5, mid))))
+                let t := shr(96, mload(add(levels, shl(5, add(mid, 1)))))
                 let better := lt(t, own)
                 if isBuy { better := gt(t, own) }
                 switch better
@@ -426,7 +376,7 @@ library PoolClearing {
     /// (`walk`): every level before it was taken whole (a limit truncates only the level where it runs out, and the
     /// walk ends there), so they hold `walk[0] - walk[2]` Wh, less than `filledWh` (>= walk[0]): the marginal level
     /// is that one or a later one. In assembly for the reason given at {_addSide}.
-    function _marginal(uint256[] calldata levels, uint256 filledWh, uint256[3] memory walk)
+    function _marginal(uint256[] memory levels, uint256 filledWh, uint256[3] memory walk)
         private
         pure
         returns (uint16, uint64, uint96)
@@ -440,11 +390,12 @@ library PoolClearing {
             left = filledWh - (walk[0] - walk[2]);
         }
         assembly ("memory-safe") {
-            let end := add(levels.offset, shl(5, levels.length))
-            for { let ptr := add(levels.offset, from) } and(lt(ptr, end), gt(left, 0)) { ptr := add(ptr, 0x20) } {
-                let qty := and(calldataload(ptr), 0xffffffffffffffffffffffff)
+            let first := add(levels, 0x20)
+            let end := add(first, shl(5, mload(levels)))
+            for { let ptr := add(first, from) } and(lt(ptr, end), gt(left, 0)) { ptr := add(ptr, 0x20) } {
+                let qty := and(mload(ptr), 0xffffffffffffffffffffffff)
                 if iszero(lt(qty, left)) {
-                    tick := shr(96, calldataload(ptr))
+                    tick := shr(96, mload(ptr))
                     totalWh := qty
                     break
                 }
