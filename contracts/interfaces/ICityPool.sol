@@ -140,7 +140,8 @@ interface ICityPool {
     error CommunityNotCleared(uint16 communityId, IEnergyMarket market, uint64 slot);
 
     /// @notice The residual sides given for community `communityId` are not what its `market` committed to when it
-    /// cleared `slot` (`keccak256(abi.encode(buys, sells))` differs from its {IEnergyMarket-residualCommitment}).
+    /// cleared `slot` (`keccak256(abi.encode(buys, sells))` of the levels unpacked from them, one a word, differs
+    /// from its {IEnergyMarket-residualCommitment}).
     error ResidualMismatch(uint16 communityId, IEnergyMarket market, uint64 slot);
 
     /// @notice Community `communityId` is paused: it takes no part in the clearing, and its residual sides must be
@@ -352,7 +353,8 @@ interface ICityPool {
     /// @param slot      the slot.
     /// @param residuals one entry per community in id order: the residual sides its market committed to when it
     ///                  cleared `slot` (buys highest tick first, sells lowest first, each level `tick << 96 | Wh`, as
-    ///                  {IEnergyMarket-residualCommitment} documents); both empty for a paused community.
+    ///                  {IEnergyMarket-residualCommitment} documents), two levels a word ({PoolClearing-Sides}); both
+    ///                  empty for a paused community.
     /// @dev Requirements:
     /// - `block.timestamp >= gateClosure(slot)`; the pool has not cleared `slot`; at least one community;
     /// - `residuals.length == communityCount()`;

@@ -15,6 +15,8 @@ import {OrderBook} from "./OrderBook.sol";
 /// is an ordinary book of truncated levels, cleared by {OrderBook-clearLevels}; a side's walk stops at its limit.
 library PoolClearing {
     uint256 private constant _MASK_128 = 0xffffffffffffffffffffffffffffffff;
+    /// @dev {TickBitmap-lowestBit}'s table: byte k is the bit index whose de Bruijn window is k.
+    uint256 private constant _LOWEST_BIT_TABLE = 0x00011c021d0e18031e16140f191104081f1b0d17151310071a0c12060b050a09;
 
     /// @notice One community as the pool clears it. A residual level is packed `tick << 96 | wh` (0 < wh < 2^96);
     /// each side lists its non-empty levels best first, ticks strictly monotone (the caller guarantees it: the pool
@@ -213,11 +215,11 @@ library PoolClearing {
         uint256[] memory words = book.words;
         // Each set bit is a non-empty tick of the window (pool tick low + i), read back ascending in one assembly
         // block, the lowest set bit found as {TickBitmap-lowestBit} finds it (inlined: the call and the Solidity loop
-        // around it cost about 33 gas a tick more). The loops read and write memory directly, without bounds checks: `i`
-        // is within `words` (a bit is set only for a word written by {_addSide}), and `packed` is written at the free
-        // memory pointer as the walk goes and allocated at the end, when its length is known (nothing else allocates
-        // memory meanwhile). Cannot overflow: sums of Wh below 2^80 (above), ticks below 2^16; `sub(0, x)` wraps on
-        // purpose (x & -x isolates the lowest set bit).
+        // around it cost about 33 gas a tick more). The loops read and write memory directly, without bounds checks:
+        // `i` is within `words` (a bit is set only for a word written by {_addSide}), and `packed` is written at the
+        // free memory pointer as the walk goes and allocated at the end, when its length is known (nothing else
+        // allocates memory meanwhile). Cannot overflow: sums of Wh below 2^80 (above), ticks below 2^16; `sub(0, x)`
+        // wraps on purpose (x & -x isolates the lowest set bit).
         assembly ("memory-safe") {
             packed := mload(0x40)
             let out := packed
@@ -234,7 +236,7 @@ library PoolClearing {
                     i := or(i, shl(6, gt(shr(i, x), 0xffffffffffffffff)))
                     i := or(i, shl(5, gt(shr(i, x), 0xffffffff)))
                     let window := shr(27, and(mul(shr(i, x), 0x077CB531), 0xffffffff))
-                    i := add(base, or(i, byte(window, 0x00011c021d0e18031e16140f191104081f1b0d17151310071a0c12060b050a09)))
+                    i := add(base, or(i, byte(window, _LOWEST_BIT_TABLE)))
                     let word := mload(add(data, shl(5, i)))
                     let buyWh := shr(128, word)
                     totalBuy := add(totalBuy, buyWh)
