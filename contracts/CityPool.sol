@@ -50,11 +50,14 @@ contract CityPool is AdminHandover, ReentrancyGuardTransient, ICityPool {
     /// @inheritdoc ICityPool
     uint32 public constant SETTLE_WINDOW_SECONDS = 2 days;
 
-    /// @dev The stored clearing of a slot, one word ({_packRecord}): bits 255..112 the first 144 bits of
-    /// `keccak256(abi.encode(fills))`, bit 111 `cleared`, bits 110..103 the fee per level (<= 128), bits 102..92 p*,
-    /// 91..81 m_b and 80..70 m_s (ticks <= MAX_TICK_LIMIT = 2047 < 2^11), bits 69..0 V* (< 2^70: at most the sum of
-    /// MAX_COMMUNITIES uint64 import limits).
-    uint256 private constant _HASH_MASK = ~uint256(0) << 112;
+    /// @dev The slot's one word of state ({SlotState-record}, {_packRecord}): bits 255..128 the first 128 bits of
+    /// `keccak256(abi.encode(fills))`, bits 127..112 how many communities the last publication of limits covered,
+    /// bit 111 `cleared`, bits 110..103 the fee per level (<= 128), bits 102..92 p*, 91..81 m_b and 80..70 m_s (ticks
+    /// <= MAX_TICK_LIMIT = 2047 < 2^11), bits 69..0 V* (< 2^70: at most the sum of MAX_COMMUNITIES uint64 import
+    /// limits).
+    uint256 private constant _HASH_MASK = ~uint256(0) << 128;
+    uint256 private constant _COUNT_SHIFT = 112;
+    uint256 private constant _COUNT_MASK = uint256(type(uint16).max) << _COUNT_SHIFT;
     uint256 private constant _CLEARED = 1 << 111;
     uint256 private constant _VOLUME_MASK = (1 << 70) - 1;
 
@@ -80,14 +83,15 @@ contract CityPool is AdminHandover, ReentrancyGuardTransient, ICityPool {
     }
 
     /// @dev What the pool keeps per slot: the published limits, one word per two communities ({PackedLimits}: word
-    /// `j` holds communities `2j` and `2j + 1`), the pool's clearing in one word ({_packRecord}) and how many
-    /// communities the last publication covered (communities `0..publishedCount - 1` have published limits; one
-    /// added after it has none until the next).
-    /// `settled`: whether {settle} ran for the slot (it shares the count's word).
+    /// `j` holds communities `2j` and `2j + 1`), and one word `record` ({_COUNT_SHIFT}) with how many communities the
+    /// last publication covered (communities `0..count - 1` have published limits; one added after it has none until
+    /// the next) and, once {clear} ran, the pool's clearing ({_packRecord}). Limits are published only before gate
+    /// closure and the pool clears only after it, so {publishLimits} writes a word that holds the count alone and
+    /// {clear} one that the publication made non-zero (see {_packRecord}).
+    /// `settled`: whether {settle} ran for the slot (a word of its own: `record` has no bit left).
     struct SlotState {
         mapping(uint16 pairIndex => uint256 packedLimits) limits;
         uint256 record;
-        uint16 publishedCount;
         bool settled;
     }
 
@@ -241,8 +245,10 @@ contract CityPool is AdminHandover, ReentrancyGuardTransient, ICityPool {
                     ? PackedLimits.pack(importWh[i], exportWh[i], importWh[odd], exportWh[odd])
                     : PackedLimits.pack(importWh[i], exportWh[i], 0, 0);
             }
-            state.publishedCount = uint16(count);
         }
+        // The whole word: before gate closure the slot is not cleared, so the count is all it holds. Cannot
+        // truncate: count <= MAX_COMMUNITIES < 2^16.
+        state.record = count << _COUNT_SHIFT;
         emit LimitsPublished(slot, importWh, exportWh);
     }
 
@@ -252,9 +258,9 @@ contract CityPool is AdminHandover, ReentrancyGuardTransient, ICityPool {
 
     /// @inheritdoc ICityPool
     /// @dev Per community one SLOAD of its word and one STATICCALL to its market (a view: no reentrancy), one SLOAD
-    /// of limits per two communities, and a hash of its sides in scratch memory; then {PoolClearing-clear} over the
-    /// sides in calldata.
-    /// One storage word per slot (the record, with the first 144 bits of the hash of the fills: {_packRecord}) and the
+    /// of limits per two communities, and its sides unpacked to one level a word in memory and hashed there
+    /// ({_unpackResidual}); then {PoolClearing-clear} over them.
+    /// One storage word per slot (the record, with the first 128 bits of the hash of the fills: {_packRecord}) and the
     /// fills in the event: a stored fill per community would cost a fresh word each (22.1k gas), over 200k at 10
     /// communities (docs/pool.md).
     function clear(uint64 slot, PoolClearing.Sides[] calldata residuals) external {
@@ -266,33 +272,24 @@ contract CityPool is AdminHandover, ReentrancyGuardTransient, ICityPool {
         if (count == 0) revert PoolNoCommunities();
         if (residuals.length != count) revert ResidualsLengthMismatch(count, residuals.length);
         uint16 feePerLevel = _gridFee.feeTicksPerLevel;
-        PoolClearing.Terms[] memory terms = new PoolClearing.Terms[](count);
+        // The array of `count` pointers alone: every entry is set below (`new` would first build `count` zeroed
+        // structs only to replace them: 1.9k gas at 10 communities). Cannot overflow: count <= MAX_COMMUNITIES.
+        PoolClearing.Community[] memory communities;
+        assembly ("memory-safe") {
+            communities := mload(0x40)
+            mstore(communities, count)
+            mstore(0x40, add(communities, shl(5, add(count, 1))))
+        }
         uint256 limitsWord;
         for (uint256 i; i < count; ++i) {
             // Cannot truncate: i >> 1 < MAX_COMMUNITIES. Read before the pause check: the odd community shares it.
             if (i & 1 == 0) limitsWord = state.limits[uint16(i >> 1)];
-            CommunityRecord memory c = _communities[i];
-            PoolClearing.Sides calldata sides = residuals[i];
             // Cannot truncate: i < count <= MAX_COMMUNITIES.
-            uint16 id = uint16(i);
-            if (c.paused) {
-                // Left out: zero terms (no fee, no limits) let nothing of it into the city's book.
-                if (sides.buys.length != 0 || sides.sells.length != 0) revert PausedCommunityResidual(id);
-                continue;
-            }
-            bytes32 committed = c.market.residualCommitment(slot);
-            if (committed == 0) revert CommunityNotCleared(id, c.market, slot);
-            if (_residualHash(sides) != committed) revert ResidualMismatch(id, c.market, slot);
-            (uint64 importWh, uint64 exportWh) = PackedLimits.unpack(limitsWord, i);
-            // Cannot overflow: levels <= MAX_LEVELS, fee <= MAX_FEE_TICKS_PER_LEVEL (896 ticks at most).
-            unchecked {
-                terms[i] = PoolClearing.Terms({
-                    feeTicks: uint16(c.levels) * feePerLevel, importLimitWh: importWh, exportLimitWh: exportWh
-                });
-            }
+            communities[i] = _community(slot, uint16(i), residuals[i], limitsWord, feePerLevel);
         }
-        PoolClearing.Result memory r = PoolClearing.clear(residuals, terms, _maxTick);
-        state.record = _packRecord(feePerLevel, r, keccak256(abi.encode(r.fills)));
+        PoolClearing.Result memory r = PoolClearing.clear(communities, _maxTick);
+        // Keeps the count published (a warm read): the word holds nothing else before the clearing.
+        state.record = (state.record & _COUNT_MASK) | _packRecord(feePerLevel, r, keccak256(abi.encode(r.fills)));
         emit PoolCleared(slot, r.volumeWh, r.clearingTick, r.buyMarginalTick, r.sellMarginalTick, feePerLevel, r.fills);
     }
 
@@ -403,7 +400,7 @@ contract CityPool is AdminHandover, ReentrancyGuardTransient, ICityPool {
     {
         _requireCommunity(communityId);
         SlotState storage state = _slots[slot];
-        if (communityId >= state.publishedCount) return (false, 0, 0);
+        if (communityId >= (state.record & _COUNT_MASK) >> _COUNT_SHIFT) return (false, 0, 0);
         (importWh, exportWh) = PackedLimits.unpack(state.limits[communityId >> 1], communityId);
         published = true;
     }
@@ -466,35 +463,109 @@ contract CityPool is AdminHandover, ReentrancyGuardTransient, ICityPool {
         }
     }
 
-    /// @dev `keccak256(abi.encode(sides.buys, sides.sells))`, the format of {IEnergyMarket-residualCommitment}, built
-    /// in free memory without allocating it (nothing is kept: each community's hash reuses the same scratch space,
-    /// so memory does not grow with the communities).
-    function _residualHash(PoolClearing.Sides calldata sides) private pure returns (bytes32 h) {
-        uint256[] calldata buys = sides.buys;
-        uint256[] calldata sells = sides.sells;
-        // abi.encode(buys, sells): the two offsets (0x40, and 0x60 past the buys' words), then each array as its
-        // length and words, copied straight from calldata. Cannot overflow: calldata arrays are far below 2^64 words.
-        assembly ("memory-safe") {
-            let out := mload(0x40)
-            let buyBytes := shl(5, buys.length)
-            let sellBytes := shl(5, sells.length)
-            mstore(out, 0x40)
-            mstore(add(out, 0x20), add(0x60, buyBytes))
-            mstore(add(out, 0x40), buys.length)
-            calldatacopy(add(out, 0x60), buys.offset, buyBytes)
-            let at := add(add(out, 0x60), buyBytes)
-            mstore(at, sells.length)
-            calldatacopy(add(at, 0x20), sells.offset, sellBytes)
-            h := keccak256(out, sub(add(add(at, 0x20), sellBytes), out))
+    /// @dev Community `id` as {PoolClearing-clear} takes it for `slot`: its residual `sides` checked against its
+    /// market's commitment and unpacked, its fee and its limits (from `limitsWord`, the word it shares with its pair);
+    /// no fee, no limits and no levels when it is paused (then `sides` must be empty). The call is a view
+    /// (STATICCALL): the market cannot re-enter.
+    function _community(
+        uint64 slot,
+        uint16 id,
+        PoolClearing.Sides calldata sides,
+        uint256 limitsWord,
+        uint16 feePerLevel
+    ) private view returns (PoolClearing.Community memory entry) {
+        CommunityRecord memory c = _communities[id];
+        if (c.paused) {
+            // Left out: nothing of it enters the city's book.
+            if (sides.buys.length != 0 || sides.sells.length != 0) revert PausedCommunityResidual(id);
+            return entry;
+        }
+        bytes32 committed = c.market.residualCommitment(slot);
+        if (committed == 0) revert CommunityNotCleared(id, c.market, slot);
+        bytes32 h;
+        (entry.buys, entry.sells, h) = _unpackResidual(sides);
+        if (h != committed) revert ResidualMismatch(id, c.market, slot);
+        (entry.importLimitWh, entry.exportLimitWh) = PackedLimits.unpack(limitsWord, id);
+        // Cannot overflow: levels <= MAX_LEVELS, fee <= MAX_FEE_TICKS_PER_LEVEL (896 ticks at most).
+        unchecked {
+            entry.feeTicks = uint16(c.levels) * feePerLevel;
         }
     }
 
-    /// @dev The one storage word of a slot's clearing (layout at {_HASH_MASK}). One word instead of two saves a fresh
-    /// storage write (22.1k gas) per clearing. The hash keeps its first 144 bits: finding other fills with the same
-    /// prefix (a second preimage) takes about 2^144 hashes, and the fills it stands for are the contract's own output,
-    /// not chosen by a caller. Nothing is truncated: `feePerLevel` <= MAX_FEE_TICKS_PER_LEVEL = 128 < 2^8; the ticks
-    /// are pool ticks, at most `_maxTick` <= MAX_TICK_LIMIT = 2047 < 2^11; V* is at most the sum of at most
-    /// MAX_COMMUNITIES uint64 import limits, below 2^70.
+    /// @dev One community's residual levels, unpacked from two a word ({PoolClearing-Sides}) to one a word, and
+    /// `keccak256(abi.encode(buys, sells))` of them, the format of {IEnergyMarket-residualCommitment}. The two arrays
+    /// are written where `abi.encode` would put them, in one allocation: the two offsets, then the buys' length and
+    /// words, then the sells' length and words, so that the hash is taken in place and `buys` and `sells` point into
+    /// it (no copy). A side of `w` words holds `2w` levels, or `2w - 1` when the low half of its last word is zero.
+    /// The levels are not checked here: a match with the market's commitment means they are exactly what the market
+    /// committed to, non-zero levels below 2^112 (a zero half elsewhere would unpack to a zero level, which no
+    /// commitment holds).
+    function _unpackResidual(PoolClearing.Sides calldata sides)
+        private
+        pure
+        returns (uint256[] memory buys, uint256[] memory sells, bytes32 h)
+    {
+        uint256[] calldata buyWords = sides.buys;
+        uint256[] calldata sellWords = sides.sells;
+        // Cannot overflow: calldata arrays are far below 2^64 words. The memory written is allocated at the end
+        // (nothing else allocates meanwhile): at most the two offsets, the two lengths and two words per calldata
+        // word, the unpacking loop writing a trailing zero half at most one word past a side's levels (overwritten
+        // by the sells' length, or left in free memory past the end).
+        assembly ("memory-safe") {
+            let out := mload(0x40)
+            buys := add(out, 0x40)
+            let end := _unpackSide(add(buys, 0x20), buyWords.offset, buyWords.length)
+            mstore(buys, shr(5, sub(end, add(buys, 0x20))))
+            sells := end
+            end := _unpackSide(add(sells, 0x20), sellWords.offset, sellWords.length)
+            mstore(sells, shr(5, sub(end, add(sells, 0x20))))
+            mstore(out, 0x40)
+            mstore(add(out, 0x20), sub(sells, out))
+            h := keccak256(out, sub(end, out))
+            mstore(0x40, end)
+
+            // Writes the levels of `len` calldata words from `src` one a word from `dst`; returns the end of the
+            // levels (a zero low half of the last word is not a level). Four words an iteration while four are left
+            // (a loop's own bookkeeping costs about as much as unpacking a word), then one at a time.
+            function _unpackSide(dst, src, len) -> last {
+                let mask := 0xffffffffffffffffffffffffffffffff
+                let srcEnd := add(src, shl(5, len))
+                for { let fourEnd := sub(srcEnd, shl(5, and(len, 3))) } lt(src, fourEnd) {
+                    src := add(src, 0x80)
+                    dst := add(dst, 0x100)
+                } {
+                    let word := calldataload(src)
+                    mstore(dst, shr(128, word))
+                    mstore(add(dst, 0x20), and(word, mask))
+                    word := calldataload(add(src, 0x20))
+                    mstore(add(dst, 0x40), shr(128, word))
+                    mstore(add(dst, 0x60), and(word, mask))
+                    word := calldataload(add(src, 0x40))
+                    mstore(add(dst, 0x80), shr(128, word))
+                    mstore(add(dst, 0xa0), and(word, mask))
+                    word := calldataload(add(src, 0x60))
+                    mstore(add(dst, 0xc0), shr(128, word))
+                    mstore(add(dst, 0xe0), and(word, mask))
+                }
+                for {} lt(src, srcEnd) { src := add(src, 0x20) } {
+                    let word := calldataload(src)
+                    mstore(dst, shr(128, word))
+                    mstore(add(dst, 0x20), and(word, mask))
+                    dst := add(dst, 0x40)
+                }
+                last := dst
+                if len { if iszero(and(calldataload(sub(srcEnd, 0x20)), mask)) { last := sub(dst, 0x20) } }
+            }
+        }
+    }
+
+    /// @dev The clearing's bits of a slot's one storage word (layout at {_HASH_MASK}; the published count is the
+    /// caller's to keep). Sharing the word the publication of limits wrote makes the clearing's store a rewrite of a
+    /// non-zero word (2.9k gas), not a fresh one (20k). The hash keeps its first 128 bits: finding other fills with
+    /// the same prefix (a second preimage) takes about 2^128 hashes, and the fills it stands for are the contract's
+    /// own output, not chosen by a caller. Nothing is truncated: `feePerLevel` <= MAX_FEE_TICKS_PER_LEVEL = 128 <
+    /// 2^8; the ticks are pool ticks, at most `_maxTick` <= MAX_TICK_LIMIT = 2047 < 2^11; V* is at most the sum of at
+    /// most MAX_COMMUNITIES uint64 import limits, below 2^70.
     function _packRecord(uint16 feePerLevel, PoolClearing.Result memory r, bytes32 fillsHash)
         private
         pure

@@ -183,7 +183,7 @@ class PoolFill:
 class PoolRecord:
     """``CityPool.poolClearing(slot)``: the pool's stored clearing of a slot (all zero, not
     cleared, before ``clear``). Ticks are pool ticks; the fills are only hashed on chain
-    (``fills_hash``: the first 18 bytes of ``keccak256(abi.encode(fills))``, then 14 zero bytes, as
+    (``fills_hash``: the first 16 bytes of ``keccak256(abi.encode(fills))``, then 16 zero bytes, as
     the pool keeps the record in one storage word): they come with :class:`SlotPoolClearing`,
     from the event."""
 
@@ -283,8 +283,9 @@ class PooledMarket(Market):
 
 
 ResidualSides = tuple[list[int], list[int]]
-"""One community's residual sides as ``CityPool.clear`` takes them: ``(buys, sells)``, each
-level ``tick << 96 | Wh``, buys highest tick first, sells lowest first."""
+"""One community's residual sides as its market committed to them: ``(buys, sells)``, each
+level ``tick << 96 | Wh``, buys highest tick first, sells lowest first. :meth:`CityPool.clear`
+sends them two levels a word (:func:`paired_levels`)."""
 
 
 class CityPool(Governed):
@@ -489,7 +490,10 @@ class CityPool(Governed):
                 f"residuals of slot {slot}: {len(residuals)} entries for {count} communities "
                 "(one per community, in id order)"
             )
-        args = [_sides(slot, i, entry) for i, entry in enumerate(residuals)]
+        args = [
+            tuple(paired_levels(side) for side in _sides(slot, i, entry))
+            for i, entry in enumerate(residuals)
+        ]
         return self.request("clear", slot, args, gas=gas)
 
     def settle(
@@ -679,6 +683,16 @@ def residual_side(levels: Mapping[int, int], *, highest_first: bool) -> list[int
     """One residual side as the contracts take it (``PoolClearing``, a market's commitment): each
     level packed ``tick << 96 | Wh``, best first (bids highest tick first, asks lowest first)."""
     return [t << 96 | levels[t] for t in sorted(levels, reverse=highest_first)]
+
+
+def paired_levels(levels: Sequence[int]) -> list[int]:
+    """One side's packed levels two a word, as ``CityPool.clear`` takes them
+    (``PoolClearing.Sides``): word ``i`` holds level ``2i`` in its high 128 bits and level
+    ``2i + 1`` in its low 128 bits, the low half of the last word zero for an odd number of
+    levels. Calldata costs 4 gas a zero byte and 16 another: a level alone in a word is mostly
+    zero bytes."""
+    padded = [*levels, 0] if len(levels) % 2 else list(levels)
+    return [padded[i] << 128 | padded[i + 1] for i in range(0, len(padded), 2)]
 
 
 def residual_commitment(residual: Residual) -> bytes:

@@ -45,8 +45,8 @@ interface ICityPool {
         uint8 levels;
     }
 
-    /// @notice The pool's clearing of one slot, as {clear} stored it (one storage word: the header and the first 144
-    /// bits of the hash of the fills).
+    /// @notice The pool's clearing of one slot, as {clear} stored it (one storage word, shared with the count of
+    /// communities the limits were published for: the header and the first 128 bits of the hash of the fills).
     /// @param cleared          whether {clear} ran for the slot (even if nothing crossed).
     /// @param feeTicksPerLevel the grid fee per level in force at the clearing (a community's fee is its levels times
     ///                         this; buyers pay `clearingTick + fee`, sellers are paid `clearingTick - fee`).
@@ -54,8 +54,8 @@ interface ICityPool {
     /// @param buyMarginalTick  m_b in pool (fee-shifted) ticks, 0 when nothing crossed.
     /// @param sellMarginalTick m_s in pool ticks, 0 when nothing crossed.
     /// @param volumeWh         V*, the Wh that crossed community boundaries (imports = exports = V*).
-    /// @param fillsHash        the first 18 bytes (144 bits) of `keccak256(abi.encode(fills))` of the
-    ///                         {PoolClearing-Fill}s of {PoolCleared}, one per community in id order, the last 14 bytes
+    /// @param fillsHash        the first 16 bytes (128 bits) of `keccak256(abi.encode(fills))` of the
+    ///                         {PoolClearing-Fill}s of {PoolCleared}, one per community in id order, the last 16 bytes
     ///                         zero: {verifyFills} checks a copy against it.
     struct PoolRecord {
         bool cleared;
@@ -140,7 +140,8 @@ interface ICityPool {
     error CommunityNotCleared(uint16 communityId, IEnergyMarket market, uint64 slot);
 
     /// @notice The residual sides given for community `communityId` are not what its `market` committed to when it
-    /// cleared `slot` (`keccak256(abi.encode(buys, sells))` differs from its {IEnergyMarket-residualCommitment}).
+    /// cleared `slot` (`keccak256(abi.encode(buys, sells))` of the levels unpacked from them, one a word, differs
+    /// from its {IEnergyMarket-residualCommitment}).
     error ResidualMismatch(uint16 communityId, IEnergyMarket market, uint64 slot);
 
     /// @notice Community `communityId` is paused: it takes no part in the clearing, and its residual sides must be
@@ -332,7 +333,7 @@ interface ICityPool {
 
     /// @notice Whether `fills` are the fills the pool cleared for `slot` (those of its {PoolCleared} event): false
     /// before the slot is cleared. For settlement to trust a copy of the fills kept off-chain or passed in calldata.
-    /// @return True when the first 144 bits of `keccak256(abi.encode(fills))` equal the stored ones of a cleared slot.
+    /// @return True when the first 128 bits of `keccak256(abi.encode(fills))` equal the stored ones of a cleared slot.
     function verifyFills(uint64 slot, PoolClearing.Fill[] calldata fills) external view returns (bool);
 
     /*//////////////////////////////////////////////////////////////
@@ -398,7 +399,8 @@ interface ICityPool {
     /// @param slot      the slot.
     /// @param residuals one entry per community in id order: the residual sides its market committed to when it
     ///                  cleared `slot` (buys highest tick first, sells lowest first, each level `tick << 96 | Wh`, as
-    ///                  {IEnergyMarket-residualCommitment} documents); both empty for a paused community.
+    ///                  {IEnergyMarket-residualCommitment} documents), two levels a word ({PoolClearing-Sides}); both
+    ///                  empty for a paused community.
     /// @dev Requirements:
     /// - `block.timestamp >= gateClosure(slot)`; the pool has not cleared `slot`; at least one community;
     /// - `residuals.length == communityCount()`;

@@ -7,7 +7,7 @@ import {PoolClearing} from "../libraries/PoolClearing.sol";
 /// @notice TEST ONLY. Exposes {PoolClearing-clear}, to compare it with the Python reference (`market/pool.py`) and to
 /// measure its gas.
 contract PoolClearingHarness {
-    function clear(PoolClearing.Community[] calldata communities, uint16 maxTick)
+    function clear(PoolClearing.Community[] memory communities, uint16 maxTick)
         external
         pure
         returns (PoolClearing.Result memory)
@@ -16,7 +16,7 @@ contract PoolClearingHarness {
     }
 
     /// @notice The gas {PoolClearing-clear} itself uses on `communities` (no transaction base, no calldata).
-    function clearGas(PoolClearing.Community[] calldata communities, uint16 maxTick)
+    function clearGas(PoolClearing.Community[] memory communities, uint16 maxTick)
         external
         view
         returns (uint256 gasUsed)

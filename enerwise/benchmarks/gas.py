@@ -29,8 +29,9 @@ pool contract's clearing is not built: ``pool_clearing_10x64_library`` is the ga
 uses (read by the test harness with ``gasleft``, no base cost, no calldata) on 10 communities
 whose residuals cover 64 ticks (~66 levels each, limits that do not bind, so every level is
 used: the worst case), ``pool_clearing_10x64_library_capped`` the same residuals under limits
-that bind, and ``pool_clearing_10x64_tx`` a transaction's ``gasUsed`` for the worst case with
-the residuals in calldata, as the pool will take them.
+that bind, and ``pool_clearing_10x64_tx`` the harness's transaction (``gasUsed``) for the worst
+case, the residuals in calldata one level a word and copied to memory by the ABI decoder (the
+library reads memory: the pool unpacks its residuals, sent two levels a word, there).
 
 The pool contract's clearing (``CityPool.clear``) is measured on a real city: 10 community
 markets on the sandbox's registry (the sandbox's own and 9 more, 1 to 3 network levels below the
@@ -81,8 +82,8 @@ SEALED_TARGETS = {
     "reveal": 45_000,
     "reveal_batch_per_order": 30_000,
 }
-#: The city pool's target (issue 17), reported apart from TARGETS while its worst case is over it:
-#: ``within_pool_targets`` (docs/pool.md, On chain).
+#: The city pool's target (issue 17), reported apart from TARGETS: ``within_pool_targets``
+#: (docs/pool.md, On chain).
 POOL_TARGETS = {"city_pool_clear_10x64_tx": 600_000}
 REVEAL_SECONDS = 900
 #: A commitment's opening: (commit id, the order with its salt).

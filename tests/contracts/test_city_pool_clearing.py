@@ -38,7 +38,7 @@ from eth_utils import keccak
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the Python reference (pure Python)
 
-from energychain.pool import residual_side
+from energychain.pool import paired_levels, residual_side
 from market.clearing import MarketParams, Order, Side, clear_slot
 from market.pool import PoolCommunity, clear_pool, residual_of
 
@@ -151,7 +151,12 @@ def fills_of(result):
 
 
 def clear(pool, slot, entries, sender):
-    return pool.clear(slot, entries, {"from": sender})
+    """``clear`` with each entry's sides (one level a word, as committed) sent two levels a word."""
+    return pool.clear(slot, [paired(e) for e in entries], {"from": sender})
+
+
+def paired(entry):
+    return tuple(paired_levels(side) for side in entry)
 
 
 def record(pool, slot):
@@ -249,13 +254,13 @@ def test_verify_fills_accepts_the_emitted_fills_and_refuses_others(pool, cleared
     assert not pool.verifyFills(cleared_slot, forged)
 
 
-def test_record_keeps_the_first_144_bits_of_the_hash_of_the_emitted_fills(
+def test_record_keeps_the_first_128_bits_of_the_hash_of_the_emitted_fills(
     pool, cleared_slot, stranger
 ):
     tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
     fills = [tuple(f) for f in tx.events["PoolCleared"]["fills"]]
     full = keccak(abi_encode([FILLS_TYPE], [fills]))
-    assert bytes(record(pool, cleared_slot)["fills_hash"]) == full[:18] + bytes(14)
+    assert bytes(record(pool, cleared_slot)["fills_hash"]) == full[:16] + bytes(16)
 
 
 # ---- refusals ---------------------------------------------------------------------------------
@@ -269,6 +274,26 @@ def test_residual_that_is_not_the_committed_one_reverts_naming_the_community(
     entries[1] = ([*buys], [sells[0] + 1, *sells[1:]])  # one Wh more at B's first ask
     with brownie.reverts(f"ResidualMismatch: 1, {addr(envs[1].market)}, {cleared_slot}"):
         clear(pool, cleared_slot, entries, stranger)
+
+
+def test_residual_one_level_a_word_reverts_as_not_the_committed_one(
+    envs, pool, cleared_slot, stranger
+):
+    entries = [paired(sides(b)) for b in BOOKS]
+    entries[0] = sides(BOOKS[0])  # A's two bids and its ask unpaired
+    with brownie.reverts(f"ResidualMismatch: 0, {addr(envs[0].market)}, {cleared_slot}"):
+        pool.clear(cleared_slot, entries, {"from": stranger})
+
+
+def test_residual_with_an_empty_half_before_its_last_word_reverts(
+    envs, pool, cleared_slot, stranger
+):
+    entries = [paired(sides(b)) for b in BOOKS]
+    buys, sells = sides(BOOKS[0])
+    # A's first bid alone in a word, its second in the next: the levels read are bid, 0, bid.
+    entries[0] = ([buys[0] << 128, buys[1] << 128], paired_levels(sells))
+    with brownie.reverts(f"ResidualMismatch: 0, {addr(envs[0].market)}, {cleared_slot}"):
+        pool.clear(cleared_slot, entries, {"from": stranger})
 
 
 def test_community_whose_market_has_not_cleared_reverts_naming_it(

@@ -36,6 +36,7 @@ from energychain.pool import (
     GridFee,
     PoolParams,
     PublishedLimits,
+    paired_levels,
 )
 from energychain.units import Wh
 from grid.limits import TransferLimits
@@ -330,3 +331,10 @@ def test_grid_fee_above_the_cap_is_refused_before_sending(city: City) -> None:
 def test_zero_fee_recipient_is_refused_before_sending(city: City) -> None:
     with pytest.raises(PoolInputError):
         city.pool.set_grid_fee(1, "0x" + "00" * 20)
+
+
+def test_paired_levels_are_two_a_word_the_last_low_half_empty_when_odd() -> None:
+    a, b, c = 1_000 << 96 | 5, 1_001 << 96 | 6, 1_002 << 96 | 7
+    assert paired_levels([a, b, c]) == [a << 128 | b, c << 128]
+    assert paired_levels([a, b]) == [a << 128 | b]
+    assert paired_levels([]) == []
