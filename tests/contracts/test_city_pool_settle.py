@@ -36,7 +36,7 @@ from conftest import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the Python reference (pure Python)
 
-from energychain.pool import residual_side
+from energychain.pool import paired_levels, residual_side
 from market.clearing import MarketParams, Order, Side, clear_slot
 from market.pool import CityCommunity, residual_of, settle_city
 
@@ -101,9 +101,13 @@ def orders_of(book):
 
 
 def sides(book):
+    """The residual sides of ``book`` as ``CityPool.clear`` takes them: two levels a word."""
     orders = orders_of(book)
     r = residual_of(orders, clear_slot(orders, RULE), RULE)
-    return (residual_side(r.buys, highest_first=True), residual_side(r.sells, highest_first=False))
+    return (
+        paired_levels(residual_side(r.buys, highest_first=True)),
+        paired_levels(residual_side(r.sells, highest_first=False)),
+    )
 
 
 def clear_city(envs, pool, slot, operator, books, limits, paused=()):
