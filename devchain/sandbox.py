@@ -132,6 +132,7 @@ class Sandbox:
         genesis_timestamp: int | None = None,
         seed: int = 0,
         tx_gas_cap: bool = False,
+        history_states: int | None = None,
     ) -> Iterator[Sandbox]:
         """Compile, start a fresh anvil, deploy; the node stops when the block ends.
 
@@ -140,6 +141,8 @@ class Sandbox:
         ``tx_gas_cap`` makes anvil enforce the EIP-7825 cap of 2^24 gas per transaction.
         Like every node :func:`~chain.local_node.start_anvil` starts, it writes no past states
         to disk (a city of 1,000 households wrote 32 GB in 21 slots before that).
+        ``history_states`` bounds the past states it keeps in memory
+        (:func:`~chain.local_node.bounded_history`).
         """
         compile_contracts()
         args = ["--gas-limit", "100000000"]
@@ -148,7 +151,7 @@ class Sandbox:
         if genesis_timestamp is not None:
             args += ["--timestamp", str(genesis_timestamp)]
         node: AnvilProcess
-        with start_anvil(extra_args=args) as node:
+        with start_anvil(extra_args=args, history_states=history_states) as node:
             yield cls.at(node.rpc_url, settings, seed=seed)
 
     @classmethod

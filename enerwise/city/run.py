@@ -76,6 +76,9 @@ L2_BLOCKS_PER_SLOT = 900 // L2_BLOCK_SECONDS
 """Blocks of that L2 in one 15-minute slot (450)."""
 MICRO = 1_000_000
 """Base units of the payment token per euro (6 decimals)."""
+CITY_HISTORY_STATES = 64
+"""Past states the city's anvil keeps (:func:`chain.local_node.bounded_history`): a day of
+1,000 households does not fit in memory with anvil's default history."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +162,9 @@ def run_city(
     scenario_s = time.perf_counter() - began
     with contextlib.ExitStack() as stack:
         note("starting anvil, deploying the community markets and the pool")
-        sandbox = stack.enter_context(Sandbox.on_anvil(seed=config.seed))
+        sandbox = stack.enter_context(
+            Sandbox.on_anvil(seed=config.seed, history_states=CITY_HISTORY_STATES)
+        )
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="enerwise-city-")))
         set_up = time.perf_counter()
         city = deploy_city(sandbox, config.communities, levels=config.levels, pooled=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chain.errors import LocalChainError
-from chain.local_node import LocalChain, _pid_cmdline, rpc_request
+from chain.local_node import LocalChain, _pid_cmdline, bounded_history, rpc_request, start_anvil
 
 
 def test_up_then_down_leaves_no_process(tmp_path: Path) -> None:
@@ -61,3 +61,16 @@ def test_down_never_stops_a_process_that_is_not_the_recorded_anvil(tmp_path: Pat
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_bounded_history_keeps_that_many_states_and_no_disk_history() -> None:
+    with start_anvil(history_states=8) as node:
+        cmdline = Path(f"/proc/{node.process.pid}/cmdline").read_bytes().split(b"\0")
+        assert int(rpc_request(node.rpc_url, "eth_chainId", []), 16) > 0
+    assert cmdline[cmdline.index(b"--prune-history") + 1] == b"8"
+    assert b"--max-persisted-states" not in cmdline
+
+
+def test_bounded_history_refuses_to_keep_no_state() -> None:
+    with pytest.raises(ValueError, match="at least one state"):
+        bounded_history(0)
