@@ -235,6 +235,25 @@ def test_claims_its_orders_once_the_slot_is_cleared(sandbox: Sandbox, tmp_path: 
     assert runtime.step(sandbox.dev.now()).claimed == []  # claimed once
 
 
+def test_without_claims_a_cleared_slots_orders_are_left_to_whoever_settles(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """``claim=False`` (``enerwise city``: the pool's fills do not flow back into claims yet):
+    the order of a cleared slot stays in the book, unclaimed, step after step."""
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, claim=False)
+    sandbox.advance_to(sandbox.slot_start(sandbox.current_slot() + 2))  # a slot of its own
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    (bought,) = runtime.step(now).placed
+    sandbox.clear(slot)
+
+    report = runtime.step(sandbox.dev.now())
+    assert report.claimed == [] and report.errors == []
+    assert sandbox.contracts.market.order(bought.order_id) is not None  # still stored
+    assert "claimed" not in [entry["event"] for entry in _log(tmp_path)]
+
+
 def test_planned_exports_are_offered_once_the_meter_minted_them(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
