@@ -7,10 +7,15 @@ Set-up (nothing on chain before every input is known good):
    grid operator; an unknown network, a day without data, more communities than feeders are
    refused here, in one line;
 2. a fresh anvil with the sandbox's deployment, N - 1 more community markets and a ``CityPool``
-   (:func:`devchain.city.deploy_city`); the grid operator sets the grid fee;
+   (:func:`devchain.city.deploy_city`); the grid operator sets the grid fee; the chain's first
+   slot is the data day's midnight (as the demo's), so the agents' forecasts are the day's;
 3. every household enrolled as in the demo (:func:`enerwise.demo.community.enrol`: its own key,
-   a registered meter, a vault deposit in its community's market), a baseline reading of
-   every meter at the first slot's start.
+   a registered meter, a vault deposit in its community's market; a battery owner also an agent
+   key with its delegation), the demo's traders (:func:`enerwise.demo.trading.build_traders`:
+   ``TruthfulTrader`` for the households without battery, one ``AgentRuntime`` per battery owner
+   in a ``RuntimeTrader``, running the demo's halfway rule or its pretrained policy), a
+   baseline reading of every meter at the first slot's start; the agents decide the first two
+   slots.
 
 Per slot ``s`` (chain time moves 15 minutes per slot):
 
@@ -19,19 +24,22 @@ Per slot ``s`` (chain time moves 15 minutes per slot):
    starts (:class:`grid.publisher.LimitsPublisher`, journaled; a diverged power flow keeps the
    last good limits);
 2. **readings**: at the slot's end every meter's signed reading (its household's metered net
-   energy) is relayed; the registry mints the exported Wh as slot tokens;
-3. **orders**: every household bids truthfully in its community market
-   (:class:`enerwise.demo.traders.TruthfulTrader`: buy its import at the retail tariff, sell its
-   export at the feed-in tariff, its slot tokens moved into the vault);
+   energy: a battery owner's with its agent's battery plan) is relayed; the registry mints the
+   exported Wh as slot tokens;
+3. **orders**: the households without battery bid truthfully in their community market
+   (:class:`enerwise.demo.traders.TruthfulTrader`: buy the import at the retail tariff, sell the
+   export at the feed-in tariff, the slot tokens moved into the vault); the battery owners'
+   agents sell the slot's export, place the buys they price late and decide the slot after the
+   next (their buys placed ahead); they claim nothing (below);
 4. **clears**: every community market clears the slot on chain at gate closure;
 5. **pool**: :func:`enerwise.city.pool_step.clear_pool_step` (residuals read from the markets and
    checked against their commitments; cleared on chain by ``CityPool.clear`` and compared with
    the Python reference), then the slot is settled again by the reference from the placed
    orders and the pool's invariants are checked
    (:func:`~enerwise.city.pool_step.check_conservation`);
-6. **grid check**: power flows of the slot's metered schedule without limits and with each
-   community's exchange clipped into its published limits (:func:`grid.benchmark.check_schedule`,
-   the benchmark's own code).
+6. **grid check**: power flows of the slot's metered schedule (the agents' batteries included)
+   without limits and with each community's exchange clipped into its published limits
+   (:func:`grid.benchmark.check_schedule`, the benchmark's own code).
 
 Gas per slot is the sum of ``gasUsed`` of every block mined in each step (the chain runs nothing
 else). Claims are not sent: an order filled through the pool can be claimed only once the pool
@@ -94,9 +102,10 @@ class CityConfig:
         levels: network levels between every community and the pool.
         deposit_eur: what every household deposits in its market's vault.
         moves: households put on other buses than the seeded placement's (``{id: bus}``).
-        battery_policy: what the battery owners' agents run: ``ppo`` (the demo's pretrained
-            policy), ``halfway`` (the demo's rule) or ``truthful`` (no agents: every household
-            bids truthfully, batteries in self-consumption).
+        battery_policy: what the battery owners' agents run: ``halfway`` (the demo's rule, the
+            default: its step is cheap enough for a city), ``ppo`` (the demo's pretrained
+            policy, about ten times the step's cost: docs/pool.md) or ``truthful`` (no agents:
+            every household bids truthfully, batteries in self-consumption).
     """
 
     communities: int
@@ -110,7 +119,7 @@ class CityConfig:
     levels: int = 1
     deposit_eur: int = 1_000
     moves: dict[str, int] = field(default_factory=dict)
-    battery_policy: str = "ppo"
+    battery_policy: str = "halfway"
 
 
 BATTERY_POLICIES = ("ppo", "halfway", "truthful")

@@ -107,10 +107,11 @@ def city(
         str,
         typer.Option(
             callback=_battery_agents,
-            help="What runs the battery owners: the demo's agents with the pretrained `ppo` "
-            "policy or the `halfway` rule, or `truthful` (no agents, self-consumption).",
+            help="What runs the battery owners: the demo's agents with its `halfway` rule or "
+            "its pretrained `ppo` policy (about ten times slower a step), or `truthful` (no "
+            "agents, self-consumption).",
         ),
-    ] = "ppo",
+    ] = "halfway",
     json_out: JsonFlag = False,
 ) -> None:
     """A day for a whole city on one local chain: every community market clears on chain, the

@@ -1,6 +1,6 @@
 """``enerwise city``: a tiny city (2 communities x 3 households, 2 slots, the smallest network
-that has two feeders; one battery owner per community, run by the demo's agent) run once on
-anvil for the whole module, and the command's refusals."""
+that has two feeders; one battery owner per community, run by the demo's agent with its
+pretrained policy) run once on anvil for the whole module, and the command's refusals."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.in_process import run_main
 NETWORK = "kerber-landnetz-kabel-1"
 TINY = [
     "city", "--communities", "2", "--households", "3", "--day", "2018-06-21", "--slots", "2",
-    "--network", NETWORK,
+    "--network", NETWORK, "--battery-agents", "ppo",
 ]  # fmt: skip
 
 TYPES: dict[str, type | tuple[type, ...]] = {
@@ -194,6 +194,18 @@ def test_battery_owners_trade_through_the_demos_agents(
     assert agents["slots_off_self_consumption"] == sum(
         planned[key] != self_consumption[key] for key in planned
     )
+
+
+def test_by_default_the_battery_owners_agents_run_the_demos_rule(grid_cache: Path) -> None:
+    """Without ``battery_policy`` the agents run the halfway rule (docs/pool.md: the learned
+    policy's step costs ten times as much); they decide as the learned ones do."""
+    from enerwise.city import CityConfig, run_city
+
+    report = run_city(CityConfig(2, 3, "2018-06-21", slots=1, network=NETWORK))
+    agents = report["battery_agents"]
+    assert (agents["policy"], agents["count"]) == ("halfway", agents["battery_owners"])
+    assert agents["count"] > 0 and agents["decisions"] == agents["count"] * 3
+    assert report["conservation_ok"] is True and report["order_errors"] == 0
 
 
 def test_without_agents_every_household_bids_truthfully(grid_cache: Path) -> None:
