@@ -5,7 +5,7 @@ Every slot :meth:`AgentRuntime.step` does, in this order:
 1. **Reconcile** orders whose intent was written but whose outcome is not known
    (:mod:`agents.live.claiming`): a restart never places an order twice.
 2. **Claim** every placed order of a cleared slot (with ``clear_slots``, clearing a slot past
-   gate closure that nobody cleared first).
+   gate closure that nobody cleared first; with ``claim=False`` nothing is claimed).
 3. **Decide** the next slot (:mod:`agents.live.deciding`): forecasts, the policy, the battery
    model; a buy for the expected import, a sell plan for the expected export. Book policies
    (``mpc_book`` and residual learned policies) plan in the last ``plan_lead_seconds`` before the
@@ -62,6 +62,9 @@ class AgentRuntime:
         battery: the owner's battery (simulated from the decisions; None: no battery).
         log_path: JSON lines decision log (None: the ``agents.live`` logger only).
         clear_slots: clear slots past gate closure that nobody cleared, before claiming.
+        claim: claim cleared slots (False: whoever settles the market claims, and the agent
+            never claims nor refunds a void slot: ``enerwise city``, whose pool fills do not
+            flow back into the market's claims yet).
         late_seconds: book policies place their orders from ``late_seconds`` before gate
             closure on (default: half the settlement window).
         plan_lead_seconds: book policies decide the next slot only in its last
@@ -91,6 +94,7 @@ class AgentRuntime:
         battery: BatterySpec | None = None,
         log_path: Path | None = None,
         clear_slots: bool = False,
+        claim: bool = True,
         late_seconds: int | None = None,
         plan_lead_seconds: int = 60,
         book_from_block: int = 0,
@@ -136,6 +140,7 @@ class AgentRuntime:
         self.settlement = Settlement(self.link, self.state, self._send_hook, clear_slots)
         self.replanner = Replanner(self.link, self.state, self.desk, self._send_hook)
         self.revealer = Revealer(self.link, self.state, self._send_hook)
+        self.claims = claim
 
     # ------------------------------------------------------------------ the step
     def step(self, now_ts: int, soc_kwh: float | None = None) -> StepReport:
@@ -155,7 +160,8 @@ class AgentRuntime:
         self.replanner.reconcile()
         if self.link.sealed:
             self.revealer.step(now_ts, report)
-        self.settlement.claim(now_ts, report)
+        if self.claims:
+            self.settlement.claim(now_ts, report)
         delegation = self.link.delegation(now_ts)
         self.decider.decide(now_ts, delegation, report)
         self.desk.place_late_buys(now_ts, delegation, report)

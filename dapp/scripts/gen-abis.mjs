@@ -17,6 +17,8 @@ const CONTRACTS = {
   paymentTokenAbi: "TestEuro",
   // The sealed-bid market (issue 15): EnergyMarket's surface plus commitments and reveals.
   sealedEnergyMarketAbi: "SealedEnergyMarket",
+  // The city pool (issue 17): the operator page pauses and resumes its communities.
+  cityPoolAbi: "CityPool",
 };
 
 const parts = [

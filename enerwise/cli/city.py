@@ -53,6 +53,14 @@ def _forecast(text: str) -> str:
     return text
 
 
+def _battery_agents(text: str) -> str:
+    from enerwise.city.run import BATTERY_POLICIES
+
+    if text not in BATTERY_POLICIES:
+        raise typer.BadParameter(f"{text!r} is not one of {', '.join(BATTERY_POLICIES)}")
+    return text
+
+
 def _day(text: str) -> str:
     from grid.errors import InjectionError
     from grid.scenario import day_start
@@ -95,6 +103,15 @@ def city(
             help="CSV `household,bus`: put these households (e.g. c01/h003) on these buses.",
         ),
     ] = None,
+    battery_agents: Annotated[
+        str,
+        typer.Option(
+            callback=_battery_agents,
+            help="What runs the battery owners: the demo's agents with its `halfway` rule or "
+            "its pretrained `ppo` policy (about ten times slower a step), or `truthful` (no "
+            "agents, self-consumption).",
+        ),
+    ] = "halfway",
     json_out: JsonFlag = False,
 ) -> None:
     """A day for a whole city on one local chain: every community market clears on chain, the
@@ -118,6 +135,7 @@ def city(
         forecast=forecast,
         grid_fee_ticks=grid_fee_tick,
         moves=_moves(placement) if placement is not None else {},
+        battery_policy=battery_agents,
     )
     plain = not stdout_is_terminal()
 
@@ -228,6 +246,12 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             f"({100 * r['l2_block_space_share_max']:.3f} %)",
         ),
         ("orders (errors)", f"{r['orders']:,} ({r['order_errors']})"),
+        (
+            "battery owners' agents",
+            f"{r['battery_agents']['count']} ({r['battery_agents']['policy']}): "
+            f"{r['battery_agents']['orders']:,} orders, "
+            f"{r['battery_agents']['seconds_per_slot_mean']} s per slot",
+        ),
         (
             "wall time",
             f"{r['timing']['total_s']} s (scenario {r['timing']['scenario_s']} s, set-up "

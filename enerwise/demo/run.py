@@ -58,7 +58,13 @@ from enerwise.demo.ledger import Ledger, per_household, read_ledger
 from enerwise.demo.meters import Metered, MeterFleet, sources_summary, start_fleet
 from enerwise.demo.sealed_traders import SealedTruthfulTrader
 from enerwise.demo.services import ApiServices, start_services
-from enerwise.demo.traders import RuntimeTrader, SlotContext, Trader, TraderReport
+from enerwise.demo.traders import (
+    RuntimeTrader,
+    SlotContext,
+    Trader,
+    TraderReport,
+    planned_nets,
+)
 from enerwise.demo.trading import build_traders
 from oracles.clock import Clock, SystemClock, VirtualClock
 
@@ -325,22 +331,6 @@ def _data_day(data_slot: int) -> str:
     return (date(DATA_YEAR, 1, 1) + timedelta(days=data_slot // 96)).isoformat()
 
 
-def _nets(day_plan: DayPlan, first: int, traders: list[Trader]) -> dict[int, Callable[[int], int]]:
-    """Each household's net energy per replayed slot: an agent's own battery plan when it made
-    one, else the plan's self-consumption battery."""
-    out: dict[int, Callable[[int], int]] = {}
-    runtimes = [t for t in traders if isinstance(t, RuntimeTrader)]
-    for i in range(len(day_plan.households)):
-        owner = next((t for t in runtimes if i in t.runtimes), None)
-
-        def net(k: int, i: int = i, owner: RuntimeTrader | None = owner) -> int:
-            planned = owner.planned_net_wh(i, first + k) if owner is not None else None
-            return planned if planned is not None else int(day_plan.net_wh[i, k])
-
-        out[i] = net
-    return out
-
-
 async def _run_slots(
     config: DemoConfig,
     sandbox: Sandbox,
@@ -359,7 +349,7 @@ async def _run_slots(
         day.households,
         clock=clock,
         start=day.t0,
-        nets=_nets(day.plan, day.first_slot, traders),
+        nets=planned_nets(day.plan, day.first_slot, traders),
         relayer=relayer,
         workdir=workdir,
         modbus_meters=config.modbus_meters,

@@ -320,3 +320,22 @@ class RuntimeTrader:
                 )
                 cancelled += len(live)
         return cancelled
+
+
+def planned_nets(
+    plan: DayPlan, first: int, traders: Sequence[Trader]
+) -> dict[int, Callable[[int], int]]:
+    """Each household's net energy per replayed slot ``k`` (what its meter integrates): an
+    agent's own battery plan for chain slot ``first + k`` when it made one, else the plan's
+    self-consumption battery."""
+    out: dict[int, Callable[[int], int]] = {}
+    runtimes = [t for t in traders if isinstance(t, RuntimeTrader)]
+    for i in range(len(plan.households)):
+        owner = next((t for t in runtimes if i in t.runtimes), None)
+
+        def net(k: int, i: int = i, owner: RuntimeTrader | None = owner) -> int:
+            planned = owner.planned_net_wh(i, first + k) if owner is not None else None
+            return planned if planned is not None else int(plan.net_wh[i, k])
+
+        out[i] = net
+    return out

@@ -27,8 +27,15 @@ def build_traders(
     households: list[Household],
     workdir: Path,
     note: Callable[[str], None],
+    *,
+    policy: tuple[Any, str] | None = None,
+    claims: bool = True,
 ) -> list[Trader]:
-    """A truthful trader for the baseline households and agent runtimes for the others."""
+    """A truthful trader for the baseline households and agent runtimes for the others.
+
+    ``policy``: the agents' ``(policy, name)`` (:func:`agent_policy`; default: the pretrained
+    one); ``claims``: whether the agents claim cleared slots (``AgentRuntime``'s ``claim``).
+    """
     baselines = [h for h in households if h.agent is None]
     agents = [h for h in households if h.agent is not None]
     traders: list[Trader] = []
@@ -39,8 +46,8 @@ def build_traders(
         else:
             traders.append(TruthfulTrader(sandbox, plan, baselines))
     if agents:
-        policy, name = _policy(note)
-        runtimes = {h.index: _runtime(sandbox, plan, h, policy, workdir) for h in agents}
+        runs, name = policy if policy is not None else agent_policy(note)
+        runtimes = {h.index: _runtime(sandbox, plan, h, runs, workdir, claims) for h in agents}
         traders.append(RuntimeTrader(sandbox, plan, agents, runtimes, name))
         note(
             f"{len(agents)} agents ({name}) trade through delegated agent keys, "
@@ -49,9 +56,13 @@ def build_traders(
     return traders
 
 
-def _policy(note: Callable[[str], None]) -> tuple[Any, str]:
+def agent_policy(note: Callable[[str], None], spec: str | None = None) -> tuple[Any, str]:
+    """``(policy, name)`` the agents run: ``spec`` (``agents.live.policies.load_policy``), or
+    by default the pretrained PPO, the halfway rule when it cannot be loaded."""
     from agents.live.policies import load_policy
 
+    if spec is not None:
+        return load_policy(spec), spec
     try:
         return load_policy(POLICY_FILE), "ppo (pretrained)"
     except (AgentError, ImportError, OSError) as exc:
@@ -59,7 +70,9 @@ def _policy(note: Callable[[str], None]) -> tuple[Any, str]:
         return load_policy("halfway"), "halfway"
 
 
-def _runtime(sandbox: Sandbox, plan: DayPlan, member: Household, policy: Any, workdir: Path) -> Any:
+def _runtime(
+    sandbox: Sandbox, plan: DayPlan, member: Household, policy: Any, workdir: Path, claims: bool
+) -> Any:
     from agents.forecasting.provider import ForecastMethod, household_forecasts
     from agents.live.forecasts import ReplayForecaster
     from agents.live.runtime import AgentRuntime
@@ -83,6 +96,7 @@ def _runtime(sandbox: Sandbox, plan: DayPlan, member: Household, policy: Any, wo
         ReplayForecaster(community, i, forecasts),
         battery=member.spec.battery,
         log_path=workdir / "agents" / "decisions.jsonl",
+        claim=claims,
         # The demo steps once per slot boundary: a book policy (the residual PPO) plans a slot
         # at the boundary before it and orders at the boundary that opens its settlement
         # window, after the baseline households' orders.

@@ -1,9 +1,11 @@
 """The operator page's grid limits panel in Chromium, against a stack whose market is community
 0 of a city pool of two (``running_stack(communities=2)``): the pool, its communities and the
-limits the grid operator published for the next slots, a revision marked as such."""
+limits the grid operator published for the next slots, a revision marked as such; pausing and
+resuming a community from the page with the pool's admin role, refused without it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +17,7 @@ from tests.browser.harness import (
     Console,
     PageOptions,
     Stack,
+    connect,
     open_page,
     running_stack,
 )
@@ -105,4 +108,83 @@ def test_a_pool_clearing_stands_beside_the_communitys_and_a_paused_community_is_
     expect(rows.nth(0)).to_have_attribute("data-paused", "false")
     expect(rows.nth(1)).to_have_attribute("data-paused", "true")
     expect(rows.nth(1)).to_contain_text("paused (since block")
+    assert console.errors == [], console.errors
+
+
+def test_a_wallet_without_the_pools_admin_role_gets_no_pause_button(
+    page: tuple[Page, Console], stack: Stack
+) -> None:
+    p, console = page
+    city = stack.city
+    assert city is not None
+    assert not city.pool.has_role("DEFAULT_ADMIN_ROLE", stack.account)
+    connect(p, stack, "/operator/")
+    toggles = p.get_by_test_id("pool-pause-toggle")
+    expect(toggles).to_have_count(2)
+    for i in range(2):
+        expect(toggles.nth(i)).to_be_disabled()
+    reason = "does not hold the city pool's admin role (DEFAULT_ADMIN_ROLE)"
+    expect(p.get_by_test_id("pool-admin-note")).to_contain_text(reason)
+    expect(toggles.first).to_have_attribute(
+        "title", re.compile(f"^{stack.account} {re.escape(reason)}")
+    )
+    assert console.errors == [], console.errors
+
+
+def _hand_over_the_pool(stack: Stack, to_wallet: bool) -> None:
+    """The pool's one admin handed over in its two steps, a day apart (``AdminHandover``): from
+    the sandbox's admin to the browser wallet's account, or back."""
+    city = stack.city
+    assert city is not None
+    admin = stack.sandbox.admin
+    new = stack.account if to_wallet else admin.address
+    begin = city.pool.request("beginDefaultAdminTransfer", new)
+    if to_wallet:
+        admin.transact(begin)
+    else:
+        stack.send_from_wallet(begin)
+    stack.sandbox.advance_to(stack.sandbox.dev.now() + 86_401)
+    accept = city.pool.request("acceptDefaultAdminTransfer")
+    if to_wallet:
+        stack.send_from_wallet(accept)
+    else:
+        admin.transact(accept)
+    assert city.pool.has_role("DEFAULT_ADMIN_ROLE", new)
+
+
+def test_the_city_admin_pauses_and_resumes_a_community_from_the_page(
+    page: tuple[Page, Console], stack: Stack
+) -> None:
+    """The pool's admin role handed to the wallet: it pauses community 0 from the page (paused
+    on chain, then in the column from the index), and resumes it."""
+    p, console = page
+    city = stack.city
+    assert city is not None
+    _hand_over_the_pool(stack, to_wallet=True)
+    try:
+        connect(p, stack, "/operator/")
+        rows = p.get_by_test_id("pool-community")
+        first = rows.nth(0)
+        expect(first).to_have_attribute("data-paused", "false")
+        toggle = first.get_by_test_id("pool-pause-toggle")
+        expect(toggle).to_have_text("Pause")
+        expect(toggle).to_be_enabled()
+        expect(p.get_by_test_id("pool-admin-note")).to_contain_text("A paused community")
+        toggle.click()
+        admin = p.get_by_test_id("pool-admin")
+        expect(admin.get_by_test_id("tx-status")).to_have_text("Pause community 0: done.")
+        assert city.pool.is_paused(0)
+        expect(first).to_have_attribute("data-paused", "true")
+        expect(first).to_contain_text("paused (since block")
+        expect(toggle).to_have_text("Resume")
+        p.get_by_test_id("grid-limits").screenshot(
+            path=str(SCREENSHOTS / "operator-pool-pause.png")
+        )
+        toggle.click()
+        expect(admin.get_by_test_id("tx-status")).to_have_text("Resume community 0: done.")
+        assert not city.pool.is_paused(0)
+        expect(first).to_have_attribute("data-paused", "false")
+        expect(admin.get_by_test_id("tx-error")).to_have_count(0)
+    finally:
+        _hand_over_the_pool(stack, to_wallet=False)
     assert console.errors == [], console.errors

@@ -1,5 +1,6 @@
 """``enerwise city``: a tiny city (2 communities x 3 households, 2 slots, the smallest network
-that has two feeders) run once on anvil for the whole module, and the command's refusals."""
+that has two feeders; one battery owner per community, run by the demo's agent with its
+pretrained policy) run once on anvil for the whole module, and the command's refusals."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.in_process import run_main
 NETWORK = "kerber-landnetz-kabel-1"
 TINY = [
     "city", "--communities", "2", "--households", "3", "--day", "2018-06-21", "--slots", "2",
-    "--network", NETWORK,
+    "--network", NETWORK, "--battery-agents", "ppo",
 ]  # fmt: skip
 
 TYPES: dict[str, type | tuple[type, ...]] = {
@@ -45,6 +46,7 @@ TYPES: dict[str, type | tuple[type, ...]] = {
     "l2_blocks_needed_max": float,
     "l2_block_space_share_max": float,
     "l2_blocks_per_slot": int,
+    "battery_agents": dict,
     "per_slot": list,
 }
 
@@ -143,11 +145,13 @@ def test_violations_are_counted_by_the_benchmarks_code(
 ) -> None:
     """The same day, checked by ``grid.benchmark.check_schedule`` directly, counts the same."""
     without = within = 0
+    ids = list(scenario.data.household_ids)
     for j, row in enumerate(report["per_slot"]):
         limits = scenario.operator.limits(row["slot"], scenario.data.forecast_wh[:, j])
-        naive, limited, schedule = check_schedule(
-            scenario.operator, row["slot"], scenario.data.actual_wh[:, j], limits
-        )
+        metered = np.array(scenario.data.actual_wh[:, j], dtype=np.float64)
+        for household, net in row["battery_agent_net_wh"].items():  # the agents' batteries
+            metered[ids.index(household)] = net
+        naive, limited, schedule = check_schedule(scenario.operator, row["slot"], metered, limits)
         assert np.isfinite(schedule).all()
         without += len(naive.violations)
         within += len(limited.violations)
@@ -157,6 +161,67 @@ def test_violations_are_counted_by_the_benchmarks_code(
     )
 
 
+def test_battery_owners_trade_through_the_demos_agents(
+    report: dict[str, Any], scenario: Scenario
+) -> None:
+    """Every battery owner is run by an ``AgentRuntime`` with the pretrained policy: it decided
+    the first two slots before the day and one more at every slot's orders step (its decision
+    log says so), its agent key placed orders, and its meter signed the agent's battery plan,
+    which is not the self-consumption battery the others' data assume."""
+    agents = report["battery_agents"]
+    owners = {
+        f"{cid}/{h.id}"
+        for cid, community in scenario.communities.items()
+        for h in community.households
+        if h.battery is not None
+    }
+    assert owners and agents["count"] == agents["battery_owners"] == len(owners)
+    assert agents["policy"] == "ppo (pretrained)" and agents["claims"] is False
+    assert agents["decisions"] == len(owners) * (report["slots"] + 2)
+    assert agents["orders"] > 0 and agents["orders"] == sum(
+        row["battery_agent_orders"] for row in report["per_slot"]
+    )
+    ids = list(scenario.data.household_ids)
+    planned = {
+        (j, household): net
+        for j, row in enumerate(report["per_slot"])
+        for household, net in row["battery_agent_net_wh"].items()
+    }
+    assert {household for _, household in planned} == owners
+    self_consumption = {
+        (j, household): int(scenario.data.actual_wh[ids.index(household), j])
+        for j, household in planned
+    }
+    assert planned != self_consumption
+    assert agents["slots_off_self_consumption"] == sum(
+        planned[key] != self_consumption[key] for key in planned
+    )
+
+
+def test_by_default_the_battery_owners_agents_run_the_demos_rule(grid_cache: Path) -> None:
+    """Without ``battery_policy`` the agents run the halfway rule (docs/pool.md: the learned
+    policy's step costs ten times as much); they decide as the learned ones do."""
+    from enerwise.city import CityConfig, run_city
+
+    report = run_city(CityConfig(2, 3, "2018-06-21", slots=1, network=NETWORK))
+    agents = report["battery_agents"]
+    assert (agents["policy"], agents["count"]) == ("halfway", agents["battery_owners"])
+    assert agents["count"] > 0 and agents["decisions"] == agents["count"] * 3
+    assert report["conservation_ok"] is True and report["order_errors"] == 0
+
+
+def test_without_agents_every_household_bids_truthfully(grid_cache: Path) -> None:
+    """``battery_policy="truthful"``: no agent, the meters sign the self-consumption battery."""
+    from enerwise.city import CityConfig, run_city
+
+    report = run_city(CityConfig(2, 3, "2018-06-21", slots=1, network=NETWORK,
+                                 battery_policy="truthful"))  # fmt: skip
+    agents = report["battery_agents"]
+    assert (agents["count"], agents["decisions"], agents["orders"]) == (0, 0, 0)
+    assert agents["battery_owners"] > 0 and report["per_slot"][0]["battery_agent_net_wh"] == {}
+    assert "no agents" in " ".join(report["notes"]) and report["conservation_ok"] is True
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -164,6 +229,7 @@ def test_violations_are_counted_by_the_benchmarks_code(
         (["--households", "0"], "Invalid value for '--households'"),
         (["--communities", "-1"], "Invalid value for '--communities'"),
         (["--day", "2016-06-21"], "no data for 2016-06-21"),
+        (["--battery-agents", "dqn"], "'dqn' is not one of ppo, halfway, truthful"),
     ],
 )
 def test_bad_input_is_one_line_and_a_usage_error(

@@ -2,7 +2,7 @@
 // operator page: roles held on chain, addresses, meter ids and states, fee bounds. Each returns
 // one sentence when a check fails (the page shows it and sends nothing).
 import { getAddress, isAddress, keccak256, toBytes, zeroAddress, type PublicClient } from "viem";
-import { energyMarketAbi, meterRegistryAbi } from "@/generated/abis";
+import { cityPoolAbi, energyMarketAbi, meterRegistryAbi } from "@/generated/abis";
 import type { RuntimeConfig } from "./config";
 import type { Messages } from "./i18n";
 
@@ -13,7 +13,7 @@ export const MAX_CAPACITY_WH_PER_SLOT = 2n ** 40n;
 export const LATE_AFTER_SLOTS = 2;
 export const SILENT_AFTER_SLOTS = 8;
 
-export type Contract = "market" | "registry";
+export type Contract = "market" | "registry" | "pool";
 export type Role = "DEFAULT_ADMIN_ROLE" | "METER_ADMIN_ROLE" | "PAUSER_ROLE";
 
 const ROLE_IDS: Record<Role, `0x${string}`> = {
@@ -24,6 +24,25 @@ const ROLE_IDS: Record<Role, `0x${string}`> = {
 
 export type Check<T> = { ok: true; value: T } | { ok: false; error: string };
 
+/** Whether `account` holds `role` on `contract` (read on chain; the city pool: false when the
+ * configuration names none). */
+export async function hasRole(
+  client: PublicClient,
+  cfg: RuntimeConfig,
+  contract: Contract,
+  role: Role,
+  account: `0x${string}`,
+): Promise<boolean> {
+  const args = [ROLE_IDS[role], account] as const;
+  if (contract === "pool") {
+    const pool = cfg.addresses.cityPool;
+    return pool !== null && (await client.readContract({ address: pool, abi: cityPoolAbi, functionName: "hasRole", args }));
+  }
+  const address = contract === "market" ? cfg.addresses.market : cfg.addresses.registry;
+  const abi = contract === "market" ? energyMarketAbi : meterRegistryAbi;
+  return client.readContract({ address, abi, functionName: "hasRole", args });
+}
+
 /** The role-missing sentence unless `account` holds `role` on `contract` (read on chain). */
 export async function requireRole(
   client: PublicClient,
@@ -33,9 +52,7 @@ export async function requireRole(
   role: Role,
   account: `0x${string}`,
 ): Promise<string | null> {
-  const address = contract === "market" ? cfg.addresses.market : cfg.addresses.registry;
-  const abi = contract === "market" ? energyMarketAbi : meterRegistryAbi;
-  const held = await client.readContract({ address, abi, functionName: "hasRole", args: [ROLE_IDS[role], account] });
+  const held = await hasRole(client, cfg, contract, role, account);
   return held ? null : t.operator.lacksRole(account, role, contract);
 }
 

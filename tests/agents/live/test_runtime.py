@@ -23,6 +23,7 @@ from agents.live.policies import (
     book_setpoint,
     load_policy,
 )
+from agents.live.reports import OrderAction
 from agents.live.runtime import AgentRuntime
 from agents.policies.best_response import best_response_frac
 from devchain.sandbox import Participant, Sandbox
@@ -208,13 +209,22 @@ def test_a_restart_after_a_crash_never_doubles_the_order(
     assert statuses.count("placed") == 1
 
 
-def test_claims_its_orders_once_the_slot_is_cleared(sandbox: Sandbox, tmp_path: Path) -> None:
+def _bought_in_a_slot_of_its_own(
+    sandbox: Sandbox, tmp_path: Path, **kwargs: Any
+) -> tuple[Participant, AgentRuntime, int, OrderAction]:
+    """A new owner, its agent's runtime (``kwargs`` as in :func:`_runtime`) and the buy its first
+    step placed for the next slot, a slot no earlier test ordered in."""
     owner, agent = _pair(sandbox)
-    runtime = _runtime(sandbox, owner, agent, tmp_path, clear_slots=True)
-    sandbox.advance_to(sandbox.slot_start(sandbox.current_slot() + 2))  # a slot of its own
+    runtime = _runtime(sandbox, owner, agent, tmp_path, **kwargs)
+    sandbox.advance_to(sandbox.slot_start(sandbox.current_slot() + 2))
     now = sandbox.dev.now()
     slot = runtime.slot_at(now) + 1
     (bought,) = runtime.step(now).placed
+    return owner, runtime, slot, bought
+
+
+def test_claims_its_orders_once_the_slot_is_cleared(sandbox: Sandbox, tmp_path: Path) -> None:
+    owner, runtime, slot, bought = _bought_in_a_slot_of_its_own(sandbox, tmp_path, clear_slots=True)
     # A seller meets the bid: 300 Wh minted from a meter reading, asked at tick 1000.
     seller = sandbox.new_participant()
     sandbox.mint_energy([(seller, 300)], slot)
@@ -233,6 +243,21 @@ def test_claims_its_orders_once_the_slot_is_cleared(sandbox: Sandbox, tmp_path: 
     assert amount > 0
     assert int(sandbox.contracts.market.call("energyBalanceOf", owner.address, slot)) == 300
     assert runtime.step(sandbox.dev.now()).claimed == []  # claimed once
+
+
+def test_without_claims_a_cleared_slots_orders_are_left_to_whoever_settles(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """``claim=False`` (``enerwise city`` sends no claims):
+    the order of a cleared slot stays in the book, unclaimed, step after step."""
+    _, runtime, slot, bought = _bought_in_a_slot_of_its_own(sandbox, tmp_path, claim=False)
+    sandbox.clear(slot)
+
+    report = runtime.step(sandbox.dev.now())
+    assert report.claimed == [] and report.errors == []
+    assert bought.order_id is not None
+    assert sandbox.contracts.market.order(bought.order_id) is not None  # still stored
+    assert "claimed" not in [entry["event"] for entry in _log(tmp_path)]
 
 
 def test_planned_exports_are_offered_once_the_meter_minted_them(

@@ -5,12 +5,28 @@
 // sign-in. Without a pool in the configuration's addresses (`city_pool`) nothing is asked and the
 // panel says so; should the API answer 404 `pool_not_indexed` all the same, that is the same
 // empty state, not an error.
+// A connected wallet that holds the pool's DEFAULT_ADMIN_ROLE (read with hasRole) gets a pause or
+// resume button per community; any other wallet sees them disabled, with the reason. A click is
+// checked as `enerwise operator` checks (role held, state not reached yet), then simulated and
+// sent through the wallet (useTransact); the column follows from the indexer's `pool` stream.
+import { cityPoolAbi } from "@/generated/abis";
 import { ApiError, unwrap } from "@/lib/api";
 import { shortAddress, slotStart } from "@/lib/format";
-import { useApi } from "@/lib/hooks";
+import { useAccount, useApi, useChainRead, usePublicClient, useTransact } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
+import { hasRole, requireRole } from "@/lib/operatorChecks";
 import { useRuntime } from "@/lib/runtime";
-import { DataTable, Empty, ErrorLine, Figure, Loading, Section, tdClass } from "@/components/ui";
+import {
+  DataTable,
+  Empty,
+  ErrorLine,
+  Figure,
+  Loading,
+  Section,
+  TxStatus,
+  secondaryButtonClass,
+  tdClass,
+} from "@/components/ui";
 
 /** How many slots from the one now running the panel shows. */
 const SLOTS = 4;
@@ -19,9 +35,22 @@ function noPool(error: unknown): boolean {
   return error instanceof ApiError && error.code === "pool_not_indexed";
 }
 
+/** Whether the connected wallet holds the pool's admin role (undefined: no wallet, or reading). */
+function usePoolAdmin(address: `0x${string}` | null, enabled: boolean) {
+  const cfg = useRuntime();
+  return useChainRead(
+    ["pool", "admin", address],
+    (client) => (address === null ? Promise.resolve(false) : hasRole(client, cfg, "pool", "DEFAULT_ADMIN_ROLE", address)),
+    enabled && address !== null,
+  );
+}
+
 export function GridLimits() {
   const cfg = useRuntime();
   const { t, f } = useI18n();
+  const { address } = useAccount();
+  const client = usePublicClient();
+  const pauseTx = useTransact();
   const configured = cfg.addresses.cityPool !== null;
   const pool = useApi(configured ? ["pool"] : null, (api) => unwrap(api.GET("/v1/pool")), 15_000);
   const enabled = pool.data !== undefined;
@@ -32,6 +61,28 @@ export function GridLimits() {
     10_000,
   );
   const p = pool.data;
+  const admin = usePoolAdmin(address, enabled);
+  const isAdmin = admin.data === true;
+  const refusal = address === null ? null : admin.data === false ? t.operator.poolNotAdmin(address) : admin.data === undefined ? t.operator.poolCheckingAdmin : null;
+
+  const setPaused = async (communityId: number, paused: boolean) => {
+    const poolAddress = cfg.addresses.cityPool;
+    if (address === null || poolAddress === null) return;
+    const missing = await requireRole(client, cfg, t, "pool", "DEFAULT_ADMIN_ROLE", address);
+    if (missing) {
+      pauseTx.fail(missing);
+      return;
+    }
+    const now = await client.readContract({ address: poolAddress, abi: cityPoolAbi, functionName: "isPaused", args: [communityId] });
+    if (now === paused) {
+      pauseTx.fail(t.operator.alreadyState(paused));
+      return;
+    }
+    await pauseTx.run(paused ? t.operator.poolPauseCommunity(communityId) : t.operator.poolResumeCommunity(communityId), [
+      { address: poolAddress, abi: cityPoolAbi, functionName: paused ? "pauseCommunity" : "resumeCommunity", args: [communityId] },
+    ]);
+  };
+
   return (
     <Section title={t.operator.gridLimits} id="grid-limits">
       <p className="mb-3 text-sm text-slate-600">{t.operator.gridLimitsHelp}</p>
@@ -57,7 +108,13 @@ export function GridLimits() {
             <Empty>{t.operator.poolNoCommunities}</Empty>
           ) : (
             <DataTable
-              columns={[t.operator.poolCommunity, t.operator.poolMarket, t.operator.poolLevels, t.operator.poolState]}
+              columns={[
+                t.operator.poolCommunity,
+                t.operator.poolMarket,
+                t.operator.poolLevels,
+                t.operator.poolState,
+                ...(address !== null ? [t.operator.poolAction] : []),
+              ]}
               testId="pool-community-table"
             >
               {communities.data?.items.map((c) => (
@@ -75,10 +132,32 @@ export function GridLimits() {
                       t.operator.poolActive
                     )}
                   </td>
+                  {address !== null ? (
+                    <td className={tdClass}>
+                      <button
+                        type="button"
+                        className={secondaryButtonClass}
+                        data-testid="pool-pause-toggle"
+                        disabled={!isAdmin || pauseTx.state.busy}
+                        title={refusal ?? undefined}
+                        onClick={() => void setPaused(c.community_id, !c.paused)}
+                      >
+                        {c.paused ? t.operator.poolResume : t.operator.poolPause}
+                      </button>
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </DataTable>
           )}
+          {address !== null ? (
+            <div data-testid="pool-admin">
+              <p className={refusal ? "text-sm text-amber-700" : "text-sm text-slate-600"} data-testid="pool-admin-note">
+                {refusal ?? t.operator.poolAdminHelp}
+              </p>
+              <TxStatus state={pauseTx.state} />
+            </div>
+          ) : null}
           {limits.error ? <ErrorLine error={limits.error} /> : null}
           {!limits.data ? (
             <Loading what={t.operator.what.limits} />

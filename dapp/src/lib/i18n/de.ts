@@ -547,6 +547,16 @@ export const de: Messages = {
     poolState: "Im Pool",
     poolActive: "aktiv",
     poolPausedSince: (block: number) => `pausiert (seit Block ${block})`,
+    poolAction: "Aktion",
+    poolPause: "Pausieren",
+    poolResume: "Fortsetzen",
+    poolPauseCommunity: (id: number) => `Gemeinschaft ${id} pausieren`,
+    poolResumeCommunity: (id: number) => `Gemeinschaft ${id} fortsetzen`,
+    poolAdminHelp:
+      "Eine pausierte Gemeinschaft bleibt bei jeder Räumung des Pools von da an außen vor (auch bei Slots nach Handelsschluss); fortgesetzt nimmt sie wieder teil.",
+    poolNotAdmin: (account: string) =>
+      `${account} hat die Admin-Rolle des Stadtpools (DEFAULT_ADMIN_ROLE) nicht: Pausieren und Fortsetzen sind dem Stadt-Admin vorbehalten.`,
+    poolCheckingAdmin: "Admin-Rolle des Stadtpools wird geprüft …",
     signInFor:
       "Betreiber: Melden Sie sich mit einer Wallet an, die eine Betreiberrolle hat (Admin, Zähler-Admin oder Pausierer), für Zähler, Pause, Gebühr, Räumung und Abrechnung.",
     noRole: "Dieses Konto hat keine Betreiberrolle in diesem Markt.",
@@ -577,7 +587,7 @@ export const de: Messages = {
       "Pausieren stoppt neue Aufträge (Markt) und das Einreichen von Messwerten (Register); Stornieren, Räumen, Abrechnen, Ein- und Auszahlen gehen weiter.",
     alreadyState: (paused: boolean) => `Nichts zu tun: ${paused ? "bereits pausiert" : "läuft bereits"}.`,
     lacksRole: (account: string, role: string, contract: string) =>
-      `${account} hat die Rolle ${role} am ${contract === "market" ? "Markt" : "Register"} nicht: Verwenden Sie den dafür eingerichteten Schlüssel; nichts wurde gesendet.`,
+      `${account} hat die Rolle ${role} am ${contract === "market" ? "Markt" : contract === "pool" ? "Stadtpool" : "Register"} nicht: Verwenden Sie den dafür eingerichteten Schlüssel; nichts wurde gesendet.`,
     fee: "Gebühr",
     feeBps: "Gebühr (Basispunkte, höchstens 1000)",
     treasury: "Adresse der Kasse",

@@ -546,6 +546,16 @@ export const en = {
     poolState: "In the pool",
     poolActive: "active",
     poolPausedSince: (block: number) => `paused (since block ${block})`,
+    poolAction: "Action",
+    poolPause: "Pause",
+    poolResume: "Resume",
+    poolPauseCommunity: (id: number) => `Pause community ${id}`,
+    poolResumeCommunity: (id: number) => `Resume community ${id}`,
+    poolAdminHelp:
+      "A paused community is left out of every slot the pool clears from then on (slots past gate closure included); resumed, it takes part again.",
+    poolNotAdmin: (account: string) =>
+      `${account} does not hold the city pool's admin role (DEFAULT_ADMIN_ROLE): pausing and resuming are the city admin's.`,
+    poolCheckingAdmin: "Checking the city pool's admin role …",
     signInFor: "Operators: sign in with a wallet holding an operator role (admin, meter admin or pauser) for meters, pause, fee, clearing and billing.",
     noRole: "This account holds no operator role on this market.",
     status: "Market status",
