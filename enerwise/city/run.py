@@ -30,22 +30,27 @@ Per slot ``s`` (chain time moves 15 minutes per slot):
    (:class:`enerwise.demo.traders.TruthfulTrader`: buy the import at the retail tariff, sell the
    export at the feed-in tariff, the slot tokens moved into the vault); the battery owners'
    agents sell the slot's export, place the buys they price late and decide the slot after the
-   next (their buys placed ahead); they claim nothing (below);
+   next (their buys placed ahead); they claim nothing (the claims step claims their orders);
 4. **clears**: every community market clears the slot on chain at gate closure;
 5. **pool**: :func:`enerwise.city.pool_step.clear_pool_step` (residuals read from the markets and
    checked against their commitments; cleared on chain by ``CityPool.clear`` and compared with
    the Python reference; then ``CityPool.settle``: energy and money move between the pool and
-   the communities' ``PooledEnergyMarket``s, its gas the ``settle`` step), then the slot is
-   settled again by the reference from the placed
-   orders and the pool's invariants are checked
-   (:func:`~enerwise.city.pool_step.check_conservation`);
-6. **grid check**: power flows of the slot's metered schedule (the agents' batteries included)
+   the communities' ``PooledEnergyMarket``s, its gas the ``settle`` step);
+6. **claims**: the sandbox's admin key, a keeper (anyone may claim; the owner is paid), claims
+   every order the reference settles in the slot (the orders placed for it from the orders step
+   two slots back: the agents' buys placed ahead included) in each market with ``claimBatch``,
+   in id order, the order the reference settles them in
+   (:func:`~enerwise.city.pool_step.claim_orders`); then the slot is settled again by the
+   reference from the placed orders and the pool's invariants are checked, every
+   ``OrderClaimed`` and ``OrderPoolFilled`` against the reference's outcome included
+   (:func:`~enerwise.city.pool_step.check_conservation`: ``claims on chain equal the
+   reference``);
+7. **grid check**: power flows of the slot's metered schedule (the agents' batteries included)
    without limits and with each community's exchange clipped into its published limits
    (:func:`grid.benchmark.check_schedule`, the benchmark's own code).
 
 Gas per slot is the sum of ``gasUsed`` of every block mined in each step (the chain runs nothing
-else). Claims are not sent (each order's claim, pool fill included, is pull-based; the
-auditors' suite compares them with the reference: tests/contracts/test_city_pool_settle.py).
+else).
 """
 
 from __future__ import annotations
@@ -280,7 +285,8 @@ def _enrol(
 ) -> list[_Community]:
     """Every household enrolled as the demo enrols it; the battery owners' agents (the demo's
     ``build_traders``: one ``AgentRuntime`` per battery owner on its delegated agent key) run
-    ``config.battery_policy`` and leave claims alone (the city sends none)."""
+    ``config.battery_policy`` and leave claims alone (the city's claims step claims their
+    orders)."""
     data = scenario.data
     row_of = {h: i for i, h in enumerate(data.household_ids)}
     artifact = load_artifact("EnergyMarket")
