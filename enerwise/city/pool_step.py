@@ -28,6 +28,7 @@ from chain.artifacts import load_artifact
 from energychain.events import EventReader
 from energychain.market import Market
 from energychain.pool import CityPool, SlotPoolClearing, read_residual
+from energychain.tokens import EnergyToken, PaymentToken
 from market.clearing import WH_PER_KWH, ClearingRecord, MarketParams, Order, Side
 from market.pool import (
     CityCommunity,
@@ -229,6 +230,31 @@ def claims_equal_reference(
             o.refund,
         )
         for c, o in zip(claimed, outcomes, strict=True)
+    )
+
+
+def market_solvent(
+    market: Market,
+    payment: PaymentToken,
+    token: EnergyToken,
+    accounts: Sequence[str],
+    slot: int,
+    later_orders: Sequence[int],
+    params: MarketParams,
+) -> bool:
+    """Whether ``market``, after ``slot``'s claims, holds what it still owes: payment tokens at
+    least the vault balances of ``accounts`` (its members and the treasury) plus the escrow of
+    the buys of ``later_orders`` still open (orders of later slots: the agents' buys placed
+    ahead), and ``slot``'s tokens at least what ``accounts`` hold of them in the vault."""
+    owed = sum(int(market.balance_of(a)) for a in accounts)
+    for order_id in later_orders:
+        order = market.order(order_id)
+        if order is not None and order.is_buy:
+            owed += params.buy_escrow(order.qty_wh, order.tick)
+    owed_wh = sum(int(market.energy_balance_of(a, slot)) for a in accounts)
+    return (
+        payment.balance_of(market.address) >= owed
+        and token.balance_of(market.address, slot) >= owed_wh
     )
 
 

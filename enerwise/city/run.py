@@ -72,6 +72,7 @@ from agents.data.calendar import SLOTS_PER_DAY, slot_of_year
 from chain.artifacts import load_artifact
 from devchain.city import City, deploy_city
 from devchain.sandbox import Sandbox
+from energychain.events import EventReader
 from energychain.market import Market
 from enerwise.city.pool_step import (
     ClaimedOrder,
@@ -79,6 +80,7 @@ from enerwise.city.pool_step import (
     check_conservation,
     claim_orders,
     clear_pool_step,
+    market_solvent,
     placed_orders,
 )
 from enerwise.demo.community import DayPlan, Household, agent_households, enrol, replay_start
@@ -480,6 +482,7 @@ def _slot(
         ]
     with _timed(seconds, "conservation"):
         checks = check_conservation(step, records, orders, sandbox.params, claimed)
+        checks["markets solvent after claims"] = _solvent(sandbox, communities, slot, orders_from)
     for name, ok in checks.items():
         totals.checks[name] = totals.checks.get(name, True) and ok
     # 7. the grid: power flows of the metered schedule without and with the limits
@@ -509,6 +512,30 @@ def _slot(
         seconds_by_step=seconds,
         kept_any=any(isinstance(e, LimitsKept) for e in slot_limits.events),
     )
+
+
+def _solvent(sandbox: Sandbox, communities: list[_Community], slot: int, from_block: int) -> bool:
+    """Whether every market, after ``slot``'s claims, covers its members' and treasury's vault
+    balances and the escrow of the buys placed ahead (:func:`market_solvent`)."""
+    to_block = int(sandbox.w3.eth.block_number)
+    ok = True
+    for c in communities:
+        later = [
+            int(e["args"]["orderId"])
+            for e in EventReader(c.market).read("OrderPlaced", from_block, to_block)
+            if int(e["args"]["slot"]) > slot
+        ]
+        accounts = [h.account.address for h in c.households] + [c.market.params().treasury]
+        ok &= market_solvent(
+            c.market,
+            sandbox.contracts.payment,
+            sandbox.contracts.token,
+            accounts,
+            slot,
+            later,
+            sandbox.params,
+        )
+    return ok
 
 
 def _row(
