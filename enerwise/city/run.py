@@ -44,7 +44,8 @@ Per slot ``s`` (chain time moves 15 minutes per slot):
    reference from the placed orders and the pool's invariants are checked, every
    ``OrderClaimed`` and ``OrderPoolFilled`` against the reference's outcome included
    (:func:`~enerwise.city.pool_step.check_conservation`: ``claims on chain equal the
-   reference``);
+   reference``), and every market must still hold what it owes
+   (:func:`~enerwise.city.pool_step.market_solvent`: ``markets solvent after claims``);
 7. **grid check**: power flows of the slot's metered schedule (the agents' batteries included)
    without limits and with each community's exchange clipped into its published limits
    (:func:`grid.benchmark.check_schedule`, the benchmark's own code).

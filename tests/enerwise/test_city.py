@@ -181,6 +181,12 @@ def test_the_pools_fills_flow_back_into_the_claims(pooled: dict[str, Any]) -> No
     assert pooled["conservation_ok"] is True and pooled["order_errors"] == 0
 
 
+def test_every_market_covers_what_it_owes_after_the_claims(pooled: dict[str, Any]) -> None:
+    """After the pool's fills are claimed, each market's payment and slot tokens cover its
+    members' and treasury's vault balances and the escrow of the buys still open."""
+    assert pooled["conservation"]["markets solvent after claims"] is True
+
+
 def test_a_claim_that_differs_from_the_reference_is_detected(
     grid_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
