@@ -187,6 +187,24 @@ def test_every_market_covers_what_it_owes_after_the_claims(pooled: dict[str, Any
     assert pooled["conservation"]["markets solvent after claims"] is True
 
 
+def test_a_market_that_owes_more_than_it_holds_is_not_solvent() -> None:
+    """``market_solvent`` on a market whose only money is one member's deposit: solvent for that
+    member, not once the same balance is owed twice."""
+    from devchain.sandbox import Sandbox
+    from enerwise.city.pool_step import market_solvent
+
+    with Sandbox.on_anvil() as box:
+        member = box.new_participant()
+        box.fund_payment(member, 5_000_000)
+        c = box.contracts
+
+        def solvent(accounts: list[str]) -> bool:
+            return market_solvent(c.market, c.payment, c.token, accounts, 1, [], box.params)
+
+        assert solvent([member.address]) is True
+        assert solvent([member.address, member.address]) is False
+
+
 def test_a_claim_that_differs_from_the_reference_is_detected(
     grid_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
