@@ -768,7 +768,9 @@ def _report(
             "(claimBatch, in id order, the agents' buys placed ahead included; the agents claim "
             "nothing themselves), and conservation.claims_on_chain_equal_the_reference says "
             "whether every OrderClaimed (filledWh, amount, fee, refund) and OrderPoolFilled "
-            "(poolWh) equals the outcome of the Python reference (market.pool.settle_city)",
+            "(poolWh) equals the outcome of the Python reference (market.pool.settle_city); "
+            "conservation.markets_solvent_after_claims whether every market's payment and slot "
+            "tokens still cover its members' and treasury's vault balances and its open buys",
         ],
         "per_slot": rows,
     }
