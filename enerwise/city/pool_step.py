@@ -188,6 +188,8 @@ def claim_orders(
     Raises:
         TransactionRevertedError: a claim was refused (its named error).
     """
+    if not order_ids:
+        return []
     pooled = Market(market.w3, load_artifact("PooledEnergyMarket"), market.address, market.decoder)
     parts = [order_ids[i : i + chunk] for i in range(0, len(order_ids), chunk)]
     receipts = keeper.send_batch(
