@@ -63,8 +63,8 @@ class AgentRuntime:
         log_path: JSON lines decision log (None: the ``agents.live`` logger only).
         clear_slots: clear slots past gate closure that nobody cleared, before claiming.
         claim: claim cleared slots (False: whoever settles the market claims, and the agent
-            never claims nor refunds a void slot: ``enerwise city``, whose pool fills do not
-            flow back into the market's claims yet).
+            never claims nor refunds a void slot: ``enerwise city``, whose claims step claims
+            every order once the pool has settled the slot).
         late_seconds: book policies place their orders from ``late_seconds`` before gate
             closure on (default: half the settlement window).
         plan_lead_seconds: book policies decide the next slot only in its last

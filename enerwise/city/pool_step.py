@@ -10,8 +10,13 @@ for figure. The gas is the clearing transaction's. With ``settle`` the pool then
 slot with the communities' markets (``CityPool.settle`` with the event's fills: energy and money
 move between the pool and the markets, whose claims then add the pool fills), its gas apart.
 
+:func:`claim_orders` claims a market's orders of the slot (``claimBatch`` by a keeper, in id order:
+the order the reference settles them in, which decides how a community's pool fill is spread over
+its orders) and returns each order's ``OrderClaimed`` with its ``OrderPoolFilled``.
+
 :func:`check_conservation` settles the slot again by the reference (:func:`market.pool.
-settle_city`, from the orders as placed on chain) and checks the pool's invariants.
+settle_city`, from the orders as placed on chain) and checks the pool's invariants, and, given the
+claims, that every claim equals the reference's outcome (:func:`claims_equal_reference`).
 """
 
 from __future__ import annotations
@@ -19,15 +24,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chain.artifacts import load_artifact
 from energychain.events import EventReader
 from energychain.market import Market
 from energychain.pool import CityPool, SlotPoolClearing, read_residual
+from energychain.tokens import EnergyToken, PaymentToken
 from market.clearing import WH_PER_KWH, ClearingRecord, MarketParams, Order, Side
-from market.pool import CityCommunity, PoolClearing, PoolCommunity, clear_pool, settle_city
+from market.pool import (
+    CityCommunity,
+    CityOrderOutcome,
+    PoolClearing,
+    PoolCommunity,
+    clear_pool,
+    settle_city,
+)
 from wallet.transactions import TransactionSender
 
-CLEARED_ON_CHAIN = "chain"
-"""The pool was cleared by ``CityPool.clear``."""
+GAS_PER_POOLED_CLAIM = 120_000
+"""Gas limit per order of a ``claimBatch`` in a ``PooledEnergyMarket`` (a claim with a pool fill
+uses about 60k to 85k)."""
+CLAIMS_PER_BATCH = 400
+"""Orders per ``claimBatch``: 400 x 120k = 48M gas at most, under the sandbox's 100M block."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +56,6 @@ class PoolStep:
         clearing: the pool's result (volume, price, each community's fill and fee).
         communities: what the pool cleared: each community's residual, levels and limits.
         fee_ticks_per_level: the grid fee it cleared with.
-        cleared_by: :data:`CLEARED_ON_CHAIN`.
         gas_used: the clearing transaction's gas.
         chain_equals_reference: whether the chain's ``PoolCleared`` (volume, ticks, every
             community's import, export and marginal levels) equals ``clearing``.
@@ -50,7 +66,6 @@ class PoolStep:
     clearing: PoolClearing
     communities: tuple[PoolCommunity, ...]
     fee_ticks_per_level: int
-    cleared_by: str
     gas_used: int
     chain_equals_reference: bool
     settle_gas_used: int = 0
@@ -98,7 +113,6 @@ def clear_pool_step(
         clearing,
         tuple(communities),
         fee,
-        CLEARED_ON_CHAIN,
         int(receipt["gasUsed"]),
         _same_clearing(on_chain, clearing),
         settle_gas,
@@ -140,11 +154,118 @@ def placed_orders(market: Market, slot: int, from_block: int, to_block: int) -> 
     return sorted(orders, key=lambda o: int(o.id))
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimedOrder:
+    """One order's claim on chain: its ``OrderClaimed`` and its ``OrderPoolFilled`` (0 without).
+
+    Attributes:
+        order_id: the order.
+        filled_wh: Wh filled in all, local and pool.
+        amount: what a buyer paid, or what a seller received after the fee.
+        fee: the market's fee (a seller's).
+        refund: the escrow given back.
+        pool_wh: Wh filled through the pool.
+    """
+
+    order_id: int
+    filled_wh: int
+    amount: int
+    fee: int
+    refund: int
+    pool_wh: int
+
+
+def claim_orders(
+    market: Market,
+    order_ids: Sequence[int],
+    keeper: TransactionSender,
+    *,
+    chunk: int = CLAIMS_PER_BATCH,
+) -> list[ClaimedOrder]:
+    """Claim ``order_ids`` of a ``PooledEnergyMarket`` (``claimBatch`` in parts of ``chunk``, in
+    the given order; anyone may claim, the owner is paid) and return their claims in that order.
+
+    Raises:
+        TransactionRevertedError: a claim was refused (its named error).
+    """
+    if not order_ids:
+        return []
+    pooled = Market(market.w3, load_artifact("PooledEnergyMarket"), market.address, market.decoder)
+    parts = [order_ids[i : i + chunk] for i in range(0, len(order_ids), chunk)]
+    receipts = keeper.send_batch(
+        [market.claim_batch(part, gas=GAS_PER_POOLED_CLAIM * len(part) + 60_000) for part in parts]
+    )
+    claimed: list[ClaimedOrder] = []
+    for receipt in receipts:
+        pool_wh = {
+            int(e["args"]["orderId"]): int(e["args"]["poolWh"])
+            for e in pooled.events(receipt, "OrderPoolFilled")
+        }
+        claimed.extend(
+            ClaimedOrder(
+                order_id=int(e["args"]["orderId"]),
+                filled_wh=int(e["args"]["filledWh"]),
+                amount=int(e["args"]["amount"]),
+                fee=int(e["args"]["fee"]),
+                refund=int(e["args"]["refund"]),
+                pool_wh=pool_wh.get(int(e["args"]["orderId"]), 0),
+            )
+            for e in market.events(receipt, "OrderClaimed")
+        )
+    return claimed
+
+
+def claims_equal_reference(
+    claimed: Sequence[ClaimedOrder], outcomes: Sequence[CityOrderOutcome]
+) -> bool:
+    """Whether a community's claims on chain are the reference's outcomes, order for order (the
+    same orders in the same order): Wh filled and through the pool, amount (a buyer's paid, a
+    seller's received), fee and refund."""
+    return len(claimed) == len(outcomes) and all(
+        (c.order_id, c.filled_wh, c.pool_wh, c.amount, c.fee, c.refund)
+        == (
+            int(o.order_id),
+            o.filled_wh,
+            o.pool_wh,
+            o.paid if o.side is Side.BUY else o.received,
+            o.fee,
+            o.refund,
+        )
+        for c, o in zip(claimed, outcomes, strict=True)
+    )
+
+
+def market_solvent(
+    market: Market,
+    payment: PaymentToken,
+    token: EnergyToken,
+    accounts: Sequence[str],
+    slot: int,
+    later_orders: Sequence[int],
+    params: MarketParams,
+) -> bool:
+    """Whether ``market``, after ``slot``'s claims, holds what it still owes: payment tokens at
+    least the vault balances of ``accounts`` (its members and the treasury) plus the escrow of
+    the buys of ``later_orders`` still open (orders of later slots: the agents' buys placed
+    ahead), and ``slot``'s tokens at least what ``accounts`` hold of them in the vault."""
+    owed = sum(int(market.balance_of(a)) for a in accounts)
+    for order_id in later_orders:
+        order = market.order(order_id)
+        if order is not None and order.is_buy:
+            owed += params.buy_escrow(order.qty_wh, order.tick)
+    owed_wh = sum(int(market.energy_balance_of(a, slot)) for a in accounts)
+    return (
+        payment.balance_of(market.address) >= owed
+        and token.balance_of(market.address, slot) >= owed_wh
+    )
+
+
 def check_conservation(
     step: PoolStep,
     records: Sequence[ClearingRecord],
     orders: Sequence[Sequence[Order]],
     params: MarketParams,
+    claimed: Sequence[Sequence[ClaimedOrder]] | None = None,
 ) -> dict[str, bool]:
     """The slot's invariants, each by name: the reference's settlement of the placed orders
     against the on-chain records and the pool's step.
@@ -158,7 +279,10 @@ def check_conservation(
     * ``limits respected``;
     * ``grid fees counted once``: the pool keeps ``sum pays - sum paid``, which is the fee of
       every level crossed, ``tick_size * sum_k (import_k + export_k) * f_k / 1000``, plus less
-      than one base unit per community and side of rounding.
+      than one base unit per community and side of rounding;
+    * ``claims on chain equal the reference`` (given ``claimed``, each community's claims in its
+      orders' order): every order's ``OrderClaimed`` and ``OrderPoolFilled`` is the reference's
+      outcome (:func:`claims_equal_reference`).
     """
     settlement = settle_city(
         [
@@ -178,7 +302,7 @@ def check_conservation(
         members_ok &= bought == fill.import_wh and sold == fill.export_wh
     exact_milli = params.tick_size * sum((f.import_wh + f.export_wh) * f.fee_ticks for f in fills)
     kept_milli = pool.grid_fees * WH_PER_KWH
-    return {
+    checks = {
         "local clearings equal the reference": all(
             settlement.records[c.community_id] == r
             for c, r in zip(step.communities, records, strict=True)
@@ -197,3 +321,9 @@ def check_conservation(
         == sum(f.pays for f in fills) - sum(f.paid for f in fills)
         and 0 <= kept_milli - exact_milli < 2 * len(fills) * WH_PER_KWH,
     }
+    if claimed is not None:
+        checks["claims on chain equal the reference"] = all(
+            claims_equal_reference(mine, settlement.outcomes[community.community_id])
+            for mine, community in zip(claimed, step.communities, strict=True)
+        )
+    return checks

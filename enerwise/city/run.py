@@ -30,22 +30,28 @@ Per slot ``s`` (chain time moves 15 minutes per slot):
    (:class:`enerwise.demo.traders.TruthfulTrader`: buy the import at the retail tariff, sell the
    export at the feed-in tariff, the slot tokens moved into the vault); the battery owners'
    agents sell the slot's export, place the buys they price late and decide the slot after the
-   next (their buys placed ahead); they claim nothing (below);
+   next (their buys placed ahead); they claim nothing (the claims step claims their orders);
 4. **clears**: every community market clears the slot on chain at gate closure;
 5. **pool**: :func:`enerwise.city.pool_step.clear_pool_step` (residuals read from the markets and
    checked against their commitments; cleared on chain by ``CityPool.clear`` and compared with
    the Python reference; then ``CityPool.settle``: energy and money move between the pool and
-   the communities' ``PooledEnergyMarket``s, its gas the ``settle`` step), then the slot is
-   settled again by the reference from the placed
-   orders and the pool's invariants are checked
-   (:func:`~enerwise.city.pool_step.check_conservation`);
-6. **grid check**: power flows of the slot's metered schedule (the agents' batteries included)
+   the communities' ``PooledEnergyMarket``s, its gas the ``settle`` step);
+6. **claims**: the sandbox's admin key, a keeper (anyone may claim; the owner is paid), claims
+   every order the reference settles in the slot (the orders placed for it from the orders step
+   two slots back: the agents' buys placed ahead included) in each market with ``claimBatch``,
+   in id order, the order the reference settles them in
+   (:func:`~enerwise.city.pool_step.claim_orders`); then the slot is settled again by the
+   reference from the placed orders and the pool's invariants are checked, every
+   ``OrderClaimed`` and ``OrderPoolFilled`` against the reference's outcome included
+   (:func:`~enerwise.city.pool_step.check_conservation`: ``claims on chain equal the
+   reference``), and every market must still hold what it owes
+   (:func:`~enerwise.city.pool_step.market_solvent`: ``markets solvent after claims``);
+7. **grid check**: power flows of the slot's metered schedule (the agents' batteries included)
    without limits and with each community's exchange clipped into its published limits
    (:func:`grid.benchmark.check_schedule`, the benchmark's own code).
 
 Gas per slot is the sum of ``gasUsed`` of every block mined in each step (the chain runs nothing
-else). Claims are not sent (each order's claim, pool fill included, is pull-based; the
-auditors' suite compares them with the reference: tests/contracts/test_city_pool_settle.py).
+else).
 """
 
 from __future__ import annotations
@@ -67,8 +73,17 @@ from agents.data.calendar import SLOTS_PER_DAY, slot_of_year
 from chain.artifacts import load_artifact
 from devchain.city import City, deploy_city
 from devchain.sandbox import Sandbox
+from energychain.events import EventReader
 from energychain.market import Market
-from enerwise.city.pool_step import PoolStep, check_conservation, clear_pool_step, placed_orders
+from enerwise.city.pool_step import (
+    ClaimedOrder,
+    PoolStep,
+    check_conservation,
+    claim_orders,
+    clear_pool_step,
+    market_solvent,
+    placed_orders,
+)
 from enerwise.demo.community import DayPlan, Household, agent_households, enrol, replay_start
 from enerwise.demo.meters import Metered
 from enerwise.demo.traders import RuntimeTrader, SlotContext, Trader, planned_nets
@@ -280,7 +295,8 @@ def _enrol(
 ) -> list[_Community]:
     """Every household enrolled as the demo enrols it; the battery owners' agents (the demo's
     ``build_traders``: one ``AgentRuntime`` per battery owner on its delegated agent key) run
-    ``config.battery_policy`` and leave claims alone (the city sends none)."""
+    ``config.battery_policy`` and leave claims alone (the city's claims step claims their
+    orders)."""
     data = scenario.data
     row_of = {h: i for i, h in enumerate(data.household_ids)}
     artifact = load_artifact("EnergyMarket")
@@ -464,12 +480,20 @@ def _slot(
         )
     gas["pool"] = step.gas_used
     gas["settle"] = step.settle_gas_used
+    # 6. claims: a keeper claims every order the reference settles in this slot (agents' buys
+    # placed two slots ahead included), in id order, so each pool fill flows to its orders
+    orders = [placed_orders(c.market, slot, orders_from, orders_to) for c in communities]
+    with _gas(sandbox, gas, seconds, "claims"):
+        claimed = [
+            claim_orders(c.market, [int(o.id) for o in placed], sandbox.admin)
+            for c, placed in zip(communities, orders, strict=True)
+        ]
     with _timed(seconds, "conservation"):
-        orders = [placed_orders(c.market, slot, orders_from, orders_to) for c in communities]
-        checks = check_conservation(step, records, orders, sandbox.params)
+        checks = check_conservation(step, records, orders, sandbox.params, claimed)
+        checks["markets solvent after claims"] = _solvent(sandbox, communities, slot, orders_from)
     for name, ok in checks.items():
         totals.checks[name] = totals.checks.get(name, True) and ok
-    # 6. the grid: power flows of the metered schedule without and with the limits
+    # 7. the grid: power flows of the metered schedule without and with the limits
     with _timed(seconds, "grid_check"):
         without, within, _ = check_schedule(operator, slot, schedule, slot_limits)
     return _row(
@@ -486,6 +510,7 @@ def _slot(
         diverged=int(not without.converged) + int(not within.converged),
         gas=gas,
         orders=sum(len(o) for o in orders),
+        claimed=[c for mine in claimed for c in mine],
         agent_orders=agent_orders,
         agent_nets=agent_nets,
         off_self_consumption=off_self_consumption,
@@ -495,6 +520,30 @@ def _slot(
         seconds_by_step=seconds,
         kept_any=any(isinstance(e, LimitsKept) for e in slot_limits.events),
     )
+
+
+def _solvent(sandbox: Sandbox, communities: list[_Community], slot: int, from_block: int) -> bool:
+    """Whether every market, after ``slot``'s claims, covers its members' and treasury's vault
+    balances and the escrow of the buys placed ahead (:func:`market_solvent`)."""
+    to_block = int(sandbox.w3.eth.block_number)
+    ok = True
+    for c in communities:
+        later = [
+            int(e["args"]["orderId"])
+            for e in EventReader(c.market).read("OrderPlaced", from_block, to_block)
+            if int(e["args"]["slot"]) > slot
+        ]
+        accounts = [h.account.address for h in c.households] + [c.market.params().treasury]
+        ok &= market_solvent(
+            c.market,
+            sandbox.contracts.payment,
+            sandbox.contracts.token,
+            accounts,
+            slot,
+            later,
+            sandbox.params,
+        )
+    return ok
 
 
 def _row(
@@ -512,6 +561,7 @@ def _row(
     diverged: int,
     gas: dict[str, int | None],
     orders: int,
+    claimed: list[ClaimedOrder],
     agent_orders: int,
     agent_nets: dict[str, int],
     off_self_consumption: int,
@@ -554,12 +604,13 @@ def _row(
         "gas_total": gas_total,
         "l2_blocks": round(gas_total / L2_BLOCK_GAS, 3),
         "orders": orders,
+        "claims": len(claimed),
+        "pool_filled_orders": sum(c.pool_wh > 0 for c in claimed),
         "battery_agent_orders": agent_orders,
         "battery_agent_net_wh": agent_nets,
         "battery_agents_off_self_consumption": off_self_consumption,
         "errors": errors,
         "conservation_ok": checks_ok,
-        "pool_cleared_by": step.cleared_by,
         "seconds": round(seconds, 2),
         "seconds_by_step": seconds_by_step,
     }
@@ -650,7 +701,7 @@ def _report(
     local = sum(r["local_wh"] for r in rows)
     pool = sum(r["pool_wh"] for r in rows)
     gas_totals = [r["gas_total"] for r in rows]
-    steps = ("limits", "readings", "orders", "clears", "pool", "settle")
+    steps = ("limits", "readings", "orders", "clears", "pool", "settle", "claims")
     gas_max = max(gas_totals, default=0)
     kept = [r for r in rows if r["limits_kept"]]
     return {
@@ -698,7 +749,7 @@ def _report(
         "power_flows_diverged": sum(r["power_flows_diverged"] for r in rows),
         "pool_clear_gas_max": max((r["gas"]["pool"] for r in rows), default=0),
         "pool_settle_gas_max": max((r["gas"]["settle"] for r in rows), default=0),
-        "pool_cleared_by": rows[0]["pool_cleared_by"] if rows else None,
+        "claims_gas_max": max((r["gas"]["claims"] for r in rows), default=0),
         "conservation_ok": all(r["conservation_ok"] for r in rows),
         "conservation": dict(totals.checks),
         "gas_per_slot_mean": round(sum(gas_totals) / len(gas_totals)) if gas_totals else 0,
@@ -711,6 +762,8 @@ def _report(
         "l2_blocks_needed_max": round(gas_max / L2_BLOCK_GAS, 3),
         "l2_block_space_share_max": round(gas_max / L2_BLOCK_GAS / L2_BLOCKS_PER_SLOT, 6),
         "orders": sum(r["orders"] for r in rows),
+        "claims": sum(r["claims"] for r in rows),
+        "pool_filled_orders": sum(r["pool_filled_orders"] for r in rows),
         "order_errors": sum(len(r["errors"]) for r in rows),
         "battery_agents": agents,
         "notes": [
@@ -718,9 +771,13 @@ def _report(
             "Python reference (market.pool.clear_pool) cleared the same residuals, and "
             "conservation.pool_on_chain_equals_reference says whether every figure agreed",
             _agents_note(agents),
-            "claims are not sent (the agents' neither): after CityPool.settle every order's claim, "
-            "pool fill included, is pull-based; the auditors' suite checks such claims against "
-            "the reference (tests/contracts/test_city_pool_settle.py)",
+            "claims are sent: after CityPool.settle a keeper claims every order of the slot "
+            "(claimBatch, in id order, the agents' buys placed ahead included; the agents claim "
+            "nothing themselves), and conservation.claims_on_chain_equal_the_reference says "
+            "whether every OrderClaimed (filledWh, amount, fee, refund) and OrderPoolFilled "
+            "(poolWh) equals the outcome of the Python reference (market.pool.settle_city); "
+            "conservation.markets_solvent_after_claims whether every market's payment and slot "
+            "tokens still cover its members' and treasury's vault balances and its open buys",
         ],
         "per_slot": rows,
     }

@@ -115,8 +115,9 @@ def city(
     json_out: JsonFlag = False,
 ) -> None:
     """A day for a whole city on one local chain: every community market clears on chain, the
-    grid operator publishes each slot's limits before gate closure, then the pool clears; the
-    schedule is checked by power flows without and with the limits.
+    grid operator publishes each slot's limits before gate closure, then the pool clears and
+    settles and every order is claimed (checked against the Python reference); the schedule is
+    checked by power flows without and with the limits.
 
     In a log (stdout not a terminal) one plain line per slot; with --json one JSON object."""
     from enerwise.city import CityConfig, run_city
@@ -168,7 +169,8 @@ def _slot_line(row: dict[str, Any]) -> None:
         f"slot {row['slot']} ({row['time']}): import {row['household_import_wh'] / 1000:.2f} kWh, "
         f"local {row['local_wh'] / 1000:.2f} kWh, {pool}; violations "
         f"{row['violations_without_limits']} without / {row['violations_with_limits']} with "
-        f"limits{kept}; gas {row['gas_total']:,}; "
+        f"limits{kept}; {row['claims']} claims ({row['pool_filled_orders']} through the pool); "
+        f"gas {row['gas_total']:,}; "
         f"{'conservation ok' if row['conservation_ok'] else 'conservation FAILED'}; "
         f"{row['seconds']:.1f} s",
         highlight=False,
@@ -227,18 +229,18 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
             f"{r['violations_without_limits']} / {r['violations_with_limits']} element-slots "
             f"({r['slots_limits_kept']} slots with kept limits)",
         ),
-        (
-            "pool clearing gas (max)",
-            f"{r['pool_clear_gas_max']:,}"
-            if r["pool_clear_gas_max"] is not None
-            else f"- (cleared by the {r['pool_cleared_by']})",
-        ),
+        ("pool clearing gas (max)", f"{r['pool_clear_gas_max']:,}"),
         ("pool settlement gas (max)", f"{r['pool_settle_gas_max']:,}"),
+        (
+            "claims (through the pool) / gas max",
+            f"{r['claims']:,} ({r['pool_filled_orders']:,}) / {r['claims_gas_max']:,}",
+        ),
         (
             "gas per slot, whole city",
             f"{r['gas_per_slot_mean']:,} mean, {r['gas_per_slot_max']:,} max (limits "
             f"{gas['limits']:,}, readings {gas['readings']:,}, orders {gas['orders']:,}, clears "
-            f"{gas['clears']:,}, pool {gas['pool']:,}, settle {gas['settle']:,})",
+            f"{gas['clears']:,}, pool {gas['pool']:,}, settle {gas['settle']:,}, claims "
+            f"{gas['claims']:,})",
         ),
         (
             "L2 block space (30M gas / 2 s)",

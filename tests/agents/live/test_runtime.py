@@ -248,7 +248,7 @@ def test_claims_its_orders_once_the_slot_is_cleared(sandbox: Sandbox, tmp_path: 
 def test_without_claims_a_cleared_slots_orders_are_left_to_whoever_settles(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    """``claim=False`` (``enerwise city`` sends no claims):
+    """``claim=False`` (``enerwise city`` claims the orders in its own claims step):
     the order of a cleared slot stays in the book, unclaimed, step after step."""
     _, runtime, slot, bought = _bought_in_a_slot_of_its_own(sandbox, tmp_path, claim=False)
     sandbox.clear(slot)
