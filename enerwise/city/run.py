@@ -143,7 +143,7 @@ class CityConfig:
 
 
 BATTERY_POLICIES = ("ppo", "halfway", "truthful")
-"""What ``--battery-agents`` may name (:attr:`CityConfig.battery_policy`)."""
+"""What ``--agent-policy`` may name (:attr:`CityConfig.battery_policy`)."""
 SETUP_MARGIN_S = 6 * 3_600
 """Chain time between genesis and the data day's midnight, for the set-up's blocks."""
 

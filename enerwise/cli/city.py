@@ -53,7 +53,7 @@ def _forecast(text: str) -> str:
     return text
 
 
-def _battery_agents(text: str) -> str:
+def _agent_policy(text: str) -> str:
     from enerwise.city.run import BATTERY_POLICIES
 
     if text not in BATTERY_POLICIES:
@@ -103,10 +103,10 @@ def city(
             help="CSV `household,bus`: put these households (e.g. c01/h003) on these buses.",
         ),
     ] = None,
-    battery_agents: Annotated[
+    agent_policy: Annotated[
         str,
         typer.Option(
-            callback=_battery_agents,
+            callback=_agent_policy,
             help="What runs the battery owners: the demo's agents with its `halfway` rule or "
             "its pretrained `ppo` policy (about ten times slower a step), or `truthful` (no "
             "agents, self-consumption).",
@@ -136,7 +136,7 @@ def city(
         forecast=forecast,
         grid_fee_ticks=grid_fee_tick,
         moves=_moves(placement) if placement is not None else {},
-        battery_policy=battery_agents,
+        battery_policy=agent_policy,
     )
     plain = not stdout_is_terminal()
 

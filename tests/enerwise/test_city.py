@@ -19,7 +19,7 @@ from tests.in_process import run_main
 NETWORK = "kerber-landnetz-kabel-1"
 TINY = [
     "city", "--communities", "2", "--households", "3", "--day", "2018-06-21", "--slots", "2",
-    "--network", NETWORK, "--battery-agents", "ppo",
+    "--network", NETWORK, "--agent-policy", "ppo",
 ]  # fmt: skip
 
 TYPES: dict[str, type | tuple[type, ...]] = {
@@ -328,7 +328,7 @@ def test_without_agents_every_household_bids_truthfully(grid_cache: Path) -> Non
         (["--households", "0"], "Invalid value for '--households'"),
         (["--communities", "-1"], "Invalid value for '--communities'"),
         (["--day", "2016-06-21"], "no data for 2016-06-21"),
-        (["--battery-agents", "dqn"], "'dqn' is not one of ppo, halfway, truthful"),
+        (["--agent-policy", "dqn"], "'dqn' is not one of ppo, halfway, truthful"),
     ],
 )
 def test_bad_input_is_one_line_and_a_usage_error(
