@@ -368,16 +368,7 @@ def _worst_city(rng: random.Random) -> list[tuple[list[tuple[int, int]], list[tu
 
 def _city_pool(sandbox: Sandbox) -> dict[str, int]:
     """``CityPool.clear`` on a real city of 10 markets (see the module docstring)."""
-    city = deploy_city(
-        sandbox, POOL_COMMUNITIES, levels=[1 + k % 3 for k in range(POOL_COMMUNITIES)]
-    )
-    city.operator.transact(city.pool.set_grid_fee(1, city.operator.address))
-    rng = random.Random(POOL_SEED)
-    books = [
-        [(True, FIRST_TICK + t, q) for t, q in buys]
-        + [(False, FIRST_TICK + t, q) for t, q in sells]
-        for buys, sells in _worst_city(rng)
-    ]
+    city, rng, books = _worst_case_city(sandbox, pooled=False)
     two_sided = []
     for _ in range(POOL_COMMUNITIES):
         split = rng.randint(POOL_TICKS // 3, 2 * POOL_TICKS // 3)
@@ -393,16 +384,17 @@ def _city_pool(sandbox: Sandbox) -> dict[str, int]:
     }
 
 
-def _city_settle(sandbox: Sandbox) -> dict[str, int]:
-    """``CityPool.settle`` on a city of 10 ``PooledEnergyMarket``s (the worst case's books of
-    :func:`_city_pool`, limits that do not bind: every community imports or exports, so every
-    market takes its fill and moves tokens both ways), then a claim of a buy and of a sell
-    filled through the pool (each its owner's first claim in its market)."""
+def _worst_case_city(
+    sandbox: Sandbox, *, pooled: bool
+) -> tuple[City, random.Random, list[list[tuple[bool, int, int]]]]:
+    """A city of 10 markets (1 to 3 levels below the pool, a grid fee of 1 tick a level), the
+    worst case's books of :func:`_worst_city`, and the seeded generator they came from (its
+    later draws make the other books)."""
     city = deploy_city(
         sandbox,
         POOL_COMMUNITIES,
         levels=[1 + k % 3 for k in range(POOL_COMMUNITIES)],
-        pooled=True,
+        pooled=pooled,
     )
     city.operator.transact(city.pool.set_grid_fee(1, city.operator.address))
     rng = random.Random(POOL_SEED)
@@ -411,6 +403,15 @@ def _city_settle(sandbox: Sandbox) -> dict[str, int]:
         + [(False, FIRST_TICK + t, q) for t, q in sells]
         for buys, sells in _worst_city(rng)
     ]
+    return city, rng, books
+
+
+def _city_settle(sandbox: Sandbox) -> dict[str, int]:
+    """``CityPool.settle`` on a city of 10 ``PooledEnergyMarket``s (the worst case's books of
+    :func:`_city_pool`, limits that do not bind: every community imports or exports, so every
+    market takes its fill and moves tokens both ways), then a claim of a buy and of a sell
+    filled through the pool (each its owner's first claim in its market)."""
+    city, _, books = _worst_case_city(sandbox, pooled=True)
     slot = sandbox.current_slot() + 1
     placed = city.place_books(slot, books)
     city.operator.transact(
