@@ -11,23 +11,20 @@ never from ``playwright install``. Screenshots land in ``reports/browser/``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from indexer.api import ApiConfig, create_app
 from tests.browser.harness import (
-    CHROMIUM,
     DAPP_OUT,
     SCREENSHOTS,
     Console,
-    PageOptions,
     Stack,
+    StartStack,
     connect,
-    open_page,
-    running_stack,
+    skip_without_chromium,
 )
 from tests.browser.harness import money as money_in
 
@@ -35,31 +32,14 @@ with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClie
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-if not CHROMIUM.exists():
-    message = (
-        f"\n{'!' * 78}\n!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing. "
-        "Install it: apt-get install -y chromium\n"
-        f"{'!' * 78}"
-    )
-    print(message)
-    pytest.skip(message, allow_module_level=True)
+skip_without_chromium(loudly=True)
 
 TOKEN = 10**6  # TestEuro has 6 decimals
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
-) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("browser")) as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Console]]:
-    context, page, console = open_page(browser, stack, PageOptions())
-    yield page, console
-    context.close()
+def stack(start_stack: StartStack) -> Stack:
+    return start_stack()
 
 
 def money(amount: int) -> str:

@@ -6,45 +6,25 @@ resuming a community from the page with the pool's admin role, refused without i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.harness import (
-    CHROMIUM,
     SCREENSHOTS,
     Console,
-    PageOptions,
     Stack,
+    StartStack,
     connect,
-    open_page,
-    running_stack,
+    skip_without_chromium,
 )
 
-if not CHROMIUM.exists():
-    message = (
-        f"\n{'!' * 78}\n!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing. "
-        "Install it: apt-get install -y chromium\n"
-        f"{'!' * 78}"
-    )
-    print(message)
-    pytest.skip(message, allow_module_level=True)
+skip_without_chromium(loudly=True)
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
-) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("grid"), communities=2) as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Console]]:
-    context, page, console = open_page(browser, stack, PageOptions())
-    yield page, console
-    context.close()
+def stack(start_stack: StartStack) -> Stack:
+    return start_stack(communities=2)
 
 
 def test_the_operator_page_shows_the_pool_and_the_next_slots_limits(
