@@ -90,11 +90,12 @@ def _truncate(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty migrated database, SQLite then PostgreSQL."""
+def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """The URL of an empty migrated database of the backend the fixture's ``request.param``
+    names: a copy of the SQLite template in ``folder``, or the PostgreSQL test database with
+    every table truncated."""
     if request.param == "sqlite":
-        path = tmp_path / "indexer.sqlite3"
+        path = folder / "indexer.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
@@ -102,6 +103,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     _truncate(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty migrated database, SQLite then PostgreSQL."""
+    return empty_database(request, tmp_path)
 
 
 @pytest.fixture
@@ -151,6 +158,12 @@ def played(chain: Played) -> Played:
     """A fresh anvil on which one full round (readings, orders, cancel, clear, claims) ran."""
     chain.round = play_round(chain.community)
     return chain
+
+
+def query_rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` selects, as tuples."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

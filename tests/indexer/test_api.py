@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from devchain.sandbox import Sandbox
 from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import head_revision
-from tests.indexer.conftest import BACKENDS, Played, _truncate
+from tests.indexer.conftest import BACKENDS, Played, empty_database
 from tests.indexer.scenario import CLEARING_PRICE, play_round
 
 
@@ -34,16 +33,7 @@ def world(
     request: pytest.FixtureRequest, world_chain: Played, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     """The round indexed into a database, and a client of the API over it."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("api") / "api.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        truncate = make_engine(url)
-        _truncate(truncate)
-        truncate.dispose()
-    engine = make_engine(url)
+    engine = make_engine(empty_database(request, tmp_path_factory.mktemp("api")))
     world_chain.ingester(engine).sync()
     app = create_app(engine, ApiConfig(rate_limit_per_minute=0))
     with TestClient(app) as client:
