@@ -218,8 +218,7 @@ def test_grant_an_agent_see_what_it_did_and_revoke_it(
     s = stack.sandbox
     market = s.contracts.market
     if stack.vault_balance() < TOKEN:  # the agent's buy is escrowed from the owner's vault
-        stack.send_from_wallet(s.contracts.payment.request("approve", market.address, TOKEN))
-        stack.send_from_wallet(market.request("deposit", TOKEN))
+        stack.deposit(1)
     agent = s.new_participant()
     connect(p, stack, "/agents/")
     p.get_by_label("Agent address").fill(agent.address)
