@@ -24,7 +24,7 @@ from indexer.db.engine import make_engine
 from indexer.ingest import Ingester
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
-from tests.indexer.conftest import BACKENDS, empty_database, query_rows
+from tests.indexer.conftest import BACKENDS, indexed_api, query_rows
 from tests.indexer.fuzzing import fuzz_operations
 
 FEE_TICKS = 3
@@ -82,12 +82,8 @@ def indexed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     """The city indexed with its pool, and a client of the API over it."""
-    engine = make_engine(empty_database(request, tmp_path_factory.mktemp("pool")))
-    city_chain.ingester(engine).sync()
-    app = create_app(engine, ApiConfig(rate_limit_per_minute=0))
-    with TestClient(app) as client:
+    with indexed_api(request, tmp_path_factory.mktemp("pool"), city_chain) as (client, engine):
         yield {"client": client, "engine": engine, "chain": city_chain}
-    engine.dispose()
 
 
 def test_the_communities_are_indexed_with_their_markets_and_levels(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from chain.compiler import compile_contracts
@@ -21,14 +20,13 @@ from devchain.city import City, deploy_city
 from devchain.sandbox import Sandbox
 from energychain.pool import SlotPoolClearing
 from indexer import store
-from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import Ingester
 from indexer.live import LiveEvent
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
-from tests.indexer.conftest import BACKENDS, empty_database, query_rows
+from tests.indexer.conftest import BACKENDS, indexed_api, query_rows
 from tests.indexer.fuzzing import fuzz_operations
 
 FEE_TICKS = 5
@@ -119,12 +117,9 @@ def indexed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     """The city indexed with its pool, and a client of the API over it."""
-    engine = make_engine(empty_database(request, tmp_path_factory.mktemp("pool-clearings")))
-    pool_chain.ingester(engine).sync()
-    app = create_app(engine, ApiConfig(rate_limit_per_minute=0, response_cache_seconds=0))
-    with TestClient(app) as client:
+    folder = tmp_path_factory.mktemp("pool-clearings")
+    with indexed_api(request, folder, pool_chain, response_cache_seconds=0) as (client, engine):
         yield {"client": client, "engine": engine, "chain": pool_chain}
-    engine.dispose()
 
 
 def _fill_fields(event: SlotPoolClearing, community_id: int) -> dict[str, Any]:
