@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -116,6 +116,18 @@ class Stack:
 
     def units(self, whole: int) -> int:
         return whole * 10**self.decimals
+
+    def deposit(self, whole: int) -> None:
+        """``whole`` euros from the browser wallet into the market's vault, outside the browser:
+        it approves the market, then deposits."""
+        market, payment = self.sandbox.contracts.market, self.sandbox.contracts.payment
+        self.send_from_wallet(payment.request("approve", market.address, self.units(whole)))
+        self.send_from_wallet(market.request("deposit", self.units(whole)))
+
+
+StartStack = Callable[..., Stack]
+"""The ``start_stack`` fixture (tests/browser/conftest.py): ``running_stack``'s keywords, the
+module's stack (stopped after the module)."""
 
 
 def deploy_test_euro_18(w3: Web3, deployer: str) -> str:
@@ -228,6 +240,8 @@ class PageOptions:
     """The wallet's chain (default: the deployment's)."""
     clock: datetime | None = None
     """The browser's clock (default: the real time)."""
+    init_script: str | None = None
+    """A script run in every page after the test wallet's (default: none)."""
 
 
 def open_page(browser: Browser, stack: Stack, options: PageOptions) -> tuple[Any, Page, Console]:
@@ -243,6 +257,8 @@ def open_page(browser: Browser, stack: Stack, options: PageOptions) -> tuple[Any
         "chainId": hex(options.chain_id or stack.sandbox.deployment.chain_id),
     }
     context.add_init_script(WALLET_JS.read_text().replace("__WALLET__", json.dumps(wallet)))
+    if options.init_script is not None:
+        context.add_init_script(options.init_script)
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = context.new_page()
     if options.clock is not None:
@@ -258,11 +274,34 @@ def open_page(browser: Browser, stack: Stack, options: PageOptions) -> tuple[Any
     return context, page, console
 
 
+@contextlib.contextmanager
+def browser_page(
+    browser: Browser, stack: Stack, options: PageOptions | None = None
+) -> Iterator[tuple[Page, Console]]:
+    """``open_page`` as a ``with`` block: (page, console errors); the context closed after it."""
+    context, page, console = open_page(browser, stack, options or PageOptions())
+    try:
+        yield page, console
+    finally:
+        context.close()
+
+
 def connect(page: Page, stack: Stack, path: str = "/trade/", lang: str = "en") -> None:
     page.goto(stack.base_url + path)
     name = "Enerwise Test Wallet verbinden" if lang == "de" else "Connect Enerwise Test Wallet"
     page.get_by_role("button", name=name).click()
     expect(page.get_by_test_id("account")).to_have_attribute("title", stack.account)
+
+
+#: The session button and what the page says once signed in, per UI language.
+SIGN_IN = {"de": ("Anmelden", "Angemeldet"), "en": ("Sign in", "Signed in")}
+
+
+def sign_in(page: Page, lang: str = "en") -> None:
+    """Signs in with Ethereum from the page's button and waits until the session shows."""
+    button, signed_in = SIGN_IN[lang]
+    page.get_by_role("button", name=button, exact=True).click()
+    expect(page.get_by_test_id("session")).to_contain_text(signed_in)
 
 
 def money(amount: int, decimals: int = 6, symbol: str = "tEUR", lang: str = "en") -> str:
@@ -315,8 +354,17 @@ def fits_the_width(page: Page) -> bool:
     return fits
 
 
-def skip_without_chromium() -> None:
-    """Skips the calling test module (called at its import) when Debian's Chromium is missing
-    (tests/browser/test_dapp.py says so loudly)."""
-    if not CHROMIUM.exists():
+def skip_without_chromium(*, loudly: bool = False) -> None:
+    """Skips the calling test module (called at its import) when Debian's Chromium is missing;
+    ``loudly`` prints a banner with the way to install it (tests/browser/test_dapp.py does)."""
+    if CHROMIUM.exists():
+        return
+    if not loudly:
         pytest.skip(f"BROWSER TESTS SKIPPED: {CHROMIUM} is missing", allow_module_level=True)
+    message = (
+        f"\n{'!' * 78}\n!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing. "
+        "Install it: apt-get install -y chromium\n"
+        f"{'!' * 78}"
+    )
+    print(message)
+    pytest.skip(message, allow_module_level=True)

@@ -11,23 +11,20 @@ never from ``playwright install``. Screenshots land in ``reports/browser/``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from indexer.api import ApiConfig, create_app
 from tests.browser.harness import (
-    CHROMIUM,
     DAPP_OUT,
     SCREENSHOTS,
     Console,
-    PageOptions,
     Stack,
+    StartStack,
     connect,
-    open_page,
-    running_stack,
+    skip_without_chromium,
 )
 from tests.browser.harness import money as money_in
 
@@ -35,31 +32,14 @@ with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClie
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-if not CHROMIUM.exists():
-    message = (
-        f"\n{'!' * 78}\n!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing. "
-        "Install it: apt-get install -y chromium\n"
-        f"{'!' * 78}"
-    )
-    print(message)
-    pytest.skip(message, allow_module_level=True)
+skip_without_chromium(loudly=True)
 
 TOKEN = 10**6  # TestEuro has 6 decimals
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
-) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("browser")) as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Console]]:
-    context, page, console = open_page(browser, stack, PageOptions())
-    yield page, console
-    context.close()
+def stack(start_stack: StartStack) -> Stack:
+    return start_stack()
 
 
 def money(amount: int) -> str:
@@ -238,8 +218,7 @@ def test_grant_an_agent_see_what_it_did_and_revoke_it(
     s = stack.sandbox
     market = s.contracts.market
     if stack.vault_balance() < TOKEN:  # the agent's buy is escrowed from the owner's vault
-        stack.send_from_wallet(s.contracts.payment.request("approve", market.address, TOKEN))
-        stack.send_from_wallet(market.request("deposit", TOKEN))
+        stack.deposit(1)
     agent = s.new_participant()
     connect(p, stack, "/agents/")
     p.get_by_label("Agent address").fill(agent.address)

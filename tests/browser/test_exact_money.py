@@ -7,8 +7,6 @@ market here settles in ``TestEuro18`` with the default price grid in 18-decimal 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -16,10 +14,10 @@ from tests.browser.harness import (
     SCREENSHOTS,
     PageOptions,
     Stack,
+    StartStack,
+    browser_page,
     connect,
     money,
-    open_page,
-    running_stack,
     skip_without_chromium,
 )
 
@@ -29,11 +27,8 @@ EURO = 10**18
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
-) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("exact"), decimals=18) as running:
-        yield running
+def stack(start_stack: StartStack) -> Stack:
+    return start_stack(decimals=18)
 
 
 def euro18(units: int, lang: str = "en") -> str:
@@ -51,8 +46,7 @@ def test_the_api_names_the_token_and_carries_amounts_as_strings(stack: Stack) ->
 def test_one_euro_and_one_base_unit_deposit_display_and_withdraw_exactly(
     browser: Browser, stack: Stack
 ) -> None:
-    context, page, console = open_page(browser, stack, PageOptions(lang="en"))
-    try:
+    with browser_page(browser, stack, PageOptions(lang="en")) as (page, console):
         connect(page, stack, "/trade/")
         start = stack.vault_balance()
         page.get_by_label("Deposit (tEUR18)").fill("1.000000000000000001")
@@ -81,15 +75,12 @@ def test_one_euro_and_one_base_unit_deposit_display_and_withdraw_exactly(
         )
         assert stack.vault_balance() == start + EURO
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 def test_an_order_price_and_its_escrow_are_exact(browser: Browser, stack: Stack) -> None:
     """0.10412 EUR/kWh is tick 201 of the 18-decimal grid; 1 kWh locks exactly 0.10412 EUR."""
     s = stack.sandbox
-    context, page, console = open_page(browser, stack, PageOptions(lang="de"))
-    try:
+    with browser_page(browser, stack, PageOptions(lang="de")) as (page, console):
         connect(page, stack, "/trade/", "de")
         if stack.vault_balance() < EURO:
             page.get_by_label("Einzahlen (tEUR18)").fill("1")
@@ -111,5 +102,3 @@ def test_an_order_price_and_its_escrow_are_exact(browser: Browser, stack: Stack)
         mine = [e for e in placed if e["args"]["owner"] == stack.account]
         assert mine[-1]["args"]["tick"] == 201 and mine[-1]["args"]["qtyWh"] == 1_000
         assert console.errors == [], console.errors
-    finally:
-        context.close()

@@ -6,53 +6,39 @@ resuming a community from the page with the pool's admin role, refused without i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
+from devchain.city import City
 from tests.browser.harness import (
-    CHROMIUM,
     SCREENSHOTS,
     Console,
-    PageOptions,
     Stack,
+    StartStack,
     connect,
-    open_page,
-    running_stack,
+    skip_without_chromium,
 )
 
-if not CHROMIUM.exists():
-    message = (
-        f"\n{'!' * 78}\n!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing. "
-        "Install it: apt-get install -y chromium\n"
-        f"{'!' * 78}"
-    )
-    print(message)
-    pytest.skip(message, allow_module_level=True)
+skip_without_chromium(loudly=True)
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
-) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("grid"), communities=2) as running:
-        yield running
+def stack(start_stack: StartStack) -> Stack:
+    return start_stack(communities=2)
 
 
-@pytest.fixture
-def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Console]]:
-    context, page, console = open_page(browser, stack, PageOptions())
-    yield page, console
-    context.close()
+@pytest.fixture(scope="module")
+def city(stack: Stack) -> City:
+    """The stack's city pool of two communities (its market is community 0)."""
+    assert stack.city is not None
+    return stack.city
 
 
 def test_the_operator_page_shows_the_pool_and_the_next_slots_limits(
-    page: tuple[Page, Console], stack: Stack
+    page: tuple[Page, Console], stack: Stack, city: City
 ) -> None:
     p, console = page
-    city = stack.city
-    assert city is not None
     slot = stack.sandbox.current_slot() + 1
     for limits in ([(4_000, 2_500), (1_000, 0)], [(3_500, 2_000), (1_200, 700)]):
         city.operator.transact(city.pool.publish_limits(slot, limits, communities=2))
@@ -76,7 +62,7 @@ def test_the_operator_page_shows_the_pool_and_the_next_slots_limits(
 
 
 def test_a_pool_clearing_stands_beside_the_communitys_and_a_paused_community_is_shown(
-    page: tuple[Page, Console], stack: Stack
+    page: tuple[Page, Console], stack: Stack, city: City
 ) -> None:
     """Community 1's 700 Wh asked at tick 900 meet the 400 Wh community 0 left bid at 1,100
     (its 600 Wh crossed at home), capped at 300 Wh by its import limit; then the city admin
@@ -84,8 +70,6 @@ def test_a_pool_clearing_stands_beside_the_communitys_and_a_paused_community_is_
     from tests.indexer.test_pool_clearings import clear_through_pool, place_books
 
     p, console = page
-    city = stack.city
-    assert city is not None
     city.operator.transact(city.pool.set_grid_fee(5, city.operator.address))
     slot = stack.sandbox.current_slot() + 1
     books = [[(True, 1_100, 1_000), (False, 1_000, 600)], [(False, 900, 700)]]
@@ -112,11 +96,9 @@ def test_a_pool_clearing_stands_beside_the_communitys_and_a_paused_community_is_
 
 
 def test_a_wallet_without_the_pools_admin_role_gets_no_pause_button(
-    page: tuple[Page, Console], stack: Stack
+    page: tuple[Page, Console], stack: Stack, city: City
 ) -> None:
     p, console = page
-    city = stack.city
-    assert city is not None
     assert not city.pool.has_role("DEFAULT_ADMIN_ROLE", stack.account)
     connect(p, stack, "/operator/")
     toggles = p.get_by_test_id("pool-pause-toggle")
@@ -153,13 +135,11 @@ def _hand_over_the_pool(stack: Stack, to_wallet: bool) -> None:
 
 
 def test_the_city_admin_pauses_and_resumes_a_community_from_the_page(
-    page: tuple[Page, Console], stack: Stack
+    page: tuple[Page, Console], stack: Stack, city: City
 ) -> None:
     """The pool's admin role handed to the wallet: it pauses community 0 from the page (paused
     on chain, then in the column from the index), and resumes it."""
     p, console = page
-    city = stack.city
-    assert city is not None
     _hand_over_the_pool(stack, to_wallet=True)
     try:
         connect(p, stack, "/operator/")

@@ -12,6 +12,7 @@ past gate closure that nobody cleared (due for clearing).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,13 +28,15 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.harness import (
     JOURNEYS,
     SCREENSHOTS,
+    Console,
     PageOptions,
     Stack,
+    StartStack,
+    browser_page,
     connect,
     fits_the_width,
     money,
-    open_page,
-    running_stack,
+    sign_in,
     skip_without_chromium,
     wallet_calls,
 )
@@ -134,13 +137,8 @@ class Household:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
-) -> Iterator[Stack]:
-    with running_stack(
-        tmp_path_factory.mktemp("journeys"), explorer_url=EXPLORER, time_zone=TIME_ZONE
-    ) as running:
-        yield running
+def stack(start_stack: StartStack) -> Stack:
+    return start_stack(explorer_url=EXPLORER, time_zone=TIME_ZONE)
 
 
 @pytest.fixture(scope="module")
@@ -156,9 +154,7 @@ def household(stack: Stack) -> Household:
     # the admin role of registry and market is handed over in two steps, a day apart
     s.admin.transact(registry.begin_admin_transfer(me))
     s.advance_to(int(registry.admin_handover().accept_from or 0))
-    accept = registry.accept_admin_transfer()  # from the wallet's account, unlocked on anvil
-    sent = s.w3.eth.send_transaction({"from": me, "to": accept.to, "data": accept.data})
-    assert s.w3.eth.wait_for_transaction_receipt(sent)["status"] == 1
+    stack.send_from_wallet(registry.accept_admin_transfer())  # the wallet's account accepts
     seller = s.new_participant()
     meter_s, meter_me = s.register_meters([seller.address, me], 10_000)
     slot = s.current_slot() + 1
@@ -173,9 +169,7 @@ def household(stack: Stack) -> Household:
     )
     s.deposit_energy(seller, slot, 700)
     s.place_orders(seller, [(slot, False, 10, 700)])
-    payment = s.contracts.payment
-    stack.send_from_wallet(payment.request("approve", market.address, stack.units(1)))
-    stack.send_from_wallet(market.request("deposit", stack.units(1)))
+    stack.deposit(1)
     buy_tx = stack.send_from_wallet(s.order_request(me, slot, True, 500, 600))
     receipt = s.w3.eth.wait_for_transaction_receipt(buy_tx)
     (buy_id,) = s.placed_order_ids([receipt])
@@ -202,11 +196,6 @@ def household(stack: Stack) -> Household:
     )
 
 
-def sign_in(page: Page, lang: str) -> None:
-    page.get_by_role("button", name=TEXT[lang]["sign_in"], exact=True).click()
-    expect(page.get_by_test_id("session")).to_contain_text(TEXT[lang]["signed_in"])
-
-
 def sent(page: Page) -> int:
     """Transactions the page asked the wallet to send."""
     return wallet_calls(page).count("eth_sendTransaction")
@@ -217,8 +206,7 @@ def test_a_household_signs_in_and_reads_its_bill_and_history(
     browser: Browser, stack: Stack, household: Household, lang: str, width: int
 ) -> None:
     text = TEXT[lang]
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang, width=width))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang, width=width)) as (page, console):
         connect(page, stack, "/bill/", lang)
         expect(page.get_by_role("heading", level=1)).to_have_text(text["bill"])
         expect(page.get_by_test_id("sign-in-prompt")).to_be_visible()
@@ -246,8 +234,6 @@ def test_a_household_signs_in_and_reads_its_bill_and_history(
         page.screenshot(path=str(SCREENSHOTS / f"history-{lang}-{width}.png"), full_page=True)
         assert sent(page) == 0
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize(("lang", "width"), JOURNEYS)
@@ -257,8 +243,7 @@ def test_an_operator_signs_in_and_runs_the_market(
     text = TEXT[lang]
     s = stack.sandbox
     market, registry = s.contracts.market, s.contracts.registry
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang, width=width))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang, width=width)) as (page, console):
         connect(page, stack, "/operator/", lang)
         sign_in(page, lang)
 
@@ -323,15 +308,12 @@ def test_an_operator_signs_in_and_runs_the_market(
         assert fits_the_width(page)
         page.screenshot(path=str(SCREENSHOTS / f"operator-{lang}-{width}.png"), full_page=True)
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 def test_the_operator_clears_the_due_slot(
     browser: Browser, stack: Stack, household: Household
 ) -> None:
-    context, page, console = open_page(browser, stack, PageOptions())
-    try:
+    with browser_page(browser, stack, PageOptions()) as (page, console):
         connect(page, stack, "/operator/")
         sign_in(page, "en")
         expect(page.get_by_test_id("due-slots")).to_have_text(str(household.due_slot))
@@ -340,8 +322,6 @@ def test_the_operator_clears_the_due_slot(
         assert stack.sandbox.contracts.market.call("clearing", household.due_slot)[0] is True
         expect(page.get_by_test_id("due-slots")).to_have_text("\u2013")  # none
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 def test_the_operator_sees_a_pending_admin_handover(
@@ -349,56 +329,44 @@ def test_the_operator_sees_a_pending_admin_handover(
 ) -> None:
     """Audit item 7: a handover the admin key began (perhaps a stolen one) is visible for the
     day before it can be accepted."""
-    s, me = stack.sandbox, stack.account
-    registry = s.contracts.registry
+    registry = stack.sandbox.contracts.registry
 
-    def send(request: Any) -> None:
-        tx = s.w3.eth.send_transaction({"from": me, "to": request.to, "data": request.data})
-        assert s.w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+    @contextlib.contextmanager
+    def operator_page() -> Iterator[tuple[Page, Console]]:
+        with browser_page(browser, stack) as (page, console):
+            connect(page, stack, "/operator/")
+            sign_in(page, "en")
+            yield page, console
 
-    def operator_page() -> tuple[Any, Page, Any]:
-        context, page, console = open_page(browser, stack, PageOptions())
-        connect(page, stack, "/operator/")
-        sign_in(page, "en")
-        return context, page, console
-
-    context, page, console = operator_page()
-    try:
+    with operator_page() as (page, console):
         expect(page.get_by_test_id("admin-handover")).to_have_text("no handover pending")
         assert console.errors == [], console.errors
-    finally:
-        context.close()
-    send(registry.begin_admin_transfer(OTHER_SIGNER))
+    stack.send_from_wallet(registry.begin_admin_transfer(OTHER_SIGNER))
     try:
-        context, page, console = operator_page()
-        handover = page.get_by_test_id("admin-handover")
-        expect(handover).to_contain_text("handover to")
-        expect(handover).to_contain_text(OTHER_SIGNER[-4:])
-        assert console.errors == [], console.errors
-        context.close()
-    finally:
-        send(registry.cancel_admin_transfer())  # the stack stays the wallet's for the other tests
+        with operator_page() as (page, console):
+            handover = page.get_by_test_id("admin-handover")
+            expect(handover).to_contain_text("handover to")
+            expect(handover).to_contain_text(OTHER_SIGNER[-4:])
+            assert console.errors == [], console.errors
+    finally:  # the stack stays the wallet's for the other tests
+        stack.send_from_wallet(registry.cancel_admin_transfer())
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_an_expired_sign_in_message_is_refused(browser: Browser, stack: Stack, lang: str) -> None:
     """The browser's clock is two hours behind: its message expired before it was sent."""
     late = datetime.now(UTC) - timedelta(hours=2)
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang, clock=late))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang, clock=late)) as (page, console):
         connect(page, stack, "/bill/", lang)
         page.get_by_role("button", name=TEXT[lang]["sign_in"], exact=True).click()
         expect(page.get_by_test_id("session-error")).to_contain_text(TEXT[lang]["expired"])
         expect(page.get_by_test_id("session")).to_have_count(0)
         expect(page.get_by_test_id("sign-in-prompt")).to_be_visible()
         assert console.errors == [] or all("401" in e for e in console.errors), console.errors
-    finally:
-        context.close()
 
 
 def test_a_replayed_sign_in_message_is_refused(browser: Browser, stack: Stack) -> None:
-    context, page, console = open_page(browser, stack, PageOptions())
-    try:
+    with browser_page(browser, stack, PageOptions()) as (page, console):
         connect(page, stack, "/bill/")
         with page.expect_request(re.compile(r"/v1/auth/login$")) as login:
             sign_in(page, "en")
@@ -420,16 +388,13 @@ def test_a_replayed_sign_in_message_is_refused(browser: Browser, stack: Stack) -
         )
         expect(page.get_by_test_id("session")).to_have_count(0)
         assert all("401" in e for e in console.errors), console.errors
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_a_wallet_on_the_wrong_chain_signs_nothing_and_sends_nothing(
     browser: Browser, stack: Stack, lang: str
 ) -> None:
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang, chain_id=1))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang, chain_id=1)) as (page, console):
         connect(page, stack, "/trade/", lang)
         expect(page.get_by_role("alert").first).to_contain_text("1")
         page.get_by_role("button", name=TEXT[lang]["sign_in"], exact=True).click()
@@ -438,8 +403,6 @@ def test_a_wallet_on_the_wrong_chain_signs_nothing_and_sends_nothing(
         assert "personal_sign" not in calls and "eth_sendTransaction" not in calls
         expect(page.locator("#deposit-amount")).to_have_count(0)  # no amount field to send from
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 # Every amount field: (page link, field, its submit button, other fields filled validly).
@@ -500,8 +463,7 @@ def test_every_amount_field_refuses_an_ambiguous_number_and_sends_nothing(
     browser: Browser, stack: Stack, household: Household, lang: str
 ) -> None:
     text = TEXT[lang]
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang)) as (page, console):
         connect(page, stack, "/operator/", lang)
         sign_in(page, lang)
         before = sent(page)
@@ -521,8 +483,6 @@ def test_every_amount_field_refuses_an_ambiguous_number_and_sends_nothing(
             expect(refusal).to_contain_text(text["ambiguous"])
             assert sent(page) == before, field
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -530,8 +490,7 @@ def test_a_decimal_in_the_users_locale_is_taken_exactly(
     browser: Browser, stack: Stack, household: Household, lang: str
 ) -> None:
     """German "0,5" and English "0.5" deposit exactly half a euro; a German "0,104" is tick 200."""
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang)) as (page, console):
         connect(page, stack, "/trade/", lang)
         vault = stack.vault_balance()
         page.locator("#deposit-amount").fill(TEXT[lang]["decimal_half"])
@@ -554,5 +513,3 @@ def test_a_decimal_in_the_users_locale_is_taken_exactly(
         expect(page.get_by_test_id("tx-error").first).to_contain_text(too_precise[lang])
         assert stack.vault_balance() == vault + stack.units(1) // 2  # nothing more sent
         assert console.errors == [], console.errors
-    finally:
-        context.close()

@@ -11,7 +11,6 @@ nothing. No console error anywhere.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,11 @@ from tests.browser.harness import (
     SCREENSHOTS,
     PageOptions,
     Stack,
+    StartStack,
+    browser_page,
     connect,
     fits_the_width,
     money,
-    open_page,
-    running_stack,
     skip_without_chromium,
     wallet_calls,
 )
@@ -98,18 +97,13 @@ TEXT: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
-) -> Iterator[Stack]:
+def stack(start_stack: StartStack) -> Stack:
     sealed = MarketSettings(mode="sealed", reveal_seconds=REVEAL_SECONDS, bond_amount=BOND)
-    with running_stack(tmp_path_factory.mktemp("sealed"), market=sealed) as running:
-        market = running.sandbox.contracts.market
-        assert isinstance(market, SealedMarket)
-        payment = running.sandbox.contracts.payment
-        running.send_from_wallet(payment.request("approve", market.address, running.units(100)))
-        running.send_from_wallet(market.request("deposit", running.units(100)))
-        running.wait_indexed()
-        yield running
+    running = start_stack(market=sealed)
+    assert isinstance(running.sandbox.contracts.market, SealedMarket)
+    running.deposit(100)
+    running.wait_indexed()
+    return running
 
 
 def sealed_market(stack: Stack) -> SealedMarket:
@@ -184,9 +178,8 @@ def test_a_household_commits_then_reveals_with_one_click_and_its_order_joins_the
     slot = fresh_slot(stack)
     qty = 1_000 + 100 * JOURNEYS.index((lang, width))
     lock = "2" if width == 390 else None  # "hide my size" on the phone, the minimum otherwise
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang, width=width))
-    context.add_init_script(JOURNAL_AT_SEND)
-    try:
+    options = PageOptions(lang=lang, width=width, init_script=JOURNAL_AT_SEND)
+    with browser_page(browser, stack, options) as (page, console):
         connect(page, stack, "/trade/", lang)
         vault = stack.vault_balance()
         commit_buy(page, lang, slot, qty, lock)
@@ -263,8 +256,6 @@ def test_a_household_commits_then_reveals_with_one_click_and_its_order_joins_the
         assert fits_the_width(page)
         page.screenshot(path=str(SCREENSHOTS / f"sealed-market-{lang}-{width}.png"), full_page=True)
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 def test_an_unrevealed_commitment_is_warned_about_then_reclaimed_and_its_bond_goes_to_the_treasury(
@@ -276,8 +267,7 @@ def test_an_unrevealed_commitment_is_warned_about_then_reclaimed_and_its_bond_go
     text = TEXT["en"]
     s, market = stack.sandbox, sealed_market(stack)
     slot = fresh_slot(stack)
-    context, page, console = open_page(browser, stack, PageOptions())
-    try:
+    with browser_page(browser, stack, PageOptions()) as (page, console):
         connect(page, stack, "/trade/")
         commit_buy(page, "en", slot, 200)
         commit_buy(page, "en", slot, 300)
@@ -285,12 +275,9 @@ def test_an_unrevealed_commitment_is_warned_about_then_reclaimed_and_its_bond_go
             page.get_by_role("button", name=text["download"]).click()
         backup = download.value.path().read_text(encoding="utf-8")
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
     # a fresh browser knows nothing of them until the backup is imported
-    context, page, console = open_page(browser, stack, PageOptions())
-    try:
+    with browser_page(browser, stack, PageOptions()) as (page, console):
         connect(page, stack, "/trade/")
         tampered = json.loads(backup)
         tampered["commitments"][0]["qty_wh"] += 1
@@ -339,8 +326,6 @@ def test_an_unrevealed_commitment_is_warned_about_then_reclaimed_and_its_bond_go
         statuses = {int(e["qty_wh"]): e["status"] for e in journal(page) if e["slot"] == slot}
         assert statuses == {200: "revealed", 300: "reclaimed"}
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -350,8 +335,7 @@ def test_a_bad_order_is_refused_in_plain_words_and_nothing_is_sent_or_kept(
     """A zero quantity and a price above the grid: a commitment would hide them from the
     contract until the reveal, where they would cost the bond, so the form refuses them."""
     text = TEXT[lang]
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang)) as (page, console):
         connect(page, stack, "/trade/", lang)
         slot = stack.sandbox.current_slot() + 1
         page.locator("#order-slot").select_option(str(slot))
@@ -366,5 +350,3 @@ def test_a_bad_order_is_refused_in_plain_words_and_nothing_is_sent_or_kept(
         assert wallet_calls(page).count("eth_sendTransaction") == 0
         assert journal(page) == []
         assert console.errors == [], console.errors
-    finally:
-        context.close()

@@ -6,7 +6,6 @@ units); a locale-formatted ambiguous number is refused with nothing saved; no co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,10 +17,11 @@ from tests.browser.harness import (
     SCREENSHOTS,
     PageOptions,
     Stack,
+    StartStack,
+    browser_page,
     connect,
     fits_the_width,
-    open_page,
-    running_stack,
+    sign_in,
     skip_without_chromium,
     wallet_calls,
 )
@@ -32,8 +32,6 @@ AGENT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil account 3: the gat
 
 TEXT: dict[str, dict[str, Any]] = {
     "de": {
-        "sign_in": "Anmelden",
-        "signed_in": "Angemeldet",
         "on": "an",
         "off": "aus",
         "switch": f"Automatisch verkaufen über Agent {AGENT}",
@@ -47,8 +45,6 @@ TEXT: dict[str, dict[str, Any]] = {
         "refused": "ist mehrdeutig",
     },
     "en": {
-        "sign_in": "Sign in",
-        "signed_in": "Signed in",
         "on": "on",
         "off": "off",
         "switch": f"Auto-sell through agent {AGENT}",
@@ -65,16 +61,14 @@ TEXT: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, compiled: None, dapp_build: None
-) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("selling")) as running:
-        market = running.sandbox.contracts.market
-        expiry = running.sandbox.dev.now() + 30 * 86_400
-        grant = market.request("authorizeAgent", AGENT, running.units(5), 1_000_000, 100, 0, expiry)
-        running.send_from_wallet(grant)
-        running.wait_indexed()
-        yield running
+def stack(start_stack: StartStack) -> Stack:
+    running = start_stack()
+    market = running.sandbox.contracts.market
+    expiry = running.sandbox.dev.now() + 30 * 86_400
+    grant = market.request("authorizeAgent", AGENT, running.units(5), 1_000_000, 100, 0, expiry)
+    running.send_from_wallet(grant)
+    running.wait_indexed()
+    return running
 
 
 def _approved(stack: Stack) -> bool:
@@ -93,8 +87,7 @@ def test_a_household_switches_auto_sell_and_sets_its_standing_orders(
     browser: Browser, stack: Stack, lang: str, width: int
 ) -> None:
     text = TEXT[lang]
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang, width=width))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang, width=width)) as (page, console):
         connect(page, stack, "/agents/", lang)
         state = page.get_by_test_id(f"auto-sell-state-{AGENT}")
         expect(state).to_have_text(text["off"])
@@ -106,8 +99,7 @@ def test_a_household_switches_auto_sell_and_sets_its_standing_orders(
         assert not _approved(stack)
         assert wallet_calls(page).count("eth_sendTransaction") == 2
 
-        page.get_by_role("button", name=text["sign_in"], exact=True).click()
-        expect(page.get_by_test_id("session")).to_contain_text(text["signed_in"])
+        sign_in(page, lang)
         sell_text, sell_units = text["sell"]
         buy_text, buy_units = text["buy"]
         page.get_by_label(text["sell_min"]).fill(sell_text)
@@ -125,8 +117,6 @@ def test_a_household_switches_auto_sell_and_sets_its_standing_orders(
         assert fits_the_width(page)
         page.screenshot(path=str(SCREENSHOTS / f"selling-{lang}-{width}.png"), full_page=True)
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])
@@ -134,26 +124,21 @@ def test_an_ambiguous_price_is_refused_and_nothing_is_saved(
     browser: Browser, stack: Stack, lang: str
 ) -> None:
     text = TEXT[lang]
-    context, page, console = open_page(browser, stack, PageOptions(lang=lang))
-    try:
+    with browser_page(browser, stack, PageOptions(lang=lang)) as (page, console):
         connect(page, stack, "/agents/", lang)
-        page.get_by_role("button", name=text["sign_in"], exact=True).click()
-        expect(page.get_by_test_id("session")).to_contain_text(text["signed_in"])
+        sign_in(page, lang)
         before = _standing(stack)
         page.get_by_label(text["sell_min"]).fill(text["ambiguous"])
         page.get_by_role("button", name=text["save"], exact=True).click()
         expect(page.get_by_test_id("standing-orders-message")).to_contain_text(text["refused"])
         assert _standing(stack) == before
         assert console.errors == [], console.errors
-    finally:
-        context.close()
 
 
 def test_an_answer_arriving_after_the_user_typed_does_not_overwrite_the_fields(
     browser: Browser, stack: Stack
 ) -> None:
     text = TEXT["en"]
-    context, page, console = open_page(browser, stack, PageOptions(lang="en"))
     held: list[Route] = []
     released = False
 
@@ -163,12 +148,11 @@ def test_an_answer_arriving_after_the_user_typed_does_not_overwrite_the_fields(
         else:
             route.continue_()
 
-    try:
+    with browser_page(browser, stack, PageOptions(lang="en")) as (page, console):
         # the server's answer (whatever an earlier visit saved) is held back until after typing
         page.route("**/v1/accounts/*/standing-orders", hold_reads)
         connect(page, stack, "/agents/", "en")
-        page.get_by_role("button", name=text["sign_in"], exact=True).click()
-        expect(page.get_by_test_id("session")).to_contain_text(text["signed_in"])
+        sign_in(page, "en")
         page.get_by_label(text["sell_min"]).fill("0.131")
         page.get_by_label(text["buy_below"]).fill("0.007")
         assert held, "the dApp asked for the standing orders before the user typed"
@@ -183,5 +167,3 @@ def test_an_answer_arriving_after_the_user_typed_does_not_overwrite_the_fields(
         saved = _standing(stack)
         assert (saved["sell_min_price"], saved["buy_below_tariff"]) == ("131000", "7000")
         assert console.errors == [], console.errors
-    finally:
-        context.close()

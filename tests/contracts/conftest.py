@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ import brownie
 import brownie.network.contract as _brownie_contract
 import pytest
 from brownie import (
+    CityPool,
     ClearingHarness,
     EnergyMarket,
     EnergyToken,
@@ -42,6 +44,14 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from web3.exceptions import TransactionNotFound
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the package's pure Python parts
+
+from energychain.meter_reading import meter_reading_typed_data
+from energychain.pool import residual_side
+from market.clearing import MarketParams, Order, Side, clear_slot
+from market.pool import residual_of
+from wallet.typed_data import SECP256K1_N
 
 # --------------------------------------------------------------------------------------------
 # Parameters of the markets deployed by the fixtures
@@ -65,23 +75,6 @@ BOND = 50_000  # 0.05 EUR: what a sealed commitment locks at least and forfeits 
 
 NO_SLOT = 2**256 - 1
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-READING_TYPE = [
-    {"name": "meterId", "type": "bytes32"},
-    {"name": "seq", "type": "uint64"},
-    {"name": "timestamp", "type": "uint64"},
-    {"name": "importWh", "type": "uint64"},
-    {"name": "exportWh", "type": "uint64"},
-    {"name": "prevSeq", "type": "uint64"},
-    {"name": "prevTimestamp", "type": "uint64"},
-]
-DOMAIN_TYPE = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 
 
 def role(name: str) -> str:
@@ -212,28 +205,13 @@ def is_rationed(tick, m, filled, total):
 
 def typed_reading(reading, chain_id: int, verifying_contract: str):
     """The EIP-712 typed data of ``reading`` = (meterId, seq, timestamp, importWh, exportWh,
-    prevSeq, prevTimestamp) for the domain {EnergyChain, 1, chain_id, verifying_contract}."""
-    meter_id, seq, timestamp, import_wh, export_wh, prev_seq, prev_timestamp = reading
-    message = {
-        "types": {"EIP712Domain": DOMAIN_TYPE, "MeterReading": READING_TYPE},
-        "primaryType": "MeterReading",
-        "domain": {
-            "name": "EnergyChain",
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": str(verifying_contract),
-        },
-        "message": {
-            "meterId": bytes(meter_id),
-            "seq": seq,
-            "timestamp": timestamp,
-            "importWh": import_wh,
-            "exportWh": export_wh,
-            "prevSeq": prev_seq,
-            "prevTimestamp": prev_timestamp,
-        },
-    }
-    return encode_typed_data(full_message=message)
+    prevSeq, prevTimestamp) for the domain {EnergyChain, 1, chain_id, verifying_contract}: the
+    document the package's meters sign (energychain.meter_reading), ready to sign or hash."""
+    meter_id, *registers = reading
+    document = meter_reading_typed_data(
+        chain_id, str(verifying_contract), bytes(meter_id), *registers
+    )
+    return encode_typed_data(full_message=document)
 
 
 def sign_reading(key, reading, chain_id: int, verifying_contract: str) -> bytes:
@@ -508,6 +486,59 @@ def new_salt() -> bytes:
     return keccak(text=f"salt-{next(_salts)}")
 
 
+# --------------------------------------------------------------------------------------------
+# The city pool (test_city_pool*.py)
+# --------------------------------------------------------------------------------------------
+
+GRID_OPERATOR_ROLE = role("GRID_OPERATOR_ROLE")
+RULE = MarketParams(PRICE_FLOOR, TICK_SIZE, MAX_TICK, FEE_BPS)
+"""The suite's market parameters as the Python reference (market.clearing) takes them."""
+
+# The fixed city of the pool's clearing and settlement tests (docs in those modules): three
+# communities of LEVELS levels, the grid fee FEE_PER_LEVEL ticks per level, BOOKS of
+# (is_buy, tick, qty_wh) per community, and OPEN, a transfer limit that never binds.
+FEE_PER_LEVEL = 5
+LEVELS = (1, 2, 1)
+BOOKS = (
+    [(True, 600, 500), (True, 590, 300), (False, 700, 200)],
+    [(False, 500, 400), (False, 520, 300), (True, 400, 100)],
+    [(True, 560, 250), (False, 540, 100)],
+)
+OPEN = 10_000
+
+
+def pool_params(**overrides):
+    p = {
+        "priceFloor": PRICE_FLOOR,
+        "tickSize": TICK_SIZE,
+        "maxTick": MAX_TICK,
+        "settlementSeconds": SETTLEMENT_SECONDS,
+    }
+    p.update(overrides)
+    return tuple(p[k] for k in ("priceFloor", "tickSize", "maxTick", "settlementSeconds"))
+
+
+def deploy_pool(admin, euro, registry, **overrides):
+    return CityPool.deploy(admin, euro, registry, pool_params(**overrides), {"from": admin})
+
+
+def orders_of(book):
+    """A book of (is_buy, tick, qty_wh) as the Python reference's orders o0, o1, ..."""
+    return [Order(f"o{i}", Side.BUY if b else Side.SELL, t, q) for i, (b, t, q) in enumerate(book)]
+
+
+def residual(book):
+    """The Python reference's residual of one community's book after its own clearing."""
+    orders = orders_of(book)
+    return residual_of(orders, clear_slot(orders, RULE), RULE)
+
+
+def residual_sides(book):
+    """The residual (buys, sells) of ``book`` as a community commits them: one level a word."""
+    r = residual(book)
+    return (residual_side(r.buys, highest_first=True), residual_side(r.sells, highest_first=False))
+
+
 #: The sealed market's deployable code is compiled apart with fewer optimizer runs
 #: (chain/compiler.py OPTIMIZER_RUNS_BY_SOURCE): brownie's own build of it, at 10,000 runs, is
 #: above the EIP-170 limit. The fixtures deploy the code `enerwise chain compile` wrote.
@@ -773,6 +804,12 @@ def euro(admin, module_isolation):
 @pytest.fixture(scope="module")
 def market(admin, euro, registry, treasury):
     return EnergyMarket.deploy(admin, euro, registry, market_params(treasury), {"from": admin})
+
+
+@pytest.fixture(scope="module")
+def pool(admin, euro, registry):
+    """A CityPool on the module's registry, price grid and calendar (no communities yet)."""
+    return deploy_pool(admin, euro, registry)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import pytest
 from brownie import CityPool, EnergyMarket, MarketLookalike, MeterRegistry, TestEuro
 from conftest import (
     DEFAULT_ADMIN_ROLE,
+    GRID_OPERATOR_ROLE,
     MAX_SKEW,
     MAX_TICK,
     PRICE_FLOOR,
@@ -23,11 +24,11 @@ from conftest import (
     ZERO_ADDRESS,
     access_error,
     addr,
+    deploy_pool,
     market_params,
-    role,
+    pool_params,
 )
 
-GRID_OPERATOR_ROLE = role("GRID_OPERATOR_ROLE")
 MAX_PRICE = 2**128 - 1
 MAX_UINT64 = 2**64 - 1
 MAX_COMMUNITIES = 64
@@ -35,27 +36,7 @@ MAX_LEVELS = 7
 MAX_FEE_TICKS_PER_LEVEL = 128
 
 
-def pool_params(**overrides):
-    p = {
-        "priceFloor": PRICE_FLOOR,
-        "tickSize": TICK_SIZE,
-        "maxTick": MAX_TICK,
-        "settlementSeconds": SETTLEMENT_SECONDS,
-    }
-    p.update(overrides)
-    return tuple(p[k] for k in ("priceFloor", "tickSize", "maxTick", "settlementSeconds"))
-
-
-def deploy_pool(admin, euro, registry, **overrides):
-    return CityPool.deploy(admin, euro, registry, pool_params(**overrides), {"from": admin})
-
-
 # ---- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pool(admin, euro, registry):
-    return deploy_pool(admin, euro, registry)
 
 
 @pytest.fixture(scope="module")

@@ -14,54 +14,35 @@ Books of the slot (fee 5 ticks per level):
   the buy are its residual.
 """
 
-import sys
-from pathlib import Path
-
 import brownie
 import pytest
-from brownie import CityPool, EnergyMarket
+from brownie import EnergyMarket
 from conftest import (
+    BOOKS,
     DEFAULT_ADMIN_ROLE,
-    FEE_BPS,
-    MAX_TICK,
-    PRICE_FLOOR,
-    SETTLEMENT_SECONDS,
-    TICK_SIZE,
+    FEE_PER_LEVEL,
+    GRID_OPERATOR_ROLE,
+    LEVELS,
+    OPEN,
+    RULE,
     Env,
     access_error,
     addr,
+    deploy_pool,
     market_params,
-    role,
+    residual,
+    residual_sides,
 )
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the Python reference (pure Python)
+from energychain.pool import paired_levels
+from market.pool import PoolCommunity, clear_pool
 
-from energychain.pool import paired_levels, residual_side
-from market.clearing import MarketParams, Order, Side, clear_slot
-from market.pool import PoolCommunity, clear_pool, residual_of
-
-GRID_OPERATOR_ROLE = role("GRID_OPERATOR_ROLE")
-FEE_PER_LEVEL = 5
-LEVELS = (1, 2, 1)
-BOOKS = (
-    [(True, 600, 500), (True, 590, 300), (False, 700, 200)],
-    [(False, 500, 400), (False, 520, 300), (True, 400, 100)],
-    [(True, 560, 250), (False, 540, 100)],
-)
-OPEN = 10_000
-RULE = MarketParams(PRICE_FLOOR, TICK_SIZE, MAX_TICK, FEE_BPS)
 FILLS_TYPE = "(uint64,uint64,uint16,uint64,uint96,uint16,uint64,uint96)[]"
 
 
 # ---- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pool(admin, euro, registry):
-    params = (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS)
-    return CityPool.deploy(admin, euro, registry, params, {"from": admin})
 
 
 @pytest.fixture(scope="module")
@@ -110,20 +91,6 @@ def cleared_slot(envs, pool, alice, operator):
 
 
 # ---- the reference ----------------------------------------------------------------------------
-
-
-def residual(book):
-    """The Python reference's residual of one community's book after its own clearing."""
-    orders = [
-        Order(f"o{i}", Side.BUY if is_buy else Side.SELL, tick, qty)
-        for i, (is_buy, tick, qty) in enumerate(book)
-    ]
-    return residual_of(orders, clear_slot(orders, RULE), RULE)
-
-
-def sides(book):
-    r = residual(book)
-    return (residual_side(r.buys, highest_first=True), residual_side(r.sells, highest_first=False))
 
 
 def reference(limits, books=BOOKS, levels=LEVELS, fee=FEE_PER_LEVEL):
@@ -176,7 +143,7 @@ def record(pool, slot):
 
 
 def test_pool_result_equals_the_python_reference(pool, cleared_slot, stranger):
-    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    tx = clear(pool, cleared_slot, [residual_sides(b) for b in BOOKS], stranger)
     want = reference([(OPEN, OPEN)] * 3)
     got = record(pool, cleared_slot)
     assert want.cleared and got["cleared"]
@@ -196,7 +163,7 @@ def test_pool_result_equals_the_python_reference(pool, cleared_slot, stranger):
 
 
 def test_imports_equal_exports_equal_the_volume(pool, cleared_slot, stranger):
-    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    tx = clear(pool, cleared_slot, [residual_sides(b) for b in BOOKS], stranger)
     fills = tx.events["PoolCleared"]["fills"]
     volume = record(pool, cleared_slot)["volume"]
     assert volume > 0
@@ -210,7 +177,7 @@ def test_each_community_stays_within_its_limits(envs, pool, alice, operator, str
     limits = [(400, 0), (OPEN, OPEN), (100, OPEN)]
     publish(pool, slot, operator, limits)
     close_and_clear_markets(envs, slot)
-    tx = clear(pool, slot, [sides(b) for b in BOOKS], stranger)
+    tx = clear(pool, slot, [residual_sides(b) for b in BOOKS], stranger)
     fills = tx.events["PoolCleared"]["fills"]
     # A bids 800 Wh and C 150 Wh above B's asks (700 Wh): their import limits bind.
     assert (fills[0][0], fills[2][0], fills[1][1]) == (400, 100, 500)
@@ -226,13 +193,13 @@ def test_unpublished_limits_let_nothing_cross_for_that_community(
     place_books(envs, slot, alice)
     # No publication for the slot at all: every community's limits read as zero.
     close_and_clear_markets(envs, slot)
-    tx = clear(pool, slot, [sides(b) for b in BOOKS], stranger)
+    tx = clear(pool, slot, [residual_sides(b) for b in BOOKS], stranger)
     assert record(pool, slot)["volume"] == 0
     assert all(tuple(f) == (0,) * 8 for f in tx.events["PoolCleared"]["fills"])
 
 
 def test_fee_of_each_level_crossed_is_counted_once(pool, cleared_slot, stranger):
-    clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    clear(pool, cleared_slot, [residual_sides(b) for b in BOOKS], stranger)
     got = record(pool, cleared_slot)
     want = reference([(OPEN, OPEN)] * 3)
     # A (1 level) imports and B (2 levels) exports: A's buyers pay p* + 5, B's sellers get p* - 10.
@@ -247,7 +214,7 @@ def test_fee_of_each_level_crossed_is_counted_once(pool, cleared_slot, stranger)
 
 def test_verify_fills_accepts_the_emitted_fills_and_refuses_others(pool, cleared_slot, stranger):
     assert not pool.verifyFills(cleared_slot, [(0,) * 8] * 3)  # nothing before the clearing
-    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    tx = clear(pool, cleared_slot, [residual_sides(b) for b in BOOKS], stranger)
     fills = [tuple(f) for f in tx.events["PoolCleared"]["fills"]]
     assert pool.verifyFills(cleared_slot, fills)
     forged = [(fills[0][0] + 1, *fills[0][1:]), *fills[1:]]
@@ -257,7 +224,7 @@ def test_verify_fills_accepts_the_emitted_fills_and_refuses_others(pool, cleared
 def test_record_keeps_the_first_128_bits_of_the_hash_of_the_emitted_fills(
     pool, cleared_slot, stranger
 ):
-    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    tx = clear(pool, cleared_slot, [residual_sides(b) for b in BOOKS], stranger)
     fills = [tuple(f) for f in tx.events["PoolCleared"]["fills"]]
     full = keccak(abi_encode([FILLS_TYPE], [fills]))
     assert bytes(record(pool, cleared_slot)["fills_hash"]) == full[:16] + bytes(16)
@@ -269,7 +236,7 @@ def test_record_keeps_the_first_128_bits_of_the_hash_of_the_emitted_fills(
 def test_residual_that_is_not_the_committed_one_reverts_naming_the_community(
     envs, pool, cleared_slot, stranger
 ):
-    entries = [sides(b) for b in BOOKS]
+    entries = [residual_sides(b) for b in BOOKS]
     buys, sells = entries[1]
     entries[1] = ([*buys], [sells[0] + 1, *sells[1:]])  # one Wh more at B's first ask
     with brownie.reverts(f"ResidualMismatch: 1, {addr(envs[1].market)}, {cleared_slot}"):
@@ -279,8 +246,8 @@ def test_residual_that_is_not_the_committed_one_reverts_naming_the_community(
 def test_residual_one_level_a_word_reverts_as_not_the_committed_one(
     envs, pool, cleared_slot, stranger
 ):
-    entries = [paired(sides(b)) for b in BOOKS]
-    entries[0] = sides(BOOKS[0])  # A's two bids and its ask unpaired
+    entries = [paired(residual_sides(b)) for b in BOOKS]
+    entries[0] = residual_sides(BOOKS[0])  # A's two bids and its ask unpaired
     with brownie.reverts(f"ResidualMismatch: 0, {addr(envs[0].market)}, {cleared_slot}"):
         pool.clear(cleared_slot, entries, {"from": stranger})
 
@@ -288,8 +255,8 @@ def test_residual_one_level_a_word_reverts_as_not_the_committed_one(
 def test_residual_with_an_empty_half_before_its_last_word_reverts(
     envs, pool, cleared_slot, stranger
 ):
-    entries = [paired(sides(b)) for b in BOOKS]
-    buys, sells = sides(BOOKS[0])
+    entries = [paired(residual_sides(b)) for b in BOOKS]
+    buys, sells = residual_sides(BOOKS[0])
     # A's first bid alone in a word, its second in the next: the levels read are bid, 0, bid.
     entries[0] = ([buys[0] << 128, buys[1] << 128], paired_levels(sells))
     with brownie.reverts(f"ResidualMismatch: 0, {addr(envs[0].market)}, {cleared_slot}"):
@@ -304,11 +271,11 @@ def test_community_whose_market_has_not_cleared_reverts_naming_it(
     publish(pool, slot, operator, [(OPEN, OPEN)] * 3)
     close_and_clear_markets(envs, slot, which=(0, 1))
     with brownie.reverts(f"CommunityNotCleared: 2, {addr(envs[2].market)}, {slot}"):
-        clear(pool, slot, [sides(b) for b in BOOKS], stranger)
+        clear(pool, slot, [residual_sides(b) for b in BOOKS], stranger)
 
 
 def test_second_clear_of_a_slot_reverts(pool, cleared_slot, stranger):
-    entries = [sides(b) for b in BOOKS]
+    entries = [residual_sides(b) for b in BOOKS]
     clear(pool, cleared_slot, entries, stranger)
     with brownie.reverts(f"PoolAlreadyCleared: {cleared_slot}"):
         clear(pool, cleared_slot, entries, stranger)
@@ -323,17 +290,11 @@ def test_clear_before_gate_closure_reverts(envs, pool, stranger):
 
 def test_wrong_number_of_entries_reverts(pool, cleared_slot, stranger):
     with brownie.reverts("ResidualsLengthMismatch: 3, 2"):
-        clear(pool, cleared_slot, [sides(b) for b in BOOKS[:2]], stranger)
+        clear(pool, cleared_slot, [residual_sides(b) for b in BOOKS[:2]], stranger)
 
 
 def test_pool_without_communities_reverts(admin, euro, registry, envs, stranger):
-    empty = CityPool.deploy(
-        admin,
-        euro,
-        registry,
-        (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS),
-        {"from": admin},
-    )
+    empty = deploy_pool(admin, euro, registry)
     slot = envs[0].current_slot() - 10
     with brownie.reverts("PoolNoCommunities: "):
         clear(empty, slot, [], stranger)
@@ -345,7 +306,7 @@ def test_pool_without_communities_reverts(admin, euro, registry, envs, stranger)
 def test_paused_community_with_residual_sides_reverts(pool, cleared_slot, admin, stranger):
     pool.pauseCommunity(1, {"from": admin})
     with brownie.reverts("PausedCommunityResidual: 1"):
-        clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+        clear(pool, cleared_slot, [residual_sides(b) for b in BOOKS], stranger)
 
 
 def test_paused_community_takes_no_part_and_gets_a_zero_fill(
@@ -356,7 +317,7 @@ def test_paused_community_takes_no_part_and_gets_a_zero_fill(
     publish(pool, slot, operator, [(OPEN, OPEN)] * 3)
     close_and_clear_markets(envs, slot, which=(0, 2))  # B's market need not clear: it is paused
     pool.pauseCommunity(1, {"from": admin})
-    entries = [sides(BOOKS[0]), ([], []), sides(BOOKS[2])]
+    entries = [residual_sides(BOOKS[0]), ([], []), residual_sides(BOOKS[2])]
     tx = clear(pool, slot, entries, stranger)
     fills = [tuple(f) for f in tx.events["PoolCleared"]["fills"]]
     assert fills[1] == (0,) * 8
@@ -368,7 +329,7 @@ def test_pause_applies_to_a_slot_past_gate_closure_the_pool_has_not_cleared(
     pool, cleared_slot, admin, stranger
 ):
     pool.pauseCommunity(0, {"from": admin})
-    entries = [([], []), sides(BOOKS[1]), sides(BOOKS[2])]
+    entries = [([], []), residual_sides(BOOKS[1]), residual_sides(BOOKS[2])]
     tx = clear(pool, cleared_slot, entries, stranger)
     assert tuple(tx.events["PoolCleared"]["fills"][0]) == (0,) * 8
 
@@ -385,7 +346,7 @@ def test_pause_and_resume_are_recorded_and_announced(pool, envs, admin):
 def test_resumed_community_takes_part_again(pool, cleared_slot, admin, stranger):
     pool.pauseCommunity(1, {"from": admin})
     pool.resumeCommunity(1, {"from": admin})
-    tx = clear(pool, cleared_slot, [sides(b) for b in BOOKS], stranger)
+    tx = clear(pool, cleared_slot, [residual_sides(b) for b in BOOKS], stranger)
     assert [tuple(f) for f in tx.events["PoolCleared"]["fills"]] == fills_of(
         reference([(OPEN, OPEN)] * 3)
     )

@@ -14,52 +14,34 @@ Books of the fixed slot (fee 5 ticks per level, as in test_city_pool_clearing.py
 """
 
 import random
-import sys
-from pathlib import Path
 
 import brownie
 import pytest
-from brownie import CityPool
 from conftest import (
-    FEE_BPS,
-    MAX_TICK,
-    PRICE_FLOOR,
-    SETTLEMENT_SECONDS,
-    TICK_SIZE,
+    BOOKS,
+    FEE_PER_LEVEL,
+    GRID_OPERATOR_ROLE,
+    LEVELS,
+    OPEN,
+    RULE,
     Env,
     addr,
     cost,
+    deploy_pool,
     deploy_pooled,
+    orders_of,
     price_of,
-    role,
+    residual_sides,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the Python reference (pure Python)
+from energychain.pool import paired_levels
+from market.clearing import Side
+from market.pool import CityCommunity, settle_city
 
-from energychain.pool import paired_levels, residual_side
-from market.clearing import MarketParams, Order, Side, clear_slot
-from market.pool import CityCommunity, residual_of, settle_city
-
-GRID_OPERATOR_ROLE = role("GRID_OPERATOR_ROLE")
-FEE_PER_LEVEL = 5
-LEVELS = (1, 2, 1)
-BOOKS = (
-    [(True, 600, 500), (True, 590, 300), (False, 700, 200)],
-    [(False, 500, 400), (False, 520, 300), (True, 400, 100)],
-    [(True, 560, 250), (False, 540, 100)],
-)
-OPEN = 10_000
-RULE = MarketParams(PRICE_FLOOR, TICK_SIZE, MAX_TICK, FEE_BPS)
 SETTLE_WINDOW = 2 * 86_400
 
 
 # ---- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pool(admin, euro, registry):
-    params = (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS)
-    return CityPool.deploy(admin, euro, registry, params, {"from": admin})
 
 
 @pytest.fixture(scope="module")
@@ -96,18 +78,9 @@ def place(envs, slot, buyer, seller, books):
     return ids
 
 
-def orders_of(book):
-    return [Order(f"o{i}", Side.BUY if b else Side.SELL, t, q) for i, (b, t, q) in enumerate(book)]
-
-
 def sides(book):
     """The residual sides of ``book`` as ``CityPool.clear`` takes them: two levels a word."""
-    orders = orders_of(book)
-    r = residual_of(orders, clear_slot(orders, RULE), RULE)
-    return (
-        paired_levels(residual_side(r.buys, highest_first=True)),
-        paired_levels(residual_side(r.sells, highest_first=False)),
-    )
+    return tuple(paired_levels(side) for side in residual_sides(book))
 
 
 def clear_city(envs, pool, slot, operator, books, limits, paused=()):
@@ -444,8 +417,7 @@ def test_markets_know_their_pool(envs, pool):
 @pytest.fixture
 def mixed_city(admin, euro, registry, token, relayer, treasury, operator, fee_recipient, market):
     """A second pool: community 0 a pooled market, community 1 the plain EnergyMarket fixture."""
-    params = (PRICE_FLOOR, TICK_SIZE, MAX_TICK, SETTLEMENT_SECONDS)
-    pool = CityPool.deploy(admin, euro, registry, params, {"from": admin})
+    pool = deploy_pool(admin, euro, registry)
     pooled = deploy_pooled(admin, euro, registry, treasury, pool)
     pool.addCommunity(pooled, 1, {"from": admin})
     pool.addCommunity(market, 1, {"from": admin})

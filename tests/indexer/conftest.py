@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -17,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import Connection, Engine, text
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, Engine, text
 from chain.local_node import AnvilProcess, start_anvil
 from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
+from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import IngestConfig, Ingester
@@ -32,7 +34,7 @@ from tests.indexer.scenario import play_round
 
 with warnings.catch_warnings():  # starlette deprecates its httpx-based TestClient; still fine
     warnings.simplefilter("ignore")
-    import fastapi.testclient  # noqa: F401
+    from fastapi.testclient import TestClient
 
 PG_ADMIN_URL = os.environ.get(
     "ENERWISE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -90,11 +92,12 @@ def _truncate(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty migrated database, SQLite then PostgreSQL."""
+def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
+    """The URL of an empty migrated database of the backend the fixture's ``request.param``
+    names: a copy of the SQLite template in ``folder``, or the PostgreSQL test database with
+    every table truncated."""
     if request.param == "sqlite":
-        path = tmp_path / "indexer.sqlite3"
+        path = folder / "indexer.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
@@ -102,6 +105,34 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     _truncate(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty migrated database, SQLite then PostgreSQL."""
+    return empty_database(request, tmp_path)
+
+
+class IndexedChain(Protocol):
+    """A test chain that makes an ingester of what it deployed."""
+
+    def ingester(self, engine: Engine) -> Ingester: ...
+
+
+@contextlib.contextmanager
+def indexed_api(
+    request: pytest.FixtureRequest, folder: Path, chain: IndexedChain, **config: Any
+) -> Iterator[tuple[TestClient, Engine]]:
+    """``chain`` indexed into an empty database of the fixture's backend (:func:`empty_database`)
+    and a client of the API over it, without rate limit (``config``: more ``ApiConfig``)."""
+    engine = make_engine(empty_database(request, folder))
+    try:
+        chain.ingester(engine).sync()
+        app = create_app(engine, ApiConfig(rate_limit_per_minute=0, **config))
+        with TestClient(app) as client:
+            yield client, engine
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -151,6 +182,12 @@ def played(chain: Played) -> Played:
     """A fresh anvil on which one full round (readings, orders, cancel, clear, claims) ran."""
     chain.round = play_round(chain.community)
     return chain
+
+
+def query_rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
+    """The rows ``sql`` selects, as tuples."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

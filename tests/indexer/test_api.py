@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ from chain.compiler import compile_contracts
 from chain.local_node import start_anvil
 from devchain.sandbox import Sandbox
 from indexer.api import ApiConfig, create_app
-from indexer.db.engine import make_engine
 from indexer.db.migrate import head_revision
-from tests.indexer.conftest import BACKENDS, Played, _truncate
+from tests.indexer.conftest import BACKENDS, Played, indexed_api
 from tests.indexer.scenario import CLEARING_PRICE, play_round
 
 
@@ -34,21 +32,8 @@ def world(
     request: pytest.FixtureRequest, world_chain: Played, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Any]]:
     """The round indexed into a database, and a client of the API over it."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("api") / "api.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        truncate = make_engine(url)
-        _truncate(truncate)
-        truncate.dispose()
-    engine = make_engine(url)
-    world_chain.ingester(engine).sync()
-    app = create_app(engine, ApiConfig(rate_limit_per_minute=0))
-    with TestClient(app) as client:
+    with indexed_api(request, tmp_path_factory.mktemp("api"), world_chain) as (client, engine):
         yield {"client": client, "engine": engine, "chain": world_chain, **world_chain.round}
-    engine.dispose()
 
 
 def test_health_reports_the_index_caught_up(world: dict[str, Any]) -> None:

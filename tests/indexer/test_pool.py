@@ -5,7 +5,6 @@ and once for the next, on SQLite and PostgreSQL; an indexer without the pool as 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ from indexer.db.engine import make_engine
 from indexer.ingest import Ingester
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
-from tests.indexer.conftest import BACKENDS, _truncate
+from tests.indexer.conftest import BACKENDS, indexed_api, query_rows
 from tests.indexer.fuzzing import fuzz_operations
 
 FEE_TICKS = 3
@@ -76,18 +75,6 @@ def city_chain() -> Iterator[CityChain]:
         yield CityChain(node, city, slot, publications)
 
 
-def _database(request: pytest.FixtureRequest, backend: str, folder: Any) -> str:
-    if backend == "sqlite":
-        path = folder / "pool.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("pg_database")
-    engine = make_engine(url)
-    _truncate(engine)
-    engine.dispose()
-    return url
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def indexed(
     request: pytest.FixtureRequest,
@@ -95,25 +82,15 @@ def indexed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     """The city indexed with its pool, and a client of the API over it."""
-    url = _database(request, request.param, tmp_path_factory.mktemp("pool"))
-    engine = make_engine(url)
-    city_chain.ingester(engine).sync()
-    app = create_app(engine, ApiConfig(rate_limit_per_minute=0))
-    with TestClient(app) as client:
+    with indexed_api(request, tmp_path_factory.mktemp("pool"), city_chain) as (client, engine):
         yield {"client": client, "engine": engine, "chain": city_chain}
-    engine.dispose()
-
-
-def _rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def test_the_communities_are_indexed_with_their_markets_and_levels(
     indexed: dict[str, Any],
 ) -> None:
     city = indexed["chain"].city
-    rows = _rows(
+    rows = query_rows(
         indexed["engine"],
         "SELECT community_id, market, levels, block_number FROM pool_communities "
         "ORDER BY community_id",
@@ -124,7 +101,7 @@ def test_the_communities_are_indexed_with_their_markets_and_levels(
 
 def test_every_publication_is_kept_one_row_per_community(indexed: dict[str, Any]) -> None:
     chain = indexed["chain"]
-    rows = _rows(
+    rows = query_rows(
         indexed["engine"],
         "SELECT slot, community_id, import_wh, export_wh, block_number FROM pool_limits "
         "ORDER BY block_number, log_index, community_id",
@@ -135,7 +112,9 @@ def test_every_publication_is_kept_one_row_per_community(indexed: dict[str, Any]
         for i, (imp, exp) in enumerate(limits)
     ]
     assert [(r[0], r[1], int(r[2]), int(r[3]), r[4]) for r in rows] == expected
-    fees = _rows(indexed["engine"], "SELECT fee_ticks_per_level, recipient FROM pool_fee_changes")
+    fees = query_rows(
+        indexed["engine"], "SELECT fee_ticks_per_level, recipient FROM pool_fee_changes"
+    )
     assert fees == [(FEE_TICKS, chain.city.operator.address)]
 
 
@@ -237,7 +216,7 @@ def test_a_reorg_brings_the_revision_before_back(city_chain: CityChain, engine: 
 
 def test_an_indexer_without_the_pool_works_as_before(city_chain: CityChain, engine: Engine) -> None:
     city_chain.ingester(engine, pool=False).sync()
-    counts = _rows(
+    counts = query_rows(
         engine,
         "SELECT (SELECT count(*) FROM pool_communities), (SELECT count(*) FROM pool_limits), "
         "(SELECT count(*) FROM events WHERE contract = 'pool')",
@@ -282,7 +261,7 @@ def test_indexer_run_follows_the_pool_named_by_pool(city_chain: CityChain, tmp_p
     assert run.returncode == 0, run.stderr
     engine = make_engine(db)
     try:
-        assert _rows(engine, "SELECT count(*) FROM pool_limits") == [(6,)]
+        assert query_rows(engine, "SELECT count(*) FROM pool_limits") == [(6,)]
     finally:
         engine.dispose()
     verified = enerwise(
@@ -335,6 +314,6 @@ def test_limits_of_a_slot_beyond_int64_stay_in_events_and_stop_nothing(
     ingester = city_chain.ingester(engine)
     ingester.sync()
     assert ingester.rpc.block_number() == ingester.sync()
-    assert _rows(engine, "SELECT count(*) FROM pool_limits") == [(6,)]
-    published = _rows(engine, "SELECT args FROM events WHERE name = 'LimitsPublished'")
+    assert query_rows(engine, "SELECT count(*) FROM pool_limits") == [(6,)]
+    published = query_rows(engine, "SELECT args FROM events WHERE name = 'LimitsPublished'")
     assert len(published) == 4

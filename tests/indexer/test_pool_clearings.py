@@ -6,13 +6,11 @@ resumed before, community 2 paused throughout. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from chain.compiler import compile_contracts
@@ -22,14 +20,13 @@ from devchain.city import City, deploy_city
 from devchain.sandbox import Sandbox
 from energychain.pool import SlotPoolClearing
 from indexer import store
-from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.ingest import Ingester
 from indexer.live import LiveEvent
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
-from tests.indexer.conftest import BACKENDS, _truncate
+from tests.indexer.conftest import BACKENDS, indexed_api, query_rows
 from tests.indexer.fuzzing import fuzz_operations
 
 FEE_TICKS = 5
@@ -120,26 +117,9 @@ def indexed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     """The city indexed with its pool, and a client of the API over it."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("pool-clearings") / "pool.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        cleanup = make_engine(url)
-        _truncate(cleanup)
-        cleanup.dispose()
-    engine = make_engine(url)
-    pool_chain.ingester(engine).sync()
-    app = create_app(engine, ApiConfig(rate_limit_per_minute=0, response_cache_seconds=0))
-    with TestClient(app) as client:
+    folder = tmp_path_factory.mktemp("pool-clearings")
+    with indexed_api(request, folder, pool_chain, response_cache_seconds=0) as (client, engine):
         yield {"client": client, "engine": engine, "chain": pool_chain}
-    engine.dispose()
-
-
-def _rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def _fill_fields(event: SlotPoolClearing, community_id: int) -> dict[str, Any]:
@@ -171,7 +151,7 @@ def test_the_scenario_crosses_energy_from_community_1_to_community_0(
 
 def test_one_row_per_clearing_and_one_per_community_fill(indexed: dict[str, Any]) -> None:
     chain: PoolChain = indexed["chain"]
-    clearings = _rows(
+    clearings = query_rows(
         indexed["engine"],
         "SELECT slot, volume_wh, clearing_tick, buy_marginal_tick, sell_marginal_tick, "
         "fee_ticks_per_level, block_number FROM pool_clearings ORDER BY slot",
@@ -188,7 +168,7 @@ def test_one_row_per_clearing_and_one_per_community_fill(indexed: dict[str, Any]
         )
         for s in chain.slots
     ]
-    fills = _rows(
+    fills = query_rows(
         indexed["engine"],
         "SELECT slot, community_id, import_wh, export_wh FROM pool_fills "
         "ORDER BY slot, community_id",
@@ -289,7 +269,8 @@ def test_the_communities_show_which_is_paused(indexed: dict[str, Any]) -> None:
     items = indexed["client"].get("/v1/pool/communities").json()["items"]
     assert [(c["community_id"], c["paused"]) for c in items] == [(0, False), (1, False), (2, True)]
     assert items[2]["paused_block_number"] is not None
-    pauses = _rows(indexed["engine"], "SELECT community_id, paused FROM pool_pauses ORDER BY id")
+    sql = "SELECT community_id, paused FROM pool_pauses ORDER BY id"
+    pauses = query_rows(indexed["engine"], sql)
     assert [(r[0], bool(r[1])) for r in pauses] == [(1, True), (1, False), (2, True)]
 
 

@@ -69,6 +69,17 @@ def init_args(path: Path, **overrides: str) -> list[str]:
     return args
 
 
+def init_community(
+    cli: Run, node: AnvilProcess, folder: Path, name: str = "sunny-street", **overrides: str
+) -> Path:
+    """``operator init`` of a valid community ``name`` on ``node`` (``init_args`` with
+    ``overrides``), checked to succeed: its config file, ``folder/community.yaml``."""
+    config = folder / "community.yaml"
+    result = cli(*init_args(config, **{"--rpc-url": node.rpc_url, "--name": name, **overrides}))
+    assert result.exit_code == 0, result.output
+    return config
+
+
 @pytest.fixture(scope="module")
 def node() -> Iterator[AnvilProcess]:
     """One anvil per test module, its genesis at :data:`GENESIS`."""

@@ -20,7 +20,7 @@ from tests.operations.conftest import (
     Keys,
     Run,
     as_json,
-    init_args,
+    init_community,
     nonce,
 )
 
@@ -37,11 +37,7 @@ def test_deploy_begins_the_handover_and_the_admin_accepts_it_after_a_day(
     cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path
 ) -> None:
     w3 = connect(node.rpc_url)
-    config = tmp_path / "community.yaml"
-    args = init_args(
-        config, **{"--rpc-url": node.rpc_url, "--name": "two-step", "--admin": METER_ADMIN}
-    )
-    assert cli(*args).exit_code == 0
+    config = init_community(cli, node, tmp_path, "two-step", **{"--admin": METER_ADMIN})
     c = ["-c", str(config)]
     planned = cli("operator", "deploy", *c, *keys.of(0), "--dry-run")
     assert f"begin the admin handover to admin {METER_ADMIN}" in planned.stdout
@@ -99,9 +95,7 @@ def test_a_handover_is_begun_and_cancelled_by_the_admin_only(
     cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path
 ) -> None:
     w3 = connect(node.rpc_url)
-    config = tmp_path / "community.yaml"
-    args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "cancel-street"})
-    assert cli(*args).exit_code == 0
+    config = init_community(cli, node, tmp_path, "cancel-street")
     c = ["-c", str(config)]
     deployed = as_json(cli("operator", "deploy", *c, *keys.of(0), "--json"))
     assert deployed["handover"] is None  # the deployer is the configured admin

@@ -39,6 +39,7 @@ from tests.operations.conftest import (
     admin_sandbox,
     as_json,
     init_args,
+    init_community,
     nonce,
 )
 from wallet.errors import TransactionRevertedError
@@ -48,8 +49,7 @@ from wallet.transactions import TransactionSender
 
 def test_full_operator_workflow(cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path) -> None:
     w3 = connect(node.rpc_url)
-    config = tmp_path / "community.yaml"
-    assert cli(*init_args(config, **{"--rpc-url": node.rpc_url})).exit_code == 0
+    config = init_community(cli, node, tmp_path)
     c = ["--config", str(config)]
 
     # a dry run sends nothing; deploy, then re-deploy: nothing sent the second time
@@ -246,9 +246,7 @@ def test_bulk_onboarding_checks_every_row_first(
     cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path
 ) -> None:
     w3 = connect(node.rpc_url)
-    config = tmp_path / "community.yaml"
-    args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "bulk-street"})
-    assert cli(*args).exit_code == 0
+    config = init_community(cli, node, tmp_path, "bulk-street")
     assert cli("operator", "deploy", "-c", config, *keys.of(0)).exit_code == 0
     c = ["--config", str(config)]
     owner = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -328,9 +326,7 @@ def test_deploy_refuses_bad_chain_inputs_and_sends_nothing(
     assert not list(tmp_path.glob("*.deployment.json"))
 
     # deployed, then the config changes: the difference is shown, nothing is sent
-    config = tmp_path / "community.yaml"
-    args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "edit-street"})
-    assert cli(*args).exit_code == 0
+    config = init_community(cli, node, tmp_path, "edit-street")
     assert cli("operator", "deploy", "-c", config, *keys.of(0)).exit_code == 0
     data = yaml.safe_load(config.read_text())
     data["fee_bps"] = 30
@@ -374,9 +370,7 @@ def test_provisioning_file_runs_the_oracle(
     cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w3 = connect(node.rpc_url)
-    config = tmp_path / "community.yaml"
-    args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "oracle-street"})
-    assert cli(*args).exit_code == 0
+    config = init_community(cli, node, tmp_path, "oracle-street")
     assert cli("operator", "deploy", "-c", config, *keys.of(0)).exit_code == 0
     password = tmp_path / "meter-password.txt"
     password.write_text("meter secret\n")
@@ -409,11 +403,7 @@ def test_deploy_hands_roles_over_with_renounce_deployer(
     cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path
 ) -> None:
     w3 = connect(node.rpc_url)
-    config = tmp_path / "community.yaml"
-    args = init_args(
-        config, **{"--rpc-url": node.rpc_url, "--name": "handover", "--admin": METER_ADMIN}
-    )
-    assert cli(*args).exit_code == 0
+    config = init_community(cli, node, tmp_path, "handover", **{"--admin": METER_ADMIN})
     result = as_json(
         cli("operator", "deploy", "-c", config, *keys.of(0), "--renounce-deployer", "--json")
     )
@@ -459,9 +449,7 @@ def test_interrupted_deploy_is_resumed_not_repeated(
     cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path
 ) -> None:
     w3 = connect(node.rpc_url)
-    config = tmp_path / "community.yaml"
-    args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "resume-street"})
-    assert cli(*args).exit_code == 0
+    config = init_community(cli, node, tmp_path, "resume-street")
     first = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
     # as if the run stopped after deploying: a role not granted, the record not complete
     record_path = Path(first["record"])

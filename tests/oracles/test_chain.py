@@ -72,6 +72,12 @@ def accepted_events(registry: Web3Registry) -> list[tuple[bytes, int]]:
     return [(bytes(log["args"]["meterId"]), int(log["args"]["seq"])) for log in logs]
 
 
+@pytest.fixture
+def registry(registry_chain: Any, relayer: LocalKeySigner) -> Web3Registry:
+    """The chain's MeterRegistry as the relayer's key submits to it."""
+    return Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
+
+
 def test_the_registry_digest_is_the_typed_data_the_meter_signs(registry_chain: Any) -> None:
     registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry)
     reading = MeterReading(
@@ -117,9 +123,8 @@ def test_each_batch_cid_is_anchored_and_verifies(
         assert report.readings == report.signatures_valid == report.accepted == batch["readings"]
 
 
-def test_a_resent_batch_does_no_harm(registry_chain: Any, relayer: LocalKeySigner) -> None:
+def test_a_resent_batch_does_no_harm(registry_chain: Any, registry: Web3Registry) -> None:
     signers = registry_chain.register(["a"])
-    registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
     domain = registry.domain()
     readings = [
         sign_reading(
@@ -146,10 +151,9 @@ def test_a_resent_batch_does_no_harm(registry_chain: Any, relayer: LocalKeySigne
 
 
 def test_verify_reports_a_reading_signed_by_another_key(
-    registry_chain: Any, relayer: LocalKeySigner, tmp_path: Path
+    registry_chain: Any, registry: Web3Registry, tmp_path: Path
 ) -> None:
     registry_chain.register(["a"])
-    registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
     intruder = LocalKeySigner(dev_key("not-a"))
     reading = MeterReading.first(meter_id_from_name("a"), registry_chain.epoch + 60, 10, 0)
     batch = [sign_reading(intruder, reading, registry.domain())]
@@ -226,14 +230,13 @@ def test_oracle_verify_command_prints_the_report(
 
 
 def test_a_reading_relayed_ahead_of_its_batch_is_refused_and_the_batch_mints_both(
-    registry_chain: Any, relayer: LocalKeySigner
+    registry_chain: Any, registry: Web3Registry
 ) -> None:
     # Audit M-2: someone who sees the relayer's batch [2, 3] coming relays 3 alone first. With
     # readings of type version 1 that made 3 a two-slot gap (nothing minted) and refused 2;
     # a version-2 reading names its predecessor, so 3 alone is refused and the batch mints both.
     signers = registry_chain.register(["a"])
     meter_id = meter_id_from_name("a")
-    registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
     front_runner = Web3Registry(
         registry_chain.node.rpc_url, registry_chain.registry, LocalKeySigner(ANVIL_DEV_KEYS[2])
     )
@@ -260,7 +263,7 @@ def test_a_reading_relayed_ahead_of_its_batch_is_refused_and_the_batch_mints_bot
 
 
 def test_after_a_key_rotation_an_old_seq_never_counts_as_a_new_readings_acceptance(
-    registry_chain: Any, relayer: LocalKeySigner
+    registry_chain: Any, registry: Web3Registry
 ) -> None:
     # Rotating a meter's signer restarts its sequence: the new key's seq 1..n overlap the old
     # key's. A new reading refused as "not increasing" is accepted by an earlier transaction
@@ -268,7 +271,6 @@ def test_after_a_key_rotation_an_old_seq_never_counts_as_a_new_readings_acceptan
     # because the old key's reading of the same seq was.
     signers = registry_chain.register(["a"])
     meter_id = meter_id_from_name("a")
-    registry = Web3Registry(registry_chain.node.rpc_url, registry_chain.registry, relayer)
     domain = registry.domain()
     epoch = registry_chain.epoch
     old = [MeterReading.first(meter_id, epoch + 60, 1_000, 0)]
