@@ -36,11 +36,15 @@ CONTRACT_ARTIFACTS: dict[str, tuple[str, ...]] = {
 #: Roles a deployment may lack: the city pool (issue 17) is indexed only when the addresses name
 #: one (``city_pool``); an indexer without it reads the three community contracts as before.
 OPTIONAL_ROLES: frozenset[str] = frozenset({"pool"})
-#: Artifacts whose events a role decodes besides its own ABI's (first found): the sealed
-#: market's (``OrderCommitted``, ``OrderRevealed``, ``CommitmentForfeited``). One catalogue serves
-#: both market modes: an open market never emits them.
-EXTRA_EVENT_ARTIFACTS: dict[str, tuple[str, ...]] = {
-    "market": ("SealedEnergyMarket", "ISealedEnergyMarket"),
+#: Artifacts whose events a role decodes besides its own ABI's (of each group, the first found):
+#: the sealed market's (``OrderCommitted``, ``OrderRevealed``, ``CommitmentForfeited``) and the
+#: pooled market's (``PoolFillSettled``, ``OrderPoolFilled``). One catalogue serves every market
+#: kind: a market never emits the others' events.
+EXTRA_EVENT_ARTIFACTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "market": (
+        ("SealedEnergyMarket", "ISealedEnergyMarket"),
+        ("PooledEnergyMarket", "IPooledEnergyMarket"),
+    ),
 }
 #: Keys of ``Deployment.addresses`` for each role.
 ADDRESS_KEYS: dict[str, str] = {
@@ -293,8 +297,9 @@ class EventCatalog:
                 raise IndexerConfigError(
                     f"no ABI for the {role} contract: run `enerwise chain compile`"
                 )
-        for role, names in EXTRA_EVENT_ARTIFACTS.items():
-            abis[role] = _with_events_of(abis[role], names)
+        for role, groups in EXTRA_EVENT_ARTIFACTS.items():
+            for names in groups:
+                abis[role] = _with_events_of(abis[role], names)
         return cls.from_abis(picked, abis)
 
     @property

@@ -179,6 +179,9 @@ class RangeApplier:
             ("pool", "PoolCleared"): self._pool_cleared,
             ("pool", "CommunityPaused"): self._community_paused,
             ("pool", "CommunityResumed"): self._community_resumed,
+            ("pool", "PoolSettled"): self._pool_settled,
+            ("market", "PoolFillSettled"): self._market_pool_settled,
+            ("market", "OrderPoolFilled"): self._order_pool_filled,
         }
 
     def apply(self, events: list[ChainEvent]) -> RowBatch:
@@ -585,12 +588,7 @@ class RangeApplier:
         with a warning, rather than stop the ingester on every retry.
         """
         slot = int(e.args["slot"])
-        if slot > INT64_MAX:
-            logger.warning(
-                "LimitsPublished of slot %d in %s: beyond 2^63 - 1, kept in events only",
-                slot,
-                e.tx_hash,
-            )
+        if self._beyond_slot_column("LimitsPublished", slot, e):
             return
         imports, exports = e.args["importWh"], e.args["exportWh"]
         if len(imports) != len(exports):
@@ -620,12 +618,7 @@ class RangeApplier:
         slot fits a ``slot`` column; a larger one is kept in ``events`` only, as for limits."""
         a = e.args
         slot = int(a["slot"])
-        if slot > INT64_MAX:
-            logger.warning(
-                "PoolCleared of slot %d in %s: beyond 2^63 - 1, kept in events only",
-                slot,
-                e.tx_hash,
-            )
+        if self._beyond_slot_column("PoolCleared", slot, e):
             return
         volume, tick = int(a["volumeWh"]), int(a["clearingTick"])
         self.batch.add(
@@ -658,6 +651,62 @@ class RangeApplier:
             "pool_pauses",
             {**self._log, "community_id": int(e.args["communityId"]), "paused": paused},
         )
+
+    # ------------------------------------------------------------------ pool settlement
+    def _pool_settled(self, e: ChainEvent) -> None:
+        """A ``pool_settlements`` row. ``settle`` needs the slot cleared, and a slot the pool
+        cleared fits a ``slot`` column; a larger one is kept in ``events`` only, as for
+        clearings."""
+        slot = int(e.args["slot"])
+        if self._beyond_slot_column("PoolSettled", slot, e):
+            return
+        self.batch.add(
+            "pool_settlements",
+            {**self._log, "slot": slot, "fees_paid": int(e.args["feesPaid"])},
+        )
+
+    def _market_pool_settled(self, e: ChainEvent) -> None:
+        """A ``market_pool_settlements`` row: what the indexed pooled market exchanged with the
+        pool in the slot (the tokens move in ``TransferSingle``s of the same transaction)."""
+        a = e.args
+        slot = int(a["slot"])
+        if self._beyond_slot_column("PoolFillSettled", slot, e):
+            return
+        self.batch.add(
+            "market_pool_settlements",
+            {
+                **self._log,
+                "slot": slot,
+                "import_wh": int(a["importWh"]),
+                "export_wh": int(a["exportWh"]),
+                "paid_to_pool": int(a["paidToPool"]),
+            },
+        )
+
+    def _order_pool_filled(self, e: ChainEvent) -> None:
+        """An ``order_pool_fills`` row: the pool's part of the ``OrderClaimed`` the same claim
+        emitted (its ``filledWh``, and the ledger rows of that claim, already include it)."""
+        order_id = int(e.args["orderId"])
+        slot, _, _ = order_fields(order_id)
+        self.batch.add(
+            "order_pool_fills",
+            {
+                **self._log,
+                "order_id": str(order_id),
+                "slot": slot,
+                "pool_wh": int(e.args["poolWh"]),
+            },
+        )
+
+    def _beyond_slot_column(self, name: str, slot: int, e: ChainEvent) -> bool:
+        """Whether ``slot`` of event ``name`` fits no ``slot`` column (beyond 2^63 - 1): then it
+        is logged and the event is kept in ``events`` only."""
+        if slot <= INT64_MAX:
+            return False
+        logger.warning(
+            "%s of slot %d in %s: beyond 2^63 - 1, kept in events only", name, slot, e.tx_hash
+        )
+        return True
 
 
 #: The fields of a ``PoolClearing.Fill``, in ABI order, as ``pool_fills`` columns.

@@ -36,10 +36,10 @@ DEFAULT_CHANNEL = "enerwise:live"
 TOPICS: dict[str, tuple[str, ...]] = {
     "orders": ("OrderPlaced", "OrderCancelled"),
     "clearings": ("SlotCleared",),
-    "claims": ("OrderClaimed",),
+    "claims": ("OrderClaimed", "OrderPoolFilled"),
     "readings": ("ReadingAccepted",),
     "commitments": ("OrderCommitted", "OrderRevealed", "CommitmentForfeited"),
-    "pool": ("PoolCleared", "CommunityPaused", "CommunityResumed"),
+    "pool": ("PoolCleared", "PoolSettled", "CommunityPaused", "CommunityResumed"),
 }
 TOPIC_OF: dict[str, str] = {name: topic for topic, names in TOPICS.items() for name in names}
 ALL_TOPICS: tuple[str, ...] = (*TOPICS, "reorg")

@@ -14,7 +14,10 @@ append-only like every chain-derived table); what the contract holds now is deri
 - the pool's clearing of a slot is its ``PoolCleared`` (``pool_clearings``, one per slot) and
   the fills of every community (``pool_fills``). Community ``k``'s grid fee is ``levels_k *
   fee_ticks_per_level`` ticks: it pays ``price(p* + fee_k)`` per kWh imported and is paid
-  ``price(p* - fee_k)`` per kWh exported (docs/pool.md, the rule).
+  ``price(p* - fee_k)`` per kWh exported (docs/pool.md, the rule);
+- the settlement of a slot is its ``PoolSettled`` (``pool_settlements``, one per slot) and, when
+  the indexed market is a pooled one, that market's ``PoolFillSettled``
+  (``market_pool_settlements``).
 
 The pool shares the indexed market's calendar (``addCommunity`` refuses a market on another
 one), so a slot's gate closure is the market's.
@@ -26,16 +29,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from indexer.db.models import (
     Clearing,
+    MarketPoolSettlement,
     PoolClearingRow,
     PoolCommunity,
     PoolFeeChange,
     PoolFillRow,
     PoolLimit,
     PoolPause,
+    PoolSettlement,
 )
 from indexer.events import ADDRESS_KEYS
 from indexer.market_info import MarketInfo
@@ -241,9 +246,33 @@ def slot_limits(conn: Connection, *, info: MarketInfo, slots: list[int]) -> list
 
 # ---------------------------------------------------------------------- the pool's clearings
 @dataclass(frozen=True)
+class PoolSettlementView:
+    """A ``PoolSettled``: the pool moved the slot's energy and money and paid ``fees_paid``
+    (grid fees and rounding, payment base units) to the grid fee recipient."""
+
+    fees_paid: int
+    block_number: int
+    block_time: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class MarketSettlementView:
+    """The indexed market's ``PoolFillSettled``: the Wh it took from (``import_wh``) and gave to
+    (``export_wh``) the pool, and the payment base units it paid the pool for its import."""
+
+    import_wh: int
+    export_wh: int
+    paid_to_pool: int
+    block_number: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
 class PoolClearingView:
     """A ``PoolCleared``: V*, p* and its price (0 when nothing crossed), the marginal ticks in
-    pool ticks, the grid fee per level in force (ticks and price units per kWh)."""
+    pool ticks, the grid fee per level in force (ticks and price units per kWh), and its
+    settlement (None until the pool settled the slot)."""
 
     slot: int
     volume_wh: int
@@ -256,6 +285,7 @@ class PoolClearingView:
     block_number: int
     block_time: int
     tx_hash: str
+    settlement: PoolSettlementView | None
 
 
 @dataclass(frozen=True)
@@ -275,7 +305,8 @@ class CommunityFillView:
     ``price(p* + fee_ticks)`` and ``price(p* - fee_ticks)``: None when nothing crossed or the
     tick is off the price grid (then the community could not have traded on that side).
     ``local`` is its market's own clearing of the slot when the indexer follows that market and
-    saw it clear (None otherwise)."""
+    saw it clear (None otherwise); ``settled`` what that market exchanged with the pool when the
+    pool settled the slot (None otherwise, or for a plain market)."""
 
     community_id: int
     market: str | None
@@ -292,6 +323,7 @@ class CommunityFillView:
     sell_marginal_filled_wh: int
     sell_marginal_total_wh: int
     local: LocalClearingView | None
+    settled: MarketSettlementView | None
 
 
 @dataclass(frozen=True)
@@ -310,7 +342,20 @@ _CLEARING_COLUMNS = (
     PoolClearingRow.block_number,
     PoolClearingRow.block_time,
     PoolClearingRow.tx_hash,
+    PoolSettlement.fees_paid.label("settled_fees_paid"),
+    PoolSettlement.block_number.label("settled_block_number"),
+    PoolSettlement.block_time.label("settled_block_time"),
+    PoolSettlement.tx_hash.label("settled_tx_hash"),
 )
+
+
+def _clearings() -> Select[*tuple[Any, ...]]:
+    """Every clearing row with its settlement's columns (null until settled)."""
+    return (
+        select(*_CLEARING_COLUMNS)
+        .select_from(PoolClearingRow)
+        .outerjoin(PoolSettlement, PoolSettlement.slot == PoolClearingRow.slot)
+    )
 
 
 def _clearing_view(info: MarketInfo, r: Any) -> PoolClearingView:
@@ -327,6 +372,14 @@ def _clearing_view(info: MarketInfo, r: Any) -> PoolClearingView:
         block_number=int(r.block_number),
         block_time=int(r.block_time),
         tx_hash=str(r.tx_hash),
+        settlement=None
+        if r.settled_block_number is None
+        else PoolSettlementView(
+            int(r.settled_fees_paid),
+            int(r.settled_block_number),
+            int(r.settled_block_time),
+            str(r.settled_tx_hash),
+        ),
     )
 
 
@@ -341,7 +394,7 @@ def list_clearings(
 ) -> tuple[list[PoolClearingView], int | None]:
     """The pool's clearings, newest slot first, within ``from_slot..to_slot`` (inclusive),
     below the slot ``after`` (the cursor); and the cursor of the next page (None: last)."""
-    query = select(*_CLEARING_COLUMNS)
+    query = _clearings()
     if from_slot is not None:
         query = query.where(PoolClearingRow.slot >= from_slot)
     if to_slot is not None:
@@ -361,7 +414,7 @@ def _price_on_grid(info: MarketInfo, tick: int) -> int | None:
 def get_clearing(conn: Connection, *, info: MarketInfo, slot: int) -> PoolClearingDetail | None:
     """The pool's clearing of ``slot`` with every community's fill (None: not cleared, as far
     as the index knows)."""
-    row = conn.execute(select(*_CLEARING_COLUMNS).where(PoolClearingRow.slot == slot)).first()
+    row = conn.execute(_clearings().where(PoolClearingRow.slot == slot)).first()
     if row is None:
         return None
     view = _clearing_view(info, row)
@@ -371,6 +424,9 @@ def get_clearing(conn: Connection, *, info: MarketInfo, slot: int) -> PoolCleari
         select(Clearing.volume_wh, Clearing.clearing_tick, Clearing.price).where(
             Clearing.slot == slot
         )
+    ).first()
+    settled_row = conn.execute(
+        select(MarketPoolSettlement.__table__).where(MarketPoolSettlement.slot == slot)
     ).first()
     fills = conn.execute(
         select(PoolFillRow.__table__)
@@ -383,11 +439,20 @@ def get_clearing(conn: Connection, *, info: MarketInfo, slot: int) -> PoolCleari
         levels = community.levels if community is not None else None
         fee = levels * view.fee_ticks_per_level if levels is not None else None
         crossed = view.volume_wh > 0 and fee is not None
-        local = None
-        if community is not None and community.market.lower() == market and local_row is not None:
+        local = settled = None
+        ours = community is not None and community.market.lower() == market
+        if ours and local_row is not None:
             volume = int(local_row.volume_wh)
             local = LocalClearingView(
                 volume, int(local_row.clearing_tick), int(local_row.price) if volume else None
+            )
+        if ours and settled_row is not None:
+            settled = MarketSettlementView(
+                int(settled_row.import_wh),
+                int(settled_row.export_wh),
+                int(settled_row.paid_to_pool),
+                int(settled_row.block_number),
+                str(settled_row.tx_hash),
             )
         entries.append(
             CommunityFillView(
@@ -410,6 +475,7 @@ def get_clearing(conn: Connection, *, info: MarketInfo, slot: int) -> PoolCleari
                 sell_marginal_filled_wh=int(fill.sell_marginal_filled_wh),
                 sell_marginal_total_wh=int(fill.sell_marginal_total_wh),
                 local=local,
+                settled=settled,
             )
         )
     return PoolClearingDetail(**view.__dict__, communities=entries)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from indexer import store
 from indexer.db.models import (
@@ -25,6 +25,7 @@ from indexer.db.models import (
     Order,
     OrderCancellation,
     OrderClaim,
+    OrderPoolFill,
     SlotSeen,
     TokenTransfer,
 )
@@ -477,6 +478,7 @@ class FillView:
     fee: int
     refund: int
     claimed: bool
+    pool_filled_wh: int | None
 
 
 #: What every read of an order starts with: its id, the owner's nonce, owner, slot, side, tick
@@ -624,11 +626,14 @@ def list_fills(
             OrderClaim.amount,
             OrderClaim.fee,
             OrderClaim.refund,
+            OrderPoolFill.pool_wh,
         )
         .join(Clearing, Clearing.slot == Order.slot)
         .outerjoin(OrderCancellation, OrderCancellation.order_id == Order.order_id)
         .outerjoin(OrderClaim, OrderClaim.order_id == Order.order_id)
-        .where(OrderCancellation.id.is_(None), cl.volume_wh > 0)
+        .outerjoin(OrderPoolFill, OrderPoolFill.order_id == Order.order_id)
+        # a pooled market's order may have filled through the pool alone
+        .where(OrderCancellation.id.is_(None), or_(cl.volume_wh > 0, OrderPoolFill.id.is_not(None)))
     )
     if owner is not None:
         query = query.where(Order.owner == owner)
@@ -695,6 +700,8 @@ def _fill(conn: Connection, info: MarketInfo, r: Any) -> FillView:
         fee=fee,
         refund=refund,
         claimed=r.claim_id is not None,
+        # a claim of a pooled market emits OrderPoolFilled when the pool filled part of it
+        pool_filled_wh=None if r.claim_id is None else int(r.pool_wh or 0),
     )
 
 

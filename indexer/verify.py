@@ -16,7 +16,8 @@ Every figure the database derives is read back from the contracts *at the checkp
 - city pool (when the database follows one): the community count and every community (market,
   levels, paused), the grid fee in force, the limits in force of every (slot, community) of
   every slot with a publication, and every clearing of the pool: its stored record
-  (``poolClearing``) and its fills, checked against the stored hash (``verifyFills``).
+  (``poolClearing``) and its fills, checked against the stored hash (``verifyFills``), and
+  whether it was settled (``isSettled``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from indexer.db.models import (
     PoolClearingRow,
     PoolFillRow,
     PoolLimit,
+    PoolSettlement,
     Reading,
     SlotSeen,
     TokenTransfer,
@@ -397,6 +399,10 @@ def _pool_clearings(conn: Any, pool: ContractReader, block: int, report: VerifyR
             ),
         )
         report.compare("pool fills", f"slot {clearing.slot} match", True, bool(fills_match))
+    settled = {int(slot) for (slot,) in conn.execute(select(PoolSettlement.slot))}
+    on_chain = pool.call_many([("isSettled", [slot]) for slot in slots], block)
+    for slot, is_settled in zip(slots, on_chain, strict=True):
+        report.compare("pool settlement", f"slot {slot} settled", slot in settled, bool(is_settled))
 
 
 __all__ = ["VerifyReport", "verify"]

@@ -425,6 +425,52 @@ class PoolPause(_FromLog, Base):
     paused: Mapped[bool] = mapped_column(Boolean)
 
 
+class PoolSettlement(_FromLog, Base):
+    """A ``PoolSettled`` of the city pool: ``slot``'s energy and money moved between the pool and
+    its communities, and ``fees_paid`` (the grid fees and the rounding) went to the fee
+    recipient. A slot settles once."""
+
+    __tablename__ = "pool_settlements"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_pool_settlements_log"),
+        UniqueConstraint("slot", name="uq_pool_settlements_slot"),
+    )
+
+    slot: Mapped[int] = mapped_column(BigInteger)
+    fees_paid: Mapped[int] = mapped_column(Amount)
+
+
+class MarketPoolSettlement(_FromLog, Base):
+    """A ``PoolFillSettled`` of the indexed (pooled) market: in ``slot`` ``import_wh`` came in
+    from the pool for ``paid_to_pool`` payment units, ``export_wh`` went out to it."""
+
+    __tablename__ = "market_pool_settlements"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_market_pool_settlements_log"),
+        UniqueConstraint("slot", name="uq_market_pool_settlements_slot"),
+    )
+
+    slot: Mapped[int] = mapped_column(BigInteger)
+    import_wh: Mapped[int] = mapped_column(Amount)
+    export_wh: Mapped[int] = mapped_column(Amount)
+    paid_to_pool: Mapped[int] = mapped_column(Amount)
+
+
+class OrderPoolFill(_FromLog, Base):
+    """An ``OrderPoolFilled`` of the indexed (pooled) market: ``pool_wh`` of the order's claimed
+    ``filled_wh`` (its :class:`OrderClaim`, same transaction) came through the city pool."""
+
+    __tablename__ = "order_pool_fills"
+    __table_args__ = (
+        UniqueConstraint("block_number", "log_index", name="uq_order_pool_fills_log"),
+        UniqueConstraint("order_id", name="uq_order_pool_fills_order_id"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(80))
+    slot: Mapped[int] = mapped_column(BigInteger, index=True)
+    pool_wh: Mapped[int] = mapped_column(Amount)
+
+
 class SlotSeen(Base):
     """A slot with any indexed activity, and the first block that showed it."""
 
@@ -502,6 +548,9 @@ CHAIN_DERIVED: tuple[type[Base], ...] = (
     PoolClearingRow,
     PoolFillRow,
     PoolPause,
+    PoolSettlement,
+    MarketPoolSettlement,
+    OrderPoolFill,
     SlotSeen,
     AccountSeen,
     Block,

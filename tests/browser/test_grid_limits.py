@@ -85,6 +85,9 @@ def test_a_pool_clearing_stands_beside_the_communitys_and_a_paused_community_is_
     expect(p.get_by_test_id("pool-export")).to_have_text("0 Wh")
     expect(p.get_by_test_id("pool-price")).not_to_have_text("no trade")
     expect(p.get_by_test_id("pool-buy-price")).not_to_have_text("\u2013")  # the "none" dash
+    # the browser's city has plain markets: the pool cannot settle with them
+    expect(p.get_by_test_id("pool-settlement")).to_have_text("not settled yet")
+    expect(p.get_by_test_id("pool-paid")).to_have_count(0)
     pair.screenshot(path=str(SCREENSHOTS / "market-pool-clearing.png"))
     p.goto(stack.base_url + "/operator/")
     rows = p.get_by_test_id("pool-community")

@@ -2,7 +2,7 @@
 // The city pool's clearing of a slot beside this community's own (issue 17): the community
 // market's clearing price and volume, and the pool's, with what this community paid and was paid
 // for energy across its boundary (`price(p* + fee)`, `price(p* - fee)`) and how much it imported
-// and exported (/v1/pool/clearings). Shown only when the configuration names a city pool; an API
+// and exported, and whether the pool settled the slot (/v1/pool/clearings). Shown only when the configuration names a city pool; an API
 // answering 404 `pool_not_indexed` all the same is the same empty state, not an error.
 import { useState } from "react";
 import { ApiError, unwrap } from "@/lib/api";
@@ -54,6 +54,16 @@ function SlotPair({ slot, communityId }: { slot: number; communityId: number | n
             hint={t.market.poolVolume(f.wh(d.volume_wh))}
             testId="pool-price"
           />
+          <Figure
+            label={t.market.poolSettlement}
+            value={d.settlement === null ? t.market.poolNotSettled : t.market.poolSettled}
+            hint={
+              d.settlement === null
+                ? t.market.poolNotSettledHint
+                : t.market.poolSettledHint(f.money(d.settlement.fees_paid))
+            }
+            testId="pool-settlement"
+          />
           {ours === undefined ? null : (
             <>
               <Figure
@@ -69,6 +79,9 @@ function SlotPair({ slot, communityId }: { slot: number; communityId: number | n
               />
               <Figure label={t.market.poolImport} value={f.wh(ours.import_wh)} testId="pool-import" />
               <Figure label={t.market.poolExport} value={f.wh(ours.export_wh)} testId="pool-export" />
+              {ours.settled === null ? null : (
+                <Figure label={t.market.poolPaid} value={f.money(ours.settled.paid_to_pool)} testId="pool-paid" />
+              )}
             </>
           )}
         </dl>

@@ -71,6 +71,26 @@ class PoolLimitsPublic(ApiModel):
     items: list[SlotLimitsPublic]
 
 
+class PoolSettlementPublic(ApiModel):
+    fees_paid: Units = Field(
+        description="Grid fees and rounding the pool paid to the grid fee recipient, payment "
+        "base units."
+    )
+    block_number: int = Field(description="Block of the PoolSettled.")
+    block_time: int
+    tx_hash: str
+
+
+class MarketSettlementPublic(ApiModel):
+    import_wh: Units = Field(description="Wh the pool delivered to the market.")
+    export_wh: Units = Field(description="Wh the market delivered to the pool.")
+    paid_to_pool: Units = Field(
+        description="Payment base units the market paid the pool for its import."
+    )
+    block_number: int = Field(description="Block of the market's PoolFillSettled.")
+    tx_hash: str
+
+
 class PoolClearingPublic(ApiModel):
     slot: int
     volume_wh: Units = Field(
@@ -89,6 +109,11 @@ class PoolClearingPublic(ApiModel):
     block_number: int
     block_time: int
     tx_hash: str
+    settlement: PoolSettlementPublic | None = Field(
+        description="The pool's settlement of the slot: energy and money moved between the pool "
+        "and the communities, whose traders' claims then include their pool fills (null: not "
+        "settled yet)."
+    )
 
 
 class LocalClearingPublic(ApiModel):
@@ -123,6 +148,10 @@ class CommunityFillPublic(ApiModel):
     local: LocalClearingPublic | None = Field(
         description="Its market's own clearing of the slot, when the indexer follows that "
         "market and saw it clear (null otherwise)."
+    )
+    settled: MarketSettlementPublic | None = Field(
+        description="What its market exchanged with the pool at settlement, when the indexer "
+        "follows that market and it is a pooled one (null otherwise, or not settled yet)."
     )
 
 

@@ -94,8 +94,15 @@ class FillPublic(ApiModel):
     tick: int
     qty_wh: Units
     filled_wh: Units
-    price: Units = Field(description="Clearing price, base units per kWh.")
+    price: Units = Field(
+        description="The market's own clearing price, base units per kWh (0 when the order "
+        "filled through the pool alone)."
+    )
     amount: Units = Field(description="Buy: paid. Sell: received net of the fee.")
     fee: Units
     refund: Units = Field(description="Buy: payment returned. Sell: Wh returned.")
     claimed: bool
+    pool_filled_wh: Units | None = Field(
+        description="Of filled_wh, the Wh that came through the city pool (0 in a plain market; "
+        "null until claimed: an unclaimed order's figures are its local fill alone)."
+    )

@@ -234,6 +234,12 @@ export const de: Messages = {
     poolFee: (ticks: number) => `Netzentgelt: ${ticks} Preisschritte`,
     poolImport: "Aus dem Pool bezogen",
     poolExport: "An den Pool geliefert",
+    poolSettlement: "Abrechnung",
+    poolSettled: "abgerechnet",
+    poolNotSettled: "noch nicht abgerechnet",
+    poolSettledHint: (fees: string) => `gezahlte Netzentgelte: ${fees}`,
+    poolNotSettledHint: "bis dahin warten Aufträge mit Poolanteil auf ihre Abrechnung",
+    poolPaid: "An den Pool gezahlt (diese Gemeinschaft)",
   },
   trade: {
     title: "Handeln",

@@ -236,6 +236,12 @@ export const en = {
     poolFee: (ticks: number) => `grid fee: ${ticks} price steps`,
     poolImport: "Imported from the pool",
     poolExport: "Exported to the pool",
+    poolSettlement: "Settlement",
+    poolSettled: "settled",
+    poolNotSettled: "not settled yet",
+    poolSettledHint: (fees: string) => `grid fees paid: ${fees}`,
+    poolNotSettledHint: "until then, orders with a pool part wait to be claimed",
+    poolPaid: "Paid to the pool (this community)",
   },
   trade: {
     title: "Trade",
