@@ -89,6 +89,7 @@ from enerwise.demo.meters import Metered
 from enerwise.demo.traders import RuntimeTrader, SlotContext, Trader, planned_nets
 from enerwise.demo.trading import agent_policy, build_traders
 from grid.benchmark import check_schedule
+from grid.households import HouseholdDay
 from grid.limits import LimitsKept
 from grid.publisher import LimitsPublisher, PoolCommunities, PublicationJournal
 from grid.scenario import Scenario, build_scenario
@@ -409,58 +410,20 @@ def _slot(
 ) -> dict[str, Any]:
     began = time.perf_counter()
     slot = first + k
-    operator, data = scenario.operator, scenario.data
+    operator = scenario.operator
     gas: dict[str, int | None] = {}
     seconds: dict[str, float] = {}
     # 1. limits, published before the slot starts (the chain is at its start at the latest)
     with _gas(sandbox, gas, seconds, "limits"):
-        slot_limits = operator.limits(slot, data.forecast_wh[:, k])
+        slot_limits = operator.limits(slot, scenario.data.forecast_wh[:, k])
         publication = publisher.publish(slot_limits)
     # 2. readings at the slot's end
-    end = sandbox.slot_start(slot + 1)
-    sandbox.advance_to(end)
-    metered: list[dict[int, Metered]] = []
-    readings = []
-    schedule = np.array(data.actual_wh[:, k], dtype=np.float64)
-    agent_nets: dict[str, int] = {}
-    off_self_consumption = 0
-    row_of = {h: i for i, h in enumerate(data.household_ids)}
-    with _timed(seconds, "signing"):
-        for c in communities:
-            rows: dict[int, Metered] = {}
-            planned = c.agents.runtimes if c.agents is not None else {}
-            for h in c.households:
-                net = c.nets[h.index](k)
-                rows[h.index] = Metered(import_wh=max(net, 0), export_wh=max(-net, 0))
-                readings.append(sandbox.signed_reading(h.meter, end, max(net, 0), max(-net, 0)))
-                if h.index in planned:  # the agent's battery, not self-consumption
-                    name = f"{c.community_id}/{h.name}"
-                    agent_nets[name] = net
-                    schedule[row_of[name]] = net
-                    off_self_consumption += net != int(c.plan.net_wh[h.index, k])
-            metered.append(rows)
-    with _gas(sandbox, gas, seconds, "readings"):
-        sandbox.submit_readings(readings)
+    metering = _meter(sandbox, communities, scenario.data, slot, k, gas, seconds)
     # 3. orders, every community in its own market: the households without battery bid
     # truthfully, the battery owners' agents sell this slot's export and bid ahead
     orders_from = totals.order_blocks[max(k - 1, 0)]
     totals.order_blocks.append(int(sandbox.w3.eth.block_number) + 1)
-    errors: list[str] = []
-    agent_orders = 0
-    agent_seconds = 0.0
-    with _gas(sandbox, gas, seconds, "orders"):
-        for c, rows in zip(communities, metered, strict=True):
-            context = SlotContext(
-                now=sandbox.dev.now(), trade_slot=slot, trade_k=k, cleared_slot=None, metered=rows
-            )
-            for trader in c.traders:
-                stepped = time.perf_counter()
-                done = trader.step(context)
-                errors.extend(done.errors)
-                if isinstance(trader, RuntimeTrader):
-                    agent_orders += done.orders
-                    agent_seconds += time.perf_counter() - stepped
-    seconds["agents"] = round(agent_seconds, 2)
+    errors, agent_orders = _trade(sandbox, communities, metering.metered, slot, k, gas, seconds)
     orders_to = int(sandbox.w3.eth.block_number)
     # 4. every community clears at gate closure
     records: list[ClearingRecord] = []
@@ -495,12 +458,12 @@ def _slot(
         totals.checks[name] = totals.checks.get(name, True) and ok
     # 7. the grid: power flows of the metered schedule without and with the limits
     with _timed(seconds, "grid_check"):
-        without, within, _ = check_schedule(operator, slot, schedule, slot_limits)
+        without, within, _ = check_schedule(operator, slot, metering.schedule, slot_limits)
     return _row(
         slot=slot,
         k=k,
         params=sandbox.params,
-        metered=metered,
+        metered=metering.metered,
         records=records,
         step=step,
         publication_kept=publication.kept,
@@ -512,14 +475,93 @@ def _slot(
         orders=sum(len(o) for o in orders),
         claimed=[c for mine in claimed for c in mine],
         agent_orders=agent_orders,
-        agent_nets=agent_nets,
-        off_self_consumption=off_self_consumption,
+        agent_nets=metering.agent_nets,
+        off_self_consumption=metering.off_self_consumption,
         errors=errors,
         checks_ok=all(checks.values()),
         seconds=time.perf_counter() - began,
         seconds_by_step=seconds,
         kept_any=any(isinstance(e, LimitsKept) for e in slot_limits.events),
     )
+
+
+@dataclass
+class _Metering:
+    """A slot's meter readings: per community ``{household index: Metered}``, the schedule the
+    grid check runs (each household's net Wh, the agents' battery-driven ones included), the
+    agents' nets by ``community/household`` and how many of them left self-consumption."""
+
+    metered: list[dict[int, Metered]]
+    schedule: np.ndarray
+    agent_nets: dict[str, int]
+    off_self_consumption: int
+
+
+def _meter(
+    sandbox: Sandbox,
+    communities: list[_Community],
+    data: HouseholdDay,
+    slot: int,
+    k: int,
+    gas: dict[str, int | None],
+    seconds: dict[str, float],
+) -> _Metering:
+    """Moves the chain to ``slot``'s end and submits every household's signed reading of it."""
+    end = sandbox.slot_start(slot + 1)
+    sandbox.advance_to(end)
+    metered: list[dict[int, Metered]] = []
+    readings = []
+    schedule = np.array(data.actual_wh[:, k], dtype=np.float64)
+    agent_nets: dict[str, int] = {}
+    off_self_consumption = 0
+    row_of = {h: i for i, h in enumerate(data.household_ids)}
+    with _timed(seconds, "signing"):
+        for c in communities:
+            rows: dict[int, Metered] = {}
+            planned = c.agents.runtimes if c.agents is not None else {}
+            for h in c.households:
+                net = c.nets[h.index](k)
+                rows[h.index] = Metered(import_wh=max(net, 0), export_wh=max(-net, 0))
+                readings.append(sandbox.signed_reading(h.meter, end, max(net, 0), max(-net, 0)))
+                if h.index in planned:  # the agent's battery, not self-consumption
+                    name = f"{c.community_id}/{h.name}"
+                    agent_nets[name] = net
+                    schedule[row_of[name]] = net
+                    off_self_consumption += net != int(c.plan.net_wh[h.index, k])
+            metered.append(rows)
+    with _gas(sandbox, gas, seconds, "readings"):
+        sandbox.submit_readings(readings)
+    return _Metering(metered, schedule, agent_nets, off_self_consumption)
+
+
+def _trade(
+    sandbox: Sandbox,
+    communities: list[_Community],
+    metered: list[dict[int, Metered]],
+    slot: int,
+    k: int,
+    gas: dict[str, int | None],
+    seconds: dict[str, float],
+) -> tuple[list[str], int]:
+    """Every trader of every community steps once for ``slot``: the errors they reported and
+    how many orders the agents placed (their time in ``seconds["agents"]``)."""
+    errors: list[str] = []
+    agent_orders = 0
+    agent_seconds = 0.0
+    with _gas(sandbox, gas, seconds, "orders"):
+        for c, rows in zip(communities, metered, strict=True):
+            context = SlotContext(
+                now=sandbox.dev.now(), trade_slot=slot, trade_k=k, cleared_slot=None, metered=rows
+            )
+            for trader in c.traders:
+                stepped = time.perf_counter()
+                done = trader.step(context)
+                errors.extend(done.errors)
+                if isinstance(trader, RuntimeTrader):
+                    agent_orders += done.orders
+                    agent_seconds += time.perf_counter() - stepped
+    seconds["agents"] = round(agent_seconds, 2)
+    return errors, agent_orders
 
 
 def _solvent(sandbox: Sandbox, communities: list[_Community], slot: int, from_block: int) -> bool:
