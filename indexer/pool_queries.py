@@ -38,6 +38,7 @@ from indexer.db.models import (
     PoolPause,
 )
 from indexer.events import ADDRESS_KEYS
+from indexer.keyset import past, read_page, within
 from indexer.market_info import MarketInfo
 
 #: The key of the pool's address in the deployment's addresses (``indexer.events``).
@@ -341,17 +342,14 @@ def list_clearings(
 ) -> tuple[list[PoolClearingView], int | None]:
     """The pool's clearings, newest slot first, within ``from_slot..to_slot`` (inclusive),
     below the slot ``after`` (the cursor); and the cursor of the next page (None: last)."""
-    query = select(*_CLEARING_COLUMNS)
-    if from_slot is not None:
-        query = query.where(PoolClearingRow.slot >= from_slot)
-    if to_slot is not None:
-        query = query.where(PoolClearingRow.slot <= to_slot)
-    if after is not None:
-        query = query.where(PoolClearingRow.slot < after)
-    rows = conn.execute(query.order_by(PoolClearingRow.slot.desc()).limit(limit + 1)).all()
-    views = [_clearing_view(info, r) for r in rows[:limit]]
-    next_after = views[-1].slot if len(rows) > limit and views else None
-    return views, next_after
+    slot = PoolClearingRow.slot
+    query = select(*_CLEARING_COLUMNS).where(
+        *within(slot, from_slot, to_slot), *past(slot, after, descending=True)
+    )
+    rows, next_after = read_page(
+        conn, query.order_by(slot.desc()), limit=limit, key=lambda r: int(r.slot)
+    )
+    return [_clearing_view(info, r) for r in rows], next_after
 
 
 def _price_on_grid(info: MarketInfo, tick: int) -> int | None:

@@ -29,6 +29,7 @@ from indexer.db.models import (
     TokenTransfer,
 )
 from indexer.handlers import chain_position
+from indexer.keyset import past, read_page, within
 from indexer.market_info import MarketInfo
 from market.clearing import (
     ClearingRecord,
@@ -232,12 +233,10 @@ def list_slots(
     query = select(SlotSeen.slot, Clearing.__table__).outerjoin(
         Clearing, Clearing.slot == SlotSeen.slot
     )
-    if from_slot is not None:
-        query = query.where(SlotSeen.slot >= from_slot)
-    if to_slot is not None:
-        query = query.where(SlotSeen.slot <= to_slot)
-    if after is not None:
-        query = query.where(SlotSeen.slot < after if descending else SlotSeen.slot > after)
+    query = query.where(
+        *within(SlotSeen.slot, from_slot, to_slot),
+        *past(SlotSeen.slot, after, descending=descending),
+    )
     if status is not None:
         first_unclosed = info.calendar.slot_of(now - info.settlement_seconds)
         first_upcoming = info.calendar.slot_of(now + info.open_ahead_seconds) + 1
@@ -252,8 +251,8 @@ def list_slots(
             else:
                 query = query.where(SlotSeen.slot >= first_upcoming)
     order = SlotSeen.slot.desc() if descending else SlotSeen.slot.asc()
-    rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
-    counts = _counts_of(conn, info, [int(r[0]) for r in rows[:limit]])
+    rows, next_after = read_page(conn, query.order_by(order), limit=limit, key=lambda r: int(r[0]))
+    counts = _counts_of(conn, info, [int(r[0]) for r in rows])
     views = [
         _slot_view(
             info,
@@ -262,9 +261,8 @@ def list_slots(
             r if r.volume_wh is not None else None,
             counts[int(r[0])] if counts is not None else None,
         )
-        for r in rows[:limit]
+        for r in rows
     ]
-    next_after = views[-1].slot if len(rows) > limit and views else None
     return views, next_after
 
 
@@ -364,13 +362,15 @@ def list_commitments(
         query = query.where(o.id.is_(None))
     elif status is not None:
         query = query.where(o.kind == status)
-    if after is not None:
-        query = query.where(position < after)
-    rows = conn.execute(
-        query.order_by(c.block_number.desc(), c.log_index.desc()).limit(limit + 1)
-    ).all()
-    views = [_commitment_view(r) for r in rows[:limit]]
-    return views, (views[-1].position if len(rows) > limit and views else None)
+    rows, next_after = read_page(
+        conn,
+        query.where(*past(position, after, descending=True)).order_by(
+            c.block_number.desc(), c.log_index.desc()
+        ),
+        limit=limit,
+        key=lambda r: chain_position(int(r.block_number), int(r.log_index)),
+    )
+    return [_commitment_view(r) for r in rows], next_after
 
 
 def _commitment_view(r: Any) -> CommitmentView:
@@ -559,12 +559,11 @@ def list_orders(
         query = query.where(Order.owner == owner)
     if slot is not None:
         query = query.where(Order.slot == slot)
-    if after is not None:
-        query = query.where(Order.nonce < after)
-    query = _status_filter(query, status)
-    rows = conn.execute(query.order_by(Order.nonce.desc()).limit(limit + 1)).all()
-    views = [_order_view(info, r) for r in rows[:limit]]
-    return views, (views[-1].nonce if len(rows) > limit and views else None)
+    query = _status_filter(query.where(*past(Order.nonce, after, descending=True)), status)
+    rows, next_after = read_page(
+        conn, query.order_by(Order.nonce.desc()), limit=limit, key=lambda r: int(r.nonce)
+    )
+    return [_order_view(info, r) for r in rows], next_after
 
 
 def get_order(conn: Connection, *, info: MarketInfo, order_id: str) -> OrderView | None:
@@ -733,18 +732,14 @@ def price_history(
     query = select(Clearing.slot, Clearing.price, Clearing.clearing_tick, Clearing.volume_wh).where(
         Clearing.volume_wh > 0
     )
-    if from_slot is not None:
-        query = query.where(Clearing.slot >= from_slot)
-    if to_slot is not None:
-        query = query.where(Clearing.slot <= to_slot)
-    if after is not None:
-        query = query.where(Clearing.slot > after)
-    rows = conn.execute(query.order_by(Clearing.slot).limit(limit + 1)).all()
+    query = query.where(*within(Clearing.slot, from_slot, to_slot), *past(Clearing.slot, after))
+    rows, next_after = read_page(
+        conn, query.order_by(Clearing.slot), limit=limit, key=lambda r: int(r.slot)
+    )
     points = [
-        PricePoint(int(s), info.slot_start(int(s)), int(p), int(t), int(v))
-        for s, p, t, v in rows[:limit]
+        PricePoint(int(s), info.slot_start(int(s)), int(p), int(t), int(v)) for s, p, t, v in rows
     ]
-    return points, (points[-1].slot if len(rows) > limit and points else None)
+    return points, next_after
 
 
 def ohlc(
