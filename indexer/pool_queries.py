@@ -40,6 +40,7 @@ from indexer.db.models import (
 from indexer.events import ADDRESS_KEYS
 from indexer.keyset import past, read_page, within
 from indexer.market_info import MarketInfo
+from indexer.rows import log_origin, marginal_levels
 
 #: The key of the pool's address in the deployment's addresses (``indexer.events``).
 POOL_KEY = ADDRESS_KEYS["pool"]
@@ -129,9 +130,7 @@ def list_communities(conn: Connection) -> list[CommunityView]:
                 int(r.community_id),
                 str(r.market),
                 int(r.levels),
-                int(r.block_number),
-                int(r.block_time),
-                str(r.tx_hash),
+                **log_origin(r),
                 paused=paused_at is not None,
                 paused_block_number=paused_at,
             )
@@ -229,9 +228,7 @@ def slot_limits(conn: Connection, *, info: MarketInfo, slots: list[int]) -> list
                     True,
                     int(row.import_wh),
                     int(row.export_wh),
-                    int(row.block_number),
-                    int(row.block_time),
-                    str(row.tx_hash),
+                    **log_origin(row),
                 )
             )
         views.append(
@@ -325,9 +322,7 @@ def _clearing_view(info: MarketInfo, r: Any) -> PoolClearingView:
         sell_marginal_tick=int(r.sell_marginal_tick),
         fee_ticks_per_level=fee,
         fee_per_level=fee * info.tick_size,
-        block_number=int(r.block_number),
-        block_time=int(r.block_time),
-        tx_hash=str(r.tx_hash),
+        **log_origin(r),
     )
 
 
@@ -401,12 +396,7 @@ def get_clearing(conn: Connection, *, info: MarketInfo, slot: int) -> PoolCleari
                 sell_price=_price_on_grid(info, view.clearing_tick - fee)
                 if crossed and fee is not None
                 else None,
-                buy_marginal_tick=int(fill.buy_marginal_tick),
-                buy_marginal_filled_wh=int(fill.buy_marginal_filled_wh),
-                buy_marginal_total_wh=int(fill.buy_marginal_total_wh),
-                sell_marginal_tick=int(fill.sell_marginal_tick),
-                sell_marginal_filled_wh=int(fill.sell_marginal_filled_wh),
-                sell_marginal_total_wh=int(fill.sell_marginal_total_wh),
+                **marginal_levels(fill),
                 local=local,
             )
         )

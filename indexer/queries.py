@@ -31,6 +31,7 @@ from indexer.db.models import (
 from indexer.handlers import chain_position
 from indexer.keyset import past, read_page, within
 from indexer.market_info import MarketInfo
+from indexer.rows import log_origin, marginal_levels
 from market.clearing import (
     ClearingRecord,
     MarginalLevel,
@@ -138,15 +139,8 @@ def _clearing_view(row: Any) -> ClearingView:
         volume_wh=int(row.volume_wh),
         clearing_tick=int(row.clearing_tick),
         price=int(row.price),
-        buy_marginal_tick=int(row.buy_marginal_tick),
-        buy_marginal_filled_wh=int(row.buy_marginal_filled_wh),
-        buy_marginal_total_wh=int(row.buy_marginal_total_wh),
-        sell_marginal_tick=int(row.sell_marginal_tick),
-        sell_marginal_filled_wh=int(row.sell_marginal_filled_wh),
-        sell_marginal_total_wh=int(row.sell_marginal_total_wh),
-        block_number=int(row.block_number),
-        block_time=int(row.block_time),
-        tx_hash=str(row.tx_hash),
+        **marginal_levels(row),
+        **log_origin(row),
     )
 
 
@@ -386,9 +380,7 @@ def _commitment_view(r: Any) -> CommitmentView:
         bond=int(r.bond) if ended else None,
         refund_money=int(r.refund_money) if ended else None,
         refund_wh=int(r.refund_wh) if ended else None,
-        block_number=int(r.block_number),
-        block_time=int(r.block_time),
-        tx_hash=str(r.tx_hash),
+        **log_origin(r),
         log_index=int(r.log_index),
         ended_block_number=int(r.ended_block_number) if ended else None,
         ended_tx_hash=str(r.ended_tx_hash) if ended else None,
@@ -527,9 +519,7 @@ def _order_view(info: MarketInfo, r: Any) -> OrderView:
         escrow=int(r.escrow),
         fee_bps=int(r.fee_bps),
         status=status,
-        block_number=int(r.block_number),
-        block_time=int(r.block_time),
-        tx_hash=str(r.tx_hash),
+        **log_origin(r),
     )
 
 
