@@ -40,7 +40,7 @@ from indexer.db.models import (
 from indexer.events import ADDRESS_KEYS
 from indexer.keyset import past, read_page, within
 from indexer.market_info import MarketInfo
-from indexer.rows import log_origin, marginal_levels
+from indexer.rows import MarginalLevelsView, log_origin, marginal_levels
 
 #: The key of the pool's address in the deployment's addresses (``indexer.events``).
 POOL_KEY = ADDRESS_KEYS["pool"]
@@ -266,14 +266,15 @@ class LocalClearingView:
 
 
 @dataclass(frozen=True)
-class CommunityFillView:
+class CommunityFillView(MarginalLevelsView):
     """One community's part in the pool's clearing of a slot.
 
     ``buy_price``/``sell_price`` are what its imports cost and its exports earn per kWh,
     ``price(p* + fee_ticks)`` and ``price(p* - fee_ticks)``: None when nothing crossed or the
     tick is off the price grid (then the community could not have traded on that side).
     ``local`` is its market's own clearing of the slot when the indexer follows that market and
-    saw it clear (None otherwise)."""
+    saw it clear (None otherwise). The marginal levels (the base class) are where its import
+    and export ran out, in its own ticks."""
 
     community_id: int
     market: str | None
@@ -283,12 +284,6 @@ class CommunityFillView:
     export_wh: int
     buy_price: int | None
     sell_price: int | None
-    buy_marginal_tick: int
-    buy_marginal_filled_wh: int
-    buy_marginal_total_wh: int
-    sell_marginal_tick: int
-    sell_marginal_filled_wh: int
-    sell_marginal_total_wh: int
     local: LocalClearingView | None
 
 

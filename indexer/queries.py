@@ -31,7 +31,7 @@ from indexer.db.models import (
 from indexer.handlers import chain_position
 from indexer.keyset import past, read_page, within
 from indexer.market_info import MarketInfo
-from indexer.rows import log_origin, marginal_levels
+from indexer.rows import MarginalLevelsView, log_origin, marginal_levels
 from market.clearing import (
     ClearingRecord,
     MarginalLevel,
@@ -71,16 +71,10 @@ def chain_clock(conn: Connection) -> ChainClock | None:
 
 # ---------------------------------------------------------------------- slots
 @dataclass(frozen=True)
-class ClearingView:
+class ClearingView(MarginalLevelsView):
     volume_wh: int
     clearing_tick: int
     price: int
-    buy_marginal_tick: int
-    buy_marginal_filled_wh: int
-    buy_marginal_total_wh: int
-    sell_marginal_tick: int
-    sell_marginal_filled_wh: int
-    sell_marginal_total_wh: int
     block_number: int
     block_time: int
     tx_hash: str

@@ -1,9 +1,10 @@
 """Fields of a chain-derived row as the read models' views name them, read once for
-:mod:`indexer.queries` and :mod:`indexer.pool_queries` (``**log_origin(row)`` in a view's
-constructor)."""
+:mod:`indexer.queries` and :mod:`indexer.pool_queries` (``**log_origin(row)`` and
+``**marginal_levels(row)`` in a view's constructor)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Any, TypedDict
 
 
@@ -22,9 +23,12 @@ def log_origin(row: Any) -> LogOrigin:
     )
 
 
-class MarginalLevels(TypedDict):
-    """A clearing's marginal levels (``market.clearing.MarginalLevel`` of each side), as the
-    ``clearings`` and ``pool_fills`` rows and their views name them."""
+@dataclass(frozen=True)
+class MarginalLevelsView:
+    """A clearing's marginal levels (``market.clearing.MarginalLevel`` of each side), named as
+    in the ``clearings`` and ``pool_fills`` rows: the fields that
+    :class:`indexer.queries.ClearingView` and :class:`indexer.pool_queries.CommunityFillView`
+    share."""
 
     buy_marginal_tick: int
     buy_marginal_filled_wh: int
@@ -34,13 +38,6 @@ class MarginalLevels(TypedDict):
     sell_marginal_total_wh: int
 
 
-def marginal_levels(row: Any) -> MarginalLevels:
-    """The marginal levels of a ``clearings`` or ``pool_fills`` row."""
-    return MarginalLevels(
-        buy_marginal_tick=int(row.buy_marginal_tick),
-        buy_marginal_filled_wh=int(row.buy_marginal_filled_wh),
-        buy_marginal_total_wh=int(row.buy_marginal_total_wh),
-        sell_marginal_tick=int(row.sell_marginal_tick),
-        sell_marginal_filled_wh=int(row.sell_marginal_filled_wh),
-        sell_marginal_total_wh=int(row.sell_marginal_total_wh),
-    )
+def marginal_levels(row: Any) -> dict[str, Any]:
+    """The :class:`MarginalLevelsView` fields of a ``clearings`` or ``pool_fills`` row."""
+    return {f.name: int(getattr(row, f.name)) for f in fields(MarginalLevelsView)}
