@@ -431,13 +431,20 @@ def depth(conn: Connection, *, info: MarketInfo, slot: int) -> DepthView:
 
 # ---------------------------------------------------------------------- orders and fills
 @dataclass(frozen=True)
-class OrderView:
+class OrderHeadView:
+    """What every view of an order starts with: its id, the owner's nonce, owner, slot, side
+    and tick (:func:`_order_head`)."""
+
     order_id: str
     nonce: int
     owner: str
     slot: int
     side: str
     tick: int
+
+
+@dataclass(frozen=True)
+class OrderView(OrderHeadView):
     price: int
     qty_wh: int
     escrow: int
@@ -449,13 +456,7 @@ class OrderView:
 
 
 @dataclass(frozen=True)
-class FillView:
-    order_id: str
-    nonce: int
-    owner: str
-    slot: int
-    side: str
-    tick: int
+class FillView(OrderHeadView):
     qty_wh: int
     filled_wh: int
     price: int
@@ -476,6 +477,18 @@ _ORDER_HEAD = (
     Order.tick,
     Order.qty_wh,
 )
+
+
+def _order_head(r: Any) -> dict[str, Any]:
+    """The :class:`OrderHeadView` fields of a row read with :data:`_ORDER_HEAD`."""
+    return {
+        "order_id": str(r.order_id),
+        "nonce": int(r.nonce),
+        "owner": str(r.owner),
+        "slot": int(r.slot),
+        "side": "buy" if r.is_buy else "sell",
+        "tick": int(r.tick),
+    }
 
 
 def _order_query() -> Any:
@@ -502,12 +515,7 @@ def _order_view(info: MarketInfo, r: Any) -> OrderView:
         else ("claimed" if r.claim_id is not None else "open")
     )
     return OrderView(
-        order_id=str(r.order_id),
-        nonce=int(r.nonce),
-        owner=str(r.owner),
-        slot=int(r.slot),
-        side="buy" if r.is_buy else "sell",
-        tick=int(r.tick),
+        **_order_head(r),
         price=info.price(int(r.tick)),
         qty_wh=int(r.qty_wh),
         escrow=int(r.escrow),
@@ -665,12 +673,7 @@ def _fill(conn: Connection, info: MarketInfo, r: Any) -> FillView:
         filled, fee, refund = result.filled_wh, result.fee, result.refund
         amount = result.paid if r.is_buy else result.received
     return FillView(
-        order_id=str(r.order_id),
-        nonce=int(r.nonce),
-        owner=str(r.owner),
-        slot=int(r.slot),
-        side=side,
-        tick=int(r.tick),
+        **_order_head(r),
         qty_wh=int(r.qty_wh),
         filled_wh=filled,
         price=record.price_per_kwh,
