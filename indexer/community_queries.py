@@ -21,6 +21,7 @@ from indexer.db.models import (
     TokenTransfer,
     VaultEntry,
 )
+from indexer.keyset import past, read_page, within
 from market.clearing import WH_PER_KWH
 
 
@@ -184,11 +185,9 @@ def list_meters(
     query = _meter_query()
     if owner is not None:
         query = query.where(Meter.owner == owner)
-    if after is not None:
-        query = query.where(Meter.id > after)
-    rows = conn.execute(query.order_by(Meter.id).limit(limit + 1)).all()
-    views = _meter_views(conn, rows[:limit])
-    return views, (int(rows[limit - 1].id) if len(rows) > limit else None)
+    query = query.where(*past(Meter.id, after)).order_by(Meter.id)
+    rows, next_after = read_page(conn, query, limit=limit, key=lambda r: int(r.id))
+    return _meter_views(conn, rows), next_after
 
 
 def get_meter(conn: Connection, *, meter_id: str) -> MeterView | None:
@@ -212,14 +211,14 @@ def list_readings(
     (the new key's seq 1..n repeat the old key's), while a meter's reading times grow strictly
     across rotations too (the registry keeps the last one as a floor).
     """
-    query = select(Reading).where(Reading.meter_id == meter_id)
-    if from_time is not None:
-        query = query.where(Reading.reading_time >= from_time)
-    if to_time is not None:
-        query = query.where(Reading.reading_time <= to_time)
-    if after is not None:
-        query = query.where(Reading.reading_time > after)
-    rows = conn.execute(query.order_by(Reading.reading_time).limit(limit + 1)).all()
+    query = select(Reading).where(
+        Reading.meter_id == meter_id,
+        *within(Reading.reading_time, from_time, to_time),
+        *past(Reading.reading_time, after),
+    )
+    rows, next_after = read_page(
+        conn, query.order_by(Reading.reading_time), limit=limit, key=lambda r: int(r.reading_time)
+    )
     views = [
         ReadingView(
             meter_id=str(r.meter_id),
@@ -232,9 +231,9 @@ def list_readings(
             block_number=int(r.block_number),
             tx_hash=str(r.tx_hash),
         )
-        for r in rows[:limit]
+        for r in rows
     ]
-    return views, (views[-1].reading_time if len(rows) > limit and views else None)
+    return views, next_after
 
 
 # ---------------------------------------------------------------------- KPIs
@@ -284,12 +283,8 @@ def kpis(
     """
     where: list[Any] = [Clearing.volume_wh > 0]
     reading_where: list[Any] = [Reading.slot.is_not(None)]
-    if from_slot is not None:
-        where.append(Clearing.slot >= from_slot)
-        reading_where.append(Reading.slot >= from_slot)
-    if to_slot is not None:
-        where.append(Clearing.slot <= to_slot)
-        reading_where.append(Reading.slot <= to_slot)
+    where.extend(within(Clearing.slot, from_slot, to_slot))
+    reading_where.extend(within(Reading.slot, from_slot, to_slot))
     traded_wh = traded_value = buyer = seller = count = 0
     for volume, price in conn.execute(select(Clearing.volume_wh, Clearing.price).where(*where)):
         volume, price = int(volume), int(price)
@@ -338,8 +333,6 @@ def list_meter_requests(
     query = select(MeterRequest.__table__)
     if status is not None:
         query = query.where(MeterRequest.status == status)
-    if after is not None:
-        query = query.where(MeterRequest.id > after)
-    rows = conn.execute(query.order_by(MeterRequest.id).limit(limit + 1)).all()
-    items = [dict(r._mapping) for r in rows[:limit]]
-    return items, (int(items[-1]["id"]) if len(rows) > limit and items else None)
+    query = query.where(*past(MeterRequest.id, after)).order_by(MeterRequest.id)
+    rows, next_after = read_page(conn, query, limit=limit, key=lambda r: int(r.id))
+    return [dict(r._mapping) for r in rows], next_after

@@ -43,7 +43,9 @@ from indexer.db.models import (
     PoolSettlement,
 )
 from indexer.events import ADDRESS_KEYS
+from indexer.keyset import past, read_page, within
 from indexer.market_info import MarketInfo
+from indexer.rows import MarginalLevelsView, log_origin, marginal_levels
 
 #: The key of the pool's address in the deployment's addresses (``indexer.events``).
 POOL_KEY = ADDRESS_KEYS["pool"]
@@ -133,9 +135,7 @@ def list_communities(conn: Connection) -> list[CommunityView]:
                 int(r.community_id),
                 str(r.market),
                 int(r.levels),
-                int(r.block_number),
-                int(r.block_time),
-                str(r.tx_hash),
+                **log_origin(r),
                 paused=paused_at is not None,
                 paused_block_number=paused_at,
             )
@@ -233,9 +233,7 @@ def slot_limits(conn: Connection, *, info: MarketInfo, slots: list[int]) -> list
                     True,
                     int(row.import_wh),
                     int(row.export_wh),
-                    int(row.block_number),
-                    int(row.block_time),
-                    str(row.tx_hash),
+                    **log_origin(row),
                 )
             )
         views.append(
@@ -298,7 +296,7 @@ class LocalClearingView:
 
 
 @dataclass(frozen=True)
-class CommunityFillView:
+class CommunityFillView(MarginalLevelsView):
     """One community's part in the pool's clearing of a slot.
 
     ``buy_price``/``sell_price`` are what its imports cost and its exports earn per kWh,
@@ -306,7 +304,8 @@ class CommunityFillView:
     tick is off the price grid (then the community could not have traded on that side).
     ``local`` is its market's own clearing of the slot when the indexer follows that market and
     saw it clear (None otherwise); ``settled`` what that market exchanged with the pool when the
-    pool settled the slot (None otherwise, or for a plain market)."""
+    pool settled the slot (None otherwise, or for a plain market). The marginal levels (the base
+    class) are where its import and export ran out, in its own ticks."""
 
     community_id: int
     market: str | None
@@ -316,12 +315,6 @@ class CommunityFillView:
     export_wh: int
     buy_price: int | None
     sell_price: int | None
-    buy_marginal_tick: int
-    buy_marginal_filled_wh: int
-    buy_marginal_total_wh: int
-    sell_marginal_tick: int
-    sell_marginal_filled_wh: int
-    sell_marginal_total_wh: int
     local: LocalClearingView | None
     settled: MarketSettlementView | None
 
@@ -369,9 +362,7 @@ def _clearing_view(info: MarketInfo, r: Any) -> PoolClearingView:
         sell_marginal_tick=int(r.sell_marginal_tick),
         fee_ticks_per_level=fee,
         fee_per_level=fee * info.tick_size,
-        block_number=int(r.block_number),
-        block_time=int(r.block_time),
-        tx_hash=str(r.tx_hash),
+        **log_origin(r),
         settlement=None
         if r.settled_block_number is None
         else PoolSettlementView(
@@ -394,17 +385,14 @@ def list_clearings(
 ) -> tuple[list[PoolClearingView], int | None]:
     """The pool's clearings, newest slot first, within ``from_slot..to_slot`` (inclusive),
     below the slot ``after`` (the cursor); and the cursor of the next page (None: last)."""
-    query = _clearings()
-    if from_slot is not None:
-        query = query.where(PoolClearingRow.slot >= from_slot)
-    if to_slot is not None:
-        query = query.where(PoolClearingRow.slot <= to_slot)
-    if after is not None:
-        query = query.where(PoolClearingRow.slot < after)
-    rows = conn.execute(query.order_by(PoolClearingRow.slot.desc()).limit(limit + 1)).all()
-    views = [_clearing_view(info, r) for r in rows[:limit]]
-    next_after = views[-1].slot if len(rows) > limit and views else None
-    return views, next_after
+    slot = PoolClearingRow.slot
+    query = _clearings().where(
+        *within(slot, from_slot, to_slot), *past(slot, after, descending=True)
+    )
+    rows, next_after = read_page(
+        conn, query.order_by(slot.desc()), limit=limit, key=lambda r: int(r.slot)
+    )
+    return [_clearing_view(info, r) for r in rows], next_after
 
 
 def _price_on_grid(info: MarketInfo, tick: int) -> int | None:
@@ -468,12 +456,7 @@ def get_clearing(conn: Connection, *, info: MarketInfo, slot: int) -> PoolCleari
                 sell_price=_price_on_grid(info, view.clearing_tick - fee)
                 if crossed and fee is not None
                 else None,
-                buy_marginal_tick=int(fill.buy_marginal_tick),
-                buy_marginal_filled_wh=int(fill.buy_marginal_filled_wh),
-                buy_marginal_total_wh=int(fill.buy_marginal_total_wh),
-                sell_marginal_tick=int(fill.sell_marginal_tick),
-                sell_marginal_filled_wh=int(fill.sell_marginal_filled_wh),
-                sell_marginal_total_wh=int(fill.sell_marginal_total_wh),
+                **marginal_levels(fill),
                 local=local,
                 settled=settled,
             )

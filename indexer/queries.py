@@ -30,7 +30,9 @@ from indexer.db.models import (
     TokenTransfer,
 )
 from indexer.handlers import chain_position
+from indexer.keyset import past, read_page, within
 from indexer.market_info import MarketInfo
+from indexer.rows import MarginalLevelsView, log_origin, marginal_levels
 from market.clearing import (
     ClearingRecord,
     MarginalLevel,
@@ -70,16 +72,10 @@ def chain_clock(conn: Connection) -> ChainClock | None:
 
 # ---------------------------------------------------------------------- slots
 @dataclass(frozen=True)
-class ClearingView:
+class ClearingView(MarginalLevelsView):
     volume_wh: int
     clearing_tick: int
     price: int
-    buy_marginal_tick: int
-    buy_marginal_filled_wh: int
-    buy_marginal_total_wh: int
-    sell_marginal_tick: int
-    sell_marginal_filled_wh: int
-    sell_marginal_total_wh: int
     block_number: int
     block_time: int
     tx_hash: str
@@ -138,15 +134,8 @@ def _clearing_view(row: Any) -> ClearingView:
         volume_wh=int(row.volume_wh),
         clearing_tick=int(row.clearing_tick),
         price=int(row.price),
-        buy_marginal_tick=int(row.buy_marginal_tick),
-        buy_marginal_filled_wh=int(row.buy_marginal_filled_wh),
-        buy_marginal_total_wh=int(row.buy_marginal_total_wh),
-        sell_marginal_tick=int(row.sell_marginal_tick),
-        sell_marginal_filled_wh=int(row.sell_marginal_filled_wh),
-        sell_marginal_total_wh=int(row.sell_marginal_total_wh),
-        block_number=int(row.block_number),
-        block_time=int(row.block_time),
-        tx_hash=str(row.tx_hash),
+        **marginal_levels(row),
+        **log_origin(row),
     )
 
 
@@ -233,12 +222,10 @@ def list_slots(
     query = select(SlotSeen.slot, Clearing.__table__).outerjoin(
         Clearing, Clearing.slot == SlotSeen.slot
     )
-    if from_slot is not None:
-        query = query.where(SlotSeen.slot >= from_slot)
-    if to_slot is not None:
-        query = query.where(SlotSeen.slot <= to_slot)
-    if after is not None:
-        query = query.where(SlotSeen.slot < after if descending else SlotSeen.slot > after)
+    query = query.where(
+        *within(SlotSeen.slot, from_slot, to_slot),
+        *past(SlotSeen.slot, after, descending=descending),
+    )
     if status is not None:
         first_unclosed = info.calendar.slot_of(now - info.settlement_seconds)
         first_upcoming = info.calendar.slot_of(now + info.open_ahead_seconds) + 1
@@ -253,8 +240,8 @@ def list_slots(
             else:
                 query = query.where(SlotSeen.slot >= first_upcoming)
     order = SlotSeen.slot.desc() if descending else SlotSeen.slot.asc()
-    rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
-    counts = _counts_of(conn, info, [int(r[0]) for r in rows[:limit]])
+    rows, next_after = read_page(conn, query.order_by(order), limit=limit, key=lambda r: int(r[0]))
+    counts = _counts_of(conn, info, [int(r[0]) for r in rows])
     views = [
         _slot_view(
             info,
@@ -263,9 +250,8 @@ def list_slots(
             r if r.volume_wh is not None else None,
             counts[int(r[0])] if counts is not None else None,
         )
-        for r in rows[:limit]
+        for r in rows
     ]
-    next_after = views[-1].slot if len(rows) > limit and views else None
     return views, next_after
 
 
@@ -365,13 +351,15 @@ def list_commitments(
         query = query.where(o.id.is_(None))
     elif status is not None:
         query = query.where(o.kind == status)
-    if after is not None:
-        query = query.where(position < after)
-    rows = conn.execute(
-        query.order_by(c.block_number.desc(), c.log_index.desc()).limit(limit + 1)
-    ).all()
-    views = [_commitment_view(r) for r in rows[:limit]]
-    return views, (views[-1].position if len(rows) > limit and views else None)
+    rows, next_after = read_page(
+        conn,
+        query.where(*past(position, after, descending=True)).order_by(
+            c.block_number.desc(), c.log_index.desc()
+        ),
+        limit=limit,
+        key=lambda r: chain_position(int(r.block_number), int(r.log_index)),
+    )
+    return [_commitment_view(r) for r in rows], next_after
 
 
 def _commitment_view(r: Any) -> CommitmentView:
@@ -387,9 +375,7 @@ def _commitment_view(r: Any) -> CommitmentView:
         bond=int(r.bond) if ended else None,
         refund_money=int(r.refund_money) if ended else None,
         refund_wh=int(r.refund_wh) if ended else None,
-        block_number=int(r.block_number),
-        block_time=int(r.block_time),
-        tx_hash=str(r.tx_hash),
+        **log_origin(r),
         log_index=int(r.log_index),
         ended_block_number=int(r.ended_block_number) if ended else None,
         ended_tx_hash=str(r.ended_tx_hash) if ended else None,
@@ -446,13 +432,20 @@ def depth(conn: Connection, *, info: MarketInfo, slot: int) -> DepthView:
 
 # ---------------------------------------------------------------------- orders and fills
 @dataclass(frozen=True)
-class OrderView:
+class OrderHeadView:
+    """What every view of an order starts with: its id, the owner's nonce, owner, slot, side
+    and tick (:func:`_order_head`)."""
+
     order_id: str
     nonce: int
     owner: str
     slot: int
     side: str
     tick: int
+
+
+@dataclass(frozen=True)
+class OrderView(OrderHeadView):
     price: int
     qty_wh: int
     escrow: int
@@ -464,13 +457,7 @@ class OrderView:
 
 
 @dataclass(frozen=True)
-class FillView:
-    order_id: str
-    nonce: int
-    owner: str
-    slot: int
-    side: str
-    tick: int
+class FillView(OrderHeadView):
     qty_wh: int
     filled_wh: int
     price: int
@@ -492,6 +479,18 @@ _ORDER_HEAD = (
     Order.tick,
     Order.qty_wh,
 )
+
+
+def _order_head(r: Any) -> dict[str, Any]:
+    """The :class:`OrderHeadView` fields of a row read with :data:`_ORDER_HEAD`."""
+    return {
+        "order_id": str(r.order_id),
+        "nonce": int(r.nonce),
+        "owner": str(r.owner),
+        "slot": int(r.slot),
+        "side": "buy" if r.is_buy else "sell",
+        "tick": int(r.tick),
+    }
 
 
 def _order_query() -> Any:
@@ -518,20 +517,13 @@ def _order_view(info: MarketInfo, r: Any) -> OrderView:
         else ("claimed" if r.claim_id is not None else "open")
     )
     return OrderView(
-        order_id=str(r.order_id),
-        nonce=int(r.nonce),
-        owner=str(r.owner),
-        slot=int(r.slot),
-        side="buy" if r.is_buy else "sell",
-        tick=int(r.tick),
+        **_order_head(r),
         price=info.price(int(r.tick)),
         qty_wh=int(r.qty_wh),
         escrow=int(r.escrow),
         fee_bps=int(r.fee_bps),
         status=status,
-        block_number=int(r.block_number),
-        block_time=int(r.block_time),
-        tx_hash=str(r.tx_hash),
+        **log_origin(r),
     )
 
 
@@ -561,12 +553,11 @@ def list_orders(
         query = query.where(Order.owner == owner)
     if slot is not None:
         query = query.where(Order.slot == slot)
-    if after is not None:
-        query = query.where(Order.nonce < after)
-    query = _status_filter(query, status)
-    rows = conn.execute(query.order_by(Order.nonce.desc()).limit(limit + 1)).all()
-    views = [_order_view(info, r) for r in rows[:limit]]
-    return views, (views[-1].nonce if len(rows) > limit and views else None)
+    query = _status_filter(query.where(*past(Order.nonce, after, descending=True)), status)
+    rows, next_after = read_page(
+        conn, query.order_by(Order.nonce.desc()), limit=limit, key=lambda r: int(r.nonce)
+    )
+    return [_order_view(info, r) for r in rows], next_after
 
 
 def get_order(conn: Connection, *, info: MarketInfo, order_id: str) -> OrderView | None:
@@ -687,12 +678,7 @@ def _fill(conn: Connection, info: MarketInfo, r: Any) -> FillView:
         filled, fee, refund = result.filled_wh, result.fee, result.refund
         amount = result.paid if r.is_buy else result.received
     return FillView(
-        order_id=str(r.order_id),
-        nonce=int(r.nonce),
-        owner=str(r.owner),
-        slot=int(r.slot),
-        side=side,
-        tick=int(r.tick),
+        **_order_head(r),
         qty_wh=int(r.qty_wh),
         filled_wh=filled,
         price=record.price_per_kwh,
@@ -740,18 +726,14 @@ def price_history(
     query = select(Clearing.slot, Clearing.price, Clearing.clearing_tick, Clearing.volume_wh).where(
         Clearing.volume_wh > 0
     )
-    if from_slot is not None:
-        query = query.where(Clearing.slot >= from_slot)
-    if to_slot is not None:
-        query = query.where(Clearing.slot <= to_slot)
-    if after is not None:
-        query = query.where(Clearing.slot > after)
-    rows = conn.execute(query.order_by(Clearing.slot).limit(limit + 1)).all()
+    query = query.where(*within(Clearing.slot, from_slot, to_slot), *past(Clearing.slot, after))
+    rows, next_after = read_page(
+        conn, query.order_by(Clearing.slot), limit=limit, key=lambda r: int(r.slot)
+    )
     points = [
-        PricePoint(int(s), info.slot_start(int(s)), int(p), int(t), int(v))
-        for s, p, t, v in rows[:limit]
+        PricePoint(int(s), info.slot_start(int(s)), int(p), int(t), int(v)) for s, p, t, v in rows
     ]
-    return points, (points[-1].slot if len(rows) > limit and points else None)
+    return points, next_after
 
 
 def ohlc(

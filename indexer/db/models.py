@@ -88,11 +88,44 @@ class _FromLog:
     log_index: Mapped[int] = mapped_column(Integer)
 
 
+def _log_key(table: str, *more: str) -> UniqueConstraint:
+    """The log key ``(block_number, log_index, *more)`` of the chain-derived ``table`` (``more``:
+    what tells apart the rows one log makes, e.g. ``entry``)."""
+    return UniqueConstraint("block_number", "log_index", *more, name=f"uq_{table}_log")
+
+
+def _unique(table: str, column: str) -> UniqueConstraint:
+    """``column`` is unique in ``table`` (named ``uq_<table>_<column>``)."""
+    return UniqueConstraint(column, name=f"uq_{table}_{column}")
+
+
+class _MarginalLevels:
+    """Where a clearing's demand and supply ran out: the tick of each side's marginal level, the
+    Wh filled there and the Wh that rested there (``market.clearing.MarginalLevel``)."""
+
+    buy_marginal_tick: Mapped[int] = mapped_column(Integer)
+    buy_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
+    buy_marginal_total_wh: Mapped[int] = mapped_column(Amount)
+    sell_marginal_tick: Mapped[int] = mapped_column(Integer)
+    sell_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
+    sell_marginal_total_wh: Mapped[int] = mapped_column(Amount)
+
+
+class _CommunityWh:
+    """One community's Wh across its boundary with the city pool in ``slot``: into the
+    community (``import_wh``) and out of it (``export_wh``)."""
+
+    slot: Mapped[int] = mapped_column(BigInteger)
+    community_id: Mapped[int] = mapped_column(Integer)
+    import_wh: Mapped[int] = mapped_column(Amount)
+    export_wh: Mapped[int] = mapped_column(Amount)
+
+
 class Event(_FromLog, Base):
     """Every decoded EnergyChain log, with its arguments (the audit trail and the live feed)."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_events_log"),)
+    __table_args__ = (_log_key("events"),)
 
     contract: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(64), index=True)
@@ -104,8 +137,8 @@ class Order(_FromLog, Base):
 
     __tablename__ = "orders"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_orders_log"),
-        UniqueConstraint("order_id", name="uq_orders_order_id"),
+        _log_key("orders"),
+        _unique("orders", "order_id"),
         Index("ix_orders_depth", "slot", "tick", "is_buy", "qty_wh", "order_id"),
         Index("ix_orders_owner_nonce", "owner", "nonce"),
         Index("ix_orders_slot_nonce", "slot", "nonce"),
@@ -126,10 +159,7 @@ class OrderCancellation(_FromLog, Base):
     """An ``OrderCancelled``."""
 
     __tablename__ = "order_cancellations"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_order_cancellations_log"),
-        UniqueConstraint("order_id", name="uq_order_cancellations_order_id"),
-    )
+    __table_args__ = (_log_key("order_cancellations"), _unique("order_cancellations", "order_id"))
 
     order_id: Mapped[str] = mapped_column(String(80))
     owner: Mapped[str] = mapped_column(String(ADDRESS))
@@ -140,8 +170,8 @@ class OrderClaim(_FromLog, Base):
 
     __tablename__ = "order_claims"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_order_claims_log"),
-        UniqueConstraint("order_id", name="uq_order_claims_order_id"),
+        _log_key("order_claims"),
+        _unique("order_claims", "order_id"),
         Index("ix_order_claims_owner", "owner"),
     )
 
@@ -161,8 +191,8 @@ class Commitment(_FromLog, Base):
 
     __tablename__ = "commitments"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_commitments_log"),
-        UniqueConstraint("commit_id", name="uq_commitments_commit_id"),
+        _log_key("commitments"),
+        _unique("commitments", "commit_id"),
         Index("ix_commitments_owner", "owner", "block_number", "log_index"),
         Index("ix_commitments_slot", "slot"),
     )
@@ -182,10 +212,7 @@ class CommitmentOutcome(_FromLog, Base):
     A commitment without an outcome is still ``committed``."""
 
     __tablename__ = "commitment_outcomes"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_commitment_outcomes_log"),
-        UniqueConstraint("commit_id", name="uq_commitment_outcomes_commit_id"),
-    )
+    __table_args__ = (_log_key("commitment_outcomes"), _unique("commitment_outcomes", "commit_id"))
 
     commit_id: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(16))
@@ -195,25 +222,16 @@ class CommitmentOutcome(_FromLog, Base):
     refund_wh: Mapped[int] = mapped_column(Amount)
 
 
-class Clearing(_FromLog, Base):
+class Clearing(_MarginalLevels, _FromLog, Base):
     """A ``SlotCleared``: the slot's clearing record and its price."""
 
     __tablename__ = "clearings"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_clearings_log"),
-        UniqueConstraint("slot", name="uq_clearings_slot"),
-    )
+    __table_args__ = (_log_key("clearings"), _unique("clearings", "slot"))
 
     slot: Mapped[int] = mapped_column(BigInteger)
     volume_wh: Mapped[int] = mapped_column(Amount)
     clearing_tick: Mapped[int] = mapped_column(Integer)
     price: Mapped[int] = mapped_column(Amount)
-    buy_marginal_tick: Mapped[int] = mapped_column(Integer)
-    buy_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
-    buy_marginal_total_wh: Mapped[int] = mapped_column(Amount)
-    sell_marginal_tick: Mapped[int] = mapped_column(Integer)
-    sell_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
-    sell_marginal_total_wh: Mapped[int] = mapped_column(Amount)
 
 
 class VaultEntry(_FromLog, Base):
@@ -222,7 +240,7 @@ class VaultEntry(_FromLog, Base):
 
     __tablename__ = "vault_ledger"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", "entry", name="uq_vault_ledger_log"),
+        _log_key("vault_ledger", "entry"),
         Index("ix_vault_ledger_account", "account", "asset", "slot"),
     )
 
@@ -241,7 +259,7 @@ class TokenTransfer(_FromLog, Base):
 
     __tablename__ = "token_transfers"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", "entry", name="uq_token_transfers_log"),
+        _log_key("token_transfers", "entry"),
         Index("ix_token_transfers_to", "to_address", "slot"),
         Index("ix_token_transfers_from", "from_address", "slot"),
         Index("ix_token_transfers_slot", "slot"),
@@ -260,8 +278,8 @@ class Meter(_FromLog, Base):
 
     __tablename__ = "meters"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_meters_log"),
-        UniqueConstraint("meter_id", name="uq_meters_meter_id"),
+        _log_key("meters"),
+        _unique("meters", "meter_id"),
         Index("ix_meters_owner", "owner"),
     )
 
@@ -277,7 +295,7 @@ class MeterUpdate(_FromLog, Base):
 
     __tablename__ = "meter_updates"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_meter_updates_log"),
+        _log_key("meter_updates"),
         Index("ix_meter_updates_meter", "meter_id", "block_number"),
     )
 
@@ -313,7 +331,7 @@ class FeeChange(_FromLog, Base):
     """A ``FeeChanged``: the fee for new orders and the treasury credited with fees from then on."""
 
     __tablename__ = "fee_changes"
-    __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_fee_changes_log"),)
+    __table_args__ = (_log_key("fee_changes"),)
 
     fee_bps: Mapped[int] = mapped_column(Integer)
     treasury: Mapped[str] = mapped_column(String(ADDRESS))
@@ -325,10 +343,7 @@ class PoolCommunity(_FromLog, Base):
     below the pool; ``block_number`` is the block it was added in."""
 
     __tablename__ = "pool_communities"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_pool_communities_log"),
-        UniqueConstraint("community_id", name="uq_pool_communities_community_id"),
-    )
+    __table_args__ = (_log_key("pool_communities"), _unique("pool_communities", "community_id"))
 
     community_id: Mapped[int] = mapped_column(Integer)
     market: Mapped[str] = mapped_column(String(ADDRESS))
@@ -340,15 +355,13 @@ class PoolFeeChange(_FromLog, Base):
     paid them, from then on (the fee is 0 and unpaid before the first one)."""
 
     __tablename__ = "pool_fee_changes"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_pool_fee_changes_log"),
-    )
+    __table_args__ = (_log_key("pool_fee_changes"),)
 
     fee_ticks_per_level: Mapped[int] = mapped_column(Integer)
     recipient: Mapped[str] = mapped_column(String(ADDRESS))
 
 
-class PoolLimit(_FromLog, Base):
+class PoolLimit(_CommunityWh, _FromLog, Base):
     """One community's entry of a ``LimitsPublished`` of the city pool (``entry`` of the log is
     the community id): the transfer limits of ``slot`` in Wh. A later publication for the same
     slot revises every community's limits; every publication is kept (append-only, so undoing a
@@ -356,14 +369,9 @@ class PoolLimit(_FromLog, Base):
 
     __tablename__ = "pool_limits"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", "community_id", name="uq_pool_limits_log"),
+        _log_key("pool_limits", "community_id"),
         Index("ix_pool_limits_slot", "slot", "community_id", "block_number", "log_index"),
     )
-
-    slot: Mapped[int] = mapped_column(BigInteger)
-    community_id: Mapped[int] = mapped_column(Integer)
-    import_wh: Mapped[int] = mapped_column(Amount)
-    export_wh: Mapped[int] = mapped_column(Amount)
 
 
 class PoolClearingRow(_FromLog, Base):
@@ -373,10 +381,7 @@ class PoolClearingRow(_FromLog, Base):
     in pool (fee-shifted) ticks, ``fee_ticks_per_level`` the grid fee in force."""
 
     __tablename__ = "pool_clearings"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_pool_clearings_log"),
-        UniqueConstraint("slot", name="uq_pool_clearings_slot"),
-    )
+    __table_args__ = (_log_key("pool_clearings"), _unique("pool_clearings", "slot"))
 
     slot: Mapped[int] = mapped_column(BigInteger)
     volume_wh: Mapped[int] = mapped_column(Amount)
@@ -387,7 +392,7 @@ class PoolClearingRow(_FromLog, Base):
     fee_ticks_per_level: Mapped[int] = mapped_column(Integer)
 
 
-class PoolFillRow(_FromLog, Base):
+class PoolFillRow(_CommunityWh, _MarginalLevels, _FromLog, Base):
     """One community's ``Fill`` of a ``PoolCleared`` (``entry`` of the log is the community id):
     the Wh it imported from and exported to the pool in ``slot``, and where its residual's
     import and export ran out (the marginal levels, in the community's own ticks; all zero for a
@@ -395,20 +400,9 @@ class PoolFillRow(_FromLog, Base):
 
     __tablename__ = "pool_fills"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", "community_id", name="uq_pool_fills_log"),
+        _log_key("pool_fills", "community_id"),
         Index("ix_pool_fills_slot", "slot", "community_id"),
     )
-
-    slot: Mapped[int] = mapped_column(BigInteger)
-    community_id: Mapped[int] = mapped_column(Integer)
-    import_wh: Mapped[int] = mapped_column(Amount)
-    export_wh: Mapped[int] = mapped_column(Amount)
-    buy_marginal_tick: Mapped[int] = mapped_column(Integer)
-    buy_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
-    buy_marginal_total_wh: Mapped[int] = mapped_column(Amount)
-    sell_marginal_tick: Mapped[int] = mapped_column(Integer)
-    sell_marginal_filled_wh: Mapped[int] = mapped_column(Amount)
-    sell_marginal_total_wh: Mapped[int] = mapped_column(Amount)
 
 
 class PoolPause(_FromLog, Base):
@@ -417,7 +411,7 @@ class PoolPause(_FromLog, Base):
 
     __tablename__ = "pool_pauses"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_pool_pauses_log"),
+        _log_key("pool_pauses"),
         Index("ix_pool_pauses_community", "community_id", "block_number", "log_index"),
     )
 
@@ -431,10 +425,7 @@ class PoolSettlement(_FromLog, Base):
     recipient. A slot settles once."""
 
     __tablename__ = "pool_settlements"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_pool_settlements_log"),
-        UniqueConstraint("slot", name="uq_pool_settlements_slot"),
-    )
+    __table_args__ = (_log_key("pool_settlements"), _unique("pool_settlements", "slot"))
 
     slot: Mapped[int] = mapped_column(BigInteger)
     fees_paid: Mapped[int] = mapped_column(Amount)
@@ -446,8 +437,8 @@ class MarketPoolSettlement(_FromLog, Base):
 
     __tablename__ = "market_pool_settlements"
     __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_market_pool_settlements_log"),
-        UniqueConstraint("slot", name="uq_market_pool_settlements_slot"),
+        _log_key("market_pool_settlements"),
+        _unique("market_pool_settlements", "slot"),
     )
 
     slot: Mapped[int] = mapped_column(BigInteger)
@@ -461,10 +452,7 @@ class OrderPoolFill(_FromLog, Base):
     ``filled_wh`` (its :class:`OrderClaim`, same transaction) came through the city pool."""
 
     __tablename__ = "order_pool_fills"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_order_pool_fills_log"),
-        UniqueConstraint("order_id", name="uq_order_pool_fills_order_id"),
-    )
+    __table_args__ = (_log_key("order_pool_fills"), _unique("order_pool_fills", "order_id"))
 
     order_id: Mapped[str] = mapped_column(String(80))
     slot: Mapped[int] = mapped_column(BigInteger, index=True)

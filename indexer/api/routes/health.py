@@ -17,6 +17,19 @@ from indexer.db.migrate import timescale_enabled
 router = APIRouter()
 
 
+def _no_checkpoint(status: str, *, database: bool) -> HealthPublic:
+    """The health of an index without a checkpoint to measure (database down or nothing
+    indexed yet)."""
+    return HealthPublic(
+        status=status,
+        database=database,
+        checkpoint_block=None,
+        head_block=None,
+        lag_blocks=None,
+        seconds_since_update=None,
+    )
+
+
 @router.get("/health", response_model=HealthPublic, tags=["health"])
 def health(state: StateDep, response: Response) -> HealthPublic:
     """Is the database reachable, and how far behind the head is the index."""
@@ -25,23 +38,9 @@ def health(state: StateDep, response: Response) -> HealthPublic:
             clock = queries.chain_clock(conn)
     except SQLAlchemyError:
         response.status_code = 503
-        return HealthPublic(
-            status="unavailable",
-            database=False,
-            checkpoint_block=None,
-            head_block=None,
-            lag_blocks=None,
-            seconds_since_update=None,
-        )
+        return _no_checkpoint("unavailable", database=False)
     if clock is None:
-        return HealthPublic(
-            status="starting",
-            database=True,
-            checkpoint_block=None,
-            head_block=None,
-            lag_blocks=None,
-            seconds_since_update=None,
-        )
+        return _no_checkpoint("starting", database=True)
     return HealthPublic(
         status="ok",
         database=True,

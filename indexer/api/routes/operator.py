@@ -34,6 +34,7 @@ from indexer.api.schemas.meters import (
     MeterRequestPublic,
 )
 from indexer.db.models import Clearing, MeterRequest, Order, Reading, VaultEntry
+from indexer.keyset import past, within
 
 router = APIRouter(prefix="/v1/operator", tags=["operator"])
 router.include_router(operator_billing.router)  # GET /v1/operator/billing
@@ -60,13 +61,7 @@ def _csv_rows(
     yield out.getvalue()
     last: int | None = None
     while True:
-        query = select(table)
-        if from_slot is not None:
-            query = query.where(slot_col >= from_slot)
-        if to_slot is not None:
-            query = query.where(slot_col <= to_slot)
-        if last is not None:
-            query = query.where(key > last)
+        query = select(table).where(*within(slot_col, from_slot, to_slot), *past(key, last))
         with engine.connect() as conn:
             rows = conn.execute(query.order_by(key).limit(5_000)).all()
         if not rows:
