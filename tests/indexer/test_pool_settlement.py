@@ -7,13 +7,11 @@ third stays unsettled. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from chain.local_node import AnvilProcess, start_anvil
@@ -21,12 +19,10 @@ from chain.rpc import JsonRpcClient
 from devchain.city import BookLevel, City, deploy_city
 from devchain.sandbox import Sandbox
 from energychain.pool import PooledMarket, PoolSettlement, SlotPoolClearing
-from indexer.api import ApiConfig, create_app
-from indexer.db.engine import make_engine
 from indexer.ingest import Ingester
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
-from tests.indexer.conftest import BACKENDS, _truncate
+from tests.indexer.conftest import BACKENDS, indexed_api, query_rows
 
 FEE_TICKS = 5
 LEVELS = [1, 2]
@@ -120,26 +116,9 @@ def indexed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Any]]:
     """The pooled market and its pool indexed, and a client of the API over them."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("pool-settlement") / "pool.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        cleanup = make_engine(url)
-        _truncate(cleanup)
-        cleanup.dispose()
-    engine = make_engine(url)
-    settled_city.ingester(engine).sync()
-    app = create_app(engine, ApiConfig(rate_limit_per_minute=0, response_cache_seconds=0))
-    with TestClient(app) as client:
+    folder = tmp_path_factory.mktemp("pool-settlement")
+    with indexed_api(request, folder, settled_city, response_cache_seconds=0) as (client, engine):
         yield {"client": client, "engine": engine, "chain": settled_city}
-    engine.dispose()
-
-
-def _rows(engine: Engine, sql: str) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(text(sql))]
 
 
 def test_the_scenario_fills_the_indexed_markets_buy_through_the_pool(
@@ -155,7 +134,7 @@ def test_the_scenario_fills_the_indexed_markets_buy_through_the_pool(
 
 def test_one_row_per_pool_settlement(indexed: dict[str, Any]) -> None:
     chain: SettledCity = indexed["chain"]
-    rows = _rows(
+    rows = query_rows(
         indexed["engine"], "SELECT slot, fees_paid, block_number FROM pool_settlements ORDER BY id"
     )
     assert [r[0] for r in rows] == [chain.settled_slot, chain.pool_only_slot]
@@ -166,7 +145,7 @@ def test_the_markets_settlement_is_what_it_exchanged_with_the_pool(
     indexed: dict[str, Any],
 ) -> None:
     chain: SettledCity = indexed["chain"]
-    rows = _rows(
+    rows = query_rows(
         indexed["engine"],
         "SELECT slot, import_wh, export_wh, paid_to_pool, block_number "
         "FROM market_pool_settlements ORDER BY id",
@@ -225,7 +204,7 @@ def test_an_unsettled_clearing_has_no_settlement(indexed: dict[str, Any]) -> Non
 def test_a_claimed_orders_pool_part_is_recorded_once(indexed: dict[str, Any]) -> None:
     chain: SettledCity = indexed["chain"]
     buy, _ = chain.orders
-    rows = _rows(
+    rows = query_rows(
         indexed["engine"], "SELECT order_id, slot, pool_wh FROM order_pool_fills ORDER BY id"
     )
     # the sell filled locally alone: its claim emits no OrderPoolFilled
