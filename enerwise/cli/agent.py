@@ -274,9 +274,10 @@ def community_table(result: dict[str, Any]) -> Table:
     from rich.table import Table
 
     optimum = result["social_optimum"]["savings_eur"]
-    table = Table(title=f"{result['period']} (social optimum {optimum} EUR)")
-    for column in ("community", "kind", "welfare % of optimum (95 % CI)", "per household"):
-        table.add_column(column)
+    table = Table(
+        *("community", "kind", "welfare % of optimum (95 % CI)", "per household"),
+        title=f"{result['period']} (social optimum {optimum} EUR)",
+    )
 
     def cell(pct: float | None, eur: float | None) -> str:
         return f"{pct:.1f} %" if pct is not None else f"{eur:.2f} EUR"
@@ -458,11 +459,10 @@ def eval_table(result: dict[str, Any]) -> Table:
     from rich.table import Table
 
     table = Table(
+        *("method", "kind", "% of bound", "95 % CI (seeds)", "per seed", "saved EUR"),
         title=f"{result['period']}, {result['market']} market "
-        f"(bound {result['bound']['savings_eur']} EUR)"
+        f"(bound {result['bound']['savings_eur']} EUR)",
     )
-    for column in ("method", "kind", "% of bound", "95 % CI (seeds)", "per seed", "saved EUR"):
-        table.add_column(column)
     for name, row in result["methods"].items():
         pct = "n/a" if row["pct_of_bound"] is None else f"{row['pct_of_bound']:.1f}"
         seeds = row.get("pct_of_bound_seeds")
