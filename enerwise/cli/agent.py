@@ -19,6 +19,7 @@ from enerwise.cli.options import (
     PasswordFile,
     RpcUrl,
     SigningKey,
+    config_option,
 )
 from enerwise.cli.output import print_json, print_result, progress, status
 
@@ -516,12 +517,9 @@ def export_command(
 def run_command(
     config: Annotated[
         Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            envvar=HOUSEHOLD_ENV,
-            metavar="FILE",
-            help="household.yaml: run the household gateway (oracle, agent, devices) from it; "
+        config_option(
+            HOUSEHOLD_ENV,
+            "household.yaml: run the household gateway (oracle, agent, devices) from it; "
             "the other options are then taken from the file.",
         ),
     ] = None,
