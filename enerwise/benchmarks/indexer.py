@@ -157,6 +157,32 @@ def _backfill(url: str, node_url: str, c: Sandbox) -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass(frozen=True)
+class _HistoryChain:
+    """A fresh anvil holding market history: its URL, the sandbox on it, a scratch folder with
+    the deployment record, and what the history holds (:func:`build_history`)."""
+
+    rpc_url: str
+    sandbox: Sandbox
+    folder: Path
+    deployment: Path
+    history: dict[str, Any]
+
+
+@contextlib.contextmanager
+def _chain_with_history(events: int, trade_slots: int) -> Iterator[_HistoryChain]:
+    """A fresh anvil (gas limit raised for the batches) with at least ``events`` events of
+    ``trade_slots`` slots, its deployment record in a scratch folder; both go afterwards."""
+    with (
+        start_anvil(extra_args=["--gas-limit", "100000000"]) as node,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        c = Sandbox.at(node.rpc_url)
+        history = build_history(c, events, trade_slots)
+        deployment = c.deployment.save(Path(tmp) / "deployment.json")
+        yield _HistoryChain(node.rpc_url, c, Path(tmp), deployment, history)
+
+
 @contextlib.contextmanager
 def _postgres_database() -> Iterator[str]:
     name = f"enerwise_bench_{uuid.uuid4().hex[:8]}"
@@ -383,21 +409,16 @@ def run(
     """Run the three measurements and return the figures (see the module docstring)."""
     compile_contracts()
     figures: dict[str, Any] = {"target_events": events}
-    with (
-        start_anvil(extra_args=["--gas-limit", "100000000"]) as node,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        c = Sandbox.at(node.rpc_url)
-        history = build_history(c, events, trade_slots)
+    with _chain_with_history(events, trade_slots) as chain:
+        c, rpc_url, history = chain.sandbox, chain.rpc_url, chain.history
         figures["history"] = history
-        deployment = c.deployment.save(Path(tmp) / "deployment.json")
-        sqlite_url = f"sqlite:///{tmp}/bench.sqlite3"
-        figures["backfill_sqlite"] = _backfill(sqlite_url, node.rpc_url, c)
+        sqlite_url = f"sqlite:///{chain.folder}/bench.sqlite3"
+        figures["backfill_sqlite"] = _backfill(sqlite_url, rpc_url, c)
         if postgres:
             with _postgres_database() as pg_url:
-                figures["backfill_postgresql"] = _backfill(pg_url, node.rpc_url, c)
+                figures["backfill_postgresql"] = _backfill(pg_url, rpc_url, c)
         paths = [f"/v1/slots/{history['busy_slot']}/depth", "/v1/prices?limit=500"]
-        with _server(sqlite_url, node.rpc_url, deployment, ingest=False) as base:
+        with _server(sqlite_url, rpc_url, chain.deployment, ingest=False) as base:
             for rate in load_rates:
                 figures[f"api_sqlite_{rate:g}"] = _load_in_process(base, paths, rate, load_seconds)
     figures.update(_lag_figures(lag_samples))
@@ -412,19 +433,14 @@ def _lag_figures(samples: int) -> dict[str, Any]:
     empty chain, ~60 ms after 20,000 orders, ~100 ms after 30,000, measured 2026-12-04 with
     the indexer not running): on the backfill's chain the lag would be mostly the node's.
     """
-    with (
-        start_anvil(extra_args=["--gas-limit", "100000000"]) as node,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        c = Sandbox.at(node.rpc_url)
-        build_history(c, LAG_HISTORY_EVENTS, 2)
-        deployment = c.deployment.save(Path(tmp) / "deployment.json")
-        url = f"sqlite:///{tmp}/lag.sqlite3"
-        _backfill(url, node.rpc_url, c)
+    with _chain_with_history(LAG_HISTORY_EVENTS, 2) as chain:
+        c, rpc_url = chain.sandbox, chain.rpc_url
+        url = f"sqlite:///{chain.folder}/lag.sqlite3"
+        _backfill(url, rpc_url, c)
         figures: dict[str, Any] = {}
         # the same lag, first with the subscription switched off (the 0.2 s poll of before)
-        with _server(url, node.rpc_url, deployment, ingest=True, ws_url="off") as base:
+        with _server(url, rpc_url, chain.deployment, ingest=True, ws_url="off") as base:
             figures["sse_lag_polling"] = _sse_lag(base, c, samples, "polling every 0.2 s")
-        with _server(url, node.rpc_url, deployment, ingest=True) as base:
+        with _server(url, rpc_url, chain.deployment, ingest=True) as base:
             figures["sse_lag"] = _sse_lag(base, c, samples, "newHeads subscription")
         return figures

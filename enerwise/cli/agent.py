@@ -19,6 +19,7 @@ from enerwise.cli.options import (
     PasswordFile,
     RpcUrl,
     SigningKey,
+    config_option,
 )
 from enerwise.cli.output import print_json, print_result, progress, status
 
@@ -274,9 +275,10 @@ def community_table(result: dict[str, Any]) -> Table:
     from rich.table import Table
 
     optimum = result["social_optimum"]["savings_eur"]
-    table = Table(title=f"{result['period']} (social optimum {optimum} EUR)")
-    for column in ("community", "kind", "welfare % of optimum (95 % CI)", "per household"):
-        table.add_column(column)
+    table = Table(
+        *("community", "kind", "welfare % of optimum (95 % CI)", "per household"),
+        title=f"{result['period']} (social optimum {optimum} EUR)",
+    )
 
     def cell(pct: float | None, eur: float | None) -> str:
         return f"{pct:.1f} %" if pct is not None else f"{eur:.2f} EUR"
@@ -458,11 +460,10 @@ def eval_table(result: dict[str, Any]) -> Table:
     from rich.table import Table
 
     table = Table(
+        *("method", "kind", "% of bound", "95 % CI (seeds)", "per seed", "saved EUR"),
         title=f"{result['period']}, {result['market']} market "
-        f"(bound {result['bound']['savings_eur']} EUR)"
+        f"(bound {result['bound']['savings_eur']} EUR)",
     )
-    for column in ("method", "kind", "% of bound", "95 % CI (seeds)", "per seed", "saved EUR"):
-        table.add_column(column)
     for name, row in result["methods"].items():
         pct = "n/a" if row["pct_of_bound"] is None else f"{row['pct_of_bound']:.1f}"
         seeds = row.get("pct_of_bound_seeds")
@@ -516,12 +517,9 @@ def export_command(
 def run_command(
     config: Annotated[
         Path | None,
-        typer.Option(
-            "--config",
-            "-c",
-            envvar=HOUSEHOLD_ENV,
-            metavar="FILE",
-            help="household.yaml: run the household gateway (oracle, agent, devices) from it; "
+        config_option(
+            HOUSEHOLD_ENV,
+            "household.yaml: run the household gateway (oracle, agent, devices) from it; "
             "the other options are then taken from the file.",
         ),
     ] = None,

@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from enerwise.cli.connection import contract_sender, node
 from enerwise.cli.console import console, err_console
 from enerwise.cli.options import SigningKey
 from enerwise.cli.output import log_to_stderr, print_json_line
@@ -37,14 +38,13 @@ class AgentLink:
         """Checked in this order: the owner's address, the key's file, the policy, the chain,
         the key's password."""
         from agents.live.policies import load_policy
-        from chain.connection import connect, resolve_rpc_url
         from energychain.delegation import parse_address
         from energychain.deploy import load_deployment
 
         owner_address = parse_address(owner, "owner")
         keystore_path = _agent_keystore(key.keystore, key.keystore_dir)
         chosen = load_policy(policy)
-        w3 = connect(resolve_rpc_url(rpc_url))
+        w3 = node(rpc_url)
         record = load_deployment(w3, deployment)
         sender = _agent_sender(w3, keystore_path, key.password_file, key.password_env)
         return cls(w3, record, sender, owner_address, chosen)
@@ -225,12 +225,8 @@ def _agent_sender(
     w3: Any, keystore: Path, password_file: Path | None, password_env: str | None
 ) -> Any:
     """A transaction sender for the agent key (its keystore unlocked)."""
-    from energychain.contracts import revert_decoder
     from wallet.keystore import KeystoreSigner
     from wallet.passwords import PasswordSource
-    from wallet.transactions import TransactionSender
 
     password = PasswordSource(password_file, password_env, f"Password for {keystore}: ").read()
-    return TransactionSender(
-        w3, KeystoreSigner.unlocked(keystore, password), decode_revert=revert_decoder()
-    )
+    return contract_sender(w3, KeystoreSigner.unlocked(keystore, password))

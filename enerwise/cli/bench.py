@@ -10,19 +10,11 @@ import typer
 
 from enerwise.cli.console import console
 from enerwise.cli.options import JsonFlag
-from enerwise.cli.output import print_json, status
+from enerwise.cli.output import print_json, print_measured, status
 
 app = typer.Typer(
     help="Benchmarks: print measured figures (JSON with --json).", no_args_is_help=True
 )
-
-
-def _show(figures: dict[str, object], json_out: bool) -> None:
-    if json_out:
-        print_json(figures)
-        return
-    for key, value in figures.items():
-        console.print(f"{key:<40} {value}")
 
 
 @app.command("tx")
@@ -35,7 +27,7 @@ def tx(
 
     with status(f"bench tx: {count} transactions on a fresh anvil"):
         figures = run(count)
-    _show(figures, json_out)
+    print_measured(figures, json_out)
 
 
 @app.command("gas")
@@ -52,7 +44,7 @@ def gas(
         figures = run()
     if snapshot is not None:
         snapshot.write_text(json.dumps(figures, indent=2) + "\n")
-    _show(figures, json_out)
+    print_measured(figures, json_out)
 
 
 @app.command("oracle")
@@ -67,7 +59,7 @@ def oracle(
 
     with status(f"bench oracle: {meters} meters x {slots} slots, batches of {batch_size}"):
         figures = run(meters, slots, batch_size)
-    _show(figures, json_out)
+    print_measured(figures, json_out)
 
 
 @app.command("indexer")
@@ -80,7 +72,7 @@ def indexer(
 
     with status(f"bench indexer: {events:,} events, SQLite and PostgreSQL, API load"):
         figures = run(events)
-    _show(figures, json_out)
+    print_measured(figures, json_out)
 
 
 @app.command("week")
@@ -111,7 +103,7 @@ def week(
     with status(f"bench week: {len(starts)} run(s) of {days} days"):
         figures = [run(d, days=days) for d in starts]
     if json_out:
-        _show({"weeks": figures}, True)
+        print_json({"weeks": figures})
         return
     for lines in figures:
         console.print(table(lines), markup=False, highlight=False)
@@ -131,4 +123,4 @@ def device(
 
     with status(f"bench device: {hours} simulated hours at {speed}x"):
         figures = run(hours, interval, speed)
-    _show(figures, json_out)
+    print_measured(figures, json_out)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from enerwise.cli.console import console, err_console, stdout_is_terminal
+from enerwise.cli.figures import print_conservation, print_figures
 from enerwise.cli.options import JsonFlag
 from enerwise.cli.output import print_json
 
@@ -263,23 +264,8 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _table(r: dict[str, Any]) -> None:
-    if not stdout_is_terminal():
-        console.out("The city, read back from the chain", highlight=False)
-        for name, value in _rows(r):
-            console.out(f"  {name:<38} {value}", highlight=False)
-    else:
-        from rich.table import Table
-
-        table = Table(title="The city, read back from the chain", show_header=False)
-        table.add_column(justify="left")
-        table.add_column(justify="right")
-        for name, value in _rows(r):
-            table.add_row(name, value)
-        console.print(table)
-    for check, ok in r["conservation"].items():
-        console.out(f"  {'ok' if ok else 'FAILED':<6} {check}", highlight=False)
-    console.out(
-        "conservation holds" if r["conservation_ok"] else "conservation FAILED", highlight=False
-    )
+    plain = not stdout_is_terminal()
+    print_figures("The city, read back from the chain", _rows(r), plain=plain, name_width=38)
+    print_conservation(r["conservation"], r["conservation_ok"], plain=True)
     for note in r["notes"]:
         console.out(note, highlight=False)

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from enerwise.cli.console import console, err_console, stdout_is_terminal
+from enerwise.cli.figures import print_conservation, print_figures
 from enerwise.cli.options import JsonFlag
 from enerwise.cli.output import print_json
 
@@ -190,6 +191,11 @@ def _market_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+_REPORT_TITLE = "The day, read back from the chain"
+_NAME_WIDTH = 34
+"""Columns of a figure's name in the plain report."""
+
+
 def _report_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         *_market_rows(r),
@@ -231,33 +237,15 @@ def _report_rows(r: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _log(r: dict[str, Any]) -> None:
     """The report in a log: plain ``name  value`` lines, never cut, no markup."""
-    console.out("The day, read back from the chain", highlight=False)
-    for name, value in _report_rows(r):
-        console.out(f"  {name:<34} {value}", highlight=False)
-    for check, ok in r["conservation"].items():
-        console.out(f"  {'ok' if ok else 'FAILED':<6} {check}", highlight=False)
-    console.out(
-        "conservation holds" if r["conservation_ok"] else "conservation FAILED", highlight=False
-    )
+    print_figures(_REPORT_TITLE, _report_rows(r), plain=True, name_width=_NAME_WIDTH)
+    print_conservation(r["conservation"], r["conservation_ok"], plain=True)
     for line in [*r["notes"], *(f"wrote {path}" for path in r.get("files", []))]:
         console.out(line, highlight=False)
 
 
 def _final(r: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    table = Table(title="The day, read back from the chain", show_header=False)
-    table.add_column(justify="left")
-    table.add_column(justify="right")
-    for name, value in _report_rows(r):
-        table.add_row(name, value)
-    console.print(table)
-    for check, ok in r["conservation"].items():
-        console.print(f"  {'[green]ok[/]' if ok else '[red]FAILED[/]'}  {check}")
-    verdict = (
-        "[green]conservation holds[/]" if r["conservation_ok"] else "[red]conservation FAILED[/]"
-    )
-    console.print(verdict)
+    print_figures(_REPORT_TITLE, _report_rows(r), plain=False, name_width=_NAME_WIDTH)
+    print_conservation(r["conservation"], r["conservation_ok"], plain=False)
     for note in r["notes"]:
         console.print(f"[dim]{note}[/]")
     for path in r.get("files", []):

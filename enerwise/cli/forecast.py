@@ -92,11 +92,10 @@ def skill_table(result: dict[str, Any]) -> Table:
 
     test = result["test"]
     table = Table(
+        *("series", "model", "horizon", "MAE", "RMSE", "skill vs naive"),
         title=f"Held-out {test['scored']} ({test['origins']} hourly origins); "
-        f"* = chosen on validation {result['validation']['scored']}"
+        f"* = chosen on validation {result['validation']['scored']}",
     )
-    for column in ("series", "model", "horizon", "MAE", "RMSE", "skill vs naive"):
-        table.add_column(column)
     for name, data in result["series"].items():
         for model, rounds in data["models"].items():
             for horizon, scores in rounds["test"].items():

@@ -10,7 +10,7 @@ import typer
 from enerwise.cli.console import console
 from enerwise.cli.grid_publish import publish
 from enerwise.cli.options import JsonFlag
-from enerwise.cli.output import print_json
+from enerwise.cli.output import print_json, print_measured
 
 app = typer.Typer(
     help="Power flows on pandapower's benchmark networks: limits per community and slot.",
@@ -151,8 +151,4 @@ def bench(
         share_battery=min(0.25, share_pv),
         seed=seed,
     )
-    if json_out:
-        print_json(figures)
-        return
-    for key, value in figures.items():
-        console.print(f"{key:<42} {value}")
+    print_measured(figures, json_out, name_width=42)

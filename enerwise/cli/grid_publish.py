@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from enerwise.cli.connection import contract_sender, node
 from enerwise.cli.console import confirm, console
 from enerwise.cli.options import (
     JsonFlag,
@@ -170,13 +171,10 @@ def _dev_city(stack: ExitStack, communities: int) -> _Target:
 
 def _existing_pool(address: str, rpc_url: str | None, key: SigningKey) -> _Target:
     """The pool at ``address``, checked to be a contract the key may publish to."""
-    from chain.connection import connect, resolve_rpc_url
-    from energychain.contracts import revert_decoder
     from energychain.pool import CityPool
-    from wallet.transactions import TransactionSender
 
     signer = key.signer()
-    w3 = connect(resolve_rpc_url(rpc_url))
+    w3 = node(rpc_url)
     if not w3.eth.get_code(w3.to_checksum_address(address)):
         raise OptionError(f"--pool: no contract at {address} on chain {w3.eth.chain_id}")
     pool = CityPool.at(w3, address)
@@ -186,7 +184,7 @@ def _existing_pool(address: str, rpc_url: str | None, key: SigningKey) -> _Targe
             "nothing sent"
         )
     key.unlock(signer)
-    return _Target(pool, TransactionSender(w3, signer, decode_revert=revert_decoder()))
+    return _Target(pool, contract_sender(w3, signer))
 
 
 def _run(

@@ -24,6 +24,7 @@ import typer
 from typer._click.globals import get_current_context
 
 from enerwise.cli.amounts import decimal_amount, money_base_units, money_text, one_of, price_tick
+from enerwise.cli.connection import node, node_and_sender
 from enerwise.cli.console import confirm, console
 from enerwise.cli.options import (
     DeploymentFile,
@@ -132,19 +133,15 @@ def _open(
     rpc_url: str | None, deployment_file: Path | None, key: SigningKey | None, journal: Path | None
 ) -> _Market:
     """Connect, load the deployment (a sealed market), open the journal, unlock the key."""
-    from chain.connection import connect, resolve_rpc_url
     from energychain.commitment_journal import CommitmentJournal
-    from energychain.contracts import revert_decoder
     from energychain.deploy import load_deployment
     from energychain.sealed_market import SealedMarket
-    from wallet.transactions import TransactionSender
 
-    signer = key.signer() if key is not None else None  # a bad keystore path: first
-    w3 = connect(resolve_rpc_url(rpc_url))
-    sender = None
-    if key is not None and signer is not None:
-        key.unlock(signer, "Trader's password: ")
-        sender = TransactionSender(w3, signer, decode_revert=revert_decoder())
+    sender: TransactionSender | None = None
+    if key is None:
+        w3 = node(rpc_url)
+    else:
+        w3, sender = node_and_sender(rpc_url, key, "Trader's password: ")
     deployment = load_deployment(w3, deployment_file)
     contracts = deployment.contracts(w3)
     market = contracts.market

@@ -26,11 +26,11 @@ from enerwise.cli.operator_options import (
     RpcOverride,
     age_text,
     asker,
+    community_and_sender,
     config_path,
     decimal_option,
     health_markup,
     index_database,
-    keystore_sender,
     which_contracts,
 )
 from enerwise.cli.operator_roles import role_app
@@ -277,11 +277,9 @@ def deploy(
 
     Shows the plan and asks on a terminal before it spends gas (--yes answers).
     """
-    from operations.context import Community
     from operations.deployer import deploy_community, plan
 
-    community = Community.open(config_path(config, old_config), rpc_url)
-    sender = keystore_sender(community, key)
+    community, sender = community_and_sender(config_path(config, old_config), key, rpc_url)
     steps = plan(community, sender)
     if dry_run:
         if json_out:
@@ -370,11 +368,9 @@ def _pause(
     paused: bool, only: str, config: Path, key: SigningKey, yes: bool, json_out: bool
 ) -> None:
     from operations.admin import set_paused
-    from operations.context import Community
 
     target = which_contracts(only, "--only")
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
+    community, sender = community_and_sender(config, key)
     changed = set_paused(community, sender, paused, target, approve=asker(yes))
     if json_out:
         print_json({"paused": paused, "changed": changed})
@@ -393,10 +389,9 @@ def set_fee(
 ) -> None:
     """Apply fee_bps and treasury of the config to the market (admin key; new orders only)."""
     from operations.admin import set_fee as apply
-    from operations.context import Community
 
-    community = Community.open(config)
-    before = apply(community, keystore_sender(community, key), approve=asker(yes))
+    community, sender = community_and_sender(config, key)
+    before = apply(community, sender, approve=asker(yes))
     cfg = community.config
     if json_out:
         print_json(
@@ -527,10 +522,9 @@ def clear_due(
 ) -> None:
     """Clear every slot with orders past gate closure (safe to repeat; a cron job passes --yes)."""
     from operations.admin import clear_due as run
-    from operations.context import Community
 
-    community = Community.open(config)
-    done = run(community, keystore_sender(community, key), approve=asker(yes))
+    community, sender = community_and_sender(config, key)
+    done = run(community, sender, approve=asker(yes))
     if json_out:
         print_json([{"slot": c.slot, "volume_wh": c.volume_wh, "tick": c.clearing_tick}
                     for c in done])  # fmt: skip

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from enerwise.cli.console import console
-from enerwise.cli.operator_options import asker, keystore_sender
+from enerwise.cli.operator_options import asker, community_and_sender
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
@@ -68,10 +68,8 @@ def _send_with_key(
     config: Path, key: SigningKey, yes: bool, action: Callable[..., AdminHandover]
 ) -> AdminHandover:
     """Run one handover ``action(community, sender, approve=...)`` signed with ``key``."""
-    from operations.context import Community
-
-    community = Community.open(config)
-    return action(community, keystore_sender(community, key), approve=asker(yes))
+    community, sender = community_and_sender(config, key)
+    return action(community, sender, approve=asker(yes))
 
 
 @admin_app.command("status")

@@ -13,9 +13,9 @@ from enerwise.cli.operator_options import (
     IndexerUrl,
     age_text,
     asker,
+    community_and_sender,
     health_markup,
     index_database,
-    keystore_sender,
 )
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
@@ -35,6 +35,12 @@ if TYPE_CHECKING:
     from operations.meters import AddedMeter, KeyGeneration, MeterSpec
 
 meter_app = typer.Typer(help="Register and manage meters.", no_args_is_help=True)
+
+
+def _one_signer_source(signer: str | None, generate_key: bool) -> None:
+    """The meter's key is named (``--signer``) or made (``--generate-key``): exactly one."""
+    if (signer is None) == (not generate_key):
+        raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
 
 
 def _keygen(
@@ -101,16 +107,13 @@ def meter_add(
     json_out: JsonFlag = False,
 ) -> None:
     """Register one meter (capacity in Wh per slot from watts and the slot length)."""
-    from operations.context import Community
     from operations.meters import add_meters
 
-    if (signer is None) == (not generate_key):
-        raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
+    _one_signer_source(signer, generate_key)
     spec = _spec(
         {"id": meter_id, "owner": owner, "kind": kind, "capacity_w": capacity_w, "signer": signer}
     )
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
+    community, sender = community_and_sender(config, key)
     keygen = _keygen(generate_key, keys_dir, meter_password_file, config, relayer_key_env)
     added = add_meters(community, sender, [spec], keygen=keygen, source=source, approve=asker(yes))
     _print_added(added, json_out)
@@ -177,12 +180,10 @@ def meter_import(
     json_out: JsonFlag = False,
 ) -> None:
     """Bulk onboarding: check every row (and every id on chain), then register all or none."""
-    from operations.context import Community
     from operations.meters import add_meters, read_csv
 
     specs = read_csv(csv_file)
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
+    community, sender = community_and_sender(config, key)
     keygen = _keygen(generate_keys, keys_dir, meter_password_file, config, relayer_key_env)
     added = add_meters(community, sender, specs, keygen=keygen, source=source, approve=asker(yes))
     _print_added(added, json_out)
@@ -269,13 +270,10 @@ def meter_rotate(
     json_out: JsonFlag = False,
 ) -> None:
     """Replace a meter's signing key; readings signed by the old key are rejected from now on."""
-    from operations.context import Community
     from operations.meters import rotate_key
 
-    if (signer is None) == (not generate_key):
-        raise OperatorError("give exactly one of --signer ADDRESS or --generate-key")
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
+    _one_signer_source(signer, generate_key)
+    community, sender = community_and_sender(config, key)
     keygen = _keygen(generate_key, keys_dir, meter_password_file, config)
     new_signer, path = rotate_key(
         community, sender, meter_id, new_signer=signer, keygen=keygen, approve=asker(yes)
@@ -300,11 +298,9 @@ def meter_deactivate(
     json_out: JsonFlag = False,
 ) -> None:
     """Deactivate a meter for good (its id can never be registered again)."""
-    from operations.context import Community
     from operations.meters import deactivate
 
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
+    community, sender = community_and_sender(config, key)
     found = deactivate(community, sender, meter_id, approve=asker(yes))
     if json_out:
         print_json({"name": meter_id, "meter_id": found, "active": False})

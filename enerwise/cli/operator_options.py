@@ -44,9 +44,15 @@ IndexDatabaseUrl = Annotated[
 ]
 
 
-def keystore_sender(community: Community, key: SigningKey) -> TransactionSender:
-    """The community's sender for ``key`` (a keystore file or an address in the folder)."""
-    return community.sender(key.unlock(key.signer()))
+def community_and_sender(
+    config: Path, key: SigningKey, rpc_url: str | None = None
+) -> tuple[Community, TransactionSender]:
+    """The community of ``config`` (its chain checked; on ``rpc_url`` if given) and its sender
+    for ``key`` (a keystore file or an address in the folder), unlocked."""
+    from operations.context import Community
+
+    community = Community.open(config, rpc_url)
+    return community, community.sender(key.unlock(key.signer()))
 
 
 def which_contracts(text: str, option: str) -> Literal["market", "registry", "both"]:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from enerwise.cli.console import confirm, console
-from enerwise.cli.operator_options import keystore_sender, which_contracts
+from enerwise.cli.operator_options import community_and_sender, which_contracts
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
@@ -45,12 +45,10 @@ def _role_change(
     key: SigningKey,
     json_out: bool,
 ) -> None:
-    from operations.context import Community
     from operations.roles import apply_change, plan_change
 
     target = which_contracts(on, "--on")
-    community = Community.open(config)
-    sender = keystore_sender(community, key)
+    community, sender = community_and_sender(config, key)
     change = plan_change(community, sender, action, role, address, on=target)
     count = len(change.contracts)
     confirm(f"Send {count} transaction(s) from {sender.address}?", yes=yes, plan=change.describe())

@@ -7,7 +7,7 @@ The grammar (docs/cli.md):
 - ``-c/--config FILE`` is always an option (never positional) naming the YAML/TOML file that
   configures what the group acts on, with an environment variable for its default: the
   community (``operator``), the oracle (``oracle``), the household (``devices``), the
-  application settings (``indexer``, ``chain deploy``).
+  application settings (``indexer``, ``chain deploy``); :func:`config_option` spells it.
 - ``-y/--yes`` answers the question a state-changing command asks on a terminal; without a
   terminal such a command sends nothing unless ``--yes`` is given.
 - ``--keystore PATH|ADDRESS`` (with ``--keystore-dir``), ``--password-file`` /
@@ -65,40 +65,24 @@ SETTINGS_ENV = "ENERWISE_CONFIG"
 DEFAULT_COMMUNITY = Path("community.yaml")
 """The community config when neither ``-c`` nor ``ENERWISE_COMMUNITY`` names one."""
 
+
+def config_option(envvar: str, what: str) -> Any:
+    """``-c/--config FILE`` (help text ``what``), its default from ``envvar``: the one spelling
+    of every group's config file."""
+    return typer.Option("--config", "-c", envvar=envvar, metavar="FILE", help=what)
+
+
 CommunityConfig = Annotated[
-    Path,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar=COMMUNITY_ENV,
-        metavar="FILE",
-        help="The community config (community.yaml).",
-    ),
+    Path, config_option(COMMUNITY_ENV, "The community config (community.yaml).")
 ]
-OracleConfig = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", envvar=ORACLE_ENV, metavar="FILE", help="The oracle config (YAML/TOML)."
-    ),
-]
+OracleConfig = Annotated[Path | None, config_option(ORACLE_ENV, "The oracle config (YAML/TOML).")]
 HouseholdConfig = Annotated[
-    Path,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar=HOUSEHOLD_ENV,
-        metavar="FILE",
-        help="The household file (household.yaml).",
-    ),
+    Path, config_option(HOUSEHOLD_ENV, "The household file (household.yaml).")
 ]
 SettingsConfig = Annotated[
     Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        envvar=SETTINGS_ENV,
-        metavar="FILE",
-        help="Application settings (YAML/TOML; ENERWISE_* variables and flags win).",
+    config_option(
+        SETTINGS_ENV, "Application settings (YAML/TOML; ENERWISE_* variables and flags win)."
     ),
 ]
 

@@ -394,9 +394,8 @@ def status(
         f"outbox {data['outbox']}: [bold]{data['depth']}[/] pending, "
         f"{data['totals']['accepted']} accepted, {data['totals']['rejected']} rejected"
     )
-    meters = Table(title="meters")
-    for column in ("meter", "seq", "timestamp", "import Wh", "export Wh", "pending", "hold"):
-        meters.add_column(column)
+    columns = ("meter", "seq", "timestamp", "import Wh", "export Wh", "pending", "hold")
+    meters = Table(*columns, title="meters")
     for m in data["meters"]:
         meters.add_row(
             m["name"],

@@ -1,7 +1,8 @@
 """What commands print besides their human text: JSON for scripts, progress for people and logs.
 
 - :func:`print_json`: the result of a ``--json`` command, one document on stdout and nothing
-  else there; :func:`print_json_line` for commands that stream (one object per line, flushed).
+  else there; :func:`print_json_line` for commands that stream (one object per line, flushed);
+  :func:`print_measured` for a benchmark's figures (JSON, or a line each).
 - :func:`progress` and :func:`status`: a long command's progress on stderr. On a terminal a
   Rich bar or spinner; otherwise (a log file, CI, a service) plain lines with the elapsed time,
   at most one per :data:`LOG_EVERY_SECONDS` plus the first and the last, that read well in a
@@ -40,6 +41,16 @@ def print_result(
         print_json(result)
     else:
         console.print(table(result))
+
+
+def print_measured(figures: dict[str, Any], json_out: bool, *, name_width: int = 40) -> None:
+    """A benchmark's ``figures``: one JSON document for ``--json``, else a ``name  value`` line
+    each (names padded to ``name_width``)."""
+    if json_out:
+        print_json(figures)
+        return
+    for name, value in figures.items():
+        console.print(f"{name:<{name_width}} {value}")
 
 
 def print_json_line(data: Any) -> None:

@@ -29,7 +29,7 @@ from wallet.defaults import DEFAULT_DERIVATION_PATH
 from wallet.errors import KeystoreError
 
 if TYPE_CHECKING:
-    from wallet.keystore import Keystore
+    from wallet.keystore import KeyInfo, Keystore
 
 app = typer.Typer(
     help="Encrypted keystores and signing with them.",
@@ -52,6 +52,15 @@ def _say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
 
 
+def _print_key(done: str, info: KeyInfo, json_out: bool, **extra: object) -> None:
+    """What a command ``done`` to one key: its address and file (with ``extra``) as JSON, else
+    ``{done} ADDRESS`` and the file on the next line."""
+    if json_out:
+        print_json({"address": info.address, "path": str(info.path), **extra})
+        return
+    _say(f"{done} {info.address}\n  {info.path}")
+
+
 @app.command("new")
 def new(
     keystore_dir: KeystoreDir = None,
@@ -64,10 +73,7 @@ def new(
 
     password = PasswordSource(password_file, password_env, "New password: ").read(confirm=True)
     info = _keystore(keystore_dir).create(password)
-    if json_out:
-        print_json({"address": info.address, "path": str(info.path)})
-        return
-    _say(f"created {info.address}\n  {info.path}")
+    _print_key("created", info, json_out)
 
 
 @app.command("import")
@@ -117,10 +123,7 @@ def import_key(
             path=derivation_path or DEFAULT_DERIVATION_PATH,
             force=force,
         )
-    if json_out:
-        print_json({"address": info.address, "path": str(info.path)})
-        return
-    _say(f"imported {info.address}\n  {info.path}")
+    _print_key("imported", info, json_out)
 
 
 @app.command("list")
@@ -186,10 +189,7 @@ def passwd(
     old = PasswordSource(password_file, password_env, "Current password: ").read()
     new_source = PasswordSource(new_password_file, new_password_env, "New password: ")
     info = keystore.change_password(info.path, old, new_source.read(confirm=True))
-    if json_out:
-        print_json({"address": info.address, "path": str(info.path)})
-        return
-    _say(f"changed the password of {info.address}\n  {info.path}")
+    _print_key("changed the password of", info, json_out)
 
 
 @app.command("export-public")
@@ -237,11 +237,7 @@ def delete(
         "backed up elsewhere",
         yes=yes,
     )
-    deleted = keystore.delete(info.path, password)
-    if json_out:
-        print_json({"address": deleted.address, "path": str(deleted.path), "deleted": True})
-        return
-    _say(f"deleted {deleted.address}\n  {deleted.path}")
+    _print_key("deleted", keystore.delete(info.path, password), json_out, deleted=True)
 
 
 @app.command("sign-typed-data")

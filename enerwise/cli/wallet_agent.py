@@ -22,6 +22,7 @@ from enerwise.cli.amounts import (
     one_of,
     price_tick,
 )
+from enerwise.cli.connection import node, node_and_sender
 from enerwise.cli.console import confirm, console
 from enerwise.cli.options import (
     DeploymentFile,
@@ -50,16 +51,10 @@ class _Owner:
 
 
 def _owner(rpc_url: str | None, key: SigningKey, deployment_file: Path | None) -> _Owner:
-    from chain.connection import connect, resolve_rpc_url
-    from energychain.contracts import revert_decoder
     from energychain.deploy import load_deployment
-    from wallet.transactions import TransactionSender
 
-    signer = key.signer()  # a bad file: first
-    w3 = connect(resolve_rpc_url(rpc_url))
-    key.unlock(signer, "Owner's password: ")
+    w3, sender = node_and_sender(rpc_url, key, "Owner's password: ")
     deployment = load_deployment(w3, deployment_file)
-    sender = TransactionSender(w3, signer, decode_revert=revert_decoder())
     return _Owner(sender, deployment.contracts(w3))
 
 
@@ -270,12 +265,11 @@ def list_command(
     json_out: JsonFlag = False,
 ) -> None:
     """The owner's agent keys with their bounds (EUR, Wh and ticks) and their use now."""
-    from chain.connection import connect, resolve_rpc_url
     from energychain.delegation import list_delegations, parse_address
     from energychain.deploy import load_deployment
 
     owner_address = parse_address(owner, "owner")
-    w3 = connect(resolve_rpc_url(rpc_url))
+    w3 = node(rpc_url)
     deployment = load_deployment(w3, deployment_file)
     contracts = deployment.contracts(w3)
     params, decimals = contracts.market.params(), contracts.payment.decimals()

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from chain.local_node import free_port
 from enerwise.cli import app
-from enerwise.cli.output import print_json_line, progress, status
+from enerwise.cli.output import print_json_line, print_measured, progress, status
 from enerwise.demo.run import SlotSummary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +55,13 @@ def test_a_json_stream_is_one_object_per_line(capsys: pytest.CaptureFixture[str]
     print_json_line({"slot": 2, "placed": 0})
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["slot"] for line in lines] == [1, 2]
+
+
+def test_a_benchmarks_figures_without_json_are_one_padded_line_each(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    print_measured({"tx_per_s": 812.5, "p99_ms": 3}, False, name_width=10)
+    assert capsys.readouterr().out.splitlines() == ["tx_per_s   812.5", "p99_ms     3"]
 
 
 def _python(code: str, **env: str) -> str:
