@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.schema import SchemaItem
 
-import indexer.db.types
+from indexer.db.migrations.tables import amount, create_tables, drop_tables, from_log
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -36,19 +35,10 @@ INDEXES: dict[str, list[tuple[str, list[str]]]] = {
 }
 
 
-def _amount(name: str) -> sa.Column[int]:
-    return sa.Column(name, indexer.db.types.Amount(precision=78, scale=0), nullable=False)
-
-
 def _from_log(table: str) -> list[SchemaItem]:
     """The row id, block and log columns, the unique commit id and the log key (0004)."""
     return [
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("block_number", sa.BigInteger(), nullable=False),
-        sa.Column("block_time", sa.BigInteger(), nullable=False),
-        sa.Column("tx_hash", sa.String(length=66), nullable=False),
-        sa.Column("log_index", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        *from_log(),
         sa.UniqueConstraint("commit_id", name=f"uq_{table}_commit_id"),
         sa.UniqueConstraint("block_number", "log_index", name=f"uq_{table}_log"),
     ]
@@ -60,31 +50,25 @@ def _tables() -> dict[str, list[SchemaItem]]:
             sa.Column("commit_id", sa.String(length=80), nullable=False),
             sa.Column("owner", sa.String(length=42), nullable=False),
             sa.Column("slot", sa.BigInteger(), nullable=False),
-            _amount("locked_money"),
-            _amount("locked_wh"),
+            amount("locked_money"),
+            amount("locked_wh"),
             *_from_log("commitments"),
         ],
         "commitment_outcomes": [
             sa.Column("commit_id", sa.String(length=80), nullable=False),
             sa.Column("kind", sa.String(length=16), nullable=False),
             sa.Column("order_id", sa.String(length=80), nullable=True),
-            _amount("bond"),
-            _amount("refund_money"),
-            _amount("refund_wh"),
+            amount("bond"),
+            amount("refund_money"),
+            amount("refund_wh"),
             *_from_log("commitment_outcomes"),
         ],
     }
 
 
 def upgrade() -> None:
-    for table, items in _tables().items():
-        op.create_table(table, *items)
-        for name, columns in INDEXES.get(table, []):
-            op.create_index(name, table, columns, unique=False)
+    create_tables(_tables, INDEXES)
 
 
 def downgrade() -> None:
-    for table in reversed(list(_tables())):
-        for name, _ in reversed(INDEXES.get(table, [])):
-            op.drop_index(name, table_name=table)
-        op.drop_table(table)
+    drop_tables(_tables, INDEXES)

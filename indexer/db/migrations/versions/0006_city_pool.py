@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.schema import SchemaItem
 
-import indexer.db.types
+from indexer.db.migrations.tables import amount, create_tables, drop_tables, from_log
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -37,44 +36,28 @@ INDEXES: dict[str, list[tuple[str, list[str]]]] = {
 }
 
 
-def _amount(name: str) -> sa.Column[int]:
-    return sa.Column(name, indexer.db.types.Amount(precision=78, scale=0), nullable=False)
-
-
-def _from_log() -> list[SchemaItem]:
-    """The row id and the block and log columns (0004)."""
-    return [
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("block_number", sa.BigInteger(), nullable=False),
-        sa.Column("block_time", sa.BigInteger(), nullable=False),
-        sa.Column("tx_hash", sa.String(length=66), nullable=False),
-        sa.Column("log_index", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    ]
-
-
 def _tables() -> dict[str, list[SchemaItem]]:
     return {
         "pool_communities": [
             sa.Column("community_id", sa.Integer(), nullable=False),
             sa.Column("market", sa.String(length=42), nullable=False),
             sa.Column("levels", sa.SmallInteger(), nullable=False),
-            *_from_log(),
+            *from_log(),
             sa.UniqueConstraint("community_id", name="uq_pool_communities_community_id"),
             sa.UniqueConstraint("block_number", "log_index", name="uq_pool_communities_log"),
         ],
         "pool_fee_changes": [
             sa.Column("fee_ticks_per_level", sa.Integer(), nullable=False),
             sa.Column("recipient", sa.String(length=42), nullable=False),
-            *_from_log(),
+            *from_log(),
             sa.UniqueConstraint("block_number", "log_index", name="uq_pool_fee_changes_log"),
         ],
         "pool_limits": [
             sa.Column("slot", sa.BigInteger(), nullable=False),
             sa.Column("community_id", sa.Integer(), nullable=False),
-            _amount("import_wh"),
-            _amount("export_wh"),
-            *_from_log(),
+            amount("import_wh"),
+            amount("export_wh"),
+            *from_log(),
             sa.UniqueConstraint(
                 "block_number", "log_index", "community_id", name="uq_pool_limits_log"
             ),
@@ -83,14 +66,8 @@ def _tables() -> dict[str, list[SchemaItem]]:
 
 
 def upgrade() -> None:
-    for table, items in _tables().items():
-        op.create_table(table, *items)
-        for name, columns in INDEXES.get(table, []):
-            op.create_index(name, table, columns, unique=False)
+    create_tables(_tables, INDEXES)
 
 
 def downgrade() -> None:
-    for table in reversed(list(_tables())):
-        for name, _ in reversed(INDEXES.get(table, [])):
-            op.drop_index(name, table_name=table)
-        op.drop_table(table)
+    drop_tables(_tables, INDEXES)

@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.schema import SchemaItem
 
-import indexer.db.types
+from indexer.db.migrations.tables import amount, create_tables, drop_tables, from_log
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -36,48 +35,32 @@ INDEXES: dict[str, list[tuple[str, list[str]]]] = {
 }
 
 
-def _amount(name: str) -> sa.Column[int]:
-    return sa.Column(name, indexer.db.types.Amount(precision=78, scale=0), nullable=False)
-
-
-def _from_log() -> list[SchemaItem]:
-    """The row id and the block and log columns (0004)."""
-    return [
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("block_number", sa.BigInteger(), nullable=False),
-        sa.Column("block_time", sa.BigInteger(), nullable=False),
-        sa.Column("tx_hash", sa.String(length=66), nullable=False),
-        sa.Column("log_index", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    ]
-
-
 def _tables() -> dict[str, list[SchemaItem]]:
     return {
         "pool_clearings": [
             sa.Column("slot", sa.BigInteger(), nullable=False),
-            _amount("volume_wh"),
+            amount("volume_wh"),
             sa.Column("clearing_tick", sa.Integer(), nullable=False),
-            _amount("price"),
+            amount("price"),
             sa.Column("buy_marginal_tick", sa.Integer(), nullable=False),
             sa.Column("sell_marginal_tick", sa.Integer(), nullable=False),
             sa.Column("fee_ticks_per_level", sa.Integer(), nullable=False),
-            *_from_log(),
+            *from_log(),
             sa.UniqueConstraint("block_number", "log_index", name="uq_pool_clearings_log"),
             sa.UniqueConstraint("slot", name="uq_pool_clearings_slot"),
         ],
         "pool_fills": [
             sa.Column("slot", sa.BigInteger(), nullable=False),
             sa.Column("community_id", sa.Integer(), nullable=False),
-            _amount("import_wh"),
-            _amount("export_wh"),
+            amount("import_wh"),
+            amount("export_wh"),
             sa.Column("buy_marginal_tick", sa.Integer(), nullable=False),
-            _amount("buy_marginal_filled_wh"),
-            _amount("buy_marginal_total_wh"),
+            amount("buy_marginal_filled_wh"),
+            amount("buy_marginal_total_wh"),
             sa.Column("sell_marginal_tick", sa.Integer(), nullable=False),
-            _amount("sell_marginal_filled_wh"),
-            _amount("sell_marginal_total_wh"),
-            *_from_log(),
+            amount("sell_marginal_filled_wh"),
+            amount("sell_marginal_total_wh"),
+            *from_log(),
             sa.UniqueConstraint(
                 "block_number", "log_index", "community_id", name="uq_pool_fills_log"
             ),
@@ -85,21 +68,15 @@ def _tables() -> dict[str, list[SchemaItem]]:
         "pool_pauses": [
             sa.Column("community_id", sa.Integer(), nullable=False),
             sa.Column("paused", sa.Boolean(), nullable=False),
-            *_from_log(),
+            *from_log(),
             sa.UniqueConstraint("block_number", "log_index", name="uq_pool_pauses_log"),
         ],
     }
 
 
 def upgrade() -> None:
-    for table, items in _tables().items():
-        op.create_table(table, *items)
-        for name, columns in INDEXES.get(table, []):
-            op.create_index(name, table, columns, unique=False)
+    create_tables(_tables, INDEXES)
 
 
 def downgrade() -> None:
-    for table in reversed(list(_tables())):
-        for name, _ in reversed(INDEXES.get(table, [])):
-            op.drop_index(name, table_name=table)
-        op.drop_table(table)
+    drop_tables(_tables, INDEXES)

@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.schema import SchemaItem
 
-import indexer.db.types
+from indexer.db.migrations.tables import amount, create_tables, drop_tables, from_log
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -36,45 +35,29 @@ INDEXES: dict[str, list[tuple[str, list[str]]]] = {
 }
 
 
-def _amount(name: str) -> sa.Column[int]:
-    return sa.Column(name, indexer.db.types.Amount(precision=78, scale=0), nullable=False)
-
-
-def _from_log() -> list[SchemaItem]:
-    """The row id and the block and log columns (0004)."""
-    return [
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("block_number", sa.BigInteger(), nullable=False),
-        sa.Column("block_time", sa.BigInteger(), nullable=False),
-        sa.Column("tx_hash", sa.String(length=66), nullable=False),
-        sa.Column("log_index", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    ]
-
-
 def _tables() -> dict[str, list[SchemaItem]]:
     return {
         "pool_settlements": [
             sa.Column("slot", sa.BigInteger(), nullable=False),
-            _amount("fees_paid"),
-            *_from_log(),
+            amount("fees_paid"),
+            *from_log(),
             sa.UniqueConstraint("block_number", "log_index", name="uq_pool_settlements_log"),
             sa.UniqueConstraint("slot", name="uq_pool_settlements_slot"),
         ],
         "market_pool_settlements": [
             sa.Column("slot", sa.BigInteger(), nullable=False),
-            _amount("import_wh"),
-            _amount("export_wh"),
-            _amount("paid_to_pool"),
-            *_from_log(),
+            amount("import_wh"),
+            amount("export_wh"),
+            amount("paid_to_pool"),
+            *from_log(),
             sa.UniqueConstraint("block_number", "log_index", name="uq_market_pool_settlements_log"),
             sa.UniqueConstraint("slot", name="uq_market_pool_settlements_slot"),
         ],
         "order_pool_fills": [
             sa.Column("order_id", sa.String(length=80), nullable=False),
             sa.Column("slot", sa.BigInteger(), nullable=False),
-            _amount("pool_wh"),
-            *_from_log(),
+            amount("pool_wh"),
+            *from_log(),
             sa.UniqueConstraint("block_number", "log_index", name="uq_order_pool_fills_log"),
             sa.UniqueConstraint("order_id", name="uq_order_pool_fills_order_id"),
         ],
@@ -82,14 +65,8 @@ def _tables() -> dict[str, list[SchemaItem]]:
 
 
 def upgrade() -> None:
-    for table, items in _tables().items():
-        op.create_table(table, *items)
-        for name, columns in INDEXES.get(table, []):
-            op.create_index(name, table, columns, unique=False)
+    create_tables(_tables, INDEXES)
 
 
 def downgrade() -> None:
-    for table in reversed(list(_tables())):
-        for name, _ in reversed(INDEXES.get(table, [])):
-            op.drop_index(name, table_name=table)
-        op.drop_table(table)
+    drop_tables(_tables, INDEXES)
