@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ from chain.compiler import compile_contracts
 from chain.connection import connect, in_process_chain, in_process_keys
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
 from energychain.contracts import revert_decoder
+from enerwise.cli import output
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
 
@@ -20,6 +22,19 @@ from wallet.transactions import TransactionSender
 # how the serial suite runs them): a worker then wraps tables the serial suite does not.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.pop("COLUMNS", None)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A command run in-process sets up the root logger as its own process would, once (its
+    level, the handler of ``output.log_to_stderr``): the next test starts from the set-up before,
+    so no INFO record of a library reaches another command's captured output."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in output.installed_handlers():
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

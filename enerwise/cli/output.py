@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import RenderableType
 
@@ -73,8 +73,31 @@ QUIET_LOGGERS = ("httpx", "httpcore", "pymodbus", "ocpp", "websockets", "web3", 
 """Libraries whose INFO records are every request: warnings and up only."""
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """A stream handler on whatever ``sys.stderr`` is when a record is written, not the stream
+    it was when the handler was made: a command run in-process (a test's ``CliRunner``, which
+    swaps ``sys.stderr`` per invocation and closes it after) must not leave later records
+    writing to a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """``StreamHandler.__init__`` and ``setStream`` assign it: nothing to keep."""
+
+
 _HANDLERS: list[logging.Handler] = []
 """The handlers :func:`log_to_stderr` installed (a second call adds none)."""
+
+
+def installed_handlers() -> tuple[logging.Handler, ...]:
+    """The handlers :func:`log_to_stderr` installed on the root logger (for a test's clean-up)."""
+    return tuple(_HANDLERS)
 
 
 def log_to_stderr(level: str | int = "INFO") -> None:
@@ -88,7 +111,7 @@ def log_to_stderr(level: str | int = "INFO") -> None:
 
             handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
         else:
-            handler = logging.StreamHandler(sys.stderr)
+            handler = _StderrHandler()
             handler.setFormatter(
                 logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
             )
