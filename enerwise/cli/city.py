@@ -173,9 +173,15 @@ def _slot_line(row: dict[str, Any]) -> None:
         f"limits{kept}; {row['claims']} claims ({row['pool_filled_orders']} through the pool); "
         f"gas {row['gas_total']:,}; "
         f"{'conservation ok' if row['conservation_ok'] else 'conservation FAILED'}; "
-        f"{row['seconds']:.1f} s",
+        f"{row['seconds']:.1f} s ({_slowest_steps(row['seconds_by_step'])})",
         highlight=False,
     )
+
+
+def _slowest_steps(seconds: dict[str, float], count: int = 3) -> str:
+    """Where a slot's time went: its ``count`` slowest steps, slowest first."""
+    slowest = sorted(seconds.items(), key=lambda item: -item[1])[:count]
+    return ", ".join(f"{step} {s:.1f} s" for step, s in slowest)
 
 
 def _price(figures: dict[str, Any]) -> str:

@@ -393,3 +393,21 @@ def test_a_diverged_forecast_power_flow_is_reported_and_the_last_limits_kept(
         first["limits_export_wh"],
     )
     assert report["slots_limits_kept"] == 1 and report["conservation_ok"] is True
+
+
+def test_in_a_log_each_slot_is_one_line_naming_its_slowest_steps(
+    grid_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stdout is not a terminal under pytest: one plain line per slot, ending in where the
+    slot's time went (the three slowest of its steps), so a long run's log shows the cost."""
+    code, out, err = run_main(monkeypatch, capsys, *TINY, "--agent-policy", "truthful")
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("slot ")]
+    assert len(lines) == 2  # TINY's two slots
+    for line in lines:
+        steps = line.rsplit(" s (", 1)[1].rstrip(")").split(", ")
+        assert len(steps) == 3
+        assert {step.rsplit(" ", 2)[0] for step in steps} <= {
+            "limits", "signing", "readings", "agents", "orders", "clears", "pool", "claims",
+            "conservation", "grid_check",
+        }  # fmt: skip
