@@ -13,7 +13,6 @@ from chain.compiler import compile_contracts
 from chain.connection import connect, in_process_chain, in_process_keys
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
 from energychain.contracts import revert_decoder
-from enerwise.cli import output
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
 
@@ -29,6 +28,8 @@ def _root_logging_restored() -> Iterator[None]:
     """A command run in-process sets up the root logger as its own process would, once (its
     level, the handler of ``output.log_to_stderr``): the next test starts from the set-up before,
     so no INFO record of a library reaches another command's captured output."""
+    from enerwise.cli import output  # not at import: its consoles read COLUMNS (above)
+
     root = logging.getLogger()
     level = root.level
     yield
