@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from devchain.sandbox import Participant, Sandbox
+from devchain.sandbox import Participant, Sandbox, dev_sender
 from energychain.commitment_journal import CommitmentJournal
 from energychain.deploy import MarketSettings
 from energychain.sealed_market import SealedMarket
@@ -73,7 +73,8 @@ def trader(chain: Chain, tmp_path: Path) -> Trader:
     private_key = "0x" + sandbox.random_bytes(32).hex()
     signer = LocalKeySigner(private_key)
     sandbox.dev.fund(signer.address, 10**19)
-    participant = Participant(TransactionSender(sandbox.w3, signer, poll_interval=0.01))
+    # a dev sender: anvil can leave a batch's transaction queued for good (foundry-rs/foundry#10122)
+    participant = Participant(dev_sender(sandbox.w3, signer, sandbox.decoder))
     sandbox.fund_payment(participant, FUNDS)
     key = Keystore(tmp_path / "keys", scrypt_n=2**10).import_private_key(private_key, "pw")
     (tmp_path / "pw.txt").write_text("pw\n")
