@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import requests
 from web3 import Web3
 from web3.exceptions import ProviderConnectionError, Web3RPCError
+from web3.types import RPCEndpoint
 
 from chain.errors import ChainError, RpcUnreachableError
 
@@ -25,7 +26,16 @@ def connect(rpc_url: str, *, timeout: float = 10.0) -> Web3:
     if not rpc_url.startswith(("http://", "https://")):
         raise RpcUnreachableError(rpc_url, "only http(s):// JSON-RPC URLs are supported")
     w3 = Web3(
-        Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, session=_session(rpc_url))
+        Web3.HTTPProvider(
+            rpc_url,
+            request_kwargs={"timeout": timeout},
+            session=_session(rpc_url),
+            # web3's validation middleware asks the node for its chain id twice for every
+            # eth_call and transaction: two of every three requests a contract read made. A
+            # node's chain id does not change, so that one answer is kept (per thread, by web3).
+            cache_allowed_requests=True,
+            cacheable_requests={RPCEndpoint("eth_chainId")},
+        )
     )
     try:
         w3.eth.chain_id  # noqa: B018 - the probe
