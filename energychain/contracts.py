@@ -29,6 +29,7 @@ from web3._utils.normalizers import (
 from web3.contract import Contract
 from web3.exceptions import (
     BadFunctionCallOutput,
+    InvalidAddress,
     MismatchedABI,
     ProviderConnectionError,
     TimeExhausted,
@@ -75,6 +76,7 @@ _ABI_ERRORS: tuple[type[BaseException], ...] = (
     Web3ValueError,
     BadFunctionCallOutput,
     EncodingError,
+    InvalidAddress,
 )
 #: What web3 does to a contract call's arguments before encoding them (checksummed addresses
 #: checked, hex strings for ``bytes``, ``bytes`` for ``string``), its ENS resolver left out: the
