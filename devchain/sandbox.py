@@ -26,6 +26,7 @@ from chain.connection import connect, in_process_chain, in_process_keys
 from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
 from chain.reverts import RevertDecoder
 from devchain.control import DevChain
+from devchain.miner import ON_DEMAND_MINING, BlockMiner
 from energychain.calendar import SlotCalendar
 from energychain.contracts import revert_decoder
 from energychain.deploy import Deployment, EnergyChain, MarketSettings, deploy_energychain
@@ -133,6 +134,7 @@ class Sandbox:
         seed: int = 0,
         tx_gas_cap: bool = False,
         history_states: int | None = None,
+        mine_on_demand: bool = False,
     ) -> Iterator[Sandbox]:
         """Compile, start a fresh anvil, deploy; the node stops when the block ends.
 
@@ -142,7 +144,9 @@ class Sandbox:
         Like every node :func:`~chain.local_node.start_anvil` starts, it writes no past states
         to disk (a city of 1,000 households wrote 32 GB in 21 slots before that).
         ``history_states`` bounds the past states it keeps in memory
-        (:func:`~chain.local_node.bounded_history`).
+        (:func:`~chain.local_node.bounded_history`). ``mine_on_demand`` replaces anvil's
+        automine (a block per transaction) by a :class:`~devchain.miner.BlockMiner` (a block for
+        everything pending): what a chain with a large state needs.
         """
         compile_contracts()
         args = ["--gas-limit", "100000000"]
@@ -150,8 +154,13 @@ class Sandbox:
             args.append("--enable-tx-gas-limit")
         if genesis_timestamp is not None:
             args += ["--timestamp", str(genesis_timestamp)]
+        if mine_on_demand:
+            args += ON_DEMAND_MINING
         node: AnvilProcess
-        with start_anvil(extra_args=args, history_states=history_states) as node:
+        with contextlib.ExitStack() as stack:
+            node = stack.enter_context(start_anvil(extra_args=args, history_states=history_states))
+            if mine_on_demand:
+                stack.enter_context(BlockMiner(node.rpc_url))
             yield cls.at(node.rpc_url, settings, seed=seed)
 
     @classmethod

@@ -220,6 +220,7 @@ def run_city(
                 genesis_timestamp=t0 - SETUP_MARGIN_S,
                 seed=config.seed,
                 history_states=CITY_HISTORY_STATES,
+                mine_on_demand=True,
             )
         )
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="enerwise-city-")))
