@@ -51,7 +51,9 @@ Per slot ``s`` (chain time moves 15 minutes per slot):
    (:func:`grid.benchmark.check_schedule`, the benchmark's own code).
 
 Gas per slot is the sum of ``gasUsed`` of every block mined in each step (the chain runs nothing
-else).
+else). The city's anvil mines on demand (:class:`devchain.miner.BlockMiner`): a block costs anvil
+time in proportion to the whole state, and a block per transaction (automine) spent most of a
+midday slot mining.
 """
 
 from __future__ import annotations
