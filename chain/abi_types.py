@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from chain.errors import AbiMismatchError
 
@@ -29,6 +30,11 @@ def type_string(param: Mapping[str, Any]) -> str:
         inner = ",".join(type_string(c) for c in param["components"])
         return f"({inner}){kind[5:]}"
     return kind
+
+
+def selector(name: str, inputs: Sequence[str]) -> bytes:
+    """The 4-byte selector of function ``name`` with canonical input types ``inputs``."""
+    return keccak(text=f"{name}({','.join(inputs)})")[:4]
 
 
 def split_tuple(kind: str) -> list[str]:

@@ -15,9 +15,9 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError
-from eth_utils.crypto import keccak
 
 from chain.abi_types import by_name, normalize, output_names, type_string
+from chain.abi_types import selector as function_selector
 from chain.errors import AbiMismatchError
 from chain.rpc import JsonRpcClient
 
@@ -42,7 +42,7 @@ class ContractReader:
                 continue
             inputs = tuple(type_string(i) for i in item["inputs"])
             outputs = tuple(type_string(o) for o in item.get("outputs", []))
-            selector = keccak(text=f"{item['name']}({','.join(inputs)})")[:4]
+            selector = function_selector(str(item["name"]), inputs)
             try:
                 names = output_names(item)
             except AbiMismatchError:

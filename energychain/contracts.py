@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import requests
 from eth_abi.exceptions import DecodingError, EncodingError
 from eth_typing import ChecksumAddress
-from eth_utils.crypto import keccak
 from web3 import Web3
 from web3._utils.abi import map_abi_data
 from web3._utils.normalizers import (
@@ -42,7 +41,7 @@ from web3.exceptions import (
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, EventData, TxReceipt
 
-from chain.abi_types import by_name, function_item, output_names, type_string
+from chain.abi_types import by_name, function_item, output_names, selector, type_string
 from chain.artifacts import Artifact, load_artifact
 from chain.errors import AbiMismatchError, ContractRevertError, RpcError
 from chain.reverts import RevertDecoder
@@ -180,7 +179,7 @@ class ContractHandle:
             if len(items) == 1:
                 inputs = tuple(type_string(i) for i in items[0]["inputs"])
                 signature = _Signature(
-                    selector=keccak(text=f"{function}({','.join(inputs)})")[:4],
+                    selector=selector(function, inputs),
                     inputs=inputs,
                     outputs=tuple(type_string(o) for o in items[0].get("outputs", [])),
                 )

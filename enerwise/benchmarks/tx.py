@@ -18,9 +18,9 @@ and the reads every agent, keeper and check makes, on a fresh sandbox (the contr
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 
 from chain.connection import connect
 from chain.local_node import ANVIL_DEV_KEYS, start_anvil
@@ -37,13 +37,9 @@ def _rate(count: int, seconds: float) -> float:
 def reads(count: int) -> dict[str, Any]:
     """Contract reads per second through the handle and through web3 (module docstring),
     alternated twice so that a noisy machine weighs on both alike."""
-    from chain.compiler import compile_contracts
     from devchain.sandbox import Sandbox  # deploys the contracts: only for this figure
 
-    compile_contracts()
-
-    with start_anvil(extra_args=["--gas-limit", "100000000"]) as node:
-        sandbox = Sandbox.at(node.rpc_url)
+    with Sandbox.on_anvil() as sandbox:
         handle = sandbox.contracts.market
         slot = sandbox.calendar.slot_of(sandbox.dev.now())
 
@@ -53,7 +49,8 @@ def reads(count: int) -> dict[str, Any]:
         def by_web3() -> Any:
             return handle.contract.functions["clearing"](slot).call()
 
-        plain = Web3(Web3.HTTPProvider(node.rpc_url)).eth.contract(
+        rpc_url = str(cast(HTTPProvider, sandbox.w3.provider).endpoint_uri)
+        plain = Web3(Web3.HTTPProvider(rpc_url)).eth.contract(
             address=handle.address, abi=handle.abi
         )
 
