@@ -31,7 +31,7 @@ from oracles.sources.base import Sample
 logger = logging.getLogger(__name__)
 
 #: Called for every problem: (kind, topic or broker, message). Kinds: malformed_payload,
-#: unknown_topic, broker_down, tls_error, auth_refused.
+#: unknown_topic, broker_down, tls_error, auth_refused, subscription_refused.
 ErrorHook = Callable[[str, str, str], None]
 
 
@@ -94,7 +94,10 @@ class MqttSubscriber:
         self.on_error = on_error or (lambda kind, where, message: None)
         self._handlers: dict[str, MessageHandler] = {}
         self._lock = threading.Lock()
+        # Set once the broker has granted every subscription of this connection (not at CONNACK:
+        # a message published between CONNACK and SUBACK would never reach us).
         self._connected = threading.Event()
+        self._pending_subscriptions: set[int] = set()
         self.last_error: str | None = None
         self._started = False
         if settings.client_id == "" and not settings.clean_session:
@@ -121,13 +124,14 @@ class MqttSubscriber:
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     # ------------------------------------------------------------------ topics
     def add_topic(self, topic: str, handler: MessageHandler) -> None:
         with self._lock:
             self._handlers[topic] = handler
-        if self._connected.is_set():
-            self.client.subscribe(topic, qos=1)
+            if self._connected.is_set():
+                self._subscribe(topic)
 
     @property
     def connected(self) -> bool:
@@ -148,7 +152,8 @@ class MqttSubscriber:
         self.client.loop_start()
 
     def wait_connected(self, timeout: float) -> None:
-        """Block until connected; :class:`MqttConnectionError` with the last reason if not."""
+        """Block until connected and subscribed to every topic; :class:`MqttConnectionError`
+        with the last reason if not."""
         if not self._connected.wait(timeout):
             reason = self.last_error or "no answer"
             raise MqttConnectionError(f"MQTT broker {self.settings.endpoint}: {reason}")
@@ -180,17 +185,45 @@ class MqttSubscriber:
             self._report(kind, f"connection refused: {reason_code}")
             return
         self.last_error = None
+        # The lock keeps the SUBACK handler (same network thread, but add_topic may subscribe
+        # from another) from seeing an answer before its request is recorded.
         with self._lock:
             topics = list(self._handlers)
-        for topic in topics:
-            client.subscribe(topic, qos=1)
+            self._pending_subscriptions.clear()
+            for topic in topics:
+                self._subscribe(topic)
+            ready = not self._pending_subscriptions
         logger.info(
             "MQTT broker %s: connected (session present: %s), %d topics",
             self.settings.endpoint,
             flags.session_present,
             len(topics),
         )
-        self._connected.set()
+        if ready:
+            self._connected.set()
+
+    def _subscribe(self, topic: str) -> None:
+        """Ask for ``topic`` (caller holds the lock); the SUBACK is awaited by its message id."""
+        result, mid = self.client.subscribe(topic, qos=1)
+        if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+            self._pending_subscriptions.add(mid)
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        mid: int,
+        reason_codes: list[Any],
+        properties: Any,
+    ) -> None:
+        for code in reason_codes:
+            if code.is_failure:
+                self._report("subscription_refused", f"a subscription was refused: {code}")
+        with self._lock:
+            self._pending_subscriptions.discard(mid)
+            ready = not self._pending_subscriptions
+        if ready:
+            self._connected.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         self._report("broker_down", "cannot connect (broker down or unreachable)")

@@ -10,6 +10,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 from typer.testing import CliRunner
 
 from enerwise.cli import app
@@ -144,6 +146,36 @@ def test_a_message_on_a_topic_no_meter_claims_is_an_unknown_topic(broker: Any) -
         client.loop_stop()
     finally:
         subscriber.stop()
+
+
+def test_connected_means_every_subscription_was_granted(broker: Any) -> None:
+    # A message published the moment wait_connected returns must arrive: the subscriber counts as
+    # connected only once the broker acknowledged its subscriptions, not at CONNACK.
+    received: list[bytes] = []
+    subscriber = MqttSubscriber(BrokerSettings(port=broker.port, client_id="oracle-c"))
+    subscriber.add_topic("tele/plug1/SENSOR", lambda t, p, at: received.append(p))
+    subscriber.start()
+    client = publisher(broker.port)
+    try:
+        subscriber.wait_connected(5)
+        client.publish("tele/plug1/SENSOR", b"first", qos=1)
+        wait_for(lambda: received == [b"first"])
+    finally:
+        client.loop_stop()
+        subscriber.stop()
+
+
+def test_a_subscription_the_broker_refuses_is_reported() -> None:
+    # Mosquitto grants every subscription and filters delivery by its ACL, so the refusal (SUBACK
+    # 0x80, as other brokers send for a denied topic) is fed to the callback paho would call.
+    problems: list[tuple[str, str]] = []
+    subscriber = MqttSubscriber(
+        BrokerSettings(port=1883, client_id="oracle-d"),
+        on_error=lambda kind, where, message: problems.append((kind, where)),
+    )
+    refused = ReasonCode(PacketTypes.SUBACK, identifier=0x80)
+    subscriber._on_subscribe(subscriber.client, None, 1, [refused], None)
+    assert problems == [("subscription_refused", "mqtt://127.0.0.1:1883")]
 
 
 def test_the_persistent_session_delivers_messages_published_while_away(broker: Any) -> None:
