@@ -71,21 +71,21 @@ from typing import Any
 
 import numpy as np
 
-from agents.data.calendar import SLOTS_PER_DAY, slot_of_year
+from agents.data.calendar import slot_of_year
 from chain.artifacts import load_artifact
 from devchain.city import City, deploy_city
 from devchain.sandbox import Sandbox
 from energychain.events import EventReader
 from energychain.market import Market
+from enerwise.city.config import CityConfig
 from enerwise.city.pool_step import (
-    ClaimedOrder,
-    PoolStep,
     check_conservation,
     claim_orders,
     clear_pool_step,
     market_solvent,
     placed_orders,
 )
+from enerwise.city.report import city_report, slot_row
 from enerwise.demo.community import DayPlan, Household, agent_households, enrol, replay_start
 from enerwise.demo.meters import Metered
 from enerwise.demo.traders import RuntimeTrader, SlotContext, Trader, planned_nets
@@ -95,58 +95,13 @@ from grid.households import HouseholdDay
 from grid.limits import LimitsKept
 from grid.publisher import LimitsPublisher, PoolCommunities, PublicationJournal
 from grid.scenario import Scenario, build_scenario
-from market.clearing import ClearingRecord, MarketParams
+from market.clearing import ClearingRecord
 
-L2_BLOCK_GAS = 30_000_000
-"""Gas of one block of the L2 the city is sized for."""
-L2_BLOCK_SECONDS = 2
-L2_BLOCKS_PER_SLOT = 900 // L2_BLOCK_SECONDS
-"""Blocks of that L2 in one 15-minute slot (450)."""
-MICRO = 1_000_000
-"""Base units of the payment token per euro (6 decimals)."""
 CITY_HISTORY_STATES = 64
 """Past states the city's anvil keeps (:func:`chain.local_node.bounded_history`): a day of
 1,000 households does not fit in memory with anvil's default history."""
 
 
-@dataclass(frozen=True, slots=True)
-class CityConfig:
-    """What ``enerwise city`` runs.
-
-    Attributes:
-        communities: community markets (groups of feeders).
-        households: real-data households per community.
-        day: the data day (``YYYY-MM-DD``, 2015 or 2018).
-        slots: slots from midnight (at most 96).
-        network: a network of ``grid.catalogue.NETWORKS``.
-        seed: households, placement and keys.
-        forecast: ``naive`` or ``perfect`` (what the limits are computed on).
-        grid_fee_ticks: price ticks of grid fee per network level crossed.
-        levels: network levels between every community and the pool.
-        deposit_eur: what every household deposits in its market's vault.
-        moves: households put on other buses than the seeded placement's (``{id: bus}``).
-        battery_policy: what the battery owners' agents run: ``halfway`` (the demo's rule, the
-            default: its step is cheap enough for a city), ``ppo`` (the demo's pretrained
-            policy, about ten times the step's cost: docs/pool.md) or ``truthful`` (no agents:
-            every household bids truthfully, batteries in self-consumption).
-    """
-
-    communities: int
-    households: int
-    day: str
-    slots: int = SLOTS_PER_DAY
-    network: str = "cigre-mv-kerber"
-    seed: int = 0
-    forecast: str = "naive"
-    grid_fee_ticks: int = 50
-    levels: int = 1
-    deposit_eur: int = 1_000
-    moves: dict[str, int] = field(default_factory=dict)
-    battery_policy: str = "halfway"
-
-
-BATTERY_POLICIES = ("ppo", "halfway", "truthful")
-"""What ``--agent-policy`` may name (:attr:`CityConfig.battery_policy`)."""
 SETUP_MARGIN_S = 6 * 3_600
 """Chain time between genesis and the data day's midnight, for the set-up's blocks."""
 
@@ -255,7 +210,9 @@ def run_city(
                 on_slot(row)
         slots_s = time.perf_counter() - began - scenario_s - setup_s
         agents = _agents_summary(config, communities, workdir, totals)
-    report = _report(config, scenario, sandbox.params, totals, first, agents)
+    report = city_report(
+        config, scenario, sandbox.params, totals.rows, totals.checks, first, agents
+    )
     report["timing"] = {
         "scenario_s": round(scenario_s, 1),
         "setup_s": round(setup_s, 1),
@@ -462,7 +419,7 @@ def _slot(
     # 7. the grid: power flows of the metered schedule without and with the limits
     with _timed(seconds, "grid_check"):
         without, within, _ = check_schedule(operator, slot, metering.schedule, slot_limits)
-    return _row(
+    return slot_row(
         slot=slot,
         k=k,
         params=sandbox.params,
@@ -591,93 +548,7 @@ def _solvent(sandbox: Sandbox, communities: list[_Community], slot: int, from_bl
     return ok
 
 
-def _row(
-    *,
-    slot: int,
-    k: int,
-    params: MarketParams,
-    metered: list[dict[int, Metered]],
-    records: list[ClearingRecord],
-    step: PoolStep,
-    publication_kept: bool,
-    events: list[str],
-    limits: tuple[int, int],
-    violations: tuple[int, int],
-    diverged: int,
-    gas: dict[str, int | None],
-    orders: int,
-    claimed: list[ClaimedOrder],
-    agent_orders: int,
-    agent_nets: dict[str, int],
-    off_self_consumption: int,
-    errors: list[str],
-    checks_ok: bool,
-    seconds: float,
-    seconds_by_step: dict[str, float],
-    kept_any: bool,
-) -> dict[str, Any]:
-    imported = sum(m.import_wh for rows in metered for m in rows.values())
-    exported = sum(m.export_wh for rows in metered for m in rows.values())
-    local = sum(r.volume_wh for r in records)
-    pool = step.clearing.volume_wh
-    gas_total = sum(v for v in gas.values() if v is not None)
-    fills = step.clearing.communities
-    return {
-        "slot": slot,
-        "time": f"{k * 15 // 60:02d}:{k * 15 % 60:02d}",
-        "household_import_wh": imported,
-        "household_export_wh": exported,
-        "local_wh": local,
-        "pool_wh": pool,
-        "grid_import_wh": imported - local - pool,
-        "grid_export_wh": exported - local - pool,
-        "grid_fees": step.clearing.grid_fees,
-        "community_prices": [r.price_per_kwh if r.cleared else None for r in records],
-        "pool_price": params.price(step.clearing.clearing_tick) if step.clearing.cleared else None,
-        "pool_buy_prices": [params.price(f.buy_tick) if f.import_wh else None for f in fills],
-        "pool_sell_prices": [params.price(f.sell_tick) if f.export_wh else None for f in fills],
-        "pool_imports_wh": [f.import_wh for f in fills],
-        "pool_exports_wh": [f.export_wh for f in fills],
-        "limits_import_wh": limits[0],
-        "limits_export_wh": limits[1],
-        "limits_kept": publication_kept or kept_any,
-        "events": events,
-        "violations_without_limits": violations[0],
-        "violations_with_limits": violations[1],
-        "power_flows_diverged": diverged,
-        "gas": gas,
-        "gas_total": gas_total,
-        "l2_blocks": round(gas_total / L2_BLOCK_GAS, 3),
-        "orders": orders,
-        "claims": len(claimed),
-        "pool_filled_orders": sum(c.pool_wh > 0 for c in claimed),
-        "battery_agent_orders": agent_orders,
-        "battery_agent_net_wh": agent_nets,
-        "battery_agents_off_self_consumption": off_self_consumption,
-        "errors": errors,
-        "conservation_ok": checks_ok,
-        "seconds": round(seconds, 2),
-        "seconds_by_step": seconds_by_step,
-    }
-
-
-# ---------------------------------------------------------------------- report
-
-
-def _share(part: int, whole: int) -> float:
-    return round(part / whole, 4) if whole else 0.0
-
-
-def _eur(values: list[int]) -> dict[str, Any]:
-    """Mean, lowest and highest of prices (base units per kWh) in EUR per kWh."""
-    if not values:
-        return {"mean": None, "min": None, "max": None, "slots": 0}
-    return {
-        "mean": round(sum(values) / len(values) / MICRO, 5),
-        "min": round(min(values) / MICRO, 5),
-        "max": round(max(values) / MICRO, 5),
-        "slots": len(values),
-    }
+# ---------------------------------------------------------------------- agents
 
 
 def _agents_summary(
@@ -713,116 +584,4 @@ def _agents_summary(
         "seconds_per_agent_step_mean": (
             round(sum(seconds) / len(seconds) / count, 4) if seconds and count else 0.0
         ),
-    }
-
-
-def _agents_note(agents: dict[str, Any]) -> str:
-    if not agents["count"]:
-        return (
-            "every household bids truthfully (retail / feed-in tariff); battery owners run their "
-            "battery in self-consumption (no agents)"
-        )
-    return (
-        f"households without battery bid truthfully (retail / feed-in tariff); the "
-        f"{agents['count']} battery owners are run by the demo's agents (AgentRuntime, policy "
-        f"{agents['policy']}) through delegated agent keys: each decides its battery and bids "
-        f"for its expected import ahead and sells its export once minted; its meter signs the "
-        f"agent's battery plan"
-    )
-
-
-def _report(
-    config: CityConfig,
-    scenario: Scenario,
-    params: MarketParams,
-    totals: _Totals,
-    first: int,
-    agents: dict[str, Any],
-) -> dict[str, Any]:
-    rows = totals.rows
-    ids = [c.id for c in scenario.operator.communities]
-    imported = sum(r["household_import_wh"] for r in rows)
-    exported = sum(r["household_export_wh"] for r in rows)
-    local = sum(r["local_wh"] for r in rows)
-    pool = sum(r["pool_wh"] for r in rows)
-    gas_totals = [r["gas_total"] for r in rows]
-    steps = ("limits", "readings", "orders", "clears", "pool", "settle", "claims")
-    gas_max = max(gas_totals, default=0)
-    kept = [r for r in rows if r["limits_kept"]]
-    return {
-        "network": config.network,
-        "communities": config.communities,
-        "households": config.households,
-        "households_total": len(scenario.households),
-        "day": config.day,
-        "slots": config.slots,
-        "first_slot": first,
-        "forecast": config.forecast,
-        "seed": config.seed,
-        "grid_fee_ticks_per_level": config.grid_fee_ticks,
-        "grid_fee_eur_per_kwh_per_level": config.grid_fee_ticks * params.tick_size / MICRO,
-        "household_import_kwh": imported / 1000,
-        "household_export_kwh": exported / 1000,
-        "local_kwh": local / 1000,
-        "pool_kwh": pool / 1000,
-        "local_share": _share(local, imported),
-        "pool_share": _share(pool, imported),
-        "local_plus_pool_share": _share(local + pool, imported),
-        "local_plus_pool_higher": local + pool > local,
-        "grid_import_kwh": sum(r["grid_import_wh"] for r in rows) / 1000,
-        "grid_export_kwh": sum(r["grid_export_wh"] for r in rows) / 1000,
-        "grid_fees_eur": sum(r["grid_fees"] for r in rows) / MICRO,
-        "prices_eur_per_kwh": {
-            "communities": {
-                cid: _eur([p for r in rows if (p := r["community_prices"][i]) is not None])
-                for i, cid in enumerate(ids)
-            },
-            "pool": _eur([r["pool_price"] for r in rows if r["pool_price"] is not None]),
-            "pool_buy": _eur([p for r in rows for p in r["pool_buy_prices"] if p is not None]),
-            "pool_sell": _eur([p for r in rows for p in r["pool_sell_prices"] if p is not None]),
-        },
-        "violations_without_limits": sum(r["violations_without_limits"] for r in rows),
-        "violations_with_limits": sum(r["violations_with_limits"] for r in rows),
-        "violations_with_limits_published_slots": sum(
-            r["violations_with_limits"] for r in rows if not r["limits_kept"]
-        ),
-        "slots_with_violations_without_limits": sum(
-            bool(r["violations_without_limits"]) for r in rows
-        ),
-        "slots_with_violations_with_limits": sum(bool(r["violations_with_limits"]) for r in rows),
-        "slots_limits_kept": len(kept),
-        "power_flows_diverged": sum(r["power_flows_diverged"] for r in rows),
-        "pool_clear_gas_max": max((r["gas"]["pool"] for r in rows), default=0),
-        "pool_settle_gas_max": max((r["gas"]["settle"] for r in rows), default=0),
-        "claims_gas_max": max((r["gas"]["claims"] for r in rows), default=0),
-        "conservation_ok": all(r["conservation_ok"] for r in rows),
-        "conservation": dict(totals.checks),
-        "gas_per_slot_mean": round(sum(gas_totals) / len(gas_totals)) if gas_totals else 0,
-        "gas_per_slot_max": gas_max,
-        "gas_per_slot_by_step_mean": {
-            s: round(sum(r["gas"][s] for r in rows) / len(rows)) if rows else 0 for s in steps
-        },
-        "l2_block_gas": L2_BLOCK_GAS,
-        "l2_blocks_per_slot": L2_BLOCKS_PER_SLOT,
-        "l2_blocks_needed_max": round(gas_max / L2_BLOCK_GAS, 3),
-        "l2_block_space_share_max": round(gas_max / L2_BLOCK_GAS / L2_BLOCKS_PER_SLOT, 6),
-        "orders": sum(r["orders"] for r in rows),
-        "claims": sum(r["claims"] for r in rows),
-        "pool_filled_orders": sum(r["pool_filled_orders"] for r in rows),
-        "order_errors": sum(len(r["errors"]) for r in rows),
-        "battery_agents": agents,
-        "notes": [
-            "pool cleared on chain by CityPool.clear from residuals read from the markets; the "
-            "Python reference (market.pool.clear_pool) cleared the same residuals, and "
-            "conservation.pool_on_chain_equals_reference says whether every figure agreed",
-            _agents_note(agents),
-            "claims are sent: after CityPool.settle a keeper claims every order of the slot "
-            "(claimBatch, in id order, the agents' buys placed ahead included; the agents claim "
-            "nothing themselves), and conservation.claims_on_chain_equal_the_reference says "
-            "whether every OrderClaimed (filledWh, amount, fee, refund) and OrderPoolFilled "
-            "(poolWh) equals the outcome of the Python reference (market.pool.settle_city); "
-            "conservation.markets_solvent_after_claims whether every market's payment and slot "
-            "tokens still cover its members' and treasury's vault balances and its open buys",
-        ],
-        "per_slot": rows,
     }

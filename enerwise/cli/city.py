@@ -55,7 +55,7 @@ def _forecast(text: str) -> str:
 
 
 def _agent_policy(text: str) -> str:
-    from enerwise.city.run import BATTERY_POLICIES
+    from enerwise.city.config import BATTERY_POLICIES
 
     if text not in BATTERY_POLICIES:
         raise typer.BadParameter(f"{text!r} is not one of {', '.join(BATTERY_POLICIES)}")
