@@ -124,7 +124,7 @@ class HouseholdSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class CommunityConfig:
+class CommunityDraw:
     """How to draw a community (every draw is seeded, so a config is one community).
 
     Attributes:
@@ -156,7 +156,7 @@ class CommunityConfig:
             raise ConfigError(f"regions must be DWD TRY regions 1..15, got {self.regions}")
 
 
-def draw_households(config: CommunityConfig) -> list[HouseholdSpec]:
+def draw_households(config: CommunityDraw) -> list[HouseholdSpec]:
     """Draw the members of a community: documented ranges, one seeded generator.
 
     Annual demand is log-normal around 3000 kWh (clipped to 1200..7000), the profile H0 or H25
@@ -206,7 +206,7 @@ class Community:
         tariffs: retail and feed-in per slot and the market range.
     """
 
-    config: CommunityConfig
+    config: CommunityDraw
     households: tuple[HouseholdSpec, ...]
     load_kw: FloatArray
     pv_kw: FloatArray
@@ -231,9 +231,9 @@ class Community:
         return int(inside[0]), int(inside[-1]) + 1
 
 
-def build_community(config: CommunityConfig | None = None) -> Community:
+def build_community(config: CommunityDraw | None = None) -> Community:
     """Draw a community and compute its load, PV and tariffs for the configured year."""
-    config = config or CommunityConfig()
+    config = config or CommunityDraw()
     households = draw_households(config)
     load = np.stack([household_load(h.load, config.year) for h in households])
     zeros = np.zeros(load.shape[1])

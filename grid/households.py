@@ -22,7 +22,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from agents.community import Community, CommunityConfig, build_community, metered_wh
+from agents.community import Community, CommunityDraw, build_community, metered_wh
 from agents.data.calendar import SLOTS_PER_DAY
 from grid.errors import InjectionError
 from grid.operator import ExchangeWeights
@@ -154,7 +154,7 @@ def real_communities(
     ``seed + 1``, ...), drawn as :func:`agents.community.build_community` draws them."""
     return {
         community_id: build_community(
-            CommunityConfig(
+            CommunityDraw(
                 n_households=households,
                 share_pv=share_pv,
                 share_battery=share_battery,

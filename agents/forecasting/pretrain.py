@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.community import CommunityConfig, build_community
+from agents.community import CommunityDraw, build_community
 from agents.forecasting.base import HourlySeries
 from agents.forecasting.gbm import GBMForecaster
 from agents.forecasting.provider import TRAIN_END_HOUR
@@ -17,7 +17,7 @@ from agents.forecasting.provider import TRAIN_END_HOUR
 
 def train_pretrained(out: Path, rounds: int = 200, seed: int = 0) -> list[Path]:
     """Write ``lgbm_load.txt``, ``lgbm_pv.txt`` and ``lgbm_price.txt`` into ``out``."""
-    community = build_community(CommunityConfig())
+    community = build_community(CommunityDraw())
     year = community.config.year
     out.mkdir(parents=True, exist_ok=True)
     loads = [HourlySeries.from_slots("load", row, year, "kW") for row in community.load_kw]

@@ -76,11 +76,11 @@ class ReplayForecaster:
     @classmethod
     def build(cls, household: int = 0, method: str = "naive") -> ReplayForecaster:
         """Draw the default community and forecast ``household`` (seconds; cached on disk)."""
-        from agents.community import CommunityConfig, build_community
+        from agents.community import CommunityDraw, build_community
         from agents.forecasting.provider import ForecastMethod, household_forecasts
         from agents.rl.setup import DEFAULT_CACHE
 
-        community = build_community(CommunityConfig())
+        community = build_community(CommunityDraw())
         if not 0 <= household < len(community.households):
             raise ConfigError(f"household {household} is not in the community")
         forecasts = household_forecasts(

@@ -35,7 +35,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from agents.actions import action_to_decision, market_anchors
 from agents.community import (
     Community,
-    CommunityConfig,
+    CommunityDraw,
     Decision,
     Fill,
     SlotView,
@@ -195,7 +195,7 @@ class SharedConfig:
     out: Path
     steps: int = 60_000
     seeds: tuple[int, ...] = (0, 1, 2)
-    community: CommunityConfig = field(default_factory=CommunityConfig)
+    community: CommunityDraw = field(default_factory=CommunityDraw)
     forecast: ForecastMethod = ForecastMethod.LIGHTGBM
     period: Period = TRAIN
     others: str = "truthful"
@@ -373,7 +373,7 @@ class CommunityEvalConfig:
     """
 
     models: tuple[Path, ...]
-    community: CommunityConfig = field(default_factory=CommunityConfig)
+    community: CommunityDraw = field(default_factory=CommunityDraw)
     forecast: ForecastMethod = ForecastMethod.LIGHTGBM
     period: Period = field(default_factory=lambda: Period(10, 12))
     cache_dir: Path | None = DEFAULT_CACHE

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.community import Community, CommunityConfig, Strategy, build_community
+from agents.community import Community, CommunityDraw, Strategy, build_community
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts, household_forecasts
@@ -89,7 +89,7 @@ class SetupConfig:
             (their own values: the neighbours who bid by hand).
     """
 
-    community: CommunityConfig = field(default_factory=CommunityConfig)
+    community: CommunityDraw = field(default_factory=CommunityDraw)
     forecast: ForecastMethod = ForecastMethod.LIGHTGBM
     max_households: int = 3
     cache_dir: Path | None = DEFAULT_CACHE

@@ -123,14 +123,14 @@ def _train(
     json_out: bool,
 ) -> None:
     """Train what ``opts`` name (imitation and shared by their own paths) and report it."""
-    from agents.community import CommunityConfig
+    from agents.community import CommunityDraw
     from agents.forecasting.provider import ForecastMethod
     from agents.rl.algorithms import Algo
     from agents.rl.setup import Period, SetupConfig
     from agents.rl.train import TrainConfig, train
 
     setup = SetupConfig(
-        community=CommunityConfig(year=opts.year),
+        community=CommunityDraw(year=opts.year),
         forecast=ForecastMethod(opts.forecast),
         max_households=opts.households,
     )
@@ -245,7 +245,7 @@ def eval_community_command(
     """The shared policy in a community of truthful members and with every battery household
     on it: each household's % of its perfect-foresight bound and the community's welfare as %
     of the social optimum (with a 95 % interval across training seeds)."""
-    from agents.community import CommunityConfig
+    from agents.community import CommunityDraw
     from agents.forecasting.provider import ForecastMethod
     from agents.rl.multi import CommunityEvalConfig, evaluate_community
     from agents.rl.setup import Period
@@ -259,7 +259,7 @@ def eval_community_command(
     opts = validated(CommunityEvalOptions, shared=shared, forecast=forecast, year=year, days=days)
     config = CommunityEvalConfig(
         models=tuple(opts.shared),
-        community=CommunityConfig(year=opts.year),
+        community=CommunityDraw(year=opts.year),
         forecast=ForecastMethod(opts.forecast),
         period=Period(10, 12, days=opts.days),
         household_bounds=bounds,
@@ -392,7 +392,7 @@ def eval_command(
 def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_out: bool) -> None:
     """Evaluate the rule methods of ``opts`` and the ``chosen`` learned ones; write the report
     (with --report) and print the table (or the JSON)."""
-    from agents.community import CommunityConfig
+    from agents.community import CommunityDraw
     from agents.forecasting.provider import ForecastMethod
     from agents.rl.evaluate import AgentEvalConfig, evaluate_agents, write_report
     from agents.rl.setup import HELD_OUT, Period, SetupConfig
@@ -405,7 +405,7 @@ def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_ou
         period = Period(HELD_OUT.first, HELD_OUT.last, days=opts.days)
     config = AgentEvalConfig(
         setup=SetupConfig(
-            community=CommunityConfig(year=opts.year),
+            community=CommunityDraw(year=opts.year),
             forecast=ForecastMethod(opts.forecast),
             max_households=opts.households or base.setup.max_households,
             others=opts.others,

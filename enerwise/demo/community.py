@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from agents.community import (
     Community,
-    CommunityConfig,
+    CommunityDraw,
     HouseholdSpec,
     build_community,
     draw_households,
@@ -100,7 +100,7 @@ def replay_start(day: date, today: date) -> int:
 
 def plan_day(households: int, seed: int, data_start: int, slots: int) -> DayPlan:
     """Draw the community and compute every household's metered net energy per slot."""
-    community = build_community(CommunityConfig(n_households=households, year=DATA_YEAR, seed=seed))
+    community = build_community(CommunityDraw(n_households=households, year=DATA_YEAR, seed=seed))
     n_slots = community.n_slots
     net = np.zeros((households, slots), dtype=np.int64)
     k = 0
@@ -147,7 +147,7 @@ class Household:
 
 def has_agents(households: int, seed: int) -> bool:
     """Whether the community drawn with these settings has battery (agent) households."""
-    config = CommunityConfig(n_households=households, year=DATA_YEAR, seed=seed)
+    config = CommunityDraw(n_households=households, year=DATA_YEAR, seed=seed)
     return any(h.battery is not None for h in draw_households(config))
 
 

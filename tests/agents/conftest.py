@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from agents.community import Community, CommunityConfig, build_community
+from agents.community import Community, CommunityDraw, build_community
 from agents.forecasting.provider import HouseholdForecasts, household_forecasts
 
 
 @pytest.fixture(scope="session")
 def community() -> Community:
     """Six households: three with PV, two of them with a battery."""
-    return build_community(
-        CommunityConfig(n_households=6, share_pv=0.5, share_battery=0.34, seed=1)
-    )
+    return build_community(CommunityDraw(n_households=6, share_pv=0.5, share_battery=0.34, seed=1))
 
 
 @pytest.fixture(scope="session")

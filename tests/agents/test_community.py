@@ -11,7 +11,7 @@ from agents.community import (
     TRUTHFUL,
     BatterySpec,
     Community,
-    CommunityConfig,
+    CommunityDraw,
     draw_households,
     self_sufficiency,
     simulate,
@@ -43,7 +43,7 @@ def test_market_range_runs_from_feed_in_to_at_most_retail(community: Community) 
 
 
 def test_draw_gives_the_configured_mix_of_households() -> None:
-    kinds = [h.kind for h in draw_households(CommunityConfig(n_households=8))]
+    kinds = [h.kind for h in draw_households(CommunityDraw(n_households=8))]
     assert kinds.count("pv+battery") == 2
     assert kinds.count("pv") == 2
     assert kinds.count("consumer") == 4
@@ -58,7 +58,7 @@ def test_households_differ_in_size_and_shape(community: Community) -> None:
 
 def test_invalid_community_config_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
-        CommunityConfig(share_pv=0.2, share_battery=0.5)
+        CommunityDraw(share_pv=0.2, share_battery=0.5)
 
 
 def test_self_consumption_charges_exactly_the_surplus() -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pytest
 
-from agents.community import Community, CommunityConfig, Decision, Fill, SlotView, Strategy
+from agents.community import Community, CommunityDraw, Decision, Fill, SlotView, Strategy
 from agents.errors import ConfigError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts
 from agents.policies import ZIP, BookResponse, Truthful
@@ -257,7 +257,7 @@ def test_the_others_market_gain_is_never_negative_for_truthful_members(
 
 def test_the_other_members_can_bid_truthfully() -> None:
     config = SetupConfig(
-        community=CommunityConfig(n_households=6, share_pv=0.5, share_battery=0.34, seed=1),
+        community=CommunityDraw(n_households=6, share_pv=0.5, share_battery=0.34, seed=1),
         forecast=ForecastMethod.NAIVE,
         max_households=1,
         cache_dir=None,

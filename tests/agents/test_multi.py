@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.community import Community, CommunityConfig, build_community, simulate
+from agents.community import Community, CommunityDraw, build_community, simulate
 from agents.envs.community_env import CommunityParallelEnv
 from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts
@@ -25,7 +25,7 @@ from agents.rl.multi import (
 )
 from agents.rl.setup import Period
 
-SMALL = CommunityConfig(n_households=6, share_pv=0.5, share_battery=0.34, seed=1)
+SMALL = CommunityDraw(n_households=6, share_pv=0.5, share_battery=0.34, seed=1)
 
 
 def test_the_social_optimum_saves_at_least_what_any_strategy_profile_saves(
@@ -43,7 +43,7 @@ def test_the_social_optimum_saves_at_least_what_any_strategy_profile_saves(
 
 
 def test_without_batteries_the_social_optimum_is_the_community_on_one_meter() -> None:
-    community = build_community(CommunityConfig(n_households=4, share_pv=0.5, share_battery=0.0))
+    community = build_community(CommunityDraw(n_households=4, share_pv=0.5, share_battery=0.0))
     start, end = community.day_slots(6, 6)
     end = start + 96
     optimum = social_optimum(community, start, end)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.community import CommunityConfig
+from agents.community import CommunityDraw
 from agents.envs import EnvConfig
 from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import ForecastMethod
@@ -21,7 +21,7 @@ from agents.rl.setup import Period, Setup, SetupConfig, build_setup
 from agents.rl.train import TrainConfig, TrainResult, train
 
 SETUP = SetupConfig(
-    community=CommunityConfig(n_households=4, share_pv=0.5, share_battery=0.25, seed=2),
+    community=CommunityDraw(n_households=4, share_pv=0.5, share_battery=0.25, seed=2),
     forecast=ForecastMethod.NAIVE,
     max_households=1,
     cache_dir=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.community import CommunityConfig, build_community
+from agents.community import CommunityDraw, build_community
 from agents.data.calendar import SLOTS_PER_DAY
 from grid.errors import InjectionError
 from grid.households import household_day, metered_series
@@ -13,7 +13,7 @@ from grid.households import household_day, metered_series
 
 @pytest.fixture(scope="module")
 def community():  # type: ignore[no-untyped-def]
-    return build_community(CommunityConfig(n_households=4, share_pv=0.5, share_battery=0.25))
+    return build_community(CommunityDraw(n_households=4, share_pv=0.5, share_battery=0.25))
 
 
 def test_a_consumer_meters_its_load_and_a_pv_owner_its_surplus(community) -> None:  # type: ignore[no-untyped-def]
