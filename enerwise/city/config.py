@@ -45,7 +45,3 @@ class CityConfig:
 
 BATTERY_POLICIES = ("ppo", "halfway", "truthful")
 """What ``--agent-policy`` may name (:attr:`CityConfig.battery_policy`)."""
-
-
-BATTERY_POLICIES = ("ppo", "halfway", "truthful")
-"""What ``--agent-policy`` may name (:attr:`CityConfig.battery_policy`)."""
