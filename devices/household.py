@@ -339,7 +339,7 @@ class AgentSection(_Model):
     """The trading agent of the gateway (absent: standing orders only, if any)."""
 
     policy: str = "mpc_book"
-    """``truthful``, ``halfway``, ``mpc_book`` or an ``.onnx`` policy file."""
+    """``truthful``, ``halfway``, ``mpc_book``, ``mpc_book_ahead`` or an ``.onnx`` policy file."""
     state: Path = Path(".run/gateway/agent.json")
     log: Path | None = None
     history: Path = Path(".run/gateway/history.json")

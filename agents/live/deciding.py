@@ -11,7 +11,9 @@ in the last ``plan_lead_seconds`` before the slot starts the battery set-point i
 the forecasts with the chain's newest book (the orders of the slot
 :data:`~agents.policies.mpc.BOOK_LAG_SLOTS` back, other owners' only, cancelled ones removed)
 as the slot's market; the expected import becomes a *buy plan* like the sell plan. Both plans
-are placed late (:mod:`agents.live.placing`).
+are placed late (:mod:`agents.live.placing`). A policy that plans ahead (``mpc_book_ahead``)
+also gets, for each slot after the one decided, the other owners' final book of the same slot
+a day earlier; each such book is read from the chain once and kept for the day.
 """
 
 from __future__ import annotations
@@ -41,9 +43,12 @@ class Decider:
     battery: BatterySpec | None
     plan_lead_seconds: int
     book_policy: bool = field(init=False)
+    books_ahead: bool = field(init=False)
+    _final_books: dict[int, tuple[Order, ...]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.book_policy = bool(getattr(self.policy, "book_policy", False))
+        self.books_ahead = self.book_policy and bool(getattr(self.policy, "books_ahead", False))
 
     def decide(self, now: int, delegation: Delegation, report: StepReport) -> None:
         """Decide the next slot if it is time (and retry lost sends of a decided one)."""
@@ -75,11 +80,13 @@ class Decider:
         self.state.soc_kwh = soc_next
         self.state.save()
         report.decided_slot, report.decision = slot, decision
-        book = (
+        book: dict[str, object] = (
             {"recent_book": len(context.recent_book), "priced_at": "gate_closure"}
             if self.book_policy
             else {}
         )
+        if self.books_ahead:
+            book["later_books"] = sum(1 for b in context.later_books if b)
         self.link.log(
             "decision",
             slot=slot,
@@ -101,10 +108,13 @@ class Decider:
     ) -> SlotContext:
         recent_book: tuple[Order, ...] = ()
         params_micro: MarketParams | None = None
+        later_books: tuple[tuple[Order, ...], ...] = ()
         if self.book_policy:
             # the newest final book: two slots back in an open market, three in a sealed one
             recent_book = self.link.visible_book(slot - self.link.plan_lag_slots())
             params_micro = self.link.params_micro()
+        if self.books_ahead:
+            later_books = self._day_earlier_books(slot)
         return SlotContext(
             slot=slot,
             slot_start=start,
@@ -114,7 +124,22 @@ class Decider:
             market=self.link.market_snapshot(slot, low, high),
             recent_book=recent_book,
             params_micro=params_micro,
+            later_books=later_books,
         )
+
+    def _day_earlier_books(self, slot: int) -> tuple[tuple[Order, ...], ...]:
+        """For each slot after ``slot`` whose book a day earlier is final now, that book (read
+        once: a final book never changes)."""
+        day = 86_400 // self.link.calendar.slot_seconds
+        newest = slot - self.link.plan_lag_slots()
+        for old in [s for s in self._final_books if s < slot - day]:
+            del self._final_books[old]
+        books = []
+        for seen in range(slot + 1 - day, newest + 1):
+            if seen not in self._final_books:
+                self._final_books[seen] = self.link.visible_book(seen)
+            books.append(self._final_books[seen])
+        return tuple(books)
 
     def plan(
         self, decision: Decision, forecast: SlotForecast | None, soc: float

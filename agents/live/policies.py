@@ -63,6 +63,9 @@ class SlotContext:
             :data:`~agents.policies.mpc.BOOK_LAG_SLOTS` back, as on chain (others get ``()``).
         params_micro: for book policies, the chain's market with prices in micro-EUR per kWh
             (:data:`agents.tariffs.MICRO_EUR`); None for the others.
+        later_books: for a policy that plans ahead (``books_ahead``, ``mpc_book_ahead``), the
+            market expected in each slot after this one (index 0: the next slot): the other
+            owners' final book of the same slot a day earlier; ``()`` for the others.
     """
 
     slot: int
@@ -73,6 +76,7 @@ class SlotContext:
     market: MarketSnapshot
     recent_book: tuple[Order, ...] = ()
     params_micro: MarketParams | None = None
+    later_books: tuple[tuple[Order, ...], ...] = ()
 
 
 class RuntimePolicy(Protocol):
@@ -103,11 +107,13 @@ def book_setpoint(context: SlotContext, terminal_value: float = 1.0) -> float:
 
     The forecast's hourly values from the slot's hour on become per-slot values (each hour's
     four quarters, those of the hour already past dropped), the slot's own load and PV are the
-    forecast's values for the slot; ``context.recent_book`` is the slot's expected market.
+    forecast's values for the slot; ``context.recent_book`` is the slot's expected market, and
+    ``context.later_books`` those of the slots after it (the grid alone where there are none).
 
     Raises:
         PolicyError: ``context`` carries no market parameters (not filled for a book policy).
     """
+    from agents.policies.bound import market_steps
     from agents.policies.mpc import hourly_to_slots, plan_with_book
 
     fc, battery = context.forecast, context.battery
@@ -129,19 +135,25 @@ def book_setpoint(context: SlotContext, terminal_value: float = 1.0) -> float:
         battery=battery,
         soc_kwh=context.soc_kwh,
         terminal_value=terminal_value,
+        # The chain's price grid is the same every slot: a day-old book's prices stand as they are.
+        later=[market_steps(list(b), context.params_micro) for b in context.later_books],
     )
     return battery.setpoint_for(power, fc.pv_now - fc.load_now, context.soc_kwh)
 
 
 class BookMpcPolicy:
     """The book planner alone (``mpc_book``): the set-point of :func:`book_setpoint`, orders
-    priced at the best response just before gate closure (module docstring)."""
+    priced at the best response just before gate closure (module docstring). With ``ahead``
+    (``mpc_book_ahead``) it plans the slots after the first on the day-earlier books the
+    runtime puts in ``later_books``, as the simulator's ``BookMpc`` with
+    ``MpcConfig(market=True)``."""
 
-    name = "mpc_book"
     book_policy = True
 
-    def __init__(self, terminal_value: float = 1.0) -> None:
+    def __init__(self, terminal_value: float = 1.0, *, ahead: bool = False) -> None:
         self.terminal_value = terminal_value
+        self.books_ahead = ahead
+        self.name = "mpc_book_ahead" if ahead else "mpc_book"
 
     def decide(self, context: SlotContext) -> Decision:
         return Decision(battery=book_setpoint(context, self.terminal_value))
@@ -260,8 +272,8 @@ class LearnedPolicy:
 
 
 def load_policy(spec: str | Path) -> RuntimePolicy:
-    """``truthful``, ``halfway`` (the anchored zero action), ``mpc_book`` (the book planner,
-    :class:`BookMpcPolicy`) or a policy file.
+    """``truthful``, ``halfway`` (the anchored zero action), ``mpc_book`` or ``mpc_book_ahead``
+    (the book planner, :class:`BookMpcPolicy`) or a policy file.
 
     Raises:
         PolicyError: an unknown name or a file that is not a policy.
@@ -271,11 +283,12 @@ def load_policy(spec: str | Path) -> RuntimePolicy:
         return TruthfulPolicy()
     if text == "halfway":
         return FixedPolicy([0.0, 0.0, 0.0], name="halfway")
-    if text == "mpc_book":
-        return BookMpcPolicy()
+    if text in ("mpc_book", "mpc_book_ahead"):
+        return BookMpcPolicy(ahead=text == "mpc_book_ahead")
     path = Path(text)
     if path.suffix not in (".onnx", ".zip"):
         raise PolicyError(
-            f"policy {text!r}: use truthful, halfway, mpc_book, or an .onnx/.zip file"
+            f"policy {text!r}: use truthful, halfway, mpc_book, mpc_book_ahead, or an "
+            ".onnx/.zip file"
         )
     return LearnedPolicy(path)

@@ -75,11 +75,13 @@ class MpcConfig:
     Attributes:
         horizon_hours: hours planned ahead (1..24: the forecasts' horizon).
         terminal_value: weight of the energy left at the horizon's end (module docstring).
-        market: plan with the market model as well as the grid tariffs. Off by default: on
-            held-out Oct..Dec 2018 (3 households, halfway prices) the plan with yesterday's
-            book reached 57.0 % of the perfect-foresight bound even with exact load, PV and
-            price forecasts, against 67.0 % for the grid-only plan on LightGBM forecasts and
-            75.0 % for a plan that knew each slot's actual book (docs/agents.md).
+        market: plan the slots after the first with a market model as well as the grid
+            tariffs: each slot's book one day earlier (:class:`DayEarlierMarket`). Off by
+            default. For :class:`MpcBattery` (hourly plans, halfway prices) it cost money: on
+            held-out Oct..Dec 2018 (3 households) 57.0 % of the perfect-foresight bound even
+            with exact load, PV and price forecasts, against 67.0 % for the grid-only plan on
+            LightGBM forecasts. :class:`BookMpc` with it is the rule ``mpc_book_ahead``
+            (docs/agents.md).
     """
 
     horizon_hours: int = HORIZON
@@ -91,6 +93,50 @@ class MpcConfig:
             raise ConfigError(f"horizon_hours must be in 1..{HORIZON}, got {self.horizon_hours}")
         if not 0.0 <= self.terminal_value <= 2.0:
             raise ConfigError(f"terminal_value must be in 0..2, got {self.terminal_value}")
+
+
+@dataclass
+class DayEarlierMarket:
+    """The market a planner expects in a later slot: the others' final book of the same slot
+    one day earlier (seasonal naive on the book), as the price steps a single order could have
+    got then (:func:`~agents.policies.bound.market_steps`), each price kept at its share of that
+    day's feed-in..retail range and moved onto the range the planner expects for the slot.
+
+    A day earlier is final in both market modes for every slot of a day's plan but the last
+    :func:`~agents.policies.visible.plan_lag_slots` ones, which the planner leaves to the grid.
+
+    Args:
+        community: the community (each slot's tariffs).
+        book: the other members' orders.
+    """
+
+    community: Community
+    book: Book
+    _steps: dict[int, tuple[Steps, Steps]] = field(default_factory=dict, repr=False)
+
+    def steps(self, slot: int, feed_in: float, retail: float) -> tuple[Steps, Steps]:
+        """``(buy, sell)`` steps of ``slot`` on the range ``feed_in..retail`` (EUR/kWh); no steps
+        (the grid) before the book's first slot."""
+        seen = slot - SLOTS_PER_DAY
+        if seen < self.book.start:
+            return _NO_STEPS, _NO_STEPS
+        shares = self._steps.get(seen)
+        if shares is None:
+            tariffs = self.community.tariffs
+            lo, hi = float(tariffs.feed_in[seen]), float(tariffs.retail[seen])
+            buy, sell = market_steps(self.book.orders(seen), tariffs.market_params(seen))
+            span = max(hi - lo, 1e-9)
+            shares = (
+                Steps(buy.widths, (buy.prices - lo) / span),
+                Steps(sell.widths, (sell.prices - lo) / span),
+            )
+            self._steps[seen] = shares
+        span = retail - feed_in
+        buy, sell = shares
+        return (
+            Steps(buy.widths, feed_in + np.clip(buy.prices, 0.0, 1.0) * span),
+            Steps(sell.widths, feed_in + np.clip(sell.prices, 0.0, 1.0) * span),
+        )
 
 
 @dataclass
@@ -111,9 +157,13 @@ class MpcBattery:
     book: OthersBook | None = None
     config: MpcConfig = field(default_factory=MpcConfig)
     _plans: dict[tuple[int, float], FloatArray] = field(default_factory=dict, repr=False)
-    _steps: dict[int, tuple[Steps, Steps]] = field(default_factory=dict, repr=False)
     _hour: int = field(default=-1, repr=False)
     _current: FloatArray = field(default_factory=lambda: np.zeros(0), repr=False)
+    _market: DayEarlierMarket | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.config.market and self.book is not None:
+            self._market = DayEarlierMarket(self.community, self.book)
 
     def setpoint(self, slot: int, soc_kwh: float) -> float:
         """The battery set-point for ``slot`` from charge ``soc_kwh``."""
@@ -144,7 +194,10 @@ class MpcBattery:
         slots = range(first, first + hours * SLOTS_PER_HOUR)
         buys, sells = [], []
         for j, t in enumerate(slots):
-            b, s = self._market(t, float(tariffs.feed_in[j]), float(tariffs.retail[j]))
+            if self._market is None:
+                b, s = _NO_STEPS, _NO_STEPS
+            else:
+                b, s = self._market.steps(t, float(tariffs.feed_in[j]), float(tariffs.retail[j]))
             buys.append(b)
             sells.append(s)
         battery = community.households[self.household].battery
@@ -163,29 +216,6 @@ class MpcBattery:
             one_side=False,
         )
         return solve_program(program).battery_kw[:SLOTS_PER_HOUR]
-
-    def _market(self, slot: int, feed_in: float, retail: float) -> tuple[Steps, Steps]:
-        """The market model of ``slot`` (module docstring), on the tariff range given."""
-        seen = slot - SLOTS_PER_DAY
-        if not self.config.market or self.book is None or not self.book.start <= seen:
-            return _NO_STEPS, _NO_STEPS
-        cached = self._steps.get(seen)
-        if cached is None:
-            tariffs = self.community.tariffs
-            lo, hi = float(tariffs.feed_in[seen]), float(tariffs.retail[seen])
-            buy, sell = market_steps(self.book.orders(seen), tariffs.market_params(seen))
-            span = max(hi - lo, 1e-9)
-            cached = (
-                Steps(buy.widths, (buy.prices - lo) / span),
-                Steps(sell.widths, (sell.prices - lo) / span),
-            )
-            self._steps[seen] = cached
-        span = retail - feed_in
-        buy, sell = cached
-        return (
-            Steps(buy.widths, feed_in + np.clip(buy.prices, 0.0, 1.0) * span),
-            Steps(sell.widths, feed_in + np.clip(sell.prices, 0.0, 1.0) * span),
-        )
 
 
 class MpcStrategy:
@@ -234,9 +264,11 @@ def plan_with_book(
     battery: BatterySpec,
     soc_kwh: float,
     terminal_value: float = 1.0,
+    later: Sequence[tuple[Steps, Steps]] = (),
 ) -> float:
     """Battery power (kW, positive = charging) for the first of the slots given, planned with
-    ``others`` as that slot's market and the grid tariffs after it.
+    ``others`` as that slot's market, ``later[k - 1]`` (buy and sell steps) as the market of
+    slot ``k`` after it where given, and the grid tariffs alone elsewhere.
 
     The arrays hold one value per slot from the slot being decided on (load and PV forecasts,
     retail and feed-in prices in EUR/kWh); ``others`` are orders the slot's market is expected
@@ -246,15 +278,16 @@ def plan_with_book(
     """
     n = len(load_kw)
     buy, sell = market_steps(list(others), params)
-    empty = [_NO_STEPS] * (n - 1)
+    later = list(later)[: n - 1]
+    rest = [*later, *[(_NO_STEPS, _NO_STEPS)] * (n - 1 - len(later))]
     mid = float(np.mean(np.asarray(feed_in) + np.asarray(retail)) / 2.0)
     program = BatteryProgram(
         load_kw=np.asarray(load_kw, dtype=np.float64),
         pv_kw=np.asarray(pv_kw, dtype=np.float64),
         retail=np.asarray(retail, dtype=np.float64),
         feed_in=np.asarray(feed_in, dtype=np.float64),
-        buys=[buy, *empty],
-        sells=[sell, *empty],
+        buys=[buy, *(b for b, _ in rest)],
+        sells=[sell, *(s for _, s in rest)],
         battery=battery,
         soc0_kwh=soc_kwh,
         terminal_eur_per_kwh=terminal_value * mid * battery.efficiency,
@@ -288,6 +321,9 @@ class BookMpc:
     Where :class:`MpcBattery` plans once an hour on the grid tariffs, this one plans every slot
     with a recent book: it charges from offers like those just seen and discharges into such
     bids, which is where the perfect-foresight bound makes its market money (docs/agents.md).
+    With ``MpcConfig(market=True)`` (the rule ``mpc_book_ahead``) the slots after the first are
+    not left to the grid either: each gets the same slot's book one day earlier
+    (:class:`DayEarlierMarket`), so the plan also keeps room for the trades of later hours.
 
     Args:
         community: the community.
@@ -295,7 +331,7 @@ class BookMpc:
         forecasts: its forecasts.
         book: the other members' orders (in an open market step 2 reads the slot's own: that
             is the point).
-        config: horizon and terminal value (``market`` is not used).
+        config: horizon, terminal value, and ``market``: the later slots' market model.
         name: the method's name in reports.
         market: the market mode (:data:`~agents.policies.visible.MARKET_MODES`).
     """
@@ -308,10 +344,14 @@ class BookMpc:
     name: str = "mpc_book"
     market: str = MARKET_OPEN
 
+    _later: DayEarlierMarket | None = field(default=None, repr=False)
+
     def __post_init__(self) -> None:
         if self.community.households[self.household].battery is None:
             raise ConfigError(f"household {self.household} has no battery to plan")
         check_market(self.market)
+        if self.config.market:
+            self._later = DayEarlierMarket(self.community, self.book)
 
     def setpoint(self, view: SlotView) -> float:
         """The planned battery set-point for ``view``'s slot (step 1)."""
@@ -329,7 +369,13 @@ class BookMpc:
         retail, feed_in = tariffs.retail.copy(), tariffs.feed_in.copy()
         retail[0], feed_in[0] = community.tariffs.retail[t], community.tariffs.feed_in[t]
         params = community.tariffs.market_params(t)
-        others = recent_book(community, self.book, t, plan_lag_slots(self.market))
+        lag = plan_lag_slots(self.market)
+        others = recent_book(community, self.book, t, lag)
+        later = []
+        if self._later is not None:
+            # A day earlier is final up to the slot ``lag`` before this one.
+            for k in range(1, min(len(load), SLOTS_PER_DAY - lag + 1)):
+                later.append(self._later.steps(t + k, float(feed_in[k]), float(retail[k])))
         power = plan_with_book(
             load_kw=load,
             pv_kw=pv,
@@ -340,6 +386,7 @@ class BookMpc:
             battery=battery,
             soc_kwh=view.soc_kwh,
             terminal_value=self.config.terminal_value,
+            later=later,
         )
         return battery.setpoint_for(power, float(pv[0] - load[0]), view.soc_kwh)
 

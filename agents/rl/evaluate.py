@@ -38,7 +38,7 @@ from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.bound import Bound, perfect_foresight
-from agents.policies.mpc import BookMpc, MpcBattery, MpcStrategy
+from agents.policies.mpc import BookMpc, MpcBattery, MpcConfig, MpcStrategy
 from agents.policies.visible import MARKET_OPEN, Book, SpoofedBook, check_market
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
@@ -52,13 +52,22 @@ BOUND_VERSION = 1
 """Bump when the bound's program changes (invalidates cached bounds)."""
 
 
-RULES = ("truthful", "zip", "threshold", "halfway", "mpc", "book_response", "mpc_book")
+RULES = (
+    "truthful",
+    "zip",
+    "threshold",
+    "halfway",
+    "mpc",
+    "book_response",
+    "mpc_book",
+    "mpc_book_ahead",
+)
 """The rule-based methods, in report order."""
 
 LEARNED = ("ppo", "dqn", "imitation")
 """The learned methods: the algorithm each one's model files hold."""
 
-BOOK_RULES = ("book_response", "mpc_book")
+BOOK_RULES = ("book_response", "mpc_book", "mpc_book_ahead")
 """The rules that price against the others' orders of their own slot in an open market."""
 
 SPOOFS = {"buy_at_top": (Side.BUY, 1.0), "sell_at_floor": (Side.SELL, 0.0)}
@@ -164,6 +173,15 @@ def _strategies(
         ),
         "book_response": lambda: BookResponse(seen, market),
         "mpc_book": lambda: book_planner,
+        "mpc_book_ahead": lambda: BookMpc(
+            setup.community,
+            h,
+            setup.forecasts[k],
+            seen,
+            MpcConfig(market=True),
+            "mpc_book_ahead",
+            market,
+        ),
     }
     out = {name: makers[name]() for name in rules}
     for key, model in learned.items():

@@ -540,7 +540,7 @@ def run_command(
         str,
         typer.Option(
             metavar="FILE|NAME",
-            help="ppo.onnx / a .zip model, or truthful / halfway / mpc_book.",
+            help="ppo.onnx / a .zip model, or truthful / halfway / mpc_book / mpc_book_ahead.",
         ),
     ] = str(PRETRAINED / "ppo.onnx"),
     rpc_url: RpcUrl = None,

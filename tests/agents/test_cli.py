@@ -52,7 +52,10 @@ def test_agent_eval_json_has_every_method_with_its_share_of_the_bound(
 ) -> None:
     methods = eval_json["methods"]
     assert isinstance(methods, dict)
-    rules = ("truthful", "zip", "threshold", "halfway", "mpc", "book_response", "mpc_book")
+    rules = (
+        *("truthful", "zip", "threshold", "halfway", "mpc"),
+        *("book_response", "mpc_book", "mpc_book_ahead"),
+    )
     for name in ("ppo", "dqn", *rules):
         assert "pct_of_bound" in methods[name], name
     for name in rules:

@@ -261,6 +261,45 @@ def test_book_mpc_plans_its_battery_on_the_newest_final_book_only(
     assert recording.read == [decided - BOOK_LAG_SLOTS]
 
 
+def test_book_mpc_ahead_plans_each_later_slot_on_its_final_book_a_day_earlier(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    h, start, recording = _recorded_june_book(community, days=2)
+    ahead = MpcConfig(market=True)
+    planner = BookMpc(community, h, forecasts[h], recording, ahead)  # type: ignore[arg-type]
+    decided = start + 96 + 40
+    planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))
+    later = sorted(set(recording.read) - {decided - BOOK_LAG_SLOTS})
+    # Every later slot of the day's plan, each read a day earlier, up to the newest final book.
+    assert later == list(range(decided + 1 - SLOTS_PER_DAY, decided - BOOK_LAG_SLOTS))
+
+
+def test_book_mpc_ahead_keeps_its_charge_for_a_bid_it_expects_later() -> None:
+    battery = BatterySpec(capacity_kwh=5.0, power_kw=2.0, efficiency=0.95, initial_soc=0.0)
+    n = 16
+    params = MarketParams(price_floor=50_000, tick_size=1_000, max_tick=250, fee_bps=0)
+    # Slot 3's expected market: a neighbour buys 2 kWh at 0.40 EUR/kWh, above retail.
+    bid = (Steps(np.zeros(0), np.zeros(0)), Steps(np.array([2.0]), np.array([0.40])))
+
+    def first_power(later: list[tuple[Steps, Steps]]) -> float:
+        return plan_with_book(
+            load_kw=np.zeros(n),
+            pv_kw=np.r_[2.0, np.zeros(n - 1)],
+            retail=np.full(n, 0.30),
+            feed_in=np.full(n, 0.05),
+            others=[],
+            params=params,
+            battery=battery,
+            soc_kwh=0.0,
+            terminal_value=0.0,
+            later=later,
+        )
+
+    empty = (Steps(np.zeros(0), np.zeros(0)), Steps(np.zeros(0), np.zeros(0)))
+    assert first_power([]) == pytest.approx(0.0, abs=1e-9)  # nothing later is worth storing for
+    assert first_power([empty, empty, bid]) > 1.0  # stores the surplus for the bid
+
+
 def test_book_mpc_prices_its_order_at_the_best_response_to_its_slots_book(
     community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
 ) -> None:

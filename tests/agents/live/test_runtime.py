@@ -3,6 +3,7 @@ and book policies (planned on a recent book, priced late against the slot's visi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -374,9 +375,10 @@ MICRO_PARAMS = MarketParams(price_floor=80_000, tick_size=120, max_tick=2_000, f
 class RecordingPolicy:
     """Self-consumption; keeps the contexts it was given."""
 
-    def __init__(self, book_policy: bool) -> None:
+    def __init__(self, book_policy: bool, books_ahead: bool = False) -> None:
         self.name = "recording"
         self.book_policy = book_policy
+        self.books_ahead = books_ahead
         self.contexts: list[SlotContext] = []
 
     def decide(self, context: SlotContext) -> Decision:
@@ -557,6 +559,53 @@ def test_a_cheap_recent_book_makes_the_planner_charge() -> None:
     offer = (Order("1", Side.SELL, 0, 2_000),)
     assert book_setpoint(_context(offer)) > 0.3
     assert book_setpoint(_context(())) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_planner_ahead_loads_by_name() -> None:
+    policy = load_policy("mpc_book_ahead")
+    assert policy.name == "mpc_book_ahead"
+    assert getattr(policy, "book_policy", False) is True
+    assert getattr(policy, "books_ahead", False) is True
+
+
+def test_bids_expected_later_make_the_planner_ahead_keep_its_charge() -> None:
+    # Importing 1 kW with 3 kWh stored: self-consumption covers the load from the battery; a
+    # neighbour who bought at the top of the range (above retail) in the next hours a day
+    # earlier is worth more than the import the charge displaces now.
+    bid = (Order("1", Side.BUY, MICRO_PARAMS.max_tick, 3_000),)
+    plain = dataclasses.replace(_context(()), forecast=StaticForecaster(1.0, 0.0).value)
+    ahead = dataclasses.replace(plain, later_books=(bid,) * 8)
+    battery = plain.battery
+    assert battery is not None
+
+    def power_kw(context: SlotContext) -> float:
+        return battery.power(book_setpoint(context), -1.0, context.soc_kwh)
+
+    assert power_kw(plain) == pytest.approx(-1.0, abs=1e-6)  # discharges for the load
+    assert power_kw(ahead) == pytest.approx(0.0, abs=1e-6)  # keeps the charge for the bids
+
+
+def test_a_planner_ahead_gets_each_later_slots_book_a_day_earlier(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    _fresh_slot(sandbox)
+    seen = sandbox.current_slot()
+    ask = _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)  # now in slot seen + 1
+    day = 86_400 // sandbox.slot_seconds
+    decided = seen + day - 5  # the fifth slot after it is the one a day after ``seen``
+    sandbox.advance_to(sandbox.slot_start(decided - 1))
+    policy = RecordingPolicy(book_policy=True, books_ahead=True)
+    lead = sandbox.slot_seconds  # plan at once: this test is not about the timing
+    runtime = _runtime(sandbox, owner, agent, tmp_path, policy=policy, plan_lead_seconds=lead)
+    runtime.step(sandbox.dev.now())
+
+    (context,) = policy.contexts
+    assert context.slot == decided
+    lag = runtime.decider.link.plan_lag_slots()
+    assert len(context.later_books) == day - lag  # up to the newest final book
+    assert context.later_books[4] == (Order(str(ask), Side.SELL, 0, 2_000),)
+    assert [i for i, book in enumerate(context.later_books) if book] == [4]
 
 
 def test_a_residual_onnx_policy_corrects_the_planned_setpoint(tmp_path: Path) -> None:
