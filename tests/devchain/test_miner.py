@@ -49,8 +49,10 @@ def test_a_lone_transaction_is_mined(node: AnvilProcess) -> None:
 
 def test_transactions_keep_their_arrival_order_across_senders(node: AnvilProcess) -> None:
     first, second = _sender(node, 2), _sender(node, 3)
-    with BlockMiner(node.rpc_url, poll_seconds=0.5):  # both arrive before the miner looks
-        hashes = [first.send(TRANSFER), second.send(TRANSFER), first.send(TRANSFER)]
+    # All three wait in the pool before the miner starts (a miner already polling could look
+    # between two sends on a loaded machine and mine them in two blocks).
+    hashes = [first.send(TRANSFER), second.send(TRANSFER), first.send(TRANSFER)]
+    with BlockMiner(node.rpc_url):
         receipts = [first.wait(h, TRANSFER) for h in hashes]
     assert len({r["blockNumber"] for r in receipts}) == 1
     assert [r["transactionIndex"] for r in receipts] == [0, 1, 2]
