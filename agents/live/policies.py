@@ -271,6 +271,19 @@ class LearnedPolicy:
         return action_to_decision(action, context.market.anchors(), self.reach)
 
 
+def sealed_market_warning(policy: RuntimePolicy) -> str | None:
+    """Why ``policy`` is a poor choice in a sealed market, or None: a book policy plans and
+    prices on the others' books, which a sealed market hides until gate closure; on held-out
+    data every book policy saved less there than the halfway rule (docs/agents.md)."""
+    if not getattr(policy, "book_policy", False):
+        return None
+    return (
+        f"policy {policy.name} plans on the others' books, which a sealed market hides until "
+        "gate closure; on held-out data book policies saved less there than halfway "
+        "(docs/agents.md): consider --policy halfway"
+    )
+
+
 def load_policy(spec: str | Path) -> RuntimePolicy:
     """``truthful``, ``halfway`` (the anchored zero action), ``mpc_book`` or ``mpc_book_ahead``
     (the book planner, :class:`BookMpcPolicy`) or a policy file.

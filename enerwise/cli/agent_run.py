@@ -67,6 +67,7 @@ class AgentLink:
 
         from agents.community import BatterySpec
         from agents.live.forecasts import ReplayForecaster
+        from agents.live.policies import sealed_market_warning
         from agents.live.runtime import AgentRuntime
 
         with err_console.status("forecasts"):
@@ -89,6 +90,9 @@ class AgentLink:
             f"agent {self.sender.address} trading for {self.owner} with {self.policy.name}; "
             f"state {state_path}"
         )
+        warning = sealed_market_warning(self.policy) if runtime.link.sealed else None
+        if warning is not None:
+            err_console.print(f"[yellow]{warning}", highlight=False)
         return runtime
 
 

@@ -23,6 +23,7 @@ from agents.live.policies import (
     TruthfulPolicy,
     book_setpoint,
     load_policy,
+    sealed_market_warning,
 )
 from agents.live.reports import OrderAction
 from agents.live.runtime import AgentRuntime
@@ -583,6 +584,17 @@ def test_bids_expected_later_make_the_planner_ahead_keep_its_charge() -> None:
 
     assert power_kw(plain) == pytest.approx(-1.0, abs=1e-6)  # discharges for the load
     assert power_kw(ahead) == pytest.approx(0.0, abs=1e-6)  # keeps the charge for the bids
+
+
+@pytest.mark.parametrize("name", ["mpc_book", "mpc_book_ahead"])
+def test_a_book_policy_is_warned_about_in_a_sealed_market(name: str) -> None:
+    warning = sealed_market_warning(load_policy(name))
+    assert warning is not None and name in warning and "--policy halfway" in warning
+
+
+@pytest.mark.parametrize("name", ["halfway", "truthful"])
+def test_a_policy_that_reads_no_book_has_no_sealed_market_warning(name: str) -> None:
+    assert sealed_market_warning(load_policy(name)) is None
 
 
 def test_a_planner_ahead_gets_each_later_slots_book_a_day_earlier(
