@@ -102,8 +102,9 @@ class DayEarlierMarket:
     got then (:func:`~agents.policies.bound.market_steps`), each price kept at its share of that
     day's feed-in..retail range and moved onto the range the planner expects for the slot.
 
-    A day earlier is final in both market modes for every slot of a day's plan but the last
-    :func:`~agents.policies.visible.plan_lag_slots` ones, which the planner leaves to the grid.
+    The caller asks only for slots whose book a day earlier is already final: :class:`BookMpc`
+    asks for every slot of a day's plan but the last
+    :func:`~agents.policies.visible.plan_lag_slots` ones and leaves those to the grid.
 
     Args:
         community: the community (each slot's tariffs).
