@@ -98,6 +98,7 @@ class MqttSubscriber:
         # a message published between CONNACK and SUBACK would never reach us).
         self._connected = threading.Event()
         self._pending_subscriptions: set[int] = set()
+        self._link_up = False  # CONNACK received, not yet disconnected (guarded by the lock)
         self.last_error: str | None = None
         self._started = False
         if settings.client_id == "" and not settings.clean_session:
@@ -128,10 +129,14 @@ class MqttSubscriber:
 
     # ------------------------------------------------------------------ topics
     def add_topic(self, topic: str, handler: MessageHandler) -> None:
+        # A topic added before the connection's snapshot of topics (``_on_connect``) is
+        # subscribed there, one added after it here. Never call paho holding the lock: paho
+        # calls ``_on_subscribe`` holding a mutex of its own that ``subscribe`` may take too.
         with self._lock:
             self._handlers[topic] = handler
-            if self._connected.is_set():
-                self._subscribe(topic)
+            subscribe_now = self._link_up
+        if subscribe_now:
+            self.client.subscribe(topic, qos=1)
 
     @property
     def connected(self) -> bool:
@@ -185,14 +190,19 @@ class MqttSubscriber:
             self._report(kind, f"connection refused: {reason_code}")
             return
         self.last_error = None
-        # The lock keeps the SUBACK handler (same network thread, but add_topic may subscribe
-        # from another) from seeing an answer before its request is recorded.
         with self._lock:
             topics = list(self._handlers)
-            self._pending_subscriptions.clear()
-            for topic in topics:
-                self._subscribe(topic)
-            ready = not self._pending_subscriptions
+            self._link_up = True
+        # No SUBACK is handled before this callback returns (paho's network thread runs both),
+        # so every message id is recorded before its answer can arrive.
+        mids = set()
+        for topic in topics:
+            result, mid = client.subscribe(topic, qos=1)
+            if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+                mids.add(mid)
+        with self._lock:
+            self._pending_subscriptions = mids
+            ready = not mids
         logger.info(
             "MQTT broker %s: connected (session present: %s), %d topics",
             self.settings.endpoint,
@@ -201,12 +211,6 @@ class MqttSubscriber:
         )
         if ready:
             self._connected.set()
-
-    def _subscribe(self, topic: str) -> None:
-        """Ask for ``topic`` (caller holds the lock); the SUBACK is awaited by its message id."""
-        result, mid = self.client.subscribe(topic, qos=1)
-        if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
-            self._pending_subscriptions.add(mid)
 
     def _on_subscribe(
         self,
@@ -236,7 +240,8 @@ class MqttSubscriber:
         reason_code: Any,
         properties: Any,
     ) -> None:
-        was_connected = self._connected.is_set()
+        with self._lock:
+            was_connected, self._link_up = self._link_up, False
         self._connected.clear()
         if self._started and was_connected:
             self._report("broker_down", f"disconnected ({reason_code}); reconnecting")

@@ -165,6 +165,28 @@ def test_connected_means_every_subscription_was_granted(broker: Any) -> None:
         subscriber.stop()
 
 
+def test_a_topic_added_while_connected_is_subscribed(broker: Any) -> None:
+    received: list[bytes] = []
+    subscriber = MqttSubscriber(BrokerSettings(port=broker.port, client_id="oracle-e"))
+    subscriber.add_topic("tele/plug1/SENSOR", lambda *a: None)
+    subscriber.start()
+    stop = threading.Event()
+    payloads = [b"late"]
+    thread = threading.Thread(
+        target=keep_publishing, args=(broker.port, "tele/plug2/SENSOR", payloads, stop)
+    )
+    try:
+        subscriber.wait_connected(5)
+        subscriber.add_topic("tele/plug2/SENSOR", lambda t, p, at: received.append(p))
+        thread.start()
+        wait_for(lambda: b"late" in received)
+    finally:
+        stop.set()
+        if thread.is_alive():
+            thread.join()
+        subscriber.stop()
+
+
 def test_a_subscription_the_broker_refuses_is_reported() -> None:
     # Mosquitto grants every subscription and filters delivery by its ACL, so the refusal (SUBACK
     # 0x80, as other brokers send for a denied topic) is fed to the callback paho would call.
