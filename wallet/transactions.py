@@ -257,22 +257,41 @@ class TransactionSender:
         """
         sent = [self.send(req)]
         for attempt in range(max_replacements + 1):
-            deadline = time.monotonic() + replace_after
-            while time.monotonic() < deadline:
-                for tx_hash in sent:
-                    try:
-                        receipt = self.w3.eth.get_transaction_receipt(tx_hash)
-                    except TransactionNotFound:
-                        continue
-                    if receipt["status"] != 1:
-                        raise self._mined_revert(receipt, req)
-                    return receipt
-                time.sleep(self.poll_interval)
+            receipt = self._first_mined(sent, req, replace_after)
+            if receipt is not None:
+                return receipt
             if attempt < max_replacements:
-                sent.append(self.replace(sent[-1]))
+                try:
+                    sent.append(self.replace(sent[-1]))
+                except TransactionError:
+                    # Mined between the last look and the replacement: the node refuses the
+                    # replacement ("nonce too low", or nothing left to replace).
+                    receipt = self._first_mined(sent, req, replace_after)
+                    if receipt is None:
+                        raise
+                    return receipt
         raise TransactionError(
             f"not mined after {max_replacements} fee bumps: {sent[-1].to_0x_hex()} is pending"
         )
+
+    def _first_mined(
+        self, sent: Sequence[HexBytes], req: TxRequest, seconds: float
+    ) -> TxReceipt | None:
+        """The receipt of whichever of ``sent`` (versions of ``req``) is mined within
+        ``seconds``, or None; :class:`TransactionError` if it reverted."""
+        deadline = time.monotonic() + seconds
+        while True:
+            for tx_hash in sent:
+                try:
+                    receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                except TransactionNotFound:
+                    continue
+                if receipt["status"] != 1:
+                    raise self._mined_revert(receipt, req)
+                return receipt
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(self.poll_interval)
 
     def send_batch(self, reqs: Sequence[TxRequest]) -> list[TxReceipt]:
         """Send every request and wait for all receipts; receipts come in request order.

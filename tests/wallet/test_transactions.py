@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
@@ -200,6 +201,25 @@ def test_replacement_above_the_fee_cap_is_refused(anvil: AnvilProcess) -> None:
     stuck = sender.send(TxRequest(to=RECIPIENT, value=1, gas=21_000))
     with pytest.raises(FeeCapExceededError):
         sender.replace(stuck, bump=2.0)
+
+
+def test_a_transaction_mined_just_as_it_is_replaced_is_returned_not_an_error(
+    anvil: AnvilProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = _sender(anvil)
+    _rpc(sender, "evm_setAutomine", False)
+    replace = sender.replace
+
+    def mined_first(tx_hash: HexBytes, **kwargs: Any) -> HexBytes:
+        _rpc(sender, "evm_mine")  # the original is mined the moment before its replacement
+        return replace(tx_hash, **kwargs)
+
+    monkeypatch.setattr(sender, "replace", mined_first)
+    receipt = sender.transact_until_mined(
+        TxRequest(to=RECIPIENT, value=1, gas=21_000), replace_after=0.1
+    )
+    assert receipt["status"] == 1
+    assert sender.w3.eth.get_transaction_count(sender.address) == 1
 
 
 def test_transaction_not_mined_in_time_is_bumped_until_it_is(anvil: AnvilProcess) -> None:
