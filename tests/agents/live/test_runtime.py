@@ -406,6 +406,14 @@ def _sell(sandbox: Sandbox, seller: Participant, slot: int, tick: int, qty_wh: i
     return order_id
 
 
+def _an_ask_in_a_fresh_slot(sandbox: Sandbox) -> tuple[int, int]:
+    """A new seller's ask of 2,000 Wh at tick 0 in a fresh slot: the slot and the order id (the
+    chain moves to the slot's end)."""
+    _fresh_slot(sandbox)
+    seen = sandbox.current_slot()
+    return seen, _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)
+
+
 def _context(book: tuple[Order, ...]) -> SlotContext:
     return SlotContext(
         slot=10,
@@ -515,9 +523,7 @@ def test_only_book_policies_get_the_book_two_slots_back_in_their_context(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     owner, agent = _pair(sandbox)
-    _fresh_slot(sandbox)
-    seen = sandbox.current_slot()
-    ask = _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)  # now in slot seen + 1
+    seen, ask = _an_ask_in_a_fresh_slot(sandbox)  # now in slot seen + 1
     book, plain = RecordingPolicy(book_policy=True), RecordingPolicy(book_policy=False)
     now = sandbox.dev.now()
     lead = sandbox.slot_seconds  # plan at once: this test is not about the timing
@@ -601,9 +607,7 @@ def test_a_planner_ahead_gets_each_later_slots_book_a_day_earlier(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     owner, agent = _pair(sandbox)
-    _fresh_slot(sandbox)
-    seen = sandbox.current_slot()
-    ask = _sell(sandbox, sandbox.new_participant(), seen, 0, 2_000)  # now in slot seen + 1
+    seen, ask = _an_ask_in_a_fresh_slot(sandbox)  # now in slot seen + 1
     day = 86_400 // sandbox.slot_seconds
     decided = seen + day - 5  # the fifth slot after it is the one a day after ``seen``
     sandbox.advance_to(sandbox.slot_start(decided - 1))
