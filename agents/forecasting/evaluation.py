@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -212,6 +212,7 @@ def evaluate(
         "test": span(test_fit, test_origins),
         "horizons": {"next_slot": "hour 1 after the origin", "day_ahead": "hours 1..24 pooled"},
         "anchors": {"price_rmse_eur_per_mwh": {"assume": ASSUME_PRICE_RMSE}},
+        "config": asdict(config),
         "series": {},
     }
     started = time.perf_counter()

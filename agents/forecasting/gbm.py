@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -111,6 +111,42 @@ class BoostedTrees:
         """The fitted booster's values of ``rows``."""
         raise NotImplementedError
 
+    def _load_booster(self, path: Path) -> Any:
+        """The booster in the model file at ``path``.
+
+        Raises:
+            ForecastError: the file is not a model of this library.
+        """
+        raise NotImplementedError
+
+    @property
+    def min_history(self) -> int:
+        """Hours an origin needs behind it (the longest lag)."""
+        return MIN_HISTORY
+
+    def save(self, path: Path) -> None:
+        """Write the booster as its library's model file.
+
+        Raises:
+            ForecastError: not fitted.
+        """
+        if self._booster is None:
+            raise ForecastError("nothing to save: fit first")
+        self._booster.save_model(str(path))
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            ForecastError: the file is missing or not a model of this library.
+        """
+        if not path.is_file():
+            raise ForecastError(f"no {cls.name} model at {path}")
+        model = cls()
+        model._booster = model._load_booster(path)
+        return model
+
 
 class GBMForecaster(BoostedTrees):
     """LightGBM direct multi-horizon forecaster.
@@ -156,30 +192,10 @@ class GBMForecaster(BoostedTrees):
     def _predict(self, rows: FloatArray) -> FloatArray:
         return np.asarray(self._booster.predict(rows), dtype=np.float64)
 
-    def save(self, path: Path) -> None:
-        """Write the booster as LightGBM's text model file.
-
-        Raises:
-            ForecastError: not fitted.
-        """
-        if self._booster is None:
-            raise ForecastError("nothing to save: fit first")
-        self._booster.save_model(str(path))
-
-    @classmethod
-    def load(cls, path: Path) -> GBMForecaster:
-        """Read a model written by :meth:`save`.
-
-        Raises:
-            ForecastError: the file is missing or not a LightGBM model.
-        """
+    def _load_booster(self, path: Path) -> Any:
         import lightgbm as lgb
 
-        if not path.is_file():
-            raise ForecastError(f"no LightGBM model at {path}")
-        model = cls()
         try:
-            model._booster = lgb.Booster(model_file=str(path))
+            return lgb.Booster(model_file=str(path))
         except lgb.basic.LightGBMError as exc:
             raise ForecastError(f"{path}: not a LightGBM model: {exc}") from exc
-        return model

@@ -6,8 +6,10 @@ is *known* (not forecast) for every hour up to the end of the current day, and f
 also for the whole next day; only the other hours come from a forecaster.
 
 Methods: ``naive`` (seasonal naive: a week for load, a day for PV and price), ``lightgbm``
-(the pretrained models in ``agents/pretrained/`` or models fitted on the training months) and
-``oracle`` (the actual values: an upper bound on forecast quality, for ablations only).
+(the pretrained models in ``agents/pretrained/`` or models fitted on the training months),
+``validated`` (per series the model chosen on validation, shipped in ``agents/pretrained/``:
+:mod:`agents.forecasting.chosen`) and ``oracle`` (the actual values: an upper bound on forecast
+quality, for ablations only).
 For the first week of the year, where lags are missing, the forecast repeats the last value.
 """
 
@@ -18,6 +20,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +28,8 @@ from agents.cache import save_entry
 from agents.data.calendar import SLOTS_PER_HOUR
 from agents.errors import ForecastError
 from agents.forecasting.base import HORIZON, FloatArray, HourlySeries, targets
-from agents.forecasting.gbm import MIN_HISTORY, GBMForecaster
+from agents.forecasting.chosen import CHOICE_FILE, load_model, read_choice
+from agents.forecasting.gbm import GBMForecaster
 from agents.forecasting.naive import SeasonalNaive
 
 PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
@@ -40,6 +44,7 @@ class ForecastMethod(StrEnum):
 
     NAIVE = "naive"
     LIGHTGBM = "lightgbm"
+    VALIDATED = "validated"
     ORACLE = "oracle"
 
 
@@ -67,37 +72,66 @@ def published_mask(n_hours: int) -> FloatArray:
     return np.asarray(target < horizon_end)
 
 
-def _forecast(
-    series: HourlySeries, method: ForecastMethod, season: int, model_file: str
-) -> FloatArray:
+SEASONS = {"load": 168, "pv": 24, "price": 24}
+"""Season of the seasonal-naive forecast per series: a week for load, a day for PV and prices."""
+
+
+def _model(series: HourlySeries, method: ForecastMethod) -> tuple[Any, str]:
+    """The fitted model of ``series`` under ``method`` and the file it came from."""
+    if method is ForecastMethod.VALIDATED:
+        chosen = read_choice(PRETRAINED)[series.name]
+        if chosen.path is None:
+            return SeasonalNaive(SEASONS[series.name]), chosen.model
+        return load_model(chosen), str(chosen.path)
+    path = PRETRAINED / f"lgbm_{series.name}.txt"
+    if path.is_file():
+        return GBMForecaster.load(path), str(path)
+    model = GBMForecaster(n_estimators=200)
+    model.fit(series, TRAIN_END_HOUR)
+    return model, f"LightGBM fitted on {series.name} (no {path})"
+
+
+def _forecast(series: HourlySeries, method: ForecastMethod) -> FloatArray:
     n = series.values.size
     out = np.repeat(series.values[:, None], HORIZON, axis=1)  # persistence for early origins
+    season = SEASONS[series.name]
     if method is ForecastMethod.ORACLE:
         exact = targets(series.values, np.arange(n, dtype=np.int64))
         return np.where(np.isnan(exact), out, exact)
-    first = MIN_HISTORY - 1 if method is ForecastMethod.LIGHTGBM else season - 1
-    origins = np.arange(first, n - 1, dtype=np.int64)
+    source = method.value
     if method is ForecastMethod.NAIVE:
+        origins = np.arange(season - 1, n - 1, dtype=np.int64)
         out[origins] = SeasonalNaive(season).predict(series, origins)
     else:
-        path = PRETRAINED / model_file
-        if path.is_file():
-            model = GBMForecaster.load(path)
+        model, source = _model(series, method)
+        if isinstance(model, SeasonalNaive):
+            origins = np.arange(season - 1, n - 1, dtype=np.int64)
+            out[origins] = model.predict(series, origins)
         else:
-            model = GBMForecaster(n_estimators=200)
-            model.fit(series, TRAIN_END_HOUR)
-        out[origins] = model.predict(series, origins, train_end=TRAIN_END_HOUR)
+            origins = np.arange(model.min_history - 1, n - 1, dtype=np.int64)
+            out[origins] = model.predict(series, origins, train_end=TRAIN_END_HOUR)
     if series.name == "pv":
         out = np.maximum(out, 0.0)
     bad = ~np.isfinite(out)
     if bad.any():
-        source = PRETRAINED / model_file if method is ForecastMethod.LIGHTGBM else method.value
         first = int(np.argwhere(bad)[0][0])
         raise ForecastError(
             f"{source}: {int(bad.sum())} {series.name} forecasts are NaN or infinite "
             f"(first at origin hour {first}); refusing to act on them"
         )
     return out
+
+
+def _model_stamps(method: ForecastMethod) -> list[str]:
+    """What makes a cached forecast stale: the model files of ``method`` (name and mtime)."""
+    if method is ForecastMethod.VALIDATED:
+        files = [PRETRAINED / CHOICE_FILE]
+        files += [c.path for c in read_choice(PRETRAINED).values() if c.path is not None]
+    elif method is ForecastMethod.LIGHTGBM:
+        files = sorted(PRETRAINED.glob("lgbm_*.txt"))
+    else:
+        return []
+    return [f"{path.name}:{path.stat().st_mtime_ns}" for path in files]
 
 
 def _cache_key(parts: list[str]) -> str:
@@ -122,22 +156,20 @@ def household_forecasts(
         raise ForecastError("load, pv and spot must have the same whole-hour length")
     path = None
     if cache_dir is not None:
-        stamps = [str(p.stat().st_mtime_ns) for p in sorted(PRETRAINED.glob("lgbm_*.txt"))]
+        stamps = _model_stamps(method)
         digest = hashlib.sha256(load_kw.tobytes() + pv_kw.tobytes() + spot.tobytes()).hexdigest()
         path = cache_dir / f"forecasts-{_cache_key([digest, method.value, *stamps])}.npz"
         if path.is_file():
             data = np.load(path)
             return HouseholdForecasts(data["load"], data["pv"], data["spot"])
-    load = _forecast(
-        HourlySeries.from_slots("load", load_kw, year, "kW"), method, 168, "lgbm_load.txt"
-    )
+    load = _forecast(HourlySeries.from_slots("load", load_kw, year, "kW"), method)
     pv = (
-        _forecast(HourlySeries.from_slots("pv", pv_kw, year, "kW"), method, 24, "lgbm_pv.txt")
+        _forecast(HourlySeries.from_slots("pv", pv_kw, year, "kW"), method)
         if pv_kw.any()
         else np.zeros((slots // SLOTS_PER_HOUR, HORIZON))
     )
     hourly_spot = HourlySeries.from_slots("price", spot, year, "EUR/MWh")
-    price = _forecast(hourly_spot, method, 24, "lgbm_price.txt")
+    price = _forecast(hourly_spot, method)
     exact = targets(hourly_spot.values, np.arange(hourly_spot.values.size, dtype=np.int64))
     known = published_mask(hourly_spot.values.size) & np.isfinite(exact)
     price = np.where(known, exact, price)

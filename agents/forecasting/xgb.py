@@ -9,10 +9,12 @@ trees are grown (XGBoost: depth-wise histogram trees). Installed as ``xgboost-cp
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from agents.errors import ForecastError
 from agents.forecasting.base import FloatArray
 from agents.forecasting.gbm import BoostedTrees
 
@@ -64,3 +66,12 @@ class XGBForecaster(BoostedTrees):
         import xgboost as xgb
 
         return np.asarray(self._booster.predict(xgb.DMatrix(rows)), dtype=np.float64)
+
+    def _load_booster(self, path: Path) -> Any:
+        import xgboost as xgb
+
+        try:
+            return xgb.Booster(model_file=str(path))
+        except xgb.core.XGBoostError as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ForecastError(f"{path}: not an XGBoost model: {first_line}") from exc

@@ -51,7 +51,7 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed of model and environment.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path(".run/agents"),
     forecast: Annotated[
-        str, typer.Option(help="Forecasts the agent sees: naive, lightgbm or oracle.")
+        str, typer.Option(help="Forecasts the agent sees: naive, lightgbm, validated or oracle.")
     ] = "lightgbm",
     households: Annotated[int, typer.Option(help="Battery households to train on.")] = 3,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100_000,
@@ -232,7 +232,12 @@ def eval_community_command(
         typer.Option(help="Shared policy (.onnx from agent train --algo shared), once per seed."),
     ],
     json_out: JsonFlag = False,
-    forecast: Annotated[str, typer.Option(help="naive, lightgbm or oracle.")] = "lightgbm",
+    forecast: Annotated[
+        str,
+        typer.Option(
+            help="naive, lightgbm, validated (per series the model chosen on validation) or oracle."
+        ),
+    ] = "lightgbm",
     year: Annotated[
         int, typer.Option(help="2018 (held out) or 2015 (the validation year: choose here).")
     ] = 2018,
@@ -314,7 +319,12 @@ def eval_command(
     ] = None,
     households: Annotated[int | None, typer.Option(help="Battery households evaluated.")] = None,
     days: Annotated[int | None, typer.Option(help="Cut the held-out period to N days.")] = None,
-    forecast: Annotated[str, typer.Option(help="naive, lightgbm or oracle.")] = "lightgbm",
+    forecast: Annotated[
+        str,
+        typer.Option(
+            help="naive, lightgbm, validated (per series the model chosen on validation) or oracle."
+        ),
+    ] = "lightgbm",
     ppo: Annotated[
         list[Path] | None,
         typer.Option(help="PPO model (.zip), once per training seed (default: the shipped)."),
@@ -556,7 +566,7 @@ def run_command(
     household: Annotated[
         int, typer.Option(help="Community household whose data is replayed as forecasts.")
     ] = 0,
-    forecast: Annotated[str, typer.Option(help="naive or lightgbm.")] = "naive",
+    forecast: Annotated[str, typer.Option(help="naive, lightgbm or validated.")] = "naive",
     battery_kwh: Annotated[
         float, typer.Option(help="The owner's battery capacity (0: none; power = 0.5 C).")
     ] = 6.0,

@@ -162,8 +162,8 @@ def _gateway_text(line: dict[str, Any]) -> str:
 def check_run_options(forecast: str, battery_kwh: float, interval: float, steps: int) -> None:
     from agents.errors import ConfigError
 
-    if forecast not in ("naive", "lightgbm"):
-        raise ConfigError(f"--forecast must be naive or lightgbm, got {forecast!r}")
+    if forecast not in ("naive", "lightgbm", "validated"):
+        raise ConfigError(f"--forecast must be naive, lightgbm or validated, got {forecast!r}")
     if battery_kwh < 0 or interval <= 0 or steps < 0:
         raise ConfigError("--battery-kwh and --steps must be >= 0, --interval > 0")
 

@@ -115,20 +115,70 @@ def skill_table(result: dict[str, Any]) -> Table:
 
 @app.command("train")
 def train_command(
-    out: Annotated[Path, typer.Option(help="Folder for the LightGBM model files.")] = Path(
+    out: Annotated[Path, typer.Option(help="Folder for the model files.")] = Path(
         "agents/pretrained"
     ),
+    chosen_by: Annotated[
+        Path | None,
+        typer.Option(
+            help="An `enerwise forecast eval --json` result: fit, per series, the model it "
+            "chose on validation (`--forecast validated`) instead of the LightGBM set."
+        ),
+    ] = None,
     rounds: Annotated[int, typer.Option(min=10, max=5000, help="Boosting rounds.")] = 200,
+    epochs: Annotated[
+        int, typer.Option(min=1, max=200, help="Epochs of a chosen torch model.")
+    ] = 8,
     seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
     json_out: JsonFlag = False,
 ) -> None:
-    """Refit the LightGBM load, PV and price forecasters the agents use (Jan..Sep 2018)."""
-    from agents.forecasting.pretrain import train_pretrained
+    """Refit the forecasters the agents use on Jan..Sep 2018: the LightGBM load, PV and price
+    models, or with --chosen-by the model validation chose per series."""
+    if chosen_by is None:
+        from agents.forecasting.pretrain import train_pretrained
 
-    with status("fitting LightGBM forecasters"):
-        written = train_pretrained(out, rounds=rounds, seed=seed)
+        with status("fitting LightGBM forecasters"):
+            written = train_pretrained(out, rounds=rounds, seed=seed)
+    else:
+        from agents.forecasting.chosen import choice_from_evaluation
+        from agents.forecasting.pretrain import train_chosen
+
+        evaluation = _read_evaluation(chosen_by)
+        choice = choice_from_evaluation(evaluation, str(chosen_by))
+        validation = evaluation.get("validation", {}).get("scored", "?")
+        with status("fitting the forecasters chosen on validation") as update:
+            written = train_chosen(
+                out,
+                choice,
+                f"day-ahead MAE on validation {validation} ({chosen_by.name})",
+                rounds=rounds,
+                epochs=epochs,
+                seed=seed,
+                progress=update,
+            )
     if json_out:
         print_json({"written": [str(path) for path in written]})
         return
     for path in written:
         console.print(f"wrote {path}")
+
+
+def _read_evaluation(path: Path) -> dict[str, Any]:
+    """The JSON document of ``enerwise forecast eval --json`` at ``path``.
+
+    Raises:
+        ForecastError: the file is missing or not a JSON object.
+    """
+    import json
+
+    from agents.errors import ForecastError
+
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ForecastError(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise ForecastError(f"{path}: not a JSON document: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ForecastError(f"{path}: not an `enerwise forecast eval --json` result")
+    return document

@@ -25,7 +25,7 @@ class TrainOptions(BaseModel):
     steps: int = Field(ge=1000, le=20_000_000)
     seed: int = Field(ge=0)
     out: Path
-    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
+    forecast: str = Field(pattern="^(naive|lightgbm|validated|oracle)$")
     households: int = Field(ge=1, le=50)
     checkpoint_every: int = Field(ge=0)
     first_month: int = Field(ge=1, le=9)
@@ -45,7 +45,7 @@ class CommunityEvalOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     shared: list[Path] = Field(min_length=1, max_length=10)
-    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
+    forecast: str = Field(pattern="^(naive|lightgbm|validated|oracle)$")
     year: int = Field(ge=2015, le=2018)
     days: int | None = Field(None, ge=1, le=92)
 
@@ -58,7 +58,7 @@ class EvalOptions(BaseModel):
     quick: bool
     households: int | None = Field(None, ge=1, le=50)
     days: int | None = Field(None, ge=1, le=92)
-    forecast: str = Field(pattern="^(naive|lightgbm|oracle)$")
+    forecast: str = Field(pattern="^(naive|lightgbm|validated|oracle)$")
     ppo: list[Path]
     dqn: list[Path]
     imitation: list[Path]
