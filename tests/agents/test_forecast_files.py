@@ -33,22 +33,17 @@ def _tiny_patchtst() -> PatchTSTForecaster:
     return PatchTSTForecaster(window=48, patch=12, stride=12, d_model=8, layers=1, epochs=1)
 
 
-def test_a_saved_patchtst_forecasts_what_it_forecast_before(tmp_path: Path) -> None:
-    model = _tiny_patchtst()
+@pytest.mark.parametrize(
+    ("model", "file"),
+    [(_tiny_patchtst(), "patchtst_load.pt"), (XGBForecaster(n_estimators=5), "xgb_load.json")],
+    ids=["patchtst", "xgboost"],
+)
+def test_a_saved_model_forecasts_what_it_forecast_before(
+    model: PatchTSTForecaster | XGBForecaster, file: str, tmp_path: Path
+) -> None:
     model.fit(_daily(), 1000)
-    model.save(tmp_path / "patchtst_load.pt")
-    loaded = PatchTSTForecaster.load(tmp_path / "patchtst_load.pt")
-    np.testing.assert_array_equal(
-        loaded.predict(_daily(), ORIGINS, train_end=1000),
-        model.predict(_daily(), ORIGINS, train_end=1000),
-    )
-
-
-def test_a_saved_xgboost_forecasts_what_it_forecast_before(tmp_path: Path) -> None:
-    model = XGBForecaster(n_estimators=5)
-    model.fit(_daily(), 1000)
-    model.save(tmp_path / "xgb_load.json")
-    loaded = XGBForecaster.load(tmp_path / "xgb_load.json")
+    model.save(tmp_path / file)
+    loaded = type(model).load(tmp_path / file)
     np.testing.assert_allclose(
         loaded.predict(_daily(), ORIGINS, train_end=1000),
         model.predict(_daily(), ORIGINS, train_end=1000),
