@@ -5,8 +5,8 @@ the validation months, never on the held-out ones; ``enerwise forecast train --c
 EVAL.json`` fits that model on January..September and writes it beside a record of the choice,
 ``forecasters.json``::
 
-    {"chosen_by": "day-ahead MAE, validation 2018-09-01..2018-09-30 (forecast.eval.json)",
-     "series": {"load": {"model": "patchtst", "file": "patchtst_load.pt"}, ...}}
+    {"chosen_by": "day-ahead MAE on validation 2018-07-01..2018-09-30 (forecast.eval.json)",
+     "series": {"load": {"model": "xgboost", "file": "validated_xgb_load.json"}, ...}}
 
 A missing or unreadable record or model file is an error naming the file: the agents never fall
 back to another forecaster silently.
@@ -32,12 +32,13 @@ NAIVE = "seasonal_naive"
 
 MODEL_FILES = {
     NAIVE: "",
-    "lightgbm": "lgbm_{series}.txt",
-    "xgboost": "xgb_{series}.json",
-    "lstm": "lstm_{series}.pt",
-    "patchtst": "patchtst_{series}.pt",
+    "lightgbm": "validated_lgbm_{series}.txt",
+    "xgboost": "validated_xgb_{series}.json",
+    "lstm": "validated_lstm_{series}.pt",
+    "patchtst": "validated_patchtst_{series}.pt",
 }
-"""The models that can be chosen and the file each writes."""
+"""The models that can be chosen and the file each writes (``validated_``: never the files of
+``--forecast lightgbm``, which a choice of LightGBM would otherwise overwrite)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,12 @@ def read_choice(folder: Path) -> dict[str, ChosenModel]:
         if not isinstance(entry, dict) or not isinstance(entry.get("model"), str):
             raise ForecastError(f"{path}: no model chosen for {name}")
         model = entry["model"]
-        file_name = model_file(model, name)
+        default = model_file(model, name)  # refuses an unknown model
+        file_name = entry.get("file") or default
+        if model == NAIVE:
+            file_name = ""
+        if not isinstance(file_name, str) or Path(file_name).name != file_name:
+            raise ForecastError(f"{path}: the {name} file must be a name in {folder}")
         file = folder / file_name if file_name else None
         if file is not None and not file.is_file():
             raise ForecastError(f"{path}: the {name} model file {file} is missing")

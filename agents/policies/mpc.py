@@ -139,6 +139,16 @@ class DayEarlierMarket:
             Steps(sell.widths, feed_in + np.clip(sell.prices, 0.0, 1.0) * span),
         )
 
+    def later(
+        self, decided: int, feed_in: FloatArray, retail: FloatArray
+    ) -> list[tuple[Steps, Steps]]:
+        """The market of slots ``decided + 1 ..``, one per ``feed_in``/``retail`` entry (the
+        planned range of each)."""
+        return [
+            self.steps(decided + 1 + k, float(feed_in[k]), float(retail[k]))
+            for k in range(len(feed_in))
+        ]
+
 
 @dataclass
 class MpcBattery:
@@ -335,6 +345,9 @@ class BookMpc:
         config: horizon, terminal value, and ``market``: the later slots' market model.
         name: the method's name in reports.
         market: the market mode (:data:`~agents.policies.visible.MARKET_MODES`).
+        later_market: the later slots' market model instead of the day-earlier book (the
+            learned :class:`~agents.policies.book_model.LearnedMarket` of
+            ``mpc_book_learned``); implies planning the later slots.
     """
 
     community: Community
@@ -344,6 +357,7 @@ class BookMpc:
     config: MpcConfig = field(default_factory=MpcConfig)
     name: str = "mpc_book"
     market: str = MARKET_OPEN
+    later_market: DayEarlierMarket | None = None
 
     _later: DayEarlierMarket | None = field(default=None, repr=False)
 
@@ -351,7 +365,9 @@ class BookMpc:
         if self.community.households[self.household].battery is None:
             raise ConfigError(f"household {self.household} has no battery to plan")
         check_market(self.market)
-        if self.config.market:
+        if self.later_market is not None:
+            self._later = self.later_market
+        elif self.config.market:
             self._later = DayEarlierMarket(self.community, self.book)
 
     def setpoint(self, view: SlotView) -> float:
@@ -375,8 +391,8 @@ class BookMpc:
         later = []
         if self._later is not None:
             # A day earlier is final up to the slot ``lag`` before this one.
-            for k in range(1, min(len(load), SLOTS_PER_DAY - lag + 1)):
-                later.append(self._later.steps(t + k, float(feed_in[k]), float(retail[k])))
+            n = min(len(load), SLOTS_PER_DAY - lag + 1)
+            later = self._later.later(t, feed_in[1:n], retail[1:n])
         power = plan_with_book(
             load_kw=load,
             pv_kw=pv,

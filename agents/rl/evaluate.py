@@ -37,6 +37,7 @@ from agents.data.calendar import slot_index
 from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
+from agents.policies.book_model import BookModel, LearnedMarket
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import BookMpc, MpcBattery, MpcConfig, MpcStrategy
 from agents.policies.visible import MARKET_OPEN, Book, SpoofedBook, check_market
@@ -64,8 +65,13 @@ RULES = (
 )
 """The rule-based methods, in report order."""
 
-LEARNED = ("ppo", "dqn", "imitation")
-"""The learned methods: the algorithm each one's model files hold."""
+LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned")
+"""The learned methods: the algorithm each one's model files hold (``mpc_book_learned``: the
+planner on a learned model of the others' book, :mod:`agents.policies.book_model`)."""
+
+SHIPPED_LEARNED = ("ppo", "dqn", "imitation")
+"""The learned methods with shipped model files: ``agent eval`` runs these by default
+(``mpc_book_learned`` did not validate above its rule, so none of its files ships)."""
 
 BOOK_RULES = ("book_response", "mpc_book", "mpc_book_ahead")
 """The rules that price against the others' orders of their own slot in an open market."""
@@ -142,6 +148,8 @@ def load_learned(name: str, path: Path, market: str | None = MARKET_OPEN) -> Any
     Raises:
         PolicyError: missing, or a file of another kind.
     """
+    if name == "mpc_book_learned":
+        return BookModel.load(path)
     if path.suffix == ".onnx":
         return OnnxModel(path, market)
     if path.suffix != ".zip":
@@ -185,6 +193,23 @@ def _strategies(
     }
     out = {name: makers[name]() for name in rules}
     for key, model in learned.items():
+        if isinstance(model, BookModel):
+            if model.trained_for != market:
+                raise PolicyError(
+                    f"{key}: a book model trained for the {model.trained_for} market reads "
+                    f"books a {market} market has not revealed yet; train one for {market}"
+                )
+            later = LearnedMarket(setup.community, seen, h, model)
+            out[key] = BookMpc(
+                setup.community,
+                h,
+                setup.forecasts[k],
+                seen,
+                name=key,
+                market=market,
+                later_market=later,
+            )
+            continue
         algo = Algo.DQN if key.startswith("dqn") else Algo.PPO
         out[key] = PolicyStrategy(model, algo, setup.forecasts[k], book_planner)
     return out
@@ -479,6 +504,8 @@ def _spoof_report(
 def _trained_for(model: Any) -> str:
     """The market mode a loaded model was trained in (stable-baselines3 files: the training
     environment's, ``open``)."""
+    if isinstance(model, BookModel):
+        return model.trained_for
     policy = getattr(model, "policy", None)
     return str(getattr(policy, "trained_for", MARKET_OPEN))
 

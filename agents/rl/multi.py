@@ -196,7 +196,7 @@ class SharedConfig:
     steps: int = 60_000
     seeds: tuple[int, ...] = (0, 1, 2)
     community: CommunityDraw = field(default_factory=CommunityDraw)
-    forecast: ForecastMethod = ForecastMethod.LIGHTGBM
+    forecast: ForecastMethod = ForecastMethod.VALIDATED
     period: Period = TRAIN
     others: str = "truthful"
     battery_reach: float = SHARED_REACH
@@ -374,7 +374,7 @@ class CommunityEvalConfig:
 
     models: tuple[Path, ...]
     community: CommunityDraw = field(default_factory=CommunityDraw)
-    forecast: ForecastMethod = ForecastMethod.LIGHTGBM
+    forecast: ForecastMethod = ForecastMethod.VALIDATED
     period: Period = field(default_factory=lambda: Period(10, 12))
     cache_dir: Path | None = DEFAULT_CACHE
     household_bounds: bool = True

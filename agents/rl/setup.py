@@ -90,7 +90,7 @@ class SetupConfig:
     """
 
     community: CommunityDraw = field(default_factory=CommunityDraw)
-    forecast: ForecastMethod = ForecastMethod.LIGHTGBM
+    forecast: ForecastMethod = ForecastMethod.VALIDATED
     max_households: int = 3
     cache_dir: Path | None = DEFAULT_CACHE
     others: str = "zip"

@@ -41,8 +41,10 @@ def train_command(
         str,
         typer.Option(
             help="ppo (continuous), dqn (discrete menu), imitation (a residual cloned from "
-            "the perfect-foresight program's set-points, one ONNX file per seed) or shared "
-            "(one policy every battery household of the community learns at once, PettingZoo)."
+            "the perfect-foresight program's set-points, one ONNX file per seed), shared "
+            "(one policy every battery household of the community learns at once, PettingZoo) "
+            "or book_model (the planner's learned model of the others' book, one file per "
+            "seed: the method mpc_book_learned)."
         ),
     ] = "ppo",
     steps: Annotated[
@@ -52,7 +54,7 @@ def train_command(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path(".run/agents"),
     forecast: Annotated[
         str, typer.Option(help="Forecasts the agent sees: naive, lightgbm, validated or oracle.")
-    ] = "lightgbm",
+    ] = "validated",
     households: Annotated[int, typer.Option(help="Battery households to train on.")] = 3,
     checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 100_000,
     tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard logs to OUT/tb.")] = False,
@@ -71,7 +73,8 @@ def train_command(
     ] = 2018,
     samples: Annotated[int, typer.Option(help="imitation: labelled states per household.")] = 4000,
     seeds: Annotated[
-        str, typer.Option(help="imitation, shared: comma-separated seeds, one network each.")
+        str,
+        typer.Option(help="imitation, shared, book_model: comma-separated seeds, one model each."),
     ] = "0,1,2",
     gain: Annotated[float, typer.Option(help="imitation: scale of the exported correction.")] = 1.0,
     demos: Annotated[
@@ -140,6 +143,9 @@ def _train(
         return
     if opts.algo == "shared":
         _train_shared(opts, setup, period, json_out)
+        return
+    if opts.algo == "book_model":
+        _train_book_model(opts, setup, period, json_out)
         return
     config = TrainConfig(
         algo=Algo(opts.algo),
@@ -225,6 +231,25 @@ def _train_shared(opts: TrainOptions, setup: SetupConfig, period: Period, json_o
         console.print(f"wrote {run['model']} ({run['seconds']:.0f} s)")
 
 
+def _train_book_model(
+    opts: TrainOptions, setup: SetupConfig, period: Period, json_out: bool
+) -> None:
+    """``agent train --algo book_model``: the learned model of the others' book, per seed."""
+    from dataclasses import replace
+
+    from agents.rl.market_model import train_book_models
+    from agents.rl.setup import build_setup
+
+    with status("book model") as update:
+        built = build_setup(replace(setup, others=opts.others), period)
+        meta = train_book_models(built, tuple(opts.seeds), opts.out, progress=update)
+    if json_out:
+        print_json(meta)
+        return
+    for run in meta["runs"]:
+        console.print(f"wrote {run['model']} ({run['seconds']:.0f} s)")
+
+
 @app.command("eval-community")
 def eval_community_command(
     shared: Annotated[
@@ -237,7 +262,7 @@ def eval_community_command(
         typer.Option(
             help="naive, lightgbm, validated (per series the model chosen on validation) or oracle."
         ),
-    ] = "lightgbm",
+    ] = "validated",
     year: Annotated[
         int, typer.Option(help="2018 (held out) or 2015 (the validation year: choose here).")
     ] = 2018,
@@ -324,7 +349,7 @@ def eval_command(
         typer.Option(
             help="naive, lightgbm, validated (per series the model chosen on validation) or oracle."
         ),
-    ] = "lightgbm",
+    ] = "validated",
     ppo: Annotated[
         list[Path] | None,
         typer.Option(help="PPO model (.zip), once per training seed (default: the shipped)."),
@@ -339,13 +364,23 @@ def eval_command(
             help="Imitation residual (.onnx), once per training seed (default: the shipped)."
         ),
     ] = None,
+    book_model: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="mpc_book_learned's model of the others' book (.json, `agent train --algo "
+            "book_model`), once per training seed (none is shipped)."
+        ),
+    ] = None,
     rules: Annotated[
         str | None,
         typer.Option(help="Comma-separated rule methods to run (default: all of them)."),
     ] = None,
     learned: Annotated[
         str | None,
-        typer.Option(help="Comma-separated learned methods to run (default: ppo,dqn,imitation)."),
+        typer.Option(
+            help="Comma-separated learned methods to run "
+            "(default: ppo,dqn,imitation; mpc_book_learned needs --book-model)."
+        ),
     ] = None,
     year: Annotated[
         int, typer.Option(help="2018 (held out) or 2015 (the validation year: choose here).")
@@ -375,10 +410,12 @@ def eval_command(
 ) -> None:
     """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound, learned ones
     with a 95 % interval across their training seeds, in an open or a sealed market."""
-    from agents.rl.evaluate import LEARNED, RULES, default_models
+    from agents.rl.evaluate import LEARNED, RULES, SHIPPED_LEARNED, default_models
     from enerwise.cli.option_models import EvalOptions, validated
 
-    _check_model_files({"--ppo": ppo, "--dqn": dqn, "--imitation": imitation})
+    _check_model_files(
+        {"--ppo": ppo, "--dqn": dqn, "--imitation": imitation, "--book-model": book_model}
+    )
     shipped = default_models()
     opts = validated(
         EvalOptions,
@@ -389,6 +426,7 @@ def eval_command(
         ppo=ppo or list(shipped["ppo"]),
         dqn=dqn or list(shipped["dqn"]),
         imitation=imitation or list(shipped["imitation"]),
+        book_model=book_model or [],
         rules=_names(rules, RULES),
         year=year,
         community=community,
@@ -396,7 +434,12 @@ def eval_command(
         others=others,
         spoof_kwh=spoof_kwh,
     )
-    _evaluate(opts, _names(learned, LEARNED), report, json_out)
+    chosen = _names(learned, LEARNED) if learned is not None else list(SHIPPED_LEARNED)
+    if "mpc_book_learned" in chosen and not opts.book_model:
+        from agents.errors import ConfigError
+
+        raise ConfigError("--learned mpc_book_learned needs its model files: --book-model FILE")
+    _evaluate(opts, chosen, report, json_out)
 
 
 def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_out: bool) -> None:
@@ -407,7 +450,12 @@ def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_ou
     from agents.rl.evaluate import AgentEvalConfig, evaluate_agents, write_report
     from agents.rl.setup import HELD_OUT, Period, SetupConfig
 
-    files = {"ppo": opts.ppo, "dqn": opts.dqn, "imitation": opts.imitation}
+    files = {
+        "ppo": opts.ppo,
+        "dqn": opts.dqn,
+        "imitation": opts.imitation,
+        "mpc_book_learned": opts.book_model,
+    }
 
     base = AgentEvalConfig.quick() if opts.quick else AgentEvalConfig()
     period = base.period

@@ -21,7 +21,7 @@ class TrainOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    algo: str = Field(pattern="^(ppo|dqn|imitation|shared)$")
+    algo: str = Field(pattern="^(ppo|dqn|imitation|shared|book_model)$")
     steps: int = Field(ge=1000, le=20_000_000)
     seed: int = Field(ge=0)
     out: Path
@@ -62,6 +62,7 @@ class EvalOptions(BaseModel):
     ppo: list[Path]
     dqn: list[Path]
     imitation: list[Path]
+    book_model: list[Path]
     rules: list[str]
     year: int = Field(ge=2015, le=2018)
     community: bool

@@ -112,7 +112,9 @@ def test_validated_forecasts_without_a_record_name_the_missing_file(
 def test_a_record_naming_a_missing_model_file_is_refused_naming_it(tmp_path: Path) -> None:
     record = {"series": {name: {"model": "xgboost"} for name in ("load", "pv", "price")}}
     (tmp_path / CHOICE_FILE).write_text(json.dumps(record))
-    with pytest.raises(ForecastError, match=r"the load model file .*xgb_load\.json is missing"):
+    with pytest.raises(
+        ForecastError, match=r"the load model file .*validated_xgb_load\.json is missing"
+    ):
         read_choice(tmp_path)
 
 
@@ -146,8 +148,8 @@ def test_train_chosen_writes_a_model_per_series_and_the_record(chosen_folder: Pa
     assert chosen["pv"].path is None
     assert sorted(p.name for p in chosen_folder.iterdir()) == [
         CHOICE_FILE,
-        "patchtst_price.pt",
-        "xgb_load.json",
+        "validated_patchtst_price.pt",
+        "validated_xgb_load.json",
     ]
 
 
@@ -161,7 +163,7 @@ def test_validated_forecasts_use_the_model_chosen_for_each_series(
     validated = household_forecasts(load, pv, spot, 2018, ForecastMethod.VALIDATED)
     naive = household_forecasts(load, pv, spot, 2018, ForecastMethod.NAIVE)
     np.testing.assert_array_equal(validated.pv_kw, naive.pv_kw)
-    expected = XGBForecaster.load(chosen_folder / "xgb_load.json").predict(
+    expected = XGBForecaster.load(chosen_folder / "validated_xgb_load.json").predict(
         HourlySeries.from_slots("load", load, 2018, "kW"),
         ORIGINS,
         train_end=provider.TRAIN_END_HOUR,

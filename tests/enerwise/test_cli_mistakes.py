@@ -66,6 +66,9 @@ GRANT = "wallet agent grant --agent 0x000000000000000000000000000000000000a11c -
 MISTAKES = [
     # ------------------------------------------------------------------- a missing file
     Mistake("missing file", "auction clear --orders {tmp}/none.json", "none.json: no such file"),
+    Mistake("missing file", "forecast train --chosen-by {tmp}/none.json", "none.json: no such file"),
+    Mistake("missing file", "agent eval --learned mpc_book_learned --book-model {tmp}/none.json",
+            "--book-model: no model file"),
     Mistake("missing file", "operator check -c {tmp}/none.yaml", "none.yaml cannot be read"),
     Mistake("missing file", "operator status -c {tmp}/none.yaml", "none.yaml cannot be read"),
     Mistake("missing file", "operator deploy -c {tmp}/none.yaml --keystore {key}", "cannot be"),
@@ -158,6 +161,7 @@ MISTAKES = [
     Mistake("bad value", "agent train --algo nope", "invalid option algo"),
     Mistake("bad value", "forecast eval --validation-from 12", "validation_from_month"),
     Mistake("bad value", "forecast train --rounds 5", "Invalid value for '--rounds'"),
+    Mistake("bad value", "agent eval --learned mpc_book_learned", "needs its model files"),
     Mistake("bad value", "devices simulate --write {tmp}/h.yaml --protocol nope", "--protocol"),
     Mistake("bad value", "oracle simulate", "give --modbus-port and/or --mqtt"),
     Mistake("bad value", "grid limits --network nope --slots 1", "unknown network 'nope'"),

@@ -1,0 +1,338 @@
+"""A learned model of the others' book in the later slots of a plan (issue 18, item 2).
+
+``mpc_book_ahead`` gives each later slot of its plan the same slot's final book a day earlier
+(:class:`~agents.policies.mpc.DayEarlierMarket`). The book a slot will really have differs from
+that one in ways the household can partly see when it plans: today's newest final book against
+the same slot yesterday, its own PV now and yesterday (the neighbours' PV shares the weather),
+the hour and how far ahead the slot lies. This model learns that difference from the books of
+the training months: per later slot, four residuals over the day-earlier book (LightGBM,
+Ke et al., NeurIPS 2017; L1 loss, one model per target):
+
+* ``buy_kwh`` / ``sell_kwh``: how much a single buy (sell) order could fill;
+* ``buy_share`` / ``sell_share``: the fill-weighted mean price of that, as its share of the
+  slot's feed-in..retail range.
+
+:class:`LearnedMarket` turns a prediction into the planner's market: the day-earlier steps
+scaled to the predicted kWh and shifted by the predicted share, kept inside the range. The
+planner with it is the learned method ``mpc_book_learned`` (``agent eval --learned
+mpc_book_learned --book-model FILE``, one file per training seed; ``agent train --algo
+book_model``). What is learned is the model of the other traders; the decisions stay the
+planner's (model-based: Sutton's Dyna, 1991, with a forecast model instead of a simulator).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.community import Community, FloatArray, IntArray
+from agents.data.calendar import SLOTS_PER_DAY, SLOTS_PER_HOUR
+from agents.errors import PolicyError
+from agents.policies.bound import Steps, market_steps
+from agents.policies.mpc import DayEarlierMarket
+from agents.policies.visible import MARKET_OPEN, MARKET_SEALED, Book, plan_lag_slots
+
+FORMAT = "enerwise-book-model/1"
+"""The ``format`` of a saved model file."""
+
+TARGETS = ("buy_kwh", "buy_share", "sell_kwh", "sell_share")
+"""What is predicted per later slot, as residuals over the same slot a day earlier."""
+
+FEATURES = (
+    "day_earlier",
+    "newest_final",
+    "newest_final_day_earlier",
+    "hour",
+    "lead_slots",
+    "range_eur_per_kwh",
+    "feed_in_eur_per_kwh",
+    "pv_day_earlier_kw",
+    "pv_newest_final_kw",
+    "pv_newest_final_day_earlier_kw",
+    "two_days_earlier",
+)
+"""The inputs of each target's model (its own summary column for the book features)."""
+
+HISTORY_SLOTS = 2 * SLOTS_PER_DAY + 4
+"""Slots a decision needs behind it: two days of books and the newest final lag."""
+
+
+def book_summary(community: Community, book: Book, start: int, end: int) -> FloatArray:
+    """Per slot of ``[start, end)`` the four :data:`TARGETS` of the others' final book, shape
+    ``(community.n_slots, 4)``; NaN outside the range and for a share without any kWh."""
+    tariffs = community.tariffs
+    out = np.full((community.n_slots, len(TARGETS)), np.nan)
+    for s in range(start, end):
+        lo, hi = float(tariffs.feed_in[s]), float(tariffs.retail[s])
+        span = max(hi - lo, 1e-9)
+        for side, steps in enumerate(market_steps(book.orders(s), tariffs.market_params(s))):
+            kwh = float(steps.widths.sum()) if steps.widths.size else 0.0
+            out[s, 2 * side] = kwh
+            if kwh > 0:
+                shares = (np.clip(steps.prices, lo, hi) - lo) / span
+                out[s, 2 * side + 1] = float((steps.widths * shares).sum() / kwh)
+    return out
+
+
+def features(
+    column: FloatArray,
+    pv_kw: FloatArray,
+    slots: IntArray,
+    decided: IntArray,
+    lag: int,
+    range_eur: FloatArray,
+    feed_in_eur: FloatArray,
+) -> FloatArray:
+    """The :data:`FEATURES` rows of later ``slots`` planned at slots ``decided`` (same length),
+    with ``column`` one summary column and the newest final book ``lag`` slots before each
+    decision."""
+    final = decided - lag
+    return np.column_stack(
+        [
+            column[slots - SLOTS_PER_DAY],
+            column[final],
+            column[final - SLOTS_PER_DAY],
+            (slots % SLOTS_PER_DAY) / SLOTS_PER_HOUR,
+            slots - decided,
+            range_eur,
+            feed_in_eur,
+            pv_kw[slots - SLOTS_PER_DAY],
+            pv_kw[final],
+            pv_kw[final - SLOTS_PER_DAY],
+            column[slots - 2 * SLOTS_PER_DAY],
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BookHistory:
+    """One household's view of the others' books over a stretch of slots.
+
+    Attributes:
+        community: the community (tariffs, the household's PV).
+        household: the household whose others' books these are.
+        summary: :func:`book_summary` of those books.
+        start: first slot summarised.
+        end: slot after the last.
+    """
+
+    community: Community
+    household: int
+    summary: FloatArray
+    start: int
+    end: int
+
+    @classmethod
+    def of(
+        cls, community: Community, household: int, book: Book, start: int, end: int
+    ) -> BookHistory:
+        """Summarise ``book`` over ``[start, end)``."""
+        return cls(community, household, book_summary(community, book, start, end), start, end)
+
+
+@dataclass
+class BookModel:
+    """The four fitted models (module docstring).
+
+    Attributes:
+        boosters: one LightGBM booster per :data:`TARGETS` entry.
+        seed: the training seed.
+        lag: slots between a decision and the newest final book it reads (2: open market).
+        meta: how it was trained (written to the file).
+    """
+
+    boosters: list[Any]
+    seed: int
+    lag: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trained_for(self) -> str:
+        """The market mode whose newest final book its lag is."""
+        return MARKET_OPEN if self.lag == plan_lag_slots(MARKET_OPEN) else MARKET_SEALED
+
+    @classmethod
+    def fit(
+        cls,
+        histories: Sequence[BookHistory],
+        *,
+        seed: int = 0,
+        lag: int = 2,
+        leads_per_slot: int = 3,
+        rounds: int = 200,
+    ) -> BookModel:
+        """Fit on every slot of ``histories`` with ``leads_per_slot`` decision times drawn
+        (seeded) from the day before it.
+
+        Raises:
+            PolicyError: no history is long enough to give a training row.
+        """
+        import lightgbm as lgb
+
+        rng = np.random.default_rng(seed)
+        rows: list[list[FloatArray]] = [[] for _ in TARGETS]
+        labels: list[list[FloatArray]] = [[] for _ in TARGETS]
+        for history in histories:
+            first = history.start + HISTORY_SLOTS + SLOTS_PER_DAY
+            if first >= history.end:
+                continue
+            slots = np.repeat(np.arange(first, history.end), leads_per_slot)
+            leads = rng.integers(1, SLOTS_PER_DAY - lag + 1, size=slots.size)
+            decided = slots - leads
+            tariffs = history.community.tariffs
+            span = tariffs.retail[slots] - tariffs.feed_in[slots]
+            pv = history.community.pv_kw[history.household]
+            for c in range(len(TARGETS)):
+                column = history.summary[:, c]
+                target = column[slots] - column[slots - SLOTS_PER_DAY]
+                ok = np.isfinite(target)
+                x = features(column, pv, slots, decided, lag, span, tariffs.feed_in[slots])
+                rows[c].append(x[ok])
+                labels[c].append(target[ok])
+        if not any(len(r) for r in rows):
+            raise PolicyError("no training slots: the histories are shorter than three days")
+        params = {
+            "objective": "l1",
+            "learning_rate": 0.05,
+            "num_leaves": 31,
+            "min_data_in_leaf": 200,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "feature_fraction": 0.9,
+            "seed": seed,
+            "deterministic": True,
+            "num_threads": 2,
+            "verbosity": -1,
+        }
+        boosters = []
+        for c in range(len(TARGETS)):
+            data = lgb.Dataset(np.vstack(rows[c]), label=np.concatenate(labels[c]))
+            boosters.append(lgb.train(params, data, num_boost_round=rounds))
+        meta = {
+            "rows": [int(sum(len(r) for r in rows[c])) for c in range(len(TARGETS))],
+            "leads_per_slot": leads_per_slot,
+            "rounds": rounds,
+        }
+        return cls(boosters, seed, lag, meta)
+
+    def residuals(
+        self,
+        history: BookHistory,
+        decided: int,
+        slots: IntArray,
+        feed_in: FloatArray,
+        retail: FloatArray,
+    ) -> FloatArray:
+        """Predicted residuals over the day-earlier book, shape ``(len(slots), 4)``."""
+        pv = history.community.pv_kw[history.household]
+        decided_all = np.full(slots.size, decided)
+        out = np.empty((slots.size, len(TARGETS)))
+        for c, booster in enumerate(self.boosters):
+            x = features(
+                history.summary[:, c], pv, slots, decided_all, self.lag, retail - feed_in, feed_in
+            )
+            out[:, c] = booster.predict(x)
+        return out
+
+    def save(self, path: Path) -> None:
+        """Write the model as one JSON file (LightGBM's text models inside)."""
+        document = {
+            "format": FORMAT,
+            "targets": list(TARGETS),
+            "features": list(FEATURES),
+            "seed": self.seed,
+            "lag": self.lag,
+            "meta": self.meta,
+            "models": [b.model_to_string() for b in self.boosters],
+        }
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps(document))
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> BookModel:
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            PolicyError: the file is missing, not JSON, another format, or for other features.
+        """
+        import lightgbm as lgb
+
+        try:
+            document = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise PolicyError(f"{path}: no such book model file") from None
+        except (OSError, ValueError) as exc:
+            raise PolicyError(f"{path}: not a book model (not JSON: {exc})") from exc
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise PolicyError(f"{path}: not a book model of format {FORMAT}")
+        if document.get("targets") != list(TARGETS) or document.get("features") != list(FEATURES):
+            raise PolicyError(
+                f"{path}: a book model for other targets or features than this code's"
+            )
+        try:
+            boosters = [lgb.Booster(model_str=text) for text in document["models"]]
+        except (KeyError, TypeError, lgb.basic.LightGBMError) as exc:
+            raise PolicyError(f"{path}: the book model's trees do not load: {exc}") from exc
+        return cls(
+            boosters,
+            int(document.get("seed", 0)),
+            int(document.get("lag", 2)),
+            document.get("meta", {}),
+        )
+
+
+class LearnedMarket(DayEarlierMarket):
+    """The planner's market for later slots: the day-earlier book moved by a :class:`BookModel`
+    (module docstring).
+
+    Args:
+        community: the community.
+        book: the other members' orders.
+        household: the planning household (its PV is a feature).
+        model: the fitted model.
+    """
+
+    def __init__(self, community: Community, book: Book, household: int, model: BookModel) -> None:
+        super().__init__(community, book)
+        self.model = model
+        self.household = household
+        start = max(getattr(book, "start", 0), 0)
+        end = min(getattr(book, "end", community.n_slots), community.n_slots)
+        self._history = BookHistory.of(community, household, book, start, end)
+
+    def later(
+        self, decided: int, feed_in: FloatArray, retail: FloatArray
+    ) -> list[tuple[Steps, Steps]]:
+        """The market of slots ``decided + 1 ..`` (one per ``feed_in``/``retail`` entry)."""
+        base = super().later(decided, feed_in, retail)
+        if not base or decided - self.model.lag - 2 * SLOTS_PER_DAY < self._history.start:
+            return base  # not two days of books behind the decision yet: the day-earlier book
+        slots = decided + 1 + np.arange(len(base))
+        residual = self.model.residuals(self._history, decided, slots, feed_in, retail)
+        summary = self._history.summary
+        out = []
+        for k, (steps_pair, slot) in enumerate(zip(base, slots, strict=True)):
+            span = float(retail[k] - feed_in[k])
+            moved = []
+            for side, steps in enumerate(steps_pair):
+                kwh_before = summary[slot - SLOTS_PER_DAY, 2 * side]
+                if steps.widths.size == 0 or not kwh_before > 0:
+                    moved.append(steps)
+                    continue
+                kwh = max(kwh_before + residual[k, 2 * side], 0.0)
+                shift = residual[k, 2 * side + 1]
+                shares = (steps.prices - feed_in[k]) / max(span, 1e-9) + shift
+                moved.append(
+                    Steps(
+                        steps.widths * (kwh / kwh_before),
+                        feed_in[k] + np.clip(shares, 0.0, 1.0) * span,
+                    )
+                )
+            out.append((moved[0], moved[1]))
+        return out
