@@ -1,12 +1,17 @@
-"""The forecaster of each series chosen on validation, as the agents read it.
+"""The forecasters of each series chosen on validation, as the agents read them.
 
-``enerwise forecast eval`` chooses one model per series (load, PV, price) by its day-ahead MAE on
-the validation months, never on the held-out ones; ``enerwise forecast train --chosen-by
-EVAL.json`` fits that model on January..September and writes it beside a record of the choice,
-``forecasters.json``::
+``enerwise forecast eval`` chooses, per series (load, PV, price) and horizon, the model with the
+lowest MAE on the validation months, never on the held-out ones: one for the next slot (hour 1
+after the origin), one for the day ahead (hours 1..24 pooled). ``enerwise forecast train
+--chosen-by EVAL.json`` fits those models on January..September and writes them beside a
+record of the choice, ``forecasters.json``::
 
-    {"chosen_by": "day-ahead MAE on validation 2018-07-01..2018-09-30 (forecast.eval.json)",
-     "series": {"load": {"model": "xgboost", "file": "validated_xgb_load.json"}, ...}}
+    {"chosen_by": "MAE per horizon on validation 2018-07-01..2018-09-30 (forecast.eval.json)",
+     "series": {"load": {"day_ahead": {"model": "xgboost", "file": "validated_xgb_load.json"},
+                         "next_slot": {"model": "patchtst", "file": "..."}}, ...}}
+
+The agents' forecast of a series is the day-ahead model's 24 hours with the first hour from the
+next-slot model.
 
 A missing or unreadable record or model file is an error naming the file: the agents never fall
 back to another forecaster silently.
@@ -26,6 +31,9 @@ CHOICE_FILE = "forecasters.json"
 
 SERIES = ("load", "pv", "price")
 """The series the agents forecast."""
+
+HORIZONS = ("day_ahead", "next_slot")
+"""The horizons a model is chosen for (:data:`agents.forecasting.evaluation.HORIZONS`)."""
 
 NAIVE = "seasonal_naive"
 """The reference model: chosen, it needs no file (the provider's seasonal naive)."""
@@ -70,12 +78,12 @@ def model_file(model: str, series: str) -> str:
     return MODEL_FILES[model].format(series=series)
 
 
-def read_choice(folder: Path) -> dict[str, ChosenModel]:
-    """The chosen forecaster of every series, from ``folder/forecasters.json``.
+def read_choice(folder: Path) -> dict[str, dict[str, ChosenModel]]:
+    """The chosen forecaster of every series and horizon, from ``folder/forecasters.json``.
 
     Raises:
-        ForecastError: the record is missing, not JSON, lacks a series, names an unknown model,
-            or its model file is missing.
+        ForecastError: the record is missing, not JSON, lacks a series or horizon, names an
+            unknown model or a path outside ``folder``, or its model file is missing.
     """
     path = folder / CHOICE_FILE
     try:
@@ -90,23 +98,26 @@ def read_choice(folder: Path) -> dict[str, ChosenModel]:
     series = record.get("series") if isinstance(record, dict) else None
     if not isinstance(series, dict):
         raise ForecastError(f"{path}: no 'series' object")
-    chosen = {}
+    chosen: dict[str, dict[str, ChosenModel]] = {}
     for name in SERIES:
-        entry = series.get(name)
-        if not isinstance(entry, dict) or not isinstance(entry.get("model"), str):
-            raise ForecastError(f"{path}: no model chosen for {name}")
-        model = entry["model"]
-        default = model_file(model, name)  # refuses an unknown model
-        file_name = entry.get("file") or default
-        if model == NAIVE:
-            file_name = ""
-        if not isinstance(file_name, str) or Path(file_name).name != file_name:
-            raise ForecastError(f"{path}: the {name} file must be a name in {folder}")
-        file = folder / file_name if file_name else None
-        if file is not None and not file.is_file():
-            raise ForecastError(f"{path}: the {name} model file {file} is missing")
-        chosen[name] = ChosenModel(name, model, file)
+        for horizon in HORIZONS:
+            entry = (series.get(name) or {}).get(horizon)
+            if not isinstance(entry, dict) or not isinstance(entry.get("model"), str):
+                raise ForecastError(f"{path}: no {horizon} model chosen for {name}")
+            chosen.setdefault(name, {})[horizon] = _chosen_model(path, name, entry)
     return chosen
+
+
+def _chosen_model(path: Path, name: str, entry: dict[str, Any]) -> ChosenModel:
+    model = entry["model"]
+    default = model_file(model, name)  # refuses an unknown model
+    file_name = "" if model == NAIVE else entry.get("file") or default
+    if not isinstance(file_name, str) or Path(file_name).name != file_name:
+        raise ForecastError(f"{path}: the {name} file must be a name in {path.parent}")
+    file = path.parent / file_name if file_name else None
+    if file is not None and not file.is_file():
+        raise ForecastError(f"{path}: the {name} model file {file} is missing")
+    return ChosenModel(name, model, file)
 
 
 def load_model(chosen: ChosenModel) -> Any:
@@ -135,19 +146,22 @@ def load_model(chosen: ChosenModel) -> Any:
     return PatchTSTForecaster.load(chosen.path)
 
 
-def choice_from_evaluation(evaluation: dict[str, Any], source: str) -> dict[str, str]:
-    """``{series: model}`` chosen by day-ahead MAE on validation in an ``enerwise forecast
+def choice_from_evaluation(evaluation: dict[str, Any], source: str) -> dict[str, dict[str, str]]:
+    """``{series: {horizon: model}}`` chosen by MAE on validation in an ``enerwise forecast
     eval --json`` result.
 
     Raises:
-        ForecastError: the result lacks a series or its choice, or chose an unknown model.
+        ForecastError: the result lacks a series or a choice, or chose an unknown model.
     """
-    out = {}
+    out: dict[str, dict[str, str]] = {}
     for name in SERIES:
-        try:
-            model = evaluation["series"][name]["best_by_validation"]["day_ahead"]
-        except (KeyError, TypeError):
-            raise ForecastError(f"{source}: no validation choice for {name}") from None
-        model_file(str(model), name)
-        out[name] = str(model)
+        for horizon in HORIZONS:
+            try:
+                model = evaluation["series"][name]["best_by_validation"][horizon]
+            except (KeyError, TypeError):
+                raise ForecastError(
+                    f"{source}: no {horizon} validation choice for {name}"
+                ) from None
+            model_file(str(model), name)
+            out.setdefault(name, {})[horizon] = str(model)
     return out

@@ -17,7 +17,7 @@ from typing import Any
 
 from agents.community import CommunityDraw, build_community
 from agents.forecasting.base import HourlySeries
-from agents.forecasting.chosen import CHOICE_FILE, NAIVE, SERIES, model_file
+from agents.forecasting.chosen import CHOICE_FILE, HORIZONS, NAIVE, SERIES, model_file
 from agents.forecasting.gbm import GBMForecaster
 from agents.forecasting.provider import TRAIN_END_HOUR
 
@@ -66,7 +66,7 @@ def _new_model(model: str, rounds: int, epochs: int, seed: int) -> Any:
 
 def train_chosen(
     out: Path,
-    choice: dict[str, str],
+    choice: dict[str, dict[str, str]],
     chosen_by: str,
     *,
     rounds: int = 300,
@@ -74,38 +74,43 @@ def train_chosen(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Fit the model ``choice[series]`` of every series and write it with the record of the
-    choice (``forecasters.json``, written last: a run stopped half-way leaves the previous record
-    pointing at its own files). Returns the files written.
+    """Fit the model ``choice[series][horizon]`` of every series and horizon (a model chosen
+    for both once) and write it with the record of the choice (``forecasters.json``, written
+    last: a run stopped half-way leaves the previous record pointing at its own files).
+    Returns the files written.
 
     Raises:
-        ForecastError: ``choice`` lacks a series or names an unknown model.
+        ForecastError: ``choice`` lacks a series or horizon, or names an unknown model.
     """
     say = progress or (lambda _msg: None)
-    files = {name: model_file(choice.get(name, "?"), name) for name in SERIES}
+    record: dict[str, dict[str, dict[str, str]]] = {}
+    for name in SERIES:
+        for horizon in HORIZONS:
+            model = choice.get(name, {}).get(horizon, "?")
+            entry = {"model": model, "file": model_file(model, name)}
+            record.setdefault(name, {})[horizon] = entry
     out.mkdir(parents=True, exist_ok=True)
     written = []
     data = training_series()
     for name in SERIES:
-        if choice[name] == NAIVE:
-            continue
-        say(f"{name}: fitting {choice[name]} on {len(data[name])} series")
-        model = _new_model(choice[name], rounds, epochs, seed)
-        model.fit_many(data[name], TRAIN_END_HOUR)
-        path = out / files[name]
-        # The suffix stays last: XGBoost chooses its format by the file's extension.
-        partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-        model.save(partial)
-        partial.replace(path)
-        written.append(path)
-    record = {
+        for model in sorted({choice[name][h] for h in HORIZONS} - {NAIVE}):
+            say(f"{name}: fitting {model} on {len(data[name])} series")
+            fitted = _new_model(model, rounds, epochs, seed)
+            fitted.fit_many(data[name], TRAIN_END_HOUR)
+            path = out / model_file(model, name)
+            # The suffix stays last: XGBoost chooses its format by the file's extension.
+            partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+            fitted.save(partial)
+            partial.replace(path)
+            written.append(path)
+    document = {
         "chosen_by": chosen_by,
         "fitted": "January..September of the default community's year, pooled per series",
         "seed": seed,
-        "series": {name: {"model": choice[name], "file": files[name]} for name in SERIES},
+        "series": record,
     }
     path = out / CHOICE_FILE
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n")
+    partial.write_text(json.dumps(document, indent=2) + "\n")
     partial.replace(path)
     return [*written, path]

@@ -76,13 +76,8 @@ SEASONS = {"load": 168, "pv": 24, "price": 24}
 """Season of the seasonal-naive forecast per series: a week for load, a day for PV and prices."""
 
 
-def _model(series: HourlySeries, method: ForecastMethod) -> tuple[Any, str]:
-    """The fitted model of ``series`` under ``method`` and the file it came from."""
-    if method is ForecastMethod.VALIDATED:
-        chosen = read_choice(PRETRAINED)[series.name]
-        if chosen.path is None:
-            return SeasonalNaive(SEASONS[series.name]), chosen.model
-        return load_model(chosen), str(chosen.path)
+def _gbm(series: HourlySeries) -> tuple[Any, str]:
+    """The LightGBM model of ``--forecast lightgbm`` (fitted here when no file is shipped)."""
     path = PRETRAINED / f"lgbm_{series.name}.txt"
     if path.is_file():
         return GBMForecaster.load(path), str(path)
@@ -91,25 +86,47 @@ def _model(series: HourlySeries, method: ForecastMethod) -> tuple[Any, str]:
     return model, f"LightGBM fitted on {series.name} (no {path})"
 
 
+def _predict_into(out: FloatArray, series: HourlySeries, model: Any, columns: slice) -> None:
+    """Write ``model``'s forecasts of every origin it has the history for into
+    ``out[:, columns]``."""
+    n = series.values.size
+    if isinstance(model, SeasonalNaive):
+        origins = np.arange(model.season - 1, n - 1, dtype=np.int64)
+        out[origins, columns] = model.predict(series, origins)[:, columns]
+        return
+    origins = np.arange(model.min_history - 1, n - 1, dtype=np.int64)
+    out[origins, columns] = model.predict(series, origins, train_end=TRAIN_END_HOUR)[:, columns]
+
+
+def _validated(series: HourlySeries, out: FloatArray) -> str:
+    """Fill ``out`` with the validation choice of ``series``: the day-ahead model's hours,
+    the first from the next-slot model; returns the files read."""
+    chosen = read_choice(PRETRAINED)[series.name]
+    sources = []
+    for horizon, columns in (("day_ahead", slice(0, HORIZON)), ("next_slot", slice(0, 1))):
+        pick = chosen[horizon]
+        if horizon == "next_slot" and pick.model == chosen["day_ahead"].model:
+            break  # the day-ahead model wrote the first hour already
+        model = SeasonalNaive(SEASONS[series.name]) if pick.path is None else load_model(pick)
+        _predict_into(out, series, model, columns)
+        sources.append(str(pick.path or pick.model))
+    return " and ".join(sources)
+
+
 def _forecast(series: HourlySeries, method: ForecastMethod) -> FloatArray:
     n = series.values.size
     out = np.repeat(series.values[:, None], HORIZON, axis=1)  # persistence for early origins
-    season = SEASONS[series.name]
     if method is ForecastMethod.ORACLE:
         exact = targets(series.values, np.arange(n, dtype=np.int64))
         return np.where(np.isnan(exact), out, exact)
     source = method.value
     if method is ForecastMethod.NAIVE:
-        origins = np.arange(season - 1, n - 1, dtype=np.int64)
-        out[origins] = SeasonalNaive(season).predict(series, origins)
+        _predict_into(out, series, SeasonalNaive(SEASONS[series.name]), slice(0, HORIZON))
+    elif method is ForecastMethod.VALIDATED:
+        source = _validated(series, out)
     else:
-        model, source = _model(series, method)
-        if isinstance(model, SeasonalNaive):
-            origins = np.arange(season - 1, n - 1, dtype=np.int64)
-            out[origins] = model.predict(series, origins)
-        else:
-            origins = np.arange(model.min_history - 1, n - 1, dtype=np.int64)
-            out[origins] = model.predict(series, origins, train_end=TRAIN_END_HOUR)
+        model, source = _gbm(series)
+        _predict_into(out, series, model, slice(0, HORIZON))
     if series.name == "pv":
         out = np.maximum(out, 0.0)
     bad = ~np.isfinite(out)
@@ -126,7 +143,8 @@ def _model_stamps(method: ForecastMethod) -> list[str]:
     """What makes a cached forecast stale: the model files of ``method`` (name and mtime)."""
     if method is ForecastMethod.VALIDATED:
         files = [PRETRAINED / CHOICE_FILE]
-        files += [c.path for c in read_choice(PRETRAINED).values() if c.path is not None]
+        for picks in read_choice(PRETRAINED).values():
+            files += sorted({c.path for c in picks.values() if c.path is not None})
     elif method is ForecastMethod.LIGHTGBM:
         files = sorted(PRETRAINED.glob("lgbm_*.txt"))
     else:

@@ -150,7 +150,7 @@ def train_command(
             written = train_chosen(
                 out,
                 choice,
-                f"day-ahead MAE on validation {validation} ({chosen_by.name})",
+                f"MAE per horizon on validation {validation} ({chosen_by.name})",
                 rounds=rounds,
                 epochs=epochs,
                 seed=seed,

@@ -75,22 +75,22 @@ def test_a_pooled_net_forecasts_each_series_in_its_own_unit() -> None:
     )
 
 
-def test_the_choice_is_the_validation_day_ahead_winner_of_each_series() -> None:
+def test_the_choice_is_the_validation_winner_of_each_series_and_horizon() -> None:
     evaluation = {
         "series": {
-            name: {"best_by_validation": {"day_ahead": model, "next_slot": "lstm"}}
-            for name, model in (("load", "patchtst"), ("pv", "lightgbm"), ("price", "xgboost"))
+            name: {"best_by_validation": {"day_ahead": model, "next_slot": "patchtst"}}
+            for name, model in (("load", "xgboost"), ("pv", "lightgbm"), ("price", "patchtst"))
         }
     }
     assert choice_from_evaluation(evaluation, "eval.json") == {
-        "load": "patchtst",
-        "pv": "lightgbm",
-        "price": "xgboost",
+        "load": {"day_ahead": "xgboost", "next_slot": "patchtst"},
+        "pv": {"day_ahead": "lightgbm", "next_slot": "patchtst"},
+        "price": {"day_ahead": "patchtst", "next_slot": "patchtst"},
     }
 
 
-def test_an_evaluation_without_a_series_choice_is_refused_naming_the_file() -> None:
-    with pytest.raises(ForecastError, match=r"eval\.json: no validation choice for pv"):
+def test_an_evaluation_without_a_choice_is_refused_naming_the_file() -> None:
+    with pytest.raises(ForecastError, match=r"eval\.json: no next_slot validation choice for load"):
         choice_from_evaluation(
             {"series": {"load": {"best_by_validation": {"day_ahead": "lightgbm"}}}}, "eval.json"
         )
@@ -110,7 +110,8 @@ def test_validated_forecasts_without_a_record_name_the_missing_file(
 
 
 def test_a_record_naming_a_missing_model_file_is_refused_naming_it(tmp_path: Path) -> None:
-    record = {"series": {name: {"model": "xgboost"} for name in ("load", "pv", "price")}}
+    both = {"day_ahead": {"model": "xgboost"}, "next_slot": {"model": "xgboost"}}
+    record = {"series": {name: both for name in ("load", "pv", "price")}}
     (tmp_path / CHOICE_FILE).write_text(json.dumps(record))
     with pytest.raises(
         ForecastError, match=r"the load model file .*validated_xgb_load\.json is missing"
@@ -120,8 +121,8 @@ def test_a_record_naming_a_missing_model_file_is_refused_naming_it(tmp_path: Pat
 
 @pytest.fixture
 def chosen_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``train_chosen`` on small synthetic series: load by XGBoost, PV by seasonal naive,
-    price by a tiny PatchTST."""
+    """``train_chosen`` on small synthetic series: load by XGBoost (day ahead) and a tiny
+    PatchTST (next slot), PV by seasonal naive, price by the tiny PatchTST."""
     series = {
         "load": [_daily("load", 1.0, 1), _daily("load", 3.0, 2)],
         "pv": [_daily("pv", 4.0, 3)],
@@ -129,7 +130,11 @@ def chosen_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     }
     monkeypatch.setattr(pretrain, "training_series", lambda: series)
     monkeypatch.setattr(pretrain, "_new_model", _small_model)
-    choice = {"load": "xgboost", "pv": "seasonal_naive", "price": "patchtst"}
+    choice = {
+        "load": {"day_ahead": "xgboost", "next_slot": "patchtst"},
+        "pv": {"day_ahead": "seasonal_naive", "next_slot": "seasonal_naive"},
+        "price": {"day_ahead": "patchtst", "next_slot": "patchtst"},
+    }
     pretrain.train_chosen(tmp_path, choice, "a test")
     return tmp_path
 
@@ -138,22 +143,23 @@ def _small_model(model: str, rounds: int, epochs: int, seed: int) -> object:
     return XGBForecaster(n_estimators=5) if model == "xgboost" else _tiny_patchtst()
 
 
-def test_train_chosen_writes_a_model_per_series_and_the_record(chosen_folder: Path) -> None:
+def test_train_chosen_writes_each_chosen_model_once_and_the_record(chosen_folder: Path) -> None:
     chosen = read_choice(chosen_folder)
-    assert {name: c.model for name, c in chosen.items()} == {
-        "load": "xgboost",
-        "pv": "seasonal_naive",
-        "price": "patchtst",
+    assert {name: {h: c.model for h, c in picks.items()} for name, picks in chosen.items()} == {
+        "load": {"day_ahead": "xgboost", "next_slot": "patchtst"},
+        "pv": {"day_ahead": "seasonal_naive", "next_slot": "seasonal_naive"},
+        "price": {"day_ahead": "patchtst", "next_slot": "patchtst"},
     }
-    assert chosen["pv"].path is None
+    assert chosen["pv"]["day_ahead"].path is None
     assert sorted(p.name for p in chosen_folder.iterdir()) == [
         CHOICE_FILE,
+        "validated_patchtst_load.pt",
         "validated_patchtst_price.pt",
         "validated_xgb_load.json",
     ]
 
 
-def test_validated_forecasts_use_the_model_chosen_for_each_series(
+def test_validated_forecasts_take_each_horizon_from_its_chosen_model(
     chosen_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _point_provider_at(chosen_folder, monkeypatch)
@@ -163,10 +169,14 @@ def test_validated_forecasts_use_the_model_chosen_for_each_series(
     validated = household_forecasts(load, pv, spot, 2018, ForecastMethod.VALIDATED)
     naive = household_forecasts(load, pv, spot, 2018, ForecastMethod.NAIVE)
     np.testing.assert_array_equal(validated.pv_kw, naive.pv_kw)
-    expected = XGBForecaster.load(chosen_folder / "validated_xgb_load.json").predict(
-        HourlySeries.from_slots("load", load, 2018, "kW"),
-        ORIGINS,
-        train_end=provider.TRAIN_END_HOUR,
+    hourly = HourlySeries.from_slots("load", load, 2018, "kW")
+    end = provider.TRAIN_END_HOUR
+    day_ahead = XGBForecaster.load(chosen_folder / "validated_xgb_load.json")
+    next_slot = PatchTSTForecaster.load(chosen_folder / "validated_patchtst_load.pt")
+    np.testing.assert_allclose(
+        validated.load_kw[ORIGINS, 1:], day_ahead.predict(hourly, ORIGINS, train_end=end)[:, 1:]
     )
-    np.testing.assert_allclose(validated.load_kw[ORIGINS], expected)
+    np.testing.assert_allclose(
+        validated.load_kw[ORIGINS, 0], next_slot.predict(hourly, ORIGINS, train_end=end)[:, 0]
+    )
     assert not np.allclose(validated.spot, naive.spot)
