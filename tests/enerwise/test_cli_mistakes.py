@@ -162,6 +162,8 @@ MISTAKES = [
     Mistake("bad value", "forecast eval --validation-from 12", "validation_from_month"),
     Mistake("bad value", "forecast train --rounds 5", "Invalid value for '--rounds'"),
     Mistake("bad value", "agent eval --learned mpc_book_learned", "needs its model files"),
+    Mistake("bad value", f"agent run --keystore {{key}} --owner {ADDRESS} --forecast hindsight",
+            "--forecast must be naive, lightgbm or validated"),
     Mistake("bad value", "devices simulate --write {tmp}/h.yaml --protocol nope", "--protocol"),
     Mistake("bad value", "oracle simulate", "give --modbus-port and/or --mqtt"),
     Mistake("bad value", "grid limits --network nope --slots 1", "unknown network 'nope'"),
