@@ -40,7 +40,13 @@ from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Tru
 from agents.policies.book_model import BookModel, LearnedMarket
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import BookMpc, MpcBattery, MpcConfig, MpcStrategy
-from agents.policies.visible import MARKET_OPEN, Book, SpoofedBook, check_market
+from agents.policies.visible import (
+    MARKET_OPEN,
+    Book,
+    SpoofedBook,
+    check_market,
+    plan_lag_slots,
+)
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.export import OnnxModel
@@ -196,8 +202,9 @@ def _strategies(
         if isinstance(model, BookModel):
             if model.trained_for != market:
                 raise PolicyError(
-                    f"{key}: a book model trained for the {model.trained_for} market reads "
-                    f"books a {market} market has not revealed yet; train one for {market}"
+                    f"{key}: a book model trained for the {model.trained_for} market cannot "
+                    f"plan in a {market} one (it reads the book {model.lag} slots back, "
+                    f"final there only {plan_lag_slots(market)} slots back)"
                 )
             later = LearnedMarket(setup.community, seen, h, model)
             out[key] = BookMpc(
