@@ -66,7 +66,8 @@ GRANT = "wallet agent grant --agent 0x000000000000000000000000000000000000a11c -
 MISTAKES = [
     # ------------------------------------------------------------------- a missing file
     Mistake("missing file", "auction clear --orders {tmp}/none.json", "none.json: no such file"),
-    Mistake("missing file", "forecast train --chosen-by {tmp}/none.json", "none.json: no such file"),
+    Mistake("missing file", "forecast train --chosen-by {tmp}/none.json",
+            "none.json: no such file"),
     Mistake("missing file", "agent eval --learned mpc_book_learned --book-model {tmp}/none.json",
             "--book-model: no model file"),
     Mistake("missing file", "operator check -c {tmp}/none.yaml", "none.yaml cannot be read"),
