@@ -50,6 +50,7 @@ from agents.policies.visible import (
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.export import OnnxModel
+from agents.rl.kinds import BOOK_RULES, LEARNED, RULES
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
 from market.clearing import Side
 
@@ -58,29 +59,6 @@ Progress = Callable[[str], None]
 BOUND_VERSION = 1
 """Bump when the bound's program changes (invalidates cached bounds)."""
 
-
-RULES = (
-    "truthful",
-    "zip",
-    "threshold",
-    "halfway",
-    "mpc",
-    "book_response",
-    "mpc_book",
-    "mpc_book_ahead",
-)
-"""The rule-based methods, in report order."""
-
-LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned")
-"""The learned methods: the algorithm each one's model files hold (``mpc_book_learned``: the
-planner on a learned model of the others' book, :mod:`agents.policies.book_model`)."""
-
-SHIPPED_LEARNED = ("ppo", "dqn", "imitation")
-"""The learned methods with shipped model files: ``agent eval`` runs these by default
-(``mpc_book_learned`` did not validate above its rule, so none of its files ships)."""
-
-BOOK_RULES = ("book_response", "mpc_book", "mpc_book_ahead")
-"""The rules that price against the others' orders of their own slot in an open market."""
 
 SPOOFS = {"buy_at_top": (Side.BUY, 1.0), "sell_at_floor": (Side.SELL, 0.0)}
 """The spoofer's fake orders (:func:`_spoof_report`): side and tick as a fraction of the range."""

@@ -1,5 +1,6 @@
-"""The learned agents' kinds and the DQN agent's action menu (no learning library imported:
-the runtime's ONNX policies need them too)."""
+"""The learned agents' kinds, the methods ``agent eval`` knows and the DQN agent's action menu
+(no learning library imported: the runtime's ONNX policies need them too, and the command line
+checks a user's method names before it loads anything heavy)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,30 @@ class Algo(StrEnum):
 
     PPO = "ppo"
     DQN = "dqn"
+
+
+RULES = (
+    "truthful",
+    "zip",
+    "threshold",
+    "halfway",
+    "mpc",
+    "book_response",
+    "mpc_book",
+    "mpc_book_ahead",
+)
+"""The rule-based methods, in report order."""
+
+LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned")
+"""The learned methods: the algorithm each one's model files hold (``mpc_book_learned``: the
+planner on a learned model of the others' book, :mod:`agents.policies.book_model`)."""
+
+SHIPPED_LEARNED = ("ppo", "dqn", "imitation")
+"""The learned methods with shipped model files: ``agent eval`` runs these by default
+(``mpc_book_learned`` did not validate above its rule, so none of its files ships)."""
+
+BOOK_RULES = ("book_response", "mpc_book", "mpc_book_ahead")
+"""The rules that price against the others' orders of their own slot in an open market."""
 
 
 _BATTERY = (-1.0, -0.5, 0.0, 0.5, 1.0)

@@ -410,22 +410,22 @@ def eval_command(
 ) -> None:
     """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound, learned ones
     with a 95 % interval across their training seeds, in an open or a sealed market."""
-    from agents.rl.evaluate import LEARNED, RULES, SHIPPED_LEARNED, default_models
+    from agents.rl.kinds import LEARNED, RULES, SHIPPED_LEARNED
     from enerwise.cli.option_models import EvalOptions, validated
 
+    # A mistake is answered before the evaluation's libraries (torch, stable-baselines3) load.
     _check_model_files(
         {"--ppo": ppo, "--dqn": dqn, "--imitation": imitation, "--book-model": book_model}
     )
-    shipped = default_models()
     opts = validated(
         EvalOptions,
         quick=quick,
         households=households,
         days=days,
         forecast=forecast,
-        ppo=ppo or list(shipped["ppo"]),
-        dqn=dqn or list(shipped["dqn"]),
-        imitation=imitation or list(shipped["imitation"]),
+        ppo=ppo or [],
+        dqn=dqn or [],
+        imitation=imitation or [],
         book_model=book_model or [],
         rules=_names(rules, RULES),
         year=year,
@@ -439,6 +439,12 @@ def eval_command(
         from agents.errors import ConfigError
 
         raise ConfigError("--learned mpc_book_learned needs its model files: --book-model FILE")
+    from agents.rl.evaluate import default_models
+
+    shipped = default_models()
+    opts = opts.model_copy(
+        update={name: getattr(opts, name) or list(shipped[name]) for name in shipped}
+    )
     _evaluate(opts, chosen, report, json_out)
 
 

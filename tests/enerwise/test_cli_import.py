@@ -41,3 +41,26 @@ def test_importing_the_command_line_loads_no_heavy_library() -> None:
     )
     loaded = {name.split(".")[0] for name in json.loads(out.stdout)}
     assert sorted(loaded & set(HEAVY)) == []
+
+
+MISTAKE_PROBE = (
+    "import json, sys\n"
+    "from enerwise.cli import main\n"
+    "sys.argv = ['enerwise', 'agent', 'eval', '--days', '0']\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "print(json.dumps([code, sorted(sys.modules)]))\n"
+)
+
+
+def test_a_mistake_in_agent_eval_is_answered_before_torch_loads() -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", MISTAKE_PROBE], capture_output=True, text=True, env=env, check=True
+    )
+    code, modules = json.loads(out.stdout.strip().splitlines()[-1])
+    assert code == 1
+    assert "torch" not in {name.split(".")[0] for name in modules}
