@@ -120,6 +120,32 @@ def _chosen_model(path: Path, name: str, entry: dict[str, Any]) -> ChosenModel:
     return ChosenModel(name, model, file)
 
 
+def model_class(model: str) -> Any:
+    """The forecaster class of a chosen ``model`` (imported on demand: torch only for the
+    nets).
+
+    Raises:
+        ForecastError: ``model`` has no class to fit or load (seasonal naive, or unknown).
+    """
+    if model == "lightgbm":
+        from agents.forecasting.gbm import GBMForecaster
+
+        return GBMForecaster
+    if model == "xgboost":
+        from agents.forecasting.xgb import XGBForecaster
+
+        return XGBForecaster
+    if model == "lstm":
+        from agents.forecasting.lstm import LSTMForecaster
+
+        return LSTMForecaster
+    if model == "patchtst":
+        from agents.forecasting.patchtst import PatchTSTForecaster
+
+        return PatchTSTForecaster
+    raise ForecastError(f"{model!r} has no model to fit or load")
+
+
 def load_model(chosen: ChosenModel) -> Any:
     """The fitted forecaster in ``chosen.path`` (a tree or torch model with ``predict`` and
     ``min_history``; not for seasonal naive, which has no file).
@@ -129,21 +155,24 @@ def load_model(chosen: ChosenModel) -> Any:
     """
     if chosen.path is None:
         raise ForecastError(f"{chosen.model} has no model file to load")
-    if chosen.model == "lightgbm":
-        from agents.forecasting.gbm import GBMForecaster
+    return model_class(chosen.model).load(chosen.path)
 
-        return GBMForecaster.load(chosen.path)
-    if chosen.model == "xgboost":
-        from agents.forecasting.xgb import XGBForecaster
 
-        return XGBForecaster.load(chosen.path)
-    if chosen.model == "lstm":
-        from agents.forecasting.lstm import LSTMForecaster
+def read_evaluation(path: Path) -> dict[str, Any]:
+    """The JSON document of ``enerwise forecast eval --json`` at ``path``.
 
-        return LSTMForecaster.load(chosen.path)
-    from agents.forecasting.patchtst import PatchTSTForecaster
-
-    return PatchTSTForecaster.load(chosen.path)
+    Raises:
+        ForecastError: the file is missing or not a JSON object.
+    """
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ForecastError(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise ForecastError(f"{path}: not a JSON document: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ForecastError(f"{path}: not an `enerwise forecast eval --json` result")
+    return document
 
 
 def choice_from_evaluation(evaluation: dict[str, Any], source: str) -> dict[str, dict[str, str]]:

@@ -43,12 +43,9 @@ from agents.forecasting.base import (
 )
 from agents.forecasting.gbm import MIN_HISTORY, GBMForecaster
 from agents.forecasting.lstm import LSTMForecaster
-from agents.forecasting.naive import SeasonalNaive
+from agents.forecasting.naive import SEASONS, SeasonalNaive
 from agents.forecasting.patchtst import PatchTSTForecaster
 from agents.forecasting.xgb import XGBForecaster
-
-SEASONS = {"load": 168, "pv": 24, "price": 24}
-"""Season of the naive reference per series: a week for load, a day for PV and prices."""
 
 HORIZONS = {"next_slot": slice(0, 1), "day_ahead": slice(0, HORIZON)}
 """The scored horizons: the first hour after the origin, and all 24 hours pooled."""

@@ -8,6 +8,9 @@ import numpy as np
 
 from agents.forecasting.base import HORIZON, FloatArray, HourlySeries, IntArray, check_origins
 
+SEASONS = {"load": 168, "pv": 24, "price": 24}
+"""Season of the seasonal-naive forecast per series: a week for load, a day for PV and prices."""
+
 
 class SeasonalNaive:
     """Forecast hour ``o+h`` with the most recent known value of the same season phase.

@@ -17,7 +17,14 @@ from typing import Any
 
 from agents.community import CommunityDraw, build_community
 from agents.forecasting.base import HourlySeries
-from agents.forecasting.chosen import CHOICE_FILE, HORIZONS, NAIVE, SERIES, model_file
+from agents.forecasting.chosen import (
+    CHOICE_FILE,
+    HORIZONS,
+    NAIVE,
+    SERIES,
+    model_class,
+    model_file,
+)
 from agents.forecasting.gbm import GBMForecaster
 from agents.forecasting.provider import TRAIN_END_HOUR
 
@@ -49,19 +56,11 @@ def train_pretrained(out: Path, rounds: int = 200, seed: int = 0) -> list[Path]:
 
 
 def _new_model(model: str, rounds: int, epochs: int, seed: int) -> Any:
-    if model == "lightgbm":
-        return GBMForecaster(n_estimators=rounds, seed=seed)
-    if model == "xgboost":
-        from agents.forecasting.xgb import XGBForecaster
-
-        return XGBForecaster(n_estimators=rounds, seed=seed)
-    if model == "lstm":
-        from agents.forecasting.lstm import LSTMForecaster
-
-        return LSTMForecaster(epochs=epochs, seed=seed)
-    from agents.forecasting.patchtst import PatchTSTForecaster
-
-    return PatchTSTForecaster(epochs=epochs, seed=seed)
+    """An unfitted ``model``: trees grow ``rounds`` rounds, nets train ``epochs`` epochs."""
+    cls = model_class(model)
+    if model in ("lightgbm", "xgboost"):
+        return cls(n_estimators=rounds, seed=seed)
+    return cls(epochs=epochs, seed=seed)
 
 
 def train_chosen(

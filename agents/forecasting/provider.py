@@ -28,9 +28,9 @@ from agents.cache import save_entry
 from agents.data.calendar import SLOTS_PER_HOUR
 from agents.errors import ForecastError
 from agents.forecasting.base import HORIZON, FloatArray, HourlySeries, targets
-from agents.forecasting.chosen import CHOICE_FILE, load_model, read_choice
+from agents.forecasting.chosen import CHOICE_FILE, ChosenModel, load_model, read_choice
 from agents.forecasting.gbm import GBMForecaster
-from agents.forecasting.naive import SeasonalNaive
+from agents.forecasting.naive import SEASONS, SeasonalNaive
 
 PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
 """Where the shipped forecaster and policy files live."""
@@ -72,10 +72,6 @@ def published_mask(n_hours: int) -> FloatArray:
     return np.asarray(target < horizon_end)
 
 
-SEASONS = {"load": 168, "pv": 24, "price": 24}
-"""Season of the seasonal-naive forecast per series: a week for load, a day for PV and prices."""
-
-
 def _gbm(series: HourlySeries) -> tuple[Any, str]:
     """The LightGBM model of ``--forecast lightgbm`` (fitted here when no file is shipped)."""
     path = PRETRAINED / f"lgbm_{series.name}.txt"
@@ -98,10 +94,9 @@ def _predict_into(out: FloatArray, series: HourlySeries, model: Any, columns: sl
     out[origins, columns] = model.predict(series, origins, train_end=TRAIN_END_HOUR)[:, columns]
 
 
-def _validated(series: HourlySeries, out: FloatArray) -> str:
-    """Fill ``out`` with the validation choice of ``series``: the day-ahead model's hours,
-    the first from the next-slot model; returns the files read."""
-    chosen = read_choice(PRETRAINED)[series.name]
+def _validated(series: HourlySeries, chosen: dict[str, ChosenModel], out: FloatArray) -> str:
+    """Fill ``out`` with the validation choice ``chosen`` of ``series``: the day-ahead model's
+    hours, the first from the next-slot model; returns the files read."""
     sources = []
     for horizon, columns in (("day_ahead", slice(0, HORIZON)), ("next_slot", slice(0, 1))):
         pick = chosen[horizon]
@@ -113,7 +108,11 @@ def _validated(series: HourlySeries, out: FloatArray) -> str:
     return " and ".join(sources)
 
 
-def _forecast(series: HourlySeries, method: ForecastMethod) -> FloatArray:
+def _forecast(
+    series: HourlySeries,
+    method: ForecastMethod,
+    choice: dict[str, dict[str, ChosenModel]] | None = None,
+) -> FloatArray:
     n = series.values.size
     out = np.repeat(series.values[:, None], HORIZON, axis=1)  # persistence for early origins
     if method is ForecastMethod.ORACLE:
@@ -123,7 +122,8 @@ def _forecast(series: HourlySeries, method: ForecastMethod) -> FloatArray:
     if method is ForecastMethod.NAIVE:
         _predict_into(out, series, SeasonalNaive(SEASONS[series.name]), slice(0, HORIZON))
     elif method is ForecastMethod.VALIDATED:
-        source = _validated(series, out)
+        assert choice is not None  # household_forecasts reads it once
+        source = _validated(series, choice[series.name], out)
     else:
         model, source = _gbm(series)
         _predict_into(out, series, model, slice(0, HORIZON))
@@ -139,11 +139,13 @@ def _forecast(series: HourlySeries, method: ForecastMethod) -> FloatArray:
     return out
 
 
-def _model_stamps(method: ForecastMethod) -> list[str]:
+def _model_stamps(
+    method: ForecastMethod, choice: dict[str, dict[str, ChosenModel]] | None
+) -> list[str]:
     """What makes a cached forecast stale: the model files of ``method`` (name and mtime)."""
-    if method is ForecastMethod.VALIDATED:
+    if choice is not None:
         files = [PRETRAINED / CHOICE_FILE]
-        for picks in read_choice(PRETRAINED).values():
+        for picks in choice.values():
             files += sorted({c.path for c in picks.values() if c.path is not None})
     elif method is ForecastMethod.LIGHTGBM:
         files = sorted(PRETRAINED.glob("lgbm_*.txt"))
@@ -172,22 +174,23 @@ def household_forecasts(
     slots = load_kw.size
     if pv_kw.size != slots or spot.size != slots or slots % SLOTS_PER_HOUR:
         raise ForecastError("load, pv and spot must have the same whole-hour length")
+    choice = read_choice(PRETRAINED) if method is ForecastMethod.VALIDATED else None
     path = None
     if cache_dir is not None:
-        stamps = _model_stamps(method)
+        stamps = _model_stamps(method, choice)
         digest = hashlib.sha256(load_kw.tobytes() + pv_kw.tobytes() + spot.tobytes()).hexdigest()
         path = cache_dir / f"forecasts-{_cache_key([digest, method.value, *stamps])}.npz"
         if path.is_file():
             data = np.load(path)
             return HouseholdForecasts(data["load"], data["pv"], data["spot"])
-    load = _forecast(HourlySeries.from_slots("load", load_kw, year, "kW"), method)
+    load = _forecast(HourlySeries.from_slots("load", load_kw, year, "kW"), method, choice)
     pv = (
-        _forecast(HourlySeries.from_slots("pv", pv_kw, year, "kW"), method)
+        _forecast(HourlySeries.from_slots("pv", pv_kw, year, "kW"), method, choice)
         if pv_kw.any()
         else np.zeros((slots // SLOTS_PER_HOUR, HORIZON))
     )
     hourly_spot = HourlySeries.from_slots("price", spot, year, "EUR/MWh")
-    price = _forecast(hourly_spot, method)
+    price = _forecast(hourly_spot, method, choice)
     exact = targets(hourly_spot.values, np.arange(hourly_spot.values.size, dtype=np.int64))
     known = published_mask(hourly_spot.values.size) & np.isfinite(exact)
     price = np.where(known, exact, price)

@@ -140,10 +140,10 @@ def train_command(
         with status("fitting LightGBM forecasters"):
             written = train_pretrained(out, rounds=rounds, seed=seed)
     else:
-        from agents.forecasting.chosen import choice_from_evaluation
+        from agents.forecasting.chosen import choice_from_evaluation, read_evaluation
         from agents.forecasting.pretrain import train_chosen
 
-        evaluation = _read_evaluation(chosen_by)
+        evaluation = read_evaluation(chosen_by)
         choice = choice_from_evaluation(evaluation, str(chosen_by))
         validation = evaluation.get("validation", {}).get("scored", "?")
         with status("fitting the forecasters chosen on validation") as update:
@@ -161,24 +161,3 @@ def train_command(
         return
     for path in written:
         console.print(f"wrote {path}")
-
-
-def _read_evaluation(path: Path) -> dict[str, Any]:
-    """The JSON document of ``enerwise forecast eval --json`` at ``path``.
-
-    Raises:
-        ForecastError: the file is missing or not a JSON object.
-    """
-    import json
-
-    from agents.errors import ForecastError
-
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ForecastError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise ForecastError(f"{path}: not a JSON document: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ForecastError(f"{path}: not an `enerwise forecast eval --json` result")
-    return document
