@@ -16,6 +16,11 @@ AUDIT_ENV := PATH=$(CURDIR)/node_modules/.bin:$$PATH
 BHOME := $(CURDIR)/.brownie-home
 BROWNIE_ENV := HOME=$(BHOME) SOLCX_BINARY_PATH=$(BHOME)/solcx PATH=$(CURDIR)/node_modules/.bin:$$PATH
 BROWNIE_SO := $(BVENV)/lib/python3.11/site-packages/brownie/test
+# Brownie starts its anvil on the port of its network config and attaches to whatever already
+# listens there, so two runs on one port drive one chain (each reverting the other's snapshots):
+# every brownie run takes a free port first, like the app suite's nodes.
+FREE_PORT = $(shell $(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BROWNIE_ON_FREE_PORT = $(BROWNIE_ENV) $(BVENV)/bin/brownie networks modify development port=$(FREE_PORT) >/dev/null
 
 .PHONY: help setup demo soak test test-app test-contracts test-foundry audit audit-foundry audit-slither \
   audit-halmos lint compile clean dapp
@@ -56,7 +61,7 @@ $(BVENV)/.stamp: requirements/brownie.lock
 	mkdir -p $(BHOME)/solcx build/brownie
 	ln -sf $(CURDIR)/chain/solc.js $(BHOME)/solcx/solc-v0.8.37
 	$(BROWNIE_ENV) $(BVENV)/bin/brownie networks modify development \
-	  steps_tracing=true gas_limit=30000000 port=18545 >/dev/null
+	  steps_tracing=true gas_limit=30000000 >/dev/null
 	@touch $@
 
 # Slither and halmos pin web3 7 / eth-abi 6 / z3 through their dependencies: their own venv.
@@ -103,8 +108,8 @@ demo: setup
 soak: setup  ## chaos soak: a day with >= 50 faults of every kind, then proof nothing was lost
 	$(VENV)/bin/enerwise soak --hours 24 --seed 1 --faults-per-kind 50 --pace-seconds 2
 
-# The three suites run side by side: they share no port (brownie alone uses the fixed 18545;
-# the app suite's nodes and servers take free ports; forge runs in process), no database (the
+# The three suites run side by side: they share no port (brownie's node and the app suite's nodes
+# and servers take free ports; forge runs in process), no database (the
 # app suite makes a PostgreSQL database of its own per session) and no build folder (the app's
 # build/contracts is made once by setup and only read; brownie writes build/brownie, forge
 # build/forge). Each suite's output is printed whole when it ends (-Otarget); -k lets every
@@ -122,6 +127,7 @@ test-app: setup
 	nice -n 10 $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-contracts: setup
+	$(BROWNIE_ON_FREE_PORT)
 	$(BROWNIE_ENV) $(BVENV)/bin/brownie test tests/contracts -c tests/contracts/pytest.ini
 
 # The Foundry suite, shallow (foundry.toml default profile): fuzz tests at 256 runs, invariants at
@@ -131,6 +137,7 @@ test-foundry: node_modules/.stamp
 
 audit: setup $(AVENV)/.stamp
 	rm -f build/brownie/tests.json
+	$(BROWNIE_ON_FREE_PORT)
 	STATEFUL_EXAMPLES=150 STATEFUL_STEPS=100 $(BROWNIE_ENV) $(BVENV)/bin/brownie test tests/contracts \
 	  -c tests/contracts/pytest.ini --coverage --gas
 	$(MAKE) --no-print-directory audit-foundry

@@ -15,6 +15,7 @@ units per kWh on the grid ``price(tick) = PRICE_FLOOR + tick * TICK_SIZE``."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -52,6 +53,13 @@ from energychain.pool import residual_side
 from market.clearing import MarketParams, Order, Side, clear_slot
 from market.pool import residual_of
 from wallet.typed_data import SECP256K1_N
+
+# Brownie runs a full gc.collect() on every snapshot revert (to drop dead contract handles), and
+# fn_isolation reverts before and after each test. The compiled project it loaded before this file
+# (ASTs, sources: millions of objects, alive all session) would be walked on every one of them:
+# frozen here, a collection walks only what the tests create. Four to five times faster a test
+# (test_energy_market_vault.py: 30 tests in 3.3 s instead of 15 to 25 s).
+gc.freeze()
 
 # --------------------------------------------------------------------------------------------
 # Parameters of the markets deployed by the fixtures
