@@ -62,16 +62,7 @@ class MarketInfo:
     @cached_property
     def params(self) -> MarketParams:
         """The market's parameters as at deployment (the fee may have changed since)."""
-        return MarketParams(
-            price_floor=self.price_floor,
-            tick_size=self.tick_size,
-            max_tick=self.max_tick,
-            fee_bps=self.fee_bps,
-            settlement_seconds=self.settlement_seconds,
-            open_ahead_seconds=self.open_ahead_seconds,
-            min_order_wh=self.min_order_wh,
-            treasury=self.treasury,
-        )
+        return MarketParams(**{name: getattr(self, name) for name in MarketParams.FIELDS})
 
     @cached_property
     def calendar(self) -> SlotCalendar:
@@ -157,14 +148,7 @@ def read_market_info(
         addresses={k: str(to_checksum_address(v)) for k, v in addresses.items()},
         epoch=int(market.call("epoch")),
         slot_seconds=int(market.call("slotSeconds")),
-        price_floor=params.price_floor,
-        tick_size=params.tick_size,
-        max_tick=params.max_tick,
-        settlement_seconds=params.settlement_seconds,
-        open_ahead_seconds=params.open_ahead_seconds,
-        min_order_wh=params.min_order_wh,
-        fee_bps=params.fee_bps,
-        treasury=params.treasury,
+        **{name: getattr(params, name) for name in MarketParams.FIELDS},
         mode="sealed" if sealed is not None else "open",
         reveal_seconds=sealed[0] if sealed is not None else None,
         bond_amount=sealed[1] if sealed is not None else None,

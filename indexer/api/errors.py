@@ -59,6 +59,17 @@ def not_found(what: str, code: str) -> ApiError:
     return ApiError(404, code, f"{what} is not known to the index")
 
 
+def check_window(first: int, last: int, ends: str, *, step: int, most: int, per: str) -> None:
+    """A requested window ``from_{ends}..to_{ends}`` (``first``, ``last``): 422 ``invalid_range``
+    when it runs backwards, 422 ``range_too_long`` when it spans more than ``most`` steps of
+    ``step`` (``per`` names them: ``"days per report"``), so one request never reads without
+    bound."""
+    if first > last:
+        raise ApiError(422, "invalid_range", f"from_{ends} is after to_{ends}")
+    if (last - first) // step > most:
+        raise ApiError(422, "range_too_long", f"at most {most} {per}")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)

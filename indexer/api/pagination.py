@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 
 from indexer.api.errors import ApiError
 from indexer.api.schemas.common import ApiModel, Page
@@ -44,6 +45,31 @@ CursorQuery = Annotated[
     Query(max_length=200, description="`next_cursor` of the previous page."),
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """A list route's ``cursor`` and ``limit``.
+
+    The cursor is decoded only when the route reads :attr:`after`, so the route's own checks
+    (a 404 for what it lists, a 422 for its range) still answer before a bad cursor does.
+    """
+
+    cursor: str | None
+    limit: int
+
+    @property
+    def after(self) -> int | None:
+        """The key the page starts after (None: the first page)."""
+        return decode_cursor(self.cursor)
+
+
+def page_query(cursor: CursorQuery = None, limit: LimitQuery = 100) -> PageQuery:
+    """The page a list route was asked for: pages of 100, at most 500."""
+    return PageQuery(cursor, limit)
+
+
+PageDep = Annotated[PageQuery, Depends(page_query)]
 
 
 def page_of(model: type[M], rows: Iterable[Any], next_after: int | None) -> Page[M]:

@@ -135,6 +135,23 @@ def indexed_api(
         engine.dispose()
 
 
+def indexed_fixture(chain_fixture: str, **config: Any) -> Any:
+    """A module fixture, run on each backend: the chain of the fixture named ``chain_fixture``
+    indexed (:func:`indexed_api`, ``config``: more ``ApiConfig``), as ``{"client", "engine",
+    "chain"}``. Modules over different chains share it: ``indexed = indexed_fixture("...")``."""
+
+    @pytest.fixture(scope="module", params=BACKENDS)
+    def indexed(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[dict[str, Any]]:
+        chain: IndexedChain = request.getfixturevalue(chain_fixture)
+        folder = tmp_path_factory.mktemp(chain_fixture)
+        with indexed_api(request, folder, chain, **config) as (client, engine):
+            yield {"client": client, "engine": engine, "chain": chain}
+
+    return indexed
+
+
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     engine = make_engine(db_url)

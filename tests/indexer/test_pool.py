@@ -24,7 +24,7 @@ from indexer.db.engine import make_engine
 from indexer.ingest import Ingester
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
-from tests.indexer.conftest import BACKENDS, indexed_api, query_rows
+from tests.indexer.conftest import indexed_fixture, query_rows
 from tests.indexer.fuzzing import fuzz_operations
 
 FEE_TICKS = 3
@@ -75,15 +75,8 @@ def city_chain() -> Iterator[CityChain]:
         yield CityChain(node, city, slot, publications)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def indexed(
-    request: pytest.FixtureRequest,
-    city_chain: CityChain,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, Any]]:
-    """The city indexed with its pool, and a client of the API over it."""
-    with indexed_api(request, tmp_path_factory.mktemp("pool"), city_chain) as (client, engine):
-        yield {"client": client, "engine": engine, "chain": city_chain}
+#: The city indexed with its pool, and a client of the API over it.
+indexed = indexed_fixture("city_chain")
 
 
 def test_the_communities_are_indexed_with_their_markets_and_levels(

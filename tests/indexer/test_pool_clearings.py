@@ -26,7 +26,7 @@ from indexer.ingest import Ingester
 from indexer.live import LiveEvent
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
-from tests.indexer.conftest import BACKENDS, indexed_api, query_rows
+from tests.indexer.conftest import indexed_fixture, query_rows
 from tests.indexer.fuzzing import fuzz_operations
 
 FEE_TICKS = 5
@@ -110,16 +110,8 @@ def pool_chain() -> Iterator[PoolChain]:
         yield PoolChain(node, city, slots, events, blocks)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def indexed(
-    request: pytest.FixtureRequest,
-    pool_chain: PoolChain,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, Any]]:
-    """The city indexed with its pool, and a client of the API over it."""
-    folder = tmp_path_factory.mktemp("pool-clearings")
-    with indexed_api(request, folder, pool_chain, response_cache_seconds=0) as (client, engine):
-        yield {"client": client, "engine": engine, "chain": pool_chain}
+#: The city indexed with its pool, and a client of the API over it.
+indexed = indexed_fixture("pool_chain", response_cache_seconds=0)
 
 
 def _fill_fields(event: SlotPoolClearing, community_id: int) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from energychain.pool import PooledMarket, PoolSettlement, SlotPoolClearing
 from indexer.ingest import Ingester
 from indexer.pool_queries import POOL_KEY
 from indexer.verify import verify
-from tests.indexer.conftest import BACKENDS, indexed_api, query_rows
+from tests.indexer.conftest import indexed_fixture, query_rows
 
 FEE_TICKS = 5
 LEVELS = [1, 2]
@@ -109,16 +109,8 @@ def settled_city(compiled: None) -> Iterator[SettledCity]:
         )
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def indexed(
-    request: pytest.FixtureRequest,
-    settled_city: SettledCity,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, Any]]:
-    """The pooled market and its pool indexed, and a client of the API over them."""
-    folder = tmp_path_factory.mktemp("pool-settlement")
-    with indexed_api(request, folder, settled_city, response_cache_seconds=0) as (client, engine):
-        yield {"client": client, "engine": engine, "chain": settled_city}
+#: The pooled market and its pool indexed, and a client of the API over them.
+indexed = indexed_fixture("settled_city", response_cache_seconds=0)
 
 
 def test_the_scenario_fills_the_indexed_markets_buy_through_the_pool(

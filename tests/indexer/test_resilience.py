@@ -96,6 +96,20 @@ class FlakyTransport(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
+def _refuse_connections(engine: Engine, times: int) -> dict[str, int]:
+    """The database down for ``engine``'s next ``times`` connections, then back: the
+    ``"connects"`` it will still refuse (0 once the ingester got through)."""
+    down = {"connects": times}
+
+    @event.listens_for(engine, "do_connect")
+    def refuse(*_: Any) -> None:
+        if down["connects"] > 0:
+            down["connects"] -= 1
+            raise OperationalError("connect", {}, Exception("database is down"))
+
+    return down
+
+
 def _run_until_idle(ingester: Ingester, timeout: float = 60) -> None:
     stop = threading.Event()
     thread = threading.Thread(
@@ -128,14 +142,7 @@ def test_an_unavailable_database_pauses_ingestion_which_catches_up_after(
     engine = make_engine(db_url, poolclass=NullPool)
     ingester = played.ingester(engine, outage_backoff=Backoff(base=0.01, cap=0.05))
     ingester.prepare()
-    down = {"connects": 6}
-
-    @event.listens_for(engine, "do_connect")
-    def refuse(*_: Any) -> None:
-        if down["connects"] > 0:
-            down["connects"] -= 1
-            raise OperationalError("connect", {}, Exception("database is down"))
-
+    down = _refuse_connections(engine, 6)
     paused = metrics.OUTAGES.labels("database")._value.get()
     _run_until_idle(ingester)
     assert down["connects"] == 0
@@ -172,14 +179,7 @@ def test_a_run_whose_database_is_down_at_its_first_step_waits_and_catches_up(
     database down then is an outage to wait through, like one down later."""
     engine = make_engine(db_url, poolclass=NullPool)
     ingester = played.ingester(engine, outage_backoff=Backoff(base=0.01, cap=0.05))
-    down = {"connects": 4}
-
-    @event.listens_for(engine, "do_connect")
-    def refuse(*_: Any) -> None:
-        if down["connects"] > 0:
-            down["connects"] -= 1
-            raise OperationalError("connect", {}, Exception("database is down"))
-
+    down = _refuse_connections(engine, 4)
     _run_until_idle(ingester)
     assert down["connects"] == 0
     assert verify(engine, ingester.rpc).ok

@@ -63,6 +63,11 @@ def rows(engine: Engine, sql: str) -> list[Any]:
         return list(conn.execute(text(sql)).all())
 
 
+def rows_by_id(engine: Engine, sql: str) -> dict[str, Any]:
+    """The rows of ``sql`` by their first column (the commit or order id)."""
+    return {r[0]: r for r in rows(engine, sql)}
+
+
 def ledger(engine: Engine, account: str) -> dict[tuple[str, str], int]:
     """Sum of the account's vault-ledger deltas per (reason, asset)."""
     totals: dict[tuple[str, str], int] = {}
@@ -88,25 +93,27 @@ def market_of(client: TestClient, route: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- the market's mode
 @pytest.mark.parametrize("route", ["/v1/config", "/v1/status"])
-def test_an_open_market_is_served_as_open_without_reveal_window_or_bond(
-    chain: Played, engine: Engine, route: str
+@pytest.mark.parametrize(
+    ("played", "served"),
+    [
+        pytest.param("chain", ("open", None, None), id="open-without-reveal-window-or-bond"),
+        pytest.param(
+            "sealed",
+            ("sealed", REVEAL, str(BOND)),
+            id="sealed-with-reveal-window-and-bond-as-a-decimal-string",
+        ),
+    ],
+)
+def test_the_market_is_served_with_its_mode_reveal_window_and_bond(
+    request: pytest.FixtureRequest,
+    engine: Engine,
+    route: str,
+    played: str,
+    served: tuple[str, int | None, str | None],
 ) -> None:
-    with api(chain, engine) as client:
+    with api(request.getfixturevalue(played), engine) as client:
         market = market_of(client, route)
-    assert market["mode"] == "open"
-    assert market["reveal_seconds"] is None
-    assert market["bond_amount"] is None
-
-
-@pytest.mark.parametrize("route", ["/v1/config", "/v1/status"])
-def test_a_sealed_market_is_served_with_its_reveal_window_and_bond_as_a_decimal_string(
-    sealed: Played, engine: Engine, route: str
-) -> None:
-    with api(sealed, engine) as client:
-        market = market_of(client, route)
-    assert market["mode"] == "sealed"
-    assert market["reveal_seconds"] == REVEAL
-    assert market["bond_amount"] == str(BOND)
+    assert (market["mode"], market["reveal_seconds"], market["bond_amount"]) == served
 
 
 def test_the_openapi_schema_declares_the_mode_fields_in_every_answer(
@@ -124,12 +131,9 @@ def test_a_commitment_is_indexed_with_owner_slot_and_collateral_and_books_no_ord
     sealed: Played, committed: SealedRound, engine: Engine
 ) -> None:
     sealed.ingester(engine).sync()
-    stored = {
-        r.commit_id: r
-        for r in rows(
-            engine, "SELECT commit_id, owner, slot, locked_money, locked_wh FROM commitments"
-        )
-    }
+    stored = rows_by_id(
+        engine, "SELECT commit_id, owner, slot, locked_money, locked_wh FROM commitments"
+    )
     assert set(stored) == {str(i) for i in committed.ids.values()}
     seller = stored[str(committed.ids["seller"])]
     assert (seller.owner, int(seller.slot)) == (committed.address("seller"), committed.slot)
@@ -151,17 +155,11 @@ def test_a_reveal_books_the_order_under_the_commit_id_and_the_commitment_is_reve
     sealed: Played, revealed: SealedRound, engine: Engine
 ) -> None:
     sealed.ingester(engine).sync()
-    orders = {
-        r.order_id: r
-        for r in rows(engine, "SELECT order_id, owner, tick, qty_wh, nonce FROM orders")
-    }
+    orders = rows_by_id(engine, "SELECT order_id, owner, tick, qty_wh, nonce FROM orders")
     buy_id = str(revealed.ids["buyer"])
     assert set(orders) == {buy_id, str(revealed.ids["seller"])}
     assert (orders[buy_id].owner, int(orders[buy_id].tick)) == (revealed.address("buyer"), 1_500)
-    outcomes = {
-        r.commit_id: r
-        for r in rows(engine, "SELECT commit_id, kind, order_id FROM commitment_outcomes")
-    }
+    outcomes = rows_by_id(engine, "SELECT commit_id, kind, order_id FROM commitment_outcomes")
     assert outcomes[buy_id].kind == "revealed" and outcomes[buy_id].order_id == buy_id
     assert str(revealed.ids["dropper"]) not in outcomes
 

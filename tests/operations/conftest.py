@@ -129,3 +129,15 @@ def nonce(w3: Web3, address: str) -> int:
 def as_json(result: Any) -> Any:
     assert result.exit_code == 0, (result.output, result.exception)
     return json.loads(result.stdout)
+
+
+def deploy_twice(cli: Run, w3: Web3, config: Path, keys: Keys) -> Any:
+    """``operator deploy`` of ``config`` as the admin, checked to create the community, then
+    again, checked to send nothing and find the same addresses: the first answer's JSON."""
+    deployed = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
+    assert deployed["created"] is True
+    sent = nonce(w3, ADMIN)
+    again = as_json(cli("operator", "deploy", "-c", config, *keys.of(0), "--json"))
+    assert again["created"] is False and again["addresses"] == deployed["addresses"]
+    assert nonce(w3, ADMIN) == sent  # idempotent: nothing sent
+    return deployed

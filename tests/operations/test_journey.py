@@ -41,7 +41,15 @@ from indexer.ingest import IngestConfig, Ingester
 from operations.errors import OperatorError
 from operations.health import classify
 from tests.indexer.test_auth import DOMAIN, login
-from tests.operations.conftest import ADMIN, Keys, admin_sandbox, as_json, init_args, nonce
+from tests.operations.conftest import (
+    ADMIN,
+    Keys,
+    admin_sandbox,
+    as_json,
+    deploy_twice,
+    init_args,
+    nonce,
+)
 from wallet.signer import LocalKeySigner
 
 RELAYER_ENV = "OPERATOR_JOURNEY_RELAYER"
@@ -100,12 +108,7 @@ def journey(node: AnvilProcess, keys: Keys, tmp_path_factory: pytest.TempPathFac
     args = init_args(config, **{"--rpc-url": node.rpc_url, "--name": "journey-street"})
     assert run(*args, "--settlement-seconds", "3600").exit_code == 0
     c = ["--config", str(config)]
-    deployed = as_json(run("operator", "deploy", "-c", config, *keys.of(0), "--json"))
-    assert deployed["created"] is True
-    sent = nonce(w3, ADMIN)
-    again = as_json(run("operator", "deploy", "-c", config, *keys.of(0), "--json"))
-    assert again["created"] is False and again["addresses"] == deployed["addresses"]
-    assert nonce(w3, ADMIN) == sent  # idempotent: nothing sent
+    deployed = deploy_twice(run, w3, config, keys)
 
     deployment = Deployment.load(Path(deployed["record"]))
     s = admin_sandbox(w3, deployment)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, literal, or_, select
 from indexer import community_queries, queries
 from indexer.api.deps import AddressPath, ConnDep, InfoDep, OptionalSlotQuery
 from indexer.api.errors import not_found
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
+from indexer.api.pagination import PageDep, encode_cursor, page_of
 from indexer.api.schemas.accounts import BalancesPublic, HistoryItemPublic
 from indexer.api.schemas.commitments import CommitmentPublic, CommitmentStatus
 from indexer.api.schemas.common import ERRORS, Page
@@ -28,10 +28,9 @@ def account_orders(
     conn: ConnDep,
     info: InfoDep,
     address: AddressPath,
+    page: PageDep,
     slot: OptionalSlotQuery = None,
     status: Annotated[OrderStatus | None, Query()] = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
 ) -> Page[OrderPublic]:
     """Orders owned by ``address``, newest first."""
     views, next_after = queries.list_orders(
@@ -40,8 +39,8 @@ def account_orders(
         owner=address,
         slot=slot,
         status=status,
-        after=decode_cursor(cursor),
-        limit=limit,
+        after=page.after,
+        limit=page.limit,
     )
     return page_of(OrderPublic, views, next_after)
 
@@ -51,13 +50,12 @@ def account_fills(
     conn: ConnDep,
     info: InfoDep,
     address: AddressPath,
+    page: PageDep,
     slot: OptionalSlotQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
 ) -> Page[FillPublic]:
     """Fills of ``address``'s orders in cleared slots, newest first."""
     fills, next_after = queries.list_fills(
-        conn, info=info, owner=address, slot=slot, after=decode_cursor(cursor), limit=limit
+        conn, info=info, owner=address, slot=slot, after=page.after, limit=page.limit
     )
     return page_of(FillPublic, fills, next_after)
 
@@ -68,15 +66,14 @@ def account_fills(
 def account_commitments(
     conn: ConnDep,
     address: AddressPath,
+    page: PageDep,
     slot: OptionalSlotQuery = None,
     status: Annotated[CommitmentStatus | None, Query()] = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
 ) -> Page[CommitmentPublic]:
     """Commitments of ``address`` in a sealed market, newest first, with their status (an open
     market has none)."""
     views, next_after = queries.list_commitments(
-        conn, owner=address, slot=slot, status=status, after=decode_cursor(cursor), limit=limit
+        conn, owner=address, slot=slot, status=status, after=page.after, limit=page.limit
     )
     return page_of(CommitmentPublic, views, next_after)
 
@@ -182,8 +179,7 @@ def account_history(
     conn: ConnDep,
     info: InfoDep,
     address: AddressPath,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
+    page: PageDep,
 ) -> Page[HistoryItemPublic]:
     """What moved in ``address``'s vault and wallet, newest first, with the transaction of
     each movement (deposits, withdrawals, order escrow, cancels, claims, refunds, fees, a
@@ -193,7 +189,7 @@ def account_history(
         conn,
         account=address,
         market=info.addresses["market"],
-        after=decode_cursor(cursor),
-        limit=limit,
+        after=page.after,
+        limit=page.limit,
     )
     return Page[HistoryItemPublic](items=items, next_cursor=encode_cursor(next_after))

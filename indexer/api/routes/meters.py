@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from indexer import community_queries
 from indexer.api.deps import ConnDep, MeterIdPath, OptionalAddressQuery
 from indexer.api.errors import not_found
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from indexer.api.pagination import PageDep, page_of
 from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.meters import MeterPublic, ReadingPublic
 
@@ -20,13 +20,12 @@ TimeQuery = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Unix se
 @router.get("", response_model=Page[MeterPublic], responses=ERRORS)
 def list_meters(
     conn: ConnDep,
+    page: PageDep,
     owner: OptionalAddressQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
 ) -> Page[MeterPublic]:
     """Registered meters, in registration order."""
     views, next_after = community_queries.list_meters(
-        conn, owner=owner, after=decode_cursor(cursor), limit=limit
+        conn, owner=owner, after=page.after, limit=page.limit
     )
     return page_of(MeterPublic, views, next_after)
 
@@ -43,10 +42,9 @@ def get_meter(conn: ConnDep, meter_id: MeterIdPath) -> MeterPublic:
 def list_readings(
     conn: ConnDep,
     meter_id: MeterIdPath,
+    page: PageDep,
     from_time: TimeQuery = None,
     to_time: TimeQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
 ) -> Page[ReadingPublic]:
     """Accepted readings of a meter, oldest first (by reading time: a key rotation restarts the
     sequence numbers), with the archive CID of their batch."""
@@ -57,7 +55,7 @@ def list_readings(
         meter_id=meter_id,
         from_time=from_time,
         to_time=to_time,
-        after=decode_cursor(cursor),
-        limit=limit,
+        after=page.after,
+        limit=page.limit,
     )
     return page_of(ReadingPublic, views, next_after)

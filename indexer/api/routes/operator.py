@@ -24,8 +24,8 @@ from indexer.api.deps import (
     SessionDep,
     StateDep,
 )
-from indexer.api.errors import ApiError
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from indexer.api.errors import check_window
+from indexer.api.pagination import PageDep, page_of
 from indexer.api.routes import operator_billing
 from indexer.api.schemas.common import AUTH_ERRORS, Page
 from indexer.api.schemas.kpi import KpiPublic, KpiReportPublic
@@ -120,13 +120,12 @@ def request_meter(
 def meter_requests(
     session: MeterAdminDep,
     conn: ConnDep,
+    page: PageDep,
     status: Annotated[Literal["pending"] | None, Query()] = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
 ) -> Page[MeterRequestPublic]:
     """Meter-registration requests, oldest first (meter admins)."""
     items, next_after = community_queries.list_meter_requests(
-        conn, status=status, after=decode_cursor(cursor), limit=limit
+        conn, status=status, after=page.after, limit=page.limit
     )
     return page_of(MeterRequestPublic, items, next_after)
 
@@ -141,11 +140,10 @@ def kpi_report(
     to_slot: Annotated[int, Query(ge=0, le=2**40)],
 ) -> KpiReportPublic:
     """KPIs over a slot range with a per-day breakdown (administrators)."""
-    if from_slot > to_slot:
-        raise ApiError(422, "invalid_range", "from_slot is after to_slot")
     per_day = max(1, 86_400 // info.slot_seconds)
-    if (to_slot - from_slot) // per_day > MAX_REPORT_DAYS:
-        raise ApiError(422, "range_too_long", f"at most {MAX_REPORT_DAYS} days per report")
+    check_window(
+        from_slot, to_slot, "slot", step=per_day, most=MAX_REPORT_DAYS, per="days per report"
+    )
     tariffs = state.config.tariffs
     total = community_queries.kpis(conn, tariffs=tariffs, from_slot=from_slot, to_slot=to_slot)
     daily = []

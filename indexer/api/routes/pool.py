@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from indexer import pool_queries
 from indexer.api.deps import MAX_SLOT, ClockDep, ConnDep, InfoDep, OptionalSlotQuery, SlotPath
 from indexer.api.errors import ApiError, not_found
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from indexer.api.pagination import PageDep, page_of
 from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.pool import (
     CommunitiesPublic,
@@ -89,10 +89,9 @@ def get_limits(conn: ConnDep, info: InfoDep, slot: SlotPath) -> SlotLimitsPublic
 def list_clearings(
     conn: ConnDep,
     info: InfoDep,
+    page: PageDep,
     from_slot: OptionalSlotQuery = None,
     to_slot: OptionalSlotQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
 ) -> Page[PoolClearingPublic]:
     """The pool's clearings, newest slot first, optionally within `from_slot..to_slot`
     (inclusive): V*, p* and its price, the marginal ticks and the grid fee in force."""
@@ -104,8 +103,8 @@ def list_clearings(
         info=info,
         from_slot=from_slot,
         to_slot=to_slot,
-        after=decode_cursor(cursor),
-        limit=limit,
+        after=page.after,
+        limit=page.limit,
     )
     return page_of(PoolClearingPublic, views, next_after)
 

@@ -10,7 +10,7 @@ from indexer import queries
 from indexer.api.caching import json_response
 from indexer.api.deps import ClockDep, ConnDep, InfoDep, OptionalSlotQuery, SlotPath
 from indexer.api.errors import not_found
-from indexer.api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from indexer.api.pagination import PageDep, page_of
 from indexer.api.schemas.common import ERRORS, Page
 from indexer.api.schemas.slots import (
     DepthPublic,
@@ -29,11 +29,10 @@ def list_slots(
     conn: ConnDep,
     info: InfoDep,
     clock: ClockDep,
+    page: PageDep,
     status: Annotated[SlotStatus | None, Query()] = None,
     from_slot: OptionalSlotQuery = None,
     to_slot: OptionalSlotQuery = None,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
 ) -> Page[SlotPublic]:
     """Slots with indexed activity, newest first (in a sealed market with their commitment
     counts)."""
@@ -44,8 +43,8 @@ def list_slots(
         status=status,
         from_slot=from_slot,
         to_slot=to_slot,
-        after=decode_cursor(cursor),
-        limit=limit,
+        after=page.after,
+        limit=page.limit,
     )
     return page_of(SlotPublic, views, next_after)
 
@@ -91,14 +90,13 @@ def get_fills(
     info: InfoDep,
     clock: ClockDep,
     slot: SlotPath,
-    cursor: CursorQuery = None,
-    limit: LimitQuery = 100,
+    page: PageDep,
 ) -> Response:
     """The slot's trades: every order that filled, at the uniform clearing price."""
     view = _slot(conn, info, clock, slot)
     fills, next_after = queries.list_fills(
-        conn, info=info, slot=slot, after=decode_cursor(cursor), limit=limit
+        conn, info=info, slot=slot, after=page.after, limit=page.limit
     )
-    page = page_of(FillPublic, fills, next_after)
+    body = page_of(FillPublic, fills, next_after)
     all_claimed = all(f.claimed for f in fills)
-    return json_response(request, page, final=view.status == "cleared" and all_claimed)
+    return json_response(request, body, final=view.status == "cleared" and all_claimed)
