@@ -30,9 +30,7 @@ publication says so (``kept``) and logs it.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,6 +38,7 @@ from typing import Any
 
 from web3.types import TxReceipt
 
+from agents.json_files import read_owned, write_atomically
 from chain.errors import ContractRevertError
 from energychain.pool import CityPool
 from grid.errors import (
@@ -184,17 +183,13 @@ class PublicationJournal:
             self._load()
 
     def _load(self) -> None:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError) as exc:
-            raise JournalError(f"publication journal {self.path} is not readable: {exc}") from None
-        if not isinstance(data, dict) or data.get("version") != JOURNAL_VERSION:
-            raise JournalError(f"publication journal {self.path} has an unknown version")
-        for key, value in self.identity.items():
-            if data.get(key) != value:
-                raise JournalError(
-                    f"publication journal {self.path} belongs to {key} {data.get(key)}, not {value}"
-                )
+        data = read_owned(
+            self.path,
+            "publication journal",
+            version=JOURNAL_VERSION,
+            identity=self.identity,
+            refusal=JournalError,
+        )
         try:
             self.entries = {
                 int(k): JournalEntry.from_json(v) for k, v in data.get("slots", {}).items()
@@ -220,13 +215,7 @@ class PublicationJournal:
             "slots": {str(k): v.to_json() for k, v in sorted(self.entries.items())},
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with tmp.open("w") as handle:
-                json.dump(document, handle, indent=1, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            tmp.replace(self.path)
+            write_atomically(self.path, document)
         except OSError as exc:
             raise JournalError(f"publication journal {self.path}: {exc}") from None
 

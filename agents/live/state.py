@@ -15,14 +15,13 @@ owner and agent it belongs to, and refuses to serve another.
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from agents.community import Decision
 from agents.errors import AgentRuntimeError
+from agents.json_files import read_owned, write_atomically
 
 STATE_VERSION = 1
 
@@ -171,17 +170,13 @@ class AgentState:
             self.save()
 
     def _load(self) -> None:
-        try:
-            data = json.loads(self.path.read_text())
-        except ValueError as exc:
-            raise AgentRuntimeError(f"state file {self.path} is not JSON: {exc}") from None
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            raise AgentRuntimeError(f"state file {self.path} has an unknown version")
-        for key, value in self.identity.items():
-            if data.get(key) != value:
-                raise AgentRuntimeError(
-                    f"state file {self.path} belongs to {key} {data.get(key)}, not {value}"
-                )
+        data = read_owned(
+            self.path,
+            "state file",
+            version=STATE_VERSION,
+            identity=self.identity,
+            refusal=AgentRuntimeError,
+        )
         try:
             self.soc_kwh = float(data["soc_kwh"])
             self.slots = {int(k): SlotPlan.from_json(v) for k, v in data["slots"].items()}
@@ -206,10 +201,4 @@ class AgentState:
         }
         if self.moves:
             document["moves"] = {str(k): v.to_json() for k, v in self.moves.items()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w") as handle:
-            json.dump(document, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(self.path)
+        write_atomically(self.path, document)

@@ -1,0 +1,78 @@
+"""The small JSON files an agent keeps or is given: read with a typed one-line error, written
+whole.
+
+A file is written to a temporary name beside it, fsynced and renamed into place
+(:func:`write_atomically`), so a crash leaves the previous file or the new one, never half of
+one. A file that records on whose behalf it was written (the chain, market, pool, keys: its
+``identity``) and in which version is read back only by that owner (:func:`read_owned`). The
+live agent's state (:mod:`agents.live.state`), its slot history (:mod:`agents.live.history`),
+the learned book model (:mod:`agents.policies.book_model`) and the grid operator's publication
+journal (:mod:`grid.publisher`) are such files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+Refusal = Callable[[str], Exception]
+"""Builds the package's own exception from a one-line message."""
+
+
+def write_atomically(path: Path, document: Mapping[str, Any], *, indent: int | None = 1) -> None:
+    """Write ``document`` to ``path`` as JSON: on disk when this returns, never half written.
+
+    Raises:
+        OSError: the folder or the file cannot be written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w") as handle:
+        json.dump(document, handle, indent=indent, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def read_json_object(path: Path, what: str, refusal: Refusal) -> dict[str, Any]:
+    """The JSON object in the file at ``path``, which should be ``what`` (``"a book model"``).
+
+    Raises:
+        refusal's exception: the file is missing, unreadable, not JSON or not a JSON object.
+    """
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise refusal(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise refusal(f"{path}: not {what} (not JSON: {exc})") from exc
+    if not isinstance(document, dict):
+        raise refusal(f"{path}: not {what}")
+    return document
+
+
+def read_owned(
+    path: Path, what: str, *, version: int, identity: Mapping[str, Any], refusal: Refusal
+) -> dict[str, Any]:
+    """The document at ``path`` (``what``: ``"state file"``) written at ``version`` for
+    ``identity``, every key of which it must record with the same value.
+
+    Raises:
+        refusal's exception: the file is unreadable, not JSON, of another version, or belongs
+            to another owner (the message names the key that differs).
+    """
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise refusal(f"{what} {path} is not readable: {exc}") from None
+    except ValueError as exc:
+        raise refusal(f"{what} {path} is not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != version:
+        raise refusal(f"{what} {path} has an unknown version")
+    for key, value in identity.items():
+        if data.get(key) != value:
+            raise refusal(f"{what} {path} belongs to {key} {data.get(key)}, not {value}")
+    return data
