@@ -255,25 +255,30 @@ def test_book_response_never_pays_more_than_truthful_in_any_slot(
     assert last_mover.savings_eur > truthful.savings_eur  # seeing the book is worth something
 
 
+def _book_mpc_reads(
+    community: Community, forecasts: dict[int, HouseholdForecasts], config: MpcConfig
+) -> tuple[int, list[int]]:
+    """The slot a :class:`BookMpc` of the first battery household sets its battery for on the
+    second day of June, and the slots of the others' book its plan read."""
+    h, start, recording = _recorded_june_book(community, days=2)
+    planner = BookMpc(community, h, forecasts[h], recording, config)  # type: ignore[arg-type]
+    decided = start + 96 + 40
+    planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))
+    return decided, recording.read
+
+
 def test_book_mpc_plans_its_battery_on_the_newest_final_book_only(
     community: Community, forecasts: dict[int, HouseholdForecasts]
 ) -> None:
-    h, start, recording = _recorded_june_book(community, days=2)
-    planner = BookMpc(community, h, forecasts[h], recording)  # type: ignore[arg-type]
-    decided = start + 96 + 40
-    planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))
-    assert recording.read == [decided - BOOK_LAG_SLOTS]
+    decided, read = _book_mpc_reads(community, forecasts, MpcConfig())
+    assert read == [decided - BOOK_LAG_SLOTS]
 
 
 def test_book_mpc_ahead_plans_each_later_slot_on_its_final_book_a_day_earlier(
     community: Community, forecasts: dict[int, HouseholdForecasts]
 ) -> None:
-    h, start, recording = _recorded_june_book(community, days=2)
-    ahead = MpcConfig(market=True)
-    planner = BookMpc(community, h, forecasts[h], recording, ahead)  # type: ignore[arg-type]
-    decided = start + 96 + 40
-    planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))
-    later = sorted(set(recording.read) - {decided - BOOK_LAG_SLOTS})
+    decided, read = _book_mpc_reads(community, forecasts, MpcConfig(market=True))
+    later = sorted(set(read) - {decided - BOOK_LAG_SLOTS})
     # Every later slot of the day's plan, each read a day earlier, up to the newest final book.
     assert later == list(range(decided + 1 - SLOTS_PER_DAY, decided - BOOK_LAG_SLOTS))
 
