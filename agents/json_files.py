@@ -4,10 +4,11 @@ whole.
 A file is written to a temporary name beside it, fsynced and renamed into place
 (:func:`write_atomically`), so a crash leaves the previous file or the new one, never half of
 one. A file that records on whose behalf it was written (the chain, market, pool, keys: its
-``identity``) and in which version is read back only by that owner (:func:`read_owned`). The
-live agent's state (:mod:`agents.live.state`), its slot history (:mod:`agents.live.history`),
-the learned book model (:mod:`agents.policies.book_model`) and the grid operator's publication
-journal (:mod:`grid.publisher`) are such files.
+``identity``) and in which version is read back only by that owner (:func:`read_owned`); a
+record's fields are taken from it by name (:func:`known_fields`). The live agent's state
+(:mod:`agents.live.state`), its slot history (:mod:`agents.live.history`), the learned book
+model (:mod:`agents.policies.book_model`) and the grid operator's publication journal
+(:mod:`grid.publisher`) are such files.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Refusal = Callable[[str], Exception]
 """Builds the package's own exception from a one-line message."""
@@ -76,3 +81,10 @@ def read_owned(
         if data.get(key) != value:
             raise refusal(f"{what} {path} belongs to {key} {data.get(key)}, not {value}")
     return data
+
+
+def known_fields(record: type[DataclassInstance], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that name a field of the dataclass ``record``: a file written by
+    a later version may hold more, and they are left out rather than refused."""
+    known = {f.name for f in fields(record)}
+    return {k: v for k, v in data.items() if k in known}

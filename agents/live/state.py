@@ -15,13 +15,13 @@ owner and agent it belongs to, and refuses to serve another.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from agents.community import Decision
 from agents.errors import AgentRuntimeError
-from agents.json_files import read_owned, write_atomically
+from agents.json_files import known_fields, read_owned, write_atomically
 
 STATE_VERSION = 1
 
@@ -65,8 +65,7 @@ class OrderEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrderEntry:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
@@ -83,8 +82,7 @@ class MoveEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MoveEntry:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
