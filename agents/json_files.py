@@ -4,7 +4,7 @@ whole.
 A file is written to a temporary name beside it, fsynced and renamed into place
 (:func:`write_atomically`), so a crash leaves the previous file or the new one, never half of
 one. A file that records on whose behalf it was written (the chain, market, pool, keys: its
-``identity``) and in which version is read back only by that owner (:func:`read_owned`); a
+``identity``) and in which version is read back only by that owner (:class:`OwnedFile`); a
 record's fields are taken from it by name (:func:`known_fields`). The live agent's state
 (:mod:`agents.live.state`), its slot history (:mod:`agents.live.history`), the learned book
 model (:mod:`agents.policies.book_model`) and the grid operator's publication journal
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,28 +59,52 @@ def read_json_object(path: Path, what: str, refusal: Refusal) -> dict[str, Any]:
     return document
 
 
-def read_owned(
-    path: Path, what: str, *, version: int, identity: Mapping[str, Any], refusal: Refusal
-) -> dict[str, Any]:
-    """The document at ``path`` (``what``: ``"state file"``) written at ``version`` for
-    ``identity``, every key of which it must record with the same value.
+@dataclass(frozen=True, slots=True)
+class OwnedFile:
+    """A kind of file that records the version it was written at and on whose behalf (its
+    owner's ``identity``: chain, market, pool, keys), and is read back only at that version by
+    that owner.
 
-    Raises:
-        refusal's exception: the file is unreadable, not JSON, of another version, or belongs
-            to another owner (the message names the key that differs).
+    Attributes:
+        what: its name in messages (``"state file"``).
+        version: the version this code writes and reads.
+        refusal: the package's exception for a file that cannot be used.
     """
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise refusal(f"{what} {path} is not readable: {exc}") from None
-    except ValueError as exc:
-        raise refusal(f"{what} {path} is not JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("version") != version:
-        raise refusal(f"{what} {path} has an unknown version")
-    for key, value in identity.items():
-        if data.get(key) != value:
-            raise refusal(f"{what} {path} belongs to {key} {data.get(key)}, not {value}")
-    return data
+
+    what: str
+    version: int
+    refusal: Refusal
+
+    def read(self, path: Path, identity: Mapping[str, Any]) -> dict[str, Any]:
+        """The document at ``path``, which must record every key of ``identity`` with the same
+        value.
+
+        Raises:
+            refusal's exception: the file is unreadable, not JSON, of another version, or
+                belongs to another owner (the message names the key that differs).
+        """
+        try:
+            data = json.loads(path.read_text())
+        except OSError as exc:
+            raise self.refusal(f"{self.what} {path} is not readable: {exc}") from None
+        except ValueError as exc:
+            raise self.refusal(f"{self.what} {path} is not JSON: {exc}") from None
+        if not isinstance(data, dict) or data.get("version") != self.version:
+            raise self.refusal(f"{self.what} {path} has an unknown version")
+        for key, value in identity.items():
+            if data.get(key) != value:
+                raise self.refusal(
+                    f"{self.what} {path} belongs to {key} {data.get(key)}, not {value}"
+                )
+        return data
+
+    def write(self, path: Path, identity: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        """Write ``body`` with this version and ``identity`` (:func:`write_atomically`)."""
+        write_atomically(path, {"version": self.version, **identity, **body})
+
+    def damaged(self, path: Path, exc: Exception) -> Exception:
+        """The refusal of a file whose body does not decode (``exc`` says why)."""
+        return self.refusal(f"{self.what} {path} is damaged: {exc!r}")
 
 
 def known_fields(record: type[DataclassInstance], data: Mapping[str, Any]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from typing import Any
 
 from web3.types import TxReceipt
 
-from agents.json_files import read_owned, write_atomically
+from agents.json_files import OwnedFile
 from chain.errors import ContractRevertError
 from energychain.pool import CityPool
 from grid.errors import (
@@ -53,7 +53,7 @@ from wallet.transactions import TransactionSender, TxRequest
 
 log = logging.getLogger(__name__)
 
-JOURNAL_VERSION = 1
+JOURNAL_FILE = OwnedFile("publication journal", version=1, refusal=JournalError)
 STATUSES = ("intent", "published", "failed", "missed")
 """``intent`` (written before the send) -> ``published`` (receipt seen, or found on chain);
 ``failed`` (the transaction reverted on chain); ``missed`` (an intent whose gate closed before
@@ -183,19 +183,13 @@ class PublicationJournal:
             self._load()
 
     def _load(self) -> None:
-        data = read_owned(
-            self.path,
-            "publication journal",
-            version=JOURNAL_VERSION,
-            identity=self.identity,
-            refusal=JournalError,
-        )
+        data = JOURNAL_FILE.read(self.path, self.identity)
         try:
             self.entries = {
                 int(k): JournalEntry.from_json(v) for k, v in data.get("slots", {}).items()
             }
         except (TypeError, ValueError) as exc:
-            raise JournalError(f"publication journal {self.path} is damaged: {exc!r}") from None
+            raise JOURNAL_FILE.damaged(self.path, exc) from None
 
     def get(self, slot: int) -> JournalEntry | None:
         return self.entries.get(slot)
@@ -209,13 +203,9 @@ class PublicationJournal:
         return [e for _, e in sorted(self.entries.items()) if e.status == "intent"]
 
     def save(self) -> None:
-        document = {
-            "version": JOURNAL_VERSION,
-            **self.identity,
-            "slots": {str(k): v.to_json() for k, v in sorted(self.entries.items())},
-        }
+        slots = {str(k): v.to_json() for k, v in sorted(self.entries.items())}
         try:
-            write_atomically(self.path, document)
+            JOURNAL_FILE.write(self.path, self.identity, {"slots": slots})
         except OSError as exc:
             raise JournalError(f"publication journal {self.path}: {exc}") from None
 

@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 from agents.community import Decision
 from agents.errors import AgentRuntimeError
-from agents.json_files import known_fields, read_owned, write_atomically
+from agents.json_files import OwnedFile, known_fields
 
-STATE_VERSION = 1
+STATE_FILE = OwnedFile("state file", version=1, refusal=AgentRuntimeError)
 
 Side = Literal["buy", "sell"]
 OPEN_STATUSES = ("intent", "committed", "placed", "claimed", "cancelling")
@@ -168,20 +168,14 @@ class AgentState:
             self.save()
 
     def _load(self) -> None:
-        data = read_owned(
-            self.path,
-            "state file",
-            version=STATE_VERSION,
-            identity=self.identity,
-            refusal=AgentRuntimeError,
-        )
+        data = STATE_FILE.read(self.path, self.identity)
         try:
             self.soc_kwh = float(data["soc_kwh"])
             self.slots = {int(k): SlotPlan.from_json(v) for k, v in data["slots"].items()}
             moves = data.get("moves", {})
             self.moves = {int(k): MoveEntry.from_json(v) for k, v in moves.items()}
         except (KeyError, TypeError, ValueError) as exc:
-            raise AgentRuntimeError(f"state file {self.path} is damaged: {exc!r}") from None
+            raise STATE_FILE.damaged(self.path, exc) from None
 
     def slot(self, slot: int) -> SlotPlan | None:
         return self.slots.get(slot)
@@ -191,12 +185,10 @@ class AgentState:
         return {o.order_id for p in self.slots.values() for o in p.orders if o.order_id is not None}
 
     def save(self) -> None:
-        document = {
-            "version": STATE_VERSION,
-            **self.identity,
+        body: dict[str, Any] = {
             "soc_kwh": self.soc_kwh,
             "slots": {str(k): v.to_json() for k, v in self.slots.items()},
         }
         if self.moves:
-            document["moves"] = {str(k): v.to_json() for k, v in self.moves.items()}
-        write_atomically(self.path, document)
+            body["moves"] = {str(k): v.to_json() for k, v in self.moves.items()}
+        STATE_FILE.write(self.path, self.identity, body)
