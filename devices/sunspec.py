@@ -26,12 +26,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.errors import DeviceConfigError, DeviceValueError
 from devices.modbus import ModbusExceptionError, ModbusLink
-from oracles.config_files import validate_config_file
+from oracles.config_files import read_config_mapping, validate_config_file
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
 SUNS_MARKER = (0x5375, 0x6E53)
@@ -192,12 +191,7 @@ def load_map(name_or_path: str | Path) -> SunSpecMap:
                 f"SunSpec map {str(name_or_path)!r} is neither a file nor a shipped map "
                 f"({', '.join(shipped_maps())})"
             )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DeviceConfigError(f"SunSpec map {path} cannot be read: {exc}") from None
-    if not isinstance(data, dict):
-        raise DeviceConfigError(f"SunSpec map {path} must hold a mapping")
+    data = read_config_mapping(path, "SunSpec map", error=DeviceConfigError)
     data.setdefault("name", path.stem)
     return validate_config_file(
         SunSpecMap, data, path=path, what="SunSpec map", top="map", error=DeviceConfigError
