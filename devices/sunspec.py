@@ -30,7 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.errors import DeviceConfigError, DeviceValueError
 from devices.modbus import ModbusExceptionError, ModbusLink
-from oracles.config_files import read_config_mapping, validate_config_file
+from oracles.config_files import (
+    read_config_mapping,
+    shipped_names,
+    shipped_or_file,
+    validate_config_file,
+)
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
 SUNS_MARKER = (0x5375, 0x6E53)
@@ -178,19 +183,14 @@ def encode_raw(vtype: str, raw: int, *, what: str = "value") -> list[int]:
 
 
 def shipped_maps() -> list[str]:
-    return sorted(p.stem for p in MAPS_DIR.glob("*.yaml"))
+    return shipped_names(MAPS_DIR, (".yaml",))
 
 
 def load_map(name_or_path: str | Path) -> SunSpecMap:
     """A shipped map by name (``sunspec124``) or a map file."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = MAPS_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise DeviceConfigError(
-                f"SunSpec map {str(name_or_path)!r} is neither a file nor a shipped map "
-                f"({', '.join(shipped_maps())})"
-            )
+    path = shipped_or_file(
+        name_or_path, MAPS_DIR, "SunSpec map", suffixes=(".yaml",), error=DeviceConfigError
+    )
     data = read_config_mapping(path, "SunSpec map", error=DeviceConfigError)
     data.setdefault("name", path.stem)
     return validate_config_file(

@@ -5,6 +5,7 @@ the first invalid field."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +15,38 @@ from pydantic import BaseModel, ValidationError
 from oracles.errors import OracleConfigError
 
 _Model = TypeVar("_Model", bound=BaseModel)
+
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
+"""The endings of a configuration file (TOML for ``.toml``, YAML otherwise)."""
+
+
+def shipped_names(folder: Path, suffixes: Sequence[str] = CONFIG_SUFFIXES) -> list[str]:
+    """The names (without their ending) of the files in ``folder`` that end in ``suffixes``."""
+    return sorted(p.stem for p in folder.iterdir() if p.suffix in suffixes)
+
+
+def shipped_or_file(
+    name_or_path: str | Path,
+    folder: Path,
+    what: str,
+    *,
+    suffixes: Sequence[str] = CONFIG_SUFFIXES,
+    error: type[Exception] = OracleConfigError,
+) -> Path:
+    """The file ``name_or_path``, else the file of that name shipped in ``folder``; one line of
+    ``error`` naming ``what`` (``"register map"``) and the shipped names when neither exists."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    for suffix in suffixes:
+        candidate = folder / f"{name_or_path}{suffix}"
+        if candidate.is_file():
+            return candidate
+    raise error(
+        f"{what} {str(name_or_path)!r} is neither a file nor a shipped map "
+        f"({', '.join(shipped_names(folder, suffixes))})"
+    )
 
 
 def read_config_mapping(
