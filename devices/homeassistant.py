@@ -39,6 +39,7 @@ import paho.mqtt.client as mqtt
 from devices.errors import DeviceOfflineError
 from devices.household import AgentMode
 from devices.interface import BatteryMode
+from oracles.errors import MqttConnectionError
 from oracles.sources.mqtt import BrokerSettings
 
 logger = logging.getLogger(__name__)
@@ -213,12 +214,9 @@ class HomeAssistantBridge:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         try:
-            self.client.connect(self.broker.host, self.broker.port, keepalive=30)
-        except OSError as exc:
-            raise DeviceOfflineError(
-                f"Home Assistant broker {self.broker.endpoint}: {exc}"
-            ) from None
-        self.client.loop_start()
+            self.broker.start(self.client)
+        except MqttConnectionError as exc:
+            raise DeviceOfflineError(f"Home Assistant: {exc}") from None
         if not self._connected.wait(self.timeout):
             self.client.loop_stop()
             raise DeviceOfflineError(f"Home Assistant broker {self.broker.endpoint}: no answer")

@@ -45,13 +45,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -59,6 +57,7 @@ from pydantic import (
 from devices.charger.modes import ChargeMode
 from devices.errors import DeviceConfigError
 from oracles.config import ArchiveConfig, ChainConfig, KeyConfig, MeterConfig
+from oracles.config_files import read_config_mapping, validate_config_file
 
 
 class _Model(BaseModel):
@@ -449,25 +448,15 @@ def _relative_to(data: Any, base: Path) -> Any:
 def load_household(path: str | Path) -> Household:
     """Read and check ``household.yaml``; one-line :class:`DeviceConfigError` when malformed."""
     file = Path(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise DeviceConfigError(f"household file {file}{where}: {exc.problem}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DeviceConfigError(f"household file {file} cannot be read: {exc}") from None
-    if not isinstance(data, dict):
-        raise DeviceConfigError(f"household file {file} must hold a mapping")
-    try:
-        household = Household.model_validate(_relative_to(data, file.resolve().parent))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = (
-            ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-")) or "file"
-        )
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise DeviceConfigError(f"household file {file}: {where}: {first['msg']}{more}") from None
+    data = read_config_mapping(file, "household file", error=DeviceConfigError)
+    household = validate_config_file(
+        Household,
+        _relative_to(data, file.resolve().parent),
+        path=file,
+        what="household file",
+        top="file",
+        error=DeviceConfigError,
+    )
     if isinstance(household.tariff, DynamicTariff):
         household.tariff.load()
     return household

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pymodbus.exceptions import ModbusException
 from pymodbus.pdu import ModbusPDU
 
 from devices.errors import DeviceOfflineError, WriteRefusedError
 from oracles.errors import ModbusReadError
-from oracles.sources.modbus import EXCEPTION_NAMES, ModbusConnection
+from oracles.sources.modbus import ModbusConnection
 
 
 class ModbusExceptionError(WriteRefusedError):
@@ -34,26 +33,14 @@ class ModbusLink(ModbusConnection):
     async def _call(
         self, what: str, unit: int, call: str, *args: object, **kw: object
     ) -> ModbusPDU:
-        where = f"modbus {self.endpoint} unit {unit}"
         async with self._lock:
             try:
                 client = await self._connected()
+                return await self._send(client, unit, what, call, *args, **kw)
             except ModbusReadError as exc:
-                raise DeviceOfflineError(str(exc)) from None
-            try:
-                response: ModbusPDU = await getattr(client, call)(*args, device_id=unit, **kw)
-            except ModbusException as exc:
-                self.close()
-                text = str(exc).replace("Modbus Error: ", "").splitlines()
-                raise DeviceOfflineError(f"{where}: {text[0] if text else 'no answer'}") from None
-            except (TimeoutError, OSError) as exc:
-                self.close()
-                raise DeviceOfflineError(f"{where}: {exc.__class__.__name__}: {exc}") from None
-        if response.isError():
-            code = int(getattr(response, "exception_code", 0))
-            name = EXCEPTION_NAMES.get(code, "unknown exception")
-            raise ModbusExceptionError(f"{where}: exception code {code} ({name}) {what}", code=code)
-        return response
+                if exc.exception_code is None:
+                    raise DeviceOfflineError(str(exc)) from None
+                raise ModbusExceptionError(str(exc), code=exc.exception_code) from None
 
     async def read_holding(self, unit: int, address: int, count: int) -> list[int]:
         what = f"reading {count} holding registers at {address}"

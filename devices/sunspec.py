@@ -26,12 +26,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from devices.errors import DeviceConfigError, DeviceValueError
 from devices.modbus import ModbusExceptionError, ModbusLink
-from oracles.config_files import validate_config_file
+from oracles.config_files import (
+    read_config_mapping,
+    shipped_names,
+    shipped_or_file,
+    validate_config_file,
+)
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
 SUNS_MARKER = (0x5375, 0x6E53)
@@ -179,25 +183,15 @@ def encode_raw(vtype: str, raw: int, *, what: str = "value") -> list[int]:
 
 
 def shipped_maps() -> list[str]:
-    return sorted(p.stem for p in MAPS_DIR.glob("*.yaml"))
+    return shipped_names(MAPS_DIR, (".yaml",))
 
 
 def load_map(name_or_path: str | Path) -> SunSpecMap:
     """A shipped map by name (``sunspec124``) or a map file."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = MAPS_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise DeviceConfigError(
-                f"SunSpec map {str(name_or_path)!r} is neither a file nor a shipped map "
-                f"({', '.join(shipped_maps())})"
-            )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise DeviceConfigError(f"SunSpec map {path} cannot be read: {exc}") from None
-    if not isinstance(data, dict):
-        raise DeviceConfigError(f"SunSpec map {path} must hold a mapping")
+    path = shipped_or_file(
+        name_or_path, MAPS_DIR, "SunSpec map", suffixes=(".yaml",), error=DeviceConfigError
+    )
+    data = read_config_mapping(path, "SunSpec map", error=DeviceConfigError)
     data.setdefault("name", path.stem)
     return validate_config_file(
         SunSpecMap, data, path=path, what="SunSpec map", top="map", error=DeviceConfigError

@@ -30,9 +30,7 @@ publication says so (``kept``) and logs it.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,6 +38,7 @@ from typing import Any
 
 from web3.types import TxReceipt
 
+from agents.json_files import OwnedFile
 from chain.errors import ContractRevertError
 from energychain.pool import CityPool
 from grid.errors import (
@@ -54,7 +53,7 @@ from wallet.transactions import TransactionSender, TxRequest
 
 log = logging.getLogger(__name__)
 
-JOURNAL_VERSION = 1
+JOURNAL_FILE = OwnedFile("publication journal", version=1, refusal=JournalError)
 STATUSES = ("intent", "published", "failed", "missed")
 """``intent`` (written before the send) -> ``published`` (receipt seen, or found on chain);
 ``failed`` (the transaction reverted on chain); ``missed`` (an intent whose gate closed before
@@ -184,23 +183,13 @@ class PublicationJournal:
             self._load()
 
     def _load(self) -> None:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError) as exc:
-            raise JournalError(f"publication journal {self.path} is not readable: {exc}") from None
-        if not isinstance(data, dict) or data.get("version") != JOURNAL_VERSION:
-            raise JournalError(f"publication journal {self.path} has an unknown version")
-        for key, value in self.identity.items():
-            if data.get(key) != value:
-                raise JournalError(
-                    f"publication journal {self.path} belongs to {key} {data.get(key)}, not {value}"
-                )
+        data = JOURNAL_FILE.read(self.path, self.identity)
         try:
             self.entries = {
                 int(k): JournalEntry.from_json(v) for k, v in data.get("slots", {}).items()
             }
         except (TypeError, ValueError) as exc:
-            raise JournalError(f"publication journal {self.path} is damaged: {exc!r}") from None
+            raise JOURNAL_FILE.damaged(self.path, exc) from None
 
     def get(self, slot: int) -> JournalEntry | None:
         return self.entries.get(slot)
@@ -214,19 +203,9 @@ class PublicationJournal:
         return [e for _, e in sorted(self.entries.items()) if e.status == "intent"]
 
     def save(self) -> None:
-        document = {
-            "version": JOURNAL_VERSION,
-            **self.identity,
-            "slots": {str(k): v.to_json() for k, v in sorted(self.entries.items())},
-        }
+        slots = {str(k): v.to_json() for k, v in sorted(self.entries.items())}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            with tmp.open("w") as handle:
-                json.dump(document, handle, indent=1, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            tmp.replace(self.path)
+            JOURNAL_FILE.write(self.path, self.identity, {"slots": slots})
         except OSError as exc:
             raise JournalError(f"publication journal {self.path}: {exc}") from None
 

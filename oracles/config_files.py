@@ -5,6 +5,7 @@ the first invalid field."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,17 +17,55 @@ from oracles.errors import OracleConfigError
 _Model = TypeVar("_Model", bound=BaseModel)
 
 
-def read_config_mapping(path: Path, what: str) -> dict[str, Any]:
-    """The mapping a YAML (or ``.toml``) file of ``what`` (``"oracle config"``) holds;
-    :class:`OracleConfigError` naming ``what`` and ``path`` when it cannot be read or holds
-    something else."""
+CONFIG_SUFFIXES = (".yaml", ".yml", ".toml")
+"""The endings of a configuration file (TOML for ``.toml``, YAML otherwise)."""
+
+
+def shipped_names(folder: Path, suffixes: Sequence[str] = CONFIG_SUFFIXES) -> list[str]:
+    """The names (without their ending) of the files in ``folder`` that end in ``suffixes``."""
+    return sorted(p.stem for p in folder.iterdir() if p.suffix in suffixes)
+
+
+def shipped_or_file(
+    name_or_path: str | Path,
+    folder: Path,
+    what: str,
+    *,
+    suffixes: Sequence[str] = CONFIG_SUFFIXES,
+    error: type[Exception] = OracleConfigError,
+) -> Path:
+    """The file ``name_or_path``, else the file of that name shipped in ``folder``; one line of
+    ``error`` naming ``what`` (``"register map"``) and the shipped names when neither exists."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    for suffix in suffixes:
+        candidate = folder / f"{name_or_path}{suffix}"
+        if candidate.is_file():
+            return candidate
+    raise error(
+        f"{what} {str(name_or_path)!r} is neither a file nor a shipped map "
+        f"({', '.join(shipped_names(folder, suffixes))})"
+    )
+
+
+def read_config_mapping(
+    path: Path, what: str, *, error: type[Exception] = OracleConfigError
+) -> dict[str, Any]:
+    """The mapping a YAML (or ``.toml``) file of ``what`` (``"oracle config"``) holds; one line
+    of ``error`` naming ``what`` and ``path`` (and a YAML mistake's line) when it cannot be read
+    or holds something else."""
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise error(f"{what} {path}{where}: {exc.problem}") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise OracleConfigError(f"{what} {path} cannot be read: {exc}") from None
+        raise error(f"{what} {path} cannot be read: {exc}") from None
     if not isinstance(data, dict):
-        raise OracleConfigError(f"{what} {path} must hold a mapping")
+        raise error(f"{what} {path} must hold a mapping")
     return data
 
 
@@ -41,10 +80,12 @@ def validate_config_file(
 ) -> _Model:
     """``data`` read from ``path`` as ``model``; else one line of ``error``,
     ``{what} {path}: {field}: {message}`` of the first invalid field (``top`` names the file's
-    top level)."""
+    top level), with how many more there are."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or top
-        raise error(f"{what} {path}: {where}: {first['msg']}") from None
+        # A validator function's own step in the location names code, not the file's field.
+        where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise error(f"{what} {path}: {where or top}: {first['msg']}{more}") from None

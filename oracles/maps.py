@@ -27,8 +27,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from oracles.config_files import read_config_mapping, validate_config_file
-from oracles.errors import OracleConfigError, RegisterValueError
+from oracles.config_files import (
+    read_config_mapping,
+    shipped_names,
+    shipped_or_file,
+    validate_config_file,
+)
+from oracles.errors import RegisterValueError
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
 
@@ -262,23 +267,12 @@ def _unit_factor(name: str, unit: str | None) -> float:
 
 def shipped_maps() -> list[str]:
     """Names of the maps in ``oracles/maps/``."""
-    return sorted(p.stem for p in MAPS_DIR.iterdir() if p.suffix in (".yaml", ".yml", ".toml"))
+    return shipped_names(MAPS_DIR)
 
 
 def load_map(name_or_path: str | Path) -> RegisterMap:
     """A shipped map by name (``sdm630``) or a user's map file (``path.yaml``/``.toml``)."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        for suffix in (".yaml", ".yml", ".toml"):
-            candidate = MAPS_DIR / f"{name_or_path}{suffix}"
-            if candidate.is_file():
-                path = candidate
-                break
-        else:
-            raise OracleConfigError(
-                f"register map {str(name_or_path)!r} is neither a file nor a shipped map "
-                f"({', '.join(shipped_maps())})"
-            )
+    path = shipped_or_file(name_or_path, MAPS_DIR, "register map")
     data = read_config_mapping(path, "register map")
     data.setdefault("name", path.stem)
     return validate_config_file(RegisterMap, data, path=path, what="register map", top="map")

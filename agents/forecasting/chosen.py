@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.errors import ForecastError
+from agents.json_files import read_json_object
 
 CHOICE_FILE = "forecasters.json"
 """The record of the choice, in the folder of the model files."""
@@ -164,15 +165,7 @@ def read_evaluation(path: Path) -> dict[str, Any]:
     Raises:
         ForecastError: the file is missing or not a JSON object.
     """
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ForecastError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise ForecastError(f"{path}: not a JSON document: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ForecastError(f"{path}: not an `enerwise forecast eval --json` result")
-    return document
+    return read_json_object(path, "an `enerwise forecast eval --json` result", ForecastError)
 
 
 def choice_from_evaluation(evaluation: dict[str, Any], source: str) -> dict[str, dict[str, str]]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from agents.errors import ConfigError
 from agents.forecasting.base import HORIZON
+from agents.json_files import write_atomically
 from agents.live.forecasts import SlotForecast
 
 HOUR = 3_600
@@ -66,13 +66,8 @@ class SlotHistory:
     def save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w") as handle:
-            json.dump({"slots": {str(k): list(v) for k, v in sorted(self.slots.items())}}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(self.path)
+        slots = {str(k): list(v) for k, v in self.slots.items()}
+        write_atomically(self.path, {"slots": slots}, indent=None)
 
     def hour_kw(self, hour_start: int) -> tuple[float, float] | None:
         """Mean ``(load kW, PV kW)`` of the hour starting at ``hour_start`` (None: no slot of it

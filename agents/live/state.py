@@ -15,16 +15,15 @@ owner and agent it belongs to, and refuses to serve another.
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from agents.community import Decision
 from agents.errors import AgentRuntimeError
+from agents.json_files import OwnedFile, known_fields
 
-STATE_VERSION = 1
+STATE_FILE = OwnedFile("state file", version=1, refusal=AgentRuntimeError)
 
 Side = Literal["buy", "sell"]
 OPEN_STATUSES = ("intent", "committed", "placed", "claimed", "cancelling")
@@ -66,8 +65,7 @@ class OrderEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrderEntry:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
@@ -84,8 +82,7 @@ class MoveEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MoveEntry:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_fields(cls, data))
 
 
 @dataclass
@@ -171,24 +168,14 @@ class AgentState:
             self.save()
 
     def _load(self) -> None:
-        try:
-            data = json.loads(self.path.read_text())
-        except ValueError as exc:
-            raise AgentRuntimeError(f"state file {self.path} is not JSON: {exc}") from None
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            raise AgentRuntimeError(f"state file {self.path} has an unknown version")
-        for key, value in self.identity.items():
-            if data.get(key) != value:
-                raise AgentRuntimeError(
-                    f"state file {self.path} belongs to {key} {data.get(key)}, not {value}"
-                )
+        data = STATE_FILE.read(self.path, self.identity)
         try:
             self.soc_kwh = float(data["soc_kwh"])
             self.slots = {int(k): SlotPlan.from_json(v) for k, v in data["slots"].items()}
             moves = data.get("moves", {})
             self.moves = {int(k): MoveEntry.from_json(v) for k, v in moves.items()}
         except (KeyError, TypeError, ValueError) as exc:
-            raise AgentRuntimeError(f"state file {self.path} is damaged: {exc!r}") from None
+            raise STATE_FILE.damaged(self.path, exc) from None
 
     def slot(self, slot: int) -> SlotPlan | None:
         return self.slots.get(slot)
@@ -198,18 +185,10 @@ class AgentState:
         return {o.order_id for p in self.slots.values() for o in p.orders if o.order_id is not None}
 
     def save(self) -> None:
-        document = {
-            "version": STATE_VERSION,
-            **self.identity,
+        body: dict[str, Any] = {
             "soc_kwh": self.soc_kwh,
             "slots": {str(k): v.to_json() for k, v in self.slots.items()},
         }
         if self.moves:
-            document["moves"] = {str(k): v.to_json() for k, v in self.moves.items()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w") as handle:
-            json.dump(document, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(self.path)
+            body["moves"] = {str(k): v.to_json() for k, v in self.moves.items()}
+        STATE_FILE.write(self.path, self.identity, body)

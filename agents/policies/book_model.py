@@ -22,7 +22,6 @@ planner's (model-based: Sutton's Dyna, 1991, with a forecast model instead of a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from agents.community import Community, FloatArray, IntArray
 from agents.data.calendar import SLOTS_PER_DAY, SLOTS_PER_HOUR
 from agents.errors import PolicyError
+from agents.json_files import read_json_object, write_atomically
 from agents.policies.bound import Steps, market_steps
 from agents.policies.mpc import DayEarlierMarket
 from agents.policies.visible import MARKET_OPEN, MARKET_SEALED, Book, plan_lag_slots
@@ -250,9 +250,7 @@ class BookModel:
             "meta": self.meta,
             "models": [b.model_to_string() for b in self.boosters],
         }
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(json.dumps(document))
-        partial.replace(path)
+        write_atomically(path, document, indent=None)
 
     @classmethod
     def load(cls, path: Path) -> BookModel:
@@ -263,13 +261,8 @@ class BookModel:
         """
         import lightgbm as lgb
 
-        try:
-            document = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise PolicyError(f"{path}: no such book model file") from None
-        except (OSError, ValueError) as exc:
-            raise PolicyError(f"{path}: not a book model (not JSON: {exc})") from exc
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
+        document = read_json_object(path, "a book model", PolicyError)
+        if document.get("format") != FORMAT:
             raise PolicyError(f"{path}: not a book model of format {FORMAT}")
         if document.get("targets") != list(TARGETS) or document.get("features") != list(FEATURES):
             raise PolicyError(

@@ -23,6 +23,7 @@ the same data, starting from the same state of charge.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,27 @@ def _levels(orders: list[Order], side: Side) -> tuple[list[int], list[int]]:
     return ticks, [levels[t] for t in ticks]
 
 
+def _steps_beyond(
+    orders: list[Order], side: Side, v0: int, past_last: int, price_at: Callable[[int], float]
+) -> Steps:
+    """The levels of ``side`` beyond the cleared volume ``v0`` as steps: each ends where a
+    level's cumulative quantity does (or at the side's whole quantity), priced by
+    ``price_at(tick)`` of the level it reaches (``past_last`` beyond the last one)."""
+    ticks, qty = _levels(orders, side)
+    cum = np.cumsum(qty) if qty else np.zeros(0)
+    total = int(cum[-1]) if cum.size else 0
+    points = sorted({int(c) - v0 for c in cum if c - v0 > 0} | ({total} if total else set()))
+    widths: list[float] = []
+    prices: list[float] = []
+    lo = 0
+    for hi in points:
+        k = int(np.searchsorted(cum, v0 + hi, side="left"))
+        widths.append((hi - lo) / 1000.0)
+        prices.append(price_at(ticks[k] if k < len(ticks) else past_last))
+        lo = hi
+    return Steps(np.asarray(widths), np.asarray(prices))
+
+
 def market_steps(orders: list[Order], params: MarketParams) -> tuple[Steps, Steps]:
     """``(buy, sell)``: the best prices (EUR/kWh) a single buy or sell order could get, as step
     functions of the quantity filled (kWh), given the others' ``orders`` (module docstring)."""
@@ -72,33 +94,16 @@ def market_steps(orders: list[Order], params: MarketParams) -> tuple[Steps, Step
     def price(tick: int) -> float:
         return (params.price_floor + tick * params.tick_size) / MICRO_EUR
 
-    sell_ticks, sell_qty = _levels(orders, Side.SELL)
-    cum = np.cumsum(sell_qty) if sell_qty else np.zeros(0)
-    total = int(cum[-1]) if cum.size else 0
-    points = sorted({int(c) - v0 for c in cum if c - v0 > 0} | ({total} if total else set()))
-    widths, prices, lo = [], [], 0
-    for hi in points:
-        k = int(np.searchsorted(cum, v0 + hi, side="left"))
-        s_min = sell_ticks[k] if k < len(sell_ticks) else _INF
-        widths.append((hi - lo) / 1000.0)
-        prices.append(price(max(m_s0, min(p0_buy, s_min))))
-        lo = hi
-    buy = Steps(np.asarray(widths), np.asarray(prices))
+    def buy_price(s_min: int) -> float:
+        return price(max(m_s0, min(p0_buy, s_min)))
 
-    buy_ticks, buy_qty = _levels(orders, Side.BUY)
-    cum = np.cumsum(buy_qty) if buy_qty else np.zeros(0)
-    total = int(cum[-1]) if cum.size else 0
-    points = sorted({int(c) - v0 for c in cum if c - v0 > 0} | ({total} if total else set()))
-    widths, prices, lo = [], [], 0
-    for hi in points:
-        k = int(np.searchsorted(cum, v0 + hi, side="left"))
-        d_max = buy_ticks[k] if k < len(buy_ticks) else -_INF
-        widths.append((hi - lo) / 1000.0)
-        prices.append(
-            price(min(m_b0, max(p0_sell, d_max))) * fee if d_max > -_INF or p0_sell > -_INF else 0.0
-        )
-        lo = hi
-    sell = Steps(np.asarray(widths), np.asarray(prices))
+    def sell_price(d_max: int) -> float:
+        if d_max > -_INF or p0_sell > -_INF:
+            return price(min(m_b0, max(p0_sell, d_max))) * fee
+        return 0.0
+
+    buy = _steps_beyond(orders, Side.SELL, v0, _INF, buy_price)
+    sell = _steps_beyond(orders, Side.BUY, v0, -_INF, sell_price)
     return buy, sell
 
 

@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 from devices.errors import DeviceOfflineError, ReadBackMismatchError
 from devices.interface import DeviceKind, HeatPumpCommand, HeatPumpState, SgReadyState
 from devices.modbus import ModbusLink
+from oracles.errors import MqttConnectionError
 from oracles.sources.mqtt import BrokerSettings
 
 
@@ -140,12 +141,9 @@ class MqttSgReadyHeatPump:
     # ------------------------------------------------------------------ device side
     async def connect(self) -> None:
         try:
-            self.client.connect(self.broker.host, self.broker.port, keepalive=30)
-        except OSError as exc:
-            raise DeviceOfflineError(
-                f"heat pump {self.name}: MQTT broker {self.broker.endpoint}: {exc}"
-            ) from None
-        self.client.loop_start()
+            self.broker.start(self.client)
+        except MqttConnectionError as exc:
+            raise DeviceOfflineError(f"heat pump {self.name}: {exc}") from None
         deadline = time.monotonic() + self.timeout
         while not self._connected.is_set():
             if time.monotonic() > deadline:

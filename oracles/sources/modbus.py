@@ -88,16 +88,31 @@ class ModbusConnection:
     async def _request(
         self, client: AsyncModbusTcpClient, unit: int, block: ReadBlock
     ) -> ModbusPDU:
+        call = (
+            "read_input_registers" if block.register_type == "input" else "read_holding_registers"
+        )
+        what = f"reading {block.count} {block.register_type} registers at {block.start}"
+        return await self._send(client, unit, what, call, block.start, count=block.count)
+
+    async def _send(
+        self,
+        client: AsyncModbusTcpClient,
+        unit: int,
+        what: str,
+        call: str,
+        *args: object,
+        **kw: object,
+    ) -> ModbusPDU:
+        """The answer of ``unit`` to the client's request method ``call``; ``what`` says what the
+        request does (``"writing 2 coils at 0"``) in the message of an exception code.
+
+        Raises:
+            ModbusReadError: no answer (the connection is closed, so the next request
+                reconnects) or an exception response (``exception_code`` set).
+        """
         where = f"modbus {self.endpoint} unit {unit}"
         try:
-            if block.register_type == "input":
-                response = await client.read_input_registers(
-                    block.start, count=block.count, device_id=unit
-                )
-            else:
-                response = await client.read_holding_registers(
-                    block.start, count=block.count, device_id=unit
-                )
+            response: ModbusPDU = await getattr(client, call)(*args, device_id=unit, **kw)
         except ModbusException as exc:
             self.close()
             raise ModbusReadError(f"{where}: {_short(exc)}") from None
@@ -108,9 +123,7 @@ class ModbusConnection:
             code = int(getattr(response, "exception_code", 0))
             name = EXCEPTION_NAMES.get(code, "unknown exception")
             raise ModbusReadError(
-                f"{where}: exception code {code} ({name}) reading {block.count} "
-                f"{block.register_type} registers at {block.start}",
-                exception_code=code,
+                f"{where}: exception code {code} ({name}) {what}", exception_code=code
             )
         return response
 

@@ -75,6 +75,18 @@ class BrokerSettings:
             client.username_pw_set(self.username, self.password)
         return client
 
+    def start(self, client: mqtt.Client) -> None:
+        """Connect ``client`` to this broker (blocking, once) and start its network thread.
+
+        Raises:
+            MqttConnectionError: the broker cannot be reached.
+        """
+        try:
+            client.connect(self.host, self.port, keepalive=self.keepalive)
+        except OSError as exc:
+            raise MqttConnectionError(f"MQTT broker {self.endpoint}: {exc}") from None
+        client.loop_start()
+
 
 MessageHandler = Callable[[str, bytes, float], None]
 

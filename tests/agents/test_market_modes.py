@@ -99,10 +99,11 @@ def june_day(
 
 
 def _run(
-    setup: Setup, book: OthersBook, method: str, market: str, *, scramble: bool = False
+    june_day: tuple[Setup, OthersBook], method: str, market: str, *, scramble: bool = False
 ) -> tuple[ProsumerRun, _WatchedBook]:
     """``method`` as ``agent eval`` builds it in ``market``, reading a watched copy of the book;
     the market clears against the real book."""
+    setup, book = june_day
     clock = _Clock()
     watched = _WatchedBook(book, clock, scramble)
     seen = replace(setup, books=(watched,))
@@ -115,8 +116,7 @@ def _run(
 def test_sealed_market_hides_the_slots_own_book_from_a_book_method(
     june_day: tuple[Setup, OthersBook], method: str
 ) -> None:
-    setup, book = june_day
-    _, watched = _run(setup, book, method, MARKET_SEALED)
+    _, watched = _run(june_day, method, MARKET_SEALED)
     assert watched.reads, "the method read no book at all"
     assert all(read < deciding for read, deciding in watched.reads)
     lags = {deciding - read for read, deciding in watched.reads}
@@ -129,8 +129,7 @@ def test_sealed_market_hides_the_slots_own_book_from_a_book_method(
 def test_open_market_still_shows_a_book_method_its_slots_own_book(
     june_day: tuple[Setup, OthersBook], method: str
 ) -> None:
-    setup, book = june_day
-    _, watched = _run(setup, book, method, MARKET_OPEN)
+    _, watched = _run(june_day, method, MARKET_OPEN)
     assert any(read == deciding for read, deciding in watched.reads)
 
 
@@ -140,13 +139,12 @@ def test_a_book_method_gains_nothing_from_its_slots_book_in_a_sealed_market(
 ) -> None:
     """Showing the method false orders for the slot it decides (the real ones clear) changes
     nothing in a sealed market and changes its money in an open one."""
-    setup, book = june_day
-    sealed, _ = _run(setup, book, method, MARKET_SEALED)
-    sealed_fooled, _ = _run(setup, book, method, MARKET_SEALED, scramble=True)
+    sealed, _ = _run(june_day, method, MARKET_SEALED)
+    sealed_fooled, _ = _run(june_day, method, MARKET_SEALED, scramble=True)
     assert np.array_equal(sealed.cost_eur, sealed_fooled.cost_eur)
     assert np.array_equal(sealed.soc_kwh, sealed_fooled.soc_kwh)
-    opened, _ = _run(setup, book, method, MARKET_OPEN)
-    open_fooled, _ = _run(setup, book, method, MARKET_OPEN, scramble=True)
+    opened, _ = _run(june_day, method, MARKET_OPEN)
+    open_fooled, _ = _run(june_day, method, MARKET_OPEN, scramble=True)
     assert not np.array_equal(opened.cost_eur, open_fooled.cost_eur)
     assert open_fooled.savings_eur < opened.savings_eur  # what the true book is worth
 
@@ -154,9 +152,8 @@ def test_a_book_method_gains_nothing_from_its_slots_book_in_a_sealed_market(
 def test_the_last_mover_saves_more_in_an_open_market_than_in_a_sealed_one(
     june_day: tuple[Setup, OthersBook],
 ) -> None:
-    setup, book = june_day
-    opened, _ = _run(setup, book, "book_response", MARKET_OPEN)
-    sealed, _ = _run(setup, book, "book_response", MARKET_SEALED)
+    opened, _ = _run(june_day, "book_response", MARKET_OPEN)
+    sealed, _ = _run(june_day, "book_response", MARKET_SEALED)
     assert np.allclose(opened.soc_kwh, sealed.soc_kwh)  # the same battery: pricing differs
     assert opened.savings_eur > sealed.savings_eur
 
@@ -215,7 +212,7 @@ def test_a_spoofer_moves_the_last_mover_in_an_open_market_and_no_one_in_a_sealed
 ) -> None:
     setup, book = june_day
     for market in (MARKET_OPEN, MARKET_SEALED):
-        clean, _ = _run(setup, book, "book_response", market)
+        clean, _ = _run(june_day, "book_response", market)
         runs = {
             name: _spoofed(setup, book, "book_response", market, side, frac)
             for name, (side, frac) in SPOOFS.items()

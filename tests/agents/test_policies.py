@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -130,15 +132,23 @@ def test_buy_steps_never_go_below_the_others_clearing_price_when_supply_is_used_
     assert buy.prices.min() == pytest.approx(50 / 1e6)  # p0 = (0 + 100) // 2
 
 
+def _first_battery_and_book(
+    community: Community, start: int, end: int, trader: Callable[[int], Strategy]
+) -> tuple[int, OthersBook]:
+    """The first battery household and the book the others make from ``start`` to ``end``,
+    member ``k`` trading as ``trader(k)``."""
+    h = community.battery_households()[0]
+    traders = [trader(k) for k in range(len(community.households))]
+    return h, others_book(community, h, traders, start, end)
+
+
 def test_bound_is_at_least_every_method_on_the_same_data(
     community: Community,
     june_week: tuple[int, int],
     forecasts: dict[int, HouseholdForecasts],
 ) -> None:
     start, end = june_week
-    h = community.battery_households()[0]
-    n = len(community.households)
-    book = others_book(community, h, [ZIP(seed=10 + k) for k in range(n)], start, end)
+    h, book = _first_battery_and_book(community, start, end, lambda k: ZIP(seed=10 + k))
     bound = perfect_foresight(community, book, start, end)
     mpc = MpcStrategy(MpcBattery(community, h, forecasts[h], book), Halfway(), "mpc")
     methods: list[Strategy] = [
@@ -161,9 +171,7 @@ def test_battery_only_bound_is_at_least_self_consumption_without_market(
     community: Community, june_week: tuple[int, int]
 ) -> None:
     start, end = june_week
-    h = community.battery_households()[0]
-    n = len(community.households)
-    book = others_book(community, h, [Truthful() for _ in range(n)], start, end)
+    _, book = _first_battery_and_book(community, start, end, lambda _: Truthful())
     bound = perfect_foresight(community, book, start, end, p2p=False)
     saved = run_prosumer(community, book, Truthful(), start, end, p2p=False).savings_eur
     assert saved <= bound.savings_eur + 1e-6
@@ -186,10 +194,8 @@ class _RecordingBook:
 def _recorded_june_book(community: Community, *, days: int) -> tuple[int, int, _RecordingBook]:
     """The first battery household, the first slot of June and, recording which slots are read,
     the book the others (ZIP traders) make over ``days`` days from there."""
-    h = community.battery_households()[0]
     start, _ = community.day_slots(6, 6)
-    n = len(community.households)
-    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, start + days * 96)
+    h, book = _first_battery_and_book(community, start, start + days * 96, lambda k: ZIP(seed=k))
     return h, start, _RecordingBook(book)
 
 
@@ -241,9 +247,7 @@ def test_book_response_never_pays_more_than_truthful_in_any_slot(
     community: Community, june_week: tuple[int, int]
 ) -> None:
     start, end = june_week
-    h = community.battery_households()[0]
-    n = len(community.households)
-    book = others_book(community, h, [ZIP(seed=20 + k) for k in range(n)], start, end)
+    _, book = _first_battery_and_book(community, start, end, lambda k: ZIP(seed=20 + k))
     truthful = run_prosumer(community, book, Truthful(), start, end)
     last_mover = run_prosumer(community, book, BookResponse(book), start, end)
     assert np.allclose(last_mover.soc_kwh, truthful.soc_kwh)  # the same battery path
@@ -251,25 +255,30 @@ def test_book_response_never_pays_more_than_truthful_in_any_slot(
     assert last_mover.savings_eur > truthful.savings_eur  # seeing the book is worth something
 
 
+def _book_mpc_reads(
+    community: Community, forecasts: dict[int, HouseholdForecasts], config: MpcConfig
+) -> tuple[int, list[int]]:
+    """The slot a :class:`BookMpc` of the first battery household sets its battery for on the
+    second day of June, and the slots of the others' book its plan read."""
+    h, start, recording = _recorded_june_book(community, days=2)
+    planner = BookMpc(community, h, forecasts[h], recording, config)  # type: ignore[arg-type]
+    decided = start + 96 + 40
+    planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))
+    return decided, recording.read
+
+
 def test_book_mpc_plans_its_battery_on_the_newest_final_book_only(
     community: Community, forecasts: dict[int, HouseholdForecasts]
 ) -> None:
-    h, start, recording = _recorded_june_book(community, days=2)
-    planner = BookMpc(community, h, forecasts[h], recording)  # type: ignore[arg-type]
-    decided = start + 96 + 40
-    planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))
-    assert recording.read == [decided - BOOK_LAG_SLOTS]
+    decided, read = _book_mpc_reads(community, forecasts, MpcConfig())
+    assert read == [decided - BOOK_LAG_SLOTS]
 
 
 def test_book_mpc_ahead_plans_each_later_slot_on_its_final_book_a_day_earlier(
     community: Community, forecasts: dict[int, HouseholdForecasts]
 ) -> None:
-    h, start, recording = _recorded_june_book(community, days=2)
-    ahead = MpcConfig(market=True)
-    planner = BookMpc(community, h, forecasts[h], recording, ahead)  # type: ignore[arg-type]
-    decided = start + 96 + 40
-    planner.setpoint(SlotView(community, h, decided, 2.0, MarketHistory.empty(community.n_slots)))
-    later = sorted(set(recording.read) - {decided - BOOK_LAG_SLOTS})
+    decided, read = _book_mpc_reads(community, forecasts, MpcConfig(market=True))
+    later = sorted(set(read) - {decided - BOOK_LAG_SLOTS})
     # Every later slot of the day's plan, each read a day earlier, up to the newest final book.
     assert later == list(range(decided + 1 - SLOTS_PER_DAY, decided - BOOK_LAG_SLOTS))
 
@@ -304,9 +313,7 @@ def test_book_mpc_prices_its_order_at_the_best_response_to_its_slots_book(
     community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
 ) -> None:
     start, end = june_week
-    h = community.battery_households()[0]
-    n = len(community.households)
-    book = others_book(community, h, [ZIP(seed=k) for k in range(n)], start, end)
+    h, book = _first_battery_and_book(community, start, end, lambda k: ZIP(seed=k))
     planner = BookMpc(community, h, forecasts[h], book)
     slot = start + 50
     view = SlotView(community, h, slot, 2.0, MarketHistory.empty(community.n_slots))

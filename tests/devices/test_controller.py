@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -104,22 +104,31 @@ def test_a_refused_write_is_an_event_with_its_code() -> None:
     asyncio.run(scenario())
 
 
-def test_a_value_read_back_otherwise_is_a_mismatch_event() -> None:
+def _writes_ignored(rig: Rig) -> None:
+    rig.sim.registers.ignore_writes = True
+
+
+def _impossible_state_of_charge(rig: Rig) -> None:
+    rig.sim.battery.set_soc(-4.0)
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        pytest.param(_writes_ignored, "mismatch", id="a_value_read_back_otherwise_is_a_mismatch"),
+        pytest.param(
+            _impossible_state_of_charge,
+            "out_of_range",
+            id="an_impossible_state_of_charge_is_out_of_range",
+        ),
+    ],
+)
+def test_a_battery_fault_is_its_event(fault: Callable[[Rig], None], kind: str) -> None:
     async def scenario() -> None:
         async with household() as rig:
-            rig.sim.registers.ignore_writes = True
+            fault(rig)
             report = await rig.controller.cycle(PLAN)
-            assert [e.kind for e in report.devices[0].events] == ["mismatch"]
-
-    asyncio.run(scenario())
-
-
-def test_an_impossible_state_of_charge_is_an_out_of_range_event() -> None:
-    async def scenario() -> None:
-        async with household() as rig:
-            rig.sim.battery.set_soc(-4.0)
-            report = await rig.controller.cycle(PLAN)
-            assert [e.kind for e in report.devices[0].events] == ["out_of_range"]
+            assert [e.kind for e in report.devices[0].events] == [kind]
 
     asyncio.run(scenario())
 

@@ -28,27 +28,18 @@ def grid_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     )
 
 
-def test_limits_of_a_few_slots_as_json() -> None:
-    result = runner.invoke(
-        app,
-        [
-            "grid",
-            "limits",
-            "--network",
-            "cigre-mv-kerber-small",
-            "--communities",
-            "3",
-            "--households",
-            "4",
-            "--day",
-            "2018-06-21",
-            "--slots",
-            "3",
-            "--json",
-        ],
-    )
+def grid_json(command: str) -> Any:
+    """What ``enerwise grid COMMAND --json`` prints (the command must succeed)."""
+    result = runner.invoke(app, ["grid", *command.split(), "--json"])
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    return json.loads(result.output)
+
+
+def test_limits_of_a_few_slots_as_json() -> None:
+    out = grid_json(
+        "limits --network cigre-mv-kerber-small --communities 3 --households 4 "
+        "--day 2018-06-21 --slots 3"
+    )
     assert [s["slot"] for s in out["slots"]] == [
         171 * 96 + j for j in range(3)
     ]  # 21 June, from midnight
@@ -57,24 +48,9 @@ def test_limits_of_a_few_slots_as_json() -> None:
 
 
 def test_the_benchmark_prints_its_figures() -> None:
-    result = runner.invoke(
-        app,
-        [
-            "grid",
-            "bench",
-            "--network",
-            "cigre-mv-kerber-small",
-            "--communities",
-            "2",
-            "--households",
-            "3",
-            "--slots",
-            "2",
-            "--json",
-        ],
+    figures = grid_json(
+        "bench --network cigre-mv-kerber-small --communities 2 --households 3 --slots 2"
     )
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.output)
     assert figures["power_flows_per_s_lightsim"] > 0
     assert figures["violations_limits_published_slots"] == 0
 

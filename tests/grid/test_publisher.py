@@ -86,6 +86,17 @@ def on_chain(city: City, slot: int) -> list[tuple[bool, int, int]]:
     return [(x.published, x.import_wh, x.export_wh) for x in city.pool.slot_limits(slot)]
 
 
+def noon_limits(operator: GridOperator, slot: int, export_wh: float) -> SlotLimits:
+    """The operator's limits of ``slot`` with every household exporting ``export_wh`` at noon."""
+    return operator.limits(slot, pv_noon(len(operator.households), export_wh))
+
+
+def assert_nothing_recorded(city: City, journal: PublicationJournal, slot: int) -> None:
+    """Neither the journal nor the pool holds limits of ``slot``."""
+    assert journal.get(slot) is None
+    assert not any(published for published, _, _ in on_chain(city, slot))
+
+
 def computed(limits: SlotLimits) -> list[tuple[bool, int, int]]:
     return [(True, x.import_limit_wh, x.export_limit_wh) for x in limits.limits]
 
@@ -98,7 +109,7 @@ def test_limits_on_chain_equal_the_operators(
     city: City, operator: GridOperator, journal: PublicationJournal
 ) -> None:
     slot = open_slot(city, 2)
-    limits = operator.limits(slot, pv_noon(len(operator.households), 1200.0))
+    limits = noon_limits(operator, slot, 1200.0)
     published = publisher(city, journal).publish(limits)
     assert on_chain(city, slot) == computed(limits)
     assert published.status == "published" and not published.kept
@@ -114,7 +125,7 @@ def test_the_same_limits_are_not_sent_twice(
     city: City, operator: GridOperator, journal: PublicationJournal
 ) -> None:
     slot = open_slot(city, 3)
-    limits = operator.limits(slot, pv_noon(len(operator.households), 600.0))
+    limits = noon_limits(operator, slot, 600.0)
     agent = publisher(city, journal)
     agent.publish(limits)
     before = nonce(city)
@@ -142,21 +153,20 @@ def test_a_closed_gate_is_one_line_and_nothing_is_sent(
     city: City, operator: GridOperator, journal: PublicationJournal
 ) -> None:
     slot = open_slot(city, -3)
-    limits = operator.limits(slot, pv_noon(len(operator.households), 500.0))
+    limits = noon_limits(operator, slot, 500.0)
     before = nonce(city)
     with pytest.raises(GateClosedError, match=f"slot {slot}: its gate closed at") as excinfo:
         publisher(city, journal).publish(limits)
     assert "\n" not in str(excinfo.value)
     assert nonce(city) == before
-    assert journal.get(slot) is None
-    assert not any(published for published, _, _ in on_chain(city, slot))
+    assert_nothing_recorded(city, journal, slot)
 
 
 def test_a_key_without_the_role_is_a_typed_one_line_error(
     city: City, operator: GridOperator, journal: PublicationJournal
 ) -> None:
     slot = open_slot(city, 11)
-    limits = operator.limits(slot, pv_noon(len(operator.households), 500.0))
+    limits = noon_limits(operator, slot, 500.0)
     stranger = LimitsPublisher(
         city.pool, city.sandbox.admin, PoolCommunities.in_order(GRID_IDS), journal=journal
     )
@@ -165,15 +175,14 @@ def test_a_key_without_the_role_is_a_typed_one_line_error(
     assert "\n" not in str(exc.value)
     assert isinstance(exc.value.reason, ContractRevertError)
     assert exc.value.reason.name == "AccessControlUnauthorizedAccount"
-    assert journal.get(slot) is None
-    assert not any(published for published, _, _ in on_chain(city, slot))
+    assert_nothing_recorded(city, journal, slot)
 
 
 def test_communities_the_pool_does_not_know_are_refused(
     city: City, operator: GridOperator, journal: PublicationJournal
 ) -> None:
     slot = open_slot(city, 6)
-    limits = operator.limits(slot, pv_noon(len(operator.households), 500.0))
+    limits = noon_limits(operator, slot, 500.0)
     wrong = LimitsPublisher(
         city.pool, city.operator, PoolCommunities.in_order(("c01", "c02", "c99")), journal=journal
     )
@@ -193,7 +202,7 @@ def test_an_explicit_mapping_reorders_the_limits(
     city: City, operator: GridOperator, journal: PublicationJournal
 ) -> None:
     slot = open_slot(city, 7)
-    limits = operator.limits(slot, pv_noon(len(operator.households), 900.0))
+    limits = noon_limits(operator, slot, 900.0)
     mapping = PoolCommunities.of({"c03": 0, "c01": 1, "c02": 2})
     LimitsPublisher(city.pool, city.operator, mapping, journal=journal).publish(limits)
     expected = [limits.of(g) for g in mapping.grid_ids]
@@ -208,7 +217,7 @@ def test_a_crash_before_the_send_is_sent_once_on_recovery(
     city: City, operator: GridOperator, journal: PublicationJournal
 ) -> None:
     slot = open_slot(city, 8)
-    limits = operator.limits(slot, pv_noon(len(operator.households), 700.0))
+    limits = noon_limits(operator, slot, 700.0)
 
     def crash(_: TxRequest) -> TxReceipt:
         raise Crash
@@ -230,7 +239,7 @@ def test_a_crash_after_the_send_is_found_not_sent_again(
     city: City, operator: GridOperator, journal: PublicationJournal
 ) -> None:
     slot = open_slot(city, 9)
-    limits = operator.limits(slot, pv_noon(len(operator.households), 650.0))
+    limits = noon_limits(operator, slot, 650.0)
 
     def sent_then_crash(request: TxRequest) -> TxReceipt:
         city.operator.transact(request)
