@@ -9,10 +9,10 @@ import { unwrap } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
 import { decimalToUnits } from "@/lib/decimal";
 import { priceOfTick, shortAddress, tickAtOrAbove, tickAtOrBelow } from "@/lib/format";
-import { useAccount, useApi, useChainRead, useStatus, useTransact } from "@/lib/hooks";
+import { useApi, useChainRead, useStatus, useTransact } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
-import { ConnectPrompt } from "@/components/Header";
+import { AccountPage } from "@/components/AccountPage";
 import { AutoSell, StandingOrders } from "./Selling";
 import {
   Empty,
@@ -298,19 +298,15 @@ function Selling({ account }: { account: `0x${string}` }) {
 
 export default function AgentsPage() {
   const { t } = useI18n();
-  const { address, wrongChain } = useAccount();
   return (
-    <>
-      <h1 className="text-2xl font-bold">{t.agents.title}</h1>
-      {address === null ? (
-        <ConnectPrompt wrongChain={wrongChain} />
-      ) : (
+    <AccountPage title={t.agents.title}>
+      {(account) => (
         <>
           <Grant />
-          <Delegations account={address} />
-          <Selling account={address} />
+          <Delegations account={account} />
+          <Selling account={account} />
         </>
       )}
-    </>
+    </AccountPage>
   );
 }

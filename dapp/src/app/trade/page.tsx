@@ -8,10 +8,10 @@ import { energyMarketAbi, paymentTokenAbi } from "@/generated/abis";
 import { unwrap, type Order } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
 import { buyEscrow, cancelCutoff, gateClosure, openSlots, priceOfTick, tickAtOrBelow } from "@/lib/format";
-import { useAccount, useApi, useChainRead, useStatus, useTransact, type ContractCall } from "@/lib/hooks";
+import { useApi, useChainRead, useStatus, useTransact, type ContractCall } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
-import { ConnectPrompt } from "@/components/Header";
+import { AccountPage } from "@/components/AccountPage";
 import { OrderFields, useOrderFields } from "./OrderFields";
 import { RevealWarnings, SealedOrderForm, SealedOrders } from "./Sealed";
 import {
@@ -253,30 +253,26 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
 export default function TradePage() {
   const cfg = useRuntime();
   const { t } = useI18n();
-  const { address, wrongChain } = useAccount();
   const status = useStatus();
   const now = status.data?.checkpoint_time;
   const slots = useMemo(() => (now === undefined ? [] : openSlots(cfg.market, now, 12)), [cfg.market, now]);
   return (
-    <>
-      <h1 className="text-2xl font-bold">{t.trade.title}</h1>
-      {address === null ? (
-        <ConnectPrompt wrongChain={wrongChain} />
-      ) : (
+    <AccountPage title={t.trade.title}>
+      {(account) => (
         <>
-          {cfg.market.mode === "sealed" ? <RevealWarnings account={address} now={now} /> : null}
-          <Vault account={address} />
+          {cfg.market.mode === "sealed" ? <RevealWarnings account={account} now={now} /> : null}
+          <Vault account={account} />
           {cfg.market.mode === "sealed" ? (
             <>
-              <SealedOrderForm account={address} slots={slots} />
-              <SealedOrders account={address} now={now} />
+              <SealedOrderForm account={account} slots={slots} />
+              <SealedOrders account={account} now={now} />
             </>
           ) : (
-            <PlaceOrder account={address} slots={slots} />
+            <PlaceOrder account={account} slots={slots} />
           )}
-          <MyOrders account={address} now={now} />
+          <MyOrders account={account} now={now} />
         </>
       )}
-    </>
+    </AccountPage>
   );
 }
