@@ -2,7 +2,7 @@
 // Agents: grant an agent key bounded trading (rolling daily budget and sell limit, price bounds,
 // expiry), revoke it,
 // and see the orders it placed for you (orders from the API whose transaction it sent).
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { getAddress, isAddress } from "viem";
 import { energyMarketAbi } from "@/generated/abis";
 import { unwrap } from "@/lib/api";
@@ -23,7 +23,7 @@ import {
   DataTable,
   RowAction,
   TextField,
-  SubmitButton,
+  GridForm,
 } from "@/components/ui";
 
 interface DelegationRow {
@@ -94,8 +94,7 @@ function Grant() {
   const [days, setDays] = useState("7");
   const symbol = cfg.token.symbol;
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
     if (!isAddress(agent)) {
       tx.fail(t.agents.notAddress(agent));
       return;
@@ -139,7 +138,7 @@ function Grant() {
   return (
     <Section title={t.agents.grant} id="grant">
       <p className="mb-3 text-sm text-slate-600">{t.agents.grantHelp}</p>
-      <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
+      <GridForm columns={2} onSubmit={submit} busy={tx.state.busy} submit={t.agents.grantButton}>
         <TextField id="agent-address" label={t.agents.address} kind="address" value={agent} onChange={setAgent} />
         <TextField
           id="agent-budget"
@@ -172,10 +171,7 @@ function Grant() {
           onChange={setMinSell}
         />
         <TextField id="agent-days" label={t.agents.days} kind="decimal" value={days} onChange={setDays} />
-        <div className="flex items-end">
-          <SubmitButton busy={tx.state.busy}>{t.agents.grantButton}</SubmitButton>
-        </div>
-      </form>
+      </GridForm>
       <TxStatus state={tx.state} />
     </Section>
   );

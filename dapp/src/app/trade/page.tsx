@@ -25,6 +25,7 @@ import {
   RowAction,
   TextField,
   SubmitButton,
+  GridForm,
 } from "@/components/ui";
 
 function Vault({ account }: { account: `0x${string}` }) {
@@ -132,8 +133,7 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
   const qty = qtyText === "" ? null : inputs.integer(t.trade.quantity, qtyText);
   const escrow = tick !== null && qty?.ok ? buyEscrow(qty.value, priceOfTick(m, tick)) : null;
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
     const checkedPrice = inputs.money(priceLabel, priceText);
     const checkedQty = inputs.integer(t.trade.quantity, qtyText);
     if (!checkedPrice.ok || !checkedQty.ok) {
@@ -161,14 +161,11 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
       {slots.length === 0 ? (
         <Empty>{t.trade.noSlot}</Empty>
       ) : (
-        <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
+        <GridForm columns={2} onSubmit={submit} busy={tx.state.busy} submit={t.trade.place(side)}>
           <OrderFields
             {...fields(tick, t.trade.qtyHint(f.wh(m.minOrderWh), escrow !== null && side === "buy" ? f.money(escrow) : ""))}
           />
-          <div className="md:col-span-2">
-            <SubmitButton busy={tx.state.busy}>{t.trade.place(side)}</SubmitButton>
-          </div>
-        </form>
+        </GridForm>
       )}
       <TxStatus state={tx.state} />
     </Section>
