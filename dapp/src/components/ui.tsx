@@ -149,23 +149,31 @@ export function DataTable({
   );
 }
 
-/** A row's action (cancel, reclaim, revoke, deactivate): a secondary button, named for screen
- * readers by `label` (which row it acts on), disabled while a transaction is `busy`. */
+/** A row's cell in the table's actions column (`DataTable`'s `actions`) with the row's action
+ * (cancel, reclaim, revoke, deactivate): a secondary button, named for screen readers by `label`
+ * (which row it acts on), disabled while a transaction is `busy`. The cell stays empty where the
+ * row has no such action now (`available` false). */
 export function RowAction({
   label,
   busy,
   onClick,
+  available = true,
   children,
 }: {
   label: string;
   busy: boolean;
   onClick: () => void;
+  available?: boolean;
   children: ReactNode;
 }) {
   return (
-    <button type="button" className={secondaryButtonClass} disabled={busy} aria-label={label} onClick={onClick}>
-      {children}
-    </button>
+    <td className={tdClass}>
+      {available ? (
+        <button type="button" className={secondaryButtonClass} disabled={busy} aria-label={label} onClick={onClick}>
+          {children}
+        </button>
+      ) : null}
+    </td>
   );
 }
 

@@ -207,19 +207,17 @@ function Delegations({ account }: { account: `0x${string}` }) {
               <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.maxBuyTick))}</td>
               <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.minSellTick))}</td>
               <td className={tdClass}>{f.time(d.expiry)}</td>
-              <td className={tdClass}>
-                <RowAction
-                  label={t.agents.revokeLabel(d.agent)}
-                  busy={tx.state.busy}
-                  onClick={() =>
-                    void tx.run(t.agents.revokeTx, [
-                      { address: cfg.addresses.market, abi: energyMarketAbi, functionName: "revokeAgent", args: [d.agent] },
-                    ])
-                  }
-                >
-                  {t.agents.revoke}
-                </RowAction>
-              </td>
+              <RowAction
+                label={t.agents.revokeLabel(d.agent)}
+                busy={tx.state.busy}
+                onClick={() =>
+                  void tx.run(t.agents.revokeTx, [
+                    { address: cfg.addresses.market, abi: energyMarketAbi, functionName: "revokeAgent", args: [d.agent] },
+                  ])
+                }
+              >
+                {t.agents.revoke}
+              </RowAction>
             </tr>
           ))}
         </DataTable>

@@ -541,17 +541,14 @@ export function SealedOrders({ account, now }: { account: `0x${string}`; now: nu
                   {t.sealed.states[row.state] ?? row.state}
                 </td>
                 <td className={tdClass}>{t.sealed.window(f.clock(gate), f.clock(ends))}</td>
-                <td className={tdClass}>
-                  {canReclaim ? (
-                    <RowAction
-                      label={t.sealed.reclaimLabel(order.slot)}
-                      busy={tx.state.busy}
-                      onClick={() => void reclaim(row)}
-                    >
-                      {t.sealed.reclaim}
-                    </RowAction>
-                  ) : null}
-                </td>
+                <RowAction
+                  label={t.sealed.reclaimLabel(order.slot)}
+                  busy={tx.state.busy}
+                  onClick={() => void reclaim(row)}
+                  available={canReclaim}
+                >
+                  {t.sealed.reclaim}
+                </RowAction>
               </tr>
             );
           })}

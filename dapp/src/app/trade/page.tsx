@@ -230,13 +230,9 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
                 <td className={tdClass}>{f.money(o.price)}</td>
                 <td className={tdClass}>{f.wh(o.qty_wh)}</td>
                 <td className={tdClass}>{isCleared ? t.trade.stateClaim : canCancel ? t.trade.stateResting : isFirm ? t.trade.stateFirm : t.trade.stateAwaiting}</td>
-                <td className={tdClass}>
-                  {canCancel ? (
-                    <RowAction label={t.trade.cancelLabel(o.nonce)} busy={tx.state.busy} onClick={() => void cancel(o)}>
-                      {t.trade.cancel}
-                    </RowAction>
-                  ) : null}
-                </td>
+                <RowAction label={t.trade.cancelLabel(o.nonce)} busy={tx.state.busy} onClick={() => void cancel(o)} available={canCancel}>
+                  {t.trade.cancel}
+                </RowAction>
               </tr>
             );
           })}

@@ -154,17 +154,14 @@ export function Meters() {
                 <td className={tdClass}>{f.wh(m.capacity_wh_per_slot)}</td>
                 <td className={tdClass}>{m.last_reading_time ? f.time(m.last_reading_time) : t.operator.never}</td>
                 <td className={tdClass}>{t.operator.healthStates[health] ?? health}</td>
-                <td className={tdClass}>
-                  {m.active ? (
-                    <RowAction
-                      label={t.operator.deactivateLabel(m.meter_id)}
-                      busy={rowTx.state.busy}
-                      onClick={() => void deactivate(m.meter_id)}
-                    >
-                      {t.operator.deactivate}
-                    </RowAction>
-                  ) : null}
-                </td>
+                <RowAction
+                  label={t.operator.deactivateLabel(m.meter_id)}
+                  busy={rowTx.state.busy}
+                  onClick={() => void deactivate(m.meter_id)}
+                  available={m.active}
+                >
+                  {t.operator.deactivate}
+                </RowAction>
               </tr>
             );
           })}
