@@ -116,6 +116,20 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
   }, [loaded, f]);
   const mine = session !== null && session.address.toLowerCase() === account.toLowerCase();
   const symbol = cfg.token.symbol;
+  /** A standing order's price limit (empty: off); typing in it keeps the server's answer out. */
+  const limitField = (id: string, label: string, text: string, setText: (text: string) => void) => (
+    <TextField
+      id={id}
+      label={label}
+      hint={t.selling.emptyOff}
+      kind="decimal"
+      value={text}
+      onChange={(typed) => {
+        edited.current = true;
+        setText(typed);
+      }}
+    />
+  );
 
   const submit = async () => {
     setMessage(null);
@@ -169,22 +183,8 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
         <SignInPrompt text={t.selling.signIn} />
       ) : (
         <GridForm columns={3} onSubmit={submit} busy={busy} submit={t.selling.save}>
-          <TextField
-            id="standing-sell-min"
-            label={t.selling.sellMin(symbol)}
-            hint={t.selling.emptyOff}
-            kind="decimal"
-            value={sellMin}
-            onChange={(v) => { edited.current = true; setSellMin(v); }}
-          />
-          <TextField
-            id="standing-buy-below"
-            label={t.selling.buyBelow(symbol)}
-            hint={t.selling.emptyOff}
-            kind="decimal"
-            value={buyBelow}
-            onChange={(v) => { edited.current = true; setBuyBelow(v); }}
-          />
+          {limitField("standing-sell-min", t.selling.sellMin(symbol), sellMin, setSellMin)}
+          {limitField("standing-buy-below", t.selling.buyBelow(symbol), buyBelow, setBuyBelow)}
         </GridForm>
       )}
       {message ? (
