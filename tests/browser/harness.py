@@ -354,6 +354,11 @@ def fits_the_width(page: Page) -> bool:
     return fits
 
 
+def screenshot(page: Page, name: str) -> None:
+    """The whole page, kept as ``reports/browser/<name>.png`` for a reviewer's eyes."""
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 def skip_without_chromium(*, loudly: bool = False) -> None:
     """Skips the calling test module (called at its import) when Debian's Chromium is missing;
     ``loudly`` prints a banner with the way to install it (tests/browser/test_dapp.py does)."""

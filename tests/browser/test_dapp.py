@@ -24,6 +24,7 @@ from tests.browser.harness import (
     Stack,
     StartStack,
     connect,
+    screenshot,
     skip_without_chromium,
 )
 from tests.browser.harness import money as money_in
@@ -105,14 +106,14 @@ def test_connect_deposit_order_clear_claim(page: tuple[Page, Console], stack: St
     expect(p.get_by_test_id("tx-status").nth(1)).to_have_text("Buy order: done.")
     escrow = 2_000 * 104_000 // 1_000
     assert stack.vault_balance() == before + 100 * TOKEN - escrow
-    p.screenshot(path=str(SCREENSHOTS / "trade-order-placed.png"), full_page=True)
+    screenshot(p, "trade-order-placed")
 
     # The order shows in the market's depth view (API + live feed).
     p.get_by_role("link", name="Market").click()
     p.get_by_label("Delivery slot").select_option(str(slot))
     level = p.locator('[data-testid="depth-level"][data-tick="200"]')
     expect(level).to_contain_text("2 kWh")
-    p.screenshot(path=str(SCREENSHOTS / "market-depth.png"), full_page=True)
+    screenshot(p, "market-depth")
 
     # A seller with metered energy offers 1 kWh at tick 100; the slot clears after gate closure.
     seller = s.new_participant()
@@ -135,12 +136,12 @@ def test_connect_deposit_order_clear_claim(page: tuple[Page, Console], stack: St
     assert int(s.contracts.market.call("energyBalanceOf", stack.account, slot)) == 1_000
     expect(p.get_by_test_id("vault-balance")).to_have_text(money(stack.vault_balance()))
     expect(p.get_by_role("button", name="Claim all (0)")).to_be_disabled()
-    p.screenshot(path=str(SCREENSHOTS / "trade-claimed.png"), full_page=True)
+    screenshot(p, "trade-claimed")
 
     p.get_by_role("link", name="My energy").click()
     row = p.get_by_test_id("energy-row").filter(has_text="1 kWh")
     expect(row).to_have_count(1)
-    p.screenshot(path=str(SCREENSHOTS / "energy.png"), full_page=True)
+    screenshot(p, "energy")
     assert console.errors == []
 
 
@@ -158,7 +159,7 @@ def test_a_contract_revert_is_shown_in_plain_words(
         "Deposit more first."
     )
     assert stack.vault_balance() == vault  # nothing was sent
-    p.screenshot(path=str(SCREENSHOTS / "trade-revert.png"), full_page=True)
+    screenshot(p, "trade-revert")
     assert console.errors == []
 
 
@@ -207,7 +208,7 @@ def test_every_page_loads_without_console_errors(page: tuple[Page, Console], sta
         expect(p.get_by_role("heading", level=1)).to_have_text(name)
         expect(p.get_by_role("status")).to_have_count(0)
         assert p.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), name
-    p.screenshot(path=str(SCREENSHOTS / "mobile-agents.png"), full_page=True)
+    screenshot(p, "mobile-agents")
     assert console.errors == [], console.errors
 
 
@@ -247,7 +248,7 @@ def test_grant_an_agent_see_what_it_did_and_revoke_it(
     stack.wait_indexed()
     done = p.get_by_text(f"placed a buy order of 1 kWh at 0.104 tEUR/kWh for slot {slot}")
     expect(done).to_be_visible()
-    p.screenshot(path=str(SCREENSHOTS / "agents.png"), full_page=True)
+    screenshot(p, "agents")
 
     p.get_by_role("button", name=f"Revoke agent {agent.address}").click()
     expect(p.get_by_text("No agent holds a delegation from you.")).to_be_visible()

@@ -11,13 +11,13 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.browser.harness import (
-    SCREENSHOTS,
     PageOptions,
     Stack,
     StartStack,
     browser_page,
     connect,
     money,
+    screenshot,
     skip_without_chromium,
 )
 
@@ -54,7 +54,7 @@ def test_one_euro_and_one_base_unit_deposit_display_and_withdraw_exactly(
         expect(page.get_by_test_id("tx-status").first).to_have_text("Deposit: done.")
         assert stack.vault_balance() == start + EURO + 1  # one euro and one base unit
         expect(page.get_by_test_id("vault-balance")).to_have_text(euro18(start + EURO + 1))
-        page.screenshot(path=str(SCREENSHOTS / "exact-money-en.png"), full_page=True)
+        screenshot(page, "exact-money-en")
 
         # German: the same vault, then a withdrawal of the single base unit typed with a comma.
         page.get_by_label("Language").select_option("de")

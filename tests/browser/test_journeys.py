@@ -27,7 +27,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.harness import (
     JOURNEYS,
-    SCREENSHOTS,
     Console,
     PageOptions,
     Stack,
@@ -36,6 +35,7 @@ from tests.browser.harness import (
     connect,
     fits_the_width,
     money,
+    screenshot,
     sign_in,
     skip_without_chromium,
     wallet_calls,
@@ -219,7 +219,7 @@ def test_a_household_signs_in_and_reads_its_bill_and_history(
         expect(page.get_by_test_id("bill-chart")).to_be_visible()
         expect(page.get_by_test_id("bill-day")).to_have_count(1)
         assert fits_the_width(page)
-        page.screenshot(path=str(SCREENSHOTS / f"bill-{lang}-{width}.png"), full_page=True)
+        screenshot(page, f"bill-{lang}-{width}")
 
         page.get_by_label(text["month"]).fill("2001-01")
         expect(page.get_by_test_id("bill-empty")).to_contain_text(text["no_data"])
@@ -231,7 +231,7 @@ def test_a_household_signs_in_and_reads_its_bill_and_history(
         link = page.locator(f'a[href="{EXPLORER}/tx/{household.redeem_tx}"]')
         expect(link).to_have_count(1)
         assert fits_the_width(page)
-        page.screenshot(path=str(SCREENSHOTS / f"history-{lang}-{width}.png"), full_page=True)
+        screenshot(page, f"history-{lang}-{width}")
         assert sent(page) == 0
         assert console.errors == [], console.errors
 
@@ -306,7 +306,7 @@ def test_an_operator_signs_in_and_runs_the_market(
         assert header.startswith("household,meters,import_wh,export_wh")
         expect(page.get_by_test_id("billing-result")).to_contain_text(text["reconciles"])
         assert fits_the_width(page)
-        page.screenshot(path=str(SCREENSHOTS / f"operator-{lang}-{width}.png"), full_page=True)
+        screenshot(page, f"operator-{lang}-{width}")
         assert console.errors == [], console.errors
 
 

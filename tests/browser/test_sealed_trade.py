@@ -23,7 +23,6 @@ from energychain.deploy import MarketSettings
 from energychain.sealed_market import SealedMarket
 from tests.browser.harness import (
     JOURNEYS,
-    SCREENSHOTS,
     PageOptions,
     Stack,
     StartStack,
@@ -31,6 +30,7 @@ from tests.browser.harness import (
     connect,
     fits_the_width,
     money,
+    screenshot,
     skip_without_chromium,
     wallet_calls,
 )
@@ -245,7 +245,7 @@ def test_a_household_commits_then_reveals_with_one_click_and_its_order_joins_the
         assert stack.vault_balance() == vault - escrow  # the rest of the collateral came back
         expect(page.get_by_test_id("vault-balance")).to_have_text(money(vault - escrow, lang=lang))
         assert fits_the_width(page)
-        page.screenshot(path=str(SCREENSHOTS / f"sealed-trade-{lang}-{width}.png"), full_page=True)
+        screenshot(page, f"sealed-trade-{lang}-{width}")
 
         # ... and the order is in the slot's book
         page.get_by_role("link", name=text["market"], exact=True).click()
@@ -254,7 +254,7 @@ def test_a_household_commits_then_reveals_with_one_click_and_its_order_joins_the
         expect(level).to_contain_text(kwh(qty, lang))
         expect(page.get_by_test_id("revealed-count")).to_have_attribute("data-revealed", "1")
         assert fits_the_width(page)
-        page.screenshot(path=str(SCREENSHOTS / f"sealed-market-{lang}-{width}.png"), full_page=True)
+        screenshot(page, f"sealed-market-{lang}-{width}")
         assert console.errors == [], console.errors
 
 

@@ -14,13 +14,13 @@ from playwright.sync_api import Browser, Route, expect
 
 from tests.browser.harness import (
     JOURNEYS,
-    SCREENSHOTS,
     PageOptions,
     Stack,
     StartStack,
     browser_page,
     connect,
     fits_the_width,
+    screenshot,
     sign_in,
     skip_without_chromium,
     wallet_calls,
@@ -115,7 +115,7 @@ def test_a_household_switches_auto_sell_and_sets_its_standing_orders(
             str(buy_units),
         )
         assert fits_the_width(page)
-        page.screenshot(path=str(SCREENSHOTS / f"selling-{lang}-{width}.png"), full_page=True)
+        screenshot(page, f"selling-{lang}-{width}")
         assert console.errors == [], console.errors
 
 

@@ -6,18 +6,18 @@
 import { useMemo, useState } from "react";
 import { sealedEnergyMarketAbi } from "@/generated/abis";
 import { unwrap } from "@/lib/api";
-import { gateClosure, openSlots, slotStart } from "@/lib/format";
+import { gateClosure, openSlots } from "@/lib/format";
 import { useApi, useChainRead, useStatus } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useLive, useRuntime } from "@/lib/runtime";
 import { DepthBars, PriceChart } from "@/components/charts";
 import { PoolClearing } from "@/components/PoolClearing";
+import { SlotSelect } from "@/components/SlotSelect";
 import {
   Empty,
   ErrorLine,
   Loading,
   Section,
-  inputClass,
   tableClass,
   tdClass,
   TableHead,
@@ -173,16 +173,7 @@ export default function MarketPage() {
         ) : (
           <div className="flex flex-col gap-3">
             <div className="max-w-xs">
-              <label htmlFor="depth-slot" className="text-sm font-medium text-slate-700">
-                {t.market.deliverySlot}
-              </label>
-              <select id="depth-slot" className={inputClass} value={slot} onChange={(e) => setChosen(Number(e.target.value))}>
-                {(slots.includes(slot) ? slots : [slot, ...slots]).map((s) => (
-                  <option key={s} value={s}>
-                    {t.common.slotLabel(s, f.clock(slotStart(cfg.market, s)))}
-                  </option>
-                ))}
-              </select>
+              <SlotSelect id="depth-slot" slots={slots} slot={slot} onChange={setChosen} />
             </div>
             {sealed && now !== undefined && now < gateClosure(cfg.market, slot) ? (
               <SealedCount slot={slot} />

@@ -49,10 +49,20 @@ function SignIn() {
   );
 }
 
+/** Why the wallet refused to connect or to switch the chain, in plain words. */
+function WalletError({ error }: { error: Error | null }) {
+  const i18n = useI18n();
+  if (error === null) return null;
+  return (
+    <span role="alert" className="text-red-700">
+      {explainError(error, i18n)}
+    </span>
+  );
+}
+
 function Wallet() {
   const cfg = useRuntime();
-  const i18n = useI18n();
-  const { t } = i18n;
+  const { t } = useI18n();
   const connection = useConnection();
   const connectors = useConnectors();
   const connect = useConnect();
@@ -92,11 +102,7 @@ function Wallet() {
         <button type="button" className={secondaryButtonClass} onClick={() => disconnect.mutate({})}>
           {t.wallet.disconnect}
         </button>
-        {switchChain.error ? (
-          <span role="alert" className="text-red-700">
-            {explainError(switchChain.error, i18n)}
-          </span>
-        ) : null}
+        <WalletError error={switchChain.error} />
       </div>
     );
   }
@@ -114,11 +120,7 @@ function Wallet() {
           {t.wallet.connect(connector.id === "injected" ? t.wallet.browserWallet : connector.name)}
         </button>
       ))}
-      {connect.error ? (
-        <span role="alert" className="text-red-700">
-          {explainError(connect.error, i18n)}
-        </span>
-      ) : null}
+      <WalletError error={connect.error} />
     </div>
   );
 }

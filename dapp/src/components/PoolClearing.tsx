@@ -6,11 +6,11 @@
 // answering 404 `pool_not_indexed` all the same is the same empty state, not an error.
 import { useState } from "react";
 import { ApiError, unwrap } from "@/lib/api";
-import { slotStart } from "@/lib/format";
 import { useApi } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
-import { Empty, ErrorLine, Figure, Loading, Section, inputClass } from "@/components/ui";
+import { Empty, ErrorLine, Figure, Loading, Section } from "@/components/ui";
+import { SlotSelect } from "./SlotSelect";
 
 function noPool(error: unknown): boolean {
   return error instanceof ApiError && error.code === "pool_not_indexed";
@@ -92,7 +92,7 @@ function SlotPair({ slot, communityId }: { slot: number; communityId: number | n
 
 export function PoolClearing() {
   const cfg = useRuntime();
-  const { t, f } = useI18n();
+  const { t } = useI18n();
   const configured = cfg.addresses.cityPool !== null;
   const pool = useApi(configured ? ["pool"] : null, (api) => unwrap(api.GET("/v1/pool")), 15_000);
   const clearings = useApi(
@@ -120,16 +120,7 @@ export function PoolClearing() {
       ) : (
         <div className="flex flex-col gap-3">
           <div className="max-w-xs">
-            <label htmlFor="pool-slot" className="text-sm font-medium text-slate-700">
-              {t.market.deliverySlot}
-            </label>
-            <select id="pool-slot" className={inputClass} value={slot} onChange={(e) => setChosen(Number(e.target.value))}>
-              {(items.some((c) => c.slot === slot) ? items.map((c) => c.slot) : [slot, ...items.map((c) => c.slot)]).map((s) => (
-                <option key={s} value={s}>
-                  {t.common.slotLabel(s, f.clock(slotStart(cfg.market, s)))}
-                </option>
-              ))}
-            </select>
+            <SlotSelect id="pool-slot" slots={items.map((c) => c.slot)} slot={slot} onChange={setChosen} />
           </div>
           <SlotPair slot={slot} communityId={pool.data?.market_community_id ?? null} />
         </div>

@@ -1,6 +1,6 @@
 "use client";
-// Small shared pieces: sections, status lines, tables and their row actions, form fields.
-import type { ReactNode } from "react";
+// Small shared pieces: sections, status lines, tables and their row actions, forms and their fields.
+import type { FormEvent, ReactNode } from "react";
 import { shortAddress } from "@/lib/format";
 import type { TxState } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
@@ -149,23 +149,31 @@ export function DataTable({
   );
 }
 
-/** A row's action (cancel, reclaim, revoke, deactivate): a secondary button, named for screen
- * readers by `label` (which row it acts on), disabled while a transaction is `busy`. */
+/** A row's cell in the table's actions column (`DataTable`'s `actions`) with the row's action
+ * (cancel, reclaim, revoke, deactivate): a secondary button, named for screen readers by `label`
+ * (which row it acts on), disabled while a transaction is `busy`. The cell stays empty where the
+ * row has no such action now (`available` false). */
 export function RowAction({
   label,
   busy,
   onClick,
+  available = true,
   children,
 }: {
   label: string;
   busy: boolean;
   onClick: () => void;
+  available?: boolean;
   children: ReactNode;
 }) {
   return (
-    <button type="button" className={secondaryButtonClass} disabled={busy} aria-label={label} onClick={onClick}>
-      {children}
-    </button>
+    <td className={tdClass}>
+      {available ? (
+        <button type="button" className={secondaryButtonClass} disabled={busy} aria-label={label} onClick={onClick}>
+          {children}
+        </button>
+      ) : null}
+    </td>
   );
 }
 
@@ -182,6 +190,35 @@ export function SubmitButton({ busy, secondary, children }: { busy: boolean; sec
     <button type="submit" className={secondary ? secondaryButtonClass : buttonClass} disabled={busy}>
       {children}
     </button>
+  );
+}
+
+/** A form's fields on a grid (`columns` side by side on a wide screen), ended by its submit
+ * button (disabled while `busy`). Submitting never reloads the page: `onSubmit` does the work. */
+export function GridForm({
+  columns,
+  onSubmit,
+  busy,
+  submit,
+  children,
+}: {
+  columns: 2 | 3;
+  onSubmit: () => Promise<unknown>;
+  busy: boolean;
+  submit: ReactNode;
+  children: ReactNode;
+}) {
+  const send = (event: FormEvent) => {
+    event.preventDefault();
+    void onSubmit();
+  };
+  return (
+    <form noValidate onSubmit={send} className={columns === 3 ? "grid gap-3 md:grid-cols-3" : "grid gap-3 md:grid-cols-2"}>
+      {children}
+      <div className="flex items-end">
+        <SubmitButton busy={busy}>{submit}</SubmitButton>
+      </div>
+    </form>
   );
 }
 

@@ -84,15 +84,8 @@ export interface TxState {
 
 const IDLE: TxState = { busy: false, label: null, message: null, error: null, hashes: [] };
 
-/**
- * Sends contract calls from the connected wallet, one after the other: each is simulated first
- * (so a revert is explained before the wallet asks to sign), sent, and awaited.
- *
- * `onMined` runs once every call is mined, before the run says "done": what it changes (a
- * cleared form, a journal entry marked committed) is in place by the time the user, or a test,
- * reads "done". Work done after `run` resolves would race the user's next keystrokes.
- */
-export function useTransact(): {
+/** A form's transactions (`useTransact`): their state, a run of calls, or a refusal in words. */
+export interface Transact {
   state: TxState;
   run: (
     label: string,
@@ -101,7 +94,17 @@ export function useTransact(): {
   ) => Promise<TransactionReceipt[] | null>;
   reset: () => void;
   fail: (message: string) => void;
-} {
+}
+
+/**
+ * Sends contract calls from the connected wallet, one after the other: each is simulated first
+ * (so a revert is explained before the wallet asks to sign), sent, and awaited.
+ *
+ * `onMined` runs once every call is mined, before the run says "done": what it changes (a
+ * cleared form, a journal entry marked committed) is in place by the time the user, or a test,
+ * reads "done". Work done after `run` resolves would race the user's next keystrokes.
+ */
+export function useTransact(): Transact {
   const cfg = useRuntime();
   const i18n = useI18n();
   const { t } = i18n;

@@ -6,7 +6,7 @@
 // - Standing orders live in the API (GET public, PUT with the household's SIWE session): sell the
 //   surplus at no less than X, buy up to Y below the grid tariff. The gateway reads them and
 //   applies them within the agent's delegation (its price bounds stay the on-chain limit).
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState } from "react";
 import { energyTokenAbi } from "@/generated/abis";
 import { ApiError, bearer, unwrap } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
@@ -16,7 +16,7 @@ import { useI18n } from "@/lib/i18n";
 import { useApiClient, useRuntime } from "@/lib/runtime";
 import { useSession } from "@/lib/session";
 import { SignInPrompt } from "@/components/Header";
-import { Empty, Loading, Section, TxStatus, buttonClass, secondaryButtonClass, TextField, SubmitButton } from "@/components/ui";
+import { Empty, Loading, Section, TxStatus, buttonClass, secondaryButtonClass, TextField, GridForm } from "@/components/ui";
 
 export function AutoSell({ account, agents }: { account: `0x${string}`; agents: `0x${string}`[] }) {
   const cfg = useRuntime();
@@ -116,9 +116,22 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
   }, [loaded, f]);
   const mine = session !== null && session.address.toLowerCase() === account.toLowerCase();
   const symbol = cfg.token.symbol;
+  /** A standing order's price limit (empty: off); typing in it keeps the server's answer out. */
+  const limitField = (id: string, label: string, text: string, setText: (text: string) => void) => (
+    <TextField
+      id={id}
+      label={label}
+      hint={t.selling.emptyOff}
+      kind="decimal"
+      value={text}
+      onChange={(typed) => {
+        edited.current = true;
+        setText(typed);
+      }}
+    />
+  );
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
     setMessage(null);
     if (!mine || session === null) return;
     const sell = sellMin.trim() === "" ? null : inputs.money(t.selling.sellMin(symbol), sellMin);
@@ -169,27 +182,10 @@ export function StandingOrders({ account }: { account: `0x${string}` }) {
       {!mine ? (
         <SignInPrompt text={t.selling.signIn} />
       ) : (
-        <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-3">
-          <TextField
-            id="standing-sell-min"
-            label={t.selling.sellMin(symbol)}
-            hint={t.selling.emptyOff}
-            kind="decimal"
-            value={sellMin}
-            onChange={(v) => { edited.current = true; setSellMin(v); }}
-          />
-          <TextField
-            id="standing-buy-below"
-            label={t.selling.buyBelow(symbol)}
-            hint={t.selling.emptyOff}
-            kind="decimal"
-            value={buyBelow}
-            onChange={(v) => { edited.current = true; setBuyBelow(v); }}
-          />
-          <div className="flex items-end">
-            <SubmitButton busy={busy}>{t.selling.save}</SubmitButton>
-          </div>
-        </form>
+        <GridForm columns={3} onSubmit={submit} busy={busy} submit={t.selling.save}>
+          {limitField("standing-sell-min", t.selling.sellMin(symbol), sellMin, setSellMin)}
+          {limitField("standing-buy-below", t.selling.buyBelow(symbol), buyBelow, setBuyBelow)}
+        </GridForm>
       )}
       {message ? (
         <p role={message.ok ? "status" : "alert"} className={`mt-2 text-sm ${message.ok ? "text-emerald-700" : "text-red-700"}`} data-testid="standing-orders-message">

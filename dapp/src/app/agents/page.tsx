@@ -2,17 +2,17 @@
 // Agents: grant an agent key bounded trading (rolling daily budget and sell limit, price bounds,
 // expiry), revoke it,
 // and see the orders it placed for you (orders from the API whose transaction it sent).
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { getAddress, isAddress } from "viem";
 import { energyMarketAbi } from "@/generated/abis";
 import { unwrap } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
 import { decimalToUnits } from "@/lib/decimal";
 import { priceOfTick, shortAddress, tickAtOrAbove, tickAtOrBelow } from "@/lib/format";
-import { useAccount, useApi, useChainRead, useStatus, useTransact } from "@/lib/hooks";
+import { useApi, useChainRead, useStatus, useTransact } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
-import { ConnectPrompt } from "@/components/Header";
+import { AccountPage } from "@/components/AccountPage";
 import { AutoSell, StandingOrders } from "./Selling";
 import {
   Empty,
@@ -23,7 +23,7 @@ import {
   DataTable,
   RowAction,
   TextField,
-  SubmitButton,
+  GridForm,
 } from "@/components/ui";
 
 interface DelegationRow {
@@ -94,8 +94,7 @@ function Grant() {
   const [days, setDays] = useState("7");
   const symbol = cfg.token.symbol;
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
     if (!isAddress(agent)) {
       tx.fail(t.agents.notAddress(agent));
       return;
@@ -139,7 +138,7 @@ function Grant() {
   return (
     <Section title={t.agents.grant} id="grant">
       <p className="mb-3 text-sm text-slate-600">{t.agents.grantHelp}</p>
-      <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
+      <GridForm columns={2} onSubmit={submit} busy={tx.state.busy} submit={t.agents.grantButton}>
         <TextField id="agent-address" label={t.agents.address} kind="address" value={agent} onChange={setAgent} />
         <TextField
           id="agent-budget"
@@ -172,10 +171,7 @@ function Grant() {
           onChange={setMinSell}
         />
         <TextField id="agent-days" label={t.agents.days} kind="decimal" value={days} onChange={setDays} />
-        <div className="flex items-end">
-          <SubmitButton busy={tx.state.busy}>{t.agents.grantButton}</SubmitButton>
-        </div>
-      </form>
+      </GridForm>
       <TxStatus state={tx.state} />
     </Section>
   );
@@ -211,19 +207,17 @@ function Delegations({ account }: { account: `0x${string}` }) {
               <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.maxBuyTick))}</td>
               <td className={tdClass}>{f.price(priceOfTick(cfg.market, d.minSellTick))}</td>
               <td className={tdClass}>{f.time(d.expiry)}</td>
-              <td className={tdClass}>
-                <RowAction
-                  label={t.agents.revokeLabel(d.agent)}
-                  busy={tx.state.busy}
-                  onClick={() =>
-                    void tx.run(t.agents.revokeTx, [
-                      { address: cfg.addresses.market, abi: energyMarketAbi, functionName: "revokeAgent", args: [d.agent] },
-                    ])
-                  }
-                >
-                  {t.agents.revoke}
-                </RowAction>
-              </td>
+              <RowAction
+                label={t.agents.revokeLabel(d.agent)}
+                busy={tx.state.busy}
+                onClick={() =>
+                  void tx.run(t.agents.revokeTx, [
+                    { address: cfg.addresses.market, abi: energyMarketAbi, functionName: "revokeAgent", args: [d.agent] },
+                  ])
+                }
+              >
+                {t.agents.revoke}
+              </RowAction>
             </tr>
           ))}
         </DataTable>
@@ -298,19 +292,15 @@ function Selling({ account }: { account: `0x${string}` }) {
 
 export default function AgentsPage() {
   const { t } = useI18n();
-  const { address, wrongChain } = useAccount();
   return (
-    <>
-      <h1 className="text-2xl font-bold">{t.agents.title}</h1>
-      {address === null ? (
-        <ConnectPrompt wrongChain={wrongChain} />
-      ) : (
+    <AccountPage title={t.agents.title}>
+      {(account) => (
         <>
           <Grant />
-          <Delegations account={address} />
-          <Selling account={address} />
+          <Delegations account={account} />
+          <Selling account={account} />
         </>
       )}
-    </>
+    </AccountPage>
   );
 }

@@ -5,13 +5,14 @@
 // there are any), and a chart and a table per day. Only one's own bill (Sign-In with Ethereum).
 import { useEffect, useState } from "react";
 import { ApiError, bearer, unwrap, type BillAmounts, type HouseholdBill } from "@/lib/api";
-import { useAccount, useApi } from "@/lib/hooks";
+import { useApi } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { isMonth, monthIn } from "@/lib/months";
 import { useRuntime } from "@/lib/runtime";
 import { useSession } from "@/lib/session";
 import { BillChart } from "@/components/charts";
-import { ConnectPrompt, SignInPrompt } from "@/components/Header";
+import { AccountPage } from "@/components/AccountPage";
+import { SignInPrompt } from "@/components/Header";
 import { ErrorLine, Field, Figure, Loading, Section, inputClass, tdClass, DataTable } from "@/components/ui";
 
 function Summary({ bill }: { bill: HouseholdBill }) {
@@ -140,21 +141,14 @@ function Bill({ account, token }: { account: `0x${string}`; token: string }) {
   );
 }
 
+/** The account's bill once its household signed in with this account, else the prompt to. */
+function SignedInBill({ account }: { account: `0x${string}` }) {
+  const { session } = useSession();
+  if (session === null || session.address.toLowerCase() !== account.toLowerCase()) return <SignInPrompt />;
+  return <Bill account={account} token={session.token} />;
+}
+
 export default function BillPage() {
   const { t } = useI18n();
-  const { address, wrongChain } = useAccount();
-  const { session } = useSession();
-  const mine = session !== null && address !== null && session.address.toLowerCase() === address.toLowerCase();
-  return (
-    <>
-      <h1 className="text-2xl font-bold">{t.bill.title}</h1>
-      {address === null ? (
-        <ConnectPrompt wrongChain={wrongChain} />
-      ) : !mine || session === null ? (
-        <SignInPrompt />
-      ) : (
-        <Bill account={address} token={session.token} />
-      )}
-    </>
-  );
+  return <AccountPage title={t.bill.title}>{(account) => <SignedInBill account={account} />}</AccountPage>;
 }

@@ -6,10 +6,10 @@ import { energyMarketAbi, energyTokenAbi } from "@/generated/abis";
 import { unwrap } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
 import { shortAddress } from "@/lib/format";
-import { useAccount, useApi, useChainRead, useTransact } from "@/lib/hooks";
+import { useApi, useChainRead, useTransact } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
-import { ConnectPrompt } from "@/components/Header";
+import { AccountPage } from "@/components/AccountPage";
 import {
   Empty,
   Loading,
@@ -166,22 +166,18 @@ function Tokens({ account }: { account: `0x${string}` }) {
 
 export default function EnergyPage() {
   const { t } = useI18n();
-  const { address, wrongChain } = useAccount();
   return (
-    <>
-      <h1 className="text-2xl font-bold">{t.energy.title}</h1>
-      {address === null ? (
-        <ConnectPrompt wrongChain={wrongChain} />
-      ) : (
+    <AccountPage title={t.energy.title}>
+      {(account) => (
         <>
           <Section title={t.energy.tokens} id="tokens">
-            <Tokens account={address} />
+            <Tokens account={account} />
           </Section>
           <Section title={t.energy.meters} id="meters">
-            <Meters account={address} />
+            <Meters account={account} />
           </Section>
         </>
       )}
-    </>
+    </AccountPage>
   );
 }

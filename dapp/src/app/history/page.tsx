@@ -4,10 +4,9 @@
 // deployment names one).
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { unwrap, type HistoryItem } from "@/lib/api";
-import { useAccount } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useApiClient } from "@/lib/runtime";
-import { ConnectPrompt } from "@/components/Header";
+import { AccountPage } from "@/components/AccountPage";
 import { Empty, ErrorLine, Loading, Section, TxLink, secondaryButtonClass, tdClass, DataTable } from "@/components/ui";
 
 function Amount({ item }: { item: HistoryItem }) {
@@ -74,18 +73,14 @@ function Movements({ account }: { account: `0x${string}` }) {
 
 export default function HistoryPage() {
   const { t } = useI18n();
-  const { address, wrongChain } = useAccount();
   return (
-    <>
-      <h1 className="text-2xl font-bold">{t.history.title}</h1>
-      {address === null ? (
-        <ConnectPrompt wrongChain={wrongChain} />
-      ) : (
+    <AccountPage title={t.history.title}>
+      {(account) => (
         <Section title={t.history.title} id="history">
           <p className="mb-3 text-sm text-slate-600">{t.history.intro}</p>
-          <Movements account={address} />
+          <Movements account={account} />
         </Section>
       )}
-    </>
+    </AccountPage>
   );
 }

@@ -4,8 +4,9 @@
 // the checks; the hints differ (an open buy shows its escrow, a sealed order its collateral
 // elsewhere).
 import { useState } from "react";
-import { Field, inputClass, TextField } from "@/components/ui";
-import { priceOfTick, slotStart } from "@/lib/format";
+import { SlotSelect } from "@/components/SlotSelect";
+import { TextField } from "@/components/ui";
+import { priceOfTick } from "@/lib/format";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
 
@@ -14,7 +15,7 @@ export type Side = "buy" | "sell";
 export interface OrderFieldsProps {
   slots: number[];
   slot: number | undefined;
-  onSlot: (text: string) => void;
+  onSlot: (slot: number) => void;
   side: Side;
   onSide: (side: Side) => void;
   priceLabel: string;
@@ -33,16 +34,16 @@ export interface OrderFieldsProps {
 export function useOrderFields(slots: number[]) {
   const { t } = useI18n();
   const symbol = useRuntime().token.symbol;
-  const [slotText, setSlotText] = useState("");
+  const [chosenSlot, setChosenSlot] = useState<number | null>(null);
   const [side, setSide] = useState<Side>("buy");
   const [priceText, setPriceText] = useState("");
   const [qtyText, setQtyText] = useState("");
-  const slot = slotText === "" ? slots[0] : Number(slotText);
+  const slot = chosenSlot ?? slots[0];
   const priceLabel = t.trade.limitPrice(symbol);
   const fields = (tick: number | null, quantityHint: string): OrderFieldsProps => ({
     slots,
     slot,
-    onSlot: setSlotText,
+    onSlot: setChosenSlot,
     side,
     onSide: setSide,
     priceLabel,
@@ -62,15 +63,7 @@ export function OrderFields(props: OrderFieldsProps) {
   const { slots, slot, side, tick } = props;
   return (
     <>
-      <Field label={t.market.deliverySlot} htmlFor="order-slot">
-        <select id="order-slot" className={inputClass} value={slot} onChange={(e) => props.onSlot(e.target.value)}>
-          {slots.map((s) => (
-            <option key={s} value={s}>
-              {t.common.slotLabel(s, f.clock(slotStart(m, s)))}
-            </option>
-          ))}
-        </select>
-      </Field>
+      <SlotSelect id="order-slot" slots={slots} slot={slot} onChange={props.onSlot} />
       <fieldset className="flex flex-col gap-1">
         <legend className="text-sm font-medium text-slate-700">{t.trade.side}</legend>
         <div className="flex gap-4 text-sm">

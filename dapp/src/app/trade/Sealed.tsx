@@ -6,7 +6,7 @@
 // reveals a slot's commitments with one click in its reveal window, warns before the window
 // closes, and reclaims a commitment left unrevealed (its bond goes to the treasury). A backup of
 // the secrets can be downloaded and imported (the JSON of the Python commitment journal).
-import { useEffect, useMemo, useRef, useState, type ChangeEvent, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type ChangeEvent } from "react";
 import { parseEventLogs, zeroAddress, type Hex, type TransactionReceipt } from "viem";
 import { sealedEnergyMarketAbi } from "@/generated/abis";
 import { useAmountInputs } from "@/lib/amounts";
@@ -41,7 +41,7 @@ import {
   DataTable,
   RowAction,
   TextField,
-  SubmitButton,
+  GridForm,
 } from "@/components/ui";
 
 /** The reveal warning shows when a slot's reveal window closes within this many seconds and one
@@ -83,8 +83,7 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
   const least =
     tick !== null && qty?.ok && qty.value > 0n ? minimumCollateral({ isBuy: side === "buy", tick, qtyWh: qty.value }, m, bond) : null;
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
     if (slot === undefined) return;
     // Everything the reveal will check is checked here: a commitment hides its order from the
     // contract too, so a bad order would be found only at the reveal, and cost the bond.
@@ -190,7 +189,7 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
       {slots.length === 0 ? (
         <Empty>{t.trade.noSlot}</Empty>
       ) : (
-        <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
+        <GridForm columns={2} onSubmit={submit} busy={tx.state.busy} submit={t.sealed.commit(side)}>
           <OrderFields {...fields(tick, t.trade.qtyHint(f.wh(m.minOrderWh), ""))} />
           <details className="md:col-span-2 rounded border border-slate-200 p-2">
             <summary className="cursor-pointer text-sm font-medium text-slate-700">{t.sealed.hide}</summary>
@@ -220,10 +219,7 @@ export function SealedOrderForm({ account, slots }: { account: `0x${string}`; sl
             </p>
           ) : null}
           <p className="md:col-span-2 text-xs text-slate-600">{t.sealed.kept}</p>
-          <div className="md:col-span-2">
-            <SubmitButton busy={tx.state.busy}>{t.sealed.commit(side)}</SubmitButton>
-          </div>
-        </form>
+        </GridForm>
       )}
       <TxStatus state={tx.state} />
     </Section>
@@ -545,17 +541,14 @@ export function SealedOrders({ account, now }: { account: `0x${string}`; now: nu
                   {t.sealed.states[row.state] ?? row.state}
                 </td>
                 <td className={tdClass}>{t.sealed.window(f.clock(gate), f.clock(ends))}</td>
-                <td className={tdClass}>
-                  {canReclaim ? (
-                    <RowAction
-                      label={t.sealed.reclaimLabel(order.slot)}
-                      busy={tx.state.busy}
-                      onClick={() => void reclaim(row)}
-                    >
-                      {t.sealed.reclaim}
-                    </RowAction>
-                  ) : null}
-                </td>
+                <RowAction
+                  label={t.sealed.reclaimLabel(order.slot)}
+                  busy={tx.state.busy}
+                  onClick={() => void reclaim(row)}
+                  available={canReclaim}
+                >
+                  {t.sealed.reclaim}
+                </RowAction>
               </tr>
             );
           })}

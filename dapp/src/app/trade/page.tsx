@@ -8,10 +8,10 @@ import { energyMarketAbi, paymentTokenAbi } from "@/generated/abis";
 import { unwrap, type Order } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
 import { buyEscrow, cancelCutoff, gateClosure, openSlots, priceOfTick, tickAtOrBelow } from "@/lib/format";
-import { useAccount, useApi, useChainRead, useStatus, useTransact, type ContractCall } from "@/lib/hooks";
+import { useApi, useChainRead, useStatus, useTransact, type ContractCall, type Transact } from "@/lib/hooks";
 import { useI18n } from "@/lib/i18n";
 import { useRuntime } from "@/lib/runtime";
-import { ConnectPrompt } from "@/components/Header";
+import { AccountPage } from "@/components/AccountPage";
 import { OrderFields, useOrderFields } from "./OrderFields";
 import { RevealWarnings, SealedOrderForm, SealedOrders } from "./Sealed";
 import {
@@ -25,16 +25,51 @@ import {
   RowAction,
   TextField,
   SubmitButton,
+  GridForm,
 } from "@/components/ui";
+
+/** An amount of money and its button (deposit, withdraw). What was typed is checked first (or
+ * `tx` says why not); `send` gets the amount and a `clear` for the field once it went through. */
+function MoneyForm({
+  id,
+  label,
+  hint,
+  button,
+  secondary,
+  tx,
+  send,
+}: {
+  id: string;
+  label: string;
+  hint: string;
+  button: string;
+  secondary?: boolean;
+  tx: Transact;
+  send: (amount: bigint, clear: () => void) => Promise<unknown>;
+}) {
+  const inputs = useAmountInputs();
+  const [text, setText] = useState("");
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const amount = inputs.money(label, text);
+    if (!amount.ok) return tx.fail(amount.error);
+    void send(amount.value, () => setText(""));
+  };
+  return (
+    <form noValidate onSubmit={submit} className="flex flex-col gap-2">
+      <TextField id={id} label={label} hint={hint} kind="decimal" value={text} onChange={setText} />
+      <SubmitButton busy={tx.state.busy} secondary={secondary}>
+        {button}
+      </SubmitButton>
+    </form>
+  );
+}
 
 function Vault({ account }: { account: `0x${string}` }) {
   const cfg = useRuntime();
   const { t, f } = useI18n();
-  const inputs = useAmountInputs();
   const { market, paymentToken } = cfg.addresses;
   const tx = useTransact();
-  const [depositText, setDepositText] = useState("");
-  const [withdrawText, setWithdrawText] = useState("");
   const balances = useChainRead(["vault", account], async (client) => {
     const [wallet, allowance, vault] = await Promise.all([
       client.readContract({ address: paymentToken, abi: paymentTokenAbi, functionName: "balanceOf", args: [account] }),
@@ -43,32 +78,18 @@ function Vault({ account }: { account: `0x${string}` }) {
     ]);
     return { wallet, allowance, vault };
   });
-  const depositLabel = t.trade.deposit(cfg.token.symbol);
-  const withdrawLabel = t.trade.withdraw(cfg.token.symbol);
+  const symbol = cfg.token.symbol;
 
-  const submit = async (event: FormEvent, kind: "deposit" | "withdraw") => {
-    event.preventDefault();
-    const amount =
-      kind === "deposit" ? inputs.money(depositLabel, depositText) : inputs.money(withdrawLabel, withdrawText);
-    if (!amount.ok) {
-      tx.fail(amount.error);
-      return;
-    }
-    if (kind === "withdraw") {
-      await tx.run(
-        t.trade.withdrawButton,
-        [{ address: market, abi: energyMarketAbi, functionName: "withdraw", args: [amount.value] }],
-        () => setWithdrawText(""),
-      );
-      return;
-    }
+  const deposit = (amount: bigint, clear: () => void) => {
     const calls: ContractCall[] = [];
-    if ((balances.data?.allowance ?? 0n) < amount.value) {
-      calls.push({ address: paymentToken, abi: paymentTokenAbi, functionName: "approve", args: [market, amount.value] });
+    if ((balances.data?.allowance ?? 0n) < amount) {
+      calls.push({ address: paymentToken, abi: paymentTokenAbi, functionName: "approve", args: [market, amount] });
     }
-    calls.push({ address: market, abi: energyMarketAbi, functionName: "deposit", args: [amount.value] });
-    await tx.run(t.trade.depositButton, calls, () => setDepositText(""));
+    calls.push({ address: market, abi: energyMarketAbi, functionName: "deposit", args: [amount] });
+    return tx.run(t.trade.depositButton, calls, clear);
   };
+  const withdraw = (amount: bigint, clear: () => void) =>
+    tx.run(t.trade.withdrawButton, [{ address: market, abi: energyMarketAbi, functionName: "withdraw", args: [amount] }], clear);
 
   return (
     <Section title={t.trade.vault} id="vault">
@@ -91,28 +112,8 @@ function Vault({ account }: { account: `0x${string}` }) {
         <Loading what={t.trade.balances} />
       )}
       <div className="grid gap-4 md:grid-cols-2">
-        <form noValidate onSubmit={(e) => void submit(e, "deposit")} className="flex flex-col gap-2">
-          <TextField
-            id="deposit-amount"
-            label={depositLabel}
-            hint={t.trade.depositHint}
-            kind="decimal"
-            value={depositText}
-            onChange={setDepositText}
-          />
-          <SubmitButton busy={tx.state.busy}>{t.trade.depositButton}</SubmitButton>
-        </form>
-        <form noValidate onSubmit={(e) => void submit(e, "withdraw")} className="flex flex-col gap-2">
-          <TextField
-            id="withdraw-amount"
-            label={withdrawLabel}
-            hint={t.trade.withdrawHint}
-            kind="decimal"
-            value={withdrawText}
-            onChange={setWithdrawText}
-          />
-          <SubmitButton busy={tx.state.busy} secondary>{t.trade.withdrawButton}</SubmitButton>
-        </form>
+        <MoneyForm id="deposit-amount" label={t.trade.deposit(symbol)} hint={t.trade.depositHint} button={t.trade.depositButton} tx={tx} send={deposit} />
+        <MoneyForm id="withdraw-amount" label={t.trade.withdraw(symbol)} hint={t.trade.withdrawHint} button={t.trade.withdrawButton} secondary tx={tx} send={withdraw} />
       </div>
       <TxStatus state={tx.state} />
     </Section>
@@ -132,8 +133,7 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
   const qty = qtyText === "" ? null : inputs.integer(t.trade.quantity, qtyText);
   const escrow = tick !== null && qty?.ok ? buyEscrow(qty.value, priceOfTick(m, tick)) : null;
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
     const checkedPrice = inputs.money(priceLabel, priceText);
     const checkedQty = inputs.integer(t.trade.quantity, qtyText);
     if (!checkedPrice.ok || !checkedQty.ok) {
@@ -161,14 +161,11 @@ function PlaceOrder({ account, slots }: { account: `0x${string}`; slots: number[
       {slots.length === 0 ? (
         <Empty>{t.trade.noSlot}</Empty>
       ) : (
-        <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-2">
+        <GridForm columns={2} onSubmit={submit} busy={tx.state.busy} submit={t.trade.place(side)}>
           <OrderFields
             {...fields(tick, t.trade.qtyHint(f.wh(m.minOrderWh), escrow !== null && side === "buy" ? f.money(escrow) : ""))}
           />
-          <div className="md:col-span-2">
-            <SubmitButton busy={tx.state.busy}>{t.trade.place(side)}</SubmitButton>
-          </div>
-        </form>
+        </GridForm>
       )}
       <TxStatus state={tx.state} />
     </Section>
@@ -233,13 +230,9 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
                 <td className={tdClass}>{f.money(o.price)}</td>
                 <td className={tdClass}>{f.wh(o.qty_wh)}</td>
                 <td className={tdClass}>{isCleared ? t.trade.stateClaim : canCancel ? t.trade.stateResting : isFirm ? t.trade.stateFirm : t.trade.stateAwaiting}</td>
-                <td className={tdClass}>
-                  {canCancel ? (
-                    <RowAction label={t.trade.cancelLabel(o.nonce)} busy={tx.state.busy} onClick={() => void cancel(o)}>
-                      {t.trade.cancel}
-                    </RowAction>
-                  ) : null}
-                </td>
+                <RowAction label={t.trade.cancelLabel(o.nonce)} busy={tx.state.busy} onClick={() => void cancel(o)} available={canCancel}>
+                  {t.trade.cancel}
+                </RowAction>
               </tr>
             );
           })}
@@ -253,30 +246,26 @@ function MyOrders({ account, now }: { account: `0x${string}`; now: number | unde
 export default function TradePage() {
   const cfg = useRuntime();
   const { t } = useI18n();
-  const { address, wrongChain } = useAccount();
   const status = useStatus();
   const now = status.data?.checkpoint_time;
   const slots = useMemo(() => (now === undefined ? [] : openSlots(cfg.market, now, 12)), [cfg.market, now]);
   return (
-    <>
-      <h1 className="text-2xl font-bold">{t.trade.title}</h1>
-      {address === null ? (
-        <ConnectPrompt wrongChain={wrongChain} />
-      ) : (
+    <AccountPage title={t.trade.title}>
+      {(account) => (
         <>
-          {cfg.market.mode === "sealed" ? <RevealWarnings account={address} now={now} /> : null}
-          <Vault account={address} />
+          {cfg.market.mode === "sealed" ? <RevealWarnings account={account} now={now} /> : null}
+          <Vault account={account} />
           {cfg.market.mode === "sealed" ? (
             <>
-              <SealedOrderForm account={address} slots={slots} />
-              <SealedOrders account={address} now={now} />
+              <SealedOrderForm account={account} slots={slots} />
+              <SealedOrders account={account} now={now} />
             </>
           ) : (
-            <PlaceOrder account={address} slots={slots} />
+            <PlaceOrder account={account} slots={slots} />
           )}
-          <MyOrders account={address} now={now} />
+          <MyOrders account={account} now={now} />
         </>
       )}
-    </>
+    </AccountPage>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 // The market's fee and treasury (enerwise operator set-fee): admin role held on chain, at most
 // MAX_FEE_BPS, a valid treasury address, and something to change, or nothing is sent.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { energyMarketAbi } from "@/generated/abis";
 import { useAmountInputs } from "@/lib/amounts";
 import { shortAddress } from "@/lib/format";
@@ -9,7 +9,7 @@ import { useAccount, useChainRead, usePublicClient, useTransact } from "@/lib/ho
 import { useI18n } from "@/lib/i18n";
 import { MAX_FEE_BPS, checkAddress, requireRole } from "@/lib/operatorChecks";
 import { useRuntime } from "@/lib/runtime";
-import { Section, TextField, TxStatus, SubmitButton } from "@/components/ui";
+import { GridForm, Section, TextField, TxStatus } from "@/components/ui";
 
 export function FeeForm() {
   const cfg = useRuntime();
@@ -24,8 +24,7 @@ export function FeeForm() {
     c.readContract({ address: cfg.addresses.market, abi: energyMarketAbi, functionName: "params" }),
   );
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const submit = async () => {
     if (!address) return;
     const bps = inputs.integer(t.operator.feeBps, bpsText);
     if (!bps.ok) {
@@ -63,13 +62,10 @@ export function FeeForm() {
           {t.operator.feeNow(params.data.feeBps, shortAddress(params.data.treasury))}
         </p>
       ) : null}
-      <form noValidate onSubmit={(e) => void submit(e)} className="grid gap-3 md:grid-cols-3">
+      <GridForm columns={3} onSubmit={submit} busy={tx.state.busy} submit={t.operator.setFee}>
         <TextField id="fee-bps" label={t.operator.feeBps} kind="numeric" value={bpsText} onChange={setBpsText} />
         <TextField id="fee-treasury" label={t.operator.treasury} kind="address" value={treasuryText} onChange={setTreasuryText} />
-        <div className="flex items-end">
-          <SubmitButton busy={tx.state.busy}>{t.operator.setFee}</SubmitButton>
-        </div>
-      </form>
+      </GridForm>
       <TxStatus state={tx.state} />
     </Section>
   );

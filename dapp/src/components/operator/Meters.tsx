@@ -3,7 +3,7 @@
 // registered meters with their oracle health, and the writes, each after the CLI's checks
 // (meter-admin role held on chain, id never registered / registered and active, addresses,
 // capacity within the registry's limit).
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { meterRegistryAbi } from "@/generated/abis";
 import { unwrap } from "@/lib/api";
 import { useAmountInputs } from "@/lib/amounts";
@@ -31,7 +31,7 @@ import {
   TextField,
   DataTable,
   RowAction,
-  SubmitButton,
+  GridForm,
 } from "@/components/ui";
 
 const ZERO = `0x${"00".repeat(20)}`;
@@ -72,8 +72,7 @@ export function Meters() {
     return { ok: true, id: id.value };
   };
 
-  const add = async (event: FormEvent) => {
-    event.preventDefault();
+  const add = async () => {
     const missing = await roleError();
     if (missing) return addTx.fail(missing);
     const id = meterIdOf(t, name);
@@ -108,8 +107,7 @@ export function Meters() {
     );
   };
 
-  const rotate = async (event: FormEvent) => {
-    event.preventDefault();
+  const rotate = async () => {
     const missing = await roleError();
     if (missing) return rotateTx.fail(missing);
     const meter = await activeMeter(rotateId);
@@ -156,17 +154,14 @@ export function Meters() {
                 <td className={tdClass}>{f.wh(m.capacity_wh_per_slot)}</td>
                 <td className={tdClass}>{m.last_reading_time ? f.time(m.last_reading_time) : t.operator.never}</td>
                 <td className={tdClass}>{t.operator.healthStates[health] ?? health}</td>
-                <td className={tdClass}>
-                  {m.active ? (
-                    <RowAction
-                      label={t.operator.deactivateLabel(m.meter_id)}
-                      busy={rowTx.state.busy}
-                      onClick={() => void deactivate(m.meter_id)}
-                    >
-                      {t.operator.deactivate}
-                    </RowAction>
-                  ) : null}
-                </td>
+                <RowAction
+                  label={t.operator.deactivateLabel(m.meter_id)}
+                  busy={rowTx.state.busy}
+                  onClick={() => void deactivate(m.meter_id)}
+                  available={m.active}
+                >
+                  {t.operator.deactivate}
+                </RowAction>
               </tr>
             );
           })}
@@ -175,7 +170,7 @@ export function Meters() {
       <TxStatus state={rowTx.state} />
 
       <h3 className="mt-4 mb-2 font-semibold">{t.operator.addMeter}</h3>
-      <form noValidate onSubmit={(e) => void add(e)} className="grid gap-3 md:grid-cols-2">
+      <GridForm columns={2} onSubmit={add} busy={addTx.state.busy} submit={t.operator.register}>
         <TextField id="meter-name" label={t.operator.name} hint={t.operator.nameHint} value={name} onChange={setName} />
         <TextField id="meter-owner" label={t.operator.owner} kind="address" value={owner} onChange={setOwner} />
         <TextField
@@ -187,14 +182,11 @@ export function Meters() {
           onChange={setCapacityText}
         />
         <TextField id="meter-signer" label={t.operator.signer} kind="address" value={signer} onChange={setSigner} />
-        <div className="md:col-span-2">
-          <SubmitButton busy={addTx.state.busy}>{t.operator.register}</SubmitButton>
-        </div>
-      </form>
+      </GridForm>
       <TxStatus state={addTx.state} />
 
       <h3 className="mt-4 mb-2 font-semibold">{t.operator.rotate}</h3>
-      <form noValidate onSubmit={(e) => void rotate(e)} className="grid gap-3 md:grid-cols-3">
+      <GridForm columns={3} onSubmit={rotate} busy={rotateTx.state.busy} submit={t.operator.rotateButton}>
         <Field label={t.operator.chooseMeter} htmlFor="rotate-meter">
           <select id="rotate-meter" className={inputClass} value={rotateId} onChange={(e) => setRotateId(e.target.value)}>
             <option value="">–</option>
@@ -206,10 +198,7 @@ export function Meters() {
           </select>
         </Field>
         <TextField id="rotate-signer" label={t.operator.newSigner} kind="address" value={newSigner} onChange={setNewSigner} />
-        <div className="flex items-end">
-          <SubmitButton busy={rotateTx.state.busy}>{t.operator.rotateButton}</SubmitButton>
-        </div>
-      </form>
+      </GridForm>
       <TxStatus state={rotateTx.state} />
     </Section>
   );
