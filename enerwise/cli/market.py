@@ -32,7 +32,7 @@ from enerwise.cli.options import (
     RpcUrl,
     SigningKey,
     YesFlag,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from enerwise.cli.revert_words import plain_words, utc
@@ -239,7 +239,7 @@ def _mined_commit_id(m: _Market, entry: JournalEntry) -> int | None:
 
 # ------------------------------------------------------------------------------- commit
 @app.command("commit")
-@signing_key_options
+@option_groups
 def commit(
     slot: Annotated[int, typer.Option("--slot", min=0, help="The delivery slot.")],
     side: Annotated[Side, typer.Option("--side", help="buy or sell.", case_sensitive=False)],
@@ -415,7 +415,7 @@ class _Outcome:
 
 
 @app.command("reveal")
-@signing_key_options
+@option_groups
 def reveal(
     key: SigningKey,
     slot: SlotFilter = None,
@@ -510,7 +510,7 @@ def _report(
 
 # ------------------------------------------------------------------------------- reclaim
 @app.command("reclaim")
-@signing_key_options
+@option_groups
 def reclaim(
     key: SigningKey,
     slot: SlotFilter = None,

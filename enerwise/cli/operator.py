@@ -20,12 +20,12 @@ from enerwise.cli.console import confirm, console, err_console
 from enerwise.cli.operator_admin import admin_app
 from enerwise.cli.operator_meters import meter_app
 from enerwise.cli.operator_options import (
+    CommunityChange,
     ConfigPositional,
     IndexDatabaseUrl,
     IndexerUrl,
     RpcOverride,
     age_text,
-    asker,
     community_and_sender,
     config_path,
     decimal_option,
@@ -38,10 +38,8 @@ from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
     JsonFlag,
-    SigningKey,
-    YesFlag,
     deprecated,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from operations.errors import (
@@ -254,10 +252,9 @@ def check(
 
 # ---------------------------------------------------------------------------------- deploy
 @app.command("deploy")
-@signing_key_options
+@option_groups
 def deploy(
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
+    change: CommunityChange,
     rpc_url: RpcOverride = None,
     renounce_deployer: Annotated[
         bool,
@@ -269,7 +266,6 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option(help="Run the checks and show the plan; send nothing.")
     ] = False,
-    yes: YesFlag = False,
     json_out: JsonFlag = False,
     old_config: ConfigPositional = None,
 ) -> None:
@@ -279,7 +275,8 @@ def deploy(
     """
     from operations.deployer import deploy_community, plan
 
-    community, sender = community_and_sender(config_path(config, old_config), key, rpc_url)
+    config = config_path(change.config, old_config)
+    community, sender = community_and_sender(config, change.key, rpc_url)
     steps = plan(community, sender)
     if dry_run:
         if json_out:
@@ -292,7 +289,7 @@ def deploy(
         "setup_complete", True
     )
     if not finished:  # a recorded, finished deployment sends nothing (or refuses)
-        confirm("Deploy and spend gas?", yes=yes, plan=steps)
+        confirm("Deploy and spend gas?", yes=change.yes, plan=steps)
     try:
         result = deploy_community(community, sender, renounce_deployer=renounce_deployer)
     except DeploymentMismatchError as exc:
@@ -339,39 +336,33 @@ Only = Annotated[str, typer.Option("--only", help="both, market (orders) or regi
 
 
 @app.command("pause")
-@signing_key_options
+@option_groups
 def pause(
-    key: SigningKey,
+    change: CommunityChange,
     only: Only = "both",
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Pause order placement and reading submission (cancels, claims, withdrawals go on)."""
-    _pause(True, only, config, key, yes, json_out)
+    _pause(True, only, change, json_out)
 
 
 @app.command("unpause")
-@signing_key_options
+@option_groups
 def unpause(
-    key: SigningKey,
+    change: CommunityChange,
     only: Only = "both",
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Resume order placement and reading submission."""
-    _pause(False, only, config, key, yes, json_out)
+    _pause(False, only, change, json_out)
 
 
-def _pause(
-    paused: bool, only: str, config: Path, key: SigningKey, yes: bool, json_out: bool
-) -> None:
+def _pause(paused: bool, only: str, change: CommunityChange, json_out: bool) -> None:
     from operations.admin import set_paused
 
     target = which_contracts(only, "--only")
-    community, sender = community_and_sender(config, key)
-    changed = set_paused(community, sender, paused, target, approve=asker(yes))
+    community, sender = change.open()
+    changed = set_paused(community, sender, paused, target, approve=change.approve)
     if json_out:
         print_json({"paused": paused, "changed": changed})
         return
@@ -380,18 +371,13 @@ def _pause(
 
 
 @app.command("set-fee")
-@signing_key_options
-def set_fee(
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def set_fee(change: CommunityChange, json_out: JsonFlag = False) -> None:
     """Apply fee_bps and treasury of the config to the market (admin key; new orders only)."""
     from operations.admin import set_fee as apply
 
-    community, sender = community_and_sender(config, key)
-    before = apply(community, sender, approve=asker(yes))
+    community, sender = change.open()
+    before = apply(community, sender, approve=change.approve)
     cfg = community.config
     if json_out:
         print_json(
@@ -513,18 +499,13 @@ def status(
 
 
 @app.command("clear-due")
-@signing_key_options
-def clear_due(
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def clear_due(change: CommunityChange, json_out: JsonFlag = False) -> None:
     """Clear every slot with orders past gate closure (safe to repeat; a cron job passes --yes)."""
     from operations.admin import clear_due as run
 
-    community, sender = community_and_sender(config, key)
-    done = run(community, sender, approve=asker(yes))
+    community, sender = change.open()
+    done = run(community, sender, approve=change.approve)
     if json_out:
         print_json([{"slot": c.slot, "volume_wh": c.volume_wh, "tick": c.clearing_tick}
                     for c in done])  # fmt: skip

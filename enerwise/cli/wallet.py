@@ -21,7 +21,7 @@ from enerwise.cli.options import (
     PasswordFile,
     SigningKey,
     YesFlag,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from enerwise.cli.wallet_agent import app as agent_app
@@ -241,7 +241,7 @@ def delete(
 
 
 @app.command("sign-typed-data")
-@signing_key_options
+@option_groups
 def sign_typed_data(
     key: SigningKey,
     data: Annotated[

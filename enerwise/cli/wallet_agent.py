@@ -31,7 +31,7 @@ from enerwise.cli.options import (
     SigningKey,
     YesFlag,
     deprecated,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from enerwise.errors import OptionError
@@ -63,7 +63,7 @@ def _decimal(text: str | None, option: str) -> Decimal | None:
 
 
 @app.command("grant")
-@signing_key_options
+@option_groups
 def grant(
     agent: Annotated[str, typer.Option("--agent", help="The agent's address.")],
     expiry: Annotated[str, typer.Option("--expiry", help="ISO 8601 time (UTC if no zone).")],
@@ -229,7 +229,7 @@ def _bounds(
 
 
 @app.command("revoke")
-@signing_key_options
+@option_groups
 def revoke(
     agent: Annotated[str, typer.Argument(metavar="ADDR", help="The agent's address.")],
     key: SigningKey,
