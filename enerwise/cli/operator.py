@@ -11,6 +11,7 @@ an encrypted keystore (``--keystore PATH|ADDRESS``) unlocked with ``--password-f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -335,39 +336,32 @@ def deploy(
 Only = Annotated[str, typer.Option("--only", help="both, market (orders) or registry (readings).")]
 
 
-@app.command("pause")
-@option_groups
-def pause(
-    change: CommunityChange,
-    only: Only = "both",
-    json_out: JsonFlag = False,
-) -> None:
-    """Pause order placement and reading submission (cancels, claims, withdrawals go on)."""
-    _pause(True, only, change, json_out)
-
-
-@app.command("unpause")
-@option_groups
-def unpause(
-    change: CommunityChange,
-    only: Only = "both",
-    json_out: JsonFlag = False,
-) -> None:
-    """Resume order placement and reading submission."""
-    _pause(False, only, change, json_out)
-
-
-def _pause(paused: bool, only: str, change: CommunityChange, json_out: bool) -> None:
-    from operations.admin import set_paused
-
-    target = which_contracts(only, "--only")
-    community, sender = change.open()
-    changed = set_paused(community, sender, paused, target, approve=change.approve)
-    if json_out:
-        print_json({"paused": paused, "changed": changed})
-        return
+def _pause_command(paused: bool, doc: str) -> Callable[..., None]:
+    """``operator pause`` or ``unpause``: the same options, one switch."""
     word = "paused" if paused else "unpaused"
-    console.print(f"{word}: {', '.join(changed)}" if changed else f"already {word}: nothing sent")
+
+    def command(change: CommunityChange, only: Only = "both", json_out: JsonFlag = False) -> None:
+        from operations.admin import set_paused
+
+        target = which_contracts(only, "--only")
+        community, sender = change.open()
+        changed = set_paused(community, sender, paused, target, approve=change.approve)
+        if json_out:
+            print_json({"paused": paused, "changed": changed})
+            return
+        console.print(
+            f"{word}: {', '.join(changed)}" if changed else f"already {word}: nothing sent"
+        )
+
+    command.__name__ = "pause" if paused else "unpause"
+    command.__doc__ = doc
+    return app.command(command.__name__)(option_groups(command))
+
+
+pause = _pause_command(
+    True, """Pause order placement and reading submission (cancels, claims, withdrawals go on)."""
+)
+unpause = _pause_command(False, """Resume order placement and reading submission.""")
 
 
 @app.command("set-fee")
