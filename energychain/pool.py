@@ -30,7 +30,7 @@ from web3 import Web3
 
 from chain.abi_types import by_name
 from chain.artifacts import load_artifact
-from energychain.abi import pick
+from energychain.abi import decode_record, pick
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
 from energychain.contracts import revert_decoder
@@ -229,14 +229,7 @@ class MarketPoolSide:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> MarketPoolSide:
-        f = pick(fields, cls.FIELDS, "PoolSide")
-        return cls(
-            marginal_tick=int(f["marginal_tick"]),
-            price_tick=int(f["price_tick"]),
-            filled_wh=Wh(int(f["filled_wh"])),
-            claimed_wh=Wh(int(f["claimed_wh"])),
-            settled=bool(f["settled"]),
-        )
+        return decode_record(cls, fields, "PoolSide")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from energychain.abi import pick
+from energychain.abi import decode_record, pick
 from energychain.units import SECONDS_PER_DAY, BaseUnits, Tick, Wh
 from market.clearing import ClearingRecord, MarginalLevel, MarketParams
 
@@ -195,19 +195,8 @@ class OrderRecord:
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> OrderRecord | None:
         """The order, or None when the id holds none (claimed, cancelled or never placed)."""
-        f = pick(
-            fields, ("owner", "slot", "is_buy", "tick", "qty_wh", "fee_bps"), "EnergyMarket.Order"
-        )
-        if str(f["owner"]).lower() == ZERO_ADDRESS:
-            return None
-        return cls(
-            owner=to_checksum_address(f["owner"]),
-            slot=int(f["slot"]),
-            is_buy=bool(f["is_buy"]),
-            tick=Tick(int(f["tick"])),
-            qty_wh=Wh(int(f["qty_wh"])),
-            fee_bps=int(f["fee_bps"]),
-        )
+        order = decode_record(cls, fields, "EnergyMarket.Order")
+        return None if order.owner.lower() == ZERO_ADDRESS else order
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,13 +210,7 @@ class ClaimPreview:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> ClaimPreview:
-        f = pick(fields, ("filled_wh", "amount", "fee", "refund"), "EnergyMarket.previewClaim")
-        return cls(
-            Wh(int(f["filled_wh"])),
-            BaseUnits(int(f["amount"])),
-            BaseUnits(int(f["fee"])),
-            int(f["refund"]),
-        )
+        return decode_record(cls, fields, "EnergyMarket.previewClaim")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,8 +224,7 @@ class EnergyTotals:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> EnergyTotals:
-        f = pick(fields, [n for n in cls.__dataclass_fields__], "MeterRegistry.EnergyTotals")
-        return cls(**{k: Wh(int(v)) for k, v in f.items()})
+        return decode_record(cls, fields, "MeterRegistry.EnergyTotals")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,30 +242,7 @@ class MeterState:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> MeterState:
-        f = pick(
-            fields,
-            (
-                "owner",
-                "signer",
-                "capacity_wh_per_slot",
-                "active",
-                "last_seq",
-                "last_timestamp",
-                "last_import_wh",
-                "last_export_wh",
-            ),
-            "MeterRegistry.Meter",
-        )
-        return cls(
-            owner=to_checksum_address(f["owner"]),
-            signer=to_checksum_address(f["signer"]),
-            capacity_wh_per_slot=Wh(int(f["capacity_wh_per_slot"])),
-            active=bool(f["active"]),
-            last_seq=int(f["last_seq"]),
-            last_timestamp=int(f["last_timestamp"]),
-            last_import_wh=Wh(int(f["last_import_wh"])),
-            last_export_wh=Wh(int(f["last_export_wh"])),
-        )
+        return decode_record(cls, fields, "MeterRegistry.Meter")
 
     @property
     def registered(self) -> bool:
