@@ -28,6 +28,24 @@ def market_params(fields: Mapping[str, Any]) -> MarketParams:
     return MarketParams(**{k: int(v) for k, v in values.items()}, treasury=treasury)
 
 
+MARGINAL_FIELDS = tuple(
+    f"{side}_marginal_{part}"
+    for side in ("buy", "sell")
+    for part in ("tick", "filled_wh", "total_wh")
+)
+"""How a struct spells its two marginal levels, flat: ``buy_marginal_tick``, ``..._filled_wh``,
+``..._total_wh``, then the same for ``sell``."""
+
+
+def marginal_level(f: Mapping[str, Any], side: str) -> MarginalLevel:
+    """The ``side`` (buy or sell) :class:`MarginalLevel` of a struct's :data:`MARGINAL_FIELDS`."""
+    return MarginalLevel(
+        int(f[f"{side}_marginal_tick"]),
+        int(f[f"{side}_marginal_filled_wh"]),
+        int(f[f"{side}_marginal_total_wh"]),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SlotClearing:
     """``EnergyMarket.clearing(slot)``: whether the slot was cleared and what the clearing found.
@@ -45,35 +63,14 @@ class SlotClearing:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> SlotClearing:
-        f = pick(
-            fields,
-            (
-                "cleared",
-                "volume_wh",
-                "clearing_tick",
-                "buy_marginal_tick",
-                "buy_marginal_filled_wh",
-                "buy_marginal_total_wh",
-                "sell_marginal_tick",
-                "sell_marginal_filled_wh",
-                "sell_marginal_total_wh",
-            ),
-            "EnergyMarket.ClearingRecord",
-        )
+        wanted = ("cleared", "volume_wh", "clearing_tick", *MARGINAL_FIELDS)
+        f = pick(fields, wanted, "EnergyMarket.ClearingRecord")
         return cls(
             cleared=bool(f["cleared"]),
             volume_wh=Wh(int(f["volume_wh"])),
             clearing_tick=Tick(int(f["clearing_tick"])),
-            buy_marginal=MarginalLevel(
-                int(f["buy_marginal_tick"]),
-                int(f["buy_marginal_filled_wh"]),
-                int(f["buy_marginal_total_wh"]),
-            ),
-            sell_marginal=MarginalLevel(
-                int(f["sell_marginal_tick"]),
-                int(f["sell_marginal_filled_wh"]),
-                int(f["sell_marginal_total_wh"]),
-            ),
+            buy_marginal=marginal_level(f, "buy"),
+            sell_marginal=marginal_level(f, "sell"),
         )
 
     @property
