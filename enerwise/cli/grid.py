@@ -3,7 +3,7 @@ CityPool (``grid_publish.py``), the grid benchmark."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated
 
 import typer
@@ -34,7 +34,8 @@ SeedOption = Annotated[int, typer.Option(min=0, help="Seed of households and pla
 @dataclass(frozen=True)
 class GridDay:
     """A day of real-data households on a network, as ``limits`` and ``bench`` compute it (an
-    option group of :func:`enerwise.cli.options.option_groups`)."""
+    option group of :func:`enerwise.cli.options.option_groups`); the fields are named as the
+    parameters of ``grid.scenario.build_scenario`` and ``grid.benchmark.run``."""
 
     network: NetworkOption = "cigre-mv-kerber"
     communities: CommunitiesOption = 10
@@ -86,21 +87,11 @@ def networks(json_out: JsonFlag = False) -> None:
 def limits(grid: GridDay, json_out: JsonFlag = False) -> None:
     """Transfer limits of every community for each slot of a day of real-data households,
     and the violations of the day's actual schedule with and without them."""
-    from dataclasses import asdict
-
     from grid.benchmark import check_schedule
     from grid.limits import SlotLimits
     from grid.scenario import build_scenario
 
-    scenario = build_scenario(
-        grid.network,
-        grid.communities,
-        grid.households,
-        grid.day,
-        slots=grid.slots,
-        forecast=grid.forecast,
-        seed=grid.seed,
-    )
+    scenario = build_scenario(**asdict(grid))
     operator, data = scenario.operator, scenario.data
     results: list[SlotLimits] = []
     naive = limited = 0
@@ -149,15 +140,5 @@ def bench(
     """Power flows per second, a day of limits, violations with and without them."""
     from grid.benchmark import run
 
-    figures = run(
-        grid.network,
-        grid.communities,
-        grid.households,
-        grid.day,
-        slots=grid.slots,
-        forecast=grid.forecast,
-        share_pv=share_pv,
-        share_battery=min(0.25, share_pv),
-        seed=grid.seed,
-    )
+    figures = run(**asdict(grid), share_pv=share_pv, share_battery=min(0.25, share_pv))
     print_measured(figures, json_out, name_width=42)
