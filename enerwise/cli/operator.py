@@ -23,15 +23,13 @@ from enerwise.cli.operator_meters import meter_app
 from enerwise.cli.operator_options import (
     CommunityChange,
     ConfigPositional,
-    IndexDatabaseUrl,
-    IndexerUrl,
+    LastReadings,
     RpcOverride,
     age_text,
     community_and_sender,
     config_path,
     decimal_option,
     health_markup,
-    index_database,
     which_contracts,
 )
 from enerwise.cli.operator_roles import role_app
@@ -394,10 +392,10 @@ def set_fee(change: CommunityChange, json_out: JsonFlag = False) -> None:
 
 
 @app.command("status")
+@option_groups
 def status(
+    readings: LastReadings,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    indexer_url: IndexerUrl = None,
-    database_url: IndexDatabaseUrl = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Open slots, uncleared slots past gate closure, oracle health, the vault's solvency."""
@@ -405,7 +403,7 @@ def status(
     from operations.context import Community
 
     s = market_status(
-        Community.open(config), indexer_url=indexer_url, database=index_database(database_url)
+        Community.open(config), indexer_url=readings.indexer_url, database=readings.database()
     )
     counts = {state: sum(1 for h in s.oracle_health if h.health == state)
               for state in ("ok", "late", "silent", "inactive")}  # fmt: skip

@@ -10,11 +10,9 @@ import typer
 from enerwise.cli.console import console, err_console
 from enerwise.cli.operator_options import (
     CommunityChange,
-    IndexDatabaseUrl,
-    IndexerUrl,
+    LastReadings,
     age_text,
     health_markup,
-    index_database,
 )
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
@@ -187,10 +185,10 @@ def meter_import(
 
 
 @meter_app.command("list")
+@option_groups
 def meter_list(
+    readings: LastReadings,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    indexer_url: IndexerUrl = None,
-    database_url: IndexDatabaseUrl = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Every registered meter with its state on chain, last reading and oracle health."""
@@ -204,7 +202,7 @@ def meter_list(
     community = Community.open(config)
     rows = list_meters(community)
     health, source = health_of_meters(
-        community, rows, indexer_url=indexer_url, database=index_database(database_url)
+        community, rows, indexer_url=readings.indexer_url, database=readings.database()
     )
     if json_out:
         print_json(

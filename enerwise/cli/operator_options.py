@@ -145,6 +145,20 @@ def index_database(url: str | None) -> IndexSource | None:
     return read
 
 
+@dataclass(frozen=True)
+class LastReadings:
+    """Where the meters' last readings are read: the indexer's API (``--indexer-url``) or its
+    database (``--database-url``), else the chain (an option group of
+    :func:`enerwise.cli.options.option_groups`)."""
+
+    indexer_url: IndexerUrl = None
+    database_url: IndexDatabaseUrl = None
+
+    def database(self) -> IndexSource | None:
+        """The indexer's database as a source (see :func:`index_database`)."""
+        return index_database(self.database_url)
+
+
 def age_text(last: int | None, age: int | None) -> str:
     if last is None or age is None:
         return "never"
