@@ -25,12 +25,10 @@ import typer
 from typer._click.globals import get_current_context
 
 from enerwise.cli.amounts import decimal_amount, money_base_units, money_text, one_of, price_tick
-from enerwise.cli.connection import node, node_and_sender
+from enerwise.cli.connection import DeployedOn
 from enerwise.cli.console import confirm, console
 from enerwise.cli.options import (
-    DeploymentFile,
     JsonFlag,
-    RpcUrl,
     SigningKey,
     YesFlag,
     option_groups,
@@ -135,22 +133,19 @@ class MarketAndJournal:
     """Where the chain, its deployment record and the commitment journal are: what every
     ``market`` command acts on (an option group of :func:`enerwise.cli.options.option_groups`)."""
 
+    on: DeployedOn
     journal: JournalFile = None
-    rpc_url: RpcUrl = None
-    deployment: DeploymentFile = None
 
     def open(self, key: SigningKey | None) -> _Market:
         """Connect, load the deployment (a sealed market), open the journal, unlock the key."""
         from energychain.commitment_journal import CommitmentJournal
-        from energychain.deploy import load_deployment
         from energychain.sealed_market import SealedMarket
 
         sender: TransactionSender | None = None
         if key is None:
-            w3 = node(self.rpc_url)
+            w3, deployment = self.on.reach()
         else:
-            w3, sender = node_and_sender(self.rpc_url, key, "Trader's password: ")
-        deployment = load_deployment(w3, self.deployment)
+            w3, sender, deployment = self.on.reach_as(key, "Trader's password: ")
         contracts = deployment.contracts(w3)
         market = contracts.market
         if not isinstance(market, SealedMarket):
