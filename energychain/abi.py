@@ -40,8 +40,8 @@ def pick(fields: Mapping[str, Any], wanted: Sequence[str], what: str) -> dict[st
 
 def decode_record(cls: type[_R], fields: Mapping[str, Any], what: str) -> _R:
     """``cls``, a dataclass whose fields are named as the struct ``what``'s, from the struct's
-    ABI-named ``fields``: each value as its field's type says (an address checksummed, a
-    bool, else an int or a unit over int)."""
+    ABI-named ``fields`` (a struct, or an event's arguments): each value as its field's type
+    says (an address checksummed, a bool, a str, else an int or a unit over int)."""
     converters = _converters(cls)
     values = pick(fields, tuple(converters), what)
     return cls(**{name: convert(values[name]) for name, convert in converters.items()})
@@ -66,6 +66,8 @@ def _converter(kind: object, name: str) -> Callable[[Any], Any]:
         return to_checksum_address
     if kind is bool:
         return bool
+    if kind is str:
+        return str
     if kind is int or getattr(kind, "__supertype__", None) is int:
         return int
     raise TypeError(f"field {name}: no ABI decoding for {kind!r}")
