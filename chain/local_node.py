@@ -21,7 +21,6 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from chain.errors import LocalChainError, RpcError, ToolchainMissingError
@@ -101,12 +100,7 @@ class AnvilProcess:
     def __enter__(self) -> AnvilProcess:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

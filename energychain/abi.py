@@ -8,11 +8,18 @@ mapping of names and say which field has no value.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
 
 from chain.errors import AbiMismatchError
+
+_R = TypeVar("_R")
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -29,6 +36,41 @@ def pick(fields: Mapping[str, Any], wanted: Sequence[str], what: str) -> dict[st
     if missing:
         raise AbiMismatchError(f"{what} has no field {', '.join(missing)} in the ABI")
     return {name: found[name] for name in wanted}
+
+
+def decode_record(cls: type[_R], fields: Mapping[str, Any], what: str) -> _R:
+    """``cls``, a dataclass whose fields are named as the struct ``what``'s, from the struct's
+    ABI-named ``fields`` (a struct, or an event's arguments): each value as its field's type
+    says (an address checksummed, a bool, a str, else an int or a unit over int)."""
+    converters = _converters(cls)
+    values = pick(fields, tuple(converters), what)
+    return cls(**{name: convert(values[name]) for name, convert in converters.items()})
+
+
+_CONVERTERS: dict[type[Any], dict[str, Callable[[Any], Any]]] = {}
+
+
+def _converters(cls: type[Any]) -> dict[str, Callable[[Any], Any]]:
+    """How each field of the dataclass ``cls`` is read (worked out once per class: reads are
+    hot)."""
+    if cls not in _CONVERTERS:
+        hints = typing.get_type_hints(cls)
+        _CONVERTERS[cls] = {
+            f.name: _converter(hints[f.name], f.name) for f in dataclasses.fields(cls)
+        }
+    return _CONVERTERS[cls]
+
+
+def _converter(kind: object, name: str) -> Callable[[Any], Any]:
+    if kind is ChecksumAddress:
+        return to_checksum_address
+    if kind is bool:
+        return bool
+    if kind is str:
+        return str
+    if kind is int or getattr(kind, "__supertype__", None) is int:
+        return int
+    raise TypeError(f"field {name}: no ABI decoding for {kind!r}")
 
 
 def struct_input(item: Mapping[str, Any], argument: str) -> list[str]:

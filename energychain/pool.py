@@ -30,13 +30,13 @@ from web3 import Web3
 
 from chain.abi_types import by_name
 from chain.artifacts import load_artifact
-from energychain.abi import pick
+from energychain.abi import decode_record, pick
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
 from energychain.contracts import revert_decoder
 from energychain.errors import PoolInputError, ResidualMismatchError
 from energychain.market import Market
-from energychain.records import ZERO_ADDRESS, SlotClearing
+from energychain.records import MARGINAL_FIELDS, ZERO_ADDRESS, SlotClearing, marginal_level
 from energychain.units import Wh
 from market.clearing import MarginalLevel, MarketParams, Order, Side
 from market.pool import Residual, residual_of
@@ -138,30 +138,17 @@ class PoolFill:
     sell_marginal: MarginalLevel
 
     #: The ``Fill`` struct's fields in ABI order, snake_case (the indexer's ``pool_fills`` columns).
-    FIELDS = (
-        "import_wh",
-        "export_wh",
-        "buy_marginal_tick",
-        "buy_marginal_filled_wh",
-        "buy_marginal_total_wh",
-        "sell_marginal_tick",
-        "sell_marginal_filled_wh",
-        "sell_marginal_total_wh",
-    )
+    FIELDS = ("import_wh", "export_wh", *MARGINAL_FIELDS)
 
     @classmethod
     def from_fields(cls, community_id: int, fields: Mapping[str, Any]) -> PoolFill:
-        f = {name: int(value) for name, value in pick(fields, cls.FIELDS, "Fill").items()}
+        f = pick(fields, cls.FIELDS, "Fill")
         return cls(
             community_id=community_id,
-            import_wh=Wh(f["import_wh"]),
-            export_wh=Wh(f["export_wh"]),
-            buy_marginal=MarginalLevel(
-                f["buy_marginal_tick"], f["buy_marginal_filled_wh"], f["buy_marginal_total_wh"]
-            ),
-            sell_marginal=MarginalLevel(
-                f["sell_marginal_tick"], f["sell_marginal_filled_wh"], f["sell_marginal_total_wh"]
-            ),
+            import_wh=Wh(int(f["import_wh"])),
+            export_wh=Wh(int(f["export_wh"])),
+            buy_marginal=marginal_level(f, "buy"),
+            sell_marginal=marginal_level(f, "sell"),
         )
 
     def as_tuple(self) -> tuple[int, ...]:
@@ -229,14 +216,7 @@ class MarketPoolSide:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> MarketPoolSide:
-        f = pick(fields, cls.FIELDS, "PoolSide")
-        return cls(
-            marginal_tick=int(f["marginal_tick"]),
-            price_tick=int(f["price_tick"]),
-            filled_wh=Wh(int(f["filled_wh"])),
-            claimed_wh=Wh(int(f["claimed_wh"])),
-            settled=bool(f["settled"]),
-        )
+        return decode_record(cls, fields, "PoolSide")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from energychain.abi import pick
+from energychain.abi import decode_record, pick
 from energychain.units import SECONDS_PER_DAY, BaseUnits, Tick, Wh
 from market.clearing import ClearingRecord, MarginalLevel, MarketParams
 
@@ -26,6 +26,24 @@ def market_params(fields: Mapping[str, Any]) -> MarketParams:
     values = pick(fields, MarketParams.FIELDS, "EnergyMarket.MarketParams")
     treasury = str(to_checksum_address(values.pop("treasury")))
     return MarketParams(**{k: int(v) for k, v in values.items()}, treasury=treasury)
+
+
+MARGINAL_FIELDS = tuple(
+    f"{side}_marginal_{part}"
+    for side in ("buy", "sell")
+    for part in ("tick", "filled_wh", "total_wh")
+)
+"""How a struct spells its two marginal levels, flat: ``buy_marginal_tick``, ``..._filled_wh``,
+``..._total_wh``, then the same for ``sell``."""
+
+
+def marginal_level(f: Mapping[str, Any], side: str) -> MarginalLevel:
+    """The ``side`` (buy or sell) :class:`MarginalLevel` of a struct's :data:`MARGINAL_FIELDS`."""
+    return MarginalLevel(
+        int(f[f"{side}_marginal_tick"]),
+        int(f[f"{side}_marginal_filled_wh"]),
+        int(f[f"{side}_marginal_total_wh"]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,35 +63,14 @@ class SlotClearing:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> SlotClearing:
-        f = pick(
-            fields,
-            (
-                "cleared",
-                "volume_wh",
-                "clearing_tick",
-                "buy_marginal_tick",
-                "buy_marginal_filled_wh",
-                "buy_marginal_total_wh",
-                "sell_marginal_tick",
-                "sell_marginal_filled_wh",
-                "sell_marginal_total_wh",
-            ),
-            "EnergyMarket.ClearingRecord",
-        )
+        wanted = ("cleared", "volume_wh", "clearing_tick", *MARGINAL_FIELDS)
+        f = pick(fields, wanted, "EnergyMarket.ClearingRecord")
         return cls(
             cleared=bool(f["cleared"]),
             volume_wh=Wh(int(f["volume_wh"])),
             clearing_tick=Tick(int(f["clearing_tick"])),
-            buy_marginal=MarginalLevel(
-                int(f["buy_marginal_tick"]),
-                int(f["buy_marginal_filled_wh"]),
-                int(f["buy_marginal_total_wh"]),
-            ),
-            sell_marginal=MarginalLevel(
-                int(f["sell_marginal_tick"]),
-                int(f["sell_marginal_filled_wh"]),
-                int(f["sell_marginal_total_wh"]),
-            ),
+            buy_marginal=marginal_level(f, "buy"),
+            sell_marginal=marginal_level(f, "sell"),
         )
 
     @property
@@ -195,19 +192,8 @@ class OrderRecord:
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> OrderRecord | None:
         """The order, or None when the id holds none (claimed, cancelled or never placed)."""
-        f = pick(
-            fields, ("owner", "slot", "is_buy", "tick", "qty_wh", "fee_bps"), "EnergyMarket.Order"
-        )
-        if str(f["owner"]).lower() == ZERO_ADDRESS:
-            return None
-        return cls(
-            owner=to_checksum_address(f["owner"]),
-            slot=int(f["slot"]),
-            is_buy=bool(f["is_buy"]),
-            tick=Tick(int(f["tick"])),
-            qty_wh=Wh(int(f["qty_wh"])),
-            fee_bps=int(f["fee_bps"]),
-        )
+        order = decode_record(cls, fields, "EnergyMarket.Order")
+        return None if order.owner.lower() == ZERO_ADDRESS else order
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,13 +207,7 @@ class ClaimPreview:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> ClaimPreview:
-        f = pick(fields, ("filled_wh", "amount", "fee", "refund"), "EnergyMarket.previewClaim")
-        return cls(
-            Wh(int(f["filled_wh"])),
-            BaseUnits(int(f["amount"])),
-            BaseUnits(int(f["fee"])),
-            int(f["refund"]),
-        )
+        return decode_record(cls, fields, "EnergyMarket.previewClaim")
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,8 +221,7 @@ class EnergyTotals:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> EnergyTotals:
-        f = pick(fields, [n for n in cls.__dataclass_fields__], "MeterRegistry.EnergyTotals")
-        return cls(**{k: Wh(int(v)) for k, v in f.items()})
+        return decode_record(cls, fields, "MeterRegistry.EnergyTotals")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,30 +239,7 @@ class MeterState:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, Any]) -> MeterState:
-        f = pick(
-            fields,
-            (
-                "owner",
-                "signer",
-                "capacity_wh_per_slot",
-                "active",
-                "last_seq",
-                "last_timestamp",
-                "last_import_wh",
-                "last_export_wh",
-            ),
-            "MeterRegistry.Meter",
-        )
-        return cls(
-            owner=to_checksum_address(f["owner"]),
-            signer=to_checksum_address(f["signer"]),
-            capacity_wh_per_slot=Wh(int(f["capacity_wh_per_slot"])),
-            active=bool(f["active"]),
-            last_seq=int(f["last_seq"]),
-            last_timestamp=int(f["last_timestamp"]),
-            last_import_wh=Wh(int(f["last_import_wh"])),
-            last_export_wh=Wh(int(f["last_export_wh"])),
-        )
+        return decode_record(cls, fields, "MeterRegistry.Meter")
 
     @property
     def registered(self) -> bool:

@@ -72,6 +72,12 @@ def check_int(
         raise error(f"{name} must be an int {bounds}, got {value!r}")
 
 
+def check_name(name: str, value: object, error: type[MarketError]) -> None:
+    """Raise ``error`` unless ``value`` is a non-empty str (an order's or a community's id)."""
+    if not isinstance(value, str) or not value:
+        raise error(f"{name} must be a non-empty str, got {value!r}")
+
+
 class Side(StrEnum):
     """Which way an order trades energy."""
 
@@ -171,8 +177,7 @@ class Order:
     qty_wh: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id:
-            raise OrderError(f"order id must be a non-empty str, got {self.id!r}")
+        check_name("order id", self.id, OrderError)
         if not isinstance(self.side, Side):
             raise OrderError(f"order {self.id!r}: side must be a Side, got {self.side!r}")
         check_int(f"order {self.id!r}: tick", self.tick, OrderError, low=0)

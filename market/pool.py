@@ -59,6 +59,7 @@ from market.clearing import (
     Side,
     ceil_div,
     check_int,
+    check_name,
     is_rationed,
     outcome,
     settle,
@@ -108,8 +109,7 @@ class PoolCommunity:
     residual: Residual
 
     def __post_init__(self) -> None:
-        if not isinstance(self.community_id, str) or not self.community_id:
-            raise PoolError(f"community_id must be a non-empty str, got {self.community_id!r}")
+        check_name("community_id", self.community_id, PoolError)
         where = f"community {self.community_id!r}: "
         check_int(where + "levels", self.levels, PoolError, low=1)
         check_int(where + "import_limit_wh", self.import_limit_wh, PoolError, low=0)

@@ -15,7 +15,7 @@ from enerwise.cli.options import (
     SettingsConfig,
     SigningKey,
     YesFlag,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 
@@ -169,7 +169,7 @@ def status(json_out: JsonFlag = False) -> None:
 
 
 @app.command("deploy")
-@signing_key_options
+@option_groups
 def deploy(
     key: SigningKey,
     rpc_url: RpcUrl = None,

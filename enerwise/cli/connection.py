@@ -8,12 +8,15 @@ that does not answer).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from enerwise.cli.options import DeploymentFile, RpcUrl, SigningKey
 
 if TYPE_CHECKING:
     from web3 import Web3
 
-    from enerwise.cli.options import SigningKey
+    from energychain.deploy import Deployment
     from wallet.signer import Signer
     from wallet.transactions import TransactionSender
 
@@ -43,3 +46,26 @@ def node_and_sender(
     w3 = node(rpc_url)
     key.unlock(signer, prompt)
     return w3, contract_sender(w3, signer)
+
+
+@dataclass(frozen=True)
+class DeployedOn:
+    """The node (``--rpc-url``) and the deployment record (``--deployment``) a command acts on
+    (an option group of :func:`enerwise.cli.options.option_groups`)."""
+
+    rpc_url: RpcUrl = None
+    deployment: DeploymentFile = None
+
+    def reach(self) -> tuple[Web3, Deployment]:
+        """The node, connected, and the deployment on it."""
+        from energychain.deploy import load_deployment
+
+        w3 = node(self.rpc_url)
+        return w3, load_deployment(w3, self.deployment)
+
+    def reach_as(self, key: SigningKey, prompt: str) -> tuple[Web3, TransactionSender, Deployment]:
+        """The node, ``key``'s sender on it (see :func:`node_and_sender`), and the deployment."""
+        from energychain.deploy import load_deployment
+
+        w3, sender = node_and_sender(self.rpc_url, key, prompt)
+        return w3, sender, load_deployment(w3, self.deployment)

@@ -3,13 +3,14 @@ CityPool (``grid_publish.py``), the grid benchmark."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated
 
 import typer
 
 from enerwise.cli.console import console
 from enerwise.cli.grid_publish import publish
-from enerwise.cli.options import JsonFlag
+from enerwise.cli.options import JsonFlag, option_groups
 from enerwise.cli.output import print_json, print_measured
 
 app = typer.Typer(
@@ -28,6 +29,22 @@ ForecastOption = Annotated[
     str, typer.Option(help="Limits on `naive` (yesterday's meters) or `perfect` forecasts.")
 ]
 SeedOption = Annotated[int, typer.Option(min=0, help="Seed of households and placement.")]
+
+
+@dataclass(frozen=True)
+class GridDay:
+    """A day of real-data households on a network, as ``limits`` and ``bench`` compute it (an
+    option group of :func:`enerwise.cli.options.option_groups`); the fields are named as the
+    parameters of ``grid.scenario.build_scenario`` and ``grid.benchmark.run``."""
+
+    network: NetworkOption = "cigre-mv-kerber"
+    communities: CommunitiesOption = 10
+    households: HouseholdsOption = 100
+    day: DayOption = "2018-06-21"
+    slots: SlotsOption = 96
+    forecast: ForecastOption = "naive"
+    seed: SeedOption = 0
+
 
 app.command("publish")(publish)
 
@@ -66,31 +83,19 @@ def networks(json_out: JsonFlag = False) -> None:
 
 
 @app.command("limits")
-def limits(
-    network: NetworkOption = "cigre-mv-kerber",
-    communities: CommunitiesOption = 10,
-    households: HouseholdsOption = 100,
-    day: DayOption = "2018-06-21",
-    slots: SlotsOption = 96,
-    forecast: ForecastOption = "naive",
-    seed: SeedOption = 0,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def limits(grid: GridDay, json_out: JsonFlag = False) -> None:
     """Transfer limits of every community for each slot of a day of real-data households,
     and the violations of the day's actual schedule with and without them."""
-    from dataclasses import asdict
-
     from grid.benchmark import check_schedule
     from grid.limits import SlotLimits
     from grid.scenario import build_scenario
 
-    scenario = build_scenario(
-        network, communities, households, day, slots=slots, forecast=forecast, seed=seed
-    )
+    scenario = build_scenario(**asdict(grid))
     operator, data = scenario.operator, scenario.data
     results: list[SlotLimits] = []
     naive = limited = 0
-    for j in range(slots):
+    for j in range(grid.slots):
         slot = scenario.start + j
         slot_limits = operator.limits(slot, data.forecast_wh[:, j])
         without, within, _ = check_schedule(operator, slot, data.actual_wh[:, j], slot_limits)
@@ -126,29 +131,14 @@ def limits(
 
 
 @app.command("bench")
+@option_groups
 def bench(
-    network: NetworkOption = "cigre-mv-kerber",
-    communities: CommunitiesOption = 10,
-    households: HouseholdsOption = 100,
-    day: DayOption = "2018-06-21",
-    slots: SlotsOption = 96,
-    forecast: ForecastOption = "naive",
+    grid: GridDay,
     share_pv: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share with PV.")] = 0.5,
-    seed: SeedOption = 0,
     json_out: JsonFlag = False,
 ) -> None:
     """Power flows per second, a day of limits, violations with and without them."""
     from grid.benchmark import run
 
-    figures = run(
-        network,
-        communities,
-        households,
-        day,
-        slots=slots,
-        forecast=forecast,
-        share_pv=share_pv,
-        share_battery=min(0.25, share_pv),
-        seed=seed,
-    )
+    figures = run(**asdict(grid), share_pv=share_pv, share_battery=min(0.25, share_pv))
     print_measured(figures, json_out, name_width=42)

@@ -15,6 +15,7 @@ The journal is one file per wallet (all chains, markets and owners): ``--journal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -24,15 +25,13 @@ import typer
 from typer._click.globals import get_current_context
 
 from enerwise.cli.amounts import decimal_amount, money_base_units, money_text, one_of, price_tick
-from enerwise.cli.connection import node, node_and_sender
+from enerwise.cli.connection import DeployedOn
 from enerwise.cli.console import confirm, console
 from enerwise.cli.options import (
-    DeploymentFile,
     JsonFlag,
-    RpcUrl,
     SigningKey,
     YesFlag,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from enerwise.cli.revert_words import plain_words, utc
@@ -129,41 +128,45 @@ class _Market:
         return self.journal.entries(self.chain_id, self.market.address, slot)
 
 
-def _open(
-    rpc_url: str | None, deployment_file: Path | None, key: SigningKey | None, journal: Path | None
-) -> _Market:
-    """Connect, load the deployment (a sealed market), open the journal, unlock the key."""
-    from energychain.commitment_journal import CommitmentJournal
-    from energychain.deploy import load_deployment
-    from energychain.sealed_market import SealedMarket
+@dataclass(frozen=True)
+class MarketAndJournal:
+    """Where the chain, its deployment record and the commitment journal are: what every
+    ``market`` command acts on (an option group of :func:`enerwise.cli.options.option_groups`)."""
 
-    sender: TransactionSender | None = None
-    if key is None:
-        w3 = node(rpc_url)
-    else:
-        w3, sender = node_and_sender(rpc_url, key, "Trader's password: ")
-    deployment = load_deployment(w3, deployment_file)
-    contracts = deployment.contracts(w3)
-    market = contracts.market
-    if not isinstance(market, SealedMarket):
-        raise MarketCommandError(
-            f"the market {market.address} is open, not sealed: its orders are placed in the "
-            "clear (the dApp's Trade page, or an agent)"
+    on: DeployedOn
+    journal: JournalFile = None
+
+    def open(self, key: SigningKey | None) -> _Market:
+        """Connect, load the deployment (a sealed market), open the journal, unlock the key."""
+        from energychain.commitment_journal import CommitmentJournal
+        from energychain.sealed_market import SealedMarket
+
+        sender: TransactionSender | None = None
+        if key is None:
+            w3, deployment = self.on.reach()
+        else:
+            w3, sender, deployment = self.on.reach_as(key, "Trader's password: ")
+        contracts = deployment.contracts(w3)
+        market = contracts.market
+        if not isinstance(market, SealedMarket):
+            raise MarketCommandError(
+                f"the market {market.address} is open, not sealed: its orders are placed in the "
+                "clear (the dApp's Trade page, or an agent)"
+            )
+        opened = CommitmentJournal(journal_path(self.journal))
+        ctx = get_current_context(silent=True)
+        if ctx is not None:
+            ctx.call_on_close(opened.close)  # when the command ends, however it ends
+        return _Market(
+            w3=w3,
+            market=market,
+            params=market.params(),
+            decimals=contracts.payment.decimals(),
+            chain_id=int(w3.eth.chain_id),
+            journal=opened,
+            sender=sender,
+            from_block=deployment.block_number,
         )
-    opened = CommitmentJournal(journal_path(journal))
-    ctx = get_current_context(silent=True)
-    if ctx is not None:
-        ctx.call_on_close(opened.close)  # when the command ends, however it ends
-    return _Market(
-        w3=w3,
-        market=market,
-        params=market.params(),
-        decimals=contracts.payment.decimals(),
-        chain_id=int(w3.eth.chain_id),
-        journal=opened,
-        sender=sender,
-        from_block=deployment.block_number,
-    )
 
 
 def _row(m: _Market, entry: JournalEntry, now: int) -> dict[str, Any]:
@@ -239,12 +242,13 @@ def _mined_commit_id(m: _Market, entry: JournalEntry) -> int | None:
 
 # ------------------------------------------------------------------------------- commit
 @app.command("commit")
-@signing_key_options
+@option_groups
 def commit(
     slot: Annotated[int, typer.Option("--slot", min=0, help="The delivery slot.")],
     side: Annotated[Side, typer.Option("--side", help="buy or sell.", case_sensitive=False)],
     qty_wh: Annotated[int, typer.Option("--qty-wh", min=1, help="The quantity, Wh.")],
     key: SigningKey,
+    where: MarketAndJournal,
     price_eur_per_kwh: Annotated[
         str | None,
         typer.Option(
@@ -265,9 +269,6 @@ def commit(
         int | None,
         typer.Option(min=0, help="Lock at least this many Wh of the slot (hides a sell's size)."),
     ] = None,
-    journal: JournalFile = None,
-    rpc_url: RpcUrl = None,
-    deployment: DeploymentFile = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -288,7 +289,7 @@ def commit(
         None if collateral_eur is None else decimal_amount(collateral_eur, "--collateral-eur")
     )
     is_buy = side is Side.buy
-    m = _open(rpc_url, deployment, key, journal)
+    m = where.open(key)
     params, sender = m.params, m.send()
     if price is not None:
         tick = price_tick(
@@ -415,13 +416,11 @@ class _Outcome:
 
 
 @app.command("reveal")
-@signing_key_options
+@option_groups
 def reveal(
     key: SigningKey,
+    where: MarketAndJournal,
     slot: SlotFilter = None,
-    journal: JournalFile = None,
-    rpc_url: RpcUrl = None,
-    deployment: DeploymentFile = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -431,23 +430,8 @@ def reveal(
     reveal (the commitment binds the owner): the key here pays the gas. Nothing revealed while
     some order waits (its window not open yet, or passed) is an error (exit 1).
     """
-    m = _open(rpc_url, deployment, key, journal)
-    now = m.now()
-    due: list[JournalEntry] = []
-    skipped: list[_Outcome] = []
-    for entry in _committed(m, slot, now):
-        opens_after, closes_at = m.market.reveal_window(entry.order.slot)
-        if opens_after < now <= closes_at:
-            due.append(entry)
-        elif now <= opens_after:
-            text = f"its reveal window opens after {utc(opens_after)}"
-            skipped.append(_Outcome(entry, text, {"reveal_opens_after": opens_after}))
-        else:
-            text = (
-                f"its reveal window ended at {utc(closes_at)}; reclaim it "
-                "(`enerwise market reclaim`), the bond is lost"
-            )
-            skipped.append(_Outcome(entry, text, {"reveal_closes_at": closes_at}))
+    m = where.open(key)
+    due, skipped = _committed(m, slot, _not_revealable)
     if due:
         confirm(f"Reveal {len(due)} order(s)?", yes=yes, plan=[_describe(e) for e in due])
     revealed, refused = _reveal_due(m, due) if due else ([], [])
@@ -457,9 +441,53 @@ def reveal(
     _report(json_out, "revealed", revealed, not_revealed, "no committed orders to reveal")
 
 
-def _committed(m: _Market, slot: int | None, now: int) -> list[JournalEntry]:
-    """The journal's committed entries (of ``slot``, or all), its intents settled first."""
-    return [e for e in _settle_intents(m, m.entries(slot), now) if e.status == "committed"]
+_NotNow = Callable[["JournalEntry", int, int, int], "_Outcome | None"]
+"""Why a committed entry is not for a command now (given the entry, the chain's time and its
+slot's reveal window, after and until), or None when it is."""
+
+
+def _committed(
+    m: _Market, slot: int | None, not_now: _NotNow
+) -> tuple[list[JournalEntry], list[_Outcome]]:
+    """The journal's committed entries (of ``slot``, or all; its intents settled first) that
+    are for the command now, and why each other one is not."""
+    now = m.now()
+    ready: list[JournalEntry] = []
+    others: list[_Outcome] = []
+    for entry in _settle_intents(m, m.entries(slot), now):
+        if entry.status != "committed":
+            continue
+        opens_after, closes_at = m.market.reveal_window(entry.order.slot)
+        reason = not_now(entry, now, opens_after, closes_at)
+        if reason is None:
+            ready.append(entry)
+        else:
+            others.append(reason)
+    return ready, others
+
+
+def _not_revealable(
+    entry: JournalEntry, now: int, opens_after: int, closes_at: int
+) -> _Outcome | None:
+    if now <= opens_after:
+        text = f"its reveal window opens after {utc(opens_after)}"
+        return _Outcome(entry, text, {"reveal_opens_after": opens_after})
+    if now > closes_at:
+        text = (
+            f"its reveal window ended at {utc(closes_at)}; reclaim it "
+            "(`enerwise market reclaim`), the bond is lost"
+        )
+        return _Outcome(entry, text, {"reveal_closes_at": closes_at})
+    return None
+
+
+def _not_reclaimable(
+    entry: JournalEntry, now: int, opens_after: int, closes_at: int
+) -> _Outcome | None:
+    if now > closes_at:
+        return None
+    text = f"can still be revealed until {utc(closes_at)} (`enerwise market reveal`)"
+    return _Outcome(entry, text, {"reveal_closes_at": closes_at})
 
 
 def _reveal_due(m: _Market, due: list[JournalEntry]) -> tuple[list[_Outcome], list[_Outcome]]:
@@ -510,29 +538,18 @@ def _report(
 
 # ------------------------------------------------------------------------------- reclaim
 @app.command("reclaim")
-@signing_key_options
+@option_groups
 def reclaim(
     key: SigningKey,
+    where: MarketAndJournal,
     slot: SlotFilter = None,
-    journal: JournalFile = None,
-    rpc_url: RpcUrl = None,
-    deployment: DeploymentFile = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """End the commitments whose reveal window passed without a reveal: the bond goes to the
     treasury, the rest of the collateral back to the owner's vault."""
-    m = _open(rpc_url, deployment, key, journal)
-    now = m.now()
-    late: list[JournalEntry] = []
-    waiting: list[_Outcome] = []
-    for entry in _committed(m, slot, now):
-        _, closes_at = m.market.reveal_window(entry.order.slot)
-        if now > closes_at:
-            late.append(entry)
-        else:
-            text = f"can still be revealed until {utc(closes_at)} (`enerwise market reveal`)"
-            waiting.append(_Outcome(entry, text, {"reveal_closes_at": closes_at}))
+    m = where.open(key)
+    late, waiting = _committed(m, slot, _not_reclaimable)
     if late:
         confirm(
             f"Reclaim {len(late)} commitment(s), forfeiting each bond?",
@@ -574,16 +591,15 @@ def _reclaim_one(m: _Market, entry: JournalEntry) -> _Outcome:
 
 # ------------------------------------------------------------------------------- reading
 @app.command("commitments")
+@option_groups
 def commitments(
+    where: MarketAndJournal,
     slot: SlotFilter = None,
-    journal: JournalFile = None,
-    rpc_url: RpcUrl = None,
-    deployment: DeploymentFile = None,
     json_out: JsonFlag = False,
 ) -> None:
     """The journal's orders on this market with their state (intent, committed, revealed,
     reclaimed, failed) and reveal windows; an intent is settled from the chain first."""
-    m = _open(rpc_url, deployment, None, journal)
+    m = where.open(None)
     now = m.now()
     rows = [_row(m, e, now) for e in _settle_intents(m, m.entries(slot), now)]
     if json_out:

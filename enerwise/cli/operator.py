@@ -11,6 +11,7 @@ an encrypted keystore (``--keystore PATH|ADDRESS``) unlocked with ``--password-f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,17 +21,15 @@ from enerwise.cli.console import confirm, console, err_console
 from enerwise.cli.operator_admin import admin_app
 from enerwise.cli.operator_meters import meter_app
 from enerwise.cli.operator_options import (
+    CommunityChange,
     ConfigPositional,
-    IndexDatabaseUrl,
-    IndexerUrl,
+    LastReadings,
     RpcOverride,
     age_text,
-    asker,
     community_and_sender,
     config_path,
     decimal_option,
     health_markup,
-    index_database,
     which_contracts,
 )
 from enerwise.cli.operator_roles import role_app
@@ -38,10 +37,8 @@ from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
     JsonFlag,
-    SigningKey,
-    YesFlag,
     deprecated,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from operations.errors import (
@@ -254,10 +251,9 @@ def check(
 
 # ---------------------------------------------------------------------------------- deploy
 @app.command("deploy")
-@signing_key_options
+@option_groups
 def deploy(
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
+    change: CommunityChange,
     rpc_url: RpcOverride = None,
     renounce_deployer: Annotated[
         bool,
@@ -269,7 +265,6 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option(help="Run the checks and show the plan; send nothing.")
     ] = False,
-    yes: YesFlag = False,
     json_out: JsonFlag = False,
     old_config: ConfigPositional = None,
 ) -> None:
@@ -279,7 +274,8 @@ def deploy(
     """
     from operations.deployer import deploy_community, plan
 
-    community, sender = community_and_sender(config_path(config, old_config), key, rpc_url)
+    config = config_path(change.config, old_config)
+    community, sender = community_and_sender(config, change.key, rpc_url)
     steps = plan(community, sender)
     if dry_run:
         if json_out:
@@ -292,7 +288,7 @@ def deploy(
         "setup_complete", True
     )
     if not finished:  # a recorded, finished deployment sends nothing (or refuses)
-        confirm("Deploy and spend gas?", yes=yes, plan=steps)
+        confirm("Deploy and spend gas?", yes=change.yes, plan=steps)
     try:
         result = deploy_community(community, sender, renounce_deployer=renounce_deployer)
     except DeploymentMismatchError as exc:
@@ -338,60 +334,42 @@ def deploy(
 Only = Annotated[str, typer.Option("--only", help="both, market (orders) or registry (readings).")]
 
 
-@app.command("pause")
-@signing_key_options
-def pause(
-    key: SigningKey,
-    only: Only = "both",
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
-    json_out: JsonFlag = False,
-) -> None:
-    """Pause order placement and reading submission (cancels, claims, withdrawals go on)."""
-    _pause(True, only, config, key, yes, json_out)
-
-
-@app.command("unpause")
-@signing_key_options
-def unpause(
-    key: SigningKey,
-    only: Only = "both",
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
-    json_out: JsonFlag = False,
-) -> None:
-    """Resume order placement and reading submission."""
-    _pause(False, only, config, key, yes, json_out)
-
-
-def _pause(
-    paused: bool, only: str, config: Path, key: SigningKey, yes: bool, json_out: bool
-) -> None:
-    from operations.admin import set_paused
-
-    target = which_contracts(only, "--only")
-    community, sender = community_and_sender(config, key)
-    changed = set_paused(community, sender, paused, target, approve=asker(yes))
-    if json_out:
-        print_json({"paused": paused, "changed": changed})
-        return
+def _pause_command(paused: bool, doc: str) -> Callable[..., None]:
+    """``operator pause`` or ``unpause``: the same options, one switch."""
     word = "paused" if paused else "unpaused"
-    console.print(f"{word}: {', '.join(changed)}" if changed else f"already {word}: nothing sent")
+
+    def command(change: CommunityChange, only: Only = "both", json_out: JsonFlag = False) -> None:
+        from operations.admin import set_paused
+
+        target = which_contracts(only, "--only")
+        community, sender = change.open()
+        changed = set_paused(community, sender, paused, target, approve=change.approve)
+        if json_out:
+            print_json({"paused": paused, "changed": changed})
+            return
+        console.print(
+            f"{word}: {', '.join(changed)}" if changed else f"already {word}: nothing sent"
+        )
+
+    command.__name__ = "pause" if paused else "unpause"
+    command.__doc__ = doc
+    return app.command(command.__name__)(option_groups(command))
+
+
+pause = _pause_command(
+    True, """Pause order placement and reading submission (cancels, claims, withdrawals go on)."""
+)
+unpause = _pause_command(False, """Resume order placement and reading submission.""")
 
 
 @app.command("set-fee")
-@signing_key_options
-def set_fee(
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def set_fee(change: CommunityChange, json_out: JsonFlag = False) -> None:
     """Apply fee_bps and treasury of the config to the market (admin key; new orders only)."""
     from operations.admin import set_fee as apply
 
-    community, sender = community_and_sender(config, key)
-    before = apply(community, sender, approve=asker(yes))
+    community, sender = change.open()
+    before = apply(community, sender, approve=change.approve)
     cfg = community.config
     if json_out:
         print_json(
@@ -414,10 +392,10 @@ def set_fee(
 
 
 @app.command("status")
+@option_groups
 def status(
+    readings: LastReadings,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    indexer_url: IndexerUrl = None,
-    database_url: IndexDatabaseUrl = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Open slots, uncleared slots past gate closure, oracle health, the vault's solvency."""
@@ -425,7 +403,7 @@ def status(
     from operations.context import Community
 
     s = market_status(
-        Community.open(config), indexer_url=indexer_url, database=index_database(database_url)
+        Community.open(config), indexer_url=readings.indexer_url, database=readings.database()
     )
     counts = {state: sum(1 for h in s.oracle_health if h.health == state)
               for state in ("ok", "late", "silent", "inactive")}  # fmt: skip
@@ -513,18 +491,13 @@ def status(
 
 
 @app.command("clear-due")
-@signing_key_options
-def clear_due(
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def clear_due(change: CommunityChange, json_out: JsonFlag = False) -> None:
     """Clear every slot with orders past gate closure (safe to repeat; a cron job passes --yes)."""
     from operations.admin import clear_due as run
 
-    community, sender = community_and_sender(config, key)
-    done = run(community, sender, approve=asker(yes))
+    community, sender = change.open()
+    done = run(community, sender, approve=change.approve)
     if json_out:
         print_json([{"slot": c.slot, "volume_wh": c.volume_wh, "tick": c.clearing_tick}
                     for c in done])  # fmt: skip

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from enerwise.cli.console import console
-from enerwise.cli.operator_options import asker, community_and_sender
+from enerwise.cli.operator_options import CommunityChange
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
     JsonFlag,
-    SigningKey,
-    YesFlag,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 
@@ -64,12 +61,10 @@ def _show(state: AdminHandover, json_out: bool) -> None:
         console.print(_describe(state), highlight=False)
 
 
-def _send_with_key(
-    config: Path, key: SigningKey, yes: bool, action: Callable[..., AdminHandover]
-) -> AdminHandover:
-    """Run one handover ``action(community, sender, approve=...)`` signed with ``key``."""
-    community, sender = community_and_sender(config, key)
-    return action(community, sender, approve=asker(yes))
+def _send_with_key(change: CommunityChange, action: Callable[..., AdminHandover]) -> AdminHandover:
+    """Run one handover ``action(community, sender, approve=...)`` signed with the key."""
+    community, sender = change.open()
+    return action(community, sender, approve=change.approve)
 
 
 @admin_app.command("status")
@@ -83,33 +78,26 @@ def admin_status(config: CommunityConfig = DEFAULT_COMMUNITY, json_out: JsonFlag
 
 
 @admin_app.command("transfer")
-@signing_key_options
+@option_groups
 def admin_transfer(
     address: Annotated[str, typer.Argument(metavar="ADDRESS", help="The new admin.")],
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
+    change: CommunityChange,
     json_out: JsonFlag = False,
 ) -> None:
     """Begin handing the admin role over to ADDRESS (admin key); it accepts after the delay."""
     from operations.handover import begin_handover
 
-    state = _send_with_key(config, key, yes, partial(begin_handover, new_admin=address))
+    state = _send_with_key(change, partial(begin_handover, new_admin=address))
     _show(state, json_out)
 
 
 @admin_app.command("accept")
-@signing_key_options
-def admin_accept(
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def admin_accept(change: CommunityChange, json_out: JsonFlag = False) -> None:
     """Take over the admin role with the pending admin's key, once the delay has passed."""
     from operations.handover import accept_handover
 
-    state = _send_with_key(config, key, yes, accept_handover)
+    state = _send_with_key(change, accept_handover)
     if json_out:
         print_json(_state_json(state))
         return
@@ -117,15 +105,10 @@ def admin_accept(
 
 
 @admin_app.command("cancel")
-@signing_key_options
-def admin_cancel(
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def admin_cancel(change: CommunityChange, json_out: JsonFlag = False) -> None:
     """Cancel the pending handover (admin key)."""
     from operations.handover import cancel_handover
 
-    state = _send_with_key(config, key, yes, cancel_handover)
+    state = _send_with_key(change, cancel_handover)
     _show(state, json_out)

@@ -9,21 +9,16 @@ import typer
 
 from enerwise.cli.console import console, err_console
 from enerwise.cli.operator_options import (
-    IndexDatabaseUrl,
-    IndexerUrl,
+    CommunityChange,
+    LastReadings,
     age_text,
-    asker,
-    community_and_sender,
     health_markup,
-    index_database,
 )
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
     JsonFlag,
-    SigningKey,
-    YesFlag,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from operations.errors import (
@@ -85,13 +80,13 @@ MeterPasswordFile = Annotated[
 
 
 @meter_app.command("add")
-@signing_key_options
+@option_groups
 def meter_add(
     owner: Annotated[str, typer.Option(help="Household account that owns the meter.")],
     meter_id: Annotated[str, typer.Option("--id", help="Meter name (its id is keccak256).")],
     kind: Annotated[str, typer.Option(help="pv, consumer, prosumer or battery.")],
     capacity_w: Annotated[int, typer.Option(help="Peak power in watts.")],
-    key: SigningKey,
+    change: CommunityChange,
     signer: Annotated[str | None, typer.Option(help="Address of the meter's signing key.")] = None,
     generate_key: Annotated[
         bool, typer.Option(help="Create the meter's key and a provisioning file.")
@@ -102,8 +97,6 @@ def meter_add(
     source: Annotated[
         str, typer.Option(help="Provisioned source: simulated, modbus:HOST[:PORT], mqtt:TOPIC.")
     ] = "simulated",
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Register one meter (capacity in Wh per slot from watts and the slot length)."""
@@ -113,9 +106,11 @@ def meter_add(
     spec = _spec(
         {"id": meter_id, "owner": owner, "kind": kind, "capacity_w": capacity_w, "signer": signer}
     )
-    community, sender = community_and_sender(config, key)
-    keygen = _keygen(generate_key, keys_dir, meter_password_file, config, relayer_key_env)
-    added = add_meters(community, sender, [spec], keygen=keygen, source=source, approve=asker(yes))
+    community, sender = change.open()
+    keygen = _keygen(generate_key, keys_dir, meter_password_file, change.config, relayer_key_env)
+    added = add_meters(
+        community, sender, [spec], keygen=keygen, source=source, approve=change.approve
+    )
     _print_added(added, json_out)
 
 
@@ -160,12 +155,12 @@ def _print_added(added: list[AddedMeter], json_out: bool) -> None:
 
 
 @meter_app.command("import")
-@signing_key_options
+@option_groups
 def meter_import(
     csv_file: Annotated[
         Path, typer.Argument(metavar="CSV", help="id,owner,kind,capacity_w[,signer]")
     ],
-    key: SigningKey,
+    change: CommunityChange,
     generate_keys: Annotated[
         bool, typer.Option(help="Create a key and provisioning file for rows without signer.")
     ] = False,
@@ -175,25 +170,25 @@ def meter_import(
     source: Annotated[str, typer.Option(help="Provisioned source for generated keys.")] = (
         "simulated"
     ),
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Bulk onboarding: check every row (and every id on chain), then register all or none."""
     from operations.meters import add_meters, read_csv
 
     specs = read_csv(csv_file)
-    community, sender = community_and_sender(config, key)
-    keygen = _keygen(generate_keys, keys_dir, meter_password_file, config, relayer_key_env)
-    added = add_meters(community, sender, specs, keygen=keygen, source=source, approve=asker(yes))
+    community, sender = change.open()
+    keygen = _keygen(generate_keys, keys_dir, meter_password_file, change.config, relayer_key_env)
+    added = add_meters(
+        community, sender, specs, keygen=keygen, source=source, approve=change.approve
+    )
     _print_added(added, json_out)
 
 
 @meter_app.command("list")
+@option_groups
 def meter_list(
+    readings: LastReadings,
     config: CommunityConfig = DEFAULT_COMMUNITY,
-    indexer_url: IndexerUrl = None,
-    database_url: IndexDatabaseUrl = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Every registered meter with its state on chain, last reading and oracle health."""
@@ -207,7 +202,7 @@ def meter_list(
     community = Community.open(config)
     rows = list_meters(community)
     health, source = health_of_meters(
-        community, rows, indexer_url=indexer_url, database=index_database(database_url)
+        community, rows, indexer_url=readings.indexer_url, database=readings.database()
     )
     if json_out:
         print_json(
@@ -257,26 +252,24 @@ def meter_list(
 
 
 @meter_app.command("rotate-key")
-@signing_key_options
+@option_groups
 def meter_rotate(
     meter_id: Annotated[str, typer.Option("--id", help="Meter name.")],
-    key: SigningKey,
+    change: CommunityChange,
     signer: Annotated[str | None, typer.Option(help="Address of the new signing key.")] = None,
     generate_key: Annotated[bool, typer.Option(help="Create the new key.")] = False,
     keys_dir: KeysDir = None,
     meter_password_file: MeterPasswordFile = None,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Replace a meter's signing key; readings signed by the old key are rejected from now on."""
     from operations.meters import rotate_key
 
     _one_signer_source(signer, generate_key)
-    community, sender = community_and_sender(config, key)
-    keygen = _keygen(generate_key, keys_dir, meter_password_file, config)
+    community, sender = change.open()
+    keygen = _keygen(generate_key, keys_dir, meter_password_file, change.config)
     new_signer, path = rotate_key(
-        community, sender, meter_id, new_signer=signer, keygen=keygen, approve=asker(yes)
+        community, sender, meter_id, new_signer=signer, keygen=keygen, approve=change.approve
     )
     if json_out:
         print_json(
@@ -289,19 +282,17 @@ def meter_rotate(
 
 
 @meter_app.command("deactivate")
-@signing_key_options
+@option_groups
 def meter_deactivate(
     meter_id: Annotated[str, typer.Option("--id", help="Meter name.")],
-    key: SigningKey,
-    config: CommunityConfig = DEFAULT_COMMUNITY,
-    yes: YesFlag = False,
+    change: CommunityChange,
     json_out: JsonFlag = False,
 ) -> None:
     """Deactivate a meter for good (its id can never be registered again)."""
     from operations.meters import deactivate
 
-    community, sender = community_and_sender(config, key)
-    found = deactivate(community, sender, meter_id, approve=asker(yes))
+    community, sender = change.open()
+    found = deactivate(community, sender, meter_id, approve=change.approve)
     if json_out:
         print_json({"name": meter_id, "meter_id": found, "active": False})
         return

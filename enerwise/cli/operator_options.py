@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -9,13 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from enerwise.cli.console import confirm, err_console
+from enerwise.cli.options import DEFAULT_COMMUNITY, CommunityConfig, SigningKey, YesFlag
 from operations.errors import (
     CommunityConfigError,
     OperatorError,
 )
 
 if TYPE_CHECKING:
-    from enerwise.cli.options import SigningKey
     from operations.context import Approve, Community
     from operations.health import IndexSource
     from wallet.transactions import TransactionSender
@@ -53,6 +54,26 @@ def community_and_sender(
 
     community = Community.open(config, rpc_url)
     return community, community.sender(key.unlock(key.signer()))
+
+
+@dataclass(frozen=True)
+class CommunityChange:
+    """What a command that changes the community's contracts takes: the key that signs, the
+    community config, and ``--yes`` (an option group of
+    :func:`enerwise.cli.options.option_groups`)."""
+
+    key: SigningKey
+    config: CommunityConfig = DEFAULT_COMMUNITY
+    yes: YesFlag = False
+
+    def open(self, rpc_url: str | None = None) -> tuple[Community, TransactionSender]:
+        """The community and its sender for the key (see :func:`community_and_sender`)."""
+        return community_and_sender(self.config, self.key, rpc_url)
+
+    @property
+    def approve(self) -> Approve:
+        """Shows the plan and asks on a terminal (see :func:`asker`)."""
+        return asker(self.yes)
 
 
 def which_contracts(text: str, option: str) -> Literal["market", "registry", "both"]:
@@ -122,6 +143,20 @@ def index_database(url: str | None) -> IndexSource | None:
         return [LastReading(a.meter_id, a.last_reading_time, a.reading_count) for a in found]
 
     return read
+
+
+@dataclass(frozen=True)
+class LastReadings:
+    """Where the meters' last readings are read: the indexer's API (``--indexer-url``) or its
+    database (``--database-url``), else the chain (an option group of
+    :func:`enerwise.cli.options.option_groups`)."""
+
+    indexer_url: IndexerUrl = None
+    database_url: IndexDatabaseUrl = None
+
+    def database(self) -> IndexSource | None:
+        """The indexer's database as a source (see :func:`index_database`)."""
+        return index_database(self.database_url)
 
 
 def age_text(last: int | None, age: int | None) -> str:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
 from enerwise.cli.console import confirm, console
-from enerwise.cli.operator_options import community_and_sender, which_contracts
+from enerwise.cli.operator_options import CommunityChange, which_contracts
 from enerwise.cli.options import (
     DEFAULT_COMMUNITY,
     CommunityConfig,
     JsonFlag,
-    SigningKey,
-    YesFlag,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 
@@ -40,34 +37,33 @@ def _role_change(
     role: str,
     address: str,
     on: str,
-    yes: bool,
-    config: Path,
-    key: SigningKey,
+    change: CommunityChange,
     json_out: bool,
 ) -> None:
     from operations.roles import apply_change, plan_change
 
     target = which_contracts(on, "--on")
-    community, sender = community_and_sender(config, key)
-    change = plan_change(community, sender, action, role, address, on=target)
-    count = len(change.contracts)
-    confirm(f"Send {count} transaction(s) from {sender.address}?", yes=yes, plan=change.describe())
-    hashes = apply_change(community, sender, change)
+    community, sender = change.open()
+    planned = plan_change(community, sender, action, role, address, on=target)
+    count = len(planned.contracts)
+    asked = f"Send {count} transaction(s) from {sender.address}?"
+    confirm(asked, yes=change.yes, plan=planned.describe())
+    hashes = apply_change(community, sender, planned)
     if json_out:
         print_json(
             {
                 "action": action,
-                "role": change.role,
-                "account": change.account,
-                "contracts": list(change.contracts),
-                "skipped": list(change.skipped),
+                "role": planned.role,
+                "account": planned.account,
+                "contracts": list(planned.contracts),
+                "skipped": list(planned.skipped),
                 "transactions": hashes,
             }
         )
         return
     verb = "granted" if action == "grant" else "revoked"
     console.print(
-        f"{verb} {change.role} on the {' and the '.join(change.contracts)}: {change.account}",
+        f"{verb} {planned.role} on the {' and the '.join(planned.contracts)}: {planned.account}",
         highlight=False,
     )
 
@@ -78,17 +74,15 @@ def _role_command(action: Literal["grant", "revoke"], doc: str) -> Callable[...,
     def command(
         role: RoleArg,
         address: AddressArg,
-        key: SigningKey,
+        change: CommunityChange,
         on: OnOption = "both",
-        yes: YesFlag = False,
-        config: CommunityConfig = DEFAULT_COMMUNITY,
         json_out: JsonFlag = False,
     ) -> None:
-        _role_change(action, role, address, on, yes, config, key, json_out)
+        _role_change(action, role, address, on, change, json_out)
 
     command.__name__ = f"role_{action}"
     command.__doc__ = doc
-    return role_app.command(action)(signing_key_options(command))
+    return role_app.command(action)(option_groups(command))
 
 
 role_grant = _role_command(

@@ -24,8 +24,10 @@ the value counts as the new option's.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,12 +118,15 @@ PasswordEnv = Annotated[
 @dataclass(frozen=True)
 class SigningKey:
     """The key a command signs with: ``--keystore PATH|ADDRESS`` (with ``--keystore-dir``) and
-    where its password comes from (``--password-file`` / ``--password-env``, else a prompt)."""
+    where its password comes from (``--password-file`` / ``--password-env``, else a prompt).
 
-    keystore: str
-    keystore_dir: Path | None = None
-    password_file: Path | None = None
-    password_env: str | None = None
+    An option group: a command takes it as one parameter under :func:`option_groups`.
+    """
+
+    keystore: KeystoreRef
+    keystore_dir: KeystoreDir = None
+    password_file: PasswordFile = None
+    password_env: PasswordEnv = None
 
     def signer(self) -> KeystoreSigner:
         """The key's signer, still locked (a wrong path or address fails here, first)."""
@@ -138,42 +143,70 @@ class SigningKey:
         return signer
 
 
-_KEY_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
-    ("keystore", KeystoreRef, inspect.Parameter.empty),
-    ("keystore_dir", KeystoreDir, None),
-    ("password_file", PasswordFile, None),
-    ("password_env", PasswordEnv, None),
-)
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
 
-def signing_key_options(command: Callable[..., _T]) -> Callable[..., _T]:
-    """``command`` with the four key options in place of its ``key: SigningKey`` parameter.
+def _is_group(annotation: object) -> bool:
+    """An option group: a dataclass whose fields are options (:class:`SigningKey`)."""
+    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
 
-    The options are declared once, here, and reach the command as one :class:`SigningKey`
+
+def _group_parameters(group: type) -> list[inspect.Parameter]:
+    """The options of ``group``'s fields (those of a nested group in its place), in order."""
+    hints = typing.get_type_hints(group, include_extras=True)
+    parameters: list[inspect.Parameter] = []
+    for f in dataclasses.fields(group):
+        if _is_group(hints[f.name]):
+            parameters += _group_parameters(hints[f.name])
+            continue
+        default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+        parameters.append(
+            inspect.Parameter(f.name, _KEYWORD, default=default, annotation=hints[f.name])
+        )
+    return parameters
+
+
+def _group_value(group: type[_T], options: dict[str, Any]) -> _T:
+    """``group`` made of (and taken out of) the option values ``options``."""
+    hints = typing.get_type_hints(group, include_extras=True)
+    values = {
+        f.name: _group_value(hints[f.name], options)
+        if _is_group(hints[f.name])
+        else options.pop(f.name)
+        for f in dataclasses.fields(group)  # type: ignore[arg-type]
+    }
+    return group(**values)
+
+
+def option_groups(command: Callable[..., _T]) -> Callable[..., _T]:
+    """``command`` with each parameter typed as an option group (a dataclass such as
+    :class:`SigningKey`) replaced by the group's options.
+
+    A group's options are declared once, on its fields, and reach the command as one value
     (Typer reads the rewritten signature).
     """
     signature = inspect.signature(command, eval_str=True)
-    keyword = inspect.Parameter.KEYWORD_ONLY
+    groups: dict[str, type] = {}
     parameters: list[inspect.Parameter] = []
     for parameter in signature.parameters.values():
-        if parameter.name != "key":
-            parameters.append(parameter.replace(kind=keyword))
-            continue
-        parameters += [
-            inspect.Parameter(name, keyword, default=default, annotation=annotation)
-            for name, annotation, default in _KEY_OPTIONS
-        ]
+        if _is_group(parameter.annotation):
+            groups[parameter.name] = parameter.annotation
+            parameters += _group_parameters(parameter.annotation)
+        else:
+            parameters.append(parameter.replace(kind=_KEYWORD))
 
     @functools.wraps(command)
-    def with_key(**options: Any) -> _T:
-        key = SigningKey(*(options.pop(name) for name, _, _ in _KEY_OPTIONS))
-        return command(key=key, **options)
+    def with_groups(**options: Any) -> _T:
+        values: dict[str, object] = {
+            name: _group_value(group, options) for name, group in groups.items()
+        }
+        return command(**values, **options)
 
     rewritten = signature.replace(parameters=parameters)
-    with_key.__signature__ = rewritten  # type: ignore[attr-defined]
-    with_key.__annotations__ = {p.name: p.annotation for p in parameters}
-    with_key.__annotations__["return"] = signature.return_annotation
-    return with_key
+    with_groups.__signature__ = rewritten  # type: ignore[attr-defined]
+    with_groups.__annotations__ = {p.name: p.annotation for p in parameters}
+    with_groups.__annotations__["return"] = signature.return_annotation
+    return with_groups
 
 
 # ------------------------------------------------------------------------------- where things are

@@ -8,6 +8,7 @@ Private keys and mnemonics are read from files for the same reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,7 +22,7 @@ from enerwise.cli.options import (
     PasswordFile,
     SigningKey,
     YesFlag,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from enerwise.cli.wallet_agent import app as agent_app
@@ -30,6 +31,7 @@ from wallet.errors import KeystoreError
 
 if TYPE_CHECKING:
     from wallet.keystore import KeyInfo, Keystore
+    from wallet.passwords import PasswordSource
 
 app = typer.Typer(
     help="Encrypted keystores and signing with them.",
@@ -48,6 +50,25 @@ def _keystore(directory: Path | None) -> Keystore:
     return Keystore(directory)
 
 
+@dataclass(frozen=True)
+class UnlockedKeystore:
+    """The keystore folder and where the password that unlocks (or encrypts) a key comes from:
+    ``--keystore-dir``, ``--password-file`` / ``--password-env``, else a prompt (an option
+    group of :func:`enerwise.cli.options.option_groups`)."""
+
+    keystore_dir: KeystoreDir = None
+    password_file: PasswordFile = None
+    password_env: PasswordEnv = None
+
+    def keystore(self) -> Keystore:
+        return _keystore(self.keystore_dir)
+
+    def password(self, prompt: str = "Password: ") -> PasswordSource:
+        from wallet.passwords import PasswordSource
+
+        return PasswordSource(self.password_file, self.password_env, prompt)
+
+
 def _say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
 
@@ -62,22 +83,18 @@ def _print_key(done: str, info: KeyInfo, json_out: bool, **extra: object) -> Non
 
 
 @app.command("new")
-def new(
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def new(keys: UnlockedKeystore, json_out: JsonFlag = False) -> None:
     """Create a new random key, encrypted with a password (asked twice at the prompt)."""
-    from wallet.passwords import PasswordSource
-
-    password = PasswordSource(password_file, password_env, "New password: ").read(confirm=True)
-    info = _keystore(keystore_dir).create(password)
+    password = keys.password("New password: ").read(confirm=True)
+    info = keys.keystore().create(password)
     _print_key("created", info, json_out)
 
 
 @app.command("import")
+@option_groups
 def import_key(
+    keys: UnlockedKeystore,
     private_key_file: Annotated[
         Path | None,
         typer.Option("--private-key-file", metavar="FILE", help="FILE holds a hex private key."),
@@ -96,21 +113,17 @@ def import_key(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing keystore for the same address.")
     ] = False,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Import a private key or a mnemonic-derived key into an encrypted keystore."""
     from wallet.keystore import mnemonic_from_file, private_key_from_file
-    from wallet.passwords import PasswordSource
 
     if (private_key_file is None) == (mnemonic_file is None):
         raise KeystoreError("give exactly one of --private-key-file FILE or --mnemonic-file FILE")
     if derivation_path is not None and mnemonic_file is None:
         raise KeystoreError("--path only applies to --mnemonic-file")
-    keystore = _keystore(keystore_dir)
-    source = PasswordSource(password_file, password_env, "New password: ")
+    keystore = keys.keystore()
+    source = keys.password("New password: ")
     if private_key_file is not None:
         key = private_key_from_file(private_key_file)
         info = keystore.import_private_key(key, source.read(confirm=True), force=force)
@@ -164,8 +177,10 @@ def show(ref: KeyRef, keystore_dir: KeystoreDir = None, json_out: JsonFlag = Fal
 
 
 @app.command("passwd")
+@option_groups
 def passwd(
     ref: KeyRef,
+    keys: UnlockedKeystore,
     new_password_file: Annotated[
         Path | None,
         typer.Option(
@@ -176,36 +191,26 @@ def passwd(
         str | None,
         typer.Option("--new-password-env", metavar="VAR", help="Read the new password from VAR."),
     ] = None,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Re-encrypt a keystore under a new password (the file is replaced atomically)."""
     from wallet.passwords import PasswordSource
 
-    keystore = _keystore(keystore_dir)
+    keystore = keys.keystore()
     info = keystore.find(ref)  # fail on a wrong address before asking anything
-    old = PasswordSource(password_file, password_env, "Current password: ").read()
+    old = keys.password("Current password: ").read()
     new_source = PasswordSource(new_password_file, new_password_env, "New password: ")
     info = keystore.change_password(info.path, old, new_source.read(confirm=True))
     _print_key("changed the password of", info, json_out)
 
 
 @app.command("export-public")
-def export_public(
-    ref: KeyRef,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
-    json_out: JsonFlag = False,
-) -> None:
+@option_groups
+def export_public(ref: KeyRef, keys: UnlockedKeystore, json_out: JsonFlag = False) -> None:
     """Print the address and the uncompressed public key (unlocks the key to compute it)."""
-    from wallet.passwords import PasswordSource
-
-    keystore = _keystore(keystore_dir)
+    keystore = keys.keystore()
     info = keystore.find(ref)
-    password = PasswordSource(password_file, password_env).read()
+    password = keys.password().read()
     public = keystore.public_info(info.path, password)
     if json_out:
         print_json(public.as_dict())
@@ -215,23 +220,17 @@ def export_public(
 
 
 @app.command("delete")
+@option_groups
 def delete(
-    ref: KeyRef,
-    yes: YesFlag = False,
-    keystore_dir: KeystoreDir = None,
-    password_file: PasswordFile = None,
-    password_env: PasswordEnv = None,
-    json_out: JsonFlag = False,
+    ref: KeyRef, keys: UnlockedKeystore, yes: YesFlag = False, json_out: JsonFlag = False
 ) -> None:
     """Delete a keystore file (asks on a terminal unless --yes; a password option, when given,
     must unlock it first)."""
-    from wallet.passwords import PasswordSource
-
-    keystore = _keystore(keystore_dir)
+    keystore = keys.keystore()
     info = keystore.find(ref)
     password = None
-    if password_file is not None or password_env is not None:
-        password = PasswordSource(password_file, password_env).read()
+    if keys.password_file is not None or keys.password_env is not None:
+        password = keys.password().read()
     confirm(
         f"Delete the keystore of {info.address} ({info.path})? The key is lost unless it is "
         "backed up elsewhere",
@@ -241,7 +240,7 @@ def delete(
 
 
 @app.command("sign-typed-data")
-@signing_key_options
+@option_groups
 def sign_typed_data(
     key: SigningKey,
     data: Annotated[

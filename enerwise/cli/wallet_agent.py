@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,16 +21,14 @@ from enerwise.cli.amounts import (
     one_of,
     price_tick,
 )
-from enerwise.cli.connection import node, node_and_sender
+from enerwise.cli.connection import DeployedOn
 from enerwise.cli.console import confirm, console
 from enerwise.cli.options import (
-    DeploymentFile,
     JsonFlag,
-    RpcUrl,
     SigningKey,
     YesFlag,
     deprecated,
-    signing_key_options,
+    option_groups,
 )
 from enerwise.cli.output import print_json
 from enerwise.errors import OptionError
@@ -50,11 +47,8 @@ class _Owner:
     contracts: EnergyChain
 
 
-def _owner(rpc_url: str | None, key: SigningKey, deployment_file: Path | None) -> _Owner:
-    from energychain.deploy import load_deployment
-
-    w3, sender = node_and_sender(rpc_url, key, "Owner's password: ")
-    deployment = load_deployment(w3, deployment_file)
+def _owner(on: DeployedOn, key: SigningKey) -> _Owner:
+    w3, sender, deployment = on.reach_as(key, "Owner's password: ")
     return _Owner(sender, deployment.contracts(w3))
 
 
@@ -63,11 +57,12 @@ def _decimal(text: str | None, option: str) -> Decimal | None:
 
 
 @app.command("grant")
-@signing_key_options
+@option_groups
 def grant(
     agent: Annotated[str, typer.Option("--agent", help="The agent's address.")],
     expiry: Annotated[str, typer.Option("--expiry", help="ISO 8601 time (UTC if no zone).")],
     key: SigningKey,
+    on: DeployedOn,
     budget_eur_per_day: Annotated[
         str | None,
         typer.Option(
@@ -103,8 +98,6 @@ def grant(
         int | None, typer.Option(min=0, help="The lowest sell price as a tick instead.")
     ] = None,
     budget_per_day: Annotated[int | None, typer.Option(hidden=True)] = None,
-    rpc_url: RpcUrl = None,
-    deployment: DeploymentFile = None,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -132,7 +125,7 @@ def grant(
     max_buy = _decimal(max_buy_eur_per_kwh, "--max-buy-eur-per-kwh")
     min_sell = _decimal(min_sell_eur_per_kwh, "--min-sell-eur-per-kwh")
     address, until = parse_address(agent, "agent"), parse_expiry(expiry)
-    owner = _owner(rpc_url, key, deployment)
+    owner = _owner(on, key)
     market = owner.contracts.market
     params, decimals = market.params(), owner.contracts.payment.decimals()
     for tick, option in ((max_buy_tick, "--max-buy-tick"), (min_sell_tick, "--min-sell-tick")):
@@ -229,12 +222,11 @@ def _bounds(
 
 
 @app.command("revoke")
-@signing_key_options
+@option_groups
 def revoke(
     agent: Annotated[str, typer.Argument(metavar="ADDR", help="The agent's address.")],
     key: SigningKey,
-    rpc_url: RpcUrl = None,
-    deployment: DeploymentFile = None,
+    on: DeployedOn,
     yes: YesFlag = False,
     json_out: JsonFlag = False,
 ) -> None:
@@ -242,7 +234,7 @@ def revoke(
     from energychain.delegation import parse_address, revoke_agent
 
     address = parse_address(agent, "agent")
-    owner = _owner(rpc_url, key, deployment)
+    owner = _owner(on, key)
     confirm(f"Revoke agent {address} of {owner.sender.address}?", yes=yes)
     receipt = revoke_agent(owner.sender, owner.contracts.market, address)
     if json_out:
@@ -258,19 +250,17 @@ def revoke(
 
 
 @app.command("list")
+@option_groups
 def list_command(
     owner: Annotated[str, typer.Option("--owner", help="The owner's address.")],
-    rpc_url: RpcUrl = None,
-    deployment_file: DeploymentFile = None,
+    on: DeployedOn,
     json_out: JsonFlag = False,
 ) -> None:
     """The owner's agent keys with their bounds (EUR, Wh and ticks) and their use now."""
     from energychain.delegation import list_delegations, parse_address
-    from energychain.deploy import load_deployment
 
     owner_address = parse_address(owner, "owner")
-    w3 = node(rpc_url)
-    deployment = load_deployment(w3, deployment_file)
+    w3, deployment = on.reach()
     contracts = deployment.contracts(w3)
     params, decimals = contracts.market.params(), contracts.payment.decimals()
     now = int(w3.eth.get_block("latest")["timestamp"])

@@ -38,6 +38,7 @@ from web3 import Web3
 from chain.calls import ContractReader, call_many
 from chain.rpc import JsonRpcClient
 from devchain.sandbox import Sandbox
+from energychain.abi import decode_record
 from energychain.contracts import ContractHandle
 from energychain.events import EventReader
 from energychain.sealed_market import SealedMarket
@@ -100,24 +101,10 @@ class Ledger:
         return latest + 1
 
     def _placed(self, a: Any) -> None:
-        self.orders[int(a["orderId"])] = PlacedOrder(
-            int(a["orderId"]),
-            a["owner"],
-            int(a["slot"]),
-            bool(a["isBuy"]),
-            int(a["tick"]),
-            int(a["qtyWh"]),
-        )
+        self.orders[int(a["orderId"])] = decode_record(PlacedOrder, a, "OrderPlaced")
 
     def _claimed(self, a: Any) -> None:
-        self.claims[int(a["orderId"])] = ClaimedOrder(
-            int(a["orderId"]),
-            a["owner"],
-            int(a["filledWh"]),
-            int(a["amount"]),
-            int(a["fee"]),
-            int(a["refund"]),
-        )
+        self.claims[int(a["orderId"])] = decode_record(ClaimedOrder, a, "OrderClaimed")
 
 
 def _uint_calls(

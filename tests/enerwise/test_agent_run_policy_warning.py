@@ -32,25 +32,44 @@ def _start(sandbox: Sandbox, policy: str, state: Path) -> None:
     )
 
 
+WARNING = "--policy halfway"
+
+
 @pytest.mark.usefixtures("compiled")
-def test_a_book_policy_on_a_sealed_market_is_warned_about(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("settings", "policy", "said", "not_said"),
+    [
+        pytest.param(
+            SEALED,
+            "mpc_book_ahead",
+            ("mpc_book_ahead plans on the others' books", WARNING),
+            (),
+            id="a book policy on a sealed market is warned about",
+        ),
+        pytest.param(
+            SEALED, "halfway", ("trading for",), (WARNING,), id="halfway on a sealed market is not"
+        ),
+        pytest.param(
+            MarketSettings(),
+            "mpc_book_ahead",
+            ("trading for",),
+            (WARNING,),
+            id="a book policy on an open market is not",
+        ),
+    ],
+)
+def test_a_book_policy_is_warned_about_on_a_sealed_market_only(
+    settings: MarketSettings,
+    policy: str,
+    said: tuple[str, ...],
+    not_said: tuple[str, ...],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with Sandbox.on_anvil(SEALED) as sandbox:
-        _start(sandbox, "mpc_book_ahead", tmp_path / "agent.json")
+    with Sandbox.on_anvil(settings) as sandbox:
+        _start(sandbox, policy, tmp_path / "agent.json")
     err = " ".join(capsys.readouterr().err.split())  # however the console wrapped it
-    assert "mpc_book_ahead plans on the others' books" in err
-    assert "--policy halfway" in err
-
-
-@pytest.mark.usefixtures("compiled")
-def test_halfway_on_a_sealed_market_and_a_book_policy_on_an_open_one_are_not(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with Sandbox.on_anvil(SEALED) as sandbox:
-        _start(sandbox, "halfway", tmp_path / "halfway.json")
-    with Sandbox.on_anvil(MarketSettings()) as sandbox:
-        _start(sandbox, "mpc_book_ahead", tmp_path / "ahead.json")
-    err = " ".join(capsys.readouterr().err.split())
-    assert "trading for" in err
-    assert "--policy halfway" not in err
+    for text in said:
+        assert text in err
+    for text in not_said:
+        assert text not in err

@@ -28,6 +28,7 @@ from market.clearing import (
     outcome,
     settle,
 )
+from tests.market.strategies import draw_orders, draw_params
 
 
 @dataclass(frozen=True)
@@ -39,21 +40,8 @@ class Book:
 @st.composite
 def books(draw: st.DrawFn) -> Book:
     """Small tick ranges (so orders often share a tick and get rationed), any quantities."""
-    params = MarketParams(
-        price_floor=draw(st.integers(0, 10**6)),
-        tick_size=draw(st.integers(1, 10**4)),
-        max_tick=draw(st.integers(0, 30)),
-        fee_bps=draw(st.integers(0, 10_000)),
-    )
-    quantities = st.one_of(st.integers(1, 20), st.integers(1, 10**9))
-    drawn = draw(
-        st.lists(
-            st.tuples(st.sampled_from(Side), st.integers(0, params.max_tick), quantities),
-            max_size=25,
-        )
-    )
-    orders = [Order(f"o{i}", side, tick, qty) for i, (side, tick, qty) in enumerate(drawn)]
-    return Book(params, orders)
+    params = draw_params(draw, price_floor_max=10**6, tick_size_max=10**4, max_tick_max=30)
+    return Book(params, draw_orders(draw, params, qty_max=10**9, max_size=25))
 
 
 def demand(orders: list[Order], tick: int) -> int:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
-from market.clearing import WH_PER_KWH, MarketParams, Order, Side, settle
+from market.clearing import WH_PER_KWH, MarketParams, Side, settle
 from market.pool import CityCommunity, CitySettlement, settle_city
+from tests.market.strategies import draw_orders, draw_params
 
 
 @dataclass(frozen=True)
@@ -31,23 +32,11 @@ class City:
 @st.composite
 def cities(draw: st.DrawFn) -> City:
     """Small tick ranges (shared ticks, rationing), limits that often bind, fees that often bite."""
-    params = MarketParams(
-        price_floor=draw(st.integers(0, 10**5)),
-        tick_size=draw(st.integers(1, 10**3)),
-        max_tick=draw(st.integers(0, 24)),
-        fee_bps=draw(st.integers(0, 10_000)),
-    )
-    quantities = st.one_of(st.integers(1, 20), st.integers(1, 10**7))
+    params = draw_params(draw, price_floor_max=10**5, tick_size_max=10**3, max_tick_max=24)
     limits = st.one_of(st.just(0), st.integers(1, 50), st.integers(0, 10**8))
     communities = []
     for k in range(draw(st.integers(1, 4))):
-        drawn = draw(
-            st.lists(
-                st.tuples(st.sampled_from(Side), st.integers(0, params.max_tick), quantities),
-                max_size=12,
-            )
-        )
-        orders = [Order(f"c{k}o{i}", side, tick, qty) for i, (side, tick, qty) in enumerate(drawn)]
+        orders = draw_orders(draw, params, qty_max=10**7, max_size=12, prefix=f"c{k}")
         communities.append(
             CityCommunity(
                 community_id=f"c{k}",
