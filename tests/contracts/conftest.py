@@ -630,6 +630,19 @@ class SealedEnv(Env):
     def reveal(self, opening, sender=None):
         return self.market.revealOrder(*opening, {"from": sender or self.relayer})
 
+    def commit_revealed(self, owner, slot, is_buy, tick, qty, **commit_options) -> int:
+        """Commits an order (see :meth:`commit`), opens ``slot``'s reveal window and reveals it
+        with ``revealOrder``; returns its id."""
+        cid, opening = self.commit(owner, slot, is_buy, tick, qty, **commit_options)
+        self.reveal_opens(slot)
+        self.reveal(opening)
+        return cid
+
+    def reveal_all(self, slot, openings, sender=None):
+        """Opens ``slot``'s reveal window and reveals ``openings`` in one ``revealOrders``."""
+        self.reveal_opens(slot)
+        return self.market.revealOrders(openings, {"from": sender or self.relayer})
+
 
 # --------------------------------------------------------------------------------------------
 # Fixtures
