@@ -539,47 +539,37 @@ def residual_sides(book):
     return (residual_side(r.buys, highest_first=True), residual_side(r.sells, highest_first=False))
 
 
-#: The sealed market's deployable code is compiled apart with fewer optimizer runs
-#: (chain/compiler.py OPTIMIZER_RUNS_BY_SOURCE): brownie's own build of it, at 10,000 runs, is
+#: The sealed and pooled markets' deployable code is compiled apart with fewer optimizer runs
+#: (chain/compiler.py OPTIMIZER_RUNS_BY_SOURCE): brownie's own build of them, at 10,000 runs, is
 #: above the EIP-170 limit. The fixtures deploy the code `enerwise chain compile` wrote.
-SEALED_ARTIFACT = (
-    Path(__file__).resolve().parents[2] / "build" / "contracts" / "SealedEnergyMarket.json"
-)
+BUILD_CONTRACTS = Path(__file__).resolve().parents[2] / "build" / "contracts"
+
+
+def use_deployable_code(container) -> None:
+    """Makes brownie's ``container`` deploy the code of build/contracts (see BUILD_CONTRACTS), so
+    calls, events and errors decode as usual (its coverage map is brownie's build's, so brownie
+    drops it for this code). Refuses an artifact that is missing or older than its source."""
+    artifact_path = BUILD_CONTRACTS / f"{container._name}.json"
+    if not artifact_path.is_file():
+        raise RuntimeError(f"{artifact_path} missing: run `enerwise chain compile` first")
+    artifact = json.loads(artifact_path.read_text())
+    source = BUILD_CONTRACTS.parents[1] / "contracts" / f"{container._name}.sol"
+    if artifact["source_hash"] != hashlib.sha256(source.read_bytes()).hexdigest():
+        raise RuntimeError(f"{artifact_path} is older than {source}: run `enerwise chain compile`")
+    container._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
 
 
 def deploy_sealed(admin, euro, registry, treasury, reveal=REVEAL_SECONDS, bond=BOND, **params):
-    """Deploys the SealedEnergyMarket of build/contracts (see SEALED_ARTIFACT) through brownie's
-    container, so calls, events and errors decode as usual (its coverage map is brownie's build's,
-    so brownie drops it for this code)."""
-    if not SEALED_ARTIFACT.is_file():
-        raise RuntimeError(f"{SEALED_ARTIFACT} missing: run `enerwise chain compile` first")
-    artifact = json.loads(SEALED_ARTIFACT.read_text())
-    source = SEALED_ARTIFACT.parents[2] / "contracts" / "SealedEnergyMarket.sol"
-    if artifact["source_hash"] != hashlib.sha256(source.read_bytes()).hexdigest():
-        raise RuntimeError(
-            f"{SEALED_ARTIFACT} is older than {source}: run `enerwise chain compile`"
-        )
-    SealedEnergyMarket._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
+    """Deploys the SealedEnergyMarket of build/contracts (see :func:`use_deployable_code`)."""
+    use_deployable_code(SealedEnergyMarket)
     return SealedEnergyMarket.deploy(
         admin, euro, registry, market_params(treasury, **params), reveal, bond, {"from": admin}
     )
 
 
-POOLED_ARTIFACT = SEALED_ARTIFACT.with_name("PooledEnergyMarket.json")
-
-
 def deploy_pooled(admin, euro, registry, treasury, pool, **params):
-    """Deploys the PooledEnergyMarket of build/contracts (compiled at fewer optimizer runs, as the
-    sealed market: at brownie's 10,000 runs it exceeds EIP-170) through brownie's container."""
-    if not POOLED_ARTIFACT.is_file():
-        raise RuntimeError(f"{POOLED_ARTIFACT} missing: run `enerwise chain compile` first")
-    artifact = json.loads(POOLED_ARTIFACT.read_text())
-    source = POOLED_ARTIFACT.parents[2] / "contracts" / "PooledEnergyMarket.sol"
-    if artifact["source_hash"] != hashlib.sha256(source.read_bytes()).hexdigest():
-        raise RuntimeError(
-            f"{POOLED_ARTIFACT} is older than {source}: run `enerwise chain compile`"
-        )
-    PooledEnergyMarket._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
+    """Deploys the PooledEnergyMarket of build/contracts (see :func:`use_deployable_code`)."""
+    use_deployable_code(PooledEnergyMarket)
     return PooledEnergyMarket.deploy(
         admin, euro, registry, market_params(treasury, **params), pool, {"from": admin}
     )
@@ -713,56 +703,21 @@ def isolate(fn_isolation):
     """Every test starts from the state left by the module fixtures."""
 
 
-@pytest.fixture(scope="module")
-def admin():
-    return accounts[0]
+def account_fixture(index: int):
+    """A module-scoped fixture of brownie's ``accounts[index]``."""
+
+    @pytest.fixture(scope="module")
+    def account():
+        return accounts[index]
+
+    return account
 
 
-@pytest.fixture(scope="module")
-def alice():
-    return accounts[1]
-
-
-@pytest.fixture(scope="module")
-def bob():
-    return accounts[2]
-
-
-@pytest.fixture(scope="module")
-def carol():
-    return accounts[3]
-
-
-@pytest.fixture(scope="module")
-def dave():
-    return accounts[4]
-
-
-@pytest.fixture(scope="module")
-def agent():
-    return accounts[5]
-
-
-@pytest.fixture(scope="module")
-def treasury():
-    return accounts[6]
-
-
-@pytest.fixture(scope="module")
-def stranger():
-    return accounts[7]
-
-
-@pytest.fixture(scope="module")
-def relayer():
-    """Submits readings and clears slots: anyone may, so an account without any role."""
-    return accounts[8]
-
-
-@pytest.fixture(scope="module")
-def operator():
-    """An account that gets roles granted in role tests."""
-    return accounts[9]
+# The suite's named accounts, in brownie's order. The relayer submits readings and clears slots:
+# anyone may, so it is an account without any role. The operator gets roles granted in role tests.
+admin, alice, bob, carol, dave, agent, treasury, stranger, relayer, operator = (
+    account_fixture(index) for index in range(10)
+)
 
 
 def aligned_epoch() -> int:
