@@ -104,6 +104,13 @@ def addr(account) -> str:
     return str(account).lower()
 
 
+def struct_fields(values, names: str) -> dict:
+    """A struct a view returns (a tuple) as a dict: ``names``, space-separated as namedtuple takes
+    them, name its first fields in order."""
+    keys = names.split()
+    return dict(zip(keys, values[: len(keys)], strict=True))
+
+
 def access_error(account, role_id: str) -> str:
     """The revert string of OpenZeppelin's AccessControlUnauthorizedAccount(account, neededRole)."""
     return f"AccessControlUnauthorizedAccount: {addr(account)}, {b32(role_id)}"
@@ -428,18 +435,11 @@ class Env:
         return self.market.clear(slot, {"from": sender or self.relayer})
 
     def clearing(self, slot) -> dict:
-        r = self.market.clearing(slot)
-        return {
-            "cleared": r[0],
-            "volume": r[1],
-            "clearing_tick": r[2],
-            "buy_tick": r[3],
-            "buy_filled": r[4],
-            "buy_total": r[5],
-            "sell_tick": r[6],
-            "sell_filled": r[7],
-            "sell_total": r[8],
-        }
+        return struct_fields(
+            self.market.clearing(slot),
+            "cleared volume clearing_tick buy_tick buy_filled buy_total sell_tick sell_filled"
+            " sell_total",
+        )
 
 
 def order_id(slot: int, fee_bps: int, nonce: int) -> int:

@@ -32,6 +32,7 @@ from conftest import (
     market_params,
     residual,
     residual_sides,
+    struct_fields,
 )
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
@@ -127,16 +128,9 @@ def paired(entry):
 
 
 def record(pool, slot):
-    r = pool.poolClearing(slot)
-    return {
-        "cleared": r[0],
-        "fee": r[1],
-        "clearing_tick": r[2],
-        "buy_tick": r[3],
-        "sell_tick": r[4],
-        "volume": r[5],
-        "fills_hash": r[6],
-    }
+    return struct_fields(
+        pool.poolClearing(slot), "cleared fee clearing_tick buy_tick sell_tick volume fills_hash"
+    )
 
 
 # ---- the result -----------------------------------------------------------------------------
