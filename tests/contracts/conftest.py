@@ -321,18 +321,21 @@ class MeterHandle:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class Env:
     """The deployed contracts plus the actions tests keep repeating."""
 
-    def __init__(self, registry, token, market, euro, admin, relayer, treasury):
-        self.registry = registry
-        self.token = token
-        self.market = market
-        self.euro = euro
-        self.admin = admin
-        self.relayer = relayer
-        self.treasury = treasury
-        self.epoch = registry.epoch()
+    registry: object
+    token: object
+    market: object
+    euro: object
+    admin: object
+    relayer: object
+    treasury: object
+    epoch: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.epoch = self.registry.epoch()
 
     # ---- time -------------------------------------------------------------------------------
 
