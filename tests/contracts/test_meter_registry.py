@@ -340,6 +340,7 @@ def test_deactivateMeter_revertsForAccountWithoutMeterAdminRole(registry, strang
 
 
 # ---- pause ----------------------------------------------------------------------------------
+# (The reverts of pausing twice and of a non-pauser, the same on the market: test_pausable.py.)
 
 
 def test_pause_blocksSubmitReading(env, slot, registry, admin, meter):
@@ -363,28 +364,6 @@ def test_unpause_resumesReadings(env, slot, registry, admin, meter):
     assert tx.events["Unpaused"]["account"] == admin
     meter.submit_at(env.slot_start(slot))
     assert meter_state(registry, meter.meter_id)["seq"] == 1
-
-
-def test_pause_revertsWhenPaused(registry, admin):
-    registry.pause({"from": admin})
-    with brownie.reverts("EnforcedPause: "):
-        registry.pause({"from": admin})
-
-
-def test_unpause_revertsWhenNotPaused(registry, admin):
-    with brownie.reverts("ExpectedPause: "):
-        registry.unpause({"from": admin})
-
-
-def test_pause_revertsForAccountWithoutPauserRole(registry, stranger):
-    with brownie.reverts(access_error(stranger, PAUSER_ROLE)):
-        registry.pause({"from": stranger})
-
-
-def test_unpause_revertsForAccountWithoutPauserRole(registry, admin, stranger):
-    registry.pause({"from": admin})
-    with brownie.reverts(access_error(stranger, PAUSER_ROLE)):
-        registry.unpause({"from": stranger})
 
 
 def test_pause_byGrantedPauser(registry, admin, operator):
