@@ -525,6 +525,16 @@ def deploy_pool(admin, euro, registry, **overrides):
     return CityPool.deploy(admin, euro, registry, pool_params(**overrides), {"from": admin})
 
 
+def found_city(pool, markets, levels, admin, operator, fee_recipient):
+    """Adds ``markets`` to ``pool`` as its communities, in order, with ``levels`` levels each; the
+    ``operator``, granted GRID_OPERATOR_ROLE, sends the grid fee (FEE_PER_LEVEL ticks a level) to
+    ``fee_recipient``."""
+    for m, n in zip(markets, levels, strict=True):
+        pool.addCommunity(m, n, {"from": admin})
+    pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
+    pool.setGridFee(FEE_PER_LEVEL, fee_recipient, {"from": operator})
+
+
 def orders_of(book):
     """A book of (is_buy, tick, qty_wh) as the Python reference's orders o0, o1, ..."""
     return [Order(f"o{i}", Side.BUY if b else Side.SELL, t, q) for i, (b, t, q) in enumerate(book)]

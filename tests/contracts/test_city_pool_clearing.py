@@ -21,7 +21,6 @@ from conftest import (
     BOOKS,
     DEFAULT_ADMIN_ROLE,
     FEE_PER_LEVEL,
-    GRID_OPERATOR_ROLE,
     LEVELS,
     OPEN,
     RULE,
@@ -29,6 +28,7 @@ from conftest import (
     access_error,
     addr,
     deploy_pool,
+    found_city,
     market_params,
     residual,
     residual_sides,
@@ -54,10 +54,7 @@ def envs(pool, registry, token, market, euro, admin, relayer, treasury, operator
         EnergyMarket.deploy(admin, euro, registry, market_params(treasury), {"from": admin})
         for _ in range(2)
     ]
-    for m, levels in zip(markets, LEVELS, strict=True):
-        pool.addCommunity(m, levels, {"from": admin})
-    pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
-    pool.setGridFee(FEE_PER_LEVEL, operator, {"from": operator})
+    found_city(pool, markets, LEVELS, admin, operator, operator)
     return [Env(registry, token, m, euro, admin, relayer, treasury) for m in markets]
 
 
