@@ -37,7 +37,7 @@ from conftest import (
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from energychain.pool import paired_levels
+from energychain.pool import PoolFill, paired_levels
 from market.pool import PoolCommunity, clear_pool
 
 FILLS_TYPE = "(uint64,uint64,uint16,uint64,uint96,uint16,uint64,uint96)[]"
@@ -100,18 +100,11 @@ def reference(limits, books=BOOKS, levels=LEVELS, fee=FEE_PER_LEVEL):
 
 
 def fills_of(result):
+    """The reference's fills as the contract's ``Fill`` structs (the tuple the package's PoolFill
+    sends to ``verifyFills``), in community order."""
     return [
-        (
-            f.import_wh,
-            f.export_wh,
-            f.buy_marginal.tick,
-            f.buy_marginal.allocated_wh,
-            f.buy_marginal.level_wh,
-            f.sell_marginal.tick,
-            f.sell_marginal.allocated_wh,
-            f.sell_marginal.level_wh,
-        )
-        for f in result.communities
+        PoolFill(i, f.import_wh, f.export_wh, f.buy_marginal, f.sell_marginal).as_tuple()
+        for i, f in enumerate(result.communities)
     ]
 
 
