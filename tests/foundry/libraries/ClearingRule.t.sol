@@ -273,7 +273,9 @@ contract ClearingRuleTest is Test {
         vm.assertLe(wh, o.qtyWh, string.concat("no ", side, " fills beyond its quantity"));
         if (volumeWh != 0 && o.tick == marginalTick) {
             uint256 exact = uint256(o.qtyWh) * marginalFilledWh;
-            vm.assertGt((wh + 1) * marginalTotalWh, exact, string.concat("marginal ", side, "er: its share within 1 Wh"));
+            vm.assertGt(
+                (wh + 1) * marginalTotalWh, exact, string.concat("marginal ", side, "er: its share within 1 Wh")
+            );
             if (wh != 0) vm.assertLt((wh - 1) * marginalTotalWh, exact, "within one Wh");
         }
         return (wh, claimedAtMargin);
