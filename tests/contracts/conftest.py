@@ -112,6 +112,13 @@ def addr(account) -> str:
     return str(account).lower()
 
 
+def struct_fields(values, names: str) -> dict:
+    """A struct a view returns (a tuple) as a dict: ``names``, space-separated as namedtuple takes
+    them, name its first fields in order."""
+    keys = names.split()
+    return dict(zip(keys, values[: len(keys)], strict=True))
+
+
 def access_error(account, role_id: str) -> str:
     """The revert string of OpenZeppelin's AccessControlUnauthorizedAccount(account, neededRole)."""
     return f"AccessControlUnauthorizedAccount: {addr(account)}, {b32(role_id)}"
@@ -322,18 +329,21 @@ class MeterHandle:
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
 class Env:
     """The deployed contracts plus the actions tests keep repeating."""
 
-    def __init__(self, registry, token, market, euro, admin, relayer, treasury):
-        self.registry = registry
-        self.token = token
-        self.market = market
-        self.euro = euro
-        self.admin = admin
-        self.relayer = relayer
-        self.treasury = treasury
-        self.epoch = registry.epoch()
+    registry: object
+    token: object
+    market: object
+    euro: object
+    admin: object
+    relayer: object
+    treasury: object
+    epoch: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.epoch = self.registry.epoch()
 
     # ---- time -------------------------------------------------------------------------------
 
@@ -436,18 +446,11 @@ class Env:
         return self.market.clear(slot, {"from": sender or self.relayer})
 
     def clearing(self, slot) -> dict:
-        r = self.market.clearing(slot)
-        return {
-            "cleared": r[0],
-            "volume": r[1],
-            "clearing_tick": r[2],
-            "buy_tick": r[3],
-            "buy_filled": r[4],
-            "buy_total": r[5],
-            "sell_tick": r[6],
-            "sell_filled": r[7],
-            "sell_total": r[8],
-        }
+        return struct_fields(
+            self.market.clearing(slot),
+            "cleared volume clearing_tick buy_tick buy_filled buy_total sell_tick sell_filled"
+            " sell_total",
+        )
 
 
 def order_id(slot: int, fee_bps: int, nonce: int) -> int:
@@ -530,6 +533,16 @@ def deploy_pool(admin, euro, registry, **overrides):
     return CityPool.deploy(admin, euro, registry, pool_params(**overrides), {"from": admin})
 
 
+def found_city(pool, markets, levels, admin, operator, fee_recipient):
+    """Adds ``markets`` to ``pool`` as its communities, in order, with ``levels`` levels each; the
+    ``operator``, granted GRID_OPERATOR_ROLE, sends the grid fee (FEE_PER_LEVEL ticks a level) to
+    ``fee_recipient``."""
+    for m, n in zip(markets, levels, strict=True):
+        pool.addCommunity(m, n, {"from": admin})
+    pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
+    pool.setGridFee(FEE_PER_LEVEL, fee_recipient, {"from": operator})
+
+
 def orders_of(book):
     """A book of (is_buy, tick, qty_wh) as the Python reference's orders o0, o1, ..."""
     return [Order(f"o{i}", Side.BUY if b else Side.SELL, t, q) for i, (b, t, q) in enumerate(book)]
@@ -547,47 +560,37 @@ def residual_sides(book):
     return (residual_side(r.buys, highest_first=True), residual_side(r.sells, highest_first=False))
 
 
-#: The sealed market's deployable code is compiled apart with fewer optimizer runs
-#: (chain/compiler.py OPTIMIZER_RUNS_BY_SOURCE): brownie's own build of it, at 10,000 runs, is
+#: The sealed and pooled markets' deployable code is compiled apart with fewer optimizer runs
+#: (chain/compiler.py OPTIMIZER_RUNS_BY_SOURCE): brownie's own build of them, at 10,000 runs, is
 #: above the EIP-170 limit. The fixtures deploy the code `enerwise chain compile` wrote.
-SEALED_ARTIFACT = (
-    Path(__file__).resolve().parents[2] / "build" / "contracts" / "SealedEnergyMarket.json"
-)
+BUILD_CONTRACTS = Path(__file__).resolve().parents[2] / "build" / "contracts"
+
+
+def use_deployable_code(container) -> None:
+    """Makes brownie's ``container`` deploy the code of build/contracts (see BUILD_CONTRACTS), so
+    calls, events and errors decode as usual (its coverage map is brownie's build's, so brownie
+    drops it for this code). Refuses an artifact that is missing or older than its source."""
+    artifact_path = BUILD_CONTRACTS / f"{container._name}.json"
+    if not artifact_path.is_file():
+        raise RuntimeError(f"{artifact_path} missing: run `enerwise chain compile` first")
+    artifact = json.loads(artifact_path.read_text())
+    source = BUILD_CONTRACTS.parents[1] / "contracts" / f"{container._name}.sol"
+    if artifact["source_hash"] != hashlib.sha256(source.read_bytes()).hexdigest():
+        raise RuntimeError(f"{artifact_path} is older than {source}: run `enerwise chain compile`")
+    container._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
 
 
 def deploy_sealed(admin, euro, registry, treasury, reveal=REVEAL_SECONDS, bond=BOND, **params):
-    """Deploys the SealedEnergyMarket of build/contracts (see SEALED_ARTIFACT) through brownie's
-    container, so calls, events and errors decode as usual (its coverage map is brownie's build's,
-    so brownie drops it for this code)."""
-    if not SEALED_ARTIFACT.is_file():
-        raise RuntimeError(f"{SEALED_ARTIFACT} missing: run `enerwise chain compile` first")
-    artifact = json.loads(SEALED_ARTIFACT.read_text())
-    source = SEALED_ARTIFACT.parents[2] / "contracts" / "SealedEnergyMarket.sol"
-    if artifact["source_hash"] != hashlib.sha256(source.read_bytes()).hexdigest():
-        raise RuntimeError(
-            f"{SEALED_ARTIFACT} is older than {source}: run `enerwise chain compile`"
-        )
-    SealedEnergyMarket._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
+    """Deploys the SealedEnergyMarket of build/contracts (see :func:`use_deployable_code`)."""
+    use_deployable_code(SealedEnergyMarket)
     return SealedEnergyMarket.deploy(
         admin, euro, registry, market_params(treasury, **params), reveal, bond, {"from": admin}
     )
 
 
-POOLED_ARTIFACT = SEALED_ARTIFACT.with_name("PooledEnergyMarket.json")
-
-
 def deploy_pooled(admin, euro, registry, treasury, pool, **params):
-    """Deploys the PooledEnergyMarket of build/contracts (compiled at fewer optimizer runs, as the
-    sealed market: at brownie's 10,000 runs it exceeds EIP-170) through brownie's container."""
-    if not POOLED_ARTIFACT.is_file():
-        raise RuntimeError(f"{POOLED_ARTIFACT} missing: run `enerwise chain compile` first")
-    artifact = json.loads(POOLED_ARTIFACT.read_text())
-    source = POOLED_ARTIFACT.parents[2] / "contracts" / "PooledEnergyMarket.sol"
-    if artifact["source_hash"] != hashlib.sha256(source.read_bytes()).hexdigest():
-        raise RuntimeError(
-            f"{POOLED_ARTIFACT} is older than {source}: run `enerwise chain compile`"
-        )
-    PooledEnergyMarket._build["bytecode"] = artifact["bytecode"].removeprefix("0x")
+    """Deploys the PooledEnergyMarket of build/contracts (see :func:`use_deployable_code`)."""
+    use_deployable_code(PooledEnergyMarket)
     return PooledEnergyMarket.deploy(
         admin, euro, registry, market_params(treasury, **params), pool, {"from": admin}
     )
@@ -637,6 +640,19 @@ class SealedEnv(Env):
 
     def reveal(self, opening, sender=None):
         return self.market.revealOrder(*opening, {"from": sender or self.relayer})
+
+    def commit_revealed(self, owner, slot, is_buy, tick, qty, **commit_options) -> int:
+        """Commits an order (see :meth:`commit`), opens ``slot``'s reveal window and reveals it
+        with ``revealOrder``; returns its id."""
+        cid, opening = self.commit(owner, slot, is_buy, tick, qty, **commit_options)
+        self.reveal_opens(slot)
+        self.reveal(opening)
+        return cid
+
+    def reveal_all(self, slot, openings, sender=None):
+        """Opens ``slot``'s reveal window and reveals ``openings`` in one ``revealOrders``."""
+        self.reveal_opens(slot)
+        return self.market.revealOrders(openings, {"from": sender or self.relayer})
 
 
 # --------------------------------------------------------------------------------------------
@@ -722,56 +738,21 @@ def isolate(fn_isolation):
     """Every test starts from the state left by the module fixtures."""
 
 
-@pytest.fixture(scope="module")
-def admin():
-    return accounts[0]
+def account_fixture(index: int):
+    """A module-scoped fixture of brownie's ``accounts[index]``."""
+
+    @pytest.fixture(scope="module")
+    def account():
+        return accounts[index]
+
+    return account
 
 
-@pytest.fixture(scope="module")
-def alice():
-    return accounts[1]
-
-
-@pytest.fixture(scope="module")
-def bob():
-    return accounts[2]
-
-
-@pytest.fixture(scope="module")
-def carol():
-    return accounts[3]
-
-
-@pytest.fixture(scope="module")
-def dave():
-    return accounts[4]
-
-
-@pytest.fixture(scope="module")
-def agent():
-    return accounts[5]
-
-
-@pytest.fixture(scope="module")
-def treasury():
-    return accounts[6]
-
-
-@pytest.fixture(scope="module")
-def stranger():
-    return accounts[7]
-
-
-@pytest.fixture(scope="module")
-def relayer():
-    """Submits readings and clears slots: anyone may, so an account without any role."""
-    return accounts[8]
-
-
-@pytest.fixture(scope="module")
-def operator():
-    """An account that gets roles granted in role tests."""
-    return accounts[9]
+# The suite's named accounts, in brownie's order. The relayer submits readings and clears slots:
+# anyone may, so it is an account without any role. The operator gets roles granted in role tests.
+admin, alice, bob, carol, dave, agent, treasury, stranger, relayer, operator = (
+    account_fixture(index) for index in range(10)
+)
 
 
 def aligned_epoch() -> int:

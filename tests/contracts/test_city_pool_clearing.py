@@ -21,7 +21,6 @@ from conftest import (
     BOOKS,
     DEFAULT_ADMIN_ROLE,
     FEE_PER_LEVEL,
-    GRID_OPERATOR_ROLE,
     LEVELS,
     OPEN,
     RULE,
@@ -29,14 +28,16 @@ from conftest import (
     access_error,
     addr,
     deploy_pool,
+    found_city,
     market_params,
     residual,
     residual_sides,
+    struct_fields,
 )
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from energychain.pool import paired_levels
+from energychain.pool import PoolFill, paired_levels
 from market.pool import PoolCommunity, clear_pool
 
 FILLS_TYPE = "(uint64,uint64,uint16,uint64,uint96,uint16,uint64,uint96)[]"
@@ -53,10 +54,7 @@ def envs(pool, registry, token, market, euro, admin, relayer, treasury, operator
         EnergyMarket.deploy(admin, euro, registry, market_params(treasury), {"from": admin})
         for _ in range(2)
     ]
-    for m, levels in zip(markets, LEVELS, strict=True):
-        pool.addCommunity(m, levels, {"from": admin})
-    pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
-    pool.setGridFee(FEE_PER_LEVEL, operator, {"from": operator})
+    found_city(pool, markets, LEVELS, admin, operator, operator)
     return [Env(registry, token, m, euro, admin, relayer, treasury) for m in markets]
 
 
@@ -102,18 +100,11 @@ def reference(limits, books=BOOKS, levels=LEVELS, fee=FEE_PER_LEVEL):
 
 
 def fills_of(result):
+    """The reference's fills as the contract's ``Fill`` structs (the tuple the package's PoolFill
+    sends to ``verifyFills``), in community order."""
     return [
-        (
-            f.import_wh,
-            f.export_wh,
-            f.buy_marginal.tick,
-            f.buy_marginal.allocated_wh,
-            f.buy_marginal.level_wh,
-            f.sell_marginal.tick,
-            f.sell_marginal.allocated_wh,
-            f.sell_marginal.level_wh,
-        )
-        for f in result.communities
+        PoolFill(i, f.import_wh, f.export_wh, f.buy_marginal, f.sell_marginal).as_tuple()
+        for i, f in enumerate(result.communities)
     ]
 
 
@@ -127,16 +118,9 @@ def paired(entry):
 
 
 def record(pool, slot):
-    r = pool.poolClearing(slot)
-    return {
-        "cleared": r[0],
-        "fee": r[1],
-        "clearing_tick": r[2],
-        "buy_tick": r[3],
-        "sell_tick": r[4],
-        "volume": r[5],
-        "fills_hash": r[6],
-    }
+    return struct_fields(
+        pool.poolClearing(slot), "cleared fee clearing_tick buy_tick sell_tick volume fills_hash"
+    )
 
 
 # ---- the result -----------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import pytest
 from conftest import (
     BOOKS,
     FEE_PER_LEVEL,
-    GRID_OPERATOR_ROLE,
     LEVELS,
     OPEN,
     RULE,
@@ -29,6 +28,7 @@ from conftest import (
     cost,
     deploy_pool,
     deploy_pooled,
+    found_city,
     orders_of,
     price_of,
     residual_sides,
@@ -53,10 +53,7 @@ def fee_recipient(accounts):
 def envs(pool, registry, token, euro, admin, relayer, treasury, operator, fee_recipient):
     """Three pooled communities added in order with LEVELS; the grid fee goes to fee_recipient."""
     markets = [deploy_pooled(admin, euro, registry, treasury, pool) for _ in LEVELS]
-    for m, levels in zip(markets, LEVELS, strict=True):
-        pool.addCommunity(m, levels, {"from": admin})
-    pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
-    pool.setGridFee(FEE_PER_LEVEL, fee_recipient, {"from": operator})
+    found_city(pool, markets, LEVELS, admin, operator, fee_recipient)
     return [Env(registry, token, m, euro, admin, relayer, treasury) for m in markets]
 
 
@@ -419,10 +416,7 @@ def mixed_city(admin, euro, registry, token, relayer, treasury, operator, fee_re
     """A second pool: community 0 a pooled market, community 1 the plain EnergyMarket fixture."""
     pool = deploy_pool(admin, euro, registry)
     pooled = deploy_pooled(admin, euro, registry, treasury, pool)
-    pool.addCommunity(pooled, 1, {"from": admin})
-    pool.addCommunity(market, 1, {"from": admin})
-    pool.grantRole(GRID_OPERATOR_ROLE, operator, {"from": admin})
-    pool.setGridFee(FEE_PER_LEVEL, fee_recipient, {"from": operator})
+    found_city(pool, (pooled, market), (1, 1), admin, operator, fee_recipient)
     return pool, [Env(registry, token, m, euro, admin, relayer, treasury) for m in (pooled, market)]
 
 

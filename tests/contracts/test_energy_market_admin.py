@@ -256,6 +256,7 @@ def test_setFee_byTheRegistrysAdminOnly(admin, euro, treasury, operator):
 
 
 # ---- pause ----------------------------------------------------------------------------------
+# (The reverts of pausing twice and of a non-pauser, the same on the registry: test_pausable.py.)
 
 
 def test_pause_emitsAndSetsPaused(market, admin):
@@ -270,28 +271,6 @@ def test_unpause_resumesOrderPlacement(env, slot, market, admin, alice):
     assert tx.events["Unpaused"]["account"] == admin
     env.deposit(alice, 10**9)
     env.buy(alice, slot, 1, 100)
-
-
-def test_pause_revertsWhenPaused(market, admin):
-    market.pause({"from": admin})
-    with brownie.reverts("EnforcedPause: "):
-        market.pause({"from": admin})
-
-
-def test_unpause_revertsWhenNotPaused(market, admin):
-    with brownie.reverts("ExpectedPause: "):
-        market.unpause({"from": admin})
-
-
-def test_pause_revertsForNonPauser(market, stranger):
-    with brownie.reverts(access_error(stranger, PAUSER_ROLE)):
-        market.pause({"from": stranger})
-
-
-def test_unpause_revertsForNonPauser(market, admin, stranger):
-    market.pause({"from": admin})
-    with brownie.reverts(access_error(stranger, PAUSER_ROLE)):
-        market.unpause({"from": stranger})
 
 
 def test_pause_byGrantedPauserAndNotAfterRevocation(market, admin, operator):

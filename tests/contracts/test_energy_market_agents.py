@@ -3,7 +3,7 @@ price bounds, expiry)."""
 
 import brownie
 import pytest
-from conftest import ZERO_ADDRESS, addr, cost, price_of
+from conftest import ZERO_ADDRESS, addr, cost, price_of, struct_fields
 
 DAY = 86_400
 BUDGET = 20_000
@@ -13,17 +13,10 @@ MIN_SELL_TICK = 10
 
 
 def delegation_of(market, owner, agent):
-    d = market.delegation(owner, agent)
-    return {
-        "budget": d[0],
-        "sellWh": d[1],
-        "maxBuyTick": d[2],
-        "minSellTick": d[3],
-        "expiry": d[4],
-        "spent": d[5],
-        "soldWh": d[6],
-        "updatedAt": d[7],
-    }
+    return struct_fields(
+        market.delegation(owner, agent),
+        "budget sellWh maxBuyTick minSellTick expiry spent soldWh updatedAt",
+    )
 
 
 def decayed(use: int, limit_per_day: int, elapsed: int) -> int:

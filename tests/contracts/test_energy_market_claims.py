@@ -9,12 +9,19 @@ def claimed(tx):
     return (ev["filledWh"], ev["amount"], ev["fee"], ev["refund"])
 
 
-def cleared_pair(env, slot, seller, buyer, sell_tick=10, buy_tick=30, qty=1_000):
-    """A sell and a buy of ``qty`` that cross; the slot is cleared. Returns (sell id, buy id)."""
-    sell = env.funded_sell(seller, slot, sell_tick, qty)
-    buy = env.funded_buy(buyer, slot, buy_tick, qty)
+def cleared_book(env, slot, seller, sell_qty, buys, sell_tick=10, buy_tick=30):
+    """A sell of ``sell_qty`` and the buys (buyer, qty) that cross it, placed in that order; the
+    slot is cleared. Returns the sell's id and the buys' ids."""
+    sell = env.funded_sell(seller, slot, sell_tick, sell_qty)
+    buy_ids = [env.funded_buy(buyer, slot, buy_tick, qty) for buyer, qty in buys]
     env.close_gate(slot)
     env.clear(slot)
+    return sell, buy_ids
+
+
+def cleared_pair(env, slot, seller, buyer, sell_tick=10, buy_tick=30, qty=1_000):
+    """A sell and a buy of ``qty`` that cross; the slot is cleared. Returns (sell id, buy id)."""
+    sell, (buy,) = cleared_book(env, slot, seller, qty, [(buyer, qty)], sell_tick, buy_tick)
     return sell, buy
 
 
@@ -131,11 +138,7 @@ def test_claim_clearingWorksWhileRegistryPaused(
 
 
 def test_claimBatch_claimsEveryOrder(env, slot, market, alice, bob, carol, relayer):
-    sell = env.funded_sell(alice, slot, 10, 600)
-    b1 = env.funded_buy(bob, slot, 30, 300)
-    b2 = env.funded_buy(carol, slot, 30, 300)
-    env.close_gate(slot)
-    env.clear(slot)
+    sell, (b1, b2) = cleared_book(env, slot, alice, 600, [(bob, 300), (carol, 300)])
     tx = market.claimBatch([sell, b1, b2], {"from": relayer})
     assert [e["orderId"] for e in tx.events["OrderClaimed"]] == [sell, b1, b2]
     assert market.energyBalanceOf(bob, slot) == market.energyBalanceOf(carol, slot) == 300
@@ -193,11 +196,7 @@ def test_claimBatch_emptyIsNoop(market, relayer):
 
 
 def test_previewClaim_equalsClaim(env, slot, market, alice, bob, carol, relayer):
-    sell = env.funded_sell(alice, slot, 10, 600)
-    b1 = env.funded_buy(bob, slot, 30, 333)
-    b2 = env.funded_buy(carol, slot, 30, 667)
-    env.close_gate(slot)
-    env.clear(slot)
+    sell, (b1, b2) = cleared_book(env, slot, alice, 600, [(bob, 333), (carol, 667)])
     for oid in (sell, b1, b2):
         preview = tuple(market.previewClaim(oid))
         assert preview == claimed(market.claim(oid, {"from": relayer}))

@@ -19,6 +19,7 @@ from conftest import (
     aligned_epoch,
     b32,
     selector,
+    struct_fields,
 )
 from eth_account import Account
 from eth_utils import keccak
@@ -27,27 +28,16 @@ MAX_CAPACITY = 2**40
 
 
 def meter_state(registry, meter_id):
-    m = registry.meter(meter_id)
-    return {
-        "owner": m[0],
-        "signer": m[1],
-        "capacity": m[2],
-        "active": m[3],
-        "seq": m[4],
-        "timestamp": m[5],
-        "import": m[6],
-        "export": m[7],
-    }
+    return struct_fields(
+        registry.meter(meter_id), "owner signer capacity active seq timestamp import export"
+    )
 
 
 def totals(registry):
-    t = registry.energyTotals()
-    return {
-        "attributed_export": t[0],
-        "attributed_import": t[1],
-        "unattributed_export": t[2],
-        "unattributed_import": t[3],
-    }
+    return struct_fields(
+        registry.energyTotals(),
+        "attributed_export attributed_import unattributed_export unattributed_import",
+    )
 
 
 # ---- constructor and constants --------------------------------------------------------------
@@ -350,6 +340,7 @@ def test_deactivateMeter_revertsForAccountWithoutMeterAdminRole(registry, strang
 
 
 # ---- pause ----------------------------------------------------------------------------------
+# (The reverts of pausing twice and of a non-pauser, the same on the market: test_pausable.py.)
 
 
 def test_pause_blocksSubmitReading(env, slot, registry, admin, meter):
@@ -373,28 +364,6 @@ def test_unpause_resumesReadings(env, slot, registry, admin, meter):
     assert tx.events["Unpaused"]["account"] == admin
     meter.submit_at(env.slot_start(slot))
     assert meter_state(registry, meter.meter_id)["seq"] == 1
-
-
-def test_pause_revertsWhenPaused(registry, admin):
-    registry.pause({"from": admin})
-    with brownie.reverts("EnforcedPause: "):
-        registry.pause({"from": admin})
-
-
-def test_unpause_revertsWhenNotPaused(registry, admin):
-    with brownie.reverts("ExpectedPause: "):
-        registry.unpause({"from": admin})
-
-
-def test_pause_revertsForAccountWithoutPauserRole(registry, stranger):
-    with brownie.reverts(access_error(stranger, PAUSER_ROLE)):
-        registry.pause({"from": stranger})
-
-
-def test_unpause_revertsForAccountWithoutPauserRole(registry, admin, stranger):
-    registry.pause({"from": admin})
-    with brownie.reverts(access_error(stranger, PAUSER_ROLE)):
-        registry.unpause({"from": stranger})
 
 
 def test_pause_byGrantedPauser(registry, admin, operator):

@@ -15,6 +15,13 @@ def evil(admin):
     return ReentrantERC1155Receiver.deploy({"from": admin})
 
 
+@pytest.fixture
+def rejecting(admin):
+    """A contract that rejects every ERC-1155 transfer to it: it cannot deposit through a transfer
+    to itself, but it can send tokens to the market (see ``fund_contract_user``)."""
+    return RejectingERC1155Receiver.deploy({"from": admin})
+
+
 def fund_contract_user(env, user, slot, amount_wh, admin):
     """Mints slot tokens to the contract ``user`` (minting calls no hook) and deposits them into its
     vault."""
@@ -22,6 +29,13 @@ def fund_contract_user(env, user, slot, amount_wh, admin):
     data = env.token.safeTransferFrom.encode_input(user, env.market, slot, amount_wh, b"")
     user.execute(env.token, data, {"from": admin})
     assert env.market.energyBalanceOf(user, slot) == amount_wh
+
+
+def approve_payment(env, user, amount, admin):
+    """Mints ``amount`` of the payment token to the contract ``user`` and approves the market to
+    pull it."""
+    env.euro.mint(user, amount, {"from": admin})
+    user.execute(env.euro, env.euro.approve.encode_input(env.market, amount), {"from": admin})
 
 
 def withdraw_through(user, market, slot, amount_wh, admin):
@@ -44,8 +58,7 @@ def test_withdrawEnergy_reentryIntoWithdrawEnergyFails(env, slot, market, token,
 
 def test_withdrawEnergy_reentryIntoWithdrawFails(env, slot, market, euro, evil, admin):
     fund_contract_user(env, evil, slot, 1_000, admin)
-    euro.mint(evil, 5_000, {"from": admin})
-    evil.execute(euro, euro.approve.encode_input(market, 5_000), {"from": admin})
+    approve_payment(env, evil, 5_000, admin)
     evil.execute(market, market.deposit.encode_input(5_000), {"from": admin})
     evil.arm(market, market.withdraw.encode_input(5_000), {"from": admin})
     withdraw_through(evil, market, slot, 1_000, admin)
@@ -56,8 +69,7 @@ def test_withdrawEnergy_reentryIntoWithdrawFails(env, slot, market, euro, evil, 
 
 def test_withdrawEnergy_reentryIntoDepositFails(env, slot, market, euro, evil, admin):
     fund_contract_user(env, evil, slot, 1_000, admin)
-    euro.mint(evil, 5_000, {"from": admin})
-    evil.execute(euro, euro.approve.encode_input(market, 5_000), {"from": admin})
+    approve_payment(env, evil, 5_000, admin)
     evil.arm(market, market.deposit.encode_input(5_000), {"from": admin})
     withdraw_through(evil, market, slot, 1_000, admin)
     assert evil.reentryResult() == REENTRANT_CALL
@@ -126,15 +138,10 @@ def test_claim_needsNoReceiverHook(env, slot, market, evil, bob, admin, relayer)
 # ---- a receiver that rejects every transfer -------------------------------------------------
 
 
-def test_withdrawEnergy_toRejectingReceiverRevertsAndKeepsBalance(env, slot, market, token, admin):
-    rejecting = RejectingERC1155Receiver.deploy({"from": admin})
-    env.mint_energy(rejecting, slot, 1_000)
-    # it cannot even deposit through a transfer to itself, but it can send to the market
-    rejecting.execute(
-        token,
-        token.safeTransferFrom.encode_input(rejecting, market, slot, 1_000, b""),
-        {"from": admin},
-    )
+def test_withdrawEnergy_toRejectingReceiverRevertsAndKeepsBalance(
+    env, slot, market, token, rejecting, admin
+):
+    fund_contract_user(env, rejecting, slot, 1_000, admin)
     with brownie.reverts("RejectingERC1155ReceiverRejected: "):
         rejecting.execute(market, market.withdrawEnergy.encode_input(slot, 100), {"from": admin})
     assert market.energyBalanceOf(rejecting, slot) == 1_000
@@ -143,17 +150,10 @@ def test_withdrawEnergy_toRejectingReceiverRevertsAndKeepsBalance(env, slot, mar
 
 
 def test_rejectingReceiver_doesNotBlockOthersSettlement(
-    env, slot, market, token, admin, bob, relayer
+    env, slot, market, token, rejecting, admin, bob, relayer
 ):
     """A seller contract that rejects ERC-1155 still trades: settlement is internal, pulled."""
-
-    rejecting = RejectingERC1155Receiver.deploy({"from": admin})
-    env.mint_energy(rejecting, slot, 1_000)
-    rejecting.execute(
-        token,
-        token.safeTransferFrom.encode_input(rejecting, market, slot, 1_000, b""),
-        {"from": admin},
-    )
+    fund_contract_user(env, rejecting, slot, 1_000, admin)
     rejecting.execute(
         market, market.placeOrder.encode_input(rejecting, slot, False, 10, 1_000), {"from": admin}
     )

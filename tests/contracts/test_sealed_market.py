@@ -4,6 +4,7 @@ the bond, the open-order refusals, clearing after the reveal window, the void-sl
 The market under test is the deployable code of build/contracts (see conftest.deploy_sealed)."""
 
 import brownie
+import pytest
 from conftest import (
     BOND,
     CLEAR_WINDOW,
@@ -269,35 +270,36 @@ def test_commitOrder_byRevokedAgentReverts(senv, sealed, sslot, alice, agent):
         sealed.commitOrder(alice, sslot, c, BOND, 0, {"from": agent})
 
 
-def test_revealOrder_ofAgentCommitmentChecksPriceBounds(senv, sealed, sslot, alice, agent):
-    authorize(sealed, alice, agent, max_buy=10)
-    _, opening = senv.commit(alice, sslot, True, 11, 100, sender=agent)
+@pytest.mark.parametrize(
+    ("bounds", "is_buy", "tick", "error"),
+    [
+        pytest.param(
+            {"max_buy": 10}, True, 11, "AgentPriceOutOfBounds: 11, 10", id="buyAboveMaxBuyTick"
+        ),
+        pytest.param(
+            {"min_sell": 4}, False, 3, "AgentPriceOutOfBounds: 3, 4", id="sellBelowMinSellTick"
+        ),
+    ],
+)
+def test_revealOrder_ofAgentCommitmentChecksPriceBounds(
+    senv, sealed, sslot, alice, agent, bounds, is_buy, tick, error
+):
+    authorize(sealed, alice, agent, **bounds)
+    _, opening = senv.commit(alice, sslot, is_buy, tick, 100, sender=agent)
     senv.reveal_opens(sslot)
-    with brownie.reverts("AgentPriceOutOfBounds: 11, 10"):
-        senv.reveal(opening)
-
-
-def test_revealOrder_ofAgentSellChecksMinSellTick(senv, sealed, sslot, alice, agent):
-    authorize(sealed, alice, agent, min_sell=4)
-    _, opening = senv.commit(alice, sslot, False, 3, 100, sender=agent)
-    senv.reveal_opens(sslot)
-    with brownie.reverts("AgentPriceOutOfBounds: 3, 4"):
+    with brownie.reverts(error):
         senv.reveal(opening)
 
 
 def test_revealOrder_ofAgentCommitmentWithinBounds(senv, sealed, sslot, alice, agent):
     authorize(sealed, alice, agent, max_buy=10)
-    cid, opening = senv.commit(alice, sslot, True, 10, 100, sender=agent)
-    senv.reveal_opens(sslot)
-    senv.reveal(opening)
+    cid = senv.commit_revealed(alice, sslot, True, 10, 100, sender=agent)
     assert sealed.order(cid)[0] == alice
 
 
 def test_revealOrder_ofOwnerCommitmentIgnoresAgentBounds(senv, sealed, sslot, alice, agent):
     authorize(sealed, alice, agent, max_buy=1)
-    cid, opening = senv.commit(alice, sslot, True, 50, 100)
-    senv.reveal_opens(sslot)
-    senv.reveal(opening)
+    cid = senv.commit_revealed(alice, sslot, True, 50, 100)
     assert sealed.order(cid)[3] == 50
 
 
@@ -385,9 +387,7 @@ def test_revealOrder_booksTheOrderAndReturnsTheRest(senv, sealed, sslot, alice, 
 
 
 def test_revealOrder_sellReturnsBondAndSpareTokens(senv, sealed, sslot, alice):
-    _cid, opening = senv.commit(alice, sslot, False, 4, 300, locked_money=BOND + 7, locked_wh=500)
-    senv.reveal_opens(sslot)
-    senv.reveal(opening)
+    senv.commit_revealed(alice, sslot, False, 4, 300, locked_money=BOND + 7, locked_wh=500)
     assert sealed.balanceOf(alice) == BOND + 7
     assert sealed.energyBalanceOf(alice, sslot) == 200
     assert level_of(sealed, sslot, 4) == (0, 300)
@@ -502,8 +502,7 @@ def test_clear_revertsBeforeGateClosure(senv, sealed, sslot):
 def test_clear_afterRevealClearsAndSettlesLikeOpenMode(senv, sealed, token, sslot, alice, bob):
     ca, oa = senv.commit(alice, sslot, True, 8, 500)
     cb, ob = senv.commit(bob, sslot, False, 2, 300)
-    senv.reveal_opens(sslot)
-    sealed.revealOrders([oa, ob], {"from": senv.relayer})
+    senv.reveal_all(sslot, [oa, ob])
     senv.reveal_ends(sslot)
     senv.clear(sslot)
     ref = reference_clear([(True, 8, 500), (False, 2, 300)])
@@ -531,9 +530,7 @@ def test_cancelOrder_ofUnrevealedCommitmentReverts(senv, sealed, sslot, alice):
 
 
 def test_cancelOrder_ofRevealedOrderRevertsBeforeVoid(senv, sealed, sslot, alice):
-    cid, opening = senv.commit(alice, sslot, True, 1, 100)
-    senv.reveal_opens(sslot)
-    senv.reveal(opening)
+    cid = senv.commit_revealed(alice, sslot, True, 1, 100)
     with brownie.reverts(f"CancelWindowClosed: {sslot}, {sealed.cancelCutoff(sslot)}"):
         sealed.cancelOrder(cid, {"from": alice})
 
@@ -543,8 +540,7 @@ def test_cancelOrders_voidSlotRefundsRevealedOrdersToAnyone(
 ):
     ca, oa = senv.commit(alice, sslot, True, 8, 500)
     cb, ob = senv.commit(bob, sslot, False, 2, 300)
-    senv.reveal_opens(sslot)
-    sealed.revealOrders([oa, ob], {"from": senv.relayer})
+    senv.reveal_all(sslot, [oa, ob])
     senv.warp(senv.gate_closure(sslot) + CLEAR_WINDOW)
     with brownie.reverts(f"SlotVoid: {sslot}, {senv.gate_closure(sslot) + CLEAR_WINDOW}"):
         senv.clear(sslot)
@@ -593,9 +589,7 @@ def test_reclaimCommitment_revertsTwice(senv, sealed, sslot, alice):
 
 
 def test_reclaimCommitment_revertsForRevealedOrder(senv, sealed, sslot, alice):
-    cid, opening = senv.commit(alice, sslot, True, 1, 100)
-    senv.reveal_opens(sslot)
-    senv.reveal(opening)
+    cid = senv.commit_revealed(alice, sslot, True, 1, 100)
     senv.reveal_ends(sslot)
     with brownie.reverts(f"CommitmentNotFound: {cid}"):
         sealed.reclaimCommitment(cid, {"from": alice})

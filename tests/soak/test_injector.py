@@ -92,20 +92,22 @@ def _injector(clock: _Clock) -> tuple[run.Injector, _Process]:
     return run.Injector(services, SimpleNamespace(), state, clock), indexer  # type: ignore[arg-type]
 
 
-def _kill_indexer(injector: run.Injector, clock: _Clock) -> Fault:
+def _indexer_killed(chain: _Chain, indexed_up_to: int) -> tuple[run.Injector, _Process, Fault]:
+    """An injector that killed the indexer once it had indexed up to ``indexed_up_to``, the
+    indexer and the fault; the downtime has passed, so the next advance restarts it."""
+    clock = _Clock()
+    injector, indexer = _injector(clock)
+    chain.indexed_up_to(indexed_up_to)
     fault = Fault(FaultKind.INDEXER_KILL, down_seconds=1.0)
     injector.inject(fault)
-    clock.now = 2.0  # the downtime passed: the next advance restarts it
-    return fault
+    clock.now = 2.0
+    return injector, indexer, fault
 
 
 def test_an_indexer_kill_recovers_when_the_checkpoint_reaches_the_head_of_its_restart(
     chain: _Chain,
 ) -> None:
-    clock = _Clock()
-    injector, indexer = _injector(clock)
-    chain.indexed_up_to(35)
-    fault = _kill_indexer(injector, clock)
+    injector, indexer, fault = _indexer_killed(chain, indexed_up_to=35)
     assert indexer.process is None
     assert not injector.advance(fault)  # restarted; the head then was 40, the index at 35
     assert indexer.process is not None
@@ -119,10 +121,7 @@ def test_an_indexer_kill_recovers_when_the_checkpoint_reaches_the_head_of_its_re
 def test_an_indexer_restarted_while_the_node_was_down_recovers_once_it_indexed_the_head(
     chain: _Chain,
 ) -> None:
-    clock = _Clock()
-    injector, indexer = _injector(clock)
-    chain.indexed_up_to(40)
-    fault = _kill_indexer(injector, clock)
+    injector, indexer, fault = _indexer_killed(chain, indexed_up_to=40)
     chain.up = False  # an anvil restart overlaps: the restart cannot read the head
     assert not injector.advance(fault)
     assert indexer.process is not None
@@ -136,10 +135,7 @@ def test_an_indexer_restarted_while_the_node_was_down_recovers_once_it_indexed_t
 def test_an_indexer_kill_is_not_recovered_while_its_checkpoint_is_on_a_replaced_block(
     chain: _Chain,
 ) -> None:
-    clock = _Clock()
-    injector, _ = _injector(clock)
-    chain.indexed_up_to(38)
-    fault = _kill_indexer(injector, clock)
+    injector, _, fault = _indexer_killed(chain, indexed_up_to=38)
     assert not injector.advance(fault)
     chain.indexed_up_to(40)
     chain.salt = "f"  # a reorganisation of the same height replaced block 40

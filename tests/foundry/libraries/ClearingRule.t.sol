@@ -33,8 +33,6 @@ contract ClearingRuleTest is Test {
         uint256 fees;
         uint256 receivedByBuyers;
         uint256 givenBySellers;
-        uint256 marginalBuys;
-        uint256 marginalSells;
     }
 
     OrderBook.State internal book;
@@ -218,42 +216,26 @@ contract ClearingRuleTest is Test {
             if (o.cancelled) continue;
             uint256 limit = priceFloor + uint256(o.tick) * tickSize;
             if (o.isBuy) {
-                bool rationed = o.tick == r.buyMarginalTick && r.buyMarginalFilledWh != r.buyMarginalTotalWh;
-                uint256 received = rationed
-                    ? Clearing.share(o.qtyWh, claimedAtMargin, r.buyMarginalFilledWh, r.buyMarginalTotalWh)
-                    : Clearing.fill(true, o.qtyWh, o.tick, r.buyMarginalTick, r.buyMarginalFilledWh);
-                if (rationed) claimedAtMargin += o.qtyWh;
+                uint256 received;
+                (received, claimedAtMargin) = _settledWh(
+                    o, r.volumeWh, r.buyMarginalTick, r.buyMarginalFilledWh, r.buyMarginalTotalWh, claimedAtMargin
+                );
                 if (received != 0) ++filledOrders;
                 uint256 amount = Clearing.cost(received, price);
-                vm.assertLe(received, o.qtyWh, "no buy fills beyond its quantity");
                 vm.assertLe(amount, Clearing.cost(o.qtyWh, limit), "the payment fits the escrow (Lemma 4)");
                 if (received != 0) vm.assertLe(price, limit, "a filled buyer pays at most its limit per kWh");
-                if (r.volumeWh != 0 && o.tick == r.buyMarginalTick) {
-                    ++m.marginalBuys;
-                    uint256 exact = uint256(o.qtyWh) * r.buyMarginalFilledWh;
-                    vm.assertGt((received + 1) * r.buyMarginalTotalWh, exact, "marginal buyer: its share within 1 Wh");
-                    if (received != 0) vm.assertLt((received - 1) * r.buyMarginalTotalWh, exact, "within one Wh");
-                }
                 m.paidByBuyers += amount;
                 m.receivedByBuyers += received;
             } else {
-                bool rationed = o.tick == r.sellMarginalTick && r.sellMarginalFilledWh != r.sellMarginalTotalWh;
-                uint256 given = rationed
-                    ? Clearing.share(o.qtyWh, claimedAtMargin, r.sellMarginalFilledWh, r.sellMarginalTotalWh)
-                    : Clearing.fill(false, o.qtyWh, o.tick, r.sellMarginalTick, r.sellMarginalFilledWh);
-                if (rationed) claimedAtMargin += o.qtyWh;
+                uint256 given;
+                (given, claimedAtMargin) = _settledWh(
+                    o, r.volumeWh, r.sellMarginalTick, r.sellMarginalFilledWh, r.sellMarginalTotalWh, claimedAtMargin
+                );
                 if (given != 0) ++filledOrders;
                 uint256 gross = Clearing.proceeds(given, price);
                 uint256 fee = Clearing.fee(gross, feeBps);
-                vm.assertLe(given, o.qtyWh, "no sell fills beyond its quantity");
                 vm.assertLe(fee, gross, "the fee never exceeds the gross");
                 if (given != 0) vm.assertGe(price, limit, "a filled seller is paid at least its limit per kWh");
-                if (r.volumeWh != 0 && o.tick == r.sellMarginalTick) {
-                    ++m.marginalSells;
-                    uint256 exact = uint256(o.qtyWh) * r.sellMarginalFilledWh;
-                    vm.assertGt((given + 1) * r.sellMarginalTotalWh, exact, "marginal seller: its share within 1 Wh");
-                    if (given != 0) vm.assertLt((given - 1) * r.sellMarginalTotalWh, exact, "within one Wh");
-                }
                 m.grossToSellers += gross;
                 m.fees += fee;
                 m.givenBySellers += given;
@@ -268,6 +250,35 @@ contract ClearingRuleTest is Test {
             filledOrders == 0 ? 1 : filledOrders,
             "money dust: < 1 unit per filled order"
         );
+    }
+
+    /// @dev The Wh order `o` fills as EnergyMarket._settle settles it: its share of its side's rationed marginal level
+    /// (`claimedAtMargin` Wh of that level claimed before it), else all or nothing. Checks that it never fills beyond
+    /// its quantity and, at the marginal tick of a book that traded, that it gets its pro-rata share within one Wh.
+    /// Returns the Wh and the marginal level's Wh claimed once it is.
+    function _settledWh(
+        Order storage o,
+        uint256 volumeWh,
+        uint16 marginalTick,
+        uint256 marginalFilledWh,
+        uint256 marginalTotalWh,
+        uint256 claimedAtMargin
+    ) private view returns (uint256 wh, uint256) {
+        string memory side = o.isBuy ? "buy" : "sell";
+        bool rationed = o.tick == marginalTick && marginalFilledWh != marginalTotalWh;
+        wh = rationed
+            ? Clearing.share(o.qtyWh, claimedAtMargin, marginalFilledWh, marginalTotalWh)
+            : Clearing.fill(o.isBuy, o.qtyWh, o.tick, marginalTick, marginalFilledWh);
+        if (rationed) claimedAtMargin += o.qtyWh;
+        vm.assertLe(wh, o.qtyWh, string.concat("no ", side, " fills beyond its quantity"));
+        if (volumeWh != 0 && o.tick == marginalTick) {
+            uint256 exact = uint256(o.qtyWh) * marginalFilledWh;
+            vm.assertGt(
+                (wh + 1) * marginalTotalWh, exact, string.concat("marginal ", side, "er: its share within 1 Wh")
+            );
+            if (wh != 0) vm.assertLt((wh - 1) * marginalTotalWh, exact, "within one Wh");
+        }
+        return (wh, claimedAtMargin);
     }
 
     /// @notice A book where the best bid is below the best ask does not trade; everything is refunded.

@@ -324,6 +324,20 @@ abstract contract MarketHandlerBase is Test {
         }
     }
 
+    /// @dev A relayer's claimBatch of `ids`: the first `claims` are claimable orders of `owner`, any after them no
+    /// order (the batch skips them). Checks that it claims exactly the orders and credits `owner` what the handler's
+    /// rule says; the orders leave the handler's list.
+    function _claimBatch(address owner, uint256[] memory ids, uint256 claims) internal {
+        IEnergyMarket market = _market();
+        uint256 moneyBefore = market.balanceOf(owner);
+        uint256 expected = _bookClaims(ids, claims);
+        vm.prank(relayer);
+        uint256 claimed = market.claimBatch(ids);
+        vm.assertEq(claimed, claims, "claimBatch claims the orders and skips what is no order");
+        vm.assertEq(market.balanceOf(owner) - moneyBefore, expected, "claimBatch credits what the rule says");
+        _removeOrders(ids, claims);
+    }
+
     /// @dev The first `n` orders of `ids` were claimed: they leave the handler's list.
     function _removeOrders(uint256[] memory ids, uint256 n) internal {
         for (uint256 j; j < n; ++j) {
