@@ -719,20 +719,6 @@ def patient_transaction_lookup():
         setattr(web3.eth, name, original)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def chain_id_asked_once():
-    """web3's validation asks the node for its chain id before every call and transaction: half
-    of the suite's requests. The id of the suite's one node never changes: web3 keeps it after the
-    first answer (its request cache, for this method alone: cached blocks would outlive a
-    revert)."""
-    provider = web3.provider
-    saved = provider.cache_allowed_requests, provider.cacheable_requests
-    provider.cacheable_requests = {"eth_chainId"}
-    provider.cache_allowed_requests = True
-    yield
-    provider.cache_allowed_requests, provider.cacheable_requests = saved
-
-
 @pytest.fixture(autouse=True)
 def isolate(fn_isolation):
     """Every test starts from the state left by the module fixtures."""
