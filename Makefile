@@ -120,8 +120,8 @@ test: setup
 # The app suite mostly waits (on anvil, databases, subprocesses): spread over worker processes,
 # a test file each at a time (`loadfile`: a file's module fixtures are built once and its tests
 # run in their order). Every test starts its own anvil on a free port and its own databases.
-# Niced: beside it in `make test`, brownie is one process, the long pole, and can use no more
-# than one core; the app suite's workers take what brownie leaves (docs/auditors.md).
+# Niced: beside it in `make test`, brownie is one process and can use no more than one core; it
+# keeps that core and ends first, then the app suite's workers have both (docs/auditors.md).
 TEST_WORKERS ?= 3
 test-app: setup
 	nice -n 10 $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
