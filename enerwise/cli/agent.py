@@ -410,7 +410,7 @@ def eval_command(
 ) -> None:
     """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound, learned ones
     with a 95 % interval across their training seeds, in an open or a sealed market."""
-    from agents.rl.kinds import LEARNED, RULES, SHIPPED_LEARNED
+    from agents.rl.kinds import RULES
     from enerwise.cli.option_models import EvalOptions, validated
 
     # A mistake is answered before the evaluation's libraries (torch, stable-baselines3) load.
@@ -434,6 +434,15 @@ def eval_command(
         others=others,
         spoof_kwh=spoof_kwh,
     )
+    opts, chosen = _learned_methods(opts, learned)
+    _evaluate(opts, chosen, report, json_out)
+
+
+def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOptions, list[str]]:
+    """The learned methods ``--learned`` names (default: the shipped ones), and ``opts`` with
+    the shipped model files of each method given none."""
+    from agents.rl.kinds import LEARNED, SHIPPED_LEARNED
+
     chosen = _names(learned, LEARNED) if learned is not None else list(SHIPPED_LEARNED)
     if "mpc_book_learned" in chosen and not opts.book_model:
         from agents.errors import ConfigError
@@ -445,7 +454,7 @@ def eval_command(
     opts = opts.model_copy(
         update={name: getattr(opts, name) or list(shipped[name]) for name in shipped}
     )
-    _evaluate(opts, chosen, report, json_out)
+    return opts, chosen
 
 
 def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_out: bool) -> None:
