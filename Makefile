@@ -114,7 +114,11 @@ soak: setup  ## chaos soak: a day with >= 50 faults of every kind, then proof no
 # build/contracts is made once by setup and only read; brownie writes build/brownie, forge
 # build/forge). Each suite's output is printed whole when it ends (-Otarget); -k lets every
 # suite finish and report even when another fails.
-test: setup
+# Set-up first, its independent parts side by side (npm, the app venv and the brownie venv at
+# once; then the compile, the OpenAPI document and the dApp as their inputs are ready): 94 and
+# 108 s instead of 144 and 147 s from fresh clones. Every edge between them is a prerequisite.
+test:
+	$(MAKE) --no-print-directory -j3 -Otarget setup
 	$(MAKE) --no-print-directory -j3 -k -Otarget test-app test-contracts test-foundry
 
 # The app suite mostly waits (on anvil, databases, subprocesses): spread over worker processes,
