@@ -19,7 +19,6 @@ back to another forecaster silently.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,16 +86,13 @@ def read_choice(folder: Path) -> dict[str, dict[str, ChosenModel]]:
             unknown model or a path outside ``folder``, or its model file is missing.
     """
     path = folder / CHOICE_FILE
-    try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
+    if not path.exists():
         raise ForecastError(
             f"{path}: no record of the validated forecasters "
             "(write it with `enerwise forecast train --chosen-by EVAL.json`)"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise ForecastError(f"{path}: not a readable JSON record: {exc}") from exc
-    series = record.get("series") if isinstance(record, dict) else None
+        )
+    record = read_json_object(path, "a record of the validated forecasters", ForecastError)
+    series = record.get("series")
     if not isinstance(series, dict):
         raise ForecastError(f"{path}: no 'series' object")
     chosen: dict[str, dict[str, ChosenModel]] = {}

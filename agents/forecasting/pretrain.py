@@ -10,7 +10,6 @@ January..September only (:data:`agents.forecasting.provider.TRAIN_END_HOUR`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from agents.forecasting.chosen import (
 )
 from agents.forecasting.gbm import GBMForecaster
 from agents.forecasting.provider import TRAIN_END_HOUR
+from agents.json_files import write_atomically
 
 
 def training_series() -> dict[str, list[HourlySeries]]:
@@ -109,7 +109,5 @@ def train_chosen(
         "series": record,
     }
     path = out / CHOICE_FILE
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2) + "\n")
-    partial.replace(path)
+    write_atomically(path, document, indent=2)
     return [*written, path]
