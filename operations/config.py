@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -40,6 +39,7 @@ from energychain.deploy import MARKET_MODES, MarketSettings
 from market.clearing import MarketParams
 from operations.errors import CommunityConfigError
 from operations.payment import DEPLOY_TEST_TOKEN, LOCAL_CHAIN_IDS
+from oracles.config_files import read_config_mapping
 
 #: Highest ``maxTick`` the market contract accepts (``MAX_TICK_LIMIT``).
 MAX_TICK_LIMIT = 2047
@@ -384,10 +384,7 @@ def validate_config(data: Any, where: str = "community config") -> CommunityConf
 def load_community(path: str | Path) -> CommunityConfig:
     """Read and check ``community.yaml``."""
     file = Path(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CommunityConfigError(f"community config {file} cannot be read: {exc}") from None
+    data = read_config_mapping(file, "community config", error=CommunityConfigError)
     return validate_config(data, str(file))
 
 
