@@ -14,7 +14,42 @@ const fs = require("fs");
 const path = require("path");
 
 const repoRoot = path.resolve(__dirname, "..");
-const solc = require(path.join(repoRoot, "node_modules", "solc"));
+const solcDir = path.join(repoRoot, "node_modules", "solc");
+// Loading solc-js (soljson.js, an Emscripten build of the compiler) takes about 0.4 CPU-s, and
+// the tools ask `--version` far more often than they compile (brownie ~40 times per project
+// load). The version is kept in a small file beside the package, valid while soljson.js is the
+// same file (size and mtime), so a version check never loads the compiler.
+const versionCache = path.join(repoRoot, "node_modules", ".cache", "solc-js-version.json");
+
+function loadSolc() {
+  return require(solcDir);
+}
+
+function compilerKey() {
+  const stat = fs.statSync(path.join(solcDir, "soljson.js"));
+  return `${stat.size}:${stat.mtimeMs}`;
+}
+
+function solcVersion() {
+  const key = compilerKey();
+  try {
+    const cached = JSON.parse(fs.readFileSync(versionCache, "utf8"));
+    if (cached.key === key && typeof cached.version === "string") return cached.version;
+  } catch (err) {
+    // no cache yet, or unreadable: ask the compiler
+  }
+  const version = loadSolc().version();
+  try {
+    // Written whole (temporary file, then rename): a concurrent reader sees the old or the new.
+    fs.mkdirSync(path.dirname(versionCache), { recursive: true });
+    const tmp = `${versionCache}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ key, version }));
+    fs.renameSync(tmp, versionCache);
+  } catch (err) {
+    // a read-only node_modules: answer without caching
+  }
+  return version;
+}
 
 function parseArgs(argv) {
   const args = { standardJson: false, version: false, basePath: process.cwd(), includePaths: [] };
@@ -60,7 +95,7 @@ function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.version) {
     writeAndExit(
-      `solc, the solidity compiler commandline interface\nVersion: ${solc.version()}\n`,
+      `solc, the solidity compiler commandline interface\nVersion: ${solcVersion()}\n`,
       0,
     );
     return;
@@ -71,7 +106,7 @@ function main() {
   }
   const input = fs.readFileSync(0, "utf8");
   const roots = [args.basePath, ...args.includePaths, path.join(repoRoot, "node_modules")];
-  const output = solc.compile(input, { import: (p) => findImport(p, roots) });
+  const output = loadSolc().compile(input, { import: (p) => findImport(p, roots) });
   writeAndExit(output, 0);
 }
 
