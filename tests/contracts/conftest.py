@@ -724,6 +724,18 @@ def isolate(fn_isolation):
     """Every test starts from the state left by the module fixtures."""
 
 
+@pytest.fixture
+def batched_views():
+    """``with brownie.multicall:`` reads the views called inside it in one ``eth_call`` (brownie's
+    Multicall2, ``tryAggregate``), each result the same value a direct call returns (a call that
+    reverts reads as None, which no invariant expects). The state machines read dozens of views
+    after every step, one request each, and most of their time went to those requests. Deployed
+    inside the test, after its snapshot, so ``fn_isolation`` removes it again."""
+    brownie.multicall.deploy({"from": accounts[0]})
+    yield
+    brownie._config.CONFIG.active_network.pop("multicall2", None)
+
+
 def account_fixture(index: int):
     """A module-scoped fixture of brownie's ``accounts[index]``."""
 

@@ -226,19 +226,29 @@ class SealedMachine:
     # ---- invariants ---------------------------------------------------------------------
 
     def invariant_money(self):
-        assert self.euro.balanceOf(self.market) == self.held
+        with brownie.multicall:
+            held = self.euro.balanceOf(self.market)
+            balances = {a: self.market.balanceOf(a) for a in self.accounts}
+        assert held == self.held
         for a in self.accounts:
-            assert self.market.balanceOf(a) == self.bal[a]
+            assert balances[a] == self.bal[a]
         locked = sum(p[6] for p in self.pending.values())
         escrow = sum(cost(o[4], price_of(o[3])) for o in self.orders.values() if o[2])
         assert self.held == sum(self.bal.values()) + locked + escrow + self.money_pool
 
     def invariant_energy(self):
+        with brownie.multicall:
+            held_by_market = {slot: self.token.balanceOf(self.market, slot) for slot in self.slots}
+            in_vault = {
+                (a, slot): self.market.energyBalanceOf(a, slot)
+                for slot in self.slots
+                for a in self.accounts
+            }
         for slot in self.slots:
-            held = self.token.balanceOf(self.market, slot)
+            held = held_by_market[slot]
             vault = sum(self.energy.get((a, slot), 0) for a in self.accounts)
             for a in self.accounts:
-                assert self.market.energyBalanceOf(a, slot) == self.energy.get((a, slot), 0)
+                assert in_vault[(a, slot)] == self.energy.get((a, slot), 0)
             locked = sum(p[7] for p in self.pending.values() if p[1] == slot)
             selling = sum(o[4] for o in self.orders.values() if o[1] == slot and not o[2])
             assert held == vault + locked + selling + self.energy_pool.get(slot, 0)
@@ -247,12 +257,14 @@ class SealedMachine:
         assert self.bal[self.treasury] == self.treasury_fees + BOND * len(self.forfeited)
 
     def invariant_commitments_hidden(self):
+        with brownie.multicall:
+            orders = {cid: self.market.order(cid) for cid in self.pending}
         for cid in self.pending:
-            assert self.market.order(cid)[0] == brownie.ZERO_ADDRESS
+            assert orders[cid][0] == brownie.ZERO_ADDRESS
 
 
 @pytest.mark.no_call_coverage
-def test_stateful_sealed_market(senv, accounts):
+def test_stateful_sealed_market(senv, accounts, batched_views):
     state_machine(
         SealedMachine,
         senv,

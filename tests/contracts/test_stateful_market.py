@@ -611,10 +611,12 @@ class MarketMachine:
 
     def invariant_money(self):
         self.stats["steps"] += 1
-        held = self.euro.balanceOf(self.market)
+        with brownie.multicall:
+            held = self.euro.balanceOf(self.market)
+            balances = {a: self.market.balanceOf(a) for a in self.accounts}
         assert held == self.held
         for a in self.accounts:
-            assert self.market.balanceOf(a) == self.bal[a]
+            assert balances[a] == self.bal[a]
         owed = sum(self.bal.values())
         for o in self.orders.values():
             owed += cost(o["qty"], price_of(o["tick"])) if o["is_buy"] else 0
@@ -628,12 +630,17 @@ class MarketMachine:
                 self.stats["dust_units"] += dust
 
     def invariant_energy(self):
-        for slot in sorted(self.slots):
+        slots = sorted(self.slots)
+        with brownie.multicall:
+            held_by_market = {slot: self.token.balanceOf(self.market, slot) for slot in slots}
+            vault = {key: self.market.energyBalanceOf(*key) for key in self.energy}
+            wallet = {key: self.token.balanceOf(*key) for key in self.wallet}
+        for slot in slots:
             owed = sum(v for (a, s), v in self.energy.items() if s == slot)
             owed += sum(
                 o["qty"] for o in self.orders.values() if o["slot"] == slot and not o["is_buy"]
             )
-            held = self.token.balanceOf(self.market, slot)
+            held = held_by_market[slot]
             assert held == owed + self.energy_pool.get(slot, 0)
             if slot in self.settled_slots():
                 assert self.energy_pool.get(slot, 0) == 0  # no Wh owned by nobody
@@ -643,9 +650,9 @@ class MarketMachine:
             ) == self.minted.get(slot, 0)
             for a in self.users:
                 if (a, slot) in self.energy:
-                    assert self.market.energyBalanceOf(a, slot) == self.energy[(a, slot)]
+                    assert vault[(a, slot)] == self.energy[(a, slot)]
                 if (a, slot) in self.wallet:
-                    assert self.token.balanceOf(a, slot) == self.wallet[(a, slot)]
+                    assert wallet[(a, slot)] == self.wallet[(a, slot)]
 
     def invariant_book(self):
         """The levels of the slot in trading equal the sum of its resting orders per tick, and the
@@ -658,8 +665,10 @@ class MarketMachine:
                 expected[o["tick"]] = (
                     (buy + o["qty"], sell) if o["is_buy"] else (buy, sell + o["qty"])
                 )
-        for tick in range(TICKS):
-            assert tuple(self.market.level(slot, tick)) == expected.get(tick, (0, 0))
+        with brownie.multicall:
+            levels = {tick: self.market.level(slot, tick) for tick in LADDER}
+        for tick in LADDER:
+            assert tuple(levels[tick]) == expected.get(tick, (0, 0))
         found, tick = [], 0
         while True:
             ok, at = self.market.nextActiveTick(slot, tick)
@@ -670,16 +679,19 @@ class MarketMachine:
         assert found == sorted(expected)
 
     def invariant_supply(self):
-        totals = self.registry.energyTotals()
+        with brownie.multicall:
+            totals = self.registry.energyTotals()
+            supply = {slot: self.token.totalSupply(slot) for slot in self.minted}
         assert totals[0] == self.attributed_export == sum(self.minted.values())
         assert totals[2] == self.unattributed_export
         for slot, minted in self.minted.items():
-            assert self.token.totalSupply(slot) == minted
+            assert supply[slot] == minted
 
     def invariant_agent(self):
-        for owner, agent in self.agents:
+        with brownie.multicall:
+            delegations = [self.market.delegation(owner, agent) for owner, agent in self.agents]
+        for (_, agent), d in zip(self.agents, delegations, strict=True):
             use = self.use[agent]
-            d = self.market.delegation(owner, agent)
             assert (d[0], d[1]) == (AGENT_BUDGET, AGENT_SELL_WH)
             assert (d[5], d[6], d[7]) == (use["spent"], use["sold"], use["updated"])
             assert d[5] <= AGENT_BUDGET and d[6] <= AGENT_SELL_WH
@@ -691,7 +703,7 @@ class MarketMachine:
 
 
 @pytest.mark.no_call_coverage
-def test_stateful_market(env, accounts, admin):
+def test_stateful_market(env, accounts, admin, batched_views):
     # no_call_coverage: under --coverage brownie would turn each of the thousands of invariant
     # calls into a traced transaction (and undo it); the unit tests already cover every view.
     state_machine(
