@@ -42,7 +42,9 @@ def test_eip712Domain_reportsNameVersionChainAndRegistry(registry):
     )
 
 
-def test_domainSeparator_followsChainIdAfterFork(env, slot, registry, meter, relayer, web3):
+def test_domainSeparator_followsChainIdAfterFork(
+    env, slot, registry, meter, relayer, web3, chain_id_changes
+):
     """After a chain split the domain is rebuilt with the new chain id (OpenZeppelin EIP712):
     readings signed for the old chain id are refused there, and the other way round. Only calls
     are made while the chain id differs (brownie signs transactions for the id it cached)."""
