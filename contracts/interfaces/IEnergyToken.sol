@@ -22,6 +22,14 @@ interface IEnergyToken is IERC1155 {
     /// redeemed) is left.
     error EnergyTokenRedeemExceedsImport(address holder, uint256 slot, uint256 amountWh, uint256 redeemableWh);
 
+    /// @notice A mint or transfer would give `holder` a balance of `balanceWh` tokens of `slot`, above
+    /// {MAX_AMOUNT_WH}.
+    error EnergyTokenBalanceOverflow(address holder, uint256 slot, uint256 balanceWh);
+
+    /// @notice A reading would bring the import recorded for `holder` in `slot` to `importedWh`, above
+    /// {MAX_AMOUNT_WH}.
+    error EnergyTokenImportOverflow(address holder, uint256 slot, uint256 importedWh);
+
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
     //////////////////////////////////////////////////////////////*/
@@ -33,13 +41,20 @@ interface IEnergyToken is IERC1155 {
                                FUNCTIONS
     //////////////////////////////////////////////////////////////*/
 
+    /// @notice The largest balance one holder can have of one slot, and the largest import that can be recorded
+    /// for one holder in one slot: 2^42 - 1 Wh (4.4 TWh; the registry caps a meter at 2^40 Wh per slot). Three
+    /// slots of a holder share one storage word, so each amount has 42 bits.
+    function MAX_AMOUNT_WH() external view returns (uint256);
+
     /// @notice The MeterRegistry that deployed this token; the only account allowed to mint.
     function registry() external view returns (address);
 
     /// @notice Mints `exportWh` tokens of id `slot` to `owner` and records `importWh` as imported by `owner` in
     /// `slot`, in one call. Either amount may be zero.
     /// @dev Requirements:
-    /// - the caller is {registry}.
+    /// - the caller is {registry};
+    /// - `balanceOf(owner, slot) + exportWh <= MAX_AMOUNT_WH` ({EnergyTokenBalanceOverflow});
+    /// - `importedWh(owner, slot) + importWh <= MAX_AMOUNT_WH` ({EnergyTokenImportOverflow}).
     function mintFromReading(address owner, uint256 slot, uint64 exportWh, uint64 importWh) external;
 
     /// @notice Burns `amountWh` of the caller's tokens of id `slot` against energy the caller's meters imported in

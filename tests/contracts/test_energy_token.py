@@ -97,6 +97,83 @@ def test_mintFromReading_doesNotReenterThroughReceiverHook(env, slot, admin, tok
     assert not reentrant.reentryAttempted()
 
 
+# ---- three slots per storage word and the cap per holder and slot --------------------------
+
+MAX_AMOUNT = 2**42 - 1
+METER_CAP = 2**40  # the registry's MAX_CAPACITY_WH_PER_SLOT
+
+
+def test_MAX_AMOUNT_WH_is42Bits(token, registry):
+    assert token.MAX_AMOUNT_WH() == MAX_AMOUNT
+    # Three readings of meters at the registry's cap always fit one holder's slot.
+    assert 3 * registry.MAX_CAPACITY_WH_PER_SLOT() <= MAX_AMOUNT
+
+
+def test_neighbouringSlots_keepTheirOwnBalanceImportAndRedemption(env, slot, alice, bob, token):
+    """Four consecutive slots span two storage words whatever the slot's lane: every slot's
+    amounts are its own through mints, a transfer and a redemption."""
+    slots = [slot - 3, slot - 2, slot - 1, slot]
+    for k, s in enumerate(slots):
+        env.mint_energy(alice, s, export_wh=1_000 * (k + 1), import_wh=10 * (k + 1))
+    token.safeTransferFrom(alice, bob, slots[1], 2_000, b"", {"from": alice})
+    token.redeem(slots[2], 30, {"from": alice})
+    assert [token.balanceOf(alice, s) for s in slots] == [1_000, 0, 2_970, 4_000]
+    assert [token.balanceOf(bob, s) for s in slots] == [0, 2_000, 0, 0]
+    assert [token.importedWh(alice, s) for s in slots] == [10, 20, 30, 40]
+    assert [token.redeemedWh(alice, s) for s in slots] == [0, 0, 30, 0]
+    assert [token.totalSupply(s) for s in slots] == [1_000, 2_000, 2_970, 4_000]
+    assert [token.balanceOf(alice, s) for s in (slot - 4, slot + 1)] == [0, 0]
+
+
+def _mint_at_cap(env, owner, slot, times, export_wh=METER_CAP, import_wh=0):
+    for _ in range(times):
+        env.mint_energy(
+            owner, slot, export_wh, import_wh, meter=env.new_meter(owner, capacity=METER_CAP)
+        )
+
+
+def test_mintFromReading_fillsTheBalanceToTheCapWithoutTouchingTheImport(env, slot, alice, token):
+    _mint_at_cap(env, alice, slot, 3)
+    _mint_at_cap(env, alice, slot, 1, export_wh=MAX_AMOUNT - 3 * METER_CAP)
+    assert token.balanceOf(alice, slot) == MAX_AMOUNT
+    assert token.importedWh(alice, slot) == 0
+    assert token.balanceOf(alice, slot + 1) == 0
+    assert token.balanceOf(alice, slot - 1) == 0
+    assert token.totalSupply(slot) == MAX_AMOUNT
+
+
+def test_mintFromReading_revertsAboveTheBalanceCap(env, slot, alice, token):
+    """A reading whose mint would carry the owner's balance of the slot past 42 bits reverts
+    (with the batch it came in) and changes nothing."""
+    _mint_at_cap(env, alice, slot, 3)
+    meter = env.new_meter(alice, capacity=METER_CAP)
+    with brownie.reverts(f"EnergyTokenBalanceOverflow: {addr(alice)}, {slot}, {4 * METER_CAP}"):
+        env.mint_energy(alice, slot, METER_CAP, meter=meter)
+    assert token.balanceOf(alice, slot) == 3 * METER_CAP
+    assert token.totalSupply(slot) == 3 * METER_CAP
+
+
+def test_mintFromReading_revertsAboveTheImportCap(env, slot, alice, token):
+    _mint_at_cap(env, alice, slot, 3, export_wh=0, import_wh=METER_CAP)
+    assert token.importedWh(alice, slot) == 3 * METER_CAP
+    assert token.balanceOf(alice, slot) == 0
+    meter = env.new_meter(alice, capacity=METER_CAP)
+    with brownie.reverts(f"EnergyTokenImportOverflow: {addr(alice)}, {slot}, {4 * METER_CAP}"):
+        env.mint_energy(alice, slot, 0, METER_CAP, meter=meter)
+    assert token.importedWh(alice, slot) == 3 * METER_CAP
+
+
+def test_safeTransferFrom_revertsAboveTheBalanceCap(env, slot, alice, bob, token):
+    _mint_at_cap(env, alice, slot, 3)
+    _mint_at_cap(env, bob, slot, 1)
+    with brownie.reverts(f"EnergyTokenBalanceOverflow: {addr(alice)}, {slot}, {4 * METER_CAP}"):
+        token.safeTransferFrom(bob, alice, slot, METER_CAP, b"", {"from": bob})
+    token.safeTransferFrom(bob, alice, slot, METER_CAP - 1, b"", {"from": bob})
+    assert token.balanceOf(alice, slot) == MAX_AMOUNT
+    assert token.balanceOf(bob, slot) == 1
+    assert token.importedWh(alice, slot) == 0
+
+
 # ---- redemption -----------------------------------------------------------------------------
 
 

@@ -145,6 +145,10 @@ export const de: Messages = {
     EnergyTokenZeroAmount: () => "Die einzulösende Menge muss größer als null sein.",
     EnergyTokenRedeemExceedsImport: (a: Args, f: Formatter) =>
       `Sie können höchstens ${f.wh(big(a[3]))} aus Slot ${n(a[1])} einlösen: was Ihre Zähler in diesem Slot bezogen haben und noch nicht eingelöst ist.`,
+    EnergyTokenBalanceOverflow: (a: Args, f: Formatter) =>
+      `Der Empfänger hielte ${f.wh(big(a[2]))} aus Slot ${n(a[1])}, mehr als die Grenze des Energie-Tokens von 4,4 TWh je Inhaber und Slot.`,
+    EnergyTokenImportOverflow: (a: Args, f: Formatter) =>
+      `Der erfasste Bezug in Slot ${n(a[1])} erreichte ${f.wh(big(a[2]))}, mehr als die Grenze des Energie-Tokens von 4,4 TWh je Inhaber und Slot.`,
     ERC20InsufficientAllowance: (a: Args, f: Formatter) =>
       `Der Markt darf nur ${f.money(big(a[1]))} Ihrer Token abbuchen, braucht aber ${f.money(big(a[2]))}. Genehmigen Sie zuerst mehr.`,
     ERC20InsufficientBalance: (a: Args, f: Formatter) =>

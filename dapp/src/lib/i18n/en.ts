@@ -148,6 +148,10 @@ export const en = {
     EnergyTokenZeroAmount: () => "The amount to redeem must be more than zero.",
     EnergyTokenRedeemExceedsImport: (a: Args, f: Formatter) =>
       `You can redeem at most ${f.wh(big(a[3]))} of slot ${n(a[1])}: what your meters imported in that slot and you have not redeemed yet.`,
+    EnergyTokenBalanceOverflow: (a: Args, f: Formatter) =>
+      `The receiver would hold ${f.wh(big(a[2]))} of slot ${n(a[1])}, above the energy token's limit of 4.4 TWh per holder and slot.`,
+    EnergyTokenImportOverflow: (a: Args, f: Formatter) =>
+      `The import recorded in slot ${n(a[1])} would reach ${f.wh(big(a[2]))}, above the energy token's limit of 4.4 TWh per holder and slot.`,
     ERC20InsufficientAllowance: (a: Args, f: Formatter) =>
       `The market may take only ${f.money(big(a[1]))} of your tokens, but needs ${f.money(big(a[2]))}. Approve more first.`,
     ERC20InsufficientBalance: (a: Args, f: Formatter) =>
