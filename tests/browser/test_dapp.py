@@ -49,7 +49,7 @@ def money(amount: int) -> str:
 
 
 def test_the_server_serves_the_dapp_pages_and_keeps_the_api(stack: Stack) -> None:
-    with httpx.Client(base_url=stack.base_url, timeout=5) as client:
+    with httpx.Client(base_url=stack.base_url, timeout=30) as client:
         for path in ("/", "/trade/", "/energy/", "/agents/", "/operator/"):
             response = client.get(path)
             assert response.status_code == 200, path

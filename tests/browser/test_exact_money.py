@@ -38,7 +38,7 @@ def euro18(units: int, lang: str = "en") -> str:
 def test_the_api_names_the_token_and_carries_amounts_as_strings(stack: Stack) -> None:
     import httpx
 
-    config = httpx.get(f"{stack.base_url}/v1/config", timeout=5).json()
+    config = httpx.get(f"{stack.base_url}/v1/config", timeout=30).json()
     assert config["payment_token"]["decimals"] == 18
     assert config["market"]["price_floor"] == str(8 * 10**16)  # 0.08 EUR/kWh, exactly
 

@@ -78,7 +78,7 @@ def _approved(stack: Stack) -> bool:
 
 def _standing(stack: Stack) -> dict[str, Any]:
     url = f"{stack.base_url}/v1/accounts/{stack.account}/standing-orders"
-    body: dict[str, Any] = httpx.get(url, timeout=5).json()
+    body: dict[str, Any] = httpx.get(url, timeout=30).json()
     return body
 
 
