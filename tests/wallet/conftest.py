@@ -17,26 +17,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.in_process import run_main
+from tests.in_process import CliResult, run_command
 from tests.wallet.known_secrets import FAST_SCRYPT_N, OTHER_PASSWORD, PASSWORD
 from wallet.keystore import Keystore
 
 CliRun = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@dataclass(frozen=True)
-class CliResult:
-    """An in-process run's exit code and output, named as ``subprocess.CompletedProcess``
-    names them."""
-
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 InProcessRun = Callable[..., CliResult]
@@ -109,7 +98,7 @@ def cli(
             for name, value in (env or {}).items():
                 call.setenv(name, value)
             call.setattr(sys, "stdin", io.StringIO(stdin))
-            return CliResult(*run_main(call, capsys, *args))
+            return run_command(call, capsys, *args)
 
     return run
 
