@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import dataclass
 
 import pytest
 
@@ -32,3 +33,20 @@ def run_main(
         code = exc.code
     out, err = capsys.readouterr()
     return int(code) if isinstance(code, int) else 1, out, err
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """An in-process run's exit code and output, named as ``subprocess.CompletedProcess``
+    names them (a test reads either the same way)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: object
+) -> CliResult:
+    """:func:`run_main` as a :class:`CliResult`."""
+    return CliResult(*run_main(monkeypatch, capsys, *args))

@@ -1,4 +1,7 @@
-"""The CLI's JSON interfaces, run as a user would (a subprocess)."""
+"""The CLI's JSON interfaces, run as a user would: ``agent eval`` as a subprocess (with its own
+cache folder, which the evaluation reads when it is imported); the refusals of ``agent run`` in
+process through the console entry point (the same exit code and stderr, without a Python start
+and the policies' imports per command)."""
 
 from __future__ import annotations
 
@@ -10,11 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.in_process import CliResult, run_command
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"ENERWISE_AGENTS_CACHE": str(cache)}
+    # one torch thread, as in the in-process agent tests (tests/agents/conftest.py): on two
+    # shared cores a second one spins more than it computes (18.1 -> 15.8 CPU-s an evaluation)
+    env = os.environ | {"ENERWISE_AGENTS_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, "-m", "enerwise", *args],
         capture_output=True,
@@ -139,19 +146,34 @@ def test_agent_eval_rejects_a_bad_option_with_one_red_line(tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
 
 
-def test_agent_run_rejects_an_owner_that_is_not_an_address(tmp_path: Path) -> None:
-    done = _run(
-        "agent", "run", "--keystore", str(tmp_path / "k.json"), "--owner", "bob", cache=tmp_path
-    )
+def _run_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> CliResult:
+    """``enerwise ARGS`` in this process, from the repository's root as ``_run`` runs it."""
+    with monkeypatch.context() as call:
+        call.chdir(ROOT)
+        return run_command(call, capsys, *args)
+
+
+def test_agent_run_rejects_an_owner_that_is_not_an_address(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    done = _run_in_process(
+        monkeypatch, capsys, "agent", "run", "--keystore", str(tmp_path / "k.json"),
+        "--owner", "bob",
+    )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error:") and "'bob'" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_agent_run_names_a_missing_keystore(tmp_path: Path) -> None:
+def test_agent_run_names_a_missing_keystore(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     owner = "0x" + "11" * 20
-    done = _run(
-        "agent", "run", "--keystore", str(tmp_path / "k.json"), "--owner", owner, cache=tmp_path
-    )
+    done = _run_in_process(
+        monkeypatch, capsys, "agent", "run", "--keystore", str(tmp_path / "k.json"),
+        "--owner", owner,
+    )  # fmt: skip
     assert done.returncode == 1
     assert "no keystore at" in done.stderr and "Traceback" not in done.stderr

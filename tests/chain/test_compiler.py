@@ -1,12 +1,20 @@
-"""Compiling: determinism, the cache, and errors reported as file:line."""
+"""Compiling: determinism, the cache, and errors reported as file:line.
+
+Each compile starts solc-js (about 1.2 CPU-s); the tests that only read a first compile's result
+and its build folder, or compile the same sources again into a copy of that folder, share one
+(``compiled_once``); the others compile their own project.
+"""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from chain.compiler import compile_contracts
+from chain import compiler
+from chain.compiler import CompileResult, compile_contracts
 from chain.errors import CompileError
 
 COUNTER = """// SPDX-License-Identifier: MIT
@@ -37,8 +45,31 @@ def _compile(project: Path, **kwargs: object) -> object:
     return compile_contracts(project / "contracts", project / "build", **kwargs)  # type: ignore[arg-type]
 
 
-def test_compile_writes_one_artifact_per_contract(project: Path) -> None:
-    result = compile_contracts(project / "contracts", project / "build")
+@dataclass(frozen=True)
+class Compiled:
+    """A project compiled once, and what its first compile returned."""
+
+    project: Path
+    first: CompileResult
+
+    def own_build(self, folder: Path) -> Path:
+        """A copy of the first compile's build folder (artifacts and cache record) in
+        ``folder``, for a test that compiles the same sources again into it."""
+        return Path(shutil.copytree(self.project / "build", folder / "build"))
+
+
+@pytest.fixture(scope="module")
+def compiled_once(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    """The ``project`` of Counter compiled once, for the tests that only read it (a compile
+    that finds its cache writes nothing)."""
+    project = tmp_path_factory.mktemp("project")
+    (project / "contracts").mkdir()
+    (project / "contracts" / "Counter.sol").write_text(COUNTER)
+    return Compiled(project, compile_contracts(project / "contracts", project / "build"))
+
+
+def test_compile_writes_one_artifact_per_contract(compiled_once: Compiled) -> None:
+    result, project = compiled_once.first, compiled_once.project
     assert sorted(result.artifacts) == ["Counter"]
     artifact = result.artifacts["Counter"]
     assert artifact.bytecode.startswith("0x60")
@@ -48,16 +79,16 @@ def test_compile_writes_one_artifact_per_contract(project: Path) -> None:
     assert (project / "build" / "contracts" / "Counter.json").is_file()
 
 
-def test_same_inputs_give_byte_identical_artifacts(project: Path, tmp_path: Path) -> None:
-    compile_contracts(project / "contracts", project / "build")
-    first = (project / "build" / "contracts" / "Counter.json").read_bytes()
-    compile_contracts(project / "contracts", project / "build", force=True)
-    second = (project / "build" / "contracts" / "Counter.json").read_bytes()
+def test_same_inputs_give_byte_identical_artifacts(compiled_once: Compiled, tmp_path: Path) -> None:
+    build = compiled_once.own_build(tmp_path)
+    first = (build / "contracts" / "Counter.json").read_bytes()
+    compile_contracts(compiled_once.project / "contracts", build, force=True)
+    second = (build / "contracts" / "Counter.json").read_bytes()
     assert first == second
 
 
-def test_unchanged_sources_are_not_recompiled(project: Path) -> None:
-    first = compile_contracts(project / "contracts", project / "build")
+def test_unchanged_sources_are_not_recompiled(compiled_once: Compiled) -> None:
+    first, project = compiled_once.first, compiled_once.project
     second = compile_contracts(project / "contracts", project / "build")
     assert not first.cached
     assert second.cached
@@ -74,10 +105,10 @@ def test_changed_source_invalidates_the_cache(project: Path) -> None:
     assert second.artifacts["Counter"].bytecode != first.artifacts["Counter"].bytecode
 
 
-def test_changed_settings_invalidate_the_cache(project: Path) -> None:
-    first = compile_contracts(project / "contracts", project / "build")
+def test_changed_settings_invalidate_the_cache(compiled_once: Compiled, tmp_path: Path) -> None:
+    first, build = compiled_once.first, compiled_once.own_build(tmp_path)
     settings = {"evmVersion": "cancun", "optimizer": {"enabled": True, "runs": 200}}
-    second = compile_contracts(project / "contracts", project / "build", settings)
+    second = compile_contracts(compiled_once.project / "contracts", build, settings)
     assert not second.cached
     assert second.input_hash != first.input_hash
 
@@ -118,3 +149,18 @@ def test_solc_stand_in_works_for_py_solc_x(project: Path) -> None:
         allow_paths=str(project),
     )
     assert "Counter" in out["contracts"]["Counter.sol"]
+
+
+def test_the_compiler_is_asked_its_version_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every compile needs the version (it is part of the cache key); a node start for it each
+    time would cost about 0.5 CPU-s."""
+    asked: list[list[str]] = []
+
+    def ask(command: list[str]) -> str:
+        asked.append(command)
+        return "0.8.37+commit.test"
+
+    monkeypatch.setattr(compiler, "_VERSIONS", {})
+    monkeypatch.setattr(compiler, "_ask_version", ask)
+    assert compiler.compiler_version() == compiler.compiler_version() == "0.8.37+commit.test"
+    assert asked == [compiler.solc_command()]

@@ -1,4 +1,6 @@
-"""`enerwise devices`, run as a user would (a subprocess)."""
+"""`enerwise devices`, run as a user would: a malformed household file as a subprocess (the
+entry point, one red line and no traceback on a real stderr), the other commands in process
+through the same entry point (``main``), without a Python start each."""
 
 from __future__ import annotations
 
@@ -6,6 +8,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests.in_process import CliResult, run_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +27,18 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_check_summarises_a_valid_household_file(tmp_path: Path) -> None:
+def _run_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> CliResult:
+    """``enerwise devices ARGS`` in this process, from the repository's root as ``_run``."""
+    with monkeypatch.context() as call:
+        call.chdir(ROOT)
+        return run_command(call, capsys, "devices", *args)
+
+
+def test_check_summarises_a_valid_household_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     path = tmp_path / "household.yaml"
     path.write_text(
         "household: h1\n"
@@ -29,7 +46,7 @@ def test_check_summarises_a_valid_household_file(tmp_path: Path) -> None:
         "  battery: {kind: sunspec, protocol: model802_704, host: 127.0.0.1}\n"
         "  heat_pump: {kind: sgready-mqtt, topic: relays}\n"
     )
-    done = _run("check", "--config", str(path), "--json")
+    done = _run_in_process(monkeypatch, capsys, "check", "--config", str(path), "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["battery"] == "model802_704"
@@ -48,12 +65,16 @@ def test_a_malformed_household_file_is_one_red_line_and_exit_1(tmp_path: Path) -
     assert "Traceback" not in done.stderr
 
 
-def test_a_malformed_plan_is_one_line(tmp_path: Path) -> None:
+def test_a_malformed_plan_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     config = tmp_path / "household.yaml"
     config.write_text("household: h1\n")
     plan = tmp_path / "plan.json"
     plan.write_text('{"battery": {"mode": "explode"}}')
-    done = _run("run", "--config", str(config), "--plan", str(plan), "--no-watchdog")
+    done = _run_in_process(
+        monkeypatch, capsys, "run", "--config", str(config), "--plan", str(plan), "--no-watchdog"
+    )
     assert done.returncode == 1
     assert "plan: ValueError: 'explode' is not a valid BatteryMode" in done.stderr
     assert "Traceback" not in done.stderr

@@ -1,5 +1,9 @@
 """`enerwise wallet ...` as a user runs it: JSON outputs, exit codes (0 ok, 1 user error),
-one-line errors without tracebacks, and no secret anywhere in the output or the logs."""
+one-line errors without tracebacks, and no secret anywhere in the output or the logs.
+
+Most commands run in process through the console entry point (``cli``); ``new`` and ``delete``
+without a terminal run as a subprocess (``run_cli``), for what only a real process shows: the
+entry point, a piped stdin, nothing but the one line on stderr."""
 
 from __future__ import annotations
 
@@ -81,9 +85,9 @@ def test_new_prints_address_and_path_of_a_keystore_that_decrypts(
 
 
 def test_sign_typed_data_prints_a_signature_that_recovers_to_the_keystore_address(
-    run_cli: Any, anvil_keystore: Path, password_file: Path, typed_data_file: Path
+    cli: Any, anvil_keystore: Path, password_file: Path, typed_data_file: Path
 ) -> None:
-    result = run_cli(
+    result = cli(
         "wallet",
         "sign-typed-data",
         "--keystore",
@@ -103,15 +107,15 @@ def test_sign_typed_data_prints_a_signature_that_recovers_to_the_keystore_addres
 
 
 def test_keystore_made_by_new_signs_typed_data_for_its_address(
-    run_cli: Any, keystore_dir: Path, password_file: Path, typed_data_file: Path
+    cli: Any, keystore_dir: Path, password_file: Path, typed_data_file: Path
 ) -> None:
     created = json.loads(
-        run_cli(
+        cli(
             "wallet", "new", "--keystore-dir", keystore_dir, "--password-file", password_file,
             "--json",
         ).stdout
     )  # fmt: skip
-    signed = run_cli(
+    signed = cli(
         "wallet", "sign-typed-data", "--keystore", created["path"], "--password-file",
         password_file, "--data", typed_data_file, "--json",
     )  # fmt: skip
@@ -124,10 +128,10 @@ def test_keystore_made_by_new_signs_typed_data_for_its_address(
 
 # --------------------------------------------------------------------------- errors
 def test_wrong_password_exits_1_with_one_line_and_leaves_the_file_identical(
-    run_cli: Any, anvil_keystore: Path, other_password_file: Path, typed_data_file: Path
+    cli: Any, anvil_keystore: Path, other_password_file: Path, typed_data_file: Path
 ) -> None:
     before = anvil_keystore.read_bytes()
-    result = run_cli(
+    result = cli(
         "wallet", "sign-typed-data", "--keystore", anvil_keystore, "--password-file",
         other_password_file, "--data", typed_data_file, "--json",
     )  # fmt: skip
@@ -138,10 +142,10 @@ def test_wrong_password_exits_1_with_one_line_and_leaves_the_file_identical(
 
 
 def test_corrupt_keystore_exits_1_naming_the_file(
-    run_cli: Any, anvil_keystore: Path, password_file: Path, typed_data_file: Path
+    cli: Any, anvil_keystore: Path, password_file: Path, typed_data_file: Path
 ) -> None:
     anvil_keystore.write_text(anvil_keystore.read_text()[:100])
-    result = run_cli(
+    result = cli(
         "wallet", "sign-typed-data", "--keystore", anvil_keystore, "--password-file",
         password_file, "--data", typed_data_file,
     )  # fmt: skip
@@ -150,46 +154,48 @@ def test_corrupt_keystore_exits_1_naming_the_file(
 
 
 def test_unset_password_variable_exits_1_naming_it(
-    run_cli: Any, anvil_keystore: Path, typed_data_file: Path
+    cli: Any, anvil_keystore: Path, typed_data_file: Path
 ) -> None:
-    result = run_cli(
+    result = cli(
         "wallet", "sign-typed-data", "--keystore", anvil_keystore, "--password-env",
         "NO_SUCH_PASSWORD_VAR", "--data", typed_data_file,
     )  # fmt: skip
     assert "NO_SUCH_PASSWORD_VAR is not set" in one_line_error(result)
 
 
-def test_import_needs_exactly_one_key_source(run_cli: Any, keystore_dir: Path) -> None:
-    result = run_cli("wallet", "import", "--keystore-dir", keystore_dir)
+def test_import_needs_exactly_one_key_source(cli: Any, keystore_dir: Path) -> None:
+    result = cli("wallet", "import", "--keystore-dir", keystore_dir)
     assert "exactly one of" in one_line_error(result)
 
 
 # --------------------------------------------------------------------------- import
+@pytest.mark.usefixtures("fast_cli_kdf")
 def test_import_refuses_an_existing_keystore_unless_force(
-    run_cli: Any, tmp_path: Path, keystore_dir: Path, password_file: Path
+    cli: Any, tmp_path: Path, keystore_dir: Path, password_file: Path
 ) -> None:
     key_file = tmp_path / "key.txt"
     key_file.write_text(ANVIL_KEY_0 + "\n")
     args = ["wallet", "import", "--private-key-file", key_file, "--keystore-dir", keystore_dir]
     args += ["--password-file", password_file, "--json"]
-    first = run_cli(*args)
+    first = cli(*args)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["address"] == ANVIL_ADDRESS_0
-    line = one_line_error(run_cli(*args))
+    line = one_line_error(cli(*args))
     assert "exists already" in line and json.loads(first.stdout)["path"] in line
-    forced = run_cli(*args, "--force")
+    forced = cli(*args, "--force")
     assert forced.returncode == 0, forced.stderr
     assert [p.name for p in keystore_dir.iterdir()] == [
         Path(json.loads(forced.stdout)["path"]).name
     ]
 
 
+@pytest.mark.usefixtures("fast_cli_kdf")
 def test_import_mnemonic_with_path_gives_the_known_account(
-    run_cli: Any, tmp_path: Path, keystore_dir: Path, password_file: Path
+    cli: Any, tmp_path: Path, keystore_dir: Path, password_file: Path
 ) -> None:
     words = tmp_path / "words.txt"
     words.write_text(TEST_MNEMONIC.replace(" junk", "\njunk") + "\n")
-    result = run_cli(
+    result = cli(
         "wallet", "import", "--mnemonic-file", words, "--path", "m/44'/60'/0'/0/1",
         "--keystore-dir", keystore_dir, "--password-file", password_file, "--json",
     )  # fmt: skip
@@ -198,11 +204,11 @@ def test_import_mnemonic_with_path_gives_the_known_account(
 
 
 def test_import_mnemonic_with_a_bad_checksum_exits_1_without_the_words(
-    run_cli: Any, tmp_path: Path, keystore_dir: Path, password_file: Path
+    cli: Any, tmp_path: Path, keystore_dir: Path, password_file: Path
 ) -> None:
     words = tmp_path / "words.txt"
     words.write_text(BAD_CHECKSUM_MNEMONIC)
-    result = run_cli(
+    result = cli(
         "wallet", "import", "--mnemonic-file", words, "--keystore-dir", keystore_dir,
         "--password-file", password_file,
     )  # fmt: skip
@@ -213,43 +219,44 @@ def test_import_mnemonic_with_a_bad_checksum_exits_1_without_the_words(
 
 # --------------------------------------------------------------------------- the other commands
 def test_list_and_show_give_public_facts_without_a_password(
-    run_cli: Any, anvil_keystore: Path, keystore_dir: Path
+    cli: Any, anvil_keystore: Path, keystore_dir: Path
 ) -> None:
-    listed = run_cli("wallet", "list", "--json", env={"ENERWISE_KEYSTORE_DIR": str(keystore_dir)})
+    listed = cli("wallet", "list", "--json", env={"ENERWISE_KEYSTORE_DIR": str(keystore_dir)})
     assert listed.returncode == 0, listed.stderr
     assert [(k["address"], k["path"]) for k in json.loads(listed.stdout)] == [
         (ANVIL_ADDRESS_0, str(anvil_keystore))
     ]
-    shown = run_cli("wallet", "show", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir, "--json")
+    shown = cli("wallet", "show", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir, "--json")
     assert shown.returncode == 0, shown.stderr
     facts = json.loads(shown.stdout)
     assert facts["path"] == str(anvil_keystore) and facts["origin"] == "private-key"
 
 
+@pytest.mark.usefixtures("fast_cli_kdf")
 def test_passwd_keeps_the_address_and_the_old_password_stops_working(
-    run_cli: Any,
+    cli: Any,
     anvil_keystore: Path,
     keystore_dir: Path,
     password_file: Path,
     other_password_file: Path,
 ) -> None:
-    changed = run_cli(
+    changed = cli(
         "wallet", "passwd", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir, "--password-file",
         password_file, "--new-password-file", other_password_file, "--json",
     )  # fmt: skip
     assert changed.returncode == 0, changed.stderr
     assert json.loads(changed.stdout) == {"address": ANVIL_ADDRESS_0, "path": str(anvil_keystore)}
     export = ["wallet", "export-public", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir, "--json"]
-    assert "wrong password" in one_line_error(run_cli(*export, "--password-file", password_file))
-    with_new = run_cli(*export, "--password-file", other_password_file)
+    assert "wrong password" in one_line_error(cli(*export, "--password-file", password_file))
+    with_new = cli(*export, "--password-file", other_password_file)
     assert with_new.returncode == 0, with_new.stderr
     assert json.loads(with_new.stdout)["address"] == ANVIL_ADDRESS_0
 
 
 def test_export_public_prints_the_uncompressed_public_key(
-    run_cli: Any, anvil_keystore: Path, keystore_dir: Path
+    cli: Any, anvil_keystore: Path, keystore_dir: Path
 ) -> None:
-    result = run_cli(
+    result = cli(
         "wallet", "export-public", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir,
         "--password-env", "WALLET_PW", "--json", env={"WALLET_PW": PASSWORD},
     )  # fmt: skip
@@ -292,9 +299,9 @@ def test_delete_asks_on_a_terminal_and_keeps_the_file_when_refused(
 
 
 def test_delete_with_yes_removes_the_file(
-    run_cli: Any, anvil_keystore: Path, keystore_dir: Path
+    cli: Any, anvil_keystore: Path, keystore_dir: Path
 ) -> None:
-    result = run_cli("wallet", "delete", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir, "--yes")
+    result = cli("wallet", "delete", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir, "--yes")
     assert result.returncode == 0, result.stderr
     assert not anvil_keystore.exists()
 
@@ -307,6 +314,7 @@ def _run_in_process(
     return run_main(monkeypatch, capsys, *args)
 
 
+@pytest.mark.usefixtures("fast_cli_kdf")
 def test_no_password_key_or_mnemonic_appears_in_output_or_logs(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

@@ -1,4 +1,10 @@
-"""`enerwise wallet agent grant | list | revoke` against a local chain, as an owner runs it."""
+"""`enerwise wallet agent grant | list | revoke` against a local chain, as an owner runs it.
+
+One chain for the module (`enerwise chain up` in a subprocess), returned to its state just after
+the deployment after each test (an anvil snapshot), so every test starts where a fresh `chain up`
+leaves it. The `wallet agent` commands run in process through the console entry point; a
+malformed address and `agent run` run as a subprocess (the entry point, one line on stderr).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +20,10 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
+from chain.connection import connect
 from chain.local_node import ANVIL_DEV_KEYS
+from devchain.control import DevChain
+from tests.in_process import CliResult, run_command
 from wallet.keystore import Keystore
 
 AGENT = Web3.to_checksum_address("0x000000000000000000000000000000000000a11c")
@@ -46,19 +55,29 @@ def owner(tmp_path: Path) -> Owner:
     return Owner(keystore, key.address, password)
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
-    """ENERWISE_HOME with a running local chain (`enerwise chain up`), stopped afterwards."""
-    env = {**os.environ, "ENERWISE_HOME": str(tmp_path)}
-    subprocess.run(
-        [sys.executable, "-m", "enerwise", "chain", "up"],
+@dataclass(frozen=True)
+class LocalChain:
+    """ENERWISE_HOME of a running `enerwise chain up`, and its node."""
+
+    home: Path
+    rpc_url: str
+
+
+@pytest.fixture(scope="module")
+def local_chain(tmp_path_factory: pytest.TempPathFactory, compiled: None) -> Iterator[LocalChain]:
+    """A running local chain (`enerwise chain up`), stopped after the module."""
+    home = tmp_path_factory.mktemp("home")
+    env = {**os.environ, "ENERWISE_HOME": str(home)}
+    up = subprocess.run(
+        [sys.executable, "-m", "enerwise", "chain", "up", "--json"],
         env=env,
         check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
     try:
-        yield tmp_path
+        yield LocalChain(home, json.loads(up.stdout)["rpc_url"])
     finally:
         subprocess.run(
             [sys.executable, "-m", "enerwise", "chain", "down"],
@@ -66,6 +85,35 @@ def home(tmp_path: Path) -> Iterator[Path]:
             capture_output=True,
             timeout=60,
         )
+
+
+@pytest.fixture
+def home(local_chain: LocalChain) -> Iterator[Path]:
+    """ENERWISE_HOME with the running local chain as `chain up` deployed it; what the test sent
+    is dropped afterwards (a snapshot taken before, reverted after)."""
+    chain = DevChain(connect(local_chain.rpc_url))
+    snapshot = chain.snapshot()
+    try:
+        yield local_chain.home
+    finally:
+        chain.revert(snapshot)
+
+
+Run = Callable[..., CliResult]
+
+
+@pytest.fixture
+def wallet_agent(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Run:
+    """``enerwise wallet agent ARGS`` in process, with ENERWISE_HOME the local chain's."""
+
+    def run(*args: str) -> CliResult:
+        with monkeypatch.context() as call:
+            call.setenv("ENERWISE_HOME", str(home))
+            return run_command(call, capsys, "wallet", "agent", *args)
+
+    return run
 
 
 def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -80,11 +128,11 @@ def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.usefixtures("compiled")
-def test_owner_grants_lists_and_revokes_an_agent(home: Path, owner: Owner) -> None:
+def test_owner_grants_lists_and_revokes_an_agent(wallet_agent: Run, owner: Owner) -> None:
     owner_opts = owner.options
 
-    granted = _run(
-        home, "grant", "--agent", AGENT,
+    granted = wallet_agent(
+        "grant", "--agent", AGENT,
         "--budget-eur-per-day", "5", "--sell-kwh-per-day", "12.5", "--max-buy-eur-per-kwh", "0.30",
         "--min-sell-eur-per-kwh", "0.10", "--expiry", "2099-01-01",
         *owner_opts, "--yes", "--json",
@@ -96,7 +144,7 @@ def test_owner_grants_lists_and_revokes_an_agent(home: Path, owner: Owner) -> No
     assert Decimal(sent["max_buy_eur_per_kwh"]) <= Decimal("0.30")  # a buyer's limit: down
     assert Decimal(sent["min_sell_eur_per_kwh"]) >= Decimal("0.10")  # a seller's limit: up
 
-    listed = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
+    listed = json.loads(wallet_agent("list", "--owner", owner.address, "--json").stdout)
     (row,) = listed["agents"]
     assert row["agent"] == AGENT and row["budget_per_day"] == 5_000_000
     assert (row["sell_wh_per_day"], row["spent"], row["sold_wh"]) == (12_500, 0, 0)
@@ -106,25 +154,27 @@ def test_owner_grants_lists_and_revokes_an_agent(home: Path, owner: Owner) -> No
     assert row["expiry"].startswith("2099-01-01")
 
     # the old spelling (base units) still works, says what replaced it, replaces the bounds
-    again = _run(
-        home, "grant", "--agent", AGENT, "--budget-per-day", "1000000", "--max-buy-tick", "1500",
+    again = wallet_agent(
+        "grant", "--agent", AGENT, "--budget-per-day", "1000000", "--max-buy-tick", "1500",
         "--min-sell-tick", "200", "--expiry", "2099-01-01", *owner_opts, "--yes",
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert "--budget-per-day is deprecated: use --budget-base-units-per-day" in again.stderr
-    listed = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
+    listed = json.loads(wallet_agent("list", "--owner", owner.address, "--json").stdout)
     assert listed["agents"][0]["budget_eur_per_day"] == "1.00"
     assert listed["agents"][0]["max_buy_tick"] == 1500
 
-    assert _run(home, "revoke", AGENT, *owner_opts, "--yes").returncode == 0
-    after = json.loads(_run(home, "list", "--owner", owner.address, "--json").stdout)
+    assert wallet_agent("revoke", AGENT, *owner_opts, "--yes").returncode == 0
+    after = json.loads(wallet_agent("list", "--owner", owner.address, "--json").stdout)
     assert after["agents"] == []
 
 
 @pytest.mark.usefixtures("compiled")
-def test_grant_with_an_expiry_in_the_past_is_refused_by_name(home: Path, owner: Owner) -> None:
-    result = _run(
-        home, "grant", "--agent", AGENT, "--budget-base-units-per-day", "1",
+def test_grant_with_an_expiry_in_the_past_is_refused_by_name(
+    wallet_agent: Run, owner: Owner
+) -> None:
+    result = wallet_agent(
+        "grant", "--agent", AGENT, "--budget-base-units-per-day", "1",
         "--max-buy-tick", "1", "--min-sell-tick", "1", "--yes", "--expiry", "2001-01-01",
         *owner.options,
     )  # fmt: skip
@@ -141,12 +191,12 @@ def test_malformed_agent_address_is_a_one_line_error(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("compiled")
 def test_the_granted_agent_runs_the_shipped_policy_from_the_command_line(
-    home: Path, tmp_path: Path, owner: Owner, monkeypatch: pytest.MonkeyPatch
+    wallet_agent: Run, home: Path, tmp_path: Path, owner: Owner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     agent = owner.keystore.import_private_key(ANVIL_DEV_KEYS[2], "pw")
     password = owner.password
-    granted = _run(
-        home, "grant", "--agent", agent.address, "--budget-eur-per-day", "5",
+    granted = wallet_agent(
+        "grant", "--agent", agent.address, "--budget-eur-per-day", "5",
         "--max-buy-tick", "1500", "--min-sell-tick", "0", "--yes", "--expiry", "2099-01-01",
         *owner.options,
     )  # fmt: skip
@@ -204,10 +254,10 @@ def _warp_to_just_before_the_next_slot(home: Path, monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.usefixtures("compiled")
 def test_grant_without_budget_and_sell_limit_is_refused_before_sending(
-    home: Path, owner: Owner
+    wallet_agent: Run, owner: Owner
 ) -> None:
-    result = _run(
-        home, "grant", "--agent", AGENT, "--budget-eur-per-day", "0",
+    result = wallet_agent(
+        "grant", "--agent", AGENT, "--budget-eur-per-day", "0",
         "--max-buy-tick", "1", "--min-sell-tick", "1", "--yes", "--expiry", "2099-01-01",
         *owner.options,
     )  # fmt: skip
@@ -216,9 +266,11 @@ def test_grant_without_budget_and_sell_limit_is_refused_before_sending(
 
 
 @pytest.mark.usefixtures("compiled")
-def test_grant_with_a_tick_above_the_market_is_refused_by_name(home: Path, owner: Owner) -> None:
-    result = _run(
-        home, "grant", "--agent", AGENT, "--budget-eur-per-day", "1", "--sell-wh-per-day", "10",
+def test_grant_with_a_tick_above_the_market_is_refused_by_name(
+    wallet_agent: Run, owner: Owner
+) -> None:
+    result = wallet_agent(
+        "grant", "--agent", AGENT, "--budget-eur-per-day", "1", "--sell-wh-per-day", "10",
         "--max-buy-tick", "65535", "--min-sell-tick", "1", "--yes", "--expiry", "2099-01-01",
         *owner.options,
     )  # fmt: skip
