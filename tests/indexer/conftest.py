@@ -2,7 +2,7 @@
 
 - ``db_url`` is parametrized: every test that asks for a database runs on a SQLite file and on
   a fresh PostgreSQL database created for this session on 127.0.0.1:5432 (dropped after).
-- ``engine`` is an empty, migrated database per test (a copied SQLite template; truncated
+- ``engine`` is an empty, migrated database per test (a copied SQLite template; emptied
   PostgreSQL tables), so tests never see each other's rows.
 - ``played`` is one anvil with EnergyChain deployed and a full market round played, shared by
   the read-only tests of a module.
@@ -89,25 +89,31 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate(engine: Engine) -> None:
+def _empty(engine: Engine) -> None:
+    """Every row of the schema's tables deleted and every sequence restarted: what ``TRUNCATE
+    ... RESTART IDENTITY`` leaves, without its new files and commit flush (0.5 s per test
+    against 0.05 s for a test's few rows)."""
     from indexer.db.models import Base
 
-    names = ", ".join(f'"{t}"' for t in Base.metadata.tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):  # the referencing rows first
+            conn.execute(table.delete())
+        named = "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename)"
+        for sequence in list(conn.execute(text(f"{named} FROM pg_sequences")).scalars()):
+            conn.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
 
 
 def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
     """The URL of an empty migrated database of the backend the fixture's ``request.param``
     names: a copy of the SQLite template in ``folder``, or the PostgreSQL test database with
-    every table truncated."""
+    every table emptied (:func:`_empty`)."""
     if request.param == "sqlite":
         path = folder / "indexer.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
     engine = make_engine(url)
-    _truncate(engine)
+    _empty(engine)
     engine.dispose()
     return url
 
