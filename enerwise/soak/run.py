@@ -404,7 +404,11 @@ class Injector:
         if kind is FaultKind.POSTGRES_RESTART:
             import httpx
 
-            return httpx.get(s.api_url + "/v1/status", timeout=2).status_code == 200
+            from chain.rpc import tls_context
+
+            # polled ten times a second while the database is back: one TLS context for all
+            status = httpx.get(s.api_url + "/v1/status", timeout=2, verify=tls_context())
+            return status.status_code == 200
         if kind is FaultKind.ORACLE_KILL:
             return (
                 _outbox_pending(self.community.files["oracle"].parent / "oracle" / "outbox.sqlite")

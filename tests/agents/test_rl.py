@@ -61,6 +61,13 @@ def _algo(result: TrainResult) -> Algo:
     return Algo(result.model.stem)
 
 
+@pytest.fixture(scope="module")
+def exported(trained: TrainResult) -> Path:
+    """The trained policy exported to ONNX once (an export takes seconds): both parity tests
+    read this file."""
+    return export_onnx(trained.model, _algo(trained), trained.model.parent / "policy.onnx")
+
+
 def test_training_saves_a_model_checkpoints_and_metadata(trained: TrainResult) -> None:
     assert trained.model.is_file()
     assert any((trained.model.parent / "checkpoints").iterdir())
@@ -102,18 +109,17 @@ def test_a_residual_policy_needs_its_planner_and_a_plain_one_ignores_it(
         assert PolicyStrategy(model, algo, setup.forecasts[0], _planner(setup)).planner is None
 
 
-def test_onnx_export_matches_torch(trained: TrainResult, tmp_path: Path) -> None:
+def test_onnx_export_matches_torch(trained: TrainResult, exported: Path) -> None:
     algo = _algo(trained)
     model = load_model(str(trained.model), algo)
-    path = export_onnx(trained.model, algo, tmp_path / "policy.onnx")
     obs = np.random.default_rng(0).uniform(-3, 3, (32, obs_width(model))).astype(np.float32)
     with torch.no_grad():
         expected = torch_module(model, algo)(torch.as_tensor(obs)).numpy()
-    np.testing.assert_allclose(OnnxPolicy(path, algo).raw(obs), expected, atol=1e-5)
+    np.testing.assert_allclose(OnnxPolicy(exported, algo).raw(obs), expected, atol=1e-5)
 
 
 def test_onnx_actions_equal_the_models_deterministic_actions(
-    trained: TrainResult, tmp_path: Path
+    trained: TrainResult, exported: Path
 ) -> None:
     algo = _algo(trained)
     model = load_model(str(trained.model), algo)
@@ -121,7 +127,7 @@ def test_onnx_actions_equal_the_models_deterministic_actions(
     actions, _ = model.predict(obs, deterministic=True)
     if algo is Algo.DQN:
         actions = DQN_ACTIONS[actions]
-    onnx = OnnxPolicy(export_onnx(trained.model, algo, tmp_path / "p.onnx"), algo)
+    onnx = OnnxPolicy(exported, algo)
     np.testing.assert_allclose(onnx.predict(obs), actions, atol=1e-5)
 
 

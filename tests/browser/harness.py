@@ -29,7 +29,7 @@ from web3 import Web3
 from chain.artifacts import load_artifact
 from chain.local_node import AnvilProcess, free_port, start_anvil
 from chain.paths import REPO_ROOT
-from chain.rpc import JsonRpcClient
+from chain.rpc import JsonRpcClient, tls_context
 from devchain.city import City, deploy_city
 from devchain.sandbox import Sandbox
 from energychain.deploy import MarketSettings
@@ -97,7 +97,7 @@ class Stack:
         head = int(self.sandbox.w3.eth.block_number)
 
         def caught_up() -> bool:
-            body = httpx.get(f"{self.base_url}/health", timeout=5).json()
+            body = httpx.get(f"{self.base_url}/health", timeout=5, verify=tls_context()).json()
             return (body.get("checkpoint_block") or -1) >= head
 
         assert wait_for(caught_up, timeout=timeout, interval=0.1), "the indexer fell behind"

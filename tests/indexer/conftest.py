@@ -2,15 +2,19 @@
 
 - ``db_url`` is parametrized: every test that asks for a database runs on a SQLite file and on
   a fresh PostgreSQL database created for this session on 127.0.0.1:5432 (dropped after).
-- ``engine`` is an empty, migrated database per test (a copied SQLite template; truncated
+- ``engine`` is an empty, migrated database per test (a copied SQLite template; emptied
   PostgreSQL tables), so tests never see each other's rows.
 - ``played`` is one anvil with EnergyChain deployed and a full market round played, shared by
   the read-only tests of a module.
+- :func:`chain_template` deploys (and plays) once per module and hands each test the chain as
+  it was then (anvil's snapshot and revert, a fresh sandbox): what a module's ``chain`` or
+  ``played`` override uses instead of a new anvil and a new deployment per test.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import uuid
@@ -25,7 +29,8 @@ from sqlalchemy import Connection, Engine, text
 
 from chain.local_node import AnvilProcess, start_anvil
 from chain.rpc import JsonRpcClient
-from devchain.sandbox import Sandbox
+from devchain.sandbox import Sandbox, dev_sender
+from energychain.deploy import MarketSettings
 from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
@@ -84,25 +89,31 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate(engine: Engine) -> None:
+def _empty(engine: Engine) -> None:
+    """Every row of the schema's tables deleted and every sequence restarted: what ``TRUNCATE
+    ... RESTART IDENTITY`` leaves, without its new files and commit flush (0.5 s per test
+    against 0.05 s for a test's few rows)."""
     from indexer.db.models import Base
 
-    names = ", ".join(f'"{t}"' for t in Base.metadata.tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):  # the referencing rows first
+            conn.execute(table.delete())
+        named = "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename)"
+        for sequence in list(conn.execute(text(f"{named} FROM pg_sequences")).scalars()):
+            conn.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
 
 
 def empty_database(request: pytest.FixtureRequest, folder: Path) -> str:
     """The URL of an empty migrated database of the backend the fixture's ``request.param``
     names: a copy of the SQLite template in ``folder``, or the PostgreSQL test database with
-    every table truncated."""
+    every table emptied (:func:`_empty`)."""
     if request.param == "sqlite":
         path = folder / "indexer.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
     engine = make_engine(url)
-    _truncate(engine)
+    _empty(engine)
     engine.dispose()
     return url
 
@@ -185,6 +196,62 @@ class Played:
             text("UPDATE indexer_state SET block_number = :n, block_hash = :h"),
             {"n": start.number, "h": start.hash},
         )
+
+
+def fresh_sandbox(template: Sandbox) -> Sandbox:
+    """A sandbox over ``template``'s deployment as a test of its own gets it: a new admin sender
+    (nonces read from the node again) and the same random draws ahead (keys, meter ids)."""
+    sandbox = Sandbox(
+        w3=template.w3,
+        deployment=template.deployment,
+        admin=dev_sender(template.w3, template.admin.signer, template.decoder),
+        decoder=template.decoder,
+        seed=template.seed,
+    )
+    sandbox._rng.setstate(template._rng.getstate())
+    return sandbox
+
+
+@dataclass
+class ChainTemplate:
+    """One anvil with EnergyChain deployed (and a round played), and a snapshot of it then."""
+
+    node: AnvilProcess
+    community: Sandbox
+    round: dict[str, Any]
+    snapshot_id: str
+
+    def restore(self) -> Played:
+        """The chain as it was at the snapshot, every later block dropped (anvil forgets a
+        snapshot it reverts to: a new one is taken), with a fresh sandbox and round record."""
+        dev = self.community.dev
+        dev.revert(self.snapshot_id)
+        self.snapshot_id = dev.snapshot()
+        return Played(self.node, fresh_sandbox(self.community), copy.deepcopy(self.round))
+
+
+@contextlib.contextmanager
+def chain_template(
+    settings: MarketSettings | None = None, *, play: bool = False
+) -> Iterator[ChainTemplate]:
+    """A fresh anvil with EnergyChain deployed with ``settings`` (and, with ``play``, the round
+    of :func:`play_round` played), snapshotted: for a module fixture whose tests each
+    :meth:`~ChainTemplate.restore` it. A new anvil, deployment and round cost about 0.3
+    CPU-seconds per test, a revert a tenth of that; a restored chain holds the same blocks,
+    accounts and state as a new one (only its clock starts when the module's did)."""
+    with start_anvil() as node:
+        community = Sandbox.at(node.rpc_url, settings)
+        played = play_round(community) if play else {}
+        yield ChainTemplate(node, community, played, community.dev.snapshot())
+
+
+@pytest.fixture(scope="module")
+def played_template(compiled: None) -> Iterator[ChainTemplate]:
+    """The module's chain on which the round of :func:`play_round` ran, snapshotted: a module
+    whose tests each need a played chain of their own overrides ``played`` with its
+    :meth:`~ChainTemplate.restore`."""
+    with chain_template(play=True) as template:
+        yield template
 
 
 @pytest.fixture

@@ -13,8 +13,21 @@ from indexer import store
 from indexer.db.engine import make_engine
 from indexer.errors import ChainInconsistentError
 from indexer.verify import verify
-from tests.indexer.conftest import Played, snapshot, stored_blocks_are_canonical, table_counts
+from tests.indexer.conftest import (
+    ChainTemplate,
+    Played,
+    snapshot,
+    stored_blocks_are_canonical,
+    table_counts,
+)
 from wallet.signer import LocalKeySigner
+
+
+@pytest.fixture
+def played(played_template: ChainTemplate) -> Played:
+    """A chain on which one full round ran, this test's alone: the module's, reverted to its
+    snapshot (instead of a new anvil, deployment and round per test)."""
+    return played_template.restore()
 
 
 def test_a_full_round_lands_in_every_table_and_verifies_against_the_chain(

@@ -25,9 +25,16 @@ from indexer.db.migrate import upgrade
 from indexer.errors import DatabaseUnreachableError
 from indexer.ingest import IngestConfig, Ingester, wait_for
 from indexer.verify import verify
-from tests.indexer.conftest import Played, snapshot
+from tests.indexer.conftest import ChainTemplate, Played, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def played(played_template: ChainTemplate) -> Played:
+    """A chain on which one full round ran, this test's alone: the module's, reverted to its
+    snapshot (instead of a new anvil, deployment and round per test)."""
+    return played_template.restore()
 
 
 def _checkpoint(engine: Engine) -> int:

@@ -14,15 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from chain.local_node import start_anvil
-from devchain.sandbox import Sandbox
 from energychain.commitments import Collateral, SealedOrder, minimum_collateral, new_salt
 from energychain.deploy import MarketSettings
 from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
 from indexer.db.migrate import upgrade
 from indexer.verify import verify
-from tests.indexer.conftest import Played, snapshot, table_counts
+from tests.indexer.conftest import ChainTemplate, Played, chain_template, snapshot, table_counts
 from tests.indexer.scenario import SealedRound, sealed_commits, sealed_end, sealed_reveals
 from tests.indexer.test_live import Recorder
 
@@ -31,11 +29,17 @@ REVEAL = 600
 SEALED = MarketSettings(mode="sealed", reveal_seconds=REVEAL, bond_amount=BOND)
 
 
+@pytest.fixture(scope="module")
+def sealed_template(compiled: None) -> Iterator[ChainTemplate]:
+    with chain_template(SEALED) as template:
+        yield template
+
+
 @pytest.fixture
-def sealed(compiled: None) -> Iterator[Played]:
-    """A fresh anvil with a sealed EnergyChain market deployed (nothing played yet)."""
-    with start_anvil() as node:
-        yield Played(node, Sandbox.at(node.rpc_url, SEALED), {})
+def sealed(sealed_template: ChainTemplate) -> Played:
+    """A sealed EnergyChain market deployed, nothing played yet, this test's alone: the module's
+    deployment reverted to its snapshot (instead of a new anvil and deployment per test)."""
+    return sealed_template.restore()
 
 
 @pytest.fixture

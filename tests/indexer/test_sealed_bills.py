@@ -27,9 +27,10 @@ from tests.indexer.conftest import Played
 from tests.indexer.scenario import SealedRound, sealed_commits, sealed_end, sealed_reveals
 from tests.indexer.test_household_api import ADMIN_KEY, app_client, auth
 from tests.indexer.test_operator_billing_api import keyed_participant
-from tests.indexer.test_sealed import BOND, REVEAL, sealed
+from tests.indexer.test_sealed import BOND, REVEAL, sealed, sealed_template
 
-__all__ = ["sealed"]  # the fixture: a fresh anvil with a sealed market
+# the fixtures: a sealed market deployed once for the module, restored for each test
+__all__ = ["sealed", "sealed_template"]
 
 BOND_EUR = "0.010000"  # BOND base units of a 6-decimal payment token
 
