@@ -153,8 +153,11 @@ audit: setup $(AVENV)/.stamp
 audit-foundry: node_modules/.stamp
 	FOUNDRY_PROFILE=audit $(FORGE) test
 	mkdir -p reports
+	@# Not `| tee`: the pipeline's status would be tee's, and a coverage run that fails (a compile
+	@# error without the optimizer, as PoolClearing's Stack too deep once was) would pass the audit.
 	$(FORGE) coverage --report summary --report lcov --report-file reports/forge-lcov.info \
-	  --no-match-coverage 'tests/|contracts/test/|node_modules/' | tee reports/forge-coverage.txt
+	  --no-match-coverage 'tests/|contracts/test/|node_modules/' > reports/forge-coverage.txt 2>&1; \
+	  status=$$?; cat reports/forge-coverage.txt; exit $$status
 
 # Slither on contracts/ (test helpers and dependencies left out), every finding checked against
 # the reviewed triage (audit/slither-triage.json, explained in docs/contracts.md section 14): a

@@ -211,8 +211,6 @@ library PoolClearing {
         uint256[] memory packed;
         uint256 low = book.low;
         uint256 totalBuy;
-        uint256[] memory bits = book.bits;
-        uint256[] memory words = book.words;
         // Each set bit is a non-empty tick of the window (pool tick low + i), read back ascending in one assembly
         // block, the lowest set bit found as {TickBitmap-lowestBit} finds it (inlined: the call and the Solidity loop
         // around it cost about 33 gas a tick more). The loops read and write memory directly, without bounds checks:
@@ -223,9 +221,12 @@ library PoolClearing {
         assembly ("memory-safe") {
             packed := mload(0x40)
             let out := packed
-            let data := add(words, 0x20)
-            let bitPtr := add(bits, 0x20)
-            let bitEnd := add(bitPtr, shl(5, mload(bits)))
+            // `book.words` and `book.bits` ({CityBook}) read here, not as Solidity locals: without the optimizer (forge
+            // coverage) two more stack slots put this block beyond the 16 it can reach.
+            let data := add(mload(book), 0x20)
+            let bitPtr := mload(add(book, 0x20))
+            let bitEnd := add(add(bitPtr, 0x20), shl(5, mload(bitPtr)))
+            bitPtr := add(bitPtr, 0x20)
             for { let base := 0 } lt(bitPtr, bitEnd) {
                 bitPtr := add(bitPtr, 0x20)
                 base := add(base, 256)
