@@ -9,6 +9,7 @@ so the same inputs give byte-identical files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -76,29 +77,17 @@ def solc_command() -> list[str]:
     return [node, str(SOLC_SCRIPT)]
 
 
-_VERSIONS: dict[tuple[object, ...], str] = {}
-"""The version each installed solc-js answered, by command and compiler file: a node start
-loads the whole compiler (about 0.5 CPU-s) and every compile, cached or not, needs the version."""
-
-
 def compiler_version() -> str:
     """The long version string of solc-js, e.g. ``0.8.37+commit.f401782d.Emscripten.clang``.
 
-    Asked once per process for each installed compiler (its ``soljson.js`` by size and
-    modification time): a reinstalled solc-js is asked again.
+    Asked once per process: every compile, cached or not, needs it (it is part of the cache
+    key), and each ask is a node start (``chain/solc.js`` keeps the answer between processes).
     """
-    command = solc_command()
-    try:
-        compiler = (REPO_ROOT / "node_modules" / "solc" / "soljson.js").stat()
-    except OSError:
-        return _ask_version(command)  # laid out otherwise: no file to key on, ask every time
-    key = (*command, compiler.st_size, compiler.st_mtime_ns)
-    if key not in _VERSIONS:
-        _VERSIONS[key] = _ask_version(command)
-    return _VERSIONS[key]
+    return _ask_version(tuple(solc_command()))
 
 
-def _ask_version(command: list[str]) -> str:
+@functools.cache
+def _ask_version(command: tuple[str, ...]) -> str:
     out = subprocess.run([*command, "--version"], capture_output=True, text=True, check=True).stdout
     match = re.search(r"Version: (\S+)", out)
     if match is None:

@@ -84,6 +84,25 @@ def compiled() -> None:
 
 
 @pytest.fixture
+def fast_keystores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every keystore written during the test (by the wallet CLI, by the operator's generated
+    meter keys) uses scrypt n = FAST_SCRYPT_N, for tests about what a command does rather than
+    the KDF's cost: a real one (n = 262144) takes ~0.8 CPU-s to write and again to unlock.
+    Unlocking reads n from the file. The tests of the real n do not ask for this."""
+    from tests.wallet.known_secrets import FAST_SCRYPT_N
+    from wallet.keystore import Keystore
+
+    init = Keystore.__init__
+
+    def fast_init(
+        self: Keystore, directory: str | os.PathLike[str] | None = None, *, scrypt_n: int = 0
+    ) -> None:
+        init(self, directory, scrypt_n=FAST_SCRYPT_N)
+
+    monkeypatch.setattr(Keystore, "__init__", fast_init)
+
+
+@pytest.fixture
 def anvil() -> Iterator[AnvilProcess]:
     """A fresh anvil on a free loopback port, stopped after the test."""
     with start_anvil() as node:

@@ -8,6 +8,7 @@ and its build folder, or compile the same sources again into a copy of that fold
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,11 +157,14 @@ def test_the_compiler_is_asked_its_version_once(monkeypatch: pytest.MonkeyPatch)
     time would cost about 0.5 CPU-s."""
     asked: list[list[str]] = []
 
-    def ask(command: list[str]) -> str:
+    def run(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
         asked.append(command)
-        return "0.8.37+commit.test"
+        return subprocess.CompletedProcess(command, 0, stdout="Version: 0.8.37+commit.test\n")
 
-    monkeypatch.setattr(compiler, "_VERSIONS", {})
-    monkeypatch.setattr(compiler, "_ask_version", ask)
-    assert compiler.compiler_version() == compiler.compiler_version() == "0.8.37+commit.test"
-    assert asked == [compiler.solc_command()]
+    monkeypatch.setattr(compiler.subprocess, "run", run)
+    compiler._ask_version.cache_clear()
+    try:
+        assert compiler.compiler_version() == compiler.compiler_version() == "0.8.37+commit.test"
+    finally:
+        compiler._ask_version.cache_clear()  # the next compile asks the real one
+    assert asked == [[*compiler.solc_command(), "--version"]]

@@ -4,7 +4,6 @@ database fixtures (``engine`` runs on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -103,23 +102,6 @@ class Keys:
         answer = ["--yes"] if yes else []
         key = ["--keystore", str(self.files[index]), "--password-file", str(self.password_file)]
         return [*key, *answer]
-
-
-@pytest.fixture
-def fast_meter_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Meter keys the CLI generates (``--generate-key(s)``) use a fast scrypt n (16), for tests
-    about the workflow rather than the KDF's cost: each real one is ~0.8 CPU-s to write and
-    again to unlock. ``test_journey`` keeps the real n."""
-    from operations.meters import KeyGeneration
-
-    init = KeyGeneration.__init__
-    defaults = list(init.__defaults__ or ())
-    named = [
-        p.name for p in inspect.signature(init).parameters.values() if p.default is not p.empty
-    ]
-    assert len(named) == len(defaults)  # positional defaults only: the tuple lines up
-    defaults[named.index("scrypt_n")] = 16
-    monkeypatch.setattr(init, "__defaults__", tuple(defaults))
 
 
 @pytest.fixture(scope="module")

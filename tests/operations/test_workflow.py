@@ -48,7 +48,7 @@ from wallet.signer import LocalKeySigner
 from wallet.transactions import TransactionSender
 
 
-@pytest.mark.usefixtures("fast_meter_keys")
+@pytest.mark.usefixtures("fast_keystores")
 def test_full_operator_workflow(cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path) -> None:
     w3 = connect(node.rpc_url)
     config = init_community(cli, node, tmp_path)
@@ -239,7 +239,7 @@ def eur(base_units: int) -> Decimal:
     return Decimal(base_units).scaleb(-6)
 
 
-@pytest.mark.usefixtures("fast_meter_keys")
+@pytest.mark.usefixtures("fast_keystores")
 def test_bulk_onboarding_checks_every_row_first(
     cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path
 ) -> None:
@@ -364,7 +364,7 @@ def test_deploy_refuses_bad_chain_inputs_and_sends_nothing(
     assert nonce(w3, ADMIN) == sent
 
 
-@pytest.mark.usefixtures("fast_meter_keys")
+@pytest.mark.usefixtures("fast_keystores")
 def test_provisioning_file_runs_the_oracle(
     cli: Run, node: AnvilProcess, keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,7 +2,7 @@
 
 Keystores written through the API here use scrypt n = 2**10 (milliseconds instead of ~0.8 s);
 unlocking reads n from the file, so the CLI is fast on them too. Keystores the CLI itself
-creates use the real n = 262144, unless a test asks for ``fast_cli_kdf``.
+creates use the real n = 262144, unless a test asks for ``fast_keystores`` (tests/conftest.py).
 
 ``run_cli`` runs the command in a subprocess (the entry point, a piped stdin, what a stray
 warning or traceback would print); ``cli`` runs it in this process through the same entry point
@@ -101,10 +101,3 @@ def cli(
             return run_command(call, capsys, *args)
 
     return run
-
-
-@pytest.fixture
-def fast_cli_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keystores the CLI writes use the fast scrypt n, for tests about what a command does
-    rather than the KDF's cost (``test_new_prints_...`` checks the real n)."""
-    monkeypatch.setattr(Keystore.__init__, "__kwdefaults__", {"scrypt_n": FAST_SCRYPT_N})

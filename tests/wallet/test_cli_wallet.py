@@ -169,7 +169,7 @@ def test_import_needs_exactly_one_key_source(cli: Any, keystore_dir: Path) -> No
 
 
 # --------------------------------------------------------------------------- import
-@pytest.mark.usefixtures("fast_cli_kdf")
+@pytest.mark.usefixtures("fast_keystores")
 def test_import_refuses_an_existing_keystore_unless_force(
     cli: Any, tmp_path: Path, keystore_dir: Path, password_file: Path
 ) -> None:
@@ -189,7 +189,7 @@ def test_import_refuses_an_existing_keystore_unless_force(
     ]
 
 
-@pytest.mark.usefixtures("fast_cli_kdf")
+@pytest.mark.usefixtures("fast_keystores")
 def test_import_mnemonic_with_path_gives_the_known_account(
     cli: Any, tmp_path: Path, keystore_dir: Path, password_file: Path
 ) -> None:
@@ -232,7 +232,7 @@ def test_list_and_show_give_public_facts_without_a_password(
     assert facts["path"] == str(anvil_keystore) and facts["origin"] == "private-key"
 
 
-@pytest.mark.usefixtures("fast_cli_kdf")
+@pytest.mark.usefixtures("fast_keystores")
 def test_passwd_keeps_the_address_and_the_old_password_stops_working(
     cli: Any,
     anvil_keystore: Path,
@@ -314,7 +314,7 @@ def _run_in_process(
     return run_main(monkeypatch, capsys, *args)
 
 
-@pytest.mark.usefixtures("fast_cli_kdf")
+@pytest.mark.usefixtures("fast_keystores")
 def test_no_password_key_or_mnemonic_appears_in_output_or_logs(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
