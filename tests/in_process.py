@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -46,7 +47,14 @@ class CliResult:
 
 
 def run_command(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: object
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *args: object,
+    cwd: Path | None = None,
 ) -> CliResult:
-    """:func:`run_main` as a :class:`CliResult`."""
-    return CliResult(*run_main(monkeypatch, capsys, *args))
+    """:func:`run_main` as a :class:`CliResult`, from ``cwd`` if given (as a subprocess started
+    there; the test's own directory is back afterwards)."""
+    with monkeypatch.context() as call:
+        if cwd is not None:
+            call.chdir(cwd)
+        return CliResult(*run_main(call, capsys, *args))

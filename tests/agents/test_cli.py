@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.in_process import CliResult, run_command
+from tests.in_process import run_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,21 +146,12 @@ def test_agent_eval_rejects_a_bad_option_with_one_red_line(tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
 
 
-def _run_in_process(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> CliResult:
-    """``enerwise ARGS`` in this process, from the repository's root as ``_run`` runs it."""
-    with monkeypatch.context() as call:
-        call.chdir(ROOT)
-        return run_command(call, capsys, *args)
-
-
 def test_agent_run_rejects_an_owner_that_is_not_an_address(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    done = _run_in_process(
+    done = run_command(
         monkeypatch, capsys, "agent", "run", "--keystore", str(tmp_path / "k.json"),
-        "--owner", "bob",
+        "--owner", "bob", cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error:") and "'bob'" in done.stderr
@@ -171,9 +162,9 @@ def test_agent_run_names_a_missing_keystore(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     owner = "0x" + "11" * 20
-    done = _run_in_process(
+    done = run_command(
         monkeypatch, capsys, "agent", "run", "--keystore", str(tmp_path / "k.json"),
-        "--owner", owner,
+        "--owner", owner, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 1
     assert "no keystore at" in done.stderr and "Traceback" not in done.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.in_process import CliResult, run_command
+from tests.in_process import run_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,15 +27,6 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _run_in_process(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> CliResult:
-    """``enerwise devices ARGS`` in this process, from the repository's root as ``_run``."""
-    with monkeypatch.context() as call:
-        call.chdir(ROOT)
-        return run_command(call, capsys, "devices", *args)
-
-
 def test_check_summarises_a_valid_household_file(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -46,7 +37,9 @@ def test_check_summarises_a_valid_household_file(
         "  battery: {kind: sunspec, protocol: model802_704, host: 127.0.0.1}\n"
         "  heat_pump: {kind: sgready-mqtt, topic: relays}\n"
     )
-    done = _run_in_process(monkeypatch, capsys, "check", "--config", str(path), "--json")
+    done = run_command(
+        monkeypatch, capsys, "devices", "check", "--config", path, "--json", cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["battery"] == "model802_704"
@@ -72,9 +65,10 @@ def test_a_malformed_plan_is_one_line(
     config.write_text("household: h1\n")
     plan = tmp_path / "plan.json"
     plan.write_text('{"battery": {"mode": "explode"}}')
-    done = _run_in_process(
-        monkeypatch, capsys, "run", "--config", str(config), "--plan", str(plan), "--no-watchdog"
-    )
+    done = run_command(
+        monkeypatch, capsys, "devices", "run", "--config", config, "--plan", plan,
+        "--no-watchdog", cwd=ROOT,
+    )  # fmt: skip
     assert done.returncode == 1
     assert "plan: ValueError: 'explode' is not a valid BatteryMode" in done.stderr
     assert "Traceback" not in done.stderr
