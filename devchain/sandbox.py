@@ -194,6 +194,20 @@ class Sandbox:
         """Reproducible random bytes (keys, meter ids) from the sandbox's seed."""
         return self._rng.randbytes(size)
 
+    def fresh_copy(self) -> Sandbox:
+        """A sandbox over the same deployment as a new one would be after a chain snapshot is
+        restored: a new admin sender (nonces read from the node again) and the same random
+        draws ahead as this one (the same new keys and meter ids)."""
+        copy = Sandbox(
+            w3=self.w3,
+            deployment=self.deployment,
+            admin=dev_sender(self.w3, self.admin.signer, self.decoder),
+            decoder=self.decoder,
+            seed=self.seed,
+        )
+        copy._rng.setstate(self._rng.getstate())
+        return copy
+
     # ------------------------------------------------------------------ time
     def slot_start(self, slot: int) -> int:
         return self.calendar.start(slot)

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, text
 
 from chain.local_node import AnvilProcess, start_anvil
 from chain.rpc import JsonRpcClient
-from devchain.sandbox import Sandbox, dev_sender
+from devchain.sandbox import Sandbox
 from energychain.deploy import MarketSettings
 from indexer.api import ApiConfig, create_app
 from indexer.db.engine import make_engine
@@ -198,20 +198,6 @@ class Played:
         )
 
 
-def fresh_sandbox(template: Sandbox) -> Sandbox:
-    """A sandbox over ``template``'s deployment as a test of its own gets it: a new admin sender
-    (nonces read from the node again) and the same random draws ahead (keys, meter ids)."""
-    sandbox = Sandbox(
-        w3=template.w3,
-        deployment=template.deployment,
-        admin=dev_sender(template.w3, template.admin.signer, template.decoder),
-        decoder=template.decoder,
-        seed=template.seed,
-    )
-    sandbox._rng.setstate(template._rng.getstate())
-    return sandbox
-
-
 @dataclass
 class ChainTemplate:
     """One anvil with EnergyChain deployed (and a round played), and a snapshot of it then."""
@@ -227,7 +213,7 @@ class ChainTemplate:
         dev = self.community.dev
         dev.revert(self.snapshot_id)
         self.snapshot_id = dev.snapshot()
-        return Played(self.node, fresh_sandbox(self.community), copy.deepcopy(self.round))
+        return Played(self.node, self.community.fresh_copy(), copy.deepcopy(self.round))
 
 
 @contextlib.contextmanager
