@@ -6,6 +6,16 @@ PYTHON ?= python3
 VENV := .venv
 BVENV := .venv-brownie
 AVENV := .venv-audit
+# uv installs the locked packages into the three venvs (pip took 2 of the 3.5 set-up minutes
+# of a fresh clone here, one core busy; uv: 6 s). Pinned, in a folder of its own.
+UVENV := .venv-uv
+UV := $(UVENV)/bin/uv
+UV_PIN := uv==0.13.9
+# The installs do not byte-compile (compiling all of torch costs half a minute of CPU): Python
+# writes each module's .pyc the first time a process imports it, as it does by default. A
+# PYTHONDONTWRITEBYTECODE in the caller's environment (some CI images set it) would make every
+# process compile every module it imports, again: make's recipes run without it.
+unexport PYTHONDONTWRITEBYTECODE
 # The platform binary, not npm's node_modules/.bin/forge: that wrapper (bin.mjs of
 # @foundry-rs/forge 1.7.1) never passes the binary's exit status on, so failing tests exited 0.
 # Expanded when a recipe runs (after npm has installed the platform package on a fresh clone).
@@ -39,19 +49,22 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-$(VENV)/.stamp: pyproject.toml requirements/app.lock
+$(UV):
+	$(PYTHON) -m pip install -q --no-compile --target $(UVENV) '$(UV_PIN)'
+
+$(VENV)/.stamp: pyproject.toml requirements/app.lock | $(UV)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	@# torch first, pinned (a CPU wheel where the machine holds one); [dev] pulls every extra.
-	$(VENV)/bin/pip install -q -c requirements/app.lock 'torch==2.13.0'
-	$(VENV)/bin/pip install -q -c requirements/app.lock -e '.[dev]'
+	@# torch first, pinned, by pip: where the machine holds a CPU wheel of it (pip's find-links),
+	@# pip takes that one; uv would not look there and fetch the registry's CUDA build (GBs).
+	$(VENV)/bin/pip install -q --no-compile -c requirements/app.lock 'torch==2.13.0'
+	@# The rest by uv ([dev] pulls every extra); the installed torch satisfies the lock's pin.
+	$(UV) pip install -q --python $(VENV)/bin/python -c requirements/app.lock -e '.[dev]'
 	@touch $@
 
 # eth-brownie pins web3 7 and more with ==: it cannot share the app's venv.
-$(BVENV)/.stamp: requirements/brownie.lock
+$(BVENV)/.stamp: requirements/brownie.lock | $(UV)
 	test -x $(BVENV)/bin/python || $(PYTHON) -m venv $(BVENV)
-	$(BVENV)/bin/pip install -q --upgrade pip
-	$(BVENV)/bin/pip install -q -r requirements/brownie.lock
+	$(UV) pip install -q --python $(BVENV)/bin/python -r requirements/brownie.lock
 	@# brownie 1.22.2's mypyc builds of these modules break coverage and stateful tests:
 	@# load the shipped .py sources instead (ENVIRONMENT.md, brownie workaround 1).
 	for m in coverage output stateful; do \
@@ -65,10 +78,9 @@ $(BVENV)/.stamp: requirements/brownie.lock
 	@touch $@
 
 # Slither and halmos pin web3 7 / eth-abi 6 / z3 through their dependencies: their own venv.
-$(AVENV)/.stamp: requirements/audit.lock
+$(AVENV)/.stamp: requirements/audit.lock | $(UV)
 	test -x $(AVENV)/bin/python || $(PYTHON) -m venv $(AVENV)
-	$(AVENV)/bin/pip install -q --upgrade pip
-	$(AVENV)/bin/pip install -q -r requirements/audit.lock
+	$(UV) pip install -q --python $(AVENV)/bin/python -r requirements/audit.lock
 	@touch $@
 
 build/compile-cache.json: $(VENV)/.stamp node_modules/.stamp $(shell find contracts -name '*.sol' 2>/dev/null)
@@ -114,30 +126,34 @@ soak: setup  ## chaos soak: a day with >= 50 faults of every kind, then proof no
 # build/contracts is made once by setup and only read; brownie writes build/brownie, forge
 # build/forge). Each suite's output is printed whole when it ends (-Otarget); -k lets every
 # suite finish and report even when another fails.
-# Set-up first, its independent parts side by side (npm, the app venv and the brownie venv at
-# once; then the compile, the OpenAPI document and the dApp as their inputs are ready): 94 and
-# 108 s instead of 144 and 147 s from fresh clones. Every edge between them is a prerequisite.
+# Each suite starts as soon as its own inputs are made, not after the whole set-up: forge needs
+# only npm's tree, brownie its venv and the compiled contracts (it deploys some from
+# build/contracts), the app suite everything (the dApp for its browser tests). Set-up is mostly
+# one chain of single-core steps (venv, torch, compile, dApp build); forge's and brownie's
+# compiles fill the other core meanwhile. Every edge between them is a prerequisite.
 test:
-	$(MAKE) --no-print-directory -j3 -Otarget setup
-	$(MAKE) --no-print-directory -j3 -k -Otarget test-app test-contracts test-foundry
+	$(MAKE) --no-print-directory -j4 -k -Otarget test-app test-contracts test-foundry
 
 # The app suite mostly waits (on anvil, databases, subprocesses): spread over worker processes,
 # a test file each at a time (`loadfile`: a file's module fixtures are built once and its tests
-# run in their order). Every test starts its own anvil on a free port and its own databases.
+# run in their order), the files in the order of LONGEST_FILES_FIRST (tests/conftest.py), not
+# sorted by their number of tests as pytest-xdist would. Every test starts its own anvil on a
+# free port and its own databases.
 # Niced: beside it in `make test`, brownie is one process and can use no more than one core; it
 # keeps that core and ends first, then the app suite's workers have both (docs/auditors.md).
 TEST_WORKERS ?= 3
 test-app: setup
-	nice -n 10 $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
+	nice -n 10 $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-test-contracts: setup
+test-contracts: $(BVENV)/.stamp node_modules/.stamp build/compile-cache.json
 	$(BROWNIE_ON_FREE_PORT)
 	$(BROWNIE_ENV) $(BVENV)/bin/brownie test tests/contracts -c tests/contracts/pytest.ini
 
 # The Foundry suite, shallow (foundry.toml default profile): fuzz tests at 256 runs, invariants at
-# 20 runs x 150 calls = 3,000 calls each.
+# 20 runs x 150 calls = 3,000 calls each. Niced like the app suite: in `make test` it starts
+# during set-up, whose chain of steps the other suites wait for.
 test-foundry: node_modules/.stamp
-	$(FORGE) test
+	nice -n 10 $(FORGE) test
 
 audit: setup $(AVENV)/.stamp
 	rm -f build/brownie/tests.json
