@@ -27,21 +27,26 @@ def _heap_frozen_after_collection() -> None:
     gc.freeze()
 
 
-# The files that take longest (seconds of wall time in a clean-clone CI, 2026-12-07), run first.
-# `--dist loadfile` hands files to workers in collection order, alphabetical by default: the soak
-# (83 s) and the journeys (82 s) then started late and ran on alone at the end while the other
-# workers had finished. Only the order of files changes; a file's tests keep theirs.
+# The files that take longest (seconds of wall time in a clean-clone CI), run first: otherwise
+# the soak (117 s, paced by the wall clock) and the journeys (143 s) can start late and run on
+# alone at the end while the other workers have finished. Only the order of files changes; a
+# file's tests keep theirs. `--dist loadfile` hands files out in this order only with
+# `--no-loadscope-reorder` (Makefile): by default pytest-xdist sorts files by their number of
+# tests, and the soak's four tests went last.
 LONGEST_FILES_FIRST = (
     "tests/soak/test_soak.py",
     "tests/browser/test_journeys.py",
-    "tests/agents/test_cli.py",
-    "tests/browser/test_sealed_trade.py",
-    "tests/enerwise/test_city.py",
-    "tests/indexer/test_sealed.py",
-    "tests/chain/test_gas_snapshot.py",
-    "tests/indexer/test_resilience.py",
-    "tests/indexer/test_household_api.py",
     "tests/agents/test_rl.py",
+    "tests/chain/test_gas_snapshot.py",
+    "tests/indexer/test_sealed.py",
+    "tests/enerwise/test_city.py",
+    "tests/indexer/test_household_api.py",
+    "tests/indexer/test_resilience.py",
+    "tests/grid/test_catalogue.py",
+    "tests/agents/test_cli.py",
+    "tests/indexer/test_auth.py",
+    "tests/browser/test_sealed_trade.py",
+    "tests/indexer/test_pool.py",
 )
 
 
