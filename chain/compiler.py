@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,10 +251,14 @@ def compile_contracts(
     together = {name: text for name, text in sources.items() if name not in apart}
     passes = [(together, settings)] if together else []
     passes += [({name: sources[name]}, apart_settings) for name, apart_settings in apart.items()]
+    # The passes are independent solc processes, each on one core: run side by side. map keeps
+    # their order (artifacts and warnings come out as a serial compile's) and raises the first
+    # pass's CompileError in that order.
+    with ThreadPoolExecutor(max_workers=len(passes)) as pool:
+        outputs = list(pool.map(lambda p: _compile_pass(p[0], p[1], root), passes))
     warnings: list[str] = []
     artifacts: dict[str, Artifact] = {}
-    for pass_sources, pass_settings in passes:
-        output, pass_warnings = _compile_pass(pass_sources, pass_settings, root)
+    for (pass_sources, pass_settings), (output, pass_warnings) in zip(passes, outputs, strict=True):
         warnings += pass_warnings
         for source_name in sorted(output.get("contracts", {})):
             if source_name not in pass_sources:
