@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from chain.errors import LocalChainError, RpcError, ToolchainMissingError
-from chain.paths import ANVIL_BIN, run_dir
+from chain.paths import ANVIL_BIN, ANVIL_PLATFORM_BINS, run_dir
 from chain.retry import Backoff
 
 LOCAL_CHAIN_ID = 31337
@@ -38,7 +38,14 @@ ANVIL_DEV_KEYS = (
 
 
 def anvil_binary() -> str:
-    """Path to anvil: the npm one installed by ``make setup``, else one on PATH."""
+    """Path to anvil: the npm one installed by ``make setup``, else one on PATH.
+
+    Of npm's, the platform package's binary, not the ``.bin/anvil`` wrapper: that is a node
+    process started before, and kept beside, every anvil (a tenth of a CPU-second and ~40 MB
+    each; the test suites start hundreds of nodes)."""
+    platform_bins = sorted(ANVIL_PLATFORM_BINS.glob("anvil-*/bin/anvil"))
+    if platform_bins:
+        return str(platform_bins[0])
     if ANVIL_BIN.exists():
         return str(ANVIL_BIN)
     found = shutil.which("anvil")

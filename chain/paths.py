@@ -14,6 +14,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLC_SCRIPT = REPO_ROOT / "chain" / "solc.js"
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
+#: npm's ``anvil`` is a node script that starts the binary of the platform's optional package
+#: (``@foundry-rs/anvil-linux-amd64`` and so on) and stays beside it: the binary itself is found
+#: in that package's ``bin/``.
+ANVIL_PLATFORM_BINS = REPO_ROOT / "node_modules" / "@foundry-rs"
 
 
 def home() -> Path:

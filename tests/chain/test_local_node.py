@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from chain import local_node
 from chain.errors import LocalChainError
-from chain.local_node import LocalChain, _pid_cmdline, bounded_history, rpc_request, start_anvil
+from chain.local_node import (
+    LocalChain,
+    _pid_cmdline,
+    anvil_binary,
+    bounded_history,
+    rpc_request,
+    start_anvil,
+)
 
 
 def test_up_then_down_leaves_no_process(tmp_path: Path) -> None:
@@ -74,3 +82,26 @@ def test_bounded_history_keeps_that_many_states_and_no_disk_history() -> None:
 def test_bounded_history_refuses_to_keep_no_state() -> None:
     with pytest.raises(ValueError, match="at least one state"):
         bounded_history(0)
+
+
+def test_the_started_node_is_the_platform_binary_not_npms_node_wrapper(tmp_path: Path) -> None:
+    local = LocalChain(tmp_path)
+    info = local.up()
+    try:
+        cmdline = _pid_cmdline(info.pid)
+        assert cmdline is not None
+        assert "/@foundry-rs/anvil-" in cmdline.split()[0]  # npm's wrapper runs as "node ..."
+    finally:
+        local.down()
+
+
+def test_without_a_platform_binary_npms_wrapper_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrapper = tmp_path / ".bin" / "anvil"
+    wrapper.parent.mkdir()
+    wrapper.write_text("#!/usr/bin/env node\n")
+    monkeypatch.setattr(local_node, "ANVIL_PLATFORM_BINS", tmp_path / "@foundry-rs")
+    monkeypatch.setattr(local_node, "ANVIL_BIN", wrapper)
+
+    assert anvil_binary() == str(wrapper)
