@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from grid.catalogue import build_network
 from grid.layout import HouseholdMap, assign_households, partition
@@ -15,7 +17,15 @@ from grid.network import GridNetwork
 
 @pytest.fixture(scope="session")
 def network_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("grid-cache")
+    """One folder for the whole run: under pytest-xdist every worker's base temp lies in one
+    shared folder, so a network (the city's takes half a minute of CPU) is built once per run,
+    not once per worker whose files ask for it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    cache = root / "grid-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 @pytest.fixture
@@ -23,7 +33,9 @@ def network(network_cache: Path) -> Callable[[str], GridNetwork]:
     """A fresh copy of a catalogue network (each engine owns and changes its network)."""
 
     def build(name: str) -> GridNetwork:
-        return build_network(name, cache=network_cache)
+        # one builder per network at a time: a second worker asking meanwhile waits and loads it
+        with FileLock(network_cache / f"{name}.lock"):
+            return build_network(name, cache=network_cache)
 
     return build
 
