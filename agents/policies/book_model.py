@@ -16,8 +16,10 @@ Ke et al., NeurIPS 2017; L1 loss, one model per target):
 scaled to the predicted kWh and shifted by the predicted share, kept inside the range. The
 planner with it is the learned method ``mpc_book_learned`` (``agent eval --learned
 mpc_book_learned --book-model FILE``, one file per training seed; ``agent train --algo
-book_model``). What is learned is the model of the other traders; the decisions stay the
-planner's (model-based: Sutton's Dyna, 1991, with a forecast model instead of a simulator).
+book_model``). :class:`BookEnsemble` averages several seeds' predictions into one market, the
+learned method ``mpc_book_ensemble`` (``--book-ensemble FILE``, repeated: one plan, one run).
+What is learned is the model of the other traders; the decisions stay the planner's
+(model-based: Sutton's Dyna, 1991, with a forecast model instead of a simulator).
 """
 
 from __future__ import annotations
@@ -272,12 +274,81 @@ class BookModel:
             boosters = [lgb.Booster(model_str=text) for text in document["models"]]
         except (KeyError, TypeError, lgb.basic.LightGBMError) as exc:
             raise PolicyError(f"{path}: the book model's trees do not load: {exc}") from exc
+        widths = {int(b.num_feature()) for b in boosters}
+        if len(boosters) != len(TARGETS) or widths != {len(FEATURES)}:
+            raise PolicyError(
+                f"{path}: {len(boosters)} trees of {sorted(widths)} features, this code's "
+                f"book model has {len(TARGETS)} of {len(FEATURES)}"
+            )
         return cls(
             boosters,
             int(document.get("seed", 0)),
             int(document.get("lag", 2)),
             document.get("meta", {}),
         )
+
+
+@dataclass(frozen=True)
+class BookEnsemble:
+    """Several :class:`BookModel` files (one per training seed) as one model: the residuals
+    are the mean of the members' predictions, so one plan reads the seeds' average book.
+
+    Attributes:
+        members: the fitted models, all for one market mode.
+        paths: the file each member was read from (for messages and the report).
+
+    Raises:
+        PolicyError: no member, or members whose market modes (lags) differ (naming the file).
+    """
+
+    members: tuple[BookModel, ...]
+    paths: tuple[Path, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            raise PolicyError("a book ensemble needs at least one book model")
+        names = self.paths or tuple(Path(f"member {j}") for j in range(len(self.members)))
+        first = self.members[0]
+        for member, path in zip(self.members[1:], names[1:], strict=False):
+            if member.lag != first.lag:
+                raise PolicyError(
+                    f"{path}: a book model for the {member.trained_for} market (lag "
+                    f"{member.lag}) cannot join an ensemble for the {first.trained_for} one "
+                    f"({names[0]}, lag {first.lag})"
+                )
+
+    @classmethod
+    def load(cls, paths: Sequence[Path]) -> BookEnsemble:
+        """Read every file of ``paths`` (:meth:`BookModel.load`; its errors name the file)."""
+        return cls(tuple(BookModel.load(path) for path in paths), tuple(paths))
+
+    @property
+    def lag(self) -> int:
+        """The members' lag (all equal)."""
+        return self.members[0].lag
+
+    @property
+    def trained_for(self) -> str:
+        """The members' market mode."""
+        return self.members[0].trained_for
+
+    @property
+    def seeds(self) -> list[int]:
+        """The members' training seeds."""
+        return [member.seed for member in self.members]
+
+    def residuals(
+        self,
+        history: BookHistory,
+        decided: int,
+        slots: IntArray,
+        feed_in: FloatArray,
+        retail: FloatArray,
+    ) -> FloatArray:
+        """The mean of the members' :meth:`BookModel.residuals`, shape ``(len(slots), 4)``."""
+        each = [m.residuals(history, decided, slots, feed_in, retail) for m in self.members]
+        mean: FloatArray = np.mean(each, axis=0)
+        return mean
 
 
 class LearnedMarket(DayEarlierMarket):
@@ -288,10 +359,12 @@ class LearnedMarket(DayEarlierMarket):
         community: the community.
         book: the other members' orders.
         household: the planning household (its PV is a feature).
-        model: the fitted model.
+        model: the fitted model, or an ensemble of several (their mean prediction).
     """
 
-    def __init__(self, community: Community, book: Book, household: int, model: BookModel) -> None:
+    def __init__(
+        self, community: Community, book: Book, household: int, model: BookModel | BookEnsemble
+    ) -> None:
         super().__init__(community, book)
         self.model = model
         self.household = household

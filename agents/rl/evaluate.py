@@ -37,7 +37,7 @@ from agents.data.calendar import slot_index
 from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
-from agents.policies.book_model import BookModel, LearnedMarket
+from agents.policies.book_model import BookEnsemble, BookModel, LearnedMarket
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import BookMpc, MpcBattery, MpcConfig, MpcStrategy
 from agents.policies.visible import (
@@ -83,7 +83,8 @@ class AgentEvalConfig:
         period: the held-out period.
         models: per learned method (:data:`LEARNED`), its model files, one per training seed
             (``.zip`` stable-baselines3, ``.onnx`` an exported residual policy); a missing file
-            is reported in the method's row, not fatal.
+            is reported in the method's row, not fatal. ``mpc_book_ensemble``'s files are one
+            model (the mean of their predictions) and must all load.
         rules: the rule-based methods to run (a subset of :data:`RULES`).
         community_level: also simulate the whole community with and without the market.
         market: the market mode the methods trade in (:data:`~agents.policies.visible.
@@ -177,10 +178,15 @@ def _strategies(
     }
     out = {name: makers[name]() for name in rules}
     for key, model in learned.items():
-        if isinstance(model, BookModel):
+        if isinstance(model, BookModel | BookEnsemble):
             if model.trained_for != market:
+                files = (
+                    f" ({', '.join(str(p) for p in model.paths)})"
+                    if isinstance(model, BookEnsemble)
+                    else ""
+                )
                 raise PolicyError(
-                    f"{key}: a book model trained for the {model.trained_for} market cannot "
+                    f"{key}{files}: a book model trained for the {model.trained_for} market cannot "
                     f"plan in a {market} one (it reads the book {model.lag} slots back, "
                     f"final there only {plan_lag_slots(market)} slots back)"
                 )
@@ -416,11 +422,19 @@ def _load_models(
     models: dict[str, tuple[Path, ...]],
 ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
     """The learned policies by ``name#seed`` (of any market mode: :func:`_trained_for`), each
-    method's seed keys, and the methods whose model did not load (with the reason)."""
+    method's seed keys, and the methods whose model did not load (with the reason).
+
+    ``mpc_book_ensemble`` is one policy of all its files (``name#0``); a file of it that does
+    not load, or that does not fit the others, stops the evaluation (PolicyError naming the
+    file) instead of leaving a smaller ensemble."""
     learned: dict[str, Any] = {}
     seeds_of: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
     for name, paths in models.items():
+        if name == "mpc_book_ensemble":
+            learned[f"{name}#0"] = BookEnsemble.load(paths)
+            seeds_of[name] = [f"{name}#0"]
+            continue
         for j, path in enumerate(paths):
             try:
                 learned[f"{name}#{j}"] = load_learned(name, path, None)
@@ -489,7 +503,7 @@ def _spoof_report(
 def _trained_for(model: Any) -> str:
     """The market mode a loaded model was trained in (stable-baselines3 files: the training
     environment's, ``open``)."""
-    if isinstance(model, BookModel):
+    if isinstance(model, BookModel | BookEnsemble):
         return model.trained_for
     policy = getattr(model, "policy", None)
     return str(getattr(policy, "trained_for", MARKET_OPEN))

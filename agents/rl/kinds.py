@@ -28,13 +28,15 @@ RULES = (
 )
 """The rule-based methods, in report order."""
 
-LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned")
+LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned", "mpc_book_ensemble")
 """The learned methods: the algorithm each one's model files hold (``mpc_book_learned``: the
-planner on a learned model of the others' book, :mod:`agents.policies.book_model`)."""
+planner on a learned model of the others' book, :mod:`agents.policies.book_model`, one run per
+file; ``mpc_book_ensemble``: the same planner on the mean prediction of all its files, one run)."""
 
 SHIPPED_LEARNED = ("ppo", "dqn", "imitation")
 """The learned methods with shipped model files: ``agent eval`` runs these by default
-(``mpc_book_learned`` did not validate above its rule, so none of its files ships)."""
+(``mpc_book_learned`` and ``mpc_book_ensemble`` did not validate above their rule, so no book
+model ships)."""
 
 BOOK_RULES = ("book_response", "mpc_book", "mpc_book_ahead")
 """The rules that price against the others' orders of their own slot in an open market."""

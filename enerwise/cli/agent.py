@@ -371,6 +371,13 @@ def eval_command(
             "book_model`), once per training seed (none is shipped)."
         ),
     ] = None,
+    book_ensemble: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="mpc_book_ensemble's book models (.json, as --book-model), repeated: all of "
+            "them make one model whose prediction is their mean (one run, not one per file)."
+        ),
+    ] = None,
     rules: Annotated[
         str | None,
         typer.Option(help="Comma-separated rule methods to run (default: all of them)."),
@@ -379,7 +386,8 @@ def eval_command(
         str | None,
         typer.Option(
             help="Comma-separated learned methods to run "
-            "(default: ppo,dqn,imitation; mpc_book_learned needs --book-model)."
+            "(default: ppo,dqn,imitation; mpc_book_learned needs --book-model, "
+            "mpc_book_ensemble --book-ensemble)."
         ),
     ] = None,
     year: Annotated[
@@ -415,7 +423,13 @@ def eval_command(
 
     # A mistake is answered before the evaluation's libraries (torch, stable-baselines3) load.
     _check_model_files(
-        {"--ppo": ppo, "--dqn": dqn, "--imitation": imitation, "--book-model": book_model}
+        {
+            "--ppo": ppo,
+            "--dqn": dqn,
+            "--imitation": imitation,
+            "--book-model": book_model,
+            "--book-ensemble": book_ensemble,
+        }
     )
     opts = validated(
         EvalOptions,
@@ -427,6 +441,7 @@ def eval_command(
         dqn=dqn or [],
         imitation=imitation or [],
         book_model=book_model or [],
+        book_ensemble=book_ensemble or [],
         rules=_names(rules, RULES),
         year=year,
         community=community,
@@ -441,13 +456,18 @@ def eval_command(
 def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOptions, list[str]]:
     """The learned methods ``--learned`` names (default: the shipped ones), and ``opts`` with
     the shipped model files of each method given none."""
+    from agents.errors import ConfigError
     from agents.rl.kinds import LEARNED, SHIPPED_LEARNED
 
     chosen = _names(learned, LEARNED) if learned is not None else list(SHIPPED_LEARNED)
-    if "mpc_book_learned" in chosen and not opts.book_model:
-        from agents.errors import ConfigError
-
-        raise ConfigError("--learned mpc_book_learned needs its model files: --book-model FILE")
+    for method, option, files in (
+        ("mpc_book_learned", "--book-model", opts.book_model),
+        ("mpc_book_ensemble", "--book-ensemble", opts.book_ensemble),
+    ):
+        if method in chosen and not files:
+            raise ConfigError(f"--learned {method} needs its model files: {option} FILE")
+        if files and method not in chosen:
+            raise ConfigError(f"{option} is read only with --learned {method}")
     from agents.rl.evaluate import default_models
 
     shipped = default_models()
@@ -470,6 +490,7 @@ def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_ou
         "dqn": opts.dqn,
         "imitation": opts.imitation,
         "mpc_book_learned": opts.book_model,
+        "mpc_book_ensemble": opts.book_ensemble,
     }
 
     base = AgentEvalConfig.quick() if opts.quick else AgentEvalConfig()

@@ -63,6 +63,7 @@ class EvalOptions(BaseModel):
     dqn: list[Path]
     imitation: list[Path]
     book_model: list[Path]
+    book_ensemble: list[Path]
     rules: list[str]
     year: int = Field(ge=2015, le=2018)
     community: bool

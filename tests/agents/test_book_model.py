@@ -1,8 +1,11 @@
 """The learned model of the others' book (mpc_book_learned): it reads only books final before
-the decision, moves the day-earlier book by what it predicts, and its file is what it was."""
+the decision, moves the day-earlier book by what it predicts, and its file is what it was. An
+ensemble of several (mpc_book_ensemble) predicts their mean and refuses a file that does not
+fit, naming it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +16,17 @@ from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import PolicyError
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies.baselines import ZIP
-from agents.policies.book_model import TARGETS, BookHistory, BookModel, LearnedMarket
+from agents.policies.book_model import (
+    TARGETS,
+    BookEnsemble,
+    BookHistory,
+    BookModel,
+    LearnedMarket,
+)
 from agents.policies.mpc import BOOK_LAG_SLOTS, DayEarlierMarket
+from agents.policies.visible import MARKET_SEALED, plan_lag_slots
 from agents.prosumer import OthersBook, others_book
-from agents.rl.evaluate import _strategies
+from agents.rl.evaluate import _load_models, _strategies
 from agents.rl.setup import Setup
 from market.clearing import Order
 
@@ -40,6 +50,14 @@ def model(community: Community, june_book: OthersBook) -> BookModel:
         community, june_book.household, june_book, june_book.start, june_book.end
     )
     return BookModel.fit([history], seed=0, rounds=5)
+
+
+@pytest.fixture(scope="module")
+def other_seed(community: Community, june_book: OthersBook) -> BookModel:
+    history = BookHistory.of(
+        community, june_book.household, june_book, june_book.start, june_book.end
+    )
+    return BookModel.fit([history], seed=1, rounds=5)
 
 
 class _Constant:
@@ -159,3 +177,111 @@ def test_an_open_market_book_model_is_refused_in_a_sealed_run(
     setup = Setup(community, (h,), (june_book,), (forecasts[h],), june_book.start, june_book.end)
     with pytest.raises(PolicyError, match="trained for the open market"):
         _strategies(setup, 0, (), {"mpc_book_learned#0": model}, "sealed")
+
+
+def test_an_ensemble_predicts_the_mean_of_its_members(
+    community: Community, june_book: OthersBook, model: BookModel, other_seed: BookModel
+) -> None:
+    history = BookHistory.of(
+        community, june_book.household, june_book, june_book.start, june_book.end
+    )
+    decided = _decision(june_book)
+    slots = decided + 1 + np.arange(20)
+    feed_in, retail = _ranges(community, decided, 20)
+    each = [m.residuals(history, decided, slots, feed_in, retail) for m in (model, other_seed)]
+    assert not np.allclose(each[0], each[1])  # two seeds, two predictions
+    ensemble = BookEnsemble((model, other_seed))
+    np.testing.assert_allclose(
+        ensemble.residuals(history, decided, slots, feed_in, retail), (each[0] + each[1]) / 2
+    )
+
+
+def test_the_ensemble_market_moves_the_day_earlier_book_by_the_mean_prediction(
+    community: Community, june_book: OthersBook
+) -> None:
+    decided = june_book.start + 3 * SLOTS_PER_DAY + 20
+    feed_in, retail = _ranges(community, decided, 24)
+    h = june_book.household
+
+    def constant(value: float) -> BookModel:
+        return BookModel([_Constant(value)] * len(TARGETS), seed=0, lag=BOOK_LAG_SLOTS)
+
+    mean = constant(0.05)
+    ensemble = BookEnsemble((constant(0.0), constant(0.1)))
+    by_mean = LearnedMarket(community, june_book, h, mean).later(decided, feed_in, retail)
+    by_ensemble = LearnedMarket(community, june_book, h, ensemble).later(decided, feed_in, retail)
+    for (buy, sell), (buy0, sell0) in zip(by_ensemble, by_mean, strict=True):
+        np.testing.assert_allclose(buy.widths, buy0.widths)
+        np.testing.assert_allclose(sell.prices, sell0.prices)
+
+
+def test_evaluation_runs_an_ensembles_files_as_one_policy(
+    model: BookModel, other_seed: BookModel, tmp_path: Path
+) -> None:
+    model.save(tmp_path / "book-model-seed0.json")
+    other_seed.save(tmp_path / "book-model-seed1.json")
+    files = (tmp_path / "book-model-seed0.json", tmp_path / "book-model-seed1.json")
+    learned, seeds_of, missing = _load_models({"mpc_book_ensemble": files})
+    assert seeds_of == {"mpc_book_ensemble": ["mpc_book_ensemble#0"]}
+    assert missing == {}
+    ensemble = learned["mpc_book_ensemble#0"]
+    assert isinstance(ensemble, BookEnsemble)
+    assert ensemble.seeds == [0, 1]
+
+
+def test_an_ensemble_with_a_missing_file_is_refused_naming_it(
+    model: BookModel, tmp_path: Path
+) -> None:
+    model.save(tmp_path / "book-model-seed0.json")
+    with pytest.raises(PolicyError, match=r"book-model-seed7\.json"):
+        _load_models(
+            {
+                "mpc_book_ensemble": (
+                    tmp_path / "book-model-seed0.json",
+                    tmp_path / "book-model-seed7.json",
+                )
+            }
+        )
+
+
+def test_an_ensemble_refuses_a_member_for_another_market_naming_its_file(
+    model: BookModel, tmp_path: Path
+) -> None:
+    sealed = BookModel(model.boosters, seed=1, lag=plan_lag_slots(MARKET_SEALED))
+    assert sealed.lag != model.lag
+    model.save(tmp_path / "open.json")
+    sealed.save(tmp_path / "sealed.json")
+    with pytest.raises(PolicyError, match=r"sealed\.json: a book model for the sealed market"):
+        BookEnsemble.load([tmp_path / "open.json", tmp_path / "sealed.json"])
+
+
+def test_a_book_model_of_another_feature_width_is_refused_naming_it(
+    model: BookModel, tmp_path: Path
+) -> None:
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(0)
+    narrow = lgb.train(
+        {"objective": "l1", "verbosity": -1, "min_data_in_leaf": 5},
+        lgb.Dataset(rng.random((50, 3)), label=rng.random(50)),
+        num_boost_round=2,
+    )
+    model.save(tmp_path / "narrow.json")
+    document = json.loads((tmp_path / "narrow.json").read_text())
+    document["models"] = [narrow.model_to_string()] * len(TARGETS)
+    (tmp_path / "narrow.json").write_text(json.dumps(document))
+    with pytest.raises(PolicyError, match=r"narrow\.json: 4 trees of \[3\] features"):
+        BookEnsemble.load([tmp_path / "narrow.json"])
+
+
+def test_an_open_market_ensemble_is_refused_in_a_sealed_run_naming_its_files(
+    community: Community,
+    forecasts: dict[int, HouseholdForecasts],
+    june_book: OthersBook,
+    model: BookModel,
+) -> None:
+    h = june_book.household
+    setup = Setup(community, (h,), (june_book,), (forecasts[h],), june_book.start, june_book.end)
+    ensemble = BookEnsemble((model, model), (Path("a.json"), Path("b.json")))
+    with pytest.raises(PolicyError, match=r"\(a\.json, b\.json\): .* trained for the open"):
+        _strategies(setup, 0, (), {"mpc_book_ensemble#0": ensemble}, "sealed")

@@ -70,6 +70,8 @@ MISTAKES = [
             "none.json: no such file"),
     Mistake("missing file", "agent eval --learned mpc_book_learned --book-model {tmp}/none.json",
             "--book-model: no model file"),
+    Mistake("missing file", "agent eval --learned mpc_book_ensemble --book-ensemble "
+            "{tmp}/none.json", "--book-ensemble: no model file"),
     Mistake("missing file", "operator check -c {tmp}/none.yaml", "none.yaml cannot be read"),
     Mistake("missing file", "operator status -c {tmp}/none.yaml", "none.yaml cannot be read"),
     Mistake("missing file", "operator deploy -c {tmp}/none.yaml --keystore {key}", "cannot be"),
@@ -163,6 +165,9 @@ MISTAKES = [
     Mistake("bad value", "forecast eval --validation-from 12", "validation_from_month"),
     Mistake("bad value", "forecast train --rounds 5", "Invalid value for '--rounds'"),
     Mistake("bad value", "agent eval --learned mpc_book_learned", "needs its model files"),
+    Mistake("bad value", "agent eval --learned mpc_book_ensemble", "needs its model files"),
+    Mistake("bad value", "agent eval --learned ppo --book-ensemble {wrong}",
+            "--book-ensemble is read only with --learned mpc_book_ensemble"),
     Mistake("bad value", f"agent run --keystore {{key}} --owner {ADDRESS} --forecast hindsight",
             "--forecast must be naive, lightgbm or validated"),
     Mistake("bad value", "devices simulate --write {tmp}/h.yaml --protocol nope", "--protocol"),
