@@ -100,6 +100,12 @@ class SealedMachine:
         self.pending[cid] = (owner, slot, st_is_buy, st_tick, st_qty, salt, money, wh)
         self.stats["commit"] += 1
 
+    def initialize_crossing_pair(self, st_user, st_tick, st_qty, st_extra, st_extra_wh):
+        """Every walk starts with a buy and a sell that cross in its first slot, so that walks
+        often clear volume and claim it: without this a run of 24 walks cleared volume in about
+        3 (a quiet run: 3 of 34 examples) and a CI run drew none, failing the reach check."""
+        self.rule_commit_both_sides(st_user, st_tick, st_qty, st_extra, st_extra_wh)
+
     def rule_commit_both_sides(self, st_user, st_tick, st_qty, st_extra, st_extra_wh):
         """A buy and a sell by two different users, so that most books cross."""
         self.rule_commit(st_user, True, st_tick, st_qty, st_extra, 0)
