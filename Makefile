@@ -49,8 +49,11 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# pip's --target needs no venv (seconds); a Python without a pip of its own (Debian's python3
+# without python3-pip) gets a small venv for uv instead.
 $(UV):
-	$(PYTHON) -m pip install -q --no-compile --target $(UVENV) '$(UV_PIN)'
+	$(PYTHON) -m pip install -q --no-compile --target $(UVENV) '$(UV_PIN)' || \
+	  { rm -rf $(UVENV) && $(PYTHON) -m venv $(UVENV) && $(UVENV)/bin/pip install -q '$(UV_PIN)'; }
 
 $(VENV)/.stamp: pyproject.toml requirements/app.lock | $(UV)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
