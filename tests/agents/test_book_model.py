@@ -52,6 +52,15 @@ def model(community: Community, june_book: OthersBook) -> BookModel:
     return BookModel.fit([history], seed=0, rounds=5)
 
 
+@pytest.fixture
+def june_setup(
+    community: Community, forecasts: dict[int, HouseholdForecasts], june_book: OthersBook
+) -> Setup:
+    """An evaluation of the June book's household over the book's days."""
+    h = june_book.household
+    return Setup(community, (h,), (june_book,), (forecasts[h],), june_book.start, june_book.end)
+
+
 @pytest.fixture(scope="module")
 def other_seed(community: Community, june_book: OthersBook) -> BookModel:
     history = BookHistory.of(
@@ -168,15 +177,10 @@ def test_a_file_that_is_not_a_book_model_is_refused_naming_it(tmp_path: Path) ->
 
 
 def test_an_open_market_book_model_is_refused_in_a_sealed_run(
-    community: Community,
-    forecasts: dict[int, HouseholdForecasts],
-    june_book: OthersBook,
-    model: BookModel,
+    june_setup: Setup, model: BookModel
 ) -> None:
-    h = june_book.household
-    setup = Setup(community, (h,), (june_book,), (forecasts[h],), june_book.start, june_book.end)
     with pytest.raises(PolicyError, match="trained for the open market"):
-        _strategies(setup, 0, (), {"mpc_book_learned#0": model}, "sealed")
+        _strategies(june_setup, 0, (), {"mpc_book_learned#0": model}, "sealed")
 
 
 def test_an_ensemble_predicts_the_mean_of_its_members(
@@ -275,13 +279,8 @@ def test_a_book_model_of_another_feature_width_is_refused_naming_it(
 
 
 def test_an_open_market_ensemble_is_refused_in_a_sealed_run_naming_its_files(
-    community: Community,
-    forecasts: dict[int, HouseholdForecasts],
-    june_book: OthersBook,
-    model: BookModel,
+    june_setup: Setup, model: BookModel
 ) -> None:
-    h = june_book.household
-    setup = Setup(community, (h,), (june_book,), (forecasts[h],), june_book.start, june_book.end)
     ensemble = BookEnsemble((model, model), (Path("a.json"), Path("b.json")))
     with pytest.raises(PolicyError, match=r"\(a\.json, b\.json\): .* trained for the open"):
-        _strategies(setup, 0, (), {"mpc_book_ensemble#0": ensemble}, "sealed")
+        _strategies(june_setup, 0, (), {"mpc_book_ensemble#0": ensemble}, "sealed")

@@ -290,7 +290,7 @@ def test_delete_asks_on_a_terminal_and_keeps_the_file_when_refused(
 ) -> None:
     monkeypatch.setattr(console, "stdin_is_terminal", lambda: True)
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
-    code, _, err = _run_in_process(
+    code, _, err = run_main(
         monkeypatch, capsys, "wallet", "delete", ANVIL_ADDRESS_0, "--keystore-dir", keystore_dir
     )
     assert code == 1
@@ -307,11 +307,6 @@ def test_delete_with_yes_removes_the_file(
 
 
 # --------------------------------------------------------------------------- no secret leaks
-def _run_in_process(
-    monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: Any
-) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of one in-process CLI run."""
-    return run_main(monkeypatch, capsys, *args)
 
 
 @pytest.mark.usefixtures("fast_keystores")
@@ -341,7 +336,7 @@ def test_no_password_key_or_mnemonic_appears_in_output_or_logs(
     outputs: list[tuple[int, str, str]] = []
 
     def run(*args: Any) -> None:
-        outputs.append(_run_in_process(monkeypatch, capsys, "wallet", *args))
+        outputs.append(run_main(monkeypatch, capsys, "wallet", *args))
 
     run("import", "--private-key-file", key_file, *ks, *pw, "--json")
     address = json.loads(outputs[-1][1])["address"]  # stdout only: stderr may carry warnings
