@@ -56,6 +56,7 @@ ENERGYCHAIN_CONTRACTS = (
     "PooledEnergyMarket",
     "CityPool",
     "TestEuro",
+    "BookLens",
 )
 
 #: Failures of the node connection (not of the call): raised as :class:`RpcError`.

@@ -8,17 +8,27 @@ key, or a relayer's), so nothing here holds a key.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from functools import partial
+from typing import Any, Protocol
 
 from eth_typing import ChecksumAddress
+from hexbytes import HexBytes
 from web3.types import BlockIdentifier
 
+from chain.artifacts import load_artifact
 from energychain.access import Governed
 from energychain.calendar import SlotCalendar
 from energychain.records import ClaimPreview, Delegation, OrderRecord, SlotClearing, market_params
 from energychain.units import BaseUnits, Tick, Wh
 from market.clearing import MarketParams
 from wallet.transactions import TxRequest
+
+#: Levels per ``BookLens`` page (:meth:`Market.levels`): about 5k gas each, so a page stays far
+#: below the ``eth_call`` gas caps of nodes (geth's default 50M) however large the book.
+LENS_PAGE_LEVELS = 1_024
+#: The ``BookLens`` constructor's arguments and its answer (contracts/lens/BookLens.sol).
+_LENS_ARGS = ("address", "uint64", "uint16", "uint256")
+_LENS_PAGE = ("uint16[]", "uint128[]", "uint128[]", "bool", "uint16")
 
 #: ``(slot, is_buy, tick, qty_wh)``, one order of ``placeOrders``.
 OrderSpec = tuple[int, bool, int, int]
@@ -67,19 +77,33 @@ class Market(Governed):
         :func:`energychain.pool.residual_commitment` computes it from a residual."""
         return bytes(self.call("residualCommitment", slot))
 
-    def levels(self, slot: int) -> dict[int, tuple[Wh, Wh]]:
-        """Every non-empty level of ``slot``'s book, ``{tick: (buy Wh, sell Wh)}``: a walk of the
-        tick bitmap (``nextActiveTick``) reading each ``level`` (two calls per level)."""
+    def levels(
+        self, slot: int, block: BlockIdentifier = "latest", page_levels: int = LENS_PAGE_LEVELS
+    ) -> dict[int, tuple[Wh, Wh]]:
+        """Every non-empty level of ``slot``'s book, ``{tick: (buy Wh, sell Wh)}`` in tick order.
+
+        Read through the deployless ``BookLens`` (contracts/lens/BookLens.sol): one ``eth_call``
+        per ``page_levels`` levels, where walking ``nextActiveTick`` and ``level`` from here took
+        two round trips per level (a city pool's residuals read 64 levels of ten markets).
+        """
+        if page_levels < 1:
+            raise ValueError(f"page_levels must be at least 1, got {page_levels}")
+        code = bytes.fromhex(load_artifact("BookLens").bytecode.removeprefix("0x"))
+
+        def page(from_tick: int) -> tuple[Any, ...]:
+            args = self.w3.codec.encode(_LENS_ARGS, [self.address, slot, from_tick, page_levels])
+            answer = self.w3.eth.call({"data": HexBytes(code + args)}, block)
+            return tuple(self.w3.codec.decode(_LENS_PAGE, bytes(answer)))
+
         out: dict[int, tuple[Wh, Wh]] = {}
         tick = 0
         while True:
-            found, tick = self.call("nextActiveTick", slot, tick)
-            if not found:
-                return out
-            buy_wh, sell_wh = self.call("level", slot, tick)
-            out[int(tick)] = (Wh(int(buy_wh)), Wh(int(sell_wh)))
-            tick += 1
-            if tick > 0xFFFF:
+            ticks, buys, sells, more, tick = self.guard(
+                f"{self.name}.levels via BookLens", partial(page, tick)
+            )
+            for t, buy_wh, sell_wh in zip(ticks, buys, sells, strict=True):
+                out[int(t)] = (Wh(int(buy_wh)), Wh(int(sell_wh)))
+            if not more:
                 return out
 
     def gate_closure(self, slot: int) -> int:
