@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import requests
 from eth_abi.exceptions import DecodingError, EncodingError
-from eth_typing import ChecksumAddress
+from eth_typing import ABIEvent, ChecksumAddress
 from web3 import Web3
 from web3._utils.abi import map_abi_data
 from web3._utils.normalizers import (
@@ -38,13 +38,13 @@ from web3.exceptions import (
     Web3ValidationError,
     Web3ValueError,
 )
-from web3.logs import DISCARD
 from web3.types import BlockIdentifier, EventData, TxReceipt
 
 from chain.abi_types import by_name, function_item, output_names, selector, type_string
 from chain.artifacts import Artifact, load_artifact
 from chain.errors import AbiMismatchError, ContractRevertError, RpcError
 from chain.reverts import RevertDecoder
+from energychain.event_codec import EventCodec
 from wallet.transactions import TxRequest, revert_data, revert_errors
 
 #: Artifacts whose ABIs carry the errors and events of a deployed EnergyChain.
@@ -114,6 +114,7 @@ class ContractHandle:
         self.w3 = w3
         self.decoder = decoder
         self._signatures: dict[str, _Signature | None] = {}
+        self._event_codecs: dict[str, EventCodec] = {}
 
     def call(self, function: str, *args: Any, block: BlockIdentifier = "latest") -> Any:
         """Call a view function; the answer as web3 decodes it (tuples for structs)."""
@@ -212,9 +213,31 @@ class ContractHandle:
         return normalized[0] if len(normalized) == 1 else normalized
 
     def events(self, receipt: TxReceipt, event: str) -> list[EventData]:
-        """The ``event`` logs this contract emitted in ``receipt``, decoded."""
-        logs = self.contract.events[event]().process_receipt(receipt, errors=DISCARD)
-        return [log for log in logs if log["address"] == self.address]
+        """The ``event`` logs this contract emitted in ``receipt``, decoded (as web3's
+        ``process_receipt`` decodes them; a log that does not decode is left out, as there)."""
+        codec = self.event_codec(event)
+        found = []
+        for log in receipt["logs"]:
+            if log["address"] != self.address or not codec.matches(log):
+                continue
+            try:
+                found.append(codec.decode(self.w3.codec, log))
+            except (DecodingError, ValueError, OverflowError):
+                continue
+        return found
+
+    def event_codec(self, event: str) -> EventCodec:
+        """The decoder of ``event``'s logs (:mod:`energychain.event_codec`), made once.
+
+        Raises:
+            AbiMismatchError: the ABI has no event ``event``.
+        """
+        if event not in self._event_codecs:
+            items = [i for i in self.abi if i.get("type") == "event" and i.get("name") == event]
+            if len(items) != 1:
+                raise AbiMismatchError(f"{self.name} has no event {event} in its ABI")
+            self._event_codecs[event] = EventCodec.of(cast(ABIEvent, items[0]))
+        return self._event_codecs[event]
 
 
 def revert_decoder(names: Iterable[str] = ENERGYCHAIN_CONTRACTS) -> RevertDecoder:
