@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from chain.errors import DeploymentError
@@ -57,8 +59,34 @@ def write_artifact(path: Path, artifact: Artifact) -> None:
 
 
 def load_artifact(name: str, directory: Path | None = None) -> Artifact:
-    """The artifact of contract ``name``; run ``enerwise chain compile`` first."""
+    """The artifact of contract ``name``; run ``enerwise chain compile`` first.
+
+    Read once per version of the file (its path, modification time and size): every façade,
+    deployment and revert decoder loads artifacts, and parsing the JSON again each time (code,
+    ABI, metadata) was a few seconds of every test run's CPU. A recompile writes new files, which
+    are read afresh.
+    """
+    return _load(*artifact_version(name, directory))
+
+
+def artifact_version(name: str, directory: Path | None = None) -> tuple[str, int, int]:
+    """Which file :func:`load_artifact` reads for ``name`` and which version of it: (its path,
+    modification time in ns, size); a key for caches of what is derived from artifacts.
+
+    Raises:
+        DeploymentError: no artifact file for ``name``.
+    """
     path = (directory or build_dir()) / "contracts" / f"{name}.json"
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or not S_ISREG(stat.st_mode):
         raise DeploymentError(f"no artifact for {name} at {path}: run `enerwise chain compile`")
-    return Artifact.load(path)
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
+@lru_cache(maxsize=256)
+def _load(path: str, mtime_ns: int, size: int) -> Artifact:
+    del mtime_ns, size  # the cache's key only
+    return Artifact.load(Path(path))

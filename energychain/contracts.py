@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import requests
@@ -41,7 +43,7 @@ from web3.exceptions import (
 from web3.types import BlockIdentifier, EventData, TxReceipt
 
 from chain.abi_types import by_name, function_item, output_names, selector, type_string
-from chain.artifacts import Artifact, load_artifact
+from chain.artifacts import Artifact, artifact_version
 from chain.errors import AbiMismatchError, ContractRevertError, RpcError
 from chain.reverts import RevertDecoder
 from energychain.event_codec import EventCodec
@@ -110,11 +112,16 @@ class ContractHandle:
         self.name = artifact.name
         self.abi = artifact.abi
         self.address: ChecksumAddress = Web3.to_checksum_address(address)
-        self.contract: Contract = w3.eth.contract(address=self.address, abi=artifact.abi)
         self.w3 = w3
         self.decoder = decoder
         self._signatures: dict[str, _Signature | None] = {}
         self._event_codecs: dict[str, EventCodec] = {}
+
+    @cached_property
+    def contract(self) -> Contract:
+        """web3's contract object, made on first use: building one walks the whole ABI, and most
+        handles only call, build transactions and decode events through their own cache."""
+        return self.w3.eth.contract(address=self.address, abi=self.abi)
 
     def call(self, function: str, *args: Any, block: BlockIdentifier = "latest") -> Any:
         """Call a view function; the answer as web3 decodes it (tuples for structs)."""
@@ -241,8 +248,14 @@ class ContractHandle:
 
 
 def revert_decoder(names: Iterable[str] = ENERGYCHAIN_CONTRACTS) -> RevertDecoder:
-    """A decoder for the custom errors of the given contracts (compiled artifacts)."""
-    return RevertDecoder(load_artifact(name).abi for name in names)
+    """A decoder for the custom errors of the given contracts (compiled artifacts); made once per
+    version of those artifacts (a selector per error of every ABI, hashed)."""
+    return _revert_decoder(tuple(artifact_version(name) for name in names))
+
+
+@lru_cache(maxsize=32)
+def _revert_decoder(versions: tuple[tuple[str, int, int], ...]) -> RevertDecoder:
+    return RevertDecoder(Artifact.load(Path(path)).abi for path, _, _ in versions)
 
 
 def _first_line(exc: BaseException) -> str:
