@@ -356,3 +356,14 @@ def test_evaluation_reads_the_book_models_with_the_shrinkage_asked_for(
     learned, _, missing = _load_models({"mpc_book_learned": files}, (0.0, 0.5, 0.0, 0.5))
     assert missing == {}
     assert learned["mpc_book_learned#0"].shrink == (0.0, 0.5, 0.0, 0.5)
+
+
+def test_the_trainer_saves_the_shrinkage_asked_for_in_each_file(
+    june_setup: Setup, tmp_path: Path
+) -> None:
+    from agents.rl.market_model import train_book_models
+
+    meta = train_book_models(june_setup, (0,), tmp_path, shrink=(0.0, 0.0, 1.0, 0.0))
+    assert meta["shrink"] == [0.0, 0.0, 1.0, 0.0]
+    saved = BookModel.load(tmp_path / "book-model-seed0.json")
+    assert saved.shrink == (0.0, 0.0, 1.0, 0.0)
