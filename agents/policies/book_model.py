@@ -20,6 +20,14 @@ book_model``). :class:`BookEnsemble` averages several seeds' predictions into on
 learned method ``mpc_book_ensemble`` (``--book-ensemble FILE``, repeated: one plan, one run).
 What is learned is the model of the other traders; the decisions stay the planner's
 (model-based: Sutton's Dyna, 1991, with a forecast model instead of a simulator).
+
+The book's MAE does not choose how far the planner should trust the prediction, so a model
+carries one decision parameter per target, its shrinkage ``shrink`` (:data:`SHRINK_RANGE`): the
+residual the planner reads is ``shrink`` times the predicted one (0: exactly the day-earlier
+book of ``mpc_book_ahead``; 1: the prediction as fitted). It is chosen by the planner's money on
+the validation fortnight (``agent eval --book-shrink``), not by the book's error, and saved in
+the file (``agent train --algo book_model --shrink``): a small decision-focused step
+(Donti et al., NeurIPS 2017, train on the task's loss; here only the shrinkage is).
 """
 
 from __future__ import annotations
@@ -59,6 +67,34 @@ FEATURES = (
     "two_days_earlier",
 )
 """The inputs of each target's model (its own summary column for the book features)."""
+
+SHRINK_RANGE = (0.0, 1.0)
+"""The allowed shrinkage per target: from the day-earlier book (0) to the full prediction (1)."""
+
+NO_SHRINK = (1.0,) * len(TARGETS)
+"""The shrinkage of a model fitted without one (and of files written before it existed)."""
+
+
+def check_shrink(values: Sequence[float], where: str) -> tuple[float, ...]:
+    """``values`` as a shrinkage (one per :data:`TARGETS` entry, or one for all of them).
+
+    Raises:
+        PolicyError: another count, or a value outside :data:`SHRINK_RANGE` (naming ``where``).
+    """
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"{where}: a shrinkage is numbers, got {values!r}") from exc
+    if len(numbers) == 1:
+        numbers *= len(TARGETS)
+    lo, hi = SHRINK_RANGE
+    if len(numbers) != len(TARGETS) or not all(lo <= v <= hi for v in numbers):
+        raise PolicyError(
+            f"{where}: the shrinkage is one value or {len(TARGETS)} ({', '.join(TARGETS)}), "
+            f"each in [{lo:g}, {hi:g}]; got {values!r}"
+        )
+    return tuple(numbers)
+
 
 HISTORY_SLOTS = 2 * SLOTS_PER_DAY + 4
 """Slots a decision needs behind it: two days of books and the newest final lag."""
@@ -146,12 +182,22 @@ class BookModel:
         seed: the training seed.
         lag: slots between a decision and the newest final book it reads (2: open market).
         meta: how it was trained (written to the file).
+        shrink: the share of each target's predicted residual the planner reads (module
+            docstring; :func:`check_shrink`).
     """
 
     boosters: list[Any]
     seed: int
     lag: int
     meta: dict[str, Any] = field(default_factory=dict)
+    shrink: tuple[float, ...] = NO_SHRINK
+
+    def __post_init__(self) -> None:
+        self.shrink = check_shrink(self.shrink, f"book model (seed {self.seed})")
+
+    def with_shrink(self, shrink: Sequence[float]) -> BookModel:
+        """The same trees read with another shrinkage."""
+        return BookModel(self.boosters, self.seed, self.lag, self.meta, tuple(shrink))
 
     @property
     def trained_for(self) -> str:
@@ -167,6 +213,7 @@ class BookModel:
         lag: int = 2,
         leads_per_slot: int = 3,
         rounds: int = 200,
+        shrink: Sequence[float] = NO_SHRINK,
     ) -> BookModel:
         """Fit on every slot of ``histories`` with ``leads_per_slot`` decision times drawn
         (seeded) from the day before it.
@@ -220,7 +267,7 @@ class BookModel:
             "leads_per_slot": leads_per_slot,
             "rounds": rounds,
         }
-        return cls(boosters, seed, lag, meta)
+        return cls(boosters, seed, lag, meta, tuple(shrink))
 
     def residuals(
         self,
@@ -230,15 +277,19 @@ class BookModel:
         feed_in: FloatArray,
         retail: FloatArray,
     ) -> FloatArray:
-        """Predicted residuals over the day-earlier book, shape ``(len(slots), 4)``."""
+        """Predicted residuals over the day-earlier book times :attr:`shrink`, shape
+        ``(len(slots), 4)``."""
         pv = history.community.pv_kw[history.household]
         decided_all = np.full(slots.size, decided)
         out = np.empty((slots.size, len(TARGETS)))
         for c, booster in enumerate(self.boosters):
+            if self.shrink[c] == 0.0:
+                out[:, c] = 0.0
+                continue
             x = features(
                 history.summary[:, c], pv, slots, decided_all, self.lag, retail - feed_in, feed_in
             )
-            out[:, c] = booster.predict(x)
+            out[:, c] = self.shrink[c] * booster.predict(x)
         return out
 
     def save(self, path: Path) -> None:
@@ -250,6 +301,7 @@ class BookModel:
             "seed": self.seed,
             "lag": self.lag,
             "meta": self.meta,
+            "shrink": list(self.shrink),
             "models": [b.model_to_string() for b in self.boosters],
         }
         write_atomically(path, document, indent=None)
@@ -259,7 +311,8 @@ class BookModel:
         """Read a model written by :meth:`save`.
 
         Raises:
-            PolicyError: the file is missing, not JSON, another format, or for other features.
+            PolicyError: the file is missing, not JSON, another format, for other features, or
+                with a shrinkage out of range.
         """
         import lightgbm as lgb
 
@@ -280,11 +333,13 @@ class BookModel:
                 f"{path}: {len(boosters)} trees of {sorted(widths)} features, this code's "
                 f"book model has {len(TARGETS)} of {len(FEATURES)}"
             )
+        shrink = document.get("shrink", list(NO_SHRINK))
         return cls(
             boosters,
             int(document.get("seed", 0)),
             int(document.get("lag", 2)),
             document.get("meta", {}),
+            check_shrink(shrink if isinstance(shrink, list) else [shrink], str(path)),
         )
 
 
@@ -322,10 +377,19 @@ class BookEnsemble:
         """Read every file of ``paths`` (:meth:`BookModel.load`; its errors name the file)."""
         return cls(tuple(BookModel.load(path) for path in paths), tuple(paths))
 
+    def with_shrink(self, shrink: Sequence[float]) -> BookEnsemble:
+        """The same members, each read with ``shrink``."""
+        return BookEnsemble(tuple(m.with_shrink(shrink) for m in self.members), self.paths)
+
     @property
     def lag(self) -> int:
         """The members' lag (all equal)."""
         return self.members[0].lag
+
+    @property
+    def shrink(self) -> tuple[float, ...]:
+        """Per target the largest of the members' shrinkages (0 only where every member's is)."""
+        return tuple(max(values) for values in zip(*(m.shrink for m in self.members), strict=True))
 
     @property
     def trained_for(self) -> str:
@@ -382,13 +446,15 @@ class LearnedMarket(DayEarlierMarket):
         slots = decided + 1 + np.arange(len(base))
         residual = self.model.residuals(self._history, decided, slots, feed_in, retail)
         summary = self._history.summary
+        shrink = self.model.shrink
+        moves = [shrink[2 * side] > 0.0 or shrink[2 * side + 1] > 0.0 for side in (0, 1)]
         out = []
         for k, (steps_pair, slot) in enumerate(zip(base, slots, strict=True)):
             span = float(retail[k] - feed_in[k])
             moved = []
             for side, steps in enumerate(steps_pair):
                 kwh_before = summary[slot - SLOTS_PER_DAY, 2 * side]
-                if steps.widths.size == 0 or not kwh_before > 0:
+                if steps.widths.size == 0 or not kwh_before > 0 or not moves[side]:
                     moved.append(steps)
                     continue
                 kwh = max(kwh_before + residual[k, 2 * side], 0.0)

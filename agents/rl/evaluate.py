@@ -37,7 +37,7 @@ from agents.data.calendar import slot_index
 from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
-from agents.policies.book_model import BookEnsemble, BookModel, LearnedMarket
+from agents.policies.book_model import BookEnsemble, BookModel, LearnedMarket, check_shrink
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import BookMpc, MpcBattery, MpcConfig, MpcStrategy
 from agents.policies.visible import (
@@ -92,6 +92,9 @@ class AgentEvalConfig:
             own; ``sealed``, none is); the report names it.
         spoof_kwh: also measure a spoofer (:func:`_spoof_report`) showing a fake order of this
             size in every slot to the book-reading rules (None: not measured).
+        book_shrink: the shrinkage the book models (``mpc_book_learned``,
+            ``mpc_book_ensemble``) are read with instead of their files' (one value or one per
+            target, :func:`~agents.policies.book_model.check_shrink`; None: the files').
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -101,9 +104,15 @@ class AgentEvalConfig:
     community_level: bool = True
     market: str = MARKET_OPEN
     spoof_kwh: float | None = None
+    book_shrink: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         check_market(self.market)
+        if self.book_shrink is not None:
+            try:
+                check_shrink(self.book_shrink, "book_shrink")
+            except PolicyError as exc:
+                raise ConfigError(str(exc)) from exc
         if self.spoof_kwh is not None and not 0.0 < self.spoof_kwh <= 1000.0:
             raise ConfigError(f"spoof_kwh must be in (0, 1000], got {self.spoof_kwh}")
         unknown = [r for r in self.rules if r not in RULES] + [
@@ -287,7 +296,7 @@ def evaluate_agents(
     say("building community, forecasts and the others' orders")
     setup = build_setup(config.setup, config.period)
     community = setup.community
-    learned, seeds_of, missing = _load_models(config.models)
+    learned, seeds_of, missing = _load_models(config.models, config.book_shrink)
     savings: dict[str, list[float]] = {}
     others_gain: dict[str, list[float]] = {}
     spoofs: list[dict[str, Any]] = []
@@ -393,6 +402,9 @@ def _methods_report(
             "ci95": interval,
             "trained_for": sorted({_trained_for(learned[key]) for key in keys}),
         }
+        shrinks = [learned[key].shrink for key in keys if hasattr(learned[key], "shrink")]
+        if shrinks:
+            methods[name]["shrink_seeds"] = [list(shrink) for shrink in shrinks]
     methods["bound"] = {
         "kind": "bound",
         "pct_of_bound": 100.0,
@@ -420,24 +432,32 @@ def _average_seeds(
 
 def _load_models(
     models: dict[str, tuple[Path, ...]],
+    book_shrink: tuple[float, ...] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
     """The learned policies by ``name#seed`` (of any market mode: :func:`_trained_for`), each
     method's seed keys, and the methods whose model did not load (with the reason).
 
     ``mpc_book_ensemble`` is one policy of all its files (``name#0``); a file of it that does
     not load, or that does not fit the others, stops the evaluation (PolicyError naming the
-    file) instead of leaving a smaller ensemble."""
+    file) instead of leaving a smaller ensemble. ``book_shrink`` (not None) replaces the book
+    models' own shrinkage."""
     learned: dict[str, Any] = {}
     seeds_of: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
     for name, paths in models.items():
         if name == "mpc_book_ensemble":
-            learned[f"{name}#0"] = BookEnsemble.load(paths)
+            ensemble = BookEnsemble.load(paths)
+            learned[f"{name}#0"] = (
+                ensemble if book_shrink is None else ensemble.with_shrink(book_shrink)
+            )
             seeds_of[name] = [f"{name}#0"]
             continue
         for j, path in enumerate(paths):
             try:
-                learned[f"{name}#{j}"] = load_learned(name, path, None)
+                model = load_learned(name, path, None)
+                if book_shrink is not None and isinstance(model, BookModel):
+                    model = model.with_shrink(book_shrink)
+                learned[f"{name}#{j}"] = model
                 seeds_of.setdefault(name, []).append(f"{name}#{j}")
             except PolicyError as exc:
                 missing[name] = str(exc)

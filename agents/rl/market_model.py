@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.policies.book_model import BookHistory, BookModel
+from agents.policies.book_model import NO_SHRINK, BookHistory, BookModel, check_shrink
 from agents.policies.visible import MARKET_OPEN, check_market, plan_lag_slots
 from agents.rl.setup import Setup
 
@@ -24,16 +24,20 @@ def train_book_models(
     out: Path,
     *,
     market: str = MARKET_OPEN,
+    shrink: tuple[float, ...] = NO_SHRINK,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Fit one :class:`BookModel` per seed on ``setup``'s books and write
     ``out/book-model-seed{seed}.json`` and ``out/book-model.train.json``; returns the latter.
+    ``shrink`` is saved in each file (:func:`~agents.policies.book_model.check_shrink`): the
+    decision parameter chosen on validation (``agent eval --book-shrink``), not fitted here.
 
     Raises:
         ConfigError: an unknown market mode.
-        PolicyError: the setup's period is too short to train on.
+        PolicyError: the setup's period is too short to train on, or ``shrink`` is out of range.
     """
     check_market(market)
+    shrink = check_shrink(shrink, "--shrink")
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -46,7 +50,7 @@ def train_book_models(
     for seed in seeds:
         say(f"fitting seed {seed}")
         t0 = time.perf_counter()
-        model = BookModel.fit(histories, seed=seed, lag=plan_lag_slots(market))
+        model = BookModel.fit(histories, seed=seed, lag=plan_lag_slots(market), shrink=shrink)
         path = out / f"book-model-seed{seed}.json"
         model.save(path)
         runs.append(
@@ -56,6 +60,7 @@ def train_book_models(
         "algo": "book_model",
         "method": "mpc_book_learned",
         "market": market,
+        "shrink": list(shrink),
         "year": setup.community.config.year,
         "slots": [setup.start, setup.end],
         "households": [setup.community.households[h].id for h in setup.households],

@@ -88,6 +88,14 @@ def train_command(
         str,
         typer.Option(help="shared: each agent's own money (own) or the community's (community)."),
     ] = "own",
+    shrink: Annotated[
+        str,
+        typer.Option(
+            help="book_model: the share of each predicted residual the planner reads, saved in "
+            "the files: one value or four (buy_kwh,buy_share,sell_kwh,sell_share), each 0..1 "
+            "(0: the day-earlier book; choose it with agent eval --book-shrink on --year 2015)."
+        ),
+    ] = "1",
     json_out: JsonFlag = False,
 ) -> None:
     """Train an agent on months before October (progress on stderr: a bar on a terminal, a
@@ -113,6 +121,7 @@ def train_command(
         reach=reach,
         others=others,
         reward=reward,
+        shrink=_floats(shrink),
     )
     _train(opts, planner=planner, tensorboard=tensorboard, demos=demos, json_out=json_out)
 
@@ -237,12 +246,16 @@ def _train_book_model(
     """``agent train --algo book_model``: the learned model of the others' book, per seed."""
     from dataclasses import replace
 
+    from agents.policies.book_model import check_shrink
     from agents.rl.market_model import train_book_models
     from agents.rl.setup import build_setup
 
+    check_shrink(opts.shrink, "--shrink")  # before the books are built
     with status("book model") as update:
         built = build_setup(replace(setup, others=opts.others), period)
-        meta = train_book_models(built, tuple(opts.seeds), opts.out, progress=update)
+        meta = train_book_models(
+            built, tuple(opts.seeds), opts.out, shrink=tuple(opts.shrink), progress=update
+        )
     if json_out:
         print_json(meta)
         return
@@ -378,6 +391,14 @@ def eval_command(
             "them make one model whose prediction is their mean (one run, not one per file)."
         ),
     ] = None,
+    book_shrink: Annotated[
+        str | None,
+        typer.Option(
+            help="Read the book models (--book-model, --book-ensemble) with this shrinkage "
+            "instead of their files': one value or four (buy_kwh,buy_share,sell_kwh,sell_share), "
+            "each 0..1 (0: the day-earlier book, 1: the full prediction)."
+        ),
+    ] = None,
     rules: Annotated[
         str | None,
         typer.Option(help="Comma-separated rule methods to run (default: all of them)."),
@@ -442,6 +463,7 @@ def eval_command(
         imitation=imitation or [],
         book_model=book_model or [],
         book_ensemble=book_ensemble or [],
+        book_shrink=None if book_shrink is None else _floats(book_shrink),
         rules=_names(rules, RULES),
         year=year,
         community=community,
@@ -468,6 +490,10 @@ def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOption
             raise ConfigError(f"--learned {method} needs its model files: {option} FILE")
         if files and method not in chosen:
             raise ConfigError(f"{option} is read only with --learned {method}")
+    if opts.book_shrink is not None and not {"mpc_book_learned", "mpc_book_ensemble"} & set(chosen):
+        raise ConfigError(
+            "--book-shrink is read only with --learned mpc_book_learned or mpc_book_ensemble"
+        )
     from agents.rl.evaluate import default_models
 
     shipped = default_models()
@@ -510,6 +536,7 @@ def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_ou
         community_level=opts.community,
         market=opts.market,
         spoof_kwh=opts.spoof_kwh,
+        book_shrink=None if opts.book_shrink is None else tuple(opts.book_shrink),
     )
     with status(f"evaluating ({opts.market} market)") as update:
         result, traces = evaluate_agents(config, update)
@@ -533,6 +560,11 @@ def _check_model_files(given: dict[str, list[Path] | None]) -> None:
             from agents.errors import ConfigError
 
             raise ConfigError(f"{option}: no model file at {missing[0]}")
+
+
+def _floats(text: str) -> list[str]:
+    """The comma-separated parts of ``text`` (the option model reads them as numbers)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _names(text: str | None, allowed: tuple[str, ...]) -> list[str]:

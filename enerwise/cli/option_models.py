@@ -7,7 +7,7 @@ loading pydantic.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,6 +37,7 @@ class TrainOptions(BaseModel):
     reach: float = Field(ge=0.0, le=1.0)
     others: str = Field(pattern="^(zip|truthful)$")
     reward: str = Field(pattern="^(own|community)$")
+    shrink: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=4)
 
 
 class CommunityEvalOptions(BaseModel):
@@ -64,6 +65,9 @@ class EvalOptions(BaseModel):
     imitation: list[Path]
     book_model: list[Path]
     book_ensemble: list[Path]
+    book_shrink: list[Annotated[float, Field(ge=0.0, le=1.0)]] | None = Field(
+        None, min_length=1, max_length=4
+    )
     rules: list[str]
     year: int = Field(ge=2015, le=2018)
     community: bool

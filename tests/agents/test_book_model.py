@@ -284,3 +284,86 @@ def test_an_open_market_ensemble_is_refused_in_a_sealed_run_naming_its_files(
     ensemble = BookEnsemble((model, model), (Path("a.json"), Path("b.json")))
     with pytest.raises(PolicyError, match=r"\(a\.json, b\.json\): .* trained for the open"):
         _strategies(june_setup, 0, (), {"mpc_book_ensemble#0": ensemble}, "sealed")
+
+
+def test_a_shrinkage_of_zero_gives_exactly_the_day_earlier_market(
+    community: Community, june_book: OthersBook, model: BookModel
+) -> None:
+    decided = _decision(june_book)
+    feed_in, retail = _ranges(community, decided, 30)
+    h = june_book.household
+    shrunk = model.with_shrink([0.0])
+    learned = LearnedMarket(community, june_book, h, shrunk).later(decided, feed_in, retail)
+    base = DayEarlierMarket(community, june_book).later(decided, feed_in, retail)
+    for (buy, sell), (buy0, sell0) in zip(learned, base, strict=True):
+        np.testing.assert_array_equal(buy.widths, buy0.widths)
+        np.testing.assert_array_equal(buy.prices, buy0.prices)
+        np.testing.assert_array_equal(sell.widths, sell0.widths)
+        np.testing.assert_array_equal(sell.prices, sell0.prices)
+
+
+def test_the_shrinkage_scales_each_targets_predicted_residual(
+    community: Community, june_book: OthersBook, model: BookModel
+) -> None:
+    history = BookHistory.of(
+        community, june_book.household, june_book, june_book.start, june_book.end
+    )
+    decided = _decision(june_book)
+    slots = decided + 1 + np.arange(20)
+    feed_in, retail = _ranges(community, decided, 20)
+    full = model.residuals(history, decided, slots, feed_in, retail)
+    shrink = (0.5, 0.0, 1.0, 0.25)
+    shrunk = model.with_shrink(shrink).residuals(history, decided, slots, feed_in, retail)
+    np.testing.assert_allclose(shrunk, full * np.array(shrink))
+
+
+def test_the_shrinkage_round_trips_through_the_file(model: BookModel, tmp_path: Path) -> None:
+    model.with_shrink((0.5, 0.0, 1.0, 0.25)).save(tmp_path / "book-model-seed0.json")
+    assert BookModel.load(tmp_path / "book-model-seed0.json").shrink == (0.5, 0.0, 1.0, 0.25)
+
+
+def test_a_file_without_a_shrinkage_reads_the_full_prediction(
+    model: BookModel, tmp_path: Path
+) -> None:
+    model.save(tmp_path / "old.json")
+    document = json.loads((tmp_path / "old.json").read_text())
+    del document["shrink"]
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    assert BookModel.load(tmp_path / "old.json").shrink == (1.0,) * len(TARGETS)
+
+
+def test_a_file_with_a_shrinkage_out_of_range_is_refused_naming_it(
+    model: BookModel, tmp_path: Path
+) -> None:
+    model.save(tmp_path / "bold.json")
+    document = json.loads((tmp_path / "bold.json").read_text())
+    document["shrink"] = [1.5, 1.0, 1.0, 1.0]
+    (tmp_path / "bold.json").write_text(json.dumps(document))
+    with pytest.raises(PolicyError, match=r"bold\.json: the shrinkage .* each in \[0, 1\]"):
+        BookModel.load(tmp_path / "bold.json")
+
+
+def test_a_shrinkage_of_another_count_is_refused(model: BookModel) -> None:
+    with pytest.raises(PolicyError, match="one value or 4"):
+        model.with_shrink((0.5, 0.5))
+
+
+def test_evaluation_reads_the_book_models_with_the_shrinkage_asked_for(
+    model: BookModel, tmp_path: Path
+) -> None:
+    model.save(tmp_path / "book-model-seed0.json")
+    files = (tmp_path / "book-model-seed0.json",)
+    learned, _, missing = _load_models({"mpc_book_learned": files}, (0.0, 0.5, 0.0, 0.5))
+    assert missing == {}
+    assert learned["mpc_book_learned#0"].shrink == (0.0, 0.5, 0.0, 0.5)
+
+
+def test_the_trainer_saves_the_shrinkage_asked_for_in_each_file(
+    june_setup: Setup, tmp_path: Path
+) -> None:
+    from agents.rl.market_model import train_book_models
+
+    meta = train_book_models(june_setup, (0,), tmp_path, shrink=(0.0, 0.0, 1.0, 0.0))
+    assert meta["shrink"] == [0.0, 0.0, 1.0, 0.0]
+    saved = BookModel.load(tmp_path / "book-model-seed0.json")
+    assert saved.shrink == (0.0, 0.0, 1.0, 0.0)

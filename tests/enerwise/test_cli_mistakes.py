@@ -168,6 +168,11 @@ MISTAKES = [
     Mistake("bad value", "agent eval --learned mpc_book_ensemble", "needs its model files"),
     Mistake("bad value", "agent eval --learned ppo --book-ensemble {wrong}",
             "--book-ensemble is read only with --learned mpc_book_ensemble"),
+    Mistake("bad value", "agent eval --learned ppo --book-shrink 0.5",
+            "--book-shrink is read only with --learned mpc_book_learned"),
+    Mistake("bad value", "agent eval --learned mpc_book_learned --book-model {wrong} "
+            "--book-shrink 1.5", "book_shrink"),
+    Mistake("bad value", "agent train --algo book_model --shrink 0.5,0.5", "--shrink"),
     Mistake("bad value", f"agent run --keystore {{key}} --owner {ADDRESS} --forecast hindsight",
             "--forecast must be naive, lightgbm or validated"),
     Mistake("bad value", "devices simulate --write {tmp}/h.yaml --protocol nope", "--protocol"),
