@@ -99,6 +99,22 @@ def _decision(book: OthersBook) -> int:
     return book.start + 3 * SLOTS_PER_DAY + 40
 
 
+Prediction = tuple[BookHistory, int, np.ndarray, np.ndarray, np.ndarray]
+"""``BookModel.residuals``' arguments: history, decision slot, later slots, feed-in, retail."""
+
+
+@pytest.fixture
+def prediction(community: Community, june_book: OthersBook) -> Prediction:
+    """What ``residuals`` takes for the 20 slots after a decision in June: (history, decided,
+    slots, feed-in, retail)."""
+    history = BookHistory.of(
+        community, june_book.household, june_book, june_book.start, june_book.end
+    )
+    decided = _decision(june_book)
+    feed_in, retail = _ranges(community, decided, 20)
+    return history, decided, decided + 1 + np.arange(20), feed_in, retail
+
+
 def test_the_learned_market_reads_only_books_final_before_the_decision(
     community: Community, june_book: OthersBook, model: BookModel
 ) -> None:
@@ -153,16 +169,11 @@ def test_the_learned_market_is_the_day_earlier_book_without_two_days_behind_it(
 
 
 def test_a_saved_book_model_predicts_what_it_predicted_before(
-    community: Community, june_book: OthersBook, model: BookModel, tmp_path: Path
+    prediction: Prediction, model: BookModel, tmp_path: Path
 ) -> None:
     model.save(tmp_path / "book-model-seed0.json")
     loaded = BookModel.load(tmp_path / "book-model-seed0.json")
-    history = BookHistory.of(
-        community, june_book.household, june_book, june_book.start, june_book.end
-    )
-    decided = _decision(june_book)
-    slots = decided + 1 + np.arange(20)
-    feed_in, retail = _ranges(community, decided, 20)
+    history, decided, slots, feed_in, retail = prediction
     np.testing.assert_allclose(
         loaded.residuals(history, decided, slots, feed_in, retail),
         model.residuals(history, decided, slots, feed_in, retail),
@@ -184,14 +195,9 @@ def test_an_open_market_book_model_is_refused_in_a_sealed_run(
 
 
 def test_an_ensemble_predicts_the_mean_of_its_members(
-    community: Community, june_book: OthersBook, model: BookModel, other_seed: BookModel
+    prediction: Prediction, model: BookModel, other_seed: BookModel
 ) -> None:
-    history = BookHistory.of(
-        community, june_book.household, june_book, june_book.start, june_book.end
-    )
-    decided = _decision(june_book)
-    slots = decided + 1 + np.arange(20)
-    feed_in, retail = _ranges(community, decided, 20)
+    history, decided, slots, feed_in, retail = prediction
     each = [m.residuals(history, decided, slots, feed_in, retail) for m in (model, other_seed)]
     assert not np.allclose(each[0], each[1])  # two seeds, two predictions
     ensemble = BookEnsemble((model, other_seed))
@@ -303,14 +309,9 @@ def test_a_shrinkage_of_zero_gives_exactly_the_day_earlier_market(
 
 
 def test_the_shrinkage_scales_each_targets_predicted_residual(
-    community: Community, june_book: OthersBook, model: BookModel
+    prediction: Prediction, model: BookModel
 ) -> None:
-    history = BookHistory.of(
-        community, june_book.household, june_book, june_book.start, june_book.end
-    )
-    decided = _decision(june_book)
-    slots = decided + 1 + np.arange(20)
-    feed_in, retail = _ranges(community, decided, 20)
+    history, decided, slots, feed_in, retail = prediction
     full = model.residuals(history, decided, slots, feed_in, retail)
     shrink = (0.5, 0.0, 1.0, 0.25)
     shrunk = model.with_shrink(shrink).residuals(history, decided, slots, feed_in, retail)
