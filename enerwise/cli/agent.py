@@ -121,7 +121,7 @@ def train_command(
         reach=reach,
         others=others,
         reward=reward,
-        shrink=_floats(shrink),
+        shrink=_comma_separated(shrink),
     )
     _train(opts, planner=planner, tensorboard=tensorboard, demos=demos, json_out=json_out)
 
@@ -463,7 +463,7 @@ def eval_command(
         imitation=imitation or [],
         book_model=book_model or [],
         book_ensemble=book_ensemble or [],
-        book_shrink=None if book_shrink is None else _floats(book_shrink),
+        book_shrink=None if book_shrink is None else _comma_separated(book_shrink),
         rules=_names(rules, RULES),
         year=year,
         community=community,
@@ -562,8 +562,8 @@ def _check_model_files(given: dict[str, list[Path] | None]) -> None:
             raise ConfigError(f"{option}: no model file at {missing[0]}")
 
 
-def _floats(text: str) -> list[str]:
-    """The comma-separated parts of ``text`` (the option model reads them as numbers)."""
+def _comma_separated(text: str) -> list[str]:
+    """The non-empty comma-separated parts of ``text`` (an option model reads them as numbers)."""
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
