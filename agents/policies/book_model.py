@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -46,6 +46,7 @@ from agents.json_files import read_json_object, write_atomically
 from agents.policies.bound import Steps, market_steps
 from agents.policies.mpc import DayEarlierMarket
 from agents.policies.visible import MARKET_OPEN, MARKET_SEALED, Book, plan_lag_slots
+from market.clearing import MarketParams, Order
 
 FORMAT = "enerwise-book-model/1"
 """The ``format`` of a saved model file."""
@@ -100,20 +101,34 @@ HISTORY_SLOTS = 2 * SLOTS_PER_DAY + 4
 """Slots a decision needs behind it: two days of books and the newest final lag."""
 
 
+def slot_summary(
+    orders: list[Order], params: MarketParams, feed_in: float, retail: float
+) -> FloatArray:
+    """The four :data:`TARGETS` of one slot's final book ``orders`` on market ``params``, the
+    shares of the slot's ``feed_in``..``retail`` range (EUR/kWh); NaN for a share without kWh."""
+    out = np.full(len(TARGETS), np.nan)
+    span = max(retail - feed_in, 1e-9)
+    for side, steps in enumerate(market_steps(orders, params)):
+        kwh = float(steps.widths.sum()) if steps.widths.size else 0.0
+        out[2 * side] = kwh
+        if kwh > 0:
+            shares = (np.clip(steps.prices, feed_in, retail) - feed_in) / span
+            out[2 * side + 1] = float((steps.widths * shares).sum() / kwh)
+    return out
+
+
 def book_summary(community: Community, book: Book, start: int, end: int) -> FloatArray:
     """Per slot of ``[start, end)`` the four :data:`TARGETS` of the others' final book, shape
     ``(community.n_slots, 4)``; NaN outside the range and for a share without any kWh."""
     tariffs = community.tariffs
     out = np.full((community.n_slots, len(TARGETS)), np.nan)
     for s in range(start, end):
-        lo, hi = float(tariffs.feed_in[s]), float(tariffs.retail[s])
-        span = max(hi - lo, 1e-9)
-        for side, steps in enumerate(market_steps(book.orders(s), tariffs.market_params(s))):
-            kwh = float(steps.widths.sum()) if steps.widths.size else 0.0
-            out[s, 2 * side] = kwh
-            if kwh > 0:
-                shares = (np.clip(steps.prices, lo, hi) - lo) / span
-                out[s, 2 * side + 1] = float((steps.widths * shares).sum() / kwh)
+        out[s] = slot_summary(
+            book.orders(s),
+            tariffs.market_params(s),
+            float(tariffs.feed_in[s]),
+            float(tariffs.retail[s]),
+        )
     return out
 
 
@@ -147,6 +162,21 @@ def features(
     )
 
 
+class BookRecord(Protocol):
+    """What a prediction reads behind a decision, indexed by slot (slot % 96: slot of the day).
+
+    Attributes:
+        summary: :func:`book_summary` of the others' final books, shape ``(slots, 4)``.
+        pv_kw: the household's PV output.
+    """
+
+    @property
+    def summary(self) -> FloatArray: ...
+
+    @property
+    def pv_kw(self) -> FloatArray: ...
+
+
 @dataclass(frozen=True, slots=True)
 class BookHistory:
     """One household's view of the others' books over a stretch of slots.
@@ -172,6 +202,12 @@ class BookHistory:
         """Summarise ``book`` over ``[start, end)``."""
         return cls(community, household, book_summary(community, book, start, end), start, end)
 
+    @property
+    def pv_kw(self) -> FloatArray:
+        """The household's PV output (kW, every slot of the year)."""
+        pv: FloatArray = self.community.pv_kw[self.household]
+        return pv
+
 
 @dataclass
 class BookModel:
@@ -193,10 +229,25 @@ class BookModel:
     shrink: tuple[float, ...] = NO_SHRINK
 
     def __post_init__(self) -> None:
-        self.shrink = check_shrink(self.shrink, f"book model (seed {self.seed})")
+        where = f"book model (seed {self.seed})"
+        self.shrink = check_shrink(self.shrink, where)
+        absent = [
+            t
+            for t, b, s in zip(TARGETS, self.boosters, self.shrink, strict=True)
+            if b is None and s
+        ]
+        if absent:
+            raise PolicyError(
+                f"{where}: holds no trees for {', '.join(absent)} (an exported file keeps only "
+                "the targets its shrinkage reads), so their shrinkage must stay 0"
+            )
 
     def with_shrink(self, shrink: Sequence[float]) -> BookModel:
-        """The same trees read with another shrinkage."""
+        """The same trees read with another shrinkage.
+
+        Raises:
+            PolicyError: ``shrink`` reads a target the model holds no trees for.
+        """
         return BookModel(self.boosters, self.seed, self.lag, self.meta, tuple(shrink))
 
     @property
@@ -235,7 +286,7 @@ class BookModel:
             decided = slots - leads
             tariffs = history.community.tariffs
             span = tariffs.retail[slots] - tariffs.feed_in[slots]
-            pv = history.community.pv_kw[history.household]
+            pv = history.pv_kw
             for c in range(len(TARGETS)):
                 column = history.summary[:, c]
                 target = column[slots] - column[slots - SLOTS_PER_DAY]
@@ -271,7 +322,7 @@ class BookModel:
 
     def residuals(
         self,
-        history: BookHistory,
+        history: BookRecord,
         decided: int,
         slots: IntArray,
         feed_in: FloatArray,
@@ -279,7 +330,7 @@ class BookModel:
     ) -> FloatArray:
         """Predicted residuals over the day-earlier book times :attr:`shrink`, shape
         ``(len(slots), 4)``."""
-        pv = history.community.pv_kw[history.household]
+        pv = history.pv_kw
         decided_all = np.full(slots.size, decided)
         out = np.empty((slots.size, len(TARGETS)))
         for c, booster in enumerate(self.boosters):
@@ -293,7 +344,13 @@ class BookModel:
         return out
 
     def save(self, path: Path) -> None:
-        """Write the model as one JSON file (LightGBM's text models inside)."""
+        """Write the model as one JSON file (LightGBM's text models inside).
+
+        Raises:
+            PolicyError: the model was read from an ONNX file (no LightGBM trees to write).
+        """
+        if not all(hasattr(b, "model_to_string") for b in self.boosters):
+            raise PolicyError("a book model read from ONNX cannot be saved as LightGBM trees")
         document = {
             "format": FORMAT,
             "targets": list(TARGETS),
@@ -308,12 +365,17 @@ class BookModel:
 
     @classmethod
     def load(cls, path: Path) -> BookModel:
-        """Read a model written by :meth:`save`.
+        """Read a model written by :meth:`save`, or its ONNX export (a ``.onnx`` file,
+        :mod:`agents.policies.book_model_onnx`: the targets it reads, no LightGBM needed).
 
         Raises:
-            PolicyError: the file is missing, not JSON, another format, for other features, or
-                with a shrinkage out of range.
+            PolicyError: the file is missing, not JSON (ONNX), another format, for other
+                features, or with a shrinkage out of range.
         """
+        if path.suffix == ".onnx":
+            from agents.policies.book_model_onnx import load_onnx_book_model
+
+            return load_onnx_book_model(path)
         import lightgbm as lgb
 
         document = read_json_object(path, "a book model", PolicyError)
@@ -403,7 +465,7 @@ class BookEnsemble:
 
     def residuals(
         self,
-        history: BookHistory,
+        history: BookRecord,
         decided: int,
         slots: IntArray,
         feed_in: FloatArray,
@@ -445,26 +507,41 @@ class LearnedMarket(DayEarlierMarket):
             return base  # not two days of books behind the decision yet: the day-earlier book
         slots = decided + 1 + np.arange(len(base))
         residual = self.model.residuals(self._history, decided, slots, feed_in, retail)
-        summary = self._history.summary
-        shrink = self.model.shrink
-        moves = [shrink[2 * side] > 0.0 or shrink[2 * side + 1] > 0.0 for side in (0, 1)]
-        out = []
-        for k, (steps_pair, slot) in enumerate(zip(base, slots, strict=True)):
-            span = float(retail[k] - feed_in[k])
-            moved = []
-            for side, steps in enumerate(steps_pair):
-                kwh_before = summary[slot - SLOTS_PER_DAY, 2 * side]
-                if steps.widths.size == 0 or not kwh_before > 0 or not moves[side]:
-                    moved.append(steps)
-                    continue
-                kwh = max(kwh_before + residual[k, 2 * side], 0.0)
-                shift = residual[k, 2 * side + 1]
-                shares = (steps.prices - feed_in[k]) / max(span, 1e-9) + shift
-                moved.append(
-                    Steps(
-                        steps.widths * (kwh / kwh_before),
-                        feed_in[k] + np.clip(shares, 0.0, 1.0) * span,
-                    )
+        before = self._history.summary[slots - SLOTS_PER_DAY][:, [0, 2]]
+        return moved_market(base, before, residual, self.model.shrink, feed_in, retail)
+
+
+def moved_market(
+    base: list[tuple[Steps, Steps]],
+    kwh_before: FloatArray,
+    residual: FloatArray,
+    shrink: Sequence[float],
+    feed_in: FloatArray,
+    retail: FloatArray,
+) -> list[tuple[Steps, Steps]]:
+    """The day-earlier market ``base`` of later slots moved by a prediction: on each side a
+    target of ``shrink`` reads, the steps scaled to the predicted kWh (the day-earlier kWh
+    ``kwh_before``, shape ``(len(base), 2)`` buy/sell, plus ``residual``'s) and their prices
+    shifted by the predicted share of the slot's ``feed_in``..``retail`` range, kept inside it.
+    A side without steps or day-earlier kWh stays as it is."""
+    moves = [shrink[2 * side] > 0.0 or shrink[2 * side + 1] > 0.0 for side in (0, 1)]
+    out = []
+    for k, steps_pair in enumerate(base):
+        span = float(retail[k] - feed_in[k])
+        moved = []
+        for side, steps in enumerate(steps_pair):
+            before = kwh_before[k, side]
+            if steps.widths.size == 0 or not before > 0 or not moves[side]:
+                moved.append(steps)
+                continue
+            kwh = max(before + residual[k, 2 * side], 0.0)
+            shift = residual[k, 2 * side + 1]
+            shares = (steps.prices - feed_in[k]) / max(span, 1e-9) + shift
+            moved.append(
+                Steps(
+                    steps.widths * (kwh / before),
+                    feed_in[k] + np.clip(shares, 0.0, 1.0) * span,
                 )
-            out.append((moved[0], moved[1]))
-        return out
+            )
+        out.append((moved[0], moved[1]))
+    return out

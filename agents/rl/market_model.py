@@ -31,6 +31,9 @@ def train_book_models(
     ``out/book-model-seed{seed}.json`` and ``out/book-model.train.json``; returns the latter.
     ``shrink`` is saved in each file (:func:`~agents.policies.book_model.check_shrink`): the
     decision parameter chosen on validation (``agent eval --book-shrink``), not fitted here.
+    Where it reads a target, each seed's ONNX export (what a gateway runs,
+    :mod:`agents.policies.book_model_onnx`) is written beside its file as
+    ``book-model-seed{seed}.onnx``, with its largest difference to the trees in the report.
 
     Raises:
         ConfigError: an unknown market mode.
@@ -53,9 +56,11 @@ def train_book_models(
         model = BookModel.fit(histories, seed=seed, lag=plan_lag_slots(market), shrink=shrink)
         path = out / f"book-model-seed{seed}.json"
         model.save(path)
-        runs.append(
-            {"seed": seed, "model": str(path), "seconds": round(time.perf_counter() - t0, 1)}
-        )
+        run: dict[str, Any] = {"seed": seed, "model": str(path)}
+        if any(shrink):
+            run.update(_exported(model, path.with_suffix(".onnx")))
+        run["seconds"] = round(time.perf_counter() - t0, 1)
+        runs.append(run)
     meta = {
         "algo": "book_model",
         "method": "mpc_book_learned",
@@ -70,3 +75,12 @@ def train_book_models(
     }
     (out / "book-model.train.json").write_text(json.dumps(meta, indent=2) + "\n")
     return meta
+
+
+def _exported(model: BookModel, path: Path) -> dict[str, Any]:
+    """Export ``model`` to ``path`` and read it back: the file and its largest difference to
+    the trees (:func:`~agents.policies.book_model_onnx.parity`)."""
+    from agents.policies.book_model_onnx import export_book_model, parity
+
+    export_book_model(model, path)
+    return {"onnx": str(path), "onnx_max_abs_diff": parity(model, BookModel.load(path))}

@@ -607,23 +607,31 @@ def eval_table(result: dict[str, Any]) -> Table:
 
 @app.command("export-onnx")
 def export_command(
-    algo: Annotated[str, typer.Option(help="ppo or dqn.")] = "ppo",
+    algo: Annotated[
+        str, typer.Option(help="ppo, dqn or book_model (a book model's .json from agent train).")
+    ] = "ppo",
     model: Annotated[
-        Path | None, typer.Option(help="Model .zip (default: the shipped one).")
+        Path | None,
+        typer.Option(help="Model .zip (default: the shipped one); book_model: its .json."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output .onnx.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Export a policy to ONNX and check it against torch on random observations."""
+    """Export a policy to ONNX and check it against torch on random observations (a book model:
+    the targets its shrinkage reads, checked against LightGBM)."""
+    from agents.errors import ConfigError
+
+    if algo == "book_model":
+        _export_book_model(model, out, json_out)
+        return
+    if algo not in ("ppo", "dqn"):
+        raise ConfigError(f"algo must be ppo, dqn or book_model, got {algo!r}")
     import numpy as np
     import torch
 
-    from agents.errors import ConfigError
     from agents.rl.algorithms import Algo, load_model
     from agents.rl.export import OnnxPolicy, export_onnx, obs_width, torch_module
 
-    if algo not in ("ppo", "dqn"):
-        raise ConfigError(f"algo must be ppo or dqn, got {algo!r}")
     kind = Algo(algo)
     source = model or PRETRAINED / f"{algo}.zip"
     target = out or source.with_suffix(".onnx")
@@ -637,6 +645,30 @@ def export_command(
         print_json({"onnx": str(target), "source": str(source), "max_abs_diff": diff})
         return
     console.print(f"wrote {target}; max |onnx - torch| over 64 observations = {diff:.2e}")
+
+
+def _export_book_model(model: Path | None, out: Path | None, json_out: bool) -> None:
+    """``agent export-onnx --algo book_model``: a book model's file to ONNX, with its parity."""
+    from agents.errors import ConfigError
+    from agents.policies.book_model import TARGETS, BookModel
+    from agents.policies.book_model_onnx import export_book_model, parity
+
+    if model is None or model.suffix != ".json":
+        raise ConfigError(
+            "--algo book_model: name the book model's .json (agent train) with --model"
+        )
+    trees = BookModel.load(model)
+    target = out or model.with_suffix(".onnx")
+    export_book_model(trees, target)
+    diff = parity(trees, BookModel.load(target))
+    if json_out:
+        print_json({"onnx": str(target), "source": str(model), "max_abs_diff": diff})
+        return
+    read = [t for t, v in zip(TARGETS, trees.shrink, strict=True) if v]
+    console.print(
+        f"wrote {target} (reads {', '.join(read)}); "
+        f"max |onnx - lightgbm| over 2,000 feature rows per target = {diff:.2e}"
+    )
 
 
 @app.command("run")

@@ -1,11 +1,16 @@
-"""Small shared fixtures: a six-member community and its forecasts (built once per session)."""
+"""Small shared fixtures: a six-member community and its forecasts (built once per session), the
+others' book of five June days and a book model fitted on it."""
 
 from __future__ import annotations
 
 import pytest
 
 from agents.community import Community, CommunityDraw, build_community
+from agents.data.calendar import SLOTS_PER_DAY
 from agents.forecasting.provider import HouseholdForecasts, household_forecasts
+from agents.policies.baselines import ZIP
+from agents.policies.book_model import BookHistory, BookModel
+from agents.prosumer import OthersBook, others_book
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +35,26 @@ def june_week(community: Community) -> tuple[int, int]:
     """Slots of the first two days of June (sunny: both sides trade)."""
     start, _ = community.day_slots(6, 6)
     return start, start + 2 * 96
+
+
+@pytest.fixture(scope="module")
+def june_book(community: Community) -> OthersBook:
+    """The others' orders (ZIP traders) of the first battery household over five June days."""
+    h = community.battery_households()[0]
+    start, _ = community.day_slots(6, 6)
+    n = len(community.households)
+    return others_book(
+        community, h, [ZIP(seed=k) for k in range(n)], start, start + 5 * SLOTS_PER_DAY
+    )
+
+
+@pytest.fixture(scope="module")
+def model(community: Community, june_book: OthersBook) -> BookModel:
+    """A small book model (five boosting rounds) fitted on the June book."""
+    history = BookHistory.of(
+        community, june_book.household, june_book, june_book.start, june_book.end
+    )
+    return BookModel.fit([history], seed=0, rounds=5)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,7 +15,6 @@ from agents.community import Community
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import PolicyError
 from agents.forecasting.provider import HouseholdForecasts
-from agents.policies.baselines import ZIP
 from agents.policies.book_model import (
     TARGETS,
     BookEnsemble,
@@ -25,31 +24,10 @@ from agents.policies.book_model import (
 )
 from agents.policies.mpc import BOOK_LAG_SLOTS, DayEarlierMarket
 from agents.policies.visible import MARKET_SEALED, plan_lag_slots
-from agents.prosumer import OthersBook, others_book
+from agents.prosumer import OthersBook
 from agents.rl.evaluate import _load_models, _strategies
 from agents.rl.setup import Setup
 from market.clearing import Order
-
-DAYS = 5
-
-
-@pytest.fixture(scope="module")
-def june_book(community: Community) -> OthersBook:
-    """The others' orders (ZIP traders) of the first battery household over five June days."""
-    h = community.battery_households()[0]
-    start, _ = community.day_slots(6, 6)
-    n = len(community.households)
-    return others_book(
-        community, h, [ZIP(seed=k) for k in range(n)], start, start + DAYS * SLOTS_PER_DAY
-    )
-
-
-@pytest.fixture(scope="module")
-def model(community: Community, june_book: OthersBook) -> BookModel:
-    history = BookHistory.of(
-        community, june_book.household, june_book, june_book.start, june_book.end
-    )
-    return BookModel.fit([history], seed=0, rounds=5)
 
 
 @pytest.fixture
@@ -368,3 +346,120 @@ def test_the_trainer_saves_the_shrinkage_asked_for_in_each_file(
     assert meta["shrink"] == [0.0, 0.0, 1.0, 0.0]
     saved = BookModel.load(tmp_path / "book-model-seed0.json")
     assert saved.shrink == (0.0, 0.0, 1.0, 0.0)
+
+
+def test_the_trainer_exports_each_seed_to_onnx_beside_its_file(
+    june_setup: Setup, tmp_path: Path
+) -> None:
+    from agents.rl.market_model import train_book_models
+
+    meta = train_book_models(june_setup, (0,), tmp_path, shrink=(0.0, 0.0, 1.0, 0.0))
+    (run,) = meta["runs"]
+    assert run["onnx"] == str(tmp_path / "book-model-seed0.onnx")
+    assert run["onnx_max_abs_diff"] < 1e-5
+    assert BookModel.load(tmp_path / "book-model-seed0.onnx").shrink == (0.0, 0.0, 1.0, 0.0)
+
+
+def test_the_trainer_exports_nothing_for_a_model_that_reads_nothing(
+    june_setup: Setup, tmp_path: Path
+) -> None:
+    from agents.rl.market_model import train_book_models
+
+    meta = train_book_models(june_setup, (0,), tmp_path, shrink=(0.0,))
+    assert "onnx" not in meta["runs"][0]
+    assert not (tmp_path / "book-model-seed0.onnx").exists()
+
+
+SELL_KWH_ONLY = (0.0, 0.0, 1.0, 0.0)
+
+
+def test_an_exported_book_model_predicts_what_its_trees_predict(
+    model: BookModel, tmp_path: Path
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model, parity
+
+    export_book_model(model, tmp_path / "book-model.onnx")
+    exported = BookModel.load(tmp_path / "book-model.onnx")
+    assert parity(model, exported) < 1e-5  # 32-bit thresholds and leaves (module docstring)
+
+
+def test_an_exported_book_model_plans_on_the_market_its_trees_give(
+    prediction: Prediction, model: BookModel, tmp_path: Path
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    chosen = model.with_shrink(SELL_KWH_ONLY)
+    export_book_model(chosen, tmp_path / "book-model.onnx")
+    exported = BookModel.load(tmp_path / "book-model.onnx")
+    np.testing.assert_allclose(
+        exported.residuals(*prediction), chosen.residuals(*prediction), atol=1e-5
+    )
+
+
+def test_an_exported_file_keeps_only_the_targets_its_shrinkage_reads(
+    model: BookModel, tmp_path: Path
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(model.with_shrink(SELL_KWH_ONLY), tmp_path / "book-model.onnx")
+    exported = BookModel.load(tmp_path / "book-model.onnx")
+    assert [b is not None for b in exported.boosters] == [False, False, True, False]
+    with pytest.raises(PolicyError, match="no trees for buy_kwh, buy_share, sell_share"):
+        exported.with_shrink((1.0,))
+
+
+def test_an_exported_file_names_its_market_lag_seed_and_shrinkage(
+    other_seed: BookModel, tmp_path: Path
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(other_seed.with_shrink(SELL_KWH_ONLY), tmp_path / "book-model.onnx")
+    exported = BookModel.load(tmp_path / "book-model.onnx")
+    assert (exported.trained_for, exported.lag, exported.seed, exported.shrink) == (
+        "open",
+        other_seed.lag,
+        1,
+        SELL_KWH_ONLY,
+    )
+    assert exported.meta == other_seed.meta
+
+
+def test_a_book_model_that_reads_no_target_is_not_exported(
+    model: BookModel, tmp_path: Path
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    with pytest.raises(PolicyError, match="the rule mpc_book_ahead"):
+        export_book_model(model.with_shrink((0.0,)), tmp_path / "book-model.onnx")
+    assert not (tmp_path / "book-model.onnx").exists()
+
+
+def test_an_onnx_policy_that_is_not_a_book_model_is_refused_naming_it() -> None:
+    shipped = Path(__file__).parents[2] / "agents" / "pretrained" / "imitation.onnx"
+    with pytest.raises(PolicyError, match=r"imitation\.onnx: not a book model"):
+        BookModel.load(shipped)
+
+
+def test_an_unreadable_onnx_file_is_refused_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "book-model.onnx").write_bytes(b"not a protobuf")
+    with pytest.raises(PolicyError, match=r"book-model\.onnx: not a readable ONNX model"):
+        BookModel.load(tmp_path / "book-model.onnx")
+
+
+def test_a_book_model_read_from_onnx_is_not_saved_as_trees(
+    model: BookModel, tmp_path: Path
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(model, tmp_path / "book-model.onnx")
+    with pytest.raises(PolicyError, match="cannot be saved"):
+        BookModel.load(tmp_path / "book-model.onnx").save(tmp_path / "again.json")
+
+
+def test_evaluation_plans_on_an_exported_book_model(model: BookModel, tmp_path: Path) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(model.with_shrink(SELL_KWH_ONLY), tmp_path / "book-model-seed0.onnx")
+    learned, _, missing = _load_models({"mpc_book_learned": (tmp_path / "book-model-seed0.onnx",)})
+    assert missing == {}
+    assert learned["mpc_book_learned#0"].shrink == SELL_KWH_ONLY

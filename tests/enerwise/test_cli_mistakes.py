@@ -104,6 +104,12 @@ MISTAKES = [
     Mistake("missing file", "agent eval-community --shared {tmp}/none.onnx",
             "--shared: no model file"),
     Mistake("missing file", "agent export-onnx --model {tmp}/none.zip", "none.zip"),
+    Mistake("missing file", "agent export-onnx --algo book_model --model {tmp}/none.json",
+            "none.json: no such file"),
+    Mistake("missing file", "agent export-onnx --algo book_model",
+            "name the book model's .json"),
+    Mistake("missing file", "agent run --keystore {key} --owner " + ADDRESS
+            + " --policy {tmp}/none.onnx", "none.onnx"),
     Mistake("missing file", "indexer openapi --output {wrong}/api.json", "wrong.txt: file exists"),
     Mistake("missing file", "market export-secrets {tmp}/out.json --journal {tmp}/none.sqlite3",
             "no commitment journal at"),
