@@ -13,14 +13,18 @@ the forecasts with the chain's newest book (the orders of the slot
 as the slot's market; the expected import becomes a *buy plan* like the sell plan. Both plans
 are placed late (:mod:`agents.live.placing`). A policy that plans ahead (``mpc_book_ahead``)
 also gets, for each slot after the one decided, the other owners' final book of the same slot
-a day earlier; each such book is read from the chain once and kept for the day.
+a day earlier; each such book is read from the chain once and kept for the day. A policy with
+a learned book model (``mpc_book_learned``) also gets the books and PV of the two days behind
+the decision (:mod:`agents.live.learned_market`), and its books are kept for two days.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agents.community import BatterySpec, Decision, metered_wh
+from agents.errors import PolicyError
 from agents.live.forecasts import Forecaster, SlotForecast
 from agents.live.link import ChainLink
 from agents.live.placing import OrderDesk
@@ -29,6 +33,9 @@ from agents.live.reports import StepReport
 from agents.live.state import AgentState, SlotPlan
 from energychain.records import Delegation
 from market.clearing import MarketParams, Order
+
+if TYPE_CHECKING:
+    from agents.live.learned_market import LearnedBooks
 
 
 @dataclass
@@ -44,11 +51,30 @@ class Decider:
     plan_lead_seconds: int
     book_policy: bool = field(init=False)
     books_ahead: bool = field(init=False)
+    learned: LearnedBooks | None = field(init=False, default=None)
     _final_books: dict[int, tuple[Order, ...]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.book_policy = bool(getattr(self.policy, "book_policy", False))
         self.books_ahead = self.book_policy and bool(getattr(self.policy, "books_ahead", False))
+        model = getattr(self.policy, "market_model", None) if self.books_ahead else None
+        if model is not None:
+            from agents.live.learned_market import SLOT_SECONDS, LearnedBooks
+
+            calendar = self.link.calendar
+            if calendar.slot_seconds != SLOT_SECONDS:
+                raise PolicyError(
+                    f"policy {self.policy.name}: its book model was trained on {SLOT_SECONDS} s "
+                    f"slots, this chain's last {calendar.slot_seconds} s"
+                )
+            self.learned = LearnedBooks(
+                model,
+                self.link.plan_lag_slots(),
+                calendar.start,
+                self._final_book,
+                lambda _slot: self.link.params_micro(),  # one grid for every slot on chain
+                self.forecaster,
+            )
 
     def decide(self, now: int, delegation: Delegation, report: StepReport) -> None:
         """Decide the next slot if it is time (and retry lost sends of a decided one)."""
@@ -87,6 +113,8 @@ class Decider:
         )
         if self.books_ahead:
             book["later_books"] = sum(1 for b in context.later_books if b)
+        if self.learned is not None:
+            book["later_market"] = "learned" if context.book_window is not None else "day_earlier"
         self.link.log(
             "decision",
             slot=slot,
@@ -115,6 +143,7 @@ class Decider:
             params_micro = self.link.params_micro()
         if self.books_ahead:
             later_books = self._day_earlier_books(slot)
+        window = self.learned.window(slot) if self.learned is not None else None
         return SlotContext(
             slot=slot,
             slot_start=start,
@@ -125,6 +154,7 @@ class Decider:
             recent_book=recent_book,
             params_micro=params_micro,
             later_books=later_books,
+            book_window=window,
         )
 
     def _day_earlier_books(self, slot: int) -> tuple[tuple[Order, ...], ...]:
@@ -132,14 +162,16 @@ class Decider:
         once: a final book never changes)."""
         day = 86_400 // self.link.calendar.slot_seconds
         newest = slot - self.link.plan_lag_slots()
-        for old in [s for s in self._final_books if s < slot - day]:
+        kept = 2 * day if self.learned is not None else day  # a learned model reads two days
+        for old in [s for s in self._final_books if s < slot - kept]:
             del self._final_books[old]
-        books = []
-        for seen in range(slot + 1 - day, newest + 1):
-            if seen not in self._final_books:
-                self._final_books[seen] = self.link.visible_book(seen)
-            books.append(self._final_books[seen])
-        return tuple(books)
+        return tuple(self._final_book(seen) for seen in range(slot + 1 - day, newest + 1))
+
+    def _final_book(self, slot: int) -> tuple[Order, ...]:
+        """The other owners' final book of ``slot``, read from the chain once."""
+        if slot not in self._final_books:
+            self._final_books[slot] = self.link.visible_book(slot)
+        return self._final_books[slot]
 
     def plan(
         self, decision: Decision, forecast: SlotForecast | None, soc: float

@@ -107,3 +107,7 @@ class ReplayForecaster:
             slot_load_kw=float(self.community.load_kw[self.household, slot]),
             slot_pv_kw=float(self.community.pv_kw[self.household, slot]),
         )
+
+    def actual_pv_kw(self, slot_start: int) -> float | None:
+        """The household's PV output in the slot starting at ``slot_start`` (the data's)."""
+        return float(self.community.pv_kw[self.household, slot_of_year(slot_start)])

@@ -82,6 +82,11 @@ class SlotHistory:
         hours = len(found) * self.slot_seconds / HOUR
         return sum(f[0] for f in found) / 1000 / hours, sum(f[1] for f in found) / 1000 / hours
 
+    def slot_pv_kw(self, start: int) -> float | None:
+        """Mean PV output (kW) of the slot starting at ``start`` (None: not recorded)."""
+        found = self.slots.get(int(start))
+        return None if found is None else found[1] / 1000 / (self.slot_seconds / HOUR)
+
     def last_hour_kw(self, before: int) -> tuple[float, float] | None:
         """The most recent recorded hour starting before ``before``."""
         earlier = [s for s in self.slots if s < before]
@@ -107,6 +112,10 @@ class HistoryForecaster:
         if seen:
             return sum(v[0] for v in seen) / len(seen), sum(v[1] for v in seen) / len(seen)
         return self.history.last_hour_kw(now) or (0.0, 0.0)
+
+    def actual_pv_kw(self, slot_start: int) -> float | None:
+        """The recorded PV output of a past slot (None: not recorded)."""
+        return self.history.slot_pv_kw(slot_start)
 
     def forecast(self, slot_start: int) -> SlotForecast:
         first = slot_start - slot_start % HOUR

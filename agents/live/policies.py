@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -22,6 +22,11 @@ from agents.errors import PolicyError
 from agents.live.forecasts import SlotForecast
 from agents.prosumer import RECENT_SLOTS, observation_vector, with_plan
 from market.clearing import MarketParams, Order
+
+if TYPE_CHECKING:
+    from agents.live.learned_market import BookWindow
+    from agents.policies.book_model import BookModel
+    from agents.policies.bound import Steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,10 @@ class SlotContext:
         later_books: for a policy that plans ahead (``books_ahead``, ``mpc_book_ahead``), the
             market expected in each slot after this one (index 0: the next slot): the other
             owners' final book of the same slot a day earlier; ``()`` for the others.
+        book_window: for a policy with a learned book model (``mpc_book_learned``), the books
+            and PV behind the decision that the model reads
+            (:class:`~agents.live.learned_market.BookWindow`); None for the others, and where
+            an input is missing (the policy then plans on ``later_books`` as they are).
     """
 
     slot: int
@@ -77,6 +86,7 @@ class SlotContext:
     recent_book: tuple[Order, ...] = ()
     params_micro: MarketParams | None = None
     later_books: tuple[tuple[Order, ...], ...] = ()
+    book_window: BookWindow | None = None
 
 
 class RuntimePolicy(Protocol):
@@ -101,14 +111,18 @@ class TruthfulPolicy:
         return TRUTHFUL
 
 
-def book_setpoint(context: SlotContext, terminal_value: float = 1.0) -> float:
+def book_setpoint(
+    context: SlotContext, terminal_value: float = 1.0, market_model: BookModel | None = None
+) -> float:
     """Step 1 of a book policy: the battery set-point planned by
     :func:`~agents.policies.mpc.plan_with_book` on ``context`` (0 without battery or forecast).
 
     The forecast's hourly values from the slot's hour on become per-slot values (each hour's
     four quarters, those of the hour already past dropped), the slot's own load and PV are the
     forecast's values for the slot; ``context.recent_book`` is the slot's expected market, and
-    ``context.later_books`` those of the slots after it (the grid alone where there are none).
+    ``context.later_books`` those of the slots after it (the grid alone where there are none),
+    moved by ``market_model``'s prediction where the context has its inputs
+    (``context.book_window``; :func:`~agents.policies.book_model.moved_market`).
 
     Raises:
         PolicyError: ``context`` carries no market parameters (not filled for a book policy).
@@ -125,20 +139,47 @@ def book_setpoint(context: SlotContext, terminal_value: float = 1.0) -> float:
 
     load, pv = hourly_to_slots(fc.load_kw, quarter), hourly_to_slots(fc.pv_kw, quarter)
     load[0], pv[0] = fc.load_now, fc.pv_now
+    retail, feed_in = hourly_to_slots(fc.retail, quarter), hourly_to_slots(fc.feed_in, quarter)
+    # The chain's price grid is the same every slot: a day-old book's prices stand as they are.
+    later = [market_steps(list(b), context.params_micro) for b in context.later_books]
+    window = context.book_window
+    if market_model is not None and window is not None:
+        n = min(len(later), len(retail) - 1)
+        if n > 0:
+            later[:n] = learned_later(market_model, window, later[:n], feed_in[1:], retail[1:])
     power = plan_with_book(
         load_kw=load,
         pv_kw=pv,
-        retail=hourly_to_slots(fc.retail, quarter),
-        feed_in=hourly_to_slots(fc.feed_in, quarter),
+        retail=retail,
+        feed_in=feed_in,
         others=context.recent_book,
         params=context.params_micro,
         battery=battery,
         soc_kwh=context.soc_kwh,
         terminal_value=terminal_value,
-        # The chain's price grid is the same every slot: a day-old book's prices stand as they are.
-        later=[market_steps(list(b), context.params_micro) for b in context.later_books],
+        later=later,
     )
     return battery.setpoint_for(power, fc.pv_now - fc.load_now, context.soc_kwh)
+
+
+def learned_later(
+    model: BookModel,
+    window: BookWindow,
+    later: list[tuple[Steps, Steps]],
+    feed_in: np.ndarray[Any, np.dtype[np.float64]],
+    retail: np.ndarray[Any, np.dtype[np.float64]],
+) -> list[tuple[Steps, Steps]]:
+    """The day-earlier market ``later`` of the slots after the decided one moved by ``model``'s
+    prediction from ``window`` (``feed_in``/``retail``: those slots' forecast tariff ranges)."""
+    from agents.data.calendar import SLOTS_PER_DAY
+    from agents.policies.book_model import moved_market
+
+    n = len(later)
+    slots = window.later(n)
+    fi, re = np.asarray(feed_in[:n], dtype=np.float64), np.asarray(retail[:n], dtype=np.float64)
+    residual = model.residuals(window, window.decided, slots, fi, re)
+    before = window.summary[slots - SLOTS_PER_DAY][:, [0, 2]]
+    return moved_market(later, before, residual, model.shrink, fi, re)
 
 
 class BookMpcPolicy:
@@ -146,17 +187,30 @@ class BookMpcPolicy:
     priced at the best response just before gate closure (module docstring). With ``ahead``
     (``mpc_book_ahead``) it plans the slots after the first on the day-earlier books the
     runtime puts in ``later_books``, as the simulator's ``BookMpc`` with
-    ``MpcConfig(market=True)``."""
+    ``MpcConfig(market=True)``. With a ``market_model`` (``mpc_book_learned``, a book model's
+    ONNX file) it plans ahead on those books moved by the model's prediction, as the
+    simulator's ``BookMpc`` with a :class:`~agents.policies.book_model.LearnedMarket`."""
 
     book_policy = True
 
-    def __init__(self, terminal_value: float = 1.0, *, ahead: bool = False) -> None:
+    def __init__(
+        self,
+        terminal_value: float = 1.0,
+        *,
+        ahead: bool = False,
+        market_model: BookModel | None = None,
+    ) -> None:
         self.terminal_value = terminal_value
-        self.books_ahead = ahead
-        self.name = "mpc_book_ahead" if ahead else "mpc_book"
+        self.market_model = market_model
+        self.books_ahead = ahead or market_model is not None
+        self.name = (
+            "mpc_book_learned"
+            if market_model is not None
+            else ("mpc_book_ahead" if ahead else "mpc_book")
+        )
 
     def decide(self, context: SlotContext) -> Decision:
-        return Decision(battery=book_setpoint(context, self.terminal_value))
+        return Decision(battery=book_setpoint(context, self.terminal_value, self.market_model))
 
 
 class FixedPolicy:
@@ -286,7 +340,8 @@ def sealed_market_warning(policy: RuntimePolicy) -> str | None:
 
 def load_policy(spec: str | Path) -> RuntimePolicy:
     """``truthful``, ``halfway`` (the anchored zero action), ``mpc_book`` or ``mpc_book_ahead``
-    (the book planner, :class:`BookMpcPolicy`) or a policy file.
+    (the book planner, :class:`BookMpcPolicy`) or a policy file: a book model's ONNX file
+    (``mpc_book_learned``, :mod:`agents.policies.book_model_onnx`) or a learned policy's.
 
     Raises:
         PolicyError: an unknown name or a file that is not a policy.
@@ -304,4 +359,10 @@ def load_policy(spec: str | Path) -> RuntimePolicy:
             f"policy {text!r}: use truthful, halfway, mpc_book, mpc_book_ahead, or an "
             ".onnx/.zip file"
         )
+    from agents.policies.book_model_onnx import is_book_model_onnx
+
+    if path.suffix == ".onnx" and is_book_model_onnx(path):
+        from agents.policies.book_model import BookModel
+
+        return BookMpcPolicy(market_model=BookModel.load(path))
     return LearnedPolicy(path)

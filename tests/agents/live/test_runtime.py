@@ -28,6 +28,7 @@ from agents.live.policies import (
 from agents.live.reports import OrderAction
 from agents.live.runtime import AgentRuntime
 from agents.policies.best_response import best_response_frac
+from agents.policies.book_model import BookModel
 from devchain.sandbox import Participant, Sandbox
 from energychain.delegation import AgentGrant, grant_agent
 from energychain.deploy import MarketSettings
@@ -622,6 +623,44 @@ def test_a_planner_ahead_gets_each_later_slots_book_a_day_earlier(
     assert len(context.later_books) == day - lag  # up to the newest final book
     assert context.later_books[4] == (Order(str(ask), Side.SELL, 0, 2_000),)
     assert [i for i, book in enumerate(context.later_books) if book] == [4]
+
+
+@pytest.fixture(scope="module")
+def book_model_file(tmp_path_factory: pytest.TempPathFactory, model: BookModel) -> Path:
+    """The small June book model exported as the shipped one is (sell kWh read only)."""
+    from agents.policies.book_model_onnx import export_book_model
+
+    path = tmp_path_factory.mktemp("book") / "book-model.onnx"
+    export_book_model(model.with_shrink((0.0, 0.0, 1.0, 0.0)), path)
+    return path
+
+
+def test_a_book_model_file_loads_as_the_learned_planner(book_model_file: Path) -> None:
+    policy = load_policy(book_model_file)
+    assert policy.name == "mpc_book_learned"
+    assert getattr(policy, "book_policy", False) is True
+    assert getattr(policy, "books_ahead", False) is True
+
+
+def test_the_learned_planner_plans_on_the_day_earlier_books_without_a_pv_record(
+    sandbox: Sandbox, tmp_path: Path, book_model_file: Path
+) -> None:
+    owner, agent = _pair(sandbox)
+    _fresh_slot(sandbox)
+    lead = sandbox.slot_seconds  # plan at once: this test is not about the timing
+    runtime = _runtime(
+        sandbox,
+        owner,
+        agent,
+        tmp_path,
+        policy=load_policy(book_model_file),
+        plan_lead_seconds=lead,
+        battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
+    )
+    slot = runtime.slot_at(sandbox.dev.now()) + 1
+    assert runtime.step(sandbox.dev.now()).decided_slot == slot
+    (decision,) = [e for e in _log(tmp_path) if e["event"] == "decision"]
+    assert (decision["policy"], decision["later_market"]) == ("mpc_book_learned", "day_earlier")
 
 
 def test_a_residual_onnx_policy_corrects_the_planned_setpoint(tmp_path: Path) -> None:

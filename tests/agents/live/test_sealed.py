@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from agents.errors import PolicyError
 from agents.live.reports import StepReport
 from agents.live.runtime import AgentRuntime
+from agents.policies.book_model import BookModel
 from devchain.sandbox import Sandbox
 from energychain.delegation import AgentGrant, grant_agent
 from energychain.deploy import MarketSettings
@@ -148,3 +150,16 @@ def test_one_refused_reveal_does_not_hold_back_the_others(sandbox: Sandbox, tmp_
     market = _market(sandbox)
     assert market.order(low.order_id or 0) is not None
     assert market.commitment(high.order_id or 0) is not None  # still committed: bond at stake
+
+
+def test_a_book_model_for_the_open_market_is_refused_on_a_sealed_chain(
+    sandbox: Sandbox, tmp_path: Path, model: BookModel
+) -> None:
+    from agents.live.policies import load_policy
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(model, tmp_path / "book-model.onnx")
+    owner, agent = _pair(sandbox)
+    policy = load_policy(tmp_path / "book-model.onnx")
+    with pytest.raises(PolicyError, match="trained for the open market"):
+        _runtime(sandbox, owner, agent, tmp_path, policy=policy)

@@ -1,0 +1,227 @@
+"""The learned book model on chain (mpc_book_learned in the runtime): the window it reads from
+the chain's books and the household's PV predicts what the simulator's history predicts, it is
+missing (the day-earlier books stand) until every input is there, a model for another market
+mode is refused, and a prediction moves the plan."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agents.community import BatterySpec, Community
+from agents.data.calendar import SLOTS_PER_DAY
+from agents.errors import PolicyError
+from agents.forecasting.base import HORIZON
+from agents.live.forecasts import SlotForecast
+from agents.live.learned_market import BookWindow, LearnedBooks
+from agents.live.policies import MarketSnapshot, SlotContext, book_setpoint, learned_later
+from agents.policies.book_model import BookHistory, BookModel
+from agents.policies.bound import Steps, market_steps
+from agents.prosumer import OthersBook
+from market.clearing import MarketParams, Order, Side
+
+LAG = 2  # the open market's newest final book
+
+
+class DataForecaster:
+    """The community's tariffs and the household's PV, on a chain whose slot k is the data
+    year's slot k (a gateway's record of its PV, as the runtime reads it)."""
+
+    def __init__(self, community: Community, household: int, pv_known: bool = True) -> None:
+        self.community, self.household, self.pv_known = community, household, pv_known
+        year = community.config.year
+        self.year_start = int((datetime(year, 1, 1, tzinfo=UTC) - timedelta(hours=1)).timestamp())
+
+    def slot_start(self, slot: int) -> int:
+        return self.year_start + 900 * slot
+
+    def slot(self, start: int) -> int:
+        return (start - self.year_start) // 900
+
+    def forecast(self, slot_start: int) -> SlotForecast:
+        tariffs, s = self.community.tariffs, self.slot(slot_start)
+        return SlotForecast(
+            load_kw=np.zeros(HORIZON),
+            pv_kw=np.zeros(HORIZON),
+            retail=np.full(HORIZON, tariffs.retail[s]),
+            feed_in=np.full(HORIZON, tariffs.feed_in[s]),
+        )
+
+    def actual_pv_kw(self, slot_start: int) -> float | None:
+        if not self.pv_known:
+            return None
+        return float(self.community.pv_kw[self.household, self.slot(slot_start)])
+
+
+class NoRecord:
+    """A forecaster that keeps no record of past PV."""
+
+    def forecast(self, slot_start: int) -> SlotForecast:
+        raise AssertionError("not asked without a PV record")
+
+
+def _books(
+    community: Community, book: OthersBook, model: BookModel, forecaster: object, lag: int = LAG
+) -> tuple[LearnedBooks, list[int]]:
+    """The runtime's window builder over the June book, and the slots whose book it read."""
+    read: list[int] = []
+
+    def final_book(slot: int) -> tuple[Order, ...]:
+        read.append(slot)
+        return tuple(book.orders(slot)) if book.start <= slot < book.end else ()
+
+    slot_start = DataForecaster(community, book.household).slot_start
+    learned = LearnedBooks(
+        model,
+        lag,
+        slot_start,
+        final_book,
+        community.tariffs.market_params,
+        forecaster,  # type: ignore[arg-type]
+    )
+    return learned, read
+
+
+def _decided(book: OthersBook) -> int:
+    return book.start + 3 * SLOTS_PER_DAY + 40
+
+
+def test_a_window_from_the_chain_predicts_what_the_simulators_history_predicts(
+    community: Community, june_book: OthersBook, model: BookModel
+) -> None:
+    forecaster = DataForecaster(community, june_book.household)
+    learned, _ = _books(community, june_book, model, forecaster)
+    decided = _decided(june_book)
+    window = learned.window(decided)
+    assert window is not None
+    assert window.decided % SLOTS_PER_DAY == decided % SLOTS_PER_DAY  # the hour feature
+    history = BookHistory.of(
+        community, june_book.household, june_book, june_book.start, june_book.end
+    )
+    n = 40
+    slots = decided + 1 + np.arange(n)
+    feed_in, retail = community.tariffs.feed_in[slots], community.tariffs.retail[slots]
+    np.testing.assert_array_equal(
+        model.residuals(window, window.decided, window.later(n), feed_in, retail),
+        model.residuals(history, decided, slots, feed_in, retail),
+    )
+
+
+def test_each_final_book_is_read_once(
+    community: Community, june_book: OthersBook, model: BookModel
+) -> None:
+    forecaster = DataForecaster(community, june_book.household)
+    learned, read = _books(community, june_book, model, forecaster)
+    decided = _decided(june_book)
+    learned.window(decided)
+    learned.window(decided + 1)
+    assert sorted(read) == list(range(decided - 2 * SLOTS_PER_DAY + 1, decided + 1 - LAG + 1))
+
+
+def test_no_window_without_a_record_of_the_households_pv(
+    community: Community, june_book: OthersBook, model: BookModel
+) -> None:
+    unknown = DataForecaster(community, june_book.household, pv_known=False)
+    assert _books(community, june_book, model, unknown)[0].window(_decided(june_book)) is None
+    assert _books(community, june_book, model, NoRecord())[0].window(_decided(june_book)) is None
+    assert _books(community, june_book, model, None)[0].window(_decided(june_book)) is None
+
+
+def test_no_window_before_two_days_of_slots(
+    community: Community, june_book: OthersBook, model: BookModel
+) -> None:
+    forecaster = DataForecaster(community, june_book.household)
+    learned, _ = _books(community, june_book, model, forecaster)
+    assert learned.window(2 * SLOTS_PER_DAY - 2) is None
+    assert learned.window(2 * SLOTS_PER_DAY - 1) is not None
+
+
+def test_an_open_market_model_is_refused_on_a_sealed_chain(
+    community: Community, june_book: OthersBook, model: BookModel
+) -> None:
+    with pytest.raises(PolicyError, match="trained for the open market"):
+        _books(community, june_book, model, None, lag=3)
+
+
+class _Constant:
+    """A booster that predicts one value for every row."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        return np.full(len(rows), self.value)
+
+
+MICRO = MarketParams(price_floor=50_000, tick_size=150, max_tick=2_000, fee_bps=0)
+"""The chain's grid in micro-EUR: 0.05..0.35 EUR/kWh."""
+
+
+def _window(sell_kwh_day_earlier: float) -> BookWindow:
+    """Two days of history in which every slot's bids could take ``sell_kwh_day_earlier``."""
+    size = 3 * SLOTS_PER_DAY + 1
+    summary = np.zeros((size, 4))
+    summary[:, 2], summary[:, 3] = sell_kwh_day_earlier, 1.0
+    return BookWindow(summary, np.zeros(size), 2 * SLOTS_PER_DAY)
+
+
+MORE_BIDS = BookModel(
+    [_Constant(0.0), _Constant(0.0), _Constant(2.7), _Constant(0.0)],
+    seed=0,
+    lag=LAG,
+    shrink=(0.0, 0.0, 1.0, 0.0),
+)
+"""A model that reads only the sell kWh and predicts 2.7 kWh more bids than a day earlier."""
+
+
+def test_a_predicted_deeper_bid_side_moves_the_later_market() -> None:
+    bid = [Order("1", Side.BUY, 1_000, 300)]  # 0.3 kWh at 0.2 EUR/kWh a day earlier
+    later = [market_steps(bid, MICRO)] * 8
+    range_ = np.full(8, 0.05), np.full(8, 0.30)
+    moved = learned_later(MORE_BIDS, _window(0.3), later, *range_)
+    for (buy, sell), (buy0, sell0) in zip(moved, later, strict=True):
+        assert sell.widths.sum() == pytest.approx(3.0)  # 0.3 kWh + 2.7 predicted
+        np.testing.assert_array_equal(buy.widths, buy0.widths)  # buy side not read
+        np.testing.assert_allclose(sell.prices, sell0.prices)  # shares not read
+
+
+def test_the_planner_plans_on_the_moved_market_when_it_has_a_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import agents.policies.mpc as mpc
+
+    planned: list[list[tuple[Steps, Steps]]] = []
+    real = mpc.plan_with_book
+
+    def recording(**kwargs: Any) -> float:
+        planned.append(list(kwargs["later"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(mpc, "plan_with_book", recording)
+    bid = (Order("1", Side.BUY, 1_000, 300),)  # 0.2 EUR/kWh, inside 0.05..0.30
+    context = SlotContext(
+        slot=10,
+        slot_start=1_700_000_100 - 1_700_000_100 % 3_600,
+        soc_kwh=3.0,
+        battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
+        forecast=SlotForecast(
+            load_kw=np.full(HORIZON, 1.0),
+            pv_kw=np.zeros(HORIZON),
+            retail=np.full(HORIZON, 0.30),
+            feed_in=np.full(HORIZON, 0.05),
+        ),
+        market=MarketSnapshot(),
+        params_micro=MICRO,
+        later_books=(bid,) * 8,
+    )
+    learned = dataclasses.replace(context, book_window=_window(0.3))
+    book_setpoint(context, market_model=MORE_BIDS)  # no window: the day-earlier books
+    book_setpoint(learned)  # no model: the same
+    book_setpoint(learned, market_model=MORE_BIDS)
+    day_earlier, no_model, moved = ([sell.widths.sum() for _, sell in p] for p in planned)
+    assert day_earlier == no_model == [pytest.approx(0.3)] * 8
+    assert moved == [pytest.approx(3.0)] * 8
