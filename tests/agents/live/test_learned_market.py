@@ -6,7 +6,9 @@ mode is refused, and a prediction moves the plan."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,11 +20,20 @@ from agents.errors import PolicyError
 from agents.forecasting.base import HORIZON
 from agents.live.forecasts import SlotForecast
 from agents.live.learned_market import BookWindow, LearnedBooks
-from agents.live.policies import MarketSnapshot, SlotContext, book_setpoint, learned_later
+from agents.live.policies import (
+    MarketSnapshot,
+    SlotContext,
+    book_setpoint,
+    learned_later,
+    load_policy,
+)
 from agents.policies.book_model import BookHistory, BookModel
 from agents.policies.bound import Steps, market_steps
 from agents.prosumer import OthersBook
+from devchain.sandbox import Sandbox
+from energychain.deploy import MarketSettings
 from market.clearing import MarketParams, Order, Side
+from tests.agents.live.test_runtime import StaticForecaster, _funded, _log, _pair, _runtime
 
 LAG = 2  # the open market's newest final book
 
@@ -225,3 +236,50 @@ def test_the_planner_plans_on_the_moved_market_when_it_has_a_window(
     day_earlier, no_model, moved = ([sell.widths.sum() for _, sell in p] for p in planned)
     assert day_earlier == no_model == [pytest.approx(0.3)] * 8
     assert moved == [pytest.approx(3.0)] * 8
+
+
+class RecordedPv(StaticForecaster):
+    """Flat forecasts, and a record of 1 kW of PV in every past slot."""
+
+    def actual_pv_kw(self, slot_start: int) -> float | None:
+        return 1.0
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox.on_anvil(MarketSettings(min_order_wh=10)) as market:
+        yield market
+
+
+def test_on_chain_the_learned_planner_reads_two_days_of_books_and_plans_on_the_model(
+    sandbox: Sandbox, tmp_path: Path, model: BookModel
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(model.with_shrink((0.0, 0.0, 1.0, 0.0)), tmp_path / "book-model.onnx")
+    if sandbox.current_slot() < 2 * SLOTS_PER_DAY:  # a young chain: two days behind it first
+        sandbox.advance_to(sandbox.slot_start(2 * SLOTS_PER_DAY))
+    owner, agent = _pair(sandbox)
+    seen = sandbox.current_slot() + 1
+    sandbox.place_orders(_funded(sandbox), [(seen, True, 1_000, 300)])  # 0.3 kWh a sell could fill
+    # A day on: the bid's slot is in the window, and so is the same slot a day before.
+    decided = seen + SLOTS_PER_DAY + 3
+    sandbox.advance_to(sandbox.slot_start(decided) - sandbox.slot_seconds // 2)
+    runtime = _runtime(
+        sandbox,
+        owner,
+        agent,
+        tmp_path,
+        forecaster=RecordedPv(load_kw=1.0, pv_kw=0.0),
+        policy=load_policy(tmp_path / "book-model.onnx"),
+        plan_lead_seconds=sandbox.slot_seconds,
+        battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
+    )
+    assert runtime.step(sandbox.dev.now()).decided_slot == decided
+    (decision,) = [e for e in _log(tmp_path) if e["event"] == "decision"]
+    assert (decision["policy"], decision["later_market"]) == ("mpc_book_learned", "learned")
+    learned = runtime.decider.learned
+    assert learned is not None
+    window = learned.window(decided)
+    assert window is not None
+    assert window.summary[window.decided - (decided - seen), 2] == pytest.approx(0.3)  # the bid
