@@ -67,10 +67,12 @@ SPOOFS = {"buy_at_top": (Side.BUY, 1.0), "sell_at_floor": (Side.SELL, 0.0)}
 def default_models() -> dict[str, tuple[Path, ...]]:
     """The shipped models: one file per training seed and learned method."""
     seeds = tuple(sorted(PRETRAINED.glob("imitation-seed*.onnx")))
+    books = tuple(sorted(PRETRAINED.glob("book-model-seed*.onnx")))
     return {
         "ppo": (PRETRAINED / "ppo.zip",),
         "dqn": (PRETRAINED / "dqn.zip",),
         "imitation": seeds or (PRETRAINED / "imitation-seed0.onnx",),
+        "mpc_book_learned": books or (PRETRAINED / "book-model-seed0.onnx",),
     }
 
 

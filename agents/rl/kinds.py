@@ -33,10 +33,10 @@ LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned", "mpc_book_ensemble")
 planner on a learned model of the others' book, :mod:`agents.policies.book_model`, one run per
 file; ``mpc_book_ensemble``: the same planner on the mean prediction of all its files, one run)."""
 
-SHIPPED_LEARNED = ("ppo", "dqn", "imitation")
+SHIPPED_LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned")
 """The learned methods with shipped model files: ``agent eval`` runs these by default
-(``mpc_book_learned`` and ``mpc_book_ensemble`` did not validate above their rule, so no book
-model ships)."""
+(``mpc_book_learned``: the book models of the sixth round, in ONNX; ``mpc_book_ensemble`` did
+not validate above its rule and ships no files of its own)."""
 
 BOOK_RULES = ("book_response", "mpc_book", "mpc_book_ahead")
 """The rules that price against the others' orders of their own slot in an open market."""

@@ -380,8 +380,8 @@ def eval_command(
     book_model: Annotated[
         list[Path] | None,
         typer.Option(
-            help="mpc_book_learned's model of the others' book (.json, `agent train --algo "
-            "book_model`), once per training seed (none is shipped)."
+            help="mpc_book_learned's model of the others' book (.json from `agent train --algo "
+            "book_model`, or its .onnx), once per training seed (default: the shipped .onnx)."
         ),
     ] = None,
     book_ensemble: Annotated[
@@ -407,8 +407,8 @@ def eval_command(
         str | None,
         typer.Option(
             help="Comma-separated learned methods to run "
-            "(default: ppo,dqn,imitation; mpc_book_learned needs --book-model, "
-            "mpc_book_ensemble --book-ensemble)."
+            "(default: ppo,dqn,imitation,mpc_book_learned; mpc_book_ensemble needs "
+            "--book-ensemble)."
         ),
     ] = None,
     year: Annotated[
@@ -486,7 +486,7 @@ def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOption
         ("mpc_book_learned", "--book-model", opts.book_model),
         ("mpc_book_ensemble", "--book-ensemble", opts.book_ensemble),
     ):
-        if method in chosen and not files:
+        if method in chosen and not files and method not in SHIPPED_LEARNED:
             raise ConfigError(f"--learned {method} needs its model files: {option} FILE")
         if files and method not in chosen:
             raise ConfigError(f"{option} is read only with --learned {method}")
@@ -497,8 +497,12 @@ def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOption
     from agents.rl.evaluate import default_models
 
     shipped = default_models()
+    option_of = {"mpc_book_learned": "book_model"}  # the others' options are their names
     opts = opts.model_copy(
-        update={name: getattr(opts, name) or list(shipped[name]) for name in shipped}
+        update={
+            option_of.get(name, name): getattr(opts, option_of.get(name, name)) or list(files)
+            for name, files in shipped.items()
+        }
     )
     return opts, chosen
 

@@ -76,6 +76,18 @@ def test_agent_eval_json_gives_every_method_its_kind(eval_json: dict[str, object
     kinds = {name: row["kind"] for name, row in methods.items()}
     assert kinds["mpc_book"] == "rule" and kinds["bound"] == "bound"
     assert kinds["ppo"] == kinds["dqn"] == kinds["imitation"] == "learned"
+    assert kinds["mpc_book_learned"] == "learned"
+
+
+def test_agent_eval_runs_the_shipped_book_models_by_default(
+    eval_json: dict[str, object],
+) -> None:
+    methods = eval_json["methods"]
+    assert isinstance(methods, dict)
+    row = methods["mpc_book_learned"]
+    assert len(row["pct_of_bound_seeds"]) == 3  # one per shipped training seed
+    assert row["trained_for"] == ["open"]
+    assert row["shrink_seeds"] == [[0.0, 0.0, 1.0, 0.0]] * 3
 
 
 def test_agent_eval_json_lists_a_learned_methods_share_per_training_seed(

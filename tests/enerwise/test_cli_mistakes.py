@@ -170,7 +170,6 @@ MISTAKES = [
     Mistake("bad value", "agent train --algo nope", "invalid option algo"),
     Mistake("bad value", "forecast eval --validation-from 12", "validation_from_month"),
     Mistake("bad value", "forecast train --rounds 5", "Invalid value for '--rounds'"),
-    Mistake("bad value", "agent eval --learned mpc_book_learned", "needs its model files"),
     Mistake("bad value", "agent eval --learned mpc_book_ensemble", "needs its model files"),
     Mistake("bad value", "agent eval --learned ppo --book-ensemble {wrong}",
             "--book-ensemble is read only with --learned mpc_book_ensemble"),

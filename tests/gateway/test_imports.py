@@ -28,12 +28,15 @@ context = SlotContext(
     forecast=forecast, market=MarketSnapshot(),
     params_micro=MarketParams(price_floor=0, tick_size=100, max_tick=4000, fee_bps=0),
 )
-for spec in ("agents/pretrained/ppo.onnx", "agents/pretrained/imitation.onnx", "mpc_book"):
+for spec in (
+    "agents/pretrained/ppo.onnx",
+    "agents/pretrained/imitation.onnx",
+    "agents/pretrained/book-model-seed0.onnx",
+    "mpc_book",
+):
     load_policy(spec).decide(context)
-heavy = sorted(
-    m for m in ("torch", "stable_baselines3", "lightgbm", "sklearn", "xgboost", "pvlib")
-    if m in sys.modules
-)
+training = ("torch", "stable_baselines3", "lightgbm", "sklearn", "xgboost", "pvlib", "onnxmltools")
+heavy = sorted(m for m in training if m in sys.modules)
 print(",".join(heavy) or "none")
 """
 
