@@ -10,8 +10,9 @@ seed (``enerwise.*``). :func:`load_onnx_book_model` reads it back as a ``BookMod
 targets have no trees (their shrinkage is 0 and stays 0).
 
 The converter keeps LightGBM's splits and missing-value routes but stores thresholds and leaf
-values as 32-bit floats: its predictions differ from LightGBM's by rounding (about 1e-6 of a
-kWh, :func:`parity`), so a shipped file's figures are measured from the ONNX file itself.
+values as 32-bit floats: its predictions differ from LightGBM's by rounding (under 1e-7 kWh for
+the shipped models, :func:`parity`), so a shipped file's figures are measured from the ONNX file
+itself.
 """
 
 from __future__ import annotations
