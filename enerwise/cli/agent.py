@@ -482,6 +482,7 @@ def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOption
     from agents.rl.kinds import LEARNED, SHIPPED_LEARNED
 
     chosen = _names(learned, LEARNED) if learned is not None else list(SHIPPED_LEARNED)
+    shipped_books = learned is None and not opts.book_model  # the default files, not the user's
     for method, option, files in (
         ("mpc_book_learned", "--book-model", opts.book_model),
         ("mpc_book_ensemble", "--book-ensemble", opts.book_ensemble),
@@ -504,7 +505,25 @@ def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOption
             for name, files in shipped.items()
         }
     )
+    if shipped_books:
+        chosen = _without_book_models_of_another_market(opts, chosen)
     return opts, chosen
+
+
+def _without_book_models_of_another_market(opts: EvalOptions, chosen: list[str]) -> list[str]:
+    """``chosen`` without ``mpc_book_learned`` when its shipped files were trained for another
+    market mode than ``opts.market`` (a book model plans on the newest final book of its own
+    mode: run in another it is refused), said on stderr."""
+    from agents.policies.book_model import BookModel
+
+    modes = {BookModel.load(path).trained_for for path in opts.book_model}
+    if modes == {opts.market}:
+        return chosen
+    err_console.print(
+        f"mpc_book_learned not run: the shipped book models are for the {', '.join(sorted(modes))} "
+        f"market, not the {opts.market} one"
+    )
+    return [name for name in chosen if name != "mpc_book_learned"]
 
 
 def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_out: bool) -> None:

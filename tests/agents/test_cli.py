@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from enerwise.cli.option_models import EvalOptions
 from tests.in_process import run_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,3 +181,33 @@ def test_agent_run_names_a_missing_keystore(
     )  # fmt: skip
     assert done.returncode == 1
     assert "no keystore at" in done.stderr and "Traceback" not in done.stderr
+
+
+def _eval_options(market: str) -> EvalOptions:
+    return EvalOptions(
+        quick=True,
+        forecast="naive",
+        ppo=[],
+        dqn=[],
+        imitation=[],
+        book_model=[],
+        book_ensemble=[],
+        rules=[],
+        year=2018,
+        community=False,
+        market=market,
+        others="zip",
+    )
+
+
+def test_agent_eval_runs_the_shipped_book_models_in_their_own_market_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from enerwise.cli.agent import _learned_methods
+
+    _, open_chosen = _learned_methods(_eval_options("open"), None)
+    _, sealed_chosen = _learned_methods(_eval_options("sealed"), None)
+    assert "mpc_book_learned" in open_chosen
+    assert "mpc_book_learned" not in sealed_chosen  # shipped for the open market: refused there
+    assert "imitation" in sealed_chosen  # runs in either mode, its row says for which
+    assert "not run: the shipped book models are for the open market" in capsys.readouterr().err
