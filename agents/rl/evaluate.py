@@ -39,7 +39,15 @@ from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.book_model import BookEnsemble, BookModel, LearnedMarket, check_shrink
 from agents.policies.bound import Bound, perfect_foresight
-from agents.policies.mpc import BookMpc, MpcBattery, MpcConfig, MpcStrategy
+from agents.policies.mpc import (
+    PRICING_BOOK,
+    PRICING_HALFWAY,
+    BookMpc,
+    MpcBattery,
+    MpcConfig,
+    MpcStrategy,
+    check_pricing,
+)
 from agents.policies.visible import (
     MARKET_OPEN,
     Book,
@@ -95,6 +103,9 @@ class AgentEvalConfig:
         book_shrink: the shrinkage the book models (``mpc_book_learned``,
             ``mpc_book_ensemble``) are read with instead of their files' (one value or one per
             target, :func:`~agents.policies.book_model.check_shrink`; None: the files').
+        book_pricing: how the book models' planner prices its orders
+            (:data:`~agents.policies.mpc.PRICINGS`: ``book``, the best response to the book it
+            can read, or ``halfway``, the halfway rule's prices).
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -105,9 +116,11 @@ class AgentEvalConfig:
     market: str = MARKET_OPEN
     spoof_kwh: float | None = None
     book_shrink: tuple[float, ...] | None = None
+    book_pricing: str = PRICING_BOOK
 
     def __post_init__(self) -> None:
         check_market(self.market)
+        check_pricing(self.book_pricing)
         if self.book_shrink is not None:
             try:
                 check_shrink(self.book_shrink, "book_shrink")
@@ -158,10 +171,11 @@ def _strategies(
     learned: dict[str, Any],
     market: str = MARKET_OPEN,
     book: Book | None = None,
+    book_pricing: str = PRICING_BOOK,
 ) -> dict[str, Strategy]:
     """The household's strategies in ``market``: the rules asked for and one per learned model
     (named ``<method>#<seed index>``), reading ``book`` (default: the setup's) of the others'
-    orders."""
+    orders; the book models' planners price by ``book_pricing``."""
     h = setup.households[k]
     seen = setup.books[k] if book is None else book
     book_planner = BookMpc(setup.community, h, setup.forecasts[k], seen, market=market)
@@ -183,6 +197,16 @@ def _strategies(
             MpcConfig(market=True),
             "mpc_book_ahead",
             market,
+        ),
+        "mpc_book_ahead_halfway": lambda: BookMpc(
+            setup.community,
+            h,
+            setup.forecasts[k],
+            seen,
+            MpcConfig(market=True),
+            "mpc_book_ahead_halfway",
+            market,
+            pricing=PRICING_HALFWAY,
         ),
     }
     out = {name: makers[name]() for name in rules}
@@ -208,6 +232,7 @@ def _strategies(
                 name=key,
                 market=market,
                 later_market=later,
+                pricing=book_pricing,
             )
             continue
         algo = Algo.DQN if key.startswith("dqn") else Algo.PPO
@@ -307,7 +332,9 @@ def evaluate_agents(
     for k, h in enumerate(setup.households):
         row: dict[str, Any] = {"household": community.households[h].id}
         runs: dict[str, ProsumerRun] = {}
-        strategies = _strategies(setup, k, config.rules, learned, config.market)
+        strategies = _strategies(
+            setup, k, config.rules, learned, config.market, book_pricing=config.book_pricing
+        )
         for name, strategy in strategies.items():
             say(f"{community.households[h].id}: {name}")
             runs[name] = run_method(setup, k, strategy)
@@ -405,6 +432,7 @@ def _methods_report(
         shrinks = [learned[key].shrink for key in keys if hasattr(learned[key], "shrink")]
         if shrinks:
             methods[name]["shrink_seeds"] = [list(shrink) for shrink in shrinks]
+            methods[name]["pricing"] = config.book_pricing
     methods["bound"] = {
         "kind": "bound",
         "pct_of_bound": 100.0,

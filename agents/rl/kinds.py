@@ -25,8 +25,10 @@ RULES = (
     "book_response",
     "mpc_book",
     "mpc_book_ahead",
+    "mpc_book_ahead_halfway",
 )
-"""The rule-based methods, in report order."""
+"""The rule-based methods, in report order (``mpc_book_ahead_halfway``: ``mpc_book_ahead``'s
+battery plan with the halfway rule's prices, made for a sealed market)."""
 
 LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned", "mpc_book_ensemble")
 """The learned methods: the algorithm each one's model files hold (``mpc_book_learned``: the
