@@ -377,6 +377,11 @@ class BookMpc:
         pricing: how step 2 prices the orders (:data:`PRICINGS`): ``book`` (the best response,
             the default) or ``halfway`` (the rule ``mpc_book_ahead_halfway`` with
             ``MpcConfig(market=True)``).
+        battery_reach: the share of the plan's set-point the battery follows (0..1; the
+            set-point is relative to self-consumption, so 0 is self-consumption and 1, the
+            default, the plan). Below 1 the plan only leans the battery off self-consumption:
+            the rule ``halfway_ahead`` (halfway's prices, a quarter of the plan) for a sealed
+            market, where a plan on forecasts and revealed books overrates its fills.
     """
 
     community: Community
@@ -388,6 +393,7 @@ class BookMpc:
     market: str = MARKET_OPEN
     later_market: DayEarlierMarket | None = None
     pricing: str = PRICING_BOOK
+    battery_reach: float = 1.0
 
     _later: DayEarlierMarket | None = field(default=None, repr=False)
 
@@ -396,6 +402,8 @@ class BookMpc:
             raise ConfigError(f"household {self.household} has no battery to plan")
         check_market(self.market)
         check_pricing(self.pricing)
+        if not 0.0 <= self.battery_reach <= 1.0:
+            raise ConfigError(f"battery_reach must be in 0..1, got {self.battery_reach}")
         if self.later_market is not None:
             self._later = self.later_market
         elif self.config.market:
@@ -462,8 +470,11 @@ class BookMpc:
         return Decision(battery=setpoint, buy_frac=frac, sell_frac=frac)
 
     def decide(self, view: SlotView) -> Decision:
-        """The planned set-point at the best-response price."""
-        return self.priced(view, self.setpoint(view))
+        """The planned set-point (times :attr:`battery_reach`) at the step-2 price."""
+        setpoint = self.setpoint(view)
+        if self.battery_reach != 1.0:
+            setpoint *= self.battery_reach
+        return self.priced(view, setpoint)
 
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Nothing to learn."""

@@ -58,7 +58,7 @@ from agents.policies.visible import (
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.export import OnnxModel
-from agents.rl.kinds import BOOK_RULES, LEARNED, RULES
+from agents.rl.kinds import BOOK_RULES, LEARNED, PLAN_REACH, RULES
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
 from market.clearing import Side
 
@@ -106,6 +106,8 @@ class AgentEvalConfig:
         book_pricing: how the book models' planner prices its orders
             (:data:`~agents.policies.mpc.PRICINGS`: ``book``, the best response to the book it
             can read, or ``halfway``, the halfway rule's prices).
+        book_reach: the share of their plan's set-point the book models' planner follows
+            (0..1, the rest self-consumption; 1: the plan).
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -117,10 +119,13 @@ class AgentEvalConfig:
     spoof_kwh: float | None = None
     book_shrink: tuple[float, ...] | None = None
     book_pricing: str = PRICING_BOOK
+    book_reach: float = 1.0
 
     def __post_init__(self) -> None:
         check_market(self.market)
         check_pricing(self.book_pricing)
+        if not 0.0 <= self.book_reach <= 1.0:
+            raise ConfigError(f"book_reach must be in 0..1, got {self.book_reach}")
         if self.book_shrink is not None:
             try:
                 check_shrink(self.book_shrink, "book_shrink")
@@ -172,10 +177,12 @@ def _strategies(
     market: str = MARKET_OPEN,
     book: Book | None = None,
     book_pricing: str = PRICING_BOOK,
+    book_reach: float = 1.0,
 ) -> dict[str, Strategy]:
     """The household's strategies in ``market``: the rules asked for and one per learned model
     (named ``<method>#<seed index>``), reading ``book`` (default: the setup's) of the others'
-    orders; the book models' planners price by ``book_pricing``."""
+    orders; the book models' planners price by ``book_pricing`` and move the battery by
+    ``book_reach`` of their plan."""
     h = setup.households[k]
     seen = setup.books[k] if book is None else book
     book_planner = BookMpc(setup.community, h, setup.forecasts[k], seen, market=market)
@@ -208,6 +215,17 @@ def _strategies(
             market,
             pricing=PRICING_HALFWAY,
         ),
+        "halfway_ahead": lambda: BookMpc(
+            setup.community,
+            h,
+            setup.forecasts[k],
+            seen,
+            MpcConfig(market=True),
+            "halfway_ahead",
+            market,
+            pricing=PRICING_HALFWAY,
+            battery_reach=PLAN_REACH,
+        ),
     }
     out = {name: makers[name]() for name in rules}
     for key, model in learned.items():
@@ -233,6 +251,7 @@ def _strategies(
                 market=market,
                 later_market=later,
                 pricing=book_pricing,
+                battery_reach=book_reach,
             )
             continue
         algo = Algo.DQN if key.startswith("dqn") else Algo.PPO
@@ -333,7 +352,13 @@ def evaluate_agents(
         row: dict[str, Any] = {"household": community.households[h].id}
         runs: dict[str, ProsumerRun] = {}
         strategies = _strategies(
-            setup, k, config.rules, learned, config.market, book_pricing=config.book_pricing
+            setup,
+            k,
+            config.rules,
+            learned,
+            config.market,
+            book_pricing=config.book_pricing,
+            book_reach=config.book_reach,
         )
         for name, strategy in strategies.items():
             say(f"{community.households[h].id}: {name}")
@@ -433,6 +458,7 @@ def _methods_report(
         if shrinks:
             methods[name]["shrink_seeds"] = [list(shrink) for shrink in shrinks]
             methods[name]["pricing"] = config.book_pricing
+            methods[name]["reach"] = config.book_reach
     methods["bound"] = {
         "kind": "bound",
         "pct_of_bound": 100.0,

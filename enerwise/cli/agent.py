@@ -82,7 +82,11 @@ def train_command(
     ] = None,
     reach: Annotated[float, typer.Option(help="shared: battery reach of the action (0..1).")] = 0.5,
     others: Annotated[
-        str, typer.Option(help="shared: how members without a battery trade: truthful or zip.")
+        str,
+        typer.Option(
+            help="shared: how members without a battery trade: truthful or zip; book_model: how "
+            "the other members bid in the books it learns (agent eval's default is zip)."
+        ),
     ] = "truthful",
     reward: Annotated[
         str,
@@ -425,6 +429,13 @@ def eval_command(
             "(the halfway rule's prices, as the rule mpc_book_ahead_halfway)."
         ),
     ] = None,
+    book_reach: Annotated[
+        float | None,
+        typer.Option(
+            help="The share of their plan's battery set-point the book models' planner follows, "
+            "0..1 (the rest self-consumption; default 1: the plan; halfway_ahead's is 0.25)."
+        ),
+    ] = None,
     rules: Annotated[
         str | None,
         typer.Option(help="Comma-separated rule methods to run (default: all of them)."),
@@ -491,6 +502,7 @@ def eval_command(
         book_ensemble=book_ensemble or [],
         book_shrink=None if book_shrink is None else _comma_separated(book_shrink),
         book_pricing=book_pricing,
+        book_reach=book_reach,
         rules=_names(rules, RULES),
         year=year,
         community=community,
@@ -520,6 +532,7 @@ def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOption
     for option, value in (
         ("--book-shrink", opts.book_shrink),
         ("--book-pricing", opts.book_pricing),
+        ("--book-reach", opts.book_reach),
     ):
         if value is not None and not {"mpc_book_learned", "mpc_book_ensemble"} & set(chosen):
             raise ConfigError(
@@ -569,6 +582,7 @@ def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_ou
         spoof_kwh=opts.spoof_kwh,
         book_shrink=None if opts.book_shrink is None else tuple(opts.book_shrink),
         book_pricing=opts.book_pricing or "book",
+        book_reach=1.0 if opts.book_reach is None else opts.book_reach,
     )
     with status(f"evaluating ({opts.market} market)") as update:
         result, traces = evaluate_agents(config, update)

@@ -74,6 +74,7 @@ class EvalOptions(BaseModel):
     community: bool
     market: str = Field(pattern="^(open|sealed)$")
     book_pricing: str | None = Field(None, pattern="^(book|halfway)$")
+    book_reach: float | None = Field(None, ge=0.0, le=1.0)
     spoof_kwh: float | None = Field(None, gt=0.0, le=1000.0)
     others: str = Field(pattern="^(zip|truthful)$")
 

@@ -30,6 +30,7 @@ from agents.policies.visible import (
 )
 from agents.prosumer import OthersBook, ProsumerRun, others_book, run_prosumer
 from agents.rl.evaluate import SPOOFS, AgentEvalConfig, _spoof_report, _strategies
+from agents.rl.kinds import PLAN_REACH
 from agents.rl.setup import Period, Setup, SetupConfig, build_setup
 from market.clearing import Order, Side
 
@@ -328,3 +329,44 @@ def test_an_unknown_pricing_is_refused(june_day: tuple[Setup, OthersBook]) -> No
         BookMpc(setup.community, setup.households[0], setup.forecasts[0], book, pricing="guess")
     with pytest.raises(ConfigError, match="unknown pricing"):
         AgentEvalConfig(book_pricing="guess")
+
+
+class _Leaning:
+    """``halfway_ahead`` checked slot by slot against ``mpc_book_ahead_halfway`` at the same
+    view: a quarter of its set-point, the same prices."""
+
+    def __init__(self, strategy: Strategy, planned: Strategy) -> None:
+        self.strategy = strategy
+        self.planned = planned
+        self.name = strategy.name
+        self.leaned = 0
+
+    def decide(self, view: SlotView) -> Decision:
+        lean, full = self.strategy.decide(view), self.planned.decide(view)
+        assert lean.battery == pytest.approx(PLAN_REACH * full.battery)
+        assert (lean.buy_frac, lean.sell_frac) == (full.buy_frac, full.sell_frac)
+        self.leaned += lean.battery != 0.0
+        return lean
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        self.strategy.observe(view, fill)
+
+
+@pytest.mark.parametrize("market", [MARKET_OPEN, MARKET_SEALED])
+def test_halfway_ahead_leans_a_quarter_of_the_plan_off_halfways_self_consumption(
+    june_day: tuple[Setup, OthersBook], market: str
+) -> None:
+    setup, book = june_day
+    made = _strategies(setup, 0, ("halfway_ahead", "mpc_book_ahead_halfway"), {}, market)
+    leaning = _Leaning(made["halfway_ahead"], made["mpc_book_ahead_halfway"])
+    run_prosumer(setup.community, book, leaning, setup.start, setup.end)
+    assert PLAN_REACH == 0.25
+    assert leaning.leaned > 0  # the plan does lean the battery somewhere
+
+
+def test_a_battery_reach_out_of_range_is_refused(june_day: tuple[Setup, OthersBook]) -> None:
+    setup, book = june_day
+    with pytest.raises(ConfigError, match=r"battery_reach must be in 0\.\.1"):
+        BookMpc(setup.community, setup.households[0], setup.forecasts[0], book, battery_reach=1.5)
+    with pytest.raises(ConfigError, match=r"book_reach must be in 0\.\.1"):
+        AgentEvalConfig(book_reach=-0.1)

@@ -180,6 +180,8 @@ MISTAKES = [
             "--book-pricing is read only with --learned mpc_book_learned"),
     Mistake("bad value", "agent eval --learned mpc_book_learned --book-model {wrong} "
             "--book-pricing guess", "invalid option book_pricing"),
+    Mistake("bad value", "agent eval --learned mpc_book_learned --book-model {wrong} "
+            "--book-reach 2", "invalid option book_reach"),
     Mistake("bad value", f"agent run --keystore {{key}} --owner {ADDRESS} --forecast hindsight",
             "--forecast must be naive, lightgbm or validated"),
     Mistake("bad value", "devices simulate --write {tmp}/h.yaml --protocol nope", "--protocol"),
