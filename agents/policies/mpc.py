@@ -50,6 +50,7 @@ from agents.data.calendar import SLOTS_PER_DAY, SLOTS_PER_HOUR
 from agents.errors import ConfigError
 from agents.forecasting.base import HORIZON
 from agents.forecasting.provider import HouseholdForecasts
+from agents.policies.baselines import Halfway
 from agents.policies.best_response import best_response_frac
 from agents.policies.bound import BatteryProgram, Steps, market_steps, solve_program
 from agents.policies.visible import (
@@ -307,6 +308,29 @@ def plan_with_book(
     return float(solve_program(program).battery_kw[0])
 
 
+PRICING_BOOK = "book"
+""":class:`BookMpc` step 2: the best response to the book it can read (the default)."""
+
+PRICING_HALFWAY = "halfway"
+""":class:`BookMpc` step 2: the halfway rule's prices (:class:`~agents.policies.baselines.Halfway`:
+halfway between truthful and the last slot's public quotes), the same in both market modes.
+Made for a sealed market, where the book step 2 could read is a slot old."""
+
+PRICINGS = (PRICING_BOOK, PRICING_HALFWAY)
+"""How :class:`BookMpc` may price its orders, the default first."""
+
+
+def check_pricing(pricing: str) -> str:
+    """``pricing`` if it is one of :data:`PRICINGS`.
+
+    Raises:
+        ConfigError: any other value.
+    """
+    if pricing not in PRICINGS:
+        raise ConfigError(f"unknown pricing {pricing!r}; known: {', '.join(PRICINGS)}")
+    return pricing
+
+
 BOOK_LAG_SLOTS = OPEN_PLAN_LAG_SLOTS
 """The newest book that is final when a slot starts in an open market: the slot two before it
 (:data:`agents.policies.visible.OPEN_PLAN_LAG_SLOTS`; a sealed market's is
@@ -327,7 +351,9 @@ class BookMpc:
        response (:func:`~agents.policies.best_response.best_response_frac`) to the book it can
        read then (:func:`~agents.policies.visible.pricing_book`): in an open market every order
        of the slot is on chain; in a sealed one none is, and the newest revealed book (the slot
-       before) stands in for it.
+       before) stands in for it. With ``pricing="halfway"`` (:data:`PRICING_HALFWAY`) step 2
+       reads no book at all: the orders carry the halfway rule's prices (halfway between
+       truthful and the last slot's public quotes) and only the battery is the planner's.
 
     Where :class:`MpcBattery` plans once an hour on the grid tariffs, this one plans every slot
     with a recent book: it charges from offers like those just seen and discharges into such
@@ -348,6 +374,14 @@ class BookMpc:
         later_market: the later slots' market model instead of the day-earlier book (the
             learned :class:`~agents.policies.book_model.LearnedMarket` of
             ``mpc_book_learned``); implies planning the later slots.
+        pricing: how step 2 prices the orders (:data:`PRICINGS`): ``book`` (the best response,
+            the default) or ``halfway`` (the rule ``mpc_book_ahead_halfway`` with
+            ``MpcConfig(market=True)``).
+        battery_reach: the share of the plan's set-point the battery follows (0..1; the
+            set-point is relative to self-consumption, so 0 is self-consumption and 1, the
+            default, the plan). Below 1 the plan only leans the battery off self-consumption:
+            the rule ``halfway_ahead`` (halfway's prices, a quarter of the plan) for a sealed
+            market, where a plan on forecasts and revealed books overrates its fills.
     """
 
     community: Community
@@ -358,6 +392,8 @@ class BookMpc:
     name: str = "mpc_book"
     market: str = MARKET_OPEN
     later_market: DayEarlierMarket | None = None
+    pricing: str = PRICING_BOOK
+    battery_reach: float = 1.0
 
     _later: DayEarlierMarket | None = field(default=None, repr=False)
 
@@ -365,6 +401,9 @@ class BookMpc:
         if self.community.households[self.household].battery is None:
             raise ConfigError(f"household {self.household} has no battery to plan")
         check_market(self.market)
+        check_pricing(self.pricing)
+        if not 0.0 <= self.battery_reach <= 1.0:
+            raise ConfigError(f"battery_reach must be in 0..1, got {self.battery_reach}")
         if self.later_market is not None:
             self._later = self.later_market
         elif self.config.market:
@@ -408,7 +447,13 @@ class BookMpc:
         return battery.setpoint_for(power, float(pv[0] - load[0]), view.soc_kwh)
 
     def priced(self, view: SlotView, setpoint: float) -> Decision:
-        """``setpoint`` with the best-response price for the net energy it leads to (step 2)."""
+        """``setpoint`` with the best-response price for the net energy it leads to (step 2),
+        or with the halfway rule's prices (``pricing="halfway"``)."""
+        if self.pricing == PRICING_HALFWAY:
+            halfway = Halfway().decide(view)  # its battery (self-consumption) is ignored
+            return Decision(
+                battery=setpoint, buy_frac=halfway.buy_frac, sell_frac=halfway.sell_frac
+            )
         community, t, i = self.community, view.slot, self.household
         house = community.households[i]
         assert house.battery is not None  # __post_init__
@@ -425,8 +470,11 @@ class BookMpc:
         return Decision(battery=setpoint, buy_frac=frac, sell_frac=frac)
 
     def decide(self, view: SlotView) -> Decision:
-        """The planned set-point at the best-response price."""
-        return self.priced(view, self.setpoint(view))
+        """The planned set-point (times :attr:`battery_reach`) at the step-2 price."""
+        setpoint = self.setpoint(view)
+        if self.battery_reach != 1.0:
+            setpoint *= self.battery_reach
+        return self.priced(view, setpoint)
 
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Nothing to learn."""

@@ -39,7 +39,15 @@ from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
 from agents.policies.book_model import BookEnsemble, BookModel, LearnedMarket, check_shrink
 from agents.policies.bound import Bound, perfect_foresight
-from agents.policies.mpc import BookMpc, MpcBattery, MpcConfig, MpcStrategy
+from agents.policies.mpc import (
+    PRICING_BOOK,
+    PRICING_HALFWAY,
+    BookMpc,
+    MpcBattery,
+    MpcConfig,
+    MpcStrategy,
+    check_pricing,
+)
 from agents.policies.visible import (
     MARKET_OPEN,
     Book,
@@ -50,7 +58,7 @@ from agents.policies.visible import (
 from agents.prosumer import ProsumerRun, run_prosumer
 from agents.rl.algorithms import Algo, PolicyStrategy, is_residual, load_model
 from agents.rl.export import OnnxModel
-from agents.rl.kinds import BOOK_RULES, LEARNED, RULES
+from agents.rl.kinds import BOOK_RULES, LEARNED, PLAN_REACH, RULES
 from agents.rl.setup import HELD_OUT, Period, Setup, SetupConfig, build_setup
 from market.clearing import Side
 
@@ -97,6 +105,11 @@ class AgentEvalConfig:
         book_shrink: the shrinkage the book models (``mpc_book_learned``,
             ``mpc_book_ensemble``) are read with instead of their files' (one value or one per
             target, :func:`~agents.policies.book_model.check_shrink`; None: the files').
+        book_pricing: how the book models' planner prices its orders
+            (:data:`~agents.policies.mpc.PRICINGS`: ``book``, the best response to the book it
+            can read, or ``halfway``, the halfway rule's prices).
+        book_reach: the share of their plan's set-point the book models' planner follows
+            (0..1, the rest self-consumption; 1: the plan).
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -107,9 +120,14 @@ class AgentEvalConfig:
     market: str = MARKET_OPEN
     spoof_kwh: float | None = None
     book_shrink: tuple[float, ...] | None = None
+    book_pricing: str = PRICING_BOOK
+    book_reach: float = 1.0
 
     def __post_init__(self) -> None:
         check_market(self.market)
+        check_pricing(self.book_pricing)
+        if not 0.0 <= self.book_reach <= 1.0:
+            raise ConfigError(f"book_reach must be in 0..1, got {self.book_reach}")
         if self.book_shrink is not None:
             try:
                 check_shrink(self.book_shrink, "book_shrink")
@@ -160,10 +178,13 @@ def _strategies(
     learned: dict[str, Any],
     market: str = MARKET_OPEN,
     book: Book | None = None,
+    book_pricing: str = PRICING_BOOK,
+    book_reach: float = 1.0,
 ) -> dict[str, Strategy]:
     """The household's strategies in ``market``: the rules asked for and one per learned model
     (named ``<method>#<seed index>``), reading ``book`` (default: the setup's) of the others'
-    orders."""
+    orders; the book models' planners price by ``book_pricing`` and move the battery by
+    ``book_reach`` of their plan."""
     h = setup.households[k]
     seen = setup.books[k] if book is None else book
     book_planner = BookMpc(setup.community, h, setup.forecasts[k], seen, market=market)
@@ -185,6 +206,27 @@ def _strategies(
             MpcConfig(market=True),
             "mpc_book_ahead",
             market,
+        ),
+        "mpc_book_ahead_halfway": lambda: BookMpc(
+            setup.community,
+            h,
+            setup.forecasts[k],
+            seen,
+            MpcConfig(market=True),
+            "mpc_book_ahead_halfway",
+            market,
+            pricing=PRICING_HALFWAY,
+        ),
+        "halfway_ahead": lambda: BookMpc(
+            setup.community,
+            h,
+            setup.forecasts[k],
+            seen,
+            MpcConfig(market=True),
+            "halfway_ahead",
+            market,
+            pricing=PRICING_HALFWAY,
+            battery_reach=PLAN_REACH,
         ),
     }
     out = {name: makers[name]() for name in rules}
@@ -210,6 +252,8 @@ def _strategies(
                 name=key,
                 market=market,
                 later_market=later,
+                pricing=book_pricing,
+                battery_reach=book_reach,
             )
             continue
         algo = Algo.DQN if key.startswith("dqn") else Algo.PPO
@@ -309,7 +353,15 @@ def evaluate_agents(
     for k, h in enumerate(setup.households):
         row: dict[str, Any] = {"household": community.households[h].id}
         runs: dict[str, ProsumerRun] = {}
-        strategies = _strategies(setup, k, config.rules, learned, config.market)
+        strategies = _strategies(
+            setup,
+            k,
+            config.rules,
+            learned,
+            config.market,
+            book_pricing=config.book_pricing,
+            book_reach=config.book_reach,
+        )
         for name, strategy in strategies.items():
             say(f"{community.households[h].id}: {name}")
             runs[name] = run_method(setup, k, strategy)
@@ -407,6 +459,8 @@ def _methods_report(
         shrinks = [learned[key].shrink for key in keys if hasattr(learned[key], "shrink")]
         if shrinks:
             methods[name]["shrink_seeds"] = [list(shrink) for shrink in shrinks]
+            methods[name]["pricing"] = config.book_pricing
+            methods[name]["reach"] = config.book_reach
     methods["bound"] = {
         "kind": "bound",
         "pct_of_bound": 100.0,

@@ -25,8 +25,19 @@ RULES = (
     "book_response",
     "mpc_book",
     "mpc_book_ahead",
+    "mpc_book_ahead_halfway",
+    "halfway_ahead",
 )
-"""The rule-based methods, in report order."""
+"""The rule-based methods, in report order (``mpc_book_ahead_halfway``: ``mpc_book_ahead``'s
+battery plan with the halfway rule's prices; ``halfway_ahead``: the same with the battery
+following :data:`PLAN_REACH` of the plan's set-point, the rest self-consumption: both made
+for a sealed market)."""
+
+PLAN_REACH = 0.25
+"""The share of the plan's set-point ``halfway_ahead`` follows (relative to self-consumption).
+Chosen on validation (Oct 1..14 2015, sealed market, 3 households, % of bound): 0 (``halfway``)
+72.37, 0.25 73.59, 0.5 72.87, 1 (``mpc_book_ahead_halfway``) 65.23 (docs/agents.md); the
+residual policies' :data:`RESIDUAL_REACH` is the same quarter."""
 
 LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned", "mpc_book_ensemble")
 """The learned methods: the algorithm each one's model files hold (``mpc_book_learned``: the

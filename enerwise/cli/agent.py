@@ -82,7 +82,11 @@ def train_command(
     ] = None,
     reach: Annotated[float, typer.Option(help="shared: battery reach of the action (0..1).")] = 0.5,
     others: Annotated[
-        str, typer.Option(help="shared: how members without a battery trade: truthful or zip.")
+        str,
+        typer.Option(
+            help="shared: how members without a battery trade: truthful or zip; book_model: how "
+            "the other members bid in the books it learns (agent eval's default is zip)."
+        ),
     ] = "truthful",
     reward: Annotated[
         str,
@@ -96,6 +100,14 @@ def train_command(
             "(0: the day-earlier book; choose it with agent eval --book-shrink on --year 2015)."
         ),
     ] = "1",
+    market: Annotated[
+        str,
+        typer.Option(
+            help="book_model: the market mode the models plan in, open (the newest final book "
+            "is 2 slots back) or sealed (3 slots back); agent eval --market runs each file only "
+            "in its own mode."
+        ),
+    ] = "open",
     json_out: JsonFlag = False,
 ) -> None:
     """Train an agent on months before October (progress on stderr: a bar on a terminal, a
@@ -122,7 +134,12 @@ def train_command(
         others=others,
         reward=reward,
         shrink=_comma_separated(shrink),
+        market=market,
     )
+    if opts.market != "open" and opts.algo != "book_model":
+        from agents.errors import ConfigError
+
+        raise ConfigError(f"--market {opts.market} is read only with --algo book_model")
     _train(opts, planner=planner, tensorboard=tensorboard, demos=demos, json_out=json_out)
 
 
@@ -254,7 +271,12 @@ def _train_book_model(
     with status("book model") as update:
         built = build_setup(replace(setup, others=opts.others), period)
         meta = train_book_models(
-            built, tuple(opts.seeds), opts.out, shrink=tuple(opts.shrink), progress=update
+            built,
+            tuple(opts.seeds),
+            opts.out,
+            market=opts.market,
+            shrink=tuple(opts.shrink),
+            progress=update,
         )
     if json_out:
         print_json(meta)
@@ -399,6 +421,21 @@ def eval_command(
             "each 0..1 (0: the day-earlier book, 1: the full prediction)."
         ),
     ] = None,
+    book_pricing: Annotated[
+        str | None,
+        typer.Option(
+            help="How the book models' planner (--book-model, --book-ensemble) prices its "
+            "orders: book (the best response to the book it can read, the default) or halfway "
+            "(the halfway rule's prices, as the rule mpc_book_ahead_halfway)."
+        ),
+    ] = None,
+    book_reach: Annotated[
+        float | None,
+        typer.Option(
+            help="The share of their plan's battery set-point the book models' planner follows, "
+            "0..1 (the rest self-consumption; default 1: the plan; halfway_ahead's is 0.25)."
+        ),
+    ] = None,
     rules: Annotated[
         str | None,
         typer.Option(help="Comma-separated rule methods to run (default: all of them)."),
@@ -464,6 +501,8 @@ def eval_command(
         book_model=book_model or [],
         book_ensemble=book_ensemble or [],
         book_shrink=None if book_shrink is None else _comma_separated(book_shrink),
+        book_pricing=book_pricing,
+        book_reach=book_reach,
         rules=_names(rules, RULES),
         year=year,
         community=community,
@@ -491,10 +530,15 @@ def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOption
             raise ConfigError(f"--learned {method} needs its model files: {option} FILE")
         if files and method not in chosen:
             raise ConfigError(f"{option} is read only with --learned {method}")
-    if opts.book_shrink is not None and not {"mpc_book_learned", "mpc_book_ensemble"} & set(chosen):
-        raise ConfigError(
-            "--book-shrink is read only with --learned mpc_book_learned or mpc_book_ensemble"
-        )
+    for option, value in (
+        ("--book-shrink", opts.book_shrink),
+        ("--book-pricing", opts.book_pricing),
+        ("--book-reach", opts.book_reach),
+    ):
+        if value is not None and not {"mpc_book_learned", "mpc_book_ensemble"} & set(chosen):
+            raise ConfigError(
+                f"{option} is read only with --learned mpc_book_learned or mpc_book_ensemble"
+            )
     from agents.rl.evaluate import default_models
 
     shipped = default_models()
@@ -560,6 +604,8 @@ def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_ou
         market=opts.market,
         spoof_kwh=opts.spoof_kwh,
         book_shrink=None if opts.book_shrink is None else tuple(opts.book_shrink),
+        book_pricing=opts.book_pricing or "book",
+        book_reach=1.0 if opts.book_reach is None else opts.book_reach,
     )
     with status(f"evaluating ({opts.market} market)") as update:
         result, traces = evaluate_agents(config, update)

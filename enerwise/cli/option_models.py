@@ -38,6 +38,7 @@ class TrainOptions(BaseModel):
     others: str = Field(pattern="^(zip|truthful)$")
     reward: str = Field(pattern="^(own|community)$")
     shrink: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=4)
+    market: str = Field("open", pattern="^(open|sealed)$")
 
 
 class CommunityEvalOptions(BaseModel):
@@ -72,6 +73,8 @@ class EvalOptions(BaseModel):
     year: int = Field(ge=2015, le=2018)
     community: bool
     market: str = Field(pattern="^(open|sealed)$")
+    book_pricing: str | None = Field(None, pattern="^(book|halfway)$")
+    book_reach: float | None = Field(None, ge=0.0, le=1.0)
     spoof_kwh: float | None = Field(None, gt=0.0, le=1000.0)
     others: str = Field(pattern="^(zip|truthful)$")
 

@@ -22,7 +22,7 @@ from agents.policies.book_model import (
     BookModel,
     LearnedMarket,
 )
-from agents.policies.mpc import BOOK_LAG_SLOTS, DayEarlierMarket
+from agents.policies.mpc import BOOK_LAG_SLOTS, BookMpc, DayEarlierMarket
 from agents.policies.visible import MARKET_SEALED, plan_lag_slots
 from agents.prosumer import OthersBook
 from agents.rl.evaluate import _load_models, _strategies
@@ -463,3 +463,54 @@ def test_evaluation_plans_on_an_exported_book_model(model: BookModel, tmp_path: 
     learned, _, missing = _load_models({"mpc_book_learned": (tmp_path / "book-model-seed0.onnx",)})
     assert missing == {}
     assert learned["mpc_book_learned#0"].shrink == SELL_KWH_ONLY
+
+
+def test_a_book_model_trained_for_the_sealed_market_reads_the_book_three_slots_back(
+    june_setup: Setup, tmp_path: Path
+) -> None:
+    from agents.rl.market_model import train_book_models
+
+    meta = train_book_models(june_setup, (0,), tmp_path, market=MARKET_SEALED)
+    assert meta["market"] == MARKET_SEALED
+    saved = BookModel.load(tmp_path / "book-model-seed0.json")
+    assert saved.lag == plan_lag_slots(MARKET_SEALED) == 3
+    assert saved.trained_for == MARKET_SEALED
+    planner = _strategies(june_setup, 0, (), {"mpc_book_learned#0": saved}, MARKET_SEALED)
+    assert isinstance(planner["mpc_book_learned#0"], BookMpc)
+    with pytest.raises(PolicyError, match="trained for the sealed market"):
+        _strategies(june_setup, 0, (), {"mpc_book_learned#0": saved}, "open")
+
+
+def test_the_train_command_writes_sealed_market_files_with_market_sealed(
+    june_setup: Setup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``agent train --algo book_model --market sealed`` (the June setup stands in for the
+    training months' books)."""
+    import agents.rl.setup
+    from tests.in_process import run_main
+
+    monkeypatch.setattr(agents.rl.setup, "build_setup", lambda *_args: june_setup)
+    out = tmp_path / "models"
+    code, stdout, stderr = run_main(
+        monkeypatch, capsys, "agent", "train", "--algo", "book_model", "--market", "sealed",
+        "--seeds", "0", "--out", out, "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert json.loads(stdout)["market"] == MARKET_SEALED
+    saved = BookModel.load(out / "book-model-seed0.json")
+    assert (saved.lag, saved.trained_for) == (3, MARKET_SEALED)
+
+
+@pytest.mark.parametrize("pricing", ["book", "halfway"])
+def test_the_learned_planner_prices_as_the_evaluation_asks(
+    june_setup: Setup, model: BookModel, pricing: str
+) -> None:
+    made = _strategies(
+        june_setup, 0, (), {"mpc_book_learned#0": model}, "open", book_pricing=pricing
+    )
+    planner = made["mpc_book_learned#0"]
+    assert isinstance(planner, BookMpc)
+    assert planner.pricing == pricing

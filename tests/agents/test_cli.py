@@ -62,7 +62,8 @@ def test_agent_eval_json_has_every_method_with_its_share_of_the_bound(
     assert isinstance(methods, dict)
     rules = (
         *("truthful", "zip", "threshold", "halfway", "mpc"),
-        *("book_response", "mpc_book", "mpc_book_ahead"),
+        *("book_response", "mpc_book", "mpc_book_ahead", "mpc_book_ahead_halfway"),
+        "halfway_ahead",
     )
     for name in ("ppo", "dqn", *rules):
         assert "pct_of_bound" in methods[name], name

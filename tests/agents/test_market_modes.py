@@ -16,7 +16,8 @@ import pytest
 from agents.community import Community, CommunityDraw, Decision, Fill, SlotView, Strategy
 from agents.errors import ConfigError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts
-from agents.policies import ZIP, BookResponse, Truthful
+from agents.policies import ZIP, BookResponse, Halfway, Truthful
+from agents.policies.mpc import BookMpc
 from agents.policies.visible import (
     MARKET_OPEN,
     MARKET_SEALED,
@@ -24,10 +25,12 @@ from agents.policies.visible import (
     SEALED_PRICE_LAG_SLOTS,
     SPOOFER_ID,
     SpoofedBook,
+    plan_lag_slots,
     pricing_book,
 )
 from agents.prosumer import OthersBook, ProsumerRun, others_book, run_prosumer
 from agents.rl.evaluate import SPOOFS, AgentEvalConfig, _spoof_report, _strategies
+from agents.rl.kinds import PLAN_REACH
 from agents.rl.setup import Period, Setup, SetupConfig, build_setup
 from market.clearing import Order, Side
 
@@ -269,3 +272,101 @@ def test_the_other_members_can_bid_truthfully() -> None:
         assert all(o.tick == (top if o.side is Side.BUY else 0) for o in book.orders(s))
     with pytest.raises(ConfigError, match="unknown others 'dark'"):
         SetupConfig(others="dark")
+
+
+class _Compared:
+    """``mpc_book_ahead_halfway`` checked slot by slot against what it is made of: at every
+    view, the set-point of ``mpc_book_ahead`` (its plan) and the prices of ``halfway``."""
+
+    def __init__(self, strategy: Strategy, plan: BookMpc) -> None:
+        self.strategy = strategy
+        self.plan = plan
+        self.name = strategy.name
+        self.checked = 0
+
+    def decide(self, view: SlotView) -> Decision:
+        decision = self.strategy.decide(view)
+        halfway = Halfway().decide(view)
+        assert decision.battery == self.plan.setpoint(view)
+        assert (decision.buy_frac, decision.sell_frac) == (halfway.buy_frac, halfway.sell_frac)
+        self.checked += 1
+        return decision
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        self.strategy.observe(view, fill)
+
+
+@pytest.mark.parametrize("market", [MARKET_OPEN, MARKET_SEALED])
+def test_the_halfway_priced_planner_plans_as_mpc_book_ahead_and_prices_as_halfway(
+    june_day: tuple[Setup, OthersBook], market: str
+) -> None:
+    setup, book = june_day
+    made = _strategies(setup, 0, ("mpc_book_ahead_halfway", "mpc_book_ahead"), {}, market)
+    plan = made["mpc_book_ahead"]
+    assert isinstance(plan, BookMpc)
+    compared = _Compared(made["mpc_book_ahead_halfway"], plan)
+    run = run_prosumer(setup.community, book, compared, setup.start, setup.end)
+    assert compared.checked == setup.end - setup.start
+    ahead = run_prosumer(setup.community, book, plan, setup.start, setup.end)
+    assert np.allclose(run.soc_kwh, ahead.soc_kwh)  # the same battery: only the prices differ
+    assert not np.array_equal(run.cost_eur, ahead.cost_eur)
+
+
+@pytest.mark.parametrize("market", [MARKET_OPEN, MARKET_SEALED])
+def test_the_halfway_priced_planner_reads_only_the_books_its_plan_reads(
+    june_day: tuple[Setup, OthersBook], market: str
+) -> None:
+    """No book of the slot it prices, nor the slot before: in either mode its newest book is
+    the plan's (two slots back when open, three when sealed), so a spoofer reaches nothing."""
+    _, watched = _run(june_day, "mpc_book_ahead_halfway", market)
+    assert watched.reads
+    assert min(deciding - read for read, deciding in watched.reads) == plan_lag_slots(market)
+
+
+def test_an_unknown_pricing_is_refused(june_day: tuple[Setup, OthersBook]) -> None:
+    setup, book = june_day
+    with pytest.raises(ConfigError, match="unknown pricing 'guess'"):
+        BookMpc(setup.community, setup.households[0], setup.forecasts[0], book, pricing="guess")
+    with pytest.raises(ConfigError, match="unknown pricing"):
+        AgentEvalConfig(book_pricing="guess")
+
+
+class _Leaning:
+    """``halfway_ahead`` checked slot by slot against ``mpc_book_ahead_halfway`` at the same
+    view: a quarter of its set-point, the same prices."""
+
+    def __init__(self, strategy: Strategy, planned: Strategy) -> None:
+        self.strategy = strategy
+        self.planned = planned
+        self.name = strategy.name
+        self.leaned = 0
+
+    def decide(self, view: SlotView) -> Decision:
+        lean, full = self.strategy.decide(view), self.planned.decide(view)
+        assert lean.battery == pytest.approx(PLAN_REACH * full.battery)
+        assert (lean.buy_frac, lean.sell_frac) == (full.buy_frac, full.sell_frac)
+        self.leaned += lean.battery != 0.0
+        return lean
+
+    def observe(self, view: SlotView, fill: Fill) -> None:
+        self.strategy.observe(view, fill)
+
+
+@pytest.mark.parametrize("market", [MARKET_OPEN, MARKET_SEALED])
+def test_halfway_ahead_leans_a_quarter_of_the_plan_off_halfways_self_consumption(
+    june_day: tuple[Setup, OthersBook], market: str
+) -> None:
+    setup, book = june_day
+    made = _strategies(setup, 0, ("halfway_ahead", "mpc_book_ahead_halfway"), {}, market)
+    leaning = _Leaning(made["halfway_ahead"], made["mpc_book_ahead_halfway"])
+    run_prosumer(setup.community, book, leaning, setup.start, setup.end)
+    assert PLAN_REACH == 0.25
+    assert leaning.leaned > 0  # the plan does lean the battery somewhere
+
+
+def test_a_battery_reach_out_of_range_is_refused(june_day: tuple[Setup, OthersBook]) -> None:
+    setup, book = june_day
+    with pytest.raises(ConfigError, match=r"battery_reach must be in 0\.\.1"):
+        BookMpc(setup.community, setup.households[0], setup.forecasts[0], book, battery_reach=1.5)
+    with pytest.raises(ConfigError, match=r"book_reach must be in 0\.\.1"):
+        AgentEvalConfig(book_reach=-0.1)

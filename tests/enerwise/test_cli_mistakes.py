@@ -178,6 +178,15 @@ MISTAKES = [
     Mistake("bad value", "agent eval --learned mpc_book_learned --book-model {wrong} "
             "--book-shrink 1.5", "book_shrink"),
     Mistake("bad value", "agent train --algo book_model --shrink 0.5,0.5", "--shrink"),
+    Mistake("bad value", "agent train --algo book_model --market dark", "invalid option market"),
+    Mistake("bad value", "agent train --algo ppo --market sealed",
+            "--market sealed is read only with --algo book_model"),
+    Mistake("bad value", "agent eval --learned ppo --book-pricing halfway",
+            "--book-pricing is read only with --learned mpc_book_learned"),
+    Mistake("bad value", "agent eval --learned mpc_book_learned --book-model {wrong} "
+            "--book-pricing guess", "invalid option book_pricing"),
+    Mistake("bad value", "agent eval --learned mpc_book_learned --book-model {wrong} "
+            "--book-reach 2", "invalid option book_reach"),
     Mistake("bad value", f"agent run --keystore {{key}} --owner {ADDRESS} --forecast hindsight",
             "--forecast must be naive, lightgbm or validated"),
     Mistake("bad value", "devices simulate --write {tmp}/h.yaml --protocol nope", "--protocol"),
