@@ -82,12 +82,13 @@ def train_command(
     ] = None,
     reach: Annotated[float, typer.Option(help="shared: battery reach of the action (0..1).")] = 0.5,
     others: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="shared: how members without a battery trade: truthful or zip; book_model: how "
-            "the other members bid in the books it learns (agent eval's default is zip)."
+            help="shared: how members without a battery trade: truthful (default) or zip; "
+            "book_model: how the other members bid in the books it learns: zip (default, as "
+            "agent eval's members) or truthful."
         ),
-    ] = "truthful",
+    ] = None,
     reward: Annotated[
         str,
         typer.Option(help="shared: each agent's own money (own) or the community's (community)."),
@@ -131,7 +132,9 @@ def train_command(
         seeds=[part for part in seeds.split(",") if part.strip()],
         gain=gain,
         reach=reach,
-        others=others,
+        # the members a model meets: the shared policy trains among truthful ones, a book
+        # model learns the books of the members agent eval puts around it (ZIP traders)
+        others=others or ("zip" if algo == "book_model" else "truthful"),
         reward=reward,
         shrink=_comma_separated(shrink),
         market=market,

@@ -514,3 +514,33 @@ def test_the_learned_planner_prices_as_the_evaluation_asks(
     planner = made["mpc_book_learned#0"]
     assert isinstance(planner, BookMpc)
     assert planner.pricing == pricing
+
+
+@pytest.mark.parametrize(
+    ("options", "others"), [((), "zip"), (("--others", "truthful"), "truthful")]
+)
+def test_the_train_command_learns_the_books_of_zip_members_by_default(
+    june_setup: Setup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    options: tuple[str, ...],
+    others: str,
+) -> None:
+    """The members ``agent eval`` puts around the household (its default: ZIP traders)."""
+    import agents.rl.setup
+    from tests.in_process import run_main
+
+    built: list[str] = []
+
+    def build(config: agents.rl.setup.SetupConfig, *_args: object) -> Setup:
+        built.append(config.others)
+        return june_setup
+
+    monkeypatch.setattr(agents.rl.setup, "build_setup", build)
+    code, _, stderr = run_main(
+        monkeypatch, capsys, "agent", "train", "--algo", "book_model", *options,
+        "--seeds", "0", "--out", tmp_path / "models", "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert built == [others]
