@@ -188,6 +188,20 @@ def _strategies(
     h = setup.households[k]
     seen = setup.books[k] if book is None else book
     book_planner = BookMpc(setup.community, h, setup.forecasts[k], seen, market=market)
+
+    def ahead(name: str, **options: Any) -> Callable[[], Strategy]:
+        """A rule of the planner that plans ahead on the day-earlier books."""
+        return lambda: BookMpc(
+            setup.community,
+            h,
+            setup.forecasts[k],
+            seen,
+            MpcConfig(market=True),
+            name,
+            market,
+            **options,
+        )
+
     makers: dict[str, Callable[[], Strategy]] = {
         "truthful": Truthful,
         "zip": lambda: ZIP(seed=7),
@@ -198,36 +212,9 @@ def _strategies(
         ),
         "book_response": lambda: BookResponse(seen, market),
         "mpc_book": lambda: book_planner,
-        "mpc_book_ahead": lambda: BookMpc(
-            setup.community,
-            h,
-            setup.forecasts[k],
-            seen,
-            MpcConfig(market=True),
-            "mpc_book_ahead",
-            market,
-        ),
-        "mpc_book_ahead_halfway": lambda: BookMpc(
-            setup.community,
-            h,
-            setup.forecasts[k],
-            seen,
-            MpcConfig(market=True),
-            "mpc_book_ahead_halfway",
-            market,
-            pricing=PRICING_HALFWAY,
-        ),
-        "halfway_ahead": lambda: BookMpc(
-            setup.community,
-            h,
-            setup.forecasts[k],
-            seen,
-            MpcConfig(market=True),
-            "halfway_ahead",
-            market,
-            pricing=PRICING_HALFWAY,
-            battery_reach=PLAN_REACH,
-        ),
+        "mpc_book_ahead": ahead("mpc_book_ahead"),
+        "mpc_book_ahead_halfway": ahead("mpc_book_ahead_halfway", pricing=PRICING_HALFWAY),
+        "halfway_ahead": ahead("halfway_ahead", pricing=PRICING_HALFWAY, battery_reach=PLAN_REACH),
     }
     out = {name: makers[name]() for name in rules}
     for key, model in learned.items():
