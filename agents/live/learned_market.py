@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -34,6 +34,7 @@ SLOT_SECONDS = 86_400 // SLOTS_PER_DAY
 """The slot length the book model was trained on (15 minutes)."""
 
 
+@runtime_checkable
 class RecordsPv(Protocol):
     """A forecaster that also knows the household's PV output of past slots."""
 
@@ -109,10 +110,10 @@ class LearnedBooks:
         """The window of chain slot ``decided``, or None where an input is missing (module
         docstring: the planner then plans on the day-earlier books)."""
         forecaster = self.forecaster
-        record = getattr(forecaster, "actual_pv_kw", None)
         first = decided - self.span_slots
-        if forecaster is None or record is None or first < 0:
+        if forecaster is None or not isinstance(forecaster, RecordsPv) or first < 0:
             return None
+        record = forecaster.actual_pv_kw
         offset = slot_of_year(self.slot_start(first)) % SLOTS_PER_DAY
         size = offset + self.span_slots + SLOTS_PER_DAY + 1
         summary = np.full((size, len(TARGETS)), np.nan)
