@@ -53,6 +53,7 @@ class Decider:
     books_ahead: bool = field(init=False)
     learned: LearnedBooks | None = field(init=False, default=None)
     _final_books: dict[int, tuple[Order, ...]] = field(init=False, default_factory=dict)
+    _params_now: MarketParams | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.book_policy = bool(getattr(self.policy, "book_policy", False))
@@ -72,7 +73,7 @@ class Decider:
                 self.link.plan_lag_slots(),
                 calendar.start,
                 self._final_book,
-                lambda _slot: self.link.params_micro(),  # one grid for every slot on chain
+                self._grid,
                 self.forecaster,
             )
 
@@ -140,7 +141,7 @@ class Decider:
         if self.book_policy:
             # the newest final book: two slots back in an open market, three in a sealed one
             recent_book = self.link.visible_book(slot - self.link.plan_lag_slots())
-            params_micro = self.link.params_micro()
+            params_micro = self._params_now = self.link.params_micro()
         if self.books_ahead:
             later_books = self._day_earlier_books(slot)
         window = self.learned.window(slot) if self.learned is not None else None
@@ -166,6 +167,13 @@ class Decider:
         for old in [s for s in self._final_books if s < slot - kept]:
             del self._final_books[old]
         return tuple(self._final_book(seen) for seen in range(slot + 1 - day, newest + 1))
+
+    def _grid(self, _slot: int) -> MarketParams:
+        """The chain's market for any slot's book (one grid for every slot on chain), as read
+        for the decision being made: one chain read per decision, not one per summarised book."""
+        if self._params_now is None:
+            self._params_now = self.link.params_micro()
+        return self._params_now
 
     def _final_book(self, slot: int) -> tuple[Order, ...]:
         """The other owners' final book of ``slot``, read from the chain once."""
