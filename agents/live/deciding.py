@@ -15,7 +15,9 @@ are placed late (:mod:`agents.live.placing`). A policy that plans ahead (``mpc_b
 also gets, for each slot after the one decided, the other owners' final book of the same slot
 a day earlier; each such book is read from the chain once and kept for the day. A policy with
 a learned book model (``mpc_book_learned``) also gets the books and PV of the two days behind
-the decision (:mod:`agents.live.learned_market`), and its books are kept for two days.
+the decision (:mod:`agents.live.learned_market`), and its books are kept for two days. A book
+policy that prices as the halfway rule (``pricing == "halfway"``: a sealed market's learned
+planner) has its orders placed late all the same, at its decision's prices.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Decider:
     plan_lead_seconds: int
     book_policy: bool = field(init=False)
     books_ahead: bool = field(init=False)
+    pricing: str = field(init=False)
     learned: LearnedBooks | None = field(init=False, default=None)
     _final_books: dict[int, tuple[Order, ...]] = field(init=False, default_factory=dict)
     _params_now: MarketParams | None = field(init=False, default=None)
@@ -58,6 +61,7 @@ class Decider:
     def __post_init__(self) -> None:
         self.book_policy = bool(getattr(self.policy, "book_policy", False))
         self.books_ahead = self.book_policy and bool(getattr(self.policy, "books_ahead", False))
+        self.pricing = str(getattr(self.policy, "pricing", "book")) if self.book_policy else "book"
         model = getattr(self.policy, "market_model", None) if self.books_ahead else None
         if model is not None:
             from agents.live.learned_market import SLOT_SECONDS, LearnedBooks
@@ -101,14 +105,17 @@ class Decider:
         plan = SlotPlan(decision, net_wh, power, max(-net_wh, 0), sell_tick, buy_tick=buy_tick)
         if self.book_policy:
             unit = self.link.unit()
-            plan.book, plan.buy_plan_wh = True, max(net_wh, 0)
+            plan.book, plan.buy_plan_wh, plan.pricing = True, max(net_wh, 0), self.pricing
             plan.retail, plan.feed_in = high / unit, low / unit
         self.state.slots[slot] = plan
         self.state.soc_kwh = soc_next
         self.state.save()
         report.decided_slot, report.decision = slot, decision
         book: dict[str, object] = (
-            {"recent_book": len(context.recent_book), "priced_at": "gate_closure"}
+            {
+                "recent_book": len(context.recent_book),
+                "priced_at": "gate_closure" if self.pricing == "book" else "decision",
+            }
             if self.book_policy
             else {}
         )

@@ -266,8 +266,19 @@ class OrderDesk:
         )
         return tick
 
+    def late_tick(self, slot: int, plan: SlotPlan, net_wh: int, now: int) -> int:
+        """The tick of a book policy's late order for ``net_wh`` (positive: buy): the best
+        response (:meth:`best_response_tick`), or the decision's tick for a plan priced as the
+        halfway rule (``plan.pricing``)."""
+        if plan.pricing == "book":
+            return self.best_response_tick(slot, plan, net_wh, now)
+        tick = plan.buy_tick if net_wh > 0 else plan.sell_tick
+        assert tick is not None  # every decision records its ticks
+        return tick
+
     def place_late_buys(self, now: int, delegation: Delegation, report: StepReport) -> None:
-        """Place book policies' buy plans in the late window, at the best response."""
+        """Place book policies' buy plans in the late window, at the best response (or at the
+        decision's tick: :meth:`late_tick`)."""
         minimum = self.link.params.min_order_wh
         for slot, plan in list(self.state.slots.items()):
             if not plan.book or plan.buy_plan_wh <= 0 or not self.late(slot, now):
@@ -278,12 +289,12 @@ class OrderDesk:
             qty = plan.buy_plan_wh - offered
             if qty <= 0 or (offered and qty < minimum):
                 continue
-            tick = self.best_response_tick(slot, plan, qty, now)
+            tick = self.late_tick(slot, plan, qty, now)
             self.place(slot, plan, True, tick, qty, now, delegation, report)
 
     def place_sells(self, now: int, report: StepReport) -> None:
         """Offer planned exports of ended slots whose tokens the vault now holds (book
-        policies: in the late window, at the best response)."""
+        policies: in the late window, at :meth:`late_tick`)."""
         current = self.link.calendar.slot_of(now)
         delegation: Delegation | None = None
         for slot, plan in list(self.state.slots.items()):
@@ -305,5 +316,5 @@ class OrderDesk:
             if qty < self.link.params.min_order_wh:
                 continue
             delegation = delegation or self.link.delegation(now)
-            tick = self.best_response_tick(slot, plan, -qty, now) if plan.book else plan.sell_tick
+            tick = self.late_tick(slot, plan, -qty, now) if plan.book else plan.sell_tick
             self.place(slot, plan, False, tick, qty, now, delegation, report)

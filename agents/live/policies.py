@@ -1,7 +1,9 @@
 """What a live agent may look at for one slot, and the policies that decide on it.
 
 Book policies (``mpc_book`` and residual learned policies) decide in two steps (see
-:mod:`agents.live.runtime`): their decision's battery set-point is used, their prices are not.
+:mod:`agents.live.runtime`): their decision's battery set-point is used, their prices are not
+(the runtime prices their orders at gate closure), unless the policy prices as the halfway rule
+(``pricing == "halfway"``: the learned planner of a sealed market's book model file).
 """
 
 from __future__ import annotations
@@ -94,7 +96,8 @@ class RuntimePolicy(Protocol):
 
     A policy with a true ``book_policy`` attribute decides in two steps (module docstring):
     its decision's battery set-point is used, its prices are not (the runtime prices its
-    orders at the best response to the slot's book just before gate closure).
+    orders at the best response to the slot's book just before gate closure), unless its
+    ``pricing`` attribute is ``"halfway"``: then its decision's prices are the orders'.
     """
 
     name: str
@@ -189,7 +192,12 @@ class BookMpcPolicy:
     runtime puts in ``later_books``, as the simulator's ``BookMpc`` with
     ``MpcConfig(market=True)``. With a ``market_model`` (``mpc_book_learned``, a book model's
     ONNX file) it plans ahead on those books moved by the model's prediction, as the
-    simulator's ``BookMpc`` with a :class:`~agents.policies.book_model.LearnedMarket`."""
+    simulator's ``BookMpc`` with a :class:`~agents.policies.book_model.LearnedMarket`, and
+    trades as the model's file says (:class:`~agents.policies.book_model.PlannerSettings`):
+    the battery follows ``reach`` of the planned set-point (relative to self-consumption), and
+    with ``pricing == "halfway"`` the decision carries the halfway rule's prices (those of the
+    live ``halfway`` policy, on the chain's last cleared slot) for the orders, as the
+    simulator's ``BookMpc(pricing="halfway", battery_reach=...)``."""
 
     book_policy = True
 
@@ -208,9 +216,22 @@ class BookMpcPolicy:
             if market_model is not None
             else ("mpc_book_ahead" if ahead else "mpc_book")
         )
+        from agents.policies.book_model import OPEN_PLANNER
+
+        planner = OPEN_PLANNER if market_model is None else market_model.planner
+        self.pricing, self.reach = planner.pricing, planner.reach
 
     def decide(self, context: SlotContext) -> Decision:
-        return Decision(battery=book_setpoint(context, self.terminal_value, self.market_model))
+        from agents.policies.mpc import PRICING_HALFWAY
+
+        setpoint = book_setpoint(context, self.terminal_value, self.market_model)
+        if self.reach != 1.0:
+            setpoint *= self.reach
+        if self.pricing != PRICING_HALFWAY:
+            return Decision(battery=setpoint)
+        # the live halfway policy's prices (its battery, self-consumption, is not used)
+        halfway = action_to_decision((0.0, 0.0, 0.0), context.market.anchors(), 0.0)
+        return Decision(battery=setpoint, buy_frac=halfway.buy_frac, sell_frac=halfway.sell_frac)
 
 
 class FixedPolicy:
@@ -328,8 +349,15 @@ class LearnedPolicy:
 def sealed_market_warning(policy: RuntimePolicy) -> str | None:
     """Why ``policy`` is a poor choice in a sealed market, or None: a book policy plans and
     prices on the others' books, which a sealed market hides until gate closure; on held-out
-    data every book policy saved less there than the halfway rule (docs/agents.md)."""
+    data every book policy saved less there than the halfway rule (docs/agents.md), but the
+    learned planner of a book model trained for the sealed market (halfway prices, a part of
+    its plan: :class:`BookMpcPolicy`), which was made for it."""
     if not getattr(policy, "book_policy", False):
+        return None
+    from agents.policies.visible import MARKET_SEALED
+
+    model = getattr(policy, "market_model", None)
+    if model is not None and model.trained_for == MARKET_SEALED:
         return None
     return (
         f"policy {policy.name} plans on the others' books, which a sealed market hides until "

@@ -90,7 +90,8 @@ class SlotPlan:
     """What was decided for one slot, and its orders.
 
     A book policy's plans (``book``) are placed late, at the best response to the visible book,
-    on the slot's tariffs as decided (``retail``, ``feed_in``, EUR/kWh).
+    on the slot's tariffs as decided (``retail``, ``feed_in``, EUR/kWh), or with ``pricing``
+    ``"halfway"`` at the decision's ticks (``buy_tick``, ``sell_tick``).
     """
 
     decision: Decision
@@ -107,6 +108,9 @@ class SlotPlan:
     """The decision's buy price (a re-plan that needs a buy places it there)."""
     replanned: int = 0
     """How often the plan was redone on the devices' real state."""
+    pricing: str = "book"
+    """How a book policy's late orders are priced: ``book`` (the best response at gate closure)
+    or ``halfway`` (the decision's ticks)."""
 
     def offered_wh(self, side: Side) -> int:
         """Energy of the slot's orders on ``side`` that are on chain or may be."""
@@ -129,6 +133,8 @@ class SlotPlan:
             out.update(
                 book=True, buy_plan_wh=self.buy_plan_wh, retail=self.retail, feed_in=self.feed_in
             )
+            if self.pricing != "book":
+                out["pricing"] = self.pricing
         if self.replanned:
             out["replanned"] = self.replanned
         if self.buy_tick is not None:
@@ -150,6 +156,7 @@ class SlotPlan:
             feed_in=data.get("feed_in"),
             replanned=int(data.get("replanned", 0)),
             buy_tick=data.get("buy_tick"),
+            pricing=str(data.get("pricing", "book")),
         )
 
 

@@ -28,6 +28,13 @@ book of ``mpc_book_ahead``; 1: the prediction as fitted). It is chosen by the pl
 the validation fortnight (``agent eval --book-shrink``), not by the book's error, and saved in
 the file (``agent train --algo book_model --shrink``): a small decision-focused step
 (Donti et al., NeurIPS 2017, train on the task's loss; here only the shrinkage is).
+
+A model file also says how its planner trades (:class:`PlannerSettings`): how it prices its
+orders and how far its battery follows the plan, so that ``agent eval`` and the runtime run the
+planner a file was measured with. They default by market mode (:func:`planner_defaults`): in an
+open market the best response to the slot's book and the whole plan; in a sealed one the
+halfway rule's prices and :data:`~agents.rl.kinds.PLAN_REACH` of the plan (``halfway_ahead``'s
+planner). A file written before they existed reads as the open market's (``book``, 1).
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from agents.data.calendar import SLOTS_PER_DAY, SLOTS_PER_HOUR
 from agents.errors import PolicyError
 from agents.json_files import read_json_object, write_atomically
 from agents.policies.bound import Steps, market_steps
-from agents.policies.mpc import DayEarlierMarket
+from agents.policies.mpc import PRICING_BOOK, PRICING_HALFWAY, PRICINGS, DayEarlierMarket
 from agents.policies.visible import MARKET_OPEN, MARKET_SEALED, Book, plan_lag_slots
 from market.clearing import MarketParams, Order
 
@@ -95,6 +102,60 @@ def check_shrink(values: Sequence[float], where: str) -> tuple[float, ...]:
             f"each in [{lo:g}, {hi:g}]; got {values!r}"
         )
     return tuple(numbers)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannerSettings:
+    """How the planner that reads a book model trades (module docstring).
+
+    Attributes:
+        pricing: how it prices its orders (:data:`~agents.policies.mpc.PRICINGS`: ``book``,
+            the best response to the book it can read; ``halfway``, the halfway rule's prices).
+        reach: the share of the plan's battery set-point it follows (0..1, relative to
+            self-consumption: :class:`~agents.policies.mpc.BookMpc`'s ``battery_reach``).
+
+    Raises:
+        PolicyError: an unknown pricing or a reach outside 0..1.
+    """
+
+    pricing: str = PRICING_BOOK
+    reach: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.pricing not in PRICINGS:
+            raise PolicyError(f"unknown pricing {self.pricing!r}; known: {', '.join(PRICINGS)}")
+        if not 0.0 <= self.reach <= 1.0:
+            raise PolicyError(f"the plan's reach must be in 0..1, got {self.reach!r}")
+
+
+OPEN_PLANNER = PlannerSettings()
+"""The planner of a file that names none (written before the settings existed)."""
+
+
+def planner_defaults(market: str) -> PlannerSettings:
+    """The planner a book model trained for ``market`` is run with unless told otherwise: the
+    open market's best response and whole plan, or in a sealed one ``halfway_ahead``'s halfway
+    prices and :data:`~agents.rl.kinds.PLAN_REACH` (chosen on validation, docs/agents.md)."""
+    from agents.rl.kinds import PLAN_REACH
+
+    if market == MARKET_SEALED:
+        return PlannerSettings(PRICING_HALFWAY, PLAN_REACH)
+    return OPEN_PLANNER
+
+
+def read_planner(pricing: Any, reach: Any, where: str) -> PlannerSettings:
+    """The planner a model file names (None for either: :data:`OPEN_PLANNER`'s value).
+
+    Raises:
+        PolicyError: a pricing or reach that is not one (naming ``where``).
+    """
+    try:
+        return PlannerSettings(
+            OPEN_PLANNER.pricing if pricing is None else str(pricing),
+            OPEN_PLANNER.reach if reach is None else float(reach),
+        )
+    except (TypeError, ValueError, PolicyError) as exc:
+        raise PolicyError(f"{where}: the planner's settings do not read: {exc}") from exc
 
 
 HISTORY_SLOTS = 2 * SLOTS_PER_DAY + 4
@@ -220,6 +281,7 @@ class BookModel:
         meta: how it was trained (written to the file).
         shrink: the share of each target's predicted residual the planner reads (module
             docstring; :func:`check_shrink`).
+        planner: how the planner that reads it trades (:class:`PlannerSettings`).
     """
 
     boosters: list[Any]
@@ -227,6 +289,7 @@ class BookModel:
     lag: int
     meta: dict[str, Any] = field(default_factory=dict)
     shrink: tuple[float, ...] = NO_SHRINK
+    planner: PlannerSettings = OPEN_PLANNER
 
     def __post_init__(self) -> None:
         where = f"book model (seed {self.seed})"
@@ -248,7 +311,11 @@ class BookModel:
         Raises:
             PolicyError: ``shrink`` reads a target the model holds no trees for.
         """
-        return BookModel(self.boosters, self.seed, self.lag, self.meta, tuple(shrink))
+        return BookModel(self.boosters, self.seed, self.lag, self.meta, tuple(shrink), self.planner)
+
+    def with_planner(self, planner: PlannerSettings) -> BookModel:
+        """The same trees and shrinkage, read by a planner that trades as ``planner`` says."""
+        return BookModel(self.boosters, self.seed, self.lag, self.meta, self.shrink, planner)
 
     @property
     def trained_for(self) -> str:
@@ -265,9 +332,10 @@ class BookModel:
         leads_per_slot: int = 3,
         rounds: int = 200,
         shrink: Sequence[float] = NO_SHRINK,
+        planner: PlannerSettings = OPEN_PLANNER,
     ) -> BookModel:
         """Fit on every slot of ``histories`` with ``leads_per_slot`` decision times drawn
-        (seeded) from the day before it.
+        (seeded) from the day before it; ``shrink`` and ``planner`` are saved with it.
 
         Raises:
             PolicyError: no history is long enough to give a training row.
@@ -318,7 +386,7 @@ class BookModel:
             "leads_per_slot": leads_per_slot,
             "rounds": rounds,
         }
-        return cls(boosters, seed, lag, meta, tuple(shrink))
+        return cls(boosters, seed, lag, meta, tuple(shrink), planner)
 
     def residuals(
         self,
@@ -359,6 +427,8 @@ class BookModel:
             "lag": self.lag,
             "meta": self.meta,
             "shrink": list(self.shrink),
+            "pricing": self.planner.pricing,
+            "reach": self.planner.reach,
             "models": [b.model_to_string() for b in self.boosters],
         }
         write_atomically(path, document, indent=None)
@@ -370,7 +440,7 @@ class BookModel:
 
         Raises:
             PolicyError: the file is missing, not JSON (ONNX), another format, for other
-                features, or with a shrinkage out of range.
+                features, or with a shrinkage or planner settings out of range.
         """
         if path.suffix == ".onnx":
             from agents.policies.book_model_onnx import load_onnx_book_model
@@ -402,6 +472,7 @@ class BookModel:
             int(document.get("lag", 2)),
             document.get("meta", {}),
             check_shrink(shrink if isinstance(shrink, list) else [shrink], str(path)),
+            read_planner(document.get("pricing"), document.get("reach"), str(path)),
         )
 
 
@@ -415,7 +486,8 @@ class BookEnsemble:
         paths: the file each member was read from (for messages and the report).
 
     Raises:
-        PolicyError: no member, or members whose market modes (lags) differ (naming the file).
+        PolicyError: no member, or members whose market modes (lags) or planners differ
+            (naming the file).
     """
 
     members: tuple[BookModel, ...]
@@ -433,6 +505,12 @@ class BookEnsemble:
                     f"{member.lag}) cannot join an ensemble for the {first.trained_for} one "
                     f"({names[0]}, lag {first.lag})"
                 )
+            if member.planner != first.planner:
+                raise PolicyError(
+                    f"{path}: a book model read by a planner that trades as {member.planner} "
+                    f"cannot join an ensemble whose planner trades as {first.planner} "
+                    f"({names[0]})"
+                )
 
     @classmethod
     def load(cls, paths: Sequence[Path]) -> BookEnsemble:
@@ -442,6 +520,15 @@ class BookEnsemble:
     def with_shrink(self, shrink: Sequence[float]) -> BookEnsemble:
         """The same members, each read with ``shrink``."""
         return BookEnsemble(tuple(m.with_shrink(shrink) for m in self.members), self.paths)
+
+    def with_planner(self, planner: PlannerSettings) -> BookEnsemble:
+        """The same members, each read by a planner that trades as ``planner`` says."""
+        return BookEnsemble(tuple(m.with_planner(planner) for m in self.members), self.paths)
+
+    @property
+    def planner(self) -> PlannerSettings:
+        """The members' planner (all equal)."""
+        return self.members[0].planner
 
     @property
     def lag(self) -> int:

@@ -5,9 +5,12 @@ targets, so that validation can read it with any shrinkage). The planner reads o
 whose shrinkage is above zero, and a gateway has onnxruntime but no LightGBM, so the shipped form
 is ONNX (onnxmltools' LightGBM converter, ``TreeEnsembleRegressor``): one input and one output per
 target read (``x_<target>``, :data:`~agents.policies.book_model.FEATURES` wide, and
-``residual_<target>``), and in the file's metadata its format, market mode, lag, shrinkage and
-seed (``enerwise.*``). :func:`load_onnx_book_model` reads it back as a ``BookModel`` whose other
-targets have no trees (their shrinkage is 0 and stays 0).
+``residual_<target>``), and in the file's metadata (``enerwise.*``) its format, market mode,
+lag, shrinkage, seed and how its planner trades (``enerwise.pricing``, ``enerwise.reach``:
+:class:`~agents.policies.book_model.PlannerSettings`; a file without them, as those shipped
+before they existed, is read with the open market's: ``book``, 1). :func:`load_onnx_book_model`
+reads it back as a ``BookModel`` whose other targets have no trees (their shrinkage is 0 and
+stays 0).
 
 The converter keeps LightGBM's splits and missing-value routes but stores thresholds and leaf
 values as 32-bit floats: its predictions differ from LightGBM's by rounding (under 1e-7 kWh for
@@ -24,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from agents.errors import PolicyError
-from agents.policies.book_model import FEATURES, FORMAT, TARGETS, BookModel
+from agents.policies.book_model import FEATURES, FORMAT, TARGETS, BookModel, read_planner
 
 KIND = "book_model"
 """``enerwise.kind`` of a book model's ONNX file (a policy file's kind, :mod:`agents.rl.multi`)."""
@@ -94,6 +97,8 @@ def export_book_model(model: BookModel, path: Path) -> None:
         "enerwise.lag": str(model.lag),
         "enerwise.seed": str(model.seed),
         "enerwise.shrink": json.dumps(list(model.shrink)),
+        "enerwise.pricing": model.planner.pricing,
+        "enerwise.reach": repr(model.planner.reach),
         "enerwise.targets": json.dumps(list(TARGETS)),
         "enerwise.features": json.dumps(list(FEATURES)),
         "enerwise.meta": json.dumps(model.meta, sort_keys=True),
@@ -148,7 +153,8 @@ def load_onnx_book_model(path: Path) -> BookModel:
 
     Raises:
         PolicyError: missing, not ONNX, not a book model, for other targets or features than
-            this code's, or with metadata that does not parse.
+            this code's, or with metadata that does not parse (planner settings out of range
+            among them).
     """
     session = _session(path)
     meta = _metadata(session)
@@ -164,6 +170,7 @@ def load_onnx_book_model(path: Path) -> BookModel:
         raise PolicyError(f"{path}: the book model's metadata does not parse: {exc}") from exc
     if targets != list(TARGETS) or features != list(FEATURES):
         raise PolicyError(f"{path}: a book model for other targets or features than this code's")
+    planner = read_planner(meta.get("enerwise.pricing"), meta.get("enerwise.reach"), str(path))
     inputs = {i.name: i.shape for i in session.get_inputs()}
     boosters: list[Any] = []
     for target in TARGETS:
@@ -179,7 +186,12 @@ def load_onnx_book_model(path: Path) -> BookModel:
         boosters.append(OnnxTrees(session, target))
     try:
         return BookModel(
-            boosters, seed, lag, trained if isinstance(trained, dict) else {}, tuple(shrink)
+            boosters,
+            seed,
+            lag,
+            trained if isinstance(trained, dict) else {},
+            tuple(shrink),
+            planner,
         )
     except PolicyError as exc:  # a shrinkage out of range or reading a target not in the file
         raise PolicyError(f"{path}: {exc}") from exc

@@ -37,10 +37,15 @@ from agents.data.calendar import slot_index
 from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import PRETRAINED
 from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
-from agents.policies.book_model import BookEnsemble, BookModel, LearnedMarket, check_shrink
+from agents.policies.book_model import (
+    BookEnsemble,
+    BookModel,
+    LearnedMarket,
+    PlannerSettings,
+    check_shrink,
+)
 from agents.policies.bound import Bound, perfect_foresight
 from agents.policies.mpc import (
-    PRICING_BOOK,
     PRICING_HALFWAY,
     BookMpc,
     MpcBattery,
@@ -50,6 +55,7 @@ from agents.policies.mpc import (
 )
 from agents.policies.visible import (
     MARKET_OPEN,
+    MARKET_SEALED,
     Book,
     SpoofedBook,
     check_market,
@@ -72,10 +78,21 @@ SPOOFS = {"buy_at_top": (Side.BUY, 1.0), "sell_at_floor": (Side.SELL, 0.0)}
 """The spoofer's fake orders (:func:`_spoof_report`): side and tick as a fraction of the range."""
 
 
-def default_models() -> dict[str, tuple[Path, ...]]:
-    """The shipped models: one file per training seed and learned method."""
+BOOK_MODEL_FILES = {
+    MARKET_OPEN: "book-model-seed*.onnx",
+    MARKET_SEALED: "book-model-sealed-seed*.onnx",
+}
+"""The shipped book models of each market mode (``mpc_book_learned``), one file per seed."""
+
+
+def default_models(market: str = MARKET_OPEN) -> dict[str, tuple[Path, ...]]:
+    """The shipped models: one file per training seed and learned method; ``mpc_book_learned``'s
+    are those of ``market`` (:data:`BOOK_MODEL_FILES`), the open market's where none ship for
+    it (a caller then finds them trained for another mode)."""
     seeds = tuple(sorted(PRETRAINED.glob("imitation-seed*.onnx")))
-    books = tuple(sorted(PRETRAINED.glob("book-model-seed*.onnx")))
+    books = tuple(sorted(PRETRAINED.glob(BOOK_MODEL_FILES[check_market(market)]))) or tuple(
+        sorted(PRETRAINED.glob(BOOK_MODEL_FILES[MARKET_OPEN]))
+    )
     return {
         "ppo": (PRETRAINED / "ppo.zip",),
         "dqn": (PRETRAINED / "dqn.zip",),
@@ -105,11 +122,13 @@ class AgentEvalConfig:
         book_shrink: the shrinkage the book models (``mpc_book_learned``,
             ``mpc_book_ensemble``) are read with instead of their files' (one value or one per
             target, :func:`~agents.policies.book_model.check_shrink`; None: the files').
-        book_pricing: how the book models' planner prices its orders
-            (:data:`~agents.policies.mpc.PRICINGS`: ``book``, the best response to the book it
-            can read, or ``halfway``, the halfway rule's prices).
+        book_pricing: how the book models' planner prices its orders instead of as their
+            files say (:data:`~agents.policies.mpc.PRICINGS`: ``book``, the best response to the
+            book it can read, or ``halfway``, the halfway rule's prices; None: the files',
+            :class:`~agents.policies.book_model.PlannerSettings`).
         book_reach: the share of their plan's set-point the book models' planner follows
-            (0..1, the rest self-consumption; 1: the plan).
+            instead of their files' (0..1, the rest self-consumption; 1: the plan; None: the
+            files').
     """
 
     setup: SetupConfig = field(default_factory=SetupConfig)
@@ -120,13 +139,14 @@ class AgentEvalConfig:
     market: str = MARKET_OPEN
     spoof_kwh: float | None = None
     book_shrink: tuple[float, ...] | None = None
-    book_pricing: str = PRICING_BOOK
-    book_reach: float = 1.0
+    book_pricing: str | None = None
+    book_reach: float | None = None
 
     def __post_init__(self) -> None:
         check_market(self.market)
-        check_pricing(self.book_pricing)
-        if not 0.0 <= self.book_reach <= 1.0:
+        if self.book_pricing is not None:
+            check_pricing(self.book_pricing)
+        if self.book_reach is not None and not 0.0 <= self.book_reach <= 1.0:
             raise ConfigError(f"book_reach must be in 0..1, got {self.book_reach}")
         if self.book_shrink is not None:
             try:
@@ -178,13 +198,11 @@ def _strategies(
     learned: dict[str, Any],
     market: str = MARKET_OPEN,
     book: Book | None = None,
-    book_pricing: str = PRICING_BOOK,
-    book_reach: float = 1.0,
 ) -> dict[str, Strategy]:
     """The household's strategies in ``market``: the rules asked for and one per learned model
     (named ``<method>#<seed index>``), reading ``book`` (default: the setup's) of the others'
-    orders; the book models' planners price by ``book_pricing`` and move the battery by
-    ``book_reach`` of their plan."""
+    orders; a book model's planner prices and moves the battery as the model says
+    (:class:`~agents.policies.book_model.PlannerSettings`)."""
     h = setup.households[k]
     seen = setup.books[k] if book is None else book
     book_planner = BookMpc(setup.community, h, setup.forecasts[k], seen, market=market)
@@ -239,8 +257,8 @@ def _strategies(
                 name=key,
                 market=market,
                 later_market=later,
-                pricing=book_pricing,
-                battery_reach=book_reach,
+                pricing=model.planner.pricing,
+                battery_reach=model.planner.reach,
             )
             continue
         algo = Algo.DQN if key.startswith("dqn") else Algo.PPO
@@ -329,7 +347,9 @@ def evaluate_agents(
     say("building community, forecasts and the others' orders")
     setup = build_setup(config.setup, config.period)
     community = setup.community
-    learned, seeds_of, missing = _load_models(config.models, config.book_shrink)
+    learned, seeds_of, missing = _load_models(
+        config.models, config.book_shrink, config.book_pricing, config.book_reach
+    )
     savings: dict[str, list[float]] = {}
     others_gain: dict[str, list[float]] = {}
     spoofs: list[dict[str, Any]] = []
@@ -346,8 +366,6 @@ def evaluate_agents(
             config.rules,
             learned,
             config.market,
-            book_pricing=config.book_pricing,
-            book_reach=config.book_reach,
         )
         for name, strategy in strategies.items():
             say(f"{community.households[h].id}: {name}")
@@ -443,17 +461,27 @@ def _methods_report(
             "ci95": interval,
             "trained_for": sorted({_trained_for(learned[key]) for key in keys}),
         }
-        shrinks = [learned[key].shrink for key in keys if hasattr(learned[key], "shrink")]
-        if shrinks:
-            methods[name]["shrink_seeds"] = [list(shrink) for shrink in shrinks]
-            methods[name]["pricing"] = config.book_pricing
-            methods[name]["reach"] = config.book_reach
+        books = [learned[key] for key in keys if isinstance(learned[key], BookModel | BookEnsemble)]
+        if books:
+            methods[name]["shrink_seeds"] = [list(model.shrink) for model in books]
+            methods[name].update(_planner_report([model.planner for model in books]))
     methods["bound"] = {
         "kind": "bound",
         "pct_of_bound": 100.0,
         "savings_eur": round(total_bound, 2),
     }
     return methods
+
+
+def _planner_report(planners: list[PlannerSettings]) -> dict[str, Any]:
+    """How the book models' planners traded: ``pricing`` and ``reach``, one value where every
+    seed's is the same, else one per seed."""
+    pricing = [p.pricing for p in planners]
+    reach = [p.reach for p in planners]
+    return {
+        "pricing": pricing[0] if len(set(pricing)) == 1 else pricing,
+        "reach": reach[0] if len(set(reach)) == 1 else reach,
+    }
 
 
 def _average_seeds(
@@ -476,31 +504,43 @@ def _average_seeds(
 def _load_models(
     models: dict[str, tuple[Path, ...]],
     book_shrink: tuple[float, ...] | None = None,
+    book_pricing: str | None = None,
+    book_reach: float | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str]]:
     """The learned policies by ``name#seed`` (of any market mode: :func:`_trained_for`), each
     method's seed keys, and the methods whose model did not load (with the reason).
 
     ``mpc_book_ensemble`` is one policy of all its files (``name#0``); a file of it that does
     not load, or that does not fit the others, stops the evaluation (PolicyError naming the
-    file) instead of leaving a smaller ensemble. ``book_shrink`` (not None) replaces the book
-    models' own shrinkage."""
+    file) instead of leaving a smaller ensemble. ``book_shrink``, ``book_pricing`` and
+    ``book_reach`` (where not None) replace the book models' own."""
+
+    def read(model: Any) -> Any:
+        if not isinstance(model, BookModel | BookEnsemble):
+            return model
+        if book_shrink is not None:
+            model = model.with_shrink(book_shrink)
+        if book_pricing is not None or book_reach is not None:
+            own = model.planner
+            model = model.with_planner(
+                PlannerSettings(
+                    own.pricing if book_pricing is None else book_pricing,
+                    own.reach if book_reach is None else book_reach,
+                )
+            )
+        return model
+
     learned: dict[str, Any] = {}
     seeds_of: dict[str, list[str]] = {}
     missing: dict[str, str] = {}
     for name, paths in models.items():
         if name == "mpc_book_ensemble":
-            ensemble = BookEnsemble.load(paths)
-            learned[f"{name}#0"] = (
-                ensemble if book_shrink is None else ensemble.with_shrink(book_shrink)
-            )
+            learned[f"{name}#0"] = read(BookEnsemble.load(paths))
             seeds_of[name] = [f"{name}#0"]
             continue
         for j, path in enumerate(paths):
             try:
-                model = load_learned(name, path, None)
-                if book_shrink is not None and isinstance(model, BookModel):
-                    model = model.with_shrink(book_shrink)
-                learned[f"{name}#{j}"] = model
+                learned[f"{name}#{j}"] = read(load_learned(name, path, None))
                 seeds_of.setdefault(name, []).append(f"{name}#{j}")
             except PolicyError as exc:
                 missing[name] = str(exc)

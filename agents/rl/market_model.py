@@ -13,7 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.policies.book_model import NO_SHRINK, BookHistory, BookModel, check_shrink
+from agents.policies.book_model import (
+    NO_SHRINK,
+    BookHistory,
+    BookModel,
+    PlannerSettings,
+    check_shrink,
+    planner_defaults,
+)
 from agents.policies.visible import MARKET_OPEN, check_market, plan_lag_slots
 from agents.rl.setup import Setup
 
@@ -25,12 +32,15 @@ def train_book_models(
     *,
     market: str = MARKET_OPEN,
     shrink: tuple[float, ...] = NO_SHRINK,
+    planner: PlannerSettings | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Fit one :class:`BookModel` per seed on ``setup``'s books and write
     ``out/book-model-seed{seed}.json`` and ``out/book-model.train.json``; returns the latter.
     ``shrink`` is saved in each file (:func:`~agents.policies.book_model.check_shrink`): the
-    decision parameter chosen on validation (``agent eval --book-shrink``), not fitted here.
+    decision parameter chosen on validation (``agent eval --book-shrink``), not fitted here;
+    so is ``planner``, how the planner that reads the model trades (None: the market mode's,
+    :func:`~agents.policies.book_model.planner_defaults`).
     Where it reads a target, each seed's ONNX export (what a gateway runs,
     :mod:`agents.policies.book_model_onnx`) is written beside its file as
     ``book-model-seed{seed}.onnx``, with its largest difference to the trees in the report.
@@ -41,6 +51,7 @@ def train_book_models(
     """
     check_market(market)
     shrink = check_shrink(shrink, "--shrink")
+    planner = planner_defaults(market) if planner is None else planner
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -53,7 +64,9 @@ def train_book_models(
     for seed in seeds:
         say(f"fitting seed {seed}")
         t0 = time.perf_counter()
-        model = BookModel.fit(histories, seed=seed, lag=plan_lag_slots(market), shrink=shrink)
+        model = BookModel.fit(
+            histories, seed=seed, lag=plan_lag_slots(market), shrink=shrink, planner=planner
+        )
         path = out / f"book-model-seed{seed}.json"
         model.save(path)
         run: dict[str, Any] = {"seed": seed, "model": str(path)}
@@ -66,6 +79,8 @@ def train_book_models(
         "method": "mpc_book_learned",
         "market": market,
         "shrink": list(shrink),
+        "pricing": planner.pricing,
+        "reach": planner.reach,
         "year": setup.community.config.year,
         "slots": [setup.start, setup.end],
         "households": [setup.community.households[h].id for h in setup.households],

@@ -28,11 +28,15 @@ app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from agents.policies.book_model import PlannerSettings
     from agents.rl.setup import Period, SetupConfig
     from agents.rl.train import TrainResult
     from enerwise.cli.option_models import EvalOptions, TrainOptions
 
 PRETRAINED = Path(__file__).resolve().parents[2] / "agents" / "pretrained"
+
+SHARED_REACH = 0.5
+"""``agent train --algo shared``'s battery reach unless ``--reach`` names one."""
 
 
 @app.command("train")
@@ -80,7 +84,22 @@ def train_command(
     demos: Annotated[
         Path | None, typer.Option(help="imitation: reuse a demos.npz instead of collecting.")
     ] = None,
-    reach: Annotated[float, typer.Option(help="shared: battery reach of the action (0..1).")] = 0.5,
+    reach: Annotated[
+        float | None,
+        typer.Option(
+            help="shared: battery reach of the action (0..1, default 0.5); book_model: the share "
+            "of its plan's battery set-point the planner follows, saved in the files (0..1, "
+            "default by --market: open 1, sealed 0.25 as the rule halfway_ahead)."
+        ),
+    ] = None,
+    pricing: Annotated[
+        str | None,
+        typer.Option(
+            help="book_model: how the planner prices its orders, saved in the files: book (the "
+            "best response to the book it can read) or halfway (the halfway rule's prices); "
+            "default by --market: open book, sealed halfway."
+        ),
+    ] = None,
     others: Annotated[
         str | None,
         typer.Option(
@@ -132,6 +151,7 @@ def train_command(
         seeds=[part for part in seeds.split(",") if part.strip()],
         gain=gain,
         reach=reach,
+        pricing=pricing,
         # the members a model meets: the shared policy trains among truthful ones, a book
         # model learns the books of the members agent eval puts around it (ZIP traders)
         others=others or ("zip" if algo == "book_model" else "truthful"),
@@ -143,6 +163,14 @@ def train_command(
         from agents.errors import ConfigError
 
         raise ConfigError(f"--market {opts.market} is read only with --algo book_model")
+    if opts.algo not in ("book_model", "shared") and opts.reach is not None:
+        from agents.errors import ConfigError
+
+        raise ConfigError("--reach is read only with --algo shared or book_model")
+    if opts.algo != "book_model" and opts.pricing is not None:
+        from agents.errors import ConfigError
+
+        raise ConfigError("--pricing is read only with --algo book_model")
     _train(opts, planner=planner, tensorboard=tensorboard, demos=demos, json_out=json_out)
 
 
@@ -248,7 +276,7 @@ def _train_shared(opts: TrainOptions, setup: SetupConfig, period: Period, json_o
         forecast=setup.forecast,
         period=period,
         others=opts.others,
-        battery_reach=opts.reach,
+        battery_reach=SHARED_REACH if opts.reach is None else opts.reach,
         reward=opts.reward,
     )
     with status("shared policy") as update:
@@ -271,6 +299,7 @@ def _train_book_model(
     from agents.rl.setup import build_setup
 
     check_shrink(opts.shrink, "--shrink")  # before the books are built
+    planner = _planner(opts.market, opts.pricing, opts.reach)
     with status("book model") as update:
         built = build_setup(replace(setup, others=opts.others), period)
         meta = train_book_models(
@@ -279,6 +308,7 @@ def _train_book_model(
             opts.out,
             market=opts.market,
             shrink=tuple(opts.shrink),
+            planner=planner,
             progress=update,
         )
     if json_out:
@@ -286,6 +316,18 @@ def _train_book_model(
         return
     for run in meta["runs"]:
         console.print(f"wrote {run['model']} ({run['seconds']:.0f} s)")
+
+
+def _planner(market: str, pricing: str | None, reach: float | None) -> PlannerSettings:
+    """The planner settings a book model file is written with: ``pricing`` and ``reach``
+    where given, else ``market``'s defaults."""
+    from agents.policies.book_model import PlannerSettings, planner_defaults
+
+    defaults = planner_defaults(market)
+    return PlannerSettings(
+        defaults.pricing if pricing is None else pricing,
+        defaults.reach if reach is None else reach,
+    )
 
 
 @app.command("eval-community")
@@ -406,7 +448,8 @@ def eval_command(
         list[Path] | None,
         typer.Option(
             help="mpc_book_learned's model of the others' book (.json from `agent train --algo "
-            "book_model`, or its .onnx), once per training seed (default: the shipped .onnx)."
+            "book_model`, or its .onnx), once per training seed (default: the shipped .onnx of "
+            "--market)."
         ),
     ] = None,
     book_ensemble: Annotated[
@@ -428,15 +471,16 @@ def eval_command(
         str | None,
         typer.Option(
             help="How the book models' planner (--book-model, --book-ensemble) prices its "
-            "orders: book (the best response to the book it can read, the default) or halfway "
-            "(the halfway rule's prices, as the rule mpc_book_ahead_halfway)."
+            "orders instead of as their files say: book (the best response to the book it can "
+            "read) or halfway (the halfway rule's prices, as the rule mpc_book_ahead_halfway)."
         ),
     ] = None,
     book_reach: Annotated[
         float | None,
         typer.Option(
-            help="The share of their plan's battery set-point the book models' planner follows, "
-            "0..1 (the rest self-consumption; default 1: the plan; halfway_ahead's is 0.25)."
+            help="The share of their plan's battery set-point the book models' planner follows "
+            "instead of their files' (0..1, the rest self-consumption; 1: the plan; "
+            "halfway_ahead's is 0.25)."
         ),
     ] = None,
     rules: Annotated[
@@ -544,7 +588,7 @@ def _learned_methods(opts: EvalOptions, learned: str | None) -> tuple[EvalOption
             )
     from agents.rl.evaluate import default_models
 
-    shipped = default_models()
+    shipped = default_models(opts.market)
     option_of = {"mpc_book_learned": "book_model"}  # the others' options are their names
     opts = opts.model_copy(
         update={
@@ -607,8 +651,8 @@ def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_ou
         market=opts.market,
         spoof_kwh=opts.spoof_kwh,
         book_shrink=None if opts.book_shrink is None else tuple(opts.book_shrink),
-        book_pricing=opts.book_pricing or "book",
-        book_reach=1.0 if opts.book_reach is None else opts.book_reach,
+        book_pricing=opts.book_pricing,
+        book_reach=opts.book_reach,
     )
     with status(f"evaluating ({opts.market} market)") as update:
         result, traces = evaluate_agents(config, update)
@@ -687,15 +731,31 @@ def export_command(
         typer.Option(help="Model .zip (default: the shipped one); book_model: its .json."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output .onnx.")] = None,
+    pricing: Annotated[
+        str | None,
+        typer.Option(
+            help="book_model: write this planner pricing (book or halfway) into the file "
+            "instead of the model file's."
+        ),
+    ] = None,
+    reach: Annotated[
+        float | None,
+        typer.Option(
+            help="book_model: write this plan reach (0..1) into the file instead of the model "
+            "file's."
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Export a policy to ONNX and check it against torch on random observations (a book model:
-    the targets its shrinkage reads, checked against LightGBM)."""
+    the targets its shrinkage reads, checked against LightGBM, with its planner's settings)."""
     from agents.errors import ConfigError
 
     if algo == "book_model":
-        _export_book_model(model, out, json_out)
+        _export_book_model(model, out, pricing, reach, json_out)
         return
+    if pricing is not None or reach is not None:
+        raise ConfigError("--pricing and --reach are read only with --algo book_model")
     if algo not in ("ppo", "dqn"):
         raise ConfigError(f"algo must be ppo, dqn or book_model, got {algo!r}")
     import numpy as np
@@ -719,10 +779,17 @@ def export_command(
     console.print(f"wrote {target}; max |onnx - torch| over 64 observations = {diff:.2e}")
 
 
-def _export_book_model(model: Path | None, out: Path | None, json_out: bool) -> None:
-    """``agent export-onnx --algo book_model``: a book model's file to ONNX, with its parity."""
+def _export_book_model(
+    model: Path | None,
+    out: Path | None,
+    pricing: str | None,
+    reach: float | None,
+    json_out: bool,
+) -> None:
+    """``agent export-onnx --algo book_model``: a book model's file to ONNX, with its parity
+    and its planner's settings (the file's, or ``pricing``/``reach`` where given)."""
     from agents.errors import ConfigError
-    from agents.policies.book_model import TARGETS, BookModel
+    from agents.policies.book_model import TARGETS, BookModel, PlannerSettings
     from agents.policies.book_model_onnx import export_book_model, parity
 
     if model is None or model.suffix != ".json":
@@ -730,16 +797,33 @@ def _export_book_model(model: Path | None, out: Path | None, json_out: bool) -> 
             "--algo book_model: name the book model's .json (agent train) with --model"
         )
     trees = BookModel.load(model)
+    if pricing is not None or reach is not None:
+        trees = trees.with_planner(
+            PlannerSettings(
+                trees.planner.pricing if pricing is None else pricing,
+                trees.planner.reach if reach is None else reach,
+            )
+        )
     target = out or model.with_suffix(".onnx")
     export_book_model(trees, target)
     diff = parity(trees, BookModel.load(target))
+    planner = trees.planner
     if json_out:
-        print_json({"onnx": str(target), "source": str(model), "max_abs_diff": diff})
+        print_json(
+            {
+                "onnx": str(target),
+                "source": str(model),
+                "max_abs_diff": diff,
+                "pricing": planner.pricing,
+                "reach": planner.reach,
+            }
+        )
         return
     read = [t for t, v in zip(TARGETS, trees.shrink, strict=True) if v]
     console.print(
-        f"wrote {target} (reads {', '.join(read)}); "
-        f"max |onnx - lightgbm| over 2,000 feature rows per target = {diff:.2e}"
+        f"wrote {target} (reads {', '.join(read)}; planner: {planner.pricing} prices, "
+        f"reach {planner.reach:g}); max |onnx - lightgbm| over 2,000 feature rows per target = "
+        f"{diff:.2e}"
     )
 
 

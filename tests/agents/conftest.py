@@ -1,5 +1,5 @@
 """Small shared fixtures: a six-member community and its forecasts (built once per session), the
-others' book of five June days and a book model fitted on it."""
+others' book of five June days and book models fitted on it (open and sealed market)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from agents.community import Community, CommunityDraw, build_community
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.forecasting.provider import HouseholdForecasts, household_forecasts
 from agents.policies.baselines import ZIP
-from agents.policies.book_model import BookHistory, BookModel
+from agents.policies.book_model import BookHistory, BookModel, planner_defaults
+from agents.policies.visible import MARKET_SEALED, plan_lag_slots
 from agents.prosumer import OthersBook, others_book
 
 
@@ -55,6 +56,23 @@ def model(community: Community, june_book: OthersBook) -> BookModel:
         community, june_book.household, june_book, june_book.start, june_book.end
     )
     return BookModel.fit([history], seed=0, rounds=5)
+
+
+@pytest.fixture(scope="module")
+def sealed_model(community: Community, june_book: OthersBook) -> BookModel:
+    """The same small model fitted at the sealed market's lag, with that market's planner
+    (halfway prices, a quarter of the plan), reading the sell side as the shipped files do."""
+    history = BookHistory.of(
+        community, june_book.household, june_book, june_book.start, june_book.end
+    )
+    return BookModel.fit(
+        [history],
+        seed=0,
+        lag=plan_lag_slots(MARKET_SEALED),
+        rounds=5,
+        shrink=(0.0, 0.0, 1.0, 1.0),
+        planner=planner_defaults(MARKET_SEALED),
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

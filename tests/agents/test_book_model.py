@@ -21,11 +21,13 @@ from agents.policies.book_model import (
     BookHistory,
     BookModel,
     LearnedMarket,
+    PlannerSettings,
 )
-from agents.policies.mpc import BOOK_LAG_SLOTS, BookMpc, DayEarlierMarket
+from agents.policies.mpc import BOOK_LAG_SLOTS, PRICING_HALFWAY, BookMpc, DayEarlierMarket
 from agents.policies.visible import MARKET_SEALED, plan_lag_slots
 from agents.prosumer import OthersBook
-from agents.rl.evaluate import _load_models, _strategies
+from agents.rl.evaluate import _load_models, _strategies, default_models
+from agents.rl.kinds import PLAN_REACH
 from agents.rl.setup import Setup
 from market.clearing import Order
 
@@ -505,15 +507,142 @@ def test_the_train_command_writes_sealed_market_files_with_market_sealed(
 
 
 @pytest.mark.parametrize("pricing", ["book", "halfway"])
-def test_the_learned_planner_prices_as_the_evaluation_asks(
+def test_the_learned_planner_prices_and_reaches_as_its_model_says(
     june_setup: Setup, model: BookModel, pricing: str
 ) -> None:
-    made = _strategies(
-        june_setup, 0, (), {"mpc_book_learned#0": model}, "open", book_pricing=pricing
-    )
+    trades = model.with_planner(PlannerSettings(pricing, 0.25))
+    made = _strategies(june_setup, 0, (), {"mpc_book_learned#0": trades}, "open")
     planner = made["mpc_book_learned#0"]
     assert isinstance(planner, BookMpc)
-    assert planner.pricing == pricing
+    assert (planner.pricing, planner.battery_reach) == (pricing, 0.25)
+
+
+def test_the_planner_settings_round_trip_through_the_file(model: BookModel, tmp_path: Path) -> None:
+    model.with_planner(PlannerSettings("halfway", 0.3)).save(tmp_path / "book-model-seed0.json")
+    assert BookModel.load(tmp_path / "book-model-seed0.json").planner == PlannerSettings(
+        "halfway", 0.3
+    )
+
+
+def test_an_exported_file_names_its_planner_settings(
+    sealed_model: BookModel, tmp_path: Path
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(sealed_model, tmp_path / "book-model-sealed-seed0.onnx")
+    exported = BookModel.load(tmp_path / "book-model-sealed-seed0.onnx")
+    assert exported.planner == PlannerSettings(PRICING_HALFWAY, PLAN_REACH)
+
+
+def test_a_file_without_planner_settings_reads_the_open_markets(
+    model: BookModel, tmp_path: Path
+) -> None:
+    model.with_planner(PlannerSettings("halfway", 0.25)).save(tmp_path / "old.json")
+    document = json.loads((tmp_path / "old.json").read_text())
+    del document["pricing"], document["reach"]
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    assert BookModel.load(tmp_path / "old.json").planner == PlannerSettings("book", 1.0)
+
+
+def test_the_shipped_open_market_files_read_with_the_best_response_and_the_whole_plan() -> None:
+    shipped = sorted(
+        (Path(__file__).parents[2] / "agents" / "pretrained").glob("book-model-seed*.onnx")
+    )
+    assert shipped
+    assert {BookModel.load(path).planner for path in shipped} == {PlannerSettings("book", 1.0)}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [("reach", 1.5, r"reach must be in 0\.\.1"), ("pricing", "guess", "unknown pricing 'guess'")],
+)
+def test_a_file_with_planner_settings_out_of_range_is_refused_naming_it(
+    model: BookModel, tmp_path: Path, key: str, value: object, says: str
+) -> None:
+    model.save(tmp_path / "bold.json")
+    document = json.loads((tmp_path / "bold.json").read_text())
+    document[key] = value
+    (tmp_path / "bold.json").write_text(json.dumps(document))
+    with pytest.raises(PolicyError, match=rf"bold\.json: the planner's settings .*{says}"):
+        BookModel.load(tmp_path / "bold.json")
+
+
+@pytest.mark.parametrize(
+    ("market", "planner"),
+    [("open", PlannerSettings("book", 1.0)), (MARKET_SEALED, PlannerSettings("halfway", 0.25))],
+)
+def test_the_trainer_writes_the_planner_of_its_market_mode_by_default(
+    june_setup: Setup, tmp_path: Path, market: str, planner: PlannerSettings
+) -> None:
+    from agents.rl.market_model import train_book_models
+
+    meta = train_book_models(june_setup, (0,), tmp_path, market=market, shrink=(0.0, 0.0, 1.0, 0.0))
+    assert (meta["pricing"], meta["reach"]) == (planner.pricing, planner.reach)
+    assert BookModel.load(tmp_path / "book-model-seed0.json").planner == planner
+    assert BookModel.load(tmp_path / "book-model-seed0.onnx").planner == planner
+
+
+def test_the_train_command_writes_the_planner_asked_for(
+    june_setup: Setup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import agents.rl.setup
+    from tests.in_process import run_main
+
+    monkeypatch.setattr(agents.rl.setup, "build_setup", lambda *_args: june_setup)
+    code, _, stderr = run_main(
+        monkeypatch, capsys, "agent", "train", "--algo", "book_model", "--market", "sealed",
+        "--seeds", "0", "--shrink", "0", "--reach", "0.5", "--out", tmp_path, "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    saved = BookModel.load(tmp_path / "book-model-seed0.json")
+    assert saved.planner == PlannerSettings("halfway", 0.5)  # the market's pricing, that reach
+
+
+def test_export_stamps_the_planner_asked_for_on_the_files_trees(
+    sealed_model: BookModel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.in_process import run_main
+
+    sealed_model.with_planner(PlannerSettings()).save(tmp_path / "old.json")  # as written before
+    code, _, stderr = run_main(
+        monkeypatch, capsys, "agent", "export-onnx", "--algo", "book_model",
+        "--model", tmp_path / "old.json", "--pricing", "halfway", "--reach", "0.25", "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    exported = BookModel.load(tmp_path / "old.onnx")
+    assert exported.planner == PlannerSettings("halfway", 0.25)
+    assert exported.shrink == sealed_model.shrink
+
+
+def test_evaluation_reads_the_book_models_with_their_own_planner_unless_told_otherwise(
+    sealed_model: BookModel, tmp_path: Path
+) -> None:
+    sealed_model.save(tmp_path / "book-model-seed0.json")
+    files = {"mpc_book_learned": (tmp_path / "book-model-seed0.json",)}
+    own, _, _ = _load_models(files)
+    told, _, _ = _load_models(files, book_reach=1.0)
+    assert own["mpc_book_learned#0"].planner == PlannerSettings("halfway", 0.25)
+    assert told["mpc_book_learned#0"].planner == PlannerSettings("halfway", 1.0)
+
+
+def test_evaluation_in_a_sealed_market_defaults_to_the_shipped_sealed_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents.rl.evaluate
+
+    for name in ("book-model-seed0.onnx", "book-model-sealed-seed0.onnx"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.setattr(agents.rl.evaluate, "PRETRAINED", tmp_path)
+    assert default_models(MARKET_SEALED)["mpc_book_learned"] == (
+        tmp_path / "book-model-sealed-seed0.onnx",
+    )
+    assert default_models("open")["mpc_book_learned"] == (tmp_path / "book-model-seed0.onnx",)
 
 
 @pytest.mark.parametrize(

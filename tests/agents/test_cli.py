@@ -201,14 +201,34 @@ def _eval_options(market: str) -> EvalOptions:
     )
 
 
-def test_agent_eval_runs_the_shipped_book_models_in_their_own_market_only(
+def test_agent_eval_runs_the_shipped_book_models_of_its_market(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from enerwise.cli.agent import _learned_methods
 
-    _, open_chosen = _learned_methods(_eval_options("open"), None)
+    open_opts, open_chosen = _learned_methods(_eval_options("open"), None)
+    sealed_opts, sealed_chosen = _learned_methods(_eval_options("sealed"), None)
+    assert "mpc_book_learned" in open_chosen and "mpc_book_learned" in sealed_chosen
+    assert [p.name for p in open_opts.book_model] == [f"book-model-seed{s}.onnx" for s in range(3)]
+    assert [p.name for p in sealed_opts.book_model] == [
+        f"book-model-sealed-seed{s}.onnx" for s in range(3)
+    ]
+    assert capsys.readouterr().err == ""
+
+
+def test_agent_eval_drops_the_shipped_book_models_in_a_market_none_ship_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    import agents.rl.evaluate
+    from enerwise.cli.agent import _learned_methods
+
+    for seed in range(3):  # the open market's files alone
+        name = f"book-model-seed{seed}.onnx"
+        shutil.copyfile(ROOT / "agents" / "pretrained" / name, tmp_path / name)
+    monkeypatch.setattr(agents.rl.evaluate, "PRETRAINED", tmp_path)
     _, sealed_chosen = _learned_methods(_eval_options("sealed"), None)
-    assert "mpc_book_learned" in open_chosen
     assert "mpc_book_learned" not in sealed_chosen  # shipped for the open market: refused there
     assert "imitation" in sealed_chosen  # runs in either mode, its row says for which
     assert "not run: the shipped book models are for the open market" in capsys.readouterr().err

@@ -32,6 +32,7 @@ for spec in (
     "agents/pretrained/ppo.onnx",
     "agents/pretrained/imitation.onnx",
     "agents/pretrained/book-model-seed0.onnx",
+    "agents/pretrained/book-model-sealed-seed0.onnx",
     "mpc_book",
 ):
     load_policy(spec).decide(context)

@@ -1,7 +1,8 @@
 """The learned book model on chain (mpc_book_learned in the runtime): the window it reads from
 the chain's books and the household's PV predicts what the simulator's history predicts, it is
 missing (the day-earlier books stand) until every input is there, a model for another market
-mode is refused, and a prediction moves the plan."""
+mode is refused, and a prediction moves the plan. A sealed market's file runs its planner as
+evaluated: halfway's prices and a quarter of the plan."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from agents.forecasting.base import HORIZON
 from agents.live.forecasts import SlotForecast
 from agents.live.learned_market import BookWindow, LearnedBooks
 from agents.live.policies import (
+    BookMpcPolicy,
     MarketSnapshot,
     SlotContext,
     book_setpoint,
     learned_later,
     load_policy,
+    sealed_market_warning,
 )
 from agents.policies.book_model import BookHistory, BookModel
 from agents.policies.bound import Steps, market_steps
@@ -283,3 +286,125 @@ def test_on_chain_the_learned_planner_reads_two_days_of_books_and_plans_on_the_m
     window = learned.window(decided)
     assert window is not None
     assert window.summary[window.decided - (decided - seen), 2] == pytest.approx(0.3)  # the bid
+
+
+# The sealed market's learned planner: halfway prices and a quarter of the plan, from its file.
+
+
+@pytest.fixture(scope="module")
+def sealed_model_file(tmp_path_factory: pytest.TempPathFactory, sealed_model: BookModel) -> Path:
+    """The small June model fitted at the sealed lag, exported as a shipped sealed file is."""
+    from agents.policies.book_model_onnx import export_book_model
+
+    path = tmp_path_factory.mktemp("sealed") / "book-model-sealed-seed0.onnx"
+    export_book_model(sealed_model, path)
+    return path
+
+
+def _charging_context(anchors: MarketSnapshot) -> SlotContext:
+    """A slot whose newest book offers 2 kWh at the floor (the plan charges from it), after a
+    cleared slot whose quotes are ``anchors``."""
+    return SlotContext(
+        slot=10,
+        slot_start=1_700_000_100 - 1_700_000_100 % 3_600,
+        soc_kwh=3.0,
+        battery=BatterySpec(capacity_kwh=6.0, power_kw=3.0),
+        forecast=StaticForecaster(0.5, 0.5).value,
+        market=anchors,
+        recent_book=(Order("1", Side.SELL, 0, 2_000),),
+        params_micro=MICRO,
+    )
+
+
+QUOTES = MarketSnapshot(recent=(0.5,) * 4, unfilled_bid=0.4, unfilled_ask=0.7, imbalance_kwh=0.1)
+"""A last cleared slot with bids and asks left over (halfway's anchors: 0.7 to buy, 0.4 to sell)."""
+
+
+def test_a_sealed_market_file_loads_as_a_planner_at_halfway_prices_and_a_quarter_of_its_plan(
+    sealed_model_file: Path,
+) -> None:
+    policy = load_policy(sealed_model_file)
+    assert isinstance(policy, BookMpcPolicy)
+    assert (policy.name, policy.pricing, policy.reach) == ("mpc_book_learned", "halfway", 0.25)
+
+
+def test_the_sealed_planner_follows_a_quarter_of_its_planned_setpoint(
+    sealed_model_file: Path,
+) -> None:
+    policy = load_policy(sealed_model_file)
+    assert isinstance(policy, BookMpcPolicy)
+    context = _charging_context(QUOTES)
+    planned = book_setpoint(context, market_model=policy.market_model)
+    assert planned > 0.3  # the plan charges from the offer
+    assert policy.decide(context).battery == pytest.approx(0.25 * planned)
+
+
+def test_the_sealed_planner_prices_its_orders_as_the_live_halfway_policy(
+    sealed_model_file: Path,
+) -> None:
+    context = _charging_context(QUOTES)
+    decision, halfway = load_policy(sealed_model_file).decide(context), load_policy("halfway")
+    expected = halfway.decide(context)
+    assert (decision.buy_frac, decision.sell_frac) == (expected.buy_frac, expected.sell_frac)
+    assert (decision.buy_frac, decision.sell_frac) == pytest.approx((0.85, 0.2))
+
+
+def test_an_open_market_file_plans_the_whole_setpoint_and_leaves_the_prices_to_gate_closure(
+    model: BookModel, tmp_path: Path
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(model.with_shrink((0.0, 0.0, 1.0, 0.0)), tmp_path / "book-model.onnx")
+    policy = load_policy(tmp_path / "book-model.onnx")
+    assert isinstance(policy, BookMpcPolicy)
+    context = _charging_context(QUOTES)
+    decision = policy.decide(context)
+    assert decision.battery == book_setpoint(context, market_model=policy.market_model)
+    assert (policy.pricing, policy.reach) == ("book", 1.0)
+
+
+def test_a_sealed_market_model_is_refused_on_an_open_chain(
+    community: Community, june_book: OthersBook, sealed_model: BookModel
+) -> None:
+    with pytest.raises(PolicyError, match="trained for the sealed market"):
+        _books(community, june_book, sealed_model, None, lag=LAG)
+
+
+def test_a_file_whose_reach_is_out_of_range_is_refused_naming_it(
+    sealed_model_file: Path, tmp_path: Path
+) -> None:
+    import onnx
+
+    document = onnx.load(str(sealed_model_file))
+    (entry,) = [p for p in document.metadata_props if p.key == "enerwise.reach"]
+    entry.value = "1.5"
+    onnx.save(document, str(tmp_path / "bold.onnx"))
+    with pytest.raises(
+        PolicyError, match=r"bold\.onnx: the planner's settings .*reach must be in 0"
+    ):
+        load_policy(tmp_path / "bold.onnx")
+
+
+def test_the_sealed_planner_is_not_warned_about_in_a_sealed_market(sealed_model_file: Path) -> None:
+    assert sealed_market_warning(load_policy(sealed_model_file)) is None
+
+
+def test_a_halfway_priced_plan_keeps_its_pricing_across_a_restart(tmp_path: Path) -> None:
+    from agents.community import Decision
+    from agents.live.state import AgentState, SlotPlan
+
+    identity = {"chain_id": 31337, "owner": "0xowner"}
+    state = AgentState(tmp_path / "state.json", identity, 3.0)
+    state.slots[7] = SlotPlan(
+        Decision(battery=0.1, buy_frac=0.85, sell_frac=0.2),
+        net_wh=500,
+        battery_kw=0.1,
+        sell_plan_wh=0,
+        sell_tick=300,
+        book=True,
+        buy_plan_wh=500,
+        buy_tick=1_500,
+        pricing="halfway",
+    )
+    state.save()
+    assert AgentState(tmp_path / "state.json", identity, 3.0).slots[7].pricing == "halfway"

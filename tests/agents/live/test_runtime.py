@@ -66,14 +66,17 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def _pair(
-    sandbox: Sandbox, budget: int = BUDGET, sell_wh: int = SELL_WH
+    sandbox: Sandbox,
+    budget: int = BUDGET,
+    sell_wh: int = SELL_WH,
+    max_buy_tick: int = MAX_BUY_TICK,
 ) -> tuple[Participant, Participant]:
     owner, agent = sandbox.new_participant(), sandbox.new_participant()
     sandbox.fund_payment(owner, 20_000_000)
     grant = AgentGrant(
         agent.address,
         budget,
-        MAX_BUY_TICK,
+        max_buy_tick,
         MIN_SELL_TICK,
         sandbox.dev.now() + 86_400 * 3,
         sell_wh_per_day=sell_wh,

@@ -1,6 +1,7 @@
 """The runtime in a sealed market: it commits (the salt on disk first), reveals in the reveal
 window, survives a restart between commit and reveal, and a commitment it could not reveal
-forfeits only its bond."""
+forfeits only its bond. The sealed market's learned planner commits late at its decision's
+(halfway) prices."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from devchain.sandbox import Sandbox
 from energychain.delegation import AgentGrant, grant_agent
 from energychain.deploy import MarketSettings
 from energychain.sealed_market import SealedMarket
-from tests.agents.live.test_runtime import _pair, _runtime, _started
+from tests.agents.live.test_runtime import _log, _pair, _runtime, _started
 
 DAY = 86_400
 BOND = 100_000
@@ -163,3 +164,30 @@ def test_a_book_model_for_the_open_market_is_refused_on_a_sealed_chain(
     policy = load_policy(tmp_path / "book-model.onnx")
     with pytest.raises(PolicyError, match="trained for the open market"):
         _runtime(sandbox, owner, agent, tmp_path, policy=policy)
+
+
+def test_the_sealed_learned_planner_commits_its_buy_late_at_its_decisions_halfway_tick(
+    sandbox: Sandbox, tmp_path: Path, sealed_model: BookModel
+) -> None:
+    from agents.live.policies import load_policy
+    from agents.policies.book_model_onnx import export_book_model
+
+    export_book_model(sealed_model, tmp_path / "book-model-sealed-seed0.onnx")
+    owner, agent = _pair(sandbox, max_buy_tick=sandbox.contracts.market.params().max_tick)
+    policy = load_policy(tmp_path / "book-model-sealed-seed0.onnx")
+    runtime = _runtime(
+        sandbox, owner, agent, tmp_path, policy=policy, plan_lead_seconds=sandbox.slot_seconds
+    )
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    report = runtime.step(now)
+    assert report.decided_slot == slot and report.placed == []  # 500 Wh to buy, late
+    (decision,) = [e for e in _log(tmp_path) if e["event"] == "decision"]
+    assert (decision["policy"], decision["priced_at"]) == ("mpc_book_learned", "decision")
+
+    sandbox.advance_to(sandbox.gate_closure(slot) - runtime.late_seconds)
+    (committed,) = runtime.step(sandbox.dev.now()).placed
+    assert (committed.side, committed.qty_wh) == ("buy", 500)
+    assert committed.tick == decision["buy_tick"]
+    assert [e for e in _log(tmp_path) if e["event"] == "priced"] == []  # no best response
+    assert _orders(runtime, slot)[0]["status"] == "committed"
