@@ -49,6 +49,12 @@ from agents.policies.mpc import hourly_to_slots
 from agents.policies.social import CommunityProgram, solve_community
 from agents.tariffs import tariffs_from_spot
 
+COMMUNITY_PLAN_REACH = 0.2
+"""The share of the plan's set-point the rule ``community_plan`` follows (relative to
+self-consumption; :class:`CommunityPlanStrategy`). Chosen on validation (Oct..Dec 2015,
+LightGBM forecasts, docs/agents.md): the plan on forecasts leans the batteries well, followed
+fully it loses to self-consumption, mostly through the PV forecasts' errors."""
+
 
 @dataclass(frozen=True, slots=True)
 class Outlook:

@@ -48,7 +48,12 @@ from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts, household_forecasts
 from agents.policies.baselines import Halfway, Truthful
 from agents.policies.bound import perfect_foresight
-from agents.policies.community_plan import CommunityPlan, CommunityPlanStrategy, ForecastOutlook
+from agents.policies.community_plan import (
+    COMMUNITY_PLAN_REACH,
+    CommunityPlan,
+    CommunityPlanStrategy,
+    ForecastOutlook,
+)
 from agents.policies.mpc import MpcBattery, MpcStrategy
 from agents.policies.social import social_optimum, welfare_eur
 from agents.prosumer import OBS_DIM, ObservationBuilder, OthersBook
@@ -474,7 +479,8 @@ def community_rule(
     (:data:`~agents.rl.kinds.COMMUNITY_RULES`): ``truthful`` or ``halfway`` for every member;
     ``mpc`` or ``community_plan`` for every battery household (``forecasts``: theirs), the other
     members truthful. The community plan is one, shared by the battery agents; it forecasts the
-    community's summed load and PV with ``config.forecast`` (the members pool their meters).
+    community's summed load and PV with ``config.forecast`` (the members pool their meters), and
+    the batteries follow :data:`~agents.policies.community_plan.COMMUNITY_PLAN_REACH` of it.
 
     Raises:
         ConfigError: an unknown rule.
@@ -493,7 +499,7 @@ def community_rule(
         total = total_forecasts(community, config.forecast, config.cache_dir)
         plan = CommunityPlan(community, ForecastOutlook(community, total, forecasts))
         for h in community.battery_households():
-            strategies[h] = CommunityPlanStrategy(plan)
+            strategies[h] = CommunityPlanStrategy(plan, COMMUNITY_PLAN_REACH)
         return strategies
     raise ConfigError(f"unknown community rule {name!r}; known: {', '.join(COMMUNITY_RULES)}")
 

@@ -25,11 +25,13 @@ from tests.in_process import run_command
 SMALL = CommunityDraw(n_households=6, share_pv=0.5, share_battery=0.34, seed=1)
 
 
-def run_plan(community: Community, plan: CommunityPlan, start: int, end: int) -> SimulationResult:
+def run_plan(
+    community: Community, plan: CommunityPlan, start: int, end: int, reach: float = 1.0
+) -> SimulationResult:
     """The community with every battery household on ``plan``, the others truthful."""
     strategies: list[Strategy] = [Truthful() for _ in community.households]
     for h in community.battery_households():
-        strategies[h] = CommunityPlanStrategy(plan)
+        strategies[h] = CommunityPlanStrategy(plan, reach)
     return simulate(community, strategies, start, end)
 
 
@@ -43,6 +45,24 @@ def test_with_perfect_foresight_to_the_periods_end_the_plan_reaches_the_social_o
     # Only the meters' whole-Wh rounding separates the two.
     assert welfare == pytest.approx(optimum, rel=2e-3)
     assert welfare <= optimum + 1e-9
+
+
+def test_a_plan_followed_with_no_reach_is_self_consumption(
+    community: Community, june_week: tuple[int, int]
+) -> None:
+    start, end = june_week
+    plan = CommunityPlan(community, PerfectOutlook(community, end, horizon_slots=96))
+    truthful = simulate(community, [Truthful() for _ in community.households], start, end)
+    planned = run_plan(community, plan, start, end, reach=0.0)
+    assert np.array_equal(planned.cost_eur, truthful.cost_eur)
+
+
+def test_a_reach_outside_zero_to_one_is_refused(
+    community: Community, june_week: tuple[int, int]
+) -> None:
+    plan = CommunityPlan(community, PerfectOutlook(community, june_week[1]))
+    with pytest.raises(ConfigError, match=r"reach must be in 0\.\.1"):
+        CommunityPlanStrategy(plan, 1.5)
 
 
 def test_the_plan_is_solved_once_per_slot_for_all_battery_agents(
