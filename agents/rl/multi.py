@@ -49,6 +49,7 @@ from agents.forecasting.provider import ForecastMethod, HouseholdForecasts, hous
 from agents.policies.baselines import Halfway, Truthful
 from agents.policies.bound import perfect_foresight
 from agents.policies.community_plan import (
+    COMMUNITY_PLAN_HORIZON_HOURS,
     COMMUNITY_PLAN_REACH,
     CommunityPlan,
     CommunityPlanStrategy,
@@ -256,15 +257,24 @@ def community_forecasts(
 def total_forecasts(
     community: Community, method: ForecastMethod, cache_dir: Path | None
 ) -> HouseholdForecasts:
-    """Forecasts of the community's summed load and PV, as of one meter (the community plan's
-    outlook, :class:`~agents.policies.community_plan.ForecastOutlook`)."""
-    return household_forecasts(
-        community.load_kw.sum(axis=0),
-        community.pv_kw.sum(axis=0),
-        community.spot,
-        community.config.year,
-        method,
-        cache_dir=cache_dir,
+    """The community's summed load and PV forecasts: every member's own forecasts (each on its
+    own meter, as the forecasters were chosen), added up; the members share them for the
+    community plan's outlook (:class:`~agents.policies.community_plan.ForecastOutlook`)."""
+    members = [
+        household_forecasts(
+            community.load_kw[h],
+            community.pv_kw[h],
+            community.spot,
+            community.config.year,
+            method,
+            cache_dir=cache_dir,
+        )
+        for h in range(len(community.households))
+    ]
+    return HouseholdForecasts(
+        load_kw=np.sum([f.load_kw for f in members], axis=0),
+        pv_kw=np.sum([f.pv_kw for f in members], axis=0),
+        spot=members[0].spot,
     )
 
 
@@ -479,8 +489,10 @@ def community_rule(
     (:data:`~agents.rl.kinds.COMMUNITY_RULES`): ``truthful`` or ``halfway`` for every member;
     ``mpc`` or ``community_plan`` for every battery household (``forecasts``: theirs), the other
     members truthful. The community plan is one, shared by the battery agents; it forecasts the
-    community's summed load and PV with ``config.forecast`` (the members pool their meters), and
-    the batteries follow :data:`~agents.policies.community_plan.COMMUNITY_PLAN_REACH` of it.
+    community's load and PV as the sum of every member's ``config.forecast`` forecasts
+    (:func:`total_forecasts`: the members share them), and
+    the batteries follow :data:`~agents.policies.community_plan.COMMUNITY_PLAN_REACH` of its
+    :data:`~agents.policies.community_plan.COMMUNITY_PLAN_HORIZON_HOURS` plan.
 
     Raises:
         ConfigError: an unknown rule.
@@ -497,7 +509,8 @@ def community_rule(
         return strategies
     if name == "community_plan":
         total = total_forecasts(community, config.forecast, config.cache_dir)
-        plan = CommunityPlan(community, ForecastOutlook(community, total, forecasts))
+        outlook = ForecastOutlook(community, total, forecasts, COMMUNITY_PLAN_HORIZON_HOURS)
+        plan = CommunityPlan(community, outlook)
         for h in community.battery_households():
             strategies[h] = CommunityPlanStrategy(plan, COMMUNITY_PLAN_REACH)
         return strategies
