@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from agents.community import Community, SimulationResult
+from agents.community import BatterySpec, Community, FloatArray, SimulationResult
 from agents.data.calendar import SLOT_HOURS
 from agents.errors import SolverError
 
@@ -59,27 +59,68 @@ def grid_only_eur(community: Community, start: int, end: int) -> float:
     return float(np.sum(np.where(base > 0, base * retail, base * feed_in)) / 1000.0)
 
 
-def social_optimum(community: Community, start: int, end: int) -> SocialOptimum:
-    """Solve the community's program over ``[start, end)`` (module docstring).
+@dataclass(frozen=True, slots=True)
+class CommunityProgram:
+    """The community-as-one-meter linear program over ``n`` slots (module docstring).
+
+    Attributes:
+        net_kwh: the community's net demand per slot without its batteries (kWh, positive =
+            import), shape (n,).
+        retail: retail price per slot (EUR/kWh).
+        feed_in: feed-in price per slot (EUR/kWh).
+        batteries: the members' batteries.
+        soc0_kwh: each battery's charge at the start.
+        terminal_eur_per_kwh: what a kWh left in a battery at the end is worth (0 in the
+            social optimum; a planner on a short horizon values it).
+    """
+
+    net_kwh: FloatArray
+    retail: FloatArray
+    feed_in: FloatArray
+    batteries: tuple[BatterySpec, ...]
+    soc0_kwh: tuple[float, ...]
+    terminal_eur_per_kwh: float = 0.0
+
+    def __post_init__(self) -> None:
+        n = self.net_kwh.size
+        if n == 0 or self.retail.size != n or self.feed_in.size != n:
+            raise SolverError("net demand, retail and feed-in need the same non-zero length")
+        if len(self.soc0_kwh) != len(self.batteries):
+            raise SolverError("need one starting charge per battery")
+
+
+@dataclass(frozen=True, slots=True)
+class CommunitySchedule:
+    """The solution of a :class:`CommunityProgram`.
+
+    Attributes:
+        cost_eur: what the community pays the grid (import minus feed-in income; the energy
+            left in the batteries is not counted).
+        battery_kw: each battery's power per slot (positive = charging), shape (batteries, n).
+        soc_kwh: each battery's charge after each slot, same shape.
+    """
+
+    cost_eur: float
+    battery_kw: FloatArray
+    soc_kwh: FloatArray
+
+
+def solve_community(program: CommunityProgram) -> CommunitySchedule:
+    """Solve ``program`` with HiGHS.
 
     Raises:
-        SolverError: bad slot range, or HiGHS stops without an optimum.
+        SolverError: HiGHS stops without an optimum.
     """
-    if not 0 <= start < end <= community.n_slots:
-        raise SolverError(f"bad slot range {start}..{end}")
-    n = end - start
-    batteries = [h.battery for h in community.households if h.battery is not None]
+    n = program.net_kwh.size
+    batteries = program.batteries
     nb = len(batteries)
     cols = 3 * nb + 2  # per slot: (charge, discharge, soc) per battery, import, export
     n_vars = cols * n
     cost = np.zeros(n_vars)
     upper = np.zeros(n_vars)
-    retail = community.tariffs.retail[start:end]
-    feed_in = community.tariffs.feed_in[start:end]
     imp = np.arange(n) * cols + 3 * nb
-    cost[imp], cost[imp + 1] = retail, -feed_in
+    cost[imp], cost[imp + 1] = program.retail, -program.feed_in
     upper[imp] = upper[imp + 1] = np.inf
-    net = (community.load_kw - community.pv_kw)[:, start:end].sum(axis=0) * SLOT_HOURS
     rows: list[np.ndarray] = []
     cols_: list[np.ndarray] = []
     vals: list[np.ndarray] = []
@@ -93,13 +134,14 @@ def social_optimum(community: Community, start: int, end: int) -> SocialOptimum:
         rows.append(slot)
         cols_.append(c)
         vals.append(np.full(n, v))
-    rhs.append(-net)
+    rhs.append(-np.asarray(program.net_kwh, dtype=np.float64))
     # Charge: soc_t - soc_{t-1} - eff h ch_t + h dis_t / eff = (soc0 at t = 0, else 0).
     for b, battery in enumerate(batteries):
         r = n * (1 + b) + slot
         ch, dis, soc = slot * cols + 3 * b, slot * cols + 3 * b + 1, slot * cols + 3 * b + 2
         upper[ch] = upper[dis] = battery.power_kw
         upper[soc] = battery.capacity_kwh
+        cost[soc[-1]] = -program.terminal_eur_per_kwh
         eff = battery.efficiency
         for c, v in ((soc, 1.0), (ch, -eff * SLOT_HOURS), (dis, SLOT_HOURS / eff)):
             rows.append(r)
@@ -109,7 +151,7 @@ def social_optimum(community: Community, start: int, end: int) -> SocialOptimum:
         cols_.append(soc[:-1])
         vals.append(np.full(n - 1, -1.0))
         first = np.zeros(n)
-        first[0] = battery.initial_soc * battery.capacity_kwh
+        first[0] = min(max(program.soc0_kwh[b], 0.0), battery.capacity_kwh)
         rhs.append(first)
     matrix = sp.csr_array(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols_))),
@@ -125,8 +167,34 @@ def social_optimum(community: Community, start: int, end: int) -> SocialOptimum:
     if result.status != 0 or result.x is None:
         raise SolverError(f"community program not solved: {result.message}")
     x = np.asarray(result.x)
-    soc_kwh = np.stack([x[slot * cols + 3 * b + 2] for b in range(nb)]) if nb else np.zeros((0, n))
-    return SocialOptimum(float(result.fun), grid_only_eur(community, start, end), soc_kwh)
+    grid = float(x[imp] @ program.retail - x[imp + 1] @ program.feed_in)
+    if not nb:
+        return CommunitySchedule(grid, np.zeros((0, n)), np.zeros((0, n)))
+    power = np.stack([x[slot * cols + 3 * b] - x[slot * cols + 3 * b + 1] for b in range(nb)])
+    soc_kwh = np.stack([x[slot * cols + 3 * b + 2] for b in range(nb)])
+    return CommunitySchedule(grid, power, soc_kwh)
+
+
+def social_optimum(community: Community, start: int, end: int) -> SocialOptimum:
+    """Solve the community's program over ``[start, end)`` on the actual data (module
+    docstring).
+
+    Raises:
+        SolverError: bad slot range, or HiGHS stops without an optimum.
+    """
+    if not 0 <= start < end <= community.n_slots:
+        raise SolverError(f"bad slot range {start}..{end}")
+    batteries = tuple(h.battery for h in community.households if h.battery is not None)
+    schedule = solve_community(
+        CommunityProgram(
+            net_kwh=(community.load_kw - community.pv_kw)[:, start:end].sum(axis=0) * SLOT_HOURS,
+            retail=community.tariffs.retail[start:end],
+            feed_in=community.tariffs.feed_in[start:end],
+            batteries=batteries,
+            soc0_kwh=tuple(b.initial_soc * b.capacity_kwh for b in batteries),
+        )
+    )
+    return SocialOptimum(schedule.cost_eur, grid_only_eur(community, start, end), schedule.soc_kwh)
 
 
 def welfare_eur(result: SimulationResult) -> float:

@@ -39,6 +39,16 @@ Chosen on validation (Oct 1..14 2015, sealed market, 3 households, % of bound): 
 72.37, 0.25 73.59, 0.5 72.87, 1 (``mpc_book_ahead_halfway``) 65.23 (docs/agents.md); the
 residual policies' :data:`RESIDUAL_REACH` is the same quarter."""
 
+COMMUNITY_RULES = ("truthful", "halfway", "mpc", "community_plan")
+"""The rules ``agent eval-community`` can run a community on: ``truthful`` and ``halfway`` on
+every member; ``mpc`` (the hourly planner with the halfway rule's prices, each household for
+its own money) and ``community_plan`` (every battery on its part of the community's receding
+horizon plan, truthful prices: coordination, :mod:`agents.policies.community_plan`) on every
+battery household, the other members truthful."""
+
+EVERY_MEMBER_RULES = ("truthful", "halfway")
+"""The community rules every member follows (the others run on the battery households)."""
+
 LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned", "mpc_book_ensemble")
 """The learned methods: the algorithm each one's model files hold (``mpc_book_learned``: the
 planner on a learned model of the others' book, :mod:`agents.policies.book_model`, one run per

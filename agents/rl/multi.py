@@ -48,8 +48,17 @@ from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts, household_forecasts
 from agents.policies.baselines import Halfway, Truthful
 from agents.policies.bound import perfect_foresight
+from agents.policies.community_plan import (
+    COMMUNITY_PLAN_HORIZON_HOURS,
+    COMMUNITY_PLAN_REACH,
+    CommunityPlan,
+    CommunityPlanStrategy,
+    ForecastOutlook,
+)
+from agents.policies.mpc import MpcBattery, MpcStrategy
 from agents.policies.social import social_optimum, welfare_eur
 from agents.prosumer import OBS_DIM, ObservationBuilder, OthersBook
+from agents.rl.kinds import COMMUNITY_RULES, EVERY_MEMBER_RULES
 from agents.rl.onnx_policy import MARKET_OPEN, OnnxModel
 from agents.rl.setup import DEFAULT_CACHE, TRAIN, Period
 
@@ -245,6 +254,30 @@ def community_forecasts(
     }
 
 
+def total_forecasts(
+    community: Community, method: ForecastMethod, cache_dir: Path | None
+) -> HouseholdForecasts:
+    """The community's summed load and PV forecasts: every member's own forecasts (each on its
+    own meter, as the forecasters were chosen), added up; the members share them for the
+    community plan's outlook (:class:`~agents.policies.community_plan.ForecastOutlook`)."""
+    members = [
+        household_forecasts(
+            community.load_kw[h],
+            community.pv_kw[h],
+            community.spot,
+            community.config.year,
+            method,
+            cache_dir=cache_dir,
+        )
+        for h in range(len(community.households))
+    ]
+    return HouseholdForecasts(
+        load_kw=np.sum([f.load_kw for f in members], axis=0),
+        pv_kw=np.sum([f.pv_kw for f in members], axis=0),
+        spot=members[0].spot,
+    )
+
+
 def train_shared(config: SharedConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Train one shared policy per seed; writes ``shared-seed<N>.zip`` and ``.onnx`` (with the
     battery reach and market mode in its metadata) and ``train.json``; returns the metadata."""
@@ -358,7 +391,8 @@ class CommunityEvalConfig:
     """What ``agent eval-community`` measures.
 
     Attributes:
-        models: the shared policy's files, one per training seed.
+        models: the shared policy's files, one per training seed (none: rules only).
+        rules: the rule communities to run (:data:`~agents.rl.kinds.COMMUNITY_RULES`).
         community: the community.
         forecast: forecasts the agents see.
         period: the evaluation period.
@@ -372,7 +406,8 @@ class CommunityEvalConfig:
         market: the market mode (only ``open`` exists; a file for another one is refused).
     """
 
-    models: tuple[Path, ...]
+    models: tuple[Path, ...] = ()
+    rules: tuple[str, ...] = EVERY_MEMBER_RULES
     community: CommunityDraw = field(default_factory=CommunityDraw)
     forecast: ForecastMethod = ForecastMethod.VALIDATED
     period: Period = field(default_factory=lambda: Period(10, 12))
@@ -381,6 +416,16 @@ class CommunityEvalConfig:
     mip_gap: float = 1e-3
     time_limit: float = 300.0
     market: str = MARKET_OPEN
+
+    def __post_init__(self) -> None:
+        unknown = [r for r in self.rules if r not in COMMUNITY_RULES]
+        if unknown:
+            raise ConfigError(
+                f"unknown community rule(s) {', '.join(unknown)}; known: "
+                f"{', '.join(COMMUNITY_RULES)}"
+            )
+        if not self.rules and not self.models:
+            raise ConfigError("nothing to evaluate: name a rule or a shared policy")
 
 
 def _pct(value: float, of: float | None) -> float | None:
@@ -434,12 +479,51 @@ class _Bounds:
         return bound.savings_eur
 
 
+def community_rule(
+    name: str,
+    community: Community,
+    config: CommunityEvalConfig,
+    forecasts: dict[int, HouseholdForecasts],
+) -> list[Strategy]:
+    """Every member's strategy in the rule community ``name``
+    (:data:`~agents.rl.kinds.COMMUNITY_RULES`): ``truthful`` or ``halfway`` for every member;
+    ``mpc`` or ``community_plan`` for every battery household (``forecasts``: theirs), the other
+    members truthful. The community plan is one, shared by the battery agents; it forecasts the
+    community's load and PV as the sum of every member's ``config.forecast`` forecasts
+    (:func:`total_forecasts`: the members share them), and
+    the batteries follow :data:`~agents.policies.community_plan.COMMUNITY_PLAN_REACH` of its
+    :data:`~agents.policies.community_plan.COMMUNITY_PLAN_HORIZON_HOURS` plan.
+
+    Raises:
+        ConfigError: an unknown rule.
+    """
+    n = len(community.households)
+    if name == "truthful":
+        return [Truthful() for _ in range(n)]
+    if name == "halfway":
+        return [Halfway() for _ in range(n)]
+    strategies: list[Strategy] = [Truthful() for _ in range(n)]
+    if name == "mpc":
+        for h in community.battery_households():
+            strategies[h] = MpcStrategy(MpcBattery(community, h, forecasts[h]), Halfway(), "mpc")
+        return strategies
+    if name == "community_plan":
+        total = total_forecasts(community, config.forecast, config.cache_dir)
+        outlook = ForecastOutlook(community, total, forecasts, COMMUNITY_PLAN_HORIZON_HOURS)
+        plan = CommunityPlan(community, outlook)
+        for h in community.battery_households():
+            strategies[h] = CommunityPlanStrategy(plan, COMMUNITY_PLAN_REACH)
+        return strategies
+    raise ConfigError(f"unknown community rule {name!r}; known: {', '.join(COMMUNITY_RULES)}")
+
+
 def evaluate_community(
     config: CommunityEvalConfig, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Every household's money and share of its bound, and the community's share of the social
     optimum, with the shared policy in the ``truthful`` and ``all_agents`` communities (one
-    figure per training seed) and, for reference, every member truthful or halfway (rules).
+    figure per training seed; ``shared`` is None without models) and in the rule communities
+    ``config.rules`` (:func:`community_rule`; the default: every member truthful or halfway).
 
     Raises:
         PolicyError: a model file is missing, of another width, market mode or kind.
@@ -464,23 +548,28 @@ def evaluate_community(
         return SharedStrategy(model, forecasts[h], reach)
 
     rules: dict[str, Any] = {}
-    alone_bounds: dict[int, float | None] = {}
-    for name, make in (("truthful", Truthful), ("halfway", Halfway)):
-        say(f"community: every member {name}")
-        result = run([make() for _ in range(n)])
+    alone_bounds: dict[int, float | None] = {h: None for h in agents}
+    for name in config.rules:
+        every = name in EVERY_MEMBER_RULES
+        say(f"community: {'every member' if every else 'every battery household'} {name}")
+        result = run(community_rule(name, community, config, forecasts))
         per = result.savings_eur()
         if name == "truthful":
             for h in agents:
                 say(f"{community.households[h].id}: bound among truthful members")
                 alone_bounds[h] = bound_of(book_of(result, community, h))
+        faced = dict(alone_bounds)
+        if not every:
+            for h in agents:
+                say(f"{name}: {community.households[h].id} bound among the others")
+                faced[h] = bound_of(book_of(result, community, h))
         rules[name] = {
-            "kind": "rule",
+            "kind": "coordination" if name == "community_plan" else "rule",
+            "members": "every member" if every else "battery households (others truthful)",
             "welfare_eur": round(welfare_eur(result), 2),
             "pct_of_social_optimum": _pct(welfare_eur(result), optimum),
             "savings_eur": {ids[k]: round(float(per[h]), 2) for k, h in enumerate(agents)},
-            "pct_of_bound": {
-                ids[k]: _pct(float(per[h]), alone_bounds[h]) for k, h in enumerate(agents)
-            },
+            "pct_of_bound": {ids[k]: _pct(float(per[h]), faced[h]) for k, h in enumerate(agents)},
         }
     alone: list[dict[str, float]] = []
     together: list[dict[str, Any]] = []
@@ -520,7 +609,9 @@ def evaluate_community(
             "solver": "HiGHS LP (scipy.optimize.linprog), the community as one meter",
         },
         "rules": rules,
-        "shared": _shared_report(ids, agents, alone, alone_bounds, together, optimum),
+        "shared": _shared_report(ids, agents, alone, alone_bounds, together, optimum)
+        if loaded
+        else None,
         "seconds": round(time.perf_counter() - t0, 1),
     }
     return report

@@ -333,9 +333,16 @@ def _planner(market: str, pricing: str | None, reach: float | None) -> PlannerSe
 @app.command("eval-community")
 def eval_community_command(
     shared: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Option(help="Shared policy (.onnx from agent train --algo shared), once per seed."),
-    ],
+    ] = None,
+    rules: Annotated[
+        str,
+        typer.Option(
+            help="Rule communities, comma-separated: truthful and halfway (every member), mpc and "
+            "community_plan (every battery household, the others truthful); '' for none."
+        ),
+    ] = "truthful,halfway",
     json_out: JsonFlag = False,
     forecast: Annotated[
         str,
@@ -353,22 +360,33 @@ def eval_community_command(
     ] = True,
 ) -> None:
     """The shared policy in a community of truthful members and with every battery household
-    on it: each household's % of its perfect-foresight bound and the community's welfare as %
-    of the social optimum (with a 95 % interval across training seeds)."""
+    on it, and the rule communities: each household's % of its perfect-foresight bound and the
+    community's welfare as % of the social optimum (with a 95 % interval across training
+    seeds). ``community_plan`` coordinates: the members pool their forecasts and every battery
+    follows its part of the community's plan (agents.policies.community_plan)."""
     from agents.community import CommunityDraw
     from agents.forecasting.provider import ForecastMethod
     from agents.rl.multi import CommunityEvalConfig, evaluate_community
     from agents.rl.setup import Period
     from enerwise.cli.option_models import CommunityEvalOptions, validated
 
+    shared = shared or []
     missing = [path for path in shared if not path.is_file()]
     if missing:
         from agents.errors import ConfigError
 
         raise ConfigError(f"--shared: no model file at {missing[0]}")
-    opts = validated(CommunityEvalOptions, shared=shared, forecast=forecast, year=year, days=days)
+    opts = validated(
+        CommunityEvalOptions,
+        shared=shared,
+        rules=[r.strip() for r in rules.split(",") if r.strip()],
+        forecast=forecast,
+        year=year,
+        days=days,
+    )
     config = CommunityEvalConfig(
         models=tuple(opts.shared),
+        rules=tuple(opts.rules),
         community=CommunityDraw(year=opts.year),
         forecast=ForecastMethod(opts.forecast),
         period=Period(10, 12, days=opts.days),
@@ -398,9 +416,11 @@ def community_table(result: dict[str, Any]) -> Table:
             f"{h} {cell(row['pct_of_bound'][h], row['savings_eur'][h])}" for h in result["agents"]
         )
         welfare = row["pct_of_social_optimum"]
-        table.add_row(f"every member {name}", "rule", f"{welfare:.1f}", per)
+        members = row.get("members", "every member").split(" (")[0]
+        table.add_row(f"{members} {name}", row["kind"], f"{welfare:.1f}", per)
     shared = result["shared"]
-    for mode, label in (("truthful", "one agent, others truthful"), ("all_agents", "all agents")):
+    modes = (("truthful", "one agent, others truthful"), ("all_agents", "all agents"))
+    for mode, label in modes if shared is not None else ():
         row = shared[mode]
         per = ", ".join(
             f"{h} {cell(row['pct_of_bound'][h]['mean'], row['savings_eur'][h]['mean'])}"

@@ -47,7 +47,8 @@ class CommunityEvalOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    shared: list[Path] = Field(min_length=1, max_length=10)
+    shared: list[Path] = Field(max_length=10)
+    rules: list[str] = Field(max_length=10)
     forecast: str = Field(pattern="^(naive|lightgbm|validated|oracle)$")
     year: int = Field(ge=2015, le=2018)
     days: int | None = Field(None, ge=1, le=92)
