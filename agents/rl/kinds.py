@@ -56,9 +56,9 @@ file; ``mpc_book_ensemble``: the same planner on the mean prediction of all its 
 
 SHIPPED_LEARNED = ("ppo", "dqn", "imitation", "mpc_book_learned")
 """The learned methods with shipped model files: ``agent eval`` runs these by default
-(``mpc_book_learned``: the book models of the sixth round, in ONNX, and the sealed market's of
-the seventh, one set per market mode; ``mpc_book_ensemble`` did not validate above its rule and
-ships no files of its own)."""
+(``mpc_book_learned``: the book models fitted among ZIP members, in ONNX, one set per market
+mode: the open market's of the eighth round, the sealed market's of the seventh;
+``mpc_book_ensemble`` did not validate above its rule and ships no files of its own)."""
 
 BOOK_RULES = ("book_response", "mpc_book", "mpc_book_ahead")
 """The rules that price against the others' orders of their own slot in an open market."""
