@@ -237,20 +237,26 @@ SHARED_PPO: dict[str, Any] = {
 the number of agents samples)."""
 
 
+def member_forecasts(
+    community: Community, household: int, method: ForecastMethod, cache_dir: Path | None
+) -> HouseholdForecasts:
+    """One member's forecasts of its own meter (load, PV) and of the day-ahead price."""
+    return household_forecasts(
+        community.load_kw[household],
+        community.pv_kw[household],
+        community.spot,
+        community.config.year,
+        method,
+        cache_dir=cache_dir,
+    )
+
+
 def community_forecasts(
     community: Community, method: ForecastMethod, cache_dir: Path | None
 ) -> dict[int, HouseholdForecasts]:
     """Forecasts of every battery household."""
     return {
-        h: household_forecasts(
-            community.load_kw[h],
-            community.pv_kw[h],
-            community.spot,
-            community.config.year,
-            method,
-            cache_dir=cache_dir,
-        )
-        for h in community.battery_households()
+        h: member_forecasts(community, h, method, cache_dir) for h in community.battery_households()
     }
 
 
@@ -261,15 +267,7 @@ def total_forecasts(
     own meter, as the forecasters were chosen), added up; the members share them for the
     community plan's outlook (:class:`~agents.policies.community_plan.ForecastOutlook`)."""
     members = [
-        household_forecasts(
-            community.load_kw[h],
-            community.pv_kw[h],
-            community.spot,
-            community.config.year,
-            method,
-            cache_dir=cache_dir,
-        )
-        for h in range(len(community.households))
+        member_forecasts(community, h, method, cache_dir) for h in range(len(community.households))
     ]
     return HouseholdForecasts(
         load_kw=np.sum([f.load_kw for f in members], axis=0),
