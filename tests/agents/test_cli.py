@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from agents.forecasting.provider import PRETRAINED
+from agents.policies.book_model import BookModel
 from enerwise.cli.option_models import EvalOptions
 from tests.in_process import run_command
 
@@ -89,7 +91,8 @@ def test_agent_eval_runs_the_shipped_book_models_by_default(
     row = methods["mpc_book_learned"]
     assert len(row["pct_of_bound_seeds"]) == 3  # one per shipped training seed
     assert row["trained_for"] == ["open"]
-    assert row["shrink_seeds"] == [[0.0, 0.0, 1.0, 0.0]] * 3
+    shipped = sorted(PRETRAINED.glob("book-model-seed*.onnx"))
+    assert row["shrink_seeds"] == [list(BookModel.load(path).shrink) for path in shipped]
 
 
 def test_agent_eval_json_lists_a_learned_methods_share_per_training_seed(
