@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 from agents.community import Community, CommunityDraw, SimulationResult, Strategy, simulate
+from agents.data.calendar import SLOTS_PER_HOUR
 from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts, household_forecasts
 from agents.policies.baselines import Truthful
 from agents.policies.community_plan import (
+    PV_RATIO_FLOOR_KW,
     CommunityPlan,
     CommunityPlanStrategy,
     ForecastOutlook,
@@ -93,6 +95,57 @@ def test_the_planned_community_never_buys_from_the_grid_what_a_member_feeds_in(
     both = np.minimum(result.import_kwh.sum(axis=0), result.export_kwh.sum(axis=0))
     assert result.export_kwh.sum() > 0
     assert np.all(both < 1e-9)
+
+
+def _flat_pv_forecast(forecasts: dict[int, HouseholdForecasts], kw: float) -> HouseholdForecasts:
+    """The community's forecasts with ``kw`` of PV forecast for every hour from every origin."""
+    spot = next(iter(forecasts.values())).spot
+    return HouseholdForecasts(np.zeros_like(spot), np.full_like(spot, kw), spot)
+
+
+def _noon(june_week: tuple[int, int]) -> int:
+    """The hour (of the year) of the first June day's noon."""
+    return (june_week[0] + 12 * SLOTS_PER_HOUR) // SLOTS_PER_HOUR
+
+
+def test_the_next_hours_pv_forecast_takes_the_last_hours_measured_ratio_fading_per_hour(
+    community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
+) -> None:
+    origin = _noon(june_week)
+    first = origin * SLOTS_PER_HOUR
+    measured = float(community.pv_kw[:, first : first + SLOTS_PER_HOUR].sum(axis=0).mean())
+    assert measured > 2 * PV_RATIO_FLOOR_KW
+    # forecast half of what the meters then measured: the ratio is 2
+    total = _flat_pv_forecast(forecasts, measured / 2)
+    outlook = ForecastOutlook(community, total, forecasts, pv_persistence=0.5)
+    assert outlook.pv_kw(origin, 3) == pytest.approx(
+        [measured, measured / 2 * 1.5, measured / 2 * 1.25]
+    )
+
+
+def test_without_pv_persistence_the_pv_forecast_is_read_as_issued(
+    community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
+) -> None:
+    total = _flat_pv_forecast(forecasts, 1.0)
+    outlook = ForecastOutlook(community, total, forecasts)
+    assert outlook.pv_kw(_noon(june_week), 3).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_pv_forecast_below_the_floor_is_not_corrected_by_its_ratio(
+    community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
+) -> None:
+    kw = PV_RATIO_FLOOR_KW / 2
+    total = _flat_pv_forecast(forecasts, kw)
+    outlook = ForecastOutlook(community, total, forecasts, pv_persistence=1.0)
+    assert outlook.pv_kw(_noon(june_week), 2).tolist() == [kw, kw]
+
+
+def test_a_pv_persistence_outside_zero_to_one_is_refused(
+    community: Community, forecasts: dict[int, HouseholdForecasts]
+) -> None:
+    total = _flat_pv_forecast(forecasts, 1.0)
+    with pytest.raises(ConfigError, match=r"pv_persistence must be in 0\.\.1"):
+        ForecastOutlook(community, total, forecasts, pv_persistence=1.5)
 
 
 def test_a_plan_that_misses_a_batterys_charge_is_refused(
