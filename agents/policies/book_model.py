@@ -127,6 +127,16 @@ class PlannerSettings:
         if not 0.0 <= self.reach <= 1.0:
             raise PolicyError(f"the plan's reach must be in 0..1, got {self.reach!r}")
 
+    def overridden(self, pricing: str | None, reach: float | None) -> PlannerSettings:
+        """These settings with ``pricing`` and ``reach`` where given (not None).
+
+        Raises:
+            PolicyError: an unknown pricing or a reach outside 0..1.
+        """
+        return PlannerSettings(
+            self.pricing if pricing is None else pricing, self.reach if reach is None else reach
+        )
+
 
 OPEN_PLANNER = PlannerSettings()
 """The planner of a file that names none (written before the settings existed)."""

@@ -360,13 +360,7 @@ def evaluate_agents(
     for k, h in enumerate(setup.households):
         row: dict[str, Any] = {"household": community.households[h].id}
         runs: dict[str, ProsumerRun] = {}
-        strategies = _strategies(
-            setup,
-            k,
-            config.rules,
-            learned,
-            config.market,
-        )
+        strategies = _strategies(setup, k, config.rules, learned, config.market)
         for name, strategy in strategies.items():
             say(f"{community.households[h].id}: {name}")
             runs[name] = run_method(setup, k, strategy)
@@ -520,15 +514,9 @@ def _load_models(
             return model
         if book_shrink is not None:
             model = model.with_shrink(book_shrink)
-        if book_pricing is not None or book_reach is not None:
-            own = model.planner
-            model = model.with_planner(
-                PlannerSettings(
-                    own.pricing if book_pricing is None else book_pricing,
-                    own.reach if book_reach is None else book_reach,
-                )
-            )
-        return model
+        if book_pricing is None and book_reach is None:
+            return model
+        return model.with_planner(model.planner.overridden(book_pricing, book_reach))
 
     learned: dict[str, Any] = {}
     seeds_of: dict[str, list[str]] = {}

@@ -321,13 +321,9 @@ def _train_book_model(
 def _planner(market: str, pricing: str | None, reach: float | None) -> PlannerSettings:
     """The planner settings a book model file is written with: ``pricing`` and ``reach``
     where given, else ``market``'s defaults."""
-    from agents.policies.book_model import PlannerSettings, planner_defaults
+    from agents.policies.book_model import planner_defaults
 
-    defaults = planner_defaults(market)
-    return PlannerSettings(
-        defaults.pricing if pricing is None else pricing,
-        defaults.reach if reach is None else reach,
-    )
+    return planner_defaults(market).overridden(pricing, reach)
 
 
 @app.command("eval-community")
