@@ -49,31 +49,31 @@ from agents.policies.mpc import hourly_to_slots
 from agents.policies.social import CommunityProgram, solve_community
 from agents.tariffs import tariffs_from_spot
 
-COMMUNITY_PLAN_REACH = 0.6
+COMMUNITY_PLAN_REACH = 0.3
 """The share of the plan's set-point the rule ``community_plan`` follows (relative to
-self-consumption; :class:`CommunityPlanStrategy`), with :data:`COMMUNITY_PLAN_HORIZON_HOURS`
-and :data:`COMMUNITY_PLAN_PV_NOWCAST`. Chosen on validation (Oct..Dec 2015, the shipped
-forecasts; docs/agents.md): the plan on forecasts leans the batteries well, followed fully it
-loses to self-consumption, mostly through the PV forecasts' errors."""
+self-consumption; :class:`CommunityPlanStrategy`), with :data:`COMMUNITY_PLAN_HORIZON_HOURS`.
+Chosen on validation (Oct..Dec 2015, the shipped forecasts; docs/agents.md): the plan on
+forecasts leans the batteries well, followed fully it loses to self-consumption, mostly
+through the PV forecasts' errors."""
 
-COMMUNITY_PLAN_HORIZON_HOURS = 1
-"""Hours the rule ``community_plan`` plans ahead (to the end of the slot's hour, from its own
-quarter on). Chosen on validation with :data:`COMMUNITY_PLAN_REACH` and the PV nowcast (1 h:
-92.87 % of the social optimum at reach 0.6; 2 h: 91.73 at reach 0.5; without the nowcast 2 h
-did best: docs/agents.md): the PV forecasts beyond the next hour mislead more than they
-inform."""
+COMMUNITY_PLAN_HORIZON_HOURS = 2
+"""Hours the rule ``community_plan`` plans ahead. Chosen on validation with
+:data:`COMMUNITY_PLAN_REACH` (24 h: 88.08 % of the social optimum at reach 0.2; 6 h: 89.16;
+3 h: 89.12; 2 h, reach 0.2 / 0.3 / 0.4: 89.48 / 89.65 / 89.53): the PV forecasts beyond the
+next hours mislead more than they inform."""
 
-COMMUNITY_PLAN_PV_NOWCAST = 0.9
-"""How the rule ``community_plan`` corrects the PV forecast by the slot the meters have just
-measured: the community's PV in the last slot over what was forecast for it scales the plan's
-PV forecast, and the correction fades by this factor per slot ahead (:class:`ForecastOutlook`).
-The day-ahead PV forecast misses clouds; the meters have seen the last quarter hour's. Chosen
-on validation (Oct..Dec 2015, 1 h plan, reach 0.5; % of the social optimum): 0.7 92.42, 0.8
-92.60, 0.9 92.72, 0.95 92.66 (docs/agents.md; the earlier correction by the last complete hour
-scored 90.49 at its best)."""
+
+COMMUNITY_PLAN_PV_PERSISTENCE = 0.15
+"""How the rule ``community_plan`` corrects the PV forecast by the hour just measured: the
+community's PV of the last complete hour over what was forecast for it scales the next hour's
+forecast, and that correction fades by this factor per hour ahead (:class:`ForecastOutlook`).
+The day-ahead PV forecast misses clouds; the meters have seen the last hour's. Chosen on
+validation (Oct..Dec 2015, with the 2 h horizon and reach 0.3; % of the social optimum): 0 (no
+correction) 89.65, 0.15 90.49, 0.3 90.40, 0.5 90.34, 0.7 90.12, 0.9 90.15, 1 90.13
+(docs/agents.md)."""
 
 PV_RATIO_FLOOR_KW = 0.3
-"""Below this forecast of the community's PV for the last slot (kW) its measured ratio is not
+"""Below this forecast of the community's PV for the last hour (kW) its measured ratio is not
 read: at dawn and dusk a ratio of two small numbers is noise."""
 
 PV_RATIO_CAP = 3.0
@@ -112,51 +112,46 @@ class ForecastOutlook:
     """Forecasts, as a household's planner has them: the community's total load and PV forecast
     from the last complete hour over ``horizon_hours``, the day-ahead price where published and
     its forecast elsewhere (the slot's own price is published), and each battery household's own
-    forecasts for its surplus. With ``pv_nowcast`` the PV forecast is corrected by the slot the
-    members' meters have just measured (:data:`COMMUNITY_PLAN_PV_NOWCAST`).
+    forecasts for its surplus. With ``pv_persistence`` the PV forecast is corrected by the hour
+    the members' meters have just measured (:data:`COMMUNITY_PLAN_PV_PERSISTENCE`).
 
     Args:
         community: the community (tariff rule, the slot's own published prices, and the PV its
-            meters measured in past slots).
+            meters measured in past hours).
         total: forecasts of the community's summed load and PV.
         households: each battery household's forecasts, by index.
         horizon_hours: hours ahead (1..24).
-        pv_nowcast: how much of the last slot's measured-over-forecast PV ratio carries to each
-            slot ahead, faded per slot (0: no correction; 1: the whole ratio at every slot).
+        pv_persistence: how much of the last hour's measured-over-forecast PV ratio carries to
+            each further hour ahead (0: no correction; 1: the whole ratio at every hour).
     """
 
     community: Community
     total: HouseholdForecasts
     households: Mapping[int, HouseholdForecasts]
     horizon_hours: int = HORIZON
-    pv_nowcast: float = 0.0
+    pv_persistence: float = 0.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.horizon_hours <= HORIZON:
             raise ConfigError(f"horizon_hours must be in 1..{HORIZON}, got {self.horizon_hours}")
-        if not 0.0 <= self.pv_nowcast <= 1.0:
-            raise ConfigError(f"pv_nowcast must be in 0..1, got {self.pv_nowcast}")
+        if not 0.0 <= self.pv_persistence <= 1.0:
+            raise ConfigError(f"pv_persistence must be in 0..1, got {self.pv_persistence}")
 
-    def pv_kw(self, slot: int, hours: int) -> FloatArray:
-        """The community's PV forecast per slot from ``slot`` to the end of the ``hours`` hours
-        from ``slot``'s own (issued at the end of the hour before), corrected by the last slot's
-        measured PV over its forecast, faded by ``pv_nowcast`` per slot ahead (the slot itself
-        is one ahead of the measured one)."""
-        hour, quarter = divmod(slot, SLOTS_PER_HOUR)
-        pv = hourly_to_slots(self.total.pv_kw[max(hour - 1, 0), :hours], quarter)
-        if self.pv_nowcast == 0.0 or slot == 0:
+    def pv_kw(self, origin: int, hours: int) -> FloatArray:
+        """The community's PV forecast issued at the end of hour ``origin`` for the next
+        ``hours`` hours, corrected by hour ``origin``'s measured PV over its forecast (the
+        forecast issued an hour earlier) faded by ``pv_persistence`` per hour ahead."""
+        pv = self.total.pv_kw[origin, :hours]
+        if self.pv_persistence == 0.0 or origin == 0:
             return pv
-        expected = self._first_pv_kw(slot - 1)
+        expected = float(self.total.pv_kw[origin - 1, 0])
         if expected < PV_RATIO_FLOOR_KW:
             return pv
-        measured = float(self.community.pv_kw[:, slot - 1].sum())
+        first = origin * SLOTS_PER_HOUR
+        measured = float(self.community.pv_kw[:, first : first + SLOTS_PER_HOUR].sum(axis=0).mean())
         ratio = min(measured / expected, PV_RATIO_CAP)
-        fade = self.pv_nowcast ** np.arange(1, pv.size + 1)
+        fade = self.pv_persistence ** np.arange(hours)
         return pv * (1.0 + (ratio - 1.0) * fade)
-
-    def _first_pv_kw(self, slot: int) -> float:
-        """The PV forecast the outlook of ``slot`` starts from (before its correction)."""
-        return float(self.total.pv_kw[max(slot // SLOTS_PER_HOUR - 1, 0), 0])
 
     def outlook(self, slot: int) -> Outlook:
         """The forecast outlook from ``slot`` (as :class:`~agents.policies.mpc.BookMpc` reads
@@ -165,7 +160,7 @@ class ForecastOutlook:
         hour, quarter = divmod(slot, SLOTS_PER_HOUR)
         origin = max(hour - 1, 0)
         hours = min(self.horizon_hours, (community.n_slots - slot) // SLOTS_PER_HOUR + 1)
-        net = hourly_to_slots(f.load_kw[origin, :hours], quarter) - self.pv_kw(slot, hours)
+        net = hourly_to_slots(f.load_kw[origin, :hours] - self.pv_kw(origin, hours), quarter)
         spot = hourly_to_slots(f.spot[origin, :hours], quarter)
         tariffs = tariffs_from_spot(spot, community.tariffs.spec)
         retail, feed_in = tariffs.retail.copy(), tariffs.feed_in.copy()

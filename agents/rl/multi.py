@@ -50,7 +50,7 @@ from agents.policies.baselines import Halfway, Truthful
 from agents.policies.bound import perfect_foresight
 from agents.policies.community_plan import (
     COMMUNITY_PLAN_HORIZON_HOURS,
-    COMMUNITY_PLAN_PV_NOWCAST,
+    COMMUNITY_PLAN_PV_PERSISTENCE,
     COMMUNITY_PLAN_REACH,
     CommunityPlan,
     CommunityPlanStrategy,
@@ -489,8 +489,8 @@ def community_rule(
     ``mpc`` or ``community_plan`` for every battery household (``forecasts``: theirs), the other
     members truthful. The community plan is one, shared by the battery agents; it forecasts the
     community's load and PV as the sum of every member's ``config.forecast`` forecasts
-    (:func:`total_forecasts`: the members share them), its PV corrected by the slot the meters
-    just measured (:data:`~agents.policies.community_plan.COMMUNITY_PLAN_PV_NOWCAST`), and
+    (:func:`total_forecasts`: the members share them), its PV corrected by the hour the meters
+    just measured (:data:`~agents.policies.community_plan.COMMUNITY_PLAN_PV_PERSISTENCE`), and
     the batteries follow :data:`~agents.policies.community_plan.COMMUNITY_PLAN_REACH` of its
     :data:`~agents.policies.community_plan.COMMUNITY_PLAN_HORIZON_HOURS` plan.
 
@@ -514,7 +514,7 @@ def community_rule(
             total,
             forecasts,
             COMMUNITY_PLAN_HORIZON_HOURS,
-            pv_nowcast=COMMUNITY_PLAN_PV_NOWCAST,
+            pv_persistence=COMMUNITY_PLAN_PV_PERSISTENCE,
         )
         plan = CommunityPlan(community, outlook)
         for h in community.battery_households():

@@ -1,6 +1,5 @@
 """The community plan: every battery on its part of the social optimum's program over a
-receding horizon, its PV forecast corrected by the slot just measured, truthful prices; and the
-rule communities of ``agent eval-community``."""
+receding horizon, truthful prices; and the rule communities of ``agent eval-community``."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts, household_forecasts
 from agents.policies.baselines import Truthful
 from agents.policies.community_plan import (
-    PV_RATIO_CAP,
     PV_RATIO_FLOOR_KW,
     CommunityPlan,
     CommunityPlanStrategy,
@@ -105,31 +103,32 @@ def _flat_pv_forecast(forecasts: dict[int, HouseholdForecasts], kw: float) -> Ho
     return HouseholdForecasts(np.zeros_like(spot), np.full_like(spot, kw), spot)
 
 
-def _after_noon(june_week: tuple[int, int]) -> int:
-    """The slot after the first June day's noon slot (its hour's second quarter)."""
-    return june_week[0] + 12 * SLOTS_PER_HOUR + 1
+def _noon(june_week: tuple[int, int]) -> int:
+    """The hour (of the year) of the first June day's noon."""
+    return (june_week[0] + 12 * SLOTS_PER_HOUR) // SLOTS_PER_HOUR
 
 
-def test_the_pv_forecast_takes_the_last_slots_measured_ratio_fading_per_slot(
+def test_the_next_hours_pv_forecast_takes_the_last_hours_measured_ratio_fading_per_hour(
     community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
 ) -> None:
-    slot = _after_noon(june_week)
-    measured = float(community.pv_kw[:, slot - 1].sum())
+    origin = _noon(june_week)
+    first = origin * SLOTS_PER_HOUR
+    measured = float(community.pv_kw[:, first : first + SLOTS_PER_HOUR].sum(axis=0).mean())
     assert measured > 2 * PV_RATIO_FLOOR_KW
     # forecast half of what the meters then measured: the ratio is 2
-    half = measured / 2
-    total = _flat_pv_forecast(forecasts, half)
-    outlook = ForecastOutlook(community, total, forecasts, pv_nowcast=0.5)
-    # the rest of the hour from its second quarter: 1, 2 and 3 slots after the measured one
-    assert outlook.pv_kw(slot, 1) == pytest.approx([half * 1.5, half * 1.25, half * 1.125])
+    total = _flat_pv_forecast(forecasts, measured / 2)
+    outlook = ForecastOutlook(community, total, forecasts, pv_persistence=0.5)
+    assert outlook.pv_kw(origin, 3) == pytest.approx(
+        [measured, measured / 2 * 1.5, measured / 2 * 1.25]
+    )
 
 
-def test_without_pv_nowcast_the_pv_forecast_is_read_as_issued(
+def test_without_pv_persistence_the_pv_forecast_is_read_as_issued(
     community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
 ) -> None:
     total = _flat_pv_forecast(forecasts, 1.0)
     outlook = ForecastOutlook(community, total, forecasts)
-    assert outlook.pv_kw(_after_noon(june_week), 1).tolist() == [1.0, 1.0, 1.0]
+    assert outlook.pv_kw(_noon(june_week), 3).tolist() == [1.0, 1.0, 1.0]
 
 
 def test_a_pv_forecast_below_the_floor_is_not_corrected_by_its_ratio(
@@ -137,27 +136,16 @@ def test_a_pv_forecast_below_the_floor_is_not_corrected_by_its_ratio(
 ) -> None:
     kw = PV_RATIO_FLOOR_KW / 2
     total = _flat_pv_forecast(forecasts, kw)
-    outlook = ForecastOutlook(community, total, forecasts, pv_nowcast=1.0)
-    assert outlook.pv_kw(_after_noon(june_week), 1).tolist() == [kw, kw, kw]
+    outlook = ForecastOutlook(community, total, forecasts, pv_persistence=1.0)
+    assert outlook.pv_kw(_noon(june_week), 2).tolist() == [kw, kw]
 
 
-def test_a_measured_pv_far_above_its_forecast_scales_it_at_most_by_the_cap(
-    community: Community, forecasts: dict[int, HouseholdForecasts], june_week: tuple[int, int]
-) -> None:
-    slot = _after_noon(june_week)
-    kw = float(community.pv_kw[:, slot - 1].sum()) / (4 * PV_RATIO_CAP)
-    assert kw >= PV_RATIO_FLOOR_KW
-    total = _flat_pv_forecast(forecasts, kw)
-    outlook = ForecastOutlook(community, total, forecasts, pv_nowcast=1.0)
-    assert outlook.pv_kw(slot, 1) == pytest.approx([kw * PV_RATIO_CAP] * 3)
-
-
-def test_a_pv_nowcast_outside_zero_to_one_is_refused(
+def test_a_pv_persistence_outside_zero_to_one_is_refused(
     community: Community, forecasts: dict[int, HouseholdForecasts]
 ) -> None:
     total = _flat_pv_forecast(forecasts, 1.0)
-    with pytest.raises(ConfigError, match=r"pv_nowcast must be in 0\.\.1"):
-        ForecastOutlook(community, total, forecasts, pv_nowcast=1.5)
+    with pytest.raises(ConfigError, match=r"pv_persistence must be in 0\.\.1"):
+        ForecastOutlook(community, total, forecasts, pv_persistence=1.5)
 
 
 def test_a_plan_that_misses_a_batterys_charge_is_refused(
