@@ -607,6 +607,7 @@ def evaluate_community(
     report: dict[str, Any] = {
         "period": f"{community.config.year}-{config.period.first:02d}..{config.period.last:02d}"
         + (f" ({config.period.days} days)" if config.period.days else ""),
+        "regions": list(community.config.regions),
         "market_mode": config.market,
         "agents": ids,
         "models": [str(p) for p in config.models],

@@ -354,6 +354,14 @@ def eval_community_command(
         bool,
         typer.Option(help="Solve each household's bound (minutes); --no-bounds: money only."),
     ] = True,
+    regions: Annotated[
+        str,
+        typer.Option(
+            help="DWD TRY climate regions (1..15, comma-separated) the members' PV arrays stand "
+            "in. The default 4 is the weather every model was chosen on, in 2015 and 2018 alike "
+            "(a test reference year is one typical year): another region holds the weather out."
+        ),
+    ] = "4",
 ) -> None:
     """The shared policy in a community of truthful members and with every battery household
     on it, and the rule communities: each household's % of its perfect-foresight bound and the
@@ -379,11 +387,12 @@ def eval_community_command(
         forecast=forecast,
         year=year,
         days=days,
+        regions=_comma_separated(regions),
     )
     config = CommunityEvalConfig(
         models=tuple(opts.shared),
         rules=tuple(opts.rules),
-        community=CommunityDraw(year=opts.year),
+        community=CommunityDraw(year=opts.year, regions=tuple(opts.regions)),
         forecast=ForecastMethod(opts.forecast),
         period=Period(10, 12, days=opts.days),
         household_bounds=bounds,
@@ -399,9 +408,10 @@ def community_table(result: dict[str, Any]) -> Table:
     from rich.table import Table
 
     optimum = result["social_optimum"]["savings_eur"]
+    regions = ",".join(str(r) for r in result.get("regions", [4]))  # files from before the key
     table = Table(
         *("community", "kind", "welfare % of optimum (95 % CI)", "per household"),
-        title=f"{result['period']} (social optimum {optimum} EUR)",
+        title=f"{result['period']}, weather of TRY region {regions} (social optimum {optimum} EUR)",
     )
 
     def cell(pct: float | None, eur: float | None) -> str:

@@ -52,6 +52,7 @@ class CommunityEvalOptions(BaseModel):
     forecast: str = Field(pattern="^(naive|lightgbm|validated|oracle)$")
     year: int = Field(ge=2015, le=2018)
     days: int | None = Field(None, ge=1, le=92)
+    regions: list[Annotated[int, Field(ge=1, le=15)]] = Field(min_length=1, max_length=15)
 
 
 class EvalOptions(BaseModel):

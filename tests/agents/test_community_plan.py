@@ -3,6 +3,9 @@ receding horizon, truthful prices; and the rule communities of ``agent eval-comm
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -206,4 +209,40 @@ def test_the_command_line_refuses_an_unknown_rule_naming_it_and_the_known_ones(
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error:")
     assert "nope" in done.stderr and all(rule in done.stderr for rule in COMMUNITY_RULES)
+    assert "Traceback" not in done.stderr
+
+
+def _eval_region(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], regions: str
+) -> dict[str, Any]:
+    done = run_command(
+        monkeypatch, capsys, "agent", "eval-community", "--json", "--no-bounds", "--rules",
+        "truthful", "--forecast", "naive", "--days", "1", "--regions", regions,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
+
+
+def test_the_command_line_evaluates_the_community_under_another_regions_weather(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = _eval_region(monkeypatch, capsys, "4")
+    away = _eval_region(monkeypatch, capsys, "7")
+    assert (home["regions"], away["regions"]) == ([4], [7])
+    # the members and prices are the same: only the PV weather moved the optimum
+    assert home["agents"] == away["agents"]
+    assert home["social_optimum"]["savings_eur"] != away["social_optimum"]["savings_eur"]
+
+
+@pytest.mark.parametrize("regions", ["16", "0", "4,x", ""])
+def test_the_command_line_refuses_a_region_outside_the_try_regions(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], regions: str
+) -> None:
+    done = run_command(
+        monkeypatch, capsys, "agent", "eval-community", "--no-bounds", "--regions", regions
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("error:")
+    assert "regions" in done.stderr
     assert "Traceback" not in done.stderr
