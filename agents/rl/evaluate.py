@@ -386,6 +386,7 @@ def evaluate_agents(
     report: dict[str, Any] = {
         "period": f"{stamps[setup.start].date()}..{stamps[setup.end - 1].date()}",
         "households": [community.households[h].id for h in setup.households],
+        "regions": list(community.config.regions),
         "forecast": config.setup.forecast.value,
         "others": config.setup.others,
         "market": config.market,

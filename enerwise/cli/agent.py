@@ -23,6 +23,15 @@ from enerwise.cli.options import (
 )
 from enerwise.cli.output import print_json, print_result, progress, status
 
+RegionsOption = Annotated[
+    str,
+    typer.Option(
+        help="DWD TRY climate regions (1..15, comma-separated) the members' PV arrays stand in. "
+        "The default 4 is the weather every method was chosen on, in 2015 and 2018 alike (a "
+        "test reference year is one typical year): another region holds the weather out."
+    ),
+]
+
 app = typer.Typer(help="Learning prosumer agents in the P2P market.", no_args_is_help=True)
 
 if TYPE_CHECKING:
@@ -354,14 +363,7 @@ def eval_community_command(
         bool,
         typer.Option(help="Solve each household's bound (minutes); --no-bounds: money only."),
     ] = True,
-    regions: Annotated[
-        str,
-        typer.Option(
-            help="DWD TRY climate regions (1..15, comma-separated) the members' PV arrays stand "
-            "in. The default 4 is the weather every model was chosen on, in 2015 and 2018 alike "
-            "(a test reference year is one typical year): another region holds the weather out."
-        ),
-    ] = "4",
+    regions: RegionsOption = "4",
 ) -> None:
     """The shared policy in a community of truthful members and with every battery household
     on it, and the rule communities: each household's % of its perfect-foresight bound and the
@@ -546,6 +548,7 @@ def eval_command(
             "book-reading rules."
         ),
     ] = None,
+    regions: RegionsOption = "4",
 ) -> None:
     """Every method on held-out Oct..Dec 2018 as % of the perfect-foresight bound, learned ones
     with a 95 % interval across their training seeds, in an open or a sealed market."""
@@ -582,6 +585,7 @@ def eval_command(
         market=market,
         others=others,
         spoof_kwh=spoof_kwh,
+        regions=_comma_separated(regions),
     )
     opts, chosen = _learned_methods(opts, learned)
     _evaluate(opts, chosen, report, json_out)
@@ -665,7 +669,7 @@ def _evaluate(opts: EvalOptions, chosen: list[str], report: Path | None, json_ou
         period = Period(HELD_OUT.first, HELD_OUT.last, days=opts.days)
     config = AgentEvalConfig(
         setup=SetupConfig(
-            community=CommunityDraw(year=opts.year),
+            community=CommunityDraw(year=opts.year, regions=tuple(opts.regions)),
             forecast=ForecastMethod(opts.forecast),
             max_households=opts.households or base.setup.max_households,
             others=opts.others,

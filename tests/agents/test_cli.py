@@ -57,6 +57,12 @@ def test_agent_eval_json_names_its_period(eval_json: dict[str, object]) -> None:
     assert isinstance(eval_json["period"], str) and ".." in eval_json["period"]
 
 
+def test_agent_eval_json_names_the_weather_region_its_pv_stands_in(
+    eval_json: dict[str, object],
+) -> None:
+    assert eval_json["regions"] == [4]
+
+
 def test_agent_eval_json_has_every_method_with_its_share_of_the_bound(
     eval_json: dict[str, object],
 ) -> None:
@@ -160,6 +166,13 @@ def test_agent_eval_rejects_a_bad_option_with_one_red_line(tmp_path: Path) -> No
     done = _run("agent", "eval", "--json", "--days", "0", cache=tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error:")
+    assert "Traceback" not in done.stderr
+
+
+def test_agent_eval_refuses_a_region_outside_the_try_regions(tmp_path: Path) -> None:
+    done = _run("agent", "eval", "--json", "--regions", "4,16", cache=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().startswith("error:") and "regions" in done.stderr
     assert "Traceback" not in done.stderr
 
 
