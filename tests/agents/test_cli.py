@@ -169,7 +169,7 @@ def test_agent_eval_rejects_a_bad_option_with_one_red_line(tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
 
 
-def test_agent_eval_refuses_a_region_outside_the_try_regions(tmp_path: Path) -> None:
+def test_agent_eval_refuses_regions_that_are_not_try_regions(tmp_path: Path) -> None:
     done = _run("agent", "eval", "--json", "--regions", "4,16", cache=tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip().startswith("error:") and "regions" in done.stderr

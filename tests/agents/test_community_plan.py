@@ -236,7 +236,7 @@ def test_the_command_line_evaluates_the_community_under_another_regions_weather(
 
 
 @pytest.mark.parametrize("regions", ["16", "0", "4,x", ""])
-def test_the_command_line_refuses_a_region_outside_the_try_regions(
+def test_the_command_line_refuses_regions_that_are_not_try_regions(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], regions: str
 ) -> None:
     done = run_command(
