@@ -52,7 +52,7 @@ class CommunityEvalOptions(BaseModel):
     forecast: str = Field(pattern="^(naive|lightgbm|validated|oracle)$")
     year: int = Field(ge=2015, le=2018)
     days: int | None = Field(None, ge=1, le=92)
-    regions: list[Annotated[int, Field(ge=1, le=15)]] = Field(min_length=1, max_length=15)
+    regions: list[Annotated[int, Field(ge=1, le=15)]] = Field([4], min_length=1, max_length=15)
 
 
 class EvalOptions(BaseModel):
@@ -80,7 +80,7 @@ class EvalOptions(BaseModel):
     book_reach: float | None = Field(None, ge=0.0, le=1.0)
     spoof_kwh: float | None = Field(None, gt=0.0, le=1000.0)
     others: str = Field(pattern="^(zip|truthful)$")
-    regions: list[Annotated[int, Field(ge=1, le=15)]] = Field(min_length=1, max_length=15)
+    regions: list[Annotated[int, Field(ge=1, le=15)]] = Field([4], min_length=1, max_length=15)
 
 
 def validated(cls: type[_M], **values: object) -> _M:
