@@ -33,6 +33,7 @@ from agents.live.placing import OrderDesk
 from agents.live.policies import RuntimePolicy, SlotContext
 from agents.live.reports import StepReport
 from agents.live.state import AgentState, SlotPlan
+from agents.policies.mpc import PRICING_BOOK
 from energychain.records import Delegation
 from market.clearing import MarketParams, Order
 
@@ -61,7 +62,9 @@ class Decider:
     def __post_init__(self) -> None:
         self.book_policy = bool(getattr(self.policy, "book_policy", False))
         self.books_ahead = self.book_policy and bool(getattr(self.policy, "books_ahead", False))
-        self.pricing = str(getattr(self.policy, "pricing", "book")) if self.book_policy else "book"
+        self.pricing = (
+            str(getattr(self.policy, "pricing", PRICING_BOOK)) if self.book_policy else PRICING_BOOK
+        )
         model = getattr(self.policy, "market_model", None) if self.books_ahead else None
         if model is not None:
             from agents.live.learned_market import SLOT_SECONDS, LearnedBooks
@@ -114,7 +117,7 @@ class Decider:
         book: dict[str, object] = (
             {
                 "recent_book": len(context.recent_book),
-                "priced_at": "gate_closure" if self.pricing == "book" else "decision",
+                "priced_at": "gate_closure" if self.pricing == PRICING_BOOK else "decision",
             }
             if self.book_policy
             else {}

@@ -25,6 +25,7 @@ from agents.community import to_tick
 from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry, Side, SlotPlan
+from agents.policies.mpc import PRICING_BOOK
 from energychain.commitments import SealedOrder, commit_id, minimum_collateral, new_salt
 from energychain.records import Delegation
 from energychain.sealed_market import SealedMarket
@@ -270,7 +271,7 @@ class OrderDesk:
         """The tick of a book policy's late order for ``net_wh`` (positive: buy): the best
         response (:meth:`best_response_tick`), or the decision's tick for a plan priced as the
         halfway rule (``plan.pricing``)."""
-        if plan.pricing == "book":
+        if plan.pricing == PRICING_BOOK:
             return self.best_response_tick(slot, plan, net_wh, now)
         tick = plan.buy_tick if net_wh > 0 else plan.sell_tick
         assert tick is not None  # every decision records its ticks

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from agents.community import Decision
 from agents.errors import AgentRuntimeError
 from agents.json_files import OwnedFile, known_fields
+from agents.policies.mpc import PRICING_BOOK
 
 STATE_FILE = OwnedFile("state file", version=1, refusal=AgentRuntimeError)
 
@@ -108,7 +109,7 @@ class SlotPlan:
     """The decision's buy price (a re-plan that needs a buy places it there)."""
     replanned: int = 0
     """How often the plan was redone on the devices' real state."""
-    pricing: str = "book"
+    pricing: str = PRICING_BOOK
     """How a book policy's late orders are priced: ``book`` (the best response at gate closure)
     or ``halfway`` (the decision's ticks)."""
 
@@ -133,7 +134,7 @@ class SlotPlan:
             out.update(
                 book=True, buy_plan_wh=self.buy_plan_wh, retail=self.retail, feed_in=self.feed_in
             )
-            if self.pricing != "book":
+            if self.pricing != PRICING_BOOK:
                 out["pricing"] = self.pricing
         if self.replanned:
             out["replanned"] = self.replanned
@@ -156,7 +157,7 @@ class SlotPlan:
             feed_in=data.get("feed_in"),
             replanned=int(data.get("replanned", 0)),
             buy_tick=data.get("buy_tick"),
-            pricing=str(data.get("pricing", "book")),
+            pricing=str(data.get("pricing", PRICING_BOOK)),
         )
 
 
