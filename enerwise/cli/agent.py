@@ -819,7 +819,7 @@ def _export_book_model(
     """``agent export-onnx --algo book_model``: a book model's file to ONNX, with its parity
     and its planner's settings (the file's, or ``pricing``/``reach`` where given)."""
     from agents.errors import ConfigError
-    from agents.policies.book_model import TARGETS, BookModel, PlannerSettings
+    from agents.policies.book_model import TARGETS, BookModel
     from agents.policies.book_model_onnx import export_book_model, parity
 
     if model is None or model.suffix != ".json":
@@ -828,12 +828,7 @@ def _export_book_model(
         )
     trees = BookModel.load(model)
     if pricing is not None or reach is not None:
-        trees = trees.with_planner(
-            PlannerSettings(
-                trees.planner.pricing if pricing is None else pricing,
-                trees.planner.reach if reach is None else reach,
-            )
-        )
+        trees = trees.with_planner(trees.planner.overridden(pricing, reach))
     target = out or model.with_suffix(".onnx")
     export_book_model(trees, target)
     diff = parity(trees, BookModel.load(target))
