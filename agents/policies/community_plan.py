@@ -290,6 +290,24 @@ class CommunityPlan:
         return {h: float(schedule.battery_kw[k, 0]) for k, h in enumerate(self._households)}
 
 
+def shipped_plan(
+    community: Community,
+    total: HouseholdForecasts,
+    households: Mapping[int, HouseholdForecasts],
+) -> CommunityPlan:
+    """The plan of the rule ``community_plan``: :data:`COMMUNITY_PLAN_HORIZON_HOURS` ahead on the
+    members' pooled forecasts (``total``; each battery household's own in ``households``), its
+    PV corrected by the hour just measured (:data:`COMMUNITY_PLAN_PV_PERSISTENCE`)."""
+    outlook = ForecastOutlook(
+        community,
+        total,
+        households,
+        COMMUNITY_PLAN_HORIZON_HOURS,
+        pv_persistence=COMMUNITY_PLAN_PV_PERSISTENCE,
+    )
+    return CommunityPlan(community, outlook)
+
+
 class CommunityPlanStrategy:
     """A battery household following the community plan, bidding truthfully (module
     docstring).

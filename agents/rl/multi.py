@@ -48,14 +48,8 @@ from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts, household_forecasts
 from agents.policies.baselines import Halfway, Truthful
 from agents.policies.bound import perfect_foresight
-from agents.policies.community_plan import (
-    COMMUNITY_PLAN_HORIZON_HOURS,
-    COMMUNITY_PLAN_PV_PERSISTENCE,
-    COMMUNITY_PLAN_REACH,
-    CommunityPlan,
-    CommunityPlanStrategy,
-    ForecastOutlook,
-)
+from agents.policies.community_plan import shipped_plan
+from agents.policies.community_residual import LinearResidual, residual_community
 from agents.policies.mpc import MpcBattery, MpcStrategy
 from agents.policies.social import social_optimum, welfare_eur
 from agents.prosumer import OBS_DIM, ObservationBuilder, OthersBook
@@ -403,6 +397,9 @@ class CommunityEvalConfig:
         time_limit: seconds per bound (at the limit HiGHS's dual bound is used: still an upper
             bound, only looser).
         market: the market mode (only ``open`` exists; a file for another one is refused).
+        residuals: the community residual's files, one per training seed
+            (:mod:`agents.policies.community_residual`; every battery household on it, the
+            other members truthful).
     """
 
     models: tuple[Path, ...] = ()
@@ -415,6 +412,7 @@ class CommunityEvalConfig:
     mip_gap: float = 1e-3
     time_limit: float = 300.0
     market: str = MARKET_OPEN
+    residuals: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = [r for r in self.rules if r not in COMMUNITY_RULES]
@@ -423,8 +421,10 @@ class CommunityEvalConfig:
                 f"unknown community rule(s) {', '.join(unknown)}; known: "
                 f"{', '.join(COMMUNITY_RULES)}"
             )
-        if not self.rules and not self.models:
-            raise ConfigError("nothing to evaluate: name a rule or a shared policy")
+        if not self.rules and not self.models and not self.residuals:
+            raise ConfigError(
+                "nothing to evaluate: name a rule, a shared policy or a community residual"
+            )
 
 
 def _pct(value: float, of: float | None) -> float | None:
@@ -509,17 +509,9 @@ def community_rule(
         return strategies
     if name == "community_plan":
         total = total_forecasts(community, config.forecast, config.cache_dir)
-        outlook = ForecastOutlook(
-            community,
-            total,
-            forecasts,
-            COMMUNITY_PLAN_HORIZON_HOURS,
-            pv_persistence=COMMUNITY_PLAN_PV_PERSISTENCE,
+        return residual_community(
+            community, shipped_plan(community, total, forecasts), None, forecasts
         )
-        plan = CommunityPlan(community, outlook)
-        for h in community.battery_households():
-            strategies[h] = CommunityPlanStrategy(plan, COMMUNITY_PLAN_REACH)
-        return strategies
     raise ConfigError(f"unknown community rule {name!r}; known: {', '.join(COMMUNITY_RULES)}")
 
 
@@ -537,6 +529,7 @@ def evaluate_community(
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     loaded = [load_shared(path, config.market) for path in config.models]
+    residuals = [LinearResidual.load(path) for path in config.residuals]
     community = build_community(config.community)
     start, end = config.period.slots(community)
     forecasts = community_forecasts(community, config.forecast, config.cache_dir)
@@ -604,6 +597,25 @@ def evaluate_community(
                 "welfare_eur": welfare_eur(result),
             }
         )
+    residual_runs: list[dict[str, Any]] = []
+    if residuals:
+        total = total_forecasts(community, config.forecast, config.cache_dir)
+    for j, policy in enumerate(residuals):
+        say(f"community residual {j}: every battery household on it")
+        plan = shipped_plan(community, total, forecasts)
+        result = run(residual_community(community, plan, policy, forecasts))
+        per = result.savings_eur()
+        bounds = {}
+        for k, h in enumerate(agents):
+            say(f"community residual {j}: {ids[k]} bound among the others")
+            bounds[ids[k]] = bound_of(book_of(result, community, h))
+        residual_runs.append(
+            {
+                "savings": {ids[k]: float(per[h]) for k, h in enumerate(agents)},
+                "bounds": bounds,
+                "welfare_eur": welfare_eur(result),
+            }
+        )
     report: dict[str, Any] = {
         "period": f"{community.config.year}-{config.period.first:02d}..{config.period.last:02d}"
         + (f" ({config.period.days} days)" if config.period.days else ""),
@@ -618,6 +630,11 @@ def evaluate_community(
         "rules": rules,
         "shared": _shared_report(ids, agents, alone, alone_bounds, together, optimum)
         if loaded
+        else None,
+        "community_residual": _residual_report(
+            ids, [str(p) for p in config.residuals], residual_runs, optimum
+        )
+        if residual_runs
         else None,
         "seconds": round(time.perf_counter() - t0, 1),
     }
@@ -656,4 +673,22 @@ def _shared_report(
             "welfare_eur": _summary([s["welfare_eur"] for s in together]),
             "pct_of_social_optimum": _summary([_pct(s["welfare_eur"], optimum) for s in together]),
         },
+    }
+
+
+def _residual_report(
+    ids: list[str], files: list[str], runs: list[dict[str, Any]], optimum: float
+) -> dict[str, Any]:
+    """The community residual's figures, a summary across its training seeds each (every
+    battery household on it, the other members truthful)."""
+    return {
+        "kind": "learned",
+        "members": "battery households (others truthful)",
+        "models": files,
+        "savings_eur": {hid: _summary([r["savings"][hid] for r in runs]) for hid in ids},
+        "pct_of_bound": {
+            hid: _summary([_pct(r["savings"][hid], r["bounds"][hid]) for r in runs]) for hid in ids
+        },
+        "welfare_eur": _summary([r["welfare_eur"] for r in runs]),
+        "pct_of_social_optimum": _summary([_pct(r["welfare_eur"], optimum) for r in runs]),
     }

@@ -56,8 +56,11 @@ def train_command(
             help="ppo (continuous), dqn (discrete menu), imitation (a residual cloned from "
             "the perfect-foresight program's set-points, one ONNX file per seed), shared "
             "(one policy every battery household of the community learns at once, PettingZoo) "
-            "or book_model (the planner's learned model of the others' book, one file per "
-            "seed: the method mpc_book_learned)."
+            "book_model (the planner's learned model of the others' book, one file per "
+            "seed: the method mpc_book_learned) or community_residual (a linear correction of "
+            "the community plan every battery household shares, learned by random search on "
+            "the community's welfare in January..March of 2015 and 2018 under eight other "
+            "regions' weather; one file per seed: agent eval-community --community-residual)."
         ),
     ] = "ppo",
     steps: Annotated[
@@ -137,6 +140,12 @@ def train_command(
             "in its own mode."
         ),
     ] = "open",
+    iterations: Annotated[
+        int, typer.Option(help="community_residual: random-search steps per seed.")
+    ] = 40,
+    workers: Annotated[
+        int, typer.Option(help="community_residual: processes running the training windows.")
+    ] = 2,
     json_out: JsonFlag = False,
 ) -> None:
     """Train an agent on months before October (progress on stderr: a bar on a terminal, a
@@ -167,6 +176,8 @@ def train_command(
         reward=reward,
         shrink=_comma_separated(shrink),
         market=market,
+        iterations=iterations,
+        workers=workers,
     )
     if opts.market != "open" and opts.algo != "book_model":
         from agents.errors import ConfigError
@@ -212,6 +223,9 @@ def _train(
         return
     if opts.algo == "book_model":
         _train_book_model(opts, setup, period, json_out)
+        return
+    if opts.algo == "community_residual":
+        _train_community_residual(opts, json_out)
         return
     config = TrainConfig(
         algo=Algo(opts.algo),
@@ -297,6 +311,31 @@ def _train_shared(opts: TrainOptions, setup: SetupConfig, period: Period, json_o
         console.print(f"wrote {run['model']} ({run['seconds']:.0f} s)")
 
 
+def _train_community_residual(opts: TrainOptions, json_out: bool) -> None:
+    """``agent train --algo community_residual``: random search of the community plan's
+    correction, one policy per seed (agents.rl.community_search)."""
+    from agents.forecasting.provider import ForecastMethod
+    from agents.rl.community_search import SearchConfig, train_community_residual
+
+    config = SearchConfig(
+        out=opts.out,
+        seeds=tuple(opts.seeds),
+        iterations=opts.iterations,
+        forecast=ForecastMethod(opts.forecast),
+        workers=opts.workers,
+    )
+    with status("community residual") as update:
+        meta = train_community_residual(config, update)
+    if json_out:
+        print_json(meta)
+        return
+    for run in meta["runs"]:
+        console.print(
+            f"wrote {run['model']} ({run['seconds']:.0f} s; last 10 windows: "
+            f"{run['last_10_mean_gain_eur']:+.2f} EUR over the plan)"
+        )
+
+
 def _train_book_model(
     opts: TrainOptions, setup: SetupConfig, period: Period, json_out: bool
 ) -> None:
@@ -341,6 +380,13 @@ def eval_community_command(
         list[Path] | None,
         typer.Option(help="Shared policy (.onnx from agent train --algo shared), once per seed."),
     ] = None,
+    community_residual: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Community residual (.json from agent train --algo community_residual), once "
+            "per seed: every battery household on the community plan moved by it."
+        ),
+    ] = None,
     rules: Annotated[
         str,
         typer.Option(
@@ -376,15 +422,21 @@ def eval_community_command(
     from agents.rl.setup import Period
     from enerwise.cli.option_models import CommunityEvalOptions, validated
 
-    shared = shared or []
-    missing = [path for path in shared if not path.is_file()]
-    if missing:
-        from agents.errors import ConfigError
+    shared, residuals = shared or [], community_residual or []
+    for flag, paths in (("--shared", shared), ("--community-residual", residuals)):
+        missing = [path for path in paths if not path.is_file()]
+        if missing:
+            from agents.errors import ConfigError
 
-        raise ConfigError(f"--shared: no model file at {missing[0]}")
+            raise ConfigError(f"{flag}: no model file at {missing[0]}")
+    from agents.policies.community_residual import LinearResidual
+
+    for path in residuals:  # refused before the community is built
+        LinearResidual.load(path)
     opts = validated(
         CommunityEvalOptions,
         shared=shared,
+        community_residual=residuals,
         rules=[r.strip() for r in rules.split(",") if r.strip()],
         forecast=forecast,
         year=year,
@@ -393,6 +445,7 @@ def eval_community_command(
     )
     config = CommunityEvalConfig(
         models=tuple(opts.shared),
+        residuals=tuple(opts.community_residual),
         rules=tuple(opts.rules),
         community=CommunityDraw(year=opts.year, regions=tuple(opts.regions)),
         forecast=ForecastMethod(opts.forecast),
@@ -434,13 +487,24 @@ def community_table(result: dict[str, Any]) -> Table:
             f"{h} {cell(row['pct_of_bound'][h]['mean'], row['savings_eur'][h]['mean'])}"
             for h in result["agents"]
         )
-        text = ""
-        welfare = row.get("pct_of_social_optimum")
-        if welfare is not None and welfare["mean"] is not None:
-            ci = welfare["ci95"]
-            text = f"{welfare['mean']:.1f}" + (f" ({ci[0]:.1f}..{ci[1]:.1f})" if ci else "")
-        table.add_row(label, "learned", text, per)
+        table.add_row(label, "learned", _mean_ci(row.get("pct_of_social_optimum")), per)
+    residual = result.get("community_residual")  # files from before the key have none
+    if residual is not None:
+        per = ", ".join(
+            f"{h} {cell(residual['pct_of_bound'][h]['mean'], residual['savings_eur'][h]['mean'])}"
+            for h in result["agents"]
+        )
+        welfare = _mean_ci(residual["pct_of_social_optimum"])
+        table.add_row("battery households community_residual", "learned", welfare, per)
     return table
+
+
+def _mean_ci(summary: dict[str, Any] | None) -> str:
+    """``mean (low..high)`` of a summary across seeds ('' where nothing was measured)."""
+    if summary is None or summary["mean"] is None:
+        return ""
+    ci = summary["ci95"]
+    return f"{summary['mean']:.1f}" + (f" ({ci[0]:.1f}..{ci[1]:.1f})" if ci else "")
 
 
 @app.command("eval")

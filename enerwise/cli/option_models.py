@@ -21,7 +21,7 @@ class TrainOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    algo: str = Field(pattern="^(ppo|dqn|imitation|shared|book_model)$")
+    algo: str = Field(pattern="^(ppo|dqn|imitation|shared|book_model|community_residual)$")
     steps: int = Field(ge=1000, le=20_000_000)
     seed: int = Field(ge=0)
     out: Path
@@ -40,6 +40,8 @@ class TrainOptions(BaseModel):
     reward: str = Field(pattern="^(own|community)$")
     shrink: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=4)
     market: str = Field("open", pattern="^(open|sealed)$")
+    iterations: int = Field(40, ge=1, le=10_000)
+    workers: int = Field(2, ge=1, le=64)
 
 
 class CommunityEvalOptions(BaseModel):
@@ -48,6 +50,7 @@ class CommunityEvalOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     shared: list[Path] = Field(max_length=10)
+    community_residual: list[Path] = Field([], max_length=10)
     rules: list[str] = Field(max_length=10)
     forecast: str = Field(pattern="^(naive|lightgbm|validated|oracle)$")
     year: int = Field(ge=2015, le=2018)
