@@ -296,3 +296,13 @@ def test_the_command_line_refuses_a_search_without_iterations(
     assert "iterations" in done.stderr
     assert "Traceback" not in done.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_the_shipped_community_residuals_are_three_seeds_of_the_search() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "agents" / "pretrained"
+    policies = [LinearResidual.load(shipped / f"community-residual-seed{s}.json") for s in range(3)]
+    assert [p.meta["seed"] for p in policies if p.meta] == [0, 1, 2]
+    assert all(p.reach == COMMUNITY_RESIDUAL_REACH for p in policies)
+    # the three seeds searched apart from one scale
+    assert all(np.array_equal(p.scale, policies[0].scale) for p in policies)
+    assert not np.array_equal(policies[0].weights, policies[1].weights)
