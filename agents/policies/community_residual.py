@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,27 @@ class LinearResidual:
     def with_weights(self, weights: FloatVector) -> LinearResidual:
         """The same scaling with other weights."""
         return LinearResidual(self.mean, self.scale, weights, self.reach, self.meta)
+
+    @classmethod
+    def ensemble(cls, policies: Sequence[LinearResidual]) -> LinearResidual:
+        """One policy with the mean of ``policies``' weights (searched seeds: each seed's
+        weights carry its own noise, which the mean averages away).
+
+        Raises:
+            PolicyError: no policies, or policies of different scaling or reach.
+        """
+        if not policies:
+            raise PolicyError("no policies to average")
+        first = policies[0]
+        for other in policies[1:]:
+            same = np.array_equal(other.mean, first.mean) and np.array_equal(
+                other.scale, first.scale
+            )
+            if not same or other.reach != first.reach:
+                raise PolicyError("only policies of one scaling and reach can be averaged")
+        seeds = [p.meta.get("seed") for p in policies if p.meta]
+        weights: FloatVector = np.mean([p.weights for p in policies], axis=0)
+        return cls(first.mean, first.scale, weights, first.reach, {"ensemble_of_seeds": seeds})
 
     def features(self, obs: npt.NDArray[np.floating[Any]]) -> FloatVector:
         """The scaled observation and the bias's 1."""

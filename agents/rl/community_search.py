@@ -294,13 +294,15 @@ def search(
 def train_community_residual(
     config: SearchConfig, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Search one policy per seed, write each as ``community-residual-seed<N>.json``; returns
-    the run's metadata (also written as ``train.json``)."""
+    """Search one policy per seed, write each as ``community-residual-seed<N>.json`` and, with
+    more than one seed, their mean (:meth:`LinearResidual.ensemble`) as
+    ``community-residual-ensemble.json``; returns the run's metadata (also written as
+    ``train.json``)."""
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
     say("the observations' scale")
     mean, scale = observation_scale(config)
-    runs = []
+    runs: list[dict[str, Any]] = []
     with _WindowRunner(config) as run:
         for seed in config.seeds:
             t1 = time.perf_counter()
@@ -328,6 +330,12 @@ def train_community_residual(
                     "last_10_mean_gain_eur": round(float(np.mean(gain[-10:])), 3),
                 }
             )
+    ensemble = None
+    if len(runs) > 1:
+        policies = [LinearResidual.load(Path(r["model"])) for r in runs]
+        ensemble = LinearResidual.ensemble(policies).save(
+            config.out / "community-residual-ensemble.json"
+        )
     result = {
         "algo": "community_residual",
         "search": {
@@ -343,6 +351,7 @@ def train_community_residual(
         "months": f"{config.period.first}..{config.period.last}",
         "forecast": config.forecast.value,
         "runs": runs,
+        "ensemble": None if ensemble is None else str(ensemble),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     config.out.mkdir(parents=True, exist_ok=True)

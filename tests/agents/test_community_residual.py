@@ -306,3 +306,20 @@ def test_the_shipped_community_residuals_are_three_seeds_of_the_search() -> None
     # the three seeds searched apart from one scale
     assert all(np.array_equal(p.scale, policies[0].scale) for p in policies)
     assert not np.array_equal(policies[0].weights, policies[1].weights)
+    ensemble = LinearResidual.load(shipped / "community-residual-ensemble.json")
+    assert np.array_equal(ensemble.weights, LinearResidual.ensemble(policies).weights)
+
+
+def test_the_search_writes_the_mean_of_its_seeds_as_one_policy(trained: dict[str, Any]) -> None:
+    seeds = [LinearResidual.load(Path(run["model"])) for run in trained["runs"]]
+    ensemble = LinearResidual.load(Path(trained["ensemble"]))
+    assert np.allclose(ensemble.weights, (seeds[0].weights + seeds[1].weights) / 2)
+    assert ensemble.meta == {"ensemble_of_seeds": [0, 1]}
+
+
+def test_policies_of_different_scaling_are_not_averaged() -> None:
+    other = LinearResidual(np.ones(PLANNED_OBS_DIM), np.ones(PLANNED_OBS_DIM), residual().weights)
+    with pytest.raises(PolicyError, match="one scaling"):
+        LinearResidual.ensemble([residual(), other])
+    with pytest.raises(PolicyError, match="no policies"):
+        LinearResidual.ensemble([])
