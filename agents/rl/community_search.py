@@ -1,9 +1,10 @@
 """Learning the community residual by random search on the community's welfare.
 
 Augmented random search (Mania, Guy & Recht, "Simple random search provides a competitive
-approach to reinforcement learning", NeurIPS 2018; the variant V1-t): each iteration draws a
-training window (a community of one training weather region and year, ``window_days`` days of
-the training months), perturbs the shared linear policy's weights
+approach to reinforcement learning", NeurIPS 2018; V1-t, its top directions, on an
+observation standardised once by sampled states rather than V2's running statistics): each
+iteration draws a training window (a community of one training weather region and year,
+``window_days`` days of the training months), perturbs the shared linear policy's weights
 (:class:`~agents.policies.community_residual.LinearResidual`) along ``directions`` random
 directions both ways, runs the community once per perturbed policy with every battery
 household on it (the other members truthful), and steps along the directions whose pair of

@@ -598,12 +598,15 @@ def evaluate_community(
             }
         )
     residual_runs: list[dict[str, Any]] = []
-    if residuals:
-        total = total_forecasts(community, config.forecast, config.cache_dir)
+    total = total_forecasts(community, config.forecast, config.cache_dir) if residuals else None
     for j, policy in enumerate(residuals):
+        assert total is not None  # computed when there are residuals
         say(f"community residual {j}: every battery household on it")
-        plan = shipped_plan(community, total, forecasts)
-        result = run(residual_community(community, plan, policy, forecasts))
+        result = run(
+            residual_community(
+                community, shipped_plan(community, total, forecasts), policy, forecasts
+            )
+        )
         per = result.savings_eur()
         bounds = {}
         for k, h in enumerate(agents):

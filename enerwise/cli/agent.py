@@ -90,7 +90,10 @@ def train_command(
     samples: Annotated[int, typer.Option(help="imitation: labelled states per household.")] = 4000,
     seeds: Annotated[
         str,
-        typer.Option(help="imitation, shared, book_model: comma-separated seeds, one model each."),
+        typer.Option(
+            help="imitation, shared, book_model, community_residual: comma-separated seeds, "
+            "one model each."
+        ),
     ] = "0,1,2",
     gain: Annotated[float, typer.Option(help="imitation: scale of the exported correction.")] = 1.0,
     demos: Annotated[
@@ -141,11 +144,15 @@ def train_command(
         ),
     ] = "open",
     iterations: Annotated[
-        int, typer.Option(help="community_residual: random-search steps per seed.")
-    ] = 40,
+        int | None,
+        typer.Option(help="community_residual: random-search steps per seed (default 40)."),
+    ] = None,
     workers: Annotated[
-        int, typer.Option(help="community_residual: processes running the training windows.")
-    ] = 2,
+        int | None,
+        typer.Option(
+            help="community_residual: processes running the training windows (default 2)."
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Train an agent on months before October (progress on stderr: a bar on a terminal, a
@@ -187,6 +194,12 @@ def train_command(
         from agents.errors import ConfigError
 
         raise ConfigError("--reach is read only with --algo shared or book_model")
+    if opts.algo != "community_residual" and (
+        opts.iterations is not None or opts.workers is not None
+    ):
+        from agents.errors import ConfigError
+
+        raise ConfigError("--iterations and --workers are read only with --algo community_residual")
     if opts.algo != "book_model" and opts.pricing is not None:
         from agents.errors import ConfigError
 
@@ -314,16 +327,18 @@ def _train_shared(opts: TrainOptions, setup: SetupConfig, period: Period, json_o
 def _train_community_residual(opts: TrainOptions, json_out: bool) -> None:
     """``agent train --algo community_residual``: random search of the community plan's
     correction, one policy per seed (agents.rl.community_search)."""
+    from dataclasses import replace
+
     from agents.forecasting.provider import ForecastMethod
     from agents.rl.community_search import SearchConfig, train_community_residual
 
     config = SearchConfig(
-        out=opts.out,
-        seeds=tuple(opts.seeds),
-        iterations=opts.iterations,
-        forecast=ForecastMethod(opts.forecast),
-        workers=opts.workers,
+        out=opts.out, seeds=tuple(opts.seeds), forecast=ForecastMethod(opts.forecast)
     )
+    if opts.iterations is not None:
+        config = replace(config, iterations=opts.iterations)
+    if opts.workers is not None:
+        config = replace(config, workers=opts.workers)
     with status("community residual") as update:
         meta = train_community_residual(config, update)
     if json_out:

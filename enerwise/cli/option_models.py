@@ -40,8 +40,8 @@ class TrainOptions(BaseModel):
     reward: str = Field(pattern="^(own|community)$")
     shrink: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=4)
     market: str = Field("open", pattern="^(open|sealed)$")
-    iterations: int = Field(40, ge=1, le=10_000)
-    workers: int = Field(2, ge=1, le=64)
+    iterations: int | None = Field(None, ge=1, le=10_000)
+    workers: int | None = Field(None, ge=1, le=64)
 
 
 class CommunityEvalOptions(BaseModel):

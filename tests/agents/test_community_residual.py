@@ -323,3 +323,15 @@ def test_policies_of_different_scaling_are_not_averaged() -> None:
         LinearResidual.ensemble([residual(), other])
     with pytest.raises(PolicyError, match="no policies"):
         LinearResidual.ensemble([])
+
+
+def test_the_command_line_refuses_search_options_for_another_algorithm(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    done = run_command(
+        monkeypatch, capsys, "agent", "train", "--algo", "ppo", "--iterations", "5",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "--iterations and --workers are read only with --algo community_residual" in done.stderr
+    assert not any(tmp_path.iterdir())
