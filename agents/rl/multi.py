@@ -546,6 +546,20 @@ def evaluate_community(
     def shared(h: int, model: OnnxModel, reach: float) -> Strategy:
         return SharedStrategy(model, forecasts[h], reach)
 
+    def agents_run(result: Any, label: str, among: str) -> dict[str, Any]:
+        """Each battery household's money and bound, and the welfare, of a run with every
+        battery household on one method."""
+        per = result.savings_eur()
+        bounds: dict[str, float | None] = {}
+        for k, h in enumerate(agents):
+            say(f"{label}: {ids[k]} bound among {among}")
+            bounds[ids[k]] = bound_of(book_of(result, community, h))
+        return {
+            "savings": {ids[k]: float(per[h]) for k, h in enumerate(agents)},
+            "bounds": bounds,
+            "welfare_eur": welfare_eur(result),
+        }
+
     rules: dict[str, Any] = {}
     alone_bounds: dict[int, float | None] = {h: None for h in agents}
     for name in config.rules:
@@ -584,41 +598,15 @@ def evaluate_community(
         strategies = [Truthful() for _ in range(n)]
         for h in agents:
             strategies[h] = shared(h, model, reach)
-        result = run(strategies)
-        per = result.savings_eur()
-        bounds: dict[str, float | None] = {}
-        for k, h in enumerate(agents):
-            say(f"model {j}: {ids[k]} bound among the agents")
-            bounds[ids[k]] = bound_of(book_of(result, community, h))
-        together.append(
-            {
-                "savings": {ids[k]: float(per[h]) for k, h in enumerate(agents)},
-                "bounds": bounds,
-                "welfare_eur": welfare_eur(result),
-            }
-        )
+        together.append(agents_run(run(strategies), f"model {j}", "the agents"))
     residual_runs: list[dict[str, Any]] = []
     total = total_forecasts(community, config.forecast, config.cache_dir) if residuals else None
     for j, policy in enumerate(residuals):
         assert total is not None  # computed when there are residuals
         say(f"community residual {j}: every battery household on it")
-        result = run(
-            residual_community(
-                community, shipped_plan(community, total, forecasts), policy, forecasts
-            )
-        )
-        per = result.savings_eur()
-        bounds = {}
-        for k, h in enumerate(agents):
-            say(f"community residual {j}: {ids[k]} bound among the others")
-            bounds[ids[k]] = bound_of(book_of(result, community, h))
-        residual_runs.append(
-            {
-                "savings": {ids[k]: float(per[h]) for k, h in enumerate(agents)},
-                "bounds": bounds,
-                "welfare_eur": welfare_eur(result),
-            }
-        )
+        plan = shipped_plan(community, total, forecasts)
+        result = run(residual_community(community, plan, policy, forecasts))
+        residual_runs.append(agents_run(result, f"community residual {j}", "the others"))
     report: dict[str, Any] = {
         "period": f"{community.config.year}-{config.period.first:02d}..{config.period.last:02d}"
         + (f" ({config.period.days} days)" if config.period.days else ""),
