@@ -52,14 +52,15 @@ from agents.community import (
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts
-from agents.policies.community_plan import (
-    COMMUNITY_PLAN_REACH,
-    CommunityPlanStrategy,
-    shipped_plan,
+from agents.policies.community_plan import shipped_plan
+from agents.policies.community_residual import (
+    CommunityResidualStrategy,
+    FloatVector,
+    LinearResidual,
+    residual_community,
 )
-from agents.policies.community_residual import FloatVector, LinearResidual, residual_community
 from agents.policies.social import welfare_eur
-from agents.prosumer import ObservationBuilder, with_plan
+from agents.prosumer import PLANNED_OBS_DIM
 from agents.rl.multi import community_forecasts, total_forecasts
 from agents.rl.setup import DEFAULT_CACHE, Period
 
@@ -149,7 +150,10 @@ class Window:
     policy: LinearResidual | None
 
 
-_loaded: dict[tuple[CommunityDraw, ForecastMethod], tuple[Community, Any, HouseholdForecasts]] = {}
+_loaded: dict[
+    tuple[CommunityDraw, ForecastMethod],
+    tuple[Community, dict[int, HouseholdForecasts], HouseholdForecasts],
+] = {}
 
 
 def _community(
@@ -185,15 +189,15 @@ def window_welfare(window: Window) -> float:
 def observation_scale(config: SearchConfig) -> tuple[FloatVector, FloatVector]:
     """Mean and spread of the residual observation over sampled states of the training
     communities (slots uniform over the training months, charges uniform in 5..95 %, the
-    plan's set-point for them)."""
-
+    plan's set-point for them), exactly as :class:`CommunityResidualStrategy` observes."""
     rng = np.random.default_rng(0)
+    identity = LinearResidual.zero(np.zeros(PLANNED_OBS_DIM), np.ones(PLANNED_OBS_DIM))
     rows = []
     for draw in config.draws():
         community, forecasts, total = _community(draw, config.forecast, config.cache_dir)
         plan = shipped_plan(community, total, forecasts)
-        follow = CommunityPlanStrategy(plan, COMMUNITY_PLAN_REACH)
-        builders = {h: ObservationBuilder(community, h, forecasts[h]) for h in forecasts}
+        # zero weights: each agent decides the plan's set-point and observes it
+        agents = {h: CommunityResidualStrategy(plan, identity, forecasts[h]) for h in forecasts}
         empty = MarketHistory.empty(community.n_slots)
         start, end = config.period.slots(community)
         for t in rng.choice(np.arange(start, end), config.scale_samples, replace=False).tolist():
@@ -205,8 +209,8 @@ def observation_scale(config: SearchConfig) -> tuple[FloatVector, FloatVector]:
                 plan.report(h, t, soc)  # every charge known before the slot's plan is solved
                 views.append(SlotView(community, h, t, soc, empty))
             for view in views:
-                planned = follow.decide(view).battery
-                rows.append(with_plan(builders[view.household](t, view.soc_kwh, empty), planned))
+                agent = agents[view.household]
+                rows.append(agent.observation(view, agent.decide(view).battery))
     data = np.asarray(rows, dtype=np.float64)
     return data.mean(axis=0), np.maximum(data.std(axis=0), 1e-3)
 
