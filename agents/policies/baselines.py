@@ -23,8 +23,14 @@ from agents.actions import action_to_decision, market_anchors
 from agents.community import TRUTHFUL, Decision, Fill, SlotView, metered_wh
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.errors import ConfigError
-from agents.policies.best_response import best_response_frac
-from agents.policies.visible import MARKET_OPEN, Book, check_market, pricing_book
+from agents.policies.best_response import best_response_frac, expected_best_response_frac
+from agents.policies.visible import (
+    MARKET_OPEN,
+    Book,
+    check_market,
+    pricing_book,
+    pricing_scenarios,
+)
 
 
 class Truthful:
@@ -189,15 +195,46 @@ class BookResponse:
         house = community.households[i]
         surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
         power = house.battery.power(0.0, surplus, view.soc_kwh) if house.battery else 0.0
-        frac = best_response_frac(
+        frac = self.frac(view, metered_wh(power, surplus))
+        return Decision(buy_frac=frac, sell_frac=frac)
+
+    def frac(self, view: SlotView, net_wh: int) -> float:
+        """The tick fraction of the order for ``net_wh`` (positive: buy)."""
+        community, t = view.community, view.slot
+        return best_response_frac(
             pricing_book(community, self.book, t, self.market),
-            house.id,
-            metered_wh(power, surplus),
+            community.households[view.household].id,
+            net_wh,
             community.tariffs.market_params(t),
             float(community.tariffs.retail[t]),
             float(community.tariffs.feed_in[t]),
         )
-        return Decision(buy_frac=frac, sell_frac=frac)
 
     def observe(self, view: SlotView, fill: Fill) -> None:
         """Nothing to learn."""
+
+
+class ScenarioResponse(BookResponse):
+    """The book response of a trader who cannot see the slot's book: the tick that costs least
+    on average over the books it can read (self-consumption).
+
+    In a sealed market those are the newest revealed books, each moved onto the slot's range
+    (:func:`~agents.policies.visible.pricing_scenarios`), and the tick is one of a grid of 5 %
+    of the range (:func:`~agents.policies.best_response.expected_best_response_frac`): one
+    stale book's marginal ticks are not the slot's. In an open market its one scenario is the
+    slot's visible book (the book response on the grid).
+    """
+
+    name = "scenario_response"
+
+    def frac(self, view: SlotView, net_wh: int) -> float:
+        """The tick fraction with the least mean cost over the scenarios."""
+        community, t = view.community, view.slot
+        return expected_best_response_frac(
+            pricing_scenarios(community, self.book, t, self.market),
+            community.households[view.household].id,
+            net_wh,
+            community.tariffs.market_params(t),
+            float(community.tariffs.retail[t]),
+            float(community.tariffs.feed_in[t]),
+        )

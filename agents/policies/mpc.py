@@ -51,7 +51,7 @@ from agents.errors import ConfigError
 from agents.forecasting.base import HORIZON
 from agents.forecasting.provider import HouseholdForecasts
 from agents.policies.baselines import Halfway
-from agents.policies.best_response import best_response_frac
+from agents.policies.best_response import best_response_frac, expected_best_response_frac
 from agents.policies.bound import BatteryProgram, Steps, market_steps, solve_program
 from agents.policies.visible import (
     MARKET_OPEN,
@@ -60,6 +60,7 @@ from agents.policies.visible import (
     check_market,
     plan_lag_slots,
     pricing_book,
+    pricing_scenarios,
     recent_book,
 )
 from agents.prosumer import OthersBook
@@ -316,7 +317,13 @@ PRICING_HALFWAY = "halfway"
 halfway between truthful and the last slot's public quotes), the same in both market modes.
 Made for a sealed market, where the book step 2 could read is a slot old."""
 
-PRICINGS = (PRICING_BOOK, PRICING_HALFWAY)
+PRICING_SCENARIOS = "scenarios"
+""":class:`BookMpc` step 2: the tick that costs least on average over the books it can read
+(:func:`~agents.policies.visible.pricing_scenarios`: a sealed market's newest revealed books;
+an open market's visible book alone), on a grid of 5 % of the slot's range
+(:func:`~agents.policies.best_response.expected_best_response_frac`)."""
+
+PRICINGS = (PRICING_BOOK, PRICING_HALFWAY, PRICING_SCENARIOS)
 """How :class:`BookMpc` may price its orders, the default first."""
 
 
@@ -375,7 +382,8 @@ class BookMpc:
             learned :class:`~agents.policies.book_model.LearnedMarket` of
             ``mpc_book_learned``); implies planning the later slots.
         pricing: how step 2 prices the orders (:data:`PRICINGS`): ``book`` (the best response,
-            the default) or ``halfway`` (the rule ``mpc_book_ahead_halfway`` with
+            the default), ``scenarios`` (the cheapest tick on average over the books it can
+            read) or ``halfway`` (the rule ``mpc_book_ahead_halfway`` with
             ``MpcConfig(market=True)``).
         battery_reach: the share of the plan's set-point the battery follows (0..1; the
             set-point is relative to self-consumption, so 0 is self-consumption and 1, the
@@ -448,7 +456,8 @@ class BookMpc:
 
     def priced(self, view: SlotView, setpoint: float) -> Decision:
         """``setpoint`` with the best-response price for the net energy it leads to (step 2),
-        or with the halfway rule's prices (``pricing="halfway"``)."""
+        its scenario variant (``pricing="scenarios"``), or the halfway rule's prices
+        (``pricing="halfway"``)."""
         if self.pricing == PRICING_HALFWAY:
             halfway = Halfway().decide(view)  # its battery (self-consumption) is ignored
             return Decision(
@@ -459,14 +468,18 @@ class BookMpc:
         assert house.battery is not None  # __post_init__
         surplus = float(community.pv_kw[i, t] - community.load_kw[i, t])
         net = metered_wh(house.battery.power(setpoint, surplus, view.soc_kwh), surplus)
-        frac = best_response_frac(
-            pricing_book(community, self.book, t, self.market),
-            house.id,
-            net,
+        market = (
             community.tariffs.market_params(t),
             float(community.tariffs.retail[t]),
             float(community.tariffs.feed_in[t]),
         )
+        if self.pricing == PRICING_SCENARIOS:
+            scenarios = pricing_scenarios(community, self.book, t, self.market)
+            frac = expected_best_response_frac(scenarios, house.id, net, *market)
+        else:
+            frac = best_response_frac(
+                pricing_book(community, self.book, t, self.market), house.id, net, *market
+            )
         return Decision(battery=setpoint, buy_frac=frac, sell_frac=frac)
 
     def decide(self, view: SlotView) -> Decision:

@@ -117,6 +117,27 @@ def pricing_book(community: Community, book: Book, slot: int, market: str) -> li
     return recent_book(community, book, slot, SEALED_PRICE_LAG_SLOTS)
 
 
+SCENARIO_BOOKS = 4
+"""How many revealed books a sealed market's scenario pricing averages over
+(:func:`pricing_scenarios`): on the validation fortnight (Oct 1..14 2015) one book kept 74.05 %
+of the bound, four 75.14, eight 75.12, four and the same slot one and two days earlier 75.10
+(docs/agents.md, Issue 18, tenth round)."""
+
+
+def pricing_scenarios(
+    community: Community, book: Book, slot: int, market: str
+) -> list[list[Order]]:
+    """The books a household's scenario pricing for ``slot`` averages over
+    (:func:`~agents.policies.best_response.expected_best_response_frac`): in an open market the
+    slot's visible book alone; in a sealed one the :data:`SCENARIO_BOOKS` newest revealed books
+    (:data:`SEALED_PRICE_LAG_SLOTS` back and earlier), each moved onto the slot's range (none
+    before the book's first slot)."""
+    if check_market(market) == MARKET_OPEN:
+        return [book.visible(slot)]
+    lags = range(SEALED_PRICE_LAG_SLOTS, SEALED_PRICE_LAG_SLOTS + SCENARIO_BOOKS)
+    return [recent_book(community, book, slot, lag) for lag in lags if slot - lag >= book.start]
+
+
 SPOOFER_ID = "spoofer"
 """The order id of :class:`SpoofedBook`'s fake order."""
 

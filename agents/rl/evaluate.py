@@ -36,7 +36,14 @@ from agents.community import Community, Strategy, self_sufficiency, simulate
 from agents.data.calendar import slot_index
 from agents.errors import ConfigError, PolicyError
 from agents.forecasting.provider import PRETRAINED
-from agents.policies.baselines import ZIP, BookResponse, Halfway, Threshold, Truthful
+from agents.policies.baselines import (
+    ZIP,
+    BookResponse,
+    Halfway,
+    ScenarioResponse,
+    Threshold,
+    Truthful,
+)
 from agents.policies.book_model import (
     BookEnsemble,
     BookModel,
@@ -233,6 +240,7 @@ def _strategies(
         "mpc_book_ahead": ahead("mpc_book_ahead"),
         "mpc_book_ahead_halfway": ahead("mpc_book_ahead_halfway", pricing=PRICING_HALFWAY),
         "halfway_ahead": ahead("halfway_ahead", pricing=PRICING_HALFWAY, battery_reach=PLAN_REACH),
+        "scenario_response": lambda: ScenarioResponse(seen, market),
     }
     out = {name: makers[name]() for name in rules}
     for key, model in learned.items():

@@ -27,11 +27,13 @@ RULES = (
     "mpc_book_ahead",
     "mpc_book_ahead_halfway",
     "halfway_ahead",
+    "scenario_response",
 )
 """The rule-based methods, in report order (``mpc_book_ahead_halfway``: ``mpc_book_ahead``'s
 battery plan with the halfway rule's prices; ``halfway_ahead``: the same with the battery
 following :data:`PLAN_REACH` of the plan's set-point, the rest self-consumption: both made
-for a sealed market)."""
+for a sealed market; ``scenario_response``: self-consumption at the tick that costs least on
+average over the newest revealed books, made for a sealed market too)."""
 
 PLAN_REACH = 0.25
 """The share of the plan's set-point ``halfway_ahead`` follows (relative to self-consumption).

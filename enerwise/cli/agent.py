@@ -111,7 +111,8 @@ def train_command(
         str | None,
         typer.Option(
             help="book_model: how the planner prices its orders, saved in the files: book (the "
-            "best response to the book it can read) or halfway (the halfway rule's prices); "
+            "best response to the book it can read), scenarios (the cheapest tick on average "
+            "over the newest revealed books) or halfway (the halfway rule's prices); "
             "default by --market: open book, sealed halfway."
         ),
     ] = None,
@@ -579,7 +580,9 @@ def eval_command(
         typer.Option(
             help="How the book models' planner (--book-model, --book-ensemble) prices its "
             "orders instead of as their files say: book (the best response to the book it can "
-            "read) or halfway (the halfway rule's prices, as the rule mpc_book_ahead_halfway)."
+            "read), scenarios (the cheapest tick on average over the newest revealed books, as "
+            "the rule scenario_response) or halfway (the halfway rule's prices, as the rule "
+            "mpc_book_ahead_halfway)."
         ),
     ] = None,
     book_reach: Annotated[
@@ -843,8 +846,8 @@ def export_command(
     pricing: Annotated[
         str | None,
         typer.Option(
-            help="book_model: write this planner pricing (book or halfway) into the file "
-            "instead of the model file's."
+            help="book_model: write this planner pricing (book, scenarios or halfway) into the "
+            "file instead of the model file's."
         ),
     ] = None,
     reach: Annotated[

@@ -35,7 +35,7 @@ class TrainOptions(BaseModel):
     seeds: list[int] = Field(min_length=1, max_length=10)
     gain: float = Field(ge=0.0, le=4.0)
     reach: float | None = Field(None, ge=0.0, le=1.0)
-    pricing: str | None = Field(None, pattern="^(book|halfway)$")
+    pricing: str | None = Field(None, pattern="^(book|halfway|scenarios)$")
     others: str = Field(pattern="^(zip|truthful)$")
     reward: str = Field(pattern="^(own|community)$")
     shrink: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=4)
@@ -79,7 +79,7 @@ class EvalOptions(BaseModel):
     year: int = Field(ge=2015, le=2018)
     community: bool
     market: str = Field(pattern="^(open|sealed)$")
-    book_pricing: str | None = Field(None, pattern="^(book|halfway)$")
+    book_pricing: str | None = Field(None, pattern="^(book|halfway|scenarios)$")
     book_reach: float | None = Field(None, ge=0.0, le=1.0)
     spoof_kwh: float | None = Field(None, gt=0.0, le=1000.0)
     others: str = Field(pattern="^(zip|truthful)$")

@@ -34,7 +34,7 @@ from agents.rl.kinds import PLAN_REACH
 from agents.rl.setup import Period, Setup, SetupConfig, build_setup
 from market.clearing import Order, Side
 
-BOOK_METHODS = ("book_response", "mpc_book", "mpc_book_ahead")
+BOOK_METHODS = ("book_response", "mpc_book", "mpc_book_ahead", "scenario_response")
 """The rules that read the others' orders of the slot they price."""
 
 
