@@ -17,7 +17,9 @@ a day earlier; each such book is read from the chain once and kept for the day. 
 a learned book model (``mpc_book_learned``) also gets the books and PV of the two days behind
 the decision (:mod:`agents.live.learned_market`), and its books are kept for two days. A book
 policy that prices as the halfway rule (``pricing == "halfway"``: a sealed market's learned
-planner) has its orders placed late all the same, at its decision's prices.
+planner) has its orders placed late all the same, at its decision's prices; one that prices on
+scenarios (``pricing == "scenarios"``: ``scenario_response``) at the least mean cost over the
+newest revealed books.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from agents.live.placing import OrderDesk
 from agents.live.policies import RuntimePolicy, SlotContext
 from agents.live.reports import StepReport
 from agents.live.state import AgentState, SlotPlan
-from agents.policies.mpc import PRICING_BOOK
+from agents.policies.mpc import PRICING_BOOK, PRICING_HALFWAY
 from energychain.records import Delegation
 from market.clearing import MarketParams, Order
 
@@ -117,7 +119,7 @@ class Decider:
         book: dict[str, object] = (
             {
                 "recent_book": len(context.recent_book),
-                "priced_at": "gate_closure" if self.pricing == PRICING_BOOK else "decision",
+                "priced_at": "decision" if self.pricing == PRICING_HALFWAY else "gate_closure",
             }
             if self.book_policy
             else {}

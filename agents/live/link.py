@@ -252,6 +252,19 @@ class ChainLink:
 
         return self.visible_book(slot - SEALED_PRICE_LAG_SLOTS if self.sealed else slot)
 
+    def pricing_scenarios(self, slot: int) -> list[tuple[Order, ...]]:
+        """The books a scenario-priced order of ``slot`` averages over
+        (:func:`~agents.policies.visible.pricing_scenarios`): the slot's visible book in an open
+        market; in a sealed one the :data:`~agents.policies.visible.SCENARIO_BOOKS` newest books
+        revealed before the slot's gate closure (from
+        :data:`~agents.policies.visible.SEALED_PRICE_LAG_SLOTS` back)."""
+        from agents.policies.visible import SCENARIO_BOOKS, SEALED_PRICE_LAG_SLOTS
+
+        if not self.sealed:
+            return [self.visible_book(slot)]
+        newest = slot - SEALED_PRICE_LAG_SLOTS
+        return [self.visible_book(s) for s in range(newest, newest - SCENARIO_BOOKS, -1) if s >= 0]
+
     def plan_lag_slots(self) -> int:
         """How far back the newest final book lies when a slot starts (open or sealed)."""
         from agents.policies.visible import MARKET_OPEN, MARKET_SEALED, plan_lag_slots

@@ -25,7 +25,7 @@ from agents.community import to_tick
 from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry, Side, SlotPlan
-from agents.policies.mpc import PRICING_BOOK
+from agents.policies.mpc import PRICING_HALFWAY, PRICING_SCENARIOS
 from energychain.commitments import SealedOrder, commit_id, minimum_collateral, new_salt
 from energychain.records import Delegation
 from energychain.sealed_market import SealedMarket
@@ -247,20 +247,31 @@ class OrderDesk:
 
     def best_response_tick(self, slot: int, plan: SlotPlan, net_wh: int, now: int) -> int:
         """The tick of the best response for ``net_wh`` (positive: buy) to ``slot``'s visible
-        book, on the slot's tariffs as decided."""
-        from agents.policies.best_response import best_response_frac
+        book (or, for a plan priced on scenarios, the tick with the least mean cost over the
+        books :meth:`~agents.live.link.ChainLink.pricing_scenarios` reads), on the slot's
+        tariffs as decided."""
+        from agents.policies.best_response import best_response_frac, expected_best_response_frac
 
-        book = self.link.pricing_book(slot)
         params = self.link.params_micro()
         retail, feed_in = float(plan.retail or 0.0), float(plan.feed_in or 0.0)
-        frac = best_response_frac(book, "own", net_wh, params, retail, feed_in)
+        scenarios: dict[str, int] = {}
+        if plan.pricing == PRICING_SCENARIOS:
+            books = self.link.pricing_scenarios(slot)
+            frac = expected_best_response_frac(books, "own", net_wh, params, retail, feed_in)
+            orders = sum(len(book) for book in books)
+            scenarios["scenarios"] = len(books)
+        else:
+            book = self.link.pricing_book(slot)
+            frac = best_response_frac(book, "own", net_wh, params, retail, feed_in)
+            orders = len(book)
         tick = to_tick(frac, params)
         self.link.log(
             "priced",
             slot=slot,
             side="buy" if net_wh > 0 else "sell",
             qty_wh=abs(net_wh),
-            book_orders=len(book),
+            book_orders=orders,
+            **scenarios,
             frac=frac,
             tick=tick,
             seconds_to_gate_closure=self.link.calendar.gate_closure(slot) - now,
@@ -269,9 +280,9 @@ class OrderDesk:
 
     def late_tick(self, slot: int, plan: SlotPlan, net_wh: int, now: int) -> int:
         """The tick of a book policy's late order for ``net_wh`` (positive: buy): the best
-        response (:meth:`best_response_tick`), or the decision's tick for a plan priced as the
-        halfway rule (``plan.pricing``)."""
-        if plan.pricing == PRICING_BOOK:
+        response or its scenario variant (:meth:`best_response_tick`), or the decision's tick
+        for a plan priced as the halfway rule (``plan.pricing``)."""
+        if plan.pricing != PRICING_HALFWAY:
             return self.best_response_tick(slot, plan, net_wh, now)
         tick = plan.buy_tick if net_wh > 0 else plan.sell_tick
         assert tick is not None  # every decision records its ticks

@@ -2,8 +2,10 @@
 
 Book policies (``mpc_book`` and residual learned policies) decide in two steps (see
 :mod:`agents.live.runtime`): their decision's battery set-point is used, their prices are not
-(the runtime prices their orders at gate closure), unless the policy prices as the halfway rule
-(``pricing == "halfway"``: the learned planner of a sealed market's book model file).
+(the runtime prices their orders at gate closure: the best response to the book it can read, or
+with ``pricing == "scenarios"`` the least mean cost over several), unless the policy prices as
+the halfway rule (``pricing == "halfway"``: the learned planner of a sealed market's book model
+file).
 """
 
 from __future__ import annotations
@@ -96,8 +98,10 @@ class RuntimePolicy(Protocol):
 
     A policy with a true ``book_policy`` attribute decides in two steps (module docstring):
     its decision's battery set-point is used, its prices are not (the runtime prices its
-    orders at the best response to the slot's book just before gate closure), unless its
-    ``pricing`` attribute is ``"halfway"``: then its decision's prices are the orders'.
+    orders at the best response to the slot's book just before gate closure, or with a
+    ``pricing`` attribute ``"scenarios"`` at the least mean cost over the books it can read),
+    unless its ``pricing`` attribute is ``"halfway"``: then its decision's prices are the
+    orders'.
     """
 
     name: str
@@ -234,6 +238,24 @@ class BookMpcPolicy:
         return Decision(battery=setpoint, buy_frac=halfway.buy_frac, sell_frac=halfway.sell_frac)
 
 
+class ScenarioResponsePolicy:
+    """The rule ``scenario_response`` live: self-consumption, each order placed late at the tick
+    with the least mean cost over the books the runtime can read then (a sealed market's newest
+    revealed ones; :meth:`~agents.live.link.ChainLink.pricing_scenarios`), as the simulator's
+    :class:`~agents.policies.baselines.ScenarioResponse`. Made for a sealed market."""
+
+    book_policy = True
+    name = "scenario_response"
+
+    def __init__(self) -> None:
+        from agents.policies.mpc import PRICING_SCENARIOS
+
+        self.pricing = PRICING_SCENARIOS
+
+    def decide(self, context: SlotContext) -> Decision:
+        return Decision(battery=0.0)  # relative to self-consumption; the prices come late
+
+
 class FixedPolicy:
     """One constant action of the learned agents' action space (``[-1, 1]^3``), anchored on the
     market like theirs."""
@@ -351,11 +373,14 @@ def sealed_market_warning(policy: RuntimePolicy) -> str | None:
     prices on the others' books, which a sealed market hides until gate closure; on held-out
     data every book policy saved less there than the halfway rule (docs/agents.md), but the
     learned planner of a book model trained for the sealed market (halfway prices, a part of
-    its plan: :class:`BookMpcPolicy`), which was made for it."""
+    its plan: :class:`BookMpcPolicy`) and :class:`ScenarioResponsePolicy`, which were made for
+    it."""
     if not getattr(policy, "book_policy", False):
         return None
     from agents.policies.visible import MARKET_SEALED
 
+    if isinstance(policy, ScenarioResponsePolicy):
+        return None
     model = getattr(policy, "market_model", None)
     if model is not None and model.trained_for == MARKET_SEALED:
         return None
@@ -368,7 +393,8 @@ def sealed_market_warning(policy: RuntimePolicy) -> str | None:
 
 def load_policy(spec: str | Path) -> RuntimePolicy:
     """``truthful``, ``halfway`` (the anchored zero action), ``mpc_book`` or ``mpc_book_ahead``
-    (the book planner, :class:`BookMpcPolicy`) or a policy file: a book model's ONNX file
+    (the book planner, :class:`BookMpcPolicy`), ``scenario_response``
+    (:class:`ScenarioResponsePolicy`) or a policy file: a book model's ONNX file
     (``mpc_book_learned``, :mod:`agents.policies.book_model_onnx`) or a learned policy's.
 
     Raises:
@@ -381,11 +407,13 @@ def load_policy(spec: str | Path) -> RuntimePolicy:
         return FixedPolicy([0.0, 0.0, 0.0], name="halfway")
     if text in ("mpc_book", "mpc_book_ahead"):
         return BookMpcPolicy(ahead=text == "mpc_book_ahead")
+    if text == "scenario_response":
+        return ScenarioResponsePolicy()
     path = Path(text)
     if path.suffix not in (".onnx", ".zip"):
         raise PolicyError(
-            f"policy {text!r}: use truthful, halfway, mpc_book, mpc_book_ahead, or an "
-            ".onnx/.zip file"
+            f"policy {text!r}: use truthful, halfway, mpc_book, mpc_book_ahead, "
+            "scenario_response, or an .onnx/.zip file"
         )
     from agents.policies.book_model_onnx import is_book_model_onnx
 

@@ -961,7 +961,8 @@ def run_command(
         str,
         typer.Option(
             metavar="FILE|NAME",
-            help="ppo.onnx / a .zip model, or truthful / halfway / mpc_book / mpc_book_ahead.",
+            help="ppo.onnx / a .zip model, or truthful / halfway / mpc_book / mpc_book_ahead / "
+            "scenario_response.",
         ),
     ] = str(PRETRAINED / "ppo.onnx"),
     rpc_url: RpcUrl = None,

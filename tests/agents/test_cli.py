@@ -71,7 +71,7 @@ def test_agent_eval_json_has_every_method_with_its_share_of_the_bound(
     rules = (
         *("truthful", "zip", "threshold", "halfway", "mpc"),
         *("book_response", "mpc_book", "mpc_book_ahead", "mpc_book_ahead_halfway"),
-        "halfway_ahead",
+        *("halfway_ahead", "scenario_response"),
     )
     for name in ("ppo", "dqn", *rules):
         assert "pct_of_bound" in methods[name], name

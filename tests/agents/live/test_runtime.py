@@ -27,7 +27,7 @@ from agents.live.policies import (
 )
 from agents.live.reports import OrderAction
 from agents.live.runtime import AgentRuntime
-from agents.policies.best_response import best_response_frac
+from agents.policies.best_response import best_response_frac, expected_best_response_frac
 from agents.policies.book_model import BookModel
 from devchain.sandbox import Participant, Sandbox
 from energychain.delegation import AgentGrant, grant_agent
@@ -438,13 +438,13 @@ def test_the_book_planner_loads_by_name() -> None:
 
 
 def _book_runtime(
-    sandbox: Sandbox, tmp_path: Path, **kwargs: Any
+    sandbox: Sandbox, tmp_path: Path, name: str = "mpc_book", **kwargs: Any
 ) -> tuple[Participant, AgentRuntime, int, int]:
-    """A new owner's ``mpc_book`` runtime (``kwargs`` as in :func:`_runtime`) on a fresh slot,
-    planning once for the next slot (not about the timing): the owner, the runtime, now and the
-    next slot."""
+    """A new owner's runtime of the book policy ``name`` (``kwargs`` as in :func:`_runtime`) on
+    a fresh slot, planning once for the next slot (not about the timing): the owner, the
+    runtime, now and the next slot."""
     owner, agent = _pair(sandbox)
-    policy = load_policy("mpc_book")
+    policy = load_policy(name)
     plan_lead = sandbox.slot_seconds
     runtime = _runtime(
         sandbox, owner, agent, tmp_path, policy=policy, plan_lead_seconds=plan_lead, **kwargs
@@ -476,6 +476,26 @@ def test_book_policy_places_its_buy_late_at_the_best_response_to_the_visible_boo
     priced = [e for e in _log(tmp_path) if e["event"] == "priced"]
     assert [(e["slot"], e["book_orders"], e["tick"]) for e in priced] == [(slot, 2, 1_101)]
     assert runtime.step(sandbox.dev.now()).placed == []  # placed once
+
+
+def test_scenario_response_buys_late_at_the_least_mean_cost_over_the_books_it_reads(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """In an open market its one scenario is the slot's visible book."""
+    _, runtime, now, slot = _book_runtime(sandbox, tmp_path, "scenario_response")
+    report = runtime.step(now)
+    assert report.decided_slot == slot and report.placed == []  # 500 Wh to buy, late
+    (bid,) = sandbox.place_orders(_funded(sandbox), [(slot, True, 1_100, 200)])
+    ask = _sell(sandbox, sandbox.new_participant(), slot, 750, 400)
+
+    sandbox.advance_to(sandbox.gate_closure(slot) - runtime.late_seconds)
+    (placed,) = runtime.step(sandbox.dev.now()).placed
+    others = [Order(str(bid), Side.BUY, 1_100, 200), Order(str(ask), Side.SELL, 750, 400)]
+    frac = expected_best_response_frac([others], "me", 500, MICRO_PARAMS, 0.30, 0.05)
+    assert (placed.side, placed.slot, placed.qty_wh) == ("buy", slot, 500)
+    assert placed.tick == round(frac * MICRO_PARAMS.max_tick) < MICRO_PARAMS.max_tick
+    (priced,) = [e for e in _log(tmp_path) if e["event"] == "priced"]
+    assert (priced["scenarios"], priced["book_orders"], priced["tick"]) == (1, 2, placed.tick)
 
 
 def test_book_policy_offers_its_exports_late_at_the_best_response(
@@ -602,8 +622,8 @@ def test_a_book_policy_is_warned_about_in_a_sealed_market(name: str) -> None:
     assert warning is not None and name in warning and "--policy halfway" in warning
 
 
-@pytest.mark.parametrize("name", ["halfway", "truthful"])
-def test_a_policy_that_reads_no_book_has_no_sealed_market_warning(name: str) -> None:
+@pytest.mark.parametrize("name", ["halfway", "truthful", "scenario_response"])
+def test_a_policy_that_reads_no_book_of_its_slot_has_no_sealed_market_warning(name: str) -> None:
     assert sealed_market_warning(load_policy(name)) is None
 
 

@@ -191,3 +191,41 @@ def test_the_sealed_learned_planner_commits_its_buy_late_at_its_decisions_halfwa
     assert committed.tick == decision["buy_tick"]
     assert [e for e in _log(tmp_path) if e["event"] == "priced"] == []  # no best response
     assert _orders(runtime, slot)[0]["status"] == "committed"
+
+
+def test_scenario_response_commits_late_priced_on_the_newest_revealed_books(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    from agents.live.policies import load_policy
+    from agents.policies.visible import SCENARIO_BOOKS
+
+    owner, agent = _pair(sandbox, max_buy_tick=sandbox.contracts.market.params().max_tick)
+    runtime = _runtime(
+        sandbox,
+        owner,
+        agent,
+        tmp_path,
+        policy=load_policy("scenario_response"),
+        plan_lead_seconds=sandbox.slot_seconds,
+    )
+    sandbox.advance_to(sandbox.slot_start(sandbox.current_slot() + SCENARIO_BOOKS + 1))
+    read: list[int] = []
+    books = runtime.link.visible_book
+    runtime.link.visible_book = lambda slot: (read.append(slot), books(slot))[1]  # type: ignore[method-assign]
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    report = runtime.step(now)
+    assert report.decided_slot == slot and report.placed == []  # 500 Wh to buy, late
+    (decision,) = [e for e in _log(tmp_path) if e["event"] == "decision"]
+    assert (decision["policy"], decision["priced_at"]) == ("scenario_response", "gate_closure")
+
+    sandbox.advance_to(sandbox.gate_closure(slot) - runtime.late_seconds)
+    read.clear()
+    (committed,) = runtime.step(sandbox.dev.now()).placed
+    assert (committed.side, committed.qty_wh) == ("buy", 500)
+    assert max(read) < slot  # never the slot's own book
+    newest_first = [slot - 1 - k for k in range(SCENARIO_BOOKS)]
+    assert read[-SCENARIO_BOOKS:] == newest_first  # the pricing's books: the revealed ones
+    (priced,) = [e for e in _log(tmp_path) if e["event"] == "priced"]
+    assert (priced["scenarios"], priced["tick"]) == (SCENARIO_BOOKS, committed.tick)
+    assert _orders(runtime, slot)[0]["status"] == "committed"
