@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 
 from agents.errors import PolicyError
-from agents.policies.book_model import FEATURES, FORMAT, TARGETS, BookModel, read_planner
+from agents.policies.book_model import (
+    FEATURES,
+    FORMAT,
+    TARGETS,
+    BookModel,
+    PlannerSettings,
+    read_planner,
+)
 
 KIND = "book_model"
 """``enerwise.kind`` of a book model's ONNX file (a policy file's kind, :mod:`agents.rl.multi`)."""
@@ -110,6 +117,32 @@ def export_book_model(model: BookModel, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(out.SerializeToString())
     tmp.replace(path)
+
+
+def restamp_planner(source: Path, target: Path, planner: PlannerSettings) -> None:
+    """Copy the book model's ONNX file ``source`` to ``target`` (the same path: in place) with
+    ``planner``'s settings in its metadata; the graph, its trees and every other key stay as
+    they are (how the planner trades is not part of the fitted model).
+
+    Raises:
+        PolicyError: ``source`` is not a book model's ONNX file.
+    """
+    import onnx
+
+    load_onnx_book_model(source)  # refuses anything else, naming the file
+    out = onnx.load(str(source))
+    settings = {"enerwise.pricing": planner.pricing, "enerwise.reach": repr(planner.reach)}
+    kept = [(e.key, e.value) for e in out.metadata_props if e.key not in settings]
+    del out.metadata_props[:]
+    for key, value in [*kept, *settings.items()]:
+        entry = out.metadata_props.add()
+        entry.key, entry.value = key, value
+    graph = out.graph.SerializeToString()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(out.SerializeToString())
+    assert onnx.load(str(tmp)).graph.SerializeToString() == graph  # only the metadata moved
+    tmp.replace(target)
 
 
 class OnnxTrees:

@@ -902,18 +902,26 @@ def _export_book_model(
     and its planner's settings (the file's, or ``pricing``/``reach`` where given)."""
     from agents.errors import ConfigError
     from agents.policies.book_model import TARGETS, BookModel
-    from agents.policies.book_model_onnx import export_book_model, parity
+    from agents.policies.book_model_onnx import export_book_model, parity, restamp_planner
 
-    if model is None or model.suffix != ".json":
+    if model is None or model.suffix not in (".json", ".onnx"):
         raise ConfigError(
-            "--algo book_model: name the book model's .json (agent train) with --model"
+            "--algo book_model: name the book model's .json (agent train) with --model, or its "
+            ".onnx to write other planner settings into"
         )
     trees = BookModel.load(model)
     if pricing is not None or reach is not None:
         trees = trees.with_planner(trees.planner.overridden(pricing, reach))
-    target = out or model.with_suffix(".onnx")
-    export_book_model(trees, target)
-    diff = parity(trees, BookModel.load(target))
+    if model.suffix == ".onnx":
+        if pricing is None and reach is None:
+            raise ConfigError(f"{model} is ONNX already: give --pricing and/or --reach to restamp")
+        target = out or model
+        restamp_planner(model, target, trees.planner)
+        diff = 0.0  # the same graph, byte for byte (restamp_planner)
+    else:
+        target = out or model.with_suffix(".onnx")
+        export_book_model(trees, target)
+        diff = parity(trees, BookModel.load(target))
     planner = trees.planner
     if json_out:
         print_json(

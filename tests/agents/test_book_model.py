@@ -426,6 +426,40 @@ def test_an_exported_file_names_its_market_lag_seed_and_shrinkage(
     assert exported.meta == other_seed.meta
 
 
+def test_a_restamped_file_trades_as_told_with_the_same_trees_and_keys(
+    model: BookModel, tmp_path: Path
+) -> None:
+    import onnx
+
+    from agents.policies.book_model import PlannerSettings
+    from agents.policies.book_model_onnx import export_book_model, restamp_planner
+
+    export_book_model(model.with_shrink(SELL_KWH_ONLY), tmp_path / "book-model.onnx")
+    restamp_planner(
+        tmp_path / "book-model.onnx",
+        tmp_path / "restamped.onnx",
+        PlannerSettings("scenarios", 0.25),
+    )
+    before, after = (onnx.load(str(tmp_path / n)) for n in ("book-model.onnx", "restamped.onnx"))
+    assert after.graph.SerializeToString() == before.graph.SerializeToString()
+    keys = {e.key: e.value for e in before.metadata_props}
+    moved = {e.key: e.value for e in after.metadata_props}
+    assert moved == keys | {"enerwise.pricing": "scenarios", "enerwise.reach": "0.25"}
+    restamped = BookModel.load(tmp_path / "restamped.onnx")
+    assert (restamped.planner.pricing, restamped.planner.reach) == ("scenarios", 0.25)
+    assert restamped.shrink == SELL_KWH_ONLY
+
+
+def test_restamping_refuses_a_file_that_is_not_a_book_model(tmp_path: Path) -> None:
+    from agents.policies.book_model import PlannerSettings
+    from agents.policies.book_model_onnx import restamp_planner
+
+    shipped = Path(__file__).parents[2] / "agents" / "pretrained" / "imitation.onnx"
+    with pytest.raises(PolicyError, match=r"imitation\.onnx: not a book model"):
+        restamp_planner(shipped, tmp_path / "out.onnx", PlannerSettings("scenarios", 0.25))
+    assert not (tmp_path / "out.onnx").exists()
+
+
 def test_a_book_model_that_reads_no_target_is_not_exported(
     model: BookModel, tmp_path: Path
 ) -> None:
@@ -618,6 +652,42 @@ def test_export_stamps_the_planner_asked_for_on_the_files_trees(
     exported = BookModel.load(tmp_path / "old.onnx")
     assert exported.planner == PlannerSettings("halfway", 0.25)
     assert exported.shrink == sealed_model.shrink
+
+
+def test_export_restamps_an_onnx_file_in_place_with_the_planner_asked_for(
+    sealed_model: BookModel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+    from tests.in_process import run_main
+
+    export_book_model(sealed_model, tmp_path / "book-model-sealed-seed0.onnx")
+    code, _, stderr = run_main(
+        monkeypatch, capsys, "agent", "export-onnx", "--algo", "book_model",
+        "--model", tmp_path / "book-model-sealed-seed0.onnx", "--pricing", "scenarios", "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    restamped = BookModel.load(tmp_path / "book-model-sealed-seed0.onnx")
+    assert restamped.planner == PlannerSettings("scenarios", sealed_model.planner.reach)
+
+
+def test_export_refuses_to_restamp_an_onnx_file_with_nothing_to_change(
+    sealed_model: BookModel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agents.policies.book_model_onnx import export_book_model
+    from tests.in_process import run_main
+
+    export_book_model(sealed_model, tmp_path / "m.onnx")
+    code, _, stderr = run_main(
+        monkeypatch, capsys, "agent", "export-onnx", "--algo", "book_model",
+        "--model", tmp_path / "m.onnx",
+    )  # fmt: skip
+    assert code != 0 and "give --pricing and/or --reach" in stderr and "Traceback" not in stderr
 
 
 def test_evaluation_reads_the_book_models_with_their_own_planner_unless_told_otherwise(

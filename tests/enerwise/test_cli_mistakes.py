@@ -108,6 +108,8 @@ MISTAKES = [
             "none.json: no such file"),
     Mistake("missing file", "agent export-onnx --algo book_model",
             "name the book model's .json"),
+    Mistake("missing file", "agent export-onnx --algo book_model --model {tmp}/none.onnx "
+            "--pricing scenarios", "none.onnx: no such file"),
     Mistake("missing file", "agent run --keystore {key} --owner " + ADDRESS
             + " --policy {tmp}/none.onnx", "none.onnx"),
     Mistake("missing file", "indexer openapi --output {wrong}/api.json", "wrong.txt: file exists"),
