@@ -310,6 +310,16 @@ def test_the_shipped_community_residuals_are_three_seeds_of_the_search() -> None
     assert np.array_equal(ensemble.weights, LinearResidual.ensemble(policies).weights)
 
 
+def test_the_shipped_replication_is_the_mean_of_three_new_seeds() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "agents" / "pretrained"
+    policies = [
+        LinearResidual.load(shipped / f"community-residual-seed{s}.json") for s in (3, 4, 5)
+    ]
+    assert [p.meta["seed"] for p in policies if p.meta] == [3, 4, 5]
+    ensemble = LinearResidual.load(shipped / "community-residual-ensemble-seeds345.json")
+    assert np.array_equal(ensemble.weights, LinearResidual.ensemble(policies).weights)
+
+
 def test_the_search_writes_the_mean_of_its_seeds_as_one_policy(trained: dict[str, Any]) -> None:
     seeds = [LinearResidual.load(Path(run["model"])) for run in trained["runs"]]
     ensemble = LinearResidual.load(Path(trained["ensemble"]))
