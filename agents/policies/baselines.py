@@ -31,6 +31,7 @@ from agents.policies.visible import (
     pricing_book,
     pricing_scenarios,
 )
+from market.clearing import MarketParams
 
 
 class Truthful:
@@ -164,6 +165,13 @@ class Halfway:
         """Nothing to learn."""
 
 
+def _slot_market(view: SlotView) -> tuple[MarketParams, float, float]:
+    """The decided slot's market and tariffs (retail, feed-in), as the pricing functions take
+    them."""
+    tariffs, t = view.community.tariffs, view.slot
+    return tariffs.market_params(t), float(tariffs.retail[t]), float(tariffs.feed_in[t])
+
+
 class BookResponse:
     """The last mover: the best tick against the slot's visible book; self-consumption.
 
@@ -205,9 +213,7 @@ class BookResponse:
             pricing_book(community, self.book, t, self.market),
             community.households[view.household].id,
             net_wh,
-            community.tariffs.market_params(t),
-            float(community.tariffs.retail[t]),
-            float(community.tariffs.feed_in[t]),
+            *_slot_market(view),
         )
 
     def observe(self, view: SlotView, fill: Fill) -> None:
@@ -234,7 +240,5 @@ class ScenarioResponse(BookResponse):
             pricing_scenarios(community, self.book, t, self.market),
             community.households[view.household].id,
             net_wh,
-            community.tariffs.market_params(t),
-            float(community.tariffs.retail[t]),
-            float(community.tariffs.feed_in[t]),
+            *_slot_market(view),
         )
