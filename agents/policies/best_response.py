@@ -20,6 +20,16 @@ from agents.community import Decision, clear_and_cost, order_for
 from market.clearing import MarketParams, Order, Side
 
 
+def _cost_among(
+    others: Sequence[Order], own: Order, params: MarketParams, retail: float, feed_in: float
+) -> float:
+    """What ``own`` costs (EUR, the unfilled rest at the grid's tariffs) when it clears with
+    ``others`` by the contract's rule."""
+    orders = [*others, own]
+    nets = {o.id: o.qty_wh if o.side is Side.BUY else -o.qty_wh for o in orders}
+    return clear_and_cost(orders, nets, params, retail, feed_in)[0][own.id][1]
+
+
 def best_response_frac(
     others: Sequence[Order],
     own_id: str,
@@ -45,9 +55,7 @@ def best_response_frac(
         frac = tick / params.max_tick
         own = order_for(own_id, net_wh, Decision(buy_frac=frac, sell_frac=frac), params)
         assert own is not None  # net_wh != 0
-        orders = [*others, own]
-        nets = {o.id: o.qty_wh if o.side is Side.BUY else -o.qty_wh for o in orders}
-        cost = clear_and_cost(orders, nets, params, retail, feed_in)[0][own_id][1]
+        cost = _cost_among(others, own, params, retail, feed_in)
         if cost < best_cost - 1e-12:
             best, best_cost = frac, cost
     return best
@@ -83,11 +91,7 @@ def expected_best_response_frac(
     for frac in SCENARIO_GRID:
         own = order_for(own_id, net_wh, Decision(buy_frac=frac, sell_frac=frac), params)
         assert own is not None  # net_wh != 0
-        cost = 0.0
-        for others in books:
-            orders = [*others, own]
-            nets = {o.id: o.qty_wh if o.side is Side.BUY else -o.qty_wh for o in orders}
-            cost += clear_and_cost(orders, nets, params, retail, feed_in)[0][own_id][1]
+        cost = sum(_cost_among(others, own, params, retail, feed_in) for others in books)
         if cost < best_cost - 1e-12:
             best, best_cost = frac, cost
     return best
