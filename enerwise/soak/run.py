@@ -422,7 +422,11 @@ class Injector:
 def reorg(rpc_url: str, depth: int) -> int:
     """Replace the last ``depth`` blocks by blocks holding the same transactions (other hashes),
     as a competing fork that won would, with anvil's ``anvil_reorg``. Returns the head
-    afterwards."""
+    afterwards.
+
+    Every transaction mined or pooled before the call survives it. One sent *during* the call
+    can be dropped by anvil (rarely; so can a real mempool in a reorganisation): the senders
+    send it again, as the oracle's outbox and the agents do."""
 
     def call(method: str, params: list[Any]) -> Any:
         return rpc_request(rpc_url, method, params, timeout=10)
