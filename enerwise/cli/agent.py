@@ -113,7 +113,7 @@ def train_command(
             help="book_model: how the planner prices its orders, saved in the files: book (the "
             "best response to the book it can read), scenarios (the cheapest tick on average "
             "over the newest revealed books) or halfway (the halfway rule's prices); "
-            "default by --market: open book, sealed halfway."
+            "default by --market: open book, sealed scenarios."
         ),
     ] = None,
     others: Annotated[

@@ -9,9 +9,11 @@ from agents.community import Community, CommunityDraw, build_community
 from agents.data.calendar import SLOTS_PER_DAY
 from agents.forecasting.provider import HouseholdForecasts, household_forecasts
 from agents.policies.baselines import ZIP
-from agents.policies.book_model import BookHistory, BookModel, planner_defaults
+from agents.policies.book_model import BookHistory, BookModel, PlannerSettings
+from agents.policies.mpc import PRICING_HALFWAY
 from agents.policies.visible import MARKET_SEALED, plan_lag_slots
 from agents.prosumer import OthersBook, others_book
+from agents.rl.kinds import PLAN_REACH
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +62,9 @@ def model(community: Community, june_book: OthersBook) -> BookModel:
 
 @pytest.fixture(scope="module")
 def sealed_model(community: Community, june_book: OthersBook) -> BookModel:
-    """The same small model fitted at the sealed market's lag, with that market's planner
-    (halfway prices, a quarter of the plan), reading the sell side as the shipped files do."""
+    """The same small model fitted at the sealed market's lag, reading the sell side as the
+    shipped files do, with the planner the sealed files shipped with before scenario pricing
+    (halfway prices, a quarter of the plan): the halfway path stays a choice and is tested."""
     history = BookHistory.of(
         community, june_book.household, june_book, june_book.start, june_book.end
     )
@@ -71,7 +74,7 @@ def sealed_model(community: Community, june_book: OthersBook) -> BookModel:
         lag=plan_lag_slots(MARKET_SEALED),
         rounds=5,
         shrink=(0.0, 0.0, 1.0, 1.0),
-        planner=planner_defaults(MARKET_SEALED),
+        planner=PlannerSettings(PRICING_HALFWAY, PLAN_REACH),
     )
 
 
