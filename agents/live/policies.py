@@ -419,6 +419,14 @@ def load_policy(spec: str | Path) -> RuntimePolicy:
 
     if path.suffix == ".onnx" and is_book_model_onnx(path):
         from agents.policies.book_model import BookModel
+        from agents.policies.mpc import PRICING_PREDICTED
 
-        return BookMpcPolicy(market_model=BookModel.load(path))
+        model = BookModel.load(path)
+        if model.planner.pricing == PRICING_PREDICTED:
+            raise PolicyError(
+                f"{path}: its planner prices on the tick model's books (pricing 'predicted'), "
+                "which runs in agent eval only; restamp it with agent export-onnx --algo "
+                "book_model --model FILE --pricing scenarios"
+            )
+        return BookMpcPolicy(market_model=model)
     return LearnedPolicy(path)

@@ -53,8 +53,10 @@ from agents.forecasting.provider import HouseholdForecasts
 from agents.policies.baselines import Halfway
 from agents.policies.best_response import best_response_frac, expected_best_response_frac
 from agents.policies.bound import BatteryProgram, Steps, market_steps, solve_program
+from agents.policies.tick_model import TickModel
 from agents.policies.visible import (
     MARKET_OPEN,
+    MARKET_SEALED,
     OPEN_PLAN_LAG_SLOTS,
     Book,
     check_market,
@@ -323,7 +325,13 @@ PRICING_SCENARIOS = "scenarios"
 an open market's visible book alone), on a grid of 5 % of the slot's range
 (:func:`~agents.policies.best_response.expected_best_response_frac`)."""
 
-PRICINGS = (PRICING_BOOK, PRICING_HALFWAY, PRICING_SCENARIOS)
+PRICING_PREDICTED = "predicted"
+""":class:`BookMpc` step 2: as :data:`PRICING_SCENARIOS`, but in a sealed market over the books a
+learned model of the others' next ticks expects for the slot
+(:meth:`~agents.policies.tick_model.TickModel.scenarios`; the revealed books while its history
+is shorter). Runs in ``agent eval`` only: the runtime on chain refuses it."""
+
+PRICINGS = (PRICING_BOOK, PRICING_HALFWAY, PRICING_SCENARIOS, PRICING_PREDICTED)
 """How :class:`BookMpc` may price its orders, the default first."""
 
 
@@ -402,6 +410,7 @@ class BookMpc:
     later_market: DayEarlierMarket | None = None
     pricing: str = PRICING_BOOK
     battery_reach: float = 1.0
+    tick_model: TickModel | None = None
 
     _later: DayEarlierMarket | None = field(default=None, repr=False)
 
@@ -410,6 +419,8 @@ class BookMpc:
             raise ConfigError(f"household {self.household} has no battery to plan")
         check_market(self.market)
         check_pricing(self.pricing)
+        if self.pricing == PRICING_PREDICTED and self.tick_model is None:
+            self.tick_model = TickModel.load()  # the shipped one
         if not 0.0 <= self.battery_reach <= 1.0:
             raise ConfigError(f"battery_reach must be in 0..1, got {self.battery_reach}")
         if self.later_market is not None:
@@ -456,8 +467,8 @@ class BookMpc:
 
     def priced(self, view: SlotView, setpoint: float) -> Decision:
         """``setpoint`` with the best-response price for the net energy it leads to (step 2),
-        its scenario variant (``pricing="scenarios"``), or the halfway rule's prices
-        (``pricing="halfway"``)."""
+        its scenario variants (``pricing="scenarios"`` or ``"predicted"``), or the halfway
+        rule's prices (``pricing="halfway"``)."""
         if self.pricing == PRICING_HALFWAY:
             halfway = Halfway().decide(view)  # its battery (self-consumption) is ignored
             return Decision(
@@ -473,8 +484,12 @@ class BookMpc:
             float(community.tariffs.retail[t]),
             float(community.tariffs.feed_in[t]),
         )
-        if self.pricing == PRICING_SCENARIOS:
-            scenarios = pricing_scenarios(community, self.book, t, self.market)
+        if self.pricing in (PRICING_SCENARIOS, PRICING_PREDICTED):
+            scenarios = []
+            if self.tick_model is not None and self.market == MARKET_SEALED:
+                scenarios = self.tick_model.scenarios(community, self.book, t)
+            if not scenarios:
+                scenarios = pricing_scenarios(community, self.book, t, self.market)
             frac = expected_best_response_frac(scenarios, house.id, net, *market)
         else:
             frac = best_response_frac(

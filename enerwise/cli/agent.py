@@ -60,7 +60,9 @@ def train_command(
             "seed: the method mpc_book_learned) or community_residual (a linear correction of "
             "the community plan every battery household shares, learned by random search on "
             "the community's welfare in January..March of 2015 and 2018 under eight other "
-            "regions' weather; one file per seed: agent eval-community --community-residual)."
+            "regions' weather; one file per seed: agent eval-community --community-residual) "
+            "or tick_model (a learned model of the others' next ticks for pricing in a sealed "
+            "market, one file tick-model-sealed.json: agent eval --book-pricing predicted)."
         ),
     ] = "ppo",
     steps: Annotated[
@@ -180,7 +182,7 @@ def train_command(
         pricing=pricing,
         # the members a model meets: the shared policy trains among truthful ones, a book
         # model learns the books of the members agent eval puts around it (ZIP traders)
-        others=others or ("zip" if algo == "book_model" else "truthful"),
+        others=others or ("zip" if algo in ("book_model", "tick_model") else "truthful"),
         reward=reward,
         shrink=_comma_separated(shrink),
         market=market,
@@ -240,6 +242,9 @@ def _train(
         return
     if opts.algo == "community_residual":
         _train_community_residual(opts, json_out)
+        return
+    if opts.algo == "tick_model":
+        _train_tick_model(opts, setup, period, json_out)
         return
     config = TrainConfig(
         algo=Algo(opts.algo),
@@ -380,6 +385,35 @@ def _train_book_model(
         return
     for run in meta["runs"]:
         console.print(f"wrote {run['model']} ({run['seconds']:.0f} s)")
+
+
+def _train_tick_model(
+    opts: TrainOptions, setup: SetupConfig, period: Period, json_out: bool
+) -> None:
+    """``agent train --algo tick_model``: the others' next ticks, fitted on every controlled
+    household's book of others."""
+    import time
+    from dataclasses import asdict, replace
+
+    from agents.policies.tick_model import TickModel
+    from agents.rl.setup import build_setup
+
+    started = time.perf_counter()
+    with status("tick model") as update:
+        update("building the others' books")
+        built = build_setup(replace(setup, others=opts.others), period)
+        update("fitting")
+        model = TickModel.fit([(built.community, book, built.end) for book in built.books])
+    path = opts.out / "tick-model-sealed.json"
+    model.save(path)
+    seconds = round(time.perf_counter() - started, 1)
+    if json_out:
+        print_json({"algo": "tick_model", "model": str(path), "seconds": seconds, **asdict(model)})
+        return
+    console.print(
+        f"wrote {path} ({seconds:.0f} s): next-tick RMSE {model.rmse:.4f} of the range "
+        f"(last tick {model.naive_rmse:.4f}) over {model.rows} orders"
+    )
 
 
 def _planner(market: str, pricing: str | None, reach: float | None) -> PlannerSettings:
@@ -581,8 +615,9 @@ def eval_command(
             help="How the book models' planner (--book-model, --book-ensemble) prices its "
             "orders instead of as their files say: book (the best response to the book it can "
             "read), scenarios (the cheapest tick on average over the newest revealed books, as "
-            "the rule scenario_response) or halfway (the halfway rule's prices, as the rule "
-            "mpc_book_ahead_halfway)."
+            "the rule scenario_response), predicted (sealed: the same over the books "
+            "agents/pretrained/tick-model-sealed.json expects for the slot; agent eval only) or "
+            "halfway (the halfway rule's prices, as the rule mpc_book_ahead_halfway)."
         ),
     ] = None,
     book_reach: Annotated[

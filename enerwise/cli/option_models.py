@@ -21,7 +21,9 @@ class TrainOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    algo: str = Field(pattern="^(ppo|dqn|imitation|shared|book_model|community_residual)$")
+    algo: str = Field(
+        pattern="^(ppo|dqn|imitation|shared|book_model|community_residual|tick_model)$"
+    )
     steps: int = Field(ge=1000, le=20_000_000)
     seed: int = Field(ge=0)
     out: Path
@@ -79,7 +81,7 @@ class EvalOptions(BaseModel):
     year: int = Field(ge=2015, le=2018)
     community: bool
     market: str = Field(pattern="^(open|sealed)$")
-    book_pricing: str | None = Field(None, pattern="^(book|halfway|scenarios)$")
+    book_pricing: str | None = Field(None, pattern="^(book|halfway|scenarios|predicted)$")
     book_reach: float | None = Field(None, ge=0.0, le=1.0)
     spoof_kwh: float | None = Field(None, gt=0.0, le=1000.0)
     others: str = Field(pattern="^(zip|truthful)$")

@@ -17,7 +17,8 @@ from agents.community import Community, CommunityDraw, Decision, Fill, SlotView,
 from agents.errors import ConfigError
 from agents.forecasting.provider import ForecastMethod, HouseholdForecasts
 from agents.policies import ZIP, BookResponse, Halfway, Truthful
-from agents.policies.mpc import BookMpc
+from agents.policies.mpc import PRICING_PREDICTED, BookMpc
+from agents.policies.tick_model import TickModel
 from agents.policies.visible import (
     MARKET_OPEN,
     MARKET_SEALED,
@@ -150,6 +151,36 @@ def test_a_book_method_gains_nothing_from_its_slots_book_in_a_sealed_market(
     open_fooled, _ = _run(june_day, method, MARKET_OPEN, scramble=True)
     assert not np.array_equal(opened.cost_eur, open_fooled.cost_eur)
     assert open_fooled.savings_eur < opened.savings_eur  # what the true book is worth
+
+
+def _predicted_planner(
+    june_day: tuple[Setup, OthersBook], *, scramble: bool
+) -> tuple[ProsumerRun, _WatchedBook]:
+    """The book planner priced on a tick model's books (fitted on the day itself), sealed."""
+    setup, book = june_day
+    clock = _Clock()
+    watched = _WatchedBook(book, clock, scramble)
+    ticks = TickModel.fit([(setup.community, book, setup.end)])
+    planner = BookMpc(
+        setup.community,
+        setup.households[0],
+        setup.forecasts[0],
+        watched,
+        market=MARKET_SEALED,
+        pricing=PRICING_PREDICTED,
+        tick_model=ticks,
+    )
+    run = run_prosumer(setup.community, book, _Clocked(planner, clock), setup.start, setup.end)
+    return run, watched
+
+
+def test_the_tick_models_pricing_never_reads_the_slots_own_book_in_a_sealed_market(
+    june_day: tuple[Setup, OthersBook],
+) -> None:
+    plain, watched = _predicted_planner(june_day, scramble=False)
+    fooled, _ = _predicted_planner(june_day, scramble=True)
+    assert watched.reads and all(read < deciding for read, deciding in watched.reads)
+    assert np.array_equal(plain.cost_eur, fooled.cost_eur)
 
 
 def test_the_last_mover_saves_more_in_an_open_market_than_in_a_sealed_one(
