@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from eth_typing import ChecksumAddress
@@ -37,6 +37,9 @@ from energychain.units import base_units_per_eur
 from market.clearing import MarketParams, Order, Side
 from wallet.errors import TransactionError
 from wallet.transactions import TransactionSender
+
+if TYPE_CHECKING:
+    from agents.policies.tick_model import TickModel
 
 logger = logging.getLogger("agents.live")
 
@@ -252,16 +255,26 @@ class ChainLink:
 
         return self.visible_book(slot - SEALED_PRICE_LAG_SLOTS if self.sealed else slot)
 
-    def pricing_scenarios(self, slot: int) -> list[tuple[Order, ...]]:
+    def pricing_scenarios(
+        self, slot: int, tick_model: TickModel | None = None
+    ) -> list[Sequence[Order]]:
         """The books a scenario-priced order of ``slot`` averages over
         (:func:`~agents.policies.visible.pricing_scenarios`): the slot's visible book in an open
         market; in a sealed one the :data:`~agents.policies.visible.SCENARIO_BOOKS` newest books
         revealed before the slot's gate closure (from
-        :data:`~agents.policies.visible.SEALED_PRICE_LAG_SLOTS` back)."""
+        :data:`~agents.policies.visible.SEALED_PRICE_LAG_SLOTS` back), or with ``tick_model``
+        the books it expects for the slot from the revealed ones (:meth:`member_book`; one tick
+        range on chain), as the simulator's ``BookMpc(pricing="predicted")``."""
+        from agents.policies.tick_model import HISTORY
         from agents.policies.visible import SCENARIO_BOOKS, SEALED_PRICE_LAG_SLOTS
 
         if not self.sealed:
             return [self.visible_book(slot)]
+        if tick_model is not None and slot - HISTORY >= 0:
+            params = self.params_micro()
+            books = tick_model.expected_books(self.member_book, lambda _slot: params, slot)
+            if books:
+                return list(books)
         newest = slot - SEALED_PRICE_LAG_SLOTS
         return [self.visible_book(s) for s in range(newest, newest - SCENARIO_BOOKS, -1) if s >= 0]
 
@@ -274,8 +287,42 @@ class ChainLink:
     def visible_book(self, slot: int) -> tuple[Order, ...]:
         """The other owners' orders of ``slot`` on chain now: its ``OrderPlaced`` logs minus
         the cancelled ids, without the owner's own orders (ids as decimal strings)."""
+        return tuple(
+            Order(
+                str(order_id),
+                Side.BUY if bool(args["isBuy"]) else Side.SELL,
+                int(args["tick"]),
+                int(args["qtyWh"]),
+            )
+            for order_id, args in sorted(self._others_orders(slot).items())
+        )
+
+    def member_book(self, slot: int) -> tuple[Order, ...]:
+        """:meth:`visible_book` with each order named by its owner and side (``0xab..:buy``,
+        ``:buy:1`` and on for an owner's further orders on that side), so that a member can be
+        followed from slot to slot (the tick model's books:
+        :meth:`~agents.policies.tick_model.TickModel.expected_books`)."""
+        seen: dict[str, int] = {}
+        orders = []
+        for _, args in sorted(self._others_orders(slot).items()):
+            is_buy = bool(args["isBuy"])
+            member = f"{Web3.to_checksum_address(args['owner'])}:{'buy' if is_buy else 'sell'}"
+            count = seen.get(member, 0)
+            seen[member] = count + 1
+            orders.append(
+                Order(
+                    member if count == 0 else f"{member}:{count}",
+                    Side.BUY if is_buy else Side.SELL,
+                    int(args["tick"]),
+                    int(args["qtyWh"]),
+                )
+            )
+        return tuple(orders)
+
+    def _others_orders(self, slot: int) -> dict[int, Any]:
+        """The ``OrderPlaced`` arguments of ``slot``'s live orders of other owners, by id."""
         if slot < 0:
-            return ()
+            return {}
         events = EventReader(self.market, backoff=ONE_TRY)
         start = self.book_from_block
         logs = self.read(lambda: events.read("OrderPlaced", start, filters={"slot": slot}))
@@ -294,15 +341,7 @@ class ChainLink:
             )
             for log in cancelled:
                 placed.pop(int(log["args"]["orderId"]), None)
-        return tuple(
-            Order(
-                str(order_id),
-                Side.BUY if bool(args["isBuy"]) else Side.SELL,
-                int(args["tick"]),
-                int(args["qtyWh"]),
-            )
-            for order_id, args in sorted(placed.items())
-        )
+        return placed
 
     # ------------------------------------------------------------------ logging
     def log(self, event: str, **fields: Any) -> None:

@@ -19,19 +19,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agents.community import to_tick
 from agents.live.link import SEND_ERRORS, ChainLink
 from agents.live.reports import OrderAction, StepReport
 from agents.live.state import AgentState, OrderEntry, Side, SlotPlan
-from agents.policies.mpc import PRICING_HALFWAY, PRICING_SCENARIOS
+from agents.policies.mpc import PRICING_HALFWAY, PRICING_PREDICTED, PRICING_SCENARIOS
 from energychain.commitments import SealedOrder, commit_id, minimum_collateral, new_salt
 from energychain.records import Delegation
 from energychain.sealed_market import SealedMarket
 from market.clearing import WH_PER_KWH, buy_escrow
 from wallet.errors import TransactionRevertedError
 from wallet.transactions import TxRequest
+
+if TYPE_CHECKING:
+    from agents.policies.tick_model import TickModel
 
 Send = Callable[[TxRequest], Any]
 """Sends a request and returns its receipt (the runtime's hook: tests interpose a crash)."""
@@ -55,6 +58,7 @@ class OrderDesk:
     state: AgentState
     send: Send
     late_seconds: int
+    _ticks: TickModel | None = field(init=False, default=None, repr=False)
 
     # ------------------------------------------------------------------ checks
     def check(
@@ -248,15 +252,15 @@ class OrderDesk:
     def best_response_tick(self, slot: int, plan: SlotPlan, net_wh: int, now: int) -> int:
         """The tick of the best response for ``net_wh`` (positive: buy) to ``slot``'s visible
         book (or, for a plan priced on scenarios, the tick with the least mean cost over the
-        books :meth:`~agents.live.link.ChainLink.pricing_scenarios` reads), on the slot's
-        tariffs as decided."""
+        books :meth:`~agents.live.link.ChainLink.pricing_scenarios` reads, with the tick
+        model's books for a plan priced ``predicted``), on the slot's tariffs as decided."""
         from agents.policies.best_response import best_response_frac, expected_best_response_frac
 
         params = self.link.params_micro()
         retail, feed_in = float(plan.retail or 0.0), float(plan.feed_in or 0.0)
         scenarios: dict[str, int] = {}
-        if plan.pricing == PRICING_SCENARIOS:
-            books = self.link.pricing_scenarios(slot)
+        if plan.pricing in (PRICING_SCENARIOS, PRICING_PREDICTED):
+            books = self.link.pricing_scenarios(slot, self._tick_model(plan.pricing))
             frac = expected_best_response_frac(books, "own", net_wh, params, retail, feed_in)
             orders = sum(len(book) for book in books)
             scenarios["scenarios"] = len(books)
@@ -277,6 +281,16 @@ class OrderDesk:
             seconds_to_gate_closure=self.link.calendar.gate_closure(slot) - now,
         )
         return tick
+
+    def _tick_model(self, pricing: str) -> TickModel | None:
+        """The shipped tick model for a plan priced on its books (``predicted``), read once."""
+        if pricing != PRICING_PREDICTED:
+            return None
+        if self._ticks is None:
+            from agents.policies.tick_model import TickModel
+
+            self._ticks = TickModel.load()
+        return self._ticks
 
     def late_tick(self, slot: int, plan: SlotPlan, net_wh: int, now: int) -> int:
         """The tick of a book policy's late order for ``net_wh`` (positive: buy): the best

@@ -423,10 +423,8 @@ def load_policy(spec: str | Path) -> RuntimePolicy:
 
         model = BookModel.load(path)
         if model.planner.pricing == PRICING_PREDICTED:
-            raise PolicyError(
-                f"{path}: its planner prices on the tick model's books (pricing 'predicted'), "
-                "which runs in agent eval only; restamp it with agent export-onnx --algo "
-                "book_model --model FILE --pricing scenarios"
-            )
+            from agents.policies.tick_model import TickModel
+
+            TickModel.load()  # its orders are priced on the shipped tick model: read it now
         return BookMpcPolicy(market_model=model)
     return LearnedPolicy(path)

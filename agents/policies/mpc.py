@@ -329,7 +329,7 @@ PRICING_PREDICTED = "predicted"
 """:class:`BookMpc` step 2: as :data:`PRICING_SCENARIOS`, but in a sealed market over the books a
 learned model of the others' next ticks expects for the slot
 (:meth:`~agents.policies.tick_model.TickModel.scenarios`; the revealed books while its history
-is shorter). Runs in ``agent eval`` only: the runtime on chain refuses it."""
+is shorter); on chain :meth:`~agents.live.link.ChainLink.pricing_scenarios` with the model."""
 
 PRICINGS = (PRICING_BOOK, PRICING_HALFWAY, PRICING_SCENARIOS, PRICING_PREDICTED)
 """How :class:`BookMpc` may price its orders, the default first."""

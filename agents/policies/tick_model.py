@@ -23,13 +23,15 @@ feasibility check before the training fit): the learned planner priced on these 
 (an oracle no sealed trader has) 81.28; the next-tick RMSE fell from 0.0191 of the range
 (last tick) to 0.0079.
 
-Runs in ``agent eval`` (``--book-pricing predicted``); the runtime on chain does not price
-this way yet and refuses a file that says it does.
+A book model file priced ``predicted`` (``agent eval --book-pricing predicted``, ``agent
+export-onnx --pricing predicted``) prices this way in ``agent eval`` and on chain, where the
+members are the revealed orders' owners and sides
+(:meth:`~agents.live.link.ChainLink.member_book`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -39,7 +41,7 @@ from agents.community import Community
 from agents.errors import ConfigError
 from agents.json_files import read_json_object, write_atomically
 from agents.policies.visible import Book
-from market.clearing import Order, clear_slot
+from market.clearing import MarketParams, Order, clear_slot
 
 FORMAT = "enerwise-tick-model/1"
 
@@ -49,6 +51,12 @@ of plain scenario pricing)."""
 
 HISTORY = 2 + max(ERROR_LAGS)
 """How many slots back the model's books read (all revealed before the slot's gate closes)."""
+
+BookOf = Callable[[int], Sequence[Order]]
+"""A slot's final (revealed) orders."""
+
+ParamsOf = Callable[[int], MarketParams]
+"""A slot's market parameters (its tick range)."""
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "pretrained" / "tick-model-sealed.json"
 """The shipped model, fitted on the training months (docs/agents.md)."""
@@ -110,24 +118,29 @@ class TickModel:
         )
 
     def scenarios(self, community: Community, book: Book, slot: int) -> list[list[Order]]:
-        """The books the model expects for ``slot``: the newest revealed book with its ticks
-        predicted, plus each member's own error at each of :data:`ERROR_LAGS` (module
-        docstring); none where the history is shorter than :data:`HISTORY` slots."""
+        """The books the model expects for ``slot`` in the simulation (:meth:`expected_books`
+        over ``book``'s orders and the community's tick ranges); none where the history is
+        shorter than :data:`HISTORY` slots."""
         if slot - HISTORY < book.start:
             return []
-        params = community.tariffs.market_params(slot)
-        expected = self._predicted(community, book, slot)
+        return self.expected_books(book.orders, community.tariffs.market_params, slot)
+
+    def expected_books(self, orders: BookOf, params: ParamsOf, slot: int) -> list[list[Order]]:
+        """The newest revealed book (``orders(slot - 1)``) with its ticks predicted, plus each
+        member's own error at each of :data:`ERROR_LAGS` (module docstring): one book per lag.
+        A member is an order id that recurs from slot to slot (a household's name in the
+        simulation, its owner and side on chain). Reads slots ``slot - HISTORY .. slot - 1``."""
+        top = params(slot).max_tick
+        expected = self._predicted(orders, params, slot)
         books = []
         for lag in ERROR_LAGS:
-            errors = self._errors(community, book, slot - lag)
+            errors = self._errors(orders, params, slot - lag)
             books.append(
                 [
                     Order(
                         order.id,
                         order.side,
-                        round(
-                            min(max(frac + errors.get(order.id, 0.0), 0.0), 1.0) * params.max_tick
-                        ),
+                        round(_within(frac + errors.get(order.id, 0.0)) * top),
                         order.qty_wh,
                     )
                     for order, frac in expected.values()
@@ -136,16 +149,12 @@ class TickModel:
         return books
 
     def _predicted(
-        self, community: Community, book: Book, slot: int
+        self, orders: BookOf, params: ParamsOf, slot: int
     ) -> dict[str, tuple[Order, float]]:
         """Each order of slot - 1 with its predicted tick fraction for ``slot``."""
-        tariffs = community.tariffs
-        last_params, before_params = (
-            tariffs.market_params(slot - 1),
-            tariffs.market_params(slot - 2),
-        )
-        last = book.orders(slot - 1)
-        before = {order.id: order for order in book.orders(slot - 2)}
+        last_params, before_params = params(slot - 1), params(slot - 2)
+        last = list(orders(slot - 1))
+        before = {order.id: order for order in orders(slot - 2)}
         record = clear_slot(last, last_params)
         predicted = {}
         for order in last:
@@ -160,14 +169,14 @@ class TickModel:
             predicted[order.id] = (order, frac)
         return predicted
 
-    def _errors(self, community: Community, book: Book, slot: int) -> dict[str, float]:
+    def _errors(self, orders: BookOf, params: ParamsOf, slot: int) -> dict[str, float]:
         """Each member's prediction error at ``slot`` (as a fraction of the range), where it
         kept its side."""
-        params = community.tariffs.market_params(slot)
-        actual = {order.id: order for order in book.orders(slot)}
+        top = params(slot).max_tick
+        actual = {order.id: order for order in orders(slot)}
         return {
-            member: actual[member].tick / params.max_tick - frac
-            for member, (order, frac) in self._predicted(community, book, slot).items()
+            member: actual[member].tick / top - frac
+            for member, (order, frac) in self._predicted(orders, params, slot).items()
             if member in actual and actual[member].side == order.side
         }
 

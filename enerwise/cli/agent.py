@@ -114,7 +114,8 @@ def train_command(
         typer.Option(
             help="book_model: how the planner prices its orders, saved in the files: book (the "
             "best response to the book it can read), scenarios (the cheapest tick on average "
-            "over the newest revealed books) or halfway (the halfway rule's prices); "
+            "over the newest revealed books), predicted (the same over the books the tick "
+            "model expects) or halfway (the halfway rule's prices); "
             "default by --market: open book, sealed scenarios."
         ),
     ] = None,
@@ -616,8 +617,8 @@ def eval_command(
             "orders instead of as their files say: book (the best response to the book it can "
             "read), scenarios (the cheapest tick on average over the newest revealed books, as "
             "the rule scenario_response), predicted (sealed: the same over the books "
-            "agents/pretrained/tick-model-sealed.json expects for the slot; agent eval only) or "
-            "halfway (the halfway rule's prices, as the rule mpc_book_ahead_halfway)."
+            "agents/pretrained/tick-model-sealed.json expects for the slot) or halfway (the "
+            "halfway rule's prices, as the rule mpc_book_ahead_halfway)."
         ),
     ] = None,
     book_reach: Annotated[
@@ -881,8 +882,8 @@ def export_command(
     pricing: Annotated[
         str | None,
         typer.Option(
-            help="book_model: write this planner pricing (book, scenarios or halfway) into the "
-            "file instead of the model file's."
+            help="book_model: write this planner pricing (book, scenarios, predicted or halfway) "
+            "into the file instead of the model file's."
         ),
     ] = None,
     reach: Annotated[

@@ -37,7 +37,7 @@ class TrainOptions(BaseModel):
     seeds: list[int] = Field(min_length=1, max_length=10)
     gain: float = Field(ge=0.0, le=4.0)
     reach: float | None = Field(None, ge=0.0, le=1.0)
-    pricing: str | None = Field(None, pattern="^(book|halfway|scenarios)$")
+    pricing: str | None = Field(None, pattern="^(book|halfway|scenarios|predicted)$")
     others: str = Field(pattern="^(zip|truthful)$")
     reward: str = Field(pattern="^(own|community)$")
     shrink: list[Annotated[float, Field(ge=0.0, le=1.0)]] = Field(min_length=1, max_length=4)

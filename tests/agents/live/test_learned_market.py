@@ -328,18 +328,17 @@ def test_a_sealed_market_file_loads_as_a_planner_at_halfway_prices_and_a_quarter
     assert (policy.name, policy.pricing, policy.reach) == ("mpc_book_learned", "halfway", 0.25)
 
 
-def test_a_file_priced_on_the_tick_models_books_is_refused_naming_it(
+def test_a_file_priced_on_the_tick_models_books_loads_as_a_planner_priced_so(
     tmp_path: Path, sealed_model: BookModel
 ) -> None:
-    """The runtime does not price on the tick model's books (agent eval does): such a file is
-    refused, not run at other prices."""
     from agents.policies.book_model import PlannerSettings
     from agents.policies.book_model_onnx import export_book_model
 
     path = tmp_path / "predicted.onnx"
     export_book_model(sealed_model.with_planner(PlannerSettings("predicted", 0.25)), path)
-    with pytest.raises(PolicyError, match=r"predicted\.onnx: .*agent eval only"):
-        load_policy(path)
+    policy = load_policy(path)
+    assert isinstance(policy, BookMpcPolicy)
+    assert (policy.pricing, policy.reach) == ("predicted", 0.25)
 
 
 def test_the_sealed_planner_follows_a_quarter_of_its_planned_setpoint(

@@ -531,6 +531,24 @@ def test_cancelled_orders_are_not_in_the_visible_book(sandbox: Sandbox, tmp_path
     assert runtime.visible_book(slot) == (Order(str(kept), Side.BUY, 1_000, 100),)
 
 
+def test_the_member_book_names_each_order_by_its_owner_and_side(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """What the tick model follows from slot to slot: an owner's side, not an order id."""
+    owner, agent = _pair(sandbox)
+    runtime = _runtime(sandbox, owner, agent, tmp_path, policy=load_policy("mpc_book"))
+    _fresh_slot(sandbox)
+    slot = sandbox.current_slot() + 1
+    other = _funded(sandbox)
+    sandbox.place_orders(other, [(slot, True, 1_000, 100), (slot, True, 1_100, 50)])
+    sandbox.place_orders(owner, [(slot, True, 900, 70)])  # the owner's own: not in it
+    member = f"{other.address}:buy"
+    assert runtime.link.member_book(slot) == (
+        Order(member, Side.BUY, 1_000, 100),
+        Order(f"{member}:1", Side.BUY, 1_100, 50),
+    )
+
+
 def test_the_owners_own_orders_are_not_in_the_visible_book(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:

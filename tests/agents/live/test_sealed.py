@@ -229,3 +229,39 @@ def test_scenario_response_commits_late_priced_on_the_newest_revealed_books(
     (priced,) = [e for e in _log(tmp_path) if e["event"] == "priced"]
     assert (priced["scenarios"], priced["tick"]) == (SCENARIO_BOOKS, committed.tick)
     assert _orders(runtime, slot)[0]["status"] == "committed"
+
+
+def test_a_planner_priced_on_the_tick_models_books_reads_only_revealed_member_books(
+    sandbox: Sandbox, tmp_path: Path, sealed_model: BookModel
+) -> None:
+    from agents.live.policies import load_policy
+    from agents.policies.book_model import PlannerSettings
+    from agents.policies.book_model_onnx import export_book_model
+    from agents.policies.tick_model import ERROR_LAGS, HISTORY
+
+    path = tmp_path / "book-model-sealed-seed0.onnx"
+    export_book_model(sealed_model.with_planner(PlannerSettings("predicted", 0.25)), path)
+    owner, agent = _pair(sandbox, max_buy_tick=sandbox.contracts.market.params().max_tick)
+    runtime = _runtime(
+        sandbox, owner, agent, tmp_path, policy=load_policy(path),
+        plan_lead_seconds=sandbox.slot_seconds,
+    )  # fmt: skip
+    sandbox.advance_to(sandbox.slot_start(sandbox.current_slot() + HISTORY + 1))
+    read: list[int] = []
+    books = runtime.link.member_book
+    runtime.link.member_book = lambda slot: (read.append(slot), books(slot))[1]  # type: ignore[method-assign]
+    now = sandbox.dev.now()
+    slot = runtime.slot_at(now) + 1
+    report = runtime.step(now)
+    assert report.decided_slot == slot and report.placed == []  # to buy, late
+    (decision,) = [e for e in _log(tmp_path) if e["event"] == "decision"]
+    assert decision["priced_at"] == "gate_closure"
+
+    sandbox.advance_to(sandbox.gate_closure(slot) - runtime.late_seconds)
+    read.clear()
+    (committed,) = runtime.step(sandbox.dev.now()).placed
+    assert committed.side == "buy"
+    assert read and max(read) == slot - 1 and min(read) == slot - HISTORY  # revealed ones only
+    (priced,) = [e for e in _log(tmp_path) if e["event"] == "priced"]
+    assert (priced["scenarios"], priced["tick"]) == (len(ERROR_LAGS), committed.tick)
+    assert _orders(runtime, slot)[0]["status"] == "committed"
