@@ -33,8 +33,9 @@ A model file also says how its planner trades (:class:`PlannerSettings`): how it
 orders and how far its battery follows the plan, so that ``agent eval`` and the runtime run the
 planner a file was measured with. They default by market mode (:func:`planner_defaults`): in an
 open market the best response to the slot's book and the whole plan; in a sealed one the
-expected best response to the newest revealed books (``scenario_response``'s prices) and
-:data:`~agents.rl.kinds.PLAN_REACH` of the plan. A file written before they existed reads as
+expected best response to the books a learned model of the others' next ticks expects for the
+slot (``predicted``, :mod:`agents.policies.tick_model`) and :data:`~agents.rl.kinds.PLAN_REACH`
+of the plan. A file written before they existed reads as
 the open market's (``book``, 1); the halfway rule's prices stay a choice (``--pricing halfway``).
 """
 
@@ -52,7 +53,7 @@ from agents.data.calendar import SLOTS_PER_DAY, SLOTS_PER_HOUR
 from agents.errors import PolicyError
 from agents.json_files import read_json_object, write_atomically
 from agents.policies.bound import Steps, market_steps
-from agents.policies.mpc import PRICING_BOOK, PRICING_SCENARIOS, PRICINGS, DayEarlierMarket
+from agents.policies.mpc import PRICING_BOOK, PRICING_PREDICTED, PRICINGS, DayEarlierMarket
 from agents.policies.visible import MARKET_OPEN, MARKET_SEALED, Book, plan_lag_slots
 from market.clearing import MarketParams, Order
 
@@ -112,7 +113,8 @@ class PlannerSettings:
     Attributes:
         pricing: how it prices its orders (:data:`~agents.policies.mpc.PRICINGS`: ``book``,
             the best response to the book it can read; ``halfway``, the halfway rule's prices;
-            ``scenarios``, the expected best response to the newest revealed books).
+            ``scenarios``, the expected best response to the newest revealed books;
+            ``predicted``, the same over the books the tick model expects).
         reach: the share of the plan's battery set-point it follows (0..1, relative to
             self-consumption: :class:`~agents.policies.mpc.BookMpc`'s ``battery_reach``).
 
@@ -147,12 +149,13 @@ OPEN_PLANNER = PlannerSettings()
 def planner_defaults(market: str) -> PlannerSettings:
     """The planner a book model trained for ``market`` is run with unless told otherwise: the
     open market's best response and whole plan, or in a sealed one the expected best response
-    to the newest revealed books (``scenario_response``'s prices) and
-    :data:`~agents.rl.kinds.PLAN_REACH` (both chosen on validation, docs/agents.md)."""
+    to the books the tick model expects for the slot (``predicted``,
+    :mod:`agents.policies.tick_model`) and :data:`~agents.rl.kinds.PLAN_REACH` (both chosen on
+    validation, docs/agents.md)."""
     from agents.rl.kinds import PLAN_REACH
 
     if market == MARKET_SEALED:
-        return PlannerSettings(PRICING_SCENARIOS, PLAN_REACH)
+        return PlannerSettings(PRICING_PREDICTED, PLAN_REACH)
     return OPEN_PLANNER
 
 

@@ -17,11 +17,11 @@ error there added (a bootstrap of the model's recent errors: the scenario set of
 :func:`~agents.policies.best_response.expected_best_response_frac`). It reads the books of
 slots t-1..t-6, all revealed before slot t's gate closes.
 
-Validation (Oct 1..14 2015, sealed, 3 households; coefficients fitted on that fortnight, a
-feasibility check before the training fit): the learned planner priced on these books kept
-80.01 % of the bound, on the four newest revealed books 76.14, on the slot's own hidden book
-(an oracle no sealed trader has) 81.28; the next-tick RMSE fell from 0.0191 of the range
-(last tick) to 0.0079.
+Validation (Oct 1..14 2015, sealed, 3 households): the learned planner priced on these books
+kept 80.04 % of the bound, on the four newest revealed books 76.14, on the slot's own hidden book
+(an oracle no sealed trader has) 81.28. Held out (Oct..Dec 2018): 74.78, 72.49 and 76.63. The
+shipped fit's next-tick RMSE is 0.0065 of the range against 0.0141 for the last tick
+(docs/agents.md, Issue 18, eleventh round).
 
 A book model file priced ``predicted`` (``agent eval --book-pricing predicted``, ``agent
 export-onnx --pricing predicted``) prices this way in ``agent eval`` and on chain, where the

@@ -116,7 +116,7 @@ def train_command(
             "best response to the book it can read), scenarios (the cheapest tick on average "
             "over the newest revealed books), predicted (the same over the books the tick "
             "model expects) or halfway (the halfway rule's prices); "
-            "default by --market: open book, sealed scenarios."
+            "default by --market: open book, sealed predicted."
         ),
     ] = None,
     others: Annotated[

@@ -603,7 +603,7 @@ def test_a_file_with_planner_settings_out_of_range_is_refused_naming_it(
 
 @pytest.mark.parametrize(
     ("market", "planner"),
-    [("open", PlannerSettings("book", 1.0)), (MARKET_SEALED, PlannerSettings("scenarios", 0.25))],
+    [("open", PlannerSettings("book", 1.0)), (MARKET_SEALED, PlannerSettings("predicted", 0.25))],
 )
 def test_the_trainer_writes_the_planner_of_its_market_mode_by_default(
     june_setup: Setup, tmp_path: Path, market: str, planner: PlannerSettings
@@ -632,7 +632,7 @@ def test_the_train_command_writes_the_planner_asked_for(
     )  # fmt: skip
     assert code == 0, stderr
     saved = BookModel.load(tmp_path / "book-model-seed0.json")
-    assert saved.planner == PlannerSettings("scenarios", 0.5)  # the market's pricing, that reach
+    assert saved.planner == PlannerSettings("predicted", 0.5)  # the market's pricing, that reach
 
 
 def test_export_stamps_the_planner_asked_for_on_the_files_trees(
