@@ -272,7 +272,14 @@ class ChainLink:
             return [self.visible_book(slot)]
         if tick_model is not None and slot - HISTORY >= 0:
             params = self.params_micro()
-            books = tick_model.expected_books(self.member_book, lambda _slot: params, slot)
+            read: dict[int, tuple[Order, ...]] = {}  # the model reads each slot several times
+
+            def member_book(seen: int) -> tuple[Order, ...]:
+                if seen not in read:
+                    read[seen] = self.member_book(seen)
+                return read[seen]
+
+            books = tick_model.expected_books(member_book, lambda _slot: params, slot)
             if books:
                 return list(books)
         newest = slot - SEALED_PRICE_LAG_SLOTS
