@@ -272,16 +272,7 @@ class ChainLink:
             return [self.visible_book(slot)]
         if tick_model is not None and slot - HISTORY >= 0:
             params = self.params_micro()
-            read: dict[int, tuple[Order, ...]] = {}  # the model reads each slot several times
-
-            def member_book(seen: int) -> tuple[Order, ...]:
-                if seen not in read:
-                    read[seen] = self.member_book(seen)
-                return read[seen]
-
-            books = tick_model.expected_books(member_book, lambda _slot: params, slot)
-            if books:
-                return list(books)
+            return list(tick_model.expected_books(self.member_book, lambda _slot: params, slot))
         newest = slot - SEALED_PRICE_LAG_SLOTS
         return [self.visible_book(s) for s in range(newest, newest - SCENARIO_BOOKS, -1) if s >= 0]
 

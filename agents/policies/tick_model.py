@@ -129,12 +129,20 @@ class TickModel:
         """The newest revealed book (``orders(slot - 1)``) with its ticks predicted, plus each
         member's own error at each of :data:`ERROR_LAGS` (module docstring): one book per lag.
         A member is an order id that recurs from slot to slot (a household's name in the
-        simulation, its owner and side on chain). Reads slots ``slot - HISTORY .. slot - 1``."""
+        simulation, its owner and side on chain). Reads each of slots ``slot - HISTORY ..
+        slot - 1`` once (on chain a read is an RPC query)."""
+        read: dict[int, Sequence[Order]] = {}
+
+        def once(seen: int) -> Sequence[Order]:
+            if seen not in read:
+                read[seen] = orders(seen)
+            return read[seen]
+
         top = params(slot).max_tick
-        expected = self._predicted(orders, params, slot)
+        expected = self._predicted(once, params, slot)
         books = []
         for lag in ERROR_LAGS:
-            errors = self._errors(orders, params, slot - lag)
+            errors = self._errors(once, params, slot - lag)
             books.append(
                 [
                     Order(
@@ -151,23 +159,16 @@ class TickModel:
     def _predicted(
         self, orders: BookOf, params: ParamsOf, slot: int
     ) -> dict[str, tuple[Order, float]]:
-        """Each order of slot - 1 with its predicted tick fraction for ``slot``."""
-        last_params, before_params = params(slot - 1), params(slot - 2)
-        last = list(orders(slot - 1))
-        before = {order.id: order for order in orders(slot - 2)}
-        record = clear_slot(last, last_params)
-        predicted = {}
-        for order in last:
-            frac = order.tick / last_params.max_tick
-            earlier = before.get(order.id)
-            if record.cleared and earlier is not None and earlier.side == order.side:
-                frac = self.predict(
-                    frac,
-                    earlier.tick / before_params.max_tick,
-                    record.clearing_tick / last_params.max_tick,
-                )
-            predicted[order.id] = (order, frac)
-        return predicted
+        """Each order of slot - 1 with its predicted tick fraction for ``slot`` (its last one
+        where the member changed side or nothing cleared)."""
+        cleared, members = _history(orders, params, slot)
+        return {
+            order.id: (
+                order,
+                last if cleared is None or before is None else self.predict(last, before, cleared),
+            )
+            for order, last, before in members
+        }
 
     def _errors(self, orders: BookOf, params: ParamsOf, slot: int) -> dict[str, float]:
         """Each member's prediction error at ``slot`` (as a fraction of the range), where it
@@ -212,30 +213,46 @@ def _within(frac: float) -> float:
     return min(max(frac, 0.0), 1.0)
 
 
+def _history(
+    orders: BookOf, params: ParamsOf, slot: int
+) -> tuple[float | None, list[tuple[Order, float, float | None]]]:
+    """What the model reads for ``slot``: slot - 1's clearing fraction of the others' book (None
+    if nothing cleared) and each order of slot - 1 with its tick fraction and the same member's
+    at slot - 2 on the same side (None if it had none)."""
+    last_params, before_params = params(slot - 1), params(slot - 2)
+    last = list(orders(slot - 1))
+    before = {order.id: order for order in orders(slot - 2)}
+    record = clear_slot(last, last_params)
+    cleared = record.clearing_tick / last_params.max_tick if record.cleared else None
+    members = []
+    for order in last:
+        earlier = before.get(order.id)
+        members.append(
+            (
+                order,
+                order.tick / last_params.max_tick,
+                earlier.tick / before_params.max_tick
+                if earlier is not None and earlier.side == order.side
+                else None,
+            )
+        )
+    return cleared, members
+
+
 def _rows(community: Community, book: Book, end: int) -> list[tuple[float, float, float, float]]:
     """(tick now, last, before, last clearing) fractions of every order of slots before
     ``end`` that kept its side over three slots after a cleared one."""
-    tariffs = community.tariffs
+    params = community.tariffs.market_params
     rows = []
     for slot in range(book.start + 2, end):
-        params = [tariffs.market_params(slot - back) for back in range(3)]
-        last = book.orders(slot - 1)
-        record = clear_slot(last, params[1])
-        if not record.cleared:
+        cleared, members = _history(book.orders, params, slot)
+        if cleared is None:
             continue
-        cleared = record.clearing_tick / params[1].max_tick
-        earlier = {order.id: order for order in last}
-        before = {order.id: order for order in book.orders(slot - 2)}
-        for order in book.orders(slot):
-            one, two = earlier.get(order.id), before.get(order.id)
-            if one is None or two is None or not order.side == one.side == two.side:
+        top = params(slot).max_tick
+        now = {order.id: order for order in book.orders(slot)}
+        for order, last, before in members:
+            current = now.get(order.id)
+            if before is None or current is None or current.side != order.side:
                 continue
-            rows.append(
-                (
-                    order.tick / params[0].max_tick,
-                    one.tick / params[1].max_tick,
-                    two.tick / params[2].max_tick,
-                    cleared,
-                )
-            )
+            rows.append((current.tick / top, last, before, cleared))
     return rows
